@@ -1,0 +1,110 @@
+"""``driftwise monitor``: drift, tracking error, drift speed, days to breach and flags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from driftwise.cli._inputs import InputOptions, input_options
+from driftwise.cli._output import (
+    console,
+    frame_table,
+    notices_table,
+    num,
+    pairs_table,
+    pct,
+    print_csv,
+    print_json,
+    usd,
+)
+from driftwise.data.loader import load_inputs
+from driftwise.metrics.risk import CovarianceEstimator
+from driftwise.monitor import MonitorConfig, MonitorReport, monitor
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``monitor`` command to ``app``."""
+    app.command("monitor")(monitor_command)
+
+
+def monitor_command(
+    holdings: InputOptions.holdings = None,
+    targets: InputOptions.targets = None,
+    prices: InputOptions.prices = None,
+    volumes: InputOptions.volumes = None,
+    master: InputOptions.master = None,
+    vix: InputOptions.vix = None,
+    lots: InputOptions.lots = None,
+    as_of: InputOptions.as_of = None,
+    last_rebalance: InputOptions.last_rebalance = None,
+    threshold: Annotated[float, typer.Option(help="Portfolio drift threshold (fraction) for "
+                                             "days to breach.", min=0.0, max=1.0)] = 0.05,
+    estimator: Annotated[CovarianceEstimator, typer.Option(
+        help="Covariance estimator of the long window.")] = CovarianceEstimator.LEDOIT_WOLF,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the per-asset table as CSV.")] = False,
+) -> None:
+    """Where the portfolio stands today: drift, TE, drift speed, days to breach, flags.
+
+    With no input files it runs on the embedded sample portfolio.
+    """
+    inputs = load_inputs(**input_options(holdings=holdings, targets=targets, prices=prices,
+                                         volumes=volumes, master=master, vix=vix, lots=lots,
+                                         last_rebalance=last_rebalance))
+    report = monitor(inputs, as_of=as_of,
+                     config=MonitorConfig(threshold=threshold, estimator=estimator))
+    if as_json:
+        print_json(report_dict(report))
+    elif as_csv:
+        print_csv(report.assets)
+    else:
+        show(report)
+
+
+def report_dict(report: MonitorReport) -> dict[str, object]:
+    """The JSON form of a monitor report."""
+    return {
+        "summary": report.summary,
+        "assets": report.assets,
+        "groups": report.groups if report.groups is not None else None,
+        "optimal_threshold": report.thresholds.to_dict(),
+        "flags": list(report.notices),
+    }
+
+
+def show(report: MonitorReport) -> None:
+    """Print the monitor report as rich tables."""
+    s = report.summary
+    windows = s["windows_days"]
+    assert isinstance(windows, tuple)
+    console.print(pairs_table([
+        ("as of", str(s["as_of"])[:10]),
+        ("NAV (USD)", usd(s["nav_usd"])),
+        ("cash", f"{usd(s['cash_usd'])} USD ({pct(s['cash_weight'])}, target "
+                 f"{pct(s['target_cash_weight'])})"),
+        ("portfolio drift", pct(s["portfolio_drift"])),
+        *([("group drift", pct(s["group_drift"]))] if "group_drift" in s else []),
+        (f"TE, diagonal, {windows[0]}d", pct(s["te_diag_short"])),
+        (f"TE, full covariance, {windows[0]}d", pct(s["te_short"])),
+        (f"TE, full covariance, {windows[1]}d", pct(s["te_long"])),
+        (f"TE, {s['estimator']} shrinkage, {windows[1]}d", pct(s["te_long_shrunk"])),
+        ("assets outside band", str(s["assets_outside_band"])),
+        ("trading days since rebalance", num(s["days_since_rebalance"], 0)),
+        ("drift rate (expected drift after 1y)", pct(s["drift_rate_annual"])),
+        (f"est. trading days to {pct(s['threshold'], 0)} breach", num(s["days_to_breach"], 0)),
+    ], title="Portfolio"))
+    table = report.assets.assign(
+        weight=report.assets["weight"], outside_band=report.assets["outside_band"].map(
+            {True: "yes", False: ""}))
+    columns = ["weight", "target", "drift", "band", "outside_band", "vol_annual", "drift_speed",
+               "speed_rank", "flags"]
+    console.print(frame_table(table[columns], "Assets", {
+        "weight": pct, "target": pct, "drift": pct, "band": pct, "vol_annual": pct,
+        "drift_speed": pct, "speed_rank": lambda x: pct(x, 0)}, index_name="ticker"))
+    if report.groups is not None:
+        console.print(frame_table(report.groups, "Groups",
+                                  {"weight": pct, "target": pct, "drift": pct}))
+    console.print(pairs_table(report.thresholds.rows(), title="Optimal threshold"))
+    if report.notices:
+        console.print(notices_table(report.notices))

@@ -1,0 +1,1 @@
+"""Inputs: parse, validate and align holdings, targets, security master and market data."""

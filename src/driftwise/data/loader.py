@@ -1,0 +1,80 @@
+"""Load every input of a command from files, or the embedded sample when none is given."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+
+from driftwise.data.holdings import read_holdings
+from driftwise.data.market import read_prices, read_risk_free, read_vix
+from driftwise.data.master import read_security_master
+from driftwise.data.model import Inputs, SecurityMaster
+from driftwise.data.sample import load_sample
+from driftwise.data.targets import read_targets
+from driftwise.errors import ConfigError
+from driftwise.flags import merge_notices
+
+PathLike = str | Path
+
+
+def load_inputs(
+    *,
+    holdings: PathLike | None = None,
+    targets: PathLike | None = None,
+    prices: PathLike | None = None,
+    volumes: PathLike | None = None,
+    master: PathLike | None = None,
+    vix: PathLike | None = None,
+    risk_free: PathLike | None = None,
+    lots: PathLike | None = None,
+    last_rebalance: str | pd.Timestamp | None = None,
+    today: pd.Timestamp | None = None,
+) -> Inputs:
+    """Read and validate the inputs of one portfolio.
+
+    With no ``holdings`` the embedded sample is used (its own targets, master, prices and
+    VIX); any other file given alongside then replaces the sample's part.
+
+    Raises
+    ------
+    ConfigError
+        ``holdings`` given without ``prices`` (there is nothing to value them with).
+    DataError
+        Any file fails validation.
+    """
+    if holdings is None:
+        base = load_sample()
+        if prices is not None:
+            raise ConfigError("--prices needs --holdings: the sample has its own prices")
+    else:
+        if prices is None:
+            raise ConfigError("--holdings needs --prices (daily closes to value the holdings)")
+        market = read_prices(prices, volumes=volumes, today=today)
+        base = Inputs(
+            holdings=read_holdings(holdings, lots=lots, as_of=None, today=today),
+            targets=None,
+            master=SecurityMaster.empty(),
+            market=market,
+            last_rebalance=None,
+        )
+    market = base.market
+    if vix is not None:
+        series, notes = read_vix(vix, today=today)
+        market = dataclasses.replace(market, vix=series,
+                                     notices=merge_notices(
+                                         (n for n in market.notices if n.flag.name != "VIX_PROXY"),
+                                         notes))
+    if risk_free is not None:
+        rates, notes = read_risk_free(risk_free, today=today)
+        market = dataclasses.replace(market, risk_free_annual=rates,
+                                     notices=merge_notices(market.notices, notes))
+    return Inputs(
+        holdings=base.holdings,
+        targets=read_targets(targets) if targets is not None else base.targets,
+        master=read_security_master(master) if master is not None else base.master,
+        market=market,
+        last_rebalance=(pd.Timestamp(last_rebalance).normalize() if last_rebalance is not None
+                        else base.last_rebalance),
+    )

@@ -1,0 +1,1 @@
+"""Metrics (SPEC section 3): pure array functions over ``(..., n_assets)``."""

@@ -1,0 +1,286 @@
+"""The monitor: where one portfolio stands today (drift, risk, speed, flags).
+
+``monitor(inputs)`` validates and aligns the inputs (:func:`driftwise.state.build_state`),
+estimates volatility and covariance from the price history up to the as-of date (with the
+SPEC section 10 fallbacks, each flagged), then evaluates the section 3 metrics. It decides
+nothing: triggers and trades belong to the planner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.data.model import Inputs, TargetLevel
+from driftwise.flags import Flag, Notice, merge_notices, notice
+from driftwise.metrics.drift import (
+    BandMode,
+    asset_drift,
+    band_width,
+    cap_drift,
+    group_drift,
+    outside_band,
+    portfolio_drift,
+)
+from driftwise.metrics.risk import (
+    CovarianceEstimator,
+    annualized_volatility,
+    estimate_covariance,
+    fill_covariance,
+    sector_average_volatility,
+    tracking_error,
+    tracking_error_diag,
+)
+from driftwise.metrics.speed import (
+    days_to_breach,
+    drift_rate,
+    drift_speed,
+    percentile_rank,
+    relative_volatility,
+)
+from driftwise.metrics.threshold import ThresholdReport, threshold_report
+from driftwise.state import PortfolioState, build_state
+
+FloatArray = npt.NDArray[np.float64]
+TRADING_DAYS = 252
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Settings of the monitor (all fractions; windows in trading days).
+
+    Attributes
+    ----------
+    threshold : float
+        Portfolio drift threshold for the days-to-breach estimate (SPEC default 5%).
+    vol_window_days : int
+        Window of the per-asset volatility (drift speed, diagonal TE).
+    short_window_days, long_window_days : int
+        Covariance windows (60 and 252 days).
+    estimator : CovarianceEstimator
+        Estimator of the long-window covariance reported beside the sample one.
+    band_abs, band_rel : float
+        Default per-asset bands where the targets file gives none.
+    band_mode : BandMode
+    drift_cap : float
+        Asset drift above this is capped and flagged (SPEC section 10: 50%).
+    one_way_cost : float
+        One-way trading cost (fraction of traded value) for the optimal-threshold report;
+        the cost model replaces it when it is available to the caller.
+    tracking_aversion : float
+        γ in the tracking penalty λ = γ · σ̄_rel² of the corrected band (an assumption).
+    """
+
+    threshold: float = 0.05
+    vol_window_days: int = 60
+    short_window_days: int = 60
+    long_window_days: int = 252
+    estimator: CovarianceEstimator = CovarianceEstimator.LEDOIT_WOLF
+    band_abs: float = 0.02
+    band_rel: float = 0.25
+    band_mode: BandMode = BandMode.LARGER
+    drift_cap: float = 0.5
+    one_way_cost: float = 0.0020
+    tracking_aversion: float = 2.0
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    """Volatility and covariance estimates on the universe, after fallbacks.
+
+    Attributes
+    ----------
+    vol_annual : ndarray, shape (n_assets,)
+    cov_short, cov_long, cov_long_shrunk : ndarray, shape (n_assets, n_assets)
+        Annualized covariances (short and long window, sample; long window shrunk).
+    notices : tuple of Notice
+    """
+
+    vol_annual: FloatArray
+    cov_short: FloatArray
+    cov_long: FloatArray
+    cov_long_shrunk: FloatArray
+    notices: tuple[Notice, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    """What ``driftwise monitor`` shows.
+
+    Attributes
+    ----------
+    state : PortfolioState
+    assets : pd.DataFrame
+        One row per asset of the universe (index ticker).
+    summary : dict
+        Portfolio figures: drift, TE variants, drift rate, days to breach, ...
+    groups : pd.DataFrame or None
+        Group weights, targets and drift when targets are given by group.
+    thresholds : ThresholdReport
+    notices : tuple of Notice
+    """
+
+    state: PortfolioState
+    assets: pd.DataFrame
+    summary: dict[str, object]
+    groups: pd.DataFrame | None
+    thresholds: ThresholdReport
+    notices: tuple[Notice, ...]
+
+
+def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
+                  config: MonitorConfig) -> RiskModel:
+    """Volatility and covariances from daily returns up to the as-of date, with fallbacks.
+
+    An asset without enough history gets its sector's average volatility (or the target
+    portfolio's volatility when its sector has none), flagged "no volatility"; missing
+    correlations become zero, flagged "no correlations".
+    """
+    window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
+    history = prices.loc[: state.as_of, list(state.tickers)].iloc[-(window + 1):]
+    returns = history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
+    vol = annualized_volatility(returns, config.vol_window_days)
+    market_vol = _target_portfolio_vol(returns, state.target_weights, config.vol_window_days)
+    fallback = sector_average_volatility(vol, _codes(state.sectors), market_vol)
+    notes: list[Notice] = []
+    missing_vol = ~np.isfinite(vol)
+    if missing_vol.any():
+        notes.append(notice(Flag.NO_VOLATILITY, "too little price history for a "
+                            f"{config.vol_window_days}-day volatility: sector average (else the "
+                            "target portfolio's volatility) used, lower confidence",
+                            state.tickers[missing_vol]))
+    vol = np.where(missing_vol, fallback, vol)
+    covs = []
+    for win, how in ((config.short_window_days, CovarianceEstimator.SAMPLE),
+                     (config.long_window_days, CovarianceEstimator.SAMPLE),
+                     (config.long_window_days, config.estimator)):
+        cov, no_vol, no_corr = fill_covariance(estimate_covariance(returns, win, how), fallback)
+        covs.append(cov)
+        if no_corr.any() and not any(n.flag is Flag.NO_CORRELATIONS for n in notes):
+            notes.append(notice(Flag.NO_CORRELATIONS, "correlations unknown for lack of "
+                                "overlapping history: zero correlation assumed (conservative)",
+                                state.tickers[no_corr]))
+    return RiskModel(vol_annual=vol, cov_short=covs[0], cov_long=covs[1],
+                     cov_long_shrunk=covs[2], notices=tuple(notes))
+
+
+def _target_portfolio_vol(returns: FloatArray, target: FloatArray, window: int) -> float:
+    recent = np.nan_to_num(returns[-window:], nan=0.0)
+    series = recent @ target
+    return float(np.std(series, ddof=1) * np.sqrt(TRADING_DAYS)) if len(series) > 1 else 0.0
+
+
+def _codes(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    _, codes = np.unique(labels.astype(str), return_inverse=True)
+    return codes.astype(np.int64)
+
+
+def trading_days_between(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """Trading days after ``start`` up to and including ``end`` in ``index``."""
+    return int(((index > start) & (index <= end)).sum())
+
+
+def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
+            config: MonitorConfig | None = None) -> MonitorReport:
+    """Compute today's drift, tracking error, drift speed and flags for one portfolio."""
+    config = config or MonitorConfig()
+    state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
+                        as_of=as_of)
+    risk = estimate_risk(state, inputs.market.prices, config)
+    notes: list[Notice] = []
+
+    raw_d = asset_drift(state.weights, state.target_weights)
+    d, capped = cap_drift(raw_d, config.drift_cap)
+    if capped.any():
+        notes.append(notice(Flag.DRIFT_CAPPED, f"asset drift above {config.drift_cap:.0%} capped: "
+                            "probable data error or corporate action", state.tickers[capped]))
+    weights = state.target_weights + d
+    drift = float(portfolio_drift(weights, state.target_weights, state.cash_weight,
+                                  state.target_cash_weight))
+    band_abs = np.where(np.isfinite(state.band_abs), state.band_abs, config.band_abs)
+    band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, config.band_rel)
+    width = band_width(state.target_weights, band_abs, band_rel, config.band_mode)
+    out = outside_band(d, width)
+
+    days_since, since_note = _days_since(inputs, state)
+    if since_note is not None:
+        notes.append(since_note)
+    speed = drift_speed(risk.vol_annual, days_since)
+    rel_vol = relative_volatility(risk.cov_long, state.target_weights)
+    rate = float(drift_rate(state.target_weights, rel_vol))
+    breach = float(days_to_breach(drift, config.threshold, rate))
+    sigma_p = float(np.sqrt(max(state.target_weights @ risk.cov_long @ state.target_weights, 0.0)))
+    rel_var = float(np.sum(state.target_weights * rel_vol**2) / max(state.target_weights.sum(), 1e-12))
+    thresholds = threshold_report(one_way_cost=config.one_way_cost, portfolio_vol=sigma_p,
+                                  horizon_years=1.0, drift_vol=rate / np.sqrt(2.0 / np.pi),
+                                  tracking_penalty=config.tracking_aversion * rel_var,
+                                  tracking_aversion=config.tracking_aversion)
+
+    assets = pd.DataFrame({
+        "shares": state.shares, "price_usd": state.prices_usd, "value_usd": state.values_usd,
+        "weight": state.weights, "target": state.target_weights, "drift": d,
+        "band": width, "outside_band": out, "vol_annual": risk.vol_annual,
+        "drift_speed": speed, "speed_rank": percentile_rank(speed),
+        "sector": state.sectors,
+    }, index=state.tickers)
+    all_notes = merge_notices(state.notices, risk.notices, notes)
+    assets["flags"] = _flags_per_ticker(state.tickers, all_notes)
+    summary: dict[str, object] = {
+        "as_of": state.as_of, "nav_usd": state.nav_usd, "cash_usd": state.cash_usd,
+        "cash_weight": state.cash_weight, "target_cash_weight": state.target_cash_weight,
+        "n_assets": state.n_assets, "portfolio_drift": drift,
+        "te_diag_short": float(tracking_error_diag(d, risk.vol_annual)),
+        "te_short": float(tracking_error(d, risk.cov_short)),
+        "te_long": float(tracking_error(d, risk.cov_long)),
+        "te_long_shrunk": float(tracking_error(d, risk.cov_long_shrunk)),
+        "windows_days": (config.short_window_days, config.long_window_days),
+        "estimator": config.estimator.value,
+        "assets_outside_band": int(out.sum()),
+        "days_since_rebalance": days_since, "drift_rate_annual": rate,
+        "threshold": config.threshold, "days_to_breach": breach,
+        "target_portfolio_vol_annual": sigma_p,
+    }
+    groups = _group_table(state, weights) if state.target_level is not TargetLevel.ASSET else None
+    if groups is not None:
+        summary["group_drift"] = float(0.5 * (groups["drift"].abs().sum()
+                                              + abs(state.cash_weight - state.target_cash_weight)))
+    return MonitorReport(state=state, assets=assets, summary=summary, groups=groups,
+                         thresholds=thresholds, notices=all_notes)
+
+
+def _days_since(inputs: Inputs, state: PortfolioState) -> tuple[float, Notice | None]:
+    index = pd.DatetimeIndex(inputs.market.prices.index)
+    if inputs.last_rebalance is not None:
+        return float(trading_days_between(index, inputs.last_rebalance, state.as_of)), None
+    lots = inputs.holdings.lots
+    if lots is not None and len(lots):
+        start = pd.Timestamp(lots["acquired"].max())
+        return float(trading_days_between(index, start, state.as_of)), notice(
+            Flag.NO_LAST_REBALANCE, f"no last rebalance date given: the latest lot purchase "
+            f"({start.date()}) is used")
+    return float("nan"), notice(Flag.NO_LAST_REBALANCE, "no last rebalance date given: drift "
+                                "speed is unknown (pass --last-rebalance)")
+
+
+def _group_table(state: PortfolioState, weights: FloatArray) -> pd.DataFrame:
+    labels = state.groups().astype(str)
+    names = np.unique(np.concatenate([labels, state.group_targets.index.astype(str).to_numpy()]))
+    codes = np.searchsorted(names, labels)
+    target = state.group_targets.reindex(names, fill_value=0.0).to_numpy(dtype=np.float64)
+    current, _ = np.zeros(len(names)), None
+    np.add.at(current, codes, weights)
+    d = group_drift(weights, target, codes, len(names))
+    return pd.DataFrame({"weight": current, "target": target, "drift": d},
+                        index=pd.Index(names, name=state.target_level.value))
+
+
+def _flags_per_ticker(tickers: pd.Index, notes: tuple[Notice, ...]) -> list[str]:
+    per: dict[str, list[str]] = {str(t): [] for t in tickers}
+    for item in notes:
+        for t in item.tickers:
+            if t in per and item.flag.value not in per[t]:
+                per[t].append(item.flag.value)
+    return ["; ".join(per[str(t)]) for t in tickers]

@@ -1,0 +1,289 @@
+"""PortfolioState: holdings, targets and prices aligned to one universe on one day.
+
+The universe is the union of held and target tickers, sorted; cash is a separate
+scalar. This is the only place where inputs from different files meet, so the
+cross-file checks live here: unknown tickers, a held ticker with no price on the
+as-of date, group-level targets expanded to assets, and a missing target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.data.model import Holdings, MarketData, SecurityMaster, TargetLevel, Targets
+from driftwise.errors import DataError
+from driftwise.flags import Flag, Notice, merge_notices, notice
+
+FloatArray = npt.NDArray[np.float64]
+UNKNOWN_GROUP = "Unknown"
+
+
+class DefaultTarget(StrEnum):
+    """What to use when no target is given (SPEC section 10)."""
+
+    EQUAL = "equal"
+    MARKET_CAP = "market_cap"
+
+
+@dataclass(frozen=True)
+class PortfolioState:
+    """One portfolio on one day, aligned to its universe.
+
+    Attributes
+    ----------
+    tickers : pd.Index
+        The universe: held ∪ target tickers, sorted. Every array below is aligned to it.
+    as_of : pd.Timestamp
+    shares : ndarray, shape (n_assets,)
+        Signed shares held (0 for unheld target assets).
+    prices_usd : ndarray, shape (n_assets,)
+        Close on ``as_of``.
+    cash_usd, nav_usd : float
+        Cash and net asset value (positions + cash).
+    target_weights : ndarray, shape (n_assets,)
+        Asset-level targets (group targets already expanded), fractions of NAV.
+    target_cash_weight : float
+    band_abs, band_rel : ndarray, shape (n_assets,)
+        Per-asset bands from the targets file (NaN where not given).
+    sectors, asset_classes : ndarray of object, shape (n_assets,)
+        Group labels (``"Unknown"`` where the security master is silent).
+    market_cap_usd : ndarray, shape (n_assets,)
+        NaN where unknown.
+    target_level : TargetLevel
+        Level at which the targets were given; group drift is measured at that level.
+    group_targets : pd.Series
+        Target weight per group when ``target_level`` is a group level; empty otherwise.
+    notices : tuple of Notice
+    """
+
+    tickers: pd.Index
+    as_of: pd.Timestamp
+    shares: FloatArray
+    prices_usd: FloatArray
+    cash_usd: float
+    nav_usd: float
+    target_weights: FloatArray
+    target_cash_weight: float
+    band_abs: FloatArray
+    band_rel: FloatArray
+    sectors: npt.NDArray[np.object_]
+    asset_classes: npt.NDArray[np.object_]
+    market_cap_usd: FloatArray
+    target_level: TargetLevel = TargetLevel.ASSET
+    group_targets: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    notices: tuple[Notice, ...] = field(default=())
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets in the universe."""
+        return len(self.tickers)
+
+    @property
+    def values_usd(self) -> FloatArray:
+        """Market value per asset, shape (n_assets,)."""
+        return self.shares * self.prices_usd
+
+    @property
+    def weights(self) -> FloatArray:
+        """Current weights, fractions of NAV, shape (n_assets,)."""
+        return self.values_usd / self.nav_usd
+
+    @property
+    def cash_weight(self) -> float:
+        """Cash as a fraction of NAV."""
+        return self.cash_usd / self.nav_usd
+
+    def groups(self) -> npt.NDArray[np.object_]:
+        """Group label per asset at the targets' level (tickers themselves at asset level)."""
+        if self.target_level is TargetLevel.SECTOR:
+            return self.sectors
+        if self.target_level is TargetLevel.ASSET_CLASS:
+            return self.asset_classes
+        return np.asarray(self.tickers, dtype=object)
+
+
+def build_state(
+    holdings: Holdings,
+    targets: Targets | None,
+    market: MarketData,
+    master: SecurityMaster | None = None,
+    *,
+    as_of: pd.Timestamp | str | None = None,
+    default_target: DefaultTarget = DefaultTarget.EQUAL,
+) -> PortfolioState:
+    """Align holdings, targets, master and prices into a :class:`PortfolioState`.
+
+    Raises
+    ------
+    DataError
+        A ticker with no price history ("unknown ticker"), a held or target ticker with
+        no price on the as-of date (delisted or suspended), an as-of date absent from
+        the prices, or a non-positive NAV.
+    """
+    master = master if master is not None else SecurityMaster.empty()
+    day = _as_of_date(market, as_of)
+    notes: list[Notice] = []
+    _check_known(holdings, targets, market)
+
+    level = targets.level if targets is not None else TargetLevel.ASSET
+    target_tickers = (
+        list(targets.weights.index) if targets is not None and level is TargetLevel.ASSET else []
+    )
+    tickers = pd.Index(sorted(set(holdings.tickers) | set(target_tickers)), name="ticker")
+    if level is not TargetLevel.ASSET and targets is not None:
+        tickers = _add_group_members(tickers, targets, master, market, day)
+    prices = _prices_on(market, tickers, day, holdings, targets)
+
+    shares = holdings.shares.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64)
+    values = shares * prices
+    nav = float(values.sum() + holdings.cash_usd)
+    if not np.isfinite(nav) or nav <= 0.0:
+        raise DataError("portfolio value is not positive", file=holdings.source,
+                        expected="positions plus cash > 0", found=f"NAV {nav:,.2f} USD")
+
+    info = master.frame.reindex(tickers)
+    sectors = info["sector"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
+    classes = info["asset_class"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
+    caps = info["market_cap_usd"].to_numpy(dtype=np.float64)
+
+    group_targets = pd.Series(dtype=float)
+    if targets is None:
+        target_w, cash_t = _default_targets(values, caps, default_target)
+        notes.append(notice(Flag.NO_TARGET, f"no target given: {default_target.value}-weight "
+                            "target over the held assets used", tickers))
+        band_abs = band_rel = np.full(len(tickers), np.nan)
+    elif level is TargetLevel.ASSET:
+        target_w = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64)
+        cash_t = targets.cash_weight
+        band_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
+        band_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
+    else:
+        labels = sectors if level is TargetLevel.SECTOR else classes
+        target_w, group_notes = _expand_group_targets(targets, labels, values, tickers)
+        notes.extend(group_notes)
+        cash_t = targets.cash_weight
+        group_targets = targets.weights
+        band_abs = band_rel = np.full(len(tickers), np.nan)
+
+    shorts = tickers[shares < 0]
+    if len(shorts):
+        notes.append(notice(Flag.SHORT_POSITION, "short positions: drift uses signed weights "
+                            "(absolute deviations) and trades carry borrow cost", shorts))
+    return PortfolioState(
+        tickers=tickers, as_of=day, shares=shares, prices_usd=prices,
+        cash_usd=float(holdings.cash_usd), nav_usd=nav, target_weights=target_w,
+        target_cash_weight=float(cash_t), band_abs=band_abs, band_rel=band_rel,
+        sectors=sectors, asset_classes=classes, market_cap_usd=caps, target_level=level,
+        group_targets=group_targets,
+        notices=merge_notices(holdings.notices, targets.notices if targets else (),
+                              market.notices, notes),
+    )
+
+
+def _as_of_date(market: MarketData, as_of: pd.Timestamp | str | None) -> pd.Timestamp:
+    if as_of is None:
+        return market.last_date
+    day = pd.Timestamp(as_of).normalize()
+    if day not in market.prices.index:
+        later = market.prices.index[market.prices.index <= day]
+        raise DataError("as-of date has no prices", file=market.source, field="date",
+                        expected=f"a trading day in the prices file ({market.prices.index[0].date()}"
+                        f" .. {market.last_date.date()})",
+                        found=f"{day.date()}" + (f"; last earlier day {later[-1].date()}"
+                                                  if len(later) else ""))
+    return day
+
+
+def _check_known(holdings: Holdings, targets: Targets | None, market: MarketData) -> None:
+    known = set(market.prices.columns)
+    for ticker in holdings.tickers:
+        if ticker not in known:
+            raise DataError("unknown ticker: no price history", file=holdings.source,
+                            row=_line(holdings.lines, ticker), field="ticker",
+                            expected=f"a ticker present in {market.source}", found=ticker)
+    if targets is not None and targets.level is TargetLevel.ASSET:
+        for ticker in targets.weights.index:
+            if ticker not in known:
+                raise DataError("unknown ticker: no price history", file=targets.source,
+                                row=_line(targets.lines, ticker), field="ticker",
+                                expected=f"a ticker present in {market.source}", found=ticker)
+
+
+def _line(lines: pd.Series, key: str) -> int | None:
+    return int(lines[key]) if key in lines.index else None
+
+
+def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holdings: Holdings,
+               targets: Targets | None) -> FloatArray:
+    row = market.prices.loc[day].reindex(tickers).to_numpy(dtype=np.float64)
+    for i in np.flatnonzero(~np.isfinite(row)):
+        ticker = str(tickers[i])
+        history = market.prices[ticker].loc[:day].dropna()
+        last = f"last price on {history.index[-1].date()}" if len(history) else "no earlier price"
+        held = ticker in holdings.tickers
+        source = holdings.source if held else (targets.source if targets else market.source)
+        lines = holdings.lines if held else (targets.lines if targets else pd.Series(dtype=int))
+        raise DataError(
+            f"{'held' if held else 'target'} ticker has no price on the as-of date "
+            "(delisted or suspended?)", file=source, row=_line(lines, ticker), field="ticker",
+            expected=f"a close for {ticker} on {day.date()} in {market.source}",
+            found=f"{ticker}: {last}")
+    return row
+
+
+def _default_targets(values: FloatArray, caps: FloatArray,
+                     how: DefaultTarget) -> tuple[FloatArray, float]:
+    held = values != 0.0
+    weights = np.zeros_like(values)
+    if how is DefaultTarget.MARKET_CAP and np.isfinite(caps[held]).all() and held.any():
+        weights[held] = caps[held] / caps[held].sum()
+    elif held.any():
+        weights[held] = 1.0 / held.sum()
+    return weights, 0.0
+
+
+def _add_group_members(tickers: pd.Index, targets: Targets, master: SecurityMaster,
+                       market: MarketData, day: pd.Timestamp) -> pd.Index:
+    """Add master members of target groups that hold nothing, so the group can be bought."""
+    column = "sector" if targets.level is TargetLevel.SECTOR else "asset_class"
+    labels = master.frame[column].reindex(tickers)
+    priced = market.prices.loc[day].dropna().index
+    extra: list[str] = []
+    for group in targets.weights.index:
+        if (labels == group).any():
+            continue
+        members = master.frame.index[(master.frame[column] == group).to_numpy()]
+        extra.extend(t for t in members if t in priced)
+    return pd.Index(sorted(set(tickers) | set(extra)), name="ticker")
+
+
+def _expand_group_targets(targets: Targets, labels: npt.NDArray[np.object_], values: FloatArray,
+                          tickers: pd.Index) -> tuple[FloatArray, list[Notice]]:
+    """Split each group's target over its members, pro rata to current value.
+
+    A group with no held value is split equally over its members in the universe. A group
+    with no member at all cannot be reached: that is a data error.
+    """
+    weights = np.zeros(len(tickers))
+    for group, target in targets.weights.items():
+        members = labels == group
+        if not members.any():
+            raise DataError("target group has no member in the universe or security master",
+                            file=targets.source, row=_line(targets.lines, str(group)),
+                            field=targets.level.value,
+                            expected="a group named in the security master", found=str(group))
+        value = np.clip(values[members], 0.0, None)
+        share = value / value.sum() if value.sum() > 0 else np.full(members.sum(), 1 / members.sum())
+        weights[members] = float(target) * share
+    orphans = tickers[(~np.isin(labels, targets.weights.index.to_numpy())) & (values != 0)]
+    notes = [notice(Flag.GROUP_TARGET, f"targets given by {targets.level.value}: each group's "
+                    "target is split over its members pro rata to current value", ())]
+    if len(orphans):
+        notes.append(notice(Flag.GROUP_TARGET, f"held assets outside every target "
+                            f"{targets.level.value} have a zero target", orphans))
+    return weights, notes
