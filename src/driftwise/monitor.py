@@ -22,6 +22,7 @@ from driftwise.metrics.drift import (
     band_width,
     cap_drift,
     group_drift,
+    group_weights,
     outside_band,
     portfolio_drift,
 )
@@ -157,7 +158,7 @@ def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
     for win, how in ((config.short_window_days, CovarianceEstimator.SAMPLE),
                      (config.long_window_days, CovarianceEstimator.SAMPLE),
                      (config.long_window_days, config.estimator)):
-        cov, no_vol, no_corr = fill_covariance(estimate_covariance(returns, win, how), fallback)
+        cov, _, no_corr = fill_covariance(estimate_covariance(returns, win, how), vol)
         covs.append(cov)
         if no_corr.any() and not any(n.flag is Flag.NO_CORRELATIONS for n in notes):
             notes.append(notice(Flag.NO_CORRELATIONS, "correlations unknown for lack of "
@@ -210,10 +211,11 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
         notes.append(since_note)
     speed = drift_speed(risk.vol_annual, days_since)
     rel_vol = relative_volatility(risk.cov_long, state.target_weights)
-    rate = float(drift_rate(state.target_weights, rel_vol))
+    sigma_p = float(tracking_error(state.target_weights, risk.cov_long))
+    rate = float(drift_rate(state.target_weights, rel_vol, state.target_cash_weight, sigma_p))
     breach = float(days_to_breach(drift, config.threshold, rate))
-    sigma_p = float(np.sqrt(max(state.target_weights @ risk.cov_long @ state.target_weights, 0.0)))
-    rel_var = float(np.sum(state.target_weights * rel_vol**2) / max(state.target_weights.sum(), 1e-12))
+    invested = max(float(state.target_weights.sum()), 1e-12)
+    rel_var = float(np.sum(state.target_weights * rel_vol**2) / invested)
     thresholds = threshold_report(one_way_cost=config.one_way_cost, portfolio_vol=sigma_p,
                                   horizon_years=1.0, drift_vol=rate / np.sqrt(2.0 / np.pi),
                                   tracking_penalty=config.tracking_aversion * rel_var,
@@ -270,8 +272,7 @@ def _group_table(state: PortfolioState, weights: FloatArray) -> pd.DataFrame:
     names = np.unique(np.concatenate([labels, state.group_targets.index.astype(str).to_numpy()]))
     codes = np.searchsorted(names, labels)
     target = state.group_targets.reindex(names, fill_value=0.0).to_numpy(dtype=np.float64)
-    current, _ = np.zeros(len(names)), None
-    np.add.at(current, codes, weights)
+    current = group_weights(weights, codes, len(names))
     d = group_drift(weights, target, codes, len(names))
     return pd.DataFrame({"weight": current, "target": target, "drift": d},
                         index=pd.Index(names, name=state.target_level.value))

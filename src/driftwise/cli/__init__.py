@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from driftwise.cli._output import err_console
@@ -31,6 +30,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """When and how to rebalance a US portfolio (every command runs on the embedded sample)."""
+
+
 def _register() -> None:
     from driftwise.cli import monitor
 
@@ -41,29 +45,23 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return (and, as a script, exit with) the exit code."""
+    """Run the command line; return (and, as a script, exit with) the exit code.
+
+    Typer runs in standalone mode, so usage errors print their help and exit with 2;
+    our own errors are caught here and exit with 3 and a one-line message.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=args, standalone_mode=False, prog_name="driftwise")
-    except click.exceptions.Exit as done:
-        code = int(done.exit_code)
-    except click.UsageError as exc:
-        exc.show(file=sys.stderr)
-        code = EXIT_USAGE
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        code = exc.exit_code
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        code = 1
+        app(args=args, prog_name="driftwise")
+        code = EXIT_OK
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except ConfigError as exc:
         err_console.print(f"[bold red]configuration error:[/] {exc}", highlight=False)
         code = EXIT_BAD_INPUT
     except DriftwiseError as exc:
         err_console.print(f"[bold red]input error:[/] {exc}", highlight=False)
         code = EXIT_BAD_INPUT
-    else:
-        code = result if isinstance(result, int) else EXIT_OK
     if argv is None:
         sys.exit(code)
     return code

@@ -17,8 +17,9 @@ from rich.table import Table
 
 from driftwise.flags import Notice
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output (files, CI logs) gets 140 columns instead of rich's 80 so tables are not cut.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
 
 Formatter = Callable[[Any], str]
 

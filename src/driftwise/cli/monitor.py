@@ -92,19 +92,27 @@ def show(report: MonitorReport) -> None:
         ("assets outside band", str(s["assets_outside_band"])),
         ("trading days since rebalance", num(s["days_since_rebalance"], 0)),
         ("drift rate (expected drift after 1y)", pct(s["drift_rate_annual"])),
-        (f"est. trading days to {pct(s['threshold'], 0)} breach", num(s["days_to_breach"], 0)),
+        (f"est. trading days to {pct(s['threshold'], 0)} breach", _breach(s)),
     ], title="Portfolio"))
     table = report.assets.assign(
         weight=report.assets["weight"], outside_band=report.assets["outside_band"].map(
             {True: "yes", False: ""}))
-    columns = ["weight", "target", "drift", "band", "outside_band", "vol_annual", "drift_speed",
-               "speed_rank", "flags"]
-    console.print(frame_table(table[columns], "Assets", {
-        "weight": pct, "target": pct, "drift": pct, "band": pct, "vol_annual": pct,
-        "drift_speed": pct, "speed_rank": lambda x: pct(x, 0)}, index_name="ticker"))
+    columns = {"weight": "weight", "target": "target", "drift": "drift", "band": "band",
+               "outside_band": "out", "vol_annual": "vol 60d", "drift_speed": "speed",
+               "speed_rank": "rank", "flags": "flags"}
+    shown = table[list(columns)].rename(columns=columns)
+    console.print(frame_table(shown, "Assets", {
+        "weight": pct, "target": pct, "drift": pct, "band": pct, "vol 60d": lambda x: pct(x, 1),
+        "speed": lambda x: pct(x, 1), "rank": lambda x: pct(x, 0)}, index_name="ticker"))
     if report.groups is not None:
         console.print(frame_table(report.groups, "Groups",
                                   {"weight": pct, "target": pct, "drift": pct}))
     console.print(pairs_table(report.thresholds.rows(), title="Optimal threshold"))
     if report.notices:
         console.print(notices_table(report.notices))
+
+
+def _breach(summary: dict[str, object]) -> str:
+    drift, threshold = summary["portfolio_drift"], summary["threshold"]
+    assert isinstance(drift, float) and isinstance(threshold, float)
+    return "breached" if drift >= threshold else num(summary["days_to_breach"], 0)

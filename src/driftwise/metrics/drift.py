@@ -115,9 +115,7 @@ def _check_codes(group_codes: npt.ArrayLike, n_assets: int, n_groups: int) -> np
     return codes.astype(np.intp)
 
 
-def group_weights(
-    weights: npt.ArrayLike, group_codes: npt.ArrayLike, n_groups: int
-) -> FloatArray:
+def group_weights(weights: npt.ArrayLike, group_codes: npt.ArrayLike, n_groups: int) -> FloatArray:
     """Sum asset weights per group (sector or asset class).
 
     Parameters
@@ -152,27 +150,49 @@ def group_drift(
     weights: npt.ArrayLike,
     group_target_weights: npt.ArrayLike,
     group_codes: npt.ArrayLike,
-    cash_weight: npt.ArrayLike = 0.0,
-    target_cash_weight: npt.ArrayLike = 0.0,
+    n_groups: int | None = None,
 ) -> FloatArray:
-    """Portfolio drift measured on group weights (group-level targets, SPEC section 3.1).
+    """Drift of each group's weight from its target (group-level targets, SPEC 3.1).
 
     Parameters
     ----------
     weights : array_like, shape (..., n_assets)
         Asset weights, fractions of NAV.
     group_target_weights : array_like, shape (..., n_groups)
-        Target weight per group; ``n_groups`` is its last dimension.
+        Target weight per group.
     group_codes : array_like of int, shape (n_assets,)
         Group of each asset, in ``[0, n_groups)``.
-    cash_weight, target_cash_weight : float or array_like, shape (...)
-        Current and target cash weights.
+    n_groups : int, optional
+        Number of groups; must equal the last dimension of ``group_target_weights``
+        (which is the default).
 
     Returns
     -------
-    ndarray, shape (...)
-        ``1/2 (sum_g |W_g - T_g| + |w_cash - t_cash|)`` with ``W_g`` the summed
-        weight of group ``g``. Moves inside a group do not count.
+    ndarray, shape (..., n_groups)
+        ``W_g - T_g`` with ``W_g`` the summed weight of group ``g``. Moves inside a group
+        do not count. :func:`group_portfolio_drift` gives the portfolio figure.
+    """
+    target = _f64(group_target_weights)
+    if n_groups is not None and n_groups != target.shape[-1]:
+        raise ConfigError(
+            f"n_groups ({n_groups}) differs from the number of group targets ({target.shape[-1]})"
+        )
+    return asset_drift(group_weights(weights, group_codes, target.shape[-1]), target)
+
+
+def group_portfolio_drift(
+    weights: npt.ArrayLike,
+    group_target_weights: npt.ArrayLike,
+    group_codes: npt.ArrayLike,
+    cash_weight: npt.ArrayLike = 0.0,
+    target_cash_weight: npt.ArrayLike = 0.0,
+) -> FloatArray:
+    """Portfolio drift measured on group weights, shape (...).
+
+    ``1/2 (sum_g |W_g - T_g| + |w_cash - t_cash|)``: :func:`portfolio_drift` applied to
+    :func:`group_weights`; parameters as in :func:`group_drift` and
+    :func:`portfolio_drift`. It never exceeds the asset-level drift against asset
+    targets whose group sums are these group targets (triangle inequality).
     """
     target = _f64(group_target_weights)
     grouped = group_weights(weights, group_codes, target.shape[-1])
@@ -329,4 +349,6 @@ def relative_drift(d: npt.ArrayLike, target_weights: npt.ArrayLike) -> FloatArra
     x = _f64(d)
     t = np.abs(_f64(target_weights))
     safe = np.where(t > 0.0, t, 1.0)
-    return np.asarray(np.where(t > 0.0, x / safe, np.nan), dtype=np.float64)
+    with np.errstate(over="ignore"):  # a tiny target gives +-inf, not a warning
+        ratio = x / safe
+    return np.asarray(np.where(t > 0.0, ratio, np.nan), dtype=np.float64)

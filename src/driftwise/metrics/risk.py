@@ -189,15 +189,14 @@ def shrunk_covariance(
     Notes
     -----
     Ledoit and Wolf (2004), "A well-conditioned estimator for large-dimensional
-    covariance matrices", via ``sklearn.covariance.ledoit_wolf`` (the empirical
-    covariance inside it divides by ``n``, not ``n - 1``). The estimator needs complete
+    covariance matrices" (:func:`ledoit_wolf`; the same estimator as
+    ``sklearn.covariance.ledoit_wolf``, which the tests use as oracle: the empirical
+    covariance divides by ``n``, not ``n - 1``). The estimator needs complete
     rows: it keeps the assets with at least ``min_periods`` observations, then, while
     fewer than ``min_periods`` rows are complete across them, drops the kept asset
     with the fewest observations. Assets left out get NaN so that
     :func:`fill_covariance` flags them.
     """
-    from sklearn.covariance import ledoit_wolf
-
     x, mp = _window(returns, window, min_periods)
     n_assets = x.shape[1]
     out = np.full((n_assets, n_assets), np.nan)
@@ -207,8 +206,43 @@ def shrunk_covariance(
         return out
     rows = ok[:, keep].all(axis=1)
     shrunk, _ = ledoit_wolf(x[np.ix_(rows, keep)])
-    out[np.ix_(keep, keep)] = np.asarray(shrunk, dtype=np.float64) * TRADING_DAYS
+    out[np.ix_(keep, keep)] = shrunk * TRADING_DAYS
     return out
+
+
+def ledoit_wolf(x: FloatArray) -> tuple[FloatArray, float]:
+    """Ledoit-Wolf shrinkage of the covariance of complete rows ``x`` toward ``mu I``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_days, n_assets)
+        Returns without NaN.
+
+    Returns
+    -------
+    (ndarray (n_assets, n_assets), float)
+        The shrunk covariance (per period, not annualized) and the shrinkage intensity.
+
+    Notes
+    -----
+    With ``S = XᵀX/n`` of centred returns and ``mu = tr(S)/p``: ``delta² = ‖S − mu I‖²_F``,
+    ``beta² = min(delta², (1/n²) Σ_k ‖x_k x_kᵀ − S‖²_F)``, shrinkage ``beta²/delta²``
+    and ``Σ = (1 − s) S + s mu I`` (Ledoit and Wolf 2004, Lemma 3.1 and Theorem 3.1).
+    Written here because importing scikit-learn costs about a second per command.
+    """
+    n, p = x.shape
+    xc = x - x.mean(axis=0)
+    emp = xc.T @ xc / n
+    mu = float(np.trace(emp)) / p
+    if p == 1 or n < 2:
+        return emp, 0.0
+    delta2 = float(((emp - mu * np.eye(p)) ** 2).sum())
+    sq = xc**2
+    # Σ_k ‖x_k x_kᵀ − S‖² = Σ_k ‖x_k‖⁴ − n ‖S‖²  (expand the square; Σ_k x_k x_kᵀ = n S)
+    beta2 = float((sq.sum(axis=1) ** 2).sum() - n * (emp**2).sum()) / n**2
+    beta2 = min(max(beta2, 0.0), delta2)
+    shrinkage = 0.0 if delta2 == 0.0 else beta2 / delta2
+    return (1.0 - shrinkage) * emp + shrinkage * mu * np.eye(p), shrinkage
 
 
 def estimate_covariance(

@@ -1,0 +1,5 @@
+"""``python -m driftwise``: the command line."""
+
+from driftwise.cli import main
+
+main()

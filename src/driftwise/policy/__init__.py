@@ -1,0 +1,1 @@
+"""Policy: triggers (when), destinations and sizing (what to, how)."""

@@ -1,0 +1,390 @@
+"""Triggers: *when* to rebalance (SPEC section 5), over a batch of configurations.
+
+A trigger maps a :class:`~driftwise.policy.context.DayContext` with C configurations to
+a :class:`TriggerResult`: which configurations fire, which assets they may trade, which
+are delayed, and the reasons. Parameters are floats or arrays shaped ``(C,)``, so a
+threshold sweep is one trigger evaluated once per day. Triggers compose with
+:class:`AnyOf` and :class:`AllOf`; :class:`StressDelay` gates another trigger.
+
+Reasons carry their numbers, not text: the text is rendered only when asked
+(:meth:`Reason.text`), so the backtest pays nothing for explanations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise.policy.context import Anchor, BoolArray, DayContext, FloatArray, Frequency
+
+ParamArray = float | npt.NDArray[np.float64]
+TRADING_DAYS = 252
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One evaluated condition.
+
+    Attributes
+    ----------
+    code : str
+        Stable name (``"drift_threshold"``, ``"calendar"``, ...).
+    met : ndarray of bool, shape (C,)
+        Where the condition holds.
+    template : str
+        ``str.format`` template rendered with ``values`` for one configuration.
+    values : dict of str to ndarray (C,) or scalar
+    """
+
+    code: str
+    met: BoolArray
+    template: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def text(self, config: int = 0) -> str:
+        """The reason in words for configuration ``config``."""
+        picked = {k: _pick(v, config) for k, v in self.values.items()}
+        return self.template.format(**picked)
+
+
+def _pick(value: object, config: int) -> object:
+    if isinstance(value, np.ndarray) and value.ndim >= 1:
+        return value[config] if value.shape[0] > 1 else value[0]
+    return value
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    """What a trigger says for C configurations.
+
+    Attributes
+    ----------
+    fired : ndarray of bool, shape (C,)
+    reasons : tuple of Reason
+        Every condition evaluated (met or not), leaves first.
+    assets : ndarray of bool, shape (C, N), or None
+        Assets the rebalance is restricted to (volatility-aware rule); None = all.
+    delayed : ndarray of bool, shape (C,), or None
+        Configurations whose rebalance is held back by a stress gate.
+    delay_days : int
+        Trading days a delayed rebalance waits at least.
+    """
+
+    fired: BoolArray
+    reasons: tuple[Reason, ...]
+    assets: BoolArray | None = None
+    delayed: BoolArray | None = None
+    delay_days: int = 0
+
+    def explain(self, config: int = 0, *, only_met: bool = False) -> list[str]:
+        """Reasons in words for one configuration (met ones first)."""
+        met = [r.text(config) for r in self.reasons if bool(r.met[config])]
+        unmet = [r.text(config) for r in self.reasons if not bool(r.met[config])]
+        return met if only_met else met + unmet
+
+
+class Trigger(Protocol):
+    """Anything with ``evaluate(ctx) -> TriggerResult`` and a name."""
+
+    @property
+    def name(self) -> str:
+        """Short description for reports."""
+        ...
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        """Evaluate on one day for every configuration of ``ctx``."""
+        ...
+
+
+def _full(ctx: DayContext, value: bool) -> BoolArray:
+    return np.full(ctx.n_configs, value, dtype=bool)
+
+
+def _arr(value: ParamArray, ctx: DayContext) -> FloatArray:
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (ctx.n_configs,))
+
+
+@dataclass(frozen=True)
+class Never:
+    """Never fires (buy and hold)."""
+
+    @property
+    def name(self) -> str:
+        return "never"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        return TriggerResult(_full(ctx, False), (Reason("never", _full(ctx, False),
+                                                        "buy and hold: never rebalances"),))
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Fires on the first (or last) NYSE session of each month/quarter/half/year.
+
+    Never fires on the first day of a backtest window (SPEC section 8).
+    """
+
+    frequency: Frequency = Frequency.MONTH
+    anchor: Anchor = Anchor.FIRST
+
+    @property
+    def name(self) -> str:
+        return f"calendar ({self.frequency.value}, {self.anchor.value} session)"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        hit = ctx.is_calendar_day(self.frequency, self.anchor)
+        met = _full(ctx, hit)
+        text = ("calendar review: {anchor} NYSE session of the {freq}" if hit
+                else "not a calendar review day ({anchor} session of the {freq})")
+        return TriggerResult(met, (Reason("calendar", met, text, {
+            "anchor": self.anchor.value, "freq": self.frequency.value}),))
+
+
+@dataclass(frozen=True)
+class DriftThreshold:
+    """Fires when portfolio drift ``D >= threshold``."""
+
+    threshold: ParamArray = 0.05
+
+    @property
+    def name(self) -> str:
+        return f"drift threshold {_show(self.threshold)}"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        h = _arr(self.threshold, ctx)
+        met = ctx.portfolio_drift >= h
+        return TriggerResult(met, (Reason("drift_threshold", met,
+                                          "portfolio drift {d:.2%} vs threshold {h:.2%}",
+                                          {"d": ctx.portfolio_drift, "h": h}),))
+
+
+@dataclass(frozen=True)
+class AssetBands:
+    """Fires when any asset's drift leaves its band (``ctx.band_width``)."""
+
+    @property
+    def name(self) -> str:
+        return "per-asset bands"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        outside = np.abs(ctx.drift) > np.broadcast_to(ctx.band_width, ctx.drift.shape)
+        count = outside.sum(axis=1)
+        met = count > 0
+        return TriggerResult(met, (Reason("asset_band", met,
+                                          "{n} asset(s) outside their band", {"n": count}),),
+                             assets=None)
+
+
+class CostBenefitForm(StrEnum):
+    """How benefit is measured in the cost-benefit rule (SPEC sections 3.5 and 12)."""
+
+    SEED = "seed"
+    UTILITY = "utility"
+
+
+@dataclass(frozen=True)
+class CostBenefit:
+    """Fires when the cost-benefit ratio of a full rebalance is below 1.
+
+    Notes
+    -----
+    Seed form: ``C / ΔTE`` with C the one-off cost (fraction of NAV) and ΔTE the drop of
+    annualized TE (both fractions; kept for fidelity, dimensionally unsound: SPEC 12).
+    Utility form (default): benefit ``B = (γ/2)(TE_before² − TE_after²)(H/252)``, the
+    certainty-equivalent gain over ``H`` trading days, in the same units as cost.
+    A full rebalance leaves TE_after = 0.
+    """
+
+    form: CostBenefitForm = CostBenefitForm.UTILITY
+    gamma: ParamArray = 2.0
+    horizon_days: ParamArray = float(TRADING_DAYS)
+
+    @property
+    def name(self) -> str:
+        return f"cost-benefit ({self.form.value})"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        cost = ctx.full_rebalance_cost
+        te = ctx.te_before
+        if self.form is CostBenefitForm.SEED:
+            benefit = te
+        else:
+            benefit = 0.5 * _arr(self.gamma, ctx) * te**2 * _arr(self.horizon_days, ctx) / TRADING_DAYS
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(benefit > 0, cost / benefit, np.inf)
+        met = ratio < 1.0
+        return TriggerResult(met, (Reason(
+            "cost_benefit", met,
+            "cost-benefit ratio {r:.2f} ({form}): cost {c:.4%} of NAV vs benefit {b:.4%}",
+            {"r": ratio, "c": cost, "b": benefit, "form": self.form.value}),))
+
+
+@dataclass(frozen=True)
+class VolatilityAware:
+    """Seed Rule 2: an asset with σ ≥ ``vol_min`` and |drift| ≥ ``drift_min`` is traded.
+
+    The result restricts the rebalance to those assets.
+    """
+
+    vol_min: ParamArray = 0.30
+    drift_min: ParamArray = 0.03
+
+    @property
+    def name(self) -> str:
+        return f"volatility-aware (σ ≥ {_show(self.vol_min)}, |d| ≥ {_show(self.drift_min)})"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        vol_ok = ctx.vol_annual[None, :] >= _arr(self.vol_min, ctx)[:, None]
+        assets = vol_ok & (np.abs(ctx.drift) >= _arr(self.drift_min, ctx)[:, None])
+        count = assets.sum(axis=1)
+        met = count > 0
+        return TriggerResult(met, (Reason(
+            "volatility_aware", met,
+            "{n} high-volatility asset(s) (σ ≥ {v:.0%}) drifted ≥ {m:.1%}",
+            {"n": count, "v": _arr(self.vol_min, ctx), "m": _arr(self.drift_min, ctx)}),),
+            assets=assets)
+
+
+VIX_BREAKS = (20.0, 30.0)
+
+
+def vix_regime(vix: float, breaks: tuple[float, float] = VIX_BREAKS) -> int:
+    """0 below 20, 1 for 20-30, 2 above 30 (NaN counts as normal)."""
+    if not np.isfinite(vix):
+        return 0
+    return int(vix >= breaks[0]) + int(vix > breaks[1])
+
+
+@dataclass(frozen=True)
+class DynamicThreshold:
+    """Drift threshold widened by VIX regime (seed "Dynamic thresholds").
+
+    VIX < 20: the base threshold; 20-30: × 1.2; > 30: × 1.5, or, with
+    ``pause_in_stress``, no rebalance unless drift ≥ ``extreme``.
+    """
+
+    base: ParamArray = 0.05
+    multipliers: tuple[float, float, float] = (1.0, 1.2, 1.5)
+    pause_in_stress: bool = False
+    extreme: ParamArray = 0.15
+
+    @property
+    def name(self) -> str:
+        return f"dynamic threshold {_show(self.base)} by VIX regime"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        regime = vix_regime(ctx.vix)
+        h = _arr(self.base, ctx) * self.multipliers[regime]
+        if regime == 2 and self.pause_in_stress:
+            h = np.maximum(h, _arr(self.extreme, ctx))
+        met = ctx.portfolio_drift >= h
+        return TriggerResult(met, (Reason(
+            "dynamic_threshold", met,
+            "portfolio drift {d:.2%} vs VIX-adjusted threshold {h:.2%} (VIX {vix:.1f}, regime {g})",
+            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": ("< 20", "20-30", "> 30")[regime]}),))
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Fires when any child fires; assets are the union of the children's."""
+
+    children: tuple[Trigger, ...]
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or " or ".join(c.name for c in self.children)
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        results = [c.evaluate(ctx) for c in self.children]
+        fired = np.logical_or.reduce([r.fired for r in results])
+        return TriggerResult(fired, tuple(x for r in results for x in r.reasons),
+                             assets=_union_assets(results, ctx))
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Fires when every child fires; assets are the intersection of the children's."""
+
+    children: tuple[Trigger, ...]
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or " and ".join(c.name for c in self.children)
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        results = [c.evaluate(ctx) for c in self.children]
+        fired = np.logical_and.reduce([r.fired for r in results])
+        masks = [r.assets for r in results if r.assets is not None]
+        assets = np.logical_and.reduce(masks) if masks else None
+        return TriggerResult(fired, tuple(x for r in results for x in r.reasons), assets=assets)
+
+
+def _union_assets(results: list[TriggerResult], ctx: DayContext) -> BoolArray | None:
+    if all(r.assets is None for r in results):
+        return None
+    out = np.zeros(ctx.drift.shape, dtype=bool)
+    for r in results:
+        # a child without an asset restriction that fired opens every asset
+        mask = r.assets if r.assets is not None else np.broadcast_to(r.fired[:, None], out.shape)
+        out |= mask & r.fired[:, None]
+    return out
+
+
+def hybrid(frequency: Frequency = Frequency.MONTH, override: ParamArray = 0.10,
+           anchor: Anchor = Anchor.FIRST) -> AnyOf:
+    """Calendar review plus an early override when drift ≥ ``override`` (SPEC section 5)."""
+    return AnyOf((Calendar(frequency, anchor), DriftThreshold(override)),
+                 label=f"hybrid ({frequency.value} review + {_show(override)} override)")
+
+
+@dataclass(frozen=True)
+class StressDelay:
+    """Seed Rule 4 as a gate: in stress, hold a moderate rebalance back.
+
+    When ``VIX ≥ vix_min`` and ``D ≤ drift_max`` (and ``D < extreme``), a firing of
+    ``inner`` is delayed. A delayed rebalance is taken once ``delay_days`` sessions have
+    passed and the stress condition no longer holds, and in any case after
+    ``max_delay_days``. ``ctx.pending_days`` (kept by the caller) counts the wait.
+    """
+
+    inner: Trigger
+    vix_min: float = 30.0
+    drift_max: ParamArray = 0.10
+    extreme: ParamArray = 0.15
+    delay_days: int = 10
+    max_delay_days: int = 20
+
+    @property
+    def name(self) -> str:
+        return f"{self.inner.name}, delayed in stress (VIX ≥ {self.vix_min:g})"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        inner = self.inner.evaluate(ctx)
+        stress = bool(np.isfinite(ctx.vix) and ctx.vix >= self.vix_min)
+        drift = ctx.portfolio_drift
+        blocked = stress & (drift <= _arr(self.drift_max, ctx)) & (drift < _arr(self.extreme, ctx))
+        pending = ctx.pending_days
+        waiting = np.isfinite(pending)
+        due = waiting & (((pending >= self.delay_days) & ~blocked) | (pending >= self.max_delay_days))
+        fired = (inner.fired & ~blocked) | due
+        delayed = (inner.fired | waiting) & ~fired
+        reason = Reason("stress_delay", blocked,
+                        "stress: VIX {vix:.1f} ≥ {vmin:g} with drift {d:.2%} ≤ {dmax:.0%}: "
+                        "delay {lo}-{hi} trading days" if stress else
+                        "no stress delay (VIX {vix:.1f} < {vmin:g})",
+                        {"vix": ctx.vix, "vmin": self.vix_min, "d": drift,
+                         "dmax": _arr(self.drift_max, ctx), "lo": self.delay_days,
+                         "hi": self.max_delay_days})
+        return TriggerResult(fired, (*inner.reasons, reason), assets=inner.assets,
+                             delayed=delayed, delay_days=self.delay_days)
+
+
+def _show(value: ParamArray) -> str:
+    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    return f"{arr[0]:.0%}" if arr.size == 1 else f"{arr.min():.0%}..{arr.max():.0%}"

@@ -1,0 +1,116 @@
+"""build_state: universe, cross-file checks, default and group targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwise.data.holdings import read_holdings
+from driftwise.data.master import read_security_master
+from driftwise.data.model import MarketData, TargetLevel
+from driftwise.data.targets import read_targets
+from driftwise.errors import DataError
+from driftwise.flags import Flag
+from driftwise.state import DefaultTarget, build_state
+
+DATES = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04"], name="date")
+
+
+def market(**columns: list[float]) -> MarketData:
+    return MarketData(prices=pd.DataFrame(columns, index=DATES), source="prices.csv")
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_three_asset_state_by_hand(tmp_path: Path) -> None:
+    # A: 10 sh x 50 = 500, B: 20 sh x 10 = 200, C unheld (target only), cash 300 -> NAV 1000
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares,market_value_usd\n"
+                                   "A,10,\nB,20,\nCASH,,300\n"))
+    targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\n"
+                                 "A,0.4\nB,0.3\nC,0.2\nCASH,0.1\n"))
+    state = build_state(holdings, targets, market(A=[40, 45, 50], B=[10, 10, 10], C=[5, 5, 5]))
+    assert list(state.tickers) == ["A", "B", "C"]
+    assert state.nav_usd == pytest.approx(1000.0)
+    np.testing.assert_allclose(state.weights, [0.5, 0.2, 0.0])
+    np.testing.assert_allclose(state.target_weights, [0.4, 0.3, 0.2])
+    assert state.cash_weight == pytest.approx(0.3)
+    assert state.target_cash_weight == pytest.approx(0.1)
+
+
+def test_unknown_held_ticker_names_file_row_and_field(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nZZZ,5\n"))
+    with pytest.raises(DataError) as err:
+        build_state(holdings, None, market(A=[1, 1, 1]))
+    text = str(err.value)
+    assert "h.csv" in text and "row 3" in text and "'ticker'" in text and "ZZZ" in text
+    assert "unknown ticker" in text
+
+
+def test_unknown_target_ticker(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\n"))
+    targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\nA,0.5\nQQQQ,0.5\n"))
+    with pytest.raises(DataError, match=r"t\.csv, row 3, field 'ticker'.*unknown ticker"):
+        build_state(holdings, targets, market(A=[1, 1, 1]))
+
+
+def test_held_ticker_without_price_on_as_of_is_delisted_or_suspended(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nB,2\n"))
+    with pytest.raises(DataError) as err:
+        build_state(holdings, None, market(A=[1, 1, 1], B=[2, 2, np.nan]))
+    text = str(err.value)
+    assert "h.csv, row 3, field 'ticker'" in text
+    assert "delisted or suspended" in text and "last price on 2024-01-03" in text
+
+
+def test_as_of_not_in_prices(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\n"))
+    with pytest.raises(DataError, match="as-of date has no prices"):
+        build_state(holdings, None, market(A=[1, 1, 1]), as_of="2024-01-06")
+
+
+def test_missing_target_is_equal_weight_and_flagged(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nB,3\n"))
+    state = build_state(holdings, None, market(A=[1, 1, 1], B=[1, 1, 1]))
+    np.testing.assert_allclose(state.target_weights, [0.5, 0.5])
+    assert any(n.flag is Flag.NO_TARGET for n in state.notices)
+
+
+def test_market_cap_default_target(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nB,3\n"))
+    master = read_security_master(write(tmp_path, "m.csv", "ticker,market_cap_usd\nA,3e9\nB,1e9\n"))
+    state = build_state(holdings, None, market(A=[1, 1, 1], B=[1, 1, 1]), master,
+                        default_target=DefaultTarget.MARKET_CAP)
+    np.testing.assert_allclose(state.target_weights, [0.75, 0.25])
+
+
+def test_group_targets_split_pro_rata_and_flagged(tmp_path: Path) -> None:
+    # sector X holds A (300) and B (100): target 0.6 splits 0.45 / 0.15; sector Y has C only
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,3\nB,1\nC,6\n"))
+    master = read_security_master(write(tmp_path, "m.csv", "ticker,sector\nA,X\nB,X\nC,Y\n"))
+    targets = read_targets(write(tmp_path, "t.csv", "sector,target_weight\nX,0.6\nY,0.4\n"))
+    state = build_state(holdings, targets, market(A=[100] * 3, B=[100] * 3, C=[100] * 3), master)
+    assert state.target_level is TargetLevel.SECTOR
+    np.testing.assert_allclose(state.target_weights, [0.45, 0.15, 0.4])
+    assert any(n.flag is Flag.GROUP_TARGET for n in state.notices)
+
+
+def test_short_position_flagged(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares,market_value_usd\n"
+                                   "A,-1,\nB,2,\nCASH,,10\n"))
+    state = build_state(holdings, None, market(A=[1, 1, 1], B=[1, 1, 1]))
+    assert any(n.flag is Flag.SHORT_POSITION and n.tickers == ("A",) for n in state.notices)
+    assert state.weights[0] < 0
+
+
+def test_non_positive_nav_is_an_error(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares,market_value_usd\n"
+                                   "A,-10,\nCASH,,5\n"))
+    with pytest.raises(DataError, match="portfolio value is not positive"):
+        build_state(holdings, None, market(A=[1, 1, 1]))
