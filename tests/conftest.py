@@ -21,5 +21,6 @@ SHARED_DATA = Path(os.environ.get("DRIFTWISE_SHARED_DATA", REPO.parent / "shared
 def shared_data() -> Path:
     """Path of ``../shared/data``; skips the test when the folder is absent."""
     if not (SHARED_DATA / "README.md").is_file():
-        pytest.skip(f"real market data not found at {SHARED_DATA} (it lives only beside the project)")
+        pytest.skip(f"real market data not found at {SHARED_DATA} "
+                    "(it lives only beside the project)")
     return SHARED_DATA

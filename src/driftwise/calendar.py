@@ -10,6 +10,7 @@ and :func:`period_last_sessions`.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -45,7 +46,7 @@ def as_day(value: DateLike) -> pd.Timestamp:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"not a date: {value!r} ({exc})") from None
-    if stamp is pd.NaT:
+    if pd.isna(stamp):
         raise ConfigError(f"not a date: {value!r}")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)
@@ -61,7 +62,10 @@ def today_or(value: DateLike | None) -> pd.Timestamp:
 def _xnys(first_year: int, last_year: int) -> ExchangeCalendar:
     from exchange_calendars.exchange_calendar_xnys import XNYSExchangeCalendar
 
-    return XNYSExchangeCalendar(start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+    with warnings.catch_warnings():  # pandas deprecations raised inside exchange_calendars
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return XNYSExchangeCalendar(start=f"{first_year}-01-01", end=f"{last_year}-12-31")
 
 
 @lru_cache(maxsize=8)
@@ -74,10 +78,11 @@ def _session_array(first_year: int, last_year: int) -> np.ndarray:
 
 def _span(first: pd.Timestamp, last: pd.Timestamp) -> tuple[int, int]:
     """Decade-rounded year span covering ``first .. last`` (one previous and next year)."""
+    if first.year <= _EARLIEST_YEAR:
+        raise ConfigError(f"the NYSE calendar starts in {_EARLIEST_YEAR + 1}; "
+                          f"date {first.date()} is earlier")
     lo = min(_DEFAULT_FIRST_YEAR, first.year - 1)
     hi = max(_DEFAULT_LAST_YEAR, last.year + 1)
-    if lo < _EARLIEST_YEAR:
-        raise ConfigError(f"NYSE calendar starts in {_EARLIEST_YEAR}; date {first.date()} is earlier")
     return max(_EARLIEST_YEAR, lo // 10 * 10), hi // 10 * 10 + 9
 
 
@@ -111,7 +116,7 @@ def _to_index(dates: Iterable[DateLike] | DateLike | pd.Series | pd.DatetimeInde
     index = pd.DatetimeIndex(pd.to_datetime(raw))
     if index.tz is not None:
         index = index.tz_localize(None)
-    return index.normalize().astype("datetime64[ns]")
+    return pd.DatetimeIndex(index.normalize().astype("datetime64[ns]"))
 
 
 def is_session(dates: Iterable[DateLike] | DateLike | pd.Series | pd.DatetimeIndex
@@ -128,7 +133,7 @@ def is_session(dates: Iterable[DateLike] | DateLike | pd.Series | pd.DatetimeInd
     np.ndarray of bool, shape ``(n,)``
     """
     index = _to_index(dates)
-    valid = ~index.isna()
+    valid = ~np.asarray(index.isna(), dtype=bool)
     if not valid.any():
         return np.zeros(len(index), dtype=bool)
     arr = _sessions_covering(index[valid].min(), index[valid].max())

@@ -35,10 +35,13 @@ class Flag(StrEnum):
     GROUP_TARGET = "group-level target"
     SHORT_HISTORY = "short history"
     NO_LAST_REBALANCE = "no last rebalance date"
+    PRICE_GAP_FILLED = "price gap filled"
     TARGETS_RESCALED = "targets rescaled"
     NON_SESSION_DROPPED = "non-session rows dropped"
     UNKNOWN_ADV = "unknown ADV"
     OVER_PARTICIPATION = "participation above cap"
+    ESTIMATED_BORROW = "estimated borrow"
+    UNKNOWN_MARKET_CAP = "unknown market cap"
 
 
 @dataclass(frozen=True)

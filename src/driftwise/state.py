@@ -190,9 +190,10 @@ def _as_of_date(market: MarketData, as_of: pd.Timestamp | str | None) -> pd.Time
         return market.last_date
     day = pd.Timestamp(as_of).normalize()
     if day not in market.prices.index:
-        later = market.prices.index[market.prices.index <= day]
+        index = market.prices.index
+        later = index[index <= day]
         raise DataError("as-of date has no prices", file=market.source, field="date",
-                        expected=f"a trading day in the prices file ({market.prices.index[0].date()}"
+                        expected=f"a trading day in the prices file ({index[0].date()}"
                         f" .. {market.last_date.date()})",
                         found=f"{day.date()}" + (f"; last earlier day {later[-1].date()}"
                                                   if len(later) else ""))
@@ -221,7 +222,7 @@ def _line(lines: pd.Series, key: str) -> int | None:
 def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holdings: Holdings,
                targets: Targets | None) -> FloatArray:
     row = market.prices.loc[day].reindex(tickers).to_numpy(dtype=np.float64)
-    for i in np.flatnonzero(~np.isfinite(row)):
+    for i in np.flatnonzero(~np.isfinite(row)).tolist():
         ticker = str(tickers[i])
         history = market.prices[ticker].loc[:day].dropna()
         last = f"last price on {history.index[-1].date()}" if len(history) else "no earlier price"
@@ -278,7 +279,8 @@ def _expand_group_targets(targets: Targets, labels: npt.NDArray[np.object_], val
                             field=targets.level.value,
                             expected="a group named in the security master", found=str(group))
         value = np.clip(values[members], 0.0, None)
-        share = value / value.sum() if value.sum() > 0 else np.full(members.sum(), 1 / members.sum())
+        n_members = int(members.sum())
+        share = value / value.sum() if value.sum() > 0 else np.full(n_members, 1 / n_members)
         weights[members] = float(target) * share
     orphans = tickers[(~np.isin(labels, targets.weights.index.to_numpy())) & (values != 0)]
     notes = [notice(Flag.GROUP_TARGET, f"targets given by {targets.level.value}: each group's "

@@ -80,7 +80,7 @@ def _files(tmp_path: Path, holdings: str) -> list[str]:
 
 
 def test_monitor_on_user_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(_files(tmp_path, "ticker,shares\nA,10\nB,5\n") + ["--json"], capsys)
+    code, out, _ = run([*_files(tmp_path, "ticker,shares\nA,10\nB,5\n"), "--json"], capsys)
     assert code == EXIT_OK
     data = json.loads(out)
     # no targets: equal weight, flagged; A = 120, B = 90 of NAV 210

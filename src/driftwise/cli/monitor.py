@@ -43,7 +43,7 @@ def monitor_command(
     estimator: Annotated[CovarianceEstimator, typer.Option(
         help="Covariance estimator of the long window.")] = CovarianceEstimator.LEDOIT_WOLF,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print the per-asset table as CSV.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Per-asset table as CSV.")] = False,
 ) -> None:
     """Where the portfolio stands today: drift, TE, drift speed, days to breach, flags.
 

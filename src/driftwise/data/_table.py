@@ -269,8 +269,8 @@ def parse_tickers(table: Table, field: str = "ticker") -> pd.Series:
         object dtype (str), positionally aligned with ``table.frame``.
     """
     raw = parse_column(table, field, Kind.STR)
-    tickers = raw.map(lambda s: str(s).upper())
-    bad = ~tickers.map(lambda s: bool(TICKER_PATTERN.match(s))).to_numpy(dtype=bool)
+    tickers = raw.astype("string").str.upper()
+    bad = ~tickers.str.fullmatch(TICKER_PATTERN.pattern).to_numpy(dtype=bool, na_value=False)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise table.error("not a valid ticker", position=pos, field=field,

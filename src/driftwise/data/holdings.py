@@ -93,11 +93,11 @@ def read_holdings(
                               index=pd.Index(tickers[~is_cash].to_numpy(), dtype=object))
         lot_frame = None
         if lots is not None:
-            lot_frame = _read_lots_file(lots, limit, what)
-            _reconcile(table, tickers, is_cash, positions, lot_frame)
+            lot_frame, lot_lines, lots_label = _read_lots_file(lots, limit, what)
+            _reconcile(table, tickers, is_cash, positions, lot_frame, lot_lines, lots_label)
     held = _clean_positions(positions)
     return Holdings(shares=held, cash_usd=cash_usd, lots=lot_frame, source=table.label,
-                    notices=_short_notices(held))
+                    notices=_short_notices(held), lines=_first_lines(table, tickers, held))
 
 
 def _is_lot_level(table: Table) -> bool:
@@ -160,15 +160,16 @@ def _lots(table: Table, tickers: pd.Series, shares: pd.Series, is_cash: np.ndarr
         raise sub.error("negative cost basis", position=pos, field="cost_basis_usd",
                         expected="a total cost in USD >= 0", found=f"{basis.iloc[pos]:g}")
     account = (parse_column(sub, "account", Kind.STR, required=False)
-               if "account" in table.columns else pd.Series(None, index=sub.frame.index,
-                                                            dtype=object))
+               if "account" in table.columns
+               else pd.Series([None] * len(sub.frame), index=sub.frame.index, dtype=object))
     frame = pd.DataFrame({"ticker": tickers[keep], "shares": shares[keep], "acquired": acquired,
                           "cost_basis_usd": basis, "account": account.astype(object)})
-    frame = frame.loc[frame["shares"].to_numpy() != 0.0]
-    return frame.reset_index(drop=True)
+    return pd.DataFrame(frame.loc[frame["shares"].to_numpy() != 0.0].reset_index(drop=True))
 
 
-def _read_lots_file(source: Source, limit: pd.Timestamp, what: str) -> pd.DataFrame:
+def _read_lots_file(source: Source, limit: pd.Timestamp, what: str
+                    ) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """The lots of a separate lots file, their source lines and the file label."""
     table = read_table(source, name="lots")
     require_columns(table, "ticker", "shares", "acquired", "cost_basis_usd")
     tickers = parse_tickers(table)
@@ -179,36 +180,32 @@ def _read_lots_file(source: Source, limit: pd.Timestamp, what: str) -> pd.DataFr
                           found=CASH)
     shares = parse_column(table, "shares", Kind.FLOAT)
     lots = _lots(table, tickers, shares, is_cash, limit, what)
-    return lots.assign(_line=table.frame.loc[shares.to_numpy() != 0.0, "_line"].to_numpy())
+    lines = table.frame["_line"].to_numpy()[shares.to_numpy() != 0.0]
+    return lots, lines, table.label
 
 
 def _reconcile(table: Table, tickers: pd.Series, is_cash: np.ndarray, positions: pd.Series,
-               lots: pd.DataFrame) -> None:
+               lots: pd.DataFrame, lot_lines: np.ndarray, lots_label: str) -> None:
     """Each ticker's lot shares must sum to its position (a missing side counts as 0)."""
     lot_sum = lots.groupby("ticker")["shares"].sum()
     names = sorted(set(positions.index) | set(lot_sum.index))
     pos_total = positions.groupby(level=0).sum().reindex(names, fill_value=0.0)
     lot_total = lot_sum.reindex(names, fill_value=0.0)
-    off = (pos_total - lot_total).abs() > RECONCILE_TOLERANCE_SHARES
-    label = str(lots.attrs.get("label", "the lots file"))
-    line = lots.pop("_line")
-    for ticker in [t for t in names if off[t]]:
-        figures = (f"lots of {ticker} sum to {lot_total[ticker]:.6g} shares, "
-                   f"position is {pos_total[ticker]:.6g} shares")
-        if ticker in lot_sum.index:
-            first = int(line[(lots["ticker"] == ticker).to_numpy()].iloc[0])
-            raise DataError(f"lots do not reconcile with positions ({ticker})",
-                            file=_lots_label(lots, label), row=first, field="shares",
-                            expected="lot shares summing to the position", found=figures)
-        pos = int(np.flatnonzero(((tickers == ticker).to_numpy()) & ~is_cash)[0])
-        raise table.error(f"lots do not reconcile with positions ({ticker}; lots file "
-                          f"{_lots_label(lots, label)} has no lot of it)",
-                          position=pos, field="shares",
-                          expected="lot shares summing to the position", found=figures)
-
-
-def _lots_label(lots: pd.DataFrame, default: str) -> str:
-    return str(lots.attrs.get("label", default))
+    off = [t for t in names if abs(pos_total[t] - lot_total[t]) > RECONCILE_TOLERANCE_SHARES]
+    if not off:
+        return
+    ticker = off[0]
+    problem = f"lots do not reconcile with positions for {ticker} (lots file {lots_label})"
+    figures = (f"lots sum to {lot_total[ticker]:.10g} shares, "
+               f"position is {pos_total[ticker]:.10g} shares")
+    expected = f"lot shares summing to the position within {RECONCILE_TOLERANCE_SHARES:g}"
+    at_position = (tickers == ticker).to_numpy(dtype=bool) & ~is_cash
+    if at_position.any():
+        raise table.error(problem, position=int(np.flatnonzero(at_position)[0]),
+                          field="shares", expected=expected, found=figures)
+    first_lot = int(lot_lines[(lots["ticker"] == ticker).to_numpy(dtype=bool)][0])
+    raise DataError(problem + "; the holdings file has no position in it", file=lots_label,
+                    row=first_lot, field="shares", expected=expected, found=figures)
 
 
 def _clean_positions(positions: pd.Series) -> pd.Series:
@@ -220,6 +217,15 @@ def _clean_positions(positions: pd.Series) -> pd.Series:
                                    dtype=object),
                     name="shares")
     return out
+
+
+def _first_lines(table: Table, tickers: pd.Series, held: pd.Series) -> pd.Series:
+    """First source line of each held ticker, index ``ticker``."""
+    lines = pd.Series(table.frame["_line"].to_numpy(dtype=np.int64),
+                      index=pd.Index(tickers.to_numpy(dtype=object), dtype=object))
+    first = lines.groupby(level=0).min()
+    out = first.reindex(held.index).astype("int64")
+    return out.rename("line")
 
 
 def _short_notices(shares: pd.Series) -> tuple[Notice, ...]:

@@ -85,8 +85,7 @@ def load_sample_market() -> MarketData:
     vix_real.index = pd.to_datetime(vix_real["Date"], format="%m/%d/%Y")
     # arch's file marks market holidays with "." instead of a close
     real = pd.to_numeric(vix_real["vix"], errors="coerce").dropna()
-    vix, proxy_note = vix_with_proxy(real, index.iloc[:, 0],
-                                     prices.index)
+    vix, proxy_note = vix_with_proxy(real, index.iloc[:, 0], pd.DatetimeIndex(prices.index))
     return MarketData(prices=prices, volumes=None, vix=vix, risk_free_annual=None,
                       source="sample prices (skfolio.datasets)", notices=(proxy_note,))
 
@@ -143,7 +142,7 @@ def _date_ranges(days: pd.DatetimeIndex) -> str:
     if len(days) == 0:
         return "none"
     gaps = np.diff(days.to_numpy()).astype("timedelta64[D]")
-    breaks = np.flatnonzero(gaps > np.timedelta64(5, "D"))
+    breaks = np.flatnonzero(gaps > np.timedelta64(5, "D")).tolist()
     starts = [days[0], *(days[b + 1] for b in breaks)]
     ends = [*(days[b] for b in breaks), days[-1]]
     return ", ".join(f"{s.date()}..{e.date()}" for s, e in zip(starts, ends, strict=True))

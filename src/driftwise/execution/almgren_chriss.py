@@ -92,7 +92,8 @@ def calibrate_eta(
 
 
 def _eta_tilde(eta: npt.ArrayLike, gamma: npt.ArrayLike, tau: npt.ArrayLike) -> FloatArray:
-    eta_t = np.asarray(eta, dtype=np.float64) - 0.5 * np.asarray(gamma, dtype=np.float64) * tau
+    eta_t = np.asarray(eta, dtype=np.float64) - 0.5 * np.asarray(
+        gamma, dtype=np.float64) * np.asarray(tau, dtype=np.float64)
     if np.any(eta_t <= 0.0):
         raise ConfigError("Almgren-Chriss needs eta - gamma * tau / 2 > 0 (temporary impact "
                           "must dominate); use more intervals or check eta and gamma")

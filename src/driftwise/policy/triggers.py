@@ -213,7 +213,8 @@ class CostBenefit:
         if self.form is CostBenefitForm.SEED:
             benefit = te
         else:
-            benefit = 0.5 * _arr(self.gamma, ctx) * te**2 * _arr(self.horizon_days, ctx) / TRADING_DAYS
+            years = _arr(self.horizon_days, ctx) / TRADING_DAYS
+            benefit = 0.5 * _arr(self.gamma, ctx) * te**2 * years
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(benefit > 0, cost / benefit, np.inf)
         met = ratio < 1.0
@@ -285,7 +286,8 @@ class DynamicThreshold:
         return TriggerResult(met, (Reason(
             "dynamic_threshold", met,
             "portfolio drift {d:.2%} vs VIX-adjusted threshold {h:.2%} (VIX {vix:.1f}, regime {g})",
-            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": ("< 20", "20-30", "> 30")[regime]}),))
+            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix,
+             "g": ("< 20", "20-30", "> 30")[regime]}),))
 
 
 @dataclass(frozen=True)
@@ -371,7 +373,8 @@ class StressDelay:
         blocked = stress & (drift <= _arr(self.drift_max, ctx)) & (drift < _arr(self.extreme, ctx))
         pending = ctx.pending_days
         waiting = np.isfinite(pending)
-        due = waiting & (((pending >= self.delay_days) & ~blocked) | (pending >= self.max_delay_days))
+        released = (pending >= self.delay_days) & ~blocked
+        due = waiting & (released | (pending >= self.max_delay_days))
         fired = (inner.fired & ~blocked) | due
         delayed = (inner.fired | waiting) & ~fired
         reason = Reason("stress_delay", blocked,

@@ -1,0 +1,654 @@
+"""Configuration: one TOML file, every field with a default (SPEC section 2).
+
+A :class:`Config` holds one frozen, validated section per concern: ``[policy]`` (when
+and what to), ``[constraints]``, ``[costs]``, ``[risk]``, ``[execution]``, ``[tax]``,
+``[backtest]`` (the sensitivity grid) and ``[portfolio]``. Every field has a default,
+its unit in its name (``_usd``, ``_bps``, ``_days``; weights and rates are fractions)
+and a description. Unknown keys are errors, so a typo such as ``treshold`` never
+silently falls back to a default.
+
+Entry points: :func:`load_config` (a TOML file), :func:`loads_config` (TOML text),
+:func:`default_config`, :func:`write_default_config` (the commented template of
+:mod:`driftwise.config_template`), :meth:`Config.to_toml` (what a result stores),
+:meth:`Config.describe` (JSON) and :meth:`Config.with_overrides` (command-line options).
+Every invalid value raises :class:`~driftwise.errors.ConfigError` naming the file, the
+line when known, the dotted field (``policy.threshold``), what was expected and what
+was found.
+
+Enums shared with the kernels (``Frequency``, ``Anchor``, ``BandMode``,
+``CostBenefitForm``, ``CovarianceEstimator``, ``ExecutionStyle``, ``DefaultTarget``)
+are imported from the modules that use them, so a configured value is passed on as is.
+Those modules must therefore not import this one at module level.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomli_w
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from driftwise.config_template import DEFAULT_CONFIG_TOML
+from driftwise.data._table import TICKER_PATTERN
+from driftwise.errors import ConfigError
+from driftwise.execution.schedule import ExecutionStyle
+from driftwise.metrics.drift import BandMode
+from driftwise.metrics.risk import CovarianceEstimator
+from driftwise.policy.context import Anchor, Frequency
+from driftwise.policy.triggers import CostBenefitForm
+from driftwise.state import DefaultTarget
+
+__all__ = [
+    "BacktestConfig", "Config", "ConstraintsConfig", "CostsConfig", "Destination",
+    "ExecutionConfig", "ImpactModel", "LotRelief", "OrderType", "PolicyConfig",
+    "PortfolioConfig", "RiskConfig", "TaxConfig", "TeModel", "TriggerKind",
+    "default_config", "load_config", "loads_config", "write_default_config",
+]
+
+
+class TriggerKind(StrEnum):
+    """Which trigger decides *when* to rebalance (SPEC section 5)."""
+
+    NEVER = "never"
+    CALENDAR = "calendar"
+    THRESHOLD = "threshold"
+    BANDS = "bands"
+    HYBRID = "hybrid"
+    COST_BENEFIT = "cost_benefit"
+    VOLATILITY_AWARE = "volatility_aware"
+    DYNAMIC = "dynamic"
+
+
+class Destination(StrEnum):
+    """Where a rebalance goes (SPEC section 5, destinations and sizing)."""
+
+    FULL = "full"
+    HALF = "half"
+    BAND_EDGE = "band_edge"
+    COST_CONSTRAINED = "cost_constrained"
+    OPTIMIZED = "optimized"
+
+
+class ImpactModel(StrEnum):
+    """Market-impact model (SPEC section 4)."""
+
+    SQUARE_ROOT = "square_root"
+    ALMGREN_2005 = "almgren_2005"
+
+
+class TeModel(StrEnum):
+    """Tracking error with the full covariance or its diagonal approximation."""
+
+    DIAGONAL = "diagonal"
+    FULL = "full"
+
+
+class OrderType(StrEnum):
+    """Order type of exported child orders."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class LotRelief(StrEnum):
+    """Which tax lots a sale relieves first."""
+
+    HIFO = "hifo"
+    FIFO = "fifo"
+    MIN_TAX = "min_tax"
+    SPECIFIC = "specific"
+
+
+# ---------------------------------------------------------------- validators
+
+
+def _invalid(expected: str, *, field: str | None = None, found: str | None = None,
+             related: str | None = None) -> Exception:
+    """A validation error saying what was expected.
+
+    ``field`` names the offending field of a section-level check (the error's location
+    is the section), ``related`` another field whose line serves when ``field`` is not
+    in the file, ``found`` the value shown.
+    """
+    ctx: dict[str, Any] = {"expected": expected}
+    for key, value in (("field", field), ("found", found), ("related", related)):
+        if value is not None:
+            ctx[key] = value
+    return PydanticCustomError("driftwise", "{expected}", ctx)
+
+
+def _increasing(values: tuple[float, ...]) -> tuple[float, ...]:
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise _invalid("values in strictly increasing order")
+    return values
+
+
+def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    seen: set[Any] = set()
+    for v in values:
+        if v in seen:
+            raise _invalid("each value once", found=f"{_show(str(v))} twice")
+        seen.add(v)
+    return values
+
+
+def _tickers(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = tuple(v.strip().upper() for v in values)
+    for raw, ticker in zip(values, out, strict=True):
+        if not TICKER_PATTERN.match(ticker):
+            raise _invalid("tickers of letters, digits and . - /", found=_show(raw))
+    return _unique(out)
+
+
+def _date_input(value: object) -> object:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _invalid("a date such as 2020-01-31 (no time of day)")
+
+
+Increasing = AfterValidator(_increasing)
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Tickers = Annotated[tuple[str, ...], AfterValidator(_tickers), Field(strict=False)]
+OptionalDate = Annotated[date | None, BeforeValidator(_date_input)]
+LaxImpactModel = Annotated[ImpactModel, Strict(False)]
+Triple = Annotated[tuple[Positive, Positive, Positive], Strict(False)]
+
+
+def _f(default: Any, description: str, **constraints: Any) -> Any:
+    """A field with its default, description and numeric constraints (gt, ge, le...)."""
+    return Field(default=default, description=description, **constraints)
+
+
+def _lax(default: Any, description: str, **constraints: Any) -> Any:
+    """A field TOML gives in another type: an enum as its string, a tuple as a list."""
+    return Field(default=default, description=description, strict=False, **constraints)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+# ------------------------------------------------------------------ sections
+
+
+class PolicyConfig(_Section):
+    """``[policy]``: when to rebalance (trigger) and what to (destination), SPEC section 5."""
+
+    trigger: TriggerKind = _lax(TriggerKind.THRESHOLD, "Rule deciding when to rebalance.")
+    frequency: Frequency = _lax(Frequency.QUARTER, "Review period of calendar and hybrid.")
+    anchor: Anchor = _lax(Anchor.FIRST, "First or last NYSE session of the period.")
+    threshold: float = _f(0.05, "Portfolio drift that triggers, fraction of NAV.", gt=0, le=1)
+    hybrid_override: float = _f(0.10, "Hybrid early-override drift, fraction of NAV.",
+                                gt=0, le=1)
+    band_abs: Fraction = _f(0.02, "Per-asset absolute band, fraction of NAV.")
+    band_rel: Fraction = _f(0.25, "Per-asset relative band, fraction of the target weight.")
+    band_mode: BandMode = _lax(BandMode.LARGER, "absolute, relative or the larger of both.")
+    cost_benefit_form: CostBenefitForm = _lax(
+        CostBenefitForm.UTILITY, "Benefit as certainty equivalent (utility) or seed ΔTE.")
+    tracking_aversion: Positive = _f(2.0, "γ of the utility benefit (γ/2)·ΔTE²·H/252.")
+    benefit_horizon_days: int = _f(252, "Horizon H of the benefit, trading days.", ge=1)
+    vol_aware_min_vol: Positive = _f(0.30, "Rule 2: σ_60d at or above, annualized.")
+    vol_aware_min_drift: float = _f(0.03, "Rule 2: |d_i| at or above, fraction of NAV.",
+                                    gt=0, le=1)
+    stress_delay: bool = _f(True, "Rule 4: delay moderate rebalances while VIX is high.")
+    stress_vix: Positive = _f(30.0, "Rule 4: VIX at or above is stress, index points.")
+    stress_max_drift: Fraction = _f(0.10, "Rule 4: delay only at or below, fraction of NAV.")
+    extreme_drift: float = _f(0.15, "Drift overriding delays, fraction of NAV.", gt=0, le=1)
+    delay_days: int = _f(10, "Rule 4: minimum delay, trading days.", ge=0)
+    max_delay_days: int = _f(20, "Rule 4: maximum delay, trading days.", ge=0)
+    dynamic_multipliers: Triple = _lax((1.0, 1.2, 1.5), "Threshold multiplier by VIX regime.")
+    dynamic_stress_pause: bool = _f(False, "Top VIX regime: pause unless drift is extreme.")
+    destination: Destination = _lax(Destination.FULL, "What a rebalance trades to.")
+    cost_constrained_multiple: Positive = _f(2.0, "Trade an asset if benefit > this × cost.")
+    skip_if_cost_exceeds_benefit: bool = _f(True, "Skip a rebalance costing more than it gains.")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> PolicyConfig:
+        need_abs = self.band_mode is BandMode.ABSOLUTE and self.band_abs <= 0.0
+        need_rel = self.band_mode is BandMode.RELATIVE and self.band_rel <= 0.0
+        if need_abs or need_rel or (self.band_abs <= 0.0 and self.band_rel <= 0.0):
+            name = "band_rel" if need_rel else "band_abs"
+            raise _invalid(f"{name} > 0 for band_mode = {_show(self.band_mode.value)}",
+                           field=name, found=repr(getattr(self, name)), related="band_mode")
+        if self.max_delay_days < self.delay_days:
+            raise _invalid(f"max_delay_days ≥ delay_days ({self.delay_days})",
+                           field="max_delay_days", found=str(self.max_delay_days),
+                           related="delay_days")
+        if self.extreme_drift < self.stress_max_drift:
+            raise _invalid(f"extreme_drift ≥ stress_max_drift ({self.stress_max_drift})",
+                           field="extreme_drift", found=repr(self.extreme_drift),
+                           related="stress_max_drift")
+        return self
+
+
+class ConstraintsConfig(_Section):
+    """``[constraints]``: the mandate a trade list must respect."""
+
+    long_only: bool = _f(True, "No short position after trading.")
+    cash_buffer: float = _f(0.0, "Cash kept back, fraction of NAV.", ge=0, lt=1)
+    min_trade_usd: float = _f(100.0, "Smaller trades are dropped, USD.", ge=0)
+    min_trade_shares: float = _f(0.0, "Smaller trades are dropped, shares.", ge=0)
+    whole_shares: bool = _f(True, "Round trades to whole shares.")
+    do_not_buy: Tickers = _f((), "Tickers never bought.")
+    do_not_sell: Tickers = _f((), "Tickers never sold.")
+    max_turnover: Positive = _f(1.0, "Cap on ½Σ|trade_usd|/NAV of one rebalance.")
+    min_adv_usd: float = _f(1_000_000.0, "Illiquid below this average daily volume, USD.", ge=0)
+    max_liquidity_days: Positive = _f(10.0, "Illiquid above this many liquidity days.")
+
+
+class CostsConfig(_Section):
+    """``[costs]``: one cost model for planner, optimizer and backtest (SPEC section 4)."""
+
+    impact_model: ImpactModel = _lax(ImpactModel.SQUARE_ROOT, "Market-impact model.")
+    impact_coef: float = _f(1.0, "Y of the square-root law Y·σ_daily·sqrt(Q/ADV).", ge=0)
+    vix_breaks: Annotated[tuple[Positive, Positive], Increasing] = _lax(
+        (20.0, 30.0), "VIX levels splitting the three regimes, index points.")
+    vix_multipliers: Triple = _lax((1.0, 1.5, 2.5), "Spread and impact multiplier by regime.")
+    participation: float = _f(0.10, "Assumed share of daily volume.", gt=0, le=1)
+    cost_scale: float = _f(1.0, "Multiplies every cost (sensitivity runs).", ge=0)
+    flat_cost_bps: float | None = _f(None, "All-in cost replacing the model, bps.", ge=0)
+    stale_after_days: int = _f(30, "Cost inputs older are stale, calendar days.", ge=1)
+    accept_stale_costs: bool = _f(False, "Plan with stale cost inputs anyway (flagged).")
+    commission_bps: float = _f(1.0, "Commission when the cost file has none, bps.", ge=0)
+    commission_per_share_usd: float | None = _f(None, "Replaces commission_bps, USD.", ge=0)
+    min_ticket_usd: float = _f(0.0, "Minimum commission per order, USD.", ge=0)
+    borrow_bps_annual: float = _f(25.0, "Borrow cost of shorts when none given.", ge=0)
+    adv_window_days: int = _f(60, "Average daily volume window, trading days.", ge=1)
+    spread_window_days: int = _f(20, "Average spread window, trading days.", ge=1)
+
+
+class RiskConfig(_Section):
+    """``[risk]``: volatility, covariance and tracking error (SPEC section 3)."""
+
+    vol_window_days: int = _f(60, "Volatility window, trading days.", ge=2)
+    cov_windows_days: Annotated[tuple[Annotated[int, Field(ge=2)], ...], Increasing] = _lax(
+        (60, 252), "Covariance windows, trading days.", min_length=1)
+    estimator: CovarianceEstimator = _lax(CovarianceEstimator.SAMPLE, "Covariance estimator.")
+    te_model: TeModel = _lax(TeModel.FULL, "Full covariance or diagonal tracking error.")
+    drift_cap: float = _f(0.5, "|d_i| above is capped and flagged.", gt=0, le=1)
+
+
+class ExecutionConfig(_Section):
+    """``[execution]``: how orders are worked (SPEC section 6)."""
+
+    style: ExecutionStyle = _lax(ExecutionStyle.VWAP, "twap, vwap or pov.")
+    participation: float = _f(0.10, "POV cap, fraction of volume.", gt=0, le=1)
+    multi_day_after_days: Positive = _f(5.0, "Multi-day above this many liquidity days.")
+    risk_aversion: float = _f(1e-6, "Almgren-Chriss λ, per USD.", ge=0)
+    slices_per_day: int = _f(13, "Child-order buckets per session.", ge=1)
+    order_type: OrderType = _lax(OrderType.MARKET, "market or limit child orders.")
+
+
+class TaxConfig(_Section):
+    """``[tax]``: lot-level, tax-aware rebalancing of taxable accounts (SPEC section 5)."""
+
+    enabled: bool = _f(False, "Count taxes and use lots.")
+    lot_relief: LotRelief = _lax(LotRelief.HIFO, "Lots a sale relieves first.")
+    short_term_rate: Fraction = _f(0.37, "Tax on short-term gains, fraction of the gain.")
+    long_term_rate: Fraction = _f(0.20, "Tax on long-term gains, fraction of the gain.")
+    long_term_after_days: int = _f(365, "Long-term after holding, calendar days.", ge=1)
+    defer_short_term_gains: bool = _f(True, "Price waiting until a lot turns long-term.")
+    harvest_loss_threshold: float = _f(0.10, "Loss that harvests, fraction of basis.",
+                                       gt=0, le=1)
+    wash_sale_days: int = _f(30, "Wash-sale window, calendar days.", ge=0)
+
+
+class BacktestConfig(_Section):
+    """``[backtest]``: the window and the sensitivity grid (SPEC section 8)."""
+
+    start: OptionalDate = _f(None, "First day; default: the first day of the data.")
+    end: OptionalDate = _f(None, "Last day; default: the last day of the data.")
+    start_from_holdings: bool = _f(False, "Start from the holdings, not the targets.")
+    initial_nav_usd: Positive = _f(1_000_000.0, "Starting NAV, USD.")
+    thresholds: Annotated[tuple[Annotated[float, Field(gt=0, le=1)], ...], Increasing] = _lax(
+        (0.03, 0.05, 0.07, 0.10), "Drift thresholds to sweep, fraction of NAV.", min_length=1)
+    cost_levels_bps: Annotated[tuple[Annotated[float, Field(ge=0)], ...], Increasing] = _lax(
+        (10.0, 20.0, 50.0), "All-in cost levels to sweep, bps.", min_length=1)
+    vix_multipliers: tuple[Triple, ...] = _lax(
+        ((1.0, 1.0, 1.0), (1.0, 1.5, 2.5), (1.0, 2.0, 3.0)),
+        "Regime multiplier triples to sweep.", min_length=1)
+    impact_models: Annotated[tuple[LaxImpactModel, ...], AfterValidator(_unique)] = _lax(
+        (ImpactModel.SQUARE_ROOT, ImpactModel.ALMGREN_2005), "Impact models to sweep.",
+        min_length=1)
+    bootstrap_block_days: int = _f(21, "Bootstrap block length, trading days.", ge=1)
+    bootstrap_samples: int = _f(1000, "Bootstrap resamples.", ge=1)
+    seed: int = _f(0, "Random seed.", ge=0)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BacktestConfig:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise _invalid(f"a date after start ({self.start.isoformat()})",
+                           field="end", found=self.end.isoformat(), related="start")
+        return self
+
+
+class PortfolioConfig(_Section):
+    """``[portfolio]``: facts about the portfolio that the input files do not carry."""
+
+    last_rebalance: OptionalDate = _f(None, "Date of the last rebalance.")
+    default_target: DefaultTarget = _lax(DefaultTarget.EQUAL, "Target when none is given.")
+
+
+class Config(_Section):
+    """The whole configuration; every section and field has a default."""
+
+    policy: PolicyConfig = PolicyConfig()
+    constraints: ConstraintsConfig = ConstraintsConfig()
+    costs: CostsConfig = CostsConfig()
+    risk: RiskConfig = RiskConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    tax: TaxConfig = TaxConfig()
+    backtest: BacktestConfig = BacktestConfig()
+    portfolio: PortfolioConfig = PortfolioConfig()
+
+    def to_toml(self) -> str:
+        """The configuration as TOML text that :func:`loads_config` reads back equal.
+
+        Unset optional fields (``None``) are left out, as TOML has no null; lists are
+        written on one line.
+        """
+        blocks = []
+        for section, fields in self.model_dump(mode="python", exclude_none=True).items():
+            body = "".join(f"{key} = {_literal(value)}\n" for key, value in fields.items())
+            blocks.append(f"[{section}]\n{body}")
+        return "\n".join(blocks)
+
+    def describe(self) -> dict[str, Any]:
+        """The configuration as a JSON-ready dict (enums as strings, dates ISO, None null)."""
+        return self.model_dump(mode="json")
+
+    def non_defaults(self) -> dict[str, Any]:
+        """Fields that differ from the defaults, as ``{"policy.threshold": 0.03}`` (JSON values)."""
+        mine, base = self.describe(), Config().describe()
+        return {f"{s}.{k}": v for s, fields in mine.items() for k, v in fields.items()
+                if base[s][k] != v}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Config:
+        """Validate a nested dict shaped like the TOML file (e.g. from JSON).
+
+        Raises
+        ------
+        ConfigError
+            Naming ``source``, the dotted field, what was expected and what was found.
+        """
+        return _validate(dict(data), source=source, text=None)
+
+    def with_overrides(self, overrides: Mapping[str, object], *,
+                       source: str = "overrides") -> Config:
+        """A copy with dotted fields replaced, e.g. ``{"policy.threshold": 0.03}``.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``source``, the field, what was expected and what was found.
+        """
+        data: dict[str, Any] = self.model_dump(mode="python")
+        for dotted, value in overrides.items():
+            *parents, key = dotted.split(".")
+            node = data
+            for part in parents:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise ConfigError(f"{source}, field '{dotted}': '{part}' is not a section")
+                node = child
+            node[key] = value
+        return _validate(data, source=source, text=None)
+
+
+def _literal(value: object) -> str:
+    """One TOML value; scalars are formatted by tomli_w, lists inline."""
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_literal(item) for item in value) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+# ------------------------------------------------------------------- loading
+
+
+def default_config() -> Config:
+    """The configuration with every default (equal to the commented template)."""
+    return Config()
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, unreadable, not TOML, or holds an unknown key or an
+        invalid value; the message names the file, the line when known, the dotted field,
+        what was expected and what was found.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return loads_config(text, source=str(path))
+
+
+def loads_config(text: str, *, source: str = "<string>") -> Config:
+    """Validate TOML text; ``source`` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_message(str(exc), source)) from None
+    return _validate(data, source=source, text=text)
+
+
+def write_default_config(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the commented default configuration to ``path`` and return the path.
+
+    Raises
+    ------
+    ConfigError
+        When the file exists and ``overwrite`` is false, or it cannot be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w" if overwrite else "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(DEFAULT_CONFIG_TOML)
+    except FileExistsError:
+        raise ConfigError(f"{path}: file exists and was left unchanged; "
+                          "choose another path or ask to overwrite it") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write configuration file ({exc.strerror})") from None
+    return path
+
+
+def _validate(data: Mapping[str, Any], *, source: str, text: str | None) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = _key_lines(text) if text is not None else {}
+        errors = exc.errors()
+        # a list with a bad item is also reported as "too short": keep only the item
+        deeper = {tuple(e["loc"][:n]) for e in errors for n in range(len(e["loc"]))}
+        problems = [_render(e, source, lines) for e in errors
+                    if not (e["type"] == "too_short" and tuple(e["loc"]) in deeper)]
+        if len(problems) == 1:
+            raise ConfigError(problems[0]) from None
+        raise ConfigError(f"{len(problems)} problems in {source}:\n"
+                          + "\n".join(f"  {p}" for p in problems)) from None
+
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def _toml_message(message: str, source: str) -> str:
+    match = _AT.search(message)
+    if match is None:
+        return f"{source}: not valid TOML: {message}"
+    problem = message[: match.start()]
+    return f"{source}, line {match[1]}, column {match[2]}: not valid TOML: {problem}"
+
+
+# ------------------------------------------------------------ error messages
+
+
+def _render(err: Any, source: str, lines: dict[tuple[str, ...], int]) -> str:
+    ctx: dict[str, Any] = err.get("ctx") or {}
+    loc = tuple(err["loc"]) + tuple(str(ctx["field"]).split(".") if "field" in ctx else ())
+    keys = tuple(p for p in loc if isinstance(p, str))
+    line = _line_of(keys, lines)
+    related = (*keys[:-1], str(ctx.get("related")))
+    if keys not in lines and related in lines:
+        line = lines[related]
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    where = source + (f", line {line}" if line is not None else "")
+    where += f", field '{field}'" if field else ""
+    if err["type"] == "extra_forbidden":
+        what = "key" if len(keys) > 1 else (
+            "section" if isinstance(err["input"], dict) else "top-level key")
+        return f"{where}: unknown {what}; {_suggest(keys)}"
+    found = ctx["found"] if "found" in ctx else _show(err["input"])
+    return f"{where}: expected {_expected(err)}, found {found}"
+
+
+def _line_of(keys: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int | None:
+    """The line of ``keys``, else of its nearest enclosing table that is in the file."""
+    return next((lines[keys[:n]] for n in range(len(keys), 0, -1) if keys[:n] in lines), None)
+
+
+def _expected(err: Any) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    texts = {
+        "greater_than": "a number > {gt}", "greater_than_equal": "a number ≥ {ge}",
+        "less_than": "a number < {lt}", "less_than_equal": "a number ≤ {le}",
+        "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
+        "int_type": "a whole number", "int_from_float": "a whole number",
+        "int_parsing": "a whole number", "bool_type": "true or false",
+        "string_type": "a string", "tuple_type": "a list", "list_type": "a list",
+        "model_type": "a table", "dict_type": "a table", "enum": "one of {expected}",
+        "too_short": "at least {min_length} item(s)", "too_long": "at most {max_length} items",
+        "driftwise": "{expected}",
+    }
+    if kind in texts:
+        bounds = {k: int(v) if isinstance(v, float) and v.is_integer() else v
+                  for k, v in ctx.items()}
+        try:
+            return texts[kind].format(**bounds)
+        except KeyError:
+            pass
+    return str(err["msg"]).removeprefix("Input should be ").removeprefix("Value error, ")
+
+
+def _suggest(keys: tuple[str, ...]) -> str:
+    allowed = _allowed_keys(keys[:-1])
+    close = difflib.get_close_matches(keys[-1], allowed, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of: " + ", ".join(allowed)
+
+
+def _allowed_keys(parents: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in parents:
+        info = model.model_fields.get(part)
+        annotation = None if info is None else info.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dict):
+        text = "a table"
+    elif isinstance(value, str):
+        text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    elif isinstance(value, tuple | list):
+        text = "[" + ", ".join(_show(v) for v in value) + "]"
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --------------------------------------------------------------- line finder
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*$")
+_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')"
+                  r"(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*'))*)\s*=(.*)$")
+_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'[^']*'")
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    parts = re.findall(r"\"[^\"]*\"|'[^']*'|[^.\s]+", key)
+    return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Best-effort map from a key path (``("policy", "threshold")``) to its 1-based line.
+
+    Handles table headers, dotted keys and values spanning lines (arrays, multi-line
+    strings); keys inside inline tables map to the line of the enclosing key.
+    """
+    found: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    depth, in_string = 0, ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_string:
+            if in_string in raw:
+                in_string = ""
+            continue
+        if depth > 0:
+            depth += _bracket_depth(raw)
+            continue
+        header = _HEADER.match(_STRING.sub('""', raw).split("#", 1)[0])
+        if header:
+            table = _split_key(header[1])
+            found.setdefault(table, number)
+            continue
+        match = _KEY.match(raw)
+        if match is None:
+            continue
+        found.setdefault(table + _split_key(match[1]), number)
+        value = match[2]
+        for quote in ('"""', "'''"):
+            if value.count(quote) % 2 == 1:
+                in_string = quote
+        if not in_string:
+            depth = max(_bracket_depth(value), 0)
+    return found
+
+
+def _bracket_depth(line: str) -> int:
+    code = _STRING.sub('""', line).split("#", 1)[0]
+    return code.count("[") + code.count("{") - code.count("]") - code.count("}")

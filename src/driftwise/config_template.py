@@ -1,0 +1,198 @@
+"""The commented default configuration that ``driftwise config init`` writes.
+
+:data:`DEFAULT_CONFIG_TOML` shows every field of :class:`driftwise.config.Config` with
+its default, its unit and a one-line comment; optional fields without a default value
+are shown commented out. Loading it gives exactly :func:`driftwise.config.default_config`
+(tested), so when a field is added to the models it must be added here too.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_CONFIG_TOML"]
+
+DEFAULT_CONFIG_TOML = """\
+# driftwise configuration. Every field is shown with its default; delete what you do
+# not change. Weights, drifts and rates are fractions (0.05 = 5%), money is in USD,
+# costs in basis points (bps) of traded value, volatility annualized, "_days" are
+# trading days unless the comment says calendar days. Unknown keys are errors.
+
+[policy]
+# When to rebalance: "never", "calendar", "threshold" (portfolio drift), "bands"
+# (any asset outside its band), "hybrid", "cost_benefit", "volatility_aware", "dynamic".
+trigger = "threshold"
+# Review period of the calendar and hybrid triggers: "month", "quarter", "half", "year".
+frequency = "quarter"
+# Calendar rules fire on the "first" or "last" NYSE session of the period.
+anchor = "first"
+# Portfolio drift ½·Σ|w − t| that triggers a rebalance, fraction of NAV (0.10 passive, 0.03 tight).
+threshold = 0.05
+# Hybrid: drift that forces a rebalance between calendar reviews, fraction of NAV.
+hybrid_override = 0.10
+# Per-asset absolute band on |w_i − t_i|, fraction of NAV.
+band_abs = 0.02
+# Per-asset relative band, fraction of the asset's target weight t_i.
+band_rel = 0.25
+# Band of an asset: "absolute" (band_abs), "relative" (band_rel·t_i) or "larger" of both.
+band_mode = "larger"
+# Cost-benefit form: "utility" (certainty-equivalent gain, sound) or "seed" (cost / ΔTE).
+cost_benefit_form = "utility"
+# Tracking aversion γ of the utility benefit (γ/2)·(TE_before² − TE_after²)·H/252.
+tracking_aversion = 2.0
+# Horizon H of the benefit, trading days.
+benefit_horizon_days = 252
+# Rule 2 (volatility-aware): assets with annualized σ_60d at or above this ...
+vol_aware_min_vol = 0.30
+# ... and |drift| at or above this (fraction of NAV) are traded.
+vol_aware_min_drift = 0.03
+# Rule 4 (stress delay): hold back a moderate rebalance while VIX is high.
+stress_delay = true
+# Rule 4: VIX level (index points) at or above which the market is in stress.
+stress_vix = 30.0
+# Rule 4: delay only when portfolio drift is at or below this, fraction of NAV.
+stress_max_drift = 0.10
+# Drift (fraction of NAV) at or above which no delay or pause applies.
+extreme_drift = 0.15
+# Rule 4: minimum delay, trading days.
+delay_days = 10
+# Rule 4: a delayed rebalance is taken after at most this many trading days.
+max_delay_days = 20
+# Dynamic trigger: threshold multipliers for VIX below, between and above costs.vix_breaks.
+dynamic_multipliers = [1.0, 1.2, 1.5]
+# Dynamic trigger: in the top VIX regime pause instead of widening, unless drift is extreme.
+dynamic_stress_pause = false
+# What to trade to: "full" (target), "half" (half the drift), "band_edge",
+# "cost_constrained" (assets whose benefit exceeds the multiple below × cost), "optimized".
+destination = "full"
+# Cost-constrained destination: trade an asset only if its benefit > this × its cost.
+cost_constrained_multiple = 2.0
+# Skip a rebalance whose cost exceeds its benefit.
+skip_if_cost_exceeds_benefit = true
+
+[constraints]
+# Long-only mandate: no short position after trading.
+long_only = true
+# Cash kept back from investing, fraction of NAV.
+cash_buffer = 0.0
+# Trades smaller than this are dropped, USD.
+min_trade_usd = 100.0
+# Trades smaller than this are dropped, shares.
+min_trade_shares = 0.0
+# Round trades to whole shares (false: fractional shares).
+whole_shares = true
+# Tickers never bought, e.g. ["XOM", "CVX"].
+do_not_buy = []
+# Tickers never sold.
+do_not_sell = []
+# Cap on the turnover ½·Σ|trade_usd| / NAV of one rebalance, fraction of NAV.
+max_turnover = 1.0
+# Assets with 60-day average daily volume below this (USD) are left out, flagged.
+min_adv_usd = 1000000.0
+# Assets needing more liquidity days |shares| / (participation·ADV) are left out, flagged.
+max_liquidity_days = 10.0
+
+[costs]
+# Market impact: "square_root" (Y·σ_daily·sqrt(Q/ADV)) or "almgren_2005" (3/5 power).
+impact_model = "square_root"
+# Coefficient Y of the square-root impact law.
+impact_coef = 1.0
+# VIX levels (index points) splitting the regimes: below, between, above.
+vix_breaks = [20.0, 30.0]
+# Spread and impact multipliers per VIX regime (assumptions to sweep, not facts).
+vix_multipliers = [1.0, 1.5, 2.5]
+# Participation assumed for impact and liquidity days, fraction of daily volume.
+participation = 0.10
+# Multiplies every cost (for sensitivity runs).
+cost_scale = 1.0
+# All-in cost replacing the cost model when set, bps of traded value.
+# flat_cost_bps = 20.0
+# Cost inputs older than this are stale (plan invalid unless accepted), calendar days.
+stale_after_days = 30
+# Plan with stale cost inputs anyway (flagged).
+accept_stale_costs = false
+# Commission when the cost file gives none, bps of traded value.
+commission_bps = 1.0
+# Commission per share (USD); when set it replaces commission_bps.
+# commission_per_share_usd = 0.005
+# Minimum commission per order, USD.
+min_ticket_usd = 0.0
+# Borrow cost of short positions when the cost file gives none, bps per year.
+borrow_bps_annual = 25.0
+# Window of the average daily volume, trading days.
+adv_window_days = 60
+# Window of the average spread, trading days.
+spread_window_days = 20
+
+[risk]
+# Window of the volatility estimate, trading days.
+vol_window_days = 60
+# Covariance windows (increasing), trading days; the first drives decisions.
+cov_windows_days = [60, 252]
+# Covariance estimator: "sample" or "ledoit_wolf" (shrinkage).
+estimator = "sample"
+# Tracking error with the "full" covariance or its "diagonal" approximation.
+te_model = "full"
+# Asset drift above this (fraction of NAV) is capped and flagged as a probable data error.
+drift_cap = 0.5
+
+[execution]
+# Slicing within a day: "twap", "vwap" (intraday volume profile) or "pov" (participation).
+style = "vwap"
+# Participation cap of child orders, fraction of volume.
+participation = 0.10
+# Trades needing more liquidity days than this are worked over several sessions.
+multi_day_after_days = 5.0
+# Almgren-Chriss risk aversion λ, per USD.
+risk_aversion = 1e-6
+# Child-order buckets per session (13 = 30-minute buckets).
+slices_per_day = 13
+# Child order type: "market" or "limit".
+order_type = "market"
+
+[tax]
+# Tax-aware rebalancing with lots (taxable accounts).
+enabled = false
+# Lots a sale relieves first: "hifo", "fifo", "min_tax" or "specific".
+lot_relief = "hifo"
+# Tax rate on short-term gains, fraction of the gain.
+short_term_rate = 0.37
+# Tax rate on long-term gains, fraction of the gain.
+long_term_rate = 0.20
+# A lot held longer than this is long-term, calendar days.
+long_term_after_days = 365
+# Price waiting until a short-term lot turns long-term before selling it.
+defer_short_term_gains = true
+# Harvest a lot whose unrealized loss reaches this fraction of its cost basis.
+harvest_loss_threshold = 0.10
+# Wash-sale window before and after a loss sale, calendar days.
+wash_sale_days = 30
+
+[backtest]
+# First day of the window (default: first day of the data).
+# start = 2005-01-03
+# Last day of the window (default: last day of the data).
+# end = 2022-12-30
+# Start from the given holdings instead of the target weights.
+start_from_holdings = false
+# Starting portfolio value, USD.
+initial_nav_usd = 1000000.0
+# Drift thresholds to sweep (increasing), fraction of NAV.
+thresholds = [0.03, 0.05, 0.07, 0.10]
+# All-in cost levels to sweep (increasing), bps of traded value.
+cost_levels_bps = [10.0, 20.0, 50.0]
+# VIX regime multiplier triples to sweep (below, between, above costs.vix_breaks).
+vix_multipliers = [[1.0, 1.0, 1.0], [1.0, 1.5, 2.5], [1.0, 2.0, 3.0]]
+# Impact models to sweep: "square_root", "almgren_2005".
+impact_models = ["square_root", "almgren_2005"]
+# Block length of the block bootstrap, trading days.
+bootstrap_block_days = 21
+# Number of bootstrap resamples.
+bootstrap_samples = 1000
+# Random seed of bootstraps and random portfolios.
+seed = 0
+
+[portfolio]
+# Date of the last rebalance (default: from the portfolio record, if any).
+# last_rebalance = 2024-01-02
+# Target when none is given: "equal" or "market_cap" weights (flagged).
+default_target = "equal"
+"""

@@ -1,0 +1,74 @@
+"""Transaction costs and liquidity (SPEC section 4): the one cost model of driftwise.
+
+The planner, the optimizer and the backtest price every trade with :func:`trade_costs`
+over arrays shaped ``(n_configs, n_assets)``; :func:`build_cost_inputs` estimates the
+per-asset inputs from market data with flagged fallbacks. See ``docs/costs.md``.
+"""
+
+from driftwise.costs.build import build_cost_inputs
+from driftwise.costs.components import (
+    AssetCostInputs,
+    CostBreakdown,
+    borrow_cost_usd,
+    commission_cost_usd,
+    spread_cost_usd,
+)
+from driftwise.costs.estimation import (
+    adv_shares,
+    adv_usd,
+    daily_volatility,
+    split_adjusted_volume,
+    spread_average_bps,
+)
+from driftwise.costs.impact import almgren_impact, impact_terms, square_root_impact
+from driftwise.costs.inputs import CostFile, read_cost_inputs
+from driftwise.costs.model import (
+    CostCoefficients,
+    asset_flags,
+    cost_coefficients,
+    cost_notices,
+    cost_rate_bps,
+    cost_table,
+    liquidity_flags,
+    trade_costs,
+    trade_shares,
+)
+from driftwise.costs.params import CostParams, ImpactModel
+from driftwise.costs.regime import VixRegime, regime_multiplier, vix_regime
+from driftwise.costs.tiers import CapTier, TierDefaults, cap_tier
+
+__all__ = [
+    "AssetCostInputs",
+    "CapTier",
+    "CostBreakdown",
+    "CostCoefficients",
+    "CostFile",
+    "CostParams",
+    "ImpactModel",
+    "TierDefaults",
+    "VixRegime",
+    "adv_shares",
+    "adv_usd",
+    "almgren_impact",
+    "asset_flags",
+    "borrow_cost_usd",
+    "build_cost_inputs",
+    "cap_tier",
+    "commission_cost_usd",
+    "cost_coefficients",
+    "cost_notices",
+    "cost_rate_bps",
+    "cost_table",
+    "daily_volatility",
+    "impact_terms",
+    "liquidity_flags",
+    "read_cost_inputs",
+    "regime_multiplier",
+    "split_adjusted_volume",
+    "spread_average_bps",
+    "spread_cost_usd",
+    "square_root_impact",
+    "trade_costs",
+    "trade_shares",
+    "vix_regime",
+]

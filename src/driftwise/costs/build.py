@@ -1,0 +1,267 @@
+"""Build :class:`AssetCostInputs` for one universe on one day, with flagged fallbacks.
+
+Order of precedence per asset (SPEC sections 4 and 10), every fallback flagged:
+
+* **spread**: 20-day average of a spread history if given, else the cost file's
+  ``spread_bps``, else the tier spread (``tier spread``);
+* **liquidity**: 60-day ADV from volumes, else ``market cap / Theta_V`` with the default
+  ``Theta / V`` of 150 (``estimated liquidity``);
+* **no cost data at all** (no cost-file row, no spread history) **and no volume**: the
+  tier all-in cost replaces spread, commission and impact (``estimated costs``);
+* **volatility**: 20-day from prices, else the sector median, else the median over the
+  universe, else the tier default (``no volatility``);
+* **market cap** unknown where a tier is needed: mid cap (``unknown market cap``);
+* **borrow**: the file's ``borrow_bps_annual``, else 30 bps a year (``borrow_estimated``
+  mask; flagged on short trades by :func:`~driftwise.costs.model.cost_notices`);
+* cost-file rows older than ``stale_after_days`` before the as-of date: ``stale costs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.calendar import DateLike, as_day
+from driftwise.costs.components import AssetCostInputs, BoolArray, FloatArray
+from driftwise.costs.estimation import adv_shares, daily_volatility, spread_average_bps
+from driftwise.costs.inputs import CostFile, read_cost_inputs
+from driftwise.costs.params import CostParams, ImpactModel
+from driftwise.costs.tiers import TierDefaults, cap_tier, tier_value
+from driftwise.data._table import Source
+from driftwise.data.model import SecurityMaster
+from driftwise.errors import DataError
+from driftwise.flags import Flag, Notice, notice
+
+
+def build_cost_inputs(
+    tickers: Sequence[str] | pd.Index,
+    prices: pd.DataFrame,
+    volumes: pd.DataFrame | None,
+    master: SecurityMaster | None,
+    cost_file: CostFile | Source | None = None,
+    *,
+    as_of: DateLike,
+    params: CostParams | None = None,
+    spread_history_bps: pd.DataFrame | None = None,
+) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
+    """Estimate and assemble the cost inputs of ``tickers`` on ``as_of``.
+
+    Parameters
+    ----------
+    tickers : sequence of str
+        The universe, in the order of the returned arrays.
+    prices : pd.DataFrame
+        Adjusted close (USD), dates x tickers (``MarketData.prices``).
+    volumes : pd.DataFrame or None
+        Split-adjusted shares traded, dates x tickers (``MarketData.volumes``).
+    master : SecurityMaster or None
+        ``market_cap_usd`` (tiers, ADV proxy, ``Theta / V``) and ``sector``.
+    cost_file : CostFile, path or DataFrame, optional
+        Cost inputs (read with :func:`~driftwise.costs.inputs.read_cost_inputs`).
+    as_of : date
+        Only data on or before this date is used.
+    params : CostParams, optional
+    spread_history_bps : pd.DataFrame, optional
+        Daily full quoted spreads (bps), dates x tickers.
+
+    Returns
+    -------
+    inputs : AssetCostInputs
+    notices : tuple of Notice
+        Every fallback used, by flag, naming its tickers.
+
+    Raises
+    ------
+    DataError
+        Duplicate tickers, a ticker with no price on or before ``as_of``, or a negative
+        spread in the history.
+    """
+    params = params or CostParams()
+    day = as_day(as_of)
+    index = pd.Index([str(t) for t in tickers], dtype=object)
+    if index.has_duplicates:
+        raise DataError("duplicate tickers in the universe", field="ticker",
+                        found=", ".join(index[index.duplicated()].unique()))
+    px = _window(prices, index, day, "prices")
+    price = _last_price(px, index, day)
+    cols = _Columns(index, price, params)
+    cols.sigma = daily_volatility(px.to_numpy(dtype=np.float64), params.vol_window_days,
+                                  _periods(params.vol_window_days, params))
+    if volumes is not None:
+        vol = _window(volumes, index, day, "volumes").to_numpy(dtype=np.float64)
+        cols.adv = adv_shares(vol, params.adv_window_days, _periods(params.adv_window_days,
+                                                                    params))
+    cols.read_master(master)
+    cols.read_costs(_cost_file(cost_file, day), day)
+    if spread_history_bps is not None:
+        cols.read_spread_history(_window(spread_history_bps, index, day, "spread history"))
+    return cols.finish()
+
+
+def _periods(window: int, params: CostParams) -> int:
+    return max(2, int(np.ceil(params.min_history_fraction * window)))
+
+
+def _window(frame: pd.DataFrame, index: pd.Index, day: pd.Timestamp, name: str) -> pd.DataFrame:
+    """Rows up to ``day`` of the columns ``index`` (absent tickers as NaN columns)."""
+    cut = frame.loc[frame.index <= day]
+    return cut.reindex(columns=index).astype(np.float64)
+
+
+def _last_price(px: pd.DataFrame, index: pd.Index, day: pd.Timestamp) -> FloatArray:
+    values = px.to_numpy(dtype=np.float64)
+    valid = np.isfinite(values)
+    has = valid.any(axis=0)
+    if not has.all():
+        raise DataError(f"no price on or before {day.date()}", file="<prices>", field="ticker",
+                        expected="a close for every ticker of the universe",
+                        found=", ".join(index[~has][:10]))
+    last = values.shape[0] - 1 - np.argmax(valid[::-1], axis=0)
+    return np.asarray(values[last, np.arange(values.shape[1])], dtype=np.float64)
+
+
+def _cost_file(cost_file: CostFile | Source | None, day: pd.Timestamp) -> CostFile | None:
+    if cost_file is None or isinstance(cost_file, CostFile):
+        return cost_file
+    return read_cost_inputs(cost_file, as_of=day)
+
+
+class _Columns:
+    """The per-asset columns being assembled (one mutable scratch object, not exported)."""
+
+    def __init__(self, index: pd.Index, price: FloatArray, params: CostParams) -> None:
+        n = len(index)
+        self.index, self.price, self.params = index, price, params
+        self.tiers: TierDefaults = params.tiers
+        self.sigma = np.full(n, np.nan)
+        self.adv = np.full(n, np.nan)
+        self.cap = np.full(n, np.nan)
+        self.sector = np.full(n, None, dtype=object)
+        self.spread = np.full(n, np.nan)
+        self.history_spread = np.full(n, np.nan)
+        self.has_row = np.zeros(n, dtype=bool)
+        self.commission_bps = np.full(n, params.default_commission_bps)
+        self.per_share = np.zeros(n)
+        self.ticket = np.zeros(n)
+        self.borrow = np.full(n, np.nan)
+        self.stale = np.zeros(n, dtype=bool)
+        self.notices: list[Notice] = []
+
+    def read_master(self, master: SecurityMaster | None) -> None:
+        if master is None:
+            return
+        frame = master.frame.reindex(self.index)
+        if "market_cap_usd" in frame.columns:
+            cap = frame["market_cap_usd"].to_numpy(dtype=np.float64)
+            self.cap = np.where(cap > 0.0, cap, np.nan)
+        if "sector" in frame.columns:
+            self.sector = frame["sector"].to_numpy(dtype=object)
+
+    def read_costs(self, cost_file: CostFile | None, day: pd.Timestamp) -> None:
+        if cost_file is None:
+            return
+        rows = cost_file.frame.reindex(self.index)
+        self.has_row = self.index.isin(cost_file.frame.index)
+        have = self.has_row
+        self.spread = rows["spread_bps"].to_numpy(dtype=np.float64)
+        self.commission_bps = np.where(have, rows["commission_bps"], self.commission_bps)
+        self.per_share = np.where(have, rows["commission_per_share_usd"], 0.0)
+        self.ticket = np.where(have, rows["min_ticket_usd"], 0.0)
+        self.borrow = rows["borrow_bps_annual"].to_numpy(dtype=np.float64)
+        age_days = (day - pd.to_datetime(rows["as_of"])).dt.days.to_numpy(dtype=np.float64)
+        self.stale = have & (age_days > self.params.stale_after_days)
+
+    def read_spread_history(self, history: pd.DataFrame) -> None:
+        values = history.to_numpy(dtype=np.float64)
+        negative = values < 0.0
+        if negative.any():
+            row, col = (int(i[0]) for i in np.nonzero(negative))
+            raise DataError("negative spread", file="<spread history>",
+                            field=str(self.index[col]), expected="a spread >= 0 bps",
+                            found=f"{values[row, col]} on {history.index[row]}")
+        window = self.params.spread_window_days
+        self.history_spread = spread_average_bps(values, window, _periods(window, self.params))
+
+    def finish(self) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
+        tier = cap_tier(self.cap, self.tiers)
+        no_adv = np.isnan(self.adv)
+        has_cost_data = self.has_row | np.isfinite(self.history_spread)
+        costs_estimated = ~has_cost_data & no_adv
+        full_spread = np.where(np.isfinite(self.history_spread), self.history_spread, self.spread)
+        spread_estimated = np.isnan(full_spread) & ~costs_estimated
+        full_spread = np.where(np.isnan(full_spread), tier_value(tier, self.tiers.spread_bps),
+                               full_spread)
+        cap_for_proxy = np.where(np.isnan(self.cap), self.tiers.unknown_cap_usd, self.cap)
+        adv = np.where(no_adv,
+                       cap_for_proxy / self.params.outstanding_over_adv / self.price, self.adv)
+        sigma, sigma_tier = self._fill_sigma(tier)
+        borrow_estimated = np.isnan(self.borrow)
+        inputs = AssetCostInputs(
+            price_usd=self.price, half_spread_bps=0.5 * full_spread,
+            commission_bps=self.commission_bps, commission_per_share_usd=self.per_share,
+            min_ticket_usd=self.ticket, sigma_daily=sigma, adv_shares=adv,
+            borrow_bps_annual=np.where(borrow_estimated, self.params.default_borrow_bps_annual,
+                                       self.borrow),
+            outstanding_over_adv=self.cap / (self.price * adv),
+            all_in_bps=np.where(costs_estimated, tier_value(tier, self.tiers.all_in_bps), np.nan),
+            spread_estimated=spread_estimated, costs_estimated=costs_estimated,
+            liquidity_estimated=no_adv, volatility_estimated=np.isnan(self.sigma),
+            borrow_estimated=borrow_estimated, stale=self.stale,
+            tickers=tuple(self.index))
+        tier_used = costs_estimated | spread_estimated | no_adv | sigma_tier
+        if self.params.impact_model is ImpactModel.ALMGREN_2005:
+            tier_used |= ~costs_estimated
+        self._notify(inputs, tier_used & np.isnan(self.cap))
+        return inputs, tuple(self.notices)
+
+    def _fill_sigma(self, tier: npt.NDArray[np.intp]) -> tuple[FloatArray, BoolArray]:
+        """Sector median, else universe median, else tier default; and the tier mask."""
+        sigma = self.sigma.copy()
+        known = np.isfinite(sigma)
+        if known.all():
+            return sigma, np.zeros(len(sigma), dtype=bool)
+        frame = pd.DataFrame({"sector": self.sector, "sigma": sigma})
+        by_sector = frame.groupby("sector", dropna=True)["sigma"].median()
+        sector_sigma = frame["sector"].map(by_sector).to_numpy(dtype=np.float64)
+        sigma = np.where(known, sigma, sector_sigma)
+        if known.any():
+            sigma = np.where(np.isnan(sigma), np.median(self.sigma[known]), sigma)
+        use_tier = np.isnan(sigma)
+        sigma = np.where(use_tier, tier_value(tier, self.tiers.sigma_daily), sigma)
+        return sigma, use_tier
+
+    def _add(self, flag: Flag, mask: BoolArray, detail: str) -> None:
+        if mask.any():
+            self.notices.append(notice(flag, detail, self.index[mask]))
+
+    def _notify(self, inputs: AssetCostInputs, cap_unknown: BoolArray) -> None:
+        t, p = self.tiers, self.params
+        tiers = "large / mid / small cap"
+        self._add(Flag.ESTIMATED_COSTS, inputs.costs_estimated,
+                  f"no cost inputs and no volume history: all-in cost "
+                  f"{_slash(t.all_in_bps)} bps of traded value ({tiers})")
+        self._add(Flag.TIER_SPREAD, inputs.spread_estimated,
+                  f"no spread: tier spread {_slash(t.spread_bps)} bps ({tiers}), half paid per "
+                  f"trade; without a cost-file row, commission {p.default_commission_bps:g} bps")
+        self._add(Flag.ESTIMATED_LIQUIDITY, inputs.liquidity_estimated,
+                  f"no volume history: ADV estimated as market cap / "
+                  f"{p.outstanding_over_adv:g} (daily turnover "
+                  f"{1 / p.outstanding_over_adv:.2%})")
+        self._add(Flag.NO_VOLATILITY, inputs.volatility_estimated,
+                  "too little price history for volatility: sector median, else universe "
+                  f"median, else tier default {_slash(t.sigma_daily)} a day ({tiers}); "
+                  "lower confidence")
+        self._add(Flag.STALE_COSTS, inputs.stale,
+                  f"cost inputs measured more than {p.stale_after_days} days before the "
+                  "as-of date: the plan is invalid until they are refreshed or accepted")
+        self._add(Flag.UNKNOWN_MARKET_CAP, cap_unknown,
+                  f"market cap unknown: treated as mid cap (${t.unknown_cap_usd / 1e9:g}B; "
+                  f"Theta/V {p.outstanding_over_adv:g}) for tier fallbacks")
+
+
+def _slash(values: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:g}" for v in values)
+

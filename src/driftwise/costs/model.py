@@ -1,0 +1,468 @@
+"""THE cost function of driftwise (SPEC section 4).
+
+The planner, the optimizer and the backtest all price trades with :func:`trade_costs`
+(or the linear-plus-power coefficients of :func:`cost_coefficients` it is built on), so
+what the backtest proves is what the planner charges.
+
+Per asset, in bps of traded value: ``half_spread * m + commission + impact * m`` with
+``m`` the VIX regime multiplier, all times ``cost_scale``; plus borrow on shorts.
+Trades are signed USD shaped ``(..., n_assets)``; leading axes are configurations (or
+dates) and broadcast against a VIX shaped ``(...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.costs.components import (
+    BPS,
+    AssetCostInputs,
+    BoolArray,
+    CostBreakdown,
+    FloatArray,
+    borrow_cost_usd,
+)
+from driftwise.costs.impact import ImpactTerms, impact_terms
+from driftwise.costs.params import CostParams
+from driftwise.costs.regime import regime_multiplier
+from driftwise.errors import DataError
+from driftwise.flags import Flag, Notice, notice
+from driftwise.metrics.liquidity import liquidity_days
+
+
+@dataclass(frozen=True, eq=False)
+class CostCoefficients:
+    """Cost of a trade ``a = |trade_usd|`` as linear plus power terms (convex in ``a``).
+
+    ``cost_usd = a * (spread_frac * m + commission_frac + flat_frac * m_flat)
+    + m * sum_k c_k a**p_k``, with the commission at least ``min_ticket_usd`` when
+    ``a > 0``. All per-asset arrays are shaped (n_assets,) and include ``cost_scale``.
+
+    Attributes
+    ----------
+    spread_frac, commission_frac, flat_frac : ndarray, shape (n_assets,)
+        USD of cost per USD traded.
+    min_ticket_usd : ndarray, shape (n_assets,)
+    impact : tuple of (ndarray of shape (n_assets,), float)
+        Power terms ``(c_k, p_k)``.
+    multiplier : ndarray, shape (...) + (1,) or ()
+        VIX regime multiplier of spread and impact, ready to broadcast over assets.
+    flat_by_regime : bool
+        Whether ``flat_frac`` is multiplied by ``multiplier`` too.
+    """
+
+    spread_frac: FloatArray
+    commission_frac: FloatArray
+    flat_frac: FloatArray
+    min_ticket_usd: FloatArray
+    impact: ImpactTerms
+    multiplier: FloatArray
+    flat_by_regime: bool
+
+
+def cost_coefficients(inputs: AssetCostInputs, params: CostParams,
+                      vix: npt.ArrayLike | None = None) -> CostCoefficients:
+    """Per-asset cost coefficients for one day (what :func:`trade_costs` evaluates).
+
+    Parameters
+    ----------
+    inputs : AssetCostInputs
+    params : CostParams
+    vix : float, array_like of shape (...), or None
+        VIX close per configuration; None = lowest regime.
+
+    Returns
+    -------
+    CostCoefficients
+
+    Notes
+    -----
+    Assets with a tier all-in estimate (``inputs.all_in_bps`` not NaN) get zero spread,
+    commission and impact and ``flat_frac = all_in_bps / 1e4``, scaled by the regime
+    (it stands in for spread and impact). With ``params.flat_cost_bps`` set, every asset
+    costs that flat rate and nothing else (regime-scaled only if
+    ``params.scale_flat_by_regime``).
+    """
+    m = regime_multiplier(vix, params)
+    m = m[..., None] if m.ndim else m
+    s = params.cost_scale
+    n = inputs.n_assets
+    zero = np.zeros(n)
+    if params.flat_cost_bps is not None:
+        return CostCoefficients(zero, zero, np.full(n, params.flat_cost_bps / BPS * s), zero,
+                                (), m, params.scale_flat_by_regime)
+    model = inputs.modelled
+    spread = np.where(model, inputs.half_spread_bps / BPS * s, 0.0)
+    commission = np.where(model, (inputs.commission_bps / BPS
+                                  + inputs.commission_per_share_usd / inputs.price_usd) * s, 0.0)
+    ticket = np.where(model, inputs.min_ticket_usd * s, 0.0)
+    flat = np.where(model, 0.0, inputs.all_in_bps / BPS * s)
+    terms = impact_terms(inputs.sigma_daily, inputs.adv_usd, inputs.outstanding_over_adv, params)
+    impact = tuple((np.where(model, c * s, 0.0), p) for c, p in terms)
+    return CostCoefficients(spread, commission, flat, ticket, impact, m, True)
+
+
+def _power(a: FloatArray, p: float, out: FloatArray) -> FloatArray:
+    """``a ** p`` into ``out`` (fast paths for the exponents 1.5 and 2)."""
+    if p == 1.5:
+        np.sqrt(a, out=out)
+        out *= a
+    elif p == 2.0:
+        np.multiply(a, a, out=out)
+    else:
+        np.power(a, p, out=out)
+    return out
+
+
+def _zeros(shape: tuple[int, ...], out: FloatArray | None) -> FloatArray:
+    """A zero component: ``out`` filled with 0, or a read-only zero view (no allocation)."""
+    if out is not None:
+        out.fill(0.0)
+        return out
+    return np.broadcast_to(np.float64(0.0), shape)
+
+
+def _buffer(shape: tuple[int, ...], out: FloatArray | None) -> FloatArray:
+    if out is None:
+        return np.empty(shape)
+    if out.shape != shape or out.dtype != np.float64 or not out.flags.writeable:
+        raise ValueError(f"out buffers must be writable float64 arrays of shape {shape}; "
+                         f"found {out.dtype} {out.shape}")
+    return out
+
+
+def trade_costs(
+    trade_usd: npt.ArrayLike,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    vix: npt.ArrayLike | None = None,
+    *,
+    position_after_usd: npt.ArrayLike | None = None,
+    holding_days: npt.ArrayLike = 1.0,
+    out: CostBreakdown | None = None,
+) -> CostBreakdown:
+    """Cost of a trade, by component, in USD.
+
+    Parameters
+    ----------
+    trade_usd : array_like, shape (..., n_assets)
+        Signed traded value (positive = buy); leading axes are configurations/dates.
+    inputs : AssetCostInputs
+        Per-asset inputs, shape (n_assets,).
+    params : CostParams
+    vix : float, array_like of shape (...), or None
+        VIX close, one per configuration (broadcast over assets); None = lowest regime.
+    position_after_usd : array_like, shape (..., n_assets), optional
+        Signed position after the trade; when given, borrow on its short part is
+        charged over ``holding_days``. Leave it out in a backtest, which charges borrow
+        every day with :func:`~driftwise.costs.components.borrow_cost_usd`.
+    holding_days : float or array_like, broadcastable
+        Trading days the position is held (default 1).
+    out : CostBreakdown, optional
+        Preallocated writable float64 buffers of the result shape, reused in place (a
+        backtest passes the same one every day: no allocation at all).
+
+    Returns
+    -------
+    CostBreakdown
+        Arrays shaped like the broadcast of ``trade_usd`` and ``vix[..., None]`` (``out``
+        when given). Without ``out``, a component that is zero everywhere (flat, borrow)
+        is a read-only zero view, not an allocated array.
+
+    Notes
+    -----
+    With ``a = |trade_usd|`` and ``m`` the VIX regime multiplier (SPEC section 4):
+
+    * spread ``= a * half_spread_bps / 1e4 * m``;
+    * commission ``= max(a * commission_bps / 1e4 + (a / price) * per_share, min_ticket)``
+      for ``a > 0``, and 0 for ``a = 0``;
+    * impact ``= a * impact(a / adv_usd) * m`` (:mod:`driftwise.costs.impact`);
+    * every trading component times ``cost_scale``; a zero trade costs exactly 0.
+
+    Buys and sells of the same size cost the same. About ten passes over the trade
+    array and no Python loop over assets or configurations.
+    """
+    x = np.asarray(trade_usd, dtype=np.float64)
+    co = cost_coefficients(inputs, params, vix)
+    shape = np.broadcast_shapes(x.shape, co.multiplier.shape)
+    m: FloatArray | None = co.multiplier if co.multiplier.ndim else None
+    scalar = float(co.multiplier) if m is None else 1.0
+    total = _buffer(shape, None if out is None else out.total_usd)
+    a = np.abs(np.broadcast_to(x, shape), out=total)  # |trade| lives in `total` until the end
+    spread = np.multiply(a, co.spread_frac * scalar,
+                         out=_buffer(shape, None if out is None else out.spread_usd))
+    commission = np.multiply(a, co.commission_frac,
+                             out=_buffer(shape, None if out is None else out.commission_usd))
+    if (co.min_ticket_usd > 0.0).any():
+        np.maximum(commission, co.min_ticket_usd, out=commission, where=a > 0.0)
+    impact = _impact(a, co.impact, scalar,
+                     _buffer(shape, None if out is None else out.impact_usd))
+    if m is not None:
+        spread *= m
+        impact *= m
+    flat_out = None if out is None else out.flat_usd
+    if co.flat_frac.any():
+        flat = np.multiply(a, co.flat_frac * (scalar if co.flat_by_regime else 1.0),
+                           out=_buffer(shape, flat_out))
+        if m is not None and co.flat_by_regime:
+            flat *= m
+    else:
+        flat = _zeros(shape, flat_out)
+    borrow_out = None if out is None else out.borrow_usd
+    if position_after_usd is None:
+        borrow = _zeros(shape, borrow_out)
+    else:
+        borrow = _buffer(shape, borrow_out)
+        borrow[...] = borrow_cost_usd(position_after_usd, inputs.borrow_bps_annual, holding_days)
+    np.add(spread, commission, out=total)
+    total += impact
+    if flat.flags.writeable:
+        total += flat
+    if borrow.flags.writeable:
+        total += borrow
+    return out if out is not None else CostBreakdown(spread, commission, impact, flat, borrow,
+                                                     total)
+
+
+def _impact(a: FloatArray, terms: ImpactTerms, scalar: float, out: FloatArray) -> FloatArray:
+    """``sum_k (scalar * c_k) * a ** p_k`` into ``out``."""
+    if not terms:
+        out.fill(0.0)
+        return out
+    _power(a, terms[0][1], out)
+    out *= terms[0][0] * scalar
+    if len(terms) > 1:
+        extra = np.empty_like(out)
+        for c, p in terms[1:]:
+            _power(a, p, extra)
+            extra *= c * scalar
+            out += extra
+    return out
+
+
+def cost_rate_bps(
+    trade_usd: npt.ArrayLike,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    vix: npt.ArrayLike | None = None,
+    *,
+    marginal: bool = False,
+) -> FloatArray:
+    """All-in trading cost rate per asset, bps of traded value (borrow excluded).
+
+    Parameters
+    ----------
+    trade_usd : array_like, shape (..., n_assets)
+        Signed trade (USD).
+    inputs, params, vix
+        As in :func:`trade_costs`.
+    marginal : bool
+        False (default): the average rate ``cost / |trade|``, minimum ticket included.
+        True: the marginal rate ``d cost / d|trade|`` (minimum ticket ignored), for
+        optimizers and for sizing at the margin.
+
+    Returns
+    -------
+    ndarray, shape (..., n_assets)
+        At a zero trade, the limit as the trade goes to zero (spread + commission rate,
+        no impact, no ticket), so the rate is always finite.
+
+    Notes
+    -----
+    For an impact term ``c a**p`` the average rate is ``c a**(p-1)`` and the marginal
+    rate ``p c a**(p-1)``; linear terms are the same in both.
+    """
+    a = np.abs(np.asarray(trade_usd, dtype=np.float64))
+    co = cost_coefficients(inputs, params, vix)
+    m = co.multiplier
+    rate = co.spread_frac * m + co.flat_frac * (m if co.flat_by_regime else 1.0)
+    commission: FloatArray = np.broadcast_to(co.commission_frac, a.shape)
+    if not marginal and (co.min_ticket_usd > 0.0).any():
+        with np.errstate(divide="ignore"):
+            per_unit = np.where(a > 0.0, co.min_ticket_usd / np.where(a > 0.0, a, 1.0), 0.0)
+        commission = np.maximum(co.commission_frac, per_unit)
+    impact = np.zeros_like(a)
+    for c, p in co.impact:
+        impact += (p if marginal else 1.0) * c * a ** (p - 1.0)
+    return np.asarray(BPS * (rate + commission + impact * m), dtype=np.float64)
+
+
+def trade_shares(trade_usd: npt.ArrayLike, inputs: AssetCostInputs) -> FloatArray:
+    """Signed trade in shares, ``trade_usd / price_usd``, shape (..., n_assets)."""
+    return np.asarray(np.asarray(trade_usd, dtype=np.float64) / inputs.price_usd,
+                      dtype=np.float64)
+
+
+def liquidity_flags(
+    trade_shares: npt.ArrayLike, inputs: AssetCostInputs, params: CostParams
+) -> tuple[FloatArray, BoolArray, BoolArray]:
+    """Liquidity days and the illiquid and multi-day masks.
+
+    Parameters
+    ----------
+    trade_shares : array_like, shape (..., n_assets)
+        Signed trade in shares.
+    inputs : AssetCostInputs
+    params : CostParams
+        ``participation``, ``illiquid_adv_usd``, ``illiquid_days``, ``multi_day_days``.
+
+    Returns
+    -------
+    liquidity_days : ndarray, shape (..., n_assets)
+        ``|trade_shares| / (participation * adv_shares)`` (SPEC section 3.7).
+    illiquid : ndarray of bool, shape (..., n_assets)
+        ``adv_usd < illiquid_adv_usd`` (an asset property, set even for a zero trade)
+        or ``liquidity_days > illiquid_days`` (SPEC section 5).
+    multi_day : ndarray of bool, shape (..., n_assets)
+        ``liquidity_days > multi_day_days`` (SPEC section 6).
+    """
+    days = liquidity_days(trade_shares, inputs.adv_shares, params.participation)
+    illiquid = (inputs.adv_usd < params.illiquid_adv_usd) | (days > params.illiquid_days)
+    multi_day = days > params.multi_day_days
+    return days, np.asarray(illiquid, dtype=np.bool_), np.asarray(multi_day, dtype=np.bool_)
+
+
+_INPUT_FLAGS = (("costs_estimated", Flag.ESTIMATED_COSTS), ("spread_estimated", Flag.TIER_SPREAD),
+                ("liquidity_estimated", Flag.ESTIMATED_LIQUIDITY),
+                ("volatility_estimated", Flag.NO_VOLATILITY), ("stale", Flag.STALE_COSTS))
+
+
+def asset_flags(
+    trade_usd: npt.ArrayLike,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    *,
+    position_after_usd: npt.ArrayLike | None = None,
+) -> list[tuple[Flag, BoolArray]]:
+    """Every cost and liquidity flag as a per-asset mask, shape (n_assets,).
+
+    A trade-dependent flag (illiquid, multi-day, estimated borrow) is set when it holds in
+    any configuration of ``trade_usd`` (..., n_assets). Estimated borrow is set only for
+    assets short after the trade (``position_after_usd`` < 0) with a default fee.
+    """
+    _, illiquid, multi = liquidity_flags(trade_shares(trade_usd, inputs), inputs, params)
+    lead = tuple(range(illiquid.ndim - 1))
+    out = [(flag, np.asarray(getattr(inputs, name), dtype=np.bool_))
+           for name, flag in _INPUT_FLAGS]
+    out.append((Flag.ILLIQUID, np.asarray(illiquid.any(axis=lead), dtype=np.bool_)))
+    out.append((Flag.MULTI_DAY, np.asarray(multi.any(axis=lead), dtype=np.bool_)))
+    if position_after_usd is not None:
+        short = np.asarray(position_after_usd, dtype=np.float64) < 0.0
+        short_any = np.asarray(short.any(axis=tuple(range(short.ndim - 1))), dtype=np.bool_)
+        out.append((Flag.ESTIMATED_BORROW, short_any & inputs.borrow_estimated))
+    return out
+
+
+def cost_notices(
+    trade_usd: npt.ArrayLike,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    *,
+    position_after_usd: npt.ArrayLike | None = None,
+) -> tuple[Notice, ...]:
+    """Trade-dependent notices: illiquid, multi-day execution, estimated borrow on shorts.
+
+    Input-dependent notices (tier fallbacks, stale costs) come from
+    :func:`~driftwise.costs.build.build_cost_inputs`; this adds what depends on the trade.
+    ``inputs.tickers`` must be set.
+    """
+    details = {
+        Flag.ILLIQUID: f"ADV below ${params.illiquid_adv_usd:,.0f} or more than "
+                       f"{params.illiquid_days:g} liquidity days at "
+                       f"{params.participation:.0%} participation",
+        Flag.MULTI_DAY: f"more than {params.multi_day_days:g} liquidity days at "
+                        f"{params.participation:.0%} participation: execute over several days",
+        Flag.ESTIMATED_BORROW: f"short with no quoted borrow fee: "
+                               f"{params.default_borrow_bps_annual:g} bps a year assumed",
+    }
+    tickers = np.asarray(inputs.tickers, dtype=object)
+    masks = asset_flags(trade_usd, inputs, params, position_after_usd=position_after_usd)
+    return tuple(notice(flag, details[flag], tickers[mask]) for flag, mask in masks
+                 if flag in details and mask.any())
+
+
+def cost_table(
+    trade_usd: pd.Series,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    vix: float | None = None,
+    nav_usd: float | None = None,
+    *,
+    position_after_usd: pd.Series | None = None,
+    holding_days: float = 1.0,
+) -> pd.DataFrame:
+    """Per-asset cost table of one trade list (what ``driftwise costs`` prints).
+
+    Parameters
+    ----------
+    trade_usd : pd.Series
+        Signed trade in USD by ticker; tickers of ``inputs`` absent from it trade 0.
+    inputs : AssetCostInputs
+        With ``tickers`` set.
+    params : CostParams
+    vix : float, optional
+        VIX close of the day (None = lowest regime).
+    nav_usd : float, optional
+        NAV for the ``total_bps_nav`` column (NaN when not given).
+    position_after_usd : pd.Series, optional
+        Signed position after the trade by ticker, for borrow on shorts.
+    holding_days : float
+        Trading days of borrow to charge (default 1).
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``ticker`` (order of ``inputs.tickers``); columns ``trade_usd``,
+        ``trade_shares``, ``spread_usd``, ``commission_usd``, ``impact_usd``, ``flat_usd``,
+        ``borrow_usd``, ``total_usd``, the same five trading components in bps of traded
+        value (``*_bps``, NaN for a zero trade), ``total_bps_nav``, ``liquidity_days``,
+        ``illiquid``, ``multi_day`` and ``flags`` (flag names joined by ``"; "``).
+
+    Raises
+    ------
+    DataError
+        ``trade_usd`` names a ticker ``inputs`` does not know, or holds NaN.
+    """
+    index = pd.Index(inputs.tickers, name="ticker", dtype=object)
+    trade = _align(trade_usd, index, "trade_usd")
+    position = None if position_after_usd is None else _align(position_after_usd, index,
+                                                              "position_after_usd")
+    costs = trade_costs(trade, inputs, params, vix, position_after_usd=position,
+                        holding_days=holding_days)
+    shares = trade_shares(trade, inputs)
+    days, illiquid, multi = liquidity_flags(shares, inputs, params)
+    table = pd.DataFrame({"trade_usd": trade, "trade_shares": shares}, index=index)
+    traded = np.abs(trade)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name in ("spread", "commission", "impact", "flat", "borrow", "total"):
+            table[f"{name}_usd"] = getattr(costs, f"{name}_usd")
+        for name in ("spread", "commission", "impact", "flat"):
+            table[f"{name}_bps"] = np.where(traded > 0, BPS * table[f"{name}_usd"] / traded,
+                                            np.nan)
+        table["trading_bps"] = np.where(traded > 0, BPS * costs.trading_usd / traded, np.nan)
+    table["total_bps_nav"] = (BPS * costs.total_usd / nav_usd) if nav_usd else np.nan
+    table["liquidity_days"] = days
+    table["illiquid"] = illiquid
+    table["multi_day"] = multi
+    masks = asset_flags(trade, inputs, params, position_after_usd=position)
+    table["flags"] = ["; ".join(f.value for f, mask in masks if mask[i])
+                      for i in range(len(index))]
+    return table
+
+
+def _align(values: pd.Series, index: pd.Index, name: str) -> FloatArray:
+    unknown = values.index.difference(index)
+    if len(unknown):
+        raise DataError(f"{name} names tickers without cost inputs", file=f"<{name}>",
+                        field="ticker", expected="tickers of the cost inputs",
+                        found=", ".join(map(str, unknown[:10])))
+    aligned = values.astype(float).reindex(index, fill_value=0.0).to_numpy(dtype=np.float64)
+    if not np.isfinite(aligned).all():
+        bad = index[~np.isfinite(aligned)][0]
+        raise DataError(f"{name} is not finite", file=f"<{name}>", field=str(bad),
+                        expected="a finite number", found=repr(values[bad]))
+    return np.asarray(aligned, dtype=np.float64)

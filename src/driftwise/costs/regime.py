@@ -1,0 +1,72 @@
+"""VIX regimes and the spread/impact multiplier they carry (SPEC section 4).
+
+Regimes are half-open intervals of the VIX close: with the default breaks ``(20, 30)``,
+``VIX < 20`` is calm, ``20 <= VIX < 30`` elevated and ``VIX >= 30`` stressed (a VIX equal
+to a break belongs to the higher regime, matching the ``VIX >= 30`` of SPEC rule 4).
+The default multipliers ``1.0 / 1.5 / 2.5`` are **assumptions to sweep, not facts**: the
+seed's "2-3x normal" under stress has no public source (SPEC section 12).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise.costs.params import CostParams
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+
+class VixRegime(IntEnum):
+    """Regime index for the default three-regime split."""
+
+    CALM = 0
+    ELEVATED = 1
+    STRESSED = 2
+
+
+def vix_regime(vix: npt.ArrayLike, params: CostParams) -> IntArray:
+    """Regime index of each VIX level (0 = lowest regime).
+
+    Parameters
+    ----------
+    vix : float or array_like, shape (...)
+        VIX close in index points. NaN maps to regime 0 (the caller flags the missing
+        VIX with ``Flag.NO_VIX``).
+    params : CostParams
+
+    Returns
+    -------
+    ndarray of intp, shape (...)
+    """
+    level = np.asarray(vix, dtype=np.float64)
+    index = np.searchsorted(np.asarray(params.vix_breaks), level, side="right")
+    return np.asarray(np.where(np.isnan(level), 0, index), dtype=np.intp)
+
+
+def regime_multiplier(vix: npt.ArrayLike | None, params: CostParams) -> FloatArray:
+    """Multiplier of spread and impact for each VIX level.
+
+    Parameters
+    ----------
+    vix : float, array_like of shape (...), or None
+        VIX close; None (no VIX) and NaN give the lowest regime's multiplier.
+    params : CostParams
+
+    Returns
+    -------
+    ndarray, shape (...)
+        ``params.vix_multipliers[regime]`` (a 0-d array for a scalar VIX).
+
+    Notes
+    -----
+    SPEC section 4: spread and impact are multiplied by 1.0 below VIX 20, 1.5 for 20-30
+    and 2.5 above 30 by default.
+    """
+    mults = np.asarray(params.vix_multipliers, dtype=np.float64)
+    if vix is None:
+        return np.asarray(mults[0])
+    return np.asarray(mults[vix_regime(vix, params)], dtype=np.float64)

@@ -1,0 +1,318 @@
+"""Fills in: read executed fills and apply them to holdings (SPEC section 6).
+
+A fills file has one row per execution: ``ticker, side, shares, price_usd, filled_at`` and
+optionally ``fee_usd`` (commissions and fees, USD, >= 0), ``order_id`` and ``account``.
+Sides are ``BUY`` or ``SELL`` (``B``, ``S``, ``SELL_SHORT``, ``SS`` accepted; a short
+sale is a sale). ``filled_at`` is a timestamp; naive times are New York exchange time,
+zoned ones are converted to it. Applying fills changes shares and cash, appends buy lots
+and relieves sold lots; after it, the portfolio record should set the last rebalance date
+to :func:`last_fill_date` (which resets drift tracking).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from driftwise.data._table import (
+    LINE,
+    Kind,
+    Source,
+    Table,
+    parse_column,
+    parse_tickers,
+    read_table,
+    require_columns,
+)
+from driftwise.data.model import CASH, Holdings
+from driftwise.errors import ConfigError, DataError
+from driftwise.flags import Flag, merge_notices, notice
+
+EXCHANGE_TZ = "America/New_York"
+
+FILL_COLUMNS = ["ticker", "side", "shares", "price_usd", "fee_usd", "filled_at", "order_id",
+                "account", "row"]
+
+_SIDES = {"BUY": "BUY", "B": "BUY", "SELL": "SELL", "S": "SELL", "SELL_SHORT": "SELL",
+          "SELL SHORT": "SELL", "SS": "SELL"}
+
+ZERO_SHARES = 1e-9
+"""Positions and lots smaller than this (fractional-share dust) are treated as closed."""
+
+
+def read_fills(source: Source, *, as_of: object = None) -> pd.DataFrame:
+    """Read and validate fills.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        CSV / CSV.gz / Parquet file or a frame.
+    as_of : date-like, optional
+        Latest allowed fill time (default: now in New York). A date without a time allows
+        the whole day.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`FILL_COLUMNS`: ``side`` BUY/SELL, ``shares`` and ``price_usd`` > 0,
+        ``fee_usd`` >= 0 (0 when absent), ``filled_at`` naive New York time,
+        ``order_id`` / ``account`` (None when absent), ``row`` (source line). ``attrs
+        ["source"]`` holds the file label for later messages.
+
+    Raises
+    ------
+    DataError
+        Missing column, blank or non-numeric value, shares or price <= 0, negative fee, bad
+        side, cash ticker, unparseable or future ``filled_at``; naming file, row, field.
+    """
+    table = read_table(source, name="fills")
+    require_columns(table, "ticker", "side", "shares", "price_usd", "filled_at")
+    ticker = parse_tickers(table)
+    _reject(table, ticker == CASH, "ticker", "cash is not a security",
+            "a security ticker")
+    side_raw = parse_column(table, "side", Kind.STR).str.upper()
+    side = side_raw.map(_SIDES)
+    _reject(table, side.isna(), "side", "unknown side", "BUY or SELL", side_raw)
+    shares = parse_column(table, "shares", Kind.FLOAT)
+    _reject(table, shares <= 0, "shares", "shares must be > 0 (the side gives the direction)",
+            "a number > 0")
+    price = parse_column(table, "price_usd", Kind.FLOAT)
+    _reject(table, price <= 0, "price_usd", "fill price must be > 0", "a price > 0")
+    fee = _optional(table, "fee_usd", Kind.FLOAT)
+    fee = fee.fillna(0.0) if fee is not None else pd.Series(0.0, index=table.frame.index)
+    _reject(table, fee < 0, "fee_usd", "fee must be >= 0", "a fee >= 0")
+    filled_at = _timestamps(table, "filled_at", _latest(as_of))
+    out = pd.DataFrame({
+        "ticker": ticker.astype(object), "side": side.astype(object),
+        "shares": shares.astype(float), "price_usd": price.astype(float),
+        "fee_usd": fee.astype(float), "filled_at": filled_at,
+        "order_id": _optional(table, "order_id", Kind.STR),
+        "account": _optional(table, "account", Kind.STR),
+        "row": table.frame[LINE].astype(np.int64),
+    })[FILL_COLUMNS]
+    out.attrs["source"] = table.label
+    return out
+
+
+def _optional(table: Table, field: str, kind: Kind) -> pd.Series | None:
+    if field not in table.frame.columns:
+        return None
+    return parse_column(table, field, kind, required=False)
+
+
+def _reject(table: Table, bad: pd.Series, field: str, problem: str, expected: str,
+            shown: pd.Series | None = None) -> None:
+    mask = bad.fillna(False).to_numpy(dtype=bool)
+    if mask.any():
+        pos = int(np.flatnonzero(mask)[0])
+        found = (shown if shown is not None else table.frame[field]).iloc[pos]
+        raise table.error(problem, position=pos, field=field, expected=expected,
+                          found=repr(found))
+
+
+def _latest(as_of: object) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp.now(tz=EXCHANGE_TZ).tz_localize(None)
+    stamp = _to_exchange_time(pd.Timestamp(str(as_of)))
+    return stamp + pd.Timedelta(days=1) - pd.Timedelta(1) if stamp == stamp.normalize() else stamp
+
+
+def _to_exchange_time(stamp: pd.Timestamp) -> pd.Timestamp:
+    if stamp.tzinfo is not None:
+        return stamp.tz_convert(EXCHANGE_TZ).tz_localize(None)
+    return stamp
+
+
+def _timestamps(table: Table, field: str, latest: pd.Timestamp) -> pd.Series:
+    text = parse_column(table, field, Kind.STR)
+    values = []
+    for pos, item in enumerate(text):
+        try:
+            stamp = _to_exchange_time(pd.Timestamp(str(item)))
+        except (ValueError, TypeError):
+            raise table.error("not a timestamp", position=pos, field=field,
+                              expected="a time such as 2024-01-05T10:31:02 or 2024-01-05",
+                              found=repr(item)) from None
+        if stamp > latest:
+            raise table.error("fill time is in the future", position=pos, field=field,
+                              expected=f"at or before {latest}", found=repr(item))
+        values.append(stamp)
+    return pd.Series(pd.DatetimeIndex(values).as_unit("ns"), index=table.frame.index)
+
+
+def last_fill_date(fills: pd.DataFrame) -> pd.Timestamp:
+    """Session date of the last fill: the new last-rebalance date of the portfolio record."""
+    return pd.Timestamp(fills["filled_at"].max()).normalize()
+
+
+def apply_fills(
+    holdings: Holdings,
+    fills: Source | pd.DataFrame,
+    *,
+    relief: Literal["fifo", "hifo"] = "fifo",
+    allow_short: bool = False,
+) -> Holdings:
+    """Apply fills (in time order) to holdings.
+
+    Parameters
+    ----------
+    holdings : Holdings
+        Position- or lot-level holdings.
+    fills : source or DataFrame
+        The output of :func:`read_fills`, or anything it reads.
+    relief : {"fifo", "hifo"}
+        Lots a sale relieves first: oldest ``acquired`` (FIFO) or highest cost basis per
+        share (HIFO). A purchase covering a short relieves short lots in the same spirit
+        (oldest first; for HIFO the lowest short-sale price first, the smallest gain).
+    allow_short : bool
+        If False (long-only), a sale larger than the shares held raises.
+
+    Returns
+    -------
+    Holdings
+        New record: ``shares`` (closed positions dropped, new tickers added), ``cash_usd``,
+        ``lots`` (relieved, buy lots appended with ``acquired`` = fill date and
+        ``cost_basis_usd = shares * price + fee``).
+
+    Raises
+    ------
+    DataError
+        A sale exceeds the shares held under long-only, naming the fills row.
+
+    Notes
+    -----
+    Per fill with signed quantity ``q`` (+ buy) at price ``p`` and fee ``f``:
+    ``shares += q`` and ``cash_usd -= q p + f``. So ``cash + sum(shares * p)`` is conserved
+    net of fees when each ticker fills at one price. A short lot (``allow_short``) has
+    negative shares and, as in the holdings reader, a basis >= 0: the net proceeds
+    ``|q| p - f`` of the short sale.
+    """
+    if relief not in ("fifo", "hifo"):
+        raise ConfigError(f"lot relief must be 'fifo' or 'hifo', got {relief!r}")
+    table = fills if isinstance(fills, pd.DataFrame) and _is_read(fills) else read_fills(fills)
+    label = str(table.attrs.get("source", "<fills frame>"))
+    position = {str(k): float(v) for k, v in holdings.shares.items()}
+    lots = None if holdings.lots is None else _LotBook(holdings.lots, relief)
+    cash = float(holdings.cash_usd)
+    for fill in _in_time_order(table):
+        q = fill.shares if fill.side == "BUY" else -fill.shares
+        held = position.get(fill.ticker, 0.0)
+        if q < 0 and not allow_short and held + q < -ZERO_SHARES:
+            raise DataError("sale exceeds the shares held (long-only)", file=label,
+                            row=fill.row, field="shares",
+                            expected=f"at most {max(held, 0.0):g} shares of {fill.ticker}",
+                            found=f"{-q:g}")
+        if lots is not None:
+            lots.apply(fill, q, label, allow_short)
+        position[fill.ticker] = held + q
+        cash -= q * fill.price_usd + fill.fee_usd
+    shares = pd.Series({t: (0.0 if abs(s) < ZERO_SHARES else s) for t, s in position.items()},
+                       dtype=float)
+    shares = shares[shares != 0.0].sort_index()
+    shares.index.name = holdings.shares.index.name or "ticker"
+    went_short = [str(t) for t, s in shares.items()
+                  if s < 0 and float(holdings.shares.get(t, 0.0)) >= 0]
+    notices = holdings.notices
+    if went_short:
+        notices = merge_notices(notices, [notice(Flag.SHORT_POSITION,
+                                                 "fills opened short positions", went_short)])
+    return dataclasses.replace(holdings, shares=shares, cash_usd=cash,
+                               lots=None if lots is None else lots.frame(), notices=notices)
+
+
+def _is_read(fills: object) -> bool:
+    return isinstance(fills, pd.DataFrame) and list(fills.columns) == FILL_COLUMNS
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fill:
+    ticker: str
+    side: str
+    shares: float
+    price_usd: float
+    fee_usd: float
+    filled_at: pd.Timestamp
+    account: str | None
+    row: int
+
+
+def _in_time_order(table: pd.DataFrame) -> Iterator[_Fill]:
+    ordered = table.sort_values("filled_at", kind="mergesort")
+    columns = [ordered[c].tolist() for c in FILL_COLUMNS]
+    for ticker, side, shares, price, fee, filled_at, _, account, row in zip(*columns, strict=True):
+        yield _Fill(str(ticker), str(side), float(shares), float(price), float(fee),
+                    pd.Timestamp(filled_at), account if isinstance(account, str) else None,
+                    int(row))
+
+
+class _LotBook:
+    """Mutable lot list used while applying fills; :meth:`frame` returns the result."""
+
+    def __init__(self, lots: pd.DataFrame, relief: str) -> None:
+        self.columns = list(lots.columns)
+        self.rows: list[dict[str, object]] = [{str(k): v for k, v in r.items()}
+                                              for r in lots.to_dict("records")]
+        self.relief = relief
+        self.has_account = "account" in self.columns
+        accounts = {r["account"] for r in self.rows if self.has_account
+                    and isinstance(r["account"], str)}
+        self.default_account = next(iter(accounts)) if len(accounts) == 1 else None
+
+    def _order(self, ticker: str, account: str | None, sign: float) -> list[dict[str, object]]:
+        """Open lots of ``ticker`` with shares of ``sign``, in relief order."""
+        mine = [r for r in self.rows if r["ticker"] == ticker
+                and float(r["shares"]) * sign > ZERO_SHARES  # type: ignore[arg-type]
+                and (account is None or not self.has_account or r.get("account") == account)]
+        if self.relief == "fifo":
+            return sorted(mine, key=lambda r: pd.Timestamp(r["acquired"]))  # type: ignore[arg-type]
+        # HIFO: highest basis per share first for long lots; for short lots the lowest
+        # short-sale price first (the smallest realized gain on the cover).
+        return sorted(mine, key=lambda r: -sign * _per_share(r))
+
+    def apply(self, fill: _Fill, q: float, label: str, allow_short: bool) -> None:
+        """Relieve opposite-sign lots, then open a new lot for what is left."""
+        left = abs(q)
+        sign = 1.0 if q > 0 else -1.0
+        for lot in self._order(fill.ticker, fill.account, -sign):
+            if left <= ZERO_SHARES:
+                break
+            size = abs(float(lot["shares"]))  # type: ignore[arg-type]
+            take = min(size, left)
+            keep = (size - take) / size
+            lot["shares"] = float(lot["shares"]) * keep  # type: ignore[arg-type]
+            lot["cost_basis_usd"] = float(lot["cost_basis_usd"]) * keep  # type: ignore[arg-type]
+            left -= take
+        if left <= ZERO_SHARES:
+            return
+        if q < 0 and not allow_short:
+            where = f" in account {fill.account}" if fill.account and self.has_account else ""
+            raise DataError(f"sale exceeds the lots held{where} (long-only)", file=label,
+                            row=fill.row, field="shares",
+                            expected=f"at most {abs(q) - left:g} shares of {fill.ticker}",
+                            found=f"{abs(q):g}")
+        fee = fill.fee_usd * left / abs(q)
+        # a short lot's basis is its net proceeds (never below 0, the reader's rule)
+        basis = left * fill.price_usd + fee if q > 0 else max(left * fill.price_usd - fee, 0.0)
+        new: dict[str, object] = {c: None for c in self.columns}
+        new.update(ticker=fill.ticker, shares=sign * left, acquired=fill.filled_at.normalize(),
+                   cost_basis_usd=basis)
+        if self.has_account:
+            new["account"] = fill.account or self.default_account
+        self.rows.append(new)
+
+    def frame(self) -> pd.DataFrame:
+        """The lots after all fills, closed lots dropped."""
+        live = [r for r in self.rows if abs(float(r["shares"])) > ZERO_SHARES]  # type: ignore[arg-type]
+        out = pd.DataFrame(live, columns=self.columns)
+        out["acquired"] = pd.to_datetime(out["acquired"]).astype("datetime64[ns]")
+        out["shares"] = out["shares"].astype(float)
+        out["cost_basis_usd"] = out["cost_basis_usd"].astype(float)
+        return out.reset_index(drop=True)
+
+
+def _per_share(lot: dict[str, object]) -> float:
+    return float(lot["cost_basis_usd"]) / abs(float(lot["shares"]))  # type: ignore[arg-type]

@@ -1,0 +1,500 @@
+"""Execution schedule: split each trade into timed child orders (SPEC section 6).
+
+Styles: TWAP (equal slices), VWAP (slices proportional to the intraday volume profile)
+and POV (each bucket takes at most ``participation`` of the bucket's expected volume,
+continuing over following sessions until done). Any trade whose liquidity days
+``|shares| / (participation * ADV)`` exceed ``multi_day_after`` is spread over
+``ceil(liquidity days)`` sessions whatever the style. A trade with unknown ADV is done
+as one-day TWAP and flagged.
+
+Costs come from one place: the caller passes the cost model's impact function
+``impact_bps(participation) -> bps of traded value``; this module never computes a cost
+formula of its own. The function receives participation rates shaped ``(k, n_assets)``,
+column ``j`` belonging to ``tickers[j]`` (so a per-asset model such as the square-root law
+``1e4 * Y * sigma_daily * sqrt(rate)`` broadcasts its ``(n_assets,)`` inputs), and returns
+the same shape; padding entries hold 0 and their results are ignored.
+
+Risk is the standard deviation of the implementation shortfall
+(Almgren & Chriss 2000), and each trade is compared with the Almgren–Chriss optimal
+trajectory for the caller's risk aversion over the same horizon.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.errors import ConfigError, DataError
+from driftwise.execution.almgren_chriss import (
+    BPS,
+    calibrate_eta,
+    expected_shortfall,
+    optimal_trajectory,
+    shortfall_variance,
+)
+from driftwise.execution.profile import bucket_start_times, rescale_profile
+from driftwise.flags import Flag, Notice, notice
+
+FloatArray = npt.NDArray[np.float64]
+ImpactFn = Callable[[FloatArray], FloatArray]
+"""Cost-model impact: participation rates ``(k, n_assets)`` -> impact bps, same shape."""
+
+LABEL = "trade list"
+
+MAX_DAYS = 252
+"""Most sessions a schedule may span (a year); larger trades are refused, not scheduled."""
+
+CHILD_COLUMNS = ["ticker", "side", "day", "start_time", "bucket", "child", "shares",
+                 "interval_volume_shares", "participation", "expected_cost_usd"]
+SUMMARY_COLUMNS = ["ticker", "side", "shares", "style", "days", "first_day", "last_day",
+                   "n_children", "liquidity_days", "max_participation", "expected_cost_usd",
+                   "risk_usd", "ac_cost_usd", "ac_risk_usd", "flags"]
+
+
+class ExecutionStyle(StrEnum):
+    """How a parent order is sliced within a day."""
+
+    TWAP = "twap"
+    VWAP = "vwap"
+    POV = "pov"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Child orders and per-trade summary.
+
+    Attributes
+    ----------
+    child_orders : pd.DataFrame
+        One row per child order, in time order per ticker: ``ticker``, ``side``
+        (BUY/SELL), ``day`` (session date, datetime64), ``start_time`` (bucket start,
+        ``"09:30"``, New York time), ``bucket`` (0-based within the day), ``child``
+        (1-based per ticker), ``shares`` (> 0, unsigned; the side carries the sign),
+        ``interval_volume_shares`` (ADV x profile share; NaN if ADV unknown),
+        ``participation`` (shares / interval volume) and ``expected_cost_usd`` (market
+        impact from the cost model at that participation).
+    summary : pd.DataFrame
+        One row per input trade: ``ticker``, ``side``, ``shares`` (signed parent),
+        ``style`` used, ``days``, ``first_day``, ``last_day``, ``n_children``,
+        ``liquidity_days``, ``max_participation``, ``expected_cost_usd`` (sum over
+        children), ``risk_usd`` (std of the shortfall of this schedule),
+        ``ac_cost_usd`` / ``ac_risk_usd`` (Almgren–Chriss optimal trajectory at the
+        given risk aversion over the same horizon), ``flags`` (``"; "``-joined flag names).
+    notices : tuple of Notice
+        Every flag raised, with its tickers.
+    """
+
+    child_orders: pd.DataFrame
+    summary: pd.DataFrame
+    notices: tuple[Notice, ...] = field(default=())
+
+
+def split_shares(total_shares: float, weights: npt.ArrayLike) -> FloatArray:
+    """Split an unsigned quantity proportionally to ``weights``, summing exactly.
+
+    Parameters
+    ----------
+    total_shares : float
+        Quantity to split (>= 0).
+    weights : array_like, shape (n_slices,)
+        Non-negative weights with a positive sum.
+
+    Returns
+    -------
+    ndarray, shape (n_slices,)
+        Slices summing to ``total_shares``. When ``total_shares`` is a whole number the
+        slices are whole: the *cumulative* target is rounded (half up) so each slice is
+        within one share of its ideal size, and the last slice takes the remainder, so the
+        sum is exact.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    cumulative = total_shares * np.cumsum(w) / w.sum()
+    if float(total_shares).is_integer():
+        cumulative = np.floor(cumulative + 0.5)
+    cumulative[-1] = total_shares
+    return np.asarray(np.diff(cumulative, prepend=0.0), dtype=np.float64)
+
+
+def pov_shares(total_shares: float, caps_per_bucket: npt.ArrayLike) -> FloatArray:
+    """Fill an unsigned quantity bucket by bucket under a per-bucket cap, over days.
+
+    Parameters
+    ----------
+    total_shares : float
+        Quantity to trade (>= 0).
+    caps_per_bucket : array_like, shape (n_buckets,)
+        Most shares each bucket of a day may take (``participation * ADV * profile``).
+
+    Returns
+    -------
+    ndarray, shape (n_days * n_buckets,)
+        Shares per bucket over as many whole days as needed, summing to ``total_shares``.
+        For a whole-share parent each cap is rounded down to whole shares, so no bucket
+        exceeds its cap; if that leaves a day with no capacity (a cap below one share in
+        every bucket) the cumulative capacity is rounded down instead, so cumulative
+        participation stays within the cap.
+    """
+    caps = np.asarray(caps_per_bucket, dtype=np.float64)
+    whole = float(total_shares).is_integer()
+    per_bucket = np.floor(caps) if whole and np.floor(caps).sum() > 0 else caps
+    n_days = max(1, math.ceil(total_shares / per_bucket.sum()))
+    while True:
+        capacity = np.cumsum(np.tile(per_bucket, n_days))
+        if whole:
+            capacity = np.floor(capacity)
+        if capacity[-1] >= total_shares:
+            break
+        n_days += 1
+    cumulative = np.minimum(capacity, total_shares)
+    return np.asarray(np.diff(cumulative, prepend=0.0), dtype=np.float64)
+
+
+def _aligned(values: npt.ArrayLike | pd.Series, tickers: pd.Index, name: str) -> FloatArray:
+    if isinstance(values, pd.Series):
+        missing = tickers.difference(values.index)
+        extra = values.index.difference(tickers)
+        if len(missing) or len(extra):
+            raise DataError("tickers do not match the trade list", file=LABEL, field=name,
+                            expected="one value per ticker",
+                            found=f"missing {list(missing)}, unexpected {list(extra)}")
+        values = values.reindex(tickers).to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.asarray(values, dtype=np.float64)
+    if out.shape != (len(tickers),):
+        raise DataError("wrong length", file=LABEL, field=name,
+                        expected=f"{len(tickers)} values", found=f"shape {out.shape}")
+    return out
+
+
+def _check_inputs(tickers: pd.Index, trade: FloatArray, price: FloatArray, adv: FloatArray,
+                  sigma: FloatArray) -> None:
+    if tickers.has_duplicates:
+        raise DataError("duplicate ticker", file=LABEL, field="ticker",
+                        found=str(tickers[tickers.duplicated()][0]))
+    checks = [("trade_shares", ~np.isfinite(trade), "a finite number"),
+              ("price_usd", (trade != 0) & ~(np.isfinite(price) & (price > 0)), "a price > 0"),
+              ("adv_shares", adv < 0, "ADV >= 0 or NaN (unknown)"),
+              ("sigma_daily", sigma < 0, "volatility >= 0 or NaN (unknown)")]
+    values = {"trade_shares": trade, "price_usd": price, "adv_shares": adv, "sigma_daily": sigma}
+    for name, bad, expected in checks:
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"bad value for {tickers[i]}", file=LABEL, row=i + 1, field=name,
+                            expected=expected, found=repr(float(values[name][i])))
+
+
+def _check_config(participation: float, multi_day_after: float, slices_per_day: int,
+                  risk_aversion: float) -> None:
+    if not 0.0 < participation <= 1.0:
+        raise ConfigError(f"participation must be in (0, 1], got {participation}")
+    if not multi_day_after > 0.0:
+        raise ConfigError(f"multi_day_after must be > 0 days, got {multi_day_after}")
+    if slices_per_day < 1:
+        raise ConfigError(f"slices_per_day must be >= 1, got {slices_per_day}")
+    if not (math.isfinite(risk_aversion) and risk_aversion >= 0.0):
+        raise ConfigError(f"risk_aversion must be finite and >= 0, got {risk_aversion}")
+
+
+def resolve_sessions(start_date: object, n_days: int,
+                     sessions: pd.DatetimeIndex | None = None) -> pd.DatetimeIndex:
+    """The first ``n_days`` sessions on or after ``start_date``.
+
+    Parameters
+    ----------
+    start_date : date-like
+        First day the schedule may trade (moved to the next session if not one).
+    n_days : int
+    sessions : DatetimeIndex, optional
+        NYSE sessions to use; by default the XNYS calendar of ``exchange_calendars``.
+
+    Raises
+    ------
+    ConfigError
+        Fewer than ``n_days`` sessions on or after ``start_date``.
+    """
+    start = pd.Timestamp(str(start_date)).normalize()
+    if sessions is None:
+        import exchange_calendars as xcals
+
+        end = start + pd.Timedelta(days=int(n_days * 1.5) + 15)
+        with warnings.catch_warnings():  # the calendar library's own pandas deprecations
+            warnings.simplefilter("ignore")
+            calendar = xcals.get_calendar("XNYS", start=start - pd.Timedelta(days=7), end=end)
+        sessions = calendar.sessions
+    index = pd.DatetimeIndex(sessions)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    index = index.normalize().unique().sort_values()
+    available = index[index >= start]
+    if len(available) < n_days:
+        raise ConfigError(f"the schedule needs {n_days} sessions from {start.date()}, "
+                          f"the session calendar has {len(available)}")
+    return pd.DatetimeIndex(available[:n_days])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Bucket grid of one trade: unsigned shares per bucket, days, style, flags."""
+
+    grid: FloatArray
+    style: ExecutionStyle
+    liquidity_days: float
+    flags: list[Flag]
+
+
+def _plan_one(q: float, adv: float, style: ExecutionStyle, participation: float,
+              multi_day_after: float, profile: FloatArray, ticker: str, row: int) -> _Plan:
+    n_buckets = profile.size
+    if not (math.isfinite(adv) and adv > 0.0):
+        return _Plan(split_shares(q, np.ones(n_buckets)), ExecutionStyle.TWAP, math.nan,
+                     [Flag.UNKNOWN_ADV])
+    days_needed = q / (participation * adv)
+    if days_needed > MAX_DAYS:
+        raise DataError(f"trade in {ticker} too large for the market: more than a year at "
+                        f"{participation:g} participation", file=LABEL, row=row,
+                        field="trade_shares",
+                        expected=f"at most {MAX_DAYS} liquidity days",
+                        found=f"{days_needed:.0f} days ({q:g} shares, ADV {adv:g})")
+    if style is ExecutionStyle.POV:
+        grid = pov_shares(q, participation * adv * profile)
+    else:
+        n_days = math.ceil(days_needed) if days_needed > multi_day_after else 1
+        weights = np.ones(n_buckets) if style is ExecutionStyle.TWAP else profile
+        grid = split_shares(q, np.tile(weights, n_days))
+    return _Plan(grid, style, days_needed, [])
+
+
+def build_schedule(
+    tickers: Sequence[str] | pd.Index,
+    trade_shares: npt.ArrayLike | pd.Series,
+    price_usd: npt.ArrayLike | pd.Series,
+    adv_shares: npt.ArrayLike | pd.Series,
+    sigma_daily: npt.ArrayLike | pd.Series,
+    *,
+    style: ExecutionStyle | str,
+    participation: float = 0.10,
+    multi_day_after: float = 5.0,
+    slices_per_day: int = 13,
+    start_date: object,
+    sessions: pd.DatetimeIndex | None = None,
+    risk_aversion: float,
+    impact_bps: ImpactFn,
+    profile: npt.ArrayLike | None = None,
+) -> Schedule:
+    """Split a trade list into child orders with expected cost and risk.
+
+    Parameters
+    ----------
+    tickers : sequence of str, shape (n_assets,)
+    trade_shares : array_like or Series, shape (n_assets,)
+        Signed trade (+ buy) in shares; zero trades get a summary row and no children.
+    price_usd : array_like or Series, shape (n_assets,)
+        Price per share (> 0 for every non-zero trade).
+    adv_shares : array_like or Series, shape (n_assets,)
+        Average daily volume in shares; NaN or 0 = unknown (one-day TWAP, flagged).
+    sigma_daily : array_like or Series, shape (n_assets,)
+        Daily return volatility (fraction); NaN = unknown (risk NaN, flagged).
+    style : ExecutionStyle or str
+    participation : float
+        POV cap and the participation of the liquidity-days rule, fraction of volume.
+    multi_day_after : float
+        Liquidity days above which a trade is spread over ``ceil(liquidity days)`` sessions.
+    slices_per_day : int
+        Equal clock buckets per session (13 = 30-minute buckets of the 6.5 h session).
+    start_date : date-like
+        First trading day (moved to the next session if not one).
+    sessions : DatetimeIndex, optional
+        NYSE sessions to spread multi-day orders over (default: XNYS calendar).
+    risk_aversion : float
+        Almgren–Chriss ``lambda`` in 1/USD (objective ``E + lambda V``), >= 0.
+    impact_bps : callable
+        The cost model's impact: participation rates shaped ``(k, n_assets)`` (columns
+        aligned with ``tickers``, zero padding) -> bps of traded value, same shape.
+    profile : array_like, optional
+        Intraday volume profile over equal buckets (default the NYSE half-hour profile);
+        re-bucketed to ``slices_per_day`` when its length differs.
+
+    Returns
+    -------
+    Schedule
+
+    Notes
+    -----
+    Child participation = child shares / (ADV x profile share of its bucket). Child cost
+    = shares x price x ``impact_bps(participation)`` x 1e-4. Risk: with ``x_g`` the shares
+    still to trade after bucket ``g`` of the grid and ``tau = 1 / slices_per_day`` days,
+    ``risk_usd = sigma_daily price sqrt(tau sum_g x_g^2)`` (Almgren & Chriss 2000, eq. 5;
+    daily variance, overnight included, is spread evenly over the day's buckets).
+    The Almgren–Chriss comparison uses ``eta`` from :func:`calibrate_eta` at the
+    schedule's average participation ``|shares| / (days ADV)``, no permanent impact.
+    """
+    index = pd.Index([str(t) for t in tickers], dtype=object, name="ticker")
+    trade, price, adv, sigma = (_aligned(v, index, n) for v, n in (
+        (trade_shares, "trade_shares"), (price_usd, "price_usd"), (adv_shares, "adv_shares"),
+        (sigma_daily, "sigma_daily")))
+    _check_inputs(index, trade, price, adv, sigma)
+    _check_config(participation, multi_day_after, slices_per_day, risk_aversion)
+    style = ExecutionStyle(style)
+    shape = (rescale_profile(slices_per_day) if profile is None
+             else rescale_profile(slices_per_day, profile))
+    plans = [_plan_one(abs(q), a, style, participation, multi_day_after, shape, t, i + 1)
+             if q != 0 else None for i, (t, q, a) in enumerate(zip(index, trade, adv, strict=True))]
+    max_days = max((p.grid.size // slices_per_day for p in plans if p is not None), default=0)
+    days = resolve_sessions(start_date, max_days, sessions) if max_days else pd.DatetimeIndex([])
+    children = _children_frame(index, trade, price, adv, plans, days, shape, impact_bps)
+    summary = _summary_frame(index, trade, price, adv, sigma, plans, children, days,
+                             participation, slices_per_day, risk_aversion, impact_bps)
+    return Schedule(child_orders=children, summary=summary, notices=_notices(summary))
+
+
+def _impact(impact_bps: ImpactFn, rates: FloatArray, asset: npt.NDArray[np.intp],
+            n_assets: int) -> FloatArray:
+    """Impact bps of each rate, calling ``impact_bps`` once on a ``(k, n_assets)`` grid.
+
+    ``asset[r]`` is the column of ``rates[r]``; rates of one asset fill its column top down.
+    Unknown (NaN) rates give NaN.
+    """
+    out = np.full(rates.shape, np.nan)
+    known = np.isfinite(rates)
+    if not known.any():
+        return out
+    cols = asset[known]
+    slot = pd.Series(cols).groupby(cols).cumcount().to_numpy()
+    grid = np.zeros((int(slot.max()) + 1, n_assets))
+    grid[slot, cols] = rates[known]
+    values = np.asarray(impact_bps(grid), dtype=np.float64)
+    if values.shape != grid.shape:
+        raise ConfigError("impact_bps must return an array shaped like its input "
+                          f"{grid.shape}, got shape {values.shape}")
+    out[known] = values[slot, cols]
+    return out
+
+
+def _children_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: FloatArray,
+                    plans: list[_Plan | None], days: pd.DatetimeIndex, shape: FloatArray,
+                    impact_bps: ImpactFn) -> pd.DataFrame:
+    n_buckets = shape.size
+    starts = np.asarray(bucket_start_times(n_buckets), dtype=object)
+    parts: list[pd.DataFrame] = []
+    for i, plan in enumerate(plans):
+        if plan is None:
+            continue
+        where = np.flatnonzero(plan.grid > 0)
+        bucket = where % n_buckets
+        known = math.isfinite(adv[i]) and adv[i] > 0.0
+        volume = adv[i] * shape[bucket] if known else np.full(where.size, np.nan)
+        shares = plan.grid[where]
+        parts.append(pd.DataFrame({
+            "ticker": index[i], "side": "BUY" if trade[i] > 0 else "SELL",
+            "day": days[where // n_buckets], "start_time": starts[bucket], "bucket": bucket,
+            "child": np.arange(1, where.size + 1), "shares": shares,
+            "interval_volume_shares": volume, "participation": shares / volume,
+            "price_usd": price[i], "_asset": i,
+        }))
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CHILD_COLUMNS})
+        return empty.astype({"day": "datetime64[ns]", "shares": float,
+                             "participation": float, "expected_cost_usd": float})
+    frame = pd.concat(parts, ignore_index=True)
+    rates = frame["participation"].to_numpy(dtype=np.float64)
+    notional = (frame["shares"] * frame["price_usd"]).to_numpy(dtype=np.float64)
+    asset = frame["_asset"].to_numpy(dtype=np.intp)
+    frame["expected_cost_usd"] = notional * _impact(impact_bps, rates, asset, len(index)) * BPS
+    return frame[CHILD_COLUMNS]
+
+
+def _summary_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: FloatArray,
+                   sigma: FloatArray, plans: list[_Plan | None], children: pd.DataFrame,
+                   days: pd.DatetimeIndex, participation: float, slices_per_day: int,
+                   risk_aversion: float, impact_bps: ImpactFn) -> pd.DataFrame:
+    n = len(index)
+    n_days = np.array([0 if p is None else _days_used(p.grid, slices_per_day) for p in plans])
+    tau = 1.0 / slices_per_day
+    risk = np.zeros(n)
+    for i, plan in enumerate(plans):
+        if plan is not None:
+            remaining = abs(trade[i]) - np.cumsum(plan.grid[: n_days[i] * slices_per_day])
+            risk[i] = sigma[i] * price[i] * math.sqrt(tau * float(np.square(remaining).sum()))
+    ac_cost, ac_risk = _ac_columns(trade, price, adv, sigma, n_days, slices_per_day,
+                                   risk_aversion, impact_bps)
+    by_ticker = children.groupby("ticker", sort=False)
+    cost = by_ticker["expected_cost_usd"].sum(min_count=1).reindex(index)
+    max_part = by_ticker["participation"].max().reindex(index)
+    count = by_ticker.size().reindex(index, fill_value=0)
+    flags = []
+    for i, plan in enumerate(plans):
+        found = [] if plan is None else list(plan.flags)
+        if n_days[i] > 1:
+            found.append(Flag.MULTI_DAY)
+        if max_part.iloc[i] > participation * (1 + 1e-9):
+            found.append(Flag.OVER_PARTICIPATION)
+        if plan is not None and not math.isfinite(sigma[i]):
+            found.append(Flag.NO_VOLATILITY)
+        flags.append("; ".join(f.value for f in found))
+    zero = trade == 0
+    first = [days[0] if d else pd.NaT for d in n_days]
+    last = [days[d - 1] if d else pd.NaT for d in n_days]
+    return pd.DataFrame({
+        "ticker": index.to_numpy(), "side": np.where(trade > 0, "BUY", np.where(zero, "", "SELL")),
+        "shares": trade,
+        "style": [p.style.value if p is not None else "" for p in plans],
+        "days": n_days, "first_day": pd.DatetimeIndex(first), "last_day": pd.DatetimeIndex(last),
+        "n_children": count.to_numpy(), "liquidity_days": np.where(
+            zero, 0.0, [math.nan if p is None else p.liquidity_days for p in plans]),
+        "max_participation": np.where(zero, 0.0, max_part.to_numpy(dtype=np.float64)),
+        "expected_cost_usd": np.where(zero, 0.0, cost.to_numpy(dtype=np.float64)),
+        "risk_usd": risk, "ac_cost_usd": ac_cost, "ac_risk_usd": ac_risk, "flags": flags,
+    }, index=pd.RangeIndex(n))[SUMMARY_COLUMNS]
+
+
+def _days_used(grid: FloatArray, slices_per_day: int) -> int:
+    return int(np.flatnonzero(grid > 0)[-1]) // slices_per_day + 1
+
+
+def _ac_columns(trade: FloatArray, price: FloatArray, adv: FloatArray, sigma: FloatArray,
+                n_days: npt.NDArray[np.int_], slices_per_day: int, risk_aversion: float,
+                impact_bps: ImpactFn) -> tuple[FloatArray, FloatArray]:
+    """Almgren–Chriss optimal cost and risk per trade over the schedule's horizon."""
+    q = np.abs(trade)
+    cost = np.where(q == 0, 0.0, np.nan)
+    risk = cost.copy()
+    active = (q > 0) & np.isfinite(adv) & (adv > 0)
+    if not active.any():
+        return cost, risk
+    eta = np.full(trade.shape, np.nan)
+    rate = np.divide(q, n_days * adv, out=np.full(trade.shape, np.nan), where=active)
+    bps = _impact(impact_bps, rate, np.arange(rate.size), rate.size)
+    eta[active] = calibrate_eta(bps[active], rate[active],
+                                price[active], adv[active])
+    sig = sigma * price
+    for i in np.flatnonzero(active & np.isfinite(eta) & (eta > 0)):
+        horizon = float(n_days[i])
+        # unknown volatility: the risk-neutral (TWAP) trajectory, risk reported as NaN
+        lam = risk_aversion if math.isfinite(sig[i]) else 0.0
+        traj = optimal_trajectory(q[i], horizon, n_days[i] * slices_per_day,
+                                  sigma=np.nan_to_num(sig[i]), eta=eta[i], risk_aversion=lam)
+        cost[i] = float(expected_shortfall(traj, horizon, eta=eta[i]))
+        risk[i] = math.sqrt(float(shortfall_variance(traj, horizon, sigma=sig[i])))
+    return cost, risk
+
+
+def _notices(summary: pd.DataFrame) -> tuple[Notice, ...]:
+    details = {
+        Flag.UNKNOWN_ADV: "no average daily volume: executed as one-day TWAP, participation "
+                          "and impact cost unknown",
+        Flag.MULTI_DAY: "trade spread over more than one session",
+        Flag.OVER_PARTICIPATION: "some child orders exceed the participation cap",
+        Flag.NO_VOLATILITY: "no daily volatility: execution risk unknown",
+    }
+    out = []
+    for flag, detail in details.items():
+        hit = summary.loc[summary["flags"].str.contains(flag.value, regex=False), "ticker"]
+        if len(hit):
+            out.append(notice(flag, detail, hit.astype(str)))
+    return tuple(out)
