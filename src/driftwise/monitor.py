@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise.costs import CostParams, build_cost_inputs, trade_costs
 from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import (
@@ -184,14 +185,46 @@ def trading_days_between(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.T
     return int(((index > start) & (index <= end)).sum())
 
 
+def full_rebalance_cost_rate(inputs: Inputs, state: PortfolioState,
+                             params: CostParams) -> tuple[float, tuple[Notice, ...]]:
+    """One-way cost of a full rebalance today, as a fraction of the value traded.
+
+    This is the ``k`` of the optimal-threshold formulas, priced by the cost model.
+    """
+    cost_inputs, notes = build_cost_inputs(state.tickers, inputs.market.prices,
+                                           inputs.market.volumes, inputs.master, inputs.costs,
+                                           as_of=state.as_of, params=params)
+    trade = (state.target_weights - state.weights) * state.nav_usd
+    vix = vix_on(inputs.market.vix, state.as_of)
+    total = float(trade_costs(trade, cost_inputs, params, vix).trading_usd.sum())
+    traded = float(np.abs(trade).sum())
+    return (total / traded if traded > 0 else 0.0), notes
+
+
+def vix_on(series: pd.Series | None, day: pd.Timestamp) -> float | None:
+    """The last VIX close on or before ``day`` (None when unknown)."""
+    if series is None:
+        return None
+    known = series.loc[:day].dropna()
+    return float(known.iloc[-1]) if len(known) else None
+
+
 def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
-            config: MonitorConfig | None = None) -> MonitorReport:
-    """Compute today's drift, tracking error, drift speed and flags for one portfolio."""
+            config: MonitorConfig | None = None,
+            cost_params: CostParams | None = None) -> MonitorReport:
+    """Compute today's drift, tracking error, drift speed and flags for one portfolio.
+
+    With ``cost_params`` the optimal-threshold report prices ``k`` with the cost model (a
+    full rebalance today); otherwise it uses ``config.one_way_cost``.
+    """
     config = config or MonitorConfig()
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     risk = estimate_risk(state, inputs.market.prices, config)
     notes: list[Notice] = []
+    one_way_cost, cost_notes = config.one_way_cost, ()
+    if cost_params is not None:
+        one_way_cost, cost_notes = full_rebalance_cost_rate(inputs, state, cost_params)
 
     raw_d = asset_drift(state.weights, state.target_weights)
     d, capped = cap_drift(raw_d, config.drift_cap)
@@ -216,7 +249,7 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
     breach = float(days_to_breach(drift, config.threshold, rate))
     invested = max(float(state.target_weights.sum()), 1e-12)
     rel_var = float(np.sum(state.target_weights * rel_vol**2) / invested)
-    thresholds = threshold_report(one_way_cost=config.one_way_cost, portfolio_vol=sigma_p,
+    thresholds = threshold_report(one_way_cost=one_way_cost, portfolio_vol=sigma_p,
                                   horizon_years=1.0, drift_vol=rate / np.sqrt(2.0 / np.pi),
                                   tracking_penalty=config.tracking_aversion * rel_var,
                                   tracking_aversion=config.tracking_aversion)
@@ -228,7 +261,7 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
         "drift_speed": speed, "speed_rank": percentile_rank(speed),
         "sector": state.sectors,
     }, index=state.tickers)
-    all_notes = merge_notices(state.notices, risk.notices, notes)
+    all_notes = merge_notices(state.notices, risk.notices, notes, cost_notes)
     assets["flags"] = _flags_per_ticker(state.tickers, all_notes)
     summary: dict[str, object] = {
         "as_of": state.as_of, "nav_usd": state.nav_usd, "cash_usd": state.cash_usd,

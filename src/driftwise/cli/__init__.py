@@ -36,9 +36,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from driftwise.cli import monitor
+    from driftwise.cli import costs, monitor
 
     monitor.register(app)
+    costs.register(app)
 
 
 _register()

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from driftwise.config import Config, default_config, load_config
+
 _FILE = {"exists": False, "dir_okay": False, "show_default": False}
 
 
@@ -38,3 +40,13 @@ class InputOptions:
 def input_options(**given: Any) -> dict[str, Any]:
     """Keyword arguments for :func:`driftwise.data.loader.load_inputs` from CLI options."""
     return {k: v for k, v in given.items() if v is not None}
+
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="TOML configuration (see `driftwise config init`); defaults otherwise.",
+    **_FILE)]
+
+
+def load_cli_config(path: Path | None) -> Config:
+    """The configuration file given, or the defaults."""
+    return default_config() if path is None else load_config(path)

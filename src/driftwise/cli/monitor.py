@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from driftwise.cli._inputs import InputOptions, input_options
+from driftwise.assemble import cost_params, monitor_config
+from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -20,7 +23,7 @@ from driftwise.cli._output import (
 )
 from driftwise.data.loader import load_inputs
 from driftwise.metrics.risk import CovarianceEstimator
-from driftwise.monitor import MonitorConfig, MonitorReport, monitor
+from driftwise.monitor import MonitorReport, monitor
 
 
 def register(app: typer.Typer) -> None:
@@ -38,8 +41,12 @@ def monitor_command(
     lots: InputOptions.lots = None,
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
-    threshold: Annotated[float, typer.Option(help="Portfolio drift threshold (fraction) for "
-                                             "days to breach.", min=0.0, max=1.0)] = 0.05,
+    cost_file: Annotated[Path | None, typer.Option(
+        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    config: ConfigOption = None,
+    threshold: Annotated[float | None, typer.Option(
+        help="Portfolio drift threshold (fraction) for days to breach; default from the "
+        "configuration (5%).", min=0.0, max=1.0)] = None,
     estimator: Annotated[CovarianceEstimator, typer.Option(
         help="Covariance estimator of the long window.")] = CovarianceEstimator.LEDOIT_WOLF,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
@@ -49,11 +56,14 @@ def monitor_command(
 
     With no input files it runs on the embedded sample portfolio.
     """
+    cfg = load_cli_config(config)
     inputs = load_inputs(**input_options(holdings=holdings, targets=targets, prices=prices,
                                          volumes=volumes, master=master, vix=vix, lots=lots,
-                                         last_rebalance=last_rebalance))
-    report = monitor(inputs, as_of=as_of,
-                     config=MonitorConfig(threshold=threshold, estimator=estimator))
+                                         cost_file=cost_file, last_rebalance=last_rebalance))
+    settings = dataclasses.replace(monitor_config(cfg), estimator=estimator)
+    if threshold is not None:
+        settings = dataclasses.replace(settings, threshold=threshold)
+    report = monitor(inputs, as_of=as_of, config=settings, cost_params=cost_params(cfg))
     if as_json:
         print_json(report_dict(report))
     elif as_csv:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from driftwise.costs.inputs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.market import read_prices, read_risk_free, read_vix
 from driftwise.data.master import read_security_master
@@ -29,6 +30,7 @@ def load_inputs(
     vix: PathLike | None = None,
     risk_free: PathLike | None = None,
     lots: PathLike | None = None,
+    cost_file: PathLike | None = None,
     last_rebalance: str | pd.Timestamp | None = None,
     today: pd.Timestamp | None = None,
 ) -> Inputs:
@@ -77,4 +79,5 @@ def load_inputs(
         market=market,
         last_rebalance=(pd.Timestamp(last_rebalance).normalize() if last_rebalance is not None
                         else base.last_rebalance),
+        costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
     )

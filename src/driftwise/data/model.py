@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from driftwise.flags import Notice
+
+if TYPE_CHECKING:  # costs.build imports this module
+    from driftwise.costs.inputs import CostFile
 
 CASH = "CASH"
 """Ticker that marks the cash row in holdings and targets files."""
@@ -165,6 +169,8 @@ class Inputs:
     market : MarketData
     last_rebalance : pd.Timestamp or None
         Date of the last rebalance, which drift speed and calendar rules need.
+    costs : CostFile or None
+        Per-ticker spread, commission and borrow inputs (tier defaults where absent).
     """
 
     holdings: Holdings
@@ -172,3 +178,4 @@ class Inputs:
     master: SecurityMaster
     market: MarketData
     last_rebalance: pd.Timestamp | None = None
+    costs: CostFile | None = None

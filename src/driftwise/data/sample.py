@@ -11,6 +11,10 @@
 - **Portfolio** (``data/sample/*.csv``, made by ``scripts/make_sample.py``): USD 10 million
   invested on 2022-06-30 in whole shares at an equal-weight target of 4.9% per stock with a
   2% cash target; nothing traded since, so on 2022-12-28 (the last data day) it has drifted.
+- **Cost inputs** (``data/sample/costs.csv``): approximate quoted spreads of late 2022 (one
+  cent on the share price, more for the less liquid names) and a 0.5 bps commission, as of
+  2022-12-28. The sample has no volume, so ADV comes from the market-cap proxy, flagged
+  "estimated liquidity".
 
 The files are located with :func:`importlib.util.find_spec`, which does not import
 skfolio or arch (both are slow to import), so loading the sample takes milliseconds.
@@ -25,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise.costs.inputs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.master import read_security_master
 from driftwise.data.model import Inputs, MarketData
@@ -53,6 +58,7 @@ def load_sample() -> Inputs:
         master=read_security_master(sample_file("security_master.csv")),
         market=market,
         last_rebalance=SAMPLE_LAST_REBALANCE,
+        costs=read_cost_inputs(sample_file("costs.csv"), today=market.last_date),
     )
 
 
