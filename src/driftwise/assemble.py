@@ -94,7 +94,8 @@ def build_trigger(policy: PolicyConfig) -> Trigger:
                          VolatilityAware(policy.vol_aware_min_vol, policy.vol_aware_min_drift)),
                         label="threshold + volatility-aware (Rule 2)")
     else:
-        trigger = DynamicThreshold(policy.threshold, tuple(policy.dynamic_multipliers),
+        low, mid, high = policy.dynamic_multipliers
+        trigger = DynamicThreshold(policy.threshold, (low, mid, high),
                                    policy.dynamic_stress_pause, policy.extreme_drift)
     if policy.stress_delay:
         trigger = StressDelay(trigger, policy.stress_vix, policy.stress_max_drift,

@@ -222,7 +222,7 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
                         as_of=as_of)
     risk = estimate_risk(state, inputs.market.prices, config)
     notes: list[Notice] = []
-    one_way_cost, cost_notes = config.one_way_cost, ()
+    one_way_cost, cost_notes = config.one_way_cost, tuple[Notice, ...]()
     if cost_params is not None:
         one_way_cost, cost_notes = full_rebalance_cost_rate(inputs, state, cost_params)
 
