@@ -108,7 +108,8 @@ def costs_command(
 def _show(table: pd.DataFrame, totals: dict[str, object], flags: tuple[Notice, ...]) -> None:
     shown = table[table["trade_usd"] != 0]
     columns = {"trade_usd": "trade USD", "spread_bps": "half-spread",
-               "commission_bps": "commission", "impact_bps": "impact", "trading_bps": "total bps", "total_usd": "total USD",
+               "commission_bps": "commission", "impact_bps": "impact",
+               "trading_bps": "total bps", "total_usd": "total USD",
                "liquidity_days": "liq. days", "flags": "flags"}
     if totals["flat_cost_bps"] is not None:
         columns = {"trade_usd": "trade USD", "flat_bps": "flat", "trading_bps": "total bps",
