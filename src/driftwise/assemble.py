@@ -11,6 +11,9 @@ from driftwise.config import Config, PolicyConfig, TriggerKind
 from driftwise.costs import CostParams, ImpactModel
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.monitor import MonitorConfig
+from driftwise.policy.constraints import Constraints
+from driftwise.policy.rule import Rule
+from driftwise.policy.sizing import Destination
 from driftwise.policy.triggers import (
     AnyOf,
     AssetBands,
@@ -65,6 +68,24 @@ def monitor_config(config: Config, *, one_way_cost: float | None = None) -> Moni
         one_way_cost=base.one_way_cost if one_way_cost is None else one_way_cost,
         tracking_aversion=config.policy.tracking_aversion,
     )
+
+
+def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
+    """The rule ``[policy]`` and ``[constraints]`` describe (``trigger`` overrides)."""
+    p, c = config.policy, config.constraints
+    constraints = Constraints(
+        long_only=c.long_only, cash_buffer=c.cash_buffer, min_trade_usd=c.min_trade_usd,
+        min_trade_shares=c.min_trade_shares, whole_shares=c.whole_shares,
+        do_not_buy=frozenset(c.do_not_buy), do_not_sell=frozenset(c.do_not_sell),
+        max_turnover=c.max_turnover)
+    return Rule(
+        trigger=trigger if trigger is not None else build_trigger(p),
+        destination=Destination(p.destination.value),
+        constraints=constraints,
+        skip_if_cost_exceeds_benefit=p.skip_if_cost_exceeds_benefit,
+        gamma=p.tracking_aversion, horizon_days=float(p.benefit_horizon_days),
+        min_adv_usd=c.min_adv_usd, max_liquidity_days=c.max_liquidity_days,
+        participation=config.costs.participation)
 
 
 def build_trigger(policy: PolicyConfig) -> Trigger:

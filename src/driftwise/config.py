@@ -84,7 +84,6 @@ class Destination(StrEnum):
     HALF = "half"
     BAND_EDGE = "band_edge"
     COST_CONSTRAINED = "cost_constrained"
-    OPTIMIZED = "optimized"
 
 
 class ImpactModel(StrEnum):

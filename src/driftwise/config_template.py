@@ -61,7 +61,7 @@ dynamic_multipliers = [1.0, 1.2, 1.5]
 # Dynamic trigger: in the top VIX regime pause instead of widening, unless drift is extreme.
 dynamic_stress_pause = false
 # What to trade to: "full" (target), "half" (half the drift), "band_edge",
-# "cost_constrained" (assets whose benefit exceeds the multiple below × cost), "optimized".
+# "cost_constrained" (assets whose benefit exceeds the multiple below × cost).
 destination = "full"
 # Cost-constrained destination: trade an asset only if its benefit > this × its cost.
 cost_constrained_multiple = 2.0

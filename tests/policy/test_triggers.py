@@ -120,7 +120,7 @@ def test_volatility_aware_restricts_to_volatile_drifted_assets() -> None:
 
 
 def test_vix_regimes() -> None:
-    assert [vix_regime(v) for v in (12.0, 20.0, 30.0, 30.1, float("nan"))] == [0, 1, 1, 2, 0]
+    assert [vix_regime(v) for v in (12.0, 20.0, 29.9, 30.0, float("nan"))] == [0, 1, 1, 2, 0]
 
 
 def test_dynamic_threshold_widens_with_vix() -> None:

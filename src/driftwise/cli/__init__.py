@@ -36,8 +36,9 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from driftwise.cli import costs, monitor
+    from driftwise.cli import costs, monitor, plan
 
+    plan.register(app)
     monitor.register(app)
     costs.register(app)
 

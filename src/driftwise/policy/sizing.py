@@ -35,6 +35,14 @@ something):
    ``binding["cash_short"]`` says so.
 
 Inactive configurations get zero trades and post values equal to their current ones.
+
+Choices where the spec is silent: every traded asset of FULL and HALF is traded, even one
+already on its destination (a tiny sale funds its share of the costs, which is what
+makes the landing exact; a minimum trade drops it); the cash buffer and the cash check
+only ever shrink buys, never add sells; a restricted asset is left alone only in the
+direction it needs (a do-not-buy asset may still be sold); an asset without a price, an
+excluded one or one outside ``assets`` keeps its position, short or not. The cost
+function must be elementwise (an asset's cost depends on its own trade only).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import numpy.typing as npt
 from driftwise.errors import ConfigError, DataError
 from driftwise.policy.constraints import (
     BoolArray,
+    CashFit,
     Constraints,
     CostFn,
     FloatArray,
@@ -520,34 +529,44 @@ def _constrain(land: Landing, inp: _Inputs, c: Constraints, cost_fn: CostFn,
                max_iter: int) -> tuple[FloatArray, FloatArray]:
     """Steps 3-7 of :func:`size_trades`: returns the final trades and their costs."""
     prices, act = inp.prices_usd, inp.active
-    minimum = {"min_trade_usd": c.min_trade_usd, "min_trade_shares": c.min_trade_shares}
-    common = {"cash_usd": inp.cash_usd, "nav_usd": inp.nav_usd, "cash_floor": c.cash_buffer,
-              "cost_fn": cost_fn, "prices_usd": prices, "tol": tol, "max_iter": max_iter}
-    fit = fit_cash(land.trade_usd, cost_usd=land.cost_usd, **common)  # type: ignore[arg-type]
-    _mark(binding, "cash", fit.scaled & act)
-    x, changed = fit.trade_usd, False
-    x, dropped = drop_small_trades(x, prices, **minimum)
-    changed |= _mark(binding, "min_trade", dropped)
-    x, scaled = cap_turnover(x, inp.nav_usd, c.max_turnover)
+
+    def fit(trades: FloatArray, cost: FloatArray | None, final: bool) -> CashFit:
+        # step 3 leaves rounding and minimums to steps 4-6 (recorded there); step 7 applies
+        # them to the scaled buys itself
+        return fit_cash(trades, cash_usd=inp.cash_usd, nav_usd=inp.nav_usd,
+                        cash_floor=c.cash_buffer, cost_fn=cost_fn, prices_usd=prices,
+                        cost_usd=cost, whole_shares=c.whole_shares and final,
+                        min_trade_usd=c.min_trade_usd if final else 0.0,
+                        min_trade_shares=c.min_trade_shares if final else 0.0,
+                        tol=tol, max_iter=max_iter)
+
+    def drop(trades: FloatArray) -> tuple[FloatArray, bool]:
+        out, dropped = drop_small_trades(trades, prices, min_trade_usd=c.min_trade_usd,
+                                         min_trade_shares=c.min_trade_shares)
+        return out, _mark(binding, "min_trade", dropped)
+
+    cash = fit(land.trade_usd, land.cost_usd, final=False)  # step 3
+    _mark(binding, "cash", cash.scaled & act)
+    x, changed = drop(cash.trade_usd)  # step 4
+    x, scaled = cap_turnover(x, inp.nav_usd, c.max_turnover)  # step 5
     if _mark(binding, "max_turnover", scaled):
+        x, _ = drop(x)
         changed = True
-        x, dropped = drop_small_trades(x, prices, **minimum)
-        _mark(binding, "min_trade", dropped)
-    if c.whole_shares:
+    if c.whole_shares:  # step 6
         x, _, rounded = round_to_whole_shares(x, prices)
         if c.long_only:  # a whole position within SHARE_SNAP of a whole number
             x = np.maximum(x, -np.maximum(inp.holdings_usd, 0.0))
-        changed |= _mark(binding, "whole_shares", rounded)
-        x, dropped = drop_small_trades(x, prices, **minimum)
-        changed |= _mark(binding, "min_trade", dropped)
-    if changed:
-        fit = fit_cash(x, whole_shares=c.whole_shares, **minimum, **common)  # type: ignore[arg-type]
-        _mark(binding, "cash", fit.scaled & act)
-        if fit.scaled.any():
-            _mark(binding, "min_trade", (fit.trade_usd == 0.0) & (x != 0.0))
-        x = fit.trade_usd
-    binding["cash_short"] = fit.short & act
-    return x, fit.cost_usd
+        _mark(binding, "whole_shares", rounded)
+        x, _ = drop(x)
+        changed = True
+    if changed:  # step 7
+        cash = fit(x, None, final=True)
+        _mark(binding, "cash", cash.scaled & act)
+        if cash.scaled.any():
+            _mark(binding, "min_trade", (cash.trade_usd == 0.0) & (x != 0.0))
+        x = cash.trade_usd
+    binding["cash_short"] = cash.short & act
+    return x, cash.cost_usd
 
 
 def _mark(binding: dict[str, BoolArray | None], key: str, where: BoolArray | None) -> bool:

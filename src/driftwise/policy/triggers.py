@@ -122,6 +122,25 @@ class Never:
 
 
 @dataclass(frozen=True)
+class Event:
+    """Fires at once with a given reason (a target version changed, a mandate event).
+
+    SPEC section 7: events trigger immediately.
+    """
+
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return f"event: {self.reason}"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        met = _full(ctx, True)
+        return TriggerResult(met, (Reason("event", met, self.reason.replace("{", "{{")
+                                          .replace("}", "}}")),))
+
+
+@dataclass(frozen=True)
 class Calendar:
     """Fires on the first (or last) NYSE session of each month/quarter/half/year.
 
@@ -254,10 +273,14 @@ VIX_BREAKS = (20.0, 30.0)
 
 
 def vix_regime(vix: float, breaks: tuple[float, float] = VIX_BREAKS) -> int:
-    """0 below 20, 1 for 20-30, 2 above 30 (NaN counts as normal)."""
+    """0 below 20, 1 for 20-30, 2 from 30 (NaN counts as calm).
+
+    A VIX exactly on a break belongs to the higher regime, as in the cost model
+    (:func:`driftwise.costs.regime.vix_regime`): VIX 30 is stress, as in seed Rule 4.
+    """
     if not np.isfinite(vix):
         return 0
-    return int(vix >= breaks[0]) + int(vix > breaks[1])
+    return int(vix >= breaks[0]) + int(vix >= breaks[1])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,161 @@
+"""``driftwise plan`` and ``driftwise config init``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
+from driftwise.cli._output import (
+    console,
+    frame_table,
+    notices_table,
+    num,
+    pairs_table,
+    pct,
+    print_json,
+    to_jsonable,
+    usd,
+)
+from driftwise.config import write_default_config
+from driftwise.data.loader import load_inputs
+from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
+from driftwise.plan import Decision, Plan, make_plan
+
+config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
+
+STYLE = {Decision.REBALANCE: "bold green", Decision.PARTIAL: "bold green",
+         Decision.DELAY: "bold yellow", Decision.SKIP: "bold", Decision.INVALID: "bold red"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plan`` and ``config init`` to ``app``."""
+    app.command("plan")(plan_command)
+    config_app.command("init")(config_init)
+    app.add_typer(config_app, name="config")
+
+
+def plan_command(
+    holdings: InputOptions.holdings = None,
+    targets: InputOptions.targets = None,
+    prices: InputOptions.prices = None,
+    volumes: InputOptions.volumes = None,
+    master: InputOptions.master = None,
+    vix: InputOptions.vix = None,
+    lots: InputOptions.lots = None,
+    as_of: InputOptions.as_of = None,
+    last_rebalance: InputOptions.last_rebalance = None,
+    cost_file: Annotated[Path | None, typer.Option(
+        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write plan.json, trades.csv, schedule.csv, orders.csv and orders.json here.",
+        file_okay=False)] = None,
+    fix: Annotated[bool, typer.Option(
+        "--fix", help="Also write orders.fix (FIX 4.4 NewOrderSingle) into --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
+
+    Shows every reason, the quality checks, the trade list with its cost split and the
+    execution schedule. With no input files it plans the embedded sample.
+    """
+    cfg = load_cli_config(config)
+    inputs = load_inputs(**input_options(
+        holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
+        vix=vix, lots=lots, cost_file=cost_file,
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
+    plan = make_plan(inputs, cfg, as_of=as_of)
+    if out is not None:
+        written = write_plan_files(plan, out, fix=fix)
+    if as_json:
+        print_json(plan.to_dict())
+    else:
+        show(plan)
+        if out is not None:
+            console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
+
+
+def write_plan_files(plan: Plan, folder: Path, *, fix: bool = False) -> list[Path]:
+    """Write the plan's files into ``folder`` and return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "plan.json"]
+    paths[0].write_text(json.dumps(to_jsonable(plan.to_dict()), indent=2) + "\n",
+                        encoding="utf-8")
+    trades = folder / "trades.csv"
+    plan.trades.to_csv(trades)
+    paths.append(trades)
+    if plan.schedule is not None:
+        schedule = folder / "schedule.csv"
+        plan.schedule.child_orders.to_csv(schedule, index=False)
+        orders = orders_frame(plan.schedule)
+        paths += [schedule, write_orders_csv(folder / "orders.csv", orders),
+                  write_orders_json(folder / "orders.json", orders)]
+        if fix:
+            paths.append(write_orders_fix(folder / "orders.fix", orders, sender="DRIFTWISE",
+                                          target="BROKER", sending_time=pd.Timestamp.now("UTC")))
+    return paths
+
+
+def show(plan: Plan) -> None:
+    """Print the plan as rich tables."""
+    title = plan.decision.value.upper()
+    if plan.delay_until is not None:
+        title += f" until {plan.delay_until.date()}"
+    console.print(f"[{STYLE[plan.decision]}]Decision on {plan.as_of.date()}: {title}[/]  "
+                  f"(rule: {plan.rule})")
+    for reason in plan.reasons:
+        console.print(f"  • {reason}", highlight=False)
+    b, a = plan.before, plan.after
+    console.print(pairs_table([
+        ("NAV (USD)", usd(plan.nav_usd)),
+        ("portfolio drift", f"{pct(b['drift'])} → {pct(a['drift'])}"),
+        ("tracking error (annual)", f"{pct(b['te'])} → {pct(a['te'])}"),
+        ("cost of the trades", f"{num(a['cost_bps'], 2)} bps of NAV ({usd(a['cost_usd'])} USD)"),
+        ("benefit (γ/2·ΔTE²·H/252)", f"{num(a['benefit_bps'], 2)} bps of NAV"),
+        ("cost-benefit ratio (utility / seed)",
+         f"{num(a['cost_benefit_ratio'], 3)} / {num(a['seed_ratio'], 4)}"),
+        ("turnover (one-way)", pct(a["turnover"])),
+        ("VIX", f"{num(b['vix'], 1)} ({['calm', 'elevated', 'stress'][int(b['regime'])]})"),
+    ], title="Before → after"))
+    console.print(pairs_table([(("✓ " if c.ok else "✗ ") + c.name, c.detail)
+                               for c in plan.checks], title="Quality checks"))
+    if len(plan.trades):
+        labels = {"side": "side", "shares": "shares", "trade_usd": "USD",
+                  "spread_usd": "spread $", "commission_usd": "comm. $", "impact_usd": "impact $",
+                  "tax_usd": "tax $", "cost_usd": "cost $", "cost_bps": "cost bps",
+                  "liquidity_days": "liq. days", "lots": "lots"}
+        shown = plan.trades[list(labels)].rename(columns=labels)
+        money = {k: _cents for k in ("spread $", "comm. $", "impact $", "tax $", "cost $")}
+        console.print(frame_table(shown, "Trade list (sells first; flags below)", {
+            "shares": lambda x: num(x, 0), "USD": usd, **money,
+            "cost bps": lambda x: num(x, 1), "liq. days": lambda x: num(x, 3)},
+            index_name="ticker"))
+    if plan.schedule is not None:
+        summary = plan.schedule.summary.set_index("ticker")
+        keep = [c for c in ("style", "days", "n_children", "expected_cost_usd", "risk_usd",
+                            "ac_cost_usd", "ac_risk_usd", "flags") if c in summary.columns]
+        console.print(frame_table(summary[keep], "Execution schedule (expected impact cost and "
+                                  "risk in USD; Almgren–Chriss optimum beside)", {
+                                      "expected_cost_usd": _cents, "risk_usd": usd,
+                                      "ac_cost_usd": _cents, "ac_risk_usd": usd},
+                                  index_name="ticker"))
+    if plan.notices:
+        console.print(notices_table(plan.notices))
+
+
+def _cents(x: object) -> str:
+    return num(x, 2)
+
+
+def config_init(
+    path: Annotated[Path, typer.Argument(help="Where to write the file.")] = Path("driftwise.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented default configuration (every field, its default and units)."""
+    written = write_default_config(path, overwrite=force)
+    console.print(f"wrote {written}")

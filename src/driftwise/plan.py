@@ -1,0 +1,431 @@
+"""The daily plan: one portfolio, one day, a decision a portfolio manager can explain.
+
+Workflow (SPEC section 6): validate inputs → current weights and drift → triggers →
+cost estimate → cost-benefit → market regime → trade list → execution schedule. The
+decision itself is :func:`driftwise.policy.rule.step` with one configuration, the very
+function the backtest engine runs over many configurations and days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from driftwise.assemble import build_rule, cost_params, monitor_config
+from driftwise.calendar import (
+    next_session,
+    nyse_sessions,
+    period_first_sessions,
+    period_last_sessions,
+)
+from driftwise.config import Config, TeModel
+from driftwise.costs import (
+    AssetCostInputs,
+    CostParams,
+    build_cost_inputs,
+    cost_notices,
+    cost_table,
+    trade_costs,
+)
+from driftwise.data.model import Inputs
+from driftwise.execution import ExecutionStyle, Schedule, build_schedule
+from driftwise.flags import Flag, Notice, merge_notices, notice
+from driftwise.metrics.drift import band_width
+from driftwise.monitor import estimate_risk, trading_days_between, vix_on
+from driftwise.policy.constraints import CostFn
+from driftwise.policy.context import Anchor, DayContext, Frequency
+from driftwise.policy.rule import AssetDay, Rule, StepResult, step
+from driftwise.policy.sizing import Destination
+from driftwise.policy.triggers import AnyOf, Event, vix_regime
+from driftwise.state import PortfolioState, build_state
+
+REGIMES = ("calm (VIX < 20)", "elevated (VIX 20-30)", "stress (VIX > 30)")
+
+
+class Decision(StrEnum):
+    """What the plan says to do today."""
+
+    REBALANCE = "rebalance"
+    PARTIAL = "partial"
+    DELAY = "delay"
+    SKIP = "skip"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One quality check (SPEC section 6)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The plan of one portfolio on one day.
+
+    Attributes
+    ----------
+    as_of : pd.Timestamp
+    decision : Decision
+    delay_until : pd.Timestamp or None
+        For a delay: the first session on which the rebalance is reconsidered.
+    reasons : tuple of str
+        Every reason that led to the decision, the deciding ones first.
+    checks : tuple of Check
+    before, after : dict
+        Drift, TE, cost (bps of NAV and USD) and cost-benefit ratio before and after.
+    trades : pd.DataFrame
+        The trade list (index ticker).
+    schedule : Schedule or None
+    notices : tuple of Notice
+    rule : str
+        The rule in words.
+    config_toml : str
+        The configuration the plan ran with.
+    """
+
+    as_of: pd.Timestamp
+    decision: Decision
+    delay_until: pd.Timestamp | None
+    reasons: tuple[str, ...]
+    checks: tuple[Check, ...]
+    before: dict[str, float]
+    after: dict[str, float]
+    trades: pd.DataFrame
+    schedule: Schedule | None
+    notices: tuple[Notice, ...]
+    rule: str
+    nav_usd: float
+    config_toml: str = field(repr=False, default="")
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data for JSON."""
+        return {
+            "as_of": self.as_of, "decision": self.decision.value,
+            "delay_until": self.delay_until, "rule": self.rule, "nav_usd": self.nav_usd,
+            "reasons": list(self.reasons),
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "before": self.before, "after": self.after, "trades": self.trades,
+            "schedule": None if self.schedule is None else self.schedule.summary,
+            "child_orders": None if self.schedule is None else self.schedule.child_orders,
+            "flags": list(self.notices), "config": self.config_toml,
+        }
+
+
+def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None
+              ) -> Plan:
+    """Run the daily workflow for one portfolio and return its :class:`Plan`."""
+    state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
+                        as_of=as_of)
+    settings = monitor_config(config)
+    risk = estimate_risk(state, inputs.market.prices, settings)
+    params = cost_params(config)
+    costs, cost_notes = build_cost_inputs(state.tickers, inputs.market.prices,
+                                          inputs.market.volumes, inputs.master, inputs.costs,
+                                          as_of=state.as_of, params=params)
+    vix = vix_on(inputs.market.vix, state.as_of)
+    ctx = _context(state, inputs, config, risk.vol_annual,
+                   risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
+                   params, vix)
+    invalid, event = _validity(inputs, state, config, cost_notes)
+    rule = build_rule(config)
+    if event is not None:
+        rule = build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name))
+    day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
+                   no_buy=_mask(state, config.constraints.do_not_buy),
+                   no_sell=_mask(state, config.constraints.do_not_sell),
+                   cost_fn=_cost_fn(costs, params, vix))
+    outcome = step(rule, ctx, day)
+    decision, delay_until, reasons = _decide(outcome, rule, invalid, state)
+    if decision is Decision.INVALID:
+        outcome = step(rule, ctx, _frozen(day))
+    trades = _trade_list(outcome, state, costs, params, vix, inputs, config)
+    schedule = _schedule(trades, state, costs, params, vix, config) if len(trades) else None
+    notes = merge_notices(state.notices, risk.notices, cost_notes, _illiquid_notes(outcome, state),
+                          cost_notices(outcome.sizing.trade_usd[0], costs, params),
+                          schedule.notices if schedule is not None else ())
+    before, after = _metrics(outcome, ctx, params, state)
+    return Plan(
+        as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
+        checks=_checks(state, notes, config, invalid), before=before, after=after,
+        trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
+        nav_usd=state.nav_usd, config_toml=config.to_toml())
+
+
+def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
+             cov: np.ndarray | None, costs: AssetCostInputs, params: CostParams,
+             vix: float | None) -> DayContext:
+    p = config.policy
+    band_abs = np.where(np.isfinite(state.band_abs), state.band_abs, p.band_abs)
+    band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, p.band_rel)
+    width = band_width(state.target_weights, band_abs, band_rel, p.band_mode)
+    last = inputs.last_rebalance
+    days = (trading_days_between(pd.DatetimeIndex(inputs.market.prices.index), last,
+                                 state.as_of) if last is not None else np.nan)
+    cost_fn = _cost_fn(costs, params, vix)
+    return DayContext(
+        date=np.datetime64(state.as_of.date()), weights=state.weights[None, :],
+        cash_weight=np.array([state.cash_weight]), target=state.target_weights,
+        target_cash=state.target_cash_weight, nav_usd=np.array([state.nav_usd]),
+        vol_annual=vol, band_width=width, cov_annual=cov,
+        full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1),
+        vix=float("nan") if vix is None else vix, calendar=calendar_flags(state.as_of),
+        days_since_rebalance=np.array([days], dtype=float))
+
+
+def calendar_flags(day: pd.Timestamp) -> frozenset[tuple[Frequency, Anchor]]:
+    """The (frequency, anchor) period boundaries ``day`` is on the NYSE calendar."""
+    sessions = nyse_sessions(day - pd.Timedelta(days=400), day + pd.Timedelta(days=400))
+    where = sessions.get_loc(day) if day in sessions else None
+    if where is None:
+        return frozenset()
+    flags: set[tuple[Frequency, Anchor]] = set()
+    for freq in Frequency:
+        if period_first_sessions(sessions, freq.value)[where]:
+            flags.add((freq, Anchor.FIRST))
+        if period_last_sessions(sessions, freq.value)[where]:
+            flags.add((freq, Anchor.LAST))
+    return frozenset(flags)
+
+
+def _cost_fn(costs: AssetCostInputs, params: CostParams, vix: float | None) -> CostFn:
+    """The cost model bound to today's inputs: trades (C, N) -> trading cost (C, N) USD."""
+    def per_asset(trade: np.ndarray) -> np.ndarray:
+        return np.asarray(trade_costs(trade, costs, params, vix).trading_usd, dtype=np.float64)
+    return per_asset
+
+
+def _mask(state: PortfolioState, tickers: tuple[str, ...]) -> np.ndarray:
+    return np.asarray(state.tickers.isin(list(tickers)), dtype=bool)
+
+
+def _frozen(day: AssetDay) -> AssetDay:
+    """The same day with every asset restricted both ways: an invalid plan trades nothing."""
+    everything = np.ones_like(day.no_buy)
+    return AssetDay(day.prices_usd, day.adv_shares, everything, everything, day.cost_fn)
+
+
+def _validity(inputs: Inputs, state: PortfolioState, config: Config,
+              cost_notes: tuple[Notice, ...]) -> tuple[list[str], str | None]:
+    """Reasons the plan is invalid (SPEC section 5), and a target-change event."""
+    invalid: list[str] = []
+    stale = [n for n in cost_notes if n.flag is Flag.STALE_COSTS]
+    if stale and not config.costs.accept_stale_costs:
+        invalid.append(f"cost inputs are stale ({stale[0].detail}): refresh them or set "
+                       "costs.accept_stale_costs = true")
+    targets = inputs.targets
+    event = None
+    if targets is not None and targets.effective_date is not None:
+        if targets.effective_date > state.as_of:
+            invalid.append(f"the target version takes effect on {targets.effective_date.date()}, "
+                           f"after the as-of date {state.as_of.date()}")
+        elif inputs.last_rebalance is not None and targets.effective_date > inputs.last_rebalance:
+            event = (f"new target version effective {targets.effective_date.date()} since the "
+                     f"last rebalance ({inputs.last_rebalance.date()}): rebalance now")
+    return invalid, event
+
+
+def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: PortfolioState
+            ) -> tuple[Decision, pd.Timestamp | None, list[str]]:
+    reasons = outcome.trigger.explain(0)
+    if invalid:
+        return Decision.INVALID, None, [*invalid, *reasons]
+    fired = bool(outcome.trigger.fired[0])
+    delayed = outcome.trigger.delayed is not None and bool(outcome.trigger.delayed[0])
+    if delayed:
+        until = state.as_of
+        for _ in range(max(outcome.trigger.delay_days, 1)):
+            until = next_session(until)
+        return Decision.DELAY, until, reasons
+    if not fired:
+        return Decision.SKIP, None, ["no trigger fired", *reasons]
+    if bool(outcome.skipped_for_cost[0]):
+        return Decision.SKIP, None, [
+            f"cost {outcome.cost_fraction[0]:.4%} of NAV exceeds the benefit "
+            f"{outcome.benefit[0]:.4%} (γ/2·ΔTE²·H/252)", *reasons]
+    if not bool(outcome.traded[0]):
+        return Decision.SKIP, None, ["triggered, but no trade survives the constraints",
+                                     *reasons, *_binding_reasons(outcome, state)]
+    partial = (rule.destination is not Destination.FULL or outcome.trigger.assets is not None
+               or bool(outcome.illiquid[0].any()) or _restricted(outcome))
+    return (Decision.PARTIAL if partial else Decision.REBALANCE, None,
+            [*reasons, *_binding_reasons(outcome, state)])
+
+
+def _restricted(outcome: StepResult) -> bool:
+    keys = ("excluded", "do_not_buy", "do_not_sell", "cost_constrained_skip", "max_turnover",
+            "cash_short")
+    return any(bool(np.any(outcome.sizing.binding[k][0])) for k in keys
+               if k in outcome.sizing.binding)
+
+
+BINDING_TEXT = {
+    "excluded": "left out as illiquid", "do_not_buy": "on the do-not-buy list",
+    "do_not_sell": "on the do-not-sell list", "long_only": "clipped at zero (long-only)",
+    "cost_constrained_skip": "not worth twice its cost (cost-constrained)",
+    "min_trade": "below the minimum trade", "no_price": "without a price",
+}
+
+
+def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
+    out = []
+    for key, text in BINDING_TEXT.items():
+        where = outcome.sizing.binding.get(key)
+        if where is not None and np.ndim(where) == 2 and where[0].any():
+            names = ", ".join(str(t) for t in state.tickers[where[0]])
+            out.append(f"{text}: {names}")
+    for key, text in (("cash", "buys scaled down to keep cash at or above the buffer"),
+                      ("cash_short", "sells cannot fund the buys: buys dropped"),
+                      ("max_turnover", "trades scaled down to the maximum turnover")):
+        where = outcome.sizing.binding.get(key)
+        if where is not None and bool(np.asarray(where).reshape(-1)[0]):
+            out.append(text)
+    return out
+
+
+def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice, ...]:
+    left = state.tickers[outcome.illiquid[0]]
+    if not len(left):
+        return ()
+    return (notice(Flag.ILLIQUID, "left out of the rebalance as illiquid (ADV below the "
+                   "minimum or too many liquidity days)", (str(t) for t in left)),)
+
+
+def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInputs,
+                params: CostParams, vix: float | None, inputs: Inputs, config: Config
+                ) -> pd.DataFrame:
+    trade = pd.Series(outcome.sizing.trade_usd[0], index=state.tickers)
+    table = cost_table(trade, costs, params, vix=vix, nav_usd=state.nav_usd)
+    traded = table[table["trade_usd"] != 0]
+    shares = pd.Series(outcome.sizing.trade_shares[0], index=state.tickers)[traded.index]
+    out = pd.DataFrame({
+        "side": np.where(traded["trade_usd"] > 0, "BUY", "SELL"),
+        "shares": shares.abs(), "price_usd": pd.Series(state.prices_usd,
+                                                       index=state.tickers)[traded.index],
+        "trade_usd": traded["trade_usd"], "spread_usd": traded["spread_usd"],
+        "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
+        "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
+        + traded["impact_usd"] + traded["flat_usd"],
+        "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
+    }, index=pd.Index(traded.index, name="ticker"))
+    out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
+    out = out.assign(_sell=out["side"] == "SELL").sort_values(
+        ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
+    out["lots"] = [_lots_to_sell(inputs, str(t), float(s), config)
+                   if side == "SELL" else "" for t, s, side in
+                   zip(out.index, out["shares"], out["side"], strict=True)]
+    return out
+
+
+def _lots_to_sell(inputs: Inputs, ticker: str, shares: float, config: Config) -> str:
+    """Lots a sale relieves under the configured method (HIFO by default), as text."""
+    lots = inputs.holdings.lots
+    if lots is None:
+        return ""
+    mine = lots[(lots["ticker"] == ticker) & (lots["shares"] > 0)].copy()
+    if mine.empty:
+        return ""
+    mine["basis_per_share"] = mine["cost_basis_usd"] / mine["shares"]
+    method = config.tax.lot_relief.value
+    order = (mine.sort_values("acquired") if method == "fifo"
+             else mine.sort_values("basis_per_share", ascending=False))
+    picked, left = [], shares
+    for _, lot in order.iterrows():
+        if left <= 0:
+            break
+        take = min(left, float(lot["shares"]))
+        picked.append(f"{pd.Timestamp(lot['acquired']).date()}×{take:g}")
+        left -= take
+    return f"{method}: " + ", ".join(picked)
+
+
+def _schedule(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInputs,
+              params: CostParams, vix: float | None, config: Config) -> Schedule:
+    pos = state.tickers.get_indexer(trades.index)
+    adv_usd = costs.adv_shares[pos] * costs.price_usd[pos]
+
+    def impact_bps(rate: np.ndarray) -> np.ndarray:
+        # the cost model's own impact at a participation rate: price a trade of rate × ADV
+        value = np.asarray(rate, dtype=np.float64) * adv_usd
+        sub = _subset(costs, pos)
+        impact = trade_costs(value, sub, params, vix).impact_usd
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(value > 0, 1e4 * impact / value, 0.0)
+
+    signed = np.where(trades["side"] == "BUY", 1.0, -1.0) * trades["shares"].to_numpy()
+    e = config.execution
+    return build_schedule(
+        list(trades.index), signed, trades["price_usd"].to_numpy(), costs.adv_shares[pos],
+        costs.sigma_daily[pos], style=ExecutionStyle(e.style.value), participation=e.participation,
+        multi_day_after=e.multi_day_after_days, slices_per_day=e.slices_per_day,
+        start_date=next_session(state.as_of), risk_aversion=e.risk_aversion,
+        impact_bps=impact_bps)
+
+
+def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
+    import dataclasses
+
+    updates = {}
+    for f in dataclasses.fields(costs):
+        value = getattr(costs, f.name)
+        if isinstance(value, np.ndarray) and value.ndim == 1 and len(value) == costs.n_assets:
+            updates[f.name] = value[pos]
+        elif f.name == "tickers" and len(value):
+            updates[f.name] = tuple(value[i] for i in pos)
+    return dataclasses.replace(costs, **updates)
+
+
+def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
+             state: PortfolioState) -> tuple[dict[str, float], dict[str, float]]:
+    after_w = outcome.sizing.post_weights[0]
+    after_cash = float(outcome.sizing.post_cash_weight[0])
+    d_after = after_w - state.target_weights
+    drift_after = 0.5 * (np.abs(d_after).sum() + abs(after_cash - state.target_cash_weight))
+    cost_usd = float(outcome.sizing.cost_usd[0].sum())
+    full_cost = float(ctx.full_rebalance_cost[0])
+    te_b, te_a = float(outcome.te_before[0]), float(outcome.te_after[0])
+    benefit = float(outcome.benefit[0])
+    regime = vix_regime(ctx.vix, (params.vix_breaks[0], params.vix_breaks[1]))
+    before = {"drift": float(ctx.portfolio_drift[0]), "te": te_b,
+              "full_rebalance_cost_bps": 1e4 * full_cost,
+              "full_rebalance_cost_usd": full_cost * state.nav_usd,
+              "vix": ctx.vix, "regime": regime}
+    after = {"drift": float(drift_after), "te": te_a, "cost_bps": 1e4 * cost_usd / state.nav_usd,
+             "cost_usd": cost_usd, "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
+             "cost_benefit_ratio": (cost_usd / state.nav_usd) / benefit if benefit > 0
+             else float("inf"),
+             "seed_ratio": (cost_usd / state.nav_usd) / (te_b - te_a) if te_b > te_a
+             else float("inf"),
+             "turnover": float(0.5 * np.abs(outcome.sizing.trade_usd[0]).sum() / state.nav_usd)}
+    return before, after
+
+
+def _checks(state: PortfolioState, notes: tuple[Notice, ...], config: Config,
+            invalid: list[str]) -> tuple[Check, ...]:
+    total = float(state.weights.sum() + state.cash_weight)
+    target_total = float(state.target_weights.sum() + state.target_cash_weight)
+    negative = state.tickers[state.target_weights < 0]
+    flags = {n.flag for n in notes}
+    illiquid = [t for n in notes if n.flag in (Flag.ILLIQUID, Flag.MULTI_DAY) for t in n.tickers]
+    return (
+        Check("weights sum to 1 with cash", abs(total - 1) < 1e-9, f"sum {total:.12f}"),
+        Check("targets valid", abs(target_total - 1) < 1e-9, f"targets + cash target sum "
+              f"{target_total:.12f}"),
+        Check("targets feasible", not (config.constraints.long_only and len(negative)),
+              "no negative target under long-only" if not len(negative) else
+              "negative targets under long-only: " + ", ".join(map(str, negative))),
+        Check("costs fresh", Flag.STALE_COSTS not in flags,
+              "cost inputs within 30 days" if Flag.STALE_COSTS not in flags else
+              "stale cost inputs" + (" (accepted)" if config.costs.accept_stale_costs else "")),
+        Check("cost data", Flag.ESTIMATED_COSTS not in flags,
+              "modelled costs" if Flag.ESTIMATED_COSTS not in flags else
+              "tier all-in estimates for some assets"),
+        Check("liquidity", not illiquid, "all trades within liquidity limits" if not illiquid
+              else "illiquid or multi-day: " + ", ".join(sorted(set(illiquid)))),
+        Check("plan valid", not invalid, "; ".join(invalid) or "no invalidating event"),
+    )

@@ -1,0 +1,163 @@
+"""A rule = when (trigger) + what to (destination) + how (constraints), and its daily step.
+
+:func:`step` is the one place where a day's decision is made: evaluate the trigger, leave
+illiquid assets out, size the trades with the cost model, and skip a rebalance whose cost
+exceeds its benefit. The planner calls it with one configuration; the backtest engine
+calls it with C configurations every simulated day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from driftwise.metrics.liquidity import liquidity_days
+from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
+from driftwise.policy.context import DayContext
+from driftwise.policy.sizing import Destination, SizingResult, size_trades
+from driftwise.policy.triggers import Trigger, TriggerResult
+
+TRADING_DAYS = 252
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rebalancing rule.
+
+    Attributes
+    ----------
+    trigger : Trigger
+        When.
+    destination : Destination
+        What to.
+    constraints : Constraints
+        How (long-only, cash buffer, minimum trade, whole shares, lists, turnover).
+    skip_if_cost_exceeds_benefit : bool
+        Skip a fired rebalance whose cost (fraction of NAV) exceeds its benefit
+        ``(γ/2)(TE_before² − TE_after²)(H/252)`` (SPEC section 5, "Skip").
+    gamma, horizon_days : float
+        γ and H of the benefit (also used by the cost-constrained destination).
+    min_adv_usd, max_liquidity_days, participation : float
+        An asset whose ADV is below ``min_adv_usd`` or whose trade needs more than
+        ``max_liquidity_days`` at ``participation`` of ADV is illiquid: left out, flagged.
+    """
+
+    trigger: Trigger
+    destination: Destination = Destination.FULL
+    constraints: Constraints = field(default_factory=Constraints)
+    skip_if_cost_exceeds_benefit: bool = False
+    gamma: float = 2.0
+    horizon_days: float = float(TRADING_DAYS)
+    min_adv_usd: float = 1e6
+    max_liquidity_days: float = 10.0
+    participation: float = 0.10
+
+
+@dataclass(frozen=True)
+class AssetDay:
+    """Per-asset data of the day, shared by every configuration.
+
+    Attributes
+    ----------
+    prices_usd : ndarray, shape (N,)
+    adv_shares : ndarray, shape (N,)
+        Average daily volume in shares (the cost model's, proxies included); NaN unknown.
+    no_buy, no_sell : ndarray of bool, shape (N,)
+        Restricted lists.
+    cost_fn : CostFn
+        Signed trades (C, N) in USD -> trading cost per asset (C, N) in USD.
+    """
+
+    prices_usd: FloatArray
+    adv_shares: FloatArray
+    no_buy: BoolArray
+    no_sell: BoolArray
+    cost_fn: CostFn
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What happened on one day for C configurations.
+
+    Attributes
+    ----------
+    trigger : TriggerResult
+    sizing : SizingResult
+        Trades as executed (zero for configurations that do not trade).
+    illiquid : ndarray of bool, shape (C, N)
+        Assets left out of a fired rebalance as illiquid.
+    skipped_for_cost : ndarray of bool, shape (C,)
+        Fired, but the cost exceeded the benefit: no trade.
+    cost_fraction, benefit : ndarray, shape (C,)
+        Cost of the sized trades and their benefit, both as fractions of NAV.
+    te_before, te_after : ndarray, shape (C,)
+        Annualized tracking error before and after the sized trades.
+    """
+
+    trigger: TriggerResult
+    sizing: SizingResult
+    illiquid: BoolArray
+    skipped_for_cost: BoolArray
+    cost_fraction: FloatArray
+    benefit: FloatArray
+    te_before: FloatArray
+    te_after: FloatArray
+
+    @property
+    def traded(self) -> BoolArray:
+        """Configurations with at least one non-zero trade, shape (C,)."""
+        return np.asarray(np.any(self.sizing.trade_usd != 0.0, axis=1), dtype=bool)
+
+
+def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
+    """Assets too illiquid for their full-rebalance trade, shape (C, N).
+
+    ADV in USD below ``rule.min_adv_usd``, or more than ``rule.max_liquidity_days`` of
+    trading at ``rule.participation`` of ADV. Unknown ADV is not illiquid here (the cost
+    model already proxies it and flags "estimated liquidity").
+    """
+    trade_shares = ctx.full_rebalance_trade_usd / day.prices_usd
+    days = liquidity_days(trade_shares, day.adv_shares, rule.participation)
+    adv_usd = day.adv_shares * day.prices_usd
+    thin = np.broadcast_to((adv_usd < rule.min_adv_usd)[None, :], days.shape)
+    return np.asarray((thin | (days > rule.max_liquidity_days)) & (trade_shares != 0.0),
+                      dtype=bool)
+
+
+def step(rule: Rule, ctx: DayContext, day: AssetDay) -> StepResult:
+    """Decide and size one day's trades for every configuration of ``ctx``."""
+    result = rule.trigger.evaluate(ctx)
+    illiquid = illiquid_assets(rule, ctx, day) & result.fired[:, None]
+    sizing = _size(rule, ctx, day, result, result.fired, illiquid)
+    cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)
+    skipped = np.zeros(ctx.n_configs, dtype=bool)
+    if rule.skip_if_cost_exceeds_benefit:
+        skipped = result.fired & (cost > benefit) & (cost > 0.0)
+        if skipped.any():
+            sizing = _size(rule, ctx, day, result, result.fired & ~skipped, illiquid)
+            cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)
+    return StepResult(trigger=result, sizing=sizing, illiquid=illiquid, skipped_for_cost=skipped,
+                      cost_fraction=cost, benefit=benefit, te_before=ctx.te_before,
+                      te_after=te_after)
+
+
+def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
+          active: BoolArray, illiquid: BoolArray) -> SizingResult:
+    return size_trades(
+        weights=ctx.weights, cash_weight=ctx.cash_weight, target=ctx.target,
+        target_cash=ctx.target_cash, nav_usd=ctx.nav_usd, prices_usd=day.prices_usd,
+        active=active, destination=rule.destination, cost_fn=day.cost_fn,
+        constraints=rule.constraints, no_buy=day.no_buy, no_sell=day.no_sell,
+        assets=result.assets, exclude=illiquid, band_width=ctx.band_width,
+        vol_annual=ctx.vol_annual, cov_annual=ctx.cov_annual, gamma=rule.gamma,
+        horizon_days=rule.horizon_days)
+
+
+def _cost_and_benefit(rule: Rule, ctx: DayContext,
+                      sizing: SizingResult) -> tuple[FloatArray, FloatArray, FloatArray]:
+    cost = sizing.cost_usd.sum(axis=1) / ctx.nav_usd
+    te_after = ctx.te(sizing.post_weights - ctx.target)
+    years = rule.horizon_days / TRADING_DAYS
+    benefit = 0.5 * rule.gamma * (ctx.te_before**2 - te_after**2) * years
+    return cost, benefit, te_after
