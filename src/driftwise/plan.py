@@ -8,6 +8,7 @@ function the backtest engine runs over many configurations and days.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -117,9 +118,25 @@ class Plan:
         }
 
 
-def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None
-              ) -> Plan:
-    """Run the daily workflow for one portfolio and return its :class:`Plan`."""
+def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
+              pending_days: float = float("nan"), first_day: bool = False,
+              with_schedule: bool = True) -> Plan:
+    """Run the daily workflow for one portfolio and return its :class:`Plan`.
+
+    Parameters
+    ----------
+    inputs : Inputs
+    config : Config
+    as_of : date, optional
+        Default: the last price date.
+    pending_days : float
+        Trading days a delayed rebalance has already waited (NaN: none pending); the
+        portfolio record, or the backtest's reference simulator, carries it.
+    first_day : bool
+        The first day of a backtest window: calendar rules do not fire.
+    with_schedule : bool
+        Build the execution schedule (the reference simulator does not need it).
+    """
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     settings = monitor_config(config)
@@ -131,11 +148,13 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     vix = vix_on(inputs.market.vix, state.as_of)
     ctx = _context(state, inputs, config, risk.vol_annual,
                    risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
-                   params, vix)
+                   params, vix, pending_days=pending_days, first_day=first_day)
     invalid, event = _validity(inputs, state, config, cost_notes)
     rule = build_rule(config)
-    if event is not None:
-        rule = build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name))
+    if event is not None:  # a mandate change rebalances whatever the cost (SPEC section 7)
+        rule = dataclasses.replace(
+            build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
+            skip_if_cost_exceeds_benefit=False)
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
                    no_buy=_mask(state, config.constraints.do_not_buy),
                    no_sell=_mask(state, config.constraints.do_not_sell),
@@ -145,7 +164,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     if decision is Decision.INVALID:
         outcome = step(rule, ctx, _frozen(day))
     trades = _trade_list(outcome, state, costs, params, vix, inputs, config)
-    schedule = _schedule(trades, state, costs, params, vix, config) if len(trades) else None
+    schedule = (_schedule(trades, state, costs, params, vix, config)
+                if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, risk.notices, cost_notes, _illiquid_notes(outcome, state),
                           cost_notices(outcome.sizing.trade_usd[0], costs, params),
                           schedule.notices if schedule is not None else ())
@@ -159,7 +179,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
 
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
              cov: np.ndarray | None, costs: AssetCostInputs, params: CostParams,
-             vix: float | None) -> DayContext:
+             vix: float | None, *, pending_days: float, first_day: bool) -> DayContext:
     p = config.policy
     band_abs = np.where(np.isfinite(state.band_abs), state.band_abs, p.band_abs)
     band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, p.band_rel)
@@ -175,7 +195,8 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
         vol_annual=vol, band_width=width, cov_annual=cov,
         full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1),
         vix=float("nan") if vix is None else vix, calendar=calendar_flags(state.as_of),
-        days_since_rebalance=np.array([days], dtype=float))
+        first_day=first_day, days_since_rebalance=np.array([days], dtype=float),
+        pending_days=np.array([pending_days], dtype=float))
 
 
 def calendar_flags(day: pd.Timestamp) -> frozenset[tuple[Frequency, Anchor]]:
@@ -246,8 +267,8 @@ def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: Portfoli
         return Decision.SKIP, None, ["no trigger fired", *reasons]
     if bool(outcome.skipped_for_cost[0]):
         return Decision.SKIP, None, [
-            f"cost {outcome.cost_fraction[0]:.4%} of NAV exceeds the benefit "
-            f"{outcome.benefit[0]:.4%} (γ/2·ΔTE²·H/252)", *reasons]
+            f"cost {1e4 * outcome.cost_fraction[0]:.2f} bps of NAV exceeds the benefit "
+            f"{1e4 * outcome.benefit[0]:.2f} bps (γ/2·ΔTE²·H/252)", *reasons]
     if not bool(outcome.traded[0]):
         return Decision.SKIP, None, ["triggered, but no trade survives the constraints",
                                      *reasons, *_binding_reasons(outcome, state)]
@@ -368,8 +389,6 @@ def _schedule(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInput
 
 
 def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
-    import dataclasses
-
     updates = {}
     for f in dataclasses.fields(costs):
         value = getattr(costs, f.name)

@@ -1,0 +1,83 @@
+"""`driftwise plan` and `driftwise config init` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, main
+from driftwise.config import default_config, load_config
+
+
+def test_plan_sample_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan"]) == EXIT_OK
+    out = capsys.readouterr().out
+    for text in ["Decision on 2022-12-28: REBALANCE", "portfolio drift 5.08% vs threshold 5.00%",
+                 "Quality checks", "Trade list", "Execution schedule", "VIX proxy"]:
+        assert text in out
+
+
+def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["decision"] == "rebalance"
+    assert len(data["trades"]) == 20
+    assert data["after"]["cost_usd"] == pytest.approx(sum(t["cost_usd"] for t in data["trades"]),
+                                                      rel=1e-9)
+    assert "[policy]" in data["config"]
+
+
+def test_plan_out_writes_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "--out", str(tmp_path), "--fix"]) == EXIT_OK
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"plan.json", "trades.csv", "schedule.csv", "orders.csv", "orders.json",
+            "orders.fix"} <= names
+    trades = pd.read_csv(tmp_path / "trades.csv", index_col=0)
+    orders = pd.read_csv(tmp_path / "orders.csv")
+    assert orders.groupby("ticker")["quantity" if "quantity" in orders else "shares"].sum() \
+        .reindex(trades.index).tolist() == trades["shares"].tolist()
+    fix = (tmp_path / "orders.fix").read_text()
+    assert "35=D" in fix and "8=FIX.4.4" in fix
+
+
+def test_plan_with_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "dw.toml"
+    path.write_text("[policy]\nthreshold = 0.06\n")
+    assert main(["plan", "--config", str(path), "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["decision"] == "skip"
+
+
+def test_bad_config_exits_3_naming_line_and_field(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    path = tmp_path / "dw.toml"
+    path.write_text("[policy]\ntreshold = 0.06\n")
+    assert main(["plan", "--config", str(path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "dw.toml" in err and "line 2" in err and "policy.treshold" in err
+    assert "Traceback" not in err
+
+
+def test_bad_holdings_exit_3(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("ticker,shares\nAAPL,-\n")
+    prices = tmp_path / "p.csv"
+    prices.write_text("date,AAPL\n2024-01-02,1\n")
+    assert main(["plan", "--holdings", str(holdings), "--prices", str(prices)]) == EXIT_BAD_INPUT
+    assert "h.csv, row 2, field 'shares'" in capsys.readouterr().err
+
+
+def test_config_init_writes_loadable_default(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    path = tmp_path / "driftwise.toml"
+    assert main(["config", "init", str(path)]) == EXIT_OK
+    assert load_config(path) == default_config()
+    assert main(["config", "init", str(path)]) == EXIT_BAD_INPUT  # refuses to overwrite
+    assert "exists" in capsys.readouterr().err
+    assert main(["config", "init", str(path), "--force"]) == EXIT_OK
+
+
+def test_plan_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--as-of"]) == EXIT_USAGE
