@@ -220,3 +220,15 @@ def test_days_to_breach_matches_monte_carlo() -> None:
     days = float(days_to_breach(0.0, 0.05, v))
     assert 10 < days < 252  # a horizon where the approximation is meant to hold
     assert simulated_mean_drift(vols, target, 0.0, days, seed=7) == pytest.approx(0.05, rel=0.10)
+
+
+def test_average_ranks_match_scipy() -> None:
+    from scipy.stats import rankdata
+
+    from driftwise.metrics.speed import _average_ranks
+
+    rng = np.random.default_rng(3)
+    for shape in [(7,), (3, 9), (2, 4, 6)]:
+        x = rng.integers(0, 4, shape).astype(float)  # many ties
+        x[..., 0] = np.inf
+        np.testing.assert_array_equal(_average_ranks(x), rankdata(x, method="average", axis=-1))
