@@ -240,11 +240,11 @@ def test_degradation_short_position_and_borrow() -> None:
 def test_degradation_drift_capped() -> None:
     inputs = inputs_for(market(), [0.9, 0.05, 0.05, 0.0],
                         targets=[0.1, 0.3, 0.3, 0.3])  # S0 drifts by 80%
-    report_flags = flags_of(make_plan(inputs, default_config()))
+    plan_flags = flags_of(make_plan(inputs, default_config()))
     from driftwise.monitor import monitor
 
     assert Flag.DRIFT_CAPPED in {n.flag for n in monitor(inputs).notices}
-    assert Flag.NO_TARGET not in report_flags
+    assert Flag.DRIFT_CAPPED in plan_flags
 
 
 def test_degradation_no_volatility_and_no_correlations() -> None:
@@ -262,3 +262,24 @@ def test_degradation_estimated_costs_and_liquidity() -> None:
 
 def test_degradation_vix_proxy_on_the_sample() -> None:
     assert Flag.VIX_PROXY in flags_of(make_plan(load_inputs(), default_config()))
+
+
+def test_lot_sales_and_tax_in_the_trade_list() -> None:
+    inputs = inputs_for(market(), DRIFTED, targets=EQUAL)
+    price = float(inputs.market.prices.iloc[-1]["S0"])
+    shares = float(inputs.holdings.shares["S0"])
+    # two lots of S0: an old cheap one (long-term gain) and a recent dear one (short-term loss)
+    lots = pd.DataFrame({"ticker": "S0", "shares": [shares / 2, shares / 2],
+                         "acquired": pd.to_datetime(["2020-01-02", "2024-05-01"]),
+                         "cost_basis_usd": [shares / 2 * price * 0.5, shares / 2 * price * 1.2],
+                         "account": None})
+    holdings = dataclasses.replace(inputs.holdings, lots=lots)
+    inputs = dataclasses.replace(inputs, holdings=holdings)
+    plan = make_plan(inputs, cfg(**{"tax.enabled": True, "tax.lot_relief": "hifo"}))
+    sold = float(plan.trades.loc["S0", "shares"])
+    assert plan.trades.loc["S0", "side"] == "SELL" and sold < shares / 2
+    # HIFO relieves the dear lot first: a short-term loss of 0.2 x price per share at 37%
+    assert plan.trades.loc["S0", "tax_usd"] == pytest.approx(sold * (price - 1.2 * price) * 0.37)
+    assert plan.trades.loc["S0", "lots"].startswith("hifo: 2024-05-01")
+    untaxed = make_plan(inputs, default_config())
+    assert untaxed.trades.loc["S0", "tax_usd"] == 0.0

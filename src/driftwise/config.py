@@ -113,7 +113,6 @@ class LotRelief(StrEnum):
     HIFO = "hifo"
     FIFO = "fifo"
     MIN_TAX = "min_tax"
-    SPECIFIC = "specific"
 
 
 # ---------------------------------------------------------------- validators

@@ -151,7 +151,7 @@ order_type = "market"
 [tax]
 # Tax-aware rebalancing with lots (taxable accounts).
 enabled = false
-# Lots a sale relieves first: "hifo", "fifo", "min_tax" or "specific".
+# Lots a sale relieves first: "hifo", "fifo" or "min_tax".
 lot_relief = "hifo"
 # Tax rate on short-term gains, fraction of the gain.
 short_term_rate = 0.37

@@ -42,6 +42,7 @@ from driftwise.policy.rule import AssetDay, Rule, StepResult, step
 from driftwise.policy.sizing import Destination
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
+from driftwise.tax import Relief, TaxRates, relieve_lots
 
 REGIMES = ("calm (VIX < 20)", "elevated (VIX 20-30)", "stress (VIX > 30)")
 
@@ -166,7 +167,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     trades = _trade_list(outcome, state, costs, params, vix, inputs, config)
     schedule = (_schedule(trades, state, costs, params, vix, config)
                 if len(trades) and with_schedule else None)
-    notes = merge_notices(state.notices, risk.notices, cost_notes, _illiquid_notes(outcome, state),
+    notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
+                          _illiquid_notes(outcome, state),
                           cost_notices(outcome.sizing.trade_usd[0], costs, params),
                           schedule.notices if schedule is not None else ())
     before, after = _metrics(outcome, ctx, params, state)
@@ -309,6 +311,19 @@ def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
     return out
 
 
+def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
+    """Drift above the cap: a probable data error or corporate action (SPEC section 10).
+
+    The plan still trades to the actual weights; the flag asks for a check first.
+    """
+    big = np.abs(state.weights - state.target_weights) > config.risk.drift_cap
+    if not big.any():
+        return ()
+    return (notice(Flag.DRIFT_CAPPED, f"asset drift above {config.risk.drift_cap:.0%}: probable "
+                   "data error or corporate action; check holdings and prices before trading "
+                   "(metrics cap it, trades use actual weights)", state.tickers[big]),)
+
+
 def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice, ...]:
     left = state.tickers[outcome.illiquid[0]]
     if not len(left):
@@ -337,32 +352,30 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
     out = out.assign(_sell=out["side"] == "SELL").sort_values(
         ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
-    out["lots"] = [_lots_to_sell(inputs, str(t), float(s), config)
-                   if side == "SELL" else "" for t, s, side in
-                   zip(out.index, out["shares"], out["side"], strict=True)]
+    sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
+             if side == "SELL" else ("", 0.0) for t, s, p, side in
+             zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
+    out["lots"] = [text for text, _ in sales]
+    out["tax_usd"] = [tax for _, tax in sales]
     return out
 
 
-def _lots_to_sell(inputs: Inputs, ticker: str, shares: float, config: Config) -> str:
-    """Lots a sale relieves under the configured method (HIFO by default), as text."""
+def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: pd.Timestamp,
+               config: Config) -> tuple[str, float]:
+    """The lots a sale relieves (as text) and its tax (0 unless ``[tax] enabled``)."""
     lots = inputs.holdings.lots
     if lots is None:
-        return ""
-    mine = lots[(lots["ticker"] == ticker) & (lots["shares"] > 0)].copy()
+        return "", 0.0
+    mine = lots[(lots["ticker"] == ticker) & (lots["shares"] > 0)]
     if mine.empty:
-        return ""
-    mine["basis_per_share"] = mine["cost_basis_usd"] / mine["shares"]
-    method = config.tax.lot_relief.value
-    order = (mine.sort_values("acquired") if method == "fifo"
-             else mine.sort_values("basis_per_share", ascending=False))
-    picked, left = [], shares
-    for _, lot in order.iterrows():
-        if left <= 0:
-            break
-        take = min(left, float(lot["shares"]))
-        picked.append(f"{pd.Timestamp(lot['acquired']).date()}×{take:g}")
-        left -= take
-    return f"{method}: " + ", ".join(picked)
+        return "", 0.0
+    t = config.tax
+    method = Relief(t.lot_relief.value)
+    rates = TaxRates(t.short_term_rate, t.long_term_rate, t.long_term_after_days)
+    sold = relieve_lots(mine, shares, price, as_of, method, rates)
+    text = f"{method.value}: " + ", ".join(
+        f"{s.acquired.date()}×{s.shares:g} ({'LT' if s.long_term else 'ST'})" for s in sold)
+    return text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0)
 
 
 def _schedule(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInputs,

@@ -36,11 +36,12 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from driftwise.cli import costs, monitor, plan
+    from driftwise.cli import costs, fills, monitor, plan
 
     plan.register(app)
     monitor.register(app)
     costs.register(app)
+    fills.register(app)
 
 
 _register()

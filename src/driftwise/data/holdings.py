@@ -13,6 +13,8 @@ come with a separate lots file, which must reconcile share for share.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -235,3 +237,23 @@ def _short_notices(shares: pd.Series) -> tuple[Notice, ...]:
     return (notice(Flag.SHORT_POSITION,
                    f"{len(short)} short position(s) (negative shares): drift uses absolute "
                    "weights and borrow cost applies", short),)
+
+
+def write_holdings(holdings: Holdings, path: str | Path) -> Path:
+    """Write holdings as CSV that :func:`read_holdings` reads back to the same record.
+
+    Lot-level holdings are written one row per lot (``ticker, shares, acquired,
+    cost_basis_usd, account``), position-level ones as ``ticker, shares``; cash is the
+    ``CASH`` row's ``market_value_usd``.
+    """
+    out = Path(path)
+    if holdings.lots is not None and len(holdings.lots):
+        rows = holdings.lots.loc[:, list(LOT_COLUMNS)].copy()
+        rows["acquired"] = pd.to_datetime(rows["acquired"]).dt.strftime("%Y-%m-%d")
+        rows["market_value_usd"] = np.nan
+    else:
+        rows = pd.DataFrame({"ticker": holdings.shares.index, "shares": holdings.shares.to_numpy(),
+                             "market_value_usd": np.nan})
+    cash = pd.DataFrame({"ticker": [CASH], "market_value_usd": [holdings.cash_usd]})
+    pd.concat([rows, cash], ignore_index=True).to_csv(out, index=False, float_format="%.10g")
+    return out
