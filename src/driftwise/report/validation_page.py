@@ -1,0 +1,211 @@
+"""The validation page: each seed rule's measured hit rate against its stated confidence.
+
+Inputs are plain DataFrames (SPEC section 9):
+
+- ``rules``: one row per rule: ``rule``, ``hit_rate``, ``ci_low``, ``ci_high`` (fractions),
+  ``seed_confidence`` (the confidence the seed states, fraction), ``verdict``
+  (supported / not supported / inconclusive), optional ``n_events``, ``effect`` and
+  ``claim`` (the rule in words).
+- breakdowns (optional), tidy: ``rule``, the group column (``vix_regime`` or
+  ``cost_level_bps``), ``hit_rate``, ``ci_low``, ``ci_high``, optional ``n_events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from driftwise.report.html import (
+    Block,
+    Chart,
+    Note,
+    Page,
+    Table,
+    Tile,
+    Tone,
+    color,
+    fmt_num,
+    fmt_pct,
+    styled,
+)
+
+VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
+                  "inconclusive": "#a86b00"}
+OTHER_COLOR = "#5b6b7c"
+ORDERED = ("#9ecae9", "#4c78a8", "#f58518", "#b3261e")
+"""Colours of ordered groups (low to high VIX or cost) when there are few of them."""
+RULE_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high", "seed_confidence", "verdict")
+BREAKDOWN_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high")
+
+
+@dataclass(frozen=True)
+class ValidationPageData:
+    """What the validation page shows (see the module docstring for the columns)."""
+
+    rules: pd.DataFrame
+    by_regime: pd.DataFrame | None = None
+    by_cost: pd.DataFrame | None = None
+    regime_column: str = "vix_regime"
+    cost_column: str = "cost_level_bps"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _require(self.rules, RULE_COLUMNS, "rules")
+        if self.by_regime is not None:
+            _require(self.by_regime, (*BREAKDOWN_COLUMNS, self.regime_column), "by_regime")
+        if self.by_cost is not None:
+            _require(self.by_cost, (*BREAKDOWN_COLUMNS, self.cost_column), "by_cost")
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"validation table {name!r} lacks column(s) {', '.join(missing)}")
+
+
+def _verdict(value: object) -> str:
+    return str(value).strip().lower().replace("_", " ")
+
+
+def hit_rate_figure(rules: pd.DataFrame) -> go.Figure:
+    """Hit rate per rule with its confidence interval, beside the seed's stated confidence.
+
+    One marker per rule coloured by verdict, horizontal bars for the interval, and a
+    hollow diamond at the seed's confidence.
+    """
+    fig = go.Figure()
+    verdicts = rules["verdict"].map(_verdict)
+    for verdict in dict.fromkeys(verdicts):
+        part = rules[verdicts == verdict]
+        hit = part["hit_rate"].astype(float)
+        fig.add_trace(go.Scatter(
+            x=hit, y=part["rule"].astype(str), mode="markers", name=f"measured: {verdict}",
+            marker={"size": 12, "color": VERDICT_COLORS.get(verdict, OTHER_COLOR)},
+            error_x={"type": "data", "array": part["ci_high"].astype(float) - hit,
+                     "arrayminus": hit - part["ci_low"].astype(float), "thickness": 2},
+            hovertemplate="%{y}: hit rate %{x:.1%}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=rules["seed_confidence"].astype(float), y=rules["rule"].astype(str), mode="markers",
+        name="seed's stated confidence",
+        marker={"symbol": "diamond-open", "size": 13, "color": "#1d2733",
+                "line": {"width": 2}},
+        hovertemplate="%{y}: seed says %{x:.0%}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1.02])
+    fig.update_yaxes(categoryorder="array", categoryarray=list(rules["rule"].astype(str))[::-1])
+    return styled(fig, x_title="hit rate (share of events where the claim held)",
+                  x_format=".0%")
+
+
+def breakdown_figure(frame: pd.DataFrame, by: str, seed: pd.Series | None = None,
+                     group_label: Callable[[object], str] = str) -> go.Figure:
+    """Hit rate per rule and group (VIX regime or cost level), with intervals.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        ``rule``, ``by``, ``hit_rate``, ``ci_low``, ``ci_high``.
+    by : str
+        The group column.
+    seed : pd.Series, optional
+        Seed confidence per rule (index rule), drawn as a dash across each rule's group.
+    group_label : callable
+        Legend text of a group value.
+    """
+    fig = go.Figure()
+    rules = list(dict.fromkeys(frame["rule"].astype(str)))
+    groups = list(dict.fromkeys(frame[by]))
+    for i, group in enumerate(groups):
+        part = frame[frame[by] == group]
+        hit = part["hit_rate"].astype(float)
+        label = group_label(group)
+        shade = ORDERED[i] if len(groups) <= len(ORDERED) else color(i)
+        fig.add_trace(go.Bar(
+            x=part["rule"].astype(str), y=hit, name=label, marker={"color": shade},
+            error_y={"type": "data", "array": part["ci_high"].astype(float) - hit,
+                     "arrayminus": hit - part["ci_low"].astype(float), "thickness": 1.2},
+            hovertemplate=f"%{{x}}, {label}: %{{y:.1%}}<extra></extra>"))
+    if seed is not None:
+        known = seed.reindex(rules).astype(float)
+        fig.add_trace(go.Scatter(
+            x=rules, y=known, mode="markers", name="seed's stated confidence",
+            marker={"symbol": "line-ew-open", "size": 60, "color": "#1d2733",
+                    "line": {"width": 2}},
+            hovertemplate="%{x}: seed says %{y:.0%}<extra></extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1.05])
+    return styled(fig, y_title="hit rate", y_format=".0%")
+
+
+def rules_table(rules: pd.DataFrame) -> Table:
+    """Per rule: events, hit rate with its interval, seed confidence, effect, verdict."""
+    frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
+    if "claim" in rules:
+        frame["claim"] = rules["claim"].astype(str).to_numpy()
+    if "n_events" in rules:
+        frame["events"] = rules["n_events"].to_numpy()
+    frame["hit rate"] = rules["hit_rate"].to_numpy()
+    frame["interval"] = [f"{fmt_pct(lo, 1)} – {fmt_pct(hi, 1)}" for lo, hi in
+                         zip(rules["ci_low"], rules["ci_high"], strict=True)]
+    frame["seed confidence"] = rules["seed_confidence"].to_numpy()
+    if "effect" in rules:
+        frame["effect"] = rules["effect"].to_numpy()
+    frame["verdict"] = rules["verdict"].map(_verdict).to_numpy()
+    formats = {"events": lambda x: fmt_num(x, 0), "hit rate": lambda x: fmt_pct(x, 1),
+               "seed confidence": lambda x: fmt_pct(x, 0), "effect": lambda x: fmt_num(x, 4)}
+    return Table("validation-rules", "Verdicts", frame, formats,
+                 caption="Verdicts as judged by the validation run; the interval is the "
+                         "confidence interval of the measured hit rate.")
+
+
+def validation_headline(rules: pd.DataFrame) -> str:
+    """How many rules history supports, by name."""
+    verdicts = rules["verdict"].map(_verdict)
+    names = rules["rule"].astype(str)
+    parts = []
+    for verdict in ("supported", "not supported", "inconclusive"):
+        which = list(names[verdicts == verdict])
+        if which:
+            parts.append(f"{verdict}: {', '.join(which)}")
+    other = list(names[~verdicts.isin(list(VERDICT_COLORS))])
+    if other:
+        parts.append(f"other: {', '.join(other)}")
+    n_ok = int((verdicts == "supported").sum())
+    return (f"Rule validation: history supports {n_ok} of {len(rules)} seed rules "
+            f"({'; '.join(parts)}).")
+
+
+def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
+    """The validation page of the report (a bare DataFrame is the ``rules`` table)."""
+    if isinstance(data, pd.DataFrame):
+        data = ValidationPageData(rules=data)
+    rules = data.rules
+    seed = pd.Series(rules["seed_confidence"].astype(float).to_numpy(),
+                     index=rules["rule"].astype(str))
+    blocks: list[Block] = [Chart("validation-hit-rates", "Hit rate per rule against the seed",
+                                 hit_rate_figure(rules),
+                                 height_px=max(300, 60 * len(rules) + 140),
+                                 caption="Dots: measured hit rate with its confidence interval; "
+                                         "diamonds: the confidence the seed states.")]
+    if data.by_regime is not None and len(data.by_regime):
+        blocks.append(Chart("validation-by-regime", "Hit rate by VIX regime",
+                            breakdown_figure(data.by_regime, data.regime_column, seed,
+                                             lambda g: f"VIX {g}")))
+    if data.by_cost is not None and len(data.by_cost):
+        blocks.append(Chart("validation-by-cost", "Hit rate by cost level",
+                            breakdown_figure(data.by_cost, data.cost_column, seed,
+                                             lambda g: f"{fmt_num(g, 0)} bp cost")))
+    if data.by_regime is None and data.by_cost is None:
+        blocks.append(Note("No breakdown by VIX regime or cost level was given."))
+    blocks.append(rules_table(rules))
+    verdicts = rules["verdict"].map(_verdict)
+    tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
+                  for label in VERDICT_COLORS)
+    if "n_events" in rules:
+        tiles += (Tile("Events tested", fmt_num(rules["n_events"].sum(), 0), "all rules"),)
+    tone = Tone.GO if bool((verdicts == "supported").all()) else Tone.INFO
+    return Page(key="validation", title="Rule validation", headline=validation_headline(rules),
+                tone=tone, tiles=tiles, blocks=tuple(blocks), subtitle=data.description or
+                "Each seed rule tested as a falsifiable claim on history (SPEC section 9).")

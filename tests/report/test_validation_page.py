@@ -1,0 +1,106 @@
+"""The validation page on synthetic per-rule results and breakdowns."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from driftwise.report.html import Note, Table, Tone
+from driftwise.report.validation_page import (
+    ValidationPageData,
+    breakdown_figure,
+    hit_rate_figure,
+    rules_table,
+    validation_headline,
+    validation_page,
+)
+
+
+def test_missing_rule_column_is_refused(validation_data: ValidationPageData) -> None:
+    with pytest.raises(ValueError, match="seed_confidence"):
+        ValidationPageData(rules=validation_data.rules.drop(columns="seed_confidence"))
+
+
+def test_missing_breakdown_column_is_refused(validation_data: ValidationPageData) -> None:
+    assert validation_data.by_regime is not None
+    with pytest.raises(ValueError, match=r"by_regime.*vix_regime"):
+        ValidationPageData(rules=validation_data.rules,
+                           by_regime=validation_data.by_regime.drop(columns="vix_regime"))
+
+
+def test_hit_rate_figure_intervals_and_seed(validation_data: ValidationPageData) -> None:
+    fig = hit_rate_figure(validation_data.rules)
+    names = [t.name for t in fig.data]
+    assert names == ["measured: supported", "measured: not supported",
+                     "measured: inconclusive", "seed's stated confidence"]
+    supported = fig.data[0]
+    assert list(supported.y) == ["Rule 1", "Rule 3"]
+    assert list(supported.error_x.array) == pytest.approx([0.80 - 0.72, 0.71 - 0.66])
+    assert list(supported.error_x.arrayminus) == pytest.approx([0.72 - 0.63, 0.66 - 0.60])
+    assert list(fig.data[-1].x) == pytest.approx([0.70, 0.65, 0.60, 0.60])
+    assert supported.marker.color == "#1b7f4b"
+
+
+def test_verdicts_are_normalized() -> None:
+    rules = pd.DataFrame({"rule": ["R"], "hit_rate": [0.5], "ci_low": [0.4], "ci_high": [0.6],
+                          "seed_confidence": [0.7], "verdict": ["NOT_SUPPORTED"]})
+    assert hit_rate_figure(rules).data[0].name == "measured: not supported"
+    assert "not supported: R" in validation_headline(rules)
+
+
+def test_unknown_verdict_is_shown_as_other() -> None:
+    rules = pd.DataFrame({"rule": ["R"], "hit_rate": [0.5], "ci_low": [0.4], "ci_high": [0.6],
+                          "seed_confidence": [0.7], "verdict": ["too few events"]})
+    assert hit_rate_figure(rules).data[0].marker.color == "#5b6b7c"
+    assert "other: R" in validation_headline(rules)
+
+
+def test_breakdown_figure_bars_per_group(validation_data: ValidationPageData) -> None:
+    frame = validation_data.by_regime
+    assert frame is not None
+    seed = pd.Series([0.7, 0.65, 0.6, 0.6], index=["Rule 1", "Rule 2", "Rule 3", "Rule 4"])
+    fig = breakdown_figure(frame, "vix_regime", seed, lambda g: f"VIX {g}")
+    assert [t.name for t in fig.data] == ["VIX < 20", "VIX 20-30", "VIX > 30",
+                                          "seed's stated confidence"]
+    calm = fig.data[0]
+    assert list(calm.y) == pytest.approx([0.7] * 4)
+    assert list(calm.error_y.array) == pytest.approx([0.1] * 4)
+    assert list(fig.data[-1].y) == pytest.approx([0.7, 0.65, 0.6, 0.6])
+    assert fig.layout.barmode == "group"
+
+
+def test_breakdown_figure_without_seed(validation_data: ValidationPageData) -> None:
+    assert validation_data.by_cost is not None
+    assert len(breakdown_figure(validation_data.by_cost, "cost_level_bps").data) == 3
+
+
+def test_rules_table(validation_data: ValidationPageData) -> None:
+    table = rules_table(validation_data.rules)
+    assert isinstance(table, Table)
+    assert list(table.frame.columns) == ["claim", "events", "hit rate", "interval",
+                                         "seed confidence", "effect", "verdict"]
+    assert table.frame.loc["Rule 1", "interval"] == "63.0% – 80.0%"
+    assert table.formats["hit rate"](0.72) == "72.0%"
+
+
+def test_headline_counts_verdicts(validation_data: ValidationPageData) -> None:
+    text = validation_headline(validation_data.rules)
+    assert text == ("Rule validation: history supports 2 of 4 seed rules (supported: Rule 1, "
+                    "Rule 3; not supported: Rule 2; inconclusive: Rule 4).")
+
+
+def test_validation_page_full(validation_data: ValidationPageData) -> None:
+    page = validation_page(validation_data)
+    assert page.key == "validation"
+    assert [c.key for c in page.charts] == ["validation-hit-rates", "validation-by-regime",
+                                            "validation-by-cost"]
+    assert [t.value for t in page.tiles] == ["2", "1", "1", "483"]
+    assert page.tone is Tone.INFO
+
+
+def test_validation_page_from_a_bare_frame(validation_data: ValidationPageData) -> None:
+    rules = validation_data.rules.assign(verdict="supported").drop(columns="n_events")
+    page = validation_page(rules)
+    assert [c.key for c in page.charts] == ["validation-hit-rates"]
+    assert any(isinstance(b, Note) for b in page.blocks)
+    assert page.tone is Tone.GO
