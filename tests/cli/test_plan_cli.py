@@ -81,3 +81,13 @@ def test_config_init_writes_loadable_default(capsys: pytest.CaptureFixture[str],
 
 def test_plan_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--as-of"]) == EXIT_USAGE
+
+
+def test_plan_report_is_written_and_named(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    path = tmp_path / "r.html"
+    assert main(["plan", "--report", str(path)]) == EXIT_OK
+    assert f"report: {path.resolve()}" in capsys.readouterr().out
+    html = path.read_text(encoding="utf-8")
+    assert "Decision: REBALANCE" in html and "<script" in html
+    assert "cdn." not in html  # self-contained: no network
