@@ -1,0 +1,422 @@
+"""Per-day market inputs of a backtest, computed once and shared by every configuration.
+
+:func:`build_history` turns an :class:`~driftwise.data.model.Inputs` into a
+:class:`MarketHistory`: for every day ``t`` of the window, the inputs the planner
+(:func:`driftwise.plan.make_plan`) would compute on ``t`` from the data up to and
+including ``t``, and nothing later:
+
+* ``prices`` (the close of ``t``), ``vix`` and ``risk_free_annual`` (last value on or
+  before ``t``, as :func:`driftwise.monitor.vix_on`);
+* ``vol_annual`` as :func:`driftwise.monitor.estimate_risk` (the estimator
+  :func:`~driftwise.metrics.risk.annualized_volatility` itself, evaluated on all windows
+  at once; a day where an asset lacks history runs ``estimate_risk`` itself for its
+  fallbacks), and the long-window covariance ``cov_long`` on demand
+  (:meth:`MarketHistory.cov_on`);
+* the cost model's inputs as :func:`driftwise.costs.build_cost_inputs`
+  (:meth:`MarketHistory.cost_inputs`): the rolling estimators
+  (:func:`~driftwise.costs.daily_volatility`, :func:`~driftwise.costs.adv_shares`) on all
+  windows at once, then the builder's own fallback code for the day;
+* the calendar flags as :func:`driftwise.plan.calendar_flags`.
+
+"All windows at once": the estimators reduce over the first axis of an array shaped
+``(window, ...)``, so a stack of every day's window, shaped ``(window, T, N)`` (days
+before the data padded with NaN, which the estimators skip as missing), gives every
+day's estimate in one call of the very same function. ``tests/backtest/test_history.py``
+checks each input equal to the planner's own function on sample days.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.assemble import cost_params, monitor_config
+from driftwise.calendar import (
+    DateLike,
+    as_day,
+    nyse_sessions,
+    period_first_sessions,
+    period_last_sessions,
+)
+from driftwise.config import Config, TeModel
+from driftwise.costs import AssetCostInputs, CostParams, adv_shares, daily_volatility
+from driftwise.costs.build import _Columns, _periods
+from driftwise.data.model import Holdings, Inputs, TargetLevel
+from driftwise.errors import ConfigError, DataError
+from driftwise.metrics.risk import (
+    CovarianceEstimator,
+    FloatArray,
+    annualized_volatility,
+    estimate_covariance,
+    fill_covariance,
+)
+from driftwise.monitor import MonitorConfig, estimate_risk
+from driftwise.policy.context import Anchor, BoolArray, Frequency
+from driftwise.state import build_state
+
+CalendarFlags = frozenset[tuple[Frequency, Anchor]]
+IntArray = npt.NDArray[np.intp]
+_T = TypeVar("_T")
+
+_CHUNK_DAYS = 256
+"""Days per block of the stacked-window evaluation (bounds memory at window x 256 x N)."""
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """What the per-day estimates depend on in a configuration (one history per value).
+
+    Attributes
+    ----------
+    vol_window_days, short_window_days, long_window_days : int
+        ``[risk]`` windows (trading days).
+    full_te : bool
+        ``risk.te_model == "full"``: the covariance is available through ``cov_on``.
+    adv_window_days, vol_window_cost_days, min_history_fraction : int, int, float
+        Cost-model estimation windows.
+    cost_key : tuple
+        The remaining cost parameters that :func:`~driftwise.costs.build_cost_inputs`
+        reads (tiers, proxies, default commission and borrow, staleness).
+    """
+
+    vol_window_days: int
+    short_window_days: int
+    long_window_days: int
+    full_te: bool
+    adv_window_days: int
+    vol_window_cost_days: int
+    min_history_fraction: float
+    cost_key: tuple[object, ...]
+
+    @classmethod
+    def from_config(cls, config: Config) -> HistorySettings:
+        """The settings of ``config`` (two configurations with equal settings share a history)."""
+        m = monitor_config(config)
+        p = cost_params(config)
+        return cls(m.vol_window_days, m.short_window_days, m.long_window_days,
+                   config.risk.te_model is TeModel.FULL, p.adv_window_days, p.vol_window_days,
+                   p.min_history_fraction,
+                   (p.tiers, p.outstanding_over_adv, p.default_commission_bps,
+                    p.default_borrow_bps_annual, p.stale_after_days, p.spread_window_days))
+
+
+@dataclass(frozen=True, eq=False)
+class MarketHistory:
+    """Market inputs of every day of a backtest window, shared by all configurations.
+
+    Shapes: ``T`` days of the window, ``N`` assets of the universe (sorted tickers).
+
+    Attributes
+    ----------
+    dates : pd.DatetimeIndex, shape (T,)
+    tickers : pd.Index, shape (N,)
+    rows : ndarray of int, shape (T,)
+        Position of each day in the full price history (``inputs.market.prices``).
+    prices : ndarray, shape (T, N)
+        Adjusted close (USD), every one finite and positive.
+    vix : ndarray, shape (T,)
+        VIX close on or before the day (index points), NaN when unknown.
+    risk_free_annual : ndarray, shape (T,)
+        Risk-free rate (annual fraction) on or before the day, 0 when unknown.
+    vol_annual : ndarray, shape (T, N)
+        Annualized volatility after fallbacks, as ``estimate_risk(...).vol_annual``.
+    calendar : tuple of frozenset, length T
+        Period boundaries of each day, as :func:`driftwise.plan.calendar_flags`.
+    sigma_daily : ndarray, shape (T, N)
+        The cost model's daily volatility before fallbacks (NaN: too little history).
+    adv_shares : ndarray, shape (T, N), or None
+        The cost model's ADV before the market-cap proxy (None without volumes).
+    stale : ndarray of bool, shape (T, N)
+        Cost-file rows older than ``stale_after_days`` on the day.
+    settings : HistorySettings
+    """
+
+    dates: pd.DatetimeIndex
+    tickers: pd.Index
+    rows: IntArray
+    prices: FloatArray
+    vix: FloatArray
+    risk_free_annual: FloatArray
+    vol_annual: FloatArray
+    calendar: tuple[CalendarFlags, ...]
+    sigma_daily: FloatArray
+    adv_shares: FloatArray | None
+    stale: BoolArray
+    settings: HistorySettings
+    _days: npt.NDArray[np.datetime64] = field(repr=False)
+    _returns: FloatArray = field(repr=False)
+    _template: _Columns = field(repr=False)
+    _risk_cov: dict[int, FloatArray] = field(repr=False, default_factory=dict)
+    _cache: dict[str, tuple[int, object]] = field(repr=False, default_factory=dict)
+
+    @property
+    def n_days(self) -> int:
+        """T."""
+        return len(self.dates)
+
+    @property
+    def stale_any(self) -> BoolArray:
+        """Days with any stale cost input, shape (T,): the planner's plan is invalid then."""
+        return np.asarray(self.stale.any(axis=1), dtype=bool)
+
+    @property
+    def days(self) -> npt.NDArray[np.datetime64]:
+        """``dates`` as ``datetime64[D]``, shape (T,) (the planner's ``DayContext.date``)."""
+        return self._days
+
+    def cov_on(self, k: int) -> FloatArray:
+        """Annualized long-window covariance on day ``k``, shape (N, N).
+
+        Exactly ``estimate_risk(...).cov_long``: the sample covariance of the last
+        ``long_window_days`` returns, missing entries filled from ``vol_annual[k]``
+        (:func:`~driftwise.metrics.risk.fill_covariance`). Computed on demand (one
+        day is kept), since ``(T, N, N)`` does not fit in memory for large universes.
+        """
+        if k in self._risk_cov:
+            return self._risk_cov[k]
+        return self._cached("cov", k, lambda: self._cov(k))
+
+    def _cov(self, k: int) -> FloatArray:
+        row = int(self.rows[k])
+        win = self.settings.long_window_days
+        first = max(1, row - max(self.settings.long_window_days, self.settings.vol_window_days,
+                                 self.settings.short_window_days) + 1)
+        window = self._returns[first: row + 1]
+        raw = estimate_covariance(window, win, CovarianceEstimator.SAMPLE)
+        return fill_covariance(raw, self.vol_annual[k])[0]
+
+    def cost_inputs(self, k: int) -> AssetCostInputs:
+        """The cost model's inputs on day ``k``, as ``build_cost_inputs(..., as_of=day)``.
+
+        The day's prices, rolling estimates and staleness go through the builder's own
+        fallback code (tier spread, ADV proxy, volatility fallbacks, all-in estimates).
+        One day is kept in memory.
+        """
+        return self._cached("costs", k, lambda: self._cost_inputs(k))
+
+    def _cost_inputs(self, k: int) -> AssetCostInputs:
+        cols = copy.copy(self._template)
+        cols.notices = []
+        cols.price = self.prices[k]
+        cols.sigma = self.sigma_daily[k].copy()
+        cols.adv = (np.full(len(self.tickers), np.nan) if self.adv_shares is None
+                    else self.adv_shares[k].copy())
+        cols.stale = self.stale[k]
+        inputs, _ = cols.finish()
+        return inputs
+
+    def _cached(self, name: str, k: int, make: Callable[[], _T]) -> _T:
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == k:
+            return cast(_T, hit[1])
+        value = make()
+        self._cache[name] = (k, value)
+        return value
+
+
+def window_dates(index: pd.DatetimeIndex, start: DateLike | None,
+                 end: DateLike | None) -> IntArray:
+    """Positions of the price dates within ``[start, end]`` (both optional, inclusive).
+
+    Raises
+    ------
+    ConfigError
+        If the window holds no price date.
+    """
+    keep = np.ones(len(index), dtype=bool)
+    if start is not None:
+        keep &= index >= as_day(start)
+    if end is not None:
+        keep &= index <= as_day(end)
+    rows = np.flatnonzero(keep)
+    if len(rows) == 0:
+        raise ConfigError(f"backtest window {start or 'start'} .. {end or 'end'} holds no price "
+                          f"date (prices run {index[0].date()} .. {index[-1].date()})")
+    return rows
+
+
+def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
+    """The backtest's assets: target tickers (and held ones when starting from holdings).
+
+    Sorted, as :func:`driftwise.state.build_state` orders them.
+
+    Raises
+    ------
+    ConfigError
+        Without targets, or with group-level targets (the planner re-splits those by
+        current value every day, which a backtest of fixed targets does not model).
+    """
+    targets = inputs.targets
+    if targets is None or targets.level is not TargetLevel.ASSET:
+        found = "no targets" if targets is None else f"targets by {targets.level.value}"
+        raise ConfigError(f"a backtest needs asset-level targets (ticker, target_weight); "
+                          f"found {found}")
+    names = set(map(str, targets.weights.index))
+    if from_holdings:
+        names |= set(map(str, inputs.holdings.tickers))
+    return pd.Index(sorted(names), name="ticker")
+
+
+def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = None,
+                  end: DateLike | None = None, tickers: pd.Index | None = None) -> MarketHistory:
+    """Every per-day market input of the window ``[start, end]``.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Asset-level targets; market data; master and cost file as the planner reads them.
+    config : Config
+        Only its estimation settings are read (:class:`HistorySettings`).
+    start, end : date, optional
+        Window (default: the whole price history).
+    tickers : pd.Index, optional
+        Universe (default :func:`universe` of ``inputs``, starting from the targets).
+
+    Raises
+    ------
+    ConfigError
+        Empty window, missing or group-level targets.
+    DataError
+        An asset without a price on a day of the window, or a non-positive price.
+    """
+    settings = HistorySettings.from_config(config)
+    names = universe(inputs, from_holdings=False) if tickers is None else tickers
+    market = inputs.market
+    full = market.prices.reindex(columns=names).to_numpy(dtype=np.float64)
+    index = pd.DatetimeIndex(market.prices.index)
+    rows = window_dates(index, start, end)
+    prices = full[rows]
+    _check_prices(prices, index[rows], names, market.source)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = np.vstack([np.full((1, len(names)), np.nan), full[1:] / full[:-1] - 1.0])
+    params = cost_params(config)
+    dates = pd.DatetimeIndex(index[rows])
+    vol = _stacked(returns, rows, settings.vol_window_days,
+                   lambda x: annualized_volatility(x, settings.vol_window_days))
+    periods = _periods(params.vol_window_days, params)
+    sigma = _stacked(full, rows, params.vol_window_days + 1,
+                     lambda x: daily_volatility(x, params.vol_window_days, periods), flat=False)
+    adv = None
+    if market.volumes is not None:
+        volumes = market.volumes.reindex(index=index, columns=names).to_numpy(dtype=np.float64)
+        adv_periods = _periods(params.adv_window_days, params)
+        adv = _stacked(volumes, rows, params.adv_window_days,
+                       lambda x: adv_shares(x, params.adv_window_days, adv_periods), flat=False)
+    history = MarketHistory(
+        dates=dates, tickers=names, rows=rows, prices=prices,
+        vix=_last_known(market.vix, dates), risk_free_annual=np.nan_to_num(
+            _last_known(market.risk_free_annual, dates), nan=0.0),
+        vol_annual=vol, calendar=calendar_flags(dates), sigma_daily=sigma, adv_shares=adv,
+        stale=_stale(inputs, names, dates, params), settings=settings,
+        _days=dates.to_numpy().astype("datetime64[D]"), _returns=returns,
+        _template=_template(inputs, names, prices[0], dates[0], params))
+    _vol_fallbacks(history, inputs, monitor_config(config))
+    return history
+
+
+def _check_prices(prices: FloatArray, dates: pd.DatetimeIndex, names: pd.Index,
+                  source: str) -> None:
+    bad = ~(np.isfinite(prices) & (prices > 0.0))
+    if bad.any():
+        k, i = (int(v[0]) for v in np.nonzero(bad))
+        raise DataError("an asset of the backtest has no price on a day of the window",
+                        file=source, field=str(names[i]),
+                        expected="a positive close for every asset on every day of the window "
+                        "(choose a later start or drop the asset)",
+                        found=f"{prices[k, i]} on {dates[k].date()}")
+
+
+def _stacked(values: FloatArray, rows: IntArray, window: int,
+             estimator: Callable[[FloatArray], FloatArray], *, flat: bool = True) -> FloatArray:
+    """``estimator`` on the trailing ``window`` rows of ``values`` ending at each of ``rows``.
+
+    The windows are stacked as ``(window, days, N)`` (NaN before the first row) and the
+    estimator reduces the first axis; ``flat`` reshapes them to ``(window, days * N)``
+    for estimators that accept only two dimensions.
+    """
+    n = values.shape[1]
+    padded = np.vstack([np.full((window, n), np.nan), values])
+    out = np.empty((len(rows), n))
+    offsets = np.arange(window)
+    for lo in range(0, len(rows), _CHUNK_DAYS):
+        chunk = rows[lo: lo + _CHUNK_DAYS]
+        # window ending at row r: values[r - window + 1 : r + 1] = padded[r + 1 : r + window + 1]
+        stack = padded[chunk[None, :] + 1 + offsets[:, None]]  # (window, days, N)
+        if flat:
+            res = estimator(stack.reshape(window, -1)).reshape(len(chunk), n)
+        else:
+            res = estimator(stack)
+        out[lo: lo + len(chunk)] = res
+    return out
+
+
+def _vol_fallbacks(history: MarketHistory, inputs: Inputs, settings: MonitorConfig) -> None:
+    """Days where an asset lacks volatility: the planner's ``estimate_risk`` itself."""
+    for k in np.flatnonzero(~np.isfinite(history.vol_annual).all(axis=1)).tolist():
+        day = history.dates[k]
+        dummy = Holdings(shares=pd.Series(0.0, index=history.tickers), cash_usd=1.0)
+        state = build_state(dummy, inputs.targets, inputs.market, inputs.master, as_of=day)
+        risk = estimate_risk(state, inputs.market.prices, settings)
+        history.vol_annual[k] = risk.vol_annual
+        history._risk_cov[k] = risk.cov_long
+
+
+def _last_known(series: pd.Series | None, dates: pd.DatetimeIndex) -> FloatArray:
+    """Last non-NaN value on or before each date (NaN when none), as ``monitor.vix_on``."""
+    if series is None:
+        return np.full(len(dates), np.nan)
+    known = series.dropna().sort_index()
+    pos = pd.DatetimeIndex(known.index).searchsorted(dates, side="right") - 1
+    values = known.to_numpy(dtype=np.float64)
+    return np.where(pos >= 0, values[np.maximum(pos, 0)] if len(values) else np.nan, np.nan)
+
+
+def calendar_flags(dates: pd.DatetimeIndex) -> tuple[CalendarFlags, ...]:
+    """Period boundaries of each date, as :func:`driftwise.plan.calendar_flags` per day.
+
+    The period masks are computed once on the NYSE sessions around the window (400 days
+    either side, as the planner does around its one day).
+    """
+    margin = pd.Timedelta(days=400)
+    sessions = nyse_sessions(dates[0] - margin, dates[-1] + margin)
+    masks = []
+    for freq in Frequency:
+        masks.append(((freq, Anchor.FIRST), period_first_sessions(sessions, freq.value)))
+        masks.append(((freq, Anchor.LAST), period_last_sessions(sessions, freq.value)))
+    pos = sessions.get_indexer(dates)
+    return tuple(frozenset(key for key, mask in masks if mask[p]) if p >= 0 else frozenset()
+                 for p in pos.tolist())
+
+
+def _stale(inputs: Inputs, names: pd.Index, dates: pd.DatetimeIndex,
+           params: CostParams) -> BoolArray:
+    """Cost-file rows older than ``stale_after_days`` calendar days on each date.
+
+    The rule of :func:`~driftwise.costs.build_cost_inputs` (``as_of`` age in whole days
+    ``> stale_after_days``), evaluated for every date.
+    """
+    if inputs.costs is None:
+        return np.zeros((len(dates), len(names)), dtype=bool)
+    frame = inputs.costs.frame.reindex(pd.Index([str(t) for t in names], dtype=object))
+    have = np.asarray(names.isin(inputs.costs.frame.index), dtype=bool)
+    as_of = pd.to_datetime(frame["as_of"]).to_numpy(dtype="datetime64[ns]")
+    age = (dates.to_numpy(dtype="datetime64[ns]")[:, None] - as_of[None, :])
+    age_days = age.astype("timedelta64[D]").astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(have[None, :] & (age_days > params.stale_after_days), dtype=bool)
+
+
+def _template(inputs: Inputs, names: pd.Index, price: FloatArray, day: pd.Timestamp,
+              params: CostParams) -> _Columns:
+    """The cost builder with the day-independent columns read (master, cost file)."""
+    cols = _Columns(pd.Index([str(t) for t in names], dtype=object), price, params)
+    cols.read_master(inputs.master)
+    if inputs.costs is not None:
+        cols.read_costs(inputs.costs, day)
+    return cols

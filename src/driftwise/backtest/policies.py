@@ -1,0 +1,237 @@
+"""Named rebalancing policies for backtests (SPEC section 8, "Policies").
+
+Each constructor returns a :class:`~driftwise.config.Config`: a variant of ``base``
+(default: every default) with its ``[policy]`` section set, so a policy is a value that
+``run_backtest``, the planner and the reference simulator all read the same way.
+
+Two defaults differ from the planner's on purpose:
+
+* ``skip_if_cost_exceeds_benefit`` is **off** except for :func:`cost_benefit`. The skip
+  is itself a cost-benefit rule: left on, a "monthly" rule would trade only in the
+  months where trading pays, and the backtest would compare five variants of the
+  cost-benefit rule instead of the rules their names say.
+* ``stress_delay`` (seed Rule 4) is **off** except for :func:`vix_delayed` (or when
+  asked with ``stress_delay=True``), so that the VIX-delayed policy measures exactly
+  what the delay adds to the 5% threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from driftwise.config import Config, Destination, TriggerKind
+from driftwise.errors import ConfigError
+from driftwise.policy.context import Anchor, Frequency
+from driftwise.policy.triggers import CostBenefitForm
+
+DestinationLike = Destination | str
+
+_ADJECTIVE = {Frequency.MONTH: "monthly", Frequency.QUARTER: "quarterly",
+              Frequency.HALF: "semiannual", Frequency.YEAR: "annual"}
+
+
+def _policy(base: Config | None, destination: DestinationLike, stress_delay: bool,
+            skip: bool = False, **policy: Any) -> Config:
+    """``base`` with ``[policy]`` fields replaced (validated as a configuration file is)."""
+    fields = {"stress_delay": stress_delay, "skip_if_cost_exceeds_benefit": skip,
+              "destination": Destination(destination), **policy}
+    return (base or Config()).with_overrides({f"policy.{k}": v for k, v in fields.items()},
+                                             source="policy")
+
+
+def never(*, base: Config | None = None) -> Config:
+    """Buy and hold: never rebalance."""
+    return _policy(base, Destination.FULL, False, trigger=TriggerKind.NEVER)
+
+
+def calendar(frequency: Frequency | str, *, anchor: Anchor | str = Anchor.FIRST,
+             destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+             base: Config | None = None) -> Config:
+    """Rebalance on the first (or last) NYSE session of each period."""
+    return _policy(base, destination, stress_delay, trigger=TriggerKind.CALENDAR,
+                   frequency=Frequency(frequency), anchor=Anchor(anchor))
+
+
+def monthly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+            base: Config | None = None) -> Config:
+    """First NYSE session of each month."""
+    return calendar(Frequency.MONTH, destination=destination, stress_delay=stress_delay,
+                    base=base)
+
+
+def quarterly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+              base: Config | None = None) -> Config:
+    """First NYSE session of each quarter."""
+    return calendar(Frequency.QUARTER, destination=destination, stress_delay=stress_delay,
+                    base=base)
+
+
+def annual(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+           base: Config | None = None) -> Config:
+    """First NYSE session of each year."""
+    return calendar(Frequency.YEAR, destination=destination, stress_delay=stress_delay,
+                    base=base)
+
+
+def threshold(h: float = 0.05, *, destination: DestinationLike = Destination.FULL,
+              stress_delay: bool = False, base: Config | None = None) -> Config:
+    """Rebalance when portfolio drift ``D >= h`` (fraction of NAV)."""
+    return _policy(base, destination, stress_delay, trigger=TriggerKind.THRESHOLD, threshold=h)
+
+
+def hybrid(*, frequency: Frequency | str = Frequency.MONTH, override: float = 0.10,
+           destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+           base: Config | None = None) -> Config:
+    """Calendar review (monthly by default) plus an early override when ``D >= override``."""
+    return _policy(base, destination, stress_delay, trigger=TriggerKind.HYBRID,
+                   frequency=Frequency(frequency), hybrid_override=override)
+
+
+def cost_benefit(*, form: CostBenefitForm | str = CostBenefitForm.UTILITY,
+                 destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+                 base: Config | None = None) -> Config:
+    """Rebalance when the cost-benefit ratio of a full rebalance is below 1.
+
+    The skip of a sized rebalance whose cost exceeds its benefit stays on (it is the
+    same rule applied to the trades actually sized).
+    """
+    return _policy(base, destination, stress_delay, skip=True, trigger=TriggerKind.COST_BENEFIT,
+                   cost_benefit_form=CostBenefitForm(form))
+
+
+def volatility_aware(h: float = 0.05, *, min_vol: float = 0.30, min_drift: float = 0.03,
+                     destination: DestinationLike = Destination.FULL,
+                     stress_delay: bool = False, base: Config | None = None) -> Config:
+    """Seed Rule 2 on top of the ``h`` threshold: trade an asset with σ ≥ 30% and |d| ≥ 3%."""
+    return _policy(base, destination, stress_delay, trigger=TriggerKind.VOLATILITY_AWARE,
+                   threshold=h, vol_aware_min_vol=min_vol, vol_aware_min_drift=min_drift)
+
+
+def vix_delayed(h: float = 0.05, *, destination: DestinationLike = Destination.FULL,
+                base: Config | None = None) -> Config:
+    """The ``h`` threshold with seed Rule 4: delay moderate rebalances while VIX ≥ 30."""
+    return threshold(h, destination=destination, stress_delay=True, base=base)
+
+
+def dynamic(h: float = 0.05, *, multipliers: tuple[float, float, float] = (1.0, 1.2, 1.5),
+            pause_in_stress: bool = False, destination: DestinationLike = Destination.FULL,
+            stress_delay: bool = False, base: Config | None = None) -> Config:
+    """Threshold ``h`` widened by VIX regime (× 1.2 for 20-30, × 1.5 above 30)."""
+    return _policy(base, destination, stress_delay, trigger=TriggerKind.DYNAMIC, threshold=h,
+                   dynamic_multipliers=multipliers, dynamic_stress_pause=pause_in_stress)
+
+
+def seed_rules(*, destination: DestinationLike = Destination.FULL,
+               base: Config | None = None) -> dict[str, Config]:
+    """The seed's five rules: monthly, 5% threshold, 10% threshold, hybrid, cost-benefit."""
+    configs = [monthly(destination=destination, base=base),
+               threshold(0.05, destination=destination, base=base),
+               threshold(0.10, destination=destination, base=base),
+               hybrid(destination=destination, base=base),
+               cost_benefit(destination=destination, base=base)]
+    return dict(zip(unique_names(configs), configs, strict=True))
+
+
+def standard_policies(*, destination: DestinationLike = Destination.FULL,
+                      thresholds: Sequence[float] = (0.03, 0.05, 0.07, 0.10),
+                      base: Config | None = None) -> dict[str, Config]:
+    """Every policy of SPEC section 8 with one destination, keyed by :func:`policy_name`.
+
+    never, monthly, quarterly, annual, the ``thresholds``, hybrid (monthly + 10%),
+    cost-benefit, volatility-aware, VIX-delayed (5%) and dynamic (5%).
+    """
+    kw: dict[str, Any] = {"destination": destination, "base": base}
+    configs = [never(base=base), monthly(**kw), quarterly(**kw), annual(**kw),
+               *(threshold(h, **kw) for h in thresholds), hybrid(**kw), cost_benefit(**kw),
+               volatility_aware(**kw), vix_delayed(**kw), dynamic(**kw)]
+    return dict(zip(unique_names(configs), configs, strict=True))
+
+
+def sizing_variants(config: Config) -> dict[str, Config]:
+    """``config`` with each destination (full, half, band edge, cost-constrained)."""
+    configs = [config.with_overrides({"policy.destination": d}, source="policy")
+               for d in Destination]
+    return dict(zip(unique_names(configs), configs, strict=True))
+
+
+def _pct(value: float) -> str:
+    return f"{100.0 * value:g}%"
+
+
+def policy_name(config: Config) -> str:
+    """A short label of a configuration's policy, e.g. ``"threshold 5%"``."""
+    p = config.policy
+    kind = p.trigger
+    calendar_name = _ADJECTIVE[p.frequency] + (" (last session)" if p.anchor is Anchor.LAST
+                                               else "")
+    names = {
+        TriggerKind.NEVER: "never",
+        TriggerKind.CALENDAR: calendar_name,
+        TriggerKind.THRESHOLD: f"threshold {_pct(p.threshold)}",
+        TriggerKind.BANDS: "per-asset bands",
+        TriggerKind.HYBRID: f"hybrid ({calendar_name} + {_pct(p.hybrid_override)})",
+        TriggerKind.COST_BENEFIT: "cost-benefit",
+        TriggerKind.VOLATILITY_AWARE: f"volatility-aware {_pct(p.threshold)}",
+        TriggerKind.DYNAMIC: f"dynamic {_pct(p.threshold)}",
+    }
+    name = names[kind]
+    if kind is TriggerKind.THRESHOLD and p.stress_delay:
+        name = f"VIX-delayed {_pct(p.threshold)}"
+    elif p.stress_delay and kind is not TriggerKind.NEVER:
+        name += ", VIX-delayed"
+    if p.destination is not Destination.FULL and kind is not TriggerKind.NEVER:
+        name += f" [{p.destination.value.replace('_', ' ')}]"
+    return name
+
+
+def unique_names(configs: Sequence[Config], names: Sequence[str] | None = None) -> list[str]:
+    """Labels of ``configs``: ``names`` checked, or :func:`policy_name` made unique.
+
+    Raises
+    ------
+    ConfigError
+        ``names`` of the wrong length or with a repeated label.
+    """
+    if names is not None:
+        labels = [str(n) for n in names]
+        if len(labels) != len(configs):
+            raise ConfigError(f"backtest: {len(labels)} names for {len(configs)} configurations")
+        if len(set(labels)) != len(labels):
+            twice = next(n for n in labels if labels.count(n) > 1)
+            raise ConfigError(f"backtest: configuration names must be unique; {twice!r} twice")
+        return labels
+    out: list[str] = []
+    for config in configs:
+        base = label = policy_name(config)
+        n = 1
+        while label in out:
+            n += 1
+            label = f"{base} ({n})"
+        out.append(label)
+    return out
+
+
+KEY_FIELDS = ("policy.trigger", "policy.frequency", "policy.anchor", "policy.threshold",
+              "policy.hybrid_override", "policy.destination", "policy.stress_delay",
+              "policy.skip_if_cost_exceeds_benefit", "costs.cost_scale", "costs.flat_cost_bps",
+              "costs.impact_model", "costs.vix_multipliers", "constraints.whole_shares",
+              "constraints.min_trade_usd")
+"""Columns every parameter table has; any other field that varies is added."""
+
+
+def describe_configs(configs: Sequence[Config], names: Sequence[str]) -> pd.DataFrame:
+    """One row per configuration (index ``names``): policy name and the fields that matter.
+
+    Columns ``policy`` (:func:`policy_name`), :data:`KEY_FIELDS` (dotted names), then
+    every other field that differs between the configurations. Lists become tuples.
+    """
+    flat = [{f"{s}.{k}": (tuple(v) if isinstance(v, list) else v)
+             for s, fields in c.describe().items() for k, v in fields.items()} for c in configs]
+    varying = [k for k in flat[0] if k not in KEY_FIELDS
+               and len({repr(row[k]) for row in flat}) > 1] if flat else []
+    rows = [{"policy": policy_name(c), **{k: row.get(k) for k in (*KEY_FIELDS, *varying)}}
+            for c, row in zip(configs, flat, strict=True)]
+    return pd.DataFrame(rows, index=pd.Index(list(names), name="name"))

@@ -1,0 +1,179 @@
+"""Reference simulator: one configuration, a plain loop over days, the planner every day.
+
+It shares nothing with the engine but the planner (:func:`driftwise.plan.make_plan`):
+each day it builds the :class:`~driftwise.data.model.Inputs` a portfolio manager would
+have on that day (current shares and cash, market data cut at the day, the same
+targets, master and cost file), asks for the plan, and applies the plan's trade list
+(shares, side, USD, cost) to its holdings. Slow (one full plan a day, about 30 ms) and
+obviously right: the tests require the engine to match it on every day.
+
+Conventions, the same as the engine's by SPEC section 8 (written again here, on purpose):
+the start is at the target weights at the first close at no cost (whole shares rounded
+toward zero under ``whole_shares``, the rest in cash) or from the holdings; the first day
+is ``first_day=True``; the targets' effective date is dropped (one target version over the
+whole window); ``last_rebalance`` is the last day that traded; a rebalance the plan
+delays has waited 1 day on the next day, one more each further day it stays delayed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+
+from driftwise.backtest.engine import BacktestResult
+from driftwise.backtest.policies import describe_configs, policy_name
+from driftwise.calendar import DateLike, as_day
+from driftwise.config import Config
+from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel
+from driftwise.errors import ConfigError
+from driftwise.plan import Decision, Plan, make_plan
+
+
+def _window(inputs: Inputs, config: Config, start: DateLike | None,
+            end: DateLike | None) -> list[pd.Timestamp]:
+    first = start if start is not None else config.backtest.start
+    last = end if end is not None else config.backtest.end
+    days = [pd.Timestamp(d) for d in inputs.market.prices.index
+            if (first is None or d >= as_day(first)) and (last is None or d <= as_day(last))]
+    if not days:
+        raise ConfigError("reference backtest: the window holds no price date")
+    return days
+
+
+class _Closes:
+    """Close of a ticker on a day, from the price table (plain lookups)."""
+
+    def __init__(self, prices: pd.DataFrame, tickers: list[str]) -> None:
+        self.values = prices.reindex(columns=tickers).to_numpy(dtype=np.float64)
+        self.row = {pd.Timestamp(d): i for i, d in enumerate(prices.index)}
+        self.col = {t: j for j, t in enumerate(tickers)}
+
+    def __call__(self, day: pd.Timestamp, ticker: str) -> float:
+        return float(self.values[self.row[day], self.col[ticker]])
+
+
+def _cut_series(series: pd.Series | None, day: pd.Timestamp) -> pd.Series | None:
+    return None if series is None else series.loc[:day]
+
+
+def _cut(market: MarketData, day: pd.Timestamp) -> MarketData:
+    """The market data a manager has at the close of ``day``."""
+    volumes = None if market.volumes is None else market.volumes.loc[:day]
+    return dataclasses.replace(market, prices=market.prices.loc[:day], volumes=volumes,
+                               vix=_cut_series(market.vix, day),
+                               risk_free_annual=_cut_series(market.risk_free_annual, day))
+
+
+def _last_value(series: pd.Series | None, day: pd.Timestamp) -> float:
+    """The last known value on or before ``day`` (0 when none)."""
+    known = _cut_series(series, day)
+    known = None if known is None else known.dropna()
+    return 0.0 if known is None or known.empty else float(known.to_numpy(dtype=np.float64)[-1])
+
+
+def _start(inputs: Inputs, config: Config, tickers: list[str], close: _Closes,
+           day: pd.Timestamp) -> tuple[dict[str, float], float, pd.Timestamp | None]:
+    if config.backtest.start_from_holdings:
+        held = inputs.holdings.shares.to_dict()
+        shares = {t: float(held.get(t, 0.0)) for t in tickers}
+        return shares, float(inputs.holdings.cash_usd), inputs.last_rebalance
+    assert inputs.targets is not None
+    weights = inputs.targets.weights.to_dict()
+    nav = config.backtest.initial_nav_usd
+    shares, cash = {}, nav
+    for t in tickers:
+        price = close(day, t)
+        n = float(weights.get(t, 0.0)) * nav / price
+        if config.constraints.whole_shares:
+            n = float(math.trunc(n))
+        shares[t] = n
+        cash -= n * price
+    return shares, cash, day
+
+
+def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = None,
+                  end: DateLike | None = None) -> BacktestResult:
+    """Simulate one configuration by calling the planner on every day of the window.
+
+    Parameters, result and errors as :func:`~driftwise.backtest.engine.run_backtest`
+    with one configuration.
+    """
+    if inputs.targets is None or inputs.targets.level is not TargetLevel.ASSET:
+        raise ConfigError("reference backtest: asset-level targets are needed")
+    targets = dataclasses.replace(inputs.targets, effective_date=None)
+    days = _window(inputs, config, start, end)
+    held = list(inputs.holdings.tickers) if config.backtest.start_from_holdings else []
+    tickers = sorted(set(map(str, targets.weights.index)) | set(map(str, held)))
+    close = _Closes(inputs.market.prices, tickers)
+    shares, cash, last = _start(inputs, config, tickers, close, days[0])
+    pending = float("nan")
+    rows: list[dict[str, float]] = []
+    for k, day in enumerate(days):
+        today = dataclasses.replace(
+            inputs, holdings=Holdings(shares=pd.Series(shares, name="shares"), cash_usd=cash),
+            targets=targets, market=_cut(inputs.market, day), last_rebalance=last)
+        plan = make_plan(today, config, as_of=day, pending_days=pending, first_day=k == 0,
+                         with_schedule=False)
+        cash = _apply(plan, shares, cash)
+        traded = len(plan.trades) > 0
+        if plan.decision is Decision.DELAY:
+            pending = 1.0 if math.isnan(pending) else pending + 1.0
+        else:
+            pending = float("nan")
+        if traded:
+            last = day
+        nav = sum(shares[t] * close(day, t) for t in tickers) + cash
+        rows.append({"nav": nav, "cash": cash, "rebalanced": float(traded),
+                     "traded": float(plan.trades["trade_usd"].abs().sum()),
+                     "cost": float(plan.trades["cost_usd"].sum()),
+                     "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
+    return _result(inputs, config, days, tickers, close, rows)
+
+
+def _apply(plan: Plan, shares: dict[str, float], cash: float) -> float:
+    """Apply the plan's trade list to ``shares`` (in place); return the new cash."""
+    for ticker, trade in plan.trades.iterrows():
+        sign = 1.0 if trade["side"] == "BUY" else -1.0
+        shares[str(ticker)] += sign * float(trade["shares"])
+        cash -= float(trade["trade_usd"]) + float(trade["cost_usd"])
+    return cash
+
+
+def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str],
+                    close: _Closes, nav0: float) -> list[float]:
+    """Target weights rebalanced at every close at no cost; cash earns nothing."""
+    assert inputs.targets is not None
+    weights = inputs.targets.weights.to_dict()
+    path = [nav0]
+    for before, day in itertools.pairwise(days):
+        growth = float(inputs.targets.cash_weight)
+        for t in tickers:
+            growth += float(weights.get(t, 0.0)) * (close(day, t) / close(before, t))
+        path.append(path[-1] * growth)
+    return path
+
+
+def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: list[str],
+            close: _Closes, rows: list[dict[str, float]]) -> BacktestResult:
+    def column(name: str) -> np.ndarray:
+        return np.array([[r[name]] for r in rows], dtype=np.float64)
+    if config.backtest.start_from_holdings:
+        held = inputs.holdings.shares.to_dict()
+        nav0 = float(inputs.holdings.cash_usd) + sum(float(held.get(t, 0.0)) * close(days[0], t)
+                                                     for t in tickers)
+    else:
+        nav0 = config.backtest.initial_nav_usd
+    name = policy_name(config)
+    return BacktestResult(
+        dates=pd.DatetimeIndex(days), names=[name], params=describe_configs([config], [name]),
+        nav_usd=column("nav"),
+        ref_nav_usd=np.array(_reference_path(inputs, days, tickers, close, nav0)),
+        traded_usd=column("traded"), cost_usd=column("cost"),
+        rebalanced=column("rebalanced").astype(bool), drift=column("drift"),
+        post_drift=column("post_drift"), cash_usd=column("cash"),
+        risk_free_annual=np.array([_last_value(inputs.market.risk_free_annual, d) for d in days]),
+        config_toml=[config.to_toml()], tickers=tickers)

@@ -1,0 +1,144 @@
+"""MarketHistory equals the planner's own per-day computations (one estimator each)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwise.assemble import cost_params, monitor_config
+from driftwise.backtest.history import build_history, universe, window_dates
+from driftwise.config import Config
+from driftwise.costs import AssetCostInputs, build_cost_inputs
+from driftwise.data.model import Holdings, Inputs, TargetLevel
+from driftwise.data.sample import load_sample
+from driftwise.errors import ConfigError, DataError
+from driftwise.monitor import estimate_risk, vix_on
+from driftwise.plan import calendar_flags
+from driftwise.state import build_state
+
+from .conftest import synthetic_inputs
+
+DAYS = (0, 1, 3, 25, 61, 140, 175, 329)
+
+
+def _planner_risk(inputs: Inputs, config: Config, day: pd.Timestamp) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+    names = universe(inputs, from_holdings=False)
+    dummy = Holdings(shares=pd.Series(0.0, index=names), cash_usd=1.0)
+    state = build_state(dummy, inputs.targets, inputs.market, inputs.master, as_of=day)
+    risk = estimate_risk(state, inputs.market.prices, monitor_config(config))
+    return risk.vol_annual, risk.cov_long
+
+
+def _assert_same_costs(got: AssetCostInputs, want: AssetCostInputs) -> None:
+    for f in dataclasses.fields(want):
+        a, b = getattr(got, f.name), getattr(want, f.name)
+        if f.name == "tickers":
+            assert a == b
+        elif b.dtype == bool:
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0.0, err_msg=f.name)
+
+
+@pytest.mark.parametrize("te_window", [(60, 252), (20, 40)])
+def test_risk_equals_estimate_risk(synthetic: Inputs, te_window: tuple[int, int]) -> None:
+    config = Config().with_overrides({"risk.cov_windows_days": list(te_window),
+                                      "risk.vol_window_days": te_window[0]})
+    history = build_history(synthetic, config)
+    for k in DAYS:
+        vol, cov = _planner_risk(synthetic, config, history.dates[k])
+        np.testing.assert_allclose(history.vol_annual[k], vol, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(history.cov_on(k), cov, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("with_volumes", [True, False])
+def test_cost_inputs_equal_build_cost_inputs(with_volumes: bool) -> None:
+    inputs = synthetic_inputs(with_volumes=with_volumes)
+    config = Config().with_overrides({"costs.commission_bps": 0.7})
+    history = build_history(inputs, config)
+    for k in DAYS:
+        want, _ = build_cost_inputs(history.tickers, inputs.market.prices, inputs.market.volumes,
+                                    inputs.master, inputs.costs, as_of=history.dates[k],
+                                    params=cost_params(config))
+        _assert_same_costs(history.cost_inputs(k), want)
+
+
+def test_stale_cost_rows_follow_the_day() -> None:
+    inputs = synthetic_inputs(costs_as_of="2019-03-01")
+    history = build_history(inputs, Config())
+    for k in DAYS:
+        want, _ = build_cost_inputs(history.tickers, inputs.market.prices, inputs.market.volumes,
+                                    inputs.master, inputs.costs, as_of=history.dates[k],
+                                    params=cost_params(Config()))
+        _assert_same_costs(history.cost_inputs(k), want)
+        assert bool(history.stale_any[k]) == bool(want.stale.any())
+    assert history.stale_any.any() and not history.stale_any.all()
+
+
+def test_calendar_vix_and_risk_free(synthetic: Inputs) -> None:
+    history = build_history(synthetic, Config(), start="2019-02-25")
+    for k in range(0, history.n_days, 7):
+        day = history.dates[k]
+        assert history.calendar[k] == calendar_flags(day)
+        want = vix_on(synthetic.market.vix, day)
+        assert (np.isnan(history.vix[k]) if want is None else history.vix[k] == want)
+        rf = vix_on(synthetic.market.risk_free_annual, day)
+        assert history.risk_free_annual[k] == (0.0 if rf is None else rf)
+
+
+def test_first_days_have_no_vix(synthetic: Inputs) -> None:
+    history = build_history(synthetic, Config(), end="2019-01-10")
+    assert np.isnan(history.vix[:4]).all() and np.isfinite(history.vix[4:]).all()
+
+
+def test_sample_days() -> None:
+    inputs = load_sample()
+    config = Config()
+    history = build_history(inputs, config, start="2008-09-02", end="2008-10-31")
+    for k in (0, 20, history.n_days - 1):
+        vol, cov = _planner_risk(inputs, config, history.dates[k])
+        np.testing.assert_allclose(history.vol_annual[k], vol, rtol=1e-12)
+        np.testing.assert_allclose(history.cov_on(k), cov, rtol=1e-12, atol=1e-15)
+        want, _ = build_cost_inputs(history.tickers, inputs.market.prices, None, inputs.master,
+                                    inputs.costs, as_of=history.dates[k],
+                                    params=cost_params(config))
+        _assert_same_costs(history.cost_inputs(k), want)
+
+
+def test_window_bounds(synthetic: Inputs) -> None:
+    index = pd.DatetimeIndex(synthetic.market.prices.index)
+    rows = window_dates(index, "2019-02-01", "2019-02-28")
+    assert index[rows[0]] == pd.Timestamp("2019-02-01")
+    assert index[rows[-1]] == pd.Timestamp("2019-02-28")
+    assert len(rows) == 19  # NYSE sessions of February 2019
+
+
+def test_empty_window(synthetic: Inputs) -> None:
+    with pytest.raises(ConfigError, match="holds no price date"):
+        build_history(synthetic, Config(), start="2030-01-01")
+
+
+def test_missing_price_in_window(synthetic: Inputs) -> None:
+    prices = synthetic.market.prices.copy()
+    prices.iloc[50, 2] = np.nan
+    market = dataclasses.replace(synthetic.market, prices=prices)
+    with pytest.raises(DataError, match="CCC") as err:
+        build_history(dataclasses.replace(synthetic, market=market), Config())
+    assert "2019-03-15" in str(err.value)
+    build_history(dataclasses.replace(synthetic, market=market), Config(), start="2019-04-01")
+
+
+def test_targets_needed(synthetic: Inputs) -> None:
+    with pytest.raises(ConfigError, match="no targets"):
+        build_history(dataclasses.replace(synthetic, targets=None), Config())
+
+
+def test_group_targets_rejected(synthetic: Inputs) -> None:
+    assert synthetic.targets is not None
+    sector = dataclasses.replace(synthetic.targets, level=TargetLevel.SECTOR)
+    with pytest.raises(ConfigError, match="targets by sector"):
+        build_history(dataclasses.replace(synthetic, targets=sector), Config())
