@@ -36,12 +36,13 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from driftwise.cli import costs, fills, monitor, plan
+    from driftwise.cli import backtest, costs, fills, monitor, plan
 
     plan.register(app)
     monitor.register(app)
     costs.register(app)
     fills.register(app)
+    backtest.register(app)
 
 
 _register()

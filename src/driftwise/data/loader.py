@@ -11,11 +11,11 @@ from driftwise.costs.inputs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.market import read_prices, read_risk_free, read_vix
 from driftwise.data.master import read_security_master
-from driftwise.data.model import Inputs, SecurityMaster
+from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError
-from driftwise.flags import merge_notices
+from driftwise.flags import Flag, merge_notices
 
 PathLike = str | Path
 
@@ -61,13 +61,7 @@ def load_inputs(
             market=market,
             last_rebalance=None,
         )
-    market = base.market
-    if vix is not None:
-        series, notes = read_vix(vix, today=today)
-        market = dataclasses.replace(market, vix=series,
-                                     notices=merge_notices(
-                                         (n for n in market.notices if n.flag.name != "VIX_PROXY"),
-                                         notes))
+    market = _with_vix(base.market, vix, today)
     if risk_free is not None:
         rates, notes = read_risk_free(risk_free, today=today)
         market = dataclasses.replace(market, risk_free_annual=rates,
@@ -81,3 +75,52 @@ def load_inputs(
                         else base.last_rebalance),
         costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
     )
+
+
+def load_backtest_inputs(
+    *,
+    prices: PathLike | None = None,
+    targets: PathLike | None = None,
+    volumes: PathLike | None = None,
+    master: PathLike | None = None,
+    vix: PathLike | None = None,
+    cost_file: PathLike | None = None,
+    holdings: PathLike | None = None,
+    today: pd.Timestamp | None = None,
+) -> Inputs:
+    """Inputs of a backtest: prices and targets (holdings only to start from them).
+
+    With no ``prices`` the sample's market is used (and its targets unless ``targets`` is
+    given); with ``prices``, ``targets`` is required.
+
+    Raises
+    ------
+    ConfigError
+        ``prices`` without ``targets``.
+    """
+    if prices is None:
+        base = load_sample()
+        market = base.market
+    else:
+        if targets is None:
+            raise ConfigError("--prices needs --targets (the allocation to backtest)")
+        market = read_prices(prices, volumes=volumes, today=today)
+        base = Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
+                      targets=None, master=SecurityMaster.empty(), market=market)
+    market = _with_vix(market, vix, today)
+    return Inputs(
+        holdings=read_holdings(holdings, today=today) if holdings is not None else base.holdings,
+        targets=read_targets(targets) if targets is not None else base.targets,
+        master=read_security_master(master) if master is not None else base.master,
+        market=market,
+        costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
+    )
+
+
+def _with_vix(market: MarketData, vix: PathLike | None, today: pd.Timestamp | None) -> MarketData:
+    """``market`` with the VIX of file ``vix`` (replacing any proxy and its flag)."""
+    if vix is None:
+        return market
+    series, notes = read_vix(vix, today=today)
+    kept = (n for n in market.notices if n.flag is not Flag.VIX_PROXY)
+    return dataclasses.replace(market, vix=series, notices=merge_notices(kept, notes))

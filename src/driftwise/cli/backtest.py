@@ -1,0 +1,219 @@
+"""``driftwise backtest``: which rule, at which threshold, for my costs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from driftwise.backtest import policies
+from driftwise.backtest.compare import Comparison, compare
+from driftwise.backtest.sweep import SweepGrid, progress_bar, write_table
+from driftwise.cli._inputs import ConfigOption, InputOptions, load_cli_config
+from driftwise.cli._output import (
+    console,
+    frame_table,
+    num,
+    pairs_table,
+    pct,
+    print_json,
+    usd,
+)
+from driftwise.config import Config, load_config
+from driftwise.data.loader import load_backtest_inputs
+from driftwise.errors import ConfigError
+from driftwise.report import backtest_data, write_report
+
+YEARS_BY_DEFAULT = 10
+
+
+class PolicyName(StrEnum):
+    """Policies ``--policy`` accepts."""
+
+    NEVER = "never"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+    THRESHOLD = "threshold"
+    HYBRID = "hybrid"
+    COST_BENEFIT = "cost-benefit"
+    VOLATILITY_AWARE = "volatility-aware"
+    VIX_DELAYED = "vix-delayed"
+    DYNAMIC = "dynamic"
+
+
+THRESHOLDED = {PolicyName.THRESHOLD: policies.threshold,
+               PolicyName.VOLATILITY_AWARE: policies.volatility_aware,
+               PolicyName.VIX_DELAYED: policies.vix_delayed, PolicyName.DYNAMIC: policies.dynamic}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``backtest`` command to ``app``."""
+    app.command("backtest")(backtest_command)
+
+
+def backtest_command(
+    prices: InputOptions.prices = None,
+    targets: InputOptions.targets = None,
+    volumes: InputOptions.volumes = None,
+    master: InputOptions.master = None,
+    vix: InputOptions.vix = None,
+    cost_file: Annotated[Path | None, typer.Option(
+        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    start: Annotated[str | None, typer.Option(
+        help="First day (default: 10 years before the last).", show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (default: the last price date).",
+                                            show_default=False)] = None,
+    policy: Annotated[list[PolicyName] | None, typer.Option(
+        help="Policy to run (repeatable). Default: the seed's five rules.")] = None,
+    threshold: Annotated[list[float] | None, typer.Option(
+        help="Drift threshold(s) for threshold-type policies (repeatable).", min=0.0,
+        max=1.0)] = None,
+    cost_bps: Annotated[float | None, typer.Option(
+        help="Flat cost in bps of traded value instead of the full cost model.", min=0.0)] = None,
+    grid: Annotated[Path | None, typer.Option(
+        help="TOML with a [backtest] grid (thresholds, cost_levels_bps, vix_multipliers, "
+        "impact_models) to sweep.", dir_okay=False)] = None,
+    table: Annotated[Path | None, typer.Option(
+        help="Write the tidy results table (.csv, .csv.gz or .parquet).", dir_okay=False)] = None,
+    config: ConfigOption = None,
+    samples: Annotated[int, typer.Option(help="Bootstrap resamples.", min=50)] = 1000,
+    report: Annotated[Path | None, typer.Option(
+        help="Write a self-contained HTML report.", dir_okay=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare rebalancing rules on history, with block-bootstrap intervals.
+
+    With no arguments: the seed's five rules (monthly, 5% threshold, 10% threshold,
+    hybrid, cost-benefit) on the sample's last 10 years.
+    """
+    base = load_cli_config(config)
+    inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
+                                  master=master, vix=vix, cost_file=cost_file)
+    dates = inputs.market.prices.index
+    last = pd.Timestamp(end) if end is not None else pd.Timestamp(dates[-1])
+    first = pd.Timestamp(start) if start is not None else \
+        pd.Timestamp(dates[dates >= last - pd.DateOffset(years=YEARS_BY_DEFAULT)][0])
+    configs = build_policies(base, policy, threshold, cost_bps)
+    sweep = SweepGrid.from_config(load_config(grid).backtest) if grid is not None else None
+    b = base.backtest
+    with progress_bar("backtest", enabled=not as_json) as progress:
+        result = compare(inputs, list(configs.values()), list(configs), start=first, end=last,
+                         grid=sweep, grid_base=_flat(policies.threshold(0.05, base=base),
+                                                     cost_bps),
+                         progress=progress, samples=samples, block=b.bootstrap_block_days,
+                         seed=b.seed)
+    if table is not None:
+        write_table(result.sweep if result.sweep is not None
+                    else result.metrics.reset_index(), table)
+    if report is not None:
+        write_report(report, backtest=backtest_data(
+            result.result, metrics=result.metrics, sweep=result.sweep,
+            threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion))
+    if as_json:
+        print_json(as_dict(result))
+        return
+    show(result)
+    for label, path in (("table", table), ("report", report)):
+        if path is not None:
+            console.print(f"{label}: {path.resolve()}")
+
+
+def build_policies(base: Config, names: list[PolicyName] | None, thresholds: list[float] | None,
+                   cost_bps: float | None) -> dict[str, Config]:
+    """The configurations to compare, keyed by display name."""
+    if not names:
+        if thresholds:
+            names = [PolicyName.THRESHOLD]
+        else:
+            return {k: _flat(v, cost_bps) for k, v in policies.seed_rules(base=base).items()}
+    out: dict[str, Config] = {}
+    for name in names:
+        if name in THRESHOLDED:
+            for h in thresholds or [base.policy.threshold]:
+                config = THRESHOLDED[name](h, base=base)
+                out[policies.policy_name(config)] = config
+        else:
+            config = _named(name, base)
+            out[policies.policy_name(config)] = config
+    return {k: _flat(v, cost_bps) for k, v in out.items()}
+
+
+def _named(name: PolicyName, base: Config) -> Config:
+    makers = {PolicyName.NEVER: policies.never, PolicyName.MONTHLY: policies.monthly,
+              PolicyName.QUARTERLY: policies.quarterly, PolicyName.ANNUAL: policies.annual,
+              PolicyName.HYBRID: policies.hybrid, PolicyName.COST_BENEFIT: policies.cost_benefit}
+    if name not in makers:
+        raise ConfigError(f"unknown policy {name}")
+    return makers[name](base=base)
+
+
+def _flat(config: Config, cost_bps: float | None) -> Config:
+    if cost_bps is None:
+        return config
+    return config.with_overrides({"costs.flat_cost_bps": cost_bps}, source="--cost-bps")
+
+
+JSON_FIELDS = ("final_nav_usd", "total_return", "return_annual", "vol_annual", "sharpe",
+               "ref_sharpe", "sharpe_diff", "te_annual", "te_low", "te_high", "cost_per_year",
+               "cost_low", "cost_high", "cost_total_usd", "turnover_per_year", "n_rebalances",
+               "max_drift")
+
+
+def as_dict(result: Comparison) -> dict[str, object]:
+    """JSON form: per policy, then the intervals of the differences, then the sweep."""
+    r = result.result
+    return {
+        "start": r.dates[0], "end": r.dates[-1], "days": len(r.dates),
+        "policies": {name: {f: result.metrics.loc[name, f] for f in JSON_FIELDS
+                            if f in result.metrics.columns} for name in result.metrics.index},
+        "ranking": list(result.ranked.index),
+        "differences_vs_baseline": result.differences,
+        "sweep": result.sweep, "optimal_threshold": result.optimum,
+    }
+
+
+def show(result: Comparison) -> None:
+    """Print the comparison tables."""
+    r, m = result.result, result.metrics
+    console.print(f"[bold]Backtest {pd.Timestamp(r.dates[0]).date()} .. "
+                  f"{pd.Timestamp(r.dates[-1]).date()}[/] ({len(r.dates)} trading days; "
+                  "reference: the target rebalanced daily at no cost)")
+    shown = pd.DataFrame({
+        "TE": [f"{pct(t)} [{pct(lo)}, {pct(hi)}]" for t, lo, hi in
+               zip(m["te_annual"], m["te_low"], m["te_high"], strict=True)],
+        "cost/yr": [f"{num(1e4 * c, 1)} [{num(1e4 * lo, 1)}, {num(1e4 * hi, 1)}] bps"
+                    for c, lo, hi in zip(m["cost_per_year"], m["cost_low"], m["cost_high"],
+                                         strict=True)],
+        "turnover/yr": [pct(x, 1) for x in m["turnover_per_year"]],
+        "rebalances": [num(x, 0) for x in m["n_rebalances"]],
+        "return": [pct(x) for x in m["return_annual"]],
+        "Sharpe − ref": [num(x, 3) for x in m["sharpe_diff"]],
+        "max drift": [pct(x, 1) for x in m["max_drift"]],
+        "final NAV": [usd(x) for x in m["final_nav_usd"]],
+    }, index=pd.Index(m.index, name="policy"))
+    console.print(frame_table(shown, "Policies (95% block-bootstrap intervals)"))
+    console.print("ranking (γ/2·TE² + cost/yr, best first): " + " > ".join(result.ranked.index))
+    if len(result.differences):
+        d = result.differences
+        rows = d[d["metric"].isin(["te_annual", "cost_per_year"])].copy()
+        scale = rows["metric"].map({"te_annual": 100.0, "cost_per_year": 1e4})
+        unit = rows["metric"].map({"te_annual": "pp", "cost_per_year": "bps"})
+        rows["difference"] = [f"{e * s:+.3f} [{lo * s:+.3f}, {hi * s:+.3f}] {u}" for e, lo, hi, s, u
+                              in zip(rows["estimate"], rows["low"], rows["high"], scale, unit,
+                                     strict=True)]
+        out = rows.set_index(["a", "metric"])[["difference"]]
+        out.index = [f"{a} − {rows['b'].iloc[0]}: {met}" for a, met in out.index]
+        console.print(frame_table(out, "Differences to the baseline (paired block bootstrap)"))
+    if result.optimum is not None:
+        console.print(frame_table(result.optimum.set_index(result.optimum.columns[0]),
+                                  "Empirical optimal threshold vs the corrected band"))
+    if result.theory is not None:
+        t = result.theory
+        console.print(pairs_table([("one-way cost k", f"{num(1e4 * t.one_way_cost, 1)} bps"),
+                                   ("portfolio volatility", pct(t.portfolio_vol)),
+                                   ("weight-deviation volatility s", pct(t.drift_vol))],
+                                  title="Inputs of the theoretical band"))

@@ -1,0 +1,99 @@
+"""`driftwise backtest` end to end (short windows of the sample, or small files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+WINDOW = ["--start", "2020-01-02", "--end", "2021-06-30", "--samples", "100"]
+
+
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main(["backtest", *args, "--json"]) == EXIT_OK
+    return json.loads(capsys.readouterr().out)
+
+
+def test_default_is_the_seed_rules_with_required_fields(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    data = run_json(WINDOW, capsys)
+    assert list(data["policies"]) == ["monthly", "threshold 5%", "threshold 10%",
+                                      "hybrid (monthly + 10%)", "cost-benefit"]
+    for row in data["policies"].values():
+        for field in ("final_nav_usd", "total_return", "turnover_per_year", "te_annual",
+                      "n_rebalances", "cost_total_usd", "te_low", "te_high"):
+            assert field in row
+        assert row["te_low"] <= row["te_annual"] <= row["te_high"]
+        assert row["final_nav_usd"] == pytest.approx(1e6 * (1 + row["total_return"]))
+    monthly = data["policies"]["monthly"]
+    assert monthly["n_rebalances"] == 17  # first sessions of Feb-Dec 2020 (11) + Jan-Jun 2021 (6)
+
+
+def test_policies_and_thresholds(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json([*WINDOW, "--policy", "never", "--policy", "threshold",
+                     "--threshold", "0.03", "--threshold", "0.07"], capsys)
+    assert list(data["policies"]) == ["never", "threshold 3%", "threshold 7%"]
+    never, tight, loose = data["policies"].values()
+    assert never["n_rebalances"] == 0 and never["cost_total_usd"] == 0
+    assert tight["n_rebalances"] >= loose["n_rebalances"]
+    assert tight["turnover_per_year"] >= loose["turnover_per_year"]
+
+
+def test_flat_cost_is_the_cost_bps_of_traded_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from driftwise.backtest.engine import run_backtest
+    from driftwise.backtest.policies import monthly
+    from driftwise.data.loader import load_backtest_inputs
+
+    data = run_json([*WINDOW, "--policy", "monthly", "--cost-bps", "20"], capsys)
+    config = monthly().with_overrides({"costs.flat_cost_bps": 20.0})
+    result = run_backtest(load_backtest_inputs(), [config], start="2020-01-02",
+                          end="2021-06-30")
+    traded = float(result.traded_usd.sum())
+    assert data["policies"]["monthly"]["cost_total_usd"] == pytest.approx(traded * 20e-4,
+                                                                          rel=1e-9)
+
+
+def test_grid_sweep_writes_a_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[backtest]\nthresholds = [0.03, 0.06]\ncost_levels_bps = [10.0, 50.0]\n"
+                    "vix_multipliers = [[1.0, 1.5, 2.5]]\nimpact_models = [\"square_root\"]\n")
+    table = tmp_path / "sweep.parquet"
+    data = run_json([*WINDOW, "--policy", "monthly", "--grid", str(grid), "--table", str(table)],
+                    capsys)
+    frame = pd.read_parquet(table)
+    assert len(frame) == len(data["sweep"]) == 2 * 3  # 2 thresholds x (2 flat levels + model)
+    assert set(frame["threshold"]) == {0.03, 0.06}
+    assert data["optimal_threshold"]
+
+
+def test_user_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    dates = pd.bdate_range("2023-01-03", periods=200)
+    from driftwise.calendar import nyse_sessions
+
+    dates = nyse_sessions("2023-01-03", "2023-10-31")
+    prices = pd.DataFrame(50 * np.exp(np.cumsum(rng.normal(0, 0.02, (len(dates), 3)), axis=0)),
+                          index=pd.Index(dates.strftime("%Y-%m-%d"), name="date"),
+                          columns=["AAA", "BBB", "CCC"])
+    prices.to_csv(tmp_path / "p.csv")
+    (tmp_path / "t.csv").write_text("ticker,target_weight\nAAA,0.4\nBBB,0.3\nCCC,0.3\n")
+    data = run_json(["--prices", str(tmp_path / "p.csv"), "--targets", str(tmp_path / "t.csv"),
+                     "--policy", "quarterly", "--samples", "100"], capsys)
+    assert data["start"] == "2023-01-03" and data["policies"]["quarterly"]["n_rebalances"] == 3
+
+
+def test_prices_without_targets_exit_3(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text("date,AAA\n2024-01-02,1\n2024-01-03,1.1\n")
+    assert main(["backtest", "--prices", str(tmp_path / "p.csv")]) == EXIT_BAD_INPUT
+    assert "--targets" in capsys.readouterr().err
+
+
+def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", *WINDOW, "--policy", "monthly", "--policy", "never"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Policies (95% block-bootstrap intervals)" in out and "Differences to the baseline" in out
