@@ -22,9 +22,9 @@ from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
 from driftwise.config import Config
+from driftwise.costs import build_cost_inputs, trade_costs
 from driftwise.data.model import Holdings, Inputs
 from driftwise.metrics.threshold import ThresholdInputs
-from driftwise.costs import build_cost_inputs, trade_costs
 from driftwise.monitor import monitor, vix_on
 
 INTERVAL_METRICS = ("te_annual", "cost_per_year")
