@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 DateLike = str | dt.date | pd.Timestamp | np.datetime64
 """Anything :class:`pandas.Timestamp` accepts as a day."""
 
-Freq = Literal["month", "quarter", "half", "year"]
-FREQS: tuple[str, ...] = ("month", "quarter", "half", "year")
+Freq = Literal["week", "month", "quarter", "half", "year"]
+FREQS: tuple[str, ...] = ("week", "month", "quarter", "half", "year")
 
 _DEFAULT_FIRST_YEAR = 1990
 _DEFAULT_LAST_YEAR = 2039
@@ -158,6 +158,9 @@ def next_session(date: DateLike) -> pd.Timestamp:
 
 
 def _period_key(index: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    if freq == "week":  # Monday-to-Sunday weeks: 1970-01-01 was a Thursday, hence + 3
+        days = index.to_numpy().astype("datetime64[D]").astype(np.int64)
+        return (days + 3) // 7
     year = index.year.to_numpy().astype(np.int64)
     month0 = index.month.to_numpy().astype(np.int64) - 1
     if freq == "month":
@@ -186,7 +189,7 @@ def period_first_sessions(sessions: Iterable[DateLike] | pd.DatetimeIndex, freq:
     ----------
     sessions : array-like of dates, shape ``(n,)``
         Ascending, unique (normally NYSE sessions, e.g. the index of a price frame).
-    freq : {"month", "quarter", "half", "year"}
+    freq : {"week", "month", "quarter", "half", "year"}
         The calendar period.
 
     Returns
@@ -215,7 +218,7 @@ def period_last_sessions(sessions: Iterable[DateLike] | pd.DatetimeIndex, freq: 
     ----------
     sessions : array-like of dates, shape ``(n,)``
         Ascending, unique.
-    freq : {"month", "quarter", "half", "year"}
+    freq : {"week", "month", "quarter", "half", "year"}
 
     Returns
     -------

@@ -107,8 +107,8 @@ def test_empty_sessions():
 
 
 def test_bad_frequency():
-    with pytest.raises(ConfigError, match="month, quarter, half, year"):
-        period_first_sessions(nyse_sessions("2024-01-01", "2024-01-31"), "week")
+    with pytest.raises(ConfigError, match="week, month, quarter, half, year"):
+        period_first_sessions(nyse_sessions("2024-01-01", "2024-01-31"), "fortnight")
 
 
 def test_unsorted_sessions():
@@ -177,3 +177,13 @@ def test_is_session_matches_the_session_list(days):
     assert is_session(days).tolist() == expected
     weekend = np.array([d.weekday() >= 5 for d in days], dtype=bool)
     assert not is_session(days)[weekend].any()
+
+
+def test_weekly_first_and_last_sessions() -> None:
+    from driftwise.calendar import nyse_sessions, period_first_sessions, period_last_sessions
+
+    sessions = nyse_sessions("2024-06-24", "2024-07-12")  # July 4th (Thu) is a holiday
+    firsts = sessions[period_first_sessions(sessions, "week")]
+    lasts = sessions[period_last_sessions(sessions, "week")]
+    assert [d.strftime("%m-%d") for d in firsts] == ["06-24", "07-01", "07-08"]
+    assert [d.strftime("%m-%d") for d in lasts] == ["06-28", "07-05", "07-12"]

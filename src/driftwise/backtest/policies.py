@@ -29,7 +29,7 @@ from driftwise.policy.triggers import CostBenefitForm
 
 DestinationLike = Destination | str
 
-_ADJECTIVE = {Frequency.MONTH: "monthly", Frequency.QUARTER: "quarterly",
+_ADJECTIVE = {Frequency.WEEK: "weekly", Frequency.MONTH: "monthly", Frequency.QUARTER: "quarterly",
               Frequency.HALF: "semiannual", Frequency.YEAR: "annual"}
 
 
@@ -53,6 +53,13 @@ def calendar(frequency: Frequency | str, *, anchor: Anchor | str = Anchor.FIRST,
     """Rebalance on the first (or last) NYSE session of each period."""
     return _policy(base, destination, stress_delay, trigger=TriggerKind.CALENDAR,
                    frequency=Frequency(frequency), anchor=Anchor(anchor))
+
+
+def weekly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+           base: Config | None = None) -> Config:
+    """Rebalance on the first NYSE session of each week."""
+    return calendar(Frequency.WEEK, destination=destination, stress_delay=stress_delay,
+                    base=base)
 
 
 def monthly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,

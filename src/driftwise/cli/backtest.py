@@ -34,6 +34,7 @@ class PolicyName(StrEnum):
     """Policies ``--policy`` accepts."""
 
     NEVER = "never"
+    WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
     ANNUAL = "annual"
@@ -143,7 +144,8 @@ def build_policies(base: Config, names: list[PolicyName] | None, thresholds: lis
 
 
 def _named(name: PolicyName, base: Config) -> Config:
-    makers = {PolicyName.NEVER: policies.never, PolicyName.MONTHLY: policies.monthly,
+    makers = {PolicyName.NEVER: policies.never, PolicyName.WEEKLY: policies.weekly,
+              PolicyName.MONTHLY: policies.monthly,
               PolicyName.QUARTERLY: policies.quarterly, PolicyName.ANNUAL: policies.annual,
               PolicyName.HYBRID: policies.hybrid, PolicyName.COST_BENEFIT: policies.cost_benefit}
     if name not in makers:

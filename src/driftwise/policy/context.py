@@ -28,8 +28,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class Frequency(StrEnum):
-    """Calendar review frequencies (SPEC section 5)."""
+    """Calendar review frequencies (SPEC section 5; weekly for research backtests)."""
 
+    WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
     HALF = "half"
