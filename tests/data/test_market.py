@@ -470,3 +470,9 @@ def test_real_etf_long_file_with_staggered_starts(shared_data):
     assert bil.first_valid_index() == pd.Timestamp("2007-05-30")
     assert bil.loc[:"2007-05-29"].isna().all()  # NaN only before BIL's first price
     assert m.prices.index[-1] == pd.Timestamp("2025-09-26")
+
+
+def test_tickers_named_like_ohlc_columns_are_tickers(write_csv):
+    # LOW (Lowe's) and OPEN (Opendoor) are real tickers of a wide file
+    path = write_csv("p.csv", "date,LOW,OPEN,AAPL\n2024-01-02,200,3,180\n2024-01-03,201,3.1,181\n")
+    assert list(read_prices(path, today=TODAY).prices.columns) == ["AAPL", "LOW", "OPEN"]

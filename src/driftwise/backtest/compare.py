@@ -23,7 +23,14 @@ from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.costs import build_cost_inputs, trade_costs
-from driftwise.data.model import Holdings, Inputs
+from driftwise.data.model import (
+    Holdings,
+    Inputs,
+    MarketData,
+    SecurityMaster,
+    TargetLevel,
+    Targets,
+)
 from driftwise.metrics.threshold import ThresholdInputs
 from driftwise.monitor import monitor, vix_on
 
@@ -134,3 +141,47 @@ def theory_inputs(inputs: Inputs, config: Config, day: pd.Timestamp) -> Threshol
     k = float(trade_costs(trade, costs, params, vix_on(inputs.market.vix, day))
               .trading_usd.sum()) / traded if traded > 0 else 0.0
     return dataclasses.replace(report.thresholds.inputs, one_way_cost=k)
+
+
+FREQUENCY_POLICIES = ("weekly", "monthly", "quarterly", "annual", "never")
+
+
+def frequency_table(inputs: Inputs, *, start: DateLike | None = None,
+                    end: DateLike | None = None, cost_bps: float | None = 10.0,
+                    progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Turnover and TE of calendar rebalancing from weekly to never (Boyd et al. 2017, 7.1).
+
+    Returns one row per frequency (weekly, monthly, quarterly, annual, never) with
+    ``turnover_per_year``, ``te_annual``, ``cost_per_year``, ``n_rebalances`` and the ratio
+    of each to the previous (more frequent) row. Costs are a flat ``cost_bps`` of traded
+    value (None: the full cost model).
+    """
+    from driftwise.backtest import policies
+
+    makers = {"weekly": policies.weekly, "monthly": policies.monthly,
+              "quarterly": policies.quarterly, "annual": policies.annual}
+    configs = [makers[name]() for name in FREQUENCY_POLICIES[:-1]] + [policies.never()]
+    if cost_bps is not None:
+        configs = [c.with_overrides({"costs.flat_cost_bps": cost_bps}) for c in configs]
+    result = run_backtest(inputs, configs, start=start, end=end,
+                          names=list(FREQUENCY_POLICIES), progress=progress)
+    metrics = policy_metrics(result)
+    table = metrics.loc[list(FREQUENCY_POLICIES),
+                        ["turnover_per_year", "te_annual", "cost_per_year", "n_rebalances"]]
+    table["turnover_ratio"] = table["turnover_per_year"].shift(1) / table["turnover_per_year"]
+    table["te_ratio"] = table["te_annual"] / table["te_annual"].shift(1)
+    return table
+
+
+def equal_weight_inputs(market: MarketData) -> Inputs:
+    """Backtest inputs: equal weight over the tickers priced on every day of ``market``."""
+    full = market.prices.columns[market.prices.notna().all().to_numpy()]
+    market = dataclasses.replace(market, prices=market.prices[full],
+                                 volumes=None if market.volumes is None
+                                 else market.volumes[full])
+    weights = pd.Series(1.0 / len(full), index=pd.Index(full, name="ticker"))
+    targets = Targets(level=TargetLevel.ASSET, weights=weights,
+                      band_abs=pd.Series(np.nan, index=weights.index),
+                      band_rel=pd.Series(np.nan, index=weights.index))
+    return Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
+                  targets=targets, master=SecurityMaster.empty(), market=market)

@@ -233,8 +233,12 @@ def _long_panel(table: Table, dates: pd.Series, field: str) -> _Panel:
 def _wide_panel(table: Table, dates: pd.Series) -> _Panel:
     first_duplicate(table, dates, "date", "date")
     columns = [c for c in table.columns if c != "date"]
+    # an OHLC file of one ticker (a close column, maybe open/high/low/volume), not a wide
+    # file; without a close column such names are tickers (LOW is Lowe's, OPEN Opendoor)
     odd = [c for c in columns if c in _SINGLE_TICKER_COLUMNS]
-    if not columns or odd:
+    has_close = any(c in CLOSE_COLUMNS for c in columns)
+    ohlc = has_close and (len(odd) >= 2 or len(columns) == 1)
+    if not columns or ohlc or columns == ["volume"]:
         raise DataError("no ticker columns" if not columns else
                         "looks like one ticker's file without a ticker column",
                         file=table.label, row=1, field=", ".join(odd) or "date",

@@ -1,0 +1,84 @@
+"""Read a folder of Alpha Vantage ``TIME_SERIES_DAILY_ADJUSTED`` CSV exports.
+
+One file per ticker (``<TICKER>.csv`` or ``.csv.gz``) with columns ``date, open, high,
+low, close, adjusted_close, volume, dividend_amount, split_coefficient``. Prices are the
+``adjusted_close`` (splits and dividends); volumes are the raw share volumes expressed in
+today's share units with the split coefficients
+(:func:`driftwise.costs.split_adjusted_volume`). Zero-volume days (no trade) become NaN,
+which the cost model treats as missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from driftwise.calendar import DateLike
+from driftwise.costs import split_adjusted_volume
+from driftwise.data._table import Kind, parse_column, read_table, require_columns
+from driftwise.data.market import read_prices
+from driftwise.data.model import MarketData
+from driftwise.errors import DataError
+
+COLUMNS = ("date", "adjusted_close", "volume", "split_coefficient")
+
+
+def read_alphavantage_folder(folder: str | Path, *, tickers: Sequence[str] | None = None,
+                             start: DateLike | None = None, end: DateLike | None = None,
+                             check_splits: bool = False) -> MarketData:
+    """Prices and volumes of every ticker file in ``folder`` (or of ``tickers``).
+
+    Each file is validated like any input (:func:`~driftwise.data._table.read_table`);
+    the assembled wide prices then go through :func:`~driftwise.data.market.read_prices`,
+    so gaps, non-positive prices and non-session dates are caught or repaired and flagged
+    as for any price file. ``check_splits`` is off by default: the adjusted closes are
+    split-adjusted, and the real crashes of 1999-2021 would be taken for splits.
+
+    Raises
+    ------
+    DataError
+        No ticker file, a file missing a column, a bad value.
+    """
+    root = Path(folder)
+    files = {p.name.split(".")[0].upper(): p for p in sorted(root.glob("*.csv*"))}
+    if tickers is not None:
+        missing = [t for t in tickers if t not in files]
+        if missing:
+            raise DataError("ticker files not found", file=root, field="ticker",
+                            found=", ".join(missing[:10]))
+        files = {t: files[t] for t in tickers}
+    if not files:
+        raise DataError("no ticker files (*.csv, *.csv.gz)", file=root)
+    closes, volumes = {}, {}
+    for ticker, path in files.items():
+        table = read_table(path, name="prices")
+        require_columns(table, *COLUMNS)
+        dates = parse_column(table, "date", Kind.DATE)
+        close = parse_column(table, "adjusted_close", Kind.FLOAT, required=False)
+        raw = parse_column(table, "volume", Kind.FLOAT, required=False)
+        split = parse_column(table, "split_coefficient", Kind.FLOAT, required=False)
+        order = np.argsort(dates.to_numpy(), kind="stable")
+        index = pd.DatetimeIndex(dates.to_numpy()[order])
+        volume = split_adjusted_volume(raw.to_numpy()[order][:, None],
+                                       split.to_numpy()[order][:, None])[:, 0]
+        closes[ticker] = pd.Series(close.to_numpy()[order], index=index)
+        volumes[ticker] = pd.Series(np.where(volume > 0, volume, np.nan), index=index)
+    prices = _window(pd.DataFrame(closes), start, end)
+    vols = _window(pd.DataFrame(volumes), start, end).reindex_like(prices)
+    prices = prices.dropna(axis=1, how="all")
+    market = read_prices(prices.rename_axis("date"), check_splits=check_splits)
+    return MarketData(prices=market.prices, volumes=vols.reindex(
+        index=market.prices.index, columns=market.prices.columns), vix=None,
+        source=str(root), notices=market.notices)
+
+
+def _window(frame: pd.DataFrame, start: DateLike | None, end: DateLike | None) -> pd.DataFrame:
+    frame = frame.sort_index()
+    if start is not None:
+        frame = frame.loc[pd.Timestamp(start):]
+    if end is not None:
+        frame = frame.loc[: pd.Timestamp(end)]
+    return frame
