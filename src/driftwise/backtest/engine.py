@@ -303,14 +303,19 @@ def _columns(members: list[int]) -> slice | IntArray:
 
 
 def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
-                 tickers: pd.Index) -> list[Batch]:
-    """Group ``configs`` and build each batch's rule, masks and (shared) history."""
+                 tickers: pd.Index,
+                 histories: dict[HistorySettings, MarketHistory] | None = None) -> list[Batch]:
+    """Group ``configs`` and build each batch's rule, masks and (shared) history.
+
+    ``histories`` caches the per-day market inputs by settings: pass the same dict to
+    several runs over the same inputs and window to build them once.
+    """
     targets = inputs.targets
     assert targets is not None  # universe() checked it
     target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64)
     file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
     file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
-    histories: dict[HistorySettings, MarketHistory] = {}
+    histories = {} if histories is None else histories
     out = []
     for members in group_configs(configs):
         config = configs[members[0]]
@@ -500,7 +505,9 @@ def reference_nav(prices: FloatArray, target: FloatArray, target_cash: float,
 
 def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike | None = None,
                  end: DateLike | None = None, names: Sequence[str] | None = None,
-                 progress: Progress | None = None) -> BacktestResult:
+                 progress: Progress | None = None,
+                 histories: dict[HistorySettings, MarketHistory] | None = None
+                 ) -> BacktestResult:
     """Simulate every configuration over the window and return their daily paths.
 
     Parameters
@@ -522,6 +529,10 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     -------
     BacktestResult
 
+    histories : dict, optional
+        Cache of per-day market inputs (see :func:`make_batches`); only valid for the
+        same ``inputs`` and window.
+
     Raises
     ------
     ConfigError
@@ -534,7 +545,7 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     window = backtest_window(configs, start, end)
     labels = unique_names(configs, names)
     tickers = universe(inputs, from_holdings=window.from_holdings)
-    batches = make_batches(inputs, configs, window, tickers)
+    batches = make_batches(inputs, configs, window, tickers, histories)
     history = batches[0].history
     n_days = history.n_days
     out = _Out.empty(n_days, len(configs))
