@@ -36,13 +36,14 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from driftwise.cli import backtest, costs, fills, monitor, plan
+    from driftwise.cli import backtest, costs, fills, monitor, plan, report
 
     plan.register(app)
     monitor.register(app)
     costs.register(app)
     fills.register(app)
     backtest.register(app)
+    report.register(app)
 
 
 _register()

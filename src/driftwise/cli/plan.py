@@ -9,7 +9,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.assemble import cost_params, monitor_config
 from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
 from driftwise.cli._output import (
     console,
@@ -22,12 +21,11 @@ from driftwise.cli._output import (
     to_jsonable,
     usd,
 )
+from driftwise.cli.report import write_full_report
 from driftwise.config import write_default_config
 from driftwise.data.loader import load_inputs
 from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
-from driftwise.monitor import monitor
 from driftwise.plan import Decision, Plan, make_plan
-from driftwise.report import write_report
 
 config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
 
@@ -61,7 +59,8 @@ def plan_command(
     fix: Annotated[bool, typer.Option(
         "--fix", help="Also write orders.fix (FIX 4.4 NewOrderSingle) into --out.")] = False,
     report: Annotated[Path | None, typer.Option(
-        help="Write a self-contained HTML report of the plan (opens with no network).",
+        help="Write a self-contained HTML report: the plan and the backtest evidence for "
+        "the seed's rules (opens with no network).",
         dir_okay=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
@@ -79,9 +78,7 @@ def plan_command(
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
     if report is not None:
-        state = monitor(inputs, as_of=plan.as_of, config=monitor_config(cfg),
-                        cost_params=cost_params(cfg))
-        write_report(report, plan=plan, monitor=state)
+        write_full_report(report, inputs, cfg, plan)
     if as_json:
         print_json(plan.to_dict())
     else:
