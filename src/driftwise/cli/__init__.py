@@ -36,12 +36,13 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from driftwise.cli import backtest, costs, fills, monitor, plan, report
+    from driftwise.cli import backtest, costs, fills, monitor, plan, report, validate
 
     plan.register(app)
     monitor.register(app)
     costs.register(app)
     fills.register(app)
+    validate.register(app)
     backtest.register(app)
     report.register(app)
 

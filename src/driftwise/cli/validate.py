@@ -1,0 +1,150 @@
+"""``driftwise validate-rules``: test the seed's four insight rules on history (SPEC 9)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from driftwise.cli._inputs import ConfigOption, load_cli_config
+from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
+from driftwise.errors import ConfigError
+from driftwise.policy.context import Frequency
+from driftwise.report import write_report
+from driftwise.validation.output import (
+    breakdown_display,
+    caveats,
+    describe,
+    falsification_display,
+    markdown,
+    page_data,
+    rules_display,
+    to_dict,
+)
+from driftwise.validation.study import (
+    PortfolioSpec,
+    StudyResult,
+    StudySettings,
+    eligible_sp500,
+    random_portfolios,
+    run_study,
+)
+
+SAMPLE_TICKERS_NOTE = "random sub-portfolios of the sample's 20 stocks"
+SP500_WINDOW = ("2000-01-03", "2021-04-20")
+"""Default window of the 504-stock data (full coverage starts 1999-11-01)."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate-rules`` to ``app``."""
+    app.command("validate-rules")(validate_command)
+
+
+def validate_command(
+    universe: Annotated[str, typer.Option(
+        help="sample (the embedded portfolio) or sp500 (random portfolios of 10-50 stocks "
+        "from the 504-stock data in --data-dir; the sample portfolio is included).")] = "sample",
+    data_dir: Annotated[Path | None, typer.Option(
+        help="The shared real-data folder (default: $DRIFTWISE_SHARED_DATA).",
+        file_okay=False)] = None,
+    portfolios: Annotated[int | None, typer.Option(
+        help="Random portfolios to add (default 0 for sample, 20 for sp500).", min=0)] = None,
+    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
+    event_gap: Annotated[int, typer.Option(
+        help="At most one event per path per this many trading days.", min=1)] = 5,
+    review: Annotated[Frequency, typer.Option(
+        help="Calendar of the base policy (and of Rule 1's alternative).")] = Frequency.QUARTER,
+    nav_usd: Annotated[float, typer.Option(help="NAV of every path, USD.", min=1.0)] = 1e6,
+    seed: Annotated[int, typer.Option(help="Random seed of the portfolio draws.")] = 0,
+    no_falsification: Annotated[bool, typer.Option(
+        "--no-falsification", help="Skip the seed's falsification backtest.")] = False,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    markdown_file: Annotated[Path | None, typer.Option(
+        "--markdown", help="Write the markdown report here.", dir_okay=False)] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="Write the self-contained HTML report here.", dir_okay=False)] = None,
+) -> None:
+    """Validate the seed's rules 1-4 on history: events, hit rates, intervals, verdicts.
+
+    Each rule's IF is found on buy-and-hold paths (one per month start); each event is
+    forked into "act now" and the rule's alternative and both are followed with the same
+    prices and the one cost model. With no arguments it runs on the embedded sample.
+    """
+    cfg = load_cli_config(config)
+    specs = _portfolios(universe, data_dir, portfolios, seed, start, end)
+    if universe == "sp500":
+        start, end = start or SP500_WINDOW[0], end or SP500_WINDOW[1]
+    settings = StudySettings(config=cfg, nav_usd=nav_usd, start=start, end=end, review=review,
+                             gap_days=event_gap, workers=workers, seed=seed,
+                             falsification=not no_falsification,
+                             chunks=max(8, 2 * workers))
+    result = _run(specs, settings)
+    if markdown_file is not None:
+        markdown_file.parent.mkdir(parents=True, exist_ok=True)
+        markdown_file.write_text(markdown(result), encoding="utf-8")
+    if report is not None:
+        write_report(report, validation=page_data(result), title="driftwise rule validation")
+    if as_json:
+        print_json(to_dict(result))
+        return
+    show(result)
+    for path, what in ((markdown_file, "markdown"), (report, "report")):
+        if path is not None:
+            console.print(f"{what}: {path.resolve()}")
+
+
+def _portfolios(universe: str, data_dir: Path | None, n: int | None, seed: int,
+                start: str | None, end: str | None) -> list[PortfolioSpec]:
+    specs = [PortfolioSpec("sample")]
+    if universe == "sample":
+        if n:
+            from driftwise.data.sample import load_sample_market
+            tickers = [str(t) for t in load_sample_market().prices.columns]
+            specs += random_portfolios(tickers, n, seed=seed, universe="sample")
+        return specs
+    if universe != "sp500":
+        raise ConfigError(f"--universe must be sample or sp500; found {universe!r}")
+    folder = data_dir or (Path(os.environ["DRIFTWISE_SHARED_DATA"])
+                          if "DRIFTWISE_SHARED_DATA" in os.environ else None)
+    if folder is None:
+        raise ConfigError("--universe sp500 needs --data-dir (the shared real-data folder)")
+    pool = eligible_sp500(folder, start or SP500_WINDOW[0], end or SP500_WINDOW[1])
+    return specs + random_portfolios(pool, 20 if n is None else n, seed=seed, universe="sp500",
+                                     data_dir=str(folder))
+
+
+def _run(specs: list[PortfolioSpec], settings: StudySettings) -> StudyResult:
+    columns = (TextColumn("validating rules"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("tasks"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("validate", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+        return run_study(specs, settings, progress=advance)
+
+
+def show(result: StudyResult) -> None:
+    """Print the verdicts, breakdowns, falsification test and caveats."""
+    console.print(f"[bold]Rule validation[/]: {describe(result)}", highlight=False)
+    console.print(frame_table(rules_display(result), "Verdicts (model costs)", index_name="rule"))
+    for frame, column, label, title in (
+            (result.by_regime, "vix_regime", "VIX", "Hit rate by VIX regime at the event"),
+            (result.by_cost, "cost_level_bps", "cost bps", "Hit rate by flat cost level")):
+        table = breakdown_display(frame, column, label)
+        if len(table):
+            console.print(frame_table(table, title, index_name="rule"))
+    fals = falsification_display(result)
+    if len(fals):
+        console.print(frame_table(fals, "Seed falsification: threshold 5% vs calendar",
+                                  index_name="costs"))
+    for line in caveats(result):
+        console.print(f"  • {line}", highlight=False)
+    if result.notices:
+        console.print(notices_table(result.notices))

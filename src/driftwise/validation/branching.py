@@ -1,0 +1,256 @@
+"""Fork-and-follow: simulate a branch of many events at once (SPEC section 9).
+
+At each event ``e`` (a path's holdings at the close of day ``t0_e``) a branch says on
+which days since the event, ``k = 0 .. H``, it rebalances (``Branch.trade``, shape
+``(E, H + 1)``) and, optionally, which assets it may trade (Rule 2). Every branch of an
+event starts from the same holdings and follows the same prices; only its trades
+differ.
+
+The kernel stacks the events as rows and marches over ``k``: row ``e`` reads the prices
+of day ``t0_e + k`` from the history arrays, marks to market, and, where the branch
+trades, sizes the trades with the planner's own decision
+(:func:`driftwise.policy.rule.step`: illiquid assets left out, then
+:func:`~driftwise.policy.sizing.size_trades` with the one cost model,
+:func:`~driftwise.costs.trade_costs`, at that day's inputs and VIX). Trades on one
+calendar day are sized in **one call for all the events trading that day**; there is no
+Python loop over events. Order of operations each day is the backtest engine's (SPEC
+section 8): mark to market at the close, trade at the close, pay costs from cash, then
+the next day's return applies to the post-trade holdings.
+
+Tracking error along a branch is ex-ante, with the risk model of the **event day**
+(what the decision maker knows at ``t0``), applied to the branch's drifts as they evolve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise.costs import CostParams
+from driftwise.metrics.drift import portfolio_drift
+from driftwise.metrics.risk import tracking_error, tracking_error_diag
+from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.rule import AssetDay, Rule, step
+from driftwise.policy.sizing import Destination
+from driftwise.policy.triggers import Reason, TriggerResult
+from driftwise.validation.events import Portfolio, day_cost_fn
+
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
+class Branch:
+    """What one branch does after the fork.
+
+    Attributes
+    ----------
+    trade : ndarray of bool, shape (E, H + 1)
+        ``trade[e, k]``: rebalance at the close of ``t0_e + k``.
+    assets : ndarray of bool, shape (E, N), or None
+        Assets the branch may trade (None: every asset).
+    """
+
+    trade: BoolArray
+    assets: BoolArray | None = None
+
+    @property
+    def horizon_days(self) -> int:
+        """H."""
+        return int(self.trade.shape[1]) - 1
+
+
+@dataclass(frozen=True, eq=False)
+class BranchPath:
+    """One branch followed over ``k = 0 .. H`` for E events.
+
+    Attributes
+    ----------
+    nav0_usd : ndarray, shape (E,)
+        NAV at the event close before any trade (the same in every branch).
+    nav_usd : ndarray, shape (E, H + 1)
+        Post-trade NAV at the close of ``t0 + k`` (NaN after the data ends).
+    cost_usd, traded_usd : ndarray, shape (E, H + 1)
+        Trading costs paid and ``sum |trade_usd|`` at ``t0 + k``.
+    te_annual : ndarray, shape (E, H + 1)
+        Ex-ante annualized TE of the post-trade holdings (event-day risk model).
+    drift : ndarray, shape (E, H + 1)
+        Post-trade portfolio drift.
+    """
+
+    nav0_usd: FloatArray
+    nav_usd: FloatArray
+    cost_usd: FloatArray
+    traded_usd: FloatArray
+    te_annual: FloatArray
+    drift: FloatArray
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A trigger that fires where told (the branch decides when, not a trigger)."""
+
+    fired: BoolArray
+    assets: BoolArray | None = None
+    name: str = "rule-validation branch"
+
+    def evaluate(self, ctx: DayContext) -> TriggerResult:
+        return TriggerResult(self.fired, (Reason("branch", self.fired, "branch trade"),),
+                             assets=self.assets)
+
+
+class EventRisk:
+    """The event-day risk model of each event: TE of drifts (E, N) -> (E,).
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    t0 : ndarray of int, shape (E,)
+        Event days.
+    """
+
+    def __init__(self, portfolio: Portfolio, t0: IntArray) -> None:
+        h = portfolio.history
+        self.vol = h.vol_annual[t0]
+        self.cov: FloatArray | None = None
+        if portfolio.full_te and len(t0):
+            uniq, inv = np.unique(t0, return_inverse=True)
+            covs = np.stack([h.cov_on(int(k)) for k in uniq])
+            self.cov = covs[inv]
+
+    def te(self, drift: FloatArray, rows: slice | IntArray = slice(None)) -> FloatArray:
+        """Annualized TE of ``drift`` (rows of the events ``rows``)."""
+        if self.cov is None:
+            return np.asarray(tracking_error_diag(drift, self.vol[rows]), dtype=np.float64)
+        return np.asarray(tracking_error(drift, self.cov[rows]), dtype=np.float64)
+
+
+def branch_rule(rule: Rule) -> Rule:
+    """``rule`` made a branch's trade: full rebalance, no cost-benefit skip."""
+    return dataclasses.replace(rule, destination=Destination.FULL,
+                               skip_if_cost_exceeds_benefit=False)
+
+
+def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: IntArray,
+                    shares: FloatArray, cash_usd: FloatArray, branch: Branch,
+                    risk: EventRisk | None = None) -> BranchPath:
+    """Follow one branch of every event over ``k = 0 .. H``.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    rule : Rule
+        Constraints and liquidity limits of the trades (destination FULL, see
+        :func:`branch_rule`).
+    params : CostParams
+        The cost model (its ``flat_cost_bps`` set for a cost-level run).
+    t0 : ndarray of int, shape (E,)
+        Event days (history rows).
+    shares : ndarray, shape (E, N)
+        Holdings at the event close, before any trade.
+    cash_usd : ndarray, shape (E,)
+    branch : Branch
+    risk : EventRisk, optional
+        Default: built from ``portfolio`` and ``t0``.
+
+    Returns
+    -------
+    BranchPath
+        Days past the end of the data are NaN.
+    """
+    h = portfolio.history
+    risk = risk or EventRisk(portfolio, t0)
+    n_events, width = branch.trade.shape
+    held = np.array(shares, dtype=np.float64)
+    cash = np.array(cash_usd, dtype=np.float64)
+    out = {name: np.full((n_events, width), np.nan) for name in
+           ("nav", "cost", "traded", "te", "drift")}
+    nav0 = np.full(n_events, np.nan)
+    for k in range(width):
+        day = t0 + k
+        alive = day < h.n_days
+        if not alive.any():
+            break
+        day = np.minimum(day, h.n_days - 1)
+        prices = h.prices[day]
+        if k == 0:
+            nav0 = (held * prices).sum(axis=1) + cash
+        cost = np.zeros(n_events)
+        traded = np.zeros(n_events)
+        rows = np.flatnonzero(branch.trade[:, k] & alive)
+        if len(rows):
+            _trade(portfolio, rule, params, day, rows, held, cash, cost, traded, branch.assets)
+        values = held * prices
+        nav = values.sum(axis=1) + cash
+        weights = values / nav[:, None]
+        dead = ~alive
+        for name, value in (("nav", nav), ("cost", cost), ("traded", traded),
+                            ("te", risk.te(weights - portfolio.target)),
+                            ("drift", portfolio_drift(weights, portfolio.target, cash / nav,
+                                                      portfolio.target_cash))):
+            column = np.asarray(value, dtype=np.float64)
+            column[dead] = np.nan
+            out[name][:, k] = column
+    return BranchPath(nav0, out["nav"], out["cost"], out["traded"], out["te"], out["drift"])
+
+
+def _trade(portfolio: Portfolio, rule: Rule, params: CostParams, day: IntArray, rows: IntArray,
+           held: FloatArray, cash: FloatArray, cost: FloatArray, traded: FloatArray,
+           assets: BoolArray | None) -> None:
+    """Size and apply the trades of ``rows``, one :func:`step` call per calendar day."""
+    order = rows[np.argsort(day[rows], kind="stable")]
+    uniq, first = np.unique(day[order], return_index=True)
+    bounds = [*first.tolist(), len(order)]
+    for j, k in enumerate(uniq.tolist()):
+        group = order[bounds[j]: bounds[j + 1]]
+        sizing = trade_on_day(portfolio, rule, params, int(k), held[group], cash[group],
+                              None if assets is None else assets[group])
+        held[group] += sizing[0]
+        cash[group] -= sizing[1].sum(axis=1) + sizing[2].sum(axis=1)
+        cost[group] = sizing[2].sum(axis=1)
+        traded[group] = np.abs(sizing[1]).sum(axis=1)
+
+
+def trade_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
+                 shares: FloatArray, cash_usd: FloatArray,
+                 assets: BoolArray | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Rebalance C portfolios at the close of ``day`` with the planner's step.
+
+    Parameters
+    ----------
+    shares : ndarray, shape (C, N)
+    cash_usd : ndarray, shape (C,)
+    assets : ndarray of bool, shape (C, N), optional
+        Assets that may trade.
+
+    Returns
+    -------
+    (trade_shares, trade_usd, cost_usd)
+        Shapes (C, N) each.
+    """
+    h = portfolio.history
+    prices = h.prices[day]
+    values = shares * prices
+    nav = values.sum(axis=1) + cash_usd
+    cost_fn = day_cost_fn(h, params, day)
+    inputs = h.cost_inputs(day)
+    n_rows = len(nav)
+
+    def total(trade_usd: FloatArray) -> FloatArray:
+        return np.asarray(cost_fn(trade_usd).sum(axis=1), dtype=np.float64)
+
+    ctx = DayContext(
+        date=h.days[day], weights=values / nav[:, None], cash_weight=cash_usd / nav,
+        target=portfolio.target, target_cash=portfolio.target_cash, nav_usd=nav,
+        vol_annual=h.vol_annual[day], band_width=np.zeros(len(prices)),
+        full_cost_usd=total, vix=float(h.vix[day]),
+        days_since_rebalance=np.zeros(n_rows), pending_days=np.full(n_rows, np.nan))
+    trigger = _Given(np.ones(n_rows, dtype=bool), assets)
+    none = np.zeros(len(prices), dtype=bool)
+    asset_day = AssetDay(prices_usd=prices, adv_shares=inputs.adv_shares, no_buy=none,
+                         no_sell=none, cost_fn=cost_fn)
+    outcome = step(dataclasses.replace(rule, trigger=trigger), ctx, asset_day)
+    s = outcome.sizing
+    return s.trade_shares, s.trade_usd, s.cost_usd

@@ -1,0 +1,285 @@
+"""Portfolio paths on a monthly grid and the days where a rule's IF holds (SPEC section 9).
+
+**Paths.** For every start date on a grid (the first NYSE session of each month, after a
+warm-up that gives the risk estimates their windows), the portfolio is invested at its
+target weights at that close (fractional shares, no cost) and then follows the **base
+policy**: buy and hold until the next calendar review (first session of the next
+quarter by default), where it rebalances to target. The path ends at that review: after
+it the portfolio is on target again, which is exactly the path that starts there, so
+every (path, day) is a distinct portfolio state and no day is counted twice for one
+start. Between reviews the holdings are constant in shares, so each day's state is
+computed directly from prices (exact, and one array operation for every day of every
+path) instead of by running the backtest engine.
+
+**Path days.** Every day strictly after a path's start and strictly before its review,
+with the day's weights, portfolio drift, ex-ante tracking error (the risk model of that
+day: covariance when ``risk.te_model = "full"``, else the diagonal form) and the cost of a
+full rebalance priced by the one cost model (:func:`~driftwise.costs.trade_costs`).
+
+**Events.** Where a rule's IF holds, at most one event per path (per asset for Rule 2)
+per block of ``gap_days`` trading days counted from the path's start: the first day of
+the block where the IF holds. The statistics cluster events by calendar period as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise.backtest.history import MarketHistory
+from driftwise.costs import CostParams, trade_costs
+from driftwise.metrics.drift import portfolio_drift
+from driftwise.metrics.risk import tracking_error, tracking_error_diag
+from driftwise.policy.context import Anchor, BoolArray, FloatArray, Frequency
+
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
+class Portfolio:
+    """One portfolio to validate on: its market history and target.
+
+    Attributes
+    ----------
+    label : str
+    history : MarketHistory
+        ``T`` days, ``N`` assets.
+    target : ndarray, shape (N,)
+        Target weights (fractions of NAV).
+    target_cash : float
+    full_te : bool
+        Tracking error from the day's covariance (else the diagonal form).
+    """
+
+    label: str
+    history: MarketHistory
+    target: FloatArray
+    target_cash: float
+    full_te: bool = True
+
+    def te_on(self, day: int, drift: FloatArray) -> FloatArray:
+        """Ex-ante annualized TE of drifts (R, N) with the risk model of ``day`` -> (R,)."""
+        if self.full_te:
+            return np.asarray(tracking_error(drift, self.history.cov_on(day)), dtype=np.float64)
+        return np.asarray(tracking_error_diag(drift, self.history.vol_annual[day]),
+                          dtype=np.float64)
+
+    def reference_returns(self) -> FloatArray:
+        """Daily return of the target rebalanced every close at no cost, shape (T,).
+
+        ``r_t = sum_i t_i p_{t,i} / p_{t-1,i} + t_cash - 1`` (0 on the first day), the
+        backtest's reference portfolio (SPEC section 8).
+        """
+        p = self.history.prices
+        out = np.zeros(len(p))
+        out[1:] = (p[1:] / p[:-1]) @ self.target + self.target_cash - 1.0
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Paths:
+    """Buy-and-hold paths from target, each until the base policy's next review.
+
+    Attributes
+    ----------
+    start : ndarray of int, shape (P,)
+        Day (history row) of the start close, where the path is on target.
+    review : ndarray of int, shape (P,)
+        Day of the next calendar review; ``T`` when the data ends first (the path is
+        then censored: it has no review to wait for).
+    shares : ndarray, shape (P, N)
+    cash_usd : ndarray, shape (P,)
+    """
+
+    start: IntArray
+    review: IntArray
+    shares: FloatArray
+    cash_usd: FloatArray
+
+    @property
+    def n_paths(self) -> int:
+        """P."""
+        return len(self.start)
+
+
+def calendar_days(history: MarketHistory, frequency: Frequency,
+                  anchor: Anchor = Anchor.FIRST) -> BoolArray:
+    """Days that are the ``anchor`` session of a ``frequency`` period, shape (T,)."""
+    key = (frequency, anchor)
+    return np.array([key in flags for flags in history.calendar], dtype=bool)
+
+
+def make_paths(portfolio: Portfolio, nav_usd: float, *, review: Frequency = Frequency.QUARTER,
+               grid: Frequency = Frequency.MONTH, warmup_days: int = 252,
+               starts: IntArray | None = None) -> Paths:
+    """Paths starting on every grid date after the warm-up.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    nav_usd : float
+        NAV at each start (USD).
+    review : Frequency
+        The base policy's calendar (first session of each period).
+    grid : Frequency
+        Start dates: first session of each period of this frequency.
+    warmup_days : int
+        No start before this row (risk windows filled).
+    starts : ndarray of int, optional
+        Explicit start rows (overrides the grid).
+
+    Returns
+    -------
+    Paths
+    """
+    h = portfolio.history
+    if starts is None:
+        starts = np.flatnonzero(calendar_days(h, grid))
+        starts = starts[starts >= warmup_days]
+    starts = np.asarray(starts, dtype=np.intp)
+    reviews = np.flatnonzero(calendar_days(h, review))
+    pos = np.searchsorted(reviews, starts, side="right")
+    end = np.where(pos < len(reviews), reviews[np.minimum(pos, len(reviews) - 1)], h.n_days)
+    prices = h.prices[starts]
+    shares = portfolio.target[None, :] * nav_usd / prices
+    cash = np.full(len(starts), portfolio.target_cash * nav_usd)
+    return Paths(starts, np.asarray(end, dtype=np.intp), shares, cash)
+
+
+@dataclass(frozen=True, eq=False)
+class PathDays:
+    """The state of every path on each day strictly between its start and review.
+
+    ``R`` rows, one per (path, day), ordered by path then day.
+
+    Attributes
+    ----------
+    path, day : ndarray of int, shape (R,)
+    weights : ndarray, shape (R, N)
+    cash_weight, nav_usd, drift, te_annual : ndarray, shape (R,)
+        Portfolio drift ``D`` and ex-ante annualized TE (before trading).
+    asset_drift : ndarray, shape (R, N)
+        ``w - t``.
+    since_start : ndarray of int, shape (R,)
+        Trading days since the path's start.
+    """
+
+    path: IntArray
+    day: IntArray
+    weights: FloatArray
+    cash_weight: FloatArray
+    nav_usd: FloatArray
+    drift: FloatArray
+    te_annual: FloatArray
+    asset_drift: FloatArray
+    since_start: IntArray
+
+    @property
+    def n_rows(self) -> int:
+        """R."""
+        return len(self.day)
+
+
+def path_days(portfolio: Portfolio, paths: Paths) -> PathDays:
+    """Every path's state on each of its days (vectorized over all paths and days)."""
+    h = portfolio.history
+    last = np.minimum(paths.review, h.n_days)
+    lengths = np.maximum(last - paths.start - 1, 0)
+    path = np.repeat(np.arange(paths.n_paths), lengths)
+    offsets = np.arange(len(path)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    since = np.asarray(offsets + 1, dtype=np.intp)
+    day = np.asarray(paths.start[path] + since, dtype=np.intp)
+    values = paths.shares[path] * h.prices[day]
+    cash = paths.cash_usd[path]
+    nav = values.sum(axis=1) + cash
+    weights = values / nav[:, None]
+    cash_w = cash / nav
+    d = weights - portfolio.target
+    drift = np.asarray(portfolio_drift(weights, portfolio.target, cash_w, portfolio.target_cash),
+                       dtype=np.float64)
+    te = by_day(day, lambda k, rows: portfolio.te_on(k, d[rows]))
+    return PathDays(path, day, weights, cash_w, nav, drift, te, d, since)
+
+
+def by_day(day: IntArray, fn: Callable[[int, IntArray], FloatArray]) -> FloatArray:
+    """``fn(k, rows)`` for each distinct day ``k`` of ``day``, scattered back, shape (R,).
+
+    One call per distinct day (the day's risk or cost model is built once for all the
+    rows on that day).
+    """
+    out = np.full(len(day), np.nan)
+    if len(day) == 0:
+        return out
+    order = np.argsort(day, kind="stable")
+    uniq, first = np.unique(day[order], return_index=True)
+    bounds = [*first.tolist(), len(day)]
+    for j, k in enumerate(uniq.tolist()):
+        rows = order[bounds[j]: bounds[j + 1]]
+        out[rows] = fn(int(k), rows)
+    return out
+
+
+def day_cost_fn(history: MarketHistory, params: CostParams, day: int, *,
+                any_inputs: bool = False) -> Callable[[FloatArray], FloatArray]:
+    """The cost model of ``day``: signed trades (C, N) USD -> cost per asset (C, N) USD.
+
+    ``any_inputs``: a flat cost does not read the day's inputs, so any day's will do
+    (the history keeps one day of inputs; this avoids rebuilding them).
+    """
+    vix = float(history.vix[day])
+    level = None if np.isnan(vix) else vix
+    flat = any_inputs and params.flat_cost_bps is not None
+    inputs = history.cost_inputs(0 if flat else day)
+
+    def cost(trade_usd: FloatArray) -> FloatArray:
+        return np.asarray(trade_costs(trade_usd, inputs, params, level).trading_usd,
+                          dtype=np.float64)
+    return cost
+
+
+def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -> FloatArray:
+    """Cost of a full rebalance on each path day, fraction of NAV, shape (R,).
+
+    The trade is ``-d * NAV`` (``DayContext.full_rebalance_trade_usd``), priced by the cost
+    model of its day with the day's VIX, as the planner's cost-benefit trigger does.
+    A flat cost (``params.flat_cost_bps``) does not depend on the day's inputs.
+    """
+    trades = -days.asset_drift * days.nav_usd[:, None]
+
+    def one(k: int, rows: IntArray) -> FloatArray:
+        cost = day_cost_fn(history, params, k, any_inputs=True)(trades[rows]).sum(axis=1)
+        return np.asarray(cost / days.nav_usd[rows], dtype=np.float64)
+    return by_day(days.day, one)
+
+
+def thin_events(mask: BoolArray, group: IntArray, since_start: IntArray,
+                gap_days: int) -> IntArray:
+    """Rows kept as events: the first row where ``mask`` holds per (group, block).
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (R,)
+        Where the IF holds.
+    group : ndarray of int, shape (R,)
+        Path (or path and asset) of each row.
+    since_start : ndarray of int, shape (R,)
+        Trading days since the path's start; blocks are ``since_start // gap_days``.
+    gap_days : int
+        Block length (1 keeps every row where the IF holds).
+
+    Returns
+    -------
+    ndarray of int
+        Positions of the kept rows, ascending.
+    """
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0 or gap_days <= 1:
+        return np.asarray(rows, dtype=np.intp)
+    block = since_start[rows] // gap_days
+    key = group[rows].astype(np.int64) * (int(since_start.max()) + 2) + block
+    order = np.lexsort((rows, key))
+    _, first = np.unique(key[order], return_index=True)
+    return np.asarray(np.sort(rows[order[first]]), dtype=np.intp)

@@ -1,0 +1,221 @@
+"""Study results as display tables, JSON, a markdown report and the HTML page's data."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from driftwise.report.validation_page import ValidationPageData
+from driftwise.validation.rules import RULES
+from driftwise.validation.study import StudyResult
+
+CRITERION = ("supported if the 95% cluster-robust interval of the hit rate lies above 0.5; "
+             "not supported if it lies below 0.5; inconclusive otherwise or with fewer than "
+             "10 events or 5 clusters. Separately: whether the seed's stated confidence lies "
+             "inside the interval.")
+
+
+def _pct(x: Any, digits: int = 1) -> str:
+    return "" if _missing(x) else f"{100.0 * float(x):.{digits}f}%"
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    return "" if _missing(x) else f"{float(x):,.{digits}f}"
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _interval(lo: Any, hi: Any) -> str:
+    return f"{_pct(lo)} – {_pct(hi)}"
+
+
+def describe(result: StudyResult) -> str:
+    """One sentence: what was run, on what, in how long."""
+    s = result.settings
+    n_events = int((result.events["setting"] == "model").sum()) if len(result.events) else 0
+    names = ", ".join(p.label for p in result.portfolios[:3])
+    more = f" and {len(result.portfolios) - 3} more" if len(result.portfolios) > 3 else ""
+    return (f"{len(result.portfolios)} portfolio(s) ({names}{more}), {result.n_paths} paths "
+            f"(monthly starts, buy and hold until the next {s.review.value} review), "
+            f"{n_events} events under the model costs; {result.seconds:.1f} s on "
+            f"{s.workers} worker(s).")
+
+
+def rules_display(result: StudyResult) -> pd.DataFrame:
+    """The verdict table as text, one row per rule (index rule)."""
+    r = result.rules
+    return pd.DataFrame({
+        "events": r["n_events"].astype(int).astype(str).to_numpy(),
+        "hit rate": [_pct(x) for x in r["hit_rate"]],
+        "95% interval": [_interval(lo, hi) for lo, hi in zip(r["ci_low"], r["ci_high"],
+                                                               strict=True)],
+        "seed says": [_pct(x, 0) for x in r["seed_confidence"]],
+        "seed in interval": ["yes" if x else "no" for x in r["seed_in_interval"]],
+        "median effect": [f"{_num(x)} ({m})" for x, m in zip(r["effect"], r["effect_measure"],
+                                                              strict=True)],
+        "verdict": r["verdict"].to_numpy()}, index=pd.Index(r["rule"], name="rule"))
+
+
+def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+    """A breakdown (by regime or cost level) as text, one row per rule, one column per group."""
+    if not len(frame):
+        return pd.DataFrame()
+    cells = frame.assign(cell=[f"{_pct(h)} [{_pct(lo, 0)}–{_pct(hi, 0)}] n={n}" for h, lo, hi, n in
+                               zip(frame["hit_rate"], frame["ci_low"], frame["ci_high"],
+                                   frame["n_events"], strict=True)])
+    table = cells.pivot(index="rule", columns=column, values="cell")
+    order = [g for g in ("< 20", "20-30", "> 30", "unknown") if g in table.columns]
+    table = table[order or sorted(table.columns)].fillna("no events")
+    table.columns = [f"{label} {c:g}" if isinstance(c, float) else f"{label} {c}"
+                     for c in table.columns]
+    return table
+
+
+def falsification_display(result: StudyResult) -> pd.DataFrame:
+    """The seed's falsification test, summarized over portfolios per setting and calendar."""
+    f = result.falsification
+    if not len(f):
+        return pd.DataFrame()
+    rows = []
+    for (setting, cal), part in f.groupby(["setting", "calendar"], sort=False):
+        rows.append({"costs": setting, "vs calendar": cal, "portfolios": len(part),
+                     "TE threshold": _pct(part["te_threshold"].mean(), 2),
+                     "TE calendar": _pct(part["te_calendar"].mean(), 2),
+                     "threshold cuts TE (CI < 0)": f"{int(part['threshold_reduces_te'].sum())}"
+                                                   f"/{len(part)}",
+                     "extra cost / yr": f"{1e4 * part['cost_diff'].mean():.2f} bps",
+                     "costs > TE cut (seed / utility)":
+                         f"{int(part['costs_exceed_te_reduction_seed'].sum())} / "
+                         f"{int(part['costs_exceed_te_reduction_utility'].sum())}"})
+    return pd.DataFrame(rows).set_index("costs")
+
+
+def page_data(result: StudyResult) -> ValidationPageData:
+    """What :func:`driftwise.report.write_report` needs for the validation page."""
+    return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
+                              by_cost=result.by_cost, description=describe(result))
+
+
+def caveats(result: StudyResult) -> list[str]:
+    """What the numbers rest on, in plain words."""
+    out = [
+        "Rule 4's cost claim rests on the cost model's VIX scaling (spread and impact × "
+        f"{', '.join(f'{m:g}' for m in result.settings.config.costs.vix_multipliers)} by "
+        "regime, an assumption with no public source, SPEC section 12): without it the "
+        "delayed trade is not cheaper (see the 'no VIX scaling' and flat-cost rows).",
+        "Flat cost levels (10/20/50 bps) replace the whole cost model and are not scaled by "
+        "VIX; the IF's cost condition uses the same level.",
+        "Tracking error is ex-ante with the risk model of the event day (covariance of the "
+        "last 252 days when risk.te_model = full); realized tracking error is reported beside.",
+        "Events of one calendar period are clustered (quarters; years for Rule 3's 12-month "
+        "horizon); overlapping horizons across adjacent periods still make the intervals "
+        "somewhat optimistic.",
+    ]
+    if any(p.universe == "sample" for p in result.portfolios):
+        out.append("The sample's cost file (late-2022 spreads) is applied to every day since "
+                   "1990, when spreads were far wider; its ADV comes from a market-cap proxy.")
+    if any(p.universe == "sp500" for p in result.portfolios):
+        out.append("Survivorship bias: the 504-stock data holds only April-2021 S&P 500 "
+                   "members, drawn among stocks with clean, complete prices over the window.")
+    flags = sorted({n.flag.value for n in result.notices})
+    if flags:
+        out.append("Flags raised: " + ", ".join(flags) + ".")
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_dict(result: StudyResult) -> dict[str, Any]:
+    """Every table of the study as plain data (for JSON)."""
+    s = result.settings
+    return {
+        "summary": describe(result), "criterion": CRITERION,
+        "settings": {"nav_usd": s.nav_usd, "start": s.start, "end": s.end,
+                     "review": s.review.value, "event_gap_days": s.gap_days,
+                     "warmup_days": s.warmup_days, "cost_levels_bps": list(s.cost_levels_bps),
+                     "thresholds": {k: (list(v) if isinstance(v, tuple) else v)
+                                    for k, v in s.limits.__dict__.items()},
+                     "workers": s.workers, "config": s.config.non_defaults()},
+        "portfolios": [{"label": p.label, "universe": p.universe, "tickers": list(p.tickers)}
+                       for p in result.portfolios],
+        "n_paths": result.n_paths, "seconds": result.seconds,
+        "rules": _records(result.rules), "by_vix_regime": _records(result.by_regime),
+        "by_cost_level": _records(result.by_cost), "sensitivity": _records(result.sensitivity),
+        "effects": _records(result.effects), "falsification": _records(result.falsification),
+        "caveats": caveats(result), "flags": [n.to_dict() for n in result.notices],
+    }
+
+
+def _md_table(frame: pd.DataFrame, index: str | None = None) -> str:
+    if not len(frame):
+        return "_none_\n"
+    data = frame.reset_index() if index is not None else frame
+    head = "| " + " | ".join(map(str, data.columns)) + " |"
+    rule = "|" + "---|" * len(data.columns)
+    body = ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |"
+            for row in data.itertuples(index=False)]
+    return "\n".join([head, rule, *body]) + "\n"
+
+
+def markdown(result: StudyResult) -> str:
+    """The validation report in markdown."""
+    parts = ["# Validation of the seed's insight rules\n", describe(result) + "\n",
+             f"**Decision criterion.** {CRITERION}\n", "## Verdicts\n",
+             _md_table(rules_display(result), "rule")]
+    for spec in RULES:
+        parts.append(f"- **{spec.key}** ({spec.title}): {spec.claim}.")
+    parts += ["\n## Hit rate by VIX regime at the event (model costs)\n",
+              _md_table(breakdown_display(result.by_regime, "vix_regime", "VIX"), "rule"),
+              "\n## Hit rate by cost level (flat cost, also in the IF)\n",
+              _md_table(breakdown_display(result.by_cost, "cost_level_bps", "cost bps"), "rule"),
+              "\n## Sensitivity of the claims\n", _md_table(_sensitivity_display(result)),
+              "\n## Effect sizes (model costs)\n", _md_table(_effects_display(result)),
+              "\n## The seed's falsification test (backtest engine)\n",
+              "Does threshold rebalancing (5%) reduce annualized TE versus calendar "
+              "rebalancing, and does its extra cost exceed the TE reduction?\n",
+              _md_table(falsification_display(result), "costs"), "\n## Caveats\n",
+              *(f"- {c}" for c in caveats(result)), ""]
+    return "\n".join(parts)
+
+
+def _sensitivity_display(result: StudyResult) -> pd.DataFrame:
+    s = result.sensitivity
+    if not len(s):
+        return pd.DataFrame()
+    return pd.DataFrame({"rule": s["rule"], "variant": s["variant"], "events": s["n_events"],
+                         "hit rate": [_pct(x) for x in s["hit_rate"]],
+                         "95% interval": [_interval(lo, hi) for lo, hi in
+                                          zip(s["ci_low"], s["ci_high"], strict=True)]})
+
+
+def _effects_display(result: StudyResult) -> pd.DataFrame:
+    e = result.effects
+    if not len(e):
+        return pd.DataFrame()
+    return pd.DataFrame({"rule": e["rule"], "measure": e["meaning"],
+                         "mean [95% CI]": [f"{_num(m, 4)} [{_num(lo, 4)}, {_num(hi, 4)}]"
+                                           for m, lo, hi in zip(e["mean"], e["ci_low"],
+                                                                e["ci_high"], strict=True)],
+                         "median": [_num(x, 4) for x in e["median"]],
+                         "quartiles": [f"{_num(a, 4)} .. {_num(b, 4)}" for a, b in
+                                       zip(e["q25"], e["q75"], strict=True)]})
+
+
+__all__ = ["CRITERION", "breakdown_display", "caveats", "describe", "falsification_display",
+           "markdown", "page_data", "rules_display", "to_dict"]

@@ -1,0 +1,482 @@
+"""The rule-validation study: portfolios x paths x rules x cost settings, on both cores.
+
+:func:`run_study` splits the work into tasks (a chunk of one portfolio's paths, or one
+portfolio's falsification backtest), runs them in a
+:class:`~concurrent.futures.ProcessPoolExecutor` (``workers`` processes; inline with one),
+reports progress after each task, and aggregates the events into hit rates, intervals,
+verdicts and breakdowns (:mod:`driftwise.validation.stats`).
+
+Portfolios: the embedded sample (its own targets), random sub-portfolios of the sample's
+20 stocks, or random equal-weight portfolios of 10-50 US stocks drawn from the 504-stock
+Alpha Vantage data (``--universe sp500``; survivorship-biased: April-2021 members only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from driftwise.assemble import build_rule, cost_params
+from driftwise.backtest import policies
+from driftwise.backtest.bootstrap import difference_ci
+from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.history import build_history
+from driftwise.backtest.metrics import policy_metrics
+from driftwise.config import Config, TeModel
+from driftwise.costs import CostParams
+from driftwise.data.market import read_vix
+from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
+from driftwise.data.sample import load_sample
+from driftwise.data.targets import read_targets
+from driftwise.errors import ConfigError, DataError
+from driftwise.flags import Flag, Notice, merge_notices, notice
+from driftwise.policy.context import Frequency
+from driftwise.validation.branching import branch_rule
+from driftwise.validation.events import Paths, Portfolio, make_paths, path_days, rebalance_cost
+from driftwise.validation.rules import MEASURES, RULES, RuleInput, Thresholds
+from driftwise.validation.stats import (
+    MODEL,
+    NO_VIX_SCALING,
+    by_cost,
+    by_regime,
+    effects,
+    label_events,
+    rules_table,
+    sensitivity,
+)
+
+Progress = Callable[[int, int], None]
+SP500_DIR = "sp500-daily-ohlcv-alphavantage"
+CASH_TARGET = 0.02
+"""Cash target of the random portfolios (as the sample's)."""
+MAX_ABS_RETURN = 0.5
+"""Stocks with a daily adjusted return beyond ±50% in the window are not drawn (the
+data's split/spin-off artefacts, see the data README)."""
+
+
+@dataclass(frozen=True)
+class PortfolioSpec:
+    """Which portfolio to validate on (hashable, cheap to send to a worker).
+
+    ``universe`` is ``"sample"`` or ``"sp500"``; ``tickers`` empty means the sample's own
+    targets, else an equal-weight target over ``tickers`` with 2% cash.
+    """
+
+    label: str
+    universe: str = "sample"
+    tickers: tuple[str, ...] = ()
+    data_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Everything a study run depends on (stored in its JSON output)."""
+
+    config: Config = field(default_factory=Config)
+    nav_usd: float = 1_000_000.0
+    start: str | None = None
+    end: str | None = None
+    review: Frequency = Frequency.QUARTER
+    gap_days: int = 5
+    warmup_days: int = 252
+    cost_levels_bps: tuple[float, ...] = (10.0, 20.0, 50.0)
+    limits: Thresholds = field(default_factory=Thresholds)
+    rules: tuple[str, ...] = tuple(r.key for r in RULES)
+    workers: int = 2
+    chunks: int = 8
+    falsification: bool = True
+    bootstrap_samples: int = 500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.chunks < 1 or self.gap_days < 1:
+            raise ConfigError("validate-rules: workers, chunks and event gap must be >= 1")
+        unknown = set(self.rules) - set(MEASURES)
+        if unknown:
+            raise ConfigError(f"validate-rules: unknown rule(s) {sorted(unknown)}; "
+                              f"expected some of {list(MEASURES)}")
+
+
+@dataclass(frozen=True)
+class CostSetting:
+    """One cost model of the study: the configured one, a flat level, or no VIX scaling."""
+
+    label: str
+    params: CostParams
+    level_bps: float | None = None
+
+
+def cost_settings(settings: StudySettings) -> list[CostSetting]:
+    """Model costs, each flat level (regime-free, as ``--cost-bps``), and no VIX scaling."""
+    model = cost_params(settings.config)
+    out = [CostSetting(MODEL, model)]
+    out += [CostSetting(f"flat {level:g} bps", dataclasses.replace(model, flat_cost_bps=level),
+                        level) for level in settings.cost_levels_bps]
+    out.append(CostSetting(NO_VIX_SCALING, dataclasses.replace(
+        model, vix_multipliers=(1.0,) * len(model.vix_multipliers))))
+    return out
+
+
+# ------------------------------------------------------------------ inputs
+
+
+_CACHE: dict[tuple[object, ...], tuple[Inputs, Portfolio]] = {}
+
+
+def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs, Portfolio]:
+    """Inputs and market history of ``spec`` (kept per process for its other tasks)."""
+    key = (spec, settings.start, settings.end, settings.config.to_toml())
+    if key not in _CACHE:
+        inputs = _inputs(spec)
+        history = build_history(inputs, settings.config, start=settings.start, end=settings.end)
+        targets = inputs.targets
+        assert targets is not None
+        target = targets.weights.reindex(history.tickers, fill_value=0.0).to_numpy(np.float64)
+        _CACHE.clear()
+        _CACHE[key] = (inputs, Portfolio(spec.label, history, target, float(targets.cash_weight),
+                                         settings.config.risk.te_model is TeModel.FULL))
+    return _CACHE[key]
+
+
+def _inputs(spec: PortfolioSpec) -> Inputs:
+    if spec.universe == "sample":
+        inputs = load_sample()
+        if not spec.tickers:
+            return inputs
+        return dataclasses.replace(inputs, targets=_equal_targets(spec.tickers))
+    if spec.universe == "sp500" and spec.data_dir is not None:
+        return _sp500_inputs(Path(spec.data_dir), spec.tickers)
+    raise ConfigError(f"validate-rules: unknown universe {spec.universe!r} (sample or sp500, "
+                      "the latter with a data folder)")
+
+
+def _equal_targets(tickers: Sequence[str]) -> Targets:
+    weight = (1.0 - CASH_TARGET) / len(tickers)
+    return read_targets(pd.DataFrame({"ticker": [*tickers, "CASH"],
+                                      "target_weight": [weight] * len(tickers) + [CASH_TARGET]}))
+
+
+def _sp500_inputs(data_dir: Path, tickers: Sequence[str]) -> Inputs:
+    """Alpha Vantage stocks: adjusted closes, volume in adjusted shares, CBOE VIX.
+
+    Volume is expressed in adjusted shares, ``close * volume / adjusted_close``, so that
+    ADV times the adjusted price is the dollar volume (raw close times raw volume, right
+    across splits and dividends); zero-volume days are missing.
+    """
+    folder = data_dir / SP500_DIR / "daily"
+    prices, volumes = {}, {}
+    for t in tickers:
+        f = pd.read_csv(folder / f"{t}.csv.gz", usecols=["date", "close", "adjusted_close",
+                                                        "volume"], index_col="date",
+                        parse_dates=["date"])
+        prices[t] = f["adjusted_close"]
+        dollar = (f["close"] * f["volume"]).where(f["volume"] > 0)
+        volumes[t] = dollar / f["adjusted_close"]
+    px = pd.DataFrame(prices).sort_index()
+    px.index = pd.DatetimeIndex(px.index, name="date")
+    px.columns = pd.Index(list(px.columns), name="ticker")
+    vol = pd.DataFrame(volumes).reindex(index=px.index, columns=px.columns)
+    vix, vix_notes = read_vix(data_dir / "cboe-vix" / "vix-daily.csv", today=px.index[-1]
+                              + pd.Timedelta(days=3650))
+    market = MarketData(prices=px, volumes=vol, vix=vix, source=str(folder), notices=vix_notes)
+    return Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1.0),
+                  targets=_equal_targets(list(tickers)),
+                  master=_master(data_dir, tickers), market=market)
+
+
+def _master(data_dir: Path, tickers: Sequence[str]) -> SecurityMaster:
+    """Market caps from the last 2013-2017 snapshot of each ticker (cost tiers only)."""
+    caps = pd.read_csv(data_dir / "sp500-constituents" / "market_cap_snapshots.csv.gz",
+                       usecols=["snapshot_date", "symbol", "market_cap_usd"])
+    caps = caps[caps["snapshot_date"] < "2018-01-01"].sort_values("snapshot_date")
+    last = caps.groupby("symbol")["market_cap_usd"].last()
+    index = pd.Index(list(tickers), name="ticker", dtype=object)
+    frame = pd.DataFrame({"sector": pd.Series(None, index=index, dtype=object),
+                          "asset_class": pd.Series("US Equity", index=index, dtype=object),
+                          "market_cap_usd": last.reindex(index).astype(float)})
+    return SecurityMaster(frame=frame, source="market_cap_snapshots.csv.gz")
+
+
+def eligible_sp500(data_dir: Path, start: str, end: str) -> list[str]:
+    """Stocks with a clean adjusted close on every session of ``[start, end]``.
+
+    Full coverage of the window (first date on or before ``start``, no missing session),
+    at most ``MAX_ABS_RETURN`` daily move. Survivorship-biased by construction.
+    """
+    folder = data_dir / SP500_DIR
+    if not (folder / "tickers.csv").is_file():
+        raise DataError("the S&P 500 data folder was not found", file=folder / "tickers.csv",
+                        expected="--data-dir pointing at the shared data folder")
+    index = pd.read_csv(folder / "tickers.csv")
+    ok = index[(index["first_date"] <= start) & (index["last_date"] >= end)
+               & (index["dup_dates"] == 0)]
+    series = {}
+    for t in ok["ticker"]:
+        f = pd.read_csv(folder / "daily" / f"{t}.csv.gz", usecols=["date", "adjusted_close"],
+                        index_col="date")["adjusted_close"]
+        series[str(t)] = f[(f.index >= start) & (f.index <= end)]
+    calendar = pd.Index(sorted(set().union(*(f.index for f in series.values()))))
+    out = []
+    for t, f in series.items():
+        full = f.reindex(calendar)
+        if not (full > 0).all():  # a missing session or a bad price
+            continue
+        if float(np.abs(full.pct_change().iloc[1:]).max()) <= MAX_ABS_RETURN:
+            out.append(t)
+    return out
+
+
+def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: str,
+                      data_dir: str | None = None, low: int = 10,
+                      high: int = 50) -> list[PortfolioSpec]:
+    """``n`` random portfolios of ``low..high`` holdings (capped at the universe size)."""
+    rng = np.random.default_rng(seed)
+    pool = np.asarray(sorted(tickers))
+    hi = min(high, len(pool))
+    lo = min(low, hi)
+    out = []
+    for j in range(n):
+        size = int(rng.integers(lo, hi + 1))
+        pick = tuple(sorted(rng.choice(pool, size=size, replace=False).tolist()))
+        out.append(PortfolioSpec(f"{universe} random {j + 1} ({size} stocks)", universe, pick,
+                                 data_dir))
+    return out
+
+
+# ------------------------------------------------------------------ tasks
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a chunk of a portfolio's paths, or its falsification backtest."""
+
+    spec: PortfolioSpec
+    kind: str
+    chunk: int = 0
+    n_chunks: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class TaskResult:
+    """Events (one row per event, rule and cost setting) or falsification rows."""
+
+    events: pd.DataFrame
+    falsification: pd.DataFrame | None
+    notices: tuple[Notice, ...]
+    n_paths: int
+    seconds: float
+
+
+def run_task(task: Task, settings: StudySettings) -> TaskResult:
+    """Run one task (in a worker process or inline)."""
+    began = time.perf_counter()
+    inputs, portfolio = load_portfolio(task.spec, settings)
+    notes = merge_notices(inputs.market.notices, _cost_notes(portfolio))
+    if task.kind == "falsification":
+        frame = falsification(inputs, settings, task.spec.label)
+        return TaskResult(pd.DataFrame(), frame, notes, 0, time.perf_counter() - began)
+    everything = make_paths(portfolio, settings.nav_usd, review=settings.review,
+                            warmup_days=settings.warmup_days)
+    starts = np.array_split(everything.start, task.n_chunks)[task.chunk]
+    paths = make_paths(portfolio, settings.nav_usd, review=settings.review, starts=starts)
+    frame = measure_paths(portfolio, paths, settings)
+    if len(frame):
+        offset = int(np.searchsorted(everything.start, starts[0])) if len(starts) else 0
+        frame["path"] = frame["path"] + offset
+    return TaskResult(frame, None, notes, paths.n_paths, time.perf_counter() - began)
+
+
+def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -> pd.DataFrame:
+    """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling)."""
+    days = path_days(portfolio, paths)
+    rule = branch_rule(build_rule(settings.config))
+    frames = []
+    for setting in cost_settings(settings):
+        keys = [k for k in settings.rules if setting.label != NO_VIX_SCALING or k == "Rule 4"]
+        if not keys:
+            continue
+        cost = rebalance_cost(days, portfolio.history, setting.params)
+        inp = RuleInput(portfolio, paths, days, cost, setting.params, rule,
+                        gamma=settings.config.policy.tracking_aversion,
+                        gap_days=settings.gap_days, limits=settings.limits)
+        for key in keys:
+            frame = MEASURES[key](inp)
+            if len(frame):
+                frame.insert(0, "cost_level_bps", setting.level_bps)
+                frame.insert(0, "setting", setting.label)
+                frame.insert(0, "rule", key)
+                frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _cost_notes(portfolio: Portfolio) -> tuple[Notice, ...]:
+    h = portfolio.history
+    inputs = h.cost_inputs(h.n_days - 1)
+    names = np.asarray(h.tickers, dtype=object)
+    out = []
+    for mask, flag, text in ((inputs.spread_estimated, Flag.TIER_SPREAD,
+                              "spread from the market-cap tier (no quoted spread)"),
+                             (inputs.liquidity_estimated, Flag.ESTIMATED_LIQUIDITY,
+                              "ADV from the market-cap proxy (no volume)"),
+                             (inputs.costs_estimated, Flag.ESTIMATED_COSTS,
+                              "tier all-in cost (no cost data)")):
+        if mask.any():
+            out.append(notice(flag, f"{portfolio.label}: {text}", map(str, names[mask])))
+    return tuple(out)
+
+
+def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.DataFrame:
+    """The seed's falsification test on one portfolio, with the backtest engine.
+
+    Threshold 5% against the calendar (the base policy's frequency, and monthly), under
+    the model costs and each flat level: annualized TE and costs per year, the TE
+    difference with a paired block-bootstrap interval, and whether the cost increase
+    exceeds the TE reduction (seed form, fractions a year) or its certainty equivalent
+    ``(γ/2)(TE_cal² − TE_thr²)`` (utility form).
+    """
+    base = settings.config.with_overrides({"backtest.initial_nav_usd": settings.nav_usd},
+                                          source="validate-rules")
+    gamma = settings.config.policy.tracking_aversion
+    configs, names, rows = [], [], []
+    for s in cost_settings(settings)[:-1]:
+        cfg = base if s.level_bps is None else base.with_overrides(
+            {"costs.flat_cost_bps": s.level_bps}, source="validate-rules")
+        for policy, c in (("threshold 5%", policies.threshold(0.05, base=cfg)),
+                          ("calendar", policies.calendar(settings.review, base=cfg)),
+                          ("monthly", policies.monthly(base=cfg))):
+            configs.append(c)
+            names.append(f"{policy} | {s.label}")
+    result = run_backtest(inputs, configs, start=settings.start, end=settings.end, names=names)
+    m = policy_metrics(result)
+    te, cost, count = (m[c].astype(float).to_dict() for c in
+                       ("te_annual", "cost_per_year", "n_rebalances"))
+    for s in cost_settings(settings)[:-1]:
+        thr = f"threshold 5% | {s.label}"
+        for cal in ("calendar", "monthly"):
+            other = f"{cal} | {s.label}"
+            ci = difference_ci(result, thr, other, "te_annual", samples=settings.bootstrap_samples,
+                               seed=settings.seed)
+            te_t, te_c, cost_t, cost_c = te[thr], te[other], cost[thr], cost[other]
+            extra = cost_t - cost_c
+            rows.append({
+                "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
+                "calendar": settings.review.value if cal == "calendar" else "month",
+                "te_threshold": te_t, "te_calendar": te_c, "te_diff": ci.estimate,
+                "te_diff_low": ci.low, "te_diff_high": ci.high,
+                "cost_threshold": cost_t, "cost_calendar": cost_c, "cost_diff": extra,
+                "rebalances_threshold": count[thr], "rebalances_calendar": count[other],
+                "threshold_reduces_te": ci.high < 0.0,
+                "costs_exceed_te_reduction_seed": extra > te_c - te_t,
+                "costs_exceed_te_reduction_utility": extra > 0.5 * gamma * (te_c**2 - te_t**2)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ run
+
+
+def make_tasks(specs: Sequence[PortfolioSpec], settings: StudySettings) -> list[Task]:
+    """Falsification tasks first (the longest), then path chunks of every portfolio."""
+    tasks = ([Task(s, "falsification") for s in specs] if settings.falsification else [])
+    per = max(1, settings.chunks // max(1, len(specs))) if len(specs) > 1 else settings.chunks
+    for s in specs:
+        tasks += [Task(s, "events", j, per) for j in range(per)]
+    return tasks
+
+
+def execute(tasks: Sequence[Task], settings: StudySettings,
+            progress: Progress | None = None) -> list[TaskResult]:
+    """Run ``tasks`` on ``settings.workers`` processes (inline for one worker).
+
+    Results come back in the order of ``tasks`` whatever order they finish in, so a run
+    gives the same numbers with any number of workers.
+    """
+    done: list[TaskResult] = []
+    if settings.workers == 1:
+        for task in tasks:
+            done.append(run_task(task, settings))
+            if progress is not None:
+                progress(len(done), len(tasks))
+        return done
+    with ProcessPoolExecutor(max_workers=settings.workers) as pool:
+        futures: dict[Future[TaskResult], int] = {pool.submit(run_task, t, settings): j
+                                                  for j, t in enumerate(tasks)}
+        slots: list[TaskResult | None] = [None] * len(tasks)
+        for future in as_completed(futures):
+            slots[futures[future]] = future.result()
+            if progress is not None:
+                progress(sum(s is not None for s in slots), len(tasks))
+    return [s for s in slots if s is not None]
+
+
+# ------------------------------------------------------------ aggregate
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResult:
+    """Everything a validation run measured (see ``docs/rule-validation.md``).
+
+    Attributes
+    ----------
+    settings : StudySettings
+    portfolios : list of PortfolioSpec
+    events : pd.DataFrame
+        One row per event, rule and cost setting (columns of the rule's measurement plus
+        ``rule, setting, cost_level_bps, cluster, vix_regime``).
+    rules : pd.DataFrame
+        One row per rule under the model costs: events, hit rate and interval, seed
+        confidence and whether it lies in the interval, verdict, median effect.
+    by_regime, by_cost : pd.DataFrame
+        Hit rates by VIX regime at the event (model costs) and by flat cost level.
+    sensitivity : pd.DataFrame
+        Hit rates of the claims' parts and of other benefit definitions.
+    effects : pd.DataFrame
+        Effect sizes per rule and measurement.
+    falsification : pd.DataFrame
+        The seed's falsification test per portfolio and cost setting.
+    notices : tuple of Notice
+    n_paths : int
+    seconds : float
+        Wall-clock time of the run.
+    """
+
+    settings: StudySettings
+    portfolios: list[PortfolioSpec]
+    events: pd.DataFrame
+    rules: pd.DataFrame
+    by_regime: pd.DataFrame
+    by_cost: pd.DataFrame
+    sensitivity: pd.DataFrame
+    effects: pd.DataFrame
+    falsification: pd.DataFrame
+    notices: tuple[Notice, ...]
+    n_paths: int
+    seconds: float
+
+
+def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings | None = None, *,
+              progress: Progress | None = None) -> StudyResult:
+    """Validate the seed rules on ``specs`` (see the module docstring)."""
+    settings = settings or StudySettings()
+    if not specs:
+        raise ConfigError("validate-rules: no portfolio to validate on")
+    began = time.perf_counter()
+    results = execute(make_tasks(specs, settings), settings, progress)
+    frames = [r.events for r in results if len(r.events)]
+    events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["rule", "setting", "cost_level_bps", "date", "vix", "hit", "effect"])
+    events = label_events(events)
+    fals = [r.falsification for r in results if r.falsification is not None]
+    return StudyResult(
+        settings=settings, portfolios=list(specs), events=events,
+        rules=rules_table(events), by_regime=by_regime(events), by_cost=by_cost(events),
+        sensitivity=sensitivity(events, settings.limits), effects=effects(events),
+        falsification=pd.concat(fals, ignore_index=True) if fals else pd.DataFrame(),
+        notices=merge_notices(*(r.notices for r in results)),
+        n_paths=sum(r.n_paths for r in results), seconds=time.perf_counter() - began)

@@ -1,0 +1,162 @@
+"""The fork-and-follow kernel on constructed paths with known answers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from driftwise.assemble import build_rule, cost_params
+from driftwise.costs import CostParams
+from driftwise.validation.branching import (
+    Branch,
+    EventRisk,
+    branch_rule,
+    simulate_branch,
+    trade_on_day,
+)
+
+from .conftest import make_portfolio, random_prices, small_config
+
+EXACT = {"constraints.whole_shares": False, "constraints.min_trade_usd": 0.0}
+
+
+def _two_asset_jump():  # type: ignore[no-untyped-def]
+    # A0 stays at 100; A1 doubles on day 10 and stays there
+    prices = np.full((40, 2), 100.0)
+    prices[10:, 1] = 200.0
+    return make_portfolio(prices, np.full(40, 15.0), np.array([0.5, 0.5]))
+
+
+def _flat(bps: float, *, by_regime: bool = False) -> CostParams:
+    return dataclasses.replace(cost_params(small_config()), flat_cost_bps=bps,
+                               scale_flat_by_regime=by_regime)
+
+
+def test_act_now_lands_on_target_after_costs() -> None:
+    pf = _two_asset_jump()
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    shares = np.array([[5000.0, 5000.0]])  # on target at 100/100 with NAV 1e6
+    trade = np.zeros((1, 6), dtype=bool)
+    trade[0, 0] = True
+    out = simulate_branch(pf, rule, _flat(10.0), np.array([12]), shares, np.zeros(1),
+                          Branch(trade))
+    # NAV 1.5e6 at weights 1/3, 2/3: the traded value is 500k whatever the cost, cost 500
+    assert out.nav0_usd[0] == pytest.approx(1.5e6)
+    assert out.cost_usd[0, 0] == pytest.approx(500.0, rel=1e-12)
+    assert out.traded_usd[0, 0] == pytest.approx(5e5, rel=1e-12)
+    assert out.nav_usd[0] == pytest.approx(np.full(6, 1.5e6 - 500.0), rel=1e-12)
+    assert out.drift[0] == pytest.approx(np.zeros(6), abs=1e-12)
+    assert out.cost_usd[0, 1:] == pytest.approx(np.zeros(5))
+
+
+def test_hold_branch_is_buy_and_hold() -> None:
+    pf = _two_asset_jump()
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    shares = np.array([[5000.0, 5000.0]])
+    out = simulate_branch(pf, rule, _flat(10.0), np.array([8]), shares, np.zeros(1),
+                          Branch(np.zeros((1, 5), dtype=bool)))
+    # days 8, 9 at 1e6; from day 10 the second asset doubled
+    assert out.nav_usd[0] == pytest.approx([1e6, 1e6, 1.5e6, 1.5e6, 1.5e6])
+    assert out.drift[0] == pytest.approx([0.0, 0.0, 1 / 6, 1 / 6, 1 / 6])
+    assert out.cost_usd[0] == pytest.approx(np.zeros(5))
+
+
+def test_delayed_trade_pays_the_regime_of_its_day() -> None:
+    # flat 10 bps scaled by regime: VIX 40 (x2.5) on the event day, 15 (x1) ten days later
+    prices = np.full((40, 2), 100.0)
+    prices[10:, 1] = 200.0
+    vix = np.where(np.arange(40) < 20, 40.0, 15.0)
+    pf = make_portfolio(prices, vix, np.array([0.5, 0.5]))
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    trade_now = np.zeros((1, 13), dtype=bool)
+    trade_now[0, 0] = True
+    trade_later = np.zeros((1, 13), dtype=bool)
+    trade_later[0, 10] = True
+    args = (pf, rule, _flat(10.0, by_regime=True), np.array([12]),
+            np.array([[5000.0, 5000.0]]), np.zeros(1))
+    now = simulate_branch(*args, Branch(trade_now))
+    later = simulate_branch(*args, Branch(trade_later))
+    assert now.cost_usd[0, 0] == pytest.approx(2.5 * 500.0, rel=1e-12)
+    assert later.cost_usd[0, 10] == pytest.approx(500.0, rel=1e-12)
+    assert later.te_annual[0, :10].min() >= now.te_annual[0, :10].max()
+
+
+def test_restricted_branch_trades_only_its_asset() -> None:
+    prices = random_prices(60, np.array([0.2, 0.5, 0.3]), seed=2)
+    pf = make_portfolio(prices, np.full(60, 15.0), np.array([0.3, 0.3, 0.4]))
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    shares = np.array([[3000.0, 1000.0, 4000.0]])
+    cash = np.array([5e5])  # enough cash for the buy (sizing never lets cash go negative)
+    assets = np.array([[False, True, False]])
+    trade = np.zeros((1, 3), dtype=bool)
+    trade[0, 0] = True
+    t0 = 30
+    out = simulate_branch(pf, rule, _flat(10.0), np.array([t0]), shares, cash,
+                          Branch(trade, assets))
+    # oracle: trade asset 1 alone to 0.3 of the post-cost NAV V', with V' = NAV - c |x|
+    p = pf.history.prices[t0]
+    nav = float((shares[0] * p).sum() + cash[0])
+    h1 = shares[0, 1] * p[1]
+    c = 1e-3
+    sell = h1 > 0.3 * nav
+    post = (nav - c * h1) / (1 - c * 0.3) if sell else (nav + c * h1) / (1 + c * 0.3)
+    assert out.nav_usd[0, 0] == pytest.approx(post, rel=1e-12)
+    assert out.cost_usd[0, 0] == pytest.approx(c * abs(0.3 * post - h1), rel=1e-9)
+    held_after = shares[0] * p
+    assert out.traded_usd[0, 0] == pytest.approx(abs(0.3 * post - held_after[1]), rel=1e-9)
+
+
+def test_vectorized_equals_one_event_at_a_time() -> None:
+    prices = random_prices(90, np.array([0.15, 0.45, 0.3, 0.6]), seed=9)
+    vix = 15.0 + 25.0 * (np.sin(np.arange(90) / 6.0) > 0.3)
+    pf = make_portfolio(prices, vix, np.array([0.25, 0.25, 0.25, 0.2]), 0.05)
+    rule = branch_rule(build_rule(small_config()))
+    params = cost_params(small_config())
+    rng = np.random.default_rng(0)
+    t0 = np.array([20, 20, 33, 41, 41, 41, 60, 75])
+    shares = rng.uniform(500.0, 3000.0, (len(t0), 4))
+    cash = rng.uniform(0.0, 1e5, len(t0))
+    trade = rng.random((len(t0), 11)) < 0.2
+    trade[:, 0] = True
+    assets = rng.random((len(t0), 4)) < 0.7
+    together = simulate_branch(pf, rule, params, t0, shares, cash, Branch(trade, assets))
+    for e in range(len(t0)):
+        alone = simulate_branch(pf, rule, params, t0[e:e + 1], shares[e:e + 1], cash[e:e + 1],
+                                Branch(trade[e:e + 1], assets[e:e + 1]))
+        for name in ("nav_usd", "cost_usd", "traded_usd", "te_annual", "drift"):
+            np.testing.assert_allclose(getattr(together, name)[e], getattr(alone, name)[0],
+                                       rtol=1e-12, atol=1e-9, equal_nan=True)
+
+
+def test_days_past_the_data_are_nan() -> None:
+    pf = _two_asset_jump()
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    out = simulate_branch(pf, rule, _flat(10.0), np.array([37]), np.array([[1.0, 1.0]]),
+                          np.zeros(1), Branch(np.zeros((1, 6), dtype=bool)))
+    assert np.isfinite(out.nav_usd[0, :3]).all()
+    assert np.isnan(out.nav_usd[0, 3:]).all()
+
+
+def test_trade_on_day_sizes_many_portfolios_in_one_call() -> None:
+    pf = _two_asset_jump()
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    shares = np.array([[5000.0, 5000.0], [2000.0, 8000.0], [6000.0, 1000.0]])
+    cash = np.array([0.0, 1e4, 5e4])
+    d_shares, d_usd, cost = trade_on_day(pf, rule, _flat(10.0), 12, shares, cash)
+    price = pf.history.prices[12]
+    held = (shares + d_shares) * price
+    cash_after = cash - d_usd.sum(axis=1) - cost.sum(axis=1)
+    nav = held.sum(axis=1) + cash_after
+    assert held / nav[:, None] == pytest.approx(np.full((3, 2), 0.5), abs=1e-12)
+    assert cost.sum(axis=1) == pytest.approx(1e-3 * np.abs(d_usd).sum(axis=1), rel=1e-12)
+
+
+def test_event_risk_uses_the_event_day() -> None:
+    prices = random_prices(60, np.array([0.2, 0.5]), seed=3)
+    pf = make_portfolio(prices, np.full(60, 15.0), np.array([0.5, 0.5]))
+    risk = EventRisk(pf, np.array([20, 40]))
+    d = np.array([[0.1, -0.1], [0.1, -0.1]])
+    expected = np.sqrt(((d * pf.history.vol_annual[[20, 40]]) ** 2).sum(axis=1))
+    assert risk.te(d) == pytest.approx(expected, rel=1e-12)

@@ -1,0 +1,110 @@
+"""Paths, path days, event thinning and the rebalance cost, against plain loops."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from driftwise.assemble import cost_params
+from driftwise.policy.context import Frequency
+from driftwise.validation.events import (
+    calendar_days,
+    make_paths,
+    path_days,
+    rebalance_cost,
+    thin_events,
+)
+
+from .conftest import make_portfolio, random_prices, small_config
+
+TARGET = np.array([0.4, 0.35, 0.2])
+
+
+@pytest.fixture(scope="module")
+def portfolio():  # type: ignore[no-untyped-def]
+    prices = random_prices(200, np.array([0.2, 0.35, 0.6]), seed=4)
+    vix = np.linspace(12.0, 40.0, 200)
+    return make_portfolio(prices, vix, TARGET, 0.05)
+
+
+def test_paths_start_on_month_firsts_and_end_at_next_quarter(portfolio) -> None:  # type: ignore[no-untyped-def]
+    h = portfolio.history
+    paths = make_paths(portfolio, 1e6, warmup_days=10)
+    months = np.flatnonzero(calendar_days(h, Frequency.MONTH))
+    quarters = np.flatnonzero(calendar_days(h, Frequency.QUARTER))
+    assert paths.start.tolist() == [m for m in months.tolist() if m >= 10]
+    for s, r in zip(paths.start.tolist(), paths.review.tolist(), strict=True):
+        later = [q for q in quarters.tolist() if q > s]
+        assert r == (later[0] if later else h.n_days)
+        assert h.dates[s].is_month_start or h.dates[s].day <= 4
+    nav = (paths.shares * h.prices[paths.start]).sum(axis=1) + paths.cash_usd
+    assert nav == pytest.approx(np.full(paths.n_paths, 1e6))
+
+
+def test_path_days_oracle(portfolio) -> None:  # type: ignore[no-untyped-def]
+    h = portfolio.history
+    paths = make_paths(portfolio, 1e6, warmup_days=10)
+    days = path_days(portfolio, paths)
+    row = 0
+    for p in range(paths.n_paths):
+        for k in range(paths.start[p] + 1, min(paths.review[p], h.n_days)):
+            assert (days.path[row], days.day[row]) == (p, k)
+            values = paths.shares[p] * h.prices[k]
+            nav = values.sum() + paths.cash_usd[p]
+            w = values / nav
+            d = w - TARGET
+            drift = 0.5 * (np.abs(d).sum() + abs(paths.cash_usd[p] / nav - 0.05))
+            assert days.weights[row] == pytest.approx(w, abs=1e-14)
+            assert days.drift[row] == pytest.approx(drift, abs=1e-14)
+            te = np.sqrt(np.sum(d**2 * h.vol_annual[k] ** 2))
+            assert days.te_annual[row] == pytest.approx(te, rel=1e-12)
+            assert days.since_start[row] == k - paths.start[p]
+            row += 1
+    assert row == days.n_rows
+
+
+def test_rebalance_cost_flat_level(portfolio) -> None:  # type: ignore[no-untyped-def]
+    paths = make_paths(portfolio, 1e6, warmup_days=10)
+    days = path_days(portfolio, paths)
+    params = dataclasses.replace(cost_params(small_config()), flat_cost_bps=20.0)
+    cost = rebalance_cost(days, portfolio.history, params)
+    assert cost == pytest.approx(20e-4 * np.abs(days.asset_drift).sum(axis=1), rel=1e-12)
+
+
+def test_rebalance_cost_model_scales_with_vix(portfolio) -> None:  # type: ignore[no-untyped-def]
+    # tier all-in estimates (no cost data, no volume): 20 bps times the regime multiplier
+    paths = make_paths(portfolio, 1e6, warmup_days=10)
+    days = path_days(portfolio, paths)
+    cost = rebalance_cost(days, portfolio.history, cost_params(small_config()))
+    vix = portfolio.history.vix[days.day]
+    mult = np.where(vix >= 30, 2.5, np.where(vix >= 20, 1.5, 1.0))
+    assert cost == pytest.approx(20e-4 * mult * np.abs(days.asset_drift).sum(axis=1), rel=1e-12)
+
+
+def _loop_thin(mask: np.ndarray, group: np.ndarray, since: np.ndarray, gap: int) -> list[int]:
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for r in range(len(mask)):
+        key = (int(group[r]), int(since[r]) // gap)
+        if mask[r] and key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3)), min_size=1, max_size=60),
+       st.integers(1, 7))
+def test_thin_events_oracle(rows: list[tuple[bool, int]], gap: int) -> None:
+    mask = np.array([r[0] for r in rows])
+    group = np.array(sorted(r[1] for r in rows))
+    since = np.zeros(len(rows), dtype=np.intp)
+    for g in set(group.tolist()):
+        at = np.flatnonzero(group == g)
+        since[at] = np.arange(1, len(at) + 1)
+    got = thin_events(mask, group, since, gap).tolist()
+    assert got == (_loop_thin(mask, group, since, gap) if gap > 1
+                   else np.flatnonzero(mask).tolist())

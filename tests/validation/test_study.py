@@ -1,0 +1,144 @@
+"""The study end to end on a short window of the sample, its outputs and its CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from driftwise.errors import ConfigError
+from driftwise.report.validation_page import validation_page
+from driftwise.validation.output import markdown, page_data, to_dict
+from driftwise.validation.stats import MODEL
+from driftwise.validation.study import (
+    PortfolioSpec,
+    StudyResult,
+    StudySettings,
+    cost_settings,
+    random_portfolios,
+    run_study,
+)
+
+WINDOW = {"start": "2016-01-01", "end": "2019-12-31"}
+
+
+@pytest.fixture(scope="module")
+def study() -> StudyResult:
+    settings = StudySettings(workers=1, chunks=2, bootstrap_samples=50, **WINDOW)
+    return run_study([PortfolioSpec("sample")], settings)
+
+
+def test_every_rule_has_a_row(study: StudyResult) -> None:
+    assert study.rules["rule"].tolist() == ["Rule 1", "Rule 2", "Rule 3", "Rule 4"]
+    assert set(study.rules["verdict"]) <= {"supported", "not supported", "inconclusive"}
+    assert study.rules["seed_confidence"].tolist() == [0.70, 0.65, 0.60, 0.65]
+    assert study.n_paths > 30
+
+
+def test_breakdowns_cover_cost_levels(study: StudyResult) -> None:
+    assert set(study.by_cost["cost_level_bps"]) <= {10.0, 20.0, 50.0}
+    assert set(study.by_regime["vix_regime"]) <= {"< 20", "20-30", "> 30"}
+    model = study.events[study.events["setting"] == MODEL]
+    for rule, part in model.groupby("rule"):
+        row = study.rules.set_index("rule").loc[rule]
+        assert row["n_events"] == len(part)
+        assert row["hit_rate"] == pytest.approx(part["hit"].mean())
+
+
+def test_two_workers_give_the_same_numbers(study: StudyResult) -> None:
+    settings = StudySettings(workers=2, chunks=2, bootstrap_samples=50, **WINDOW)
+    again = run_study([PortfolioSpec("sample")], settings)
+    pd.testing.assert_frame_equal(study.rules, again.rules)
+    pd.testing.assert_frame_equal(study.falsification, again.falsification)
+
+
+def test_progress_is_reported() -> None:
+    seen: list[tuple[int, int]] = []
+    settings = StudySettings(workers=1, chunks=2, falsification=False, rules=("Rule 4",),
+                             start="2019-01-01", end="2019-12-31")
+    run_study([PortfolioSpec("sample")], settings, progress=lambda d, n: seen.append((d, n)))
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_outputs(study: StudyResult, tmp_path: Path) -> None:
+    data = to_dict(study)
+    text = json.dumps(data, allow_nan=False)
+    assert "criterion" in data and len(data["rules"]) == 4 and "Rule 4" in text
+    report = markdown(study)
+    for heading in ("## Verdicts", "## Hit rate by VIX regime", "## Hit rate by cost level",
+                    "## The seed's falsification test", "## Caveats", "VIX scaling"):
+        assert heading in report
+    page = validation_page(page_data(study))
+    assert page.key == "validation"
+
+
+def test_cost_settings() -> None:
+    labels = [s.label for s in cost_settings(StudySettings())]
+    assert labels == ["model", "flat 10 bps", "flat 20 bps", "flat 50 bps",
+                      "model, no VIX scaling"]
+    novix = cost_settings(StudySettings())[-1].params
+    assert novix.vix_multipliers == (1.0, 1.0, 1.0)
+
+
+def test_random_portfolios_are_reproducible() -> None:
+    pool = [f"T{i}" for i in range(60)]
+    a = random_portfolios(pool, 3, seed=1, universe="sp500")
+    b = random_portfolios(pool, 3, seed=1, universe="sp500")
+    assert a == b
+    assert all(10 <= len(p.tickers) <= 50 and len(set(p.tickers)) == len(p.tickers) for p in a)
+    small = random_portfolios(pool[:12], 2, seed=1, universe="sample")
+    assert all(10 <= len(p.tickers) <= 12 for p in small)
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(ConfigError):
+        StudySettings(workers=0)
+    with pytest.raises(ConfigError):
+        StudySettings(rules=("Rule 9",))
+    with pytest.raises(ConfigError):
+        run_study([], StudySettings())
+
+
+def test_random_sample_portfolio_runs() -> None:
+    settings = StudySettings(workers=1, chunks=1, falsification=False, rules=("Rule 1",),
+                             start="2018-01-01", end="2019-12-31")
+    spec = random_portfolios(["AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM",
+                              "KO", "LLY"], 1, seed=0, universe="sample")[0]
+    result = run_study([spec], settings)
+    assert np.isfinite(result.rules["n_events"]).all()
+
+
+def test_cli_sample_window(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    md = tmp_path / "validation.md"
+    code = main(["validate-rules", "--start", "2018-01-01", "--end", "2019-12-31",
+                 "--no-falsification", "--workers", "1", "--markdown", str(md)])
+    assert code == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Verdicts" in out and "Rule 4" in out
+    assert md.read_text(encoding="utf-8").startswith("# Validation of the seed's insight rules")
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate-rules", "--start", "2019-01-01", "--end", "2019-12-31",
+                 "--no-falsification", "--workers", "1", "--json"])
+    assert code == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert [r["rule"] for r in data["rules"]] == ["Rule 1", "Rule 2", "Rule 3", "Rule 4"]
+
+
+def test_cli_bad_universe(capsys: pytest.CaptureFixture[str],
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["validate-rules", "--universe", "nasdaq"]) == EXIT_BAD_INPUT
+    monkeypatch.delenv("DRIFTWISE_SHARED_DATA", raising=False)
+    assert main(["validate-rules", "--universe", "sp500"]) == EXIT_BAD_INPUT
+    assert "--data-dir" in capsys.readouterr().err
+
+
+def test_cli_missing_data_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["validate-rules", "--universe", "sp500", "--data-dir", str(tmp_path)])
+    assert code == EXIT_BAD_INPUT
+    assert "tickers.csv" in capsys.readouterr().err
