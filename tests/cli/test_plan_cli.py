@@ -99,7 +99,8 @@ def test_plan_report_is_written_and_named(capsys: pytest.CaptureFixture[str],
 def test_report_command_has_plan_and_backtest_pages(capsys: pytest.CaptureFixture[str],
                                                      tmp_path: Path) -> None:
     path = tmp_path / "full.html"
-    assert main(["report", "--out", str(path), "--years", "2", "--no-sweep"]) == EXIT_OK
+    assert main(["report", "--out", str(path), "--years", "2", "--no-sweep",
+                 "--no-validate"]) == EXIT_OK
     assert f"report: {path.resolve()}" in capsys.readouterr().out
     html = path.read_text(encoding="utf-8")
     assert "Decision: REBALANCE" in html

@@ -14,12 +14,15 @@ from driftwise.backtest.compare import compare
 from driftwise.backtest.sweep import SweepGrid, progress_bar
 from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
 from driftwise.cli._output import console
+from driftwise.cli.validate import run_with_progress
 from driftwise.config import Config
 from driftwise.data.loader import load_inputs
 from driftwise.data.model import Inputs
 from driftwise.monitor import monitor
 from driftwise.plan import Plan, make_plan
 from driftwise.report import backtest_data, write_report
+from driftwise.validation import PortfolioSpec, StudySettings
+from driftwise.validation.output import page_data
 
 YEARS = 10
 
@@ -47,6 +50,8 @@ def report_command(
                      ] = YEARS,
     sweep: Annotated[bool, typer.Option(
         help="Include the threshold × cost × VIX sensitivity sweep of [backtest].")] = True,
+    validate: Annotated[bool, typer.Option(
+        help="Include the rule validation study of the sample (about 30 s).")] = True,
 ) -> None:
     """Write one self-contained HTML report: the plan, the backtest of the seed's rules.
 
@@ -61,13 +66,16 @@ def report_command(
         vix=vix, cost_file=cost_file,
         last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
     plan = make_plan(inputs, cfg, as_of=as_of)
-    path = write_full_report(out, inputs, cfg, plan, years=years, sweep=sweep)
+    path = write_full_report(out, inputs, cfg, plan, years=years, sweep=sweep, validate=validate)
     console.print(f"report: {path.resolve()}")
 
 
 def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, years: int = YEARS,
-                      sweep: bool = True) -> Path:
-    """The plan page and the backtest of the seed's five rules over the last ``years``."""
+                      sweep: bool = True, validate: bool = True) -> Path:
+    """The plan page, the backtest of the seed's five rules over the last ``years`` and,
+    with ``validate``, the rule validation study of the embedded sample (the rules'
+    evidence does not depend on the portfolio planned; ``validate-rules`` runs larger ones).
+    """
     state = monitor(inputs, as_of=plan.as_of, config=monitor_config(cfg),
                     cost_params=cost_params(cfg))
     dates = inputs.market.prices.index
@@ -84,4 +92,9 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
                          threshold_inputs=comparison.theory,
                          tracking_aversion=cfg.policy.tracking_aversion,
                          description=f"The seed's five rules on {start.date()} .. {end.date()}")
-    return write_report(out, plan=plan, monitor=state, backtest=page)
+    validation = None
+    if validate:
+        study = run_with_progress([PortfolioSpec("sample")], StudySettings(
+            config=cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed))
+        validation = page_data(study)
+    return write_report(out, plan=plan, monitor=state, backtest=page, validation=validation)

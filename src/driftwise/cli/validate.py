@@ -84,7 +84,7 @@ def validate_command(
                              gap_days=event_gap, workers=workers, seed=seed,
                              falsification=not no_falsification,
                              chunks=max(8, 2 * workers))
-    result = _run(specs, settings)
+    result = run_with_progress(specs, settings)
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)
         markdown_file.write_text(markdown(result), encoding="utf-8")
@@ -119,7 +119,8 @@ def _portfolios(universe: str, data_dir: Path | None, n: int | None, seed: int,
                                      data_dir=str(folder))
 
 
-def _run(specs: list[PortfolioSpec], settings: StudySettings) -> StudyResult:
+def run_with_progress(specs: list[PortfolioSpec], settings: StudySettings) -> StudyResult:
+    """:func:`run_study` with a rich progress bar on standard error."""
     columns = (TextColumn("validating rules"), BarColumn(), MofNCompleteColumn(),
                TextColumn("tasks"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:

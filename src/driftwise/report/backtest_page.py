@@ -577,7 +577,7 @@ def backtest_page(data: BacktestPageData) -> Page:
     span = f"{pd.Timestamp(dates[0]).date()} to {pd.Timestamp(dates[-1]).date()}"
     tiles = (Tile("Period", span, f"{len(dates)} trading days"),
              Tile("Configurations", str(len(data.metrics)), "policies × parameters"),
-             Tile("Best TE", fmt_pct(best["te_annual"]), name),
+             Tile("Its tracking error", fmt_pct(best["te_annual"]), name),
              Tile("Its cost", fmt_bps(best["cost_per_year"]), "per year, of average NAV"))
     subtitle = data.description or f"History {span}"
     return Page(key="backtest", title="Backtest", headline=backtest_headline(data),
