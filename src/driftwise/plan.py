@@ -422,11 +422,12 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
     full_cost = float(ctx.full_rebalance_cost[0])
     te_b, te_a = float(outcome.te_before[0]), float(outcome.te_after[0])
     benefit = float(outcome.benefit[0])
-    regime = vix_regime(ctx.vix, (params.vix_breaks[0], params.vix_breaks[1]))
+    vix = float(ctx.vix_rows()[0])  # the planner's context has one row
+    regime = vix_regime(vix, (params.vix_breaks[0], params.vix_breaks[1]))
     before = {"drift": float(ctx.portfolio_drift[0]), "te": te_b,
               "full_rebalance_cost_bps": 1e4 * full_cost,
               "full_rebalance_cost_usd": full_cost * state.nav_usd,
-              "vix": ctx.vix, "regime": regime}
+              "vix": vix, "regime": regime}
     after = {"drift": float(drift_after), "te": te_a, "cost_bps": 1e4 * cost_usd / state.nav_usd,
              "cost_usd": cost_usd, "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
              "cost_benefit_ratio": (cost_usd / state.nav_usd) / benefit if benefit > 0

@@ -33,6 +33,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -48,17 +49,30 @@ from driftwise.backtest.history import (
 from driftwise.backtest.policies import describe_configs, unique_names
 from driftwise.calendar import DateLike
 from driftwise.config import Config
-from driftwise.costs import AssetCostInputs, CostParams, trade_costs
+from driftwise.costs import AssetCostInputs, CostBreakdown, CostParams, trade_costs
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.metrics.drift import band_width, portfolio_drift
 from driftwise.monitor import trading_days_between
-from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.context import BoolArray, CostFunction, DayContext, FloatArray
 from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.sizing import Destination
-from driftwise.policy.triggers import CostBenefit, Never, Trigger
+from driftwise.policy.triggers import (
+    AllOf,
+    AnyOf,
+    AssetBands,
+    Calendar,
+    CostBenefit,
+    DriftThreshold,
+    DynamicThreshold,
+    Never,
+    StressDelay,
+    Trigger,
+    VolatilityAware,
+)
 
 IntArray = npt.NDArray[np.intp]
+_G = TypeVar("_G", bound=np.generic)
 Progress = Callable[[int, int], None]
 
 
@@ -280,6 +294,13 @@ class Batch:
         Days the planner's plan is invalid (stale cost inputs not accepted): no trade.
     columns : slice or ndarray of int
         ``members`` as a slice when contiguous (cheaper to index the result arrays).
+    max_span : int
+        Most days evaluated at once in a quiet block (1: day by day, the trigger is not
+        :func:`block_safe`).
+    tiled : dict of int to Trigger
+        The trigger repeated for a block of that many days (filled on use).
+    cost_buffers : dict of shape to CostBreakdown
+        ``out=`` buffers of ``trade_costs`` by trade shape (filled on use).
     """
 
     members: IntArray
@@ -294,6 +315,9 @@ class Batch:
     with_cov: bool
     invalid: BoolArray
     columns: slice | IntArray
+    max_span: int = 1
+    tiled: dict[int, Trigger] = dataclasses.field(default_factory=dict)
+    cost_buffers: dict[tuple[int, ...], CostBreakdown] = dataclasses.field(default_factory=dict)
 
 
 def _columns(members: list[int]) -> slice | IntArray:
@@ -338,7 +362,9 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
             with_cov=settings.full_te and _uses_risk(rule),
             invalid=(np.zeros(histories[settings].n_days, dtype=bool)
                      if config.costs.accept_stale_costs else histories[settings].stale_any),
-            columns=_columns(members)))
+            columns=_columns(members),
+            max_span=(max(1, BLOCK_CELLS // (len(members) * len(tickers)))
+                      if block_safe(rule.trigger) else 1)))
     return out
 
 
@@ -346,11 +372,17 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
 
 
 class _DayCosts:
-    """The cost model bound to one day: built only when a trade or a trigger asks."""
+    """The cost model bound to one day: built only when a trade or a trigger asks.
 
-    def __init__(self, history: MarketHistory, k: int, params: CostParams, vix: float) -> None:
-        self.history, self.k, self.params = history, k, params
+    ``trade_costs`` writes into the batch's buffers of the trade's shape (``out=``), so
+    a day's cost evaluations allocate only the returned array.
+    """
+
+    def __init__(self, batch: Batch, k: int) -> None:
+        self.history, self.k, self.params = batch.history, k, batch.params
+        vix = float(batch.history.vix[k])
         self.vix = None if np.isnan(vix) else vix
+        self.buffers = batch.cost_buffers
 
     @cached_property
     def inputs(self) -> AssetCostInputs:
@@ -358,8 +390,12 @@ class _DayCosts:
 
     def per_asset(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (C, N) USD -> trading cost (C, N) USD (``trade_costs``)."""
-        return np.asarray(trade_costs(trade_usd, self.inputs, self.params, self.vix).trading_usd,
-                          dtype=np.float64)
+        shape = np.shape(trade_usd)
+        out = self.buffers.get(shape)
+        if out is None:
+            out = self.buffers[shape] = CostBreakdown(*(np.empty(shape) for _ in range(6)))
+        costs = trade_costs(trade_usd, self.inputs, self.params, self.vix, out=out)
+        return np.asarray(costs.trading_usd, dtype=np.float64)  # a new array, not a buffer
 
     def total(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (C, N) USD -> total cost (C,) USD."""
@@ -395,6 +431,16 @@ class _Out:
         return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
                    nan())
 
+    def quiet(self, days: slice, columns: slice | IntArray, nav: FloatArray, drift: FloatArray,
+              cash: FloatArray) -> None:
+        """Record days without a trade: NAV, drift (before = after), cash; nothing traded."""
+        self.nav[days, columns] = nav
+        self.drift[days, columns] = drift
+        self.post_drift[days, columns] = drift
+        self.traded[days, columns] = 0.0
+        self.cost[days, columns] = 0.0
+        self.cash[days, columns] = cash
+
 
 def next_pending(pending: FloatArray, delayed: BoolArray | None) -> FloatArray:
     """Trading days a delayed rebalance will have waited on the next day (NaN: none).
@@ -408,67 +454,207 @@ def next_pending(pending: FloatArray, delayed: BoolArray | None) -> FloatArray:
                                np.nan), dtype=np.float64)
 
 
-def simulate_day(batch: Batch, state: _State, out: _Out, k: int) -> None:
-    """SPEC section 8 steps 1-4 for one batch on day ``k`` (step 5 is the next close)."""
+def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
+    """A stacked trigger restricted to ``rows``: every array parameter ``(C,)`` indexed.
+
+    With ``rows = np.tile(np.arange(C), K)`` it is the trigger of a block context whose
+    rows are (day, configuration) pairs (:func:`quiet_days`).
+    """
+    changes: dict[str, object] = {}
+    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
+        value = getattr(trigger, f.name)
+        if _is_param(f):
+            if isinstance(value, np.ndarray) and value.ndim == 1:
+                changes[f.name] = value[rows]
+        elif isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
+            taken = tuple(take_trigger(v, rows) for v in value)
+            if any(a is not b for a, b in zip(taken, value, strict=True)):
+                changes[f.name] = taken
+        elif _is_trigger(value):
+            taken_one = take_trigger(value, rows)
+            if taken_one is not value:
+                changes[f.name] = taken_one
+    return dataclasses.replace(trigger, **changes) if changes else trigger  # type: ignore[type-var]
+
+
+def simulate_day(batch: Batch, state: _State, out: _Out, k: int) -> bool:
+    """SPEC section 8 steps 1-4 for one batch on day ``k`` (step 5 is the next close).
+
+    Only the rows that fire are sized (``step`` on ``ctx.take(rows)`` with the trigger's
+    parameters of those rows): each row is decided as it would be alone. Returns whether
+    any row fired.
+    """
     h = batch.history
     prices = h.prices[k]
     values = state.shares * prices
     nav = values.sum(axis=1) + state.cash
-    vix = float(h.vix[k])
-    costs = _DayCosts(h, k, batch.params, vix)
+    costs = _DayCosts(batch, k)
     ctx = DayContext(
         date=h.days[k], weights=values / nav[:, None],
         cash_weight=state.cash / nav, target=batch.target, target_cash=batch.target_cash,
         nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
         full_cost_usd=costs.total, cov_annual=h.cov_on(k) if batch.with_cov else None,
-        vix=vix, calendar=h.calendar[k], first_day=k == 0,
+        vix=float(h.vix[k]), calendar=h.calendar[k], first_day=k == 0,
         days_since_rebalance=state.since, pending_days=state.pending)
-    m = batch.columns
-    drift = ctx.portfolio_drift
-    out.drift[k, m] = drift
-    traded = None
+    out.quiet(slice(k, k + 1), batch.columns, nav, ctx.portfolio_drift, state.cash)
+    since = state.since + 1.0
+    fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
         delayed = None  # the planner's plan is invalid: no trade, nothing stays pending
     else:
         result = batch.rule.trigger.evaluate(ctx)
         delayed = result.delayed
-        if result.fired.any():
-            day = AssetDay(prices_usd=prices, adv_shares=costs.inputs.adv_shares,
-                           no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.per_asset)
-            outcome = step(batch.rule, ctx, day)
-            delayed = outcome.trigger.delayed
-            if outcome.traded.any():
-                traded = outcome.traded
-                _apply(batch, state, out, k, outcome.sizing.trade_usd,
-                       outcome.sizing.trade_shares, outcome.sizing.cost_usd)
+        fired = np.flatnonzero(result.fired)
+        if len(fired):
+            traded, fired_delayed = _trade(batch, state, out, k, ctx, costs, fired)
+            if delayed is not None and fired_delayed is not None:
+                delayed = delayed.copy()
+                delayed[fired] = fired_delayed
+            since[traded] = 1.0
     state.pending = next_pending(state.pending, delayed)
-    if traded is None:
-        state.since = state.since + 1.0
-        out.nav[k, m] = nav
-        out.post_drift[k, m] = drift
-        out.traded[k, m] = 0.0
-        out.cost[k, m] = 0.0
-        out.cash[k, m] = state.cash
-    else:
-        state.since = np.where(traded, 0.0, state.since) + 1.0
-        out.rebalanced[k, m] = traded
+    state.since = since
+    return len(fired) > 0
 
 
-def _apply(batch: Batch, state: _State, out: _Out, k: int, trade_usd: FloatArray,
+def _trade(batch: Batch, state: _State, out: _Out, k: int, ctx: DayContext, costs: _DayCosts,
+           fired: IntArray) -> tuple[IntArray, BoolArray | None]:
+    """``step`` on the fired rows; apply their trades. Returns the rows that traded."""
+    rule, sub = batch.rule, ctx
+    if len(fired) < ctx.n_configs:
+        rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired))
+        sub = ctx.take(fired)
+    day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
+                   no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.per_asset)
+    outcome = step(rule, sub, day)
+    pick = outcome.traded
+    if pick.any():
+        s = outcome.sizing
+        _apply(batch, state, out, k, fired[pick], s.trade_usd[pick], s.trade_shares[pick],
+               s.cost_usd[pick])
+    return fired[pick], outcome.trigger.delayed
+
+
+def _apply(batch: Batch, state: _State, out: _Out, k: int, rows: IntArray, trade_usd: FloatArray,
            trade_shares: FloatArray, cost_usd: FloatArray) -> None:
-    """Step 4: trades into shares, their value and costs out of cash; record the day."""
-    m = batch.columns
-    state.shares = state.shares + trade_shares
-    state.cash = state.cash - trade_usd.sum(axis=1) - cost_usd.sum(axis=1)
-    prices = batch.history.prices[k]
-    post_values = state.shares * prices
-    post_nav = post_values.sum(axis=1) + state.cash
+    """Step 4 for ``rows``: trades into shares, their value and costs out of cash; record."""
+    state.shares[rows] += trade_shares
+    state.cash[rows] = state.cash[rows] - trade_usd.sum(axis=1) - cost_usd.sum(axis=1)
+    cash = state.cash[rows]
+    post_values = state.shares[rows] * batch.history.prices[k]
+    post_nav = post_values.sum(axis=1) + cash
+    m = batch.members[rows]
     out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
     out.cost[k, m] = cost_usd.sum(axis=1)
     out.nav[k, m] = post_nav
-    out.cash[k, m] = state.cash
+    out.cash[k, m] = cash
+    out.rebalanced[k, m] = True
     out.post_drift[k, m] = portfolio_drift(post_values / post_nav[:, None], batch.target,
-                                           state.cash / post_nav, batch.target_cash)
+                                           cash / post_nav, batch.target_cash)
+
+
+# ------------------------------------------------------------ quiet blocks
+
+_ROW_WISE = (Never, Calendar, DriftThreshold, AssetBands, VolatilityAware, DynamicThreshold,
+             AnyOf, AllOf, StressDelay)
+BLOCK_CELLS = 1 << 21
+"""At most this many (day, configuration, asset) cells in one block (16 MB per array)."""
+
+
+def block_safe(trigger: object) -> bool:
+    """Whether ``trigger`` may be evaluated on a block of days at once (:func:`quiet_days`).
+
+    Every node must be a row-wise trigger whose day data the block context carries per
+    row (VIX, calendar, volatility). Cost-benefit is left to the day-by-day path: its
+    full-rebalance cost needs each day's cost inputs and, under the full TE model, each
+    day's covariance.
+    """
+    return isinstance(trigger, _ROW_WISE) and all(block_safe(c) for c in _children(trigger))
+
+
+def quiet_days(batch: Batch, state: _State, out: _Out, k: int, span: int) -> int:
+    """Days ``k .. k + span - 1`` evaluated at once; record the quiet ones; return their count.
+
+    Between trades the shares and cash are constant, so the weights of every day of the
+    block follow from its prices. One :class:`DayContext` holds a row per (day,
+    configuration) pair, day-major, with each row's VIX, calendar flags, volatility,
+    days since trading and pending wait (a waiting delay is assumed to stay delayed),
+    and the batch's own trigger evaluates it. The first day on which any configuration
+    fires, or on which a delay starts or ends (or a stale-cost day clears one), is an
+    event: the days before it are quiet (no trade) and recorded with a vectorized mark
+    to market; the event day itself is left to :func:`simulate_day`.
+    """
+    h = batch.history
+    n_rows = len(batch.members)
+    prices = h.prices[k: k + span]
+    values = state.shares[None, :, :] * prices[:, None, :]  # (span, C, N)
+    nav = values.sum(axis=2) + state.cash  # (span, C)
+    offsets = np.arange(span, dtype=np.float64)[:, None]
+    waiting = np.isfinite(state.pending)
+    pending = np.where(waiting, state.pending + offsets, np.nan)
+
+    def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
+        return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
+
+    vol = h.vol_annual[k: k + span]
+    ctx = DayContext(
+        date=per_row(h.days[k: k + span]),
+        weights=(values / nav[:, :, None]).reshape(span * n_rows, -1),
+        cash_weight=(state.cash / nav).reshape(-1), target=batch.target,
+        target_cash=batch.target_cash, nav_usd=nav.reshape(-1),
+        vol_annual=per_row(vol), band_width=batch.band_width,
+        full_cost_usd=_block_costs(batch, k, span), vix=per_row(h.vix[k: k + span]),
+        calendar={key: per_row(mask[k: k + span]) for key, mask in h.calendar_masks.items()},
+        first_day=per_row(np.arange(k, k + span) == 0),
+        days_since_rebalance=(state.since + offsets).reshape(-1),
+        pending_days=pending.reshape(-1))
+    result = _tiled_trigger(batch, span).evaluate(ctx)
+    valid = ~batch.invalid[k: k + span, None]
+    fired = result.fired.reshape(span, n_rows) & valid
+    delayed = (np.zeros_like(fired) if result.delayed is None
+               else result.delayed.reshape(span, n_rows) & valid)
+    event = (fired | (delayed != waiting)).any(axis=1)
+    quiet = int(np.argmax(event)) if event.any() else span
+    if quiet:
+        drift = ctx.portfolio_drift.reshape(span, n_rows)[:quiet]
+        out.quiet(slice(k, k + quiet), batch.columns, nav[:quiet], drift, state.cash)
+        state.since = state.since + quiet
+        state.pending = np.where(waiting, state.pending + quiet, np.nan)
+    return quiet
+
+
+def _tiled_trigger(batch: Batch, span: int) -> Trigger:
+    """The batch's trigger with its parameters repeated for ``span`` days (cached)."""
+    trigger = batch.tiled.get(span)
+    if trigger is None:
+        rows = np.tile(np.arange(len(batch.members)), span)
+        trigger = batch.tiled[span] = take_trigger(batch.rule.trigger, rows)
+    return trigger
+
+
+def _block_costs(batch: Batch, k: int, span: int) -> CostFunction:
+    """Total cost (rows,) of trades (rows, N) of a block: each day's rows at that day's costs."""
+    def total(trade_usd: FloatArray) -> FloatArray:
+        by_day = trade_usd.reshape(span, -1, trade_usd.shape[-1])
+        return np.concatenate([_DayCosts(batch, k + j).total(by_day[j]) for j in range(span)])
+    return total
+
+
+def advance(batch: Batch, state: _State, out: _Out, k: int, span: int) -> tuple[int, int]:
+    """Simulate from day ``k``: a quiet block of up to ``span`` days, or day ``k`` alone.
+
+    Returns the next day to simulate and the next block length: the block doubles while
+    nothing happens and falls back to one day after an event (a day-by-day stretch costs
+    no block evaluation).
+    """
+    span = min(span, batch.history.n_days - k, batch.max_span)
+    if span > 1:
+        quiet = quiet_days(batch, state, out, k, span)
+        if quiet == span:
+            return k + span, 2 * span
+        simulate_day(batch, state, out, k + quiet)
+        return k + quiet + 1, 1
+    fired = simulate_day(batch, state, out, k)
+    return k + 1, 1 if fired or not batch.max_span > 1 else 2
 
 
 def start_state(inputs: Inputs, batch: Batch, configs: Sequence[Config],
@@ -551,9 +737,11 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     out = _Out.empty(n_days, len(configs))
     states = [start_state(inputs, b, configs, window) for b in batches]
     nav0 = float((states[0].shares[0] * history.prices[0]).sum() + states[0].cash[0])
+    cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
     for k in range(n_days):
-        for batch, state in zip(batches, states, strict=True):
-            simulate_day(batch, state, out, k)
+        for j, (batch, state) in enumerate(zip(batches, states, strict=True)):
+            while cursors[j][0] <= k:
+                cursors[j] = advance(batch, state, out, *cursors[j])
         if progress is not None:
             progress(k + 1, n_days)
     params = describe_configs(configs, labels)

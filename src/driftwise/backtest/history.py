@@ -15,7 +15,9 @@ including ``t``, and nothing later:
 * the cost model's inputs as :func:`driftwise.costs.build_cost_inputs`
   (:meth:`MarketHistory.cost_inputs`): the rolling estimators
   (:func:`~driftwise.costs.daily_volatility`, :func:`~driftwise.costs.adv_shares`) on all
-  windows at once, then the builder's own fallback code for the day;
+  windows at once, then the day's estimates through
+  :class:`~driftwise.costs.build.CostInputsBuilder`, the code of ``build_cost_inputs``
+  itself (fallbacks and staleness);
 * the calendar flags as :func:`driftwise.plan.calendar_flags`.
 
 "All windows at once": the estimators reduce over the first axis of an array shaped
@@ -27,9 +29,9 @@ checks each input equal to the planner's own function on sample days.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar, cast
 
 import numpy as np
@@ -45,8 +47,8 @@ from driftwise.calendar import (
     period_last_sessions,
 )
 from driftwise.config import Config, TeModel
-from driftwise.costs import AssetCostInputs, CostParams, adv_shares, daily_volatility
-from driftwise.costs.build import _Columns, _periods
+from driftwise.costs import AssetCostInputs, adv_shares, daily_volatility
+from driftwise.costs.build import CostInputsBuilder, DayEstimates, min_history_periods
 from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import ConfigError, DataError
 from driftwise.metrics.risk import (
@@ -151,7 +153,7 @@ class MarketHistory:
     settings: HistorySettings
     _days: npt.NDArray[np.datetime64] = field(repr=False)
     _returns: FloatArray = field(repr=False)
-    _template: _Columns = field(repr=False)
+    _builder: CostInputsBuilder = field(repr=False)
     _risk_cov: dict[int, FloatArray] = field(repr=False, default_factory=dict)
     _cache: dict[str, tuple[int, object]] = field(repr=False, default_factory=dict)
 
@@ -164,6 +166,13 @@ class MarketHistory:
     def stale_any(self) -> BoolArray:
         """Days with any stale cost input, shape (T,): the planner's plan is invalid then."""
         return np.asarray(self.stale.any(axis=1), dtype=bool)
+
+    @cached_property
+    def calendar_masks(self) -> dict[tuple[Frequency, Anchor], BoolArray]:
+        """``calendar`` as one mask shaped (T,) per (frequency, anchor) that occurs."""
+        keys = sorted({key for flags in self.calendar for key in flags})
+        return {key: np.fromiter((key in flags for flags in self.calendar), dtype=bool,
+                                 count=self.n_days) for key in keys}
 
     @property
     def days(self) -> npt.NDArray[np.datetime64]:
@@ -201,15 +210,10 @@ class MarketHistory:
         return self._cached("costs", k, lambda: self._cost_inputs(k))
 
     def _cost_inputs(self, k: int) -> AssetCostInputs:
-        cols = copy.copy(self._template)
-        cols.notices = []
-        cols.price = self.prices[k]
-        cols.sigma = self.sigma_daily[k].copy()
-        cols.adv = (np.full(len(self.tickers), np.nan) if self.adv_shares is None
-                    else self.adv_shares[k].copy())
-        cols.stale = self.stale[k]
-        inputs, _ = cols.finish()
-        return inputs
+        return self._builder.inputs(DayEstimates(
+            price_usd=self.prices[k], sigma_daily=self.sigma_daily[k],
+            adv_shares=None if self.adv_shares is None else self.adv_shares[k],
+            stale=self.stale[k]))
 
     def _cached(self, name: str, k: int, make: Callable[[], _T]) -> _T:
         hit = self._cache.get(name)
@@ -299,23 +303,23 @@ def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = No
     dates = pd.DatetimeIndex(index[rows])
     vol = _stacked(returns, rows, settings.vol_window_days,
                    lambda x: annualized_volatility(x, settings.vol_window_days))
-    periods = _periods(params.vol_window_days, params)
+    periods = min_history_periods(params.vol_window_days, params)
     sigma = _stacked(full, rows, params.vol_window_days + 1,
                      lambda x: daily_volatility(x, params.vol_window_days, periods), flat=False)
     adv = None
     if market.volumes is not None:
         volumes = market.volumes.reindex(index=index, columns=names).to_numpy(dtype=np.float64)
-        adv_periods = _periods(params.adv_window_days, params)
+        adv_periods = min_history_periods(params.adv_window_days, params)
         adv = _stacked(volumes, rows, params.adv_window_days,
                        lambda x: adv_shares(x, params.adv_window_days, adv_periods), flat=False)
+    builder = CostInputsBuilder(names, inputs.master, inputs.costs, params)
     history = MarketHistory(
         dates=dates, tickers=names, rows=rows, prices=prices,
         vix=_last_known(market.vix, dates), risk_free_annual=np.nan_to_num(
             _last_known(market.risk_free_annual, dates), nan=0.0),
         vol_annual=vol, calendar=calendar_flags(dates), sigma_daily=sigma, adv_shares=adv,
-        stale=_stale(inputs, names, dates, params), settings=settings,
-        _days=dates.to_numpy().astype("datetime64[D]"), _returns=returns,
-        _template=_template(inputs, names, prices[0], dates[0], params))
+        stale=builder.stale_on(dates), settings=settings,
+        _days=dates.to_numpy().astype("datetime64[D]"), _returns=returns, _builder=builder)
     _vol_fallbacks(history, inputs, monitor_config(config))
     return history
 
@@ -392,31 +396,3 @@ def calendar_flags(dates: pd.DatetimeIndex) -> tuple[CalendarFlags, ...]:
     pos = sessions.get_indexer(dates)
     return tuple(frozenset(key for key, mask in masks if mask[p]) if p >= 0 else frozenset()
                  for p in pos.tolist())
-
-
-def _stale(inputs: Inputs, names: pd.Index, dates: pd.DatetimeIndex,
-           params: CostParams) -> BoolArray:
-    """Cost-file rows older than ``stale_after_days`` calendar days on each date.
-
-    The rule of :func:`~driftwise.costs.build_cost_inputs` (``as_of`` age in whole days
-    ``> stale_after_days``), evaluated for every date.
-    """
-    if inputs.costs is None:
-        return np.zeros((len(dates), len(names)), dtype=bool)
-    frame = inputs.costs.frame.reindex(pd.Index([str(t) for t in names], dtype=object))
-    have = np.asarray(names.isin(inputs.costs.frame.index), dtype=bool)
-    as_of = pd.to_datetime(frame["as_of"]).to_numpy(dtype="datetime64[ns]")
-    age = (dates.to_numpy(dtype="datetime64[ns]")[:, None] - as_of[None, :])
-    age_days = age.astype("timedelta64[D]").astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        return np.asarray(have[None, :] & (age_days > params.stale_after_days), dtype=bool)
-
-
-def _template(inputs: Inputs, names: pd.Index, price: FloatArray, day: pd.Timestamp,
-              params: CostParams) -> _Columns:
-    """The cost builder with the day-independent columns read (master, cost file)."""
-    cols = _Columns(pd.Index([str(t) for t in names], dtype=object), price, params)
-    cols.read_master(inputs.master)
-    if inputs.costs is not None:
-        cols.read_costs(inputs.costs, day)
-    return cols

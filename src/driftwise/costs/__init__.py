@@ -2,10 +2,17 @@
 
 The planner, the optimizer and the backtest price every trade with :func:`trade_costs`
 over arrays shaped ``(n_configs, n_assets)``; :func:`build_cost_inputs` estimates the
-per-asset inputs from market data with flagged fallbacks. See ``docs/costs.md``.
+per-asset inputs from market data with flagged fallbacks (:class:`CostInputsBuilder`
+assembles any day's inputs from that day's estimates, for callers that estimate many
+days at once). See ``docs/costs.md``.
 """
 
-from driftwise.costs.build import build_cost_inputs
+from driftwise.costs.build import (
+    CostInputsBuilder,
+    DayEstimates,
+    build_cost_inputs,
+    min_history_periods,
+)
 from driftwise.costs.components import (
     AssetCostInputs,
     CostBreakdown,
@@ -43,7 +50,9 @@ __all__ = [
     "CostBreakdown",
     "CostCoefficients",
     "CostFile",
+    "CostInputsBuilder",
     "CostParams",
+    "DayEstimates",
     "ImpactModel",
     "TierDefaults",
     "VixRegime",
@@ -62,6 +71,7 @@ __all__ = [
     "daily_volatility",
     "impact_terms",
     "liquidity_flags",
+    "min_history_periods",
     "read_cost_inputs",
     "regime_multiplier",
     "split_adjusted_volume",

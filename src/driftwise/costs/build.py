@@ -14,14 +14,20 @@ Order of precedence per asset (SPEC sections 4 and 10), every fallback flagged:
 * **borrow**: the file's ``borrow_bps_annual``, else 30 bps a year (``borrow_estimated``
   mask; flagged on short trades by :func:`~driftwise.costs.model.cost_notices`);
 * cost-file rows older than ``stale_after_days`` before the as-of date: ``stale costs``.
+
+Two entry points share this code: :func:`build_cost_inputs` estimates everything for one
+day from the market data; :class:`CostInputsBuilder` reads the day-independent columns
+(master, cost file) once and assembles any day's inputs from that day's estimates (the
+backtest builds every day of its window this way, with the rolling estimators evaluated
+on all windows at once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from driftwise.calendar import DateLike, as_day
@@ -78,6 +84,12 @@ def build_cost_inputs(
     DataError
         Duplicate tickers, a ticker with no price on or before ``as_of``, or a negative
         spread in the history.
+
+    Notes
+    -----
+    The day's estimates (:class:`DayEstimates`: last price, :func:`daily_volatility`,
+    :func:`adv_shares`, the spread average, the staleness of the cost-file rows) go
+    through :meth:`CostInputsBuilder.build`, the same code the backtest uses per day.
     """
     params = params or CostParams()
     day = as_day(as_of)
@@ -85,24 +97,229 @@ def build_cost_inputs(
     if index.has_duplicates:
         raise DataError("duplicate tickers in the universe", field="ticker",
                         found=", ".join(index[index.duplicated()].unique()))
+    builder = CostInputsBuilder(index, master, _cost_file(cost_file, day), params)
     px = _window(prices, index, day, "prices")
     price = _last_price(px, index, day)
-    cols = _Columns(index, price, params)
-    cols.sigma = daily_volatility(px.to_numpy(dtype=np.float64), params.vol_window_days,
-                                  _periods(params.vol_window_days, params))
+    window = params.vol_window_days
+    sigma = daily_volatility(px.to_numpy(dtype=np.float64), window,
+                             min_history_periods(window, params))
+    adv = None
     if volumes is not None:
         vol = _window(volumes, index, day, "volumes").to_numpy(dtype=np.float64)
-        cols.adv = adv_shares(vol, params.adv_window_days, _periods(params.adv_window_days,
-                                                                    params))
-    cols.read_master(master)
-    cols.read_costs(_cost_file(cost_file, day), day)
+        window = params.adv_window_days
+        adv = adv_shares(vol, window, min_history_periods(window, params))
+    spread = None
     if spread_history_bps is not None:
-        cols.read_spread_history(_window(spread_history_bps, index, day, "spread history"))
-    return cols.finish()
+        spread = _spread_average(_window(spread_history_bps, index, day, "spread history"),
+                                 index, params)
+    return builder.build(DayEstimates(
+        price_usd=price, sigma_daily=sigma, adv_shares=adv,
+        stale=builder.stale_on(pd.DatetimeIndex([day]))[0], spread_bps=spread))
 
 
-def _periods(window: int, params: CostParams) -> int:
+def min_history_periods(window: int, params: CostParams) -> int:
+    """Fewest observations a rolling estimate over ``window`` days needs.
+
+    ``ceil(params.min_history_fraction * window)``, at least 2; with fewer the estimate
+    is NaN and the builder's fallback is used (and flagged).
+    """
     return max(2, int(np.ceil(params.min_history_fraction * window)))
+
+
+@dataclass(frozen=True, eq=False)
+class DayEstimates:
+    """One day's market estimates of the universe, before any fallback.
+
+    Attributes
+    ----------
+    price_usd : ndarray, shape (N,)
+        Last close on or before the day (positive).
+    sigma_daily : ndarray, shape (N,)
+        :func:`~driftwise.costs.daily_volatility` over ``vol_window_days``; NaN with too
+        little history.
+    adv_shares : ndarray, shape (N,), or None
+        :func:`~driftwise.costs.adv_shares` over ``adv_window_days``; NaN or None without
+        volumes (the market-cap proxy is used).
+    stale : ndarray of bool, shape (N,), or None
+        Cost-file rows too old on the day (:meth:`CostInputsBuilder.stale_on`); None:
+        none.
+    spread_bps : ndarray, shape (N,), or None
+        Average full quoted spread of a spread history (bps); NaN or None: none.
+    """
+
+    price_usd: FloatArray
+    sigma_daily: FloatArray
+    adv_shares: FloatArray | None = None
+    stale: BoolArray | None = None
+    spread_bps: FloatArray | None = None
+
+
+class CostInputsBuilder:
+    """Assemble :class:`AssetCostInputs` for one universe on any day, with flagged fallbacks.
+
+    The day-independent columns (market cap, tier, sector from the master; spread,
+    commissions, minimum ticket and borrow from the cost file) are read once;
+    :meth:`build` applies the fallbacks of the module docstring to one day's
+    :class:`DayEstimates`. :func:`build_cost_inputs` is this builder on one day.
+
+    Parameters
+    ----------
+    tickers : sequence of str
+        The universe (unique), in the order of the arrays.
+    master : SecurityMaster or None
+    cost_file : CostFile or None
+        Already read (rows measured after a day are the caller's concern).
+    params : CostParams, optional
+
+    Examples
+    --------
+    >>> builder = CostInputsBuilder(tickers, master, cost_file, params)  # doctest: +SKIP
+    >>> inputs, notices = builder.build(DayEstimates(price, sigma, adv))  # doctest: +SKIP
+    """
+
+    def __init__(self, tickers: Sequence[str] | pd.Index, master: SecurityMaster | None,
+                 cost_file: CostFile | None, params: CostParams | None = None) -> None:
+        self.params = params or CostParams()
+        self.index = pd.Index([str(t) for t in tickers], dtype=object)
+        self.tiers: TierDefaults = self.params.tiers
+        n = len(self.index)
+        self.cap = np.full(n, np.nan)
+        self.sector = np.full(n, None, dtype=object)
+        self._read_master(master)
+        self.spread = np.full(n, np.nan)
+        self.has_row = np.zeros(n, dtype=bool)
+        self.commission_bps = np.full(n, self.params.default_commission_bps)
+        self.per_share = np.zeros(n)
+        self.ticket = np.zeros(n)
+        self.borrow = np.full(n, np.nan)
+        self.cost_as_of = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        self._read_costs(cost_file)
+        self.tier = cap_tier(self.cap, self.tiers)
+
+    def _read_master(self, master: SecurityMaster | None) -> None:
+        if master is None:
+            return
+        frame = master.frame.reindex(self.index)
+        if "market_cap_usd" in frame.columns:
+            cap = frame["market_cap_usd"].to_numpy(dtype=np.float64)
+            self.cap = np.where(cap > 0.0, cap, np.nan)
+        if "sector" in frame.columns:
+            self.sector = frame["sector"].to_numpy(dtype=object)
+
+    def _read_costs(self, cost_file: CostFile | None) -> None:
+        if cost_file is None:
+            return
+        rows = cost_file.frame.reindex(self.index)
+        self.has_row = np.asarray(self.index.isin(cost_file.frame.index), dtype=bool)
+        have = self.has_row
+        self.spread = rows["spread_bps"].to_numpy(dtype=np.float64)
+        self.commission_bps = np.where(have, rows["commission_bps"], self.commission_bps)
+        self.per_share = np.where(have, rows["commission_per_share_usd"], 0.0)
+        self.ticket = np.where(have, rows["min_ticket_usd"], 0.0)
+        self.borrow = rows["borrow_bps_annual"].to_numpy(dtype=np.float64)
+        self.cost_as_of = pd.to_datetime(rows["as_of"]).to_numpy(dtype="datetime64[ns]")
+
+    def stale_on(self, days: pd.DatetimeIndex) -> BoolArray:
+        """Cost-file rows older than ``stale_after_days`` calendar days, shape (T, N).
+
+        Age in whole days from the row's ``as_of`` to each day; a ticker without a row
+        is never stale.
+        """
+        age = (days.to_numpy(dtype="datetime64[ns]")[:, None] - self.cost_as_of[None, :])
+        age_days = age.astype("timedelta64[D]").astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(self.has_row[None, :] & (age_days > self.params.stale_after_days),
+                              dtype=bool)
+
+    def build(self, day: DayEstimates) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
+        """One day's inputs and the notices of every fallback used."""
+        inputs, tier_used = self._assemble(day)
+        return inputs, self._notices(inputs, tier_used & np.isnan(self.cap))
+
+    def inputs(self, day: DayEstimates) -> AssetCostInputs:
+        """One day's inputs, as :meth:`build`, without the notices (cheaper)."""
+        return self._assemble(day)[0]
+
+    def _assemble(self, day: DayEstimates) -> tuple[AssetCostInputs, BoolArray]:
+        n = len(self.index)
+        price = np.asarray(day.price_usd, dtype=np.float64)
+        raw_adv = np.full(n, np.nan) if day.adv_shares is None else day.adv_shares
+        history = np.full(n, np.nan) if day.spread_bps is None else day.spread_bps
+        no_adv = np.isnan(raw_adv)
+        has_cost_data = self.has_row | np.isfinite(history)
+        costs_estimated = ~has_cost_data & no_adv
+        full_spread = np.where(np.isfinite(history), history, self.spread)
+        spread_estimated = np.isnan(full_spread) & ~costs_estimated
+        full_spread = np.where(np.isnan(full_spread), tier_value(self.tier, self.tiers.spread_bps),
+                               full_spread)
+        cap_for_proxy = np.where(np.isnan(self.cap), self.tiers.unknown_cap_usd, self.cap)
+        adv = np.where(no_adv, cap_for_proxy / self.params.outstanding_over_adv / price, raw_adv)
+        sigma, sigma_tier = self._fill_sigma(np.asarray(day.sigma_daily, dtype=np.float64))
+        borrow_estimated = np.isnan(self.borrow)
+        inputs = AssetCostInputs(
+            price_usd=price, half_spread_bps=0.5 * full_spread,
+            commission_bps=self.commission_bps, commission_per_share_usd=self.per_share,
+            min_ticket_usd=self.ticket, sigma_daily=sigma, adv_shares=adv,
+            borrow_bps_annual=np.where(borrow_estimated, self.params.default_borrow_bps_annual,
+                                       self.borrow),
+            outstanding_over_adv=self.cap / (price * adv),
+            all_in_bps=np.where(costs_estimated, tier_value(self.tier, self.tiers.all_in_bps),
+                                np.nan),
+            spread_estimated=spread_estimated, costs_estimated=costs_estimated,
+            liquidity_estimated=no_adv, volatility_estimated=np.isnan(day.sigma_daily),
+            borrow_estimated=borrow_estimated,
+            stale=np.zeros(n, dtype=bool) if day.stale is None else day.stale,
+            tickers=tuple(self.index))
+        tier_used = costs_estimated | spread_estimated | no_adv | sigma_tier
+        if self.params.impact_model is ImpactModel.ALMGREN_2005:
+            tier_used |= ~costs_estimated
+        return inputs, tier_used
+
+    def _fill_sigma(self, raw: FloatArray) -> tuple[FloatArray, BoolArray]:
+        """Sector median, else universe median, else tier default; and the tier mask."""
+        known = np.isfinite(raw)
+        if known.all():
+            return raw, np.zeros(len(raw), dtype=bool)
+        frame = pd.DataFrame({"sector": self.sector, "sigma": raw})
+        by_sector = frame.groupby("sector", dropna=True)["sigma"].median()
+        sector_sigma = frame["sector"].map(by_sector).to_numpy(dtype=np.float64)
+        sigma = np.where(known, raw, sector_sigma)
+        if known.any():
+            sigma = np.where(np.isnan(sigma), np.median(raw[known]), sigma)
+        use_tier = np.isnan(sigma)
+        sigma = np.where(use_tier, tier_value(self.tier, self.tiers.sigma_daily), sigma)
+        return sigma, use_tier
+
+    def _notices(self, inputs: AssetCostInputs, cap_unknown: BoolArray) -> tuple[Notice, ...]:
+        t, p = self.tiers, self.params
+        tiers = "large / mid / small cap"
+        notices: list[Notice] = []
+
+        def add(flag: Flag, mask: BoolArray, detail: str) -> None:
+            if mask.any():
+                notices.append(notice(flag, detail, self.index[mask]))
+
+        add(Flag.ESTIMATED_COSTS, inputs.costs_estimated,
+            f"no cost inputs and no volume history: all-in cost "
+            f"{_slash(t.all_in_bps)} bps of traded value ({tiers})")
+        add(Flag.TIER_SPREAD, inputs.spread_estimated,
+            f"no spread: tier spread {_slash(t.spread_bps)} bps ({tiers}), half paid per "
+            f"trade; without a cost-file row, commission {p.default_commission_bps:g} bps")
+        add(Flag.ESTIMATED_LIQUIDITY, inputs.liquidity_estimated,
+            f"no volume history: ADV estimated as market cap / "
+            f"{p.outstanding_over_adv:g} (daily turnover "
+            f"{1 / p.outstanding_over_adv:.2%})")
+        add(Flag.NO_VOLATILITY, inputs.volatility_estimated,
+            "too little price history for volatility: sector median, else universe "
+            f"median, else tier default {_slash(t.sigma_daily)} a day ({tiers}); "
+            "lower confidence")
+        add(Flag.STALE_COSTS, inputs.stale,
+            f"cost inputs measured more than {p.stale_after_days} days before the "
+            "as-of date: the plan is invalid until they are refreshed or accepted")
+        add(Flag.UNKNOWN_MARKET_CAP, cap_unknown,
+            f"market cap unknown: treated as mid cap (${t.unknown_cap_usd / 1e9:g}B; "
+            f"Theta/V {p.outstanding_over_adv:g}) for tier fallbacks")
+        return tuple(notices)
 
 
 def _window(frame: pd.DataFrame, index: pd.Index, day: pd.Timestamp, name: str) -> pd.DataFrame:
@@ -129,139 +346,18 @@ def _cost_file(cost_file: CostFile | Source | None, day: pd.Timestamp) -> CostFi
     return read_cost_inputs(cost_file, as_of=day)
 
 
-class _Columns:
-    """The per-asset columns being assembled (one mutable scratch object, not exported)."""
-
-    def __init__(self, index: pd.Index, price: FloatArray, params: CostParams) -> None:
-        n = len(index)
-        self.index, self.price, self.params = index, price, params
-        self.tiers: TierDefaults = params.tiers
-        self.sigma = np.full(n, np.nan)
-        self.adv = np.full(n, np.nan)
-        self.cap = np.full(n, np.nan)
-        self.sector = np.full(n, None, dtype=object)
-        self.spread = np.full(n, np.nan)
-        self.history_spread = np.full(n, np.nan)
-        self.has_row = np.zeros(n, dtype=bool)
-        self.commission_bps = np.full(n, params.default_commission_bps)
-        self.per_share = np.zeros(n)
-        self.ticket = np.zeros(n)
-        self.borrow = np.full(n, np.nan)
-        self.stale = np.zeros(n, dtype=bool)
-        self.notices: list[Notice] = []
-
-    def read_master(self, master: SecurityMaster | None) -> None:
-        if master is None:
-            return
-        frame = master.frame.reindex(self.index)
-        if "market_cap_usd" in frame.columns:
-            cap = frame["market_cap_usd"].to_numpy(dtype=np.float64)
-            self.cap = np.where(cap > 0.0, cap, np.nan)
-        if "sector" in frame.columns:
-            self.sector = frame["sector"].to_numpy(dtype=object)
-
-    def read_costs(self, cost_file: CostFile | None, day: pd.Timestamp) -> None:
-        if cost_file is None:
-            return
-        rows = cost_file.frame.reindex(self.index)
-        self.has_row = self.index.isin(cost_file.frame.index)
-        have = self.has_row
-        self.spread = rows["spread_bps"].to_numpy(dtype=np.float64)
-        self.commission_bps = np.where(have, rows["commission_bps"], self.commission_bps)
-        self.per_share = np.where(have, rows["commission_per_share_usd"], 0.0)
-        self.ticket = np.where(have, rows["min_ticket_usd"], 0.0)
-        self.borrow = rows["borrow_bps_annual"].to_numpy(dtype=np.float64)
-        age_days = (day - pd.to_datetime(rows["as_of"])).dt.days.to_numpy(dtype=np.float64)
-        self.stale = have & (age_days > self.params.stale_after_days)
-
-    def read_spread_history(self, history: pd.DataFrame) -> None:
-        values = history.to_numpy(dtype=np.float64)
-        negative = values < 0.0
-        if negative.any():
-            row, col = (int(i[0]) for i in np.nonzero(negative))
-            raise DataError("negative spread", file="<spread history>",
-                            field=str(self.index[col]), expected="a spread >= 0 bps",
-                            found=f"{values[row, col]} on {history.index[row]}")
-        window = self.params.spread_window_days
-        self.history_spread = spread_average_bps(values, window, _periods(window, self.params))
-
-    def finish(self) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
-        tier = cap_tier(self.cap, self.tiers)
-        no_adv = np.isnan(self.adv)
-        has_cost_data = self.has_row | np.isfinite(self.history_spread)
-        costs_estimated = ~has_cost_data & no_adv
-        full_spread = np.where(np.isfinite(self.history_spread), self.history_spread, self.spread)
-        spread_estimated = np.isnan(full_spread) & ~costs_estimated
-        full_spread = np.where(np.isnan(full_spread), tier_value(tier, self.tiers.spread_bps),
-                               full_spread)
-        cap_for_proxy = np.where(np.isnan(self.cap), self.tiers.unknown_cap_usd, self.cap)
-        adv = np.where(no_adv,
-                       cap_for_proxy / self.params.outstanding_over_adv / self.price, self.adv)
-        sigma, sigma_tier = self._fill_sigma(tier)
-        borrow_estimated = np.isnan(self.borrow)
-        inputs = AssetCostInputs(
-            price_usd=self.price, half_spread_bps=0.5 * full_spread,
-            commission_bps=self.commission_bps, commission_per_share_usd=self.per_share,
-            min_ticket_usd=self.ticket, sigma_daily=sigma, adv_shares=adv,
-            borrow_bps_annual=np.where(borrow_estimated, self.params.default_borrow_bps_annual,
-                                       self.borrow),
-            outstanding_over_adv=self.cap / (self.price * adv),
-            all_in_bps=np.where(costs_estimated, tier_value(tier, self.tiers.all_in_bps), np.nan),
-            spread_estimated=spread_estimated, costs_estimated=costs_estimated,
-            liquidity_estimated=no_adv, volatility_estimated=np.isnan(self.sigma),
-            borrow_estimated=borrow_estimated, stale=self.stale,
-            tickers=tuple(self.index))
-        tier_used = costs_estimated | spread_estimated | no_adv | sigma_tier
-        if self.params.impact_model is ImpactModel.ALMGREN_2005:
-            tier_used |= ~costs_estimated
-        self._notify(inputs, tier_used & np.isnan(self.cap))
-        return inputs, tuple(self.notices)
-
-    def _fill_sigma(self, tier: npt.NDArray[np.intp]) -> tuple[FloatArray, BoolArray]:
-        """Sector median, else universe median, else tier default; and the tier mask."""
-        sigma = self.sigma.copy()
-        known = np.isfinite(sigma)
-        if known.all():
-            return sigma, np.zeros(len(sigma), dtype=bool)
-        frame = pd.DataFrame({"sector": self.sector, "sigma": sigma})
-        by_sector = frame.groupby("sector", dropna=True)["sigma"].median()
-        sector_sigma = frame["sector"].map(by_sector).to_numpy(dtype=np.float64)
-        sigma = np.where(known, sigma, sector_sigma)
-        if known.any():
-            sigma = np.where(np.isnan(sigma), np.median(self.sigma[known]), sigma)
-        use_tier = np.isnan(sigma)
-        sigma = np.where(use_tier, tier_value(tier, self.tiers.sigma_daily), sigma)
-        return sigma, use_tier
-
-    def _add(self, flag: Flag, mask: BoolArray, detail: str) -> None:
-        if mask.any():
-            self.notices.append(notice(flag, detail, self.index[mask]))
-
-    def _notify(self, inputs: AssetCostInputs, cap_unknown: BoolArray) -> None:
-        t, p = self.tiers, self.params
-        tiers = "large / mid / small cap"
-        self._add(Flag.ESTIMATED_COSTS, inputs.costs_estimated,
-                  f"no cost inputs and no volume history: all-in cost "
-                  f"{_slash(t.all_in_bps)} bps of traded value ({tiers})")
-        self._add(Flag.TIER_SPREAD, inputs.spread_estimated,
-                  f"no spread: tier spread {_slash(t.spread_bps)} bps ({tiers}), half paid per "
-                  f"trade; without a cost-file row, commission {p.default_commission_bps:g} bps")
-        self._add(Flag.ESTIMATED_LIQUIDITY, inputs.liquidity_estimated,
-                  f"no volume history: ADV estimated as market cap / "
-                  f"{p.outstanding_over_adv:g} (daily turnover "
-                  f"{1 / p.outstanding_over_adv:.2%})")
-        self._add(Flag.NO_VOLATILITY, inputs.volatility_estimated,
-                  "too little price history for volatility: sector median, else universe "
-                  f"median, else tier default {_slash(t.sigma_daily)} a day ({tiers}); "
-                  "lower confidence")
-        self._add(Flag.STALE_COSTS, inputs.stale,
-                  f"cost inputs measured more than {p.stale_after_days} days before the "
-                  "as-of date: the plan is invalid until they are refreshed or accepted")
-        self._add(Flag.UNKNOWN_MARKET_CAP, cap_unknown,
-                  f"market cap unknown: treated as mid cap (${t.unknown_cap_usd / 1e9:g}B; "
-                  f"Theta/V {p.outstanding_over_adv:g}) for tier fallbacks")
+def _spread_average(history: pd.DataFrame, index: pd.Index, params: CostParams) -> FloatArray:
+    """Average full spread (bps) of the last ``spread_window_days`` of a spread history."""
+    values = history.to_numpy(dtype=np.float64)
+    negative = values < 0.0
+    if negative.any():
+        row, col = (int(i[0]) for i in np.nonzero(negative))
+        raise DataError("negative spread", file="<spread history>", field=str(index[col]),
+                        expected="a spread >= 0 bps",
+                        found=f"{values[row, col]} on {history.index[row]}")
+    window = params.spread_window_days
+    return spread_average_bps(values, window, min_history_periods(window, params))
 
 
 def _slash(values: tuple[float, float, float]) -> str:
     return " / ".join(f"{v:g}" for v in values)
-

@@ -5,17 +5,23 @@ builds one per simulated day with ``C`` configurations. Triggers and sizing read
 this object, and only data up to and including its date, so the same code serves both
 and cannot look ahead.
 
-Shapes: ``C`` configurations, ``N`` assets. Per-asset market data is shared by all
-configurations (shape ``(N,)``); portfolio state is per configuration (``(C, N)`` or
-``(C,)``).
+Shapes: ``C`` rows, ``N`` assets. A row is one configuration on the context's day; the
+engine also evaluates a block of quiet days at once, one row per (day, configuration)
+pair, so the day's data may be given per row: ``vix``, ``first_day`` and ``date`` as
+scalars (the same for every row) or arrays shaped ``(C,)``, ``calendar`` as one set of
+flags or one boolean mask ``(C,)`` per flag (:data:`CalendarRows`), ``vol_annual`` as
+``(N,)`` or ``(C, N)``. Portfolio state is always per row (``(C, N)`` or ``(C,)``).
+Triggers read the day's data through :meth:`DayContext.vix_rows` and
+:meth:`DayContext.calendar_mask`, which serve both forms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +53,12 @@ class Anchor(StrEnum):
 CostFunction = Callable[[FloatArray], FloatArray]
 """Maps signed trades in USD, shape (C, N), to the total cost in USD, shape (C,)."""
 
+CalendarFlags = frozenset[tuple[Frequency, Anchor]]
+"""The period boundaries of one day, e.g. ``{(MONTH, FIRST)}``."""
+
+CalendarRows = Mapping[tuple[Frequency, Anchor], BoolArray]
+"""Per-row calendar: for each (frequency, anchor), a mask shaped (C,) (absent = False)."""
+
 
 @dataclass(frozen=True)
 class DayContext:
@@ -54,26 +66,26 @@ class DayContext:
 
     Attributes
     ----------
-    date : np.datetime64
-        The day (close).
+    date : np.datetime64 or ndarray of datetime64, shape (C,)
+        The day (close), or each row's day.
     weights : ndarray, shape (C, N)
         Current weights after marking to market, fractions of NAV.
     cash_weight : ndarray, shape (C,)
     target : ndarray, shape (C, N) or (N,)
     target_cash : ndarray, shape (C,) or float
     nav_usd : ndarray, shape (C,)
-    vol_annual : ndarray, shape (N,)
+    vol_annual : ndarray, shape (N,) or (C, N)
         Annualized volatility per asset (60-day by default), after fallbacks.
     cov_annual : ndarray, shape (N, N) or None
         Annualized covariance; None means the diagonal TE from ``vol_annual``.
     band_width : ndarray, shape (C, N) or (N,)
         Per-asset tolerance band (fraction of NAV).
-    vix : float
+    vix : float or ndarray, shape (C,)
         VIX close (index points); NaN when unknown.
-    calendar : frozenset of (Frequency, Anchor)
+    calendar : frozenset of (Frequency, Anchor), or CalendarRows
         The period boundaries this day is (e.g. ``(MONTH, FIRST)`` on the first NYSE
-        session of a month).
-    first_day : bool
+        session of a month), or a mask shaped (C,) per boundary.
+    first_day : bool or ndarray of bool, shape (C,)
         True on the first day of a backtest window (calendar rules never fire then).
     days_since_rebalance : ndarray, shape (C,)
         Trading days since each configuration last traded.
@@ -83,7 +95,7 @@ class DayContext:
         The cost model with today's inputs: trades (C, N) in USD -> total cost (C,) in USD.
     """
 
-    date: np.datetime64
+    date: np.datetime64 | npt.NDArray[np.datetime64]
     weights: FloatArray
     cash_weight: FloatArray
     target: FloatArray
@@ -93,9 +105,9 @@ class DayContext:
     band_width: FloatArray
     full_cost_usd: CostFunction
     cov_annual: FloatArray | None = None
-    vix: float = float("nan")
-    calendar: frozenset[tuple[Frequency, Anchor]] = field(default_factory=frozenset)
-    first_day: bool = False
+    vix: float | FloatArray = float("nan")
+    calendar: CalendarFlags | CalendarRows = field(default_factory=frozenset)
+    first_day: bool | BoolArray = False
     days_since_rebalance: FloatArray = field(default_factory=lambda: np.zeros(1))
     pending_days: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
 
@@ -138,5 +150,60 @@ class DayContext:
         return self.full_cost_usd(self.full_rebalance_trade_usd) / self.nav_usd
 
     def is_calendar_day(self, frequency: Frequency, anchor: Anchor) -> bool:
-        """True when this day is the ``anchor`` session of a ``frequency`` period."""
-        return not self.first_day and (frequency, anchor) in self.calendar
+        """True when every row's day is the ``anchor`` session of a ``frequency`` period."""
+        return bool(self.calendar_mask(frequency, anchor).all())
+
+    def calendar_mask(self, frequency: Frequency, anchor: Anchor) -> BoolArray:
+        """Rows whose day is the ``anchor`` session of a ``frequency`` period, shape (C,).
+
+        Never on a first day of a backtest window.
+        """
+        n = self.n_configs
+        key = (frequency, anchor)
+        if isinstance(self.calendar, frozenset):
+            hit = np.full(n, key in self.calendar, dtype=bool)
+        else:
+            mask = self.calendar.get(key)
+            hit = (np.zeros(n, dtype=bool) if mask is None
+                   else np.array(np.broadcast_to(mask, (n,)), dtype=bool))
+        return np.asarray(hit & ~np.broadcast_to(np.asarray(self.first_day, dtype=bool), (n,)),
+                          dtype=bool)
+
+    def vix_rows(self) -> FloatArray:
+        """VIX of each row's day, shape (C,) (NaN: unknown)."""
+        return np.broadcast_to(np.asarray(self.vix, dtype=np.float64), (self.n_configs,))
+
+    def take(self, rows: npt.NDArray[np.intp]) -> DayContext:
+        """The context restricted to ``rows`` (positions), every per-row field subset.
+
+        A row is evaluated independently of the others, so a trigger or the sizing of
+        ``take(rows)`` gives each row what it gives on the full context (the engine sizes
+        only the rows that fire). Parameters of a stacked trigger must be subset the same
+        way.
+        """
+        n = self.n_configs
+        calendar = self.calendar
+        if not isinstance(calendar, frozenset):
+            calendar = {key: np.broadcast_to(mask, (n,))[rows] for key, mask in calendar.items()}
+        return replace(
+            self, date=_rows(self.date, n, rows), weights=self.weights[rows],
+            cash_weight=_rows(self.cash_weight, n, rows), target=_rows(self.target, n, rows, 2),
+            target_cash=_rows(self.target_cash, n, rows), nav_usd=_rows(self.nav_usd, n, rows),
+            vol_annual=_rows(self.vol_annual, n, rows, 2),
+            band_width=_rows(self.band_width, n, rows, 2), vix=_rows(self.vix, n, rows),
+            calendar=calendar, first_day=_rows(self.first_day, n, rows),
+            days_since_rebalance=_rows(self.days_since_rebalance, n, rows),
+            pending_days=_rows(self.pending_days, n, rows))
+
+
+_V = TypeVar("_V")
+
+
+def _rows(value: _V, n: int, rows: npt.NDArray[np.intp], ndim: int = 1) -> _V:
+    """``value[rows]`` if it is per row (an array of ``ndim`` dimensions), else ``value``.
+
+    A per-row array of length 1 (a default) is broadcast to the ``n`` rows first.
+    """
+    if not isinstance(value, np.ndarray) or value.ndim < ndim:
+        return value
+    return cast(_V, np.broadcast_to(value, (n, *value.shape[1:]))[rows])

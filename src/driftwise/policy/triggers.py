@@ -6,6 +6,11 @@ are delayed, and the reasons. Parameters are floats or arrays shaped ``(C,)``, s
 threshold sweep is one trigger evaluated once per day. Triggers compose with
 :class:`AnyOf` and :class:`AllOf`; :class:`StressDelay` gates another trigger.
 
+Every trigger is row-wise: row ``c`` of the result depends only on row ``c`` of the
+context and of the parameters. The day's data (VIX, calendar, volatility) may differ by
+row (:mod:`driftwise.policy.context`), so the backtest engine evaluates a block of days
+at once, one row per (day, configuration), with this very code.
+
 Reasons carry their numbers, not text: the text is rendered only when asked
 (:meth:`Reason.text`), so the backtest pays nothing for explanations.
 """
@@ -38,17 +43,26 @@ class Reason:
     template : str
         ``str.format`` template rendered with ``values`` for one configuration.
     values : dict of str to ndarray (C,) or scalar
+    otherwise : str
+        Template for the rows where ``use_otherwise`` holds (a calendar rule on a day
+        that is no review day, a stress gate without stress); empty when unused.
+    use_otherwise : ndarray of bool, shape (C,), or bool
     """
 
     code: str
     met: BoolArray
     template: str
     values: dict[str, object] = field(default_factory=dict)
+    otherwise: str = ""
+    use_otherwise: BoolArray | bool = False
 
     def text(self, config: int = 0) -> str:
         """The reason in words for configuration ``config``."""
         picked = {k: _pick(v, config) for k, v in self.values.items()}
-        return self.template.format(**picked)
+        template = self.template
+        if self.otherwise and bool(_pick(self.use_otherwise, config)):
+            template = self.otherwise
+        return template.format(**picked)
 
 
 def _pick(value: object, config: int) -> object:
@@ -155,12 +169,12 @@ class Calendar:
         return f"calendar ({self.frequency.value}, {self.anchor.value} session)"
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
-        hit = ctx.is_calendar_day(self.frequency, self.anchor)
-        met = _full(ctx, hit)
-        text = ("calendar review: {anchor} NYSE session of the {freq}" if hit
-                else "not a calendar review day ({anchor} session of the {freq})")
-        return TriggerResult(met, (Reason("calendar", met, text, {
-            "anchor": self.anchor.value, "freq": self.frequency.value}),))
+        met = ctx.calendar_mask(self.frequency, self.anchor)
+        return TriggerResult(met, (Reason(
+            "calendar", met, "calendar review: {anchor} NYSE session of the {freq}",
+            {"anchor": self.anchor.value, "freq": self.frequency.value},
+            otherwise="not a calendar review day ({anchor} session of the {freq})",
+            use_otherwise=~met),))
 
 
 @dataclass(frozen=True)
@@ -258,7 +272,8 @@ class VolatilityAware:
         return f"volatility-aware (σ ≥ {_show(self.vol_min)}, |d| ≥ {_show(self.drift_min)})"
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
-        vol_ok = ctx.vol_annual[None, :] >= _arr(self.vol_min, ctx)[:, None]
+        vol = ctx.vol_annual if ctx.vol_annual.ndim == 2 else ctx.vol_annual[None, :]
+        vol_ok = vol >= _arr(self.vol_min, ctx)[:, None]
         assets = vol_ok & (np.abs(ctx.drift) >= _arr(self.drift_min, ctx)[:, None])
         count = assets.sum(axis=1)
         met = count > 0
@@ -270,6 +285,7 @@ class VolatilityAware:
 
 
 VIX_BREAKS = (20.0, 30.0)
+REGIME_LABELS = np.array(["< 20", "20-30", "> 30"])
 
 
 def vix_regime(vix: float, breaks: tuple[float, float] = VIX_BREAKS) -> int:
@@ -278,9 +294,14 @@ def vix_regime(vix: float, breaks: tuple[float, float] = VIX_BREAKS) -> int:
     A VIX exactly on a break belongs to the higher regime, as in the cost model
     (:func:`driftwise.costs.regime.vix_regime`): VIX 30 is stress, as in seed Rule 4.
     """
-    if not np.isfinite(vix):
-        return 0
-    return int(vix >= breaks[0]) + int(vix >= breaks[1])
+    return int(vix_regimes(np.asarray([vix], dtype=np.float64), breaks)[0])
+
+
+def vix_regimes(vix: FloatArray, breaks: tuple[float, float] = VIX_BREAKS) -> npt.NDArray[np.intp]:
+    """:func:`vix_regime` of every element of ``vix`` (any shape), as integers 0, 1, 2."""
+    with np.errstate(invalid="ignore"):
+        regime = (vix >= breaks[0]).astype(np.intp) + (vix >= breaks[1])
+    return np.asarray(np.where(np.isfinite(vix), regime, 0), dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -301,16 +322,15 @@ class DynamicThreshold:
         return f"dynamic threshold {_show(self.base)} by VIX regime"
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
-        regime = vix_regime(ctx.vix)
-        h = _arr(self.base, ctx) * self.multipliers[regime]
-        if regime == 2 and self.pause_in_stress:
-            h = np.maximum(h, _arr(self.extreme, ctx))
+        regime = vix_regimes(ctx.vix_rows())
+        h = _arr(self.base, ctx) * np.asarray(self.multipliers, dtype=np.float64)[regime]
+        if self.pause_in_stress:
+            h = np.where(regime == 2, np.maximum(h, _arr(self.extreme, ctx)), h)
         met = ctx.portfolio_drift >= h
         return TriggerResult(met, (Reason(
             "dynamic_threshold", met,
             "portfolio drift {d:.2%} vs VIX-adjusted threshold {h:.2%} (VIX {vix:.1f}, regime {g})",
-            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix,
-             "g": ("< 20", "20-30", "> 30")[regime]}),))
+            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": REGIME_LABELS[regime]}),))
 
 
 @dataclass(frozen=True)
@@ -391,7 +411,8 @@ class StressDelay:
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
         inner = self.inner.evaluate(ctx)
-        stress = bool(np.isfinite(ctx.vix) and ctx.vix >= self.vix_min)
+        with np.errstate(invalid="ignore"):
+            stress = ctx.vix_rows() >= self.vix_min  # False for NaN
         drift = ctx.portfolio_drift
         blocked = stress & (drift <= _arr(self.drift_max, ctx)) & (drift < _arr(self.extreme, ctx))
         pending = ctx.pending_days
@@ -402,11 +423,12 @@ class StressDelay:
         delayed = (inner.fired | waiting) & ~fired
         reason = Reason("stress_delay", blocked,
                         "stress: VIX {vix:.1f} ≥ {vmin:g} with drift {d:.2%} ≤ {dmax:.0%}: "
-                        "delay {lo}-{hi} trading days" if stress else
-                        "no stress delay (VIX {vix:.1f} < {vmin:g})",
+                        "delay {lo}-{hi} trading days",
                         {"vix": ctx.vix, "vmin": self.vix_min, "d": drift,
                          "dmax": _arr(self.drift_max, ctx), "lo": self.delay_days,
-                         "hi": self.max_delay_days})
+                         "hi": self.max_delay_days},
+                        otherwise="no stress delay (VIX {vix:.1f} < {vmin:g})",
+                        use_otherwise=~stress)
         return TriggerResult(fired, (*inner.reasons, reason), assets=inner.assets,
                              delayed=delayed, delay_days=self.delay_days)
 
