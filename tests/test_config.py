@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from driftwise._config_errors import key_lines
 from driftwise.config import (
     BacktestConfig,
     Config,
@@ -29,7 +30,6 @@ from driftwise.config import (
     TaxConfig,
     TeModel,
     TriggerKind,
-    _key_lines,
     default_config,
     load_config,
     loads_config,
@@ -403,7 +403,7 @@ def test_key_lines_skips_strings_arrays_and_comments() -> None:
             "[t.u]  # [fake]\n"
             "'q.k' = 1\n"
             "e . f = 2\n")
-    assert _key_lines(text) == {("a",): 1, ("b",): 2, ("c",): 6, ("t", "u"): 9,
+    assert key_lines(text) == {("a",): 1, ("b",): 2, ("c",): 6, ("t", "u"): 9,
                                 ("t", "u", "q.k"): 10, ("t", "u", "e", "f"): 11}
 
 

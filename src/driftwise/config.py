@@ -23,9 +23,7 @@ Those modules must therefore not import this one at module level.
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -46,6 +44,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from driftwise._config_errors import key_lines, render, show_value, toml_message
 from driftwise.config_template import DEFAULT_CONFIG_TOML
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.errors import ConfigError
@@ -143,7 +142,7 @@ def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
     seen: set[Any] = set()
     for v in values:
         if v in seen:
-            raise _invalid("each value once", found=f"{_show(str(v))} twice")
+            raise _invalid("each value once", found=f"{show_value(str(v))} twice")
         seen.add(v)
     return values
 
@@ -152,7 +151,7 @@ def _tickers(values: tuple[str, ...]) -> tuple[str, ...]:
     out = tuple(v.strip().upper() for v in values)
     for raw, ticker in zip(values, out, strict=True):
         if not TICKER_PATTERN.match(ticker):
-            raise _invalid("tickers of letters, digits and . - /", found=_show(raw))
+            raise _invalid("tickers of letters, digits and . - /", found=show_value(raw))
     return _unique(out)
 
 
@@ -230,7 +229,7 @@ class PolicyConfig(_Section):
         need_rel = self.band_mode is BandMode.RELATIVE and self.band_rel <= 0.0
         if need_abs or need_rel or (self.band_abs <= 0.0 and self.band_rel <= 0.0):
             name = "band_rel" if need_rel else "band_abs"
-            raise _invalid(f"{name} > 0 for band_mode = {_show(self.band_mode.value)}",
+            raise _invalid(f"{name} > 0 for band_mode = {show_value(self.band_mode.value)}",
                            field=name, found=repr(getattr(self, name)), related="band_mode")
         if self.max_delay_days < self.delay_days:
             raise _invalid(f"max_delay_days ≥ delay_days ({self.delay_days})",
@@ -462,7 +461,7 @@ def loads_config(text: str, *, source: str = "<string>") -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_toml_message(str(exc), source)) from None
+        raise ConfigError(toml_message(str(exc), source)) from None
     return _validate(data, source=source, text=text)
 
 
@@ -491,162 +490,13 @@ def _validate(data: Mapping[str, Any], *, source: str, text: str | None) -> Conf
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = _key_lines(text) if text is not None else {}
+        lines = key_lines(text) if text is not None else {}
         errors = exc.errors()
         # a list with a bad item is also reported as "too short": keep only the item
         deeper = {tuple(e["loc"][:n]) for e in errors for n in range(len(e["loc"]))}
-        problems = [_render(e, source, lines) for e in errors
+        problems = [render(e, source, lines, Config) for e in errors
                     if not (e["type"] == "too_short" and tuple(e["loc"]) in deeper)]
         if len(problems) == 1:
             raise ConfigError(problems[0]) from None
         raise ConfigError(f"{len(problems)} problems in {source}:\n"
                           + "\n".join(f"  {p}" for p in problems)) from None
-
-
-_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-
-
-def _toml_message(message: str, source: str) -> str:
-    match = _AT.search(message)
-    if match is None:
-        return f"{source}: not valid TOML: {message}"
-    problem = message[: match.start()]
-    return f"{source}, line {match[1]}, column {match[2]}: not valid TOML: {problem}"
-
-
-# ------------------------------------------------------------ error messages
-
-
-def _render(err: Any, source: str, lines: dict[tuple[str, ...], int]) -> str:
-    ctx: dict[str, Any] = err.get("ctx") or {}
-    loc = tuple(err["loc"]) + tuple(str(ctx["field"]).split(".") if "field" in ctx else ())
-    keys = tuple(p for p in loc if isinstance(p, str))
-    line = _line_of(keys, lines)
-    related = (*keys[:-1], str(ctx.get("related")))
-    if keys not in lines and related in lines:
-        line = lines[related]
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    where = source + (f", line {line}" if line is not None else "")
-    where += f", field '{field}'" if field else ""
-    if err["type"] == "extra_forbidden":
-        what = "key" if len(keys) > 1 else (
-            "section" if isinstance(err["input"], dict) else "top-level key")
-        return f"{where}: unknown {what}; {_suggest(keys)}"
-    found = ctx["found"] if "found" in ctx else _show(err["input"])
-    return f"{where}: expected {_expected(err)}, found {found}"
-
-
-def _line_of(keys: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int | None:
-    """The line of ``keys``, else of its nearest enclosing table that is in the file."""
-    return next((lines[keys[:n]] for n in range(len(keys), 0, -1) if keys[:n] in lines), None)
-
-
-def _expected(err: Any) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    texts = {
-        "greater_than": "a number > {gt}", "greater_than_equal": "a number ≥ {ge}",
-        "less_than": "a number < {lt}", "less_than_equal": "a number ≤ {le}",
-        "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
-        "int_type": "a whole number", "int_from_float": "a whole number",
-        "int_parsing": "a whole number", "bool_type": "true or false",
-        "string_type": "a string", "tuple_type": "a list", "list_type": "a list",
-        "model_type": "a table", "dict_type": "a table", "enum": "one of {expected}",
-        "too_short": "at least {min_length} item(s)", "too_long": "at most {max_length} items",
-        "driftwise": "{expected}",
-    }
-    if kind in texts:
-        bounds = {k: int(v) if isinstance(v, float) and v.is_integer() else v
-                  for k, v in ctx.items()}
-        try:
-            return texts[kind].format(**bounds)
-        except KeyError:
-            pass
-    return str(err["msg"]).removeprefix("Input should be ").removeprefix("Value error, ")
-
-
-def _suggest(keys: tuple[str, ...]) -> str:
-    allowed = _allowed_keys(keys[:-1])
-    close = difflib.get_close_matches(keys[-1], allowed, n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return "expected one of: " + ", ".join(allowed)
-
-
-def _allowed_keys(parents: tuple[str, ...]) -> list[str]:
-    model: type[BaseModel] = Config
-    for part in parents:
-        info = model.model_fields.get(part)
-        annotation = None if info is None else info.annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, dict):
-        text = "a table"
-    elif isinstance(value, str):
-        text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    elif isinstance(value, tuple | list):
-        text = "[" + ", ".join(_show(v) for v in value) + "]"
-    elif isinstance(value, date):
-        text = value.isoformat()
-    else:
-        text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-# --------------------------------------------------------------- line finder
-
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*$")
-_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')"
-                  r"(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*'))*)\s*=(.*)$")
-_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'[^']*'")
-
-
-def _split_key(key: str) -> tuple[str, ...]:
-    parts = re.findall(r"\"[^\"]*\"|'[^']*'|[^.\s]+", key)
-    return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
-
-
-def _key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Best-effort map from a key path (``("policy", "threshold")``) to its 1-based line.
-
-    Handles table headers, dotted keys and values spanning lines (arrays, multi-line
-    strings); keys inside inline tables map to the line of the enclosing key.
-    """
-    found: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    depth, in_string = 0, ""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if in_string:
-            if in_string in raw:
-                in_string = ""
-            continue
-        if depth > 0:
-            depth += _bracket_depth(raw)
-            continue
-        header = _HEADER.match(_STRING.sub('""', raw).split("#", 1)[0])
-        if header:
-            table = _split_key(header[1])
-            found.setdefault(table, number)
-            continue
-        match = _KEY.match(raw)
-        if match is None:
-            continue
-        found.setdefault(table + _split_key(match[1]), number)
-        value = match[2]
-        for quote in ('"""', "'''"):
-            if value.count(quote) % 2 == 1:
-                in_string = quote
-        if not in_string:
-            depth = max(_bracket_depth(value), 0)
-    return found
-
-
-def _bracket_depth(line: str) -> int:
-    code = _STRING.sub('""', line).split("#", 1)[0]
-    return code.count("[") + code.count("{") - code.count("]") - code.count("}")
