@@ -12,8 +12,8 @@ from driftwise.costs import CostParams, ImpactModel
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.monitor import MonitorConfig
 from driftwise.policy.constraints import Constraints
+from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.sizing import Destination
 from driftwise.policy.triggers import (
     AnyOf,
     AssetBands,

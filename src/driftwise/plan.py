@@ -38,8 +38,8 @@ from driftwise.metrics.drift import band_width
 from driftwise.monitor import estimate_risk, trading_days_between, vix_on
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, DayContext, Frequency
+from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, StepResult, step
-from driftwise.policy.sizing import Destination
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
 from driftwise.tax import Relief, TaxRates, relieve_lots

@@ -7,15 +7,25 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from driftwise.backtest import engine
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import next_pending, run_backtest, stack_triggers
+from driftwise.backtest.engine import (
+    BacktestResult,
+    next_pending,
+    run_backtest,
+    stack_triggers,
+)
 from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
-from driftwise.policy.triggers import DriftThreshold, StressDelay, hybrid
+from driftwise.policy.triggers import AnyOf, CostBenefit, DriftThreshold, StressDelay, hybrid
 
 from .conftest import synthetic_inputs, with_extra_holding
+from .test_reference import DAYS, SYNTHETIC
+from .test_reference import configs as random_config
 
 FRACTIONAL = Config().with_overrides({"constraints.whole_shares": False,
                                       "constraints.min_trade_usd": 0.0})
@@ -211,3 +221,70 @@ def test_targets_effective_later_are_used(synthetic: Inputs) -> None:
         synthetic.targets, effective_date=None))
     again = run_backtest(undated, [pol.monthly()], start=START, end=END)
     np.testing.assert_array_equal(result.nav_usd, again.nav_usd)
+
+
+# ------------------------------------------------------------ quiet blocks
+
+
+def _day_by_day(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
+    """The engine with blocks of one day (every day through ``simulate_day``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "BLOCK_CELLS", 1)
+        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
+
+
+def _assert_identical(a: BacktestResult, b: BacktestResult) -> None:
+    np.testing.assert_array_equal(a.rebalanced, b.rebalanced)
+    for name in ("nav_usd", "traded_usd", "cost_usd", "drift", "post_drift", "cash_usd"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-13, atol=1e-9,
+                                   err_msg=name)
+
+
+@settings(max_examples=6, deadline=None)
+@given(configs=st.lists(random_config(), min_size=1, max_size=3),
+       window=st.sampled_from([(DAYS[2], DAYS[140]), (DAYS[120], DAYS[230])]))
+def test_quiet_blocks_equal_day_by_day(configs: list[Config],
+                                       window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
+    """Blocks of quiet days give every day what the day-by-day loop gives."""
+    start, end = window
+    _assert_identical(run_backtest(SYNTHETIC, configs, start=start, end=end),
+                      _day_by_day(SYNTHETIC, configs, start=start, end=end))
+
+
+def test_blocks_cover_delays_calendars_and_stale_days(synthetic: Inputs) -> None:
+    configs = [pol.vix_delayed(h).with_overrides({"policy.delay_days": 3,
+                                                  "policy.max_delay_days": 6})
+               for h in (0.01, 0.02, 0.03)]
+    configs += [pol.monthly(), pol.quarterly(), pol.never(), pol.threshold(0.04),
+                pol.dynamic(0.02, pause_in_stress=True), pol.volatility_aware(0.05)]
+    calls: list[int] = []
+    quiet = engine.quiet_days
+
+    def spy(*args: object) -> int:
+        calls.append(quiet(*args))  # type: ignore[arg-type]
+        return calls[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "quiet_days", spy)
+        blocks = run_backtest(synthetic, configs)
+    assert max(calls) >= 32  # long quiet stretches were evaluated at once
+    result = _day_by_day(synthetic, configs)
+    _assert_identical(blocks, result)
+    assert result.rebalanced[:, :3].any(axis=0).all()
+    stale = synthetic_inputs(costs_as_of="2019-03-01")
+    monthly = [pol.monthly(), pol.vix_delayed(0.01)]
+    _assert_identical(run_backtest(stale, monthly), _day_by_day(stale, monthly))
+
+
+def test_block_safe_triggers() -> None:
+    assert engine.block_safe(StressDelay(hybrid(override=0.1)))
+    assert not engine.block_safe(AnyOf((DriftThreshold(0.05), CostBenefit())))
+
+
+def test_take_trigger() -> None:
+    stacked = stack_triggers([StressDelay(hybrid(override=h)) for h in (0.1, 0.2, 0.3)])
+    taken = engine.take_trigger(stacked, np.array([2, 0, 2]))
+    inner = taken.inner.children[1]  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(inner.threshold, [0.3, 0.1, 0.3])
+    plain = DriftThreshold(0.05)
+    assert engine.take_trigger(plain, np.array([0, 0])) is plain

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.costs import CostParams, ImpactModel, build_cost_inputs, read_cost_inputs
+from driftwise.costs import (
+    AssetCostInputs,
+    CostInputsBuilder,
+    CostParams,
+    DayEstimates,
+    ImpactModel,
+    adv_shares,
+    build_cost_inputs,
+    daily_volatility,
+    min_history_periods,
+    read_cost_inputs,
+)
 from driftwise.data.model import SecurityMaster
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice
@@ -172,3 +185,55 @@ def test_bad_universe() -> None:
         build_cost_inputs(["BIG", "BIG"], prices, volumes, master(), None, as_of=AS_OF)
     with pytest.raises(DataError, match="no price on or before"):
         build_cost_inputs(["BIG", "ZZZ"], prices, volumes, master(), None, as_of=AS_OF)
+
+
+# -------------------------------------------------- the public per-day builder
+
+
+def _same_inputs(got: AssetCostInputs, want: AssetCostInputs) -> None:
+    for f in dataclasses.fields(want):
+        np.testing.assert_array_equal(np.asarray(getattr(got, f.name)),
+                                      np.asarray(getattr(want, f.name)), err_msg=f.name)
+
+
+def test_builder_on_one_day_is_build_cost_inputs() -> None:
+    """The builder fed one day's estimates gives build_cost_inputs, notices included."""
+    prices, volumes = market()
+    prices.iloc[:-3, 2] = np.nan  # SML: too little history for volatility
+    volumes["MID"] = np.nan  # MID: ADV proxy
+    costs = read_cost_inputs(cost_frame(BIG="2024-03-01"), as_of=AS_OF)
+    params = CostParams(impact_model=ImpactModel.ALMGREN_2005)
+    want, want_notices = build_cost_inputs(TICKERS, prices, volumes, master(), costs,
+                                           as_of=AS_OF, params=params)
+    builder = CostInputsBuilder(TICKERS, master(), costs, params)
+    window = params.vol_window_days
+    day = DayEstimates(
+        price_usd=prices.iloc[-1].to_numpy(),
+        sigma_daily=daily_volatility(prices.to_numpy(), window,
+                                     min_history_periods(window, params)),
+        adv_shares=adv_shares(volumes.to_numpy(), params.adv_window_days,
+                              min_history_periods(params.adv_window_days, params)),
+        stale=builder.stale_on(pd.DatetimeIndex([AS_OF]))[0])
+    got, notices = builder.build(day)
+    _same_inputs(got, want)
+    assert notices == want_notices
+    assert {Flag.STALE_COSTS, Flag.NO_VOLATILITY, Flag.ESTIMATED_LIQUIDITY} <= set(flags(notices))
+    _same_inputs(builder.inputs(day), want)
+
+
+def test_builder_staleness_by_day() -> None:
+    costs = read_cost_inputs(cost_frame(BIG="2024-03-01", MID="2024-03-19"), as_of=AS_OF)
+    builder = CostInputsBuilder(TICKERS, None, costs, CostParams())
+    days = pd.DatetimeIndex(["2024-03-31", "2024-04-01", "2024-04-18", "2024-04-19"])
+    # stale after 30 days: BIG (03-01) from 04-01 on, MID (03-19) from 04-19 on; NOCAP no row
+    assert builder.stale_on(days).tolist() == [[False] * 4, [True, False, False, False],
+                                               [True, False, False, False],
+                                               [True, True, False, False]]
+    for day, row in zip(days, builder.stale_on(days), strict=True):
+        inp, _ = build_cost_inputs(TICKERS, *market(), master(), costs, as_of=day)
+        assert inp.stale.tolist() == row.tolist()
+
+
+def test_min_history_periods() -> None:
+    params = CostParams(min_history_fraction=0.5)
+    assert [min_history_periods(w, params) for w in (1, 3, 20, 60)] == [2, 2, 10, 30]

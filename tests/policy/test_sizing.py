@@ -15,13 +15,8 @@ from hypothesis import strategies as st
 
 from driftwise.errors import ConfigError, DataError
 from driftwise.policy.constraints import Constraints
-from driftwise.policy.sizing import (
-    BINDING_KEYS,
-    Destination,
-    SizingResult,
-    marginal_benefit,
-    size_trades,
-)
+from driftwise.policy.destination import Destination, marginal_benefit
+from driftwise.policy.sizing import BINDING_KEYS, SizingResult, size_trades
 
 NAV = 1e6
 PRICES = np.array([100.0, 50.0, 20.0])

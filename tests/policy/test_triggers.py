@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -170,3 +172,91 @@ def test_batch_equals_loop(rows: list[tuple[float, float]], vix: float) -> None:
         single = trigger.evaluate(ctx([w], vix=vix))
         assert bool(batch.fired[i]) == bool(single.fired[0])
         assert batch.explain(i) == single.explain(0)
+
+
+# ------------------------------------------------ rows with their own day (engine blocks)
+
+FLAGS = [(Frequency.MONTH, Anchor.FIRST), (Frequency.QUARTER, Anchor.LAST)]
+
+
+@st.composite
+def day_rows(draw: st.DrawFn) -> dict[str, list]:
+    """Rows, each a portfolio on its own day: weights, VIX, calendar, first day, vol, wait."""
+    n = draw(st.integers(1, 8))
+    share = st.floats(0.0, 0.6)
+    weights = []
+    for _ in range(n):
+        a, b = draw(share), draw(share)
+        weights.append([a, b, max(0.0, 1.0 - a - b)])
+    vix = draw(st.lists(st.one_of(st.floats(5.0, 60.0), st.just(float("nan"))),
+                        min_size=n, max_size=n))
+    flags = draw(st.lists(st.lists(st.booleans(), min_size=2, max_size=2), min_size=n,
+                          max_size=n))
+    first = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    vol = draw(st.lists(st.lists(st.floats(0.05, 0.8), min_size=3, max_size=3), min_size=n,
+                        max_size=n))
+    pending = draw(st.lists(st.one_of(st.just(float("nan")), st.sampled_from([1.0, 3.0, 10.0,
+                                                                                 20.0])),
+                            min_size=n, max_size=n))
+    base = draw(st.lists(st.sampled_from([0.02, 0.05, 0.08]), min_size=n, max_size=n))
+    return {"weights": weights, "vix": vix, "flags": flags, "first": first, "vol": vol,
+            "pending": pending, "base": base}
+
+
+def _rule(base: float | np.ndarray) -> StressDelay:
+    return StressDelay(AnyOf((
+        DynamicThreshold(base=base, pause_in_stress=True),
+        AllOf((Calendar(Frequency.MONTH, Anchor.FIRST), DriftThreshold(base))),
+        Calendar(Frequency.QUARTER, Anchor.LAST), VolatilityAware(), AssetBands())),
+        drift_max=base, delay_days=3, max_delay_days=10)
+
+
+@given(day_rows())
+def test_rows_with_their_own_day_equal_one_day_each(rows: dict[str, list]) -> None:
+    """The engine's block context (day data per row) gives each row its one-day answer."""
+    n = len(rows["weights"])
+    flags = np.asarray(rows["flags"], dtype=bool)
+    block = dataclasses.replace(
+        ctx(rows["weights"], pending=rows["pending"]), vix=np.asarray(rows["vix"]),
+        calendar={FLAGS[0]: flags[:, 0], FLAGS[1]: flags[:, 1]},
+        first_day=np.asarray(rows["first"]), vol_annual=np.asarray(rows["vol"]),
+        date=np.full(n, np.datetime64("2024-03-01")))
+    got = _rule(np.asarray(rows["base"])).evaluate(block)
+    for i in range(n):
+        calendar = frozenset(f for f, on in zip(FLAGS, flags[i], strict=True) if on)
+        one = ctx([rows["weights"][i]], vix=rows["vix"][i], calendar=calendar,
+                  first_day=rows["first"][i], vol=tuple(rows["vol"][i]),
+                  pending=[rows["pending"][i]])
+        want = _rule(rows["base"][i]).evaluate(one)
+        assert bool(got.fired[i]) == bool(want.fired[0])
+        assert got.delayed is not None and want.delayed is not None
+        assert bool(got.delayed[i]) == bool(want.delayed[0])
+        assert got.assets is not None and want.assets is not None
+        assert got.assets[i].tolist() == want.assets[0].tolist()
+        assert got.explain(i) == want.explain(0)
+
+
+def test_take_keeps_each_row() -> None:
+    weights = [DRIFTED, TARGET.tolist(), [0.5, 0.3, 0.2]]
+    full = dataclasses.replace(ctx(weights, pending=[np.nan, 4.0, 12.0]),
+                               vix=np.array([15.0, 35.0, np.nan]),
+                               calendar={FLAGS[0]: np.array([True, False, True])},
+                               first_day=np.array([False, False, True]))
+    part = full.take(np.array([2, 0]))
+    assert part.n_configs == 2
+    np.testing.assert_array_equal(part.weights, full.weights[[2, 0]])
+    np.testing.assert_array_equal(part.pending_days, [12.0, np.nan])
+    np.testing.assert_array_equal(part.vix_rows(), [np.nan, 15.0])
+    assert part.calendar_mask(*FLAGS[0]).tolist() == [False, True]  # row 2 is a first day
+    np.testing.assert_array_equal(part.portfolio_drift, full.portfolio_drift[[2, 0]])
+    same_day = ctx(weights).take(np.array([1]))
+    assert same_day.vix == 15.0 and same_day.is_calendar_day(*FLAGS[0]) is False
+
+
+def test_scalar_and_row_calendar_agree() -> None:
+    on = ctx([DRIFTED, DRIFTED], calendar=frozenset({FLAGS[0]}))
+    assert on.calendar_mask(*FLAGS[0]).tolist() == [True, True]
+    assert on.is_calendar_day(*FLAGS[0])
+    assert not on.is_calendar_day(*FLAGS[1])
+    first = ctx([DRIFTED], calendar=frozenset({FLAGS[0]}), first_day=True)
+    assert not first.is_calendar_day(*FLAGS[0])

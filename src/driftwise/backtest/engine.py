@@ -20,11 +20,21 @@ Configurations that differ only in trigger parameters form one **batch**: their
 triggers, built one by one by :func:`driftwise.assemble.build_rule`, are stacked into
 one trigger whose parameters are arrays shaped ``(C_g,)`` (thresholds 3/5/7/10% are one
 :class:`~driftwise.policy.triggers.DriftThreshold` with four thresholds). Each day a batch
-builds one context with ``C_g`` rows, evaluates its trigger, and calls ``step`` only when
-some row fires (``step`` sizes the fired rows and leaves the others untouched, each row
-as it would be alone). Anything else that differs (cost parameters such as the cost
-scale, VIX multipliers or impact model; destination; constraints; windows) makes a
-separate batch. No rule and no cost is implemented here: the engine only moves state.
+builds one context with ``C_g`` rows, evaluates its trigger, and calls ``step`` only on
+the rows that fire (:meth:`DayContext.take` and :func:`take_trigger`: each row is sized as
+it would be alone). Anything else that differs (cost parameters such as the cost scale,
+VIX multipliers or impact model; destination; constraints; windows) makes a separate
+batch. No rule and no cost is implemented here: the engine only moves state.
+
+**Quiet blocks.** On most days nothing fires. Between trades the shares and cash are
+constant, so the weights of days ``t .. t + K - 1`` follow from their prices:
+:func:`quiet_days` builds one context whose rows are (day, configuration) pairs, each
+with its day's VIX, calendar flags and volatility, and evaluates the batch's own trigger
+on it once. The days before the first event (a row fires, a delay starts or ends) are
+recorded with a vectorized mark to market; the event day goes through
+:func:`simulate_day` as before. ``K`` doubles while the days stay quiet and restarts at
+one day after an event (:func:`advance`). Triggers that need each day's cost model or
+covariance (cost-benefit) run day by day (:func:`block_safe`).
 """
 
 from __future__ import annotations
@@ -55,8 +65,8 @@ from driftwise.errors import ConfigError
 from driftwise.metrics.drift import band_width, portfolio_drift
 from driftwise.monitor import trading_days_between
 from driftwise.policy.context import BoolArray, CostFunction, DayContext, FloatArray
+from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
-from driftwise.policy.sizing import Destination
 from driftwise.policy.triggers import (
     AllOf,
     AnyOf,
@@ -410,6 +420,20 @@ class _State:
     cash: FloatArray
     pending: FloatArray
     since: FloatArray
+    scratch: FloatArray | None = None
+
+    def mark_to_market(self, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Step 1: weights ``shares * price / NAV`` (C, N) and ``NAV`` (C,) at ``prices``.
+
+        The weights live in a buffer reused every day (no (C, N) allocation); they are
+        valid until the next call.
+        """
+        if self.scratch is None:
+            self.scratch = np.empty(self.shares.shape)
+        weights = np.multiply(self.shares, prices, out=self.scratch)
+        nav = weights.sum(axis=1) + self.cash
+        weights /= nav[:, None]
+        return weights, nav
 
 
 @dataclass
@@ -485,12 +509,10 @@ def simulate_day(batch: Batch, state: _State, out: _Out, k: int) -> bool:
     any row fired.
     """
     h = batch.history
-    prices = h.prices[k]
-    values = state.shares * prices
-    nav = values.sum(axis=1) + state.cash
+    weights, nav = state.mark_to_market(h.prices[k])
     costs = _DayCosts(batch, k)
     ctx = DayContext(
-        date=h.days[k], weights=values / nav[:, None],
+        date=h.days[k], weights=weights,
         cash_weight=state.cash / nav, target=batch.target, target_cash=batch.target_cash,
         nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
         full_cost_usd=costs.total, cov_annual=h.cov_on(k) if batch.with_cov else None,

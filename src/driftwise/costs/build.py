@@ -181,6 +181,7 @@ class CostInputsBuilder:
                  cost_file: CostFile | None, params: CostParams | None = None) -> None:
         self.params = params or CostParams()
         self.index = pd.Index([str(t) for t in tickers], dtype=object)
+        self.tickers = tuple(self.index)
         self.tiers: TierDefaults = self.params.tiers
         n = len(self.index)
         self.cap = np.full(n, np.nan)
@@ -269,7 +270,7 @@ class CostInputsBuilder:
             liquidity_estimated=no_adv, volatility_estimated=np.isnan(day.sigma_daily),
             borrow_estimated=borrow_estimated,
             stale=np.zeros(n, dtype=bool) if day.stale is None else day.stale,
-            tickers=tuple(self.index))
+            tickers=self.tickers)
         tier_used = costs_estimated | spread_estimated | no_adv | sigma_tier
         if self.params.impact_model is ImpactModel.ALMGREN_2005:
             tier_used |= ~costs_estimated

@@ -15,7 +15,8 @@ import numpy as np
 from driftwise.metrics.liquidity import liquidity_days
 from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
 from driftwise.policy.context import DayContext
-from driftwise.policy.sizing import Destination, SizingResult, size_trades
+from driftwise.policy.destination import Destination
+from driftwise.policy.sizing import SizingResult, size_trades
 from driftwise.policy.triggers import Trigger, TriggerResult
 
 TRADING_DAYS = 252

@@ -33,8 +33,8 @@ from driftwise.costs import CostParams
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
-from driftwise.policy.sizing import Destination
 from driftwise.policy.triggers import Reason, TriggerResult
 from driftwise.validation.events import Portfolio, day_cost_fn
 
