@@ -10,14 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwise.backtest import engine
+from driftwise.backtest import batches, blocks
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import (
-    BacktestResult,
-    next_pending,
-    run_backtest,
-    stack_triggers,
-)
+from driftwise.backtest.batches import stack_triggers
+from driftwise.backtest.engine import BacktestResult, next_pending, run_backtest
 from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
@@ -229,7 +225,7 @@ def test_targets_effective_later_are_used(synthetic: Inputs) -> None:
 def _day_by_day(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
     """The engine with blocks of one day (every day through ``simulate_day``)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "BLOCK_CELLS", 1)
+        mp.setattr(blocks, "BLOCK_CELLS", 1)
         return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
 
 
@@ -258,18 +254,18 @@ def test_blocks_cover_delays_calendars_and_stale_days(synthetic: Inputs) -> None
     configs += [pol.monthly(), pol.quarterly(), pol.never(), pol.threshold(0.04),
                 pol.dynamic(0.02, pause_in_stress=True), pol.volatility_aware(0.05)]
     calls: list[int] = []
-    quiet = engine.quiet_days
+    quiet = blocks.quiet_days
 
     def spy(*args: object) -> int:
         calls.append(quiet(*args))  # type: ignore[arg-type]
         return calls[-1]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "quiet_days", spy)
-        blocks = run_backtest(synthetic, configs)
+        mp.setattr(blocks, "quiet_days", spy)
+        in_blocks = run_backtest(synthetic, configs)
     assert max(calls) >= 32  # long quiet stretches were evaluated at once
     result = _day_by_day(synthetic, configs)
-    _assert_identical(blocks, result)
+    _assert_identical(in_blocks, result)
     assert result.rebalanced[:, :3].any(axis=0).all()
     stale = synthetic_inputs(costs_as_of="2019-03-01")
     monthly = [pol.monthly(), pol.vix_delayed(0.01)]
@@ -277,14 +273,14 @@ def test_blocks_cover_delays_calendars_and_stale_days(synthetic: Inputs) -> None
 
 
 def test_block_safe_triggers() -> None:
-    assert engine.block_safe(StressDelay(hybrid(override=0.1)))
-    assert not engine.block_safe(AnyOf((DriftThreshold(0.05), CostBenefit())))
+    assert blocks.block_safe(StressDelay(hybrid(override=0.1)))
+    assert not blocks.block_safe(AnyOf((DriftThreshold(0.05), CostBenefit())))
 
 
 def test_take_trigger() -> None:
     stacked = stack_triggers([StressDelay(hybrid(override=h)) for h in (0.1, 0.2, 0.3)])
-    taken = engine.take_trigger(stacked, np.array([2, 0, 2]))
+    taken = batches.take_trigger(stacked, np.array([2, 0, 2]))
     inner = taken.inner.children[1]  # type: ignore[attr-defined]
     np.testing.assert_array_equal(inner.threshold, [0.3, 0.1, 0.3])
     plain = DriftThreshold(0.05)
-    assert engine.take_trigger(plain, np.array([0, 0])) is plain
+    assert batches.take_trigger(plain, np.array([0, 0])) is plain

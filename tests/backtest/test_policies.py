@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import group_configs
+from driftwise.backtest.batches import group_configs
 from driftwise.config import Config, Destination, TriggerKind
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Anchor, Frequency

@@ -1,0 +1,346 @@
+"""Per-batch bookkeeping of the backtest engine (SPEC section 8).
+
+Configurations that differ only in trigger parameters form one **batch**
+(:func:`group_configs`, :func:`batch_key`): their triggers are stacked into one trigger
+whose parameters are arrays shaped ``(C_g,)`` (:func:`stack_triggers`) and restricted to
+some rows with :func:`take_trigger`. This module holds what a batch carries through the
+days: the constant part (:class:`Batch`, :class:`Window`), the holdings (:class:`BatchState`,
+set by :func:`start_state`), the result arrays being filled (:class:`Outputs`) and the cost
+model bound to one day (:class:`DayCosts`). It moves no state itself: the day loop is
+:mod:`driftwise.backtest.engine`, quiet blocks :mod:`driftwise.backtest.blocks`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise.assemble import build_rule, cost_params
+from driftwise.backtest.history import HistorySettings, MarketHistory
+from driftwise.calendar import DateLike
+from driftwise.config import Config
+from driftwise.costs import AssetCostInputs, CostBreakdown, CostParams, trade_costs
+from driftwise.data.model import Inputs
+from driftwise.errors import ConfigError
+from driftwise.monitor import trading_days_between
+from driftwise.policy.context import BoolArray, FloatArray
+from driftwise.policy.destination import Destination
+from driftwise.policy.rule import Rule
+from driftwise.policy.triggers import CostBenefit, Never, Trigger
+
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The window and start shared by every configuration of one run."""
+
+    start: DateLike | None
+    end: DateLike | None
+    from_holdings: bool
+    initial_nav_usd: float
+
+
+def backtest_window(configs: Sequence[Config], start: DateLike | None = None,
+                    end: DateLike | None = None) -> Window:
+    """The common window of ``configs`` (``start``/``end`` override ``[backtest]``).
+
+    Raises
+    ------
+    ConfigError
+        No configuration, or configurations disagreeing on the window, the start from
+        holdings or the initial NAV (one run has one window and one start).
+    """
+    if not configs:
+        raise ConfigError("backtest: no configuration to run")
+    b = configs[0].backtest
+    fields = ["start_from_holdings", "initial_nav_usd"]
+    fields += ["start"] if start is None else []
+    fields += ["end"] if end is None else []
+    for name in fields:
+        values = {getattr(c.backtest, name) for c in configs}
+        if len(values) > 1:
+            raise ConfigError(f"backtest: every configuration of one run needs the same "
+                              f"backtest.{name}; found {sorted(map(str, values))}")
+    return Window(b.start if start is None else start, b.end if end is None else end,
+                  b.start_from_holdings, b.initial_nav_usd)
+
+# ----------------------------------------------------------------- triggers
+
+
+def _is_trigger(value: object) -> bool:
+    return dataclasses.is_dataclass(value) and hasattr(value, "evaluate")
+
+
+def _is_param(f: dataclasses.Field[object]) -> bool:
+    """A trigger parameter that may be an array shaped (C,) (annotated ``ParamArray``)."""
+    return "ParamArray" in str(f.type)
+
+
+def trigger_structure(trigger: Trigger) -> tuple[object, ...]:
+    """Everything of a trigger but its array-capable parameters (and labels), hashable.
+
+    Two triggers with equal structure can be stacked into one (:func:`stack_triggers`).
+    """
+    out: list[object] = [type(trigger).__name__]
+    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
+        value = getattr(trigger, f.name)
+        if f.name == "label" or _is_param(f):
+            continue
+        if isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
+            out.append((f.name, tuple(trigger_structure(v) for v in value)))
+        elif _is_trigger(value):
+            out.append((f.name, trigger_structure(value)))
+        else:
+            out.append((f.name, value))
+    return tuple(out)
+
+
+def stack_triggers(triggers: Sequence[Trigger]) -> Trigger:
+    """One trigger whose parameters are arrays over ``triggers`` (all of one structure).
+
+    A parameter equal in every trigger stays a scalar; one that differs becomes an
+    array shaped ``(len(triggers),)``, row ``c`` holding trigger ``c``'s value.
+    """
+    first = triggers[0]
+    changes: dict[str, object] = {}
+    for f in dataclasses.fields(first):  # type: ignore[arg-type]
+        values = [getattr(t, f.name) for t in triggers]
+        if _is_param(f):
+            arr = np.array([float(np.asarray(v)) for v in values])
+            if not (arr == arr[0]).all():
+                changes[f.name] = arr
+        elif isinstance(values[0], tuple) and values[0] and all(map(_is_trigger, values[0])):
+            changes[f.name] = tuple(stack_triggers([v[i] for v in values])
+                                    for i in range(len(values[0])))
+        elif _is_trigger(values[0]):
+            changes[f.name] = stack_triggers(values)
+    return dataclasses.replace(first, **changes)  # type: ignore[type-var]
+
+
+def trigger_children(trigger: object) -> list[object]:
+    """The triggers nested in a trigger (``AnyOf.children``, ``StressDelay.inner``)."""
+    out: list[object] = []
+    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
+        value = getattr(trigger, f.name)
+        if _is_trigger(value):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out.extend(v for v in value if _is_trigger(v))
+    return out
+
+
+def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
+    """A stacked trigger restricted to ``rows``: every array parameter ``(C,)`` indexed.
+
+    With ``rows = np.tile(np.arange(C), K)`` it is the trigger of a block context whose
+    rows are (day, configuration) pairs
+    (:func:`~driftwise.backtest.blocks.quiet_days`).
+    """
+    changes: dict[str, object] = {}
+    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
+        value = getattr(trigger, f.name)
+        if _is_param(f):
+            if isinstance(value, np.ndarray) and value.ndim == 1:
+                changes[f.name] = value[rows]
+        elif isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
+            taken = tuple(take_trigger(v, rows) for v in value)
+            if any(a is not b for a, b in zip(taken, value, strict=True)):
+                changes[f.name] = taken
+        elif _is_trigger(value):
+            taken_one = take_trigger(value, rows)
+            if taken_one is not value:
+                changes[f.name] = taken_one
+    return dataclasses.replace(trigger, **changes) if changes else trigger  # type: ignore[type-var]
+
+
+def uses_risk(rule: Rule) -> bool:
+    """Whether tracking error can change this rule's trades (then the covariance is needed).
+
+    TE decides only in the cost-benefit trigger, the cost-benefit skip and the
+    cost-constrained destination; elsewhere ``step`` reports it without acting on it.
+    """
+    def walk(trigger: object) -> bool:
+        return isinstance(trigger, CostBenefit) or any(walk(c) for c in trigger_children(trigger))
+    return (rule.skip_if_cost_exceeds_benefit or rule.destination is Destination.COST_CONSTRAINED
+            or walk(rule.trigger))
+
+
+def batch_key(config: Config) -> tuple[object, ...]:
+    """What must be equal for two configurations to share a batch."""
+    rule = build_rule(config)
+    p = config.policy
+    return (dataclasses.replace(rule, trigger=Never()), trigger_structure(rule.trigger),
+            cost_params(config), HistorySettings.from_config(config),
+            (p.band_abs, p.band_rel, p.band_mode), config.costs.accept_stale_costs)
+
+
+def group_configs(configs: Sequence[Config]) -> list[list[int]]:
+    """Positions of ``configs`` grouped into batches (first appearance order)."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault(batch_key(config), []).append(i)
+    return list(groups.values())
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """Configurations simulated together, and everything constant over the days.
+
+    Attributes
+    ----------
+    members : ndarray of int, shape (C_g,)
+        Positions in the run's configuration list.
+    rule : Rule
+        The shared rule with the stacked trigger (parameters shaped (C_g,)).
+    params : CostParams
+    history : MarketHistory
+    target : ndarray, shape (N,)
+    target_cash : float
+    band_width : ndarray, shape (N,)
+    no_buy, no_sell : ndarray of bool, shape (N,)
+    with_cov : bool
+        Pass the covariance (``te_model = "full"`` and a rule whose trades depend on TE).
+    invalid : ndarray of bool, shape (T,)
+        Days the planner's plan is invalid (stale cost inputs not accepted): no trade.
+    columns : slice or ndarray of int
+        ``members`` as a slice when contiguous (cheaper to index the result arrays).
+    max_span : int
+        Most days evaluated at once in a quiet block (1: day by day, the trigger is not
+        :func:`~driftwise.backtest.blocks.block_safe`).
+    tiled : dict of int to Trigger
+        The trigger repeated for a block of that many days (filled on use).
+    cost_buffers : dict of shape to CostBreakdown
+        ``out=`` buffers of ``trade_costs`` by trade shape (filled on use).
+    """
+
+    members: IntArray
+    rule: Rule
+    params: CostParams
+    history: MarketHistory
+    target: FloatArray
+    target_cash: float
+    band_width: FloatArray
+    no_buy: BoolArray
+    no_sell: BoolArray
+    with_cov: bool
+    invalid: BoolArray
+    columns: slice | IntArray
+    max_span: int = 1
+    tiled: dict[int, Trigger] = dataclasses.field(default_factory=dict)
+    cost_buffers: dict[tuple[int, ...], CostBreakdown] = dataclasses.field(default_factory=dict)
+
+# ------------------------------------------------------------------ state
+
+
+class DayCosts:
+    """The cost model bound to one day: built only when a trade or a trigger asks.
+
+    ``trade_costs`` writes into the batch's buffers of the trade's shape (``out=``), so
+    a day's cost evaluations allocate only the returned array.
+    """
+
+    def __init__(self, batch: Batch, k: int) -> None:
+        self.history, self.k, self.params = batch.history, k, batch.params
+        vix = float(batch.history.vix[k])
+        self.vix = None if np.isnan(vix) else vix
+        self.buffers = batch.cost_buffers
+
+    @cached_property
+    def inputs(self) -> AssetCostInputs:
+        return self.history.cost_inputs(self.k)
+
+    def per_asset(self, trade_usd: FloatArray) -> FloatArray:
+        """Signed trades (C, N) USD -> trading cost (C, N) USD (``trade_costs``)."""
+        shape = np.shape(trade_usd)
+        out = self.buffers.get(shape)
+        if out is None:
+            out = self.buffers[shape] = CostBreakdown(*(np.empty(shape) for _ in range(6)))
+        costs = trade_costs(trade_usd, self.inputs, self.params, self.vix, out=out)
+        return np.asarray(costs.trading_usd, dtype=np.float64)  # a new array, not a buffer
+
+    def total(self, trade_usd: FloatArray) -> FloatArray:
+        """Signed trades (C, N) USD -> total cost (C,) USD."""
+        return np.asarray(self.per_asset(trade_usd).sum(axis=1), dtype=np.float64)
+
+
+@dataclass
+class BatchState:
+    """Holdings of one batch: shares (C_g, N), cash, delayed wait and days since trading."""
+
+    shares: FloatArray
+    cash: FloatArray
+    pending: FloatArray
+    since: FloatArray
+    scratch: FloatArray | None = None
+
+    def mark_to_market(self, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Step 1: weights ``shares * price / NAV`` (C, N) and ``NAV`` (C,) at ``prices``.
+
+        The weights live in a buffer reused every day (no (C, N) allocation); they are
+        valid until the next call.
+        """
+        if self.scratch is None:
+            self.scratch = np.empty(self.shares.shape)
+        weights = np.multiply(self.shares, prices, out=self.scratch)
+        nav = weights.sum(axis=1) + self.cash
+        weights /= nav[:, None]
+        return weights, nav
+
+
+@dataclass
+class Outputs:
+    """The result arrays being filled, (T, C) each."""
+
+    nav: FloatArray
+    traded: FloatArray
+    cost: FloatArray
+    rebalanced: BoolArray
+    drift: FloatArray
+    post_drift: FloatArray
+    cash: FloatArray
+
+    @classmethod
+    def empty(cls, n_days: int, n_configs: int) -> Outputs:
+        def nan() -> FloatArray:
+            return np.full((n_days, n_configs), np.nan)
+        return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
+                   nan())
+
+    def quiet(self, days: slice, columns: slice | IntArray, nav: FloatArray, drift: FloatArray,
+              cash: FloatArray) -> None:
+        """Record days without a trade: NAV, drift (before = after), cash; nothing traded."""
+        self.nav[days, columns] = nav
+        self.drift[days, columns] = drift
+        self.post_drift[days, columns] = drift
+        self.traded[days, columns] = 0.0
+        self.cost[days, columns] = 0.0
+        self.cash[days, columns] = cash
+
+
+def start_state(inputs: Inputs, batch: Batch, configs: Sequence[Config],
+                window: Window) -> BatchState:
+    """Holdings at the first close: at target at no cost, or the given holdings."""
+    h = batch.history
+    n_rows, n_assets = len(batch.members), len(h.tickers)
+    if window.from_holdings:
+        held = inputs.holdings.shares.reindex(h.tickers, fill_value=0.0).to_numpy(np.float64)
+        shares = np.broadcast_to(held, (n_rows, n_assets)).copy()
+        cash = np.full(n_rows, float(inputs.holdings.cash_usd))
+        last = inputs.last_rebalance
+        since = (float(trading_days_between(pd.DatetimeIndex(inputs.market.prices.index),
+                                            last, h.dates[0])) if last is not None else np.nan)
+    else:
+        nav0 = window.initial_nav_usd
+        shares = np.broadcast_to(batch.target * nav0 / h.prices[0], (n_rows, n_assets)).copy()
+        whole = np.array([configs[i].constraints.whole_shares for i in batch.members])
+        shares[whole] = np.trunc(shares[whole])
+        cash = nav0 - (shares * h.prices[0]).sum(axis=1)
+        since = 0.0
+    return BatchState(shares, cash, np.full(n_rows, np.nan), np.full(n_rows, since))

@@ -1,0 +1,138 @@
+"""Quiet blocks: many days of a batch evaluated at once (SPEC section 8).
+
+On most days nothing fires. Between trades the shares and cash are constant, so the
+weights of days ``t .. t + K - 1`` follow from their prices: :func:`quiet_days` builds one
+context whose rows are (day, configuration) pairs, each with its day's VIX, calendar flags
+and volatility, and evaluates the batch's own trigger on it once. The days before the
+first event (a row fires, a delay starts or ends) are recorded with a vectorized mark to
+market; the event day goes through :func:`~driftwise.backtest.engine.simulate_day` as
+before. ``K`` doubles while the days stay quiet and restarts at one day after an event
+(:func:`~driftwise.backtest.engine.advance`), and is at most :func:`max_span` days.
+Triggers that need each day's cost model or covariance (cost-benefit) run day by day
+(:func:`block_safe`).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise.backtest.batches import (
+    Batch,
+    BatchState,
+    DayCosts,
+    Outputs,
+    take_trigger,
+    trigger_children,
+)
+from driftwise.policy.context import CostFunction, DayContext, FloatArray
+from driftwise.policy.triggers import (
+    AllOf,
+    AnyOf,
+    AssetBands,
+    Calendar,
+    DriftThreshold,
+    DynamicThreshold,
+    Never,
+    StressDelay,
+    Trigger,
+    VolatilityAware,
+)
+
+_G = TypeVar("_G", bound=np.generic)
+
+
+_ROW_WISE = (Never, Calendar, DriftThreshold, AssetBands, VolatilityAware, DynamicThreshold,
+             AnyOf, AllOf, StressDelay)
+BLOCK_CELLS = 1 << 21
+"""At most this many (day, configuration, asset) cells in one block (16 MB per array)."""
+
+
+def block_safe(trigger: object) -> bool:
+    """Whether ``trigger`` may be evaluated on a block of days at once (:func:`quiet_days`).
+
+    Every node must be a row-wise trigger whose day data the block context carries per
+    row (VIX, calendar, volatility). Cost-benefit is left to the day-by-day path: its
+    full-rebalance cost needs each day's cost inputs and, under the full TE model, each
+    day's covariance.
+    """
+    return isinstance(trigger, _ROW_WISE) and all(block_safe(c) for c in trigger_children(trigger))
+
+
+def max_span(trigger: object, n_rows: int, n_assets: int) -> int:
+    """Most days of a batch evaluated at once: 1 (day by day) unless :func:`block_safe`.
+
+    A block holds at most :data:`BLOCK_CELLS` (day, configuration, asset) cells.
+    """
+    return max(1, BLOCK_CELLS // (n_rows * n_assets)) if block_safe(trigger) else 1
+
+
+def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) -> int:
+    """Days ``k .. k + span - 1`` evaluated at once; record the quiet ones; return their count.
+
+    Between trades the shares and cash are constant, so the weights of every day of the
+    block follow from its prices. One :class:`DayContext` holds a row per (day,
+    configuration) pair, day-major, with each row's VIX, calendar flags, volatility,
+    days since trading and pending wait (a waiting delay is assumed to stay delayed),
+    and the batch's own trigger evaluates it. The first day on which any configuration
+    fires, or on which a delay starts or ends (or a stale-cost day clears one), is an
+    event: the days before it are quiet (no trade) and recorded with a vectorized mark
+    to market; the event day itself is left to
+    :func:`~driftwise.backtest.engine.simulate_day`.
+    """
+    h = batch.history
+    n_rows = len(batch.members)
+    prices = h.prices[k: k + span]
+    values = state.shares[None, :, :] * prices[:, None, :]  # (span, C, N)
+    nav = values.sum(axis=2) + state.cash  # (span, C)
+    offsets = np.arange(span, dtype=np.float64)[:, None]
+    waiting = np.isfinite(state.pending)
+    pending = np.where(waiting, state.pending + offsets, np.nan)
+
+    def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
+        return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
+
+    vol = h.vol_annual[k: k + span]
+    ctx = DayContext(
+        date=per_row(h.days[k: k + span]),
+        weights=(values / nav[:, :, None]).reshape(span * n_rows, -1),
+        cash_weight=(state.cash / nav).reshape(-1), target=batch.target,
+        target_cash=batch.target_cash, nav_usd=nav.reshape(-1),
+        vol_annual=per_row(vol), band_width=batch.band_width,
+        full_cost_usd=_block_costs(batch, k, span), vix=per_row(h.vix[k: k + span]),
+        calendar={key: per_row(mask[k: k + span]) for key, mask in h.calendar_masks.items()},
+        first_day=per_row(np.arange(k, k + span) == 0),
+        days_since_rebalance=(state.since + offsets).reshape(-1),
+        pending_days=pending.reshape(-1))
+    result = _tiled_trigger(batch, span).evaluate(ctx)
+    valid = ~batch.invalid[k: k + span, None]
+    fired = result.fired.reshape(span, n_rows) & valid
+    delayed = (np.zeros_like(fired) if result.delayed is None
+               else result.delayed.reshape(span, n_rows) & valid)
+    event = (fired | (delayed != waiting)).any(axis=1)
+    quiet = int(np.argmax(event)) if event.any() else span
+    if quiet:
+        drift = ctx.portfolio_drift.reshape(span, n_rows)[:quiet]
+        out.quiet(slice(k, k + quiet), batch.columns, nav[:quiet], drift, state.cash)
+        state.since = state.since + quiet
+        state.pending = np.where(waiting, state.pending + quiet, np.nan)
+    return quiet
+
+
+def _tiled_trigger(batch: Batch, span: int) -> Trigger:
+    """The batch's trigger with its parameters repeated for ``span`` days (cached)."""
+    trigger = batch.tiled.get(span)
+    if trigger is None:
+        rows = np.tile(np.arange(len(batch.members)), span)
+        trigger = batch.tiled[span] = take_trigger(batch.rule.trigger, rows)
+    return trigger
+
+
+def _block_costs(batch: Batch, k: int, span: int) -> CostFunction:
+    """Total cost (rows,) of trades (rows, N) of a block: each day's rows at that day's costs."""
+    def total(trade_usd: FloatArray) -> FloatArray:
+        by_day = trade_usd.reshape(span, -1, trade_usd.shape[-1])
+        return np.concatenate([DayCosts(batch, k + j).total(by_day[j]) for j in range(span)])
+    return total
