@@ -209,3 +209,23 @@ def test_regime_multiplier_is_the_one_used(inputs: AssetCostInputs) -> None:
     np.testing.assert_allclose(high.spread_usd, base.spread_usd * m)
     np.testing.assert_allclose(high.impact_usd, base.impact_usd * m)
     np.testing.assert_allclose(high.commission_usd, base.commission_usd)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("vix", [None, 25.0, np.array([15.0, 45.0])])
+@pytest.mark.parametrize("flat", [None, 10.0])
+def test_precomputed_coefficients_give_identical_costs(
+        inputs: AssetCostInputs, model: ImpactModel, vix: object, flat: float | None) -> None:
+    """``coefficients=`` is a pure cache: bit-for-bit the result of the uncached path."""
+    from driftwise.costs import cost_coefficients
+    p = CostParams(impact_model=model, cost_scale=1.3, flat_cost_bps=flat)
+    trade = np.array([[1e5, -3e4, 0.0], [-2e6, 5e3, 7.5e5]])
+    plain = trade_costs(trade, inputs, p, vix)  # type: ignore[arg-type]
+    co = cost_coefficients(inputs, p, vix)  # type: ignore[arg-type]
+    out = CostBreakdown(*(np.empty(trade.shape) for _ in range(6)))
+    for cached in (trade_costs(trade, inputs, p, vix, coefficients=co),  # type: ignore[arg-type]
+                   trade_costs(trade, inputs, p, vix, out=out,  # type: ignore[arg-type]
+                               coefficients=co)):
+        for name in ("spread_usd", "commission_usd", "impact_usd", "flat_usd", "borrow_usd",
+                     "total_usd"):
+            np.testing.assert_array_equal(getattr(cached, name), getattr(plain, name))

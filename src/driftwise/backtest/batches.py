@@ -25,7 +25,14 @@ from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.calendar import DateLike
 from driftwise.config import Config
-from driftwise.costs import AssetCostInputs, CostBreakdown, CostParams, trade_costs
+from driftwise.costs import (
+    AssetCostInputs,
+    CostBreakdown,
+    CostCoefficients,
+    CostParams,
+    cost_coefficients,
+    trade_costs,
+)
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.monitor import trading_days_between
@@ -256,13 +263,19 @@ class DayCosts:
     def inputs(self) -> AssetCostInputs:
         return self.history.cost_inputs(self.k)
 
+    @cached_property
+    def coefficients(self) -> CostCoefficients:
+        """``cost_coefficients`` of the day, computed once for all its cost evaluations."""
+        return cost_coefficients(self.inputs, self.params, self.vix)
+
     def per_asset(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (C, N) USD -> trading cost (C, N) USD (``trade_costs``)."""
         shape = np.shape(trade_usd)
         out = self.buffers.get(shape)
         if out is None:
             out = self.buffers[shape] = CostBreakdown(*(np.empty(shape) for _ in range(6)))
-        costs = trade_costs(trade_usd, self.inputs, self.params, self.vix, out=out)
+        costs = trade_costs(trade_usd, self.inputs, self.params, self.vix, out=out,
+                            coefficients=self.coefficients)
         return np.asarray(costs.trading_usd, dtype=np.float64)  # a new array, not a buffer
 
     def total(self, trade_usd: FloatArray) -> FloatArray:

@@ -107,7 +107,7 @@ borrow_estimated, stale : ndarray of bool, optional
                                 field=name, expected=f"shape ({n},)", found=f"{value.shape}")
             value.setflags(write=False)
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "tickers", tuple(str(t) for t in self.tickers))
+        object.__setattr__(self, "tickers", tuple(map(str, self.tickers)))
         if self.tickers and len(self.tickers) != n:
             raise DataError("tickers do not match the cost input arrays", file="<cost inputs>",
                             field="tickers", expected=f"{n} tickers",

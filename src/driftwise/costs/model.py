@@ -144,6 +144,7 @@ def trade_costs(
     position_after_usd: npt.ArrayLike | None = None,
     holding_days: npt.ArrayLike = 1.0,
     out: CostBreakdown | None = None,
+    coefficients: CostCoefficients | None = None,
 ) -> CostBreakdown:
     """Cost of a trade, by component, in USD.
 
@@ -165,6 +166,10 @@ def trade_costs(
     out : CostBreakdown, optional
         Preallocated writable float64 buffers of the result shape, reused in place (a
         backtest passes the same one every day: no allocation at all).
+    coefficients : CostCoefficients, optional
+        ``cost_coefficients(inputs, params, vix)`` computed once by the caller and reused
+        over many calls of the same day (a pure cache: the result is identical); when
+        given, ``params`` and ``vix`` are not read again.
 
     Returns
     -------
@@ -187,12 +192,13 @@ def trade_costs(
     array and no Python loop over assets or configurations.
     """
     x = np.asarray(trade_usd, dtype=np.float64)
-    co = cost_coefficients(inputs, params, vix)
+    co = cost_coefficients(inputs, params, vix) if coefficients is None else coefficients
     shape = np.broadcast_shapes(x.shape, co.multiplier.shape)
     m: FloatArray | None = co.multiplier if co.multiplier.ndim else None
     scalar = float(co.multiplier) if m is None else 1.0
     total = _buffer(shape, None if out is None else out.total_usd)
-    a = np.abs(np.broadcast_to(x, shape), out=total)  # |trade| lives in `total` until the end
+    # |trade| lives in `total` until the end
+    a = np.abs(x if x.shape == shape else np.broadcast_to(x, shape), out=total)
     spread = np.multiply(a, co.spread_frac * scalar,
                          out=_buffer(shape, None if out is None else out.spread_usd))
     commission = np.multiply(a, co.commission_frac,

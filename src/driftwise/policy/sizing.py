@@ -48,6 +48,7 @@ function must be elementwise (an asset's cost depends on its own trade only).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -504,9 +505,15 @@ def _result(inp: _Inputs, x: FloatArray, k: FloatArray, binding: dict[str, BoolA
     for key in BINDING_KEYS:
         value = binding.get(key)
         full = shape if key in BINDING_KEYS_ASSET else shape[:1]
-        filled[key] = np.broadcast_to(np.False_, full) if value is None else value
+        filled[key] = _all_false(full) if value is None else value
     return SizingResult(x, shares, k, post_nav, post_w, post_cash_w, filled,
                         post_cash_usd=post_cash, iterations=iterations)
+
+
+@lru_cache(maxsize=64)
+def _all_false(shape: tuple[int, ...]) -> BoolArray:
+    """A read-only all-False view of ``shape``, shared by every result of that shape."""
+    return np.broadcast_to(np.False_, shape)
 
 
 def _destination(value: Destination | str) -> Destination:
