@@ -185,16 +185,17 @@ def trading_days_between(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.T
     return int(((index > start) & (index <= end)).sum())
 
 
-def full_rebalance_cost_rate(inputs: Inputs, state: PortfolioState,
-                             params: CostParams) -> tuple[float, tuple[Notice, ...]]:
-    """One-way cost of a full rebalance today, as a fraction of the value traded.
-
-    This is the ``k`` of the optimal-threshold formulas, priced by the cost model.
+def one_way_cost_rate(inputs: Inputs, state: PortfolioState, params: CostParams,
+                      trade: FloatArray | None = None) -> tuple[float, tuple[Notice, ...]]:
+    """One-way cost of ``trade`` (USD per asset; default: a full rebalance today), as a
+    fraction of the value traded: the ``k`` of the optimal-threshold formulas, priced by
+    the cost model.
     """
     cost_inputs, notes = build_cost_inputs(state.tickers, inputs.market.prices,
                                            inputs.market.volumes, inputs.master, inputs.costs,
                                            as_of=state.as_of, params=params)
-    trade = (state.target_weights - state.weights) * state.nav_usd
+    if trade is None:
+        trade = (state.target_weights - state.weights) * state.nav_usd
     vix = vix_on(inputs.market.vix, state.as_of)
     total = float(trade_costs(trade, cost_inputs, params, vix).trading_usd.sum())
     traded = float(np.abs(trade).sum())
@@ -224,7 +225,7 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
     notes: list[Notice] = []
     one_way_cost, cost_notes = config.one_way_cost, tuple[Notice, ...]()
     if cost_params is not None:
-        one_way_cost, cost_notes = full_rebalance_cost_rate(inputs, state, cost_params)
+        one_way_cost, cost_notes = one_way_cost_rate(inputs, state, cost_params)
 
     raw_d = asset_drift(state.weights, state.target_weights)
     d, capped = cap_drift(raw_d, config.drift_cap)

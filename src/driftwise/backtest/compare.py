@@ -22,7 +22,6 @@ from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
 from driftwise.config import Config
-from driftwise.costs import build_cost_inputs, trade_costs
 from driftwise.data.model import (
     Holdings,
     Inputs,
@@ -32,7 +31,7 @@ from driftwise.data.model import (
     Targets,
 )
 from driftwise.metrics.threshold import ThresholdInputs
-from driftwise.monitor import monitor, vix_on
+from driftwise.monitor import monitor, one_way_cost_rate
 
 INTERVAL_METRICS = ("te_annual", "cost_per_year")
 REPRESENTATIVE_TURNOVER = 0.05
@@ -132,14 +131,8 @@ def theory_inputs(inputs: Inputs, config: Config, day: pd.Timestamp) -> Threshol
     report = monitor(probe, as_of=day, config=monitor_config(config))
     # k: the cost model's one-way rate on a representative trade, 5% of NAV pro rata to
     # the targets (at target the rebalancing trade itself is zero)
-    params = cost_params(config)
-    tickers = report.state.tickers
-    costs, _ = build_cost_inputs(tickers, inputs.market.prices, inputs.market.volumes,
-                                 inputs.master, inputs.costs, as_of=day, params=params)
     trade = REPRESENTATIVE_TURNOVER * nav * report.state.target_weights
-    traded = float(np.abs(trade).sum())
-    k = float(trade_costs(trade, costs, params, vix_on(inputs.market.vix, day))
-              .trading_usd.sum()) / traded if traded > 0 else 0.0
+    k, _ = one_way_cost_rate(probe, report.state, cost_params(config), trade)
     return dataclasses.replace(report.thresholds.inputs, one_way_cost=k)
 
 

@@ -31,6 +31,9 @@ class InputOptions:
     lots = Annotated[Path | None, typer.Option(
         help="Tax lots (ticker, shares, acquired, cost_basis_usd) to reconcile with "
         "position-level holdings.", **_FILE)]
+    cost_file = Annotated[Path | None, typer.Option(
+        help="Cost inputs (ticker, spread_bps, commission_bps or commission_per_share_usd, "
+        "as_of[, borrow_bps_annual]).", **_FILE)]
     as_of = Annotated[str | None, typer.Option(
         help="As-of date (YYYY-MM-DD); default: the last price date.", show_default=False)]
     last_rebalance = Annotated[str | None, typer.Option(

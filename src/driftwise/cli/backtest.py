@@ -62,8 +62,7 @@ def backtest_command(
     volumes: InputOptions.volumes = None,
     master: InputOptions.master = None,
     vix: InputOptions.vix = None,
-    cost_file: Annotated[Path | None, typer.Option(
-        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    cost_file: InputOptions.cost_file = None,
     start: Annotated[str | None, typer.Option(
         help="First day (default: 10 years before the last).", show_default=False)] = None,
     end: Annotated[str | None, typer.Option(help="Last day (default: the last price date).",

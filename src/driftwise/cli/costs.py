@@ -45,9 +45,7 @@ def costs_command(
     trades: Annotated[Path | None, typer.Option(
         help="Trade list (ticker + trade_usd, or shares, or side + shares). Default: a full "
         "rebalance of the portfolio to its target.", exists=False, dir_okay=False)] = None,
-    cost_file: Annotated[Path | None, typer.Option(
-        help="Cost inputs (ticker, spread_bps, commission_bps or commission_per_share_usd, "
-        "as_of[, borrow_bps_annual]).", exists=False, dir_okay=False)] = None,
+    cost_file: InputOptions.cost_file = None,
     config: ConfigOption = None,
     impact_model: Annotated[ImpactModel | None, typer.Option(
         help="Override the impact model.")] = None,

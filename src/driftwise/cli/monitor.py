@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,8 +40,7 @@ def monitor_command(
     lots: InputOptions.lots = None,
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
-    cost_file: Annotated[Path | None, typer.Option(
-        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    cost_file: InputOptions.cost_file = None,
     config: ConfigOption = None,
     threshold: Annotated[float | None, typer.Option(
         help="Portfolio drift threshold (fraction) for days to breach; default from the "

@@ -50,8 +50,7 @@ def plan_command(
     lots: InputOptions.lots = None,
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
-    cost_file: Annotated[Path | None, typer.Option(
-        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    cost_file: InputOptions.cost_file = None,
     config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option(
         help="Write plan.json, trades.csv, schedule.csv, orders.csv and orders.json here.",

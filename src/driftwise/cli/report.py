@@ -41,8 +41,7 @@ def report_command(
     vix: InputOptions.vix = None,
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
-    cost_file: Annotated[Path | None, typer.Option(
-        help="Cost inputs (ticker, spread_bps, commission_bps, as_of).", dir_okay=False)] = None,
+    cost_file: InputOptions.cost_file = None,
     config: ConfigOption = None,
     out: Annotated[Path, typer.Option(help="The HTML file to write.", dir_okay=False)
                    ] = Path("report.html"),

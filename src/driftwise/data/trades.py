@@ -52,7 +52,7 @@ def read_trades(source: Source, prices_usd: pd.Series) -> pd.Series:
         shares = parse_column(table, "shares", Kind.FLOAT).to_numpy(dtype=np.float64)
         if "side" in table.columns:
             shares = shares * _signs(table, shares)
-        usd = shares * _prices(table, tickers, prices_usd)
+        usd = shares * prices_usd.reindex(tickers.to_numpy()).to_numpy(dtype=np.float64)
     else:
         raise DataError("missing column", file=table.label, row=1, field="trade_usd",
                         expected="trade_usd, or shares (optionally with side)",
@@ -72,10 +72,6 @@ def _signs(table: Table, shares: np.ndarray) -> np.ndarray:
                               expected="shares > 0 (the side gives the direction)",
                               found=f"{shares[pos]:g}")
     return signs.to_numpy(dtype=np.float64)
-
-
-def _prices(table: Table, tickers: pd.Series, prices_usd: pd.Series) -> np.ndarray:
-    return prices_usd.reindex(tickers.to_numpy()).to_numpy(dtype=np.float64)
 
 
 def _check_known(table: Table, tickers: pd.Series, prices_usd: pd.Series) -> None:
