@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from driftwise.backtest import batches, blocks
 from driftwise.backtest import policies as pol
 from driftwise.backtest.batches import stack_triggers
-from driftwise.backtest.engine import BacktestResult, next_pending, run_backtest
+from driftwise.backtest.engine import BacktestResult, ConfigTexts, next_pending, run_backtest
 from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
@@ -284,3 +284,14 @@ def test_take_trigger() -> None:
     np.testing.assert_array_equal(inner.threshold, [0.3, 0.1, 0.3])
     plain = DriftThreshold(0.05)
     assert batches.take_trigger(plain, np.array([0, 0])) is plain
+
+
+def test_config_texts_are_written_on_first_read() -> None:
+    configs = [pol.threshold(0.05), pol.monthly()]
+    texts = ConfigTexts(configs)
+    assert len(texts) == 2 and not texts._texts
+    assert texts[1] == configs[1].to_toml() and set(texts._texts) == {1}
+    assert texts[-2] == configs[0].to_toml()
+    assert texts[:] == [c.to_toml() for c in configs] == list(texts)
+    with pytest.raises(IndexError):
+        texts[2]

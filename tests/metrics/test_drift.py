@@ -18,6 +18,7 @@ from driftwise.metrics.drift import (
     group_drift,
     group_portfolio_drift,
     group_weights,
+    mark_to_market,
     outside_band,
     portfolio_drift,
     relative_drift,
@@ -338,3 +339,37 @@ def test_negative_band_rel() -> None:
 def test_negative_default_band() -> None:
     with pytest.raises(ConfigError, match="default_band_abs"):
         band_width([0.1], default_band_abs=-0.05)
+
+
+# ------------------------------------------------------------ mark to market
+
+
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3), st.integers(0, 2**31 - 1))
+def test_mark_to_market_equals_the_numpy_formulas(n_rows: int, n_assets: int, n_days: int,
+                                                  seed: int) -> None:
+    """Oracle: w = s p / NAV, NAV = sum s p + cash, D = portfolio_drift, for every day."""
+    rng = np.random.default_rng(seed)
+    shares = rng.uniform(-50.0, 200.0, (n_rows, n_assets))
+    prices = rng.uniform(1.0, 300.0, (n_days, n_assets))
+    cash = rng.uniform(0.0, 5_000.0, n_rows)
+    target = rng.dirichlet(np.ones(n_assets + 1))
+    weights, nav, drift = mark_to_market(shares, prices, cash, target[:-1], float(target[-1]))
+    assert weights.shape == (n_days, n_rows, n_assets) and nav.shape == drift.shape
+    for k in range(n_days):
+        values = shares * prices[k]
+        want_nav = values.sum(axis=1) + cash
+        want_w = values / want_nav[:, None]
+        want_d = portfolio_drift(want_w, target[:-1], cash / want_nav, target[-1])
+        np.testing.assert_allclose(nav[k], want_nav, rtol=1e-12)
+        np.testing.assert_allclose(weights[k], want_w, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(drift[k], want_d, rtol=1e-12, atol=1e-15)
+
+
+def test_mark_to_market_one_day_by_hand() -> None:
+    """10 shares at 30 and 20 at 10 plus 100 cash: NAV 600, w = (0.5, 1/3), cash 1/6."""
+    weights, nav, drift = mark_to_market(np.array([[10.0, 20.0]]), np.array([30.0, 10.0]),
+                                         np.array([100.0]), np.array([0.6, 0.4]), 0.0)
+    assert nav.tolist() == [600.0]
+    np.testing.assert_allclose(weights, [[0.5, 1 / 3]])
+    # D = 1/2 (|0.5 - 0.6| + |1/3 - 0.4| + |1/6 - 0|) = 1/2 (0.1 + 1/15 + 1/6) = 1/6
+    np.testing.assert_allclose(drift, [1 / 6])

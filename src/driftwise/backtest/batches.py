@@ -35,6 +35,7 @@ from driftwise.costs import (
 )
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
+from driftwise.metrics.drift import mark_to_market
 from driftwise.monitor import trading_days_between
 from driftwise.policy.context import BoolArray, FloatArray
 from driftwise.policy.destination import Destination
@@ -291,20 +292,14 @@ class BatchState:
     cash: FloatArray
     pending: FloatArray
     since: FloatArray
-    scratch: FloatArray | None = None
 
-    def mark_to_market(self, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Step 1: weights ``shares * price / NAV`` (C, N) and ``NAV`` (C,) at ``prices``.
+    def mark_to_market(self, prices: FloatArray, target: FloatArray,
+                       target_cash: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Step 1: weights (C, N), NAV (C,) and portfolio drift (C,) at ``prices``.
 
-        The weights live in a buffer reused every day (no (C, N) allocation); they are
-        valid until the next call.
+        :func:`driftwise.metrics.drift.mark_to_market`, one compiled pass.
         """
-        if self.scratch is None:
-            self.scratch = np.empty(self.shares.shape)
-        weights = np.multiply(self.shares, prices, out=self.scratch)
-        nav = weights.sum(axis=1) + self.cash
-        weights /= nav[:, None]
-        return weights, nav
+        return mark_to_market(self.shares, prices, self.cash, target, target_cash)
 
 
 @dataclass

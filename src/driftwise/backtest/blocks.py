@@ -27,6 +27,7 @@ from driftwise.backtest.batches import (
     take_trigger,
     trigger_children,
 )
+from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.context import CostFunction, DayContext, FloatArray
 from driftwise.policy.triggers import (
     AllOf,
@@ -84,9 +85,8 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     """
     h = batch.history
     n_rows = len(batch.members)
-    prices = h.prices[k: k + span]
-    values = state.shares[None, :, :] * prices[:, None, :]  # (span, C, N)
-    nav = values.sum(axis=2) + state.cash  # (span, C)
+    weights, nav, drift = mark_to_market(state.shares, h.prices[k: k + span], state.cash,
+                                         batch.target, batch.target_cash)  # (span, C, [N])
     offsets = np.arange(span, dtype=np.float64)[:, None]
     waiting = np.isfinite(state.pending)
     pending = np.where(waiting, state.pending + offsets, np.nan)
@@ -97,7 +97,7 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     vol = h.vol_annual[k: k + span]
     ctx = DayContext(
         date=per_row(h.days[k: k + span]),
-        weights=(values / nav[:, :, None]).reshape(span * n_rows, -1),
+        weights=weights.reshape(span * n_rows, -1),
         cash_weight=(state.cash / nav).reshape(-1), target=batch.target,
         target_cash=batch.target_cash, nav_usd=nav.reshape(-1),
         vol_annual=per_row(vol), band_width=batch.band_width,
@@ -105,7 +105,7 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
         calendar={key: per_row(mask[k: k + span]) for key, mask in h.calendar_masks.items()},
         first_day=per_row(np.arange(k, k + span) == 0),
         days_since_rebalance=(state.since + offsets).reshape(-1),
-        pending_days=pending.reshape(-1))
+        pending_days=pending.reshape(-1), known_drift=drift.reshape(-1))
     result = _tiled_trigger(batch, span).evaluate(ctx)
     valid = ~batch.invalid[k: k + span, None]
     fired = result.fired.reshape(span, n_rows) & valid
@@ -114,8 +114,7 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     event = (fired | (delayed != waiting)).any(axis=1)
     quiet = int(np.argmax(event)) if event.any() else span
     if quiet:
-        drift = ctx.portfolio_drift.reshape(span, n_rows)[:quiet]
-        out.quiet(slice(k, k + quiet), batch.columns, nav[:quiet], drift, state.cash)
+        out.quiet(slice(k, k + quiet), batch.columns, nav[:quiet], drift[:quiet], state.cash)
         state.since = state.since + quiet
         state.pending = np.where(waiting, state.pending + quiet, np.nan)
     return quiet

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +69,7 @@ from driftwise.backtest.policies import describe_configs, unique_names
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.data.model import Inputs
-from driftwise.metrics.drift import band_width, portfolio_drift
+from driftwise.metrics.drift import band_width, mark_to_market
 from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.rule import AssetDay, step
 
@@ -107,8 +108,8 @@ class BacktestResult:
     risk_free_annual : ndarray, shape (T,)
         Risk-free rate (annual fraction; 0 when none). Cash earns nothing in the
         simulation; this is for excess returns in the metrics.
-    config_toml : list of str, length C
-        Each configuration as TOML.
+    config_toml : sequence of str, length C
+        Each configuration as TOML (:class:`ConfigTexts`: written when first read).
     tickers : list of str, length N
         The universe.
     """
@@ -125,7 +126,7 @@ class BacktestResult:
     post_drift: FloatArray
     cash_usd: FloatArray
     risk_free_annual: FloatArray
-    config_toml: list[str]
+    config_toml: Sequence[str]
     tickers: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -142,6 +143,31 @@ class BacktestResult:
         """One (T, C) array as a DataFrame (index dates, columns names)."""
         return pd.DataFrame(getattr(self, name), index=self.dates, columns=self.names)
 
+
+class ConfigTexts(Sequence[str]):
+    """Configurations as TOML, each written when first read (a sweep of thousands of
+    configurations pays the serialization only if its results are saved)."""
+
+    def __init__(self, configs: Sequence[Config]) -> None:
+        self._configs = list(configs)
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._configs)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        i = range(len(self))[index]
+        if i not in self._texts:
+            self._texts[i] = self._configs[i].to_toml()
+        return self._texts[i]
 
 # ----------------------------------------------------------------- batches
 
@@ -214,7 +240,7 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     any row fired.
     """
     h = batch.history
-    weights, nav = state.mark_to_market(h.prices[k])
+    weights, nav, drift = state.mark_to_market(h.prices[k], batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
     ctx = DayContext(
         date=h.days[k], weights=weights,
@@ -222,8 +248,8 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
         nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
         full_cost_usd=costs.total, cov_annual=h.cov_on(k) if batch.with_cov else None,
         vix=float(h.vix[k]), calendar=h.calendar[k], first_day=k == 0,
-        days_since_rebalance=state.since, pending_days=state.pending)
-    out.quiet(slice(k, k + 1), batch.columns, nav, ctx.portfolio_drift, state.cash)
+        days_since_rebalance=state.since, pending_days=state.pending, known_drift=drift)
+    out.quiet(slice(k, k + 1), batch.columns, nav, drift, state.cash)
     since = state.since + 1.0
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
@@ -267,17 +293,15 @@ def _apply(batch: Batch, state: BatchState, out: Outputs, k: int, rows: IntArray
     state.shares[rows] += trade_shares
     state.cash[rows] = state.cash[rows] - trade_usd.sum(axis=1) - cost_usd.sum(axis=1)
     cash = state.cash[rows]
-    post_values = state.shares[rows] * batch.history.prices[k]
-    post_nav = post_values.sum(axis=1) + cash
+    _, post_nav, post_drift = mark_to_market(state.shares[rows], batch.history.prices[k], cash,
+                                             batch.target, batch.target_cash)
     m = batch.members[rows]
     out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
     out.cost[k, m] = cost_usd.sum(axis=1)
     out.nav[k, m] = post_nav
     out.cash[k, m] = cash
     out.rebalanced[k, m] = True
-    out.post_drift[k, m] = portfolio_drift(post_values / post_nav[:, None], batch.target,
-                                           cash / post_nav, batch.target_cash)
-
+    out.post_drift[k, m] = post_drift
 
 def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) -> tuple[int, int]:
     """Simulate from day ``k``: a quiet block of up to ``span`` days, or day ``k`` alone.
@@ -374,4 +398,4 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
         traded_usd=out.traded, cost_usd=out.cost, rebalanced=out.rebalanced, drift=out.drift,
         post_drift=out.post_drift, cash_usd=out.cash,
         risk_free_annual=history.risk_free_annual.copy(),
-        config_toml=[c.to_toml() for c in configs], tickers=[str(t) for t in tickers])
+        config_toml=ConfigTexts(configs), tickers=[str(t) for t in tickers])

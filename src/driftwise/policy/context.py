@@ -93,6 +93,9 @@ class DayContext:
         Trading days a delayed rebalance has waited (NaN = none pending).
     full_cost_usd : CostFunction
         The cost model with today's inputs: trades (C, N) in USD -> total cost (C,) in USD.
+    known_drift : ndarray, shape (C,), optional
+        Portfolio drift already computed with the weights (the engine's
+        :func:`~driftwise.metrics.drift.mark_to_market`); None: computed from them.
     """
 
     date: np.datetime64 | npt.NDArray[np.datetime64]
@@ -110,6 +113,7 @@ class DayContext:
     first_day: bool | BoolArray = False
     days_since_rebalance: FloatArray = field(default_factory=lambda: np.zeros(1))
     pending_days: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
+    known_drift: FloatArray | None = None
 
     @property
     def n_configs(self) -> int:
@@ -124,6 +128,8 @@ class DayContext:
     @cached_property
     def portfolio_drift(self) -> FloatArray:
         """Portfolio drift D, shape (C,)."""
+        if self.known_drift is not None:
+            return self.known_drift
         return np.asarray(portfolio_drift(self.weights, np.broadcast_to(self.target,
                                                                         self.weights.shape),
                                           self.cash_weight, self.target_cash), dtype=np.float64)
@@ -193,7 +199,8 @@ class DayContext:
             band_width=_rows(self.band_width, n, rows, 2), vix=_rows(self.vix, n, rows),
             calendar=calendar, first_day=_rows(self.first_day, n, rows),
             days_since_rebalance=_rows(self.days_since_rebalance, n, rows),
-            pending_days=_rows(self.pending_days, n, rows))
+            pending_days=_rows(self.pending_days, n, rows),
+            known_drift=None if self.known_drift is None else self.known_drift[rows])
 
 
 _V = TypeVar("_V")
