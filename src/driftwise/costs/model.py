@@ -12,12 +12,13 @@ dates) and broadcast against a VIX shaped ``(...)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._jit import kernel
 from driftwise.costs.components import (
     BPS,
     AssetCostInputs,
@@ -62,6 +63,29 @@ class CostCoefficients:
     impact: ImpactTerms
     multiplier: FloatArray
     flat_by_regime: bool
+    _kernel_arrays: dict[str, FloatArray] = field(default_factory=dict, repr=False)
+
+    def kernel_array(self, name: str, n_assets: int) -> FloatArray:
+        """A per-asset coefficient as a contiguous float64 array (n_assets,) (cached)."""
+        key = f"{name}/{n_assets}"
+        if key not in self._kernel_arrays:
+            self._kernel_arrays[key] = np.ascontiguousarray(
+                np.broadcast_to(getattr(self, name), (n_assets,)), dtype=np.float64)
+        return self._kernel_arrays[key]
+
+    def impact_matrix(self, n_assets: int) -> FloatArray:
+        """Impact coefficients ``c_k`` stacked, shape (K, n_assets) (cached)."""
+        key = f"impact/{n_assets}"
+        if key not in self._kernel_arrays:
+            rows = [np.broadcast_to(c, (n_assets,)) for c, _ in self.impact]
+            self._kernel_arrays[key] = (np.ascontiguousarray(np.stack(rows), dtype=np.float64)
+                                        if rows else np.zeros((0, n_assets)))
+        return self._kernel_arrays[key]
+
+    @property
+    def impact_powers(self) -> FloatArray:
+        """Impact exponents ``p_k``, shape (K,)."""
+        return np.array([p for _, p in self.impact], dtype=np.float64)
 
 
 def cost_coefficients(inputs: AssetCostInputs, params: CostParams,
@@ -106,18 +130,6 @@ def cost_coefficients(inputs: AssetCostInputs, params: CostParams,
     return CostCoefficients(spread, commission, flat, ticket, impact, m, True)
 
 
-def _power(a: FloatArray, p: float, out: FloatArray) -> FloatArray:
-    """``a ** p`` into ``out`` (fast paths for the exponents 1.5 and 2)."""
-    if p == 1.5:
-        np.sqrt(a, out=out)
-        out *= a
-    elif p == 2.0:
-        np.multiply(a, a, out=out)
-    else:
-        np.power(a, p, out=out)
-    return out
-
-
 def _zeros(shape: tuple[int, ...], out: FloatArray | None) -> FloatArray:
     """A zero component: ``out`` filled with 0, or a read-only zero view (no allocation)."""
     if out is not None:
@@ -129,9 +141,10 @@ def _zeros(shape: tuple[int, ...], out: FloatArray | None) -> FloatArray:
 def _buffer(shape: tuple[int, ...], out: FloatArray | None) -> FloatArray:
     if out is None:
         return np.empty(shape)
-    if out.shape != shape or out.dtype != np.float64 or not out.flags.writeable:
-        raise ValueError(f"out buffers must be writable float64 arrays of shape {shape}; "
-                         f"found {out.dtype} {out.shape}")
+    if (out.shape != shape or out.dtype != np.float64 or not out.flags.writeable
+            or not out.flags.c_contiguous):
+        raise ValueError(f"out buffers must be writable C-contiguous float64 arrays of shape "
+                         f"{shape}; found {out.dtype} {out.shape}")
     return out
 
 
@@ -175,8 +188,8 @@ def trade_costs(
     -------
     CostBreakdown
         Arrays shaped like the broadcast of ``trade_usd`` and ``vix[..., None]`` (``out``
-        when given). Without ``out``, a component that is zero everywhere (flat, borrow)
-        is a read-only zero view, not an allocated array.
+        when given). Without ``out`` and without a position, borrow is a read-only zero
+        view, not an allocated array.
 
     Notes
     -----
@@ -188,66 +201,78 @@ def trade_costs(
     * impact ``= a * impact(a / adv_usd) * m`` (:mod:`driftwise.costs.impact`);
     * every trading component times ``cost_scale``; a zero trade costs exactly 0.
 
-    Buys and sells of the same size cost the same. About ten passes over the trade
-    array and no Python loop over assets or configurations.
+    * flat ``= a * flat_frac`` (times ``m`` when regime-scaled).
+
+    Buys and sells of the same size cost the same. Every component of every trade is
+    computed in one compiled pass (:func:`_cost_kernel`, numba); the planner, the
+    engine and the validation all call it through this function.
     """
     x = np.asarray(trade_usd, dtype=np.float64)
     co = cost_coefficients(inputs, params, vix) if coefficients is None else coefficients
     shape = np.broadcast_shapes(x.shape, co.multiplier.shape)
-    m: FloatArray | None = co.multiplier if co.multiplier.ndim else None
-    scalar = float(co.multiplier) if m is None else 1.0
-    total = _buffer(shape, None if out is None else out.total_usd)
-    # |trade| lives in `total` until the end
-    a = np.abs(x if x.shape == shape else np.broadcast_to(x, shape), out=total)
-    spread = np.multiply(a, co.spread_frac * scalar,
-                         out=_buffer(shape, None if out is None else out.spread_usd))
-    commission = np.multiply(a, co.commission_frac,
-                             out=_buffer(shape, None if out is None else out.commission_usd))
-    if (co.min_ticket_usd > 0.0).any():
-        np.maximum(commission, co.min_ticket_usd, out=commission, where=a > 0.0)
-    impact = _impact(a, co.impact, scalar,
-                     _buffer(shape, None if out is None else out.impact_usd))
-    if m is not None:
-        spread *= m
-        impact *= m
-    flat_out = None if out is None else out.flat_usd
-    if co.flat_frac.any():
-        flat = np.multiply(a, co.flat_frac * (scalar if co.flat_by_regime else 1.0),
-                           out=_buffer(shape, flat_out))
-        if m is not None and co.flat_by_regime:
-            flat *= m
+    n = shape[-1]
+    rows = np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1, n)
+    mult = np.ascontiguousarray(np.broadcast_to(co.multiplier, (*shape[:-1], 1)),
+                                dtype=np.float64).reshape(-1)
+    if out is None:
+        parts = [np.empty(shape) for _ in range(4)]
+        total = np.empty(shape)
     else:
-        flat = _zeros(shape, flat_out)
+        parts = [_buffer(shape, b) for b in (out.spread_usd, out.commission_usd,
+                                             out.impact_usd, out.flat_usd)]
+        total = _buffer(shape, out.total_usd)
+    flat_rows = [p.reshape(-1, n) for p in parts]
+    _cost_kernel(rows, mult, co.kernel_array("spread_frac", n),
+                 co.kernel_array("commission_frac", n), co.kernel_array("min_ticket_usd", n),
+                 co.kernel_array("flat_frac", n), co.flat_by_regime, co.impact_matrix(n),
+                 co.impact_powers, flat_rows[0], flat_rows[1], flat_rows[2], flat_rows[3],
+                 total.reshape(-1, n))
+    spread, commission, impact, flat = parts
     borrow_out = None if out is None else out.borrow_usd
     if position_after_usd is None:
         borrow = _zeros(shape, borrow_out)
     else:
         borrow = _buffer(shape, borrow_out)
         borrow[...] = borrow_cost_usd(position_after_usd, inputs.borrow_bps_annual, holding_days)
-    np.add(spread, commission, out=total)
-    total += impact
-    if flat.flags.writeable:
-        total += flat
-    if borrow.flags.writeable:
         total += borrow
     return out if out is not None else CostBreakdown(spread, commission, impact, flat, borrow,
                                                      total)
 
 
-def _impact(a: FloatArray, terms: ImpactTerms, scalar: float, out: FloatArray) -> FloatArray:
-    """``sum_k (scalar * c_k) * a ** p_k`` into ``out``."""
-    if not terms:
-        out.fill(0.0)
-        return out
-    _power(a, terms[0][1], out)
-    out *= terms[0][0] * scalar
-    if len(terms) > 1:
-        extra = np.empty_like(out)
-        for c, p in terms[1:]:
-            _power(a, p, extra)
-            extra *= c * scalar
-            out += extra
-    return out
+@kernel
+def _cost_kernel(trade: FloatArray, mult: FloatArray, spread_frac: FloatArray,
+                 commission_frac: FloatArray, min_ticket: FloatArray, flat_frac: FloatArray,
+                 flat_by_regime: bool, impact_coef: FloatArray, impact_power: FloatArray,
+                 spread: FloatArray, commission: FloatArray, impact: FloatArray,
+                 flat: FloatArray, total: FloatArray) -> None:
+    """Every component of every trade (rows, n) in one pass (formulas: ``trade_costs``)."""
+    n_rows, n_assets = trade.shape
+    for r in range(n_rows):
+        m = mult[r]
+        m_flat = m if flat_by_regime else 1.0
+        for i in range(n_assets):
+            a = abs(trade[r, i])
+            s = a * spread_frac[i] * m
+            c = a * commission_frac[i]
+            if a > 0.0 and c < min_ticket[i]:
+                c = min_ticket[i]
+            im = 0.0
+            for k in range(impact_power.shape[0]):
+                p = impact_power[k]
+                if p == 1.5:
+                    ap = a * np.sqrt(a)
+                elif p == 2.0:
+                    ap = a * a
+                else:
+                    ap = a ** p
+                im += impact_coef[k, i] * ap
+            im *= m
+            f = a * flat_frac[i] * m_flat
+            spread[r, i] = s
+            commission[r, i] = c
+            impact[r, i] = im
+            flat[r, i] = f
+            total[r, i] = s + c + im + f
 
 
 def cost_rate_bps(
