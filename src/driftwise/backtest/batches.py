@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,7 @@ import pandas as pd
 
 from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest.history import HistorySettings, MarketHistory
+from driftwise.backtest.parallel import shared_array
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.costs import (
@@ -320,6 +322,18 @@ class Outputs:
             return np.full((n_days, n_configs), np.nan)
         return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
                    nan())
+
+    @classmethod
+    def shared(cls, n_days: int, n_configs: int) -> Outputs:
+        """Empty result arrays in shared memory (forked workers fill their columns)."""
+        def nan() -> FloatArray:
+            return cast(FloatArray, shared_array((n_days, n_configs), np.float64, np.nan))
+        rebalanced = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
+        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan())
+
+    def columns(self, share: slice) -> Outputs:
+        """Views of the configurations ``share`` (writes go to these arrays)."""
+        return Outputs(*(getattr(self, f.name)[:, share] for f in dataclasses.fields(self)))
 
     def quiet(self, days: slice, columns: slice | IntArray, nav: FloatArray, drift: FloatArray,
               cash: FloatArray) -> None:

@@ -45,7 +45,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise.assemble import build_rule, cost_params
-from driftwise.backtest import blocks
+from driftwise.backtest import blocks, parallel
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -334,8 +334,8 @@ def reference_nav(prices: FloatArray, target: FloatArray, target_cash: float,
 def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike | None = None,
                  end: DateLike | None = None, names: Sequence[str] | None = None,
                  progress: Progress | None = None,
-                 histories: dict[HistorySettings, MarketHistory] | None = None
-                 ) -> BacktestResult:
+                 histories: dict[HistorySettings, MarketHistory] | None = None,
+                 workers: int | None = None) -> BacktestResult:
     """Simulate every configuration over the window and return their daily paths.
 
     Parameters
@@ -351,15 +351,18 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     names : sequence of str, optional
         Labels (default :func:`~driftwise.backtest.policies.policy_name`, made unique).
     progress : callable, optional
-        ``progress(days_done, n_days)`` after each day.
+        ``progress(days_done, n_days)`` as the days are simulated.
+    histories : dict, optional
+        Cache of per-day market inputs (see :func:`make_batches`); only valid for the
+        same ``inputs`` and window.
+    workers : int, optional
+        Processes to share the configurations among (:mod:`driftwise.backtest.parallel`);
+        default: every core for a run large enough to gain from it. The result does not
+        depend on it.
 
     Returns
     -------
     BacktestResult
-
-    histories : dict, optional
-        Cache of per-day market inputs (see :func:`make_batches`); only valid for the
-        same ``inputs`` and window.
 
     Raises
     ------
@@ -368,24 +371,33 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
         window, names of the wrong length.
     DataError
         An asset without a price on a day of the window.
+    ValueError
+        ``workers`` below 1.
     """
     configs = list(configs)
     window = backtest_window(configs, start, end)
     labels = unique_names(configs, names)
     tickers = universe(inputs, from_holdings=window.from_holdings)
+    histories = {} if histories is None else histories
     batches = make_batches(inputs, configs, window, tickers, histories)
     history = batches[0].history
     n_days = history.n_days
-    out = Outputs.empty(n_days, len(configs))
-    states = [start_state(inputs, b, configs, window) for b in batches]
-    nav0 = float((states[0].shares[0] * history.prices[0]).sum() + states[0].cash[0])
-    cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
-    for k in range(n_days):
-        for j, (batch, state) in enumerate(zip(batches, states, strict=True)):
-            while cursors[j][0] <= k:
-                cursors[j] = advance(batch, state, out, *cursors[j])
-        if progress is not None:
-            progress(k + 1, n_days)
+    first = start_state(inputs, batches[0], configs, window)
+    nav0 = float((first.shares[0] * history.prices[0]).sum() + first.cash[0])
+    n_jobs = parallel.job_count(workers, len(configs), len(tickers), n_days)
+    if n_jobs == 1:
+        out = Outputs.empty(n_days, len(configs))
+        simulate(inputs, configs, window, batches, out, progress)
+    else:
+        out = Outputs.shared(n_days, len(configs))
+        for b in batches:
+            b.history.prepare_cost_inputs()  # once, shared by the forked workers
+
+        def run(share: slice, report: Progress) -> None:
+            part = configs[share]
+            simulate(inputs, part, window, make_batches(inputs, part, window, tickers, histories),
+                     out.columns(share), report)
+        parallel.run_shares(run, parallel.shares(len(configs), n_jobs), n_days, progress)
     params = describe_configs(configs, labels)
     batch_of = np.zeros(len(configs), dtype=np.intp)
     for j, b in enumerate(batches):
@@ -399,3 +411,21 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
         post_drift=out.post_drift, cash_usd=out.cash,
         risk_free_annual=history.risk_free_annual.copy(),
         config_toml=ConfigTexts(configs), tickers=[str(t) for t in tickers])
+
+
+def simulate(inputs: Inputs, configs: Sequence[Config], window: Window, batches: list[Batch],
+             out: Outputs, progress: Progress | None = None) -> None:
+    """The day loop: every batch from the first close to the last, written into ``out``.
+
+    ``out`` holds the columns of ``configs`` (a view of a larger run's arrays in a
+    worker process).
+    """
+    n_days = batches[0].history.n_days
+    states = [start_state(inputs, b, configs, window) for b in batches]
+    cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
+    for k in range(n_days):
+        for j, (batch, state) in enumerate(zip(batches, states, strict=True)):
+            while cursors[j][0] <= k:
+                cursors[j] = advance(batch, state, out, *cursors[j])
+        if progress is not None:
+            progress(k + 1, n_days)
