@@ -5,18 +5,15 @@
 3. a sweep of N threshold configurations x 500 assets x 2,520 days (target: 1,000
    configurations in 5 s, under 4 GB).
 
-"History" is the one-off per-day market inputs (volatility, cost-model estimates,
-calendar) shared by every configuration; "engine" is the day loop over configurations.
+"Per-day inputs" is the one-off market history (volatility, cost-model inputs of every
+day, calendar) shared by every configuration and by repeated runs; "engine" is
+``run_backtest`` on that history: batching, the day loop, the result. Each case is run
+several times and the best and median times are printed (the first run of a process
+also pays numba's loading of the compiled kernels). The sweep shares its configurations
+among the machine's cores (:mod:`driftwise.backtest.parallel`); its memory is the
+parent's peak RSS plus each worker's, most of whose pages are the parent's, shared.
 
-    python benchmarks/backtest_engine.py [--sweep 1000]
-
-Note on memory allocation: glibc's malloc hands large temporaries back to the OS and
-faults them in again on the next allocation. The engine reuses its largest buffers
-itself (the day's weights, the cost model's ``out=`` buffers), so tuning malloc, e.g.
-``MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824``, no longer
-changes the figures much (1,000 configurations: about 11 s either way; before the
-buffers were reused, 17.0 s default vs 12.3 s tuned). It is a note for measurements, not
-a fix.
+    python benchmarks/backtest_engine.py [--sweep 1000] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from driftwise.backtest import policies
+from driftwise.backtest import parallel, policies
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.calendar import nyse_sessions
@@ -56,33 +53,46 @@ def synthetic(n_assets: int = 500, n_days: int = 2520, seed: int = 0) -> Inputs:
         market=MarketData(prices=frame, volumes=volumes, vix=pd.Series(18.0, index=frame.index)))
 
 
-def timed(label: str, inputs: Inputs, configs: list[Config], target: str) -> None:
+def timed(label: str, inputs: Inputs, configs: list[Config], target: str,
+          repeats: int) -> None:
+    """Best and median engine time of ``repeats`` runs, after building the per-day inputs."""
     cache: dict[HistorySettings, MarketHistory] = {}
     start = time.perf_counter()
-    run_backtest(inputs, configs[:1], histories=cache)  # builds the per-day inputs once
+    run_backtest(inputs, configs[:1], histories=cache, workers=1)  # builds the history
+    for history in cache.values():
+        history.prepare_cost_inputs()
     built = time.perf_counter() - start
-    start = time.perf_counter()
-    result = run_backtest(inputs, configs, histories=cache)
-    engine = time.perf_counter() - start
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    assets = len(result.tickers)
-    print(f"{label}: {len(configs)} config(s) x {assets} assets x {len(result.dates)} days: "
-          f"engine {engine:.3f} s (target {target}), per-day inputs {built:.2f} s once; "
-          f"{int(result.rebalanced.sum())} rebalances; peak RSS {peak_gb:.2f} GB")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run_backtest(inputs, configs, histories=cache)
+        times.append(time.perf_counter() - start)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    jobs = parallel.job_count(None, len(configs), len(result.tickers), len(result.dates))
+    memory = f"peak RSS {own:.2f} GB" + (f" + {jobs} workers of at most {worker:.2f} GB "
+                                          f"(sharing the parent's pages)" if jobs > 1 else "")
+    print(f"{label}: {len(configs)} config(s) x {len(result.tickers)} assets x "
+          f"{len(result.dates)} days: engine {min(times):.3f} s best, "
+          f"{float(np.median(times)):.3f} s median of {repeats} (target {target}); "
+          f"{jobs} process(es); per-day inputs {built:.2f} s once; "
+          f"{int(result.rebalanced.sum())} rebalances; {memory}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", type=int, default=1000, help="configurations in case 3")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per case")
     args = parser.parse_args()
     sample = load_backtest_inputs()
     flat = {"costs.flat_cost_bps": 10.0}
-    timed("1. sample, threshold 5%", sample, [policies.threshold(0.05)], "20 ms")
+    timed("1. sample, threshold 5%", sample, [policies.threshold(0.05)], "20 ms", args.repeats)
     big = synthetic()
-    timed("2. synthetic, threshold 5%", big, [policies.threshold(0.05)], "10 ms")
+    timed("2. synthetic, threshold 5%", big, [policies.threshold(0.05)], "10 ms", args.repeats)
     grid = np.linspace(0.01, 0.20, args.sweep)
     sweep = [policies.threshold(float(h)).with_overrides(flat) for h in grid]
-    timed(f"3. sweep of {args.sweep} thresholds", big, sweep, "5 s for 1,000, < 4 GB")
+    timed(f"3. sweep of {args.sweep} thresholds", big, sweep, "5 s for 1,000, < 4 GB",
+          max(1, args.repeats // 2))
 
 
 if __name__ == "__main__":

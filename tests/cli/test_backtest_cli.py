@@ -71,6 +71,22 @@ def test_grid_sweep_writes_a_table(capsys: pytest.CaptureFixture[str], tmp_path:
     assert data["optimal_threshold"]
 
 
+def test_workers_do_not_change_the_sweep(capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    """A 32-configuration sweep on two processes gives the one-process table."""
+    grid = tmp_path / "grid.toml"
+    thresholds = ", ".join(f"{h:.3f}" for h in np.linspace(0.01, 0.08, 32))
+    grid.write_text(f"[backtest]\nthresholds = [{thresholds}]\ncost_levels_bps = [10.0]\n")
+    tables = {}
+    for workers in ("1", "2"):
+        table = tmp_path / f"sweep{workers}.csv"
+        run_json([*WINDOW, "--policy", "monthly", "--grid", str(grid), "--table", str(table),
+                  "--workers", workers], capsys)
+        tables[workers] = pd.read_csv(table)
+    assert len(tables["1"]) % 32 == 0 and len(tables["1"]) >= 32
+    pd.testing.assert_frame_equal(tables["1"], tables["2"])
+
+
 def test_user_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from driftwise.calendar import nyse_sessions
 

@@ -74,9 +74,14 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
             start: DateLike | None = None, end: DateLike | None = None,
             grid: SweepGrid | None = None, grid_base: Config | None = None,
             progress: Callable[[int, int], None] | None = None,
-            samples: int = 1000, block: int = 21, seed: int = 0) -> Comparison:
-    """Run and compare policies (and a sweep) on the same window."""
-    result = run_backtest(inputs, configs, start=start, end=end, names=names, progress=progress)
+            samples: int = 1000, block: int = 21, seed: int = 0,
+            workers: int | None = None) -> Comparison:
+    """Run and compare policies (and a sweep) on the same window.
+
+    ``workers``: processes of each run (:func:`~driftwise.backtest.engine.run_backtest`).
+    """
+    result = run_backtest(inputs, configs, start=start, end=end, names=names, progress=progress,
+                          workers=workers)
     metrics = with_intervals(result, policy_metrics(result), samples=samples, block=block,
                              seed=seed)
     tracking_aversion = configs[0].policy.tracking_aversion
@@ -90,7 +95,7 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
     if grid is not None:
         base = grid_base if grid_base is not None else configs[0]
         sweep_result = run_backtest(inputs, grid.configs(base), start=start, end=end,
-                                    progress=progress)
+                                    progress=progress, workers=workers)
         sweep = tidy(sweep_result, policy_metrics(sweep_result))
         if theory is not None and sweep["threshold"].notna().any():
             optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion)

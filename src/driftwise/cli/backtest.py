@@ -83,6 +83,10 @@ def backtest_command(
     samples: Annotated[int, typer.Option(help="Bootstrap resamples.", min=50)] = 1000,
     report: Annotated[Path | None, typer.Option(
         help="Write a self-contained HTML report.", dir_okay=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes to share a large run among (default: every core when the run is "
+        "large enough to gain; 1: one process). The result does not depend on it.", min=1,
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare rebalancing rules on history, with block-bootstrap intervals.
@@ -105,7 +109,7 @@ def backtest_command(
                          grid=sweep, grid_base=_flat(policies.threshold(0.05, base=base),
                                                      cost_bps),
                          progress=progress, samples=samples, block=b.bootstrap_block_days,
-                         seed=b.seed)
+                         seed=b.seed, workers=workers)
     if table is not None:
         write_table(result.sweep if result.sweep is not None
                     else result.metrics.reset_index(), table)
