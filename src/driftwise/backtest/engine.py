@@ -307,8 +307,10 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) ->
     """Simulate from day ``k``: a quiet block of up to ``span`` days, or day ``k`` alone.
 
     Returns the next day to simulate and the next block length: the block doubles while
-    nothing happens and falls back to one day after an event (a day-by-day stretch costs
-    no block evaluation).
+    nothing happens and halves after an event, so that a policy trading every few weeks
+    covers each quiet stretch in two or three blocks, while one trading every day soon
+    runs day by day (which costs no block evaluation). The block length changes only the
+    speed, never the result.
     """
     span = min(span, batch.history.n_days - k, batch.max_span)
     if span > 1:
@@ -316,7 +318,7 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) ->
         if quiet == span:
             return k + span, 2 * span
         simulate_day(batch, state, out, k + quiet)
-        return k + quiet + 1, 1
+        return k + quiet + 1, max(1, span // 2)
     fired = simulate_day(batch, state, out, k)
     return k + 1, 1 if fired or not batch.max_span > 1 else 2
 
