@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from driftwise.errors import ConfigError
 from driftwise.policy.constraints import (
+    SHARE_SNAP,
     Constraints,
     cap_turnover,
     drop_small_trades,
@@ -249,3 +250,30 @@ def test_fit_cash_meets_the_floor_exactly(seed: int, cost, floor: float) -> None
     assert np.all(fit.trade_usd <= np.maximum(x, 0.0))
     # short rows have no buys left
     assert np.all(fit.trade_usd[fit.short] <= 0.0)
+
+
+@given(st.lists(st.floats(-1e5, 1e5, allow_nan=False), min_size=1, max_size=8),
+       st.floats(0.5, 900.0), st.floats(0.0, 500.0), st.floats(0.0, 3.0))
+def test_compiled_rounding_and_minimums_equal_the_numpy_formulas(
+        values: list[float], price: float, min_usd: float, min_shares: float) -> None:
+    """Oracle: the formulas of the docstrings, in numpy, element by element."""
+    x = np.array([values, [-v for v in values]])
+    prices = np.full(len(values), price) * np.linspace(1.0, 2.0, len(values))
+    usd, shares, changed = round_to_whole_shares(x, prices)
+    raw = x / prices
+    near = np.rint(raw)
+    snap = np.abs(raw - near) <= SHARE_SNAP * np.maximum(1.0, np.abs(near))
+    want = np.where(snap, near, np.trunc(raw))
+    np.testing.assert_array_equal(shares, want)
+    np.testing.assert_array_equal(usd, want * prices)
+    np.testing.assert_array_equal(changed, ~snap)
+    out, dropped = drop_small_trades(x, prices, min_trade_usd=min_usd,
+                                     min_trade_shares=min_shares)
+    a = np.abs(x)
+    small = (a < np.maximum(min_usd, min_shares * prices)) & (a > 0.0)
+    np.testing.assert_array_equal(out, np.where(small, 0.0, x))
+    if small.any():
+        assert dropped is not None
+        np.testing.assert_array_equal(dropped, small)
+    else:
+        assert dropped is None and out is x

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._jit import kernel
 from driftwise.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
@@ -153,11 +154,27 @@ def drop_small_trades(trade_usd: FloatArray, prices_usd: FloatArray, *, min_trad
     if min_trade_usd <= 0.0 and min_trade_shares <= 0.0:
         return trade_usd, None
     floor_usd = np.maximum(min_trade_usd, min_trade_shares * prices_usd)
-    a = np.abs(trade_usd)
-    small = (a < floor_usd) & (a > 0.0)
-    if not small.any():
+    x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+    out = np.empty_like(x)
+    small = np.empty(x.shape, dtype=np.bool_)
+    if not _drop_kernel(x.reshape(-1, x.shape[-1]), np.ascontiguousarray(floor_usd),
+                        out.reshape(-1, x.shape[-1]), small.reshape(-1, x.shape[-1])):
         return trade_usd, None
-    return np.where(small, 0.0, trade_usd), small
+    return out, small
+
+
+@kernel
+def _drop_kernel(x: FloatArray, floor: FloatArray, out: FloatArray, small: BoolArray) -> bool:
+    """``small = 0 < |x| < floor``; ``out = 0`` there, ``x`` elsewhere; any small."""
+    found = False
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            a = abs(x[r, i])
+            hit = a < floor[i] and a > 0.0
+            small[r, i] = hit
+            out[r, i] = 0.0 if hit else x[r, i]
+            found |= hit
+    return found
 
 
 def cap_turnover(trade_usd: FloatArray, nav_usd: FloatArray,
@@ -220,11 +237,30 @@ def round_to_whole_shares(trade_usd: FloatArray, prices_usd: FloatArray
     the cash planned for it. A trade within ``SHARE_SNAP`` of a whole number is that
     number (``w * NAV / price`` of a 10-share position may compute as 9.9999999999).
     """
-    raw = trade_usd / prices_usd
-    near = np.rint(raw)
-    snap = np.abs(raw - near) <= SHARE_SNAP * np.maximum(1.0, np.abs(near))
-    shares = np.where(snap, near, np.trunc(raw))
-    return shares * prices_usd, shares, ~snap
+    x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+    n = x.shape[-1]
+    value, shares = np.empty_like(x), np.empty_like(x)
+    changed = np.empty(x.shape, dtype=np.bool_)
+    _whole_kernel(x.reshape(-1, n), np.ascontiguousarray(np.broadcast_to(prices_usd, (n,)),
+                                                         dtype=np.float64),
+                  value.reshape(-1, n), shares.reshape(-1, n), changed.reshape(-1, n))
+    return value, shares, changed
+
+
+@kernel
+def _whole_kernel(x: FloatArray, prices: FloatArray, value: FloatArray, shares: FloatArray,
+                  changed: BoolArray) -> None:
+    """Per trade: ``raw = x / price``, snapped to the nearest whole number within
+    ``SHARE_SNAP * max(1, |nearest|)``, else truncated toward zero."""
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            raw = x[r, i] / prices[i]
+            near = np.rint(raw)
+            snap = abs(raw - near) <= SHARE_SNAP * max(1.0, abs(near))
+            whole = near if snap else np.trunc(raw)
+            shares[r, i] = whole
+            value[r, i] = whole * prices[i]
+            changed[r, i] = not snap
 
 
 @dataclass(frozen=True)
