@@ -353,7 +353,9 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
                           ("monthly", policies.monthly(base=cfg))):
             configs.append(c)
             names.append(f"{policy} | {s.label}")
-    result = run_backtest(inputs, configs, start=settings.start, end=settings.end, names=names)
+    # one process: the study already shares its tasks among settings.workers processes
+    result = run_backtest(inputs, configs, start=settings.start, end=settings.end, names=names,
+                          workers=1)
     m = policy_metrics(result)
     te, cost, count = (m[c].astype(float).to_dict() for c in
                        ("te_annual", "cost_per_year", "n_rebalances"))
