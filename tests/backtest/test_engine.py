@@ -108,8 +108,15 @@ def test_batch_equals_one_by_one(synthetic: Inputs) -> None:
                 pol.vix_delayed(0.03).with_overrides({"policy.stress_max_drift": 0.05}),
                 pol.dynamic(0.02, pause_in_stress=True), pol.dynamic(0.03, pause_in_stress=True)]
     start, end = "2019-07-01", "2019-11-29"
+    # cost parameters differ within a batch: each row priced with its own
+    costs = [{"costs.flat_cost_bps": 10.0}, {"costs.cost_scale": 0.5},
+             {"costs.impact_model": "almgren_2005"},
+             {"costs.vix_multipliers": [1.0, 2.0, 4.0]}]
+    configs += [pol.threshold(0.02).with_overrides(c) for c in costs]
+    configs += [pol.cost_benefit().with_overrides(c) for c in costs[1:3]]
+    configs += [pol.cost_benefit()]
     together = run_backtest(synthetic, configs, start=start, end=end)
-    assert together.params["batch"].nunique() == 4
+    assert together.params["batch"].nunique() == 5
     for i, config in enumerate(configs):
         alone = run_backtest(synthetic, [config], start=start, end=end)
         np.testing.assert_allclose(together.nav_usd[:, i], alone.nav_usd[:, 0], rtol=1e-13)

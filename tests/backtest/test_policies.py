@@ -100,6 +100,10 @@ def test_threshold_sweep_is_one_batch() -> None:
     assert group_configs(sweep) == [[0, 1, 2, 3]]
     scaled = [pol.threshold(0.05, base=Config().with_overrides({"costs.cost_scale": s}))
               for s in (0.5, 1.0)]
-    assert group_configs([*sweep, *scaled]) == [[0, 1, 2, 3, 5], [4]]
+    # cost parameters may differ within a batch: each row is priced with its own
+    assert group_configs([*sweep, *scaled]) == [[0, 1, 2, 3, 4, 5]]
+    # what the per-day market inputs depend on may not
+    window = pol.threshold(0.05, base=Config().with_overrides({"risk.vol_window_days": 30}))
+    assert group_configs([*sweep, window]) == [[0, 1, 2, 3], [4]]
     seed = list(pol.seed_rules().values())
     assert group_configs(seed) == [[0], [1, 2], [3], [4]]

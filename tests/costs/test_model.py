@@ -229,3 +229,26 @@ def test_precomputed_coefficients_give_identical_costs(
         for name in ("spread_usd", "commission_usd", "impact_usd", "flat_usd", "borrow_usd",
                      "total_usd"):
             np.testing.assert_array_equal(getattr(cached, name), getattr(plain, name))
+
+
+@pytest.mark.parametrize("vix", [None, 25.0, 45.0])
+def test_rows_with_different_parameter_sets_cost_as_each_alone(
+        inputs: AssetCostInputs, vix: float | None) -> None:
+    """A backtest batch mixing cost levels, scales, regimes and impact models: each row
+    costs exactly what ``trade_costs`` charges with its own parameters."""
+    from driftwise.costs import CostTable, cost_coefficients, row_trading_costs
+    sets = [CostParams(), CostParams(impact_model=ImpactModel.ALMGREN_2005, cost_scale=1.5),
+            CostParams(flat_cost_bps=10.0), CostParams(vix_multipliers=(1.0, 2.0, 4.0)),
+            CostParams(flat_cost_bps=20.0, scale_flat_by_regime=True)]
+    coefficients = [cost_coefficients(inputs, p, vix) for p in sets]
+    table = CostTable.stack(coefficients, inputs.n_assets)
+    which = np.array([4, 0, 1, 1, 3, 2, 0])
+    rng = np.random.default_rng(3)
+    trade = rng.normal(0.0, 2e5, (len(which), inputs.n_assets))
+    trade[0, 1] = 0.0
+    mult = np.array([float(coefficients[p].multiplier) for p in which])
+    got = row_trading_costs(trade, table, which, mult)
+    for r, p in enumerate(which):
+        alone = trade_costs(trade[r], inputs, sets[p], vix).trading_usd
+        np.testing.assert_array_equal(got[r], alone)
+    assert got[0, 1] == 0.0

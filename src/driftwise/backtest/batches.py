@@ -22,18 +22,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise.assemble import build_rule, cost_params
+from driftwise.assemble import build_rule
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.backtest.parallel import shared_array
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.costs import (
     AssetCostInputs,
-    CostBreakdown,
-    CostCoefficients,
     CostParams,
+    CostTable,
     cost_coefficients,
-    trade_costs,
+    row_trading_costs,
 )
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
@@ -183,11 +182,16 @@ def uses_risk(rule: Rule) -> bool:
 
 
 def batch_key(config: Config) -> tuple[object, ...]:
-    """What must be equal for two configurations to share a batch."""
+    """What must be equal for two configurations to share a batch.
+
+    Cost parameters (cost level, scale, VIX multipliers, impact model) may differ: each
+    row of a batch is priced with its own (:class:`DayCosts`), so a sweep over costs
+    is one batch. What the per-day market inputs depend on may not.
+    """
     rule = build_rule(config)
     p = config.policy
     return (dataclasses.replace(rule, trigger=Never()), trigger_structure(rule.trigger),
-            cost_params(config), HistorySettings.from_config(config),
+            HistorySettings.from_config(config),
             (p.band_abs, p.band_rel, p.band_mode), config.costs.accept_stale_costs)
 
 
@@ -209,7 +213,10 @@ class Batch:
         Positions in the run's configuration list.
     rule : Rule
         The shared rule with the stacked trigger (parameters shaped (C_g,)).
-    params : CostParams
+    params : tuple of CostParams
+        The distinct cost parameters of the members.
+    param_rows : ndarray of int, shape (C_g,)
+        Each member's position in ``params``.
     history : MarketHistory
     target : ndarray, shape (N,)
     target_cash : float
@@ -226,13 +233,14 @@ class Batch:
         :func:`~driftwise.backtest.blocks.block_safe`).
     tiled : dict of int to Trigger
         The trigger repeated for a block of that many days (filled on use).
-    cost_buffers : dict of shape to CostBreakdown
-        ``out=`` buffers of ``trade_costs`` by trade shape (filled on use).
+    cost_buffers : dict of shape to list of ndarray
+        Scratch buffers of the cost components by trade shape (filled on use).
     """
 
     members: IntArray
     rule: Rule
-    params: CostParams
+    params: tuple[CostParams, ...]
+    param_rows: IntArray
     history: MarketHistory
     target: FloatArray
     target_cash: float
@@ -244,46 +252,72 @@ class Batch:
     columns: slice | IntArray
     max_span: int = 1
     tiled: dict[int, Trigger] = dataclasses.field(default_factory=dict)
-    cost_buffers: dict[tuple[int, ...], CostBreakdown] = dataclasses.field(default_factory=dict)
+    cost_buffers: dict[tuple[int, ...], list[FloatArray]] = dataclasses.field(
+        default_factory=dict)
 
 # ------------------------------------------------------------------ state
 
 
 class DayCosts:
-    """The cost model bound to one day: built only when a trade or a trigger asks.
+    """The cost model bound to one day and to some rows of a batch.
 
-    ``trade_costs`` writes into the batch's buffers of the trade's shape (``out=``), so
-    a day's cost evaluations allocate only the returned array.
+    Each row is priced with its own configuration's cost parameters (a batch may mix
+    them): the day's coefficients of every parameter set are laid out once in a
+    :class:`~driftwise.costs.CostTable` and :func:`~driftwise.costs.row_trading_costs`
+    prices each row with its set, in the compiled kernel of
+    :func:`~driftwise.costs.trade_costs`. Built only when a trade or a trigger asks;
+    :meth:`take` restricts it to some rows (the rows that fire) and shares what was built.
+    Calling it gives the total cost per row (a :class:`~driftwise.policy.context.DayContext`
+    cost function).
     """
 
-    def __init__(self, batch: Batch, k: int) -> None:
-        self.history, self.k, self.params = batch.history, k, batch.params
+    def __init__(self, batch: Batch, k: int, rows: IntArray | None = None,
+                 shared: dict[str, object] | None = None) -> None:
+        self.batch, self.k = batch, k
+        self.rows = np.arange(len(batch.members)) if rows is None else rows
         vix = float(batch.history.vix[k])
         self.vix = None if np.isnan(vix) else vix
-        self.buffers = batch.cost_buffers
+        self._shared: dict[str, object] = {} if shared is None else shared
 
-    @cached_property
+    def take(self, rows: IntArray) -> DayCosts:
+        """The same day's costs for ``rows`` (positions among this object's rows)."""
+        return DayCosts(self.batch, self.k, self.rows[rows], self._shared)
+
+    @property
     def inputs(self) -> AssetCostInputs:
-        return self.history.cost_inputs(self.k)
+        if "inputs" not in self._shared:
+            self._shared["inputs"] = self.batch.history.cost_inputs(self.k)
+        return cast(AssetCostInputs, self._shared["inputs"])
+
+    @property
+    def table(self) -> tuple[CostTable, FloatArray]:
+        """The day's table of the batch's parameter sets and each set's multiplier."""
+        if "table" not in self._shared:
+            co = [cost_coefficients(self.inputs, p, self.vix) for p in self.batch.params]
+            table = (co[0].table(self.inputs.n_assets) if len(co) == 1
+                     else CostTable.stack(co, self.inputs.n_assets))
+            self._shared["table"] = (table, np.array([float(c.multiplier) for c in co]))
+        return cast(tuple[CostTable, FloatArray], self._shared["table"])
 
     @cached_property
-    def coefficients(self) -> CostCoefficients:
-        """``cost_coefficients`` of the day, computed once for all its cost evaluations."""
-        return cost_coefficients(self.inputs, self.params, self.vix)
+    def _which(self) -> tuple[IntArray, FloatArray]:
+        which = np.ascontiguousarray(self.batch.param_rows[self.rows])
+        return which, np.ascontiguousarray(self.table[1][which])
 
     def per_asset(self, trade_usd: FloatArray) -> FloatArray:
-        """Signed trades (C, N) USD -> trading cost (C, N) USD (``trade_costs``)."""
+        """Signed trades (R, N) USD of these rows -> trading cost (R, N) USD."""
         shape = np.shape(trade_usd)
-        out = self.buffers.get(shape)
-        if out is None:
-            out = self.buffers[shape] = CostBreakdown(*(np.empty(shape) for _ in range(6)))
-        costs = trade_costs(trade_usd, self.inputs, self.params, self.vix, out=out,
-                            coefficients=self.coefficients)
-        return np.asarray(costs.trading_usd, dtype=np.float64)  # a new array, not a buffer
+        scratch = self.batch.cost_buffers.get(shape)
+        if scratch is None:
+            scratch = self.batch.cost_buffers[shape] = [np.empty(shape) for _ in range(4)]
+        which, mult = self._which
+        return row_trading_costs(trade_usd, self.table[0], which, mult, scratch)
 
     def total(self, trade_usd: FloatArray) -> FloatArray:
-        """Signed trades (C, N) USD -> total cost (C,) USD."""
+        """Signed trades (R, N) USD -> total cost (R,) USD."""
         return np.asarray(self.per_asset(trade_usd).sum(axis=1), dtype=np.float64)
+
+    __call__ = total
 
 
 @dataclass

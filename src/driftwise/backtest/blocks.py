@@ -130,7 +130,8 @@ def _tiled_trigger(batch: Batch, span: int) -> Trigger:
 
 
 def _block_costs(batch: Batch, k: int, span: int) -> CostFunction:
-    """Total cost (rows,) of trades (rows, N) of a block: each day's rows at that day's costs."""
+    """Total cost (rows,) of trades (rows, N) of a block: each day's rows at that day's costs
+    (each row with its own configuration's cost parameters)."""
     def total(trade_usd: FloatArray) -> FloatArray:
         by_day = trade_usd.reshape(span, -1, trade_usd.shape[-1])
         return np.concatenate([DayCosts(batch, k + j).total(by_day[j]) for j in range(span)])

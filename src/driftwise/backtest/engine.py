@@ -197,12 +197,15 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
         rules = [build_rule(configs[i]) for i in members]
         rule = dataclasses.replace(rules[0], trigger=stack_triggers([r.trigger for r in rules]))
         settings = HistorySettings.from_config(config)
+        member_params = [cost_params(configs[i]) for i in members]
+        param_sets = list(dict.fromkeys(member_params))
         if settings not in histories:
             histories[settings] = build_history(inputs, config, start=window.start,
                                                 end=window.end, tickers=tickers)
         p, c = config.policy, config.constraints
         out.append(Batch(
-            members=np.asarray(members, dtype=np.intp), rule=rule, params=cost_params(config),
+            members=np.asarray(members, dtype=np.intp), rule=rule, params=tuple(param_sets),
+            param_rows=np.array([param_sets.index(p) for p in member_params], dtype=np.intp),
             history=histories[settings], target=target,
             target_cash=float(targets.cash_weight),
             band_width=band_width(target, np.where(np.isfinite(file_abs), file_abs, p.band_abs),
@@ -246,7 +249,7 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
         date=h.days[k], weights=weights,
         cash_weight=state.cash / nav, target=batch.target, target_cash=batch.target_cash,
         nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
-        full_cost_usd=costs.total, cov_annual=h.cov_on(k) if batch.with_cov else None,
+        full_cost_usd=costs, cov_annual=h.cov_on(k) if batch.with_cov else None,
         vix=float(h.vix[k]), calendar=h.calendar[k], first_day=k == 0,
         days_since_rebalance=state.since, pending_days=state.pending, known_drift=drift)
     out.quiet(slice(k, k + 1), batch.columns, nav, drift, state.cash)
@@ -276,6 +279,7 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
     if len(fired) < ctx.n_configs:
         rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired))
         sub = ctx.take(fired)
+        costs = costs.take(fired)
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.per_asset)
     outcome = step(rule, sub, day)

@@ -31,12 +31,14 @@ from driftwise.costs.impact import almgren_impact, impact_terms, square_root_imp
 from driftwise.costs.inputs import CostFile, read_cost_inputs
 from driftwise.costs.model import (
     CostCoefficients,
+    CostTable,
     asset_flags,
     cost_coefficients,
     cost_notices,
     cost_rate_bps,
     cost_table,
     liquidity_flags,
+    row_trading_costs,
     trade_costs,
     trade_shares,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "CostFile",
     "CostInputsBuilder",
     "CostParams",
+    "CostTable",
     "DayEstimates",
     "ImpactModel",
     "TierDefaults",
@@ -74,6 +77,7 @@ __all__ = [
     "min_history_periods",
     "read_cost_inputs",
     "regime_multiplier",
+    "row_trading_costs",
     "split_adjusted_volume",
     "spread_average_bps",
     "spread_cost_usd",

@@ -12,6 +12,7 @@ dates) and broadcast against a VIX shaped ``(...)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,8 @@ from driftwise.costs.regime import regime_multiplier
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, notice
 from driftwise.metrics.liquidity import liquidity_days
+
+IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,29 +66,65 @@ class CostCoefficients:
     impact: ImpactTerms
     multiplier: FloatArray
     flat_by_regime: bool
-    _kernel_arrays: dict[str, FloatArray] = field(default_factory=dict, repr=False)
+    _tables: dict[int, CostTable] = field(default_factory=dict, repr=False)
 
-    def kernel_array(self, name: str, n_assets: int) -> FloatArray:
-        """A per-asset coefficient as a contiguous float64 array (n_assets,) (cached)."""
-        key = f"{name}/{n_assets}"
-        if key not in self._kernel_arrays:
-            self._kernel_arrays[key] = np.ascontiguousarray(
-                np.broadcast_to(getattr(self, name), (n_assets,)), dtype=np.float64)
-        return self._kernel_arrays[key]
+    def table(self, n_assets: int) -> CostTable:
+        """These coefficients as a one-set :class:`CostTable` (cached)."""
+        if n_assets not in self._tables:
+            self._tables[n_assets] = CostTable.stack([self], n_assets)
+        return self._tables[n_assets]
 
-    def impact_matrix(self, n_assets: int) -> FloatArray:
-        """Impact coefficients ``c_k`` stacked, shape (K, n_assets) (cached)."""
-        key = f"impact/{n_assets}"
-        if key not in self._kernel_arrays:
-            rows = [np.broadcast_to(c, (n_assets,)) for c, _ in self.impact]
-            self._kernel_arrays[key] = (np.ascontiguousarray(np.stack(rows), dtype=np.float64)
-                                        if rows else np.zeros((0, n_assets)))
-        return self._kernel_arrays[key]
+    def multiplier_of_rows(self, shape: tuple[int, ...]) -> FloatArray:
+        """The regime multiplier of every row of trades shaped ``shape`` (rows = all but
+        the last axis), flattened to (rows,)."""
+        return np.ascontiguousarray(np.broadcast_to(self.multiplier, (*shape[:-1], 1)),
+                                    dtype=np.float64).reshape(-1)
 
-    @property
-    def impact_powers(self) -> FloatArray:
-        """Impact exponents ``p_k``, shape (K,)."""
-        return np.array([p for _, p in self.impact], dtype=np.float64)
+
+@dataclass(frozen=True, eq=False)
+class CostTable:
+    """The coefficients of P parameter sets over N assets, laid out for the cost kernel.
+
+    A backtest batch may mix configurations whose cost parameters differ (cost levels,
+    cost scale, VIX multipliers, impact models of a sweep): each row of a trade array
+    names its set (:func:`row_trading_costs`). One set is the planner's case.
+
+    Attributes
+    ----------
+    spread_frac, commission_frac, min_ticket_usd, flat_frac : ndarray, shape (P, N)
+    flat_by_regime : ndarray of bool, shape (P,)
+    impact_coef : ndarray, shape (P, K, N)
+        Power-term coefficients, zero-padded to the most terms ``K`` of any set.
+    impact_power : ndarray, shape (P, K)
+        Their exponents (1.0 where padded).
+    """
+
+    spread_frac: FloatArray
+    commission_frac: FloatArray
+    min_ticket_usd: FloatArray
+    flat_frac: FloatArray
+    flat_by_regime: BoolArray
+    impact_coef: FloatArray
+    impact_power: FloatArray
+
+    @classmethod
+    def stack(cls, coefficients: Sequence[CostCoefficients], n_assets: int) -> CostTable:
+        """The table of ``coefficients`` (set ``p`` = ``coefficients[p]``)."""
+        def per_asset(name: str) -> FloatArray:
+            return np.ascontiguousarray(
+                np.stack([np.broadcast_to(getattr(c, name), (n_assets,)) for c in coefficients]),
+                dtype=np.float64)
+        n_terms = max((len(c.impact) for c in coefficients), default=0)
+        coef = np.zeros((len(coefficients), n_terms, n_assets))
+        power = np.ones((len(coefficients), n_terms))
+        for p, c in enumerate(coefficients):
+            for k, (values, exponent) in enumerate(c.impact):
+                coef[p, k] = values
+                power[p, k] = exponent
+        return cls(per_asset("spread_frac"), per_asset("commission_frac"),
+                   per_asset("min_ticket_usd"), per_asset("flat_frac"),
+                   np.array([c.flat_by_regime for c in coefficients], dtype=np.bool_), coef,
+                   power)
 
 
 def cost_coefficients(inputs: AssetCostInputs, params: CostParams,
@@ -211,9 +250,7 @@ def trade_costs(
     co = cost_coefficients(inputs, params, vix) if coefficients is None else coefficients
     shape = np.broadcast_shapes(x.shape, co.multiplier.shape)
     n = shape[-1]
-    rows = np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1, n)
-    mult = np.ascontiguousarray(np.broadcast_to(co.multiplier, (*shape[:-1], 1)),
-                                dtype=np.float64).reshape(-1)
+    rows = np.ascontiguousarray(x if x.shape == shape else np.broadcast_to(x, shape))
     if out is None:
         parts = [np.empty(shape) for _ in range(4)]
         total = np.empty(shape)
@@ -221,12 +258,9 @@ def trade_costs(
         parts = [_buffer(shape, b) for b in (out.spread_usd, out.commission_usd,
                                              out.impact_usd, out.flat_usd)]
         total = _buffer(shape, out.total_usd)
-    flat_rows = [p.reshape(-1, n) for p in parts]
-    _cost_kernel(rows, mult, co.kernel_array("spread_frac", n),
-                 co.kernel_array("commission_frac", n), co.kernel_array("min_ticket_usd", n),
-                 co.kernel_array("flat_frac", n), co.flat_by_regime, co.impact_matrix(n),
-                 co.impact_powers, flat_rows[0], flat_rows[1], flat_rows[2], flat_rows[3],
-                 total.reshape(-1, n))
+    mult = co.multiplier_of_rows(shape)
+    _run_kernel(rows.reshape(-1, n), co.table(n), np.zeros(len(mult), dtype=np.intp), mult,
+                [p.reshape(-1, n) for p in parts], total.reshape(-1, n))
     spread, commission, impact, flat = parts
     borrow_out = None if out is None else out.borrow_usd
     if position_after_usd is None:
@@ -239,35 +273,77 @@ def trade_costs(
                                                      total)
 
 
+def row_trading_costs(trade_usd: FloatArray, table: CostTable, which: IntArray,
+                      multiplier: FloatArray,
+                      scratch: Sequence[FloatArray] | None = None) -> FloatArray:
+    """Trading cost (no borrow) of trades (R, N) whose rows use different parameter sets.
+
+    Parameters
+    ----------
+    trade_usd : ndarray, shape (R, N)
+        Signed trades (USD).
+    table : CostTable
+        P parameter sets.
+    which : ndarray of int, shape (R,)
+        The set of each row.
+    multiplier : ndarray, shape (R,)
+        The VIX regime multiplier of each row (its set's at its day's VIX).
+    scratch : four ndarrays shaped (R, N), optional
+        Reused buffers for the components (spread, commission, impact, flat).
+
+    Returns
+    -------
+    ndarray, shape (R, N)
+        Total trading cost per asset: the formulas of :func:`trade_costs`, by the same
+        compiled kernel.
+    """
+    x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+    parts = list(scratch) if scratch is not None else [np.empty(x.shape) for _ in range(4)]
+    total = np.empty(x.shape)
+    _run_kernel(x, table, np.ascontiguousarray(which, dtype=np.intp),
+                np.ascontiguousarray(multiplier, dtype=np.float64), parts, total)
+    return total
+
+
+def _run_kernel(trade: FloatArray, table: CostTable, which: IntArray, mult: FloatArray,
+                parts: list[FloatArray], total: FloatArray) -> None:
+    _cost_kernel(trade, which, mult, table.spread_frac, table.commission_frac,
+                 table.min_ticket_usd, table.flat_frac, table.flat_by_regime, table.impact_coef,
+                 table.impact_power, parts[0], parts[1], parts[2], parts[3], total)
+
+
 @kernel
-def _cost_kernel(trade: FloatArray, mult: FloatArray, spread_frac: FloatArray,
+def _cost_kernel(trade: FloatArray, which: IntArray, mult: FloatArray, spread_frac: FloatArray,
                  commission_frac: FloatArray, min_ticket: FloatArray, flat_frac: FloatArray,
-                 flat_by_regime: bool, impact_coef: FloatArray, impact_power: FloatArray,
+                 flat_by_regime: BoolArray, impact_coef: FloatArray, impact_power: FloatArray,
                  spread: FloatArray, commission: FloatArray, impact: FloatArray,
                  flat: FloatArray, total: FloatArray) -> None:
-    """Every component of every trade (rows, n) in one pass (formulas: ``trade_costs``)."""
+    """Every component of every trade (rows, n) in one pass (formulas: ``trade_costs``);
+    row ``r`` uses parameter set ``which[r]`` of the table."""
     n_rows, n_assets = trade.shape
+    n_terms = impact_power.shape[1]
     for r in range(n_rows):
+        p = which[r]
         m = mult[r]
-        m_flat = m if flat_by_regime else 1.0
+        m_flat = m if flat_by_regime[p] else 1.0
         for i in range(n_assets):
             a = abs(trade[r, i])
-            s = a * spread_frac[i] * m
-            c = a * commission_frac[i]
-            if a > 0.0 and c < min_ticket[i]:
-                c = min_ticket[i]
+            s = a * spread_frac[p, i] * m
+            c = a * commission_frac[p, i]
+            if a > 0.0 and c < min_ticket[p, i]:
+                c = min_ticket[p, i]
             im = 0.0
-            for k in range(impact_power.shape[0]):
-                p = impact_power[k]
-                if p == 1.5:
+            for k in range(n_terms):
+                e = impact_power[p, k]
+                if e == 1.5:
                     ap = a * np.sqrt(a)
-                elif p == 2.0:
+                elif e == 2.0:
                     ap = a * a
                 else:
-                    ap = a ** p
-                im += impact_coef[k, i] * ap
+                    ap = a ** e
+                im += impact_coef[p, k, i] * ap
             im *= m
-            f = a * flat_frac[i] * m_flat
+            f = a * flat_frac[p, i] * m_flat
             spread[r, i] = s
             commission[r, i] = c
             impact[r, i] = im

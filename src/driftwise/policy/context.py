@@ -93,6 +93,8 @@ class DayContext:
         Trading days a delayed rebalance has waited (NaN = none pending).
     full_cost_usd : CostFunction
         The cost model with today's inputs: trades (C, N) in USD -> total cost (C,) in USD.
+        One whose rows are priced differently (an engine batch mixing cost parameters)
+        also has a ``take(rows)`` method, which :meth:`take` uses.
     known_drift : ndarray, shape (C,), optional
         Portfolio drift already computed with the weights (the engine's
         :func:`~driftwise.metrics.drift.mark_to_market`); None: computed from them.
@@ -200,10 +202,17 @@ class DayContext:
             calendar=calendar, first_day=_rows(self.first_day, n, rows),
             days_since_rebalance=_rows(self.days_since_rebalance, n, rows),
             pending_days=_rows(self.pending_days, n, rows),
+            full_cost_usd=_take_costs(self.full_cost_usd, rows),
             known_drift=None if self.known_drift is None else self.known_drift[rows])
 
 
 _V = TypeVar("_V")
+
+
+def _take_costs(cost: CostFunction, rows: npt.NDArray[np.intp]) -> CostFunction:
+    """``cost.take(rows)`` when the cost function prices rows differently, else ``cost``."""
+    take = getattr(cost, "take", None)
+    return cost if take is None else cast(CostFunction, take(rows))
 
 
 def _rows(value: _V, n: int, rows: npt.NDArray[np.intp], ndim: int = 1) -> _V:
