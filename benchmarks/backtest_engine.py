@@ -3,7 +3,10 @@
 1. one threshold policy on the sample: 20 assets x 8,313 days (target 20 ms);
 2. one threshold policy on 500 synthetic assets x 2,520 days (target 10 ms);
 3. a sweep of N threshold configurations x 500 assets x 2,520 days (target: 1,000
-   configurations in 5 s, under 4 GB).
+   configurations in 5 s, under 4 GB);
+4. (no target) a cost grid on the same market: 20 thresholds x (3 flat cost levels + the
+   full model under 3 VIX multiplier sets and 2 impact models) = 180 configurations, one
+   batch whose rows are priced with their own cost parameters.
 
 "Per-day inputs" is the one-off market history (volatility, cost-model inputs of every
 day, calendar) shared by every configuration and by repeated runs; "engine" is
@@ -28,8 +31,10 @@ import pandas as pd
 from driftwise.backtest import parallel, policies
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.history import HistorySettings, MarketHistory
+from driftwise.backtest.sweep import SweepGrid
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
+from driftwise.costs import ImpactModel
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
 
@@ -92,7 +97,12 @@ def main() -> None:
     grid = np.linspace(0.01, 0.20, args.sweep)
     sweep = [policies.threshold(float(h)).with_overrides(flat) for h in grid]
     timed(f"3. sweep of {args.sweep} thresholds", big, sweep, "5 s for 1,000, < 4 GB",
-          max(1, args.repeats // 2))
+          max(2, args.repeats // 2))
+    grid = SweepGrid(thresholds=tuple(float(h) for h in np.linspace(0.01, 0.10, 20)),
+                     cost_levels_bps=(5.0, 10.0, 20.0, None),
+                     vix_multipliers=((1.0, 1.5, 2.5), (1.0, 1.0, 1.0), (1.0, 2.0, 4.0)),
+                     impact_models=(ImpactModel.SQUARE_ROOT, ImpactModel.ALMGREN_2005))
+    timed("4. cost grid", big, grid.configs(policies.threshold(0.05)), "none", 1)
 
 
 if __name__ == "__main__":
