@@ -11,7 +11,7 @@ from driftwise.backtest import parallel
 from driftwise.backtest import policies as pol
 from driftwise.backtest.engine import run_backtest
 from driftwise.data.model import Inputs
-from driftwise.errors import DataError
+from driftwise.errors import DataError, DriftwiseError
 
 needs_fork = pytest.mark.skipif(not parallel.can_fork(), reason="no fork on this platform")
 
@@ -70,3 +70,34 @@ def test_a_worker_error_reaches_the_caller_whole() -> None:
     with pytest.raises(DataError) as caught:
         parallel.run_shares(run, parallel.shares(2, 2), 5)
     assert "prices.csv" in str(caught.value) and caught.value.row == 12
+
+
+@needs_fork
+def test_a_dead_worker_is_an_error() -> None:
+    import os
+
+    def run(share: slice, report: parallel.Progress) -> None:
+        if share.start == 0:
+            os._exit(5)
+    with pytest.raises(DriftwiseError, match="worker process died"):
+        parallel.run_shares(run, parallel.shares(2, 2), 5)
+
+
+@needs_fork
+def test_an_interrupted_caller_stops_the_workers() -> None:
+    """A caller's exception (Ctrl-C in a progress callback) stops the workers at once."""
+    import time
+
+    class StopError(Exception):
+        pass
+
+    def run(share: slice, report: parallel.Progress) -> None:
+        time.sleep(60)
+
+    def progress(done: int, total: int) -> None:
+        raise StopError
+
+    began = time.perf_counter()
+    with pytest.raises(StopError):
+        parallel.run_shares(run, parallel.shares(2, 2), 5, progress)
+    assert time.perf_counter() - began < 10

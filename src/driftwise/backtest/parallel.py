@@ -115,41 +115,52 @@ def run_shares(run: ShareRun, parts: Sequence[slice], n_days: int,
     errors = ctx.SimpleQueue()
 
     def work(j: int, share: slice) -> None:
+        # a worker leaves with os._exit: it never flushes or closes streams that another
+        # thread of the parent (a progress bar) may have held at the fork
         def report(days: int, _total: int) -> None:
             done[j] = days
+        code = 0
         try:
             run(share, report)
         except BaseException as exc:
+            code = 1
             try:
                 payload = pickle.dumps(exc)
                 pickle.loads(payload)
             except Exception:
                 payload = pickle.dumps(DriftwiseError(f"{type(exc).__name__}: {exc}"))
             errors.put(payload)
-            raise SystemExit(1) from None
+        os._exit(code)
 
     with warnings.catch_warnings():
-        # Python 3.12+ warns that forking a process with threads (numpy's BLAS pool) may
-        # deadlock; the workers run no BLAS-threaded code that the fork could interrupt.
+        # Python 3.12+ warns that forking a process with threads may deadlock. Ours are
+        # numpy's BLAS pool (re-created in the child after a fork) and possibly a progress
+        # bar's refresh thread, whose streams the workers never touch.
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         procs = [ctx.Process(target=work, args=(j, share), daemon=True)
                  for j, share in enumerate(parts)]
         for p in procs:
             p.start()
+    payload: bytes | None = None
+    finished = False
     try:
         while any(p.is_alive() for p in procs):
             if progress is not None:
                 progress(min(done), n_days)
             if not errors.empty():
+                payload = errors.get()  # the whole message, before stopping anyone
                 break
             time.sleep(0.05)
+        finished = True
     finally:
         for p in procs:
-            if not errors.empty():
+            if payload is not None or not finished:  # an error, or the caller interrupted
                 p.terminate()
             p.join()
-    if not errors.empty():
-        raise pickle.loads(errors.get())
+    if payload is None and not errors.empty():
+        payload = errors.get()
+    if payload is not None:
+        raise pickle.loads(payload)
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise DriftwiseError(f"a backtest worker process died (exit code {failed[0]})")
