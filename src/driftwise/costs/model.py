@@ -111,9 +111,10 @@ class CostTable:
     def stack(cls, coefficients: Sequence[CostCoefficients], n_assets: int) -> CostTable:
         """The table of ``coefficients`` (set ``p`` = ``coefficients[p]``)."""
         def per_asset(name: str) -> FloatArray:
-            return np.ascontiguousarray(
-                np.stack([np.broadcast_to(getattr(c, name), (n_assets,)) for c in coefficients]),
-                dtype=np.float64)
+            out = np.empty((len(coefficients), n_assets))
+            for p, c in enumerate(coefficients):
+                out[p] = getattr(c, name)  # broadcasts a scalar or (n_assets,) values
+            return out
         n_terms = max((len(c.impact) for c in coefficients), default=0)
         coef = np.zeros((len(coefficients), n_terms, n_assets))
         power = np.ones((len(coefficients), n_terms))
@@ -334,14 +335,19 @@ def _cost_kernel(trade: FloatArray, which: IntArray, mult: FloatArray, spread_fr
                 c = min_ticket[p, i]
             im = 0.0
             for k in range(n_terms):
+                coef = impact_coef[p, k, i]
+                if coef == 0.0:  # a padded term (or no impact): adds exactly zero
+                    continue
                 e = impact_power[p, k]
                 if e == 1.5:
                     ap = a * np.sqrt(a)
                 elif e == 2.0:
                     ap = a * a
+                elif e == 1.0:
+                    ap = a
                 else:
                     ap = a ** e
-                im += impact_coef[p, k, i] * ap
+                im += coef * ap
             im *= m
             f = a * flat_frac[p, i] * m_flat
             spread[r, i] = s
