@@ -113,3 +113,44 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "Policies (95% block-bootstrap intervals)" in out
     assert "Differences to the baseline" in out
+
+
+def test_optimum_table_names_each_cost_setting(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[backtest]\nthresholds = [0.03, 0.06]\ncost_levels_bps = [10.0]\n"
+                    "vix_multipliers = [[1.0, 1.5, 2.5]]\nimpact_models = [\"almgren_2005\"]\n")
+    assert main(["backtest", *WINDOW, "--policy", "monthly", "--grid", str(grid)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Empirical optimal threshold vs the corrected band" in out
+    assert "flat 10 bps" in out and "seed formula" in out
+
+
+def test_optimum_view_one_labelled_row_per_cost_setting() -> None:
+    from driftwise.cli.backtest import optimum_view
+
+    optimum = pd.DataFrame({
+        "trigger": ["threshold"] * 2, "destination": ["full"] * 2,
+        "flat_cost_bps": [10.0, np.nan], "cost_scale": [1.0, 1.0],
+        "vix_mult_low": [np.nan, 1.0], "vix_mult_mid": [np.nan, 1.5],
+        "vix_mult_high": [np.nan, 2.5], "impact_model": [None, "almgren_2005"],
+        "optimal_threshold": [0.05, 0.03], "te_annual": [0.01, 0.008],
+        "cost_per_year": [4e-4, 2e-4], "n_thresholds": [2, 2], "at_grid_edge": [False, True],
+        "one_way_cost": [1e-3, 2e-4], "half_band": [0.043, 0.024],
+        "seed_threshold": [0.13, 0.05], "empirical_over_band": [1.16, 1.25]})
+    view = optimum_view(optimum)
+    assert view.index.name == "threshold / full: cost setting"
+    assert list(view.index) == ["flat 10 bps", "almgren 2005 VIX x1/1.5/2.5"]
+    assert view.loc["flat 10 bps", "optimal threshold"] == "5.0%"
+    assert view.iloc[1]["optimal threshold"] == "3.0% (grid edge)"
+    assert view.iloc[0]["cost k"] == "10.0 bps"
+
+
+def test_cost_setting_labels() -> None:
+    from driftwise.cli.backtest import cost_setting
+
+    assert cost_setting(pd.Series({"flat_cost_bps": 20.0, "cost_scale": 1.0})) == "flat 20 bps"
+    assert cost_setting(pd.Series({"flat_cost_bps": np.nan, "cost_scale": 0.5,
+                                   "impact_model": "square_root", "vix_mult_low": 1.0,
+                                   "vix_mult_mid": 2.0, "vix_mult_high": 4.0})) == \
+        "square root VIX x1/2/4 x0.5"

@@ -214,7 +214,7 @@ def show(result: Comparison) -> None:
         out.index = [f"{a} − {rows['b'].iloc[0]}: {met}" for a, met in out.index]
         console.print(frame_table(out, "Differences to the baseline (paired block bootstrap)"))
     if result.optimum is not None:
-        console.print(frame_table(result.optimum.set_index(result.optimum.columns[0]),
+        console.print(frame_table(optimum_view(result.optimum),
                                   "Empirical optimal threshold vs the corrected band"))
     if result.theory is not None:
         t = result.theory
@@ -222,3 +222,46 @@ def show(result: Comparison) -> None:
                                    ("portfolio volatility", pct(t.portfolio_vol)),
                                    ("weight-deviation volatility s", pct(t.drift_vol))],
                                   title="Inputs of the theoretical band"))
+
+
+def cost_setting(row: pd.Series) -> str:
+    """A sweep row's cost setting in words: a flat level, or the model with its regimes."""
+    scale = _value(row.get("cost_scale"))
+    scaled = "" if scale is None or scale == 1.0 else f" x{scale:g}"
+    flat = _value(row.get("flat_cost_bps"))
+    if flat is not None:
+        return f"flat {flat:g} bps{scaled}"
+    model = str(row.get("impact_model") or "model").replace("_", " ")
+    regimes = [_value(row.get(f"vix_mult_{k}")) for k in ("low", "mid", "high")]
+    vix = ("" if any(v is None for v in regimes)
+           else " VIX x" + "/".join(f"{v:g}" for v in regimes if v is not None))
+    return f"{model}{vix}{scaled}"
+
+
+def optimum_view(optimum: pd.DataFrame) -> pd.DataFrame:
+    """The optimum table for a terminal: one row per cost setting (and rule, when several)."""
+    rules = [f"{row['trigger']} / {row['destination']}" for _, row in optimum.iterrows()]
+    labels = [cost_setting(row) for _, row in optimum.iterrows()]
+    if len(set(rules)) > 1:
+        labels = [f"{rule}: {label}" for rule, label in zip(rules, labels, strict=True)]
+    edge = optimum["at_grid_edge"].astype(bool).to_numpy()
+    return pd.DataFrame({
+        "optimal threshold": [pct(h, 1) + (" (grid edge)" if e else "")
+                              for h, e in zip(optimum["optimal_threshold"], edge, strict=True)],
+        "TE": [pct(x) for x in optimum["te_annual"]],
+        "cost/yr": [f"{num(1e4 * x, 1)} bps" for x in optimum["cost_per_year"]],
+        "cost k": [f"{num(1e4 * x, 1)} bps" for x in optimum["one_way_cost"]],
+        "corrected half-band": [pct(x, 1) for x in optimum["half_band"]],
+        "seed formula": [pct(x, 1) for x in optimum["seed_threshold"]],
+        "empirical / band": [num(x, 2) for x in optimum["empirical_over_band"]],
+        "thresholds": [num(x, 0) for x in optimum["n_thresholds"]],
+    }, index=pd.Index(labels, name=f"{rules[0]}: cost setting" if len(set(rules)) == 1
+                      else "rule: cost setting"))
+
+
+def _value(value: object) -> float | None:
+    """A float, or None when missing (None or NaN)."""
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if number != number else number
