@@ -6,10 +6,12 @@ function through the same public array function. Kernels are compiled on first u
 cached on disk next to their module (``cache=True``), so only the first run on a machine
 pays the compilation.
 
-``fastmath`` allows only re-association and ignoring the sign of zero, so that sums over
-assets vectorize; divisions, square roots and comparisons stay exact IEEE operations. A
-sum may therefore differ from numpy's pairwise sum in the last bits (tests compare to
-1e-12 relative).
+Division follows numpy (``error_model="numpy"``: a division by zero gives inf or NaN, as
+in the array code, instead of raising). Kernels are exact IEEE code (:func:`kernel`);
+only a kernel whose results are compared with a tolerance may let the compiler
+re-associate its sums (:func:`fast_kernel`: re-association and ignoring the sign of zero,
+so that sums over assets vectorize), since re-association may reorder any arithmetic of
+the function, exact checks included.
 """
 
 from __future__ import annotations
@@ -25,5 +27,12 @@ FASTMATH = frozenset({"reassoc", "nsz"})
 
 
 def kernel(fn: _F) -> _F:
-    """Compile ``fn`` with numba (no Python objects, cached, the GIL released)."""
-    return cast(_F, numba.njit(cache=True, nogil=True, fastmath=set(FASTMATH))(fn))
+    """Compile ``fn`` with numba: exact IEEE arithmetic, cached, the GIL released."""
+    return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy")(fn))
+
+
+def fast_kernel(fn: _F) -> _F:
+    """:func:`kernel` that may also re-associate sums (they vectorize; results differ from
+    numpy's pairwise sums in the last bits). Only for results compared with a tolerance."""
+    return cast(_F, numba.njit(cache=True, nogil=True, fastmath=set(FASTMATH),
+                               error_model="numpy")(fn))

@@ -16,7 +16,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._jit import kernel
+from driftwise._jit import fast_kernel
 from driftwise.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
@@ -145,7 +145,7 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
     return weights, nav, drift
 
 
-@kernel
+@fast_kernel
 def _mark_kernel(shares: FloatArray, prices: FloatArray, cash: FloatArray, target: FloatArray,
                  target_cash: float, weights: FloatArray, nav: FloatArray,
                  drift: FloatArray) -> None:
