@@ -118,8 +118,14 @@ def test_window_bounds(synthetic: Inputs) -> None:
 
 
 def test_empty_window(synthetic: Inputs) -> None:
-    with pytest.raises(ConfigError, match="holds no price date"):
+    with pytest.raises(ConfigError, match=r"window 2030-01-01 \.\. end holds no price date"):
         build_history(synthetic, Config(), start="2030-01-01")
+
+
+def test_start_after_end(synthetic: Inputs) -> None:
+    index = pd.DatetimeIndex(synthetic.market.prices.index)
+    with pytest.raises(ConfigError, match="the start 2019-03-01 is after the end 2019-02-01"):
+        window_dates(index, "2019-03-01", "2019-02-01")
 
 
 def test_missing_price_in_window(synthetic: Inputs) -> None:

@@ -249,17 +249,24 @@ def window_dates(index: pd.DatetimeIndex, start: DateLike | None,
     Raises
     ------
     ConfigError
-        If the window holds no price date.
+        If the start is after the end, or the window holds no price date.
     """
+    first = None if start is None else as_day(start)
+    last = None if end is None else as_day(end)
+    if first is not None and last is not None and first > last:
+        raise ConfigError(f"backtest window: the start {first.date()} is after the end "
+                          f"{last.date()}")
     keep = np.ones(len(index), dtype=bool)
-    if start is not None:
-        keep &= index >= as_day(start)
-    if end is not None:
-        keep &= index <= as_day(end)
+    if first is not None:
+        keep &= index >= first
+    if last is not None:
+        keep &= index <= last
     rows = np.flatnonzero(keep)
     if len(rows) == 0:
-        raise ConfigError(f"backtest window {start or 'start'} .. {end or 'end'} holds no price "
-                          f"date (prices run {index[0].date()} .. {index[-1].date()})")
+        shown = (f"{'start' if first is None else first.date()} .. "
+                 f"{'end' if last is None else last.date()}")
+        raise ConfigError(f"backtest window {shown} holds no price date (prices run "
+                          f"{index[0].date()} .. {index[-1].date()})")
     return rows
 
 
