@@ -239,9 +239,9 @@ def trade_costs(
     * commission ``= max(a * commission_bps / 1e4 + (a / price) * per_share, min_ticket)``
       for ``a > 0``, and 0 for ``a = 0``;
     * impact ``= a * impact(a / adv_usd) * m`` (:mod:`driftwise.costs.impact`);
+    * flat ``= a * flat_frac`` (times ``m`` when regime-scaled): the tier all-in estimate
+      or ``flat_cost_bps``;
     * every trading component times ``cost_scale``; a zero trade costs exactly 0.
-
-    * flat ``= a * flat_frac`` (times ``m`` when regime-scaled).
 
     Buys and sells of the same size cost the same. Every component of every trade is
     computed in one compiled pass (:func:`_cost_kernel`, numba); the planner, the
