@@ -67,6 +67,28 @@ def test_cost_inputs_equal_build_cost_inputs(with_volumes: bool) -> None:
         _assert_same_costs(history.cost_inputs(k), want)
 
 
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_cost_inputs_kept_or_rebuilt_are_the_same(keep: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every day is kept (built once) in a small window; a large one keeps the last day
+    only; either way each day's inputs are what build_cost_inputs gives."""
+    from driftwise.backtest import history as module
+    if not keep:
+        monkeypatch.setattr(module, "KEEP_COST_CELLS", 0)
+    inputs = synthetic_inputs()
+    config = Config()
+    history = build_history(inputs, config)
+    history.prepare_cost_inputs()
+    first = history.cost_inputs(DAYS[0])
+    history.cost_inputs(DAYS[1])
+    assert (history.cost_inputs(DAYS[0]) is first) is keep
+    for k in DAYS:
+        want, _ = build_cost_inputs(history.tickers, inputs.market.prices, inputs.market.volumes,
+                                    inputs.master, inputs.costs, as_of=history.dates[k],
+                                    params=cost_params(config))
+        _assert_same_costs(history.cost_inputs(k), want)
+
 def test_stale_cost_rows_follow_the_day() -> None:
     inputs = synthetic_inputs(costs_as_of="2019-03-01")
     history = build_history(inputs, Config())
