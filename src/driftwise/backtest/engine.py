@@ -72,6 +72,7 @@ from driftwise.data.model import Inputs
 from driftwise.metrics.drift import band_width, mark_to_market
 from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.rule import AssetDay, step
+from driftwise.policy.triggers import TriggerResult
 
 IntArray = npt.NDArray[np.intp]
 Progress = Callable[[int, int], None]
@@ -262,7 +263,7 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
         delayed = result.delayed
         fired = np.flatnonzero(result.fired)
         if len(fired):
-            traded, fired_delayed = _trade(batch, state, out, k, ctx, costs, fired)
+            traded, fired_delayed = _trade(batch, state, out, k, ctx, costs, fired, result)
             if delayed is not None and fired_delayed is not None:
                 delayed = delayed.copy()
                 delayed[fired] = fired_delayed
@@ -273,16 +274,21 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
 
 
 def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContext, costs: DayCosts,
-           fired: IntArray) -> tuple[IntArray, BoolArray | None]:
-    """``step`` on the fired rows; apply their trades. Returns the rows that traded."""
+           fired: IntArray, evaluated: TriggerResult) -> tuple[IntArray, BoolArray | None]:
+    """``step`` on the fired rows; apply their trades. Returns the rows that traded.
+
+    ``evaluated`` is the trigger's result on ``ctx``, reused when every row fired.
+    """
     rule, sub = batch.rule, ctx
+    known: TriggerResult | None = evaluated
     if len(fired) < ctx.n_configs:
         rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired))
         sub = ctx.take(fired)
         costs = costs.take(fired)
+        known = None  # evaluated again on the rows taken
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.per_asset)
-    outcome = step(rule, sub, day)
+    outcome = step(rule, sub, day, evaluated=known)
     pick = outcome.traded
     if pick.any():
         s = outcome.sizing
@@ -429,9 +435,11 @@ def simulate(inputs: Inputs, configs: Sequence[Config], window: Window, batches:
     n_days = batches[0].history.n_days
     states = [start_state(inputs, b, configs, window) for b in batches]
     cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
-    for k in range(n_days):
+    k = 0  # every batch has simulated the days before k
+    while k < n_days:
         for j, (batch, state) in enumerate(zip(batches, states, strict=True)):
             while cursors[j][0] <= k:
                 cursors[j] = advance(batch, state, out, *cursors[j])
+        k = min(day for day, _ in cursors)  # days no batch needs are not visited
         if progress is not None:
-            progress(k + 1, n_days)
+            progress(min(k, n_days), n_days)

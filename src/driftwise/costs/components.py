@@ -7,6 +7,7 @@ shaped ``(..., n_assets)`` where the leading axes (configurations, dates) broadc
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -139,10 +140,17 @@ borrow_estimated, stale : ndarray of bool, optional
         """ADV in USD, ``price_usd * adv_shares``, shape (n_assets,)."""
         return np.asarray(self.price_usd * self.adv_shares, dtype=np.float64)
 
-    @property
+    @cached_property
     def modelled(self) -> BoolArray:
         """Assets priced by the component model (not by a tier all-in estimate)."""
-        return np.asarray(np.isnan(self.all_in_bps), dtype=np.bool_)
+        out = np.asarray(np.isnan(self.all_in_bps), dtype=np.bool_)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def all_modelled(self) -> bool:
+        """Every asset is priced by the component model (no tier all-in estimate)."""
+        return bool(self.modelled.all())
 
 
 @dataclass(frozen=True, eq=False)

@@ -159,15 +159,19 @@ def cost_coefficients(inputs: AssetCostInputs, params: CostParams,
     if params.flat_cost_bps is not None:
         return CostCoefficients(zero, zero, np.full(n, params.flat_cost_bps / BPS * s), zero,
                                 (), m, params.scale_flat_by_regime)
-    model = inputs.modelled
-    spread = np.where(model, inputs.half_spread_bps / BPS * s, 0.0)
-    commission = np.where(model, (inputs.commission_bps / BPS
-                                  + inputs.commission_per_share_usd / inputs.price_usd) * s, 0.0)
-    ticket = np.where(model, inputs.min_ticket_usd * s, 0.0)
-    flat = np.where(model, 0.0, inputs.all_in_bps / BPS * s)
+    spread = inputs.half_spread_bps / BPS * s
+    commission = (inputs.commission_bps / BPS
+                  + inputs.commission_per_share_usd / inputs.price_usd) * s
+    ticket = inputs.min_ticket_usd * s
     terms = impact_terms(inputs.sigma_daily, inputs.adv_usd, inputs.outstanding_over_adv, params)
-    impact = tuple((np.where(model, c * s, 0.0), p) for c, p in terms)
-    return CostCoefficients(spread, commission, flat, ticket, impact, m, True)
+    impact = tuple((c * s, p) for c, p in terms)
+    if inputs.all_modelled:  # the common case: no tier all-in estimate
+        return CostCoefficients(spread, commission, zero, ticket, impact, m, True)
+    model = inputs.modelled
+    return CostCoefficients(np.where(model, spread, 0.0), np.where(model, commission, 0.0),
+                            np.where(model, 0.0, inputs.all_in_bps / BPS * s),
+                            np.where(model, ticket, 0.0),
+                            tuple((np.where(model, c, 0.0), p) for c, p in impact), m, True)
 
 
 def _zeros(shape: tuple[int, ...], out: FloatArray | None) -> FloatArray:

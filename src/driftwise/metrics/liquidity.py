@@ -49,18 +49,17 @@ def liquidity_days(
     q = np.abs(np.asarray(trade_shares, dtype=np.float64))
     adv = np.asarray(adv_shares, dtype=np.float64)
     part = np.asarray(participation, dtype=np.float64)
-    if not np.all((part > 0.0) & (part <= 1.0)):
-        bad = part[~((part > 0.0) & (part <= 1.0))][0]
+    ok = (part > 0.0) & (part <= 1.0)
+    if not (ok if part.ndim == 0 else ok.all()):
+        bad = part[~ok][0] if part.ndim else part
         raise ConfigError(f"participation must lie in (0, 1], found {bad}")
-    if np.any(adv < 0.0):
+    if (adv < 0.0).any():
         raise DataError(
             "average daily volume must be non-negative",
             field="adv_shares",
             expected="shares >= 0",
             found=str(adv[adv < 0.0][0]),
         )
-    capacity = part * adv
+    # a positive trade over zero capacity is inf, over an unknown (NaN) ADV NaN
     with np.errstate(divide="ignore", invalid="ignore"):
-        days = np.where(q == 0.0, 0.0, q / capacity)
-    days = np.where((q > 0.0) & (capacity == 0.0), np.inf, days)
-    return np.asarray(np.where(np.isnan(adv) & (q > 0.0), np.nan, days), dtype=np.float64)
+        return np.asarray(np.where(q == 0.0, 0.0, q / (part * adv)), dtype=np.float64)

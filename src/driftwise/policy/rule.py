@@ -120,15 +120,19 @@ def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
     """
     trade_shares = ctx.full_rebalance_trade_usd / day.prices_usd
     days = liquidity_days(trade_shares, day.adv_shares, rule.participation)
-    adv_usd = day.adv_shares * day.prices_usd
-    thin = np.broadcast_to((adv_usd < rule.min_adv_usd)[None, :], days.shape)
+    thin = day.adv_shares * day.prices_usd < rule.min_adv_usd  # (N,), broadcast over rows
     return np.asarray((thin | (days > rule.max_liquidity_days)) & (trade_shares != 0.0),
                       dtype=bool)
 
 
-def step(rule: Rule, ctx: DayContext, day: AssetDay) -> StepResult:
-    """Decide and size one day's trades for every configuration of ``ctx``."""
-    result = rule.trigger.evaluate(ctx)
+def step(rule: Rule, ctx: DayContext, day: AssetDay, *,
+         evaluated: TriggerResult | None = None) -> StepResult:
+    """Decide and size one day's trades for every configuration of ``ctx``.
+
+    ``evaluated`` is ``rule.trigger.evaluate(ctx)`` when the caller already has it (the
+    backtest engine evaluates the trigger before it knows whether anything fires).
+    """
+    result = rule.trigger.evaluate(ctx) if evaluated is None else evaluated
     illiquid = illiquid_assets(rule, ctx, day) & result.fired[:, None]
     sizing = _size(rule, ctx, day, result, result.fired, illiquid)
     cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)

@@ -536,7 +536,7 @@ def _vector(value: npt.ArrayLike, name: str, n: int) -> FloatArray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
         raise ConfigError(f"sizing: {name} must be a scalar or shaped ({n},), found {arr.shape}")
-    return np.broadcast_to(arr, (n,))
+    return arr if arr.ndim == 1 else np.full(n, float(arr))
 
 
 def _prepare(weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: npt.ArrayLike,
@@ -552,12 +552,13 @@ def _prepare(weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: npt.Arr
                           f"found {t.shape}")
     cash_w = _vector(cash_weight, "cash_weight", n_c)
     nav = _vector(nav_usd, "nav_usd", n_c)
-    act = np.broadcast_to(np.asarray(active, dtype=bool), (n_c,))
+    act = np.asarray(active, dtype=bool)
+    if act.shape != (n_c,):
+        act = np.broadcast_to(act, (n_c,))
     prices = np.asarray(prices_usd, dtype=np.float64)
     if prices.shape != (n_a,):
         raise ConfigError(f"sizing: prices_usd must be shaped ({n_a},), found {prices.shape}")
-    with np.errstate(invalid="ignore"):
-        price_ok = np.isfinite(prices) & (prices > 0.0)
+    price_ok = (prices > 0.0) & (prices < np.inf)  # NaN fails both
     _check_state(w, cash_w, nav, t, _vector(target_cash, "target_cash", n_c), act)
     return _Inputs(w, cash_w, cash_w * nav, nav, t, w * nav[:, None],
                    np.where(price_ok, prices, 1.0), price_ok, act)
@@ -566,17 +567,17 @@ def _prepare(weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: npt.Arr
 def _check_state(w: FloatArray, cash_w: FloatArray, nav: FloatArray, t: FloatArray,
                  t_cash: FloatArray, act: BoolArray) -> None:
     """Active configurations: positive NAV, weights and targets summing to 1 with cash."""
-    nav_ok = np.isfinite(nav) & (nav > 0.0)
-    if not nav_ok[act].all():
+    bad_nav = act & ~((nav > 0.0) & (nav < np.inf))  # NaN fails both
+    if bad_nav.any():
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
-                        found=str(nav[act & ~nav_ok][0]))
+                        found=str(nav[bad_nav][0]))
     for total, field_name, what in (
             (w.sum(axis=1) + cash_w, "weights", "weights plus cash"),
             (t.sum(axis=-1) + t_cash, "target_weight", "targets plus target cash")):
-        ok = np.abs(total - 1.0) <= SUM_TOL  # False for NaN
-        if not ok[act].all():
+        bad = act & ~(np.abs(total - 1.0) <= SUM_TOL)  # NaN is bad
+        if bad.any():
             raise DataError(f"{what} must sum to 1", field=field_name, expected="1",
-                            found=f"{total[act & ~ok][0]:.12g}")
+                            found=f"{total[bad][0]:.12g}")
 
 
 def _band(value: npt.ArrayLike, shape: tuple[int, int]) -> FloatArray:
