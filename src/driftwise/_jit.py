@@ -10,8 +10,8 @@ Division follows numpy (``error_model="numpy"``: a division by zero gives inf or
 in the array code, instead of raising). Kernels are exact IEEE code (:func:`kernel`);
 only a kernel whose results are compared with a tolerance may let the compiler
 re-associate its sums (:func:`fast_kernel`: re-association and ignoring the sign of zero,
-so that sums over assets vectorize), since re-association may reorder any arithmetic of
-the function, exact checks included.
+so that sums over assets vectorize), because re-association also reorders the arithmetic
+of exact checks such as the cash buffer's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ FASTMATH = frozenset({"reassoc", "nsz"})
 
 
 def kernel(fn: _F) -> _F:
-    """Compile ``fn`` with numba: exact IEEE arithmetic, cached, the GIL released."""
+    """Compile ``fn`` with numba: exact IEEE arithmetic, cached, the GIL released.
+
+    Sums in kernels that must agree with numpy to the last bit use
+    :func:`driftwise._kernels.pairwise_sum` (numpy's own summation order).
+    """
     return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy")(fn))
 
 
@@ -36,3 +40,10 @@ def fast_kernel(fn: _F) -> _F:
     numpy's pairwise sums in the last bits). Only for results compared with a tolerance."""
     return cast(_F, numba.njit(cache=True, nogil=True, fastmath=set(FASTMATH),
                                error_model="numpy")(fn))
+
+
+def inline_kernel(fn: _F) -> _F:
+    """:func:`kernel` inlined into its callers by numba itself (no call, and no reference
+    counting of the arrays it is given: for functions called once per trade)."""
+    return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy",
+                               inline="always")(fn))

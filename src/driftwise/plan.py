@@ -26,7 +26,9 @@ from driftwise.config import Config, TeModel
 from driftwise.costs import (
     AssetCostInputs,
     CostParams,
+    RowCosts,
     build_cost_inputs,
+    cost_coefficients,
     cost_notices,
     cost_table,
     trade_costs,
@@ -217,10 +219,9 @@ def calendar_flags(day: pd.Timestamp) -> frozenset[tuple[Frequency, Anchor]]:
 
 
 def _cost_fn(costs: AssetCostInputs, params: CostParams, vix: float | None) -> CostFn:
-    """The cost model bound to today's inputs: trades (C, N) -> trading cost (C, N) USD."""
-    def per_asset(trade: np.ndarray) -> np.ndarray:
-        return np.asarray(trade_costs(trade, costs, params, vix).trading_usd, dtype=np.float64)
-    return per_asset
+    """The cost model bound to today's inputs: trades (C, N) -> trading cost (C, N) USD
+    (``trade_costs(...).trading_usd``, the same kernel)."""
+    return RowCosts.of(cost_coefficients(costs, params, vix), 1, costs.n_assets)
 
 
 def _mask(state: PortfolioState, tickers: tuple[str, ...]) -> np.ndarray:

@@ -20,15 +20,7 @@ from driftwise.policy.constraints import (
     round_to_whole_shares,
 )
 
-
-def linear(tr: np.ndarray) -> np.ndarray:
-    return 0.001 * np.abs(tr)
-
-
-def sqrt_like(tr: np.ndarray) -> np.ndarray:
-    a = np.abs(tr)
-    return a * (0.0005 + 0.1 * np.sqrt(a / 1e9))
-
+from ._costs import linear, sqrt_like
 
 # ---------------------------------------------------------------- Constraints value
 
@@ -179,7 +171,7 @@ def test_fit_cash_by_hand_no_buffer() -> None:
     # A = 0 + 100 - 0.1 = 99.9; s = 99.9 / (300 * 1.001) = 0.33266733...
     x = np.array([[-100.0, 200.0, 100.0]])
     fit = fit_cash(x, cash_usd=np.array([0.0]), nav_usd=np.array([1000.0]), cash_floor=0.0,
-                   cost_fn=linear, prices_usd=np.ones(3))
+                   cost_fn=linear.model(3), prices_usd=np.ones(3))
     s = 99.9 / 300.3
     np.testing.assert_allclose(fit.trade_usd, [[-100.0, 200.0 * s, 100.0 * s]], rtol=1e-12)
     cash = _cash_after(fit.trade_usd, fit.cost_usd, 0.0)
@@ -192,7 +184,7 @@ def test_fit_cash_by_hand_with_buffer() -> None:
     # s = A / (300 * (1 + 0.95 * 0.001))
     x = np.array([[-100.0, 200.0, 100.0]])
     fit = fit_cash(x, cash_usd=np.array([0.0]), nav_usd=np.array([1000.0]), cash_floor=0.05,
-                   cost_fn=linear, prices_usd=np.ones(3))
+                   cost_fn=linear.model(3), prices_usd=np.ones(3))
     s = 49.905 / (300.0 * (1.0 + 0.95 * 0.001))
     np.testing.assert_allclose(fit.trade_usd[0, 1:], [200.0 * s, 100.0 * s], rtol=1e-12)
     cash = _cash_after(fit.trade_usd, fit.cost_usd, 0.0)
@@ -204,7 +196,7 @@ def test_fit_cash_by_hand_with_buffer() -> None:
 def test_fit_cash_leaves_a_funded_row_alone() -> None:
     x = np.array([[-100.0, 50.0]])
     fit = fit_cash(x, cash_usd=np.array([0.0]), nav_usd=np.array([1000.0]), cash_floor=0.0,
-                   cost_fn=linear, prices_usd=np.ones(2))
+                   cost_fn=linear.model(2), prices_usd=np.ones(2))
     assert fit.trade_usd is x
     assert not fit.scaled.any() and not fit.short.any()
 
@@ -213,7 +205,7 @@ def test_fit_cash_unreachable_buffer_drops_buys_and_flags() -> None:
     # cash 10 of NAV 1000, buffer 5% = 50: the sell of 20 cannot reach it -> no buys
     x = np.array([[-20.0, 100.0]])
     fit = fit_cash(x, cash_usd=np.array([10.0]), nav_usd=np.array([1000.0]), cash_floor=0.05,
-                   cost_fn=linear, prices_usd=np.ones(2))
+                   cost_fn=linear.model(2), prices_usd=np.ones(2))
     assert fit.trade_usd.tolist() == [[-20.0, 0.0]]
     assert fit.short.tolist() == [True]
 
@@ -224,7 +216,8 @@ def test_fit_cash_whole_shares_and_minimum_after_scaling() -> None:
     x = np.array([[-1000.0, 1500.0, 200.0]])
     prices = np.array([10.0, 7.0, 3.0])
     fit = fit_cash(x, cash_usd=np.array([0.0]), nav_usd=np.array([10000.0]), cash_floor=0.0,
-                   cost_fn=linear, prices_usd=prices, whole_shares=True, min_trade_usd=150.0)
+                   cost_fn=linear.model(3), prices_usd=prices, whole_shares=True,
+                   min_trade_usd=150.0)
     shares = fit.trade_usd / prices
     assert np.all(shares == np.rint(shares))
     assert fit.trade_usd[0, 2] == 0.0
@@ -239,12 +232,17 @@ def test_fit_cash_meets_the_floor_exactly(seed: int, cost, floor: float) -> None
     x = rng.normal(0.0, 1e5, (c, n))
     cash = rng.uniform(0.0, 2e5, c)
     nav = np.full(c, 1e6)
-    fit = fit_cash(x, cash_usd=cash, nav_usd=nav, cash_floor=floor, cost_fn=cost,
+    fit = fit_cash(x, cash_usd=cash, nav_usd=nav, cash_floor=floor, cost_fn=cost.model(n),
                    prices_usd=np.ones(n))
     k = fit.cost_usd
     after = cash - fit.trade_usd.sum(axis=1) - k.sum(axis=1)
     ok = ~fit.short
-    assert np.all(after[ok] >= floor * (nav - k.sum(axis=1))[ok])
+    # the check's own sums meet the floor; a sum in numpy's order agrees to rounding
+    assert fit.cash_after_usd is not None
+    np.testing.assert_allclose(fit.cash_after_usd, after, rtol=0, atol=1e-6)
+    assert np.all(after[ok] >= floor * (nav - k.sum(axis=1))[ok] - 1e-6)
+    if floor == 0.0:
+        assert np.all(fit.cash_after_usd[ok] >= 0.0)
     # sells untouched, buys only shrink
     assert np.array_equal(np.minimum(fit.trade_usd, 0.0), np.minimum(x, 0.0))
     assert np.all(fit.trade_usd <= np.maximum(x, 0.0))

@@ -18,17 +18,10 @@ from driftwise.policy.constraints import Constraints
 from driftwise.policy.destination import Destination, marginal_benefit
 from driftwise.policy.sizing import BINDING_KEYS, SizingResult, size_trades
 
+from ._costs import Simple, linear, sqrt_like
+
 NAV = 1e6
 PRICES = np.array([100.0, 50.0, 20.0])
-
-
-def linear(tr: np.ndarray) -> np.ndarray:
-    return 0.001 * np.abs(tr)
-
-
-def sqrt_like(tr: np.ndarray) -> np.ndarray:
-    a = np.abs(tr)
-    return a * (0.0005 + 0.1 * np.sqrt(a / 1e9))
 
 
 def run(w: list[float], cash: float, t: list[float], t_cash: float,
@@ -40,7 +33,16 @@ def run(w: list[float], cash: float, t: list[float], t_cash: float,
         "active": np.array([True]), "destination": destination, "cost_fn": linear,
         "constraints": constraints or Constraints()}
     args.update(kw)
-    return size_trades(**args)
+    return size_trades(**_priced(args))
+
+
+def _priced(args: dict[str, Any]) -> dict[str, Any]:
+    """``cost_fn`` as the RowCosts of the call's shape when given as a Simple model."""
+    cost = args["cost_fn"]
+    if isinstance(cost, Simple):
+        shape = np.shape(args["weights"])
+        args = {**args, "cost_fn": cost.model(shape[-1], shape[0] if len(shape) == 2 else 1)}
+    return args
 
 
 # Portfolio A: w = (0.40, 0.35, 0.20), cash 0.05; target (0.30, 0.30, 0.35), cash 0.05.
@@ -283,7 +285,7 @@ def test_inactive_configurations_get_zero_trades_and_keep_their_state() -> None:
     r = size_trades(weights=w, cash_weight=cash, target=np.array([0.3, 0.3, 0.35]),
                     target_cash=0.05, nav_usd=np.array([1e6, 2e6, 3e5]), prices_usd=PRICES,
                     active=np.array([True, False, False]), destination=Destination.FULL,
-                    cost_fn=linear, constraints=Constraints(cash_buffer=0.5))
+                    cost_fn=linear.model(3, 3), constraints=Constraints(cash_buffer=0.5))
     assert np.all(r.trade_usd[1:] == 0.0) and np.all(r.cost_usd[1:] == 0.0)
     assert np.array_equal(r.post_weights[1:], w[1:])
     assert np.array_equal(r.post_cash_weight[1:], cash[1:])
@@ -296,7 +298,8 @@ def test_no_active_configuration() -> None:
     r = size_trades(weights=np.array([A[0]]), cash_weight=np.array([A[1]]),
                     target=np.array(A[2]), target_cash=A[3], nav_usd=np.array([NAV]),
                     prices_usd=PRICES, active=np.array([False]),
-                    destination=Destination.FULL, cost_fn=linear, constraints=Constraints())
+                    destination=Destination.FULL, cost_fn=linear.model(3),
+                    constraints=Constraints())
     assert np.all(r.trade_usd == 0.0)
     assert np.array_equal(r.post_weights, np.array([A[0]]))
     assert set(r.binding) == set(BINDING_KEYS)
@@ -384,7 +387,7 @@ def test_targets_not_summing_to_one() -> None:
 
 def test_runaway_cost_model_is_an_error() -> None:
     with pytest.raises(ConfigError, match="did not converge"):
-        run(*A, cost_fn=lambda tr: 2.0 * np.abs(tr))
+        run(*A, cost_fn=Simple(2.0))
 
 
 # ---------------------------------------------------------------- properties
@@ -419,7 +422,7 @@ def _call(p: dict[str, Any], **kw: Any) -> SizingResult:
     args = {k: v for k, v in p.items() if k != "rng"}
     args.setdefault("constraints", Constraints())
     args.update(kw)
-    return size_trades(**args)
+    return size_trades(**_priced(args))
 
 
 @st.composite

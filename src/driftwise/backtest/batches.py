@@ -31,6 +31,7 @@ from driftwise.costs import (
     AssetCostInputs,
     CostParams,
     CostTable,
+    RowCosts,
     cost_coefficients,
     row_trading_costs,
 )
@@ -300,9 +301,10 @@ class DayCosts:
         return cast(tuple[CostTable, FloatArray], self._shared["table"])
 
     @cached_property
-    def _which(self) -> tuple[IntArray, FloatArray]:
+    def model(self) -> RowCosts:
+        """The cost model of these rows (what sizing prices trades with)."""
         which = np.ascontiguousarray(self.batch.param_rows[self.rows])
-        return which, np.ascontiguousarray(self.table[1][which])
+        return RowCosts(self.table[0], which, np.ascontiguousarray(self.table[1][which]))
 
     def per_asset(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (R, N) USD of these rows -> trading cost (R, N) USD."""
@@ -310,8 +312,8 @@ class DayCosts:
         scratch = self.batch.cost_buffers.get(shape)
         if scratch is None:
             scratch = self.batch.cost_buffers[shape] = [np.empty(shape) for _ in range(4)]
-        which, mult = self._which
-        return row_trading_costs(trade_usd, self.table[0], which, mult, scratch)
+        model = self.model
+        return row_trading_costs(trade_usd, model.table, model.which, model.multiplier, scratch)
 
     def total(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (R, N) USD -> total cost (R,) USD."""

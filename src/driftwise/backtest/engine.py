@@ -287,21 +287,24 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
         costs = costs.take(fired)
         known = None  # evaluated again on the rows taken
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
-                   no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.per_asset)
+                   no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model)
     outcome = step(rule, sub, day, evaluated=known)
     pick = outcome.traded
     if pick.any():
         s = outcome.sizing
         _apply(batch, state, out, k, fired[pick], s.trade_usd[pick], s.trade_shares[pick],
-               s.cost_usd[pick])
+               s.cost_usd[pick], s.post_cash_usd[pick])
     return fired[pick], outcome.trigger.delayed
 
 
 def _apply(batch: Batch, state: BatchState, out: Outputs, k: int, rows: IntArray,
-           trade_usd: FloatArray, trade_shares: FloatArray, cost_usd: FloatArray) -> None:
-    """Step 4 for ``rows``: trades into shares, their value and costs out of cash; record."""
+           trade_usd: FloatArray, trade_shares: FloatArray, cost_usd: FloatArray,
+           post_cash_usd: FloatArray) -> None:
+    """Step 4 for ``rows``: trades into shares, their value and costs out of cash (the
+    sizing's own ``cash - sum(trades) - sum(costs)``, which meets the buffer exactly);
+    record."""
     state.shares[rows] += trade_shares
-    state.cash[rows] = state.cash[rows] - trade_usd.sum(axis=1) - cost_usd.sum(axis=1)
+    state.cash[rows] = post_cash_usd
     cash = state.cash[rows]
     _, post_nav, post_drift = mark_to_market(state.shares[rows], batch.history.prices[k], cash,
                                              batch.target, batch.target_cash)

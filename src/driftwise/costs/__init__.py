@@ -32,6 +32,7 @@ from driftwise.costs.inputs import CostFile, read_cost_inputs
 from driftwise.costs.model import (
     CostCoefficients,
     CostTable,
+    RowCosts,
     asset_flags,
     cost_coefficients,
     cost_notices,
@@ -57,6 +58,7 @@ __all__ = [
     "CostTable",
     "DayEstimates",
     "ImpactModel",
+    "RowCosts",
     "TierDefaults",
     "VixRegime",
     "adv_shares",

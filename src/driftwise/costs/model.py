@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise._jit import kernel
+from driftwise import _kernels as _k
 from driftwise.costs.components import (
     BPS,
     AssetCostInputs,
@@ -107,6 +109,17 @@ class CostTable:
     impact_coef: FloatArray
     impact_power: FloatArray
 
+    @cached_property
+    def kernel_args(self) -> tuple[Any, ...]:
+        """The table as the tuple the compiled kernels take (:mod:`driftwise._kernels`)."""
+        return (self.spread_frac, self.commission_frac, self.min_ticket_usd, self.flat_frac,
+                self.flat_by_regime, self.impact_coef, self.impact_power)
+
+    @property
+    def n_assets(self) -> int:
+        """N."""
+        return int(self.spread_frac.shape[1])
+
     @classmethod
     def stack(cls, coefficients: Sequence[CostCoefficients], n_assets: int) -> CostTable:
         """The table of ``coefficients`` (set ``p`` = ``coefficients[p]``)."""
@@ -127,6 +140,83 @@ class CostTable:
                    np.array([c.flat_by_regime for c in coefficients], dtype=np.bool_), coef,
                    power)
 
+
+@dataclass(frozen=True, eq=False)
+class RowCosts:
+    """The cost model of C rows of trades: what sizing prices trades with.
+
+    Row ``c`` is priced with parameter set ``which[c]`` of ``table`` at regime multiplier
+    ``multiplier[c]`` (a backtest batch mixes cost parameters; the planner has one row).
+    Calling it maps signed trades (C, N) in USD to the trading cost of each (C, N) in
+    USD, by the compiled kernel of :func:`trade_costs`; sizing evaluates the same kernel
+    inside its own loops.
+
+    Attributes
+    ----------
+    table : CostTable
+    which : ndarray of int, shape (C,)
+    multiplier : ndarray, shape (C,)
+    """
+
+    table: CostTable
+    which: IntArray
+    multiplier: FloatArray
+
+    @classmethod
+    def of(cls, coefficients: CostCoefficients, n_rows: int, n_assets: int) -> RowCosts:
+        """One parameter set for ``n_rows`` rows (a VIX per row gives a multiplier per row)."""
+        mult = np.broadcast_to(np.asarray(coefficients.multiplier, dtype=np.float64).reshape(-1),
+                               (n_rows,))
+        return cls(coefficients.table(n_assets), np.zeros(n_rows, dtype=np.intp),
+                   np.ascontiguousarray(mult, dtype=np.float64))
+
+    @classmethod
+    def simple(cls, n_assets: int, *, rate: float = 0.0,
+               terms: Sequence[tuple[float, float]] = (), min_ticket_usd: float = 0.0,
+               n_rows: int = 1) -> RowCosts:
+        """``cost = rate * |x| + sum_k c_k |x|**p_k`` (at least ``min_ticket_usd`` for a
+        non-zero trade's linear part), the same for every asset and row."""
+        zero = np.zeros(n_assets)
+        co = CostCoefficients(zero, np.full(n_assets, float(rate)), zero,
+                              np.full(n_assets, float(min_ticket_usd)),
+                              tuple((np.full(n_assets, float(c)), float(p)) for c, p in terms),
+                              np.asarray(1.0), False)
+        return cls.of(co, n_rows, n_assets)
+
+    @property
+    def n_rows(self) -> int:
+        """C."""
+        return int(self.which.shape[0])
+
+    def rows(self, n_rows: int) -> tuple[IntArray, FloatArray]:
+        """``which`` and ``multiplier`` for ``n_rows`` rows (one row broadcasts).
+
+        Raises
+        ------
+        ValueError
+            Another number of rows.
+        """
+        if self.n_rows == n_rows:
+            return self.which, self.multiplier
+        if self.n_rows == 1:
+            return (np.zeros(n_rows, dtype=np.intp),
+                    np.full(n_rows, float(self.multiplier[0])))
+        raise ValueError(f"cost model of {self.n_rows} rows used for {n_rows} rows")
+
+    def take(self, rows: IntArray) -> RowCosts:
+        """The cost model of ``rows``."""
+        return RowCosts(self.table, np.ascontiguousarray(self.which[rows]),
+                        np.ascontiguousarray(self.multiplier[rows]))
+
+    def __call__(self, trade_usd: FloatArray) -> FloatArray:
+        """Signed trades (C, N) USD -> trading cost per asset (C, N) USD."""
+        x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+        if x.ndim == 1:
+            which, mult = self.rows(1)
+            return np.asarray(row_trading_costs(x[None, :], self.table, which, mult)[0],
+                              dtype=np.float64)
+        which, mult = self.rows(x.shape[0])
+        return row_trading_costs(x, self.table, which, mult)
 
 def cost_coefficients(inputs: AssetCostInputs, params: CostParams,
                       vix: npt.ArrayLike | None = None) -> CostCoefficients:
@@ -248,7 +338,7 @@ def trade_costs(
     * every trading component times ``cost_scale``; a zero trade costs exactly 0.
 
     Buys and sells of the same size cost the same. Every component of every trade is
-    computed in one compiled pass (:func:`_cost_kernel`, numba); the planner, the
+    computed in one compiled pass (:func:`driftwise._kernels.cost_rows`, numba); the planner, the
     engine and the validation all call it through this function.
     """
     x = np.asarray(trade_usd, dtype=np.float64)
@@ -264,8 +354,10 @@ def trade_costs(
                                              out.impact_usd, out.flat_usd)]
         total = _buffer(shape, out.total_usd)
     mult = co.multiplier_of_rows(shape)
-    _run_kernel(rows.reshape(-1, n), co.table(n), np.zeros(len(mult), dtype=np.intp), mult,
-                [p.reshape(-1, n) for p in parts], total.reshape(-1, n))
+    spread_r, commission_r, impact_r, flat_r = (p.reshape(-1, n) for p in parts)
+    _k.cost_rows(rows.reshape(-1, n), np.zeros(len(mult), dtype=np.intp), mult,
+                 co.table(n).kernel_args, spread_r, commission_r, impact_r, flat_r,
+                 total.reshape(-1, n))
     spread, commission, impact, flat = parts
     borrow_out = None if out is None else out.borrow_usd
     if position_after_usd is None:
@@ -305,60 +397,10 @@ def row_trading_costs(trade_usd: FloatArray, table: CostTable, which: IntArray,
     x = np.ascontiguousarray(trade_usd, dtype=np.float64)
     parts = list(scratch) if scratch is not None else [np.empty(x.shape) for _ in range(4)]
     total = np.empty(x.shape)
-    _run_kernel(x, table, np.ascontiguousarray(which, dtype=np.intp),
-                np.ascontiguousarray(multiplier, dtype=np.float64), parts, total)
+    _k.cost_rows(x, np.ascontiguousarray(which, dtype=np.intp),
+                 np.ascontiguousarray(multiplier, dtype=np.float64), table.kernel_args,
+                 parts[0], parts[1], parts[2], parts[3], total)
     return total
-
-
-def _run_kernel(trade: FloatArray, table: CostTable, which: IntArray, mult: FloatArray,
-                parts: list[FloatArray], total: FloatArray) -> None:
-    _cost_kernel(trade, which, mult, table.spread_frac, table.commission_frac,
-                 table.min_ticket_usd, table.flat_frac, table.flat_by_regime, table.impact_coef,
-                 table.impact_power, parts[0], parts[1], parts[2], parts[3], total)
-
-
-@kernel
-def _cost_kernel(trade: FloatArray, which: IntArray, mult: FloatArray, spread_frac: FloatArray,
-                 commission_frac: FloatArray, min_ticket: FloatArray, flat_frac: FloatArray,
-                 flat_by_regime: BoolArray, impact_coef: FloatArray, impact_power: FloatArray,
-                 spread: FloatArray, commission: FloatArray, impact: FloatArray,
-                 flat: FloatArray, total: FloatArray) -> None:
-    """Every component of every trade (rows, n) in one pass (formulas: ``trade_costs``);
-    row ``r`` uses parameter set ``which[r]`` of the table."""
-    n_rows, n_assets = trade.shape
-    n_terms = impact_power.shape[1]
-    for r in range(n_rows):
-        p = which[r]
-        m = mult[r]
-        m_flat = m if flat_by_regime[p] else 1.0
-        for i in range(n_assets):
-            a = abs(trade[r, i])
-            s = a * spread_frac[p, i] * m
-            c = a * commission_frac[p, i]
-            if a > 0.0 and c < min_ticket[p, i]:
-                c = min_ticket[p, i]
-            im = 0.0
-            for k in range(n_terms):
-                coef = impact_coef[p, k, i]
-                if coef == 0.0:  # a padded term (or no impact): adds exactly zero
-                    continue
-                e = impact_power[p, k]
-                if e == 1.5:
-                    ap = a * np.sqrt(a)
-                elif e == 2.0:
-                    ap = a * a
-                elif e == 1.0:
-                    ap = a
-                else:
-                    ap = a ** e
-                im += coef * ap
-            im *= m
-            f = a * flat_frac[p, i] * m_flat
-            spread[r, i] = s
-            commission[r, i] = c
-            impact[r, i] = im
-            flat[r, i] = f
-            total[r, i] = s + c + im + f
 
 
 def cost_rate_bps(

@@ -8,37 +8,34 @@ functions below apply one constraint each to a batch of trades shaped ``(C, N)``
 Each returns the new trades and a mask of where it changed something, so the planner
 can explain every binding constraint.
 
-Cost functions are injected (:data:`CostFn`): signed trades ``(C, N)`` in USD to the
-cost of each trade ``(C, N)`` in USD, elementwise per asset, ``>= 0`` and exactly 0
-for a zero trade. A cost function may reuse its output buffer between calls: nothing
-here holds a cost array across two calls, and ``SizingResult.cost_usd`` is the array
-the last call returned (copy it before calling the cost function again).
+Costs come as a :class:`~driftwise.costs.RowCosts` (:data:`CostFn`): the cost model of
+each row of trades, callable on signed trades ``(C, N)`` in USD, and evaluated by the
+compiled cash fit itself (:mod:`driftwise._kernels`) inside its loops.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise._jit import kernel
+from driftwise import _kernels as _k
+from driftwise.costs.model import RowCosts
 from driftwise.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-CostFn = Callable[[FloatArray], FloatArray]
-"""Signed trades in USD, shape (C, N) -> cost in USD per asset, shape (C, N)."""
+CostFn = RowCosts
+"""The cost model of the rows of a trade array (callable: trades (C, N) -> costs (C, N))."""
 
-SHARE_SNAP = 1e-9
+SHARE_SNAP = _k.SHARE_SNAP
 """A trade within this many shares of a whole number is that whole number (rounding
 noise of ``weight * NAV / price``), so selling a whole position never leaves a share."""
-
-_CASH_POLISH_ROUNDS = 60
 
 
 @dataclass(frozen=True)
@@ -157,24 +154,11 @@ def drop_small_trades(trade_usd: FloatArray, prices_usd: FloatArray, *, min_trad
     x = np.ascontiguousarray(trade_usd, dtype=np.float64)
     out = np.empty_like(x)
     small = np.empty(x.shape, dtype=np.bool_)
-    if not _drop_kernel(x.reshape(-1, x.shape[-1]), np.ascontiguousarray(floor_usd),
-                        out.reshape(-1, x.shape[-1]), small.reshape(-1, x.shape[-1])):
+    n = x.shape[-1]
+    if not _k.drop_rows(x.reshape(-1, n), np.ascontiguousarray(np.broadcast_to(floor_usd, (n,))),
+                        out.reshape(-1, n), small.reshape(-1, n)):
         return trade_usd, None
     return out, small
-
-
-@kernel
-def _drop_kernel(x: FloatArray, floor: FloatArray, out: FloatArray, small: BoolArray) -> bool:
-    """``small = 0 < |x| < floor``; ``out = 0`` there, ``x`` elsewhere; any small."""
-    found = False
-    for r in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            a = abs(x[r, i])
-            hit = a < floor[i] and a > 0.0
-            small[r, i] = hit
-            out[r, i] = 0.0 if hit else x[r, i]
-            found |= hit
-    return found
 
 
 def cap_turnover(trade_usd: FloatArray, nav_usd: FloatArray,
@@ -241,26 +225,10 @@ def round_to_whole_shares(trade_usd: FloatArray, prices_usd: FloatArray
     n = x.shape[-1]
     value, shares = np.empty_like(x), np.empty_like(x)
     changed = np.empty(x.shape, dtype=np.bool_)
-    _whole_kernel(x.reshape(-1, n), np.ascontiguousarray(np.broadcast_to(prices_usd, (n,)),
-                                                         dtype=np.float64),
+    _k.whole_rows(x.reshape(-1, n), np.ascontiguousarray(np.broadcast_to(prices_usd, (n,)),
+                                                          dtype=np.float64),
                   value.reshape(-1, n), shares.reshape(-1, n), changed.reshape(-1, n))
     return value, shares, changed
-
-
-@kernel
-def _whole_kernel(x: FloatArray, prices: FloatArray, value: FloatArray, shares: FloatArray,
-                  changed: BoolArray) -> None:
-    """Per trade: ``raw = x / price``, snapped to the nearest whole number within
-    ``SHARE_SNAP * max(1, |nearest|)``, else truncated toward zero."""
-    for r in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            raw = x[r, i] / prices[i]
-            near = np.rint(raw)
-            snap = abs(raw - near) <= SHARE_SNAP * max(1.0, abs(near))
-            whole = near if snap else np.trunc(raw)
-            shares[r, i] = whole
-            value[r, i] = whole * prices[i]
-            changed[r, i] = not snap
 
 
 @dataclass(frozen=True)
@@ -274,6 +242,9 @@ class CashFit:
     short: BoolArray
     """Shape (C,): the cash requirement still fails (the sells alone do not meet it)."""
     trade_shares: FloatArray | None = None
+    cash_after_usd: FloatArray | None = None
+    """Shape (C,): ``cash - sum(trades) - sum(costs)`` with the sums the check used (it
+    meets the floor exactly; a sum in another order may differ in the last bits)."""
 
 
 def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray,
@@ -325,71 +296,27 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
     exactly in floating point. When ``A <= 0`` even ``s = 0`` fails: the buys are
     dropped and ``short`` is set (the sells are not enlarged).
     """
-    x = trade_usd
-    k = cost_fn(x) if cost_usd is None else cost_usd
-    total_k = k.sum(axis=1)
-    cash_after = cash_usd - x.sum(axis=1) - total_k
-    need = cash_after < cash_floor * (nav_usd - total_k)
-    if not need.any():
-        return CashFit(x, k, need, need)
-    buys = np.where(need[:, None] & (x > 0.0), x, 0.0)
-    sells = x - buys
-    big_b = buys.sum(axis=1)
-    k_sell = np.where(sells != 0.0, k, 0.0).sum(axis=1)
-    k_buy = total_k - k_sell
-    avail = cash_usd - sells.sum(axis=1) - cash_floor * nav_usd - (1.0 - cash_floor) * k_sell
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = _scale_step(avail, big_b, k_buy, np.ones_like(big_b), cash_floor, need)
-        done = ~need | (s <= 0.0)
-        for _ in range(max_iter):
-            if done.all():
-                break
-            kb = _buy_cost(cost_fn, sells, buys, s)
-            s_new = _scale_step(avail, big_b, kb, s, cash_floor, ~done)
-            done |= np.abs(s_new - s) <= tol
-            s = s_new
-    return _polish(x, sells, buys, s, need, cash_usd=cash_usd, nav_usd=nav_usd,
-                   cash_floor=cash_floor, cost_fn=cost_fn, prices_usd=prices_usd,
-                   whole_shares=whole_shares, min_trade_usd=min_trade_usd,
-                   min_trade_shares=min_trade_shares)
-
-
-def _scale_step(avail: FloatArray, big_b: FloatArray, k_buy: FloatArray, s: FloatArray,
-                floor: float, rows: BoolArray) -> FloatArray:
-    rate = np.where(s > 0.0, k_buy / (s * big_b), 0.0)
-    new = np.clip(avail / (big_b * (1.0 + (1.0 - floor) * rate)), 0.0, 1.0)
-    return np.where(rows & (avail > 0.0) & (big_b > 0.0), new, np.where(rows, 0.0, s))
-
-
-def _buy_cost(cost_fn: CostFn, sells: FloatArray, buys: FloatArray, s: FloatArray) -> FloatArray:
-    scaled = buys * s[:, None]
-    return np.asarray(np.where(scaled > 0.0, cost_fn(sells + scaled), 0.0).sum(axis=1))
-
-
-def _polish(x: FloatArray, sells: FloatArray, buys: FloatArray, s: FloatArray, need: BoolArray,
-            *, cash_usd: FloatArray, nav_usd: FloatArray, cash_floor: float, cost_fn: CostFn,
-            prices_usd: FloatArray, whole_shares: bool, min_trade_usd: float,
-            min_trade_shares: float) -> CashFit:
-    """Apply ``s`` with rounding and minimums, then shave it until the floor holds."""
-    s = np.where(need, s, 1.0)
-    shares: FloatArray | None = None
-    for _ in range(_CASH_POLISH_ROUNDS):
-        new = np.where(need[:, None], sells + buys * s[:, None], x)
-        if whole_shares:
-            new, shares, _ = round_to_whole_shares(new, prices_usd)
-        new, _ = drop_small_trades(new, prices_usd, min_trade_usd=min_trade_usd,
-                                   min_trade_shares=min_trade_shares)
-        k = cost_fn(new)
-        total_k = k.sum(axis=1)
-        cash_after = cash_usd - new.sum(axis=1) - total_k
-        shortfall = cash_floor * (nav_usd - total_k) - cash_after
-        bad = need & (shortfall > 0.0) & (s > 0.0)
-        if not bad.any():
-            short = need & (shortfall > 0.0)
-            return CashFit(new, k, need, short, shares)
-        big_b = buys.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cut = 2.0 * shortfall / big_b + 4.0 * np.finfo(np.float64).eps
-        s = np.where(bad, np.maximum(s * (1.0 - 4.0 * np.finfo(np.float64).eps) - cut, 0.0), s)
-    raise ConfigError("cash constraint did not converge: the cost model is not increasing "
-                      "in the trade size")  # pragma: no cover - defensive
+    x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+    n_rows, n_assets = x.shape
+    k = np.ascontiguousarray(cost_fn(x) if cost_usd is None else cost_usd, dtype=np.float64)
+    prices = np.ascontiguousarray(np.broadcast_to(prices_usd, (n_assets,)), dtype=np.float64)
+    use_min = min_trade_usd > 0.0 or min_trade_shares > 0.0
+    floor_usd = np.ascontiguousarray(np.maximum(min_trade_usd, min_trade_shares * prices))
+    which, mult = cost_fn.rows(n_rows)
+    out, out_k, shares = (np.empty_like(x) for _ in range(3))
+    scaled = np.zeros(n_rows, dtype=np.bool_)
+    short = np.zeros(n_rows, dtype=np.bool_)
+    sums = np.zeros((n_rows, 2))
+    cash = np.ascontiguousarray(np.broadcast_to(cash_usd, (n_rows,)), dtype=np.float64)
+    status = _k.fit_cash_rows(x, k, cash, np.ascontiguousarray(np.broadcast_to(nav_usd, (n_rows,)),
+                                                   dtype=np.float64),
+                              float(cash_floor), prices, bool(whole_shares), floor_usd, use_min,
+                              which, mult, cost_fn.table.kernel_args, float(tol), int(max_iter),
+                              out, out_k, shares, scaled, short, sums)
+    if status != _k.OK:
+        raise ConfigError("cash constraint did not converge: the cost model is not increasing "
+                          "in the trade size")
+    after = cash - sums[:, 0] - sums[:, 1]
+    if not scaled.any():  # every row funded: the trades as given
+        return CashFit(trade_usd, k, scaled, short, cash_after_usd=after)
+    return CashFit(out, out_k, scaled, short, shares if whole_shares else None, after)

@@ -1,9 +1,12 @@
 """Destinations: *what to* a rebalance trades (SPEC section 5), before costs and constraints.
 
-FULL takes the traded assets to target, HALF halves each drift, BAND_EDGE moves assets
-outside their band to its nearest edge, COST_CONSTRAINED trades only the assets whose
-benefit (:func:`marginal_benefit`) exceeds twice their cost. :mod:`driftwise.policy.sizing`
-lands the portfolio on these weights after costs and applies the constraints.
+FULL takes the traded assets to target (``u = t``), HALF halves each drift
+(``u = w - d/2``), BAND_EDGE moves assets outside their band to its nearest edge
+(``u = t + clip(d, -width, width)`` for ``|d| > width``), COST_CONSTRAINED trades only the
+assets whose benefit (:func:`marginal_benefit`) exceeds twice their cost; under long-only
+``u = max(u, 0)``. :func:`driftwise.policy.sizing.size_trades` computes them (in its
+compiled kernel, :func:`driftwise._kernels.size_row`), lands the portfolio on them after
+costs and applies the constraints.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
+from driftwise import _kernels as _k
 from driftwise.errors import ConfigError
-from driftwise.policy.constraints import BoolArray, FloatArray
+from driftwise.policy.constraints import FloatArray
 
 TRADING_DAYS = 252
 
@@ -25,12 +30,6 @@ class Destination(StrEnum):
     HALF = "half"
     BAND_EDGE = "band_edge"
     COST_CONSTRAINED = "cost_constrained"
-
-
-def per_config(value: float | FloatArray) -> float | FloatArray:
-    """A scalar, or a (C,) array shaped (C, 1) to broadcast over assets."""
-    arr = np.asarray(value, dtype=np.float64)
-    return float(arr) if arr.ndim == 0 else arr[:, None]
 
 
 def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
@@ -62,56 +61,22 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
     SPEC section 3.5, one asset at a time). With ``TE^2 = d' S d`` the difference is
     ``2 d_i (S d)_i - S_ii d_i^2``; diagonal ``S`` gives ``d_i^2 sigma_i^2``.
     """
-    if cov_annual is None:
-        if vol_annual is None:
-            raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
-        q = drift * drift * (vol_annual * vol_annual)
-    else:
-        q = drift * (2.0 * (drift @ cov_annual) - np.diagonal(cov_annual) * drift)
-    return np.asarray(per_config(gamma) * 0.5 * per_config(horizon_days) / TRADING_DAYS * q,
-                      dtype=np.float64)
+    d = np.ascontiguousarray(drift, dtype=np.float64)
+    n_rows, n_assets = d.shape
+    if cov_annual is None and vol_annual is None:
+        raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
+    use_cov = cov_annual is not None
+    vol = (np.zeros((n_rows, n_assets)) if vol_annual is None
+           else np.ascontiguousarray(np.broadcast_to(vol_annual, (n_rows, n_assets)),
+                                     dtype=np.float64))
+    cov = (np.zeros((0, 0)) if cov_annual is None
+           else np.ascontiguousarray(cov_annual, dtype=np.float64))
+    out = np.empty((n_rows, n_assets))
+    _k.benefit_rows(d, vol, cov, use_cov, per_row(gamma, n_rows), per_row(horizon_days, n_rows),
+                    out)
+    return out
 
 
-def destination_weights(weights: FloatArray, target: FloatArray, destination: Destination, *,
-                        band_width: FloatArray | None = None, long_only: bool = True
-                        ) -> tuple[FloatArray, BoolArray | None, BoolArray | None]:
-    """Destination weight of every asset, before costs and constraints.
-
-    Parameters
-    ----------
-    weights : ndarray, shape (C, N)
-    target : ndarray, shape (C, N) or (N,)
-    destination : Destination
-    band_width : ndarray, shape (C, N) or (N,), optional
-        Half-width of each asset's band (fraction of NAV); needed for BAND_EDGE.
-    long_only : bool
-        Clip destinations at 0.
-
-    Returns
-    -------
-    dest : ndarray, broadcastable to (C, N)
-        FULL and COST_CONSTRAINED ``t``; HALF ``w - d/2``; BAND_EDGE
-        ``t + clip(d, -width, width)`` (equal to ``w`` inside the band).
-    selected : ndarray of bool, shape (C, N), or None
-        BAND_EDGE: the assets outside their band (``|d| > width``); None = every asset.
-    clipped : ndarray of bool, or None
-        Where long-only raised a negative destination to 0 (None when nowhere).
-    """
-    selected: BoolArray | None = None
-    if destination is Destination.HALF:
-        dest = 0.5 * (weights + target)
-    elif destination is Destination.BAND_EDGE:
-        if band_width is None:
-            raise ConfigError("band-edge sizing needs band_width")
-        d = weights - target
-        dest = target + np.clip(d, -band_width, band_width)
-        selected = np.abs(d) > band_width
-    else:
-        dest = target
-    clipped: BoolArray | None = None
-    if long_only:
-        neg = dest < 0.0
-        if neg.any():
-            clipped = neg
-            dest = np.maximum(dest, 0.0)
-    return np.asarray(dest, dtype=np.float64), selected, clipped
+def per_row(value: float | npt.ArrayLike, n_rows: int) -> FloatArray:
+    """A scalar or (C,) parameter as a contiguous (C,) array."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_rows,)))

@@ -53,23 +53,15 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from driftwise import _kernels as _k
 from driftwise.errors import ConfigError, DataError
 from driftwise.policy.constraints import (
     BoolArray,
-    CashFit,
     Constraints,
     CostFn,
     FloatArray,
-    cap_turnover,
-    drop_small_trades,
-    fit_cash,
-    round_to_whole_shares,
 )
-from driftwise.policy.destination import (
-    Destination,
-    destination_weights,
-    marginal_benefit,
-)
+from driftwise.policy.destination import Destination, per_row
 
 __all__ = ["BINDING_KEYS", "Landing", "SizingResult", "land_on_destination", "size_trades"]
 
@@ -103,7 +95,9 @@ class SizingResult:
     post_cash_weight : ndarray, shape (C,)
         ``post_cash_usd / post_nav_usd``.
     post_cash_usd : ndarray, shape (C,)
-        ``cash_usd - sum(trade_usd) - sum(cost_usd)`` (sells before buys, costs from cash).
+        ``cash_usd - sum(trade_usd) - sum(cost_usd)`` (sells before buys, costs from cash),
+        with the sums the cash check used: it meets the cash buffer exactly (a sum in
+        another order may differ in the last bits). Apply it rather than re-summing.
     binding : dict of str to ndarray of bool
         Where each constraint changed the trades; keys :data:`BINDING_KEYS`, shape (C, N)
         for ``excluded, no_price, long_only, do_not_buy, do_not_sell,
@@ -188,49 +182,31 @@ def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: F
     recomputed identically), so each configuration gets the result it would get alone
     (C = 1).
     """
-    if trade_mask.all():
-        um, hm = dest, holdings_usd
-    else:
-        um = np.where(trade_mask, dest, 0.0)
-        hm = np.where(trade_mask, holdings_usd, 0.0)
-    v_eval = np.array(nav_usd if start_nav_usd is None else start_nav_usd, dtype=np.float64)
-    v_prev = k_prev = None
-    done = np.zeros(v_eval.shape, dtype=bool)
-    x = np.empty(holdings_usd.shape)
-    for it in range(1, max_iter + 1):
-        np.multiply(um, v_eval[:, None], out=x)
-        x -= hm
-        if sell_only is not None:
-            np.minimum(x, 0.0, out=x, where=sell_only)
-        if buy_only is not None:
-            np.maximum(x, 0.0, out=x, where=buy_only)
-        k = cost_fn(x)
-        total = k.sum(axis=1)
-        v_post = nav_usd - total
-        done |= np.abs(v_post - v_eval) <= tol * nav_usd
-        if done.all():
-            return Landing(x, k, v_post, v_eval, it)
-        v_next = _secant(v_eval, total, v_prev, k_prev, nav_usd, v_post)
-        v_prev, k_prev = v_eval, total
-        v_eval = np.where(done, v_eval, v_next)
-    raise ConfigError(f"sizing: the cost fixed point did not converge in {max_iter} steps; "
-                      "is the cost model charging close to 100% of the trade?")
+    shape = holdings_usd.shape
+    n_rows = shape[0]
+
+    def full(mask: BoolArray | None) -> BoolArray:
+        return (np.zeros(shape, dtype=np.bool_) if mask is None
+                else np.ascontiguousarray(np.broadcast_to(mask, shape), dtype=np.bool_))
+    nav = np.ascontiguousarray(nav_usd, dtype=np.float64)
+    start = nav if start_nav_usd is None else np.ascontiguousarray(start_nav_usd,
+                                                                   dtype=np.float64)
+    which, mult = cost_fn.rows(n_rows)
+    x, k = np.empty(shape), np.empty(shape)
+    post, evaluated = np.empty(n_rows), np.empty(n_rows)
+    iterations = _k.land_rows(
+        np.ascontiguousarray(np.broadcast_to(dest, shape), dtype=np.float64), full(trade_mask),
+        np.ascontiguousarray(holdings_usd, dtype=np.float64), nav, full(sell_only),
+        full(buy_only), start, which, mult, cost_fn.table.kernel_args, float(tol),
+        int(max_iter), x, k, post, evaluated)
+    if iterations == 0:
+        raise _no_landing(max_iter)
+    return Landing(x, k, post, evaluated, iterations)
 
 
-def _secant(v: FloatArray, total: FloatArray, v_prev: FloatArray | None,
-            total_prev: FloatArray | None, nav: FloatArray, v_post: FloatArray) -> FloatArray:
-    """Next guess of ``V' = NAV - K(V')``: secant step, or the plain step when unsafe.
-
-    With the slope ``m = dK/dV'`` from the last two points, ``V' = (NAV - K + m V) / (1 + m)``
-    solves the linearized equation (exact for a linear cost without sign changes). The
-    secant step is used only for ``|m| < 0.5``, where the plain step contracts anyway.
-    """
-    if v_prev is None or total_prev is None:
-        return v_post
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = (total - total_prev) / (v - v_prev)
-        step = (nav - total + m * v) / (1.0 + m)
-    return np.where(np.isfinite(m) & (np.abs(m) < 0.5), step, v_post)
+def _no_landing(max_iter: int) -> ConfigError:
+    return ConfigError(f"sizing: the cost fixed point did not converge in {max_iter} steps; "
+                       "is the cost model charging close to 100% of the trade?")
 
 
 @dataclass(frozen=True, eq=False)
@@ -318,179 +294,71 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     _check_params(tol, max_iter)
     inp = _prepare(weights, cash_weight, target, target_cash, nav_usd, prices_usd, active)
     shape = inp.weights.shape
-    binding: dict[str, BoolArray | None] = dict.fromkeys(BINDING_KEYS)
+    n_rows, n_assets = shape
     if not inp.active.any():
-        return _result(inp, np.zeros(shape), np.zeros(shape), binding, constraints, 0)
+        return _result(inp, np.zeros(shape), np.zeros(shape), None, None, constraints, 0)
     width = None if band_width is None else _band(band_width, shape)
-    sel = _select(
-        inp, dest_kind, constraints, binding, cost_fn=cost_fn, width=width,
-        no_buy=_mask(no_buy, "no_buy", shape), no_sell=_mask(no_sell, "no_sell", shape),
-        assets=_mask(assets, "assets", shape), exclude=_mask(exclude, "exclude", shape),
-        vol_annual=_opt(vol_annual), cov_annual=_opt(cov_annual),
-        gamma=_positive(gamma, "gamma", shape[0]),
-        horizon_days=_positive(horizon_days, "horizon_days", shape[0]))
-    land = land_on_destination(sel.dest, sel.trade, inp.holdings_usd, inp.nav_usd, cost_fn,
-                               sell_only=sel.sell_only, buy_only=sel.buy_only, tol=tol,
-                               max_iter=max_iter)
-    iterations = land.iterations
-    if dest_kind is Destination.BAND_EDGE and width is not None:
-        land, extra = _keep_in_band(land, inp, sel, width, cost_fn, tol=tol, max_iter=max_iter)
-        iterations += extra
-    x, k = _constrain(land, inp, constraints, cost_fn, binding, tol=tol, max_iter=max_iter)
-    return _result(inp, x, k, binding, constraints, iterations)
+    if dest_kind is Destination.BAND_EDGE and width is None:
+        raise ConfigError("band-edge sizing needs band_width")
+    vol, cov = _opt(vol_annual), _opt(cov_annual)
+    if dest_kind is Destination.COST_CONSTRAINED and vol is None and cov is None:
+        raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
+    gam = per_row(_positive(gamma, "gamma", n_rows), n_rows)
+    hor = per_row(_positive(horizon_days, "horizon_days", n_rows), n_rows)
+    c = constraints
+
+    def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
+        mask = _mask(values, name, shape)
+        return (np.full(shape, default) if mask is None
+                else np.ascontiguousarray(mask, dtype=np.bool_))
+    x, k = np.zeros(shape), np.zeros(shape)
+    bind = np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_)
+    row_bind = np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_)
+    sums = np.zeros((n_rows, 2))
+    which, mult = cost_fn.rows(n_rows)
+    status, iterations = _k.size_rows(
+        np.ascontiguousarray(inp.weights), _rows(inp.target, shape),
+        np.ascontiguousarray(inp.cash_usd), np.ascontiguousarray(inp.nav_usd),
+        np.ascontiguousarray(inp.holdings_usd), inp.prices_usd, inp.price_ok,
+        np.ascontiguousarray(inp.active), _KIND[dest_kind],
+        np.zeros(shape) if width is None else _rows(width, shape), width is not None,
+        full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
+        full(assets, "assets", True), full(exclude, "exclude", False),
+        np.zeros(shape) if vol is None else _rows(vol, shape),
+        np.zeros((0, 0)) if cov is None else np.ascontiguousarray(cov, dtype=np.float64),
+        cov is not None, gam, hor, c.long_only, float(c.cash_buffer),
+        np.ascontiguousarray(np.maximum(c.min_trade_usd, c.min_trade_shares * inp.prices_usd)),
+        c.min_trade_usd > 0.0 or c.min_trade_shares > 0.0, c.whole_shares,
+        float(c.max_turnover), which, mult, cost_fn.table.kernel_args, float(tol),
+        int(max_iter), x, k, bind, row_bind, sums)
+    if status == _k.NO_LANDING:
+        raise _no_landing(max_iter)
+    if status != _k.OK:
+        raise ConfigError("cash constraint did not converge: the cost model is not increasing "
+                          "in the trade size")
+    return _result(inp, x, k, bind, row_bind, constraints, iterations, sums)
 
 
-@dataclass(frozen=True, eq=False)
-class _Selection:
-    """Step 1: destination, traded assets and direction limits, all (C, N)."""
-
-    dest: FloatArray
-    trade: BoolArray
-    tradable: BoolArray
-    sell_only: BoolArray | None
-    buy_only: BoolArray | None
-    no_buy: BoolArray | None
-    no_sell: BoolArray | None
+_KIND = {Destination.FULL: _k.FULL, Destination.HALF: _k.HALF,
+         Destination.BAND_EDGE: _k.BAND_EDGE, Destination.COST_CONSTRAINED: _k.COST_CONSTRAINED}
 
 
-def _select(inp: _Inputs, kind: Destination, constraints: Constraints,
-            binding: dict[str, BoolArray | None], *, cost_fn: CostFn, width: FloatArray | None,
-            no_buy: BoolArray | None, no_sell: BoolArray | None, assets: BoolArray | None,
-            exclude: BoolArray | None, vol_annual: FloatArray | None,
-            cov_annual: FloatArray | None, gamma: float | FloatArray,
-            horizon_days: float | FloatArray) -> _Selection:
-    """Step 1 of :func:`size_trades`; fills the step's binding masks."""
-    w = inp.weights
-    raw, selected, clipped = destination_weights(w, inp.target, kind, band_width=width,
-                                                 long_only=constraints.long_only)
-    dest = np.broadcast_to(raw, w.shape)
-    base = np.broadcast_to(inp.active[:, None], w.shape)
-    if assets is not None:
-        base = base & assets
-    moves = dest != w
-    tradable = base & inp.price_ok
-    if exclude is not None:
-        tradable = tradable & ~exclude
-    if kind is Destination.COST_CONSTRAINED:
-        if vol_annual is None and cov_annual is None:
-            raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
-        benefit = marginal_benefit(w - inp.target, vol_annual=vol_annual, cov_annual=cov_annual,
-                                   gamma=gamma, horizon_days=horizon_days)
-        full_cost = cost_fn((dest - w) * inp.nav_usd[:, None]) / inp.nav_usd[:, None]
-        selected = benefit > 2.0 * full_cost
-        binding["cost_constrained_skip"] = tradable & ~selected & moves
-    want = base if selected is None else base & selected
-    would = want & moves
-    if exclude is not None:
-        binding["excluded"] = would & exclude
-    if not inp.price_ok.all():
-        binding["no_price"] = would & ~inp.price_ok
-    trade = want & tradable
-    if clipped is not None:
-        binding["long_only"] = trade & clipped
-    sell_only = buy_only = None
-    if no_buy is not None:
-        blocked = trade & no_buy & (dest > w)
-        binding["do_not_buy"] = blocked
-        trade = trade & ~blocked
-        sell_only = trade & no_buy
-    if no_sell is not None:
-        blocked = trade & no_sell & (dest < w)
-        binding["do_not_sell"] = blocked
-        trade = trade & ~blocked
-        buy_only = trade & no_sell
-    return _Selection(dest, trade, tradable, sell_only, buy_only, no_buy, no_sell)
+def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
+    """(N,) or (C, N) values as a contiguous (C, N) array."""
+    return np.ascontiguousarray(np.broadcast_to(values, shape), dtype=np.float64)
 
 
-def _keep_in_band(land: Landing, inp: _Inputs, sel: _Selection, width: FloatArray,
-                  cost_fn: CostFn, *, tol: float, max_iter: int) -> tuple[Landing, int]:
-    """BAND_EDGE: trade untouched assets that the cost would push out of their band.
-
-    Their weight grows by ``NAV / NAV'``; such an asset joins the traded set with its
-    current weight as destination (still inside), and step 2 is solved again. The
-    traded set only grows, so this ends (in practice after one pass).
-    """
-    trade, extra = sel.trade, 0
-    for _ in range(inp.weights.shape[1] + 1):
-        grown = inp.weights * (inp.nav_usd / land.post_nav_usd)[:, None] - inp.target
-        up = grown > width + tol
-        down = grown < -width - tol
-        if sel.no_sell is not None:
-            up &= ~sel.no_sell
-        if sel.no_buy is not None:
-            down &= ~sel.no_buy
-        pushed = sel.tradable & ~trade & (up | down)
-        if not pushed.any():
-            break
-        trade = trade | pushed
-        land = land_on_destination(sel.dest, trade, inp.holdings_usd, inp.nav_usd, cost_fn,
-                                   sell_only=sel.sell_only, buy_only=sel.buy_only,
-                                   start_nav_usd=land.eval_nav_usd, tol=tol, max_iter=max_iter)
-        extra += land.iterations
-    return land, extra
-
-
-def _constrain(land: Landing, inp: _Inputs, c: Constraints, cost_fn: CostFn,
-               binding: dict[str, BoolArray | None], *, tol: float,
-               max_iter: int) -> tuple[FloatArray, FloatArray]:
-    """Steps 3-7 of :func:`size_trades`: returns the final trades and their costs."""
-    prices, act = inp.prices_usd, inp.active
-
-    def fit(trades: FloatArray, cost: FloatArray | None, final: bool) -> CashFit:
-        # step 3 leaves rounding and minimums to steps 4-6 (recorded there); step 7 applies
-        # them to the scaled buys itself
-        return fit_cash(trades, cash_usd=inp.cash_usd, nav_usd=inp.nav_usd,
-                        cash_floor=c.cash_buffer, cost_fn=cost_fn, prices_usd=prices,
-                        cost_usd=cost, whole_shares=c.whole_shares and final,
-                        min_trade_usd=c.min_trade_usd if final else 0.0,
-                        min_trade_shares=c.min_trade_shares if final else 0.0,
-                        tol=tol, max_iter=max_iter)
-
-    def drop(trades: FloatArray) -> tuple[FloatArray, bool]:
-        out, dropped = drop_small_trades(trades, prices, min_trade_usd=c.min_trade_usd,
-                                         min_trade_shares=c.min_trade_shares)
-        return out, _mark(binding, "min_trade", dropped)
-
-    cash = fit(land.trade_usd, land.cost_usd, final=False)  # step 3
-    _mark(binding, "cash", cash.scaled & act)
-    x, changed = drop(cash.trade_usd)  # step 4
-    x, scaled = cap_turnover(x, inp.nav_usd, c.max_turnover)  # step 5
-    if _mark(binding, "max_turnover", scaled):
-        x, _ = drop(x)
-        changed = True
-    if c.whole_shares:  # step 6
-        x, _, rounded = round_to_whole_shares(x, prices)
-        if c.long_only:  # a whole position within SHARE_SNAP of a whole number
-            x = np.maximum(x, -np.maximum(inp.holdings_usd, 0.0))
-        _mark(binding, "whole_shares", rounded)
-        x, _ = drop(x)
-        changed = True
-    if changed:  # step 7
-        cash = fit(x, None, final=True)
-        _mark(binding, "cash", cash.scaled & act)
-        if cash.scaled.any():
-            _mark(binding, "min_trade", (cash.trade_usd == 0.0) & (x != 0.0))
-        x = cash.trade_usd
-    binding["cash_short"] = cash.short & act
-    return x, cash.cost_usd
-
-
-def _mark(binding: dict[str, BoolArray | None], key: str, where: BoolArray | None) -> bool:
-    """OR ``where`` into ``binding[key]``; True when it binds anywhere."""
-    if where is None or not where.any():
-        return False
-    old = binding[key]
-    binding[key] = where if old is None else old | where
-    return True
-
-
-def _result(inp: _Inputs, x: FloatArray, k: FloatArray, binding: dict[str, BoolArray | None],
-            c: Constraints, iterations: int) -> SizingResult:
+def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,
+            row_bind: BoolArray | None, c: Constraints, iterations: int,
+            sums: FloatArray | None = None) -> SizingResult:
+    """The result; ``sums`` (C, 2) are the kernel's sums of trades and costs, which its
+    cash check used (so that the cash after trading meets the buffer exactly)."""
     shape = x.shape
     act = inp.active
-    total_k = k.sum(axis=1)
+    total_x = x.sum(axis=1) if sums is None else sums[:, 0]
+    total_k = k.sum(axis=1) if sums is None else sums[:, 1]
     post_nav = np.where(act, inp.nav_usd - total_k, inp.nav_usd)
-    post_cash = inp.cash_usd - x.sum(axis=1) - total_k
+    post_cash = inp.cash_usd - total_x - total_k
     post_w = inp.holdings_usd  # private buffer of _prepare, no longer needed: reused
     post_w += x
     post_w /= post_nav[:, None]
@@ -502,10 +370,11 @@ def _result(inp: _Inputs, x: FloatArray, k: FloatArray, binding: dict[str, BoolA
     if c.whole_shares:
         np.rint(shares, out=shares)
     filled: dict[str, BoolArray] = {}
-    for key in BINDING_KEYS:
-        value = binding.get(key)
-        full = shape if key in BINDING_KEYS_ASSET else shape[:1]
-        filled[key] = _all_false(full) if value is None else value
+    for j, key in enumerate(BINDING_KEYS_ASSET):
+        filled[key] = bind[j] if bind is not None and bind[j].any() else _all_false(shape)
+    for j, key in enumerate(BINDING_KEYS_CONFIG):
+        filled[key] = (row_bind[j] if row_bind is not None and row_bind[j].any()
+                       else _all_false(shape[:1]))
     return SizingResult(x, shares, k, post_nav, post_w, post_cash_w, filled,
                         post_cash_usd=post_cash, iterations=iterations)
 

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise.backtest.history import MarketHistory
-from driftwise.costs import CostParams, trade_costs
+from driftwise.costs import CostParams, RowCosts, cost_coefficients
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import Anchor, BoolArray, FloatArray, Frequency
@@ -223,7 +223,7 @@ def by_day(day: IntArray, fn: Callable[[int, IntArray], FloatArray]) -> FloatArr
 
 
 def day_cost_fn(history: MarketHistory, params: CostParams, day: int, *,
-                any_inputs: bool = False) -> Callable[[FloatArray], FloatArray]:
+                any_inputs: bool = False) -> RowCosts:
     """The cost model of ``day``: signed trades (C, N) USD -> cost per asset (C, N) USD.
 
     ``any_inputs``: a flat cost does not read the day's inputs, so any day's will do
@@ -233,11 +233,7 @@ def day_cost_fn(history: MarketHistory, params: CostParams, day: int, *,
     level = None if np.isnan(vix) else vix
     flat = any_inputs and params.flat_cost_bps is not None
     inputs = history.cost_inputs(0 if flat else day)
-
-    def cost(trade_usd: FloatArray) -> FloatArray:
-        return np.asarray(trade_costs(trade_usd, inputs, params, level).trading_usd,
-                          dtype=np.float64)
-    return cost
+    return RowCosts.of(cost_coefficients(inputs, params, level), 1, inputs.n_assets)
 
 
 def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -> FloatArray:
