@@ -7,11 +7,11 @@ cached on disk next to their module (``cache=True``), so only the first run on a
 pays the compilation.
 
 Division follows numpy (``error_model="numpy"``: a division by zero gives inf or NaN, as
-in the array code, instead of raising). Kernels are exact IEEE code (:func:`kernel`);
-only a kernel whose results are compared with a tolerance may let the compiler
-re-associate its sums (:func:`fast_kernel`: re-association and ignoring the sign of zero,
-so that sums over assets vectorize), because re-association also reorders the arithmetic
-of exact checks such as the cash buffer's.
+in the array code, instead of raising). Kernels are exact IEEE code, and their sums over
+assets follow numpy's own order (:func:`driftwise._kernels.total`): the compiler may not
+re-associate them, since a vectorized re-associated sum depends on where the arrays sit in
+memory (two runs of the same backtest then differ in the last bits) and reorders the
+arithmetic of exact checks such as the cash buffer's.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import numba
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-FASTMATH = frozenset({"reassoc", "nsz"})
-
 
 def kernel(fn: _F) -> _F:
     """Compile ``fn`` with numba: exact IEEE arithmetic, cached, the GIL released.
@@ -33,13 +31,6 @@ def kernel(fn: _F) -> _F:
     :func:`driftwise._kernels.pairwise_sum` (numpy's own summation order).
     """
     return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy")(fn))
-
-
-def fast_kernel(fn: _F) -> _F:
-    """:func:`kernel` that may also re-associate sums (they vectorize; results differ from
-    numpy's pairwise sums in the last bits). Only for results compared with a tolerance."""
-    return cast(_F, numba.njit(cache=True, nogil=True, fastmath=set(FASTMATH),
-                               error_model="numpy")(fn))
 
 
 def inline_kernel(fn: _F) -> _F:

@@ -56,6 +56,17 @@ N_ROW_KEYS = 3
 OK, NO_LANDING, NO_CASH_FIT = 0, 1, 2
 
 
+def arg(values: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[Any]:
+    """``values`` as a writable C-contiguous array (of ``dtype``), to pass to a kernel.
+
+    numba compiles a kernel once per type of its arguments, and a read-only or strided
+    array is another type than a plain one: every caller passes plain arrays, so that each
+    kernel compiles once (copied only when the values are read-only or strided).
+    """
+    out = np.ascontiguousarray(values, dtype=dtype)
+    return out if out.flags.writeable else out.copy()
+
+
 # ---------------------------------------------------------------------- sums
 
 
@@ -90,44 +101,87 @@ def _block_sum(a: FloatArray, lo: int, n: int) -> float:
 
 
 @kernel
+def _half(n: int) -> int:
+    """Where numpy splits a range of ``n > 128`` elements (a multiple of 8)."""
+    half = n // 2
+    return half - half % 8
+
+
+# Ranges of up to _CAP_k elements are summed by _sum_k without a stack: a range of n
+# elements splits into parts of at most (n + 1) / 2 + 7, so _CAP_k = 2 _CAP_{k-1} - 15.
+_CAP_0 = 128
+_CAP_4 = 1823
+
+
+@kernel
+def _sum_1(a: FloatArray, lo: int, n: int) -> float:
+    if n <= _CAP_0:
+        return _block_sum(a, lo, n)
+    h = _half(n)
+    return _block_sum(a, lo, h) + _block_sum(a, lo + h, n - h)
+
+
+@kernel
+def _sum_2(a: FloatArray, lo: int, n: int) -> float:
+    if n <= _CAP_0:
+        return _block_sum(a, lo, n)
+    h = _half(n)
+    return _sum_1(a, lo, h) + _sum_1(a, lo + h, n - h)
+
+
+@kernel
+def _sum_3(a: FloatArray, lo: int, n: int) -> float:
+    if n <= _CAP_0:
+        return _block_sum(a, lo, n)
+    h = _half(n)
+    return _sum_2(a, lo, h) + _sum_2(a, lo + h, n - h)
+
+
+@kernel
+def _sum_4(a: FloatArray, lo: int, n: int) -> float:
+    if n <= _CAP_0:
+        return _block_sum(a, lo, n)
+    h = _half(n)
+    return _sum_3(a, lo, h) + _sum_3(a, lo + h, n - h)
+
+
+@kernel
 def pairwise_sum(a: FloatArray, lo: int, n: int) -> float:
     """``a[lo:lo + n].sum()`` in numpy's own order (its pairwise summation), to the bit.
 
     Sizing's cash check must hold for the sums the caller computes with numpy, and the
     tests compare sizing's results with numpy formulas exactly; a plain loop would
     differ in the last bits from 8 elements on. numpy halves a range (keeping multiples
-    of 8) until it has at most 128 elements; the halving is walked with an explicit stack
-    (numba cannot cache a recursive function).
+    of 8) until it has at most 128 elements. Up to :data:`_CAP_4` elements (every
+    portfolio of fewer than about 1,800 assets) the halving is four nested functions;
+    longer ranges walk it with an explicit stack (numba cannot cache a recursive
+    function).
     """
-    if n <= 128:
-        return _block_sum(a, lo, n)
-    los = np.empty(64, dtype=np.int64)
-    ns = np.empty(64, dtype=np.int64)
-    phase = np.zeros(64, dtype=np.int64)
-    left = np.empty(64)
+    if n <= _CAP_4:
+        return _sum_4(a, lo, n)
+    stack = np.empty((64, 4))  # start, length, phase, left sum
     sp = 0
-    los[0], ns[0], phase[0] = lo, n, 0
+    stack[0, 0], stack[0, 1], stack[0, 2] = lo, n, 0.0
     ret = 0.0
     while True:
-        m = ns[sp]
-        half = m // 2
-        half -= half % 8
-        if m <= 128:
-            ret = _block_sum(a, los[sp], m)
+        start, m, phase = int(stack[sp, 0]), int(stack[sp, 1]), stack[sp, 2]
+        half = _half(m)
+        if m <= _CAP_4:
+            ret = _sum_4(a, start, m)
             sp -= 1
-        elif phase[sp] == 0:
-            phase[sp] = 1
+        elif phase == 0.0:
+            stack[sp, 2] = 1.0
             sp += 1
-            los[sp], ns[sp], phase[sp] = los[sp - 1], half, 0
+            stack[sp, 0], stack[sp, 1], stack[sp, 2] = start, half, 0.0
             continue
-        elif phase[sp] == 1:
-            left[sp] = ret
-            phase[sp] = 2
+        elif phase == 1.0:
+            stack[sp, 3] = ret
+            stack[sp, 2] = 2.0
             sp += 1
-            los[sp], ns[sp], phase[sp] = los[sp - 1] + half, m - half, 0
+            stack[sp, 0], stack[sp, 1], stack[sp, 2] = start + half, m - half, 0.0
             continue
         else:
-            ret = left[sp] + ret
+            ret = stack[sp, 3] + ret
             sp -= 1
         if sp < 0:
             return ret
@@ -136,7 +190,10 @@ def pairwise_sum(a: FloatArray, lo: int, n: int) -> float:
 @kernel
 def total(a: FloatArray) -> float:
     """``a.sum()`` of a 1-d array, in numpy's order."""
-    return pairwise_sum(a, 0, a.shape[0])
+    n = a.shape[0]
+    # a start computed at run time: a literal 0 would make numba compile every function
+    # of the sum a second time for the constant
+    return pairwise_sum(a, n - n, n)
 
 
 # --------------------------------------------------------------------- costs
@@ -535,12 +592,14 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
             if extra == 0:
                 return NO_LANDING, 0
             iterations += extra
-    # step 3: cash buffer, sells before buys
+    # step 3: cash buffer, sells before buys (without rounding or minimums: a flag computed
+    # at run time, since a literal False would compile fit_cash_row a second time)
+    off = n < 0
     x1 = np.empty(n)
     k1 = np.empty(n)
     shares = np.empty(n)
     scaled, short, status, total_x, total_k = fit_cash_row(
-        x, k, cash, nav, cash_buffer, prices, False, min_floor, False, p, m, table, tol,
+        x, k, cash, nav, cash_buffer, prices, off, min_floor, off, p, m, table, tol,
         max_iter, x1, k1, shares, scratch)
     if status != OK:
         return status, iterations
@@ -613,17 +672,270 @@ def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
     Returns ``(status, most iterations)``; the first failing status stops.
     """
     most = 0
-    scratch = np.empty((4, w.shape[1]))
+    n_assets = w.shape[1]
+    scratch = np.empty((4, n_assets))
+    # each row's masks in contiguous buffers: size_row then has one signature for every
+    # caller (threshold_event passes its own buffers), so it compiles once
+    row_assets = np.empty((N_ASSET_KEYS, n_assets), dtype=np.bool_)
+    row_flags = np.empty(N_ROW_KEYS, dtype=np.bool_)
     for r in range(w.shape[0]):
         if not active[r]:
             continue
+        row_assets.fill(False)
+        row_flags.fill(False)
         status, it = size_row(w[r], t[r], cash[r], nav[r], held[r], prices, price_ok, kind,
                               width[r], has_width, no_buy[r], no_sell[r], assets[r],
                               exclude[r], vol[r], cov, use_cov, gamma[r], horizon[r],
                               long_only, cash_buffer, min_floor, use_min, whole, max_turnover,
-                              which[r], mult[r], table, tol, max_iter, x[r], k[r], bind[:, r],
-                              row_bind[:, r], sums[r], scratch)
+                              which[r], mult[r], table, tol, max_iter, x[r], k[r], row_assets,
+                              row_flags, sums[r], scratch)
+        for j in range(N_ASSET_KEYS):  # loops: a broadcasting copy compiles slowly
+            for i in range(n_assets):
+                bind[j, r, i] = row_assets[j, i]
+        for j in range(N_ROW_KEYS):
+            row_bind[j, r] = row_flags[j]
         if status != OK:
             return status, it
         most = max(most, it)
     return OK, most
+
+
+# ------------------------------------------------------------ mark to market
+
+
+@kernel
+def mark_row(shares: FloatArray, prices: FloatArray, cash: float, target: FloatArray,
+             target_cash: float, weights: FloatArray, gaps: FloatArray) -> tuple[float, float]:
+    """Weights (written to ``weights``), NAV and portfolio drift of one portfolio at one
+    close (the formulas of :func:`driftwise.metrics.drift.mark_to_market`).
+
+    The sums are numpy's (:func:`total`), so the result does not depend on where the
+    arrays sit in memory and equals the numpy formulas to the bit; ``gaps`` is scratch.
+    """
+    n = shares.shape[0]
+    for i in range(n):
+        weights[i] = shares[i] * prices[i]
+    nav = total(weights) + cash
+    for i in range(n):
+        w = weights[i] / nav
+        weights[i] = w
+        gaps[i] = abs(w - target[i])
+    return nav, 0.5 * (total(gaps) + abs(cash / nav - target_cash))
+
+
+@kernel
+def mark_rows(shares: FloatArray, prices: FloatArray, cash: FloatArray, target: FloatArray,
+              target_cash: float, weights: FloatArray, nav: FloatArray,
+              drift: FloatArray) -> None:
+    """:func:`mark_row` for every portfolio (C, N) at every close (K, N)."""
+    gaps = np.empty(shares.shape[1])
+    for k in range(prices.shape[0]):
+        for c in range(shares.shape[0]):
+            nav[k, c], drift[k, c] = mark_row(shares[c], prices[k], cash[c], target,
+                                              target_cash, weights[k, c], gaps)
+
+
+# ------------------------------------------------------------------ triggers
+
+
+@kernel
+def at_threshold(drift: FloatArray, threshold: FloatArray, met: BoolArray) -> bool:
+    """``met = drift >= threshold`` per row (the drift-threshold trigger); whether any."""
+    found = False
+    for c in range(drift.shape[0]):
+        hit = drift[c] >= threshold[c]
+        met[c] = hit
+        found |= hit
+    return found
+
+
+# ----------------------------------------------------------------- liquidity
+
+
+@kernel
+def liquidity_day(quantity: float, adv: float, participation: float) -> float:
+    """Trading days for ``quantity`` shares (unsigned) at ``participation`` of ``adv``:
+    0 for no trade, inf for a trade on zero volume, NaN for an unknown (NaN) volume."""
+    if quantity == 0.0:
+        return 0.0
+    return quantity / (participation * adv)
+
+
+@kernel
+def liquidity_days_flat(trade: FloatArray, adv: FloatArray, participation: FloatArray,
+                        out: FloatArray) -> None:
+    """:func:`liquidity_day` of signed trades, element by element (flattened arrays)."""
+    for i in range(trade.shape[0]):
+        out[i] = liquidity_day(abs(trade[i]), adv[i], participation[i])
+
+
+@kernel
+def illiquid_row(w: FloatArray, t: FloatArray, nav: float, prices: FloatArray,
+                 adv: FloatArray, participation: float, min_adv_usd: float,
+                 max_days: float, out: BoolArray) -> None:
+    """Assets too illiquid for their full-rebalance trade ``-(w - t) NAV / price``: ADV in
+    USD below ``min_adv_usd`` or more than ``max_days`` of trading (the rule of
+    :func:`driftwise.policy.rule.illiquid_assets`)."""
+    for i in range(w.shape[0]):
+        shares = -(w[i] - t[i]) * nav / prices[i]
+        days = liquidity_day(abs(shares), adv[i], participation)
+        thin = adv[i] * prices[i] < min_adv_usd
+        out[i] = (thin or days > max_days) and shares != 0.0
+
+
+@kernel
+def illiquid_rows(w: FloatArray, t: FloatArray, nav: FloatArray, prices: FloatArray,
+                  adv: FloatArray, participation: float, min_adv_usd: float,
+                  max_days: float, out: BoolArray) -> None:
+    """:func:`illiquid_row` for every row of ``w`` and ``t`` (C, N)."""
+    for c in range(w.shape[0]):
+        illiquid_row(w[c], t[c], nav[c], prices, adv, participation, min_adv_usd, max_days,
+                     out[c])
+
+
+# --------------------------------------------------- backtest: drift threshold
+
+NAV_NOT_POSITIVE = 3
+"""Status of a row whose NAV is not positive when it would be sized."""
+
+
+@kernel
+def _quiet(k: int, c: int, nav: float, drift: float, cash: float, out_nav: FloatArray,
+           out_drift: FloatArray, out_post: FloatArray, out_traded: FloatArray,
+           out_cost: FloatArray, out_cash: FloatArray) -> None:
+    out_nav[k, c] = nav
+    out_drift[k, c] = drift
+    out_post[k, c] = drift
+    out_traded[k, c] = 0.0
+    out_cost[k, c] = 0.0
+    out_cash[k, c] = cash
+
+
+@kernel
+def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
+                   prices: FloatArray, target: FloatArray, target_cash: float,
+                   threshold: FloatArray, invalid: BoolArray, out_nav: FloatArray,
+                   out_drift: FloatArray, out_post: FloatArray, out_traded: FloatArray,
+                   out_cost: FloatArray, out_cash: FloatArray) -> int:
+    """Quiet days of a drift-threshold batch from day ``start``: the first day on which a
+    row's drift reaches its threshold (and the plan is valid), or the number of days.
+
+    Every day before it is recorded as quiet (no trade) and counts one more day since
+    trading; the event day itself is left to :func:`threshold_event`.
+    """
+    n_rows, n_assets = shares.shape
+    weights = np.empty(n_assets)
+    gaps = np.empty(n_assets)
+    nav = np.empty(n_rows)
+    drift = np.empty(n_rows)
+    met = np.empty(n_rows, dtype=np.bool_)
+    for k in range(start, prices.shape[0]):
+        for c in range(n_rows):
+            nav[c], drift[c] = mark_row(shares[c], prices[k], cash[c], target, target_cash,
+                                        weights, gaps)
+        if not invalid[k] and at_threshold(drift, threshold, met):
+            return k
+        for c in range(n_rows):
+            _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
+                   out_cost, out_cash)
+            since[c] += 1.0
+    return int(prices.shape[0])
+
+
+@kernel
+def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
+                    prices: FloatArray, target: FloatArray, target_cash: float,
+                    threshold: FloatArray, band_width: FloatArray, no_buy: BoolArray,
+                    no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
+                    participation: float, min_adv_usd: float, max_days: float, kind: int,
+                    gamma: float, horizon: float, long_only: bool, cash_buffer: float,
+                    min_trade_usd: float, min_trade_shares: float, whole: bool,
+                    max_turnover: float, which: IntArray, mult: FloatArray, table: Table,
+                    tol: float, max_iter: int, out_nav: FloatArray, out_drift: FloatArray,
+                    out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
+                    out_cash: FloatArray, out_rebalanced: BoolArray,
+                    failed: IntArray) -> int:
+    """Day ``k`` of a drift-threshold batch (SPEC section 8 steps 1-4), every row.
+
+    Mark to market at the close; the rows whose drift reaches their threshold leave
+    their illiquid assets out (:func:`illiquid_row`), are sized (:func:`size_row`: the
+    planner's sizing, cost-benefit skip off) and pay their trades and costs from cash
+    (sells before buys: the sizing's own sums). Returns a status (``failed[0]``: the
+    row) and records the day.
+    """
+    n_rows, n_assets = shares.shape
+    weights = np.empty((n_rows, n_assets))
+    gaps = np.empty(n_assets)
+    nav = np.empty(n_rows)
+    drift = np.empty(n_rows)
+    met = np.empty(n_rows, dtype=np.bool_)
+    for c in range(n_rows):
+        nav[c], drift[c] = mark_row(shares[c], prices, cash[c], target, target_cash,
+                                    weights[c], gaps)
+        _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
+               out_cost, out_cash)
+        since[c] += 1.0
+    if not at_threshold(drift, threshold, met):
+        return OK
+    price_ok = np.empty(n_assets, dtype=np.bool_)
+    safe = np.empty(n_assets)
+    floor = np.empty(n_assets)
+    for i in range(n_assets):
+        price_ok[i] = prices[i] > 0.0 and prices[i] < np.inf
+        safe[i] = prices[i] if price_ok[i] else 1.0
+        floor[i] = max(min_trade_usd, min_trade_shares * safe[i])
+    use_min = min_trade_usd > 0.0 or min_trade_shares > 0.0
+    every = np.ones(n_assets, dtype=np.bool_)
+    exclude = np.empty(n_assets, dtype=np.bool_)
+    held = np.empty(n_assets)
+    x = np.empty(n_assets)
+    cost = np.empty(n_assets)
+    bind = np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_)
+    row_bind = np.zeros(N_ROW_KEYS, dtype=np.bool_)
+    sums = np.zeros(2)
+    scratch = np.empty((4, n_assets))
+    no_cov = np.zeros((0, 0))
+    use_cov = no_cov.shape[0] > 0  # False; flags computed at run time compile size_row once
+    has_width = band_width.shape[0] == n_assets  # True
+    moved = np.empty(n_assets)
+    for c in range(n_rows):
+        if not met[c]:
+            continue
+        v = nav[c]
+        if not (v > 0.0 and v < np.inf):
+            failed[0] = c
+            return NAV_NOT_POSITIVE
+        w = weights[c]
+        cash_usd = cash[c] / v * v  # the planner's cash weight times NAV
+        for i in range(n_assets):
+            held[i] = w[i] * v
+        illiquid_row(w, target, v, prices, adv, participation, min_adv_usd, max_days,
+                     exclude)
+        status, _ = size_row(w, target, cash_usd, v, held, safe, price_ok, kind, band_width,
+                             has_width, no_buy, no_sell, every, exclude, vol, no_cov, use_cov,
+                             gamma, horizon, long_only, cash_buffer, floor, use_min, whole,
+                             max_turnover, which[c], mult[c], table, tol, max_iter, x, cost,
+                             bind, row_bind, sums, scratch)
+        if status != OK:
+            failed[0] = c
+            return status
+        traded = False
+        for i in range(n_assets):
+            traded |= x[i] != 0.0
+        if not traded:
+            continue
+        for i in range(n_assets):
+            sh = x[i] / safe[i]
+            shares[c, i] += np.rint(sh) if whole else sh
+            moved[i] = abs(x[i])
+        cash[c] = cash_usd - sums[0] - sums[1]
+        post_nav, post_drift = mark_row(shares[c], prices, cash[c], target, target_cash,
+                                        weights[c], gaps)
+        out_traded[k, c] = total(moved)
+        out_cost[k, c] = total(cost)
+        out_nav[k, c] = post_nav
+        out_cash[k, c] = cash[c]
+        out_rebalanced[k, c] = True
+        out_post[k, c] = post_drift
+        since[c] = 1.0
+    return OK

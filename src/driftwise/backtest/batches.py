@@ -232,6 +232,8 @@ class Batch:
     max_span : int
         Most days evaluated at once in a quiet block (1: day by day, the trigger is not
         :func:`~driftwise.backtest.blocks.block_safe`).
+    compiled : bool
+        The days run in the compiled loop of :mod:`driftwise.backtest.compiled`.
     tiled : dict of int to Trigger
         The trigger repeated for a block of that many days (filled on use).
     cost_buffers : dict of shape to list of ndarray
@@ -252,6 +254,7 @@ class Batch:
     invalid: BoolArray
     columns: slice | IntArray
     max_span: int = 1
+    compiled: bool = False
     tiled: dict[int, Trigger] = dataclasses.field(default_factory=dict)
     cost_buffers: dict[tuple[int, ...], list[FloatArray]] = dataclasses.field(
         default_factory=dict)
@@ -330,6 +333,8 @@ class BatchState:
     cash: FloatArray
     pending: FloatArray
     since: FloatArray
+    loop: object = None
+    """The run of a compiled batch (:class:`driftwise.backtest.compiled.Loop`), if any."""
 
     def mark_to_market(self, prices: FloatArray, target: FloatArray,
                        target_cash: float) -> tuple[FloatArray, FloatArray, FloatArray]:

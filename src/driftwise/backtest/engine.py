@@ -45,7 +45,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise.assemble import build_rule, cost_params
-from driftwise.backtest import blocks, parallel
+from driftwise.backtest import blocks, compiled, parallel
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -188,7 +188,7 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
     """
     targets = inputs.targets
     assert targets is not None  # universe() checked it
-    target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64)
+    target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64, copy=True)
     file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
     file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
     histories = {} if histories is None else histories
@@ -218,7 +218,8 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
             invalid=(np.zeros(histories[settings].n_days, dtype=bool)
                      if config.costs.accept_stale_costs else histories[settings].stale_any),
             columns=_columns(members),
-            max_span=blocks.max_span(rule.trigger, len(members), len(tickers))))
+            max_span=blocks.max_span(rule.trigger, len(members), len(tickers)),
+            compiled=compiled.supports(rule, settings.full_te and uses_risk(rule))))
     return out
 
 
@@ -325,6 +326,8 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) ->
     runs day by day (which costs no block evaluation). The block length changes only the
     speed, never the result.
     """
+    if batch.compiled:
+        return compiled.advance(batch, state, out, k), span
     span = min(span, batch.history.n_days - k, batch.max_span)
     if span > 1:
         quiet = blocks.quiet_days(batch, state, out, k, span)
@@ -336,13 +339,14 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) ->
     return k + 1, 1 if fired or not batch.max_span > 1 else 2
 
 
-def reference_nav(prices: FloatArray, target: FloatArray, target_cash: float,
+def reference_nav(history: MarketHistory, target: FloatArray, target_cash: float,
                   nav0: float) -> FloatArray:
     """Target weights rebalanced every close at zero cost, shape (T,).
 
-    ``NAV_{t+1} = NAV_t (sum_i t_i p_{t+1,i} / p_{t,i} + t_cash)`` (cash earns nothing).
+    ``NAV_{t+1} = NAV_t g_t`` with the daily growth ``g_t`` of
+    :meth:`MarketHistory.reference_growth` (cash earns nothing).
     """
-    growth = (prices[1:] / prices[:-1]) @ target + target_cash
+    growth = history.reference_growth(target, target_cash)
     return np.asarray(nav0 * np.concatenate([[1.0], np.cumprod(growth)]), dtype=np.float64)
 
 
@@ -420,7 +424,7 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     params["batch"] = batch_of
     return BacktestResult(
         dates=history.dates, names=labels, params=params, nav_usd=out.nav,
-        ref_nav_usd=reference_nav(history.prices, batches[0].target, batches[0].target_cash,
+        ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
                                   nav0),
         traded_usd=out.traded, cost_usd=out.cost, rebalanced=out.rebalanced, drift=out.drift,
         post_drift=out.post_drift, cash_usd=out.cash,

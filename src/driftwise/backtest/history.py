@@ -160,13 +160,14 @@ class MarketHistory:
     _risk_cov: dict[int, FloatArray] = field(repr=False, default_factory=dict)
     _cache: dict[str, tuple[int, object]] = field(repr=False, default_factory=dict)
     _kept_costs: dict[int, AssetCostInputs] = field(repr=False, default_factory=dict)
+    _growth: dict[tuple[bytes, float], FloatArray] = field(repr=False, default_factory=dict)
 
     @property
     def n_days(self) -> int:
         """T."""
         return len(self.dates)
 
-    @property
+    @cached_property
     def stale_any(self) -> BoolArray:
         """Days with any stale cost input, shape (T,): the planner's plan is invalid then."""
         return np.asarray(self.stale.any(axis=1), dtype=bool)
@@ -219,6 +220,19 @@ class MarketHistory:
         hit = self._kept_costs.get(k)
         if hit is None:
             hit = self._kept_costs[k] = self._cost_inputs(k)
+        return hit
+
+    def reference_growth(self, target: FloatArray, target_cash: float) -> FloatArray:
+        """Daily growth of the target weights rebalanced every close at no cost, (T - 1,).
+
+        ``g_t = sum_i t_i p_{t+1,i} / p_{t,i} + t_cash`` (cash earns nothing); kept per
+        target, since every run on this history has the same reference portfolio.
+        """
+        key = (np.ascontiguousarray(target, dtype=np.float64).tobytes(), float(target_cash))
+        hit = self._growth.get(key)
+        if hit is None:
+            hit = self._growth[key] = np.asarray(
+                (self.prices[1:] / self.prices[:-1]) @ target + target_cash, dtype=np.float64)
         return hit
 
     def prepare_cost_inputs(self) -> None:
@@ -286,10 +300,11 @@ def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
         found = "no targets" if targets is None else f"targets by {targets.level.value}"
         raise ConfigError(f"a backtest needs asset-level targets (ticker, target_weight); "
                           f"found {found}")
-    names = set(map(str, targets.weights.index))
+    names: pd.Index = pd.Index(targets.weights.index.astype(str))
     if from_holdings:
-        names |= set(map(str, inputs.holdings.tickers))
-    return pd.Index(sorted(names), name="ticker")
+        names = names.append(pd.Index(list(inputs.holdings.tickers), dtype=object).astype(str))
+    out: pd.Index = pd.Index(names.unique().sort_values(), name="ticker")
+    return out
 
 
 def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = None,

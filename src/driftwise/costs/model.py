@@ -79,7 +79,7 @@ class CostCoefficients:
     def multiplier_of_rows(self, shape: tuple[int, ...]) -> FloatArray:
         """The regime multiplier of every row of trades shaped ``shape`` (rows = all but
         the last axis), flattened to (rows,)."""
-        return np.ascontiguousarray(np.broadcast_to(self.multiplier, (*shape[:-1], 1)),
+        return _k.arg(np.broadcast_to(self.multiplier, (*shape[:-1], 1)),
                                     dtype=np.float64).reshape(-1)
 
 
@@ -168,7 +168,7 @@ class RowCosts:
         mult = np.broadcast_to(np.asarray(coefficients.multiplier, dtype=np.float64).reshape(-1),
                                (n_rows,))
         return cls(coefficients.table(n_assets), np.zeros(n_rows, dtype=np.intp),
-                   np.ascontiguousarray(mult, dtype=np.float64))
+                   _k.arg(mult, dtype=np.float64))
 
     @classmethod
     def simple(cls, n_assets: int, *, rate: float = 0.0,
@@ -205,12 +205,12 @@ class RowCosts:
 
     def take(self, rows: IntArray) -> RowCosts:
         """The cost model of ``rows``."""
-        return RowCosts(self.table, np.ascontiguousarray(self.which[rows]),
-                        np.ascontiguousarray(self.multiplier[rows]))
+        return RowCosts(self.table, _k.arg(self.which[rows]),
+                        _k.arg(self.multiplier[rows]))
 
     def __call__(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (C, N) USD -> trading cost per asset (C, N) USD."""
-        x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+        x = _k.arg(trade_usd, dtype=np.float64)
         if x.ndim == 1:
             which, mult = self.rows(1)
             return np.asarray(row_trading_costs(x[None, :], self.table, which, mult)[0],
@@ -345,7 +345,7 @@ def trade_costs(
     co = cost_coefficients(inputs, params, vix) if coefficients is None else coefficients
     shape = np.broadcast_shapes(x.shape, co.multiplier.shape)
     n = shape[-1]
-    rows = np.ascontiguousarray(x if x.shape == shape else np.broadcast_to(x, shape))
+    rows = _k.arg(x if x.shape == shape else np.broadcast_to(x, shape))
     if out is None:
         parts = [np.empty(shape) for _ in range(4)]
         total = np.empty(shape)
@@ -394,11 +394,11 @@ def row_trading_costs(trade_usd: FloatArray, table: CostTable, which: IntArray,
         Total trading cost per asset: the formulas of :func:`trade_costs`, by the same
         compiled kernel.
     """
-    x = np.ascontiguousarray(trade_usd, dtype=np.float64)
+    x = _k.arg(trade_usd, dtype=np.float64)
     parts = list(scratch) if scratch is not None else [np.empty(x.shape) for _ in range(4)]
     total = np.empty(x.shape)
-    _k.cost_rows(x, np.ascontiguousarray(which, dtype=np.intp),
-                 np.ascontiguousarray(multiplier, dtype=np.float64), table.kernel_args,
+    _k.cost_rows(x, _k.arg(which, dtype=np.intp),
+                 _k.arg(multiplier, dtype=np.float64), table.kernel_args,
                  parts[0], parts[1], parts[2], parts[3], total)
     return total
 

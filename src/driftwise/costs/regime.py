@@ -9,6 +9,8 @@ seed's "2-3x normal" under stress has no public source (SPEC section 12).
 
 from __future__ import annotations
 
+import bisect
+import math
 from enum import IntEnum
 
 import numpy as np
@@ -66,7 +68,11 @@ def regime_multiplier(vix: npt.ArrayLike | None, params: CostParams) -> FloatArr
     SPEC section 4: spread and impact are multiplied by 1.0 below VIX 20, 1.5 for 20-30
     and 2.5 above 30 by default.
     """
-    mults = np.asarray(params.vix_multipliers, dtype=np.float64)
+    mults = params.vix_multipliers
     if vix is None:
-        return np.asarray(mults[0])
-    return np.asarray(mults[vix_regime(vix, params)], dtype=np.float64)
+        return np.asarray(float(mults[0]))
+    if isinstance(vix, float | int):  # one day's VIX: no array work
+        regime = 0 if math.isnan(vix) else bisect.bisect_right(params.vix_breaks, vix)
+        return np.asarray(float(mults[regime]))
+    return np.asarray(np.asarray(mults, dtype=np.float64)[vix_regime(vix, params)],
+                      dtype=np.float64)

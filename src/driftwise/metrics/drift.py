@@ -16,7 +16,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._jit import fast_kernel
+from driftwise import _kernels
 from driftwise.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
@@ -130,41 +130,19 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
     (``tests/metrics/test_drift.py``).
     """
     one_day = prices_usd.ndim == 1
-    prices = np.ascontiguousarray(prices_usd[None, :] if one_day else prices_usd,
+    prices = _kernels.arg(prices_usd[None, :] if one_day else prices_usd,
                                   dtype=np.float64)
-    held = np.ascontiguousarray(shares, dtype=np.float64)
+    held = _kernels.arg(shares, dtype=np.float64)
     n_days, (n_rows, n_assets) = prices.shape[0], held.shape
     weights = np.empty((n_days, n_rows, n_assets))
     nav = np.empty((n_days, n_rows))
     drift = np.empty((n_days, n_rows))
-    _mark_kernel(held, prices, np.ascontiguousarray(cash_usd, dtype=np.float64),
-                 np.ascontiguousarray(target_weights, dtype=np.float64),
+    _kernels.mark_rows(held, prices, _kernels.arg(cash_usd, dtype=np.float64),
+                 _kernels.arg(target_weights, dtype=np.float64),
                  float(target_cash_weight), weights, nav, drift)
     if one_day:
         return weights[0], nav[0], drift[0]
     return weights, nav, drift
-
-
-@fast_kernel
-def _mark_kernel(shares: FloatArray, prices: FloatArray, cash: FloatArray, target: FloatArray,
-                 target_cash: float, weights: FloatArray, nav: FloatArray,
-                 drift: FloatArray) -> None:
-    n_rows, n_assets = shares.shape
-    for k in range(prices.shape[0]):
-        for c in range(n_rows):
-            total = 0.0
-            for i in range(n_assets):
-                value = shares[c, i] * prices[k, i]
-                weights[k, c, i] = value
-                total += value
-            total += cash[c]
-            nav[k, c] = total
-            gap = 0.0
-            for i in range(n_assets):
-                w = weights[k, c, i] / total
-                weights[k, c, i] = w
-                gap += abs(w - target[i])
-            drift[k, c] = 0.5 * (gap + abs(cash[c] / total - target_cash))
 
 
 def _check_codes(group_codes: npt.ArrayLike, n_assets: int, n_groups: int) -> npt.NDArray[np.intp]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from driftwise import _kernels
 from driftwise.errors import ConfigError, DataError
 
 FloatArray = npt.NDArray[np.float64]
@@ -60,6 +61,9 @@ def liquidity_days(
             expected="shares >= 0",
             found=str(adv[adv < 0.0][0]),
         )
-    # a positive trade over zero capacity is inf, over an unknown (NaN) ADV NaN
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(np.where(q == 0.0, 0.0, q / (part * adv)), dtype=np.float64)
+    shape = np.broadcast_shapes(q.shape, adv.shape, part.shape)
+    out = np.empty(shape)
+    trade, volume, rate = (np.array(np.broadcast_to(a, shape), dtype=np.float64).reshape(-1)
+                           for a in (q, adv, part))  # copies
+    _kernels.liquidity_days_flat(trade, volume, rate, out.reshape(-1))
+    return out

@@ -61,16 +61,16 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
     SPEC section 3.5, one asset at a time). With ``TE^2 = d' S d`` the difference is
     ``2 d_i (S d)_i - S_ii d_i^2``; diagonal ``S`` gives ``d_i^2 sigma_i^2``.
     """
-    d = np.ascontiguousarray(drift, dtype=np.float64)
+    d = _k.arg(drift, dtype=np.float64)
     n_rows, n_assets = d.shape
     if cov_annual is None and vol_annual is None:
         raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
     use_cov = cov_annual is not None
     vol = (np.zeros((n_rows, n_assets)) if vol_annual is None
-           else np.ascontiguousarray(np.broadcast_to(vol_annual, (n_rows, n_assets)),
+           else _k.arg(np.broadcast_to(vol_annual, (n_rows, n_assets)),
                                      dtype=np.float64))
     cov = (np.zeros((0, 0)) if cov_annual is None
-           else np.ascontiguousarray(cov_annual, dtype=np.float64))
+           else _k.arg(cov_annual, dtype=np.float64))
     out = np.empty((n_rows, n_assets))
     _k.benefit_rows(d, vol, cov, use_cov, per_row(gamma, n_rows), per_row(horizon_days, n_rows),
                     out)
@@ -79,4 +79,4 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
 
 def per_row(value: float | npt.ArrayLike, n_rows: int) -> FloatArray:
     """A scalar or (C,) parameter as a contiguous (C,) array."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_rows,)))
+    return _k.arg(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_rows,)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from driftwise.metrics.liquidity import liquidity_days
+from driftwise import _kernels
 from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
@@ -118,11 +118,16 @@ def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
     trading at ``rule.participation`` of ADV. Unknown ADV is not illiquid here (the cost
     model already proxies it and flags "estimated liquidity").
     """
-    trade_shares = ctx.full_rebalance_trade_usd / day.prices_usd
-    days = liquidity_days(trade_shares, day.adv_shares, rule.participation)
-    thin = day.adv_shares * day.prices_usd < rule.min_adv_usd  # (N,), broadcast over rows
-    return np.asarray((thin | (days > rule.max_liquidity_days)) & (trade_shares != 0.0),
-                      dtype=bool)
+    shape = ctx.weights.shape
+    out = np.empty(shape, dtype=np.bool_)
+    _kernels.illiquid_rows(
+        _kernels.arg(ctx.weights, dtype=np.float64),
+        _kernels.arg(np.broadcast_to(ctx.target, shape), dtype=np.float64),
+        _kernels.arg(ctx.nav_usd, dtype=np.float64),
+        _kernels.arg(day.prices_usd, dtype=np.float64),
+        _kernels.arg(day.adv_shares, dtype=np.float64), float(rule.participation),
+        float(rule.min_adv_usd), float(rule.max_liquidity_days), out)
+    return out
 
 
 def step(rule: Rule, ctx: DayContext, day: AssetDay, *,

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from driftwise import _kernels
 from driftwise.policy.context import Anchor, BoolArray, DayContext, FloatArray, Frequency
 
 ParamArray = float | npt.NDArray[np.float64]
@@ -188,8 +189,10 @@ class DriftThreshold:
         return f"drift threshold {_show(self.threshold)}"
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
-        h = _arr(self.threshold, ctx)
-        met = ctx.portfolio_drift >= h
+        h = _kernels.arg(_arr(self.threshold, ctx))
+        met = np.empty(ctx.n_configs, dtype=np.bool_)
+        _kernels.at_threshold(_kernels.arg(ctx.portfolio_drift, dtype=np.float64), h,
+                              met)  # the backtest's compiled drift-threshold loop uses it too
         return TriggerResult(met, (Reason("drift_threshold", met,
                                           "portfolio drift {d:.2%} vs threshold {h:.2%}",
                                           {"d": ctx.portfolio_drift, "h": h}),))
