@@ -2,6 +2,7 @@
 
 1. one threshold policy on the sample: 20 assets x 8,313 days (target 20 ms);
 2. one threshold policy on 500 synthetic assets x 2,520 days (target 10 ms);
+   (drift-threshold batches run in the compiled day loop of driftwise.backtest.compiled)
 3. a sweep of N threshold configurations x 500 assets x 2,520 days (target: 1,000
    configurations in 5 s, under 4 GB);
 4. (no target) a cost grid on the same market: 20 thresholds x (3 flat cost levels + the
@@ -58,6 +59,10 @@ def synthetic(n_assets: int = 500, n_days: int = 2520, seed: int = 0) -> Inputs:
         market=MarketData(prices=frame, volumes=volumes, vix=pd.Series(18.0, index=frame.index)))
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1.0 else f"{seconds:.2f} s"
+
+
 def timed(label: str, inputs: Inputs, configs: list[Config], target: str,
           repeats: int) -> None:
     """Best and median engine time of ``repeats`` runs, after building the per-day inputs."""
@@ -78,8 +83,8 @@ def timed(label: str, inputs: Inputs, configs: list[Config], target: str,
     memory = f"peak RSS {own:.2f} GB" + (f" + {jobs} workers of at most {worker:.2f} GB "
                                           f"(sharing the parent's pages)" if jobs > 1 else "")
     print(f"{label}: {len(configs)} config(s) x {len(result.tickers)} assets x "
-          f"{len(result.dates)} days: engine {min(times):.3f} s best, "
-          f"{float(np.median(times)):.3f} s median of {repeats} (target {target}); "
+          f"{len(result.dates)} days: engine {_duration(min(times))} best, "
+          f"{_duration(float(np.median(times)))} median of {repeats} (target {target}); "
           f"{jobs} process(es); per-day inputs {built:.2f} s once; "
           f"{int(result.rebalanced.sum())} rebalances; {memory}")
 
