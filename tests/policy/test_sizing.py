@@ -532,3 +532,12 @@ def test_vectorized_equals_a_loop_of_single_configurations(  # type: ignore[no-u
             assert getattr(batch, name)[i] == getattr(r, name)[0], name
         for key in BINDING_KEYS:
             np.testing.assert_array_equal(batch.binding[key][i], r.binding[key][0], key)
+
+
+def test_cost_model_must_be_row_costs() -> None:
+    with pytest.raises(ConfigError, match=r"cost_fn must be a driftwise\.costs\.RowCosts"):
+        size_trades(weights=np.array([A[0]]), cash_weight=np.array([A[1]]),
+                    target=np.array(A[2]), target_cash=A[3], nav_usd=np.array([NAV]),
+                    prices_usd=PRICES, active=np.array([True]), destination=Destination.FULL,
+                    cost_fn=lambda tr: 0.001 * np.abs(tr),  # type: ignore[arg-type]
+                    constraints=Constraints())

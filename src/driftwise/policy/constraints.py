@@ -33,6 +33,22 @@ BoolArray = npt.NDArray[np.bool_]
 CostFn = RowCosts
 """The cost model of the rows of a trade array (callable: trades (C, N) -> costs (C, N))."""
 
+
+def cost_model(cost_fn: object, where: str) -> RowCosts:
+    """``cost_fn`` checked to be the :class:`~driftwise.costs.RowCosts` the kernels price
+    trades with.
+
+    Raises
+    ------
+    ConfigError
+        Anything else (a plain function cannot be called from compiled code).
+    """
+    if not isinstance(cost_fn, RowCosts):
+        raise ConfigError(f"{where}: cost_fn must be a driftwise.costs.RowCosts (for example "
+                          "RowCosts.of(cost_coefficients(inputs, params, vix), n_rows, "
+                          f"n_assets)); found {type(cost_fn).__name__}")
+    return cost_fn
+
 SHARE_SNAP = _k.SHARE_SNAP
 """A trade within this many shares of a whole number is that whole number (rounding
 noise of ``weight * NAV / price``), so selling a whole position never leaves a share."""
@@ -298,6 +314,7 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
     """
     x = _k.arg(trade_usd, dtype=np.float64)
     n_rows, n_assets = x.shape
+    cost_fn = cost_model(cost_fn, "fit_cash")
     k = _k.arg(cost_fn(x) if cost_usd is None else cost_usd, dtype=np.float64)
     prices = _k.arg(np.broadcast_to(prices_usd, (n_assets,)), dtype=np.float64)
     use_min = min_trade_usd > 0.0 or min_trade_shares > 0.0

@@ -60,6 +60,7 @@ from driftwise.policy.constraints import (
     Constraints,
     CostFn,
     FloatArray,
+    cost_model,
 )
 from driftwise.policy.destination import Destination, per_row
 
@@ -192,7 +193,7 @@ def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: F
     nav = _k.arg(nav_usd, dtype=np.float64)
     start = nav if start_nav_usd is None else _k.arg(start_nav_usd,
                                                                    dtype=np.float64)
-    which, mult = cost_fn.rows(n_rows)
+    which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     x, k = np.empty(shape), np.empty(shape)
     post, evaluated = np.empty(n_rows), np.empty(n_rows)
     iterations = _k.land_rows(
@@ -317,7 +318,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     bind = np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_)
     row_bind = np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_)
     sums = np.zeros((n_rows, 2))
-    which, mult = cost_fn.rows(n_rows)
+    which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     status, iterations = _k.size_rows(
         _k.arg(inp.weights), _rows(inp.target, shape),
         _k.arg(inp.cash_usd), _k.arg(inp.nav_usd),
