@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import overload
 
 import numpy as np
@@ -89,7 +90,8 @@ class BacktestResult:
         Policy labels.
     params : pd.DataFrame
         One row per configuration (index ``names``): policy, trigger, threshold,
-        destination, cost scale, VIX multipliers, impact model, batch, ...
+        destination, cost scale, VIX multipliers, impact model, batch, ... Built on first
+        use by ``describe`` (a backtest whose table is never read does not pay for it).
     nav_usd : ndarray, shape (T, C)
         Post-trade NAV at each close (costs paid).
     ref_nav_usd : ndarray, shape (T,)
@@ -117,7 +119,6 @@ class BacktestResult:
 
     dates: pd.DatetimeIndex
     names: list[str]
-    params: pd.DataFrame
     nav_usd: FloatArray
     ref_nav_usd: FloatArray
     traded_usd: FloatArray
@@ -128,7 +129,13 @@ class BacktestResult:
     cash_usd: FloatArray
     risk_free_annual: FloatArray
     config_toml: Sequence[str]
+    describe: Callable[[], pd.DataFrame] = dataclasses.field(repr=False)
     tickers: list[str] = dataclasses.field(default_factory=list)
+
+    @cached_property
+    def params(self) -> pd.DataFrame:
+        """The configurations' parameter table (``describe()``, built once)."""
+        return self.describe()
 
     @property
     def n_days(self) -> int:
@@ -417,13 +424,16 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
             simulate(inputs, part, window, make_batches(inputs, part, window, tickers, histories),
                      out.columns(share), report)
         parallel.run_shares(run, parallel.shares(len(configs), n_jobs), n_days, progress)
-    params = describe_configs(configs, labels)
     batch_of = np.zeros(len(configs), dtype=np.intp)
     for j, b in enumerate(batches):
         batch_of[b.members] = j
-    params["batch"] = batch_of
+
+    def describe() -> pd.DataFrame:
+        params = describe_configs(configs, labels)
+        params["batch"] = batch_of
+        return params
     return BacktestResult(
-        dates=history.dates, names=labels, params=params, nav_usd=out.nav,
+        dates=history.dates, names=labels, describe=describe, nav_usd=out.nav,
         ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
                                   nav0),
         traded_usd=out.traded, cost_usd=out.cost, rebalanced=out.rebalanced, drift=out.drift,

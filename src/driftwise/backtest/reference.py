@@ -169,7 +169,8 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         nav0 = config.backtest.initial_nav_usd
     name = policy_name(config)
     return BacktestResult(
-        dates=pd.DatetimeIndex(days), names=[name], params=describe_configs([config], [name]),
+        dates=pd.DatetimeIndex(days), names=[name],
+        describe=lambda: describe_configs([config], [name]),
         nav_usd=column("nav"),
         ref_nav_usd=np.array(_reference_path(inputs, days, tickers, close, nav0)),
         traded_usd=column("traded"), cost_usd=column("cost"),
