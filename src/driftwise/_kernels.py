@@ -1,24 +1,38 @@
-"""The compiled cores of the cost model and of sizing (numba), in one module.
+"""The compiled cores of driftwise (numba), in one module.
 
-Each public function that uses them is their only entry point:
-:func:`driftwise.costs.trade_costs` and :func:`~driftwise.costs.row_trading_costs`
-(:func:`cost_rows`), :func:`driftwise.policy.sizing.size_trades` (:func:`size_rows`),
-:func:`~driftwise.policy.sizing.land_on_destination` (:func:`land_rows`) and the
-constraint functions of :mod:`driftwise.policy.constraints` (:func:`fit_cash_rows`,
-:func:`whole_rows`, :func:`drop_rows`). The planner and the backtest engine reach the same
-compiled code through them; the formulas are documented there.
+Each public function that uses them is their only entry point, and the formulas are
+documented there:
 
-Why one module: sizing prices every trade with the cost model inside its loops, so the
-sizing kernels call :func:`asset_cost`. numba's on-disk cache checks only the source file
-of the function it compiled, so a kernel calling a kernel of another file could keep a
-stale copy of it; within one file every change recompiles everything that uses it.
+* costs: :func:`driftwise.costs.trade_costs` and :func:`~driftwise.costs.row_trading_costs`
+  (:func:`cost_rows`);
+* sizing: :func:`driftwise.policy.sizing.size_trades` (:func:`size_rows`),
+  :func:`~driftwise.policy.sizing.land_on_destination` (:func:`land_rows`) and the
+  constraint functions of :mod:`driftwise.policy.constraints` (:func:`fit_cash_rows`,
+  :func:`whole_rows`, :func:`drop_rows`);
+* the day's decision: :func:`driftwise.policy.rule.illiquid_assets` (:func:`illiquid_rows`),
+  :meth:`driftwise.policy.triggers.DriftThreshold.evaluate` (:func:`at_threshold`),
+  :func:`driftwise.metrics.drift.mark_to_market` (:func:`mark_rows`) and
+  :func:`driftwise.metrics.liquidity.liquidity_days` (:func:`liquidity_days_flat`);
+* the backtest's compiled day loop of drift thresholds (:mod:`driftwise.backtest.compiled`:
+  :func:`threshold_scan`, :func:`threshold_event`), which calls the row kernels above.
+
+The planner and the backtest engine reach the same compiled code through them.
+
+Why one module: sizing prices every trade with the cost model inside its loops, and the
+day loop sizes with the planner's :func:`size_row`. numba's on-disk cache checks only the
+source file of the function it compiled, so a kernel calling a kernel of another file
+could keep a stale copy of it; within one file every change recompiles everything that
+uses it.
 
 Costs: a :class:`~driftwise.costs.CostTable` of P parameter sets over N assets, passed
 as the tuple ``table = (spread_frac, commission_frac, min_ticket_usd, flat_frac,
 flat_by_regime, impact_coef, impact_power)``; row ``r`` of a trade array uses set
 ``which[r]`` with regime multiplier ``mult[r]``.
 
-Rows are independent: every row is solved on its own, as it would be alone.
+Rows are independent: every row is solved on its own, as it would be alone. Callers pass
+plain writable C-contiguous arrays (:func:`arg`) and flags computed at run time, so that
+every kernel compiles for one signature only (about 10 s on the first run on a machine,
+then loaded from the disk cache).
 """
 
 from __future__ import annotations
