@@ -31,10 +31,3 @@ def kernel(fn: _F) -> _F:
     :func:`driftwise._kernels.pairwise_sum` (numpy's own summation order).
     """
     return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy")(fn))
-
-
-def inline_kernel(fn: _F) -> _F:
-    """:func:`kernel` inlined into its callers by numba itself (no call, and no reference
-    counting of the arrays it is given: for functions called once per trade)."""
-    return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy",
-                               inline="always")(fn))

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._jit import inline_kernel, kernel
+from driftwise._jit import kernel
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -274,7 +274,7 @@ def cost_rows(trade: FloatArray, which: IntArray, mult: FloatArray, table: Table
 # ------------------------------------------------------------ trade rounding
 
 
-@inline_kernel
+@kernel
 def whole_trade(x: float, price: float) -> tuple[float, bool]:
     """Shares of a trade rounded toward zero (snapped to a whole number within
     ``SHARE_SNAP * max(1, |nearest|)``) and whether rounding changed it."""
@@ -284,7 +284,7 @@ def whole_trade(x: float, price: float) -> tuple[float, bool]:
     return (near if snap else np.trunc(raw)), not snap
 
 
-@inline_kernel
+@kernel
 def is_small(x: float, floor: float) -> bool:
     """A non-zero trade below its minimum size."""
     a = abs(x)
@@ -378,7 +378,7 @@ def land_rows(dest: FloatArray, trade: BoolArray, held: FloatArray, nav: FloatAr
 # ------------------------------------------------------------------ cash fit
 
 
-@inline_kernel
+@kernel
 def _scale_step(avail: float, big_b: float, k_buy: float, s: float, floor: float) -> float:
     rate = k_buy / (s * big_b) if s > 0.0 else 0.0
     if not (avail > 0.0 and big_b > 0.0):
