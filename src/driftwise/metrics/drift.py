@@ -124,10 +124,10 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
 
     Notes
     -----
-    One compiled pass per portfolio and day (the backtest's mark to market, SPEC
-    section 8 step 1, and the drift its triggers read), instead of the ten array passes
-    of the same formulas in numpy; equal to them up to the order of the sums
-    (``tests/metrics/test_drift.py``).
+    One compiled pass per portfolio and day (:func:`driftwise._kernels.mark_row`: the
+    backtest's mark to market, SPEC section 8 step 1, and the drift its triggers read),
+    instead of the ten array passes of the same formulas in numpy; its sums follow
+    numpy's order, so it equals them to the bit (``tests/metrics/test_drift.py``).
     """
     one_day = prices_usd.ndim == 1
     prices = _kernels.arg(prices_usd[None, :] if one_day else prices_usd,
