@@ -807,7 +807,7 @@ def illiquid_rows(w: FloatArray, t: FloatArray, nav: FloatArray, prices: FloatAr
                      out[c])
 
 
-# --------------------------------------------------- backtest: drift threshold
+# ------------------------------------- backtest: drift threshold and calendar
 
 NAV_NOT_POSITIVE = 3
 """Status of a row whose NAV is not positive when it would be sized."""
@@ -828,11 +828,12 @@ def _quiet(k: int, c: int, nav: float, drift: float, cash: float, out_nav: Float
 @kernel
 def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
-                   threshold: FloatArray, invalid: BoolArray, out_nav: FloatArray,
-                   out_drift: FloatArray, out_post: FloatArray, out_traded: FloatArray,
-                   out_cost: FloatArray, out_cash: FloatArray) -> int:
-    """Quiet days of a drift-threshold batch from day ``start``: the first day on which a
-    row's drift reaches its threshold (and the plan is valid), or the number of days.
+                   threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
+                   out_nav: FloatArray, out_drift: FloatArray, out_post: FloatArray,
+                   out_traded: FloatArray, out_cost: FloatArray, out_cash: FloatArray) -> int:
+    """Quiet days of a batch from day ``start``: the first day on which a calendar review
+    falls (``calendar``, shape (T,)) or a row's drift reaches its threshold (``inf``: no
+    threshold), the plan being valid; or the number of days.
 
     Every day before it is recorded as quiet (no trade) and counts one more day since
     trading; the event day itself is left to :func:`threshold_event`.
@@ -847,7 +848,7 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
         for c in range(n_rows):
             nav[c], drift[c] = mark_row(shares[c], prices[k], cash[c], target, target_cash,
                                         weights, gaps)
-        if not invalid[k] and at_threshold(drift, threshold, met):
+        if not invalid[k] and (calendar[k] or at_threshold(drift, threshold, met)):
             return k
         for c in range(n_rows):
             _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
@@ -859,8 +860,8 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
 @kernel
 def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                     prices: FloatArray, target: FloatArray, target_cash: float,
-                    threshold: FloatArray, band_width: FloatArray, no_buy: BoolArray,
-                    no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
+                    threshold: FloatArray, review: bool, band_width: FloatArray,
+                    no_buy: BoolArray, no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
                     participation: float, min_adv_usd: float, max_days: float, kind: int,
                     gamma: float, horizon: float, long_only: bool, cash_buffer: float,
                     min_trade_usd: float, min_trade_shares: float, whole: bool,
@@ -869,9 +870,10 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
                     out_cash: FloatArray, out_rebalanced: BoolArray,
                     failed: IntArray) -> int:
-    """Day ``k`` of a drift-threshold batch (SPEC section 8 steps 1-4), every row.
+    """Day ``k`` of a batch (SPEC section 8 steps 1-4), every row.
 
-    Mark to market at the close; the rows whose drift reaches their threshold leave
+    Mark to market at the close; on a calendar review day (``review``) every row fires,
+    otherwise the rows whose drift reaches their threshold. The rows that fire leave
     their illiquid assets out (:func:`illiquid_row`), are sized (:func:`size_row`: the
     planner's sizing, cost-benefit skip off) and pay their trades and costs from cash
     (sells before buys: the sizing's own sums). Returns a status (``failed[0]``: the
@@ -889,7 +891,9 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
         _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
                out_cost, out_cash)
         since[c] += 1.0
-    if not at_threshold(drift, threshold, met):
+    if review:  # a calendar review: every row fires (the calendar or the threshold)
+        met.fill(True)
+    elif not at_threshold(drift, threshold, met):
         return OK
     price_ok = np.empty(n_assets, dtype=np.bool_)
     safe = np.empty(n_assets)

@@ -1,4 +1,5 @@
-"""The compiled day loop of drift-threshold batches equals the Python day loop, bit for bit."""
+"""The compiled day loop of drift-threshold and calendar batches equals the Python day loop,
+bit for bit."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def _assert_equal(a: BacktestResult, b: BacktestResult) -> None:
 
 @st.composite
 def threshold_configs(draw: st.DrawFn) -> list[Config]:
-    """Drift-threshold configurations of one random setting, with their own thresholds and
-    cost parameters (one compiled batch mixing cost settings)."""
+    """Drift-threshold, hybrid or calendar configurations of one random setting, with their
+    own thresholds and cost parameters (one compiled batch mixing cost settings)."""
     base = Config().with_overrides({
         "constraints.whole_shares": draw(st.booleans()),
         "constraints.min_trade_usd": draw(st.sampled_from([0.0, 100.0, 3000.0])),
@@ -52,6 +53,16 @@ def threshold_configs(draw: st.DrawFn) -> list[Config]:
         "risk.te_model": "diagonal",
     })
     destination = draw(st.sampled_from(["full", "half", "band_edge", "cost_constrained"]))
+    kind = draw(st.sampled_from(["threshold", "hybrid", "calendar"]))
+    frequency = draw(st.sampled_from(["week", "month", "quarter"]))
+    anchor = draw(st.sampled_from(["first", "last"]))
+
+    def make(h: float, **kw: object) -> Config:
+        if kind == "threshold":
+            return pol.threshold(h, **kw)  # type: ignore[arg-type]
+        if kind == "hybrid":
+            return pol.hybrid(frequency=frequency, override=h, **kw)  # type: ignore[arg-type]
+        return pol.calendar(frequency, anchor=anchor, **kw)  # type: ignore[arg-type]
     out = []
     for _ in range(draw(st.integers(1, 4))):
         cost = draw(st.sampled_from([
@@ -59,8 +70,7 @@ def threshold_configs(draw: st.DrawFn) -> list[Config]:
             {"costs.impact_model": "almgren_2005"}, {"costs.flat_cost_bps": 15.0},
             {"costs.vix_multipliers": [1.0, 2.0, 4.0]}]))
         h = draw(st.sampled_from([0.005, 0.01, 0.02, 0.04]))
-        out.append(pol.threshold(h, destination=destination,  # type: ignore[arg-type]
-                                 base=base.with_overrides(cost)))
+        out.append(make(h, destination=destination, base=base.with_overrides(cost)))
     return out
 
 
@@ -99,13 +109,16 @@ def test_which_batches_are_compiled() -> None:
                pol.threshold(0.05).with_overrides({"policy.skip_if_cost_exceeds_benefit": True}),
                pol.threshold(0.05, destination="cost_constrained"),
                pol.threshold(0.05, destination="cost_constrained").with_overrides(
-                   {"risk.te_model": "diagonal"})]
+                   {"risk.te_model": "diagonal"}),
+               pol.hybrid(), pol.hybrid(stress_delay=True), pol.volatility_aware(0.05),
+               pol.dynamic(0.05), pol.never()]
     window = backtest_window(configs)
     tickers = universe(SYNTHETIC, from_holdings=False)
     by_members = {tuple(b.members): b.compiled
                   for b in make_batches(SYNTHETIC, configs, window, tickers)}
-    assert by_members == {(0, 1): True, (2,): False, (3,): False, (4,): False, (5,): False,
-                          (6,): False, (7,): True}
+    assert by_members == {(0, 1): True, (2,): True, (3,): False, (4,): False, (5,): False,
+                          (6,): False, (7,): True, (8,): True, (9,): False, (10,): False,
+                          (11,): False, (12,): True}
 
 
 def test_errors_are_the_plan_errors() -> None:

@@ -1,22 +1,27 @@
-"""The compiled day loop of drift-threshold batches (SPEC section 8).
+"""The compiled day loop of drift-threshold and calendar batches (SPEC section 8).
 
-A batch whose trigger is a (stacked) :class:`~driftwise.policy.triggers.DriftThreshold`
-and whose rule needs neither the cost-benefit skip nor the covariance runs its days in
-compiled code: :func:`driftwise._kernels.threshold_scan` marks the quiet days to market
-and stops on the first day a row's drift reaches its threshold;
-:func:`driftwise._kernels.threshold_event` simulates that day (mark to market, the rows
-that fire leave their illiquid assets out, are sized and pay from cash). Python only
-builds the day's cost table between the two (:class:`~driftwise.backtest.batches.DayCosts`).
+A batch whose trigger is a (stacked) :class:`~driftwise.policy.triggers.DriftThreshold`, a
+:class:`~driftwise.policy.triggers.Calendar` review, or any of them
+(:class:`~driftwise.policy.triggers.AnyOf` of calendars and at most one threshold: the
+hybrid rule), and whose rule needs neither the cost-benefit skip nor the covariance, runs
+its days in compiled code: :func:`driftwise._kernels.threshold_scan` marks the quiet days
+to market and stops on the first review day or the first day a row's drift reaches its
+threshold; :func:`driftwise._kernels.threshold_event` simulates that day (mark to market,
+the rows that fire leave their illiquid assets out, are sized and pay from cash). Python
+only builds the day's cost table between the two
+(:class:`~driftwise.backtest.batches.DayCosts`).
 
-Nothing here is a second implementation: the loop calls the kernels the planner's code
-calls, each through its own public function elsewhere: the mark to market
-(:func:`driftwise.metrics.drift.mark_to_market`), the trigger's comparison
-(:meth:`DriftThreshold.evaluate <driftwise.policy.triggers.DriftThreshold.evaluate>`),
-the illiquid assets (:func:`driftwise.policy.rule.illiquid_assets`), the sizing with its
-cost model (:func:`driftwise.policy.sizing.size_trades`). The order of
-:func:`driftwise.policy.rule.step` (trigger, illiquid assets, sizing) is the kernel's.
-Tests require this loop to equal the Python day loop of the same batch, and the engine
-to equal the reference simulator.
+Nothing here is a second implementation: the review days are the calendar trigger's own
+evaluation on a context whose rows are the days of the window (one call before the loop),
+and the loop calls the kernels the planner's code calls, each through its own public
+function elsewhere: the mark to market (:func:`driftwise.metrics.drift.mark_to_market`),
+the threshold's comparison (:meth:`DriftThreshold.evaluate
+<driftwise.policy.triggers.DriftThreshold.evaluate>`), the illiquid assets
+(:func:`driftwise.policy.rule.illiquid_assets`), the sizing with its cost model
+(:func:`driftwise.policy.sizing.size_trades`). The order of
+:func:`driftwise.policy.rule.step` (trigger, illiquid assets, sizing) is the kernel's, and
+a review day fires every row as ``AnyOf`` does. Tests require this loop to equal the Python
+day loop of the same batch bit for bit, and the engine to equal the reference simulator.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ import numpy as np
 
 from driftwise import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
+from driftwise.backtest.history import MarketHistory
 from driftwise.errors import ConfigError, DataError
-from driftwise.policy.context import BoolArray, FloatArray
+from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.sizing import KIND_CODES, no_landing_error
-from driftwise.policy.triggers import DriftThreshold
+from driftwise.policy.triggers import AnyOf, Calendar, DriftThreshold, Never, Trigger
 
 TOL = 1e-12
 """Relative tolerance of sizing's cost fixed point (``size_trades``' default)."""
@@ -40,14 +46,51 @@ MAX_ITER = 50
 """Its iteration limit (``size_trades``' default)."""
 
 
+def parts(trigger: Trigger) -> tuple[tuple[Calendar, ...], DriftThreshold | None] | None:
+    """The calendar reviews and the drift threshold a trigger fires on, or None when it is
+    not of the compiled loop's forms (never, a threshold, a calendar, or any of calendars
+    and at most one threshold)."""
+    if type(trigger) is Never:
+        return (), None
+    if type(trigger) is DriftThreshold:
+        return (), trigger
+    if type(trigger) is Calendar:
+        return (trigger,), None
+    if type(trigger) is AnyOf:
+        calendars = tuple(c for c in trigger.children if type(c) is Calendar)
+        thresholds = [c for c in trigger.children if type(c) is DriftThreshold]
+        if len(calendars) + len(thresholds) == len(trigger.children) and len(thresholds) <= 1:
+            return calendars, (thresholds[0] if thresholds else None)
+    return None
+
+
 def supports(rule: Rule, with_cov: bool) -> bool:
     """Whether a batch of ``rule`` runs in the compiled loop.
 
-    Its trigger is a drift threshold (stacked or not), the cost-benefit skip is off and
-    sizing needs no covariance; every destination and constraint is supported.
+    Its trigger is of :func:`parts`' forms, the cost-benefit skip is off and sizing needs
+    no covariance; every destination and constraint is supported.
     """
-    return (type(rule.trigger) is DriftThreshold and not rule.skip_if_cost_exceeds_benefit
+    return (parts(rule.trigger) is not None and not rule.skip_if_cost_exceeds_benefit
             and not with_cov)
+
+
+def review_days(calendars: tuple[Calendar, ...], history: MarketHistory) -> BoolArray:
+    """The days of the window on which any of ``calendars`` fires, shape (T,): the
+    triggers' own evaluation, one row per day (never the first day of the window)."""
+    n_days = history.n_days
+    if not calendars:
+        return np.zeros(n_days, dtype=np.bool_)
+    days = DayContext(
+        date=history.days, weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
+        target=np.zeros(0), target_cash=1.0, nav_usd=np.ones(n_days),
+        vol_annual=np.zeros(0), band_width=np.zeros(0), full_cost_usd=_no_cost,
+        calendar=history.calendar_masks, first_day=np.arange(n_days) == 0)
+    trigger = calendars[0] if len(calendars) == 1 else AnyOf(calendars)
+    return _k.arg(trigger.evaluate(days).fired, np.bool_)
+
+
+def _no_cost(trade_usd: FloatArray) -> FloatArray:
+    raise AssertionError("a calendar review prices no trade")  # pragma: no cover
 
 
 @dataclass
@@ -56,6 +99,7 @@ class Loop:
     (contiguous; written into the run's :class:`Outputs` when the last day is done)."""
 
     threshold: FloatArray
+    calendar: BoolArray
     nav: FloatArray
     drift: FloatArray
     post_drift: FloatArray
@@ -66,15 +110,17 @@ class Loop:
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
-        trigger = batch.rule.trigger
-        assert isinstance(trigger, DriftThreshold)  # supports() checked it
+        found = parts(batch.rule.trigger)
+        assert found is not None  # supports() checked it
+        calendars, drift = found
         n_days, n_rows = batch.history.n_days, len(batch.members)
-        threshold = np.asarray(trigger.threshold, dtype=np.float64)
+        threshold = np.asarray(np.inf if drift is None else drift.threshold, dtype=np.float64)
 
         def nan() -> FloatArray:
             return np.full((n_days, n_rows), np.nan)
-        return cls(_k.arg(np.broadcast_to(threshold, (n_rows,))), nan(), nan(),
-                   nan(), nan(), nan(), nan(), np.zeros((n_days, n_rows), dtype=np.bool_))
+        return cls(_k.arg(np.broadcast_to(threshold, (n_rows,))),
+                   review_days(calendars, batch.history), nan(), nan(), nan(), nan(), nan(),
+                   nan(), np.zeros((n_days, n_rows), dtype=np.bool_))
 
     def write(self, out: Outputs, batch: Batch) -> None:
         """Copy the columns into the run's result arrays."""
@@ -96,8 +142,9 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
     if not isinstance(loop, Loop):
         loop = state.loop = Loop.start(batch)
     day = _k.threshold_scan(k, state.shares, state.cash, state.since, h.prices, batch.target,
-                            float(batch.target_cash), loop.threshold, batch.invalid, loop.nav,
-                            loop.drift, loop.post_drift, loop.traded, loop.cost, loop.cash)
+                            float(batch.target_cash), loop.threshold, loop.calendar,
+                            batch.invalid, loop.nav, loop.drift, loop.post_drift, loop.traded,
+                            loop.cost, loop.cash)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -114,7 +161,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     failed = np.zeros(1, dtype=np.intp)
     status = _k.threshold_event(
         k, state.shares, state.cash, state.since, h.prices[k], batch.target,
-        float(batch.target_cash), loop.threshold, batch.band_width, batch.no_buy, batch.no_sell,
+        float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
+        batch.no_buy, batch.no_sell,
         _k.arg(h.vol_annual[k]), _k.arg(costs.inputs.adv_shares, np.float64),
         float(rule.participation), float(rule.min_adv_usd), float(rule.max_liquidity_days),
         KIND_CODES[Destination(rule.destination)], float(rule.gamma), float(rule.horizon_days),
