@@ -23,14 +23,19 @@ one trigger whose parameters are arrays shaped ``(C_g,)`` (thresholds 3/5/7/10% 
 builds one context with ``C_g`` rows, evaluates its trigger, and calls ``step`` only on
 the rows that fire (:meth:`DayContext.take` and
 :func:`~driftwise.backtest.batches.take_trigger`: each row is sized as
-it would be alone). Anything else that differs (cost parameters such as the cost scale,
-VIX multipliers or impact model; destination; constraints; windows) makes a separate
-batch. No rule and no cost is implemented here: the engine only moves state.
+it would be alone). Cost parameters (cost level and scale, VIX multipliers, impact model)
+do not split a batch: each row is priced with its own. Anything else that differs
+(destination, constraints, per-day input settings) makes a separate batch. No rule and no
+cost is implemented here: the engine only moves state.
 
 **Quiet blocks.** On most days nothing fires; :func:`advance` hands stretches of days
 to :func:`driftwise.backtest.blocks.quiet_days`, which evaluates them at once and leaves
 the first day with an event to :func:`simulate_day`. The per-batch bookkeeping (grouping,
 stacked triggers, state, result arrays) lives in :mod:`driftwise.backtest.batches`.
+
+**Compiled batches.** A batch of thresholds, calendar reviews or both (``Batch.compiled``)
+skips this Python day loop: :func:`driftwise.backtest.compiled.advance` runs its days in
+compiled kernels that call the same row kernels as ``step``.
 """
 
 from __future__ import annotations
