@@ -33,17 +33,17 @@ import numpy as np
 from driftwise import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
-from driftwise.errors import ConfigError, DataError
+from driftwise.errors import DataError
+from driftwise.policy.constraints import (
+    FIXED_POINT_MAX_ITER,
+    FIXED_POINT_TOL,
+    no_cash_fit_error,
+)
 from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.sizing import KIND_CODES, no_landing_error
 from driftwise.policy.triggers import AnyOf, Calendar, DriftThreshold, Never, Trigger
-
-TOL = 1e-12
-"""Relative tolerance of sizing's cost fixed point (``size_trades``' default)."""
-MAX_ITER = 50
-"""Its iteration limit (``size_trades``' default)."""
 
 
 def parts(trigger: Trigger) -> tuple[tuple[Calendar, ...], DriftThreshold | None] | None:
@@ -168,13 +168,13 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         KIND_CODES[Destination(rule.destination)], float(rule.gamma), float(rule.horizon_days),
         bool(c.long_only), float(c.cash_buffer), float(c.min_trade_usd),
         float(c.min_trade_shares), bool(c.whole_shares), float(c.max_turnover), model.which,
-        model.multiplier, model.table.kernel_args, TOL, MAX_ITER, loop.nav, loop.drift,
-        loop.post_drift, loop.traded, loop.cost, loop.cash, loop.rebalanced, failed)
+        model.multiplier, model.table.kernel_args, FIXED_POINT_TOL, FIXED_POINT_MAX_ITER,
+        loop.nav, loop.drift, loop.post_drift, loop.traded, loop.cost, loop.cash,
+        loop.rebalanced, failed)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.nav[k, int(failed[0])]))
     if status == _k.NO_LANDING:
-        raise no_landing_error(MAX_ITER)
+        raise no_landing_error(FIXED_POINT_MAX_ITER)
     if status != _k.OK:
-        raise ConfigError("cash constraint did not converge: the cost model is not increasing "
-                          "in the trade size")
+        raise no_cash_fit_error()

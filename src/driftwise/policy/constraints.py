@@ -34,6 +34,18 @@ CostFn = RowCosts
 """The cost model of the rows of a trade array (callable: trades (C, N) -> costs (C, N))."""
 
 
+FIXED_POINT_TOL = 1e-12
+"""Default relative tolerance of the cost fixed points of sizing and the cash fit."""
+FIXED_POINT_MAX_ITER = 50
+"""Their default iteration limit."""
+
+
+def no_cash_fit_error() -> ConfigError:
+    """The error of a cash fit that does not converge (a cost model not increasing)."""
+    return ConfigError("cash constraint did not converge: the cost model is not increasing "
+                       "in the trade size")
+
+
 def cost_model(cost_fn: object, where: str) -> RowCosts:
     """``cost_fn`` checked to be the :class:`~driftwise.costs.RowCosts` the kernels price
     trades with.
@@ -266,8 +278,8 @@ class CashFit:
 def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray,
              cash_floor: float, cost_fn: CostFn, prices_usd: FloatArray,
              cost_usd: FloatArray | None = None, whole_shares: bool = False,
-             min_trade_usd: float = 0.0, min_trade_shares: float = 0.0, tol: float = 1e-12,
-             max_iter: int = 50) -> CashFit:
+             min_trade_usd: float = 0.0, min_trade_shares: float = 0.0,
+             tol: float = FIXED_POINT_TOL, max_iter: int = FIXED_POINT_MAX_ITER) -> CashFit:
     """Scale each configuration's buys down until cash after trading meets the floor.
 
     Parameters
@@ -331,8 +343,7 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
                               which, mult, cost_fn.table.kernel_args, float(tol), int(max_iter),
                               out, out_k, shares, scaled, short, sums)
     if status != _k.OK:
-        raise ConfigError("cash constraint did not converge: the cost model is not increasing "
-                          "in the trade size")
+        raise no_cash_fit_error()
     after = cash - sums[:, 0] - sums[:, 1]
     if not scaled.any():  # every row funded: the trades as given
         return CashFit(trade_usd, k, scaled, short, cash_after_usd=after)

@@ -56,11 +56,14 @@ import numpy.typing as npt
 from driftwise import _kernels as _k
 from driftwise.errors import ConfigError, DataError
 from driftwise.policy.constraints import (
+    FIXED_POINT_MAX_ITER,
+    FIXED_POINT_TOL,
     BoolArray,
     Constraints,
     CostFn,
     FloatArray,
     cost_model,
+    no_cash_fit_error,
 )
 from driftwise.policy.destination import Destination, per_row
 
@@ -140,8 +143,9 @@ class Landing:
 def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: FloatArray,
                         nav_usd: FloatArray, cost_fn: CostFn, *,
                         sell_only: BoolArray | None = None, buy_only: BoolArray | None = None,
-                        start_nav_usd: FloatArray | None = None, tol: float = 1e-12,
-                        max_iter: int = 50) -> Landing:
+                        start_nav_usd: FloatArray | None = None,
+                        tol: float = FIXED_POINT_TOL,
+                        max_iter: int = FIXED_POINT_MAX_ITER) -> Landing:
     """Trades that put the masked assets on ``dest`` times the post-cost NAV.
 
     Parameters
@@ -236,7 +240,8 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
                 vol_annual: npt.ArrayLike | None = None, cov_annual: npt.ArrayLike | None = None,
                 gamma: float | npt.ArrayLike = 2.0,
                 horizon_days: float | npt.ArrayLike = float(TRADING_DAYS),
-                tol: float = 1e-12, max_iter: int = 50) -> SizingResult:
+                tol: float = FIXED_POINT_TOL,
+                max_iter: int = FIXED_POINT_MAX_ITER) -> SizingResult:
     """Size the trades of one rebalance for C configurations (steps 1-7 of the module).
 
     Parameters
@@ -337,8 +342,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     if status == _k.NO_LANDING:
         raise no_landing_error(max_iter)
     if status != _k.OK:
-        raise ConfigError("cash constraint did not converge: the cost model is not increasing "
-                          "in the trade size")
+        raise no_cash_fit_error()
     return _result(inp, x, k, bind, row_bind, constraints, iterations, sums)
 
 
