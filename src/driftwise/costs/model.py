@@ -80,7 +80,7 @@ class CostCoefficients:
         """The regime multiplier of every row of trades shaped ``shape`` (rows = all but
         the last axis), flattened to (rows,)."""
         return _k.arg(np.broadcast_to(self.multiplier, (*shape[:-1], 1)),
-                                    dtype=np.float64).reshape(-1)
+                      dtype=np.float64).reshape(-1)
 
 
 @dataclass(frozen=True, eq=False)

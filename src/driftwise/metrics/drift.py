@@ -130,8 +130,7 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
     numpy's order, so it equals them to the bit (``tests/metrics/test_drift.py``).
     """
     one_day = prices_usd.ndim == 1
-    prices = _kernels.arg(prices_usd[None, :] if one_day else prices_usd,
-                                  dtype=np.float64)
+    prices = _kernels.arg(prices_usd[None, :] if one_day else prices_usd, dtype=np.float64)
     held = _kernels.arg(shares, dtype=np.float64)
     n_days, (n_rows, n_assets) = prices.shape[0], held.shape
     weights = np.empty((n_days, n_rows, n_assets))

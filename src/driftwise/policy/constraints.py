@@ -33,7 +33,6 @@ BoolArray = npt.NDArray[np.bool_]
 CostFn = RowCosts
 """The cost model of the rows of a trade array (callable: trades (C, N) -> costs (C, N))."""
 
-
 FIXED_POINT_TOL = 1e-12
 """Default relative tolerance of the cost fixed points of sizing and the cash fit."""
 FIXED_POINT_MAX_ITER = 50
@@ -60,6 +59,7 @@ def cost_model(cost_fn: object, where: str) -> RowCosts:
                           "RowCosts.of(cost_coefficients(inputs, params, vix), n_rows, "
                           f"n_assets)); found {type(cost_fn).__name__}")
     return cost_fn
+
 
 SHARE_SNAP = _k.SHARE_SNAP
 """A trade within this many shares of a whole number is that whole number (rounding
@@ -253,8 +253,7 @@ def round_to_whole_shares(trade_usd: FloatArray, prices_usd: FloatArray
     n = x.shape[-1]
     value, shares = np.empty_like(x), np.empty_like(x)
     changed = np.empty(x.shape, dtype=np.bool_)
-    _k.whole_rows(x.reshape(-1, n), _k.arg(np.broadcast_to(prices_usd, (n,)),
-                                                          dtype=np.float64),
+    _k.whole_rows(x.reshape(-1, n), _k.arg(np.broadcast_to(prices_usd, (n,)), dtype=np.float64),
                   value.reshape(-1, n), shares.reshape(-1, n), changed.reshape(-1, n))
     return value, shares, changed
 
@@ -293,7 +292,8 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
     cash_floor : float
         Required cash weight after trading, fraction of the post-trade NAV (0 = cash
         never negative; the cash buffer otherwise).
-    cost_fn : CostFn
+    cost_fn : RowCosts
+        The cost model of each row (one row serves every row).
     prices_usd : ndarray, shape (N,)
         Positive prices.
     cost_usd : ndarray, shape (C, N), optional
@@ -338,7 +338,7 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
     sums = np.zeros((n_rows, 2))
     cash = _k.arg(np.broadcast_to(cash_usd, (n_rows,)), dtype=np.float64)
     status = _k.fit_cash_rows(x, k, cash, _k.arg(np.broadcast_to(nav_usd, (n_rows,)),
-                                                   dtype=np.float64),
+                                                  dtype=np.float64),
                               float(cash_floor), prices, bool(whole_shares), floor_usd, use_min,
                               which, mult, cost_fn.table.kernel_args, float(tol), int(max_iter),
                               out, out_k, shares, scaled, short, sums)

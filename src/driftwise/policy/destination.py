@@ -67,8 +67,7 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
         raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
     use_cov = cov_annual is not None
     vol = (np.zeros((n_rows, n_assets)) if vol_annual is None
-           else _k.arg(np.broadcast_to(vol_annual, (n_rows, n_assets)),
-                                     dtype=np.float64))
+           else _k.arg(np.broadcast_to(vol_annual, (n_rows, n_assets)), dtype=np.float64))
     cov = (np.zeros((0, 0)) if cov_annual is None
            else _k.arg(cov_annual, dtype=np.float64))
     out = np.empty((n_rows, n_assets))

@@ -66,8 +66,9 @@ class AssetDay:
         Average daily volume in shares (the cost model's, proxies included); NaN unknown.
     no_buy, no_sell : ndarray of bool, shape (N,)
         Restricted lists.
-    cost_fn : CostFn
-        Signed trades (C, N) in USD -> trading cost per asset (C, N) in USD.
+    cost_fn : RowCosts
+        The day's cost model of each row (callable: signed trades (C, N) in USD -> trading
+        cost per asset (C, N) in USD).
     """
 
     prices_usd: FloatArray

@@ -157,7 +157,8 @@ def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: F
     holdings_usd : ndarray, shape (C, N)
         Current positions ``w * NAV``.
     nav_usd : ndarray, shape (C,)
-    cost_fn : CostFn
+    cost_fn : RowCosts
+        The cost model of each row, as in :func:`size_trades`.
     sell_only, buy_only : ndarray of bool, shape (C, N), optional
         Trades clipped to ``<= 0`` (do-not-buy) or ``>= 0`` (do-not-sell).
     start_nav_usd : ndarray, shape (C,), optional
@@ -195,8 +196,7 @@ def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: F
         return (np.zeros(shape, dtype=np.bool_) if mask is None
                 else _k.arg(np.broadcast_to(mask, shape), dtype=np.bool_))
     nav = _k.arg(nav_usd, dtype=np.float64)
-    start = nav if start_nav_usd is None else _k.arg(start_nav_usd,
-                                                                   dtype=np.float64)
+    start = nav if start_nav_usd is None else _k.arg(start_nav_usd, dtype=np.float64)
     which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     x, k = np.empty(shape), np.empty(shape)
     post, evaluated = np.empty(n_rows), np.empty(n_rows)
@@ -261,8 +261,9 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     active : array_like of bool, shape (C,)
         Configurations that rebalance today; the others get zero trades.
     destination : Destination
-    cost_fn : CostFn
-        Signed trades (C, N) in USD -> cost per asset (C, N) in USD, elementwise.
+    cost_fn : RowCosts
+        The cost model of each row (:class:`~driftwise.costs.RowCosts`; one row serves
+        every row), evaluated inside the compiled sizing; anything else is a ConfigError.
     constraints : Constraints
     no_buy, no_sell : array_like of bool, shape (N,), optional
         Restricted assets (``constraints.masks(tickers)``); default none.
