@@ -463,9 +463,13 @@ def threshold_comparison(
 
     Notes
     -----
-    The empirical threshold bounds the portfolio drift ``1/2 sum_i |d_i|``; the band
-    bounds one weight's deviation. They coincide for one risky asset and cash (or two
-    assets); for more assets the ratio shows how far the one-dimensional theory carries.
+    The empirical threshold bounds the portfolio drift ``1/2 sum_i |d_i|``; the band is
+    in the same units, measured along the drift direction
+    (:func:`~driftwise.metrics.threshold.corrected_band`, whose ``s`` and ``lambda`` the
+    ``theory`` carries: the band at each row's cost is that function's at the same
+    inputs). For two assets (or one risky asset and cash) the drift moves along one
+    direction and the theory is exact up to its diffusion assumptions; for more assets
+    the ratio shows how far the one-dimensional theory carries.
     """
     optimum = empirical_optimal_threshold(table, by=by, objective=objective,
                                           tracking_aversion=tracking_aversion,

@@ -220,7 +220,9 @@ def show(result: Comparison) -> None:
         t = result.theory
         console.print(pairs_table([("one-way cost k", f"{num(1e4 * t.one_way_cost, 1)} bps"),
                                    ("portfolio volatility", pct(t.portfolio_vol)),
-                                   ("weight-deviation volatility s", pct(t.drift_vol))],
+                                   ("drift volatility s (along the drift direction)",
+                                    pct(t.drift_vol)),
+                                   ("tracking penalty λ", num(t.tracking_penalty, 4))],
                                   title="Inputs of the theoretical band"))
 
 
