@@ -236,31 +236,32 @@ def sharpe_ratio(excess_returns: npt.ArrayLike, *,
 
 def cost_per_year(cost_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
                   periods_per_year: float = TRADING_DAYS) -> FloatArray:
-    """Costs per year as a fraction of average NAV, ``P * mean(cost) / mean(NAV)``.
+    """Costs per year as a fraction of NAV, ``P * mean_t(cost_t / NAV_t)``.
 
     Parameters
     ----------
     cost_usd : array_like, shape (..., n, C)
         Trading costs paid each day, USD; time is the second-to-last axis.
     nav_usd : array_like, shape (..., n, C)
-        NAV each day, USD.
+        NAV each day (post-trade, as for :func:`turnover_per_year`), USD.
     periods_per_year : float
         ``P``, trading days in a year.
 
     Returns
     -------
     ndarray, shape (..., C)
-        Yearly costs over the average NAV, a fraction (0.001 = 10 bps a year).
+        Yearly costs, a fraction of NAV (0.001 = 10 bps a year).
 
     Notes
     -----
-    SPEC section 8: total costs divided by the window's length in years
-    (``n / P``), over the average NAV of the window.
+    SPEC section 8: each day's cost as a fraction of that day's NAV, averaged over the
+    days and annualized, exactly as turnover is. Dividing the mean cost by the mean NAV
+    instead would weight the late days of a growing portfolio more than the early ones,
+    costs but not turnover, and shift the empirical optimal threshold.
     """
     c = np.asarray(cost_usd, dtype=np.float64)
     v = np.asarray(nav_usd, dtype=np.float64)
-    return np.asarray(periods_per_year * np.mean(c, axis=-2) / np.mean(v, axis=-2),
-                      dtype=np.float64)
+    return np.asarray(periods_per_year * np.mean(c / v, axis=-2), dtype=np.float64)
 
 
 def turnover_per_year(traded_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
@@ -361,7 +362,8 @@ def policy_metrics(result: ResultLike, *,
     pandas.DataFrame
         Index: the configuration names (``config``); columns :data:`METRIC_COLUMNS`:
         ``te_annual`` (annualized TE vs the reference), ``cost_per_year`` (fraction of
-        average NAV), ``cost_total_usd``, ``turnover_per_year`` (fraction of NAV),
+        NAV, each day's cost over that day's NAV), ``cost_total_usd``,
+        ``turnover_per_year`` (fraction of NAV),
         ``n_rebalances``, ``return_annual`` (geometric), ``total_return``,
         ``final_nav_usd``, ``vol_annual``, ``sharpe``, the reference's
         ``ref_return_annual``, ``ref_vol_annual``, ``ref_sharpe``,
