@@ -154,3 +154,18 @@ def test_cost_setting_labels() -> None:
                                    "impact_model": "square_root", "vix_mult_low": 1.0,
                                    "vix_mult_mid": 2.0, "vix_mult_high": 4.0})) == \
         "square root VIX x1/2/4 x0.5"
+
+
+def test_backtest_reports_the_falsification_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json([*WINDOW, "--policy", "monthly", "--policy", "threshold"], capsys)
+    (row,) = data["falsification"]
+    assert (row["threshold"], row["calendar"]) == ("threshold 5%", "monthly")
+    assert row["verdict"] in ("holds", "fails: threshold does not reduce TE",
+                              "fails: costs exceed the TE reduction")
+    if not row["threshold_reduces_te"]:
+        assert row["verdict"] == "fails: threshold does not reduce TE"
+        assert row["costs_exceed_te_reduction_utility"] is None
+    assert main(["backtest", *WINDOW, "--policy", "monthly", "--policy", "threshold"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Falsification test: threshold vs calendar" in out
+    assert row["verdict"] in out

@@ -18,10 +18,11 @@ import pandas as pd
 from driftwise.assemble import cost_params, monitor_config
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
 from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
-from driftwise.config import Config
+from driftwise.config import Config, TriggerKind
 from driftwise.data.model import (
     Holdings,
     Inputs,
@@ -58,6 +59,11 @@ class Comparison:
         Empirical optimal threshold per cost level beside the corrected theoretical band.
     theory : ThresholdInputs or None
         Inputs of the theoretical band (at-target portfolio on the last day).
+    sweep_result : BacktestResult or None
+        The sweep's run.
+    falsification : pd.DataFrame
+        The methodology's falsification criterion for every threshold / calendar pair of
+        the compared policies (:func:`falsification_table`; empty without such a pair).
     """
 
     result: BacktestResult
@@ -68,6 +74,7 @@ class Comparison:
     optimum: pd.DataFrame | None
     theory: ThresholdInputs | None
     sweep_result: BacktestResult | None = None
+    falsification: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | None = None, *,
@@ -99,10 +106,36 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
         sweep = tidy(sweep_result, policy_metrics(sweep_result))
         if theory is not None and sweep["threshold"].notna().any():
             optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion)
+    falsification = falsification_table(result, configs, metrics,
+                                        tracking_aversion=tracking_aversion, samples=samples,
+                                        block=block, seed=seed)
     return Comparison(result=result, metrics=metrics,
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
-                      sweep_result=sweep_result)
+                      sweep_result=sweep_result, falsification=falsification)
+
+
+def falsification_table(result: BacktestResult, configs: Sequence[Config],
+                        metrics: pd.DataFrame, *, tracking_aversion: float, samples: int,
+                        block: int, seed: int) -> pd.DataFrame:
+    """The falsification criterion for every (drift threshold, calendar) pair of policies.
+
+    Returns one row per pair: ``threshold`` and ``calendar`` (policy names), then the
+    fields of :meth:`~driftwise.backtest.falsification.FalsificationTest.record` (the
+    verdict in utility form and in the methodology's form). Empty when the policies hold
+    no drift-threshold rule (without the stress delay) or no calendar rule.
+    """
+    kinds = [(name, c.policy.trigger, c.policy.stress_delay)
+             for name, c in zip(result.names, configs, strict=True)]
+    thresholds = [n for n, kind, delay in kinds if kind is TriggerKind.THRESHOLD and not delay]
+    calendars = [n for n, kind, _ in kinds if kind is TriggerKind.CALENDAR]
+    te, cost = metrics["te_annual"], metrics["cost_per_year"]
+    rows = [{"threshold": thr, "calendar": cal,
+             **falsification_test(result, thr, cal, te=te, cost=cost,
+                                  tracking_aversion=tracking_aversion, samples=samples,
+                                  block=block, seed=seed).record()}
+            for thr in thresholds for cal in calendars]
+    return pd.DataFrame(rows)
 
 
 def with_intervals(result: BacktestResult, metrics: pd.DataFrame, *, samples: int, block: int,

@@ -178,6 +178,7 @@ def as_dict(result: Comparison) -> dict[str, object]:
         "ranking": list(result.ranked.index),
         "differences_vs_baseline": result.differences,
         "sweep": result.sweep, "optimal_threshold": result.optimum,
+        "falsification": result.falsification,
     }
 
 
@@ -213,6 +214,11 @@ def show(result: Comparison) -> None:
         out = rows.set_index(["a", "metric"])[["difference"]]
         out.index = [f"{a} − {rows['b'].iloc[0]}: {met}" for a, met in out.index]
         console.print(frame_table(out, "Differences to the baseline (paired block bootstrap)"))
+    if len(result.falsification):
+        console.print(frame_table(falsification_view(result.falsification),
+                                  "Falsification test: threshold vs calendar rebalancing"))
+        for line in falsification_lines(result.falsification):
+            console.print(line, markup=False, soft_wrap=True)
     if result.optimum is not None:
         console.print(frame_table(optimum_view(result.optimum),
                                   "Empirical optimal threshold vs the corrected band"))
@@ -224,6 +230,42 @@ def show(result: Comparison) -> None:
                                     pct(t.drift_vol)),
                                    ("tracking penalty λ", num(t.tracking_penalty, 4))],
                                   title="Inputs of the theoretical band"))
+
+
+def falsification_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The falsification criterion per threshold / calendar pair, for a terminal.
+
+    A rule fails if threshold rebalancing does not reduce TE versus calendar (the paired
+    95% interval of the TE difference is not below 0), or if its extra cost per year
+    exceeds the TE reduction (utility form ``(γ/2)(TE_cal² − TE_thr²)``; the
+    methodology's own form ``TE_cal − TE_thr`` beside it).
+    """
+    return pd.DataFrame({
+        "TE threshold": [pct(x) for x in table["te_threshold"]],
+        "TE calendar": [pct(x) for x in table["te_calendar"]],
+        "TE difference [95%]": [f"{100 * e:+.3f} [{100 * lo:+.3f}, {100 * hi:+.3f}] pp"
+                                for e, lo, hi in zip(table["te_diff"], table["te_diff_low"],
+                                                     table["te_diff_high"], strict=True)],
+        "extra cost/yr": [f"{1e4 * x:+.2f} bps" for x in table["cost_diff"]],
+        "TE gain/yr (γ/2)ΔTE²": [f"{1e4 * 0.5 * g * (c**2 - t**2):+.2f} bps" for g, c, t in
+                                 zip(table["tracking_aversion"], table["te_calendar"],
+                                     table["te_threshold"], strict=True)],
+    }, index=pd.Index([f"{t} vs {c}" for t, c in zip(table["threshold"], table["calendar"],
+                                                     strict=True)], name="rules"))
+
+
+def falsification_lines(table: pd.DataFrame) -> list[str]:
+    """One verdict line per pair (utility form, and the methodology's form when it differs)."""
+    out = []
+    for _, row in table.iterrows():
+        line = f"verdict, {row['threshold']} vs {row['calendar']}: {row['verdict']}"
+        if not row["threshold_reduces_te"]:
+            line += " (the 95% interval of the TE difference is not below 0)"
+        if row["verdict_seed"] != row["verdict"]:
+            line += f" (with the TE reduction in percent, the methodology's form: " \
+                    f"{row['verdict_seed']})"
+        out.append(line)
+    return out
 
 
 def cost_setting(row: pd.Series) -> str:
