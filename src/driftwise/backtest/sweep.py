@@ -104,7 +104,7 @@ class SweepGrid:
     Attributes
     ----------
     thresholds : tuple of float
-        Portfolio drift thresholds, fractions of NAV in ``(0, 1]``.
+        Portfolio drift thresholds, fractions of NAV in ``[0, 1]`` (0: any drift fires).
     cost_levels_bps : tuple of float or None
         Flat all-in costs in bps of traded value; ``None`` = the full cost model.
     vix_multipliers : tuple of (float, float, float)
@@ -133,8 +133,7 @@ class SweepGrid:
         def put(name: str, value: tuple[Any, ...]) -> None:
             object.__setattr__(self, name, _unique(value, name))
 
-        put("thresholds", _floats(self.thresholds, "thresholds", low=0.0, high=1.0,
-                                  low_open=True))
+        put("thresholds", _floats(self.thresholds, "thresholds", low=0.0, high=1.0))
         put("cost_levels_bps", tuple(
             None if c is None else _floats([c], "cost_levels_bps", low=0.0)[0]
             for c in self.cost_levels_bps))

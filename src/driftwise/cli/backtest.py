@@ -34,6 +34,7 @@ class PolicyName(StrEnum):
     """Policies ``--policy`` accepts."""
 
     NEVER = "never"
+    DAILY = "daily"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
@@ -147,7 +148,8 @@ def build_policies(base: Config, names: list[PolicyName] | None, thresholds: lis
 
 
 def _named(name: PolicyName, base: Config) -> Config:
-    makers = {PolicyName.NEVER: policies.never, PolicyName.WEEKLY: policies.weekly,
+    makers = {PolicyName.NEVER: policies.never, PolicyName.DAILY: policies.daily,
+              PolicyName.WEEKLY: policies.weekly,
               PolicyName.MONTHLY: policies.monthly,
               PolicyName.QUARTERLY: policies.quarterly, PolicyName.ANNUAL: policies.annual,
               PolicyName.HYBRID: policies.hybrid, PolicyName.COST_BENEFIT: policies.cost_benefit}
@@ -173,6 +175,8 @@ def as_dict(result: Comparison) -> dict[str, object]:
     r = result.result
     return {
         "start": r.dates[0], "end": r.dates[-1], "days": len(r.dates),
+        "initial_nav_usd": r.initial_nav_usd, "initial_nav_source": r.initial_nav_source,
+        "notices": [n.to_dict() for n in r.notices],
         "policies": {name: {f: result.metrics.loc[name, f] for f in JSON_FIELDS
                             if f in result.metrics.columns} for name in result.metrics.index},
         "ranking": list(result.ranked.index),
@@ -188,6 +192,10 @@ def show(result: Comparison) -> None:
     console.print(f"[bold]Backtest {pd.Timestamp(r.dates[0]).date()} .. "
                   f"{pd.Timestamp(r.dates[-1]).date()}[/] ({len(r.dates)} trading days; "
                   "reference: the target rebalanced daily at no cost)")
+    console.print(f"starting NAV {usd(r.initial_nav_usd)}: {r.initial_nav_source}",
+                  markup=False)
+    for item in r.notices:
+        console.print(f"{item.flag.value}: {item.detail}", markup=False, soft_wrap=True)
     shown = pd.DataFrame({
         "TE": [f"{pct(t)} [{pct(lo)}, {pct(hi)}]" for t, lo, hi in
                zip(m["te_annual"], m["te_low"], m["te_high"], strict=True)],
