@@ -218,7 +218,10 @@ def test_calendar_flags_on_nyse_days() -> None:
     assert (Frequency.QUARTER, Anchor.LAST) in calendar_flags(pd.Timestamp("2024-06-28"))
     assert (Frequency.HALF, Anchor.LAST) in calendar_flags(pd.Timestamp("2024-06-28"))
     assert (Frequency.YEAR, Anchor.FIRST) in calendar_flags(pd.Timestamp("2024-01-02"))
-    assert calendar_flags(pd.Timestamp("2024-06-27")) == frozenset()
+    # every session opens and closes its day; 2024-06-27 is no other period's boundary
+    assert calendar_flags(pd.Timestamp("2024-06-27")) == frozenset(
+        {(Frequency.DAY, Anchor.FIRST), (Frequency.DAY, Anchor.LAST)})
+    assert calendar_flags(pd.Timestamp("2024-06-29")) == frozenset()  # a Saturday
 
 
 def flags_of(plan: object) -> set[Flag]:

@@ -529,9 +529,11 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
     """Steps 1-7 of :func:`driftwise.policy.sizing.size_trades` for one active row.
 
     Writes the final trades ``x`` and their costs ``k``, the asset binding masks
-    ``bind`` (8, N), the row's ``row_bind`` (3,) and ``sums`` (2,): the sums of the
-    trades and of the costs that the last cash check used. Returns ``(status,
-    iterations)``.
+    ``bind`` (8, N), the row's ``row_bind`` (3,) and ``sums`` (3,): the sums of the
+    trades and of the costs that the last cash check used, and the intended traded value
+    ``sum |trade|`` after the cash fit (step 3), before minimum trades and whole-share
+    rounding drop any of it (capped at the turnover cap, ``2 * max_turnover * NAV``).
+    Returns ``(status, iterations)``.
     """
     n = w.shape[0]
     dest = np.empty(n)
@@ -618,6 +620,10 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
     if status != OK:
         return status, iterations
     row_bind[B_CASH] = scaled
+    intended = np.empty(n)
+    for i in range(n):
+        intended[i] = abs(x1[i])
+    sums[2] = min(total(intended), 2.0 * max_turnover * nav)
     # step 4: minimum trades
     changed = use_min and _drop_into(x1, min_floor, bind[B_MIN_TRADE])
     # step 5: maximum turnover
@@ -754,10 +760,11 @@ def mark_rows(shares: FloatArray, prices: FloatArray, cash: FloatArray, target: 
 
 @kernel
 def at_threshold(drift: FloatArray, threshold: FloatArray, met: BoolArray) -> bool:
-    """``met = drift >= threshold`` per row (the drift-threshold trigger); whether any."""
+    """``met = drift >= threshold and drift > 0`` per row (the drift-threshold trigger; a
+    threshold of 0 fires on any drift, never on none); whether any."""
     found = False
     for c in range(drift.shape[0]):
-        hit = drift[c] >= threshold[c]
+        hit = drift[c] >= threshold[c] and drift[c] > 0.0
         met[c] = hit
         found |= hit
     return found
@@ -816,11 +823,12 @@ NAV_NOT_POSITIVE = 3
 @kernel
 def _quiet(k: int, c: int, nav: float, drift: float, cash: float, out_nav: FloatArray,
            out_drift: FloatArray, out_post: FloatArray, out_traded: FloatArray,
-           out_cost: FloatArray, out_cash: FloatArray) -> None:
+           out_cost: FloatArray, out_cash: FloatArray, out_intended: FloatArray) -> None:
     out_nav[k, c] = nav
     out_drift[k, c] = drift
     out_post[k, c] = drift
     out_traded[k, c] = 0.0
+    out_intended[k, c] = 0.0
     out_cost[k, c] = 0.0
     out_cash[k, c] = cash
 
@@ -830,7 +838,8 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
                    prices: FloatArray, target: FloatArray, target_cash: float,
                    threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
                    out_nav: FloatArray, out_drift: FloatArray, out_post: FloatArray,
-                   out_traded: FloatArray, out_cost: FloatArray, out_cash: FloatArray) -> int:
+                   out_traded: FloatArray, out_cost: FloatArray, out_cash: FloatArray,
+                   out_intended: FloatArray) -> int:
     """Quiet days of a batch from day ``start``: the first day on which a calendar review
     falls (``calendar``, shape (T,)) or a row's drift reaches its threshold (``inf``: no
     threshold), the plan being valid; or the number of days.
@@ -852,7 +861,7 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
             return k
         for c in range(n_rows):
             _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
-                   out_cost, out_cash)
+                   out_cost, out_cash, out_intended)
             since[c] += 1.0
     return int(prices.shape[0])
 
@@ -869,7 +878,7 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     tol: float, max_iter: int, out_nav: FloatArray, out_drift: FloatArray,
                     out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
                     out_cash: FloatArray, out_rebalanced: BoolArray,
-                    failed: IntArray) -> int:
+                    out_intended: FloatArray, failed: IntArray) -> int:
     """Day ``k`` of a batch (SPEC section 8 steps 1-4), every row.
 
     Mark to market at the close; on a calendar review day (``review``) every row fires,
@@ -889,7 +898,7 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
         nav[c], drift[c] = mark_row(shares[c], prices, cash[c], target, target_cash,
                                     weights[c], gaps)
         _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
-               out_cost, out_cash)
+               out_cost, out_cash, out_intended)
         since[c] += 1.0
     if review:  # a calendar review: every row fires (the calendar or the threshold)
         met.fill(True)
@@ -910,7 +919,7 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
     cost = np.empty(n_assets)
     bind = np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_)
     row_bind = np.zeros(N_ROW_KEYS, dtype=np.bool_)
-    sums = np.zeros(2)
+    sums = np.zeros(3)
     scratch = np.empty((4, n_assets))
     no_cov = np.zeros((0, 0))
     use_cov = no_cov.shape[0] > 0  # False; flags computed at run time compile size_row once
@@ -937,6 +946,7 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
         if status != OK:
             failed[0] = c
             return status
+        out_intended[k, c] = sums[2]
         traded = False
         for i in range(n_assets):
             traded |= x[i] != 0.0

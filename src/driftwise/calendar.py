@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 DateLike = str | dt.date | pd.Timestamp | np.datetime64
 """Anything :class:`pandas.Timestamp` accepts as a day."""
 
-Freq = Literal["week", "month", "quarter", "half", "year"]
-FREQS: tuple[str, ...] = ("week", "month", "quarter", "half", "year")
+Freq = Literal["day", "week", "month", "quarter", "half", "year"]
+FREQS: tuple[str, ...] = ("day", "week", "month", "quarter", "half", "year")
 
 _DEFAULT_FIRST_YEAR = 1990
 _DEFAULT_LAST_YEAR = 2039
@@ -158,6 +158,8 @@ def next_session(date: DateLike) -> pd.Timestamp:
 
 
 def _period_key(index: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    if freq == "day":  # every session is a period of its own
+        return index.to_numpy().astype("datetime64[D]").astype(np.int64)
     if freq == "week":  # Monday-to-Sunday weeks: 1970-01-01 was a Thursday, hence + 3
         days = index.to_numpy().astype("datetime64[D]").astype(np.int64)
         return (days + 3) // 7

@@ -198,7 +198,8 @@ class PolicyConfig(_Section):
     trigger: TriggerKind = _lax(TriggerKind.THRESHOLD, "Rule deciding when to rebalance.")
     frequency: Frequency = _lax(Frequency.QUARTER, "Review period of calendar and hybrid.")
     anchor: Anchor = _lax(Anchor.FIRST, "First or last NYSE session of the period.")
-    threshold: float = _f(0.05, "Portfolio drift that triggers, fraction of NAV.", gt=0, le=1)
+    threshold: float = _f(0.05, "Portfolio drift that triggers, fraction of NAV (0: any drift).",
+                          ge=0, le=1)
     hybrid_override: float = _f(0.10, "Hybrid early-override drift, fraction of NAV.",
                                 gt=0, le=1)
     band_abs: Fraction = _f(0.02, "Per-asset absolute band, fraction of NAV.")
@@ -320,9 +321,11 @@ class BacktestConfig(_Section):
     start: OptionalDate = _f(None, "First day; default: the first day of the data.")
     end: OptionalDate = _f(None, "Last day; default: the last day of the data.")
     start_from_holdings: bool = _f(False, "Start from the holdings, not the targets.")
-    initial_nav_usd: Positive = _f(1_000_000.0, "Starting NAV, USD.")
-    thresholds: Annotated[tuple[Annotated[float, Field(gt=0, le=1)], ...], Increasing] = _lax(
-        (0.03, 0.05, 0.07, 0.10), "Drift thresholds to sweep, fraction of NAV.", min_length=1)
+    initial_nav_usd: Positive | None = _f(
+        None, "Starting NAV, USD; default: the holdings' NAV, else USD 1,000,000.")
+    thresholds: Annotated[tuple[Annotated[float, Field(ge=0, le=1)], ...], Increasing] = _lax(
+        (0.03, 0.05, 0.07, 0.10), "Drift thresholds to sweep, fraction of NAV (0: any drift).",
+        min_length=1)
     cost_levels_bps: Annotated[tuple[Annotated[float, Field(ge=0)], ...], Increasing] = _lax(
         (10.0, 20.0, 50.0), "All-in cost levels to sweep, bps.", min_length=1)
     vix_multipliers: tuple[Triple, ...] = _lax(

@@ -20,11 +20,13 @@ DEFAULT_CONFIG_TOML = """\
 # When to rebalance: "never", "calendar", "threshold" (portfolio drift), "bands"
 # (any asset outside its band), "hybrid", "cost_benefit", "volatility_aware", "dynamic".
 trigger = "threshold"
-# Review period of the calendar and hybrid triggers: "month", "quarter", "half", "year".
+# Review period of the calendar and hybrid triggers: "day", "week", "month", "quarter",
+# "half", "year".
 frequency = "quarter"
 # Calendar rules fire on the "first" or "last" NYSE session of the period.
 anchor = "first"
-# Portfolio drift ½·Σ|w − t| that triggers a rebalance, fraction of NAV (0.10 passive, 0.03 tight).
+# Portfolio drift ½·Σ|w − t| that triggers a rebalance, fraction of NAV (0.10 passive, 0.03 tight;
+# 0: any drift).
 threshold = 0.05
 # Hybrid: drift that forces a rebalance between calendar reviews, fraction of NAV.
 hybrid_override = 0.10
@@ -173,9 +175,9 @@ wash_sale_days = 30
 # end = 2022-12-30
 # Start from the given holdings instead of the target weights.
 start_from_holdings = false
-# Starting portfolio value, USD.
-initial_nav_usd = 1000000.0
-# Drift thresholds to sweep (increasing), fraction of NAV.
+# Starting portfolio value, USD (default: the NAV of the given holdings, else 1,000,000).
+# initial_nav_usd = 1000000.0
+# Drift thresholds to sweep (increasing), fraction of NAV (0: any drift).
 thresholds = [0.03, 0.05, 0.07, 0.10]
 # All-in cost levels to sweep (increasing), bps of traded value.
 cost_levels_bps = [10.0, 20.0, 50.0]

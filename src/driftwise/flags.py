@@ -42,6 +42,7 @@ class Flag(StrEnum):
     OVER_PARTICIPATION = "participation above cap"
     ESTIMATED_BORROW = "estimated borrow"
     UNKNOWN_MARKET_CAP = "unknown market cap"
+    TURNOVER_DROPPED = "turnover dropped by rounding"
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from driftwise.metrics.speed import (
     percentile_rank,
     relative_volatility,
 )
-from driftwise.metrics.threshold import ThresholdReport, threshold_report
+from driftwise.metrics.threshold import ThresholdReport, corrected_band, threshold_report
 from driftwise.state import PortfolioState, build_state
 
 FloatArray = npt.NDArray[np.float64]
@@ -73,7 +73,8 @@ class MonitorConfig:
         One-way trading cost (fraction of traded value) for the optimal-threshold report;
         the cost model replaces it when it is available to the caller.
     tracking_aversion : float
-        γ in the tracking penalty λ = γ · σ̄_rel² of the corrected band (an assumption).
+        γ of the loss ``cost + (γ/2)·TE²`` behind the corrected band
+        (:func:`~driftwise.metrics.threshold.corrected_band`; an assumption).
     """
 
     threshold: float = 0.05
@@ -248,11 +249,11 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
     sigma_p = float(tracking_error(state.target_weights, risk.cov_long))
     rate = float(drift_rate(state.target_weights, rel_vol, state.target_cash_weight, sigma_p))
     breach = float(days_to_breach(drift, config.threshold, rate))
-    invested = max(float(state.target_weights.sum()), 1e-12)
-    rel_var = float(np.sum(state.target_weights * rel_vol**2) / invested)
+    band = corrected_band(state.target_weights, risk.cov_long, one_way_cost,
+                          config.tracking_aversion, target_cash_weight=state.target_cash_weight)
     thresholds = threshold_report(one_way_cost=one_way_cost, portfolio_vol=sigma_p,
-                                  horizon_years=1.0, drift_vol=rate / np.sqrt(2.0 / np.pi),
-                                  tracking_penalty=config.tracking_aversion * rel_var,
+                                  horizon_years=1.0, drift_vol=band.drift_vol,
+                                  tracking_penalty=band.tracking_penalty,
                                   tracking_aversion=config.tracking_aversion)
 
     assets = pd.DataFrame({

@@ -87,3 +87,10 @@ def with_extra_holding(inputs: Inputs) -> Inputs:
 def synthetic() -> Inputs:
     """The synthetic inputs (with volumes, fresh cost file)."""
     return synthetic_inputs()
+
+
+def holdings_nav(inputs: Inputs) -> float:
+    """NAV of the holdings at the last prices: a backtest's default starting NAV."""
+    last = inputs.market.prices.iloc[-1]
+    h = inputs.holdings
+    return float(sum(float(n) * float(last[t]) for t, n in h.shares.items()) + h.cash_usd)

@@ -23,7 +23,8 @@ from driftwise.errors import ConfigError, DataError
 from .conftest import synthetic_inputs, with_extra_holding
 from .test_reference import DAYS, SYNTHETIC
 
-FIELDS = ("nav_usd", "traded_usd", "cost_usd", "rebalanced", "drift", "post_drift", "cash_usd")
+FIELDS = ("nav_usd", "traded_usd", "cost_usd", "rebalanced", "drift", "post_drift", "cash_usd",
+          "intended_usd")
 
 
 def _in_python(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
@@ -54,14 +55,15 @@ def threshold_configs(draw: st.DrawFn) -> list[Config]:
     })
     destination = draw(st.sampled_from(["full", "half", "band_edge", "cost_constrained"]))
     kind = draw(st.sampled_from(["threshold", "hybrid", "calendar"]))
-    frequency = draw(st.sampled_from(["week", "month", "quarter"]))
+    frequency = draw(st.sampled_from(["day", "week", "month", "quarter"]))
     anchor = draw(st.sampled_from(["first", "last"]))
 
     def make(h: float, **kw: object) -> Config:
         if kind == "threshold":
             return pol.threshold(h, **kw)  # type: ignore[arg-type]
         if kind == "hybrid":
-            return pol.hybrid(frequency=frequency, override=h, **kw)  # type: ignore[arg-type]
+            return pol.hybrid(frequency=frequency, override=h or 0.005,  # override > 0
+                              **kw)  # type: ignore[arg-type]
         return pol.calendar(frequency, anchor=anchor, **kw)  # type: ignore[arg-type]
     out = []
     for _ in range(draw(st.integers(1, 4))):
@@ -69,7 +71,7 @@ def threshold_configs(draw: st.DrawFn) -> list[Config]:
             {"costs.cost_scale": 1.0}, {"costs.cost_scale": 20.0},
             {"costs.impact_model": "almgren_2005"}, {"costs.flat_cost_bps": 15.0},
             {"costs.vix_multipliers": [1.0, 2.0, 4.0]}]))
-        h = draw(st.sampled_from([0.005, 0.01, 0.02, 0.04]))
+        h = draw(st.sampled_from([0.0, 0.005, 0.01, 0.02, 0.04]))
         out.append(make(h, destination=destination, base=base.with_overrides(cost)))
     return out
 

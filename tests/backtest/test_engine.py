@@ -19,7 +19,7 @@ from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.policy.triggers import AnyOf, CostBenefit, DriftThreshold, StressDelay, hybrid
 
-from .conftest import synthetic_inputs, with_extra_holding
+from .conftest import holdings_nav, synthetic_inputs, with_extra_holding
 from .test_reference import DAYS, SYNTHETIC
 from .test_reference import configs as random_config
 
@@ -38,23 +38,26 @@ def test_never_is_buy_and_hold(synthetic: Inputs) -> None:
     prices = _prices(synthetic, START, END)
     assert synthetic.targets is not None
     target = synthetic.targets.weights
-    shares = {t: target[t] * 1e6 / prices[t].iloc[0] for t in target.index}
+    nav0 = holdings_nav(synthetic)  # no initial_nav_usd: the holdings' NAV
+    assert result.initial_nav_usd == pytest.approx(nav0, rel=1e-12)
+    shares = {t: target[t] * nav0 / prices[t].iloc[0] for t in target.index}
     for k, day in enumerate(prices.index):
-        value = sum(n * prices.loc[day, t] for t, n in shares.items()) + 0.05e6
+        value = sum(n * prices.loc[day, t] for t, n in shares.items()) + 0.05 * nav0
         assert result.nav_usd[k, 0] == pytest.approx(value, rel=1e-12)
     assert not result.rebalanced.any()
     assert (result.traded_usd == 0).all() and (result.cost_usd == 0).all()
-    np.testing.assert_allclose(result.cash_usd, 0.05e6, rtol=1e-12)
+    np.testing.assert_allclose(result.cash_usd, 0.05 * nav0, rtol=1e-12)
 
 
 def test_start_at_target_at_no_cost(synthetic: Inputs) -> None:
     configs = [pol.threshold(0.03, base=FRACTIONAL), pol.threshold(0.03)]
     result = run_backtest(synthetic, configs, start=START, end=END)
-    assert result.nav_usd[0, 0] == pytest.approx(1e6, rel=1e-14)
+    nav0 = holdings_nav(synthetic)
+    assert result.nav_usd[0, 0] == pytest.approx(nav0, rel=1e-14)
     assert result.drift[0, 0] == pytest.approx(0.0, abs=1e-14)
     # whole shares: rounded toward zero, the rest in cash, still worth the initial NAV
-    assert result.nav_usd[0, 1] == pytest.approx(1e6, rel=1e-14)
-    assert 0.05e6 < result.cash_usd[0, 1] < 0.05e6 + 5 * 130.0
+    assert result.nav_usd[0, 1] == pytest.approx(nav0, rel=1e-14)
+    assert 0.05 * nav0 < result.cash_usd[0, 1] < 0.05 * nav0 + 5 * 130.0
     assert result.cost_usd[0].sum() == 0.0
 
 
@@ -63,13 +66,13 @@ def test_reference_portfolio_oracle(synthetic: Inputs) -> None:
     prices = _prices(synthetic, START, END)
     assert synthetic.targets is not None
     target = synthetic.targets.weights
-    nav = 1e6
+    nav = nav0 = holdings_nav(synthetic)
     for k in range(1, len(prices)):
         growth = 0.05 + sum(target[t] * prices[t].iloc[k] / prices[t].iloc[k - 1]
                             for t in target.index)
         nav *= growth
         assert result.ref_nav_usd[k] == pytest.approx(nav, rel=1e-12)
-    assert result.ref_nav_usd[0] == pytest.approx(1e6, rel=1e-14)
+    assert result.ref_nav_usd[0] == pytest.approx(nav0, rel=1e-14)
 
 
 def test_calendar_never_fires_on_the_first_day(synthetic: Inputs) -> None:

@@ -95,7 +95,7 @@ def _oracle(res: FakeResult, j: int) -> dict[str, float]:
     ref_sharpe = _mean(ex_ref) / _std(ex_ref) * math.sqrt(P)
     return {
         "te_annual": _std([a - b for a, b in zip(r, rr, strict=True)]) * math.sqrt(P),
-        "cost_per_year": (sum(cost) / (T / P)) / _mean(nav),
+        "cost_per_year": P * _mean([c / v for c, v in zip(cost, nav, strict=True)]),
         "cost_total_usd": sum(cost),
         "turnover_per_year": P * _mean(turn),
         "n_rebalances": sum(1 for t in range(T) if res.rebalanced[t, j]),
@@ -151,6 +151,22 @@ def test_hand_worked_growth_and_turnover() -> None:
     cost = np.zeros((252, 1))
     cost[[10, 200]] = 1000.0
     assert cost_per_year(cost, np.full((252, 1), 1e6))[0] == pytest.approx(0.002)
+
+
+def test_cost_per_year_weighs_each_day_by_its_own_nav() -> None:
+    # SPEC 8: 252 * mean_t(cost_t / NAV_t). Two days of 1,000 USD costs, on a NAV of
+    # 1m and of 4m, over 252 days: 252 * (1e-3 + 2.5e-4) / 252 = 12.5 bps a year, whatever
+    # the other days' NAV (the ratio of means would give 2,000 / mean NAV instead)
+    cost = np.zeros((252, 1))
+    cost[[10, 200]] = 1000.0
+    nav = np.full((252, 1), 2e6)
+    nav[10], nav[200] = 1e6, 4e6
+    assert cost_per_year(cost, nav)[0] == pytest.approx(1e-3 + 2.5e-4, rel=1e-12)
+    # a NAV that doubles while the cost fraction of each day stays the same: the same
+    # cost per year as on a flat NAV (it does not shift with growth, like turnover)
+    growing = 1e6 * 2.0 ** (np.arange(252.0) / 251.0)[:, None]
+    assert cost_per_year(1e-4 * growing, growing)[0] == pytest.approx(252 * 1e-4, rel=1e-12)
+    assert turnover_per_year(2e-4 * growing, growing)[0] == pytest.approx(252 * 1e-4, rel=1e-12)
 
 
 def test_tracking_error_zero_when_portfolio_is_the_reference() -> None:

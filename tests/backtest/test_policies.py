@@ -71,7 +71,7 @@ def test_constructors_keep_the_base() -> None:
 
 def test_invalid_threshold_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"policy\.threshold"):
-        pol.threshold(0.0)
+        pol.threshold(-0.01)
 
 
 def test_unique_names() -> None:

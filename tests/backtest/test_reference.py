@@ -15,7 +15,7 @@ from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.data.sample import load_sample
 
-from .conftest import synthetic_inputs, with_extra_holding
+from .conftest import holdings_nav, synthetic_inputs, with_extra_holding
 
 SYNTHETIC = synthetic_inputs()
 DAYS = SYNTHETIC.market.prices.index
@@ -135,8 +135,9 @@ def test_reference_buy_and_hold_oracle(synthetic: Inputs) -> None:
     prices = synthetic.market.prices.loc[start:end]
     assert synthetic.targets is not None
     weights = synthetic.targets.weights
+    nav0 = holdings_nav(synthetic)
     for k in range(len(prices)):
-        value = sum(weights[t] * 1e6 / prices[t].iloc[0] * prices[t].iloc[k]
-                    for t in weights.index) + 0.05e6
+        value = sum(weights[t] * nav0 / prices[t].iloc[0] * prices[t].iloc[k]
+                    for t in weights.index) + 0.05 * nav0
         assert result.nav_usd[k, 0] == pytest.approx(value, rel=1e-12)
     assert not result.rebalanced.any()

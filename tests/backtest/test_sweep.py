@@ -104,7 +104,7 @@ def test_grid_from_toml_section() -> None:
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"thresholds": ()}, "thresholds"),
-    ({"thresholds": (0.0,)}, "thresholds"),
+    ({"thresholds": (-0.01,)}, "thresholds"),
     ({"thresholds": (0.05, 0.05)}, "each once"),
     ({"thresholds": (1.5,)}, "thresholds"),
     ({"cost_levels_bps": (-1.0,)}, "cost_levels_bps"),

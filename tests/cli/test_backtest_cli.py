@@ -29,7 +29,8 @@ def test_default_is_the_seed_rules_with_required_fields(capsys: pytest.CaptureFi
                       "n_rebalances", "cost_total_usd", "te_low", "te_high"):
             assert field in row
         assert row["te_low"] <= row["te_annual"] <= row["te_high"]
-        assert row["final_nav_usd"] == pytest.approx(1e6 * (1 + row["total_return"]))
+        assert row["final_nav_usd"] == pytest.approx(
+            data["initial_nav_usd"] * (1 + row["total_return"]))
     monthly = data["policies"]["monthly"]
     assert monthly["n_rebalances"] == 17  # first sessions of Feb-Dec 2020 (11) + Jan-Jun 2021 (6)
 
@@ -154,3 +155,32 @@ def test_cost_setting_labels() -> None:
                                    "impact_model": "square_root", "vix_mult_low": 1.0,
                                    "vix_mult_mid": 2.0, "vix_mult_high": 4.0})) == \
         "square root VIX x1/2/4 x0.5"
+
+
+def test_backtest_reports_the_falsification_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json([*WINDOW, "--policy", "monthly", "--policy", "threshold"], capsys)
+    (row,) = data["falsification"]
+    assert (row["threshold"], row["calendar"]) == ("threshold 5%", "monthly")
+    assert row["verdict"] in ("holds", "fails: threshold does not reduce TE",
+                              "fails: costs exceed the TE reduction")
+    if not row["threshold_reduces_te"]:
+        assert row["verdict"] == "fails: threshold does not reduce TE"
+        assert row["costs_exceed_te_reduction_utility"] is None
+    assert main(["backtest", *WINDOW, "--policy", "monthly", "--policy", "threshold"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Falsification test: threshold vs calendar" in out
+    assert row["verdict"] in out
+
+
+def test_daily_policy_and_the_starting_nav(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json([*WINDOW, "--policy", "daily", "--policy", "threshold", "--threshold", "0"],
+                    capsys)
+    assert list(data["policies"]) == ["daily", "threshold 0%"]
+    daily = data["policies"]["daily"]
+    assert daily["n_rebalances"] == data["days"] - 1
+    # the sample's portfolio is given: the backtest starts from its NAV, and says so
+    assert data["initial_nav_source"].startswith("the holdings' NAV on")
+    assert daily["final_nav_usd"] == pytest.approx(
+        data["initial_nav_usd"] * (1 + daily["total_return"]))
+    assert main(["backtest", *WINDOW, "--policy", "daily"]) == EXIT_OK
+    assert "starting NAV" in capsys.readouterr().out

@@ -150,9 +150,14 @@ def test_days_to_breach_edges() -> None:
     assert math.isnan(got[3])
 
 
-def test_threshold_not_positive() -> None:
+def test_threshold_negative() -> None:
     with pytest.raises(ConfigError, match="threshold"):
-        days_to_breach(0.01, 0.0, 0.1)
+        days_to_breach(0.01, -0.01, 0.1)
+
+
+def test_threshold_zero_is_breached_at_once() -> None:
+    # a threshold of 0 fires on any drift: no day to wait
+    assert days_to_breach([0.0, 0.01], 0.0, 0.1).tolist() == [0.0, 0.0]
 
 
 def test_negative_rate() -> None:

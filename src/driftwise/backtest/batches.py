@@ -13,6 +13,7 @@ model bound to one day (:class:`DayCosts`). It moves no state itself: the day lo
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -47,19 +48,49 @@ from driftwise.policy.triggers import CostBenefit, Never, Trigger
 IntArray = npt.NDArray[np.intp]
 
 
+DEFAULT_INITIAL_NAV_USD = 1_000_000.0
+"""Starting NAV of a backtest without holdings and without ``backtest.initial_nav_usd``."""
+
+
 @dataclass(frozen=True)
 class Window:
-    """The window and start shared by every configuration of one run."""
+    """The window and start shared by every configuration of one run.
+
+    ``nav_source`` says where ``initial_nav_usd`` came from (see :func:`starting_nav`).
+    """
 
     start: DateLike | None
     end: DateLike | None
     from_holdings: bool
     initial_nav_usd: float
+    nav_source: str = "backtest.initial_nav_usd"
+
+
+def starting_nav(inputs: Inputs | None, configured: float | None) -> tuple[float, str]:
+    """The starting NAV of a backtest at target, and where it came from.
+
+    ``backtest.initial_nav_usd`` when set; otherwise the NAV of the given holdings (shares
+    at each ticker's last known price, plus cash); otherwise
+    :data:`DEFAULT_INITIAL_NAV_USD`.
+    """
+    if configured is not None:
+        return float(configured), "backtest.initial_nav_usd"
+    h = None if inputs is None else inputs.holdings
+    if h is not None and (len(h.shares) or h.cash_usd):
+        prices = inputs.market.prices  # type: ignore[union-attr]
+        last = prices.reindex(columns=h.shares.index).ffill().iloc[-1]
+        nav = float((h.shares * last).sum()) + float(h.cash_usd)
+        if math.isfinite(nav) and nav > 0.0:
+            day = pd.Timestamp(prices.index[-1]).date()
+            return nav, f"the holdings' NAV on {day}"
+    return DEFAULT_INITIAL_NAV_USD, "the default USD 1,000,000 (no holdings given)"
 
 
 def backtest_window(configs: Sequence[Config], start: DateLike | None = None,
-                    end: DateLike | None = None) -> Window:
-    """The common window of ``configs`` (``start``/``end`` override ``[backtest]``).
+                    end: DateLike | None = None, inputs: Inputs | None = None) -> Window:
+    """The common window of ``configs`` (``start``/``end`` override ``[backtest]``); the
+    starting NAV from :func:`starting_nav` (``inputs``' holdings when the configurations
+    leave ``backtest.initial_nav_usd`` unset).
 
     Raises
     ------
@@ -78,8 +109,9 @@ def backtest_window(configs: Sequence[Config], start: DateLike | None = None,
         if len(values) > 1:
             raise ConfigError(f"backtest: every configuration of one run needs the same "
                               f"backtest.{name}; found {sorted(map(str, values))}")
+    nav, source = starting_nav(inputs, b.initial_nav_usd)
     return Window(b.start if start is None else start, b.end if end is None else end,
-                  b.start_from_holdings, b.initial_nav_usd)
+                  b.start_from_holdings, nav, source)
 
 # ----------------------------------------------------------------- triggers
 
@@ -356,13 +388,14 @@ class Outputs:
     drift: FloatArray
     post_drift: FloatArray
     cash: FloatArray
+    intended: FloatArray
 
     @classmethod
     def empty(cls, n_days: int, n_configs: int) -> Outputs:
         def nan() -> FloatArray:
             return np.full((n_days, n_configs), np.nan)
         return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
-                   nan())
+                   nan(), nan())
 
     @classmethod
     def shared(cls, n_days: int, n_configs: int) -> Outputs:
@@ -370,7 +403,7 @@ class Outputs:
         def nan() -> FloatArray:
             return cast(FloatArray, shared_array((n_days, n_configs), np.float64, np.nan))
         rebalanced = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
-        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan())
+        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan(), nan())
 
     def columns(self, share: slice) -> Outputs:
         """Views of the configurations ``share`` (writes go to these arrays)."""
@@ -385,6 +418,7 @@ class Outputs:
         self.traded[days, columns] = 0.0
         self.cost[days, columns] = 0.0
         self.cash[days, columns] = cash
+        self.intended[days, columns] = 0.0
 
 
 def start_state(inputs: Inputs, batch: Batch, configs: Sequence[Config],

@@ -18,10 +18,11 @@ import pandas as pd
 from driftwise.assemble import cost_params, monitor_config
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
 from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
-from driftwise.config import Config
+from driftwise.config import Config, TriggerKind
 from driftwise.data.model import (
     Holdings,
     Inputs,
@@ -58,6 +59,11 @@ class Comparison:
         Empirical optimal threshold per cost level beside the corrected theoretical band.
     theory : ThresholdInputs or None
         Inputs of the theoretical band (at-target portfolio on the last day).
+    sweep_result : BacktestResult or None
+        The sweep's run.
+    falsification : pd.DataFrame
+        The methodology's falsification criterion for every threshold / calendar pair of
+        the compared policies (:func:`falsification_table`; empty without such a pair).
     """
 
     result: BacktestResult
@@ -68,6 +74,7 @@ class Comparison:
     optimum: pd.DataFrame | None
     theory: ThresholdInputs | None
     sweep_result: BacktestResult | None = None
+    falsification: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | None = None, *,
@@ -99,10 +106,36 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
         sweep = tidy(sweep_result, policy_metrics(sweep_result))
         if theory is not None and sweep["threshold"].notna().any():
             optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion)
+    falsification = falsification_table(result, configs, metrics,
+                                        tracking_aversion=tracking_aversion, samples=samples,
+                                        block=block, seed=seed)
     return Comparison(result=result, metrics=metrics,
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
-                      sweep_result=sweep_result)
+                      sweep_result=sweep_result, falsification=falsification)
+
+
+def falsification_table(result: BacktestResult, configs: Sequence[Config],
+                        metrics: pd.DataFrame, *, tracking_aversion: float, samples: int,
+                        block: int, seed: int) -> pd.DataFrame:
+    """The falsification criterion for every (drift threshold, calendar) pair of policies.
+
+    Returns one row per pair: ``threshold`` and ``calendar`` (policy names), then the
+    fields of :meth:`~driftwise.backtest.falsification.FalsificationTest.record` (the
+    verdict in utility form and in the methodology's form). Empty when the policies hold
+    no drift-threshold rule (without the stress delay) or no calendar rule.
+    """
+    kinds = [(name, c.policy.trigger, c.policy.stress_delay)
+             for name, c in zip(result.names, configs, strict=True)]
+    thresholds = [n for n, kind, delay in kinds if kind is TriggerKind.THRESHOLD and not delay]
+    calendars = [n for n, kind, _ in kinds if kind is TriggerKind.CALENDAR]
+    te, cost = metrics["te_annual"], metrics["cost_per_year"]
+    rows = [{"threshold": thr, "calendar": cal,
+             **falsification_test(result, thr, cal, te=te, cost=cost,
+                                  tracking_aversion=tracking_aversion, samples=samples,
+                                  block=block, seed=seed).record()}
+            for thr in thresholds for cal in calendars]
+    return pd.DataFrame(rows)
 
 
 def with_intervals(result: BacktestResult, metrics: pd.DataFrame, *, samples: int, block: int,
@@ -141,33 +174,59 @@ def theory_inputs(inputs: Inputs, config: Config, day: pd.Timestamp) -> Threshol
     return dataclasses.replace(report.thresholds.inputs, one_way_cost=k)
 
 
-FREQUENCY_POLICIES = ("weekly", "monthly", "quarterly", "annual", "never")
+FREQUENCY_POLICIES = ("daily", "weekly", "monthly", "quarterly", "annual", "never")
+
+FRICTIONLESS = {"constraints.whole_shares": False, "constraints.min_trade_usd": 0.0,
+                "constraints.min_trade_shares": 0.0, "constraints.min_adv_usd": 0.0,
+                "constraints.max_turnover": 1e9, "backtest.initial_nav_usd": 1e6}
+"""The frictionless setting of :func:`frequency_table`: fractional shares, no minimum
+trade, no liquidity screen, no turnover cap (the cost is the table's flat level)."""
 
 
 def frequency_table(inputs: Inputs, *, start: DateLike | None = None,
-                    end: DateLike | None = None, cost_bps: float | None = 10.0,
+                    end: DateLike | None = None, cost_bps: float | None = 0.0,
                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Turnover and TE of calendar rebalancing from weekly to never (Boyd et al. 2017, 7.1).
+    """Turnover and TE of calendar rebalancing from daily to never (Boyd et al. 2017, 7.1).
 
-    Returns one row per frequency (weekly, monthly, quarterly, annual, never) with
-    ``turnover_per_year``, ``te_annual``, ``cost_per_year``, ``n_rebalances`` and the ratio
-    of each to the previous (more frequent) row. Costs are a flat ``cost_bps`` of traded
-    value (None: the full cost model).
+    Boyd, Busseti, Diamond, Kahn, Koh, Nystrup and Speth (2017), "Multi-Period Trading via
+    Convex Optimization", Table 7.1: an equal-weight S&P 500 portfolio rebalanced daily,
+    weekly, monthly, quarterly, annually or never; turnover falls and tracking error
+    grows as the interval grows.
+
+    Returns one row per frequency (:data:`FREQUENCY_POLICIES`) with ``turnover_per_year``,
+    ``te_annual``, ``cost_per_year``, ``n_rebalances`` and the ratio of each to the
+    previous (more frequent) row. The run is frictionless (:data:`FRICTIONLESS`:
+    fractional shares, no minimum trade, no liquidity screen, no turnover cap, a USD 1
+    million start) with a flat ``cost_bps`` of traded value (default 0: no costs; None:
+    the full cost model); ``table.attrs["setting"]`` says so in words, and
+    ``table.attrs["notices"]`` holds the run's notices.
     """
     from driftwise.backtest import policies
 
-    makers = {"weekly": policies.weekly, "monthly": policies.monthly,
-              "quarterly": policies.quarterly, "annual": policies.annual}
-    configs = [makers[name]() for name in FREQUENCY_POLICIES[:-1]] + [policies.never()]
+    makers = {"daily": policies.daily, "weekly": policies.weekly,
+              "monthly": policies.monthly, "quarterly": policies.quarterly,
+              "annual": policies.annual}
+    base = Config().with_overrides(FRICTIONLESS, source="frequency table")
     if cost_bps is not None:
-        configs = [c.with_overrides({"costs.flat_cost_bps": cost_bps}) for c in configs]
+        base = base.with_overrides({"costs.flat_cost_bps": cost_bps}, source="frequency table")
+    configs = [makers[name](base=base) for name in FREQUENCY_POLICIES[:-1]]
+    configs.append(policies.never(base=base))
     result = run_backtest(inputs, configs, start=start, end=end,
                           names=list(FREQUENCY_POLICIES), progress=progress)
     metrics = policy_metrics(result)
     table = metrics.loc[list(FREQUENCY_POLICIES),
                         ["turnover_per_year", "te_annual", "cost_per_year", "n_rebalances"]]
     table["turnover_ratio"] = table["turnover_per_year"].shift(1) / table["turnover_per_year"]
-    table["te_ratio"] = table["te_annual"] / table["te_annual"].shift(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["te_ratio"] = table["te_annual"] / table["te_annual"].shift(1)
+    costs = ("the full cost model" if cost_bps is None else
+             "no trading costs" if cost_bps == 0 else f"a flat {cost_bps:g} bps of traded value")
+    table.attrs["setting"] = (
+        "calendar rebalancing to target on the first NYSE session of each period, "
+        "frictionless: fractional shares, no minimum trade, no liquidity screen, no turnover "
+        f"cap, USD 1,000,000 at the start, {costs}; tracking error against the target "
+        "rebalanced daily at no cost")
+    table.attrs["notices"] = result.notices
     return table
 
 

@@ -107,6 +107,7 @@ class Loop:
     cost: FloatArray
     cash: FloatArray
     rebalanced: BoolArray
+    intended: FloatArray
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
@@ -120,7 +121,7 @@ class Loop:
             return np.full((n_days, n_rows), np.nan)
         return cls(_k.arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(calendars, batch.history), nan(), nan(), nan(), nan(), nan(),
-                   nan(), np.zeros((n_days, n_rows), dtype=np.bool_))
+                   nan(), np.zeros((n_days, n_rows), dtype=np.bool_), nan())
 
     def write(self, out: Outputs, batch: Batch) -> None:
         """Copy the columns into the run's result arrays."""
@@ -132,6 +133,7 @@ class Loop:
         out.cost[:, cols] = self.cost
         out.cash[:, cols] = self.cash
         out.rebalanced[:, cols] = self.rebalanced
+        out.intended[:, cols] = self.intended
 
 
 def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
@@ -144,7 +146,7 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
     day = _k.threshold_scan(k, state.shares, state.cash, state.since, h.prices, batch.target,
                             float(batch.target_cash), loop.threshold, loop.calendar,
                             batch.invalid, loop.nav, loop.drift, loop.post_drift, loop.traded,
-                            loop.cost, loop.cash)
+                            loop.cost, loop.cash, loop.intended)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -170,7 +172,7 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         float(c.min_trade_shares), bool(c.whole_shares), float(c.max_turnover), model.which,
         model.multiplier, model.table.kernel_args, FIXED_POINT_TOL, FIXED_POINT_MAX_ITER,
         loop.nav, loop.drift, loop.post_drift, loop.traded, loop.cost, loop.cash,
-        loop.rebalanced, failed)
+        loop.rebalanced, loop.intended, failed)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.nav[k, int(failed[0])]))

@@ -71,10 +71,12 @@ from driftwise.backtest.history import (
     build_history,
     universe,
 )
+from driftwise.backtest.metrics import turnover_notices
 from driftwise.backtest.policies import describe_configs, unique_names
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.data.model import Inputs
+from driftwise.flags import Notice
 from driftwise.metrics.drift import band_width, mark_to_market
 from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.rule import AssetDay, step
@@ -113,6 +115,10 @@ class BacktestResult:
         Portfolio drift after trading.
     cash_usd : ndarray, shape (T, C)
         Cash after trading.
+    intended_usd : ndarray, shape (T, C)
+        ``sum_i |trade_usd_i|`` the sizing intended on the days a rule fired, before
+        minimum trades and whole-share rounding dropped any of it
+        (``SizingResult.intended_traded_usd``); 0 on other days.
     risk_free_annual : ndarray, shape (T,)
         Risk-free rate (annual fraction; 0 when none). Cash earns nothing in the
         simulation; this is for excess returns in the metrics.
@@ -120,6 +126,11 @@ class BacktestResult:
         Each configuration as TOML (:class:`ConfigTexts`: written when first read).
     tickers : list of str, length N
         The universe.
+    initial_nav_usd : float
+        Starting NAV at target (or of the holdings, when starting from them), USD.
+    initial_nav_source : str
+        Where it came from: ``backtest.initial_nav_usd``, the holdings' NAV, or the
+        default USD 1,000,000.
     """
 
     dates: pd.DatetimeIndex
@@ -133,9 +144,19 @@ class BacktestResult:
     post_drift: FloatArray
     cash_usd: FloatArray
     risk_free_annual: FloatArray
+    intended_usd: FloatArray
     config_toml: Sequence[str]
     describe: Callable[[], pd.DataFrame] = dataclasses.field(repr=False)
     tickers: list[str] = dataclasses.field(default_factory=list)
+    initial_nav_usd: float = float("nan")
+    initial_nav_source: str = ""
+
+    @cached_property
+    def notices(self) -> tuple[Notice, ...]:
+        """What distorted the run: configurations whose whole-share rounding and minimum
+        trades dropped more than 5% of their intended turnover
+        (:func:`~driftwise.backtest.metrics.turnover_notices`)."""
+        return turnover_notices(self.names, self.traded_usd, self.intended_usd)
 
     @cached_property
     def params(self) -> pd.DataFrame:
@@ -302,6 +323,7 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model)
     outcome = step(rule, sub, day, evaluated=known)
+    out.intended[k, batch.members[fired]] = outcome.sizing.intended_traded_usd
     pick = outcome.traded
     if pick.any():
         s = outcome.sizing
@@ -406,7 +428,7 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
         ``workers`` below 1.
     """
     configs = list(configs)
-    window = backtest_window(configs, start, end)
+    window = backtest_window(configs, start, end, inputs)
     labels = unique_names(configs, names)
     tickers = universe(inputs, from_holdings=window.from_holdings)
     histories = {} if histories is None else histories
@@ -442,9 +464,12 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
         ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
                                   nav0),
         traded_usd=out.traded, cost_usd=out.cost, rebalanced=out.rebalanced, drift=out.drift,
-        post_drift=out.post_drift, cash_usd=out.cash,
+        post_drift=out.post_drift, cash_usd=out.cash, intended_usd=out.intended,
         risk_free_annual=history.risk_free_annual.copy(),
-        config_toml=ConfigTexts(configs), tickers=[str(t) for t in tickers])
+        config_toml=ConfigTexts(configs), tickers=[str(t) for t in tickers],
+        initial_nav_usd=nav0,
+        initial_nav_source=("the holdings (start_from_holdings)" if window.from_holdings
+                            else window.nav_source))
 
 
 def simulate(inputs: Inputs, configs: Sequence[Config], window: Window, batches: list[Batch],

@@ -29,12 +29,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise.errors import ConfigError, DataError
+from driftwise.flags import Flag, Notice, notice
 from driftwise.metrics.risk import TRADING_DAYS
 
 __all__ = [
     "HIGHER_IS_BETTER", "METRIC_COLUMNS", "ResultLike", "annualized_return",
-    "annualized_volatility", "cost_per_year", "daily_returns", "policy_metrics", "ranking",
-    "result_arrays", "sharpe_ratio", "tracking_error", "turnover_per_year",
+    "annualized_volatility", "cost_per_year", "daily_returns", "dropped_turnover",
+    "policy_metrics", "ranking", "result_arrays", "sharpe_ratio", "tracking_error",
+    "turnover_notices", "turnover_per_year",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -236,31 +238,32 @@ def sharpe_ratio(excess_returns: npt.ArrayLike, *,
 
 def cost_per_year(cost_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
                   periods_per_year: float = TRADING_DAYS) -> FloatArray:
-    """Costs per year as a fraction of average NAV, ``P * mean(cost) / mean(NAV)``.
+    """Costs per year as a fraction of NAV, ``P * mean_t(cost_t / NAV_t)``.
 
     Parameters
     ----------
     cost_usd : array_like, shape (..., n, C)
         Trading costs paid each day, USD; time is the second-to-last axis.
     nav_usd : array_like, shape (..., n, C)
-        NAV each day, USD.
+        NAV each day (post-trade, as for :func:`turnover_per_year`), USD.
     periods_per_year : float
         ``P``, trading days in a year.
 
     Returns
     -------
     ndarray, shape (..., C)
-        Yearly costs over the average NAV, a fraction (0.001 = 10 bps a year).
+        Yearly costs, a fraction of NAV (0.001 = 10 bps a year).
 
     Notes
     -----
-    SPEC section 8: total costs divided by the window's length in years
-    (``n / P``), over the average NAV of the window.
+    SPEC section 8: each day's cost as a fraction of that day's NAV, averaged over the
+    days and annualized, exactly as turnover is. Dividing the mean cost by the mean NAV
+    instead would weight the late days of a growing portfolio more than the early ones,
+    costs but not turnover, and shift the empirical optimal threshold.
     """
     c = np.asarray(cost_usd, dtype=np.float64)
     v = np.asarray(nav_usd, dtype=np.float64)
-    return np.asarray(periods_per_year * np.mean(c, axis=-2) / np.mean(v, axis=-2),
-                      dtype=np.float64)
+    return np.asarray(periods_per_year * np.mean(c / v, axis=-2), dtype=np.float64)
 
 
 def turnover_per_year(traded_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
@@ -288,6 +291,47 @@ def turnover_per_year(traded_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
     t = np.asarray(traded_usd, dtype=np.float64)
     v = np.asarray(nav_usd, dtype=np.float64)
     return np.asarray(periods_per_year * np.mean(0.5 * t / v, axis=-2), dtype=np.float64)
+
+
+DROPPED_TURNOVER_LIMIT = 0.05
+"""Share of the intended turnover that rounding and minimum trades may drop unflagged."""
+
+
+def dropped_turnover(traded_usd: npt.ArrayLike, intended_usd: npt.ArrayLike) -> FloatArray:
+    """Share of the intended traded value that was not executed, per configuration.
+
+    Parameters
+    ----------
+    traded_usd, intended_usd : array_like, shape (..., n, C)
+        ``sum_i |trade_usd_i|`` executed and intended each day (the sizing's value before
+        minimum trades and whole-share rounding), USD; time second-to-last.
+
+    Returns
+    -------
+    ndarray, shape (..., C)
+        ``1 - sum_t traded_t / sum_t intended_t``; NaN where nothing was intended.
+    """
+    t = np.sum(np.asarray(traded_usd, dtype=np.float64), axis=-2)
+    i = np.sum(np.asarray(intended_usd, dtype=np.float64), axis=-2)
+    out = np.full(i.shape, np.nan)
+    np.divide(t, i, out=out, where=i > 0.0)
+    return np.asarray(1.0 - out, dtype=np.float64)
+
+
+def turnover_notices(names: Sequence[str], traded_usd: npt.ArrayLike,
+                     intended_usd: npt.ArrayLike,
+                     limit: float = DROPPED_TURNOVER_LIMIT) -> tuple[Notice, ...]:
+    """A notice for each configuration whose rounding and minimum trades dropped more
+    than ``limit`` of its intended turnover (:func:`dropped_turnover`)."""
+    share = dropped_turnover(traded_usd, intended_usd)
+    out = []
+    for name, s in zip(names, share, strict=True):
+        if s > limit:
+            out.append(notice(Flag.TURNOVER_DROPPED, (
+                f"{name}: whole-share rounding and minimum trades dropped {s:.0%} of the "
+                "intended turnover; for a frictionless study set constraints.whole_shares = "
+                "false and constraints.min_trade_usd = 0, or start from a larger NAV")))
+    return tuple(out)
 
 
 # --------------------------------------------------------------- validation
@@ -361,7 +405,8 @@ def policy_metrics(result: ResultLike, *,
     pandas.DataFrame
         Index: the configuration names (``config``); columns :data:`METRIC_COLUMNS`:
         ``te_annual`` (annualized TE vs the reference), ``cost_per_year`` (fraction of
-        average NAV), ``cost_total_usd``, ``turnover_per_year`` (fraction of NAV),
+        NAV, each day's cost over that day's NAV), ``cost_total_usd``,
+        ``turnover_per_year`` (fraction of NAV),
         ``n_rebalances``, ``return_annual`` (geometric), ``total_return``,
         ``final_nav_usd``, ``vol_annual``, ``sharpe``, the reference's
         ``ref_return_annual``, ``ref_vol_annual``, ``ref_sharpe``,

@@ -29,8 +29,9 @@ from driftwise.policy.triggers import CostBenefitForm
 
 DestinationLike = Destination | str
 
-_ADJECTIVE = {Frequency.WEEK: "weekly", Frequency.MONTH: "monthly", Frequency.QUARTER: "quarterly",
-              Frequency.HALF: "semiannual", Frequency.YEAR: "annual"}
+_ADJECTIVE = {Frequency.DAY: "daily", Frequency.WEEK: "weekly", Frequency.MONTH: "monthly",
+              Frequency.QUARTER: "quarterly", Frequency.HALF: "semiannual",
+              Frequency.YEAR: "annual"}
 
 
 def _policy(base: Config | None, destination: DestinationLike, stress_delay: bool,
@@ -53,6 +54,14 @@ def calendar(frequency: Frequency | str, *, anchor: Anchor | str = Anchor.FIRST,
     """Rebalance on the first (or last) NYSE session of each period."""
     return _policy(base, destination, stress_delay, trigger=TriggerKind.CALENDAR,
                    frequency=Frequency(frequency), anchor=Anchor(anchor))
+
+
+def daily(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
+          base: Config | None = None) -> Config:
+    """Rebalance at every NYSE close (but the first day of a backtest, which starts on
+    target)."""
+    return calendar(Frequency.DAY, destination=destination, stress_delay=stress_delay,
+                    base=base)
 
 
 def weekly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
@@ -85,7 +94,8 @@ def annual(*, destination: DestinationLike = Destination.FULL, stress_delay: boo
 
 def threshold(h: float = 0.05, *, destination: DestinationLike = Destination.FULL,
               stress_delay: bool = False, base: Config | None = None) -> Config:
-    """Rebalance when portfolio drift ``D >= h`` (fraction of NAV)."""
+    """Rebalance when portfolio drift ``D >= h`` (fraction of NAV); ``h = 0``: whenever
+    the drift is above 0."""
     return _policy(base, destination, stress_delay, trigger=TriggerKind.THRESHOLD, threshold=h)
 
 

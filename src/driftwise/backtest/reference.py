@@ -24,6 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from driftwise.backtest.batches import starting_nav
 from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.policies import describe_configs, policy_name
 from driftwise.calendar import DateLike, as_day
@@ -83,7 +84,7 @@ def _start(inputs: Inputs, config: Config, tickers: list[str], close: _Closes,
         return shares, float(inputs.holdings.cash_usd), inputs.last_rebalance
     assert inputs.targets is not None
     weights = inputs.targets.weights.to_dict()
-    nav = config.backtest.initial_nav_usd
+    nav, _ = starting_nav(inputs, config.backtest.initial_nav_usd)
     shares, cash = {}, nav
     for t in tickers:
         price = close(day, t)
@@ -166,7 +167,7 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         nav0 = float(inputs.holdings.cash_usd) + sum(float(held.get(t, 0.0)) * close(days[0], t)
                                                      for t in tickers)
     else:
-        nav0 = config.backtest.initial_nav_usd
+        nav0, _ = starting_nav(inputs, config.backtest.initial_nav_usd)
     name = policy_name(config)
     return BacktestResult(
         dates=pd.DatetimeIndex(days), names=[name],
@@ -176,5 +177,6 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         traded_usd=column("traded"), cost_usd=column("cost"),
         rebalanced=column("rebalanced").astype(bool), drift=column("drift"),
         post_drift=column("post_drift"), cash_usd=column("cash"),
+        intended_usd=column("traded"),  # the planner's trade list: executed trades only
         risk_free_annual=np.array([_last_value(inputs.market.risk_free_annual, d) for d in days]),
         config_toml=[config.to_toml()], tickers=tickers)

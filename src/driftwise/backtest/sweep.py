@@ -104,7 +104,7 @@ class SweepGrid:
     Attributes
     ----------
     thresholds : tuple of float
-        Portfolio drift thresholds, fractions of NAV in ``(0, 1]``.
+        Portfolio drift thresholds, fractions of NAV in ``[0, 1]`` (0: any drift fires).
     cost_levels_bps : tuple of float or None
         Flat all-in costs in bps of traded value; ``None`` = the full cost model.
     vix_multipliers : tuple of (float, float, float)
@@ -133,8 +133,7 @@ class SweepGrid:
         def put(name: str, value: tuple[Any, ...]) -> None:
             object.__setattr__(self, name, _unique(value, name))
 
-        put("thresholds", _floats(self.thresholds, "thresholds", low=0.0, high=1.0,
-                                  low_open=True))
+        put("thresholds", _floats(self.thresholds, "thresholds", low=0.0, high=1.0))
         put("cost_levels_bps", tuple(
             None if c is None else _floats([c], "cost_levels_bps", low=0.0)[0]
             for c in self.cost_levels_bps))
@@ -463,9 +462,13 @@ def threshold_comparison(
 
     Notes
     -----
-    The empirical threshold bounds the portfolio drift ``1/2 sum_i |d_i|``; the band
-    bounds one weight's deviation. They coincide for one risky asset and cash (or two
-    assets); for more assets the ratio shows how far the one-dimensional theory carries.
+    The empirical threshold bounds the portfolio drift ``1/2 sum_i |d_i|``; the band is
+    in the same units, measured along the drift direction
+    (:func:`~driftwise.metrics.threshold.corrected_band`, whose ``s`` and ``lambda`` the
+    ``theory`` carries: the band at each row's cost is that function's at the same
+    inputs). For two assets (or one risky asset and cash) the drift moves along one
+    direction and the theory is exact up to its diffusion assumptions; for more assets
+    the ratio shows how far the one-dimensional theory carries.
     """
     optimum = empirical_optimal_threshold(table, by=by, objective=objective,
                                           tracking_aversion=tracking_aversion,

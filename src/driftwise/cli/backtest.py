@@ -34,6 +34,7 @@ class PolicyName(StrEnum):
     """Policies ``--policy`` accepts."""
 
     NEVER = "never"
+    DAILY = "daily"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
@@ -147,7 +148,8 @@ def build_policies(base: Config, names: list[PolicyName] | None, thresholds: lis
 
 
 def _named(name: PolicyName, base: Config) -> Config:
-    makers = {PolicyName.NEVER: policies.never, PolicyName.WEEKLY: policies.weekly,
+    makers = {PolicyName.NEVER: policies.never, PolicyName.DAILY: policies.daily,
+              PolicyName.WEEKLY: policies.weekly,
               PolicyName.MONTHLY: policies.monthly,
               PolicyName.QUARTERLY: policies.quarterly, PolicyName.ANNUAL: policies.annual,
               PolicyName.HYBRID: policies.hybrid, PolicyName.COST_BENEFIT: policies.cost_benefit}
@@ -173,11 +175,14 @@ def as_dict(result: Comparison) -> dict[str, object]:
     r = result.result
     return {
         "start": r.dates[0], "end": r.dates[-1], "days": len(r.dates),
+        "initial_nav_usd": r.initial_nav_usd, "initial_nav_source": r.initial_nav_source,
+        "notices": [n.to_dict() for n in r.notices],
         "policies": {name: {f: result.metrics.loc[name, f] for f in JSON_FIELDS
                             if f in result.metrics.columns} for name in result.metrics.index},
         "ranking": list(result.ranked.index),
         "differences_vs_baseline": result.differences,
         "sweep": result.sweep, "optimal_threshold": result.optimum,
+        "falsification": result.falsification,
     }
 
 
@@ -187,6 +192,10 @@ def show(result: Comparison) -> None:
     console.print(f"[bold]Backtest {pd.Timestamp(r.dates[0]).date()} .. "
                   f"{pd.Timestamp(r.dates[-1]).date()}[/] ({len(r.dates)} trading days; "
                   "reference: the target rebalanced daily at no cost)")
+    console.print(f"starting NAV {usd(r.initial_nav_usd)}: {r.initial_nav_source}",
+                  markup=False)
+    for item in r.notices:
+        console.print(f"{item.flag.value}: {item.detail}", markup=False, soft_wrap=True)
     shown = pd.DataFrame({
         "TE": [f"{pct(t)} [{pct(lo)}, {pct(hi)}]" for t, lo, hi in
                zip(m["te_annual"], m["te_low"], m["te_high"], strict=True)],
@@ -213,6 +222,11 @@ def show(result: Comparison) -> None:
         out = rows.set_index(["a", "metric"])[["difference"]]
         out.index = [f"{a} − {rows['b'].iloc[0]}: {met}" for a, met in out.index]
         console.print(frame_table(out, "Differences to the baseline (paired block bootstrap)"))
+    if len(result.falsification):
+        console.print(frame_table(falsification_view(result.falsification),
+                                  "Falsification test: threshold vs calendar rebalancing"))
+        for line in falsification_lines(result.falsification):
+            console.print(line, markup=False, soft_wrap=True)
     if result.optimum is not None:
         console.print(frame_table(optimum_view(result.optimum),
                                   "Empirical optimal threshold vs the corrected band"))
@@ -220,8 +234,46 @@ def show(result: Comparison) -> None:
         t = result.theory
         console.print(pairs_table([("one-way cost k", f"{num(1e4 * t.one_way_cost, 1)} bps"),
                                    ("portfolio volatility", pct(t.portfolio_vol)),
-                                   ("weight-deviation volatility s", pct(t.drift_vol))],
+                                   ("drift volatility s (along the drift direction)",
+                                    pct(t.drift_vol)),
+                                   ("tracking penalty λ", num(t.tracking_penalty, 4))],
                                   title="Inputs of the theoretical band"))
+
+
+def falsification_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The falsification criterion per threshold / calendar pair, for a terminal.
+
+    A rule fails if threshold rebalancing does not reduce TE versus calendar (the paired
+    95% interval of the TE difference is not below 0), or if its extra cost per year
+    exceeds the TE reduction (utility form ``(γ/2)(TE_cal² − TE_thr²)``; the
+    methodology's own form ``TE_cal − TE_thr`` beside it).
+    """
+    return pd.DataFrame({
+        "TE threshold": [pct(x) for x in table["te_threshold"]],
+        "TE calendar": [pct(x) for x in table["te_calendar"]],
+        "TE difference [95%]": [f"{100 * e:+.3f} [{100 * lo:+.3f}, {100 * hi:+.3f}] pp"
+                                for e, lo, hi in zip(table["te_diff"], table["te_diff_low"],
+                                                     table["te_diff_high"], strict=True)],
+        "extra cost/yr": [f"{1e4 * x:+.2f} bps" for x in table["cost_diff"]],
+        "TE gain/yr (γ/2)ΔTE²": [f"{1e4 * 0.5 * g * (c**2 - t**2):+.2f} bps" for g, c, t in
+                                 zip(table["tracking_aversion"], table["te_calendar"],
+                                     table["te_threshold"], strict=True)],
+    }, index=pd.Index([f"{t} vs {c}" for t, c in zip(table["threshold"], table["calendar"],
+                                                     strict=True)], name="rules"))
+
+
+def falsification_lines(table: pd.DataFrame) -> list[str]:
+    """One verdict line per pair (utility form, and the methodology's form when it differs)."""
+    out = []
+    for _, row in table.iterrows():
+        line = f"verdict, {row['threshold']} vs {row['calendar']}: {row['verdict']}"
+        if not row["threshold_reduces_te"]:
+            line += " (the 95% interval of the TE difference is not below 0)"
+        if row["verdict_seed"] != row["verdict"]:
+            line += f" (with the TE reduction in percent, the methodology's form: " \
+                    f"{row['verdict_seed']})"
+        out.append(line)
+    return out
 
 
 def cost_setting(row: pd.Series) -> str:

@@ -172,7 +172,7 @@ def days_to_breach(
     current_drift : float or array_like, shape (...)
         Current portfolio drift ``D0`` (fraction of NAV).
     threshold : float or array_like, shape (...)
-        Drift threshold ``h`` (fraction of NAV), positive.
+        Drift threshold ``h`` (fraction of NAV), non-negative.
     rate : float or array_like, shape (...)
         Drift rate ``v`` from :func:`drift_rate`, non-negative.
 
@@ -192,8 +192,8 @@ def days_to_breach(
     d0 = _f64(current_drift)
     h = _f64(threshold)
     v = _f64(rate)
-    if np.any(h <= 0.0):
-        raise ConfigError(f"threshold must be positive, found {h[h <= 0.0][0]}")
+    if np.any(h < 0.0):
+        raise ConfigError(f"threshold must be non-negative, found {h[h < 0.0][0]}")
     if np.any(v < 0.0):
         raise ConfigError(f"drift rate must be non-negative, found {v[v < 0.0][0]}")
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -34,8 +34,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class Frequency(StrEnum):
-    """Calendar review frequencies (SPEC section 5; weekly for research backtests)."""
+    """Calendar review frequencies (SPEC section 5; daily and weekly for research backtests)."""
 
+    DAY = "day"
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"

@@ -112,6 +112,10 @@ class SizingResult:
         A key that never binds is a read-only all-False view.
     iterations : int
         Cost fixed-point iterations of step 2 (all passes).
+    intended_traded_usd : ndarray, shape (C,)
+        ``sum |trade_usd|`` intended: after step 3 (the cash fit), before the minimum
+        trades and whole-share rounding (steps 4 and 6) drop any of it, capped by the
+        turnover cap of step 5 (``2 * max_turnover * NAV``); 0 for inactive rows.
     """
 
     trade_usd: FloatArray
@@ -123,6 +127,7 @@ class SizingResult:
     binding: dict[str, BoolArray]
     post_cash_usd: FloatArray = field(default_factory=lambda: np.zeros(0))
     iterations: int = 0
+    intended_traded_usd: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,7 +328,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     x, k = np.zeros(shape), np.zeros(shape)
     bind = np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_)
     row_bind = np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_)
-    sums = np.zeros((n_rows, 2))
+    sums = np.zeros((n_rows, 3))
     which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     status, iterations = _k.size_rows(
         _k.arg(inp.weights), _rows(inp.target, shape),
@@ -361,8 +366,9 @@ def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
 def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,
             row_bind: BoolArray | None, c: Constraints, iterations: int,
             sums: FloatArray | None = None) -> SizingResult:
-    """The result; ``sums`` (C, 2) are the kernel's sums of trades and costs, which its
-    cash check used (so that the cash after trading meets the buffer exactly)."""
+    """The result; ``sums`` (C, 3) are the kernel's sums of trades and costs, which its
+    cash check used (so that the cash after trading meets the buffer exactly), and the
+    intended traded value."""
     shape = x.shape
     act = inp.active
     total_x = x.sum(axis=1) if sums is None else sums[:, 0]
@@ -385,8 +391,10 @@ def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,
     for j, key in enumerate(BINDING_KEYS_CONFIG):
         filled[key] = (row_bind[j] if row_bind is not None and row_bind[j].any()
                        else _all_false(shape[:1]))
+    intended = np.zeros(shape[0]) if sums is None else sums[:, 2]
     return SizingResult(x, shares, k, post_nav, post_w, post_cash_w, filled,
-                        post_cash_usd=post_cash, iterations=iterations)
+                        post_cash_usd=post_cash, iterations=iterations,
+                        intended_traded_usd=intended)
 
 
 @lru_cache(maxsize=64)

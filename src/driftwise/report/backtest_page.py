@@ -8,7 +8,8 @@ output. :func:`backtest_data` adapts an object with the attributes of a
 
 Conventions (fractions inside, percents only on screen): ``te_annual`` is the annualized
 tracking error against the reference; ``cost_per_year`` the yearly cost as a fraction of
-average NAV; ``turnover_per_year`` a fraction; thresholds are portfolio-drift fractions.
+NAV (each day's cost over that day's NAV, averaged); ``turnover_per_year`` a fraction;
+thresholds are portfolio-drift fractions.
 """
 
 from __future__ import annotations
@@ -365,7 +366,7 @@ def frontier_figure(metrics: pd.DataFrame) -> go.Figure:
                  {"type": "data", "array": cost_ci[0] * 1e4, "arrayminus": cost_ci[1] * 1e4,
                   "thickness": 1}),
         hovertemplate="%{text}<br>cost %{x:.1f} bp/yr<br>TE %{y:.2%}<extra></extra>"))
-    return styled(fig, x_title="cost per year (bp of average NAV)",
+    return styled(fig, x_title="cost per year (bp of NAV)",
                   y_title="tracking error (annual)", y_format=".2%", legend=True)
 
 
@@ -578,7 +579,7 @@ def backtest_page(data: BacktestPageData) -> Page:
     tiles = (Tile("Period", span, f"{len(dates)} trading days"),
              Tile("Configurations", str(len(data.metrics)), "policies × parameters"),
              Tile("Its tracking error", fmt_pct(best["te_annual"]), name),
-             Tile("Its cost", fmt_bps(best["cost_per_year"]), "per year, of average NAV"))
+             Tile("Its cost", fmt_bps(best["cost_per_year"]), "per year, of NAV"))
     subtitle = data.description or f"History {span}"
     return Page(key="backtest", title="Backtest", headline=backtest_headline(data),
                 tone=Tone.INFO, tiles=tiles, blocks=backtest_blocks(data), subtitle=subtitle)

@@ -76,7 +76,12 @@ def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFr
 
 
 def falsification_display(result: StudyResult) -> pd.DataFrame:
-    """The seed's falsification test, summarized over portfolios per setting and calendar."""
+    """The seed's falsification test, summarized over portfolios per setting and calendar.
+
+    The verdict columns count the portfolios per verdict ("holds", "fails: threshold
+    does not reduce TE", "fails: costs exceed the TE reduction"); the cost comparison is
+    n/a on a portfolio where the threshold rule does not reduce TE.
+    """
     f = result.falsification
     if not len(f):
         return pd.DataFrame()
@@ -88,10 +93,15 @@ def falsification_display(result: StudyResult) -> pd.DataFrame:
                      "threshold cuts TE (CI < 0)": f"{int(part['threshold_reduces_te'].sum())}"
                                                    f"/{len(part)}",
                      "extra cost / yr": f"{1e4 * part['cost_diff'].mean():.2f} bps",
-                     "costs > TE cut (seed / utility)":
-                         f"{int(part['costs_exceed_te_reduction_seed'].sum())} / "
-                         f"{int(part['costs_exceed_te_reduction_utility'].sum())}"})
+                     "verdict": verdict_counts(part["verdict"]),
+                     "verdict (methodology's ΔTE form)": verdict_counts(part["verdict_seed"])})
     return pd.DataFrame(rows).set_index("costs")
+
+
+def verdict_counts(verdicts: pd.Series) -> str:
+    """``"2 holds; 1 fails: ..."``: portfolios per verdict, most frequent first."""
+    counts = verdicts.astype(str).value_counts(sort=True)
+    return "; ".join(f"{n} {v}" for v, n in counts.items())
 
 
 def page_data(result: StudyResult) -> ValidationPageData:
@@ -218,4 +228,4 @@ def _effects_display(result: StudyResult) -> pd.DataFrame:
 
 
 __all__ = ["CRITERION", "breakdown_display", "caveats", "describe", "falsification_display",
-           "markdown", "page_data", "rules_display", "to_dict"]
+           "markdown", "page_data", "rules_display", "to_dict", "verdict_counts"]

@@ -25,8 +25,8 @@ import pandas as pd
 
 from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest import policies
-from driftwise.backtest.bootstrap import difference_ci
 from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.history import build_history
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.config import Config, TeModel
@@ -337,9 +337,9 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
 
     Threshold 5% against the calendar (the base policy's frequency, and monthly), under
     the model costs and each flat level: annualized TE and costs per year, the TE
-    difference with a paired block-bootstrap interval, and whether the cost increase
-    exceeds the TE reduction (seed form, fractions a year) or its certainty equivalent
-    ``(γ/2)(TE_cal² − TE_thr²)`` (utility form).
+    difference with a paired block-bootstrap interval, and the three-valued verdict of
+    :mod:`driftwise.backtest.falsification` in utility and in seed form (whether costs
+    exceed the TE reduction is not applicable when the threshold rule does not reduce TE).
     """
     base = settings.config.with_overrides({"backtest.initial_nav_usd": settings.nav_usd},
                                           source="validate-rules")
@@ -357,26 +357,19 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
     result = run_backtest(inputs, configs, start=settings.start, end=settings.end, names=names,
                           workers=1)
     m = policy_metrics(result)
-    te, cost, count = (m[c].astype(float).to_dict() for c in
-                       ("te_annual", "cost_per_year", "n_rebalances"))
+    count = m["n_rebalances"].astype(float).to_dict()
     for s in cost_settings(settings)[:-1]:
         thr = f"threshold 5% | {s.label}"
         for cal in ("calendar", "monthly"):
             other = f"{cal} | {s.label}"
-            ci = difference_ci(result, thr, other, "te_annual", samples=settings.bootstrap_samples,
-                               seed=settings.seed)
-            te_t, te_c, cost_t, cost_c = te[thr], te[other], cost[thr], cost[other]
-            extra = cost_t - cost_c
+            test = falsification_test(result, thr, other, te=m["te_annual"],
+                                      cost=m["cost_per_year"], tracking_aversion=gamma,
+                                      samples=settings.bootstrap_samples, seed=settings.seed)
             rows.append({
                 "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
                 "calendar": settings.review.value if cal == "calendar" else "month",
-                "te_threshold": te_t, "te_calendar": te_c, "te_diff": ci.estimate,
-                "te_diff_low": ci.low, "te_diff_high": ci.high,
-                "cost_threshold": cost_t, "cost_calendar": cost_c, "cost_diff": extra,
-                "rebalances_threshold": count[thr], "rebalances_calendar": count[other],
-                "threshold_reduces_te": ci.high < 0.0,
-                "costs_exceed_te_reduction_seed": extra > te_c - te_t,
-                "costs_exceed_te_reduction_utility": extra > 0.5 * gamma * (te_c**2 - te_t**2)})
+                **test.record(),
+                "rebalances_threshold": count[thr], "rebalances_calendar": count[other]})
     return pd.DataFrame(rows)
 
 

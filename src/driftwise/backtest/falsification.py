@@ -1,0 +1,143 @@
+"""The methodology's falsification criterion: threshold against calendar rebalancing.
+
+"A rule fails if threshold rebalancing does not reduce TE versus calendar, or if costs
+exceed the TE reduction" (SPEC section 9). One implementation, used by ``driftwise
+backtest`` (every threshold / calendar pair among the compared rules) and by
+``driftwise validate-rules`` (its falsification backtests).
+
+The verdict has three values, checked in this order:
+
+1. **fails: threshold does not reduce TE**: the paired block-bootstrap interval of
+   ``TE_threshold − TE_calendar`` does not lie below 0. Whether costs exceed "the TE
+   reduction" is then not applicable (there is no reduction to exceed): ``None``.
+2. **fails: costs exceed the TE reduction**: the extra cost per year of the threshold
+   rule, ``cost_thr − cost_cal``, exceeds the TE reduction, in utility form
+   ``(γ/2)(TE_cal² − TE_thr²)`` (the certainty-equivalent gain a year, same units as the
+   cost: the default) or in the methodology's own form ``TE_cal − TE_thr`` (both fractions
+   a year; dimensionally unsound, kept for fidelity).
+3. **holds** otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pandas as pd
+
+from driftwise.backtest.bootstrap import difference_ci
+from driftwise.backtest.metrics import ResultLike
+
+__all__ = ["FalsificationTest", "Verdict", "falsification_test"]
+
+
+class Verdict(StrEnum):
+    """Outcome of the falsification criterion."""
+
+    HOLDS = "holds"
+    NO_TE_REDUCTION = "fails: threshold does not reduce TE"
+    COSTS_EXCEED = "fails: costs exceed the TE reduction"
+
+
+@dataclass(frozen=True)
+class FalsificationTest:
+    """The criterion on one threshold rule against one calendar rule.
+
+    Attributes
+    ----------
+    te_threshold, te_calendar : float
+        Annualized tracking errors against the reference, fractions.
+    te_diff, te_diff_low, te_diff_high : float
+        ``TE_threshold − TE_calendar`` and its paired block-bootstrap interval.
+    cost_threshold, cost_calendar : float
+        Costs per year, fractions of NAV.
+    tracking_aversion : float
+        γ of the utility form.
+    """
+
+    te_threshold: float
+    te_calendar: float
+    te_diff: float
+    te_diff_low: float
+    te_diff_high: float
+    cost_threshold: float
+    cost_calendar: float
+    tracking_aversion: float
+
+    @property
+    def threshold_reduces_te(self) -> bool:
+        """The whole interval of the TE difference lies below 0."""
+        return self.te_diff_high < 0.0
+
+    @property
+    def cost_diff(self) -> float:
+        """Extra cost per year of the threshold rule, ``cost_thr − cost_cal``."""
+        return self.cost_threshold - self.cost_calendar
+
+    @property
+    def te_reduction_seed(self) -> float:
+        """``TE_cal − TE_thr`` (the methodology's form)."""
+        return self.te_calendar - self.te_threshold
+
+    @property
+    def te_reduction_utility(self) -> float:
+        """``(γ/2)(TE_cal² − TE_thr²)``, the certainty-equivalent gain a year."""
+        return 0.5 * self.tracking_aversion * (self.te_calendar**2 - self.te_threshold**2)
+
+    def costs_exceed(self, *, utility: bool = True) -> bool | None:
+        """Whether the extra cost exceeds the TE reduction; None (not applicable) when the
+        threshold rule does not reduce TE."""
+        if not self.threshold_reduces_te:
+            return None
+        reduction = self.te_reduction_utility if utility else self.te_reduction_seed
+        return self.cost_diff > reduction
+
+    def verdict(self, *, utility: bool = True) -> Verdict:
+        """The three-valued verdict (utility form by default)."""
+        exceed = self.costs_exceed(utility=utility)
+        if exceed is None:
+            return Verdict.NO_TE_REDUCTION
+        return Verdict.COSTS_EXCEED if exceed else Verdict.HOLDS
+
+    def record(self) -> dict[str, object]:
+        """Plain-data form: the inputs, both forms' answers and verdicts."""
+        return {
+            "te_threshold": self.te_threshold, "te_calendar": self.te_calendar,
+            "te_diff": self.te_diff, "te_diff_low": self.te_diff_low,
+            "te_diff_high": self.te_diff_high, "cost_threshold": self.cost_threshold,
+            "cost_calendar": self.cost_calendar, "cost_diff": self.cost_diff,
+            "tracking_aversion": self.tracking_aversion,
+            "threshold_reduces_te": self.threshold_reduces_te,
+            "costs_exceed_te_reduction_seed": self.costs_exceed(utility=False),
+            "costs_exceed_te_reduction_utility": self.costs_exceed(utility=True),
+            "verdict_seed": self.verdict(utility=False).value,
+            "verdict": self.verdict(utility=True).value,
+        }
+
+
+def falsification_test(result: ResultLike, threshold: str, calendar: str, *,
+                       te: pd.Series, cost: pd.Series, tracking_aversion: float,
+                       samples: int = 1000, block: int = 21, seed: int = 0) -> FalsificationTest:
+    """The criterion for two configurations of one backtest ``result``.
+
+    Parameters
+    ----------
+    result : ResultLike
+        The backtest holding both configurations.
+    threshold, calendar : str
+        Names of the threshold and the calendar configuration.
+    te, cost : pandas.Series
+        ``te_annual`` and ``cost_per_year`` indexed by configuration name (columns of
+        :func:`~driftwise.backtest.metrics.policy_metrics`).
+    tracking_aversion : float
+        γ of the utility form.
+    samples, block, seed :
+        Of the paired block bootstrap (:func:`~driftwise.backtest.bootstrap.difference_ci`).
+    """
+    ci = difference_ci(result, threshold, calendar, "te_annual", samples=samples, block=block,
+                       seed=seed)
+    return FalsificationTest(
+        te_threshold=float(te[threshold]), te_calendar=float(te[calendar]),
+        te_diff=ci.estimate, te_diff_low=ci.low, te_diff_high=ci.high,
+        cost_threshold=float(cost[threshold]), cost_calendar=float(cost[calendar]),
+        tracking_aversion=float(tracking_aversion))

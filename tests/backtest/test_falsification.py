@@ -1,0 +1,95 @@
+"""The falsification criterion: three verdicts, each branch on a hand-built case."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from driftwise.backtest import policies
+from driftwise.backtest.compare import compare
+from driftwise.backtest.falsification import FalsificationTest, Verdict
+
+from .conftest import synthetic_inputs
+
+
+def case(te_thr: float, te_cal: float, high: float, cost_thr: float, cost_cal: float,
+         gamma: float = 2.0) -> FalsificationTest:
+    return FalsificationTest(te_threshold=te_thr, te_calendar=te_cal, te_diff=te_thr - te_cal,
+                             te_diff_low=te_thr - te_cal - 0.002, te_diff_high=high,
+                             cost_threshold=cost_thr, cost_calendar=cost_cal,
+                             tracking_aversion=gamma)
+
+
+def test_no_te_reduction_makes_the_cost_comparison_not_applicable() -> None:
+    # the threshold rule tracks worse (1.2% vs 1.0%) and costs 1 bp a year more: the old
+    # signed comparison said "costs exceed the TE reduction" (1e-4 > 1.0% - 1.2% = -0.2%)
+    test = case(0.012, 0.010, high=0.003, cost_thr=0.0003, cost_cal=0.0002)
+    assert not test.threshold_reduces_te
+    assert test.costs_exceed(utility=False) is None
+    assert test.costs_exceed(utility=True) is None
+    assert test.verdict() is Verdict.NO_TE_REDUCTION
+    assert test.verdict(utility=False) is Verdict.NO_TE_REDUCTION
+    assert test.verdict().value == "fails: threshold does not reduce TE"
+
+
+def test_a_reduction_whose_interval_reaches_zero_is_no_reduction() -> None:
+    test = case(0.009, 0.010, high=0.0, cost_thr=0.0, cost_cal=0.0)
+    assert test.verdict() is Verdict.NO_TE_REDUCTION
+
+
+def test_costs_exceed_the_te_reduction() -> None:
+    # TE 2.0% -> 1.5%: utility gain (2/2)(0.02^2 - 0.015^2) = 1.75e-4 a year (1.75 bps);
+    # extra cost 3 bps a year exceeds it
+    test = case(0.015, 0.020, high=-0.001, cost_thr=0.0005, cost_cal=0.0002)
+    assert test.te_reduction_utility == pytest.approx(1.75e-4)
+    assert test.costs_exceed() is True
+    assert test.verdict() is Verdict.COSTS_EXCEED
+    assert test.verdict().value == "fails: costs exceed the TE reduction"
+
+
+def test_holds() -> None:
+    # the same TE cut for 1 bp a year more: 1e-4 < 1.75e-4
+    test = case(0.015, 0.020, high=-0.001, cost_thr=0.0003, cost_cal=0.0002)
+    assert test.costs_exceed() is False
+    assert test.verdict() is Verdict.HOLDS
+
+
+def test_the_two_forms_can_disagree() -> None:
+    # TE 2.0% -> 1.5%: seed form TE_cal - TE_thr = 0.005 (50 bps "a year"), utility 1.75 bps;
+    # an extra cost of 3 bps holds in the seed form and fails in utility form
+    test = case(0.015, 0.020, high=-0.001, cost_thr=0.0005, cost_cal=0.0002)
+    assert test.verdict(utility=False) is Verdict.HOLDS
+    assert test.verdict(utility=True) is Verdict.COSTS_EXCEED
+    record = test.record()
+    assert record["verdict"] == Verdict.COSTS_EXCEED.value
+    assert record["verdict_seed"] == Verdict.HOLDS.value
+    assert record["cost_diff"] == pytest.approx(3e-4)
+
+
+def test_backtest_comparison_reports_the_verdict_of_each_pair() -> None:
+    inputs = synthetic_inputs()
+    configs = [policies.monthly(), policies.threshold(0.03), policies.threshold(0.05),
+               policies.never()]
+    result = compare(inputs, configs, samples=100, workers=1)
+    table = result.falsification
+    assert list(zip(table["threshold"], table["calendar"], strict=True)) == [
+        ("threshold 3%", "monthly"), ("threshold 5%", "monthly")]
+    m = result.metrics
+    for _, row in table.iterrows():
+        assert row["te_threshold"] == m.loc[row["threshold"], "te_annual"]
+        assert row["cost_calendar"] == m.loc[row["calendar"], "cost_per_year"]
+        reduces = row["te_diff_high"] < 0
+        assert row["threshold_reduces_te"] == reduces
+        if not reduces:
+            assert row["verdict"] == Verdict.NO_TE_REDUCTION.value
+            assert row["costs_exceed_te_reduction_utility"] is None
+        else:
+            gain = (row["te_calendar"] ** 2 - row["te_threshold"] ** 2)  # gamma = 2
+            exceeds = row["cost_diff"] > gain
+            assert row["verdict"] == (Verdict.COSTS_EXCEED if exceeds else Verdict.HOLDS).value
+
+
+def test_no_pair_no_table() -> None:
+    result = compare(synthetic_inputs(), [policies.never(), policies.threshold(0.05)],
+                     samples=50, workers=1)
+    assert isinstance(result.falsification, pd.DataFrame) and result.falsification.empty
