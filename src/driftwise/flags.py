@@ -20,6 +20,10 @@ class Flag(StrEnum):
     NO_TARGET = "no target specified"
     DRIFT_CAPPED = "drift capped"
     SHORT_POSITION = "short position"
+    # positions the plan cannot trade as asked
+    NOT_IN_TARGETS = "not in the targets"
+    NO_PRICE_TODAY = "delisted or suspended"
+    OPENS_SHORT = "opens a short"
     NO_VOLATILITY = "no volatility"
     NO_CORRELATIONS = "no correlations"
     ESTIMATED_LIQUIDITY = "estimated liquidity"

@@ -159,11 +159,11 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
             build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
             skip_if_cost_exceeds_benefit=False)
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
-                   no_buy=_mask(state, config.constraints.do_not_buy),
-                   no_sell=_mask(state, config.constraints.do_not_sell),
+                   no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
+                   no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix))
     outcome = step(rule, ctx, day)
-    decision, delay_until, reasons = _decide(outcome, rule, invalid, state)
+    decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
         outcome = step(rule, ctx, _frozen(day))
     trades = _trade_list(outcome, state, costs, params, vix, inputs, config)
@@ -254,7 +254,18 @@ def _validity(inputs: Inputs, state: PortfolioState, config: Config,
     return invalid, event
 
 
-def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: PortfolioState
+def _delay_until(outcome: StepResult, as_of: pd.Timestamp, pending_days: float) -> pd.Timestamp:
+    """The session on which a delayed rebalance is reconsidered: ``delay_days`` sessions
+    after the delay began (at least the next session)."""
+    waited = int(pending_days) if np.isfinite(pending_days) else 0
+    until = as_of
+    for _ in range(max(outcome.trigger.delay_days - waited, 1)):
+        until = next_session(until)
+    return until
+
+
+def decide(outcome: StepResult, rule: Rule, invalid: list[str], state: PortfolioState,
+            pending_days: float = float("nan")
             ) -> tuple[Decision, pd.Timestamp | None, list[str]]:
     reasons = outcome.trigger.explain(0)
     if invalid:
@@ -262,16 +273,11 @@ def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: Portfoli
     fired = bool(outcome.trigger.fired[0])
     delayed = outcome.trigger.delayed is not None and bool(outcome.trigger.delayed[0])
     if delayed:
-        until = state.as_of
-        for _ in range(max(outcome.trigger.delay_days, 1)):
-            until = next_session(until)
-        return Decision.DELAY, until, reasons
+        return Decision.DELAY, _delay_until(outcome, state.as_of, pending_days), reasons
     if not fired:
         return Decision.SKIP, None, ["no trigger fired", *reasons]
     if bool(outcome.skipped_for_cost[0]):
-        return Decision.SKIP, None, [
-            f"cost {1e4 * outcome.cost_fraction[0]:.2f} bps of NAV exceeds the benefit "
-            f"{1e4 * outcome.benefit[0]:.2f} bps (γ/2·ΔTE²·H/252)", *reasons]
+        return Decision.SKIP, None, [skip_for_cost_reason(outcome), *reasons]
     if not bool(outcome.traded[0]):
         return Decision.SKIP, None, ["triggered, but no trade survives the constraints",
                                      *reasons, *_binding_reasons(outcome, state)]
@@ -279,6 +285,15 @@ def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: Portfoli
                or bool(outcome.illiquid[0].any()) or _restricted(outcome))
     return (Decision.PARTIAL if partial else Decision.REBALANCE, None,
             [*reasons, *_binding_reasons(outcome, state)])
+
+
+def skip_for_cost_reason(outcome: StepResult, config: int = 0) -> str:
+    """The reason of a skip for cost: the cost and benefit of the trades it did not make."""
+    cost = outcome.weighed_cost if outcome.weighed_cost is not None else outcome.cost_fraction
+    gain = (outcome.weighed_benefit if outcome.weighed_benefit is not None
+            else outcome.benefit)
+    return (f"cost {1e4 * cost[config]:.2f} bps of NAV exceeds the benefit "
+            f"{1e4 * gain[config]:.2f} bps (γ/2·ΔTE²·H/252): no trade")
 
 
 def _restricted(outcome: StepResult) -> bool:
@@ -297,11 +312,11 @@ BINDING_TEXT = {
 
 
 def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
-    out = []
+    out = _frozen_reasons(state)
     for key, text in BINDING_TEXT.items():
         where = outcome.sizing.binding.get(key)
-        if where is not None and np.ndim(where) == 2 and where[0].any():
-            names = ", ".join(str(t) for t in state.tickers[where[0]])
+        if where is not None and np.ndim(where) == 2 and (where[0] & ~state.frozen).any():
+            names = ", ".join(str(t) for t in state.tickers[where[0] & ~state.frozen])
             out.append(f"{text}: {names}")
     for key, text in (("cash", "buys scaled down to keep cash at or above the buffer"),
                       ("cash_short", "sells cannot fund the buys: buys dropped"),
@@ -310,6 +325,13 @@ def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
         if where is not None and bool(np.asarray(where).reshape(-1)[0]):
             out.append(text)
     return out
+
+
+def _frozen_reasons(state: PortfolioState) -> list[str]:
+    """Held assets without a price today: valued at their last close, traded neither way."""
+    since = state.no_price_since
+    return [f"delisted or suspended: no price since {pd.Timestamp(date).date()}, not traded: "
+            + ", ".join(str(t) for t in group.index) for date, group in since.groupby(since)]
 
 
 def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
@@ -326,7 +348,7 @@ def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
 
 
 def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice, ...]:
-    left = state.tickers[outcome.illiquid[0]]
+    left = state.tickers[outcome.illiquid[0] & ~state.frozen]
     if not len(left):
         return ()
     return (notice(Flag.ILLIQUID, "left out of the rebalance as illiquid (ADV below the "

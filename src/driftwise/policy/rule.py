@@ -92,9 +92,14 @@ class StepResult:
     skipped_for_cost : ndarray of bool, shape (C,)
         Fired, but the cost exceeded the benefit: no trade.
     cost_fraction, benefit : ndarray, shape (C,)
-        Cost of the sized trades and their benefit, both as fractions of NAV.
+        Cost of the sized trades and their benefit, both as fractions of NAV (0 where
+        nothing trades, skipped rows included).
     te_before, te_after : ndarray, shape (C,)
         Annualized tracking error before and after the sized trades.
+    weighed_cost, weighed_benefit : ndarray, shape (C,)
+        The cost and benefit the cost-benefit skip compared: those of the trades sized
+        before the skip (for a skipped row, the trades it did not make); equal to
+        ``cost_fraction`` and ``benefit`` elsewhere.
     """
 
     trigger: TriggerResult
@@ -105,6 +110,8 @@ class StepResult:
     benefit: FloatArray
     te_before: FloatArray
     te_after: FloatArray
+    weighed_cost: FloatArray | None = None
+    weighed_benefit: FloatArray | None = None
 
     @property
     def traded(self) -> BoolArray:
@@ -142,6 +149,7 @@ def step(rule: Rule, ctx: DayContext, day: AssetDay, *,
     illiquid = illiquid_assets(rule, ctx, day) & result.fired[:, None]
     sizing = _size(rule, ctx, day, result, result.fired, illiquid)
     cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)
+    weighed_cost, weighed_benefit = cost, benefit
     skipped = np.zeros(ctx.n_configs, dtype=bool)
     if rule.skip_if_cost_exceeds_benefit:
         skipped = result.fired & (cost > benefit) & (cost > 0.0)
@@ -150,7 +158,8 @@ def step(rule: Rule, ctx: DayContext, day: AssetDay, *,
             cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)
     return StepResult(trigger=result, sizing=sizing, illiquid=illiquid, skipped_for_cost=skipped,
                       cost_fraction=cost, benefit=benefit, te_before=ctx.te_before,
-                      te_after=te_after)
+                      te_after=te_after, weighed_cost=weighed_cost,
+                      weighed_benefit=weighed_benefit)
 
 
 def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,

@@ -1,0 +1,86 @@
+"""The bad-input catalogue, part 2: positions the plan cannot trade as asked (issue 12,
+items 9 and 10), end to end through the command line.
+
+Each case is either a flagged, documented repair (exit 0, the flag named in the output,
+no wrong order) or an error (exit 3, no traceback, the message naming file, row and
+field).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from driftwise.cli import EXIT_BAD_INPUT, main
+
+PRICES = ("date,AAA,BBB\n2024-01-02,10,20\n2024-01-03,10.5,19.5\n2024-01-04,11,19\n"
+          "2024-01-05,11.2,19.1\n")
+HOLDINGS = "ticker,shares,market_value_usd\nAAA,100,\nBBB,50,\nCASH,,500\n"
+TARGETS = "ticker,target_weight\nAAA,0.5\nBBB,0.45\nCASH,0.05\n"
+SUSPENDED = "date,AAA,BBB\n2024-01-02,10,20\n2024-01-03,10.5,19.5\n2024-01-04,11,\n"
+
+
+def _files(tmp_path: Path, **replace: str) -> dict[str, Path]:
+    files = {"h.csv": HOLDINGS, "p.csv": PRICES, "t.csv": TARGETS, **replace}
+    out = {}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        out[name] = tmp_path / name
+    return out
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, " ".join(captured.out.split()), " ".join(captured.err.split())
+
+
+def _base(files: dict[str, Path], command: str) -> list[str]:
+    return [command, "--holdings", str(files["h.csv"]), "--prices", str(files["p.csv"]),
+            "--targets", str(files["t.csv"])]
+
+
+# -- item 10: a delisted or suspended holding ---------------------------------------------
+
+@pytest.mark.parametrize("command", ["monitor", "plan"])
+def test_held_ticker_without_price_on_the_as_of_date_is_a_flagged_repair(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = _files(tmp_path, **{"p.csv": SUSPENDED})
+    code, out, err = _run(_base(files, command) + ["--json"], capsys)
+    assert code == 0, err
+    assert "Traceback" not in err
+    data = json.loads(out)
+    flags = [f for f in data["flags"] if f["flag"] == "delisted or suspended"]
+    assert [f["tickers"] for f in flags] == [["BBB"]]
+    assert "no price since 2024-01-03, not traded" in flags[0]["detail"]
+    if command == "plan":
+        assert "BBB" not in json.dumps(data["trades"])
+        assert data["nav_usd"] == pytest.approx(100 * 11 + 50 * 19.5 + 500)
+
+
+def test_held_ticker_with_no_price_ever_stays_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prices = "date,AAA,BBB\n2024-01-02,10,\n2024-01-03,10.5,\n2024-01-04,11,19\n"
+    files = _files(tmp_path, **{"p.csv": prices})
+    code, _, err = _run(_base(files, "plan") + ["--as-of", "2024-01-03"], capsys)
+    assert code == EXIT_BAD_INPUT, err
+    assert "Traceback" not in err
+    assert "h.csv" in err and "row 3" in err and "'ticker'" in err
+
+
+# -- item 9a: a held ticker missing from asset-level targets ------------------------------
+
+@pytest.mark.parametrize("command", ["monitor", "plan"])
+def test_held_ticker_missing_from_the_targets_is_flagged_by_name(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = _files(tmp_path, **{"t.csv": "ticker,target_weight\nAAA,0.95\nCASH,0.05\n"})
+    code, out, err = _run(_base(files, command) + ["--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    flags = [f for f in data["flags"] if f["flag"] == "not in the targets"]
+    assert [f["tickers"] for f in flags] == [["BBB"]]
+    assert "held but not in the targets" in flags[0]["detail"]
+    code, out, _ = _run(_base(files, command), capsys)
+    assert code == 0 and "not in the targets" in out and "BBB" in out
