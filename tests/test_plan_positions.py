@@ -120,3 +120,47 @@ def test_a_skip_for_cost_shows_the_cost_and_benefit_it_weighed() -> None:
     # benefit of a full rebalance (TE after = 0): γ/2 · TE² · H/252 with γ = 2, H = 252
     assert float(found.group(2)) == pytest.approx(1e4 * plan.before["te"] ** 2, abs=0.006)
     assert float(found.group(2)) > 0.0
+
+
+SHORT_TARGET = [0.4, 0.35, 0.3, -0.05]
+
+
+def test_a_trade_that_opens_a_short_carries_its_borrow_over_the_benefit_horizon() -> None:
+    inputs = inputs_for(market(), EQUAL, targets=SHORT_TARGET)
+    config = cfg(**{"constraints.long_only": False, "policy.threshold": 0.02,
+                    "policy.benefit_horizon_days": 126})
+    plan = make_plan(inputs, config)
+    assert plan.decision is Decision.REBALANCE, plan.reasons
+    row = plan.trades.loc["S3"]
+    held = float(inputs.holdings.shares["S3"])
+    price = float(row["price_usd"])
+    short_after = -(held - float(row["shares"])) * price  # USD short after the sale
+    assert short_after > 0
+    # borrow = short added x 25 bps a year (the default fee) x 126 / 252 days
+    assert row["borrow_usd"] == pytest.approx(short_after * 25e-4 * 126 / 252, rel=1e-12)
+    assert plan.trades.drop(index="S3")["borrow_usd"].eq(0.0).all()
+    assert plan.after["borrow_usd"] == pytest.approx(row["borrow_usd"], rel=1e-12)
+    # the cost-benefit ratio counts it, as the skip decision does
+    weighed = (plan.after["cost_usd"] + plan.after["borrow_usd"]) / plan.nav_usd
+    assert plan.after["cost_benefit_ratio"] == pytest.approx(
+        weighed / (1e-4 * plan.after["benefit_bps"]), rel=1e-9)
+    flagged = [n for n in plan.notices if n.flag is Flag.OPENS_SHORT]
+    assert [n.tickers for n in flagged] == [("S3",)]
+    assert flagged[0].detail.startswith("sell exceeds the position: opens a short of ")
+
+
+def test_the_borrow_of_an_opened_short_can_tip_the_skip_for_cost() -> None:
+    inputs = inputs_for(market(), EQUAL, targets=SHORT_TARGET)
+    base = {"constraints.long_only": False, "policy.threshold": 0.02,
+            "costs.flat_cost_bps": 1.0}
+    cheap = make_plan(inputs, cfg(**base))
+    assert cheap.decision is Decision.REBALANCE, cheap.reasons
+    benefit = 1e-4 * cheap.after["benefit_bps"] * cheap.nav_usd
+    trading = cheap.after["cost_usd"]
+    assert trading < benefit
+    # a borrow fee that makes the short's carrying cost exceed the benefit
+    short_usd = cheap.after["borrow_usd"] / 25e-4  # over H = 252 days at 25 bps
+    fee_bps = 1e4 * 2 * (benefit - trading) / short_usd
+    costly = make_plan(inputs, cfg(**base, **{"costs.borrow_bps_annual": fee_bps}))
+    assert costly.decision is Decision.SKIP, costly.reasons
+    assert costly.reasons[0].startswith("cost ") and "exceeds the benefit" in costly.reasons[0]

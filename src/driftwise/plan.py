@@ -31,6 +31,7 @@ from driftwise.costs import (
     cost_coefficients,
     cost_notices,
     cost_table,
+    short_notices,
     trade_costs,
 )
 from driftwise.data.model import Inputs
@@ -41,7 +42,7 @@ from driftwise.monitor import estimate_risk, trading_days_between, vix_on
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, DayContext, Frequency
 from driftwise.policy.destination import Destination
-from driftwise.policy.rule import AssetDay, Rule, StepResult, step
+from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
 from driftwise.tax import Relief, TaxRates, relieve_lots
@@ -161,19 +162,26 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
                    no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
-                   cost_fn=_cost_fn(costs, params, vix))
+                   cost_fn=_cost_fn(costs, params, vix),
+                   borrow_bps_annual=costs.borrow_bps_annual)
     outcome = step(rule, ctx, day)
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
         outcome = step(rule, ctx, _frozen(day))
-    trades = _trade_list(outcome, state, costs, params, vix, inputs, config)
+    borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
+    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow)
     schedule = (_schedule(trades, state, costs, params, vix, config)
                 if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
                           _illiquid_notes(outcome, state),
-                          cost_notices(outcome.sizing.trade_usd[0], costs, params),
+                          cost_notices(outcome.sizing.trade_usd[0], costs, params,
+                                       position_after_usd=state.values_usd
+                                       + outcome.sizing.trade_usd[0]),
+                          short_notices(pd.Series(outcome.sizing.trade_shares[0],
+                                                  index=state.tickers),
+                                        pd.Series(state.shares, index=state.tickers)),
                           schedule.notices if schedule is not None else ())
-    before, after = _metrics(outcome, ctx, params, state)
+    before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()))
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
@@ -231,7 +239,7 @@ def _mask(state: PortfolioState, tickers: tuple[str, ...]) -> np.ndarray:
 def _frozen(day: AssetDay) -> AssetDay:
     """The same day with every asset restricted both ways: an invalid plan trades nothing."""
     everything = np.ones_like(day.no_buy)
-    return AssetDay(day.prices_usd, day.adv_shares, everything, everything, day.cost_fn)
+    return dataclasses.replace(day, no_buy=everything, no_sell=everything)
 
 
 def _validity(inputs: Inputs, state: PortfolioState, config: Config,
@@ -356,8 +364,11 @@ def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice,
 
 
 def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInputs,
-                params: CostParams, vix: float | None, inputs: Inputs, config: Config
-                ) -> pd.DataFrame:
+                params: CostParams, vix: float | None, inputs: Inputs, config: Config,
+                borrow_usd: np.ndarray) -> pd.DataFrame:
+    """The trade list; ``borrow_usd`` (N,) is the borrow over the benefit horizon of the
+    shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
+    paid when trading)."""
     trade = pd.Series(outcome.sizing.trade_usd[0], index=state.tickers)
     table = cost_table(trade, costs, params, vix=vix, nav_usd=state.nav_usd)
     traded = table[table["trade_usd"] != 0]
@@ -370,6 +381,7 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
         "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
         "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
         + traded["impact_usd"] + traded["flat_usd"],
+        "borrow_usd": pd.Series(borrow_usd, index=state.tickers)[traded.index],
         "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
     }, index=pd.Index(traded.index, name="ticker"))
     out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
@@ -436,7 +448,10 @@ def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
 
 
 def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
-             state: PortfolioState) -> tuple[dict[str, float], dict[str, float]]:
+             state: PortfolioState, borrow_usd: float
+             ) -> tuple[dict[str, float], dict[str, float]]:
+    """Before and after; the cost-benefit ratios count the borrow of the shorts the
+    trades open (``borrow_usd`` over the benefit horizon), as the skip decision does."""
     after_w = outcome.sizing.post_weights[0]
     after_cash = float(outcome.sizing.post_cash_weight[0])
     d_after = after_w - state.target_weights
@@ -451,12 +466,13 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
               "full_rebalance_cost_bps": 1e4 * full_cost,
               "full_rebalance_cost_usd": full_cost * state.nav_usd,
               "vix": vix, "regime": regime}
+    weighed = (cost_usd + borrow_usd) / state.nav_usd
     after = {"drift": float(drift_after), "te": te_a, "cost_bps": 1e4 * cost_usd / state.nav_usd,
-             "cost_usd": cost_usd, "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
-             "cost_benefit_ratio": (cost_usd / state.nav_usd) / benefit if benefit > 0
-             else float("inf"),
-             "seed_ratio": (cost_usd / state.nav_usd) / (te_b - te_a) if te_b > te_a
-             else float("inf"),
+             "cost_usd": cost_usd, "borrow_usd": borrow_usd,
+             "borrow_bps": 1e4 * borrow_usd / state.nav_usd,
+             "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
+             "cost_benefit_ratio": weighed / benefit if benefit > 0 else float("inf"),
+             "seed_ratio": weighed / (te_b - te_a) if te_b > te_a else float("inf"),
              "turnover": float(0.5 * np.abs(outcome.sizing.trade_usd[0]).sum() / state.nav_usd)}
     return before, after
 

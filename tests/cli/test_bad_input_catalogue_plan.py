@@ -48,7 +48,7 @@ def _base(files: dict[str, Path], command: str) -> list[str]:
 def test_held_ticker_without_price_on_the_as_of_date_is_a_flagged_repair(
         command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = _files(tmp_path, **{"p.csv": SUSPENDED})
-    code, out, err = _run(_base(files, command) + ["--json"], capsys)
+    code, out, err = _run([*_base(files, command), "--json"], capsys)
     assert code == 0, err
     assert "Traceback" not in err
     data = json.loads(out)
@@ -64,7 +64,7 @@ def test_held_ticker_with_no_price_ever_stays_an_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     prices = "date,AAA,BBB\n2024-01-02,10,\n2024-01-03,10.5,\n2024-01-04,11,19\n"
     files = _files(tmp_path, **{"p.csv": prices})
-    code, _, err = _run(_base(files, "plan") + ["--as-of", "2024-01-03"], capsys)
+    code, _, err = _run([*_base(files, "plan"), "--as-of", "2024-01-03"], capsys)
     assert code == EXIT_BAD_INPUT, err
     assert "Traceback" not in err
     assert "h.csv" in err and "row 3" in err and "'ticker'" in err
@@ -76,7 +76,7 @@ def test_held_ticker_with_no_price_ever_stays_an_error(
 def test_held_ticker_missing_from_the_targets_is_flagged_by_name(
         command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = _files(tmp_path, **{"t.csv": "ticker,target_weight\nAAA,0.95\nCASH,0.05\n"})
-    code, out, err = _run(_base(files, command) + ["--json"], capsys)
+    code, out, err = _run([*_base(files, command), "--json"], capsys)
     assert code == 0, err
     data = json.loads(out)
     flags = [f for f in data["flags"] if f["flag"] == "not in the targets"]
@@ -84,3 +84,39 @@ def test_held_ticker_missing_from_the_targets_is_flagged_by_name(
     assert "held but not in the targets" in flags[0]["detail"]
     code, out, _ = _run(_base(files, command), capsys)
     assert code == 0 and "not in the targets" in out and "BBB" in out
+
+
+# -- item 9b: a sale larger than the position ----------------------------------------------
+
+def test_costs_sell_larger_than_the_position_flags_the_short_and_prices_its_borrow(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = _files(tmp_path, **{"tr.csv": "ticker,side,shares\nAAA,SELL,150\nBBB,BUY,10\n"})
+    args = [*_base(files, "costs"), "--trades", str(files["tr.csv"])]
+    code, out, err = _run([*args, "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    flags = [f for f in data["flags"] if f["flag"] == "opens a short"]
+    assert [f["tickers"] for f in flags] == [["AAA"]]
+    assert "sell exceeds the position: opens a short of 50 shares" in flags[0]["detail"]
+    aaa = next(a for a in data["assets"] if a["ticker"] == "AAA")
+    # 50 shares short at 11.2 USD, 25 bps a year (the default fee) over 252 trading days
+    assert aaa["borrow_usd"] == pytest.approx(50 * 11.2 * 25e-4)
+    assert data["totals"]["borrow_usd"] == pytest.approx(aaa["borrow_usd"])
+    code, out, _ = _run(args, capsys)
+    assert code == 0 and "opens a short of 50 shares" in out and "borrow" in out
+
+
+# -- item 9d: a cost file dated after the last price ----------------------------------------
+
+@pytest.mark.parametrize("command", ["plan", "costs"])
+def test_cost_file_dated_after_the_last_price_is_flagged(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    costs = "ticker,spread_bps,commission_bps,as_of\nAAA,2,1,2024-03-01\nBBB,2,1,2024-01-05\n"
+    files = _files(tmp_path, **{"c.csv": costs})
+    code, out, err = _run([*_base(files, command), "--cost-file", str(files["c.csv"]),
+                           "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    flags = [f for f in data["flags"] if f["flag"] == "costs dated after the as-of date"]
+    assert [f["tickers"] for f in flags] == [["AAA"]]
+    assert "after the as-of date 2024-01-05" in flags[0]["detail"]

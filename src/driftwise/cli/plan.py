@@ -158,6 +158,9 @@ def show(plan: Plan) -> None:
         ("portfolio drift", f"{pct(b['drift'])} → {pct(a['drift'])}"),
         ("tracking error (annual)", f"{pct(b['te'])} → {pct(a['te'])}"),
         ("cost of the trades", f"{num(a['cost_bps'], 2)} bps of NAV ({usd(a['cost_usd'])} USD)"),
+        *([("borrow of shorts opened (over H)",
+            f"{num(a['borrow_bps'], 2)} bps of NAV ({usd(a['borrow_usd'])} USD)")]
+          if a.get("borrow_usd", 0.0) > 0 else []),
         ("benefit (γ/2·ΔTE²·H/252)", f"{num(a['benefit_bps'], 2)} bps of NAV"),
         ("cost-benefit ratio (utility / seed)",
          f"{num(a['cost_benefit_ratio'], 3)} / {num(a['seed_ratio'], 4)}"),
@@ -171,8 +174,11 @@ def show(plan: Plan) -> None:
                   "spread_usd": "spread $", "commission_usd": "comm. $", "impact_usd": "impact $",
                   "tax_usd": "tax $", "cost_usd": "cost $", "cost_bps": "cost bps",
                   "liquidity_days": "liq. days", "lots": "lots"}
+        if (plan.trades["borrow_usd"] > 0).any():
+            labels = {**labels, "borrow_usd": "borrow $ (H)"}
         shown = plan.trades[list(labels)].rename(columns=labels)
-        money = {k: _cents for k in ("spread $", "comm. $", "impact $", "tax $", "cost $")}
+        money = {k: _cents for k in ("spread $", "comm. $", "impact $", "tax $", "cost $",
+                                     "borrow $ (H)")}
         console.print(frame_table(shown, "Trade list (sells first; flags below)", {
             "shares": lambda x: num(x, 0), "USD": usd, **money,
             "cost bps": lambda x: num(x, 1), "liq. days": lambda x: num(x, 3)},
