@@ -120,3 +120,37 @@ def test_cost_file_dated_after_the_last_price_is_flagged(
     flags = [f for f in data["flags"] if f["flag"] == "costs dated after the as-of date"]
     assert [f["tickers"] for f in flags] == [["AAA"]]
     assert "after the as-of date 2024-01-05" in flags[0]["detail"]
+
+
+# -- item 9c: a fill repeated with the same execution id -----------------------------------
+
+FILLS = ("ticker,side,shares,price_usd,fee_usd,filled_at,exec_id\n"
+         "AAA,BUY,10,11.2,0,2024-01-05T10:00:00,X-1\n"
+         "AAA,BUY,10,11.2,0,2024-01-05T10:00:00,X-1\n")
+
+
+def test_a_fill_repeated_with_its_execution_id_is_applied_once_in_the_file_and_across_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = _files(tmp_path, **{"f.csv": FILLS})
+    args = ["fills", "--holdings", str(files["h.csv"]), "--fills", str(files["f.csv"]),
+            "--out", str(files["h.csv"])]
+    code, _, err = _run(args, capsys)
+    assert code == 0, err
+    text = files["h.csv"].read_text()
+    assert "AAA,110" in text  # 100 + 10, once
+    code, out, err = _run(args, capsys)
+    assert code == 0, err
+    assert files["h.csv"].read_text() == text and "already applied" in out
+
+
+def test_a_repeated_execution_id_with_other_contents_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    changed = ("ticker,side,shares,price_usd,fee_usd,filled_at,exec_id\n"
+               "AAA,BUY,10,11.2,0,2024-01-05T10:00:00,X-1\n"
+               "AAA,BUY,12,11.2,0,2024-01-05T10:00:00,X-1\n")
+    files = _files(tmp_path, **{"f.csv": changed})
+    code, _, err = _run(["fills", "--holdings", str(files["h.csv"]), "--fills",
+                         str(files["f.csv"]), "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == EXIT_BAD_INPUT and "Traceback" not in err
+    assert "f.csv" in err and "row 3" in err and "'shares'" in err
+    assert not (tmp_path / "o.csv").exists()
