@@ -72,18 +72,13 @@ def test_held_ticker_without_price_on_as_of_is_valued_at_its_last_close_and_flag
     flagged = [n for n in state.notices if n.flag is Flag.NO_PRICE_TODAY]
     assert len(flagged) == 1 and flagged[0].tickers == ("B",)
     assert "delisted or suspended: no price since 2024-01-03, not traded" in flagged[0].detail
-
-
-def test_held_ticker_with_no_price_ever_is_an_error(tmp_path: Path) -> None:
-    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nB,2\n"))
+    # no price on or before the as-of date at all stays an error
     with pytest.raises(DataError) as err:
         build_state(holdings, None, market(A=[1, 1, 1], B=[np.nan, np.nan, 2]),
                     as_of="2024-01-03")
     text = str(err.value)
     assert "h.csv, row 3, field 'ticker'" in text and "no earlier price" in text
-
-
-def test_unheld_target_ticker_without_price_is_an_error(tmp_path: Path) -> None:
+    # so does a target ticker that is not held and has no price that day
     holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\n"))
     targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\nA,0.5\nB,0.5\n"))
     with pytest.raises(DataError, match=r"t\.csv, row 3, field 'ticker'.*last price on 2024-01-03"):
@@ -99,9 +94,7 @@ def test_held_ticker_missing_from_targets_is_flagged_by_name(tmp_path: Path) -> 
     assert len(flagged) == 1 and flagged[0].tickers == ("B", "C")
     assert "held but not in the targets" in flagged[0].detail
     assert "sold to zero" in flagged[0].detail
-
-
-def test_every_held_ticker_in_the_targets_raises_no_flag(tmp_path: Path) -> None:
+    # every held ticker in the targets: no flag
     holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\n"))
     targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\nA,0.5\nB,0.5\n"))
     state = build_state(holdings, targets, market(A=[1, 1, 1], B=[2, 2, 2]))

@@ -58,13 +58,10 @@ def test_held_ticker_without_price_on_the_as_of_date_is_a_flagged_repair(
     if command == "plan":
         assert "BBB" not in json.dumps(data["trades"])
         assert data["nav_usd"] == pytest.approx(100 * 11 + 50 * 19.5 + 500)
-
-
-def test_held_ticker_with_no_price_ever_stays_an_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    prices = "date,AAA,BBB\n2024-01-02,10,\n2024-01-03,10.5,\n2024-01-04,11,19\n"
-    files = _files(tmp_path, **{"p.csv": prices})
-    code, _, err = _run([*_base(files, "plan"), "--as-of", "2024-01-03"], capsys)
+    # a held ticker with no price on or before the as-of date at all stays an error
+    never = "date,AAA,BBB\n2024-01-02,10,\n2024-01-03,10.5,\n2024-01-04,11,19\n"
+    files = _files(tmp_path, **{"p.csv": never})
+    code, _, err = _run([*_base(files, command), "--as-of", "2024-01-03"], capsys)
     assert code == EXIT_BAD_INPUT, err
     assert "Traceback" not in err
     assert "h.csv" in err and "row 3" in err and "'ticker'" in err
