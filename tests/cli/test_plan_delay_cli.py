@@ -29,8 +29,9 @@ def _files(tmp_path: Path) -> list[str]:
     (tmp_path / "t.csv").write_text("ticker,target_weight\nA,0.25\nB,0.25\nC,0.25\nD,0.25\n")
     # no skip for cost: the tier cost estimates of this small market exceed its benefit
     (tmp_path / "c.toml").write_text("[policy]\nskip_if_cost_exceeds_benefit = false\n")
-    return ["plan", "--config", str(tmp_path / "c.toml"), "--holdings", str(tmp_path / "h.csv"), "--prices", str(tmp_path / "p.csv"),
-            "--targets", str(tmp_path / "t.csv"), "--vix", str(tmp_path / "v.csv")]
+    return ["plan", "--config", str(tmp_path / "c.toml"), "--holdings", str(tmp_path / "h.csv"),
+            "--prices", str(tmp_path / "p.csv"), "--targets", str(tmp_path / "t.csv"),
+            "--vix", str(tmp_path / "v.csv")]
 
 
 def _plan(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
