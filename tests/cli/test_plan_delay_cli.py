@@ -62,5 +62,8 @@ def test_delay_is_counted_from_delayed_since_then_capped(
 def test_a_bad_delayed_since_is_a_usage_error(value: str, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     code = main([*_files(tmp_path), "--delayed-since", value])
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.replace("│", " ").split())
     assert code == EXIT_USAGE and "Traceback" not in err and "delayed-since" in err
+    expected = ("is after the as-of date 2024-03-28" if value == "2024-04-02"
+                else f"not a date: '{value}' (expected YYYY-MM-DD)")
+    assert expected in err, err
