@@ -60,13 +60,45 @@ def test_unknown_target_ticker(tmp_path: Path) -> None:
         build_state(holdings, targets, market(A=[1, 1, 1]))
 
 
-def test_held_ticker_without_price_on_as_of_is_delisted_or_suspended(tmp_path: Path) -> None:
+def test_held_ticker_without_price_on_as_of_is_valued_at_its_last_close_and_flagged(
+        tmp_path: Path) -> None:
     holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nB,2\n"))
+    state = build_state(holdings, None, market(A=[1, 1, 1], B=[2, 3, np.nan]))
+    # B is valued at its last close (3 on 2024-01-03): NAV = 1 + 2 x 3
+    assert state.nav_usd == pytest.approx(7.0)
+    np.testing.assert_array_equal(state.prices_usd, [1.0, 3.0])
+    np.testing.assert_array_equal(state.frozen, [False, True])
+    assert state.no_price_since["B"] == pd.Timestamp("2024-01-03")
+    flagged = [n for n in state.notices if n.flag is Flag.NO_PRICE_TODAY]
+    assert len(flagged) == 1 and flagged[0].tickers == ("B",)
+    assert "delisted or suspended: no price since 2024-01-03, not traded" in flagged[0].detail
+    # no price on or before the as-of date at all stays an error
     with pytest.raises(DataError) as err:
-        build_state(holdings, None, market(A=[1, 1, 1], B=[2, 2, np.nan]))
+        build_state(holdings, None, market(A=[1, 1, 1], B=[np.nan, np.nan, 2]),
+                    as_of="2024-01-03")
     text = str(err.value)
-    assert "h.csv, row 3, field 'ticker'" in text
-    assert "delisted or suspended" in text and "last price on 2024-01-03" in text
+    assert "h.csv, row 3, field 'ticker'" in text and "no earlier price" in text
+    # so does a target ticker that is not held and has no price that day
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\n"))
+    targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\nA,0.5\nB,0.5\n"))
+    with pytest.raises(DataError, match=r"t\.csv, row 3, field 'ticker'.*last price on 2024-01-03"):
+        build_state(holdings, targets, market(A=[1, 1, 1], B=[2, 2, np.nan]))
+
+
+def test_held_ticker_missing_from_targets_is_flagged_by_name(tmp_path: Path) -> None:
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\nB,2\nC,3\n"))
+    targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\nA,1.0\n"))
+    state = build_state(holdings, targets, market(A=[1, 1, 1], B=[2, 2, 2], C=[1, 1, 1]))
+    np.testing.assert_array_equal(state.target_weights, [1.0, 0.0, 0.0])
+    flagged = [n for n in state.notices if n.flag is Flag.NOT_IN_TARGETS]
+    assert len(flagged) == 1 and flagged[0].tickers == ("B", "C")
+    assert "held but not in the targets" in flagged[0].detail
+    assert "sold to zero" in flagged[0].detail
+    # every held ticker in the targets: no flag
+    holdings = read_holdings(write(tmp_path, "h.csv", "ticker,shares\nA,1\n"))
+    targets = read_targets(write(tmp_path, "t.csv", "ticker,target_weight\nA,0.5\nB,0.5\n"))
+    state = build_state(holdings, targets, market(A=[1, 1, 1], B=[2, 2, 2]))
+    assert not [n for n in state.notices if n.flag is Flag.NOT_IN_TARGETS]
 
 
 def test_as_of_not_in_prices(tmp_path: Path) -> None:

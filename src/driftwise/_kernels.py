@@ -814,6 +814,32 @@ def illiquid_rows(w: FloatArray, t: FloatArray, nav: FloatArray, prices: FloatAr
                      out[c])
 
 
+# ------------------------------------------------------- backtest: borrow
+
+
+@kernel
+def borrow_row(shares: FloatArray, prices: FloatArray, daily_rate: FloatArray) -> float:
+    """Borrow one portfolio pays for one night on its shorts, USD:
+    ``sum_i max(-shares_i * price_i, 0) * daily_rate_i`` (``daily_rate`` = the annual fee
+    / 1e4 / 252, :func:`driftwise.costs.borrow_cost_usd` for one day); summed in asset
+    order, so every path of the backtest pays the same bits."""
+    paid = 0.0
+    for i in range(shares.shape[0]):
+        value = shares[i] * prices[i]
+        if value < 0.0:
+            paid += -value * daily_rate[i]
+    return paid
+
+
+@kernel
+def borrow_rows(shares: FloatArray, prices: FloatArray, daily_rate: FloatArray,
+                paid: FloatArray) -> None:
+    """:func:`borrow_row` of every portfolio (C, N), written to ``paid`` (C,); the caller
+    takes it from cash (``cash - paid``)."""
+    for c in range(shares.shape[0]):
+        paid[c] = borrow_row(shares[c], prices, daily_rate)
+
+
 # ------------------------------------- backtest: drift threshold and calendar
 
 NAV_NOT_POSITIVE = 3
@@ -837,15 +863,18 @@ def _quiet(k: int, c: int, nav: float, drift: float, cash: float, out_nav: Float
 def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
                    threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
-                   out_nav: FloatArray, out_drift: FloatArray, out_post: FloatArray,
-                   out_traded: FloatArray, out_cost: FloatArray, out_cash: FloatArray,
-                   out_intended: FloatArray) -> int:
+                   borrow_rate: FloatArray, out_nav: FloatArray, out_drift: FloatArray,
+                   out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
+                   out_cash: FloatArray, out_intended: FloatArray,
+                   out_borrow: FloatArray) -> int:
     """Quiet days of a batch from day ``start``: the first day on which a calendar review
     falls (``calendar``, shape (T,)) or a row's drift reaches its threshold (``inf``: no
     threshold), the plan being valid; or the number of days.
 
-    Every day before it is recorded as quiet (no trade) and counts one more day since
-    trading; the event day itself is left to :func:`threshold_event`.
+    Every day before it pays the borrow of its shorts (``borrow_rate`` (N,) a day; empty:
+    none can be held; never on day 0), is recorded as quiet (no trade) and counts one
+    more day since trading; the event day itself is left to :func:`threshold_event`
+    (which pays that day's borrow).
     """
     n_rows, n_assets = shares.shape
     weights = np.empty(n_assets)
@@ -853,13 +882,21 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
     nav = np.empty(n_rows)
     drift = np.empty(n_rows)
     met = np.empty(n_rows, dtype=np.bool_)
+    paid = np.zeros(n_rows)
+    after = np.empty(n_rows)
+    charge = borrow_rate.shape[0] == n_assets
     for k in range(start, prices.shape[0]):
         for c in range(n_rows):
-            nav[c], drift[c] = mark_row(shares[c], prices[k], cash[c], target, target_cash,
+            if charge and k > 0:
+                paid[c] = borrow_row(shares[c], prices[k], borrow_rate)
+            after[c] = cash[c] - paid[c]
+            nav[c], drift[c] = mark_row(shares[c], prices[k], after[c], target, target_cash,
                                         weights, gaps)
         if not invalid[k] and (calendar[k] or at_threshold(drift, threshold, met)):
-            return k
+            return k  # threshold_event pays that day's borrow
         for c in range(n_rows):
+            cash[c] = after[c]
+            out_borrow[k, c] = paid[c]
             _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
                    out_cost, out_cash, out_intended)
             since[c] += 1.0
@@ -875,18 +912,21 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     gamma: float, horizon: float, long_only: bool, cash_buffer: float,
                     min_trade_usd: float, min_trade_shares: float, whole: bool,
                     max_turnover: float, which: IntArray, mult: FloatArray, table: Table,
-                    tol: float, max_iter: int, out_nav: FloatArray, out_drift: FloatArray,
+                    tol: float, max_iter: int, borrow_rate: FloatArray,
+                    out_nav: FloatArray, out_drift: FloatArray,
                     out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
                     out_cash: FloatArray, out_rebalanced: BoolArray,
-                    out_intended: FloatArray, failed: IntArray) -> int:
+                    out_intended: FloatArray, out_borrow: FloatArray,
+                    failed: IntArray) -> int:
     """Day ``k`` of a batch (SPEC section 8 steps 1-4), every row.
 
-    Mark to market at the close; on a calendar review day (``review``) every row fires,
-    otherwise the rows whose drift reaches their threshold. The rows that fire leave
-    their illiquid assets out (:func:`illiquid_row`), are sized (:func:`size_row`: the
-    planner's sizing, cost-benefit skip off) and pay their trades and costs from cash
-    (sells before buys: the sizing's own sums). Returns a status (``failed[0]``: the
-    row) and records the day.
+    Pay the borrow of the shorts held overnight (``borrow_rate`` as in
+    :func:`threshold_scan`); mark to market at the close; on a calendar review day
+    (``review``) every row fires, otherwise the rows whose drift reaches their threshold.
+    The rows that fire leave their illiquid assets out (:func:`illiquid_row`), are sized
+    (:func:`size_row`: the planner's sizing, cost-benefit skip off) and pay their trades
+    and costs from cash (sells before buys: the sizing's own sums). Returns a status
+    (``failed[0]``: the row) and records the day.
     """
     n_rows, n_assets = shares.shape
     weights = np.empty((n_rows, n_assets))
@@ -894,6 +934,11 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
     nav = np.empty(n_rows)
     drift = np.empty(n_rows)
     met = np.empty(n_rows, dtype=np.bool_)
+    if borrow_rate.shape[0] == n_assets and k > 0:
+        for c in range(n_rows):
+            fee = borrow_row(shares[c], prices, borrow_rate)
+            out_borrow[k, c] = fee
+            cash[c] = cash[c] - fee
     for c in range(n_rows):
         nav[c], drift[c] = mark_row(shares[c], prices, cash[c], target, target_cash,
                                     weights[c], gaps)

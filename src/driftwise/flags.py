@@ -20,6 +20,11 @@ class Flag(StrEnum):
     NO_TARGET = "no target specified"
     DRIFT_CAPPED = "drift capped"
     SHORT_POSITION = "short position"
+    # positions the plan cannot trade as asked
+    NOT_IN_TARGETS = "not in the targets"
+    NO_PRICE_TODAY = "delisted or suspended"
+    OPENS_SHORT = "opens a short"
+    COSTS_AFTER_AS_OF = "costs dated after the as-of date"
     NO_VOLATILITY = "no volatility"
     NO_CORRELATIONS = "no correlations"
     ESTIMATED_LIQUIDITY = "estimated liquidity"

@@ -31,6 +31,7 @@ from driftwise.costs import (
     cost_coefficients,
     cost_notices,
     cost_table,
+    short_notices,
     trade_costs,
 )
 from driftwise.data.model import Inputs
@@ -41,7 +42,7 @@ from driftwise.monitor import estimate_risk, trading_days_between, vix_on
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, DayContext, Frequency
 from driftwise.policy.destination import Destination
-from driftwise.policy.rule import AssetDay, Rule, StepResult, step
+from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
 from driftwise.tax import Relief, TaxRates, relieve_lots
@@ -159,21 +160,28 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
             build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
             skip_if_cost_exceeds_benefit=False)
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
-                   no_buy=_mask(state, config.constraints.do_not_buy),
-                   no_sell=_mask(state, config.constraints.do_not_sell),
-                   cost_fn=_cost_fn(costs, params, vix))
+                   no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
+                   no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
+                   cost_fn=_cost_fn(costs, params, vix),
+                   borrow_bps_annual=costs.borrow_bps_annual)
     outcome = step(rule, ctx, day)
-    decision, delay_until, reasons = _decide(outcome, rule, invalid, state)
+    decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
         outcome = step(rule, ctx, _frozen(day))
-    trades = _trade_list(outcome, state, costs, params, vix, inputs, config)
+    borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
+    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow)
     schedule = (_schedule(trades, state, costs, params, vix, config)
                 if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
                           _illiquid_notes(outcome, state),
-                          cost_notices(outcome.sizing.trade_usd[0], costs, params),
+                          cost_notices(outcome.sizing.trade_usd[0], costs, params,
+                                       position_after_usd=state.values_usd
+                                       + outcome.sizing.trade_usd[0]),
+                          short_notices(pd.Series(outcome.sizing.trade_shares[0],
+                                                  index=state.tickers),
+                                        pd.Series(state.shares, index=state.tickers)),
                           schedule.notices if schedule is not None else ())
-    before, after = _metrics(outcome, ctx, params, state)
+    before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()))
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
@@ -231,7 +239,7 @@ def _mask(state: PortfolioState, tickers: tuple[str, ...]) -> np.ndarray:
 def _frozen(day: AssetDay) -> AssetDay:
     """The same day with every asset restricted both ways: an invalid plan trades nothing."""
     everything = np.ones_like(day.no_buy)
-    return AssetDay(day.prices_usd, day.adv_shares, everything, everything, day.cost_fn)
+    return dataclasses.replace(day, no_buy=everything, no_sell=everything)
 
 
 def _validity(inputs: Inputs, state: PortfolioState, config: Config,
@@ -254,7 +262,18 @@ def _validity(inputs: Inputs, state: PortfolioState, config: Config,
     return invalid, event
 
 
-def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: PortfolioState
+def _delay_until(outcome: StepResult, as_of: pd.Timestamp, pending_days: float) -> pd.Timestamp:
+    """The session on which a delayed rebalance is reconsidered: ``delay_days`` sessions
+    after the delay began (at least the next session)."""
+    waited = int(pending_days) if np.isfinite(pending_days) else 0
+    until = as_of
+    for _ in range(max(outcome.trigger.delay_days - waited, 1)):
+        until = next_session(until)
+    return until
+
+
+def decide(outcome: StepResult, rule: Rule, invalid: list[str], state: PortfolioState,
+            pending_days: float = float("nan")
             ) -> tuple[Decision, pd.Timestamp | None, list[str]]:
     reasons = outcome.trigger.explain(0)
     if invalid:
@@ -262,16 +281,11 @@ def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: Portfoli
     fired = bool(outcome.trigger.fired[0])
     delayed = outcome.trigger.delayed is not None and bool(outcome.trigger.delayed[0])
     if delayed:
-        until = state.as_of
-        for _ in range(max(outcome.trigger.delay_days, 1)):
-            until = next_session(until)
-        return Decision.DELAY, until, reasons
+        return Decision.DELAY, _delay_until(outcome, state.as_of, pending_days), reasons
     if not fired:
         return Decision.SKIP, None, ["no trigger fired", *reasons]
     if bool(outcome.skipped_for_cost[0]):
-        return Decision.SKIP, None, [
-            f"cost {1e4 * outcome.cost_fraction[0]:.2f} bps of NAV exceeds the benefit "
-            f"{1e4 * outcome.benefit[0]:.2f} bps (γ/2·ΔTE²·H/252)", *reasons]
+        return Decision.SKIP, None, [skip_for_cost_reason(outcome), *reasons]
     if not bool(outcome.traded[0]):
         return Decision.SKIP, None, ["triggered, but no trade survives the constraints",
                                      *reasons, *_binding_reasons(outcome, state)]
@@ -279,6 +293,15 @@ def _decide(outcome: StepResult, rule: Rule, invalid: list[str], state: Portfoli
                or bool(outcome.illiquid[0].any()) or _restricted(outcome))
     return (Decision.PARTIAL if partial else Decision.REBALANCE, None,
             [*reasons, *_binding_reasons(outcome, state)])
+
+
+def skip_for_cost_reason(outcome: StepResult, config: int = 0) -> str:
+    """The reason of a skip for cost: the cost and benefit of the trades it did not make."""
+    cost = outcome.weighed_cost if outcome.weighed_cost is not None else outcome.cost_fraction
+    gain = (outcome.weighed_benefit if outcome.weighed_benefit is not None
+            else outcome.benefit)
+    return (f"cost {1e4 * cost[config]:.2f} bps of NAV exceeds the benefit "
+            f"{1e4 * gain[config]:.2f} bps (γ/2·ΔTE²·H/252): no trade")
 
 
 def _restricted(outcome: StepResult) -> bool:
@@ -297,11 +320,11 @@ BINDING_TEXT = {
 
 
 def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
-    out = []
+    out = _frozen_reasons(state)
     for key, text in BINDING_TEXT.items():
         where = outcome.sizing.binding.get(key)
-        if where is not None and np.ndim(where) == 2 and where[0].any():
-            names = ", ".join(str(t) for t in state.tickers[where[0]])
+        if where is not None and np.ndim(where) == 2 and (where[0] & ~state.frozen).any():
+            names = ", ".join(str(t) for t in state.tickers[where[0] & ~state.frozen])
             out.append(f"{text}: {names}")
     for key, text in (("cash", "buys scaled down to keep cash at or above the buffer"),
                       ("cash_short", "sells cannot fund the buys: buys dropped"),
@@ -310,6 +333,13 @@ def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
         if where is not None and bool(np.asarray(where).reshape(-1)[0]):
             out.append(text)
     return out
+
+
+def _frozen_reasons(state: PortfolioState) -> list[str]:
+    """Held assets without a price today: valued at their last close, traded neither way."""
+    since = state.no_price_since
+    return [f"delisted or suspended: no price since {pd.Timestamp(date).date()}, not traded: "
+            + ", ".join(str(t) for t in group.index) for date, group in since.groupby(since)]
 
 
 def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
@@ -326,7 +356,7 @@ def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
 
 
 def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice, ...]:
-    left = state.tickers[outcome.illiquid[0]]
+    left = state.tickers[outcome.illiquid[0] & ~state.frozen]
     if not len(left):
         return ()
     return (notice(Flag.ILLIQUID, "left out of the rebalance as illiquid (ADV below the "
@@ -334,8 +364,11 @@ def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice,
 
 
 def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInputs,
-                params: CostParams, vix: float | None, inputs: Inputs, config: Config
-                ) -> pd.DataFrame:
+                params: CostParams, vix: float | None, inputs: Inputs, config: Config,
+                borrow_usd: np.ndarray) -> pd.DataFrame:
+    """The trade list; ``borrow_usd`` (N,) is the borrow over the benefit horizon of the
+    shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
+    paid when trading)."""
     trade = pd.Series(outcome.sizing.trade_usd[0], index=state.tickers)
     table = cost_table(trade, costs, params, vix=vix, nav_usd=state.nav_usd)
     traded = table[table["trade_usd"] != 0]
@@ -348,6 +381,7 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
         "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
         "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
         + traded["impact_usd"] + traded["flat_usd"],
+        "borrow_usd": pd.Series(borrow_usd, index=state.tickers)[traded.index],
         "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
     }, index=pd.Index(traded.index, name="ticker"))
     out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
@@ -414,7 +448,10 @@ def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
 
 
 def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
-             state: PortfolioState) -> tuple[dict[str, float], dict[str, float]]:
+             state: PortfolioState, borrow_usd: float
+             ) -> tuple[dict[str, float], dict[str, float]]:
+    """Before and after; the cost-benefit ratios count the borrow of the shorts the
+    trades open (``borrow_usd`` over the benefit horizon), as the skip decision does."""
     after_w = outcome.sizing.post_weights[0]
     after_cash = float(outcome.sizing.post_cash_weight[0])
     d_after = after_w - state.target_weights
@@ -429,12 +466,13 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
               "full_rebalance_cost_bps": 1e4 * full_cost,
               "full_rebalance_cost_usd": full_cost * state.nav_usd,
               "vix": vix, "regime": regime}
+    weighed = (cost_usd + borrow_usd) / state.nav_usd
     after = {"drift": float(drift_after), "te": te_a, "cost_bps": 1e4 * cost_usd / state.nav_usd,
-             "cost_usd": cost_usd, "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
-             "cost_benefit_ratio": (cost_usd / state.nav_usd) / benefit if benefit > 0
-             else float("inf"),
-             "seed_ratio": (cost_usd / state.nav_usd) / (te_b - te_a) if te_b > te_a
-             else float("inf"),
+             "cost_usd": cost_usd, "borrow_usd": borrow_usd,
+             "borrow_bps": 1e4 * borrow_usd / state.nav_usd,
+             "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
+             "cost_benefit_ratio": weighed / benefit if benefit > 0 else float("inf"),
+             "seed_ratio": weighed / (te_b - te_a) if te_b > te_a else float("inf"),
              "turnover": float(0.5 * np.abs(outcome.sizing.trade_usd[0]).sum() / state.nav_usd)}
     return before, after
 

@@ -3,7 +3,9 @@
 The universe is the union of held and target tickers, sorted; cash is a separate
 scalar. This is the only place where inputs from different files meet, so the
 cross-file checks live here: unknown tickers, a held ticker with no price on the
-as-of date, group-level targets expanded to assets, and a missing target.
+as-of date (delisted or suspended: valued at its last close, flagged, frozen by the
+planner), a held ticker missing from asset-level targets (flagged: its target is 0),
+group-level targets expanded to assets, and a missing target.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class PortfolioState:
     group_targets : pd.Series
         Target weight per group when ``target_level`` is a group level; empty otherwise.
     notices : tuple of Notice
+    no_price_since : pd.Series
+        Held tickers without a close on ``as_of`` (delisted or suspended), mapped to the
+        date of their last close; ``prices_usd`` holds that close. Empty when every held
+        ticker has a price.
     """
 
     tickers: pd.Index
@@ -77,6 +83,12 @@ class PortfolioState:
     target_level: TargetLevel = TargetLevel.ASSET
     group_targets: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     notices: tuple[Notice, ...] = field(default=())
+    no_price_since: pd.Series = field(default_factory=lambda: pd.Series(dtype="datetime64[ns]"))
+
+    @property
+    def frozen(self) -> npt.NDArray[np.bool_]:
+        """Assets that cannot trade today (no price on ``as_of``), shape (n_assets,)."""
+        return np.asarray(self.tickers.isin(self.no_price_since.index), dtype=bool)
 
     @property
     def n_assets(self) -> int:
@@ -121,9 +133,16 @@ def build_state(
     Raises
     ------
     DataError
-        A ticker with no price history ("unknown ticker"), a held or target ticker with
-        no price on the as-of date (delisted or suspended), an as-of date absent from
-        the prices, or a non-positive NAV.
+        A ticker with no price history ("unknown ticker"), a held ticker with no price
+        on or before the as-of date, a target ticker not held with no price on the
+        as-of date, an as-of date absent from the prices, or a non-positive NAV.
+
+    Notes
+    -----
+    A held ticker whose last close is before the as-of date (delisted or suspended) is
+    valued at that close and flagged ``delisted or suspended``; ``no_price_since``
+    names it, and the planner trades it in neither direction. A held ticker missing
+    from asset-level targets gets a target of 0 and is flagged ``not in the targets``.
     """
     master = master if master is not None else SecurityMaster.empty()
     day = _as_of_date(market, as_of)
@@ -137,7 +156,7 @@ def build_state(
     tickers = pd.Index(sorted(set(holdings.tickers) | set(target_tickers)), name="ticker")
     if level is not TargetLevel.ASSET and targets is not None:
         tickers = _add_group_members(tickers, targets, master, market, day)
-    prices = _prices_on(market, tickers, day, holdings, targets)
+    prices, since = _prices_on(market, tickers, day, holdings, targets)
 
     shares = holdings.shares.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64)
     values = shares * prices
@@ -159,6 +178,7 @@ def build_state(
         band_abs = band_rel = np.full(len(tickers), np.nan)
     elif level is TargetLevel.ASSET:
         target_w = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64)
+        notes.extend(_not_in_targets(tickers, shares, targets, since))
         cash_t = targets.cash_weight
         band_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
         band_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
@@ -181,7 +201,8 @@ def build_state(
         sectors=sectors, asset_classes=classes, market_cap_usd=caps, target_level=level,
         group_targets=group_targets,
         notices=merge_notices(holdings.notices, targets.notices if targets else (),
-                              market.notices, notes),
+                              market.notices, _frozen_notes(since), notes),
+        no_price_since=since,
     )
 
 
@@ -220,21 +241,58 @@ def _line(lines: pd.Series, key: str) -> int | None:
 
 
 def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holdings: Holdings,
-               targets: Targets | None) -> FloatArray:
-    row = market.prices.loc[day].reindex(tickers).to_numpy(dtype=np.float64)
+               targets: Targets | None) -> tuple[FloatArray, pd.Series]:
+    """Closes on ``day``; a held ticker without one takes its last earlier close.
+
+    Returns the prices and the held tickers priced at an earlier close, mapped to its
+    date (delisted or suspended). A held ticker with no close on or before ``day``, or a
+    ticker that is not held and has no close on ``day``, is an error.
+    """
+    row = market.prices.loc[day].reindex(tickers).to_numpy(dtype=np.float64, copy=True)
+    held = holdings.shares[holdings.shares != 0.0].index
+    since: dict[str, pd.Timestamp] = {}
     for i in np.flatnonzero(~np.isfinite(row)).tolist():
         ticker = str(tickers[i])
         history = market.prices[ticker].loc[:day].dropna()
+        if ticker in held and len(history):
+            row[i] = float(history.iloc[-1])
+            since[ticker] = pd.Timestamp(history.index[-1])
+            continue
         last = f"last price on {history.index[-1].date()}" if len(history) else "no earlier price"
-        held = ticker in holdings.tickers
-        source = holdings.source if held else (targets.source if targets else market.source)
-        lines = holdings.lines if held else (targets.lines if targets else pd.Series(dtype=int))
+        in_holdings = ticker in holdings.tickers
+        source = holdings.source if in_holdings else (targets.source if targets
+                                                      else market.source)
+        lines = holdings.lines if in_holdings else (targets.lines if targets
+                                                    else pd.Series(dtype=int))
+        what = "held ticker has no price on or before" if in_holdings else \
+            "target ticker has no price on"
         raise DataError(
-            f"{'held' if held else 'target'} ticker has no price on the as-of date "
-            "(delisted or suspended?)", file=source, row=_line(lines, ticker), field="ticker",
+            f"{what} the as-of date (delisted or suspended?)", file=source,
+            row=_line(lines, ticker), field="ticker",
             expected=f"a close for {ticker} on {day.date()} in {market.source}",
             found=f"{ticker}: {last}")
-    return row
+    return row, pd.Series(since, dtype="datetime64[ns]")
+
+
+def _frozen_notes(since: pd.Series) -> list[Notice]:
+    """One ``delisted or suspended`` notice per last-close date."""
+    notes = []
+    for date, group in since.groupby(since):
+        notes.append(notice(Flag.NO_PRICE_TODAY, f"delisted or suspended: no price since "
+                            f"{pd.Timestamp(date).date()}, not traded (valued at that close)",
+                            (str(t) for t in group.index)))
+    return notes
+
+
+def _not_in_targets(tickers: pd.Index, shares: FloatArray, targets: Targets,
+                    since: pd.Series) -> list[Notice]:
+    """Held tickers that asset-level targets do not name: their target is 0."""
+    missing = ~tickers.isin(targets.weights.index) & (shares != 0.0)
+    tradable = [str(t) for t in tickers[missing] if t not in since.index]
+    if not tradable:
+        return []
+    return [notice(Flag.NOT_IN_TARGETS, "held but not in the targets: target weight 0, "
+                   "sold to zero by a rebalance", tradable)]
 
 
 def _default_targets(values: FloatArray, caps: FloatArray,

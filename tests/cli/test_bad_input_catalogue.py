@@ -44,9 +44,6 @@ CASES: dict[str, tuple[str, bytes | str, list[str], tuple[str, str, str]]] = {
     "non-UTF-8 bytes": ("h.csv", b"ticker,shares\nAAA,1\nB\xe9B,2\n", [], ("h.csv", "row 3", "")),
     "unadjusted split": ("p.csv", PRICES.replace("11,19\n", "5.25,19\n").replace(
         "11.2,19.1", "5.6,19.1"), [], ("p.csv", "row 4", "AAA")),
-    "held ticker without price on the as-of date": (
-        "p.csv", "date,AAA,BBB\n2024-01-02,10,20\n2024-01-03,10.5,19.5\n2024-01-04,11,\n",
-        [], ("h.csv", "row 3", "ticker")),
 }
 
 

@@ -237,3 +237,17 @@ def test_builder_staleness_by_day() -> None:
 def test_min_history_periods() -> None:
     params = CostParams(min_history_fraction=0.5)
     assert [min_history_periods(w, params) for w in (1, 3, 20, 60)] == [2, 2, 10, 30]
+
+
+def test_cost_rows_dated_after_the_as_of_date_are_flagged() -> None:
+    prices, volumes = market()
+    # read against today (as the CLI loader does), used on a day before its rows' dates
+    parsed = read_cost_inputs(cost_frame(BIG="2024-05-01", MID="2024-04-20"), today="2024-06-01")
+    _, notices = build_cost_inputs(TICKERS[:3], prices, volumes, master(), parsed,
+                                   as_of=AS_OF)  # 2024-04-19
+    got = [n for n in notices if n.flag is Flag.COSTS_AFTER_AS_OF]
+    assert [n.tickers for n in got] == [("BIG", "MID")]
+    assert "after the as-of date 2024-04-19 (latest 2024-05-01)" in got[0].detail
+    _, notices = build_cost_inputs(TICKERS[:3], prices, volumes, master(), parsed,
+                                   as_of="2024-05-01")
+    assert Flag.COSTS_AFTER_AS_OF not in flags(notices)

@@ -290,6 +290,9 @@ class Batch:
     tiled: dict[int, Trigger] = dataclasses.field(default_factory=dict)
     cost_buffers: dict[tuple[int, ...], list[FloatArray]] = dataclasses.field(
         default_factory=dict)
+    borrow_daily: FloatArray | None = None
+    """Borrow fee of a short per night, fraction of its value (N,): ``borrow_bps_annual /
+    1e4 / 252``; None when the batch can hold no short (long-only, no short at the start)."""
 
 # ------------------------------------------------------------------ state
 
@@ -389,13 +392,15 @@ class Outputs:
     post_drift: FloatArray
     cash: FloatArray
     intended: FloatArray
+    borrow: FloatArray
+    """Borrow paid on shorts held overnight (0 where none)."""
 
     @classmethod
     def empty(cls, n_days: int, n_configs: int) -> Outputs:
         def nan() -> FloatArray:
             return np.full((n_days, n_configs), np.nan)
         return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
-                   nan(), nan())
+                   nan(), nan(), np.zeros((n_days, n_configs)))
 
     @classmethod
     def shared(cls, n_days: int, n_configs: int) -> Outputs:
@@ -403,7 +408,8 @@ class Outputs:
         def nan() -> FloatArray:
             return cast(FloatArray, shared_array((n_days, n_configs), np.float64, np.nan))
         rebalanced = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
-        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan(), nan())
+        borrow = cast(FloatArray, shared_array((n_days, n_configs), np.float64, 0.0))
+        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan(), nan(), borrow)
 
     def columns(self, share: slice) -> Outputs:
         """Views of the configurations ``share`` (writes go to these arrays)."""

@@ -19,6 +19,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from driftwise import _kernels
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -85,8 +86,7 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     """
     h = batch.history
     n_rows = len(batch.members)
-    weights, nav, drift = mark_to_market(state.shares, h.prices[k: k + span], state.cash,
-                                         batch.target, batch.target_cash)  # (span, C, [N])
+    weights, nav, drift, cash, paid = _marks(batch, state, k, span)  # (span, C, [N])
     offsets = np.arange(span, dtype=np.float64)[:, None]
     waiting = np.isfinite(state.pending)
     pending = np.where(waiting, state.pending + offsets, np.nan)
@@ -98,7 +98,7 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     ctx = DayContext(
         date=per_row(h.days[k: k + span]),
         weights=weights.reshape(span * n_rows, -1),
-        cash_weight=(state.cash / nav).reshape(-1), target=batch.target,
+        cash_weight=(cash / nav).reshape(-1), target=batch.target,
         target_cash=batch.target_cash, nav_usd=nav.reshape(-1),
         vol_annual=per_row(vol), band_width=batch.band_width,
         full_cost_usd=_block_costs(batch, k, span), vix=per_row(h.vix[k: k + span]),
@@ -114,10 +114,60 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     event = (fired | (delayed != waiting)).any(axis=1)
     quiet = int(np.argmax(event)) if event.any() else span
     if quiet:
-        out.quiet(slice(k, k + quiet), batch.columns, nav[:quiet], drift[:quiet], state.cash)
+        days = slice(k, k + quiet)
+        if paid is None:
+            out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], state.cash)
+        else:
+            out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], cash[:quiet])
+            out.borrow[days, batch.columns] = paid[:quiet]
+            state.cash = cash[quiet - 1].copy()
         state.since = state.since + quiet
         state.pending = np.where(waiting, state.pending + quiet, np.nan)
     return quiet
+
+
+def night_borrow(batch: Batch, shares: FloatArray, k: int) -> FloatArray | None:
+    """Borrow (C,) the rows of ``shares`` (C, N) pay at the close of day ``k`` for the
+    night before (:func:`driftwise._kernels.borrow_rows`); None when there is none to pay
+    (no short can be held, or the first day)."""
+    if batch.borrow_daily is None or k == 0:
+        return None
+    paid = np.empty(shares.shape[0])
+    _kernels.borrow_rows(_kernels.arg(shares, dtype=np.float64),
+                         _kernels.arg(batch.history.prices[k], dtype=np.float64),
+                         batch.borrow_daily, paid)
+    return paid
+
+
+def _marks(batch: Batch, state: BatchState, k: int, span: int
+           ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    """Weights (span, C, N), NAV, drift and cash (span, C) of days ``k .. k + span - 1``,
+    and the borrow paid each day (span, C) (None when the batch holds no short).
+
+    Without shorts the cash is constant: one vectorized mark to market. With them, each
+    day first pays the borrow of the night before (the engine's
+    :func:`~driftwise.backtest.engine.night_borrow`, taken from cash in the same order as
+    the day loop), then is marked at its cash.
+    """
+    h = batch.history
+    if batch.borrow_daily is None:
+        weights, nav, drift = mark_to_market(state.shares, h.prices[k: k + span], state.cash,
+                                             batch.target, batch.target_cash)
+        return weights, nav, drift, state.cash, None
+    n_rows, n_assets = state.shares.shape
+    weights, nav, drift = (np.empty((span, n_rows, n_assets)), np.empty((span, n_rows)),
+                           np.empty((span, n_rows)))
+    cash, paid = np.empty((span, n_rows)), np.zeros((span, n_rows))
+    held = state.cash
+    for j in range(span):
+        fee = night_borrow(batch, state.shares, k + j)
+        if fee is not None:
+            paid[j] = fee
+            held = held - fee
+        cash[j] = held
+        weights[j], nav[j], drift[j] = mark_to_market(state.shares, h.prices[k + j], held,
+                                                      batch.target, batch.target_cash)
+    return weights, nav, drift, cash, paid
 
 
 def _tiled_trigger(batch: Batch, span: int) -> Trigger:

@@ -4,11 +4,12 @@ A batch whose trigger is a (stacked) :class:`~driftwise.policy.triggers.DriftThr
 :class:`~driftwise.policy.triggers.Calendar` review, or any of them
 (:class:`~driftwise.policy.triggers.AnyOf` of calendars and at most one threshold: the
 hybrid rule), and whose rule needs neither the cost-benefit skip nor the covariance, runs
-its days in compiled code: :func:`driftwise._kernels.threshold_scan` marks the quiet days
-to market and stops on the first review day or the first day a row's drift reaches its
-threshold; :func:`driftwise._kernels.threshold_event` simulates that day (mark to market,
-the rows that fire leave their illiquid assets out, are sized and pay from cash). Python
-only builds the day's cost table between the two
+its days in compiled code: :func:`driftwise._kernels.threshold_scan` takes the borrow of
+the shorts held overnight from cash (:func:`driftwise._kernels.borrow_row`, the day loop's
+own), marks the quiet days to market and stops on the first review day or the first day a
+row's drift reaches its threshold; :func:`driftwise._kernels.threshold_event` simulates
+that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
+sized and pay from cash). Python only builds the day's cost table between the two
 (:class:`~driftwise.backtest.batches.DayCosts`).
 
 Nothing here is a second implementation: the review days are the calendar trigger's own
@@ -108,6 +109,9 @@ class Loop:
     cash: FloatArray
     rebalanced: BoolArray
     intended: FloatArray
+    borrow: FloatArray
+    borrow_rate: FloatArray
+    """The batch's borrow fee per night (N,), or empty when it holds no short."""
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
@@ -121,7 +125,9 @@ class Loop:
             return np.full((n_days, n_rows), np.nan)
         return cls(_k.arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(calendars, batch.history), nan(), nan(), nan(), nan(), nan(),
-                   nan(), np.zeros((n_days, n_rows), dtype=np.bool_), nan())
+                   nan(), np.zeros((n_days, n_rows), dtype=np.bool_), nan(),
+                   np.zeros((n_days, n_rows)),
+                   np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily)
 
     def write(self, out: Outputs, batch: Batch) -> None:
         """Copy the columns into the run's result arrays."""
@@ -134,6 +140,7 @@ class Loop:
         out.cash[:, cols] = self.cash
         out.rebalanced[:, cols] = self.rebalanced
         out.intended[:, cols] = self.intended
+        out.borrow[:, cols] = self.borrow
 
 
 def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
@@ -145,8 +152,9 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
         loop = state.loop = Loop.start(batch)
     day = _k.threshold_scan(k, state.shares, state.cash, state.since, h.prices, batch.target,
                             float(batch.target_cash), loop.threshold, loop.calendar,
-                            batch.invalid, loop.nav, loop.drift, loop.post_drift, loop.traded,
-                            loop.cost, loop.cash, loop.intended)
+                            batch.invalid, loop.borrow_rate, loop.nav, loop.drift,
+                            loop.post_drift, loop.traded, loop.cost, loop.cash, loop.intended,
+                            loop.borrow)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -171,8 +179,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         bool(c.long_only), float(c.cash_buffer), float(c.min_trade_usd),
         float(c.min_trade_shares), bool(c.whole_shares), float(c.max_turnover), model.which,
         model.multiplier, model.table.kernel_args, FIXED_POINT_TOL, FIXED_POINT_MAX_ITER,
-        loop.nav, loop.drift, loop.post_drift, loop.traded, loop.cost, loop.cash,
-        loop.rebalanced, loop.intended, failed)
+        loop.borrow_rate, loop.nav, loop.drift, loop.post_drift, loop.traded, loop.cost,
+        loop.cash, loop.rebalanced, loop.intended, loop.borrow, failed)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.nav[k, int(failed[0])]))

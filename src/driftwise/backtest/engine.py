@@ -2,7 +2,9 @@
 
 Each trading day ``t`` of the window, for every configuration, in this order:
 
-1. **mark to market** at the close of ``t``: ``NAV = sum(shares * close_t) + cash``;
+1. **mark to market** at the close of ``t``: the shorts held overnight pay their borrow from
+   cash first (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
+   on the first day), then ``NAV = sum(shares * close_t) + cash``;
 2. **evaluate the trigger** with data up to and including ``t``
    (:class:`~driftwise.policy.context.DayContext` built from the
    :class:`~driftwise.backtest.history.MarketHistory` row of ``t``);
@@ -106,7 +108,7 @@ class BacktestResult:
     traded_usd : ndarray, shape (T, C)
         ``sum_i |trade_usd_i|``.
     cost_usd : ndarray, shape (T, C)
-        Trading costs paid.
+        Costs paid: trading costs plus the borrow of shorts held overnight.
     rebalanced : ndarray of bool, shape (T, C)
         At least one trade that day.
     drift : ndarray, shape (T, C)
@@ -131,6 +133,8 @@ class BacktestResult:
     initial_nav_source : str
         Where it came from: ``backtest.initial_nav_usd``, the holdings' NAV, or the
         default USD 1,000,000.
+    borrow_usd : ndarray, shape (T, C)
+        The borrow part of ``cost_usd`` (0 where no short was held overnight).
     """
 
     dates: pd.DatetimeIndex
@@ -150,6 +154,7 @@ class BacktestResult:
     tickers: list[str] = dataclasses.field(default_factory=list)
     initial_nav_usd: float = float("nan")
     initial_nav_source: str = ""
+    borrow_usd: FloatArray | None = None
 
     @cached_property
     def notices(self) -> tuple[Notice, ...]:
@@ -252,8 +257,22 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
                      if config.costs.accept_stale_costs else histories[settings].stale_any),
             columns=_columns(members),
             max_span=blocks.max_span(rule.trigger, len(members), len(tickers)),
-            compiled=compiled.supports(rule, settings.full_te and uses_risk(rule))))
+            compiled=compiled.supports(rule, settings.full_te and uses_risk(rule)),
+            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers,
+                                       histories[settings])))
     return out
+
+
+def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.Index,
+                  history: MarketHistory) -> FloatArray | None:
+    """The borrow fee of a short per night (N,), or None when no short can be held: a
+    long-only batch never opens one and holds one only when it starts from short holdings.
+    """
+    short_start = window.from_holdings and bool((inputs.holdings.shares < 0).any())
+    if long_only and not short_start:
+        return None
+    fee = history.cost_inputs(0).borrow_bps_annual
+    return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / 252.0)
 
 
 # -------------------------------------------------------------- simulation
@@ -270,6 +289,14 @@ def next_pending(pending: FloatArray, delayed: BoolArray | None) -> FloatArray:
                                np.nan), dtype=np.float64)
 
 
+def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
+    """SPEC section 8 step 1, first: the shorts held overnight pay their borrow from cash."""
+    paid = blocks.night_borrow(batch, state.shares, k)
+    if paid is not None:
+        state.cash = state.cash - paid
+        out.borrow[k, batch.columns] = paid
+
+
 def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     """SPEC section 8 steps 1-4 for one batch on day ``k`` (step 5 is the next close).
 
@@ -278,6 +305,7 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     any row fired.
     """
     h = batch.history
+    pay_borrow(batch, state, out, k)
     weights, nav, drift = state.mark_to_market(h.prices[k], batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
     ctx = DayContext(
@@ -321,7 +349,9 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
         costs = costs.take(fired)
         known = None  # evaluated again on the rows taken
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
-                   no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model)
+                   no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
+                   borrow_bps_annual=(None if batch.borrow_daily is None
+                                      else costs.inputs.borrow_bps_annual))
     outcome = step(rule, sub, day, evaluated=known)
     out.intended[k, batch.members[fired]] = outcome.sizing.intended_traded_usd
     pick = outcome.traded
@@ -463,13 +493,14 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
         dates=history.dates, names=labels, describe=describe, nav_usd=out.nav,
         ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
                                   nav0),
-        traded_usd=out.traded, cost_usd=out.cost, rebalanced=out.rebalanced, drift=out.drift,
-        post_drift=out.post_drift, cash_usd=out.cash, intended_usd=out.intended,
-        risk_free_annual=history.risk_free_annual.copy(),
+        traded_usd=out.traded, cost_usd=out.cost + out.borrow, rebalanced=out.rebalanced,
+        drift=out.drift, post_drift=out.post_drift, cash_usd=out.cash,
+        intended_usd=out.intended, risk_free_annual=history.risk_free_annual.copy(),
         config_toml=ConfigTexts(configs), tickers=[str(t) for t in tickers],
         initial_nav_usd=nav0,
         initial_nav_source=("the holdings (start_from_holdings)" if window.from_holdings
-                            else window.nav_source))
+                            else window.nav_source),
+        borrow_usd=np.array(out.borrow))
 
 
 def simulate(inputs: Inputs, configs: Sequence[Config], window: Window, batches: list[Batch],

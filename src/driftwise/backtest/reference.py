@@ -9,9 +9,11 @@ obviously right: the tests require the engine to match it on every day.
 
 Conventions, the same as the engine's by SPEC section 8 (written again here, on purpose):
 the start is at the target weights at the first close at no cost (whole shares rounded
-toward zero under ``whole_shares``, the rest in cash) or from the holdings; the first day
-is ``first_day=True``; the targets' effective date is dropped (one target version over the
-whole window); ``last_rebalance`` is the last day that traded; a rebalance the plan
+toward zero under ``whole_shares``, the rest in cash) or from the holdings; from the second
+day on, the shorts held overnight pay ``borrow_bps_annual / 252`` of their value at the
+close from cash before the plan (the cost file's fee, else ``[costs] borrow_bps_annual``);
+the first day is ``first_day=True``; the targets' effective date is dropped (one target
+version over the whole window); ``last_rebalance`` is the last day that traded; a rebalance the plan
 delays has waited 1 day on the next day, one more each further day it stays delayed.
 """
 
@@ -29,6 +31,7 @@ from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.policies import describe_configs, policy_name
 from driftwise.calendar import DateLike, as_day
 from driftwise.config import Config
+from driftwise.costs import borrow_cost_usd
 from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel
 from driftwise.errors import ConfigError
 from driftwise.plan import Decision, Plan, make_plan
@@ -112,8 +115,14 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     close = _Closes(inputs.market.prices, tickers)
     shares, cash, last = _start(inputs, config, tickers, close, days[0])
     pending = float("nan")
+    fees = _borrow_fees(inputs, config, tickers)
     rows: list[dict[str, float]] = []
     for k, day in enumerate(days):
+        borrow = 0.0
+        if k > 0:
+            values = np.array([shares[t] * close(day, t) for t in tickers])
+            borrow = float(borrow_cost_usd(values, fees, 1.0).sum())
+            cash -= borrow
         today = dataclasses.replace(
             inputs, holdings=Holdings(shares=pd.Series(shares, name="shares"), cash_usd=cash),
             targets=targets, market=_cut(inputs.market, day), last_rebalance=last)
@@ -130,9 +139,18 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
         nav = sum(shares[t] * close(day, t) for t in tickers) + cash
         rows.append({"nav": nav, "cash": cash, "rebalanced": float(traded),
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
-                     "cost": float(plan.trades["cost_usd"].sum()),
+                     "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
                      "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
     return _result(inputs, config, days, tickers, close, rows)
+
+
+def _borrow_fees(inputs: Inputs, config: Config, tickers: list[str]) -> np.ndarray:
+    """Annual borrow fee (bps) per ticker: the cost file's, else the configured default."""
+    default = config.costs.borrow_bps_annual
+    frame = None if inputs.costs is None else inputs.costs.frame["borrow_bps_annual"]
+    fees = [default if frame is None or t not in frame.index or np.isnan(frame[t])
+            else float(frame[t]) for t in tickers]
+    return np.array(fees, dtype=np.float64)
 
 
 def _apply(plan: Plan, shares: dict[str, float], cash: float) -> float:
@@ -179,4 +197,4 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         post_drift=column("post_drift"), cash_usd=column("cash"),
         intended_usd=column("traded"),  # the planner's trade list: executed trades only
         risk_free_annual=np.array([_last_value(inputs.market.risk_free_annual, d) for d in days]),
-        config_toml=[config.to_toml()], tickers=tickers)
+        config_toml=[config.to_toml()], tickers=tickers, borrow_usd=column("borrow"))

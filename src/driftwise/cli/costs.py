@@ -21,7 +21,7 @@ from driftwise.cli._output import (
     usd,
 )
 from driftwise.config import ImpactModel
-from driftwise.costs import build_cost_inputs, cost_notices, cost_table
+from driftwise.costs import build_cost_inputs, cost_notices, cost_table, short_notices
 from driftwise.data.loader import load_inputs
 from driftwise.data.trades import read_trades
 from driftwise.flags import Flag, Notice, merge_notices
@@ -56,7 +56,11 @@ def costs_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Per-asset table as CSV.")] = False,
 ) -> None:
-    """Price a trade list: half-spread, commission, impact, borrow; liquidity days; flags."""
+    """Price a trade list: half-spread, commission, impact, borrow; liquidity days; flags.
+
+    A sale larger than the position opens a short: it is flagged, and the borrow of the
+    short it adds is charged over the benefit horizon ([policy] benefit_horizon_days).
+    """
     cfg = load_cli_config(config)
     overrides: dict[str, object] = {}
     if impact_model is not None:
@@ -85,13 +89,21 @@ def costs_command(
                                            params=params)
     level = vix if vix is not None else vix_on(inputs.market.vix, state.as_of)
     trade = trade.reindex(universe, fill_value=0.0)
-    table = cost_table(trade, cost_inputs, params, vix=level, nav_usd=state.nav_usd)
-    flags = merge_notices(notes, cost_notices(trade.to_numpy(), cost_inputs, params),
+    before = pd.Series(state.values_usd, index=state.tickers).reindex(universe, fill_value=0.0)
+    horizon = float(cfg.policy.benefit_horizon_days)
+    table = cost_table(trade, cost_inputs, params, vix=level, nav_usd=state.nav_usd,
+                       position_after_usd=before + trade, position_before_usd=before,
+                       holding_days=horizon)
+    held = pd.Series(state.shares, index=state.tickers)
+    flags = merge_notices(notes, short_notices(table["trade_shares"], held),
+                          cost_notices(trade.to_numpy(), cost_inputs, params,
+                                       position_after_usd=(before + trade).to_numpy()),
                           (n for n in inputs.market.notices if n.flag is Flag.VIX_PROXY))
     totals = {
         "what": what, "as_of": state.as_of, "nav_usd": state.nav_usd, "vix": level,
         "impact_model": params.impact_model.value, "flat_cost_bps": params.flat_cost_bps,
         "traded_usd": float(table["trade_usd"].abs().sum()),
+        "borrow_usd": float(table["borrow_usd"].sum()), "borrow_days": horizon,
         "total_usd": float(table["total_usd"].sum()),
         "total_bps_nav": float(1e4 * table["total_usd"].sum() / state.nav_usd),
     }
@@ -112,14 +124,20 @@ def _show(table: pd.DataFrame, totals: dict[str, object], flags: tuple[Notice, .
     if totals["flat_cost_bps"] is not None:
         columns = {"trade_usd": "trade USD", "flat_bps": "flat", "trading_bps": "total bps",
                    "total_usd": "total USD", "liquidity_days": "liq. days", "flags": "flags"}
+    if (shown["borrow_usd"] > 0).any():
+        columns = {**{k: v for k, v in columns.items() if k not in ("liquidity_days", "flags")},
+                   "borrow_usd": "borrow USD", "liquidity_days": "liq. days", "flags": "flags"}
     console.print(frame_table(shown[list(columns)].rename(columns=columns),
                               f"Costs: {totals['what']} (bps of traded value)", {
         "trade USD": usd, "half-spread": _bps, "commission": _bps, "impact": _bps, "flat": _bps,
-        "total bps": _bps, "total USD": usd, "liq. days": lambda x: num(x, 2)},
+        "total bps": _bps, "total USD": usd, "borrow USD": _cents,
+        "liq. days": lambda x: num(x, 2)},
         index_name="ticker"))
     vix = totals["vix"]
     console.print(pairs_table([
         ("traded (USD)", usd(totals["traded_usd"])),
+        ("borrow of shorts opened (USD, "
+         f"{num(totals['borrow_days'], 0)} trading days)", _cents(totals["borrow_usd"])),
         ("total cost (USD)", usd(totals["total_usd"])),
         ("total cost (bps of NAV)", num(totals["total_bps_nav"], 2)),
         ("NAV (USD)", usd(totals["nav_usd"])),
@@ -132,3 +150,7 @@ def _show(table: pd.DataFrame, totals: dict[str, object], flags: tuple[Notice, .
 
 def _bps(x: object) -> str:
     return num(x, 1)
+
+
+def _cents(x: object) -> str:
+    return num(x, 2)

@@ -9,8 +9,10 @@ import pandas as pd
 import typer
 
 from driftwise.cli._output import console, frame_table, num, pairs_table, print_json, usd
-from driftwise.data.holdings import read_holdings, write_holdings
+from driftwise.data.holdings import read_holdings
 from driftwise.execution import apply_fills, last_fill_date, read_fills
+from driftwise.execution.fills import fill_record, new_fills
+from driftwise.execution.ledger import read_record, record_path, write_atomically
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +24,8 @@ def fills_command(
     holdings: Annotated[Path, typer.Option(help="Current holdings (position or lot level).",
                                            dir_okay=False)],
     fills: Annotated[Path, typer.Option(
-        help="Fills CSV (ticker, side, shares, price_usd[, fee_usd, filled_at, order_id]).",
+        help="Fills CSV (ticker, side, shares, price_usd, filled_at[, fee_usd, order_id, "
+        "account, exec_id]).",
         dir_okay=False)],
     out: Annotated[Path, typer.Option(help="Where to write the updated holdings CSV.",
                                       dir_okay=False)],
@@ -33,26 +36,39 @@ def fills_command(
 ) -> None:
     """Import fills: update shares, cash and lots, and reset drift tracking.
 
-    The date of the last fill becomes the portfolio's last-rebalance date (pass it as
-    ``--last-rebalance`` to the next ``plan`` or ``monitor``).
+    Each execution id (exec_id) is applied once: the updated holdings get a record of the
+    executions they contain beside them (OUT.fills.json), so applying the same fills file
+    again changes nothing. Both files are written atomically. The date of the last fill
+    becomes the portfolio's last-rebalance date (pass it as ``--last-rebalance`` to the
+    next ``plan`` or ``monitor``).
     """
     if relief not in ("fifo", "hifo"):
         raise typer.BadParameter("relief must be fifo or hifo", param_hint="--relief")
     before = read_holdings(holdings)
+    record = read_record(holdings)
     table = read_fills(fills)
-    after = apply_fills(before, table, relief="hifo" if relief == "hifo" else "fifo",
+    fresh = new_fills(table, record.fills)
+    after = apply_fills(before, fresh.fills, relief="hifo" if relief == "hifo" else "fifo",
                         allow_short=allow_short)
-    write_holdings(after, out)
+    rows = [{str(k): v for k, v in r.items()} for r in fresh.fills.to_dict("records")
+            if isinstance(r["exec_id"], str) and r["exec_id"]]
+    ids = tuple(str(r["exec_id"]) for r in rows)
+    applied = {**record.fills, **{i: fill_record(r) for i, r in zip(ids, rows, strict=True)}}
+    write_atomically(after, out, applied, ids)
+    notes = _notes(fresh.repeated, fresh.already_applied, fresh.without_id, record.note)
     last = last_fill_date(table) if "filled_at" in table and table["filled_at"].notna().any() \
         else None
     change = pd.DataFrame({"before": before.shares, "after": after.shares}).fillna(0.0)
     change["change"] = change["after"] - change["before"]
     change = change[change["change"] != 0]
     if as_json:
-        print_json({"holdings": str(out), "last_rebalance": last, "cash_before_usd":
-                    before.cash_usd, "cash_after_usd": after.cash_usd, "changes": change})
+        print_json({"holdings": str(out), "fills_record": str(record_path(out)),
+                    "last_rebalance": last, "cash_before_usd": before.cash_usd,
+                    "cash_after_usd": after.cash_usd, "changes": change,
+                    "applied": len(fresh.fills), "already_applied": fresh.already_applied,
+                    "repeated_in_file": fresh.repeated, "notes": notes})
         return
-    console.print(frame_table(change, f"Fills applied ({len(table)} fills)",
+    console.print(frame_table(change, f"Fills applied ({len(fresh.fills)} of {len(table)})",
                               {c: (lambda x: num(x, 4)) for c in change.columns},
                               index_name="ticker"))
     console.print(pairs_table([
@@ -60,4 +76,20 @@ def fills_command(
         ("new last-rebalance date", "unknown (no filled_at)" if last is None
          else str(last.date())),
         ("updated holdings", str(out)),
+        ("record of applied executions", str(record_path(out))),
     ], title="Portfolio record"))
+    for note in notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def _notes(repeated: int, already: int, without_id: int, record_note: str) -> list[str]:
+    """What was skipped and why, in words."""
+    out = [record_note] if record_note else []
+    if already:
+        out.append(f"{already} fill(s) already applied (same exec_id): skipped")
+    if repeated:
+        out.append(f"{repeated} fill(s) repeat an exec_id of the same file: applied once")
+    if without_id:
+        out.append(f"{without_id} fill(s) without exec_id: applying this file again would "
+                   "apply them again")
+    return out

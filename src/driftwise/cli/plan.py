@@ -61,6 +61,10 @@ def plan_command(
         help="Write a self-contained HTML report: the plan and the backtest evidence for "
         "the seed's rules (opens with no network).",
         dir_okay=False)] = None,
+    delayed_since: Annotated[str | None, typer.Option(
+        help="Date (YYYY-MM-DD) of the first plan that delayed the rebalance in stress, when "
+        "that delay is still pending: the plan counts the trading days waited and rebalances "
+        "once the stress delay is over or used up.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
@@ -73,7 +77,8 @@ def plan_command(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, lots=lots, cost_file=cost_file,
         last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
-    plan = make_plan(inputs, cfg, as_of=as_of)
+    pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
+    plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
     if report is not None:
@@ -82,10 +87,39 @@ def plan_command(
         print_json(plan.to_dict())
     else:
         show(plan)
+        if plan.decision is Decision.DELAY:
+            first = delayed_since or str(plan.as_of.date())
+            console.print(f"until then, run the plan with --delayed-since {first}",
+                          highlight=False)
         if out is not None:
             console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
         if report is not None:
             console.print(f"report: {report.resolve()}")
+
+
+def _pending_days(delayed_since: str | None, sessions: pd.Index, as_of: str | None) -> float:
+    """Trading days a pending stress delay has waited (NaN: none pending).
+
+    Counted as the backtest counts them: the sessions after the first delayed day, up to
+    and including the as-of date (default: the last price date).
+    """
+    if delayed_since is None:
+        return float("nan")
+    bad = typer.BadParameter(f"not a date: {delayed_since!r} (expected YYYY-MM-DD)",
+                             param_hint="--delayed-since")
+    try:
+        start = pd.Timestamp(delayed_since)
+        end = pd.Timestamp(as_of) if as_of else pd.Timestamp(sessions[-1])
+    except (ValueError, TypeError):
+        raise bad from None
+    if pd.isna(start) or pd.isna(end):
+        raise bad
+    start, end = start.normalize(), end.normalize()
+    if start > end:
+        raise typer.BadParameter(f"{start.date()} is after the as-of date {end.date()}",
+                                 param_hint="--delayed-since")
+    index = pd.DatetimeIndex(sessions)
+    return float(((index > start) & (index <= end)).sum())
 
 
 def write_plan_files(plan: Plan, folder: Path, *, fix: bool = False) -> list[Path]:
@@ -124,6 +158,9 @@ def show(plan: Plan) -> None:
         ("portfolio drift", f"{pct(b['drift'])} → {pct(a['drift'])}"),
         ("tracking error (annual)", f"{pct(b['te'])} → {pct(a['te'])}"),
         ("cost of the trades", f"{num(a['cost_bps'], 2)} bps of NAV ({usd(a['cost_usd'])} USD)"),
+        *([("borrow of shorts opened (over H)",
+            f"{num(a['borrow_bps'], 2)} bps of NAV ({usd(a['borrow_usd'])} USD)")]
+          if a.get("borrow_usd", 0.0) > 0 else []),
         ("benefit (γ/2·ΔTE²·H/252)", f"{num(a['benefit_bps'], 2)} bps of NAV"),
         ("cost-benefit ratio (utility / seed)",
          f"{num(a['cost_benefit_ratio'], 3)} / {num(a['seed_ratio'], 4)}"),
@@ -137,8 +174,11 @@ def show(plan: Plan) -> None:
                   "spread_usd": "spread $", "commission_usd": "comm. $", "impact_usd": "impact $",
                   "tax_usd": "tax $", "cost_usd": "cost $", "cost_bps": "cost bps",
                   "liquidity_days": "liq. days", "lots": "lots"}
+        if (plan.trades["borrow_usd"] > 0).any():
+            labels = {**labels, "borrow_usd": "borrow $ (H)"}
         shown = plan.trades[list(labels)].rename(columns=labels)
-        money = {k: _cents for k in ("spread $", "comm. $", "impact $", "tax $", "cost $")}
+        money = {k: _cents for k in ("spread $", "comm. $", "impact $", "tax $", "cost $",
+                                     "borrow $ (H)")}
         console.print(frame_table(shown, "Trade list (sells first; flags below)", {
             "shares": lambda x: num(x, 0), "USD": usd, **money,
             "cost bps": lambda x: num(x, 1), "liq. days": lambda x: num(x, 3)},

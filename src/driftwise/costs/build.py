@@ -13,7 +13,9 @@ Order of precedence per asset (SPEC sections 4 and 10), every fallback flagged:
 * **market cap** unknown where a tier is needed: mid cap (``unknown market cap``);
 * **borrow**: the file's ``borrow_bps_annual``, else 30 bps a year (``borrow_estimated``
   mask; flagged on short trades by :func:`~driftwise.costs.model.cost_notices`);
-* cost-file rows older than ``stale_after_days`` before the as-of date: ``stale costs``.
+* cost-file rows older than ``stale_after_days`` before the as-of date: ``stale costs``;
+  rows measured after the as-of date (a later cost file used on an earlier day, or prices
+  that end before the cost file's date): used, flagged ``costs dated after the as-of date``.
 
 Two entry points share this code: :func:`build_cost_inputs` estimates everything for one
 day from the market data; :class:`CostInputsBuilder` reads the day-independent columns
@@ -112,9 +114,10 @@ def build_cost_inputs(
     if spread_history_bps is not None:
         spread = _spread_average(_window(spread_history_bps, index, day, "spread history"),
                                  index, params)
-    return builder.build(DayEstimates(
+    inputs, notes = builder.build(DayEstimates(
         price_usd=price, sigma_daily=sigma, adv_shares=adv,
         stale=builder.stale_on(pd.DatetimeIndex([day]))[0], spread_bps=spread))
+    return inputs, notes + builder.after_notices(day)
 
 
 def min_history_periods(window: int, params: CostParams) -> int:
@@ -231,6 +234,17 @@ class CostInputsBuilder:
         with np.errstate(invalid="ignore"):
             return np.asarray(self.has_row[None, :] & (age_days > self.params.stale_after_days),
                               dtype=bool)
+
+    def after_notices(self, day: pd.Timestamp) -> tuple[Notice, ...]:
+        """A notice naming the cost-file rows measured after ``day`` (none: empty)."""
+        with np.errstate(invalid="ignore"):
+            after = self.has_row & (self.cost_as_of > np.datetime64(day, "ns"))
+        if not after.any():
+            return ()
+        last = pd.Timestamp(self.cost_as_of[after].max()).date()
+        return (notice(Flag.COSTS_AFTER_AS_OF, f"cost inputs measured after the as-of date "
+                       f"{day.date()} (latest {last}): information from later days is used; "
+                       "check the cost file and the prices' last date", self.index[after]),)
 
     def build(self, day: DayEstimates) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
         """One day's inputs and the notices of every fallback used."""

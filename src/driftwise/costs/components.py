@@ -274,3 +274,29 @@ def borrow_cost_usd(position_usd: npt.ArrayLike, borrow_bps_annual: npt.ArrayLik
     return np.asarray(short * (np.asarray(borrow_bps_annual, dtype=np.float64) / BPS)
                       * (np.asarray(days, dtype=np.float64) / BORROW_DAYS_PER_YEAR),
                       dtype=np.float64)
+
+
+def added_borrow_usd(position_before_usd: npt.ArrayLike, position_after_usd: npt.ArrayLike,
+                     borrow_bps_annual: npt.ArrayLike, days: npt.ArrayLike = 1.0) -> FloatArray:
+    """Borrow over ``days`` trading days of the short a trade opens or increases.
+
+    Parameters
+    ----------
+    position_before_usd, position_after_usd : array_like, shape (..., n_assets)
+        Signed market value before and after the trade (negative = short).
+    borrow_bps_annual : array_like, shape (n_assets,)
+    days : float or array_like, broadcastable
+        Trading days the added short is expected to be held: the planner uses the
+        benefit horizon ``H`` of the cost-benefit decision.
+
+    Returns
+    -------
+    ndarray, shape (..., n_assets)
+        ``max(borrow(after) - borrow(before), 0)`` with :func:`borrow_cost_usd`: the
+        borrow of the short added by the trade. A trade that covers (part of) a short
+        is charged nothing and credited nothing: the borrow of a short already held is a
+        carrying cost the backtest charges day by day, not a cost of the trade.
+    """
+    after = borrow_cost_usd(position_after_usd, borrow_bps_annual, days)
+    before = borrow_cost_usd(position_before_usd, borrow_bps_annual, days)
+    return np.asarray(np.maximum(after - before, 0.0), dtype=np.float64)

@@ -28,6 +28,7 @@ from driftwise.costs.components import (
     BoolArray,
     CostBreakdown,
     FloatArray,
+    added_borrow_usd,
     borrow_cost_usd,
 )
 from driftwise.costs.impact import ImpactTerms, impact_terms
@@ -290,6 +291,7 @@ def trade_costs(
     *,
     position_after_usd: npt.ArrayLike | None = None,
     holding_days: npt.ArrayLike = 1.0,
+    position_before_usd: npt.ArrayLike | None = None,
     out: CostBreakdown | None = None,
     coefficients: CostCoefficients | None = None,
 ) -> CostBreakdown:
@@ -310,6 +312,10 @@ def trade_costs(
         every day with :func:`~driftwise.costs.components.borrow_cost_usd`.
     holding_days : float or array_like, broadcastable
         Trading days the position is held (default 1).
+    position_before_usd : array_like, shape (..., n_assets), optional
+        Signed position before the trade; with ``position_after_usd``, borrow is charged
+        only on the short the trade opens or increases
+        (:func:`~driftwise.costs.components.added_borrow_usd`).
     out : CostBreakdown, optional
         Preallocated writable float64 buffers of the result shape, reused in place (a
         backtest passes the same one every day: no allocation at all).
@@ -364,7 +370,10 @@ def trade_costs(
         borrow = _zeros(shape, borrow_out)
     else:
         borrow = _buffer(shape, borrow_out)
-        borrow[...] = borrow_cost_usd(position_after_usd, inputs.borrow_bps_annual, holding_days)
+        borrow[...] = (borrow_cost_usd(position_after_usd, inputs.borrow_bps_annual, holding_days)
+                       if position_before_usd is None else
+                       added_borrow_usd(position_before_usd, position_after_usd,
+                                        inputs.borrow_bps_annual, holding_days))
         total += borrow
     return out if out is not None else CostBreakdown(spread, commission, impact, flat, borrow,
                                                      total)
@@ -553,6 +562,7 @@ def cost_table(
     *,
     position_after_usd: pd.Series | None = None,
     holding_days: float = 1.0,
+    position_before_usd: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Per-asset cost table of one trade list (what ``driftwise costs`` prints).
 
@@ -571,6 +581,9 @@ def cost_table(
         Signed position after the trade by ticker, for borrow on shorts.
     holding_days : float
         Trading days of borrow to charge (default 1).
+    position_before_usd : pd.Series, optional
+        Signed position before the trade by ticker: borrow only on the short the trade
+        opens or increases, and the flag ``opens a short`` on such a sale.
 
     Returns
     -------
@@ -590,8 +603,11 @@ def cost_table(
     trade = _align(trade_usd, index, "trade_usd")
     position = None if position_after_usd is None else _align(position_after_usd, index,
                                                               "position_after_usd")
+    before = None if position_before_usd is None else _align(position_before_usd, index,
+                                                             "position_before_usd")
     costs = trade_costs(trade, inputs, params, vix, position_after_usd=position,
-                        holding_days=holding_days)
+                        holding_days=holding_days,
+                        position_before_usd=None if position is None else before)
     shares = trade_shares(trade, inputs)
     days, illiquid, multi = liquidity_flags(shares, inputs, params)
     table = pd.DataFrame({"trade_usd": trade, "trade_shares": shares}, index=index)
@@ -608,9 +624,47 @@ def cost_table(
     table["illiquid"] = illiquid
     table["multi_day"] = multi
     masks = asset_flags(trade, inputs, params, position_after_usd=position)
+    if before is not None:
+        masks.append((Flag.OPENS_SHORT, opens_short(trade, before)))
     table["flags"] = ["; ".join(f.value for f, mask in masks if mask[i])
                       for i in range(len(index))]
     return table
+
+
+def opens_short(trade_usd: npt.ArrayLike, position_before_usd: npt.ArrayLike) -> BoolArray:
+    """Sales that open or increase a short: the position after is below
+    ``min(position before, 0)``, shape of the broadcast."""
+    trade = np.asarray(trade_usd, dtype=np.float64)
+    before = np.asarray(position_before_usd, dtype=np.float64)
+    return np.asarray((trade < 0.0) & (before + trade < np.minimum(before, 0.0)),
+                      dtype=np.bool_)
+
+
+def short_notices(trade_shares: pd.Series, shares_before: pd.Series) -> tuple[Notice, ...]:
+    """One ``opens a short`` notice per sale larger than the position, in shares.
+
+    Parameters
+    ----------
+    trade_shares : pd.Series
+        Signed trade in shares by ticker.
+    shares_before : pd.Series
+        Signed shares held by ticker (absent = 0).
+    """
+    held = shares_before.reindex(trade_shares.index, fill_value=0.0).to_numpy(dtype=np.float64)
+    out = []
+    for ticker, sold, before in zip(trade_shares.index, trade_shares.to_numpy(dtype=np.float64),
+                                    held, strict=True):
+        after = float(before + sold)
+        if not opens_short(float(sold), float(before)):
+            continue
+        if before >= 0.0:
+            text = f"sell exceeds the position: opens a short of {-after:g} shares"
+        else:
+            text = (f"sell increases the short by {before - after:g} shares "
+                    f"(short {-after:g} shares after the trade)")
+        out.append(notice(Flag.OPENS_SHORT, text + "; borrow is charged on it",
+                          (str(ticker),)))
+    return tuple(out)
 
 
 def _align(values: pd.Series, index: pd.Index, name: str) -> FloatArray:

@@ -1,7 +1,11 @@
 """Fills in: read executed fills and apply them to holdings (SPEC section 6).
 
 A fills file has one row per execution: ``ticker, side, shares, price_usd, filled_at`` and
-optionally ``fee_usd`` (commissions and fees, USD, >= 0), ``order_id`` and ``account``.
+optionally ``fee_usd`` (commissions and fees, USD, >= 0), ``order_id``, ``account`` and
+``exec_id`` (the broker's execution id, FIX tag 17). A fill is applied once per execution
+id: a row repeating an id with the same contents is dropped, one with other contents is an
+error naming the row and the field that differs, and ids already applied (the fills
+record of :mod:`driftwise.execution.ledger`) are skipped the same way.
 Sides are ``BUY`` or ``SELL`` (``B``, ``S``, ``SELL_SHORT``, ``SS`` accepted; a short
 sale is a sale). ``filled_at`` is a timestamp; naive times are New York exchange time,
 zoned ones are converted to it. Applying fills changes shares and cash, appends buy lots
@@ -12,7 +16,7 @@ to :func:`last_fill_date` (which resets drift tracking).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
 import numpy as np
@@ -35,7 +39,10 @@ from driftwise.flags import Flag, merge_notices, notice
 EXCHANGE_TZ = "America/New_York"
 
 FILL_COLUMNS = ["ticker", "side", "shares", "price_usd", "fee_usd", "filled_at", "order_id",
-                "account", "row"]
+                "account", "exec_id", "row"]
+
+RECORD_FIELDS = ("ticker", "side", "shares", "price_usd", "fee_usd", "filled_at", "account")
+"""What identifies an execution's contents: a repeated ``exec_id`` must repeat these."""
 
 _SIDES = {"BUY": "BUY", "B": "BUY", "SELL": "SELL", "S": "SELL", "SELL_SHORT": "SELL",
           "SELL SHORT": "SELL", "SS": "SELL"}
@@ -60,7 +67,7 @@ def read_fills(source: Source, *, as_of: object = None) -> pd.DataFrame:
     pd.DataFrame
         Columns :data:`FILL_COLUMNS`: ``side`` BUY/SELL, ``shares`` and ``price_usd`` > 0,
         ``fee_usd`` >= 0 (0 when absent), ``filled_at`` naive New York time,
-        ``order_id`` / ``account`` (None when absent), ``row`` (source line). ``attrs
+        ``order_id`` / ``account`` / ``exec_id`` (None when absent), ``row`` (source line). ``attrs
         ["source"]`` holds the file label for later messages.
 
     Raises
@@ -92,6 +99,7 @@ def read_fills(source: Source, *, as_of: object = None) -> pd.DataFrame:
         "fee_usd": fee.astype(float), "filled_at": filled_at,
         "order_id": _optional(table, "order_id", Kind.STR),
         "account": _optional(table, "account", Kind.STR),
+        "exec_id": _optional(table, "exec_id", Kind.STR),
         "row": table.frame[LINE].astype(np.int64),
     })[FILL_COLUMNS]
     out.attrs["source"] = table.label
@@ -155,8 +163,9 @@ def apply_fills(
     *,
     relief: Literal["fifo", "hifo"] = "fifo",
     allow_short: bool = False,
+    applied: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Holdings:
-    """Apply fills (in time order) to holdings.
+    """Apply fills (in time order) to holdings, each execution id once.
 
     Parameters
     ----------
@@ -170,6 +179,9 @@ def apply_fills(
         (oldest first; for HIFO the lowest short-sale price first, the smallest gain).
     allow_short : bool
         If False (long-only), a sale larger than the shares held raises.
+    applied : mapping, optional
+        Executions already applied, by ``exec_id`` (:func:`fill_record` of each): their
+        fills are skipped (:func:`new_fills`).
 
     Returns
     -------
@@ -181,7 +193,8 @@ def apply_fills(
     Raises
     ------
     DataError
-        A sale exceeds the shares held under long-only, naming the fills row.
+        A sale exceeds the shares held under long-only, naming the fills row; an
+        ``exec_id`` repeated (in the file or from ``applied``) with other contents.
 
     Notes
     -----
@@ -195,6 +208,7 @@ def apply_fills(
         raise ConfigError(f"lot relief must be 'fifo' or 'hifo', got {relief!r}")
     table = fills if isinstance(fills, pd.DataFrame) and _is_read(fills) else read_fills(fills)
     label = str(table.attrs.get("source", "<fills frame>"))
+    table = new_fills(table, applied or {}).fills
     position = {str(k): float(v) for k, v in holdings.shares.items()}
     lots = None if holdings.lots is None else _LotBook(holdings.lots, relief)
     cash = float(holdings.cash_usd)
@@ -224,6 +238,87 @@ def apply_fills(
                                lots=None if lots is None else lots.frame(), notices=notices)
 
 
+@dataclasses.dataclass(frozen=True)
+class NewFills:
+    """The fills of a table still to apply, and what was dropped.
+
+    Attributes
+    ----------
+    fills : pd.DataFrame
+        Rows to apply (``read_fills`` columns).
+    repeated : int
+        Rows dropped as repeats of an earlier row of the same execution id.
+    already_applied : int
+        Rows dropped because their execution id was applied before.
+    without_id : int
+        Rows without an ``exec_id`` (applied; a repeat of them cannot be detected).
+    """
+
+    fills: pd.DataFrame
+    repeated: int
+    already_applied: int
+    without_id: int
+
+
+def fill_record(fill: Mapping[str, object]) -> dict[str, object]:
+    """The contents of one fill that a repeated ``exec_id`` must repeat (plain data)."""
+    out: dict[str, object] = {}
+    for name in RECORD_FIELDS:
+        value = fill[name]
+        if name == "filled_at":
+            value = pd.Timestamp(value).isoformat()  # type: ignore[arg-type]
+        elif name in ("shares", "price_usd", "fee_usd"):
+            value = float(value)  # type: ignore[arg-type]
+        elif value is None or (isinstance(value, float) and np.isnan(value)):
+            value = None
+        else:
+            value = str(value)
+        out[name] = value
+    return out
+
+
+def new_fills(table: pd.DataFrame, applied: Mapping[str, Mapping[str, object]]) -> NewFills:
+    """Drop the repeats of an execution id (in the table, or applied before).
+
+    Raises
+    ------
+    DataError
+        An ``exec_id`` repeated with other contents, naming the file, the row and the
+        first field that differs.
+    """
+    label = str(table.attrs.get("source", "<fills frame>"))
+    seen: dict[str, tuple[dict[str, object], int | None]] = {
+        str(k): (dict(v), None) for k, v in applied.items()}
+    keep, repeated, before = [], 0, 0
+    for pos, row in enumerate(table.to_dict("records")):
+        exec_id = row.get("exec_id")
+        if not isinstance(exec_id, str) or not exec_id:
+            keep.append(pos)
+            continue
+        record = fill_record({str(k): v for k, v in row.items()})
+        if exec_id not in seen:
+            seen[exec_id] = (record, int(row["row"]))
+            keep.append(pos)
+            continue
+        earlier, line = seen[exec_id]
+        differs = next((f for f in RECORD_FIELDS if earlier.get(f) != record[f]), None)
+        if differs is not None:
+            where = f"row {line}" if line is not None else "an earlier run (the fills record)"
+            raise DataError(f"execution id {exec_id} repeated with other contents",
+                            file=label, row=int(row["row"]), field=differs,
+                            expected=f"{earlier.get(differs)!r} as in {where}",
+                            found=repr(record[differs]))
+        if line is None:
+            before += 1
+        else:
+            repeated += 1
+    ids = table["exec_id"] if "exec_id" in table.columns else pd.Series(dtype=object)
+    without = int(sum(not isinstance(x, str) or not x for x in ids)) if len(ids) else len(table)
+    out = table.iloc[keep]
+    out.attrs.update(table.attrs)
+    return NewFills(out, repeated, before, without)
+
+
 def _is_read(fills: object) -> bool:
     return isinstance(fills, pd.DataFrame) and list(fills.columns) == FILL_COLUMNS
 
@@ -243,7 +338,8 @@ class _Fill:
 def _in_time_order(table: pd.DataFrame) -> Iterator[_Fill]:
     ordered = table.sort_values("filled_at", kind="mergesort")
     columns = [ordered[c].tolist() for c in FILL_COLUMNS]
-    for ticker, side, shares, price, fee, filled_at, _, account, row in zip(*columns, strict=True):
+    for ticker, side, shares, price, fee, filled_at, _, account, _, row in zip(*columns,
+                                                                               strict=True):
         yield _Fill(str(ticker), str(side), float(shares), float(price), float(fee),
                     pd.Timestamp(filled_at), account if isinstance(account, str) else None,
                     int(row))

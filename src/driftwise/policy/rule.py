@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from driftwise import _kernels
+from driftwise.costs.components import added_borrow_usd
 from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
@@ -35,7 +36,8 @@ class Rule:
     constraints : Constraints
         How (long-only, cash buffer, minimum trade, whole shares, lists, turnover).
     skip_if_cost_exceeds_benefit : bool
-        Skip a fired rebalance whose cost (fraction of NAV) exceeds its benefit
+        Skip a fired rebalance whose cost (fraction of NAV: trading cost plus the borrow
+        over H of the shorts it opens or increases) exceeds its benefit
         ``(γ/2)(TE_before² − TE_after²)(H/252)`` (SPEC section 5, "Skip").
     gamma, horizon_days : float
         γ and H of the benefit (also used by the cost-constrained destination).
@@ -69,6 +71,9 @@ class AssetDay:
     cost_fn : RowCosts
         The day's cost model of each row (callable: signed trades (C, N) in USD -> trading
         cost per asset (C, N) in USD).
+    borrow_bps_annual : ndarray, shape (N,), optional
+        Borrow fee of shorts (the cost model's, default fee included); None: no short can
+        be opened (a long-only book), no borrow is weighed.
     """
 
     prices_usd: FloatArray
@@ -76,6 +81,7 @@ class AssetDay:
     no_buy: BoolArray
     no_sell: BoolArray
     cost_fn: CostFn
+    borrow_bps_annual: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,15 @@ class StepResult:
     skipped_for_cost : ndarray of bool, shape (C,)
         Fired, but the cost exceeded the benefit: no trade.
     cost_fraction, benefit : ndarray, shape (C,)
-        Cost of the sized trades and their benefit, both as fractions of NAV.
+        Cost of the sized trades (trading cost plus the borrow over the horizon of the
+        shorts they open or increase) and their benefit, both as fractions of NAV (0 where
+        nothing trades, skipped rows included).
     te_before, te_after : ndarray, shape (C,)
         Annualized tracking error before and after the sized trades.
+    weighed_cost, weighed_benefit : ndarray, shape (C,)
+        The cost and benefit the cost-benefit skip compared: those of the trades sized
+        before the skip (for a skipped row, the trades it did not make); equal to
+        ``cost_fraction`` and ``benefit`` elsewhere.
     """
 
     trigger: TriggerResult
@@ -105,6 +117,8 @@ class StepResult:
     benefit: FloatArray
     te_before: FloatArray
     te_after: FloatArray
+    weighed_cost: FloatArray | None = None
+    weighed_benefit: FloatArray | None = None
 
     @property
     def traded(self) -> BoolArray:
@@ -141,16 +155,29 @@ def step(rule: Rule, ctx: DayContext, day: AssetDay, *,
     result = rule.trigger.evaluate(ctx) if evaluated is None else evaluated
     illiquid = illiquid_assets(rule, ctx, day) & result.fired[:, None]
     sizing = _size(rule, ctx, day, result, result.fired, illiquid)
-    cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)
+    cost, benefit, te_after = _cost_and_benefit(rule, ctx, day, sizing)
+    weighed_cost, weighed_benefit = cost, benefit
     skipped = np.zeros(ctx.n_configs, dtype=bool)
     if rule.skip_if_cost_exceeds_benefit:
         skipped = result.fired & (cost > benefit) & (cost > 0.0)
         if skipped.any():
             sizing = _size(rule, ctx, day, result, result.fired & ~skipped, illiquid)
-            cost, benefit, te_after = _cost_and_benefit(rule, ctx, sizing)
+            cost, benefit, te_after = _cost_and_benefit(rule, ctx, day, sizing)
     return StepResult(trigger=result, sizing=sizing, illiquid=illiquid, skipped_for_cost=skipped,
                       cost_fraction=cost, benefit=benefit, te_before=ctx.te_before,
-                      te_after=te_after)
+                      te_after=te_after, weighed_cost=weighed_cost,
+                      weighed_benefit=weighed_benefit)
+
+
+def added_borrow(rule: Rule, ctx: DayContext, day: AssetDay, trade_usd: FloatArray) -> FloatArray:
+    """Borrow over the horizon ``H`` of the shorts that ``trade_usd`` (C, N) opens or
+    increases, USD (C, N) (:func:`~driftwise.costs.added_borrow_usd`); zeros without
+    borrow rates."""
+    if day.borrow_bps_annual is None:
+        return np.zeros_like(trade_usd)
+    before = ctx.weights * ctx.nav_usd[:, None]
+    return added_borrow_usd(before, before + trade_usd, day.borrow_bps_annual,
+                            rule.horizon_days)
 
 
 def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
@@ -165,9 +192,11 @@ def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
         horizon_days=rule.horizon_days)
 
 
-def _cost_and_benefit(rule: Rule, ctx: DayContext,
+def _cost_and_benefit(rule: Rule, ctx: DayContext, day: AssetDay,
                       sizing: SizingResult) -> tuple[FloatArray, FloatArray, FloatArray]:
     cost = sizing.cost_usd.sum(axis=1) / ctx.nav_usd
+    if day.borrow_bps_annual is not None:
+        cost = cost + added_borrow(rule, ctx, day, sizing.trade_usd).sum(axis=1) / ctx.nav_usd
     te_after = ctx.te(sizing.post_weights - ctx.target)
     years = rule.horizon_days / TRADING_DAYS
     benefit = 0.5 * rule.gamma * (ctx.te_before**2 - te_after**2) * years

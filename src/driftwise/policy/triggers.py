@@ -48,6 +48,11 @@ class Reason:
         Template for the rows where ``use_otherwise`` holds (a calendar rule on a day
         that is no review day, a stress gate without stress); empty when unused.
     use_otherwise : ndarray of bool, shape (C,), or bool
+    variants : tuple of str
+        Alternative templates; row ``c`` uses ``variants[variant[c]]`` when
+        ``variant[c] >= 0`` (a gate whose outcome can be said several ways), and
+        ``template`` / ``otherwise`` as above when it is -1; empty when unused.
+    variant : ndarray of int, shape (C,), or int
     """
 
     code: str
@@ -56,6 +61,8 @@ class Reason:
     values: dict[str, object] = field(default_factory=dict)
     otherwise: str = ""
     use_otherwise: BoolArray | bool = False
+    variants: tuple[str, ...] = ()
+    variant: npt.NDArray[np.intp] | int = 0
 
     def text(self, config: int = 0) -> str:
         """The reason in words for configuration ``config``."""
@@ -63,6 +70,9 @@ class Reason:
         template = self.template
         if self.otherwise and bool(_pick(self.use_otherwise, config)):
             template = self.otherwise
+        which = int(_pick(self.variant, config)) if self.variants else -1  # type: ignore[call-overload]
+        if which >= 0:
+            template = self.variants[which]
         return template.format(**picked)
 
 
@@ -424,16 +434,47 @@ class StressDelay:
         due = waiting & (released | (pending >= self.max_delay_days))
         fired = (inner.fired & ~blocked) | due
         delayed = (inner.fired | waiting) & ~fired
-        reason = Reason("stress_delay", blocked,
-                        "stress: VIX {vix:.1f} ≥ {vmin:g} with drift {d:.2%} ≤ {dmax:.0%}: "
-                        "delay {lo}-{hi} trading days",
+        reason = Reason("stress_delay", delayed | (waiting & fired), STRESS_TEXT[0],
                         {"vix": ctx.vix, "vmin": self.vix_min, "d": drift,
                          "dmax": _arr(self.drift_max, ctx), "lo": self.delay_days,
-                         "hi": self.max_delay_days},
+                         "hi": self.max_delay_days, "p": pending,
+                         "ext": _arr(self.extreme, ctx)},
                         otherwise="no stress delay (VIX {vix:.1f} < {vmin:g})",
-                        use_otherwise=~stress)
+                        use_otherwise=~stress, variants=STRESS_TEXT,
+                        variant=_stress_variant(stress, blocked, delayed, waiting, fired, pending,
+                                                self.max_delay_days, drift,
+                                                _arr(self.extreme, ctx)))
         return TriggerResult(fired, (*inner.reasons, reason), assets=inner.assets,
                              delayed=delayed, delay_days=self.delay_days)
+
+
+STRESS_TEXT = (
+    "stress: VIX {vix:.1f} ≥ {vmin:g} with drift {d:.2%} ≤ {dmax:.0%}: delay {lo}-{hi} "
+    "trading days",
+    "stress: VIX {vix:.1f} ≥ {vmin:g} with drift {d:.2%} ≤ {dmax:.0%}: delay continues "
+    "({p:g} of at most {hi} trading days waited)",
+    "stress: VIX {vix:.1f} ≥ {vmin:g} with drift {d:.2%} ≤ {dmax:.0%}, but no rebalance is "
+    "due to hold back",
+    "stress delay of {hi} trading days used up: rebalance due now",
+    "stress: VIX {vix:.1f} ≥ {vmin:g}, but drift {d:.2%} ≥ the extreme {ext:.0%}: no delay",
+    "stress: VIX {vix:.1f} ≥ {vmin:g}, but drift {d:.2%} > {dmax:.0%}: no delay",
+    "stress delay over after {p:g} trading days: rebalance due now",
+    "stress delay continues ({p:g} of at least {lo} trading days waited)",
+)
+"""What the stress gate says (:attr:`Reason.variants`); without stress and with nothing
+pending it says ``Reason.otherwise``."""
+
+
+def _stress_variant(stress: BoolArray, blocked: BoolArray, delayed: BoolArray, waiting: BoolArray,
+                    fired: BoolArray, pending: FloatArray, max_days: int, drift: FloatArray,
+                    extreme: FloatArray) -> npt.NDArray[np.intp]:
+    """Index into :data:`STRESS_TEXT` of each row; -1 (``otherwise``) for a row without
+    stress and with nothing pending."""
+    used_up = waiting & fired & (pending >= max_days)
+    return np.asarray(np.select(
+        [delayed & ~waiting, delayed & blocked, delayed, used_up, waiting & fired, ~stress,
+         blocked, drift >= extreme],
+        [0, 1, 7, 3, 6, -1, 2, 4], default=5), dtype=np.intp)
 
 
 def _show(value: ParamArray) -> str:
