@@ -59,7 +59,7 @@ def test_buy_and_hold_short_book_pays_borrow_every_night_oracle() -> None:
     prices = SHORT.market.prices.loc[start:end, result.tickers]
     assert SHORT.targets is not None
     weights = SHORT.targets.weights.reindex(result.tickers).to_numpy()
-    nav0 = config.backtest.initial_nav_usd
+    nav0 = result.initial_nav_usd
     shares = weights * nav0 / prices.iloc[0].to_numpy()
     short_value = np.maximum(-(prices.to_numpy() * shares), 0.0)  # (T, N)
     want = (short_value * _fees(result.tickers) / 1e4 / 252).sum(axis=1)
