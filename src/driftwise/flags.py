@@ -42,6 +42,13 @@ class Flag(StrEnum):
     OVER_PARTICIPATION = "participation above cap"
     ESTIMATED_BORROW = "estimated borrow"
     UNKNOWN_MARKET_CAP = "unknown market cap"
+    # prices and VIX read (issue 12)
+    PRICE_COLUMN = "price column"
+    RAW_CLOSES = "raw closes"
+    PRICE_JUMP = "suspect price jump"
+    PRICE_JUMP_ACCEPTED = "price jump accepted"
+    VIX_CARRIED = "VIX carried forward"
+    ORDER_ABOVE_NAV = "order above NAV"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise.costs import CostParams, build_cost_inputs, trade_costs
+from driftwise.data.market import refuse_jumps
 from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import (
@@ -221,6 +222,9 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
     config = config or MonitorConfig()
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
+    refuse_jumps(inputs.market, state.tickers, state.as_of,
+                 max(config.long_window_days, config.short_window_days, config.vol_window_days),
+                 what="the monitor")
     risk = estimate_risk(state, inputs.market.prices, config)
     notes: list[Notice] = []
     one_way_cost, cost_notes = config.one_way_cost, tuple[Notice, ...]()

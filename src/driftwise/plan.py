@@ -33,11 +33,12 @@ from driftwise.costs import (
     cost_table,
     trade_costs,
 )
+from driftwise.data.market import refuse_jumps
 from driftwise.data.model import Inputs
 from driftwise.execution import ExecutionStyle, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.monitor import estimate_risk, trading_days_between, vix_on
+from driftwise.monitor import MonitorConfig, estimate_risk, trading_days_between, vix_on
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, DayContext, Frequency
 from driftwise.policy.destination import Destination
@@ -143,6 +144,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     settings = monitor_config(config)
+    refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
+                 what="the plan")
     risk = estimate_risk(state, inputs.market.prices, settings)
     params = cost_params(config)
     costs, cost_notes = build_cost_inputs(state.tickers, inputs.market.prices,
@@ -179,6 +182,12 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
         nav_usd=state.nav_usd, config_toml=config.to_toml())
+
+
+def _lookback(settings: MonitorConfig, config: Config) -> int:
+    """Sessions of prices before the as-of date that the plan reads (risk, costs)."""
+    return max(settings.long_window_days, settings.short_window_days, settings.vol_window_days,
+               config.costs.adv_window_days, config.costs.spread_window_days)
 
 
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
