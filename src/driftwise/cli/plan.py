@@ -9,7 +9,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
+from driftwise.cli._inputs import (
+    ConfigOption,
+    InputOptions,
+    accepted_jumps,
+    check_last_rebalance,
+    input_options,
+    load_cli_config,
+)
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -51,6 +58,7 @@ def plan_command(
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
     cost_file: InputOptions.cost_file = None,
+    accept_jump: InputOptions.accept_jump = None,
     config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option(
         help="Write plan.json, trades.csv, schedule.csv, orders.csv and orders.json here.",
@@ -72,7 +80,9 @@ def plan_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, lots=lots, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance),
+        accept_jumps=accepted_jumps(cfg, accept_jump))
+    check_last_rebalance(inputs, as_of, last_rebalance)
     plan = make_plan(inputs, cfg, as_of=as_of)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
