@@ -32,8 +32,9 @@ from driftwise.cli._output import (
 )
 from driftwise.config import Config, load_config
 from driftwise.data.loader import load_backtest_inputs
-from driftwise.data.market import refuse_jumps
+from driftwise.data.market import refuse_jumps, vix_window_notices
 from driftwise.errors import ConfigError
+from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
 
 YEARS_BY_DEFAULT = 10
@@ -133,12 +134,13 @@ def backtest_command(
         write_report(report, backtest=backtest_data(
             result.result, metrics=result.metrics, sweep=result.sweep,
             threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion))
+    flags = merge_notices(inputs.market.notices, vix_window_notices(inputs.market, first, last))
     if as_json:
-        print_json({**as_dict(result), "flags": list(inputs.market.notices)})
+        print_json({**as_dict(result), "flags": list(flags)})
         return
     show(result)
-    if inputs.market.notices:
-        console.print(notices_table(inputs.market.notices))
+    if flags:
+        console.print(notices_table(flags))
     for label, path in (("table", table), ("report", report)):
         if path is not None:
             console.print(f"{label}: {path.resolve()}")

@@ -138,7 +138,8 @@ def show(plan: Plan) -> None:
         ("cost-benefit ratio (utility / seed)",
          f"{num(a['cost_benefit_ratio'], 3)} / {num(a['seed_ratio'], 4)}"),
         ("turnover (one-way)", pct(a["turnover"])),
-        ("VIX", f"{num(b['vix'], 1)} ({['calm', 'elevated', 'stress'][int(b['regime'])]})"),
+        ("VIX", f"{num(b['vix'], 1)} ({['calm', 'elevated', 'stress'][int(b['regime'])]})"
+         if b["vix"] == b["vix"] else "none (base regime assumed; see flags)"),
     ], title="Before → after"))
     console.print(pairs_table([(("✓ " if c.ok else "✗ ") + c.name, c.detail)
                                for c in plan.checks], title="Quality checks"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from driftwise.calendar import DateLike, is_session, today_or
+from driftwise.calendar import DateLike, is_session, nyse_sessions, today_or
 from driftwise.data._table import (
     LINE,
     TICKER_PATTERN,
@@ -455,3 +455,75 @@ def refuse_jumps(market: MarketData, tickers: Iterable[str], as_of: pd.Timestamp
         return
     start = pd.Timestamp(index[max(0, len(index) - 1 - sessions)])
     reject_jumps(market.jumps, tickers, start, as_of, what=what)
+
+
+VIX_STALE_SESSIONS = 5
+"""A VIX close is carried forward (flagged) for at most this many NYSE sessions."""
+NO_VIX_EFFECTS = ("the stress delay (the methodology's rule 4) is not evaluated; dynamic "
+                  "thresholds and the VIX cost regimes assume the base (calm) regime")
+
+
+def vix_reading(series: pd.Series | None, day: pd.Timestamp
+                ) -> tuple[float | None, tuple[Notice, ...]]:
+    """The VIX close a decision on ``day`` uses, and the notices saying how it was had.
+
+    The close of ``day`` itself; else the last earlier close carried forward for at most
+    :data:`VIX_STALE_SESSIONS` NYSE sessions (flagged, naming its date); beyond that the
+    VIX is stale and treated as absent (flagged), as when there is no VIX at all.
+
+    Returns
+    -------
+    (float or None, tuple of Notice)
+        None when there is no usable VIX.
+    """
+    if series is None:
+        return None, (notice(Flag.NO_VIX, f"no VIX: {NO_VIX_EFFECTS}"),)
+    known = series.loc[:day].dropna()
+    if not len(known):
+        return None, (notice(Flag.NO_VIX, f"no VIX on or before {day.date()} (the VIX "
+                             f"starts {series.dropna().index.min().date()}): "
+                             f"{NO_VIX_EFFECTS}"),)
+    last = pd.Timestamp(known.index[-1])
+    value = float(known.iloc[-1])
+    if last >= day:
+        return value, ()
+    gap = int((nyse_sessions(last, day) > last).sum())
+    if gap <= VIX_STALE_SESSIONS:
+        return value, (notice(Flag.VIX_CARRIED, f"VIX {value:.2f} of {last.date()} carried "
+                              f"forward {gap} session(s) to {day.date()}"),)
+    return None, (notice(Flag.NO_VIX, f"no VIX: the VIX ends on {last.date()}, {gap} sessions "
+                         f"before {day.date()} (stale after {VIX_STALE_SESSIONS}); "
+                         f"{NO_VIX_EFFECTS}"),)
+
+
+def vix_window_notices(market: MarketData, start: pd.Timestamp, end: pd.Timestamp
+                       ) -> tuple[Notice, ...]:
+    """Flags of a window whose days lack a usable VIX (none, or stale, on some days)."""
+    if market.vix is None:
+        return (notice(Flag.NO_VIX, f"no VIX: {NO_VIX_EFFECTS}"),)
+    dates = market.prices.index[(market.prices.index >= start) & (market.prices.index <= end)]
+    usable = ~np.isnan(vix_series_on(market.vix, pd.DatetimeIndex(dates)))
+    if usable.all():
+        return ()
+    missing = pd.DatetimeIndex(dates[~usable])
+    return (notice(Flag.NO_VIX, f"no usable VIX on {len(missing)} of {len(dates)} days "
+                   f"({missing[0].date()} .. {missing[-1].date()}; a close is carried forward "
+                   f"at most {VIX_STALE_SESSIONS} sessions): on those days {NO_VIX_EFFECTS}"),)
+
+
+def vix_series_on(series: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray:
+    """:func:`vix_reading`'s value on each of ``dates`` (NaN where none), vectorized.
+
+    ``dates`` must be NYSE sessions (a price index).
+    """
+    if series is None or not len(dates):
+        return np.full(len(dates), np.nan)
+    known = series.dropna().sort_index()
+    if not len(known):
+        return np.full(len(dates), np.nan)
+    pos = pd.DatetimeIndex(known.index).searchsorted(dates, side="right") - 1
+    values = known.to_numpy(dtype=np.float64)[np.maximum(pos, 0)]
+    sessions = nyse_sessions(min(known.index[0], dates[0]), max(known.index[-1], dates[-1]))
+    last = pd.DatetimeIndex(known.index)[np.maximum(pos, 0)]
+    gap = sessions.searchsorted(dates) - sessions.searchsorted(last)
+    return np.where((pos >= 0) & (gap <= VIX_STALE_SESSIONS), values, np.nan)

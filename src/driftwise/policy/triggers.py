@@ -48,6 +48,10 @@ class Reason:
         Template for the rows where ``use_otherwise`` holds (a calendar rule on a day
         that is no review day, a stress gate without stress); empty when unused.
     use_otherwise : ndarray of bool, shape (C,), or bool
+    missing : str
+        Template for the rows where ``use_missing`` holds: the condition could not be
+        evaluated (no VIX); it wins over both others. Empty when unused.
+    use_missing : ndarray of bool, shape (C,), or bool
     """
 
     code: str
@@ -56,6 +60,8 @@ class Reason:
     values: dict[str, object] = field(default_factory=dict)
     otherwise: str = ""
     use_otherwise: BoolArray | bool = False
+    missing: str = ""
+    use_missing: BoolArray | bool = False
 
     def text(self, config: int = 0) -> str:
         """The reason in words for configuration ``config``."""
@@ -63,6 +69,8 @@ class Reason:
         template = self.template
         if self.otherwise and bool(_pick(self.use_otherwise, config)):
             template = self.otherwise
+        if self.missing and bool(_pick(self.use_missing, config)):
+            template = self.missing
         return template.format(**picked)
 
 
@@ -333,7 +341,9 @@ class DynamicThreshold:
         return TriggerResult(met, (Reason(
             "dynamic_threshold", met,
             "portfolio drift {d:.2%} vs VIX-adjusted threshold {h:.2%} (VIX {vix:.1f}, regime {g})",
-            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": REGIME_LABELS[regime]}),))
+            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": REGIME_LABELS[regime]},
+            missing="portfolio drift {d:.2%} vs threshold {h:.2%} (no VIX: the base regime's "
+            "threshold assumed)", use_missing=np.isnan(ctx.vix_rows())),))
 
 
 @dataclass(frozen=True)
@@ -431,7 +441,9 @@ class StressDelay:
                          "dmax": _arr(self.drift_max, ctx), "lo": self.delay_days,
                          "hi": self.max_delay_days},
                         otherwise="no stress delay (VIX {vix:.1f} < {vmin:g})",
-                        use_otherwise=~stress)
+                        use_otherwise=~stress,
+                        missing="no VIX: stress delay not evaluated (the methodology's rule 4 "
+                        "needs the VIX)", use_missing=np.isnan(ctx.vix_rows()))
         return TriggerResult(fired, (*inner.reasons, reason), assets=inner.assets,
                              delayed=delayed, delay_days=self.delay_days)
 
