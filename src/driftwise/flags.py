@@ -48,7 +48,6 @@ class Flag(StrEnum):
     PRICE_JUMP = "suspect price jump"
     PRICE_JUMP_ACCEPTED = "price jump accepted"
     VIX_CARRIED = "VIX carried forward"
-    ORDER_ABOVE_NAV = "order above NAV"
 
 
 @dataclass(frozen=True)

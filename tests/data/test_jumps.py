@@ -102,5 +102,5 @@ def test_accepting_and_rejecting():
 
 @pytest.mark.parametrize("bad", ["OXY", "OXY:2020-02-30", "OXY 2020-03-09", ":2020-03-09", ""])
 def test_bad_jump_keys(bad):
-    with pytest.raises(ValueError, match="TICKER:YYYY-MM-DD|not a calendar date"):
+    with pytest.raises(ValueError, match=r"TICKER:YYYY-MM-DD|not a calendar date"):
         parse_jump_key(bad)

@@ -93,6 +93,53 @@ def test_wide_file_names_its_columns(write_csv):
         "adjusted closes)"]
 
 
+def test_wide_csv_with_trailing_gaps(write_csv):
+    m = read_prices(write_csv("p.csv", WIDE), today=TODAY)
+    assert m.prices.columns.tolist() == ["AAPL", "MSFT"]
+    assert m.prices["AAPL"].notna().tolist() == [True, True, False, False]
+    assert m.volumes is None
+
+
+def test_wide_gzip_csv(tmp_path):
+    path = tmp_path / "p.csv.gz"
+    path.write_bytes(gzip.compress(b"date,SPY\n2024-01-02,472.65\n2024-01-03,468.79\n"))
+    assert read_prices(path, today=TODAY).prices["SPY"].tolist() == [472.65, 468.79]
+
+
+def test_long_and_wide_parquet_match_csv(write_csv, write_parquet):
+    long = pd.DataFrame({"date": pd.to_datetime(["2024-01-02", "2024-01-03"] * 2),
+                         "ticker": ["AAPL", "AAPL", "MSFT", "MSFT"],
+                         "close": [185.0, 184.0, 370.0, 371.0]})
+    wide = long.pivot(index="date", columns="ticker", values="close").reset_index()
+    a = read_prices(write_parquet("long.parquet", long), today=TODAY).prices
+    b = read_prices(write_parquet("wide.parquet", wide), today=TODAY).prices
+    c = read_prices(write_csv("wide.csv", wide.to_csv(index=False)), today=TODAY).prices
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)
+
+
+def test_dataframe_with_date_index():
+    frame = pd.DataFrame({"AAPL": [185.0, 184.0]},
+                         index=pd.to_datetime(["2024-01-02", "2024-01-03"]))
+    m = read_prices(frame, today=TODAY)
+    assert m.prices["AAPL"].tolist() == [185.0, 184.0] and m.source == "<prices frame>"
+
+
+def test_separate_wide_volume_file(write_csv):
+    prices = write_csv("p.csv", WIDE)
+    volumes = write_csv("v.csv", """
+        date,AAPL,MSFT
+        2023-12-29,1,1
+        2024-01-02,82000000,25000000
+        2024-01-03,58000000,
+    """)
+    m = read_prices(prices, volumes=volumes, today=TODAY)
+    assert m.volumes is not None
+    assert m.volumes.index.equals(m.prices.index) and m.volumes.columns.equals(m.prices.columns)
+    assert m.volumes.loc["2024-01-02", "MSFT"] == 25_000_000.0
+    assert np.isnan(m.volumes.loc["2024-01-05", "AAPL"])
+
+
 def test_jump_detection_can_be_skipped(write_csv):
     path = write_csv("p.csv", "date,X\n2024-01-02,100\n2024-01-03,50\n")
     m = read_prices(path, today=TODAY, detect_jumps=False)

@@ -42,7 +42,7 @@ def parse_date(value: str) -> str:
                              "e.g. 2024-01-31)")
 
 
-def date_option(help: str) -> Any:  # noqa: A002 - typer's own keyword
+def date_option(help: str) -> Any:
     """A ``--...`` date option parsed by :func:`parse_date`."""
     return typer.Option(help=help, parser=parse_date, metavar="YYYY-MM-DD", show_default=False)
 
@@ -134,5 +134,5 @@ def check_last_rebalance(inputs: Inputs, as_of: str | None, option: str | None) 
 def check_window(start: str | None, end: str | None) -> None:
     """``--start`` must come before ``--end`` (usage error otherwise)."""
     if start is not None and end is not None and start >= end:
-        raise typer.BadParameter(f"--start {start} is not before --end {end}",
+        raise typer.BadParameter(f"{start} is not before --end {end}",
                                  param_hint="'--start'")
