@@ -212,24 +212,30 @@ def test_dynamic_threshold_without_vix(tmp_path: Path, capsys: pytest.CaptureFix
     assert any("no VIX: the base regime's threshold assumed" in r for r in reasons), reasons
 
 
-@pytest.mark.parametrize(("last", "flag", "text"), [
+VIX_ENDS = [  # (last VIX date, the flag, its text): the plan is as of 2024-05-31
     ("2024-05-31", None, ""),
     ("2024-05-24", "VIX carried forward", "VIX 18.00 of 2024-05-24 carried forward 4 session(s)"),
     ("2024-05-22", "no VIX", "the VIX ends on 2024-05-22, 6 sessions before 2024-05-31"),
-])
-def test_vix_file_ending_before_the_as_of_date(last: str, flag: str | None, text: str,
-                                               tmp_path: Path,
+]
+
+
+def test_vix_file_ending_before_the_as_of_date(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["plan", *files(tmp_path, wide_prices()), "--vix", vix_file(tmp_path, last), "--json"]
-    code, out, err = run(args, capsys)
-    assert code == EXIT_OK, err
-    plan = json.loads(out)
-    vix_flags = [f for f in plan["flags"] if f["flag"] in ("no VIX", "VIX carried forward")]
-    if flag is None:
-        assert vix_flags == [] and plan["before"]["vix"] == 18.0
-        return
-    assert [f["flag"] for f in vix_flags] == [flag] and text in vix_flags[0]["detail"]
-    assert (plan["before"]["vix"] == 18.0) == (flag == "VIX carried forward")
+    for last, flag, text in VIX_ENDS:
+        args = ["plan", *files(tmp_path, wide_prices()), "--vix", vix_file(tmp_path, last),
+                "--json"]
+        code, out, err = run(args, capsys)
+        assert code == EXIT_OK, err
+        plan = json.loads(out)
+        vix_flags = [f for f in plan["flags"] if f["flag"] in ("no VIX", "VIX carried forward")]
+        if flag is None:  # up to date: no flag
+            assert vix_flags == [] and plan["before"]["vix"] == 18.0
+            continue
+        assert [f["flag"] for f in vix_flags] == [flag] and text in vix_flags[0]["detail"]
+        assert (plan["before"]["vix"] == 18.0) == (flag == "VIX carried forward")
+        stress = [r for r in plan["reasons"] if "stress" in r]
+        assert stress == ["no VIX: stress delay not evaluated (the methodology's rule 4 needs "
+                          "the VIX)" if flag == "no VIX" else "no stress delay (VIX 18.0 < 30)"]
 
 
 def test_validate_rules_reads_vix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -237,3 +243,42 @@ def test_validate_rules_reads_vix(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, err = run(["validate-rules", "--vix", str(tmp_path / "vix.csv")], capsys)
     assert code == EXIT_BAD_INPUT and "Traceback" not in err
     assert "vix.csv" in err and "row 2" in err and "VIX must be positive" in err
+
+
+def test_vix_option_is_the_vix_file_in_every_command(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "vix.csv").write_text("date,close\n2024-01-02,18\n2024-01-03,abc\n")
+    for command in ["plan", "monitor", "costs", "report", "backtest", "validate-rules"]:
+        code, _, err = run([command, "--vix", str(tmp_path / "vix.csv")], capsys)
+        assert code == EXIT_BAD_INPUT, (command, err)
+        assert "Traceback" not in err and "vix.csv" in err and "row 3" in err, command
+
+
+# ------------------------------------------------------ item 3: adjusted closes, named
+
+LONG = ("date,ticker,close,adj_close\n2024-01-02,AAA,10,9\n2024-01-02,BBB,20,19\n"
+        "2024-01-03,AAA,10.1,9.1\n2024-01-03,BBB,20.2,19.2\n")
+
+
+@pytest.mark.parametrize("command", ["plan", "monitor"])
+def test_long_file_with_both_closes_uses_the_adjusted_one(command: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    code, out, err = run([command, *files(tmp_path, LONG), "--json"], capsys)
+    assert code == EXIT_OK, err
+    data = json.loads(out)
+    nav = data["nav_usd"] if command == "plan" else data["summary"]["nav_usd"]
+    assert nav == pytest.approx(100 * 9.1 + 50 * 19.2 + 500)  # adjusted closes
+    details = [f["detail"] for f in data["flags"] if f["flag"] == "price column"]
+    assert details == [f"prices from column 'adj_close' of {tmp_path / 'p.csv'}"]
+    assert not [f for f in data["flags"] if f["flag"] == "raw closes"]
+
+
+def test_raw_closes_are_flagged_in_the_plan(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    raw = "\n".join(",".join(line.split(",")[:3]) for line in LONG.splitlines()) + "\n"
+    code, out, err = run(["plan", *files(tmp_path, raw), "--json"], capsys)
+    assert code == EXIT_OK, err
+    (flag,) = [f for f in json.loads(out)["flags"] if f["flag"] == "raw closes"]
+    assert flag["detail"].startswith("raw closes: dividends not reinvested; returns and "
+                                     "backtests understate total return")
