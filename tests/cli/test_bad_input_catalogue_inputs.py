@@ -152,6 +152,19 @@ def test_accepted_jump_plans(how: str, tmp_path: Path, capsys: pytest.CaptureFix
     assert any(f["flag"] == "price jump accepted" and f["tickers"] == ["AAA"] for f in flags)
 
 
+def test_backtest_refuses_a_jump_in_its_window_unless_accepted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["backtest", *files(tmp_path, JUMPS["2-for-1 split, stock +3% that day"][0])[2:],
+            "--policy", "monthly", "--samples", "50", "--json"]
+    code, out, err = run(args, capsys)
+    assert code == EXIT_BAD_INPUT and out == "" and "Traceback" not in err
+    assert "the prices the backtest reads" in err and "AAA on 2024-05-01" in err
+    code, out, err = run([*args, "--accept-jump", "AAA:2024-05-01"], capsys)
+    assert code == EXIT_OK, err
+    flags = {f["flag"] for f in json.loads(out)["flags"]}
+    assert {"price column", "price jump accepted", "no VIX"} <= flags
+
+
 def test_old_jump_outside_the_window_is_a_flag(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     # a split on 2024-01-16, the plan as of 2024-05-31 with a 60-session window

@@ -66,7 +66,8 @@ class InputOptions:
         help="Targets (ticker|sector|asset_class, target_weight; optional band_abs, band_rel, "
         "effective_date).", **_FILE)]
     prices = Annotated[Path | None, typer.Option(
-        help="Daily adjusted closes, long (date, ticker, close[, volume]) or wide.", **_FILE)]
+        help="Daily closes, long (date, ticker, adj_close or close[, volume]; the adjusted "
+        "close is used when present) or wide.", **_FILE)]
     volumes = Annotated[Path | None, typer.Option(
         help="Daily volumes in shares, long or wide (if not in the prices file).", **_FILE)]
     master = Annotated[Path | None, typer.Option(
