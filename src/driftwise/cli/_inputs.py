@@ -82,8 +82,7 @@ class InputOptions:
     as_of = Annotated[str | None, date_option(
         "As-of date (YYYY-MM-DD); default: the last price date.")]
     last_rebalance = Annotated[str | None, date_option(
-        "Date of the last rebalance (YYYY-MM-DD); default: portfolio.last_rebalance of the "
-        "configuration.")]
+        "Date of the last rebalance (YYYY-MM-DD).")]
     accept_jump = Annotated[list[str] | None, typer.Option(
         "--accept-jump", parser=parse_accept_jump, metavar="TICKER:YYYY-MM-DD",
         help="A one-day price jump that is real, not an unadjusted split or a typo "
