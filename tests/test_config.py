@@ -19,6 +19,7 @@ from driftwise.config import (
     Config,
     ConstraintsConfig,
     CostsConfig,
+    DataConfig,
     Destination,
     ExecutionConfig,
     ImpactModel,
@@ -47,7 +48,7 @@ from driftwise.state import DefaultTarget
 SECTIONS: dict[str, type[BaseModel]] = {
     "policy": PolicyConfig, "constraints": ConstraintsConfig, "costs": CostsConfig,
     "risk": RiskConfig, "execution": ExecutionConfig, "tax": TaxConfig,
-    "backtest": BacktestConfig, "portfolio": PortfolioConfig,
+    "backtest": BacktestConfig, "portfolio": PortfolioConfig, "data": DataConfig,
 }
 
 

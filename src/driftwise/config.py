@@ -2,7 +2,7 @@
 
 A :class:`Config` holds one frozen, validated section per concern: ``[policy]`` (when
 and what to), ``[constraints]``, ``[costs]``, ``[risk]``, ``[execution]``, ``[tax]``,
-``[backtest]`` (the sensitivity grid) and ``[portfolio]``. Every field has a default,
+``[backtest]`` (the sensitivity grid), ``[portfolio]`` and ``[data]``. Every field has a default,
 its unit in its name (``_usd``, ``_bps``, ``_days``; weights and rates are fractions)
 and a description. Unknown keys are errors, so a typo such as ``treshold`` never
 silently falls back to a default.
@@ -47,6 +47,7 @@ from pydantic_core import PydanticCustomError
 from driftwise._config_errors import key_lines, render, show_value, toml_message
 from driftwise.config_template import DEFAULT_CONFIG_TOML
 from driftwise.data._table import TICKER_PATTERN
+from driftwise.data.jumps import parse_jump_key
 from driftwise.errors import ConfigError
 from driftwise.execution.schedule import ExecutionStyle
 from driftwise.metrics.drift import BandMode
@@ -56,7 +57,7 @@ from driftwise.policy.triggers import CostBenefitForm
 from driftwise.state import DefaultTarget
 
 __all__ = [
-    "BacktestConfig", "Config", "ConstraintsConfig", "CostsConfig", "Destination",
+    "BacktestConfig", "Config", "ConstraintsConfig", "CostsConfig", "DataConfig", "Destination",
     "ExecutionConfig", "ImpactModel", "LotRelief", "OrderType", "PolicyConfig",
     "PortfolioConfig", "RiskConfig", "TaxConfig", "TeModel", "TriggerKind",
     "default_config", "load_config", "loads_config", "write_default_config",
@@ -353,6 +354,25 @@ class PortfolioConfig(_Section):
     default_target: DefaultTarget = _lax(DefaultTarget.EQUAL, "Target when none is given.")
 
 
+def _jump_keys(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        try:
+            ticker, day = parse_jump_key(value)
+        except ValueError:
+            raise _invalid("TICKER:YYYY-MM-DD, e.g. OXY:2020-03-09",
+                           found=show_value(value)) from None
+        out.append(f"{ticker}:{day.date()}")
+    return _unique(tuple(out))
+
+
+class DataConfig(_Section):
+    """``[data]``: what the price checks accept."""
+
+    accept_jumps: Annotated[tuple[str, ...], AfterValidator(_jump_keys), Field(strict=False)] = \
+        _f((), "One-day price jumps known to be real, TICKER:YYYY-MM-DD.")
+
+
 class Config(_Section):
     """The whole configuration; every section and field has a default."""
 
@@ -364,6 +384,7 @@ class Config(_Section):
     tax: TaxConfig = TaxConfig()
     backtest: BacktestConfig = BacktestConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
+    data: DataConfig = DataConfig()
 
     def to_toml(self) -> str:
         """The configuration as TOML text that :func:`loads_config` reads back equal.

@@ -197,4 +197,9 @@ seed = 0
 # last_rebalance = 2024-01-02
 # Target when none is given: "equal" or "market_cap" weights (flagged).
 default_target = "equal"
+
+[data]
+# One-day price jumps known to be real, as "TICKER:YYYY-MM-DD" (e.g. ["OXY:2020-03-09"]):
+# not refused as a suspected unadjusted split or typo (flagged as accepted).
+accept_jumps = []
 """

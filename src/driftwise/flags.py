@@ -48,6 +48,12 @@ class Flag(StrEnum):
     ESTIMATED_BORROW = "estimated borrow"
     UNKNOWN_MARKET_CAP = "unknown market cap"
     TURNOVER_DROPPED = "turnover dropped by rounding"
+    # prices and VIX read
+    PRICE_COLUMN = "price column"
+    RAW_CLOSES = "raw closes"
+    PRICE_JUMP = "suspect price jump"
+    PRICE_JUMP_ACCEPTED = "price jump accepted"
+    VIX_CARRIED = "VIX carried forward"
 
 
 @dataclass(frozen=True)

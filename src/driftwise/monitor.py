@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise.costs import CostParams, build_cost_inputs, trade_costs
+from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import (
@@ -204,11 +205,9 @@ def one_way_cost_rate(inputs: Inputs, state: PortfolioState, params: CostParams,
 
 
 def vix_on(series: pd.Series | None, day: pd.Timestamp) -> float | None:
-    """The last VIX close on or before ``day`` (None when unknown)."""
-    if series is None:
-        return None
-    known = series.loc[:day].dropna()
-    return float(known.iloc[-1]) if len(known) else None
+    """The VIX close of ``day``, else the last one within 5 sessions (None when unknown
+    or stale: :func:`driftwise.data.market.vix_reading`, which also gives the flags)."""
+    return vix_reading(series, day)[0]
 
 
 def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
@@ -222,6 +221,9 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
     config = config or MonitorConfig()
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
+    refuse_jumps(inputs.market, state.tickers, state.as_of,
+                 max(config.long_window_days, config.short_window_days, config.vol_window_days),
+                 what="the monitor")
     risk = estimate_risk(state, inputs.market.prices, config)
     notes: list[Notice] = []
     one_way_cost, cost_notes = config.one_way_cost, tuple[Notice, ...]()
@@ -263,7 +265,8 @@ def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,
         "drift_speed": speed, "speed_rank": percentile_rank(speed),
         "sector": state.sectors,
     }, index=state.tickers)
-    all_notes = merge_notices(state.notices, risk.notices, notes, cost_notes)
+    vix_notes = vix_reading(inputs.market.vix, state.as_of)[1] if cost_params else ()
+    all_notes = merge_notices(state.notices, risk.notices, notes, cost_notes, vix_notes)
     assets["flags"] = _flags_per_ticker(state.tickers, all_notes)
     summary: dict[str, object] = {
         "as_of": state.as_of, "nav_usd": state.nav_usd, "cash_usd": state.cash_usd,

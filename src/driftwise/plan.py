@@ -34,11 +34,13 @@ from driftwise.costs import (
     short_notices,
     trade_costs,
 )
+from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs
+from driftwise.errors import DataError
 from driftwise.execution import ExecutionStyle, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.monitor import estimate_risk, trading_days_between, vix_on
+from driftwise.monitor import MonitorConfig, estimate_risk, trading_days_between
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, DayContext, Frequency
 from driftwise.policy.destination import Destination
@@ -144,12 +146,14 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     settings = monitor_config(config)
+    refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
+                 what="the plan")
     risk = estimate_risk(state, inputs.market.prices, settings)
     params = cost_params(config)
     costs, cost_notes = build_cost_inputs(state.tickers, inputs.market.prices,
                                           inputs.market.volumes, inputs.master, inputs.costs,
                                           as_of=state.as_of, params=params)
-    vix = vix_on(inputs.market.vix, state.as_of)
+    vix, vix_notes = vix_reading(inputs.market.vix, state.as_of)
     ctx = _context(state, inputs, config, risk.vol_annual,
                    risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
                    params, vix, pending_days=pending_days, first_day=first_day)
@@ -180,13 +184,19 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                           short_notices(pd.Series(outcome.sizing.trade_shares[0],
                                                   index=state.tickers),
                                         pd.Series(state.shares, index=state.tickers)),
-                          schedule.notices if schedule is not None else ())
+                          schedule.notices if schedule is not None else (), vix_notes)
     before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()))
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
         nav_usd=state.nav_usd, config_toml=config.to_toml())
+
+
+def _lookback(settings: MonitorConfig, config: Config) -> int:
+    """Sessions of prices before the as-of date that the plan reads (risk, costs)."""
+    return max(settings.long_window_days, settings.short_window_days, settings.vol_window_days,
+               config.costs.adv_window_days, config.costs.spread_window_days)
 
 
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
@@ -392,7 +402,32 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
              zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
     out["lots"] = [text for text, _ in sales]
     out["tax_usd"] = [tax for _, tax in sales]
+    _refuse_above_nav(out, state, inputs)
     return out
+
+
+def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Inputs) -> None:
+    """No single order may exceed the portfolio's NAV: that is a bad price or holding.
+
+    Raises
+    ------
+    DataError
+        Naming the ticker, the order and the NAV; the plan emits no order at all.
+    """
+    above = trades[trades["trade_usd"].abs() > state.nav_usd]
+    if above.empty:
+        return
+    ticker = str(above.index[0])
+    order = above.iloc[0]
+    held = ticker in inputs.holdings.lines.index
+    raise DataError(
+        f"plan refused: the order for {ticker} ({order['side']} {abs(order['trade_usd']):,.2f} "
+        f"USD at {order['price_usd']:g}) exceeds the portfolio's NAV of {state.nav_usd:,.2f} "
+        f"USD; a price, a holding or a target is probably wrong (check {ticker} in "
+        f"{inputs.market.source} and {inputs.holdings.source})",
+        file=inputs.holdings.source,
+        row=int(inputs.holdings.lines[ticker]) if held else None, field="ticker",
+        expected="every order at most the NAV", found=f"{len(above)} order(s) above it")
 
 
 def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: pd.Timestamp,

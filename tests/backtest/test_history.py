@@ -108,8 +108,9 @@ def test_calendar_vix_and_risk_free(synthetic: Inputs) -> None:
         assert history.calendar[k] == calendar_flags(day)
         want = vix_on(synthetic.market.vix, day)
         assert (np.isnan(history.vix[k]) if want is None else history.vix[k] == want)
-        rf = vix_on(synthetic.market.risk_free_annual, day)
-        assert history.risk_free_annual[k] == (0.0 if rf is None else rf)
+        assert synthetic.market.risk_free_annual is not None
+        known = synthetic.market.risk_free_annual.loc[:day].dropna()  # carried, never stale
+        assert history.risk_free_annual[k] == (float(known.iloc[-1]) if len(known) else 0.0)
 
 
 def test_first_days_have_no_vix(synthetic: Inputs) -> None:

@@ -51,8 +51,8 @@ def test_almgren_is_cheaper_than_square_root_here(capsys: pytest.CaptureFixture[
 
 
 def test_higher_vix_costs_more(capsys: pytest.CaptureFixture[str]) -> None:
-    _, calm, _ = run(["costs", "--vix", "12", "--json"], capsys)
-    _, stress, _ = run(["costs", "--vix", "45", "--json"], capsys)
+    _, calm, _ = run(["costs", "--vix-level", "12", "--json"], capsys)
+    _, stress, _ = run(["costs", "--vix-level", "45", "--json"], capsys)
     assert stress["totals"]["total_usd"] > calm["totals"]["total_usd"]
 
 

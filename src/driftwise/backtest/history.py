@@ -5,8 +5,9 @@
 (:func:`driftwise.plan.make_plan`) would compute on ``t`` from the data up to and
 including ``t``, and nothing later:
 
-* ``prices`` (the close of ``t``), ``vix`` and ``risk_free_annual`` (last value on or
-  before ``t``, as :func:`driftwise.monitor.vix_on`);
+* ``prices`` (the close of ``t``), ``vix`` (as :func:`driftwise.monitor.vix_on`: the last
+  close, carried forward at most 5 sessions) and ``risk_free_annual`` (last value on or
+  before ``t``);
 * ``vol_annual`` as :func:`driftwise.monitor.estimate_risk` (the estimator
   :func:`~driftwise.metrics.risk.annualized_volatility` itself, evaluated on all windows
   at once; a day where an asset lacks history runs ``estimate_risk`` itself for its
@@ -49,6 +50,7 @@ from driftwise.calendar import (
 from driftwise.config import Config, TeModel
 from driftwise.costs import AssetCostInputs, adv_shares, daily_volatility
 from driftwise.costs.build import CostInputsBuilder, DayEstimates, min_history_periods
+from driftwise.data.market import vix_series_on
 from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import ConfigError, DataError
 from driftwise.metrics.risk import (
@@ -355,7 +357,7 @@ def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = No
     builder = CostInputsBuilder(names, inputs.master, inputs.costs, params)
     history = MarketHistory(
         dates=dates, tickers=names, rows=rows, prices=prices,
-        vix=_last_known(market.vix, dates), risk_free_annual=np.nan_to_num(
+        vix=vix_series_on(market.vix, dates), risk_free_annual=np.nan_to_num(
             _last_known(market.risk_free_annual, dates), nan=0.0),
         vol_annual=vol, calendar=calendar_flags(dates), sigma_daily=sigma, adv_shares=adv,
         stale=builder.stale_on(dates), settings=settings,
@@ -412,7 +414,7 @@ def _vol_fallbacks(history: MarketHistory, inputs: Inputs, settings: MonitorConf
 
 
 def _last_known(series: pd.Series | None, dates: pd.DatetimeIndex) -> FloatArray:
-    """Last non-NaN value on or before each date (NaN when none), as ``monitor.vix_on``."""
+    """Last non-NaN value on or before each date (NaN when none)."""
     if series is None:
         return np.full(len(dates), np.nan)
     known = series.dropna().sort_index()

@@ -1,15 +1,59 @@
-"""Input-file options shared by every command (one definition, many commands)."""
+"""Input options shared by every command (one definition, many commands).
+
+Every date option of every command goes through :func:`parse_date`: a value that is not
+a calendar date in the form YYYY-MM-DD is a usage error (exit 2) naming the option and
+the value, never a traceback.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from driftwise.config import Config, default_config, load_config
+from driftwise.data.jumps import parse_jump_key
+from driftwise.data.model import Inputs
+from driftwise.errors import ConfigError
 
 _FILE = {"exists": False, "dir_okay": False, "show_default": False}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(value: str) -> str:
+    """A date option's value as ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    typer.BadParameter
+        Not a calendar date written YYYY-MM-DD (typer adds the option's name; exit 2).
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if _ISO_DATE.match(text):
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise typer.BadParameter(f"not a calendar date: {value!r} (expected YYYY-MM-DD, "
+                             "e.g. 2024-01-31)")
+
+
+def date_option(help: str) -> Any:
+    """A ``--...`` date option parsed by :func:`parse_date`."""
+    return typer.Option(help=help, parser=parse_date, metavar="YYYY-MM-DD", show_default=False)
+
+
+def parse_accept_jump(value: str) -> str:
+    """An ``--accept-jump`` value as ``TICKER:YYYY-MM-DD`` (usage error otherwise)."""
+    try:
+        ticker, day = parse_jump_key(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return f"{ticker}:{day.date()}"
 
 
 class InputOptions:
@@ -22,7 +66,8 @@ class InputOptions:
         help="Targets (ticker|sector|asset_class, target_weight; optional band_abs, band_rel, "
         "effective_date).", **_FILE)]
     prices = Annotated[Path | None, typer.Option(
-        help="Daily adjusted closes, long (date, ticker, close[, volume]) or wide.", **_FILE)]
+        help="Daily closes, long (date, ticker, adj_close or close[, volume]; the adjusted "
+        "close is used when present) or wide.", **_FILE)]
     volumes = Annotated[Path | None, typer.Option(
         help="Daily volumes in shares, long or wide (if not in the prices file).", **_FILE)]
     master = Annotated[Path | None, typer.Option(
@@ -34,10 +79,14 @@ class InputOptions:
     cost_file = Annotated[Path | None, typer.Option(
         help="Cost inputs (ticker, spread_bps, commission_bps or commission_per_share_usd, "
         "as_of[, borrow_bps_annual]).", **_FILE)]
-    as_of = Annotated[str | None, typer.Option(
-        help="As-of date (YYYY-MM-DD); default: the last price date.", show_default=False)]
-    last_rebalance = Annotated[str | None, typer.Option(
-        help="Date of the last rebalance (YYYY-MM-DD).", show_default=False)]
+    as_of = Annotated[str | None, date_option(
+        "As-of date (YYYY-MM-DD); default: the last price date.")]
+    last_rebalance = Annotated[str | None, date_option(
+        "Date of the last rebalance (YYYY-MM-DD).")]
+    accept_jump = Annotated[list[str] | None, typer.Option(
+        "--accept-jump", parser=parse_accept_jump, metavar="TICKER:YYYY-MM-DD",
+        help="A one-day price jump that is real, not an unadjusted split or a typo "
+        "(repeatable; adds to data.accept_jumps of the configuration).", show_default=False)]
 
 
 def input_options(**given: Any) -> dict[str, Any]:
@@ -53,3 +102,37 @@ ConfigOption = Annotated[Path | None, typer.Option(
 def load_cli_config(path: Path | None) -> Config:
     """The configuration file given, or the defaults."""
     return default_config() if path is None else load_config(path)
+
+
+def accepted_jumps(config: Config, given: list[str] | None) -> tuple[str, ...]:
+    """The jumps accepted as real: the configuration's, then the command line's."""
+    return tuple(dict.fromkeys((*config.data.accept_jumps, *(given or ()))))
+
+
+def check_last_rebalance(inputs: Inputs, as_of: str | None, option: str | None) -> None:
+    """A last rebalance after the as-of date is refused.
+
+    Raises
+    ------
+    typer.BadParameter
+        When ``--last-rebalance`` (``option``) is after the as-of date (exit 2).
+    ConfigError
+        When the configuration's ``portfolio.last_rebalance`` is.
+    """
+    last = inputs.last_rebalance
+    day = pd.Timestamp(as_of) if as_of is not None else inputs.market.last_date
+    if last is None or last <= day:
+        return
+    where = "the as-of date" if as_of is not None else "the last price date (the as-of date)"
+    if option is not None:
+        raise typer.BadParameter(f"the last rebalance {option} is after {where} {day.date()}",
+                                 param_hint="'--last-rebalance'")
+    raise ConfigError(f"portfolio.last_rebalance = {last.date()} is after {where} "
+                      f"{day.date()}")
+
+
+def check_window(start: str | None, end: str | None) -> None:
+    """``--start`` must come before ``--end`` (usage error otherwise)."""
+    if start is not None and end is not None and start >= end:
+        raise typer.BadParameter(f"{start} is not before --end {end}",
+                                 param_hint="'--start'")

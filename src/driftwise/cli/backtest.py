@@ -12,10 +12,18 @@ import typer
 from driftwise.backtest import policies
 from driftwise.backtest.compare import Comparison, compare
 from driftwise.backtest.sweep import SweepGrid, progress_bar, write_table
-from driftwise.cli._inputs import ConfigOption, InputOptions, load_cli_config
+from driftwise.cli._inputs import (
+    ConfigOption,
+    InputOptions,
+    accepted_jumps,
+    check_window,
+    date_option,
+    load_cli_config,
+)
 from driftwise.cli._output import (
     console,
     frame_table,
+    notices_table,
     num,
     pairs_table,
     pct,
@@ -24,7 +32,9 @@ from driftwise.cli._output import (
 )
 from driftwise.config import Config, load_config
 from driftwise.data.loader import load_backtest_inputs
+from driftwise.data.market import refuse_jumps, vix_window_notices
 from driftwise.errors import ConfigError
+from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
 
 YEARS_BY_DEFAULT = 10
@@ -64,10 +74,11 @@ def backtest_command(
     master: InputOptions.master = None,
     vix: InputOptions.vix = None,
     cost_file: InputOptions.cost_file = None,
-    start: Annotated[str | None, typer.Option(
-        help="First day (default: 10 years before the last).", show_default=False)] = None,
-    end: Annotated[str | None, typer.Option(help="Last day (default: the last price date).",
-                                            show_default=False)] = None,
+    start: Annotated[str | None, date_option(
+        "First day (YYYY-MM-DD; default: 10 years before the last).")] = None,
+    end: Annotated[str | None, date_option(
+        "Last day (YYYY-MM-DD; default: the last price date).")] = None,
+    accept_jump: InputOptions.accept_jump = None,
     policy: Annotated[list[PolicyName] | None, typer.Option(
         help="Policy to run (repeatable). Default: the seed's five rules.")] = None,
     threshold: Annotated[list[float] | None, typer.Option(
@@ -95,13 +106,19 @@ def backtest_command(
     With no arguments: the seed's five rules (monthly, 5% threshold, 10% threshold,
     hybrid, cost-benefit) on the sample's last 10 years.
     """
+    check_window(start, end)
     base = load_cli_config(config)
     inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
-                                  master=master, vix=vix, cost_file=cost_file)
+                                  master=master, vix=vix, cost_file=cost_file,
+                                  accept_jumps=accepted_jumps(base, accept_jump))
     dates = inputs.market.prices.index
     last = pd.Timestamp(end) if end is not None else pd.Timestamp(dates[-1])
     first = pd.Timestamp(start) if start is not None else \
         pd.Timestamp(dates[dates >= last - pd.DateOffset(years=YEARS_BY_DEFAULT)][0])
+    refuse_jumps(inputs.market, inputs.market.prices.columns, last,
+                 int(((dates >= first) & (dates <= last)).sum())
+                 + max(*base.risk.cov_windows_days, base.risk.vol_window_days),
+                 what="the backtest")
     configs = build_policies(base, policy, threshold, cost_bps)
     sweep = SweepGrid.from_config(load_config(grid).backtest) if grid is not None else None
     b = base.backtest
@@ -118,10 +135,13 @@ def backtest_command(
         write_report(report, backtest=backtest_data(
             result.result, metrics=result.metrics, sweep=result.sweep,
             threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion))
+    flags = merge_notices(inputs.market.notices, vix_window_notices(inputs.market, first, last))
     if as_json:
-        print_json(as_dict(result))
+        print_json({**as_dict(result), "flags": list(flags)})
         return
     show(result)
+    if flags:
+        console.print(notices_table(flags))
     for label, path in (("table", table), ("report", report)):
         if path is not None:
             console.print(f"{label}: {path.resolve()}")

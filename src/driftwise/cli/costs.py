@@ -23,9 +23,9 @@ from driftwise.cli._output import (
 from driftwise.config import ImpactModel
 from driftwise.costs import build_cost_inputs, cost_notices, cost_table, short_notices
 from driftwise.data.loader import load_inputs
+from driftwise.data.market import vix_reading
 from driftwise.data.trades import read_trades
 from driftwise.flags import Flag, Notice, merge_notices
-from driftwise.monitor import vix_on
 from driftwise.state import build_state
 
 
@@ -40,7 +40,7 @@ def costs_command(
     prices: InputOptions.prices = None,
     volumes: InputOptions.volumes = None,
     master: InputOptions.master = None,
-    vix_file: InputOptions.vix = None,
+    vix: InputOptions.vix = None,
     as_of: InputOptions.as_of = None,
     trades: Annotated[Path | None, typer.Option(
         help="Trade list (ticker + trade_usd, or shares, or side + shares). Default: a full "
@@ -51,8 +51,9 @@ def costs_command(
         help="Override the impact model.")] = None,
     cost_bps: Annotated[float | None, typer.Option(
         help="Flat all-in cost in bps of traded value instead of the model.", min=0)] = None,
-    vix: Annotated[float | None, typer.Option(
-        help="VIX level to price at (default: the VIX on the as-of date).", min=0)] = None,
+    vix_level: Annotated[float | None, typer.Option(
+        help="VIX level to price at, index points (default: the VIX of --vix on the as-of "
+        "date).", min=0)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Per-asset table as CSV.")] = False,
 ) -> None:
@@ -71,7 +72,7 @@ def costs_command(
         cfg = cfg.with_overrides(overrides, source="command line")
     params = cost_params(cfg)
     inputs = load_inputs(**input_options(holdings=holdings, targets=targets, prices=prices,
-                                         volumes=volumes, master=master, vix=vix_file,
+                                         volumes=volumes, master=master, vix=vix,
                                          cost_file=cost_file))
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
@@ -87,7 +88,8 @@ def costs_command(
     cost_inputs, notes = build_cost_inputs(universe, inputs.market.prices, inputs.market.volumes,
                                            inputs.master, inputs.costs, as_of=state.as_of,
                                            params=params)
-    level = vix if vix is not None else vix_on(inputs.market.vix, state.as_of)
+    level, vix_notes = ((vix_level, ()) if vix_level is not None
+                        else vix_reading(inputs.market.vix, state.as_of))
     trade = trade.reindex(universe, fill_value=0.0)
     before = pd.Series(state.values_usd, index=state.tickers).reindex(universe, fill_value=0.0)
     horizon = float(cfg.policy.benefit_horizon_days)
@@ -98,7 +100,8 @@ def costs_command(
     flags = merge_notices(notes, short_notices(table["trade_shares"], held),
                           cost_notices(trade.to_numpy(), cost_inputs, params,
                                        position_after_usd=(before + trade).to_numpy()),
-                          (n for n in inputs.market.notices if n.flag is Flag.VIX_PROXY))
+                          (n for n in inputs.market.notices if n.flag is Flag.VIX_PROXY),
+                          vix_notes)
     totals = {
         "what": what, "as_of": state.as_of, "nav_usd": state.nav_usd, "vix": level,
         "impact_model": params.impact_model.value, "flat_cost_bps": params.flat_cost_bps,

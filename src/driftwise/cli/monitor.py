@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from driftwise.assemble import cost_params, monitor_config
-from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
+from driftwise.cli._inputs import (
+    ConfigOption,
+    InputOptions,
+    accepted_jumps,
+    check_last_rebalance,
+    input_options,
+    load_cli_config,
+)
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -41,6 +48,7 @@ def monitor_command(
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
     cost_file: InputOptions.cost_file = None,
+    accept_jump: InputOptions.accept_jump = None,
     config: ConfigOption = None,
     threshold: Annotated[float | None, typer.Option(
         help="Portfolio drift threshold (fraction) for days to breach; default from the "
@@ -57,7 +65,9 @@ def monitor_command(
     cfg = load_cli_config(config)
     inputs = load_inputs(**input_options(holdings=holdings, targets=targets, prices=prices,
                                          volumes=volumes, master=master, vix=vix, lots=lots,
-                                         cost_file=cost_file, last_rebalance=last_rebalance))
+                                         cost_file=cost_file, last_rebalance=last_rebalance),
+                         accept_jumps=accepted_jumps(cfg, accept_jump))
+    check_last_rebalance(inputs, as_of, last_rebalance)
     settings = dataclasses.replace(monitor_config(cfg), estimator=estimator)
     if threshold is not None:
         settings = dataclasses.replace(settings, threshold=threshold)

@@ -9,7 +9,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
+from driftwise.cli._inputs import (
+    ConfigOption,
+    InputOptions,
+    accepted_jumps,
+    check_last_rebalance,
+    input_options,
+    load_cli_config,
+)
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -51,6 +58,7 @@ def plan_command(
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
     cost_file: InputOptions.cost_file = None,
+    accept_jump: InputOptions.accept_jump = None,
     config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option(
         help="Write plan.json, trades.csv, schedule.csv, orders.csv and orders.json here.",
@@ -76,7 +84,9 @@ def plan_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, lots=lots, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance),
+        accept_jumps=accepted_jumps(cfg, accept_jump))
+    check_last_rebalance(inputs, as_of, last_rebalance)
     pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
     plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending)
     if out is not None:
@@ -165,7 +175,8 @@ def show(plan: Plan) -> None:
         ("cost-benefit ratio (utility / seed)",
          f"{num(a['cost_benefit_ratio'], 3)} / {num(a['seed_ratio'], 4)}"),
         ("turnover (one-way)", pct(a["turnover"])),
-        ("VIX", f"{num(b['vix'], 1)} ({['calm', 'elevated', 'stress'][int(b['regime'])]})"),
+        ("VIX", f"{num(b['vix'], 1)} ({['calm', 'elevated', 'stress'][int(b['regime'])]})"
+         if b["vix"] == b["vix"] else "none (base regime assumed; see flags)"),
     ], title="Before → after"))
     console.print(pairs_table([(("✓ " if c.ok else "✗ ") + c.name, c.detail)
                                for c in plan.checks], title="Quality checks"))

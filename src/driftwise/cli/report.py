@@ -12,7 +12,14 @@ from driftwise.assemble import cost_params, monitor_config
 from driftwise.backtest import policies
 from driftwise.backtest.compare import compare
 from driftwise.backtest.sweep import SweepGrid, progress_bar
-from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
+from driftwise.cli._inputs import (
+    ConfigOption,
+    InputOptions,
+    accepted_jumps,
+    check_last_rebalance,
+    input_options,
+    load_cli_config,
+)
 from driftwise.cli._output import console
 from driftwise.cli.validate import run_with_progress
 from driftwise.config import Config
@@ -42,6 +49,7 @@ def report_command(
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
     cost_file: InputOptions.cost_file = None,
+    accept_jump: InputOptions.accept_jump = None,
     config: ConfigOption = None,
     out: Annotated[Path, typer.Option(help="The HTML file to write.", dir_okay=False)
                    ] = Path("report.html"),
@@ -63,7 +71,9 @@ def report_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance),
+        accept_jumps=accepted_jumps(cfg, accept_jump))
+    check_last_rebalance(inputs, as_of, last_rebalance)
     plan = make_plan(inputs, cfg, as_of=as_of)
     path = write_full_report(out, inputs, cfg, plan, years=years, sweep=sweep, validate=validate)
     console.print(f"report: {path.resolve()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from driftwise.cli._inputs import ConfigOption, load_cli_config
+from driftwise.cli._inputs import (
+    ConfigOption,
+    InputOptions,
+    check_window,
+    date_option,
+    load_cli_config,
+)
 from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Frequency
@@ -52,8 +59,9 @@ def validate_command(
         file_okay=False)] = None,
     portfolios: Annotated[int | None, typer.Option(
         help="Random portfolios to add (default 0 for sample, 20 for sp500).", min=0)] = None,
-    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    start: Annotated[str | None, date_option("First day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, date_option("Last day (YYYY-MM-DD).")] = None,
+    vix: InputOptions.vix = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
     event_gap: Annotated[int, typer.Option(
         help="At most one event per path per this many trading days.", min=1)] = 5,
@@ -76,8 +84,11 @@ def validate_command(
     forked into "act now" and the rule's alternative and both are followed with the same
     prices and the one cost model. With no arguments it runs on the embedded sample.
     """
+    check_window(start, end)
     cfg = load_cli_config(config)
     specs = _portfolios(universe, data_dir, portfolios, seed, start, end)
+    if vix is not None:  # the VIX of every portfolio: the file's, as in every command
+        specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
     if universe == "sp500":
         start, end = start or SP500_WINDOW[0], end or SP500_WINDOW[1]
     settings = StudySettings(config=cfg, nav_usd=nav_usd, start=start, end=end, review=review,

@@ -10,6 +10,7 @@ which the cost model treats as missing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,24 +19,28 @@ import pandas as pd
 
 from driftwise.calendar import DateLike
 from driftwise.costs import split_adjusted_volume
-from driftwise.data._table import Kind, parse_column, read_table, require_columns
+from driftwise.data._table import LINE, Kind, parse_column, read_table, require_columns
+from driftwise.data.jumps import PriceJump, jump_notices
 from driftwise.data.market import read_prices
 from driftwise.data.model import MarketData
 from driftwise.errors import DataError
+from driftwise.flags import Flag, notice
 
 COLUMNS = ("date", "adjusted_close", "volume", "split_coefficient")
 
 
 def read_alphavantage_folder(folder: str | Path, *, tickers: Sequence[str] | None = None,
                              start: DateLike | None = None, end: DateLike | None = None,
-                             check_splits: bool = False) -> MarketData:
+                             detect_jumps: bool = True,
+                             accept_jumps: Sequence[str] = ()) -> MarketData:
     """Prices and volumes of every ticker file in ``folder`` (or of ``tickers``).
 
     Each file is validated like any input (:func:`~driftwise.data._table.read_table`);
     the assembled wide prices then go through :func:`~driftwise.data.market.read_prices`,
     so gaps, non-positive prices and non-session dates are caught or repaired and flagged
-    as for any price file. ``check_splits`` is off by default: the adjusted closes are
-    split-adjusted, and the real crashes of 1999-2021 would be taken for splits.
+    as for any price file, and suspect one-day jumps (:mod:`driftwise.data.jumps`) are
+    flagged naming the ticker's file and line. The prices are the ``adjusted_close``
+    column (splits and dividends), named in a notice.
 
     Raises
     ------
@@ -52,7 +57,7 @@ def read_alphavantage_folder(folder: str | Path, *, tickers: Sequence[str] | Non
         files = {t: files[t] for t in tickers}
     if not files:
         raise DataError("no ticker files (*.csv, *.csv.gz)", file=root)
-    closes, volumes = {}, {}
+    closes, volumes, lines = {}, {}, {}
     for ticker, path in files.items():
         table = read_table(path, name="prices")
         require_columns(table, *COLUMNS)
@@ -65,14 +70,28 @@ def read_alphavantage_folder(folder: str | Path, *, tickers: Sequence[str] | Non
         volume = split_adjusted_volume(raw.to_numpy()[order][:, None],
                                        split.to_numpy()[order][:, None])[:, 0]
         closes[ticker] = pd.Series(close.to_numpy()[order], index=index)
+        lines[ticker] = (str(path), pd.Series(table.frame[LINE].to_numpy()[order], index=index))
         volumes[ticker] = pd.Series(np.where(volume > 0, volume, np.nan), index=index)
     prices = _window(pd.DataFrame(closes), start, end)
     vols = _window(pd.DataFrame(volumes), start, end).reindex_like(prices)
     prices = prices.dropna(axis=1, how="all")
-    market = read_prices(prices.rename_axis("date"), check_splits=check_splits)
+    market = read_prices(prices.rename_axis("date"), detect_jumps=detect_jumps,
+                         accept_jumps=accept_jumps)
+    jumps = tuple(_located(j, *lines[j.ticker]) for j in market.jumps)
+    kept = [n for n in market.notices if n.flag not in (Flag.PRICE_COLUMN, Flag.PRICE_JUMP)]
+    used = notice(Flag.PRICE_COLUMN, f"prices from column 'adjusted_close' of the ticker files "
+                  f"in {root}")
+    flagged = jump_notices(jumps, ())
     return MarketData(prices=market.prices, volumes=vols.reindex(
         index=market.prices.index, columns=market.prices.columns), vix=None,
-        source=str(root), notices=market.notices)
+        source=str(root), notices=(used, *kept, *flagged), jumps=jumps)
+
+
+def _located(jump: PriceJump, path: str, lines: pd.Series) -> PriceJump:
+    """The jump placed in its ticker's file: path, line and the ``adjusted_close`` field."""
+    line = lines.get(jump.date)
+    return dataclasses.replace(jump, file=path, field="adjusted_close",
+                               row=None if line is None else int(line))
 
 
 def _window(frame: pd.DataFrame, start: DateLike | None, end: DateLike | None) -> pd.DataFrame:

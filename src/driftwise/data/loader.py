@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -33,11 +34,13 @@ def load_inputs(
     cost_file: PathLike | None = None,
     last_rebalance: str | pd.Timestamp | None = None,
     today: pd.Timestamp | None = None,
+    accept_jumps: Sequence[str] = (),
 ) -> Inputs:
     """Read and validate the inputs of one portfolio.
 
     With no ``holdings`` the embedded sample is used (its own targets, master, prices and
     VIX); any other file given alongside then replaces the sample's part.
+    ``accept_jumps`` (``TICKER:YYYY-MM-DD``) are price jumps the user knows are real.
 
     Raises
     ------
@@ -53,7 +56,7 @@ def load_inputs(
     else:
         if prices is None:
             raise ConfigError("--holdings needs --prices (daily closes to value the holdings)")
-        market = read_prices(prices, volumes=volumes, today=today)
+        market = read_prices(prices, volumes=volumes, today=today, accept_jumps=accept_jumps)
         base = Inputs(
             holdings=read_holdings(holdings, lots=lots, as_of=None, today=today),
             targets=None,
@@ -61,7 +64,7 @@ def load_inputs(
             market=market,
             last_rebalance=None,
         )
-    market = _with_vix(base.market, vix, today)
+    market = with_vix(base.market, vix, today)
     if risk_free is not None:
         rates, notes = read_risk_free(risk_free, today=today)
         market = dataclasses.replace(market, risk_free_annual=rates,
@@ -87,6 +90,7 @@ def load_backtest_inputs(
     cost_file: PathLike | None = None,
     holdings: PathLike | None = None,
     today: pd.Timestamp | None = None,
+    accept_jumps: Sequence[str] = (),
 ) -> Inputs:
     """Inputs of a backtest: prices and targets (holdings only to start from them).
 
@@ -104,10 +108,10 @@ def load_backtest_inputs(
     else:
         if targets is None:
             raise ConfigError("--prices needs --targets (the allocation to backtest)")
-        market = read_prices(prices, volumes=volumes, today=today)
+        market = read_prices(prices, volumes=volumes, today=today, accept_jumps=accept_jumps)
         base = Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
                       targets=None, master=SecurityMaster.empty(), market=market)
-    market = _with_vix(market, vix, today)
+    market = with_vix(market, vix, today)
     return Inputs(
         holdings=read_holdings(holdings, today=today) if holdings is not None else base.holdings,
         targets=read_targets(targets) if targets is not None else base.targets,
@@ -117,7 +121,7 @@ def load_backtest_inputs(
     )
 
 
-def _with_vix(market: MarketData, vix: PathLike | None, today: pd.Timestamp | None) -> MarketData:
+def with_vix(market: MarketData, vix: PathLike | None, today: pd.Timestamp | None) -> MarketData:
     """``market`` with the VIX of file ``vix`` (replacing any proxy and its flag)."""
     if vix is None:
         return market

@@ -1,22 +1,25 @@
 """Read market data: daily prices and volumes, VIX and the risk-free rate (SPEC section 2).
 
-Prices and volumes come **long** (``date, ticker, close[, volume]``; ``adj_close`` or
-``adjusted_close`` stand in for a missing ``close``) or **wide** (``date`` and one column
-per ticker), as CSV or Parquet. Every date must be an NYSE session on or before today.
-A price must be positive and present on every date of its ticker's life (first to last
-price); a one-day move that looks like an unadjusted split is rejected unless the caller
-says the move is real.
+Prices and volumes come **long** (``date, ticker, adj_close[, volume]``; ``adjusted_close``,
+``Adj Close`` or a raw ``close`` also serve) or **wide** (``date`` and one column
+per ticker), as CSV or Parquet; a long file's adjusted close is preferred to its raw
+close, and the column used is named in a notice. Every date must be an NYSE session on
+or before today. A price must be positive and present on every date of its ticker's life
+(first to last price). Suspect one-day jumps (unadjusted splits, typos:
+:mod:`driftwise.data.jumps`) are flagged and kept on the result; the plan and the monitor
+refuse those in the prices they read unless the user accepts them as real.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from driftwise.calendar import DateLike, is_session, today_or
+from driftwise.calendar import DateLike, is_session, nyse_sessions, today_or
 from driftwise.data._table import (
     LINE,
     TICKER_PATTERN,
@@ -30,28 +33,24 @@ from driftwise.data._table import (
     read_table,
     require_columns,
 )
+from driftwise.data.jumps import (
+    PriceJump,
+    find_jumps,
+    jump_notices,
+    reject_jumps,
+    split_accepted,
+)
 from driftwise.data.model import MarketData
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, notice
 
-CLOSE_COLUMNS = ("close", "adj_close", "adjusted_close")
+ADJUSTED_CLOSE_COLUMNS = ("adj_close", "adjusted_close", "adj close", "adjusted close")
+"""Adjusted-close columns of a long price file (header matched lower-cased: ``Adj Close``
+is ``adj close``); the first present wins, before any raw ``close``."""
+RAW_CLOSE_COLUMNS = ("close",)
+"""Raw closes: split-adjusted at best, never dividend-adjusted (flagged when used)."""
+CLOSE_COLUMNS = (*ADJUSTED_CLOSE_COLUMNS, *RAW_CLOSE_COLUMNS)
 """Columns taken as the close of a long price file, first present wins."""
-
-SPLIT_RATIOS: tuple[tuple[str, float], ...] = (
-    ("2", 2.0), ("3", 3.0), ("4", 4.0), ("5", 5.0), ("8", 8.0), ("10", 10.0),
-    ("1/2", 1 / 2), ("1/3", 1 / 3), ("1/4", 1 / 4), ("1/5", 1 / 5), ("1/8", 1 / 8),
-    ("1/10", 1 / 10),
-)
-"""Common split price ratios ``p_t / p_{t-1}`` (a 2-for-1 split halves the price: 1/2).
-
-3-for-2 and 2-for-3 are left out on purpose: on the 504 S&P 500 stocks of 1999-2021 a
-±33-50% day near those ratios was a real move far more often than a split artefact
-(with them and a 2% tolerance, 41 of 504 stocks were rejected; without them and with 1%,
-3 are, the real artefacts among them)."""
-SPLIT_TOLERANCE = 0.01
-"""A ratio within this relative distance of a split ratio looks like a split."""
-SPLIT_MIN_MOVE = 0.30
-"""Only one-day moves with |return| above this are examined as splits."""
 MAX_FILLED_GAP_DAYS = 5
 """Longest run of missing rows inside a ticker's life repaired by carrying the last price."""
 
@@ -94,22 +93,29 @@ def read_prices(
     *,
     volumes: Source | None = None,
     today: DateLike | None = None,
-    check_splits: bool = True,
+    detect_jumps: bool = True,
+    accept_jumps: Iterable[str] = (),
 ) -> MarketData:
     """Read daily prices (and volumes).
 
     Parameters
     ----------
     source : str, Path or DataFrame
-        Long (``date, ticker, close[, volume]``) or wide (``date`` + one column per
-        ticker) adjusted closes in USD.
+        Long (``date, ticker`` and a close column) or wide (``date`` + one column per
+        ticker) closes in USD. A long file's adjusted close (``adj_close``,
+        ``adjusted_close``, ``Adj Close``) is preferred to its raw ``close``; the column
+        used is named in a notice, and raw closes are flagged (dividends not reinvested).
     volumes : str, Path or DataFrame, optional
         Shares traded, long (``date, ticker, volume``) or wide; not allowed if the long
         price file already has a ``volume`` column.
     today : date, optional
         No date may be later (defaults to the local clock).
-    check_splits : bool
-        Reject one-day moves that look like unadjusted splits.
+    detect_jumps : bool
+        Look for suspect one-day jumps (unadjusted splits, typos:
+        :mod:`driftwise.data.jumps`); they are flagged and kept in ``MarketData.jumps``
+        for the plan and the monitor to refuse.
+    accept_jumps : iterable of str
+        ``TICKER:YYYY-MM-DD`` of jumps the user knows are real (flagged as accepted).
 
     Returns
     -------
@@ -122,8 +128,9 @@ def read_prices(
     ------
     DataError
         Bad or missing values, non-positive prices, gaps inside a ticker's history,
-        duplicate dates, future or non-session dates, suspected unadjusted splits,
-        negative volumes.
+        duplicate dates, future or non-session dates, negative volumes.
+    ValueError
+        An ``accept_jumps`` entry not of the form ``TICKER:YYYY-MM-DD``.
     """
     limit = today_or(today)
     table = read_table(source, name="prices")
@@ -133,8 +140,13 @@ def read_prices(
     _check_positive(price)
     price, gap_notes = _fill_short_gaps(price)
     _check_no_gaps(price, "price")
-    if check_splits:
-        _check_splits(price)
+    jumps: tuple[PriceJump, ...] = ()
+    jump_notes: tuple[Notice, ...] = ()
+    if detect_jumps:
+        found = find_jumps(price.values, price.dates, price.tickers, file=price.label,
+                           lines=price.lines, field=price.field)
+        jumps, accepted = split_accepted(found, accept_jumps)
+        jump_notes = jump_notices(jumps, accepted)
     volume: _Panel | None = None
     if long and "volume" in table.columns:
         if volumes is not None:
@@ -146,7 +158,21 @@ def read_prices(
         volume = _read_panel(vtable, "volume" if "ticker" in vtable.columns else None, limit)
     volume_frame = None if volume is None else _aligned_volumes(volume, price)
     return MarketData(prices=price.frame(), volumes=volume_frame, source=table.label,
-                      notices=gap_notes)
+                      notices=(*_column_notes(table, value_field), *gap_notes, *jump_notes),
+                      jumps=jumps)
+
+
+def _column_notes(table: Table, field: str | None) -> tuple[Notice, ...]:
+    """Which column the prices come from; raw closes flagged (SPEC section 2)."""
+    if field is None:
+        return (notice(Flag.PRICE_COLUMN, f"prices from the ticker columns of {table.label} "
+                       "(a wide file: each column is taken as adjusted closes)"),)
+    used = notice(Flag.PRICE_COLUMN, f"prices from column '{field}' of {table.label}")
+    if field in ADJUSTED_CLOSE_COLUMNS:
+        return (used,)
+    return (used, notice(Flag.RAW_CLOSES, f"raw closes: dividends not reinvested; returns and "
+                         f"backtests understate total return (column '{field}' of "
+                         f"{table.label} has no adjusted close beside it: give adj_close)"))
 
 
 def _fill_short_gaps(panel: _Panel) -> tuple[_Panel, tuple[Notice, ...]]:
@@ -184,11 +210,13 @@ def _fill_short_gaps(panel: _Panel) -> tuple[_Panel, tuple[Notice, ...]]:
 
 
 def _close_field(table: Table) -> str:
+    """The adjusted close if the file has one, else the raw close."""
     for name in CLOSE_COLUMNS:
         if name in table.columns:
             return name
     raise DataError("missing column", file=table.label, row=1, field="close",
-                    expected="columns date, ticker, close (or adj_close / adjusted_close)",
+                    expected="columns date, ticker, adj_close (or adjusted_close, Adj Close) "
+                    "or close",
                     found=", ".join(table.columns))
 
 
@@ -317,32 +345,6 @@ def _check_no_gaps(panel: _Panel, what: str) -> None:
                       found="no row")
 
 
-def _check_splits(panel: _Panel) -> None:
-    """Reject one-day ratios within 2% of a common split ratio with |return| > 30%."""
-    with np.errstate(invalid="ignore"):
-        ratio = panel.values[1:] / panel.values[:-1]
-    big = np.abs(ratio - 1.0) > SPLIT_MIN_MOVE  # NaN compares False
-    if not big.any():
-        return
-    splits = np.array([r for _, r in SPLIT_RATIOS])
-    near = np.zeros_like(big)
-    near[big] = (np.abs(ratio[big][:, None] / splits[None, :] - 1.0)
-                 <= SPLIT_TOLERANCE).any(axis=1)
-    if not near.any():
-        return
-    i0, j = _first_cell(_Panel(panel.values[1:], panel.lines[1:], panel.dates[1:],
-                               panel.tickers, panel.label, panel.field), near)
-    i = i0 + 1
-    r = float(ratio[i0, j])
-    label = SPLIT_RATIOS[int(np.argmin(np.abs(r / splits - 1.0)))][0]
-    raise panel.error(
-        f"price jump looks like an unadjusted split ({panel.where(i, j)}: "
-        f"{panel.values[i - 1, j]:g} -> {panel.values[i, j]:g}, ratio {r:.4f}, within "
-        f"{SPLIT_TOLERANCE:.0%} of a {label} split); give split-adjusted prices, or pass "
-        "check_splits=False if the move is real", i, j,
-        expected="split-adjusted closes", found=f"a one-day ratio of {r:.4f}")
-
-
 def _aligned_volumes(volume: _Panel, price: _Panel) -> pd.DataFrame:
     """Volumes checked (>= 0, no gaps) and aligned to the price panel's shape."""
     negative = volume.values < 0
@@ -431,3 +433,97 @@ def _daily_series(table: Table, values: pd.Series, name: str, limit: pd.Timestam
     detail = (f"dropped {len(dropped)} row(s) of {table.label} on dates that are not NYSE "
               f"sessions ({shown})")
     return series, (notice(Flag.NON_SESSION_DROPPED, detail),)
+
+
+def refuse_jumps(market: MarketData, tickers: Iterable[str], as_of: pd.Timestamp,
+                 sessions: int, *, what: str) -> None:
+    """Refuse a suspect price jump in the prices a decision on ``as_of`` reads.
+
+    The window is the as-of session and the ``sessions`` before it in the price index
+    (the longest volatility, covariance or liquidity window): a jump there moves the
+    valuation, the risk estimates or the costs the decision uses. Older jumps stay flags.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row, ticker and date of the first such jump.
+    """
+    if not market.jumps:
+        return
+    index = market.prices.index[market.prices.index <= as_of]
+    if not len(index):
+        return
+    start = pd.Timestamp(index[max(0, len(index) - 1 - sessions)])
+    reject_jumps(market.jumps, tickers, start, as_of, what=what)
+
+
+VIX_STALE_SESSIONS = 5
+"""A VIX close is carried forward (flagged) for at most this many NYSE sessions."""
+NO_VIX_EFFECTS = ("the stress delay (the methodology's rule 4) is not evaluated; dynamic "
+                  "thresholds and the VIX cost regimes assume the base (calm) regime")
+
+
+def vix_reading(series: pd.Series | None, day: pd.Timestamp
+                ) -> tuple[float | None, tuple[Notice, ...]]:
+    """The VIX close a decision on ``day`` uses, and the notices saying how it was had.
+
+    The close of ``day`` itself; else the last earlier close carried forward for at most
+    :data:`VIX_STALE_SESSIONS` NYSE sessions (flagged, naming its date); beyond that the
+    VIX is stale and treated as absent (flagged), as when there is no VIX at all.
+
+    Returns
+    -------
+    (float or None, tuple of Notice)
+        None when there is no usable VIX.
+    """
+    if series is None:
+        return None, (notice(Flag.NO_VIX, f"no VIX: {NO_VIX_EFFECTS}"),)
+    known = series.loc[:day].dropna()
+    if not len(known):
+        return None, (notice(Flag.NO_VIX, f"no VIX on or before {day.date()} (the VIX "
+                             f"starts {series.dropna().index.min().date()}): "
+                             f"{NO_VIX_EFFECTS}"),)
+    last = pd.Timestamp(known.index[-1])
+    value = float(known.iloc[-1])
+    if last >= day:
+        return value, ()
+    gap = int((nyse_sessions(last, day) > last).sum())
+    if gap <= VIX_STALE_SESSIONS:
+        return value, (notice(Flag.VIX_CARRIED, f"VIX {value:.2f} of {last.date()} carried "
+                              f"forward {gap} session(s) to {day.date()}"),)
+    return None, (notice(Flag.NO_VIX, f"no VIX: the VIX ends on {last.date()}, {gap} sessions "
+                         f"before {day.date()} (stale after {VIX_STALE_SESSIONS}); "
+                         f"{NO_VIX_EFFECTS}"),)
+
+
+def vix_window_notices(market: MarketData, start: pd.Timestamp, end: pd.Timestamp
+                       ) -> tuple[Notice, ...]:
+    """Flags of a window whose days lack a usable VIX (none, or stale, on some days)."""
+    if market.vix is None:
+        return (notice(Flag.NO_VIX, f"no VIX: {NO_VIX_EFFECTS}"),)
+    dates = market.prices.index[(market.prices.index >= start) & (market.prices.index <= end)]
+    usable = ~np.isnan(vix_series_on(market.vix, pd.DatetimeIndex(dates)))
+    if usable.all():
+        return ()
+    missing = pd.DatetimeIndex(dates[~usable])
+    return (notice(Flag.NO_VIX, f"no usable VIX on {len(missing)} of {len(dates)} days "
+                   f"({missing[0].date()} .. {missing[-1].date()}; a close is carried forward "
+                   f"at most {VIX_STALE_SESSIONS} sessions): on those days {NO_VIX_EFFECTS}"),)
+
+
+def vix_series_on(series: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray:
+    """:func:`vix_reading`'s value on each of ``dates`` (NaN where none), vectorized.
+
+    ``dates`` must be NYSE sessions (a price index).
+    """
+    if series is None or not len(dates):
+        return np.full(len(dates), np.nan)
+    known = series.dropna().sort_index()
+    if not len(known):
+        return np.full(len(dates), np.nan)
+    pos = pd.DatetimeIndex(known.index).searchsorted(dates, side="right") - 1
+    values = known.to_numpy(dtype=np.float64)[np.maximum(pos, 0)]
+    sessions = nyse_sessions(min(known.index[0], dates[0]), max(known.index[-1], dates[-1]))
+    last = pd.DatetimeIndex(known.index)[np.maximum(pos, 0)]
+    gap = sessions.searchsorted(dates) - sessions.searchsorted(last)
+    return np.where((pos >= 0) & (gap <= VIX_STALE_SESSIONS), values, np.nan)

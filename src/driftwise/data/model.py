@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from driftwise.data.jumps import PriceJump
 from driftwise.flags import Notice
 
 if TYPE_CHECKING:  # costs.build imports this module
@@ -149,6 +150,8 @@ class MarketData:
     risk_free_annual: pd.Series | None = None
     source: str = "<prices>"
     notices: tuple[Notice, ...] = field(default=())
+    jumps: tuple[PriceJump, ...] = field(default=())
+    """Suspect one-day price jumps the user has not accepted (:mod:`driftwise.data.jumps`)."""
 
     @property
     def last_date(self) -> pd.Timestamp:

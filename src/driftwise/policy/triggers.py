@@ -53,6 +53,10 @@ class Reason:
         ``variant[c] >= 0`` (a gate whose outcome can be said several ways), and
         ``template`` / ``otherwise`` as above when it is -1; empty when unused.
     variant : ndarray of int, shape (C,), or int
+    missing : str
+        Template for the rows where ``use_missing`` holds: the condition could not be
+        evaluated (no VIX); it wins over all others. Empty when unused.
+    use_missing : ndarray of bool, shape (C,), or bool
     """
 
     code: str
@@ -63,6 +67,8 @@ class Reason:
     use_otherwise: BoolArray | bool = False
     variants: tuple[str, ...] = ()
     variant: npt.NDArray[np.intp] | int = 0
+    missing: str = ""
+    use_missing: BoolArray | bool = False
 
     def text(self, config: int = 0) -> str:
         """The reason in words for configuration ``config``."""
@@ -73,6 +79,8 @@ class Reason:
         which = int(_pick(self.variant, config)) if self.variants else -1  # type: ignore[call-overload]
         if which >= 0:
             template = self.variants[which]
+        if self.missing and bool(_pick(self.use_missing, config)):
+            template = self.missing
         return template.format(**picked)
 
 
@@ -343,7 +351,9 @@ class DynamicThreshold:
         return TriggerResult(met, (Reason(
             "dynamic_threshold", met,
             "portfolio drift {d:.2%} vs VIX-adjusted threshold {h:.2%} (VIX {vix:.1f}, regime {g})",
-            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": REGIME_LABELS[regime]}),))
+            {"d": ctx.portfolio_drift, "h": h, "vix": ctx.vix, "g": REGIME_LABELS[regime]},
+            missing="portfolio drift {d:.2%} vs threshold {h:.2%} (no VIX: the base regime's "
+            "threshold assumed)", use_missing=np.isnan(ctx.vix_rows())),))
 
 
 @dataclass(frozen=True)
@@ -443,7 +453,9 @@ class StressDelay:
                         use_otherwise=~stress, variants=STRESS_TEXT,
                         variant=_stress_variant(stress, blocked, delayed, waiting, fired, pending,
                                                 self.max_delay_days, drift,
-                                                _arr(self.extreme, ctx)))
+                                                _arr(self.extreme, ctx)),
+                        missing="no VIX: stress delay not evaluated (the methodology's rule 4 "
+                        "needs the VIX)", use_missing=np.isnan(ctx.vix_rows()))
         return TriggerResult(fired, (*inner.reasons, reason), assets=inner.assets,
                              delayed=delayed, delay_days=self.delay_days)
 

@@ -31,6 +31,7 @@ from driftwise.backtest.history import build_history
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.config import Config, TeModel
 from driftwise.costs import CostParams
+from driftwise.data.loader import with_vix
 from driftwise.data.market import read_vix
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
@@ -73,6 +74,8 @@ class PortfolioSpec:
     universe: str = "sample"
     tickers: tuple[str, ...] = ()
     data_dir: str | None = None
+    vix_file: str | None = None
+    """A VIX file replacing the universe's own VIX (``--vix``)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,13 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
 
 
 def _inputs(spec: PortfolioSpec) -> Inputs:
+    inputs = _universe_inputs(spec)
+    if spec.vix_file is None:
+        return inputs
+    return dataclasses.replace(inputs, market=with_vix(inputs.market, spec.vix_file, None))
+
+
+def _universe_inputs(spec: PortfolioSpec) -> Inputs:
     if spec.universe == "sample":
         inputs = load_sample()
         if not spec.tickers:
