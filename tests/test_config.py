@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from driftwise._config_errors import key_lines
 from driftwise.config import (
+    COMPONENTS,
+    COMPOSITE,
     BacktestConfig,
     Config,
     ConstraintsConfig,
@@ -423,12 +425,28 @@ def _increasing(elements: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Any
     return st.lists(elements, min_size=1, max_size=5, unique=True).map(lambda v: tuple(sorted(v)))
 
 
+_LEAVES = [k.value for k in COMPONENTS]
+
+
+@st.composite
+def _components(draw: st.DrawFn) -> list[Any]:
+    """Two to four distinct components, one of them perhaps a nested composition."""
+    names = draw(st.lists(st.sampled_from(_LEAVES), min_size=2, max_size=4, unique=True))
+    items: list[Any] = list(names)
+    if draw(st.booleans()):
+        inner = draw(st.lists(st.sampled_from(_LEAVES), min_size=2, max_size=3, unique=True))
+        items[0] = {draw(st.sampled_from(["any_of", "all_of"])): inner}
+    return items
+
+
 @st.composite
 def _policy(draw: st.DrawFn) -> dict[str, Any]:
     delay = draw(st.integers(0, 60))
     stress_max = draw(_frac)
+    trigger = draw(st.sampled_from(TriggerKind))
     return {
-        "trigger": draw(st.sampled_from(TriggerKind)),
+        "trigger": trigger,
+        "triggers": draw(_components()) if trigger in COMPOSITE else [],
         "frequency": draw(st.sampled_from(Frequency)),
         "anchor": draw(st.sampled_from(Anchor)), "threshold": draw(_unit),
         "hybrid_override": draw(_unit), "band_abs": draw(_unit), "band_rel": draw(_unit),
@@ -470,7 +488,7 @@ def _config(draw: st.DrawFn) -> Config:
             "commission_bps": draw(_nonneg),
             "commission_per_share_usd": draw(st.none() | _nonneg),
             "min_ticket_usd": draw(_nonneg), "borrow_bps_annual": draw(_nonneg),
-            "adv_window_days": draw(_days), "spread_window_days": draw(_days)},
+            "adv_window_days": draw(_days)},
         "risk": {
             "vol_window_days": draw(st.integers(2, 5000)),
             "cov_windows_days": draw(_increasing(st.integers(2, 5000))),
@@ -484,8 +502,7 @@ def _config(draw: st.DrawFn) -> Config:
         "tax": {
             "enabled": draw(st.booleans()), "lot_relief": draw(st.sampled_from(LotRelief)),
             "short_term_rate": draw(_frac), "long_term_rate": draw(_frac),
-            "long_term_after_days": draw(_days), "defer_short_term_gains": draw(st.booleans()),
-            "harvest_loss_threshold": draw(_unit), "wash_sale_days": draw(st.integers(0, 90))},
+            "long_term_after_days": draw(_days)},
         "backtest": {
             "start": start, "end": end, "start_from_holdings": draw(st.booleans()),
             "initial_nav_usd": draw(_pos), "thresholds": draw(_increasing(_unit)),

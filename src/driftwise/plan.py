@@ -33,8 +33,9 @@ from driftwise.costs import (
     cost_table,
     trade_costs,
 )
+from driftwise.data.loader import with_default_targets
 from driftwise.data.model import Inputs
-from driftwise.execution import ExecutionStyle, Schedule, build_schedule
+from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
 from driftwise.monitor import estimate_risk, trading_days_between, vix_on
@@ -140,6 +141,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     with_schedule : bool
         Build the execution schedule (the reference simulator does not need it).
     """
+    if inputs.targets is None:  # portfolio.default_target, flagged (SPEC section 10)
+        inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     settings = monitor_config(config)
@@ -291,7 +294,7 @@ def _restricted(outcome: StepResult) -> bool:
 BINDING_TEXT = {
     "excluded": "left out as illiquid", "do_not_buy": "on the do-not-buy list",
     "do_not_sell": "on the do-not-sell list", "long_only": "clipped at zero (long-only)",
-    "cost_constrained_skip": "not worth twice its cost (cost-constrained)",
+    "cost_constrained_skip": "benefit not above policy.cost_constrained_multiple × its cost",
     "min_trade": "below the minimum trade", "no_price": "without a price",
 }
 
@@ -399,7 +402,18 @@ def _schedule(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInput
         costs.sigma_daily[pos], style=ExecutionStyle(e.style.value), participation=e.participation,
         multi_day_after=e.multi_day_after_days, slices_per_day=e.slices_per_day,
         start_date=next_session(state.as_of), risk_aversion=e.risk_aversion,
-        impact_bps=impact_bps)
+        impact_bps=impact_bps, order_type=OrderType(e.order_type.value),
+        price_cost_bps=_price_cost_bps(trades, _subset(costs, pos), params, vix))
+
+
+def _price_cost_bps(trades: pd.DataFrame, costs: AssetCostInputs, params: CostParams,
+                    vix: float | None) -> np.ndarray:
+    """Each trade's price cost besides impact (the half-spread, or the flat all-in cost) in
+    bps of traded value, from the cost model: what a limit order concedes beyond impact."""
+    value = trades["trade_usd"].to_numpy(dtype=np.float64)
+    split = trade_costs(value, costs, params, vix)
+    return np.asarray(1e4 * (split.spread_usd + split.flat_usd) / np.abs(value),
+                      dtype=np.float64)
 
 
 def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:

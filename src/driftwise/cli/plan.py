@@ -72,7 +72,8 @@ def plan_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, lots=lots, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
+        default_target=cfg.portfolio.default_target))
     plan = make_plan(inputs, cfg, as_of=as_of)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)

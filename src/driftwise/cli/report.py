@@ -63,7 +63,8 @@ def report_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance))
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
+        default_target=cfg.portfolio.default_target))
     plan = make_plan(inputs, cfg, as_of=as_of)
     path = write_full_report(out, inputs, cfg, plan, years=years, sweep=sweep, validate=validate)
     console.print(f"report: {path.resolve()}")
