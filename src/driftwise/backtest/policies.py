@@ -35,9 +35,10 @@ _ADJECTIVE = {Frequency.WEEK: "weekly", Frequency.MONTH: "monthly", Frequency.QU
 
 def _policy(base: Config | None, destination: DestinationLike, stress_delay: bool,
             skip: bool = False, **policy: Any) -> Config:
-    """``base`` with ``[policy]`` fields replaced (validated as a configuration file is)."""
+    """``base`` with ``[policy]`` fields replaced (validated as a configuration file is);
+    a composition's ``triggers`` list of ``base`` is dropped with its trigger."""
     fields = {"stress_delay": stress_delay, "skip_if_cost_exceeds_benefit": skip,
-              "destination": Destination(destination), **policy}
+              "destination": Destination(destination), "triggers": (), **policy}
     return (base or Config()).with_overrides({f"policy.{k}": v for k, v in fields.items()},
                                              source="policy")
 
