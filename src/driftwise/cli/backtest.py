@@ -80,7 +80,8 @@ def backtest_command(
         help="TOML with a [backtest] grid (thresholds, cost_levels_bps, vix_multipliers, "
         "impact_models) to sweep.", dir_okay=False)] = None,
     sweep: Annotated[bool, typer.Option(
-        "--sweep", help="Sweep the [backtest] grid of --config (or the default grid).")
+        "--sweep", help="Sweep the \\[backtest] grid of --config (thresholds, cost levels, "
+        "VIX multipliers, impact models; the default grid without --config).")
     ] = False,
     table: Annotated[Path | None, typer.Option(
         help="Write the tidy results table (.csv, .csv.gz or .parquet).", dir_okay=False)] = None,
