@@ -15,6 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from driftwise._config_errors import key_lines
 from driftwise.config import (
+    COMPONENTS,
+    COMPOSITE,
+    UNSUPPORTED,
     BacktestConfig,
     Config,
     ConstraintsConfig,
@@ -30,6 +33,7 @@ from driftwise.config import (
     RiskConfig,
     TaxConfig,
     TeModel,
+    TriggerGroup,
     TriggerKind,
     default_config,
     load_config,
@@ -312,6 +316,109 @@ def test_bad_list_item_names_its_index_and_the_key_line(tmp_path: Path) -> None:
     assert "line 6, field 'backtest.seed': expected a number ≥ 0, found -1" in msg
 
 
+# --------------------------------------------------- keys not supported (yet)
+
+
+@pytest.mark.parametrize(("text", "line", "field", "why"), [
+    ("[tax]\nenabled = true\nharvest_loss_threshold = 0.1\n", 3, "tax.harvest_loss_threshold",
+     "loss harvesting is not implemented"),
+    ("[tax]\nwash_sale_days = 30\n", 2, "tax.wash_sale_days", "wash sales are not tracked"),
+    ("[tax]\n\ndefer_short_term_gains = false\n", 3, "tax.defer_short_term_gains",
+     "the deferral of short-term gains is not implemented"),
+    ("[costs]\nspread_window_days = 20\n", 2, "costs.spread_window_days",
+     "no input carries a spread history"),
+])
+def test_unsupported_key_is_rejected_naming_file_line_and_field(
+        text: str, line: int, field: str, why: str, tmp_path: Path) -> None:
+    msg = _error(text, tmp_path)
+    assert msg.startswith(f"{tmp_path / 'dw.toml'}, line {line}, field '{field}': {field} is "
+                          f"not supported yet: {why}")
+    assert msg.endswith("; remove the key")
+
+
+def test_several_unsupported_keys_are_listed_by_line(tmp_path: Path) -> None:
+    msg = _error("[tax]\nwash_sale_days = 30\nharvest_loss_threshold = 0.1\n", tmp_path)
+    assert msg.startswith(f"2 problems in {tmp_path / 'dw.toml'}:\n")
+    assert msg.index("line 2, field 'tax.wash_sale_days'") < msg.index(
+        "line 3, field 'tax.harvest_loss_threshold'")
+
+
+def test_unsupported_key_through_overrides_and_dicts() -> None:
+    with pytest.raises(ConfigError, match=re.escape(
+            "overrides, field 'tax.wash_sale_days': tax.wash_sale_days is not supported yet")):
+        default_config().with_overrides({"tax.wash_sale_days": 30})
+    with pytest.raises(ConfigError, match=re.escape("<dict>, field 'costs.spread_window_days'")):
+        Config.from_dict({"costs": {"spread_window_days": 20}})
+
+
+def test_template_sets_no_unsupported_key() -> None:
+    for section, key in UNSUPPORTED:
+        assert not re.search(rf"^#? ?{key} = ", DEFAULT_CONFIG_TOML, flags=re.M), key
+        assert key not in SECTIONS[section].model_fields
+
+
+# --------------------------------------------------------- composed triggers
+
+
+def test_composed_trigger_reads_round_trips_and_describes() -> None:
+    text = ('[policy]\ntrigger = "all_of"\n'
+            'triggers = ["threshold", { any_of = ["calendar", "cost_benefit"] }]\n')
+    cfg = loads_config(text)
+    first, group = cfg.policy.triggers
+    assert first is TriggerKind.THRESHOLD and isinstance(group, TriggerGroup)
+    assert group.mode is TriggerKind.ANY_OF
+    assert group.components == (TriggerKind.CALENDAR, TriggerKind.COST_BENEFIT)
+    assert loads_config(cfg.to_toml()) == cfg
+    assert 'triggers = ["threshold", { any_of = ["calendar", "cost_benefit"] }]' \
+        in cfg.to_toml()
+    assert cfg.describe()["policy"]["triggers"] == [
+        "threshold", {"any_of": ["calendar", "cost_benefit"]}]
+    assert cfg.with_overrides({"policy.threshold": 0.07}).policy.triggers == cfg.policy.triggers
+    assert Config.from_dict(json.loads(json.dumps(cfg.describe()))) == cfg
+
+
+@pytest.mark.parametrize(("body", "line", "field", "expected"), [
+    ('trigger = "any_of"\n', 2, "policy.triggers",
+     'at least two triggers to compose for trigger = "any_of"'),
+    ('trigger = "all_of"\ntriggers = []\n', 3, "policy.triggers",
+     'at least two triggers to compose for trigger = "all_of"'),
+    ('trigger = "any_of"\ntriggers = ["threshold"]\n', 3, "policy.triggers",
+     "at least two triggers"),
+    ('triggers = ["threshold", "calendar"]\n', 2, "policy.triggers",
+     'no triggers list unless trigger = "any_of" or "all_of"'),
+    ('trigger = "any_of"\ntriggers = ["treshold", "calendar"]\n', 3, "policy.triggers[0]",
+     "one of 'calendar', 'threshold'"),
+    ('trigger = "any_of"\ntriggers = ["calendar", "never"]\n', 3, "policy.triggers[1]",
+     "a trigger that can fire (never cannot be composed)"),
+    ('trigger = "any_of"\ntriggers = ["calendar", "calendar"]\n', 3, "policy.triggers[1]",
+     "each trigger once"),
+    ('trigger = "any_of"\ntriggers = ["calendar", "all_of"]\n', 3, "policy.triggers[1]",
+     "a trigger name; nest with { all_of = [...] } instead"),
+    ('trigger = "any_of"\ntriggers = ["bands",\n  { all_of = ["calendar",\n'
+     '    { any_of = ["threshold", "hybrid"] }] }]\n', 3, "policy.triggers[1].all_of[1]",
+     "a trigger name: compositions nest one level deep at most"),
+    ('trigger = "any_of"\ntriggers = ["bands", { all_of = ["calendar"] }]\n', 3,
+     "policy.triggers[1].all_of", "at least two triggers"),
+    ('trigger = "any_of"\ntriggers = ["bands", { some_of = ["calendar", "threshold"] }]\n',
+     3, "policy.triggers[1]", "a table with one key, any_of or all_of"),
+    ('trigger = "any_of"\ntriggers = "threshold"\n', 3, "policy.triggers",
+     "a list of trigger names"),
+    ('trigger = "any_of"\ntriggers = ["bands", "calendar", "threshold", "hybrid", "dynamic",'
+     ' "cost_benefit", "volatility_aware", { any_of = ["bands", "calendar"] },'
+     ' { all_of = ["bands", "calendar"] }]\n', 3, "policy.triggers", "at most 8 triggers"),
+])
+def test_composition_errors_name_line_and_field(body: str, line: int, field: str,
+                                                expected: str, tmp_path: Path) -> None:
+    msg = _error("[policy]\n" + body, tmp_path)
+    assert f"line {line}, field '{field}': expected {expected}" in msg, msg
+
+
+def test_unknown_component_suggests_the_name(tmp_path: Path) -> None:
+    msg = _error('[policy]\ntrigger = "any_of"\ntriggers = ["treshold", "calendar"]\n',
+                 tmp_path)
+    assert msg.endswith("found \"treshold\" (did you mean 'threshold'?)")
+
+
 def test_triple_needs_three_values(tmp_path: Path) -> None:
     msg = _error("[costs]\nvix_multipliers = [1.0, 1.5]\n", tmp_path)
     assert "line 2, field 'costs.vix_multipliers" in msg
@@ -424,12 +531,28 @@ def _increasing(elements: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Any
     return st.lists(elements, min_size=1, max_size=5, unique=True).map(lambda v: tuple(sorted(v)))
 
 
+_LEAVES = [k.value for k in COMPONENTS]
+
+
+@st.composite
+def _components(draw: st.DrawFn) -> list[Any]:
+    """Two to four distinct components, one of them perhaps a nested composition."""
+    names = draw(st.lists(st.sampled_from(_LEAVES), min_size=2, max_size=4, unique=True))
+    items: list[Any] = list(names)
+    if draw(st.booleans()):
+        inner = draw(st.lists(st.sampled_from(_LEAVES), min_size=2, max_size=3, unique=True))
+        items[0] = {draw(st.sampled_from(["any_of", "all_of"])): inner}
+    return items
+
+
 @st.composite
 def _policy(draw: st.DrawFn) -> dict[str, Any]:
     delay = draw(st.integers(0, 60))
     stress_max = draw(_frac)
+    trigger = draw(st.sampled_from(TriggerKind))
     return {
-        "trigger": draw(st.sampled_from(TriggerKind)),
+        "trigger": trigger,
+        "triggers": draw(_components()) if trigger in COMPOSITE else [],
         "frequency": draw(st.sampled_from(Frequency)),
         "anchor": draw(st.sampled_from(Anchor)), "threshold": draw(_unit),
         "hybrid_override": draw(_unit), "band_abs": draw(_unit), "band_rel": draw(_unit),
@@ -471,7 +594,7 @@ def _config(draw: st.DrawFn) -> Config:
             "commission_bps": draw(_nonneg),
             "commission_per_share_usd": draw(st.none() | _nonneg),
             "min_ticket_usd": draw(_nonneg), "borrow_bps_annual": draw(_nonneg),
-            "adv_window_days": draw(_days), "spread_window_days": draw(_days)},
+            "adv_window_days": draw(_days)},
         "risk": {
             "vol_window_days": draw(st.integers(2, 5000)),
             "cov_windows_days": draw(_increasing(st.integers(2, 5000))),
@@ -485,8 +608,7 @@ def _config(draw: st.DrawFn) -> Config:
         "tax": {
             "enabled": draw(st.booleans()), "lot_relief": draw(st.sampled_from(LotRelief)),
             "short_term_rate": draw(_frac), "long_term_rate": draw(_frac),
-            "long_term_after_days": draw(_days), "defer_short_term_gains": draw(st.booleans()),
-            "harvest_loss_threshold": draw(_unit), "wash_sale_days": draw(st.integers(0, 90))},
+            "long_term_after_days": draw(_days)},
         "backtest": {
             "start": start, "end": end, "start_from_holdings": draw(st.booleans()),
             "initial_nav_usd": draw(_pos), "thresholds": draw(_increasing(_unit)),

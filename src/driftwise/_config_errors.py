@@ -32,7 +32,7 @@ def render(err: Any, source: str, lines: dict[tuple[str, ...], int],
            root: type[BaseModel]) -> str:
     """One pydantic error as 'file, line N, field 'a.b': expected X, found Y'."""
     ctx: dict[str, Any] = err.get("ctx") or {}
-    loc = tuple(err["loc"]) + tuple(str(ctx["field"]).split(".") if "field" in ctx else ())
+    loc = tuple(err["loc"]) + (_field_path(str(ctx["field"])) if "field" in ctx else ())
     keys = tuple(p for p in loc if isinstance(p, str))
     line = _line_of(keys, lines)
     related = (*keys[:-1], str(ctx.get("related")))
@@ -47,6 +47,14 @@ def render(err: Any, source: str, lines: dict[tuple[str, ...], int],
         return f"{where}: unknown {what}; {_suggest(keys, root)}"
     found = ctx["found"] if "found" in ctx else show_value(err["input"])
     return f"{where}: expected {_expected(err)}, found {found}"
+
+
+_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _field_path(text: str) -> tuple[str | int, ...]:
+    """``"triggers[1].all_of[0]"`` as ``("triggers", 1, "all_of", 0)``."""
+    return tuple(int(m[1]) if m[1] is not None else m[2] for m in _PART.finditer(text))
 
 
 def _line_of(keys: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int | None:

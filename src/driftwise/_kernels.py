@@ -521,10 +521,10 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
              prices: FloatArray, price_ok: BoolArray, kind: int, width: FloatArray,
              has_width: bool, no_buy: BoolArray, no_sell: BoolArray, assets: BoolArray,
              exclude: BoolArray, vol: FloatArray, cov: FloatArray, use_cov: bool,
-             gamma: float, horizon: float, long_only: bool, cash_buffer: float,
-             min_floor: FloatArray, use_min: bool, whole: bool, max_turnover: float,
-             p: int, m: float, table: Table, tol: float, max_iter: int, x: FloatArray,
-             k: FloatArray, bind: BoolArray, row_bind: BoolArray, sums: FloatArray,
+             gamma: float, horizon: float, cc_multiple: float, long_only: bool,
+             cash_buffer: float, min_floor: FloatArray, use_min: bool, whole: bool,
+             max_turnover: float, p: int, m: float, table: Table, tol: float, max_iter: int,
+             x: FloatArray, k: FloatArray, bind: BoolArray, row_bind: BoolArray, sums: FloatArray,
              scratch: FloatArray) -> tuple[int, int]:
     """Steps 1-7 of :func:`driftwise.policy.sizing.size_trades` for one active row.
 
@@ -558,7 +558,7 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
             di = 0.0
         dest[i] = di
         tradable[i] = assets[i] and price_ok[i] and not exclude[i]
-    if kind == COST_CONSTRAINED:  # benefit of each asset's full trade > twice its cost
+    if kind == COST_CONSTRAINED:  # benefit of each asset's full trade > cc_multiple × cost
         benefit = np.empty(n)
         for i in range(n):
             x[i] = w[i] - t[i]
@@ -567,7 +567,7 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
             x[i] = (dest[i] - w[i]) * nav
         trading_costs(x, p, m, table, scratch, k)
         for i in range(n):
-            selected[i] = benefit[i] > 2.0 * (k[i] / nav)
+            selected[i] = benefit[i] > cc_multiple * (k[i] / nav)
             bind[B_CC_SKIP, i] = tradable[i] and not selected[i] and dest[i] != w[i]
     for i in range(n):
         di = dest[i]
@@ -683,7 +683,8 @@ def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
               kind: int, width: FloatArray, has_width: bool, no_buy: BoolArray,
               no_sell: BoolArray, assets: BoolArray, exclude: BoolArray, vol: FloatArray,
               cov: FloatArray, use_cov: bool, gamma: FloatArray, horizon: FloatArray,
-              long_only: bool, cash_buffer: float, min_floor: FloatArray, use_min: bool,
+              cc_multiple: FloatArray, long_only: bool, cash_buffer: float,
+              min_floor: FloatArray, use_min: bool,
               whole: bool, max_turnover: float, which: IntArray, mult: FloatArray,
               table: Table, tol: float, max_iter: int, x: FloatArray, k: FloatArray,
               bind: BoolArray, row_bind: BoolArray, sums: FloatArray) -> tuple[int, int]:
@@ -706,7 +707,8 @@ def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
         status, it = size_row(w[r], t[r], cash[r], nav[r], held[r], prices, price_ok, kind,
                               width[r], has_width, no_buy[r], no_sell[r], assets[r],
                               exclude[r], vol[r], cov, use_cov, gamma[r], horizon[r],
-                              long_only, cash_buffer, min_floor, use_min, whole, max_turnover,
+                              cc_multiple[r], long_only, cash_buffer, min_floor, use_min,
+                              whole, max_turnover,
                               which[r], mult[r], table, tol, max_iter, x[r], k[r], row_assets,
                               row_flags, sums[r], scratch)
         for j in range(N_ASSET_KEYS):  # loops: a broadcasting copy compiles slowly
@@ -909,10 +911,10 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     threshold: FloatArray, review: bool, band_width: FloatArray,
                     no_buy: BoolArray, no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
                     participation: float, min_adv_usd: float, max_days: float, kind: int,
-                    gamma: float, horizon: float, long_only: bool, cash_buffer: float,
-                    min_trade_usd: float, min_trade_shares: float, whole: bool,
-                    max_turnover: float, which: IntArray, mult: FloatArray, table: Table,
-                    tol: float, max_iter: int, borrow_rate: FloatArray,
+                    gamma: float, horizon: float, cc_multiple: float, long_only: bool,
+                    cash_buffer: float, min_trade_usd: float, min_trade_shares: float,
+                    whole: bool, max_turnover: float, which: IntArray, mult: FloatArray,
+                    table: Table, tol: float, max_iter: int, borrow_rate: FloatArray,
                     out_nav: FloatArray, out_drift: FloatArray,
                     out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
                     out_cash: FloatArray, out_rebalanced: BoolArray,
@@ -985,8 +987,9 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                      exclude)
         status, _ = size_row(w, target, cash_usd, v, held, safe, price_ok, kind, band_width,
                              has_width, no_buy, no_sell, every, exclude, vol, no_cov, use_cov,
-                             gamma, horizon, long_only, cash_buffer, floor, use_min, whole,
-                             max_turnover, which[c], mult[c], table, tol, max_iter, x, cost,
+                             gamma, horizon, cc_multiple, long_only, cash_buffer, floor,
+                             use_min, whole, max_turnover, which[c], mult[c], table, tol,
+                             max_iter, x, cost,
                              bind, row_bind, sums, scratch)
         if status != OK:
             failed[0] = c

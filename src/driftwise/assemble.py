@@ -7,14 +7,16 @@ the planner, the backtest and every command configure the kernels the same way.
 
 from __future__ import annotations
 
-from driftwise.config import Config, PolicyConfig, TriggerKind
+from driftwise.config import COMPOSITE, Config, PolicyConfig, TriggerComponent, TriggerKind
 from driftwise.costs import CostParams, ImpactModel
+from driftwise.errors import ConfigError
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.monitor import MonitorConfig
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import (
+    AllOf,
     AnyOf,
     AssetBands,
     Calendar,
@@ -45,8 +47,9 @@ def cost_params(config: Config) -> CostParams:
         illiquid_days=config.constraints.max_liquidity_days,
         multi_day_days=config.execution.multi_day_after_days,
         adv_window_days=c.adv_window_days,
-        spread_window_days=c.spread_window_days,
-        default_commission_bps=c.commission_bps,
+        default_commission_bps=c.commission_bps if c.commission_per_share_usd is None else 0.0,
+        default_commission_per_share_usd=c.commission_per_share_usd or 0.0,
+        default_min_ticket_usd=c.min_ticket_usd,
         default_borrow_bps_annual=c.borrow_bps_annual,
     )
 
@@ -84,6 +87,7 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
         constraints=constraints,
         skip_if_cost_exceeds_benefit=p.skip_if_cost_exceeds_benefit,
         gamma=p.tracking_aversion, horizon_days=float(p.benefit_horizon_days),
+        cost_constrained_multiple=p.cost_constrained_multiple,
         min_adv_usd=c.min_adv_usd, max_liquidity_days=c.max_liquidity_days,
         participation=config.costs.participation)
 
@@ -91,34 +95,52 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
 def build_trigger(policy: PolicyConfig) -> Trigger:
     """The trigger ``[policy]`` describes, wrapped in the stress gate when enabled.
 
-    The volatility-aware rule (seed Rule 2) is combined with the drift threshold, as the
-    seed intends it: a tighter, per-asset rule for high-volatility assets on top of the
-    portfolio threshold.
+    ``any_of`` / ``all_of`` compose the triggers of ``policy.triggers`` (one level of
+    nested ``{ any_of | all_of = [...] }`` allowed), each built as the same name would be
+    alone, with its own parameters of ``[policy]``; the stress gate wraps the whole.
     """
     kind = policy.trigger
-    trigger: Trigger
     if kind is TriggerKind.NEVER:
         return Never()
-    if kind is TriggerKind.CALENDAR:
-        trigger = Calendar(policy.frequency, policy.anchor)
-    elif kind is TriggerKind.THRESHOLD:
-        trigger = DriftThreshold(policy.threshold)
-    elif kind is TriggerKind.BANDS:
-        trigger = AssetBands()
-    elif kind is TriggerKind.HYBRID:
-        trigger = hybrid(policy.frequency, policy.hybrid_override, policy.anchor)
-    elif kind is TriggerKind.COST_BENEFIT:
-        trigger = CostBenefit(policy.cost_benefit_form, policy.tracking_aversion,
-                              float(policy.benefit_horizon_days))
-    elif kind is TriggerKind.VOLATILITY_AWARE:
-        trigger = AnyOf((DriftThreshold(policy.threshold),
-                         VolatilityAware(policy.vol_aware_min_vol, policy.vol_aware_min_drift)),
-                        label="threshold + volatility-aware (Rule 2)")
-    else:
-        low, mid, high = policy.dynamic_multipliers
-        trigger = DynamicThreshold(policy.threshold, (low, mid, high),
-                                   policy.dynamic_stress_pause, policy.extreme_drift)
+    trigger = (_composed(policy, kind, policy.triggers) if kind in COMPOSITE
+               else _component(policy, kind))
     if policy.stress_delay:
         trigger = StressDelay(trigger, policy.stress_vix, policy.stress_max_drift,
                               policy.extreme_drift, policy.delay_days, policy.max_delay_days)
     return trigger
+
+
+def _composed(policy: PolicyConfig, mode: TriggerKind,
+              items: tuple[TriggerComponent, ...]) -> Trigger:
+    children = tuple(_component(policy, item) if isinstance(item, TriggerKind)
+                     else _composed(policy, item.mode, item.components) for item in items)
+    return AnyOf(children) if mode is TriggerKind.ANY_OF else AllOf(children)
+
+
+def _component(policy: PolicyConfig, kind: TriggerKind) -> Trigger:
+    """One trigger kind with its parameters of ``[policy]`` (no stress gate).
+
+    The volatility-aware rule (seed Rule 2) is combined with the drift threshold, as the
+    seed intends it: a tighter, per-asset rule for high-volatility assets on top of the
+    portfolio threshold.
+    """
+    if kind is TriggerKind.CALENDAR:
+        return Calendar(policy.frequency, policy.anchor)
+    if kind is TriggerKind.THRESHOLD:
+        return DriftThreshold(policy.threshold)
+    if kind is TriggerKind.BANDS:
+        return AssetBands()
+    if kind is TriggerKind.HYBRID:
+        return hybrid(policy.frequency, policy.hybrid_override, policy.anchor)
+    if kind is TriggerKind.COST_BENEFIT:
+        return CostBenefit(policy.cost_benefit_form, policy.tracking_aversion,
+                           float(policy.benefit_horizon_days))
+    if kind is TriggerKind.VOLATILITY_AWARE:
+        return AnyOf((DriftThreshold(policy.threshold),
+                      VolatilityAware(policy.vol_aware_min_vol, policy.vol_aware_min_drift)),
+                     label="threshold + volatility-aware (Rule 2)")
+    if kind is TriggerKind.DYNAMIC:
+        low, mid, high = policy.dynamic_multipliers
+        return DynamicThreshold(policy.threshold, (low, mid, high),
+                                policy.dynamic_stress_pause, policy.extreme_drift)
+    raise ConfigError(f"policy.trigger: {kind.value!r} is not a single trigger")

@@ -5,7 +5,13 @@ and what to), ``[constraints]``, ``[costs]``, ``[risk]``, ``[execution]``, ``[ta
 ``[backtest]`` (the sensitivity grid), ``[portfolio]`` and ``[data]``. Every field has a default,
 its unit in its name (``_usd``, ``_bps``, ``_days``; weights and rates are fractions)
 and a description. Unknown keys are errors, so a typo such as ``treshold`` never
-silently falls back to a default.
+silently falls back to a default, and so are the keys of :data:`UNSUPPORTED` (features not
+built yet): every key a configuration may set changes what some command does
+(``tests/test_config_keys.py`` checks each one).
+
+``policy.trigger = "any_of"`` or ``"all_of"`` composes the triggers of
+``policy.triggers`` (names, or one level of nested ``{ any_of | all_of = [...] }``
+tables; :class:`TriggerGroup`), each with its own parameters of ``[policy]``.
 
 Entry points: :func:`load_config` (a TOML file), :func:`loads_config` (TOML text),
 :func:`default_config`, :func:`write_default_config` (the commented template of
@@ -16,13 +22,15 @@ line when known, the dotted field (``policy.threshold``), what was expected and 
 was found.
 
 Enums shared with the kernels (``Frequency``, ``Anchor``, ``BandMode``,
-``CostBenefitForm``, ``CovarianceEstimator``, ``ExecutionStyle``, ``DefaultTarget``)
-are imported from the modules that use them, so a configured value is passed on as is.
+``CostBenefitForm``, ``CovarianceEstimator``, ``ExecutionStyle``, ``OrderType``,
+``DefaultTarget``) are imported from the modules that use them, so a configured value is
+passed on as is.
 Those modules must therefore not import this one at module level.
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import tomllib
 from collections.abc import Mapping
@@ -38,8 +46,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -49,7 +59,7 @@ from driftwise.config_template import DEFAULT_CONFIG_TOML
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.data.jumps import parse_jump_key
 from driftwise.errors import ConfigError
-from driftwise.execution.schedule import ExecutionStyle
+from driftwise.execution.schedule import ExecutionStyle, OrderType
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
@@ -65,7 +75,10 @@ __all__ = [
 
 
 class TriggerKind(StrEnum):
-    """Which trigger decides *when* to rebalance (SPEC section 5)."""
+    """Which trigger decides *when* to rebalance (SPEC section 5).
+
+    ``ANY_OF`` and ``ALL_OF`` compose the triggers listed in ``policy.triggers``.
+    """
 
     NEVER = "never"
     CALENDAR = "calendar"
@@ -75,6 +88,18 @@ class TriggerKind(StrEnum):
     COST_BENEFIT = "cost_benefit"
     VOLATILITY_AWARE = "volatility_aware"
     DYNAMIC = "dynamic"
+    ANY_OF = "any_of"
+    ALL_OF = "all_of"
+
+
+COMPOSITE = (TriggerKind.ANY_OF, TriggerKind.ALL_OF)
+"""Trigger kinds that compose the triggers of ``policy.triggers``."""
+
+COMPONENTS = tuple(k for k in TriggerKind if k is not TriggerKind.NEVER and k not in COMPOSITE)
+"""Trigger kinds that may be a component of a composition."""
+
+MAX_COMPONENTS = 8
+"""Most triggers one ``any_of`` / ``all_of`` list may hold."""
 
 
 class Destination(StrEnum):
@@ -98,13 +123,6 @@ class TeModel(StrEnum):
 
     DIAGONAL = "diagonal"
     FULL = "full"
-
-
-class OrderType(StrEnum):
-    """Order type of exported child orders."""
-
-    MARKET = "market"
-    LIMIT = "limit"
 
 
 class LotRelief(StrEnum):
@@ -190,6 +208,109 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+# ------------------------------------------------------- composed triggers
+
+
+class TriggerGroup(_Section):
+    """One nested composition in ``policy.triggers``: ``{ all_of = ["calendar", ...] }``.
+
+    Exactly one of the two fields is set, to two or more component kinds.
+    """
+
+    any_of: tuple[TriggerKind, ...] | None = _f(None, "Fires when any of these fires.")
+    all_of: tuple[TriggerKind, ...] | None = _f(None, "Fires when all of these fire.")
+
+    @model_serializer(mode="wrap")
+    def _only_the_set_key(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    @property
+    def mode(self) -> TriggerKind:
+        """``ANY_OF`` or ``ALL_OF``."""
+        return TriggerKind.ANY_OF if self.any_of is not None else TriggerKind.ALL_OF
+
+    @property
+    def components(self) -> tuple[TriggerKind, ...]:
+        """The composed trigger kinds."""
+        return self.any_of if self.any_of is not None else (self.all_of or ())
+
+
+TriggerComponent = TriggerKind | TriggerGroup
+
+
+def _component_kind(item: object, where: str) -> TriggerKind:
+    """A component name as a :class:`TriggerKind` that can be composed."""
+    name = item.value if isinstance(item, TriggerKind) else item
+    if not isinstance(name, str):
+        raise _invalid("a trigger name or a table { any_of = [...] } / { all_of = [...] }",
+                       field=where, found=show_value(name))
+    if name in COMPOSITE:
+        raise _invalid(f"a trigger name; nest with {{ {name} = [...] }} instead",
+                       field=where, found=show_value(name))
+    if name == TriggerKind.NEVER:
+        raise _invalid("a trigger that can fire (never cannot be composed)", field=where,
+                       found=show_value(name))
+    names = [k.value for k in COMPONENTS]
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise _invalid("one of " + ", ".join(f"'{k}'" for k in names), field=where,
+                       found=show_value(name) + hint)
+    return TriggerKind(name)
+
+
+def _component_list(items: object, where: str, *, nested: bool) -> tuple[TriggerComponent, ...]:
+    if not isinstance(items, list | tuple):
+        raise _invalid('a list of trigger names, e.g. ["threshold", "calendar"]',
+                       field=where or None, found=show_value(items))
+    if len(items) > MAX_COMPONENTS:
+        raise _invalid(f"at most {MAX_COMPONENTS} triggers", field=where or None,
+                       found=f"{len(items)}")
+    out: list[TriggerComponent] = []
+    for i, item in enumerate(items):
+        here = f"{where}[{i}]"
+        if isinstance(item, Mapping | TriggerGroup):
+            if nested:
+                raise _invalid("a trigger name: compositions nest one level deep at most",
+                               field=here, found="a table")
+            out.append(_group(item, here))
+        else:
+            out.append(_component_kind(item, here))
+    for i, item in enumerate(out):
+        if item in out[:i]:
+            raise _invalid("each trigger once", field=f"{where}[{i}]",
+                           found=f"{show_value(_shown(item))} twice")
+    return tuple(out)
+
+
+def _shown(item: TriggerComponent) -> object:
+    if isinstance(item, TriggerKind):
+        return item.value
+    return {item.mode.value: [k.value for k in item.components]}
+
+
+def _group(item: Mapping[str, Any] | TriggerGroup, where: str) -> TriggerGroup:
+    data = item.model_dump() if isinstance(item, TriggerGroup) else dict(item)
+    keys = [k for k, v in data.items() if v is not None]
+    if len(keys) != 1 or keys[0] not in COMPOSITE:
+        raise _invalid("a table with one key, any_of or all_of", field=where,
+                       found="{" + ", ".join(map(str, keys)) + "}")
+    mode = keys[0]
+    inner = _component_list(data[mode], f"{where}.{mode}", nested=True)
+    if len(inner) < 2:
+        raise _invalid("at least two triggers", field=f"{where}.{mode}",
+                       found=show_value([_shown(k) for k in inner]))
+    return TriggerGroup.model_validate({mode: inner})
+
+
+def _components(value: object) -> tuple[TriggerComponent, ...]:
+    """``policy.triggers``: names, or one level of nested ``{ any_of | all_of = [...] }``."""
+    return _component_list(value, "", nested=False)
+
+
+TriggerList = Annotated[tuple[TriggerComponent, ...], BeforeValidator(_components)]
+
+
 # ------------------------------------------------------------------ sections
 
 
@@ -221,6 +342,7 @@ class PolicyConfig(_Section):
     max_delay_days: int = _f(20, "Rule 4: maximum delay, trading days.", ge=0)
     dynamic_multipliers: Triple = _lax((1.0, 1.2, 1.5), "Threshold multiplier by VIX regime.")
     dynamic_stress_pause: bool = _f(False, "Top VIX regime: pause unless drift is extreme.")
+    triggers: TriggerList = _f((), "Components of an any_of / all_of trigger.")
     destination: Destination = _lax(Destination.FULL, "What a rebalance trades to.")
     cost_constrained_multiple: Positive = _f(2.0, "Trade an asset if benefit > this × cost.")
     skip_if_cost_exceeds_benefit: bool = _f(True, "Skip a rebalance costing more than it gains.")
@@ -241,7 +363,20 @@ class PolicyConfig(_Section):
             raise _invalid(f"extreme_drift ≥ stress_max_drift ({self.stress_max_drift})",
                            field="extreme_drift", found=repr(self.extreme_drift),
                            related="stress_max_drift")
+        self._check_composition()
         return self
+
+    def _check_composition(self) -> None:
+        shown = show_value([_shown(k) for k in self.triggers])
+        if self.trigger in COMPOSITE and len(self.triggers) < 2:
+            raise _invalid(f"at least two triggers to compose for trigger = "
+                           f"{show_value(self.trigger.value)}, e.g. "
+                           '["threshold", "calendar"]', field="triggers", found=shown,
+                           related="trigger")
+        if self.trigger not in COMPOSITE and self.triggers:
+            raise _invalid('no triggers list unless trigger = "any_of" or "all_of" (the list '
+                           f"is read only then; trigger is {show_value(self.trigger.value)})",
+                           field="triggers", found=shown, related="trigger")
 
 
 class ConstraintsConfig(_Section):
@@ -277,7 +412,6 @@ class CostsConfig(_Section):
     min_ticket_usd: float = _f(0.0, "Minimum commission per order, USD.", ge=0)
     borrow_bps_annual: float = _f(25.0, "Borrow cost of shorts when none given.", ge=0)
     adv_window_days: int = _f(60, "Average daily volume window, trading days.", ge=1)
-    spread_window_days: int = _f(20, "Average spread window, trading days.", ge=1)
 
 
 class RiskConfig(_Section):
@@ -286,7 +420,9 @@ class RiskConfig(_Section):
     vol_window_days: int = _f(60, "Volatility window, trading days.", ge=2)
     cov_windows_days: Annotated[tuple[Annotated[int, Field(ge=2)], ...], Increasing] = _lax(
         (60, 252), "Covariance windows, trading days.", min_length=1)
-    estimator: CovarianceEstimator = _lax(CovarianceEstimator.SAMPLE, "Covariance estimator.")
+    estimator: CovarianceEstimator = _lax(CovarianceEstimator.LEDOIT_WOLF,
+                                          "Long-window covariance the monitor shows beside "
+                                          "the sample one.")
     te_model: TeModel = _lax(TeModel.FULL, "Full covariance or diagonal tracking error.")
     drift_cap: float = _f(0.5, "|d_i| above is capped and flagged.", gt=0, le=1)
 
@@ -303,17 +439,19 @@ class ExecutionConfig(_Section):
 
 
 class TaxConfig(_Section):
-    """``[tax]``: lot-level, tax-aware rebalancing of taxable accounts (SPEC section 5)."""
+    """``[tax]``: the tax of each sale in the plan's trade list (SPEC section 5b).
 
-    enabled: bool = _f(False, "Count taxes and use lots.")
+    Lots are relieved by ``lot_relief`` and shown with their holding period whenever the
+    holdings carry lots; ``enabled`` adds the tax of each sale at the two rates. Loss
+    harvesting, deferral of short-term gains and wash sales are not built: their keys
+    are rejected (:data:`UNSUPPORTED`).
+    """
+
+    enabled: bool = _f(False, "Show the tax of each sale in the trade list.")
     lot_relief: LotRelief = _lax(LotRelief.HIFO, "Lots a sale relieves first.")
     short_term_rate: Fraction = _f(0.37, "Tax on short-term gains, fraction of the gain.")
     long_term_rate: Fraction = _f(0.20, "Tax on long-term gains, fraction of the gain.")
     long_term_after_days: int = _f(365, "Long-term after holding, calendar days.", ge=1)
-    defer_short_term_gains: bool = _f(True, "Price waiting until a lot turns long-term.")
-    harvest_loss_threshold: float = _f(0.10, "Loss that harvests, fraction of basis.",
-                                       gt=0, le=1)
-    wash_sale_days: int = _f(30, "Wash-sale window, calendar days.", ge=0)
 
 
 class BacktestConfig(_Section):
@@ -442,9 +580,11 @@ class Config(_Section):
 
 
 def _literal(value: object) -> str:
-    """One TOML value; scalars are formatted by tomli_w, lists inline."""
+    """One TOML value; scalars are formatted by tomli_w, lists and tables inline."""
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_literal(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_literal(v)}" for k, v in value.items()) + " }"
     return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
@@ -510,7 +650,37 @@ def write_default_config(path: str | Path, *, overwrite: bool = False) -> Path:
     return path
 
 
+UNSUPPORTED: dict[tuple[str, str], str] = {
+    ("tax", "harvest_loss_threshold"): "loss harvesting is not implemented",
+    ("tax", "wash_sale_days"): "wash sales are not tracked",
+    ("tax", "defer_short_term_gains"): "the deferral of short-term gains is not implemented",
+    ("costs", "spread_window_days"): "no input carries a spread history to average (the cost "
+                                     "file gives one spread per ticker, used as it is)",
+}
+"""Keys a configuration may not set, with the reason: nothing would read them."""
+
+
+def _unsupported(data: Mapping[str, Any], source: str, text: str | None) -> None:
+    """Raise a ConfigError naming every key of :data:`UNSUPPORTED` that ``data`` sets."""
+    lines = key_lines(text) if text is not None else {}
+    found: list[tuple[int, str]] = []
+    for (section, key), why in UNSUPPORTED.items():
+        table = data.get(section)
+        if isinstance(table, Mapping) and key in table:
+            line = lines.get((section, key))
+            where = source + (f", line {line}" if line is not None else "")
+            found.append((line or 0, f"{where}, field '{section}.{key}': {section}.{key} is "
+                                     f"not supported yet: {why}; remove the key"))
+    problems = [text for _, text in sorted(found)]
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} problems in {source}:\n"
+                          + "\n".join(f"  {p}" for p in problems))
+
+
 def _validate(data: Mapping[str, Any], *, source: str, text: str | None) -> Config:
+    _unsupported(data, source, text)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

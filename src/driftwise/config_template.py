@@ -18,7 +18,8 @@ DEFAULT_CONFIG_TOML = """\
 
 [policy]
 # When to rebalance: "never", "calendar", "threshold" (portfolio drift), "bands"
-# (any asset outside its band), "hybrid", "cost_benefit", "volatility_aware", "dynamic".
+# (any asset outside its band), "hybrid", "cost_benefit", "volatility_aware", "dynamic",
+# or "any_of" / "all_of" to compose the triggers listed in `triggers` below.
 trigger = "threshold"
 # Review period of the calendar and hybrid triggers: "day", "week", "month", "quarter",
 # "half", "year".
@@ -62,6 +63,10 @@ max_delay_days = 20
 dynamic_multipliers = [1.0, 1.2, 1.5]
 # Dynamic trigger: in the top VIX regime pause instead of widening, unless drift is extreme.
 dynamic_stress_pause = false
+# Triggers composed by trigger = "any_of" (fires when one fires) or "all_of" (when all fire),
+# each with its own parameters above; one level of nesting, e.g.
+# ["cost_benefit", { all_of = ["calendar", "threshold"] }]. Empty for any other trigger.
+triggers = []
 # What to trade to: "full" (target), "half" (half the drift), "band_edge",
 # "cost_constrained" (assets whose benefit exceeds the multiple below × cost).
 destination = "full"
@@ -121,16 +126,15 @@ min_ticket_usd = 0.0
 borrow_bps_annual = 25.0
 # Window of the average daily volume, trading days.
 adv_window_days = 60
-# Window of the average spread, trading days.
-spread_window_days = 20
 
 [risk]
 # Window of the volatility estimate, trading days.
 vol_window_days = 60
 # Covariance windows (increasing), trading days; the first drives decisions.
 cov_windows_days = [60, 252]
-# Covariance estimator: "sample" or "ledoit_wolf" (shrinkage).
-estimator = "sample"
+# Estimator of the long-window covariance that `driftwise monitor` shows beside the sample
+# one: "ledoit_wolf" (shrinkage) or "sample". Decisions use the sample covariance.
+estimator = "ledoit_wolf"
 # Tracking error with the "full" covariance or its "diagonal" approximation.
 te_model = "full"
 # Asset drift above this (fraction of NAV) is capped and flagged as a probable data error.
@@ -147,11 +151,13 @@ multi_day_after_days = 5.0
 risk_aversion = 1e-6
 # Child-order buckets per session (13 = 30-minute buckets).
 slices_per_day = 13
-# Child order type: "market" or "limit".
+# Child order type: "market", or "limit" at the as-of close moved by the order's expected
+# price cost (half-spread + impact): buy close·(1 + bps/1e4), sell close·(1 − bps/1e4).
 order_type = "market"
 
 [tax]
-# Tax-aware rebalancing with lots (taxable accounts).
+# Lots are relieved and shown in the trade list whenever the holdings carry them; true
+# adds the tax of each sale at the rates below (the decision does not count it yet).
 enabled = false
 # Lots a sale relieves first: "hifo", "fifo" or "min_tax".
 lot_relief = "hifo"
@@ -161,12 +167,6 @@ short_term_rate = 0.37
 long_term_rate = 0.20
 # A lot held longer than this is long-term, calendar days.
 long_term_after_days = 365
-# Price waiting until a short-term lot turns long-term before selling it.
-defer_short_term_gains = true
-# Harvest a lot whose unrealized loss reaches this fraction of its cost basis.
-harvest_loss_threshold = 0.10
-# Wash-sale window before and after a loss sale, calendar days.
-wash_sale_days = 30
 
 [backtest]
 # First day of the window (default: first day of the data).
@@ -193,9 +193,10 @@ bootstrap_samples = 1000
 seed = 0
 
 [portfolio]
-# Date of the last rebalance (default: from the portfolio record, if any).
+# Date of the last rebalance when the command line gives no --last-rebalance.
 # last_rebalance = 2024-01-02
-# Target when none is given: "equal" or "market_cap" weights (flagged).
+# Target when no targets file is given: "equal" weights, or "market_cap" weights from the
+# security master's market_cap_usd (every ticker needs one); flagged either way.
 default_target = "equal"
 
 [data]

@@ -34,10 +34,11 @@ from driftwise.costs import (
     short_notices,
     trade_costs,
 )
+from driftwise.data.loader import with_default_targets
 from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs
 from driftwise.errors import DataError
-from driftwise.execution import ExecutionStyle, Schedule, build_schedule
+from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
 from driftwise.monitor import MonitorConfig, estimate_risk, trading_days_between
@@ -143,6 +144,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     with_schedule : bool
         Build the execution schedule (the reference simulator does not need it).
     """
+    if inputs.targets is None:  # portfolio.default_target, flagged (SPEC section 10)
+        inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     settings = monitor_config(config)
@@ -196,7 +199,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
 def _lookback(settings: MonitorConfig, config: Config) -> int:
     """Sessions of prices before the as-of date that the plan reads (risk, costs)."""
     return max(settings.long_window_days, settings.short_window_days, settings.vol_window_days,
-               config.costs.adv_window_days, config.costs.spread_window_days)
+               config.costs.adv_window_days)
 
 
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
@@ -324,7 +327,7 @@ def _restricted(outcome: StepResult) -> bool:
 BINDING_TEXT = {
     "excluded": "left out as illiquid", "do_not_buy": "on the do-not-buy list",
     "do_not_sell": "on the do-not-sell list", "long_only": "clipped at zero (long-only)",
-    "cost_constrained_skip": "not worth twice its cost (cost-constrained)",
+    "cost_constrained_skip": "benefit not above policy.cost_constrained_multiple × its cost",
     "min_trade": "below the minimum trade", "no_price": "without a price",
 }
 
@@ -468,7 +471,18 @@ def _schedule(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInput
         costs.sigma_daily[pos], style=ExecutionStyle(e.style.value), participation=e.participation,
         multi_day_after=e.multi_day_after_days, slices_per_day=e.slices_per_day,
         start_date=next_session(state.as_of), risk_aversion=e.risk_aversion,
-        impact_bps=impact_bps)
+        impact_bps=impact_bps, order_type=OrderType(e.order_type.value),
+        price_cost_bps=_price_cost_bps(trades, _subset(costs, pos), params, vix))
+
+
+def _price_cost_bps(trades: pd.DataFrame, costs: AssetCostInputs, params: CostParams,
+                    vix: float | None) -> np.ndarray:
+    """Each trade's price cost besides impact (the half-spread, or the flat all-in cost) in
+    bps of traded value, from the cost model: what a limit order concedes beyond impact."""
+    value = trades["trade_usd"].to_numpy(dtype=np.float64)
+    split = trade_costs(value, costs, params, vix)
+    return np.asarray(1e4 * (split.spread_usd + split.flat_usd) / np.abs(value),
+                      dtype=np.float64)
 
 
 def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:

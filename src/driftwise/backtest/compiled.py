@@ -176,8 +176,9 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         _k.arg(h.vol_annual[k]), _k.arg(costs.inputs.adv_shares, np.float64),
         float(rule.participation), float(rule.min_adv_usd), float(rule.max_liquidity_days),
         KIND_CODES[Destination(rule.destination)], float(rule.gamma), float(rule.horizon_days),
-        bool(c.long_only), float(c.cash_buffer), float(c.min_trade_usd),
-        float(c.min_trade_shares), bool(c.whole_shares), float(c.max_turnover), model.which,
+        float(rule.cost_constrained_multiple), bool(c.long_only), float(c.cash_buffer),
+        float(c.min_trade_usd), float(c.min_trade_shares), bool(c.whole_shares),
+        float(c.max_turnover), model.which,
         model.multiplier, model.table.kernel_args, FIXED_POINT_TOL, FIXED_POINT_MAX_ITER,
         loop.borrow_rate, loop.nav, loop.drift, loop.post_drift, loop.traded, loop.cost,
         loop.cash, loop.rebalanced, loop.intended, loop.borrow, failed)

@@ -110,6 +110,7 @@ class HistorySettings:
                    config.risk.te_model is TeModel.FULL, p.adv_window_days, p.vol_window_days,
                    p.min_history_fraction,
                    (p.tiers, p.outstanding_over_adv, p.default_commission_bps,
+                    p.default_commission_per_share_usd, p.default_min_ticket_usd,
                     p.default_borrow_bps_annual, p.stale_after_days, p.spread_window_days))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from driftwise.config import Config, Destination, TriggerKind
+from driftwise.config import COMPOSITE, Config, Destination, TriggerComponent, TriggerKind
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import CostBenefitForm
@@ -36,9 +36,10 @@ _ADJECTIVE = {Frequency.DAY: "daily", Frequency.WEEK: "weekly", Frequency.MONTH:
 
 def _policy(base: Config | None, destination: DestinationLike, stress_delay: bool,
             skip: bool = False, **policy: Any) -> Config:
-    """``base`` with ``[policy]`` fields replaced (validated as a configuration file is)."""
+    """``base`` with ``[policy]`` fields replaced (validated as a configuration file is);
+    a composition's ``triggers`` list of ``base`` is dropped with its trigger."""
     fields = {"stress_delay": stress_delay, "skip_if_cost_exceeds_benefit": skip,
-              "destination": Destination(destination), **policy}
+              "destination": Destination(destination), "triggers": (), **policy}
     return (base or Config()).with_overrides({f"policy.{k}": v for k, v in fields.items()},
                                              source="policy")
 
@@ -194,7 +195,7 @@ def policy_name(config: Config) -> str:
         TriggerKind.VOLATILITY_AWARE: f"volatility-aware {_pct(p.threshold)}",
         TriggerKind.DYNAMIC: f"dynamic {_pct(p.threshold)}",
     }
-    name = names[kind]
+    name = _composed_name(names, kind, p.triggers) if kind in COMPOSITE else names[kind]
     if kind is TriggerKind.THRESHOLD and p.stress_delay:
         name = f"VIX-delayed {_pct(p.threshold)}"
     elif p.stress_delay and kind is not TriggerKind.NEVER:
@@ -202,6 +203,15 @@ def policy_name(config: Config) -> str:
     if p.destination is not Destination.FULL and kind is not TriggerKind.NEVER:
         name += f" [{p.destination.value.replace('_', ' ')}]"
     return name
+
+
+def _composed_name(names: dict[TriggerKind, str], mode: TriggerKind,
+                   items: tuple[TriggerComponent, ...]) -> str:
+    """``any of (threshold 5%, quarterly)``: a composition named by its components."""
+    parts = [names[i] if isinstance(i, TriggerKind) else _composed_name(names, i.mode,
+                                                                         i.components)
+             for i in items]
+    return f"{'any' if mode is TriggerKind.ANY_OF else 'all'} of ({', '.join(parts)})"
 
 
 def unique_names(configs: Sequence[Config], names: Sequence[str] | None = None) -> list[str]:

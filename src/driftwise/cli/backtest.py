@@ -36,6 +36,7 @@ from driftwise.data.market import refuse_jumps, vix_window_notices
 from driftwise.errors import ConfigError
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
+from driftwise.state import DefaultTarget
 
 YEARS_BY_DEFAULT = 10
 
@@ -89,10 +90,16 @@ def backtest_command(
     grid: Annotated[Path | None, typer.Option(
         help="TOML with a [backtest] grid (thresholds, cost_levels_bps, vix_multipliers, "
         "impact_models) to sweep.", dir_okay=False)] = None,
+    sweep: Annotated[bool, typer.Option(
+        "--sweep", help="Sweep the \\[backtest] grid of --config (thresholds, cost levels, "
+        "VIX multipliers, impact models; the default grid without --config).")
+    ] = False,
     table: Annotated[Path | None, typer.Option(
         help="Write the tidy results table (.csv, .csv.gz or .parquet).", dir_okay=False)] = None,
     config: ConfigOption = None,
-    samples: Annotated[int, typer.Option(help="Bootstrap resamples.", min=50)] = 1000,
+    samples: Annotated[int | None, typer.Option(
+        help="Bootstrap resamples (default: backtest.bootstrap_samples, 1000).", min=50,
+        show_default=False)] = None,
     report: Annotated[Path | None, typer.Option(
         help="Write a self-contained HTML report.", dir_okay=False)] = None,
     workers: Annotated[int | None, typer.Option(
@@ -103,14 +110,18 @@ def backtest_command(
 ) -> None:
     """Compare rebalancing rules on history, with block-bootstrap intervals.
 
-    With no arguments: the seed's five rules (monthly, 5% threshold, 10% threshold,
-    hybrid, cost-benefit) on the sample's last 10 years.
+    With no arguments: the methodology's five rules (monthly, 5% threshold, 10% threshold,
+    hybrid, cost-benefit) on the sample's last 10 years. With --config, the file's own
+    rule is added as "your rule", and the named rules take its destination, constraints,
+    costs and window.
     """
     check_window(start, end)
     base = load_cli_config(config)
+    start, end = config_window(base, start, end)
     inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
                                   master=master, vix=vix, cost_file=cost_file,
-                                  accept_jumps=accepted_jumps(base, accept_jump))
+                                  accept_jumps=accepted_jumps(base, accept_jump),
+                                  default_target=_default_target(base))
     dates = inputs.market.prices.index
     last = pd.Timestamp(end) if end is not None else pd.Timestamp(dates[-1])
     first = pd.Timestamp(start) if start is not None else \
@@ -120,14 +131,18 @@ def backtest_command(
                  + max(*base.risk.cov_windows_days, base.risk.vol_window_days),
                  what="the backtest")
     configs = build_policies(base, policy, threshold, cost_bps)
-    sweep = SweepGrid.from_config(load_config(grid).backtest) if grid is not None else None
+    if config is not None:
+        configs[YOUR_RULE] = _flat(base, cost_bps)
     b = base.backtest
+    sweep_grid = (SweepGrid.from_config(load_config(grid).backtest) if grid is not None
+                  else SweepGrid.from_config(b) if sweep else None)
+    grid_base = policies.threshold(0.05, destination=base.policy.destination, base=base)
     with progress_bar("backtest", enabled=not as_json) as progress:
         result = compare(inputs, list(configs.values()), list(configs), start=first, end=last,
-                         grid=sweep, grid_base=_flat(policies.threshold(0.05, base=base),
-                                                     cost_bps),
-                         progress=progress, samples=samples, block=b.bootstrap_block_days,
-                         seed=b.seed, workers=workers)
+                         grid=sweep_grid, grid_base=_flat(grid_base, cost_bps),
+                         progress=progress,
+                         samples=samples if samples is not None else b.bootstrap_samples,
+                         block=b.bootstrap_block_days, seed=b.seed, workers=workers)
     if table is not None:
         write_table(result.sweep if result.sweep is not None
                     else result.metrics.reset_index(), table)
@@ -135,7 +150,8 @@ def backtest_command(
         write_report(report, backtest=backtest_data(
             result.result, metrics=result.metrics, sweep=result.sweep,
             threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion))
-    flags = merge_notices(inputs.market.notices, vix_window_notices(inputs.market, first, last))
+    flags = merge_notices(inputs.targets.notices if inputs.targets is not None else (),
+                          inputs.market.notices, vix_window_notices(inputs.market, first, last))
     if as_json:
         print_json({**as_dict(result), "flags": list(flags)})
         return
@@ -147,19 +163,44 @@ def backtest_command(
             console.print(f"{label}: {path.resolve()}")
 
 
+YOUR_RULE = "your rule"
+"""Name of the configuration file's own rule in the comparison."""
+
+
+def config_window(base: Config, start: str | None, end: str | None) -> tuple[str | None,
+                                                                            str | None]:
+    """``--start`` / ``--end``, else the configuration's ``backtest.start`` / ``end``."""
+    b = base.backtest
+    return (start if start is not None or b.start is None else b.start.isoformat(),
+            end if end is not None or b.end is None else b.end.isoformat())
+
+
+def _default_target(base: Config) -> DefaultTarget | None:
+    """``portfolio.default_target`` when the configuration file sets it, else None: without
+    targets or that key, ``--prices`` asks for ``--targets`` rather than guess."""
+    p = base.portfolio
+    return p.default_target if "default_target" in p.model_fields_set else None
+
+
 def build_policies(base: Config, names: list[PolicyName] | None, thresholds: list[float] | None,
                    cost_bps: float | None) -> dict[str, Config]:
-    """The configurations to compare, keyed by display name."""
+    """The configurations to compare, keyed by display name.
+
+    Each named rule is ``base`` with its own trigger (and the documented stress-delay and
+    cost-skip settings of :mod:`driftwise.backtest.policies`), and ``base``'s destination.
+    """
+    to = base.policy.destination
     if not names:
         if thresholds:
             names = [PolicyName.THRESHOLD]
         else:
-            return {k: _flat(v, cost_bps) for k, v in policies.seed_rules(base=base).items()}
+            return {k: _flat(v, cost_bps)
+                    for k, v in policies.seed_rules(destination=to, base=base).items()}
     out: dict[str, Config] = {}
     for name in names:
         if name in THRESHOLDED:
             for h in thresholds or [base.policy.threshold]:
-                config = THRESHOLDED[name](h, base=base)
+                config = THRESHOLDED[name](h, destination=to, base=base)
                 out[policies.policy_name(config)] = config
         else:
             config = _named(name, base)
@@ -168,14 +209,15 @@ def build_policies(base: Config, names: list[PolicyName] | None, thresholds: lis
 
 
 def _named(name: PolicyName, base: Config) -> Config:
-    makers = {PolicyName.NEVER: policies.never, PolicyName.DAILY: policies.daily,
-              PolicyName.WEEKLY: policies.weekly,
+    if name is PolicyName.NEVER:
+        return policies.never(base=base)
+    makers = {PolicyName.DAILY: policies.daily, PolicyName.WEEKLY: policies.weekly,
               PolicyName.MONTHLY: policies.monthly,
               PolicyName.QUARTERLY: policies.quarterly, PolicyName.ANNUAL: policies.annual,
               PolicyName.HYBRID: policies.hybrid, PolicyName.COST_BENEFIT: policies.cost_benefit}
     if name not in makers:
         raise ConfigError(f"unknown policy {name}")
-    return makers[name](base=base)
+    return makers[name](destination=base.policy.destination, base=base)
 
 
 def _flat(config: Config, cost_bps: float | None) -> Config:

@@ -73,7 +73,8 @@ def costs_command(
     params = cost_params(cfg)
     inputs = load_inputs(**input_options(holdings=holdings, targets=targets, prices=prices,
                                          volumes=volumes, master=master, vix=vix,
-                                         cost_file=cost_file))
+                                         cost_file=cost_file,
+                                         default_target=cfg.portfolio.default_target))
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     prices_now = pd.Series(state.prices_usd, index=state.tickers)

@@ -53,8 +53,9 @@ def monitor_command(
     threshold: Annotated[float | None, typer.Option(
         help="Portfolio drift threshold (fraction) for days to breach; default from the "
         "configuration (5%).", min=0.0, max=1.0)] = None,
-    estimator: Annotated[CovarianceEstimator, typer.Option(
-        help="Covariance estimator of the long window.")] = CovarianceEstimator.LEDOIT_WOLF,
+    estimator: Annotated[CovarianceEstimator | None, typer.Option(
+        help="Covariance estimator of the long window; default from the configuration "
+        "(risk.estimator).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Per-asset table as CSV.")] = False,
 ) -> None:
@@ -63,12 +64,16 @@ def monitor_command(
     With no input files it runs on the embedded sample portfolio.
     """
     cfg = load_cli_config(config)
-    inputs = load_inputs(**input_options(holdings=holdings, targets=targets, prices=prices,
-                                         volumes=volumes, master=master, vix=vix, lots=lots,
-                                         cost_file=cost_file, last_rebalance=last_rebalance),
-                         accept_jumps=accepted_jumps(cfg, accept_jump))
+    inputs = load_inputs(**input_options(
+        holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
+        vix=vix, lots=lots, cost_file=cost_file,
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
+        default_target=cfg.portfolio.default_target),
+        accept_jumps=accepted_jumps(cfg, accept_jump))
     check_last_rebalance(inputs, as_of, last_rebalance)
-    settings = dataclasses.replace(monitor_config(cfg), estimator=estimator)
+    settings = monitor_config(cfg)
+    if estimator is not None:
+        settings = dataclasses.replace(settings, estimator=estimator)
     if threshold is not None:
         settings = dataclasses.replace(settings, threshold=threshold)
     report = monitor(inputs, as_of=as_of, config=settings, cost_params=cost_params(cfg))

@@ -84,7 +84,8 @@ def plan_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, lots=lots, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance),
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
+        default_target=cfg.portfolio.default_target),
         accept_jumps=accepted_jumps(cfg, accept_jump))
     check_last_rebalance(inputs, as_of, last_rebalance)
     pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)

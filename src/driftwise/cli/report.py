@@ -71,7 +71,8 @@ def report_command(
     inputs = load_inputs(**input_options(
         holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
         vix=vix, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance),
+        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
+        default_target=cfg.portfolio.default_target),
         accept_jumps=accepted_jumps(cfg, accept_jump))
     check_last_rebalance(inputs, as_of, last_rebalance)
     plan = make_plan(inputs, cfg, as_of=as_of)

@@ -193,8 +193,8 @@ class CostInputsBuilder:
         self.spread = np.full(n, np.nan)
         self.has_row = np.zeros(n, dtype=bool)
         self.commission_bps = np.full(n, self.params.default_commission_bps)
-        self.per_share = np.zeros(n)
-        self.ticket = np.zeros(n)
+        self.per_share = np.full(n, self.params.default_commission_per_share_usd)
+        self.ticket = np.full(n, self.params.default_min_ticket_usd)
         self.borrow = np.full(n, np.nan)
         self.cost_as_of = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         self._read_costs(cost_file)
@@ -218,8 +218,8 @@ class CostInputsBuilder:
         have = self.has_row
         self.spread = rows["spread_bps"].to_numpy(dtype=np.float64)
         self.commission_bps = np.where(have, rows["commission_bps"], self.commission_bps)
-        self.per_share = np.where(have, rows["commission_per_share_usd"], 0.0)
-        self.ticket = np.where(have, rows["min_ticket_usd"], 0.0)
+        self.per_share = np.where(have, rows["commission_per_share_usd"], self.per_share)
+        self.ticket = np.where(have, rows["min_ticket_usd"], self.ticket)
         self.borrow = rows["borrow_bps_annual"].to_numpy(dtype=np.float64)
         self.cost_as_of = pd.to_datetime(rows["as_of"]).to_numpy(dtype="datetime64[ns]")
 

@@ -75,6 +75,9 @@ class CostParams:
     default_commission_bps : float
         Commission for assets without a cost-file row (default 0: most US brokers charge
         no commission on listed equities; institutional desks set their own).
+    default_commission_per_share_usd, default_min_ticket_usd : float
+        Commission per share and minimum commission per order of assets without a
+        cost-file row (default 0).
     default_borrow_bps_annual : float
         Borrow fee for shorts without a quoted rate (default 30 bps a year, a
         general-collateral, easy-to-borrow level; an assumption, flagged when used).
@@ -106,6 +109,8 @@ class CostParams:
     spread_window_days: int = 20
     min_history_fraction: float = 0.5
     default_commission_bps: float = 0.0
+    default_commission_per_share_usd: float = 0.0
+    default_min_ticket_usd: float = 0.0
     default_borrow_bps_annual: float = 30.0
     tiers: TierDefaults = field(default_factory=TierDefaults)
 
@@ -120,7 +125,8 @@ class CostParams:
                            tuple(float(v) for v in self.vix_multipliers))
         for name in ("impact_coef", "almgren_eta", "almgren_gamma", "almgren_delta",
                      "cost_scale", "stale_after_days", "illiquid_adv_usd",
-                     "default_commission_bps", "default_borrow_bps_annual"):
+                     "default_commission_bps", "default_commission_per_share_usd",
+                     "default_min_ticket_usd", "default_borrow_bps_annual"):
             _check(name, getattr(self, name), low=0.0)
         for name in ("almgren_beta", "almgren_alpha", "outstanding_over_adv", "participation",
                      "execution_days", "illiquid_days", "multi_day_days",

@@ -1,4 +1,9 @@
-"""Load every input of a command from files, or the embedded sample when none is given."""
+"""Load every input of a command from files, or the embedded sample when none is given.
+
+When no targets are given, :func:`default_targets` builds them from
+``portfolio.default_target``: equal weights, or market-cap weights from the security
+master, flagged "no target specified".
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,26 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from driftwise.costs.inputs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.market import read_prices, read_risk_free, read_vix
 from driftwise.data.master import read_security_master
-from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster
+from driftwise.data.model import (
+    Holdings,
+    Inputs,
+    MarketData,
+    SecurityMaster,
+    TargetLevel,
+    Targets,
+)
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
-from driftwise.errors import ConfigError
-from driftwise.flags import Flag, merge_notices
+from driftwise.errors import ConfigError, DataError
+from driftwise.flags import Flag, merge_notices, notice
+from driftwise.state import DefaultTarget
 
 PathLike = str | Path
 
@@ -35,12 +49,16 @@ def load_inputs(
     last_rebalance: str | pd.Timestamp | None = None,
     today: pd.Timestamp | None = None,
     accept_jumps: Sequence[str] = (),
+    default_target: DefaultTarget | None = None,
 ) -> Inputs:
     """Read and validate the inputs of one portfolio.
 
     With no ``holdings`` the embedded sample is used (its own targets, master, prices and
     VIX); any other file given alongside then replaces the sample's part.
     ``accept_jumps`` (``TICKER:YYYY-MM-DD``) are price jumps the user knows are real.
+    Without targets, ``default_target`` (``portfolio.default_target``) builds them over
+    the held tickers (:func:`default_targets`); None leaves them out (the planner then
+    uses equal weights).
 
     Raises
     ------
@@ -69,7 +87,7 @@ def load_inputs(
         rates, notes = read_risk_free(risk_free, today=today)
         market = dataclasses.replace(market, risk_free_annual=rates,
                                      notices=merge_notices(market.notices, notes))
-    return Inputs(
+    out = Inputs(
         holdings=base.holdings,
         targets=read_targets(targets) if targets is not None else base.targets,
         master=read_security_master(master) if master is not None else base.master,
@@ -78,6 +96,7 @@ def load_inputs(
                         else base.last_rebalance),
         costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
     )
+    return out if default_target is None else with_default_targets(out, default_target)
 
 
 def load_backtest_inputs(
@@ -91,34 +110,101 @@ def load_backtest_inputs(
     holdings: PathLike | None = None,
     today: pd.Timestamp | None = None,
     accept_jumps: Sequence[str] = (),
+    default_target: DefaultTarget | None = None,
 ) -> Inputs:
     """Inputs of a backtest: prices and targets (holdings only to start from them).
 
     With no ``prices`` the sample's market is used (and its targets unless ``targets`` is
-    given); with ``prices``, ``targets`` is required.
+    given); with ``prices`` and no ``targets``, ``default_target``
+    (``portfolio.default_target``) builds them over every ticker of the prices file
+    (:func:`default_targets`).
 
     Raises
     ------
     ConfigError
-        ``prices`` without ``targets``.
+        ``prices`` with neither ``targets`` nor ``default_target``.
+    DataError
+        A market-cap default target with a ticker whose market cap is unknown.
     """
     if prices is None:
         base = load_sample()
         market = base.market
     else:
-        if targets is None:
-            raise ConfigError("--prices needs --targets (the allocation to backtest)")
+        if targets is None and default_target is None:
+            raise ConfigError("--prices needs --targets (the allocation to backtest), or "
+                              "portfolio.default_target in the --config file")
         market = read_prices(prices, volumes=volumes, today=today, accept_jumps=accept_jumps)
         base = Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
                       targets=None, master=SecurityMaster.empty(), market=market)
     market = with_vix(market, vix, today)
+    info = read_security_master(master) if master is not None else base.master
+    target = read_targets(targets) if targets is not None else base.targets
+    if target is None and default_target is not None:
+        target = default_targets(market.prices.columns, info, default_target, what="priced")
     return Inputs(
         holdings=read_holdings(holdings, today=today) if holdings is not None else base.holdings,
-        targets=read_targets(targets) if targets is not None else base.targets,
-        master=read_security_master(master) if master is not None else base.master,
+        targets=target,
+        master=info,
         market=market,
         costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
     )
+
+
+def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:
+    """``inputs`` with :func:`default_targets` over the held tickers when it has no targets."""
+    if inputs.targets is not None:
+        return inputs
+    held = inputs.holdings.shares
+    return dataclasses.replace(inputs, targets=default_targets(
+        held.index[held != 0], inputs.master, how, what="held"))
+
+
+def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
+                    how: DefaultTarget, *, what: str) -> Targets:
+    """Targets when none are given (SPEC section 10), flagged "no target specified".
+
+    Parameters
+    ----------
+    tickers : sequence of str
+        The tickers to spread the target over (the held ones for a plan, the priced ones
+        for a backtest).
+    master : SecurityMaster
+        ``market_cap_usd`` of each ticker, for market-cap weights.
+    how : DefaultTarget
+        ``EQUAL``: ``1/n`` each; ``MARKET_CAP``: ``cap_i / Σ cap``. No cash target.
+    what : str
+        How the tickers are described in the flag ("held", "priced").
+
+    Raises
+    ------
+    DataError
+        ``MARKET_CAP`` and a ticker without a positive market cap in the master (named
+        with the field ``market_cap_usd`` and the setting that asked for it).
+    """
+    index = pd.Index([str(t) for t in tickers], name="ticker")
+    if len(index) == 0:
+        raise DataError("no ticker to spread a default target over", file=master.source,
+                        expected=f"at least one {what} ticker", found="none")
+    if how is DefaultTarget.MARKET_CAP:
+        caps = master.frame["market_cap_usd"].reindex(index).astype(float)
+        missing = index[~(caps > 0)]
+        if len(missing):
+            raise DataError(
+                "no market cap for the default target", file=master.source,
+                field="market_cap_usd",
+                expected=f"a market cap > 0 for every {what} ticker "
+                         '(portfolio.default_target = "market_cap"; give --master, or targets)',
+                found="none for " + ", ".join(map(str, missing)))
+        weights = caps / caps.sum()
+    else:
+        weights = pd.Series(1.0 / len(index), index=index)
+    label = "market-cap" if how is DefaultTarget.MARKET_CAP else "equal"
+    flag = notice(Flag.NO_TARGET, f"no target specified: {label} weights over the {what} "
+                  f"tickers (portfolio.default_target = \"{how.value}\")", index)
+    nan = pd.Series(np.nan, index=index)
+    return Targets(level=TargetLevel.ASSET, weights=weights.rename("target_weight"),
+                   cash_weight=0.0, band_abs=nan, band_rel=nan,
+                   source=f"default target ({label} weights)", notices=(flag,))
 
 
 def with_vix(market: MarketData, vix: PathLike | None, today: pd.Timestamp | None) -> MarketData:

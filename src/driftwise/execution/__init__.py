@@ -15,10 +15,11 @@ from driftwise.execution.orders import (
     write_orders_fix,
     write_orders_json,
 )
-from driftwise.execution.schedule import ExecutionStyle, Schedule, build_schedule
+from driftwise.execution.schedule import ExecutionStyle, OrderType, Schedule, build_schedule
 
 __all__ = [
     "ExecutionStyle",
+    "OrderType",
     "Schedule",
     "apply_fills",
     "build_schedule",

@@ -1,11 +1,14 @@
 """Orders out: a flat order table, CSV and JSON files, FIX 4.4 NewOrderSingle text.
 
 One row per order: a child order of a :class:`~driftwise.execution.schedule.Schedule`, or
-one DAY order per ticker of a plain trade list. Quantities are unsigned; the side carries
-the direction (``BUY``, ``SELL``, ``SELL_SHORT``). When the current position is known, a
-sale that would take a position below zero is split into a long sale (``SELL``) down to
-zero and a short sale (``SELL_SHORT``) for the rest, as Regulation SHO requires orders to be
-marked.
+one DAY order per ticker of a plain trade list. An order with a limit price is a LIMIT
+order (FIX OrdType 40=2 with Price 44); a schedule built with ``order_type = "limit"``
+gives each child its limit (:func:`driftwise.execution.schedule.limit_prices`: the close
+moved by the order's expected price cost), otherwise orders are MARKET (40=1).
+Quantities are unsigned; the side carries the direction (``BUY``, ``SELL``,
+``SELL_SHORT``). When the current position is known, a sale that would take a position
+below zero is split into a long sale (``SELL``) down to zero and a short sale
+(``SELL_SHORT``) for the rest, as Regulation SHO requires orders to be marked.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def orders_frame(
     position_shares : Series or mapping, optional
         Current shares per ticker; when given, sales crossing zero are split (see module).
     limit_price_usd : Series or mapping, optional
-        Limit price per ticker; tickers without one get market orders.
+        Limit price per ticker, replacing a schedule's own; tickers without one keep the
+        schedule's limit, or get market orders.
     time_in_force : str
         One of DAY, GTC, OPG, IOC, FOK, CLOSE.
     prefix : str
@@ -95,12 +99,15 @@ def orders_frame(
 
 def _from_schedule(schedule: Schedule) -> pd.DataFrame:
     frame = schedule.child_orders
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "ticker": frame["ticker"].astype(object), "side": frame["side"].astype(object),
         "shares": frame["shares"].astype(float), "day": pd.to_datetime(frame["day"]),
         "start_time": frame["start_time"].astype(object),
         "expected_cost_usd": frame["expected_cost_usd"].astype(float),
     })
+    if "limit_price_usd" in frame.columns:  # LIMIT child orders carry their limit
+        out["limit_price_usd"] = frame["limit_price_usd"].astype(float)
+    return out
 
 
 def _from_trades(trades: pd.DataFrame | pd.Series, day: object) -> pd.DataFrame:

@@ -17,6 +17,15 @@ the same shape; padding entries hold 0 and their results are ignored.
 Risk is the standard deviation of the implementation shortfall
 (Almgren & Chriss 2000), and each trade is compared with the Almgren–Chriss optimal
 trajectory for the caller's risk aversion over the same horizon.
+
+Order type: child orders are MARKET orders, or LIMIT orders (``order_type = "limit"``)
+whose limit is the close the plan priced at, moved by the order's own expected price cost
+in bps: ``c = price_cost_bps + impact_bps(participation)`` (the caller's half-spread, or
+flat cost, plus the child's impact); a buy's limit is ``close·(1 + c/1e4)`` rounded up to
+the tick, a sell's ``close·(1 − c/1e4)`` rounded down (tick 0.01 USD, 0.0001 below 1 USD,
+as Regulation NMS Rule 612 allows). A child order filling at its limit thus pays what the
+cost model expects; one that cannot is left unfilled rather than paying more. Multi-day
+children keep the as-of close: re-price them before later sessions.
 """
 
 from __future__ import annotations
@@ -52,7 +61,8 @@ MAX_DAYS = 252
 """Most sessions a schedule may span (a year); larger trades are refused, not scheduled."""
 
 CHILD_COLUMNS = ["ticker", "side", "day", "start_time", "bucket", "child", "shares",
-                 "interval_volume_shares", "participation", "expected_cost_usd"]
+                 "interval_volume_shares", "participation", "expected_cost_usd",
+                 "order_type", "limit_price_usd"]
 SUMMARY_COLUMNS = ["ticker", "side", "shares", "style", "days", "first_day", "last_day",
                    "n_children", "liquidity_days", "max_participation", "expected_cost_usd",
                    "risk_usd", "ac_cost_usd", "ac_risk_usd", "flags"]
@@ -64,6 +74,13 @@ class ExecutionStyle(StrEnum):
     TWAP = "twap"
     VWAP = "vwap"
     POV = "pov"
+
+
+class OrderType(StrEnum):
+    """Order type of the child orders (``execution.order_type``)."""
+
+    MARKET = "market"
+    LIMIT = "limit"
 
 
 @dataclass(frozen=True)
@@ -78,8 +95,9 @@ class Schedule:
         ``"09:30"``, New York time), ``bucket`` (0-based within the day), ``child``
         (1-based per ticker), ``shares`` (> 0, unsigned; the side carries the sign),
         ``interval_volume_shares`` (ADV x profile share; NaN if ADV unknown),
-        ``participation`` (shares / interval volume) and ``expected_cost_usd`` (market
-        impact from the cost model at that participation).
+        ``participation`` (shares / interval volume), ``expected_cost_usd`` (market
+        impact from the cost model at that participation), ``order_type`` (MARKET or
+        LIMIT) and ``limit_price_usd`` (NaN for a market order; see the module).
     summary : pd.DataFrame
         One row per input trade: ``ticker``, ``side``, ``shares`` (signed parent),
         ``style`` used, ``days``, ``first_day``, ``last_day``, ``n_children``,
@@ -286,6 +304,8 @@ def build_schedule(
     risk_aversion: float,
     impact_bps: ImpactFn,
     profile: npt.ArrayLike | None = None,
+    order_type: OrderType | str = OrderType.MARKET,
+    price_cost_bps: npt.ArrayLike | pd.Series | None = None,
 ) -> Schedule:
     """Split a trade list into child orders with expected cost and risk.
 
@@ -319,6 +339,11 @@ def build_schedule(
     profile : array_like, optional
         Intraday volume profile over equal buckets (default the NYSE half-hour profile);
         re-bucketed to ``slices_per_day`` when its length differs.
+    order_type : OrderType or str
+        MARKET (default) or LIMIT child orders.
+    price_cost_bps : array_like or Series, shape (n_assets,), optional
+        The cost model's price cost besides impact, in bps of traded value (the
+        half-spread, or the flat all-in cost); default 0. Only LIMIT orders use it.
 
     Returns
     -------
@@ -327,7 +352,10 @@ def build_schedule(
     Notes
     -----
     Child participation = child shares / (ADV x profile share of its bucket). Child cost
-    = shares x price x ``impact_bps(participation)`` x 1e-4. Risk: with ``x_g`` the shares
+    = shares x price x ``impact_bps(participation)`` x 1e-4. A LIMIT child's limit is
+    ``price x (1 ± (price_cost_bps + impact_bps(participation)) / 1e4)`` (+ buys, − sells),
+    rounded away from the close to the tick; a child of unknown ADV uses the price cost
+    alone. Risk: with ``x_g`` the shares
     still to trade after bucket ``g`` of the grid and ``tau = 1 / slices_per_day`` days,
     ``risk_usd = sigma_daily price sqrt(tau sum_g x_g^2)`` (Almgren & Chriss 2000, eq. 5;
     daily variance, overnight included, is spread evenly over the day's buckets).
@@ -341,6 +369,9 @@ def build_schedule(
     _check_inputs(index, trade, price, adv, sigma)
     _check_config(participation, multi_day_after, slices_per_day, risk_aversion)
     style = ExecutionStyle(style)
+    kind = _order_type(order_type)
+    extra = (np.zeros(len(index)) if price_cost_bps is None
+             else _aligned(price_cost_bps, index, "price_cost_bps"))
     shape = (rescale_profile(slices_per_day) if profile is None
              else rescale_profile(slices_per_day, profile))
     plans = [_plan_one(abs(q), a, style, participation, multi_day_after, shape, t, i + 1)
@@ -348,9 +379,66 @@ def build_schedule(
     max_days = max((p.grid.size // slices_per_day for p in plans if p is not None), default=0)
     days = resolve_sessions(start_date, max_days, sessions) if max_days else pd.DatetimeIndex([])
     children = _children_frame(index, trade, price, adv, plans, days, shape, impact_bps)
+    children = _with_order_type(children, kind, index, price, extra)
     summary = _summary_frame(index, trade, price, adv, sigma, plans, children, days,
                              participation, slices_per_day, risk_aversion, impact_bps)
     return Schedule(child_orders=children, summary=summary, notices=_notices(summary))
+
+
+def _order_type(value: OrderType | str) -> OrderType:
+    try:
+        return OrderType(str(value).lower())
+    except ValueError:
+        raise ConfigError(f"order type must be one of {[t.value for t in OrderType]}, "
+                          f"got {value!r}") from None
+
+
+def _with_order_type(children: pd.DataFrame, kind: OrderType, index: pd.Index,
+                     price: FloatArray, extra_bps: FloatArray) -> pd.DataFrame:
+    """``children`` with ``order_type`` and ``limit_price_usd`` (NaN for market orders)."""
+    out = children.assign(order_type=kind.value.upper(), limit_price_usd=np.nan)
+    if kind is OrderType.MARKET or out.empty:
+        return out[CHILD_COLUMNS]
+    if np.any(~np.isfinite(extra_bps) | (extra_bps < 0)):
+        i = int(np.flatnonzero(~np.isfinite(extra_bps) | (extra_bps < 0))[0])
+        raise DataError(f"bad price cost for {index[i]}", file=LABEL, row=i + 1,
+                        field="price_cost_bps", expected="bps >= 0",
+                        found=repr(float(extra_bps[i])))
+    pos = index.get_indexer(pd.Index(out["ticker"]))
+    close = price[pos]
+    notional = out["shares"].to_numpy(dtype=np.float64) * close
+    impact = np.nan_to_num(out["expected_cost_usd"].to_numpy(dtype=np.float64) / notional)
+    cost_bps = extra_bps[pos] + impact / BPS
+    buy = (out["side"] == "BUY").to_numpy()
+    out["limit_price_usd"] = limit_prices(close, cost_bps, buy)
+    return out[CHILD_COLUMNS]
+
+
+def limit_prices(close_usd: npt.ArrayLike, cost_bps: npt.ArrayLike,
+                 buy: npt.ArrayLike) -> FloatArray:
+    """Limit prices at the close moved by the expected cost, rounded to the tick.
+
+    Parameters
+    ----------
+    close_usd, cost_bps : array_like, shape (n,)
+        Close and the order's expected price cost (bps of traded value, >= 0).
+    buy : array_like of bool, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``close·(1 + cost/1e4)`` rounded up for buys, ``close·(1 − cost/1e4)`` rounded
+        down for sells, to 0.01 USD (0.0001 USD for prices below 1 USD); a sell limit is
+        at least one tick.
+    """
+    close = np.asarray(close_usd, dtype=np.float64)
+    up = np.asarray(buy, dtype=bool)
+    raw = close * (1.0 + np.where(up, 1.0, -1.0) * np.asarray(cost_bps, dtype=np.float64) * BPS)
+    tick = np.where(raw >= 1.0, 0.01, 0.0001)
+    steps = raw / tick
+    # a few ulps of slack so that a price already on the tick stays on it
+    rounded = np.where(up, np.ceil(steps - 1e-9), np.floor(steps + 1e-9))
+    return np.asarray(np.round(np.maximum(rounded, 1.0) * tick, 4), dtype=np.float64)
 
 
 def _impact(impact_bps: ImpactFn, rates: FloatArray, asset: npt.NDArray[np.intp],
@@ -390,7 +478,7 @@ def _children_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: 
         where = np.flatnonzero(plan.grid > 0)
         cells.append((i, where, plan.grid[where]))
     if not cells:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CHILD_COLUMNS})
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CHILD_COLUMNS[:-2]})
         return empty.astype({"day": "datetime64[ns]", "shares": float,
                              "participation": float, "expected_cost_usd": float})
     asset = np.concatenate([np.full(w.size, i, dtype=np.intp) for i, w, _ in cells])
@@ -412,7 +500,7 @@ def _children_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: 
     notional = (frame["shares"] * frame["price_usd"]).to_numpy(dtype=np.float64)
     asset = frame["_asset"].to_numpy(dtype=np.intp)
     frame["expected_cost_usd"] = notional * _impact(impact_bps, rates, asset, len(index)) * BPS
-    return frame[CHILD_COLUMNS]
+    return frame[CHILD_COLUMNS[:-2]]  # the order type is added by _with_order_type
 
 
 def _summary_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: FloatArray,

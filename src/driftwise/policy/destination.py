@@ -3,10 +3,12 @@
 FULL takes the traded assets to target (``u = t``), HALF halves each drift
 (``u = w - d/2``), BAND_EDGE moves assets outside their band to its nearest edge
 (``u = t + clip(d, -width, width)`` for ``|d| > width``), COST_CONSTRAINED trades only the
-assets whose benefit (:func:`marginal_benefit`) exceeds twice their cost; under long-only
-``u = max(u, 0)``. :func:`driftwise.policy.sizing.size_trades` computes them (in its
-compiled kernel, :func:`driftwise._kernels.size_row`), lands the portfolio on them after
-costs and applies the constraints.
+assets whose benefit (:func:`marginal_benefit`) exceeds a multiple of their cost
+(``policy.cost_constrained_multiple``, :data:`COST_CONSTRAINED_MULTIPLE` = 2 by default:
+SPEC section 5's "benefit > 2× cost"); under long-only ``u = max(u, 0)``.
+:func:`driftwise.policy.sizing.size_trades` computes them (in its compiled kernel,
+:func:`driftwise._kernels.size_row`), lands the portfolio on them after costs and applies
+the constraints.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from driftwise.errors import ConfigError
 from driftwise.policy.constraints import FloatArray
 
 TRADING_DAYS = 252
+COST_CONSTRAINED_MULTIPLE = 2.0
+"""Default multiple of its cost an asset's benefit must exceed under COST_CONSTRAINED."""
 
 
 class Destination(StrEnum):

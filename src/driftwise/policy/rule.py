@@ -16,7 +16,7 @@ from driftwise import _kernels
 from driftwise.costs.components import added_borrow_usd
 from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
 from driftwise.policy.context import DayContext
-from driftwise.policy.destination import Destination
+from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
 from driftwise.policy.sizing import SizingResult, size_trades
 from driftwise.policy.triggers import Trigger, TriggerResult
 
@@ -41,6 +41,9 @@ class Rule:
         ``(γ/2)(TE_before² − TE_after²)(H/252)`` (SPEC section 5, "Skip").
     gamma, horizon_days : float
         γ and H of the benefit (also used by the cost-constrained destination).
+    cost_constrained_multiple : float
+        The cost-constrained destination trades an asset only if its benefit exceeds
+        this multiple of its cost.
     min_adv_usd, max_liquidity_days, participation : float
         An asset whose ADV is below ``min_adv_usd`` or whose trade needs more than
         ``max_liquidity_days`` at ``participation`` of ADV is illiquid: left out, flagged.
@@ -52,6 +55,7 @@ class Rule:
     skip_if_cost_exceeds_benefit: bool = False
     gamma: float = 2.0
     horizon_days: float = float(TRADING_DAYS)
+    cost_constrained_multiple: float = COST_CONSTRAINED_MULTIPLE
     min_adv_usd: float = 1e6
     max_liquidity_days: float = 10.0
     participation: float = 0.10
@@ -189,7 +193,7 @@ def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
         constraints=rule.constraints, no_buy=day.no_buy, no_sell=day.no_sell,
         assets=result.assets, exclude=illiquid, band_width=ctx.band_width,
         vol_annual=ctx.vol_annual, cov_annual=ctx.cov_annual, gamma=rule.gamma,
-        horizon_days=rule.horizon_days)
+        horizon_days=rule.horizon_days, cost_multiple=rule.cost_constrained_multiple)
 
 
 def _cost_and_benefit(rule: Rule, ctx: DayContext, day: AssetDay,

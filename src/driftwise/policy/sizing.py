@@ -12,8 +12,9 @@ something):
 1. **Destination weights** ``u`` of the traded assets, from ``d = w - t``:
    FULL ``u = t``; HALF ``u = w - d/2``; BAND_EDGE ``u = t + clip(d, -width, width)``
    for assets outside their band (``|d| > width``), others untouched;
-   COST_CONSTRAINED ``u = t`` for the assets whose benefit exceeds twice the cost of
-   their full trade (:func:`marginal_benefit`), others untouched. Under long-only
+   COST_CONSTRAINED ``u = t`` for the assets whose benefit exceeds ``cost_multiple``
+   (``policy.cost_constrained_multiple``, default 2) times the cost of their full trade
+   (:func:`marginal_benefit`), others untouched. Under long-only
    ``u = max(u, 0)`` (a short is bought back). Assets outside ``assets``, in
    ``exclude``, without a valid price, or restricted (do-not-buy / do-not-sell) in the
    direction they need are not traded.
@@ -65,7 +66,7 @@ from driftwise.policy.constraints import (
     cost_model,
     no_cash_fit_error,
 )
-from driftwise.policy.destination import Destination, per_row
+from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination, per_row
 
 __all__ = ["BINDING_KEYS", "KIND_CODES", "Landing", "SizingResult", "land_on_destination",
            "no_landing_error", "size_trades"]
@@ -245,6 +246,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
                 vol_annual: npt.ArrayLike | None = None, cov_annual: npt.ArrayLike | None = None,
                 gamma: float | npt.ArrayLike = 2.0,
                 horizon_days: float | npt.ArrayLike = float(TRADING_DAYS),
+                cost_multiple: float | npt.ArrayLike = COST_CONSTRAINED_MULTIPLE,
                 tol: float = FIXED_POINT_TOL,
                 max_iter: int = FIXED_POINT_MAX_ITER) -> SizingResult:
     """Size the trades of one rebalance for C configurations (steps 1-7 of the module).
@@ -283,6 +285,9 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         Risk for the COST_CONSTRAINED benefit (covariance preferred when given).
     gamma, horizon_days : float or array_like of shape (C,)
         Risk aversion and horizon (trading days) of the COST_CONSTRAINED benefit.
+    cost_multiple : float or array_like of shape (C,)
+        COST_CONSTRAINED trades an asset only if its benefit exceeds this multiple of
+        its cost (``policy.cost_constrained_multiple``, default 2).
     tol : float
         Relative tolerance of the cost fixed point (in [1e-15, 1e-3]).
     max_iter : int
@@ -319,6 +324,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
     gam = per_row(_positive(gamma, "gamma", n_rows), n_rows)
     hor = per_row(_positive(horizon_days, "horizon_days", n_rows), n_rows)
+    multiple = per_row(_positive(cost_multiple, "cost_multiple", n_rows), n_rows)
     c = constraints
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
@@ -340,7 +346,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         full(assets, "assets", True), full(exclude, "exclude", False),
         np.zeros(shape) if vol is None else _rows(vol, shape),
         np.zeros((0, 0)) if cov is None else _k.arg(cov, dtype=np.float64),
-        cov is not None, gam, hor, c.long_only, float(c.cash_buffer),
+        cov is not None, gam, hor, multiple, c.long_only, float(c.cash_buffer),
         _k.arg(np.maximum(c.min_trade_usd, c.min_trade_shares * inp.prices_usd)),
         c.min_trade_usd > 0.0 or c.min_trade_shares > 0.0, c.whole_shares,
         float(c.max_turnover), which, mult, cost_fn.table.kernel_args, float(tol),

@@ -17,7 +17,7 @@ Reasons carry their numbers, not text: the text is rendered only when asked
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -85,6 +85,8 @@ class Reason:
 
 
 def _pick(value: object, config: int) -> object:
+    if isinstance(value, ChildrenFired):
+        return value.at(config)
     if isinstance(value, np.ndarray) and value.ndim >= 1:
         return value[config] if value.shape[0] > 1 else value[0]
     return value
@@ -358,39 +360,108 @@ class DynamicThreshold:
 
 @dataclass(frozen=True)
 class AnyOf:
-    """Fires when any child fires; assets are the union of the children's."""
+    """Fires when any child fires; assets are the union of the children's.
+
+    Its reasons are the children's, then one saying which children fired.
+    """
 
     children: tuple[Trigger, ...]
     label: str = ""
 
     @property
     def name(self) -> str:
-        return self.label or " or ".join(c.name for c in self.children)
+        return self.label or " or ".join(_child_name(c) for c in self.children)
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
         results = [c.evaluate(ctx) for c in self.children]
         fired = np.logical_or.reduce([r.fired for r in results])
-        return TriggerResult(fired, tuple(x for r in results for x in r.reasons),
+        return TriggerResult(fired, (*(x for r in results for x in r.reasons),
+                                     _which(self, "any_of", results, fired)),
                              assets=_union_assets(results, ctx))
 
 
 @dataclass(frozen=True)
 class AllOf:
-    """Fires when every child fires; assets are the intersection of the children's."""
+    """Fires when every child fires; assets are the intersection of the children's.
+
+    Its reasons are the children's, then one saying which children fired and which not.
+    """
 
     children: tuple[Trigger, ...]
     label: str = ""
 
     @property
     def name(self) -> str:
-        return self.label or " and ".join(c.name for c in self.children)
+        return self.label or " and ".join(_child_name(c) for c in self.children)
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
         results = [c.evaluate(ctx) for c in self.children]
         fired = np.logical_and.reduce([r.fired for r in results])
         masks = [r.assets for r in results if r.assets is not None]
         assets = np.logical_and.reduce(masks) if masks else None
-        return TriggerResult(fired, tuple(x for r in results for x in r.reasons), assets=assets)
+        return TriggerResult(fired, (*(x for r in results for x in r.reasons),
+                                     _which(self, "all_of", results, fired)), assets=assets)
+
+
+def _child_name(child: Trigger) -> str:
+    """A child's name, in parentheses when it is itself an unlabelled composition."""
+    nested = isinstance(child, AnyOf | AllOf) and not child.label
+    return f"({child.name})" if nested else child.name
+
+
+def _which(trigger: AnyOf | AllOf, code: str, results: list[TriggerResult],
+           fired: BoolArray) -> Reason:
+    """The reason of a composition: which of its children fired, per configuration.
+
+    The text is rendered only when asked (:class:`ChildrenFired`), with each row's own
+    parameters in the children's names.
+    """
+    which = ChildrenFired(trigger, np.stack([r.fired for r in results], axis=1))
+    return Reason(code, fired, "{which}", {"which": which})
+
+
+@dataclass(frozen=True, eq=False)
+class ChildrenFired:
+    """Which children of a composition fired, per configuration, as words on demand.
+
+    Attributes
+    ----------
+    trigger : AnyOf or AllOf
+    fired : ndarray of bool, shape (C, n_children)
+    """
+
+    trigger: AnyOf | AllOf
+    fired: BoolArray
+
+    def at(self, row: int) -> str:
+        """The text of configuration ``row``: the children that fired, and those not."""
+        row = row if self.fired.shape[0] > 1 else 0
+        view = row_view(self.trigger, row)
+        assert isinstance(view, AnyOf | AllOf)
+        names = [_child_name(c) for c in view.children]
+        word = "any" if isinstance(view, AnyOf) else "all"
+        head = f"{word} of ({'; '.join(names)})"
+        on = [n for n, f in zip(names, self.fired[row], strict=True) if f]
+        off = [n for n, f in zip(names, self.fired[row], strict=True) if not f]
+        if not on:
+            return f"{head}: none fired"
+        if not off:
+            return f"{head}: all fired"
+        return f"{head}: fired {'; '.join(on)}; not fired {'; '.join(off)}"
+
+
+def row_view(trigger: Trigger, row: int) -> Trigger:
+    """``trigger`` with every parameter shaped (C,) taken at ``row`` (nested ones too)."""
+    changes: dict[str, object] = {}
+    for f in fields(trigger):  # type: ignore[arg-type]
+        value = getattr(trigger, f.name)
+        if isinstance(value, np.ndarray) and value.ndim == 1 and value.shape[0] > 1:
+            changes[f.name] = float(value[row])
+        elif isinstance(value, tuple) and value and all(is_dataclass(v) for v in value):
+            changes[f.name] = tuple(row_view(v, row) for v in value)
+        elif is_dataclass(value) and hasattr(value, "evaluate"):
+            changes[f.name] = row_view(value, row)  # type: ignore[arg-type]
+    return replace(trigger, **changes) if changes else trigger  # type: ignore[type-var]
 
 
 def _union_assets(results: list[TriggerResult], ctx: DayContext) -> BoolArray | None:
@@ -455,7 +526,7 @@ class StressDelay:
                                                 self.max_delay_days, drift,
                                                 _arr(self.extreme, ctx)),
                         missing="no VIX: stress delay not evaluated (the methodology's rule 4 "
-                        "needs the VIX)", use_missing=np.isnan(ctx.vix_rows()))
+                        "needs the VIX)", use_missing=np.isnan(ctx.vix_rows()) & ~waiting)
         return TriggerResult(fired, (*inner.reasons, reason), assets=inner.assets,
                              delayed=delayed, delay_days=self.delay_days)
 
