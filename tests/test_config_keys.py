@@ -211,7 +211,7 @@ CASES: dict[str, Case] = {
     "policy.threshold": Case(0.15),
     "policy.hybrid_override": Case(0.15, {"policy.trigger": "hybrid"}),
     "policy.band_abs": Case(0.08),  # above the relative band 0.25 × t of every asset
-    "policy.cost_benefit_form": Case("seed", {"policy.trigger": "cost_benefit"}),
+    "policy.cost_benefit_form": Case("ratio", {"policy.trigger": "cost_benefit"}),
     "policy.vol_aware_min_vol": Case(0.20, {"policy.trigger": "volatility_aware"}),
     "policy.vol_aware_min_drift": Case(0.01, {"policy.trigger": "volatility_aware"}),
     "policy.stress_max_drift": Case(0.12, variant="stress"),

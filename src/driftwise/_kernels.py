@@ -920,7 +920,7 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     out_cash: FloatArray, out_rebalanced: BoolArray,
                     out_intended: FloatArray, out_borrow: FloatArray,
                     failed: IntArray) -> int:
-    """Day ``k`` of a batch (SPEC section 8 steps 1-4), every row.
+    """Day ``k`` of a batch (steps 1-4 of the backtest's day), every row.
 
     Pay the borrow of the shorts held overnight (``borrow_rate`` as in
     :func:`threshold_scan`); mark to market at the close; on a calendar review day

@@ -120,9 +120,9 @@ def _composed(policy: PolicyConfig, mode: TriggerKind,
 def _component(policy: PolicyConfig, kind: TriggerKind) -> Trigger:
     """One trigger kind with its parameters of ``[policy]`` (no stress gate).
 
-    The volatility-aware rule (seed Rule 2) is combined with the drift threshold, as the
-    seed intends it: a tighter, per-asset rule for high-volatility assets on top of the
-    portfolio threshold.
+    The volatility-aware rule (the methodology's rule 2) is combined with the drift
+    threshold, as the methodology intends it: a tighter, per-asset rule for
+    high-volatility assets on top of the portfolio threshold.
     """
     if kind is TriggerKind.CALENDAR:
         return Calendar(policy.frequency, policy.anchor)

@@ -1,6 +1,6 @@
 """The NYSE trading calendar: sessions, session tests and period boundaries.
 
-Every date in driftwise is an NYSE session (SPEC section 2). This module wraps the
+Every date in driftwise is an NYSE session. This module wraps the
 ``XNYS`` calendar of ``exchange_calendars``: the calendar object is built lazily, once
 per span of decades, and cached, so a lookup costs microseconds after the first
 (about 0.2 s) build. Calendar rebalancing triggers use :func:`period_first_sessions`

@@ -1,4 +1,4 @@
-"""Configuration: one TOML file, every field with a default (SPEC section 2).
+"""Configuration: one TOML file, every field with a default.
 
 A :class:`Config` holds one frozen, validated section per concern: ``[policy]`` (when
 and what to), ``[constraints]``, ``[costs]``, ``[risk]``, ``[execution]``, ``[tax]``,
@@ -75,7 +75,7 @@ __all__ = [
 
 
 class TriggerKind(StrEnum):
-    """Which trigger decides *when* to rebalance (SPEC section 5).
+    """Which trigger decides *when* to rebalance.
 
     ``ANY_OF`` and ``ALL_OF`` compose the triggers listed in ``policy.triggers``.
     """
@@ -103,7 +103,7 @@ MAX_COMPONENTS = 8
 
 
 class Destination(StrEnum):
-    """Where a rebalance goes (SPEC section 5, destinations and sizing)."""
+    """Where a rebalance goes."""
 
     FULL = "full"
     HALF = "half"
@@ -112,7 +112,7 @@ class Destination(StrEnum):
 
 
 class ImpactModel(StrEnum):
-    """Market-impact model (SPEC section 4)."""
+    """Market-impact model."""
 
     SQUARE_ROOT = "square_root"
     ALMGREN_2005 = "almgren_2005"
@@ -315,7 +315,7 @@ TriggerList = Annotated[tuple[TriggerComponent, ...], BeforeValidator(_component
 
 
 class PolicyConfig(_Section):
-    """``[policy]``: when to rebalance (trigger) and what to (destination), SPEC section 5."""
+    """``[policy]``: when to rebalance (trigger) and what to (destination)."""
 
     trigger: TriggerKind = _lax(TriggerKind.THRESHOLD, "Rule deciding when to rebalance.")
     frequency: Frequency = _lax(Frequency.QUARTER, "Review period of calendar and hybrid.")
@@ -328,7 +328,8 @@ class PolicyConfig(_Section):
     band_rel: Fraction = _f(0.25, "Per-asset relative band, fraction of the target weight.")
     band_mode: BandMode = _lax(BandMode.LARGER, "absolute, relative or the larger of both.")
     cost_benefit_form: CostBenefitForm = _lax(
-        CostBenefitForm.UTILITY, "Benefit as certainty equivalent (utility) or seed ΔTE.")
+        CostBenefitForm.UTILITY,
+        "Benefit as certainty equivalent (utility) or the ratio cost / ΔTE (ratio).")
     tracking_aversion: Positive = _f(2.0, "γ of the utility benefit (γ/2)·ΔTE²·H/252.")
     benefit_horizon_days: int = _f(252, "Horizon H of the benefit, trading days.", ge=1)
     vol_aware_min_vol: Positive = _f(0.30, "Rule 2: σ_60d at or above, annualized.")
@@ -395,7 +396,7 @@ class ConstraintsConfig(_Section):
 
 
 class CostsConfig(_Section):
-    """``[costs]``: one cost model for planner, optimizer and backtest (SPEC section 4)."""
+    """``[costs]``: one cost model for planner, optimizer and backtest."""
 
     impact_model: ImpactModel = _lax(ImpactModel.SQUARE_ROOT, "Market-impact model.")
     impact_coef: float = _f(1.0, "Y of the square-root law Y·σ_daily·sqrt(Q/ADV).", ge=0)
@@ -415,7 +416,7 @@ class CostsConfig(_Section):
 
 
 class RiskConfig(_Section):
-    """``[risk]``: volatility, covariance and tracking error (SPEC section 3)."""
+    """``[risk]``: volatility, covariance and tracking error."""
 
     vol_window_days: int = _f(60, "Volatility window, trading days.", ge=2)
     cov_windows_days: Annotated[tuple[Annotated[int, Field(ge=2)], ...], Increasing] = _lax(
@@ -428,7 +429,7 @@ class RiskConfig(_Section):
 
 
 class ExecutionConfig(_Section):
-    """``[execution]``: how orders are worked (SPEC section 6)."""
+    """``[execution]``: how orders are worked."""
 
     style: ExecutionStyle = _lax(ExecutionStyle.VWAP, "twap, vwap or pov.")
     participation: float = _f(0.10, "POV cap, fraction of volume.", gt=0, le=1)
@@ -439,7 +440,7 @@ class ExecutionConfig(_Section):
 
 
 class TaxConfig(_Section):
-    """``[tax]``: the tax of each sale in the plan's trade list (SPEC section 5b).
+    """``[tax]``: the tax of each sale in the plan's trade list.
 
     Lots are relieved by ``lot_relief`` and shown with their holding period whenever the
     holdings carry lots; ``enabled`` adds the tax of each sale at the two rates. Loss
@@ -455,7 +456,7 @@ class TaxConfig(_Section):
 
 
 class BacktestConfig(_Section):
-    """``[backtest]``: the window and the sensitivity grid (SPEC section 8)."""
+    """``[backtest]``: the window and the sensitivity grid."""
 
     start: OptionalDate = _f(None, "First day; default: the first day of the data.")
     end: OptionalDate = _f(None, "Last day; default: the last day of the data.")

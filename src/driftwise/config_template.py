@@ -37,7 +37,7 @@ band_abs = 0.02
 band_rel = 0.25
 # Band of an asset: "absolute" (band_abs), "relative" (band_rel·t_i) or "larger" of both.
 band_mode = "larger"
-# Cost-benefit form: "utility" (certainty-equivalent gain, sound) or "seed" (cost / ΔTE).
+# Cost-benefit form: "utility" (certainty-equivalent gain, sound) or "ratio" (cost / ΔTE).
 cost_benefit_form = "utility"
 # Tracking aversion γ of the utility benefit (γ/2)·(TE_before² − TE_after²)·H/252.
 tracking_aversion = 2.0

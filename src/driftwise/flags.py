@@ -1,4 +1,4 @@
-"""Named degradations and warnings (SPEC section 10).
+"""Named degradations and warnings.
 
 Nothing in driftwise degrades silently: every fallback, repair or doubtful input is a
 :class:`Notice` carrying one :class:`Flag` (a stable name a user can grep for), the
@@ -16,7 +16,7 @@ from enum import StrEnum
 class Flag(StrEnum):
     """Stable names of degradations, repairs and warnings."""
 
-    # SPEC section 10 degradations
+    # degradations of the inputs
     NO_TARGET = "no target specified"
     DRIFT_CAPPED = "drift capped"
     SHORT_POSITION = "short position"
@@ -31,7 +31,7 @@ class Flag(StrEnum):
     ESTIMATED_COSTS = "estimated costs"
     TIER_SPREAD = "tier spread"
     STALE_COSTS = "stale costs"
-    # liquidity (SPEC sections 4 and 5)
+    # liquidity
     ILLIQUID = "illiquid"
     MULTI_DAY = "multi-day execution"
     # data repairs and proxies

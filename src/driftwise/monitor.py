@@ -2,7 +2,7 @@
 
 ``monitor(inputs)`` validates and aligns the inputs (:func:`driftwise.state.build_state`),
 estimates volatility and covariance from the price history up to the as-of date (with the
-SPEC section 10 fallbacks, each flagged), then evaluates the section 3 metrics. It decides
+fallbacks, each flagged), then evaluates the section 3 metrics. It decides
 nothing: triggers and trades belong to the planner.
 """
 
@@ -58,7 +58,7 @@ class MonitorConfig:
     Attributes
     ----------
     threshold : float
-        Portfolio drift threshold for the days-to-breach estimate (SPEC default 5%).
+        Portfolio drift threshold for the days-to-breach estimate (default 5%).
     vol_window_days : int
         Window of the per-asset volatility (drift speed, diagonal TE).
     short_window_days, long_window_days : int
@@ -69,7 +69,7 @@ class MonitorConfig:
         Default per-asset bands where the targets file gives none.
     band_mode : BandMode
     drift_cap : float
-        Asset drift above this is capped and flagged (SPEC section 10: 50%).
+        Asset drift above this is capped and flagged (50%).
     one_way_cost : float
         One-way trading cost (fraction of traded value) for the optimal-threshold report;
         the cost model replaces it when it is available to the caller.

@@ -1,6 +1,6 @@
 """The daily plan: one portfolio, one day, a decision a portfolio manager can explain.
 
-Workflow (SPEC section 6): validate inputs → current weights and drift → triggers →
+Workflow: validate inputs → current weights and drift → triggers →
 cost estimate → cost-benefit → market regime → trade list → execution schedule. The
 decision itself is :func:`driftwise.policy.rule.step` with one configuration, the very
 function the backtest engine runs over many configurations and days.
@@ -65,7 +65,7 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True)
 class Check:
-    """One quality check (SPEC section 6)."""
+    """One quality check."""
 
     name: str
     ok: bool
@@ -144,7 +144,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     with_schedule : bool
         Build the execution schedule (the reference simulator does not need it).
     """
-    if inputs.targets is None:  # portfolio.default_target, flagged (SPEC section 10)
+    if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
@@ -162,7 +162,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                    params, vix, pending_days=pending_days, first_day=first_day)
     invalid, event = _validity(inputs, state, config, cost_notes)
     rule = build_rule(config)
-    if event is not None:  # a mandate change rebalances whatever the cost (SPEC section 7)
+    if event is not None:  # a mandate change rebalances whatever the cost
         rule = dataclasses.replace(
             build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
             skip_if_cost_exceeds_benefit=False)
@@ -257,7 +257,7 @@ def _frozen(day: AssetDay) -> AssetDay:
 
 def _validity(inputs: Inputs, state: PortfolioState, config: Config,
               cost_notes: tuple[Notice, ...]) -> tuple[list[str], str | None]:
-    """Reasons the plan is invalid (SPEC section 5), and a target-change event."""
+    """Reasons the plan is invalid, and a target-change event."""
     invalid: list[str] = []
     stale = [n for n in cost_notes if n.flag is Flag.STALE_COSTS]
     if stale and not config.costs.accept_stale_costs:
@@ -356,7 +356,7 @@ def _frozen_reasons(state: PortfolioState) -> list[str]:
 
 
 def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
-    """Drift above the cap: a probable data error or corporate action (SPEC section 10).
+    """Drift above the cap: a probable data error or corporate action.
 
     The plan still trades to the actual weights; the flag asks for a check first.
     """
@@ -521,7 +521,7 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
              "borrow_bps": 1e4 * borrow_usd / state.nav_usd,
              "te_reduction": te_b - te_a, "benefit_bps": 1e4 * benefit,
              "cost_benefit_ratio": weighed / benefit if benefit > 0 else float("inf"),
-             "seed_ratio": weighed / (te_b - te_a) if te_b > te_a else float("inf"),
+             "cost_te_ratio": weighed / (te_b - te_a) if te_b > te_a else float("inf"),
              "turnover": float(0.5 * np.abs(outcome.sizing.trade_usd[0]).sum() / state.nav_usd)}
     return before, after
 

@@ -26,7 +26,7 @@ UNKNOWN_GROUP = "Unknown"
 
 
 class DefaultTarget(StrEnum):
-    """What to use when no target is given (SPEC section 10)."""
+    """What to use when no target is given."""
 
     EQUAL = "equal"
     MARKET_CAP = "market_cap"

@@ -1,4 +1,4 @@
-"""Lot relief and the tax of a sale (SPEC section 5, tax-aware; lot-level holdings).
+"""Lot relief and the tax of a sale (tax-aware; lot-level holdings).
 
 A sale relieves lots in an order set by the relief method; each relieved piece realizes
 ``proceeds − basis``, taxed at the short-term rate when held at most

@@ -129,7 +129,7 @@ def test_batch_equals_one_by_one(synthetic: Inputs) -> None:
 
 def test_result_shapes_and_labels(synthetic: Inputs) -> None:
     calls: list[tuple[int, int]] = []
-    configs = list(pol.seed_rules().values())
+    configs = list(pol.methodology_rules().values())
     result = run_backtest(synthetic, configs, start=START, end=END,
                           progress=lambda k, n: calls.append((k, n)))
     n_days = len(_prices(synthetic, START, END))
@@ -141,7 +141,7 @@ def test_result_shapes_and_labels(synthetic: Inputs) -> None:
         assert getattr(result, name).shape == (n_days, 5), name
         assert np.isfinite(getattr(result, name).astype(float)).all(), name
     assert result.ref_nav_usd.shape == result.risk_free_annual.shape == (n_days,)
-    assert result.names == list(pol.seed_rules())
+    assert result.names == list(pol.methodology_rules())
     assert list(result.params.index) == result.names
     assert result.config_toml[1] == configs[1].to_toml()
     assert result.tickers == ["AAA", "BBB", "CCC", "DDD", "EEE"]

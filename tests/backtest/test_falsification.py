@@ -55,8 +55,8 @@ def test_holds() -> None:
 
 
 def test_the_two_forms_can_disagree() -> None:
-    # TE 2.0% -> 1.5%: seed form TE_cal - TE_thr = 0.005 (50 bps "a year"), utility 1.75 bps;
-    # an extra cost of 3 bps holds in the seed form and fails in utility form
+    # TE 2.0% -> 1.5%: ratio form TE_cal - TE_thr = 0.005 (50 bps "a year"), utility 1.75 bps;
+    # an extra cost of 3 bps holds in the ratio form and fails in utility form
     test = case(0.015, 0.020, high=-0.001, cost_thr=0.0005, cost_cal=0.0002)
     assert test.verdict(utility=False) is Verdict.HOLDS
     assert test.verdict(utility=True) is Verdict.COSTS_EXCEED

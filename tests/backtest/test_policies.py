@@ -12,8 +12,8 @@ from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import CostBenefitForm
 
 
-def test_seed_rules() -> None:
-    rules = pol.seed_rules()
+def test_methodology_rules() -> None:
+    rules = pol.methodology_rules()
     assert list(rules) == ["monthly", "threshold 5%", "threshold 10%",
                            "hybrid (monthly + 10%)", "cost-benefit"]
     assert rules["monthly"].policy.frequency is Frequency.MONTH
@@ -59,7 +59,7 @@ def test_constructors_keep_the_base() -> None:
     assert config.policy.frequency is Frequency.YEAR
     assert pol.calendar("quarter", anchor="last").policy.anchor is Anchor.LAST
     assert pol.policy_name(pol.calendar("quarter", anchor="last")) == "quarterly (last session)"
-    assert pol.cost_benefit(form="seed").policy.cost_benefit_form is CostBenefitForm.SEED
+    assert pol.cost_benefit(form="ratio").policy.cost_benefit_form is CostBenefitForm.RATIO
     assert pol.monthly(stress_delay=True).policy.stress_delay
     assert pol.policy_name(pol.monthly(stress_delay=True)) == "monthly, VIX-delayed"
     vol = pol.volatility_aware(0.04, min_vol=0.25, min_drift=0.02).policy
@@ -105,5 +105,5 @@ def test_threshold_sweep_is_one_batch() -> None:
     # what the per-day market inputs depend on may not
     window = pol.threshold(0.05, base=Config().with_overrides({"risk.vol_window_days": 30}))
     assert group_configs([*sweep, window]) == [[0, 1, 2, 3], [4]]
-    seed = list(pol.seed_rules().values())
+    seed = list(pol.methodology_rules().values())
     assert group_configs(seed) == [[0], [1, 2], [3], [4]]

@@ -68,7 +68,7 @@ def configs(draw: st.DrawFn) -> Config:
     elif kind == "hybrid":
         config = pol.hybrid(override=h, **kw)  # type: ignore[arg-type]
     elif kind == "cost_benefit":
-        config = pol.cost_benefit(form=draw(st.sampled_from(["utility", "seed"])),
+        config = pol.cost_benefit(form=draw(st.sampled_from(["utility", "ratio"])),
                                 **kw)  # type: ignore[arg-type]
     elif kind == "volatility":
         config = pol.volatility_aware(0.05, min_vol=0.3, min_drift=h / 2,

@@ -336,7 +336,7 @@ def test_threshold_comparison_uses_each_cost_level() -> None:
     assert row_full["one_way_cost"] == pytest.approx(0.003)  # theory's own cost
     assert row_flat["half_band"] == pytest.approx(float(optimal_half_band(0.001, 0.1, 1.0)))
     assert row_full["half_band"] == pytest.approx(float(optimal_half_band(0.003, 0.1, 1.0)))
-    assert row_flat["seed_threshold"] == pytest.approx(math.sqrt(2 * 0.001 / 0.15**2))
+    assert row_flat["square_root_threshold"] == pytest.approx(math.sqrt(2 * 0.001 / 0.15**2))
     assert row_flat["empirical_over_band"] == pytest.approx(
         row_flat["optimal_threshold"] / row_flat["half_band"])
 

@@ -19,7 +19,7 @@ def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_default_is_the_seed_rules_with_required_fields(capsys: pytest.CaptureFixture[str]
+def test_default_is_the_methodology_rules_with_required_fields(capsys: pytest.CaptureFixture[str]
                                                         ) -> None:
     data = run_json(WINDOW, capsys)
     assert list(data["policies"]) == ["monthly", "threshold 5%", "threshold 10%",
@@ -124,7 +124,7 @@ def test_optimum_table_names_each_cost_setting(capsys: pytest.CaptureFixture[str
     assert main(["backtest", *WINDOW, "--policy", "monthly", "--grid", str(grid)]) == EXIT_OK
     out = capsys.readouterr().out
     assert "Empirical optimal threshold vs the corrected band" in out
-    assert "flat 10 bps" in out and "seed formula" in out
+    assert "flat 10 bps" in out and "square-root" in out
 
 
 def test_optimum_view_one_labelled_row_per_cost_setting() -> None:
@@ -138,7 +138,7 @@ def test_optimum_view_one_labelled_row_per_cost_setting() -> None:
         "optimal_threshold": [0.05, 0.03], "te_annual": [0.01, 0.008],
         "cost_per_year": [4e-4, 2e-4], "n_thresholds": [2, 2], "at_grid_edge": [False, True],
         "one_way_cost": [1e-3, 2e-4], "half_band": [0.043, 0.024],
-        "seed_threshold": [0.13, 0.05], "empirical_over_band": [1.16, 1.25]})
+        "square_root_threshold": [0.13, 0.05], "empirical_over_band": [1.16, 1.25]})
     view = optimum_view(optimum)
     assert view.index.name == "threshold / full: cost setting"
     assert list(view.index) == ["flat 10 bps", "almgren 2005 VIX x1/1.5/2.5"]

@@ -27,7 +27,7 @@ def test_monitor_sample_prints_tables(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(["monitor"], capsys)
     assert code == EXIT_OK
     for text in ["Portfolio", "portfolio drift", "TE, full covariance, 252d", "Assets", "AAPL",
-                 "Optimal threshold", "seed formula", "corrected half-band", "VIX proxy"]:
+                 "Optimal threshold", "square-root formula", "corrected half-band", "VIX proxy"]:
         assert text in out
 
 
@@ -39,7 +39,7 @@ def test_monitor_json_matches_library(capsys: pytest.CaptureFixture[str]) -> Non
     assert data["summary"]["portfolio_drift"] == pytest.approx(report.summary["portfolio_drift"])
     assert data["summary"]["te_long"] == pytest.approx(report.summary["te_long"])
     assert {row["ticker"] for row in data["assets"]} == set(report.state.tickers)
-    assert data["optimal_threshold"]["seed_threshold"] > 0
+    assert data["optimal_threshold"]["square_root_threshold"] > 0
     assert any(f["flag"] == "VIX proxy" for f in data["flags"])
     # drift recomputed independently from the JSON's own weights and targets (cash included)
     w = np.array([r["weight"] for r in data["assets"]])

@@ -91,7 +91,7 @@ def test_plan_report_is_written_and_named(capsys: pytest.CaptureFixture[str],
     assert f"report: {path.resolve()}" in capsys.readouterr().out
     html = path.read_text(encoding="utf-8")
     assert "Decision: REBALANCE" in html and "<script" in html
-    assert "five rules on" in html  # the backtest evidence is in the same file
+    assert "cost-benefit on" in html  # the backtest evidence is in the same file
     # self-contained: nothing loaded from a URL (the browser test also runs offline)
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?https?:", html)
 
@@ -104,5 +104,5 @@ def test_report_command_has_plan_and_backtest_pages(capsys: pytest.CaptureFixtur
     assert f"report: {path.resolve()}" in capsys.readouterr().out
     html = path.read_text(encoding="utf-8")
     assert "Decision: REBALANCE" in html
-    assert "five rules on 2020-12-28 .. 2022-12-28" in html
+    assert "cost-benefit on 2020-12-28 .. 2022-12-28" in html
     assert html.count("data-figure=") >= 8

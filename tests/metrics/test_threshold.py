@@ -1,4 +1,4 @@
-"""Tests of driftwise.metrics.threshold: the seed's formula, its erratum, the corrected band."""
+"""Tests of driftwise.metrics.threshold: the square-root formula, its erratum, the band."""
 
 from __future__ import annotations
 
@@ -16,24 +16,24 @@ from driftwise.metrics.threshold import (
     ThresholdReport,
     mean_variance_half_band,
     optimal_half_band,
-    seed_optimal_threshold,
+    square_root_threshold,
     threshold_report,
 )
 
 
-def test_seed_formula_erratum_figure() -> None:
+def test_square_root_formula_erratum_figure() -> None:
     # SPEC section 12: TC = 20 bps, sigma_p = 15%, T = 1:
     # sqrt(2 * 0.002 / (0.15^2 * 1)) = sqrt(0.004 / 0.0225) = sqrt(0.17778) = 0.42164
-    got = float(seed_optimal_threshold(0.002, 0.15, 1.0))
+    got = float(square_root_threshold(0.002, 0.15, 1.0))
     assert got == pytest.approx(0.4216, abs=5e-5)
-    assert round(got, 2) == 0.42  # 42%, not the "about 5%" the seed states
+    assert round(got, 2) == 0.42  # 42%, not the "about 5%" the methodology states
     assert got > 8 * 0.05
 
 
-def test_seed_formula_matches_loop() -> None:
+def test_square_root_formula_matches_loop() -> None:
     costs = [0.001, 0.002, 0.005]
     sigmas = [0.1, 0.15, 0.3]
-    got = seed_optimal_threshold(np.array(costs)[:, None], np.array(sigmas)[None, :], 0.5)
+    got = square_root_threshold(np.array(costs)[:, None], np.array(sigmas)[None, :], 0.5)
     for i, tc in enumerate(costs):
         for j, s in enumerate(sigmas):
             assert got[i, j] == pytest.approx(math.sqrt(2 * tc / (s * s * 0.5)))
@@ -81,8 +81,8 @@ def test_zero_conventions_without_warning() -> None:
         assert optimal_half_band(0.0, 0.1, 1.0) == 0.0
         assert optimal_half_band(0.002, 0.1, 0.0) == math.inf
         assert optimal_half_band(0.002, 0.0, 0.0) == 0.0  # nothing moves
-        assert seed_optimal_threshold(0.002, 0.0) == math.inf  # riskless portfolio
-        assert seed_optimal_threshold(0.0, 0.0) == 0.0
+        assert square_root_threshold(0.002, 0.0) == math.inf  # riskless portfolio
+        assert square_root_threshold(0.0, 0.0) == 0.0
         assert mean_variance_half_band(0.6, 0.002, 0.0) == math.inf
         assert mean_variance_half_band(1.0, 0.002, 2.0) == 0.0  # all in one asset
 
@@ -98,15 +98,16 @@ def test_report_holds_inputs_and_both_results() -> None:
     inputs = report.inputs
     assert inputs == ThresholdInputs(0.002, 0.15, 0.1, 1.0, 1.0, 2.0)
     assert report == ThresholdReport.from_inputs(inputs)
-    assert report.seed_threshold == pytest.approx(math.sqrt(0.004 / 0.0225))
+    assert report.square_root_threshold == pytest.approx(math.sqrt(0.004 / 0.0225))
     assert report.half_band == pytest.approx(1.5e-5 ** (1 / 3))
     data = report.to_dict()
-    assert data["seed_threshold"] == report.seed_threshold
+    assert data["square_root_threshold"] == report.square_root_threshold
     assert data["horizon_years"] == 1.0 and data["tracking_aversion"] == 2.0
     rows = dict(report.rows())
     assert rows["one-way cost k"] == "20.0 bps"
     assert any(
-        label.startswith("seed formula") and value == "42.16%" for label, value in rows.items()
+        label.startswith("square-root formula") and value == "42.16%"
+        for label, value in rows.items()
     )
     assert rows["corrected half-band (3 k s^2/(4 lambda))^(1/3)"] == "2.47%"
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -118,26 +119,26 @@ def test_report_of_a_riskless_portfolio() -> None:
     report = threshold_report(
         one_way_cost=0.002, portfolio_vol=0.0, drift_vol=0.0, tracking_penalty=0.0
     )
-    assert report.seed_threshold == math.inf and report.half_band == 0.0
+    assert report.square_root_threshold == math.inf and report.half_band == 0.0
     assert "tracking aversion gamma" not in dict(report.rows())
 
 
 # ---------------------------------------------------------------- bad inputs
 
 
-def test_seed_negative_cost() -> None:
+def test_square_root_negative_cost() -> None:
     with pytest.raises(ConfigError, match="cost"):
-        seed_optimal_threshold(-0.001, 0.15)
+        square_root_threshold(-0.001, 0.15)
 
 
-def test_seed_negative_sigma() -> None:
+def test_square_root_negative_sigma() -> None:
     with pytest.raises(ConfigError, match="sigma_annual"):
-        seed_optimal_threshold(0.002, -0.15)
+        square_root_threshold(0.002, -0.15)
 
 
-def test_seed_zero_horizon() -> None:
+def test_square_root_zero_horizon() -> None:
     with pytest.raises(ConfigError, match="horizon_years"):
-        seed_optimal_threshold(0.002, 0.15, 0.0)
+        square_root_threshold(0.002, 0.15, 0.0)
 
 
 def test_half_band_negative_cost() -> None:

@@ -105,7 +105,7 @@ def test_cost_benefit_utility_by_hand() -> None:
 
 
 def test_cost_benefit_seed_form_divides_cost_by_te() -> None:
-    result = CostBenefit(CostBenefitForm.SEED).evaluate(ctx([DRIFTED], cost_rate=0.001))
+    result = CostBenefit(CostBenefitForm.RATIO).evaluate(ctx([DRIFTED], cost_rate=0.001))
     assert float(result.reasons[0].values["r"][0]) == pytest.approx(1.2e-4 / np.sqrt(2.24e-4))
 
 

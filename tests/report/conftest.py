@@ -91,7 +91,7 @@ def make_validation() -> ValidationPageData:
                   "delay in stress"],
         "n_events": [120, 45, 300, 18], "hit_rate": [0.72, 0.41, 0.66, 0.55],
         "ci_low": [0.63, 0.27, 0.60, 0.33], "ci_high": [0.80, 0.56, 0.71, 0.75],
-        "seed_confidence": [0.70, 0.65, 0.60, 0.60], "effect": [0.002, -0.001, 5e-4, 1e-4],
+        "stated_confidence": [0.70, 0.65, 0.60, 0.60], "effect": [0.002, -0.001, 5e-4, 1e-4],
         "verdict": ["supported", "not supported", "supported", "inconclusive"]})
     by_regime = pd.DataFrame([
         {"rule": r, "vix_regime": g, "hit_rate": h, "ci_low": h - 0.1, "ci_high": h + 0.1,

@@ -147,7 +147,7 @@ def test_empirical_optimum_averages_other_axes(sweep: pd.DataFrame) -> None:
 def test_theoretical_bands_by_hand() -> None:
     out = theoretical_bands([20.0], drift_vol=0.1, tracking_penalty=0.15, portfolio_vol=0.15)
     assert out.loc[0, "half_band"] == pytest.approx((3 * 0.002 * 0.01 / (4 * 0.15)) ** (1 / 3))
-    assert out.loc[0, "seed_threshold"] == pytest.approx((2 * 0.002 / 0.15**2) ** 0.5)
+    assert out.loc[0, "square_root_threshold"] == pytest.approx((2 * 0.002 / 0.15**2) ** 0.5)
 
 
 def test_nav_figure_relative_panel_and_colours() -> None:

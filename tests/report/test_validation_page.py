@@ -17,8 +17,8 @@ from driftwise.report.validation_page import (
 
 
 def test_missing_rule_column_is_refused(validation_data: ValidationPageData) -> None:
-    with pytest.raises(ValueError, match="seed_confidence"):
-        ValidationPageData(rules=validation_data.rules.drop(columns="seed_confidence"))
+    with pytest.raises(ValueError, match="stated_confidence"):
+        ValidationPageData(rules=validation_data.rules.drop(columns="stated_confidence"))
 
 
 def test_missing_breakdown_column_is_refused(validation_data: ValidationPageData) -> None:
@@ -28,11 +28,12 @@ def test_missing_breakdown_column_is_refused(validation_data: ValidationPageData
                            by_regime=validation_data.by_regime.drop(columns="vix_regime"))
 
 
-def test_hit_rate_figure_intervals_and_seed(validation_data: ValidationPageData) -> None:
+def test_hit_rate_figure_intervals_and_stated_confidence(
+        validation_data: ValidationPageData) -> None:
     fig = hit_rate_figure(validation_data.rules)
     names = [t.name for t in fig.data]
     assert names == ["measured: supported", "measured: not supported",
-                     "measured: inconclusive", "seed's stated confidence"]
+                     "measured: inconclusive", "stated confidence"]
     supported = fig.data[0]
     assert list(supported.y) == ["Rule 1", "Rule 3"]
     assert list(supported.error_x.array) == pytest.approx([0.80 - 0.72, 0.71 - 0.66])
@@ -43,14 +44,14 @@ def test_hit_rate_figure_intervals_and_seed(validation_data: ValidationPageData)
 
 def test_verdicts_are_normalized() -> None:
     rules = pd.DataFrame({"rule": ["R"], "hit_rate": [0.5], "ci_low": [0.4], "ci_high": [0.6],
-                          "seed_confidence": [0.7], "verdict": ["NOT_SUPPORTED"]})
+                          "stated_confidence": [0.7], "verdict": ["NOT_SUPPORTED"]})
     assert hit_rate_figure(rules).data[0].name == "measured: not supported"
     assert "not supported: R" in validation_headline(rules)
 
 
 def test_unknown_verdict_is_shown_as_other() -> None:
     rules = pd.DataFrame({"rule": ["R"], "hit_rate": [0.5], "ci_low": [0.4], "ci_high": [0.6],
-                          "seed_confidence": [0.7], "verdict": ["too few events"]})
+                          "stated_confidence": [0.7], "verdict": ["too few events"]})
     assert hit_rate_figure(rules).data[0].marker.color == "#5b6b7c"
     assert "other: R" in validation_headline(rules)
 
@@ -58,10 +59,10 @@ def test_unknown_verdict_is_shown_as_other() -> None:
 def test_breakdown_figure_bars_per_group(validation_data: ValidationPageData) -> None:
     frame = validation_data.by_regime
     assert frame is not None
-    seed = pd.Series([0.7, 0.65, 0.6, 0.6], index=["Rule 1", "Rule 2", "Rule 3", "Rule 4"])
-    fig = breakdown_figure(frame, "vix_regime", seed, lambda g: f"VIX {g}")
+    stated = pd.Series([0.7, 0.65, 0.6, 0.6], index=["Rule 1", "Rule 2", "Rule 3", "Rule 4"])
+    fig = breakdown_figure(frame, "vix_regime", stated, lambda g: f"VIX {g}")
     assert [t.name for t in fig.data] == ["VIX < 20", "VIX 20-30", "VIX > 30",
-                                          "seed's stated confidence"]
+                                          "stated confidence"]
     calm = fig.data[0]
     assert list(calm.y) == pytest.approx([0.7] * 4)
     assert list(calm.error_y.array) == pytest.approx([0.1] * 4)
@@ -69,7 +70,7 @@ def test_breakdown_figure_bars_per_group(validation_data: ValidationPageData) ->
     assert fig.layout.barmode == "group"
 
 
-def test_breakdown_figure_without_seed(validation_data: ValidationPageData) -> None:
+def test_breakdown_figure_without_stated_confidence(validation_data: ValidationPageData) -> None:
     assert validation_data.by_cost is not None
     assert len(breakdown_figure(validation_data.by_cost, "cost_level_bps").data) == 3
 
@@ -78,14 +79,14 @@ def test_rules_table(validation_data: ValidationPageData) -> None:
     table = rules_table(validation_data.rules)
     assert isinstance(table, Table)
     assert list(table.frame.columns) == ["claim", "events", "hit rate", "interval",
-                                         "seed confidence", "effect", "verdict"]
+                                         "stated confidence", "effect", "verdict"]
     assert table.frame.loc["Rule 1", "interval"] == "63.0% – 80.0%"
     assert table.formats["hit rate"](0.72) == "72.0%"
 
 
 def test_headline_counts_verdicts(validation_data: ValidationPageData) -> None:
     text = validation_headline(validation_data.rules)
-    assert text == ("Rule validation: history supports 2 of 4 seed rules (supported: Rule 1, "
+    assert text == ("Rule validation: history supports 2 of 4 insight rules (supported: Rule 1, "
                     "Rule 3; not supported: Rule 2; inconclusive: Rule 4).")
 
 

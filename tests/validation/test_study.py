@@ -35,7 +35,7 @@ def study() -> StudyResult:
 def test_every_rule_has_a_row(study: StudyResult) -> None:
     assert study.rules["rule"].tolist() == ["Rule 1", "Rule 2", "Rule 3", "Rule 4"]
     assert set(study.rules["verdict"]) <= {"supported", "not supported", "inconclusive"}
-    assert study.rules["seed_confidence"].tolist() == [0.70, 0.65, 0.60, 0.65]
+    assert study.rules["stated_confidence"].tolist() == [0.70, 0.65, 0.60, 0.65]
     assert study.n_paths > 30
 
 
@@ -70,7 +70,7 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
     assert "criterion" in data and len(data["rules"]) == 4 and "Rule 4" in text
     report = markdown(study)
     for heading in ("## Verdicts", "## Hit rate by VIX regime", "## Hit rate by cost level",
-                    "## The seed's falsification test", "## Caveats", "VIX scaling"):
+                    "## The falsification test", "## Caveats", "VIX scaling"):
         assert heading in report
     page = validation_page(page_data(study))
     assert page.key == "validation"
@@ -119,7 +119,7 @@ def test_cli_sample_window(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert code == EXIT_OK
     out = capsys.readouterr().out
     assert "Verdicts" in out and "Rule 4" in out
-    assert md.read_text(encoding="utf-8").startswith("# Validation of the seed's insight rules")
+    assert md.read_text(encoding="utf-8").startswith("# Validation of the insight rules")
 
 
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:

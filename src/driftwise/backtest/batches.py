@@ -1,4 +1,4 @@
-"""Per-batch bookkeeping of the backtest engine (SPEC section 8).
+"""Per-batch bookkeeping of the backtest engine.
 
 Configurations that differ only in trigger parameters form one **batch**
 (:func:`group_configs`, :func:`batch_key`): their triggers are stacked into one trigger

@@ -1,4 +1,4 @@
-"""Quiet blocks: many days of a batch evaluated at once (SPEC section 8).
+"""Quiet blocks: many days of a batch evaluated at once.
 
 On most days nothing fires. Between trades the shares and cash are constant, so the
 weights of days ``t .. t + K - 1`` follow from their prices: :func:`quiet_days` builds one

@@ -1,4 +1,4 @@
-"""Block-bootstrap confidence intervals for differences between rules (SPEC section 8).
+"""Block-bootstrap confidence intervals for differences between rules.
 
 Daily backtest series are autocorrelated (drift builds up, rebalances cluster in
 volatile spells), so days are resampled in blocks. Every configuration is resampled on

@@ -1,7 +1,7 @@
 """Compare rules on history: metrics, intervals, ranking, and the sweep's optimum.
 
 :func:`compare` runs the engine once over every configuration (policies and, optionally,
-a sweep grid), then computes the SPEC section 8 metrics, a block-bootstrap interval for
+a sweep grid), then computes the backtest metrics, a block-bootstrap interval for
 each policy's TE and cost, paired intervals for every policy's difference to a baseline,
 a ranking, and, for a sweep, the empirical optimal threshold beside the corrected band.
 """

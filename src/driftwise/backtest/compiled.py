@@ -1,4 +1,4 @@
-"""The compiled day loop of drift-threshold and calendar batches (SPEC section 8).
+"""The compiled day loop of drift-threshold and calendar batches.
 
 A batch whose trigger is a (stacked) :class:`~driftwise.policy.triggers.DriftThreshold`, a
 :class:`~driftwise.policy.triggers.Calendar` review, or any of them

@@ -1,4 +1,4 @@
-"""The backtest engine: many configurations, one loop over days (SPEC section 8).
+"""The backtest engine: many configurations, one loop over days.
 
 Each trading day ``t`` of the window, for every configuration, in this order:
 
@@ -290,7 +290,7 @@ def next_pending(pending: FloatArray, delayed: BoolArray | None) -> FloatArray:
 
 
 def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
-    """SPEC section 8 step 1, first: the shorts held overnight pay their borrow from cash."""
+    """Step 1 of the backtest's day, first: the shorts held overnight pay their borrow from cash."""
     paid = blocks.night_borrow(batch, state.shares, k)
     if paid is not None:
         state.cash = state.cash - paid
@@ -298,7 +298,7 @@ def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
 
 
 def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
-    """SPEC section 8 steps 1-4 for one batch on day ``k`` (step 5 is the next close).
+    """Steps 1-4 of the backtest's day for one batch on day ``k`` (step 5 is the next close).
 
     Only the rows that fire are sized (``step`` on ``ctx.take(rows)`` with the trigger's
     parameters of those rows): each row is decided as it would be alone. Returns whether

@@ -1,7 +1,7 @@
 """The methodology's falsification criterion: threshold against calendar rebalancing.
 
 "A rule fails if threshold rebalancing does not reduce TE versus calendar, or if costs
-exceed the TE reduction" (SPEC section 9). One implementation, used by ``driftwise
+exceed the TE reduction". One implementation, used by ``driftwise
 backtest`` (every threshold / calendar pair among the compared rules) and by
 ``driftwise validate-rules`` (its falsification backtests).
 

@@ -1,4 +1,4 @@
-"""Backtest metrics per configuration (SPEC section 8) and a ranking of configurations.
+"""Backtest metrics per configuration and a ranking of configurations.
 
 A backtest result holds arrays shaped ``(n_days, n_configs)`` (time first, one column per
 configuration). The kernels below reduce the **second-to-last** axis (time), so they take
@@ -6,7 +6,7 @@ configuration). The kernels below reduce the **second-to-last** axis (time), so 
 ``(n_samples, n_days, n_configs)`` and return ``(n_configs,)`` or
 ``(n_samples, n_configs)``. :func:`policy_metrics` is the pandas edge.
 
-Conventions (where SPEC section 8 is silent):
+Conventions (where the backtest definition is silent):
 
 * Returns are simple daily returns of the **post-trade** NAV, ``r_t = NAV_t / NAV_{t-1} - 1``
   for ``t = 1 .. T-1``, so the costs paid at close ``t`` lower ``r_t``.
@@ -160,7 +160,7 @@ def annualized_volatility(returns: npt.ArrayLike, *,
 
 def tracking_error(returns: npt.ArrayLike, ref_returns: npt.ArrayLike, *,
                    periods_per_year: float = TRADING_DAYS) -> FloatArray:
-    """Annualized ex-post tracking error ``std(r_p - r_ref) * sqrt(P)`` (SPEC section 8).
+    """Annualized ex-post tracking error ``std(r_p - r_ref) * sqrt(P)``.
 
     Parameters
     ----------
@@ -256,7 +256,7 @@ def cost_per_year(cost_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
 
     Notes
     -----
-    SPEC section 8: each day's cost as a fraction of that day's NAV, averaged over the
+    Each day's cost as a fraction of that day's NAV, averaged over the
     days and annualized, exactly as turnover is. Dividing the mean cost by the mean NAV
     instead would weight the late days of a growing portfolio more than the early ones,
     costs but not turnover, and shift the empirical optimal threshold.
@@ -286,7 +286,7 @@ def turnover_per_year(traded_usd: npt.ArrayLike, nav_usd: npt.ArrayLike, *,
 
     Notes
     -----
-    SPEC section 8, with the day's post-trade NAV as denominator.
+    As defined for the backtest, with the day's post-trade NAV as denominator.
     """
     t = np.asarray(traded_usd, dtype=np.float64)
     v = np.asarray(nav_usd, dtype=np.float64)
@@ -391,7 +391,7 @@ def result_arrays(result: ResultLike) -> dict[str, FloatArray]:
 
 def policy_metrics(result: ResultLike, *,
                    periods_per_year: float = TRADING_DAYS) -> pd.DataFrame:
-    """SPEC section 8 metrics, one row per configuration.
+    """The backtest metrics, one row per configuration.
 
     Parameters
     ----------
@@ -489,7 +489,7 @@ def ranking(metrics: pd.DataFrame, by: Sequence[str] = ("te_annual", "cost_per_y
     Notes
     -----
     Utility score ``gamma / 2 * te_annual^2 + cost_per_year``: the certainty-equivalent
-    loss of a year of tracking error (mean-variance, as the cost-benefit rule of SPEC
+    loss of a year of tracking error (mean-variance, as the cost-benefit rule of
     section 3.5) plus the costs paid in that year, both fractions of NAV per year.
     """
     keys = list(by)

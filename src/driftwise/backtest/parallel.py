@@ -1,4 +1,4 @@
-"""Configurations shared among processes: a large sweep uses every core (SPEC section 11).
+"""Configurations shared among processes: a large sweep uses every core.
 
 Each configuration's path depends on its own state only (the engine decides every row
 as it would be alone, and ``tests/backtest/test_reference.py`` checks it against the

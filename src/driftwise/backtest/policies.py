@@ -1,4 +1,4 @@
-"""Named rebalancing policies for backtests (SPEC section 8, "Policies").
+"""Named rebalancing policies for backtests.
 
 Each constructor returns a :class:`~driftwise.config.Config`: a variant of ``base``
 (default: every default) with its ``[policy]`` section set, so a policy is a value that
@@ -10,7 +10,7 @@ Two defaults differ from the planner's on purpose:
   is itself a cost-benefit rule: left on, a "monthly" rule would trade only in the
   months where trading pays, and the backtest would compare five variants of the
   cost-benefit rule instead of the rules their names say.
-* ``stress_delay`` (seed Rule 4) is **off** except for :func:`vix_delayed` (or when
+* ``stress_delay`` (the methodology's rule 4) is **off** except for :func:`vix_delayed` (or when
   asked with ``stress_delay=True``), so that the VIX-delayed policy measures exactly
   what the delay adds to the 5% threshold.
 """
@@ -123,14 +123,16 @@ def cost_benefit(*, form: CostBenefitForm | str = CostBenefitForm.UTILITY,
 def volatility_aware(h: float = 0.05, *, min_vol: float = 0.30, min_drift: float = 0.03,
                      destination: DestinationLike = Destination.FULL,
                      stress_delay: bool = False, base: Config | None = None) -> Config:
-    """Seed Rule 2 on top of the ``h`` threshold: trade an asset with σ ≥ 30% and |d| ≥ 3%."""
+    """The methodology's rule 2 on top of the ``h`` threshold: trade an asset with σ ≥ 30%
+    and |d| ≥ 3%."""
     return _policy(base, destination, stress_delay, trigger=TriggerKind.VOLATILITY_AWARE,
                    threshold=h, vol_aware_min_vol=min_vol, vol_aware_min_drift=min_drift)
 
 
 def vix_delayed(h: float = 0.05, *, destination: DestinationLike = Destination.FULL,
                 base: Config | None = None) -> Config:
-    """The ``h`` threshold with seed Rule 4: delay moderate rebalances while VIX ≥ 30."""
+    """The ``h`` threshold with the methodology's rule 4: delay moderate rebalances while
+    VIX ≥ 30."""
     return threshold(h, destination=destination, stress_delay=True, base=base)
 
 
@@ -142,9 +144,9 @@ def dynamic(h: float = 0.05, *, multipliers: tuple[float, float, float] = (1.0, 
                    dynamic_multipliers=multipliers, dynamic_stress_pause=pause_in_stress)
 
 
-def seed_rules(*, destination: DestinationLike = Destination.FULL,
+def methodology_rules(*, destination: DestinationLike = Destination.FULL,
                base: Config | None = None) -> dict[str, Config]:
-    """The seed's five rules: monthly, 5% threshold, 10% threshold, hybrid, cost-benefit."""
+    """The methodology's five rules: monthly, 5% threshold, 10% threshold, hybrid, cost-benefit."""
     configs = [monthly(destination=destination, base=base),
                threshold(0.05, destination=destination, base=base),
                threshold(0.10, destination=destination, base=base),
@@ -156,7 +158,7 @@ def seed_rules(*, destination: DestinationLike = Destination.FULL,
 def standard_policies(*, destination: DestinationLike = Destination.FULL,
                       thresholds: Sequence[float] = (0.03, 0.05, 0.07, 0.10),
                       base: Config | None = None) -> dict[str, Config]:
-    """Every policy of SPEC section 8 with one destination, keyed by :func:`policy_name`.
+    """Every standard policy with one destination, keyed by :func:`policy_name`.
 
     never, monthly, quarterly, annual, the ``thresholds``, hybrid (monthly + 10%),
     cost-benefit, volatility-aware, VIX-delayed (5%) and dynamic (5%).

@@ -7,7 +7,7 @@ targets, master and cost file), asks for the plan, and applies the plan's trade 
 (shares, side, USD, cost) to its holdings. Slow (one full plan a day, about 30 ms) and
 obviously right: the tests require the engine to match it on every day.
 
-Conventions, the same as the engine's by SPEC section 8 (written again here, on purpose):
+Conventions, the same as the engine's (written again here, on purpose):
 the start is at the target weights at the first close at no cost (whole shares rounded
 toward zero under ``whole_shares``, the rest in cash) or from the holdings; from the second
 day on, the shorts held overnight pay ``borrow_bps_annual / 252`` of their value at the

@@ -1,6 +1,6 @@
 """Sensitivity sweeps: the grid, the tidy results table, the empirical optimal threshold.
 
-SPEC section 8 asks for thresholds x cost levels x VIX regime multipliers x impact model
+The sensitivity study asks for thresholds x cost levels x VIX regime multipliers x impact model
 as one vectorized run, a tidy table (CSV, Parquet), a ranking, and (section 3.6) the
 empirical optimal threshold next to the corrected theoretical band.
 
@@ -99,7 +99,7 @@ def _unique(values: tuple[Any, ...], name: str) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class SweepGrid:
-    """A grid of threshold rules over cost assumptions (SPEC section 8, sensitivity).
+    """A grid of threshold rules over cost assumptions (the sensitivity study).
 
     Attributes
     ----------
@@ -457,7 +457,7 @@ def threshold_comparison(
     pandas.DataFrame
         :func:`empirical_optimal_threshold` plus ``one_way_cost`` (fraction),
         ``half_band`` (corrected no-trade half-band ``(3 k s^2 / (4 lambda))^(1/3)``),
-        ``seed_threshold`` (the seed's formula, see SPEC section 12) and
+        ``square_root_threshold`` (the square-root formula, shown for comparison) and
         ``empirical_over_band``.
 
     Notes
@@ -482,7 +482,7 @@ def threshold_comparison(
                for c in k]
     optimum["one_way_cost"] = k
     optimum["half_band"] = [r.half_band for r in reports]
-    optimum["seed_threshold"] = [r.seed_threshold for r in reports]
+    optimum["square_root_threshold"] = [r.square_root_threshold for r in reports]
     band = optimum["half_band"].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         optimum["empirical_over_band"] = optimum["optimal_threshold"].to_numpy(

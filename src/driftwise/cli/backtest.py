@@ -81,14 +81,15 @@ def backtest_command(
         "Last day (YYYY-MM-DD; default: the last price date).")] = None,
     accept_jump: InputOptions.accept_jump = None,
     policy: Annotated[list[PolicyName] | None, typer.Option(
-        help="Policy to run (repeatable). Default: the seed's five rules.")] = None,
+        help="Policy to run (repeatable). Default: monthly, threshold 5% and 10%, hybrid, "
+        "cost-benefit.")] = None,
     threshold: Annotated[list[float] | None, typer.Option(
         help="Drift threshold(s) for threshold-type policies (repeatable).", min=0.0,
         max=1.0)] = None,
     cost_bps: Annotated[float | None, typer.Option(
         help="Flat cost in bps of traded value instead of the full cost model.", min=0.0)] = None,
     grid: Annotated[Path | None, typer.Option(
-        help="TOML with a [backtest] grid (thresholds, cost_levels_bps, vix_multipliers, "
+        help="TOML with a \\[backtest] grid (thresholds, cost_levels_bps, vix_multipliers, "
         "impact_models) to sweep.", dir_okay=False)] = None,
     sweep: Annotated[bool, typer.Option(
         "--sweep", help="Sweep the \\[backtest] grid of --config (thresholds, cost levels, "
@@ -195,7 +196,7 @@ def build_policies(base: Config, names: list[PolicyName] | None, thresholds: lis
             names = [PolicyName.THRESHOLD]
         else:
             return {k: _flat(v, cost_bps)
-                    for k, v in policies.seed_rules(destination=to, base=base).items()}
+                    for k, v in policies.methodology_rules(destination=to, base=base).items()}
     out: dict[str, Config] = {}
     for name in names:
         if name in THRESHOLDED:
@@ -366,7 +367,7 @@ def optimum_view(optimum: pd.DataFrame) -> pd.DataFrame:
         "cost/yr": [f"{num(1e4 * x, 1)} bps" for x in optimum["cost_per_year"]],
         "cost k": [f"{num(1e4 * x, 1)} bps" for x in optimum["one_way_cost"]],
         "corrected half-band": [pct(x, 1) for x in optimum["half_band"]],
-        "seed formula": [pct(x, 1) for x in optimum["seed_threshold"]],
+        "square-root formula": [pct(x, 1) for x in optimum["square_root_threshold"]],
         "empirical / band": [num(x, 2) for x in optimum["empirical_over_band"]],
         "thresholds": [num(x, 0) for x in optimum["n_thresholds"]],
     }, index=pd.Index(labels, name=f"{rules[0]}: cost setting" if len(set(rules)) == 1

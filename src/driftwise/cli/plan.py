@@ -67,7 +67,7 @@ def plan_command(
         "--fix", help="Also write orders.fix (FIX 4.4 NewOrderSingle) into --out.")] = False,
     report: Annotated[Path | None, typer.Option(
         help="Write a self-contained HTML report: the plan and the backtest evidence for "
-        "the seed's rules (opens with no network).",
+        "the methodology's rules (opens with no network).",
         dir_okay=False)] = None,
     delayed_since: Annotated[str | None, typer.Option(
         help="Date (YYYY-MM-DD) of the first plan that delayed the rebalance in stress, when "
@@ -173,8 +173,8 @@ def show(plan: Plan) -> None:
             f"{num(a['borrow_bps'], 2)} bps of NAV ({usd(a['borrow_usd'])} USD)")]
           if a.get("borrow_usd", 0.0) > 0 else []),
         ("benefit (γ/2·ΔTE²·H/252)", f"{num(a['benefit_bps'], 2)} bps of NAV"),
-        ("cost-benefit ratio (utility / seed)",
-         f"{num(a['cost_benefit_ratio'], 3)} / {num(a['seed_ratio'], 4)}"),
+        ("cost-benefit ratio (utility form / cost ÷ ΔTE)",
+         f"{num(a['cost_benefit_ratio'], 3)} / {num(a['cost_te_ratio'], 4)}"),
         ("turnover (one-way)", pct(a["turnover"])),
         ("VIX", f"{num(b['vix'], 1)} ({['calm', 'elevated', 'stress'][int(b['regime'])]})"
          if b["vix"] == b["vix"] else "none (base regime assumed; see flags)"),

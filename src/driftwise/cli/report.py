@@ -56,14 +56,15 @@ def report_command(
     years: Annotated[int, typer.Option(help="Years of history for the backtest.", min=1)
                      ] = YEARS,
     sweep: Annotated[bool, typer.Option(
-        help="Include the threshold × cost × VIX sensitivity sweep of [backtest].")] = True,
+        help="Include the threshold × cost × VIX sensitivity sweep of \\[backtest].")] = True,
     validate: Annotated[bool, typer.Option(
         help="Include the rule validation study of the sample (about 30 s).")] = True,
 ) -> None:
-    """Write one self-contained HTML report: the plan, the backtest of the seed's rules.
+    """Write one self-contained HTML report: the plan, the backtest of the methodology's rules.
 
     The plan page shows today's decision, drift against bands, cost per trade and the
-    schedule; the backtest page compares the seed's five rules over the last ``years``
+    schedule; the backtest page compares the methodology's five rules (monthly, 5% and 10%
+    thresholds, hybrid, cost-benefit) over the last ``years``
     (with intervals) and, with ``--sweep``, the sensitivity heat maps and the empirical
     optimal threshold beside the corrected band. With no input it reports on the sample.
     """
@@ -82,7 +83,7 @@ def report_command(
 
 def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, years: int = YEARS,
                       sweep: bool = True, validate: bool = True) -> Path:
-    """The plan page, the backtest of the seed's five rules over the last ``years`` and,
+    """The plan page, the backtest of the methodology's five rules over the last ``years`` and,
     with ``validate``, the rule validation study of the embedded sample (the rules'
     evidence does not depend on the portfolio planned; ``validate-rules`` runs larger ones).
     """
@@ -91,7 +92,7 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
     dates = inputs.market.prices.index
     end = plan.as_of
     start = pd.Timestamp(dates[dates >= end - pd.DateOffset(years=years)][0])
-    rules = policies.seed_rules(base=cfg)
+    rules = policies.methodology_rules(base=cfg)
     grid = SweepGrid.from_config(cfg.backtest) if sweep else None
     with progress_bar("backtest for the report") as progress:
         comparison = compare(inputs, list(rules.values()), list(rules), start=start, end=end,
@@ -101,7 +102,8 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
     page = backtest_data(comparison.result, metrics=comparison.metrics, sweep=comparison.sweep,
                          threshold_inputs=comparison.theory,
                          tracking_aversion=cfg.policy.tracking_aversion,
-                         description=f"The seed's five rules on {start.date()} .. {end.date()}")
+                         description=f"Monthly, 5% and 10% thresholds, hybrid and cost-benefit "
+                         f"on {start.date()} .. {end.date()}")
     validation = None
     if validate:
         study = run_with_progress([PortfolioSpec("sample")], StudySettings(

@@ -1,4 +1,4 @@
-"""``driftwise validate-rules``: test the seed's four insight rules on history (SPEC 9)."""
+"""``driftwise validate-rules``: test the methodology's four insight rules on history."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def validate_command(
     nav_usd: Annotated[float, typer.Option(help="NAV of every path, USD.", min=1.0)] = 1e6,
     seed: Annotated[int, typer.Option(help="Random seed of the portfolio draws.")] = 0,
     no_falsification: Annotated[bool, typer.Option(
-        "--no-falsification", help="Skip the seed's falsification backtest.")] = False,
+        "--no-falsification", help="Skip the falsification backtest (threshold 5% against "
+        "a monthly calendar).")] = False,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     markdown_file: Annotated[Path | None, typer.Option(
@@ -78,7 +79,7 @@ def validate_command(
     report: Annotated[Path | None, typer.Option(
         help="Write the self-contained HTML report here.", dir_okay=False)] = None,
 ) -> None:
-    """Validate the seed's rules 1-4 on history: events, hit rates, intervals, verdicts.
+    """Validate the methodology's rules 1-4 on history: events, hit rates, intervals, verdicts.
 
     Each rule's IF is found on buy-and-hold paths (one per month start); each event is
     forked into "act now" and the rule's alternative and both are followed with the same
@@ -154,7 +155,7 @@ def show(result: StudyResult) -> None:
             console.print(frame_table(table, title, index_name="rule"))
     fals = falsification_display(result)
     if len(fals):
-        console.print(frame_table(fals, "Seed falsification: threshold 5% vs calendar",
+        console.print(frame_table(fals, "Falsification: threshold 5% vs calendar",
                                   index_name="costs"))
     for line in caveats(result):
         console.print(f"  • {line}", highlight=False)

@@ -1,4 +1,4 @@
-"""Transaction costs and liquidity (SPEC section 4): the one cost model of driftwise.
+"""Transaction costs and liquidity: the one cost model of driftwise.
 
 The planner, the optimizer and the backtest price every trade with :func:`trade_costs`
 over arrays shaped ``(n_configs, n_assets)``; :func:`build_cost_inputs` estimates the

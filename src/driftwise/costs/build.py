@@ -1,6 +1,6 @@
 """Build :class:`AssetCostInputs` for one universe on one day, with flagged fallbacks.
 
-Order of precedence per asset (SPEC sections 4 and 10), every fallback flagged:
+Order of precedence per asset, every fallback flagged:
 
 * **spread**: 20-day average of a spread history if given, else the cost file's
   ``spread_bps``, else the tier spread (``tier spread``);

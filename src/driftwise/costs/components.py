@@ -180,7 +180,8 @@ class CostBreakdown:
 
     @property
     def trading_usd(self) -> FloatArray:
-        """Trading costs without borrow (SPEC section 3.3 numerator), shape (..., n_assets)."""
+        """Trading costs without borrow (the numerator of the rebalancing cost), shape
+        (..., n_assets)."""
         return np.asarray(self.total_usd - self.borrow_usd, dtype=np.float64)
 
     def total_bps_of(self, nav_usd: npt.ArrayLike) -> FloatArray:
@@ -194,7 +195,7 @@ class CostBreakdown:
         Returns
         -------
         ndarray, shape (...)
-            ``1e4 * sum_i total_usd_i / nav_usd`` (SPEC section 3.3, plus borrow if any).
+            ``1e4 * sum_i total_usd_i / nav_usd`` (plus borrow if any).
         """
         nav = np.asarray(nav_usd, dtype=np.float64)
         return np.asarray(BPS * self.total_usd.sum(axis=-1) / nav, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Estimate cost-model inputs from daily market data (SPEC section 4).
+"""Estimate cost-model inputs from daily market data.
 
 Every function takes arrays shaped ``(n_days, n_assets)`` in date order (oldest first,
 already cut at the as-of date by the caller) and returns one value per asset from the

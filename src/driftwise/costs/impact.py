@@ -1,4 +1,4 @@
-"""Market impact laws, in fractions of traded value (SPEC section 4).
+"""Market impact laws, in fractions of traded value.
 
 Two selectable laws (:class:`~driftwise.costs.params.ImpactModel`):
 
@@ -51,7 +51,7 @@ def square_root_impact(
 
     Notes
     -----
-    ``impact = Y * sigma_daily * sqrt(Q / ADV)`` (SPEC section 4). The law and its
+    ``impact = Y * sigma_daily * sqrt(Q / ADV)``. The law and its
     order-one prefactor: Torre (1997), BARRA Market Impact Model Handbook; Toth et al.
     (2011), Phys. Rev. X 1, 021006; Bouchaud et al. (2018), *Trades, Quotes and Prices*,
     ch. 12. With Y = 1 and sigma = 1.5%, a trade of 1% of ADV costs 15 bps.

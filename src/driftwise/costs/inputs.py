@@ -1,4 +1,4 @@
-"""Read the cost-inputs file (SPEC section 2).
+"""Read the cost-inputs file.
 
 Columns: ``ticker``, ``spread_bps`` (full quoted bid-ask spread, bps of price; may be
 blank: the tier spread is used and flagged), ``commission_bps`` and/or

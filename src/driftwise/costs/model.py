@@ -1,4 +1,4 @@
-"""THE cost function of driftwise (SPEC section 4).
+"""THE cost function of driftwise.
 
 The planner, the optimizer and the backtest all price trades with :func:`trade_costs`
 (or the linear-plus-power coefficients of :func:`cost_coefficients` it is built on), so
@@ -333,7 +333,7 @@ def trade_costs(
 
     Notes
     -----
-    With ``a = |trade_usd|`` and ``m`` the VIX regime multiplier (SPEC section 4):
+    With ``a = |trade_usd|`` and ``m`` the VIX regime multiplier:
 
     * spread ``= a * half_spread_bps / 1e4 * m``;
     * commission ``= max(a * commission_bps / 1e4 + (a / price) * per_share, min_ticket)``
@@ -481,12 +481,12 @@ def liquidity_flags(
     Returns
     -------
     liquidity_days : ndarray, shape (..., n_assets)
-        ``|trade_shares| / (participation * adv_shares)`` (SPEC section 3.7).
+        ``|trade_shares| / (participation * adv_shares)``.
     illiquid : ndarray of bool, shape (..., n_assets)
         ``adv_usd < illiquid_adv_usd`` (an asset property, set even for a zero trade)
-        or ``liquidity_days > illiquid_days`` (SPEC section 5).
+        or ``liquidity_days > illiquid_days``.
     multi_day : ndarray of bool, shape (..., n_assets)
-        ``liquidity_days > multi_day_days`` (SPEC section 6).
+        ``liquidity_days > multi_day_days``.
     """
     days = liquidity_days(trade_shares, inputs.adv_shares, params.participation)
     illiquid = (inputs.adv_usd < params.illiquid_adv_usd) | (days > params.illiquid_days)

@@ -1,4 +1,4 @@
-"""Parameters of the transaction cost model (SPEC section 4): one frozen, validated value."""
+"""Parameters of the transaction cost model: one frozen, validated value."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class CostParams:
         ``SQUARE_ROOT`` (default) or ``ALMGREN_2005``.
     impact_coef : float
         ``Y`` of the square-root law ``Y * sigma_daily * sqrt(Q / ADV)``. Default 1.0
-        (SPEC section 4); empirical fits give Y of order 0.5 to 1 (Toth et al. 2011,
+       ; empirical fits give Y of order 0.5 to 1 (Toth et al. 2011,
         "Anomalous price impact and the critical nature of liquidity", Phys. Rev. X 1;
         Bouchaud, Bonart, Donier, Gould 2018, *Trades, Quotes and Prices*, ch. 12).
     almgren_eta, almgren_beta : float
@@ -46,7 +46,7 @@ class CostParams:
         a break belongs to the higher regime.
     vix_multipliers : tuple of floats
         Multiplier of spread and impact per regime, one more than ``vix_breaks``
-        (default ``(1.0, 1.5, 2.5)``: SPEC section 4; assumptions to sweep, not facts).
+        (default ``(1.0, 1.5, 2.5)``: assumptions to sweep, not facts).
     participation : float
         Largest fraction of ADV traded per day, for liquidity days (default 0.10).
     execution_days : float
@@ -66,10 +66,10 @@ class CostParams:
         Cost inputs older than this many calendar days before the as-of date are stale.
     illiquid_adv_usd, illiquid_days, multi_day_days : float
         Illiquid if ADV < $1M or liquidity days > 10; multi-day if liquidity days > 5
-        (SPEC sections 5 and 6).
+       .
     vol_window_days, adv_window_days, spread_window_days : int
         Estimation windows in trading days: 20 (volatility for impact), 60 (ADV),
-        20 (spread average), SPEC section 4.
+        20 (spread average).
     min_history_fraction : float
         Share of a window that must hold valid observations for an estimate (0.5).
     default_commission_bps : float

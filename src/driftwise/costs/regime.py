@@ -1,10 +1,10 @@
-"""VIX regimes and the spread/impact multiplier they carry (SPEC section 4).
+"""VIX regimes and the spread/impact multiplier they carry.
 
 Regimes are half-open intervals of the VIX close: with the default breaks ``(20, 30)``,
 ``VIX < 20`` is calm, ``20 <= VIX < 30`` elevated and ``VIX >= 30`` stressed (a VIX equal
-to a break belongs to the higher regime, matching the ``VIX >= 30`` of SPEC rule 4).
+to a break belongs to the higher regime, matching the ``VIX >= 30`` of the stress rule).
 The default multipliers ``1.0 / 1.5 / 2.5`` are **assumptions to sweep, not facts**: the
-seed's "2-3x normal" under stress has no public source (SPEC section 12).
+methodology's "2-3x normal" under stress has no public source.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def regime_multiplier(vix: npt.ArrayLike | None, params: CostParams) -> FloatArr
 
     Notes
     -----
-    SPEC section 4: spread and impact are multiplied by 1.0 below VIX 20, 1.5 for 20-30
+    spread and impact are multiplied by 1.0 below VIX 20, 1.5 for 20-30
     and 2.5 above 30 by default.
     """
     mults = params.vix_multipliers

@@ -1,4 +1,4 @@
-"""Market-capitalization tiers and the fallback values they carry (SPEC sections 4 and 10).
+"""Market-capitalization tiers and the fallback values they carry.
 
 When an asset lacks cost or liquidity data, driftwise falls back to a value chosen by
 its market-cap tier. The tier boundaries and every tier value are **assumptions**, kept
@@ -54,10 +54,10 @@ class TierDefaults:
         Market cap at or above which an asset is mid cap (default $2B); below: small.
     spread_bps : tuple of 3 floats
         Full quoted bid-ask spread used when no spread is known, large / mid / small,
-        in bps of price (SPEC section 4: 5 / 10 / 20). Half is paid per trade.
+        in bps of price (5 / 10 / 20). Half is paid per trade.
     all_in_bps : tuple of 3 floats
         One-way all-in cost (spread + commission + impact) when an asset has no cost
-        data and no liquidity data at all (SPEC section 4: 20 / 50 / 100).
+        data and no liquidity data at all (20 / 50 / 100).
     sigma_daily : tuple of 3 floats
         Daily volatility used when a stock has no price history and no peer to borrow
         from (1.5% / 2.0% / 2.5%, i.e. about 24% / 32% / 40% annualized; assumption).

@@ -1,4 +1,4 @@
-"""Read a holdings file: positions or tax lots, plus cash (SPEC section 2).
+"""Read a holdings file: positions or tax lots, plus cash.
 
 Two layouts are accepted:
 

@@ -161,7 +161,7 @@ def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:
 
 def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
                     how: DefaultTarget, *, what: str) -> Targets:
-    """Targets when none are given (SPEC section 10), flagged "no target specified".
+    """Targets when none are given, flagged "no target specified".
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Read market data: daily prices and volumes, VIX and the risk-free rate (SPEC section 2).
+"""Read market data: daily prices and volumes, VIX and the risk-free rate.
 
 Prices and volumes come **long** (``date, ticker, adj_close[, volume]``; ``adjusted_close``,
 ``Adj Close`` or a raw ``close`` also serve) or **wide** (``date`` and one column
@@ -163,7 +163,7 @@ def read_prices(
 
 
 def _column_notes(table: Table, field: str | None) -> tuple[Notice, ...]:
-    """Which column the prices come from; raw closes flagged (SPEC section 2)."""
+    """Which column the prices come from; raw closes flagged."""
     if field is None:
         return (notice(Flag.PRICE_COLUMN, f"prices from the ticker columns of {table.label} "
                        "(a wide file: each column is taken as adjusted closes)"),)

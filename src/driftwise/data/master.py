@@ -1,4 +1,4 @@
-"""Read the security master: static data per ticker (SPEC section 2).
+"""Read the security master: static data per ticker.
 
 Columns ``ticker`` (required), ``sector``, ``asset_class`` and ``market_cap_usd`` (all
 optional; blank cells mean unknown, and code downstream falls back with a flag). Other

@@ -167,7 +167,7 @@ class Inputs:
     ----------
     holdings : Holdings
     targets : Targets or None
-        None means no target was given (SPEC section 10: a default is used and flagged).
+        None means no target was given (a default is used and flagged).
     master : SecurityMaster
     market : MarketData
     last_rebalance : pd.Timestamp or None

@@ -1,4 +1,4 @@
-"""Read a target allocation (SPEC section 2).
+"""Read a target allocation.
 
 One key column, exactly one of ``ticker`` (asset level), ``sector`` or ``asset_class``
 (group level), and ``target_weight`` as a fraction of NAV. Optional per-row bands

@@ -1,4 +1,4 @@
-"""Execution (SPEC section 6): schedule child orders, export orders, import fills.
+"""Execution: schedule child orders, export orders, import fills.
 
 - :func:`build_schedule`: TWAP / VWAP / POV child orders, multi-day spreading, expected
   impact cost and risk, with the Almgren–Chriss optimum for comparison.

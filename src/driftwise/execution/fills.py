@@ -1,4 +1,4 @@
-"""Fills in: read executed fills and apply them to holdings (SPEC section 6).
+"""Fills in: read executed fills and apply them to holdings.
 
 A fills file has one row per execution: ``ticker, side, shares, price_usd, filled_at`` and
 optionally ``fee_usd`` (commissions and fees, USD, >= 0), ``order_id``, ``account`` and

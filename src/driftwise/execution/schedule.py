@@ -1,4 +1,4 @@
-"""Execution schedule: split each trade into timed child orders (SPEC section 6).
+"""Execution schedule: split each trade into timed child orders.
 
 Styles: TWAP (equal slices), VWAP (slices proportional to the intraday volume profile)
 and POV (each bucket takes at most ``participation`` of the bucket's expected volume,

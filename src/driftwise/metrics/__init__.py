@@ -1,1 +1,1 @@
-"""Metrics (SPEC section 3): pure array functions over ``(..., n_assets)``."""
+"""Metrics: pure array functions over ``(..., n_assets)``."""

@@ -1,4 +1,4 @@
-"""Drift from target (SPEC section 3, items 1, and section 5 bands, section 10 capping).
+"""Drift from target: portfolio and asset drift, tolerance bands, capping.
 
 Every function is a pure function over arrays shaped ``(..., n_assets)``: the leading
 axes are configurations (or dates) and broadcast. Weights are signed fractions of NAV
@@ -6,7 +6,7 @@ axes are configurations (or dates) and broadcast. Weights are signed fractions o
 
 The asset axis is the **union** of held and target tickers: an unheld target asset
 enters with ``w_i = 0`` and a held non-target asset with ``t_i = 0``, so both count as
-drifted (SPEC section 3.1). Aligning to that union is the caller's job.
+drifted. Aligning to that union is the caller's job.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 DEFAULT_DRIFT_CAP = 0.5
-"""Largest believable |d_i| (SPEC section 10); larger drifts are capped and flagged."""
+"""Largest believable |d_i|; larger drifts are capped and flagged."""
 
 DEFAULT_BAND_ABS = 0.05
 """Absolute band used when a row gives neither ``band_abs`` nor ``band_rel`` (5 points)."""
@@ -33,7 +33,7 @@ BAND_ATOL = 1e-12
 
 
 class BandMode(StrEnum):
-    """How a per-asset tolerance band is computed from its parameters (SPEC section 5)."""
+    """How a per-asset tolerance band is computed from its parameters."""
 
     ABSOLUTE = "absolute"
     RELATIVE = "relative"
@@ -85,7 +85,7 @@ def portfolio_drift(
 
     Notes
     -----
-    SPEC section 3.1: ``D = 1/2 sum_i |d_i|``. Cash counts as one more asset: with
+    ``D = 1/2 sum_i |d_i|``. Cash counts as one more asset: with
     long-only weights that sum with cash to 1 on both sides, ``D`` is the total
     variation distance between two distributions, hence in ``[0, 1]``, and it is the
     one-way turnover of a full rebalance. Leaving cash out would make a portfolio
@@ -125,7 +125,7 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
     Notes
     -----
     One compiled pass per portfolio and day (:func:`driftwise._kernels.mark_row`: the
-    backtest's mark to market, SPEC section 8 step 1, and the drift its triggers read),
+    backtest's mark to market, step 1 of its day, and the drift its triggers read),
     instead of the ten array passes of the same formulas in numpy; its sums follow
     numpy's order, so it equals them to the bit (``tests/metrics/test_drift.py``).
     """
@@ -199,7 +199,7 @@ def group_drift(
     group_codes: npt.ArrayLike,
     n_groups: int | None = None,
 ) -> FloatArray:
-    """Drift of each group's weight from its target (group-level targets, SPEC 3.1).
+    """Drift of each group's weight from its target (group-level targets).
 
     Parameters
     ----------
@@ -247,7 +247,7 @@ def group_portfolio_drift(
 
 
 def cap_drift(d: npt.ArrayLike, cap: float = DEFAULT_DRIFT_CAP) -> tuple[FloatArray, BoolArray]:
-    """Cap implausible per-asset drifts (SPEC section 10).
+    """Cap implausible per-asset drifts.
 
     Parameters
     ----------
@@ -317,7 +317,7 @@ def band_width(
 
     Notes
     -----
-    SPEC section 5: bands are absolute, relative, or ``max(abs, rel * t_i)``, and never
+    bands are absolute, relative, or ``max(abs, rel * t_i)``, and never
     divide by a zero target. A relative band multiplies the target, so a zero target
     gets a zero-width relative band: any holding of a non-target asset breaches it.
     Fallbacks: ``ABSOLUTE`` without ``band_abs`` and ``RELATIVE`` without ``band_rel``
@@ -362,7 +362,7 @@ def outside_band(d: npt.ArrayLike, width: npt.ArrayLike, atol: float = BAND_ATOL
     -------
     ndarray of bool, shape (..., n_assets)
         True where ``|d_i| >= width_i - atol`` and ``|d_i| > atol``. A drift on the
-        edge is a breach (SPEC triggers use ``>=``); an asset on target never is, even
+        edge is a breach (triggers use ``>=``); an asset on target never is, even
         with a zero-width band. NaN drift or width gives False (the caller flags NaN).
     """
     a = np.abs(_f64(d))

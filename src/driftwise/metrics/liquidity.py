@@ -1,4 +1,4 @@
-"""Liquidity days (SPEC section 3, item 7)."""
+"""Liquidity days."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def liquidity_days(
 
     Notes
     -----
-    SPEC section 3: ``liquidity_days = |trade_shares| / (participation * ADV_shares)``.
+    ``liquidity_days = |trade_shares| / (participation * ADV_shares)``.
     """
     q = np.abs(np.asarray(trade_shares, dtype=np.float64))
     adv = np.asarray(adv_shares, dtype=np.float64)

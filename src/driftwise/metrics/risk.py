@@ -1,4 +1,4 @@
-"""Returns, volatility, covariance and tracking error (SPEC section 3, item 2; section 10).
+"""Returns, volatility, covariance and tracking error, with their fallbacks.
 
 Return matrices are shaped ``(n_days, n_assets)`` (oldest row first) with NaN for a
 missing observation; covariances ``(n_assets, n_assets)`` are annualized (x 252) and
@@ -93,7 +93,7 @@ def annualized_volatility(
     returns : array_like, shape (n_days, n_assets)
         Daily simple returns, NaN = missing.
     window : int
-        Number of most recent rows used (60 and 252 in SPEC section 3.2).
+        Number of most recent rows used (60 and 252 by default).
     min_periods : int, optional
         Fewest valid observations for an estimate; default ``max(window // 2, 2)``.
 
@@ -290,7 +290,7 @@ def sector_average_volatility(
     -------
     ndarray, shape (..., n_assets)
         Mean of the finite volatilities of the asset's sector (the asset included if it
-        has one), else ``market_vol``. SPEC section 10: "no volatility -> sector average
+        has one), else ``market_vol``. "no volatility -> sector average
         or market (SPY) volatility, lower confidence".
     """
     v = _f64(vol)
@@ -319,7 +319,7 @@ def sector_average_volatility(
 def fill_covariance(
     cov: npt.ArrayLike, vol_fallback: npt.ArrayLike
 ) -> tuple[FloatArray, BoolArray, BoolArray]:
-    """Fill missing variances and covariances (SPEC section 10).
+    """Fill missing variances and covariances.
 
     Parameters
     ----------
@@ -414,7 +414,7 @@ def tracking_error(d: npt.ArrayLike, cov: npt.ArrayLike) -> FloatArray:
 
     Notes
     -----
-    SPEC section 3.2. Cash has zero variance and zero covariance, so its drift adds
+    Cash has zero variance and zero covariance, so its drift adds
     nothing: pass ``d`` over the assets only.
     """
     x = _f64(d)
@@ -441,7 +441,7 @@ def tracking_error_diag(d: npt.ArrayLike, vol_annual: npt.ArrayLike) -> FloatArr
     Returns
     -------
     ndarray, shape (...)
-        Annualized tracking error ignoring correlations (SPEC section 3.2, the fast
+        Annualized tracking error ignoring correlations (the fast
         approximation).
     """
     x = _f64(d)

@@ -1,4 +1,4 @@
-"""Drift speed and estimated days to a threshold breach (SPEC section 3, item 4).
+"""Drift speed and estimated days to a threshold breach.
 
 Volatilities are annualized fractions, covariances annualized ``(n_assets, n_assets)``,
 weights fractions of NAV shaped ``(..., n_assets)`` with a leading configurations axis.
@@ -40,7 +40,7 @@ def drift_speed(vol_annual: npt.ArrayLike, days_since_rebalance: npt.ArrayLike) 
     Returns
     -------
     ndarray, shape (..., n_assets)
-        SPEC section 3.4 drift speed (annual volatility scaled to the elapsed time).
+        Drift speed (annual volatility scaled to the elapsed time).
 
     Raises
     ------

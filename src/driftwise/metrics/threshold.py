@@ -1,4 +1,4 @@
-"""Optimal rebalancing thresholds: the seed's formula and the corrected band (SPEC 3.6, 12).
+"""Optimal rebalancing thresholds: the square-root formula and the corrected no-trade band.
 
 All inputs are fractions: costs of traded value (0.002 = 20 bps), volatilities
 annualized, horizons in years. Functions broadcast over any array shape.
@@ -31,12 +31,13 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     return np.asarray(out, dtype=np.float64)
 
 
-def seed_optimal_threshold(
+def square_root_threshold(
     cost: npt.ArrayLike, sigma_annual: npt.ArrayLike, horizon_years: npt.ArrayLike = 1.0
 ) -> FloatArray:
-    """The seed methodology's "optimal threshold" ``sqrt(2 TC / (sigma^2 T))``.
+    """The square-root "optimal threshold" ``sqrt(2 TC / (sigma^2 T))`` of the methodology.
 
-    Reported for fidelity only, labelled as the seed's formula (SPEC section 12).
+    Reported for comparison only, labelled as the square-root formula; decide with
+    :func:`optimal_half_band`.
 
     Parameters
     ----------
@@ -60,8 +61,8 @@ def seed_optimal_threshold(
 
     Notes
     -----
-    Erratum (SPEC section 12): with TC = 0.002, sigma_p = 0.15, T = 1 the formula
-    gives ``sqrt(0.004 / 0.0225) = 0.4216`` (42%), not the "about 5%" the seed
+    Erratum: with TC = 0.002, sigma_p = 0.15, T = 1 the formula gives
+    ``sqrt(0.004 / 0.0225) = 0.4216`` (42%), not the "about 5%" the methodology
     states. It is the economic-order-quantity form of an optimal calendar
     *interval* under a fixed fee, not a drift band under proportional costs; use
     :func:`optimal_half_band` for decisions.
@@ -191,7 +192,7 @@ def corrected_band(target_weights: npt.ArrayLike, cov_annual: npt.ArrayLike,
                    one_way_cost: float, tracking_aversion: float, *,
                    target_cash_weight: float | None = None,
                    direction: npt.ArrayLike | None = None) -> CorrectedBand:
-    """The corrected optimal no-trade half-band of a target portfolio (SPEC 3.6).
+    """The corrected optimal no-trade half-band of a target portfolio .
 
     The one function behind every theoretical band driftwise shows (monitor, plan,
     backtest comparison, report).
@@ -315,17 +316,17 @@ class ThresholdInputs:
     Attributes
     ----------
     one_way_cost : float
-        One-way proportional cost (``TC`` of the seed, ``k`` of the band), fraction of
-        traded value.
+        One-way proportional cost (``TC`` of the square-root formula, ``k`` of the band),
+        fraction of traded value.
     portfolio_vol : float
-        Portfolio volatility ``sigma_p`` for the seed formula, annualized.
+        Portfolio volatility ``sigma_p`` for the square-root formula, annualized.
     drift_vol : float
         Volatility ``s`` of the portfolio drift along the drift direction, per
         ``sqrt(year)`` (:class:`CorrectedBand`).
     tracking_penalty : float
         ``lam``, cost per year of a squared unit of that drift (:class:`CorrectedBand`).
     horizon_years : float
-        ``T`` of the seed formula, positive.
+        ``T`` of the square-root formula, positive.
     tracking_aversion : float or None
         The ``gamma`` from which the caller derived ``lam``, kept for display.
     """
@@ -356,24 +357,24 @@ class ThresholdReport:
     Attributes
     ----------
     inputs : ThresholdInputs
-    seed_threshold : float
-        :func:`seed_optimal_threshold` (the seed's formula, shown as such).
+    square_root_threshold : float
+        :func:`square_root_threshold` (the square-root formula, shown for comparison).
     half_band : float
         :func:`optimal_half_band` (the corrected no-trade half-band).
     """
 
     inputs: ThresholdInputs
-    seed_threshold: float
+    square_root_threshold: float
     half_band: float
 
     @classmethod
     def from_inputs(cls, inputs: ThresholdInputs) -> ThresholdReport:
         """Compute both results."""
-        seed = seed_optimal_threshold(
+        root = square_root_threshold(
             inputs.one_way_cost, inputs.portfolio_vol, inputs.horizon_years
         )
         band = optimal_half_band(inputs.one_way_cost, inputs.drift_vol, inputs.tracking_penalty)
-        return cls(inputs=inputs, seed_threshold=float(seed), half_band=float(band))
+        return cls(inputs=inputs, square_root_threshold=float(root), half_band=float(band))
 
     def to_dict(self) -> dict[str, float | None]:
         """Plain-data form for JSON output (fractions, not percents)."""
@@ -385,7 +386,7 @@ class ThresholdReport:
             "tracking_penalty": i.tracking_penalty,
             "horizon_years": i.horizon_years,
             "tracking_aversion": i.tracking_aversion,
-            "seed_threshold": self.seed_threshold,
+            "square_root_threshold": self.square_root_threshold,
             "half_band": self.half_band,
         }
 
@@ -403,8 +404,8 @@ class ThresholdReport:
             out.append(("tracking aversion gamma", f"{i.tracking_aversion:g}"))
         out += [
             (
-                "seed formula sqrt(2 TC/(sigma_p^2 T)) [seed, see SPEC 12]",
-                f"{self.seed_threshold:.2%}",
+                "square-root formula sqrt(2 TC/(sigma_p^2 T)), not a band",
+                f"{self.square_root_threshold:.2%}",
             ),
             ("corrected half-band (3 k s^2/(4 lambda))^(1/3)", f"{self.half_band:.2%}"),
         ]

@@ -1,4 +1,4 @@
-"""Trading constraints of a rebalance (SPEC section 5, "Constraints").
+"""Trading constraints of a rebalance.
 
 :class:`Constraints` is the validated value object (long-only mandate, cash buffer,
 minimum trade, whole shares, do-not-buy / do-not-sell lists, maximum turnover). The
@@ -208,7 +208,7 @@ def cap_turnover(trade_usd: FloatArray, nav_usd: FloatArray,
 
     Notes
     -----
-    Turnover ``= 0.5 * sum_i |trade_i| / NAV`` (SPEC section 8). Every trade of a
+    Turnover ``= 0.5 * sum_i |trade_i| / NAV``. Every trade of a
     configuration is multiplied by ``min(1, max_turnover * NAV / (0.5 * sum|trade|))``,
     which keeps the direction of the rebalance.
     """

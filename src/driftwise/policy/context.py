@@ -34,7 +34,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class Frequency(StrEnum):
-    """Calendar review frequencies (SPEC section 5; daily and weekly for research backtests)."""
+    """Calendar review frequencies (daily and weekly for research backtests)."""
 
     DAY = "day"
     WEEK = "week"

@@ -1,11 +1,11 @@
-"""Destinations: *what to* a rebalance trades (SPEC section 5), before costs and constraints.
+"""Destinations: *what to* a rebalance trades, before costs and constraints.
 
 FULL takes the traded assets to target (``u = t``), HALF halves each drift
 (``u = w - d/2``), BAND_EDGE moves assets outside their band to its nearest edge
 (``u = t + clip(d, -width, width)`` for ``|d| > width``), COST_CONSTRAINED trades only the
 assets whose benefit (:func:`marginal_benefit`) exceeds a multiple of their cost
 (``policy.cost_constrained_multiple``, :data:`COST_CONSTRAINED_MULTIPLE` = 2 by default:
-SPEC section 5's "benefit > 2× cost"); under long-only ``u = max(u, 0)``.
+the rule's "benefit > 2× cost"); under long-only ``u = max(u, 0)``.
 :func:`driftwise.policy.sizing.size_trades` computes them (in its compiled kernel,
 :func:`driftwise._kernels.size_row`), lands the portfolio on them after costs and applies
 the constraints.
@@ -28,7 +28,7 @@ COST_CONSTRAINED_MULTIPLE = 2.0
 
 
 class Destination(StrEnum):
-    """Where a rebalance takes the traded assets (SPEC section 5)."""
+    """Where a rebalance takes the traded assets."""
 
     FULL = "full"
     HALF = "half"
@@ -62,7 +62,7 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
     Notes
     -----
     ``benefit_i = (gamma/2) (H/252) (TE^2(d) - TE^2(d with d_i = 0))`` (utility form of
-    SPEC section 3.5, one asset at a time). With ``TE^2 = d' S d`` the difference is
+    the cost-benefit rule, one asset at a time). With ``TE^2 = d' S d`` the difference is
     ``2 d_i (S d)_i - S_ii d_i^2``; diagonal ``S`` gives ``d_i^2 sigma_i^2``.
     """
     d = _k.arg(drift, dtype=np.float64)

@@ -38,7 +38,7 @@ class Rule:
     skip_if_cost_exceeds_benefit : bool
         Skip a fired rebalance whose cost (fraction of NAV: trading cost plus the borrow
         over H of the shorts it opens or increases) exceeds its benefit
-        ``(γ/2)(TE_before² − TE_after²)(H/252)`` (SPEC section 5, "Skip").
+        ``(γ/2)(TE_before² − TE_after²)(H/252)``.
     gamma, horizon_days : float
         γ and H of the benefit (also used by the cost-constrained destination).
     cost_constrained_multiple : float

@@ -1,4 +1,4 @@
-"""Destinations and sizing: *what to* and *how much* (SPEC section 5), for C configurations.
+"""Destinations and sizing: *what to* and *how much*, for C configurations.
 
 One pure, vectorized kernel, :func:`size_trades`, serves the planner (``C = 1``) and
 the backtest engine (``C`` configurations, every simulated day), so what the backtest

@@ -1,4 +1,4 @@
-"""Triggers: *when* to rebalance (SPEC section 5), over a batch of configurations.
+"""Triggers: *when* to rebalance, over a batch of configurations.
 
 A trigger maps a :class:`~driftwise.policy.context.DayContext` with C configurations to
 a :class:`TriggerResult`: which configurations fire, which assets they may trade, which
@@ -160,7 +160,7 @@ class Never:
 class Event:
     """Fires at once with a given reason (a target version changed, a mandate event).
 
-    SPEC section 7: events trigger immediately.
+    Events trigger immediately.
     """
 
     reason: str
@@ -179,7 +179,7 @@ class Event:
 class Calendar:
     """Fires on the first (or last) NYSE session of each month/quarter/half/year.
 
-    Never fires on the first day of a backtest window (SPEC section 8).
+    Never fires on the first day of a backtest window.
     """
 
     frequency: Frequency = Frequency.MONTH
@@ -236,9 +236,9 @@ class AssetBands:
 
 
 class CostBenefitForm(StrEnum):
-    """How benefit is measured in the cost-benefit rule (SPEC sections 3.5 and 12)."""
+    """How benefit is measured in the cost-benefit rule."""
 
-    SEED = "seed"
+    RATIO = "ratio"
     UTILITY = "utility"
 
 
@@ -248,8 +248,8 @@ class CostBenefit:
 
     Notes
     -----
-    Seed form: ``C / ΔTE`` with C the one-off cost (fraction of NAV) and ΔTE the drop of
-    annualized TE (both fractions; kept for fidelity, dimensionally unsound: SPEC 12).
+    Ratio form: ``C / ΔTE`` with C the one-off cost (fraction of NAV) and ΔTE the drop of
+    annualized TE (both fractions; kept for fidelity, dimensionally unsound).
     Utility form (default): benefit ``B = (γ/2)(TE_before² − TE_after²)(H/252)``, the
     certainty-equivalent gain over ``H`` trading days, in the same units as cost.
     A full rebalance leaves TE_after = 0.
@@ -266,7 +266,7 @@ class CostBenefit:
     def evaluate(self, ctx: DayContext) -> TriggerResult:
         cost = ctx.full_rebalance_cost
         te = ctx.te_before
-        if self.form is CostBenefitForm.SEED:
+        if self.form is CostBenefitForm.RATIO:
             benefit = te
         else:
             years = _arr(self.horizon_days, ctx) / TRADING_DAYS
@@ -282,7 +282,7 @@ class CostBenefit:
 
 @dataclass(frozen=True)
 class VolatilityAware:
-    """Seed Rule 2: an asset with σ ≥ ``vol_min`` and |drift| ≥ ``drift_min`` is traded.
+    """The methodology's rule 2: trade an asset with σ ≥ ``vol_min`` and |drift| ≥ ``drift_min``.
 
     The result restricts the rebalance to those assets.
     """
@@ -315,7 +315,7 @@ def vix_regime(vix: float, breaks: tuple[float, float] = VIX_BREAKS) -> int:
     """0 below 20, 1 for 20-30, 2 from 30 (NaN counts as calm).
 
     A VIX exactly on a break belongs to the higher regime, as in the cost model
-    (:func:`driftwise.costs.regime.vix_regime`): VIX 30 is stress, as in seed Rule 4.
+    (:func:`driftwise.costs.regime.vix_regime`): VIX 30 is stress, as in the methodology's rule 4.
     """
     return int(vix_regimes(np.asarray([vix], dtype=np.float64), breaks)[0])
 
@@ -329,7 +329,7 @@ def vix_regimes(vix: FloatArray, breaks: tuple[float, float] = VIX_BREAKS) -> np
 
 @dataclass(frozen=True)
 class DynamicThreshold:
-    """Drift threshold widened by VIX regime (seed "Dynamic thresholds").
+    """Drift threshold widened by VIX regime (the methodology's "dynamic thresholds").
 
     VIX < 20: the base threshold; 20-30: × 1.2; > 30: × 1.5, or, with
     ``pause_in_stress``, no rebalance unless drift ≥ ``extreme``.
@@ -477,14 +477,14 @@ def _union_assets(results: list[TriggerResult], ctx: DayContext) -> BoolArray | 
 
 def hybrid(frequency: Frequency = Frequency.MONTH, override: ParamArray = 0.10,
            anchor: Anchor = Anchor.FIRST) -> AnyOf:
-    """Calendar review plus an early override when drift ≥ ``override`` (SPEC section 5)."""
+    """Calendar review plus an early override when drift ≥ ``override``."""
     return AnyOf((Calendar(frequency, anchor), DriftThreshold(override)),
                  label=f"hybrid ({frequency.value} review + {_show(override)} override)")
 
 
 @dataclass(frozen=True)
 class StressDelay:
-    """Seed Rule 4 as a gate: in stress, hold a moderate rebalance back.
+    """The methodology's rule 4 as a gate: in stress, hold a moderate rebalance back.
 
     When ``VIX ≥ vix_min`` and ``D ≤ drift_max`` (and ``D < extreme``), a firing of
     ``inner`` is delayed. A delayed rebalance is taken once ``delay_days`` sessions have

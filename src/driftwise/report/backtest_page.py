@@ -28,7 +28,7 @@ from plotly.subplots import make_subplots
 from driftwise.metrics.threshold import (
     ThresholdInputs,
     optimal_half_band,
-    seed_optimal_threshold,
+    square_root_threshold,
 )
 from driftwise.report.html import (
     Block,
@@ -83,7 +83,7 @@ class BacktestPageData:
         ``cost_per_year``. Rows with a NaN coordinate stay out of the maps concerned.
     theoretical : pd.DataFrame, optional
         ``cost_level_bps``, ``half_band`` (corrected band) and optionally
-        ``seed_threshold`` (see :func:`theoretical_bands`).
+        ``square_root_threshold`` (see :func:`theoretical_bands`).
     tracking_aversion : float
         γ of the ranking loss ``cost_per_year + γ/2 · te_annual²``.
     description : str
@@ -162,7 +162,7 @@ def ranking_loss(metrics: pd.DataFrame, tracking_aversion: float) -> pd.Series:
 
     Notes
     -----
-    The utility form of SPEC section 3.5 applied to a year: tracking error costs
+    The utility form of the cost-benefit rule applied to a year: tracking error costs
     ``(γ/2)·TE²`` of certainty-equivalent return, trading costs count one for one.
     """
     te = metrics["te_annual"].astype(float)
@@ -279,7 +279,7 @@ def empirical_optimum(sweep: pd.DataFrame, tracking_aversion: float,
 def theoretical_bands(cost_levels_bps: Sequence[float], *, drift_vol: float,
                       tracking_penalty: float, portfolio_vol: float | None = None,
                       horizon_years: float = 1.0) -> pd.DataFrame:
-    """Corrected half-band ``(3 k s² / (4 λ))^(1/3)`` (and the seed formula) per cost level.
+    """Corrected half-band ``(3 k s² / (4 λ))^(1/3)`` (and the square-root formula) per cost level.
 
     Parameters
     ----------
@@ -290,13 +290,13 @@ def theoretical_bands(cost_levels_bps: Sequence[float], *, drift_vol: float,
     tracking_penalty : float
         ``λ``.
     portfolio_vol : float, optional
-        ``σ_p`` for the seed formula ``sqrt(2 TC / (σ_p² T))``, reported for fidelity only.
+        ``σ_p`` for the square-root formula ``sqrt(2 TC / (σ_p² T))``, reported for fidelity only.
     """
     k = np.asarray(cost_levels_bps, dtype=np.float64) / 1e4
     out = pd.DataFrame({"cost_level_bps": np.asarray(cost_levels_bps, dtype=np.float64),
                         "half_band": optimal_half_band(k, drift_vol, tracking_penalty)})
     if portfolio_vol is not None:
-        out["seed_threshold"] = seed_optimal_threshold(k, portfolio_vol, horizon_years)
+        out["square_root_threshold"] = square_root_threshold(k, portfolio_vol, horizon_years)
     return out
 
 
@@ -566,7 +566,7 @@ def sweep_blocks(data: BacktestPageData) -> list[Block]:
                             threshold_figure(optimum, data.theoretical),
                             caption="Empirical: the swept threshold with the lowest cost + "
                                     "γ/2·TE² at each cost level (averaged over the other "
-                                    "axes). The seed's formula sqrt(2TC/σ²T) is not drawn: "
+                                    "axes). The square-root formula sqrt(2TC/σ²T) is not drawn: "
                                     "it gives ~40%, an erratum."))
     return blocks
 

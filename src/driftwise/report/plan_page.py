@@ -312,9 +312,10 @@ def plan_tiles(plan: Plan, monitor: MonitorReport | None = None) -> tuple[Tile, 
     ]
     if monitor is not None:
         t = monitor.thresholds
-        seed = fmt_pct(float(t.seed_threshold), 1)
+        root = fmt_pct(float(t.square_root_threshold), 1)
         tiles.append(Tile("Optimal drift band", fmt_pct(float(t.half_band)),
-                          f"corrected cube-root band; seed formula {seed} (erratum)"))
+                          f"corrected cube-root band; the square-root formula gives {root}, "
+                          "not a band"))
     return tuple(tiles)
 
 

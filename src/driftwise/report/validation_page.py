@@ -1,9 +1,9 @@
-"""The validation page: each seed rule's measured hit rate against its stated confidence.
+"""The validation page: each insight rule's measured hit rate against its stated confidence.
 
-Inputs are plain DataFrames (SPEC section 9):
+Inputs are plain DataFrames:
 
 - ``rules``: one row per rule: ``rule``, ``hit_rate``, ``ci_low``, ``ci_high`` (fractions),
-  ``seed_confidence`` (the confidence the seed states, fraction), ``verdict``
+  ``stated_confidence`` (the confidence the methodology states, fraction), ``verdict``
   (supported / not supported / inconclusive), optional ``n_events``, ``effect`` and
   ``claim`` (the rule in words).
 - breakdowns (optional), tidy: ``rule``, the group column (``vix_regime`` or
@@ -37,7 +37,7 @@ VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
 OTHER_COLOR = "#5b6b7c"
 ORDERED = ("#9ecae9", "#4c78a8", "#f58518", "#b3261e")
 """Colours of ordered groups (low to high VIX or cost) when there are few of them."""
-RULE_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high", "seed_confidence", "verdict")
+RULE_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high", "stated_confidence", "verdict")
 BREAKDOWN_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high")
 
 
@@ -71,10 +71,10 @@ def _verdict(value: object) -> str:
 
 
 def hit_rate_figure(rules: pd.DataFrame) -> go.Figure:
-    """Hit rate per rule with its confidence interval, beside the seed's stated confidence.
+    """Hit rate per rule with its confidence interval, beside the methodology's stated confidence.
 
     One marker per rule coloured by verdict, horizontal bars for the interval, and a
-    hollow diamond at the seed's confidence.
+    hollow diamond at the stated confidence.
     """
     fig = go.Figure()
     verdicts = rules["verdict"].map(_verdict)
@@ -88,18 +88,18 @@ def hit_rate_figure(rules: pd.DataFrame) -> go.Figure:
                      "arrayminus": hit - part["ci_low"].astype(float), "thickness": 2},
             hovertemplate="%{y}: hit rate %{x:.1%}<extra></extra>"))
     fig.add_trace(go.Scatter(
-        x=rules["seed_confidence"].astype(float), y=rules["rule"].astype(str), mode="markers",
-        name="seed's stated confidence",
+        x=rules["stated_confidence"].astype(float), y=rules["rule"].astype(str), mode="markers",
+        name="stated confidence",
         marker={"symbol": "diamond-open", "size": 13, "color": "#1d2733",
                 "line": {"width": 2}},
-        hovertemplate="%{y}: seed says %{x:.0%}<extra></extra>"))
+        hovertemplate="%{y}: stated %{x:.0%}<extra></extra>"))
     fig.update_xaxes(range=[0, 1.02])
     fig.update_yaxes(categoryorder="array", categoryarray=list(rules["rule"].astype(str))[::-1])
     return styled(fig, x_title="hit rate (share of events where the claim held)",
                   x_format=".0%")
 
 
-def breakdown_figure(frame: pd.DataFrame, by: str, seed: pd.Series | None = None,
+def breakdown_figure(frame: pd.DataFrame, by: str, stated: pd.Series | None = None,
                      group_label: Callable[[object], str] = str) -> go.Figure:
     """Hit rate per rule and group (VIX regime or cost level), with intervals.
 
@@ -109,8 +109,8 @@ def breakdown_figure(frame: pd.DataFrame, by: str, seed: pd.Series | None = None
         ``rule``, ``by``, ``hit_rate``, ``ci_low``, ``ci_high``.
     by : str
         The group column.
-    seed : pd.Series, optional
-        Seed confidence per rule (index rule), drawn as a dash across each rule's group.
+    stated : pd.Series, optional
+        Stated confidence per rule (index rule), drawn as a dash across each rule's group.
     group_label : callable
         Legend text of a group value.
     """
@@ -127,20 +127,20 @@ def breakdown_figure(frame: pd.DataFrame, by: str, seed: pd.Series | None = None
             error_y={"type": "data", "array": part["ci_high"].astype(float) - hit,
                      "arrayminus": hit - part["ci_low"].astype(float), "thickness": 1.2},
             hovertemplate=f"%{{x}}, {label}: %{{y:.1%}}<extra></extra>"))
-    if seed is not None:
-        known = seed.reindex(rules).astype(float)
+    if stated is not None:
+        known = stated.reindex(rules).astype(float)
         fig.add_trace(go.Scatter(
-            x=rules, y=known, mode="markers", name="seed's stated confidence",
+            x=rules, y=known, mode="markers", name="stated confidence",
             marker={"symbol": "line-ew-open", "size": 60, "color": "#1d2733",
                     "line": {"width": 2}},
-            hovertemplate="%{x}: seed says %{y:.0%}<extra></extra>"))
+            hovertemplate="%{x}: stated %{y:.0%}<extra></extra>"))
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1.05])
     return styled(fig, y_title="hit rate", y_format=".0%")
 
 
 def rules_table(rules: pd.DataFrame) -> Table:
-    """Per rule: events, hit rate with its interval, seed confidence, effect, verdict."""
+    """Per rule: events, hit rate with its interval, stated confidence, effect, verdict."""
     frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
     if "claim" in rules:
         frame["claim"] = rules["claim"].astype(str).to_numpy()
@@ -149,12 +149,12 @@ def rules_table(rules: pd.DataFrame) -> Table:
     frame["hit rate"] = rules["hit_rate"].to_numpy()
     frame["interval"] = [f"{fmt_pct(lo, 1)} – {fmt_pct(hi, 1)}" for lo, hi in
                          zip(rules["ci_low"], rules["ci_high"], strict=True)]
-    frame["seed confidence"] = rules["seed_confidence"].to_numpy()
+    frame["stated confidence"] = rules["stated_confidence"].to_numpy()
     if "effect" in rules:
         frame["effect"] = rules["effect"].to_numpy()
     frame["verdict"] = rules["verdict"].map(_verdict).to_numpy()
     formats = {"events": lambda x: fmt_num(x, 0), "hit rate": lambda x: fmt_pct(x, 1),
-               "seed confidence": lambda x: fmt_pct(x, 0), "effect": lambda x: fmt_num(x, 4)}
+               "stated confidence": lambda x: fmt_pct(x, 0), "effect": lambda x: fmt_num(x, 4)}
     return Table("validation-rules", "Verdicts", frame, formats,
                  caption="Verdicts as judged by the validation run; the interval is the "
                          "confidence interval of the measured hit rate.")
@@ -173,7 +173,7 @@ def validation_headline(rules: pd.DataFrame) -> str:
     if other:
         parts.append(f"other: {', '.join(other)}")
     n_ok = int((verdicts == "supported").sum())
-    return (f"Rule validation: history supports {n_ok} of {len(rules)} seed rules "
+    return (f"Rule validation: history supports {n_ok} of {len(rules)} insight rules "
             f"({'; '.join(parts)}).")
 
 
@@ -182,20 +182,21 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
     if isinstance(data, pd.DataFrame):
         data = ValidationPageData(rules=data)
     rules = data.rules
-    seed = pd.Series(rules["seed_confidence"].astype(float).to_numpy(),
+    stated = pd.Series(rules["stated_confidence"].astype(float).to_numpy(),
                      index=rules["rule"].astype(str))
-    blocks: list[Block] = [Chart("validation-hit-rates", "Hit rate per rule against the seed",
+    blocks: list[Block] = [Chart("validation-hit-rates",
+                                 "Hit rate per rule against its stated confidence",
                                  hit_rate_figure(rules),
                                  height_px=max(300, 60 * len(rules) + 140),
                                  caption="Dots: measured hit rate with its confidence interval; "
-                                         "diamonds: the confidence the seed states.")]
+                                         "diamonds: the confidence the methodology states.")]
     if data.by_regime is not None and len(data.by_regime):
         blocks.append(Chart("validation-by-regime", "Hit rate by VIX regime",
-                            breakdown_figure(data.by_regime, data.regime_column, seed,
+                            breakdown_figure(data.by_regime, data.regime_column, stated,
                                              lambda g: f"VIX {g}")))
     if data.by_cost is not None and len(data.by_cost):
         blocks.append(Chart("validation-by-cost", "Hit rate by cost level",
-                            breakdown_figure(data.by_cost, data.cost_column, seed,
+                            breakdown_figure(data.by_cost, data.cost_column, stated,
                                              lambda g: f"{fmt_num(g, 0)} bp cost")))
     if data.by_regime is None and data.by_cost is None:
         blocks.append(Note("No breakdown by VIX regime or cost level was given."))
@@ -208,4 +209,4 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
     tone = Tone.GO if bool((verdicts == "supported").all()) else Tone.INFO
     return Page(key="validation", title="Rule validation", headline=validation_headline(rules),
                 tone=tone, tiles=tiles, blocks=tuple(blocks), subtitle=data.description or
-                "Each seed rule tested as a falsifiable claim on history (SPEC section 9).")
+                "Each insight rule tested as a falsifiable claim on history.")

@@ -1,4 +1,4 @@
-"""Validation of the seed's insight rules on history (SPEC section 9).
+"""Validation of the methodology's insight rules on history.
 
 Paths and events (:mod:`~driftwise.validation.events`), the fork-and-follow branch
 simulation (:mod:`~driftwise.validation.branching`), the four rules' IF / THEN

@@ -1,4 +1,4 @@
-"""Fork-and-follow: simulate a branch of many events at once (SPEC section 9).
+"""Fork-and-follow: simulate a branch of many events at once.
 
 At each event ``e`` (a path's holdings at the close of day ``t0_e``) a branch says on
 which days since the event, ``k = 0 .. H``, it rebalances (``Branch.trade``, shape
@@ -13,9 +13,9 @@ trades, sizes the trades with the planner's own decision
 :func:`~driftwise.policy.sizing.size_trades` with the one cost model,
 :func:`~driftwise.costs.trade_costs`, at that day's inputs and VIX). Trades on one
 calendar day are sized in **one call for all the events trading that day**; there is no
-Python loop over events. Order of operations each day is the backtest engine's (SPEC
-section 8): mark to market at the close, trade at the close, pay costs from cash, then
-the next day's return applies to the post-trade holdings.
+Python loop over events. Order of operations each day is the backtest engine's: mark
+to market at the close, trade at the close, pay costs from cash, then the next day's
+return applies to the post-trade holdings.
 
 Tracking error along a branch is ex-ante, with the risk model of the **event day**
 (what the decision maker knows at ``t0``), applied to the branch's drifts as they evolve.

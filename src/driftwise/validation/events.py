@@ -1,4 +1,4 @@
-"""Portfolio paths on a monthly grid and the days where a rule's IF holds (SPEC section 9).
+"""Portfolio paths on a monthly grid and the days where a rule's IF holds.
 
 **Paths.** For every start date on a grid (the first NYSE session of each month, after a
 warm-up that gives the risk estimates their windows), the portfolio is invested at its
@@ -71,7 +71,7 @@ class Portfolio:
         """Daily return of the target rebalanced every close at no cost, shape (T,).
 
         ``r_t = sum_i t_i p_{t,i} / p_{t-1,i} + t_cash - 1`` (0 on the first day), the
-        backtest's reference portfolio (SPEC section 8).
+        backtest's reference portfolio.
         """
         p = self.history.prices
         out = np.zeros(len(p))

@@ -13,8 +13,8 @@ from driftwise.validation.study import StudyResult
 
 CRITERION = ("supported if the 95% cluster-robust interval of the hit rate lies above 0.5; "
              "not supported if it lies below 0.5; inconclusive otherwise or with fewer than "
-             "10 events or 5 clusters. Separately: whether the seed's stated confidence lies "
-             "inside the interval.")
+             "10 events or 5 clusters. Separately: whether the methodology's stated "
+             "confidence lies inside the interval.")
 
 
 def _pct(x: Any, digits: int = 1) -> str:
@@ -53,8 +53,8 @@ def rules_display(result: StudyResult) -> pd.DataFrame:
         "hit rate": [_pct(x) for x in r["hit_rate"]],
         "95% interval": [_interval(lo, hi) for lo, hi in zip(r["ci_low"], r["ci_high"],
                                                                strict=True)],
-        "seed says": [_pct(x, 0) for x in r["seed_confidence"]],
-        "seed in interval": ["yes" if x else "no" for x in r["seed_in_interval"]],
+        "stated": [_pct(x, 0) for x in r["stated_confidence"]],
+        "stated in interval": ["yes" if x else "no" for x in r["stated_in_interval"]],
         "median effect": [f"{_num(x)} ({m})" for x, m in zip(r["effect"], r["effect_measure"],
                                                               strict=True)],
         "verdict": r["verdict"].to_numpy()}, index=pd.Index(r["rule"], name="rule"))
@@ -76,7 +76,7 @@ def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFr
 
 
 def falsification_display(result: StudyResult) -> pd.DataFrame:
-    """The seed's falsification test, summarized over portfolios per setting and calendar.
+    """The falsification test, summarized over portfolios per setting and calendar.
 
     The verdict columns count the portfolios per verdict ("holds", "fails: threshold
     does not reduce TE", "fails: costs exceed the TE reduction"); the cost comparison is
@@ -115,7 +115,7 @@ def caveats(result: StudyResult) -> list[str]:
     out = [
         "Rule 4's cost claim rests on the cost model's VIX scaling (spread and impact × "
         f"{', '.join(f'{m:g}' for m in result.settings.config.costs.vix_multipliers)} by "
-        "regime, an assumption with no public source, SPEC section 12): without it the "
+        "regime, an assumption with no public source): without it the "
         "delayed trade is not cheaper (see the 'no VIX scaling' and flat-cost rows).",
         "Flat cost levels (10/20/50 bps) replace the whole cost model and are not scaled by "
         "VIX; the IF's cost condition uses the same level.",
@@ -185,7 +185,7 @@ def _md_table(frame: pd.DataFrame, index: str | None = None) -> str:
 
 def markdown(result: StudyResult) -> str:
     """The validation report in markdown."""
-    parts = ["# Validation of the seed's insight rules\n", describe(result) + "\n",
+    parts = ["# Validation of the insight rules\n", describe(result) + "\n",
              f"**Decision criterion.** {CRITERION}\n", "## Verdicts\n",
              _md_table(rules_display(result), "rule")]
     for spec in RULES:
@@ -196,7 +196,7 @@ def markdown(result: StudyResult) -> str:
               _md_table(breakdown_display(result.by_cost, "cost_level_bps", "cost bps"), "rule"),
               "\n## Sensitivity of the claims\n", _md_table(_sensitivity_display(result)),
               "\n## Effect sizes (model costs)\n", _md_table(_effects_display(result)),
-              "\n## The seed's falsification test (backtest engine)\n",
+              "\n## The falsification test (backtest engine)\n",
               "Does threshold rebalancing (5%) reduce annualized TE versus calendar "
               "rebalancing, and does its extra cost exceed the TE reduction?\n",
               _md_table(falsification_display(result), "costs"), "\n## Caveats\n",

@@ -1,4 +1,4 @@
-"""The four seed rules as measurable IF / THEN definitions (SPEC section 9).
+"""The methodology's four insight rules as measurable IF / THEN definitions.
 
 Each ``measure_rule*`` finds the rule's events on a portfolio's path days, forks each
 event into "act now" and the rule's alternative (:mod:`driftwise.validation.branching`),
@@ -59,12 +59,12 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """A seed rule: its key, claim in words, stated confidence and statistics cluster."""
+    """An insight rule: its key, claim in words, stated confidence and statistics cluster."""
 
     key: str
     title: str
     claim: str
-    seed_confidence: float
+    stated_confidence: float
     cluster_months: int
     effect: str
 

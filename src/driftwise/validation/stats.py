@@ -1,4 +1,4 @@
-"""Hit rates with cluster-robust intervals, effect sizes and verdicts (SPEC section 9).
+"""Hit rates with cluster-robust intervals, effect sizes and verdicts.
 
 Events of one calendar period share the market (and events of one path share their
 drift history), so they are not independent. Events are grouped into **clusters** (the
@@ -16,7 +16,7 @@ Decision criterion (written down before looking at the results, also in
 * **inconclusive**: the interval contains 0.5, or there are fewer than ``min_events``
   events or ``min_clusters`` clusters.
 
-Separately, whether the seed's stated confidence lies inside the interval.
+Separately, whether the methodology's stated confidence lies inside the interval.
 """
 
 from __future__ import annotations
@@ -286,8 +286,8 @@ def rules_table(events: pd.DataFrame, setting: str = MODEL) -> pd.DataFrame:
         eff = effect_summary(part, "effect") if len(part) else {"median": np.nan}
         rows.append({"rule": spec.key, "claim": spec.claim, "n_events": rate.n_events,
                      "hit_rate": rate.hit_rate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
-                     "seed_confidence": spec.seed_confidence,
-                     "seed_in_interval": bool(rate.ci_low <= spec.seed_confidence
+                     "stated_confidence": spec.stated_confidence,
+                     "stated_in_interval": bool(rate.ci_low <= spec.stated_confidence
                                               <= rate.ci_high),
                      "verdict": verdict(rate).value, "effect": eff["median"],
                      "effect_measure": spec.effect, "n_clusters": rate.n_clusters,

@@ -343,12 +343,12 @@ def _cost_notes(portfolio: Portfolio) -> tuple[Notice, ...]:
 
 
 def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.DataFrame:
-    """The seed's falsification test on one portfolio, with the backtest engine.
+    """The falsification test on one portfolio, with the backtest engine.
 
     Threshold 5% against the calendar (the base policy's frequency, and monthly), under
     the model costs and each flat level: annualized TE and costs per year, the TE
     difference with a paired block-bootstrap interval, and the three-valued verdict of
-    :mod:`driftwise.backtest.falsification` in utility and in seed form (whether costs
+    :mod:`driftwise.backtest.falsification` in utility and in ratio form (whether costs
     exceed the TE reduction is not applicable when the threshold rule does not reduce TE).
     """
     base = settings.config.with_overrides({"backtest.initial_nav_usd": settings.nav_usd},
@@ -435,7 +435,7 @@ class StudyResult:
         One row per event, rule and cost setting (columns of the rule's measurement plus
         ``rule, setting, cost_level_bps, cluster, vix_regime``).
     rules : pd.DataFrame
-        One row per rule under the model costs: events, hit rate and interval, seed
+        One row per rule under the model costs: events, hit rate and interval, stated
         confidence and whether it lies in the interval, verdict, median effect.
     by_regime, by_cost : pd.DataFrame
         Hit rates by VIX regime at the event (model costs) and by flat cost level.
@@ -444,7 +444,7 @@ class StudyResult:
     effects : pd.DataFrame
         Effect sizes per rule and measurement.
     falsification : pd.DataFrame
-        The seed's falsification test per portfolio and cost setting.
+        The falsification test per portfolio and cost setting.
     notices : tuple of Notice
     n_paths : int
     seconds : float
@@ -467,7 +467,7 @@ class StudyResult:
 
 def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings | None = None, *,
               progress: Progress | None = None) -> StudyResult:
-    """Validate the seed rules on ``specs`` (see the module docstring)."""
+    """Validate the methodology's insight rules on ``specs`` (see the module docstring)."""
     settings = settings or StudySettings()
     if not specs:
         raise ConfigError("validate-rules: no portfolio to validate on")
