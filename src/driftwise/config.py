@@ -396,7 +396,7 @@ class ConstraintsConfig(_Section):
 
 
 class CostsConfig(_Section):
-    """``[costs]``: one cost model for planner, optimizer and backtest."""
+    """``[costs]``: one cost model for the planner, the backtest and the rule validation."""
 
     impact_model: ImpactModel = _lax(ImpactModel.SQUARE_ROOT, "Market-impact model.")
     impact_coef: float = _f(1.0, "Y of the square-root law Y·σ_daily·sqrt(Q/ADV).", ge=0)

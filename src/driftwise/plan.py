@@ -290,7 +290,10 @@ def decide(outcome: StepResult, rule: Rule, invalid: list[str], state: Portfolio
             ) -> tuple[Decision, pd.Timestamp | None, list[str]]:
     reasons = outcome.trigger.explain(0)
     if invalid:
-        return Decision.INVALID, None, [*invalid, *reasons]
+        # no trade on invalid inputs, so no delay either: the stress gate is left unsaid
+        kept = [r for r in outcome.trigger.reasons if r.code != "stress_delay"]
+        said = [r.text(0) for r in sorted(kept, key=lambda r: not bool(r.met[0]))]
+        return Decision.INVALID, None, [*invalid, *said]
     fired = bool(outcome.trigger.fired[0])
     delayed = outcome.trigger.delayed is not None and bool(outcome.trigger.delayed[0])
     if delayed:

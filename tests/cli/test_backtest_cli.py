@@ -184,3 +184,19 @@ def test_daily_policy_and_the_starting_nav(capsys: pytest.CaptureFixture[str]) -
         data["initial_nav_usd"] * (1 + daily["total_return"]))
     assert main(["backtest", *WINDOW, "--policy", "daily"]) == EXIT_OK
     assert "starting NAV" in capsys.readouterr().out
+
+
+def test_holdings_option_sets_the_starting_nav(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    from driftwise.data.holdings import write_holdings
+    from driftwise.data.model import Holdings
+    from driftwise.data.sample import load_sample
+
+    sample = load_sample()
+    half = Holdings(shares=(sample.holdings.shares / 2).round(), cash_usd=12_345.67)
+    path = write_holdings(half, tmp_path / "half.csv")
+    data = run_json([*WINDOW, "--policy", "monthly", "--holdings", str(path)], capsys)
+    last = sample.market.prices.iloc[-1]
+    expected = float((half.shares * last.reindex(half.shares.index)).sum()) + 12_345.67
+    assert data["initial_nav_usd"] == pytest.approx(expected, rel=1e-12)
+    assert data["initial_nav_source"].startswith("the holdings' NAV on")

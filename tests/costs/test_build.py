@@ -68,7 +68,7 @@ def test_full_data_no_fallbacks() -> None:
     assert inp.sigma_daily[0] == pytest.approx(r.std(ddof=1))
     assert inp.adv_shares.tolist() == [1e6] * 3
     assert inp.half_spread_bps.tolist() == [1.0, 2.0, 15.0]
-    assert inp.borrow_bps_annual.tolist() == [25.0, 30.0, 400.0]
+    assert inp.borrow_bps_annual.tolist() == [25.0, 25.0, 400.0]
     assert inp.borrow_estimated.tolist() == [False, True, False]
     np.testing.assert_allclose(inp.outstanding_over_adv, [50e9, 5e9, 1e9] / (inp.adv_usd))
 

@@ -95,6 +95,10 @@ def test_reasons_never_contradict_the_decision(case: tuple[object, ...]) -> None
     outcome = step(rule, ctx, day)
     decision, _, reasons = decide(outcome, rule, [], _state(n, w, t, nav),
                                   float(pending))  # type: ignore[arg-type]
+    invalid, _, said = decide(outcome, rule, ["prices missing"], _state(n, w, t, nav),
+                              float(pending))  # type: ignore[arg-type]
+    assert invalid is Decision.INVALID and said[0] == "prices missing"
+    assert not [r for r in said if DELAYING.search(r)], said  # no trade, so no delay
     delaying = [r for r in reasons if DELAYING.search(r)]
     if decision is Decision.DELAY:
         assert delaying, reasons

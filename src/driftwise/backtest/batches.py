@@ -79,10 +79,17 @@ def starting_nav(inputs: Inputs | None, configured: float | None) -> tuple[float
     if h is not None and (len(h.shares) or h.cash_usd):
         prices = inputs.market.prices  # type: ignore[union-attr]
         last = prices.reindex(columns=h.shares.index).ffill().iloc[-1]
-        nav = float((h.shares * last).sum()) + float(h.cash_usd)
+        unpriced = [str(t) for t in last.index[last.isna() & (h.shares != 0)]]
+        nav = float((h.shares * last.fillna(0.0)).sum()) + float(h.cash_usd)
+        if unpriced:
+            return DEFAULT_INITIAL_NAV_USD, (
+                "the default USD 1,000,000 (no price for the held "
+                f"{', '.join(unpriced[:5])}{' ...' if len(unpriced) > 5 else ''})")
         if math.isfinite(nav) and nav > 0.0:
             day = pd.Timestamp(prices.index[-1]).date()
             return nav, f"the holdings' NAV on {day}"
+        return DEFAULT_INITIAL_NAV_USD, "the default USD 1,000,000 (the holdings' NAV is not " \
+            "positive)"
     return DEFAULT_INITIAL_NAV_USD, "the default USD 1,000,000 (no holdings given)"
 
 

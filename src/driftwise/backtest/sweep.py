@@ -34,6 +34,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from driftwise._atomic import atomic_path
 from driftwise.backtest.metrics import ResultLike
 from driftwise.config import (
     BacktestConfig,
@@ -323,11 +324,11 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         raise ConfigError(f"{path}: unknown table format; use a .csv, .csv.gz or .parquet "
                           "file name")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if name.endswith(".parquet"):
-            frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False)
+        with atomic_path(path) as temp:
+            if name.endswith(".parquet"):
+                frame.to_parquet(temp, index=False)
+            else:
+                frame.to_csv(temp, index=False)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write table ({exc.strerror or exc})") from None
     return path

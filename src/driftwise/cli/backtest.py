@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
 
 
 def backtest_command(
+    holdings: InputOptions.holdings = None,
     prices: InputOptions.prices = None,
     targets: InputOptions.targets = None,
     volumes: InputOptions.volumes = None,
@@ -112,7 +113,9 @@ def backtest_command(
     """Compare rebalancing rules on history, with block-bootstrap intervals.
 
     With no arguments: the methodology's five rules (monthly, 5% threshold, 10% threshold,
-    hybrid, cost-benefit) on the sample's last 10 years. With --config, the file's own
+    hybrid, cost-benefit) on the sample's last 10 years, starting at the NAV of the
+    holdings (--holdings, the sample's by default) unless backtest.initial_nav_usd says
+    otherwise. With --config, the file's own
     rule is added as "your rule", and the named rules take its destination, constraints,
     costs and window.
     """
@@ -121,6 +124,7 @@ def backtest_command(
     start, end = config_window(base, start, end)
     inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
                                   master=master, vix=vix, cost_file=cost_file,
+                                  holdings=holdings,
                                   accept_jumps=accepted_jumps(base, accept_jump),
                                   default_target=_default_target(base))
     dates = inputs.market.prices.index

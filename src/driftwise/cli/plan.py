@@ -9,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from driftwise._atomic import atomic_path, write_text
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -137,14 +138,15 @@ def write_plan_files(plan: Plan, folder: Path, *, fix: bool = False) -> list[Pat
     """Write the plan's files into ``folder`` and return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "plan.json"]
-    paths[0].write_text(json.dumps(to_jsonable(plan.to_dict()), indent=2) + "\n",
-                        encoding="utf-8")
+    write_text(paths[0], json.dumps(to_jsonable(plan.to_dict()), indent=2) + "\n")
     trades = folder / "trades.csv"
-    plan.trades.to_csv(trades)
+    with atomic_path(trades) as temp:
+        plan.trades.to_csv(temp)
     paths.append(trades)
     if plan.schedule is not None:
         schedule = folder / "schedule.csv"
-        plan.schedule.child_orders.to_csv(schedule, index=False)
+        with atomic_path(schedule) as temp:
+            plan.schedule.child_orders.to_csv(temp, index=False)
         orders = orders_frame(plan.schedule)
         paths += [schedule, write_orders_csv(folder / "orders.csv", orders),
                   write_orders_json(folder / "orders.json", orders)]

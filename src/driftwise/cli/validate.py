@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from driftwise._atomic import write_text
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -71,7 +72,7 @@ def validate_command(
     seed: Annotated[int, typer.Option(help="Random seed of the portfolio draws.")] = 0,
     no_falsification: Annotated[bool, typer.Option(
         "--no-falsification", help="Skip the falsification backtest (threshold 5% against "
-        "a monthly calendar).")] = False,
+        "the review calendar and a monthly one).")] = False,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     markdown_file: Annotated[Path | None, typer.Option(
@@ -99,7 +100,7 @@ def validate_command(
     result = run_with_progress(specs, settings)
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)
-        markdown_file.write_text(markdown(result), encoding="utf-8")
+        write_text(markdown_file, markdown(result))
     if report is not None:
         write_report(report, validation=page_data(result), title="driftwise rule validation")
     if as_json:

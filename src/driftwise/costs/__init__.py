@@ -1,6 +1,6 @@
 """Transaction costs and liquidity: the one cost model of driftwise.
 
-The planner, the optimizer and the backtest price every trade with :func:`trade_costs`
+The planner, the backtest and the rule validation price every trade with :func:`trade_costs`
 over arrays shaped ``(n_configs, n_assets)``; :func:`build_cost_inputs` estimates the
 per-asset inputs from market data with flagged fallbacks (:class:`CostInputsBuilder`
 assembles any day's inputs from that day's estimates, for callers that estimate many

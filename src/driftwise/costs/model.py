@@ -1,6 +1,6 @@
 """THE cost function of driftwise.
 
-The planner, the optimizer and the backtest all price trades with :func:`trade_costs`
+The planner, the backtest and the rule validation all price trades with :func:`trade_costs`
 (or the linear-plus-power coefficients of :func:`cost_coefficients` it is built on), so
 what the backtest proves is what the planner charges.
 

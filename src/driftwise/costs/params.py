@@ -79,7 +79,7 @@ class CostParams:
         Commission per share and minimum commission per order of assets without a
         cost-file row (default 0).
     default_borrow_bps_annual : float
-        Borrow fee for shorts without a quoted rate (default 30 bps a year, a
+        Borrow fee for shorts without a quoted rate (default 25 bps a year, a
         general-collateral, easy-to-borrow level; an assumption, flagged when used).
     tiers : TierDefaults
         Tier boundaries and fallback values.
@@ -111,7 +111,7 @@ class CostParams:
     default_commission_bps: float = 0.0
     default_commission_per_share_usd: float = 0.0
     default_min_ticket_usd: float = 0.0
-    default_borrow_bps_annual: float = 30.0
+    default_borrow_bps_annual: float = 25.0
     tiers: TierDefaults = field(default_factory=TierDefaults)
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise._atomic import atomic_path
 from driftwise.calendar import DateLike, as_day, today_or
 from driftwise.data._table import (
     Kind,
@@ -255,5 +256,8 @@ def write_holdings(holdings: Holdings, path: str | Path) -> Path:
         rows = pd.DataFrame({"ticker": holdings.shares.index, "shares": holdings.shares.to_numpy(),
                              "market_value_usd": np.nan})
     cash = pd.DataFrame({"ticker": [CASH], "market_value_usd": [holdings.cash_usd]})
-    pd.concat([rows, cash], ignore_index=True).to_csv(out, index=False, float_format="%.10g")
+    # no float_format: pandas writes the shortest text that reads back to the same float,
+    # so no share and no cent is lost
+    with atomic_path(out) as temp:
+        pd.concat([rows, cash], ignore_index=True).to_csv(temp, index=False)
     return out

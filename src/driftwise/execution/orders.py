@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise._atomic import atomic_path, write_text
 from driftwise.errors import ConfigError, DataError
 from driftwise.execution.schedule import Schedule
 
@@ -178,7 +179,8 @@ def write_orders_csv(path: str | Path, orders: pd.DataFrame) -> Path:
     frame = orders.copy()
     if "day" in frame.columns:
         frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d")
-    frame.to_csv(out, index=False)
+    with atomic_path(out) as temp:
+        frame.to_csv(temp, index=False)
     return out
 
 
@@ -187,7 +189,7 @@ def write_orders_json(path: str | Path, orders: pd.DataFrame) -> Path:
     out = Path(path)
     records = [{str(k): _json_value(v) for k, v in row.items()}
                for row in orders.to_dict("records")]
-    out.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
+    write_text(out, json.dumps(records, indent=2) + "\n")
     return out
 
 
@@ -308,5 +310,5 @@ def write_orders_fix(
                                   sending_time=sending_time, separator=separator)
              for i in range(len(orders))]
     out = Path(path)
-    out.write_text("\n".join(lines) + "\n", encoding="ascii")
+    write_text(out, "\n".join(lines) + "\n", encoding="ascii")
     return out

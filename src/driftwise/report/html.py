@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from driftwise import __version__
+from driftwise._atomic import write_text
 
 Formatter = Callable[[object], str]
 DASH = "–"
@@ -388,9 +389,7 @@ def write_html(path: str | Path, pages: Sequence[Page], *, title: str = "driftwi
     Returns the path written, its parent folders created when missing.
     """
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(pages, title=title, subtitle=subtitle, generated=generated),
-                   encoding="utf-8")
+    write_text(out, render_html(pages, title=title, subtitle=subtitle, generated=generated))
     return out
 
 
