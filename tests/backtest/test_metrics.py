@@ -46,6 +46,7 @@ class FakeResult:
     post_drift: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     cash_usd: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     config_toml: list[str] = field(default_factory=list)
+    borrow_usd: np.ndarray | None = None
 
 
 def make_result(n_days: int = 80, n_configs: int = 3, seed: int = 1) -> FakeResult:
@@ -62,6 +63,7 @@ def make_result(n_days: int = 80, n_configs: int = 3, seed: int = 1) -> FakeResu
         nav_usd=nav, ref_nav_usd=ref, traded_usd=traded, cost_usd=traded * 0.002,
         rebalanced=rebalanced, drift=rng.uniform(0.0, 0.08, (n_days, n_configs)),
         risk_free_annual=rng.uniform(0.0, 0.05, n_days),
+        borrow_usd=rng.uniform(0.0, 5.0, (n_days, n_configs)),
     )
 
 
@@ -97,6 +99,8 @@ def _oracle(res: FakeResult, j: int) -> dict[str, float]:
         "te_annual": _std([a - b for a, b in zip(r, rr, strict=True)]) * math.sqrt(P),
         "cost_per_year": P * _mean([c / v for c, v in zip(cost, nav, strict=True)]),
         "cost_total_usd": sum(cost),
+        "borrow_total_usd": sum(float(res.borrow_usd[t, j]) for t in range(T))  # type: ignore[index]
+        if res.borrow_usd is not None else 0.0,
         "turnover_per_year": P * _mean(turn),
         "n_rebalances": sum(1 for t in range(T) if res.rebalanced[t, j]),
         "return_annual": growth ** (P / (T - 1)) - 1,

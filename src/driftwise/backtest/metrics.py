@@ -42,7 +42,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 METRIC_COLUMNS = (
-    "te_annual", "cost_per_year", "cost_total_usd", "turnover_per_year", "n_rebalances",
+    "te_annual", "cost_per_year", "cost_total_usd", "borrow_total_usd", "turnover_per_year",
+    "n_rebalances",
     "return_annual", "total_return", "final_nav_usd", "vol_annual", "sharpe",
     "ref_return_annual", "ref_vol_annual", "ref_sharpe", "sharpe_diff", "max_drift",
     "mean_drift",
@@ -405,7 +406,8 @@ def policy_metrics(result: ResultLike, *,
     pandas.DataFrame
         Index: the configuration names (``config``); columns :data:`METRIC_COLUMNS`:
         ``te_annual`` (annualized TE vs the reference), ``cost_per_year`` (fraction of
-        NAV, each day's cost over that day's NAV), ``cost_total_usd``,
+        NAV, each day's cost over that day's NAV), ``cost_total_usd`` (borrow
+        included), ``borrow_total_usd`` (the borrow fees of shorts held overnight),
         ``turnover_per_year`` (fraction of NAV),
         ``n_rebalances``, ``return_annual`` (geometric), ``total_return``,
         ``final_nav_usd``, ``vol_annual``, ``sharpe``, the reference's
@@ -440,6 +442,8 @@ def policy_metrics(result: ResultLike, *,
         "te_annual": tracking_error(r, r_ref, periods_per_year=p),
         "cost_per_year": cost_per_year(a["cost_usd"], nav, periods_per_year=p),
         "cost_total_usd": a["cost_usd"].sum(axis=0),
+        "borrow_total_usd": (np.zeros(n_configs) if getattr(result, "borrow_usd", None) is None
+                             else np.asarray(result.borrow_usd).sum(axis=0)),  # type: ignore[attr-defined]
         "turnover_per_year": turnover_per_year(a["traded_usd"], nav, periods_per_year=p),
         "n_rebalances": (a["rebalanced"] != 0.0).sum(axis=0),
         "return_annual": annualized_return(r, periods_per_year=p),
