@@ -1,0 +1,175 @@
+"""What the user waits for: end-to-end times of the backtest and of the commands.
+
+Backtest cases start from in-memory DataFrames (a wide price frame and a target weight
+Series, as a quant holds them) and end at the metrics table: building the inputs, the
+per-day market history, the engine and :func:`~driftwise.backtest.metrics.policy_metrics`.
+The block bootstrap is timed on its own. Beside each end-to-end figure, the "engine only"
+time (``run_backtest`` on a history already built) shows where the time goes.
+
+Command cases run ``driftwise`` in a fresh process, as a user does, so their figures
+include the import of the package and of numba's cached kernels; "warm" means the
+kernels are already compiled and cached on disk (one run before the timed ones).
+
+    python benchmarks/end_to_end.py [--repeats 3] [--sweep 1000] [--commands] [--validate]
+
+``--validate`` adds ``driftwise validate-rules --universe sp500`` on 20 portfolios (it
+needs ``../shared/data``; several minutes today).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from driftwise.backtest import policies
+from driftwise.backtest.bootstrap import BOOTSTRAP_METRICS
+from driftwise.backtest.compare import compare
+from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.history import HistorySettings, MarketHistory
+from driftwise.backtest.metrics import policy_metrics
+from driftwise.calendar import nyse_sessions
+from driftwise.config import Config
+from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIFTWISE = str(Path(sys.executable).with_name("driftwise"))
+
+
+def frames(n_assets: int = 500, n_days: int = 2520, seed: int = 0
+           ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Wide closes and volumes and equal target weights, as a user holds them."""
+    rng = np.random.default_rng(seed)
+    dates = pd.DatetimeIndex(nyse_sessions("2010-01-04", "2022-12-30")[:n_days], name="date")
+    common = rng.normal(0.0003, 0.01, (n_days, 1))
+    closes = 50 * np.exp(np.cumsum(common + rng.normal(0, 0.015, (n_days, n_assets)), axis=0))
+    tickers = pd.Index([f"T{i:03d}" for i in range(n_assets)], name="ticker")
+    prices = pd.DataFrame(closes, index=dates, columns=tickers)
+    volumes = pd.DataFrame(rng.uniform(1e6, 1e7, (n_days, n_assets)), index=dates,
+                           columns=tickers)
+    return prices, volumes, pd.Series(1.0 / n_assets, index=tickers)
+
+
+def inputs_of(prices: pd.DataFrame, volumes: pd.DataFrame, weights: pd.Series) -> Inputs:
+    """The engine's inputs from the user's frames (VIX at 18: the calm regime)."""
+    return Inputs(
+        holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
+        targets=Targets(level=TargetLevel.ASSET, weights=weights,
+                        band_abs=pd.Series(np.nan, index=weights.index),
+                        band_rel=pd.Series(np.nan, index=weights.index)),
+        master=SecurityMaster.empty(),
+        market=MarketData(prices=prices, volumes=volumes,
+                          vix=pd.Series(18.0, index=prices.index)))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.0f} ms" if seconds < 1.0 else f"{seconds:.2f} s"
+
+
+def best_and_median(run: Callable[[], object], repeats: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times), float(np.median(times))
+
+
+def backtest_case(label: str, configs: list[Config], target: str, repeats: int,
+                  data: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
+    """End to end (inputs → history → engine → metrics) and engine only, best of runs."""
+
+    def end_to_end() -> pd.DataFrame:
+        return policy_metrics(run_backtest(inputs_of(*data), configs))
+
+    end_to_end()  # numba loads its cached kernels once per process
+    e2e, e2e_median = best_and_median(end_to_end, repeats)
+    inputs = inputs_of(*data)
+    cache: dict[HistorySettings, MarketHistory] = {}
+    run_backtest(inputs, configs[:1], histories=cache, workers=1)
+    for history in cache.values():
+        history.prepare_cost_inputs()
+    engine, _ = best_and_median(lambda: run_backtest(inputs, configs, histories=cache),
+                                repeats)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    print(f"{label}: end to end {_duration(e2e)} best, {_duration(e2e_median)} median "
+          f"(target {target}); engine only {_duration(engine)}; peak RSS {rss:.2f} GB"
+          + (f" (+ workers of at most {workers:.2f} GB)" if workers else ""), flush=True)
+
+
+def bootstrap_case(repeats: int, data: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
+    """Two rules compared with 1,000 block-bootstrap resamples of every metric."""
+    inputs = inputs_of(*data)
+    configs = [policies.monthly(), policies.threshold(0.05)]
+    flat = [c.with_overrides({"costs.flat_cost_bps": 10.0}) for c in configs]
+    compare(inputs, flat, ["monthly", "threshold 5%"], samples=1000, workers=1)
+    best, _ = best_and_median(
+        lambda: compare(inputs, flat, ["monthly", "threshold 5%"], samples=1000, workers=1),
+        repeats)
+    print(f"compare: 2 rules end to end with 1,000 bootstrap resamples of "
+          f"{len(BOOTSTRAP_METRICS)} metrics: {_duration(best)} best", flush=True)
+
+
+def command_case(label: str, args: list[str], target: str, repeats: int,
+                 size_of: Path | None = None) -> None:
+    """A command in a fresh process, warm (run once first), best of ``repeats``."""
+
+    def run() -> None:
+        subprocess.run([DRIFTWISE, *args], check=True, capture_output=True, cwd=ROOT)
+
+    run()
+    best, median = best_and_median(run, repeats)
+    size = (f"; {size_of.name} {size_of.stat().st_size / 1e6:.1f} MB"
+            if size_of is not None and size_of.exists() else "")
+    print(f"{label}: {_duration(best)} best, {_duration(median)} median "
+          f"(target {target}){size}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per case")
+    parser.add_argument("--sweep", type=int, default=1000, help="configurations of case 3")
+    parser.add_argument("--commands", action="store_true", help="time the commands too")
+    parser.add_argument("--validate", action="store_true",
+                        help="time validate-rules on 20 S&P 500 portfolios (needs the data)")
+    args = parser.parse_args()
+    data = frames()
+    flat = {"costs.flat_cost_bps": 10.0}
+    backtest_case("1. threshold 5%, 500 assets x 2,520 days, flat 10 bps",
+                  [policies.threshold(0.05).with_overrides(flat)], "50 ms", args.repeats, data)
+    backtest_case("2. the same with the full cost model", [policies.threshold(0.05)],
+                  "150 ms", args.repeats, data)
+    grid = np.linspace(0.01, 0.20, args.sweep)
+    backtest_case(f"3. {args.sweep} thresholds x 500 assets x 2,520 days",
+                  [policies.threshold(float(h)).with_overrides(flat) for h in grid],
+                  "3 s, < 4 GB", max(1, args.repeats // 2), data)
+    bootstrap_case(args.repeats, data)
+    if args.commands:
+        command_case("driftwise --help", ["--help"], "0.3 s", args.repeats)
+        command_case("driftwise monitor (sample)", ["monitor"], "0.7 s", args.repeats)
+        command_case("driftwise plan (sample)", ["plan"], "1.0 s", args.repeats)
+        with tempfile.TemporaryDirectory() as folder:
+            report = Path(folder) / "report.html"
+            command_case("driftwise plan --report (sample)", ["plan", "--report", str(report)],
+                         "8 s", 1, size_of=report)
+    if args.validate:
+        data_dir = ROOT.parent / "shared" / "data"
+        if not data_dir.exists():
+            print(f"validate-rules: skipped, no data at {data_dir}")
+        else:
+            command_case("driftwise validate-rules --universe sp500 (20 portfolios)",
+                         ["validate-rules", "--universe", "sp500", "--data-dir", str(data_dir),
+                          "--portfolios", "20"], "60 s", 1)
+
+
+if __name__ == "__main__":
+    main()
