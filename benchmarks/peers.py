@@ -35,11 +35,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from end_to_end import frames, inputs_of  # noqa: E402
+from end_to_end import frames, inputs_of
 
-from driftwise.backtest import policies  # noqa: E402
-from driftwise.backtest.engine import run_backtest  # noqa: E402
-from driftwise.backtest.metrics import policy_metrics  # noqa: E402
+from driftwise.backtest import policies
+from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.metrics import policy_metrics
 
 THRESHOLD, FEE, NAV_USD = 0.05, 0.001, 1e6
 
