@@ -88,6 +88,7 @@ class TriggerKind(StrEnum):
     COST_BENEFIT = "cost_benefit"
     VOLATILITY_AWARE = "volatility_aware"
     DYNAMIC = "dynamic"
+    TIME_AND_THRESHOLD = "time_and_threshold"
     ANY_OF = "any_of"
     ALL_OF = "all_of"
 

@@ -754,6 +754,20 @@ def _show(value: ParamArray) -> str:
     return f"{arr[0]:.0%}" if arr.size == 1 else f"{arr.min():.0%}..{arr.max():.0%}"
 
 
+def time_and_threshold(frequency: Frequency = Frequency.QUARTER, threshold: ParamArray = 0.05,
+                       anchor: Anchor = Anchor.FIRST) -> AllOf:
+    """Review on a calendar, and rebalance then only when drift ``D >= threshold``.
+
+    Notes
+    -----
+    The time-and-threshold rule of Jaconetti, Kinniry and Zilbering, "Best practices for
+    portfolio rebalancing" (Vanguard, 2010): the portfolio is looked at only on review
+    days, and traded only when it has drifted far enough by then; fewer trades than a
+    pure threshold watched daily, none of the calendar rule's trades of a small drift.
+    """
+    return AllOf((Calendar(frequency, anchor), DriftThreshold(threshold)),
+                 label=f"{CALENDAR_ADJECTIVE[frequency]} review if drift ≥ {_show(threshold)}")
+
 # ----------------------------------------------------------------- registry
 
 
@@ -907,6 +921,11 @@ TRIGGERS: dict[str, TriggerSpec] = {
         lambda p: f"dynamic {_pct(p.threshold)}",
         (NamedPolicy("dynamic", {"dynamic_multipliers": (1.0, 1.2, 1.5),
                                  "dynamic_stress_pause": False}, thresholded=True),)),
+    "time_and_threshold": TriggerSpec(
+        "the threshold, looked at on calendar reviews only",
+        lambda p: time_and_threshold(p.frequency, p.threshold, p.anchor),
+        lambda p: f"{_calendar(p)} review, threshold {_pct(p.threshold)}",
+        (NamedPolicy("time-and-threshold", thresholded=True),)),
 }
 """Every single trigger by its ``policy.trigger`` name (``any_of`` / ``all_of`` compose
 these); what the configuration, the named policies and ``--policy`` are built from."""
