@@ -1,14 +1,13 @@
 """The compiled day loop of drift-threshold and calendar batches.
 
-A batch whose trigger has a compiled form (:attr:`Trigger.compiled
-<driftwise.policy.triggers.Trigger.compiled>`, a
+A batch whose trigger says it has a compiled form (``trigger.compiled``, a
 :class:`~driftwise.policy.triggers.DayLoopForm`: a (stacked) drift threshold, calendar
 reviews, or any of them with at most one threshold: the hybrid rule), and whose rule
-needs neither the cost-benefit skip nor the covariance, runs its days in compiled code:
-:func:`driftwise._kernels.threshold_scan` takes the borrow of the shorts held overnight
-from cash (:func:`driftwise._kernels.borrow_row`, the day loop's own), marks the quiet days
-to market and stops on the first review day or the first day a row's drift reaches its
-threshold; :func:`driftwise._kernels.threshold_event` simulates
+needs neither the cost-benefit skip nor the covariance, runs
+its days in compiled code: :func:`driftwise._kernels.threshold_scan` takes the borrow of
+the shorts held overnight from cash (:func:`driftwise._kernels.borrow_row`, the day loop's
+own), marks the quiet days to market and stops on the first review day or the first day a
+row's drift reaches its threshold; :func:`driftwise._kernels.threshold_event` simulates
 that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
 sized and pay from cash). Python only builds the day's cost table between the two
 (:class:`~driftwise.backtest.batches.DayCosts`).
