@@ -15,20 +15,7 @@ from driftwise.monitor import MonitorConfig
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.triggers import (
-    AllOf,
-    AnyOf,
-    AssetBands,
-    Calendar,
-    CostBenefit,
-    DriftThreshold,
-    DynamicThreshold,
-    Never,
-    StressDelay,
-    Trigger,
-    VolatilityAware,
-    hybrid,
-)
+from driftwise.policy.triggers import TRIGGERS, AllOf, AnyOf, StressDelay, Trigger
 
 
 def cost_params(config: Config) -> CostParams:
@@ -95,15 +82,20 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
 def build_trigger(policy: PolicyConfig) -> Trigger:
     """The trigger ``[policy]`` describes, wrapped in the stress gate when enabled.
 
+    A single trigger is built by its entry of :data:`~driftwise.policy.triggers.TRIGGERS`.
     ``any_of`` / ``all_of`` compose the triggers of ``policy.triggers`` (one level of
     nested ``{ any_of | all_of = [...] }`` allowed), each built as the same name would be
-    alone, with its own parameters of ``[policy]``; the stress gate wraps the whole.
+    alone, with its own parameters of ``[policy]``; the stress gate wraps the whole (a
+    rule that never fires is not gated).
     """
     kind = policy.trigger
-    if kind is TriggerKind.NEVER:
-        return Never()
-    trigger = (_composed(policy, kind, policy.triggers) if kind in COMPOSITE
-               else _component(policy, kind))
+    if kind in COMPOSITE:
+        trigger = _composed(policy, kind, policy.triggers)
+    else:
+        spec = TRIGGERS[kind.value]
+        trigger = spec.build(policy)
+        if not spec.fires:
+            return trigger
     if policy.stress_delay:
         trigger = StressDelay(trigger, policy.stress_vix, policy.stress_max_drift,
                               policy.extreme_drift, policy.delay_days, policy.max_delay_days)
@@ -118,29 +110,9 @@ def _composed(policy: PolicyConfig, mode: TriggerKind,
 
 
 def _component(policy: PolicyConfig, kind: TriggerKind) -> Trigger:
-    """One trigger kind with its parameters of ``[policy]`` (no stress gate).
-
-    The volatility-aware rule (the methodology's rule 2) is combined with the drift
-    threshold, as the methodology intends it: a tighter, per-asset rule for
-    high-volatility assets on top of the portfolio threshold.
-    """
-    if kind is TriggerKind.CALENDAR:
-        return Calendar(policy.frequency, policy.anchor)
-    if kind is TriggerKind.THRESHOLD:
-        return DriftThreshold(policy.threshold)
-    if kind is TriggerKind.BANDS:
-        return AssetBands()
-    if kind is TriggerKind.HYBRID:
-        return hybrid(policy.frequency, policy.hybrid_override, policy.anchor)
-    if kind is TriggerKind.COST_BENEFIT:
-        return CostBenefit(policy.cost_benefit_form, policy.tracking_aversion,
-                           float(policy.benefit_horizon_days))
-    if kind is TriggerKind.VOLATILITY_AWARE:
-        return AnyOf((DriftThreshold(policy.threshold),
-                      VolatilityAware(policy.vol_aware_min_vol, policy.vol_aware_min_drift)),
-                     label="threshold + volatility-aware (Rule 2)")
-    if kind is TriggerKind.DYNAMIC:
-        low, mid, high = policy.dynamic_multipliers
-        return DynamicThreshold(policy.threshold, (low, mid, high),
-                                policy.dynamic_stress_pause, policy.extreme_drift)
-    raise ConfigError(f"policy.trigger: {kind.value!r} is not a single trigger")
+    """One trigger kind with its parameters of ``[policy]`` (no stress gate)."""
+    spec = TRIGGERS.get(kind.value)
+    if spec is None or not spec.fires:
+        raise ConfigError(f"policy.trigger: {kind.value!r} is not a trigger that can be "
+                          "composed")
+    return spec.build(policy)

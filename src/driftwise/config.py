@@ -88,6 +88,7 @@ class TriggerKind(StrEnum):
     COST_BENEFIT = "cost_benefit"
     VOLATILITY_AWARE = "volatility_aware"
     DYNAMIC = "dynamic"
+    TIME_AND_THRESHOLD = "time_and_threshold"
     ANY_OF = "any_of"
     ALL_OF = "all_of"
 
@@ -318,7 +319,8 @@ class PolicyConfig(_Section):
     """``[policy]``: when to rebalance (trigger) and what to (destination)."""
 
     trigger: TriggerKind = _lax(TriggerKind.THRESHOLD, "Rule deciding when to rebalance.")
-    frequency: Frequency = _lax(Frequency.QUARTER, "Review period of calendar and hybrid.")
+    frequency: Frequency = _lax(Frequency.QUARTER,
+                                "Review period of the triggers with a calendar review.")
     anchor: Anchor = _lax(Anchor.FIRST, "First or last NYSE session of the period.")
     threshold: float = _f(0.05, "Portfolio drift that triggers, fraction of NAV (0: any drift).",
                           ge=0, le=1)

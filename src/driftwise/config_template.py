@@ -3,12 +3,18 @@
 :data:`DEFAULT_CONFIG_TOML` shows every field of :class:`driftwise.config.Config` with
 its default, its unit and a one-line comment; optional fields without a default value
 are shown commented out. Loading it gives exactly :func:`driftwise.config.default_config`
-(tested), so when a field is added to the models it must be added here too.
+(tested), so when a field is added to the models it must be added here too. The names of
+``policy.trigger`` are listed from the trigger registry
+(:data:`driftwise.policy.triggers.TRIGGERS`), so a new trigger needs no line here.
 """
 
 from __future__ import annotations
 
+from driftwise.policy.triggers import TRIGGERS
+
 __all__ = ["DEFAULT_CONFIG_TOML"]
+
+_TRIGGER_LINES = "\n".join(f'#   "{name}": {spec.summary}' for name, spec in TRIGGERS.items())
 
 DEFAULT_CONFIG_TOML = """\
 # driftwise configuration. Every field is shown with its default; delete what you do
@@ -17,11 +23,11 @@ DEFAULT_CONFIG_TOML = """\
 # trading days unless the comment says calendar days. Unknown keys are errors.
 
 [policy]
-# When to rebalance: "never", "calendar", "threshold" (portfolio drift), "bands"
-# (any asset outside its band), "hybrid", "cost_benefit", "volatility_aware", "dynamic",
-# or "any_of" / "all_of" to compose the triggers listed in `triggers` below.
+# When to rebalance, one of:
+{triggers}
+#   "any_of" / "all_of": compose the triggers listed in `triggers` below.
 trigger = "threshold"
-# Review period of the calendar and hybrid triggers: "day", "week", "month", "quarter",
+# Review period of the triggers with a calendar review: "day", "week", "month", "quarter",
 # "half", "year".
 frequency = "quarter"
 # Calendar rules fire on the "first" or "last" NYSE session of the period.
@@ -203,4 +209,4 @@ default_target = "equal"
 # One-day price jumps known to be real, as "TICKER:YYYY-MM-DD" (e.g. ["OXY:2020-03-09"]):
 # not refused as a suspected unadjusted split or typo (flagged as accepted).
 accept_jumps = []
-"""
+""".replace("{triggers}", _TRIGGER_LINES)

@@ -200,3 +200,14 @@ def test_holdings_option_sets_the_starting_nav(capsys: pytest.CaptureFixture[str
     expected = float((half.shares * last.reindex(half.shares.index)).sum()) + 12_345.67
     assert data["initial_nav_usd"] == pytest.approx(expected, rel=1e-12)
     assert data["initial_nav_source"].startswith("the holdings' NAV on")
+
+
+def test_time_and_threshold_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    """A rule of the trigger registry is a --policy name, one rule per --threshold."""
+    data = run_json([*WINDOW, "--policy", "time-and-threshold", "--policy", "quarterly",
+                     "--threshold", "0.02", "--threshold", "0.5"], capsys)
+    assert list(data["policies"]) == ["quarterly review, threshold 2%",
+                                      "quarterly review, threshold 50%", "quarterly"]
+    tight, loose, quarterly = data["policies"].values()
+    assert loose["n_rebalances"] == 0  # a 50% drift never happens
+    assert 0 < tight["n_rebalances"] <= quarterly["n_rebalances"]

@@ -43,7 +43,7 @@ from driftwise.monitor import trading_days_between
 from driftwise.policy.context import BoolArray, FloatArray
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.triggers import CostBenefit, Never, Trigger
+from driftwise.policy.triggers import DayInput, Never, Trigger
 
 IntArray = npt.NDArray[np.intp]
 
@@ -127,20 +127,16 @@ def _is_trigger(value: object) -> bool:
     return dataclasses.is_dataclass(value) and hasattr(value, "evaluate")
 
 
-def _is_param(f: dataclasses.Field[object]) -> bool:
-    """A trigger parameter that may be an array shaped (C,) (annotated ``ParamArray``)."""
-    return "ParamArray" in str(f.type)
-
-
 def trigger_structure(trigger: Trigger) -> tuple[object, ...]:
     """Everything of a trigger but its array-capable parameters (and labels), hashable.
 
-    Two triggers with equal structure can be stacked into one (:func:`stack_triggers`).
+    The parameters are those the trigger names in ``params``. Two triggers with equal
+    structure can be stacked into one (:func:`stack_triggers`).
     """
-    out: list[object] = [type(trigger).__name__]
+    out: list[object] = [type(trigger)]
     for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
         value = getattr(trigger, f.name)
-        if f.name == "label" or _is_param(f):
+        if f.name == "label" or f.name in trigger.params:
             continue
         if isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
             out.append((f.name, tuple(trigger_structure(v) for v in value)))
@@ -161,7 +157,7 @@ def stack_triggers(triggers: Sequence[Trigger]) -> Trigger:
     changes: dict[str, object] = {}
     for f in dataclasses.fields(first):  # type: ignore[arg-type]
         values = [getattr(t, f.name) for t in triggers]
-        if _is_param(f):
+        if f.name in first.params:
             arr = np.array([float(np.asarray(v)) for v in values])
             if not (arr == arr[0]).all():
                 changes[f.name] = arr
@@ -171,18 +167,6 @@ def stack_triggers(triggers: Sequence[Trigger]) -> Trigger:
         elif _is_trigger(values[0]):
             changes[f.name] = stack_triggers(values)
     return dataclasses.replace(first, **changes)  # type: ignore[type-var]
-
-
-def trigger_children(trigger: object) -> list[object]:
-    """The triggers nested in a trigger (``AnyOf.children``, ``StressDelay.inner``)."""
-    out: list[object] = []
-    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
-        value = getattr(trigger, f.name)
-        if _is_trigger(value):
-            out.append(value)
-        elif isinstance(value, tuple):
-            out.extend(v for v in value if _is_trigger(v))
-    return out
 
 
 def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
@@ -195,7 +179,7 @@ def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
     changes: dict[str, object] = {}
     for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
         value = getattr(trigger, f.name)
-        if _is_param(f):
+        if f.name in trigger.params:
             if isinstance(value, np.ndarray) and value.ndim == 1:
                 changes[f.name] = value[rows]
         elif isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
@@ -212,13 +196,12 @@ def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
 def uses_risk(rule: Rule) -> bool:
     """Whether tracking error can change this rule's trades (then the covariance is needed).
 
-    TE decides only in the cost-benefit trigger, the cost-benefit skip and the
-    cost-constrained destination; elsewhere ``step`` reports it without acting on it.
+    TE decides only in a trigger that reads the covariance (it says so: cost-benefit), the
+    cost-benefit skip and the cost-constrained destination; elsewhere ``step`` reports it
+    without acting on it.
     """
-    def walk(trigger: object) -> bool:
-        return isinstance(trigger, CostBenefit) or any(walk(c) for c in trigger_children(trigger))
     return (rule.skip_if_cost_exceeds_benefit or rule.destination is Destination.COST_CONSTRAINED
-            or walk(rule.trigger))
+            or DayInput.COVARIANCE in rule.trigger.reads)
 
 
 def batch_key(config: Config) -> tuple[object, ...]:

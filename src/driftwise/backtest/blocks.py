@@ -8,8 +8,8 @@ first event (a row fires, a delay starts or ends) are recorded with a vectorized
 market; the event day goes through :func:`~driftwise.backtest.engine.simulate_day` as
 before. ``K`` doubles while the days stay quiet and restarts at one day after an event
 (:func:`~driftwise.backtest.engine.advance`), and is at most :func:`max_span` days.
-Triggers that need each day's cost model or covariance (cost-benefit) run day by day
-(:func:`block_safe`).
+Triggers that read each day's cost model or covariance (cost-benefit) run day by day
+(:func:`block_safe`, from what the trigger says it reads).
 """
 
 from __future__ import annotations
@@ -20,50 +20,35 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise import _kernels
-from driftwise.backtest.batches import (
-    Batch,
-    BatchState,
-    DayCosts,
-    Outputs,
-    take_trigger,
-    trigger_children,
-)
+from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs, take_trigger
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.context import CostFunction, DayContext, FloatArray
-from driftwise.policy.triggers import (
-    AllOf,
-    AnyOf,
-    AssetBands,
-    Calendar,
-    DriftThreshold,
-    DynamicThreshold,
-    Never,
-    StressDelay,
-    Trigger,
-    VolatilityAware,
-)
+from driftwise.policy.triggers import DayInput, Trigger
 
 _G = TypeVar("_G", bound=np.generic)
 
 
-_ROW_WISE = (Never, Calendar, DriftThreshold, AssetBands, VolatilityAware, DynamicThreshold,
-             AnyOf, AllOf, StressDelay)
+PER_ROW_INPUTS = frozenset({DayInput.DRIFT, DayInput.BANDS, DayInput.CALENDAR, DayInput.VIX,
+                            DayInput.VOLATILITY, DayInput.PENDING})
+"""The day's inputs a block context carries per (day, configuration) row."""
 BLOCK_CELLS = 1 << 21
 """At most this many (day, configuration, asset) cells in one block (16 MB per array)."""
 
 
-def block_safe(trigger: object) -> bool:
+def block_safe(trigger: Trigger) -> bool:
     """Whether ``trigger`` may be evaluated on a block of days at once (:func:`quiet_days`).
 
-    Every node must be a row-wise trigger whose day data the block context carries per
-    row (VIX, calendar, volatility). Cost-benefit is left to the day-by-day path: its
-    full-rebalance cost needs each day's cost inputs and, under the full TE model, each
-    day's covariance.
+    It must be row-wise and read only the day's inputs the block context carries per row
+    (:data:`PER_ROW_INPUTS`: drift, bands, calendar, VIX, volatility, the pending wait), as
+    it declares (:attr:`Trigger.reads <driftwise.policy.triggers.Trigger.reads>`, its
+    children's included). A trigger reading the day's costs or covariance (cost-benefit)
+    is left to the day-by-day path: its full-rebalance cost needs each day's cost inputs
+    and, under the full TE model, each day's covariance.
     """
-    return isinstance(trigger, _ROW_WISE) and all(block_safe(c) for c in trigger_children(trigger))
+    return trigger.row_wise and trigger.reads <= PER_ROW_INPUTS
 
 
-def max_span(trigger: object, n_rows: int, n_assets: int) -> int:
+def max_span(trigger: Trigger, n_rows: int, n_assets: int) -> int:
     """Most days of a batch evaluated at once: 1 (day by day) unless :func:`block_safe`.
 
     A block holds at most :data:`BLOCK_CELLS` (day, configuration, asset) cells.

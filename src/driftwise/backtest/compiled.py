@@ -1,9 +1,9 @@
 """The compiled day loop of drift-threshold and calendar batches.
 
-A batch whose trigger is a (stacked) :class:`~driftwise.policy.triggers.DriftThreshold`, a
-:class:`~driftwise.policy.triggers.Calendar` review, or any of them
-(:class:`~driftwise.policy.triggers.AnyOf` of calendars and at most one threshold: the
-hybrid rule), and whose rule needs neither the cost-benefit skip nor the covariance, runs
+A batch whose trigger says it has a compiled form (``trigger.compiled``, a
+:class:`~driftwise.policy.triggers.DayLoopForm`: a (stacked) drift threshold, calendar
+reviews, or any of them with at most one threshold: the hybrid rule), and whose rule
+needs neither the cost-benefit skip nor the covariance, runs
 its days in compiled code: :func:`driftwise._kernels.threshold_scan` takes the borrow of
 the shorts held overnight from cash (:func:`driftwise._kernels.borrow_row`, the day loop's
 own), marks the quiet days to market and stops on the first review day or the first day a
@@ -44,40 +44,25 @@ from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.sizing import KIND_CODES, no_landing_error
-from driftwise.policy.triggers import AnyOf, Calendar, DriftThreshold, Never, Trigger
-
-
-def parts(trigger: Trigger) -> tuple[tuple[Calendar, ...], DriftThreshold | None] | None:
-    """The calendar reviews and the drift threshold a trigger fires on, or None when it is
-    not of the compiled loop's forms (never, a threshold, a calendar, or any of calendars
-    and at most one threshold)."""
-    if type(trigger) is Never:
-        return (), None
-    if type(trigger) is DriftThreshold:
-        return (), trigger
-    if type(trigger) is Calendar:
-        return (trigger,), None
-    if type(trigger) is AnyOf:
-        calendars = tuple(c for c in trigger.children if type(c) is Calendar)
-        thresholds = [c for c in trigger.children if type(c) is DriftThreshold]
-        if len(calendars) + len(thresholds) == len(trigger.children) and len(thresholds) <= 1:
-            return calendars, (thresholds[0] if thresholds else None)
-    return None
+from driftwise.policy.triggers import AnyOf, Trigger
 
 
 def supports(rule: Rule, with_cov: bool) -> bool:
     """Whether a batch of ``rule`` runs in the compiled loop.
 
-    Its trigger is of :func:`parts`' forms, the cost-benefit skip is off and sizing needs
-    no covariance; every destination and constraint is supported.
+    Its trigger has a :class:`~driftwise.policy.triggers.DayLoopForm` (it says so itself:
+    never, a threshold, a calendar, or any of calendars and at most one threshold), the
+    cost-benefit skip is off and sizing needs no covariance; every destination and
+    constraint is supported.
     """
-    return (parts(rule.trigger) is not None and not rule.skip_if_cost_exceeds_benefit
+    return (rule.trigger.compiled is not None and not rule.skip_if_cost_exceeds_benefit
             and not with_cov)
 
 
-def review_days(calendars: tuple[Calendar, ...], history: MarketHistory) -> BoolArray:
-    """The days of the window on which any of ``calendars`` fires, shape (T,): the
-    triggers' own evaluation, one row per day (never the first day of the window)."""
+def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolArray:
+    """The days of the window on which any of ``calendars`` (triggers that read only the
+    calendar) fires, shape (T,): the triggers' own evaluation, one row per day (never the
+    first day of the window)."""
     n_days = history.n_days
     if not calendars:
         return np.zeros(n_days, dtype=np.bool_)
@@ -115,16 +100,16 @@ class Loop:
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
-        found = parts(batch.rule.trigger)
-        assert found is not None  # supports() checked it
-        calendars, drift = found
+        form = batch.rule.trigger.compiled
+        assert form is not None  # supports() checked it
         n_days, n_rows = batch.history.n_days, len(batch.members)
-        threshold = np.asarray(np.inf if drift is None else drift.threshold, dtype=np.float64)
+        threshold = np.asarray(np.inf if form.threshold is None else form.threshold,
+                               dtype=np.float64)
 
         def nan() -> FloatArray:
             return np.full((n_days, n_rows), np.nan)
         return cls(_k.arg(np.broadcast_to(threshold, (n_rows,))),
-                   review_days(calendars, batch.history), nan(), nan(), nan(), nan(), nan(),
+                   review_days(form.reviews, batch.history), nan(), nan(), nan(), nan(), nan(),
                    nan(), np.zeros((n_days, n_rows), dtype=np.bool_), nan(),
                    np.zeros((n_days, n_rows)),
                    np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily)

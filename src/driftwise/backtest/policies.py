@@ -25,13 +25,14 @@ import pandas as pd
 from driftwise.config import COMPOSITE, Config, Destination, TriggerComponent, TriggerKind
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Anchor, Frequency
-from driftwise.policy.triggers import CostBenefitForm
+from driftwise.policy.triggers import TRIGGERS, CostBenefitForm, NamedPolicy
 
 DestinationLike = Destination | str
 
-_ADJECTIVE = {Frequency.DAY: "daily", Frequency.WEEK: "weekly", Frequency.MONTH: "monthly",
-              Frequency.QUARTER: "quarterly", Frequency.HALF: "semiannual",
-              Frequency.YEAR: "annual"}
+NAMED: dict[str, tuple[str, NamedPolicy]] = {
+    policy.name: (kind, policy) for kind, spec in TRIGGERS.items() for policy in spec.policies}
+"""Every rule run by name (``--policy``): its ``policy.trigger`` and its settings, from
+:data:`~driftwise.policy.triggers.TRIGGERS`."""
 
 
 def _policy(base: Config | None, destination: DestinationLike, stress_delay: bool,
@@ -44,9 +45,35 @@ def _policy(base: Config | None, destination: DestinationLike, stress_delay: boo
                                              source="policy")
 
 
+def named(name: str, h: float | None = None, *, destination: DestinationLike = Destination.FULL,
+          stress_delay: bool | None = None, base: Config | None = None,
+          **settings: Any) -> Config:
+    """The rule called ``name`` (:data:`NAMED`, e.g. ``"vix-delayed"``) on ``base``.
+
+    ``h`` sets ``policy.threshold`` of a rule that reads it (else ``base``'s stays);
+    ``stress_delay`` overrides the rule's own; ``settings`` override its other
+    ``[policy]`` fields. A rule that never fires keeps the full destination.
+
+    Raises
+    ------
+    ConfigError
+        An unknown name.
+    """
+    if name not in NAMED:
+        raise ConfigError(f"unknown policy {name!r}; known: {', '.join(NAMED)}")
+    kind, policy = NAMED[name]
+    fields = dict(policy.settings)
+    if policy.thresholded and h is not None:
+        fields["threshold"] = h
+    fields.update(settings)
+    return _policy(base, destination if TRIGGERS[kind].fires else Destination.FULL,
+                   policy.stress_delay if stress_delay is None else stress_delay,
+                   skip=policy.skip_if_cost_exceeds_benefit, trigger=kind, **fields)
+
+
 def never(*, base: Config | None = None) -> Config:
     """Buy and hold: never rebalance."""
-    return _policy(base, Destination.FULL, False, trigger=TriggerKind.NEVER)
+    return named("never", base=base)
 
 
 def calendar(frequency: Frequency | str, *, anchor: Anchor | str = Anchor.FIRST,
@@ -61,51 +88,46 @@ def daily(*, destination: DestinationLike = Destination.FULL, stress_delay: bool
           base: Config | None = None) -> Config:
     """Rebalance at every NYSE close (but the first day of a backtest, which starts on
     target)."""
-    return calendar(Frequency.DAY, destination=destination, stress_delay=stress_delay,
-                    base=base)
+    return named("daily", destination=destination, stress_delay=stress_delay, base=base)
 
 
 def weekly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
            base: Config | None = None) -> Config:
     """Rebalance on the first NYSE session of each week."""
-    return calendar(Frequency.WEEK, destination=destination, stress_delay=stress_delay,
-                    base=base)
+    return named("weekly", destination=destination, stress_delay=stress_delay, base=base)
 
 
 def monthly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
             base: Config | None = None) -> Config:
     """First NYSE session of each month."""
-    return calendar(Frequency.MONTH, destination=destination, stress_delay=stress_delay,
-                    base=base)
+    return named("monthly", destination=destination, stress_delay=stress_delay, base=base)
 
 
 def quarterly(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
               base: Config | None = None) -> Config:
     """First NYSE session of each quarter."""
-    return calendar(Frequency.QUARTER, destination=destination, stress_delay=stress_delay,
-                    base=base)
+    return named("quarterly", destination=destination, stress_delay=stress_delay, base=base)
 
 
 def annual(*, destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
            base: Config | None = None) -> Config:
     """First NYSE session of each year."""
-    return calendar(Frequency.YEAR, destination=destination, stress_delay=stress_delay,
-                    base=base)
+    return named("annual", destination=destination, stress_delay=stress_delay, base=base)
 
 
 def threshold(h: float = 0.05, *, destination: DestinationLike = Destination.FULL,
               stress_delay: bool = False, base: Config | None = None) -> Config:
     """Rebalance when portfolio drift ``D >= h`` (fraction of NAV); ``h = 0``: whenever
     the drift is above 0."""
-    return _policy(base, destination, stress_delay, trigger=TriggerKind.THRESHOLD, threshold=h)
+    return named("threshold", h, destination=destination, stress_delay=stress_delay, base=base)
 
 
 def hybrid(*, frequency: Frequency | str = Frequency.MONTH, override: float = 0.10,
            destination: DestinationLike = Destination.FULL, stress_delay: bool = False,
            base: Config | None = None) -> Config:
     """Calendar review (monthly by default) plus an early override when ``D >= override``."""
-    return _policy(base, destination, stress_delay, trigger=TriggerKind.HYBRID,
-                   frequency=Frequency(frequency), hybrid_override=override)
+    return named("hybrid", destination=destination, stress_delay=stress_delay, base=base,
+                 frequency=Frequency(frequency), hybrid_override=override)
 
 
 def cost_benefit(*, form: CostBenefitForm | str = CostBenefitForm.UTILITY,
@@ -116,8 +138,8 @@ def cost_benefit(*, form: CostBenefitForm | str = CostBenefitForm.UTILITY,
     The skip of a sized rebalance whose cost exceeds its benefit stays on (it is the
     same rule applied to the trades actually sized).
     """
-    return _policy(base, destination, stress_delay, skip=True, trigger=TriggerKind.COST_BENEFIT,
-                   cost_benefit_form=CostBenefitForm(form))
+    return named("cost-benefit", destination=destination, stress_delay=stress_delay, base=base,
+                 cost_benefit_form=CostBenefitForm(form))
 
 
 def volatility_aware(h: float = 0.05, *, min_vol: float = 0.30, min_drift: float = 0.03,
@@ -125,23 +147,23 @@ def volatility_aware(h: float = 0.05, *, min_vol: float = 0.30, min_drift: float
                      stress_delay: bool = False, base: Config | None = None) -> Config:
     """The methodology's rule 2 on top of the ``h`` threshold: trade an asset with σ ≥ 30%
     and |d| ≥ 3%."""
-    return _policy(base, destination, stress_delay, trigger=TriggerKind.VOLATILITY_AWARE,
-                   threshold=h, vol_aware_min_vol=min_vol, vol_aware_min_drift=min_drift)
+    return named("volatility-aware", h, destination=destination, stress_delay=stress_delay,
+                 base=base, vol_aware_min_vol=min_vol, vol_aware_min_drift=min_drift)
 
 
 def vix_delayed(h: float = 0.05, *, destination: DestinationLike = Destination.FULL,
                 base: Config | None = None) -> Config:
     """The ``h`` threshold with the methodology's rule 4: delay moderate rebalances while
     VIX ≥ 30."""
-    return threshold(h, destination=destination, stress_delay=True, base=base)
+    return named("vix-delayed", h, destination=destination, base=base)
 
 
 def dynamic(h: float = 0.05, *, multipliers: tuple[float, float, float] = (1.0, 1.2, 1.5),
             pause_in_stress: bool = False, destination: DestinationLike = Destination.FULL,
             stress_delay: bool = False, base: Config | None = None) -> Config:
     """Threshold ``h`` widened by VIX regime (× 1.2 for 20-30, × 1.5 above 30)."""
-    return _policy(base, destination, stress_delay, trigger=TriggerKind.DYNAMIC, threshold=h,
-                   dynamic_multipliers=multipliers, dynamic_stress_pause=pause_in_stress)
+    return named("dynamic", h, destination=destination, stress_delay=stress_delay, base=base,
+                 dynamic_multipliers=multipliers, dynamic_stress_pause=pause_in_stress)
 
 
 def methodology_rules(*, destination: DestinationLike = Destination.FULL,
@@ -182,22 +204,13 @@ def _pct(value: float) -> str:
 
 
 def policy_name(config: Config) -> str:
-    """A short label of a configuration's policy, e.g. ``"threshold 5%"``."""
+    """A short label of a configuration's policy, e.g. ``"threshold 5%"``: its trigger's
+    label (:data:`~driftwise.policy.triggers.TRIGGERS`), the stress gate and the
+    destination."""
     p = config.policy
     kind = p.trigger
-    calendar_name = _ADJECTIVE[p.frequency] + (" (last session)" if p.anchor is Anchor.LAST
-                                               else "")
-    names = {
-        TriggerKind.NEVER: "never",
-        TriggerKind.CALENDAR: calendar_name,
-        TriggerKind.THRESHOLD: f"threshold {_pct(p.threshold)}",
-        TriggerKind.BANDS: "per-asset bands",
-        TriggerKind.HYBRID: f"hybrid ({calendar_name} + {_pct(p.hybrid_override)})",
-        TriggerKind.COST_BENEFIT: "cost-benefit",
-        TriggerKind.VOLATILITY_AWARE: f"volatility-aware {_pct(p.threshold)}",
-        TriggerKind.DYNAMIC: f"dynamic {_pct(p.threshold)}",
-    }
-    name = _composed_name(names, kind, p.triggers) if kind in COMPOSITE else names[kind]
+    name = (_composed_name(config, kind, p.triggers) if kind in COMPOSITE
+            else TRIGGERS[kind.value].label(p))
     if kind is TriggerKind.THRESHOLD and p.stress_delay:
         name = f"VIX-delayed {_pct(p.threshold)}"
     elif p.stress_delay and kind is not TriggerKind.NEVER:
@@ -207,12 +220,10 @@ def policy_name(config: Config) -> str:
     return name
 
 
-def _composed_name(names: dict[TriggerKind, str], mode: TriggerKind,
-                   items: tuple[TriggerComponent, ...]) -> str:
+def _composed_name(config: Config, mode: TriggerKind, items: tuple[TriggerComponent, ...]) -> str:
     """``any of (threshold 5%, quarterly)``: a composition named by its components."""
-    parts = [names[i] if isinstance(i, TriggerKind) else _composed_name(names, i.mode,
-                                                                         i.components)
-             for i in items]
+    parts = [TRIGGERS[i.value].label(config.policy) if isinstance(i, TriggerKind)
+             else _composed_name(config, i.mode, i.components) for i in items]
     return f"{'any' if mode is TriggerKind.ANY_OF else 'all'} of ({', '.join(parts)})"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -33,7 +33,6 @@ from driftwise.cli._output import (
 from driftwise.config import Config, load_config
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.market import refuse_jumps, vix_window_notices
-from driftwise.errors import ConfigError
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
 from driftwise.state import DefaultTarget
@@ -41,26 +40,10 @@ from driftwise.state import DefaultTarget
 YEARS_BY_DEFAULT = 10
 
 
-class PolicyName(StrEnum):
-    """Policies ``--policy`` accepts."""
-
-    NEVER = "never"
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    ANNUAL = "annual"
-    THRESHOLD = "threshold"
-    HYBRID = "hybrid"
-    COST_BENEFIT = "cost-benefit"
-    VOLATILITY_AWARE = "volatility-aware"
-    VIX_DELAYED = "vix-delayed"
-    DYNAMIC = "dynamic"
-
-
-THRESHOLDED = {PolicyName.THRESHOLD: policies.threshold,
-               PolicyName.VOLATILITY_AWARE: policies.volatility_aware,
-               PolicyName.VIX_DELAYED: policies.vix_delayed, PolicyName.DYNAMIC: policies.dynamic}
+if TYPE_CHECKING:
+    PolicyName = str
+else:  # the choices of --policy: every named rule of the trigger registry
+    PolicyName = StrEnum("PolicyName", {n.upper().replace("-", "_"): n for n in policies.NAMED})
 
 
 def register(app: typer.Typer) -> None:
@@ -191,38 +174,25 @@ def build_policies(base: Config, names: list[PolicyName] | None, thresholds: lis
                    cost_bps: float | None) -> dict[str, Config]:
     """The configurations to compare, keyed by display name.
 
-    Each named rule is ``base`` with its own trigger (and the documented stress-delay and
-    cost-skip settings of :mod:`driftwise.backtest.policies`), and ``base``'s destination.
+    Each named rule (:data:`driftwise.backtest.policies.NAMED`) is ``base`` with its own
+    trigger (and the documented stress-delay and cost-skip settings of
+    :mod:`driftwise.backtest.policies`), and ``base``'s destination; a rule that reads the
+    drift threshold runs once per ``thresholds`` (default: ``base``'s).
     """
     to = base.policy.destination
     if not names:
         if thresholds:
-            names = [PolicyName.THRESHOLD]
+            names = ["threshold"]
         else:
             return {k: _flat(v, cost_bps)
                     for k, v in policies.methodology_rules(destination=to, base=base).items()}
     out: dict[str, Config] = {}
     for name in names:
-        if name in THRESHOLDED:
-            for h in thresholds or [base.policy.threshold]:
-                config = THRESHOLDED[name](h, destination=to, base=base)
-                out[policies.policy_name(config)] = config
-        else:
-            config = _named(name, base)
+        _, rule = policies.NAMED[name]
+        for h in (thresholds or [base.policy.threshold]) if rule.thresholded else [None]:
+            config = policies.named(name, h, destination=to, base=base)
             out[policies.policy_name(config)] = config
     return {k: _flat(v, cost_bps) for k, v in out.items()}
-
-
-def _named(name: PolicyName, base: Config) -> Config:
-    if name is PolicyName.NEVER:
-        return policies.never(base=base)
-    makers = {PolicyName.DAILY: policies.daily, PolicyName.WEEKLY: policies.weekly,
-              PolicyName.MONTHLY: policies.monthly,
-              PolicyName.QUARTERLY: policies.quarterly, PolicyName.ANNUAL: policies.annual,
-              PolicyName.HYBRID: policies.hybrid, PolicyName.COST_BENEFIT: policies.cost_benefit}
-    if name not in makers:
-        raise ConfigError(f"unknown policy {name}")
-    return makers[name](destination=base.policy.destination, base=base)
 
 
 def _flat(config: Config, cost_bps: float | None) -> Config:

@@ -11,15 +11,24 @@ context and of the parameters. The day's data (VIX, calendar, volatility) may di
 row (:mod:`driftwise.policy.context`), so the backtest engine evaluates a block of days
 at once, one row per (day, configuration), with this very code.
 
+A trigger describes itself to the engine, which never looks at its class: ``row_wise``,
+``reads`` (the day's inputs it needs, :class:`DayInput`), ``params`` (the parameters that
+may be arrays shaped ``(C,)``), ``children`` (the triggers it composes) and ``compiled``
+(the :class:`DayLoopForm` of the compiled day loop, or None). Compositions derive theirs
+from their children. :data:`TRIGGERS` maps each name of ``policy.trigger`` to a
+:class:`TriggerSpec`: how to build it from the ``[policy]`` parameters, its label, and the
+rules ``driftwise backtest --policy`` runs by name.
+
 Reasons carry their numbers, not text: the text is rendered only when asked
 (:meth:`Reason.text`), so the backtest pays nothing for explanations.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -122,17 +131,91 @@ class TriggerResult:
         return met if only_met else met + unmet
 
 
+class DayInput(StrEnum):
+    """A day's input a trigger reads from its :class:`~driftwise.policy.context.DayContext`."""
+
+    DRIFT = "drift"
+    """Weights against targets (asset and portfolio drift)."""
+    BANDS = "bands"
+    """The per-asset tolerance bands."""
+    CALENDAR = "calendar"
+    """The NYSE period boundaries of the day."""
+    VIX = "vix"
+    VOLATILITY = "volatility"
+    """Annualized volatility per asset."""
+    PENDING = "pending"
+    """Trading days a delayed rebalance has waited."""
+    COSTS = "costs"
+    """The day's cost model (the cost of a full rebalance)."""
+    COVARIANCE = "covariance"
+    """Tracking error: the day's covariance under the full TE model."""
+
+
+@dataclass(frozen=True)
+class DayLoopForm:
+    """The one trigger the compiled day loop runs: every row fires on a review day, and a
+    row fires when its portfolio drift reaches ``threshold``.
+
+    Attributes
+    ----------
+    reviews : tuple of Trigger
+        Triggers that read only the calendar, evaluated once over the whole window; a
+        day on which any fires is a review day. Empty: no review day.
+    threshold : float or ndarray, shape (C,), or None
+        The drift threshold (fraction of NAV); None: none.
+    """
+
+    reviews: tuple[Trigger, ...] = ()
+    threshold: ParamArray | None = None
+
+    def __or__(self, other: DayLoopForm) -> DayLoopForm | None:
+        """The form of "either fires", or None when both have a threshold."""
+        if self.threshold is not None and other.threshold is not None:
+            return None
+        return DayLoopForm((*self.reviews, *other.reviews),
+                           other.threshold if self.threshold is None else self.threshold)
+
+
 class Trigger(Protocol):
-    """Anything with ``evaluate(ctx) -> TriggerResult`` and a name."""
+    """Anything with ``evaluate(ctx) -> TriggerResult``, a name and its self-description."""
 
     @property
     def name(self) -> str:
         """Short description for reports."""
         ...
 
+    @property
+    def row_wise(self) -> bool:
+        """Row ``c`` of the result depends only on row ``c`` of the context and parameters."""
+        ...
+
+    @property
+    def reads(self) -> frozenset[DayInput]:
+        """The day's inputs the trigger reads (its children's included)."""
+        ...
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Names of the parameters that may be arrays shaped ``(C,)`` (one per row)."""
+        ...
+
+    @property
+    def children(self) -> tuple[Trigger, ...]:
+        """The triggers it composes or gates (empty for a leaf)."""
+        ...
+
+    @property
+    def compiled(self) -> DayLoopForm | None:
+        """Its form in the compiled day loop, or None when the loop cannot run it."""
+        ...
+
     def evaluate(self, ctx: DayContext) -> TriggerResult:
         """Evaluate on one day for every configuration of ``ctx``."""
         ...
+
+
+def _inputs(*inputs: DayInput) -> frozenset[DayInput]:
+    return frozenset(inputs)
 
 
 def _full(ctx: DayContext, value: bool) -> BoolArray:
@@ -146,6 +229,15 @@ def _arr(value: ParamArray, ctx: DayContext) -> FloatArray:
 @dataclass(frozen=True)
 class Never:
     """Never fires (buy and hold)."""
+
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs()
+    params: ClassVar[tuple[str, ...]] = ()
+    children: ClassVar[tuple[Trigger, ...]] = ()
+
+    @property
+    def compiled(self) -> DayLoopForm | None:
+        return DayLoopForm()
 
     @property
     def name(self) -> str:
@@ -164,6 +256,12 @@ class Event:
     """
 
     reason: str
+
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs()
+    params: ClassVar[tuple[str, ...]] = ()
+    children: ClassVar[tuple[Trigger, ...]] = ()
+    compiled: ClassVar[DayLoopForm | None] = None
 
     @property
     def name(self) -> str:
@@ -185,6 +283,15 @@ class Calendar:
     frequency: Frequency = Frequency.MONTH
     anchor: Anchor = Anchor.FIRST
 
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs(DayInput.CALENDAR)
+    params: ClassVar[tuple[str, ...]] = ()
+    children: ClassVar[tuple[Trigger, ...]] = ()
+
+    @property
+    def compiled(self) -> DayLoopForm | None:
+        return DayLoopForm(reviews=(self,))
+
     @property
     def name(self) -> str:
         return f"calendar ({self.frequency.value}, {self.anchor.value} session)"
@@ -204,6 +311,15 @@ class DriftThreshold:
 
     threshold: ParamArray = 0.05
 
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs(DayInput.DRIFT)
+    params: ClassVar[tuple[str, ...]] = ("threshold",)
+    children: ClassVar[tuple[Trigger, ...]] = ()
+
+    @property
+    def compiled(self) -> DayLoopForm | None:
+        return DayLoopForm(threshold=self.threshold)
+
     @property
     def name(self) -> str:
         return f"drift threshold {_show(self.threshold)}"
@@ -221,6 +337,12 @@ class DriftThreshold:
 @dataclass(frozen=True)
 class AssetBands:
     """Fires when any asset's drift leaves its band (``ctx.band_width``)."""
+
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs(DayInput.DRIFT, DayInput.BANDS)
+    params: ClassVar[tuple[str, ...]] = ()
+    children: ClassVar[tuple[Trigger, ...]] = ()
+    compiled: ClassVar[DayLoopForm | None] = None
 
     @property
     def name(self) -> str:
@@ -259,6 +381,13 @@ class CostBenefit:
     gamma: ParamArray = 2.0
     horizon_days: ParamArray = float(TRADING_DAYS)
 
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs(DayInput.DRIFT, DayInput.COSTS,
+                                                   DayInput.COVARIANCE)
+    params: ClassVar[tuple[str, ...]] = ("gamma", "horizon_days")
+    children: ClassVar[tuple[Trigger, ...]] = ()
+    compiled: ClassVar[DayLoopForm | None] = None
+
     @property
     def name(self) -> str:
         return f"cost-benefit ({self.form.value})"
@@ -289,6 +418,12 @@ class VolatilityAware:
 
     vol_min: ParamArray = 0.30
     drift_min: ParamArray = 0.03
+
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs(DayInput.DRIFT, DayInput.VOLATILITY)
+    params: ClassVar[tuple[str, ...]] = ("vol_min", "drift_min")
+    children: ClassVar[tuple[Trigger, ...]] = ()
+    compiled: ClassVar[DayLoopForm | None] = None
 
     @property
     def name(self) -> str:
@@ -340,6 +475,12 @@ class DynamicThreshold:
     pause_in_stress: bool = False
     extreme: ParamArray = 0.15
 
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = _inputs(DayInput.DRIFT, DayInput.VIX)
+    params: ClassVar[tuple[str, ...]] = ("base", "extreme")
+    children: ClassVar[tuple[Trigger, ...]] = ()
+    compiled: ClassVar[DayLoopForm | None] = None
+
     @property
     def name(self) -> str:
         return f"dynamic threshold {_show(self.base)} by VIX regime"
@@ -368,6 +509,27 @@ class AnyOf:
     children: tuple[Trigger, ...]
     label: str = ""
 
+    params: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def row_wise(self) -> bool:
+        return all(c.row_wise for c in self.children)
+
+    @property
+    def reads(self) -> frozenset[DayInput]:
+        return frozenset().union(*(c.reads for c in self.children))
+
+    @property
+    def compiled(self) -> DayLoopForm | None:
+        """Either fires: the children's review days and their one threshold."""
+        form: DayLoopForm | None = DayLoopForm()
+        for child in self.children:
+            part = child.compiled
+            if form is None or part is None:
+                return None
+            form = form | part
+        return form
+
     @property
     def name(self) -> str:
         return self.label or " or ".join(_child_name(c) for c in self.children)
@@ -389,6 +551,18 @@ class AllOf:
 
     children: tuple[Trigger, ...]
     label: str = ""
+
+    params: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def row_wise(self) -> bool:
+        return all(c.row_wise for c in self.children)
+
+    @property
+    def reads(self) -> frozenset[DayInput]:
+        return frozenset().union(*(c.reads for c in self.children))
+
+    compiled: ClassVar[DayLoopForm | None] = None
 
     @property
     def name(self) -> str:
@@ -499,6 +673,21 @@ class StressDelay:
     delay_days: int = 10
     max_delay_days: int = 20
 
+    params: ClassVar[tuple[str, ...]] = ("drift_max", "extreme")
+    compiled: ClassVar[DayLoopForm | None] = None
+
+    @property
+    def row_wise(self) -> bool:
+        return self.inner.row_wise
+
+    @property
+    def reads(self) -> frozenset[DayInput]:
+        return self.inner.reads | _inputs(DayInput.DRIFT, DayInput.VIX, DayInput.PENDING)
+
+    @property
+    def children(self) -> tuple[Trigger, ...]:
+        return (self.inner,)
+
     @property
     def name(self) -> str:
         return f"{self.inner.name}, delayed in stress (VIX ≥ {self.vix_min:g})"
@@ -563,3 +752,180 @@ def _stress_variant(stress: BoolArray, blocked: BoolArray, delayed: BoolArray, w
 def _show(value: ParamArray) -> str:
     arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
     return f"{arr[0]:.0%}" if arr.size == 1 else f"{arr.min():.0%}..{arr.max():.0%}"
+
+
+def time_and_threshold(frequency: Frequency = Frequency.QUARTER, threshold: ParamArray = 0.05,
+                       anchor: Anchor = Anchor.FIRST) -> AllOf:
+    """Review on a calendar, and rebalance then only when drift ``D >= threshold``.
+
+    Notes
+    -----
+    The time-and-threshold rule of Jaconetti, Kinniry and Zilbering, "Best practices for
+    portfolio rebalancing" (Vanguard, 2010): the portfolio is looked at only on review
+    days, and traded only when it has drifted far enough by then; fewer trades than a
+    pure threshold watched daily, none of the calendar rule's trades of a small drift.
+    """
+    return AllOf((Calendar(frequency, anchor), DriftThreshold(threshold)),
+                 label=f"{CALENDAR_ADJECTIVE[frequency]} review if drift ≥ {_show(threshold)}")
+
+# ----------------------------------------------------------------- registry
+
+
+class PolicyParams(Protocol):
+    """The parameters a trigger's factory reads (the ``[policy]`` section)."""
+
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def frequency(self) -> Frequency: ...
+    @property
+    def anchor(self) -> Anchor: ...
+    @property
+    def hybrid_override(self) -> float: ...
+    @property
+    def cost_benefit_form(self) -> CostBenefitForm: ...
+    @property
+    def tracking_aversion(self) -> float: ...
+    @property
+    def benefit_horizon_days(self) -> int: ...
+    @property
+    def vol_aware_min_vol(self) -> float: ...
+    @property
+    def vol_aware_min_drift(self) -> float: ...
+    @property
+    def dynamic_multipliers(self) -> tuple[float, float, float]: ...
+    @property
+    def dynamic_stress_pause(self) -> bool: ...
+    @property
+    def extreme_drift(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class NamedPolicy:
+    """A rule run by name (``driftwise backtest --policy NAME``): one trigger with some of
+    its ``[policy]`` parameters set.
+
+    Attributes
+    ----------
+    name : str
+        The name on the command line (``"vix-delayed"``).
+    settings : mapping of str to object
+        ``[policy]`` fields it sets, e.g. ``{"frequency": Frequency.MONTH}``.
+    thresholded : bool
+        It reads ``policy.threshold``, which ``--threshold`` sets (one rule per value).
+    stress_delay, skip_if_cost_exceeds_benefit : bool
+        The stress gate and the cost-benefit skip (both off unless the rule is them).
+    """
+
+    name: str
+    settings: Mapping[str, object] = field(default_factory=dict)
+    thresholded: bool = False
+    stress_delay: bool = False
+    skip_if_cost_exceeds_benefit: bool = False
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    """One name of ``policy.trigger``: how to build its trigger and how to call it.
+
+    Attributes
+    ----------
+    summary : str
+        What it does, in one line.
+    build : callable
+        The trigger from the ``[policy]`` parameters (without the stress gate).
+    label : callable
+        Its short name in reports from the same parameters (``"threshold 5%"``).
+    policies : tuple of NamedPolicy
+        The rules ``driftwise backtest --policy`` runs with it.
+    fires : bool
+        False for the rule that never fires: it is neither composed nor gated.
+    """
+
+    summary: str
+    build: Callable[[PolicyParams], Trigger]
+    label: Callable[[PolicyParams], str]
+    policies: tuple[NamedPolicy, ...] = ()
+    fires: bool = True
+
+
+CALENDAR_ADJECTIVE = {Frequency.DAY: "daily", Frequency.WEEK: "weekly",
+                      Frequency.MONTH: "monthly", Frequency.QUARTER: "quarterly",
+                      Frequency.HALF: "semiannual", Frequency.YEAR: "annual"}
+
+
+def _pct(value: float) -> str:
+    return f"{100.0 * value:g}%"
+
+
+def _calendar(p: PolicyParams) -> str:
+    return CALENDAR_ADJECTIVE[p.frequency] + (" (last session)" if p.anchor is Anchor.LAST
+                                              else "")
+
+
+def _review(frequency: Frequency) -> NamedPolicy:
+    return NamedPolicy(CALENDAR_ADJECTIVE[frequency],
+                       {"frequency": frequency, "anchor": Anchor.FIRST})
+
+
+def _volatility_aware(p: PolicyParams) -> Trigger:
+    """The methodology's rule 2 on top of the drift threshold, as the methodology intends
+    it: a tighter, per-asset rule for high-volatility assets."""
+    return AnyOf((DriftThreshold(p.threshold),
+                  VolatilityAware(p.vol_aware_min_vol, p.vol_aware_min_drift)),
+                 label="threshold + volatility-aware (Rule 2)")
+
+
+def _dynamic(p: PolicyParams) -> Trigger:
+    low, mid, high = p.dynamic_multipliers
+    return DynamicThreshold(p.threshold, (low, mid, high), p.dynamic_stress_pause,
+                            p.extreme_drift)
+
+
+TRIGGERS: dict[str, TriggerSpec] = {
+    "never": TriggerSpec(
+        "buy and hold", lambda p: Never(), lambda p: "never", (NamedPolicy("never"),),
+        fires=False),
+    "calendar": TriggerSpec(
+        "the first (or last) NYSE session of each period", lambda p: Calendar(p.frequency,
+                                                                               p.anchor),
+        _calendar, tuple(_review(f) for f in (Frequency.DAY, Frequency.WEEK, Frequency.MONTH,
+                                              Frequency.QUARTER, Frequency.YEAR))),
+    "threshold": TriggerSpec(
+        "portfolio drift at or above the threshold", lambda p: DriftThreshold(p.threshold),
+        lambda p: f"threshold {_pct(p.threshold)}",
+        (NamedPolicy("threshold", thresholded=True),
+         NamedPolicy("vix-delayed", thresholded=True, stress_delay=True))),
+    "bands": TriggerSpec("any asset outside its band", lambda p: AssetBands(),
+                         lambda p: "per-asset bands"),
+    "hybrid": TriggerSpec(
+        "a calendar review or an early override on drift",
+        lambda p: hybrid(p.frequency, p.hybrid_override, p.anchor),
+        lambda p: f"hybrid ({_calendar(p)} + {_pct(p.hybrid_override)})",
+        (NamedPolicy("hybrid", {"frequency": Frequency.MONTH, "hybrid_override": 0.10}),)),
+    "cost_benefit": TriggerSpec(
+        "a full rebalance's benefit above its cost",
+        lambda p: CostBenefit(p.cost_benefit_form, p.tracking_aversion,
+                              float(p.benefit_horizon_days)),
+        lambda p: "cost-benefit",
+        (NamedPolicy("cost-benefit", {"cost_benefit_form": CostBenefitForm.UTILITY},
+                     skip_if_cost_exceeds_benefit=True),)),
+    "volatility_aware": TriggerSpec(
+        "the threshold, or a high-volatility asset's drift", _volatility_aware,
+        lambda p: f"volatility-aware {_pct(p.threshold)}",
+        (NamedPolicy("volatility-aware", {"vol_aware_min_vol": 0.30,
+                                          "vol_aware_min_drift": 0.03}, thresholded=True),)),
+    "dynamic": TriggerSpec(
+        "the threshold widened by VIX regime",
+        _dynamic,
+        lambda p: f"dynamic {_pct(p.threshold)}",
+        (NamedPolicy("dynamic", {"dynamic_multipliers": (1.0, 1.2, 1.5),
+                                 "dynamic_stress_pause": False}, thresholded=True),)),
+    "time_and_threshold": TriggerSpec(
+        "the threshold, looked at on calendar reviews only",
+        lambda p: time_and_threshold(p.frequency, p.threshold, p.anchor),
+        lambda p: f"{_calendar(p)} review, threshold {_pct(p.threshold)}",
+        (NamedPolicy("time-and-threshold", thresholded=True),)),
+}
+"""Every single trigger by its ``policy.trigger`` name (``any_of`` / ``all_of`` compose
+these); what the configuration, the named policies and ``--policy`` are built from."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,7 @@ from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import BoolArray, DayContext, FloatArray
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
-from driftwise.policy.triggers import Reason, TriggerResult
+from driftwise.policy.triggers import DayInput, DayLoopForm, Reason, Trigger, TriggerResult
 from driftwise.validation.events import Portfolio, day_cost_fn
 
 IntArray = npt.NDArray[np.intp]
@@ -95,6 +96,12 @@ class _Given:
     fired: BoolArray
     assets: BoolArray | None = None
     name: str = "rule-validation branch"
+
+    row_wise: ClassVar[bool] = True
+    reads: ClassVar[frozenset[DayInput]] = frozenset()
+    params: ClassVar[tuple[str, ...]] = ()
+    children: ClassVar[tuple[Trigger, ...]] = ()
+    compiled: ClassVar[DayLoopForm | None] = None
 
     def evaluate(self, ctx: DayContext) -> TriggerResult:
         return TriggerResult(self.fired, (Reason("branch", self.fired, "branch trade"),),
