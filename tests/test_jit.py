@@ -97,7 +97,7 @@ def test_a_kernel_outside_a_kernel_source_is_refused() -> None:
     def twice(x: float) -> float:
         return 2.0 * x
 
-    with pytest.raises(TypeError, match="test_jit.py"):
+    with pytest.raises(TypeError, match=r"test_jit\.py"):
         _jit.kernel(twice)
 
 
