@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise import _kernels
+from driftwise._types import FloatArray
 from driftwise.backtest._kernels import borrow_rows
 from driftwise.backtest.batches import (
     Batch,
@@ -30,7 +31,7 @@ from driftwise.backtest.batches import (
     trigger_children,
 )
 from driftwise.metrics.drift import mark_to_market
-from driftwise.policy.context import CostFunction, DayContext, FloatArray
+from driftwise.policy.context import CostFunction, DayContext
 from driftwise.policy.triggers import (
     AllOf,
     AnyOf,

@@ -20,9 +20,9 @@ from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import FloatArray, IntArray
 from driftwise.backtest.metrics import (
     ResultLike,
     annualized_return,
@@ -40,8 +40,6 @@ __all__ = [
     "bootstrap_metric", "difference_ci", "pairwise_differences",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 Series = tuple[FloatArray, ...]
 
 CHUNK_ELEMENTS = 1 << 22

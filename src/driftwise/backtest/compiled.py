@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray
 from driftwise.backtest import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
@@ -43,7 +44,7 @@ from driftwise.policy.constraints import (
     FIXED_POINT_TOL,
     no_cash_fit_error,
 )
-from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.sizing import KIND_CODES, no_landing_error

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, Notice, notice
 from driftwise.metrics.risk import TRADING_DAYS
@@ -39,7 +40,6 @@ __all__ = [
     "turnover_notices", "turnover_per_year",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 METRIC_COLUMNS = (
     "te_annual", "cost_per_year", "cost_total_usd", "borrow_total_usd", "turnover_per_year",

@@ -12,10 +12,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import BoolArray, FloatArray
 from driftwise.errors import DataError
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 BPS = 1e4
 """Basis points per unit."""

@@ -22,13 +22,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.costs import _kernels as _k
 from driftwise.costs.components import (
     BPS,
     AssetCostInputs,
-    BoolArray,
     CostBreakdown,
-    FloatArray,
     added_borrow_usd,
     borrow_cost_usd,
 )
@@ -38,8 +37,6 @@ from driftwise.costs.regime import regime_multiplier
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, notice
 from driftwise.metrics.liquidity import liquidity_days
-
-IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,11 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise import _kernels
+from driftwise._types import BoolArray, FloatArray
 from driftwise.errors import ConfigError
 from driftwise.metrics._kernels import mark_rows
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 DEFAULT_DRIFT_CAP = 0.5
 """Largest believable |d_i|; larger drifts are capped and flagged."""

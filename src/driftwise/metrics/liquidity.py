@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.metrics._kernels import liquidity_days_flat
-
-FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_PARTICIPATION = 0.10
 """Default share of average daily volume a trade may take (10%, a common POV cap)."""

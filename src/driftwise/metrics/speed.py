@@ -11,9 +11,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError
-
-FloatArray = npt.NDArray[np.float64]
 
 TRADING_DAYS = 252
 """Trading days per year."""

@@ -20,16 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray
 from driftwise.costs.model import RowCosts
 from driftwise.errors import ConfigError
 from driftwise.policy import _kernels as _k
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 CostFn = RowCosts
 """The cost model of the rows of a trade array (callable: trades (C, N) -> costs (C, N))."""

@@ -19,9 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise._kernels import arg
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError
 from driftwise.policy import _kernels as _k
-from driftwise.policy.constraints import FloatArray
 
 TRADING_DAYS = 252
 COST_CONSTRAINED_MULTIPLE = 2.0

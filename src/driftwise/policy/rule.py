@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from driftwise import _kernels
+from driftwise._types import BoolArray, FloatArray
 from driftwise.costs.components import added_borrow_usd
 from driftwise.policy._kernels import illiquid_rows
-from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
+from driftwise.policy.constraints import Constraints, CostFn
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
 from driftwise.policy.sizing import SizingResult, size_trades

@@ -55,15 +55,14 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.policy import _kernels as _k
 from driftwise.policy.constraints import (
     FIXED_POINT_MAX_ITER,
     FIXED_POINT_TOL,
-    BoolArray,
     Constraints,
     CostFn,
-    FloatArray,
     cost_model,
     no_cash_fit_error,
 )
