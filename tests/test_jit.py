@@ -123,3 +123,42 @@ def test_kernel_sources_import_only_kernel_sources() -> None:
                 for target in targets:
                     assert target in sources, f"{path.name} imports {target}"
 
+
+
+NAMED = """
+from typing import NamedTuple
+
+from driftwise._jit import kernel
+
+
+class {name}(NamedTuple):
+    x: float
+
+
+@kernel
+def caller(p):
+    return p.x + 1.0
+
+
+def run():
+    return caller({name}(2.0))
+"""
+
+
+def test_an_index_naming_a_removed_type_is_stale(tmp_path: Path) -> None:
+    """numba unpickles a cache index before comparing its stamp: an index whose signature
+    names a class since renamed must read as stale, not fail."""
+    for sub in ("kpkg", "kpkg/b"):
+        (tmp_path / sub).mkdir(parents=True)
+        (tmp_path / sub / "__init__.py").write_text("")
+    script = "from kpkg.b._kernels import caller, run\nprint(run(), 0)\n"
+    values = []
+    for name in ("Before", "After"):
+        (tmp_path / "kpkg/b/_kernels.py").write_text(NAMED.format(name=name))
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+        env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT.parent)])
+        done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        values.append(float(done.stdout.split()[0]))
+    assert values == [3.0, 3.0]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -96,10 +97,28 @@ class _KernelCacheImpl(caching.CompileResultCacheImpl):  # type: ignore[misc]
         _UserDirLocator, _InTreeLocator, _UserWideLocator]
 
 
+class _TolerantIndex(caching.IndexDataCacheFile):  # type: ignore[misc]
+    """numba's cache index, read as empty (stale) when it cannot be unpickled: the index of
+    code since changed may name a type (a kernel's named tuple) that no longer exists, and
+    numba unpickles the index before it compares the stamp."""
+
+    def _load_index(self) -> dict[Any, Any]:
+        try:
+            return cast(dict[Any, Any], super()._load_index())  # type: ignore[no-untyped-call]
+        except (AttributeError, ImportError, pickle.UnpicklingError, EOFError):
+            return {}
+
+
 class _KernelCache(caching.FunctionCache):  # type: ignore[misc]
     """numba's function cache, its entries stamped with the package's kernel sources."""
 
     _impl_class = _KernelCacheImpl
+
+    def __init__(self, py_func: Callable[..., Any]) -> None:
+        super().__init__(py_func)  # type: ignore[no-untyped-call]
+        self._cache_file = _TolerantIndex(  # type: ignore[no-untyped-call]
+            cache_path=self._cache_path, filename_base=self._impl.filename_base,
+            source_stamp=self._impl.locator.get_source_stamp())
 
 
 def kernel(fn: _F) -> _F:
