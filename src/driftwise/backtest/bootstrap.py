@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from driftwise._types import FloatArray, IntArray
+from driftwise._types import TRADING_DAYS, FloatArray, IntArray
 from driftwise.backtest.metrics import (
     ResultLike,
     annualized_return,
@@ -33,7 +33,6 @@ from driftwise.backtest.metrics import (
     sharpe_ratio,
 )
 from driftwise.errors import ConfigError
-from driftwise.metrics.risk import TRADING_DAYS
 
 __all__ = [
     "BOOTSTRAP_METRICS", "BootstrapKind", "DifferenceCI", "block_bootstrap_indices",

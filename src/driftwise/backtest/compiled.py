@@ -38,7 +38,7 @@ from driftwise.backtest import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
 from driftwise.errors import DataError
-from driftwise.policy._kernels import NO_LANDING, OK
+from driftwise.policy._kernels import DESTINATION_CODES, NO_LANDING, OK
 from driftwise.policy.constraints import (
     FIXED_POINT_MAX_ITER,
     FIXED_POINT_TOL,
@@ -47,7 +47,7 @@ from driftwise.policy.constraints import (
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.sizing import KIND_CODES, no_landing_error
+from driftwise.policy.sizing import no_landing_error
 from driftwise.policy.triggers import AnyOf, Calendar, DriftThreshold, Never, Trigger
 
 
@@ -179,7 +179,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         batch.no_buy, batch.no_sell,
         arg(h.vol_annual[k]), arg(costs.inputs.adv_shares, np.float64),
         float(rule.participation), float(rule.min_adv_usd), float(rule.max_liquidity_days),
-        KIND_CODES[Destination(rule.destination)], float(rule.gamma), float(rule.horizon_days),
+        DESTINATION_CODES[Destination(rule.destination)], float(rule.gamma),
+        float(rule.horizon_days),
         float(rule.cost_constrained_multiple), bool(c.long_only), float(c.cash_buffer),
         float(c.min_trade_usd), float(c.min_trade_shares), bool(c.whole_shares),
         float(c.max_turnover), model.which,

@@ -51,7 +51,7 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
-from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest import blocks, compiled, parallel
 from driftwise.backtest.batches import (
@@ -271,7 +271,7 @@ def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.I
     if long_only and not short_start:
         return None
     fee = history.cost_inputs(0).borrow_bps_annual
-    return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / 252.0)
+    return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / TRADING_DAYS)
 
 
 # -------------------------------------------------------------- simulation

@@ -28,10 +28,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise._types import FloatArray
+from driftwise._types import TRADING_DAYS, FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, Notice, notice
-from driftwise.metrics.risk import TRADING_DAYS
 
 __all__ = [
     "HIGHER_IS_BETTER", "METRIC_COLUMNS", "ResultLike", "annualized_return",

@@ -13,28 +13,17 @@ applies the constraints.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import numpy as np
 import numpy.typing as npt
 
 from driftwise._kernels import arg
-from driftwise._types import FloatArray
+from driftwise._types import TRADING_DAYS, FloatArray
+from driftwise._types import Destination as Destination  # its public home
 from driftwise.errors import ConfigError
 from driftwise.policy import _kernels as _k
 
-TRADING_DAYS = 252
 COST_CONSTRAINED_MULTIPLE = 2.0
 """Default multiple of its cost an asset's benefit must exceed under COST_CONSTRAINED."""
-
-
-class Destination(StrEnum):
-    """Where a rebalance takes the traded assets."""
-
-    FULL = "full"
-    HALF = "half"
-    BAND_EDGE = "band_edge"
-    COST_CONSTRAINED = "cost_constrained"
 
 
 def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,

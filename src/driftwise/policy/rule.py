@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from driftwise import _kernels
-from driftwise._types import BoolArray, FloatArray
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.costs.components import added_borrow_usd
 from driftwise.policy._kernels import illiquid_rows
 from driftwise.policy.constraints import Constraints, CostFn
@@ -21,8 +21,6 @@ from driftwise.policy.context import DayContext
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
 from driftwise.policy.sizing import SizingResult, size_trades
 from driftwise.policy.triggers import Trigger, TriggerResult
-
-TRADING_DAYS = 252
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise._kernels import arg
-from driftwise._types import BoolArray, FloatArray
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.policy import _kernels as _k
 from driftwise.policy.constraints import (
@@ -68,10 +68,9 @@ from driftwise.policy.constraints import (
 )
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination, per_row
 
-__all__ = ["BINDING_KEYS", "KIND_CODES", "Landing", "SizingResult", "land_on_destination",
+__all__ = ["BINDING_KEYS", "Landing", "SizingResult", "land_on_destination",
            "no_landing_error", "size_trades"]
 
-TRADING_DAYS = 252
 SUM_TOL = 1e-9
 """Weights plus cash (and targets plus target cash) must sum to 1 within this."""
 
@@ -340,7 +339,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         arg(inp.weights), _rows(inp.target, shape),
         arg(inp.cash_usd), arg(inp.nav_usd),
         arg(inp.holdings_usd), inp.prices_usd, inp.price_ok,
-        arg(inp.active), KIND_CODES[dest_kind],
+        arg(inp.active), _k.DESTINATION_CODES[dest_kind],
         np.zeros(shape) if width is None else _rows(width, shape), width is not None,
         full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
         full(assets, "assets", True), full(exclude, "exclude", False),
@@ -356,12 +355,6 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     if status != _k.OK:
         raise no_cash_fit_error()
     return _result(inp, x, k, bind, row_bind, constraints, iterations, sums)
-
-
-KIND_CODES = {Destination.FULL: _k.FULL, Destination.HALF: _k.HALF,
-              Destination.BAND_EDGE: _k.BAND_EDGE,
-              Destination.COST_CONSTRAINED: _k.COST_CONSTRAINED}
-"""The compiled kernels' code of each destination."""
 
 
 def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:

@@ -21,10 +21,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.backtest.metrics import sharpe_ratio
 from driftwise.costs import CostParams
-from driftwise.metrics.risk import TRADING_DAYS
 from driftwise.policy.rule import Rule
 from driftwise.validation.branching import Branch, BranchPath, EventRisk, simulate_branch
 from driftwise.validation.events import PathDays, Paths, Portfolio, thin_events
