@@ -55,6 +55,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from driftwise._config_errors import key_lines, render, show_value, toml_message
+from driftwise._types import Destination, ImpactModel
 from driftwise.config_template import DEFAULT_CONFIG_TOML
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.data.jumps import parse_jump_key
@@ -101,22 +102,6 @@ COMPONENTS = tuple(k for k in TriggerKind if k is not TriggerKind.NEVER and k no
 
 MAX_COMPONENTS = 8
 """Most triggers one ``any_of`` / ``all_of`` list may hold."""
-
-
-class Destination(StrEnum):
-    """Where a rebalance goes."""
-
-    FULL = "full"
-    HALF = "half"
-    BAND_EDGE = "band_edge"
-    COST_CONSTRAINED = "cost_constrained"
-
-
-class ImpactModel(StrEnum):
-    """Market-impact model."""
-
-    SQUARE_ROOT = "square_root"
-    ALMGREN_2005 = "almgren_2005"
 
 
 class TeModel(StrEnum):

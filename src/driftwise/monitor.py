@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS, FloatArray
 from driftwise.costs import CostParams, build_cost_inputs, trade_costs
 from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs, TargetLevel
@@ -46,9 +47,6 @@ from driftwise.metrics.speed import (
 )
 from driftwise.metrics.threshold import ThresholdReport, corrected_band, threshold_report
 from driftwise.state import PortfolioState, build_state
-
-FloatArray = npt.NDArray[np.float64]
-TRADING_DAYS = 252
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import FloatArray
 from driftwise.data.model import Holdings, MarketData, SecurityMaster, TargetLevel, Targets
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, merge_notices, notice
 
-FloatArray = npt.NDArray[np.float64]
 UNKNOWN_GROUP = "Unknown"
 
 

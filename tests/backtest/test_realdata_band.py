@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise._types import TRADING_DAYS
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.config import default_config
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
-from driftwise.metrics.risk import TRADING_DAYS
 from driftwise.monitor import MonitorConfig, monitor
 
 W, GAMMA = 0.6, 2.0

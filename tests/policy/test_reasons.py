@@ -15,12 +15,13 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftwise._types import TRADING_DAYS
 from driftwise.costs import RowCosts
 from driftwise.plan import Decision, decide
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
-from driftwise.policy.rule import TRADING_DAYS, AssetDay, Rule, step
+from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.triggers import AnyOf, CostBenefit, DriftThreshold, StressDelay
 from driftwise.state import PortfolioState
 

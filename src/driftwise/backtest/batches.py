@@ -20,9 +20,9 @@ from functools import cached_property
 from typing import cast
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.assemble import build_rule
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.backtest.parallel import shared_array
@@ -40,13 +40,9 @@ from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.metrics.drift import mark_to_market
 from driftwise.monitor import trading_days_between
-from driftwise.policy.context import BoolArray, FloatArray
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import DayInput, Never, Trigger
-
-IntArray = npt.NDArray[np.intp]
-
 
 DEFAULT_INITIAL_NAV_USD = 1_000_000.0
 """Starting NAV of a backtest without holdings and without ``backtest.initial_nav_usd``."""

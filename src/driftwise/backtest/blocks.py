@@ -20,10 +20,21 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise import _kernels
-from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs, take_trigger
+from driftwise._types import FloatArray
+from driftwise.backtest._kernels import borrow_rows
+from driftwise.backtest.batches import (
+    Batch,
+    BatchState,
+    DayCosts,
+    Outputs,
+    take_trigger,
+)
 from driftwise.metrics.drift import mark_to_market
-from driftwise.policy.context import CostFunction, DayContext, FloatArray
-from driftwise.policy.triggers import DayInput, Trigger
+from driftwise.policy.context import CostFunction, DayContext
+from driftwise.policy.triggers import (
+    DayInput,
+    Trigger,
+)
 
 _G = TypeVar("_G", bound=np.generic)
 
@@ -113,14 +124,14 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
 
 def night_borrow(batch: Batch, shares: FloatArray, k: int) -> FloatArray | None:
     """Borrow (C,) the rows of ``shares`` (C, N) pay at the close of day ``k`` for the
-    night before (:func:`driftwise._kernels.borrow_rows`); None when there is none to pay
-    (no short can be held, or the first day)."""
+    night before (:func:`driftwise.backtest._kernels.borrow_rows`); None when there is none
+    to pay (no short can be held, or the first day)."""
     if batch.borrow_daily is None or k == 0:
         return None
     paid = np.empty(shares.shape[0])
-    _kernels.borrow_rows(_kernels.arg(shares, dtype=np.float64),
-                         _kernels.arg(batch.history.prices[k], dtype=np.float64),
-                         batch.borrow_daily, paid)
+    borrow_rows(_kernels.arg(shares, dtype=np.float64),
+                _kernels.arg(batch.history.prices[k], dtype=np.float64),
+                batch.borrow_daily, paid)
     return paid
 
 

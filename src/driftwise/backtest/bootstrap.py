@@ -20,9 +20,9 @@ from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS, FloatArray, IntArray
 from driftwise.backtest.metrics import (
     ResultLike,
     annualized_return,
@@ -33,15 +33,12 @@ from driftwise.backtest.metrics import (
     sharpe_ratio,
 )
 from driftwise.errors import ConfigError
-from driftwise.metrics.risk import TRADING_DAYS
 
 __all__ = [
     "BOOTSTRAP_METRICS", "BootstrapKind", "DifferenceCI", "block_bootstrap_indices",
     "bootstrap_metric", "difference_ci", "pairwise_differences",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 Series = tuple[FloatArray, ...]
 
 CHUNK_ELEMENTS = 1 << 22

@@ -4,10 +4,11 @@ A batch whose trigger says it has a compiled form (``trigger.compiled``, a
 :class:`~driftwise.policy.triggers.DayLoopForm`: a (stacked) drift threshold, calendar
 reviews, or any of them with at most one threshold: the hybrid rule), and whose rule
 needs neither the cost-benefit skip nor the covariance, runs
-its days in compiled code: :func:`driftwise._kernels.threshold_scan` takes the borrow of
-the shorts held overnight from cash (:func:`driftwise._kernels.borrow_row`, the day loop's
-own), marks the quiet days to market and stops on the first review day or the first day a
-row's drift reaches its threshold; :func:`driftwise._kernels.threshold_event` simulates
+its days in compiled code (:mod:`driftwise.backtest._kernels`): :func:`threshold_scan
+<driftwise.backtest._kernels.threshold_scan>` takes the borrow of the shorts held overnight
+from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own), marks the
+quiet days to market and stops on the first review day or the first day a row's drift
+reaches its threshold; :func:`~driftwise.backtest._kernels.threshold_event` simulates
 that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
 sized and pay from cash). Python only builds the day's cost table between the two
 (:class:`~driftwise.backtest.batches.DayCosts`).
@@ -31,19 +32,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from driftwise import _kernels as _k
+from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray
+from driftwise.backtest import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
 from driftwise.errors import DataError
+from driftwise.policy._kernels import DESTINATION_CODES, NO_LANDING, OK
 from driftwise.policy.constraints import (
     FIXED_POINT_MAX_ITER,
     FIXED_POINT_TOL,
     no_cash_fit_error,
 )
-from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.sizing import KIND_CODES, no_landing_error
+from driftwise.policy.sizing import no_landing_error
 from driftwise.policy.triggers import AnyOf, Trigger
 
 
@@ -72,7 +76,7 @@ def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolA
         vol_annual=np.zeros(0), band_width=np.zeros(0), full_cost_usd=_no_cost,
         calendar=history.calendar_masks, first_day=np.arange(n_days) == 0)
     trigger = calendars[0] if len(calendars) == 1 else AnyOf(calendars)
-    return _k.arg(trigger.evaluate(days).fired, np.bool_)
+    return arg(trigger.evaluate(days).fired, np.bool_)
 
 
 def _no_cost(trade_usd: FloatArray) -> FloatArray:
@@ -108,7 +112,7 @@ class Loop:
 
         def nan() -> FloatArray:
             return np.full((n_days, n_rows), np.nan)
-        return cls(_k.arg(np.broadcast_to(threshold, (n_rows,))),
+        return cls(arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(form.reviews, batch.history), nan(), nan(), nan(), nan(), nan(),
                    nan(), np.zeros((n_days, n_rows), dtype=np.bool_), nan(),
                    np.zeros((n_days, n_rows)),
@@ -158,9 +162,10 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         k, state.shares, state.cash, state.since, h.prices[k], batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
         batch.no_buy, batch.no_sell,
-        _k.arg(h.vol_annual[k]), _k.arg(costs.inputs.adv_shares, np.float64),
+        arg(h.vol_annual[k]), arg(costs.inputs.adv_shares, np.float64),
         float(rule.participation), float(rule.min_adv_usd), float(rule.max_liquidity_days),
-        KIND_CODES[Destination(rule.destination)], float(rule.gamma), float(rule.horizon_days),
+        DESTINATION_CODES[Destination(rule.destination)], float(rule.gamma),
+        float(rule.horizon_days),
         float(rule.cost_constrained_multiple), bool(c.long_only), float(c.cash_buffer),
         float(c.min_trade_usd), float(c.min_trade_shares), bool(c.whole_shares),
         float(c.max_turnover), model.which,
@@ -170,7 +175,7 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.nav[k, int(failed[0])]))
-    if status == _k.NO_LANDING:
+    if status == NO_LANDING:
         raise no_landing_error(FIXED_POINT_MAX_ITER)
-    if status != _k.OK:
+    if status != OK:
         raise no_cash_fit_error()

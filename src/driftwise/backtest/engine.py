@@ -49,9 +49,9 @@ from functools import cached_property
 from typing import overload
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest import blocks, compiled, parallel
 from driftwise.backtest.batches import (
@@ -80,11 +80,10 @@ from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.flags import Notice
 from driftwise.metrics.drift import band_width, mark_to_market
-from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import TriggerResult
 
-IntArray = npt.NDArray[np.intp]
 Progress = Callable[[int, int], None]
 
 
@@ -272,7 +271,7 @@ def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.I
     if long_only and not short_start:
         return None
     fee = history.cost_inputs(0).borrow_bps_annual
-    return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / 252.0)
+    return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / TRADING_DAYS)
 
 
 # -------------------------------------------------------------- simulation

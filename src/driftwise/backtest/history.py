@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.assemble import cost_params, monitor_config
 from driftwise.calendar import (
     DateLike,
@@ -55,17 +56,15 @@ from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import ConfigError, DataError
 from driftwise.metrics.risk import (
     CovarianceEstimator,
-    FloatArray,
     annualized_volatility,
     estimate_covariance,
     fill_covariance,
 )
 from driftwise.monitor import MonitorConfig, estimate_risk
-from driftwise.policy.context import Anchor, BoolArray, Frequency
+from driftwise.policy.context import Anchor, Frequency
 from driftwise.state import build_state
 
 CalendarFlags = frozenset[tuple[Frequency, Anchor]]
-IntArray = npt.NDArray[np.intp]
 _T = TypeVar("_T")
 
 KEEP_COST_CELLS = 4_000_000

@@ -28,9 +28,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS, FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, Notice, notice
-from driftwise.metrics.risk import TRADING_DAYS
 
 __all__ = [
     "HIGHER_IS_BETTER", "METRIC_COLUMNS", "ResultLike", "annualized_return",
@@ -39,7 +39,6 @@ __all__ = [
     "turnover_notices", "turnover_per_year",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 METRIC_COLUMNS = (
     "te_annual", "cost_per_year", "cost_total_usd", "borrow_total_usd", "turnover_per_year",

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from driftwise._types import BoolArray, FloatArray
 from driftwise.calendar import DateLike, as_day
-from driftwise.costs.components import AssetCostInputs, BoolArray, FloatArray
+from driftwise.costs.components import AssetCostInputs
 from driftwise.costs.estimation import adv_shares, daily_volatility, spread_average_bps
 from driftwise.costs.inputs import CostFile, read_cost_inputs
 from driftwise.costs.params import CostParams, ImpactModel

@@ -12,15 +12,13 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.errors import DataError
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 BPS = 1e4
 """Basis points per unit."""
 
-BORROW_DAYS_PER_YEAR = 252.0
+BORROW_DAYS_PER_YEAR = TRADING_DAYS
 """Trading days per year over which ``borrow_bps_annual`` accrues (see :func:`borrow_cost_usd`)."""
 
 _UNSET_F: FloatArray = np.empty(0, dtype=np.float64)

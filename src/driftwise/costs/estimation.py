@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from driftwise._types import FloatArray
 
 
 def _f64(x: npt.ArrayLike) -> FloatArray:

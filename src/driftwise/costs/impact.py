@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray
 from driftwise.costs.params import CostParams, ImpactModel
-
-FloatArray = npt.NDArray[np.float64]
 
 ImpactTerms = tuple[tuple[FloatArray, float], ...]
 """Pairs ``(c, p)``: ``impact_usd = sum c * |trade_usd| ** p``; ``c`` shaped (n_assets,)."""

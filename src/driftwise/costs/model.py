@@ -21,13 +21,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise import _kernels as _k
+from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise.costs import _kernels as _k
 from driftwise.costs.components import (
     BPS,
     AssetCostInputs,
-    BoolArray,
     CostBreakdown,
-    FloatArray,
     added_borrow_usd,
     borrow_cost_usd,
 )
@@ -37,8 +37,6 @@ from driftwise.costs.regime import regime_multiplier
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, notice
 from driftwise.metrics.liquidity import liquidity_days
-
-IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +78,7 @@ class CostCoefficients:
     def multiplier_of_rows(self, shape: tuple[int, ...]) -> FloatArray:
         """The regime multiplier of every row of trades shaped ``shape`` (rows = all but
         the last axis), flattened to (rows,)."""
-        return _k.arg(np.broadcast_to(self.multiplier, (*shape[:-1], 1)),
+        return arg(np.broadcast_to(self.multiplier, (*shape[:-1], 1)),
                       dtype=np.float64).reshape(-1)
 
 
@@ -112,7 +110,7 @@ class CostTable:
 
     @cached_property
     def kernel_args(self) -> tuple[Any, ...]:
-        """The table as the tuple the compiled kernels take (:mod:`driftwise._kernels`)."""
+        """The table as the tuple the compiled kernels take (:mod:`driftwise.costs._kernels`)."""
         return (self.spread_frac, self.commission_frac, self.min_ticket_usd, self.flat_frac,
                 self.flat_by_regime, self.impact_coef, self.impact_power)
 
@@ -169,7 +167,7 @@ class RowCosts:
         mult = np.broadcast_to(np.asarray(coefficients.multiplier, dtype=np.float64).reshape(-1),
                                (n_rows,))
         return cls(coefficients.table(n_assets), np.zeros(n_rows, dtype=np.intp),
-                   _k.arg(mult, dtype=np.float64))
+                   arg(mult, dtype=np.float64))
 
     @classmethod
     def simple(cls, n_assets: int, *, rate: float = 0.0,
@@ -206,12 +204,12 @@ class RowCosts:
 
     def take(self, rows: IntArray) -> RowCosts:
         """The cost model of ``rows``."""
-        return RowCosts(self.table, _k.arg(self.which[rows]),
-                        _k.arg(self.multiplier[rows]))
+        return RowCosts(self.table, arg(self.which[rows]),
+                        arg(self.multiplier[rows]))
 
     def __call__(self, trade_usd: FloatArray) -> FloatArray:
         """Signed trades (C, N) USD -> trading cost per asset (C, N) USD."""
-        x = _k.arg(trade_usd, dtype=np.float64)
+        x = arg(trade_usd, dtype=np.float64)
         if x.ndim == 1:
             which, mult = self.rows(1)
             return np.asarray(row_trading_costs(x[None, :], self.table, which, mult)[0],
@@ -344,14 +342,14 @@ def trade_costs(
     * every trading component times ``cost_scale``; a zero trade costs exactly 0.
 
     Buys and sells of the same size cost the same. Every component of every trade is
-    computed in one compiled pass (:func:`driftwise._kernels.cost_rows`, numba); the planner, the
-    engine and the validation all call it through this function.
+    computed in one compiled pass (:func:`driftwise.costs._kernels.cost_rows`, numba); the
+    planner, the engine and the validation all call it through this function.
     """
     x = np.asarray(trade_usd, dtype=np.float64)
     co = cost_coefficients(inputs, params, vix) if coefficients is None else coefficients
     shape = np.broadcast_shapes(x.shape, co.multiplier.shape)
     n = shape[-1]
-    rows = _k.arg(x if x.shape == shape else np.broadcast_to(x, shape))
+    rows = arg(x if x.shape == shape else np.broadcast_to(x, shape))
     if out is None:
         parts = [np.empty(shape) for _ in range(4)]
         total = np.empty(shape)
@@ -403,11 +401,11 @@ def row_trading_costs(trade_usd: FloatArray, table: CostTable, which: IntArray,
         Total trading cost per asset: the formulas of :func:`trade_costs`, by the same
         compiled kernel.
     """
-    x = _k.arg(trade_usd, dtype=np.float64)
+    x = arg(trade_usd, dtype=np.float64)
     parts = list(scratch) if scratch is not None else [np.empty(x.shape) for _ in range(4)]
     total = np.empty(x.shape)
-    _k.cost_rows(x, _k.arg(which, dtype=np.intp),
-                 _k.arg(multiplier, dtype=np.float64), table.kernel_args,
+    _k.cost_rows(x, arg(which, dtype=np.intp),
+                 arg(multiplier, dtype=np.float64), table.kernel_args,
                  parts[0], parts[1], parts[2], parts[3], total)
     return total
 

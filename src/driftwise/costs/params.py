@@ -5,17 +5,10 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from driftwise._types import ImpactModel as ImpactModel  # its public home
 from driftwise.costs.tiers import DEFAULT_OUTSTANDING_OVER_ADV, TierDefaults
 from driftwise.errors import ConfigError
-
-
-class ImpactModel(StrEnum):
-    """Which market-impact law to use."""
-
-    SQUARE_ROOT = "square_root"
-    ALMGREN_2005 = "almgren_2005"
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,8 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray, IntArray
 from driftwise.costs.params import CostParams
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 
 
 class VixRegime(IntEnum):

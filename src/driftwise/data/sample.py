@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS
 from driftwise.costs.inputs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.master import read_security_master
@@ -129,7 +130,7 @@ def vix_with_proxy(vix: pd.Series, index_level: pd.Series,
     close on record (1993-12-22: 9.31; 2017-11-03: 9.14).
     """
     log_ret = np.log(index_level).diff()
-    rv = (log_ret.rolling(PROXY_WINDOW_DAYS).std() * np.sqrt(252.0) * 100.0).reindex(dates)
+    rv = (log_ret.rolling(PROXY_WINDOW_DAYS).std() * np.sqrt(TRADING_DAYS) * 100.0).reindex(dates)
     both = pd.concat([vix.reindex(dates), rv], axis=1, keys=["vix", "rv"]).dropna()
     slope, intercept = np.polyfit(both["rv"].to_numpy(), both["vix"].to_numpy(), 1)
     proxy = (intercept + slope * rv).clip(lower=9.0).bfill()

@@ -21,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError
-
-FloatArray = npt.NDArray[np.float64]
 
 BPS = 1e-4
 """One basis point as a fraction."""

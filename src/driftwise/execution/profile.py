@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError
-
-FloatArray = npt.NDArray[np.float64]
 
 SESSION_OPEN_MINUTES = 9 * 60 + 30
 """Opening time of the regular session, minutes after midnight (09:30)."""

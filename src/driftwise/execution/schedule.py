@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError, DataError
 from driftwise.execution.almgren_chriss import (
     BPS,
@@ -51,7 +52,6 @@ from driftwise.execution.almgren_chriss import (
 from driftwise.execution.profile import bucket_start_times, rescale_profile
 from driftwise.flags import Flag, Notice, notice
 
-FloatArray = npt.NDArray[np.float64]
 ImpactFn = Callable[[FloatArray], FloatArray]
 """Cost-model impact: participation rates ``(k, n_assets)`` -> impact bps, same shape."""
 

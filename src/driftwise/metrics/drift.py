@@ -17,10 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise import _kernels
+from driftwise._types import BoolArray, FloatArray
 from driftwise.errors import ConfigError
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from driftwise.metrics._kernels import mark_rows
 
 DEFAULT_DRIFT_CAP = 0.5
 """Largest believable |d_i|; larger drifts are capped and flagged."""
@@ -124,7 +123,7 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
 
     Notes
     -----
-    One compiled pass per portfolio and day (:func:`driftwise._kernels.mark_row`: the
+    One compiled pass per portfolio and day (:func:`driftwise.metrics._kernels.mark_row`: the
     backtest's mark to market, step 1 of its day, and the drift its triggers read),
     instead of the ten array passes of the same formulas in numpy; its sums follow
     numpy's order, so it equals them to the bit (``tests/metrics/test_drift.py``).
@@ -136,9 +135,9 @@ def mark_to_market(shares: FloatArray, prices_usd: FloatArray, cash_usd: FloatAr
     weights = np.empty((n_days, n_rows, n_assets))
     nav = np.empty((n_days, n_rows))
     drift = np.empty((n_days, n_rows))
-    _kernels.mark_rows(held, prices, _kernels.arg(cash_usd, dtype=np.float64),
-                 _kernels.arg(target_weights, dtype=np.float64),
-                 float(target_cash_weight), weights, nav, drift)
+    mark_rows(held, prices, _kernels.arg(cash_usd, dtype=np.float64),
+              _kernels.arg(target_weights, dtype=np.float64),
+              float(target_cash_weight), weights, nav, drift)
     if one_day:
         return weights[0], nav[0], drift[0]
     return weights, nav, drift

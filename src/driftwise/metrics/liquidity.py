@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from driftwise import _kernels
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError, DataError
-
-FloatArray = npt.NDArray[np.float64]
+from driftwise.metrics._kernels import liquidity_days_flat
 
 DEFAULT_PARTICIPATION = 0.10
 """Default share of average daily volume a trade may take (10%, a common POV cap)."""
@@ -65,5 +64,5 @@ def liquidity_days(
     out = np.empty(shape)
     trade, volume, rate = (np.array(np.broadcast_to(a, shape), dtype=np.float64).reshape(-1)
                            for a in (q, adv, part))  # copies
-    _kernels.liquidity_days_flat(trade, volume, rate, out.reshape(-1))
+    liquidity_days_flat(trade, volume, rate, out.reshape(-1))
     return out

@@ -13,12 +13,9 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.errors import ConfigError, DataError
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-
-TRADING_DAYS = 252
 """Trading days per year used to annualize."""
 
 TE_RELATIVE_TOL = 1e-10

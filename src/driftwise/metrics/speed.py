@@ -11,11 +11,9 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import TRADING_DAYS, FloatArray
 from driftwise.errors import ConfigError
 
-FloatArray = npt.NDArray[np.float64]
-
-TRADING_DAYS = 252
 """Trading days per year."""
 
 HALF_MEAN_ABS_NORMAL = 0.5 * math.sqrt(2.0 / math.pi)

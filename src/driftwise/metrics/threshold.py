@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import FloatArray
 from driftwise.errors import ConfigError
-
-FloatArray = npt.NDArray[np.float64]
 
 CASH_TOL = 1e-12
 """A target cash weight this close to 0 is none (rounding of ``1 - sum(t)``)."""

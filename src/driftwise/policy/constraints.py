@@ -10,7 +10,7 @@ can explain every binding constraint.
 
 Costs come as a :class:`~driftwise.costs.RowCosts` (:data:`CostFn`): the cost model of
 each row of trades, callable on signed trades ``(C, N)`` in USD, and evaluated by the
-compiled cash fit itself (:mod:`driftwise._kernels`) inside its loops.
+compiled cash fit itself (:mod:`driftwise.policy._kernels`) inside its loops.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from driftwise import _kernels as _k
+from driftwise._kernels import arg
+from driftwise._types import BoolArray, FloatArray
 from driftwise.costs.model import RowCosts
 from driftwise.errors import ConfigError
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from driftwise.policy import _kernels as _k
 
 CostFn = RowCosts
 """The cost model of the rows of a trade array (callable: trades (C, N) -> costs (C, N))."""
@@ -179,11 +177,11 @@ def drop_small_trades(trade_usd: FloatArray, prices_usd: FloatArray, *, min_trad
     if min_trade_usd <= 0.0 and min_trade_shares <= 0.0:
         return trade_usd, None
     floor_usd = np.maximum(min_trade_usd, min_trade_shares * prices_usd)
-    x = _k.arg(trade_usd, dtype=np.float64)
+    x = arg(trade_usd, dtype=np.float64)
     out = np.empty_like(x)
     small = np.empty(x.shape, dtype=np.bool_)
     n = x.shape[-1]
-    if not _k.drop_rows(x.reshape(-1, n), _k.arg(np.broadcast_to(floor_usd, (n,))),
+    if not _k.drop_rows(x.reshape(-1, n), arg(np.broadcast_to(floor_usd, (n,))),
                         out.reshape(-1, n), small.reshape(-1, n)):
         return trade_usd, None
     return out, small
@@ -249,11 +247,11 @@ def round_to_whole_shares(trade_usd: FloatArray, prices_usd: FloatArray
     the cash planned for it. A trade within ``SHARE_SNAP`` of a whole number is that
     number (``w * NAV / price`` of a 10-share position may compute as 9.9999999999).
     """
-    x = _k.arg(trade_usd, dtype=np.float64)
+    x = arg(trade_usd, dtype=np.float64)
     n = x.shape[-1]
     value, shares = np.empty_like(x), np.empty_like(x)
     changed = np.empty(x.shape, dtype=np.bool_)
-    _k.whole_rows(x.reshape(-1, n), _k.arg(np.broadcast_to(prices_usd, (n,)), dtype=np.float64),
+    _k.whole_rows(x.reshape(-1, n), arg(np.broadcast_to(prices_usd, (n,)), dtype=np.float64),
                   value.reshape(-1, n), shares.reshape(-1, n), changed.reshape(-1, n))
     return value, shares, changed
 
@@ -324,20 +322,20 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
     exactly in floating point. When ``A <= 0`` even ``s = 0`` fails: the buys are
     dropped and ``short`` is set (the sells are not enlarged).
     """
-    x = _k.arg(trade_usd, dtype=np.float64)
+    x = arg(trade_usd, dtype=np.float64)
     n_rows, n_assets = x.shape
     cost_fn = cost_model(cost_fn, "fit_cash")
-    k = _k.arg(cost_fn(x) if cost_usd is None else cost_usd, dtype=np.float64)
-    prices = _k.arg(np.broadcast_to(prices_usd, (n_assets,)), dtype=np.float64)
+    k = arg(cost_fn(x) if cost_usd is None else cost_usd, dtype=np.float64)
+    prices = arg(np.broadcast_to(prices_usd, (n_assets,)), dtype=np.float64)
     use_min = min_trade_usd > 0.0 or min_trade_shares > 0.0
-    floor_usd = _k.arg(np.maximum(min_trade_usd, min_trade_shares * prices))
+    floor_usd = arg(np.maximum(min_trade_usd, min_trade_shares * prices))
     which, mult = cost_fn.rows(n_rows)
     out, out_k, shares = (np.empty_like(x) for _ in range(3))
     scaled = np.zeros(n_rows, dtype=np.bool_)
     short = np.zeros(n_rows, dtype=np.bool_)
     sums = np.zeros((n_rows, 2))
-    cash = _k.arg(np.broadcast_to(cash_usd, (n_rows,)), dtype=np.float64)
-    status = _k.fit_cash_rows(x, k, cash, _k.arg(np.broadcast_to(nav_usd, (n_rows,)),
+    cash = arg(np.broadcast_to(cash_usd, (n_rows,)), dtype=np.float64)
+    status = _k.fit_cash_rows(x, k, cash, arg(np.broadcast_to(nav_usd, (n_rows,)),
                                                   dtype=np.float64),
                               float(cash_floor), prices, bool(whole_shares), floor_usd, use_min,
                               which, mult, cost_fn.table.kernel_args, float(tol), int(max_iter),

@@ -26,11 +26,9 @@ from typing import TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._types import BoolArray, FloatArray
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 class Frequency(StrEnum):

@@ -7,33 +7,23 @@ assets whose benefit (:func:`marginal_benefit`) exceeds a multiple of their cost
 (``policy.cost_constrained_multiple``, :data:`COST_CONSTRAINED_MULTIPLE` = 2 by default:
 the rule's "benefit > 2× cost"); under long-only ``u = max(u, 0)``.
 :func:`driftwise.policy.sizing.size_trades` computes them (in its compiled kernel,
-:func:`driftwise._kernels.size_row`), lands the portfolio on them after costs and applies
-the constraints.
+:func:`driftwise.policy._kernels.size_row`), lands the portfolio on them after costs and
+applies the constraints.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import numpy as np
 import numpy.typing as npt
 
-from driftwise import _kernels as _k
+from driftwise._kernels import arg
+from driftwise._types import TRADING_DAYS, FloatArray
+from driftwise._types import Destination as Destination  # its public home
 from driftwise.errors import ConfigError
-from driftwise.policy.constraints import FloatArray
+from driftwise.policy import _kernels as _k
 
-TRADING_DAYS = 252
 COST_CONSTRAINED_MULTIPLE = 2.0
 """Default multiple of its cost an asset's benefit must exceed under COST_CONSTRAINED."""
-
-
-class Destination(StrEnum):
-    """Where a rebalance takes the traded assets."""
-
-    FULL = "full"
-    HALF = "half"
-    BAND_EDGE = "band_edge"
-    COST_CONSTRAINED = "cost_constrained"
 
 
 def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
@@ -65,15 +55,15 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
     the cost-benefit rule, one asset at a time). With ``TE^2 = d' S d`` the difference is
     ``2 d_i (S d)_i - S_ii d_i^2``; diagonal ``S`` gives ``d_i^2 sigma_i^2``.
     """
-    d = _k.arg(drift, dtype=np.float64)
+    d = arg(drift, dtype=np.float64)
     n_rows, n_assets = d.shape
     if cov_annual is None and vol_annual is None:
         raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
     use_cov = cov_annual is not None
     vol = (np.zeros((n_rows, n_assets)) if vol_annual is None
-           else _k.arg(np.broadcast_to(vol_annual, (n_rows, n_assets)), dtype=np.float64))
+           else arg(np.broadcast_to(vol_annual, (n_rows, n_assets)), dtype=np.float64))
     cov = (np.zeros((0, 0)) if cov_annual is None
-           else _k.arg(cov_annual, dtype=np.float64))
+           else arg(cov_annual, dtype=np.float64))
     out = np.empty((n_rows, n_assets))
     _k.benefit_rows(d, vol, cov, use_cov, per_row(gamma, n_rows), per_row(horizon_days, n_rows),
                     out)
@@ -82,4 +72,4 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
 
 def per_row(value: float | npt.ArrayLike, n_rows: int) -> FloatArray:
     """A scalar or (C,) parameter as a contiguous (C,) array."""
-    return _k.arg(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_rows,)))
+    return arg(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_rows,)))

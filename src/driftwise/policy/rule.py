@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from driftwise import _kernels
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.costs.components import added_borrow_usd
-from driftwise.policy.constraints import BoolArray, Constraints, CostFn, FloatArray
+from driftwise.policy._kernels import illiquid_rows
+from driftwise.policy.constraints import Constraints, CostFn
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
 from driftwise.policy.sizing import SizingResult, size_trades
 from driftwise.policy.triggers import Trigger, TriggerResult
-
-TRADING_DAYS = 252
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
     """
     shape = ctx.weights.shape
     out = np.empty(shape, dtype=np.bool_)
-    _kernels.illiquid_rows(
+    illiquid_rows(
         _kernels.arg(ctx.weights, dtype=np.float64),
         _kernels.arg(np.broadcast_to(ctx.target, shape), dtype=np.float64),
         _kernels.arg(ctx.nav_usd, dtype=np.float64),

@@ -54,24 +54,23 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from driftwise import _kernels as _k
+from driftwise._kernels import arg
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.errors import ConfigError, DataError
+from driftwise.policy import _kernels as _k
 from driftwise.policy.constraints import (
     FIXED_POINT_MAX_ITER,
     FIXED_POINT_TOL,
-    BoolArray,
     Constraints,
     CostFn,
-    FloatArray,
     cost_model,
     no_cash_fit_error,
 )
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination, per_row
 
-__all__ = ["BINDING_KEYS", "KIND_CODES", "Landing", "SizingResult", "land_on_destination",
+__all__ = ["BINDING_KEYS", "Landing", "SizingResult", "land_on_destination",
            "no_landing_error", "size_trades"]
 
-TRADING_DAYS = 252
 SUM_TOL = 1e-9
 """Weights plus cash (and targets plus target cash) must sum to 1 within this."""
 
@@ -200,15 +199,15 @@ def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: F
 
     def full(mask: BoolArray | None) -> BoolArray:
         return (np.zeros(shape, dtype=np.bool_) if mask is None
-                else _k.arg(np.broadcast_to(mask, shape), dtype=np.bool_))
-    nav = _k.arg(nav_usd, dtype=np.float64)
-    start = nav if start_nav_usd is None else _k.arg(start_nav_usd, dtype=np.float64)
+                else arg(np.broadcast_to(mask, shape), dtype=np.bool_))
+    nav = arg(nav_usd, dtype=np.float64)
+    start = nav if start_nav_usd is None else arg(start_nav_usd, dtype=np.float64)
     which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     x, k = np.empty(shape), np.empty(shape)
     post, evaluated = np.empty(n_rows), np.empty(n_rows)
     iterations = _k.land_rows(
-        _k.arg(np.broadcast_to(dest, shape), dtype=np.float64), full(trade_mask),
-        _k.arg(holdings_usd, dtype=np.float64), nav, full(sell_only),
+        arg(np.broadcast_to(dest, shape), dtype=np.float64), full(trade_mask),
+        arg(holdings_usd, dtype=np.float64), nav, full(sell_only),
         full(buy_only), start, which, mult, cost_fn.table.kernel_args, float(tol),
         int(max_iter), x, k, post, evaluated)
     if iterations == 0:
@@ -330,24 +329,24 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
         mask = _mask(values, name, shape)
         return (np.full(shape, default) if mask is None
-                else _k.arg(mask, dtype=np.bool_))
+                else arg(mask, dtype=np.bool_))
     x, k = np.zeros(shape), np.zeros(shape)
     bind = np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_)
     row_bind = np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_)
     sums = np.zeros((n_rows, 3))
     which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     status, iterations = _k.size_rows(
-        _k.arg(inp.weights), _rows(inp.target, shape),
-        _k.arg(inp.cash_usd), _k.arg(inp.nav_usd),
-        _k.arg(inp.holdings_usd), inp.prices_usd, inp.price_ok,
-        _k.arg(inp.active), KIND_CODES[dest_kind],
+        arg(inp.weights), _rows(inp.target, shape),
+        arg(inp.cash_usd), arg(inp.nav_usd),
+        arg(inp.holdings_usd), inp.prices_usd, inp.price_ok,
+        arg(inp.active), _k.DESTINATION_CODES[dest_kind],
         np.zeros(shape) if width is None else _rows(width, shape), width is not None,
         full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
         full(assets, "assets", True), full(exclude, "exclude", False),
         np.zeros(shape) if vol is None else _rows(vol, shape),
-        np.zeros((0, 0)) if cov is None else _k.arg(cov, dtype=np.float64),
+        np.zeros((0, 0)) if cov is None else arg(cov, dtype=np.float64),
         cov is not None, gam, hor, multiple, c.long_only, float(c.cash_buffer),
-        _k.arg(np.maximum(c.min_trade_usd, c.min_trade_shares * inp.prices_usd)),
+        arg(np.maximum(c.min_trade_usd, c.min_trade_shares * inp.prices_usd)),
         c.min_trade_usd > 0.0 or c.min_trade_shares > 0.0, c.whole_shares,
         float(c.max_turnover), which, mult, cost_fn.table.kernel_args, float(tol),
         int(max_iter), x, k, bind, row_bind, sums)
@@ -358,15 +357,9 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     return _result(inp, x, k, bind, row_bind, constraints, iterations, sums)
 
 
-KIND_CODES = {Destination.FULL: _k.FULL, Destination.HALF: _k.HALF,
-              Destination.BAND_EDGE: _k.BAND_EDGE,
-              Destination.COST_CONSTRAINED: _k.COST_CONSTRAINED}
-"""The compiled kernels' code of each destination."""
-
-
 def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
     """(N,) or (C, N) values as a contiguous (C, N) array."""
-    return _k.arg(np.broadcast_to(values, shape), dtype=np.float64)
+    return arg(np.broadcast_to(values, shape), dtype=np.float64)
 
 
 def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,

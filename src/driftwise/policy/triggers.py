@@ -34,10 +34,10 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise import _kernels
-from driftwise.policy.context import Anchor, BoolArray, DayContext, FloatArray, Frequency
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
+from driftwise.policy.context import Anchor, DayContext, Frequency
 
 ParamArray = float | npt.NDArray[np.float64]
-TRADING_DAYS = 252
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from driftwise._types import TRADING_DAYS
 from driftwise.metrics.threshold import (
     ThresholdInputs,
     optimal_half_band,
@@ -505,7 +506,7 @@ def best_configuration(data: BacktestPageData) -> tuple[str, pd.Series]:
 def backtest_headline(data: BacktestPageData) -> str:
     """The best trade-off in one sentence."""
     best, row = best_configuration(data)
-    years = max(len(data.nav_usd) / 252.0, 1e-9)
+    years = max(len(data.nav_usd) / TRADING_DAYS, 1e-9)
     return (f"Best trade-off on this history: {best}. Tracking error "
             f"{fmt_pct(row['te_annual'])} a year for {fmt_bps(row['cost_per_year'])} a year in "
             f"costs, {fmt_num(row['n_rebalances'], 0)} rebalances over {years:.1f} years "

@@ -28,18 +28,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.costs import CostParams
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
-from driftwise.policy.context import BoolArray, DayContext, FloatArray
+from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.triggers import DayInput, DayLoopForm, Reason, Trigger, TriggerResult
 from driftwise.validation.events import Portfolio, day_cost_fn
-
-IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, eq=False)

@@ -27,15 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
 from driftwise.costs import CostParams, RowCosts, cost_coefficients
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
-from driftwise.policy.context import Anchor, BoolArray, FloatArray, Frequency
-
-IntArray = npt.NDArray[np.intp]
+from driftwise.policy.context import Anchor, Frequency
 
 
 @dataclass(frozen=True, eq=False)

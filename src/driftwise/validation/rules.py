@@ -21,13 +21,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.backtest.metrics import sharpe_ratio
 from driftwise.costs import CostParams
-from driftwise.metrics.risk import TRADING_DAYS
-from driftwise.policy.context import BoolArray, FloatArray
 from driftwise.policy.rule import Rule
 from driftwise.validation.branching import Branch, BranchPath, EventRisk, simulate_branch
-from driftwise.validation.events import IntArray, PathDays, Paths, Portfolio, thin_events
+from driftwise.validation.events import PathDays, Paths, Portfolio, thin_events
 
 MAX_EVENTS = 400
 """Events simulated together (bounds memory at MAX_EVENTS x horizon x N)."""

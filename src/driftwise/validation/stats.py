@@ -29,14 +29,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import IntArray
 from driftwise.errors import ConfigError
 from driftwise.validation.rules import MEASUREMENTS, RULES, Thresholds, vix_regime_label
 
-FloatArray = npt.NDArray[np.float64]
 MODEL = "model"
 NO_VIX_SCALING = "model, no VIX scaling"
 """Labels of the configured cost model and of the same model without VIX scaling."""
-IntArray = npt.NDArray[np.intp]
 
 Z_95 = 1.959963984540054
 """Standard normal quantile of a two-sided 95% interval."""

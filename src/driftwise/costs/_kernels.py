@@ -1,0 +1,80 @@
+"""Compiled cost kernels (numba): every component of a trade, the formulas of
+:func:`driftwise.costs.trade_costs` (documented there).
+
+A :class:`~driftwise.costs.CostTable` of P parameter sets over N assets is passed as the
+tuple ``table = (spread_frac, commission_frac, min_ticket_usd, flat_frac, flat_by_regime,
+impact_coef, impact_power)``; row ``r`` of a trade array uses set ``which[r]`` with regime
+multiplier ``mult[r]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from driftwise._jit import kernel
+from driftwise._types import FloatArray, IntArray
+
+Table = tuple[Any, ...]
+
+
+# --------------------------------------------------------------------- costs
+
+
+@kernel
+def cost_row(x: FloatArray, p: int, m: float, table: Table, spread: FloatArray,
+             commission: FloatArray, impact: FloatArray, flat: FloatArray,
+             out: FloatArray) -> None:
+    """Every component of the trades ``x`` (N,) under parameter set ``p`` with regime
+    multiplier ``m``, and their total (the formulas of :func:`driftwise.costs.trade_costs`).
+    """
+    spread_frac, commission_frac, min_ticket, flat_frac, flat_by_regime, coef, power = table
+    sf, cf, tk, ff = spread_frac[p], commission_frac[p], min_ticket[p], flat_frac[p]
+    cp, pp = coef[p], power[p]
+    m_flat = m if flat_by_regime[p] else 1.0
+    for i in range(x.shape[0]):
+        a = abs(x[i])
+        s = a * sf[i] * m
+        c = a * cf[i]
+        if a > 0.0 and c < tk[i]:
+            c = tk[i]
+        im = 0.0
+        for k in range(pp.shape[0]):
+            ck = cp[k, i]
+            if ck == 0.0:  # a padded term (or no impact): adds exactly zero
+                continue
+            e = pp[k]
+            if e == 1.5:
+                ap = a * np.sqrt(a)
+            elif e == 2.0:
+                ap = a * a
+            elif e == 1.0:
+                ap = a
+            else:
+                ap = a ** e
+            im += ck * ap
+        im *= m
+        f = a * ff[i] * m_flat
+        spread[i] = s
+        commission[i] = c
+        impact[i] = im
+        flat[i] = f
+        out[i] = s + c + im + f
+
+
+@kernel
+def trading_costs(x: FloatArray, p: int, m: float, table: Table, scratch: FloatArray,
+                  out: FloatArray) -> None:
+    """Total trading cost of each trade of ``x`` (N,) into ``out`` (``scratch``: (4, N))."""
+    cost_row(x, p, m, table, scratch[0], scratch[1], scratch[2], scratch[3], out)
+
+
+@kernel
+def cost_rows(trade: FloatArray, which: IntArray, mult: FloatArray, table: Table,
+              spread: FloatArray, commission: FloatArray, impact: FloatArray,
+              flat: FloatArray, total: FloatArray) -> None:
+    """Every component of every trade (rows, N): :func:`cost_row` row by row."""
+    for r in range(trade.shape[0]):
+        cost_row(trade[r], which[r], mult[r], table, spread[r], commission[r], impact[r],
+                 flat[r], total[r])

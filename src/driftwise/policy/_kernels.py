@@ -1,0 +1,521 @@
+"""Compiled policy kernels (numba): sizing, landing, the constraints, the marginal
+benefit and the illiquid assets.
+
+Their public functions document the formulas: :func:`driftwise.policy.sizing.size_trades`
+(:func:`size_rows`), :func:`~driftwise.policy.sizing.land_on_destination`
+(:func:`land_rows`), the constraint functions of :mod:`driftwise.policy.constraints`
+(:func:`fit_cash_rows`, :func:`whole_rows`, :func:`drop_rows`),
+:func:`driftwise.policy.destination.marginal_benefit` (:func:`benefit_rows`) and
+:func:`driftwise.policy.rule.illiquid_assets` (:func:`illiquid_rows`). Sizing prices every
+trade with the cost kernels (:mod:`driftwise.costs._kernels`) inside its loops; the
+backtest's day loop sizes with :func:`size_row`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from driftwise._jit import kernel
+from driftwise._kernels import EPS, total
+from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
+from driftwise.costs._kernels import Table, trading_costs
+from driftwise.metrics._kernels import liquidity_day
+
+SHARE_SNAP = 1e-9
+"""A trade within this many shares of a whole number is that whole number."""
+
+CASH_POLISH_ROUNDS = 60
+
+DESTINATION_CODES = {d: code for code, d in enumerate(Destination)}
+"""The kernels' integer code of each destination."""
+FULL = DESTINATION_CODES[Destination.FULL]
+HALF = DESTINATION_CODES[Destination.HALF]
+BAND_EDGE = DESTINATION_CODES[Destination.BAND_EDGE]
+COST_CONSTRAINED = DESTINATION_CODES[Destination.COST_CONSTRAINED]
+
+# binding masks: per asset, then per row (driftwise.policy.sizing.BINDING_KEYS)
+B_EXCLUDED, B_NO_PRICE, B_LONG_ONLY, B_DO_NOT_BUY, B_DO_NOT_SELL = 0, 1, 2, 3, 4
+B_CC_SKIP, B_MIN_TRADE, B_WHOLE_SHARES = 5, 6, 7
+N_ASSET_KEYS = 8
+B_CASH, B_CASH_SHORT, B_MAX_TURNOVER = 0, 1, 2
+N_ROW_KEYS = 3
+
+# status of a row
+OK, NO_LANDING, NO_CASH_FIT = 0, 1, 2
+
+
+# ------------------------------------------------------------ trade rounding
+
+
+@kernel
+def whole_trade(x: float, price: float) -> tuple[float, bool]:
+    """Shares of a trade rounded toward zero (snapped to a whole number within
+    ``SHARE_SNAP * max(1, |nearest|)``) and whether rounding changed it."""
+    raw = x / price
+    near = np.rint(raw)
+    snap = abs(raw - near) <= SHARE_SNAP * max(1.0, abs(near))
+    return (near if snap else np.trunc(raw)), not snap
+
+
+@kernel
+def is_small(x: float, floor: float) -> bool:
+    """A non-zero trade below its minimum size."""
+    a = abs(x)
+    return a < floor and a > 0.0
+
+
+@kernel
+def whole_rows(x: FloatArray, prices: FloatArray, value: FloatArray, shares: FloatArray,
+               changed: BoolArray) -> None:
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            whole, moved = whole_trade(x[r, i], prices[i])
+            shares[r, i] = whole
+            value[r, i] = whole * prices[i]
+            changed[r, i] = moved
+
+
+@kernel
+def drop_rows(x: FloatArray, floor: FloatArray, out: FloatArray, small: BoolArray) -> bool:
+    found = False
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            hit = is_small(x[r, i], floor[i])
+            small[r, i] = hit
+            out[r, i] = 0.0 if hit else x[r, i]
+            found |= hit
+    return found
+
+
+# ------------------------------------------------------------------- landing
+
+
+@kernel
+def land_row(dest: FloatArray, trade: BoolArray, held: FloatArray, nav: float,
+             sell_only: BoolArray, buy_only: BoolArray, start: float, p: int, m: float,
+             table: Table, tol: float, max_iter: int, x: FloatArray, k: FloatArray,
+             scratch: FloatArray) -> tuple[float, float, int]:
+    """Trades ``x`` landing the traded assets on ``dest`` times the post-cost NAV.
+
+    Returns ``(post_nav, eval_nav, iterations)``; iterations 0: no convergence.
+    Fixed point ``V' = NAV - K(V')`` with the secant step of
+    :func:`driftwise.policy.sizing.land_on_destination`.
+    """
+    v = start
+    v_prev = 0.0
+    k_prev = 0.0
+    have_prev = False
+    for it in range(1, max_iter + 1):
+        for i in range(x.shape[0]):
+            xi = (dest[i] if trade[i] else 0.0) * v - (held[i] if trade[i] else 0.0)
+            if sell_only[i] and xi > 0.0:
+                xi = 0.0
+            if buy_only[i] and xi < 0.0:
+                xi = 0.0
+            x[i] = xi
+        trading_costs(x, p, m, table, scratch, k)
+        cost_sum = total(k)
+        v_post = nav - cost_sum
+        if abs(v_post - v) <= tol * nav:
+            return v_post, v, it
+        v_next = v_post
+        if have_prev:
+            slope = (cost_sum - k_prev) / (v - v_prev)
+            if np.isfinite(slope) and abs(slope) < 0.5:
+                v_next = (nav - cost_sum + slope * v) / (1.0 + slope)
+        v_prev, k_prev, have_prev = v, cost_sum, True
+        v = v_next
+    return v, v, 0
+
+
+@kernel
+def land_rows(dest: FloatArray, trade: BoolArray, held: FloatArray, nav: FloatArray,
+              sell_only: BoolArray, buy_only: BoolArray, start: FloatArray, which: IntArray,
+              mult: FloatArray, table: Table, tol: float, max_iter: int, x: FloatArray,
+              k: FloatArray, post: FloatArray, evaluated: FloatArray) -> int:
+    """:func:`land_row` for every row; returns the most iterations (0: one failed)."""
+    most = 0
+    scratch = np.empty((4, x.shape[1]))
+    for r in range(x.shape[0]):
+        v_post, v_eval, it = land_row(dest[r], trade[r], held[r], nav[r], sell_only[r],
+                                      buy_only[r], start[r], which[r], mult[r], table, tol,
+                                      max_iter, x[r], k[r], scratch)
+        if it == 0:
+            return 0
+        post[r] = v_post
+        evaluated[r] = v_eval
+        most = max(most, it)
+    return most
+
+
+# ------------------------------------------------------------------ cash fit
+
+
+@kernel
+def _scale_step(avail: float, big_b: float, k_buy: float, s: float, floor: float) -> float:
+    rate = k_buy / (s * big_b) if s > 0.0 else 0.0
+    if not (avail > 0.0 and big_b > 0.0):
+        return 0.0
+    new = avail / (big_b * (1.0 + (1.0 - floor) * rate))
+    return min(max(new, 0.0), 1.0)
+
+
+@kernel
+def fit_cash_row(x: FloatArray, k: FloatArray, cash: float, nav: float, floor: float,
+                 prices: FloatArray, whole: bool, min_floor: FloatArray, use_min: bool,
+                 p: int, m: float, table: Table, tol: float, max_iter: int,
+                 out: FloatArray, out_k: FloatArray, shares: FloatArray,
+                 scratch: FloatArray) -> tuple[bool, bool, int, float, float]:
+    """Buys scaled down until cash after trading meets ``floor`` (fraction of the
+    post-trade NAV), sells kept; ``k`` holds the costs of ``x``.
+
+    Writes the trades and their costs to ``out`` / ``out_k`` (and whole shares to
+    ``shares`` when ``whole``); returns ``(scaled, short, status, sum of trades, sum of
+    costs)``, the sums being the ones the cash check used, so that ``cash - trades -
+    costs`` computed from them meets the floor exactly. Formulas:
+    :func:`driftwise.policy.constraints.fit_cash`.
+    """
+    n = x.shape[0]
+    total_k = total(k)
+    total_x = total(x)
+    if not (cash - total_x - total_k < floor * (nav - total_k)):
+        for i in range(n):
+            out[i] = x[i]
+            out_k[i] = k[i]
+            shares[i] = x[i] / prices[i]
+        return False, False, OK, total_x, total_k
+    buys = np.empty(n)
+    sells = np.empty(n)
+    part = np.empty(n)
+    for i in range(n):
+        buys[i] = x[i] if x[i] > 0.0 else 0.0
+        sells[i] = x[i] - buys[i]
+        part[i] = k[i] if sells[i] != 0.0 else 0.0
+    big_b = total(buys)
+    k_sell = total(part)
+    k_buy = total_k - k_sell
+    avail = cash - total(sells) - floor * nav - (1.0 - floor) * k_sell
+    s = _scale_step(avail, big_b, k_buy, 1.0, floor)
+    done = s <= 0.0
+    for _ in range(max_iter):
+        if done:
+            break
+        for i in range(n):  # the scaled buys (cost of a zero trade: exactly 0)
+            scaled = buys[i] * s
+            out[i] = sells[i] + scaled if scaled > 0.0 else 0.0
+        trading_costs(out, p, m, table, scratch, part)
+        s_new = _scale_step(avail, big_b, total(part), s, floor)
+        done = abs(s_new - s) <= tol
+        s = s_new
+    for _ in range(CASH_POLISH_ROUNDS):
+        for i in range(n):
+            xi = sells[i] + buys[i] * s
+            if whole:
+                sh, _moved = whole_trade(xi, prices[i])
+                xi = sh * prices[i]
+            if use_min and is_small(xi, min_floor[i]):
+                xi = 0.0
+            out[i] = xi
+        trading_costs(out, p, m, table, scratch, out_k)
+        total_k = total(out_k)
+        total_x = total(out)
+        shortfall = floor * (nav - total_k) - (cash - total_x - total_k)
+        if not (shortfall > 0.0 and s > 0.0):
+            for i in range(n):
+                shares[i] = out[i] / prices[i]
+            return True, shortfall > 0.0, OK, total_x, total_k
+        cut = 2.0 * shortfall / big_b + 4.0 * EPS
+        s = max(s * (1.0 - 4.0 * EPS) - cut, 0.0)
+    return True, True, NO_CASH_FIT, 0.0, 0.0
+
+
+@kernel
+def fit_cash_rows(x: FloatArray, k: FloatArray, cash: FloatArray, nav: FloatArray,
+                  floor: float, prices: FloatArray, whole: bool, min_floor: FloatArray,
+                  use_min: bool, which: IntArray, mult: FloatArray, table: Table, tol: float,
+                  max_iter: int, out: FloatArray, out_k: FloatArray, shares: FloatArray,
+                  scaled: BoolArray, short: BoolArray, sums: FloatArray) -> int:
+    """:func:`fit_cash_row` for every row; returns a failing status, else OK."""
+    scratch = np.empty((4, x.shape[1]))
+    for r in range(x.shape[0]):
+        sc, sh, status, total_x, total_k = fit_cash_row(
+            x[r], k[r], cash[r], nav[r], floor, prices, whole, min_floor, use_min, which[r],
+            mult[r], table, tol, max_iter, out[r], out_k[r], shares[r], scratch)
+        if status != OK:
+            return status
+        scaled[r] = sc
+        short[r] = sh
+        sums[r, 0] = total_x
+        sums[r, 1] = total_k
+    return OK
+
+
+# -------------------------------------------------------------------- sizing
+
+
+@kernel
+def benefit_row(d: FloatArray, vol: FloatArray, cov: FloatArray, use_cov: bool, gamma: float,
+                horizon: float, out: FloatArray) -> None:
+    """Certainty-equivalent gain of bringing each asset alone back to target
+    (:func:`driftwise.policy.destination.marginal_benefit`)."""
+    n = d.shape[0]
+    for i in range(n):
+        if use_cov:
+            acc = 0.0
+            for j in range(n):
+                acc += d[j] * cov[j, i]
+            q = d[i] * (2.0 * acc - cov[i, i] * d[i])
+        else:
+            q = d[i] * d[i] * (vol[i] * vol[i])
+        out[i] = gamma * 0.5 * horizon / TRADING_DAYS * q
+
+
+@kernel
+def benefit_rows(d: FloatArray, vol: FloatArray, cov: FloatArray, use_cov: bool,
+                 gamma: FloatArray, horizon: FloatArray, out: FloatArray) -> None:
+    for r in range(d.shape[0]):
+        benefit_row(d[r], vol[r], cov, use_cov, gamma[r], horizon[r], out[r])
+
+
+@kernel
+def _drop_into(x: FloatArray, min_floor: FloatArray, bind: BoolArray) -> bool:
+    """Minimum trades in place; marks ``bind``; whether any was dropped."""
+    found = False
+    for i in range(x.shape[0]):
+        if is_small(x[i], min_floor[i]):
+            x[i] = 0.0
+            bind[i] = True
+            found = True
+    return found
+
+
+@kernel
+def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatArray,
+             prices: FloatArray, price_ok: BoolArray, kind: int, width: FloatArray,
+             has_width: bool, no_buy: BoolArray, no_sell: BoolArray, assets: BoolArray,
+             exclude: BoolArray, vol: FloatArray, cov: FloatArray, use_cov: bool,
+             gamma: float, horizon: float, cc_multiple: float, long_only: bool,
+             cash_buffer: float, min_floor: FloatArray, use_min: bool, whole: bool,
+             max_turnover: float, p: int, m: float, table: Table, tol: float, max_iter: int,
+             x: FloatArray, k: FloatArray, bind: BoolArray, row_bind: BoolArray, sums: FloatArray,
+             scratch: FloatArray) -> tuple[int, int]:
+    """Steps 1-7 of :func:`driftwise.policy.sizing.size_trades` for one active row.
+
+    Writes the final trades ``x`` and their costs ``k``, the asset binding masks
+    ``bind`` (8, N), the row's ``row_bind`` (3,) and ``sums`` (3,): the sums of the
+    trades and of the costs that the last cash check used, and the intended traded value
+    ``sum |trade|`` after the cash fit (step 3), before minimum trades and whole-share
+    rounding drop any of it (capped at the turnover cap, ``2 * max_turnover * NAV``).
+    Returns ``(status, iterations)``.
+    """
+    n = w.shape[0]
+    dest = np.empty(n)
+    clipped = np.zeros(n, dtype=np.bool_)
+    selected = np.ones(n, dtype=np.bool_)
+    trade = np.zeros(n, dtype=np.bool_)
+    tradable = np.zeros(n, dtype=np.bool_)
+    sell_only = np.zeros(n, dtype=np.bool_)
+    buy_only = np.zeros(n, dtype=np.bool_)
+    # step 1: destination, traded assets, direction limits
+    for i in range(n):
+        d = w[i] - t[i]
+        if kind == HALF:
+            di = 0.5 * (w[i] + t[i])
+        elif kind == BAND_EDGE:
+            di = t[i] + min(max(d, -width[i]), width[i])
+            selected[i] = abs(d) > width[i]
+        else:
+            di = t[i]
+        if long_only and di < 0.0:
+            clipped[i] = True
+            di = 0.0
+        dest[i] = di
+        tradable[i] = assets[i] and price_ok[i] and not exclude[i]
+    if kind == COST_CONSTRAINED:  # benefit of each asset's full trade > cc_multiple × cost
+        benefit = np.empty(n)
+        for i in range(n):
+            x[i] = w[i] - t[i]
+        benefit_row(x, vol, cov, use_cov, gamma, horizon, benefit)
+        for i in range(n):
+            x[i] = (dest[i] - w[i]) * nav
+        trading_costs(x, p, m, table, scratch, k)
+        for i in range(n):
+            selected[i] = benefit[i] > cc_multiple * (k[i] / nav)
+            bind[B_CC_SKIP, i] = tradable[i] and not selected[i] and dest[i] != w[i]
+    for i in range(n):
+        di = dest[i]
+        want = assets[i] and selected[i]
+        would = want and di != w[i]
+        bind[B_EXCLUDED, i] = would and exclude[i]
+        bind[B_NO_PRICE, i] = would and not price_ok[i]
+        ti = want and tradable[i]
+        bind[B_LONG_ONLY, i] = ti and clipped[i]
+        if ti and no_buy[i] and di > w[i]:
+            bind[B_DO_NOT_BUY, i] = True
+            ti = False
+        sell_only[i] = ti and no_buy[i]
+        if ti and no_sell[i] and di < w[i]:
+            bind[B_DO_NOT_SELL, i] = True
+            ti = False
+        buy_only[i] = ti and no_sell[i]
+        trade[i] = ti
+    # step 2: land on the destination after costs
+    v_post, v_eval, iterations = land_row(dest, trade, held, nav, sell_only, buy_only, nav, p,
+                                          m, table, tol, max_iter, x, k, scratch)
+    if iterations == 0:
+        return NO_LANDING, 0
+    if kind == BAND_EDGE and has_width:
+        for _ in range(n + 1):
+            pushed = False
+            for i in range(n):
+                grown = w[i] * (nav / v_post) - t[i]
+                up = grown > width[i] + tol and not no_sell[i]
+                down = grown < -width[i] - tol and not no_buy[i]
+                if tradable[i] and not trade[i] and (up or down):
+                    trade[i] = True
+                    pushed = True
+            if not pushed:
+                break
+            v_post, v_eval, extra = land_row(dest, trade, held, nav, sell_only, buy_only,
+                                             v_eval, p, m, table, tol, max_iter, x, k, scratch)
+            if extra == 0:
+                return NO_LANDING, 0
+            iterations += extra
+    # step 3: cash buffer, sells before buys (without rounding or minimums: a flag computed
+    # at run time, since a literal False would compile fit_cash_row a second time)
+    off = n < 0
+    x1 = np.empty(n)
+    k1 = np.empty(n)
+    shares = np.empty(n)
+    scaled, short, status, total_x, total_k = fit_cash_row(
+        x, k, cash, nav, cash_buffer, prices, off, min_floor, off, p, m, table, tol,
+        max_iter, x1, k1, shares, scratch)
+    if status != OK:
+        return status, iterations
+    row_bind[B_CASH] = scaled
+    intended = np.empty(n)
+    for i in range(n):
+        intended[i] = abs(x1[i])
+    sums[2] = min(total(intended), 2.0 * max_turnover * nav)
+    # step 4: minimum trades
+    changed = use_min and _drop_into(x1, min_floor, bind[B_MIN_TRADE])
+    # step 5: maximum turnover
+    if np.isfinite(max_turnover):
+        gross = np.empty(n)
+        for i in range(n):
+            gross[i] = abs(x1[i])
+        half_gross = 0.5 * total(gross)
+        limit = max_turnover * nav
+        if half_gross > limit:
+            factor = limit / half_gross
+            for i in range(n):
+                x1[i] *= factor
+            row_bind[B_MAX_TURNOVER] = True
+            if use_min:
+                _drop_into(x1, min_floor, bind[B_MIN_TRADE])
+            changed = True
+    # step 6: whole shares
+    if whole:
+        for i in range(n):
+            sh, moved = whole_trade(x1[i], prices[i])
+            xi = sh * prices[i]
+            if long_only:
+                xi = max(xi, -max(held[i], 0.0))
+            x1[i] = xi
+            if moved:
+                bind[B_WHOLE_SHARES, i] = True
+        if use_min:
+            _drop_into(x1, min_floor, bind[B_MIN_TRADE])
+        changed = True
+    # step 7: sells before buys, cash never below the buffer, on the final trades
+    if changed:
+        trading_costs(x1, p, m, table, scratch, k1)
+        scaled, short, status, total_x, total_k = fit_cash_row(
+            x1, k1, cash, nav, cash_buffer, prices, whole, min_floor, use_min, p, m, table, tol,
+            max_iter, x, k, shares, scratch)
+        if status != OK:
+            return status, iterations
+        if scaled:
+            row_bind[B_CASH] = True
+            for i in range(n):
+                if x[i] == 0.0 and x1[i] != 0.0:
+                    bind[B_MIN_TRADE, i] = True
+    else:
+        for i in range(n):
+            x[i] = x1[i]
+            k[i] = k1[i]
+    row_bind[B_CASH_SHORT] = short
+    sums[0] = total_x
+    sums[1] = total_k
+    return OK, iterations
+
+
+@kernel
+def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
+              held: FloatArray, prices: FloatArray, price_ok: BoolArray, active: BoolArray,
+              kind: int, width: FloatArray, has_width: bool, no_buy: BoolArray,
+              no_sell: BoolArray, assets: BoolArray, exclude: BoolArray, vol: FloatArray,
+              cov: FloatArray, use_cov: bool, gamma: FloatArray, horizon: FloatArray,
+              cc_multiple: FloatArray, long_only: bool, cash_buffer: float,
+              min_floor: FloatArray, use_min: bool,
+              whole: bool, max_turnover: float, which: IntArray, mult: FloatArray,
+              table: Table, tol: float, max_iter: int, x: FloatArray, k: FloatArray,
+              bind: BoolArray, row_bind: BoolArray, sums: FloatArray) -> tuple[int, int]:
+    """:func:`size_row` for every active row (inactive rows: no trade, nothing binds).
+
+    Returns ``(status, most iterations)``; the first failing status stops.
+    """
+    most = 0
+    n_assets = w.shape[1]
+    scratch = np.empty((4, n_assets))
+    # each row's masks in contiguous buffers: size_row then has one signature for every
+    # caller (threshold_event passes its own buffers), so it compiles once
+    row_assets = np.empty((N_ASSET_KEYS, n_assets), dtype=np.bool_)
+    row_flags = np.empty(N_ROW_KEYS, dtype=np.bool_)
+    for r in range(w.shape[0]):
+        if not active[r]:
+            continue
+        row_assets.fill(False)
+        row_flags.fill(False)
+        status, it = size_row(w[r], t[r], cash[r], nav[r], held[r], prices, price_ok, kind,
+                              width[r], has_width, no_buy[r], no_sell[r], assets[r],
+                              exclude[r], vol[r], cov, use_cov, gamma[r], horizon[r],
+                              cc_multiple[r], long_only, cash_buffer, min_floor, use_min,
+                              whole, max_turnover,
+                              which[r], mult[r], table, tol, max_iter, x[r], k[r], row_assets,
+                              row_flags, sums[r], scratch)
+        for j in range(N_ASSET_KEYS):  # loops: a broadcasting copy compiles slowly
+            for i in range(n_assets):
+                bind[j, r, i] = row_assets[j, i]
+        for j in range(N_ROW_KEYS):
+            row_bind[j, r] = row_flags[j]
+        if status != OK:
+            return status, it
+        most = max(most, it)
+    return OK, most
+
+
+# ----------------------------------------------------------------- liquidity
+
+@kernel
+def illiquid_row(w: FloatArray, t: FloatArray, nav: float, prices: FloatArray,
+                 adv: FloatArray, participation: float, min_adv_usd: float,
+                 max_days: float, out: BoolArray) -> None:
+    """Assets too illiquid for their full-rebalance trade ``-(w - t) NAV / price``: ADV in
+    USD below ``min_adv_usd`` or more than ``max_days`` of trading (the rule of
+    :func:`driftwise.policy.rule.illiquid_assets`)."""
+    for i in range(w.shape[0]):
+        shares = -(w[i] - t[i]) * nav / prices[i]
+        days = liquidity_day(abs(shares), adv[i], participation)
+        thin = adv[i] * prices[i] < min_adv_usd
+        out[i] = (thin or days > max_days) and shares != 0.0
+
+
+@kernel
+def illiquid_rows(w: FloatArray, t: FloatArray, nav: FloatArray, prices: FloatArray,
+                  adv: FloatArray, participation: float, min_adv_usd: float,
+                  max_days: float, out: BoolArray) -> None:
+    """:func:`illiquid_row` for every row of ``w`` and ``t`` (C, N)."""
+    for c in range(w.shape[0]):
+        illiquid_row(w[c], t[c], nav[c], prices, adv, participation, min_adv_usd, max_days,
+                     out[c])
