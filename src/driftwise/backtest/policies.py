@@ -18,6 +18,7 @@ Two defaults differ from the planner's on purpose:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -264,3 +265,89 @@ def describe_configs(configs: Sequence[Config], names: Sequence[str]) -> pd.Data
     rows = [{"policy": policy_name(c), **{k: row.get(k) for k in (*KEY_FIELDS, *varying)}}
             for c, row in zip(configs, flat, strict=True)]
     return pd.DataFrame(rows, index=pd.Index(list(names), name="name"))
+
+
+class PolicyName(StrEnum):
+    """The named policies a backtest accepts (``--policy``, ``dw.backtest(rules=...)``)."""
+
+    NEVER = "never"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+    THRESHOLD = "threshold"
+    HYBRID = "hybrid"
+    COST_BENEFIT = "cost-benefit"
+    VOLATILITY_AWARE = "volatility-aware"
+    VIX_DELAYED = "vix-delayed"
+    DYNAMIC = "dynamic"
+
+
+THRESHOLDED = {PolicyName.THRESHOLD: threshold, PolicyName.VOLATILITY_AWARE: volatility_aware,
+               PolicyName.VIX_DELAYED: vix_delayed, PolicyName.DYNAMIC: dynamic}
+"""The named policies that take a drift threshold."""
+
+YOUR_RULE = "your rule"
+"""Name of the configuration file's own rule in a comparison."""
+
+
+def build_policies(base: Config, names: Sequence[PolicyName | str] | None,
+                   thresholds: Sequence[float] | None,
+                   cost_bps: float | None) -> dict[str, Config]:
+    """The configurations to compare, keyed by display name.
+
+    Each named rule is ``base`` with its own trigger (and the documented stress-delay and
+    cost-skip settings of this module), and ``base``'s destination. No names: the
+    methodology's five rules, or the threshold rule at each of ``thresholds``. A rule that
+    takes a threshold is built once per value of ``thresholds`` (default
+    ``policy.threshold``). ``cost_bps``: a flat cost in bps of traded value instead of the
+    cost model (:func:`with_flat_cost`).
+
+    Raises
+    ------
+    ConfigError
+        A name that is not a :class:`PolicyName`.
+    """
+    to = base.policy.destination
+    if not names:
+        if not thresholds:
+            return {k: with_flat_cost(v, cost_bps)
+                    for k, v in methodology_rules(destination=to, base=base).items()}
+        names = [PolicyName.THRESHOLD]
+    out: dict[str, Config] = {}
+    for name in map(_policy_name_of, names):
+        if name in THRESHOLDED:
+            for h in thresholds or [base.policy.threshold]:
+                config = THRESHOLDED[name](h, destination=to, base=base)
+                out[policy_name(config)] = config
+        else:
+            config = _named(name, base)
+            out[policy_name(config)] = config
+    return {k: with_flat_cost(v, cost_bps) for k, v in out.items()}
+
+
+def _policy_name_of(name: PolicyName | str) -> PolicyName:
+    try:
+        return PolicyName(name)
+    except ValueError:
+        raise ConfigError(f"unknown policy {name!r}; expected one of "
+                          f"{', '.join(p.value for p in PolicyName)}") from None
+
+
+def _named(name: PolicyName, base: Config) -> Config:
+    if name is PolicyName.NEVER:
+        return never(base=base)
+    makers = {PolicyName.DAILY: daily, PolicyName.WEEKLY: weekly, PolicyName.MONTHLY: monthly,
+              PolicyName.QUARTERLY: quarterly, PolicyName.ANNUAL: annual,
+              PolicyName.HYBRID: hybrid, PolicyName.COST_BENEFIT: cost_benefit}
+    if name not in makers:
+        raise ConfigError(f"unknown policy {name}")
+    return makers[name](destination=base.policy.destination, base=base)
+
+
+def with_flat_cost(config: Config, cost_bps: float | None) -> Config:
+    """``config`` with a flat cost of ``cost_bps`` of traded value (None: unchanged)."""
+    if cost_bps is None:
+        return config
+    return config.with_overrides({"costs.flat_cost_bps": cost_bps}, source="--cost-bps")

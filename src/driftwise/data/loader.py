@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from driftwise.costs.inputs import read_cost_inputs
+from driftwise.data._table import Source
 from driftwise.data.holdings import read_holdings
 from driftwise.data.market import read_prices, read_risk_free, read_vix
 from driftwise.data.master import read_security_master
@@ -32,7 +32,8 @@ from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
 from driftwise.state import DefaultTarget
 
-PathLike = str | Path
+PathLike = Source
+"""A file path, or a DataFrame with the file's columns (library use)."""
 
 
 def load_inputs(
