@@ -54,7 +54,7 @@ def test_import_is_light() -> None:
 
 
 def test_api_names_survive_module_imports() -> None:
-    import driftwise.backtest.engine  # noqa: F401
+    import driftwise.backtest.engine
     import driftwise.monitor
     import driftwise.report.html  # noqa: F401
     from driftwise import api
@@ -64,7 +64,7 @@ def test_api_names_survive_module_imports() -> None:
     assert dw.backtest is api.backtest and callable(make_plan)
     assert set(dw.__all__) <= set(dir(dw))
     with pytest.raises(AttributeError):
-        _ = dw.not_a_name  # type: ignore[attr-defined]
+        _ = dw.not_a_name
 
 
 def test_plan_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,7 +91,7 @@ def test_monitor_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_backtest_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     data = cli_json(["backtest", *CLI_WINDOW], capsys)
-    result = dw.backtest(**WINDOW)  # type: ignore[arg-type]
+    result = dw.backtest(**WINDOW)
     frame = result.to_frame().set_index("config")
     assert list(frame.index) == list(data["policies"])
     for name, row in data["policies"].items():
@@ -103,31 +103,31 @@ def test_backtest_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
 def test_backtest_named_rules_and_configs(capsys: pytest.CaptureFixture[str]) -> None:
     data = cli_json(["backtest", *CLI_WINDOW, "--policy", "monthly", "--policy", "threshold",
                      "--threshold", "0.05"], capsys)
-    named = dw.backtest(rules=["monthly", "threshold"], thresholds=[0.05], **WINDOW)  # type: ignore[arg-type]
+    named = dw.backtest(rules=["monthly", "threshold"], thresholds=[0.05], **WINDOW)
     assert list(named.metrics.index) == list(data["policies"]) == ["monthly", "threshold 5%"]
     from driftwise.backtest import policies
     by_config = dw.backtest(rules={"calendar": policies.monthly(),
-                                   "band": policies.threshold(0.05)}, **WINDOW)  # type: ignore[arg-type]
+                                   "band": policies.threshold(0.05)}, **WINDOW)
     assert list(by_config.metrics.index) == ["calendar", "band"]
     np.testing.assert_allclose(by_config.metrics["te_annual"], named.metrics["te_annual"],
                                rtol=1e-12)
     with pytest.raises(ConfigError, match="unknown policy 'weekly-ish'"):
-        dw.backtest(rules=["weekly-ish"], **WINDOW)  # type: ignore[arg-type]
+        dw.backtest(rules=["weekly-ish"], **WINDOW)
 
 
 def test_frames_equal_files(sample_frames: dict[str, object], tmp_path: Path) -> None:
     f = dict(sample_frames)
-    holdings = pd.DataFrame({"ticker": [*f["holdings"].index, "CASH"],  # type: ignore[union-attr]
-                             "shares": [*f["holdings"], f["cash_usd"]]})  # type: ignore[misc]
-    targets = f["targets"].rename("target_weight").rename_axis("ticker")  # type: ignore[union-attr]
-    prices = f["prices"].rename_axis("date")  # type: ignore[union-attr]
+    holdings = pd.DataFrame({"ticker": [*f["holdings"].index, "CASH"],
+                             "shares": [*f["holdings"], f["cash_usd"]]})
+    targets = f["targets"].rename("target_weight").rename_axis("ticker")
+    prices = f["prices"].rename_axis("date")
     paths = {name: tmp_path / f"{name}.csv" for name in ("holdings", "targets", "prices")}
     holdings.to_csv(paths["holdings"], index=False)
     targets.to_csv(paths["targets"])
     prices.to_csv(paths["prices"])
-    from_files = dw.load(**{k: str(v) for k, v in paths.items()})  # type: ignore[arg-type]
-    from_frames = dw.load(holdings=f["holdings"], cash_usd=f["cash_usd"],  # type: ignore[arg-type]
-                          targets=f["targets"], prices=f["prices"])  # type: ignore[arg-type]
+    from_files = dw.load(**{k: str(v) for k, v in paths.items()})
+    from_frames = dw.load(holdings=f["holdings"], cash_usd=f["cash_usd"],
+                          targets=f["targets"], prices=f["prices"])
     a, b = dw.plan(from_files), dw.plan(from_frames)
     assert a.decision == b.decision and a.nav_usd == pytest.approx(b.nav_usd, rel=1e-12)
     pd.testing.assert_frame_equal(a.to_frame().drop(columns="flags"),
@@ -138,7 +138,7 @@ def test_frames_equal_files(sample_frames: dict[str, object], tmp_path: Path) ->
 
 def test_frames_of_the_whole_sample_give_the_sample_plan(sample_frames: dict[str, object]
                                                          ) -> None:
-    own = dw.load(**sample_frames)  # type: ignore[arg-type]
+    own = dw.load(**sample_frames)
     sample = dw.load()
     a, b = dw.plan(own), dw.plan(sample)
     assert a.decision == b.decision
@@ -146,30 +146,30 @@ def test_frames_of_the_whole_sample_give_the_sample_plan(sample_frames: dict[str
 
 
 def test_backtest_inputs_from_prices_and_targets(sample_frames: dict[str, object]) -> None:
-    inputs = dw.load(prices=sample_frames["prices"], targets=sample_frames["targets"])  # type: ignore[arg-type]
+    inputs = dw.load(prices=sample_frames["prices"], targets=sample_frames["targets"])
     assert inputs.holdings.shares.empty
-    result = dw.backtest(inputs, ["monthly"], **WINDOW)  # type: ignore[arg-type]
+    result = dw.backtest(inputs, ["monthly"], **WINDOW)
     assert list(result.metrics.index) == ["monthly"]
     with pytest.raises(ConfigError, match="needs --targets"):
-        dw.load(prices=sample_frames["prices"])  # type: ignore[arg-type]
+        dw.load(prices=sample_frames["prices"])
 
 
 def test_bad_frames_name_the_field_and_row(sample_frames: dict[str, object]) -> None:
-    prices = sample_frames["prices"].copy()  # type: ignore[union-attr]
+    prices = sample_frames["prices"].copy()
     prices.iloc[3, 2] = -5.0
     with pytest.raises(DataError) as bad_price:
-        dw.load(holdings=sample_frames["holdings"], cash_usd=1.0, prices=prices)  # type: ignore[arg-type]
+        dw.load(holdings=sample_frames["holdings"], cash_usd=1.0, prices=prices)
     text = str(bad_price.value)
     assert "<prices frame>" in text and str(prices.columns[2]) in text
     holdings = pd.DataFrame({"ticker": ["AAPL", "MSFT"], "shares": ["10", "many"]})
     with pytest.raises(DataError) as bad_shares:
-        dw.load(holdings=holdings, prices=sample_frames["prices"])  # type: ignore[arg-type]
+        dw.load(holdings=holdings, prices=sample_frames["prices"])
     assert bad_shares.value.field == "shares" and bad_shares.value.row == 2
     with pytest.raises(DataError) as bad_target:
         dw.load(targets=pd.Series({"AAPL": "lots"}))
     assert bad_target.value.field == "target_weight"
     with pytest.raises(ConfigError, match="holdings: expected a file path"):
-        dw.load(holdings=42)  # type: ignore[arg-type]
+        dw.load(holdings=42)
 
 
 def test_config_as_dict_path_or_object(tmp_path: Path) -> None:
@@ -182,12 +182,12 @@ def test_config_as_dict_path_or_object(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="thresh"):
         dw.as_config({"policy.thresh": 0.5})
     with pytest.raises(ConfigError, match="expected a Config"):
-        dw.as_config(3)  # type: ignore[arg-type]
+        dw.as_config(3)
 
 
 def test_results_show_themselves() -> None:
     plan, report = dw.plan(), dw.monitor()
-    result = dw.backtest(rules=["monthly", "threshold"], **WINDOW)  # type: ignore[arg-type]
+    result = dw.backtest(rules=["monthly", "threshold"], **WINDOW)
     for item, first_line, in_html in (
             (plan, f"Plan on {plan.as_of.date()}", "Trade list"),
             (report, "Monitor on 2022-12-28", "Assets"),

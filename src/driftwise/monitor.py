@@ -146,7 +146,7 @@ class MonitorReport:
                 ("tracking error (full covariance, long window)", _display.pct(s["te_long"])),
                 ("assets outside band", s["assets_outside_band"]),
                 ("drift threshold", _display.pct(s["threshold"])),
-                ("trading days to breach", s["days_to_breach"]),
+                ("trading days to breach", f"{float(s['days_to_breach']):.0f}"),  # type: ignore[arg-type]
                 ("flags", len(self.notices))]
 
     def _title(self) -> str:
