@@ -87,6 +87,9 @@ def test_monitor_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     frame = report.to_frame()
     assert len(frame) == report.summary["n_assets"] and frame.columns[0] == "ticker"
     assert dw.monitor(threshold=0.5).summary["threshold"] == 0.5
+    sample_cov = cli_json(["monitor", "--estimator", "sample"], capsys)["summary"]
+    assert dw.monitor(estimator="sample").summary["te_long_shrunk"] == pytest.approx(
+        sample_cov["te_long_shrunk"], rel=1e-12)
 
 
 def test_backtest_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,3 +223,12 @@ def test_report_writes_one_html_file(tmp_path: Path) -> None:
     out = dw.report(out=tmp_path / "r.html", years=1, sweep=False, validate=False)
     assert out == tmp_path / "r.html"
     assert out.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+def test_a_last_rebalance_after_the_as_of_date_is_refused() -> None:
+    late = dw.load(last_rebalance="2022-12-30")
+    for call in (dw.plan, dw.monitor):
+        with pytest.raises(ConfigError, match="last rebalance 2022-12-30 is after the as-of"):
+            call(late)
+    with pytest.raises(ConfigError, match="after the as-of date 2022-06-01"):
+        dw.plan(as_of="2022-06-01")  # the sample's last rebalance is 2022-06-30

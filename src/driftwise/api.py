@@ -130,7 +130,7 @@ def monitor(inputs: Inputs | None = None, *, config: ConfigLike = None,
     from driftwise.monitor import monitor as run_monitor
 
     cfg = as_config(config)
-    data = inputs if inputs is not None else load(config=cfg)
+    data = _checked(inputs if inputs is not None else load(config=cfg), as_of)
     settings = monitor_config(cfg)
     if estimator is not None:
         settings = dataclasses.replace(settings, estimator=CovarianceEstimator(estimator))
@@ -149,7 +149,8 @@ def plan(inputs: Inputs | None = None, *, config: ConfigLike = None,
     from driftwise.plan import make_plan
 
     cfg = as_config(config)
-    return make_plan(inputs if inputs is not None else load(config=cfg), cfg, as_of=as_of)
+    data = _checked(inputs if inputs is not None else load(config=cfg), as_of)
+    return make_plan(data, cfg, as_of=as_of)
 
 
 def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, Config] |
@@ -264,6 +265,23 @@ def report(inputs: Inputs | None = None, out: str | Path = "report.html", *,
     data = inputs if inputs is not None else load(config=cfg)
     return write_full_report(Path(out), data, cfg, plan(data, config=cfg, as_of=as_of),
                              years=years, sweep=sweep, validate=validate)
+
+
+def _checked(inputs: Inputs, as_of: str | pd.Timestamp | None) -> Inputs:
+    """``inputs``, after refusing a last rebalance later than the as-of date.
+
+    Raises
+    ------
+    ConfigError
+        The last rebalance is after the as-of date (default: the last price date).
+    """
+    from driftwise.data.loader import last_rebalance_after
+
+    day = last_rebalance_after(inputs, as_of)
+    if day is not None and inputs.last_rebalance is not None:
+        raise ConfigError(f"the last rebalance {inputs.last_rebalance.date()} is after the "
+                          f"as-of date {day.date()}")
+    return inputs
 
 
 def _shares(holdings: Table | pd.Series | None, cash_usd: float) -> Table | None:

@@ -151,6 +151,18 @@ def load_backtest_inputs(
     )
 
 
+def last_rebalance_after(inputs: Inputs, as_of: str | pd.Timestamp | None
+                         ) -> pd.Timestamp | None:
+    """The as-of date (default: the last price date) when the last rebalance is after it.
+
+    None when the last rebalance is unknown or not after the as-of date; a plan or a
+    monitor refuses the other case.
+    """
+    last = inputs.last_rebalance
+    day = pd.Timestamp(as_of) if as_of is not None else inputs.market.last_date
+    return None if last is None or last <= day else day
+
+
 def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:
     """``inputs`` with :func:`default_targets` over the held tickers when it has no targets."""
     if inputs.targets is not None:
