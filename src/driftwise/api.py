@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from driftwise.config import Config, default_config, load_config
+from driftwise.config import Config, accepted_jumps, default_config, load_config
 from driftwise.data.model import CASH, Inputs
 from driftwise.errors import ConfigError
 
@@ -100,7 +100,7 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
     from driftwise.data.loader import load_backtest_inputs, load_inputs
 
     cfg = as_config(config)
-    jumps = tuple(dict.fromkeys((*cfg.data.accept_jumps, *accept_jumps)))
+    jumps = accepted_jumps(cfg, accept_jumps)
     target, vix_table = _weights(targets), _closes(vix)
     if holdings is None and prices is not None:
         return load_backtest_inputs(prices=prices, targets=target, volumes=volumes,

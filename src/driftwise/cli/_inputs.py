@@ -104,11 +104,6 @@ def load_cli_config(path: Path | None) -> Config:
     return default_config() if path is None else load_config(path)
 
 
-def accepted_jumps(config: Config, given: list[str] | None) -> tuple[str, ...]:
-    """The jumps accepted as real: the configuration's, then the command line's."""
-    return tuple(dict.fromkeys((*config.data.accept_jumps, *(given or ()))))
-
-
 def check_last_rebalance(inputs: Inputs, as_of: str | None, option: str | None) -> None:
     """A last rebalance after the as-of date is refused.
 

@@ -20,7 +20,6 @@ from driftwise.backtest.sweep import SweepGrid, progress_bar, write_table
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    accepted_jumps,
     check_window,
     date_option,
     load_cli_config,
@@ -35,7 +34,7 @@ from driftwise.cli._output import (
     print_json,
     usd,
 )
-from driftwise.config import load_config
+from driftwise.config import accepted_jumps, load_config
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.market import vix_window_notices
 from driftwise.flags import merge_notices
