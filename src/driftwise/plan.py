@@ -134,8 +134,9 @@ class Plan:
         title = self.decision.value + (f" until {self.delay_until.date()}"
                                        if self.delay_until is not None else "")
         return [("decision", title), ("rule", self.rule), ("NAV (USD)", f"{self.nav_usd:,.0f}"),
-                ("portfolio drift", f"{_display.pct(b['drift'])} -> {_display.pct(a['drift'])}"),
-                ("cost of the trades", f"{a['cost_bps']:.2f} bps of NAV"),
+                ("portfolio drift",
+                 f"{_display.pct(b.get('drift'))} -> {_display.pct(a.get('drift'))}"),
+                ("cost of the trades", f"{a.get('cost_bps', float('nan')):.2f} bps of NAV"),
                 ("trades", len(self.trades)), ("flags", len(self.notices)),
                 *(("reason", r) for r in self.reasons)]
 
