@@ -33,7 +33,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -582,6 +582,12 @@ def _literal(value: object) -> str:
 def default_config() -> Config:
     """The configuration with every default (equal to the commented template)."""
     return Config()
+
+
+def accepted_jumps(config: Config, given: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The price jumps accepted as real: the configuration's ``data.accept_jumps``, then
+    ``given`` (``--accept-jump``), each once."""
+    return tuple(dict.fromkeys((*config.data.accept_jumps, *(given or ()))))
 
 
 def load_config(path: str | Path) -> Config:

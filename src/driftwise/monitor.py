@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise import _display
 from driftwise._types import TRADING_DAYS, FloatArray
 from driftwise.costs import CostParams, build_cost_inputs, trade_costs
 from driftwise.data.market import refuse_jumps, vix_reading
@@ -131,6 +132,29 @@ class MonitorReport:
     groups: pd.DataFrame | None
     thresholds: ThresholdReport
     notices: tuple[Notice, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-asset table, tidy: one row per asset of the universe (column ``ticker``)."""
+        return self.assets.reset_index()
+
+    def _figures(self) -> list[tuple[str, object]]:
+        s = self.summary
+        return [("NAV (USD)", f"{float(s['nav_usd']):,.0f}"),  # type: ignore[arg-type]
+                ("portfolio drift", _display.pct(s["portfolio_drift"])),
+                ("tracking error (full covariance, long window)", _display.pct(s["te_long"])),
+                ("assets outside band", s["assets_outside_band"]),
+                ("drift threshold", _display.pct(s["threshold"])),
+                ("trading days to breach", f"{float(s['days_to_breach']):.0f}"),  # type: ignore[arg-type]
+                ("flags", len(self.notices))]
+
+    def _title(self) -> str:
+        return f"Monitor on {str(self.summary['as_of'])[:10]}"
+
+    def __repr__(self) -> str:
+        return _display.text(self._title(), self._figures())
+
+    def _repr_html_(self) -> str:
+        return _display.html_card(self._title(), self._figures(), [("Assets", self.assets)])
 
 
 def estimate_risk(state: PortfolioState, prices: pd.DataFrame,

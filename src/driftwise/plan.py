@@ -15,6 +15,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from driftwise import _display
 from driftwise.assemble import build_rule, cost_params, monitor_config
 from driftwise.calendar import (
     next_session,
@@ -123,6 +124,28 @@ class Plan:
             "child_orders": None if self.schedule is None else self.schedule.child_orders,
             "flags": list(self.notices), "config": self.config_toml,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The trade list, tidy: one row per trade (column ``ticker``), sells first."""
+        return self.trades.reset_index()
+
+    def _figures(self) -> list[tuple[str, object]]:
+        b, a = self.before, self.after
+        title = self.decision.value + (f" until {self.delay_until.date()}"
+                                       if self.delay_until is not None else "")
+        return [("decision", title), ("rule", self.rule), ("NAV (USD)", f"{self.nav_usd:,.0f}"),
+                ("portfolio drift",
+                 f"{_display.pct(b.get('drift'))} -> {_display.pct(a.get('drift'))}"),
+                ("cost of the trades", f"{a.get('cost_bps', float('nan')):.2f} bps of NAV"),
+                ("trades", len(self.trades)), ("flags", len(self.notices)),
+                *(("reason", r) for r in self.reasons)]
+
+    def __repr__(self) -> str:
+        return _display.text(f"Plan on {self.as_of.date()}", self._figures())
+
+    def _repr_html_(self) -> str:
+        return _display.html_card(f"Plan on {self.as_of.date()}", self._figures(),
+                                  [("Trade list", self.trades)] if len(self.trades) else [])
 
 
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,

@@ -11,7 +11,7 @@ import pytest
 
 from driftwise.assemble import build_trigger
 from driftwise.backtest import batches, blocks, compiled, policies
-from driftwise.cli.backtest import PolicyName
+from driftwise.backtest.policies import PolicyName
 from driftwise.config import COMPOSITE, Config, TriggerKind
 from driftwise.policy.context import DayContext, Frequency
 from driftwise.policy.rule import Rule

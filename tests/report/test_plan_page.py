@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from driftwise.flags import Flag, notice
 from driftwise.monitor import MonitorReport
 from driftwise.plan import Check, Decision, Plan
+from driftwise.report import plan_page as plan_page_module
 from driftwise.report.html import Bullets, Note, Table, Tone
 from driftwise.report.plan_page import (
     asset_drift_after,
@@ -163,8 +164,8 @@ def test_plan_page_of_the_sample(sample_plan: Plan, sample_monitor: MonitorRepor
 
 def test_large_plans_draw_the_largest(sample_plan: Plan, sample_monitor: MonitorReport,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("driftwise.report.plan_page.MAX_BARS", 3)
-    monkeypatch.setattr("driftwise.report.plan_page.MAX_ROWS", 2)
+    monkeypatch.setattr(plan_page_module, "MAX_BARS", 3)
+    monkeypatch.setattr(plan_page_module, "MAX_ROWS", 2)
     page = plan_page(sample_plan, sample_monitor)
     charts = {c.key: c for c in page.charts}
     drift = sample_monitor.assets["drift"]

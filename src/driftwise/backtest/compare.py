@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from driftwise import _display
 from driftwise.assemble import cost_params, monitor_config
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
 from driftwise.backtest.engine import BacktestResult, run_backtest
@@ -23,6 +24,7 @@ from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
 from driftwise.config import Config, TriggerKind
+from driftwise.data.market import refuse_jumps
 from driftwise.data.model import (
     Holdings,
     Inputs,
@@ -33,7 +35,10 @@ from driftwise.data.model import (
 )
 from driftwise.metrics.threshold import ThresholdInputs
 from driftwise.monitor import monitor, one_way_cost_rate
+from driftwise.state import DefaultTarget
 
+YEARS_BY_DEFAULT = 10
+"""Years of history a backtest covers when no start is given."""
 INTERVAL_METRICS = ("te_annual", "cost_per_year")
 REPRESENTATIVE_TURNOVER = 0.05
 DIFFERENCE_METRICS = ("te_annual", "cost_per_year", "turnover_per_year", "sharpe")
@@ -76,6 +81,28 @@ class Comparison:
     sweep_result: BacktestResult | None = None
     falsification: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The metrics, tidy: one row per rule (column ``config``), the table of ``--table``."""
+        return self.metrics.reset_index()
+
+    def _title(self) -> str:
+        r = self.result
+        return (f"Backtest {pd.Timestamp(r.dates[0]).date()} .. {pd.Timestamp(r.dates[-1]).date()}"
+                f" ({len(r.dates)} trading days, starting NAV USD {r.initial_nav_usd:,.0f})")
+
+    def _figures(self) -> list[tuple[str, object]]:
+        rows: list[tuple[str, object]] = [
+            (str(name), f"TE {_display.pct(row['te_annual'])}, cost/yr "
+             f"{1e4 * float(row['cost_per_year']):.1f} bps, {int(row['n_rebalances'])} "
+             "rebalances") for name, row in self.metrics.iterrows()]
+        return [*rows, ("ranking (best first)", " > ".join(map(str, self.ranked.index)))]
+
+    def __repr__(self) -> str:
+        return _display.text(self._title(), self._figures())
+
+    def _repr_html_(self) -> str:
+        return _display.html_card(self._title(), self._figures(), [("Metrics", self.metrics)])
+
 
 def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | None = None, *,
             start: DateLike | None = None, end: DateLike | None = None,
@@ -113,6 +140,41 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
                       sweep_result=sweep_result, falsification=falsification)
+
+
+def backtest_window(inputs: Inputs, config: Config, start: DateLike | None = None,
+                    end: DateLike | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last day of a backtest, after refusing suspect price jumps in them.
+
+    ``start`` / ``end``, else the configuration's ``backtest.start`` / ``backtest.end``,
+    else the last price date and the first session of the last :data:`YEARS_BY_DEFAULT`
+    years before it.
+
+    Raises
+    ------
+    DataError
+        A suspect one-day price jump, not accepted, in the prices the backtest reads (the
+        window and the risk estimators' look-back before it).
+    """
+    b = config.backtest
+    start = start if start is not None or b.start is None else b.start.isoformat()
+    end = end if end is not None or b.end is None else b.end.isoformat()
+    dates = inputs.market.prices.index
+    last = pd.Timestamp(end) if end is not None else pd.Timestamp(dates[-1])
+    first = pd.Timestamp(start) if start is not None else \
+        pd.Timestamp(dates[dates >= last - pd.DateOffset(years=YEARS_BY_DEFAULT)][0])
+    refuse_jumps(inputs.market, inputs.market.prices.columns, last,
+                 int(((dates >= first) & (dates <= last)).sum())
+                 + max(*config.risk.cov_windows_days, config.risk.vol_window_days),
+                 what="the backtest")
+    return first, last
+
+
+def backtest_default_target(config: Config) -> DefaultTarget | None:
+    """``portfolio.default_target`` when the configuration sets it, else None: without
+    targets or that key, a backtest of given prices asks for targets rather than guess."""
+    p = config.portfolio
+    return p.default_target if "default_target" in p.model_fields_set else None
 
 
 def falsification_table(result: BacktestResult, configs: Sequence[Config],

@@ -18,7 +18,8 @@ Two defaults differ from the planner's on purpose:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -275,3 +276,53 @@ def describe_configs(configs: Sequence[Config], names: Sequence[str]) -> pd.Data
     rows = [{"policy": policy_name(c), **{k: row.get(k) for k in (*KEY_FIELDS, *varying)}}
             for c, row in zip(configs, flat, strict=True)]
     return pd.DataFrame(rows, index=pd.Index(list(names), name="name"))
+
+
+if TYPE_CHECKING:
+    PolicyName = str
+else:  # the names ``--policy`` and ``dw.backtest(rules=...)`` accept: the registry's
+    PolicyName = StrEnum("PolicyName", {n.upper().replace("-", "_"): n for n in NAMED})
+
+YOUR_RULE = "your rule"
+"""Name of the configuration file's own rule in a comparison."""
+
+
+def build_policies(base: Config, names: Sequence[str] | None,
+                   thresholds: Sequence[float] | None,
+                   cost_bps: float | None) -> dict[str, Config]:
+    """The configurations to compare, keyed by display name.
+
+    Each named rule (:data:`NAMED`) is ``base`` with its own trigger (and the documented
+    stress-delay and cost-skip settings of this module), and ``base``'s destination. No
+    names: the methodology's five rules, or the threshold rule at each of ``thresholds``.
+    A rule that reads the drift threshold is built once per value of ``thresholds``
+    (default ``policy.threshold``). ``cost_bps``: a flat cost in bps of traded value
+    instead of the cost model (:func:`with_flat_cost`).
+
+    Raises
+    ------
+    ConfigError
+        A name that is not in :data:`NAMED`.
+    """
+    to = base.policy.destination
+    if not names:
+        if not thresholds:
+            return {k: with_flat_cost(v, cost_bps)
+                    for k, v in methodology_rules(destination=to, base=base).items()}
+        names = ["threshold"]
+    out: dict[str, Config] = {}
+    for name in map(str, names):
+        if name not in NAMED:
+            raise ConfigError(f"unknown policy {name!r}; expected one of {', '.join(NAMED)}")
+        _, rule = NAMED[name]
+        for h in (thresholds or [base.policy.threshold]) if rule.thresholded else [None]:
+            config = named(name, h, destination=to, base=base)
+            out[policy_name(config)] = config
+    return {k: with_flat_cost(v, cost_bps) for k, v in out.items()}
+
+
+def with_flat_cost(config: Config, cost_bps: float | None) -> Config:
+    """``config`` with a flat cost of ``cost_bps`` of traded value (None: unchanged)."""
+    if cost_bps is None:
+        return config
+    return config.with_overrides({"costs.flat_cost_bps": cost_bps}, source="--cost-bps")

@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
 from driftwise.config import Config, default_config, load_config
 from driftwise.data.jumps import parse_jump_key
+from driftwise.data.loader import last_rebalance_after
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 
@@ -104,11 +104,6 @@ def load_cli_config(path: Path | None) -> Config:
     return default_config() if path is None else load_config(path)
 
 
-def accepted_jumps(config: Config, given: list[str] | None) -> tuple[str, ...]:
-    """The jumps accepted as real: the configuration's, then the command line's."""
-    return tuple(dict.fromkeys((*config.data.accept_jumps, *(given or ()))))
-
-
 def check_last_rebalance(inputs: Inputs, as_of: str | None, option: str | None) -> None:
     """A last rebalance after the as-of date is refused.
 
@@ -119,9 +114,8 @@ def check_last_rebalance(inputs: Inputs, as_of: str | None, option: str | None) 
     ConfigError
         When the configuration's ``portfolio.last_rebalance`` is.
     """
-    last = inputs.last_rebalance
-    day = pd.Timestamp(as_of) if as_of is not None else inputs.market.last_date
-    if last is None or last <= day:
+    day, last = last_rebalance_after(inputs, as_of), inputs.last_rebalance
+    if day is None or last is None:
         return
     where = "the as-of date" if as_of is not None else "the last price date (the as-of date)"
     if option is not None:

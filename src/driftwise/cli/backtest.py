@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import pandas as pd
 import typer
 
 from driftwise.backtest import policies
-from driftwise.backtest.compare import Comparison, compare
+from driftwise.backtest.compare import (
+    Comparison,
+    backtest_default_target,
+    backtest_window,
+    compare,
+)
+from driftwise.backtest.policies import with_flat_cost
 from driftwise.backtest.sweep import SweepGrid, progress_bar, write_table
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    accepted_jumps,
     check_window,
     date_option,
     load_cli_config,
@@ -30,20 +34,11 @@ from driftwise.cli._output import (
     print_json,
     usd,
 )
-from driftwise.config import Config, load_config
+from driftwise.config import accepted_jumps, load_config
 from driftwise.data.loader import load_backtest_inputs
-from driftwise.data.market import refuse_jumps, vix_window_notices
+from driftwise.data.market import vix_window_notices
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
-from driftwise.state import DefaultTarget
-
-YEARS_BY_DEFAULT = 10
-
-
-if TYPE_CHECKING:
-    PolicyName = str
-else:  # the choices of --policy: every named rule of the trigger registry
-    PolicyName = StrEnum("PolicyName", {n.upper().replace("-", "_"): n for n in policies.NAMED})
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +59,7 @@ def backtest_command(
     end: Annotated[str | None, date_option(
         "Last day (YYYY-MM-DD; default: the last price date).")] = None,
     accept_jump: InputOptions.accept_jump = None,
-    policy: Annotated[list[PolicyName] | None, typer.Option(
+    policy: Annotated[list[policies.PolicyName] | None, typer.Option(
         help="Policy to run (repeatable). Default: monthly, threshold 5% and 10%, hybrid, "
         "cost-benefit.")] = None,
     threshold: Annotated[list[float] | None, typer.Option(
@@ -104,30 +99,22 @@ def backtest_command(
     """
     check_window(start, end)
     base = load_cli_config(config)
-    start, end = config_window(base, start, end)
     inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
                                   master=master, vix=vix, cost_file=cost_file,
                                   holdings=holdings,
                                   accept_jumps=accepted_jumps(base, accept_jump),
-                                  default_target=_default_target(base))
-    dates = inputs.market.prices.index
-    last = pd.Timestamp(end) if end is not None else pd.Timestamp(dates[-1])
-    first = pd.Timestamp(start) if start is not None else \
-        pd.Timestamp(dates[dates >= last - pd.DateOffset(years=YEARS_BY_DEFAULT)][0])
-    refuse_jumps(inputs.market, inputs.market.prices.columns, last,
-                 int(((dates >= first) & (dates <= last)).sum())
-                 + max(*base.risk.cov_windows_days, base.risk.vol_window_days),
-                 what="the backtest")
-    configs = build_policies(base, policy, threshold, cost_bps)
+                                  default_target=backtest_default_target(base))
+    first, last = backtest_window(inputs, base, start, end)
+    configs = policies.build_policies(base, policy, threshold, cost_bps)
     if config is not None:
-        configs[YOUR_RULE] = _flat(base, cost_bps)
+        configs[policies.YOUR_RULE] = with_flat_cost(base, cost_bps)
     b = base.backtest
     sweep_grid = (SweepGrid.from_config(load_config(grid).backtest) if grid is not None
                   else SweepGrid.from_config(b) if sweep else None)
     grid_base = policies.threshold(0.05, destination=base.policy.destination, base=base)
     with progress_bar("backtest", enabled=not as_json) as progress:
         result = compare(inputs, list(configs.values()), list(configs), start=first, end=last,
-                         grid=sweep_grid, grid_base=_flat(grid_base, cost_bps),
+                         grid=sweep_grid, grid_base=with_flat_cost(grid_base, cost_bps),
                          progress=progress,
                          samples=samples if samples is not None else b.bootstrap_samples,
                          block=b.bootstrap_block_days, seed=b.seed, workers=workers)
@@ -149,56 +136,6 @@ def backtest_command(
     for label, path in (("table", table), ("report", report)):
         if path is not None:
             console.print(f"{label}: {path.resolve()}")
-
-
-YOUR_RULE = "your rule"
-"""Name of the configuration file's own rule in the comparison."""
-
-
-def config_window(base: Config, start: str | None, end: str | None) -> tuple[str | None,
-                                                                            str | None]:
-    """``--start`` / ``--end``, else the configuration's ``backtest.start`` / ``end``."""
-    b = base.backtest
-    return (start if start is not None or b.start is None else b.start.isoformat(),
-            end if end is not None or b.end is None else b.end.isoformat())
-
-
-def _default_target(base: Config) -> DefaultTarget | None:
-    """``portfolio.default_target`` when the configuration file sets it, else None: without
-    targets or that key, ``--prices`` asks for ``--targets`` rather than guess."""
-    p = base.portfolio
-    return p.default_target if "default_target" in p.model_fields_set else None
-
-
-def build_policies(base: Config, names: list[PolicyName] | None, thresholds: list[float] | None,
-                   cost_bps: float | None) -> dict[str, Config]:
-    """The configurations to compare, keyed by display name.
-
-    Each named rule (:data:`driftwise.backtest.policies.NAMED`) is ``base`` with its own
-    trigger (and the documented stress-delay and cost-skip settings of
-    :mod:`driftwise.backtest.policies`), and ``base``'s destination; a rule that reads the
-    drift threshold runs once per ``thresholds`` (default: ``base``'s).
-    """
-    to = base.policy.destination
-    if not names:
-        if thresholds:
-            names = ["threshold"]
-        else:
-            return {k: _flat(v, cost_bps)
-                    for k, v in policies.methodology_rules(destination=to, base=base).items()}
-    out: dict[str, Config] = {}
-    for name in names:
-        _, rule = policies.NAMED[name]
-        for h in (thresholds or [base.policy.threshold]) if rule.thresholded else [None]:
-            config = policies.named(name, h, destination=to, base=base)
-            out[policies.policy_name(config)] = config
-    return {k: _flat(v, cost_bps) for k, v in out.items()}
-
-
-def _flat(config: Config, cost_bps: float | None) -> Config:
-    if cost_bps is None:
-        return config
-    return config.with_overrides({"costs.flat_cost_bps": cost_bps}, source="--cost-bps")
 
 
 JSON_FIELDS = ("final_nav_usd", "total_return", "return_annual", "vol_annual", "sharpe",

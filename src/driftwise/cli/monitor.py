@@ -11,7 +11,6 @@ from driftwise.assemble import cost_params, monitor_config
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    accepted_jumps,
     check_last_rebalance,
     input_options,
     load_cli_config,
@@ -27,6 +26,7 @@ from driftwise.cli._output import (
     print_json,
     usd,
 )
+from driftwise.config import accepted_jumps
 from driftwise.data.loader import load_inputs
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.monitor import MonitorReport, monitor

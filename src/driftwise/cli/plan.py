@@ -13,7 +13,6 @@ from driftwise._atomic import atomic_path, write_text
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    accepted_jumps,
     check_last_rebalance,
     input_options,
     load_cli_config,
@@ -30,7 +29,7 @@ from driftwise.cli._output import (
     usd,
 )
 from driftwise.cli.report import write_full_report
-from driftwise.config import write_default_config
+from driftwise.config import accepted_jumps, write_default_config
 from driftwise.data.loader import load_inputs
 from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
 from driftwise.plan import Decision, Plan, make_plan

@@ -15,14 +15,13 @@ from driftwise.backtest.sweep import SweepGrid, progress_bar
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    accepted_jumps,
     check_last_rebalance,
     input_options,
     load_cli_config,
 )
 from driftwise.cli._output import console
 from driftwise.cli.validate import run_with_progress
-from driftwise.config import Config
+from driftwise.config import Config, accepted_jumps
 from driftwise.data.loader import load_inputs
 from driftwise.data.model import Inputs
 from driftwise.monitor import monitor

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,6 @@ from driftwise.cli._inputs import (
     load_cli_config,
 )
 from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
-from driftwise.errors import ConfigError
 from driftwise.policy.context import Frequency
 from driftwise.report import write_report
 from driftwise.validation.output import (
@@ -36,14 +34,10 @@ from driftwise.validation.study import (
     PortfolioSpec,
     StudyResult,
     StudySettings,
-    eligible_sp500,
-    random_portfolios,
     run_study,
+    study_portfolios,
+    study_window,
 )
-
-SAMPLE_TICKERS_NOTE = "random sub-portfolios of the sample's 20 stocks"
-SP500_WINDOW = ("2000-01-03", "2021-04-20")
-"""Default window of the 504-stock data (full coverage starts 1999-11-01)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -88,11 +82,10 @@ def validate_command(
     """
     check_window(start, end)
     cfg = load_cli_config(config)
-    specs = _portfolios(universe, data_dir, portfolios, seed, start, end)
+    specs = study_portfolios(universe, data_dir, portfolios, seed, start, end)
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
-    if universe == "sp500":
-        start, end = start or SP500_WINDOW[0], end or SP500_WINDOW[1]
+    start, end = study_window(universe, start, end)
     settings = StudySettings(config=cfg, nav_usd=nav_usd, start=start, end=end, review=review,
                              gap_days=event_gap, workers=workers, seed=seed,
                              falsification=not no_falsification,
@@ -110,26 +103,6 @@ def validate_command(
     for path, what in ((markdown_file, "markdown"), (report, "report")):
         if path is not None:
             console.print(f"{what}: {path.resolve()}")
-
-
-def _portfolios(universe: str, data_dir: Path | None, n: int | None, seed: int,
-                start: str | None, end: str | None) -> list[PortfolioSpec]:
-    specs = [PortfolioSpec("sample")]
-    if universe == "sample":
-        if n:
-            from driftwise.data.sample import load_sample_market
-            tickers = [str(t) for t in load_sample_market().prices.columns]
-            specs += random_portfolios(tickers, n, seed=seed, universe="sample")
-        return specs
-    if universe != "sp500":
-        raise ConfigError(f"--universe must be sample or sp500; found {universe!r}")
-    folder = data_dir or (Path(os.environ["DRIFTWISE_SHARED_DATA"])
-                          if "DRIFTWISE_SHARED_DATA" in os.environ else None)
-    if folder is None:
-        raise ConfigError("--universe sp500 needs --data-dir (the shared real-data folder)")
-    pool = eligible_sp500(folder, start or SP500_WINDOW[0], end or SP500_WINDOW[1])
-    return specs + random_portfolios(pool, 20 if n is None else n, seed=seed, universe="sp500",
-                                     data_dir=str(folder))
 
 
 def run_with_progress(specs: list[PortfolioSpec], settings: StudySettings) -> StudyResult:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from driftwise.costs.inputs import read_cost_inputs
+from driftwise.data._table import Source
 from driftwise.data.holdings import read_holdings
 from driftwise.data.market import read_prices, read_risk_free, read_vix
 from driftwise.data.master import read_security_master
@@ -32,7 +32,8 @@ from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
 from driftwise.state import DefaultTarget
 
-PathLike = str | Path
+PathLike = Source
+"""A file path, or a DataFrame with the file's columns (library use)."""
 
 
 def load_inputs(
@@ -148,6 +149,18 @@ def load_backtest_inputs(
         market=market,
         costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
     )
+
+
+def last_rebalance_after(inputs: Inputs, as_of: str | pd.Timestamp | None
+                         ) -> pd.Timestamp | None:
+    """The as-of date (default: the last price date) when the last rebalance is after it.
+
+    None when the last rebalance is unknown or not after the as-of date; a plan or a
+    monitor refuses the other case.
+    """
+    last = inputs.last_rebalance
+    day = pd.Timestamp(as_of) if as_of is not None else inputs.market.last_date
+    return None if last is None or last <= day else day
 
 
 def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:

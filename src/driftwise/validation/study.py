@@ -14,6 +14,7 @@ Alpha Vantage data (``--universe sp500``; survivorship-biased: April-2021 member
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise import _display
 from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest import policies
 from driftwise.backtest.engine import run_backtest
@@ -464,6 +466,25 @@ class StudyResult:
     n_paths: int
     seconds: float
 
+    def to_frame(self) -> pd.DataFrame:
+        """The verdicts, tidy: one row per rule under the model costs (:attr:`rules`)."""
+        return self.rules.copy()
+
+    def _title(self) -> str:
+        return (f"Rule validation: {len(self.portfolios)} portfolio(s), {self.n_paths} paths, "
+                f"{len(self.events)} event rows")
+
+    def _figures(self) -> list[tuple[str, object]]:
+        return [(str(row["rule"]), f"{row['verdict']} ({int(row['n_events'])} events, hit rate "
+                 f"{row['hit_rate']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}])")
+                for _, row in self.rules.iterrows()]
+
+    def __repr__(self) -> str:
+        return _display.text(self._title(), self._figures())
+
+    def _repr_html_(self) -> str:
+        return _display.html_card(self._title(), self._figures(), [("Verdicts", self.rules)])
+
 
 def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings | None = None, *,
               progress: Progress | None = None) -> StudyResult:
@@ -485,3 +506,46 @@ def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings | None = N
         falsification=pd.concat(fals, ignore_index=True) if fals else pd.DataFrame(),
         notices=merge_notices(*(r.notices for r in results)),
         n_paths=sum(r.n_paths for r in results), seconds=time.perf_counter() - began)
+
+
+SP500_WINDOW = ("2000-01-03", "2021-04-20")
+"""Default window of the 504-stock data (full coverage starts 1999-11-01)."""
+
+
+def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: int,
+                     start: str | None, end: str | None) -> list[PortfolioSpec]:
+    """The portfolios of a study: the sample's, plus ``n`` random ones of ``universe``.
+
+    ``universe`` is ``"sample"`` (random sub-portfolios of the sample's stocks; ``n``
+    default 0) or ``"sp500"`` (10-50 stocks of the 504-stock data in ``data_dir``, default
+    ``$DRIFTWISE_SHARED_DATA``, eligible over ``start`` .. ``end``; ``n`` default 20).
+
+    Raises
+    ------
+    ConfigError
+        Another universe, or ``"sp500"`` without a data folder.
+    """
+    specs = [PortfolioSpec("sample")]
+    if universe == "sample":
+        if n:
+            from driftwise.data.sample import load_sample_market
+            tickers = [str(t) for t in load_sample_market().prices.columns]
+            specs += random_portfolios(tickers, n, seed=seed, universe="sample")
+        return specs
+    if universe != "sp500":
+        raise ConfigError(f"--universe must be sample or sp500; found {universe!r}")
+    folder = data_dir or (Path(os.environ["DRIFTWISE_SHARED_DATA"])
+                          if "DRIFTWISE_SHARED_DATA" in os.environ else None)
+    if folder is None:
+        raise ConfigError("--universe sp500 needs --data-dir (the shared real-data folder)")
+    pool = eligible_sp500(folder, start or SP500_WINDOW[0], end or SP500_WINDOW[1])
+    return specs + random_portfolios(pool, 20 if n is None else n, seed=seed, universe="sp500",
+                                     data_dir=str(folder))
+
+
+def study_window(universe: str, start: str | None, end: str | None
+                 ) -> tuple[str | None, str | None]:
+    """The study's window: ``start`` / ``end``; for ``"sp500"`` :data:`SP500_WINDOW` by default."""
+    if universe != "sp500":
+        return start, end
+    return start or SP500_WINDOW[0], end or SP500_WINDOW[1]
