@@ -54,6 +54,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from driftwise._atomic import write_text
 from driftwise._config_errors import key_lines, render, show_value, toml_message
 from driftwise._types import Destination, ImpactModel
 from driftwise.config_template import DEFAULT_CONFIG_TOML
@@ -632,13 +633,11 @@ def write_default_config(path: str | Path, *, overwrite: bool = False) -> Path:
         When the file exists and ``overwrite`` is false, or it cannot be written.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w" if overwrite else "x", encoding="utf-8", newline="\n") as fh:
-            fh.write(DEFAULT_CONFIG_TOML)
-    except FileExistsError:
+    if path.exists() and not overwrite:
         raise ConfigError(f"{path}: file exists and was left unchanged; "
-                          "choose another path or ask to overwrite it") from None
+                          "choose another path or ask to overwrite it")
+    try:
+        write_text(path, DEFAULT_CONFIG_TOML)  # atomic: a stopped write leaves no half file
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write configuration file ({exc.strerror})") from None
     return path

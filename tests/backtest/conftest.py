@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.backtest import blocks
+from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.calendar import nyse_sessions
+from driftwise.config import Config
 from driftwise.costs import read_cost_inputs
 from driftwise.data.master import read_security_master
 from driftwise.data.model import Holdings, Inputs, MarketData
@@ -94,3 +97,25 @@ def holdings_nav(inputs: Inputs) -> float:
     last = inputs.market.prices.iloc[-1]
     h = inputs.holdings
     return float(sum(float(n) * float(last[t]) for t, n in h.shares.items()) + h.cash_usd)
+
+
+def day_by_day(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
+    """The engine with blocks of one day (every day through ``simulate_day``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "BLOCK_CELLS", 1)
+        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
+
+
+def in_quiet_blocks(inputs: Inputs, configs: list[Config]) -> tuple[BacktestResult, int]:
+    """The engine as it runs, and the longest stretch of quiet days it evaluated at once."""
+    calls: list[int] = []
+    quiet = blocks.quiet_days
+
+    def spy(*args: object) -> int:
+        calls.append(quiet(*args))  # type: ignore[arg-type]
+        return calls[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "quiet_days", spy)
+        result = run_backtest(inputs, configs)
+    return result, max(calls, default=0)

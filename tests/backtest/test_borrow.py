@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.backtest import blocks, compiled
+from driftwise.backtest import compiled
 from driftwise.backtest import policies as pol
 from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.backtest.metrics import policy_metrics
@@ -24,7 +24,7 @@ from driftwise.costs import read_cost_inputs
 from driftwise.data.model import Inputs
 from driftwise.data.targets import read_targets
 
-from .conftest import synthetic_inputs
+from .conftest import day_by_day, in_quiet_blocks, synthetic_inputs
 from .test_reference import WINDOWS, assert_same
 
 FEES = {"AAA": 20.0, "BBB": 150.0, "CCC": 40.0, "EEE": 90.0}  # DDD: the default, 25 bps
@@ -124,11 +124,6 @@ def _in_python(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestR
         return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
 
 
-def _day_by_day(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(blocks, "BLOCK_CELLS", 1)
-        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
-
 
 FIELDS = ("nav_usd", "traded_usd", "cost_usd", "rebalanced", "drift", "post_drift", "cash_usd",
           "borrow_usd")
@@ -148,18 +143,9 @@ def test_compiled_loop_equals_the_python_loop_on_a_short_book_bit_for_bit() -> N
 def test_quiet_blocks_equal_day_by_day_on_a_short_book() -> None:
     configs = [pol.vix_delayed(h, base=BASE) for h in (0.01, 0.03)]
     configs += [pol.dynamic(0.02, base=BASE), pol.volatility_aware(0.05, base=BASE)]
-    calls: list[int] = []
-    quiet = blocks.quiet_days
-
-    def spy(*args: object) -> int:
-        calls.append(quiet(*args))  # type: ignore[arg-type]
-        return calls[-1]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(blocks, "quiet_days", spy)
-        in_blocks = run_backtest(SHORT, configs)
-    assert max(calls) >= 8  # quiet stretches were evaluated at once
-    by_day = _day_by_day(SHORT, configs)
+    in_blocks, longest = in_quiet_blocks(SHORT, configs)
+    assert longest >= 8  # quiet stretches were evaluated at once
+    by_day = day_by_day(SHORT, configs)
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(in_blocks, name), getattr(by_day, name),
                                       err_msg=name)

@@ -19,7 +19,13 @@ from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.policy.triggers import AnyOf, CostBenefit, DriftThreshold, StressDelay, hybrid
 
-from .conftest import holdings_nav, synthetic_inputs, with_extra_holding
+from .conftest import (
+    day_by_day,
+    holdings_nav,
+    in_quiet_blocks,
+    synthetic_inputs,
+    with_extra_holding,
+)
 from .test_reference import DAYS, SYNTHETIC
 from .test_reference import configs as random_config
 
@@ -234,12 +240,6 @@ def test_targets_effective_later_are_used(synthetic: Inputs) -> None:
 # ------------------------------------------------------------ quiet blocks
 
 
-def _day_by_day(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
-    """The engine with blocks of one day (every day through ``simulate_day``)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(blocks, "BLOCK_CELLS", 1)
-        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
-
 
 def _assert_identical(a: BacktestResult, b: BacktestResult) -> None:
     np.testing.assert_array_equal(a.rebalanced, b.rebalanced)
@@ -256,7 +256,7 @@ def test_quiet_blocks_equal_day_by_day(configs: list[Config],
     """Blocks of quiet days give every day what the day-by-day loop gives."""
     start, end = window
     _assert_identical(run_backtest(SYNTHETIC, configs, start=start, end=end),
-                      _day_by_day(SYNTHETIC, configs, start=start, end=end))
+                      day_by_day(SYNTHETIC, configs, start=start, end=end))
 
 
 def test_blocks_cover_delays_calendars_and_stale_days(synthetic: Inputs) -> None:
@@ -265,23 +265,14 @@ def test_blocks_cover_delays_calendars_and_stale_days(synthetic: Inputs) -> None
                for h in (0.01, 0.02, 0.03)]
     configs += [pol.monthly(), pol.quarterly(), pol.never(), pol.threshold(0.04),
                 pol.dynamic(0.02, pause_in_stress=True), pol.volatility_aware(0.05)]
-    calls: list[int] = []
-    quiet = blocks.quiet_days
-
-    def spy(*args: object) -> int:
-        calls.append(quiet(*args))  # type: ignore[arg-type]
-        return calls[-1]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(blocks, "quiet_days", spy)
-        in_blocks = run_backtest(synthetic, configs)
-    assert max(calls) >= 32  # long quiet stretches were evaluated at once
-    result = _day_by_day(synthetic, configs)
+    in_blocks, longest = in_quiet_blocks(synthetic, configs)
+    assert longest >= 32  # long quiet stretches were evaluated at once
+    result = day_by_day(synthetic, configs)
     _assert_identical(in_blocks, result)
     assert result.rebalanced[:, :3].any(axis=0).all()
     stale = synthetic_inputs(costs_as_of="2019-03-01")
     monthly = [pol.monthly(), pol.vix_delayed(0.01)]
-    _assert_identical(run_backtest(stale, monthly), _day_by_day(stale, monthly))
+    _assert_identical(run_backtest(stale, monthly), day_by_day(stale, monthly))
 
 
 def test_block_safe_triggers() -> None:

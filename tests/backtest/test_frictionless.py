@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from driftwise.backtest import policies as pol
+from driftwise.backtest.batches import starting_nav
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.metrics import dropped_turnover, turnover_notices
 from driftwise.calendar import nyse_sessions, period_first_sessions, period_last_sessions
@@ -75,6 +76,15 @@ def test_starting_nav_holdings_default_or_configured() -> None:
         {"backtest.initial_nav_usd": 2.5e6}))], **WINDOW)
     assert chosen.initial_nav_usd == 2.5e6
     assert chosen.initial_nav_source == "backtest.initial_nav_usd"
+
+
+def test_starting_nav_of_holdings_with_an_unpriced_ticker_says_so() -> None:
+    inputs = synthetic_inputs()
+    shares = pd.concat([inputs.holdings.shares, pd.Series({"ZZZ": 10.0})])
+    odd = dataclasses.replace(inputs, holdings=Holdings(shares=shares, cash_usd=5.0))
+    nav, source = starting_nav(odd, None)
+    assert nav == 1e6
+    assert source == "the default USD 1,000,000 (no price for the held ZZZ)"
 
 
 def test_dropped_turnover_oracle() -> None:

@@ -11,7 +11,8 @@ from driftwise.backtest.reference import run_reference
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
 
-from .test_engine import _assert_identical, _day_by_day
+from .conftest import day_by_day
+from .test_engine import _assert_identical
 from .test_reference import DAYS, SYNTHETIC, assert_same
 
 FRACTIONAL = Config().with_overrides({"constraints.whole_shares": False,
@@ -54,4 +55,4 @@ def test_engine_equals_reference_and_blocks_equal_day_by_day() -> None:
     assert engine.rebalanced.any(axis=0).all()
     for i, config in enumerate(configs):
         assert_same(engine, i, run_reference(SYNTHETIC, config, start=start, end=end))
-    _assert_identical(engine, _day_by_day(SYNTHETIC, configs, start=start, end=end))
+    _assert_identical(engine, day_by_day(SYNTHETIC, configs, start=start, end=end))

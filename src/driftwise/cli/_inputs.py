@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from driftwise.config import Config, default_config, load_config
+from driftwise.config import Config, accepted_jumps, default_config, load_config
 from driftwise.data.jumps import parse_jump_key
-from driftwise.data.loader import last_rebalance_after
+from driftwise.data.loader import last_rebalance_after, load_inputs
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 
@@ -92,6 +92,23 @@ class InputOptions:
 def input_options(**given: Any) -> dict[str, Any]:
     """Keyword arguments for :func:`driftwise.data.loader.load_inputs` from CLI options."""
     return {k: v for k, v in given.items() if v is not None}
+
+
+def load_portfolio(cfg: Config, *, as_of: str | None, last_rebalance: str | None,
+                   accept_jump: list[str] | None, **files: Path | None) -> Inputs:
+    """The inputs of a portfolio command (plan, monitor, report).
+
+    The files given (the embedded sample otherwise), the configuration's
+    ``portfolio.last_rebalance`` and ``default_target`` when the options leave them out,
+    the price jumps accepted by ``--accept-jump`` and ``data.accept_jumps``; a last
+    rebalance after the as-of date is refused (:func:`check_last_rebalance`).
+    """
+    inputs = load_inputs(**input_options(
+        **files, last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
+        default_target=cfg.portfolio.default_target),
+        accept_jumps=accepted_jumps(cfg, accept_jump))
+    check_last_rebalance(inputs, as_of, last_rebalance)
+    return inputs
 
 
 ConfigOption = Annotated[Path | None, typer.Option(

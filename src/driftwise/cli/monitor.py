@@ -11,9 +11,8 @@ from driftwise.assemble import cost_params, monitor_config
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    check_last_rebalance,
-    input_options,
     load_cli_config,
+    load_portfolio,
 )
 from driftwise.cli._output import (
     console,
@@ -26,8 +25,6 @@ from driftwise.cli._output import (
     print_json,
     usd,
 )
-from driftwise.config import accepted_jumps
-from driftwise.data.loader import load_inputs
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.monitor import MonitorReport, monitor
 
@@ -64,13 +61,10 @@ def monitor_command(
     With no input files it runs on the embedded sample portfolio.
     """
     cfg = load_cli_config(config)
-    inputs = load_inputs(**input_options(
-        holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
-        vix=vix, lots=lots, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
-        default_target=cfg.portfolio.default_target),
-        accept_jumps=accepted_jumps(cfg, accept_jump))
-    check_last_rebalance(inputs, as_of, last_rebalance)
+    inputs = load_portfolio(cfg, as_of=as_of, last_rebalance=last_rebalance,
+                            accept_jump=accept_jump, holdings=holdings, targets=targets,
+                            prices=prices, volumes=volumes, master=master, vix=vix,
+                            lots=lots, cost_file=cost_file)
     settings = monitor_config(cfg)
     if estimator is not None:
         settings = dataclasses.replace(settings, estimator=estimator)

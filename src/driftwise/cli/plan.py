@@ -13,9 +13,8 @@ from driftwise._atomic import atomic_path, write_text
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    check_last_rebalance,
-    input_options,
     load_cli_config,
+    load_portfolio,
 )
 from driftwise.cli._output import (
     console,
@@ -29,8 +28,7 @@ from driftwise.cli._output import (
     usd,
 )
 from driftwise.cli.report import write_full_report
-from driftwise.config import accepted_jumps, write_default_config
-from driftwise.data.loader import load_inputs
+from driftwise.config import write_default_config
 from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
 from driftwise.plan import Decision, Plan, make_plan
 
@@ -81,13 +79,10 @@ def plan_command(
     execution schedule. With no input files it plans the embedded sample.
     """
     cfg = load_cli_config(config)
-    inputs = load_inputs(**input_options(
-        holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
-        vix=vix, lots=lots, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
-        default_target=cfg.portfolio.default_target),
-        accept_jumps=accepted_jumps(cfg, accept_jump))
-    check_last_rebalance(inputs, as_of, last_rebalance)
+    inputs = load_portfolio(cfg, as_of=as_of, last_rebalance=last_rebalance,
+                            accept_jump=accept_jump, holdings=holdings, targets=targets,
+                            prices=prices, volumes=volumes, master=master, vix=vix,
+                            lots=lots, cost_file=cost_file)
     pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
     plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending)
     if out is not None:

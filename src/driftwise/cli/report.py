@@ -15,14 +15,12 @@ from driftwise.backtest.sweep import SweepGrid, progress_bar
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
-    check_last_rebalance,
-    input_options,
     load_cli_config,
+    load_portfolio,
 )
 from driftwise.cli._output import console
 from driftwise.cli.validate import run_with_progress
-from driftwise.config import Config, accepted_jumps
-from driftwise.data.loader import load_inputs
+from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.monitor import monitor
 from driftwise.plan import Plan, make_plan
@@ -68,13 +66,10 @@ def report_command(
     optimal threshold beside the corrected band. With no input it reports on the sample.
     """
     cfg = load_cli_config(config)
-    inputs = load_inputs(**input_options(
-        holdings=holdings, targets=targets, prices=prices, volumes=volumes, master=master,
-        vix=vix, cost_file=cost_file,
-        last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
-        default_target=cfg.portfolio.default_target),
-        accept_jumps=accepted_jumps(cfg, accept_jump))
-    check_last_rebalance(inputs, as_of, last_rebalance)
+    inputs = load_portfolio(cfg, as_of=as_of, last_rebalance=last_rebalance,
+                            accept_jump=accept_jump, holdings=holdings, targets=targets,
+                            prices=prices, volumes=volumes, master=master, vix=vix,
+                            cost_file=cost_file)
     plan = make_plan(inputs, cfg, as_of=as_of)
     path = write_full_report(out, inputs, cfg, plan, years=years, sweep=sweep, validate=validate)
     console.print(f"report: {path.resolve()}")
