@@ -29,8 +29,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import parallel, policies
-from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.backtest.sweep import SweepGrid
 from driftwise.calendar import nyse_sessions
@@ -68,14 +68,14 @@ def timed(label: str, inputs: Inputs, configs: list[Config], target: str,
     """Best and median engine time of ``repeats`` runs, after building the per-day inputs."""
     cache: dict[HistorySettings, MarketHistory] = {}
     start = time.perf_counter()
-    run_backtest(inputs, configs[:1], histories=cache, workers=1)  # builds the history
+    backtest_configs(inputs, configs[:1], histories=cache, workers=1)  # builds the history
     for history in cache.values():
         history.prepare_cost_inputs()
     built = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        result = run_backtest(inputs, configs, histories=cache)
+        result = backtest_configs(inputs, configs, histories=cache)
         times.append(time.perf_counter() - start)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import policies
 from driftwise.backtest.bootstrap import BOOTSTRAP_METRICS
 from driftwise.backtest.compare import compare
-from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.calendar import nyse_sessions
@@ -88,16 +88,16 @@ def backtest_case(label: str, configs: list[Config], target: str, repeats: int,
     """End to end (inputs → history → engine → metrics) and engine only, best of runs."""
 
     def end_to_end() -> pd.DataFrame:
-        return policy_metrics(run_backtest(inputs_of(*data), configs))
+        return policy_metrics(backtest_configs(inputs_of(*data), configs))
 
     end_to_end()  # numba loads its cached kernels once per process
     e2e, e2e_median = best_and_median(end_to_end, repeats)
     inputs = inputs_of(*data)
     cache: dict[HistorySettings, MarketHistory] = {}
-    run_backtest(inputs, configs[:1], histories=cache, workers=1)
+    backtest_configs(inputs, configs[:1], histories=cache, workers=1)
     for history in cache.values():
         history.prepare_cost_inputs()
-    engine, _ = best_and_median(lambda: run_backtest(inputs, configs, histories=cache),
+    engine, _ = best_and_median(lambda: backtest_configs(inputs, configs, histories=cache),
                                 repeats)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2

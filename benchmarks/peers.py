@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from end_to_end import frames, inputs_of
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import policies
-from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.metrics import policy_metrics
 
 THRESHOLD, FEE, NAV_USD = 0.05, 0.001, 1e6
@@ -60,7 +60,7 @@ def run_driftwise(prices: pd.DataFrame, volumes: pd.DataFrame, weights: pd.Serie
     config = policies.threshold(THRESHOLD).with_overrides({
         "costs.flat_cost_bps": FEE * 1e4, "constraints.whole_shares": False,
         "constraints.min_trade_usd": 0.0, "backtest.initial_nav_usd": NAV_USD})
-    result = run_backtest(inputs_of(prices, volumes, weights), [config], workers=1)
+    result = backtest_configs(inputs_of(prices, volumes, weights), [config], workers=1)
     metrics = policy_metrics(result)
     return int(metrics["n_rebalances"].iloc[0]), float(metrics["final_nav_usd"].iloc[0])
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.backtest.engine import run_backtest
+from driftwise.assemble import backtest_configs
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from driftwise.config import loads_config
 from driftwise.data.loader import load_backtest_inputs
@@ -159,7 +159,7 @@ def test_backtest_adds_your_rule_and_gives_the_named_rules_its_destination(
     inputs = load_backtest_inputs(prices=files / "prices.csv", targets=files / "targets.csv",
                                   master=files / "master.csv", vix=files / "vix.csv",
                                   cost_file=files / "costs.csv")
-    result = run_backtest(inputs, [loads_config(text)], start=data["start"], end=data["end"])
+    result = backtest_configs(inputs, [loads_config(text)], start=data["start"], end=data["end"])
     assert data["policies"]["your rule"]["final_nav_usd"] == pytest.approx(
         float(result.nav_usd[-1, 0]), rel=1e-12)
     plain = _json(["backtest", *market(files), "--samples", "50"], capsys)

@@ -7,15 +7,38 @@ the planner, the backtest and every command configure the kernels the same way.
 
 from __future__ import annotations
 
-from driftwise.config import COMPOSITE, Config, PolicyConfig, TriggerComponent, TriggerKind
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, overload
+
+import numpy as np
+
+from driftwise.backtest.batches import Window, starting_nav
+from driftwise.backtest.grid import Bands, RuleBlock, RuleGrid, stack_triggers, trigger_structure
+from driftwise.backtest.history import HistorySettings, MarketHistory, RiskSettings
+from driftwise.calendar import DateLike
+from driftwise.config import (
+    COMPOSITE,
+    Config,
+    PolicyConfig,
+    TeModel,
+    TriggerComponent,
+    TriggerKind,
+)
 from driftwise.costs import CostParams, ImpactModel
+from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.monitor import MonitorConfig
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.triggers import TRIGGERS, AllOf, AnyOf, StressDelay, Trigger
+from driftwise.policy.triggers import TRIGGERS, AllOf, AnyOf, Never, StressDelay, Trigger
+
+if TYPE_CHECKING:
+    from driftwise.backtest.engine import BacktestResult
+
+Progress = Callable[[int, int], None]
 
 
 def cost_params(config: Config) -> CostParams:
@@ -116,3 +139,149 @@ def _component(policy: PolicyConfig, kind: TriggerKind) -> Trigger:
         raise ConfigError(f"policy.trigger: {kind.value!r} is not a trigger that can be "
                           "composed")
     return spec.build(policy)
+
+
+# ------------------------------------------------------------- backtest grid
+
+
+def risk_settings(config: Config) -> RiskSettings:
+    """How a backtest estimates the per-day risk inputs, from ``[risk]``."""
+    windows = config.risk.cov_windows_days
+    return RiskSettings(vol_window_days=config.risk.vol_window_days,
+                        short_window_days=windows[0], long_window_days=windows[-1],
+                        full_te=config.risk.te_model is TeModel.FULL)
+
+
+def bands(config: Config) -> Bands:
+    """The default per-asset bands of ``[policy]``."""
+    p = config.policy
+    return Bands(p.band_abs, p.band_rel, p.band_mode)
+
+
+def _block_key(config: Config) -> tuple[object, ...]:
+    """What must be equal for two configurations to share a block of the rule grid.
+
+    Cost parameters that only price trades (cost level, scale, VIX multipliers, impact
+    model) may differ: each row of a block is priced with its own. What the per-day market
+    inputs depend on (:meth:`CostParams.estimation`, the risk windows) may not.
+    """
+    rule = build_rule(config)
+    return (dataclasses.replace(rule, trigger=Never()), trigger_structure(rule.trigger),
+            risk_settings(config), cost_params(config).estimation(), bands(config),
+            config.costs.accept_stale_costs)
+
+
+def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> RuleGrid:
+    """The rule grid of ``configs``: configurations that differ only in trigger and pricing
+    parameters form one block, their triggers stacked (first appearance order).
+
+    Parameters
+    ----------
+    configs : sequence of Config
+    names : sequence of str, optional
+        Labels (default :func:`~driftwise.backtest.policies.policy_name`, made unique).
+
+    Raises
+    ------
+    ConfigError
+        No configuration, or names of the wrong length or repeated.
+    """
+    from driftwise.backtest.policies import describe_configs, unique_names
+
+    configs = list(configs)
+    if not configs:
+        raise ConfigError("backtest: no configuration to run")
+    labels = unique_names(configs, names)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault(_block_key(config), []).append(i)
+    blocks = []
+    for members in groups.values():
+        first = configs[members[0]]
+        rules = [build_rule(configs[i]) for i in members]
+        member_params = [cost_params(configs[i]) for i in members]
+        sets = list(dict.fromkeys(member_params))
+        blocks.append(RuleBlock(
+            rule=dataclasses.replace(rules[0], trigger=stack_triggers([r.trigger for r in rules])),
+            costs=tuple(sets),
+            cost_rows=np.array([sets.index(p) for p in member_params], dtype=np.intp),
+            risk=risk_settings(first), bands=bands(first),
+            accept_stale_costs=first.costs.accept_stale_costs,
+            positions=np.asarray(members, dtype=np.intp)))
+    return RuleGrid(tuple(blocks), tuple(labels), lambda: describe_configs(configs, labels),
+                    ConfigTexts(configs))
+
+
+class ConfigTexts(Sequence[str]):
+    """Configurations as TOML, each written when first read (a sweep of thousands of
+    configurations pays the serialization only if its results are saved)."""
+
+    def __init__(self, configs: Sequence[Config]) -> None:
+        self._configs = list(configs)
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._configs)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        i = range(len(self))[index]
+        if i not in self._texts:
+            self._texts[i] = self._configs[i].to_toml()
+        return self._texts[i]
+
+
+def backtest_window(configs: Sequence[Config], start: DateLike | None = None,
+                    end: DateLike | None = None, inputs: Inputs | None = None) -> Window:
+    """The common window of ``configs`` (``start``/``end`` override ``[backtest]``); the
+    starting NAV from :func:`~driftwise.backtest.batches.starting_nav` (``inputs``'
+    holdings when the configurations leave ``backtest.initial_nav_usd`` unset).
+
+    Raises
+    ------
+    ConfigError
+        No configuration, or configurations disagreeing on the window, the start from
+        holdings or the initial NAV (one run has one window and one start).
+    """
+    if not configs:
+        raise ConfigError("backtest: no configuration to run")
+    b = configs[0].backtest
+    fields = ["start_from_holdings", "initial_nav_usd"]
+    fields += ["start"] if start is None else []
+    fields += ["end"] if end is None else []
+    for name in fields:
+        values = {getattr(c.backtest, name) for c in configs}
+        if len(values) > 1:
+            raise ConfigError(f"backtest: every configuration of one run needs the same "
+                              f"backtest.{name}; found {sorted(map(str, values))}")
+    nav, source = starting_nav(inputs, b.initial_nav_usd)
+    return Window(b.start if start is None else start, b.end if end is None else end,
+                  b.start_from_holdings, nav, source)
+
+
+def backtest_configs(inputs: Inputs, configs: Sequence[Config], *,
+                     start: DateLike | None = None, end: DateLike | None = None,
+                     names: Sequence[str] | None = None, progress: Progress | None = None,
+                     histories: dict[HistorySettings, MarketHistory] | None = None,
+                     workers: int | None = None) -> BacktestResult:
+    """:func:`~driftwise.backtest.engine.run_backtest` of the rule grid and window of
+    ``configs`` (:func:`rule_grid`, :func:`backtest_window`; ``start``/``end`` override
+    ``[backtest]``)."""
+    from driftwise.backtest.engine import run_backtest
+
+    configs = list(configs)
+    window = backtest_window(configs, start, end, inputs)
+    return run_backtest(inputs, rule_grid(configs, names), window, progress=progress,
+                        histories=histories, workers=workers)
+
+
+def history_settings(config: Config) -> HistorySettings:
+    """What a backtest of ``config`` estimates its per-day market inputs with."""
+    return HistorySettings.of(risk_settings(config), cost_params(config))

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import blocks
-from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.engine import BacktestResult
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
 from driftwise.costs import read_cost_inputs
@@ -103,7 +104,7 @@ def day_by_day(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestR
     """The engine with blocks of one day (every day through ``simulate_day``)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(blocks, "BLOCK_CELLS", 1)
-        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
+        return backtest_configs(inputs, configs, **kw)  # type: ignore[arg-type]
 
 
 def in_quiet_blocks(inputs: Inputs, configs: list[Config]) -> tuple[BacktestResult, int]:
@@ -117,5 +118,5 @@ def in_quiet_blocks(inputs: Inputs, configs: list[Config]) -> tuple[BacktestResu
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(blocks, "quiet_days", spy)
-        result = run_backtest(inputs, configs)
+        result = backtest_configs(inputs, configs)
     return result, max(calls, default=0)

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import compiled
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.backtest.reference import run_reference
 from driftwise.config import Config
@@ -55,7 +56,7 @@ def _fees(tickers: list[str]) -> np.ndarray:
 def test_buy_and_hold_short_book_pays_borrow_every_night_oracle() -> None:
     config = pol.never(base=BASE.with_overrides({"constraints.whole_shares": False}))
     start, end = WINDOWS[0]
-    result = run_backtest(SHORT, [config], start=start, end=end)
+    result = backtest_configs(SHORT, [config], start=start, end=end)
     prices = SHORT.market.prices.loc[start:end, result.tickers]
     assert SHORT.targets is not None
     weights = SHORT.targets.weights.reindex(result.tickers).to_numpy()
@@ -84,7 +85,7 @@ def test_a_long_only_book_holding_a_short_pays_its_borrow_too() -> None:
                                                                       shares=held))
     config = pol.never(base=Config().with_overrides({"backtest.start_from_holdings": True}))
     start, end = WINDOWS[0]
-    result = run_backtest(inputs, [config], start=start, end=end)
+    result = backtest_configs(inputs, [config], start=start, end=end)
     ddd = inputs.market.prices.loc[start:end, "DDD"].to_numpy()
     want = 1000.0 * ddd * DEFAULT_FEE / 1e4 / 252
     want[0] = 0.0
@@ -107,7 +108,7 @@ SHORT_CONFIGS = [
 def test_engine_equals_reference_on_a_short_book(window: tuple[pd.Timestamp,
                                                                pd.Timestamp]) -> None:
     start, end = window
-    engine = run_backtest(SHORT, SHORT_CONFIGS, start=start, end=end)
+    engine = backtest_configs(SHORT, SHORT_CONFIGS, start=start, end=end)
     assert engine.rebalanced.any(axis=0).all()
     assert engine.borrow_usd is not None and (engine.borrow_usd[1:] > 0).all()
     for i, config in enumerate(SHORT_CONFIGS):
@@ -121,7 +122,7 @@ def test_engine_equals_reference_on_a_short_book(window: tuple[pd.Timestamp,
 def _in_python(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestResult:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(compiled, "supports", lambda rule, with_cov: False)
-        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
+        return backtest_configs(inputs, configs, **kw)  # type: ignore[arg-type]
 
 
 
@@ -133,7 +134,7 @@ def test_compiled_loop_equals_the_python_loop_on_a_short_book_bit_for_bit() -> N
     configs = [pol.threshold(h, base=BASE) for h in (0.005, 0.01, 0.03)]
     configs += [pol.hybrid(override=0.02, base=BASE), pol.never(base=BASE),
                 pol.calendar("week", anchor="last", destination="half", base=BASE)]
-    fast = run_backtest(SHORT, configs)
+    fast = backtest_configs(SHORT, configs)
     slow = _in_python(SHORT, configs)
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)

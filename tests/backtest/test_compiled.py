@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftwise.assemble import backtest_configs, backtest_window, rule_grid
 from driftwise.backtest import compiled
 from driftwise.backtest import policies as pol
-from driftwise.backtest.batches import backtest_window
-from driftwise.backtest.engine import BacktestResult, make_batches, run_backtest
+from driftwise.backtest.engine import BacktestResult, make_batches
 from driftwise.backtest.history import universe
 from driftwise.config import Config
 from driftwise.data.model import Holdings, Inputs
@@ -31,7 +31,7 @@ def _in_python(inputs: Inputs, configs: list[Config], **kw: object) -> BacktestR
     """The engine with the compiled loop switched off (every batch in the Python loop)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(compiled, "supports", lambda rule, with_cov: False)
-        return run_backtest(inputs, configs, **kw)  # type: ignore[arg-type]
+        return backtest_configs(inputs, configs, **kw)  # type: ignore[arg-type]
 
 
 def _assert_equal(a: BacktestResult, b: BacktestResult) -> None:
@@ -82,7 +82,7 @@ def threshold_configs(draw: st.DrawFn) -> list[Config]:
 def test_compiled_loop_equals_the_python_loop(configs: list[Config],
                                               window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
     start, end = window
-    fast = run_backtest(SYNTHETIC, configs, start=start, end=end)
+    fast = backtest_configs(SYNTHETIC, configs, start=start, end=end)
     _assert_equal(fast, _in_python(SYNTHETIC, configs, start=start, end=end))
 
 
@@ -91,20 +91,20 @@ def test_compiled_loop_with_other_batches_stale_days_and_holdings() -> None:
     configs = [pol.threshold(0.01), pol.monthly(), pol.threshold(0.02), pol.hybrid(),
                pol.threshold(0.01, base=Config().with_overrides(
                    {"costs.accept_stale_costs": True}))]
-    fast = run_backtest(stale, configs)
+    fast = backtest_configs(stale, configs)
     _assert_equal(fast, _in_python(stale, configs))
     assert fast.rebalanced[:, 4].sum() > fast.rebalanced[:, 0].sum() > 0
     fresh = synthetic_inputs()
     configs += [pol.quarterly(destination="half"), pol.hybrid(override=0.02),
                 pol.calendar("week", anchor="last", destination="band_edge")]
-    fast = run_backtest(fresh, configs)
+    fast = backtest_configs(fresh, configs)
     _assert_equal(fast, _in_python(fresh, configs))
     assert fast.rebalanced.sum(axis=0).min() >= 3  # every rule traded
     held = with_extra_holding(synthetic_inputs())
     base = Config().with_overrides({"backtest.start_from_holdings": True,
                                     "constraints.min_adv_usd": 0.0})
     configs = [pol.threshold(0.03, base=base), pol.threshold(0.1, base=base)]
-    fast = run_backtest(held, configs)
+    fast = backtest_configs(held, configs)
     _assert_equal(fast, _in_python(held, configs))
     assert fast.rebalanced[0].all()
 
@@ -121,7 +121,7 @@ def test_which_batches_are_compiled() -> None:
     window = backtest_window(configs)
     tickers = universe(SYNTHETIC, from_holdings=False)
     by_members = {tuple(b.members): b.compiled
-                  for b in make_batches(SYNTHETIC, configs, window, tickers)}
+                  for b in make_batches(SYNTHETIC, rule_grid(configs), window, tickers)}
     assert by_members == {(0, 1): True, (2,): True, (3,): False, (4,): False, (5,): False,
                           (6,): False, (7,): True, (8,): True, (9,): False, (10,): False,
                           (11,): False, (12,): True}
@@ -131,7 +131,7 @@ def test_errors_are_the_plan_errors() -> None:
     """A cost fixed point that cannot converge, and a NAV that is not positive, raise what
     the planner's sizing raises, in both loops."""
     ruinous = [pol.threshold(0.01, base=Config().with_overrides({"costs.flat_cost_bps": 9999.0}))]
-    for run in (run_backtest, _in_python):
+    for run in (backtest_configs, _in_python):
         with pytest.raises(ConfigError, match="cost fixed point did not converge"):
             run(SYNTHETIC, ruinous)
     inputs = synthetic_inputs()
@@ -139,6 +139,6 @@ def test_errors_are_the_plan_errors() -> None:
         shares=pd.Series({"AAA": -20_000.0, "BBB": 100.0}), cash_usd=1_000.0))
     base = Config().with_overrides({"backtest.start_from_holdings": True,
                                     "constraints.long_only": False})
-    for run in (run_backtest, _in_python):
+    for run in (backtest_configs, _in_python):
         with pytest.raises(DataError, match="NAV must be positive"):
             run(short, [pol.threshold(0.05, base=base)])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from driftwise.assemble import backtest_configs, backtest_window, rule_grid
 from driftwise.backtest import policies as pol
-from driftwise.backtest.batches import backtest_window
-from driftwise.backtest.engine import make_batches, run_backtest
+from driftwise.backtest.engine import make_batches
 from driftwise.backtest.history import universe
 from driftwise.backtest.reference import run_reference
 from driftwise.config import Config
@@ -28,7 +28,7 @@ def composed(mode: str, *components: object, **more: object) -> Config:
 def _compiled(configs: list[Config]) -> list[bool]:
     window = backtest_window(configs)
     tickers = universe(SYNTHETIC, from_holdings=False)
-    batches = make_batches(SYNTHETIC, configs, window, tickers)
+    batches = make_batches(SYNTHETIC, rule_grid(configs), window, tickers)
     return [b.compiled for b in sorted(batches, key=lambda b: int(b.members[0]))]
 
 
@@ -37,7 +37,7 @@ def test_any_of_threshold_and_calendar_is_the_hybrid_rule_in_the_compiled_loop()
     same = pol.hybrid(frequency="month", override=0.02, base=BASE)
     assert _compiled([either]) == [True]
     start, end = WINDOWS[2]
-    fast = run_backtest(SYNTHETIC, [either, same], start=start, end=end)
+    fast = backtest_configs(SYNTHETIC, [either, same], start=start, end=end)
     _assert_equal(fast, _in_python(SYNTHETIC, [either, same], start=start, end=end))
     np.testing.assert_array_equal(fast.nav_usd[:, 0], fast.nav_usd[:, 1])
     assert fast.rebalanced[:, 0].sum() >= 2
@@ -50,11 +50,11 @@ def test_all_of_falls_back_to_the_python_loop_and_equals_the_reference() -> None
                          "policy.max_delay_days": 6})
     assert _compiled([both, nested]) == [False, False]
     for start, end in WINDOWS[1:]:
-        engine = run_backtest(SYNTHETIC, [both, nested], start=start, end=end)
+        engine = backtest_configs(SYNTHETIC, [both, nested], start=start, end=end)
         for i, config in enumerate((both, nested)):
             assert_same(engine, i, run_reference(SYNTHETIC, config, start=start, end=end))
     # all_of trades only on review days where the threshold is also met: a subset of both
-    engine = run_backtest(SYNTHETIC, [both, pol.monthly(base=BASE), pol.threshold(0.02,
+    engine = backtest_configs(SYNTHETIC, [both, pol.monthly(base=BASE), pol.threshold(0.02,
                                                                                  base=BASE)])
     traded = engine.rebalanced[1:]
     assert traded[:, 0].sum() >= 1
@@ -68,12 +68,12 @@ def test_cost_constrained_multiple_in_both_loops_and_the_reference() -> None:
              "costs.cost_scale": 5.0}))
     configs = [rule(2.0, "diagonal"), rule(0.5, "diagonal"), rule(8.0, "diagonal")]
     assert _compiled(configs) == [True, True, True]  # each multiple its own batch
-    fast = run_backtest(SYNTHETIC, configs)
+    fast = backtest_configs(SYNTHETIC, configs)
     _assert_equal(fast, _in_python(SYNTHETIC, configs))
     traded = fast.traded_usd.sum(axis=0)
     assert traded[1] > traded[0] > traded[2]  # a higher multiple trades fewer assets
     start, end = WINDOWS[0]
     full = [rule(8.0, "full"), rule(0.5, "full")]
-    engine = run_backtest(SYNTHETIC, full, start=start, end=end)
+    engine = backtest_configs(SYNTHETIC, full, start=start, end=end)
     for i, config in enumerate(full):
         assert_same(engine, i, run_reference(SYNTHETIC, config, start=start, end=end))

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwise.backtest import batches, blocks
+from driftwise.assemble import ConfigTexts, backtest_configs
+from driftwise.backtest import blocks, grid
 from driftwise.backtest import policies as pol
-from driftwise.backtest.batches import stack_triggers
-from driftwise.backtest.engine import BacktestResult, ConfigTexts, next_pending, run_backtest
+from driftwise.backtest.engine import BacktestResult, next_pending
+from driftwise.backtest.grid import stack_triggers
 from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
@@ -40,7 +41,7 @@ def _prices(inputs: Inputs, start: str, end: str) -> pd.DataFrame:
 
 
 def test_never_is_buy_and_hold(synthetic: Inputs) -> None:
-    result = run_backtest(synthetic, [pol.never(base=FRACTIONAL)], start=START, end=END)
+    result = backtest_configs(synthetic, [pol.never(base=FRACTIONAL)], start=START, end=END)
     prices = _prices(synthetic, START, END)
     assert synthetic.targets is not None
     target = synthetic.targets.weights
@@ -57,7 +58,7 @@ def test_never_is_buy_and_hold(synthetic: Inputs) -> None:
 
 def test_start_at_target_at_no_cost(synthetic: Inputs) -> None:
     configs = [pol.threshold(0.03, base=FRACTIONAL), pol.threshold(0.03)]
-    result = run_backtest(synthetic, configs, start=START, end=END)
+    result = backtest_configs(synthetic, configs, start=START, end=END)
     nav0 = holdings_nav(synthetic)
     assert result.nav_usd[0, 0] == pytest.approx(nav0, rel=1e-14)
     assert result.drift[0, 0] == pytest.approx(0.0, abs=1e-14)
@@ -68,7 +69,7 @@ def test_start_at_target_at_no_cost(synthetic: Inputs) -> None:
 
 
 def test_reference_portfolio_oracle(synthetic: Inputs) -> None:
-    result = run_backtest(synthetic, [pol.monthly()], start=START, end=END)
+    result = backtest_configs(synthetic, [pol.monthly()], start=START, end=END)
     prices = _prices(synthetic, START, END)
     assert synthetic.targets is not None
     target = synthetic.targets.weights
@@ -83,7 +84,7 @@ def test_reference_portfolio_oracle(synthetic: Inputs) -> None:
 
 def test_calendar_never_fires_on_the_first_day(synthetic: Inputs) -> None:
     # 2019-04-01 is the first session of April and of Q2
-    result = run_backtest(synthetic, [pol.monthly(), pol.quarterly()], start=START, end=END)
+    result = backtest_configs(synthetic, [pol.monthly(), pol.quarterly()], start=START, end=END)
     assert not result.rebalanced[0].any()
     month_starts = [d for d in ("2019-05-01", "2019-06-03", "2019-07-01", "2019-08-01")]
     traded = result.dates[result.rebalanced[:, 0]]
@@ -92,7 +93,8 @@ def test_calendar_never_fires_on_the_first_day(synthetic: Inputs) -> None:
 
 
 def test_full_rebalance_lands_on_target_after_costs(synthetic: Inputs) -> None:
-    result = run_backtest(synthetic, [pol.threshold(0.02, base=FRACTIONAL)], start=START, end=END)
+    result = backtest_configs(synthetic, [pol.threshold(0.02, base=FRACTIONAL)], start=START,
+                              end=END)
     days = result.rebalanced[:, 0]
     assert days.sum() >= 3
     illiquid_free = result.post_drift[days, 0]
@@ -105,7 +107,7 @@ def test_full_rebalance_lands_on_target_after_costs(synthetic: Inputs) -> None:
 def test_lands_exactly_without_illiquid_assets(synthetic: Inputs) -> None:
     liquid = FRACTIONAL.with_overrides({"constraints.min_adv_usd": 0.0,
                                         "constraints.max_liquidity_days": 1e9})
-    result = run_backtest(synthetic, [pol.threshold(0.02, base=liquid)], start=START, end=END)
+    result = backtest_configs(synthetic, [pol.threshold(0.02, base=liquid)], start=START, end=END)
     days = result.rebalanced[:, 0]
     assert days.any()
     np.testing.assert_allclose(result.post_drift[days, 0], 0.0, atol=1e-9)
@@ -124,10 +126,10 @@ def test_batch_equals_one_by_one(synthetic: Inputs) -> None:
     configs += [pol.threshold(0.02).with_overrides(c) for c in costs]
     configs += [pol.cost_benefit().with_overrides(c) for c in costs[1:3]]
     configs += [pol.cost_benefit()]
-    together = run_backtest(synthetic, configs, start=start, end=end)
+    together = backtest_configs(synthetic, configs, start=start, end=end)
     assert together.params["batch"].nunique() == 5
     for i, config in enumerate(configs):
-        alone = run_backtest(synthetic, [config], start=start, end=end)
+        alone = backtest_configs(synthetic, [config], start=start, end=end)
         np.testing.assert_allclose(together.nav_usd[:, i], alone.nav_usd[:, 0], rtol=1e-13)
         np.testing.assert_array_equal(together.rebalanced[:, i], alone.rebalanced[:, 0])
     assert together.rebalanced.sum(axis=0).min() >= 1
@@ -136,7 +138,7 @@ def test_batch_equals_one_by_one(synthetic: Inputs) -> None:
 def test_result_shapes_and_labels(synthetic: Inputs) -> None:
     calls: list[tuple[int, int]] = []
     configs = list(pol.methodology_rules().values())
-    result = run_backtest(synthetic, configs, start=START, end=END,
+    result = backtest_configs(synthetic, configs, start=START, end=END,
                           progress=lambda k, n: calls.append((k, n)))
     n_days = len(_prices(synthetic, START, END))
     days = [k for k, _ in calls]  # days done: increasing, up to the last day
@@ -159,7 +161,7 @@ def test_start_from_holdings(synthetic: Inputs) -> None:
     inputs = with_extra_holding(synthetic)
     base = Config().with_overrides({"backtest.start_from_holdings": True,
                                     "constraints.min_adv_usd": 0.0})
-    result = run_backtest(inputs, [pol.never(base=base), pol.threshold(0.05, base=base)],
+    result = backtest_configs(inputs, [pol.never(base=base), pol.threshold(0.05, base=base)],
                           start=START, end=END)
     prices = _prices(inputs, START, END)
     held = inputs.holdings.shares
@@ -175,7 +177,8 @@ def test_start_from_holdings(synthetic: Inputs) -> None:
 def test_stale_costs_invalidate_the_plan() -> None:
     inputs = synthetic_inputs(costs_as_of="2019-03-01")
     accept = Config().with_overrides({"costs.accept_stale_costs": True})
-    result = run_backtest(inputs, [pol.monthly(), pol.monthly(base=accept)], start=START, end=END)
+    result = backtest_configs(inputs, [pol.monthly(), pol.monthly(base=accept)], start=START,
+                              end=END)
     assert not result.rebalanced[:, 0].any()  # stale from 2019-04-01 on
     assert result.rebalanced[:, 1].sum() == 4
 
@@ -202,38 +205,39 @@ def test_stack_triggers() -> None:
 
 def test_no_configuration() -> None:
     with pytest.raises(ConfigError, match="no configuration"):
-        run_backtest(synthetic_inputs(), [])
+        backtest_configs(synthetic_inputs(), [])
 
 
 def test_configurations_must_share_the_window(synthetic: Inputs) -> None:
     later = pol.monthly(base=Config().with_overrides({"backtest.start": "2019-05-01"}))
     with pytest.raises(ConfigError, match=r"backtest\.start"):
-        run_backtest(synthetic, [pol.monthly(), later])
-    result = run_backtest(synthetic, [pol.monthly(), later], start=START, end=END)
+        backtest_configs(synthetic, [pol.monthly(), later])
+    result = backtest_configs(synthetic, [pol.monthly(), later], start=START, end=END)
     assert result.dates[0] == pd.Timestamp(START)
 
 
 def test_window_from_the_config(synthetic: Inputs) -> None:
     config = pol.monthly(base=Config().with_overrides({"backtest.start": "2019-05-01",
                                                      "backtest.end": "2019-05-31"}))
-    result = run_backtest(synthetic, [config])
+    result = backtest_configs(synthetic, [config])
     assert result.dates[0] == pd.Timestamp("2019-05-01")
     assert result.dates[-1] == pd.Timestamp("2019-05-31")
 
 
 def test_names_must_match(synthetic: Inputs) -> None:
     with pytest.raises(ConfigError, match="1 names for 2"):
-        run_backtest(synthetic, [pol.monthly(), pol.annual()], names=["x"], start=START, end=END)
+        backtest_configs(synthetic, [pol.monthly(), pol.annual()], names=["x"], start=START,
+                         end=END)
 
 
 def test_targets_effective_later_are_used(synthetic: Inputs) -> None:
     # the synthetic targets take effect in 2020; the backtest applies them to all of 2019
     assert synthetic.targets is not None and synthetic.targets.effective_date is not None
-    result = run_backtest(synthetic, [pol.monthly()], start=START, end=END)
+    result = backtest_configs(synthetic, [pol.monthly()], start=START, end=END)
     assert result.rebalanced[:, 0].sum() == 4
     undated = dataclasses.replace(synthetic, targets=dataclasses.replace(
         synthetic.targets, effective_date=None))
-    again = run_backtest(undated, [pol.monthly()], start=START, end=END)
+    again = backtest_configs(undated, [pol.monthly()], start=START, end=END)
     np.testing.assert_array_equal(result.nav_usd, again.nav_usd)
 
 
@@ -255,7 +259,7 @@ def test_quiet_blocks_equal_day_by_day(configs: list[Config],
                                        window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
     """Blocks of quiet days give every day what the day-by-day loop gives."""
     start, end = window
-    _assert_identical(run_backtest(SYNTHETIC, configs, start=start, end=end),
+    _assert_identical(backtest_configs(SYNTHETIC, configs, start=start, end=end),
                       day_by_day(SYNTHETIC, configs, start=start, end=end))
 
 
@@ -272,7 +276,7 @@ def test_blocks_cover_delays_calendars_and_stale_days(synthetic: Inputs) -> None
     assert result.rebalanced[:, :3].any(axis=0).all()
     stale = synthetic_inputs(costs_as_of="2019-03-01")
     monthly = [pol.monthly(), pol.vix_delayed(0.01)]
-    _assert_identical(run_backtest(stale, monthly), day_by_day(stale, monthly))
+    _assert_identical(backtest_configs(stale, monthly), day_by_day(stale, monthly))
 
 
 def test_block_safe_triggers() -> None:
@@ -282,11 +286,11 @@ def test_block_safe_triggers() -> None:
 
 def test_take_trigger() -> None:
     stacked = stack_triggers([StressDelay(hybrid(override=h)) for h in (0.1, 0.2, 0.3)])
-    taken = batches.take_trigger(stacked, np.array([2, 0, 2]))
+    taken = grid.take_trigger(stacked, np.array([2, 0, 2]))
     inner = taken.inner.children[1]  # type: ignore[attr-defined]
     np.testing.assert_array_equal(inner.threshold, [0.3, 0.1, 0.3])
     plain = DriftThreshold(0.05)
-    assert batches.take_trigger(plain, np.array([0, 0])) is plain
+    assert grid.take_trigger(plain, np.array([0, 0])) is plain
 
 
 def test_config_texts_are_written_on_first_read() -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import policies as pol
 from driftwise.backtest.batches import starting_nav
-from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.metrics import dropped_turnover, turnover_notices
 from driftwise.calendar import nyse_sessions, period_first_sessions, period_last_sessions
 from driftwise.config import Config, loads_config
@@ -33,7 +33,7 @@ def test_every_session_is_a_daily_period() -> None:
 
 
 def test_daily_rebalances_every_day_but_the_first() -> None:
-    result = run_backtest(synthetic_inputs(), [pol.daily(base=FRICTIONLESS)], **WINDOW)
+    result = backtest_configs(synthetic_inputs(), [pol.daily(base=FRICTIONLESS)], **WINDOW)
     assert not result.rebalanced[0, 0]
     assert result.rebalanced[1:, 0].all()
     np.testing.assert_allclose(result.post_drift[1:, 0], 0.0, atol=1e-12)
@@ -42,7 +42,7 @@ def test_daily_rebalances_every_day_but_the_first() -> None:
 
 def test_threshold_zero_is_any_drift_and_equals_daily_when_frictionless() -> None:
     inputs = synthetic_inputs()
-    result = run_backtest(inputs, [pol.daily(base=FRICTIONLESS),
+    result = backtest_configs(inputs, [pol.daily(base=FRICTIONLESS),
                                    pol.threshold(0.0, base=FRICTIONLESS)], **WINDOW)
     np.testing.assert_array_equal(result.nav_usd[:, 0], result.nav_usd[:, 1])
     np.testing.assert_array_equal(result.traded_usd[:, 0], result.traded_usd[:, 1])
@@ -50,7 +50,7 @@ def test_threshold_zero_is_any_drift_and_equals_daily_when_frictionless() -> Non
     flat = inputs.market.prices.copy()
     flat.iloc[:, :] = flat.iloc[0].to_numpy()
     still = dataclasses.replace(inputs, market=dataclasses.replace(inputs.market, prices=flat))
-    none = run_backtest(still, [pol.threshold(0.0, base=FRICTIONLESS)], **WINDOW)
+    none = backtest_configs(still, [pol.threshold(0.0, base=FRICTIONLESS)], **WINDOW)
     assert not none.rebalanced.any()
 
 
@@ -63,16 +63,16 @@ def test_configuration_accepts_daily_and_zero_thresholds() -> None:
 
 def test_starting_nav_holdings_default_or_configured() -> None:
     inputs = synthetic_inputs()
-    held = run_backtest(inputs, [pol.never()], **WINDOW)
+    held = backtest_configs(inputs, [pol.never()], **WINDOW)
     assert held.initial_nav_usd == pytest.approx(holdings_nav(inputs), rel=1e-12)
     assert held.initial_nav_source.startswith("the holdings' NAV on")
     assert held.nav_usd[0, 0] == pytest.approx(holdings_nav(inputs), rel=1e-12)
     empty = dataclasses.replace(inputs, holdings=Holdings(shares=pd.Series(dtype=float),
                                                           cash_usd=0.0))
-    default = run_backtest(empty, [pol.never()], **WINDOW)
+    default = backtest_configs(empty, [pol.never()], **WINDOW)
     assert default.initial_nav_usd == 1e6
     assert "default USD 1,000,000" in default.initial_nav_source
-    chosen = run_backtest(inputs, [pol.never(base=Config().with_overrides(
+    chosen = backtest_configs(inputs, [pol.never(base=Config().with_overrides(
         {"backtest.initial_nav_usd": 2.5e6}))], **WINDOW)
     assert chosen.initial_nav_usd == 2.5e6
     assert chosen.initial_nav_source == "backtest.initial_nav_usd"
@@ -108,7 +108,7 @@ def test_small_portfolio_with_whole_shares_and_minimum_trades_is_flagged() -> No
                                      "constraints.min_trade_usd": 100.0})
     configs = [pol.daily(base=small), pol.daily(base=FRICTIONLESS.with_overrides(
         {"backtest.initial_nav_usd": 20_000.0}))]
-    result = run_backtest(inputs, configs, names=["realistic", "frictionless"], **WINDOW)
+    result = backtest_configs(inputs, configs, names=["realistic", "frictionless"], **WINDOW)
     # the sizing's intended trades are recorded on every day a rule fired
     assert (result.intended_usd[1:] > 0).all()
     share = dropped_turnover(result.traded_usd, result.intended_usd)

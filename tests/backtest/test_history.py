@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import cost_params, monitor_config
+from driftwise.assemble import cost_params, history_settings, monitor_config
 from driftwise.backtest.history import build_history, universe, window_dates
 from driftwise.config import Config
 from driftwise.costs import AssetCostInputs, build_cost_inputs
@@ -48,7 +48,7 @@ def _assert_same_costs(got: AssetCostInputs, want: AssetCostInputs) -> None:
 def test_risk_equals_estimate_risk(synthetic: Inputs, te_window: tuple[int, int]) -> None:
     config = Config().with_overrides({"risk.cov_windows_days": list(te_window),
                                       "risk.vol_window_days": te_window[0]})
-    history = build_history(synthetic, config)
+    history = build_history(synthetic, history_settings(config))
     for k in DAYS:
         vol, cov = _planner_risk(synthetic, config, history.dates[k])
         np.testing.assert_allclose(history.vol_annual[k], vol, rtol=1e-12, atol=1e-15)
@@ -59,7 +59,7 @@ def test_risk_equals_estimate_risk(synthetic: Inputs, te_window: tuple[int, int]
 def test_cost_inputs_equal_build_cost_inputs(with_volumes: bool) -> None:
     inputs = synthetic_inputs(with_volumes=with_volumes)
     config = Config().with_overrides({"costs.commission_bps": 0.7})
-    history = build_history(inputs, config)
+    history = build_history(inputs, history_settings(config))
     for k in DAYS:
         want, _ = build_cost_inputs(history.tickers, inputs.market.prices, inputs.market.volumes,
                                     inputs.master, inputs.costs, as_of=history.dates[k],
@@ -78,7 +78,7 @@ def test_cost_inputs_kept_or_rebuilt_are_the_same(keep: bool,
         monkeypatch.setattr(module, "KEEP_COST_CELLS", 0)
     inputs = synthetic_inputs()
     config = Config()
-    history = build_history(inputs, config)
+    history = build_history(inputs, history_settings(config))
     history.prepare_cost_inputs()
     first = history.cost_inputs(DAYS[0])
     history.cost_inputs(DAYS[1])
@@ -91,7 +91,7 @@ def test_cost_inputs_kept_or_rebuilt_are_the_same(keep: bool,
 
 def test_stale_cost_rows_follow_the_day() -> None:
     inputs = synthetic_inputs(costs_as_of="2019-03-01")
-    history = build_history(inputs, Config())
+    history = build_history(inputs, history_settings(Config()))
     for k in DAYS:
         want, _ = build_cost_inputs(history.tickers, inputs.market.prices, inputs.market.volumes,
                                     inputs.master, inputs.costs, as_of=history.dates[k],
@@ -102,7 +102,7 @@ def test_stale_cost_rows_follow_the_day() -> None:
 
 
 def test_calendar_vix_and_risk_free(synthetic: Inputs) -> None:
-    history = build_history(synthetic, Config(), start="2019-02-25")
+    history = build_history(synthetic, history_settings(Config()), start="2019-02-25")
     for k in range(0, history.n_days, 7):
         day = history.dates[k]
         assert history.calendar[k] == calendar_flags(day)
@@ -114,14 +114,15 @@ def test_calendar_vix_and_risk_free(synthetic: Inputs) -> None:
 
 
 def test_first_days_have_no_vix(synthetic: Inputs) -> None:
-    history = build_history(synthetic, Config(), end="2019-01-10")
+    history = build_history(synthetic, history_settings(Config()), end="2019-01-10")
     assert np.isnan(history.vix[:4]).all() and np.isfinite(history.vix[4:]).all()
 
 
 def test_sample_days() -> None:
     inputs = load_sample()
     config = Config()
-    history = build_history(inputs, config, start="2008-09-02", end="2008-10-31")
+    history = build_history(inputs, history_settings(config), start="2008-09-02",
+                            end="2008-10-31")
     for k in (0, 20, history.n_days - 1):
         vol, cov = _planner_risk(inputs, config, history.dates[k])
         np.testing.assert_allclose(history.vol_annual[k], vol, rtol=1e-12)
@@ -142,7 +143,7 @@ def test_window_bounds(synthetic: Inputs) -> None:
 
 def test_empty_window(synthetic: Inputs) -> None:
     with pytest.raises(ConfigError, match=r"window 2030-01-01 \.\. end holds no price date"):
-        build_history(synthetic, Config(), start="2030-01-01")
+        build_history(synthetic, history_settings(Config()), start="2030-01-01")
 
 
 def test_start_after_end(synthetic: Inputs) -> None:
@@ -156,18 +157,18 @@ def test_missing_price_in_window(synthetic: Inputs) -> None:
     prices.iloc[50, 2] = np.nan
     market = dataclasses.replace(synthetic.market, prices=prices)
     with pytest.raises(DataError, match="CCC") as err:
-        build_history(dataclasses.replace(synthetic, market=market), Config())
+        build_history(dataclasses.replace(synthetic, market=market))
     assert "2019-03-15" in str(err.value)
-    build_history(dataclasses.replace(synthetic, market=market), Config(), start="2019-04-01")
+    build_history(dataclasses.replace(synthetic, market=market), start="2019-04-01")
 
 
 def test_targets_needed(synthetic: Inputs) -> None:
     with pytest.raises(ConfigError, match="no targets"):
-        build_history(dataclasses.replace(synthetic, targets=None), Config())
+        build_history(dataclasses.replace(synthetic, targets=None), history_settings(Config()))
 
 
 def test_group_targets_rejected(synthetic: Inputs) -> None:
     assert synthetic.targets is not None
     sector = dataclasses.replace(synthetic.targets, level=TargetLevel.SECTOR)
     with pytest.raises(ConfigError, match="targets by sector"):
-        build_history(dataclasses.replace(synthetic, targets=sector), Config())
+        build_history(dataclasses.replace(synthetic, targets=sector))

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import parallel
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import run_backtest
 from driftwise.data.model import Inputs
 from driftwise.errors import DataError, DriftwiseError
 
@@ -21,9 +21,9 @@ def test_two_workers_give_the_serial_result(synthetic: Inputs) -> None:
     configs = [pol.threshold(float(h)) for h in np.linspace(0.01, 0.08, 24)]
     configs += [pol.monthly(), pol.hybrid(), *[pol.cost_benefit()] * 2]
     configs += [pol.threshold(float(h)) for h in np.linspace(0.02, 0.05, 8)]
-    serial = run_backtest(synthetic, configs, workers=1)
+    serial = backtest_configs(synthetic, configs, workers=1)
     seen: list[tuple[int, int]] = []
-    shared = run_backtest(synthetic, configs, workers=2,
+    shared = backtest_configs(synthetic, configs, workers=2,
                           progress=lambda d, n: seen.append((d, n)))
     for name in ("nav_usd", "traded_usd", "cost_usd", "rebalanced", "drift", "post_drift",
                  "cash_usd", "ref_nav_usd"):

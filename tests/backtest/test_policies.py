@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from driftwise.assemble import rule_grid
 from driftwise.backtest import policies as pol
-from driftwise.backtest.batches import group_configs
 from driftwise.config import Config, Destination, TriggerKind
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Anchor, Frequency
@@ -93,6 +93,10 @@ def test_describe_configs() -> None:
     assert "policy.band_abs" in table.columns  # varies, so shown
     assert "risk.te_model" not in table.columns  # equal everywhere
     assert table.loc["a", "costs.vix_multipliers"] == (1.0, 1.5, 2.5)
+
+
+def group_configs(configs: list[Config]) -> list[list[int]]:
+    return [b.positions.tolist() for b in rule_grid(configs).blocks]
 
 
 def test_threshold_sweep_is_one_batch() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from driftwise._types import TRADING_DAYS
-from driftwise.backtest.engine import run_backtest
+from driftwise.assemble import backtest_configs
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.config import default_config
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
@@ -63,7 +63,7 @@ def sweep(inputs: Inputs, cost_bps: float) -> pd.DataFrame:
     # two assets: D = |d_SPY| = |d_AGG|, so per-asset absolute bands h put the edge at D = h
     configs = [base.with_overrides({"policy.threshold": float(h), "policy.band_abs": float(h)},
                                    source="test") for h in GRID]
-    result = run_backtest(inputs, configs, names=[f"{h:.4f}" for h in GRID], workers=1)
+    result = backtest_configs(inputs, configs, names=[f"{h:.4f}" for h in GRID], workers=1)
     m = policy_metrics(result)
     ratio_of_means = TRADING_DAYS * result.cost_usd.mean(axis=0) / result.nav_usd.mean(axis=0)
     return pd.DataFrame({"threshold": GRID,

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.reference import run_reference
 from driftwise.config import Config
 from driftwise.data.model import Inputs
@@ -90,7 +91,7 @@ def configs(draw: st.DrawFn) -> Config:
 def test_engine_equals_reference(pair: list[Config], window: tuple[pd.Timestamp,
                                                                    pd.Timestamp]) -> None:
     start, end = window
-    engine = run_backtest(SYNTHETIC, pair, start=start, end=end)
+    engine = backtest_configs(SYNTHETIC, pair, start=start, end=end)
     for i, config in enumerate(pair):
         assert_same(engine, i, run_reference(SYNTHETIC, config, start=start, end=end))
 
@@ -103,7 +104,7 @@ def test_sample_in_stress(config: Config) -> None:
     """The embedded sample from August to October 2008 (proxy VIX above 30)."""
     inputs = load_sample()
     start, end = "2008-08-15", "2008-10-31"
-    engine = run_backtest(inputs, [config], start=start, end=end)
+    engine = backtest_configs(inputs, [config], start=start, end=end)
     assert engine.rebalanced.any()
     assert_same(engine, 0, run_reference(inputs, config, start=start, end=end))
 
@@ -113,7 +114,7 @@ def test_delays_happen_and_match() -> None:
                                                   "policy.max_delay_days": 6})
     plain = pol.threshold(0.015)
     start, end = WINDOWS[1]
-    engine = run_backtest(SYNTHETIC, [config, plain], start=start, end=end)
+    engine = backtest_configs(SYNTHETIC, [config, plain], start=start, end=end)
     assert engine.rebalanced[:, 0].sum() < engine.rebalanced[:, 1].sum()
     assert_same(engine, 0, run_reference(SYNTHETIC, config, start=start, end=end))
 
@@ -123,7 +124,7 @@ def test_start_from_holdings_matches() -> None:
     config = pol.threshold(0.03, base=Config().with_overrides(
         {"backtest.start_from_holdings": True}))
     start, end = WINDOWS[0]
-    engine = run_backtest(inputs, [config], start=start, end=end)
+    engine = backtest_configs(inputs, [config], start=start, end=end)
     assert engine.rebalanced[0, 0]
     assert_same(engine, 0, run_reference(inputs, config, start=start, end=end))
 

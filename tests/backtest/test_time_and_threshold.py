@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from driftwise.assemble import backtest_configs
 from driftwise.backtest import policies as pol
-from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.reference import run_reference
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
@@ -33,7 +33,7 @@ def test_trades_on_review_days_with_drift_at_or_above_the_threshold() -> None:
     h = 0.03
     configs = [pol.named("time-and-threshold", h, base=FRACTIONAL),
                pol.monthly(base=FRACTIONAL), pol.threshold(h, base=FRACTIONAL)]
-    result = run_backtest(SYNTHETIC, configs, start=START, end=END)
+    result = backtest_configs(SYNTHETIC, configs, start=START, end=END)
     review = _first_sessions_of_the_month(result.dates.to_numpy())
     review[0] = False  # a calendar rule never fires on the first day of the window
     expected = review & (result.drift[:, 0] >= h)
@@ -51,7 +51,7 @@ def test_engine_equals_reference_and_blocks_equal_day_by_day() -> None:
                                                        "policy.max_delay_days": 6})),
                pol.named("time-and-threshold", 0.01, base=FRACTIONAL)]
     start, end = DAYS[120], DAYS[230]
-    engine = run_backtest(SYNTHETIC, configs, start=start, end=end)
+    engine = backtest_configs(SYNTHETIC, configs, start=start, end=end)
     assert engine.rebalanced.any(axis=0).all()
     for i, config in enumerate(configs):
         assert_same(engine, i, run_reference(SYNTHETIC, config, start=start, end=end))

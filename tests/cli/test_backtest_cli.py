@@ -46,13 +46,13 @@ def test_policies_and_thresholds(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_flat_cost_is_the_cost_bps_of_traded_value(capsys: pytest.CaptureFixture[str]) -> None:
-    from driftwise.backtest.engine import run_backtest
+    from driftwise.assemble import backtest_configs
     from driftwise.backtest.policies import monthly
     from driftwise.data.loader import load_backtest_inputs
 
     data = run_json([*WINDOW, "--policy", "monthly", "--cost-bps", "20"], capsys)
     config = monthly().with_overrides({"costs.flat_cost_bps": 20.0})
-    result = run_backtest(load_backtest_inputs(), [config], start="2020-01-02",
+    result = backtest_configs(load_backtest_inputs(), [config], start="2020-01-02",
                           end="2021-06-30")
     traded = float(result.traded_usd.sum())
     assert data["policies"]["monthly"]["cost_total_usd"] == pytest.approx(traded * 20e-4,

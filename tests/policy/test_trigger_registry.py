@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from driftwise.assemble import build_trigger
-from driftwise.backtest import batches, blocks, compiled, policies
+from driftwise.backtest import blocks, compiled, grid, policies
 from driftwise.backtest.policies import PolicyName
 from driftwise.config import COMPOSITE, Config, TriggerKind
 from driftwise.policy.context import DayContext, Frequency
@@ -88,8 +88,8 @@ def test_blocks_take_what_reads_only_per_row_inputs() -> None:
 
 
 def test_the_covariance_is_passed_to_a_trigger_that_reads_it() -> None:
-    assert batches.uses_risk(Rule(AnyOf((Calendar(), CostBenefit()))))
-    assert not batches.uses_risk(Rule(StressDelay(hybrid())))
+    assert grid.uses_risk(Rule(AnyOf((Calendar(), CostBenefit()))))
+    assert not grid.uses_risk(Rule(StressDelay(hybrid())))
 
 
 @dataclass(frozen=True)
@@ -133,15 +133,15 @@ class Lonely:
 def test_the_engine_asks_the_trigger_not_its_class() -> None:
     rule = Rule(AnyOf((Floor(0.03), Calendar())))
     assert compiled.supports(rule, with_cov=False)
-    assert blocks.block_safe(rule.trigger) and not batches.uses_risk(rule)
+    assert blocks.block_safe(rule.trigger) and not grid.uses_risk(rule)
     assert not blocks.block_safe(Lonely()) and not blocks.block_safe(AnyOf((Lonely(),
                                                                             Floor())))
-    stacked = batches.stack_triggers([AnyOf((Floor(0.03),)), AnyOf((Floor(0.07),))])
+    stacked = grid.stack_triggers([AnyOf((Floor(0.03),)), AnyOf((Floor(0.07),))])
     assert isinstance(stacked, AnyOf)
     np.testing.assert_array_equal(stacked.children[0].level, [0.03, 0.07])  # type: ignore[attr-defined]
-    assert (batches.trigger_structure(Floor(0.03)) == batches.trigger_structure(Floor(0.07))
-            != batches.trigger_structure(DriftThreshold(0.03)))
-    taken = batches.take_trigger(stacked, np.array([1, 1, 0]))
+    assert (grid.trigger_structure(Floor(0.03)) == grid.trigger_structure(Floor(0.07))
+            != grid.trigger_structure(DriftThreshold(0.03)))
+    taken = grid.take_trigger(stacked, np.array([1, 1, 0]))
     np.testing.assert_array_equal(taken.children[0].level,  # type: ignore[attr-defined]
                                   [0.07, 0.07, 0.03])
 

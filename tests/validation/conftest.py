@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise.assemble import history_settings
 from driftwise.backtest.history import build_history
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
@@ -46,7 +47,7 @@ def make_portfolio(prices: FloatArray, vix: FloatArray, target: FloatArray,
     """A :class:`Portfolio` on the constructed market (diagonal TE by default)."""
     cfg = config or small_config()
     inputs = make_inputs(prices, vix, target, target_cash)
-    history = build_history(inputs, cfg)
+    history = build_history(inputs, history_settings(cfg))
     return Portfolio("test", history, np.asarray(target, dtype=np.float64), target_cash,
                      full_te=cfg.risk.te_model.value == "full")
 

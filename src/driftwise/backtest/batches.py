@@ -1,20 +1,19 @@
 """Per-batch bookkeeping of the backtest engine.
 
-Configurations that differ only in trigger parameters form one **batch**
-(:func:`group_configs`, :func:`batch_key`): their triggers are stacked into one trigger
-whose parameters are arrays shaped ``(C_g,)`` (:func:`stack_triggers`) and restricted to
-some rows with :func:`take_trigger`. This module holds what a batch carries through the
-days: the constant part (:class:`Batch`, :class:`Window`), the holdings (:class:`BatchState`,
-set by :func:`start_state`), the result arrays being filled (:class:`Outputs`) and the cost
-model bound to one day (:class:`DayCosts`). It moves no state itself: the day loop is
-:mod:`driftwise.backtest.engine`, quiet blocks :mod:`driftwise.backtest.blocks`.
+A batch is one :class:`~driftwise.backtest.grid.RuleBlock` of the run's rule grid bound
+to its market history: the rows share a rule whose trigger parameters are arrays shaped
+``(C_g,)`` and are priced each with its own cost parameters. This module holds what a
+batch carries through the days: the constant part (:class:`Batch`, :class:`Window`),
+the holdings (:class:`BatchState`, set by :func:`start_state`), the result arrays being
+filled (:class:`Outputs`) and the cost model bound to one day (:class:`DayCosts`). It
+moves no state itself: the day loop is :mod:`driftwise.backtest.engine`, quiet blocks
+:mod:`driftwise.backtest.blocks`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import cast
@@ -23,11 +22,9 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
-from driftwise.assemble import build_rule
-from driftwise.backtest.history import HistorySettings, MarketHistory
+from driftwise.backtest.history import MarketHistory
 from driftwise.backtest.parallel import shared_array
 from driftwise.calendar import DateLike
-from driftwise.config import Config
 from driftwise.costs import (
     AssetCostInputs,
     CostParams,
@@ -37,12 +34,10 @@ from driftwise.costs import (
     row_trading_costs,
 )
 from driftwise.data.model import Inputs
-from driftwise.errors import ConfigError
 from driftwise.metrics.drift import mark_to_market
 from driftwise.monitor import trading_days_between
-from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.triggers import DayInput, Never, Trigger
+from driftwise.policy.triggers import Trigger
 
 DEFAULT_INITIAL_NAV_USD = 1_000_000.0
 """Starting NAV of a backtest without holdings and without ``backtest.initial_nav_usd``."""
@@ -87,139 +82,6 @@ def starting_nav(inputs: Inputs | None, configured: float | None) -> tuple[float
         return DEFAULT_INITIAL_NAV_USD, "the default USD 1,000,000 (the holdings' NAV is not " \
             "positive)"
     return DEFAULT_INITIAL_NAV_USD, "the default USD 1,000,000 (no holdings given)"
-
-
-def backtest_window(configs: Sequence[Config], start: DateLike | None = None,
-                    end: DateLike | None = None, inputs: Inputs | None = None) -> Window:
-    """The common window of ``configs`` (``start``/``end`` override ``[backtest]``); the
-    starting NAV from :func:`starting_nav` (``inputs``' holdings when the configurations
-    leave ``backtest.initial_nav_usd`` unset).
-
-    Raises
-    ------
-    ConfigError
-        No configuration, or configurations disagreeing on the window, the start from
-        holdings or the initial NAV (one run has one window and one start).
-    """
-    if not configs:
-        raise ConfigError("backtest: no configuration to run")
-    b = configs[0].backtest
-    fields = ["start_from_holdings", "initial_nav_usd"]
-    fields += ["start"] if start is None else []
-    fields += ["end"] if end is None else []
-    for name in fields:
-        values = {getattr(c.backtest, name) for c in configs}
-        if len(values) > 1:
-            raise ConfigError(f"backtest: every configuration of one run needs the same "
-                              f"backtest.{name}; found {sorted(map(str, values))}")
-    nav, source = starting_nav(inputs, b.initial_nav_usd)
-    return Window(b.start if start is None else start, b.end if end is None else end,
-                  b.start_from_holdings, nav, source)
-
-# ----------------------------------------------------------------- triggers
-
-
-def _is_trigger(value: object) -> bool:
-    return dataclasses.is_dataclass(value) and hasattr(value, "evaluate")
-
-
-def trigger_structure(trigger: Trigger) -> tuple[object, ...]:
-    """Everything of a trigger but its array-capable parameters (and labels), hashable.
-
-    The parameters are those the trigger names in ``params``. Two triggers with equal
-    structure can be stacked into one (:func:`stack_triggers`).
-    """
-    out: list[object] = [type(trigger)]
-    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
-        value = getattr(trigger, f.name)
-        if f.name == "label" or f.name in trigger.params:
-            continue
-        if isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
-            out.append((f.name, tuple(trigger_structure(v) for v in value)))
-        elif _is_trigger(value):
-            out.append((f.name, trigger_structure(value)))
-        else:
-            out.append((f.name, value))
-    return tuple(out)
-
-
-def stack_triggers(triggers: Sequence[Trigger]) -> Trigger:
-    """One trigger whose parameters are arrays over ``triggers`` (all of one structure).
-
-    A parameter equal in every trigger stays a scalar; one that differs becomes an
-    array shaped ``(len(triggers),)``, row ``c`` holding trigger ``c``'s value.
-    """
-    first = triggers[0]
-    changes: dict[str, object] = {}
-    for f in dataclasses.fields(first):  # type: ignore[arg-type]
-        values = [getattr(t, f.name) for t in triggers]
-        if f.name in first.params:
-            arr = np.array([float(np.asarray(v)) for v in values])
-            if not (arr == arr[0]).all():
-                changes[f.name] = arr
-        elif isinstance(values[0], tuple) and values[0] and all(map(_is_trigger, values[0])):
-            changes[f.name] = tuple(stack_triggers([v[i] for v in values])
-                                    for i in range(len(values[0])))
-        elif _is_trigger(values[0]):
-            changes[f.name] = stack_triggers(values)
-    return dataclasses.replace(first, **changes)  # type: ignore[type-var]
-
-
-def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
-    """A stacked trigger restricted to ``rows``: every array parameter ``(C,)`` indexed.
-
-    With ``rows = np.tile(np.arange(C), K)`` it is the trigger of a block context whose
-    rows are (day, configuration) pairs
-    (:func:`~driftwise.backtest.blocks.quiet_days`).
-    """
-    changes: dict[str, object] = {}
-    for f in dataclasses.fields(trigger):  # type: ignore[arg-type]
-        value = getattr(trigger, f.name)
-        if f.name in trigger.params:
-            if isinstance(value, np.ndarray) and value.ndim == 1:
-                changes[f.name] = value[rows]
-        elif isinstance(value, tuple) and value and all(_is_trigger(v) for v in value):
-            taken = tuple(take_trigger(v, rows) for v in value)
-            if any(a is not b for a, b in zip(taken, value, strict=True)):
-                changes[f.name] = taken
-        elif _is_trigger(value):
-            taken_one = take_trigger(value, rows)
-            if taken_one is not value:
-                changes[f.name] = taken_one
-    return dataclasses.replace(trigger, **changes) if changes else trigger  # type: ignore[type-var]
-
-
-def uses_risk(rule: Rule) -> bool:
-    """Whether tracking error can change this rule's trades (then the covariance is needed).
-
-    TE decides only in a trigger that reads the covariance (it says so: cost-benefit), the
-    cost-benefit skip and the cost-constrained destination; elsewhere ``step`` reports it
-    without acting on it.
-    """
-    return (rule.skip_if_cost_exceeds_benefit or rule.destination is Destination.COST_CONSTRAINED
-            or DayInput.COVARIANCE in rule.trigger.reads)
-
-
-def batch_key(config: Config) -> tuple[object, ...]:
-    """What must be equal for two configurations to share a batch.
-
-    Cost parameters (cost level, scale, VIX multipliers, impact model) may differ: each
-    row of a batch is priced with its own (:class:`DayCosts`), so a sweep over costs
-    is one batch. What the per-day market inputs depend on may not.
-    """
-    rule = build_rule(config)
-    p = config.policy
-    return (dataclasses.replace(rule, trigger=Never()), trigger_structure(rule.trigger),
-            HistorySettings.from_config(config),
-            (p.band_abs, p.band_rel, p.band_mode), config.costs.accept_stale_costs)
-
-
-def group_configs(configs: Sequence[Config]) -> list[list[int]]:
-    """Positions of ``configs`` grouped into batches (first appearance order)."""
-    groups: dict[tuple[object, ...], list[int]] = {}
-    for i, config in enumerate(configs):
-        groups.setdefault(batch_key(config), []).append(i)
-    return list(groups.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -413,8 +275,7 @@ class Outputs:
         self.intended[days, columns] = 0.0
 
 
-def start_state(inputs: Inputs, batch: Batch, configs: Sequence[Config],
-                window: Window) -> BatchState:
+def start_state(inputs: Inputs, batch: Batch, window: Window) -> BatchState:
     """Holdings at the first close: at target at no cost, or the given holdings."""
     h = batch.history
     n_rows, n_assets = len(batch.members), len(h.tickers)
@@ -428,8 +289,8 @@ def start_state(inputs: Inputs, batch: Batch, configs: Sequence[Config],
     else:
         nav0 = window.initial_nav_usd
         shares = np.broadcast_to(batch.target * nav0 / h.prices[0], (n_rows, n_assets)).copy()
-        whole = np.array([configs[i].constraints.whole_shares for i in batch.members])
-        shares[whole] = np.trunc(shares[whole])
+        if batch.rule.constraints.whole_shares:
+            shares = np.trunc(shares)
         cash = nav0 - (shares * h.prices[0]).sum(axis=1)
         since = 0.0
     return BatchState(shares, cash, np.full(n_rows, np.nan), np.full(n_rows, since))

@@ -27,8 +27,8 @@ from driftwise.backtest.batches import (
     BatchState,
     DayCosts,
     Outputs,
-    take_trigger,
 )
+from driftwise.backtest.grid import take_trigger
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.context import CostFunction, DayContext
 from driftwise.policy.triggers import (

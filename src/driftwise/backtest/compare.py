@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
-from driftwise.assemble import cost_params, monitor_config
+from driftwise.assemble import backtest_configs, cost_params, monitor_config
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
-from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
@@ -114,8 +114,8 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
 
     ``workers``: processes of each run (:func:`~driftwise.backtest.engine.run_backtest`).
     """
-    result = run_backtest(inputs, configs, start=start, end=end, names=names, progress=progress,
-                          workers=workers)
+    result = backtest_configs(inputs, configs, start=start, end=end, names=names,
+                              progress=progress, workers=workers)
     metrics = with_intervals(result, policy_metrics(result), samples=samples, block=block,
                              seed=seed)
     tracking_aversion = configs[0].policy.tracking_aversion
@@ -128,8 +128,8 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
     sweep_result = None
     if grid is not None:
         base = grid_base if grid_base is not None else configs[0]
-        sweep_result = run_backtest(inputs, grid.configs(base), start=start, end=end,
-                                    progress=progress, workers=workers)
+        sweep_result = backtest_configs(inputs, grid.configs(base), start=start, end=end,
+                                        progress=progress, workers=workers)
         sweep = tidy(sweep_result, policy_metrics(sweep_result))
         if theory is not None and sweep["threshold"].notna().any():
             optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion)
@@ -273,8 +273,8 @@ def frequency_table(inputs: Inputs, *, start: DateLike | None = None,
         base = base.with_overrides({"costs.flat_cost_bps": cost_bps}, source="frequency table")
     configs = [makers[name](base=base) for name in FREQUENCY_POLICIES[:-1]]
     configs.append(policies.never(base=base))
-    result = run_backtest(inputs, configs, start=start, end=end,
-                          names=list(FREQUENCY_POLICIES), progress=progress)
+    result = backtest_configs(inputs, configs, start=start, end=end,
+                              names=list(FREQUENCY_POLICIES), progress=progress)
     metrics = policy_metrics(result)
     table = metrics.loc[list(FREQUENCY_POLICIES),
                         ["turnover_per_year", "te_annual", "cost_per_year", "n_rebalances"]]

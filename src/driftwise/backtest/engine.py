@@ -18,22 +18,21 @@ Start: invested at the target weights at the first day's close at no cost (whole
 rounded toward zero under ``whole_shares``, the rest in cash), or from the given holdings
 (``backtest.start_from_holdings``). Calendar rules never fire on the first day.
 
-Configurations that differ only in trigger parameters form one **batch**: their
-triggers, built one by one by :func:`driftwise.assemble.build_rule`, are stacked into
-one trigger whose parameters are arrays shaped ``(C_g,)`` (thresholds 3/5/7/10% are one
-:class:`~driftwise.policy.triggers.DriftThreshold` with four thresholds). Each day a batch
-builds one context with ``C_g`` rows, evaluates its trigger, and calls ``step`` only on
-the rows that fire (:meth:`DayContext.take` and
-:func:`~driftwise.backtest.batches.take_trigger`: each row is sized as
-it would be alone). Cost parameters (cost level and scale, VIX multipliers, impact model)
-do not split a batch: each row is priced with its own. Anything else that differs
-(destination, constraints, per-day input settings) makes a separate batch. No rule and no
+The run simulates a :class:`~driftwise.backtest.grid.RuleGrid`: each of its blocks is one
+**batch**, a rule whose trigger parameters are arrays shaped ``(C_g,)`` (thresholds
+3/5/7/10% are one :class:`~driftwise.policy.triggers.DriftThreshold` with four
+thresholds), each row priced with its own cost parameters. Each day a batch builds one
+context with ``C_g`` rows, evaluates its trigger, and calls ``step`` only on the rows that
+fire (:meth:`DayContext.take` and :func:`~driftwise.backtest.grid.take_trigger`: each row
+is sized as it would be alone). The engine reads no configuration: the grid is typed, and
+each block's market history is built from the block's own settings
+(:attr:`RuleBlock.history <driftwise.backtest.grid.RuleBlock.history>`). No rule and no
 cost is implemented here: the engine only moves state.
 
 **Quiet blocks.** On most days nothing fires; :func:`advance` hands stretches of days
 to :func:`driftwise.backtest.blocks.quiet_days`, which evaluates them at once and leaves
-the first day with an event to :func:`simulate_day`. The per-batch bookkeeping (grouping,
-stacked triggers, state, result arrays) lives in :mod:`driftwise.backtest.batches`.
+the first day with an event to :func:`simulate_day`. The per-batch bookkeeping (state,
+result arrays, the day's costs) lives in :mod:`driftwise.backtest.batches`.
 
 **Compiled batches.** A batch of thresholds, calendar reviews or both (``Batch.compiled``)
 skips this Python day loop: :func:`driftwise.backtest.compiled.advance` runs its days in
@@ -46,13 +45,11 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import overload
 
 import numpy as np
 import pandas as pd
 
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
-from driftwise.assemble import build_rule, cost_params
 from driftwise.backtest import blocks, compiled, parallel
 from driftwise.backtest.batches import (
     Batch,
@@ -60,13 +57,10 @@ from driftwise.backtest.batches import (
     DayCosts,
     Outputs,
     Window,
-    backtest_window,
-    group_configs,
-    stack_triggers,
     start_state,
-    take_trigger,
-    uses_risk,
+    starting_nav,
 )
+from driftwise.backtest.grid import RuleGrid, take_trigger
 from driftwise.backtest.history import (
     HistorySettings,
     MarketHistory,
@@ -74,12 +68,9 @@ from driftwise.backtest.history import (
     universe,
 )
 from driftwise.backtest.metrics import turnover_notices
-from driftwise.backtest.policies import describe_configs, unique_names
-from driftwise.calendar import DateLike
-from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.flags import Notice
-from driftwise.metrics.drift import band_width, mark_to_market
+from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import TriggerResult
@@ -182,31 +173,6 @@ class BacktestResult:
         return pd.DataFrame(getattr(self, name), index=self.dates, columns=self.names)
 
 
-class ConfigTexts(Sequence[str]):
-    """Configurations as TOML, each written when first read (a sweep of thousands of
-    configurations pays the serialization only if its results are saved)."""
-
-    def __init__(self, configs: Sequence[Config]) -> None:
-        self._configs = list(configs)
-        self._texts: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self._configs)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        i = range(len(self))[index]
-        if i not in self._texts:
-            self._texts[i] = self._configs[i].to_toml()
-        return self._texts[i]
-
 # ----------------------------------------------------------------- batches
 
 def _columns(members: list[int]) -> slice | IntArray:
@@ -215,10 +181,9 @@ def _columns(members: list[int]) -> slice | IntArray:
     return np.asarray(members, dtype=np.intp)
 
 
-def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
-                 tickers: pd.Index,
+def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Index,
                  histories: dict[HistorySettings, MarketHistory] | None = None) -> list[Batch]:
-    """Group ``configs`` and build each batch's rule, masks and (shared) history.
+    """Bind each block of ``grid`` to its market history, targets, bands and restrictions.
 
     ``histories`` caches the per-day market inputs by settings: pass the same dict to
     several runs over the same inputs and window to build them once.
@@ -230,35 +195,26 @@ def make_batches(inputs: Inputs, configs: Sequence[Config], window: Window,
     file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
     histories = {} if histories is None else histories
     out = []
-    for members in group_configs(configs):
-        config = configs[members[0]]
-        rules = [build_rule(configs[i]) for i in members]
-        rule = dataclasses.replace(rules[0], trigger=stack_triggers([r.trigger for r in rules]))
-        settings = HistorySettings.from_config(config)
-        member_params = [cost_params(configs[i]) for i in members]
-        param_sets = list(dict.fromkeys(member_params))
+    for block in grid.blocks:
+        rule, settings = block.rule, block.history
         if settings not in histories:
-            histories[settings] = build_history(inputs, config, start=window.start,
+            histories[settings] = build_history(inputs, settings, start=window.start,
                                                 end=window.end, tickers=tickers)
-        p, c = config.policy, config.constraints
+        history = histories[settings]
+        c = rule.constraints
         out.append(Batch(
-            members=np.asarray(members, dtype=np.intp), rule=rule, params=tuple(param_sets),
-            param_rows=np.array([param_sets.index(p) for p in member_params], dtype=np.intp),
-            history=histories[settings], target=target,
-            target_cash=float(targets.cash_weight),
-            band_width=band_width(target, np.where(np.isfinite(file_abs), file_abs, p.band_abs),
-                                  np.where(np.isfinite(file_rel), file_rel, p.band_rel),
-                                  p.band_mode),
+            members=block.positions, rule=rule, params=block.costs, param_rows=block.cost_rows,
+            history=history, target=target, target_cash=float(targets.cash_weight),
+            band_width=block.bands.widths(target, file_abs, file_rel),
             no_buy=np.asarray(tickers.isin(list(c.do_not_buy)), dtype=bool),
             no_sell=np.asarray(tickers.isin(list(c.do_not_sell)), dtype=bool),
-            with_cov=settings.full_te and uses_risk(rule),
-            invalid=(np.zeros(histories[settings].n_days, dtype=bool)
-                     if config.costs.accept_stale_costs else histories[settings].stale_any),
-            columns=_columns(members),
-            max_span=blocks.max_span(rule.trigger, len(members), len(tickers)),
-            compiled=compiled.supports(rule, settings.full_te and uses_risk(rule)),
-            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers,
-                                       histories[settings])))
+            with_cov=block.with_cov,
+            invalid=(np.zeros(history.n_days, dtype=bool) if block.accept_stale_costs
+                     else history.stale_any),
+            columns=_columns(block.positions.tolist()),
+            max_span=blocks.max_span(rule.trigger, block.n_rows, len(tickers)),
+            compiled=compiled.supports(rule, block.with_cov),
+            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history)))
     return out
 
 
@@ -413,25 +369,24 @@ def reference_nav(history: MarketHistory, target: FloatArray, target_cash: float
     return np.asarray(nav0 * np.concatenate([[1.0], np.cumprod(growth)]), dtype=np.float64)
 
 
-def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike | None = None,
-                 end: DateLike | None = None, names: Sequence[str] | None = None,
+def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *,
                  progress: Progress | None = None,
                  histories: dict[HistorySettings, MarketHistory] | None = None,
                  workers: int | None = None) -> BacktestResult:
-    """Simulate every configuration over the window and return their daily paths.
+    """Simulate every configuration of ``grid`` over the window and return their daily paths.
 
     Parameters
     ----------
     inputs : Inputs
         Asset-level targets (their effective date is ignored: the backtest applies this
         target version to the whole window), market data, master, cost file; holdings
-        only with ``backtest.start_from_holdings``.
-    configs : sequence of Config
-        One per configuration; they must agree on the ``[backtest]`` window and start.
-    start, end : date, optional
-        Override ``backtest.start`` / ``backtest.end``.
-    names : sequence of str, optional
-        Labels (default :func:`~driftwise.backtest.policies.policy_name`, made unique).
+        only when the window starts from them.
+    grid : RuleGrid
+        The configurations (:func:`~driftwise.backtest.grid.sweep`,
+        :func:`driftwise.assemble.rule_grid`).
+    window : Window, optional
+        First and last day, start from holdings, starting NAV (default: the whole price
+        history, at target, with :func:`~driftwise.backtest.batches.starting_nav`).
     progress : callable, optional
         ``progress(days_done, n_days)`` as the days are simulated.
     histories : dict, optional
@@ -449,68 +404,65 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     Raises
     ------
     ConfigError
-        No configuration, disagreeing windows, missing or group-level targets, an empty
-        window, names of the wrong length.
+        Missing or group-level targets, an empty window.
     DataError
         An asset without a price on a day of the window.
     ValueError
         ``workers`` below 1.
     """
-    configs = list(configs)
-    window = backtest_window(configs, start, end, inputs)
-    labels = unique_names(configs, names)
+    if window is None:
+        window = Window(None, None, False, *starting_nav(inputs, None))
     tickers = universe(inputs, from_holdings=window.from_holdings)
     histories = {} if histories is None else histories
-    batches = make_batches(inputs, configs, window, tickers, histories)
+    batches = make_batches(inputs, grid, window, tickers, histories)
     history = batches[0].history
-    n_days = history.n_days
-    first = start_state(inputs, batches[0], configs, window)
+    n_days, n_configs = history.n_days, grid.n_configs
+    first = start_state(inputs, batches[0], window)
     nav0 = float((first.shares[0] * history.prices[0]).sum() + first.cash[0])
-    n_jobs = parallel.job_count(workers, len(configs), len(tickers), n_days)
+    n_jobs = parallel.job_count(workers, n_configs, len(tickers), n_days)
     if n_jobs == 1:
-        out = Outputs.empty(n_days, len(configs))
-        simulate(inputs, configs, window, batches, out, progress)
+        out = Outputs.empty(n_days, n_configs)
+        simulate(inputs, window, batches, out, progress)
     else:
-        out = Outputs.shared(n_days, len(configs))
+        out = Outputs.shared(n_days, n_configs)
         for b in batches:
             b.history.prepare_cost_inputs()  # once, shared by the forked workers
 
         def run(share: slice, report: Progress) -> None:
-            part = configs[share]
-            simulate(inputs, part, window, make_batches(inputs, part, window, tickers, histories),
-                     out.columns(share), report)
-        parallel.run_shares(run, parallel.shares(len(configs), n_jobs), n_days, progress)
-    batch_of = np.zeros(len(configs), dtype=np.intp)
+            part = make_batches(inputs, grid.share(share), window, tickers, histories)
+            simulate(inputs, window, part, out.columns(share), report)
+        parallel.run_shares(run, parallel.shares(n_configs, n_jobs), n_days, progress)
+    batch_of = np.zeros(n_configs, dtype=np.intp)
     for j, b in enumerate(batches):
         batch_of[b.members] = j
 
     def describe() -> pd.DataFrame:
-        params = describe_configs(configs, labels)
+        params = grid.describe()
         params["batch"] = batch_of
         return params
     return BacktestResult(
-        dates=history.dates, names=labels, describe=describe, nav_usd=out.nav,
+        dates=history.dates, names=list(grid.names), describe=describe, nav_usd=out.nav,
         ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
                                   nav0),
         traded_usd=out.traded, cost_usd=out.cost + out.borrow, rebalanced=out.rebalanced,
         drift=out.drift, post_drift=out.post_drift, cash_usd=out.cash,
         intended_usd=out.intended, risk_free_annual=history.risk_free_annual.copy(),
-        config_toml=ConfigTexts(configs), tickers=[str(t) for t in tickers],
+        config_toml=grid.texts, tickers=[str(t) for t in tickers],
         initial_nav_usd=nav0,
         initial_nav_source=("the holdings (start_from_holdings)" if window.from_holdings
                             else window.nav_source),
         borrow_usd=np.array(out.borrow))
 
 
-def simulate(inputs: Inputs, configs: Sequence[Config], window: Window, batches: list[Batch],
-             out: Outputs, progress: Progress | None = None) -> None:
+def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,
+             progress: Progress | None = None) -> None:
     """The day loop: every batch from the first close to the last, written into ``out``.
 
-    ``out`` holds the columns of ``configs`` (a view of a larger run's arrays in a
-    worker process).
+    ``out`` holds the columns of the batches' configurations (a view of a larger run's
+    arrays in a worker process).
     """
     n_days = batches[0].history.n_days
-    states = [start_state(inputs, b, configs, window) for b in batches]
+    states = [start_state(inputs, b, window) for b in batches]
     cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
     k = 0  # every batch has simulated the days before k
     while k < n_days:

@@ -40,7 +40,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
-from driftwise.assemble import cost_params, monitor_config
 from driftwise.calendar import (
     DateLike,
     as_day,
@@ -48,8 +47,7 @@ from driftwise.calendar import (
     period_first_sessions,
     period_last_sessions,
 )
-from driftwise.config import Config, TeModel
-from driftwise.costs import AssetCostInputs, adv_shares, daily_volatility
+from driftwise.costs import AssetCostInputs, CostParams, adv_shares, daily_volatility
 from driftwise.costs.build import CostInputsBuilder, DayEstimates, min_history_periods
 from driftwise.data.market import vix_series_on
 from driftwise.data.model import Holdings, Inputs, TargetLevel
@@ -75,42 +73,70 @@ _CHUNK_DAYS = 256
 
 
 @dataclass(frozen=True)
-class HistorySettings:
-    """What the per-day estimates depend on in a configuration (one history per value).
+class RiskSettings:
+    """How the per-day risk inputs are estimated (the ``[risk]`` settings a backtest reads).
 
     Attributes
     ----------
-    vol_window_days, short_window_days, long_window_days : int
-        ``[risk]`` windows (trading days).
+    vol_window_days : int
+        Window of the per-asset volatility (trading days).
+    short_window_days, long_window_days : int
+        Covariance windows; the long one is the covariance of the full TE model.
     full_te : bool
-        ``risk.te_model == "full"``: the covariance is available through ``cov_on``.
-    adv_window_days, vol_window_cost_days, min_history_fraction : int, int, float
-        Cost-model estimation windows.
-    cost_key : tuple
-        The remaining cost parameters that :func:`~driftwise.costs.build_cost_inputs`
-        reads (tiers, proxies, default commission and borrow, staleness).
+        TE from the full covariance (``te_model = "full"``) instead of the diagonal.
     """
 
-    vol_window_days: int
-    short_window_days: int
-    long_window_days: int
-    full_te: bool
-    adv_window_days: int
-    vol_window_cost_days: int
-    min_history_fraction: float
-    cost_key: tuple[object, ...]
+    vol_window_days: int = 60
+    short_window_days: int = 60
+    long_window_days: int = 252
+    full_te: bool = False
+
+    def monitor(self) -> MonitorConfig:
+        """The monitor settings with these windows (what ``estimate_risk`` reads)."""
+        return MonitorConfig(vol_window_days=self.vol_window_days,
+                             short_window_days=self.short_window_days,
+                             long_window_days=self.long_window_days)
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """What the per-day estimates depend on (one history per value).
+
+    Attributes
+    ----------
+    risk : RiskSettings
+        Risk estimation windows and TE model.
+    costs : CostParams
+        The cost parameters the cost model's inputs are estimated with
+        (:meth:`CostParams.estimation <driftwise.costs.CostParams.estimation>`: windows,
+        tiers, proxies, default commission and borrow, staleness; the pricing fields at
+        their defaults).
+    """
+
+    risk: RiskSettings
+    costs: CostParams
 
     @classmethod
-    def from_config(cls, config: Config) -> HistorySettings:
-        """The settings of ``config`` (two configurations with equal settings share a history)."""
-        m = monitor_config(config)
-        p = cost_params(config)
-        return cls(m.vol_window_days, m.short_window_days, m.long_window_days,
-                   config.risk.te_model is TeModel.FULL, p.adv_window_days, p.vol_window_days,
-                   p.min_history_fraction,
-                   (p.tiers, p.outstanding_over_adv, p.default_commission_bps,
-                    p.default_commission_per_share_usd, p.default_min_ticket_usd,
-                    p.default_borrow_bps_annual, p.stale_after_days, p.spread_window_days))
+    def of(cls, risk: RiskSettings, costs: CostParams) -> HistorySettings:
+        """The settings a rule with ``risk`` and ``costs`` reads (rules whose settings are
+        equal share a history)."""
+        return cls(risk, costs.estimation())
+
+    @property
+    def vol_window_days(self) -> int:
+        return self.risk.vol_window_days
+
+    @property
+    def short_window_days(self) -> int:
+        return self.risk.short_window_days
+
+    @property
+    def long_window_days(self) -> int:
+        return self.risk.long_window_days
+
+    @property
+    def full_te(self) -> bool:
+        return self.risk.full_te
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,7 +335,8 @@ def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
     return out
 
 
-def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = None,
+def build_history(inputs: Inputs, settings: HistorySettings | None = None, *,
+                  start: DateLike | None = None,
                   end: DateLike | None = None, tickers: pd.Index | None = None) -> MarketHistory:
     """Every per-day market input of the window ``[start, end]``.
 
@@ -317,8 +344,8 @@ def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = No
     ----------
     inputs : Inputs
         Asset-level targets; market data; master and cost file as the planner reads them.
-    config : Config
-        Only its estimation settings are read (:class:`HistorySettings`).
+    settings : HistorySettings, optional
+        The estimation settings (default: the default risk windows and cost model).
     start, end : date, optional
         Window (default: the whole price history).
     tickers : pd.Index, optional
@@ -331,7 +358,8 @@ def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = No
     DataError
         An asset without a price on a day of the window, or a non-positive price.
     """
-    settings = HistorySettings.from_config(config)
+    if settings is None:
+        settings = HistorySettings.of(RiskSettings(), CostParams())
     names = universe(inputs, from_holdings=False) if tickers is None else tickers
     market = inputs.market
     full = market.prices.reindex(columns=names).to_numpy(dtype=np.float64)
@@ -341,7 +369,7 @@ def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = No
     _check_prices(prices, index[rows], names, market.source)
     with np.errstate(invalid="ignore", divide="ignore"):
         returns = np.vstack([np.full((1, len(names)), np.nan), full[1:] / full[:-1] - 1.0])
-    params = cost_params(config)
+    params = settings.costs
     dates = pd.DatetimeIndex(index[rows])
     vol = _stacked(returns, rows, settings.vol_window_days,
                    lambda x: annualized_volatility(x, settings.vol_window_days))
@@ -362,7 +390,7 @@ def build_history(inputs: Inputs, config: Config, *, start: DateLike | None = No
         vol_annual=vol, calendar=calendar_flags(dates), sigma_daily=sigma, adv_shares=adv,
         stale=builder.stale_on(dates), settings=settings,
         _days=dates.to_numpy().astype("datetime64[D]"), _returns=returns, _builder=builder)
-    _vol_fallbacks(history, inputs, monitor_config(config))
+    _vol_fallbacks(history, inputs, settings.risk.monitor())
     return history
 
 

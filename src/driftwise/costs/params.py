@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from driftwise._types import ImpactModel as ImpactModel  # its public home
 from driftwise.costs.tiers import DEFAULT_OUTSTANDING_OVER_ADV, TierDefaults
 from driftwise.errors import ConfigError
+
+
+def _priced(default: Any) -> Any:
+    """A field that prices trades and nothing else: rows of one backtest batch may differ in
+    it (each row is priced with its own), since the per-day cost inputs do not read it."""
+    return field(default=default, metadata={"pricing": True})
 
 
 @dataclass(frozen=True)
@@ -78,25 +85,25 @@ class CostParams:
         Tier boundaries and fallback values.
     """
 
-    impact_model: ImpactModel = ImpactModel.SQUARE_ROOT
-    impact_coef: float = 1.0
-    almgren_eta: float = 0.142
-    almgren_beta: float = 0.6
-    almgren_gamma: float = 0.314
-    almgren_alpha: float = 1.0
-    almgren_delta: float = 0.25
+    impact_model: ImpactModel = _priced(ImpactModel.SQUARE_ROOT)  # noqa: RUF009 (an enum)
+    impact_coef: float = _priced(1.0)
+    almgren_eta: float = _priced(0.142)
+    almgren_beta: float = _priced(0.6)
+    almgren_gamma: float = _priced(0.314)
+    almgren_alpha: float = _priced(1.0)
+    almgren_delta: float = _priced(0.25)
     outstanding_over_adv: float = DEFAULT_OUTSTANDING_OVER_ADV
-    vix_breaks: tuple[float, ...] = (20.0, 30.0)
-    vix_multipliers: tuple[float, ...] = (1.0, 1.5, 2.5)
-    participation: float = 0.10
-    execution_days: float = 1.0
-    cost_scale: float = 1.0
-    flat_cost_bps: float | None = None
-    scale_flat_by_regime: bool = False
+    vix_breaks: tuple[float, ...] = _priced((20.0, 30.0))
+    vix_multipliers: tuple[float, ...] = _priced((1.0, 1.5, 2.5))
+    participation: float = _priced(0.10)
+    execution_days: float = _priced(1.0)
+    cost_scale: float = _priced(1.0)
+    flat_cost_bps: float | None = _priced(None)
+    scale_flat_by_regime: bool = _priced(False)
     stale_after_days: int = 30
-    illiquid_adv_usd: float = 1e6
-    illiquid_days: float = 10.0
-    multi_day_days: float = 5.0
+    illiquid_adv_usd: float = _priced(1e6)
+    illiquid_days: float = _priced(10.0)
+    multi_day_days: float = _priced(5.0)
     vol_window_days: int = 20
     adv_window_days: int = 60
     spread_window_days: int = 20
@@ -134,6 +141,15 @@ class CostParams:
             if not isinstance(value, int) or value < 2:
                 raise ConfigError(f"{name} must be an integer >= 2; found {value!r}")
         self._check_regimes()
+
+    def estimation(self) -> CostParams:
+        """These parameters with every pricing field (declared with ``_priced``) at its
+        default: what the per-day cost inputs (:func:`~driftwise.costs.build_cost_inputs`,
+        a backtest's history) are estimated with. Two sets with equal estimation can
+        share one history."""
+        defaults: dict[str, Any] = {f.name: f.default for f in fields(self)
+                                    if f.metadata.get("pricing")}
+        return replace(self, **defaults)
 
     def _check_regimes(self) -> None:
         breaks, mults = self.vix_breaks, self.vix_multipliers

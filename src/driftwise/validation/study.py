@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
-from driftwise.assemble import build_rule, cost_params
+from driftwise.assemble import backtest_configs, build_rule, cost_params, history_settings
 from driftwise.backtest import policies
-from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.history import build_history
 from driftwise.backtest.metrics import policy_metrics
@@ -140,7 +139,8 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
     key = (spec, settings.start, settings.end, settings.config.to_toml())
     if key not in _CACHE:
         inputs = _inputs(spec)
-        history = build_history(inputs, settings.config, start=settings.start, end=settings.end)
+        history = build_history(inputs, history_settings(settings.config), start=settings.start,
+                                end=settings.end)
         targets = inputs.targets
         assert targets is not None
         target = targets.weights.reindex(history.tickers, fill_value=0.0).to_numpy(np.float64)
@@ -366,8 +366,8 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
             configs.append(c)
             names.append(f"{policy} | {s.label}")
     # one process: the study already shares its tasks among settings.workers processes
-    result = run_backtest(inputs, configs, start=settings.start, end=settings.end, names=names,
-                          workers=1)
+    result = backtest_configs(inputs, configs, start=settings.start, end=settings.end,
+                              names=names, workers=1)
     m = policy_metrics(result)
     count = m["n_rebalances"].astype(float).to_dict()
     for s in cost_settings(settings)[:-1]:
