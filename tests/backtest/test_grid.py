@@ -3,8 +3,6 @@ parameters."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -17,9 +15,10 @@ from driftwise.backtest.history import HistorySettings, RiskSettings
 from driftwise.config import Config
 from driftwise.costs import CostParams, ImpactModel
 from driftwise.errors import ConfigError
+from driftwise.metrics.drift import BandMode
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.rule import Rule
-from driftwise.policy.triggers import DriftThreshold, StressDelay
+from driftwise.policy.triggers import AssetBands, DriftThreshold, StressDelay
 
 from .conftest import synthetic_inputs
 from .test_reference import SYNTHETIC
@@ -129,10 +128,14 @@ def test_a_block_checks_its_shapes() -> None:
 
 
 def test_bands_and_stale_costs_are_read_from_the_block() -> None:
-    wide = sweep(Rule(DriftThreshold(0.03), constraints=FRACTIONAL))
-    assert dataclasses.replace(wide.blocks[0], bands=Bands(abs=0.1)).bands.abs == 0.1
+    bands = Rule(AssetBands(), constraints=FRACTIONAL)
+    narrow, wide = (run_backtest(SYNTHETIC, sweep(bands, bands=Bands(abs=a, rel=0.0,
+                                                                   mode=BandMode.ABSOLUTE)),
+                                 _window()) for a in (0.01, 0.2))
+    assert narrow.rebalanced.sum() > wide.rebalanced.sum()
     stale = synthetic_inputs(costs_as_of="2019-03-01")  # stale from 2019-04-01 on
-    refused = run_backtest(stale, wide, _window())
+    refused = run_backtest(stale, sweep(Rule(DriftThreshold(0.03), constraints=FRACTIONAL)),
+                           _window())
     accepted = run_backtest(stale, sweep(Rule(DriftThreshold(0.03), constraints=FRACTIONAL),
                                          accept_stale_costs=True), _window())
     assert refused.rebalanced.sum() < accepted.rebalanced.sum()
