@@ -17,6 +17,7 @@ from driftwise._config_errors import key_lines
 from driftwise.config import (
     COMPONENTS,
     COMPOSITE,
+    DEFAULT_CONFIG_TOML,
     UNSUPPORTED,
     BacktestConfig,
     Config,
@@ -40,7 +41,6 @@ from driftwise.config import (
     loads_config,
     write_default_config,
 )
-from driftwise.config_template import DEFAULT_CONFIG_TOML
 from driftwise.errors import ConfigError, DriftwiseError
 from driftwise.execution.schedule import ExecutionStyle
 from driftwise.metrics.drift import BandMode
@@ -632,3 +632,22 @@ def test_any_valid_config_survives_toml_round_trip(cfg: Config) -> None:
     assert back == cfg
     assert back.to_toml() == text
     assert json.loads(json.dumps(cfg.describe())) == cfg.describe()
+
+
+def test_a_field_without_a_template_line_is_written_from_its_description() -> None:
+    from driftwise.config import complete_template
+    from driftwise.config_template import TEMPLATE_TOML
+
+    assert "execution_days" not in TEMPLATE_TOML  # declared with the cost model only
+    without = re.sub(r"# Coefficient Y of the square-root impact law.\nimpact_coef = 1.0\n", "",
+                     TEMPLATE_TOML)
+    assert without != TEMPLATE_TOML
+    completed = complete_template(without)
+    assert loads_config(completed) == default_config()
+    block = completed.split("[costs]")[1]
+    assert block.index("impact_model =") < block.index("impact_coef = 1.0") < block.index(
+        "vix_breaks =")
+    assert "# Y of the square-root law Y·σ_daily·sqrt(Q/ADV).\nimpact_coef" in completed
+    optional = TEMPLATE_TOML.replace("# flat_cost_bps = 20.0\n", "")
+    with pytest.raises(ValueError, match=r"costs\.flat_cost_bps"):
+        complete_template(optional)

@@ -244,6 +244,7 @@ CASES: dict[str, Case] = {
     "costs.accept_stale_costs": Case(True, {"costs.stale_after_days": 5}, "old_costs"),
     "costs.commission_bps": Case(5.0, variant="no_costs"),
     "costs.commission_per_share_usd": Case(0.01, variant="no_costs"),
+    "costs.execution_days": Case(3.0, {"costs.impact_model": "almgren_2005"}),
     "costs.min_ticket_usd": Case(50.0, variant="no_costs"),
     # the short EEE is half covered, so the plan carries it and prices its borrow
     "costs.borrow_bps_annual": Case(200.0, {"policy.destination": "half",

@@ -26,6 +26,7 @@ from driftwise.config import (
     TriggerKind,
 )
 from driftwise.costs import CostParams, ImpactModel
+from driftwise.costs.params import configured_fields
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.metrics.risk import CovarianceEstimator
@@ -61,6 +62,7 @@ def cost_params(config: Config) -> CostParams:
         default_commission_per_share_usd=c.commission_per_share_usd or 0.0,
         default_min_ticket_usd=c.min_ticket_usd,
         default_borrow_bps_annual=c.borrow_bps_annual,
+        **{name: getattr(c, name) for name in configured_fields()},
     )
 
 

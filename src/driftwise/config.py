@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
+import textwrap
 import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import tomli_w
 from pydantic import (
@@ -49,6 +51,7 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
+    create_model,
     model_serializer,
     model_validator,
 )
@@ -57,7 +60,8 @@ from pydantic_core import PydanticCustomError
 from driftwise._atomic import write_text
 from driftwise._config_errors import key_lines, render, show_value, toml_message
 from driftwise._types import Destination, ImpactModel
-from driftwise.config_template import DEFAULT_CONFIG_TOML
+from driftwise.config_template import TEMPLATE_TOML
+from driftwise.costs.params import CostParams, configured_fields
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.data.jumps import parse_jump_key
 from driftwise.errors import ConfigError
@@ -69,10 +73,28 @@ from driftwise.policy.triggers import CostBenefitForm
 from driftwise.state import DefaultTarget
 
 __all__ = [
-    "BacktestConfig", "Config", "ConstraintsConfig", "CostsConfig", "DataConfig", "Destination",
-    "ExecutionConfig", "ImpactModel", "LotRelief", "OrderType", "PolicyConfig",
-    "PortfolioConfig", "RiskConfig", "TaxConfig", "TeModel", "TriggerKind",
-    "default_config", "load_config", "loads_config", "write_default_config",
+    "DEFAULT_CONFIG_TOML",
+    "BacktestConfig",
+    "Config",
+    "ConstraintsConfig",
+    "CostsConfig",
+    "DataConfig",
+    "Destination",
+    "ExecutionConfig",
+    "ImpactModel",
+    "LotRelief",
+    "OrderType",
+    "PolicyConfig",
+    "PortfolioConfig",
+    "RiskConfig",
+    "TaxConfig",
+    "TeModel",
+    "TriggerKind",
+    "complete_template",
+    "default_config",
+    "load_config",
+    "loads_config",
+    "write_default_config",
 ]
 
 
@@ -383,8 +405,13 @@ class ConstraintsConfig(_Section):
     max_liquidity_days: Positive = _f(10.0, "Illiquid above this many liquidity days.")
 
 
-class CostsConfig(_Section):
-    """``[costs]``: one cost model for the planner, the backtest and the rule validation."""
+class _CostsSection(_Section):
+    """``[costs]``: one cost model for the planner, the backtest and the rule validation.
+
+    Besides the fields below, every cost-model parameter declared configurable where it is
+    defined (:func:`driftwise.costs.params.configured_fields`, e.g. ``execution_days``) is a
+    key of this section under its own name.
+    """
 
     impact_model: ImpactModel = _lax(ImpactModel.SQUARE_ROOT, "Market-impact model.")
     impact_coef: float = _f(1.0, "Y of the square-root law Y·σ_daily·sqrt(Q/ADV).", ge=0)
@@ -401,6 +428,19 @@ class CostsConfig(_Section):
     min_ticket_usd: float = _f(0.0, "Minimum commission per order, USD.", ge=0)
     borrow_bps_annual: float = _f(25.0, "Borrow cost of shorts when none given.", ge=0)
     adv_window_days: int = _f(60, "Average daily volume window, trading days.", ge=1)
+
+
+def _configured_cost_fields() -> dict[str, Any]:
+    hints = get_type_hints(CostParams)
+    return {name: (hints[name], _f(default, text, **bounds))
+            for name, (default, text, bounds) in configured_fields().items()}
+
+
+if TYPE_CHECKING:
+    CostsConfig = _CostsSection
+else:
+    CostsConfig = create_model("CostsConfig", __base__=_CostsSection, __module__=__name__,
+                               __doc__=_CostsSection.__doc__, **_configured_cost_fields())
 
 
 class RiskConfig(_Section):
@@ -575,6 +615,51 @@ def _literal(value: object) -> str:
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{k} = {_literal(v)}" for k, v in value.items()) + " }"
     return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def complete_template(template: str) -> str:
+    """``template`` with a commented line for every field of :class:`Config` it does not show.
+
+    Each field is written where the model declares it: the template's own lines (a comment,
+    then ``key = default``) where it has them, otherwise the field's description and its
+    default. So a new field needs no hand-written template line (one may be added for a
+    longer comment or a commented example of an optional field).
+
+    Raises
+    ------
+    ValueError
+        A field missing from the template whose default is None: it needs a hand-written,
+        commented example.
+    """
+    chunks = re.split(r"(?m)^(?=\[\w+\]$)", template)
+    out = [chunks[0]]
+    for chunk in chunks[1:]:
+        header, body = chunk.split("\n", 1)
+        model = Config.model_fields[header.strip("[]")].annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        blocks: dict[str, str] = {}
+        lines: list[str] = []
+        for line in body.splitlines(keepends=True):
+            lines.append(line)
+            key = re.match(r"^(?:# )?(\w+) = ", line)
+            if key:
+                blocks[key[1]] = "".join(lines)
+                lines = []
+        tail = "".join(lines)
+        parts = [header + "\n"]
+        for name, info in model.model_fields.items():
+            if name not in blocks and info.default is None:
+                raise ValueError(f"config template: write a commented example of the optional "
+                                 f"field {header.strip('[]')}.{name}")
+            parts.append(blocks.get(name) or "".join(
+                f"# {text}\n" for text in textwrap.wrap(info.description or name, 98)
+            ) + f"{name} = {_literal(info.default)}\n")
+        out.append("".join(parts) + tail)
+    return "".join(out)
+
+
+DEFAULT_CONFIG_TOML = complete_template(TEMPLATE_TOML)
+"""The commented default configuration that ``driftwise config init`` writes."""
 
 
 # ------------------------------------------------------------------- loading

@@ -1,22 +1,24 @@
-"""The commented default configuration that ``driftwise config init`` writes.
+"""The hand-written lines of the commented default configuration (``driftwise config init``).
 
-:data:`DEFAULT_CONFIG_TOML` shows every field of :class:`driftwise.config.Config` with
-its default, its unit and a one-line comment; optional fields without a default value
-are shown commented out. Loading it gives exactly :func:`driftwise.config.default_config`
-(tested), so when a field is added to the models it must be added here too. The names of
-``policy.trigger`` are listed from the trigger registry
-(:data:`driftwise.policy.triggers.TRIGGERS`), so a new trigger needs no line here.
+:data:`TEMPLATE_TOML` shows fields of :class:`driftwise.config.Config` with their
+default, unit and a comment; optional fields without a default value are shown commented
+out, with an example. :func:`driftwise.config.complete_template` adds a line for every
+field not written here (its description and default), which gives
+:data:`driftwise.config.DEFAULT_CONFIG_TOML`: loading it gives exactly
+:func:`driftwise.config.default_config` (tested). The names of ``policy.trigger`` are
+listed from the trigger registry (:data:`driftwise.policy.triggers.TRIGGERS`), so a new
+trigger needs no line here either.
 """
 
 from __future__ import annotations
 
 from driftwise.policy.triggers import TRIGGERS
 
-__all__ = ["DEFAULT_CONFIG_TOML"]
+__all__ = ["TEMPLATE_TOML"]
 
 _TRIGGER_LINES = "\n".join(f'#   "{name}": {spec.summary}' for name, spec in TRIGGERS.items())
 
-DEFAULT_CONFIG_TOML = """\
+TEMPLATE_TOML = """\
 # driftwise configuration. Every field is shown with its default; delete what you do
 # not change. Weights, drifts and rates are fractions (0.05 = 5%), money is in USD,
 # costs in basis points (bps) of traded value, volatility annualized, "_days" are

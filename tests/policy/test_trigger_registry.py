@@ -175,3 +175,12 @@ def test_the_cli_offers_every_named_policy() -> None:
 def test_an_unknown_named_policy_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="unknown policy 'weakly'"):
         policies.named("weakly")
+
+
+@pytest.mark.parametrize("name", list(TRIGGERS))
+def test_every_registry_entry_reads_only_policy_fields(name: str) -> None:
+    """The factories read ``[policy]`` by name (untyped): each must build and label from the
+    configuration model, so a misspelt field fails here."""
+    spec = TRIGGERS[name]
+    policy = Config().policy
+    assert spec.build(policy).name and spec.label(policy)

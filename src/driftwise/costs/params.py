@@ -12,10 +12,26 @@ from driftwise.costs.tiers import DEFAULT_OUTSTANDING_OVER_ADV, TierDefaults
 from driftwise.errors import ConfigError
 
 
-def _priced(default: Any) -> Any:
+def _priced(default: Any, *, config: str | None = None, **bounds: float) -> Any:
     """A field that prices trades and nothing else: rows of one backtest batch may differ in
-    it (each row is priced with its own), since the per-day cost inputs do not read it."""
-    return field(default=default, metadata={"pricing": True})
+    it (each row is priced with its own), since the per-day cost inputs do not read it.
+
+    ``config``: the field is also a key of ``[costs]`` under its own name, described by this
+    text and bounded by ``bounds`` (pydantic's ``gt``, ``ge``, ``le``, ...): the
+    configuration declares it from here (:func:`configured_fields`), so a new cost parameter
+    is this field and the formula that reads it.
+    """
+    metadata: dict[str, Any] = {"pricing": True}
+    if config is not None:
+        metadata["config"] = (config, bounds)
+    return field(default=default, metadata=metadata)
+
+
+def configured_fields() -> dict[str, tuple[Any, str, dict[str, float]]]:
+    """The fields of :class:`CostParams` that are keys of ``[costs]``: name -> (default,
+    description, bounds)."""
+    return {f.name: (f.default, *f.metadata["config"]) for f in fields(CostParams)
+            if "config" in f.metadata}
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,8 @@ class CostParams:
     vix_breaks: tuple[float, ...] = _priced((20.0, 30.0))
     vix_multipliers: tuple[float, ...] = _priced((1.0, 1.5, 2.5))
     participation: float = _priced(0.10)
-    execution_days: float = _priced(1.0)
+    execution_days: float = _priced(
+        1.0, config="Days an order is worked over, for the 3/5-power temporary impact.", gt=0)
     cost_scale: float = _priced(1.0)
     flat_cost_bps: float | None = _priced(None)
     scale_flat_by_regime: bool = _priced(False)
