@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from driftwise.backtest import batches, blocks
 from driftwise.backtest import policies as pol
 from driftwise.backtest.batches import stack_triggers
-from driftwise.backtest.engine import BacktestResult, ConfigTexts, next_pending, run_backtest
+from driftwise.backtest.engine import BacktestResult, ConfigTexts, run_backtest
 from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
+from driftwise.policy.book import next_pending
 from driftwise.policy.triggers import AnyOf, CostBenefit, DriftThreshold, StressDelay, hybrid
 
 from .conftest import (

@@ -29,7 +29,7 @@ from driftwise.backtest.batches import (
     Outputs,
     take_trigger,
 )
-from driftwise.metrics.drift import mark_to_market
+from driftwise.policy.book import Book
 from driftwise.policy.context import CostFunction, DayContext
 from driftwise.policy.triggers import (
     DayInput,
@@ -80,12 +80,12 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     to market; the event day itself is left to
     :func:`~driftwise.backtest.engine.simulate_day`.
     """
-    h = batch.history
+    h, book = batch.history, state.book
     n_rows = len(batch.members)
-    weights, nav, drift, cash, paid = _marks(batch, state, k, span)  # (span, C, [N])
+    weights, nav, drift, cash, paid = _marks(batch, book, k, span)  # (span, C, [N])
     offsets = np.arange(span, dtype=np.float64)[:, None]
-    waiting = np.isfinite(state.pending)
-    pending = np.where(waiting, state.pending + offsets, np.nan)
+    waiting = np.isfinite(book.pending_days)
+    pending = np.where(waiting, book.pending_days + offsets, np.nan)
 
     def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
         return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
@@ -100,7 +100,7 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
         full_cost_usd=_block_costs(batch, k, span), vix=per_row(h.vix[k: k + span]),
         calendar={key: per_row(mask[k: k + span]) for key, mask in h.calendar_masks.items()},
         first_day=per_row(np.arange(k, k + span) == 0),
-        days_since_rebalance=(state.since + offsets).reshape(-1),
+        days_since_rebalance=(book.days_since_rebalance + offsets).reshape(-1),
         pending_days=pending.reshape(-1), known_drift=drift.reshape(-1))
     result = _tiled_trigger(batch, span).evaluate(ctx)
     valid = ~batch.invalid[k: k + span, None]
@@ -112,13 +112,13 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     if quiet:
         days = slice(k, k + quiet)
         if paid is None:
-            out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], state.cash)
+            out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], book.cash_usd)
         else:
             out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], cash[:quiet])
             out.borrow[days, batch.columns] = paid[:quiet]
-            state.cash = cash[quiet - 1].copy()
-        state.since = state.since + quiet
-        state.pending = np.where(waiting, state.pending + quiet, np.nan)
+            for j in range(quiet):
+                book.pay(paid[j])
+        book.pass_quiet_days(quiet)
     return quiet
 
 
@@ -135,7 +135,7 @@ def night_borrow(batch: Batch, shares: FloatArray, k: int) -> FloatArray | None:
     return paid
 
 
-def _marks(batch: Batch, state: BatchState, k: int, span: int
+def _marks(batch: Batch, book: Book, k: int, span: int
            ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray | None]:
     """Weights (span, C, N), NAV, drift and cash (span, C) of days ``k .. k + span - 1``,
     and the borrow paid each day (span, C) (None when the batch holds no short).
@@ -143,26 +143,28 @@ def _marks(batch: Batch, state: BatchState, k: int, span: int
     Without shorts the cash is constant: one vectorized mark to market. With them, each
     day first pays the borrow of the night before (the engine's
     :func:`~driftwise.backtest.engine.night_borrow`, taken from cash in the same order as
-    the day loop), then is marked at its cash.
+    the day loop), then is marked at its cash. ``book`` is left as it was: the quiet days
+    pay from it once they are known (:func:`quiet_days`).
     """
     h = batch.history
     if batch.borrow_daily is None:
-        weights, nav, drift = mark_to_market(state.shares, h.prices[k: k + span], state.cash,
-                                             batch.target, batch.target_cash)
-        return weights, nav, drift, state.cash, None
-    n_rows, n_assets = state.shares.shape
+        weights, nav, drift = book.mark_to_market(h.prices[k: k + span], batch.target,
+                                                  batch.target_cash)
+        return weights, nav, drift, book.cash_usd, None
+    n_rows, n_assets = book.shares.shape
     weights, nav, drift = (np.empty((span, n_rows, n_assets)), np.empty((span, n_rows)),
                            np.empty((span, n_rows)))
     cash, paid = np.empty((span, n_rows)), np.zeros((span, n_rows))
-    held = state.cash
+    # the days ahead pay from a second book on the same arrays (pay replaces cash)
+    ahead = Book(book.shares, book.cash_usd, book.days_since_rebalance, book.pending_days)
     for j in range(span):
-        fee = night_borrow(batch, state.shares, k + j)
+        fee = night_borrow(batch, book.shares, k + j)
         if fee is not None:
             paid[j] = fee
-            held = held - fee
-        cash[j] = held
-        weights[j], nav[j], drift[j] = mark_to_market(state.shares, h.prices[k + j], held,
-                                                      batch.target, batch.target_cash)
+            ahead.pay(fee)
+        cash[j] = ahead.cash_usd
+        weights[j], nav[j], drift[j] = ahead.mark_to_market(h.prices[k + j], batch.target,
+                                                            batch.target_cash)
     return weights, nav, drift, cash, paid
 
 

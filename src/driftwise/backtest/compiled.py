@@ -135,12 +135,12 @@ class Loop:
 def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
     """Simulate from day ``k`` through the next day on which a row fires; return the next
     day to simulate (the number of days when done, the result then written to ``out``)."""
-    h = batch.history
+    h, book = batch.history, state.book
     loop = state.loop
     if not isinstance(loop, Loop):
         loop = state.loop = Loop.start(batch)
-    day = _k.threshold_scan(k, state.shares, state.cash, state.since, h.prices, batch.target,
-                            float(batch.target_cash), loop.threshold, loop.calendar,
+    day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
+                            batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
                             batch.invalid, loop.borrow_rate, loop.nav, loop.drift,
                             loop.post_drift, loop.traded, loop.cost, loop.cash, loop.intended,
                             loop.borrow)
@@ -159,7 +159,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     model = costs.model
     failed = np.zeros(1, dtype=np.intp)
     status = _k.threshold_event(
-        k, state.shares, state.cash, state.since, h.prices[k], batch.target,
+        k, state.book.shares, state.book.cash_usd, state.book.days_since_rebalance, h.prices[k],
+        batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
         batch.no_buy, batch.no_sell,
         arg(h.vol_annual[k]), arg(costs.inputs.adv_shares, np.float64),

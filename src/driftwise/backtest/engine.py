@@ -80,6 +80,7 @@ from driftwise.config import Config
 from driftwise.data.model import Inputs
 from driftwise.flags import Notice
 from driftwise.metrics.drift import band_width, mark_to_market
+from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import TriggerResult
@@ -276,23 +277,11 @@ def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.I
 
 # -------------------------------------------------------------- simulation
 
-def next_pending(pending: FloatArray, delayed: BoolArray | None) -> FloatArray:
-    """Trading days a delayed rebalance will have waited on the next day (NaN: none).
-
-    A rebalance delayed today has waited 1 day tomorrow, and one more each day it stays
-    delayed; a day without a delay (taken, or nothing pending) clears it.
-    """
-    if delayed is None:
-        return np.full(pending.shape, np.nan)
-    return np.asarray(np.where(delayed, np.where(np.isnan(pending), 1.0, pending + 1.0),
-                               np.nan), dtype=np.float64)
-
-
 def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
     """Step 1 of the backtest's day, first: the shorts held overnight pay their borrow from cash."""
-    paid = blocks.night_borrow(batch, state.shares, k)
+    paid = blocks.night_borrow(batch, state.book.shares, k)
     if paid is not None:
-        state.cash = state.cash - paid
+        state.book.pay(paid)
         out.borrow[k, batch.columns] = paid
 
 
@@ -303,19 +292,19 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     parameters of those rows): each row is decided as it would be alone. Returns whether
     any row fired.
     """
-    h = batch.history
+    h, book = batch.history, state.book
     pay_borrow(batch, state, out, k)
-    weights, nav, drift = state.mark_to_market(h.prices[k], batch.target, batch.target_cash)
+    weights, nav, drift = book.mark_to_market(h.prices[k], batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
     ctx = DayContext(
         date=h.days[k], weights=weights,
-        cash_weight=state.cash / nav, target=batch.target, target_cash=batch.target_cash,
+        cash_weight=book.cash_usd / nav, target=batch.target, target_cash=batch.target_cash,
         nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
         full_cost_usd=costs, cov_annual=h.cov_on(k) if batch.with_cov else None,
         vix=float(h.vix[k]), calendar=h.calendar[k], first_day=k == 0,
-        days_since_rebalance=state.since, pending_days=state.pending, known_drift=drift)
-    out.quiet(slice(k, k + 1), batch.columns, nav, drift, state.cash)
-    since = state.since + 1.0
+        days_since_rebalance=book.days_since_rebalance, pending_days=book.pending_days,
+        known_drift=drift)
+    out.quiet(slice(k, k + 1), batch.columns, nav, drift, book.cash_usd)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
         delayed = None  # the planner's plan is invalid: no trade, nothing stays pending
@@ -324,19 +313,18 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
         delayed = result.delayed
         fired = np.flatnonzero(result.fired)
         if len(fired):
-            traded, fired_delayed = _trade(batch, state, out, k, ctx, costs, fired, result)
+            fired_delayed = _trade(batch, state, out, k, ctx, costs, fired, result)
             if delayed is not None and fired_delayed is not None:
                 delayed = delayed.copy()
                 delayed[fired] = fired_delayed
-            since[traded] = 1.0
-    state.pending = next_pending(state.pending, delayed)
-    state.since = since
+    book.end_day(delayed)
     return len(fired) > 0
 
 
 def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContext, costs: DayCosts,
-           fired: IntArray, evaluated: TriggerResult) -> tuple[IntArray, BoolArray | None]:
-    """``step`` on the fired rows; apply their trades. Returns the rows that traded.
+           fired: IntArray, evaluated: TriggerResult) -> BoolArray | None:
+    """``step`` on the fired rows; book their trades (:func:`book_trades`) and record them.
+    Returns the fired rows' delays.
 
     ``evaluated`` is the trigger's result on ``ctx``, reused when every row fired.
     """
@@ -352,25 +340,21 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
                    borrow_bps_annual=(None if batch.borrow_daily is None
                                       else costs.inputs.borrow_bps_annual))
     outcome = step(rule, sub, day, evaluated=known)
-    out.intended[k, batch.members[fired]] = outcome.sizing.intended_traded_usd
-    pick = outcome.traded
-    if pick.any():
-        s = outcome.sizing
-        _apply(batch, state, out, k, fired[pick], s.trade_usd[pick], s.trade_shares[pick],
-               s.cost_usd[pick], s.post_cash_usd[pick])
-    return fired[pick], outcome.trigger.delayed
+    s = outcome.sizing
+    out.intended[k, batch.members[fired]] = s.intended_traded_usd
+    traded = book_trades(state.book, fired, s)
+    if len(traded):
+        pick = outcome.traded
+        _record(batch, state.book, out, k, traded, s.trade_usd[pick], s.cost_usd[pick])
+    return outcome.trigger.delayed
 
 
-def _apply(batch: Batch, state: BatchState, out: Outputs, k: int, rows: IntArray,
-           trade_usd: FloatArray, trade_shares: FloatArray, cost_usd: FloatArray,
-           post_cash_usd: FloatArray) -> None:
-    """Step 4 for ``rows``: trades into shares, their value and costs out of cash (the
-    sizing's own ``cash - sum(trades) - sum(costs)``, which meets the buffer exactly);
-    record."""
-    state.shares[rows] += trade_shares
-    state.cash[rows] = post_cash_usd
-    cash = state.cash[rows]
-    _, post_nav, post_drift = mark_to_market(state.shares[rows], batch.history.prices[k], cash,
+def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: IntArray,
+            trade_usd: FloatArray, cost_usd: FloatArray) -> None:
+    """Record the trades of ``rows`` (booked): traded value, costs, and the post-trade
+    NAV, cash and drift at the close."""
+    cash = book.cash_usd[rows]
+    _, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k], cash,
                                              batch.target, batch.target_cash)
     m = batch.members[rows]
     out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
@@ -465,7 +449,7 @@ def run_backtest(inputs: Inputs, configs: Sequence[Config], *, start: DateLike |
     history = batches[0].history
     n_days = history.n_days
     first = start_state(inputs, batches[0], configs, window)
-    nav0 = float((first.shares[0] * history.prices[0]).sum() + first.cash[0])
+    nav0 = float((first.book.shares[0] * history.prices[0]).sum() + first.book.cash_usd[0])
     n_jobs = parallel.job_count(workers, len(configs), len(tickers), n_days)
     if n_jobs == 1:
         out = Outputs.empty(n_days, len(configs))
