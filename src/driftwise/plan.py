@@ -44,7 +44,7 @@ from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
 from driftwise.monitor import MonitorConfig, estimate_risk, trading_days_between
 from driftwise.policy.constraints import CostFn
-from driftwise.policy.context import Anchor, DayContext, Frequency
+from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
@@ -236,15 +236,17 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
     days = (trading_days_between(pd.DatetimeIndex(inputs.market.prices.index), last,
                                  state.as_of) if last is not None else np.nan)
     cost_fn = _cost_fn(costs, params, vix)
-    return DayContext(
-        date=np.datetime64(state.as_of.date()), weights=state.weights[None, :],
-        cash_weight=np.array([state.cash_weight]), target=state.target_weights,
-        target_cash=state.target_cash_weight, nav_usd=np.array([state.nav_usd]),
-        vol_annual=vol, band_width=width, cov_annual=cov,
-        full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1),
-        vix=float("nan") if vix is None else vix, calendar=calendar_flags(state.as_of),
-        first_day=first_day, days_since_rebalance=np.array([days], dtype=float),
-        pending_days=np.array([pending_days], dtype=float))
+    market = MarketDay(date=np.datetime64(state.as_of.date()), prices_usd=state.prices_usd,
+                       vol_annual=vol, cov_annual=cov,
+                       vix=float("nan") if vix is None else vix,
+                       calendar=calendar_flags(state.as_of), first_day=first_day)
+    marks = BookMarks(weights=state.weights[None, :], cash_weight=np.array([state.cash_weight]),
+                      nav_usd=np.array([state.nav_usd]),
+                      days_since_rebalance=np.array([days], dtype=float),
+                      pending_days=np.array([pending_days], dtype=float))
+    return DayContext.of(market, marks, target=state.target_weights,
+                         target_cash=state.target_cash_weight, band_width=width,
+                         full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1))
 
 
 def calendar_flags(day: pd.Timestamp) -> frozenset[tuple[Frequency, Anchor]]:

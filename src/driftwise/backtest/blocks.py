@@ -14,10 +14,7 @@ Triggers that read each day's cost model or covariance (cost-benefit) run day by
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import numpy as np
-import numpy.typing as npt
 
 from driftwise import _kernels
 from driftwise._types import FloatArray
@@ -30,14 +27,11 @@ from driftwise.backtest.batches import (
     take_trigger,
 )
 from driftwise.policy.book import Book
-from driftwise.policy.context import CostFunction, DayContext
+from driftwise.policy.context import BookMarks, CostFunction, DayContext
 from driftwise.policy.triggers import (
     DayInput,
     Trigger,
 )
-
-_G = TypeVar("_G", bound=np.generic)
-
 
 PER_ROW_INPUTS = frozenset({DayInput.DRIFT, DayInput.BANDS, DayInput.CALENDAR, DayInput.VIX,
                             DayInput.VOLATILITY, DayInput.PENDING})
@@ -80,28 +74,21 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     to market; the event day itself is left to
     :func:`~driftwise.backtest.engine.simulate_day`.
     """
-    h, book = batch.history, state.book
+    book = state.book
     n_rows = len(batch.members)
     weights, nav, drift, cash, paid = _marks(batch, book, k, span)  # (span, C, [N])
     offsets = np.arange(span, dtype=np.float64)[:, None]
     waiting = np.isfinite(book.pending_days)
     pending = np.where(waiting, book.pending_days + offsets, np.nan)
 
-    def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
-        return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
-
-    vol = h.vol_annual[k: k + span]
-    ctx = DayContext(
-        date=per_row(h.days[k: k + span]),
-        weights=weights.reshape(span * n_rows, -1),
-        cash_weight=(cash / nav).reshape(-1), target=batch.target,
-        target_cash=batch.target_cash, nav_usd=nav.reshape(-1),
-        vol_annual=per_row(vol), band_width=batch.band_width,
-        full_cost_usd=_block_costs(batch, k, span), vix=per_row(h.vix[k: k + span]),
-        calendar={key: per_row(mask[k: k + span]) for key, mask in h.calendar_masks.items()},
-        first_day=per_row(np.arange(k, k + span) == 0),
+    marks = BookMarks(
+        weights=weights.reshape(span * n_rows, -1), cash_weight=(cash / nav).reshape(-1),
+        nav_usd=nav.reshape(-1),
         days_since_rebalance=(book.days_since_rebalance + offsets).reshape(-1),
-        pending_days=pending.reshape(-1), known_drift=drift.reshape(-1))
+        pending_days=pending.reshape(-1), drift=drift.reshape(-1))
+    ctx = DayContext.of(batch.history.block(k, span, n_rows), marks, target=batch.target,
+                        target_cash=batch.target_cash, band_width=batch.band_width,
+                        full_cost_usd=_block_costs(batch, k, span))
     result = _tiled_trigger(batch, span).evaluate(ctx)
     valid = ~batch.invalid[k: k + span, None]
     fired = result.fired.reshape(span, n_rows) & valid

@@ -28,6 +28,7 @@ day loop of the same batch bit for bit, and the engine to equal the reference si
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ from driftwise.policy.constraints import (
     FIXED_POINT_TOL,
     no_cash_fit_error,
 )
-from driftwise.policy.context import DayContext
+from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.sizing import no_landing_error
@@ -65,16 +66,18 @@ def supports(rule: Rule, with_cov: bool) -> bool:
 
 def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolArray:
     """The days of the window on which any of ``calendars`` (triggers that read only the
-    calendar) fires, shape (T,): the triggers' own evaluation, one row per day (never the
-    first day of the window)."""
+    calendar) fires, shape (T,): the triggers' own evaluation on a context with one row per
+    day (:meth:`MarketHistory.block`, a portfolio of cash alone; never the first day of the
+    window)."""
     n_days = history.n_days
     if not calendars:
         return np.zeros(n_days, dtype=np.bool_)
-    days = DayContext(
-        date=history.days, weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
-        target=np.zeros(0), target_cash=1.0, nav_usd=np.ones(n_days),
-        vol_annual=np.zeros(0), band_width=np.zeros(0), full_cost_usd=_no_cost,
-        calendar=history.calendar_masks, first_day=np.arange(n_days) == 0)
+    market = dataclasses.replace(history.block(0, n_days, 1), vol_annual=np.zeros((n_days, 0)))
+    cash_only = BookMarks(weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
+                          nav_usd=np.ones(n_days), days_since_rebalance=np.zeros(n_days),
+                          pending_days=np.full(n_days, np.nan))
+    days = DayContext.of(market, cash_only, target=np.zeros(0), target_cash=1.0,
+                         band_width=np.zeros(0), full_cost_usd=_no_cost)
     trigger = calendars[0] if len(calendars) == 1 else AnyOf(calendars)
     return arg(trigger.evaluate(days).fired, np.bool_)
 

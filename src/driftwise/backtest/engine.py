@@ -292,19 +292,14 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     parameters of those rows): each row is decided as it would be alone. Returns whether
     any row fired.
     """
-    h, book = batch.history, state.book
+    book = state.book
     pay_borrow(batch, state, out, k)
-    weights, nav, drift = book.mark_to_market(h.prices[k], batch.target, batch.target_cash)
+    market = batch.history.day(k, with_cov=batch.with_cov)
+    marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
-    ctx = DayContext(
-        date=h.days[k], weights=weights,
-        cash_weight=book.cash_usd / nav, target=batch.target, target_cash=batch.target_cash,
-        nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
-        full_cost_usd=costs, cov_annual=h.cov_on(k) if batch.with_cov else None,
-        vix=float(h.vix[k]), calendar=h.calendar[k], first_day=k == 0,
-        days_since_rebalance=book.days_since_rebalance, pending_days=book.pending_days,
-        known_drift=drift)
-    out.quiet(slice(k, k + 1), batch.columns, nav, drift, book.cash_usd)
+    ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
+                        band_width=batch.band_width, full_cost_usd=costs)
+    out.quiet(slice(k, k + 1), batch.columns, marks.nav_usd, ctx.portfolio_drift, book.cash_usd)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
         delayed = None  # the planner's plan is invalid: no trade, nothing stays pending

@@ -27,6 +27,7 @@ import numpy as np
 
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.metrics.drift import mark_to_market
+from driftwise.policy.context import BookMarks
 
 
 class Sized(Protocol):
@@ -107,6 +108,15 @@ class Book:
         (C, N) or (K, C, N), NAV and drift (C,) or (K, C).
         """
         return mark_to_market(self.shares, prices_usd, self.cash_usd, target, target_cash)
+
+    def marks(self, prices_usd: FloatArray, target: FloatArray, target_cash: float) -> BookMarks:
+        """The book marked to market at one close (N,): what a
+        :class:`~driftwise.policy.context.DayContext` reads of it
+        (:meth:`DayContext.of <driftwise.policy.context.DayContext.of>`)."""
+        weights, nav, drift = self.mark_to_market(prices_usd, target, target_cash)
+        return BookMarks(weights=weights, cash_weight=self.cash_usd / nav, nav_usd=nav,
+                         days_since_rebalance=self.days_since_rebalance,
+                         pending_days=self.pending_days, drift=drift)
 
     def pay(self, amount_usd: FloatArray) -> None:
         """Take ``amount_usd`` (C,) from cash (the borrow of the shorts held overnight)."""

@@ -36,7 +36,7 @@ from driftwise.costs import CostParams
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.book import Book, book_trades
-from driftwise.policy.context import DayContext
+from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.sizing import SizingResult
@@ -258,12 +258,12 @@ def size_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
     def total(trade_usd: FloatArray) -> FloatArray:
         return np.asarray(cost_fn(trade_usd).sum(axis=1), dtype=np.float64)
 
-    ctx = DayContext(
-        date=h.days[day], weights=values / nav[:, None], cash_weight=cash_usd / nav,
-        target=portfolio.target, target_cash=portfolio.target_cash, nav_usd=nav,
-        vol_annual=h.vol_annual[day], band_width=np.zeros(len(prices)),
-        full_cost_usd=total, vix=float(h.vix[day]),
-        days_since_rebalance=np.zeros(n_rows), pending_days=np.full(n_rows, np.nan))
+    marks = BookMarks(weights=values / nav[:, None], cash_weight=cash_usd / nav, nav_usd=nav,
+                      days_since_rebalance=np.zeros(n_rows),
+                      pending_days=np.full(n_rows, np.nan))
+    ctx = DayContext.of(h.day(day), marks, target=portfolio.target,
+                        target_cash=portfolio.target_cash, band_width=np.zeros(len(prices)),
+                        full_cost_usd=total)
     trigger = _Given(np.ones(n_rows, dtype=bool), assets)
     none = np.zeros(len(prices), dtype=bool)
     asset_day = AssetDay(prices_usd=prices, adv_shares=inputs.adv_shares, no_buy=none,
