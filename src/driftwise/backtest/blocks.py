@@ -3,13 +3,18 @@
 On most days nothing fires. Between trades the shares and cash are constant, so the
 weights of days ``t .. t + K - 1`` follow from their prices: :func:`quiet_days` builds one
 context whose rows are (day, configuration) pairs, each with its day's VIX, calendar flags
-and volatility, and evaluates the batch's own trigger on it once. The days before the
-first event (a row fires, a delay starts or ends) are recorded with a vectorized mark to
-market; the event day goes through :func:`~driftwise.backtest.engine.simulate_day` as
-before. ``K`` doubles while the days stay quiet and restarts at one day after an event
-(:func:`~driftwise.backtest.engine.advance`), and is at most :func:`max_span` days.
-Triggers that read each day's cost model or covariance (cost-benefit) run day by day
-(:func:`block_safe`, from what the trigger says it reads).
+and volatility (:meth:`MarketHistory.block <driftwise.backtest.history.MarketHistory.block>`
+and :meth:`DayContext.of <driftwise.policy.context.DayContext.of>`), and evaluates the
+batch's own trigger on it once. The days before the first event (a row fires, a delay
+starts or ends) are recorded with a vectorized mark to market, and the batch's
+:class:`~driftwise.policy.book.Book` pays their borrow and lets them pass
+(:meth:`~driftwise.policy.book.Book.pay`,
+:meth:`~driftwise.policy.book.Book.pass_quiet_days`); the event day goes through
+:func:`~driftwise.backtest.engine.simulate_day` as before. ``K`` doubles while the days
+stay quiet and restarts at one day after an event (:func:`~driftwise.backtest.engine.advance`),
+and is at most :func:`max_span` days. Triggers that read each day's cost model or
+covariance (cost-benefit) run day by day (:func:`block_safe`, from what the trigger says
+it reads).
 """
 
 from __future__ import annotations

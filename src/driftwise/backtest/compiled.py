@@ -10,8 +10,10 @@ from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own),
 quiet days to market and stops on the first review day or the first day a row's drift
 reaches its threshold; :func:`~driftwise.backtest._kernels.threshold_event` simulates
 that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
-sized and pay from cash). Python only builds the day's cost table between the two
-(:class:`~driftwise.backtest.batches.DayCosts`).
+sized and are booked with :func:`~driftwise.policy._kernels.book_row`, the compiled twin of
+:func:`driftwise.policy.book.book_trades`). Both kernels move the batch's
+:class:`~driftwise.policy.book.Book`; Python only builds the day's cost table between
+the two (:class:`~driftwise.backtest.batches.DayCosts`).
 
 Nothing here is a second implementation: the review days are the calendar trigger's own
 evaluation on a context whose rows are the days of the window (one call before the loop),
@@ -20,10 +22,12 @@ function elsewhere: the mark to market (:func:`driftwise.metrics.drift.mark_to_m
 the threshold's comparison (:meth:`DriftThreshold.evaluate
 <driftwise.policy.triggers.DriftThreshold.evaluate>`), the illiquid assets
 (:func:`driftwise.policy.rule.illiquid_assets`), the sizing with its cost model
-(:func:`driftwise.policy.sizing.size_trades`). The order of
-:func:`driftwise.policy.rule.step` (trigger, illiquid assets, sizing) is the kernel's, and
-a review day fires every row as ``AnyOf`` does. Tests require this loop to equal the Python
-day loop of the same batch bit for bit, and the engine to equal the reference simulator.
+(:func:`driftwise.policy.sizing.size_trades`); it books the trades with the compiled twin
+of :func:`driftwise.policy.book.book_trades` (``book_row``: a test holds the two equal).
+The order of :func:`driftwise.policy.rule.step` (trigger, illiquid assets, sizing) is the
+kernel's, and a review day fires every row as ``AnyOf`` does. Tests require this loop to
+equal the Python day loop of the same batch bit for bit, and the engine to equal the
+reference simulator.
 """
 
 from __future__ import annotations

@@ -1,16 +1,22 @@
 """The backtest engine: many configurations, one loop over days.
 
-Each trading day ``t`` of the window, for every configuration, in this order:
+Each trading day ``t`` of the window, for every configuration, in this order (the state
+is a :class:`~driftwise.policy.book.Book` per batch, the order of operations is its
+module's):
 
 1. **mark to market** at the close of ``t``: the shorts held overnight pay their borrow from
    cash first (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
-   on the first day), then ``NAV = sum(shares * close_t) + cash``;
+   on the first day; :meth:`Book.pay`), then ``NAV = sum(shares * close_t) + cash``
+   (:meth:`Book.marks`);
 2. **evaluate the trigger** with data up to and including ``t``
-   (:class:`~driftwise.policy.context.DayContext` built from the
-   :class:`~driftwise.backtest.history.MarketHistory` row of ``t``);
+   (:meth:`DayContext.of <driftwise.policy.context.DayContext.of>` the book's marks and
+   :meth:`MarketHistory.day <driftwise.backtest.history.MarketHistory.day>` of ``t``);
 3. **size the trades** at the close of ``t`` (:func:`driftwise.policy.rule.step`, the
    planner's own decision, with the cost model of ``t``);
-4. **pay the costs from cash** at ``t`` (``cash -= sum(trade_usd) + sum(cost_usd)``);
+4. **book the trades and pay the costs from cash** at ``t``
+   (:func:`~driftwise.policy.book.book_trades`: cash becomes the sizing's own
+   ``cash - sum(trade_usd) - sum(cost_usd)``), then the day ends (:meth:`Book.end_day`:
+   days since rebalancing and the wait of a delayed rebalance move on);
 5. the return from ``t`` to ``t + 1`` applies to the post-trade shares (prices are
    adjusted closes, so dividends are in the returns).
 
@@ -37,7 +43,8 @@ stacked triggers, state, result arrays) lives in :mod:`driftwise.backtest.batche
 
 **Compiled batches.** A batch of thresholds, calendar reviews or both (``Batch.compiled``)
 skips this Python day loop: :func:`driftwise.backtest.compiled.advance` runs its days in
-compiled kernels that call the same row kernels as ``step``.
+compiled kernels that call the same row kernels as ``step`` and book with the compiled twin
+of ``book_trades``.
 """
 
 from __future__ import annotations
