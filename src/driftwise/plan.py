@@ -43,8 +43,9 @@ from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_sched
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
 from driftwise.monitor import MonitorConfig, estimate_risk, trading_days_between
+from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
-from driftwise.policy.context import Anchor, DayContext, Frequency
+from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
@@ -236,15 +237,17 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
     days = (trading_days_between(pd.DatetimeIndex(inputs.market.prices.index), last,
                                  state.as_of) if last is not None else np.nan)
     cost_fn = _cost_fn(costs, params, vix)
-    return DayContext(
-        date=np.datetime64(state.as_of.date()), weights=state.weights[None, :],
-        cash_weight=np.array([state.cash_weight]), target=state.target_weights,
-        target_cash=state.target_cash_weight, nav_usd=np.array([state.nav_usd]),
-        vol_annual=vol, band_width=width, cov_annual=cov,
-        full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1),
-        vix=float("nan") if vix is None else vix, calendar=calendar_flags(state.as_of),
-        first_day=first_day, days_since_rebalance=np.array([days], dtype=float),
-        pending_days=np.array([pending_days], dtype=float))
+    market = MarketDay(date=np.datetime64(state.as_of.date()), prices_usd=state.prices_usd,
+                       vol_annual=vol, cov_annual=cov,
+                       vix=float("nan") if vix is None else vix,
+                       calendar=calendar_flags(state.as_of), first_day=first_day)
+    marks = BookMarks(weights=state.weights[None, :], cash_weight=np.array([state.cash_weight]),
+                      nav_usd=np.array([state.nav_usd]),
+                      days_since_rebalance=np.array([days], dtype=float),
+                      pending_days=np.array([pending_days], dtype=float))
+    return DayContext.of(market, marks, target=state.target_weights,
+                         target_cash=state.target_cash_weight, band_width=width,
+                         full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1))
 
 
 def calendar_flags(day: pd.Timestamp) -> frozenset[tuple[Frequency, Anchor]]:
@@ -522,15 +525,23 @@ def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
     return dataclasses.replace(costs, **updates)
 
 
+def _post_trade_drift(outcome: StepResult, state: PortfolioState) -> float:
+    """Portfolio drift after the trades: the step's trades booked into a one-row
+    :class:`~driftwise.policy.book.Book` of the holdings (:func:`book_trades`, as the
+    backtest books them) and marked to market at the day's closes."""
+    book = Book.start(state.shares[None, :], np.array([state.cash_usd]))
+    book_trades(book, np.zeros(1, dtype=np.intp), outcome.sizing)
+    _, _, drift = book.mark_to_market(state.prices_usd, state.target_weights,
+                                      state.target_cash_weight)
+    return float(drift[0])
+
+
 def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
              state: PortfolioState, borrow_usd: float
              ) -> tuple[dict[str, float], dict[str, float]]:
     """Before and after; the cost-benefit ratios count the borrow of the shorts the
     trades open (``borrow_usd`` over the benefit horizon), as the skip decision does."""
-    after_w = outcome.sizing.post_weights[0]
-    after_cash = float(outcome.sizing.post_cash_weight[0])
-    d_after = after_w - state.target_weights
-    drift_after = 0.5 * (np.abs(d_after).sum() + abs(after_cash - state.target_cash_weight))
+    drift_after = _post_trade_drift(outcome, state)
     cost_usd = float(outcome.sizing.cost_usd[0].sum())
     full_cost = float(ctx.full_rebalance_cost[0])
     te_b, te_a = float(outcome.te_before[0]), float(outcome.te_after[0])

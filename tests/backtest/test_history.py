@@ -172,3 +172,23 @@ def test_group_targets_rejected(synthetic: Inputs) -> None:
     sector = dataclasses.replace(synthetic.targets, level=TargetLevel.SECTOR)
     with pytest.raises(ConfigError, match="targets by sector"):
         build_history(dataclasses.replace(synthetic, targets=sector))
+
+
+def test_a_block_is_its_days_one_row_each(synthetic: Inputs) -> None:
+    history = build_history(synthetic)
+    k, span, n_rows = 2, 5, 3
+    block = history.block(k, span, n_rows)
+    assert block.prices_usd.shape == (span, len(history.tickers))
+    for j in range(span):
+        day = history.day(k + j, with_cov=j == 0)
+        np.testing.assert_array_equal(block.prices_usd[j], day.prices_usd)
+        assert day.cov_annual is None or day.cov_annual.shape == (len(history.tickers),) * 2
+        for r in range(j * n_rows, (j + 1) * n_rows):  # day-major rows
+            assert block.date[r] == day.date  # type: ignore[index]
+            np.testing.assert_array_equal(block.vol_annual[r], day.vol_annual)
+            np.testing.assert_equal(block.vix[r], day.vix)  # type: ignore[index]
+            assert block.first_day[r] == day.first_day  # type: ignore[index]
+            assert isinstance(block.calendar, dict) and isinstance(day.calendar, frozenset)
+            assert {key for key, mask in block.calendar.items() if mask[r]} == day.calendar
+    assert history.day(0).first_day and not history.day(1).first_day
+    assert history.day(3).cov_annual is None

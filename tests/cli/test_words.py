@@ -19,7 +19,7 @@ import pytest
 import typer.main
 
 from driftwise.cli import EXIT_OK, app, main
-from driftwise.config_template import DEFAULT_CONFIG_TOML
+from driftwise.config import DEFAULT_CONFIG_TOML
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = re.compile(r"\bSPEC\b|\bseed's\b|\bthe seed\b|\bSeed\b|"

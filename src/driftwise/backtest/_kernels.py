@@ -13,7 +13,14 @@ from driftwise._kernels import at_threshold, total
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.costs._kernels import Table
 from driftwise.metrics._kernels import mark_row
-from driftwise.policy._kernels import N_ASSET_KEYS, N_ROW_KEYS, OK, illiquid_row, size_row
+from driftwise.policy._kernels import (
+    N_ASSET_KEYS,
+    N_ROW_KEYS,
+    OK,
+    book_row,
+    illiquid_row,
+    size_row,
+)
 
 # ------------------------------------------------------- backtest: borrow
 
@@ -125,9 +132,10 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
     :func:`threshold_scan`); mark to market at the close; on a calendar review day
     (``review``) every row fires, otherwise the rows whose drift reaches their threshold.
     The rows that fire leave their illiquid assets out (:func:`illiquid_row`), are sized
-    (:func:`size_row`: the planner's sizing, cost-benefit skip off) and pay their trades
-    and costs from cash (sells before buys: the sizing's own sums). Returns a status
-    (``failed[0]``: the row) and records the day.
+    (:func:`size_row`: the planner's sizing, cost-benefit skip off) and are booked with
+    their costs (:func:`book_row`, the twin of :func:`driftwise.policy.book.book_trades`:
+    cash after the sizing's own sums, sells before buys); then every row counts one more
+    day since rebalancing. Returns a status (``failed[0]``: the row) and records the day.
     """
     n_rows, n_assets = shares.shape
     weights = np.empty((n_rows, n_assets))
@@ -145,10 +153,10 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                                     weights[c], gaps)
         _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
                out_cost, out_cash, out_intended)
-        since[c] += 1.0
     if review:  # a calendar review: every row fires (the calendar or the threshold)
         met.fill(True)
     elif not at_threshold(drift, threshold, met):
+        _end_day(since)
         return OK
     price_ok = np.empty(n_assets, dtype=np.bool_)
     safe = np.empty(n_assets)
@@ -194,16 +202,10 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
             failed[0] = c
             return status
         out_intended[k, c] = sums[2]
-        traded = False
-        for i in range(n_assets):
-            traded |= x[i] != 0.0
-        if not traded:
+        if not book_row(shares, cash, since, c, x, safe, whole, cash_usd - sums[0] - sums[1]):
             continue
         for i in range(n_assets):
-            sh = x[i] / safe[i]
-            shares[c, i] += np.rint(sh) if whole else sh
             moved[i] = abs(x[i])
-        cash[c] = cash_usd - sums[0] - sums[1]
         post_nav, post_drift = mark_row(shares[c], prices, cash[c], target, target_cash,
                                         weights[c], gaps)
         out_traded[k, c] = total(moved)
@@ -212,6 +214,14 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
         out_cash[k, c] = cash[c]
         out_rebalanced[k, c] = True
         out_post[k, c] = post_drift
-        since[c] = 1.0
+    _end_day(since)
     return OK
+
+
+@kernel
+def _end_day(since: FloatArray) -> None:
+    """One more day since rebalancing in every row (:meth:`driftwise.policy.book.Book.end_day`
+    without a delay: the compiled loop runs no delaying trigger)."""
+    for c in range(since.shape[0]):
+        since[c] += 1.0
 

@@ -4,7 +4,8 @@ A batch is one :class:`~driftwise.backtest.grid.RuleBlock` of the run's rule gri
 to its market history: the rows share a rule whose trigger parameters are arrays shaped
 ``(C_g,)`` and are priced each with its own cost parameters. This module holds what a
 batch carries through the days: the constant part (:class:`Batch`, :class:`Window`),
-the holdings (:class:`BatchState`, set by :func:`start_state`), the result arrays being
+the holdings (:class:`BatchState`: a
+:class:`~driftwise.policy.book.Book`, set by :func:`start_state`), the result arrays being
 filled (:class:`Outputs`) and the cost model bound to one day (:class:`DayCosts`). It
 moves no state itself: the day loop is :mod:`driftwise.backtest.engine`, quiet blocks
 :mod:`driftwise.backtest.blocks`.
@@ -34,8 +35,8 @@ from driftwise.costs import (
     row_trading_costs,
 )
 from driftwise.data.model import Inputs
-from driftwise.metrics.drift import mark_to_market
 from driftwise.monitor import trading_days_between
+from driftwise.policy.book import Book
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import Trigger
 
@@ -210,22 +211,12 @@ class DayCosts:
 
 @dataclass
 class BatchState:
-    """Holdings of one batch: shares (C_g, N), cash, delayed wait and days since trading."""
+    """What a batch carries from day to day: its :class:`~driftwise.policy.book.Book` (the
+    holdings of its C_g rows), and the run of a compiled batch."""
 
-    shares: FloatArray
-    cash: FloatArray
-    pending: FloatArray
-    since: FloatArray
+    book: Book
     loop: object = None
     """The run of a compiled batch (:class:`driftwise.backtest.compiled.Loop`), if any."""
-
-    def mark_to_market(self, prices: FloatArray, target: FloatArray,
-                       target_cash: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Step 1: weights (C, N), NAV (C,) and portfolio drift (C,) at ``prices``.
-
-        :func:`driftwise.metrics.drift.mark_to_market`, one compiled pass.
-        """
-        return mark_to_market(self.shares, prices, self.cash, target, target_cash)
 
 
 @dataclass
@@ -293,4 +284,4 @@ def start_state(inputs: Inputs, batch: Batch, window: Window) -> BatchState:
             shares = np.trunc(shares)
         cash = nav0 - (shares * h.prices[0]).sum(axis=1)
         since = 0.0
-    return BatchState(shares, cash, np.full(n_rows, np.nan), np.full(n_rows, since))
+    return BatchState(Book.start(shares, cash, since))

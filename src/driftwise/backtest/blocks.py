@@ -3,21 +3,23 @@
 On most days nothing fires. Between trades the shares and cash are constant, so the
 weights of days ``t .. t + K - 1`` follow from their prices: :func:`quiet_days` builds one
 context whose rows are (day, configuration) pairs, each with its day's VIX, calendar flags
-and volatility, and evaluates the batch's own trigger on it once. The days before the
-first event (a row fires, a delay starts or ends) are recorded with a vectorized mark to
-market; the event day goes through :func:`~driftwise.backtest.engine.simulate_day` as
-before. ``K`` doubles while the days stay quiet and restarts at one day after an event
-(:func:`~driftwise.backtest.engine.advance`), and is at most :func:`max_span` days.
-Triggers that read each day's cost model or covariance (cost-benefit) run day by day
-(:func:`block_safe`, from what the trigger says it reads).
+and volatility (:meth:`MarketHistory.block <driftwise.backtest.history.MarketHistory.block>`
+and :meth:`DayContext.of <driftwise.policy.context.DayContext.of>`), and evaluates the
+batch's own trigger on it once. The days before the first event (a row fires, a delay
+starts or ends) are recorded with a vectorized mark to market, and the batch's
+:class:`~driftwise.policy.book.Book` pays their borrow and lets them pass
+(:meth:`~driftwise.policy.book.Book.pay`,
+:meth:`~driftwise.policy.book.Book.pass_quiet_days`); the event day goes through
+:func:`~driftwise.backtest.engine.simulate_day` as before. ``K`` doubles while the days
+stay quiet and restarts at one day after an event (:func:`~driftwise.backtest.engine.advance`),
+and is at most :func:`max_span` days. Triggers that read each day's cost model or
+covariance (cost-benefit) run day by day (:func:`block_safe`, from what the trigger says
+it reads).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import numpy as np
-import numpy.typing as npt
 
 from driftwise import _kernels
 from driftwise._types import FloatArray
@@ -29,15 +31,12 @@ from driftwise.backtest.batches import (
     Outputs,
 )
 from driftwise.backtest.grid import take_trigger
-from driftwise.metrics.drift import mark_to_market
-from driftwise.policy.context import CostFunction, DayContext
+from driftwise.policy.book import Book
+from driftwise.policy.context import BookMarks, CostFunction, DayContext
 from driftwise.policy.triggers import (
     DayInput,
     Trigger,
 )
-
-_G = TypeVar("_G", bound=np.generic)
-
 
 PER_ROW_INPUTS = frozenset({DayInput.DRIFT, DayInput.BANDS, DayInput.CALENDAR, DayInput.VIX,
                             DayInput.VOLATILITY, DayInput.PENDING})
@@ -80,28 +79,21 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     to market; the event day itself is left to
     :func:`~driftwise.backtest.engine.simulate_day`.
     """
-    h = batch.history
+    book = state.book
     n_rows = len(batch.members)
-    weights, nav, drift, cash, paid = _marks(batch, state, k, span)  # (span, C, [N])
+    weights, nav, drift, cash, paid = _marks(batch, book, k, span)  # (span, C, [N])
     offsets = np.arange(span, dtype=np.float64)[:, None]
-    waiting = np.isfinite(state.pending)
-    pending = np.where(waiting, state.pending + offsets, np.nan)
+    waiting = np.isfinite(book.pending_days)
+    pending = np.where(waiting, book.pending_days + offsets, np.nan)
 
-    def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
-        return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
-
-    vol = h.vol_annual[k: k + span]
-    ctx = DayContext(
-        date=per_row(h.days[k: k + span]),
-        weights=weights.reshape(span * n_rows, -1),
-        cash_weight=(cash / nav).reshape(-1), target=batch.target,
-        target_cash=batch.target_cash, nav_usd=nav.reshape(-1),
-        vol_annual=per_row(vol), band_width=batch.band_width,
-        full_cost_usd=_block_costs(batch, k, span), vix=per_row(h.vix[k: k + span]),
-        calendar={key: per_row(mask[k: k + span]) for key, mask in h.calendar_masks.items()},
-        first_day=per_row(np.arange(k, k + span) == 0),
-        days_since_rebalance=(state.since + offsets).reshape(-1),
-        pending_days=pending.reshape(-1), known_drift=drift.reshape(-1))
+    marks = BookMarks(
+        weights=weights.reshape(span * n_rows, -1), cash_weight=(cash / nav).reshape(-1),
+        nav_usd=nav.reshape(-1),
+        days_since_rebalance=(book.days_since_rebalance + offsets).reshape(-1),
+        pending_days=pending.reshape(-1), drift=drift.reshape(-1))
+    ctx = DayContext.of(batch.history.block(k, span, n_rows), marks, target=batch.target,
+                        target_cash=batch.target_cash, band_width=batch.band_width,
+                        full_cost_usd=_block_costs(batch, k, span))
     result = _tiled_trigger(batch, span).evaluate(ctx)
     valid = ~batch.invalid[k: k + span, None]
     fired = result.fired.reshape(span, n_rows) & valid
@@ -112,13 +104,13 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     if quiet:
         days = slice(k, k + quiet)
         if paid is None:
-            out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], state.cash)
+            out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], book.cash_usd)
         else:
             out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], cash[:quiet])
             out.borrow[days, batch.columns] = paid[:quiet]
-            state.cash = cash[quiet - 1].copy()
-        state.since = state.since + quiet
-        state.pending = np.where(waiting, state.pending + quiet, np.nan)
+            for j in range(quiet):
+                book.pay(paid[j])
+        book.pass_quiet_days(quiet)
     return quiet
 
 
@@ -135,7 +127,7 @@ def night_borrow(batch: Batch, shares: FloatArray, k: int) -> FloatArray | None:
     return paid
 
 
-def _marks(batch: Batch, state: BatchState, k: int, span: int
+def _marks(batch: Batch, book: Book, k: int, span: int
            ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray | None]:
     """Weights (span, C, N), NAV, drift and cash (span, C) of days ``k .. k + span - 1``,
     and the borrow paid each day (span, C) (None when the batch holds no short).
@@ -143,26 +135,28 @@ def _marks(batch: Batch, state: BatchState, k: int, span: int
     Without shorts the cash is constant: one vectorized mark to market. With them, each
     day first pays the borrow of the night before (the engine's
     :func:`~driftwise.backtest.engine.night_borrow`, taken from cash in the same order as
-    the day loop), then is marked at its cash.
+    the day loop), then is marked at its cash. ``book`` is left as it was: the quiet days
+    pay from it once they are known (:func:`quiet_days`).
     """
     h = batch.history
     if batch.borrow_daily is None:
-        weights, nav, drift = mark_to_market(state.shares, h.prices[k: k + span], state.cash,
-                                             batch.target, batch.target_cash)
-        return weights, nav, drift, state.cash, None
-    n_rows, n_assets = state.shares.shape
+        weights, nav, drift = book.mark_to_market(h.prices[k: k + span], batch.target,
+                                                  batch.target_cash)
+        return weights, nav, drift, book.cash_usd, None
+    n_rows, n_assets = book.shares.shape
     weights, nav, drift = (np.empty((span, n_rows, n_assets)), np.empty((span, n_rows)),
                            np.empty((span, n_rows)))
     cash, paid = np.empty((span, n_rows)), np.zeros((span, n_rows))
-    held = state.cash
+    # the days ahead pay from a second book on the same arrays (pay replaces cash)
+    ahead = Book(book.shares, book.cash_usd, book.days_since_rebalance, book.pending_days)
     for j in range(span):
-        fee = night_borrow(batch, state.shares, k + j)
+        fee = night_borrow(batch, book.shares, k + j)
         if fee is not None:
             paid[j] = fee
-            held = held - fee
-        cash[j] = held
-        weights[j], nav[j], drift[j] = mark_to_market(state.shares, h.prices[k + j], held,
-                                                      batch.target, batch.target_cash)
+            ahead.pay(fee)
+        cash[j] = ahead.cash_usd
+        weights[j], nav[j], drift[j] = ahead.mark_to_market(h.prices[k + j], batch.target,
+                                                            batch.target_cash)
     return weights, nav, drift, cash, paid
 
 

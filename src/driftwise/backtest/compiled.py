@@ -10,8 +10,10 @@ from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own),
 quiet days to market and stops on the first review day or the first day a row's drift
 reaches its threshold; :func:`~driftwise.backtest._kernels.threshold_event` simulates
 that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
-sized and pay from cash). Python only builds the day's cost table between the two
-(:class:`~driftwise.backtest.batches.DayCosts`).
+sized and are booked with :func:`~driftwise.policy._kernels.book_row`, the compiled twin of
+:func:`driftwise.policy.book.book_trades`). Both kernels move the batch's
+:class:`~driftwise.policy.book.Book`; Python only builds the day's cost table between
+the two (:class:`~driftwise.backtest.batches.DayCosts`).
 
 Nothing here is a second implementation: the review days are the calendar trigger's own
 evaluation on a context whose rows are the days of the window (one call before the loop),
@@ -20,14 +22,17 @@ function elsewhere: the mark to market (:func:`driftwise.metrics.drift.mark_to_m
 the threshold's comparison (:meth:`DriftThreshold.evaluate
 <driftwise.policy.triggers.DriftThreshold.evaluate>`), the illiquid assets
 (:func:`driftwise.policy.rule.illiquid_assets`), the sizing with its cost model
-(:func:`driftwise.policy.sizing.size_trades`). The order of
-:func:`driftwise.policy.rule.step` (trigger, illiquid assets, sizing) is the kernel's, and
-a review day fires every row as ``AnyOf`` does. Tests require this loop to equal the Python
-day loop of the same batch bit for bit, and the engine to equal the reference simulator.
+(:func:`driftwise.policy.sizing.size_trades`); it books the trades with the compiled twin
+of :func:`driftwise.policy.book.book_trades` (``book_row``: a test holds the two equal).
+The order of :func:`driftwise.policy.rule.step` (trigger, illiquid assets, sizing) is the
+kernel's, and a review day fires every row as ``AnyOf`` does. Tests require this loop to
+equal the Python day loop of the same batch bit for bit, and the engine to equal the
+reference simulator.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +49,7 @@ from driftwise.policy.constraints import (
     FIXED_POINT_TOL,
     no_cash_fit_error,
 )
-from driftwise.policy.context import DayContext
+from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.sizing import no_landing_error
@@ -65,16 +70,18 @@ def supports(rule: Rule, with_cov: bool) -> bool:
 
 def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolArray:
     """The days of the window on which any of ``calendars`` (triggers that read only the
-    calendar) fires, shape (T,): the triggers' own evaluation, one row per day (never the
-    first day of the window)."""
+    calendar) fires, shape (T,): the triggers' own evaluation on a context with one row per
+    day (:meth:`MarketHistory.block`, a portfolio of cash alone; never the first day of the
+    window)."""
     n_days = history.n_days
     if not calendars:
         return np.zeros(n_days, dtype=np.bool_)
-    days = DayContext(
-        date=history.days, weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
-        target=np.zeros(0), target_cash=1.0, nav_usd=np.ones(n_days),
-        vol_annual=np.zeros(0), band_width=np.zeros(0), full_cost_usd=_no_cost,
-        calendar=history.calendar_masks, first_day=np.arange(n_days) == 0)
+    market = dataclasses.replace(history.block(0, n_days, 1), vol_annual=np.zeros((n_days, 0)))
+    cash_only = BookMarks(weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
+                          nav_usd=np.ones(n_days), days_since_rebalance=np.zeros(n_days),
+                          pending_days=np.full(n_days, np.nan))
+    days = DayContext.of(market, cash_only, target=np.zeros(0), target_cash=1.0,
+                         band_width=np.zeros(0), full_cost_usd=_no_cost)
     trigger = calendars[0] if len(calendars) == 1 else AnyOf(calendars)
     return arg(trigger.evaluate(days).fired, np.bool_)
 
@@ -135,12 +142,12 @@ class Loop:
 def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
     """Simulate from day ``k`` through the next day on which a row fires; return the next
     day to simulate (the number of days when done, the result then written to ``out``)."""
-    h = batch.history
+    h, book = batch.history, state.book
     loop = state.loop
     if not isinstance(loop, Loop):
         loop = state.loop = Loop.start(batch)
-    day = _k.threshold_scan(k, state.shares, state.cash, state.since, h.prices, batch.target,
-                            float(batch.target_cash), loop.threshold, loop.calendar,
+    day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
+                            batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
                             batch.invalid, loop.borrow_rate, loop.nav, loop.drift,
                             loop.post_drift, loop.traded, loop.cost, loop.cash, loop.intended,
                             loop.borrow)
@@ -159,7 +166,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     model = costs.model
     failed = np.zeros(1, dtype=np.intp)
     status = _k.threshold_event(
-        k, state.shares, state.cash, state.since, h.prices[k], batch.target,
+        k, state.book.shares, state.book.cash_usd, state.book.days_since_rebalance, h.prices[k],
+        batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
         batch.no_buy, batch.no_sell,
         arg(h.vol_annual[k]), arg(costs.inputs.adv_shares, np.float64),

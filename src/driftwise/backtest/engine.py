@@ -1,16 +1,22 @@
 """The backtest engine: many configurations, one loop over days.
 
-Each trading day ``t`` of the window, for every configuration, in this order:
+Each trading day ``t`` of the window, for every configuration, in this order (the state
+is a :class:`~driftwise.policy.book.Book` per batch, the order of operations is its
+module's):
 
 1. **mark to market** at the close of ``t``: the shorts held overnight pay their borrow from
    cash first (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
-   on the first day), then ``NAV = sum(shares * close_t) + cash``;
+   on the first day; :meth:`Book.pay`), then ``NAV = sum(shares * close_t) + cash``
+   (:meth:`Book.marks`);
 2. **evaluate the trigger** with data up to and including ``t``
-   (:class:`~driftwise.policy.context.DayContext` built from the
-   :class:`~driftwise.backtest.history.MarketHistory` row of ``t``);
+   (:meth:`DayContext.of <driftwise.policy.context.DayContext.of>` the book's marks and
+   :meth:`MarketHistory.day <driftwise.backtest.history.MarketHistory.day>` of ``t``);
 3. **size the trades** at the close of ``t`` (:func:`driftwise.policy.rule.step`, the
    planner's own decision, with the cost model of ``t``);
-4. **pay the costs from cash** at ``t`` (``cash -= sum(trade_usd) + sum(cost_usd)``);
+4. **book the trades and pay the costs from cash** at ``t``
+   (:func:`~driftwise.policy.book.book_trades`: cash becomes the sizing's own
+   ``cash - sum(trade_usd) - sum(cost_usd)``), then the day ends (:meth:`Book.end_day`:
+   days since rebalancing and the wait of a delayed rebalance move on);
 5. the return from ``t`` to ``t + 1`` applies to the post-trade shares (prices are
    adjusted closes, so dividends are in the returns).
 
@@ -36,7 +42,8 @@ result arrays, the day's costs) lives in :mod:`driftwise.backtest.batches`.
 
 **Compiled batches.** A batch of thresholds, calendar reviews or both (``Batch.compiled``)
 skips this Python day loop: :func:`driftwise.backtest.compiled.advance` runs its days in
-compiled kernels that call the same row kernels as ``step``.
+compiled kernels that call the same row kernels as ``step`` and book with the compiled twin
+of ``book_trades``.
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ from driftwise.backtest.metrics import turnover_notices
 from driftwise.data.model import Inputs
 from driftwise.flags import Notice
 from driftwise.metrics.drift import mark_to_market
+from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import TriggerResult
@@ -232,23 +240,11 @@ def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.I
 
 # -------------------------------------------------------------- simulation
 
-def next_pending(pending: FloatArray, delayed: BoolArray | None) -> FloatArray:
-    """Trading days a delayed rebalance will have waited on the next day (NaN: none).
-
-    A rebalance delayed today has waited 1 day tomorrow, and one more each day it stays
-    delayed; a day without a delay (taken, or nothing pending) clears it.
-    """
-    if delayed is None:
-        return np.full(pending.shape, np.nan)
-    return np.asarray(np.where(delayed, np.where(np.isnan(pending), 1.0, pending + 1.0),
-                               np.nan), dtype=np.float64)
-
-
 def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
     """Step 1 of the backtest's day, first: the shorts held overnight pay their borrow from cash."""
-    paid = blocks.night_borrow(batch, state.shares, k)
+    paid = blocks.night_borrow(batch, state.book.shares, k)
     if paid is not None:
-        state.cash = state.cash - paid
+        state.book.pay(paid)
         out.borrow[k, batch.columns] = paid
 
 
@@ -259,19 +255,14 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     parameters of those rows): each row is decided as it would be alone. Returns whether
     any row fired.
     """
-    h = batch.history
+    book = state.book
     pay_borrow(batch, state, out, k)
-    weights, nav, drift = state.mark_to_market(h.prices[k], batch.target, batch.target_cash)
+    market = batch.history.day(k, with_cov=batch.with_cov)
+    marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
-    ctx = DayContext(
-        date=h.days[k], weights=weights,
-        cash_weight=state.cash / nav, target=batch.target, target_cash=batch.target_cash,
-        nav_usd=nav, vol_annual=h.vol_annual[k], band_width=batch.band_width,
-        full_cost_usd=costs, cov_annual=h.cov_on(k) if batch.with_cov else None,
-        vix=float(h.vix[k]), calendar=h.calendar[k], first_day=k == 0,
-        days_since_rebalance=state.since, pending_days=state.pending, known_drift=drift)
-    out.quiet(slice(k, k + 1), batch.columns, nav, drift, state.cash)
-    since = state.since + 1.0
+    ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
+                        band_width=batch.band_width, full_cost_usd=costs)
+    out.quiet(slice(k, k + 1), batch.columns, marks.nav_usd, ctx.portfolio_drift, book.cash_usd)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
         delayed = None  # the planner's plan is invalid: no trade, nothing stays pending
@@ -280,19 +271,18 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
         delayed = result.delayed
         fired = np.flatnonzero(result.fired)
         if len(fired):
-            traded, fired_delayed = _trade(batch, state, out, k, ctx, costs, fired, result)
+            fired_delayed = _trade(batch, state, out, k, ctx, costs, fired, result)
             if delayed is not None and fired_delayed is not None:
                 delayed = delayed.copy()
                 delayed[fired] = fired_delayed
-            since[traded] = 1.0
-    state.pending = next_pending(state.pending, delayed)
-    state.since = since
+    book.end_day(delayed)
     return len(fired) > 0
 
 
 def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContext, costs: DayCosts,
-           fired: IntArray, evaluated: TriggerResult) -> tuple[IntArray, BoolArray | None]:
-    """``step`` on the fired rows; apply their trades. Returns the rows that traded.
+           fired: IntArray, evaluated: TriggerResult) -> BoolArray | None:
+    """``step`` on the fired rows; book their trades (:func:`book_trades`) and record them.
+    Returns the fired rows' delays.
 
     ``evaluated`` is the trigger's result on ``ctx``, reused when every row fired.
     """
@@ -308,25 +298,21 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
                    borrow_bps_annual=(None if batch.borrow_daily is None
                                       else costs.inputs.borrow_bps_annual))
     outcome = step(rule, sub, day, evaluated=known)
-    out.intended[k, batch.members[fired]] = outcome.sizing.intended_traded_usd
-    pick = outcome.traded
-    if pick.any():
-        s = outcome.sizing
-        _apply(batch, state, out, k, fired[pick], s.trade_usd[pick], s.trade_shares[pick],
-               s.cost_usd[pick], s.post_cash_usd[pick])
-    return fired[pick], outcome.trigger.delayed
+    s = outcome.sizing
+    out.intended[k, batch.members[fired]] = s.intended_traded_usd
+    traded = book_trades(state.book, fired, s)
+    if len(traded):
+        pick = outcome.traded
+        _record(batch, state.book, out, k, traded, s.trade_usd[pick], s.cost_usd[pick])
+    return outcome.trigger.delayed
 
 
-def _apply(batch: Batch, state: BatchState, out: Outputs, k: int, rows: IntArray,
-           trade_usd: FloatArray, trade_shares: FloatArray, cost_usd: FloatArray,
-           post_cash_usd: FloatArray) -> None:
-    """Step 4 for ``rows``: trades into shares, their value and costs out of cash (the
-    sizing's own ``cash - sum(trades) - sum(costs)``, which meets the buffer exactly);
-    record."""
-    state.shares[rows] += trade_shares
-    state.cash[rows] = post_cash_usd
-    cash = state.cash[rows]
-    _, post_nav, post_drift = mark_to_market(state.shares[rows], batch.history.prices[k], cash,
+def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: IntArray,
+            trade_usd: FloatArray, cost_usd: FloatArray) -> None:
+    """Record the trades of ``rows`` (booked): traded value, costs, and the post-trade
+    NAV, cash and drift at the close."""
+    cash = book.cash_usd[rows]
+    _, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k], cash,
                                              batch.target, batch.target_cash)
     m = batch.members[rows]
     out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
@@ -418,7 +404,7 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     history = batches[0].history
     n_days, n_configs = history.n_days, grid.n_configs
     first = start_state(inputs, batches[0], window)
-    nav0 = float((first.shares[0] * history.prices[0]).sum() + first.cash[0])
+    nav0 = float((first.book.shares[0] * history.prices[0]).sum() + first.book.cash_usd[0])
     n_jobs = parallel.job_count(workers, n_configs, len(tickers), n_days)
     if n_jobs == 1:
         out = Outputs.empty(n_days, n_configs)

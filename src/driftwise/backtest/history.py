@@ -59,11 +59,12 @@ from driftwise.metrics.risk import (
     fill_covariance,
 )
 from driftwise.monitor import MonitorConfig, estimate_risk
-from driftwise.policy.context import Anchor, Frequency
+from driftwise.policy.context import Anchor, Frequency, MarketDay
 from driftwise.state import build_state
 
 CalendarFlags = frozenset[tuple[Frequency, Anchor]]
 _T = TypeVar("_T")
+_G = TypeVar("_G", bound=np.generic)
 
 KEEP_COST_CELLS = 4_000_000
 """Most (day, asset) cells whose cost inputs a history keeps for every day."""
@@ -211,6 +212,28 @@ class MarketHistory:
     def days(self) -> npt.NDArray[np.datetime64]:
         """``dates`` as ``datetime64[D]``, shape (T,) (the planner's ``DayContext.date``)."""
         return self._days
+
+    def day(self, k: int, *, with_cov: bool = False) -> MarketDay:
+        """The market on day ``k``, as a context takes it: one value for every row
+        (``with_cov``: the covariance :meth:`cov_on`, else None)."""
+        return MarketDay(date=self._days[k], prices_usd=self.prices[k],
+                         vol_annual=self.vol_annual[k],
+                         cov_annual=self.cov_on(k) if with_cov else None,
+                         vix=float(self.vix[k]), calendar=self.calendar[k], first_day=k == 0)
+
+    def block(self, k: int, span: int, n_rows: int) -> MarketDay:
+        """The market on days ``k .. k + span - 1`` for a context with one row per (day,
+        row) pair, day-major (``n_rows`` rows a day): each row's date, volatility, VIX,
+        calendar masks and first-day flag; ``prices_usd`` the ``span`` closes (span, N)."""
+        def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
+            return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
+
+        days = slice(k, k + span)
+        return MarketDay(
+            date=per_row(self._days[days]), prices_usd=self.prices[days],
+            vol_annual=per_row(self.vol_annual[days]), vix=per_row(self.vix[days]),
+            calendar={key: per_row(mask[days]) for key, mask in self.calendar_masks.items()},
+            first_day=per_row(np.arange(k, k + span) == 0))
 
     def cov_on(self, k: int) -> FloatArray:
         """Annualized long-window covariance on day ``k``, shape (N, N).

@@ -1,11 +1,13 @@
 """Reference simulator: one configuration, a plain loop over days, the planner every day.
 
-It shares nothing with the engine but the planner (:func:`driftwise.plan.make_plan`):
-each day it builds the :class:`~driftwise.data.model.Inputs` a portfolio manager would
-have on that day (current shares and cash, market data cut at the day, the same
+It shares nothing with the engine but the planner (:func:`driftwise.plan.make_plan`) and
+the book: each day it builds the :class:`~driftwise.data.model.Inputs` a portfolio manager
+would have on that day (current shares and cash, market data cut at the day, the same
 targets, master and cost file), asks for the plan, and applies the plan's trade list
-(shares, side, USD, cost) to its holdings. Slow (one full plan a day, about 30 ms) and
-obviously right: the tests require the engine to match it on every day.
+(shares, side, USD, cost) to its holdings, a one-row :class:`~driftwise.policy.book.Book`
+(:func:`~driftwise.policy.book.book_trades`, the one way trades enter a book). Slow (one
+full plan a day, about 30 ms) and obviously right: the tests require the engine to match
+it on every day.
 
 Conventions, the same as the engine's (written again here, on purpose):
 the start is at the target weights at the first close at no cost (whole shares rounded
@@ -13,8 +15,9 @@ toward zero under ``whole_shares``, the rest in cash) or from the holdings; from
 day on, the shorts held overnight pay ``borrow_bps_annual / 252`` of their value at the
 close from cash before the plan (the cost file's fee, else ``[costs] borrow_bps_annual``);
 the first day is ``first_day=True``; the targets' effective date is dropped (one target
-version over the whole window); ``last_rebalance`` is the last day that traded; a rebalance the plan
-delays has waited 1 day on the next day, one more each further day it stays delayed.
+version over the whole window); ``last_rebalance`` is the last day that traded. A
+rebalance the plan delays has waited 1 day on the next day, one more each further day it
+stays delayed (:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from driftwise.costs import borrow_cost_usd
 from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel
 from driftwise.errors import ConfigError
 from driftwise.plan import Decision, Plan, make_plan
+from driftwise.policy.book import Book, Trades, book_trades
 
 
 def _window(inputs: Inputs, config: Config, start: DateLike | None,
@@ -114,29 +118,28 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     tickers = sorted(set(map(str, targets.weights.index)) | set(map(str, held)))
     close = _Closes(inputs.market.prices, tickers)
     shares, cash, last = _start(inputs, config, tickers, close, days[0])
-    pending = float("nan")
+    book = Book.start(np.array([[shares[t] for t in tickers]]), np.array([cash]))
     fees = _borrow_fees(inputs, config, tickers)
     rows: list[dict[str, float]] = []
     for k, day in enumerate(days):
+        closes = np.array([close(day, t) for t in tickers])
         borrow = 0.0
         if k > 0:
-            values = np.array([shares[t] * close(day, t) for t in tickers])
-            borrow = float(borrow_cost_usd(values, fees, 1.0).sum())
-            cash -= borrow
+            borrow = float(borrow_cost_usd(book.shares[0] * closes, fees, 1.0).sum())
+            book.pay(np.array([borrow]))
         today = dataclasses.replace(
-            inputs, holdings=Holdings(shares=pd.Series(shares, name="shares"), cash_usd=cash),
+            inputs, holdings=Holdings(shares=pd.Series(book.shares[0], index=tickers,
+                                                       name="shares"),
+                                      cash_usd=float(book.cash_usd[0])),
             targets=targets, market=_cut(inputs.market, day), last_rebalance=last)
-        plan = make_plan(today, config, as_of=day, pending_days=pending, first_day=k == 0,
-                         with_schedule=False)
-        cash = _apply(plan, shares, cash)
-        traded = len(plan.trades) > 0
-        if plan.decision is Decision.DELAY:
-            pending = 1.0 if math.isnan(pending) else pending + 1.0
-        else:
-            pending = float("nan")
+        plan = make_plan(today, config, as_of=day, pending_days=float(book.pending_days[0]),
+                         first_day=k == 0, with_schedule=False)
+        traded = len(book_trades(book, np.zeros(1, dtype=np.intp), _trades(plan, book, tickers)))
+        book.end_day(np.array([plan.decision is Decision.DELAY]))
         if traded:
             last = day
-        nav = sum(shares[t] * close(day, t) for t in tickers) + cash
+        cash = float(book.cash_usd[0])
+        nav = float((book.shares[0] * closes).sum()) + cash
         rows.append({"nav": nav, "cash": cash, "rebalanced": float(traded),
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
                      "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
@@ -153,13 +156,20 @@ def _borrow_fees(inputs: Inputs, config: Config, tickers: list[str]) -> np.ndarr
     return np.array(fees, dtype=np.float64)
 
 
-def _apply(plan: Plan, shares: dict[str, float], cash: float) -> float:
-    """Apply the plan's trade list to ``shares`` (in place); return the new cash."""
-    for ticker, trade in plan.trades.iterrows():
-        sign = 1.0 if trade["side"] == "BUY" else -1.0
-        shares[str(ticker)] += sign * float(trade["shares"])
-        cash -= float(trade["trade_usd"]) + float(trade["cost_usd"])
-    return cash
+def _trades(plan: Plan, book: Book, tickers: list[str]) -> Trades:
+    """The plan's trade list as trades of the book's one row: signed shares and USD by
+    ticker, and the cash once they and their costs are paid."""
+    trades = plan.trades
+    sign = np.where(trades["side"] == "BUY", 1.0, -1.0)
+    trade_shares = pd.Series(sign * trades["shares"].to_numpy(dtype=np.float64),
+                             index=trades.index.astype(str))
+    trade_usd = trades["trade_usd"].to_numpy(dtype=np.float64)
+    post_cash = book.cash_usd - trade_usd.sum() - trades["cost_usd"].to_numpy(np.float64).sum()
+    return Trades(
+        trade_usd=pd.Series(trade_usd, index=trade_shares.index).reindex(
+            tickers, fill_value=0.0).to_numpy()[None, :],
+        trade_shares=trade_shares.reindex(tickers, fill_value=0.0).to_numpy()[None, :],
+        post_cash_usd=post_cash)
 
 
 def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str],

@@ -1,5 +1,5 @@
 """Compiled policy kernels (numba): sizing, landing, the constraints, the marginal
-benefit and the illiquid assets.
+benefit, the illiquid assets and the booking of trades.
 
 Their public functions document the formulas: :func:`driftwise.policy.sizing.size_trades`
 (:func:`size_rows`), :func:`~driftwise.policy.sizing.land_on_destination`
@@ -8,7 +8,8 @@ Their public functions document the formulas: :func:`driftwise.policy.sizing.siz
 :func:`driftwise.policy.destination.marginal_benefit` (:func:`benefit_rows`) and
 :func:`driftwise.policy.rule.illiquid_assets` (:func:`illiquid_rows`). Sizing prices every
 trade with the cost kernels (:mod:`driftwise.costs._kernels`) inside its loops; the
-backtest's day loop sizes with :func:`size_row`.
+backtest's day loop sizes with :func:`size_row` and books the trades with :func:`book_row`
+(the twin of :func:`driftwise.policy.book.book_trades`).
 """
 
 from __future__ import annotations
@@ -519,3 +520,31 @@ def illiquid_rows(w: FloatArray, t: FloatArray, nav: FloatArray, prices: FloatAr
     for c in range(w.shape[0]):
         illiquid_row(w[c], t[c], nav[c], prices, adv, participation, min_adv_usd, max_days,
                      out[c])
+
+
+# ------------------------------------------------------------------ booking
+
+
+@kernel
+def book_row(shares: FloatArray, cash: FloatArray, since: FloatArray, c: int,
+             trade_usd: FloatArray, prices: FloatArray, whole: bool, post_cash: float) -> bool:
+    """Book row ``c``'s trades ``trade_usd`` (N,) with their costs; return whether it traded.
+
+    The compiled twin of :func:`driftwise.policy.book.book_trades`: a row with a non-zero
+    trade gets the shares the sizing traded (``trade_usd / price``, rounded to whole
+    shares under ``whole``, as :func:`driftwise.policy.sizing.size_trades` gives them;
+    ``prices`` are the sizing's, 1 where there is no price), its post-trade cash
+    ``post_cash`` and 0 days since rebalancing; a row without one is left as it was.
+    """
+    n_assets = trade_usd.shape[0]
+    traded = False
+    for i in range(n_assets):
+        traded |= trade_usd[i] != 0.0
+    if not traded:
+        return False
+    for i in range(n_assets):
+        sh = trade_usd[i] / prices[i]
+        shares[c, i] += np.rint(sh) if whole else sh
+    cash[c] = post_cash
+    since[c] = 0.0
+    return True

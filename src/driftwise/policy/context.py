@@ -13,6 +13,12 @@ flags or one boolean mask ``(C,)`` per flag (:data:`CalendarRows`), ``vol_annual
 ``(N,)`` or ``(C, N)``. Portfolio state is always per row (``(C, N)`` or ``(C,)``).
 Triggers read the day's data through :meth:`DayContext.vix_rows` and
 :meth:`DayContext.calendar_mask`, which serve both forms.
+
+Every context is built by one constructor, :meth:`DayContext.of`, from the day's market
+(:class:`MarketDay`: :meth:`MarketHistory.day <driftwise.backtest.history.MarketHistory.day>`
+or :meth:`~driftwise.backtest.history.MarketHistory.block` in the backtest, the planner's
+own inputs in the plan) and the book's marks (:class:`BookMarks`:
+:meth:`Book.marks <driftwise.policy.book.Book.marks>`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,57 @@ CalendarFlags = frozenset[tuple[Frequency, Anchor]]
 
 CalendarRows = Mapping[tuple[Frequency, Anchor], BoolArray]
 """Per-row calendar: for each (frequency, anchor), a mask shaped (C,) (absent = False)."""
+
+
+@dataclass(frozen=True)
+class MarketDay:
+    """What the market shows on one day, for the rows of a context.
+
+    The day's data are given as :class:`DayContext` takes them: one value for every row,
+    or one per row (a block of quiet days has a row per (day, configuration) pair).
+
+    Attributes
+    ----------
+    date : np.datetime64 or ndarray of datetime64, shape (C,)
+    prices_usd : ndarray, shape (N,), or (K, N) for a block of K days
+        The closes the book is marked to market at.
+    vol_annual : ndarray, shape (N,) or (C, N)
+    cov_annual : ndarray, shape (N, N), or None
+        None: the diagonal TE from ``vol_annual``.
+    vix : float or ndarray, shape (C,)
+    calendar : frozenset of (Frequency, Anchor), or CalendarRows
+    first_day : bool or ndarray of bool, shape (C,)
+    """
+
+    date: np.datetime64 | npt.NDArray[np.datetime64]
+    prices_usd: FloatArray
+    vol_annual: FloatArray
+    cov_annual: FloatArray | None = None
+    vix: float | FloatArray = float("nan")
+    calendar: CalendarFlags | CalendarRows = field(default_factory=frozenset)
+    first_day: bool | BoolArray = False
+
+
+@dataclass(frozen=True)
+class BookMarks:
+    """The rows' portfolios marked to market: what a context reads of the book.
+
+    Attributes
+    ----------
+    weights : ndarray, shape (C, N)
+    cash_weight, nav_usd : ndarray, shape (C,)
+    days_since_rebalance, pending_days : ndarray, shape (C,)
+        As in :class:`DayContext`.
+    drift : ndarray, shape (C,), or None
+        Portfolio drift computed with the weights (None: the context computes it).
+    """
+
+    weights: FloatArray
+    cash_weight: FloatArray
+    nav_usd: FloatArray
+    days_since_rebalance: FloatArray
+    pending_days: FloatArray
+    drift: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +172,34 @@ class DayContext:
     days_since_rebalance: FloatArray = field(default_factory=lambda: np.zeros(1))
     pending_days: FloatArray = field(default_factory=lambda: np.full(1, np.nan))
     known_drift: FloatArray | None = None
+
+    @classmethod
+    def of(cls, market: MarketDay, marks: BookMarks, *, target: FloatArray,
+           target_cash: FloatArray | float, band_width: FloatArray,
+           full_cost_usd: CostFunction) -> DayContext:
+        """The context of ``marks`` on the day ``market``: the one constructor of the
+        planner, the engine (day by day and in blocks), the compiled loop's review days
+        and the validation branches.
+
+        Parameters
+        ----------
+        market : MarketDay
+            The day's market data (one value or one per row).
+        marks : BookMarks
+            The rows' portfolios at the day's close.
+        target : ndarray, shape (N,) or (C, N)
+        target_cash : float or ndarray, shape (C,)
+        band_width : ndarray, shape (N,) or (C, N)
+        full_cost_usd : CostFunction
+            The cost model with the day's inputs.
+        """
+        return cls(
+            date=market.date, weights=marks.weights, cash_weight=marks.cash_weight,
+            target=target, target_cash=target_cash, nav_usd=marks.nav_usd,
+            vol_annual=market.vol_annual, band_width=band_width, full_cost_usd=full_cost_usd,
+            cov_annual=market.cov_annual, vix=market.vix, calendar=market.calendar,
+            first_day=market.first_day, days_since_rebalance=marks.days_since_rebalance,
+            pending_days=marks.pending_days, known_drift=marks.drift)
 
     @property
     def n_configs(self) -> int:

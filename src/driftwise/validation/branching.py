@@ -13,9 +13,11 @@ trades, sizes the trades with the planner's own decision
 :func:`~driftwise.policy.sizing.size_trades` with the one cost model,
 :func:`~driftwise.costs.trade_costs`, at that day's inputs and VIX). Trades on one
 calendar day are sized in **one call for all the events trading that day**; there is no
-Python loop over events. Order of operations each day is the backtest engine's: mark
-to market at the close, trade at the close, pay costs from cash, then the next day's
-return applies to the post-trade holdings.
+Python loop over events. The events' holdings are a :class:`~driftwise.policy.book.Book`
+and the trades enter it as in the engine (:func:`~driftwise.policy.book.book_trades`: cash
+becomes the sizing's own post-trade cash). Order of operations each day is the backtest
+engine's: mark to market at the close, trade at the close, pay costs from cash, then the
+next day's return applies to the post-trade holdings.
 
 Tracking error along a branch is ex-ante, with the risk model of the **event day**
 (what the decision maker knows at ``t0``), applied to the branch's drifts as they evolve.
@@ -33,9 +35,11 @@ from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.costs import CostParams
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
-from driftwise.policy.context import DayContext
+from driftwise.policy.book import Book, book_trades
+from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
+from driftwise.policy.sizing import SizingResult
 from driftwise.policy.triggers import DayInput, DayLoopForm, Reason, Trigger, TriggerResult
 from driftwise.validation.events import Portfolio, day_cost_fn
 
@@ -168,8 +172,7 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
     h = portfolio.history
     risk = risk or EventRisk(portfolio, t0)
     n_events, width = branch.trade.shape
-    held = np.array(shares, dtype=np.float64)
-    cash = np.array(cash_usd, dtype=np.float64)
+    book = Book.start(shares, cash_usd)
     out = {name: np.full((n_events, width), np.nan) for name in
            ("nav", "cost", "traded", "te", "drift")}
     nav0 = np.full(n_events, np.nan)
@@ -181,13 +184,14 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
         day = np.minimum(day, h.n_days - 1)
         prices = h.prices[day]
         if k == 0:
-            nav0 = (held * prices).sum(axis=1) + cash
+            nav0 = (book.shares * prices).sum(axis=1) + book.cash_usd
         cost = np.zeros(n_events)
         traded = np.zeros(n_events)
         rows = np.flatnonzero(branch.trade[:, k] & alive)
         if len(rows):
-            _trade(portfolio, rule, params, day, rows, held, cash, cost, traded, branch.assets)
-        values = held * prices
+            _trade(portfolio, rule, params, day, rows, book, cost, traded, branch.assets)
+        cash = book.cash_usd
+        values = book.shares * prices
         nav = values.sum(axis=1) + cash
         weights = values / nav[:, None]
         dead = ~alive
@@ -202,25 +206,33 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
 
 
 def _trade(portfolio: Portfolio, rule: Rule, params: CostParams, day: IntArray, rows: IntArray,
-           held: FloatArray, cash: FloatArray, cost: FloatArray, traded: FloatArray,
-           assets: BoolArray | None) -> None:
-    """Size and apply the trades of ``rows``, one :func:`step` call per calendar day."""
+           book: Book, cost: FloatArray, traded: FloatArray, assets: BoolArray | None) -> None:
+    """Size the trades of ``rows``, one :func:`step` call per calendar day, and book them
+    with their costs (:func:`~driftwise.policy.book.book_trades`, as the engine does)."""
     order = rows[np.argsort(day[rows], kind="stable")]
     uniq, first = np.unique(day[order], return_index=True)
     bounds = [*first.tolist(), len(order)]
     for j, k in enumerate(uniq.tolist()):
         group = order[bounds[j]: bounds[j + 1]]
-        sizing = trade_on_day(portfolio, rule, params, int(k), held[group], cash[group],
-                              None if assets is None else assets[group])
-        held[group] += sizing[0]
-        cash[group] -= sizing[1].sum(axis=1) + sizing[2].sum(axis=1)
-        cost[group] = sizing[2].sum(axis=1)
-        traded[group] = np.abs(sizing[1]).sum(axis=1)
+        sizing = size_on_day(portfolio, rule, params, int(k), book.shares[group],
+                             book.cash_usd[group], None if assets is None else assets[group])
+        book_trades(book, group, sizing)
+        cost[group] = sizing.cost_usd.sum(axis=1)
+        traded[group] = np.abs(sizing.trade_usd).sum(axis=1)
 
 
 def trade_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
                  shares: FloatArray, cash_usd: FloatArray,
                  assets: BoolArray | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The trades of :func:`size_on_day`: ``(trade_shares, trade_usd, cost_usd)``, shapes
+    (C, N) each."""
+    s = size_on_day(portfolio, rule, params, day, shares, cash_usd, assets)
+    return s.trade_shares, s.trade_usd, s.cost_usd
+
+
+def size_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
+                shares: FloatArray, cash_usd: FloatArray,
+                assets: BoolArray | None = None) -> SizingResult:
     """Rebalance C portfolios at the close of ``day`` with the planner's step.
 
     Parameters
@@ -232,8 +244,8 @@ def trade_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
 
     Returns
     -------
-    (trade_shares, trade_usd, cost_usd)
-        Shapes (C, N) each.
+    SizingResult
+        The trades (C, N) and the cash they leave (C,).
     """
     h = portfolio.history
     prices = h.prices[day]
@@ -246,16 +258,14 @@ def trade_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
     def total(trade_usd: FloatArray) -> FloatArray:
         return np.asarray(cost_fn(trade_usd).sum(axis=1), dtype=np.float64)
 
-    ctx = DayContext(
-        date=h.days[day], weights=values / nav[:, None], cash_weight=cash_usd / nav,
-        target=portfolio.target, target_cash=portfolio.target_cash, nav_usd=nav,
-        vol_annual=h.vol_annual[day], band_width=np.zeros(len(prices)),
-        full_cost_usd=total, vix=float(h.vix[day]),
-        days_since_rebalance=np.zeros(n_rows), pending_days=np.full(n_rows, np.nan))
+    marks = BookMarks(weights=values / nav[:, None], cash_weight=cash_usd / nav, nav_usd=nav,
+                      days_since_rebalance=np.zeros(n_rows),
+                      pending_days=np.full(n_rows, np.nan))
+    ctx = DayContext.of(h.day(day), marks, target=portfolio.target,
+                        target_cash=portfolio.target_cash, band_width=np.zeros(len(prices)),
+                        full_cost_usd=total)
     trigger = _Given(np.ones(n_rows, dtype=bool), assets)
     none = np.zeros(len(prices), dtype=bool)
     asset_day = AssetDay(prices_usd=prices, adv_shares=inputs.adv_shares, no_buy=none,
                          no_sell=none, cost_fn=cost_fn)
-    outcome = step(dataclasses.replace(rule, trigger=trigger), ctx, asset_day)
-    s = outcome.sizing
-    return s.trade_shares, s.trade_usd, s.cost_usd
+    return step(dataclasses.replace(rule, trigger=trigger), ctx, asset_day).sizing
