@@ -29,12 +29,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from driftwise.assemble import backtest_configs
-from driftwise.backtest import parallel, policies
+from driftwise.app.sweep import SweepGrid
+from driftwise.backtest import parallel
 from driftwise.backtest.history import HistorySettings, MarketHistory
-from driftwise.backtest.sweep import SweepGrid
 from driftwise.calendar import nyse_sessions
-from driftwise.config import Config
+from driftwise.config import Config, policies
+from driftwise.config.assemble import backtest_configs
 from driftwise.costs import ImpactModel
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets

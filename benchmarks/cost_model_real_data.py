@@ -25,9 +25,9 @@ from driftwise.costs import (
     adv_usd,
     almgren_impact,
     build_cost_inputs,
-    split_adjusted_volume,
     trade_costs,
 )
+from driftwise.data.alphavantage import split_adjusted_volume
 from driftwise.data.model import SecurityMaster
 
 AS_OF = pd.Timestamp("2021-04-21")

@@ -30,14 +30,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from driftwise.assemble import backtest_configs
-from driftwise.backtest import policies
+from driftwise.app.backtest import compare
 from driftwise.backtest.bootstrap import BOOTSTRAP_METRICS
-from driftwise.backtest.compare import compare
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.calendar import nyse_sessions
-from driftwise.config import Config
+from driftwise.config import Config, policies
+from driftwise.config.assemble import backtest_configs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from end_to_end import frames, inputs_of
 
-from driftwise.assemble import backtest_configs
-from driftwise.backtest import policies
 from driftwise.backtest.metrics import policy_metrics
+from driftwise.config import policies
+from driftwise.config.assemble import backtest_configs
 
 THRESHOLD, FEE, NAV_USD = 0.05, 0.001, 1e6
 

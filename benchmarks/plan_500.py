@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pandas as pd
 
+from driftwise.app.plan import make_plan
 from driftwise.calendar import nyse_sessions
 from driftwise.config import default_config
-from driftwise.costs.inputs import read_cost_inputs
+from driftwise.data.costs import read_cost_inputs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
-from driftwise.plan import make_plan
 
 N_ASSETS = 500
 REPEATS = 5

@@ -16,7 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
-from driftwise.backtest.compare import equal_weight_inputs, frequency_table
+from driftwise.app.backtest import equal_weight_inputs, frequency_table
 from driftwise.data.alphavantage import read_alphavantage_folder
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sp500-daily-ohlcv-alphavantage"

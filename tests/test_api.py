@@ -54,11 +54,11 @@ def test_import_is_light() -> None:
 
 
 def test_api_names_survive_module_imports() -> None:
+    import driftwise.app.monitor
     import driftwise.backtest.engine
-    import driftwise.monitor
     import driftwise.report.html  # noqa: F401
     from driftwise import api
-    from driftwise.plan import make_plan
+    from driftwise.app.plan import make_plan
 
     assert dw.plan is api.plan and dw.monitor is api.monitor and dw.report is api.report
     assert dw.backtest is api.backtest and callable(make_plan)
@@ -108,7 +108,7 @@ def test_backtest_named_rules_and_configs(capsys: pytest.CaptureFixture[str]) ->
                      "--threshold", "0.05"], capsys)
     named = dw.backtest(rules=["monthly", "threshold"], thresholds=[0.05], **WINDOW)
     assert list(named.metrics.index) == list(data["policies"]) == ["monthly", "threshold 5%"]
-    from driftwise.backtest import policies
+    from driftwise.config import policies
     by_config = dw.backtest(rules={"calendar": policies.monthly(),
                                    "band": policies.threshold(0.05)}, **WINDOW)
     assert list(by_config.metrics.index) == ["calendar", "band"]

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from driftwise._config_errors import key_lines
-from driftwise.config import (
+from driftwise.config.messages import key_lines
+from driftwise.config.model import (
     COMPONENTS,
     COMPOSITE,
     DEFAULT_CONFIG_TOML,
@@ -41,13 +41,13 @@ from driftwise.config import (
     loads_config,
     write_default_config,
 )
+from driftwise.data.model import DefaultTarget
 from driftwise.errors import ConfigError, DriftwiseError
 from driftwise.execution.schedule import ExecutionStyle
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import CostBenefitForm
-from driftwise.state import DefaultTarget
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "policy": PolicyConfig, "constraints": ConstraintsConfig, "costs": CostsConfig,
@@ -636,7 +636,7 @@ def test_any_valid_config_survives_toml_round_trip(cfg: Config) -> None:
 
 def test_a_field_without_a_template_line_is_written_from_its_description() -> None:
     from driftwise.config import complete_template
-    from driftwise.config_template import TEMPLATE_TOML
+    from driftwise.config.template import TEMPLATE_TOML
 
     assert "execution_days" not in TEMPLATE_TOML  # declared with the cost model only
     without = re.sub(r"# Coefficient Y of the square-root impact law.\nimpact_coef = 1.0\n", "",

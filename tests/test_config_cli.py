@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import backtest_configs
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from driftwise.config import loads_config
+from driftwise.config.assemble import backtest_configs
 from driftwise.data.loader import load_backtest_inputs
 from test_config_keys import LAST_REBALANCE, _write_fixture
 

@@ -352,7 +352,7 @@ def test_key_changes_an_output(key: str, files: Path, tmp_path: Path,
 def test_borrow_rate_of_the_configuration_prices_shorts() -> None:
     """``costs.borrow_bps_annual`` is the borrow fee of a short without a quoted rate:
     position × rate / 252 a day (oracle), through the command's own cost parameters."""
-    from driftwise.assemble import cost_params
+    from driftwise.config.assemble import cost_params
     from driftwise.costs import build_cost_inputs, trade_costs
 
     days = nyse_sessions("2023-01-03", "2023-12-29")

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.app.plan import Decision, calendar_flags, make_plan
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config, default_config
 from driftwise.costs import CostParams, build_cost_inputs, trade_costs
-from driftwise.costs.inputs import read_cost_inputs
+from driftwise.data.costs import read_cost_inputs
 from driftwise.data.loader import load_inputs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
 from driftwise.flags import Flag
-from driftwise.plan import Decision, calendar_flags, make_plan
 from driftwise.policy.context import Anchor, Frequency
 
 SESSIONS = nyse_sessions("2023-01-03", "2024-06-28")
@@ -244,7 +244,7 @@ def test_degradation_drift_capped() -> None:
     inputs = inputs_for(market(), [0.9, 0.05, 0.05, 0.0],
                         targets=[0.1, 0.3, 0.3, 0.3])  # S0 drifts by 80%
     plan_flags = flags_of(make_plan(inputs, default_config()))
-    from driftwise.monitor import monitor
+    from driftwise.app.monitor import monitor
 
     assert Flag.DRIFT_CAPPED in {n.flag for n in monitor(inputs).notices}
     assert Flag.DRIFT_CAPPED in plan_flags

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from tests.test_plan import DRIFTED, EQUAL, cfg, inputs_for, market
 
+from driftwise.app.plan import Decision, make_plan
 from driftwise.config import default_config
 from driftwise.flags import Flag
-from driftwise.plan import Decision, make_plan
 
 
 def suspended_market(ticker: str = "S3", sessions: int = 3) -> object:

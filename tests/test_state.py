@@ -10,11 +10,11 @@ import pytest
 
 from driftwise.data.holdings import read_holdings
 from driftwise.data.master import read_security_master
-from driftwise.data.model import MarketData, TargetLevel
+from driftwise.data.model import DefaultTarget, MarketData, TargetLevel
 from driftwise.data.targets import read_targets
 from driftwise.errors import DataError
 from driftwise.flags import Flag
-from driftwise.state import DefaultTarget, build_state
+from driftwise.state import build_state
 
 DATES = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04"], name="date")
 

@@ -15,11 +15,11 @@ The library API (``docs/api.md``), with the command line's defaults::
     dw.validate_rules()           # the methodology's insight rules on history
     dw.report(inputs, "report.html")
 
-Its functions are imported on first use, so ``import driftwise`` stays light. Three of
-them share a name with a module of the package (``driftwise.plan``, ``driftwise.monitor``,
-``driftwise.report``): the package keeps those names for the functions when the modules
-are imported (``from driftwise.plan import make_plan`` works as ever; the attribute
-``driftwise.plan`` is the function).
+Its functions are imported on first use, so ``import driftwise`` stays light. Two of
+them share a name with a subpackage (``driftwise.backtest``, ``driftwise.report``): the
+package keeps those names for the functions when the subpackages are imported
+(``from driftwise.report import write_report`` works as ever; the attribute
+``driftwise.report`` is the function).
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ def __dir__() -> list[str]:
 class _Package(types.ModuleType):
     """The package module, whose API names are not rebound to the modules of those names.
 
-    Importing the module ``driftwise.plan`` would set the attribute ``driftwise.plan`` to
-    that module and hide the function; the import system's assignment is ignored instead,
-    so :func:`__getattr__` keeps answering with the function.
+    Importing the subpackage ``driftwise.report`` would set the attribute
+    ``driftwise.report`` to that module and hide the function; the import system's
+    assignment is ignored instead, so :func:`__getattr__` keeps answering with the function.
     """
 
     def __setattr__(self, name: str, value: object) -> None:

@@ -20,10 +20,10 @@ from driftwise.data.model import CASH, Inputs
 from driftwise.errors import ConfigError
 
 if TYPE_CHECKING:
-    from driftwise.backtest.compare import Comparison
+    from driftwise.app.backtest import Comparison
+    from driftwise.app.monitor import MonitorReport
+    from driftwise.app.plan import Plan
     from driftwise.metrics.risk import CovarianceEstimator
-    from driftwise.monitor import MonitorReport
-    from driftwise.plan import Plan
     from driftwise.policy.context import Frequency
     from driftwise.validation.study import StudyResult
 
@@ -96,7 +96,7 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
     ConfigError
         ``holdings`` without ``prices``, or ``prices`` with neither holdings nor targets.
     """
-    from driftwise.backtest.compare import backtest_default_target
+    from driftwise.app.backtest import backtest_default_target
     from driftwise.data.loader import load_backtest_inputs, load_inputs
 
     cfg = as_config(config)
@@ -125,9 +125,9 @@ def monitor(inputs: Inputs | None = None, *, config: ConfigLike = None,
     """
     import dataclasses
 
-    from driftwise.assemble import cost_params, monitor_config
+    from driftwise.app.monitor import monitor as run_monitor
+    from driftwise.config.assemble import cost_params, monitor_config
     from driftwise.metrics.risk import CovarianceEstimator
-    from driftwise.monitor import monitor as run_monitor
 
     cfg = as_config(config)
     data = _checked(inputs if inputs is not None else load(config=cfg), as_of)
@@ -146,7 +146,7 @@ def plan(inputs: Inputs | None = None, *, config: ConfigLike = None,
     ``inputs`` default: :func:`load` of the sample; ``as_of`` default: the last price date.
     Its ``to_frame()`` is the trade list.
     """
-    from driftwise.plan import make_plan
+    from driftwise.app.plan import make_plan
 
     cfg = as_config(config)
     data = _checked(inputs if inputs is not None else load(config=cfg), as_of)
@@ -190,9 +190,9 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
     Comparison
         ``to_frame()``: one row per rule with its metrics and intervals.
     """
-    from driftwise.backtest import policies
-    from driftwise.backtest.compare import backtest_window, compare
-    from driftwise.backtest.sweep import SweepGrid
+    from driftwise.app.backtest import backtest_window, compare
+    from driftwise.app.sweep import SweepGrid
+    from driftwise.config import policies
 
     cfg = as_config(config)
     data = inputs if inputs is not None else load(config=cfg)

@@ -237,3 +237,8 @@ def period_last_sessions(sessions: Iterable[DateLike] | pd.DatetimeIndex, freq: 
     after = _period_key(pd.DatetimeIndex([next_session(index[-1])]), freq)[0]
     mask[-1] = key[-1] != after
     return mask
+
+
+def trading_days_between(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """Trading days after ``start`` up to and including ``end`` in ``index``."""
+    return int(((index > start) & (index <= end)).sum())

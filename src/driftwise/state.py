@@ -11,25 +11,24 @@ group-level targets expanded to assets, and a missing target.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from driftwise._types import FloatArray
-from driftwise.data.model import Holdings, MarketData, SecurityMaster, TargetLevel, Targets
+from driftwise.data.model import (
+    DefaultTarget,
+    Holdings,
+    MarketData,
+    SecurityMaster,
+    TargetLevel,
+    Targets,
+)
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, merge_notices, notice
 
 UNKNOWN_GROUP = "Unknown"
-
-
-class DefaultTarget(StrEnum):
-    """What to use when no target is given."""
-
-    EQUAL = "equal"
-    MARKET_CAP = "market_cap"
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import backtest_configs
 from driftwise.backtest import blocks
 from driftwise.backtest.engine import BacktestResult
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
+from driftwise.config.assemble import backtest_configs
 from driftwise.costs import read_cost_inputs
 from driftwise.data.master import read_security_master
 from driftwise.data.model import Holdings, Inputs, MarketData

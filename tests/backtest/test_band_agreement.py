@@ -13,15 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import monitor_config
-from driftwise.backtest.compare import compare, theory_inputs
-from driftwise.backtest.sweep import SweepGrid
+from driftwise.app.backtest import compare, theory_inputs
+from driftwise.app.monitor import monitor
+from driftwise.app.plan import make_plan
+from driftwise.app.sweep import SweepGrid
 from driftwise.calendar import nyse_sessions
 from driftwise.config import default_config
+from driftwise.config.assemble import monitor_config
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
+from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
 from driftwise.metrics.threshold import corrected_band
-from driftwise.monitor import MonitorConfig, estimate_risk, monitor
-from driftwise.plan import make_plan
 from driftwise.report import backtest_data
 from driftwise.report.html import fmt_pct
 from driftwise.report.plan_page import plan_tiles

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import backtest_configs
+from driftwise.app.reference import run_reference
 from driftwise.backtest import compiled
-from driftwise.backtest import policies as pol
 from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.metrics import policy_metrics
-from driftwise.backtest.reference import run_reference
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
 from driftwise.costs import read_cost_inputs
 from driftwise.data.model import Inputs
 from driftwise.data.targets import read_targets

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwise.assemble import backtest_configs, backtest_window, rule_grid
 from driftwise.backtest import compiled
-from driftwise.backtest import policies as pol
 from driftwise.backtest.engine import BacktestResult, make_batches
 from driftwise.backtest.history import universe
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs, backtest_window, rule_grid
 from driftwise.data.model import Holdings, Inputs
 from driftwise.errors import ConfigError, DataError
 

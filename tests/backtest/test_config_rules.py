@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from driftwise.assemble import backtest_configs, backtest_window, rule_grid
-from driftwise.backtest import policies as pol
+from driftwise.app.reference import run_reference
 from driftwise.backtest.engine import make_batches
 from driftwise.backtest.history import universe
-from driftwise.backtest.reference import run_reference
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs, backtest_window, rule_grid
 
 from .test_compiled import _assert_equal, _in_python
 from .test_reference import SYNTHETIC, WINDOWS, assert_same

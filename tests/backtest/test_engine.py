@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwise.assemble import ConfigTexts, backtest_configs
 from driftwise.backtest import blocks, grid
-from driftwise.backtest import policies as pol
 from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.grid import stack_triggers
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import ConfigTexts, backtest_configs
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.policy.book import next_pending

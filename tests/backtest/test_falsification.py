@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from driftwise.backtest import policies
-from driftwise.backtest.compare import compare
+from driftwise.app.backtest import compare
 from driftwise.backtest.falsification import FalsificationTest, Verdict
+from driftwise.config import policies
 
 from .conftest import synthetic_inputs
 

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import backtest_configs
-from driftwise.backtest import policies as pol
 from driftwise.backtest.batches import starting_nav
 from driftwise.backtest.metrics import dropped_turnover, turnover_notices
 from driftwise.calendar import nyse_sessions, period_first_sessions, period_last_sessions
 from driftwise.config import Config, loads_config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
 from driftwise.data.model import Holdings
 from driftwise.flags import Flag
 

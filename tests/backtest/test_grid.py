@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driftwise.assemble import backtest_configs, history_settings, rule_grid
-from driftwise.backtest import policies as pol
 from driftwise.backtest.batches import Window, starting_nav
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.grid import Bands, RuleBlock, RuleGrid, sweep
 from driftwise.backtest.history import HistorySettings, RiskSettings
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs, history_settings, rule_grid
 from driftwise.costs import CostParams, ImpactModel
 from driftwise.errors import ConfigError
 from driftwise.metrics.drift import BandMode

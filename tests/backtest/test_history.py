@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import cost_params, history_settings, monitor_config
+from driftwise.app.plan import calendar_flags
 from driftwise.backtest.history import build_history, universe, window_dates
 from driftwise.config import Config
+from driftwise.config.assemble import cost_params, history_settings, monitor_config
 from driftwise.costs import AssetCostInputs, build_cost_inputs
+from driftwise.data.market import vix_on
 from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.data.sample import load_sample
 from driftwise.errors import ConfigError, DataError
-from driftwise.monitor import estimate_risk, vix_on
-from driftwise.plan import calendar_flags
+from driftwise.metrics.risk_model import estimate_risk
 from driftwise.state import build_state
 
 from .conftest import synthetic_inputs

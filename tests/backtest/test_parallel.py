@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from driftwise.assemble import backtest_configs
 from driftwise.backtest import parallel
-from driftwise.backtest import policies as pol
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
 from driftwise.data.model import Inputs
 from driftwise.errors import DataError, DriftwiseError
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from driftwise.assemble import rule_grid
-from driftwise.backtest import policies as pol
 from driftwise.config import Config, Destination, TriggerKind
+from driftwise.config import policies as pol
+from driftwise.config.assemble import rule_grid
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import CostBenefitForm

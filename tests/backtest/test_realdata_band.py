@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 
 from driftwise._types import TRADING_DAYS
-from driftwise.assemble import backtest_configs
+from driftwise.app.monitor import monitor
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.config import default_config
+from driftwise.config.assemble import backtest_configs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
-from driftwise.monitor import MonitorConfig, monitor
+from driftwise.metrics.risk_model import MonitorConfig
 
 W, GAMMA = 0.6, 2.0
 STEP = 0.005  # the resolution of the sweep: 1.0%, 1.5%, ..., 12%

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from driftwise.backtest.compare import equal_weight_inputs, frequency_table
+from driftwise.app.backtest import equal_weight_inputs, frequency_table
 from driftwise.data.alphavantage import read_alphavantage_folder
 
 # days to weeks, weeks to months, months to quarters, quarters to years

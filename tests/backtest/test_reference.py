@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwise.assemble import backtest_configs
-from driftwise.backtest import policies as pol
+from driftwise.app.reference import run_reference
 from driftwise.backtest.engine import BacktestResult
-from driftwise.backtest.reference import run_reference
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
 from driftwise.data.model import Inputs
 from driftwise.data.sample import load_sample
 

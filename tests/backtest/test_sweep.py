@@ -1,4 +1,4 @@
-"""Tests of driftwise.backtest.sweep: grid expansion, tidy tables, the empirical optimum."""
+"""Tests of driftwise.app.sweep: grid expansion, tidy tables, the empirical optimum."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from driftwise.backtest.metrics import METRIC_COLUMNS, policy_metrics
-from driftwise.backtest.sweep import (
+from driftwise.app.sweep import (
     GRID_COLUMNS,
     SweepGrid,
     empirical_optimal_threshold,
@@ -23,6 +22,7 @@ from driftwise.backtest.sweep import (
     tidy,
     write_table,
 )
+from driftwise.backtest.metrics import METRIC_COLUMNS, policy_metrics
 from driftwise.config import (
     BacktestConfig,
     Config,

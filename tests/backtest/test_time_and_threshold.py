@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from driftwise.assemble import backtest_configs
-from driftwise.backtest import policies as pol
-from driftwise.backtest.reference import run_reference
+from driftwise.app.reference import run_reference
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
 
 from .conftest import day_by_day
 from .test_engine import _assert_identical

@@ -46,8 +46,8 @@ def test_policies_and_thresholds(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_flat_cost_is_the_cost_bps_of_traded_value(capsys: pytest.CaptureFixture[str]) -> None:
-    from driftwise.assemble import backtest_configs
-    from driftwise.backtest.policies import monthly
+    from driftwise.config.assemble import backtest_configs
+    from driftwise.config.policies import monthly
     from driftwise.data.loader import load_backtest_inputs
 
     data = run_json([*WINDOW, "--policy", "monthly", "--cost-bps", "20"], capsys)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.app.monitor import monitor
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, main
 from driftwise.data.loader import load_inputs
-from driftwise.monitor import monitor
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

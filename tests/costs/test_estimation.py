@@ -11,9 +11,9 @@ from driftwise.costs import (
     adv_shares,
     adv_usd,
     daily_volatility,
-    split_adjusted_volume,
     spread_average_bps,
 )
+from driftwise.data.alphavantage import split_adjusted_volume
 
 
 def test_daily_volatility_oracle() -> None:

@@ -12,9 +12,9 @@ from driftwise.costs import (
     CostParams,
     ImpactModel,
     build_cost_inputs,
-    split_adjusted_volume,
     trade_costs,
 )
+from driftwise.data.alphavantage import split_adjusted_volume
 
 AS_OF = pd.Timestamp("2021-04-21")
 SIZES = np.array([0.001, 0.01, 0.05, 0.10])

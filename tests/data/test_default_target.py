@@ -7,13 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.app.plan import make_plan
 from driftwise.config import Config
 from driftwise.data.loader import default_targets, with_default_targets
-from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster
+from driftwise.data.model import DefaultTarget, Holdings, Inputs, MarketData, SecurityMaster
 from driftwise.errors import DataError
 from driftwise.flags import Flag
-from driftwise.plan import make_plan
-from driftwise.state import DefaultTarget
 
 MASTER = SecurityMaster(frame=pd.DataFrame(
     {"sector": ["A", "B", "C"], "asset_class": "Equity",

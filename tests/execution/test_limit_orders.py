@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftwise.app.plan import make_plan
 from driftwise.config import Config
 from driftwise.data.loader import load_inputs
 from driftwise.errors import ConfigError
 from driftwise.execution import OrderType, orders_frame, write_orders_csv, write_orders_json
 from driftwise.execution.orders import fix_new_order_single
 from driftwise.execution.schedule import limit_prices
-from driftwise.plan import make_plan
 
 from .test_schedule import run, sqrt_impact
 

@@ -9,10 +9,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwise.assemble import build_trigger
+from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config import COMPONENTS, Config, PolicyConfig, TriggerKind
+from driftwise.config.assemble import build_trigger
 from driftwise.data.loader import load_inputs
-from driftwise.plan import Decision, Plan, make_plan
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import AllOf, AnyOf, Calendar, DriftThreshold, StressDelay
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwise.assemble import build_rule
 from driftwise.config import Config
+from driftwise.config.assemble import build_rule
 from driftwise.errors import ConfigError
 from driftwise.policy.destination import Destination
 

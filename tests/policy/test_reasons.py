@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwise._types import TRADING_DAYS
+from driftwise.app.plan import Decision, decide
 from driftwise.costs import RowCosts
-from driftwise.plan import Decision, decide
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import Destination

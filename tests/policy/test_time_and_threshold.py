@@ -7,9 +7,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwise.assemble import build_trigger
-from driftwise.backtest import policies
-from driftwise.config import Config
+from driftwise.config import Config, policies
+from driftwise.config.assemble import build_trigger
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import (
     AllOf,

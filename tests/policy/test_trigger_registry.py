@@ -9,10 +9,10 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from driftwise.assemble import build_trigger
-from driftwise.backtest import blocks, compiled, grid, policies
-from driftwise.backtest.policies import PolicyName
-from driftwise.config import COMPOSITE, Config, TriggerKind
+from driftwise.backtest import blocks, compiled, grid
+from driftwise.config import COMPOSITE, Config, TriggerKind, policies
+from driftwise.config.assemble import build_trigger
+from driftwise.config.policies import PolicyName
 from driftwise.policy.context import DayContext, Frequency
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import (

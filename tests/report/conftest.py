@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.assemble import cost_params, monitor_config
+from driftwise.app.monitor import MonitorReport, monitor
+from driftwise.app.plan import Plan, make_plan
 from driftwise.config import default_config
+from driftwise.config.assemble import cost_params, monitor_config
 from driftwise.data.loader import load_inputs
-from driftwise.monitor import MonitorReport, monitor
-from driftwise.plan import Plan, make_plan
 from driftwise.report.validation_page import ValidationPageData
 
 POLICIES = ("never", "monthly", "quarterly", "threshold 3%", "threshold 5%", "threshold 10%")

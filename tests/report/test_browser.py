@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from driftwise.monitor import MonitorReport
-from driftwise.plan import Plan
+from driftwise.app.monitor import MonitorReport
+from driftwise.app.plan import Plan
 from driftwise.report import report_pages, write_report
 from driftwise.report.validation_page import ValidationPageData
 

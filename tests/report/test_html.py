@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftwise.app.plan import Plan
 from driftwise.errors import ConfigError
-from driftwise.plan import Plan
 from driftwise.report import report_pages, write_report
 from driftwise.report.html import (
     Bullets,

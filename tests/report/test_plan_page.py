@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftwise.app.monitor import MonitorReport
+from driftwise.app.plan import Check, Decision, Plan
 from driftwise.flags import Flag, notice
-from driftwise.monitor import MonitorReport
-from driftwise.plan import Check, Decision, Plan
 from driftwise.report import plan_page as plan_page_module
 from driftwise.report.html import Bullets, Note, Table, Tone
 from driftwise.report.plan_page import (

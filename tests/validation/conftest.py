@@ -6,10 +6,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise.assemble import history_settings
 from driftwise.backtest.history import build_history
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config
+from driftwise.config.assemble import history_settings
 from driftwise.data.master import read_security_master
 from driftwise.data.model import Holdings, Inputs, MarketData
 from driftwise.data.targets import read_targets

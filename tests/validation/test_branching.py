@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from driftwise.assemble import build_rule, cost_params
+from driftwise.config.assemble import build_rule, cost_params
 from driftwise.costs import CostParams
 from driftwise.validation.branching import (
     Branch,

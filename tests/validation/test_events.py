@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwise.assemble import cost_params
+from driftwise.config.assemble import cost_params
 from driftwise.policy.context import Frequency
 from driftwise.validation.events import (
     calendar_days,

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from driftwise.assemble import build_rule, cost_params
 from driftwise.config import Config
+from driftwise.config.assemble import build_rule, cost_params
 from driftwise.costs import CostParams
 from driftwise.validation.branching import branch_rule
 from driftwise.validation.events import Portfolio, make_paths, path_days, rebalance_cost

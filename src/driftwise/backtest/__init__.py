@@ -1,9 +1,10 @@
 """Backtest: the same rule and cost kernels over (configurations x assets), day by day.
 
 :func:`run_backtest` simulates a :class:`RuleGrid` (:func:`sweep` builds one from a rule
-and its axes); :func:`run_reference` is the plain per-configuration loop over the planner
-that the engine is tested against; :mod:`~driftwise.backtest.policies` names the standard
-policies; :class:`MarketHistory` holds the per-day market inputs shared by all.
+and its axes; :func:`driftwise.config.assemble.rule_grid` from configurations);
+:class:`MarketHistory` holds the per-day market inputs shared by all. The package reads no
+configuration. The engine's oracle, the planner run day by day, is
+:func:`driftwise.app.reference.run_reference`.
 
 The names are imported on first use, so that importing a submodule (the rule grid, the
 history) does not import the engine.
@@ -18,18 +19,14 @@ if TYPE_CHECKING:
     from driftwise.backtest.engine import BacktestResult, run_backtest
     from driftwise.backtest.grid import RuleGrid, sweep
     from driftwise.backtest.history import MarketHistory, build_history
-    from driftwise.backtest.policies import methodology_rules, policy_name, standard_policies
-    from driftwise.backtest.reference import run_reference
 
 _HOME = {
     "BacktestResult": "engine", "run_backtest": "engine", "RuleGrid": "grid", "sweep": "grid",
     "MarketHistory": "history", "build_history": "history",
-    "methodology_rules": "policies", "policy_name": "policies", "standard_policies": "policies",
-    "run_reference": "reference",
 }
 
-__all__ = ["BacktestResult", "MarketHistory", "RuleGrid", "build_history", "methodology_rules",
-           "policy_name", "run_backtest", "run_reference", "standard_policies", "sweep"]
+__all__ = ["BacktestResult", "MarketHistory", "RuleGrid", "build_history", "run_backtest",
+           "sweep"]
 
 
 def __getattr__(name: str) -> object:

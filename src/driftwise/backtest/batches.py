@@ -25,7 +25,7 @@ import pandas as pd
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
 from driftwise.backtest.parallel import shared_array
-from driftwise.calendar import DateLike
+from driftwise.calendar import DateLike, trading_days_between
 from driftwise.costs import (
     AssetCostInputs,
     CostParams,
@@ -35,7 +35,6 @@ from driftwise.costs import (
     row_trading_costs,
 )
 from driftwise.data.model import Inputs
-from driftwise.monitor import trading_days_between
 from driftwise.policy.book import Book
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import Trigger

@@ -369,7 +369,7 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         only when the window starts from them.
     grid : RuleGrid
         The configurations (:func:`~driftwise.backtest.grid.sweep`,
-        :func:`driftwise.assemble.rule_grid`).
+        :func:`driftwise.config.assemble.rule_grid`).
     window : Window, optional
         First and last day, start from holdings, starting NAV (default: the whole price
         history, at target, with :func:`~driftwise.backtest.batches.starting_nav`).

@@ -11,7 +11,7 @@ else (destination, constraints, bands, risk windows) is the same in its rows.
 * :func:`sweep` builds a grid from one rule and axes, as in vectorbt: every combination of
   the trigger parameters given (``threshold=[0.03, 0.05]``) and the cost parameter sets.
 * :meth:`RuleGrid.concat` puts grids side by side (two rules compared in one run).
-* :func:`driftwise.assemble.rule_grid` builds the grid of a list of configurations (the
+* :func:`driftwise.config.assemble.rule_grid` builds the grid of a list of configurations (the
   commands' path): grouped into blocks once, at the edge.
 
 The per-day market inputs a block needs are derived from its own parameters

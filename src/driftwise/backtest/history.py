@@ -2,13 +2,13 @@
 
 :func:`build_history` turns an :class:`~driftwise.data.model.Inputs` into a
 :class:`MarketHistory`: for every day ``t`` of the window, the inputs the planner
-(:func:`driftwise.plan.make_plan`) would compute on ``t`` from the data up to and
+(:func:`driftwise.app.plan.make_plan`) would compute on ``t`` from the data up to and
 including ``t``, and nothing later:
 
-* ``prices`` (the close of ``t``), ``vix`` (as :func:`driftwise.monitor.vix_on`: the last
+* ``prices`` (the close of ``t``), ``vix`` (as :func:`driftwise.data.market.vix_on`: the last
   close, carried forward at most 5 sessions) and ``risk_free_annual`` (last value on or
   before ``t``);
-* ``vol_annual`` as :func:`driftwise.monitor.estimate_risk` (the estimator
+* ``vol_annual`` as :func:`driftwise.metrics.risk_model.estimate_risk` (the estimator
   :func:`~driftwise.metrics.risk.annualized_volatility` itself, evaluated on all windows
   at once; a day where an asset lacks history runs ``estimate_risk`` itself for its
   fallbacks), and the long-window covariance ``cov_long`` on demand
@@ -19,7 +19,7 @@ including ``t``, and nothing later:
   windows at once, then the day's estimates through
   :class:`~driftwise.costs.build.CostInputsBuilder`, the code of ``build_cost_inputs``
   itself (fallbacks and staleness);
-* the calendar flags as :func:`driftwise.plan.calendar_flags`.
+* the calendar flags as :func:`driftwise.app.plan.calendar_flags`.
 
 "All windows at once": the estimators reduce over the first axis of an array shaped
 ``(window, ...)``, so a stack of every day's window, shaped ``(window, T, N)`` (days
@@ -58,7 +58,7 @@ from driftwise.metrics.risk import (
     estimate_covariance,
     fill_covariance,
 )
-from driftwise.monitor import MonitorConfig, estimate_risk
+from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
 from driftwise.policy.context import Anchor, Frequency, MarketDay
 from driftwise.state import build_state
 
@@ -161,7 +161,7 @@ class MarketHistory:
     vol_annual : ndarray, shape (T, N)
         Annualized volatility after fallbacks, as ``estimate_risk(...).vol_annual``.
     calendar : tuple of frozenset, length T
-        Period boundaries of each day, as :func:`driftwise.plan.calendar_flags`.
+        Period boundaries of each day, as :func:`driftwise.app.plan.calendar_flags`.
     sigma_daily : ndarray, shape (T, N)
         The cost model's daily volatility before fallbacks (NaN: too little history).
     adv_shares : ndarray, shape (T, N), or None
@@ -475,7 +475,7 @@ def _last_known(series: pd.Series | None, dates: pd.DatetimeIndex) -> FloatArray
 
 
 def calendar_flags(dates: pd.DatetimeIndex) -> tuple[CalendarFlags, ...]:
-    """Period boundaries of each date, as :func:`driftwise.plan.calendar_flags` per day.
+    """Period boundaries of each date, as :func:`driftwise.app.plan.calendar_flags` per day.
 
     The period masks are computed once on the NYSE sessions around the window (400 days
     either side, as the planner does around its one day).

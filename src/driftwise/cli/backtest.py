@@ -8,15 +8,13 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.backtest import policies
-from driftwise.backtest.compare import (
+from driftwise.app.backtest import (
     Comparison,
     backtest_default_target,
     backtest_window,
     compare,
 )
-from driftwise.backtest.policies import with_flat_cost
-from driftwise.backtest.sweep import SweepGrid, progress_bar, write_table
+from driftwise.app.sweep import SweepGrid, progress_bar, write_table
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -34,7 +32,8 @@ from driftwise.cli._output import (
     print_json,
     usd,
 )
-from driftwise.config import accepted_jumps, load_config
+from driftwise.config import accepted_jumps, load_config, policies
+from driftwise.config.policies import with_flat_cost
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.market import vix_window_notices
 from driftwise.flags import merge_notices

@@ -8,7 +8,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.assemble import cost_params
 from driftwise.cli._inputs import ConfigOption, InputOptions, input_options, load_cli_config
 from driftwise.cli._output import (
     console,
@@ -21,6 +20,7 @@ from driftwise.cli._output import (
     usd,
 )
 from driftwise.config import ImpactModel
+from driftwise.config.assemble import cost_params
 from driftwise.costs import build_cost_inputs, cost_notices, cost_table, short_notices
 from driftwise.data.loader import load_inputs
 from driftwise.data.market import vix_reading

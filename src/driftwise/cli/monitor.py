@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from driftwise.assemble import cost_params, monitor_config
+from driftwise.app.monitor import MonitorReport, monitor
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -25,8 +25,8 @@ from driftwise.cli._output import (
     print_json,
     usd,
 )
+from driftwise.config.assemble import cost_params, monitor_config
 from driftwise.metrics.risk import CovarianceEstimator
-from driftwise.monitor import MonitorReport, monitor
 
 
 def register(app: typer.Typer) -> None:

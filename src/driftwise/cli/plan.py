@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 
 from driftwise._atomic import atomic_path, write_text
+from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -30,7 +31,6 @@ from driftwise.cli._output import (
 from driftwise.cli.report import write_full_report
 from driftwise.config import write_default_config
 from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
-from driftwise.plan import Decision, Plan, make_plan
 
 config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.assemble import cost_params, monitor_config
-from driftwise.backtest import policies
-from driftwise.backtest.compare import compare
-from driftwise.backtest.sweep import SweepGrid, progress_bar
+from driftwise.app.backtest import compare
+from driftwise.app.monitor import monitor
+from driftwise.app.plan import Plan, make_plan
+from driftwise.app.sweep import SweepGrid, progress_bar
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -20,10 +20,9 @@ from driftwise.cli._inputs import (
 )
 from driftwise.cli._output import console
 from driftwise.cli.validate import run_with_progress
-from driftwise.config import Config
+from driftwise.config import Config, policies
+from driftwise.config.assemble import cost_params, monitor_config
 from driftwise.data.model import Inputs
-from driftwise.monitor import monitor
-from driftwise.plan import Plan, make_plan
 from driftwise.report import backtest_data, write_report
 from driftwise.validation import PortfolioSpec, StudySettings
 from driftwise.validation.output import page_data

@@ -25,11 +25,9 @@ from driftwise.costs.estimation import (
     adv_shares,
     adv_usd,
     daily_volatility,
-    split_adjusted_volume,
     spread_average_bps,
 )
 from driftwise.costs.impact import almgren_impact, impact_terms, square_root_impact
-from driftwise.costs.inputs import CostFile, read_cost_inputs
 from driftwise.costs.model import (
     CostCoefficients,
     CostTable,
@@ -49,6 +47,7 @@ from driftwise.costs.model import (
 from driftwise.costs.params import CostParams, ImpactModel
 from driftwise.costs.regime import VixRegime, regime_multiplier, vix_regime
 from driftwise.costs.tiers import CapTier, TierDefaults, cap_tier
+from driftwise.data.costs import CostFile, read_cost_inputs
 
 __all__ = [
     "AssetCostInputs",
@@ -86,7 +85,6 @@ __all__ = [
     "regime_multiplier",
     "row_trading_costs",
     "short_notices",
-    "split_adjusted_volume",
     "spread_average_bps",
     "spread_cost_usd",
     "square_root_impact",

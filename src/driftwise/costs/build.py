@@ -36,10 +36,10 @@ from driftwise._types import BoolArray, FloatArray
 from driftwise.calendar import DateLike, as_day
 from driftwise.costs.components import AssetCostInputs
 from driftwise.costs.estimation import adv_shares, daily_volatility, spread_average_bps
-from driftwise.costs.inputs import CostFile, read_cost_inputs
 from driftwise.costs.params import CostParams, ImpactModel
 from driftwise.costs.tiers import TierDefaults, cap_tier, tier_value
 from driftwise.data._table import Source
+from driftwise.data.costs import CostFile, read_cost_inputs
 from driftwise.data.model import SecurityMaster
 from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, notice
@@ -69,7 +69,7 @@ def build_cost_inputs(
     master : SecurityMaster or None
         ``market_cap_usd`` (tiers, ADV proxy, ``Theta / V``) and ``sector``.
     cost_file : CostFile, path or DataFrame, optional
-        Cost inputs (read with :func:`~driftwise.costs.inputs.read_cost_inputs`).
+        Cost inputs (read with :func:`~driftwise.data.costs.read_cost_inputs`).
     as_of : date
         Only data on or before this date is used.
     params : CostParams, optional

@@ -66,35 +66,6 @@ def daily_volatility(prices: npt.ArrayLike, window: int = 20,
     return np.asarray(np.where(count >= need, sd, np.nan), dtype=np.float64)
 
 
-def split_adjusted_volume(volume_raw: npt.ArrayLike,
-                          split_coefficient: npt.ArrayLike) -> FloatArray:
-    """Express raw share volumes in the share units of the latest date.
-
-    Parameters
-    ----------
-    volume_raw : array_like, shape (n_days, n_assets)
-        Shares traded as reported on each day (not split-adjusted).
-    split_coefficient : array_like, shape (n_days, n_assets)
-        Split ratio effective on each date (1 on ordinary days, 4 for a 4-for-1 split,
-        0.5 for a 1-for-2 reverse split; NaN or non-positive read as 1). The split row's
-        own price and volume are already post-split (Alpha Vantage convention).
-
-    Returns
-    -------
-    ndarray, shape (n_days, n_assets)
-        ``volume_t * prod_{s > t} split_s``: earlier volumes are multiplied by every
-        later split factor, so a 4-for-1 split quadruples the volumes before it.
-    """
-    vol = _f64(volume_raw)
-    coef = _f64(split_coefficient)
-    coef = np.where(np.isfinite(coef) & (coef > 0.0), coef, 1.0)
-    later = np.ones_like(coef)
-    if coef.shape[0] > 1:
-        # product of coefficients strictly after each row: reverse cumulative product, shifted
-        later[:-1] = np.cumprod(coef[::-1], axis=0)[::-1][1:]
-    return np.asarray(vol * later, dtype=np.float64)
-
-
 def adv_shares(volumes: npt.ArrayLike, window: int = 60,
                min_periods: int | None = None) -> FloatArray:
     """Average daily volume in shares over the last ``window`` days.

@@ -4,7 +4,7 @@ One file per ticker (``<TICKER>.csv`` or ``.csv.gz``) with columns ``date, open,
 low, close, adjusted_close, volume, dividend_amount, split_coefficient``. Prices are the
 ``adjusted_close`` (splits and dividends); volumes are the raw share volumes expressed in
 today's share units with the split coefficients
-(:func:`driftwise.costs.split_adjusted_volume`). Zero-volume days (no trade) become NaN,
+(:func:`split_adjusted_volume`). Zero-volume days (no trade) become NaN,
 which the cost model treats as missing.
 """
 
@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import FloatArray
 from driftwise.calendar import DateLike
-from driftwise.costs import split_adjusted_volume
 from driftwise.data._table import LINE, Kind, parse_column, read_table, require_columns
 from driftwise.data.jumps import PriceJump, jump_notices
 from driftwise.data.market import read_prices
@@ -101,3 +102,32 @@ def _window(frame: pd.DataFrame, start: DateLike | None, end: DateLike | None) -
     if end is not None:
         frame = frame.loc[: pd.Timestamp(end)]
     return frame
+
+
+def split_adjusted_volume(volume_raw: npt.ArrayLike,
+                          split_coefficient: npt.ArrayLike) -> FloatArray:
+    """Express raw share volumes in the share units of the latest date.
+
+    Parameters
+    ----------
+    volume_raw : array_like, shape (n_days, n_assets)
+        Shares traded as reported on each day (not split-adjusted).
+    split_coefficient : array_like, shape (n_days, n_assets)
+        Split ratio effective on each date (1 on ordinary days, 4 for a 4-for-1 split,
+        0.5 for a 1-for-2 reverse split; NaN or non-positive read as 1). The split row's
+        own price and volume are already post-split (Alpha Vantage convention).
+
+    Returns
+    -------
+    ndarray, shape (n_days, n_assets)
+        ``volume_t * prod_{s > t} split_s``: earlier volumes are multiplied by every
+        later split factor, so a 4-for-1 split quadruples the volumes before it.
+    """
+    vol = np.asarray(volume_raw, dtype=np.float64)
+    coef = np.asarray(split_coefficient, dtype=np.float64)
+    coef = np.where(np.isfinite(coef) & (coef > 0.0), coef, 1.0)
+    later = np.ones_like(coef)
+    if coef.shape[0] > 1:
+        # product of coefficients strictly after each row: reverse cumulative product, shifted
+        later[:-1] = np.cumprod(coef[::-1], axis=0)[::-1][1:]
+    return np.asarray(vol * later, dtype=np.float64)

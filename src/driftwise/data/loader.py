@@ -13,12 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from driftwise.costs.inputs import read_cost_inputs
 from driftwise.data._table import Source
+from driftwise.data.costs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.market import read_prices, read_risk_free, read_vix
 from driftwise.data.master import read_security_master
 from driftwise.data.model import (
+    DefaultTarget,
     Holdings,
     Inputs,
     MarketData,
@@ -30,7 +31,6 @@ from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
-from driftwise.state import DefaultTarget
 
 PathLike = Source
 """A file path, or a DataFrame with the file's columns (library use)."""

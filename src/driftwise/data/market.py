@@ -527,3 +527,9 @@ def vix_series_on(series: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarr
     last = pd.DatetimeIndex(known.index)[np.maximum(pos, 0)]
     gap = sessions.searchsorted(dates) - sessions.searchsorted(last)
     return np.where((pos >= 0) & (gap <= VIX_STALE_SESSIONS), values, np.nan)
+
+
+def vix_on(series: pd.Series | None, day: pd.Timestamp) -> float | None:
+    """The VIX close of ``day``, else the last one within 5 sessions (None when unknown
+    or stale: :func:`driftwise.data.market.vix_reading`, which also gives the flags)."""
+    return vix_reading(series, day)[0]

@@ -17,7 +17,7 @@ from driftwise.data.jumps import PriceJump
 from driftwise.flags import Notice
 
 if TYPE_CHECKING:  # costs.build imports this module
-    from driftwise.costs.inputs import CostFile
+    from driftwise.data.costs import CostFile
 
 CASH = "CASH"
 """Ticker that marks the cash row in holdings and targets files."""
@@ -29,6 +29,13 @@ class TargetLevel(StrEnum):
     ASSET = "ticker"
     SECTOR = "sector"
     ASSET_CLASS = "asset_class"
+
+
+class DefaultTarget(StrEnum):
+    """What to use when no target is given."""
+
+    EQUAL = "equal"
+    MARKET_CAP = "market_cap"
 
 
 @dataclass(frozen=True)

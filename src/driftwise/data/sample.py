@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import TRADING_DAYS
-from driftwise.costs.inputs import read_cost_inputs
+from driftwise.data.costs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
 from driftwise.data.master import read_security_master
 from driftwise.data.model import Inputs, MarketData

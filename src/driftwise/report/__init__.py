@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from driftwise.app.monitor import MonitorReport
+from driftwise.app.plan import Plan
 from driftwise.errors import ConfigError
-from driftwise.monitor import MonitorReport
-from driftwise.plan import Plan
 from driftwise.report import backtest_page as _backtest
 from driftwise.report import plan_page as _plan
 from driftwise.report import validation_page as _validation
@@ -54,7 +54,7 @@ def write_report(path: str | Path, *, plan: Plan | None = None, backtest: object
     path : str or Path
         The HTML file to write (parent folders are created).
     plan : Plan, optional
-        From :func:`driftwise.plan.make_plan`.
+        From :func:`driftwise.app.plan.make_plan`.
     backtest : BacktestPageData or BacktestResult-like, optional
     validation : ValidationPageData or pd.DataFrame, optional
         A bare DataFrame is the per-rule table.

@@ -1,8 +1,8 @@
 """The plan page: today's decision, drift against the bands, costs, schedule and flags.
 
 Every chart function takes plain DataFrames / dicts so it can be tested on hand-made
-data; :func:`plan_page` wires them to a :class:`driftwise.plan.Plan` and, for the
-per-asset view, a :class:`driftwise.monitor.MonitorReport` of the same day.
+data; :func:`plan_page` wires them to a :class:`driftwise.app.plan.Plan` and, for the
+per-asset view, a :class:`driftwise.app.monitor.MonitorReport` of the same day.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from driftwise.app.monitor import MonitorReport
+from driftwise.app.plan import REGIMES, Check, Decision, Plan
 from driftwise.flags import Notice
-from driftwise.monitor import MonitorReport
-from driftwise.plan import REGIMES, Check, Decision, Plan
 from driftwise.report.html import (
     Block,
     Bullets,
@@ -391,9 +391,9 @@ def plan_page(plan: Plan, monitor: MonitorReport | None = None) -> Page:
     Parameters
     ----------
     plan : Plan
-        From :func:`driftwise.plan.make_plan`.
+        From :func:`driftwise.app.plan.make_plan`.
     monitor : MonitorReport, optional
-        From :func:`driftwise.monitor.monitor` on the same inputs and day: adds the per-asset
+        From :func:`driftwise.app.monitor.monitor` on the same inputs and day: adds the per-asset
         drift-against-band chart and the optimal band.
     """
     return Page(key="plan", title="Plan", headline=decision_headline(plan),

@@ -25,12 +25,11 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
-from driftwise.assemble import backtest_configs, build_rule, cost_params, history_settings
-from driftwise.backtest import policies
 from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.history import build_history
 from driftwise.backtest.metrics import policy_metrics
-from driftwise.config import Config, TeModel
+from driftwise.config import Config, TeModel, policies
+from driftwise.config.assemble import backtest_configs, build_rule, cost_params, history_settings
 from driftwise.costs import CostParams
 from driftwise.data.loader import with_vix
 from driftwise.data.market import read_vix

@@ -1,6 +1,6 @@
 """Reference simulator: one configuration, a plain loop over days, the planner every day.
 
-It shares nothing with the engine but the planner (:func:`driftwise.plan.make_plan`) and
+It shares nothing with the engine but the planner (:func:`driftwise.app.plan.make_plan`) and
 the book: each day it builds the :class:`~driftwise.data.model.Inputs` a portfolio manager
 would have on that day (current shares and cash, market data cut at the day, the same
 targets, master and cost file), asks for the plan, and applies the plan's trade list
@@ -29,15 +29,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.backtest.batches import starting_nav
 from driftwise.backtest.engine import BacktestResult
-from driftwise.backtest.policies import describe_configs, policy_name
 from driftwise.calendar import DateLike, as_day
 from driftwise.config import Config
+from driftwise.config.policies import describe_configs, policy_name
 from driftwise.costs import borrow_cost_usd
 from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel
 from driftwise.errors import ConfigError
-from driftwise.plan import Decision, Plan, make_plan
 from driftwise.policy.book import Book, Trades, book_trades
 
 

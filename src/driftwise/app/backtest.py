@@ -16,16 +16,18 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
-from driftwise.assemble import backtest_configs, cost_params, monitor_config
+from driftwise.app.monitor import monitor, one_way_cost_rate
+from driftwise.app.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
 from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.metrics import policy_metrics, ranking
-from driftwise.backtest.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.calendar import DateLike
 from driftwise.config import Config, TriggerKind
+from driftwise.config.assemble import backtest_configs, cost_params, monitor_config
 from driftwise.data.market import refuse_jumps
 from driftwise.data.model import (
+    DefaultTarget,
     Holdings,
     Inputs,
     MarketData,
@@ -34,8 +36,6 @@ from driftwise.data.model import (
     Targets,
 )
 from driftwise.metrics.threshold import ThresholdInputs
-from driftwise.monitor import monitor, one_way_cost_rate
-from driftwise.state import DefaultTarget
 
 YEARS_BY_DEFAULT = 10
 """Years of history a backtest covers when no start is given."""
@@ -263,7 +263,7 @@ def frequency_table(inputs: Inputs, *, start: DateLike | None = None,
     the full cost model); ``table.attrs["setting"]`` says so in words, and
     ``table.attrs["notices"]`` holds the run's notices.
     """
-    from driftwise.backtest import policies
+    from driftwise.config import policies
 
     makers = {"daily": policies.daily, "weekly": policies.weekly,
               "monthly": policies.monthly, "quarterly": policies.quarterly,

@@ -15,7 +15,7 @@ tables; :class:`TriggerGroup`), each with its own parameters of ``[policy]``.
 
 Entry points: :func:`load_config` (a TOML file), :func:`loads_config` (TOML text),
 :func:`default_config`, :func:`write_default_config` (the commented template of
-:mod:`driftwise.config_template`), :meth:`Config.to_toml` (what a result stores),
+:mod:`driftwise.config.template`), :meth:`Config.to_toml` (what a result stores),
 :meth:`Config.describe` (JSON) and :meth:`Config.with_overrides` (command-line options).
 Every invalid value raises :class:`~driftwise.errors.ConfigError` naming the file, the
 line when known, the dotted field (``policy.threshold``), what was expected and what
@@ -58,22 +58,25 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from driftwise._atomic import write_text
-from driftwise._config_errors import key_lines, render, show_value, toml_message
 from driftwise._types import Destination, ImpactModel
-from driftwise.config_template import TEMPLATE_TOML
+from driftwise.config.messages import key_lines, render, show_value, toml_message
+from driftwise.config.template import TEMPLATE_TOML
 from driftwise.costs.params import CostParams, configured_fields
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.data.jumps import parse_jump_key
+from driftwise.data.model import DefaultTarget
 from driftwise.errors import ConfigError
 from driftwise.execution.schedule import ExecutionStyle, OrderType
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import CostBenefitForm
-from driftwise.state import DefaultTarget
 
 __all__ = [
+    "COMPONENTS",
+    "COMPOSITE",
     "DEFAULT_CONFIG_TOML",
+    "UNSUPPORTED",
     "BacktestConfig",
     "Config",
     "ConstraintsConfig",
@@ -89,7 +92,9 @@ __all__ = [
     "RiskConfig",
     "TaxConfig",
     "TeModel",
+    "TriggerComponent",
     "TriggerKind",
+    "accepted_jumps",
     "complete_template",
     "default_config",
     "load_config",

@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
-from driftwise.assemble import build_rule, cost_params, monitor_config
 from driftwise.calendar import (
     next_session,
     nyse_sessions,
     period_first_sessions,
     period_last_sessions,
+    trading_days_between,
 )
 from driftwise.config import Config, TeModel
+from driftwise.config.assemble import build_rule, cost_params, monitor_config
 from driftwise.costs import (
     AssetCostInputs,
     CostParams,
@@ -42,7 +43,7 @@ from driftwise.errors import DataError
 from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.monitor import MonitorConfig, estimate_risk, trading_days_between
+from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay

@@ -17,7 +17,7 @@ from driftwise.backtest.batches import Window, starting_nav
 from driftwise.backtest.grid import Bands, RuleBlock, RuleGrid, stack_triggers, trigger_structure
 from driftwise.backtest.history import HistorySettings, MarketHistory, RiskSettings
 from driftwise.calendar import DateLike
-from driftwise.config import (
+from driftwise.config.model import (
     COMPOSITE,
     Config,
     PolicyConfig,
@@ -30,7 +30,7 @@ from driftwise.costs.params import configured_fields
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.metrics.risk import CovarianceEstimator
-from driftwise.monitor import MonitorConfig
+from driftwise.metrics.risk_model import MonitorConfig
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
@@ -181,14 +181,14 @@ def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> 
     ----------
     configs : sequence of Config
     names : sequence of str, optional
-        Labels (default :func:`~driftwise.backtest.policies.policy_name`, made unique).
+        Labels (default :func:`~driftwise.config.policies.policy_name`, made unique).
 
     Raises
     ------
     ConfigError
         No configuration, or names of the wrong length or repeated.
     """
-    from driftwise.backtest.policies import describe_configs, unique_names
+    from driftwise.config.policies import describe_configs, unique_names
 
     configs = list(configs)
     if not configs:

@@ -8,20 +8,19 @@ nothing: triggers and trades belong to the planner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from driftwise import _display
-from driftwise._types import TRADING_DAYS, FloatArray
+from driftwise._types import FloatArray
+from driftwise.calendar import trading_days_between
 from driftwise.costs import CostParams, build_cost_inputs, trade_costs
-from driftwise.data.market import refuse_jumps, vix_reading
+from driftwise.data.market import refuse_jumps, vix_on, vix_reading
 from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import (
-    BandMode,
     asset_drift,
     band_width,
     cap_drift,
@@ -31,14 +30,10 @@ from driftwise.metrics.drift import (
     portfolio_drift,
 )
 from driftwise.metrics.risk import (
-    CovarianceEstimator,
-    annualized_volatility,
-    estimate_covariance,
-    fill_covariance,
-    sector_average_volatility,
     tracking_error,
     tracking_error_diag,
 )
+from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
 from driftwise.metrics.speed import (
     days_to_breach,
     drift_rate,
@@ -48,65 +43,6 @@ from driftwise.metrics.speed import (
 )
 from driftwise.metrics.threshold import ThresholdReport, corrected_band, threshold_report
 from driftwise.state import PortfolioState, build_state
-
-
-@dataclass(frozen=True)
-class MonitorConfig:
-    """Settings of the monitor (all fractions; windows in trading days).
-
-    Attributes
-    ----------
-    threshold : float
-        Portfolio drift threshold for the days-to-breach estimate (default 5%).
-    vol_window_days : int
-        Window of the per-asset volatility (drift speed, diagonal TE).
-    short_window_days, long_window_days : int
-        Covariance windows (60 and 252 days).
-    estimator : CovarianceEstimator
-        Estimator of the long-window covariance reported beside the sample one.
-    band_abs, band_rel : float
-        Default per-asset bands where the targets file gives none.
-    band_mode : BandMode
-    drift_cap : float
-        Asset drift above this is capped and flagged (50%).
-    one_way_cost : float
-        One-way trading cost (fraction of traded value) for the optimal-threshold report;
-        the cost model replaces it when it is available to the caller.
-    tracking_aversion : float
-        γ of the loss ``cost + (γ/2)·TE²`` behind the corrected band
-        (:func:`~driftwise.metrics.threshold.corrected_band`; an assumption).
-    """
-
-    threshold: float = 0.05
-    vol_window_days: int = 60
-    short_window_days: int = 60
-    long_window_days: int = 252
-    estimator: CovarianceEstimator = CovarianceEstimator.LEDOIT_WOLF
-    band_abs: float = 0.02
-    band_rel: float = 0.25
-    band_mode: BandMode = BandMode.LARGER
-    drift_cap: float = 0.5
-    one_way_cost: float = 0.0020
-    tracking_aversion: float = 2.0
-
-
-@dataclass(frozen=True)
-class RiskModel:
-    """Volatility and covariance estimates on the universe, after fallbacks.
-
-    Attributes
-    ----------
-    vol_annual : ndarray, shape (n_assets,)
-    cov_short, cov_long, cov_long_shrunk : ndarray, shape (n_assets, n_assets)
-        Annualized covariances (short and long window, sample; long window shrunk).
-    notices : tuple of Notice
-    """
-
-    vol_annual: FloatArray
-    cov_short: FloatArray
-    cov_long: FloatArray
-    cov_long_shrunk: FloatArray
-    notices: tuple[Notice, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -157,58 +93,6 @@ class MonitorReport:
         return _display.html_card(self._title(), self._figures(), [("Assets", self.assets)])
 
 
-def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
-                  config: MonitorConfig) -> RiskModel:
-    """Volatility and covariances from daily returns up to the as-of date, with fallbacks.
-
-    An asset without enough history gets its sector's average volatility (or the target
-    portfolio's volatility when its sector has none), flagged "no volatility"; missing
-    correlations become zero, flagged "no correlations".
-    """
-    window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
-    history = prices.loc[: state.as_of, list(state.tickers)].iloc[-(window + 1):]
-    returns = history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
-    vol = annualized_volatility(returns, config.vol_window_days)
-    market_vol = _target_portfolio_vol(returns, state.target_weights, config.vol_window_days)
-    fallback = sector_average_volatility(vol, _codes(state.sectors), market_vol)
-    notes: list[Notice] = []
-    missing_vol = ~np.isfinite(vol)
-    if missing_vol.any():
-        notes.append(notice(Flag.NO_VOLATILITY, "too little price history for a "
-                            f"{config.vol_window_days}-day volatility: sector average (else the "
-                            "target portfolio's volatility) used, lower confidence",
-                            state.tickers[missing_vol]))
-    vol = np.where(missing_vol, fallback, vol)
-    covs = []
-    for win, how in ((config.short_window_days, CovarianceEstimator.SAMPLE),
-                     (config.long_window_days, CovarianceEstimator.SAMPLE),
-                     (config.long_window_days, config.estimator)):
-        cov, _, no_corr = fill_covariance(estimate_covariance(returns, win, how), vol)
-        covs.append(cov)
-        if no_corr.any() and not any(n.flag is Flag.NO_CORRELATIONS for n in notes):
-            notes.append(notice(Flag.NO_CORRELATIONS, "correlations unknown for lack of "
-                                "overlapping history: zero correlation assumed (conservative)",
-                                state.tickers[no_corr]))
-    return RiskModel(vol_annual=vol, cov_short=covs[0], cov_long=covs[1],
-                     cov_long_shrunk=covs[2], notices=tuple(notes))
-
-
-def _target_portfolio_vol(returns: FloatArray, target: FloatArray, window: int) -> float:
-    recent = np.nan_to_num(returns[-window:], nan=0.0)
-    series = recent @ target
-    return float(np.std(series, ddof=1) * np.sqrt(TRADING_DAYS)) if len(series) > 1 else 0.0
-
-
-def _codes(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
-    _, codes = np.unique(labels.astype(str), return_inverse=True)
-    return codes.astype(np.int64)
-
-
-def trading_days_between(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> int:
-    """Trading days after ``start`` up to and including ``end`` in ``index``."""
-    return int(((index > start) & (index <= end)).sum())
-
-
 def one_way_cost_rate(inputs: Inputs, state: PortfolioState, params: CostParams,
                       trade: FloatArray | None = None) -> tuple[float, tuple[Notice, ...]]:
     """One-way cost of ``trade`` (USD per asset; default: a full rebalance today), as a
@@ -224,12 +108,6 @@ def one_way_cost_rate(inputs: Inputs, state: PortfolioState, params: CostParams,
     total = float(trade_costs(trade, cost_inputs, params, vix).trading_usd.sum())
     traded = float(np.abs(trade).sum())
     return (total / traded if traded > 0 else 0.0), notes
-
-
-def vix_on(series: pd.Series | None, day: pd.Timestamp) -> float | None:
-    """The VIX close of ``day``, else the last one within 5 sessions (None when unknown
-    or stale: :func:`driftwise.data.market.vix_reading`, which also gives the flags)."""
-    return vix_reading(series, day)[0]
 
 
 def monitor(inputs: Inputs, *, as_of: pd.Timestamp | str | None = None,

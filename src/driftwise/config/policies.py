@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from driftwise.config import COMPOSITE, Config, Destination, TriggerComponent, TriggerKind
+from driftwise.config.model import COMPOSITE, Config, Destination, TriggerComponent, TriggerKind
 from driftwise.errors import ConfigError
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import TRIGGERS, CostBenefitForm, NamedPolicy

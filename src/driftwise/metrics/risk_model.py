@@ -1,0 +1,133 @@
+"""The risk model of one day: volatility and covariances with their fallbacks.
+
+:func:`estimate_risk` estimates, from daily returns up to the as-of date, each asset's
+annualized volatility and the short- and long-window covariances (sample, and the long one
+shrunk), with the documented fallbacks for short histories, each flagged. The monitor, the
+planner and the backtest's history (for the days an asset lacks history) use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwise._types import TRADING_DAYS, FloatArray
+from driftwise.flags import Flag, Notice, notice
+from driftwise.metrics.drift import BandMode
+from driftwise.metrics.risk import (
+    CovarianceEstimator,
+    annualized_volatility,
+    estimate_covariance,
+    fill_covariance,
+    sector_average_volatility,
+)
+from driftwise.state import PortfolioState
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Settings of the monitor (all fractions; windows in trading days).
+
+    Attributes
+    ----------
+    threshold : float
+        Portfolio drift threshold for the days-to-breach estimate (default 5%).
+    vol_window_days : int
+        Window of the per-asset volatility (drift speed, diagonal TE).
+    short_window_days, long_window_days : int
+        Covariance windows (60 and 252 days).
+    estimator : CovarianceEstimator
+        Estimator of the long-window covariance reported beside the sample one.
+    band_abs, band_rel : float
+        Default per-asset bands where the targets file gives none.
+    band_mode : BandMode
+    drift_cap : float
+        Asset drift above this is capped and flagged (50%).
+    one_way_cost : float
+        One-way trading cost (fraction of traded value) for the optimal-threshold report;
+        the cost model replaces it when it is available to the caller.
+    tracking_aversion : float
+        γ of the loss ``cost + (γ/2)·TE²`` behind the corrected band
+        (:func:`~driftwise.metrics.threshold.corrected_band`; an assumption).
+    """
+
+    threshold: float = 0.05
+    vol_window_days: int = 60
+    short_window_days: int = 60
+    long_window_days: int = 252
+    estimator: CovarianceEstimator = CovarianceEstimator.LEDOIT_WOLF
+    band_abs: float = 0.02
+    band_rel: float = 0.25
+    band_mode: BandMode = BandMode.LARGER
+    drift_cap: float = 0.5
+    one_way_cost: float = 0.0020
+    tracking_aversion: float = 2.0
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    """Volatility and covariance estimates on the universe, after fallbacks.
+
+    Attributes
+    ----------
+    vol_annual : ndarray, shape (n_assets,)
+    cov_short, cov_long, cov_long_shrunk : ndarray, shape (n_assets, n_assets)
+        Annualized covariances (short and long window, sample; long window shrunk).
+    notices : tuple of Notice
+    """
+
+    vol_annual: FloatArray
+    cov_short: FloatArray
+    cov_long: FloatArray
+    cov_long_shrunk: FloatArray
+    notices: tuple[Notice, ...] = field(default=())
+
+
+def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
+                  config: MonitorConfig) -> RiskModel:
+    """Volatility and covariances from daily returns up to the as-of date, with fallbacks.
+
+    An asset without enough history gets its sector's average volatility (or the target
+    portfolio's volatility when its sector has none), flagged "no volatility"; missing
+    correlations become zero, flagged "no correlations".
+    """
+    window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
+    history = prices.loc[: state.as_of, list(state.tickers)].iloc[-(window + 1):]
+    returns = history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
+    vol = annualized_volatility(returns, config.vol_window_days)
+    market_vol = _target_portfolio_vol(returns, state.target_weights, config.vol_window_days)
+    fallback = sector_average_volatility(vol, _codes(state.sectors), market_vol)
+    notes: list[Notice] = []
+    missing_vol = ~np.isfinite(vol)
+    if missing_vol.any():
+        notes.append(notice(Flag.NO_VOLATILITY, "too little price history for a "
+                            f"{config.vol_window_days}-day volatility: sector average (else the "
+                            "target portfolio's volatility) used, lower confidence",
+                            state.tickers[missing_vol]))
+    vol = np.where(missing_vol, fallback, vol)
+    covs = []
+    for win, how in ((config.short_window_days, CovarianceEstimator.SAMPLE),
+                     (config.long_window_days, CovarianceEstimator.SAMPLE),
+                     (config.long_window_days, config.estimator)):
+        cov, _, no_corr = fill_covariance(estimate_covariance(returns, win, how), vol)
+        covs.append(cov)
+        if no_corr.any() and not any(n.flag is Flag.NO_CORRELATIONS for n in notes):
+            notes.append(notice(Flag.NO_CORRELATIONS, "correlations unknown for lack of "
+                                "overlapping history: zero correlation assumed (conservative)",
+                                state.tickers[no_corr]))
+    return RiskModel(vol_annual=vol, cov_short=covs[0], cov_long=covs[1],
+                     cov_long_shrunk=covs[2], notices=tuple(notes))
+
+
+def _target_portfolio_vol(returns: FloatArray, target: FloatArray, window: int) -> float:
+    recent = np.nan_to_num(returns[-window:], nan=0.0)
+    series = recent @ target
+    return float(np.std(series, ddof=1) * np.sqrt(TRADING_DAYS)) if len(series) > 1 else 0.0
+
+
+def _codes(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    _, codes = np.unique(labels.astype(str), return_inverse=True)
+    return codes.astype(np.int64)
