@@ -3,21 +3,117 @@
 Exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 bad input (a
 :class:`~driftwise.errors.DriftwiseError`: the message names file, row and field; no
 traceback). Each command lives in its own module and registers itself on :data:`app`.
+
+The commands are loaded when used (:class:`_LazyCommands`): ``driftwise --help`` lists them
+with the first line of their docstrings, read from the source without importing it, and
+``driftwise plan`` imports only what ``plan`` needs, so a command starts fast.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import typer
+import typer.core
+import typer.main
 
-from driftwise.cli._output import err_console
 from driftwise.errors import ConfigError, DriftwiseError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
+
+MODULES = {"plan": "plan", "monitor": "monitor", "costs": "costs", "fills": "fills",
+           "validate-rules": "validate", "backtest": "backtest", "report": "report",
+           "config": "plan"}
+"""Each command (in the order of ``--help``) and the module of ``driftwise.cli`` that
+registers it."""
+
+
+class _LazyCommands(typer.core.TyperGroup):
+    """The root group: a command's module is imported when the command is used.
+
+    Listing the commands for ``--help`` needs only their short help, which
+    :func:`_short_help` reads from the module's source; any other use of a command (running
+    it, its own ``--help``, ``commands``) imports its module and registers it as usual.
+    """
+
+    _listing = False
+
+    @property  # type: ignore[override]
+    def commands(self) -> MutableMapping[str, Any]:
+        return {name: self.get_command(None, name) for name in MODULES}  # type: ignore[arg-type]
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, Any]) -> None:
+        pass  # the commands come from MODULES
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(MODULES)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in MODULES:
+            return None
+        if self._listing:
+            return typer.core.TyperCommand(cmd_name, help=_short_help(cmd_name))
+        return _loaded(MODULES[cmd_name]).get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+@cache
+def _loaded(module: str) -> dict[str, Any]:
+    """The commands ``driftwise.cli.<module>`` registers, by name."""
+    sub = typer.Typer(rich_markup_mode="rich", pretty_exceptions_enable=False)
+    importlib.import_module(f"driftwise.cli.{module}").register(sub)
+    group = typer.main.get_group(sub)
+    return dict(group.commands)
+
+
+@cache
+def _short_help(name: str) -> str:
+    """The first paragraph of the docstring of the function registered as ``name``, read
+    from the source of its module (``app.command(name)(fn)`` or ``app.add_typer(x,
+    name=name)`` with ``x = typer.Typer(help=...)``)."""
+    tree = ast.parse(Path(__file__).with_name(f"{MODULES[name]}.py").read_text("utf-8"))
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if (isinstance(node.func, ast.Call) and isinstance(node.func.func, ast.Attribute)
+                and node.func.func.attr == "command" and node.func.args
+                and ast.literal_eval(node.func.args[0]) == name
+                and isinstance(node.args[0], ast.Name)):
+            doc = ast.get_docstring(functions[node.args[0].id]) or ""
+            return doc.split("\n\n")[0].replace("\n", " ")
+        if (isinstance(node.func, ast.Attribute) and node.func.attr == "add_typer"
+                and any(k.arg == "name" and ast.literal_eval(k.value) == name
+                        for k in node.keywords)):
+            return _typer_help(tree, node.args[0])
+    raise LookupError(f"driftwise.cli.{MODULES[name]} registers no command {name!r}")
+
+
+def _typer_help(tree: ast.Module, target: ast.expr) -> str:
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and isinstance(target, ast.Name)
+                and any(isinstance(t, ast.Name) and t.id == target.id for t in node.targets)
+                and isinstance(node.value, ast.Call)):
+            for k in node.value.keywords:
+                if k.arg == "help":
+                    return str(ast.literal_eval(k.value))
+    return ""
+
 
 app = typer.Typer(
     name="driftwise",
@@ -27,27 +123,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=_LazyCommands,
 )
 
 
 @app.callback()
 def _root() -> None:
     """When and how to rebalance a US portfolio (every command runs on the embedded sample)."""
-
-
-def _register() -> None:
-    from driftwise.cli import backtest, costs, fills, monitor, plan, report, validate
-
-    plan.register(app)
-    monitor.register(app)
-    costs.register(app)
-    fills.register(app)
-    validate.register(app)
-    backtest.register(app)
-    report.register(app)
-
-
-_register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,9 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except ConfigError as exc:
+        from driftwise.cli._output import err_console
+
         err_console.print(f"[bold red]configuration error:[/] {exc}", highlight=False)
         code = EXIT_BAD_INPUT
     except DriftwiseError as exc:
+        from driftwise.cli._output import err_console
+
         err_console.print(f"[bold red]input error:[/] {exc}", highlight=False)
         code = EXIT_BAD_INPUT
     if argv is None:
