@@ -13,11 +13,13 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+from driftwise._atomic import atomic_path
 from driftwise.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -70,10 +72,43 @@ def _xnys(first_year: int, last_year: int) -> ExchangeCalendar:
 
 @lru_cache(maxsize=8)
 def _session_array(first_year: int, last_year: int) -> np.ndarray:
+    """The NYSE sessions of the years, from exchange-calendars, kept on disk.
+
+    Building the calendar takes 0.1-0.2 s, a large part of a command's start-up, so the
+    sessions are saved once per exchange-calendars version (``__pycache__`` beside this
+    module, written atomically; when it cannot be written the calendar is built each time).
+    """
+    cached = _session_cache(first_year, last_year)
+    if cached is not None and cached.exists():
+        try:
+            kept: np.ndarray | None = np.asarray(np.load(cached, allow_pickle=False))
+        except (OSError, ValueError):
+            kept = None
+        if kept is not None and kept.dtype == np.dtype("datetime64[ns]") and len(kept):
+            kept.setflags(write=False)
+            return kept
     sessions = _xnys(first_year, last_year).sessions
     out = np.asarray(sessions.tz_localize(None).values, dtype="datetime64[ns]")
+    if cached is not None:
+        try:
+            with atomic_path(cached) as temp:
+                np.save(temp, out, allow_pickle=False)
+        except OSError:
+            pass  # a read-only installation: no cache
     out.setflags(write=False)
     return out
+
+
+def _session_cache(first_year: int, last_year: int) -> Path | None:
+    """Where the sessions of the years are kept (None: exchange-calendars has no version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("exchange_calendars")
+    except PackageNotFoundError:
+        return None
+    return (Path(__file__).parent / "__pycache__"
+            / f"xnys-sessions-{release}-{first_year}-{last_year}.npy")
 
 
 def _span(first: pd.Timestamp, last: pd.Timestamp) -> tuple[int, int]:

@@ -28,7 +28,6 @@ from driftwise.cli._output import (
     to_jsonable,
     usd,
 )
-from driftwise.cli.report import write_full_report
 from driftwise.config import write_default_config
 from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
 
@@ -88,6 +87,8 @@ def plan_command(
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
     if report is not None:
+        from driftwise.cli.report import write_full_report  # the report's stack, when asked
+
         write_full_report(report, inputs, cfg, plan)
     if as_json:
         print_json(plan.to_dict())

@@ -31,7 +31,6 @@ children keep the as-of close: re-price them before later sessions.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -41,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise._types import FloatArray
+from driftwise.calendar import nyse_sessions
 from driftwise.errors import ConfigError, DataError
 from driftwise.execution.almgren_chriss import (
     BPS,
@@ -229,7 +229,8 @@ def resolve_sessions(start_date: object, n_days: int,
         First day the schedule may trade (moved to the next session if not one).
     n_days : int
     sessions : DatetimeIndex, optional
-        NYSE sessions to use; by default the XNYS calendar of ``exchange_calendars``.
+        NYSE sessions to use; by default :func:`driftwise.calendar.nyse_sessions` (the XNYS
+        calendar of ``exchange_calendars``).
 
     Raises
     ------
@@ -238,13 +239,8 @@ def resolve_sessions(start_date: object, n_days: int,
     """
     start = pd.Timestamp(str(start_date)).normalize()
     if sessions is None:
-        import exchange_calendars as xcals
-
         end = start + pd.Timedelta(days=int(n_days * 1.5) + 15)
-        with warnings.catch_warnings():  # the calendar library's own pandas deprecations
-            warnings.simplefilter("ignore")
-            calendar = xcals.get_calendar("XNYS", start=start - pd.Timedelta(days=7), end=end)
-        sessions = calendar.sessions
+        sessions = nyse_sessions(start - pd.Timedelta(days=7), end)
     index = pd.DatetimeIndex(sessions)
     if index.tz is not None:
         index = index.tz_localize(None)
