@@ -8,7 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.assemble import cost_params, monitor_config
+from driftwise.assemble import cost_params, monitor_config, study_settings
 from driftwise.backtest import policies
 from driftwise.backtest.compare import compare
 from driftwise.backtest.sweep import SweepGrid, progress_bar
@@ -25,7 +25,7 @@ from driftwise.data.model import Inputs
 from driftwise.monitor import monitor
 from driftwise.plan import Plan, make_plan
 from driftwise.report import backtest_data, write_report
-from driftwise.validation import PortfolioSpec, StudySettings
+from driftwise.validation import PortfolioSpec
 from driftwise.validation.output import page_data
 
 YEARS = 10
@@ -100,7 +100,7 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
                          f"on {start.date()} .. {end.date()}")
     validation = None
     if validate:
-        study = run_with_progress([PortfolioSpec("sample")], StudySettings(
-            config=cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed))
+        study = run_with_progress([PortfolioSpec("sample")], study_settings(
+            cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed))
         validation = page_data(study)
     return write_report(out, plan=plan, monitor=state, backtest=page, validation=validation)

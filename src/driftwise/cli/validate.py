@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from driftwise._atomic import write_text
+from driftwise.assemble import study_settings
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -86,10 +87,10 @@ def validate_command(
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
     start, end = study_window(universe, start, end)
-    settings = StudySettings(config=cfg, nav_usd=nav_usd, start=start, end=end, review=review,
-                             gap_days=event_gap, workers=workers, seed=seed,
-                             falsification=not no_falsification,
-                             chunks=max(8, 2 * workers))
+    settings = study_settings(cfg, nav_usd=nav_usd, start=start, end=end, review=review,
+                              gap_days=event_gap, workers=workers, seed=seed,
+                              falsification=not no_falsification,
+                              chunks=max(8, 2 * workers))
     result = run_with_progress(specs, settings)
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)

@@ -114,7 +114,7 @@ def caveats(result: StudyResult) -> list[str]:
     """What the numbers rest on, in plain words."""
     out = [
         "Rule 4's cost claim rests on the cost model's VIX scaling (spread and impact × "
-        f"{', '.join(f'{m:g}' for m in result.settings.config.costs.vix_multipliers)} by "
+        f"{', '.join(f'{m:g}' for m in result.settings.model.costs.vix_multipliers)} by "
         "regime, an assumption with no public source): without it the "
         "delayed trade is not cheaper (see the 'no VIX scaling' and flat-cost rows).",
         "Flat cost levels (10/20/50 bps) replace the whole cost model and are not scaled by "
@@ -161,7 +161,7 @@ def to_dict(result: StudyResult) -> dict[str, Any]:
                      "warmup_days": s.warmup_days, "cost_levels_bps": list(s.cost_levels_bps),
                      "thresholds": {k: (list(v) if isinstance(v, tuple) else v)
                                     for k, v in s.limits.__dict__.items()},
-                     "workers": s.workers, "config": s.config.non_defaults()},
+                     "workers": s.workers, "config": dict(s.model.config)},
         "portfolios": [{"label": p.label, "universe": p.universe, "tickers": list(p.tickers)}
                        for p in result.portfolios],
         "n_paths": result.n_paths, "seconds": result.seconds,
