@@ -228,23 +228,19 @@ def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = No
     """
     import dataclasses
 
+    from driftwise.config.assemble import study_settings
     from driftwise.policy.context import Frequency
-    from driftwise.validation.study import (
-        StudySettings,
-        run_study,
-        study_portfolios,
-        study_window,
-    )
+    from driftwise.validation.study import run_study, study_portfolios, study_window
 
     folder = Path(data_dir) if data_dir is not None else None
     specs = study_portfolios(universe, folder, portfolios, seed, start, end)
     if vix is not None:
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
     first, last = study_window(universe, start, end)
-    settings = StudySettings(config=as_config(config), nav_usd=nav_usd, start=first,
-                             end=last, review=Frequency(review), gap_days=event_gap,
-                             workers=workers, seed=seed, falsification=falsification,
-                             chunks=max(8, 2 * workers))
+    settings = study_settings(as_config(config), nav_usd=nav_usd, start=first,
+                              end=last, review=Frequency(review), gap_days=event_gap,
+                              workers=workers, seed=seed, falsification=falsification,
+                              chunks=max(8, 2 * workers))
     if rules is not None:
         settings = dataclasses.replace(settings, rules=tuple(rules))
     return run_study(specs, settings)

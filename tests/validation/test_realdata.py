@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from driftwise.config.assemble import study_settings
 from driftwise.validation.study import (
     PortfolioSpec,
-    StudySettings,
     eligible_sp500,
     load_portfolio,
     random_portfolios,
@@ -25,8 +25,8 @@ def test_sp500_random_portfolios_end_to_end(shared_data: Path) -> None:
     assert len(pool) > 300
     assert "BF.B" not in pool  # its source file holds an API error
     specs = random_portfolios(pool, 2, seed=3, universe="sp500", data_dir=str(shared_data))
-    settings = StudySettings(workers=2, chunks=2, start=WINDOW[0], end=WINDOW[1],
-                             bootstrap_samples=50)
+    settings = study_settings(workers=2, chunks=2, start=WINDOW[0], end=WINDOW[1],
+                              bootstrap_samples=50)
     result = run_study(specs, settings)
     assert result.rules["rule"].tolist() == ["Rule 1", "Rule 2", "Rule 3", "Rule 4"]
     assert result.n_paths > 40
@@ -36,7 +36,7 @@ def test_sp500_random_portfolios_end_to_end(shared_data: Path) -> None:
 
 def test_sp500_volumes_give_dollar_adv(shared_data: Path) -> None:
     spec = PortfolioSpec("aapl", "sp500", ("AAPL", "MSFT"), str(shared_data))
-    settings = StudySettings(start="2020-06-01", end="2020-12-31")
+    settings = study_settings(start="2020-06-01", end="2020-12-31")
     inputs, portfolio = load_portfolio(spec, settings)
     assert inputs.market.volumes is not None
     raw = inputs.market.volumes.loc["2020-08-28", "AAPL"] * inputs.market.prices.loc[

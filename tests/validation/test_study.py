@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from driftwise.config.assemble import study_settings
 from driftwise.errors import ConfigError
-from driftwise.report.validation_page import validation_page
-from driftwise.validation.output import markdown, page_data, to_dict
+from driftwise.report.validation_page import page_data, validation_page
+from driftwise.validation.output import markdown, to_dict
 from driftwise.validation.stats import MODEL
 from driftwise.validation.study import (
     PortfolioSpec,
     StudyResult,
-    StudySettings,
     cost_settings,
     random_portfolios,
     run_study,
@@ -28,7 +28,7 @@ WINDOW = {"start": "2016-01-01", "end": "2019-12-31"}
 
 @pytest.fixture(scope="module")
 def study() -> StudyResult:
-    settings = StudySettings(workers=1, chunks=2, bootstrap_samples=50, **WINDOW)
+    settings = study_settings(workers=1, chunks=2, bootstrap_samples=50, **WINDOW)
     return run_study([PortfolioSpec("sample")], settings)
 
 
@@ -50,7 +50,7 @@ def test_breakdowns_cover_cost_levels(study: StudyResult) -> None:
 
 
 def test_two_workers_give_the_same_numbers(study: StudyResult) -> None:
-    settings = StudySettings(workers=2, chunks=2, bootstrap_samples=50, **WINDOW)
+    settings = study_settings(workers=2, chunks=2, bootstrap_samples=50, **WINDOW)
     again = run_study([PortfolioSpec("sample")], settings)
     pd.testing.assert_frame_equal(study.rules, again.rules)
     pd.testing.assert_frame_equal(study.falsification, again.falsification)
@@ -58,8 +58,8 @@ def test_two_workers_give_the_same_numbers(study: StudyResult) -> None:
 
 def test_progress_is_reported() -> None:
     seen: list[tuple[int, int]] = []
-    settings = StudySettings(workers=1, chunks=2, falsification=False, rules=("Rule 4",),
-                             start="2019-01-01", end="2019-12-31")
+    settings = study_settings(workers=1, chunks=2, falsification=False, rules=("Rule 4",),
+                              start="2019-01-01", end="2019-12-31")
     run_study([PortfolioSpec("sample")], settings, progress=lambda d, n: seen.append((d, n)))
     assert seen == [(1, 2), (2, 2)]
 
@@ -77,10 +77,10 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
 
 
 def test_cost_settings() -> None:
-    labels = [s.label for s in cost_settings(StudySettings())]
+    labels = [s.label for s in cost_settings(study_settings())]
     assert labels == ["model", "flat 10 bps", "flat 20 bps", "flat 50 bps",
                       "model, no VIX scaling"]
-    novix = cost_settings(StudySettings())[-1].params
+    novix = cost_settings(study_settings())[-1].params
     assert novix.vix_multipliers == (1.0, 1.0, 1.0)
 
 
@@ -96,16 +96,16 @@ def test_random_portfolios_are_reproducible() -> None:
 
 def test_bad_settings() -> None:
     with pytest.raises(ConfigError):
-        StudySettings(workers=0)
+        study_settings(workers=0)
     with pytest.raises(ConfigError):
-        StudySettings(rules=("Rule 9",))
+        study_settings(rules=("Rule 9",))
     with pytest.raises(ConfigError):
-        run_study([], StudySettings())
+        run_study([], study_settings())
 
 
 def test_random_sample_portfolio_runs() -> None:
-    settings = StudySettings(workers=1, chunks=1, falsification=False, rules=("Rule 1",),
-                             start="2018-01-01", end="2019-12-31")
+    settings = study_settings(workers=1, chunks=1, falsification=False, rules=("Rule 1",),
+                              start="2018-01-01", end="2019-12-31")
     spec = random_portfolios(["AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM",
                               "KO", "LLY"], 1, seed=0, universe="sample")[0]
     result = run_study([spec], settings)

@@ -21,11 +21,11 @@ from driftwise.cli._inputs import (
 from driftwise.cli._output import console
 from driftwise.cli.validate import run_with_progress
 from driftwise.config import Config, policies
-from driftwise.config.assemble import cost_params, monitor_config
+from driftwise.config.assemble import cost_params, monitor_config, study_settings
 from driftwise.data.model import Inputs
 from driftwise.report import backtest_data, write_report
-from driftwise.validation import PortfolioSpec, StudySettings
-from driftwise.validation.output import page_data
+from driftwise.report.validation_page import page_data
+from driftwise.validation import PortfolioSpec
 
 YEARS = 10
 
@@ -99,7 +99,7 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
                          f"on {start.date()} .. {end.date()}")
     validation = None
     if validate:
-        study = run_with_progress([PortfolioSpec("sample")], StudySettings(
-            config=cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed))
+        study = run_with_progress([PortfolioSpec("sample")], study_settings(
+            cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed))
         validation = page_data(study)
     return write_report(out, plan=plan, monitor=state, backtest=page, validation=validation)

@@ -18,15 +18,16 @@ from driftwise.cli._inputs import (
     load_cli_config,
 )
 from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
+from driftwise.config.assemble import study_settings
 from driftwise.policy.context import Frequency
 from driftwise.report import write_report
+from driftwise.report.validation_page import page_data
 from driftwise.validation.output import (
     breakdown_display,
     caveats,
     describe,
     falsification_display,
     markdown,
-    page_data,
     rules_display,
     to_dict,
 )
@@ -86,10 +87,10 @@ def validate_command(
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
     start, end = study_window(universe, start, end)
-    settings = StudySettings(config=cfg, nav_usd=nav_usd, start=start, end=end, review=review,
-                             gap_days=event_gap, workers=workers, seed=seed,
-                             falsification=not no_falsification,
-                             chunks=max(8, 2 * workers))
+    settings = study_settings(cfg, nav_usd=nav_usd, start=start, end=end, review=review,
+                              gap_days=event_gap, workers=workers, seed=seed,
+                              falsification=not no_falsification,
+                              chunks=max(8, 2 * workers))
     result = run_with_progress(specs, settings)
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, overload
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+import pandas as pd
 
 from driftwise.backtest.batches import Window, starting_nav
 from driftwise.backtest.grid import Bands, RuleBlock, RuleGrid, stack_triggers, trigger_structure
@@ -32,12 +34,14 @@ from driftwise.errors import ConfigError
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.metrics.risk_model import MonitorConfig
 from driftwise.policy.constraints import Constraints
+from driftwise.policy.context import Frequency
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import TRIGGERS, AllOf, AnyOf, Never, StressDelay, Trigger
 
 if TYPE_CHECKING:
     from driftwise.backtest.engine import BacktestResult
+    from driftwise.validation.study import Falsification, StudySettings
 
 Progress = Callable[[int, int], None]
 
@@ -287,3 +291,97 @@ def backtest_configs(inputs: Inputs, configs: Sequence[Config], *,
 def history_settings(config: Config) -> HistorySettings:
     """What a backtest of ``config`` estimates its per-day market inputs with."""
     return HistorySettings.of(risk_settings(config), cost_params(config))
+
+
+# ------------------------------------------------------- rule-validation study
+
+
+def study_settings(config: Config | None = None, *, nav_usd: float = 1_000_000.0,
+                   start: str | None = None, end: str | None = None,
+                   review: Frequency = Frequency.QUARTER,
+                   cost_levels_bps: tuple[float, ...] = (10.0, 20.0, 50.0),
+                   **options: Any) -> StudySettings:
+    """The settings of a rule-validation study of ``config`` (default: every default).
+
+    The configuration is read here, once: the rule, the model costs, the risk settings,
+    γ and the falsification backtest become a
+    :class:`~driftwise.validation.study.StudyModel`.
+
+    Parameters
+    ----------
+    config : Config, optional
+    nav_usd : float
+        NAV of every path and of the falsification backtest, USD.
+    start, end : str, optional
+        The window (YYYY-MM-DD; default the data's, or ``[backtest]``'s for the backtest).
+    review : Frequency
+        Calendar of the base policy (and of Rule 1's alternative).
+    cost_levels_bps : tuple of float
+        Flat cost levels studied beside the model costs, bps.
+    **options
+        The other fields of :class:`~driftwise.validation.study.StudySettings`
+        (``workers``, ``chunks``, ``rules``, ``bootstrap_samples``, ``seed`` ...).
+
+    Raises
+    ------
+    ConfigError
+        Invalid options (see ``StudySettings``).
+    """
+    from driftwise.validation.study import StudyModel, StudySettings
+
+    config = config if config is not None else Config()
+    costs = cost_params(config)
+    model = StudyModel(
+        rule=build_rule(config), costs=costs, risk=risk_settings(config),
+        tracking_aversion=config.policy.tracking_aversion,
+        falsification=falsification_runs(config, nav_usd=nav_usd, start=start, end=end,
+                                         review=review, cost_levels_bps=cost_levels_bps),
+        config=config.non_defaults())
+    return StudySettings(model=model, nav_usd=nav_usd, start=start, end=end, review=review,
+                         cost_levels_bps=cost_levels_bps, **options)
+
+
+def falsification_runs(config: Config, *, nav_usd: float, start: str | None,
+                       end: str | None, review: Frequency,
+                       cost_levels_bps: tuple[float, ...]) -> Falsification:
+    """The falsification backtest of a study: threshold 5%, the ``review`` calendar and
+    monthly on ``config``, under its model costs and each flat level of
+    ``cost_levels_bps``, starting at ``nav_usd``.
+
+    The grid is made to travel to worker processes: its parameter table and texts are
+    written now (a dozen configurations).
+    """
+    from driftwise.config import policies
+    from driftwise.validation.study import (
+        FALSIFICATION_POLICIES,
+        Falsification,
+        cost_models,
+        run_name,
+    )
+
+    base = config.with_overrides({"backtest.initial_nav_usd": nav_usd}, source="validate-rules")
+    configs, names = [], []
+    for s in cost_models(cost_params(config), cost_levels_bps)[:-1]:
+        cfg = base if s.level_bps is None else base.with_overrides(
+            {"costs.flat_cost_bps": s.level_bps}, source="validate-rules")
+        runs = (policies.threshold(0.05, base=cfg), policies.calendar(review, base=cfg),
+                policies.monthly(base=cfg))
+        for policy, c in zip(FALSIFICATION_POLICIES, runs, strict=True):
+            configs.append(c)
+            names.append(run_name(policy, s.label))
+    grid = rule_grid(configs, names)
+    portable = RuleGrid(grid.blocks, grid.names, StoredTable(grid.describe()),
+                        tuple(grid.texts))
+    return Falsification(portable, backtest_window(configs, start, end), review,
+                         cost_levels_bps)
+
+
+@dataclass(frozen=True, eq=False)
+class StoredTable:
+    """A parameter table written once, returned as a copy on each call (a grid's
+    ``describe`` that pickles)."""
+
+    frame: pd.DataFrame
+
+    def __call__(self) -> pd.DataFrame:
+        return self.frame.copy()

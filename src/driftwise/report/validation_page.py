@@ -31,6 +31,8 @@ from driftwise.report.html import (
     fmt_pct,
     styled,
 )
+from driftwise.validation.output import describe
+from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
                   "inconclusive": "#a86b00"}
@@ -210,3 +212,9 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
     return Page(key="validation", title="Rule validation", headline=validation_headline(rules),
                 tone=tone, tiles=tiles, blocks=tuple(blocks), subtitle=data.description or
                 "Each insight rule tested as a falsifiable claim on history.")
+
+
+def page_data(result: StudyResult) -> ValidationPageData:
+    """What :func:`driftwise.report.write_report` needs for the validation page."""
+    return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
+                              by_cost=result.by_cost, description=describe(result))

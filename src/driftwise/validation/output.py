@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-from driftwise.report.validation_page import ValidationPageData
 from driftwise.validation.rules import RULES
 from driftwise.validation.study import StudyResult
 
@@ -104,17 +103,11 @@ def verdict_counts(verdicts: pd.Series) -> str:
     return "; ".join(f"{n} {v}" for v, n in counts.items())
 
 
-def page_data(result: StudyResult) -> ValidationPageData:
-    """What :func:`driftwise.report.write_report` needs for the validation page."""
-    return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
-                              by_cost=result.by_cost, description=describe(result))
-
-
 def caveats(result: StudyResult) -> list[str]:
     """What the numbers rest on, in plain words."""
     out = [
         "Rule 4's cost claim rests on the cost model's VIX scaling (spread and impact × "
-        f"{', '.join(f'{m:g}' for m in result.settings.config.costs.vix_multipliers)} by "
+        f"{', '.join(f'{m:g}' for m in result.settings.model.costs.vix_multipliers)} by "
         "regime, an assumption with no public source): without it the "
         "delayed trade is not cheaper (see the 'no VIX scaling' and flat-cost rows).",
         "Flat cost levels (10/20/50 bps) replace the whole cost model and are not scaled by "
@@ -161,7 +154,7 @@ def to_dict(result: StudyResult) -> dict[str, Any]:
                      "warmup_days": s.warmup_days, "cost_levels_bps": list(s.cost_levels_bps),
                      "thresholds": {k: (list(v) if isinstance(v, tuple) else v)
                                     for k, v in s.limits.__dict__.items()},
-                     "workers": s.workers, "config": s.config.non_defaults()},
+                     "workers": s.workers, "config": dict(s.model.config)},
         "portfolios": [{"label": p.label, "universe": p.universe, "tickers": list(p.tickers)}
                        for p in result.portfolios],
         "n_paths": result.n_paths, "seconds": result.seconds,
@@ -228,4 +221,4 @@ def _effects_display(result: StudyResult) -> pd.DataFrame:
 
 
 __all__ = ["CRITERION", "breakdown_display", "caveats", "describe", "falsification_display",
-           "markdown", "page_data", "rules_display", "to_dict", "verdict_counts"]
+           "markdown", "rules_display", "to_dict", "verdict_counts"]

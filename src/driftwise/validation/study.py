@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise.backtest.batches import Window
+from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.falsification import falsification_test
-from driftwise.backtest.history import build_history
+from driftwise.backtest.grid import RuleGrid
+from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
 from driftwise.backtest.metrics import policy_metrics
-from driftwise.config import Config, TeModel, policies
-from driftwise.config.assemble import backtest_configs, build_rule, cost_params, history_settings
 from driftwise.costs import CostParams
 from driftwise.data.loader import with_vix
 from driftwise.data.market import read_vix
@@ -39,6 +40,7 @@ from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.policy.context import Frequency
+from driftwise.policy.rule import Rule
 from driftwise.validation.branching import branch_rule
 from driftwise.validation.events import Paths, Portfolio, make_paths, path_days, rebalance_cost
 from driftwise.validation.rules import MEASURES, RULES, RuleInput, Thresholds
@@ -78,18 +80,91 @@ class PortfolioSpec:
     """A VIX file replacing the universe's own VIX (``--vix``)."""
 
 
+FALSIFICATION_POLICIES = ("threshold 5%", "calendar", "monthly")
+"""The rules of the falsification backtest: threshold 5% against the review calendar and
+against a monthly one, each under every cost setting but the one without VIX scaling."""
+
+
+def run_name(policy: str, setting_label: str) -> str:
+    """The name of one run of the falsification backtest (``"calendar | flat 10 bps"``)."""
+    return f"{policy} | {setting_label}"
+
+
+@dataclass(frozen=True, eq=False)
+class Falsification:
+    """The falsification backtest of a study, assembled once from the configuration.
+
+    Attributes
+    ----------
+    grid : RuleGrid
+        One row per policy of :data:`FALSIFICATION_POLICIES` and cost setting, named by
+        :func:`run_name`, in the order cost setting then policy.
+    window : Window
+        The backtest window and starting NAV (the study's).
+    review : Frequency
+        The calendar the threshold rule is compared with (besides monthly).
+    cost_levels_bps : tuple of float
+        The flat cost levels of the grid's cost settings.
+    """
+
+    grid: RuleGrid
+    window: Window
+    review: Frequency
+    cost_levels_bps: tuple[float, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class StudyModel:
+    """What a study takes from the configuration, as domain objects.
+
+    Built at the edge by :func:`driftwise.config.assemble.study_settings`; every field pickles
+    (the settings are sent to the worker processes).
+
+    Attributes
+    ----------
+    rule : Rule
+        The configured rule (its trigger, destination, constraints and sizing).
+    costs : CostParams
+        The model costs.
+    risk : RiskSettings
+        Risk estimation windows and TE model of the market history.
+    tracking_aversion : float
+        γ of the cost-benefit comparisons, per unit of TE variance.
+    falsification : Falsification
+        The falsification backtest.
+    config : mapping of str to object
+        The configuration's non-default fields as plain data (``{"policy.threshold":
+        0.03}``), stored in the JSON output.
+    """
+
+    rule: Rule
+    costs: CostParams
+    risk: RiskSettings
+    tracking_aversion: float
+    falsification: Falsification
+    config: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def history(self) -> HistorySettings:
+        """What the market history is estimated with (risk windows, cost inputs)."""
+        return HistorySettings.of(self.risk, self.costs)
+
+
 @dataclass(frozen=True)
 class StudySettings:
-    """Everything a study run depends on (stored in its JSON output)."""
+    """Everything a study run depends on (stored in its JSON output).
 
-    config: Config = field(default_factory=Config)
-    nav_usd: float = 1_000_000.0
-    start: str | None = None
-    end: str | None = None
-    review: Frequency = Frequency.QUARTER
+    Build it with :func:`driftwise.config.assemble.study_settings` (from a configuration).
+    """
+
+    model: StudyModel
+    nav_usd: float
+    start: str | None
+    end: str | None
+    review: Frequency
+    cost_levels_bps: tuple[float, ...]
     gap_days: int = 5
     warmup_days: int = 252
-    cost_levels_bps: tuple[float, ...] = (10.0, 20.0, 50.0)
     limits: Thresholds = field(default_factory=Thresholds)
     rules: tuple[str, ...] = tuple(r.key for r in RULES)
     workers: int = 2
@@ -105,6 +180,14 @@ class StudySettings:
         if unknown:
             raise ConfigError(f"validate-rules: unknown rule(s) {sorted(unknown)}; "
                               f"expected some of {list(MEASURES)}")
+        f = self.model.falsification
+        window = f.window
+        if (window.initial_nav_usd != self.nav_usd or f.review is not self.review
+                or f.cost_levels_bps != self.cost_levels_bps
+                or (self.start is not None and window.start != self.start)
+                or (self.end is not None and window.end != self.end)):
+            raise ConfigError("validate-rules: the falsification backtest was assembled for "
+                              "another NAV, window, review or cost levels than the study's")
 
 
 @dataclass(frozen=True)
@@ -118,10 +201,15 @@ class CostSetting:
 
 def cost_settings(settings: StudySettings) -> list[CostSetting]:
     """Model costs, each flat level (regime-free, as ``--cost-bps``), and no VIX scaling."""
-    model = cost_params(settings.config)
+    return cost_models(settings.model.costs, settings.cost_levels_bps)
+
+
+def cost_models(model: CostParams, levels_bps: Sequence[float]) -> list[CostSetting]:
+    """``model``, ``model`` at each flat level of ``levels_bps``, and ``model`` without VIX
+    scaling (multipliers 1), in that order."""
     out = [CostSetting(MODEL, model)]
     out += [CostSetting(f"flat {level:g} bps", dataclasses.replace(model, flat_cost_bps=level),
-                        level) for level in settings.cost_levels_bps]
+                        level) for level in levels_bps]
     out.append(CostSetting(NO_VIX_SCALING, dataclasses.replace(
         model, vix_multipliers=(1.0,) * len(model.vix_multipliers))))
     return out
@@ -135,17 +223,17 @@ _CACHE: dict[tuple[object, ...], tuple[Inputs, Portfolio]] = {}
 
 def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs, Portfolio]:
     """Inputs and market history of ``spec`` (kept per process for its other tasks)."""
-    key = (spec, settings.start, settings.end, settings.config.to_toml())
+    model = settings.model
+    key = (spec, settings.start, settings.end, model.risk, model.costs)
     if key not in _CACHE:
         inputs = _inputs(spec)
-        history = build_history(inputs, history_settings(settings.config), start=settings.start,
-                                end=settings.end)
+        history = build_history(inputs, model.history, start=settings.start, end=settings.end)
         targets = inputs.targets
         assert targets is not None
         target = targets.weights.reindex(history.tickers, fill_value=0.0).to_numpy(np.float64)
         _CACHE.clear()
         _CACHE[key] = (inputs, Portfolio(spec.label, history, target, float(targets.cash_weight),
-                                         settings.config.risk.te_model is TeModel.FULL))
+                                         model.risk.full_te))
     return _CACHE[key]
 
 
@@ -307,7 +395,7 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
 def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -> pd.DataFrame:
     """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling)."""
     days = path_days(portfolio, paths)
-    rule = branch_rule(build_rule(settings.config))
+    rule = branch_rule(settings.model.rule)
     frames = []
     for setting in cost_settings(settings):
         keys = [k for k in settings.rules if setting.label != NO_VIX_SCALING or k == "Rule 4"]
@@ -315,7 +403,7 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -
             continue
         cost = rebalance_cost(days, portfolio.history, setting.params)
         inp = RuleInput(portfolio, paths, days, cost, setting.params, rule,
-                        gamma=settings.config.policy.tracking_aversion,
+                        gamma=settings.model.tracking_aversion,
                         gap_days=settings.gap_days, limits=settings.limits)
         for key in keys:
             frame = MEASURES[key](inp)
@@ -352,29 +440,20 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
     :mod:`driftwise.backtest.falsification` in utility and in ratio form (whether costs
     exceed the TE reduction is not applicable when the threshold rule does not reduce TE).
     """
-    base = settings.config.with_overrides({"backtest.initial_nav_usd": settings.nav_usd},
-                                          source="validate-rules")
-    gamma = settings.config.policy.tracking_aversion
-    configs, names, rows = [], [], []
-    for s in cost_settings(settings)[:-1]:
-        cfg = base if s.level_bps is None else base.with_overrides(
-            {"costs.flat_cost_bps": s.level_bps}, source="validate-rules")
-        for policy, c in (("threshold 5%", policies.threshold(0.05, base=cfg)),
-                          ("calendar", policies.calendar(settings.review, base=cfg)),
-                          ("monthly", policies.monthly(base=cfg))):
-            configs.append(c)
-            names.append(f"{policy} | {s.label}")
+    runs = settings.model.falsification
     # one process: the study already shares its tasks among settings.workers processes
-    result = backtest_configs(inputs, configs, start=settings.start, end=settings.end,
-                              names=names, workers=1)
+    result = run_backtest(inputs, runs.grid, runs.window, workers=1)
     m = policy_metrics(result)
     count = m["n_rebalances"].astype(float).to_dict()
+    rows = []
+    threshold, *calendars = FALSIFICATION_POLICIES
     for s in cost_settings(settings)[:-1]:
-        thr = f"threshold 5% | {s.label}"
-        for cal in ("calendar", "monthly"):
-            other = f"{cal} | {s.label}"
+        thr = run_name(threshold, s.label)
+        for cal in calendars:
+            other = run_name(cal, s.label)
             test = falsification_test(result, thr, other, te=m["te_annual"],
-                                      cost=m["cost_per_year"], tracking_aversion=gamma,
+                                      cost=m["cost_per_year"],
+                                      tracking_aversion=settings.model.tracking_aversion,
                                       samples=settings.bootstrap_samples, seed=settings.seed)
             rows.append({
                 "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
@@ -485,10 +564,13 @@ class StudyResult:
         return _display.html_card(self._title(), self._figures(), [("Verdicts", self.rules)])
 
 
-def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings | None = None, *,
+def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings, *,
               progress: Progress | None = None) -> StudyResult:
-    """Validate the methodology's insight rules on ``specs`` (see the module docstring)."""
-    settings = settings or StudySettings()
+    """Validate the methodology's insight rules on ``specs`` (see the module docstring).
+
+    ``settings`` come from :func:`driftwise.config.assemble.study_settings` (a configuration and
+    the study's options).
+    """
     if not specs:
         raise ConfigError("validate-rules: no portfolio to validate on")
     began = time.perf_counter()
