@@ -7,6 +7,7 @@ assets and the sizing with its cost model.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from driftwise._jit import kernel
 from driftwise._kernels import at_threshold, total
@@ -17,10 +18,29 @@ from driftwise.policy._kernels import (
     N_ASSET_KEYS,
     N_ROW_KEYS,
     OK,
+    Masks,
+    Record,
+    Sized,
     book_row,
     illiquid_row,
+    min_trade_floor,
     size_row,
 )
+
+DAY = np.dtype([
+    ("nav", np.float64),  # NAV at the close, after trading (USD)
+    ("drift", np.float64),  # portfolio drift before trading
+    ("post_drift", np.float64),  # after trading
+    ("traded", np.float64),  # sum |trade| (USD)
+    ("cost", np.float64),  # trading cost (USD)
+    ("cash", np.float64),  # cash after trading (USD)
+    ("intended", np.float64),  # traded value intended before minimums and rounding (USD)
+    ("borrow", np.float64),  # borrow paid overnight (USD)
+    ("rebalanced", np.bool_),
+], align=True)
+"""What the day loop records of each row on each day: a (T, C) array of these records
+(:class:`driftwise.backtest.compiled.Loop`)."""
+DAY_FIELDS: tuple[str, ...] = tuple(DAY.names or ())
 
 # ------------------------------------------------------- backtest: borrow
 
@@ -55,34 +75,30 @@ NAV_NOT_POSITIVE = 3
 
 
 @kernel
-def _quiet(k: int, c: int, nav: float, drift: float, cash: float, out_nav: FloatArray,
-           out_drift: FloatArray, out_post: FloatArray, out_traded: FloatArray,
-           out_cost: FloatArray, out_cash: FloatArray, out_intended: FloatArray) -> None:
-    out_nav[k, c] = nav
-    out_drift[k, c] = drift
-    out_post[k, c] = drift
-    out_traded[k, c] = 0.0
-    out_intended[k, c] = 0.0
-    out_cost[k, c] = 0.0
-    out_cash[k, c] = cash
+def _quiet(day: Record, nav: float, drift: float, cash: float) -> None:
+    """Record a day without a trade (``day``: one :data:`DAY` record)."""
+    day.nav = nav
+    day.drift = drift
+    day.post_drift = drift
+    day.traded = 0.0
+    day.intended = 0.0
+    day.cost = 0.0
+    day.cash = cash
 
 
 @kernel
 def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
                    threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
-                   borrow_rate: FloatArray, out_nav: FloatArray, out_drift: FloatArray,
-                   out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
-                   out_cash: FloatArray, out_intended: FloatArray,
-                   out_borrow: FloatArray) -> int:
+                   borrow_rate: FloatArray, days: npt.NDArray[np.void]) -> int:
     """Quiet days of a batch from day ``start``: the first day on which a calendar review
     falls (``calendar``, shape (T,)) or a row's drift reaches its threshold (``inf``: no
     threshold), the plan being valid; or the number of days.
 
     Every day before it pays the borrow of its shorts (``borrow_rate`` (N,) a day; empty:
-    none can be held; never on day 0), is recorded as quiet (no trade) and counts one
-    more day since trading; the event day itself is left to :func:`threshold_event`
-    (which pays that day's borrow).
+    none can be held; never on day 0), is recorded as quiet (no trade; ``days``: (T, C)
+    :data:`DAY` records) and counts one more day since trading; the event day itself is
+    left to :func:`threshold_event` (which pays that day's borrow).
     """
     n_rows, n_assets = shares.shape
     weights = np.empty(n_assets)
@@ -104,9 +120,8 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
             return k  # threshold_event pays that day's borrow
         for c in range(n_rows):
             cash[c] = after[c]
-            out_borrow[k, c] = paid[c]
-            _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
-                   out_cost, out_cash, out_intended)
+            days[k, c].borrow = paid[c]
+            _quiet(days[k, c], nav[c], drift[c], cash[c])
             since[c] += 1.0
     return int(prices.shape[0])
 
@@ -116,26 +131,22 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     prices: FloatArray, target: FloatArray, target_cash: float,
                     threshold: FloatArray, review: bool, band_width: FloatArray,
                     no_buy: BoolArray, no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
-                    participation: float, min_adv_usd: float, max_days: float, kind: int,
-                    gamma: float, horizon: float, cc_multiple: float, long_only: bool,
-                    cash_buffer: float, min_trade_usd: float, min_trade_shares: float,
-                    whole: bool, max_turnover: float, which: IntArray, mult: FloatArray,
-                    table: Table, tol: float, max_iter: int, borrow_rate: FloatArray,
-                    out_nav: FloatArray, out_drift: FloatArray,
-                    out_post: FloatArray, out_traded: FloatArray, out_cost: FloatArray,
-                    out_cash: FloatArray, out_rebalanced: BoolArray,
-                    out_intended: FloatArray, out_borrow: FloatArray,
-                    failed: IntArray) -> int:
+                    limits: npt.NDArray[np.void], settings: npt.NDArray[np.void],
+                    which: IntArray, mult: FloatArray, table: Table, borrow_rate: FloatArray,
+                    days: npt.NDArray[np.void], failed: IntArray) -> int:
     """Day ``k`` of a batch (steps 1-4 of the backtest's day), every row.
 
     Pay the borrow of the shorts held overnight (``borrow_rate`` as in
     :func:`threshold_scan`); mark to market at the close; on a calendar review day
     (``review``) every row fires, otherwise the rows whose drift reaches their threshold.
-    The rows that fire leave their illiquid assets out (:func:`illiquid_row`), are sized
-    (:func:`size_row`: the planner's sizing, cost-benefit skip off) and are booked with
-    their costs (:func:`book_row`, the twin of :func:`driftwise.policy.book.book_trades`:
-    cash after the sizing's own sums, sells before buys); then every row counts one more
-    day since rebalancing. Returns a status (``failed[0]``: the row) and records the day.
+    The rows that fire leave their illiquid assets out (:func:`illiquid_row` under
+    ``limits``, one :data:`~driftwise.policy._kernels.LIQUIDITY` record), are sized
+    (:func:`size_row` with their ``settings``, one
+    :data:`~driftwise.policy._kernels.SIZING` record per row: the planner's sizing,
+    cost-benefit skip off) and are booked with their costs (:func:`book_row`, the twin of
+    :func:`driftwise.policy.book.book_trades`: cash after the sizing's own sums, sells
+    before buys); then every row counts one more day since rebalancing. Returns a status
+    (``failed[0]``: the row) and records the day in ``days[k]`` (:data:`DAY` records).
     """
     n_rows, n_assets = shares.shape
     weights = np.empty((n_rows, n_assets))
@@ -146,38 +157,51 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
     if borrow_rate.shape[0] == n_assets and k > 0:
         for c in range(n_rows):
             fee = borrow_row(shares[c], prices, borrow_rate)
-            out_borrow[k, c] = fee
+            days[k, c].borrow = fee
             cash[c] = cash[c] - fee
     for c in range(n_rows):
         nav[c], drift[c] = mark_row(shares[c], prices, cash[c], target, target_cash,
                                     weights[c], gaps)
-        _quiet(k, c, nav[c], drift[c], cash[c], out_nav, out_drift, out_post, out_traded,
-               out_cost, out_cash, out_intended)
+        _quiet(days[k, c], nav[c], drift[c], cash[c])
     if review:  # a calendar review: every row fires (the calendar or the threshold)
         met.fill(True)
     elif not at_threshold(drift, threshold, met):
         _end_day(since)
         return OK
+    status = _size_and_book(k, shares, cash, since, prices, target, target_cash, band_width,
+                            no_buy, no_sell, vol, adv, limits[0], settings, which, mult, table,
+                            weights, nav, met, days, failed)
+    _end_day(since)
+    return status
+
+
+@kernel
+def _size_and_book(k: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
+                   prices: FloatArray, target: FloatArray, target_cash: float,
+                   band_width: FloatArray, no_buy: BoolArray, no_sell: BoolArray,
+                   vol: FloatArray, adv: FloatArray, limits: Record,
+                   settings: npt.NDArray[np.void], which: IntArray, mult: FloatArray,
+                   table: Table, weights: FloatArray, nav: FloatArray, met: BoolArray,
+                   days: npt.NDArray[np.void], failed: IntArray) -> int:
+    """The rows of :func:`threshold_event` that fire (``met``), marked at ``weights`` and
+    ``nav``: illiquid assets left out, sized, booked; their day recorded."""
+    n_rows, n_assets = shares.shape
+    gaps = np.empty(n_assets)
     price_ok = np.empty(n_assets, dtype=np.bool_)
     safe = np.empty(n_assets)
-    floor = np.empty(n_assets)
     for i in range(n_assets):
         price_ok[i] = prices[i] > 0.0 and prices[i] < np.inf
         safe[i] = prices[i] if price_ok[i] else 1.0
-        floor[i] = max(min_trade_usd, min_trade_shares * safe[i])
-    use_min = min_trade_usd > 0.0 or min_trade_shares > 0.0
-    every = np.ones(n_assets, dtype=np.bool_)
+    floor = np.empty(n_assets)
     exclude = np.empty(n_assets, dtype=np.bool_)
+    masks = Masks(no_buy, no_sell, np.ones(n_assets, dtype=np.bool_), exclude)
     held = np.empty(n_assets)
-    x = np.empty(n_assets)
-    cost = np.empty(n_assets)
-    bind = np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_)
-    row_bind = np.zeros(N_ROW_KEYS, dtype=np.bool_)
-    sums = np.zeros(3)
+    sized = Sized(np.empty(n_assets), np.empty(n_assets),
+                  np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_),
+                  np.zeros(N_ROW_KEYS, dtype=np.bool_), np.zeros(3))
+    x, cost, sums = sized.trade_usd, sized.cost_usd, sized.sums
     scratch = np.empty((4, n_assets))
     no_cov = np.zeros((0, 0))
-    use_cov = no_cov.shape[0] > 0  # False; flags computed at run time compile size_row once
-    has_width = band_width.shape[0] == n_assets  # True
     moved = np.empty(n_assets)
     for c in range(n_rows):
         if not met[c]:
@@ -190,31 +214,30 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
         cash_usd = cash[c] / v * v  # the planner's cash weight times NAV
         for i in range(n_assets):
             held[i] = w[i] * v
-        illiquid_row(w, target, v, prices, adv, participation, min_adv_usd, max_days,
-                     exclude)
-        status, _ = size_row(w, target, cash_usd, v, held, safe, price_ok, kind, band_width,
-                             has_width, no_buy, no_sell, every, exclude, vol, no_cov, use_cov,
-                             gamma, horizon, cc_multiple, long_only, cash_buffer, floor,
-                             use_min, whole, max_turnover, which[c], mult[c], table, tol,
-                             max_iter, x, cost,
-                             bind, row_bind, sums, scratch)
+        illiquid_row(w, target, v, prices, adv, limits, exclude)
+        s = settings[c]
+        use_min = min_trade_floor(s, safe, floor)
+        status, _ = size_row(w, target, cash_usd, v, held, safe, price_ok, masks, band_width,
+                             vol, no_cov, s, floor, use_min, which[c], mult[c], table, sized,
+                             scratch)
         if status != OK:
             failed[0] = c
             return status
-        out_intended[k, c] = sums[2]
-        if not book_row(shares, cash, since, c, x, safe, whole, cash_usd - sums[0] - sums[1]):
+        day = days[k, c]
+        day.intended = sums[2]
+        if not book_row(shares, cash, since, c, x, safe, s.whole_shares,
+                        cash_usd - sums[0] - sums[1]):
             continue
         for i in range(n_assets):
             moved[i] = abs(x[i])
         post_nav, post_drift = mark_row(shares[c], prices, cash[c], target, target_cash,
                                         weights[c], gaps)
-        out_traded[k, c] = total(moved)
-        out_cost[k, c] = total(cost)
-        out_nav[k, c] = post_nav
-        out_cash[k, c] = cash[c]
-        out_rebalanced[k, c] = True
-        out_post[k, c] = post_drift
-    _end_day(since)
+        day.traded = total(moved)
+        day.cost = total(cost)
+        day.nav = post_nav
+        day.cash = cash[c]
+        day.rebalanced = True
+        day.post_drift = post_drift
     return OK
 
 
@@ -224,4 +247,3 @@ def _end_day(since: FloatArray) -> None:
     without a delay: the compiled loop runs no delaying trigger)."""
     for c in range(since.shape[0]):
         since[c] += 1.0
-

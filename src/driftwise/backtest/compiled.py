@@ -36,6 +36,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from driftwise._kernels import arg
 from driftwise._types import BoolArray, FloatArray
@@ -43,16 +44,12 @@ from driftwise.backtest import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
 from driftwise.errors import DataError
-from driftwise.policy._kernels import DESTINATION_CODES, NO_LANDING, OK
-from driftwise.policy.constraints import (
-    FIXED_POINT_MAX_ITER,
-    FIXED_POINT_TOL,
-    no_cash_fit_error,
-)
+from driftwise.policy._kernels import NO_LANDING, OK, liquidity_limits
+from driftwise.policy.constraints import FIXED_POINT_MAX_ITER, no_cash_fit_error
 from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.sizing import no_landing_error
+from driftwise.policy.sizing import no_landing_error, sizing_settings
 from driftwise.policy.triggers import AnyOf, Trigger
 
 
@@ -92,51 +89,63 @@ def _no_cost(trade_usd: FloatArray) -> FloatArray:
 
 @dataclass
 class Loop:
-    """One run of a compiled batch: its thresholds and its result columns, (T, C_g) each
-    (contiguous; written into the run's :class:`Outputs` when the last day is done)."""
+    """One run of a compiled batch, built once: its thresholds, calendar, settings and
+    result records.
+
+    Attributes
+    ----------
+    threshold : ndarray, shape (C_g,)
+        Each row's drift threshold (inf: none).
+    calendar : ndarray of bool, shape (T,)
+        The review days.
+    days : ndarray of :data:`~driftwise.backtest._kernels.DAY` records, shape (T, C_g)
+        What each row did each day, written into the run's :class:`Outputs` when the last
+        day is done.
+    borrow_rate : ndarray, shape (N,)
+        The batch's borrow fee per night, or empty when it holds no short.
+    settings : ndarray of :data:`~driftwise.policy._kernels.SIZING` records, shape (C_g,)
+        The rule's sizing settings (:func:`~driftwise.policy.sizing.sizing_settings`).
+    limits : ndarray of :data:`~driftwise.policy._kernels.LIQUIDITY` records, shape (1,)
+        The rule's liquidity limits.
+    """
 
     threshold: FloatArray
     calendar: BoolArray
-    nav: FloatArray
-    drift: FloatArray
-    post_drift: FloatArray
-    traded: FloatArray
-    cost: FloatArray
-    cash: FloatArray
-    rebalanced: BoolArray
-    intended: FloatArray
-    borrow: FloatArray
+    days: npt.NDArray[np.void]
     borrow_rate: FloatArray
-    """The batch's borrow fee per night (N,), or empty when it holds no short."""
+    settings: npt.NDArray[np.void]
+    limits: npt.NDArray[np.void]
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
-        form = batch.rule.trigger.compiled
+        rule = batch.rule
+        form = rule.trigger.compiled
         assert form is not None  # supports() checked it
         n_days, n_rows = batch.history.n_days, len(batch.members)
         threshold = np.asarray(np.inf if form.threshold is None else form.threshold,
                                dtype=np.float64)
-
-        def nan() -> FloatArray:
-            return np.full((n_days, n_rows), np.nan)
+        days = np.zeros((n_days, n_rows), dtype=_k.DAY)
+        for name in _k.DAY_FIELDS:
+            if name not in ("rebalanced", "borrow"):
+                days[name] = np.nan
+        settings = sizing_settings(
+            Destination(rule.destination), rule.constraints, n_rows, gamma=float(rule.gamma),
+            horizon_days=float(rule.horizon_days),
+            cost_multiple=float(rule.cost_constrained_multiple),
+            has_width=batch.band_width.shape[-1] == batch.target.shape[-1], use_cov=False)
+        limits = liquidity_limits(float(rule.participation), float(rule.min_adv_usd),
+                                  float(rule.max_liquidity_days))
         return cls(arg(np.broadcast_to(threshold, (n_rows,))),
-                   review_days(form.reviews, batch.history), nan(), nan(), nan(), nan(), nan(),
-                   nan(), np.zeros((n_days, n_rows), dtype=np.bool_), nan(),
-                   np.zeros((n_days, n_rows)),
-                   np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily)
+                   review_days(form.reviews, batch.history), days,
+                   np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily,
+                   settings, limits)
 
     def write(self, out: Outputs, batch: Batch) -> None:
-        """Copy the columns into the run's result arrays."""
+        """Copy the day records into the run's result arrays (a field to the array of its
+        name)."""
         cols = batch.columns
-        out.nav[:, cols] = self.nav
-        out.drift[:, cols] = self.drift
-        out.post_drift[:, cols] = self.post_drift
-        out.traded[:, cols] = self.traded
-        out.cost[:, cols] = self.cost
-        out.cash[:, cols] = self.cash
-        out.rebalanced[:, cols] = self.rebalanced
-        out.intended[:, cols] = self.intended
-        out.borrow[:, cols] = self.borrow
+        for name in _k.DAY_FIELDS:
+            getattr(out, name)[:, cols] = self.days[name]
 
 
 def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
@@ -148,9 +157,7 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
         loop = state.loop = Loop.start(batch)
     day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
-                            batch.invalid, loop.borrow_rate, loop.nav, loop.drift,
-                            loop.post_drift, loop.traded, loop.cost, loop.cash, loop.intended,
-                            loop.borrow)
+                            batch.invalid, loop.borrow_rate, loop.days)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -160,29 +167,19 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
 
 
 def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
-    h, rule = batch.history, batch.rule
-    c = rule.constraints
+    h, book = batch.history, state.book
     costs = DayCosts(batch, k)
     model = costs.model
     failed = np.zeros(1, dtype=np.intp)
     status = _k.threshold_event(
-        k, state.book.shares, state.book.cash_usd, state.book.days_since_rebalance, h.prices[k],
-        batch.target,
+        k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices[k], batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
-        batch.no_buy, batch.no_sell,
-        arg(h.vol_annual[k]), arg(costs.inputs.adv_shares, np.float64),
-        float(rule.participation), float(rule.min_adv_usd), float(rule.max_liquidity_days),
-        DESTINATION_CODES[Destination(rule.destination)], float(rule.gamma),
-        float(rule.horizon_days),
-        float(rule.cost_constrained_multiple), bool(c.long_only), float(c.cash_buffer),
-        float(c.min_trade_usd), float(c.min_trade_shares), bool(c.whole_shares),
-        float(c.max_turnover), model.which,
-        model.multiplier, model.table.kernel_args, FIXED_POINT_TOL, FIXED_POINT_MAX_ITER,
-        loop.borrow_rate, loop.nav, loop.drift, loop.post_drift, loop.traded, loop.cost,
-        loop.cash, loop.rebalanced, loop.intended, loop.borrow, failed)
+        batch.no_buy, batch.no_sell, arg(h.vol_annual[k]),
+        arg(costs.inputs.adv_shares, np.float64), loop.limits, loop.settings, model.which,
+        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
-                        found=str(loop.nav[k, int(failed[0])]))
+                        found=str(loop.days["nav"][k, int(failed[0])]))
     if status == NO_LANDING:
         raise no_landing_error(FIXED_POINT_MAX_ITER)
     if status != OK:

@@ -1,22 +1,45 @@
 """Compiled cost kernels (numba): every component of a trade, the formulas of
 :func:`driftwise.costs.trade_costs` (documented there).
 
-A :class:`~driftwise.costs.CostTable` of P parameter sets over N assets is passed as the
-tuple ``table = (spread_frac, commission_frac, min_ticket_usd, flat_frac, flat_by_regime,
-impact_coef, impact_power)``; row ``r`` of a trade array uses set ``which[r]`` with regime
-multiplier ``mult[r]``.
+A :class:`~driftwise.costs.CostTable` of P parameter sets over N assets reaches the kernels
+as a :class:`Table` (a named tuple, read by field name); row ``r`` of a trade array uses
+set ``which[r]`` with regime multiplier ``mult[r]``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 
 from driftwise._jit import kernel
-from driftwise._types import FloatArray, IntArray
+from driftwise._types import BoolArray, FloatArray, IntArray
 
-Table = tuple[Any, ...]
+
+class Table(NamedTuple):
+    """The cost coefficients of P parameter sets over N assets, as the kernels read them
+    (:class:`driftwise.costs.CostTable` builds it once per table).
+
+    Attributes
+    ----------
+    spread_frac, commission_frac, min_ticket_usd, flat_frac : ndarray, shape (P, N)
+        Half-spread and commission (fractions of the traded value), the minimum
+        commission per ticket (USD) and the flat cost (fraction).
+    flat_by_regime : ndarray of bool, shape (P,)
+        Whether the flat cost is scaled by the VIX regime multiplier.
+    impact_coef : ndarray, shape (P, K, N)
+        Impact power-term coefficients (0 where padded).
+    impact_power : ndarray, shape (P, K)
+        Their exponents.
+    """
+
+    spread_frac: FloatArray
+    commission_frac: FloatArray
+    min_ticket_usd: FloatArray
+    flat_frac: FloatArray
+    flat_by_regime: BoolArray
+    impact_coef: FloatArray
+    impact_power: FloatArray
 
 
 # --------------------------------------------------------------------- costs
@@ -29,10 +52,10 @@ def cost_row(x: FloatArray, p: int, m: float, table: Table, spread: FloatArray,
     """Every component of the trades ``x`` (N,) under parameter set ``p`` with regime
     multiplier ``m``, and their total (the formulas of :func:`driftwise.costs.trade_costs`).
     """
-    spread_frac, commission_frac, min_ticket, flat_frac, flat_by_regime, coef, power = table
-    sf, cf, tk, ff = spread_frac[p], commission_frac[p], min_ticket[p], flat_frac[p]
-    cp, pp = coef[p], power[p]
-    m_flat = m if flat_by_regime[p] else 1.0
+    sf, cf = table.spread_frac[p], table.commission_frac[p]
+    tk, ff = table.min_ticket_usd[p], table.flat_frac[p]
+    cp, pp = table.impact_coef[p], table.impact_power[p]
+    m_flat = m if table.flat_by_regime[p] else 1.0
     for i in range(x.shape[0]):
         a = abs(x[i])
         s = a * sf[i] * m

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -109,10 +108,11 @@ class CostTable:
     impact_power: FloatArray
 
     @cached_property
-    def kernel_args(self) -> tuple[Any, ...]:
-        """The table as the tuple the compiled kernels take (:mod:`driftwise.costs._kernels`)."""
-        return (self.spread_frac, self.commission_frac, self.min_ticket_usd, self.flat_frac,
-                self.flat_by_regime, self.impact_coef, self.impact_power)
+    def kernel_table(self) -> _k.Table:
+        """The table as the compiled kernels read it, by field name
+        (:class:`driftwise.costs._kernels.Table`; built once per table)."""
+        return _k.Table(self.spread_frac, self.commission_frac, self.min_ticket_usd,
+                        self.flat_frac, self.flat_by_regime, self.impact_coef, self.impact_power)
 
     @property
     def n_assets(self) -> int:
@@ -360,7 +360,7 @@ def trade_costs(
     mult = co.multiplier_of_rows(shape)
     spread_r, commission_r, impact_r, flat_r = (p.reshape(-1, n) for p in parts)
     _k.cost_rows(rows.reshape(-1, n), np.zeros(len(mult), dtype=np.intp), mult,
-                 co.table(n).kernel_args, spread_r, commission_r, impact_r, flat_r,
+                 co.table(n).kernel_table, spread_r, commission_r, impact_r, flat_r,
                  total.reshape(-1, n))
     spread, commission, impact, flat = parts
     borrow_out = None if out is None else out.borrow_usd
@@ -405,7 +405,7 @@ def row_trading_costs(trade_usd: FloatArray, table: CostTable, which: IntArray,
     parts = list(scratch) if scratch is not None else [np.empty(x.shape) for _ in range(4)]
     total = np.empty(x.shape)
     _k.cost_rows(x, arg(which, dtype=np.intp),
-                 arg(multiplier, dtype=np.float64), table.kernel_args,
+                 arg(multiplier, dtype=np.float64), table.kernel_table,
                  parts[0], parts[1], parts[2], parts[3], total)
     return total
 

@@ -14,7 +14,10 @@ backtest's day loop sizes with :func:`size_row` and books the trades with :func:
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
+import numpy.typing as npt
 
 from driftwise._jit import kernel
 from driftwise._kernels import EPS, total
@@ -43,6 +46,71 @@ N_ROW_KEYS = 3
 
 # status of a row
 OK, NO_LANDING, NO_CASH_FIT = 0, 1, 2
+
+# ------------------------------------------------------------- typed arguments
+#
+# Settings that hold for a whole call reach the kernels as numba records (one structured
+# array, typed by numba's dispatcher as fast as a plain array); groups of arrays that the
+# kernels build for each row are named tuples (built in compiled code: no cost per call).
+
+SIZING = np.dtype([
+    ("destination", np.intp),  # DESTINATION_CODES
+    ("has_width", np.bool_),  # band widths given
+    ("use_cov", np.bool_),  # the benefit from the covariance (else the volatility)
+    ("long_only", np.bool_),
+    ("whole_shares", np.bool_),
+    ("cash_buffer", np.float64),  # fraction of the post-trade NAV
+    ("min_trade_usd", np.float64),
+    ("min_trade_shares", np.float64),
+    ("max_turnover", np.float64),  # fraction of NAV, inf: none
+    ("gamma", np.float64),  # risk aversion of the cost-constrained benefit
+    ("horizon_days", np.float64),  # its horizon, trading days
+    ("cost_multiple", np.float64),  # benefit over cost an asset must beat (cost-constrained)
+    ("tol", np.float64),  # relative tolerance of the cost fixed points
+    ("max_iter", np.intp),  # their most iterations
+], align=True)
+"""A row's sizing settings: the rule's destination and constraints and the fixed points'
+tolerance (one record per row, :func:`driftwise.policy.sizing.sizing_settings`)."""
+
+LIQUIDITY = np.dtype([
+    ("participation", np.float64),  # fraction of ADV traded a day
+    ("min_adv_usd", np.float64),  # ADV below it: illiquid
+    ("max_days", np.float64),  # more trading days than this: illiquid
+], align=True)
+"""The liquidity limits of a rule (:func:`liquidity_limits`)."""
+
+
+def liquidity_limits(participation: float, min_adv_usd: float,
+                     max_days: float) -> npt.NDArray[np.void]:
+    """The liquidity limits of a rule as the kernels read them: one :data:`LIQUIDITY`
+    record, shape (1,)."""
+    out = np.empty(1, dtype=LIQUIDITY)
+    out["participation"], out["min_adv_usd"], out["max_days"] = (
+        participation, min_adv_usd, max_days)
+    return out
+
+
+class Masks(NamedTuple):
+    """Per-asset masks of the rows being sized, (N,) for one row or (C, N) for C rows."""
+
+    no_buy: BoolArray  # restricted from buying
+    no_sell: BoolArray  # restricted from selling
+    assets: BoolArray  # traded at all (a trigger's restriction)
+    exclude: BoolArray  # left out (illiquid)
+
+
+class Sized(NamedTuple):
+    """What sizing writes, for one row (or C rows: a leading axis on each array)."""
+
+    trade_usd: FloatArray  # (N,) the final trades
+    cost_usd: FloatArray  # (N,) their costs
+    bind: BoolArray  # (N_ASSET_KEYS, N) the asset binding masks
+    row_bind: BoolArray  # (N_ROW_KEYS,) the row's binding flags
+    sums: FloatArray  # (3,) trades and costs of the last cash check, intended traded value
+
+
+Record = Any
+"""A numba record (a row of a structured array) as a kernel parameter."""
 
 
 # ------------------------------------------------------------ trade rounding
@@ -291,24 +359,33 @@ def _drop_into(x: FloatArray, min_floor: FloatArray, bind: BoolArray) -> bool:
 
 
 @kernel
+def min_trade_floor(s: Record, prices: FloatArray, floor: FloatArray) -> bool:
+    """The minimum trade of each asset under settings ``s`` (:data:`SIZING`), USD:
+    ``max(min_trade_usd, min_trade_shares * price)`` into ``floor``; whether any applies."""
+    for i in range(prices.shape[0]):
+        floor[i] = max(s.min_trade_usd, s.min_trade_shares * prices[i])
+    return bool(s.min_trade_usd > 0.0 or s.min_trade_shares > 0.0)
+
+
+@kernel
 def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatArray,
-             prices: FloatArray, price_ok: BoolArray, kind: int, width: FloatArray,
-             has_width: bool, no_buy: BoolArray, no_sell: BoolArray, assets: BoolArray,
-             exclude: BoolArray, vol: FloatArray, cov: FloatArray, use_cov: bool,
-             gamma: float, horizon: float, cc_multiple: float, long_only: bool,
-             cash_buffer: float, min_floor: FloatArray, use_min: bool, whole: bool,
-             max_turnover: float, p: int, m: float, table: Table, tol: float, max_iter: int,
-             x: FloatArray, k: FloatArray, bind: BoolArray, row_bind: BoolArray, sums: FloatArray,
-             scratch: FloatArray) -> tuple[int, int]:
+             prices: FloatArray, price_ok: BoolArray, masks: Masks, width: FloatArray,
+             vol: FloatArray, cov: FloatArray, s: Record, min_floor: FloatArray, use_min: bool,
+             p: int, m: float, table: Table, out: Sized, scratch: FloatArray) -> tuple[int, int]:
     """Steps 1-7 of :func:`driftwise.policy.sizing.size_trades` for one active row.
 
-    Writes the final trades ``x`` and their costs ``k``, the asset binding masks
-    ``bind`` (8, N), the row's ``row_bind`` (3,) and ``sums`` (3,): the sums of the
-    trades and of the costs that the last cash check used, and the intended traded value
-    ``sum |trade|`` after the cash fit (step 3), before minimum trades and whole-share
-    rounding drop any of it (capped at the turnover cap, ``2 * max_turnover * NAV``).
-    Returns ``(status, iterations)``.
+    ``s`` holds the row's settings (a :data:`SIZING` record), ``min_floor`` (N,) the
+    minimum trades (:func:`min_trade_floor`, which says ``use_min``). Writes to ``out``
+    the final trades and their costs, the asset binding masks (8, N), the row's flags (3,)
+    and the sums (3,): those of the trades and of the costs that the last cash check
+    used, and the intended traded value ``sum |trade|`` after the cash fit (step 3),
+    before minimum trades and whole-share rounding drop any of it (capped at the turnover
+    cap, ``2 * max_turnover * NAV``). Returns ``(status, iterations)``.
     """
+    kind, long_only, whole = s.destination, s.long_only, s.whole_shares
+    cash_buffer, max_turnover, tol, max_iter = s.cash_buffer, s.max_turnover, s.tol, s.max_iter
+    no_buy, no_sell, assets, exclude = masks.no_buy, masks.no_sell, masks.assets, masks.exclude
+    x, k, bind, row_bind, sums = out.trade_usd, out.cost_usd, out.bind, out.row_bind, out.sums
     n = w.shape[0]
     dest = np.empty(n)
     clipped = np.zeros(n, dtype=np.bool_)
@@ -336,12 +413,12 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
         benefit = np.empty(n)
         for i in range(n):
             x[i] = w[i] - t[i]
-        benefit_row(x, vol, cov, use_cov, gamma, horizon, benefit)
+        benefit_row(x, vol, cov, s.use_cov, s.gamma, s.horizon_days, benefit)
         for i in range(n):
             x[i] = (dest[i] - w[i]) * nav
         trading_costs(x, p, m, table, scratch, k)
         for i in range(n):
-            selected[i] = benefit[i] > cc_multiple * (k[i] / nav)
+            selected[i] = benefit[i] > s.cost_multiple * (k[i] / nav)
             bind[B_CC_SKIP, i] = tradable[i] and not selected[i] and dest[i] != w[i]
     for i in range(n):
         di = dest[i]
@@ -365,7 +442,7 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
                                           m, table, tol, max_iter, x, k, scratch)
     if iterations == 0:
         return NO_LANDING, 0
-    if kind == BAND_EDGE and has_width:
+    if kind == BAND_EDGE and s.has_width:
         for _ in range(n + 1):
             pushed = False
             for i in range(n):
@@ -454,21 +531,19 @@ def size_row(w: FloatArray, t: FloatArray, cash: float, nav: float, held: FloatA
 @kernel
 def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
               held: FloatArray, prices: FloatArray, price_ok: BoolArray, active: BoolArray,
-              kind: int, width: FloatArray, has_width: bool, no_buy: BoolArray,
-              no_sell: BoolArray, assets: BoolArray, exclude: BoolArray, vol: FloatArray,
-              cov: FloatArray, use_cov: bool, gamma: FloatArray, horizon: FloatArray,
-              cc_multiple: FloatArray, long_only: bool, cash_buffer: float,
-              min_floor: FloatArray, use_min: bool,
-              whole: bool, max_turnover: float, which: IntArray, mult: FloatArray,
-              table: Table, tol: float, max_iter: int, x: FloatArray, k: FloatArray,
-              bind: BoolArray, row_bind: BoolArray, sums: FloatArray) -> tuple[int, int]:
+              masks: Masks, width: FloatArray, vol: FloatArray, cov: FloatArray,
+              settings: npt.NDArray[np.void], which: IntArray, mult: FloatArray, table: Table,
+              out: Sized) -> tuple[int, int]:
     """:func:`size_row` for every active row (inactive rows: no trade, nothing binds).
 
+    ``masks`` and ``out`` hold (C, N) arrays (``out.bind`` (8, C, N), ``out.row_bind``
+    (3, C), ``out.sums`` (C, 3)); ``settings`` is one :data:`SIZING` record per row.
     Returns ``(status, most iterations)``; the first failing status stops.
     """
     most = 0
     n_assets = w.shape[1]
     scratch = np.empty((4, n_assets))
+    floor = np.empty(n_assets)
     # each row's masks in contiguous buffers: size_row then has one signature for every
     # caller (threshold_event passes its own buffers), so it compiles once
     row_assets = np.empty((N_ASSET_KEYS, n_assets), dtype=np.bool_)
@@ -478,18 +553,18 @@ def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
             continue
         row_assets.fill(False)
         row_flags.fill(False)
-        status, it = size_row(w[r], t[r], cash[r], nav[r], held[r], prices, price_ok, kind,
-                              width[r], has_width, no_buy[r], no_sell[r], assets[r],
-                              exclude[r], vol[r], cov, use_cov, gamma[r], horizon[r],
-                              cc_multiple[r], long_only, cash_buffer, min_floor, use_min,
-                              whole, max_turnover,
-                              which[r], mult[r], table, tol, max_iter, x[r], k[r], row_assets,
-                              row_flags, sums[r], scratch)
+        s = settings[r]
+        use_min = min_trade_floor(s, prices, floor)
+        row_masks = Masks(masks.no_buy[r], masks.no_sell[r], masks.assets[r], masks.exclude[r])
+        row_out = Sized(out.trade_usd[r], out.cost_usd[r], row_assets, row_flags, out.sums[r])
+        status, it = size_row(w[r], t[r], cash[r], nav[r], held[r], prices, price_ok,
+                              row_masks, width[r], vol[r], cov, s, floor, use_min, which[r],
+                              mult[r], table, row_out, scratch)
         for j in range(N_ASSET_KEYS):  # loops: a broadcasting copy compiles slowly
             for i in range(n_assets):
-                bind[j, r, i] = row_assets[j, i]
+                out.bind[j, r, i] = row_assets[j, i]
         for j in range(N_ROW_KEYS):
-            row_bind[j, r] = row_flags[j]
+            out.row_bind[j, r] = row_flags[j]
         if status != OK:
             return status, it
         most = max(most, it)
@@ -500,26 +575,25 @@ def size_rows(w: FloatArray, t: FloatArray, cash: FloatArray, nav: FloatArray,
 
 @kernel
 def illiquid_row(w: FloatArray, t: FloatArray, nav: float, prices: FloatArray,
-                 adv: FloatArray, participation: float, min_adv_usd: float,
-                 max_days: float, out: BoolArray) -> None:
-    """Assets too illiquid for their full-rebalance trade ``-(w - t) NAV / price``: ADV in
-    USD below ``min_adv_usd`` or more than ``max_days`` of trading (the rule of
+                 adv: FloatArray, limits: Record, out: BoolArray) -> None:
+    """Assets too illiquid for their full-rebalance trade ``-(w - t) NAV / price`` under
+    ``limits`` (a :data:`LIQUIDITY` record): ADV in USD below ``min_adv_usd`` or more
+    than ``max_days`` of trading at ``participation`` (the rule of
     :func:`driftwise.policy.rule.illiquid_assets`)."""
     for i in range(w.shape[0]):
         shares = -(w[i] - t[i]) * nav / prices[i]
-        days = liquidity_day(abs(shares), adv[i], participation)
-        thin = adv[i] * prices[i] < min_adv_usd
-        out[i] = (thin or days > max_days) and shares != 0.0
+        days = liquidity_day(abs(shares), adv[i], limits.participation)
+        thin = adv[i] * prices[i] < limits.min_adv_usd
+        out[i] = (thin or days > limits.max_days) and shares != 0.0
 
 
 @kernel
 def illiquid_rows(w: FloatArray, t: FloatArray, nav: FloatArray, prices: FloatArray,
-                  adv: FloatArray, participation: float, min_adv_usd: float,
-                  max_days: float, out: BoolArray) -> None:
-    """:func:`illiquid_row` for every row of ``w`` and ``t`` (C, N)."""
+                  adv: FloatArray, limits: npt.NDArray[np.void], out: BoolArray) -> None:
+    """:func:`illiquid_row` for every row of ``w`` and ``t`` (C, N); ``limits``: one
+    :data:`LIQUIDITY` record (:func:`liquidity_limits`)."""
     for c in range(w.shape[0]):
-        illiquid_row(w[c], t[c], nav[c], prices, adv, participation, min_adv_usd, max_days,
-                     out[c])
+        illiquid_row(w[c], t[c], nav[c], prices, adv, limits[0], out[c])
 
 
 # ------------------------------------------------------------------ booking

@@ -338,7 +338,7 @@ def fit_cash(trade_usd: FloatArray, *, cash_usd: FloatArray, nav_usd: FloatArray
     status = _k.fit_cash_rows(x, k, cash, arg(np.broadcast_to(nav_usd, (n_rows,)),
                                                   dtype=np.float64),
                               float(cash_floor), prices, bool(whole_shares), floor_usd, use_min,
-                              which, mult, cost_fn.table.kernel_args, float(tol), int(max_iter),
+                              which, mult, cost_fn.table.kernel_table, float(tol), int(max_iter),
                               out, out_k, shares, scaled, short, sums)
     if status != _k.OK:
         raise no_cash_fit_error()

@@ -15,7 +15,7 @@ import numpy as np
 from driftwise import _kernels
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.costs.components import added_borrow_usd
-from driftwise.policy._kernels import illiquid_rows
+from driftwise.policy._kernels import illiquid_rows, liquidity_limits
 from driftwise.policy.constraints import Constraints, CostFn
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
@@ -144,8 +144,9 @@ def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
         _kernels.arg(np.broadcast_to(ctx.target, shape), dtype=np.float64),
         _kernels.arg(ctx.nav_usd, dtype=np.float64),
         _kernels.arg(day.prices_usd, dtype=np.float64),
-        _kernels.arg(day.adv_shares, dtype=np.float64), float(rule.participation),
-        float(rule.min_adv_usd), float(rule.max_liquidity_days), out)
+        _kernels.arg(day.adv_shares, dtype=np.float64),
+        liquidity_limits(float(rule.participation), float(rule.min_adv_usd),
+                         float(rule.max_liquidity_days)), out)
     return out
 
 

@@ -208,7 +208,7 @@ def land_on_destination(dest: FloatArray, trade_mask: BoolArray, holdings_usd: F
     iterations = _k.land_rows(
         arg(np.broadcast_to(dest, shape), dtype=np.float64), full(trade_mask),
         arg(holdings_usd, dtype=np.float64), nav, full(sell_only),
-        full(buy_only), start, which, mult, cost_fn.table.kernel_args, float(tol),
+        full(buy_only), start, which, mult, cost_fn.table.kernel_table, float(tol),
         int(max_iter), x, k, post, evaluated)
     if iterations == 0:
         raise no_landing_error(max_iter)
@@ -324,37 +324,73 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     gam = per_row(_positive(gamma, "gamma", n_rows), n_rows)
     hor = per_row(_positive(horizon_days, "horizon_days", n_rows), n_rows)
     multiple = per_row(_positive(cost_multiple, "cost_multiple", n_rows), n_rows)
-    c = constraints
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
         mask = _mask(values, name, shape)
         return (np.full(shape, default) if mask is None
                 else arg(mask, dtype=np.bool_))
-    x, k = np.zeros(shape), np.zeros(shape)
-    bind = np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_)
-    row_bind = np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_)
-    sums = np.zeros((n_rows, 3))
+    out = _k.Sized(np.zeros(shape), np.zeros(shape),
+                   np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_),
+                   np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_),
+                   np.zeros((n_rows, 3)))
+    settings = sizing_settings(dest_kind, constraints, n_rows, gamma=gam, horizon_days=hor,
+                               cost_multiple=multiple, has_width=width is not None,
+                               use_cov=cov is not None, tol=tol, max_iter=max_iter)
+    masks = _k.Masks(full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
+                     full(assets, "assets", True), full(exclude, "exclude", False))
     which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     status, iterations = _k.size_rows(
-        arg(inp.weights), _rows(inp.target, shape),
-        arg(inp.cash_usd), arg(inp.nav_usd),
-        arg(inp.holdings_usd), inp.prices_usd, inp.price_ok,
-        arg(inp.active), _k.DESTINATION_CODES[dest_kind],
-        np.zeros(shape) if width is None else _rows(width, shape), width is not None,
-        full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
-        full(assets, "assets", True), full(exclude, "exclude", False),
+        arg(inp.weights), _rows(inp.target, shape), arg(inp.cash_usd), arg(inp.nav_usd),
+        arg(inp.holdings_usd), inp.prices_usd, inp.price_ok, arg(inp.active), masks,
+        np.zeros(shape) if width is None else _rows(width, shape),
         np.zeros(shape) if vol is None else _rows(vol, shape),
-        np.zeros((0, 0)) if cov is None else arg(cov, dtype=np.float64),
-        cov is not None, gam, hor, multiple, c.long_only, float(c.cash_buffer),
-        arg(np.maximum(c.min_trade_usd, c.min_trade_shares * inp.prices_usd)),
-        c.min_trade_usd > 0.0 or c.min_trade_shares > 0.0, c.whole_shares,
-        float(c.max_turnover), which, mult, cost_fn.table.kernel_args, float(tol),
-        int(max_iter), x, k, bind, row_bind, sums)
+        np.zeros((0, 0)) if cov is None else arg(cov, dtype=np.float64), settings, which,
+        mult, cost_fn.table.kernel_table, out)
     if status == _k.NO_LANDING:
         raise no_landing_error(max_iter)
     if status != _k.OK:
         raise no_cash_fit_error()
-    return _result(inp, x, k, bind, row_bind, constraints, iterations, sums)
+    return _result(inp, out.trade_usd, out.cost_usd, out.bind, out.row_bind, constraints,
+                   iterations, out.sums)
+
+
+def sizing_settings(destination: Destination, constraints: Constraints, n_rows: int, *,
+                    gamma: float | FloatArray, horizon_days: float | FloatArray,
+                    cost_multiple: float | FloatArray, has_width: bool, use_cov: bool,
+                    tol: float = FIXED_POINT_TOL,
+                    max_iter: int = FIXED_POINT_MAX_ITER) -> npt.NDArray[np.void]:
+    """The sizing settings of ``n_rows`` rows as the compiled sizing reads them.
+
+    Parameters
+    ----------
+    destination : Destination
+    constraints : Constraints
+    n_rows : int
+        C.
+    gamma, horizon_days, cost_multiple : float or ndarray of shape (C,)
+        The cost-constrained benefit's risk aversion, horizon (trading days) and the
+        multiple of its cost it must exceed, per row.
+    has_width, use_cov : bool
+        Band widths are given; the benefit is computed from the covariance.
+    tol, max_iter
+        The cost fixed points' relative tolerance and most iterations.
+
+    Returns
+    -------
+    ndarray of :data:`driftwise.policy._kernels.SIZING` records, shape (C,)
+        Built once per call (per batch in the compiled day loop).
+    """
+    c = constraints
+    out = np.empty(n_rows, dtype=_k.SIZING)
+    out["destination"] = _k.DESTINATION_CODES[destination]
+    out["has_width"], out["use_cov"] = has_width, use_cov
+    out["long_only"], out["whole_shares"] = c.long_only, c.whole_shares
+    out["cash_buffer"] = c.cash_buffer
+    out["min_trade_usd"], out["min_trade_shares"] = c.min_trade_usd, c.min_trade_shares
+    out["max_turnover"] = c.max_turnover
+    out["gamma"], out["horizon_days"], out["cost_multiple"] = gamma, horizon_days, cost_multiple
+    out["tol"], out["max_iter"] = tol, max_iter
+    return out
 
 
 def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
