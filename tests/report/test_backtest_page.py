@@ -26,12 +26,12 @@ from driftwise.report.backtest_page import (
     regime_labels,
     regime_title,
     select_paths,
-    sensitivity_figure,
+    sensitivity_table,
     theoretical_bands,
     thin,
     threshold_figure,
 )
-from driftwise.report.html import Note
+from driftwise.report.html import Chart, HeatTable, Note
 
 METRICS = pd.DataFrame({"te_annual": [0.03, 0.02, 0.025, 0.01],
                         "cost_per_year": [0.0, 0.0004, 0.0006, 0.0010],
@@ -177,15 +177,18 @@ def test_frontier_line_joins_the_efficient_points() -> None:
     assert list(line.y) == pytest.approx([0.03, 0.02, 0.01])
 
 
-def test_sensitivity_figure_is_the_mean_per_cell() -> None:
+def test_sensitivity_table_is_the_mean_per_cell() -> None:
     sweep = pd.DataFrame({"threshold": [0.05, 0.05, 0.10], "cost_level_bps": [10, 10, 10],
                           "te_annual": [0.01, 0.03, 0.04],
                           "cost_per_year": [0.001, 0.003, 0.0005]})
-    te, cost = sensitivity_figure(sweep, "threshold", "cost_level_bps", "t", "c").data
-    assert np.asarray(te.z) == pytest.approx(np.array([[0.02, 0.04]]))
-    assert np.asarray(cost.z) == pytest.approx(np.array([[20.0, 5.0]]))  # bp
-    assert list(te.x) == ["5.0%", "10.0%"]
-    assert list(te.y) == ["10"]
+    heat = sensitivity_table(sweep, "threshold", "cost_level_bps", "t", "c", key="k", title="T")
+    te, cost = heat.panels
+    assert te.values == pytest.approx(np.array([[0.02, 0.04]]))
+    assert cost.values == pytest.approx(np.array([[0.002, 0.0005]]))
+    assert te.texts == (("2.00%", "4.00%"),)
+    assert cost.texts == (("20.0", "5.0"),)  # bp
+    assert heat.columns == ("5.0%", "10.0%")
+    assert heat.rows == ("10",)
 
 
 def engine_sweep() -> pd.DataFrame:
@@ -214,18 +217,19 @@ def test_engine_shaped_sweep_skips_missing_coordinates() -> None:
     assert set(labels.dropna()) == {"×1/×1.5/×2.5"}
     assert regime_title(sweep) == "VIX cost multipliers (low/mid/high)"
     rows = sweep[sweep["threshold"].notna()]
-    te, _ = sensitivity_figure(rows, "threshold", "flat_cost_bps", "t", "c").data
-    assert list(te.x) == ["3.0%", "5.0%"] and list(te.y) == ["10", "50"]
-    te, _ = sensitivity_figure(rows, "threshold", regime_labels(rows), "t", "v").data
-    assert list(te.y) == ["×1/×1.5/×2.5"]
+    heat = sensitivity_table(rows, "threshold", "flat_cost_bps", "t", "c", key="k", title="T")
+    assert heat.columns == ("3.0%", "5.0%") and heat.rows == ("10", "50")
+    heat = sensitivity_table(rows, "threshold", regime_labels(rows), "t", "v", key="k",
+                             title="T")
+    assert heat.rows == ("×1/×1.5/×2.5",)
     best = empirical_optimum(sweep, 2.0)
     assert best.index.name == "flat_cost_bps" and list(best.index) == [10.0, 50.0]
 
 
 def test_backtest_page_on_engine_shaped_sweep(backtest_result: SimpleNamespace) -> None:
     page = backtest_page(backtest_data(backtest_result, sweep=engine_sweep()))
-    assert [c.key for c in page.charts][-3:] == [
-        "backtest-heat-cost", "backtest-heat-vix", "backtest-threshold"]
+    keys = [b.key for b in page.blocks if isinstance(b, Chart | HeatTable)]
+    assert keys[-3:] == ["backtest-heat-cost", "backtest-heat-vix", "backtest-threshold"]
 
 
 def test_sweep_without_regimes_or_costs_says_so(backtest_result: SimpleNamespace) -> None:
@@ -288,7 +292,7 @@ def test_backtest_data_prices_the_band_from_threshold_inputs(
 
 def test_backtest_page_with_sweep(backtest_result: SimpleNamespace) -> None:
     page = backtest_page(backtest_data(backtest_result))
-    assert [c.key for c in page.charts] == [
+    assert [b.key for b in page.blocks if isinstance(b, Chart | HeatTable)] == [
         "backtest-nav", "backtest-drift", "backtest-frontier", "backtest-activity",
         "backtest-heat-cost", "backtest-heat-vix", "backtest-threshold"]
     nav = page.charts[0].figure

@@ -45,7 +45,7 @@ window.addEventListener('unhandledrejection', function (e) {
 """
 
 # Per chart: its SVG layers, trace types, and how many non-empty marks each trace drew
-# (bars and scatter draw <path d>, heat maps an <image> inside the SVG).
+# (bars and scatter draw <path d>).
 CHART_STATE = """
 function marks(group) {
   return Array.from(group.querySelectorAll('path, image')).filter(function (el) {
@@ -151,6 +151,14 @@ def test_report_renders_in_chromium(browser: Any, tmp_path: Path, sample_plan: P
         assert all(n > 0 for n in chart["drawn"]), f"{chart['id']}: empty trace {chart}"
     headline = browser.find_element(By.CSS_SELECTOR, "#plan .headline").text
     assert headline.startswith(f"Decision: {sample_plan.decision.value.upper()}")
+    for key in ("backtest-heat-cost", "backtest-heat-vix"):  # static SVG heat tables
+        cells = browser.find_elements(
+            By.CSS_SELECTOR, f'figure[data-figure="{key}"] svg.heat-table g.cell')
+        assert len(cells) >= 4, f"{key}: {len(cells)} cells"
+        for cell in cells:
+            rect = cell.find_element(By.TAG_NAME, "rect")
+            assert rect.is_displayed() and rect.size["width"] > 10 and rect.size["height"] > 10
+            assert cell.find_element(By.TAG_NAME, "text").text.strip(), f"{key}: a blank cell"
     links = [a.get_attribute("hash") for a in browser.find_elements(By.CSS_SELECTOR, "nav a")]
     assert links == ["#plan", "#backtest", "#validation"]
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000

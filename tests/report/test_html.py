@@ -8,18 +8,25 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.offline
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from driftwise.app.plan import Plan
+from driftwise.cli import EXIT_OK, main
 from driftwise.errors import ConfigError
 from driftwise.report import report_pages, write_report
 from driftwise.report.html import (
+    ASSETS,
+    BASIC_TRACES,
     Bullets,
     Chart,
+    HeatPanel,
+    HeatTable,
     Note,
     Page,
     Table,
@@ -31,6 +38,7 @@ from driftwise.report.html import (
     fmt_pct,
     fmt_usd,
     plotly_js,
+    plotly_js_path,
     render_html,
 )
 from driftwise.report.validation_page import ValidationPageData
@@ -228,4 +236,66 @@ def test_every_chart_draws_in_svg(sample_plan: Plan, backtest_result: SimpleName
                                   validation_data: ValidationPageData) -> None:
     pages = report_pages(plan=sample_plan, backtest=backtest_result, validation=validation_data)
     types = {trace.type for page in pages for chart in page.charts for trace in chart.figure.data}
-    assert types <= {"scatter", "bar", "heatmap"}
+    assert types <= BASIC_TRACES == {"scatter", "bar", "pie"}  # what the basic bundle draws
+    heat = [b.key for page in pages for b in page.blocks if isinstance(b, HeatTable)]
+    assert heat == ["backtest-heat-cost", "backtest-heat-vix"]
+
+
+# ---------------------------------------------------------------- the light report
+
+def test_shipped_bundle_is_the_version_plotly_writes_for() -> None:
+    header = plotly_js()[:200]
+    found = re.search(r"plotly\.js \(basic - minified\) v(\d+\.\d+\.\d+)", header)
+    assert found, f"no version in the bundle header {header!r}"
+    wanted = plotly.offline.get_plotlyjs_version()
+    assert found.group(1) == wanted, (
+        f"{plotly_js_path().name} is plotly.js {found.group(1)} but the installed plotly "
+        f"writes figures for {wanted}: run python scripts/fetch_plotly_basic.py")
+    assert plotly_js_path().name == f"plotly-basic-{wanted}.min.js"
+    assert "MIT License" in (ASSETS / "plotly-basic-LICENSE.txt").read_text(encoding="utf-8")
+
+
+def test_render_rejects_a_trace_the_basic_bundle_cannot_draw() -> None:
+    page = Page("p", "P", "h", Tone.INFO,
+                blocks=(Chart("hm", "HM", go.Figure(go.Heatmap(z=[[1.0]]))),))
+    with pytest.raises(ValueError, match="heatmap"):
+        render_html([page])
+
+
+def heat(values: list[list[float]]) -> HeatTable:
+    texts = tuple(tuple(fmt_num(v) for v in row) for row in values)
+    panel = HeatPanel("Cost", np.array(values), texts, ("#ffffff", "#000000"))
+    return HeatTable("h", "Heat", ("5.0%", "10.0%"), ("10", "50"), "threshold", "cost (bp)",
+                     (panel, panel))
+
+
+def test_heat_table_is_a_static_svg_with_every_value() -> None:
+    text = render_html([Page("p", "P", "h", Tone.INFO, blocks=(heat([[1.0, 2.0],
+                                                                      [3.0, float("nan")]]),))])
+    figure = text[text.index('<figure class="chart heat"'):]
+    assert figure.count('<g class="cell">') == 8  # 2 panels x 2 rows x 2 columns
+    assert figure.count("<title>") == 8
+    assert "<title>cost (bp) 50, threshold 5.0%: 3.00</title>" in figure
+    assert '"fig-h"' not in text and "Plotly.newPlot" not in figure
+    fills = re.findall(r'fill="(#[0-9a-f]{6})" stroke', figure)
+    # lowest value lightest, highest darkest, an empty cell white
+    assert fills[:4] == ["#ffffff", "#808080", "#000000", "#ffffff"]
+    assert figure_keys(outline(text)) == {"h"}
+
+
+def test_heat_table_of_one_value_is_the_light_end() -> None:
+    text = render_html([Page("p", "P", "h", Tone.INFO, blocks=(heat([[2.0, 2.0],
+                                                                      [2.0, 2.0]]),))])
+    assert set(re.findall(r'fill="(#[0-9a-f]{6})" stroke', text)) == {"#ffffff"}
+
+
+def test_plan_report_of_the_sample_is_light(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.html"
+    assert main(["plan", "--report", str(path)]) == EXIT_OK
+    capsys.readouterr()
+    size_bytes = path.stat().st_size
+    assert size_bytes <= 1_500_000, f"the report weighs {size_bytes:,} bytes"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(plotly_js()) == 1
+    assert {"backtest-heat-cost", "backtest-heat-vix"} <= figure_keys(outline(text))

@@ -35,6 +35,8 @@ from driftwise.report.html import (
     Block,
     Chart,
     Formatter,
+    HeatPanel,
+    HeatTable,
     Note,
     Page,
     Table,
@@ -48,7 +50,7 @@ from driftwise.report.html import (
     styled,
 )
 
-MAX_POINTS = 1500
+MAX_POINTS = 500
 """Most points drawn per path (longer histories are thinned evenly for display)."""
 MAX_PATHS = 10
 MAX_LABELS = 15
@@ -313,19 +315,30 @@ def _ci(metrics: pd.DataFrame, pairs: tuple[tuple[str, str], ...], center: str
 
 # ---------------------------------------------------------------- charts
 
+def _days(index: pd.Index) -> list[str]:
+    """Dates as ``YYYY-MM-DD`` (half the bytes of plotly's default time stamps)."""
+    return [str(d) for d in pd.DatetimeIndex(index).strftime("%Y-%m-%d")]
+
+
+def _light(series: pd.Series | pd.DataFrame) -> np.ndarray:
+    """A path's values in single precision: 7 significant digits, half the bytes."""
+    return series.to_numpy(dtype=np.float32)
+
+
 def nav_figure(nav_usd: pd.DataFrame, ref_nav_usd: pd.Series) -> go.Figure:
     """NAV paths per configuration and the reference (top), and NAV relative to it (bottom)."""
     nav, ref = thin(nav_usd), thin(ref_nav_usd)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38],
                         vertical_spacing=0.06)
+    days = _days(nav.index)
     for i, name in enumerate(nav.columns):
         line = {"width": 1.3, "color": color(i)}
-        fig.add_trace(go.Scatter(x=nav.index, y=nav[name], mode="lines", name=str(name),
+        fig.add_trace(go.Scatter(x=days, y=_light(nav[name]), mode="lines", name=str(name),
                                  legendgroup=str(name), line=line), row=1, col=1)
-        fig.add_trace(go.Scatter(x=nav.index, y=nav[name] / ref - 1.0, mode="lines",
+        fig.add_trace(go.Scatter(x=days, y=_light(nav[name] / ref - 1.0), mode="lines",
                                  name=str(name), legendgroup=str(name), showlegend=False,
                                  line=line), row=2, col=1)
-    fig.add_trace(go.Scatter(x=ref.index, y=ref, mode="lines", name=REF_NAME,
+    fig.add_trace(go.Scatter(x=_days(ref.index), y=_light(ref), mode="lines", name=REF_NAME,
                              line={"color": "#1d2733", "dash": "dash", "width": 1.6}),
                   row=1, col=1)
     styled(fig)
@@ -337,7 +350,8 @@ def nav_figure(nav_usd: pd.DataFrame, ref_nav_usd: pd.Series) -> go.Figure:
 def drift_paths_figure(drift: pd.DataFrame) -> go.Figure:
     """Portfolio drift over time per configuration."""
     thinned = thin(drift)
-    fig = go.Figure([go.Scatter(x=thinned.index, y=thinned[c], mode="lines", name=str(c),
+    days = _days(thinned.index)
+    fig = go.Figure([go.Scatter(x=days, y=_light(thinned[c]), mode="lines", name=str(c),
                                 line={"width": 1.2, "color": color(i)})
                      for i, c in enumerate(thinned.columns)])
     return styled(fig, y_title="portfolio drift", y_format=".1%")
@@ -371,33 +385,30 @@ def frontier_figure(metrics: pd.DataFrame) -> go.Figure:
                   y_title="tracking error (annual)", y_format=".2%", legend=True)
 
 
-def sensitivity_figure(sweep: pd.DataFrame, x: str, y: str | pd.Series,
-                       x_title: str, y_title: str, *, x_percent: bool = True) -> go.Figure:
-    """Two heat maps over (``x``, ``y``): tracking error and cost per year (mean per cell).
+def sensitivity_table(sweep: pd.DataFrame, x: str, y: str | pd.Series, x_title: str,
+                      y_title: str, *, key: str, title: str, x_percent: bool = True) -> HeatTable:
+    """Two heat panels over (``y`` rows, ``x`` columns): tracking error and cost per year.
 
-    ``y`` is a sweep column name or a Series of labels aligned with the sweep's rows. Rows
-    with a missing ``x`` or ``y`` are left out. ``x`` values are labelled as percents
-    (thresholds) unless ``x_percent`` is false.
+    Each cell is the mean over the sweep rows sharing its (``x``, ``y``). ``y`` is a sweep
+    column name or a Series of labels aligned with the sweep's rows. Rows with a missing
+    ``x`` or ``y`` are left out. ``x`` values are labelled as percents (thresholds) unless
+    ``x_percent`` is false.
     """
     labels = sweep[y] if isinstance(y, str) else y
     table = sweep.assign(_y=labels.to_numpy())
     table = table[table[x].notna() & table["_y"].notna()]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Tracking error (annual)",
-                                                        "Cost per year (bp of NAV)"),
-                        horizontal_spacing=0.04, shared_yaxes=True)
-    for col, value, scale, fmt in ((1, "te_annual", 1.0, "%{z:.2%}"),
-                                   (2, "cost_per_year", 1e4, "%{z:.1f}")):
-        grid = table.pivot_table(index="_y", columns=x, values=value, aggfunc="mean") * scale
-        fig.add_trace(go.Heatmap(
-            z=grid.to_numpy(), x=[_label(v, percent=x_percent) for v in grid.columns],
-            y=[_label(v) for v in grid.index],
-            colorscale="Blues" if col == 1 else "Oranges", showscale=False,
-            texttemplate=fmt, hovertemplate=f"{x_title} %{{x}}<br>{y_title} %{{y}}<br>"
-                                            f"{fmt}<extra></extra>"), row=1, col=col)
-        fig.update_xaxes(title_text=x_title, type="category", row=1, col=col)
-        fig.update_yaxes(title_text=y_title if col == 1 else "", type="category",
-                         showticklabels=col == 1, row=1, col=col)
-    return styled(fig, legend=False)
+    panels = []
+    grid = pd.DataFrame()
+    for value, panel_title, scale_to, digits, scale in (
+            ("te_annual", "Tracking error (annual)", 100.0, 2, ("#f7fbff", "#08519c")),
+            ("cost_per_year", "Cost per year (bp of NAV)", 1e4, 1, ("#fff5eb", "#a63603"))):
+        grid = table.pivot_table(index="_y", columns=x, values=value, aggfunc="mean")
+        percent = "%" if scale_to == 100.0 else ""
+        texts = tuple(tuple(fmt_num(scale_to * v, digits) + (percent if np.isfinite(v) else "")
+                            for v in row) for row in grid.to_numpy(dtype=float))
+        panels.append(HeatPanel(panel_title, grid.to_numpy(dtype=float), texts, scale))
+    return HeatTable(key, title, tuple(_label(v, percent=x_percent) for v in grid.columns),
+                     tuple(_label(v) for v in grid.index), x_title, y_title, tuple(panels))
 
 
 def _label(value: object, *, percent: bool = False) -> str:
@@ -546,9 +557,9 @@ def sweep_blocks(data: BacktestPageData) -> list[Block]:
     cost = data.cost_column or cost_column(rows)
     blocks: list[Block] = []
     if cost is not None and rows[cost].notna().any():
-        blocks.append(Chart("backtest-heat-cost", "Sensitivity: threshold × cost level",
-                            sensitivity_figure(rows, "threshold", cost, "threshold",
-                                               "cost level (bp)"), height_px=380))
+        blocks.append(sensitivity_table(rows, "threshold", cost, "threshold", "cost level (bp)",
+                                        key="backtest-heat-cost",
+                                        title="Sensitivity: threshold × cost level"))
     else:
         blocks.append(Note("The sweep has no cost levels: no threshold × cost map."))
     try:
@@ -556,9 +567,9 @@ def sweep_blocks(data: BacktestPageData) -> list[Block]:
     except ValueError:
         regimes = pd.Series(dtype=object)
     if regimes.notna().any():
-        blocks.append(Chart("backtest-heat-vix", "Sensitivity: threshold × VIX regime",
-                            sensitivity_figure(rows, "threshold", regimes, "threshold",
-                                               regime_title(rows)), height_px=400))
+        blocks.append(sensitivity_table(rows, "threshold", regimes, "threshold",
+                                        regime_title(rows), key="backtest-heat-vix",
+                                        title="Sensitivity: threshold × VIX regime"))
     else:
         blocks.append(Note("The sweep has no VIX regime axis: no threshold × VIX map."))
     optimum = empirical_optimum(rows, data.tracking_aversion, cost)

@@ -3,8 +3,8 @@
 A report is a sequence of :class:`Page` objects (plan, backtest, validation), each a
 headline in plain words, a row of key figures and a list of blocks (charts, tables,
 bullet lists, notes). :func:`render_html` turns them into one HTML document that opens
-with no network: plotly.js is embedded once, inline, and every chart is a plotly
-figure drawn in SVG (scatter, bar and heatmap traces only, never WebGL).
+with no network: plotly's basic bundle (scatter, bar and pie traces, drawn in SVG) is
+embedded once, inline, and a heat table is a static SVG drawn here, with no script.
 
 Numbers stay fractions and USD inside the code; percents and basis points appear only
 through the display formatters of this module.
@@ -21,9 +21,10 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.offline
+import plotly.io as pio
 
 from driftwise import __version__
 from driftwise._atomic import write_text
@@ -32,7 +33,9 @@ Formatter = Callable[[object], str]
 DASH = "–"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
-WEBGL_TRACES = frozenset({"scattergl", "heatmapgl", "pointcloud", "splom", "parcoords"})
+BASIC_TRACES = frozenset({"scatter", "bar", "pie"})
+"""The trace types plotly's basic bundle draws (the only bundle a report embeds)."""
+ASSETS = Path(__file__).with_name("assets")
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
            "#9d755d", "#ff9da6", "#bab0ac")
 """Series colours, by position, so one configuration keeps its colour across charts."""
@@ -100,7 +103,42 @@ class Note:
     text: str
 
 
-Block = Chart | Table | Bullets | Note
+@dataclass(frozen=True)
+class HeatPanel:
+    """One panel of a heat table: a value per (row, column) cell and its display text.
+
+    Attributes
+    ----------
+    title : str
+    values : numpy.ndarray
+        Shape ``(n_rows, n_columns)``, any unit; NaN for an empty cell (left blank).
+    texts : tuple of tuple of str
+        The value written in each cell, same shape as ``values``.
+    scale : tuple of str
+        Two hex colours, lightest (lowest value) and darkest (highest value).
+    """
+
+    title: str
+    values: np.ndarray
+    texts: tuple[tuple[str, ...], ...]
+    scale: tuple[str, str] = ("#f7fbff", "#08519c")
+
+
+@dataclass(frozen=True)
+class HeatTable:
+    """Panels of cells over the same rows and columns, drawn as one static SVG."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[str, ...]
+    column_title: str
+    row_title: str
+    panels: tuple[HeatPanel, ...]
+    caption: str = ""
+
+
+Block = Chart | HeatTable | Table | Bullets | Note
 
 
 @dataclass(frozen=True)
@@ -247,10 +285,25 @@ footer{max-width:1200px;margin:0 auto;padding:0 24px 32px;color:var(--muted);fon
 """
 
 
+def plotly_js_path() -> Path:
+    """The shipped plotly.js basic bundle (``assets/plotly-basic-<version>.min.js``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No bundle, or more than one, in the package's ``assets`` folder.
+    """
+    found = sorted(ASSETS.glob("plotly-basic-*.min.js"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"expected one plotly-basic-<version>.min.js in {ASSETS}, found "
+                                f"{[p.name for p in found]}; run scripts/fetch_plotly_basic.py")
+    return found[0]
+
+
 @cache
 def plotly_js() -> str:
-    """The plotly.js bundle of the installed plotly, to inline once per report."""
-    return str(plotly.offline.get_plotlyjs())
+    """The plotly.js basic bundle (scatter, bar, pie), to inline once per report."""
+    return plotly_js_path().read_text(encoding="utf-8")
 
 
 def chart_html(chart: Chart) -> str:
@@ -259,17 +312,85 @@ def chart_html(chart: Chart) -> str:
     Raises
     ------
     ValueError
-        A trace would render with WebGL (no SVG for the browser test to check).
+        A trace the embedded basic bundle cannot draw (anything but scatter, bar, pie).
     """
-    webgl = sorted({t.type for t in chart.figure.data} & WEBGL_TRACES)
-    if webgl:
-        raise ValueError(f"chart {chart.key!r} uses WebGL traces {webgl}; use SVG traces")
+    other = sorted({t.type for t in chart.figure.data} - BASIC_TRACES)
+    if other:
+        raise ValueError(f"chart {chart.key!r} uses traces {other} that plotly's basic "
+                         f"bundle does not draw (WebGL or other); use {sorted(BASIC_TRACES)} "
+                         "or a HeatTable")
     div = chart.figure.to_html(
         full_html=False, include_plotlyjs=False, div_id=f"fig-{chart.key}",
         default_height=f"{chart.height_px}px", default_width="100%", config=PLOTLY_CONFIG)
     caption = f"<figcaption>{html.escape(chart.caption)}</figcaption>" if chart.caption else ""
     return (f'<figure class="chart" data-figure="{html.escape(chart.key)}">'
             f"<h3>{html.escape(chart.title)}</h3>{caption}{div}</figure>")
+
+
+CELL_W_PX, CELL_H_PX, CHAR_W_PX, GAP_PX = 76, 30, 7, 28
+
+
+def heat_table_html(table: HeatTable) -> str:
+    """A heat table as a ``<figure>`` holding one static SVG: its panels side by side.
+
+    Each cell is a ``<rect>`` coloured on its panel's sequential scale (lowest value
+    lightest), with its value written in and a ``<title>`` naming row, column and value.
+    """
+    label_w = CHAR_W_PX * max(map(len, (*table.rows, table.row_title))) + 12
+    panel_w = CELL_W_PX * len(table.columns)
+    grid_h = CELL_H_PX * len(table.rows)
+    parts = [_svg_text(label_w - 6, 16, table.row_title, anchor="end", weight="600")]
+    for i, panel in enumerate(table.panels):
+        left = label_w + i * (panel_w + GAP_PX)
+        parts.append(_svg_text(left + panel_w / 2, 16, panel.title, weight="600"))
+        parts.extend(_heat_cells(table, panel, left, 26))
+        parts.extend(_svg_text(left + (j + 0.5) * CELL_W_PX, 44 + grid_h, name)
+                     for j, name in enumerate(table.columns))
+        parts.append(_svg_text(left + panel_w / 2, 64 + grid_h, table.column_title))
+    parts.extend(_svg_text(label_w - 6, 26 + (k + 0.5) * CELL_H_PX + 4, name, anchor="end")
+                 for k, name in enumerate(table.rows))
+    width = label_w + len(table.panels) * (panel_w + GAP_PX)
+    height = grid_h + 76
+    caption = f"<figcaption>{html.escape(table.caption)}</figcaption>" if table.caption else ""
+    return (f'<figure class="chart heat" data-figure="{html.escape(table.key)}">'
+            f"<h3>{html.escape(table.title)}</h3>{caption}"
+            f'<svg class="heat-table" role="img" aria-label="{html.escape(table.title)}" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+            'style="max-width:100%;height:auto;font-size:12px">'
+            + "".join(parts) + "</svg></figure>")
+
+
+def _heat_cells(table: HeatTable, panel: HeatPanel, left: float, top: float) -> list[str]:
+    """The ``<g class="cell">`` of every cell of one panel."""
+    values = np.asarray(panel.values, dtype=float)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    cells = []
+    for k, row in enumerate(table.rows):
+        for j, column in enumerate(table.columns):
+            value, text = values[k, j], panel.texts[k][j]
+            share = 0.0 if high <= low or not math.isfinite(value) else (value - low) / (high - low)
+            fill = _mix(panel.scale, share) if math.isfinite(value) else "#ffffff"
+            x, y = left + j * CELL_W_PX, top + k * CELL_H_PX
+            tip = html.escape(f"{table.row_title} {row}, {table.column_title} {column}: {text}")
+            cells.append(
+                f'<g class="cell"><title>{tip}</title><rect x="{x}" y="{y}" width="{CELL_W_PX}" '
+                f'height="{CELL_H_PX}" fill="{fill}" stroke="#ffffff"/>'
+                + _svg_text(x + CELL_W_PX / 2, y + CELL_H_PX / 2 + 4, text,
+                            fill="#ffffff" if share > 0.55 else "#1d2733") + "</g>")
+    return cells
+
+
+def _mix(scale: tuple[str, str], share: float) -> str:
+    """The colour ``share`` (0 to 1) of the way from ``scale[0]`` to ``scale[1]``."""
+    a, b = (tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in scale)
+    return "#" + "".join(f"{round(x + share * (y - x)):02x}" for x, y in zip(a, b, strict=True))
+
+
+def _svg_text(x: float, y: float, text: str, *, anchor: str = "middle", fill: str = "#1d2733",
+              weight: str = "400") -> str:
+    return (f'<text x="{x:g}" y="{y:g}" text-anchor="{anchor}" fill="{fill}" '
+            f'font-weight="{weight}">{html.escape(text)}</text>')
 
 
 def table_html(table: Table) -> str:
@@ -309,6 +430,8 @@ def block_html(block: Block) -> str:
     """Any block as HTML."""
     if isinstance(block, Chart):
         return chart_html(block)
+    if isinstance(block, HeatTable):
+        return heat_table_html(block)
     if isinstance(block, Table):
         return table_html(block)
     if isinstance(block, Bullets):
@@ -357,7 +480,8 @@ def render_html(pages: Sequence[Page], *, title: str = "driftwise report",
     if not pages:
         raise ValueError("a report needs at least one page")
     _unique([p.key for p in pages], "page")
-    _unique([c.key for p in pages for c in p.charts], "chart")
+    _unique([b.key for p in pages for b in p.blocks if isinstance(b, Chart | HeatTable)],
+            "chart")
     stamp = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     nav = "".join(f'<a href="#{html.escape(p.key)}">{html.escape(p.title)}</a>' for p in pages)
     sub = f"<p>{html.escape(subtitle)}</p>" if subtitle else ""
@@ -393,6 +517,17 @@ def write_html(path: str | Path, pages: Sequence[Page], *, title: str = "driftwi
     return out
 
 
+@cache
+def light_template() -> go.layout.Template:
+    """plotly's white template cut to what the report draws: its layout for cartesian axes
+    and its defaults for scatter, bar and pie traces (each figure embeds its template)."""
+    white = pio.templates["plotly_white"]
+    layout = {key: value for key, value in white.layout.to_plotly_json().items()
+              if key not in {"polar", "ternary", "coloraxis", "colorscale", "scene", "geo"}}
+    data = {kind: white.data[kind] for kind in sorted(BASIC_TRACES)}
+    return go.layout.Template(layout=layout, data=data)
+
+
 def styled(figure: go.Figure, *, x_title: str = "", y_title: str = "",
            y_format: str | None = None, x_format: str | None = None,
            legend: bool = True) -> go.Figure:
@@ -401,7 +536,7 @@ def styled(figure: go.Figure, *, x_title: str = "", y_title: str = "",
     ``x_format`` / ``y_format`` are d3 formats such as ``".1%"`` (values stay fractions).
     """
     figure.update_layout(
-        template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 50},
+        template=light_template(), margin={"l": 60, "r": 20, "t": 30, "b": 50},
         font={"size": 12}, showlegend=legend, hovermode="closest",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     if x_title:
