@@ -17,6 +17,7 @@ from driftwise.data.market import vix_on
 from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.data.sample import load_sample
 from driftwise.errors import ConfigError, DataError
+from driftwise.flags import Flag
 from driftwise.metrics.risk_model import estimate_risk
 from driftwise.state import build_state
 
@@ -193,3 +194,24 @@ def test_a_block_is_its_days_one_row_each(synthetic: Inputs) -> None:
             assert {key for key, mask in block.calendar.items() if mask[r]} == day.calendar
     assert history.day(0).first_day and not history.day(1).first_day
     assert history.day(3).cov_annual is None
+
+
+
+def test_fallback_days_equal_estimate_risk(synthetic: Inputs) -> None:
+    """Days with a fallback volatility: the planner's volatility exactly, its covariance."""
+    config = Config()
+    history = build_history(synthetic, history_settings(config))
+    names = universe(synthetic, from_holdings=False)
+    checked = 0
+    for k in range(0, 40, 3):
+        day = history.dates[k]
+        dummy = Holdings(shares=pd.Series(0.0, index=names), cash_usd=1.0)
+        state = build_state(dummy, synthetic.targets, synthetic.market, synthetic.master,
+                            as_of=day)
+        risk = estimate_risk(state, synthetic.market.prices, monitor_config(config))
+        if not any(n.flag is Flag.NO_VOLATILITY for n in risk.notices):
+            continue
+        checked += 1
+        np.testing.assert_array_equal(history.vol_annual[k], risk.vol_annual)
+        np.testing.assert_allclose(history.cov_on(k), risk.cov_long, rtol=1e-12, atol=1e-15)
+    assert checked > 0

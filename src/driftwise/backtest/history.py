@@ -10,8 +10,9 @@ including ``t``, and nothing later:
   before ``t``);
 * ``vol_annual`` as :func:`driftwise.metrics.risk_model.estimate_risk` (the estimator
   :func:`~driftwise.metrics.risk.annualized_volatility` itself, evaluated on all windows
-  at once; a day where an asset lacks history runs ``estimate_risk`` itself for its
-  fallbacks), and the long-window covariance ``cov_long`` on demand
+  at once; a day where an asset lacks history takes the planner's fallback volatility,
+  :func:`~driftwise.metrics.risk_model.fallback_volatility`, without covariances), and
+  the long-window covariance ``cov_long`` on demand
   (:meth:`MarketHistory.cov_on`);
 * the cost model's inputs as :func:`driftwise.costs.build_cost_inputs`
   (:meth:`MarketHistory.cost_inputs`): the rolling estimators
@@ -58,7 +59,7 @@ from driftwise.metrics.risk import (
     estimate_covariance,
     fill_covariance,
 )
-from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
+from driftwise.metrics.risk_model import MonitorConfig, fallback_volatility, risk_returns
 from driftwise.policy.context import Anchor, Frequency, MarketDay
 from driftwise.state import build_state
 
@@ -186,7 +187,6 @@ class MarketHistory:
     _days: npt.NDArray[np.datetime64] = field(repr=False)
     _returns: FloatArray = field(repr=False)
     _builder: CostInputsBuilder = field(repr=False)
-    _risk_cov: dict[int, FloatArray] = field(repr=False, default_factory=dict)
     _cache: dict[str, tuple[int, object]] = field(repr=False, default_factory=dict)
     _kept_costs: dict[int, AssetCostInputs] = field(repr=False, default_factory=dict)
     _growth: dict[tuple[bytes, float], FloatArray] = field(repr=False, default_factory=dict)
@@ -243,8 +243,6 @@ class MarketHistory:
         (:func:`~driftwise.metrics.risk.fill_covariance`). Computed on demand (one
         day is kept), since ``(T, N, N)`` does not fit in memory for large universes.
         """
-        if k in self._risk_cov:
-            return self._risk_cov[k]
         return self._cached("cov", k, lambda: self._cov(k))
 
     def _cov(self, k: int) -> FloatArray:
@@ -454,14 +452,17 @@ def _stacked(values: FloatArray, rows: IntArray, window: int,
 
 
 def _vol_fallbacks(history: MarketHistory, inputs: Inputs, settings: MonitorConfig) -> None:
-    """Days where an asset lacks volatility: the planner's ``estimate_risk`` itself."""
+    """Days where an asset lacks volatility: the planner's own fallback volatility.
+
+    :func:`~driftwise.metrics.risk_model.fallback_volatility` on the returns
+    ``estimate_risk`` reads, without its covariance matrices.
+    """
     for k in np.flatnonzero(~np.isfinite(history.vol_annual).all(axis=1)).tolist():
         day = history.dates[k]
         dummy = Holdings(shares=pd.Series(0.0, index=history.tickers), cash_usd=1.0)
         state = build_state(dummy, inputs.targets, inputs.market, inputs.master, as_of=day)
-        risk = estimate_risk(state, inputs.market.prices, settings)
-        history.vol_annual[k] = risk.vol_annual
-        history._risk_cov[k] = risk.cov_long
+        returns = risk_returns(state, inputs.market.prices, settings)
+        history.vol_annual[k] = fallback_volatility(returns, state, settings.vol_window_days)[0]
 
 
 def _last_known(series: pd.Series | None, dates: pd.DatetimeIndex) -> FloatArray:

@@ -94,20 +94,14 @@ def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
     portfolio's volatility when its sector has none), flagged "no volatility"; missing
     correlations become zero, flagged "no correlations".
     """
-    window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
-    history = prices.loc[: state.as_of, list(state.tickers)].iloc[-(window + 1):]
-    returns = history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
-    vol = annualized_volatility(returns, config.vol_window_days)
-    market_vol = _target_portfolio_vol(returns, state.target_weights, config.vol_window_days)
-    fallback = sector_average_volatility(vol, _codes(state.sectors), market_vol)
+    returns = risk_returns(state, prices, config)
+    vol, missing_vol = fallback_volatility(returns, state, config.vol_window_days)
     notes: list[Notice] = []
-    missing_vol = ~np.isfinite(vol)
     if missing_vol.any():
         notes.append(notice(Flag.NO_VOLATILITY, "too little price history for a "
                             f"{config.vol_window_days}-day volatility: sector average (else the "
                             "target portfolio's volatility) used, lower confidence",
                             state.tickers[missing_vol]))
-    vol = np.where(missing_vol, fallback, vol)
     covs = []
     for win, how in ((config.short_window_days, CovarianceEstimator.SAMPLE),
                      (config.long_window_days, CovarianceEstimator.SAMPLE),
@@ -120,6 +114,46 @@ def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
                                 state.tickers[no_corr]))
     return RiskModel(vol_annual=vol, cov_short=covs[0], cov_long=covs[1],
                      cov_long_shrunk=covs[2], notices=tuple(notes))
+
+
+def risk_returns(state: PortfolioState, prices: pd.DataFrame,
+                 config: MonitorConfig) -> FloatArray:
+    """Daily returns of the longest risk window up to the as-of date, shape (W, N).
+
+    The returns :func:`estimate_risk` reads: the last ``max(windows) + 1`` closes of the
+    state's assets, as simple returns (NaN where a close is missing).
+    """
+    window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
+    history = prices.loc[: state.as_of, list(state.tickers)].iloc[-(window + 1):]
+    return history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
+
+
+def fallback_volatility(returns: FloatArray, state: PortfolioState,
+                        vol_window_days: int) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Annualized volatility per asset, an unknown one replaced by its fallback.
+
+    Parameters
+    ----------
+    returns : ndarray, shape (W, N)
+        Daily returns up to the as-of date (:func:`risk_returns`).
+    state : PortfolioState
+        Sectors and target weights of the assets.
+    vol_window_days : int
+        Volatility window.
+
+    Returns
+    -------
+    vol_annual : ndarray, shape (N,)
+        The volatility of the last ``vol_window_days`` returns; where it is unknown, the
+        sector's average, else the target portfolio's volatility.
+    missing : ndarray of bool, shape (N,)
+        Assets whose volatility is a fallback.
+    """
+    vol = annualized_volatility(returns, vol_window_days)
+    market_vol = _target_portfolio_vol(returns, state.target_weights, vol_window_days)
+    fallback = sector_average_volatility(vol, _codes(state.sectors), market_vol)
+    missing = ~np.isfinite(vol)
+    return np.where(missing, fallback, vol), missing
 
 
 def _target_portfolio_vol(returns: FloatArray, target: FloatArray, window: int) -> float:
