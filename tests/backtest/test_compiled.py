@@ -16,7 +16,7 @@ from driftwise.backtest.engine import BacktestResult, make_batches
 from driftwise.backtest.history import universe
 from driftwise.config import Config
 from driftwise.config import policies as pol
-from driftwise.config.assemble import backtest_configs, backtest_window, rule_grid
+from driftwise.config.assemble import backtest_configs, rule_grid, run_window
 from driftwise.data.model import Holdings, Inputs
 from driftwise.errors import ConfigError, DataError
 
@@ -118,7 +118,7 @@ def test_which_batches_are_compiled() -> None:
                    {"risk.te_model": "diagonal"}),
                pol.hybrid(), pol.hybrid(stress_delay=True), pol.volatility_aware(0.05),
                pol.dynamic(0.05), pol.never()]
-    window = backtest_window(configs)
+    window = run_window(configs)
     tickers = universe(SYNTHETIC, from_holdings=False)
     by_members = {tuple(b.members): b.compiled
                   for b in make_batches(SYNTHETIC, rule_grid(configs), window, tickers)}

@@ -10,7 +10,7 @@ from driftwise.backtest.engine import make_batches
 from driftwise.backtest.history import universe
 from driftwise.config import Config
 from driftwise.config import policies as pol
-from driftwise.config.assemble import backtest_configs, backtest_window, rule_grid
+from driftwise.config.assemble import backtest_configs, rule_grid, run_window
 
 from .test_compiled import _assert_equal, _in_python
 from .test_reference import SYNTHETIC, WINDOWS, assert_same
@@ -26,7 +26,7 @@ def composed(mode: str, *components: object, **more: object) -> Config:
 
 
 def _compiled(configs: list[Config]) -> list[bool]:
-    window = backtest_window(configs)
+    window = run_window(configs)
     tickers = universe(SYNTHETIC, from_holdings=False)
     batches = make_batches(SYNTHETIC, rule_grid(configs), window, tickers)
     return [b.compiled for b in sorted(batches, key=lambda b: int(b.members[0]))]

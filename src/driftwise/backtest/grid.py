@@ -110,12 +110,7 @@ def stack_triggers(triggers: Sequence[Trigger]) -> Trigger:
     for f in _trigger_fields(first):
         values = [getattr(t, f.name) for t in triggers]
         if f.name in first.params:
-            arr = np.concatenate([np.atleast_1d(np.asarray(v, dtype=np.float64))
-                                  for v in values]) if any(
-                np.ndim(v) for v in values) else np.array([float(v) for v in values])
-            if len(arr) != len(triggers):
-                raise ConfigError(f"stacking triggers: parameter {f.name!r} must be one value "
-                                  "per trigger")
+            arr = np.array([float(np.asarray(v)) for v in values])
             if not (arr == arr[0]).all():
                 changes[f.name] = arr
         elif isinstance(values[0], tuple) and values[0] and all(map(_is_trigger, values[0])):
@@ -179,13 +174,6 @@ def _with_param(trigger: Trigger, name: str, values: FloatArray) -> Trigger | No
             if one is not None:
                 changes[f.name] = one
     return dataclasses.replace(trigger, **changes) if changes else None  # type: ignore[type-var]
-
-
-def _params_of(trigger: Trigger) -> set[str]:
-    names = set(trigger.params)
-    for child in trigger.children:
-        names |= _params_of(child)
-    return names
 
 
 # -------------------------------------------------------------------- grid
@@ -391,7 +379,7 @@ def sweep(rule: Rule, *, costs: CostParams | Sequence[CostParams] = CostParams()
         An axis the trigger has no parameter for, or an empty axis.
     """
     sets = (costs,) if isinstance(costs, CostParams) else tuple(costs)
-    known = _params_of(rule.trigger)
+    known = {name for name, _ in _param_values(rule.trigger)}
     for name, values in axes.items():
         if name not in known:
             raise ConfigError(f"sweep: the trigger {rule.trigger.name!r} has no parameter "

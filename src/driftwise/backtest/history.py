@@ -124,22 +124,6 @@ class HistorySettings:
         equal share a history)."""
         return cls(risk, costs.estimation())
 
-    @property
-    def vol_window_days(self) -> int:
-        return self.risk.vol_window_days
-
-    @property
-    def short_window_days(self) -> int:
-        return self.risk.short_window_days
-
-    @property
-    def long_window_days(self) -> int:
-        return self.risk.long_window_days
-
-    @property
-    def full_te(self) -> bool:
-        return self.risk.full_te
-
 
 @dataclass(frozen=True, eq=False)
 class MarketHistory:
@@ -247,9 +231,10 @@ class MarketHistory:
 
     def _cov(self, k: int) -> FloatArray:
         row = int(self.rows[k])
-        win = self.settings.long_window_days
-        first = max(1, row - max(self.settings.long_window_days, self.settings.vol_window_days,
-                                 self.settings.short_window_days) + 1)
+        risk = self.settings.risk
+        win = risk.long_window_days
+        first = max(1, row - max(risk.long_window_days, risk.vol_window_days,
+                                 risk.short_window_days) + 1)
         window = self._returns[first: row + 1]
         raw = estimate_covariance(window, win, CovarianceEstimator.SAMPLE)
         return fill_covariance(raw, self.vol_annual[k])[0]
@@ -392,8 +377,8 @@ def build_history(inputs: Inputs, settings: HistorySettings | None = None, *,
         returns = np.vstack([np.full((1, len(names)), np.nan), full[1:] / full[:-1] - 1.0])
     params = settings.costs
     dates = pd.DatetimeIndex(index[rows])
-    vol = _stacked(returns, rows, settings.vol_window_days,
-                   lambda x: annualized_volatility(x, settings.vol_window_days))
+    vol_window = settings.risk.vol_window_days
+    vol = _stacked(returns, rows, vol_window, lambda x: annualized_volatility(x, vol_window))
     periods = min_history_periods(params.vol_window_days, params)
     sigma = _stacked(full, rows, params.vol_window_days + 1,
                      lambda x: daily_volatility(x, params.vol_window_days, periods), flat=False)

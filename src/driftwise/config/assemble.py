@@ -244,7 +244,7 @@ class ConfigTexts(Sequence[str]):
         return self._texts[i]
 
 
-def backtest_window(configs: Sequence[Config], start: DateLike | None = None,
+def run_window(configs: Sequence[Config], start: DateLike | None = None,
                     end: DateLike | None = None, inputs: Inputs | None = None) -> Window:
     """The common window of ``configs`` (``start``/``end`` override ``[backtest]``); the
     starting NAV from :func:`~driftwise.backtest.batches.starting_nav` (``inputs``'
@@ -278,12 +278,12 @@ def backtest_configs(inputs: Inputs, configs: Sequence[Config], *,
                      histories: dict[HistorySettings, MarketHistory] | None = None,
                      workers: int | None = None) -> BacktestResult:
     """:func:`~driftwise.backtest.engine.run_backtest` of the rule grid and window of
-    ``configs`` (:func:`rule_grid`, :func:`backtest_window`; ``start``/``end`` override
+    ``configs`` (:func:`rule_grid`, :func:`run_window`; ``start``/``end`` override
     ``[backtest]``)."""
     from driftwise.backtest.engine import run_backtest
 
     configs = list(configs)
-    window = backtest_window(configs, start, end, inputs)
+    window = run_window(configs, start, end, inputs)
     return run_backtest(inputs, rule_grid(configs, names), window, progress=progress,
                         histories=histories, workers=workers)
 
@@ -372,7 +372,7 @@ def falsification_runs(config: Config, *, nav_usd: float, start: str | None,
     grid = rule_grid(configs, names)
     portable = RuleGrid(grid.blocks, grid.names, StoredTable(grid.describe()),
                         tuple(grid.texts))
-    return Falsification(portable, backtest_window(configs, start, end), review,
+    return Falsification(portable, run_window(configs, start, end), review,
                          cost_levels_bps)
 
 

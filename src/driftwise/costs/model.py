@@ -111,8 +111,7 @@ class CostTable:
     def kernel_table(self) -> _k.Table:
         """The table as the compiled kernels read it, by field name
         (:class:`driftwise.costs._kernels.Table`; built once per table)."""
-        return _k.Table(self.spread_frac, self.commission_frac, self.min_ticket_usd,
-                        self.flat_frac, self.flat_by_regime, self.impact_coef, self.impact_power)
+        return _k.Table(**{name: getattr(self, name) for name in _k.Table._fields})
 
     @property
     def n_assets(self) -> int:
