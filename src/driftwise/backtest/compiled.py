@@ -32,7 +32,6 @@ reference simulator.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +72,7 @@ def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolA
     n_days = history.n_days
     if not calendars:
         return np.zeros(n_days, dtype=np.bool_)
-    market = dataclasses.replace(history.block(0, n_days, 1), vol_annual=np.zeros((n_days, 0)))
+    market = history.block(0, n_days, 1, with_vol=False)
     cash_only = BookMarks(weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
                           nav_usd=np.ones(n_days), days_since_rebalance=np.zeros(n_days),
                           pending_days=np.full(n_days, np.nan))
@@ -170,11 +169,15 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     h, book = batch.history, state.book
     costs = DayCosts(batch, k)
     model = costs.model
+    # the sizing reads the volatility for the cost-constrained destination only (as
+    # size_trades without one)
+    vol = (h.vol_on(k) if Destination(batch.rule.destination) is Destination.COST_CONSTRAINED
+           else np.zeros(len(h.tickers)))
     failed = np.zeros(1, dtype=np.intp)
     status = _k.threshold_event(
         k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices[k], batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
-        batch.no_buy, batch.no_sell, arg(h.vol_annual[k]),
+        batch.no_buy, batch.no_sell, arg(vol),
         arg(costs.inputs.adv_shares, np.float64), loop.limits, loop.settings, model.which,
         model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed)
     if status == _k.NAV_NOT_POSITIVE:
