@@ -15,6 +15,7 @@ from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.backtest.grid import sweep
 from driftwise.backtest.history import (
+    ALONE_FRACTION,
     HistorySettings,
     MarketHistory,
     build_history,
@@ -334,14 +335,15 @@ def test_a_day_alone_equals_the_whole_window(synthetic: Inputs, start: str) -> N
     lazy = build_history(inputs, settings, start=start)
     whole = build_history(inputs, settings, start=start)
     assert whole.adv_shares is not None
-    for k in range(0, lazy.n_days, 4):
+    step = int(1 / ALONE_FRACTION) + 1  # fewer days than the switch to the whole window
+    for k in range(0, lazy.n_days, step):
         np.testing.assert_array_equal(lazy.vol_on(k), whole.vol_annual[k])
         np.testing.assert_array_equal(lazy.sigma_on(k), whole.sigma_daily[k])
         np.testing.assert_array_equal(lazy.adv_on(k), whole.adv_shares[k])
         np.testing.assert_array_equal(lazy.stale_on(k), whole.stale[k])
         np.testing.assert_array_equal(lazy.cov_on(k), whole.cov_on(k))
         _assert_same_costs(lazy.cost_inputs(k), whole.cost_inputs(k))
-    days = len(range(0, lazy.n_days, 4))
+    days = len(range(0, lazy.n_days, step))
     if start == "2019-05-21":  # DDD's first days in the window take the fallback volatility
         assert lazy.built["fallback_volatility"] > 0
     assert {name: lazy.built[name] for name in ("sigma_daily", "adv_shares", "stale")} == {
@@ -350,6 +352,18 @@ def test_a_day_alone_equals_the_whole_window(synthetic: Inputs, start: str) -> N
     assert {"vol_annual", "sigma_daily", "adv_shares", "stale"} <= set(whole.built)
     assert all(whole.built[name] == whole.n_days
                for name in ("vol_annual", "sigma_daily", "adv_shares", "stale"))
+
+
+def test_a_day_read_after_many_alone_is_the_whole_window(synthetic: Inputs) -> None:
+    """Past ALONE_FRACTION of the days read one by one, the rest is estimated at once."""
+    history = build_history(synthetic)
+    reference = build_history(synthetic)
+    switch = int(np.ceil(ALONE_FRACTION * history.n_days))
+    for k in range(switch + 3):
+        np.testing.assert_array_equal(history.sigma_on(k), reference.sigma_daily[k])
+        np.testing.assert_array_equal(history.vol_on(k), reference.vol_annual[k])
+    assert history.built["sigma_daily"] == switch + history.n_days
+    assert history.built["vol_annual"] == switch + history.n_days
 
 
 def test_a_history_builds_nothing_until_read(synthetic: Inputs) -> None:
@@ -388,13 +402,16 @@ def test_a_flat_threshold_estimates_its_trade_days_only(synthetic: Inputs) -> No
     """A flat-cost threshold reads the plan's validity every day and, on the days it
     trades, that day's cost inputs (ADV for the liquidity limits): no volatility, no
     calendar, no covariance, nothing on quiet days."""
-    history, result = _run(synthetic, Rule(DriftThreshold(threshold=0.04)), FLAT)
+    history, result = _run(synthetic, Rule(DriftThreshold(threshold=0.04),
+                                           min_adv_usd=0.0, max_liquidity_days=np.inf), FLAT)
     traded = int(result.rebalanced.any(axis=1).sum())
     assert 0 < traded < history.n_days
     built = history.built
     assert built.pop("stale") == history.n_days
     assert built.pop("vix") == history.n_days  # the day's regime, one (T,) lookup
-    assert built == {"sigma_daily": traded, "adv_shares": traded}
+    switch = int(np.ceil(ALONE_FRACTION * history.n_days))
+    read = traded if traded <= switch else switch + history.n_days  # then the whole window
+    assert built == {"sigma_daily": read, "adv_shares": read}
 
 
 @pytest.mark.parametrize(("trigger", "whole"), [

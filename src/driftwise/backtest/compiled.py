@@ -102,6 +102,8 @@ class Loop:
         day is done.
     borrow_rate : ndarray, shape (N,)
         The batch's borrow fee per night, or empty when it holds no short.
+    nav, drift, paid : ndarray, shape (C_g,)
+        The marks and borrow of the day the scan stopped on, handed to the event.
     settings : ndarray of :data:`~driftwise.policy._kernels.SIZING` records, shape (C_g,)
         The rule's sizing settings (:func:`~driftwise.policy.sizing.sizing_settings`).
     limits : ndarray of :data:`~driftwise.policy._kernels.LIQUIDITY` records, shape (1,)
@@ -114,6 +116,9 @@ class Loop:
     borrow_rate: FloatArray
     settings: npt.NDArray[np.void]
     limits: npt.NDArray[np.void]
+    nav: FloatArray
+    drift: FloatArray
+    paid: FloatArray
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
@@ -123,10 +128,10 @@ class Loop:
         n_days, n_rows = batch.history.n_days, len(batch.members)
         threshold = np.asarray(np.inf if form.threshold is None else form.threshold,
                                dtype=np.float64)
+        # every day of the window is visited (quiet by threshold_scan, an event by
+        # threshold_event), and both write every field but the flag and the borrow (zero
+        # unless set): no fill is needed
         days = np.zeros((n_days, n_rows), dtype=_k.DAY)
-        for name in _k.DAY_FIELDS:
-            if name not in ("rebalanced", "borrow"):
-                days[name] = np.nan
         settings = sizing_settings(
             Destination(rule.destination), rule.constraints, n_rows, gamma=float(rule.gamma),
             horizon_days=float(rule.horizon_days),
@@ -137,7 +142,7 @@ class Loop:
         return cls(arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(form.reviews, batch.history), days,
                    np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily,
-                   settings, limits)
+                   settings, limits, np.empty(n_rows), np.empty(n_rows), np.zeros(n_rows))
 
     def write(self, out: Outputs, batch: Batch) -> None:
         """Copy the day records into the run's result arrays (a field to the array of its
@@ -156,7 +161,8 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
         loop = state.loop = Loop.start(batch)
     day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
-                            batch.invalid, loop.borrow_rate, loop.days)
+                            batch.invalid, loop.borrow_rate, loop.days, loop.nav, loop.drift,
+                            loop.paid)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -179,7 +185,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
         batch.no_buy, batch.no_sell, arg(vol),
         arg(costs.inputs.adv_shares, np.float64), loop.limits, loop.settings, model.which,
-        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed)
+        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed,
+        loop.nav, loop.drift, loop.paid)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.days["nav"][k, int(failed[0])]))

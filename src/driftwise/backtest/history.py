@@ -133,6 +133,11 @@ HISTORY_INPUTS = ("vix", "vol_annual", "sigma_daily", "adv_shares", "stale", "ca
 """The per-day inputs a history estimates on demand (the keys of :attr:`MarketHistory.built`)."""
 
 
+ALONE_FRACTION = 0.125
+"""Fraction of the window's days an input is estimated for one by one before the rest of
+the window is estimated at once (one pass over every day costs a few hundred single days)."""
+
+
 @dataclass(frozen=True, eq=False)
 class MarketHistory:
     """Market inputs of every day of a backtest window, shared by all configurations.
@@ -193,6 +198,17 @@ class MarketHistory:
     def _has(self, name: str) -> bool:
         """Whether the whole-window array ``name`` was built."""
         return name in self.__dict__
+
+    def _whole(self, name: str) -> bool:
+        """Whether day reads of ``name`` take the whole-window array: once it is built, or
+        once :data:`ALONE_FRACTION` of the days were estimated alone (a grid that trades
+        on most days: the rest is estimated at once, which costs less)."""
+        if self._has(name):
+            return True
+        if self._built.get(name, 0) < ALONE_FRACTION * self.n_days:
+            return False
+        getattr(self, name)
+        return True
 
     # ------------------------------------------------------- whole-window inputs
 
@@ -279,7 +295,7 @@ class MarketHistory:
     def vol_on(self, k: int) -> FloatArray:
         """``vol_annual[k]``, shape (N,): estimated for day ``k`` alone unless the whole
         window was built."""
-        if self._has("vol_annual"):
+        if self._whole("vol_annual"):
             return np.asarray(self.vol_annual[k], dtype=np.float64)
         return self._cached("vol", k, lambda: self._vol_day(k))
 
@@ -290,7 +306,7 @@ class MarketHistory:
 
     def sigma_on(self, k: int) -> FloatArray:
         """``sigma_daily[k]``, shape (N,) (estimated for day ``k`` alone unless built)."""
-        if self._has("sigma_daily"):
+        if self._whole("sigma_daily"):
             return np.asarray(self.sigma_daily[k], dtype=np.float64)
         return self._cached("sigma", k, lambda: self._one_day("sigma_daily", k, self._raw_sigma))
 
@@ -299,7 +315,7 @@ class MarketHistory:
         alone unless built)."""
         if self._volumes is None:
             return None
-        if self._has("adv_shares"):
+        if self._whole("adv_shares"):
             adv = self.adv_shares
             assert adv is not None
             return np.asarray(adv[k], dtype=np.float64)
