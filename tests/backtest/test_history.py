@@ -373,7 +373,7 @@ def test_a_history_builds_nothing_until_read(synthetic: Inputs) -> None:
     assert history.built == {}
     history.prepare(frozenset({DayInput.VOLATILITY, DayInput.CALENDAR}))
     assert set(history.built) >= {"vol_annual", "calendar", "stale"}
-    assert "sigma_daily" not in history.built and "vix" not in history.built
+    assert "sigma_daily" not in history.built
 
 
 def _run(inputs: Inputs, rule: Rule, costs: CostParams, *,
@@ -408,7 +408,6 @@ def test_a_flat_threshold_estimates_its_trade_days_only(synthetic: Inputs) -> No
     assert 0 < traded < history.n_days
     built = history.built
     assert built.pop("stale") == history.n_days
-    assert built.pop("vix") == history.n_days  # the day's regime, one (T,) lookup
     switch = int(np.ceil(ALONE_FRACTION * history.n_days))
     read = traded if traded <= switch else switch + history.n_days  # then the whole window
     assert built == {"sigma_daily": read, "adv_shares": read}

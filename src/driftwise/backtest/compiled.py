@@ -9,7 +9,8 @@ its days in compiled code (:mod:`driftwise.backtest._kernels`): :func:`threshold
 from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own), marks the
 quiet days to market and stops on the first review day or the first day a row's drift
 reaches its threshold; :func:`~driftwise.backtest._kernels.threshold_event` simulates
-that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
+that day from the scan's marks of it (borrow, NAV and drift, so the day is marked once;
+the rows that fire are marked again for their weights, leave their illiquid assets out, are
 sized and are booked with :func:`~driftwise.policy._kernels.book_row`, the compiled twin of
 :func:`driftwise.policy.book.book_trades`). Both kernels move the batch's
 :class:`~driftwise.policy.book.Book`; Python only builds the day's cost table between

@@ -20,8 +20,8 @@ including ``t``, and nothing later:
   of ``build_cost_inputs`` itself (fallbacks and staleness);
 * the calendar flags as :func:`driftwise.app.plan.calendar_flags`.
 
-Nothing but the prices is computed up front. A whole-window input (``vol_annual``,
-``sigma_daily``, ``adv_shares``, ``stale``, ``vix``, ``calendar``) is built on first read;
+Only the prices, VIX and risk-free rate are read up front. A whole-window input
+(``vol_annual``, ``sigma_daily``, ``adv_shares``, ``stale``, ``calendar``) is built on first read;
 one day's value (:meth:`MarketHistory.vol_on`, :meth:`~MarketHistory.cost_inputs`, ...) is
 taken from it when it exists and otherwise estimated for that day alone, so a threshold
 rule that trades 40 times in ten years estimates 40 days. The rolling estimators are
@@ -128,7 +128,7 @@ class HistorySettings:
         return cls(risk, costs.estimation())
 
 
-HISTORY_INPUTS = ("vix", "vol_annual", "sigma_daily", "adv_shares", "stale", "calendar",
+HISTORY_INPUTS = ("vol_annual", "sigma_daily", "adv_shares", "stale", "calendar",
                   "fallback_volatility", "covariance")
 """The per-day inputs a history estimates on demand (the keys of :attr:`MarketHistory.built`)."""
 
@@ -144,14 +144,16 @@ class MarketHistory:
 
     Shapes: ``T`` days of the window, ``N`` assets of the universe (sorted tickers).
 
-    Only the prices, dates and risk-free rate are computed when the history is built;
-    every other input is estimated when it is first read, once: a whole-window array
-    (:attr:`vol_annual`, :attr:`sigma_daily`, :attr:`adv_shares`, :attr:`stale`,
-    :attr:`vix`, :attr:`calendar`) on first access, a single day (:meth:`vol_on`,
-    :meth:`sigma_on`, :meth:`adv_on`, :meth:`cost_inputs`, :meth:`cov_on`) from the whole
-    array when it was built, else by the same compiled estimator on that day alone (the
-    values are the same either way). :attr:`built` counts the days estimated of each
-    input; :meth:`prepare` builds, before work is forked, what a grid reads every day.
+    Only the prices, dates, VIX and risk-free rate (lookups of one value a day) are
+    computed when the history is built; every other input is estimated when it is first
+    read, once: a whole-window array (:attr:`vol_annual`, :attr:`sigma_daily`,
+    :attr:`adv_shares`, :attr:`stale`, :attr:`calendar`) on first access, a single day
+    (:meth:`vol_on`, :meth:`sigma_on`, :meth:`adv_on`, :meth:`cost_inputs`,
+    :meth:`cov_on`) from the whole array when it was built, else by the same compiled
+    estimator on that day alone (the values are the same either way; past
+    :data:`ALONE_FRACTION` of the days read alone, the rest of the window at once).
+    :attr:`built` counts the days estimated of each input; :meth:`prepare` builds, before
+    work is forked, what a grid reads every day.
 
     Attributes
     ----------
@@ -161,6 +163,9 @@ class MarketHistory:
         Position of each day in the full price history (``inputs.market.prices``).
     prices : ndarray, shape (T, N)
         Adjusted close (USD), every one finite and positive.
+    vix : ndarray, shape (T,)
+        VIX close on or before the day (index points), NaN when unknown (as
+        :func:`driftwise.data.market.vix_on`: carried forward at most 5 sessions).
     risk_free_annual : ndarray, shape (T,)
         Risk-free rate (annual fraction) on or before the day, 0 when unknown.
     settings : HistorySettings
@@ -170,6 +175,7 @@ class MarketHistory:
     tickers: pd.Index
     rows: IntArray
     prices: FloatArray
+    vix: FloatArray
     risk_free_annual: FloatArray
     settings: HistorySettings
     _days: npt.NDArray[np.datetime64] = field(repr=False)
@@ -211,13 +217,6 @@ class MarketHistory:
         return True
 
     # ------------------------------------------------------- whole-window inputs
-
-    @cached_property
-    def vix(self) -> FloatArray:
-        """VIX close on or before each day (index points), NaN when unknown, shape (T,)
-        (as :func:`driftwise.data.market.vix_on`: carried forward at most 5 sessions)."""
-        self._count("vix", self.n_days)
-        return vix_series_on(self._inputs.market.vix, self.dates)
 
     @cached_property
     def vol_annual(self) -> FloatArray:
@@ -284,8 +283,6 @@ class MarketHistory:
             _ = self.vol_annual
         if DayInput.CALENDAR in reads:
             _ = self.calendar_masks
-        if DayInput.VIX in reads or DayInput.COSTS in reads:
-            _ = self.vix
         if DayInput.COSTS in reads:
             _ = self.sigma_daily, self.adv_shares, self.stale
             self.prepare_cost_inputs()
@@ -581,6 +578,7 @@ def build_history(inputs: Inputs, settings: HistorySettings | None = None, *,
     dates = pd.DatetimeIndex(index[rows])
     return MarketHistory(
         dates=dates, tickers=names, rows=rows, prices=prices,
+        vix=vix_series_on(market.vix, dates),
         risk_free_annual=np.nan_to_num(_last_known(market.risk_free_annual, dates), nan=0.0),
         settings=settings, _days=dates.to_numpy().astype("datetime64[D]"), _full=full,
         _inputs=inputs,
