@@ -21,6 +21,7 @@ needs ``../shared/data``; several minutes today).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -76,13 +77,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.0f} ms" if seconds < 1.0 else f"{seconds:.2f} s"
 
 
+def cpu_seconds() -> float:
+    """CPU time (user and system) of this process and of its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def best_and_median(run: Callable[[], object], repeats: int) -> tuple[float, float]:
-    times = []
+    return best_median_cpu(run, repeats)[:2]
+
+
+def best_median_cpu(run: Callable[[], object], repeats: int) -> tuple[float, float, float]:
+    """Best and median wall time of ``repeats`` runs, and the least CPU time of one run
+    (on a machine loaded by other processes, the CPU time moves less than the wall time)."""
+    times, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
+        cpus.append(cpu_seconds() - cpu)
+    return min(times), float(np.median(times)), min(cpus)
 
 
 def backtest_case(label: str, configs: list[Config], target: str, repeats: int,
@@ -100,7 +114,7 @@ def backtest_case(label: str, configs: list[Config], target: str, repeats: int,
         return policy_metrics(backtest_configs(inputs_of(*data), configs, histories=built))
 
     end_to_end()  # numba loads its cached kernels once per process
-    e2e, e2e_median = best_and_median(end_to_end, repeats)
+    e2e, e2e_median, e2e_cpu = best_median_cpu(end_to_end, repeats)
     read = "; ".join(f"{name} {days}" for h in built.values() for name, days in h.built.items())
     inputs = inputs_of(*data)
     cache: dict[HistorySettings, MarketHistory] = {}
@@ -110,8 +124,8 @@ def backtest_case(label: str, configs: list[Config], target: str, repeats: int,
     engine, _ = best_and_median(lambda: backtest_configs(inputs, configs, histories=cache),
                                 repeats)
     print(f"{label}: end to end {_duration(e2e)} best, {_duration(e2e_median)} median "
-          f"(target {target}); engine only {_duration(engine)}; days estimated per input: "
-          f"{read or 'none'}", flush=True)
+          f"(target {target}), CPU {_duration(e2e_cpu)}; engine only {_duration(engine)}; "
+          f"days estimated per input: {read or 'none'}", flush=True)
 
 
 def peak_memory_case(label: str, configs: list[Config], target: str, repeats: int,
