@@ -4,7 +4,9 @@ Backtest cases start from in-memory DataFrames (a wide price frame and a target 
 Series, as a quant holds them) and end at the metrics table: building the inputs, the
 per-day market history, the engine and :func:`~driftwise.backtest.metrics.policy_metrics`.
 The block bootstrap is timed on its own. Beside each end-to-end figure, the "engine only"
-time (``run_backtest`` on a history already built) shows where the time goes.
+time (``run_backtest`` on a history already built in full) shows where the time goes, and
+the days the end-to-end run estimated of each per-day input show what its grid read.
+Case 3 runs in a fresh process (``--only-sweep``), which prints its peak memory.
 
 Command cases run ``driftwise`` in a fresh process, as a user does, so their figures
 include the import of the package and of numba's cached kernels; "warm" means the
@@ -19,6 +21,7 @@ needs ``../shared/data``; several minutes today).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -38,6 +41,7 @@ from driftwise.calendar import nyse_sessions
 from driftwise.config import Config, policies
 from driftwise.config.assemble import backtest_configs
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
+from driftwise.policy.triggers import DayInput
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIFTWISE = str(Path(sys.executable).with_name("driftwise"))
@@ -73,36 +77,67 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.0f} ms" if seconds < 1.0 else f"{seconds:.2f} s"
 
 
+def cpu_seconds() -> float:
+    """CPU time (user and system) of this process and of its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def best_and_median(run: Callable[[], object], repeats: int) -> tuple[float, float]:
-    times = []
+    return best_median_cpu(run, repeats)[:2]
+
+
+def best_median_cpu(run: Callable[[], object], repeats: int) -> tuple[float, float, float]:
+    """Best and median wall time of ``repeats`` runs, and the least CPU time of one run
+    (on a machine loaded by other processes, the CPU time moves less than the wall time)."""
+    times, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
+        cpus.append(cpu_seconds() - cpu)
+    return min(times), float(np.median(times)), min(cpus)
 
 
 def backtest_case(label: str, configs: list[Config], target: str, repeats: int,
                   data: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
-    """End to end (inputs → history → engine → metrics) and engine only, best of runs."""
+    """End to end (inputs → history → engine → metrics) and engine only, best of runs.
+
+    End to end builds a fresh history each run, which estimates only what the grid reads
+    (printed: the days estimated of each per-day input); engine only runs on a history
+    built in full beforehand.
+    """
+    built: dict[HistorySettings, MarketHistory] = {}
 
     def end_to_end() -> pd.DataFrame:
-        return policy_metrics(backtest_configs(inputs_of(*data), configs))
+        built.clear()
+        return policy_metrics(backtest_configs(inputs_of(*data), configs, histories=built))
 
     end_to_end()  # numba loads its cached kernels once per process
-    e2e, e2e_median = best_and_median(end_to_end, repeats)
+    e2e, e2e_median, e2e_cpu = best_median_cpu(end_to_end, repeats)
+    read = "; ".join(f"{name} {days}" for h in built.values() for name, days in h.built.items())
     inputs = inputs_of(*data)
     cache: dict[HistorySettings, MarketHistory] = {}
     backtest_configs(inputs, configs[:1], histories=cache, workers=1)
     for history in cache.values():
-        history.prepare_cost_inputs()
+        history.prepare(frozenset(DayInput))
     engine, _ = best_and_median(lambda: backtest_configs(inputs, configs, histories=cache),
                                 repeats)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
     print(f"{label}: end to end {_duration(e2e)} best, {_duration(e2e_median)} median "
-          f"(target {target}); engine only {_duration(engine)}; peak RSS {rss:.2f} GB"
-          + (f" (+ workers of at most {workers:.2f} GB)" if workers else ""), flush=True)
+          f"(target {target}), CPU {_duration(e2e_cpu)}; engine only {_duration(engine)}; "
+          f"days estimated per input: {read or 'none'}", flush=True)
+
+
+def peak_memory_case(label: str, configs: list[Config], target: str, repeats: int,
+                     data: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
+    """:func:`backtest_case`, then the peak resident memory of this process and of its
+    largest worker (run it in a fresh process: ``--only-sweep``)."""
+    backtest_case(label, configs, target, repeats, data)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    print(f"   peak RSS in a fresh process: {own:.2f} GB"
+          + (f", largest forked worker {workers:.2f} GB (most of its pages the parent's, "
+             f"shared)" if workers else ""), flush=True)
 
 
 def bootstrap_case(repeats: int, data: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
@@ -137,20 +172,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case")
     parser.add_argument("--sweep", type=int, default=1000, help="configurations of case 3")
+    parser.add_argument("--only-sweep", action="store_true",
+                        help="case 3 alone, with its peak memory (main runs it so, in a fresh "
+                        "process)")
     parser.add_argument("--commands", action="store_true", help="time the commands too")
     parser.add_argument("--validate", action="store_true",
                         help="time validate-rules on 20 S&P 500 portfolios (needs the data)")
     args = parser.parse_args()
     data = frames()
     flat = {"costs.flat_cost_bps": 10.0}
+    grid = np.linspace(0.01, 0.20, args.sweep)
+    sweep = [policies.threshold(float(h)).with_overrides(flat) for h in grid]
+    label3 = f"3. {args.sweep} thresholds x 500 assets x 2,520 days, flat 10 bps"
+    if args.only_sweep:
+        peak_memory_case(label3, sweep, "3 s, < 4 GB", max(1, args.repeats // 2), data)
+        return
     backtest_case("1. threshold 5%, 500 assets x 2,520 days, flat 10 bps",
                   [policies.threshold(0.05).with_overrides(flat)], "50 ms", args.repeats, data)
     backtest_case("2. the same with the full cost model", [policies.threshold(0.05)],
                   "150 ms", args.repeats, data)
-    grid = np.linspace(0.01, 0.20, args.sweep)
-    backtest_case(f"3. {args.sweep} thresholds x 500 assets x 2,520 days",
-                  [policies.threshold(float(h)).with_overrides(flat) for h in grid],
-                  "3 s, < 4 GB", max(1, args.repeats // 2), data)
+    subprocess.run([sys.executable, __file__, "--only-sweep", "--sweep", str(args.sweep),
+                    "--repeats", str(args.repeats)], check=True)
     bootstrap_case(args.repeats, data)
     if args.commands:
         command_case("driftwise --help", ["--help"], "0.3 s", args.repeats)

@@ -90,7 +90,8 @@ def _quiet(day: Record, nav: float, drift: float, cash: float) -> None:
 def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
                    threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
-                   borrow_rate: FloatArray, days: npt.NDArray[np.void]) -> int:
+                   borrow_rate: FloatArray, days: npt.NDArray[np.void], nav: FloatArray,
+                   drift: FloatArray, paid: FloatArray) -> int:
     """Quiet days of a batch from day ``start``: the first day on which a calendar review
     falls (``calendar``, shape (T,)) or a row's drift reaches its threshold (``inf``: no
     threshold), the plan being valid; or the number of days.
@@ -98,21 +99,19 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
     Every day before it pays the borrow of its shorts (``borrow_rate`` (N,) a day; empty:
     none can be held; never on day 0), is recorded as quiet (no trade; ``days``: (T, C)
     :data:`DAY` records) and counts one more day since trading; the event day itself is
-    left to :func:`threshold_event` (which pays that day's borrow).
+    left to :func:`threshold_event`, with its marks: each row's NAV and drift at the close
+    (``nav``, ``drift`` (C,)) after the borrow it is to pay (``paid`` (C,), not yet taken
+    from cash), so that the event day is marked once.
     """
     n_rows, n_assets = shares.shape
     weights = np.empty(n_assets)
     gaps = np.empty(n_assets)
-    nav = np.empty(n_rows)
-    drift = np.empty(n_rows)
     met = np.empty(n_rows, dtype=np.bool_)
-    paid = np.zeros(n_rows)
     after = np.empty(n_rows)
     charge = borrow_rate.shape[0] == n_assets
     for k in range(start, prices.shape[0]):
         for c in range(n_rows):
-            if charge and k > 0:
-                paid[c] = borrow_row(shares[c], prices[k], borrow_rate)
+            paid[c] = borrow_row(shares[c], prices[k], borrow_rate) if charge and k > 0 else 0.0
             after[c] = cash[c] - paid[c]
             nav[c], drift[c] = mark_row(shares[c], prices[k], after[c], target, target_cash,
                                         weights, gaps)
@@ -133,11 +132,15 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     no_buy: BoolArray, no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
                     limits: npt.NDArray[np.void], settings: npt.NDArray[np.void],
                     which: IntArray, mult: FloatArray, table: Table, borrow_rate: FloatArray,
-                    days: npt.NDArray[np.void], failed: IntArray) -> int:
-    """Day ``k`` of a batch (steps 1-4 of the backtest's day), every row.
+                    days: npt.NDArray[np.void], failed: IntArray, nav: FloatArray,
+                    drift: FloatArray, paid: FloatArray) -> int:
+    """Day ``k`` of a batch (steps 1-4 of the backtest's day), every row, as
+    :func:`threshold_scan` stopped on it.
 
-    Pay the borrow of the shorts held overnight (``borrow_rate`` as in
-    :func:`threshold_scan`); mark to market at the close; on a calendar review day
+    Pay the borrow of the shorts held overnight (``paid``, the scan's; ``borrow_rate`` as
+    in :func:`threshold_scan`); the marks at the close are the scan's (``nav``, ``drift``:
+    the same formula on the same cash, so the day is not marked twice; the weights of
+    the rows that fire are marked again for their sizing); on a calendar review day
     (``review``) every row fires, otherwise the rows whose drift reaches their threshold.
     The rows that fire leave their illiquid assets out (:func:`illiquid_row` under
     ``limits``, one :data:`~driftwise.policy._kernels.LIQUIDITY` record), are sized
@@ -149,25 +152,23 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
     (``failed[0]``: the row) and records the day in ``days[k]`` (:data:`DAY` records).
     """
     n_rows, n_assets = shares.shape
-    weights = np.empty((n_rows, n_assets))
-    gaps = np.empty(n_assets)
-    nav = np.empty(n_rows)
-    drift = np.empty(n_rows)
     met = np.empty(n_rows, dtype=np.bool_)
-    if borrow_rate.shape[0] == n_assets and k > 0:
-        for c in range(n_rows):
-            fee = borrow_row(shares[c], prices, borrow_rate)
-            days[k, c].borrow = fee
-            cash[c] = cash[c] - fee
+    charge = borrow_rate.shape[0] == n_assets and k > 0
     for c in range(n_rows):
-        nav[c], drift[c] = mark_row(shares[c], prices, cash[c], target, target_cash,
-                                    weights[c], gaps)
+        if charge:
+            days[k, c].borrow = paid[c]
+            cash[c] = cash[c] - paid[c]
         _quiet(days[k, c], nav[c], drift[c], cash[c])
     if review:  # a calendar review: every row fires (the calendar or the threshold)
         met.fill(True)
     elif not at_threshold(drift, threshold, met):
         _end_day(since)
         return OK
+    weights = np.empty((n_rows, n_assets))  # the rows that fire
+    gaps = np.empty(n_assets)
+    for c in range(n_rows):
+        if met[c]:
+            mark_row(shares[c], prices, cash[c], target, target_cash, weights[c], gaps)
     status = _size_and_book(k, shares, cash, since, prices, target, target_cash, band_width,
                             no_buy, no_sell, vol, adv, limits[0], settings, which, mult, table,
                             weights, nav, met, days, failed)

@@ -91,7 +91,10 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
         nav_usd=nav.reshape(-1),
         days_since_rebalance=(book.days_since_rebalance + offsets).reshape(-1),
         pending_days=pending.reshape(-1), drift=drift.reshape(-1))
-    ctx = DayContext.of(batch.history.block(k, span, n_rows), marks, target=batch.target,
+    reads = batch.rule.trigger.reads
+    market = batch.history.block(k, span, n_rows, with_vol=DayInput.VOLATILITY in reads,
+                                 with_calendar=DayInput.CALENDAR in reads)
+    ctx = DayContext.of(market, marks, target=batch.target,
                         target_cash=batch.target_cash, band_width=batch.band_width,
                         full_cost_usd=_block_costs(batch, k, span))
     result = _tiled_trigger(batch, span).evaluate(ctx)

@@ -9,7 +9,8 @@ its days in compiled code (:mod:`driftwise.backtest._kernels`): :func:`threshold
 from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own), marks the
 quiet days to market and stops on the first review day or the first day a row's drift
 reaches its threshold; :func:`~driftwise.backtest._kernels.threshold_event` simulates
-that day (borrow, mark to market, the rows that fire leave their illiquid assets out, are
+that day from the scan's marks of it (borrow, NAV and drift, so the day is marked once;
+the rows that fire are marked again for their weights, leave their illiquid assets out, are
 sized and are booked with :func:`~driftwise.policy._kernels.book_row`, the compiled twin of
 :func:`driftwise.policy.book.book_trades`). Both kernels move the batch's
 :class:`~driftwise.policy.book.Book`; Python only builds the day's cost table between
@@ -32,7 +33,6 @@ reference simulator.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +73,7 @@ def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolA
     n_days = history.n_days
     if not calendars:
         return np.zeros(n_days, dtype=np.bool_)
-    market = dataclasses.replace(history.block(0, n_days, 1), vol_annual=np.zeros((n_days, 0)))
+    market = history.block(0, n_days, 1, with_vol=False)
     cash_only = BookMarks(weights=np.zeros((n_days, 0)), cash_weight=np.ones(n_days),
                           nav_usd=np.ones(n_days), days_since_rebalance=np.zeros(n_days),
                           pending_days=np.full(n_days, np.nan))
@@ -103,6 +103,8 @@ class Loop:
         day is done.
     borrow_rate : ndarray, shape (N,)
         The batch's borrow fee per night, or empty when it holds no short.
+    nav, drift, paid : ndarray, shape (C_g,)
+        The marks and borrow of the day the scan stopped on, handed to the event.
     settings : ndarray of :data:`~driftwise.policy._kernels.SIZING` records, shape (C_g,)
         The rule's sizing settings (:func:`~driftwise.policy.sizing.sizing_settings`).
     limits : ndarray of :data:`~driftwise.policy._kernels.LIQUIDITY` records, shape (1,)
@@ -115,6 +117,9 @@ class Loop:
     borrow_rate: FloatArray
     settings: npt.NDArray[np.void]
     limits: npt.NDArray[np.void]
+    nav: FloatArray
+    drift: FloatArray
+    paid: FloatArray
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
@@ -124,10 +129,10 @@ class Loop:
         n_days, n_rows = batch.history.n_days, len(batch.members)
         threshold = np.asarray(np.inf if form.threshold is None else form.threshold,
                                dtype=np.float64)
+        # every day of the window is visited (quiet by threshold_scan, an event by
+        # threshold_event), and both write every field but the flag and the borrow (zero
+        # unless set): no fill is needed
         days = np.zeros((n_days, n_rows), dtype=_k.DAY)
-        for name in _k.DAY_FIELDS:
-            if name not in ("rebalanced", "borrow"):
-                days[name] = np.nan
         settings = sizing_settings(
             Destination(rule.destination), rule.constraints, n_rows, gamma=float(rule.gamma),
             horizon_days=float(rule.horizon_days),
@@ -138,7 +143,7 @@ class Loop:
         return cls(arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(form.reviews, batch.history), days,
                    np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily,
-                   settings, limits)
+                   settings, limits, np.empty(n_rows), np.empty(n_rows), np.zeros(n_rows))
 
     def write(self, out: Outputs, batch: Batch) -> None:
         """Copy the day records into the run's result arrays (a field to the array of its
@@ -157,7 +162,8 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
         loop = state.loop = Loop.start(batch)
     day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
-                            batch.invalid, loop.borrow_rate, loop.days)
+                            batch.invalid, loop.borrow_rate, loop.days, loop.nav, loop.drift,
+                            loop.paid)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -170,13 +176,18 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     h, book = batch.history, state.book
     costs = DayCosts(batch, k)
     model = costs.model
+    # the sizing reads the volatility for the cost-constrained destination only (as
+    # size_trades without one)
+    vol = (h.vol_on(k) if Destination(batch.rule.destination) is Destination.COST_CONSTRAINED
+           else np.zeros(len(h.tickers)))
     failed = np.zeros(1, dtype=np.intp)
     status = _k.threshold_event(
         k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices[k], batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
-        batch.no_buy, batch.no_sell, arg(h.vol_annual[k]),
+        batch.no_buy, batch.no_sell, arg(vol),
         arg(costs.inputs.adv_shares, np.float64), loop.limits, loop.settings, model.which,
-        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed)
+        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed,
+        loop.nav, loop.drift, loop.paid)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.days["nav"][k, int(failed[0])]))

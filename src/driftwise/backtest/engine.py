@@ -81,7 +81,7 @@ from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, step
-from driftwise.policy.triggers import TriggerResult
+from driftwise.policy.triggers import DayInput, TriggerResult
 
 Progress = Callable[[int, int], None]
 
@@ -257,7 +257,8 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     """
     book = state.book
     pay_borrow(batch, state, out, k)
-    market = batch.history.day(k, with_cov=batch.with_cov)
+    market = batch.history.day(k, with_cov=batch.with_cov,
+                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
     marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
     ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
@@ -411,8 +412,8 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         simulate(inputs, window, batches, out, progress)
     else:
         out = Outputs.shared(n_days, n_configs)
-        for b in batches:
-            b.history.prepare_cost_inputs()  # once, shared by the forked workers
+        for b in batches:  # what the grid reads every day, built once for the workers
+            b.history.prepare(b.rule.trigger.reads)
 
         def run(share: slice, report: Progress) -> None:
             part = make_batches(inputs, grid.share(share), window, tickers, histories)

@@ -1,4 +1,4 @@
-"""Per-day market inputs of a backtest, computed once and shared by every configuration.
+"""Per-day market inputs of a backtest, each estimated once, when something reads it.
 
 :func:`build_history` turns an :class:`~driftwise.data.model.Inputs` into a
 :class:`MarketHistory`: for every day ``t`` of the window, the inputs the planner
@@ -9,24 +9,28 @@ including ``t``, and nothing later:
   close, carried forward at most 5 sessions) and ``risk_free_annual`` (last value on or
   before ``t``);
 * ``vol_annual`` as :func:`driftwise.metrics.risk_model.estimate_risk` (the estimator
-  :func:`~driftwise.metrics.risk.annualized_volatility` itself, evaluated on all windows
-  at once; a day where an asset lacks history takes the planner's fallback volatility,
+  :func:`~driftwise.metrics.risk.annualized_volatility`; a day where an asset lacks
+  history takes the planner's fallback volatility,
   :func:`~driftwise.metrics.risk_model.fallback_volatility`, without covariances), and
-  the long-window covariance ``cov_long`` on demand
-  (:meth:`MarketHistory.cov_on`);
+  the long-window covariance ``cov_long`` on demand (:meth:`MarketHistory.cov_on`);
 * the cost model's inputs as :func:`driftwise.costs.build_cost_inputs`
   (:meth:`MarketHistory.cost_inputs`): the rolling estimators
-  (:func:`~driftwise.costs.daily_volatility`, :func:`~driftwise.costs.adv_shares`) on all
-  windows at once, then the day's estimates through
-  :class:`~driftwise.costs.build.CostInputsBuilder`, the code of ``build_cost_inputs``
-  itself (fallbacks and staleness);
+  (:func:`~driftwise.costs.daily_volatility`, :func:`~driftwise.costs.adv_shares`), then
+  the day's estimates through :class:`~driftwise.costs.build.CostInputsBuilder`, the code
+  of ``build_cost_inputs`` itself (fallbacks and staleness);
 * the calendar flags as :func:`driftwise.app.plan.calendar_flags`.
 
-"All windows at once": the estimators reduce over the first axis of an array shaped
-``(window, ...)``, so a stack of every day's window, shaped ``(window, T, N)`` (days
-before the data padded with NaN, which the estimators skip as missing), gives every
-day's estimate in one call of the very same function. ``tests/backtest/test_history.py``
-checks each input equal to the planner's own function on sample days.
+Only the prices, VIX and risk-free rate are read up front. A whole-window input
+(``vol_annual``, ``sigma_daily``, ``adv_shares``, ``stale``, ``calendar``) is built on first read;
+one day's value (:meth:`MarketHistory.vol_on`, :meth:`~MarketHistory.cost_inputs`, ...) is
+taken from it when it exists and otherwise estimated for that day alone, so a threshold
+rule that trades 40 times in ten years estimates 40 days. The rolling estimators are
+compiled, one pass over each window, adding its rows in numpy's order
+(:func:`~driftwise.metrics.risk.rolling_annualized_volatility`,
+:func:`~driftwise.costs.estimation.rolling_daily_volatility`,
+:func:`~driftwise.costs.estimation.rolling_adv_shares`): every value equals the planner's
+per-day function to the bit. ``tests/backtest/test_history.py`` checks each input
+against the planner's own function, and what a run built against what its grid reads.
 """
 
 from __future__ import annotations
@@ -48,19 +52,21 @@ from driftwise.calendar import (
     period_first_sessions,
     period_last_sessions,
 )
-from driftwise.costs import AssetCostInputs, CostParams, adv_shares, daily_volatility
+from driftwise.costs import AssetCostInputs, CostParams
 from driftwise.costs.build import CostInputsBuilder, DayEstimates, min_history_periods
+from driftwise.costs.estimation import rolling_adv_shares, rolling_daily_volatility
 from driftwise.data.market import vix_series_on
 from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import ConfigError, DataError
 from driftwise.metrics.risk import (
     CovarianceEstimator,
-    annualized_volatility,
     estimate_covariance,
     fill_covariance,
+    rolling_annualized_volatility,
 )
 from driftwise.metrics.risk_model import MonitorConfig, fallback_volatility, risk_returns
 from driftwise.policy.context import Anchor, Frequency, MarketDay
+from driftwise.policy.triggers import DayInput
 from driftwise.state import build_state
 
 CalendarFlags = frozenset[tuple[Frequency, Anchor]]
@@ -69,9 +75,6 @@ _G = TypeVar("_G", bound=np.generic)
 
 KEEP_COST_CELLS = 4_000_000
 """Most (day, asset) cells whose cost inputs a history keeps for every day."""
-
-_CHUNK_DAYS = 256
-"""Days per block of the stacked-window evaluation (bounds memory at window x 256 x N)."""
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,32 @@ class HistorySettings:
         return cls(risk, costs.estimation())
 
 
+HISTORY_INPUTS = ("vol_annual", "sigma_daily", "adv_shares", "stale", "calendar",
+                  "fallback_volatility", "covariance")
+"""The per-day inputs a history estimates on demand (the keys of :attr:`MarketHistory.built`)."""
+
+
+ALONE_FRACTION = 0.125
+"""Fraction of the window's days an input is estimated for one by one before the rest of
+the window is estimated at once (one pass over every day costs a few hundred single days)."""
+
+
 @dataclass(frozen=True, eq=False)
 class MarketHistory:
     """Market inputs of every day of a backtest window, shared by all configurations.
 
     Shapes: ``T`` days of the window, ``N`` assets of the universe (sorted tickers).
+
+    Only the prices, dates, VIX and risk-free rate (lookups of one value a day) are
+    computed when the history is built; every other input is estimated when it is first
+    read, once: a whole-window array (:attr:`vol_annual`, :attr:`sigma_daily`,
+    :attr:`adv_shares`, :attr:`stale`, :attr:`calendar`) on first access, a single day
+    (:meth:`vol_on`, :meth:`sigma_on`, :meth:`adv_on`, :meth:`cost_inputs`,
+    :meth:`cov_on`) from the whole array when it was built, else by the same compiled
+    estimator on that day alone (the values are the same either way; past
+    :data:`ALONE_FRACTION` of the days read alone, the rest of the window at once).
+    :attr:`built` counts the days estimated of each input; :meth:`prepare` builds, before
+    work is forked, what a grid reads every day.
 
     Attributes
     ----------
@@ -140,19 +164,10 @@ class MarketHistory:
     prices : ndarray, shape (T, N)
         Adjusted close (USD), every one finite and positive.
     vix : ndarray, shape (T,)
-        VIX close on or before the day (index points), NaN when unknown.
+        VIX close on or before the day (index points), NaN when unknown (as
+        :func:`driftwise.data.market.vix_on`: carried forward at most 5 sessions).
     risk_free_annual : ndarray, shape (T,)
         Risk-free rate (annual fraction) on or before the day, 0 when unknown.
-    vol_annual : ndarray, shape (T, N)
-        Annualized volatility after fallbacks, as ``estimate_risk(...).vol_annual``.
-    calendar : tuple of frozenset, length T
-        Period boundaries of each day, as :func:`driftwise.app.plan.calendar_flags`.
-    sigma_daily : ndarray, shape (T, N)
-        The cost model's daily volatility before fallbacks (NaN: too little history).
-    adv_shares : ndarray, shape (T, N), or None
-        The cost model's ADV before the market-cap proxy (None without volumes).
-    stale : ndarray of bool, shape (T, N)
-        Cost-file rows older than ``stale_after_days`` on the day.
     settings : HistorySettings
     """
 
@@ -162,28 +177,90 @@ class MarketHistory:
     prices: FloatArray
     vix: FloatArray
     risk_free_annual: FloatArray
-    vol_annual: FloatArray
-    calendar: tuple[CalendarFlags, ...]
-    sigma_daily: FloatArray
-    adv_shares: FloatArray | None
-    stale: BoolArray
     settings: HistorySettings
     _days: npt.NDArray[np.datetime64] = field(repr=False)
-    _returns: FloatArray = field(repr=False)
+    _full: FloatArray = field(repr=False)
+    _inputs: Inputs = field(repr=False)
     _builder: CostInputsBuilder = field(repr=False)
     _cache: dict[str, tuple[int, object]] = field(repr=False, default_factory=dict)
     _kept_costs: dict[int, AssetCostInputs] = field(repr=False, default_factory=dict)
     _growth: dict[tuple[bytes, float], FloatArray] = field(repr=False, default_factory=dict)
+    _built: dict[str, int] = field(repr=False, default_factory=dict)
 
     @property
     def n_days(self) -> int:
         """T."""
         return len(self.dates)
 
+    @property
+    def built(self) -> dict[str, int]:
+        """Days estimated so far of each input (names of :data:`HISTORY_INPUTS`; T when
+        the whole window was built, absent when never read)."""
+        return dict(self._built)
+
+    def _count(self, name: str, days: int) -> None:
+        self._built[name] = self._built.get(name, 0) + days
+
+    def _has(self, name: str) -> bool:
+        """Whether the whole-window array ``name`` was built."""
+        return name in self.__dict__
+
+    def _whole(self, name: str) -> bool:
+        """Whether day reads of ``name`` take the whole-window array: once it is built, or
+        once :data:`ALONE_FRACTION` of the days were estimated alone (a grid that trades
+        on most days: the rest is estimated at once, which costs less)."""
+        if self._has(name):
+            return True
+        if self._built.get(name, 0) < ALONE_FRACTION * self.n_days:
+            return False
+        getattr(self, name)
+        return True
+
+    # ------------------------------------------------------- whole-window inputs
+
+    @cached_property
+    def vol_annual(self) -> FloatArray:
+        """Annualized volatility after fallbacks, shape (T, N), as
+        ``estimate_risk(...).vol_annual`` on each day."""
+        vol = self._raw_vol(self.rows)
+        self._count("vol_annual", self.n_days)
+        for k in np.flatnonzero(~np.isfinite(vol).all(axis=1)).tolist():
+            vol[k] = self._vol_fallback(k)
+        return vol
+
+    @cached_property
+    def sigma_daily(self) -> FloatArray:
+        """The cost model's daily volatility before fallbacks (NaN: too little history),
+        shape (T, N)."""
+        self._count("sigma_daily", self.n_days)
+        return self._raw_sigma(self.rows)
+
+    @cached_property
+    def adv_shares(self) -> FloatArray | None:
+        """The cost model's ADV before the market-cap proxy, shape (T, N) (None without
+        volumes)."""
+        if self._volumes is None:
+            return None
+        self._count("adv_shares", self.n_days)
+        return self._raw_adv(self.rows)
+
+    @cached_property
+    def stale(self) -> BoolArray:
+        """Cost-file rows older than ``stale_after_days`` on each day, shape (T, N)."""
+        self._count("stale", self.n_days)
+        return self._builder.stale_on(self.dates)
+
     @cached_property
     def stale_any(self) -> BoolArray:
         """Days with any stale cost input, shape (T,): the planner's plan is invalid then."""
         return np.asarray(self.stale.any(axis=1), dtype=bool)
+
+    @cached_property
+    def calendar(self) -> tuple[CalendarFlags, ...]:
+        """Period boundaries of each day, as :func:`driftwise.app.plan.calendar_flags`,
+        length T."""
+        self._count("calendar", self.n_days)
+        return calendar_flags(self.dates)
 
     @cached_property
     def calendar_masks(self) -> dict[tuple[Frequency, Anchor], BoolArray]:
@@ -192,44 +269,118 @@ class MarketHistory:
         return {key: np.fromiter((key in flags for flags in self.calendar), dtype=bool,
                                  count=self.n_days) for key in keys}
 
+    def prepare(self, reads: frozenset[DayInput], *, stale: bool = True) -> None:
+        """Build now the whole-window inputs that ``reads`` (the day's inputs a grid reads
+        every day, :attr:`Trigger.reads <driftwise.policy.triggers.Trigger.reads>`) and the
+        plan's validity (``stale``) need, so that processes forked afterwards share them.
+
+        Inputs read on a trade day only (the day's cost inputs, volatility or covariance
+        of the rows that fire) are estimated for that day when it comes.
+        """
+        if stale:
+            _ = self.stale_any
+        if DayInput.VOLATILITY in reads:
+            _ = self.vol_annual
+        if DayInput.CALENDAR in reads:
+            _ = self.calendar_masks
+        if DayInput.COSTS in reads:
+            _ = self.sigma_daily, self.adv_shares, self.stale
+            self.prepare_cost_inputs()
+
+    # ------------------------------------------------------------ single days
+
+    def vol_on(self, k: int) -> FloatArray:
+        """``vol_annual[k]``, shape (N,): estimated for day ``k`` alone unless the whole
+        window was built."""
+        if self._whole("vol_annual"):
+            return np.asarray(self.vol_annual[k], dtype=np.float64)
+        return self._cached("vol", k, lambda: self._vol_day(k))
+
+    def _vol_day(self, k: int) -> FloatArray:
+        self._count("vol_annual", 1)
+        vol = self._raw_vol(self.rows[k: k + 1])[0]
+        return vol if np.isfinite(vol).all() else self._vol_fallback(k)
+
+    def sigma_on(self, k: int) -> FloatArray:
+        """``sigma_daily[k]``, shape (N,) (estimated for day ``k`` alone unless built)."""
+        if self._whole("sigma_daily"):
+            return np.asarray(self.sigma_daily[k], dtype=np.float64)
+        return self._cached("sigma", k, lambda: self._one_day("sigma_daily", k, self._raw_sigma))
+
+    def adv_on(self, k: int) -> FloatArray | None:
+        """``adv_shares[k]``, shape (N,), or None without volumes (estimated for day ``k``
+        alone unless built)."""
+        if self._volumes is None:
+            return None
+        if self._whole("adv_shares"):
+            adv = self.adv_shares
+            assert adv is not None
+            return np.asarray(adv[k], dtype=np.float64)
+        return self._cached("adv", k, lambda: self._one_day("adv_shares", k, self._raw_adv))
+
+    def stale_on(self, k: int) -> BoolArray:
+        """``stale[k]``, shape (N,) (for day ``k`` alone unless built)."""
+        if self._has("stale"):
+            return np.asarray(self.stale[k], dtype=bool)
+        return self._cached("stale", k, lambda: self._stale_day(k))
+
+    def _stale_day(self, k: int) -> BoolArray:
+        self._count("stale", 1)
+        return np.asarray(self._builder.stale_on(self.dates[k: k + 1])[0], dtype=bool)
+
+    def _one_day(self, name: str, k: int, estimate: Callable[[IntArray], FloatArray]
+                 ) -> FloatArray:
+        """Row ``k`` of the whole-window input ``name``, estimated for day ``k`` alone."""
+        self._count(name, 1)
+        return np.asarray(estimate(self.rows[k: k + 1])[0], dtype=np.float64)
+
     @property
     def days(self) -> npt.NDArray[np.datetime64]:
         """``dates`` as ``datetime64[D]``, shape (T,) (the planner's ``DayContext.date``)."""
         return self._days
 
-    def day(self, k: int, *, with_cov: bool = False) -> MarketDay:
+    def day(self, k: int, *, with_cov: bool = False, with_calendar: bool = True) -> MarketDay:
         """The market on day ``k``, as a context takes it: one value for every row
-        (``with_cov``: the covariance :meth:`cov_on`, else None)."""
+        (``with_cov``: the covariance :meth:`cov_on`, else None; without
+        ``with_calendar``, for a trigger that reads no calendar, no period boundary)."""
         return MarketDay(date=self._days[k], prices_usd=self.prices[k],
-                         vol_annual=self.vol_annual[k],
+                         vol_annual=self.vol_on(k),
                          cov_annual=self.cov_on(k) if with_cov else None,
-                         vix=float(self.vix[k]), calendar=self.calendar[k], first_day=k == 0)
+                         vix=float(self.vix[k]),
+                         calendar=self.calendar[k] if with_calendar else frozenset(),
+                         first_day=k == 0)
 
-    def block(self, k: int, span: int, n_rows: int) -> MarketDay:
+    def block(self, k: int, span: int, n_rows: int, *, with_vol: bool = True,
+              with_calendar: bool = True) -> MarketDay:
         """The market on days ``k .. k + span - 1`` for a context with one row per (day,
         row) pair, day-major (``n_rows`` rows a day): each row's date, volatility, VIX,
-        calendar masks and first-day flag; ``prices_usd`` the ``span`` closes (span, N)."""
+        calendar masks and first-day flag; ``prices_usd`` the ``span`` closes (span, N).
+        A trigger that reads no volatility (``with_vol`` false) gets none (shape
+        ``(rows, 0)``), one that reads no calendar no period boundary."""
         def per_row(day_values: npt.NDArray[_G]) -> npt.NDArray[_G]:
             return day_values if n_rows == 1 else np.repeat(day_values, n_rows, axis=0)
 
         days = slice(k, k + span)
+        masks = self.calendar_masks if with_calendar else {}
         return MarketDay(
             date=per_row(self._days[days]), prices_usd=self.prices[days],
-            vol_annual=per_row(self.vol_annual[days]), vix=per_row(self.vix[days]),
-            calendar={key: per_row(mask[days]) for key, mask in self.calendar_masks.items()},
+            vol_annual=per_row(self.vol_annual[days] if with_vol else np.zeros((span, 0))),
+            vix=per_row(self.vix[days]),
+            calendar={key: per_row(mask[days]) for key, mask in masks.items()},
             first_day=per_row(np.arange(k, k + span) == 0))
 
     def cov_on(self, k: int) -> FloatArray:
         """Annualized long-window covariance on day ``k``, shape (N, N).
 
         Exactly ``estimate_risk(...).cov_long``: the sample covariance of the last
-        ``long_window_days`` returns, missing entries filled from ``vol_annual[k]``
+        ``long_window_days`` returns, missing entries filled from ``vol_on(k)``
         (:func:`~driftwise.metrics.risk.fill_covariance`). Computed on demand (one
         day is kept), since ``(T, N, N)`` does not fit in memory for large universes.
         """
         return self._cached("cov", k, lambda: self._cov(k))
 
     def _cov(self, k: int) -> FloatArray:
+        self._count("covariance", 1)
         row = int(self.rows[k])
         risk = self.settings.risk
         win = risk.long_window_days
@@ -237,7 +388,7 @@ class MarketHistory:
                                  risk.short_window_days) + 1)
         window = self._returns[first: row + 1]
         raw = estimate_covariance(window, win, CovarianceEstimator.SAMPLE)
-        return fill_covariance(raw, self.vol_annual[k])[0]
+        return fill_covariance(raw, self.vol_on(k))[0]
 
     def cost_inputs(self, k: int) -> AssetCostInputs:
         """The cost model's inputs on day ``k``, as ``build_cost_inputs(..., as_of=day)``.
@@ -277,11 +428,62 @@ class MarketHistory:
 
     def _cost_inputs(self, k: int) -> AssetCostInputs:
         return self._builder.inputs(DayEstimates(
-            price_usd=self.prices[k], sigma_daily=self.sigma_daily[k],
-            adv_shares=None if self.adv_shares is None else self.adv_shares[k],
-            stale=self.stale[k]))
+            price_usd=self.prices[k], sigma_daily=self.sigma_on(k), adv_shares=self.adv_on(k),
+            stale=self.stale_on(k)))
+
+    # -------------------------------------------------------------- estimators
+
+    @cached_property
+    def _returns(self) -> FloatArray:
+        """Simple returns of the full price history (first row NaN), shape (R, N)."""
+        full = self._full
+        returns = np.empty_like(full)
+        returns[0] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.subtract(full[1:] / full[:-1], 1.0, out=returns[1:])
+        return returns
+
+    @cached_property
+    def _volumes(self) -> FloatArray | None:
+        volumes = self._inputs.market.volumes
+        if volumes is None:
+            return None
+        index = self._inputs.market.prices.index
+        return volumes.reindex(index=index, columns=self.tickers).to_numpy(dtype=np.float64)
+
+    def _raw_vol(self, ends: IntArray) -> FloatArray:
+        """``annualized_volatility`` of the windows ending at ``ends`` (before fallbacks)."""
+        return rolling_annualized_volatility(self._returns, ends,
+                                             self.settings.risk.vol_window_days)
+
+    def _raw_sigma(self, ends: IntArray) -> FloatArray:
+        params = self.settings.costs
+        return rolling_daily_volatility(self._full, ends, params.vol_window_days,
+                                        min_history_periods(params.vol_window_days, params))
+
+    def _raw_adv(self, ends: IntArray) -> FloatArray:
+        params = self.settings.costs
+        assert self._volumes is not None
+        return rolling_adv_shares(self._volumes, ends, params.adv_window_days,
+                                  min_history_periods(params.adv_window_days, params))
+
+    def _vol_fallback(self, k: int) -> FloatArray:
+        """Day ``k``, where an asset lacks volatility: the planner's own fallback volatility.
+
+        :func:`~driftwise.metrics.risk_model.fallback_volatility` on the returns
+        ``estimate_risk`` reads, without its covariance matrices.
+        """
+        self._count("fallback_volatility", 1)
+        inputs, settings = self._inputs, self.settings.risk.monitor()
+        dummy = Holdings(shares=pd.Series(0.0, index=self.tickers), cash_usd=1.0)
+        state = build_state(dummy, inputs.targets, inputs.market, inputs.master,
+                            as_of=self.dates[k])
+        returns = risk_returns(state, inputs.market.prices, settings)
+        return np.asarray(fallback_volatility(returns, state, settings.vol_window_days)[0],
+                          dtype=np.float64)
 
     def _cached(self, name: str, k: int, make: Callable[[], _T]) -> _T:
+        """``make()``, kept for the last day ``k`` read under ``name``."""
         hit = self._cache.get(name)
         if hit is not None and hit[0] == k:
             return cast(_T, hit[1])
@@ -373,31 +575,14 @@ def build_history(inputs: Inputs, settings: HistorySettings | None = None, *,
     rows = window_dates(index, start, end)
     prices = full[rows]
     _check_prices(prices, index[rows], names, market.source)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        returns = np.vstack([np.full((1, len(names)), np.nan), full[1:] / full[:-1] - 1.0])
-    params = settings.costs
     dates = pd.DatetimeIndex(index[rows])
-    vol_window = settings.risk.vol_window_days
-    vol = _stacked(returns, rows, vol_window, lambda x: annualized_volatility(x, vol_window))
-    periods = min_history_periods(params.vol_window_days, params)
-    sigma = _stacked(full, rows, params.vol_window_days + 1,
-                     lambda x: daily_volatility(x, params.vol_window_days, periods), flat=False)
-    adv = None
-    if market.volumes is not None:
-        volumes = market.volumes.reindex(index=index, columns=names).to_numpy(dtype=np.float64)
-        adv_periods = min_history_periods(params.adv_window_days, params)
-        adv = _stacked(volumes, rows, params.adv_window_days,
-                       lambda x: adv_shares(x, params.adv_window_days, adv_periods), flat=False)
-    builder = CostInputsBuilder(names, inputs.master, inputs.costs, params)
-    history = MarketHistory(
+    return MarketHistory(
         dates=dates, tickers=names, rows=rows, prices=prices,
-        vix=vix_series_on(market.vix, dates), risk_free_annual=np.nan_to_num(
-            _last_known(market.risk_free_annual, dates), nan=0.0),
-        vol_annual=vol, calendar=calendar_flags(dates), sigma_daily=sigma, adv_shares=adv,
-        stale=builder.stale_on(dates), settings=settings,
-        _days=dates.to_numpy().astype("datetime64[D]"), _returns=returns, _builder=builder)
-    _vol_fallbacks(history, inputs, settings.risk.monitor())
-    return history
+        vix=vix_series_on(market.vix, dates),
+        risk_free_annual=np.nan_to_num(_last_known(market.risk_free_annual, dates), nan=0.0),
+        settings=settings, _days=dates.to_numpy().astype("datetime64[D]"), _full=full,
+        _inputs=inputs,
+        _builder=CostInputsBuilder(names, inputs.master, inputs.costs, settings.costs))
 
 
 def _check_prices(prices: FloatArray, dates: pd.DatetimeIndex, names: pd.Index,
@@ -410,44 +595,6 @@ def _check_prices(prices: FloatArray, dates: pd.DatetimeIndex, names: pd.Index,
                         expected="a positive close for every asset on every day of the window "
                         "(choose a later start or drop the asset)",
                         found=f"{prices[k, i]} on {dates[k].date()}")
-
-
-def _stacked(values: FloatArray, rows: IntArray, window: int,
-             estimator: Callable[[FloatArray], FloatArray], *, flat: bool = True) -> FloatArray:
-    """``estimator`` on the trailing ``window`` rows of ``values`` ending at each of ``rows``.
-
-    The windows are stacked as ``(window, days, N)`` (NaN before the first row) and the
-    estimator reduces the first axis; ``flat`` reshapes them to ``(window, days * N)``
-    for estimators that accept only two dimensions.
-    """
-    n = values.shape[1]
-    padded = np.vstack([np.full((window, n), np.nan), values])
-    out = np.empty((len(rows), n))
-    offsets = np.arange(window)
-    for lo in range(0, len(rows), _CHUNK_DAYS):
-        chunk = rows[lo: lo + _CHUNK_DAYS]
-        # window ending at row r: values[r - window + 1 : r + 1] = padded[r + 1 : r + window + 1]
-        stack = padded[chunk[None, :] + 1 + offsets[:, None]]  # (window, days, N)
-        if flat:
-            res = estimator(stack.reshape(window, -1)).reshape(len(chunk), n)
-        else:
-            res = estimator(stack)
-        out[lo: lo + len(chunk)] = res
-    return out
-
-
-def _vol_fallbacks(history: MarketHistory, inputs: Inputs, settings: MonitorConfig) -> None:
-    """Days where an asset lacks volatility: the planner's own fallback volatility.
-
-    :func:`~driftwise.metrics.risk_model.fallback_volatility` on the returns
-    ``estimate_risk`` reads, without its covariance matrices.
-    """
-    for k in np.flatnonzero(~np.isfinite(history.vol_annual).all(axis=1)).tolist():
-        day = history.dates[k]
-        dummy = Holdings(shares=pd.Series(0.0, index=history.tickers), cash_usd=1.0)
-        state = build_state(dummy, inputs.targets, inputs.market, inputs.master, as_of=day)
-        returns = risk_returns(state, inputs.market.prices, settings)
-        history.vol_annual[k] = fallback_volatility(returns, state, settings.vol_window_days)[0]
 
 
 def _last_known(series: pd.Series | None, dates: pd.DatetimeIndex) -> FloatArray:

@@ -3,7 +3,8 @@
 
 A :class:`~driftwise.costs.CostTable` of P parameter sets over N assets reaches the kernels
 as a :class:`Table` (a named tuple, read by field name); row ``r`` of a trade array uses
-set ``which[r]`` with regime multiplier ``mult[r]``.
+set ``which[r]`` with regime multiplier ``mult[r]``. :func:`rolling_mean` is the ADV of
+the backtest's per-day inputs.
 """
 
 from __future__ import annotations
@@ -101,3 +102,38 @@ def cost_rows(trade: FloatArray, which: IntArray, mult: FloatArray, table: Table
     for r in range(trade.shape[0]):
         cost_row(trade[r], which[r], mult[r], table, spread[r], commission[r], impact[r],
                  flat[r], total[r])
+
+
+# ------------------------------------------------------------ rolling means
+
+
+@kernel
+def rolling_mean(values: FloatArray, ends: IntArray, window: int, min_periods: int,
+                 out: FloatArray) -> None:
+    """Mean of the finite values of each column of ``values`` (R, N) over the trailing
+    ``window`` rows ending at each row of ``ends`` (D,), written to ``out`` (D, N).
+
+    The formula of :func:`driftwise.costs.adv_shares` on ``values[e - window + 1 : e +
+    1]`` (zero and negative volumes already NaN): NaN where fewer than ``min_periods``
+    (at least 1) values are finite; rows before the first are missing. The window's rows
+    are added oldest first, one after the other, as numpy's ``sum(axis=0)`` of a
+    ``(window, N)`` array (N > 1) does, so each value equals the numpy function's to the
+    bit.
+    """
+    n_assets = values.shape[1]
+    count = np.empty(n_assets, dtype=np.int64)
+    acc = np.empty(n_assets)
+    for d in range(ends.shape[0]):
+        hi = ends[d] + 1
+        lo = max(hi - window, 0)
+        count[:] = 0
+        acc[:] = 0.0
+        for r in range(lo, hi):
+            for i in range(n_assets):
+                x = values[r, i]
+                if np.isfinite(x):
+                    count[i] += 1
+                    acc[i] += x
+        for i in range(n_assets):
+            n = count[i]
+            out[d, i] = acc[i] / n if n >= max(min_periods, 1) else np.nan

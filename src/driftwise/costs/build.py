@@ -230,11 +230,17 @@ class CostInputsBuilder:
         Age in whole days from the row's ``as_of`` to each day; a ticker without a row
         is never stale.
         """
-        age = (days.to_numpy(dtype="datetime64[ns]")[:, None] - self.cost_as_of[None, :])
+        out = np.zeros((len(days), len(self.index)), dtype=bool)
+        cols = np.flatnonzero(self.has_row)
+        if not len(cols):
+            return out
+        # the age depends on the as-of date alone: once per distinct date, then per column
+        as_of, which = np.unique(self.cost_as_of[cols], return_inverse=True)
+        age = days.to_numpy(dtype="datetime64[ns]")[:, None] - as_of[None, :]
         age_days = age.astype("timedelta64[D]").astype(np.float64)
         with np.errstate(invalid="ignore"):
-            return np.asarray(self.has_row[None, :] & (age_days > self.params.stale_after_days),
-                              dtype=bool)
+            out[:, cols] = (age_days > self.params.stale_after_days)[:, which.reshape(-1)]
+        return out
 
     def after_notices(self, day: pd.Timestamp) -> tuple[Notice, ...]:
         """A notice naming the cost-file rows measured after ``day`` (none: empty)."""

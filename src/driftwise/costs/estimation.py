@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._kernels import arg
 from driftwise._types import FloatArray
+from driftwise.costs._kernels import rolling_mean
+from driftwise.metrics._kernels import rolling_std
 
 
 def _f64(x: npt.ArrayLike) -> FloatArray:
@@ -88,6 +91,73 @@ def adv_shares(volumes: npt.ArrayLike, window: int = 60,
     v = _f64(volumes)
     v = np.where(v > 0.0, v, np.nan)
     return _window_mean(v, window, _min_periods(window, min_periods))
+
+
+def rolling_daily_volatility(prices: npt.ArrayLike, ends: npt.ArrayLike, window: int = 20,
+                             min_periods: int | None = None) -> FloatArray:
+    """:func:`daily_volatility` of the windows ending at each row of ``ends``, at once.
+
+    Parameters
+    ----------
+    prices : array_like, shape (n_days, n_assets)
+        Adjusted close (USD), NaN where missing.
+    ends : array_like of int, shape (D,)
+        Last row (the as-of day) of each window.
+    window, min_periods
+        As in :func:`daily_volatility`.
+
+    Returns
+    -------
+    ndarray, shape (D, n_assets)
+        Row ``d`` equals ``daily_volatility(prices[: ends[d] + 1], window, min_periods)``
+        to the bit (for more than one asset): the log returns of the rows read, then one
+        compiled pass per window (:func:`driftwise.metrics._kernels.rolling_std`).
+    """
+    p = _f64(prices)
+    rows = np.asarray(ends, dtype=np.intp).reshape(-1)
+    out = np.empty((len(rows), p.shape[1]))
+    if not len(rows):
+        return out
+    lo = max(int(rows.min()) - window, 0)
+    read = p[lo: int(rows.max()) + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.diff(np.log(np.where(read > 0.0, read, np.nan)), axis=0)
+    # r[j] is the return ending at row lo + j + 1
+    need = max(_min_periods(window, min_periods), 2)
+    rolling_std(arg(r), arg(rows - lo - 1, np.int64), window, need, 1.0, out)
+    return out
+
+
+def rolling_adv_shares(volumes: npt.ArrayLike, ends: npt.ArrayLike, window: int = 60,
+                       min_periods: int | None = None) -> FloatArray:
+    """:func:`adv_shares` of the windows ending at each row of ``ends``, at once.
+
+    Parameters
+    ----------
+    volumes : array_like, shape (n_days, n_assets)
+        Split-adjusted shares traded.
+    ends : array_like of int, shape (D,)
+        Last row (the as-of day) of each window.
+    window, min_periods
+        As in :func:`adv_shares`.
+
+    Returns
+    -------
+    ndarray, shape (D, n_assets)
+        Row ``d`` equals ``adv_shares(volumes[: ends[d] + 1], window, min_periods)`` to
+        the bit (for more than one asset): one compiled pass per window
+        (:func:`driftwise.costs._kernels.rolling_mean`).
+    """
+    v = _f64(volumes)
+    rows = np.asarray(ends, dtype=np.intp).reshape(-1)
+    out = np.empty((len(rows), v.shape[1]))
+    if not len(rows):
+        return out
+    lo = max(int(rows.min()) - window + 1, 0)
+    read = v[lo: int(rows.max()) + 1]
+    rolling_mean(arg(np.where(read > 0.0, read, np.nan)), arg(rows - lo, np.int64), window,
+                 _min_periods(window, min_periods), out)
+    return out
 
 
 def adv_usd(close_usd: npt.ArrayLike, volumes: npt.ArrayLike, window: int = 60,

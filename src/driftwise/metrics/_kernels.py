@@ -1,6 +1,7 @@
 """Compiled metric kernels (numba): the mark to market
-(:func:`driftwise.metrics.drift.mark_to_market`) and the liquidity days
-(:func:`driftwise.metrics.liquidity.liquidity_days`)."""
+(:func:`driftwise.metrics.drift.mark_to_market`), the liquidity days
+(:func:`driftwise.metrics.liquidity.liquidity_days`) and the rolling volatility of the
+backtest's per-day inputs (:func:`rolling_std`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from driftwise._jit import kernel
 from driftwise._kernels import total
-from driftwise._types import FloatArray
+from driftwise._types import FloatArray, IntArray
 
 # ------------------------------------------------------------ mark to market
 
@@ -62,3 +63,49 @@ def liquidity_days_flat(trade: FloatArray, adv: FloatArray, participation: Float
     """:func:`liquidity_day` of signed trades, element by element (flattened arrays)."""
     for i in range(trade.shape[0]):
         out[i] = liquidity_day(abs(trade[i]), adv[i], participation[i])
+
+# ------------------------------------------------------- rolling volatility
+
+
+@kernel
+def rolling_std(values: FloatArray, ends: IntArray, window: int, min_periods: int,
+                scale: float, out: FloatArray) -> None:
+    """Sample standard deviation (``ddof = 1``) of each column of ``values`` (R, N) over
+    the trailing ``window`` rows ending at each row of ``ends`` (D,), times ``sqrt(scale)``,
+    written to ``out`` (D, N).
+
+    The formula of :func:`driftwise.metrics.risk.annualized_volatility` (``scale`` 252)
+    and :func:`driftwise.costs.daily_volatility` (``scale`` 1) on ``values[e - window + 1 :
+    e + 1]``: non-finite values are missing; NaN where fewer than ``min_periods`` (at least
+    2) are valid; rows before the first are missing. The mean and the sum of squared
+    deviations add the window's rows oldest first, one after the other, as numpy's
+    ``sum(axis=0)`` of a ``(window, N)`` array (N > 1) does, so each value equals the
+    numpy function's to the bit.
+    """
+    n_assets = values.shape[1]
+    count = np.empty(n_assets, dtype=np.int64)
+    acc = np.empty(n_assets)
+    mean = np.empty(n_assets)
+    for d in range(ends.shape[0]):
+        hi = ends[d] + 1
+        lo = max(hi - window, 0)
+        count[:] = 0
+        acc[:] = 0.0
+        for r in range(lo, hi):
+            for i in range(n_assets):
+                x = values[r, i]
+                if np.isfinite(x):
+                    count[i] += 1
+                    acc[i] += x
+        for i in range(n_assets):
+            mean[i] = acc[i] / max(count[i], 2)
+            acc[i] = 0.0
+        for r in range(lo, hi):
+            for i in range(n_assets):
+                x = values[r, i]
+                if np.isfinite(x):
+                    dev = x - mean[i]
+                    acc[i] += dev * dev
+        for i in range(n_assets):
+            n = count[i]
+            out[d, i] = np.sqrt(acc[i] / (n - 1) * scale) if n >= min_periods else np.nan

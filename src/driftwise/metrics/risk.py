@@ -13,8 +13,10 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._kernels import arg
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.errors import ConfigError, DataError
+from driftwise.metrics._kernels import rolling_std
 
 """Trading days per year used to annualize."""
 
@@ -110,6 +112,41 @@ def annualized_volatility(
     var = (dev**2).sum(axis=0) / (safe_n - 1)
     vol = np.sqrt(var * TRADING_DAYS)
     return np.asarray(np.where(n >= mp, vol, np.nan), dtype=np.float64)
+
+
+def rolling_annualized_volatility(
+    returns: npt.ArrayLike, ends: npt.ArrayLike, window: int, min_periods: int | None = None
+) -> FloatArray:
+    """:func:`annualized_volatility` of the windows ending at each row of ``ends``, at once.
+
+    Parameters
+    ----------
+    returns : array_like, shape (n_days, n_assets)
+        Daily simple returns, NaN = missing.
+    ends : array_like of int, shape (D,)
+        Last row of each window (rows before the first are missing).
+    window, min_periods
+        As in :func:`annualized_volatility`.
+
+    Returns
+    -------
+    ndarray, shape (D, n_assets)
+        Row ``d`` equals ``annualized_volatility(returns[: ends[d] + 1], window,
+        min_periods)`` to the bit (for more than one asset: numpy adds a single column
+        pairwise): one compiled pass per window (:func:`driftwise.metrics._kernels.rolling_std`),
+        no Python loop over days.
+    """
+    r = _f64(returns)
+    if r.ndim != 2:
+        raise ConfigError(f"returns must be shaped (n_days, n_assets), found {r.shape}")
+    _, mp = _window(r[:0], window, min_periods)
+    rows = np.asarray(ends, dtype=np.intp).reshape(-1)
+    out = np.empty((len(rows), r.shape[1]))
+    if len(rows):
+        lo = max(int(rows.min()) - window + 1, 0)
+        rolling_std(arg(r[lo: int(rows.max()) + 1], np.float64), arg(rows - lo, np.int64),
+                    window, mp, float(TRADING_DAYS), out)
+    return out
 
 
 def sample_covariance(
