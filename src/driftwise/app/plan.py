@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise.app import tax as plan_tax
 from driftwise.calendar import (
     next_session,
     nyse_sessions,
@@ -51,7 +52,7 @@ from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
-from driftwise.tax import Relief, TaxRates, relieve_lots
+from driftwise.tax import Relief, relieve_lots
 
 REGIMES = ("calm (VIX < 20)", "elevated (VIX 20-30)", "stress (VIX > 30)")
 
@@ -196,12 +197,18 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
                    borrow_bps_annual=costs.borrow_bps_annual)
-    outcome = step(rule, ctx, day)
+    taxed = (plan_tax.taxed_step(rule, ctx, day, inputs, state, config)
+             if plan_tax.applies(inputs, config) else None)
+    outcome = taxed[0].outcome if taxed is not None else step(rule, ctx, day)
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
-        outcome = step(rule, ctx, _frozen(day))
+        outcome, taxed = step(rule, ctx, _frozen(day)), None
+    if taxed is not None:
+        reasons = [*reasons, *plan_tax.tax_reasons(taxed[0], state.tickers)]
+        if decision is Decision.REBALANCE and taxed[0].changed:
+            decision = Decision.PARTIAL
     borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
-    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow)
+    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow, taxed)
     schedule = (_schedule(trades, state, costs, params, vix, config)
                 if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
@@ -408,10 +415,13 @@ def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice,
 
 def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInputs,
                 params: CostParams, vix: float | None, inputs: Inputs, config: Config,
-                borrow_usd: np.ndarray) -> pd.DataFrame:
+                borrow_usd: np.ndarray,
+                taxed: tuple[plan_tax.TaxedStep, plan_tax.TaxLots] | None = None
+                ) -> pd.DataFrame:
     """The trade list; ``borrow_usd`` (N,) is the borrow over the benefit horizon of the
     shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
-    paid when trading)."""
+    paid when trading); ``taxed``: the decision after tax, whose relieved lots and tax
+    the sales show."""
     trade = pd.Series(outcome.sizing.trade_usd[0], index=state.tickers)
     table = cost_table(trade, costs, params, vix=vix, nav_usd=state.nav_usd)
     traded = table[table["trade_usd"] != 0]
@@ -430,11 +440,18 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
     out = out.assign(_sell=out["side"] == "SELL").sort_values(
         ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
-    sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
-             if side == "SELL" else ("", 0.0) for t, s, p, side in
-             zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
-    out["lots"] = [text for text, _ in sales]
-    out["tax_usd"] = [tax for _, tax in sales]
+    if taxed is not None:
+        step_, lots = taxed
+        where = state.tickers.get_indexer(out.index)
+        relief = config.tax.lot_relief.value
+        out["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
+        out["tax_usd"] = step_.tax_by_asset_usd[where]
+    else:
+        sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
+                 if side == "SELL" else ("", 0.0) for t, s, p, side in
+                 zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
+        out["lots"] = [text for text, _ in sales]
+        out["tax_usd"] = [tax for _, tax in sales]
     _refuse_above_nav(out, state, inputs)
     return out
 
@@ -465,7 +482,8 @@ def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Input
 
 def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: pd.Timestamp,
                config: Config) -> tuple[str, float]:
-    """The lots a sale relieves (as text) and its tax (0 unless ``[tax] enabled``)."""
+    """The lots a sale relieves (as text) and its tax (0: tax is shown and decided on
+    only under ``[tax] enabled``, by :mod:`driftwise.app.tax`)."""
     lots = inputs.holdings.lots
     if lots is None:
         return "", 0.0
@@ -474,8 +492,8 @@ def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: 
         return "", 0.0
     t = config.tax
     method = Relief(t.lot_relief.value)
-    rates = TaxRates(t.short_term_rate, t.long_term_rate, t.long_term_after_days)
-    sold = relieve_lots(mine, shares, price, as_of, method, rates)
+    sold = relieve_lots(mine, shares, price, as_of, method, plan_tax.rates(config),
+                        specific=t.specific_lots)
     text = f"{method.value}: " + ", ".join(
         f"{s.acquired.date()}×{s.shares:g} ({'LT' if s.long_term else 'ST'})" for s in sold)
     return text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0)
