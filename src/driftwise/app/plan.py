@@ -220,7 +220,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                                                   index=state.tickers),
                                         pd.Series(state.shares, index=state.tickers)),
                           schedule.notices if schedule is not None else (), vix_notes)
-    before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()))
+    before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()),
+                             float(trades["tax_usd"].sum()) if taxed is not None else 0.0)
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
@@ -556,10 +557,11 @@ def _post_trade_drift(outcome: StepResult, state: PortfolioState) -> float:
 
 
 def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
-             state: PortfolioState, borrow_usd: float
+             state: PortfolioState, borrow_usd: float, tax_usd: float = 0.0
              ) -> tuple[dict[str, float], dict[str, float]]:
     """Before and after; the cost-benefit ratios count the borrow of the shorts the
-    trades open (``borrow_usd`` over the benefit horizon), as the skip decision does."""
+    trades open (``borrow_usd`` over the benefit horizon) and, when the plan decides
+    after tax, the tax of the sales (``tax_usd``), as the skip decision does."""
     drift_after = _post_trade_drift(outcome, state)
     cost_usd = float(outcome.sizing.cost_usd[0].sum())
     full_cost = float(ctx.full_rebalance_cost[0])
@@ -571,7 +573,7 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
               "full_rebalance_cost_bps": 1e4 * full_cost,
               "full_rebalance_cost_usd": full_cost * state.nav_usd,
               "vix": vix, "regime": regime}
-    weighed = (cost_usd + borrow_usd) / state.nav_usd
+    weighed = (cost_usd + borrow_usd + tax_usd) / state.nav_usd
     after = {"drift": float(drift_after), "te": te_a, "cost_bps": 1e4 * cost_usd / state.nav_usd,
              "cost_usd": cost_usd, "borrow_usd": borrow_usd,
              "borrow_bps": 1e4 * borrow_usd / state.nav_usd,
@@ -579,6 +581,8 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
              "cost_benefit_ratio": weighed / benefit if benefit > 0 else float("inf"),
              "cost_te_ratio": weighed / (te_b - te_a) if te_b > te_a else float("inf"),
              "turnover": float(0.5 * np.abs(outcome.sizing.trade_usd[0]).sum() / state.nav_usd)}
+    if tax_usd:
+        after["tax_usd"] = tax_usd
     return before, after
 
 

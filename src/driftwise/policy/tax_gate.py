@@ -40,7 +40,12 @@ from driftwise.policy.constraints import fit_cash
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.sizing import SizingResult
-from driftwise.tax.deferral import days_to_long_term, deferred_lots
+from driftwise.tax.deferral import (
+    days_to_long_term,
+    deferred_lots,
+    rate_saving_usd,
+    waiting_penalty_usd,
+)
 from driftwise.tax.lots import (
     DayArray,
     Relief,
@@ -271,10 +276,14 @@ def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots:
                               defer_horizon_days=settings.defer_horizon_days,
                               rates=settings.rates)
         held_back = order[defer]
-        for j in (int(b) for b in held_back):
-            reasons.append((i, f"lot {_lot_name(lots, j)} deferred until {lt_from[j]}: its "
-                               "short-term gain is taxed less after that day than the "
-                               "tracking penalty of waiting"))
+        saving = rate_saving_usd(gain_ps * lots.shares[order], settings.rates)
+        penalty = waiting_penalty_usd(per_share * lots.shares[order], days,
+                                      port.rule.horizon_days)
+        for k in np.flatnonzero(defer):
+            j = int(order[k])
+            reasons.append((i, f"lot {_lot_name(lots, j)} deferred until {lt_from[j]}: the "
+                               f"tax saved by waiting ({saving[k]:,.0f} USD) exceeds the "
+                               f"tracking penalty of waiting ({penalty[k]:,.0f} USD)"))
         order = order[~defer]
         gain_ps = gain_ps[~defer]
     recent = (lots.asset == i) & ((day - lots.acquired) <= np.timedelta64(

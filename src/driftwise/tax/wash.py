@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -37,6 +38,8 @@ class Lot:
     """The purchase date (the window is judged on it; ``acquired`` may move earlier)."""
     replaced_shares: float = 0.0
     """Shares of this lot already used as the replacement of a washed loss."""
+    trade: int = -1
+    """Index of the trade that bought it (-1: held before the sequence)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Ledger:
 
     lots: list[Lot] = field(default_factory=list)
     sales: list[Sale] = field(default_factory=list)
+    replacements: list[float] = field(default_factory=list)
+    """Per trade: the shares it bought that replaced sold loss shares (0 for a sale)."""
 
 
 def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
@@ -106,16 +111,20 @@ def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
     window = np.timedelta64(int(window_days), "D")
     book = Ledger([Lot(lot.acquired, lot.shares, lot.basis_usd, lot.bought,
                        lot.replaced_shares) for lot in lots])
+    if any(b.day < a.day for a, b in pairwise(trades)):
+        raise ValueError("apply_trades: trades must be in time order")
     pending: list[_Pending] = []
     sales: list[list[float]] = []  # per sale: [disallowed]
-    for trade in trades:
+    used = [0.0] * len(trades)
+    for n, trade in enumerate(trades):
         day = day_of(trade.day)
         if trade.shares > 0:
-            new = Lot(day, float(trade.shares), float(trade.shares * trade.price_usd), day)
+            new = Lot(day, float(trade.shares), float(trade.shares * trade.price_usd), day,
+                      trade=n)
             book.lots.append(new)
             for loss in pending:
                 if day - loss.day <= window and loss.shares > 0:
-                    _wash(loss, new, sales)
+                    used[n] += _wash(loss, new, sales)
             pending = [p for p in pending if p.shares > 1e-12]
             continue
         pieces = _relieve(book, -float(trade.shares), day, float(trade.price_usd))
@@ -130,12 +139,15 @@ def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
             for lot in sorted(book.lots, key=lambda x: x.bought):
                 if lot.bought < day - window or lot.bought > day or loss.shares <= 0:
                     continue
-                _wash(loss, lot, sales)
+                replaced = _wash(loss, lot, sales)
+                if lot.trade >= 0:
+                    used[lot.trade] += replaced
             if loss.shares > 1e-12:
                 pending.append(loss)
     book.sales = [Sale(s.day, s.shares, s.proceeds_usd, s.basis_usd, d[0])
                   for s, d in zip(book.sales, sales, strict=True)]
     book.lots = [lot for lot in book.lots if lot.shares > 1e-12]
+    book.replacements = used
     return book
 
 
@@ -160,18 +172,19 @@ def _relieve(book: Ledger, shares: float, day: np.datetime64, price: float
     return out
 
 
-def _wash(loss: _Pending, lot: Lot, sales: list[list[float]]) -> None:
-    """Wash as much of ``loss`` as ``lot``'s unused shares replace."""
+def _wash(loss: _Pending, lot: Lot, sales: list[list[float]]) -> float:
+    """Wash as much of ``loss`` as ``lot``'s unused shares replace; the shares used."""
     free = lot.shares - lot.replaced_shares
     used = min(free, loss.shares)
     if used <= 1e-12:
-        return
+        return 0.0
     disallowed = used * loss.loss_per_share_usd
     lot.basis_usd += disallowed
     lot.acquired = min(lot.acquired, lot.bought - loss.held_days)
     lot.replaced_shares += used
     loss.shares -= used
     sales[loss.sale][0] += disallowed
+    return used
 
 
 def washed_buys(loss_sale_days: Sequence[np.datetime64], loss_sale_assets: Sequence[int],
