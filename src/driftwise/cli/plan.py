@@ -16,6 +16,7 @@ from driftwise.cli._inputs import (
     InputOptions,
     load_cli_config,
     load_portfolio,
+    with_sales,
 )
 from driftwise.cli._output import (
     console,
@@ -52,6 +53,7 @@ def plan_command(
     master: InputOptions.master = None,
     vix: InputOptions.vix = None,
     lots: InputOptions.lots = None,
+    sales: InputOptions.sales = None,
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
     cost_file: InputOptions.cost_file = None,
@@ -82,6 +84,8 @@ def plan_command(
                             accept_jump=accept_jump, holdings=holdings, targets=targets,
                             prices=prices, volumes=volumes, master=master, vix=vix,
                             lots=lots, cost_file=cost_file)
+    if sales is not None:
+        inputs = with_sales(inputs, sales, as_of)
     pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
     plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending)
     if out is not None:
