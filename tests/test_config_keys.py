@@ -264,6 +264,12 @@ CASES: dict[str, Case] = {
     "tax.niit_rate": Case(0.0, TAXED),
     "tax.wash_sale_days": Case(150, TAXED),
     "tax.allow_wash_sales": Case(True, {**TAXED, "tax.wash_sale_days": 150}),
+    # the plan's loss-harvest table (AAA's lots lost 63% and 71%, DDD's 23% and 40%)
+    "tax.harvest_loss_threshold": Case(0.65, TAXED),
+    "tax.harvest_min_loss_usd": Case(100_000.0, TAXED),
+    "tax.harvest_pairs": Case(("AAA:BBB",), TAXED),
+    "tax.harvest_discount_rate_annual": Case(0.10, TAXED),
+    "tax.harvest_years_to_sale": Case(5.0, TAXED),
     "backtest.start": Case(date(2023, 1, 3)),
     "backtest.end": Case(date(2023, 11, 30)),
     "backtest.thresholds": Case((0.02, 0.04), commands=SWEEP),

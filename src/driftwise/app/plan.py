@@ -99,6 +99,9 @@ class Plan:
         The rule in words.
     config_toml : str
         The configuration the plan ran with.
+    harvest : pd.DataFrame or None
+        Under ``[tax] enabled`` with lots: the loss-harvest candidates
+        (:func:`driftwise.app.tax.harvest_table`).
     """
 
     as_of: pd.Timestamp
@@ -114,6 +117,7 @@ class Plan:
     rule: str
     nav_usd: float
     config_toml: str = field(repr=False, default="")
+    harvest: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for JSON."""
@@ -126,6 +130,7 @@ class Plan:
             "schedule": None if self.schedule is None else self.schedule.summary,
             "child_orders": None if self.schedule is None else self.schedule.child_orders,
             "flags": list(self.notices), "config": self.config_toml,
+            **({"harvest": self.harvest} if self.harvest is not None else {}),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -226,7 +231,9 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
-        nav_usd=state.nav_usd, config_toml=config.to_toml())
+        nav_usd=state.nav_usd, config_toml=config.to_toml(),
+        harvest=(plan_tax.harvest_table(inputs, state, config)
+                 if plan_tax.applies(inputs, config) else None))
 
 
 def _lookback(settings: MonitorConfig, config: Config) -> int:

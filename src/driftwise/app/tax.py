@@ -16,11 +16,17 @@ from driftwise.errors import ConfigError
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, Rule
 from driftwise.policy.tax_gate import TaxedStep, TaxLots, TaxSettings, tax_step
-
-__all__ = ["TaxLots", "TaxedStep", "applies", "lot_text", "rates", "settings", "tax_lots",
-           "tax_reasons", "taxed_step"]
 from driftwise.state import PortfolioState
 from driftwise.tax import Relief, TaxRates, lot_ids
+from driftwise.tax.harvest import harvest_values, replacement_pairs
+
+__all__ = ["HARVEST_COLUMNS", "TaxLots", "TaxedStep", "applies", "harvest_scan", "harvest_table",
+           "lot_text", "rates", "settings", "tax_lots", "tax_reasons", "taxed_step"]
+
+HARVEST_COLUMNS = ("ticker", "lot", "term", "shares", "basis_usd", "value_usd", "loss_usd",
+                   "loss_fraction", "tax_saved_now_usd", "deferral_usd", "arbitrage_usd",
+                   "harvest_value_usd", "replacement", "proposed", "note")
+"""Columns of :func:`harvest_table`."""
 
 
 def applies(inputs: Inputs, config: Config) -> bool:
@@ -115,3 +121,79 @@ def tax_reasons(taxed: TaxedStep, tickers: pd.Index) -> list[str]:
         out.append(f"tax of the sales {total:,.2f} USD (realized net gain "
                    f"{float(taxed.gain_usd.sum()):,.2f} USD), counted as a cost")
     return out
+
+
+def harvest_table(inputs: Inputs, state: PortfolioState, config: Config) -> pd.DataFrame:
+    """The loss-harvest candidates of the lots on the as-of date, largest loss first.
+
+    One row per lot at or beyond ``[tax] harvest_loss_threshold`` and
+    ``harvest_min_loss_usd`` (columns :data:`HARVEST_COLUMNS`): the harvested loss, the tax
+    it saves now, and its value split into the present value of the deferral and the
+    rate arbitrage (:mod:`driftwise.tax.harvest`); the replacement (the configured pair,
+    or cash until the wash-sale window ends). A lot of a ticker also bought within the
+    wash-sale window is not proposed (the loss would be washed) unless wash sales are
+    allowed, and the note says so either way.
+    """
+    t = config.tax
+    lots = tax_lots(inputs, state)
+    prices = state.prices_usd[lots.asset]
+    day = np.datetime64(state.as_of.date(), "D")
+    values = harvest_values(lots.shares, lots.basis_usd, lots.acquired, prices, day,
+                            rates(config), threshold=t.harvest_loss_threshold,
+                            min_loss_usd=t.harvest_min_loss_usd,
+                            discount_rate_annual=t.harvest_discount_rate_annual,
+                            years_to_sale=t.harvest_years_to_sale)
+    pairs = replacement_pairs(t.harvest_pairs)
+    window = np.timedelta64(t.wash_sale_days, "D")
+    until = (state.as_of + pd.Timedelta(days=t.wash_sale_days + 1)).date()
+    rows = []
+    for j in np.flatnonzero(values.eligible):
+        ticker = str(state.tickers[lots.asset[j]])
+        recent = (lots.asset == lots.asset[j]) & (day - lots.acquired <= window)
+        recent[j] = False
+        note, proposed = "", True
+        if recent.any():
+            bought = ", ".join(str(d) for d in lots.acquired[recent])
+            note = (f"wash sale: {ticker} bought {bought}, within {t.wash_sale_days} days"
+                    + ("; the loss would be disallowed (allowed by tax.allow_wash_sales)"
+                       if t.allow_wash_sales else "; not proposed"))
+            proposed = t.allow_wash_sales
+        rows.append({
+            "ticker": ticker, "lot": lots.ids[j],
+            "term": "LT" if values.long_term[j] else "ST", "shares": lots.shares[j],
+            "basis_usd": lots.basis_usd[j], "value_usd": lots.shares[j] * prices[j],
+            "loss_usd": values.loss_usd[j],
+            "loss_fraction": values.loss_usd[j] / lots.basis_usd[j],
+            "tax_saved_now_usd": values.tax_saved_now_usd[j],
+            "deferral_usd": values.deferral_usd[j], "arbitrage_usd": values.arbitrage_usd[j],
+            "harvest_value_usd": values.value_usd[j],
+            "replacement": pairs.get(ticker, f"cash until {until}"),
+            "proposed": proposed, "note": note})
+    frame = pd.DataFrame(rows, columns=list(HARVEST_COLUMNS))
+    return frame.sort_values("loss_usd", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def harvest_scan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None
+                 ) -> tuple[pd.Timestamp, pd.DataFrame]:
+    """``driftwise harvest``: the as-of date and the loss-harvest candidates of the lots.
+
+    Raises
+    ------
+    DataError
+        The holdings carry no lots (a harvest is decided lot by lot).
+    """
+    from driftwise.data.loader import with_default_targets
+    from driftwise.errors import DataError
+    from driftwise.state import build_state
+
+    lots = inputs.holdings.lots
+    if lots is None or not (lots["shares"] > 0).any():
+        raise DataError("loss harvesting needs tax lots: give lot-level holdings "
+                        "(ticker, shares, acquired, cost_basis_usd) or --lots",
+                        file=inputs.holdings.source, field="acquired",
+                        expected="lot-level holdings", found="positions without lots")
+    if inputs.targets is None:
+        inputs = with_default_targets(inputs, config.portfolio.default_target)
+    state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
+                        as_of=as_of)
+    return state.as_of, harvest_table(inputs, state, config)

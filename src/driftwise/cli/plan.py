@@ -205,8 +205,22 @@ def show(plan: Plan) -> None:
                                       "expected_cost_usd": _cents, "risk_usd": usd,
                                       "ac_cost_usd": _cents, "ac_risk_usd": usd},
                                   index_name="ticker"))
+    if plan.harvest is not None and len(plan.harvest):
+        show_harvest(plan.harvest)
     if plan.notices:
         console.print(notices_table(plan.notices))
+
+
+def show_harvest(table: pd.DataFrame) -> None:
+    """The loss-harvest candidates: loss, deferral and rate arbitrage side by side."""
+    shown = table.set_index("ticker")[["lot", "term", "loss_usd", "loss_fraction",
+                                       "deferral_usd", "arbitrage_usd", "harvest_value_usd",
+                                       "replacement", "note"]]
+    console.print(frame_table(shown, "Loss harvest candidates (USD; value = deferral + rate "
+                              "arbitrage, not loss × rate)", {
+                                  "loss_usd": usd, "loss_fraction": pct, "deferral_usd": usd,
+                                  "arbitrage_usd": usd, "harvest_value_usd": usd},
+                              index_name="ticker"))
 
 
 def _cents(x: object) -> str:

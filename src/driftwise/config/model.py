@@ -473,6 +473,18 @@ class ExecutionConfig(_Section):
     order_type: OrderType = _lax(OrderType.MARKET, "market or limit child orders.")
 
 
+def _pairs(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        ticker, colon, other = value.partition(":")
+        if not colon or not ticker.strip() or not other.strip() or \
+                ticker.strip().upper() == other.strip().upper():
+            raise _invalid("TICKER:REPLACEMENT with two different tickers, e.g. XLK:VGT",
+                           found=show_value(value))
+        out.append(f"{ticker.strip().upper()}:{other.strip().upper()}")
+    return _unique(tuple(out))
+
+
 class TaxConfig(_Section):
     """``[tax]``: lots, the tax of each sale, and the decision after tax.
 
@@ -481,7 +493,8 @@ class TaxConfig(_Section):
     (:mod:`driftwise.policy.tax_gate`): each sale's tax at the rates below is a cost next
     to spread, commission and impact, short-term gains close to turning long-term are
     deferred, wash sales are held back, and the yearly gain budget caps realized gains.
-    Loss harvesting is not built: its key is rejected (:data:`UNSUPPORTED`).
+    The ``harvest_*`` keys set which lots are loss-harvest candidates and how their
+    value is shown (the plan's harvest table, ``driftwise harvest``).
     """
 
     enabled: bool = _f(False, "Decide after tax: the tax of each sale is a cost.")
@@ -504,6 +517,14 @@ class TaxConfig(_Section):
                                  "days.", ge=0)
     allow_wash_sales: bool = _f(False, "Propose trades that wash a loss (flagged) instead "
                                        "of holding them back.")
+    harvest_loss_threshold: Fraction = _f(0.10, "Smallest loss harvested, fraction of the "
+                                                "lot's basis.")
+    harvest_min_loss_usd: float = _f(1000.0, "Smallest loss harvested, USD.", ge=0)
+    harvest_pairs: Annotated[tuple[str, ...], AfterValidator(_pairs), Field(strict=False)] = \
+        _f((), "Replacements of harvested tickers, TICKER:REPLACEMENT (else cash).")
+    harvest_discount_rate_annual: Fraction = _f(
+        0.05, "Discount rate of the tax paid back later, per year.")
+    harvest_years_to_sale: Positive = _f(10.0, "Years until a replacement is sold.")
 
     @model_validator(mode="after")
     def _specific(self) -> TaxConfig:
@@ -759,7 +780,6 @@ def write_default_config(path: str | Path, *, overwrite: bool = False) -> Path:
 
 
 UNSUPPORTED: dict[tuple[str, str], str] = {
-    ("tax", "harvest_loss_threshold"): "loss harvesting is not implemented",
     ("costs", "spread_window_days"): "no input carries a spread history to average (the cost "
                                      "file gives one spread per ticker, used as it is)",
 }

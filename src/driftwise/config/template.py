@@ -197,6 +197,19 @@ defer_horizon_days = 60
 wash_sale_days = 30
 # true: propose trades that wash a loss (flagged); false: hold them back.
 allow_wash_sales = false
+# Loss-harvest candidates: a loss of at least this fraction of the lot's basis ...
+harvest_loss_threshold = 0.10
+# ... and at least this many USD.
+harvest_min_loss_usd = 1000.0
+# Replacements bought with a harvest's proceeds, TICKER:REPLACEMENT (not substantially
+# identical, e.g. another issuer's sector ETF); a ticker without one waits in cash until
+# the wash-sale window ends.
+harvest_pairs = []
+# A harvest's value discounts the tax paid back on the lower basis at this rate per year
+# ...
+harvest_discount_rate_annual = 0.05
+# ... over this many years until the replacement is sold.
+harvest_years_to_sale = 10.0
 
 [backtest]
 # First day of the window (default: first day of the data).
