@@ -154,17 +154,18 @@ def monitor(inputs: Inputs | None = None, *, config: ConfigLike = None,
 
 
 def plan(inputs: Inputs | None = None, *, config: ConfigLike = None,
-         as_of: str | pd.Timestamp | None = None) -> Plan:
+         as_of: str | pd.Timestamp | None = None, donate_usd: float = 0.0) -> Plan:
     """Today's decision (``driftwise plan``): rebalance, partial, delay, skip or invalid.
 
     ``inputs`` default: :func:`load` of the sample; ``as_of`` default: the last price date.
-    Its ``to_frame()`` is the trade list.
+    ``donate_usd`` (``--donate-usd``): give that amount first in appreciated long-term
+    lots (``Plan.donation`` shows the tax avoided). Its ``to_frame()`` is the trade list.
     """
     from driftwise.app.plan import make_plan
 
     cfg = as_config(config)
     data = _checked(inputs if inputs is not None else load(config=cfg), as_of)
-    return make_plan(data, cfg, as_of=as_of)
+    return make_plan(data, cfg, as_of=as_of, donate_usd=donate_usd)
 
 
 def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, Config] |

@@ -102,6 +102,9 @@ class Plan:
     harvest : pd.DataFrame or None
         Under ``[tax] enabled`` with lots: the loss-harvest candidates
         (:func:`driftwise.app.tax.harvest_table`).
+    donation : pd.DataFrame or None
+        With ``donate_usd``: the lots given and the tax each avoids
+        (:func:`driftwise.app.tax.donate`); the plan is that of the holdings after it.
     """
 
     as_of: pd.Timestamp
@@ -118,6 +121,7 @@ class Plan:
     nav_usd: float
     config_toml: str = field(repr=False, default="")
     harvest: pd.DataFrame | None = None
+    donation: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for JSON."""
@@ -131,6 +135,7 @@ class Plan:
             "child_orders": None if self.schedule is None else self.schedule.child_orders,
             "flags": list(self.notices), "config": self.config_toml,
             **({"harvest": self.harvest} if self.harvest is not None else {}),
+            **({"donation": self.donation} if self.donation is not None else {}),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -158,7 +163,7 @@ class Plan:
 
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
               pending_days: float = float("nan"), first_day: bool = False,
-              with_schedule: bool = True) -> Plan:
+              with_schedule: bool = True, donate_usd: float = 0.0) -> Plan:
     """Run the daily workflow for one portfolio and return its :class:`Plan`.
 
     Parameters
@@ -174,11 +179,20 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         The first day of a backtest window: calendar rules do not fire.
     with_schedule : bool
         Build the execution schedule (the reference simulator does not need it).
+    donate_usd : float
+        Give this amount first, in appreciated long-term lots of overweight assets
+        (:func:`driftwise.app.tax.donate`); the plan is that of what is left.
     """
     if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
+    donation, gift = None, []
+    if donate_usd > 0:
+        inputs, donation, said = plan_tax.donate(inputs, state, config, donate_usd)
+        gift = [said]
+        state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
+                            as_of=as_of)
     settings = monitor_config(config)
     refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
                  what="the plan")
@@ -208,6 +222,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
         outcome, taxed = step(rule, ctx, _frozen(day)), None
+    reasons = [*reasons, *gift]
     if taxed is not None:
         reasons = [*reasons, *plan_tax.tax_reasons(taxed[0], state.tickers)]
         if decision is Decision.REBALANCE and taxed[0].changed:
@@ -233,7 +248,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
         nav_usd=state.nav_usd, config_toml=config.to_toml(),
         harvest=(plan_tax.harvest_table(inputs, state, config)
-                 if plan_tax.applies(inputs, config) else None))
+                 if plan_tax.applies(inputs, config) else None), donation=donation)
 
 
 def _lookback(settings: MonitorConfig, config: Config) -> int:

@@ -18,10 +18,12 @@ from driftwise.policy.rule import AssetDay, Rule
 from driftwise.policy.tax_gate import TaxedStep, TaxLots, TaxSettings, tax_step
 from driftwise.state import PortfolioState
 from driftwise.tax import Relief, TaxRates, lot_ids
+from driftwise.tax.donation import choose_donation
 from driftwise.tax.harvest import harvest_values, replacement_pairs
 
-__all__ = ["HARVEST_COLUMNS", "TaxLots", "TaxedStep", "applies", "harvest_scan", "harvest_table",
-           "lot_text", "rates", "settings", "tax_lots", "tax_reasons", "taxed_step"]
+__all__ = ["HARVEST_COLUMNS", "TaxLots", "TaxedStep", "applies", "donate", "harvest_scan",
+           "harvest_table", "lot_text", "rates", "settings", "tax_lots", "tax_reasons",
+           "taxed_step"]
 
 HARVEST_COLUMNS = ("ticker", "lot", "term", "shares", "basis_usd", "value_usd", "loss_usd",
                    "loss_fraction", "tax_saved_now_usd", "deferral_usd", "arbitrage_usd",
@@ -197,3 +199,74 @@ def harvest_scan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | 
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
     return state.as_of, harvest_table(inputs, state, config)
+
+
+def donate(inputs: Inputs, state: PortfolioState, config: Config, amount_usd: float
+           ) -> tuple[Inputs, pd.DataFrame, str]:
+    """Give ``amount_usd`` before the plan: appreciated long-term lots of overweight
+    assets first (:mod:`driftwise.tax.donation`), the rest from cash.
+
+    Returns
+    -------
+    inputs : Inputs
+        The holdings after the gift (lots relieved, shares and cash reduced).
+    table : pd.DataFrame
+        One row per lot given: ``ticker, lot, shares, value_usd, gain_usd,
+        tax_avoided_usd``.
+    reason : str
+        The gift in words, with the tax avoided.
+
+    Raises
+    ------
+    DataError
+        No lots, or the lots and the cash together hold less than the amount.
+    """
+    import dataclasses
+
+    from driftwise.errors import DataError
+
+    source = inputs.holdings.source
+    if inputs.holdings.lots is None:
+        raise DataError("a donation of lots needs tax lots: give lot-level holdings or "
+                        "--lots", file=source, field="acquired",
+                        expected="lot-level holdings", found="positions without lots")
+    lots = tax_lots(inputs, state)
+    overweight = state.weights > state.target_weights
+    gift = choose_donation(lots.asset, lots.shares, lots.basis_usd, lots.acquired,
+                           state.prices_usd[lots.asset], overweight, amount_usd,
+                           np.datetime64(state.as_of.date(), "D"), rates(config),
+                           whole_shares=config.constraints.whole_shares)
+    cash = inputs.holdings.cash_usd - gift.from_cash_usd
+    if cash < -1e-6:
+        raise DataError(f"the donation of USD {amount_usd:,.2f} exceeds what appreciated "
+                        f"long-term lots and cash can give (USD "
+                        f"{amount_usd - gift.from_cash_usd + inputs.holdings.cash_usd:,.2f})",
+                        file=source, field="cost_basis_usd",
+                        expected="a donation at most the appreciated long-term lots plus cash",
+                        found=f"USD {amount_usd:,.2f}")
+    frame = inputs.holdings.lots.copy()
+    keep = (frame["shares"].to_numpy(dtype=float) > 0) & frame["ticker"].isin(
+        list(state.tickers)).to_numpy(dtype=bool)
+    rows = np.flatnonzero(keep)
+    left = 1.0 - gift.shares / lots.shares
+    frame.loc[frame.index[rows], "cost_basis_usd"] = lots.basis_usd * left
+    frame.loc[frame.index[rows], "shares"] = lots.shares * left
+    frame = frame.loc[frame["shares"] > 1e-9].reset_index(drop=True)
+    shares = inputs.holdings.shares.copy()
+    given = pd.Series(gift.shares, index=[state.tickers[a] for a in lots.asset]).groupby(
+        level=0).sum()
+    shares = shares.sub(given.reindex(shares.index, fill_value=0.0))
+    shares = shares[shares.abs() > 1e-9]
+    holdings = dataclasses.replace(inputs.holdings, shares=shares, cash_usd=cash, lots=frame)
+    given_lots = np.flatnonzero(gift.shares > 0)
+    table = pd.DataFrame({
+        "ticker": [str(state.tickers[lots.asset[j]]) for j in given_lots],
+        "lot": [lots.ids[j] for j in given_lots], "shares": gift.shares[given_lots],
+        "value_usd": gift.value_usd[given_lots], "gain_usd": gift.gain_usd[given_lots],
+        "tax_avoided_usd": gift.tax_avoided_usd[given_lots]})
+    reason = (f"donation of USD {amount_usd:,.2f}: USD {gift.value_usd.sum():,.2f} in "
+              f"appreciated long-term lots ({', '.join(table['lot']) or 'none'}), USD "
+              f"{gift.from_cash_usd:,.2f} in cash; tax avoided USD "
+              f"{gift.tax_avoided_usd.sum():,.2f} (the gain given, "
+              f"{gift.gain_usd.sum():,.2f}, at the long-term rate)")
+    return dataclasses.replace(inputs, holdings=holdings), table, reason

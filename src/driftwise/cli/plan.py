@@ -72,6 +72,10 @@ def plan_command(
         help="Date (YYYY-MM-DD) of the first plan that delayed the rebalance in stress, when "
         "that delay is still pending: the plan counts the trading days waited and rebalances "
         "once the stress delay is over or used up.", show_default=False)] = None,
+    donate_usd: Annotated[float, typer.Option(
+        help="Give this many USD first, in appreciated long-term lots of overweight assets "
+        "(the most appreciated first; the rest from cash); the plan shows the tax avoided "
+        "and plans what is left.", min=0.0)] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
@@ -87,7 +91,7 @@ def plan_command(
     if sales is not None:
         inputs = with_sales(inputs, sales, as_of)
     pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
-    plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending)
+    plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending, donate_usd=donate_usd)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
     if report is not None:
@@ -205,6 +209,10 @@ def show(plan: Plan) -> None:
                                       "expected_cost_usd": _cents, "risk_usd": usd,
                                       "ac_cost_usd": _cents, "ac_risk_usd": usd},
                                   index_name="ticker"))
+    if plan.donation is not None and len(plan.donation):
+        console.print(frame_table(plan.donation.set_index("ticker"), "Donation (lots given)", {
+            "shares": lambda x: num(x, 0), "value_usd": usd, "gain_usd": usd,
+            "tax_avoided_usd": usd}, index_name="ticker"))
     if plan.harvest is not None and len(plan.harvest):
         show_harvest(plan.harvest)
     if plan.notices:
