@@ -196,6 +196,17 @@ def test_hifo_relief_hand_worked() -> None:
     assert aaa["cost_basis_usd"].tolist() == [1000.0, 400.0]
 
 
+def test_min_tax_relief_hand_worked() -> None:
+    fills = fills_frame([("AAA", "SELL", 60, 25.0, 0.0, "2024-06-03")])
+    out = apply_fills(lot_holdings(), fills, relief="min_tax")
+    aaa = out.lots[out.lots["ticker"] == "AAA"]  # type: ignore[index]
+    # all long-term at 25: tax per share 2020 lot +3.0, 2021 lot -1.0, 2022 lot +1.0;
+    # the 2021 loss lot (50) goes first, then 10 of the 2022 lot -> 20 left, basis 400
+    assert aaa["shares"].tolist() == [100.0, 20.0]
+    assert aaa["cost_basis_usd"].tolist() == [1000.0, 400.0]
+    assert aaa["acquired"].dt.year.tolist() == [2020, 2022]
+
+
 def test_lot_sale_closing_position_drops_lots_and_position() -> None:
     fills = fills_frame([("BBB", "SELL", 10, 25.0, 0.0, "2024-06-03")])
     out = apply_fills(lot_holdings(), fills)

@@ -35,6 +35,7 @@ from driftwise.data._table import (
 from driftwise.data.model import CASH, Holdings
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
+from driftwise.tax import Relief, TaxRates, relief_order
 
 EXCHANGE_TZ = "America/New_York"
 
@@ -161,9 +162,10 @@ def apply_fills(
     holdings: Holdings,
     fills: Source | pd.DataFrame,
     *,
-    relief: Literal["fifo", "hifo"] = "fifo",
+    relief: Literal["fifo", "hifo", "min_tax"] = "fifo",
     allow_short: bool = False,
     applied: Mapping[str, Mapping[str, object]] | None = None,
+    rates: TaxRates | None = None,
 ) -> Holdings:
     """Apply fills (in time order) to holdings, each execution id once.
 
@@ -173,15 +175,19 @@ def apply_fills(
         Position- or lot-level holdings.
     fills : source or DataFrame
         The output of :func:`read_fills`, or anything it reads.
-    relief : {"fifo", "hifo"}
-        Lots a sale relieves first: oldest ``acquired`` (FIFO) or highest cost basis per
-        share (HIFO). A purchase covering a short relieves short lots in the same spirit
-        (oldest first; for HIFO the lowest short-sale price first, the smallest gain).
+    relief : {"fifo", "hifo", "min_tax"}
+        Lots a sale relieves first: oldest ``acquired`` (FIFO), highest cost basis per
+        share (HIFO), or the lowest tax per share at the fill's price and date and
+        ``rates`` (minimum tax, :func:`driftwise.tax.relief_order`). A purchase covering a
+        short relieves short lots in the same spirit (oldest first; otherwise the lowest
+        short-sale price first, the smallest gain).
     allow_short : bool
         If False (long-only), a sale larger than the shares held raises.
     applied : mapping, optional
         Executions already applied, by ``exec_id`` (:func:`fill_record` of each): their
         fills are skipped (:func:`new_fills`).
+    rates : TaxRates, optional
+        The rates minimum-tax relief weighs (default: :class:`~driftwise.tax.TaxRates`).
 
     Returns
     -------
@@ -204,13 +210,14 @@ def apply_fills(
     negative shares and, as in the holdings reader, a basis >= 0: the net proceeds
     ``|q| p - f`` of the short sale.
     """
-    if relief not in ("fifo", "hifo"):
-        raise ConfigError(f"lot relief must be 'fifo' or 'hifo', got {relief!r}")
+    if relief not in ("fifo", "hifo", "min_tax"):
+        raise ConfigError(f"lot relief must be 'fifo', 'hifo' or 'min_tax', got {relief!r}")
     table = fills if isinstance(fills, pd.DataFrame) and _is_read(fills) else read_fills(fills)
     label = str(table.attrs.get("source", "<fills frame>"))
     table = new_fills(table, applied or {}).fills
     position = {str(k): float(v) for k, v in holdings.shares.items()}
-    lots = None if holdings.lots is None else _LotBook(holdings.lots, relief)
+    lots = None if holdings.lots is None else _LotBook(holdings.lots, relief,
+                                                       rates or TaxRates())
     cash = float(holdings.cash_usd)
     for fill in _in_time_order(table):
         q = fill.shares if fill.side == "BUY" else -fill.shares
@@ -348,23 +355,34 @@ def _in_time_order(table: pd.DataFrame) -> Iterator[_Fill]:
 class _LotBook:
     """Mutable lot list used while applying fills; :meth:`frame` returns the result."""
 
-    def __init__(self, lots: pd.DataFrame, relief: str) -> None:
+    def __init__(self, lots: pd.DataFrame, relief: str, rates: TaxRates) -> None:
         self.columns = list(lots.columns)
         self.rows: list[dict[str, object]] = [{str(k): v for k, v in r.items()}
                                               for r in lots.to_dict("records")]
         self.relief = relief
+        self.rates = rates
         self.has_account = "account" in self.columns
         accounts = {r["account"] for r in self.rows if self.has_account
                     and isinstance(r["account"], str)}
         self.default_account = next(iter(accounts)) if len(accounts) == 1 else None
 
-    def _order(self, ticker: str, account: str | None, sign: float) -> list[dict[str, object]]:
+    def _order(self, ticker: str, account: str | None, sign: float,
+               fill: _Fill | None = None) -> list[dict[str, object]]:
         """Open lots of ``ticker`` with shares of ``sign``, in relief order."""
         mine = [r for r in self.rows if r["ticker"] == ticker
                 and float(r["shares"]) * sign > ZERO_SHARES  # type: ignore[arg-type]
                 and (account is None or not self.has_account or r.get("account") == account)]
         if self.relief == "fifo":
             return sorted(mine, key=lambda r: pd.Timestamp(r["acquired"]))  # type: ignore[arg-type]
+        if self.relief == "min_tax" and sign > 0 and fill is not None and mine:
+            order = relief_order(
+                np.array([float(r["shares"]) for r in mine]),  # type: ignore[arg-type]
+                np.array([float(r["cost_basis_usd"]) for r in mine]),  # type: ignore[arg-type]
+                np.array([pd.Timestamp(r["acquired"]).date() for r in mine],  # type: ignore[arg-type]
+                         dtype="datetime64[D]"),
+                fill.price_usd, np.datetime64(fill.filled_at.date(), "D"), Relief.MIN_TAX,
+                self.rates)
+            return [mine[int(i)] for i in order]
         # HIFO: highest basis per share first for long lots; for short lots the lowest
         # short-sale price first (the smallest realized gain on the cover).
         return sorted(mine, key=lambda r: -sign * _per_share(r))
@@ -373,7 +391,7 @@ class _LotBook:
         """Relieve opposite-sign lots, then open a new lot for what is left."""
         left = abs(q)
         sign = 1.0 if q > 0 else -1.0
-        for lot in self._order(fill.ticker, fill.account, -sign):
+        for lot in self._order(fill.ticker, fill.account, -sign, fill):
             if left <= ZERO_SHARES:
                 break
             size = abs(float(lot["shares"]))  # type: ignore[arg-type]
