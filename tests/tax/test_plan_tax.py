@@ -7,12 +7,15 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config, default_config
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, TargetLevel, Targets
 from driftwise.data.sales import read_sales
+from driftwise.tax import Relief, TaxRates, relieve_lots
 
 SESSIONS = nyse_sessions("2023-01-03", "2024-06-28")
 AS_OF = pd.Timestamp("2024-06-28")
@@ -193,3 +196,31 @@ def test_specific_lots_are_relieved_first() -> None:
     plan = make_plan(inputs, cfg(**TAXED, **{"tax.lot_relief": "specific",
                                             "tax.specific_lots": ["S0:2021-01-04"]}))
     assert plan.trades.loc["S0", "lots"].startswith("specific: S0:2021-01-04×")
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.floats(0.2, 1.6), min_size=1, max_size=3),
+       st.sampled_from([None, 0.0, 5_000.0, 50_000.0]), st.sampled_from([2.0, 200.0]))
+def test_after_tax_never_trades_more_and_its_tax_is_the_lots(
+        multiples: list[float], budget: float | None, gamma: float) -> None:
+    # S0 in long-term lots at random bases (gains and losses), never short-term: no
+    # deferral, no wash sale; the tax recomputed from the lots by HIFO at the rates
+    years = ["2019-01-02", "2020-01-02", "2021-01-04"]
+    inputs = _inputs([(1.0 / len(multiples), years[k], m) for k, m in enumerate(multiples)])
+    base = {"policy.tracking_aversion": gamma}
+    plain = make_plan(inputs, cfg(**base))
+    taxed = make_plan(inputs, cfg(**base, **TAXED, **{"tax.gain_budget_usd": budget}))
+    for ticker, row in taxed.trades.iterrows():
+        before = plain.trades.loc[ticker] if ticker in plain.trades.index else None
+        assert before is not None and before["side"] == row["side"]
+        assert row["shares"] <= before["shares"] + 1e-9
+    lots = inputs.holdings.lots
+    assert lots is not None
+    gain = 0.0
+    for ticker, row in taxed.trades[taxed.trades["side"] == "SELL"].iterrows():
+        sold = relieve_lots(lots[lots["ticker"] == ticker], float(row["shares"]),
+                            float(row["price_usd"]), AS_OF, Relief.HIFO, TaxRates(niit=NIIT))
+        assert row["tax_usd"] == pytest.approx(sum(s.tax_usd for s in sold), abs=1e-6)
+        gain += sum(s.gain_usd for s in sold)
+    if budget is not None and not any(r.startswith("gain budget") for r in taxed.reasons):
+        assert gain <= budget + 1e-6

@@ -220,8 +220,8 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
                                      day_d, prices[i], reasons)
         deferred[held_back] = True
         orders[int(i)] = order
-        trade[i] = -_best_cut(i, order, trade, port, lots, settings, long_term, prices[i],
-                              rule.constraints.whole_shares)
+        trade[i] = _best_cut(i, order, trade, port, lots, settings, long_term, prices[i],
+                             rule.constraints.whole_shares)
     trade = _gain_budget(trade, orders, port, lots, settings, long_term, prices, reasons,
                          rule.constraints.whole_shares)
     trade = _wash_buys(trade, settings, day_d, reasons)
@@ -309,11 +309,12 @@ def _lot_name(lots: TaxLots, j: int) -> str:
 def _best_cut(i: int, order: IntArray, trade: FloatArray, port: _Portfolio, lots: TaxLots,
               settings: TaxSettings, long_term: BoolArray, price: float,
               whole_shares: bool) -> float:
-    """Sale of asset ``i`` (USD, >= 0) at its best lot boundary (step 3)."""
+    """The trade of asset ``i`` (USD, <= 0) cut at its best lot boundary (step 3): the
+    sale as sized when that is the best."""
     wanted = -trade[i] / price
     bounds = np.minimum(np.concatenate([[0.0], np.cumsum(lots.shares[order])]), wanted)
     if whole_shares:
-        bounds = np.floor(bounds)
+        bounds = np.floor(bounds + 1e-9)
     best, best_value = 0.0, -np.inf
     for shares in np.unique(bounds):
         trial = trade.copy()
@@ -323,7 +324,7 @@ def _best_cut(i: int, order: IntArray, trade: FloatArray, port: _Portfolio, lots
         value = port.benefit_usd(trial) - float(port.cost_usd(trial)[i]) - float(tax.sum())
         if value >= best_value - 1e-9 * port.nav:
             best, best_value = float(shares), value
-    return best * price
+    return float(trade[i]) if best >= wanted - 1e-6 else -best * price
 
 
 def _gain_budget(trade: FloatArray, orders: dict[int, IntArray], port: _Portfolio,
