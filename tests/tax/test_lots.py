@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwise.errors import ConfigError
+from driftwise.data.holdings import read_holdings, write_holdings
+from driftwise.errors import ConfigError, DataError
 from driftwise.tax import (
     Relief,
     TaxRates,
@@ -190,3 +193,27 @@ def test_relief_conserves_shares_and_basis(lots: list[tuple[float, float, int]],
         assert per_share[taken > 0].max() <= (
             (price - basis / n) * np.where(is_long_term(acquired, np.datetime64(
                 AS_OF.date()), RATES), 0.20, 0.37))[taken == 0].min() + 1e-9
+
+
+def test_lot_ids_from_the_file_are_read_kept_and_checked(tmp_path: Path) -> None:
+    text = ("ticker,shares,acquired,cost_basis_usd,lot_id\n"
+            "AAA,10,2020-01-02,100,B-17\n"
+            "AAA,5,2021-01-04,80,\n"
+            "CASH,100,,,\n")
+    path = tmp_path / "h.csv"
+    path.write_text(text, encoding="utf-8")
+    holdings = read_holdings(path, as_of="2024-06-28")
+    assert holdings.lots is not None
+    # a lot without an id gets TICKER:YYYY-MM-DD
+    assert lot_ids(holdings.lots) == ["B-17", "AAA:2021-01-04"]
+    sold = relieve_lots(holdings.lots, 3, 50.0, AS_OF, Relief.SPECIFIC, TaxRates(),
+                        specific=["B-17"])
+    assert [s.lot_id for s in sold] == ["B-17"]
+    write_holdings(holdings, tmp_path / "out.csv")
+    again = read_holdings(tmp_path / "out.csv", as_of="2024-06-28")
+    assert again.lots is not None and lot_ids(again.lots) == ["B-17", "AAA:2021-01-04"]
+    path.write_text(text.replace("2021-01-04,80,", "2021-01-04,80,B-17"), encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_holdings(path, as_of="2024-06-28")
+    assert info.value.row == 3 and info.value.field == "lot_id"
+    assert "first on row 2" in str(info.value)

@@ -75,7 +75,7 @@ def settings(inputs: Inputs, state: PortfolioState, config: Config,
     unknown = [name for name in t.specific_lots if name not in lots.ids]
     if t.lot_relief.value == Relief.SPECIFIC and unknown:
         raise ConfigError(f"tax.specific_lots: lot {unknown[0]!r} is not held; lot ids are "
-                          f"TICKER:YYYY-MM-DD or the lot_id column (held: "
+                          f"the lot file's lot_id, else TICKER:YYYY-MM-DD (held: "
                           f"{', '.join(lots.ids)})")
     realized, days, assets = 0.0, np.zeros(0, "datetime64[D]"), np.zeros(0, np.intp)
     if inputs.sales is not None:

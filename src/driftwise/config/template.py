@@ -171,7 +171,7 @@ order_type = "market"
 enabled = false
 # Lots a sale relieves first: "hifo", "fifo", "min_tax" or "specific".
 lot_relief = "hifo"
-# Lot ids relieved first under "specific" (TICKER:YYYY-MM-DD, or the lot_id column);
+# Lot ids relieved first under "specific" (the lot file's lot_id, else TICKER:YYYY-MM-DD);
 # the rest by minimum tax.
 specific_lots = []
 # Tax rate on short-term gains, fraction of the gain.

@@ -195,14 +195,17 @@ class LotSale:
 
 
 def lot_ids(lots: pd.DataFrame) -> list[str]:
-    """Each lot's id: its ``lot_id`` column when given, else ``TICKER:YYYY-MM-DD`` with
-    ``#2``, ``#3`` ... for further lots of the same ticker and day (in file order)."""
-    if "lot_id" in lots.columns:
-        return [str(v) for v in lots["lot_id"]]
+    """Each lot's id: its ``lot_id`` when given, else ``TICKER:YYYY-MM-DD`` with ``#2``,
+    ``#3`` ... for further lots of the same ticker and day (in file order)."""
+    given = (list(lots["lot_id"]) if "lot_id" in lots.columns else [None] * len(lots))
     seen: dict[str, int] = {}
     out = []
-    for ticker, day in zip(lots["ticker"] if "ticker" in lots.columns else [""] * len(lots),
-                           pd.to_datetime(lots["acquired"]), strict=True):
+    for ticker, day, known in zip(
+            lots["ticker"] if "ticker" in lots.columns else [""] * len(lots),
+            pd.to_datetime(lots["acquired"]), given, strict=True):
+        if isinstance(known, str) and known:
+            out.append(known)
+            continue
         base = f"{ticker}:{day.date()}" if ticker else str(day.date())
         seen[base] = seen.get(base, 0) + 1
         out.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
@@ -238,7 +241,7 @@ def relieve_lots(lots: pd.DataFrame, shares: float, price_usd: float, as_of: pd.
         unknown = [name for name in specific if name not in known]
         if unknown:
             raise ConfigError(f"tax.specific_lots: lot {unknown[0]!r} is not held; lot ids "
-                              f"are TICKER:YYYY-MM-DD (held: {', '.join(sorted(known))})")
+                              f"are the lot_id given, else TICKER:YYYY-MM-DD (held: {', '.join(sorted(known))})")
     acquired = pd.to_datetime(frame["acquired"]).to_numpy().astype("datetime64[D]")
     n_shares = frame["shares"].to_numpy(dtype=np.float64)
     basis = frame["cost_basis_usd"].to_numpy(dtype=np.float64)
