@@ -241,7 +241,8 @@ def relieve_lots(lots: pd.DataFrame, shares: float, price_usd: float, as_of: pd.
         unknown = [name for name in specific if name not in known]
         if unknown:
             raise ConfigError(f"tax.specific_lots: lot {unknown[0]!r} is not held; lot ids "
-                              f"are the lot_id given, else TICKER:YYYY-MM-DD (held: {', '.join(sorted(known))})")
+                              "are the lot_id given, else TICKER:YYYY-MM-DD (held: "
+                              f"{', '.join(sorted(known))})")
     acquired = pd.to_datetime(frame["acquired"]).to_numpy().astype("datetime64[D]")
     n_shares = frame["shares"].to_numpy(dtype=np.float64)
     basis = frame["cost_basis_usd"].to_numpy(dtype=np.float64)
