@@ -118,3 +118,11 @@ def test_random_sequences_conserve_basis_and_wash_every_replaced_loss(
                 if t.shares > 0 and np.timedelta64(0, "D") < t.day - sale.day <= \
                         np.timedelta64(30, "D"):
                     assert book.replacements[n] == pytest.approx(t.shares)
+
+
+def test_the_rest_of_the_lot_sold_from_is_no_replacement() -> None:
+    # 40 of the 100 shares bought on 2 January sold at a loss 18 days later: the other
+    # 60, bought with them, do not wash the loss
+    book = apply_trades(START, [Trade(d("2024-01-20"), -40, 40.0)])
+    assert book.sales[0].allowed_usd == pytest.approx(-400.0)
+    assert book.lots[0].basis_usd == pytest.approx(3_000.0)

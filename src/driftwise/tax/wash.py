@@ -99,8 +99,9 @@ def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
 
     Sales relieve lots first in, first out (oldest ``acquired`` first). A loss piece is
     washed first by purchases of the ``window_days`` before the sale whose shares are
-    still held after it, then by purchases of the ``window_days`` after it, each
-    purchase share once.
+    still held after it (but the rest of the lot a piece comes from: shares bought
+    together do not replace each other), then by purchases of the ``window_days`` after
+    it, each purchase share once.
 
     Returns
     -------
@@ -127,8 +128,7 @@ def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
                     used[n] += _wash(loss, new, sales)
             pending = [p for p in pending if p.shares > 1e-12]
             continue
-        pieces = _relieve(book, -float(trade.shares), day, float(trade.price_usd))
-        for lot_acquired, shares, basis in pieces:
+        for lot_acquired, shares, basis, source in _relieve(book, -float(trade.shares)):
             proceeds = shares * float(trade.price_usd)
             sales.append([0.0])
             book.sales.append(Sale(day, shares, proceeds, basis, 0.0))
@@ -137,7 +137,8 @@ def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
             loss = _Pending(day, shares, (basis - proceeds) / shares, day - lot_acquired,
                             len(book.sales) - 1)
             for lot in sorted(book.lots, key=lambda x: x.bought):
-                if lot.bought < day - window or lot.bought > day or loss.shares <= 0:
+                if lot.bought < day - window or lot.bought > day or loss.shares <= 0 or \
+                        id(lot) == source:
                     continue
                 replaced = _wash(loss, lot, sales)
                 if lot.trade >= 0:
@@ -151,9 +152,9 @@ def apply_trades(lots: Sequence[Lot], trades: Sequence[Trade], *,
     return book
 
 
-def _relieve(book: Ledger, shares: float, day: np.datetime64, price: float
-             ) -> list[tuple[np.datetime64, float, float]]:
-    """FIFO relief: (acquired, shares, basis) of each piece."""
+def _relieve(book: Ledger, shares: float
+             ) -> list[tuple[np.datetime64, float, float, int]]:
+    """FIFO relief: (acquired, shares, basis, id of the lot) of each piece."""
     out = []
     left = shares
     for lot in sorted(book.lots, key=lambda x: (x.acquired, x.bought)):
@@ -163,7 +164,7 @@ def _relieve(book: Ledger, shares: float, day: np.datetime64, price: float
             continue
         take = min(left, lot.shares)
         basis = lot.basis_usd * take / lot.shares
-        out.append((lot.acquired, take, basis))
+        out.append((lot.acquired, take, basis, id(lot)))
         lot.basis_usd -= basis
         lot.shares -= take
         lot.replaced_shares = min(lot.replaced_shares, lot.shares)
