@@ -224,3 +224,12 @@ def test_after_tax_never_trades_more_and_its_tax_is_the_lots(
         gain += sum(s.gain_usd for s in sold)
     if budget is not None and not any(r.startswith("gain budget") for r in taxed.reasons):
         assert gain <= budget + 1e-6
+
+
+def test_a_recent_loss_lot_alone_is_no_wash_sale() -> None:
+    # S0's only lot was bought 5 days ago above today's price: no other purchase replaces
+    # it, so its loss is allowed and it is sold
+    inputs = _inputs([(1.0, "2024-06-24", 1.3)])
+    plan = make_plan(inputs, cfg(**TAXED))
+    assert _sold(plan, "S0") > 0
+    assert not any("not sold: a purchase within" in r for r in plan.reasons)

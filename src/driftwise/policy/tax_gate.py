@@ -286,10 +286,13 @@ def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots:
                                f"tracking penalty of waiting ({penalty[k]:,.0f} USD)"))
         order = order[~defer]
         gain_ps = gain_ps[~defer]
-    recent = (lots.asset == i) & ((day - lots.acquired) <= np.timedelta64(
-        settings.wash_window_days, "D"))
-    loss = gain_ps < 0.0
-    if recent.any() and loss.any():
+    recent = np.flatnonzero((lots.asset == i) & ((day - lots.acquired) <= np.timedelta64(
+        settings.wash_window_days, "D")))
+    # a loss lot is washed by another lot of the asset bought within the window (the rest
+    # of a lot never replaces its own shares)
+    loss = (gain_ps < 0.0) & np.array([bool(np.any(recent != j)) for j in order],
+                                      dtype=bool)
+    if loss.any():
         names = ", ".join(_lot_name(lots, j) for j in order[loss])
         if settings.allow_wash_sales:
             reasons.append((i, f"wash sale: the loss of lots {names} is disallowed (bought "
