@@ -320,11 +320,6 @@ def test_bad_list_item_names_its_index_and_the_key_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "line", "field", "why"), [
-    ("[tax]\nenabled = true\nharvest_loss_threshold = 0.1\n", 3, "tax.harvest_loss_threshold",
-     "loss harvesting is not implemented"),
-    ("[tax]\nwash_sale_days = 30\n", 2, "tax.wash_sale_days", "wash sales are not tracked"),
-    ("[tax]\n\ndefer_short_term_gains = false\n", 3, "tax.defer_short_term_gains",
-     "the deferral of short-term gains is not implemented"),
     ("[costs]\nspread_window_days = 20\n", 2, "costs.spread_window_days",
      "no input carries a spread history"),
 ])
@@ -336,17 +331,20 @@ def test_unsupported_key_is_rejected_naming_file_line_and_field(
     assert msg.endswith("; remove the key")
 
 
-def test_several_unsupported_keys_are_listed_by_line(tmp_path: Path) -> None:
-    msg = _error("[tax]\nwash_sale_days = 30\nharvest_loss_threshold = 0.1\n", tmp_path)
+def test_several_unsupported_keys_are_listed_by_line(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(UNSUPPORTED, ("tax", "not_a_key"), "nothing reads it")
+    msg = _error("[costs]\nspread_window_days = 20\n[tax]\nnot_a_key = 0.1\n", tmp_path)
     assert msg.startswith(f"2 problems in {tmp_path / 'dw.toml'}:\n")
-    assert msg.index("line 2, field 'tax.wash_sale_days'") < msg.index(
-        "line 3, field 'tax.harvest_loss_threshold'")
+    assert msg.index("line 2, field 'costs.spread_window_days'") < msg.index(
+        "line 4, field 'tax.not_a_key'")
 
 
 def test_unsupported_key_through_overrides_and_dicts() -> None:
     with pytest.raises(ConfigError, match=re.escape(
-            "overrides, field 'tax.wash_sale_days': tax.wash_sale_days is not supported yet")):
-        default_config().with_overrides({"tax.wash_sale_days": 30})
+            "overrides, field 'costs.spread_window_days': costs.spread_window_days is not "
+            "supported yet")):
+        default_config().with_overrides({"costs.spread_window_days": 20})
     with pytest.raises(ConfigError, match=re.escape("<dict>, field 'costs.spread_window_days'")):
         Config.from_dict({"costs": {"spread_window_days": 20}})
 
@@ -607,8 +605,19 @@ def _config(draw: st.DrawFn) -> Config:
             "order_type": draw(st.sampled_from(OrderType))},
         "tax": {
             "enabled": draw(st.booleans()), "lot_relief": draw(st.sampled_from(LotRelief)),
+            "specific_lots": ("AAA:2020-01-02", "BBB:2021-03-04#2"),
             "short_term_rate": draw(_frac), "long_term_rate": draw(_frac),
-            "long_term_after_days": draw(_days)},
+            "state_rate": draw(_frac), "niit_rate": draw(_frac),
+            "long_term_after_days": draw(st.none() | _days),
+            "gain_budget_usd": draw(st.none() | st.floats(0, 1e9)),
+            "defer_short_term_gains": draw(st.booleans()),
+            "defer_horizon_days": draw(st.integers(0, 400)),
+            "wash_sale_days": draw(st.integers(0, 90)),
+            "allow_wash_sales": draw(st.booleans()),
+            "harvest_loss_threshold": draw(_frac),
+            "harvest_min_loss_usd": draw(st.floats(0, 1e7)),
+            "harvest_pairs": ("XLK:VGT",), "harvest_discount_rate_annual": draw(_frac),
+            "harvest_years_to_sale": draw(_pos)},
         "backtest": {
             "start": start, "end": end, "start_from_holdings": draw(st.booleans()),
             "initial_nav_usd": draw(_pos), "thresholds": draw(_increasing(_unit)),

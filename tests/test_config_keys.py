@@ -258,6 +258,18 @@ CASES: dict[str, Case] = {
     "tax.long_term_rate": Case(0.10, {**TAXED, "tax.lot_relief": "fifo"}),
     "tax.lot_relief": Case("fifo"),
     "tax.long_term_after_days": Case(100),
+    "tax.specific_lots": Case(("AAA:2022-03-01",), {"tax.lot_relief": "specific",
+                                                     "tax.specific_lots": ("AAA:2023-09-01",)}),
+    "tax.state_rate": Case(0.05, TAXED),
+    "tax.niit_rate": Case(0.0, TAXED),
+    "tax.wash_sale_days": Case(150, TAXED),
+    "tax.allow_wash_sales": Case(True, {**TAXED, "tax.wash_sale_days": 150}),
+    # the plan's loss-harvest table (AAA's lots lost 63% and 71%, DDD's 23% and 40%)
+    "tax.harvest_loss_threshold": Case(0.65, TAXED),
+    "tax.harvest_min_loss_usd": Case(100_000.0, TAXED),
+    "tax.harvest_pairs": Case(("AAA:BBB",), TAXED),
+    "tax.harvest_discount_rate_annual": Case(0.10, TAXED),
+    "tax.harvest_years_to_sale": Case(5.0, TAXED),
     "backtest.start": Case(date(2023, 1, 3)),
     "backtest.end": Case(date(2023, 11, 30)),
     "backtest.thresholds": Case((0.02, 0.04), commands=SWEEP),
@@ -274,6 +286,14 @@ CASES: dict[str, Case] = {
 ALLOWLIST: dict[str, str] = {
     # a price jump the user accepts: the fixture's prices have none to accept
     "data.accept_jumps": "tests/cli/test_bad_input_catalogue_inputs.py::test_accepted_jump_plans",
+    # the fixture's only sale (AAA, down from 35-45 to 13) realizes losses: no gain to cap
+    # or to defer
+    "tax.gain_budget_usd":
+        "tests/tax/test_plan_tax.py::test_the_gain_budget_caps_the_years_realized_net_gain",
+    "tax.defer_horizon_days":
+        "tests/tax/test_plan_tax.py::test_a_short_term_gain_about_to_turn_long_term_is_deferred",
+    "tax.defer_short_term_gains":
+        "tests/tax/test_plan_tax.py::test_a_short_term_gain_about_to_turn_long_term_is_deferred",
 }
 """Keys whose effect needs inputs the fixture lacks, each with the test that covers it."""
 

@@ -282,7 +282,8 @@ def test_lot_sales_and_tax_in_the_trade_list() -> None:
     sold = float(plan.trades.loc["S0", "shares"])
     assert plan.trades.loc["S0", "side"] == "SELL" and sold < shares / 2
     # HIFO relieves the dear lot first: a short-term loss of 0.2 x price per share at 37%
-    assert plan.trades.loc["S0", "tax_usd"] == pytest.approx(sold * (price - 1.2 * price) * 0.37)
-    assert plan.trades.loc["S0", "lots"].startswith("hifo: 2024-05-01")
+    # plus the 3.8% net investment income tax
+    assert plan.trades.loc["S0", "tax_usd"] == pytest.approx(sold * (price - 1.2 * price) * 0.408)
+    assert plan.trades.loc["S0", "lots"].startswith("hifo: S0:2024-05-01×")
     untaxed = make_plan(inputs, default_config())
     assert untaxed.trades.loc["S0", "tax_usd"] == 0.0

@@ -72,10 +72,10 @@ def test_no_cycle_between_packages() -> None:
 
 def test_the_root_holds_the_public_face_and_little_else() -> None:
     modules = {p.stem for p in SRC.glob("*.py")}
-    public = {"__init__", "__main__", "api", "errors", "flags", "calendar", "state", "tax"}
+    public = {"__init__", "__main__", "api", "errors", "flags", "calendar", "state"}
     private = {m for m in modules if m.startswith("_") and not m.startswith("__")}
     assert modules - private == public
     assert private == {"_atomic", "_display", "_jit", "_kernels", "_types"}
     folders = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     assert folders == {"app", "backtest", "cli", "config", "costs", "data", "execution",
-                       "metrics", "policy", "report", "validation"}
+                       "metrics", "policy", "report", "tax", "validation"}

@@ -60,7 +60,8 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
          volumes: Table | None = None, master: Table | None = None,
          vix: Table | pd.Series | None = None, lots: Table | None = None,
          costs: Table | None = None, last_rebalance: str | pd.Timestamp | None = None,
-         accept_jumps: Sequence[str] = (), config: ConfigLike = None) -> Inputs:
+         accept_jumps: Sequence[str] = (), config: ConfigLike = None,
+         sales: Table | None = None) -> Inputs:
     """Read and validate a portfolio's inputs; nothing given: the embedded sample.
 
     Parameters
@@ -88,6 +89,10 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
         ``TICKER:YYYY-MM-DD`` price jumps known to be real (added to ``data.accept_jumps``).
     config : Config, path or dict, optional
         See :func:`as_config`.
+    sales : path or DataFrame, optional
+        Recent realized sales (``ticker, sold, shares, proceeds_usd, cost_basis_usd``), as
+        the file of ``--sales``: the loss sales a buy would wash and the gains realized
+        this year, which the plan after tax (``[tax] enabled``) reads.
 
     Raises
     ------
@@ -108,10 +113,19 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
                                     accept_jumps=jumps,
                                     default_target=backtest_default_target(cfg))
     last = last_rebalance if last_rebalance is not None else cfg.portfolio.last_rebalance
-    return load_inputs(holdings=_shares(holdings, cash_usd), targets=target, prices=prices,
-                       volumes=volumes, master=master, vix=vix_table, lots=lots,
-                       cost_file=costs, last_rebalance=None if last is None else pd.Timestamp(last),
-                       default_target=cfg.portfolio.default_target, accept_jumps=jumps)
+    inputs = load_inputs(holdings=_shares(holdings, cash_usd), targets=target, prices=prices,
+                         volumes=volumes, master=master, vix=vix_table, lots=lots,
+                         cost_file=costs,
+                         last_rebalance=None if last is None else pd.Timestamp(last),
+                         default_target=cfg.portfolio.default_target, accept_jumps=jumps)
+    if sales is None:
+        return inputs
+    import dataclasses
+
+    from driftwise.data.sales import read_sales
+
+    return dataclasses.replace(inputs, sales=read_sales(
+        sales, as_of=inputs.market.prices.index[-1]))
 
 
 def monitor(inputs: Inputs | None = None, *, config: ConfigLike = None,
@@ -140,17 +154,18 @@ def monitor(inputs: Inputs | None = None, *, config: ConfigLike = None,
 
 
 def plan(inputs: Inputs | None = None, *, config: ConfigLike = None,
-         as_of: str | pd.Timestamp | None = None) -> Plan:
+         as_of: str | pd.Timestamp | None = None, donate_usd: float = 0.0) -> Plan:
     """Today's decision (``driftwise plan``): rebalance, partial, delay, skip or invalid.
 
     ``inputs`` default: :func:`load` of the sample; ``as_of`` default: the last price date.
-    Its ``to_frame()`` is the trade list.
+    ``donate_usd`` (``--donate-usd``): give that amount first in appreciated long-term
+    lots (``Plan.donation`` shows the tax avoided). Its ``to_frame()`` is the trade list.
     """
     from driftwise.app.plan import make_plan
 
     cfg = as_config(config)
     data = _checked(inputs if inputs is not None else load(config=cfg), as_of)
-    return make_plan(data, cfg, as_of=as_of)
+    return make_plan(data, cfg, as_of=as_of, donate_usd=donate_usd)
 
 
 def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, Config] |

@@ -54,6 +54,8 @@ class Flag(StrEnum):
     PRICE_JUMP = "suspect price jump"
     PRICE_JUMP_ACCEPTED = "price jump accepted"
     VIX_CARRIED = "VIX carried forward"
+    # tax
+    WASH_SALE = "wash sale"
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,17 @@ def test_hifo_relief_hand_worked() -> None:
     assert aaa["cost_basis_usd"].tolist() == [1000.0, 400.0]
 
 
+def test_min_tax_relief_hand_worked() -> None:
+    fills = fills_frame([("AAA", "SELL", 60, 25.0, 0.0, "2024-06-03")])
+    out = apply_fills(lot_holdings(), fills, relief="min_tax")
+    aaa = out.lots[out.lots["ticker"] == "AAA"]  # type: ignore[index]
+    # all long-term at 25: tax per share 2020 lot +3.0, 2021 lot -1.0, 2022 lot +1.0;
+    # the 2021 loss lot (50) goes first, then 10 of the 2022 lot -> 20 left, basis 400
+    assert aaa["shares"].tolist() == [100.0, 20.0]
+    assert aaa["cost_basis_usd"].tolist() == [1000.0, 400.0]
+    assert aaa["acquired"].dt.year.tolist() == [2020, 2022]
+
+
 def test_lot_sale_closing_position_drops_lots_and_position() -> None:
     fills = fills_frame([("BBB", "SELL", 10, 25.0, 0.0, "2024-06-03")])
     out = apply_fills(lot_holdings(), fills)
@@ -265,3 +276,61 @@ def test_cash_plus_value_conserved_net_of_fees(
         for t in held:
             assert by_lot.get(t, 0.0) == pytest.approx(out.shares.get(t, 0.0))
         assert (out.lots["cost_basis_usd"] >= 0).all()  # the holdings reader's convention
+
+
+# --- apply_fills: the wash-sale rule ---------------------------------------------------------
+
+def _aaa(out: Holdings) -> pd.DataFrame:
+    assert out.lots is not None
+    return out.lots[out.lots["ticker"] == "AAA"]
+
+
+def test_a_rebuy_within_30_days_washes_the_loss() -> None:
+    # HIFO sells the 2021-05-03 lot (basis 30) at 25: a loss of 5 x 50 = 250; 20 shares
+    # bought back 17 days later replace 20 of them: 100 disallowed, added to their basis,
+    # their holding period starting 1,127 days (2021-05-03 -> 2024-06-03) earlier
+    fills = fills_frame([("AAA", "SELL", 50, 25.0, 0.0, "2024-06-03T10:00"),
+                         ("AAA", "BUY", 20, 26.0, 0.0, "2024-06-20T10:00")])
+    out = apply_fills(lot_holdings(), fills, relief="hifo")
+    new = _aaa(out).iloc[-1]
+    assert new["shares"] == 20.0 and new["cost_basis_usd"] == pytest.approx(520.0 + 100.0)
+    assert new["acquired"] == pd.Timestamp("2024-06-20") - pd.Timedelta(days=1127)
+    washed = [n for n in out.notices if n.flag is Flag.WASH_SALE]
+    assert len(washed) == 1 and "USD 100.00" in washed[0].detail
+    assert washed[0].tickers == ("AAA",)
+
+
+def test_a_rebuy_after_31_days_does_not_wash() -> None:
+    fills = fills_frame([("AAA", "SELL", 50, 25.0, 0.0, "2024-06-03T10:00"),
+                         ("AAA", "BUY", 20, 26.0, 0.0, "2024-07-04T10:00")])
+    out = apply_fills(lot_holdings(), fills, relief="hifo")
+    assert _aaa(out).iloc[-1]["cost_basis_usd"] == pytest.approx(520.0)
+    assert not [n for n in out.notices if n.flag is Flag.WASH_SALE]
+
+
+def test_a_purchase_days_before_still_held_washes_the_loss() -> None:
+    # 10 bought at 24 on 1 June; HIFO then sells the 2021 lot (basis 30) at 25 on 3 June:
+    # the 10 shares still held replace 10 of the 50 sold at a loss of 5: 50 disallowed
+    fills = fills_frame([("AAA", "BUY", 10, 24.0, 0.0, "2024-06-01T10:00"),
+                         ("AAA", "SELL", 50, 25.0, 0.0, "2024-06-03T10:00")])
+    out = apply_fills(lot_holdings(), fills, relief="hifo")
+    new = _aaa(out).iloc[-1]
+    assert new["shares"] == 10.0 and new["cost_basis_usd"] == pytest.approx(240.0 + 50.0)
+    off = apply_fills(lot_holdings(), fills, relief="hifo", wash_sale_days=None)
+    assert _aaa(off).iloc[-1]["cost_basis_usd"] == pytest.approx(240.0)
+
+
+def test_the_rest_of_a_lot_replaces_other_lots_but_not_its_own_shares() -> None:
+    # 40 bought on 1 June at 30; FIFO sells 200 at 25 on 10 June: 2020 lot (gain), 2021
+    # lot (50 at a loss of 5: 250), 2022 lot (gain), 20 of the June lot (loss 5 x 20).
+    # The June lot's 20 remaining shares replace 20 of the 2021 shares (100 disallowed);
+    # they do not replace the 20 June shares sold with them
+    fills = fills_frame([("AAA", "BUY", 40, 30.0, 0.0, "2024-06-01T10:00"),
+                         ("AAA", "SELL", 200, 25.0, 0.0, "2024-06-10T10:00")])
+    out = apply_fills(lot_holdings(), fills, relief="fifo")
+    left = _aaa(out)
+    assert left["shares"].tolist() == [20.0]
+    assert left["cost_basis_usd"].tolist() == pytest.approx([600.0 + 100.0])
+    # holding period of the 2021 shares (2021-05-03 -> 2024-06-10) carried over
+    assert left["acquired"].iloc[0] == pd.Timestamp("2024-06-01") - (
+        pd.Timestamp("2024-06-10") - pd.Timestamp("2021-05-03"))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise.app import tax as plan_tax
 from driftwise.calendar import (
     next_session,
     nyse_sessions,
@@ -51,7 +52,7 @@ from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
-from driftwise.tax import Relief, TaxRates, relieve_lots
+from driftwise.tax import Relief, relieve_lots
 
 REGIMES = ("calm (VIX < 20)", "elevated (VIX 20-30)", "stress (VIX > 30)")
 
@@ -98,6 +99,12 @@ class Plan:
         The rule in words.
     config_toml : str
         The configuration the plan ran with.
+    harvest : pd.DataFrame or None
+        Under ``[tax] enabled`` with lots: the loss-harvest candidates
+        (:func:`driftwise.app.tax.harvest_table`).
+    donation : pd.DataFrame or None
+        With ``donate_usd``: the lots given and the tax each avoids
+        (:func:`driftwise.app.tax.donate`); the plan is that of the holdings after it.
     """
 
     as_of: pd.Timestamp
@@ -113,6 +120,8 @@ class Plan:
     rule: str
     nav_usd: float
     config_toml: str = field(repr=False, default="")
+    harvest: pd.DataFrame | None = None
+    donation: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for JSON."""
@@ -125,6 +134,8 @@ class Plan:
             "schedule": None if self.schedule is None else self.schedule.summary,
             "child_orders": None if self.schedule is None else self.schedule.child_orders,
             "flags": list(self.notices), "config": self.config_toml,
+            **({"harvest": self.harvest} if self.harvest is not None else {}),
+            **({"donation": self.donation} if self.donation is not None else {}),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -152,7 +163,7 @@ class Plan:
 
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
               pending_days: float = float("nan"), first_day: bool = False,
-              with_schedule: bool = True) -> Plan:
+              with_schedule: bool = True, donate_usd: float = 0.0) -> Plan:
     """Run the daily workflow for one portfolio and return its :class:`Plan`.
 
     Parameters
@@ -168,11 +179,20 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         The first day of a backtest window: calendar rules do not fire.
     with_schedule : bool
         Build the execution schedule (the reference simulator does not need it).
+    donate_usd : float
+        Give this amount first, in appreciated long-term lots of overweight assets
+        (:func:`driftwise.app.tax.donate`); the plan is that of what is left.
     """
     if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                         as_of=as_of)
+    donation, gift = None, []
+    if donate_usd > 0:
+        inputs, donation, said = plan_tax.donate(inputs, state, config, donate_usd)
+        gift = [said]
+        state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
+                            as_of=as_of)
     settings = monitor_config(config)
     refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
                  what="the plan")
@@ -196,12 +216,19 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
                    borrow_bps_annual=costs.borrow_bps_annual)
-    outcome = step(rule, ctx, day)
+    taxed = (plan_tax.taxed_step(rule, ctx, day, inputs, state, config)
+             if plan_tax.applies(inputs, config) else None)
+    outcome = taxed[0].outcome if taxed is not None else step(rule, ctx, day)
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
-        outcome = step(rule, ctx, _frozen(day))
+        outcome, taxed = step(rule, ctx, _frozen(day)), None
+    reasons = [*reasons, *gift]
+    if taxed is not None:
+        reasons = [*reasons, *plan_tax.tax_reasons(taxed[0], state.tickers)]
+        if decision is Decision.REBALANCE and taxed[0].changed:
+            decision = Decision.PARTIAL
     borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
-    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow)
+    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow, taxed)
     schedule = (_schedule(trades, state, costs, params, vix, config)
                 if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
@@ -213,12 +240,15 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                                                   index=state.tickers),
                                         pd.Series(state.shares, index=state.tickers)),
                           schedule.notices if schedule is not None else (), vix_notes)
-    before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()))
+    before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()),
+                             float(trades["tax_usd"].sum()) if taxed is not None else 0.0)
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
-        nav_usd=state.nav_usd, config_toml=config.to_toml())
+        nav_usd=state.nav_usd, config_toml=config.to_toml(),
+        harvest=(plan_tax.harvest_table(inputs, state, config)
+                 if plan_tax.applies(inputs, config) else None), donation=donation)
 
 
 def _lookback(settings: MonitorConfig, config: Config) -> int:
@@ -408,10 +438,13 @@ def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice,
 
 def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInputs,
                 params: CostParams, vix: float | None, inputs: Inputs, config: Config,
-                borrow_usd: np.ndarray) -> pd.DataFrame:
+                borrow_usd: np.ndarray,
+                taxed: tuple[plan_tax.TaxedStep, plan_tax.TaxLots] | None = None
+                ) -> pd.DataFrame:
     """The trade list; ``borrow_usd`` (N,) is the borrow over the benefit horizon of the
     shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
-    paid when trading)."""
+    paid when trading); ``taxed``: the decision after tax, whose relieved lots and tax
+    the sales show."""
     trade = pd.Series(outcome.sizing.trade_usd[0], index=state.tickers)
     table = cost_table(trade, costs, params, vix=vix, nav_usd=state.nav_usd)
     traded = table[table["trade_usd"] != 0]
@@ -430,11 +463,18 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
     out = out.assign(_sell=out["side"] == "SELL").sort_values(
         ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
-    sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
-             if side == "SELL" else ("", 0.0) for t, s, p, side in
-             zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
-    out["lots"] = [text for text, _ in sales]
-    out["tax_usd"] = [tax for _, tax in sales]
+    if taxed is not None:
+        step_, lots = taxed
+        where = state.tickers.get_indexer(out.index)
+        relief = config.tax.lot_relief.value
+        out["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
+        out["tax_usd"] = step_.tax_by_asset_usd[where]
+    else:
+        sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
+                 if side == "SELL" else ("", 0.0) for t, s, p, side in
+                 zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
+        out["lots"] = [text for text, _ in sales]
+        out["tax_usd"] = [tax for _, tax in sales]
     _refuse_above_nav(out, state, inputs)
     return out
 
@@ -465,7 +505,8 @@ def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Input
 
 def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: pd.Timestamp,
                config: Config) -> tuple[str, float]:
-    """The lots a sale relieves (as text) and its tax (0 unless ``[tax] enabled``)."""
+    """The lots a sale relieves (as text) and its tax (0: tax is shown and decided on
+    only under ``[tax] enabled``, by :mod:`driftwise.app.tax`)."""
     lots = inputs.holdings.lots
     if lots is None:
         return "", 0.0
@@ -474,8 +515,8 @@ def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: 
         return "", 0.0
     t = config.tax
     method = Relief(t.lot_relief.value)
-    rates = TaxRates(t.short_term_rate, t.long_term_rate, t.long_term_after_days)
-    sold = relieve_lots(mine, shares, price, as_of, method, rates)
+    sold = relieve_lots(mine, shares, price, as_of, method, plan_tax.rates(config),
+                        specific=t.specific_lots)
     text = f"{method.value}: " + ", ".join(
         f"{s.acquired.date()}×{s.shares:g} ({'LT' if s.long_term else 'ST'})" for s in sold)
     return text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0)
@@ -538,10 +579,11 @@ def _post_trade_drift(outcome: StepResult, state: PortfolioState) -> float:
 
 
 def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
-             state: PortfolioState, borrow_usd: float
+             state: PortfolioState, borrow_usd: float, tax_usd: float = 0.0
              ) -> tuple[dict[str, float], dict[str, float]]:
     """Before and after; the cost-benefit ratios count the borrow of the shorts the
-    trades open (``borrow_usd`` over the benefit horizon), as the skip decision does."""
+    trades open (``borrow_usd`` over the benefit horizon) and, when the plan decides
+    after tax, the tax of the sales (``tax_usd``), as the skip decision does."""
     drift_after = _post_trade_drift(outcome, state)
     cost_usd = float(outcome.sizing.cost_usd[0].sum())
     full_cost = float(ctx.full_rebalance_cost[0])
@@ -553,7 +595,7 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
               "full_rebalance_cost_bps": 1e4 * full_cost,
               "full_rebalance_cost_usd": full_cost * state.nav_usd,
               "vix": vix, "regime": regime}
-    weighed = (cost_usd + borrow_usd) / state.nav_usd
+    weighed = (cost_usd + borrow_usd + tax_usd) / state.nav_usd
     after = {"drift": float(drift_after), "te": te_a, "cost_bps": 1e4 * cost_usd / state.nav_usd,
              "cost_usd": cost_usd, "borrow_usd": borrow_usd,
              "borrow_bps": 1e4 * borrow_usd / state.nav_usd,
@@ -561,6 +603,8 @@ def _metrics(outcome: StepResult, ctx: DayContext, params: CostParams,
              "cost_benefit_ratio": weighed / benefit if benefit > 0 else float("inf"),
              "cost_te_ratio": weighed / (te_b - te_a) if te_b > te_a else float("inf"),
              "turnover": float(0.5 * np.abs(outcome.sizing.trade_usd[0]).sum() / state.nav_usd)}
+    if tax_usd:
+        after["tax_usd"] = tax_usd
     return before, after
 
 

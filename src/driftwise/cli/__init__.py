@@ -29,9 +29,9 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 
-MODULES = {"plan": "plan", "monitor": "monitor", "costs": "costs", "fills": "fills",
-           "validate-rules": "validate", "backtest": "backtest", "report": "report",
-           "config": "plan"}
+MODULES = {"plan": "plan", "monitor": "monitor", "harvest": "harvest", "costs": "costs",
+           "fills": "fills", "validate-rules": "validate", "backtest": "backtest",
+           "report": "report", "config": "plan"}
 """Each command (in the order of ``--help``) and the module of ``driftwise.cli`` that
 registers it."""
 

@@ -76,6 +76,9 @@ class InputOptions:
     lots = Annotated[Path | None, typer.Option(
         help="Tax lots (ticker, shares, acquired, cost_basis_usd) to reconcile with "
         "position-level holdings.", **_FILE)]
+    sales = Annotated[Path | None, typer.Option(
+        help="Recent realized sales (ticker, sold, shares, proceeds_usd, cost_basis_usd): "
+        "the loss sales a buy would wash and the gains realized this year.", **_FILE)]
     cost_file = Annotated[Path | None, typer.Option(
         help="Cost inputs (ticker, spread_bps, commission_bps or commission_per_share_usd, "
         "as_of[, borrow_bps_annual]).", **_FILE)]
@@ -109,6 +112,16 @@ def load_portfolio(cfg: Config, *, as_of: str | None, last_rebalance: str | None
         accept_jumps=accepted_jumps(cfg, accept_jump))
     check_last_rebalance(inputs, as_of, last_rebalance)
     return inputs
+
+
+def with_sales(inputs: Inputs, path: Path, as_of: str | None) -> Inputs:
+    """``inputs`` with the recent-sales file read (no sale after the as-of date)."""
+    import dataclasses
+
+    from driftwise.data.sales import read_sales
+
+    day = as_of if as_of is not None else inputs.market.prices.index[-1]
+    return dataclasses.replace(inputs, sales=read_sales(path, as_of=day))
 
 
 ConfigOption = Annotated[Path | None, typer.Option(

@@ -29,8 +29,9 @@ def fills_command(
         dir_okay=False)],
     out: Annotated[Path, typer.Option(help="Where to write the updated holdings CSV.",
                                       dir_okay=False)],
-    relief: Annotated[str, typer.Option(help="Lots a sale relieves first: fifo or hifo.")
-                      ] = "hifo",
+    relief: Annotated[str, typer.Option(
+        help="Lots a sale relieves first: fifo, hifo or min_tax (lowest tax per share at "
+        "the fill's price, default rates).")] = "hifo",
     allow_short: Annotated[bool, typer.Option(help="Allow sales below zero shares.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -42,13 +43,15 @@ def fills_command(
     becomes the portfolio's last-rebalance date (pass it as ``--last-rebalance`` to the
     next ``plan`` or ``monitor``).
     """
-    if relief not in ("fifo", "hifo"):
-        raise typer.BadParameter("relief must be fifo or hifo", param_hint="--relief")
+    if relief not in ("fifo", "hifo", "min_tax"):
+        raise typer.BadParameter("relief must be fifo, hifo or min_tax", param_hint="--relief")
     before = read_holdings(holdings)
     record = read_record(holdings)
     table = read_fills(fills)
     fresh = new_fills(table, record.fills)
-    after = apply_fills(before, fresh.fills, relief="hifo" if relief == "hifo" else "fifo",
+    after = apply_fills(before, fresh.fills,
+                        relief="hifo" if relief == "hifo" else
+                        "min_tax" if relief == "min_tax" else "fifo",
                         allow_short=allow_short)
     rows = [{str(k): v for k, v in r.items()} for r in fresh.fills.to_dict("records")
             if isinstance(r["exec_id"], str) and r["exec_id"]]

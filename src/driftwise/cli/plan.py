@@ -16,6 +16,7 @@ from driftwise.cli._inputs import (
     InputOptions,
     load_cli_config,
     load_portfolio,
+    with_sales,
 )
 from driftwise.cli._output import (
     console,
@@ -52,6 +53,7 @@ def plan_command(
     master: InputOptions.master = None,
     vix: InputOptions.vix = None,
     lots: InputOptions.lots = None,
+    sales: InputOptions.sales = None,
     as_of: InputOptions.as_of = None,
     last_rebalance: InputOptions.last_rebalance = None,
     cost_file: InputOptions.cost_file = None,
@@ -70,6 +72,10 @@ def plan_command(
         help="Date (YYYY-MM-DD) of the first plan that delayed the rebalance in stress, when "
         "that delay is still pending: the plan counts the trading days waited and rebalances "
         "once the stress delay is over or used up.", show_default=False)] = None,
+    donate_usd: Annotated[float, typer.Option(
+        help="Give this many USD first, in appreciated long-term lots of overweight assets "
+        "(the most appreciated first; the rest from cash); the plan shows the tax avoided "
+        "and plans what is left.", min=0.0)] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
@@ -82,8 +88,10 @@ def plan_command(
                             accept_jump=accept_jump, holdings=holdings, targets=targets,
                             prices=prices, volumes=volumes, master=master, vix=vix,
                             lots=lots, cost_file=cost_file)
+    if sales is not None:
+        inputs = with_sales(inputs, sales, as_of)
     pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
-    plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending)
+    plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending, donate_usd=donate_usd)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
     if report is not None:
@@ -201,8 +209,26 @@ def show(plan: Plan) -> None:
                                       "expected_cost_usd": _cents, "risk_usd": usd,
                                       "ac_cost_usd": _cents, "ac_risk_usd": usd},
                                   index_name="ticker"))
+    if plan.donation is not None and len(plan.donation):
+        console.print(frame_table(plan.donation.set_index("ticker"), "Donation (lots given)", {
+            "shares": lambda x: num(x, 0), "value_usd": usd, "gain_usd": usd,
+            "tax_avoided_usd": usd}, index_name="ticker"))
+    if plan.harvest is not None and len(plan.harvest):
+        show_harvest(plan.harvest)
     if plan.notices:
         console.print(notices_table(plan.notices))
+
+
+def show_harvest(table: pd.DataFrame) -> None:
+    """The loss-harvest candidates: loss, deferral and rate arbitrage side by side."""
+    shown = table.set_index("ticker")[["lot", "term", "loss_usd", "loss_fraction",
+                                       "deferral_usd", "arbitrage_usd", "harvest_value_usd",
+                                       "replacement", "note"]]
+    console.print(frame_table(shown, "Loss harvest candidates (USD; value = deferral + rate "
+                              "arbitrage, not loss × rate)", {
+                                  "loss_usd": usd, "loss_fraction": pct, "deferral_usd": usd,
+                                  "arbitrage_usd": usd, "harvest_value_usd": usd},
+                              index_name="ticker"))
 
 
 def _cents(x: object) -> str:

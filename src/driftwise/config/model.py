@@ -145,6 +145,7 @@ class LotRelief(StrEnum):
     HIFO = "hifo"
     FIFO = "fifo"
     MIN_TAX = "min_tax"
+    SPECIFIC = "specific"
 
 
 # ---------------------------------------------------------------- validators
@@ -472,20 +473,65 @@ class ExecutionConfig(_Section):
     order_type: OrderType = _lax(OrderType.MARKET, "market or limit child orders.")
 
 
+def _pairs(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        ticker, colon, other = value.partition(":")
+        if not colon or not ticker.strip() or not other.strip() or \
+                ticker.strip().upper() == other.strip().upper():
+            raise _invalid("TICKER:REPLACEMENT with two different tickers, e.g. XLK:VGT",
+                           found=show_value(value))
+        out.append(f"{ticker.strip().upper()}:{other.strip().upper()}")
+    return _unique(tuple(out))
+
+
 class TaxConfig(_Section):
-    """``[tax]``: the tax of each sale in the plan's trade list.
+    """``[tax]``: lots, the tax of each sale, and the decision after tax.
 
     Lots are relieved by ``lot_relief`` and shown with their holding period whenever the
-    holdings carry lots; ``enabled`` adds the tax of each sale at the two rates. Loss
-    harvesting, deferral of short-term gains and wash sales are not built: their keys
-    are rejected (:data:`UNSUPPORTED`).
+    holdings carry lots. ``enabled`` makes the plan decide after tax
+    (:mod:`driftwise.policy.tax_gate`): each sale's tax at the rates below is a cost next
+    to spread, commission and impact, short-term gains close to turning long-term are
+    deferred, wash sales are held back, and the yearly gain budget caps realized gains.
+    The ``harvest_*`` keys set which lots are loss-harvest candidates and how their
+    value is shown (the plan's harvest table, ``driftwise harvest``).
     """
 
-    enabled: bool = _f(False, "Show the tax of each sale in the trade list.")
+    enabled: bool = _f(False, "Decide after tax: the tax of each sale is a cost.")
     lot_relief: LotRelief = _lax(LotRelief.HIFO, "Lots a sale relieves first.")
+    specific_lots: Annotated[tuple[str, ...], Field(strict=False)] = _f(
+        (), "Lot ids relieved first under lot_relief = \"specific\", TICKER:YYYY-MM-DD.")
     short_term_rate: Fraction = _f(0.37, "Tax on short-term gains, fraction of the gain.")
     long_term_rate: Fraction = _f(0.20, "Tax on long-term gains, fraction of the gain.")
-    long_term_after_days: int = _f(365, "Long-term after holding, calendar days.", ge=1)
+    state_rate: Fraction = _f(0.0, "State tax on every gain, fraction of the gain.")
+    niit_rate: Fraction = _f(0.038, "Net investment income tax, fraction of the gain.")
+    long_term_after_days: Annotated[int, Field(ge=1)] | None = _f(
+        None, "Long-term after holding this many calendar days; default: after the "
+              "anniversary.")
+    gain_budget_usd: Annotated[float, Field(ge=0)] | None = _f(
+        None, "Most realized net gain per calendar year, USD; default: no cap.")
+    defer_short_term_gains: bool = _f(True, "Defer short-term gains about to turn long-term.")
+    defer_horizon_days: int = _f(60, "Defer lots turning long-term within this many "
+                                     "calendar days.", ge=0)
+    wash_sale_days: int = _f(30, "Wash-sale window before and after a loss sale, calendar "
+                                 "days.", ge=0)
+    allow_wash_sales: bool = _f(False, "Propose trades that wash a loss (flagged) instead "
+                                       "of holding them back.")
+    harvest_loss_threshold: Fraction = _f(0.10, "Smallest loss harvested, fraction of the "
+                                                "lot's basis.")
+    harvest_min_loss_usd: float = _f(1000.0, "Smallest loss harvested, USD.", ge=0)
+    harvest_pairs: Annotated[tuple[str, ...], AfterValidator(_pairs), Field(strict=False)] = \
+        _f((), "Replacements of harvested tickers, TICKER:REPLACEMENT (else cash).")
+    harvest_discount_rate_annual: Fraction = _f(
+        0.05, "Discount rate of the tax paid back later, per year.")
+    harvest_years_to_sale: Positive = _f(10.0, "Years until a replacement is sold.")
+
+    @model_validator(mode="after")
+    def _specific(self) -> TaxConfig:
+        if self.lot_relief is LotRelief.SPECIFIC and not self.specific_lots:
+            raise _invalid("a list of lot ids (specific_lots) for specific relief",
+                           field="specific_lots", found="[]", related="lot_relief")
+        return self
 
 
 class BacktestConfig(_Section):
@@ -734,9 +780,6 @@ def write_default_config(path: str | Path, *, overwrite: bool = False) -> Path:
 
 
 UNSUPPORTED: dict[tuple[str, str], str] = {
-    ("tax", "harvest_loss_threshold"): "loss harvesting is not implemented",
-    ("tax", "wash_sale_days"): "wash sales are not tracked",
-    ("tax", "defer_short_term_gains"): "the deferral of short-term gains is not implemented",
     ("costs", "spread_window_days"): "no input carries a spread history to average (the cost "
                                      "file gives one spread per ticker, used as it is)",
 }

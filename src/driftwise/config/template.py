@@ -165,16 +165,51 @@ order_type = "market"
 
 [tax]
 # Lots are relieved and shown in the trade list whenever the holdings carry them; true
-# adds the tax of each sale at the rates below (the decision does not count it yet).
+# makes the plan decide after tax: each sale's tax is a cost next to spread, commission
+# and impact, a sale whose tax exceeds what it brings is cut at a lot boundary or left
+# out, short-term gains about to turn long-term are deferred, wash sales held back.
 enabled = false
-# Lots a sale relieves first: "hifo", "fifo" or "min_tax".
+# Lots a sale relieves first: "hifo", "fifo", "min_tax" or "specific".
 lot_relief = "hifo"
+# Lot ids relieved first under "specific" (the lot file's lot_id, else TICKER:YYYY-MM-DD);
+# the rest by minimum tax.
+specific_lots = []
 # Tax rate on short-term gains, fraction of the gain.
 short_term_rate = 0.37
 # Tax rate on long-term gains, fraction of the gain.
 long_term_rate = 0.20
-# A lot held longer than this is long-term, calendar days.
-long_term_after_days = 365
+# State tax rate on every gain, fraction of the gain.
+state_rate = 0.0
+# Net investment income tax on every gain, fraction of the gain.
+niit_rate = 0.038
+# A lot sold after the anniversary of its purchase is long-term; a number of calendar
+# days replaces that rule (held longer than this many days).
+# long_term_after_days = 365
+# Most net gain realized per calendar year, USD (gains so far this year from --sales);
+# sales are cut to keep within it. Default: no cap.
+# gain_budget_usd = 50000.0
+# Short-term gain lots turning long-term within defer_horizon_days are not sold unless
+# the tracking penalty of waiting exceeds the tax saved by waiting.
+defer_short_term_gains = true
+# The deferral horizon, calendar days.
+defer_horizon_days = 60
+# A purchase within this many calendar days before or after a loss sale washes the loss.
+wash_sale_days = 30
+# true: propose trades that wash a loss (flagged); false: hold them back.
+allow_wash_sales = false
+# Loss-harvest candidates: a loss of at least this fraction of the lot's basis ...
+harvest_loss_threshold = 0.10
+# ... and at least this many USD.
+harvest_min_loss_usd = 1000.0
+# Replacements bought with a harvest's proceeds, TICKER:REPLACEMENT (not substantially
+# identical, e.g. another issuer's sector ETF); a ticker without one waits in cash until
+# the wash-sale window ends.
+harvest_pairs = []
+# A harvest's value discounts the tax paid back on the lower basis at this rate per year
+# ...
+harvest_discount_rate_annual = 0.05
+# ... over this many years until the replacement is sold.
+harvest_years_to_sale = 10.0
 
 [backtest]
 # First day of the window (default: first day of the data).

@@ -36,7 +36,8 @@ from driftwise.errors import DataError
 from driftwise.flags import Flag, Notice, notice
 
 LOT_COLUMNS = ("ticker", "shares", "acquired", "cost_basis_usd", "account")
-"""Columns of :attr:`Holdings.lots`."""
+"""Columns of :attr:`Holdings.lots` (plus ``lot_id`` when the file gives one: the broker's
+lot id, which specific relief names)."""
 
 RECONCILE_TOLERANCE_SHARES = 1e-6
 """Largest difference between a position and the sum of its lots, in shares."""
@@ -167,6 +168,11 @@ def _lots(table: Table, tickers: pd.Series, shares: pd.Series, is_cash: np.ndarr
                else pd.Series([None] * len(sub.frame), index=sub.frame.index, dtype=object))
     frame = pd.DataFrame({"ticker": tickers[keep], "shares": shares[keep], "acquired": acquired,
                           "cost_basis_usd": basis, "account": account.astype(object)})
+    if "lot_id" in table.columns:
+        ids = parse_column(sub, "lot_id", Kind.STR, required=False).astype(object)
+        given = ids.notna().to_numpy(dtype=bool)
+        first_duplicate(table, ids[given], "lot_id", "lot id")
+        frame["lot_id"] = ids.where(ids.notna(), None)
     return pd.DataFrame(frame.loc[frame["shares"].to_numpy() != 0.0].reset_index(drop=True))
 
 
@@ -244,12 +250,14 @@ def write_holdings(holdings: Holdings, path: str | Path) -> Path:
     """Write holdings as CSV that :func:`read_holdings` reads back to the same record.
 
     Lot-level holdings are written one row per lot (``ticker, shares, acquired,
-    cost_basis_usd, account``), position-level ones as ``ticker, shares``; cash is the
+    cost_basis_usd, account`` and ``lot_id`` when known), position-level ones as
+    ``ticker, shares``; cash is the
     ``CASH`` row's ``market_value_usd``.
     """
     out = Path(path)
     if holdings.lots is not None and len(holdings.lots):
-        rows = holdings.lots.loc[:, list(LOT_COLUMNS)].copy()
+        columns = [*LOT_COLUMNS, *(["lot_id"] if "lot_id" in holdings.lots.columns else [])]
+        rows = holdings.lots.loc[:, columns].copy()
         rows["acquired"] = pd.to_datetime(rows["acquired"]).dt.strftime("%Y-%m-%d")
         rows["market_value_usd"] = np.nan
     else:

@@ -18,6 +18,7 @@ from driftwise.flags import Notice
 
 if TYPE_CHECKING:  # costs.build imports this module
     from driftwise.data.costs import CostFile
+    from driftwise.data.sales import RecentSales
 
 CASH = "CASH"
 """Ticker that marks the cash row in holdings and targets files."""
@@ -181,6 +182,8 @@ class Inputs:
         Date of the last rebalance, which drift speed and calendar rules need.
     costs : CostFile or None
         Per-ticker spread, commission and borrow inputs (tier defaults where absent).
+    sales : RecentSales or None
+        Recent realized sales (wash sales, gains realized this year).
     """
 
     holdings: Holdings
@@ -189,3 +192,4 @@ class Inputs:
     market: MarketData
     last_rebalance: pd.Timestamp | None = None
     costs: CostFile | None = None
+    sales: RecentSales | None = None

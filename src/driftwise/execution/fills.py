@@ -35,6 +35,8 @@ from driftwise.data._table import (
 from driftwise.data.model import CASH, Holdings
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
+from driftwise.tax import Relief, TaxRates, relief_order
+from driftwise.tax.wash import WASH_WINDOW_DAYS
 
 EXCHANGE_TZ = "America/New_York"
 
@@ -161,9 +163,11 @@ def apply_fills(
     holdings: Holdings,
     fills: Source | pd.DataFrame,
     *,
-    relief: Literal["fifo", "hifo"] = "fifo",
+    relief: Literal["fifo", "hifo", "min_tax"] = "fifo",
     allow_short: bool = False,
     applied: Mapping[str, Mapping[str, object]] | None = None,
+    rates: TaxRates | None = None,
+    wash_sale_days: int | None = WASH_WINDOW_DAYS,
 ) -> Holdings:
     """Apply fills (in time order) to holdings, each execution id once.
 
@@ -173,15 +177,28 @@ def apply_fills(
         Position- or lot-level holdings.
     fills : source or DataFrame
         The output of :func:`read_fills`, or anything it reads.
-    relief : {"fifo", "hifo"}
-        Lots a sale relieves first: oldest ``acquired`` (FIFO) or highest cost basis per
-        share (HIFO). A purchase covering a short relieves short lots in the same spirit
-        (oldest first; for HIFO the lowest short-sale price first, the smallest gain).
+    relief : {"fifo", "hifo", "min_tax"}
+        Lots a sale relieves first: oldest ``acquired`` (FIFO), highest cost basis per
+        share (HIFO), or the lowest tax per share at the fill's price and date and
+        ``rates`` (minimum tax, :func:`driftwise.tax.relief_order`). A purchase covering a
+        short relieves short lots in the same spirit (oldest first; otherwise the lowest
+        short-sale price first, the smallest gain).
     allow_short : bool
         If False (long-only), a sale larger than the shares held raises.
     applied : mapping, optional
         Executions already applied, by ``exec_id`` (:func:`fill_record` of each): their
         fills are skipped (:func:`new_fills`).
+    rates : TaxRates, optional
+        The rates minimum-tax relief weighs (default: :class:`~driftwise.tax.TaxRates`).
+    wash_sale_days : int or None
+        The wash-sale rule on lot-level holdings (IRC §1091, the rule of
+        :func:`driftwise.tax.wash.apply_trades`): a long lot sold at a loss (net of the
+        fee) while shares of the same ticker bought within this many days before are
+        still held, or followed by a purchase within this many days, has its loss
+        disallowed: the loss is added to the replacement lot's basis and the lot's
+        ``acquired`` moves earlier by the holding period of the shares sold; each bought
+        share replaces one sold share once, in any account. Flagged ``wash sale``. None:
+        no rule.
 
     Returns
     -------
@@ -204,13 +221,14 @@ def apply_fills(
     negative shares and, as in the holdings reader, a basis >= 0: the net proceeds
     ``|q| p - f`` of the short sale.
     """
-    if relief not in ("fifo", "hifo"):
-        raise ConfigError(f"lot relief must be 'fifo' or 'hifo', got {relief!r}")
+    if relief not in ("fifo", "hifo", "min_tax"):
+        raise ConfigError(f"lot relief must be 'fifo', 'hifo' or 'min_tax', got {relief!r}")
     table = fills if isinstance(fills, pd.DataFrame) and _is_read(fills) else read_fills(fills)
     label = str(table.attrs.get("source", "<fills frame>"))
     table = new_fills(table, applied or {}).fills
     position = {str(k): float(v) for k, v in holdings.shares.items()}
-    lots = None if holdings.lots is None else _LotBook(holdings.lots, relief)
+    lots = None if holdings.lots is None else _LotBook(holdings.lots, relief,
+                                                       rates or TaxRates(), wash_sale_days)
     cash = float(holdings.cash_usd)
     for fill in _in_time_order(table):
         q = fill.shares if fill.side == "BUY" else -fill.shares
@@ -231,6 +249,12 @@ def apply_fills(
     went_short = [str(t) for t, s in shares.items()
                   if s < 0 and float(holdings.shares.get(t, 0.0)) >= 0]
     notices = holdings.notices
+    if lots is not None and lots.washed:
+        total = sum(usd for _, usd in lots.washed)
+        notices = merge_notices(notices, [notice(
+            Flag.WASH_SALE, f"losses of USD {total:,.2f} disallowed by the wash-sale rule "
+            f"(a purchase within {wash_sale_days} days of a loss sale) and added to the "
+            "basis of the replacement lots", sorted({t for t, _ in lots.washed}))])
     if went_short:
         notices = merge_notices(notices, [notice(Flag.SHORT_POSITION,
                                                  "fills opened short positions", went_short)])
@@ -348,23 +372,44 @@ def _in_time_order(table: pd.DataFrame) -> Iterator[_Fill]:
 class _LotBook:
     """Mutable lot list used while applying fills; :meth:`frame` returns the result."""
 
-    def __init__(self, lots: pd.DataFrame, relief: str) -> None:
+    def __init__(self, lots: pd.DataFrame, relief: str, rates: TaxRates,
+                 wash_sale_days: int | None = None) -> None:
         self.columns = list(lots.columns)
         self.rows: list[dict[str, object]] = [{str(k): v for k, v in r.items()}
                                               for r in lots.to_dict("records")]
         self.relief = relief
+        self.rates = rates
+        self.window = (None if wash_sale_days is None
+                       else pd.Timedelta(days=int(wash_sale_days)))
+        # per open long lot (by id of its row): purchase date and shares already used as
+        # the replacement of a washed loss; losses a later purchase may still wash
+        self.bought = {id(r): pd.Timestamp(r["acquired"]) for r in self.rows}  # type: ignore[arg-type]
+        self.replaced: dict[int, float] = {}
+        # [ticker, day, shares, loss per share, held, id of the lot sold]
+        self.pending: list[list[object]] = []
+        self.washed: list[tuple[str, float]] = []
         self.has_account = "account" in self.columns
         accounts = {r["account"] for r in self.rows if self.has_account
                     and isinstance(r["account"], str)}
         self.default_account = next(iter(accounts)) if len(accounts) == 1 else None
 
-    def _order(self, ticker: str, account: str | None, sign: float) -> list[dict[str, object]]:
+    def _order(self, ticker: str, account: str | None, sign: float,
+               fill: _Fill | None = None) -> list[dict[str, object]]:
         """Open lots of ``ticker`` with shares of ``sign``, in relief order."""
         mine = [r for r in self.rows if r["ticker"] == ticker
                 and float(r["shares"]) * sign > ZERO_SHARES  # type: ignore[arg-type]
                 and (account is None or not self.has_account or r.get("account") == account)]
         if self.relief == "fifo":
             return sorted(mine, key=lambda r: pd.Timestamp(r["acquired"]))  # type: ignore[arg-type]
+        if self.relief == "min_tax" and sign > 0 and fill is not None and mine:
+            order = relief_order(
+                np.array([float(r["shares"]) for r in mine]),  # type: ignore[arg-type]
+                np.array([float(r["cost_basis_usd"]) for r in mine]),  # type: ignore[arg-type]
+                np.array([pd.Timestamp(r["acquired"]).date() for r in mine],  # type: ignore[arg-type]
+                         dtype="datetime64[D]"),
+                fill.price_usd, np.datetime64(fill.filled_at.date(), "D"), Relief.MIN_TAX,
+                self.rates)
+            return [mine[int(i)] for i in order]
         # HIFO: highest basis per share first for long lots; for short lots the lowest
         # short-sale price first (the smallest realized gain on the cover).
         return sorted(mine, key=lambda r: -sign * _per_share(r))
@@ -373,15 +418,30 @@ class _LotBook:
         """Relieve opposite-sign lots, then open a new lot for what is left."""
         left = abs(q)
         sign = 1.0 if q > 0 else -1.0
-        for lot in self._order(fill.ticker, fill.account, -sign):
+        day = fill.filled_at.normalize()
+        losses: list[list[object]] = []
+        for lot in self._order(fill.ticker, fill.account, -sign, fill):
             if left <= ZERO_SHARES:
                 break
             size = abs(float(lot["shares"]))  # type: ignore[arg-type]
             take = min(size, left)
             keep = (size - take) / size
+            if sign < 0:  # a long lot sold: its loss net of the fee, if any
+                loss_ps = _per_share(lot) - (fill.price_usd - fill.fee_usd / abs(q))
+                if loss_ps > 1e-12:
+                    held = day - pd.Timestamp(lot["acquired"])  # type: ignore[arg-type]
+                    losses.append([fill.ticker, day, take, loss_ps, held, id(lot)])
             lot["shares"] = float(lot["shares"]) * keep  # type: ignore[arg-type]
             lot["cost_basis_usd"] = float(lot["cost_basis_usd"]) * keep  # type: ignore[arg-type]
+            self.replaced[id(lot)] = min(self.replaced.get(id(lot), 0.0),
+                                         abs(float(lot["shares"])))  # type: ignore[arg-type]
             left -= take
+        if self.window is not None:
+            for loss in losses:  # washed by purchases of the window before, still held
+                for lot in self._recent(fill.ticker, day):
+                    if id(lot) != loss[5]:  # the rest of a lot does not replace its own
+                        self._wash(loss, lot)
+            self.pending += [loss for loss in losses if float(loss[2]) > ZERO_SHARES]  # type: ignore[arg-type]
         if left <= ZERO_SHARES:
             return
         if q < 0 and not allow_short:
@@ -394,11 +454,39 @@ class _LotBook:
         # a short lot's basis is its net proceeds (never below 0, the reader's rule)
         basis = left * fill.price_usd + fee if q > 0 else max(left * fill.price_usd - fee, 0.0)
         new: dict[str, object] = {c: None for c in self.columns}
-        new.update(ticker=fill.ticker, shares=sign * left, acquired=fill.filled_at.normalize(),
-                   cost_basis_usd=basis)
+        new.update(ticker=fill.ticker, shares=sign * left, acquired=day, cost_basis_usd=basis)
         if self.has_account:
             new["account"] = fill.account or self.default_account
         self.rows.append(new)
+        self.bought[id(new)] = day
+        if self.window is not None and q > 0:  # a purchase washes the losses before it
+            for loss in self.pending:
+                if loss[0] == fill.ticker and day - loss[1] <= self.window:  # type: ignore[operator]
+                    self._wash(loss, new)
+            self.pending = [p for p in self.pending if float(p[2]) > ZERO_SHARES]  # type: ignore[arg-type]
+
+    def _recent(self, ticker: str, day: pd.Timestamp) -> list[dict[str, object]]:
+        """Open long lots of ``ticker`` (any account) bought within the window before
+        ``day``, oldest purchase first."""
+        assert self.window is not None
+        mine = [r for r in self.rows if r["ticker"] == ticker
+                and float(r["shares"]) > ZERO_SHARES  # type: ignore[arg-type]
+                and day - self.window <= self.bought[id(r)] <= day]
+        return sorted(mine, key=lambda r: self.bought[id(r)])
+
+    def _wash(self, loss: list[object], lot: dict[str, object]) -> None:
+        """Disallow as much of ``loss`` as ``lot``'s unused shares replace."""
+        free = float(lot["shares"]) - self.replaced.get(id(lot), 0.0)  # type: ignore[arg-type]
+        used = min(free, float(loss[2]))  # type: ignore[arg-type]
+        if used <= ZERO_SHARES:
+            return
+        disallowed = used * float(loss[3])  # type: ignore[arg-type]
+        lot["cost_basis_usd"] = float(lot["cost_basis_usd"]) + disallowed  # type: ignore[arg-type]
+        lot["acquired"] = min(pd.Timestamp(lot["acquired"]),  # type: ignore[arg-type]
+                              self.bought[id(lot)] - loss[4])  # type: ignore[operator]
+        self.replaced[id(lot)] = self.replaced.get(id(lot), 0.0) + used
+        loss[2] = float(loss[2]) - used  # type: ignore[arg-type]
+        self.washed.append((str(loss[0]), disallowed))
 
     def frame(self) -> pd.DataFrame:
         """The lots after all fills, closed lots dropped."""

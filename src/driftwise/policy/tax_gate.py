@@ -1,0 +1,471 @@
+"""The decision after tax: the tax of each sale weighed next to its trading cost.
+
+:func:`tax_step` runs :func:`~driftwise.policy.rule.step` (without its cost–benefit skip),
+then, for one portfolio (C = 1) with tax lots:
+
+1. **Relief and deferral.** Each sale relieves its asset's lots in the relief order.
+   A short-term gain lot that turns long-term within the deferral horizon is left out
+   when the tracking penalty of waiting is below the tax saved by waiting
+   (:mod:`driftwise.tax.deferral`): the plan says "deferred until DATE".
+2. **Wash sales.** A loss lot of an asset bought within the wash-sale window before
+   today is not sold (its loss would be disallowed), and a buy of an asset sold at a
+   loss within the window (the recent-sales file) is not made, unless wash sales are
+   allowed: then the trade stays and its reason says so.
+3. **Each sale cut to its best lot boundary.** For a sold asset, with the other trades
+   fixed, the sale is evaluated at every lot boundary of its relief order (nothing, the
+   first lot, the first two, ..., the whole sale) and kept at the boundary with the
+   largest net value ``benefit − trading cost − tax`` (USD; benefit
+   ``(γ/2)(TE_before² − TE_after²)(H/252) × NAV``; ties: the larger sale). An asset
+   whose every sale costs more in tax than it brings is left alone; one whose cheap lots
+   pay but expensive ones do not is traded partially.
+4. **Gain budget.** If the realized net gain of the sales plus the gains realized so
+   far this year exceeds the yearly budget, the last relieved gain lots are peeled off
+   (the one giving up least benefit per USD of gain first), partly for the last one,
+   until the budget holds.
+5. **Cash.** Buys are scaled down (the cash fit of sizing) so that cash still meets the
+   buffer with the smaller sales; sales below the minimum trade are dropped.
+6. **Cost–benefit after tax.** With the rule's skip, a rebalance whose trading cost
+   plus borrow plus tax exceeds its benefit is skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
+from driftwise.policy.constraints import fit_cash
+from driftwise.policy.context import DayContext
+from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
+from driftwise.policy.sizing import SizingResult
+from driftwise.tax.deferral import (
+    days_to_long_term,
+    deferred_lots,
+    rate_saving_usd,
+    waiting_penalty_usd,
+)
+from driftwise.tax.lots import (
+    DayArray,
+    Relief,
+    TaxRates,
+    day_of,
+    is_long_term,
+    long_term_from,
+    lot_tax,
+    relief_order,
+    relieve,
+)
+from driftwise.tax.wash import WASH_WINDOW_DAYS, washed_buys
+
+
+@dataclass(frozen=True)
+class TaxLots:
+    """The long tax lots of one portfolio, aligned to the universe.
+
+    Attributes
+    ----------
+    asset : ndarray of int, shape (L,)
+        Index of each lot's asset in the universe (N,).
+    shares, basis_usd : ndarray, shape (L,)
+        Shares (> 0) and whole-lot cost basis, USD.
+    acquired : ndarray of datetime64[D], shape (L,)
+        Start of the holding period.
+    ids : tuple of str
+        Each lot's id (specific relief).
+    """
+
+    asset: IntArray
+    shares: FloatArray
+    basis_usd: FloatArray
+    acquired: DayArray
+    ids: tuple[str, ...] = ()
+
+    @property
+    def n_lots(self) -> int:
+        """L."""
+        return int(self.shares.shape[0])
+
+
+@dataclass(frozen=True)
+class TaxSettings:
+    """What the decision after tax needs besides the lots.
+
+    Attributes
+    ----------
+    rates : TaxRates
+    relief : Relief
+    specific : tuple of str
+        Lot ids relieved first under specific relief.
+    gain_budget_usd : float or None
+        Most realized net gain in the calendar year, USD; None: no cap.
+    realized_ytd_usd : float
+        Net gain realized so far this year (recent-sales file), USD.
+    defer_horizon_days : float
+        Short-term gain lots turning long-term within this many calendar days may be
+        deferred (0: never).
+    wash_window_days : int
+    allow_wash_sales : bool
+        Propose trades that wash a loss (said in the reasons) instead of holding them.
+    loss_sale_days : ndarray of datetime64[D], shape (S,)
+    loss_sale_assets : ndarray of int, shape (S,)
+        Recent sales at a loss (day, asset index): a buy within the window washes them.
+    """
+
+    rates: TaxRates
+    relief: Relief = Relief.HIFO
+    specific: tuple[str, ...] = ()
+    gain_budget_usd: float | None = None
+    realized_ytd_usd: float = 0.0
+    defer_horizon_days: float = 0.0
+    wash_window_days: int = WASH_WINDOW_DAYS
+    allow_wash_sales: bool = False
+    loss_sale_days: DayArray = field(default_factory=lambda: np.zeros(0, "datetime64[D]"))
+    loss_sale_assets: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+
+
+@dataclass(frozen=True)
+class TaxedStep:
+    """The step after tax (one portfolio).
+
+    Attributes
+    ----------
+    outcome : StepResult
+        As :func:`step` returns it, with the trades after tax; its costs and benefit
+        count the tax.
+    taken_shares : ndarray, shape (L,)
+        Shares each lot gives up to the sales.
+    gain_usd, tax_usd : ndarray, shape (L,)
+        Realized gain and its tax per lot.
+    long_term : ndarray of bool, shape (L,)
+    deferred : ndarray of bool, shape (L,)
+        Lots held back to turn long-term; ``long_term_from`` is the day they do.
+    long_term_from : ndarray of datetime64[D], shape (L,)
+    tax_by_asset_usd : ndarray, shape (N,)
+    reasons : tuple of (int, str)
+        Asset index and what the tax changed for it (-1: the whole plan).
+    changed : bool
+        Some trade was cut or held back for tax.
+    """
+
+    outcome: StepResult
+    taken_shares: FloatArray
+    gain_usd: FloatArray
+    tax_usd: FloatArray
+    long_term: BoolArray
+    deferred: BoolArray
+    long_term_from: DayArray
+    tax_by_asset_usd: FloatArray
+    reasons: tuple[tuple[int, str], ...]
+    changed: bool
+
+
+class _Portfolio:
+    """The benefit and trading cost of a trade vector of the one row (USD)."""
+
+    def __init__(self, rule: Rule, ctx: DayContext, day: AssetDay) -> None:
+        self.rule, self.ctx, self.day = rule, ctx, day
+        self.nav = float(ctx.nav_usd[0])
+        self.held = ctx.weights[0] * self.nav
+        self.target = np.broadcast_to(ctx.target, ctx.weights.shape)[0]
+        self.te_before = float(ctx.te_before[0])
+        self.scale = 0.5 * rule.gamma * rule.horizon_days / TRADING_DAYS * self.nav
+
+    def benefit_usd(self, trade: FloatArray) -> float:
+        drift = (self.held + trade) / self.nav - self.target
+        te_after = float(self.ctx.te(drift[None, :])[0])
+        return self.scale * (self.te_before**2 - te_after**2)
+
+    def cost_usd(self, trade: FloatArray) -> FloatArray:
+        return np.asarray(self.day.cost_fn(trade[None, :])[0], dtype=np.float64)
+
+
+def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
+             settings: TaxSettings, as_of: np.datetime64) -> TaxedStep:
+    """Decide and size one day's trades of one portfolio after tax (module docstring).
+
+    Parameters
+    ----------
+    rule, ctx, day
+        As :func:`~driftwise.policy.rule.step`, with ``ctx.n_configs == 1``.
+    lots : TaxLots
+    settings : TaxSettings
+    as_of : datetime64
+        The sale date.
+    """
+    if ctx.n_configs != 1:
+        raise ValueError("tax_step decides for one portfolio (C = 1)")
+    day_d = day_of(as_of)
+    lt_from = long_term_from(lots.acquired, settings.rates)
+    long_term = is_long_term(lots.acquired, day_d, settings.rates)
+    empty = np.zeros(lots.n_lots)
+    outcome = step(dataclasses.replace(rule, skip_if_cost_exceeds_benefit=False), ctx, day)
+    if not bool(outcome.trigger.fired[0]) or not bool(outcome.traded[0]):
+        plain = step(rule, ctx, day, evaluated=outcome.trigger)
+        return TaxedStep(plain, empty, empty, empty, long_term, np.zeros(lots.n_lots, bool),
+                         lt_from, np.zeros(ctx.weights.shape[1]), (), False)
+    port = _Portfolio(rule, ctx, day)
+    prices = np.asarray(day.prices_usd, dtype=np.float64)
+    first = outcome.sizing.trade_usd[0].copy()
+    trade = first.copy()
+    reasons: list[tuple[int, str]] = []
+    deferred = np.zeros(lots.n_lots, dtype=bool)
+    orders: dict[int, IntArray] = {}
+    for i in (int(a) for a in np.flatnonzero(trade < 0.0)):
+        mine = np.flatnonzero(lots.asset == i)
+        if not len(mine):
+            continue
+        order, held_back = _eligible(i, mine, trade, port, lots, settings, long_term, lt_from,
+                                     day_d, prices[i], reasons)
+        deferred[held_back] = True
+        orders[int(i)] = order
+        trade[i] = _best_cut(i, order, trade, port, lots, settings, long_term, prices[i],
+                             rule.constraints.whole_shares)
+    trade = _gain_budget(trade, orders, port, lots, settings, long_term, prices, reasons,
+                         rule.constraints.whole_shares)
+    trade = _wash_buys(trade, settings, day_d, reasons)
+    trade = _drop_small(trade, first, prices, rule)
+    for i in (int(a) for a in np.flatnonzero((trade != first) & (first < 0.0))):
+        if trade[i] == 0.0 and not any(a == i for a, _ in reasons):
+            reasons.append((i, "not sold: its tax exceeds what the sale brings"))
+        elif trade[i] != 0.0:
+            reasons.append((i, f"sold in part ({-trade[i]:,.0f} of {-first[i]:,.0f} "
+                                    "USD): the rest costs more in tax than it brings"))
+    taken = np.zeros(lots.n_lots)
+    for i, order in orders.items():
+        taken += relieve(lots.shares, order, -trade[i] / prices[i])
+    gain, tax = lot_tax(taken, lots.shares, lots.basis_usd, _lot_prices(lots, prices),
+                        long_term, settings.rates)
+    by_asset = np.zeros(len(trade))
+    np.add.at(by_asset, lots.asset, tax)
+    sized = _resize(trade, outcome.sizing, port, rule, prices)
+    final = _weigh(rule, ctx, day, outcome, sized, by_asset)
+    if bool(final.skipped_for_cost[0]):
+        taken, gain, tax, by_asset = empty, empty, empty, np.zeros(len(trade))
+    changed = bool(np.any(sized.trade_usd[0] != first))
+    return TaxedStep(final, taken, gain, tax, long_term, deferred, lt_from, by_asset,
+                     tuple(reasons), changed)
+
+
+def _lot_prices(lots: TaxLots, prices: FloatArray) -> FloatArray:
+    return prices[lots.asset]
+
+
+def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots: TaxLots,
+              settings: TaxSettings, long_term: BoolArray, lt_from: DayArray,
+              day: np.datetime64, price: float, reasons: list[tuple[int, str]]
+              ) -> tuple[IntArray, IntArray]:
+    """Asset ``i``'s lots in relief order without the deferred and washed ones, and the
+    deferred lots (indices into L)."""
+    order = mine[relief_order(lots.shares[mine], lots.basis_usd[mine], lots.acquired[mine],
+                              price, day, settings.relief, settings.rates,
+                              lot_ids=[lots.ids[j] for j in mine] if lots.ids else (),
+                              specific=settings.specific)]
+    sold_shares = -trade[i] / price
+    gain_ps = price - lots.basis_usd[order] / lots.shares[order]
+    held_back = np.zeros(0, dtype=np.intp)
+    if settings.defer_horizon_days > 0:
+        without = trade.copy()
+        without[i] = 0.0
+        per_share = (port.benefit_usd(trade) - port.benefit_usd(without)) / sold_shares
+        days = days_to_long_term(lt_from[order], day)
+        defer = deferred_lots(gain_ps * lots.shares[order], long_term[order], days,
+                              per_share * lots.shares[order],
+                              horizon_days=port.rule.horizon_days,
+                              defer_horizon_days=settings.defer_horizon_days,
+                              rates=settings.rates)
+        held_back = order[defer]
+        saving = rate_saving_usd(gain_ps * lots.shares[order], settings.rates)
+        penalty = waiting_penalty_usd(per_share * lots.shares[order], days,
+                                      port.rule.horizon_days)
+        for k in np.flatnonzero(defer):
+            j = int(order[k])
+            reasons.append((i, f"lot {_lot_name(lots, j)} deferred until {lt_from[j]}: the "
+                               f"tax saved by waiting ({saving[k]:,.0f} USD) exceeds the "
+                               f"tracking penalty of waiting ({penalty[k]:,.0f} USD)"))
+        order = order[~defer]
+        gain_ps = gain_ps[~defer]
+    recent = np.flatnonzero((lots.asset == i) & ((day - lots.acquired) <= np.timedelta64(
+        settings.wash_window_days, "D")))
+    # a loss lot is washed by another lot of the asset bought within the window (the rest
+    # of a lot never replaces its own shares)
+    loss = (gain_ps < 0.0) & np.array([bool(np.any(recent != j)) for j in order],
+                                      dtype=bool)
+    if loss.any():
+        names = ", ".join(_lot_name(lots, j) for j in order[loss])
+        if settings.allow_wash_sales:
+            reasons.append((i, f"wash sale: the loss of lots {names} is disallowed (bought "
+                               f"within {settings.wash_window_days} days) and moves to the "
+                               "basis of the recent lot"))
+        else:
+            reasons.append((i, f"loss lots {names} not sold: a purchase within "
+                               f"{settings.wash_window_days} days would wash the loss"))
+            order = order[~loss]
+    return order, held_back
+
+
+def _lot_name(lots: TaxLots, j: int) -> str:
+    return lots.ids[j] if lots.ids else str(lots.acquired[j])
+
+
+def _best_cut(i: int, order: IntArray, trade: FloatArray, port: _Portfolio, lots: TaxLots,
+              settings: TaxSettings, long_term: BoolArray, price: float,
+              whole_shares: bool) -> float:
+    """The trade of asset ``i`` (USD, <= 0) cut at its best lot boundary (step 3): the
+    sale as sized when that is the best."""
+    wanted = -trade[i] / price
+    bounds = np.minimum(np.concatenate([[0.0], np.cumsum(lots.shares[order])]), wanted)
+    if whole_shares:
+        bounds = np.floor(bounds + 1e-9)
+    best, best_value = 0.0, -np.inf
+    for shares in np.unique(bounds):
+        trial = trade.copy()
+        trial[i] = -shares * price
+        taken = relieve(lots.shares, order, shares)
+        _, tax = lot_tax(taken, lots.shares, lots.basis_usd, price, long_term, settings.rates)
+        value = port.benefit_usd(trial) - float(port.cost_usd(trial)[i]) - float(tax.sum())
+        if value >= best_value - 1e-9 * port.nav:
+            best, best_value = float(shares), value
+    return float(trade[i]) if best >= wanted - 1e-6 else -best * price
+
+
+def _gain_budget(trade: FloatArray, orders: dict[int, IntArray], port: _Portfolio,
+                 lots: TaxLots, settings: TaxSettings, long_term: BoolArray,
+                 prices: FloatArray, reasons: list[tuple[int, str]],
+                 whole_shares: bool) -> FloatArray:
+    """Peel gain lots off the end of the sales until the year's net gain fits (step 4)."""
+    if settings.gain_budget_usd is None:
+        return trade
+    room = settings.gain_budget_usd - settings.realized_ytd_usd
+    trade = trade.copy()
+
+    def realized() -> tuple[float, dict[int, FloatArray]]:
+        total, taken_by = 0.0, {}
+        for i, order in orders.items():
+            taken = relieve(lots.shares, order, -trade[i] / prices[i])
+            gain, _ = lot_tax(taken, lots.shares, lots.basis_usd, prices[i], long_term,
+                              settings.rates)
+            total += float(gain.sum())
+            taken_by[i] = taken
+        return total, taken_by
+
+    total, taken_by = realized()
+    peeled: set[int] = set()
+    while total > room + 1e-6:
+        best: tuple[float, int, float] | None = None
+        for i, order in orders.items():
+            used = [j for j in order if taken_by[i][j] > 0.0]
+            if not used:
+                continue
+            last = used[-1]
+            gain_ps = prices[i] - lots.basis_usd[last] / lots.shares[last]
+            if gain_ps <= 0.0:
+                continue
+            trial = trade.copy()
+            trial[i] = 0.0
+            per_share = (port.benefit_usd(trade) - port.benefit_usd(trial)) / (
+                -trade[i] / prices[i])
+            score = per_share / gain_ps
+            if best is None or score < best[0]:
+                best = (score, i, gain_ps)
+        if best is None:
+            reasons.append((-1, f"gain budget: the sales realize {total:,.0f} USD of net "
+                                f"gain, above the {room:,.0f} USD left this year, and no "
+                                "gain lot can be left unsold to meet it"))
+            break
+        _, i, gain_ps = best
+        last = [j for j in orders[i] if taken_by[i][j] > 0.0][-1]
+        cut = min(float(taken_by[i][last]), (total - room) / gain_ps)
+        shares = -trade[i] / prices[i] - cut
+        if whole_shares:
+            shares = float(np.floor(shares + 1e-9))
+        trade[i] = -max(shares, 0.0) * prices[i]
+        peeled.add(i)
+        total, taken_by = realized()
+    for i in sorted(peeled):
+        reasons.append((i, f"sale reduced to keep the year's realized net gain within the "
+                           f"gain budget ({settings.gain_budget_usd:,.0f} USD)"))
+    return trade
+
+
+def _wash_buys(trade: FloatArray, settings: TaxSettings, day: np.datetime64,
+               reasons: list[tuple[int, str]]) -> FloatArray:
+    """Buys that would wash a recent loss sale: held back, or kept and said (step 2)."""
+    washed = washed_buys(list(settings.loss_sale_days), list(settings.loss_sale_assets),
+                         len(trade), day, window_days=settings.wash_window_days)
+    out = trade.copy()
+    for i in np.flatnonzero(washed & (trade > 0.0)):
+        if settings.allow_wash_sales:
+            reasons.append((int(i), "wash sale: this buy falls within "
+                                    f"{settings.wash_window_days} days of a loss sale; the "
+                                    "loss is disallowed and moves to the new lot's basis"))
+        else:
+            out[i] = 0.0
+            reasons.append((int(i), "not bought: within "
+                                    f"{settings.wash_window_days} days of a sale at a loss, "
+                                    "the buy would wash that loss"))
+    return out
+
+
+def _drop_small(trade: FloatArray, first: FloatArray, prices: FloatArray,
+                rule: Rule) -> FloatArray:
+    """Cut sales below the minimum trade are dropped."""
+    c = rule.constraints
+    floor = np.maximum(c.min_trade_usd, c.min_trade_shares * prices)
+    small = (trade != first) & (np.abs(trade) < floor)
+    return np.where(small, 0.0, trade)
+
+
+def _resize(trade: FloatArray, before: SizingResult, port: _Portfolio, rule: Rule,
+            prices: FloatArray) -> SizingResult:
+    """The sizing result of the trades after tax, buys refitted to the cash (step 5)."""
+    c = rule.constraints
+    ctx = port.ctx
+    cash = ctx.cash_weight * ctx.nav_usd
+    fit = fit_cash(trade[None, :], cash_usd=cash, nav_usd=ctx.nav_usd,
+                   cash_floor=c.cash_buffer, cost_fn=port.day.cost_fn, prices_usd=prices,
+                   whole_shares=c.whole_shares, min_trade_usd=c.min_trade_usd,
+                   min_trade_shares=c.min_trade_shares)
+    x = np.asarray(fit.trade_usd, dtype=np.float64)
+    k = np.asarray(fit.cost_usd, dtype=np.float64)
+    post_nav = ctx.nav_usd - k.sum(axis=1)
+    post_cash = (fit.cash_after_usd if fit.cash_after_usd is not None
+                 else cash - x.sum(axis=1) - k.sum(axis=1))
+    shares = x / prices
+    if c.whole_shares:
+        shares = np.rint(shares)
+    binding = dict(before.binding)
+    binding["cash"] = np.asarray(before.binding["cash"]) | fit.scaled
+    binding["cash_short"] = np.asarray(before.binding["cash_short"]) | fit.short
+    return SizingResult(x, shares, k, post_nav, (port.held + x) / post_nav[:, None],
+                        post_cash / post_nav, binding, post_cash_usd=post_cash,
+                        iterations=before.iterations,
+                        intended_traded_usd=before.intended_traded_usd)
+
+
+def _weigh(rule: Rule, ctx: DayContext, day: AssetDay, before: StepResult,
+           sized: SizingResult, tax_usd: FloatArray) -> StepResult:
+    """Cost (trading + borrow + tax) against benefit, and the rule's skip (step 6)."""
+    nav = ctx.nav_usd
+    borrow = added_borrow(rule, ctx, day, sized.trade_usd).sum(axis=1)
+    cost = (sized.cost_usd.sum(axis=1) + borrow + float(tax_usd.sum())) / nav
+    te_after = ctx.te(sized.post_weights - ctx.target)
+    benefit = 0.5 * rule.gamma * (ctx.te_before**2 - te_after**2) * (
+        rule.horizon_days / TRADING_DAYS)
+    skipped = np.zeros(1, dtype=bool)
+    if rule.skip_if_cost_exceeds_benefit:
+        skipped = (cost > benefit) & (cost > 0.0)
+    if not skipped[0]:
+        return dataclasses.replace(before, sizing=sized, cost_fraction=cost, benefit=benefit,
+                                   te_after=te_after, weighed_cost=cost,
+                                   weighed_benefit=benefit, skipped_for_cost=skipped)
+    zero = np.zeros_like(sized.trade_usd)
+    none = SizingResult(zero, zero.copy(), zero.copy(), nav.copy(), ctx.weights.copy(),
+                        np.asarray(ctx.cash_weight, dtype=np.float64).copy(), sized.binding,
+                        post_cash_usd=ctx.cash_weight * nav, iterations=sized.iterations,
+                        intended_traded_usd=np.zeros(1))
+    return dataclasses.replace(before, sizing=none, cost_fraction=np.zeros(1),
+                               benefit=np.zeros(1), te_after=ctx.te_before,
+                               weighed_cost=cost, weighed_benefit=benefit,
+                               skipped_for_cost=skipped)
