@@ -147,3 +147,23 @@ def check_window(start: str | None, end: str | None) -> None:
     if start is not None and end is not None and start >= end:
         raise typer.BadParameter(f"{start} is not before --end {end}",
                                  param_hint="'--start'")
+
+
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="The portfolio record: a SQLite file or a database URL "
+    "(postgresql+psycopg://user@host/db). Default: [record] path or url of the "
+    "configuration, then the DRIFTWISE_DB variable, then "
+    "~/.local/share/driftwise/record.sqlite.", show_default=False)]
+
+DEFAULT_ACCOUNT = "main"
+"""The account of the record a command uses when none is named."""
+
+AccountOption = Annotated[str, typer.Option(
+    "--account", help="The account of the record.")]
+
+
+def record_url(db: str | None, cfg: Config) -> str:
+    """The record's URL: ``--db``, the configuration, ``DRIFTWISE_DB``, the per-user file."""
+    from driftwise.record.db import resolve_url
+
+    return resolve_url(db, config_path=cfg.record.path, config_url=cfg.record.url)
