@@ -197,7 +197,15 @@ def compare(old: Snapshot | None, new: Snapshot) -> tuple[Changes, Changes]:
     old_lots = Counter(() if old is None or old.lots is None else old.lots)
     new_lots = Counter(() if new.lots is None else new.lots)
     gone, came = old_lots - new_lots, new_lots - old_lots
-    lot_changed = min(sum(gone.values()), sum(came.values()))
+
+    def keys(lots: Counter[Lot]) -> Counter[tuple[str, dt.date, str | None]]:
+        out: Counter[tuple[str, dt.date, str | None]] = Counter()
+        for lot, n in lots.items():
+            out[(lot.ticker, lot.acquired, lot.lot_account)] += n
+        return out
+
+    # a lot of the same ticker, date and account on both sides changed (shares or basis)
+    lot_changed = sum((keys(gone) & keys(came)).values())
     return (Changes("positions", added, changed, removed),
             Changes("lots", sum(came.values()) - lot_changed, lot_changed,
                     sum(gone.values()) - lot_changed))
