@@ -40,8 +40,8 @@ RETRIES = 8
 
 KILL_HOOK_VAR = "DRIFTWISE_RECORD_KILL_AFTER"
 """Crash testing only: a process with this variable set to N kills itself (SIGKILL)
-just before its N-th SQL statement, so a test can stop a command between any two
-statements."""
+just before its N-th SQL statement or commit, so a test can stop a command between any
+two statements."""
 
 T = TypeVar("T")
 
@@ -143,6 +143,7 @@ def _install_kill_hook(engine: Engine) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", before)
 
 
 def _retryable(exc: sa.exc.DBAPIError) -> bool:
