@@ -274,6 +274,9 @@ CASES: dict[str, Case] = {
 ALLOWLIST: dict[str, str] = {
     # a price jump the user accepts: the fixture's prices have none to accept
     "data.accept_jumps": "tests/cli/test_bad_input_catalogue_inputs.py::test_accepted_jump_plans",
+    # where the record lives: the commands that use it create it there
+    "record.path": "tests/record/test_db.py::test_each_address_setting_is_read",
+    "record.url": "tests/record/test_db.py::test_each_address_setting_is_read",
 }
 """Keys whose effect needs inputs the fixture lacks, each with the test that covers it."""
 

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from tests.record.conftest import expected, holdings_now, write_fills, write_start
 
 import driftwise.cli.fills
 import driftwise.cli.record
@@ -30,7 +31,6 @@ import driftwise.record.fills  # noqa: F401  (imported before forking)
 from driftwise.cli import EXIT_OK, main
 from driftwise.record.db import KILL_HOOK_VAR
 from driftwise.record.schema import fills, holdings_snapshots
-from tests.record.conftest import expected, holdings_now, write_fills, write_start
 
 MIN_KILLS = 50
 

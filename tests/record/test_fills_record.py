@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
+from tests.record.conftest import expected, holdings_now, write_fills, write_start
 
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from driftwise.data.holdings import read_holdings
@@ -22,7 +23,6 @@ from driftwise.record import open_engine, transaction
 from driftwise.record.fills import apply_record_fills
 from driftwise.record.holdings import account_id
 from driftwise.record.schema import accounts, fills, holdings_snapshots
-from tests.record.conftest import expected, holdings_now, write_fills, write_start
 
 
 def _ready(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

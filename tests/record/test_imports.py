@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from tests.record.conftest import START, START_CASH, holdings_now, write_start
 
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from driftwise.record.events import read_events
@@ -23,7 +24,6 @@ from driftwise.record.schema import (
     target_versions,
     target_weights,
 )
-from tests.record.conftest import START, START_CASH, holdings_now, write_start
 
 
 def _import(db_url: str, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, dict]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from driftwise.cli._options import ConfigOption as ConfigOption
 from driftwise.config import Config, accepted_jumps, default_config, load_config
 from driftwise.data.jumps import parse_jump_key
 from driftwise.data.loader import last_rebalance_after, load_inputs
@@ -111,9 +112,6 @@ def load_portfolio(cfg: Config, *, as_of: str | None, last_rebalance: str | None
     return inputs
 
 
-ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", help="TOML configuration (see `driftwise config init`); defaults otherwise.",
-    **_FILE)]
 
 
 def load_cli_config(path: Path | None) -> Config:
@@ -147,19 +145,6 @@ def check_window(start: str | None, end: str | None) -> None:
     if start is not None and end is not None and start >= end:
         raise typer.BadParameter(f"{start} is not before --end {end}",
                                  param_hint="'--start'")
-
-
-DbOption = Annotated[str | None, typer.Option(
-    "--db", help="The portfolio record: a SQLite file or a database URL "
-    "(postgresql+psycopg://user@host/db). Default: [record] path or url of the "
-    "configuration, then the DRIFTWISE_DB variable, then "
-    "~/.local/share/driftwise/record.sqlite.", show_default=False)]
-
-DEFAULT_ACCOUNT = "main"
-"""The account of the record a command uses when none is named."""
-
-AccountOption = Annotated[str, typer.Option(
-    "--account", help="The account of the record.")]
 
 
 def record_url(db: str | None, cfg: Config) -> str:

@@ -8,14 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from driftwise.cli._inputs import (
-    DEFAULT_ACCOUNT,
-    AccountOption,
-    ConfigOption,
-    DbOption,
-    load_cli_config,
-    record_url,
-)
+from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
 from driftwise.cli._output import console, frame_table, num, pairs_table, print_json, usd
 from driftwise.data.holdings import read_holdings
 from driftwise.execution import apply_fills, last_fill_date, read_fills
@@ -115,6 +108,7 @@ def fills_command(
 def _into_record(fills: Path, db: str | None, account: str, config: Path | None, relief: str,
                  allow_short: bool, as_json: bool) -> None:
     """Apply a fills file to the record in one transaction and print what changed."""
+    from driftwise.cli._inputs import load_cli_config, record_url
     from driftwise.record import describe, open_record, transaction
     from driftwise.record.fills import apply_record_fills
 

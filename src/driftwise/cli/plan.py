@@ -12,15 +12,12 @@ import typer
 from driftwise._atomic import atomic_path, write_text
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.cli._inputs import (
-    DEFAULT_ACCOUNT,
-    AccountOption,
-    ConfigOption,
-    DbOption,
     InputOptions,
     load_cli_config,
     load_portfolio,
     record_url,
 )
+from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
 from driftwise.cli._output import (
     console,
     frame_table,

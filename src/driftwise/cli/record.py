@@ -9,14 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from driftwise.cli._inputs import (
-    DEFAULT_ACCOUNT,
-    AccountOption,
-    ConfigOption,
-    DbOption,
     InputOptions,
     load_cli_config,
     record_url,
 )
+from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
 from driftwise.cli._output import console, frame_table, pairs_table, print_json
 from driftwise.record import describe, migrate, open_engine, open_record, transaction
 from driftwise.record.events import append_event
