@@ -88,3 +88,14 @@ def test_each_address_setting_is_read(tmp_path: Path, monkeypatch: pytest.Monkey
     capsys.readouterr()
     assert main(["fills", "--record", "--fills", str(tmp_path / "none.csv"), "--db",
                  str(tmp_path / "opt.sqlite")]) == EXIT_BAD_INPUT
+
+
+def test_an_unreachable_record_is_a_clear_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["init", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
+                ) == EXIT_BAD_INPUT
+    assert main(["init", "--db", "/proc/none/record.sqlite"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "cannot be reached" in err and "cannot be created" in err
+    assert "Traceback" not in err

@@ -10,6 +10,7 @@ approval, a fills run.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
@@ -31,6 +32,7 @@ def _alembic_config(connection: Connection) -> object:
     return config
 
 
+@cache
 def head_revision() -> str:
     """The newest schema revision this version of driftwise ships."""
     from alembic.config import Config as AlembicConfig
@@ -45,10 +47,18 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision of the record (None: an empty database)."""
+    import sqlalchemy as sa
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    from driftwise.errors import DataError
+
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.DBAPIError as exc:
+        raise DataError("the record cannot be reached", file=describe(str(engine.url)),
+                        field="database", expected="a reachable driftwise database",
+                        found=str(exc.orig).strip().splitlines()[0]) from None
 
 
 def migrate(engine: Engine) -> tuple[str | None, str]:

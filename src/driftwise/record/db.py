@@ -100,7 +100,12 @@ def open_engine(url: str) -> Engine:
                           "postgresql+psycopg://user@host/database)") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataError("the record's folder cannot be created",
+                                file=parsed.database, field="database",
+                                expected="a writable folder", found=exc.strerror) from None
         engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
