@@ -99,3 +99,30 @@ def test_an_unreachable_record_is_a_clear_error(tmp_path: Path,
     err = capsys.readouterr().err
     assert "cannot be reached" in err and "cannot be created" in err
     assert "Traceback" not in err
+
+
+def test_a_writer_holds_the_lock_from_its_first_statement_and_readers_never_wait(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    from driftwise.record import migrate, transaction
+
+    path = tmp_path / "r.sqlite"
+    engine = open_engine(as_url(str(path)))
+    migrate(engine)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    seen: list[str] = []
+
+    def work(connection: object) -> None:
+        seen.append(other.execute("SELECT count(*) FROM events").fetchone()[0])  # reads go on
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")  # a second writer waits (here: gives up)
+
+    transaction(engine, work)
+    assert seen == [1]
+    with engine.connect() as reading:  # a reader does not take the write lock
+        reading.exec_driver_sql("SELECT count(*) FROM events").scalar()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    other.close()
+    engine.dispose()

@@ -8,7 +8,8 @@ anything else a SQLite file path.
 
 SQLite runs in WAL mode (readers never block the writer) with a busy timeout, full
 synchronous commits and foreign keys on; every transaction starts with ``BEGIN
-IMMEDIATE``, so two writers queue on the lock instead of failing half-way. PostgreSQL
+IMMEDIATE`` (a read begins deferred), so two writers queue on the lock instead of failing
+half-way. PostgreSQL
 transactions run SERIALIZABLE; a transaction the server aborts as a serialization
 failure or deadlock (or SQLite still busy after its timeout) is retried from the start
 (:func:`transaction`).
@@ -42,6 +43,9 @@ KILL_HOOK_VAR = "DRIFTWISE_RECORD_KILL_AFTER"
 """Crash testing only: a process with this variable set to N kills itself (SIGKILL)
 just before its N-th SQL statement or commit, so a test can stop a command between any
 two statements."""
+
+WRITE = "driftwise_write"
+"""Execution option of the connections :func:`transaction` opens: they will write."""
 
 T = TypeVar("T")
 
@@ -133,7 +137,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # a writer takes the write lock when it begins (a reader upgrading later could fail
+    # half-way); a reader begins deferred and never blocks anyone (WAL)
+    write = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _install_kill_hook(engine: Engine) -> None:
@@ -172,8 +179,10 @@ def transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
     """
     for attempt in range(RETRIES):
         try:
-            with engine.begin() as connection:
-                return work(connection)
+            with engine.connect() as connection:
+                connection.execution_options(**{WRITE: True})
+                with connection.begin():
+                    return work(connection)
         except sa.exc.OperationalError as exc:
             if not _retryable(exc) or attempt == RETRIES - 1:
                 raise DataError("the record cannot be written", file=describe(str(engine.url)),
