@@ -104,3 +104,20 @@ def test_an_illegal_move_in_a_batch_moves_nothing(engine: Engine, db_url: str,
     with engine.connect() as c:
         statuses = set(c.execute(sa.select(orders.c.status)).scalars())
     assert statuses == {"proposed", "cancelled"}
+
+
+def test_history_tells_what_was_decided_when_and_why(engine: Engine, db_url: str,
+                                                     planned: dict, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    plan_id = planned["record"]["plan_id"]
+    assert main(["approve", "--db", db_url, "--plan", str(plan_id)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["history", "--db", db_url, "--json"]) == EXIT_OK
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["kind"] for e in entries] == ["plan", "orders"]
+    assert entries[0]["reasons"] == planned["reasons"]
+    assert f"plan {plan_id}" in entries[0]["summary"] and "rebalance" in entries[0]["summary"]
+    assert entries[1]["summary"] == f"{len(planned['record']['order_ids'])} order(s) now approved"
+    assert main(["history", "--db", db_url, "--since", "2999-01-01", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["history", "--db", db_url, "--account", "nobody"]) == EXIT_BAD_INPUT

@@ -1,4 +1,4 @@
-"""``driftwise init``, ``driftwise import`` and ``driftwise approve``: the portfolio record."""
+"""``driftwise init``, ``import``, ``approve`` and ``history``: the portfolio record."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from driftwise.cli._inputs import (
     InputOptions,
+    date_option,
     load_cli_config,
     record_url,
 )
@@ -23,10 +24,11 @@ _FILE = {"exists": False, "dir_okay": False, "show_default": False}
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``init``, ``import`` and ``approve`` to ``app``."""
+    """Add ``init``, ``import``, ``approve`` and ``history`` to ``app``."""
     app.command("init")(init_command)
     app.command("import")(import_command)
     app.command("approve")(approve_command)
+    app.command("history")(history_command)
 
 
 def init_command(
@@ -179,3 +181,37 @@ def approve_command(
         return
     console.print(f"{len(moved)} order(s) now {to}"
                   + (f"; {len(already)} already {to}" if already else ""), highlight=False)
+
+
+def history_command(
+    account: AccountOption = DEFAULT_ACCOUNT,
+    since: Annotated[str | None, date_option(
+        "Show what was recorded from this day (YYYY-MM-DD, UTC) on.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What was decided when, and why: an account's imports, plans (decision and reasons),
+    order approvals and fills, in the order they were recorded.
+    """
+    import datetime as dt
+
+    from driftwise.record.history import account_history
+    from driftwise.record.holdings import account_id
+
+    engine = open_record(record_url(db, load_cli_config(config)))
+    start = None if since is None else dt.date.fromisoformat(since)
+    with engine.connect() as connection:
+        entries = account_history(connection, account_id(connection, account), start)
+    if as_json:
+        print_json([{"at": e.at.isoformat(), "kind": e.kind, "summary": e.summary,
+                     "reasons": list(e.reasons)} for e in entries])
+        return
+    console.print(f"History of account {account} ({describe(str(engine.url))})",
+                  highlight=False)
+    for e in entries:
+        console.print(f"{e.at:%Y-%m-%d %H:%M} UTC  {e.kind:<7} {e.summary}", highlight=False)
+        for reason in e.reasons:
+            console.print(f"{'':26}• {reason}", highlight=False)
+    if not entries:
+        console.print("nothing recorded yet")
