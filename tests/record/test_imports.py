@@ -19,6 +19,7 @@ from driftwise.record.schema import (
     cost_snapshots,
     holdings_snapshots,
     lots,
+    market_series,
     prices,
     securities,
     target_versions,
@@ -84,12 +85,14 @@ def test_targets_master_costs_prices(engine: Engine, db_url: str, tmp_path: Path
     px = tmp_path / "prices.csv"
     px.write_text("date,ticker,close,volume\n2023-01-03,AAA,10.5,100\n2023-01-03,BBB,20,200\n"
                   "2023-01-04,AAA,10.75,150\n2023-01-04,BBB,20.25,250\n")
+    vix = tmp_path / "vix.csv"
+    vix.write_text("date,close\n2023-01-03,22.9\n2023-01-04,21.13\n")
     first = _import(db_url, capsys, "--targets", str(targets), "--master", str(master),
-                    "--cost-file", str(costs), "--prices", str(px))
-    assert [first[k]["added"] for k in ("targets", "securities", "cost_snapshots", "prices")
-            ] == [3, 3, 2, 4]
+                    "--cost-file", str(costs), "--prices", str(px), "--vix", str(vix))
+    assert [first[k]["added"] for k in ("targets", "securities", "cost_snapshots", "prices",
+                                        "vix")] == [3, 3, 2, 4, 2]
     again = _import(db_url, capsys, "--targets", str(targets), "--master", str(master),
-                    "--cost-file", str(costs), "--prices", str(px))
+                    "--cost-file", str(costs), "--prices", str(px), "--vix", str(vix))
     assert all(c["added"] == c["changed"] == c["removed"] == 0 for c in again.values())
     targets.write_text("ticker,target_weight,band_abs,effective_date\nAAA,0.6,0.05,2023-02-01\n"
                        "BBB,0.4,,2023-02-01\n")
@@ -118,6 +121,9 @@ def test_targets_master_costs_prices(engine: Engine, db_url: str, tmp_path: Path
         spreads = dict(c.execute(sa.select(cost_snapshots.c.ticker, cost_snapshots.c.spread_bps))
                        .all())
         assert spreads == {"AAA": Decimal("5.0"), "BBB": None}
+        closes = c.execute(sa.select(market_series.c.value).where(
+            market_series.c.series == "vix").order_by(market_series.c.date)).scalars().all()
+        assert closes == [Decimal("22.9"), Decimal("21.13")]
 
 
 def test_a_bad_file_stores_nothing_and_names_row_and_field(

@@ -101,3 +101,25 @@ def test_no_code_updates_or_deletes_the_event_log() -> None:
                     and isinstance(node.args[0], ast.Name) and node.args[0].id == "events"):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_an_older_record_is_migrated_and_keeps_its_data(db_url: str) -> None:
+    """A record at the first schema, with an account in it, brought to the newest one."""
+    from alembic import command
+
+    from driftwise.record import _alembic_config, transaction
+
+    engine = open_engine(db_url)
+    transaction(engine, lambda c: command.upgrade(_alembic_config(c), "0001"))
+    assert current_revision(engine) == "0001"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO accounts (name, created_at) VALUES ('kept', CURRENT_TIMESTAMP)")
+        assert not sa.inspect(connection).has_table("market_series")
+    assert migrate(engine) == ("0001", head_revision())
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT name FROM accounts").scalar() == "kept"
+        assert sa.inspect(connection).has_table("market_series")
+        assert [e.detail for e in read_events(connection)] == [
+            {"from": "0001", "to": head_revision()}]
+    engine.dispose()

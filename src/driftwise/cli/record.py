@@ -61,13 +61,14 @@ def import_command(
     cost_file: InputOptions.cost_file = None,
     prices: InputOptions.prices = None,
     volumes: InputOptions.volumes = None,
+    vix: InputOptions.vix = None,
     as_of: InputOptions.as_of = None,
     account: AccountOption = DEFAULT_ACCOUNT,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Import holdings, lots, targets, security master, costs and prices into the record.
+    """Import holdings, lots, targets, security master, costs, prices and VIX into the record.
 
     The files are read and validated as every other command reads them; the whole import
     is one transaction (all of it is stored, or none), and the output says what changed:
@@ -75,7 +76,7 @@ def import_command(
     nothing.
     """
     given = {"holdings": holdings, "targets": targets, "master": master,
-             "cost_file": cost_file, "prices": prices}
+             "cost_file": cost_file, "prices": prices, "vix": vix}
     if not any(given.values()):
         raise typer.BadParameter("give at least one file to import", param_hint="--holdings")
     if lots is not None and holdings is None:
@@ -86,7 +87,8 @@ def import_command(
     read = _read_files(cfg.constraints.long_only, as_of=as_of, lots=lots, volumes=volumes,
                        **given)
     engine = open_record(record_url(db, cfg))
-    changes = transaction(engine, lambda c: _store(c, account, read))
+    files = {**given, "lots": lots, "volumes": volumes}
+    changes = transaction(engine, lambda c: _store(c, account, read, files))
     rows = [{"table": c.table, "added": c.added, "changed": c.changed, "removed": c.removed}
             for c in changes]
     if as_json:
@@ -105,7 +107,7 @@ def _read_files(long_only: bool, *, as_of: str | None, lots: Path | None,
                 volumes: Path | None, **given: Path | None) -> dict[str, Any]:
     from driftwise.data.costs import read_cost_inputs
     from driftwise.data.holdings import read_holdings
-    from driftwise.data.market import read_prices
+    from driftwise.data.market import read_prices, read_vix
     from driftwise.data.master import read_security_master
     from driftwise.data.targets import read_targets
 
@@ -115,11 +117,13 @@ def _read_files(long_only: bool, *, as_of: str | None, lots: Path | None,
         "master": read_security_master,
         "cost_file": lambda p: read_cost_inputs(p, as_of=as_of),
         "prices": lambda p: read_prices(p, volumes=volumes, today=as_of, detect_jumps=False),
+        "vix": lambda p: read_vix(p, today=as_of)[0],
     }
     return {k: readers[k](p) for k, p in given.items() if p is not None}
 
 
-def _store(connection: Any, account: str, read: dict[str, Any]) -> list[Changes]:
+def _store(connection: Any, account: str, read: dict[str, Any],
+           files: dict[str, Path | None]) -> list[Changes]:
     from driftwise.record import imports
     from driftwise.record.holdings import account_id
 
@@ -139,9 +143,11 @@ def _store(connection: Any, account: str, read: dict[str, Any]) -> list[Changes]
         changes += imports.import_costs(connection, read["cost_file"])
     if "prices" in read:
         changes += imports.import_prices(connection, read["prices"])
+    if "vix" in read:
+        changes += imports.import_series(connection, "vix", read["vix"])
     if any(c.any for c in changes):
         append_event(connection, "import", {
-            "files": {k: getattr(v, "source", k) for k, v in read.items()},
+            "files": {k: str(v) for k, v in files.items() if v is not None},
             "changes": [vars(c) for c in changes]}, account_id=owner)
     return changes
 

@@ -11,7 +11,8 @@ transaction: the command runs one import as one transaction, all of it or none.
   their row (``valid_to``), new values open one; nothing is deleted;
 * costs: one snapshot per ticker and ``as_of`` date (a date imported again with other
   values is changed in place: it is the same measurement, corrected);
-* prices and volumes: one row per ticker and date, added or corrected.
+* prices and volumes: one row per ticker and date, added or corrected; the VIX likewise
+  (``market_series``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -31,6 +33,7 @@ from driftwise.record._values import day, exact, now, required, text
 from driftwise.record.holdings import Changes, compare, current, from_holdings, write_snapshot
 from driftwise.record.schema import (
     cost_snapshots,
+    market_series,
     prices,
     securities,
     target_versions,
@@ -119,8 +122,9 @@ _COST_FIELDS = ("spread_bps", "commission_bps", "commission_per_share_usd", "min
 def import_costs(connection: Connection, costs: CostFile) -> list[Changes]:
     """Store each ticker's cost inputs under their ``as_of`` date."""
     frame = costs.frame
-    new = {(str(t), _day(a)): tuple(exact(frame.at[t, f]) for f in _COST_FIELDS)
-           for t, a in zip(frame.index, frame["as_of"], strict=True)}
+    columns = [frame[f].tolist() for f in _COST_FIELDS]
+    new = {(str(t), _day(a)): tuple(exact(c[i]) for c in columns)
+           for i, (t, a) in enumerate(zip(frame.index, frame["as_of"], strict=True))}
     dates = sorted({d for _, d in new})
     old = {(r.ticker, r.as_of): tuple(getattr(r, f) for f in _COST_FIELDS)
            for r in connection.execute(sa.select(cost_snapshots).where(
@@ -168,6 +172,26 @@ def import_prices(connection: Connection, market: MarketData) -> list[Changes]:
             (prices.c.ticker == t) & (prices.c.date == d)).values(
             close_usd=new[(t, d)][0], volume_shares=new[(t, d)][1]))
     return [Changes("prices", len(added), len(changed), 0)]
+
+
+def import_series(connection: Connection, name: str, values: pd.Series) -> list[Changes]:
+    """Store a daily series (``vix``: closes by date); other dates are left as they are."""
+    new = {_day(d): required(v) for d, v in values.items()}
+    if not new:
+        return [Changes(name)]
+    old = {r.date: r.value for r in connection.execute(sa.select(market_series).where(
+        (market_series.c.series == name)
+        & market_series.c.date.between(min(new), max(new))))}
+    added = [d for d in new if d not in old]
+    changed = [d for d in new if d in old and old[d] != new[d]]
+    for chunk in _chunks(added):
+        connection.execute(market_series.insert(), [
+            {"series": name, "date": d, "value": new[d]} for d in chunk])
+    for d in changed:
+        connection.execute(market_series.update().where(
+            (market_series.c.series == name) & (market_series.c.date == d)).values(
+            value=new[d]))
+    return [Changes(name, len(added), len(changed), 0)]
 
 
 def _day(value: object) -> dt.date:

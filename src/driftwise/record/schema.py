@@ -160,6 +160,14 @@ prices = sa.Table(
     sa.Column("volume_shares", Exact, nullable=True),
 )
 
+market_series = sa.Table(
+    "market_series", metadata,
+    sa.Column("series", sa.String(40), primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("value", Exact, nullable=False),
+)
+"""Daily market series by name: ``vix`` (close, index points)."""
+
 plans = sa.Table(
     "plans", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
