@@ -3,7 +3,8 @@ statements leave a consistent record that has lost nothing acknowledged; two ``f
 at once never lose one another's fills; a replayed file changes nothing.
 
 Each run is a forked process (the package already imported, so a run takes milliseconds)
-calling the command line's ``main``; ``DRIFTWISE_RECORD_KILL_AFTER=N`` makes it kill
+calling the command line's ``main`` with an engine of its own (it never touches the test's
+pooled connections, and leaves with ``os._exit``); ``DRIFTWISE_RECORD_KILL_AFTER=N`` makes it kill
 itself just before its N-th statement (or its commit). The kill point walks every
 statement of a run, round after round, with new fills each round. A few real
 ``python -m driftwise fills`` processes are also killed at random times.
@@ -101,7 +102,6 @@ def test_fills_killed_at_every_statement(engine: Engine, db_url: str, tmp_path: 
                 assert code == EXIT_OK
                 acknowledged |= files[-1]
             _check(engine, by_id, acknowledged, files)
-            engine.dispose()
             if code is not None:
                 break
         # a killed file run again is applied once; the acknowledged one, again, changes nothing
@@ -110,7 +110,6 @@ def test_fills_killed_at_every_statement(engine: Engine, db_url: str, tmp_path: 
                          str(tmp_path / f"f{round_}_{k}.csv")]) == EXIT_OK
             acknowledged |= files[k - point - 1]
         _check(engine, by_id, acknowledged, files)
-        engine.dispose()
     assert kills >= MIN_KILLS
 
 
@@ -136,7 +135,6 @@ def test_import_killed_at_every_statement(engine: Engine, db_url: str, tmp_path:
             with engine.connect() as c:
                 snapshots = c.execute(sa.select(sa.func.count())
                                       .select_from(holdings_snapshots)).scalar()
-            engine.dispose()
             if code is None:
                 kills += 1
                 assert now == current and snapshots == imports  # as before the run
@@ -179,7 +177,6 @@ def test_two_fills_at_once_lose_nothing(engine: Engine, db_url: str, tmp_path: P
         now = holdings_now(engine)
         assert now.positions == expected(list(by_id.values())).positions
         assert now.cash_usd == expected(list(by_id.values())).cash_usd
-        engine.dispose()
 
 
 def test_a_real_process_killed_at_a_random_time(engine: Engine, db_url: str,

@@ -79,7 +79,7 @@ def test_lots_are_relieved_as_the_file_based_command_relieves_them(
             on_file.lots["cost_basis_usd"], strict=True))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 4))
 def test_any_split_and_any_replay_order_gives_the_oracle(seed: int, parts: int) -> None:
     """Fills split into files, applied in a random order with repeats: every execution
