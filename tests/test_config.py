@@ -31,6 +31,7 @@ from driftwise.config.model import (
     OrderType,
     PolicyConfig,
     PortfolioConfig,
+    RecordConfig,
     RiskConfig,
     TaxConfig,
     TeModel,
@@ -53,6 +54,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "policy": PolicyConfig, "constraints": ConstraintsConfig, "costs": CostsConfig,
     "risk": RiskConfig, "execution": ExecutionConfig, "tax": TaxConfig,
     "backtest": BacktestConfig, "portfolio": PortfolioConfig, "data": DataConfig,
+    "record": RecordConfig,
 }
 
 
@@ -153,8 +155,15 @@ def test_template_comments_out_exactly_the_optional_fields() -> None:
 
 def test_template_examples_of_optional_fields_are_valid() -> None:
     uncommented = re.sub(r"^# (\w+ = )", r"\1", DEFAULT_CONFIG_TOML, flags=re.M)
-    cfg = loads_config(uncommented)
+    # the record's address is a path or a URL, never both: each example on its own
+    with_path = re.sub(r"^url = .*$", "", uncommented, flags=re.M)
+    cfg = loads_config(with_path)
     assert cfg.backtest.start == date(2005, 1, 3) and cfg.costs.flat_cost_bps == 20.0
+    assert cfg.record.path == "record.sqlite" and cfg.record.url is None
+    with_url = loads_config(re.sub(r"^path = .*$", "", uncommented, flags=re.M))
+    assert with_url.record.url is not None and with_url.record.url.startswith("postgresql")
+    with pytest.raises(ConfigError, match="not both"):
+        loads_config(uncommented)
 
 
 def test_write_default_config(tmp_path: Path) -> None:

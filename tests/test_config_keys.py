@@ -294,6 +294,9 @@ ALLOWLIST: dict[str, str] = {
         "tests/tax/test_plan_tax.py::test_a_short_term_gain_about_to_turn_long_term_is_deferred",
     "tax.defer_short_term_gains":
         "tests/tax/test_plan_tax.py::test_a_short_term_gain_about_to_turn_long_term_is_deferred",
+    # where the record lives: the commands that use it create it there
+    "record.path": "tests/record/test_db.py::test_each_address_setting_is_read",
+    "record.url": "tests/record/test_db.py::test_each_address_setting_is_read",
 }
 """Keys whose effect needs inputs the fixture lacks, each with the test that covers it."""
 

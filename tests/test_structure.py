@@ -78,4 +78,4 @@ def test_the_root_holds_the_public_face_and_little_else() -> None:
     assert private == {"_atomic", "_display", "_jit", "_kernels", "_types"}
     folders = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     assert folders == {"app", "backtest", "cli", "config", "costs", "data", "execution",
-                       "metrics", "policy", "report", "tax", "validation"}
+                       "metrics", "policy", "record", "report", "tax", "validation"}

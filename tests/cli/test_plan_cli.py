@@ -106,3 +106,20 @@ def test_report_command_has_plan_and_backtest_pages(capsys: pytest.CaptureFixtur
     assert "Decision: REBALANCE" in html
     assert "cost-benefit on 2020-12-28 .. 2022-12-28" in html
     assert html.count("data-figure=") >= 8
+
+
+def test_plan_out_never_leaves_old_orders_beside_a_new_decision(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A rebalance writes its orders; a skip into the same folder removes them (and an
+    unrelated file of the folder stays)."""
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["plan", "--out", str(tmp_path), "--fix"]) == EXIT_OK
+    assert (tmp_path / "orders.csv").is_file() and (tmp_path / "orders.fix").is_file()
+    skip = tmp_path / "skip.toml"
+    skip.write_text("[policy]\nthreshold = 0.9\n")
+    assert main(["plan", "--out", str(tmp_path), "--config", str(skip)]) == EXIT_OK
+    assert json.loads((tmp_path / "plan.json").read_text())["decision"] == "skip"
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"plan.json", "trades.csv", "notes.txt", "skip.toml"}
+    assert main(["plan", "--out", str(tmp_path)]) == EXIT_OK  # a rebalance without --fix
+    assert not (tmp_path / "orders.fix").exists() and (tmp_path / "orders.csv").is_file()

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from driftwise.cli._options import ConfigOption as ConfigOption
 from driftwise.config import Config, accepted_jumps, default_config, load_config
 from driftwise.data.jumps import parse_jump_key
 from driftwise.data.loader import last_rebalance_after, load_inputs
@@ -124,10 +125,6 @@ def with_sales(inputs: Inputs, path: Path, as_of: str | None) -> Inputs:
     return dataclasses.replace(inputs, sales=read_sales(path, as_of=day))
 
 
-ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", help="TOML configuration (see `driftwise config init`); defaults otherwise.",
-    **_FILE)]
-
 
 def load_cli_config(path: Path | None) -> Config:
     """The configuration file given, or the defaults."""
@@ -160,3 +157,10 @@ def check_window(start: str | None, end: str | None) -> None:
     if start is not None and end is not None and start >= end:
         raise typer.BadParameter(f"{start} is not before --end {end}",
                                  param_hint="'--start'")
+
+
+def record_url(db: str | None, cfg: Config) -> str:
+    """The record's URL: ``--db``, the configuration, ``DRIFTWISE_DB``, the per-user file."""
+    from driftwise.record.db import resolve_url
+
+    return resolve_url(db, config_path=cfg.record.path, config_url=cfg.record.url)

@@ -12,12 +12,13 @@ import typer
 from driftwise._atomic import atomic_path, write_text
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.cli._inputs import (
-    ConfigOption,
     InputOptions,
     load_cli_config,
     load_portfolio,
+    record_url,
     with_sales,
 )
+from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -76,6 +77,12 @@ def plan_command(
         help="Give this many USD first, in appreciated long-term lots of overweight assets "
         "(the most appreciated first; the rest from cash); the plan shows the tax avoided "
         "and plans what is left.", min=0.0)] = 0.0,
+    record: Annotated[bool, typer.Option(
+        "--record", help="Store the plan, its reasons, its inputs' fingerprints, the "
+        "configuration and its orders (proposed; see driftwise approve) in the portfolio "
+        "record.")] = False,
+    db: DbOption = None,
+    account: AccountOption = DEFAULT_ACCOUNT,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
@@ -94,14 +101,25 @@ def plan_command(
     plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending, donate_usd=donate_usd)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
+    stored = None
+    if record or db is not None:
+        files = {"holdings": holdings, "targets": targets, "prices": prices,
+                 "volumes": volumes, "master": master, "vix": vix, "lots": lots,
+                 "costs": cost_file, "sales": sales, "configuration": config}
+        stored = record_plan(plan, record_url(db, cfg), account, files)
     if report is not None:
         from driftwise.cli.report import write_full_report  # the report's stack, when asked
 
         write_full_report(report, inputs, cfg, plan)
     if as_json:
-        print_json(plan.to_dict())
+        print_json(plan.to_dict() if stored is None else
+                   {**plan.to_dict(), "record": {"plan_id": stored[0], "order_ids": stored[1]}})
     else:
         show(plan)
+        if stored is not None:
+            console.print(f"recorded as plan {stored[0]} with {len(stored[1])} proposed "
+                          f"order(s): approve with driftwise approve --plan {stored[0]}",
+                          highlight=False)
         if plan.decision is Decision.DELAY:
             first = delayed_since or str(plan.as_of.date())
             console.print(f"until then, run the plan with --delayed-since {first}",
@@ -137,15 +155,30 @@ def _pending_days(delayed_since: str | None, sessions: pd.Index, as_of: str | No
     return float(((index > start) & (index <= end)).sum())
 
 
+PLAN_FILES = ("plan.json", "trades.csv", "schedule.csv", "orders.csv", "orders.json",
+              "orders.fix")
+"""Every file ``plan --out`` may write."""
+
+
 def write_plan_files(plan: Plan, folder: Path, *, fix: bool = False) -> list[Path]:
-    """Write the plan's files into ``folder`` and return their paths."""
+    """Write the plan's files into ``folder`` and return their paths.
+
+    The files of an earlier run that this run does not write (the orders of a rebalance
+    when this run skips) are removed first, so the folder never shows a new decision
+    beside old orders; each file is written atomically, ``plan.json`` last.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / "plan.json"]
-    write_text(paths[0], json.dumps(to_jsonable(plan.to_dict()), indent=2) + "\n")
+    wanted = {"plan.json", "trades.csv"}
+    if plan.schedule is not None:
+        wanted |= {"schedule.csv", "orders.csv", "orders.json"} | ({"orders.fix"} if fix
+                                                                   else set())
+    for name in PLAN_FILES:
+        if name not in wanted:
+            (folder / name).unlink(missing_ok=True)
     trades = folder / "trades.csv"
     with atomic_path(trades) as temp:
         plan.trades.to_csv(temp)
-    paths.append(trades)
+    paths = [trades]
     if plan.schedule is not None:
         schedule = folder / "schedule.csv"
         with atomic_path(schedule) as temp:
@@ -156,7 +189,36 @@ def write_plan_files(plan: Plan, folder: Path, *, fix: bool = False) -> list[Pat
         if fix:
             paths.append(write_orders_fix(folder / "orders.fix", orders, sender="DRIFTWISE",
                                           target="BROKER", sending_time=pd.Timestamp.now("UTC")))
+    paths.insert(0, write_text(folder / "plan.json",
+                               json.dumps(to_jsonable(plan.to_dict()), indent=2) + "\n"))
     return paths
+
+
+def record_plan(plan: Plan, url: str, account: str, files: dict[str, Path | None]
+                ) -> tuple[int, list[int]]:
+    """Store ``plan`` and its orders (proposed) in the record; return the plan and order ids.
+
+    The fingerprint of each input is the SHA-256 of its file (``embedded sample`` for
+    the parts the sample provides).
+    """
+    from driftwise.execution.ledger import file_sha256
+    from driftwise.record import open_record, transaction
+    from driftwise.record.holdings import account_id
+    from driftwise.record.orders import PlanRecord, store_plan
+
+    prints = {k: (file_sha256(p) or "missing") if p is not None else "embedded sample"
+              for k, p in files.items() if k != "configuration" or p is not None}
+    saved = PlanRecord(
+        as_of=plan.as_of.date(), decision=plan.decision.value,
+        delay_until=None if plan.delay_until is None else plan.delay_until.date(),
+        rule=plan.rule, reasons=plan.reasons, fingerprints=prints,
+        configuration=plan.config_toml, nav_usd=plan.nav_usd)
+    order_rows = (orders_frame(plan.schedule) if plan.schedule is not None
+                  else pd.DataFrame(columns=["order_id", "ticker", "side", "shares",
+                                             "order_type", "limit_price_usd"]))
+    engine = open_record(url)
+    return transaction(engine, lambda c: store_plan(
+        c, account_id(c, account, create=True, lock=True), saved, order_rows))
 
 
 def show(plan: Plan) -> None:

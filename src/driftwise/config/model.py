@@ -89,6 +89,7 @@ __all__ = [
     "OrderType",
     "PolicyConfig",
     "PortfolioConfig",
+    "RecordConfig",
     "RiskConfig",
     "TaxConfig",
     "TeModel",
@@ -591,6 +592,22 @@ class DataConfig(_Section):
         _f((), "One-day price jumps known to be real, TICKER:YYYY-MM-DD.")
 
 
+class RecordConfig(_Section):
+    """``[record]``: where the portfolio record lives (``--db`` overrides it)."""
+
+    path: str | None = _f(None, "SQLite file of the record (default: the DRIFTWISE_DB "
+                          "variable, else ~/.local/share/driftwise/record.sqlite).")
+    url: str | None = _f(None, "Database URL of a shared record, e.g. "
+                         "postgresql+psycopg://user@host/driftwise (instead of path).")
+
+    @model_validator(mode="after")
+    def _one_address(self) -> RecordConfig:
+        if self.path and self.url:
+            raise _invalid("path or url, not both", field="url", found=show_value(self.url),
+                           related="path")
+        return self
+
+
 class Config(_Section):
     """The whole configuration; every section and field has a default."""
 
@@ -603,6 +620,7 @@ class Config(_Section):
     backtest: BacktestConfig = BacktestConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     data: DataConfig = DataConfig()
+    record: RecordConfig = RecordConfig()
 
     def to_toml(self) -> str:
         """The configuration as TOML text that :func:`loads_config` reads back equal.

@@ -246,4 +246,11 @@ default_target = "equal"
 # One-day price jumps known to be real, as "TICKER:YYYY-MM-DD" (e.g. ["OXY:2020-03-09"]):
 # not refused as a suspected unadjusted split or typo (flagged as accepted).
 accept_jumps = []
+
+[record]
+# The portfolio record (driftwise init / import / approve / fills --db): a SQLite file,
+# or the URL of a shared database (postgresql+psycopg://user@host/driftwise); set one.
+# Default: the DRIFTWISE_DB variable, else ~/.local/share/driftwise/record.sqlite.
+# path = "record.sqlite"
+# url = "postgresql+psycopg://user@host/driftwise"
 """.replace("{triggers}", _TRIGGER_LINES)

@@ -1,0 +1,1 @@
+"""The record's schema migrations (Alembic), run by :func:`driftwise.record.migrate`."""

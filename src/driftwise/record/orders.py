@@ -1,0 +1,151 @@
+"""Plans and their orders: proposed -> approved -> sent -> filled / cancelled.
+
+A plan stored in the record keeps its decision, every reason, the fingerprints of its
+inputs (SHA-256 of each file), the configuration it ran with (TOML text) and its
+orders, each ``proposed``. Only the transitions of :data:`LEGAL` may follow; any other
+is an error naming the order, its status and the status asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from driftwise.errors import DataError
+from driftwise.record._values import exact, now, required
+from driftwise.record.events import append_event
+from driftwise.record.schema import orders, plans
+
+LEGAL: dict[str, frozenset[str]] = {
+    "proposed": frozenset({"approved", "cancelled"}),
+    "approved": frozenset({"sent", "cancelled"}),
+    "sent": frozenset({"filled", "cancelled"}),
+    "filled": frozenset(),
+    "cancelled": frozenset(),
+}
+"""Each status and the statuses it may move to."""
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """What the record keeps of one plan (plain values, from ``Plan``)."""
+
+    as_of: dt.date
+    decision: str
+    delay_until: dt.date | None
+    rule: str
+    reasons: tuple[str, ...]
+    fingerprints: Mapping[str, str]
+    configuration: str
+    nav_usd: float
+
+
+def store_plan(connection: Connection, account: int, plan: PlanRecord,
+               order_rows: pd.DataFrame) -> tuple[int, list[int]]:
+    """Insert a plan and its orders (each ``proposed``); return the ids.
+
+    Parameters
+    ----------
+    order_rows : pd.DataFrame
+        :func:`driftwise.execution.orders_frame` rows: ``order_id``, ``ticker``, ``side``,
+        ``shares``, ``order_type``, ``limit_price_usd``.
+    """
+    moment = now()
+    result = connection.execute(plans.insert().values(
+        account_id=account, as_of=plan.as_of, decision=plan.decision,
+        delay_until=plan.delay_until, rule=plan.rule, reasons=list(plan.reasons),
+        fingerprints=dict(plan.fingerprints), configuration=plan.configuration,
+        nav_usd=required(plan.nav_usd), created_at=moment))
+    key = result.inserted_primary_key
+    assert key is not None
+    plan_id = int(key[0])
+    ids: list[int] = []
+    for row in order_rows.to_dict("records"):
+        inserted = connection.execute(orders.insert().values(
+            plan_id=plan_id, account_id=account, client_order_id=str(row["order_id"]),
+            ticker=str(row["ticker"]), side=str(row["side"]), shares=required(row["shares"]),
+            order_type=str(row["order_type"]), limit_price_usd=exact(row.get("limit_price_usd")),
+            status="proposed", filled_shares=Decimal(0), updated_at=moment))
+        order_key = inserted.inserted_primary_key
+        assert order_key is not None
+        ids.append(int(order_key[0]))
+    append_event(connection, "plan", {"plan_id": plan_id, "as_of": str(plan.as_of),
+                                      "decision": plan.decision, "orders": len(ids)},
+                 account_id=account)
+    return plan_id, ids
+
+
+def check_transition(order_id: int, status: str, to: str) -> None:
+    """Raise unless an order in ``status`` may move to ``to``.
+
+    Raises
+    ------
+    DataError
+        The transition is not in :data:`LEGAL`.
+    """
+    if to not in LEGAL:
+        raise DataError("unknown order status", field="status",
+                        expected=" / ".join(LEGAL), found=to)
+    if to not in LEGAL[status]:
+        allowed = ", ".join(sorted(LEGAL[status])) or "nothing (it is final)"
+        raise DataError(f"order {order_id} cannot go from {status} to {to}",
+                        field="status", expected=f"from {status}: {allowed}", found=to)
+
+
+def select_orders(connection: Connection, *, plan_id: int | None = None,
+                  order_ids: Sequence[int] = (), account: int | None = None
+                  ) -> list[Any]:
+    """Orders of a plan and/or by id (locked until the transaction ends on PostgreSQL).
+
+    Raises
+    ------
+    DataError
+        An unknown plan or order id, or neither given.
+    """
+    if plan_id is None and not order_ids:
+        raise DataError("name the orders: a plan id or order ids", field="orders",
+                        expected="--plan ID or --order ID")
+    query = sa.select(orders).order_by(orders.c.id).with_for_update()
+    if plan_id is not None:
+        if connection.execute(sa.select(plans.c.id).where(plans.c.id == plan_id)
+                              ).scalar_one_or_none() is None:
+            raise DataError("no such plan in the record", field="plan",
+                            expected="a plan id shown by driftwise plan --record",
+                            found=str(plan_id))
+        query = query.where(orders.c.plan_id == plan_id)
+    if order_ids:
+        query = query.where(orders.c.id.in_(list(order_ids)))
+    if account is not None:
+        query = query.where(orders.c.account_id == account)
+    rows = list(connection.execute(query))
+    missing = sorted(set(order_ids) - {r.id for r in rows})
+    if missing:
+        raise DataError("no such order in the record", field="order",
+                        expected="an order id of the record", found=str(missing[0]))
+    return rows
+
+
+def move_orders(connection: Connection, rows: Iterable[Any], to: str, *,
+                why: str = "") -> list[int]:
+    """Move each order to ``to`` (every transition checked first); return their ids."""
+    rows = list(rows)
+    for row in rows:
+        check_transition(row.id, row.status, to)
+    ids = [int(r.id) for r in rows]
+    if ids:
+        connection.execute(orders.update().where(orders.c.id.in_(ids))
+                           .values(status=to, updated_at=now()))
+        by_account: dict[int, list[int]] = {}
+        for r in rows:
+            by_account.setdefault(int(r.account_id), []).append(int(r.id))
+        for account, mine in by_account.items():
+            append_event(connection, "orders", {"to": to, "orders": mine, "why": why},
+                         account_id=account)
+    return ids
