@@ -49,7 +49,8 @@ def test_destination_argument() -> None:
 def test_sizing_variants() -> None:
     variants = pol.sizing_variants(pol.threshold(0.05))
     assert list(variants) == ["threshold 5%", "threshold 5% [half]", "threshold 5% [band edge]",
-                              "threshold 5% [cost constrained]"]
+                              "threshold 5% [cost constrained]",
+                              "threshold 5% [optimized]"]
 
 
 def test_constructors_keep_the_base() -> None:

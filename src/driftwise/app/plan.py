@@ -48,6 +48,7 @@ from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
 from driftwise.policy.destination import Destination
+from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
@@ -195,7 +196,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                    no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
-                   borrow_bps_annual=costs.borrow_bps_annual)
+                   borrow_bps_annual=costs.borrow_bps_annual,
+                   groups=group_codes(inputs.master.frame["sector"].reindex(state.tickers)))
     outcome = step(rule, ctx, day)
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:

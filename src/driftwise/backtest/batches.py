@@ -141,6 +141,9 @@ class Batch:
     borrow_daily: FloatArray | None = None
     """Borrow fee of a short per night, fraction of its value (N,): ``borrow_bps_annual /
     1e4 / 252``; None when the batch can hold no short (long-only, no short at the start)."""
+    groups: IntArray | None = None
+    """Sector of each asset (N,) from the security master (-1: none), for the optimized
+    destination's group bounds."""
 
 # ------------------------------------------------------------------ state
 

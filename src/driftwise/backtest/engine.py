@@ -80,6 +80,7 @@ from driftwise.flags import Notice
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
+from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import TriggerResult
 
@@ -222,7 +223,8 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             columns=_columns(block.positions.tolist()),
             max_span=blocks.max_span(rule.trigger, block.n_rows, len(tickers)),
             compiled=compiled.supports(rule, block.with_cov),
-            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history)))
+            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history),
+            groups=group_codes(inputs.master.frame["sector"].reindex(tickers))))
     return out
 
 
@@ -289,14 +291,16 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
     rule, sub = batch.rule, ctx
     known: TriggerResult | None = evaluated
     if len(fired) < ctx.n_configs:
-        rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired))
+        rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired),
+                                   optimizer=rule.optimizer.take(fired))
         sub = ctx.take(fired)
         costs = costs.take(fired)
         known = None  # evaluated again on the rows taken
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                    borrow_bps_annual=(None if batch.borrow_daily is None
-                                      else costs.inputs.borrow_bps_annual))
+                                      else costs.inputs.borrow_bps_annual),
+                   groups=batch.groups)
     outcome = step(rule, sub, day, evaluated=known)
     s = outcome.sizing
     out.intended[k, batch.members[fired]] = s.intended_traded_usd
