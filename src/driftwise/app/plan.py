@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise.app.optimized import fallback_notice, no_trade_reason, rounding_effect
 from driftwise.calendar import (
     next_session,
     nyse_sessions,
@@ -202,6 +203,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
         outcome = step(rule, ctx, _frozen(day))
+    elif decision is not Decision.DELAY:
+        reasons += no_trade_reason(outcome, state.tickers, ~state.frozen & ~outcome.illiquid[0])
     borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
     trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow)
     schedule = (_schedule(trades, state, costs, params, vix, config)
@@ -214,8 +217,10 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                           short_notices(pd.Series(outcome.sizing.trade_shares[0],
                                                   index=state.tickers),
                                         pd.Series(state.shares, index=state.tickers)),
-                          schedule.notices if schedule is not None else (), vix_notes)
+                          schedule.notices if schedule is not None else (), vix_notes,
+                          fallback_notice(outcome))
     before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()))
+    after |= rounding_effect(outcome, ctx)
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
