@@ -85,7 +85,7 @@ def main() -> None:
 
 
 def plan_500() -> None:
-    from plan_500 import synthetic_inputs  # type: ignore[import-not-found]  # noqa: PLC0415
+    from plan_500 import synthetic_inputs  # type: ignore[import-not-found]
 
     inputs = synthetic_inputs()
     config = Config().with_overrides({"policy.destination": "optimized",

@@ -11,9 +11,11 @@ from driftwise.costs import AssetCostInputs, CostParams, RowCosts, cost_coeffici
 from driftwise.costs.params import ImpactModel
 from driftwise.flags import Flag
 from driftwise.policy import optimize as opt
+from driftwise.policy import solver
 from driftwise.policy.constraints import Constraints
-from driftwise.policy.optimize import OptimizerSettings, RowProblem, optimize_rows
+from driftwise.policy.optimize import OptimizerSettings, optimize_rows
 from driftwise.policy.sizing import size_trades
+from driftwise.policy.solver import RowProblem
 
 N = 5
 VOL = np.array([0.20, 0.30, 0.25, 0.15, 0.40])
@@ -143,7 +145,7 @@ def test_solver_cost_equals_the_cost_model(model: ImpactModel, vix: float) -> No
     assert result.traded[0].sum() >= 3
     model_usd = trade_costs(z * nav, inputs, params, vix).trading_usd.sum()
     assert result.cost_fraction[0] * nav == pytest.approx(model_usd, rel=1e-9)
-    compiled = next(c for c in opt._PROBLEMS.values() if c.cost is not None
+    compiled = next(c for c in solver._PROBLEMS.values() if c.cost is not None
                     and c.z.value is not None and np.allclose(c.z.value, z, atol=1e-7))
     compiled.z.value = z
     assert float(compiled.cost.value) * nav == pytest.approx(model_usd, rel=1e-9)
@@ -232,15 +234,17 @@ def test_sizing_lands_on_the_solver_trades_then_rounds() -> None:
           "vol_annual": VOL}
     exact = size_trades(constraints=Constraints(), **kw)  # type: ignore[arg-type]
     assert exact.optimized is not None
-    np.testing.assert_allclose(exact.trade_usd, exact.optimized.trade * 1e6, atol=1e-4)
+    # landing after costs moves them by a second-order amount (the cost of the landed
+    # trades, not of the solver's): 1e-8 of NAV
+    np.testing.assert_allclose(exact.trade_usd, exact.optimized.trade * 1e6, atol=1e-2)
     whole = size_trades(constraints=Constraints(whole_shares=True), **kw)  # type: ignore[arg-type]
     np.testing.assert_array_equal(whole.trade_shares, np.rint(whole.trade_shares))
     assert np.all(np.abs(whole.trade_usd - exact.trade_usd) < 37.0 + 1e-6)
 
 
 def test_solver_failure_falls_back_to_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(opt, "SOLVER", "NO_SUCH_SOLVER")
-    monkeypatch.setattr(opt, "_PROBLEMS", {})
+    monkeypatch.setattr(solver, "SOLVER", "NO_SUCH_SOLVER")
+    monkeypatch.setattr(solver, "_PROBLEMS", {})
     target = np.full(N, 0.2)
     weights = np.array([[0.3, 0.1, 0.2, 0.22, 0.18]])
     sized = size_trades(weights=weights, cash_weight=np.array([0.0]), target=target,

@@ -146,7 +146,8 @@ def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
 
 
 OPTIMIZER_AXES = ("gamma", "gamma_trade")
-"""Sweep axes of the optimized destination (:class:`~driftwise.policy.optimize.OptimizerSettings`)."""
+"""Sweep axes of the optimized destination
+(:class:`~driftwise.policy.optimize.OptimizerSettings`)."""
 
 
 def uses_risk(rule: Rule) -> bool:
@@ -405,7 +406,8 @@ def sweep(rule: Rule, *, costs: CostParams | Sequence[CostParams] = CostParams()
     for name in axes:
         values = np.array([axis[name] for _, axis in rows])
         if name in OPTIMIZER_AXES:  # the optimized destination's γ, γ_trade: one per row
-            optimizer = dataclasses.replace(optimizer, **{name: values})
+            optimizer = (dataclasses.replace(optimizer, gamma=values) if name == "gamma"
+                         else dataclasses.replace(optimizer, gamma_trade=values))
         else:
             trigger = _with_param(trigger, name, values) or trigger
     labels = list(names) if names is not None else _sweep_names(rule, sets, rows)

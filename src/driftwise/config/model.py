@@ -1,8 +1,9 @@
 """Configuration: one TOML file, every field with a default.
 
 A :class:`Config` holds one frozen, validated section per concern: ``[policy]`` (when
-and what to), ``[constraints]``, ``[optimizer]`` (the optimized destination), ``[costs]``, ``[risk]``, ``[execution]``, ``[tax]``,
-``[backtest]`` (the sensitivity grid), ``[portfolio]`` and ``[data]``. Every field has a default,
+and what to), ``[constraints]``, ``[optimizer]`` (the optimized destination), ``[costs]``,
+``[risk]``, ``[execution]``, ``[tax]``, ``[backtest]`` (the sensitivity grid),
+``[portfolio]`` and ``[data]``. Every field has a default,
 its unit in its name (``_usd``, ``_bps``, ``_days``; weights and rates are fractions)
 and a description. Unknown keys are errors, so a typo such as ``treshold`` never
 silently falls back to a default, and so are the keys of :data:`UNSUPPORTED` (features not

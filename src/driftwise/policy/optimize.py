@@ -40,9 +40,9 @@ powers, groups, shorts); each call only updates the parameters and solves with C
 (an interior-point method). The solver is not warm-started: a warm start makes the answer
 depend on the previous solve (measured: 6e-5 relative on a degenerate problem), and every
 row must be decided as it would be alone, so that the backtest equals the planner. Above
-:data:`DPP_MAX_ASSETS` assets cvxpy's parameterized compile costs seconds and gigabytes
-(measured: 500 assets × 20 factors, 6.4 s and 2.2 GB), so larger problems are built with
-the day's numbers as constants (about 0.07 s for 500 assets). ``Σ`` enters exactly
+:data:`~driftwise.policy.solver.DPP_MAX_ASSETS` assets cvxpy's parameterized
+compile costs seconds and gigabytes (measured: 500 assets × 20 factors, 6.4 s and
+2.2 GB), so larger problems are built with the day's numbers as constants (about 0.07 s for 500 assets). ``Σ`` enters exactly
 (its symmetric square root) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor
 model: its :data:`N_FACTORS` leading principal components plus the residual variance of
 each asset on the diagonal, so every asset's own variance is exact.
@@ -52,10 +52,8 @@ cvxpy is imported only when an optimized rule sizes a trade.
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +61,7 @@ import numpy.typing as npt
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.costs.components import BPS
 from driftwise.errors import ConfigError
+from driftwise.policy.solver import BOUND, RowProblem, solve_row
 
 if TYPE_CHECKING:
     from driftwise.costs.model import RowCosts
@@ -72,21 +71,12 @@ DEFAULT_GAMMA = 2.0
 """Default risk aversion γ of the optimizer (that of the cost-benefit benefit)."""
 DEFAULT_GAMMA_TRADE = 3.0
 """Default trade aversion γ_trade (``benchmarks/optimizer.py`` chose it; see the user guide)."""
-DPP_MAX_ASSETS = 60
-"""Problems of at most this many assets are compiled once (DPP); larger ones per call."""
 EXACT_RISK_ASSETS = 60
 """Up to this many assets Σ enters exactly; above, as a factor model."""
 N_FACTORS = 20
 """Principal components of Σ kept above :data:`EXACT_RISK_ASSETS` assets."""
 TRADE_TOL = 1e-7
 """A solver trade smaller than this fraction of NAV is no trade (the solver's accuracy)."""
-BOUND = 10.0
-"""Largest trade the solver considers, fraction of NAV (a finite box for the solver)."""
-SOLVER = "CLARABEL"
-SOLVER_OPTIONS: dict[str, float] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10,
-                                    "tol_feas": 1e-10}
-"""Clarabel's tolerances, tighter than its defaults (1e-8): a weight in the no-trade region
-comes back within about 1e-8 of untouched."""
 
 
 @dataclass(frozen=True)
@@ -174,88 +164,6 @@ class Optimized:
     failed: BoolArray
     screened: BoolArray
     status: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True, eq=False)
-class RowProblem:
-    """The numbers of one row's problem (fractions of NAV), shared by the screen, the
-    solver and the tests.
-
-    Attributes
-    ----------
-    drift : ndarray, shape (N,)
-        ``w0 − t``.
-    weights : ndarray, shape (N,)
-        ``w0``.
-    cash : float
-        Cash weight before trading.
-    factor, factor_diag : ndarray, shapes (K, N) and (N,)
-        ``Σ ≈ factor' factor + diag(factor_diag²)`` (annualized).
-    linear : ndarray, shape (N,)
-        κ: cost per unit of NAV traded (spread, commission, flat, regime-scaled).
-    powers : tuple of (ndarray of shape (N,), float)
-        ``(a_k, p_k)``: impact ``Σ a_k |z|^p_k`` in fractions of NAV.
-    borrow : ndarray, shape (N,)
-        Borrow over the horizon per unit of NAV of added short.
-    lower, upper : ndarray, shape (N,)
-        Bounds of ``z``.
-    cash_floor : float
-        Cash weight the trades must leave (the buffer).
-    max_traded : float
-        ``Σ |z|`` at most (twice the turnover cap).
-    groups : ndarray, shape (G, N)
-        0/1 membership; ``group_deviation`` bounds.
-    group_deviation : float
-    gamma, gamma_trade : float
-    """
-
-    drift: FloatArray
-    weights: FloatArray
-    cash: float
-    factor: FloatArray
-    factor_diag: FloatArray
-    linear: FloatArray
-    powers: tuple[tuple[FloatArray, float], ...]
-    borrow: FloatArray
-    lower: FloatArray
-    upper: FloatArray
-    cash_floor: float
-    max_traded: float
-    groups: FloatArray
-    group_deviation: float
-    gamma: float
-    gamma_trade: float
-
-    def risk_gradient(self, trade: FloatArray) -> FloatArray:
-        """``γ Σ (w − t)`` at ``w = w0 + trade``, shape (N,)."""
-        d = self.drift + trade
-        return np.asarray(self.gamma * (self.factor.T @ (self.factor @ d)
-                                        + self.factor_diag**2 * d), dtype=np.float64)
-
-    def trade_cost(self, trade: FloatArray) -> FloatArray:
-        """The convex cost of ``trade`` per asset, fractions of NAV (borrow included)."""
-        a = np.abs(trade)
-        out = self.linear * a
-        for coef, power in self.powers:
-            out = out + coef * a**power
-        added = np.maximum(np.maximum(-(self.weights + trade), 0.0)
-                           - np.maximum(-self.weights, 0.0), 0.0)
-        return np.asarray(out + self.borrow * added, dtype=np.float64)
-
-    def zero_is_optimal(self) -> bool:
-        """KKT at ``z = 0``: feasible, and ``|γ (Σ d)_i| <= γ_trade κ_i`` for every asset
-        free to move both ways (one-sided assets need only the side they may take)."""
-        if self.cash < self.cash_floor or np.any(self.lower > 0.0) or np.any(self.upper < 0.0):
-            return False
-        if len(self.groups) and np.any(np.abs(self.groups @ self.drift)
-                                       > self.group_deviation):
-            return False
-        g = self.risk_gradient(np.zeros_like(self.drift))
-        slack = self.gamma_trade * self.linear * (1.0 + 1e-12)
-        can_buy, can_sell = self.upper > 0.0, self.lower < 0.0
-        # buying lowers the objective if -g > slack; selling if g > slack
-        return not (np.any(can_buy & (-g > slack)) or np.any(can_sell & (g > slack)))
-
 
 def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
                 n_assets: int) -> tuple[FloatArray, FloatArray]:
@@ -429,107 +337,3 @@ def _membership(groups: IntArray | None, n_assets: int, deviation: float | None)
     g = np.asarray(groups, dtype=np.intp)
     labels = np.unique(g[g >= 0])
     return np.asarray((g[None, :] == labels[:, None]), dtype=np.float64)
-
-
-# ------------------------------------------------------------------ the cvxpy problem
-
-
-@dataclass
-class _Compiled:
-    """One parameterized problem, its trade variable, its cost expression (the convex
-    cost model the solver minimizes, fractions of NAV) and its parameters, by name."""
-
-    problem: Any
-    z: Any
-    cost: Any
-    params: dict[str, Any]
-
-
-_PROBLEMS: dict[tuple[object, ...], _Compiled] = {}
-
-
-def _shape_key(prob: RowProblem, long_only: bool) -> tuple[object, ...]:
-    return (len(prob.drift), prob.factor.shape[0], bool(np.any(prob.factor_diag)),
-            tuple(p for _, p in prob.powers), len(prob.groups), long_only)
-
-
-def _values(prob: RowProblem) -> dict[str, npt.ArrayLike]:
-    """Every parameter's value; γ and γ_trade folded into the risk factor (DPP forbids a
-    product of parameters): the objective divided by γ_trade has the same minimizer."""
-    scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
-    f = scale * prob.factor
-    dg = scale * prob.factor_diag
-    out: dict[str, npt.ArrayLike] = {
-        "F": f, "Fd": f @ prob.drift, "D": dg, "Dd": dg * prob.drift, "linear": prob.linear,
-        "borrow": prob.borrow, "short0": np.maximum(-prob.weights, 0.0), "w0": prob.weights,
-        "lower": prob.lower, "upper": prob.upper,
-        "cash_room": prob.cash - prob.cash_floor, "max_traded": prob.max_traded,
-        "G": prob.groups, "Gd": prob.groups @ prob.drift if len(prob.groups) else
-        np.zeros(0), "dev": prob.group_deviation}
-    for k, (coef, _) in enumerate(prob.powers):
-        out[f"power{k}"] = coef
-    return out
-
-
-def _build(prob: RowProblem, long_only: bool, values: dict[str, npt.ArrayLike] | None
-           ) -> _Compiled:
-    """The problem with parameters (``values`` None) or with the values as constants."""
-    import cvxpy as cp  # noqa: PLC0415 (only an optimized rule pays for the import)
-
-    n, k, n_g = len(prob.drift), prob.factor.shape[0], len(prob.groups)
-    params: dict[str, Any] = {}
-
-    def par(name: str, shape: tuple[int, ...], **kind: bool) -> Any:
-        if values is not None:
-            return values[name]
-        params[name] = cp.Parameter(shape, name=name, **kind)
-        return params[name]
-    z = cp.Variable(n, name="z")
-    a = cp.abs(z)
-    cost = par("linear", (n,), nonneg=True) @ a
-    for j, (_, power) in enumerate(prob.powers):
-        cost = cost + par(f"power{j}", (n,), nonneg=True) @ cp.power(a, power)
-    cons = []
-    if not long_only:  # s >= max(-w - short0, 0): the short added beyond the one held
-        added = cp.Variable(n, nonneg=True, name="added_short")
-        cons.append(added >= -(par("w0", (n,)) + z) - par("short0", (n,), nonneg=True))
-        cost = cost + par("borrow", (n,), nonneg=True) @ added
-    risk = cp.sum_squares(par("Fd", (k,)) + par("F", (k, n)) @ z) if k else 0.0
-    if np.any(prob.factor_diag):
-        risk = risk + cp.sum_squares(par("Dd", (n,)) + cp.multiply(par("D", (n,), nonneg=True), z))
-    cons += [z >= par("lower", (n,)), z <= par("upper", (n,)),
-            cp.sum(z) + cost <= par("cash_room", ()),
-            cp.norm1(z) <= par("max_traded", (), nonneg=True)]
-    if n_g:
-        grp = par("Gd", (n_g,)) + par("G", (n_g, n)) @ z
-        dev = par("dev", (), nonneg=True)
-        cons += [grp <= dev, grp >= -dev]
-    return _Compiled(cp.Problem(cp.Minimize(risk + cost), cons), z, cost, params)
-
-
-def solve_row(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, str]:
-    """Solve one row; returns the trades (None on failure) and the solver status.
-
-    Problems of at most :data:`DPP_MAX_ASSETS` assets reuse one compiled, parameterized
-    problem per shape; larger ones are built with constants."""
-    values = _values(prob)
-    if len(prob.drift) <= DPP_MAX_ASSETS:
-        key = _shape_key(prob, long_only)
-        compiled = _PROBLEMS.get(key)
-        if compiled is None:
-            compiled = _PROBLEMS[key] = _build(prob, long_only, None)
-        for name, param in compiled.params.items():
-            param.value = values[name]
-    else:
-        compiled = _build(prob, long_only, values)
-    try:
-        with warnings.catch_warnings():  # an inaccurate solution is told by its status
-            warnings.simplefilter("ignore", UserWarning)
-            compiled.problem.solve(solver=SOLVER, warm_start=False, **SOLVER_OPTIONS)
-    except Exception as exc:  # noqa: BLE001 (any solver error falls back, flagged)
-        return None, f"solver error: {type(exc).__name__}"
-    status = str(compiled.problem.status)
-    value = compiled.z.value
-    if status not in ("optimal", "optimal_inaccurate") or value is None:
-        return None, status
-    return np.asarray(value, dtype=np.float64), status
