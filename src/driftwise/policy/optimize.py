@@ -43,9 +43,10 @@ row must be decided as it would be alone, so that the backtest equals the planne
 :data:`~driftwise.policy.solver.DPP_MAX_ASSETS` assets cvxpy's parameterized
 compile costs seconds and gigabytes (measured: 500 assets × 20 factors, 6.4 s and
 2.2 GB), so larger problems are built with the day's numbers as constants (about
-0.07 s for 500 assets). ``Σ`` enters exactly (its symmetric square root) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor
-model: its :data:`N_FACTORS` leading principal components plus the residual variance of
-each asset on the diagonal, so every asset's own variance is exact.
+0.07 s for 500 assets). ``Σ`` enters exactly (its symmetric square root) up to
+:data:`EXACT_RISK_ASSETS` assets, otherwise as a factor model: its :data:`N_FACTORS`
+leading principal components plus the residual variance of each asset on the diagonal,
+so every asset's own variance is exact.
 
 cvxpy is imported only when an optimized rule sizes a trade.
 """
