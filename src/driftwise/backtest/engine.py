@@ -76,7 +76,7 @@ from driftwise.backtest.history import (
 )
 from driftwise.backtest.metrics import turnover_notices
 from driftwise.data.model import Inputs
-from driftwise.flags import Notice
+from driftwise.flags import Flag, Notice
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
@@ -154,13 +154,23 @@ class BacktestResult:
     initial_nav_usd: float = float("nan")
     initial_nav_source: str = ""
     borrow_usd: FloatArray | None = None
+    optimizer_fallback: BoolArray | None = None
+    """(T, C): days the optimized destination's solver failed (the full destination used)."""
 
     @cached_property
     def notices(self) -> tuple[Notice, ...]:
         """What distorted the run: configurations whose whole-share rounding and minimum
         trades dropped more than 5% of their intended turnover
-        (:func:`~driftwise.backtest.metrics.turnover_notices`)."""
-        return turnover_notices(self.names, self.traded_usd, self.intended_usd)
+        (:func:`~driftwise.backtest.metrics.turnover_notices`), and those whose optimizer
+        fell back to the full destination on some days."""
+        out = turnover_notices(self.names, self.traded_usd, self.intended_usd)
+        failed = (np.zeros((0, 0), dtype=bool) if self.optimizer_fallback is None
+                  else self.optimizer_fallback)
+        for c in np.flatnonzero(failed.any(axis=0)) if failed.size else ():
+            out += (Notice(Flag.OPTIMIZER_FALLBACK,
+                           f"{self.names[c]}: the optimizer did not solve on "
+                           f"{int(failed[:, c].sum())} day(s); the full destination was used"),)
+        return out
 
     @cached_property
     def params(self) -> pd.DataFrame:
@@ -304,6 +314,8 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
     outcome = step(rule, sub, day, evaluated=known)
     s = outcome.sizing
     out.intended[k, batch.members[fired]] = s.intended_traded_usd
+    if s.optimized is not None:
+        out.fallback[k, batch.members[fired]] = s.optimized.failed
     traded = book_trades(state.book, fired, s)
     if len(traded):
         pick = outcome.traded
@@ -441,7 +453,7 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         initial_nav_usd=nav0,
         initial_nav_source=("the holdings (start_from_holdings)" if window.from_holdings
                             else window.nav_source),
-        borrow_usd=np.array(out.borrow))
+        borrow_usd=np.array(out.borrow), optimizer_fallback=np.array(out.fallback))
 
 
 def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,
