@@ -230,7 +230,7 @@ CASES: dict[str, Case] = {
         20.0, {"policy.destination": "cost_constrained"}),
     "policy.skip_if_cost_exceeds_benefit": Case(False, {"policy.tracking_aversion": 0.01}),
     "optimizer.gamma": Case(20.0, OPTIMIZED),
-    "optimizer.gamma_trade": Case(5.0, OPTIMIZED),
+    "optimizer.gamma_trade": Case(1.0, OPTIMIZED),
     "optimizer.max_weight": Case(0.3, OPTIMIZED),  # AAA holds 36%
     "optimizer.group_deviation": Case(0.0, OPTIMIZED),  # sectors exactly on their targets
     "constraints.long_only": Case(False, {"policy.destination": "half"}, "short"),

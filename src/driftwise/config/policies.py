@@ -65,7 +65,7 @@ def named(name: str, h: float | None = None, *, destination: DestinationLike = D
         raise ConfigError(f"unknown policy {name!r}; known: {', '.join(NAMED)}")
     kind, policy = NAMED[name]
     fields = dict(policy.settings)
-    destination = fields.pop("destination", destination)  # a rule that names its own
+    destination = Destination(str(fields.pop("destination", destination)))  # its own, if any
     if policy.thresholded and h is not None:
         fields["threshold"] = h
     fields.update(settings)

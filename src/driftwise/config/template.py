@@ -110,7 +110,7 @@ max_liquidity_days = 10.0
 # Risk aversion γ of the optimized destination: (γ/2)·(w − t)'Σ(w − t), Σ annualized.
 gamma = 2.0
 # Trade aversion γ_trade: the multiple of the cost model's cost the optimizer charges.
-gamma_trade = 3.0
+gamma_trade = 5.0
 # Upper bound of every asset's weight after an optimized rebalance, fraction of NAV.
 max_weight = 1.0
 # Largest |Σ (w − t)| of a sector of the security master after an optimized rebalance,

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 DEFAULT_GAMMA = 2.0
 """Default risk aversion γ of the optimizer (that of the cost-benefit benefit)."""
-DEFAULT_GAMMA_TRADE = 3.0
+DEFAULT_GAMMA_TRADE = 5.0
 """Default trade aversion γ_trade (``benchmarks/optimizer.py`` chose it; see the user guide)."""
 EXACT_RISK_ASSETS = 60
 """Up to this many assets Σ enters exactly; above, as a factor model."""
