@@ -145,7 +145,7 @@ def test_solver_cost_equals_the_cost_model(model: ImpactModel, vix: float) -> No
     assert result.traded[0].sum() >= 3
     model_usd = trade_costs(z * nav, inputs, params, vix).trading_usd.sum()
     assert result.cost_fraction[0] * nav == pytest.approx(model_usd, rel=1e-9)
-    compiled = next(c for c in solver._PROBLEMS.values() if c.cost is not None
+    compiled = next(c for c in solver._PROBLEMS.values() if c.z.shape == z.shape
                     and c.z.value is not None and np.allclose(c.z.value, z, atol=1e-7))
     compiled.z.value = z
     assert float(compiled.cost.value) * nav == pytest.approx(model_usd, rel=1e-9)
@@ -231,7 +231,7 @@ def test_sizing_lands_on_the_solver_trades_then_rounds() -> None:
     kw = {"weights": weights, "cash_weight": np.array([0.0]), "target": target,
           "target_cash": 0.0, "nav_usd": np.array([1e6]), "prices_usd": np.full(N, 37.0),
           "active": np.array([True]), "destination": "optimized", "cost_fn": cost_fn,
-          "vol_annual": VOL}
+          "vol_annual": VOL, "optimizer": OptimizerSettings(gamma_trade=1.0)}
     exact = size_trades(constraints=Constraints(), **kw)  # type: ignore[arg-type]
     assert exact.optimized is not None
     # landing after costs moves them by a second-order amount (the cost of the landed
@@ -239,7 +239,8 @@ def test_sizing_lands_on_the_solver_trades_then_rounds() -> None:
     np.testing.assert_allclose(exact.trade_usd, exact.optimized.trade * 1e6, atol=1e-2)
     whole = size_trades(constraints=Constraints(whole_shares=True), **kw)  # type: ignore[arg-type]
     np.testing.assert_array_equal(whole.trade_shares, np.rint(whole.trade_shares))
-    assert np.all(np.abs(whole.trade_usd - exact.trade_usd) < 37.0 + 1e-6)
+    # toward zero, and a buy may lose one more share to keep cash >= 0 after costs
+    assert np.all(np.abs(whole.trade_usd - exact.trade_usd) < 2 * 37.0)
 
 
 def test_solver_failure_falls_back_to_full(monkeypatch: pytest.MonkeyPatch) -> None:
