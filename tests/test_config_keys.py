@@ -233,6 +233,8 @@ CASES: dict[str, Case] = {
     "optimizer.gamma_trade": Case(1.0, OPTIMIZED),
     "optimizer.max_weight": Case(0.3, OPTIMIZED),  # AAA holds 36%
     "optimizer.group_deviation": Case(0.0, OPTIMIZED),  # sectors exactly on their targets
+    # one asset class: the whole book's invested weight on target, not each sector's
+    "optimizer.group_by": Case("asset_class", {**OPTIMIZED, "optimizer.group_deviation": 0.0}),
     "constraints.long_only": Case(False, {"policy.destination": "half"}, "short"),
     "constraints.cash_buffer": Case(0.06),
     "constraints.min_trade_usd": Case(70_000.0),

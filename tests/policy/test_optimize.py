@@ -284,3 +284,10 @@ def test_large_problems_use_a_factor_model() -> None:
     small, none = opt.risk_factor(_cov(), None, N)
     np.testing.assert_allclose(small.T @ small, _cov(), atol=1e-12)
     assert not none.any()
+
+
+def test_group_codes_of_the_master_labels() -> None:
+    np.testing.assert_array_equal(opt.group_codes(["Tech", None, "Energy", float("nan"),
+                                                   "Tech"]), [1, -1, 0, -1, 1])
+    with pytest.raises(ValueError):
+        OptimizerSettings(group_by="industry")  # type: ignore[arg-type]

@@ -198,7 +198,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
                    borrow_bps_annual=costs.borrow_bps_annual,
-                   groups=group_codes(inputs.master.frame["sector"].reindex(state.tickers)))
+                   groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
+                                      .reindex(state.tickers)))
     outcome = step(rule, ctx, day)
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:

@@ -234,7 +234,8 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             max_span=blocks.max_span(rule.trigger, block.n_rows, len(tickers)),
             compiled=compiled.supports(rule, block.with_cov),
             borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history),
-            groups=group_codes(inputs.master.frame["sector"].reindex(tickers))))
+            groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
+                               .reindex(tickers))))
     return out
 
 

@@ -113,7 +113,7 @@ def optimizer_settings(config: Config) -> OptimizerSettings:
     """The optimized destination's settings of ``[optimizer]``."""
     o = config.optimizer
     return OptimizerSettings(gamma=o.gamma, gamma_trade=o.gamma_trade, max_weight=o.max_weight,
-                             group_deviation=o.group_deviation)
+                             group_deviation=o.group_deviation, group_by=o.group_by)
 
 
 def build_trigger(policy: PolicyConfig) -> Trigger:

@@ -71,7 +71,7 @@ from driftwise.execution.schedule import ExecutionStyle, OrderType
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
-from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE
+from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, GroupBy
 from driftwise.policy.triggers import CostBenefitForm
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
     "DataConfig",
     "Destination",
     "ExecutionConfig",
+    "GroupBy",
     "ImpactModel",
     "LotRelief",
     "OptimizerConfig",
@@ -405,8 +406,9 @@ class OptimizerConfig(_Section):
     gamma_trade: Positive = _f(DEFAULT_GAMMA_TRADE, "Trade aversion: multiple of the cost.")
     max_weight: float = _f(1.0, "Upper bound of each asset's weight, fraction of NAV.",
                            gt=0, le=1)
-    group_deviation: float | None = _f(None, "Largest sector deviation |Σ(w − t)|, fraction "
+    group_deviation: float | None = _f(None, "Largest group deviation |Σ(w − t)|, fraction "
                                        "of NAV.", ge=0, le=1)
+    group_by: GroupBy = _lax(GroupBy.SECTOR, "Security-master column grouping the assets.")
 
 
 class ConstraintsConfig(_Section):

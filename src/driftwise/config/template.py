@@ -113,9 +113,11 @@ gamma = 2.0
 gamma_trade = 5.0
 # Upper bound of every asset's weight after an optimized rebalance, fraction of NAV.
 max_weight = 1.0
-# Largest |Σ (w − t)| of a sector of the security master after an optimized rebalance,
-# fraction of NAV, e.g. 0.02 (left out: no sector bound).
+# Largest |Σ (w − t)| of a group (see group_by) after an optimized rebalance, fraction of
+# NAV, e.g. 0.02 (left out: no group bound).
 # group_deviation = 0.02
+# The security master's column whose values group the assets: "sector" or "asset_class".
+group_by = "sector"
 
 [costs]
 # Market impact: "square_root" (Y·σ_daily·sqrt(Q/ADV)) or "almgren_2005" (3/5 power).

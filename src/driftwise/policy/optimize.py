@@ -53,7 +53,8 @@ cvxpy is imported only when an optimized rule sizes a trade.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,6 +81,13 @@ TRADE_TOL = 1e-7
 """A solver trade smaller than this fraction of NAV is no trade (the solver's accuracy)."""
 
 
+class GroupBy(StrEnum):
+    """The security master's column that groups assets for the group bounds."""
+
+    SECTOR = "sector"
+    ASSET_CLASS = "asset_class"
+
+
 @dataclass(frozen=True)
 class OptimizerSettings:
     """The optimized destination's settings.
@@ -94,14 +102,18 @@ class OptimizerSettings:
     max_weight : float
         Upper bound of every asset's weight after trading, fraction of NAV (1: none).
     group_deviation : float or None
-        Largest ``|Σ_{i in g} (w_i − t_i)|`` of a group (sector) after trading, fraction
-        of NAV; None: no group bound.
+        Largest ``|Σ_{i in g} (w_i − t_i)|`` of a group after trading, fraction of NAV;
+        None: no group bound.
+    group_by : GroupBy
+        The security master's column whose values are the groups: ``sector`` or
+        ``asset_class``.
     """
 
     gamma: float | FloatArray = DEFAULT_GAMMA
     gamma_trade: float | FloatArray = DEFAULT_GAMMA_TRADE
     max_weight: float = 1.0
     group_deviation: float | None = None
+    group_by: GroupBy = GroupBy.SECTOR
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_trade"):
@@ -112,6 +124,7 @@ class OptimizerSettings:
         if not (0.0 < self.max_weight <= 1.0):
             raise ConfigError(f"optimizer: max_weight must be in (0, 1]; found "
                               f"{self.max_weight!r}")
+        object.__setattr__(self, "group_by", GroupBy(self.group_by))
         if self.group_deviation is not None and not (0.0 <= self.group_deviation <= 1.0):
             raise ConfigError(f"optimizer: group_deviation must be in [0, 1]; found "
                               f"{self.group_deviation!r}")
@@ -121,8 +134,7 @@ class OptimizerSettings:
         def pick(value: float | FloatArray) -> float | FloatArray:
             arr = np.asarray(value)
             return value if arr.ndim == 0 else np.asarray(arr[rows], dtype=np.float64)
-        return OptimizerSettings(pick(self.gamma), pick(self.gamma_trade), self.max_weight,
-                                 self.group_deviation)
+        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade))
 
     def per_row(self, name: str, n_rows: int) -> FloatArray:
         """γ or γ_trade as a (C,) array."""
