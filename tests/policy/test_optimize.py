@@ -289,5 +289,6 @@ def test_large_problems_use_a_factor_model() -> None:
 def test_group_codes_of_the_master_labels() -> None:
     np.testing.assert_array_equal(opt.group_codes(["Tech", None, "Energy", float("nan"),
                                                    "Tech"]), [1, -1, 0, -1, 1])
-    with pytest.raises(ValueError):
+    from driftwise.errors import ConfigError
+    with pytest.raises(ConfigError, match="group_by"):
         OptimizerSettings(group_by="industry")  # type: ignore[arg-type]

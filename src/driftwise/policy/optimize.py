@@ -124,7 +124,11 @@ class OptimizerSettings:
         if not (0.0 < self.max_weight <= 1.0):
             raise ConfigError(f"optimizer: max_weight must be in (0, 1]; found "
                               f"{self.max_weight!r}")
-        object.__setattr__(self, "group_by", GroupBy(self.group_by))
+        try:
+            object.__setattr__(self, "group_by", GroupBy(self.group_by))
+        except ValueError:
+            raise ConfigError(f"optimizer: group_by must be one of "
+                              f"{[g.value for g in GroupBy]}; found {self.group_by!r}") from None
         if self.group_deviation is not None and not (0.0 <= self.group_deviation <= 1.0):
             raise ConfigError(f"optimizer: group_deviation must be in [0, 1]; found "
                               f"{self.group_deviation!r}")
