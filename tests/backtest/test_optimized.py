@@ -89,3 +89,19 @@ def test_plan_names_the_no_trade_region_and_the_rounding() -> None:
     assert abs(plan.after["rounding_te_change"]) < 1e-4
     assert plan.after["cost_usd"] == pytest.approx(
         plan.after["optimizer_cost_usd"] + plan.after["rounding_cost_change_usd"], rel=1e-12)
+
+
+def test_plan_tells_a_constrained_asset_from_the_no_trade_region() -> None:
+    """An asset worth buying on the do-not-buy list is not said to be inside the no-trade
+    region: the plan names the constraint instead."""
+    inputs = dw.load()
+    config = {"policy.destination": "optimized", "policy.threshold": 0.0,
+              "policy.skip_if_cost_exceeds_benefit": False, "optimizer.gamma_trade": 3.0}
+    free = dw.plan(inputs, config=config)
+    bought = str(free.trades.index[free.trades["side"] == "BUY"][-1])
+    held = dw.plan(inputs, config={**config, "constraints.do_not_buy": [bought]})
+    assert bought not in held.trades.index
+    constrained = [r for r in held.reasons if r.startswith("left by a constraint")]
+    assert len(constrained) == 1 and bought in constrained[0]
+    region = [r for r in held.reasons if "no-trade region" in r]
+    assert all(f"{bought} (" not in r for r in region)

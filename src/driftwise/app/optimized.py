@@ -29,17 +29,25 @@ def no_trade_reason(outcome: StepResult, tickers: pd.Index, may_trade: np.ndarra
     solved = outcome.sizing.optimized
     if solved is None or solved.failed[0] or not outcome.trigger.fired[0]:
         return []
-    left = np.flatnonzero(~solved.traded[0] & may_trade)
-    if not len(left):
-        return []
-    order = left[np.argsort(-(solved.marginal_benefit[0, left]
-                              / np.maximum(solved.marginal_cost[0, left], 1e-300)))]
-    shown = [f"{tickers[i]} ({1e4 * solved.marginal_benefit[0, i]:.2f} ≤ "
-             f"{1e4 * solved.marginal_cost[0, i]:.2f})" for i in order[:MAX_LISTED]]
-    more = f" and {len(left) - MAX_LISTED} more" if len(left) > MAX_LISTED else ""
-    return [f"inside the no-trade region (the optimizer leaves them: the marginal benefit of "
-            f"the first dollar traded is below its marginal cost, bps per dollar, benefit ≤ "
-            f"γ_trade × cost): {', '.join(shown)}{more}"]
+    benefit, cost = solved.marginal_benefit[0], solved.marginal_cost[0]
+    untraded = ~solved.traded[0] & may_trade
+    inside = untraded & (benefit <= cost * (1.0 + 1e-6) + 1e-12)
+    out = []
+    left = np.flatnonzero(inside)
+    if len(left):
+        order = left[np.argsort(-(benefit[left] / np.maximum(cost[left], 1e-300)))]
+        shown = [f"{tickers[i]} ({1e4 * benefit[i]:.2f} ≤ {1e4 * cost[i]:.2f})"
+                 for i in order[:MAX_LISTED]]
+        more = f" and {len(left) - MAX_LISTED} more" if len(left) > MAX_LISTED else ""
+        out.append(f"inside the no-trade region (the optimizer leaves them: the marginal "
+                   f"benefit of the first dollar traded is below its marginal cost, bps per "
+                   f"dollar, benefit ≤ γ_trade × cost): {', '.join(shown)}{more}")
+    held = np.flatnonzero(untraded & ~inside)
+    if len(held):
+        out.append("left by a constraint of the optimizer (a restricted list, the weight or "
+                   "group bounds, the cash buffer or the turnover cap), though worth trading: "
+                   + ", ".join(map(str, tickers[held])))
+    return out
 
 
 def rounding_effect(outcome: StepResult, ctx: DayContext) -> dict[str, float]:
