@@ -191,21 +191,21 @@ def solve_row(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, 
     Problems of at most :data:`DPP_MAX_ASSETS` assets reuse one compiled, parameterized
     problem per shape; larger ones are built with constants."""
     values = _values(prob)
-    if len(prob.drift) <= DPP_MAX_ASSETS:
-        key = _shape_key(prob, long_only)
-        compiled = _PROBLEMS.get(key)
-        if compiled is None:
-            compiled = _PROBLEMS[key] = _build(prob, long_only, None)
-        for name, param in compiled.params.items():
-            param.value = values[name]
-    else:
-        compiled = _build(prob, long_only, values)
-    try:
+    try:  # any failure (a value cvxpy refuses, the solver) falls back, flagged by the caller
+        if len(prob.drift) <= DPP_MAX_ASSETS:
+            key = _shape_key(prob, long_only)
+            compiled = _PROBLEMS.get(key)
+            if compiled is None:
+                compiled = _PROBLEMS[key] = _build(prob, long_only, None)
+            for name, param in compiled.params.items():
+                param.value = values[name]
+        else:
+            compiled = _build(prob, long_only, values)
         with warnings.catch_warnings():  # an inaccurate solution is told by its status
             warnings.simplefilter("ignore", UserWarning)
             compiled.problem.solve(solver=SOLVER, warm_start=False, **SOLVER_OPTIONS)
     except Exception as exc:
-        return None, f"solver error: {type(exc).__name__}"
+        return None, f"solver error: {type(exc).__name__}: {exc}"[:200]
     status = str(compiled.problem.status)
     value = compiled.z.value
     if status not in ("optimal", "optimal_inaccurate") or value is None:
