@@ -28,6 +28,7 @@ from driftwise.config.model import (
     ExecutionConfig,
     ImpactModel,
     LotRelief,
+    OptimizerConfig,
     OrderType,
     PolicyConfig,
     PortfolioConfig,
@@ -51,7 +52,8 @@ from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.triggers import CostBenefitForm
 
 SECTIONS: dict[str, type[BaseModel]] = {
-    "policy": PolicyConfig, "constraints": ConstraintsConfig, "costs": CostsConfig,
+    "policy": PolicyConfig, "constraints": ConstraintsConfig, "optimizer": OptimizerConfig,
+    "costs": CostsConfig,
     "risk": RiskConfig, "execution": ExecutionConfig, "tax": TaxConfig,
     "backtest": BacktestConfig, "portfolio": PortfolioConfig, "data": DataConfig,
     "record": RecordConfig,

@@ -180,6 +180,7 @@ def leaves(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[str]:
 
 COMMANDS = {
     "policy": ("plan", "monitor", "backtest"), "constraints": ("plan", "backtest"),
+    "optimizer": ("plan", "backtest"),
     "costs": ("plan", "monitor", "backtest"), "risk": ("monitor", "plan", "backtest"),
     "execution": ("plan",), "tax": ("plan",), "backtest": ("backtest",),
     "portfolio": ("plan", "monitor", "backtest"), "data": ("plan", "backtest"),
@@ -203,6 +204,7 @@ class Case:
 CALENDAR = {"policy.trigger": "calendar"}
 STRESS_DELAYED = {"policy.stress_max_drift": 0.12}  # the fixture's 11% drift is delayed
 TAXED = {"tax.enabled": True}
+OPTIMIZED = {"policy.destination": "optimized"}
 SWEEP = ("backtest --sweep",)
 
 CASES: dict[str, Case] = {
@@ -227,6 +229,12 @@ CASES: dict[str, Case] = {
     "policy.cost_constrained_multiple": Case(
         20.0, {"policy.destination": "cost_constrained"}),
     "policy.skip_if_cost_exceeds_benefit": Case(False, {"policy.tracking_aversion": 0.01}),
+    "optimizer.gamma": Case(20.0, OPTIMIZED),
+    "optimizer.gamma_trade": Case(1.0, OPTIMIZED),
+    "optimizer.max_weight": Case(0.3, OPTIMIZED),  # AAA holds 36%
+    "optimizer.group_deviation": Case(0.0, OPTIMIZED),  # sectors exactly on their targets
+    # one asset class: the whole book's invested weight on target, not each sector's
+    "optimizer.group_by": Case("asset_class", {**OPTIMIZED, "optimizer.group_deviation": 0.0}),
     "constraints.long_only": Case(False, {"policy.destination": "half"}, "short"),
     "constraints.cash_buffer": Case(0.06),
     "constraints.min_trade_usd": Case(70_000.0),

@@ -27,6 +27,7 @@ class Destination(StrEnum):
     HALF = "half"
     BAND_EDGE = "band_edge"
     COST_CONSTRAINED = "cost_constrained"
+    OPTIMIZED = "optimized"
 
 
 class ImpactModel(StrEnum):

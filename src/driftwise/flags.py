@@ -48,6 +48,7 @@ class Flag(StrEnum):
     ESTIMATED_BORROW = "estimated borrow"
     UNKNOWN_MARKET_CAP = "unknown market cap"
     TURNOVER_DROPPED = "turnover dropped by rounding"
+    OPTIMIZER_FALLBACK = "optimizer fallback"
     # prices and VIX read
     PRICE_COLUMN = "price column"
     RAW_CLOSES = "raw closes"

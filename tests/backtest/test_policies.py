@@ -49,7 +49,8 @@ def test_destination_argument() -> None:
 def test_sizing_variants() -> None:
     variants = pol.sizing_variants(pol.threshold(0.05))
     assert list(variants) == ["threshold 5%", "threshold 5% [half]", "threshold 5% [band edge]",
-                              "threshold 5% [cost constrained]"]
+                              "threshold 5% [cost constrained]",
+                              "threshold 5% [optimized]"]
 
 
 def test_constructors_keep_the_base() -> None:
@@ -111,3 +112,14 @@ def test_threshold_sweep_is_one_batch() -> None:
     assert group_configs([*sweep, window]) == [[0, 1, 2, 3], [4]]
     seed = list(pol.methodology_rules().values())
     assert group_configs(seed) == [[0], [1, 2], [3], [4]]
+
+
+def test_the_optimized_policy_by_name() -> None:
+    """``--policy optimized``: reviewed at every close, the optimized destination, whatever
+    the base's destination; labelled so (a rich table shows the brackets)."""
+    config = pol.named("optimized", destination=Destination.HALF)
+    assert config.policy.destination is Destination.OPTIMIZED
+    assert config.policy.frequency is Frequency.DAY
+    assert not config.policy.skip_if_cost_exceeds_benefit
+    assert pol.policy_name(config) == "daily [optimized]"
+    assert list(pol.build_policies(Config(), ["optimized"], None, None)) == ["daily [optimized]"]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from driftwise import _display
 from driftwise.app import tax as plan_tax
+from driftwise.app.optimized import fallback_notice, no_trade_reason, rounding_effect
 from driftwise.calendar import (
     next_session,
     nyse_sessions,
@@ -49,6 +50,7 @@ from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
 from driftwise.policy.destination import Destination
+from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
@@ -215,13 +217,18 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                    no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
-                   borrow_bps_annual=costs.borrow_bps_annual)
+                   borrow_bps_annual=costs.borrow_bps_annual,
+                   groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
+                                      .reindex(state.tickers)))
     taxed = (plan_tax.taxed_step(rule, ctx, day, inputs, state, config)
              if plan_tax.applies(inputs, config) else None)
     outcome = taxed[0].outcome if taxed is not None else step(rule, ctx, day)
     decision, delay_until, reasons = decide(outcome, rule, invalid, state, pending_days)
     if decision is Decision.INVALID:
         outcome, taxed = step(rule, ctx, _frozen(day)), None
+    elif decision is not Decision.DELAY:
+        reasons = [*reasons, *no_trade_reason(outcome, state.tickers,
+                                              ~state.frozen & ~outcome.illiquid[0])]
     reasons = [*reasons, *gift]
     if taxed is not None:
         reasons = [*reasons, *plan_tax.tax_reasons(taxed[0], state.tickers)]
@@ -239,9 +246,11 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                           short_notices(pd.Series(outcome.sizing.trade_shares[0],
                                                   index=state.tickers),
                                         pd.Series(state.shares, index=state.tickers)),
-                          schedule.notices if schedule is not None else (), vix_notes)
+                          schedule.notices if schedule is not None else (), vix_notes,
+                          fallback_notice(outcome))
     before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()),
                              float(trades["tax_usd"].sum()) if taxed is not None else 0.0)
+    after |= rounding_effect(outcome, ctx)
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,

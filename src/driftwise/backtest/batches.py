@@ -141,6 +141,9 @@ class Batch:
     borrow_daily: FloatArray | None = None
     """Borrow fee of a short per night, fraction of its value (N,): ``borrow_bps_annual /
     1e4 / 252``; None when the batch can hold no short (long-only, no short at the start)."""
+    groups: IntArray | None = None
+    """Sector of each asset (N,) from the security master (-1: none), for the optimized
+    destination's group bounds."""
 
 # ------------------------------------------------------------------ state
 
@@ -232,13 +235,16 @@ class Outputs:
     intended: FloatArray
     borrow: FloatArray
     """Borrow paid on shorts held overnight (0 where none)."""
+    fallback: BoolArray
+    """Days the optimized destination's solver failed and the full destination was used."""
 
     @classmethod
     def empty(cls, n_days: int, n_configs: int) -> Outputs:
         def nan() -> FloatArray:
             return np.full((n_days, n_configs), np.nan)
         return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
-                   nan(), nan(), np.zeros((n_days, n_configs)))
+                   nan(), nan(), np.zeros((n_days, n_configs)),
+                   np.zeros((n_days, n_configs), dtype=bool))
 
     @classmethod
     def shared(cls, n_days: int, n_configs: int) -> Outputs:
@@ -247,7 +253,9 @@ class Outputs:
             return cast(FloatArray, shared_array((n_days, n_configs), np.float64, np.nan))
         rebalanced = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
         borrow = cast(FloatArray, shared_array((n_days, n_configs), np.float64, 0.0))
-        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan(), nan(), borrow)
+        fallback = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
+        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan(), nan(), borrow,
+                   fallback)
 
     def columns(self, share: slice) -> Outputs:
         """Views of the configurations ``share`` (writes go to these arrays)."""

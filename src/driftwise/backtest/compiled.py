@@ -58,11 +58,11 @@ def supports(rule: Rule, with_cov: bool) -> bool:
 
     Its trigger has a :class:`~driftwise.policy.triggers.DayLoopForm` (it says so itself:
     never, a threshold, a calendar, or any of calendars and at most one threshold), the
-    cost-benefit skip is off and sizing needs no covariance; every destination and
-    constraint is supported.
+    cost-benefit skip is off and sizing needs no covariance; every destination but the
+    optimized one (a solver, called from Python) and every constraint is supported.
     """
     return (rule.trigger.compiled is not None and not rule.skip_if_cost_exceeds_benefit
-            and not with_cov)
+            and not with_cov and rule.destination is not Destination.OPTIMIZED)
 
 
 def review_days(calendars: tuple[Trigger, ...], history: MarketHistory) -> BoolArray:

@@ -76,10 +76,11 @@ from driftwise.backtest.history import (
 )
 from driftwise.backtest.metrics import turnover_notices
 from driftwise.data.model import Inputs
-from driftwise.flags import Notice
+from driftwise.flags import Flag, Notice
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
+from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import DayInput, TriggerResult
 
@@ -153,13 +154,23 @@ class BacktestResult:
     initial_nav_usd: float = float("nan")
     initial_nav_source: str = ""
     borrow_usd: FloatArray | None = None
+    optimizer_fallback: BoolArray | None = None
+    """(T, C): days the optimized destination's solver failed (the full destination used)."""
 
     @cached_property
     def notices(self) -> tuple[Notice, ...]:
         """What distorted the run: configurations whose whole-share rounding and minimum
         trades dropped more than 5% of their intended turnover
-        (:func:`~driftwise.backtest.metrics.turnover_notices`)."""
-        return turnover_notices(self.names, self.traded_usd, self.intended_usd)
+        (:func:`~driftwise.backtest.metrics.turnover_notices`), and those whose optimizer
+        fell back to the full destination on some days."""
+        out = turnover_notices(self.names, self.traded_usd, self.intended_usd)
+        failed = (np.zeros((0, 0), dtype=bool) if self.optimizer_fallback is None
+                  else self.optimizer_fallback)
+        for c in np.flatnonzero(failed.any(axis=0)) if failed.size else ():
+            out += (Notice(Flag.OPTIMIZER_FALLBACK,
+                           f"{self.names[c]}: the optimizer did not solve on "
+                           f"{int(failed[:, c].sum())} day(s); the full destination was used"),)
+        return out
 
     @cached_property
     def params(self) -> pd.DataFrame:
@@ -222,7 +233,9 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             columns=_columns(block.positions.tolist()),
             max_span=blocks.max_span(rule.trigger, block.n_rows, len(tickers)),
             compiled=compiled.supports(rule, block.with_cov),
-            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history)))
+            borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history),
+            groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
+                               .reindex(tickers))))
     return out
 
 
@@ -290,17 +303,21 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
     rule, sub = batch.rule, ctx
     known: TriggerResult | None = evaluated
     if len(fired) < ctx.n_configs:
-        rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired))
+        rule = dataclasses.replace(rule, trigger=take_trigger(rule.trigger, fired),
+                                   optimizer=rule.optimizer.take(fired))
         sub = ctx.take(fired)
         costs = costs.take(fired)
         known = None  # evaluated again on the rows taken
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                    borrow_bps_annual=(None if batch.borrow_daily is None
-                                      else costs.inputs.borrow_bps_annual))
+                                      else costs.inputs.borrow_bps_annual),
+                   groups=batch.groups)
     outcome = step(rule, sub, day, evaluated=known)
     s = outcome.sizing
     out.intended[k, batch.members[fired]] = s.intended_traded_usd
+    if s.optimized is not None:
+        out.fallback[k, batch.members[fired]] = s.optimized.failed
     traded = book_trades(state.book, fired, s)
     if len(traded):
         pick = outcome.traded
@@ -438,7 +455,7 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         initial_nav_usd=nav0,
         initial_nav_source=("the holdings (start_from_holdings)" if window.from_holdings
                             else window.nav_source),
-        borrow_usd=np.array(out.borrow))
+        borrow_usd=np.array(out.borrow), optimizer_fallback=np.array(out.fallback))
 
 
 def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,

@@ -145,14 +145,20 @@ def take_trigger(trigger: Trigger, rows: IntArray) -> Trigger:
     return dataclasses.replace(trigger, **changes) if changes else trigger  # type: ignore[type-var]
 
 
+OPTIMIZER_AXES = ("gamma", "gamma_trade")
+"""Sweep axes of the optimized destination
+(:class:`~driftwise.policy.optimize.OptimizerSettings`)."""
+
+
 def uses_risk(rule: Rule) -> bool:
     """Whether tracking error can change this rule's trades (then the covariance is needed).
 
     TE decides only in a trigger that reads the covariance (it says so: cost-benefit), the
-    cost-benefit skip and the cost-constrained destination; elsewhere ``step`` reports it
-    without acting on it.
+    cost-benefit skip and the cost-constrained and optimized destinations; elsewhere
+    ``step`` reports it without acting on it.
     """
-    return (rule.skip_if_cost_exceeds_benefit or rule.destination is Destination.COST_CONSTRAINED
+    return (rule.skip_if_cost_exceeds_benefit
+            or rule.destination in (Destination.COST_CONSTRAINED, Destination.OPTIMIZED)
             or DayInput.COVARIANCE in rule.trigger.reads)
 
 
@@ -367,6 +373,9 @@ def sweep(rule: Rule, *, costs: CostParams | Sequence[CostParams] = CostParams()
     **axes : sequence of float
         Trigger parameter name -> values, e.g. ``threshold=np.linspace(0.01, 0.10, 10)``;
         the name is looked up in the whole trigger tree (a threshold under a stress gate).
+        ``gamma`` and ``gamma_trade`` (:data:`OPTIMIZER_AXES`) sweep the optimized
+        destination's risk and trade aversion: one batch, whose rows share the solver's
+        compiled problem.
 
     Returns
     -------
@@ -379,7 +388,7 @@ def sweep(rule: Rule, *, costs: CostParams | Sequence[CostParams] = CostParams()
         An axis the trigger has no parameter for, or an empty axis.
     """
     sets = (costs,) if isinstance(costs, CostParams) else tuple(costs)
-    known = {name for name, _ in _param_values(rule.trigger)}
+    known = {name for name, _ in _param_values(rule.trigger)} | set(OPTIMIZER_AXES)
     for name, values in axes.items():
         if name not in known:
             raise ConfigError(f"sweep: the trigger {rule.trigger.name!r} has no parameter "
@@ -393,8 +402,14 @@ def sweep(rule: Rule, *, costs: CostParams | Sequence[CostParams] = CostParams()
     rows = [(s, dict(zip(axes, combo, strict=True))) for s in range(len(sets))
             for combo in combos]
     trigger = rule.trigger
+    optimizer = rule.optimizer
     for name in axes:
-        trigger = _with_param(trigger, name, np.array([axis[name] for _, axis in rows])) or trigger
+        values = np.array([axis[name] for _, axis in rows])
+        if name in OPTIMIZER_AXES:  # the optimized destination's γ, γ_trade: one per row
+            optimizer = (dataclasses.replace(optimizer, gamma=values) if name == "gamma"
+                         else dataclasses.replace(optimizer, gamma_trade=values))
+        else:
+            trigger = _with_param(trigger, name, values) or trigger
     labels = list(names) if names is not None else _sweep_names(rule, sets, rows)
     if len(labels) != len(rows):
         raise ConfigError(f"sweep: {len(labels)} names for {len(rows)} configurations")
@@ -407,7 +422,8 @@ def sweep(rule: Rule, *, costs: CostParams | Sequence[CostParams] = CostParams()
         remap = np.full(len(sets), -1, dtype=np.intp)
         remap[used] = np.arange(len(used))
         blocks.append(RuleBlock(
-            dataclasses.replace(rule, trigger=take_trigger(trigger, members)),
+            dataclasses.replace(rule, trigger=take_trigger(trigger, members),
+                                optimizer=optimizer.take(members)),
             tuple(sets[i] for i in used.tolist()), remap[cost_of[members]], risk, bands,
             accept_stale_costs, members.astype(np.intp)))
     table = [{"policy": rule.trigger.name, "destination": rule.destination.value,

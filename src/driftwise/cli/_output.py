@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from driftwise.flags import Notice
 
@@ -62,7 +63,8 @@ def frame_table(frame: pd.DataFrame, title: str, formats: Mapping[str, Formatter
         table.add_column(str(column), justify="right" if numeric else "left")
     for key, row in frame.iterrows():
         cells = [formats.get(str(c), _default)(row[c]) for c in frame.columns]
-        table.add_row(str(key), *cells)
+        # Text: a label such as "threshold 5% [optimized]" is not rich markup
+        table.add_row(Text(str(key)), *(Text(c) for c in cells))
     return table
 
 

@@ -36,6 +36,7 @@ from driftwise.metrics.risk_model import MonitorConfig
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.context import Frequency
 from driftwise.policy.destination import Destination
+from driftwise.policy.optimize import OptimizerSettings
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import TRIGGERS, AllOf, AnyOf, Never, StressDelay, Trigger
 
@@ -105,7 +106,14 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
         gamma=p.tracking_aversion, horizon_days=float(p.benefit_horizon_days),
         cost_constrained_multiple=p.cost_constrained_multiple,
         min_adv_usd=c.min_adv_usd, max_liquidity_days=c.max_liquidity_days,
-        participation=config.costs.participation)
+        participation=config.costs.participation, optimizer=optimizer_settings(config))
+
+
+def optimizer_settings(config: Config) -> OptimizerSettings:
+    """The optimized destination's settings of ``[optimizer]``."""
+    o = config.optimizer
+    return OptimizerSettings(gamma=o.gamma, gamma_trade=o.gamma_trade, max_weight=o.max_weight,
+                             group_deviation=o.group_deviation, group_by=o.group_by)
 
 
 def build_trigger(policy: PolicyConfig) -> Trigger:
@@ -171,15 +179,18 @@ def _block_key(config: Config) -> tuple[object, ...]:
     model) may differ: each row of a block is priced with its own. What the per-day market
     inputs depend on (:meth:`CostParams.estimation`, the risk windows) may not.
     """
-    rule = build_rule(config)
-    return (dataclasses.replace(rule, trigger=Never()), trigger_structure(rule.trigger),
+    rule = build_rule(config)  # γ and γ_trade may differ: rows of the block
+    shape = dataclasses.replace(rule, trigger=Never(), optimizer=dataclasses.replace(
+        rule.optimizer, gamma=1.0, gamma_trade=1.0))
+    return (shape, trigger_structure(rule.trigger),
             risk_settings(config), cost_params(config).estimation(), bands(config),
             config.costs.accept_stale_costs)
 
 
 def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> RuleGrid:
     """The rule grid of ``configs``: configurations that differ only in trigger and pricing
-    parameters form one block, their triggers stacked (first appearance order).
+    parameters (and the optimized destination's γ and γ_trade) form one block, their
+    triggers stacked (first appearance order).
 
     Parameters
     ----------
@@ -207,8 +218,12 @@ def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> 
         rules = [build_rule(configs[i]) for i in members]
         member_params = [cost_params(configs[i]) for i in members]
         sets = list(dict.fromkeys(member_params))
+        optimizer = dataclasses.replace(
+            rules[0].optimizer, gamma=np.array([float(r.optimizer.gamma) for r in rules]),
+            gamma_trade=np.array([float(r.optimizer.gamma_trade) for r in rules]))
         blocks.append(RuleBlock(
-            rule=dataclasses.replace(rules[0], trigger=stack_triggers([r.trigger for r in rules])),
+            rule=dataclasses.replace(rules[0], trigger=stack_triggers([r.trigger for r in rules]),
+                                     optimizer=optimizer),
             costs=tuple(sets),
             cost_rows=np.array([sets.index(p) for p in member_params], dtype=np.intp),
             risk=risk_settings(first), bands=bands(first),

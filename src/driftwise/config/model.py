@@ -1,8 +1,9 @@
 """Configuration: one TOML file, every field with a default.
 
 A :class:`Config` holds one frozen, validated section per concern: ``[policy]`` (when
-and what to), ``[constraints]``, ``[costs]``, ``[risk]``, ``[execution]``, ``[tax]``,
-``[backtest]`` (the sensitivity grid), ``[portfolio]`` and ``[data]``. Every field has a default,
+and what to), ``[constraints]``, ``[optimizer]`` (the optimized destination), ``[costs]``,
+``[risk]``, ``[execution]``, ``[tax]``, ``[backtest]`` (the sensitivity grid),
+``[portfolio]`` and ``[data]``. Every field has a default,
 its unit in its name (``_usd``, ``_bps``, ``_days``; weights and rates are fractions)
 and a description. Unknown keys are errors, so a typo such as ``treshold`` never
 silently falls back to a default, and so are the keys of :data:`UNSUPPORTED` (features not
@@ -70,6 +71,7 @@ from driftwise.execution.schedule import ExecutionStyle, OrderType
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
+from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, GroupBy
 from driftwise.policy.triggers import CostBenefitForm
 
 __all__ = [
@@ -84,8 +86,10 @@ __all__ = [
     "DataConfig",
     "Destination",
     "ExecutionConfig",
+    "GroupBy",
     "ImpactModel",
     "LotRelief",
+    "OptimizerConfig",
     "OrderType",
     "PolicyConfig",
     "PortfolioConfig",
@@ -397,6 +401,18 @@ class PolicyConfig(_Section):
                            field="triggers", found=shown, related="trigger")
 
 
+class OptimizerConfig(_Section):
+    """``[optimizer]``: the optimized destination (``policy.destination = "optimized"``)."""
+
+    gamma: Positive = _f(DEFAULT_GAMMA, "Risk aversion γ of (γ/2)·(w − t)'Σ(w − t).")
+    gamma_trade: Positive = _f(DEFAULT_GAMMA_TRADE, "Trade aversion: multiple of the cost.")
+    max_weight: float = _f(1.0, "Upper bound of each asset's weight, fraction of NAV.",
+                           gt=0, le=1)
+    group_deviation: float | None = _f(None, "Largest group deviation |Σ(w − t)|, fraction "
+                                       "of NAV.", ge=0, le=1)
+    group_by: GroupBy = _lax(GroupBy.SECTOR, "Security-master column grouping the assets.")
+
+
 class ConstraintsConfig(_Section):
     """``[constraints]``: the mandate a trade list must respect."""
 
@@ -613,6 +629,7 @@ class Config(_Section):
 
     policy: PolicyConfig = PolicyConfig()
     constraints: ConstraintsConfig = ConstraintsConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
     costs: CostsConfig = CostsConfig()
     risk: RiskConfig = RiskConfig()
     execution: ExecutionConfig = ExecutionConfig()

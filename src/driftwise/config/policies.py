@@ -53,7 +53,8 @@ def named(name: str, h: float | None = None, *, destination: DestinationLike = D
 
     ``h`` sets ``policy.threshold`` of a rule that reads it (else ``base``'s stays);
     ``stress_delay`` overrides the rule's own; ``settings`` override its other
-    ``[policy]`` fields. A rule that never fires keeps the full destination.
+    ``[policy]`` fields. A rule that never fires keeps the full destination; a rule that
+    sets its own (``optimized``) keeps it.
 
     Raises
     ------
@@ -64,6 +65,7 @@ def named(name: str, h: float | None = None, *, destination: DestinationLike = D
         raise ConfigError(f"unknown policy {name!r}; known: {', '.join(NAMED)}")
     kind, policy = NAMED[name]
     fields = dict(policy.settings)
+    destination = Destination(str(fields.pop("destination", destination)))  # its own, if any
     if policy.thresholded and h is not None:
         fields["threshold"] = h
     fields.update(settings)

@@ -76,7 +76,8 @@ dynamic_stress_pause = false
 # ["cost_benefit", { all_of = ["calendar", "threshold"] }]. Empty for any other trigger.
 triggers = []
 # What to trade to: "full" (target), "half" (half the drift), "band_edge",
-# "cost_constrained" (assets whose benefit exceeds the multiple below × cost).
+# "cost_constrained" (assets whose benefit exceeds the multiple below × cost), "optimized"
+# (the trades minimizing (γ/2)·TE² + γ_trade·cost under the constraints; see [optimizer]).
 destination = "full"
 # Cost-constrained destination: trade an asset only if its benefit > this × its cost.
 cost_constrained_multiple = 2.0
@@ -104,6 +105,19 @@ max_turnover = 1.0
 min_adv_usd = 1000000.0
 # Assets needing more liquidity days |shares| / (participation·ADV) are left out, flagged.
 max_liquidity_days = 10.0
+
+[optimizer]
+# Risk aversion γ of the optimized destination: (γ/2)·(w − t)'Σ(w − t), Σ annualized.
+gamma = 2.0
+# Trade aversion γ_trade: the multiple of the cost model's cost the optimizer charges.
+gamma_trade = 5.0
+# Upper bound of every asset's weight after an optimized rebalance, fraction of NAV.
+max_weight = 1.0
+# Largest |Σ (w − t)| of a group (see group_by) after an optimized rebalance, fraction of
+# NAV, e.g. 0.02 (left out: no group bound).
+# group_deviation = 0.02
+# The security master's column whose values group the assets: "sector" or "asset_class".
+group_by = "sector"
 
 [costs]
 # Market impact: "square_root" (Y·σ_daily·sqrt(Q/ADV)) or "almgren_2005" (3/5 power).

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from driftwise import _kernels
-from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.costs.components import added_borrow_usd
 from driftwise.policy._kernels import illiquid_rows, liquidity_limits
 from driftwise.policy.constraints import Constraints, CostFn
 from driftwise.policy.context import DayContext
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
+from driftwise.policy.optimize import OptimizerSettings
 from driftwise.policy.sizing import SizingResult, size_trades
 from driftwise.policy.triggers import Trigger, TriggerResult
 
@@ -47,6 +48,8 @@ class Rule:
     min_adv_usd, max_liquidity_days, participation : float
         An asset whose ADV is below ``min_adv_usd`` or whose trade needs more than
         ``max_liquidity_days`` at ``participation`` of ADV is illiquid: left out, flagged.
+    optimizer : OptimizerSettings
+        γ, γ_trade and the bounds of the OPTIMIZED destination (read by it alone).
     """
 
     trigger: Trigger
@@ -59,6 +62,7 @@ class Rule:
     min_adv_usd: float = 1e6
     max_liquidity_days: float = 10.0
     participation: float = 0.10
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class AssetDay:
     borrow_bps_annual : ndarray, shape (N,), optional
         Borrow fee of shorts (the cost model's, default fee included); None: no short can
         be opened (a long-only book), no borrow is weighed.
+    groups : ndarray of int, shape (N,), optional
+        Group (sector of the security master) of each asset, -1 for none: the OPTIMIZED
+        destination's group bounds.
     """
 
     prices_usd: FloatArray
@@ -86,6 +93,7 @@ class AssetDay:
     no_sell: BoolArray
     cost_fn: CostFn
     borrow_bps_annual: FloatArray | None = None
+    groups: IntArray | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,8 @@ def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
         constraints=rule.constraints, no_buy=day.no_buy, no_sell=day.no_sell,
         assets=result.assets, exclude=illiquid, band_width=ctx.band_width,
         vol_annual=ctx.vol_annual, cov_annual=ctx.cov_annual, gamma=rule.gamma,
-        horizon_days=rule.horizon_days, cost_multiple=rule.cost_constrained_multiple)
+        horizon_days=rule.horizon_days, cost_multiple=rule.cost_constrained_multiple,
+        optimizer=rule.optimizer, borrow_bps_annual=day.borrow_bps_annual, groups=day.groups)
 
 
 def _cost_and_benefit(rule: Rule, ctx: DayContext, day: AssetDay,

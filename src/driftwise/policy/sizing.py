@@ -35,6 +35,14 @@ something):
    If the sells alone cannot meet the requirement, buys are zero and
    ``binding["cash_short"]`` says so.
 
+OPTIMIZED (:mod:`driftwise.policy.optimize`) chooses ``u`` by a convex solve over the
+same cost model: the solver's weights ``(w0 + z) / (1 - cost(z))`` become each row's
+destination for the assets it trades (the others sit in the no-trade region), and steps
+2-7 follow as for FULL: they land the trades after costs, fit the cash, drop minimum
+trades and round to whole shares (the documented rounding step after the solve;
+``SizingResult.optimized`` keeps the solver's own trades, so its effect can be
+reported). A row whose solve fails is sized FULL and flagged.
+
 Inactive configurations get zero trades and post values equal to their current ones.
 
 Choices where the spec is silent: every traded asset of FULL and HALF is traded, even one
@@ -48,7 +56,7 @@ function must be elementwise (an asset's cost depends on its own trade only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -67,6 +75,7 @@ from driftwise.policy.constraints import (
     no_cash_fit_error,
 )
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination, per_row
+from driftwise.policy.optimize import Optimized, OptimizerSettings, optimize_rows
 
 __all__ = ["BINDING_KEYS", "Landing", "SizingResult", "land_on_destination",
            "no_landing_error", "size_trades"]
@@ -116,6 +125,9 @@ class SizingResult:
         ``sum |trade_usd|`` intended: after step 3 (the cash fit), before the minimum
         trades and whole-share rounding (steps 4 and 6) drop any of it, capped by the
         turnover cap of step 5 (``2 * max_turnover * NAV``); 0 for inactive rows.
+    optimized : Optimized or None
+        The solver's answer (OPTIMIZED only): its own trades before steps 2-7, the
+        no-trade region's marginal benefit and cost per asset, the rows that fell back.
     """
 
     trade_usd: FloatArray
@@ -128,6 +140,7 @@ class SizingResult:
     post_cash_usd: FloatArray = field(default_factory=lambda: np.zeros(0))
     iterations: int = 0
     intended_traded_usd: FloatArray = field(default_factory=lambda: np.zeros(0))
+    optimized: Optimized | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,8 +259,10 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
                 gamma: float | npt.ArrayLike = 2.0,
                 horizon_days: float | npt.ArrayLike = float(TRADING_DAYS),
                 cost_multiple: float | npt.ArrayLike = COST_CONSTRAINED_MULTIPLE,
-                tol: float = FIXED_POINT_TOL,
-                max_iter: int = FIXED_POINT_MAX_ITER) -> SizingResult:
+                tol: float = FIXED_POINT_TOL, max_iter: int = FIXED_POINT_MAX_ITER,
+                optimizer: OptimizerSettings | None = None,
+                borrow_bps_annual: npt.ArrayLike | None = None,
+                groups: npt.ArrayLike | None = None) -> SizingResult:
     """Size the trades of one rebalance for C configurations (steps 1-7 of the module).
 
     Parameters
@@ -290,6 +305,12 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     tol : float
         Relative tolerance of the cost fixed point (in [1e-15, 1e-3]).
     max_iter : int
+    optimizer : OptimizerSettings, optional
+        γ, γ_trade and the bounds of OPTIMIZED (default settings when None).
+    borrow_bps_annual : array_like, shape (N,), optional
+        Borrow fee of shorts, weighed by OPTIMIZED over ``horizon_days``.
+    groups : array_like of int, shape (N,), optional
+        Group (sector) of each asset (-1: none), for OPTIMIZED's group bounds.
 
     Returns
     -------
@@ -315,6 +336,12 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     n_rows, n_assets = shape
     if not inp.active.any():
         return _result(inp, np.zeros(shape), np.zeros(shape), None, None, constraints, 0)
+    if dest_kind is Destination.OPTIMIZED:
+        return _size_optimized(
+            inp, target_cash, cost_fn, constraints, optimizer or OptimizerSettings(),
+            no_buy=no_buy, no_sell=no_sell, assets=assets, exclude=exclude,
+            vol_annual=vol_annual, cov_annual=cov_annual, borrow_bps_annual=borrow_bps_annual,
+            groups=groups, horizon_days=horizon_days, tol=tol, max_iter=max_iter)
     width = None if band_width is None else _band(band_width, shape)
     if dest_kind is Destination.BAND_EDGE and width is None:
         raise ConfigError("band-edge sizing needs band_width")
@@ -352,6 +379,45 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         raise no_cash_fit_error()
     return _result(inp, out.trade_usd, out.cost_usd, out.bind, out.row_bind, constraints,
                    iterations, out.sums)
+
+
+def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
+                    constraints: Constraints, settings: OptimizerSettings, *,
+                    no_buy: npt.ArrayLike | None, no_sell: npt.ArrayLike | None,
+                    assets: npt.ArrayLike | None, exclude: npt.ArrayLike | None,
+                    vol_annual: npt.ArrayLike | None, cov_annual: npt.ArrayLike | None,
+                    borrow_bps_annual: npt.ArrayLike | None, groups: npt.ArrayLike | None,
+                    horizon_days: float | npt.ArrayLike, tol: float,
+                    max_iter: int) -> SizingResult:
+    """OPTIMIZED: the solver's destination, then steps 2-7 as FULL (module docstring)."""
+    shape = inp.weights.shape
+
+    def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
+        mask = _mask(values, name, shape)
+        return np.full(shape, default) if mask is None else np.asarray(mask, dtype=np.bool_)
+    may = full(assets, "assets", True) & ~full(exclude, "exclude", False) & inp.price_ok
+    target = np.asarray(np.broadcast_to(inp.target, shape), dtype=np.float64)
+    horizon = float(np.max(np.asarray(horizon_days, dtype=np.float64)))
+    solved = optimize_rows(
+        weights=inp.weights, cash_weight=inp.cash_weight, target=target, nav_usd=inp.nav_usd,
+        active=inp.active, tradable=may, no_buy=full(no_buy, "no_buy", False),
+        no_sell=full(no_sell, "no_sell", False), cost_fn=cost_model(cost_fn, "sizing"),
+        constraints=constraints, settings=settings, cov_annual=_opt(cov_annual),
+        vol_annual=_opt(vol_annual),
+        borrow_bps_annual=_opt(borrow_bps_annual), horizon_days=horizon,
+        groups=None if groups is None else np.asarray(groups, dtype=np.intp))
+    fallback = solved.failed[:, None]
+    dest = np.where(fallback, target, solved.destination)
+    dest_cash = np.where(solved.failed, _vector(target_cash, "target_cash", shape[0]),
+                         1.0 - dest.sum(axis=1))
+    sized = size_trades(
+        weights=inp.weights, cash_weight=inp.cash_weight, target=dest, target_cash=dest_cash,
+        nav_usd=inp.nav_usd, prices_usd=np.where(inp.price_ok, inp.prices_usd, np.nan),
+        active=inp.active, destination=Destination.FULL, cost_fn=cost_fn,
+        constraints=constraints, no_buy=no_buy, no_sell=no_sell,
+        assets=np.where(fallback, may, solved.traded), exclude=exclude, tol=tol,
+        max_iter=max_iter)
+    return replace(sized, optimized=solved)
 
 
 def sizing_settings(destination: Destination, constraints: Constraints, n_rows: int, *,

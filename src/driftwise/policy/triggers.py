@@ -871,8 +871,12 @@ TRIGGERS: dict[str, TriggerSpec] = {
     "calendar": TriggerSpec(
         "the first (or last) NYSE session of each period", lambda p: Calendar(p.frequency,
                                                                                p.anchor),
-        _calendar, tuple(_review(f) for f in (Frequency.DAY, Frequency.WEEK, Frequency.MONTH,
-                                              Frequency.QUARTER, Frequency.YEAR))),
+        _calendar, (*(_review(f) for f in (Frequency.DAY, Frequency.WEEK, Frequency.MONTH,
+                                           Frequency.QUARTER, Frequency.YEAR)),
+                    # reviewed at every close; the optimizer's no-trade region decides
+                    NamedPolicy("optimized", {"frequency": Frequency.DAY,
+                                              "anchor": Anchor.FIRST,
+                                              "destination": "optimized"}))),
     "threshold": TriggerSpec(
         "portfolio drift at or above the threshold", lambda p: DriftThreshold(p.threshold),
         lambda p: f"threshold {_pct(p.threshold)}",

@@ -1,0 +1,110 @@
+"""The optimized destination against threshold rules, and its speed (issue 17).
+
+1. On the sample's last 10 years (20 stocks, the cost model with its defaults), the loss
+   ``(γ/2)·TE² + cost per year`` (TE the annualized tracking error against the target
+   rebalanced daily at no cost, cost per year a fraction of NAV) of:
+   * threshold rules (full destination) at drifts 1% .. 10%;
+   * the optimized destination reviewed daily over a grid of γ_trade (γ = 2).
+   It prints each rule's TE, cost per year and loss, the best γ_trade against the best
+   threshold, and whether the default γ_trade is dominated (higher TE and higher cost) by
+   any threshold rule.
+2. The time of one optimized backtest over the 20 stocks × 2,516 days (target <= 2 s).
+3. The time of one plan with the optimized destination over 500 synthetic assets
+   (target <= 1 s; γ_trade = 1, so that the solver runs), after a first plan that pays
+   the imports.
+
+    python benchmarks/optimizer.py [--gammas 1 3 10 30 100] [--skip-grid]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+import driftwise as dw
+from driftwise.config import Config, policies
+from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE
+
+THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.10)
+GAMMA = DEFAULT_GAMMA
+
+
+def optimized(gamma_trade: float, base: Config | None = None) -> Config:
+    """The optimized destination reviewed at every close, no cost-benefit skip."""
+    config = policies.daily(destination="optimized", base=base)
+    return config.with_overrides({"optimizer.gamma": GAMMA,
+                                  "optimizer.gamma_trade": gamma_trade,
+                                  "policy.skip_if_cost_exceeds_benefit": False})
+
+
+def frontier(inputs: dw.Inputs, gammas: list[float], start: pd.Timestamp,
+             end: pd.Timestamp) -> pd.DataFrame:
+    rules: dict[str, Config] = {f"threshold {h:.0%}": policies.threshold(h) for h in THRESHOLDS}
+    rules |= {f"optimized γ_trade={g:g}": optimized(g) for g in gammas}
+    result = dw.backtest(inputs, rules, start=start, end=end, samples=20)
+    frame = result.metrics[["te_annual", "cost_per_year", "turnover_per_year",
+                            "n_rebalances"]].copy()
+    frame["loss"] = 0.5 * GAMMA * frame["te_annual"] ** 2 + frame["cost_per_year"]
+    return frame
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gammas", type=float, nargs="+", default=[1, 3, 10, 30, 100])
+    parser.add_argument("--skip-grid", action="store_true")
+    args = parser.parse_args()
+    inputs = dw.load()
+    last = inputs.market.prices.index[-1]
+    days = inputs.market.prices.index
+    start = days[max(0, len(days) - 2516)]
+    print(f"sample: {inputs.market.prices.shape[1]} stocks, {start.date()} .. {last.date()}")
+    if not args.skip_grid:
+        frame = frontier(inputs, args.gammas, start, last)
+        with pd.option_context("display.float_format", "{:.6f}".format, "display.width", 120):
+            print(frame)
+        thresholds = frame[frame.index.str.startswith("threshold")]
+        optimized_rows = frame[frame.index.str.startswith("optimized")]
+        best_t, best_o = thresholds["loss"].idxmin(), optimized_rows["loss"].idxmin()
+        print(f"best threshold: {best_t} loss {thresholds['loss'].min():.6f}; best optimized: "
+              f"{best_o} loss {optimized_rows['loss'].min():.6f}")
+        default = f"optimized γ_trade={DEFAULT_GAMMA_TRADE:g}"
+        if default in frame.index:
+            row = frame.loc[default]
+            dominated = thresholds[(thresholds["te_annual"] <= row["te_annual"])
+                                   & (thresholds["cost_per_year"] <= row["cost_per_year"])]
+            print(f"default γ_trade = {DEFAULT_GAMMA_TRADE:g}: loss {row['loss']:.6f}; "
+                  f"dominated by {list(dominated.index) or 'no threshold rule'}")
+    t0 = time.perf_counter()
+    dw.backtest(inputs, {"optimized": optimized(DEFAULT_GAMMA_TRADE)}, start=start, end=last,
+                samples=1)
+    print(f"optimized backtest, 20 stocks x 2,516 days: {time.perf_counter() - t0:.2f} s "
+          "(target <= 2 s)")
+    plan_500()
+
+
+def plan_500() -> None:
+    from plan_500 import synthetic_inputs  # type: ignore[import-not-found]
+
+    inputs = synthetic_inputs()
+    # γ_trade = 1: outside the no-trade region, so that the solver runs (at the default
+    # γ_trade this drifted book of 500 small weights sits inside it: no solve at all)
+    config = Config().with_overrides({"policy.destination": "optimized",
+                                      "policy.threshold": 0.0,
+                                      "policy.skip_if_cost_exceeds_benefit": False,
+                                      "optimizer.gamma_trade": 1.0})
+    dw.plan(inputs, config=config)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        plan = dw.plan(inputs, config=config)
+        times.append(time.perf_counter() - t0)
+    print(f"optimized plan, {len(inputs.market.prices.columns)} assets: best "
+          f"{min(times):.2f} s, median {float(np.median(times)):.2f} s (target <= 1 s); "
+          f"{len(plan.trades)} trades")
+
+
+if __name__ == "__main__":
+    main()

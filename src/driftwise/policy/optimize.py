@@ -1,0 +1,356 @@
+"""The OPTIMIZED destination: the trades of a convex single-period optimization.
+
+For each configuration that rebalances, the trades ``z`` (fractions of NAV, ``w = w0 + z``)
+minimize
+
+``(γ/2) (w − t)' Σ (w − t) + γ_trade · cost(z)``
+
+where ``Σ`` is the day's annualized covariance and ``cost`` the convex form of the one cost
+model (:func:`driftwise.costs.trade_costs`) in fractions of NAV:
+
+``cost(z) = Σ_i |z_i| (spread_i m + commission_i + flat_i m_flat)
++ m Σ_k Σ_i c_ki NAV^(p_k − 1) |z_i|^p_k + borrow(z)``
+
+(square-root impact as the 3/2 power, the 3/5-power model as its own powers 1.6 and 2;
+``m`` the VIX regime multiplier), plus, when shorts are allowed, the borrow over the
+benefit horizon ``H`` of the short the trade opens or increases,
+``b_i H/252 · max(max(−w_i, 0) − max(−w0_i, 0), 0)``. Constraints: long-only
+(``w >= 0``) or shorts, per-asset upper bound ``w_i <= max_weight``, do-not-buy
+(``z_i <= 0``) and do-not-sell (``z_i >= 0``), assets not tradable today fixed, the cash
+buffer ``c0 − Σ z − cost(z) >= cash_buffer``, maximum turnover ``½ Σ|z| <= max_turnover``,
+group bounds ``|Σ_{i in g} (w_i − t_i)| <= group_deviation`` for each sector of the
+security master.
+
+The minimum commission per ticket is not convex and is left out of the solve; the
+sizing that follows (landing after costs, cash fit, minimum trades, whole shares:
+:func:`driftwise.policy.sizing.size_trades`) prices the final trades with the full model.
+
+**The no-trade region.** At ``z = 0`` the objective's subgradient in asset ``i`` is
+``γ (Σ (w0 − t))_i + γ_trade [−κ_i, κ_i]`` with ``κ_i`` the linear cost rate (the impact's
+slope is 0 at 0). When it contains 0 for every tradable asset and ``z = 0`` is feasible,
+no trade is optimal (a convex problem: these are its KKT conditions with zero
+multipliers), and the solver is not called: the marginal benefit of the first dollar
+traded, ``|γ (Σ d)_i|``, is below its marginal cost ``γ_trade κ_i``. The same two figures
+explain, in the plan, each asset the solver leaves.
+
+**Speed.** The problem is parameterized (cvxpy DPP: ``cp.Parameter`` for the risk factor
+and drift, the cost coefficients, the bounds, cash and turnover, γ and γ_trade folded
+into the risk factor) and compiled once per problem shape (assets, factors, impact
+powers, groups, shorts); each call only updates the parameters and solves with Clarabel
+(an interior-point method). The solver is not warm-started: a warm start makes the answer
+depend on the previous solve (measured: 6e-5 relative on a degenerate problem), and every
+row must be decided as it would be alone, so that the backtest equals the planner. Above
+:data:`~driftwise.policy.solver.DPP_MAX_ASSETS` assets cvxpy's parameterized
+compile costs seconds and gigabytes (measured: 500 assets × 20 factors, 6.4 s and
+2.2 GB), so larger problems are built with the day's numbers as constants (about
+0.07 s for 500 assets). ``Σ`` enters exactly (its symmetric square root) up to
+:data:`EXACT_RISK_ASSETS` assets, otherwise as a factor model: its :data:`N_FACTORS`
+leading principal components plus the residual variance of each asset on the diagonal,
+so every asset's own variance is exact.
+
+cvxpy is imported only when an optimized rule sizes a trade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
+from driftwise.costs.components import BPS
+from driftwise.errors import ConfigError
+from driftwise.policy.solver import BOUND, RowProblem, solve_row
+
+if TYPE_CHECKING:
+    from driftwise.costs.model import RowCosts
+    from driftwise.policy.constraints import Constraints
+
+DEFAULT_GAMMA = 2.0
+"""Default risk aversion γ of the optimizer (that of the cost-benefit benefit)."""
+DEFAULT_GAMMA_TRADE = 5.0
+"""Default trade aversion γ_trade (``benchmarks/optimizer.py`` chose it; see the user guide)."""
+EXACT_RISK_ASSETS = 60
+"""Up to this many assets Σ enters exactly; above, as a factor model."""
+N_FACTORS = 20
+"""Principal components of Σ kept above :data:`EXACT_RISK_ASSETS` assets."""
+TRADE_TOL = 1e-7
+"""A solver trade smaller than this fraction of NAV is no trade (the solver's accuracy)."""
+
+
+class GroupBy(StrEnum):
+    """The security master's column that groups assets for the group bounds."""
+
+    SECTOR = "sector"
+    ASSET_CLASS = "asset_class"
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """The optimized destination's settings.
+
+    Attributes
+    ----------
+    gamma : float or ndarray of shape (C,)
+        Risk aversion γ (per row for a sweep).
+    gamma_trade : float or ndarray of shape (C,)
+        Trade aversion γ_trade: the multiple of the cost the objective charges (Boyd et al.
+        2017, "Multi-Period Trading via Convex Optimization", section 4.5).
+    max_weight : float
+        Upper bound of every asset's weight after trading, fraction of NAV (1: none).
+    group_deviation : float or None
+        Largest ``|Σ_{i in g} (w_i − t_i)|`` of a group after trading, fraction of NAV;
+        None: no group bound.
+    group_by : GroupBy
+        The security master's column whose values are the groups: ``sector`` or
+        ``asset_class``.
+    """
+
+    gamma: float | FloatArray = DEFAULT_GAMMA
+    gamma_trade: float | FloatArray = DEFAULT_GAMMA_TRADE
+    max_weight: float = 1.0
+    group_deviation: float | None = None
+    group_by: GroupBy = GroupBy.SECTOR
+
+    def __post_init__(self) -> None:
+        for name in ("gamma", "gamma_trade"):
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if value.ndim > 1 or not np.all(np.isfinite(value) & (value > 0.0)):
+                raise ConfigError(f"optimizer: {name} must be positive (a number or one per "
+                                  f"configuration); found {getattr(self, name)!r}")
+        if not (0.0 < self.max_weight <= 1.0):
+            raise ConfigError(f"optimizer: max_weight must be in (0, 1]; found "
+                              f"{self.max_weight!r}")
+        try:
+            object.__setattr__(self, "group_by", GroupBy(self.group_by))
+        except ValueError:
+            raise ConfigError(f"optimizer: group_by must be one of "
+                              f"{[g.value for g in GroupBy]}; found {self.group_by!r}") from None
+        if self.group_deviation is not None and not (0.0 <= self.group_deviation <= 1.0):
+            raise ConfigError(f"optimizer: group_deviation must be in [0, 1]; found "
+                              f"{self.group_deviation!r}")
+
+    def take(self, rows: IntArray) -> OptimizerSettings:
+        """The settings of ``rows`` (per-row γ and γ_trade taken)."""
+        def pick(value: float | FloatArray) -> float | FloatArray:
+            arr = np.asarray(value)
+            return value if arr.ndim == 0 else np.asarray(arr[rows], dtype=np.float64)
+        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade))
+
+    def per_row(self, name: str, n_rows: int) -> FloatArray:
+        """γ or γ_trade as a (C,) array."""
+        return np.asarray(np.broadcast_to(np.asarray(getattr(self, name), dtype=np.float64),
+                                          (n_rows,)), dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class Optimized:
+    """The solver's answer for C rows.
+
+    Attributes
+    ----------
+    trade : ndarray, shape (C, N)
+        Trades, fractions of the pre-trade NAV (0 outside the active rows).
+    destination : ndarray, shape (C, N)
+        Weights of the post-trade NAV the sizing lands on: ``(w0 + z) / (1 − cost(z))``.
+    traded : ndarray of bool, shape (C, N)
+        Assets the solver trades.
+    cost_fraction : ndarray, shape (C,)
+        The solver's cost of its trades (its convex cost form), fraction of NAV.
+    marginal_benefit, marginal_cost : ndarray, shape (C, N)
+        At the solution, per unit of NAV traded in asset ``i``: ``|γ (Σ (w − t))_i|`` and
+        ``γ_trade κ_i`` (the first dollar's cost). An asset left untraded has benefit ≤ cost:
+        it sits inside the no-trade region.
+    failed : ndarray of bool, shape (C,)
+        Rows whose solve failed (status given in ``status``): they fall back to FULL.
+    screened : ndarray of bool, shape (C,)
+        Rows inside the no-trade region at ``z = 0`` (KKT check), not sent to the solver.
+    status : tuple of str
+        Solver status per row (``"no trade"`` for screened rows, ``""`` inactive).
+    """
+
+    trade: FloatArray
+    destination: FloatArray
+    traded: BoolArray
+    cost_fraction: FloatArray
+    marginal_benefit: FloatArray
+    marginal_cost: FloatArray
+    failed: BoolArray
+    screened: BoolArray
+    status: tuple[str, ...] = field(default=())
+
+def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
+                n_assets: int) -> tuple[FloatArray, FloatArray]:
+    """``Σ ≈ F' F + diag(D²)``: the exact symmetric square root up to
+    :data:`EXACT_RISK_ASSETS` assets, else :data:`N_FACTORS` principal components and the
+    residual variances; a diagonal ``Σ`` (volatilities only) is ``D`` alone.
+
+    Returns
+    -------
+    factor : ndarray, shape (K, N)
+    diag : ndarray, shape (N,)
+    """
+    if cov_annual is None:
+        vol = np.zeros(n_assets) if vol_annual is None else np.asarray(vol_annual, dtype=float)
+        return np.zeros((0, n_assets)), np.nan_to_num(vol)
+    cov = np.nan_to_num(np.asarray(cov_annual, dtype=np.float64))
+    cov = 0.5 * (cov + cov.T)
+    lam, vec = np.linalg.eigh(cov)
+    lam = np.clip(lam, 0.0, None)
+    if n_assets <= EXACT_RISK_ASSETS:
+        return np.asarray(np.sqrt(lam)[:, None] * vec.T, dtype=np.float64), np.zeros(n_assets)
+    top = np.argsort(lam)[::-1][:N_FACTORS]
+    factor = np.sqrt(lam[top])[:, None] * vec[:, top].T
+    resid = np.clip(np.diag(cov) - (factor**2).sum(axis=0), 0.0, None)
+    return np.asarray(factor, dtype=np.float64), np.sqrt(resid)
+
+
+def cost_terms(cost_fn: RowCosts, row: int, nav_usd: float
+               ) -> tuple[FloatArray, tuple[tuple[FloatArray, float], ...]]:
+    """Row ``row``'s cost model in fractions of NAV: κ (N,) and the power terms.
+
+    ``cost_usd(a) = a κ + m Σ_k c_k a^p_k`` with ``a = NAV |z|`` gives
+    ``cost/NAV = κ |z| + Σ_k (m c_k NAV^(p_k − 1)) |z|^p_k``: the coefficients of the
+    cost table that :func:`driftwise.costs.trade_costs` evaluates (minimum ticket aside).
+    """
+    table = cost_fn.table
+    which, mult = cost_fn.rows(max(cost_fn.n_rows, row + 1))
+    p, m = int(which[row]), float(mult[row])
+    m_flat = m if bool(table.flat_by_regime[p]) else 1.0
+    linear = (table.spread_frac[p] * m + table.commission_frac[p]
+              + table.flat_frac[p] * m_flat)
+    powers = []
+    for k in range(table.impact_power.shape[1]):
+        coef = table.impact_coef[p, k]
+        if np.any(coef != 0.0):
+            power = float(table.impact_power[p, k])
+            powers.append((np.asarray(m * coef * nav_usd ** (power - 1.0), dtype=np.float64),
+                           power))
+    return np.asarray(linear, dtype=np.float64), tuple(powers)
+
+
+def bounds(weights: FloatArray, tradable: BoolArray, no_buy: BoolArray, no_sell: BoolArray,
+           long_only: bool, max_weight: float) -> tuple[FloatArray, FloatArray]:
+    """Bounds of the trade ``z`` (N,): the mandate first, the restrictions last.
+
+    Long-only: ``w >= 0`` (a short is bought back); ``w <= max_weight`` (an asset above it
+    is sold down); a do-not-buy asset is never bought, a do-not-sell one never sold, an
+    asset not tradable today (no price, illiquid, outside the trigger's assets) fixed.
+    """
+    lower = -weights if long_only else np.full(weights.shape, -BOUND)
+    upper = np.minimum(np.full(weights.shape, BOUND), max_weight - weights)
+    lower = np.minimum(lower, upper)
+    upper = np.where(no_buy, np.minimum(upper, 0.0), upper)
+    lower = np.minimum(lower, upper)
+    lower = np.where(no_sell, np.maximum(lower, 0.0), lower)
+    upper = np.maximum(upper, lower)
+    lower = np.where(tradable, lower, 0.0)
+    upper = np.where(tradable, upper, 0.0)
+    return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+
+
+def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: FloatArray,
+                  nav_usd: FloatArray, active: BoolArray, tradable: BoolArray,
+                  no_buy: BoolArray, no_sell: BoolArray, cost_fn: RowCosts,
+                  constraints: Constraints, settings: OptimizerSettings,
+                  cov_annual: FloatArray | None, vol_annual: FloatArray | None,
+                  borrow_bps_annual: FloatArray | None = None,
+                  horizon_days: float = float(TRADING_DAYS),
+                  groups: IntArray | None = None) -> Optimized:
+    """Solve the optimized destination for each active row.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (C, N)
+        Current weights (fractions of NAV).
+    cash_weight : ndarray, shape (C,)
+    target : ndarray, shape (C, N)
+    nav_usd : ndarray, shape (C,)
+    active : ndarray of bool, shape (C,)
+        Rows that rebalance today.
+    tradable : ndarray of bool, shape (C, N)
+        Assets that may trade (priced, liquid, within the trigger's assets).
+    no_buy, no_sell : ndarray of bool, shape (C, N)
+    cost_fn : RowCosts
+        The day's cost model of each row (the one sizing prices with).
+    constraints : Constraints
+        Long-only, cash buffer, maximum turnover.
+    settings : OptimizerSettings
+    cov_annual : ndarray, shape (N, N), optional
+    vol_annual : ndarray, shape (N,), optional
+        Annualized risk (covariance preferred); neither: no risk term.
+    borrow_bps_annual : ndarray, shape (N,), optional
+        Borrow fee of shorts (weighed over ``horizon_days`` when shorts are allowed).
+    horizon_days : float
+        Benefit horizon ``H`` (trading days) over which an added short pays borrow.
+    groups : ndarray of int, shape (N,), optional
+        Group (sector) index of each asset, -1 for none; used with
+        ``settings.group_deviation``.
+
+    Returns
+    -------
+    Optimized
+    """
+    n_rows, n_assets = weights.shape
+    factor, diag = risk_factor(cov_annual, vol_annual, n_assets)
+    gam, gam_t = settings.per_row("gamma", n_rows), settings.per_row("gamma_trade", n_rows)
+    member = _membership(groups, n_assets, settings.group_deviation)
+    out_z = np.zeros((n_rows, n_assets))
+    benefit, marginal = np.zeros((n_rows, n_assets)), np.zeros((n_rows, n_assets))
+    cost = np.zeros(n_rows)
+    failed, screened = np.zeros(n_rows, dtype=bool), np.zeros(n_rows, dtype=bool)
+    status = [""] * n_rows
+    c = constraints
+    for r in np.flatnonzero(active):
+        linear, powers = cost_terms(cost_fn, int(r), float(nav_usd[r]))
+        lo, hi = bounds(weights[r], tradable[r], no_buy[r], no_sell[r], c.long_only,
+                        settings.max_weight)
+        borrow = (np.zeros(n_assets) if c.long_only or borrow_bps_annual is None
+                  else np.asarray(borrow_bps_annual, dtype=np.float64) / BPS
+                  * horizon_days / TRADING_DAYS)
+        prob = RowProblem(
+            drift=np.asarray(weights[r] - target[r], dtype=np.float64),
+            weights=np.asarray(weights[r], dtype=np.float64), cash=float(cash_weight[r]),
+            factor=factor, factor_diag=diag, linear=linear, powers=powers, borrow=borrow,
+            lower=lo, upper=hi, cash_floor=float(c.cash_buffer),
+            max_traded=2.0 * min(float(c.max_turnover), BOUND), groups=member,
+            group_deviation=float(settings.group_deviation or 0.0), gamma=float(gam[r]),
+            gamma_trade=float(gam_t[r]))
+        if prob.zero_is_optimal():
+            screened[r], status[r] = True, "no trade"
+            z = np.zeros(n_assets)
+        else:
+            solved, status[r] = solve_row(prob, long_only=c.long_only)
+            if solved is None:
+                failed[r] = True
+                continue
+            z = np.where(np.abs(solved) > TRADE_TOL, solved, 0.0)
+        out_z[r] = z
+        cost[r] = float(prob.trade_cost(z).sum())
+        benefit[r] = np.abs(prob.risk_gradient(z))
+        marginal[r] = prob.gamma_trade * linear
+    post = weights + out_z
+    dest = post / (1.0 - cost)[:, None]
+    return Optimized(out_z, np.asarray(dest, dtype=np.float64), out_z != 0.0, cost, benefit,
+                     marginal, failed, screened, tuple(status))
+
+
+def group_codes(labels: npt.ArrayLike) -> IntArray:
+    """Group index of each asset (N,) from labels such as the security master's sector
+    (None or NaN: no group, -1)."""
+    values = list(np.asarray(labels, dtype=object).reshape(-1))
+    known = sorted({str(v) for v in values if v is not None and v == v})
+    code = {label: i for i, label in enumerate(known)}
+    return np.array([code[str(v)] if v is not None and v == v else -1 for v in values],
+                    dtype=np.intp)
+
+
+def _membership(groups: IntArray | None, n_assets: int, deviation: float | None) -> FloatArray:
+    if groups is None or deviation is None:
+        return np.zeros((0, n_assets))
+    g = np.asarray(groups, dtype=np.intp)
+    labels = np.unique(g[g >= 0])
+    return np.asarray((g[None, :] == labels[:, None]), dtype=np.float64)
