@@ -6,7 +6,8 @@ traceback). Each command lives in its own module and registers itself on :data:`
 
 The commands are loaded when used (:class:`_LazyCommands`): ``driftwise --help`` lists them
 with the first line of their docstrings, read from the source without importing it, and
-``driftwise plan`` imports only what ``plan`` needs, so a command starts fast.
+``driftwise plan`` imports only what ``plan`` needs, so a command starts fast; ``plan``
+and ``monitor`` run the kernels as plain Python, without numba (:data:`PLAIN_PYTHON`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ MODULES = {"plan": "plan", "monitor": "monitor", "costs": "costs", "fills": "fil
 registers it."""
 
 
+PLAIN_PYTHON = frozenset({"plan", "monitor"})
+"""The commands that run the kernels as plain Python (:mod:`driftwise._jit`): one
+configuration on one day, where setting up numba's compiler would cost more than the
+computation; ``plan --report`` runs backtests, so it keeps them compiled."""
+
+
 class _LazyCommands(typer.core.TyperGroup):
     """The root group: a command's module is imported when the command is used.
 
@@ -56,6 +63,14 @@ class _LazyCommands(typer.core.TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(MODULES)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in PLAIN_PYTHON and not any(
+                a == "--report" or a.startswith("--report=") for a in args[1:]):
+            from driftwise import _jit
+
+            _jit.prefer("python")
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in MODULES:
@@ -132,6 +147,16 @@ def _root() -> None:
     """When and how to rebalance a US portfolio (every command runs on the embedded sample)."""
 
 
+def _check_jit_environment() -> None:
+    """Refuse a ``DRIFTWISE_JIT`` that names no mode before any kernel is defined."""
+    from driftwise import _jit
+
+    try:
+        _jit.requested()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return (and, as a script, exit with) the exit code.
 
@@ -140,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_jit_environment()
         app(args=args, prog_name="driftwise")
         code = EXIT_OK
     except SystemExit as done:
