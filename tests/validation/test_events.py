@@ -108,3 +108,25 @@ def test_thin_events_oracle(rows: list[tuple[bool, int]], gap: int) -> None:
     got = thin_events(mask, group, since, gap).tolist()
     assert got == (_loop_thin(mask, group, since, gap) if gap > 1
                    else np.flatnonzero(mask).tolist())
+
+
+def test_the_portfolio_keeps_each_day_s_covariance_as_the_history_gives_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwise.validation import events
+
+    prices = random_prices(60, np.array([0.2, 0.3, 0.4]))
+    p = make_portfolio(prices, np.full(60, 18.0), np.array([0.3, 0.3, 0.4]),
+                       config=small_config(**{"risk.te_model": "full"}))
+    fresh = make_portfolio(prices, np.full(60, 18.0), np.array([0.3, 0.3, 0.4]),
+                           config=small_config(**{"risk.te_model": "full"}))
+    days = [30, 40, 30, 59, 40]
+    got = [p.cov_on(k).copy() for k in days]
+    for k, cov in zip(days, got, strict=True):
+        np.testing.assert_array_equal(cov, fresh.history.cov_on(k))
+    assert p.cov_on(30) is p.cov_on(30) and sorted(p._covs) == [30, 40, 59]
+    monkeypatch.setattr(events, "KEEP_COV_CELLS", 2 * 9)  # room for two 3x3 matrices
+    few = make_portfolio(prices, np.full(60, 18.0), np.array([0.3, 0.3, 0.4]),
+                         config=small_config(**{"risk.te_model": "full"}))
+    for k in days:
+        np.testing.assert_array_equal(few.cov_on(k), fresh.history.cov_on(k))
+    assert sorted(few._covs) == [30, 40]

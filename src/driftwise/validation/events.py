@@ -24,7 +24,7 @@ the block where the IF holds. The statistics cluster events by calendar period a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,10 @@ from driftwise.costs import CostParams, RowCosts, cost_coefficients
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import Anchor, Frequency
+
+KEEP_COV_CELLS = 2**24
+"""Most covariance entries a :class:`Portfolio` keeps (8 bytes each: 134 MB; every day of
+20 years of a 40-stock portfolio)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,11 +61,26 @@ class Portfolio:
     target: FloatArray
     target_cash: float
     full_te: bool = True
+    _covs: dict[int, FloatArray] = field(default_factory=dict, repr=False)
+
+    def cov_on(self, day: int) -> FloatArray:
+        """The history's covariance of ``day`` (:meth:`MarketHistory.cov_on`), (N, N).
+
+        The study reads each day's covariance for the path days and again for the events
+        of every rule and cost setting, while the history keeps only the last day: here
+        every day read is kept, up to :data:`KEEP_COV_CELLS` numbers.
+        """
+        hit = self._covs.get(day)
+        if hit is None:
+            hit = self.history.cov_on(day)
+            if (len(self._covs) + 1) * hit.size <= KEEP_COV_CELLS:
+                self._covs[day] = hit
+        return hit
 
     def te_on(self, day: int, drift: FloatArray) -> FloatArray:
         """Ex-ante annualized TE of drifts (R, N) with the risk model of ``day`` -> (R,)."""
         if self.full_te:
-            return np.asarray(tracking_error(drift, self.history.cov_on(day)), dtype=np.float64)
+            return np.asarray(tracking_error(drift, self.cov_on(day)), dtype=np.float64)
         return np.asarray(tracking_error_diag(drift, self.history.vol_annual[day]),
                           dtype=np.float64)
 
