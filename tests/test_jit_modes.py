@@ -60,7 +60,8 @@ def _after_cli(args: list[str], mode: str | None = None) -> tuple[str, bool]:
     """The jit mode and whether numba was imported after ``driftwise ARGS`` in a fresh
     process."""
     done = _run("import sys\nfrom driftwise.cli import main\nfrom driftwise import _jit\n"
-                f"code = main({args!r})\n"
+                f"sys.argv = ['driftwise', *{args!r}]\n"
+                "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
                 "print(code, _jit.mode(), 'numba' in sys.modules)", mode)
     code, mode_name, numba = done.stdout.split()[-3:]
     assert code == "0", done.stderr
@@ -70,6 +71,12 @@ def _after_cli(args: list[str], mode: str | None = None) -> tuple[str, bool]:
 @pytest.mark.parametrize("command", ["plan", "monitor"])
 def test_plan_and_monitor_run_the_kernels_as_python_without_numba(command: str) -> None:
     assert _after_cli([command]) == ("python", False)
+
+
+def test_a_python_caller_of_the_cli_keeps_its_mode() -> None:
+    done = _run("import sys\nfrom driftwise.cli import main\nfrom driftwise import _jit\n"
+                "main(['monitor'])\nprint(_jit.mode())")
+    assert done.stdout.split()[-1] == "compiled"
 
 
 def test_the_environment_variable_wins_over_the_command() -> None:
@@ -89,8 +96,8 @@ def test_the_library_defaults_to_compiled_and_python_mode_imports_no_numba() -> 
 
 
 def test_a_bad_mode_is_a_clear_error() -> None:
-    done = _run("from driftwise.cli import main\nraise SystemExit(main(['monitor']))",
-                mode="fast")
+    done = _run("import sys\nfrom driftwise.cli import main\nsys.argv = ['driftwise', 'monitor']\n"
+                "main()", mode="fast")
     assert done.returncode == 3
     assert "DRIFTWISE_JIT='fast'" in done.stderr and "compiled, python" in done.stderr
     assert "Traceback" not in done.stderr

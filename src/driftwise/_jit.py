@@ -36,9 +36,7 @@ equal).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
@@ -131,6 +129,8 @@ def sources_stamp(root: Path) -> str:
 @functools.cache
 def _hash_files(root: Path, files: tuple[tuple[Path, int, int], ...]) -> str:
     """The hash of ``files`` (memoized on their modification times and sizes)."""
+    import hashlib
+
     digest = hashlib.sha256()
     for path, _, _ in files:
         data = path.read_bytes()
@@ -143,6 +143,8 @@ def _hash_files(root: Path, files: tuple[tuple[Path, int, int], ...]) -> str:
 def _cache_class() -> type[Any]:
     """numba's function cache with the package stamp (numba imported here, when a kernel is
     compiled)."""
+    import pickle
+
     from numba.core import caching
 
     class _PackageStamp:

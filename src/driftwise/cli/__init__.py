@@ -40,7 +40,9 @@ registers it."""
 PLAIN_PYTHON = frozenset({"plan", "monitor"})
 """The commands that run the kernels as plain Python (:mod:`driftwise._jit`): one
 configuration on one day, where setting up numba's compiler would cost more than the
-computation; ``plan --report`` runs backtests, so it keeps them compiled."""
+computation; ``plan --report`` runs backtests, so it keeps them compiled. Only the
+``driftwise`` process itself does (:func:`main` without ``argv``): a Python caller of
+:func:`main` keeps the mode of its process."""
 
 
 class _LazyCommands(typer.core.TyperGroup):
@@ -63,14 +65,6 @@ class _LazyCommands(typer.core.TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(MODULES)
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] in PLAIN_PYTHON and not any(
-                a == "--report" or a.startswith("--report=") for a in args[1:]):
-            from driftwise import _jit
-
-            _jit.prefer("python")
-        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in MODULES:
@@ -147,6 +141,16 @@ def _root() -> None:
     """When and how to rebalance a US portfolio (every command runs on the embedded sample)."""
 
 
+def _prefer_python_kernels(args: Sequence[str]) -> None:
+    """Ask for the kernels' Python mode when ``args`` run a command of :data:`PLAIN_PYTHON`
+    (``plan`` without ``--report``)."""
+    if args and args[0] in PLAIN_PYTHON and not any(
+            a == "--report" or a.startswith("--report=") for a in args[1:]):
+        from driftwise import _jit
+
+        _jit.prefer("python")
+
+
 def _check_jit_environment() -> None:
     """Refuse a ``DRIFTWISE_JIT`` that names no mode before any kernel is defined."""
     from driftwise import _jit
@@ -166,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _check_jit_environment()
+        if argv is None:  # the driftwise process itself (a caller in Python keeps its mode)
+            _prefer_python_kernels(args)
         app(args=args, prog_name="driftwise")
         code = EXIT_OK
     except SystemExit as done:
