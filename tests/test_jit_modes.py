@@ -209,3 +209,18 @@ def test_random_plans_are_the_same_both_ways(worker: _Worker,
     compiled = make_plan(inputs, config)
     python, _ = worker.plan(inputs, config)
     assert_same_plan(compiled, python)
+
+
+def test_the_backtest_is_the_same_both_ways() -> None:
+    """The compiled day loop's records are read by attribute in both modes."""
+    import driftwise as dw
+
+    code = ("import pickle, sys\nimport driftwise as dw\n"
+            "frame = dw.backtest(start='2022-06-01').to_frame()\n"
+            "sys.stdout.buffer.write(pickle.dumps((frame, 'numba' in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=_env("python"),
+                          timeout=600, check=True)
+    python, numba_loaded = pickle.loads(done.stdout)
+    compiled = dw.backtest(start="2022-06-01").to_frame()
+    assert not numba_loaded
+    pd.testing.assert_frame_equal(python, compiled, check_exact=False, rtol=1e-12, atol=1e-12)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._jit import record_array
 from driftwise._kernels import arg
 from driftwise._types import BoolArray, FloatArray
 from driftwise.backtest import _kernels as _k
@@ -124,7 +125,7 @@ class Loop:
         n_days, n_rows = batch.history.n_days, len(batch.members)
         threshold = np.asarray(np.inf if form.threshold is None else form.threshold,
                                dtype=np.float64)
-        days = np.zeros((n_days, n_rows), dtype=_k.DAY)
+        days = record_array(np.zeros((n_days, n_rows), dtype=_k.DAY))
         for name in _k.DAY_FIELDS:
             if name not in ("rebalanced", "borrow"):
                 days[name] = np.nan
