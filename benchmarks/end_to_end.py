@@ -13,9 +13,14 @@ include the import of the package and of numba's cached kernels; "warm" means th
 kernels are already compiled and cached on disk (one run before the timed ones).
 
     python benchmarks/end_to_end.py [--repeats 3] [--sweep 1000] [--commands] [--validate]
+                                    [--no-backtest]
 
 ``--validate`` adds ``driftwise validate-rules --universe sp500`` on 20 portfolios (it
-needs ``../shared/data``; several minutes today).
+needs ``../shared/data``; minutes). Commands print their wall time and their CPU time
+(the process and its workers): on a machine shared with other work, the CPU time is the
+steadier figure. ``monitor`` and ``plan`` run the kernels as plain Python (no numba,
+``driftwise._jit``); each is timed again with ``DRIFTWISE_JIT=compiled``, as they ran
+before.
 """
 
 from __future__ import annotations
@@ -154,18 +159,56 @@ def bootstrap_case(repeats: int, data: tuple[pd.DataFrame, pd.DataFrame, pd.Seri
 
 
 def command_case(label: str, args: list[str], target: str, repeats: int,
-                 size_of: Path | None = None) -> None:
-    """A command in a fresh process, warm (run once first), best of ``repeats``."""
+                 size_of: Path | None = None, env: dict[str, str] | None = None) -> None:
+    """A command in a fresh process, warm (run once first), best of ``repeats``: wall time
+    and the CPU time (user + system) of the process and its workers, which other load on
+    the machine inflates less."""
 
-    def run() -> None:
-        subprocess.run([DRIFTWISE, *args], check=True, capture_output=True, cwd=ROOT)
+    def run() -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([DRIFTWISE, *args], check=True, capture_output=True, cwd=ROOT,
+                       env=None if env is None else {**os.environ, **env})
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
     run()
-    best, median = best_and_median(run, repeats)
+    walls, cpus = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        cpus.append(run())
+        walls.append(time.perf_counter() - start)
     size = (f"; {size_of.name} {size_of.stat().st_size / 1e6:.1f} MB"
             if size_of is not None and size_of.exists() else "")
-    print(f"{label}: {_duration(best)} best, {_duration(median)} median "
-          f"(target {target}){size}", flush=True)
+    print(f"{label}: {_duration(min(walls))} best, {_duration(float(np.median(walls)))} median "
+          f"(target {target}); CPU {_duration(min(cpus))}{size}", flush=True)
+
+
+def command_cases(repeats: int) -> None:
+    """``--help``, ``monitor``, ``plan`` (each also with the kernels compiled, as before
+    they ran as Python) and ``plan --report``."""
+    compiled = {"DRIFTWISE_JIT": "compiled"}
+    command_case("driftwise --help", ["--help"], "0.3 s", repeats)
+    command_case("driftwise monitor (sample)", ["monitor"], "0.7 s", repeats)
+    command_case("  the same, kernels compiled (DRIFTWISE_JIT=compiled)", ["monitor"], "-",
+                 repeats, env=compiled)
+    command_case("driftwise plan (sample)", ["plan"], "1.0 s", repeats)
+    command_case("  the same, kernels compiled (DRIFTWISE_JIT=compiled)", ["plan"], "-",
+                 repeats, env=compiled)
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.html"
+        command_case("driftwise plan --report (sample)", ["plan", "--report", str(report)],
+                     "8 s", 1, size_of=report)
+
+
+def validate_case() -> None:
+    """``validate-rules`` on 20 S&P 500 portfolios (needs ``../shared/data``)."""
+    data_dir = ROOT.parent / "shared" / "data"
+    if not data_dir.exists():
+        print(f"validate-rules: skipped, no data at {data_dir}")
+        return
+    command_case("driftwise validate-rules --universe sp500 (20 portfolios)",
+                 ["validate-rules", "--universe", "sp500", "--data-dir", str(data_dir),
+                  "--portfolios", "20"], "60 s", 1)
 
 
 def main() -> None:
@@ -178,7 +221,19 @@ def main() -> None:
     parser.add_argument("--commands", action="store_true", help="time the commands too")
     parser.add_argument("--validate", action="store_true",
                         help="time validate-rules on 20 S&P 500 portfolios (needs the data)")
+    parser.add_argument("--no-backtest", action="store_true",
+                        help="skip the backtest cases (time only --commands / --validate)")
     args = parser.parse_args()
+    if not args.no_backtest:
+        backtest_cases(args)
+    if args.commands:
+        command_cases(args.repeats)
+    if args.validate:
+        validate_case()
+
+
+def backtest_cases(args: argparse.Namespace) -> None:
+    """The backtest cases 1-3 and the bootstrap."""
     data = frames()
     flat = {"costs.flat_cost_bps": 10.0}
     grid = np.linspace(0.01, 0.20, args.sweep)
@@ -194,22 +249,6 @@ def main() -> None:
     subprocess.run([sys.executable, __file__, "--only-sweep", "--sweep", str(args.sweep),
                     "--repeats", str(args.repeats)], check=True)
     bootstrap_case(args.repeats, data)
-    if args.commands:
-        command_case("driftwise --help", ["--help"], "0.3 s", args.repeats)
-        command_case("driftwise monitor (sample)", ["monitor"], "0.7 s", args.repeats)
-        command_case("driftwise plan (sample)", ["plan"], "1.0 s", args.repeats)
-        with tempfile.TemporaryDirectory() as folder:
-            report = Path(folder) / "report.html"
-            command_case("driftwise plan --report (sample)", ["plan", "--report", str(report)],
-                         "8 s", 1, size_of=report)
-    if args.validate:
-        data_dir = ROOT.parent / "shared" / "data"
-        if not data_dir.exists():
-            print(f"validate-rules: skipped, no data at {data_dir}")
-        else:
-            command_case("driftwise validate-rules --universe sp500 (20 portfolios)",
-                         ["validate-rules", "--universe", "sp500", "--data-dir", str(data_dir),
-                          "--portfolios", "20"], "60 s", 1)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,36 @@ def test_rebalance_cost_flat_level(portfolio) -> None:  # type: ignore[no-untype
     assert cost == pytest.approx(20e-4 * np.abs(days.asset_drift).sum(axis=1), rel=1e-12)
 
 
+@pytest.mark.parametrize("flat", [None, 20.0])
+@pytest.mark.parametrize("by_regime", [False, True])
+def test_days_priced_at_once_equal_them_priced_day_by_day(
+        portfolio, flat: float | None, by_regime: bool) -> None:  # type: ignore[no-untyped-def]
+    from driftwise.validation import events
+
+    paths = make_paths(portfolio, 1e6, warmup_days=10)
+    days = path_days(portfolio, paths)
+    params = dataclasses.replace(cost_params(small_config()), flat_cost_bps=flat,
+                                 scale_flat_by_regime=by_regime, default_commission_bps=3.0)
+    trades = -days.asset_drift * days.nav_usd[:, None]
+
+    def one(k: int, rows: np.ndarray) -> np.ndarray:
+        cost = events.day_cost_fn(portfolio.history, params, k, any_inputs=True)(trades[rows])
+        return np.asarray(cost.sum(axis=1) / days.nav_usd[rows])
+
+    day_by_day = events.by_day(days.day, one)
+    np.testing.assert_array_equal(rebalance_cost(days, portfolio.history, params), day_by_day)
+    if by_regime or flat is None:  # the VIX of the fixture crosses both regime breaks
+        rate = day_by_day / np.abs(days.asset_drift).sum(axis=1)
+        assert len(np.unique(np.round(rate, 8))) >= 3
+    old = events.COST_CHUNK_CELLS
+    try:  # at most 7 rows (or one day) a call
+        events.COST_CHUNK_CELLS = 7 * 3
+        np.testing.assert_array_equal(rebalance_cost(days, portfolio.history, params),
+                                      day_by_day)
+    finally:
+        events.COST_CHUNK_CELLS = old
+
+
 def test_rebalance_cost_model_scales_with_vix(portfolio) -> None:  # type: ignore[no-untyped-def]
     # tier all-in estimates (no cost data, no volume): 20 bps times the regime multiplier
     paths = make_paths(portfolio, 1e6, warmup_days=10)
@@ -108,3 +138,25 @@ def test_thin_events_oracle(rows: list[tuple[bool, int]], gap: int) -> None:
     got = thin_events(mask, group, since, gap).tolist()
     assert got == (_loop_thin(mask, group, since, gap) if gap > 1
                    else np.flatnonzero(mask).tolist())
+
+
+def test_the_portfolio_keeps_each_day_s_covariance_as_the_history_gives_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwise.validation import events
+
+    prices = random_prices(60, np.array([0.2, 0.3, 0.4]))
+    p = make_portfolio(prices, np.full(60, 18.0), np.array([0.3, 0.3, 0.4]),
+                       config=small_config(**{"risk.te_model": "full"}))
+    fresh = make_portfolio(prices, np.full(60, 18.0), np.array([0.3, 0.3, 0.4]),
+                           config=small_config(**{"risk.te_model": "full"}))
+    days = [30, 40, 30, 59, 40]
+    got = [p.cov_on(k).copy() for k in days]
+    for k, cov in zip(days, got, strict=True):
+        np.testing.assert_array_equal(cov, fresh.history.cov_on(k))
+    assert p.cov_on(30) is p.cov_on(30) and sorted(p._covs) == [30, 40, 59]
+    monkeypatch.setattr(events, "KEEP_COV_CELLS", 2 * 9)  # room for two 3x3 matrices
+    few = make_portfolio(prices, np.full(60, 18.0), np.array([0.3, 0.3, 0.4]),
+                         config=small_config(**{"risk.te_model": "full"}))
+    for k in days:
+        np.testing.assert_array_equal(few.cov_on(k), fresh.history.cov_on(k))
+    assert sorted(few._covs) == [30, 40]

@@ -142,3 +142,24 @@ def test_cli_missing_data_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path
     code = main(["validate-rules", "--universe", "sp500", "--data-dir", str(tmp_path)])
     assert code == EXIT_BAD_INPUT
     assert "tickers.csv" in capsys.readouterr().err
+
+
+def test_the_falsification_task_builds_no_events_history(
+        study: StudyResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its backtest builds its own; the portfolio's cost notes come from its events tasks,
+    and the notices keep the order of the portfolios."""
+    from driftwise.validation import study as module
+
+    settings = study_settings(workers=1, chunks=2, bootstrap_samples=50, **WINDOW)
+    module._CACHE.clear()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the events' history built for a falsification task")
+
+    monkeypatch.setattr(module, "build_history", refuse)
+    result = module.run_task(module.Task(PortfolioSpec("sample"), "falsification"), settings)
+    assert result.falsification is not None and len(result.falsification)
+    monkeypatch.undo()
+    events = module.run_task(module.Task(PortfolioSpec("sample"), "events", 0, 2), settings)
+    assert set(result.notices) <= set(events.notices)
+    assert study.notices[:len(events.notices)] == events.notices

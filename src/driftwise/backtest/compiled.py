@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._jit import record_array
 from driftwise._kernels import arg
 from driftwise._types import BoolArray, FloatArray
 from driftwise.backtest import _kernels as _k
@@ -132,7 +133,7 @@ class Loop:
         # every day of the window is visited (quiet by threshold_scan, an event by
         # threshold_event), and both write every field but the flag and the borrow (zero
         # unless set): no fill is needed
-        days = np.zeros((n_days, n_rows), dtype=_k.DAY)
+        days = record_array(np.zeros((n_days, n_rows), dtype=_k.DAY))
         settings = sizing_settings(
             Destination(rule.destination), rule.constraints, n_rows, gamma=float(rule.gamma),
             horizon_days=float(rule.horizon_days),

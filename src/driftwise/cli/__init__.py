@@ -6,7 +6,8 @@ traceback). Each command lives in its own module and registers itself on :data:`
 
 The commands are loaded when used (:class:`_LazyCommands`): ``driftwise --help`` lists them
 with the first line of their docstrings, read from the source without importing it, and
-``driftwise plan`` imports only what ``plan`` needs, so a command starts fast.
+``driftwise plan`` imports only what ``plan`` needs, so a command starts fast; ``plan``
+and ``monitor`` run the kernels as plain Python, without numba (:data:`PLAIN_PYTHON`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ MODULES = {"plan": "plan", "monitor": "monitor", "harvest": "harvest", "costs": 
            "approve": "record", "history": "record"}
 """Each command (in the order of ``--help``) and the module of ``driftwise.cli`` that
 registers it."""
+
+
+PLAIN_PYTHON = frozenset({"plan", "monitor"})
+"""The commands that run the kernels as plain Python (:mod:`driftwise._jit`): one
+configuration on one day, where setting up numba's compiler would cost more than the
+computation; ``plan --report`` runs backtests, so it keeps them compiled. Only the
+``driftwise`` process itself does (:func:`main` without ``argv``): a Python caller of
+:func:`main` keeps the mode of its process."""
 
 
 class _LazyCommands(typer.core.TyperGroup):
@@ -133,6 +142,26 @@ def _root() -> None:
     """When and how to rebalance a US portfolio (every command runs on the embedded sample)."""
 
 
+def _prefer_python_kernels(args: Sequence[str]) -> None:
+    """Ask for the kernels' Python mode when ``args`` run a command of :data:`PLAIN_PYTHON`
+    (``plan`` without ``--report``)."""
+    if args and args[0] in PLAIN_PYTHON and not any(
+            a == "--report" or a.startswith("--report=") for a in args[1:]):
+        from driftwise import _jit
+
+        _jit.prefer("python")
+
+
+def _check_jit_environment() -> None:
+    """Refuse a ``DRIFTWISE_JIT`` that names no mode before any kernel is defined."""
+    from driftwise import _jit
+
+    try:
+        _jit.requested()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return (and, as a script, exit with) the exit code.
 
@@ -141,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_jit_environment()
+        if argv is None:  # the driftwise process itself (a caller in Python keeps its mode)
+            _prefer_python_kernels(args)
         app(args=args, prog_name="driftwise")
         code = EXIT_OK
     except SystemExit as done:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._jit import kernel
+from driftwise._jit import kernel, record_array
 from driftwise._kernels import EPS, total
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
 from driftwise.costs._kernels import Table, trading_costs
@@ -87,7 +87,7 @@ def liquidity_limits(participation: float, min_adv_usd: float,
     out = np.empty(1, dtype=LIQUIDITY)
     out["participation"], out["min_adv_usd"], out["max_days"] = (
         participation, min_adv_usd, max_days)
-    return out
+    return record_array(out)
 
 
 class Masks(NamedTuple):

@@ -62,6 +62,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from driftwise._jit import record_array
 from driftwise._kernels import arg
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
 from driftwise.errors import ConfigError, DataError
@@ -456,7 +457,7 @@ def sizing_settings(destination: Destination, constraints: Constraints, n_rows: 
     out["max_turnover"] = c.max_turnover
     out["gamma"], out["horizon_days"], out["cost_multiple"] = gamma, horizon_days, cost_multiple
     out["tol"], out["max_iter"] = tol, max_iter
-    return out
+    return record_array(out)
 
 
 def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:

@@ -126,7 +126,7 @@ class EventRisk:
         self.cov: FloatArray | None = None
         if portfolio.full_te and len(t0):
             uniq, inv = np.unique(t0, return_inverse=True)
-            covs = np.stack([h.cov_on(int(k)) for k in uniq])
+            covs = np.stack([portfolio.cov_on(int(k)) for k in uniq])
             self.cov = covs[inv]
 
     def te(self, drift: FloatArray, rows: slice | IntArray = slice(None)) -> FloatArray:

@@ -24,16 +24,24 @@ the block where the IF holds. The statistics cluster events by calendar period a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
-from driftwise.costs import CostParams, RowCosts, cost_coefficients
+from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts, cost_coefficients
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import Anchor, Frequency
+
+COST_CHUNK_CELLS = 2**22
+"""Most trades :func:`rebalance_cost` prices in one call (each of the kernel's component
+arrays that many numbers)."""
+
+KEEP_COV_CELLS = 2**24
+"""Most covariance entries a :class:`Portfolio` keeps (8 bytes each: 134 MB; every day of
+20 years of a 40-stock portfolio)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,11 +65,26 @@ class Portfolio:
     target: FloatArray
     target_cash: float
     full_te: bool = True
+    _covs: dict[int, FloatArray] = field(default_factory=dict, repr=False)
+
+    def cov_on(self, day: int) -> FloatArray:
+        """The history's covariance of ``day`` (:meth:`MarketHistory.cov_on`), (N, N).
+
+        The study reads each day's covariance for the path days and again for the events
+        of every rule and cost setting, while the history keeps only the last day: here
+        every day read is kept, up to :data:`KEEP_COV_CELLS` numbers.
+        """
+        hit = self._covs.get(day)
+        if hit is None:
+            hit = self.history.cov_on(day)
+            if (len(self._covs) + 1) * hit.size <= KEEP_COV_CELLS:
+                self._covs[day] = hit
+        return hit
 
     def te_on(self, day: int, drift: FloatArray) -> FloatArray:
         """Ex-ante annualized TE of drifts (R, N) with the risk model of ``day`` -> (R,)."""
         if self.full_te:
-            return np.asarray(tracking_error(drift, self.history.cov_on(day)), dtype=np.float64)
+            return np.asarray(tracking_error(drift, self.cov_on(day)), dtype=np.float64)
         return np.asarray(tracking_error_diag(drift, self.history.vol_annual[day]),
                           dtype=np.float64)
 
@@ -240,13 +263,45 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
     The trade is ``-d * NAV`` (``DayContext.full_rebalance_trade_usd``), priced by the cost
     model of its day with the day's VIX, as the planner's cost-benefit trigger does.
     A flat cost (``params.flat_cost_bps``) does not depend on the day's inputs.
+
+    Each day's coefficients are one parameter set of a :class:`~driftwise.costs.CostTable`
+    and each row is priced with its day's set (the kernel prices a row alone, so the
+    numbers are those of the day's own model), many days at once: at most
+    :data:`COST_CHUNK_CELLS` trades and as many table entries a call.
     """
     trades = -days.asset_drift * days.nav_usd[:, None]
+    out = np.full(len(days.day), np.nan)
+    if len(days.day) == 0:
+        return out
+    order = np.argsort(days.day, kind="stable")
+    uniq, first = np.unique(days.day[order], return_index=True)
+    bounds = [*first.tolist(), len(order)]
+    n_assets = trades.shape[1]
+    per_chunk = max(1, COST_CHUNK_CELLS // max(1, n_assets))
+    lo = 0
+    while lo < len(uniq):  # days lo .. hi - 1, at most per_chunk rows (one day at least)
+        hi = lo + 1
+        while (hi < len(uniq) and hi - lo < per_chunk
+               and bounds[hi + 1] - bounds[lo] <= per_chunk):
+            hi += 1
+        coefficients = [_day_coefficients(history, params, int(k)) for k in uniq[lo:hi]]
+        rows = order[bounds[lo]: bounds[hi]]
+        which = np.repeat(np.arange(hi - lo, dtype=np.intp), np.diff(bounds[lo: hi + 1]))
+        mult = np.array([float(np.asarray(c.multiplier).reshape(-1)[0]) for c in coefficients])
+        costs = RowCosts(CostTable.stack(coefficients, n_assets), which,
+                         np.ascontiguousarray(mult[which]))
+        out[rows] = costs(np.ascontiguousarray(trades[rows])).sum(axis=1) / days.nav_usd[rows]
+        lo = hi
+    return out
 
-    def one(k: int, rows: IntArray) -> FloatArray:
-        cost = day_cost_fn(history, params, k, any_inputs=True)(trades[rows]).sum(axis=1)
-        return np.asarray(cost / days.nav_usd[rows], dtype=np.float64)
-    return by_day(days.day, one)
+
+def _day_coefficients(history: MarketHistory, params: CostParams,
+                      day: int) -> CostCoefficients:
+    """The cost coefficients of ``day`` (those of :func:`day_cost_fn` with ``any_inputs``)."""
+    vix = float(history.vix[day])
+    flat = params.flat_cost_bps is not None
+    return cost_coefficients(history.cost_inputs(0 if flat else day), params,
+                             None if np.isnan(vix) else vix)
 
 
 def thin_events(mask: BoolArray, group: IntArray, since_start: IntArray,

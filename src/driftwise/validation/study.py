@@ -219,6 +219,16 @@ def cost_models(model: CostParams, levels_bps: Sequence[float]) -> list[CostSett
 
 
 _CACHE: dict[tuple[object, ...], tuple[Inputs, Portfolio]] = {}
+_INPUTS: dict[PortfolioSpec, Inputs] = {}
+
+
+def load_inputs(spec: PortfolioSpec) -> Inputs:
+    """The inputs of ``spec`` (the last portfolio's kept per process for its other tasks)."""
+    if spec not in _INPUTS:
+        inputs = _inputs(spec)
+        _INPUTS.clear()
+        _INPUTS[spec] = inputs
+    return _INPUTS[spec]
 
 
 def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs, Portfolio]:
@@ -226,7 +236,7 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
     model = settings.model
     key = (spec, settings.start, settings.end, model.risk, model.costs)
     if key not in _CACHE:
-        inputs = _inputs(spec)
+        inputs = load_inputs(spec)
         history = build_history(inputs, model.history, start=settings.start, end=settings.end)
         targets = inputs.targets
         assert targets is not None
@@ -376,11 +386,13 @@ class TaskResult:
 def run_task(task: Task, settings: StudySettings) -> TaskResult:
     """Run one task (in a worker process or inline)."""
     began = time.perf_counter()
+    if task.kind == "falsification":  # the backtest builds its own history; the events
+        inputs = load_inputs(task.spec)  # tasks of the portfolio give its cost notes
+        frame = falsification(inputs, settings, task.spec.label)
+        return TaskResult(pd.DataFrame(), frame, inputs.market.notices, 0,
+                          time.perf_counter() - began)
     inputs, portfolio = load_portfolio(task.spec, settings)
     notes = merge_notices(inputs.market.notices, _cost_notes(portfolio))
-    if task.kind == "falsification":
-        frame = falsification(inputs, settings, task.spec.label)
-        return TaskResult(pd.DataFrame(), frame, notes, 0, time.perf_counter() - began)
     everything = make_paths(portfolio, settings.nav_usd, review=settings.review,
                             warmup_days=settings.warmup_days)
     starts = np.array_split(everything.start, task.n_chunks)[task.chunk]
@@ -585,7 +597,9 @@ def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings, *,
         rules=rules_table(events), by_regime=by_regime(events), by_cost=by_cost(events),
         sensitivity=sensitivity(events, settings.limits), effects=effects(events),
         falsification=pd.concat(fals, ignore_index=True) if fals else pd.DataFrame(),
-        notices=merge_notices(*(r.notices for r in results)),
+        # each portfolio's notices (its events tasks') in the order of the portfolios
+        notices=merge_notices(*(r.notices for r in results if r.falsification is None),
+                              *(r.notices for r in results)),
         n_paths=sum(r.n_paths for r in results), seconds=time.perf_counter() - began)
 
 
