@@ -15,8 +15,9 @@ configuration and by repeated runs; "engine" is
 ``run_backtest`` on that history: batching, the day loop, the result. Each case is run
 several times and the best and median times are printed (the first run of a process
 also pays numba's loading of the compiled kernels). The sweep shares its configurations
-among the machine's cores (:mod:`driftwise.backtest.parallel`); its memory is the
-parent's peak RSS plus each worker's, most of whose pages are the parent's, shared.
+among the machine's cores on a local Dask cluster (:mod:`driftwise.backtest.cluster`;
+its start is inside the time); its memory is this process's peak RSS (the workers' is
+printed by ``dask_scaling.py``).
 
     python benchmarks/backtest_engine.py [--sweep 1000] [--repeats 5]
 """
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise.app.sweep import SweepGrid
-from driftwise.backtest import parallel
+from driftwise.backtest import cluster
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config, policies
@@ -82,10 +83,8 @@ def timed(label: str, inputs: Inputs, configs: list[Config], target: str,
         result = backtest_configs(inputs, configs, histories=cache)
         times.append(time.perf_counter() - start)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-    jobs = parallel.job_count(None, len(configs), len(result.tickers), len(result.dates))
-    memory = f"peak RSS {own:.2f} GB" + (f" + {jobs} workers of at most {worker:.2f} GB "
-                                          f"(sharing the parent's pages)" if jobs > 1 else "")
+    jobs = cluster.job_count(None, len(configs), len(result.tickers), len(result.dates))
+    memory = f"peak RSS {own:.2f} GB" + (f" + {jobs} Dask workers" if jobs > 1 else "")
     print(f"{label}: {len(configs)} config(s) x {len(result.tickers)} assets x "
           f"{len(result.dates)} days: engine {_duration(min(times))} best, "
           f"{_duration(float(np.median(times)))} median of {repeats} (target {target}); "

@@ -141,8 +141,8 @@ def peak_memory_case(label: str, configs: list[Config], target: str, repeats: in
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
     print(f"   peak RSS in a fresh process: {own:.2f} GB"
-          + (f", largest forked worker {workers:.2f} GB (most of its pages the parent's, "
-             f"shared)" if workers else ""), flush=True)
+          + (f", largest worker process {workers:.2f} GB (a Dask worker "
+             f"of the local cluster)" if workers else ""), flush=True)
 
 
 def bootstrap_case(repeats: int, data: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:

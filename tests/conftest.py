@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,17 @@ def shared_data() -> Path:
         pytest.skip(f"real market data not found at {SHARED_DATA} "
                     "(it lives only beside the project)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of a Dask LocalCluster (2 worker processes) started by the test session
+    and reached by address, as a remote scheduler would be."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                      silence_logs=logging.ERROR) as running:
+        yield str(running.scheduler_address)

@@ -20,6 +20,7 @@ from driftwise.config.model import (
     DEFAULT_CONFIG_TOML,
     UNSUPPORTED,
     BacktestConfig,
+    ClusterConfig,
     Config,
     ConstraintsConfig,
     CostsConfig,
@@ -56,7 +57,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "costs": CostsConfig,
     "risk": RiskConfig, "execution": ExecutionConfig, "tax": TaxConfig,
     "backtest": BacktestConfig, "portfolio": PortfolioConfig, "data": DataConfig,
-    "record": RecordConfig,
+    "record": RecordConfig, "cluster": ClusterConfig,
 }
 
 

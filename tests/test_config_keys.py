@@ -184,6 +184,7 @@ COMMANDS = {
     "costs": ("plan", "monitor", "backtest"), "risk": ("monitor", "plan", "backtest"),
     "execution": ("plan",), "tax": ("plan",), "backtest": ("backtest",),
     "portfolio": ("plan", "monitor", "backtest"), "data": ("plan", "backtest"),
+    "cluster": ("backtest",),
 }
 """The commands each section belongs to, tried in order until one output changes."""
 
@@ -305,6 +306,11 @@ ALLOWLIST: dict[str, str] = {
     # where the record lives: the commands that use it create it there
     "record.path": "tests/record/test_db.py::test_each_address_setting_is_read",
     "record.url": "tests/record/test_db.py::test_each_address_setting_is_read",
+    # where a large run's work goes: the numbers never depend on it (that is the point)
+    "cluster.workers":
+        "tests/cli/test_cluster_cli.py::test_the_configured_workers_share_the_sweep",
+    "cluster.scheduler":
+        "tests/cli/test_cluster_cli.py::test_the_configured_scheduler_runs_the_backtest",
 }
 """Keys whose effect needs inputs the fixture lacks, each with the test that covers it."""
 

@@ -173,7 +173,7 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
              thresholds: Sequence[float] | None = None, cost_bps: float | None = None,
              start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None,
              samples: int | None = None, sweep: bool = False,
-             workers: int | None = None) -> Comparison:
+             workers: int | None = None, scheduler: str | None = None) -> Comparison:
     """Compare rebalancing rules on history (``driftwise backtest``).
 
     Parameters
@@ -198,7 +198,12 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
     sweep : bool
         Also sweep the configuration's ``[backtest]`` grid.
     workers : int, optional
-        Processes to share a large run among; the result does not depend on it.
+        Processes of the local Dask cluster a large run is shared among (default
+        ``cluster.workers``, else every core when the run is large enough; 1: this process
+        alone); the result does not depend on it.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://HOST:PORT``) to share the run with
+        instead (default ``cluster.scheduler``); the result does not depend on it.
 
     Returns
     -------
@@ -224,7 +229,9 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
                    grid=SweepGrid.from_config(b) if sweep else None,
                    grid_base=policies.with_flat_cost(base, cost_bps),
                    samples=samples if samples is not None else b.bootstrap_samples,
-                   block=b.bootstrap_block_days, seed=b.seed, workers=workers)
+                   block=b.bootstrap_block_days, seed=b.seed,
+                   workers=workers if workers is not None else cfg.cluster.workers,
+                   scheduler=scheduler if scheduler is not None else cfg.cluster.scheduler)
 
 
 def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = None,
@@ -232,14 +239,16 @@ def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = No
                    end: str | None = None, vix: str | Path | None = None,
                    review: Frequency | str = "quarter", event_gap: int = 5,
                    nav_usd: float = 1e6, seed: int = 0, falsification: bool = True,
-                   rules: Sequence[str] | None = None, workers: int = 2,
-                   config: ConfigLike = None) -> StudyResult:
+                   rules: Sequence[str] | None = None, workers: int | None = None,
+                   scheduler: str | None = None, config: ConfigLike = None) -> StudyResult:
     """Test the methodology's insight rules on history (``driftwise validate-rules``).
 
     ``universe``: ``"sample"`` or ``"sp500"`` (the 504-stock data in ``data_dir``), with
     ``portfolios`` random portfolios added; ``rules``: keys of the rules to study (default
-    all four); the other parameters as the command's options. Its ``to_frame()`` is the
-    verdict per rule.
+    all four); ``workers`` (default ``cluster.workers``, else 2) and ``scheduler`` (default
+    ``cluster.scheduler``): where its tasks run (a local Dask cluster, or a running
+    scheduler; the numbers do not depend on it); the other parameters as the command's
+    options. Its ``to_frame()`` is the verdict per rule.
     """
     import dataclasses
 
@@ -252,10 +261,14 @@ def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = No
     if vix is not None:
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
     first, last = study_window(universe, start, end)
-    settings = study_settings(as_config(config), nav_usd=nav_usd, start=first,
+    cfg = as_config(config)
+    workers = workers if workers is not None else cfg.cluster.workers or 2
+    settings = study_settings(cfg, nav_usd=nav_usd, start=first,
                               end=last, review=Frequency(review), gap_days=event_gap,
                               workers=workers, seed=seed, falsification=falsification,
-                              chunks=max(8, 2 * workers))
+                              chunks=max(8, 2 * workers),
+                              scheduler=scheduler if scheduler is not None
+                              else cfg.cluster.scheduler)
     if rules is not None:
         settings = dataclasses.replace(settings, rules=tuple(rules))
     return run_study(specs, settings)

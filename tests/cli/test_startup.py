@@ -33,3 +33,11 @@ def test_the_listed_help_is_the_command_s_own(name: str) -> None:
     command = cli._loaded(cli.MODULES[name])[name]
     own = (command.help or "").split("\n\n")[0].replace("\n", " ")
     assert cli._short_help(name) == own
+
+
+def test_dask_is_imported_by_a_parallel_run_only() -> None:
+    """``distributed`` loads on the first parallel run, never with a command's module."""
+    for command in ("backtest", "validate-rules"):
+        loaded = _modules_after(f"from driftwise.cli import main; main(['{command}', '--help'])")
+        assert f"driftwise.cli.{command.replace('-rules', '')}" in loaded
+        assert not {"distributed", "dask"} & loaded, command

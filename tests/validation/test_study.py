@@ -49,11 +49,42 @@ def test_breakdowns_cover_cost_levels(study: StudyResult) -> None:
         assert row["hit_rate"] == pytest.approx(part["hit"].mean())
 
 
-def test_two_workers_give_the_same_numbers(study: StudyResult) -> None:
+def _same_study(a: StudyResult, b: StudyResult) -> None:
+    """Every number of two runs, bit for bit."""
+    for name in ("events", "rules", "by_regime", "by_cost", "sensitivity", "effects",
+                 "falsification"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True,
+                                      obj=name)
+    assert a.n_paths == b.n_paths and a.notices == b.notices
+
+
+def test_a_local_cluster_of_two_workers_gives_the_serial_numbers(study: StudyResult) -> None:
     settings = study_settings(workers=2, chunks=2, bootstrap_samples=50, **WINDOW)
-    again = run_study([PortfolioSpec("sample")], settings)
-    pd.testing.assert_frame_equal(study.rules, again.rules)
-    pd.testing.assert_frame_equal(study.falsification, again.falsification)
+    seen: list[tuple[int, int]] = []
+    again = run_study([PortfolioSpec("sample")], settings,
+                      progress=lambda d, n: seen.append((d, n)))
+    _same_study(study, again)
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # the falsification and two chunks, as completed
+
+
+def test_a_scheduler_by_address_gives_the_serial_numbers(study: StudyResult,
+                                                          dask_scheduler: str) -> None:
+    settings = study_settings(workers=1, chunks=2, bootstrap_samples=50,
+                              scheduler=dask_scheduler, **WINDOW)
+    _same_study(study, run_study([PortfolioSpec("sample")], settings))
+
+
+def test_an_unreachable_scheduler_is_a_clear_message(capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwise.backtest import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
+    code = main(["validate-rules", "--start", "2019-01-01", "--end", "2019-12-31",
+                 "--no-falsification", "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
+    assert "Traceback" not in err
 
 
 def test_progress_is_reported() -> None:

@@ -109,13 +109,14 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
             grid: SweepGrid | None = None, grid_base: Config | None = None,
             progress: Callable[[int, int], None] | None = None,
             samples: int = 1000, block: int = 21, seed: int = 0,
-            workers: int | None = None) -> Comparison:
+            workers: int | None = None, scheduler: str | None = None) -> Comparison:
     """Run and compare policies (and a sweep) on the same window.
 
-    ``workers``: processes of each run (:func:`~driftwise.backtest.engine.run_backtest`).
+    ``workers``: processes of each run's local Dask cluster; ``scheduler``: the address
+    of a running Dask scheduler instead (:func:`~driftwise.backtest.engine.run_backtest`).
     """
     result = backtest_configs(inputs, configs, start=start, end=end, names=names,
-                              progress=progress, workers=workers)
+                              progress=progress, workers=workers, scheduler=scheduler)
     metrics = with_intervals(result, policy_metrics(result), samples=samples, block=block,
                              seed=seed)
     tracking_aversion = configs[0].policy.tracking_aversion
@@ -129,7 +130,8 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
     if grid is not None:
         base = grid_base if grid_base is not None else configs[0]
         sweep_result = backtest_configs(inputs, grid.configs(base), start=start, end=end,
-                                        progress=progress, workers=workers)
+                                        progress=progress, workers=workers,
+                                        scheduler=scheduler)
         sweep = tidy(sweep_result, policy_metrics(sweep_result))
         if theory is not None and sweep["threshold"].notna().any():
             optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion)

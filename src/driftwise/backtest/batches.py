@@ -24,7 +24,6 @@ import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
-from driftwise.backtest.parallel import shared_array
 from driftwise.calendar import DateLike, trading_days_between
 from driftwise.costs import (
     AssetCostInputs,
@@ -245,17 +244,6 @@ class Outputs:
         return cls(nan(), nan(), nan(), np.zeros((n_days, n_configs), dtype=bool), nan(), nan(),
                    nan(), nan(), np.zeros((n_days, n_configs)),
                    np.zeros((n_days, n_configs), dtype=bool))
-
-    @classmethod
-    def shared(cls, n_days: int, n_configs: int) -> Outputs:
-        """Empty result arrays in shared memory (forked workers fill their columns)."""
-        def nan() -> FloatArray:
-            return cast(FloatArray, shared_array((n_days, n_configs), np.float64, np.nan))
-        rebalanced = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
-        borrow = cast(FloatArray, shared_array((n_days, n_configs), np.float64, 0.0))
-        fallback = cast(BoolArray, shared_array((n_days, n_configs), np.bool_, False))
-        return cls(nan(), nan(), nan(), rebalanced, nan(), nan(), nan(), nan(), borrow,
-                   fallback)
 
     def columns(self, share: slice) -> Outputs:
         """Views of the configurations ``share`` (writes go to these arrays)."""

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
-from driftwise.backtest import blocks, compiled, parallel
+from driftwise.backtest import blocks, cluster, compiled
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -376,7 +376,7 @@ def reference_nav(history: MarketHistory, target: FloatArray, target_cash: float
 def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *,
                  progress: Progress | None = None,
                  histories: dict[HistorySettings, MarketHistory] | None = None,
-                 workers: int | None = None) -> BacktestResult:
+                 workers: int | None = None, scheduler: str | None = None) -> BacktestResult:
     """Simulate every configuration of ``grid`` over the window and return their daily paths.
 
     Parameters
@@ -397,9 +397,12 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         Cache of per-day market inputs (see :func:`make_batches`); only valid for the
         same ``inputs`` and window.
     workers : int, optional
-        Processes to share the configurations among (:mod:`driftwise.backtest.parallel`);
-        default: every core for a run large enough to gain from it. The result does not
-        depend on it.
+        Processes of a local Dask cluster to share the configurations among
+        (:mod:`driftwise.backtest.cluster`); default: every core for a run large enough to
+        gain from it; 1: this process alone. The result does not depend on it.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://HOST:PORT``) to run the chunks on
+        instead of a local cluster. The result does not depend on it.
 
     Returns
     -------
@@ -413,6 +416,8 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         An asset without a price on a day of the window.
     ValueError
         ``workers`` below 1.
+    DriftwiseError
+        The scheduler cannot be reached.
     """
     if window is None:
         window = Window(None, None, False, *starting_nav(inputs, None))
@@ -423,19 +428,15 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     n_days, n_configs = history.n_days, grid.n_configs
     first = start_state(inputs, batches[0], window)
     nav0 = float((first.book.shares[0] * history.prices[0]).sum() + first.book.cash_usd[0])
-    n_jobs = parallel.job_count(workers, n_configs, len(tickers), n_days)
-    if n_jobs == 1:
+    n_jobs = cluster.job_count(workers, n_configs, len(tickers), n_days)
+    if n_jobs == 1 and scheduler is None:
         out = Outputs.empty(n_days, n_configs)
         simulate(inputs, window, batches, out, progress)
     else:
-        out = Outputs.shared(n_days, n_configs)
         for b in batches:  # what the grid reads every day, built once for the workers
             b.history.prepare(b.rule.trigger.reads)
-
-        def run(share: slice, report: Progress) -> None:
-            part = make_batches(inputs, grid.share(share), window, tickers, histories)
-            simulate(inputs, window, part, out.columns(share), report)
-        parallel.run_shares(run, parallel.shares(n_configs, n_jobs), n_days, progress)
+        out = run_chunks(ChunkRun(inputs, grid, window, tickers, histories, n_days),
+                         n_jobs, scheduler, progress)
     batch_of = np.zeros(n_configs, dtype=np.intp)
     for j, b in enumerate(batches):
         batch_of[b.members] = j
@@ -476,3 +477,50 @@ def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,
         k = min(day for day, _ in cursors)  # days no batch needs are not visited
         if progress is not None:
             progress(min(k, n_days), n_days)
+
+
+@dataclass(frozen=True)
+class ChunkRun:
+    """What every chunk of a run reads, sent to each worker once: the inputs, the grid,
+    the window and the per-day market histories, already built."""
+
+    inputs: Inputs
+    grid: RuleGrid
+    window: Window
+    tickers: pd.Index
+    histories: dict[HistorySettings, MarketHistory]
+    n_days: int
+
+
+def simulate_chunk(run: ChunkRun, share: slice) -> Outputs:
+    """The columns ``share`` of ``run``: its configurations simulated alone, shape
+    ``(T, len(share))`` each (a task of :func:`run_chunks`)."""
+    part = make_batches(run.inputs, run.grid.share(share), run.window, run.tickers,
+                        run.histories)
+    out = Outputs.empty(run.n_days, len(range(run.grid.n_configs)[share]))
+    simulate(run.inputs, run.window, part, out)
+    return out
+
+
+def run_chunks(run: ChunkRun, n_jobs: int, scheduler: str | None,
+               progress: Progress | None = None) -> Outputs:
+    """Every configuration of ``run``, in interleaved chunks on a Dask cluster (``n_jobs``
+    local processes, or the cluster at ``scheduler``), gathered into one ``(T, C)`` result.
+
+    ``progress(days, n_days)`` reports the share of the chunks done, in days.
+    """
+    n_days, n_configs = run.n_days, run.grid.n_configs
+    out = Outputs.empty(n_days, n_configs)
+    with cluster.client(n_jobs, scheduler) as dask_client:
+        parts = cluster.shares(n_configs, cluster.chunk_count(
+            cluster.worker_count(dask_client), n_configs))
+
+        def report(done: int, total: int) -> None:
+            if progress is not None:
+                progress(n_days * done // total, n_days)
+        chunks = cluster.run_tasks(dask_client, simulate_chunk, parts, run, report)
+    for share, chunk in zip(parts, chunks, strict=True):
+        columns = out.columns(share)
+        for f in dataclasses.fields(Outputs):
+            getattr(columns, f.name)[...] = getattr(chunk, f.name)
+    return out

@@ -164,3 +164,10 @@ def record_url(db: str | None, cfg: Config) -> str:
     from driftwise.record.db import resolve_url
 
     return resolve_url(db, config_path=cfg.record.path, config_url=cfg.record.url)
+
+
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", help="Address of a running Dask scheduler (tcp://HOST:PORT) to share a "
+    "large run with its workers, which need driftwise installed (default cluster.scheduler, "
+    "else a local cluster of --workers processes). The result does not depend on it.",
+    show_default=False)]

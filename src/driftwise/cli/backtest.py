@@ -18,6 +18,7 @@ from driftwise.app.sweep import SweepGrid, progress_bar, write_table
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
+    SchedulerOption,
     check_window,
     date_option,
     load_cli_config,
@@ -83,8 +84,9 @@ def backtest_command(
         help="Write a self-contained HTML report.", dir_okay=False)] = None,
     workers: Annotated[int | None, typer.Option(
         help="Processes to share a large run among (default: every core when the run is "
-        "large enough to gain; 1: one process). The result does not depend on it.", min=1,
-        show_default=False)] = None,
+        "large enough to gain; 1: one process; default cluster.workers). The result does "
+        "not depend on it.", min=1, show_default=False)] = None,
+    scheduler: SchedulerOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare rebalancing rules on history, with block-bootstrap intervals.
@@ -116,7 +118,10 @@ def backtest_command(
                          grid=sweep_grid, grid_base=with_flat_cost(grid_base, cost_bps),
                          progress=progress,
                          samples=samples if samples is not None else b.bootstrap_samples,
-                         block=b.bootstrap_block_days, seed=b.seed, workers=workers)
+                         block=b.bootstrap_block_days, seed=b.seed,
+                         workers=workers if workers is not None else base.cluster.workers,
+                         scheduler=scheduler if scheduler is not None
+                         else base.cluster.scheduler)
     if table is not None:
         write_table(result.sweep if result.sweep is not None
                     else result.metrics.reset_index(), table)

@@ -13,6 +13,7 @@ from driftwise._atomic import write_text
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
+    SchedulerOption,
     check_window,
     date_option,
     load_cli_config,
@@ -58,7 +59,10 @@ def validate_command(
     start: Annotated[str | None, date_option("First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, date_option("Last day (YYYY-MM-DD).")] = None,
     vix: InputOptions.vix = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes of the local Dask cluster (default cluster.workers, else 2; "
+        "1: this process alone).", min=1, show_default=False)] = None,
+    scheduler: SchedulerOption = None,
     event_gap: Annotated[int, typer.Option(
         help="At most one event per path per this many trading days.", min=1)] = 5,
     review: Annotated[Frequency, typer.Option(
@@ -87,8 +91,11 @@ def validate_command(
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
     start, end = study_window(universe, start, end)
+    workers = workers if workers is not None else cfg.cluster.workers or 2
     settings = study_settings(cfg, nav_usd=nav_usd, start=start, end=end, review=review,
                               gap_days=event_gap, workers=workers, seed=seed,
+                              scheduler=scheduler if scheduler is not None
+                              else cfg.cluster.scheduler,
                               falsification=not no_falsification,
                               chunks=max(8, 2 * workers))
     result = run_with_progress(specs, settings)

@@ -291,16 +291,18 @@ def backtest_configs(inputs: Inputs, configs: Sequence[Config], *,
                      start: DateLike | None = None, end: DateLike | None = None,
                      names: Sequence[str] | None = None, progress: Progress | None = None,
                      histories: dict[HistorySettings, MarketHistory] | None = None,
-                     workers: int | None = None) -> BacktestResult:
+                     workers: int | None = None,
+                     scheduler: str | None = None) -> BacktestResult:
     """:func:`~driftwise.backtest.engine.run_backtest` of the rule grid and window of
     ``configs`` (:func:`rule_grid`, :func:`run_window`; ``start``/``end`` override
-    ``[backtest]``)."""
+    ``[backtest]``; ``workers`` and ``scheduler``: where the run's chunks go, the
+    caller's choice or ``[cluster]``'s)."""
     from driftwise.backtest.engine import run_backtest
 
     configs = list(configs)
     window = run_window(configs, start, end, inputs)
     return run_backtest(inputs, rule_grid(configs, names), window, progress=progress,
-                        histories=histories, workers=workers)
+                        histories=histories, workers=workers, scheduler=scheduler)
 
 
 def history_settings(config: Config) -> HistorySettings:

@@ -80,6 +80,7 @@ __all__ = [
     "DEFAULT_CONFIG_TOML",
     "UNSUPPORTED",
     "BacktestConfig",
+    "ClusterConfig",
     "Config",
     "ConstraintsConfig",
     "CostsConfig",
@@ -624,6 +625,18 @@ class RecordConfig(_Section):
         return self
 
 
+class ClusterConfig(_Section):
+    """``[cluster]``: where large runs (backtest sweeps, validate-rules) share their work
+    (``--workers`` and ``--scheduler`` override it)."""
+
+    workers: int | None = _f(None, "Worker processes of the local Dask cluster (default: "
+                             "backtest every core when the run is large enough, "
+                             "validate-rules 2; 1: this process alone).", ge=1)
+    scheduler: str | None = _f(None, "Address of a running Dask scheduler, e.g. "
+                               "tcp://10.0.0.5:8786 (default: a local cluster).",
+                               min_length=1)
+
+
 class Config(_Section):
     """The whole configuration; every section and field has a default."""
 
@@ -638,6 +651,7 @@ class Config(_Section):
     portfolio: PortfolioConfig = PortfolioConfig()
     data: DataConfig = DataConfig()
     record: RecordConfig = RecordConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
     def to_toml(self) -> str:
         """The configuration as TOML text that :func:`loads_config` reads back equal.

@@ -267,4 +267,12 @@ accept_jumps = []
 # Default: the DRIFTWISE_DB variable, else ~/.local/share/driftwise/record.sqlite.
 # path = "record.sqlite"
 # url = "postgresql+psycopg://user@host/driftwise"
+
+[cluster]
+# Where large runs (backtest sweeps, validate-rules) share their work (--workers and
+# --scheduler override it): processes of a local Dask cluster (default: the backtest every
+# core when the run is large enough, validate-rules 2; 1: this process alone) ...
+# workers = 2
+# ... or the address of a running Dask scheduler, whose workers have driftwise installed.
+# scheduler = "tcp://10.0.0.5:8786"
 """.replace("{triggers}", _TRIGGER_LINES)

@@ -38,10 +38,11 @@ def describe(result: StudyResult) -> str:
     n_events = int((result.events["setting"] == "model").sum()) if len(result.events) else 0
     names = ", ".join(p.label for p in result.portfolios[:3])
     more = f" and {len(result.portfolios) - 3} more" if len(result.portfolios) > 3 else ""
-    return (f"{len(result.portfolios)} portfolio(s) ({names}{more}), {result.n_paths} paths "
+    return ((f"{len(result.portfolios)} portfolio(s) ({names}{more}), {result.n_paths} paths "
             f"(monthly starts, buy and hold until the next {s.review.value} review), "
-            f"{n_events} events under the model costs; {result.seconds:.1f} s on "
-            f"{s.workers} worker(s).")
+            f"{n_events} events under the model costs; {result.seconds:.1f} s on ")
+            + (f"the Dask scheduler at {s.scheduler}." if s.scheduler is not None
+               else f"{s.workers} worker(s)."))
 
 
 def rules_display(result: StudyResult) -> pd.DataFrame:
@@ -154,7 +155,8 @@ def to_dict(result: StudyResult) -> dict[str, Any]:
                      "warmup_days": s.warmup_days, "cost_levels_bps": list(s.cost_levels_bps),
                      "thresholds": {k: (list(v) if isinstance(v, tuple) else v)
                                     for k, v in s.limits.__dict__.items()},
-                     "workers": s.workers, "config": dict(s.model.config)},
+                     "workers": s.workers, "scheduler": s.scheduler,
+                     "config": dict(s.model.config)},
         "portfolios": [{"label": p.label, "universe": p.universe, "tickers": list(p.tickers)}
                        for p in result.portfolios],
         "n_paths": result.n_paths, "seconds": result.seconds,

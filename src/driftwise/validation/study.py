@@ -1,9 +1,10 @@
 """The rule-validation study: portfolios x paths x rules x cost settings, on both cores.
 
 :func:`run_study` splits the work into tasks (a chunk of one portfolio's paths, or one
-portfolio's falsification backtest), runs them in a
-:class:`~concurrent.futures.ProcessPoolExecutor` (``workers`` processes; inline with one),
-reports progress after each task, and aggregates the events into hit rates, intervals,
+portfolio's falsification backtest), runs them on a Dask cluster
+(:mod:`driftwise.backtest.cluster`: a local cluster of ``workers`` processes, or the
+running scheduler at ``scheduler``; inline with one worker and no scheduler), reports
+progress after each task, and aggregates the events into hit rates, intervals,
 verdicts and breakdowns (:mod:`driftwise.validation.stats`).
 
 Portfolios: the embedded sample (its own targets), random sub-portfolios of the sample's
@@ -17,7 +18,6 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.falsification import falsification_test
@@ -168,6 +169,7 @@ class StudySettings:
     limits: Thresholds = field(default_factory=Thresholds)
     rules: tuple[str, ...] = tuple(r.key for r in RULES)
     workers: int = 2
+    scheduler: str | None = None
     chunks: int = 8
     falsification: bool = True
     bootstrap_samples: int = 500
@@ -453,7 +455,7 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
     exceed the TE reduction is not applicable when the threshold rule does not reduce TE).
     """
     runs = settings.model.falsification
-    # one process: the study already shares its tasks among settings.workers processes
+    # one process: the study already shares its tasks among the cluster's workers
     result = run_backtest(inputs, runs.grid, runs.window, workers=1)
     m = policy_metrics(result)
     count = m["n_rebalances"].astype(float).to_dict()
@@ -489,27 +491,26 @@ def make_tasks(specs: Sequence[PortfolioSpec], settings: StudySettings) -> list[
 
 def execute(tasks: Sequence[Task], settings: StudySettings,
             progress: Progress | None = None) -> list[TaskResult]:
-    """Run ``tasks`` on ``settings.workers`` processes (inline for one worker).
+    """Run ``tasks`` on a Dask cluster: ``settings.workers`` local processes, or the
+    scheduler at ``settings.scheduler`` (inline for one worker and no scheduler).
 
     Results come back in the order of ``tasks`` whatever order they finish in, so a run
-    gives the same numbers with any number of workers.
+    gives the same numbers with any number of workers, on any cluster.
     """
     done: list[TaskResult] = []
-    if settings.workers == 1:
+    if settings.workers == 1 and settings.scheduler is None:
         for task in tasks:
             done.append(run_task(task, settings))
             if progress is not None:
                 progress(len(done), len(tasks))
         return done
-    with ProcessPoolExecutor(max_workers=settings.workers) as pool:
-        futures: dict[Future[TaskResult], int] = {pool.submit(run_task, t, settings): j
-                                                  for j, t in enumerate(tasks)}
-        slots: list[TaskResult | None] = [None] * len(tasks)
-        for future in as_completed(futures):
-            slots[futures[future]] = future.result()
-            if progress is not None:
-                progress(sum(s is not None for s in slots), len(tasks))
-    return [s for s in slots if s is not None]
+    with cluster.client(settings.workers, settings.scheduler) as dask_client:
+        return cluster.run_tasks(dask_client, _run_task, list(tasks), settings, progress)
+
+
+def _run_task(settings: StudySettings, task: Task) -> TaskResult:
+    """:func:`run_task` with the settings first (the data a cluster sends each worker once)."""
+    return run_task(task, settings)
 
 
 # ------------------------------------------------------------ aggregate

@@ -1,0 +1,93 @@
+"""Backtest chunks on a Dask cluster: the serial result, bit for bit."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from driftwise.backtest import cluster
+from driftwise.backtest.engine import BacktestResult
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
+from driftwise.data.model import Inputs
+from driftwise.errors import DataError, DriftwiseError
+
+FIELDS = ("nav_usd", "traded_usd", "cost_usd", "rebalanced", "drift", "post_drift",
+          "cash_usd", "ref_nav_usd", "intended_usd", "borrow_usd", "optimizer_fallback")
+
+
+def _configs() -> list:
+    configs = [pol.threshold(float(h)) for h in np.linspace(0.01, 0.08, 24)]
+    configs += [pol.monthly(), pol.hybrid(), *[pol.cost_benefit()] * 2]
+    configs += [pol.threshold(float(h)) for h in np.linspace(0.02, 0.05, 8)]
+    return configs
+
+
+def _same(a: BacktestResult, b: BacktestResult) -> None:
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.names == b.names
+    assert a.params.equals(b.params)
+
+
+def test_a_local_cluster_of_two_workers_gives_the_serial_result(synthetic: Inputs) -> None:
+    configs = _configs()
+    serial = backtest_configs(synthetic, configs, workers=1)
+    seen: list[tuple[int, int]] = []
+    shared = backtest_configs(synthetic, configs, workers=2,
+                              progress=lambda d, n: seen.append((d, n)))
+    _same(shared, serial)
+    assert seen[-1] == (serial.n_days, serial.n_days)
+    assert len(seen) >= 2  # one report per chunk
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(seen))
+
+
+def test_a_scheduler_by_address_gives_the_serial_result(synthetic: Inputs,
+                                                          dask_scheduler: str) -> None:
+    configs = _configs()[:20]
+    serial = backtest_configs(synthetic, configs, workers=1)
+    remote = backtest_configs(synthetic, configs, scheduler=dask_scheduler)
+    _same(remote, serial)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(synthetic: Inputs,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(DriftwiseError, match=r"cannot reach the Dask scheduler at "
+                                             r"'tcp://127.0.0.1:9'"):
+        backtest_configs(synthetic, [pol.monthly()], scheduler="tcp://127.0.0.1:9")
+
+
+def test_job_and_chunk_counts() -> None:
+    assert cluster.job_count(1, 10_000, 500, 2520) == 1
+    assert cluster.job_count(4, 40, 5, 100) == 2  # at least 16 configurations a job
+    assert cluster.job_count(None, 40, 5, 100) == 1  # too little work for a cluster
+    assert cluster.chunk_count(2, 1000) == 2 * cluster.CHUNKS_PER_WORKER
+    assert cluster.chunk_count(2, 20) == 1
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        cluster.job_count(0, 10, 5, 100)
+
+
+def test_shares_cover_every_configuration_once() -> None:
+    parts = cluster.shares(10, 3)
+    assert sorted(i for p in parts for i in range(10)[p]) == list(range(10))
+    assert [len(range(10)[p]) for p in parts] == [4, 3, 3]
+    assert len(cluster.shares(2, 4)) == 2
+
+
+def _fail(shared: int, item: int) -> int:
+    if item == 1:
+        raise DataError("no price", file="prices.csv", row=12, field="close",
+                        expected="a positive number", found="-3")
+    return shared + item
+
+
+def test_a_task_error_reaches_the_caller_whole_and_results_keep_their_order(
+        dask_scheduler: str) -> None:
+    with cluster.client(None, dask_scheduler) as c:
+        assert cluster.run_tasks(c, _fail, [0, 2, 3, 4], 10) == [10, 12, 13, 14]
+        with pytest.raises(DataError) as caught:
+            cluster.run_tasks(c, _fail, [0, 1, 2], 10)
+    assert "prices.csv" in str(caught.value) and caught.value.row == 12
