@@ -1,0 +1,221 @@
+"""One row's problem as Clarabel's conic data, built by hand and solved directly.
+
+The optimized destination's problem (:mod:`driftwise.policy.optimize`), divided by
+``γ_trade`` (same minimizer), is written as Clarabel's standard form
+
+``min ½ x'Px + q'x  s.t.  Ax + s = b,  s ∈ K``
+
+over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only)]``:
+
+* ``y = F z`` (K zero-cone rows): the risk ``||F d + F z||² + ||D∘d + D∘z||²`` with the risk
+  factor ``F`` (K, N) and ``D`` (N,) scaled by ``sqrt(γ / (2 γ_trade))`` is
+  ``y'y + 2 (F d)'y + Σ D_i² z_i² + 2 Σ D_i² d_i z_i`` plus a constant: ``P`` is diagonal
+  and ``A`` has O(N·K) nonzeros, so 500 assets × 20 factors stay small;
+* ``u >= |z|`` (2N rows), the cost's linear part ``κ'u``;
+* ``t_p >= u^p`` as the power cone ``(t_p, 1, u) ∈ K_pow(1/p)`` (N cones per impact
+  power), the cost's power part ``Σ_p c_p't_p``;
+* ``a >= 0``, ``a >= −(w0 + z) − max(−w0, 0)`` (shorts allowed): the added short, ``borrow'a``;
+* bounds ``lower <= z <= upper``; cash ``1'z + cost <= c0 − buffer``; turnover
+  ``1'u <= max_traded``; groups ``|G d + G z| <= dev``.
+
+The epigraph variables are tight at the optimum (the objective and the cash row both
+prefer them small), so the minimizer in ``z`` is that of the problem as stated. The
+sparsity pattern depends only on the shape (N, K, the powers, the groups, shorts); each
+row only fills in values. :func:`reference_problem` states the same problem with cvxpy
+(the tests hold the two equal on random instances). Clarabel is not warm-started: every
+row is solved as it would be alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise._types import FloatArray
+
+if TYPE_CHECKING:
+    from driftwise.policy.solver import RowProblem
+
+TOLERANCES: dict[str, float] = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+"""Clarabel's tolerances, tighter than its defaults (1e-8): the objective is of order 1e-4
+(fractions of NAV), and at 1e-10 the power cone's trades were off the KKT conditions by
+1e-6; at 1e-12 by 1e-7, and a weight in the no-trade region comes back untouched."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each block of ``x`` sits; N assets, K factors, P powers, G groups."""
+
+    n: int
+    k: int
+    powers: tuple[float, ...]
+    n_groups: int
+    shorts: bool
+
+    @property
+    def n_vars(self) -> int:
+        return self.n * (2 + len(self.powers) + int(self.shorts)) + self.k
+
+    def t(self, j: int) -> int:
+        """Start of ``t_j``."""
+        return self.n * (2 + j)
+
+    @property
+    def y(self) -> int:
+        return self.n * (2 + len(self.powers))
+
+    @property
+    def a(self) -> int:
+        return self.y + self.k
+
+
+def layout_of(prob: RowProblem, long_only: bool) -> Layout:
+    return Layout(len(prob.drift), prob.factor.shape[0], tuple(p for _, p in prob.powers),
+                  len(prob.groups), not long_only)
+
+
+def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, FloatArray,
+                                                      list[Any]]:
+    """``P`` (upper triangle), ``q``, ``A``, ``b`` and the cone list of one row.
+
+    Returns
+    -------
+    P : csc_matrix, shape (V, V)
+    q : ndarray, shape (V,)
+    A : csc_matrix, shape (M, V)
+    b : ndarray, shape (M,)
+    cones : list of clarabel cones (zero, nonnegative, power)
+    """
+    clarabel: Any = importlib.import_module("clarabel")  # imported by the first solve only
+    sp: Any = importlib.import_module("scipy.sparse")
+    n, k, nv = lay.n, lay.k, lay.n_vars
+    scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
+    f = scale * prob.factor
+    dg = scale * prob.factor_diag
+    z_idx, u_idx = np.arange(n), n + np.arange(n)
+    p_diag = np.zeros(nv)
+    p_diag[:n] = 2.0 * dg**2
+    p_diag[lay.y:lay.y + k] = 2.0
+    q = np.zeros(nv)
+    q[:n] = 2.0 * dg**2 * prob.drift
+    q[lay.y:lay.y + k] = 2.0 * (f @ prob.drift)
+    cost = np.zeros(nv)  # the cost's coefficients (objective and cash row)
+    cost[u_idx] = prob.linear
+    for j, (coef, _) in enumerate(prob.powers):
+        cost[lay.t(j):lay.t(j) + n] = coef
+    if lay.shorts:
+        cost[lay.a:lay.a + n] = prob.borrow
+    q += cost
+    rows: list[npt.NDArray[Any]] = []
+    cols: list[npt.NDArray[Any]] = []
+    vals: list[FloatArray] = []
+    rhs: list[FloatArray] = []
+    m = 0
+
+    def block(r: npt.ArrayLike, c: npt.ArrayLike, v: npt.ArrayLike, b: npt.ArrayLike) -> None:
+        nonlocal m
+        rows.append(m + np.asarray(r))
+        cols.append(np.asarray(c))
+        vals.append(np.asarray(v, dtype=np.float64))
+        rhs.append(np.asarray(b, dtype=np.float64))
+        m += len(rhs[-1])
+    # zero cone: F z − y = 0
+    if k:
+        kk, nn = np.meshgrid(np.arange(k), np.arange(n), indexing="ij")
+        block(np.concatenate([kk.ravel(), np.arange(k)]),
+              np.concatenate([nn.ravel(), lay.y + np.arange(k)]),
+              np.concatenate([f.ravel(), -np.ones(k)]), np.zeros(k))
+    n_zero = m
+    ones, ar = np.ones(n), np.arange(n)
+    block(np.concatenate([ar, ar]), np.concatenate([z_idx, u_idx]),  # z − u <= 0
+          np.concatenate([ones, -ones]), np.zeros(n))
+    block(np.concatenate([ar, ar]), np.concatenate([z_idx, u_idx]),  # −z − u <= 0
+          np.concatenate([-ones, -ones]), np.zeros(n))
+    block(ar, z_idx, ones, prob.upper)
+    block(ar, z_idx, -ones, -prob.lower)
+    nz = np.flatnonzero(cost)
+    block(np.zeros(n + len(nz), dtype=np.intp), np.concatenate([z_idx, nz]),  # cash
+          np.concatenate([ones, cost[nz]]), np.array([prob.cash - prob.cash_floor]))
+    block(np.zeros(n, dtype=np.intp), u_idx, ones, np.array([prob.max_traded]))
+    if lay.n_groups:
+        gd = prob.groups @ prob.drift
+        g_r, g_c = np.nonzero(prob.groups)
+        g_v = prob.groups[g_r, g_c]
+        block(g_r, g_c, g_v, prob.group_deviation - gd)
+        block(g_r, g_c, -g_v, prob.group_deviation + gd)
+    if lay.shorts:
+        a_idx = lay.a + ar
+        block(ar, a_idx, -ones, np.zeros(n))  # a >= 0
+        block(np.concatenate([ar, ar]), np.concatenate([z_idx, a_idx]),  # −z − a <= w0 + s0
+              np.concatenate([-ones, -ones]),
+              prob.weights + np.maximum(-prob.weights, 0.0))
+    n_nonneg = m - n_zero
+    for j in range(len(lay.powers)):  # (t, 1, u) per asset: rows 3i, 3i+1, 3i+2
+        block(np.concatenate([3 * ar, 3 * ar + 2]),
+              np.concatenate([lay.t(j) + ar, u_idx]),
+              np.concatenate([-ones, -ones]),
+              np.tile(np.array([0.0, 1.0, 0.0]), n))
+    a_mat = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(m, nv))
+    p_mat = sp.csc_matrix(sp.diags(p_diag, format="csc"))
+    cones: list[Any] = []
+    if n_zero:
+        cones.append(clarabel.ZeroConeT(n_zero))
+    cones.append(clarabel.NonnegativeConeT(n_nonneg))
+    for power in lay.powers:
+        cones += [clarabel.PowerConeT(1.0 / power)] * n
+    return p_mat, q, a_mat, np.concatenate(rhs), cones
+
+
+def solve_conic(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, str]:
+    """Solve one row with Clarabel on the hand-built data; the trades ``z`` (N,) or None,
+    and the solver status (``"optimal"``, ``"optimal_inaccurate"`` or Clarabel's word)."""
+    clarabel: Any = importlib.import_module("clarabel")
+    lay = layout_of(prob, long_only)
+    p_mat, q, a_mat, b, cones = conic_data(prob, lay)
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    for name, value in TOLERANCES.items():
+        setattr(settings, name, value)
+    solver = clarabel.DefaultSolver(p_mat, q, a_mat, b, cones, settings)
+    solution = solver.solve()
+    status = str(solution.status)
+    word = {"Solved": "optimal", "AlmostSolved": "optimal_inaccurate"}.get(status, status)
+    if word not in ("optimal", "optimal_inaccurate"):
+        return None, word
+    return np.asarray(solution.x[:lay.n], dtype=np.float64), word
+
+
+def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, Any]:
+    """The same problem stated with cvxpy (its constants the row's numbers): the problem,
+    the trade variable ``z`` and the cost expression (fractions of NAV). The tests'
+    independent statement of what :func:`conic_data` builds by hand."""
+    cp: Any = importlib.import_module("cvxpy")
+    n, k, n_g = len(prob.drift), prob.factor.shape[0], len(prob.groups)
+    scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
+    f, dg = scale * prob.factor, scale * prob.factor_diag
+    z = cp.Variable(n, name="z")
+    a = cp.abs(z)
+    cost = prob.linear @ a
+    for coef, power in prob.powers:
+        cost = cost + coef @ cp.power(a, power)
+    cons = []
+    if not long_only:
+        added = cp.Variable(n, nonneg=True, name="added_short")
+        cons.append(added >= -(prob.weights + z) - np.maximum(-prob.weights, 0.0))
+        cost = cost + prob.borrow @ added
+    risk = cp.sum_squares(f @ prob.drift + f @ z) if k else 0.0
+    if np.any(dg):
+        risk = risk + cp.sum_squares(dg * prob.drift + cp.multiply(dg, z))
+    cons += [z >= prob.lower, z <= prob.upper,
+             cp.sum(z) + cost <= prob.cash - prob.cash_floor,
+             cp.norm1(z) <= prob.max_traded]
+    if n_g:
+        grp = prob.groups @ prob.drift + prob.groups @ z
+        cons += [grp <= prob.group_deviation, grp >= -prob.group_deviation]
+    return cp.Problem(cp.Minimize(risk + cost), cons), z, cost
