@@ -5,7 +5,8 @@ The optimized destination's problem (:mod:`driftwise.policy.optimize`), divided 
 
 ``min ½ x'Px + q'x  s.t.  Ax + s = b,  s ∈ K``
 
-over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only)]``:
+over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only), v (N per 3/2
+power)]``:
 
 * ``y = F z`` (K zero-cone rows): the risk ``||F d + F z||² + ||D∘d + D∘z||²`` with the risk
   factor ``F`` (K, N) and ``D`` (N,) scaled by ``sqrt(γ / (2 γ_trade))`` is
@@ -13,7 +14,8 @@ over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only)]``:
   and ``A`` has O(N·K) nonzeros, so 500 assets × 20 factors stay small;
 * ``u >= |z|`` (2N rows), the cost's linear part ``κ'u``;
 * ``t_p >= u^p`` as the power cone ``(t_p, 1, u) ∈ K_pow(1/p)`` (N cones per impact
-  power), the cost's power part ``Σ_p c_p't_p``;
+  power), or for ``p = 3/2`` as ``u² <= t_p v``, ``v² <= u`` (two second-order cones per
+  asset, an auxiliary ``v`` (N)): the cost's power part ``Σ_p c_p't_p``;
 * ``a >= 0``, ``a >= −(w0 + z) − max(−w0, 0)`` (shorts allowed): the added short, ``borrow'a``;
 * bounds ``lower <= z <= upper``; cash ``1'z + cost <= c0 − buffer``; turnover
   ``1'u <= max_traded``; groups ``|G d + G z| <= dev``.
@@ -41,10 +43,15 @@ from driftwise._types import FloatArray
 if TYPE_CHECKING:
     from driftwise.policy.solver import RowProblem
 
-TOLERANCES: dict[str, float] = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+TOLERANCES: dict[str, float] = {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-9}
 """Clarabel's tolerances, tighter than its defaults (1e-8): the objective is of order 1e-4
-(fractions of NAV), and at 1e-10 the power cone's trades were off the KKT conditions by
-1e-6; at 1e-12 by 1e-7, and a weight in the no-trade region comes back untouched."""
+(fractions of NAV). Measured on a 5-asset row with 3/2-power impact: the gap at 1e-10
+leaves the trades off the KKT conditions by 3e-7, at 1e-11 by 2e-8; a feasibility
+tolerance below 1e-9 makes Clarabel stop short ("almost solved") on most rows."""
+
+SOC_POWER = 1.5
+"""``t >= u^(3/2)`` is written as two second-order cones, ``u² <= t v`` and ``v² <= u``
+(faster and more accurate in Clarabel than the power cone); other powers as power cones."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,18 @@ class Layout:
     shorts: bool
 
     @property
+    def n_soc(self) -> int:
+        """Powers 3/2 (the square-root impact), written with second-order cones."""
+        return sum(p == SOC_POWER for p in self.powers)
+
+    @property
     def n_vars(self) -> int:
-        return self.n * (2 + len(self.powers) + int(self.shorts)) + self.k
+        return self.n * (2 + len(self.powers) + int(self.shorts) + self.n_soc) + self.k
+
+    def v(self, j: int) -> int:
+        """Start of the auxiliary ``v`` of power ``j`` (a 3/2 power)."""
+        return self.a + self.n * (int(self.shorts) + sum(p == SOC_POWER
+                                                          for p in self.powers[:j]))
 
     def t(self, j: int) -> int:
         """Start of ``t_j``."""
@@ -155,11 +172,19 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
               np.concatenate([-ones, -ones]),
               prob.weights + np.maximum(-prob.weights, 0.0))
     n_nonneg = m - n_zero
-    for j in range(len(lay.powers)):  # (t, 1, u) per asset: rows 3i, 3i+1, 3i+2
-        block(np.concatenate([3 * ar, 3 * ar + 2]),
-              np.concatenate([lay.t(j) + ar, u_idx]),
-              np.concatenate([-ones, -ones]),
-              np.tile(np.array([0.0, 1.0, 0.0]), n))
+    for j, power in enumerate(lay.powers):
+        t_idx = lay.t(j) + ar
+        if power == SOC_POWER:  # per asset (t+v, t−v, 2u) and (u+1, u−1, 2v): rows 6i .. 6i+5
+            v_idx = lay.v(j) + ar
+            block(np.concatenate([6 * ar, 6 * ar, 6 * ar + 1, 6 * ar + 1, 6 * ar + 2,
+                                  6 * ar + 3, 6 * ar + 4, 6 * ar + 5]),
+                  np.concatenate([t_idx, v_idx, t_idx, v_idx, u_idx, u_idx, u_idx, v_idx]),
+                  np.concatenate([-ones, -ones, -ones, ones, -2 * ones, -ones, -ones,
+                                  -2 * ones]),
+                  np.tile(np.array([0.0, 0.0, 0.0, 1.0, -1.0, 0.0]), n))
+        else:  # (t, 1, u) per asset: rows 3i, 3i+1, 3i+2
+            block(np.concatenate([3 * ar, 3 * ar + 2]), np.concatenate([t_idx, u_idx]),
+                  np.concatenate([-ones, -ones]), np.tile(np.array([0.0, 1.0, 0.0]), n))
     a_mat = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(m, nv))
     p_mat = sp.csc_matrix(sp.diags(p_diag, format="csc"))
@@ -168,7 +193,8 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         cones.append(clarabel.ZeroConeT(n_zero))
     cones.append(clarabel.NonnegativeConeT(n_nonneg))
     for power in lay.powers:
-        cones += [clarabel.PowerConeT(1.0 / power)] * n
+        cones += ([clarabel.SecondOrderConeT(3)] * (2 * n) if power == SOC_POWER
+                  else [clarabel.PowerConeT(1.0 / power)] * n)
     return p_mat, q, a_mat, np.concatenate(rhs), cones
 
 
