@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from driftwise.costs import AssetCostInputs, CostParams, RowCosts, cost_coefficients, trade_costs
 from driftwise.costs.params import ImpactModel
 from driftwise.flags import Flag
-from driftwise.policy import optimize as opt
 from driftwise.policy import conic
+from driftwise.policy import optimize as opt
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.optimize import OptimizerSettings, optimize_rows
 from driftwise.policy.sizing import size_trades

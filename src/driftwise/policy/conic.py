@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._types import FloatArray
+from driftwise._types import FloatArray, IntArray
 
 if TYPE_CHECKING:
     from driftwise.policy.solver import RowProblem
@@ -108,8 +108,7 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
     b : ndarray, shape (M,)
     cones : list of clarabel cones (zero, nonnegative, power)
     """
-    clarabel: Any = importlib.import_module("clarabel")  # imported by the first solve only
-    sp: Any = importlib.import_module("scipy.sparse")
+    sp: Any = importlib.import_module("scipy.sparse")  # imported by the first solve only
     n, k, nv = lay.n, lay.k, lay.n_vars
     scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
     f = scale * prob.factor
@@ -155,14 +154,14 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
           np.concatenate([-ones, -ones]), np.zeros(n))
     block(ar, z_idx, ones, prob.upper)
     block(ar, z_idx, -ones, -prob.lower)
-    nz = np.flatnonzero(cost)
+    nz = np.concatenate([np.arange(n, lay.y), np.arange(lay.a, lay.a + n * lay.shorts)])
     block(np.zeros(n + len(nz), dtype=np.intp), np.concatenate([z_idx, nz]),  # cash
           np.concatenate([ones, cost[nz]]), np.array([prob.cash - prob.cash_floor]))
     block(np.zeros(n, dtype=np.intp), u_idx, ones, np.array([prob.max_traded]))
     if lay.n_groups:
         gd = prob.groups @ prob.drift
-        g_r, g_c = np.nonzero(prob.groups)
-        g_v = prob.groups[g_r, g_c]
+        g_r, g_c = np.divmod(np.arange(prob.groups.size), n)  # dense: a fixed pattern
+        g_v = prob.groups.ravel()
         block(g_r, g_c, g_v, prob.group_deviation - gd)
         block(g_r, g_c, -g_v, prob.group_deviation + gd)
     if lay.shorts:
@@ -185,17 +184,35 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         else:  # (t, 1, u) per asset: rows 3i, 3i+1, 3i+2
             block(np.concatenate([3 * ar, 3 * ar + 2]), np.concatenate([t_idx, u_idx]),
                   np.concatenate([-ones, -ones]), np.tile(np.array([0.0, 1.0, 0.0]), n))
-    a_mat = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(m, nv))
-    p_mat = sp.csc_matrix(sp.diags(p_diag, format="csc"))
-    cones: list[Any] = []
-    if n_zero:
-        cones.append(clarabel.ZeroConeT(n_zero))
-    cones.append(clarabel.NonnegativeConeT(n_nonneg))
-    for power in lay.powers:
-        cones += ([clarabel.SecondOrderConeT(3)] * (2 * n) if power == SOC_POWER
-                  else [clarabel.PowerConeT(1.0 / power)] * n)
+    perm, indices, indptr, cones = _pattern(lay, n_zero, n_nonneg, np.concatenate(rows),
+                                            np.concatenate(cols))
+    a_mat = sp.csc_matrix((np.concatenate(vals)[perm], indices, indptr), shape=(m, nv))
+    diag = np.arange(nv)
+    p_mat = sp.csc_matrix((p_diag, diag, np.arange(nv + 1)), shape=(nv, nv))
     return p_mat, q, a_mat, np.concatenate(rhs), cones
+
+
+_PATTERNS: dict[tuple[Layout, int], tuple[IntArray, IntArray, IntArray, list[Any]]] = {}
+
+
+def _pattern(lay: Layout, n_zero: int, n_nonneg: int, rows: IntArray, cols: IntArray
+             ) -> tuple[IntArray, IntArray, IntArray, list[Any]]:
+    """The CSC pattern of ``A`` (the order of the COO entries in CSC, row indices, column
+    pointers) and the cone list: a function of the layout alone (every block is entered
+    densely, zeros included), computed once."""
+    key = (lay, len(rows))
+    if key not in _PATTERNS:
+        clarabel: Any = importlib.import_module("clarabel")
+        perm = np.lexsort((rows, cols))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=lay.n_vars))])
+        cones: list[Any] = [clarabel.ZeroConeT(n_zero)] if n_zero else []
+        cones.append(clarabel.NonnegativeConeT(n_nonneg))
+        for power in lay.powers:
+            cones += ([clarabel.SecondOrderConeT(3)] * (2 * lay.n) if power == SOC_POWER
+                      else [clarabel.PowerConeT(1.0 / power)] * lay.n)
+        _PATTERNS[key] = (perm.astype(np.intp), rows[perm].astype(np.int64),
+                          indptr.astype(np.int64), cones)
+    return _PATTERNS[key]
 
 
 def solve_conic(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, str]:
