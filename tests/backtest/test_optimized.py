@@ -17,7 +17,7 @@ from driftwise.config import policies as pol
 from driftwise.config.assemble import backtest_configs
 from driftwise.data.sample import load_sample
 from driftwise.flags import Flag
-from driftwise.policy import solver
+from driftwise.policy import conic
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import DriftThreshold
@@ -61,8 +61,7 @@ def test_solver_failure_is_flagged_in_the_backtest_and_the_plan(
     """A failing solver: the backtest trades as the full destination on those days and
     names the configuration in a notice; the plan carries the flag."""
     inputs = load_sample()
-    monkeypatch.setattr(solver, "SOLVER", "NO_SUCH_SOLVER")
-    monkeypatch.setattr(solver, "_PROBLEMS", {})
+    monkeypatch.setitem(conic.TOLERANCES, "no_such_setting", 1.0)  # Clarabel refuses it
     failing = backtest_configs(inputs, [_daily(gamma=50.0)], start=START, end=END)
     full = backtest_configs(inputs, [pol.daily()], start=START, end=END)
     assert failing.optimizer_fallback is not None and failing.optimizer_fallback.any()

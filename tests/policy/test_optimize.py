@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from driftwise.costs import AssetCostInputs, CostParams, RowCosts, cost_coefficients, trade_costs
 from driftwise.costs.params import ImpactModel
 from driftwise.flags import Flag
+from driftwise.policy import conic
 from driftwise.policy import optimize as opt
-from driftwise.policy import solver
 from driftwise.policy.constraints import Constraints
 from driftwise.policy.optimize import OptimizerSettings, optimize_rows
 from driftwise.policy.sizing import size_trades
@@ -42,6 +42,19 @@ def _solve(weights: np.ndarray, target: np.ndarray, cost_fn: RowCosts, *, cash: 
         no_sell=none if no_sell is None else no_sell[None, :], cost_fn=cost_fn,
         constraints=constraints or Constraints(), settings=settings or OptimizerSettings(),
         cov_annual=cov, vol_annual=vol, borrow_bps_annual=borrow, groups=groups)
+
+
+def _row(weights: np.ndarray, target: np.ndarray, cost_fn: RowCosts, nav: float) -> RowProblem:
+    """The row problem ``_solve`` builds with ``cov=_cov(5)``, cash 0.05, γ = 20."""
+    factor, diag = opt.risk_factor(_cov(5), None, N)
+    linear, powers = opt.cost_terms(cost_fn, 0, nav)
+    lo, hi = opt.bounds(weights, np.ones(N, bool), np.zeros(N, bool), np.zeros(N, bool),
+                        True, 1.0)
+    return RowProblem(drift=weights - target, weights=weights, cash=0.05, factor=factor,
+                      factor_diag=diag, linear=linear, powers=powers, borrow=np.zeros(N),
+                      lower=lo, upper=hi, cash_floor=0.0, max_traded=2.0,
+                      groups=np.zeros((0, N)), group_deviation=0.0, gamma=20.0,
+                      gamma_trade=opt.DEFAULT_GAMMA_TRADE)
 
 
 # ------------------------------------------------------------------ closed forms
@@ -145,10 +158,20 @@ def test_solver_cost_equals_the_cost_model(model: ImpactModel, vix: float) -> No
     assert result.traded[0].sum() >= 3
     model_usd = trade_costs(z * nav, inputs, params, vix).trading_usd.sum()
     assert result.cost_fraction[0] * nav == pytest.approx(model_usd, rel=1e-9)
-    compiled = next(c for c in solver._PROBLEMS.values() if c.z.shape == z.shape
-                    and c.z.value is not None and np.allclose(c.z.value, z, atol=1e-7))
-    compiled.z.value = z
-    assert float(compiled.cost.value) * nav == pytest.approx(model_usd, rel=1e-9)
+    # the cost term of the problem as stated (cvxpy) at the same trades
+    _, var, expression = conic.reference_problem(_row(weights, target, cost_fn, nav),
+                                                 long_only=True)
+    var.value = z
+    assert float(expression.value) * nav == pytest.approx(model_usd, rel=1e-9)
+    # and the cost coefficients of the hand-built conic data at the same trades
+    row = _row(weights, target, cost_fn, nav)
+    lay = conic.layout_of(row, True)
+    _, q, _, _, _ = conic.conic_data(row, lay)
+    x = np.zeros(lay.n_vars)
+    x[:N], x[N:2 * N] = z, np.abs(z)
+    for j, (_, power) in enumerate(row.powers):
+        x[lay.t(j):lay.t(j) + N] = np.abs(z) ** power
+    assert float(q[N:lay.y] @ x[N:lay.y]) * nav == pytest.approx(model_usd, rel=1e-9)
 
 
 def test_borrow_of_the_added_short_equals_the_cost_model() -> None:
@@ -244,8 +267,7 @@ def test_sizing_lands_on_the_solver_trades_then_rounds() -> None:
 
 
 def test_solver_failure_falls_back_to_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(solver, "SOLVER", "NO_SUCH_SOLVER")
-    monkeypatch.setattr(solver, "_PROBLEMS", {})
+    monkeypatch.setitem(conic.TOLERANCES, "no_such_setting", 1.0)  # Clarabel refuses it
     target = np.full(N, 0.2)
     weights = np.array([[0.3, 0.1, 0.2, 0.22, 0.18]])
     sized = size_trades(weights=weights, cash_weight=np.array([0.0]), target=target,

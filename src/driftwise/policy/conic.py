@@ -1,0 +1,352 @@
+"""One row's problem as Clarabel's conic data, built by hand and solved directly.
+
+The optimized destination's problem (:mod:`driftwise.policy.optimize`), divided by
+``γ_trade`` (same minimizer), is written as Clarabel's standard form
+
+``min ½ x'Px + q'x  s.t.  Ax + s = b,  s ∈ K``
+
+over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only), v (N per 3/2
+power)]``:
+
+* ``y = F z`` (K zero-cone rows): the risk ``||F d + F z||² + ||D∘d + D∘z||²`` with the risk
+  factor ``F`` (K, N) and ``D`` (N,) scaled by ``sqrt(γ / (2 γ_trade))`` is
+  ``y'y + 2 (F d)'y + Σ D_i² z_i² + 2 Σ D_i² d_i z_i`` plus a constant: ``P`` is diagonal
+  and ``A`` has O(N·K) nonzeros, so 500 assets × 20 factors stay small;
+* ``u >= |z|`` (2N rows), the cost's linear part ``κ'u``;
+* ``t_p >= u^p`` as the power cone ``(t_p, 1, u) ∈ K_pow(1/p)`` (N cones per impact
+  power), or for ``p = 3/2`` as ``u² <= t_p v``, ``v² <= u`` (two second-order cones per
+  asset, an auxiliary ``v`` (N)): the cost's power part ``Σ_p c_p't_p``;
+* ``a >= 0``, ``a >= −(w0 + z) − max(−w0, 0)`` (shorts allowed): the added short, ``borrow'a``;
+* bounds ``lower <= z <= upper``; cash ``1'z + cost <= c0 − buffer``; turnover
+  ``1'u <= max_traded``; groups ``|G d + G z| <= dev``.
+
+The epigraph variables are tight at the optimum (the objective and the cash row both
+prefer them small), so the minimizer in ``z`` is that of the problem as stated. The
+sparsity pattern depends only on the shape (N, K, the powers, the groups, shorts); each
+row only fills in values. :func:`reference_problem` states the same problem with cvxpy
+(the tests hold the two equal on random instances). Clarabel is not warm-started: every
+row is solved as it would be alone. Its answer (exact to about 1e-8 of NAV) is then
+polished (:func:`polish`): Newton's method on the stationarity conditions of its active
+set, kept only when the result passes the KKT check, so that the backtest and the planner,
+whose data differ in the last bits, trade the same to 1e-9 of NAV.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from driftwise._types import FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from driftwise.policy.solver import RowProblem
+
+TOLERANCES: dict[str, float] = {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-9}
+"""Clarabel's tolerances, tighter than its defaults (1e-8): the objective is of order 1e-4
+(fractions of NAV). Measured on a 5-asset row with 3/2-power impact: the gap at 1e-10
+leaves the trades off the KKT conditions by 3e-7, at 1e-11 by 2e-8; a feasibility
+tolerance below 1e-9 makes Clarabel stop short ("almost solved") on most rows."""
+
+SOC_POWER = 1.5
+"""``t >= u^(3/2)`` is written as two second-order cones, ``u² <= t v`` and ``v² <= u``
+(faster and more accurate in Clarabel than the power cone); other powers as power cones."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each block of ``x`` sits; N assets, K factors, P powers, G groups."""
+
+    n: int
+    k: int
+    powers: tuple[float, ...]
+    n_groups: int
+    shorts: bool
+
+    @property
+    def n_soc(self) -> int:
+        """Powers 3/2 (the square-root impact), written with second-order cones."""
+        return sum(p == SOC_POWER for p in self.powers)
+
+    @property
+    def n_vars(self) -> int:
+        return self.n * (2 + len(self.powers) + int(self.shorts) + self.n_soc) + self.k
+
+    def v(self, j: int) -> int:
+        """Start of the auxiliary ``v`` of power ``j`` (a 3/2 power)."""
+        return self.a + self.n * (int(self.shorts) + sum(p == SOC_POWER
+                                                          for p in self.powers[:j]))
+
+    def t(self, j: int) -> int:
+        """Start of ``t_j``."""
+        return self.n * (2 + j)
+
+    @property
+    def y(self) -> int:
+        return self.n * (2 + len(self.powers))
+
+    @property
+    def a(self) -> int:
+        return self.y + self.k
+
+
+def layout_of(prob: RowProblem, long_only: bool) -> Layout:
+    return Layout(len(prob.drift), prob.factor.shape[0], tuple(p for _, p in prob.powers),
+                  len(prob.groups), not long_only)
+
+
+def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, FloatArray,
+                                                      list[Any]]:
+    """``P`` (upper triangle), ``q``, ``A``, ``b`` and the cone list of one row.
+
+    Returns
+    -------
+    P : csc_matrix, shape (V, V)
+    q : ndarray, shape (V,)
+    A : csc_matrix, shape (M, V)
+    b : ndarray, shape (M,)
+    cones : list of clarabel cones (zero, nonnegative, power)
+    """
+    sp: Any = importlib.import_module("scipy.sparse")  # imported by the first solve only
+    n, k, nv = lay.n, lay.k, lay.n_vars
+    scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
+    f = scale * prob.factor
+    dg = scale * prob.factor_diag
+    z_idx, u_idx = np.arange(n), n + np.arange(n)
+    p_diag = np.zeros(nv)
+    p_diag[:n] = 2.0 * dg**2
+    p_diag[lay.y:lay.y + k] = 2.0
+    q = np.zeros(nv)
+    q[:n] = 2.0 * dg**2 * prob.drift
+    q[lay.y:lay.y + k] = 2.0 * (f @ prob.drift)
+    cost = np.zeros(nv)  # the cost's coefficients (objective and cash row)
+    cost[u_idx] = prob.linear
+    for j, (coef, _) in enumerate(prob.powers):
+        cost[lay.t(j):lay.t(j) + n] = coef
+    if lay.shorts:
+        cost[lay.a:lay.a + n] = prob.borrow
+    q += cost
+    rows: list[npt.NDArray[Any]] = []
+    cols: list[npt.NDArray[Any]] = []
+    vals: list[FloatArray] = []
+    rhs: list[FloatArray] = []
+    m = 0
+
+    def block(r: npt.ArrayLike, c: npt.ArrayLike, v: npt.ArrayLike, b: npt.ArrayLike) -> None:
+        nonlocal m
+        rows.append(m + np.asarray(r))
+        cols.append(np.asarray(c))
+        vals.append(np.asarray(v, dtype=np.float64))
+        rhs.append(np.asarray(b, dtype=np.float64))
+        m += len(rhs[-1])
+    # zero cone: F z − y = 0
+    if k:
+        kk, nn = np.meshgrid(np.arange(k), np.arange(n), indexing="ij")
+        block(np.concatenate([kk.ravel(), np.arange(k)]),
+              np.concatenate([nn.ravel(), lay.y + np.arange(k)]),
+              np.concatenate([f.ravel(), -np.ones(k)]), np.zeros(k))
+    n_zero = m
+    ones, ar = np.ones(n), np.arange(n)
+    block(np.concatenate([ar, ar]), np.concatenate([z_idx, u_idx]),  # z − u <= 0
+          np.concatenate([ones, -ones]), np.zeros(n))
+    block(np.concatenate([ar, ar]), np.concatenate([z_idx, u_idx]),  # −z − u <= 0
+          np.concatenate([-ones, -ones]), np.zeros(n))
+    block(ar, z_idx, ones, prob.upper)
+    block(ar, z_idx, -ones, -prob.lower)
+    nz = np.concatenate([np.arange(n, lay.y), np.arange(lay.a, lay.a + n * lay.shorts)])
+    block(np.zeros(n + len(nz), dtype=np.intp), np.concatenate([z_idx, nz]),  # cash
+          np.concatenate([ones, cost[nz]]), np.array([prob.cash - prob.cash_floor]))
+    block(np.zeros(n, dtype=np.intp), u_idx, ones, np.array([prob.max_traded]))
+    if lay.n_groups:
+        gd = prob.groups @ prob.drift
+        g_r, g_c = np.divmod(np.arange(prob.groups.size), n)  # dense: a fixed pattern
+        g_v = prob.groups.ravel()
+        block(g_r, g_c, g_v, prob.group_deviation - gd)
+        block(g_r, g_c, -g_v, prob.group_deviation + gd)
+    if lay.shorts:
+        a_idx = lay.a + ar
+        block(ar, a_idx, -ones, np.zeros(n))  # a >= 0
+        block(np.concatenate([ar, ar]), np.concatenate([z_idx, a_idx]),  # −z − a <= w0 + s0
+              np.concatenate([-ones, -ones]),
+              prob.weights + np.maximum(-prob.weights, 0.0))
+    n_nonneg = m - n_zero
+    for j, power in enumerate(lay.powers):
+        t_idx = lay.t(j) + ar
+        if power == SOC_POWER:  # per asset (t+v, t−v, 2u) and (u+1, u−1, 2v): rows 6i .. 6i+5
+            v_idx = lay.v(j) + ar
+            block(np.concatenate([6 * ar, 6 * ar, 6 * ar + 1, 6 * ar + 1, 6 * ar + 2,
+                                  6 * ar + 3, 6 * ar + 4, 6 * ar + 5]),
+                  np.concatenate([t_idx, v_idx, t_idx, v_idx, u_idx, u_idx, u_idx, v_idx]),
+                  np.concatenate([-ones, -ones, -ones, ones, -2 * ones, -ones, -ones,
+                                  -2 * ones]),
+                  np.tile(np.array([0.0, 0.0, 0.0, 1.0, -1.0, 0.0]), n))
+        else:  # (t, 1, u) per asset: rows 3i, 3i+1, 3i+2
+            block(np.concatenate([3 * ar, 3 * ar + 2]), np.concatenate([t_idx, u_idx]),
+                  np.concatenate([-ones, -ones]), np.tile(np.array([0.0, 1.0, 0.0]), n))
+    perm, indices, indptr, cones = _pattern(lay, n_zero, n_nonneg, np.concatenate(rows),
+                                            np.concatenate(cols))
+    a_mat = sp.csc_matrix((np.concatenate(vals)[perm], indices, indptr), shape=(m, nv))
+    diag = np.arange(nv)
+    p_mat = sp.csc_matrix((p_diag, diag, np.arange(nv + 1)), shape=(nv, nv))
+    return p_mat, q, a_mat, np.concatenate(rhs), cones
+
+
+_PATTERNS: dict[tuple[Layout, int], tuple[IntArray, IntArray, IntArray, list[Any]]] = {}
+
+
+def _pattern(lay: Layout, n_zero: int, n_nonneg: int, rows: IntArray, cols: IntArray
+             ) -> tuple[IntArray, IntArray, IntArray, list[Any]]:
+    """The CSC pattern of ``A`` (the order of the COO entries in CSC, row indices, column
+    pointers) and the cone list: a function of the layout alone (every block is entered
+    densely, zeros included), computed once."""
+    key = (lay, len(rows))
+    if key not in _PATTERNS:
+        clarabel: Any = importlib.import_module("clarabel")
+        perm = np.lexsort((rows, cols))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=lay.n_vars))])
+        cones: list[Any] = [clarabel.ZeroConeT(n_zero)] if n_zero else []
+        cones.append(clarabel.NonnegativeConeT(n_nonneg))
+        for power in lay.powers:
+            cones += ([clarabel.SecondOrderConeT(3)] * (2 * lay.n) if power == SOC_POWER
+                      else [clarabel.PowerConeT(1.0 / power)] * lay.n)
+        _PATTERNS[key] = (perm.astype(np.intp), rows[perm].astype(np.int64),
+                          indptr.astype(np.int64), cones)
+    return _PATTERNS[key]
+
+
+def solve_conic(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, str]:
+    """Solve one row with Clarabel on the hand-built data; the trades ``z`` (N,) or None,
+    and the solver status (``"optimal"``, ``"optimal_inaccurate"`` or Clarabel's word)."""
+    clarabel: Any = importlib.import_module("clarabel")
+    lay = layout_of(prob, long_only)
+    p_mat, q, a_mat, b, cones = conic_data(prob, lay)
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    for name, value in TOLERANCES.items():
+        setattr(settings, name, value)
+    solver = clarabel.DefaultSolver(p_mat, q, a_mat, b, cones, settings)
+    solution = solver.solve()
+    status = str(solution.status)
+    word = {"Solved": "optimal", "AlmostSolved": "optimal_inaccurate"}.get(status, status)
+    if word not in ("optimal", "optimal_inaccurate"):
+        return None, word
+    z = np.asarray(solution.x[:lay.n], dtype=np.float64)
+    polished = polish(prob, z) if long_only else None
+    return (z, word) if polished is None else (polished, word)
+
+
+POLISH_ZERO = (1e-7, 1e-6, 1e-5)
+"""A trade below this fraction of NAV is taken as none when the answer is polished (the
+larger ones tried in turn when the result is not the optimum: the interior point leaves a
+trade that should be none at up to a few 1e-7)."""
+POLISH_SLACK = 1e-9
+"""Slack a constraint must keep for the answer to be polished (else it is left as solved)."""
+
+
+def polish(prob: RowProblem, z: FloatArray) -> FloatArray | None:
+    """:func:`polish_at` with each of :data:`POLISH_ZERO` in turn; the first optimum."""
+    for zero_tol in POLISH_ZERO:
+        out = polish_at(prob, z, zero_tol)
+        if out is not None:
+            return out
+    return None
+
+
+def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
+              max_iter: int = 30) -> FloatArray | None:
+    """Newton's method on the stationarity conditions of the assets the solver traded.
+
+    The interior-point answer is exact to about 1e-8 of NAV only, and so moves with the
+    last bits of the data; with the solver's active set (assets left at zero or at a
+    bound fixed, the others' signs kept), ``(γ/γ_trade) Σ (d + z) + κ sign(z)
+    + Σ_k p_k c_k |z|^(p_k − 1) sign(z) = 0`` over the traded assets is smooth and solved
+    to machine precision. Returns None (keep the solver's answer) unless the result is the
+    optimum: signs kept, bounds, cash, turnover and group rows slack, every fixed zero
+    inside its no-trade band (no side it may take lowers the objective) and every asset at
+    a bound pushed against it. Long-only rows only (no borrow term).
+    """
+    ratio = prob.gamma / prob.gamma_trade
+    zero = np.abs(z) < zero_tol
+    at_bound = ~zero & ((z - prob.lower < POLISH_SLACK) | (prob.upper - z < POLISH_SLACK))
+    free = ~zero & ~at_bound
+    x = np.where(zero, 0.0, np.where(z - prob.lower < POLISH_SLACK, prob.lower,
+                                     np.where(at_bound, prob.upper, z)))
+    sign = np.where(zero, 0.0, np.sign(z))
+    cov = prob.factor.T @ prob.factor + np.diag(prob.factor_diag**2)
+
+    def gradient(v: FloatArray) -> FloatArray:
+        a = np.abs(v)
+        g = ratio * (cov @ (prob.drift + v)) + prob.linear * sign
+        for coef, power in prob.powers:
+            g = g + power * coef * a ** (power - 1.0) * sign
+        return np.asarray(g, dtype=np.float64)
+    idx = np.flatnonzero(free)
+    for _ in range(max_iter):
+        if not len(idx):
+            break
+        a = np.abs(x[idx])
+        hess = ratio * cov[np.ix_(idx, idx)]
+        curv = np.zeros(len(idx))
+        for coef, power in prob.powers:
+            curv += power * (power - 1.0) * coef[idx] * a ** (power - 2.0)
+        hess[np.diag_indices_from(hess)] += curv
+        step = np.linalg.solve(hess, gradient(x)[idx])
+        x[idx] -= step
+        if np.any(np.sign(x[idx]) != sign[idx]):
+            return None
+        if np.max(np.abs(step)) <= 1e-15 * max(1.0, float(np.max(np.abs(x[idx])))):
+            break
+    else:
+        return None
+    g = gradient(x)  # at a zero, the risk gradient alone (sign 0)
+    slack = prob.linear * (1.0 + 1e-9) + 1e-15
+    if np.any(zero & (((prob.upper > 0.0) & (-g > slack)) | ((prob.lower < 0.0) & (g > slack)))):
+        return None  # a zero the solver left would be worth trading
+    low = at_bound & (x == prob.lower)
+    if np.any(low & (g < -1e-12)) or np.any(at_bound & ~low & (g > 1e-12)):
+        return None  # a bound the optimum would leave
+    if np.any(x[free] - prob.lower[free] < POLISH_SLACK) or np.any(
+            prob.upper[free] - x[free] < POLISH_SLACK):
+        return None
+    traded = np.abs(x).sum()
+    if traded > prob.max_traded - POLISH_SLACK or x.sum() + prob.trade_cost(x).sum() > (
+            prob.cash - prob.cash_floor - POLISH_SLACK):
+        return None
+    if len(prob.groups) and np.any(np.abs(prob.groups @ (prob.drift + x))
+                                   > prob.group_deviation - POLISH_SLACK):
+        return None
+    return np.asarray(x, dtype=np.float64)
+
+
+def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, Any]:
+    """The same problem stated with cvxpy (its constants the row's numbers): the problem,
+    the trade variable ``z`` and the cost expression (fractions of NAV). The tests'
+    independent statement of what :func:`conic_data` builds by hand."""
+    cp: Any = importlib.import_module("cvxpy")
+    n, k, n_g = len(prob.drift), prob.factor.shape[0], len(prob.groups)
+    scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
+    f, dg = scale * prob.factor, scale * prob.factor_diag
+    z = cp.Variable(n, name="z")
+    a = cp.abs(z)
+    cost = prob.linear @ a
+    for coef, power in prob.powers:
+        cost = cost + coef @ cp.power(a, power)
+    cons = []
+    if not long_only:
+        added = cp.Variable(n, nonneg=True, name="added_short")
+        cons.append(added >= -(prob.weights + z) - np.maximum(-prob.weights, 0.0))
+        cost = cost + prob.borrow @ added
+    risk = cp.sum_squares(f @ prob.drift + f @ z) if k else 0.0
+    if np.any(dg):
+        risk = risk + cp.sum_squares(dg * prob.drift + cp.multiply(dg, z))
+    cons += [z >= prob.lower, z <= prob.upper,
+             cp.sum(z) + cost <= prob.cash - prob.cash_floor,
+             cp.norm1(z) <= prob.max_traded]
+    if n_g:
+        grp = prob.groups @ prob.drift + prob.groups @ z
+        cons += [grp <= prob.group_deviation, grp >= -prob.group_deviation]
+    return cp.Problem(cp.Minimize(risk + cost), cons), z, cost
