@@ -42,9 +42,15 @@ class PlanRecord:
     delay_until: dt.date | None
     rule: str
     reasons: tuple[str, ...]
-    fingerprints: Mapping[str, str]
+    fingerprints: Mapping[str, Any]
     configuration: str
     nav_usd: float
+    delayed_since: dt.date | None = None
+    """First day of the stress delay still running (None: none)."""
+    target_version_id: int | None = None
+    """The target version the plan ran against (None: targets not from the record)."""
+    metrics: Mapping[str, float | None] | None = None
+    """Drift, TE, cost and cost-benefit before and after (``driftwise daily``)."""
 
 
 def store_plan(connection: Connection, account: int, plan: PlanRecord,
@@ -62,7 +68,9 @@ def store_plan(connection: Connection, account: int, plan: PlanRecord,
         account_id=account, as_of=plan.as_of, decision=plan.decision,
         delay_until=plan.delay_until, rule=plan.rule, reasons=list(plan.reasons),
         fingerprints=dict(plan.fingerprints), configuration=plan.configuration,
-        nav_usd=required(plan.nav_usd), created_at=moment))
+        nav_usd=required(plan.nav_usd), created_at=moment, delayed_since=plan.delayed_since,
+        target_version_id=plan.target_version_id,
+        metrics=None if plan.metrics is None else dict(plan.metrics)))
     key = result.inserted_primary_key
     assert key is not None
     plan_id = int(key[0])
