@@ -80,7 +80,7 @@ def load_market(connection: Connection, as_of: dt.date, *,
         prices.c.ticker, sa.type_coerce(prices.c.date, sa.String),
         sa.type_coerce(prices.c.close_usd, sa.String),
         sa.type_coerce(prices.c.volume_shares, sa.String))
-        .where(prices.c.date <= as_of)).tuples().all()
+        .where(prices.c.date <= as_of)).all()
     if not rows:
         raise DataError("no prices in the record", file="<record prices>", field="date",
                         expected=f"prices on or before {as_of} (driftwise import --prices)",
