@@ -18,8 +18,10 @@ FIRST = "2018-01-02"
 """First price kept (enough history for the risk model's 252-day windows)."""
 
 
-def sample_inputs(costs_as_of: str = "2022-12-28") -> Inputs:
-    """The sample with prices and VIX from :data:`FIRST` on, costs measured on a given day."""
+def sample_inputs(costs_as_of: str = "2022-12-28", targets_effective: str | None = None
+                  ) -> Inputs:
+    """The sample with prices and VIX from :data:`FIRST` on, costs measured on a given day
+    (and its targets effective on another, if given)."""
     s = load_sample()
     market = s.market
     cut = dataclasses.replace(market, prices=market.prices.loc[FIRST:],
@@ -27,7 +29,11 @@ def sample_inputs(costs_as_of: str = "2022-12-28") -> Inputs:
     assert s.costs is not None
     frame = s.costs.frame.copy()
     frame["as_of"] = pd.Timestamp(costs_as_of)
-    return dataclasses.replace(s, market=cut, costs=CostFile(frame, source=s.costs.source))
+    targets = s.targets
+    if targets is not None and targets_effective is not None:
+        targets = dataclasses.replace(targets, effective_date=pd.Timestamp(targets_effective))
+    return dataclasses.replace(s, market=cut, costs=CostFile(frame, source=s.costs.source),
+                               targets=targets)
 
 
 def import_inputs(connection: Connection, inputs: Inputs, account: str = "main", *,
