@@ -167,3 +167,21 @@ def test_the_log_tells_the_story(replayed: Engine) -> None:
     assert kinds.count("fills") == len([r for r in _plans(replayed)
                                         if r.decision in ("rebalance", "partial")])
     assert "invalidate" not in kinds  # costs were refreshed every month
+
+
+def test_review_from_the_command_line(replayed: Engine, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    import json
+
+    from driftwise.cli import EXIT_OK, main
+
+    url = replayed.url.render_as_string(hide_password=False)
+    config = ["--as-of", str(LAST)]
+    assert main(["review", "weekly", "--db", url, *config, "--json"]) == EXIT_OK
+    weekly = json.loads(capsys.readouterr().out)
+    with replayed.connect() as c:
+        expected = weekly_review(c, account_id(c, "main"), LAST, default_config())
+    assert weekly["days_to_breach"] == pytest.approx(expected.days_to_breach)
+    assert main(["review", "monthly", "--db", url, *config]) == EXIT_OK
+    assert "realized TE (annual)" in capsys.readouterr().out
+    assert main(["review", "yearly", "--db", url]) == 2

@@ -1,19 +1,22 @@
-"""``driftwise daily``: plan every account of the record and show what needs action."""
+"""``driftwise daily``: plan every account of the record and show what needs action;
+``driftwise review weekly|monthly|quarterly``: the reviews from the recorded history."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from driftwise.cli._inputs import date_option, load_cli_config, record_url
-from driftwise.cli._options import ConfigOption, DbOption
-from driftwise.cli._output import console, err_console, pct, print_json, usd
+from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
+from driftwise.cli._output import console, err_console, num, pairs_table, pct, print_json, usd
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``daily`` to ``app``."""
+    """Add ``daily`` and ``review`` to ``app``."""
     app.command("daily")(daily_command)
+    app.command("review")(review_command)
 
 
 def daily_command(
@@ -107,3 +110,87 @@ def _show(run: object, show_all: bool, where: str) -> None:
         console.print(f"{cancelled} earlier order(s) cancelled (invalidated or superseded)")
     if not shown:
         console.print("nothing needs action today")
+
+
+class Period(StrEnum):
+    """The reviews."""
+
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+def review_command(
+    period: Annotated[Period, typer.Argument(help="weekly, monthly or quarterly.")],
+    as_of: Annotated[str | None, date_option(
+        "The review's last day (YYYY-MM-DD); default: the last price date in the record.")
+    ] = None,
+    account: AccountOption = DEFAULT_ACCOUNT,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Review an account from the history driftwise daily recorded.
+
+    weekly: the drift trend and the sessions until the threshold at that pace; monthly:
+    the realized tracking error against the target, the costs and the Sharpe ratio beside
+    the target's; quarterly: the target version re-checked and the threshold against the
+    empirical optimum of a sweep on the recorded prices.
+    """
+    import dataclasses
+    import datetime as dt
+
+    from driftwise.app import review
+    from driftwise.app.daily import last_session
+    from driftwise.record import open_record
+    from driftwise.record.holdings import account_id
+
+    cfg = load_cli_config(config)
+    engine = open_record(record_url(db, cfg))
+    with engine.connect() as connection:
+        day = dt.date.fromisoformat(as_of) if as_of else last_session(connection)
+        owner = account_id(connection, account)
+        found: review.WeeklyReview | review.MonthlyReview | review.QuarterlyReview
+        if period is Period.WEEKLY:
+            found = review.weekly_review(connection, owner, day, cfg)
+        elif period is Period.MONTHLY:
+            found = review.monthly_review(connection, owner, day, cfg)
+        else:
+            found = review.quarterly_review(connection, owner, day, cfg)
+    if as_json:
+        out = dataclasses.asdict(found)
+        if isinstance(found, review.QuarterlyReview):
+            out["sweep"] = found.sweep.to_dict("records")
+        print_json(out)
+        return
+    title = f"{period.value.capitalize()} review of account {account}, {day}"
+    if isinstance(found, review.WeeklyReview):
+        rows = [(str(d), pct(x)) for d, x in zip(found.sessions, found.drift, strict=True)]
+        rows += [("trend per session", pct(found.trend_per_session, 3)),
+                 ("threshold", pct(found.threshold)),
+                 ("sessions to breach at the trend", num(found.days_to_breach, 1))]
+    elif isinstance(found, review.MonthlyReview):
+        rows = [("sessions", f"{found.sessions[0]} to {found.sessions[-1]} "
+                 f"({len(found.sessions)})"),
+                ("realized TE (annual)", pct(found.te_realized_annual)),
+                ("ex-ante TE of the plans (mean)", pct(found.te_expected_annual)),
+                ("return (annualized) / target's", f"{pct(found.return_annual)} / "
+                 f"{pct(found.target_return_annual)}"),
+                ("Sharpe / target's", f"{num(found.sharpe, 2)} / {num(found.target_sharpe, 2)}"),
+                ("rebalances filled", str(found.rebalances)),
+                ("expected trading cost (USD)", usd(found.expected_cost_usd)),
+                ("fees (USD)", usd(found.fees_usd)),
+                ("costs, bps of mean NAV", num(found.cost_bps, 2)),
+                *(("note", n) for n in found.notes)]
+    else:
+        assert isinstance(found, review.QuarterlyReview)
+        rows = [(("✓ " if ok else "✗ ") + name, detail)
+                for name, ok, detail in found.target_checks]
+        rows += [(f"threshold {pct(r.threshold)}",
+                  f"TE {pct(r.te_annual)}, cost {pct(r.cost_per_year, 3)}/year, objective "
+                  f"{num(r.objective_value, 6)}") for r in found.sweep.itertuples()]
+        rows += [("sweep window", f"{found.window[0]} to {found.window[1]}"),
+                 ("threshold now / empirical optimum",
+                  f"{pct(found.threshold)} / {pct(found.optimal_threshold)}"
+                  + (" (at the grid's edge)" if found.at_grid_edge else ""))]
+    console.print(pairs_table(rows, title=title))
