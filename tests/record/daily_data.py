@@ -18,14 +18,14 @@ FIRST = "2018-01-02"
 """First price kept (enough history for the risk model's 252-day windows)."""
 
 
-def sample_inputs(costs_as_of: str = "2022-12-28", targets_effective: str | None = None
-                  ) -> Inputs:
-    """The sample with prices and VIX from :data:`FIRST` on, costs measured on a given day
+def sample_inputs(costs_as_of: str = "2022-12-28", targets_effective: str | None = None,
+                  first: str = FIRST) -> Inputs:
+    """The sample with prices and VIX from ``first`` on, costs measured on a given day
     (and its targets effective on another, if given)."""
     s = load_sample()
     market = s.market
-    cut = dataclasses.replace(market, prices=market.prices.loc[FIRST:],
-                              vix=None if market.vix is None else market.vix.loc[FIRST:])
+    cut = dataclasses.replace(market, prices=market.prices.loc[first:],
+                              vix=None if market.vix is None else market.vix.loc[first:])
     assert s.costs is not None
     frame = s.costs.frame.copy()
     frame["as_of"] = pd.Timestamp(costs_as_of)
