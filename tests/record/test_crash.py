@@ -250,14 +250,15 @@ def test_daily_killed_at_50_points(engine: Engine, db_url: str, tmp_path: Path) 
     make_plan(inputs, default_config())  # the compiled kernels loaded before forking
     config = tmp_path / "tight.toml"
     config.write_text("[policy]\nthreshold = 0.03\nskip_if_cost_exceeds_benefit = false\n")
-    days = ["2022-12-20", "2022-12-21", "2022-12-22", "2022-12-23", "2022-12-27",
+    days = ["2022-12-13", "2022-12-14", "2022-12-15", "2022-12-16", "2022-12-19",
+            "2022-12-20", "2022-12-21", "2022-12-22", "2022-12-23", "2022-12-27",
             "2022-12-28"]
     rng = random.Random(15)
     done: set[str] = set()
     kills = 0
     for day in days:
         argv = ["daily", "--db", db_url, "--as-of", day, "--config", str(config)]
-        point, stride = rng.randint(1, 3), rng.randint(3, 6)
+        point, stride = rng.randint(1, 3), rng.randint(2, 4)
         while True:
             code = _run(argv, kill_after=point)
             _daily_consistent(engine, days, done)
