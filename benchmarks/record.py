@@ -7,6 +7,14 @@ fills runs of one fill per position, each its own transaction as ``driftwise fil
 per account-year (SQLite only).
 
     .venv/bin/python benchmarks/record.py --accounts 200
+
+With ``--daily``: ``driftwise daily`` (:func:`driftwise.app.daily.run_daily`) on
+``--accounts`` accounts of ``--holdings`` positions each, drawn from a synthetic market of
+``--universe`` tickers over two years (prices, volumes, VIX, costs, equal targets), on
+the last day: the whole run timed (the market read once, then each account's plan,
+orders and events in its own transaction), and the plans per second.
+
+    .venv/bin/python benchmarks/record.py --daily --accounts 1000
 """
 
 from __future__ import annotations
@@ -35,7 +43,12 @@ def main() -> None:
     parser.add_argument("--rebalances", type=int, default=12)
     parser.add_argument("--db", default=None, help="a database URL (default: a temporary "
                         "SQLite file)")
+    parser.add_argument("--daily", action="store_true", help="time driftwise daily")
+    parser.add_argument("--universe", type=int, default=300)
     args = parser.parse_args()
+    if args.daily:
+        daily(args)
+        return
     folder = Path(tempfile.mkdtemp())
     path = folder / "record.sqlite"
     url = args.db or as_url(str(path))
@@ -82,6 +95,74 @@ def main() -> None:
         size = path.stat().st_size + sum(p.stat().st_size for p in folder.glob("*.sqlite-*"))
         print(f"record size: {size / 1e6:.1f} MB, {size / 1e3 / args.accounts:.0f} kB per "
               "account-year")
+
+
+def daily(args: argparse.Namespace) -> None:
+    """Time ``daily`` on a synthetic record."""
+    import numpy as np
+
+    from driftwise.app.daily import run_daily
+    from driftwise.calendar import nyse_sessions
+    from driftwise.config import default_config
+    from driftwise.data.costs import CostFile
+    from driftwise.data.model import Holdings, MarketData, TargetLevel, Targets
+    from driftwise.record import imports
+
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "record.sqlite"
+    url = args.db or as_url(str(path))
+    engine = open_engine(url)
+    migrate(engine)
+    rng = np.random.default_rng(1)
+    days = pd.DatetimeIndex(nyse_sessions("2021-01-04", "2022-12-30"), name="date")
+    names = [f"T{i:03d}" for i in range(args.universe)]
+    returns = rng.normal(0.0003, 0.015, size=(len(days), len(names)))
+    closes = pd.DataFrame(50.0 * np.exp(np.cumsum(returns, axis=0)).round(4), index=days,
+                          columns=names).round(2)
+    volumes = pd.DataFrame(rng.integers(2_000_000, 9_000_000, size=closes.shape),
+                           index=days, columns=names).astype(float)
+    vix = pd.Series(18.0 + 4.0 * np.sin(np.arange(len(days)) / 30.0), index=days,
+                    name="vix").round(2)
+    market = MarketData(prices=closes, volumes=volumes, vix=vix)
+    cost_frame = pd.DataFrame({"spread_bps": 2.0, "commission_bps": 0.5,
+                               "commission_per_share_usd": 0.0, "min_ticket_usd": 0.0,
+                               "borrow_bps_annual": np.nan, "as_of": days[-1]},
+                              index=pd.Index(names, name="ticker"))
+    build = time.perf_counter()
+
+    def fill(c: object) -> None:
+        imports.import_prices(c, market)  # type: ignore[arg-type]
+        imports.import_series(c, "vix", vix)  # type: ignore[arg-type]
+        imports.import_costs(c, CostFile(cost_frame))  # type: ignore[arg-type]
+        for a in range(args.accounts):
+            picked = sorted(rng.choice(names, size=args.holdings, replace=False))
+            last = closes.iloc[-1][picked]
+            weights = rng.dirichlet(np.full(args.holdings, 20.0))
+            shares = (0.98 * 1_000_000 * weights / last.to_numpy()).round()
+            owner = account_id(c, f"acct{a:04d}", create=True)  # type: ignore[arg-type]
+            imports.import_holdings(c, owner, Holdings(  # type: ignore[arg-type]
+                shares=pd.Series(shares, index=pd.Index(picked, name="ticker")),
+                cash_usd=20_000.0))
+            imports.import_targets(c, owner, Targets(  # type: ignore[arg-type]
+                level=TargetLevel.ASSET,
+                weights=pd.Series(1.0 / args.holdings, index=pd.Index(picked, name="ticker")),
+                cash_weight=0.0))
+
+    transaction(engine, fill)  # type: ignore[arg-type]
+    built = time.perf_counter() - build
+    start = time.perf_counter()
+    run = run_daily(engine, default_config(), days[-1].date())
+    took = time.perf_counter() - start
+    decided = pd.Series([a.decision for a in run.accounts]).value_counts().to_dict()
+    print(f"daily: {args.accounts} accounts x {args.holdings} holdings from {args.universe} "
+          f"tickers x {len(days)} sessions ({url.split(':')[0]}; the record built in "
+          f"{built:.0f} s)")
+    print(f"daily: {took:.1f} s ({1e3 * took / args.accounts:.0f} ms per account; "
+          f"target < 60 s for 1,000), decisions {decided}, "
+          f"{sum(a.orders for a in run.accounts)} orders proposed")
+    if args.db is None:
+        size = path.stat().st_size + sum(p.stat().st_size for p in folder.glob("*.sqlite-*"))
+        print(f"record size after the run: {size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from tests.record.conftest import expected, holdings_now, write_fills, write_start
 
+import driftwise.app.daily
+import driftwise.cli.daily
 import driftwise.cli.fills
 import driftwise.cli.record
 import driftwise.record.fills  # noqa: F401  (imported before forking)
@@ -196,3 +198,77 @@ def test_a_real_process_killed_at_a_random_time(engine: Engine, db_url: str,
     engine.dispose()
     assert subprocess.run(command, capture_output=True, check=False).returncode == EXIT_OK
     _check(engine, by_id, set(by_id), [set(by_id)])
+
+
+DAILY_ACCOUNTS = ("alpha", "beta")
+
+
+def _daily_consistent(engine: Engine, days: list[str], done: set[str]) -> None:
+    """Each account's plan of a day wholly stored or not at all: every plan has its one
+    ``plan`` event and exactly the orders that event counts; no account has two plans of
+    a day; only an account's latest plan has proposed orders; every day a run finished
+    has a plan for every account."""
+    from driftwise.record import read_events
+    from driftwise.record.schema import accounts, orders, plans
+
+    with engine.connect() as c:
+        plan_rows = list(c.execute(sa.select(plans)))
+        counted = {int(e.detail["plan_id"]): int(e.detail["orders"])
+                   for e in read_events(c, kind="plan")}
+        names = {r.id: r.name for r in c.execute(sa.select(accounts))}
+        order_rows = list(c.execute(sa.select(orders.c.plan_id, orders.c.status)))
+    assert set(counted) == {r.id for r in plan_rows}
+    per_plan: dict[int, int] = {}
+    for o in order_rows:
+        per_plan[o.plan_id] = per_plan.get(o.plan_id, 0) + 1
+    for r in plan_rows:
+        assert per_plan.get(r.id, 0) == counted[r.id]
+    keys = [(r.account_id, r.as_of) for r in plan_rows]
+    assert len(keys) == len(set(keys))
+    for account in names:
+        mine = sorted((r for r in plan_rows if r.account_id == account),
+                      key=lambda r: (r.as_of, r.id))
+        proposing = {o.plan_id for o in order_rows if o.status == "proposed"}
+        assert all(r.id not in proposing for r in mine[:-1])
+    for day in done:
+        assert {names[r.account_id] for r in plan_rows if str(r.as_of) == day} == set(
+            DAILY_ACCOUNTS)
+    assert {str(r.as_of) for r in plan_rows} <= set(days)
+
+
+def test_daily_killed_at_50_points(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """``daily`` on two accounts killed before one of its statements or its commit, the
+    kill point walking the whole run in strides; the run again completes the day."""
+    from tests.record.daily_data import fill_record, sample_inputs
+
+    from driftwise.app.plan import make_plan
+    from driftwise.config import default_config
+
+    inputs = sample_inputs(first="2021-06-01")
+    fill_record(engine, inputs, DAILY_ACCOUNTS)
+    engine.dispose()
+    make_plan(inputs, default_config())  # the compiled kernels loaded before forking
+    config = tmp_path / "tight.toml"
+    config.write_text("[policy]\nthreshold = 0.03\nskip_if_cost_exceeds_benefit = false\n")
+    days = ["2022-12-13", "2022-12-14", "2022-12-15", "2022-12-16", "2022-12-19",
+            "2022-12-20", "2022-12-21", "2022-12-22", "2022-12-23", "2022-12-27",
+            "2022-12-28"]
+    rng = random.Random(15)
+    done: set[str] = set()
+    kills = 0
+    for day in days:
+        argv = ["daily", "--db", db_url, "--as-of", day, "--config", str(config)]
+        point, stride = rng.randint(1, 3), rng.randint(2, 4)
+        while True:
+            code = _run(argv, kill_after=point)
+            _daily_consistent(engine, days, done)
+            if code is not None:
+                assert code == EXIT_OK
+                break
+            kills += 1
+            point += stride
+        done.add(day)
+        _daily_consistent(engine, days, done)
+        if kills >= MIN_KILLS:
+            break
+    assert kills >= MIN_KILLS

@@ -42,9 +42,15 @@ class PlanRecord:
     delay_until: dt.date | None
     rule: str
     reasons: tuple[str, ...]
-    fingerprints: Mapping[str, str]
+    fingerprints: Mapping[str, Any]
     configuration: str
     nav_usd: float
+    delayed_since: dt.date | None = None
+    """First day of the stress delay still running (None: none)."""
+    target_version_id: int | None = None
+    """The target version the plan ran against (None: targets not from the record)."""
+    metrics: Mapping[str, float | None] | None = None
+    """Drift, TE, cost and cost-benefit before and after (``driftwise daily``)."""
 
 
 def store_plan(connection: Connection, account: int, plan: PlanRecord,
@@ -62,20 +68,24 @@ def store_plan(connection: Connection, account: int, plan: PlanRecord,
         account_id=account, as_of=plan.as_of, decision=plan.decision,
         delay_until=plan.delay_until, rule=plan.rule, reasons=list(plan.reasons),
         fingerprints=dict(plan.fingerprints), configuration=plan.configuration,
-        nav_usd=required(plan.nav_usd), created_at=moment))
+        nav_usd=required(plan.nav_usd), created_at=moment, delayed_since=plan.delayed_since,
+        target_version_id=plan.target_version_id,
+        metrics=None if plan.metrics is None else dict(plan.metrics)))
     key = result.inserted_primary_key
     assert key is not None
     plan_id = int(key[0])
+    rows = [{"plan_id": plan_id, "account_id": account, "client_order_id": str(r["order_id"]),
+             "ticker": str(r["ticker"]), "side": str(r["side"]), "shares": required(r["shares"]),
+             "order_type": str(r["order_type"]),
+             "limit_price_usd": exact(r.get("limit_price_usd")), "status": "proposed",
+             "filled_shares": Decimal(0), "updated_at": moment}
+            for r in order_rows.to_dict("records")]
     ids: list[int] = []
-    for row in order_rows.to_dict("records"):
-        inserted = connection.execute(orders.insert().values(
-            plan_id=plan_id, account_id=account, client_order_id=str(row["order_id"]),
-            ticker=str(row["ticker"]), side=str(row["side"]), shares=required(row["shares"]),
-            order_type=str(row["order_type"]), limit_price_usd=exact(row.get("limit_price_usd")),
-            status="proposed", filled_shares=Decimal(0), updated_at=moment))
-        order_key = inserted.inserted_primary_key
-        assert order_key is not None
-        ids.append(int(order_key[0]))
+    if rows:  # one statement for all the orders, then their ids in the order given
+        connection.execute(orders.insert(), rows)
+        ids = [int(i) for i in connection.execute(
+            sa.select(orders.c.id).where(orders.c.plan_id == plan_id).order_by(orders.c.id)
+        ).scalars()]
     append_event(connection, "plan", {"plan_id": plan_id, "as_of": str(plan.as_of),
                                       "decision": plan.decision, "orders": len(ids)},
                  account_id=account)

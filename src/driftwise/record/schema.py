@@ -181,7 +181,14 @@ plans = sa.Table(
     sa.Column("configuration", sa.Text, nullable=False),
     sa.Column("nav_usd", Exact, nullable=False),
     sa.Column("created_at", _when(), nullable=False),
+    sa.Column("delayed_since", sa.Date, nullable=True),
+    sa.Column("target_version_id", sa.Integer, nullable=True),
+    sa.Column("metrics", sa.JSON, nullable=True),
 )
+"""A plan: ``delayed_since`` is the first day of the stress delay still running when it
+was made (None: none), ``target_version_id`` the target version it ran against,
+``metrics`` its figures before and after (drift, TE, cost, cost-benefit; plain floats,
+for the reviews: they are measurements, not money)."""
 
 orders = sa.Table(
     "orders", metadata,
