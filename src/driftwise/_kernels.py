@@ -16,7 +16,8 @@ formula:
   drift thresholds and calendars (:mod:`driftwise.backtest.compiled`);
 * here: numpy's pairwise sum (:func:`total`), which every kernel sums with, and the
   drift-threshold comparison (:meth:`driftwise.policy.triggers.DriftThreshold.evaluate`,
-  :func:`at_threshold`), which the day loop shares with the trigger.
+  :func:`at_threshold`), which the day loop shares with the trigger, and the rolling
+  estimators' window sum (:func:`window_sum`).
 
 The planner and the backtest engine reach the same compiled code through them. Their
 disk cache is stamped with all the kernel sources at once (:mod:`driftwise._jit`), so a
@@ -194,3 +195,21 @@ def at_threshold(drift: FloatArray, threshold: FloatArray, met: BoolArray) -> bo
         met[c] = hit
         found |= hit
     return found
+
+
+@kernel
+def window_sum(values: FloatArray, lo: int, hi: int, count: npt.NDArray[np.int64],
+               acc: FloatArray) -> None:
+    """Count and sum of the finite values of each column of ``values[lo:hi]`` (rows, N),
+    written to ``count`` and ``acc`` (N,): the rows added oldest first, one after the
+    other, as numpy's ``sum(axis=0)`` of a ``(rows, N)`` array (N > 1) adds them; the
+    rolling estimators' first pass (:func:`driftwise.costs._kernels.rolling_mean`,
+    :func:`driftwise.metrics._kernels.rolling_std`)."""
+    count[:] = 0
+    acc[:] = 0.0
+    for r in range(lo, hi):
+        for i in range(values.shape[1]):
+            x = values[r, i]
+            if np.isfinite(x):
+                count[i] += 1
+                acc[i] += x

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from driftwise._jit import kernel
+from driftwise._kernels import window_sum
 from driftwise._types import BoolArray, FloatArray, IntArray
 
 
@@ -126,14 +127,7 @@ def rolling_mean(values: FloatArray, ends: IntArray, window: int, min_periods: i
     for d in range(ends.shape[0]):
         hi = ends[d] + 1
         lo = max(hi - window, 0)
-        count[:] = 0
-        acc[:] = 0.0
-        for r in range(lo, hi):
-            for i in range(n_assets):
-                x = values[r, i]
-                if np.isfinite(x):
-                    count[i] += 1
-                    acc[i] += x
+        window_sum(values, lo, hi, count, acc)
         for i in range(n_assets):
             n = count[i]
             out[d, i] = acc[i] / n if n >= max(min_periods, 1) else np.nan

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from driftwise._jit import kernel
-from driftwise._kernels import total
+from driftwise._kernels import total, window_sum
 from driftwise._types import FloatArray, IntArray
 
 # ------------------------------------------------------------ mark to market
@@ -89,14 +89,7 @@ def rolling_std(values: FloatArray, ends: IntArray, window: int, min_periods: in
     for d in range(ends.shape[0]):
         hi = ends[d] + 1
         lo = max(hi - window, 0)
-        count[:] = 0
-        acc[:] = 0.0
-        for r in range(lo, hi):
-            for i in range(n_assets):
-                x = values[r, i]
-                if np.isfinite(x):
-                    count[i] += 1
-                    acc[i] += x
+        window_sum(values, lo, hi, count, acc)
         for i in range(n_assets):
             mean[i] = acc[i] / max(count[i], 2)
             acc[i] = 0.0
