@@ -46,12 +46,11 @@ def _loop_design_effect(y: np.ndarray, c: np.ndarray) -> float:
     n = len(y)
     p = sum(y) / n
     groups = sorted(set(c.tolist()))
-    total = 0.0
+    robust = 0.0
     for g in groups:
         members = [float(y[i]) for i in range(n) if c[i] == g]
-        total += (sum(members) - p * len(members)) ** 2
-    k = len(groups)
-    robust = k / (k - 1) * total / n**2
+        robust += (sum(members) - p * len(members)) ** 2 / (1 - len(members) / n)
+    robust /= n**2
     return min(max(robust / (p * (1 - p) / n), 1.0), n)
 
 
@@ -65,7 +64,7 @@ def test_design_effect_oracle() -> None:
 
 def test_design_effect_perfectly_clustered() -> None:
     # every event of a cluster agrees: the effective size is the number of clusters less
-    # one (the small-sample factor C/(C-1) of the sandwich variance)
+    # one (CR2 with equal clusters: the factor 1 / (1 - n_g/N) = C/(C-1))
     cluster = np.repeat(np.arange(10), 8)
     y = np.repeat(np.arange(10) % 2 == 0, 8)
     rate = clustered_hit_rate(y, cluster)
@@ -141,9 +140,11 @@ def test_clustered_mean_oracle() -> None:
     mean, low, high = clustered_mean(x, c)
     m = 28.0 / 5
     sums, counts = [3.0, 13.0, 12.0], [2, 2, 1]
-    se = math.sqrt(3 / 2 * sum((s - m * k) ** 2 for s, k in zip(sums, counts, strict=True))) / 5
+    se = math.sqrt(sum((s - m * k) ** 2 / (1 - k / 5)
+                       for s, k in zip(sums, counts, strict=True))) / 5
+    t2 = 4.302652729911275  # t(2) two-sided 95% quantile, from a table
     assert mean == pytest.approx(m)
-    assert (low, high) == pytest.approx((m - 1.959963984540054 * se, m + 1.959963984540054 * se))
+    assert (low, high) == pytest.approx((m - t2 * se, m + t2 * se))
 
 
 def test_cluster_ids_by_quarter_and_year() -> None:

@@ -46,18 +46,36 @@ def describe(result: StudyResult) -> str:
 
 
 def rules_display(result: StudyResult) -> pd.DataFrame:
-    """The verdict table as text, one row per rule (index rule)."""
+    """The verdict table as text, one row per rule (index rule).
+
+    The verdict rests on the mean effect and its interval against the claim's bar; the
+    hit rate is secondary; ``G`` is the number of clusters behind each interval; the
+    first event of each path stands beside all events.
+    """
     r = result.rules
     return pd.DataFrame({
         "events": r["n_events"].astype(int).astype(str).to_numpy(),
-        "hit rate": [_pct(x) for x in r["hit_rate"]],
-        "95% interval": [_interval(lo, hi) for lo, hi in zip(r["ci_low"], r["ci_high"],
-                                                               strict=True)],
+        "G": r["n_clusters"].astype(int).astype(str).to_numpy(),
+        "mean effect [95%] vs bar": [
+            f"{_num(m)} [{_num(lo)}, {_num(hi)}] vs {_num(b)} ({k})"
+            for m, lo, hi, b, k in zip(r["effect_mean"], r["effect_ci_low"],
+                                       r["effect_ci_high"], r["effect_bar"],
+                                       r["effect_measure"], strict=True)],
+        "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
+                           zip(r["hit_rate"], r["ci_low"], r["ci_high"], strict=True)],
         "stated": [_pct(x, 0) for x in r["stated_confidence"]],
         "stated in interval": ["yes" if x else "no" for x in r["stated_in_interval"]],
-        "median effect": [f"{_num(x)} ({m})" for x, m in zip(r["effect"], r["effect_measure"],
-                                                              strict=True)],
-        "verdict": r["verdict"].to_numpy()}, index=pd.Index(r["rule"], name="rule"))
+        "first event per path: hit rate, mean effect (events, G)": [
+            f"{_pct(h)} {_interval(lo, hi)}, {_num(m)} [{_num(mlo)}, {_num(mhi)}] ({n}, {g})"
+            for h, lo, hi, m, mlo, mhi, n, g in zip(
+                r["first_hit_rate"], r["first_ci_low"], r["first_ci_high"],
+                r["first_effect_mean"], r["first_effect_ci_low"], r["first_effect_ci_high"],
+                r["first_n_events"].astype(int), r["first_n_clusters"].astype(int),
+                strict=True)],
+        "median effect": [_num(x) for x in r["effect"]],
+        "verdict (effect)": r["verdict"].to_numpy(),
+        "hit-rate verdict": r["hit_verdict"].to_numpy()},
+        index=pd.Index(r["rule"], name="rule"))
 
 
 def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:

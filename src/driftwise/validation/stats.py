@@ -2,21 +2,35 @@
 
 Events of one calendar period share the market (and events of one path share their
 drift history), so they are not independent. Events are grouped into **clusters** (the
-calendar period of the event, :func:`cluster_ids`), and the interval of a hit rate is a
-**Wilson interval with an effective sample size**: the number of events divided by the
-design effect, the ratio of the cluster-robust variance of the hit rate to its variance
-under independence.
+calendar period of the event, :func:`cluster_ids`). With few clusters (13-25 in the S&P
+study) the plain sandwich variance is too small, so every interval here carries a
+**small-sample correction**: the CR2 (Bell-McCaffrey) cluster-robust variance and a
+Student t quantile with ``G - 1`` degrees of freedom, ``G`` the number of clusters
+(Bell and McCaffrey 2002, Survey Methodology 28(2); Imbens and Kolesar 2016, REStat
+98(4); Cameron and Miller 2015, J. Human Resources 50(2), section VI). The number of
+clusters is reported beside every interval.
+
+* The mean of a per-event value (an effect size) has the interval
+  ``m ± t(G-1) · se_CR2`` (:func:`clustered_mean`).
+* A hit rate has a **Wilson interval at the effective sample size** (the number of events
+  divided by the design effect, the CR2 variance over the variance under independence)
+  with the ``t(G-1)`` quantile in place of the normal one (:func:`clustered_hit_rate`).
 
 Decision criterion (written down before looking at the results, also in
-``docs/rule-validation.md``):
+``docs/rule-validation.md``). Each rule's claim is about an expected gain (a TE cut, a
+benefit multiple, a Sharpe gain, a cost cut, each with the bar the claim states:
+:data:`EFFECT_BARS`), so the **verdict rests on the mean effect and its interval**:
 
-* **supported**: the interval lies entirely above 0.5 (the claim holds more often than
-  not, with 95% confidence);
-* **not supported**: the interval lies entirely below 0.5;
-* **inconclusive**: the interval contains 0.5, or there are fewer than ``min_events``
+* **supported**: the interval of the mean effect lies entirely at or above the claim's bar;
+* **not supported**: the interval lies entirely below the bar;
+* **inconclusive**: the interval contains the bar, or there are fewer than ``min_events``
   events or ``min_clusters`` clusters.
 
-Separately, whether the methodology's stated confidence lies inside the interval.
+The hit rate (the share of events where the claim held) is secondary, with its own
+verdict by the same rule against 0.5 (``hit_verdict``), and whether the methodology's
+stated confidence lies inside its interval. Results of the first event of each path
+(the first day of a drifted spell) stand beside those of all events: the events of one
+long spell repeat one decision.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats as _scipy_stats
 
 from driftwise._types import IntArray
 from driftwise.errors import ConfigError
@@ -39,6 +54,62 @@ NO_VIX_SCALING = "model, no VIX scaling"
 
 Z_95 = 1.959963984540054
 """Standard normal quantile of a two-sided 95% interval."""
+LEVEL = 0.95
+"""Confidence level of every interval of the study."""
+
+EFFECT_BARS: dict[str, float] = {"Rule 1": 0.5, "Rule 2": 2.0, "Rule 3": 0.1, "Rule 4": 0.3}
+"""The bar each rule's claim sets on its mean effect (the ``effect`` column of its events):
+rule 1 cuts expected TE by at least 50%, rule 2 earns at least 2x its cost, rule 3 raises
+the Sharpe ratio by at least 0.1, rule 4 cuts costs by at least 30%."""
+
+
+def t_critical(n_clusters: int, level: float = LEVEL) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``G - 1`` degrees of freedom.
+
+    NaN below two clusters (no variance between clusters can be measured).
+    """
+    if n_clusters < 2:
+        return math.nan
+    return float(_scipy_stats.t.ppf(0.5 + level / 2.0, n_clusters - 1))
+
+
+def cr2_variance(values: npt.ArrayLike, cluster: npt.ArrayLike) -> tuple[float, float, int]:
+    """Mean of per-event values and its CR2 (Bell-McCaffrey) cluster-robust variance.
+
+    Parameters
+    ----------
+    values : array_like of float, shape (E,)
+        Finite values, one per event.
+    cluster : array_like, shape (E,)
+        Cluster of each event.
+
+    Returns
+    -------
+    (mean, variance, n_clusters)
+        The variance is NaN with fewer than two clusters.
+
+    Notes
+    -----
+    The mean is the least-squares fit of ``y = b + e`` on a column of ones ``X``. CR2
+    scales each cluster's residuals by ``(I - H_gg)^(-1/2)``, ``H = X (X'X)^-1 X'``:
+    ``V = (X'X)^-1 Σ_g X_g' A_g e_g e_g' A_g X_g (X'X)^-1``. For the intercept alone
+    ``H_gg = (n_g / N) J`` and ``X_g = 1`` is its eigenvector with eigenvalue
+    ``n_g / N``, so ``V = Σ_g (s_g - m n_g)² / (1 - n_g / N) / N²`` with ``s_g`` the
+    cluster sums (Bell and McCaffrey 2002).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return (math.nan, math.nan, 0)
+    m = float(x.mean())
+    _, inv = np.unique(np.asarray(cluster), return_inverse=True)
+    n_c = np.bincount(inv).astype(np.float64)
+    s_c = np.bincount(inv, weights=x)
+    g = len(n_c)
+    if g < 2:
+        return (m, math.nan, g)
+    var = float(np.sum((s_c - m * n_c) ** 2 / (1.0 - n_c / n))) / (n * n)
+    return (m, var, g)
 
 
 class Verdict(StrEnum):
@@ -105,13 +176,12 @@ def cluster_ids(dates: pd.DatetimeIndex | pd.Series, months: int) -> IntArray:
 
 
 def design_effect(hit: npt.ArrayLike, cluster: npt.ArrayLike) -> float:
-    """Cluster-robust variance of the hit rate over its variance under independence.
+    """CR2 cluster-robust variance of the hit rate over its variance under independence.
 
     Notes
     -----
-    Ratio estimator ``p = Σ y_c / Σ n_c`` over clusters ``c``, with the linearized
-    (sandwich) variance ``C/(C-1) Σ_c (y_c - p n_c)² / N²`` (Cochran 1977, *Sampling
-    Techniques*, §6.8; Cameron and Miller 2015, J. Human Resources 50(2)). Clipped to
+    The hit rate is the mean of 0/1 values; its cluster-robust variance is the CR2 form
+    of :func:`cr2_variance`, ``Σ_c (y_c - p n_c)² / (1 - n_c / N) / N²``. Clipped to
     ``[1, N]``. When every event agrees (``p`` is 0 or 1) both variances are 0; the
     design effect is then ``N / C`` (one independent observation per cluster).
     """
@@ -119,23 +189,18 @@ def design_effect(hit: npt.ArrayLike, cluster: npt.ArrayLike) -> float:
     n = len(y)
     if n == 0:
         return math.nan
-    _, inv = np.unique(np.asarray(cluster), return_inverse=True)
-    n_c = np.bincount(inv).astype(np.float64)
-    y_c = np.bincount(inv, weights=y)
-    c = len(n_c)
-    p = float(y.mean())
-    srs = p * (1.0 - p) / n
+    p, robust, c = cr2_variance(y, cluster)
     if c < 2:
         return float(n)
-    robust = c / (c - 1.0) * float(np.sum((y_c - p * n_c) ** 2)) / (n * n)
+    srs = p * (1.0 - p) / n
     if srs <= 0.0:
         return float(n) / c
     return float(min(max(robust / srs, 1.0), n))
 
 
 def clustered_hit_rate(hit: npt.ArrayLike, cluster: npt.ArrayLike, *,
-                       z: float = Z_95) -> HitRate:
-    """Hit rate of events with a cluster-robust Wilson interval.
+                       z: float | None = None) -> HitRate:
+    """Hit rate of events with a cluster-robust, small-sample-corrected Wilson interval.
 
     Parameters
     ----------
@@ -143,19 +208,28 @@ def clustered_hit_rate(hit: npt.ArrayLike, cluster: npt.ArrayLike, *,
         Whether the claim held at each event.
     cluster : array_like, shape (E,)
         Cluster of each event (:func:`cluster_ids`).
-    z : float
-        Normal quantile of the interval (1.96: 95%).
+    z : float, optional
+        Quantile of the interval; default the 95% quantile of ``t(G - 1)``
+        (:func:`t_critical`), ``G`` the number of clusters (the normal 1.96 with a
+        single cluster, where the design effect already counts one observation).
+
+    Notes
+    -----
+    Wilson's interval at the effective size ``N / deff`` (:func:`design_effect`, CR2),
+    with ``t(G-1)`` in place of the normal quantile.
     """
     y = np.asarray(hit, dtype=bool)
     n = len(y)
     if n == 0:
         return HitRate(0, 0, 0, math.nan, math.nan, math.nan, math.nan, 0.0)
     hits = int(y.sum())
+    groups = len(np.unique(np.asarray(cluster)))
+    if z is None:
+        z = t_critical(groups) if groups >= 2 else Z_95
     deff = design_effect(y, cluster)
     n_eff = n / deff
     low, high = wilson_interval(hits / n * n_eff, n_eff, z=z)
-    return HitRate(n, hits, len(np.unique(np.asarray(cluster))), hits / n, low, high, deff,
-                   n_eff)
+    return HitRate(n, hits, groups, hits / n, low, high, deff, n_eff)
 
 
 def verdict(rate: HitRate, *, bar: float = 0.5, min_events: int = 10,
@@ -171,32 +245,50 @@ def verdict(rate: HitRate, *, bar: float = 0.5, min_events: int = 10,
 
 
 def clustered_mean(values: npt.ArrayLike, cluster: npt.ArrayLike, *,
-                   z: float = Z_95) -> tuple[float, float, float]:
-    """Mean of per-event values with a cluster-robust normal interval.
+                   level: float = LEVEL) -> tuple[float, float, float]:
+    """Mean of per-event values with its CR2 cluster-robust ``t(G-1)`` interval.
 
     Non-finite values are left out. Returns ``(mean, low, high)`` (NaN when empty; the
     interval is NaN with a single cluster).
 
     Notes
     -----
-    Standard error ``sqrt(C/(C-1) Σ_c (s_c - m n_c)²) / N`` with ``s_c`` the cluster
-    sums (the same sandwich form as :func:`design_effect`).
+    ``m ± t_{G-1} sqrt(V_CR2)`` with ``V_CR2`` of :func:`cr2_variance` (Bell and
+    McCaffrey 2002; Imbens and Kolesar 2016).
     """
     x = np.asarray(values, dtype=np.float64)
     keep = np.isfinite(x)
-    x, groups = x[keep], np.asarray(cluster)[keep]
-    n = len(x)
-    if n == 0:
-        return (math.nan, math.nan, math.nan)
-    m = float(x.mean())
-    _, inv = np.unique(groups, return_inverse=True)
-    n_c = np.bincount(inv).astype(np.float64)
-    s_c = np.bincount(inv, weights=x)
-    c = len(n_c)
-    if c < 2:
+    m, var, g = cr2_variance(x[keep], np.asarray(cluster)[keep])
+    if not math.isfinite(var):
         return (m, math.nan, math.nan)
-    se = math.sqrt(c / (c - 1.0) * float(np.sum((s_c - m * n_c) ** 2))) / n
-    return (m, m - z * se, m + z * se)
+    half = t_critical(g, level) * math.sqrt(var)
+    return (m, m - half, m + half)
+
+
+def effect_verdict(low: float, high: float, bar: float, *, n_events: int, n_clusters: int,
+                   min_events: int = 10, min_clusters: int = 5) -> Verdict:
+    """The verdict on a mean effect from its interval ``[low, high]`` and the claim's bar."""
+    if n_events < min_events or n_clusters < min_clusters or not math.isfinite(low):
+        return Verdict.INCONCLUSIVE
+    if low >= bar:
+        return Verdict.SUPPORTED
+    if high < bar:
+        return Verdict.NOT_SUPPORTED
+    return Verdict.INCONCLUSIVE
+
+
+def first_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The first event of each path (per rule and setting): the day a drifted spell began.
+
+    Events carry ``portfolio`` and ``path`` (the path's number in its portfolio); without
+    them every event counts as its own path.
+    """
+    keys = [k for k in ("rule", "setting", "cost_level_bps", "portfolio", "path")
+            if k in events]
+    if not {"portfolio", "path"} <= set(keys) or not len(events):
+        return events
+    ordered = events.sort_values("date", kind="stable")
+    return ordered.drop_duplicates(keys, keep="first").sort_index()
 
 
 def cluster_bootstrap_hit_rate(hit: npt.ArrayLike, cluster: npt.ArrayLike, *,
@@ -253,12 +345,15 @@ def summarize(events: pd.DataFrame, by: list[str], *, hit: str = "hit",
 
 
 def effect_summary(events: pd.DataFrame, column: str) -> dict[str, float]:
-    """Mean (with its cluster-robust interval), median and quartiles of one column."""
+    """Mean (with its CR2 ``t(G-1)`` interval and ``G``), median and quartiles of one column."""
     values = events[column].to_numpy(dtype=np.float64)
-    mean, low, high = clustered_mean(values, events["cluster"].to_numpy())
+    clusters = events["cluster"].to_numpy()
+    mean, low, high = clustered_mean(values, clusters)
     finite = values[np.isfinite(values)]
     q = np.quantile(finite, [0.25, 0.5, 0.75]) if len(finite) else [math.nan] * 3
-    return {"mean": mean, "ci_low": low, "ci_high": high, "q25": float(q[0]),
+    n_clusters = len(np.unique(clusters[np.isfinite(values)]))
+    return {"mean": mean, "ci_low": low, "ci_high": high, "n_clusters": float(n_clusters),
+            "q25": float(q[0]),
             "median": float(q[1]), "q75": float(q[2])}
 
 
@@ -276,22 +371,55 @@ def label_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def rules_table(events: pd.DataFrame, setting: str = MODEL) -> pd.DataFrame:
-    """One row per rule: the columns of :class:`~driftwise.report.ValidationPageData`."""
+    """One row per rule: the columns of :class:`~driftwise.report.ValidationPageData`.
+
+    ``verdict`` rests on the mean effect against the claim's bar (:data:`EFFECT_BARS`):
+    ``effect_mean`` with ``effect_ci_low`` / ``effect_ci_high`` (CR2, ``t(G-1)``); the hit
+    rate and its ``hit_verdict`` are secondary. ``n_clusters`` stands beside the
+    intervals; the ``first_*`` columns repeat the hit rate and the mean effect on the
+    first event of each path (:func:`first_events`).
+    """
     model = events[events["setting"] == setting]
+    firsts = first_events(model)
     rows = []
     for spec in RULES:
         part = model[model["rule"] == spec.key]
+        first = firsts[firsts["rule"] == spec.key]
         rate = clustered_hit_rate(part["hit"].to_numpy(dtype=bool), part["cluster"].to_numpy())
-        eff = effect_summary(part, "effect") if len(part) else {"median": np.nan}
+        rate1 = clustered_hit_rate(first["hit"].to_numpy(dtype=bool),
+                                   first["cluster"].to_numpy())
+        eff = _effect(part)
+        eff1 = _effect(first)
+        bar = EFFECT_BARS[spec.key]
         rows.append({"rule": spec.key, "claim": spec.claim, "n_events": rate.n_events,
                      "hit_rate": rate.hit_rate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
                      "stated_confidence": spec.stated_confidence,
                      "stated_in_interval": bool(rate.ci_low <= spec.stated_confidence
                                               <= rate.ci_high),
-                     "verdict": verdict(rate).value, "effect": eff["median"],
-                     "effect_measure": spec.effect, "n_clusters": rate.n_clusters,
-                     "n_effective": rate.n_effective, "design_effect": rate.design_effect})
+                     "verdict": effect_verdict(eff["ci_low"], eff["ci_high"], bar,
+                                               n_events=rate.n_events,
+                                               n_clusters=int(eff["n_clusters"])).value,
+                     "hit_verdict": verdict(rate).value, "effect": eff["median"],
+                     "effect_measure": spec.effect, "effect_bar": bar,
+                     "effect_mean": eff["mean"], "effect_ci_low": eff["ci_low"],
+                     "effect_ci_high": eff["ci_high"], "n_clusters": rate.n_clusters,
+                     "n_effective": rate.n_effective, "design_effect": rate.design_effect,
+                     "first_n_events": rate1.n_events, "first_n_clusters": rate1.n_clusters,
+                     "first_hit_rate": rate1.hit_rate, "first_ci_low": rate1.ci_low,
+                     "first_ci_high": rate1.ci_high, "first_effect_mean": eff1["mean"],
+                     "first_effect_ci_low": eff1["ci_low"],
+                     "first_effect_ci_high": eff1["ci_high"],
+                     "first_verdict": effect_verdict(eff1["ci_low"], eff1["ci_high"], bar,
+                                                     n_events=rate1.n_events,
+                                                     n_clusters=int(eff1["n_clusters"])).value})
     return pd.DataFrame(rows)
+
+
+def _effect(part: pd.DataFrame) -> dict[str, float]:
+    if len(part) and "effect" in part:
+        return effect_summary(part, "effect")
+    return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n_clusters": 0.0,
+            "median": math.nan}
 
 
 def by_regime(events: pd.DataFrame) -> pd.DataFrame:
