@@ -9,7 +9,12 @@ verdicts and breakdowns (:mod:`driftwise.validation.stats`).
 
 Portfolios: the embedded sample (its own targets), random sub-portfolios of the sample's
 20 stocks, or random equal-weight portfolios of 10-50 US stocks drawn from the 504-stock
-Alpha Vantage data (``--universe sp500``; survivorship-biased: April-2021 members only).
+Alpha Vantage data (``--universe sp500``), drawn point in time
+(:mod:`driftwise.data.universe`): the stocks one could have chosen on the study's first
+day from the data up to it, cost tiers from the market caps known on that day (or the
+dollar-volume proxy), a stock that stops trading held at its last price. The data itself
+holds April-2021 members only (the data README's survivorship note), which no selection
+rule can undo.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from driftwise.data.market import read_vix
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
-from driftwise.errors import ConfigError, DataError
+from driftwise.data.universe import Universe, caps_asof, eligible, read_sp500, stops_trading
+from driftwise.errors import ConfigError
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.policy.context import Frequency
 from driftwise.policy.rule import Rule
@@ -60,9 +66,9 @@ Progress = Callable[[int, int], None]
 SP500_DIR = "sp500-daily-ohlcv-alphavantage"
 CASH_TARGET = 0.02
 """Cash target of the random portfolios (as the sample's)."""
-MAX_ABS_RETURN = 0.5
-"""Stocks with a daily adjusted return beyond ±50% in the window are not drawn (the
-data's split/spin-off artefacts, see the data README)."""
+STUDY_MIN_HISTORY_DAYS = 40
+"""Priced sessions a stock needs up to the study's first day to be drawn (the data starts
+on 1999-11-01, 42 sessions before the default first day)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class PortfolioSpec:
     data_dir: str | None = None
     vix_file: str | None = None
     """A VIX file replacing the universe's own VIX (``--vix``)."""
+    as_of: str | None = None
+    """The day the portfolio was drawn: its cost tiers use the market caps known then."""
 
 
 FALSIFICATION_POLICIES = ("threshold 5%", "calendar", "monthly")
@@ -263,7 +271,7 @@ def _universe_inputs(spec: PortfolioSpec) -> Inputs:
             return inputs
         return dataclasses.replace(inputs, targets=_equal_targets(spec.tickers))
     if spec.universe == "sp500" and spec.data_dir is not None:
-        return _sp500_inputs(Path(spec.data_dir), spec.tickers)
+        return _sp500_inputs(Path(spec.data_dir), spec.tickers, spec.as_of)
     raise ConfigError(f"validate-rules: unknown universe {spec.universe!r} (sample or sp500, "
                       "the latter with a data folder)")
 
@@ -274,79 +282,71 @@ def _equal_targets(tickers: Sequence[str]) -> Targets:
                                       "target_weight": [weight] * len(tickers) + [CASH_TARGET]}))
 
 
-def _sp500_inputs(data_dir: Path, tickers: Sequence[str]) -> Inputs:
+def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> Inputs:
     """Alpha Vantage stocks: adjusted closes, volume in adjusted shares, CBOE VIX.
 
     Volume is expressed in adjusted shares, ``close * volume / adjusted_close``, so that
     ADV times the adjusted price is the dollar volume (raw close times raw volume, right
-    across splits and dividends); zero-volume days are missing.
+    across splits and dividends); zero-volume days are missing. A missing session is
+    carried from the previous close and a stock that stops trading is held at its last
+    price (worth what a sale at that price would give, earning nothing), each flagged.
+    Market caps are those known on ``as_of`` (:func:`~driftwise.data.universe.caps_asof`).
     """
-    folder = data_dir / SP500_DIR / "daily"
-    prices, volumes = {}, {}
-    for t in tickers:
-        f = pd.read_csv(folder / f"{t}.csv.gz", usecols=["date", "close", "adjusted_close",
-                                                        "volume"], index_col="date",
-                        parse_dates=["date"])
-        prices[t] = f["adjusted_close"]
-        dollar = (f["close"] * f["volume"]).where(f["volume"] > 0)
-        volumes[t] = dollar / f["adjusted_close"]
-    px = pd.DataFrame(prices).sort_index()
-    px.index = pd.DatetimeIndex(px.index, name="date")
-    px.columns = pd.Index(list(px.columns), name="ticker")
-    vol = pd.DataFrame(volumes).reindex(index=px.index, columns=px.columns)
+    panel = read_sp500(data_dir, tickers)
+    raw = panel.prices
+    px = raw.ffill()
+    dollar = panel.dollar_volume_usd
+    assert dollar is not None
+    vol = (dollar / raw).reindex(index=px.index, columns=px.columns)
+    notes = list(_gap_notices(raw))
     vix, vix_notes = read_vix(data_dir / "cboe-vix" / "vix-daily.csv", today=px.index[-1]
                               + pd.Timedelta(days=3650))
-    market = MarketData(prices=px, volumes=vol, vix=vix, source=str(folder), notices=vix_notes)
-    return Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1.0),
-                  targets=_equal_targets(list(tickers)),
-                  master=_master(data_dir, tickers), market=market)
-
-
-def _master(data_dir: Path, tickers: Sequence[str]) -> SecurityMaster:
-    """Market caps from the last 2013-2017 snapshot of each ticker (cost tiers only)."""
-    caps = pd.read_csv(data_dir / "sp500-constituents" / "market_cap_snapshots.csv.gz",
-                       usecols=["snapshot_date", "symbol", "market_cap_usd"])
-    caps = caps[caps["snapshot_date"] < "2018-01-01"].sort_values("snapshot_date")
-    last = caps.groupby("symbol")["market_cap_usd"].last()
+    day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(px.index[0])
+    caps, cap_notes = caps_asof(panel, tickers, day)
+    market = MarketData(prices=px, volumes=vol, vix=vix, source=panel.source,
+                        notices=(*vix_notes, *notes, *cap_notes))
     index = pd.Index(list(tickers), name="ticker", dtype=object)
-    frame = pd.DataFrame({"sector": pd.Series(None, index=index, dtype=object),
-                          "asset_class": pd.Series("US Equity", index=index, dtype=object),
-                          "market_cap_usd": last.reindex(index).astype(float)})
-    return SecurityMaster(frame=frame, source="market_cap_snapshots.csv.gz")
+    master = SecurityMaster(frame=pd.DataFrame(
+        {"sector": pd.Series(None, index=index, dtype=object),
+         "asset_class": pd.Series("US Equity", index=index, dtype=object),
+         "market_cap_usd": caps.reindex(index).astype(float)}),
+        source=f"market caps known on {day.date()}")
+    return Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1.0),
+                  targets=_equal_targets(list(tickers)), master=master, market=market)
 
 
-def eligible_sp500(data_dir: Path, start: str, end: str) -> list[str]:
-    """Stocks with a clean adjusted close on every session of ``[start, end]``.
-
-    Full coverage of the window (first date on or before ``start``, no missing session),
-    at most ``MAX_ABS_RETURN`` daily move. Survivorship-biased by construction.
-    """
-    folder = data_dir / SP500_DIR
-    if not (folder / "tickers.csv").is_file():
-        raise DataError("the S&P 500 data folder was not found", file=folder / "tickers.csv",
-                        expected="--data-dir pointing at the shared data folder")
-    index = pd.read_csv(folder / "tickers.csv")
-    ok = index[(index["first_date"] <= start) & (index["last_date"] >= end)
-               & (index["dup_dates"] == 0)]
-    series = {}
-    for t in ok["ticker"]:
-        f = pd.read_csv(folder / "daily" / f"{t}.csv.gz", usecols=["date", "adjusted_close"],
-                        index_col="date")["adjusted_close"]
-        series[str(t)] = f[(f.index >= start) & (f.index <= end)]
-    calendar = pd.Index(sorted(set().union(*(f.index for f in series.values()))))
+def _gap_notices(raw: pd.DataFrame) -> tuple[Notice, ...]:
+    """Flags of the prices :func:`_sp500_inputs` carries forward."""
+    stopped = stops_trading(Universe(raw), [str(t) for t in raw.columns], raw.index[0],
+                            raw.index[-1])
+    gaps = [str(t) for t in raw.columns
+            if str(t) not in stopped and raw[t].loc[raw[t].first_valid_index():].isna().any()]
     out = []
-    for t, f in series.items():
-        full = f.reindex(calendar)
-        if not (full > 0).all():  # a missing session or a bad price
-            continue
-        if float(np.abs(full.pct_change().iloc[1:]).max()) <= MAX_ABS_RETURN:
-            out.append(t)
-    return out
+    for t, last in stopped.items():
+        out.append(Notice(Flag.NO_PRICE_TODAY, f"{t} stopped trading after {last.date()}: "
+                          "held at its last price from then on", (t,)))
+    if gaps:
+        out.append(Notice(Flag.PRICE_GAP_FILLED, "missing sessions carried from the "
+                          "previous close", tuple(gaps)))
+    return tuple(out)
+
+
+def eligible_sp500(data_dir: Path, start: str) -> list[str]:
+    """The stocks one could have chosen on ``start``, from the data up to it only.
+
+    :func:`driftwise.data.universe.eligible` on the 504-stock panel read up to ``start``:
+    priced on ``start`` with :data:`STUDY_MIN_HISTORY_DAYS` sessions of history and no
+    daily move beyond ±50% before it (the data's split artefacts, as far as then
+    visible). Nothing after ``start`` is read: neither a later crash nor the end of a
+    stock's data.
+    """
+    panel = read_sp500(data_dir, until=start)
+    return eligible(panel, pd.Timestamp(start), min_history_days=STUDY_MIN_HISTORY_DAYS)
 
 
 def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: str,
                       data_dir: str | None = None, low: int = 10,
-                      high: int = 50) -> list[PortfolioSpec]:
+                      high: int = 50, as_of: str | None = None) -> list[PortfolioSpec]:
     """``n`` random portfolios of ``low..high`` holdings (capped at the universe size)."""
     rng = np.random.default_rng(seed)
     pool = np.asarray(sorted(tickers))
@@ -357,7 +357,7 @@ def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: st
         size = int(rng.integers(lo, hi + 1))
         pick = tuple(sorted(rng.choice(pool, size=size, replace=False).tolist()))
         out.append(PortfolioSpec(f"{universe} random {j + 1} ({size} stocks)", universe, pick,
-                                 data_dir))
+                                 data_dir, as_of=as_of))
     return out
 
 
@@ -634,9 +634,10 @@ def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: 
                           if "DRIFTWISE_SHARED_DATA" in os.environ else None)
     if folder is None:
         raise ConfigError("--universe sp500 needs --data-dir (the shared real-data folder)")
-    pool = eligible_sp500(folder, start or SP500_WINDOW[0], end or SP500_WINDOW[1])
+    first = start or SP500_WINDOW[0]
+    pool = eligible_sp500(folder, first)
     return specs + random_portfolios(pool, 20 if n is None else n, seed=seed, universe="sp500",
-                                     data_dir=str(folder))
+                                     data_dir=str(folder), as_of=first)
 
 
 def study_window(universe: str, start: str | None, end: str | None

@@ -1,0 +1,228 @@
+"""Point-in-time universes: what was knowable about each stock on a given date.
+
+A universe is a panel of prices (NaN where a stock did not trade: before its listing,
+after it stopped trading, on a missing session), dollar volumes and dated market-cap
+snapshots. Every question asked of it on a day ``d`` reads rows dated ``<= d`` only:
+
+* :func:`eligible`: the stocks priced on ``d`` with at least ``min_history_days`` priced
+  sessions up to ``d`` and no daily move beyond ``max_abs_return`` up to ``d`` (the data's
+  split and spin-off artefacts, as far as they were visible on ``d``);
+* :func:`caps_asof`: each stock's market cap from the last snapshot dated on or before
+  ``d``; without one, a **dollar-volume proxy**: the median daily dollar volume of the
+  ``PROXY_WINDOW_DAYS`` sessions up to ``d`` divided by :data:`PROXY_TURNOVER_DAILY` (a
+  daily turnover of 0.5% of the market value, the order of magnitude of US large caps),
+  flagged;
+* :func:`stops_trading`: the last session a stock traded, when it stops inside a window
+  (a delisting, the end of the data); the simulation learns it on the next session, as a
+  trader would, and sells the stock at that last price.
+
+A future crash or delisting therefore changes nothing that is decided before it
+(``tests/data/test_universe.py`` plants one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from driftwise.errors import ConfigError, DataError
+from driftwise.flags import Flag, Notice
+
+PROXY_WINDOW_DAYS = 60
+"""Sessions of dollar volume behind the market-cap proxy."""
+PROXY_TURNOVER_DAILY = 0.005
+"""Daily dollar volume as a fraction of market value assumed by the proxy (0.5%)."""
+MIN_HISTORY_DAYS = 252
+"""Priced sessions up to a date a stock needs to be eligible on it (one year)."""
+MAX_ABS_RETURN = 0.5
+"""A daily move beyond ±50% up to the date marks a data artefact: not eligible."""
+
+
+@dataclass(frozen=True, eq=False)
+class Universe:
+    """A point-in-time universe.
+
+    Attributes
+    ----------
+    prices : pd.DataFrame, shape (T, N)
+        Adjusted closes, USD; NaN where the stock did not trade. Index: sessions.
+    dollar_volume_usd : pd.DataFrame or None, shape (T, N)
+        Daily traded value, USD (NaN where unknown).
+    caps : pd.DataFrame or None
+        Market-cap snapshots, long: ``snapshot_date`` (datetime), ``ticker``,
+        ``market_cap_usd``.
+    source : str
+        Where the panel came from (shown in notices).
+    """
+
+    prices: pd.DataFrame
+    dollar_volume_usd: pd.DataFrame | None = None
+    caps: pd.DataFrame | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.prices.index, pd.DatetimeIndex) or \
+                not self.prices.index.is_monotonic_increasing:
+            raise ConfigError(f"universe {self.source}: prices need increasing dates as index")
+
+    def upto(self, day: pd.Timestamp) -> pd.DataFrame:
+        """The price rows dated on or before ``day``."""
+        return self.prices.loc[:day]
+
+
+def eligible(universe: Universe, day: pd.Timestamp | str, *,
+             min_history_days: int = MIN_HISTORY_DAYS,
+             max_abs_return: float = MAX_ABS_RETURN) -> list[str]:
+    """The stocks one could have chosen on ``day``, from data dated ``<= day`` only.
+
+    Parameters
+    ----------
+    universe : Universe
+    day : timestamp
+        The decision date (a session of the panel or not).
+    min_history_days : int
+        Priced sessions needed up to and including ``day``.
+    max_abs_return : float
+        Largest daily adjusted move (fraction) allowed up to ``day``.
+
+    Returns
+    -------
+    list of str
+        Sorted tickers priced on the last session on or before ``day``.
+    """
+    if min_history_days < 1:
+        raise ConfigError(f"min_history_days must be at least 1; found {min_history_days}")
+    past = universe.upto(pd.Timestamp(day))
+    if past.empty:
+        return []
+    last = past.iloc[-1]
+    count = past.notna().sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moves = (past / past.ffill().shift(1) - 1.0).abs().max()
+    ok = last.notna() & (last > 0) & (count >= min_history_days) & \
+        ~(moves > max_abs_return)
+    return sorted(str(t) for t in past.columns[ok.to_numpy()])
+
+
+def caps_asof(universe: Universe, tickers: Sequence[str], day: pd.Timestamp | str
+              ) -> tuple[pd.Series, tuple[Notice, ...]]:
+    """Market caps known on ``day``: the last snapshot on or before it, else the proxy.
+
+    Returns
+    -------
+    caps : pd.Series, shape (n,)
+        USD per ticker (NaN when neither a snapshot nor dollar volume is known).
+    notices : tuple of Notice
+        ``unknown market cap`` for the tickers priced by the dollar-volume proxy and for
+        those left unknown.
+    """
+    day = pd.Timestamp(day)
+    index = pd.Index(list(tickers), name="ticker", dtype=object)
+    out = pd.Series(np.nan, index=index, dtype=np.float64)
+    if universe.caps is not None and len(universe.caps):
+        known = universe.caps[pd.to_datetime(universe.caps["snapshot_date"]) <= day]
+        if len(known):
+            last = known.sort_values("snapshot_date").groupby("ticker")["market_cap_usd"].last()
+            out = pd.Series(last.reindex(index).to_numpy(dtype=np.float64), index=index,
+                            dtype=np.float64)
+    missing = out.index[out.isna().to_numpy()]
+    notes: list[Notice] = []
+    if len(missing) and universe.dollar_volume_usd is not None:
+        volume = universe.dollar_volume_usd.loc[:day, list(missing)].tail(PROXY_WINDOW_DAYS)
+        proxy = volume.where(volume > 0).median() / PROXY_TURNOVER_DAILY
+        out.loc[missing] = proxy.reindex(missing).to_numpy(dtype=np.float64)
+        done = [str(t) for t in missing if np.isfinite(out[t])]
+        if done:
+            notes.append(Notice(
+                Flag.UNKNOWN_MARKET_CAP,
+                f"no market cap known on {day.date()}: cost tier from the median dollar volume "
+                f"of {PROXY_WINDOW_DAYS} sessions / {PROXY_TURNOVER_DAILY:.1%} daily turnover",
+                tuple(done)))
+    unknown = [str(t) for t in out.index[out.isna().to_numpy()]]
+    if unknown:
+        notes.append(Notice(Flag.UNKNOWN_MARKET_CAP,
+                            f"no market cap or dollar volume known on {day.date()}",
+                            tuple(unknown)))
+    return out, tuple(notes)
+
+
+def stops_trading(universe: Universe, tickers: Sequence[str], start: pd.Timestamp | str,
+                  end: pd.Timestamp | str) -> dict[str, pd.Timestamp]:
+    """The tickers that stop trading inside ``[start, end]``, with their last session.
+
+    A stock stops trading when it has no price on any session of the panel after its
+    last priced session up to ``end`` (a gap it comes back from is not a stop).
+    """
+    window = universe.prices.loc[pd.Timestamp(start):pd.Timestamp(end), list(tickers)]
+    if window.empty:
+        return {}
+    out = {}
+    for t in window.columns:
+        priced = window.index[window[t].notna().to_numpy()]
+        if len(priced) and priced[-1] < window.index[-1]:
+            out[str(t)] = pd.Timestamp(priced[-1])
+    return out
+
+
+def sessions(universe: Universe) -> pd.DatetimeIndex:
+    """Every date of the panel."""
+    return pd.DatetimeIndex(universe.prices.index)
+
+
+SP500_DAILY = "sp500-daily-ohlcv-alphavantage"
+SP500_CAPS = ("sp500-constituents", "market_cap_snapshots.csv.gz")
+
+
+def read_sp500(data_dir: Path, tickers: Sequence[str] | None = None, *,
+               until: pd.Timestamp | str | None = None) -> Universe:
+    """The 504-stock Alpha Vantage panel of the shared data folder as a :class:`Universe`.
+
+    Prices are adjusted closes; dollar volume is the raw ``close * volume`` (right across
+    splits), missing on zero-volume days; caps are the dated snapshots of
+    ``market_cap_snapshots.csv.gz`` (2012-12 onwards). ``tickers`` (default: every stock
+    of ``tickers.csv`` listed by ``until``) and ``until`` (rows after it are not read)
+    limit what is loaded.
+
+    Raises
+    ------
+    DataError
+        The folder or a ticker's file is missing.
+    """
+    folder = Path(data_dir) / SP500_DAILY
+    index_file = folder / "tickers.csv"
+    if not index_file.is_file():
+        raise DataError("the S&P 500 data folder was not found", file=index_file,
+                        expected="--data-dir pointing at the shared data folder")
+    index = pd.read_csv(index_file)
+    if tickers is None:
+        listed = index if until is None else \
+            index[index["first_date"] <= str(pd.Timestamp(until).date())]
+        tickers = [str(t) for t in listed["ticker"]]
+    prices, dollars = {}, {}
+    for t in tickers:
+        path = folder / "daily" / f"{t}.csv.gz"
+        if not path.is_file():
+            raise DataError(f"no price file for {t}", file=path, field="ticker",
+                            expected="a ticker of tickers.csv", found=t)
+        f = pd.read_csv(path, usecols=["date", "close", "adjusted_close", "volume"],
+                        index_col="date", parse_dates=["date"])
+        if until is not None:
+            f = f.loc[:pd.Timestamp(until)]
+        prices[t] = f["adjusted_close"].where(f["adjusted_close"] > 0)
+        dollars[t] = (f["close"] * f["volume"]).where(f["volume"] > 0)
+    px = pd.DataFrame(prices).sort_index()
+    px.index = pd.DatetimeIndex(px.index, name="date")
+    px.columns = pd.Index(list(px.columns), name="ticker")
+    caps_file = Path(data_dir).joinpath(*SP500_CAPS)
+    caps = None
+    if caps_file.is_file():
+        raw = pd.read_csv(caps_file, usecols=["snapshot_date", "symbol", "market_cap_usd"])
+        caps = pd.DataFrame({"snapshot_date": pd.to_datetime(raw["snapshot_date"]),
+                             "ticker": raw["symbol"].astype(str),
+                             "market_cap_usd": raw["market_cap_usd"].astype(np.float64)})
+    return Universe(prices=px, dollar_volume_usd=pd.DataFrame(dollars).reindex(
+        index=px.index, columns=px.columns), caps=caps, source=str(folder))

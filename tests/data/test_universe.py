@@ -1,0 +1,107 @@
+"""Point-in-time universes: nothing decided on a day reads data after it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwise.data.universe import (
+    PROXY_TURNOVER_DAILY,
+    PROXY_WINDOW_DAYS,
+    Universe,
+    caps_asof,
+    eligible,
+    stops_trading,
+)
+from driftwise.errors import ConfigError
+from driftwise.flags import Flag
+
+
+def _panel(seed: int = 0) -> Universe:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2010-01-01", periods=400)
+    tickers = [f"S{i:02d}" for i in range(12)]
+    prices = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (400, 12)), axis=0)),
+                          index=dates, columns=tickers)
+    prices.iloc[:300, 10] = np.nan  # listed late: 100 sessions of history on day 399
+    prices.iloc[:50, 11] = np.nan
+    dollars = pd.DataFrame(rng.uniform(1e7, 5e7, (400, 12)), index=dates, columns=tickers)
+    caps = pd.DataFrame({"snapshot_date": pd.to_datetime(["2010-06-01"] * 3),
+                         "ticker": ["S00", "S01", "S02"],
+                         "market_cap_usd": [20e9, 5e9, 1e9]})
+    return Universe(prices=prices, dollar_volume_usd=dollars, caps=caps, source="test")
+
+
+def _plant(u: Universe, day: int) -> Universe:
+    """A crash of S03 (-90% in a day) and a delisting of S04, both after ``day``."""
+    prices = u.prices.copy()
+    prices.iloc[day + 5:, 3] *= 0.1
+    prices.iloc[day + 20:, 4] = np.nan
+    dollars = u.dollar_volume_usd.copy() if u.dollar_volume_usd is not None else None
+    if dollars is not None:
+        dollars.iloc[day + 1:] *= 50.0  # a later volume boom
+    caps = pd.concat([u.caps, pd.DataFrame({
+        "snapshot_date": [u.prices.index[day + 3]], "ticker": ["S03"],
+        "market_cap_usd": [1e8]})], ignore_index=True)
+    return Universe(prices=prices, dollar_volume_usd=dollars, caps=caps, source="planted")
+
+
+@pytest.mark.parametrize("day", [60, 150, 299, 350])
+def test_a_future_crash_and_delisting_change_nothing_before_them(day: int) -> None:
+    clean = _panel()
+    planted = _plant(clean, day)
+    on = clean.prices.index[day]
+    assert eligible(planted, on, min_history_days=40) == eligible(clean, on, min_history_days=40)
+    pool = eligible(clean, on, min_history_days=40)
+    a, notes_a = caps_asof(clean, pool, on)
+    b, notes_b = caps_asof(planted, pool, on)
+    pd.testing.assert_series_equal(a, b)
+    assert notes_a == notes_b
+    assert stops_trading(planted, pool, clean.prices.index[0], on) == {}
+
+
+def test_after_the_crash_the_filters_see_it() -> None:
+    clean = _panel()
+    planted = _plant(clean, 150)
+    later = clean.prices.index[200]
+    assert "S03" in eligible(clean, later, min_history_days=40)
+    assert "S03" not in eligible(planted, later, min_history_days=40)  # -90% in a day
+    assert "S04" not in eligible(planted, later, min_history_days=40)  # no price on the day
+    stopped = stops_trading(planted, ["S03", "S04"], clean.prices.index[100], later)
+    assert stopped == {"S04": clean.prices.index[169]}
+
+
+def test_history_requirement_counts_only_past_sessions() -> None:
+    u = _panel()
+    day = u.prices.index[349]  # S10 has 50 sessions, S11 300
+    assert "S10" not in eligible(u, day, min_history_days=60)
+    assert "S10" in eligible(u, day, min_history_days=50)
+    assert "S11" in eligible(u, day)  # default 252 sessions
+    with pytest.raises(ConfigError, match="min_history_days"):
+        eligible(u, day, min_history_days=0)
+
+
+def test_caps_from_snapshots_known_then_else_the_dollar_volume_proxy() -> None:
+    u = _panel()
+    before = u.prices.index[50]  # 2010-03-12: no snapshot yet
+    caps, notes = caps_asof(u, ["S00", "S05"], before)
+    assert u.dollar_volume_usd is not None
+    dv = u.dollar_volume_usd.loc[:before, "S00"].tail(PROXY_WINDOW_DAYS).median()
+    assert caps["S00"] == pytest.approx(dv / PROXY_TURNOVER_DAILY)
+    assert [n.flag for n in notes] == [Flag.UNKNOWN_MARKET_CAP]
+    assert set(notes[0].tickers) == {"S00", "S05"}
+    after, notes = caps_asof(u, ["S00", "S05"], u.prices.index[300])
+    assert after["S00"] == 20e9  # the snapshot of 2010-06-01
+    assert notes[0].tickers == ("S05",)
+
+
+def test_unknown_without_caps_or_volume() -> None:
+    u = Universe(prices=_panel().prices)
+    caps, notes = caps_asof(u, ["S00"], u.prices.index[10])
+    assert np.isnan(caps["S00"]) and "no market cap or dollar volume" in notes[0].detail
+
+
+def test_prices_need_a_date_index() -> None:
+    with pytest.raises(ConfigError, match="increasing dates"):
+        Universe(prices=pd.DataFrame({"A": [1.0]}, index=[0]))
