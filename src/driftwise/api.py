@@ -21,6 +21,7 @@ from driftwise.errors import ConfigError
 
 if TYPE_CHECKING:
     from driftwise.app.backtest import Comparison
+    from driftwise.backtest.paths import PathSettings
     from driftwise.app.monitor import MonitorReport
     from driftwise.app.plan import Plan
     from driftwise.metrics.risk import CovarianceEstimator
@@ -173,7 +174,8 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
              thresholds: Sequence[float] | None = None, cost_bps: float | None = None,
              start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None,
              samples: int | None = None, sweep: bool = False,
-             workers: int | None = None, scheduler: str | None = None) -> Comparison:
+             workers: int | None = None, scheduler: str | None = None,
+             paths: PathSettings | None = None) -> Comparison:
     """Compare rebalancing rules on history (``driftwise backtest``).
 
     Parameters
@@ -204,6 +206,11 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://HOST:PORT``) to share the run with
         instead (default ``cluster.scheduler``); the result does not depend on it.
+    paths : PathSettings, optional
+        Also run every rule over many paths (rolling start dates, random point-in-time
+        portfolios; :class:`driftwise.backtest.paths.PathSettings`): ``result.paths`` holds
+        the means across paths with intervals, P(beats) and a ranking with intervals
+        (``result.paths.to_frame()``).
 
     Returns
     -------
@@ -231,7 +238,8 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
                    samples=samples if samples is not None else b.bootstrap_samples,
                    block=b.bootstrap_block_days, seed=b.seed,
                    workers=workers if workers is not None else cfg.cluster.workers,
-                   scheduler=scheduler if scheduler is not None else cfg.cluster.scheduler)
+                   scheduler=scheduler if scheduler is not None else cfg.cluster.scheduler,
+                   paths=paths)
 
 
 def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = None,

@@ -17,11 +17,13 @@ import pandas as pd
 
 from driftwise import _display
 from driftwise.app.monitor import monitor, one_way_cost_rate
+from driftwise.app.paths import PathComparison, compare_paths
 from driftwise.app.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
 from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.falsification import falsification_test
 from driftwise.backtest.metrics import policy_metrics, ranking
+from driftwise.backtest.paths import PathSettings
 from driftwise.calendar import DateLike
 from driftwise.config import Config, TriggerKind
 from driftwise.config.assemble import backtest_configs, cost_params, monitor_config
@@ -69,6 +71,9 @@ class Comparison:
     falsification : pd.DataFrame
         The methodology's falsification criterion for every threshold / calendar pair of
         the compared policies (:func:`falsification_table`; empty without such a pair).
+    paths : PathComparison or None
+        Every policy over many paths (rolling start dates, random portfolios) with
+        intervals across paths (:func:`driftwise.app.paths.compare_paths`), when asked.
     """
 
     result: BacktestResult
@@ -80,6 +85,7 @@ class Comparison:
     theory: ThresholdInputs | None
     sweep_result: BacktestResult | None = None
     falsification: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    paths: PathComparison | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The metrics, tidy: one row per rule (column ``config``), the table of ``--table``."""
@@ -95,7 +101,11 @@ class Comparison:
             (str(name), f"TE {_display.pct(row['te_annual'])}, cost/yr "
              f"{1e4 * float(row['cost_per_year']):.1f} bps, {int(row['n_rebalances'])} "
              "rebalances") for name, row in self.metrics.iterrows()]
-        return [*rows, ("ranking (best first)", " > ".join(map(str, self.ranked.index)))]
+        rows.append(("ranking (best first)", " > ".join(map(str, self.ranked.index))))
+        if self.paths is not None:
+            rows += [(f"over {self.paths.stats.n_paths} paths: {name}", text)
+                     for name, text in self.paths._figures()]
+        return rows
 
     def __repr__(self) -> str:
         return _display.text(self._title(), self._figures())
@@ -109,11 +119,14 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
             grid: SweepGrid | None = None, grid_base: Config | None = None,
             progress: Callable[[int, int], None] | None = None,
             samples: int = 1000, block: int = 21, seed: int = 0,
-            workers: int | None = None, scheduler: str | None = None) -> Comparison:
+            workers: int | None = None, scheduler: str | None = None,
+            paths: PathSettings | None = None) -> Comparison:
     """Run and compare policies (and a sweep) on the same window.
 
     ``workers``: processes of each run's local Dask cluster; ``scheduler``: the address
     of a running Dask scheduler instead (:func:`~driftwise.backtest.engine.run_backtest`).
+    ``paths``: also run the policies over the many paths of the window it lays out
+    (:func:`driftwise.app.paths.compare_paths`).
     """
     result = backtest_configs(inputs, configs, start=start, end=end, names=names,
                               progress=progress, workers=workers, scheduler=scheduler)
@@ -138,10 +151,15 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
     falsification = falsification_table(result, configs, metrics,
                                         tracking_aversion=tracking_aversion, samples=samples,
                                         block=block, seed=seed)
+    many = None
+    if paths is not None:
+        many = compare_paths(inputs, configs, result.names, first=result.dates[0],
+                             last=result.dates[-1], settings=paths, samples=samples,
+                             block=block, seed=seed, progress=progress)
     return Comparison(result=result, metrics=metrics,
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
-                      sweep_result=sweep_result, falsification=falsification)
+                      sweep_result=sweep_result, falsification=falsification, paths=many)
 
 
 def backtest_window(inputs: Inputs, config: Config, start: DateLike | None = None,

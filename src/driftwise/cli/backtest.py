@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -14,7 +15,9 @@ from driftwise.app.backtest import (
     backtest_window,
     compare,
 )
+from driftwise.app.paths import PathComparison
 from driftwise.app.sweep import SweepGrid, progress_bar, write_table
+from driftwise.backtest.paths import PathSettings
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -87,6 +90,22 @@ def backtest_command(
         "large enough to gain; 1: one process; default cluster.workers). The result does "
         "not depend on it.", min=1, show_default=False)] = None,
     scheduler: SchedulerOption = None,
+    paths_length: Annotated[int | None, typer.Option(
+        help="Also run every rule over many paths of this many sessions each (rolling "
+        "start dates), with intervals across paths.", min=21, show_default=False)] = None,
+    paths_step: Annotated[int, typer.Option(
+        help="Sessions between the start dates of the paths.", min=1)] = 63,
+    paths_portfolios: Annotated[int, typer.Option(
+        help="Random equal-weight portfolios per start date, drawn from the stocks one "
+        "could have chosen on it (0: the given portfolio).", min=0)] = 0,
+    paths_size: Annotated[int, typer.Option(
+        help="Stocks per random portfolio.", min=2)] = 20,
+    paths_history: Annotated[int, typer.Option(
+        help="Priced sessions a stock needs up to a start date to be drawn on it.",
+        min=1)] = 252,
+    paths_seed: Annotated[int | None, typer.Option(
+        help="Seed of the random portfolios (default: backtest.seed).",
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare rebalancing rules on history, with block-bootstrap intervals.
@@ -96,7 +115,8 @@ def backtest_command(
     holdings (--holdings, the sample's by default) unless backtest.initial_nav_usd says
     otherwise. With --config, the file's own
     rule is added as "your rule", and the named rules take its destination, constraints,
-    costs and window.
+    costs and window. With --paths-length, every rule also runs over many paths (rolling
+    start dates, random portfolios with --paths-portfolios) and the ranking gets intervals.
     """
     check_window(start, end)
     base = load_cli_config(config)
@@ -113,6 +133,10 @@ def backtest_command(
     sweep_grid = (SweepGrid.from_config(load_config(grid).backtest) if grid is not None
                   else SweepGrid.from_config(b) if sweep else None)
     grid_base = policies.threshold(0.05, destination=base.policy.destination, base=base)
+    many = None if paths_length is None else PathSettings(
+        length_days=paths_length, step_days=paths_step, portfolios=paths_portfolios,
+        size=paths_size, seed=b.seed if paths_seed is None else paths_seed,
+        min_history_days=paths_history)
     with progress_bar("backtest", enabled=not as_json) as progress:
         result = compare(inputs, list(configs.values()), list(configs), start=first, end=last,
                          grid=sweep_grid, grid_base=with_flat_cost(grid_base, cost_bps),
@@ -121,16 +145,18 @@ def backtest_command(
                          block=b.bootstrap_block_days, seed=b.seed,
                          workers=workers if workers is not None else base.cluster.workers,
                          scheduler=scheduler if scheduler is not None
-                         else base.cluster.scheduler)
+                         else base.cluster.scheduler, paths=many)
     if table is not None:
         write_table(result.sweep if result.sweep is not None
                     else result.metrics.reset_index(), table)
     if report is not None:
         write_report(report, backtest=backtest_data(
             result.result, metrics=result.metrics, sweep=result.sweep,
-            threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion))
+            threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion,
+            **paths_report(result)))
     flags = merge_notices(inputs.targets.notices if inputs.targets is not None else (),
-                          inputs.market.notices, vix_window_notices(inputs.market, first, last))
+                          inputs.market.notices, vix_window_notices(inputs.market, first, last),
+                          result.paths.runs.notices if result.paths is not None else ())
     if as_json:
         print_json({**as_dict(result), "flags": list(flags)})
         return
@@ -161,7 +187,62 @@ def as_dict(result: Comparison) -> dict[str, object]:
         "differences_vs_baseline": result.differences,
         "sweep": result.sweep, "optimal_threshold": result.optimum,
         "falsification": result.falsification,
+        **({} if result.paths is None else {"paths": paths_dict(result.paths)}),
     }
+
+
+def paths_dict(paths: PathComparison) -> dict[str, object]:
+    """JSON form of the many-path comparison."""
+    st = paths.stats
+    return {"description": paths.describe(), "n_paths": st.n_paths, "n_starts": st.n_starts,
+            "block_starts": st.block_starts,
+            "settings": dataclasses.asdict(paths.settings),
+            "ranking": st.ranking.reset_index(), "summary": st.summary,
+            "differences": st.differences, "paths": paths.runs.table()}
+
+
+def paths_report(result: Comparison) -> dict[str, Any]:
+    """The report page's many-path section (nothing without paths)."""
+    if result.paths is None:
+        return {}
+    return {"paths_ranking": result.paths.stats.ranking,
+            "paths_summary": result.paths.stats.summary,
+            "paths_description": result.paths.describe()}
+
+
+def show_paths(paths: PathComparison) -> None:
+    """Print the many-path tables: metrics with intervals, ranking, P(beats)."""
+    st = paths.stats
+    console.print(paths.describe(), markup=False, soft_wrap=True)
+    summary = st.summary.set_index(["config", "metric"])
+    names = list(st.ranking.index)
+
+    def cell(name: str, metric: str, scale: float, unit: str, digits: int) -> str:
+        row = summary.loc[(name, metric), ["mean", "low", "high"]].to_numpy(dtype=float)
+        mean, low, high = (scale * float(v) for v in row)
+        return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]{unit}"
+
+    shown = pd.DataFrame({
+        "rank [95%]": [f"{k} [{lo}-{hi}]" for k, lo, hi in zip(
+            st.ranking["rank"], st.ranking["rank_low"], st.ranking["rank_high"], strict=True)],
+        "score": [cell(n, "score", 1e4, " bps", 1) for n in names],
+        "P(best)": [pct(x, 0) for x in st.ranking["p_best"]],
+        "TE": [cell(n, "te_annual", 100.0, "%", 2) for n in names],
+        "cost/yr": [cell(n, "cost_per_year", 1e4, " bps", 1) for n in names],
+        "turnover/yr": [cell(n, "turnover_per_year", 100.0, "%", 1) for n in names],
+        "Sharpe − ref": [cell(n, "sharpe_diff", 1.0, "", 3) for n in names],
+        "cannot be told apart from": [t or "-" for t in st.ranking["tied_with"]]},
+        index=pd.Index(names, name="policy"))
+    console.print(frame_table(shown, f"Across {st.n_paths} paths: mean [95% interval]"))
+    d = st.differences[st.differences["metric"] == "score"]
+    pairs = pd.DataFrame({
+        "score a − b": [f"{1e4 * e:+.1f} [{1e4 * lo:+.1f}, {1e4 * hi:+.1f}] bps"
+                        for e, lo, hi in zip(d["estimate"], d["low"], d["high"], strict=True)],
+        "P(a beats b)": [pct(x, 0) for x in d["p_a_better"]],
+        "paths where a beats b": [pct(x, 0) for x in d["share_of_paths"]]},
+        index=pd.Index([f"{a} vs {b}" for a, b in zip(d["a"], d["b"], strict=True)],
+                       name="a vs b"))
+    console.print(frame_table(pairs, "Pairs across paths (γ/2·TE² + cost/yr)"))
 
 
 def show(result: Comparison) -> None:
@@ -208,6 +289,8 @@ def show(result: Comparison) -> None:
     if result.optimum is not None:
         console.print(frame_table(optimum_view(result.optimum),
                                   "Empirical optimal threshold vs the corrected band"))
+    if result.paths is not None:
+        show_paths(result.paths)
     if result.theory is not None:
         t = result.theory
         console.print(pairs_table([("one-way cost k", f"{num(1e4 * t.one_way_cost, 1)} bps"),

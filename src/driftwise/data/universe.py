@@ -139,13 +139,13 @@ def caps_asof(universe: Universe, tickers: Sequence[str], day: pd.Timestamp | st
         if done:
             notes.append(Notice(
                 Flag.UNKNOWN_MARKET_CAP,
-                f"no market cap known on {day.date()}: cost tier from the median dollar volume "
+                "no market cap known on the day drawn: cost tier from the median dollar volume "
                 f"of {PROXY_WINDOW_DAYS} sessions / {PROXY_TURNOVER_DAILY:.1%} daily turnover",
                 tuple(done)))
     unknown = [str(t) for t in out.index[out.isna().to_numpy()]]
     if unknown:
         notes.append(Notice(Flag.UNKNOWN_MARKET_CAP,
-                            f"no market cap or dollar volume known on {day.date()}",
+                            "no market cap or dollar volume known on the day drawn",
                             tuple(unknown)))
     return out, tuple(notes)
 

@@ -104,12 +104,20 @@ class BacktestPageData:
     tracking_aversion: float = 2.0
     description: str = ""
     cost_column: str | None = None
+    paths_ranking: pd.DataFrame | None = None
+    """Across many paths: the ranking with intervals (``PathStats.ranking``)."""
+    paths_summary: pd.DataFrame | None = None
+    """Across many paths: mean and interval per rule and metric (``PathStats.summary``)."""
+    paths_description: str = ""
 
 
 def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
                   sweep: pd.DataFrame | None = None, theoretical: pd.DataFrame | None = None,
                   threshold_inputs: ThresholdInputs | None = None,
-                  tracking_aversion: float = 2.0, description: str = "") -> BacktestPageData:
+                  tracking_aversion: float = 2.0, description: str = "",
+                  paths_ranking: pd.DataFrame | None = None,
+                  paths_summary: pd.DataFrame | None = None,
+                  paths_description: str = "") -> BacktestPageData:
     """Adapt a ``BacktestResult``-like object (arrays, names, dates) to page data.
 
     ``metrics`` and ``sweep`` default to the result's attributes of those names when it
@@ -147,7 +155,8 @@ def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
     return BacktestPageData(
         nav_usd=frame("nav_usd"), ref_nav_usd=ref, drift=frame("drift"), metrics=metrics,
         sweep=sweep, theoretical=theoretical, tracking_aversion=tracking_aversion,
-        description=description)
+        description=description, paths_ranking=paths_ranking, paths_summary=paths_summary,
+        paths_description=paths_description)
 
 
 # ---------------------------------------------------------------- numbers
@@ -544,7 +553,48 @@ def backtest_blocks(data: BacktestPageData) -> tuple[Block, ...]:
     ]
     blocks.extend(sweep_blocks(data))
     blocks.append(metrics_table(data.metrics))
+    blocks.extend(paths_blocks(data))
     return tuple(blocks)
+
+
+PATH_TABLE_METRICS = (("te_annual", "TE", fmt_pct), ("cost_per_year", "cost/yr", fmt_bps),
+                      ("turnover_per_year", "turnover/yr", fmt_pct),
+                      ("sharpe_diff", "Sharpe − ref", partial(fmt_num, digits=3)))
+
+
+def paths_blocks(data: BacktestPageData) -> list[Block]:
+    """Across many paths: what was run, the ranking with intervals, a chart of the scores."""
+    r, summary = data.paths_ranking, data.paths_summary
+    if r is None or summary is None:
+        return []
+    cells = {}
+    for metric, label, show in PATH_TABLE_METRICS:
+        part = summary[summary["metric"] == metric].set_index("config")
+        cells[label] = [f"{show(part.loc[n, 'mean'])} [{show(part.loc[n, 'low'])}, "
+                        f"{show(part.loc[n, 'high'])}]" for n in r.index]
+    frame = pd.DataFrame({
+        "rank [95%]": [f"{k} [{lo}–{hi}]" for k, lo, hi in
+                       zip(r["rank"], r["rank_low"], r["rank_high"], strict=True)],
+        "score [95%]": [f"{fmt_bps(x)} [{fmt_bps(lo)}, {fmt_bps(hi)}]" for x, lo, hi in
+                        zip(r["score"], r["score_low"], r["score_high"], strict=True)],
+        "P(best)": [fmt_pct(x) for x in r["p_best"]], **cells,
+        "cannot be told apart from": [t or "—" for t in r["tied_with"]]},
+        index=pd.Index(r.index, name="rule"))
+    figure = go.Figure(go.Scatter(
+        x=[1e4 * float(x) for x in r["score"]], y=list(r.index), mode="markers",
+        error_x={"type": "data", "symmetric": False,
+                 "array": [1e4 * float(h - x) for x, h in zip(r["score"], r["score_high"],
+                                                              strict=True)],
+                 "arrayminus": [1e4 * float(x - lo) for x, lo in
+                                zip(r["score"], r["score_low"], strict=True)]}))
+    figure.update_layout(xaxis_title="cost + γ/2·TE², bp a year (mean across paths)",
+                         yaxis={"autorange": "reversed"}, margin={"l": 160})
+    return [Note(data.paths_description),
+            Table("backtest-paths", "Across many paths: ranking with intervals", frame,
+                  caption="Means across paths with 95% intervals; two rules cannot be told "
+                          "apart when the interval of their score difference contains 0."),
+            Chart("backtest-paths-score", "Score across paths", figure,
+                  caption="Mean score across paths, 95% interval (smaller is better).")]
 
 
 def sweep_blocks(data: BacktestPageData) -> list[Block]:

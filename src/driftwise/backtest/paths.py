@@ -1,0 +1,308 @@
+"""Many paths: every rule over rolling start dates and random point-in-time portfolios.
+
+One backtest is one path (one start date, one portfolio), and ranks on one path cannot be
+told apart. :func:`make_paths` lays out the paths of a window: start dates every
+``step_days`` sessions, each path ``length_days`` sessions long, and on each start date
+either the given portfolio or ``portfolios`` random equal-weight portfolios of ``size``
+stocks drawn from the stocks one could have chosen on that date
+(:func:`driftwise.data.universe.eligible`: enough history up to the date, no look-ahead).
+:func:`run_paths` runs every rule of a :class:`~driftwise.backtest.grid.RuleGrid` on every
+path as one batch, each path one call of the engine's entry point
+:func:`~driftwise.backtest.engine.run_backtest` with all the rules as its configurations
+(the engine is not changed: a path is exactly the single-path run of the same portfolio
+and window, ``tests/backtest/test_paths.py``), and keeps each path's metrics and its
+within-path block-bootstrap draws for :mod:`driftwise.backtest.path_stats`.
+
+**Delistings.** A stock of a path that stops trading before the path's end
+(:func:`driftwise.data.universe.stops_trading`) ends the path on its last trading day:
+the whole portfolio, the stopped stock included, is valued at that day's closes, which is
+what selling the stock at its last price gives, and the path is flagged. Nothing before
+that day changes.
+
+**Cost tiers.** Each path's security master carries the market caps known on its start
+date (:func:`driftwise.data.universe.caps_asof`: dated snapshots, else the dollar-volume
+proxy); a stock with neither keeps the master's undated cap, flagged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from driftwise._types import FloatArray
+from driftwise.backtest.batches import Window
+from driftwise.backtest.bootstrap import bootstrap_metric
+from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.grid import RuleGrid
+from driftwise.backtest.metrics import policy_metrics
+from driftwise.data.model import Inputs, SecurityMaster, TargetLevel, Targets
+from driftwise.data.universe import Universe, caps_asof, eligible, stops_trading
+from driftwise.errors import ConfigError
+from driftwise.flags import Flag, Notice
+
+PATH_METRICS = ("te_annual", "cost_per_year", "turnover_per_year", "n_rebalances",
+                "return_annual", "vol_annual", "sharpe", "sharpe_diff", "max_drift",
+                "mean_drift")
+"""The metrics reported across paths (columns of ``policy_metrics``), plus ``score``."""
+WITHIN_PATH = ("te_annual", "cost_per_year", "turnover_per_year", "return_annual",
+               "vol_annual", "sharpe", "mean_drift")
+"""The metrics whose within-path block-bootstrap draws enter the intervals."""
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """How the paths of a window are laid out.
+
+    Attributes
+    ----------
+    length_days : int
+        Sessions per path (>= 21).
+    step_days : int
+        Sessions between consecutive start dates (>= 1).
+    portfolios : int
+        Random portfolios per start date; 0: the given portfolio on every start date.
+    size : int
+        Stocks per random portfolio (>= 2).
+    seed : int
+        Seed of the draws.
+    min_history_days : int
+        Priced sessions a stock needs up to a start date to be drawn on it.
+    """
+
+    length_days: int = 756
+    step_days: int = 63
+    portfolios: int = 0
+    size: int = 20
+    seed: int = 0
+    min_history_days: int = 252
+
+    def __post_init__(self) -> None:
+        for name, low in (("length_days", 21), ("step_days", 1), ("size", 2),
+                          ("portfolios", 0), ("min_history_days", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"paths: {name} must be a whole number >= {low}; "
+                                  f"found {value!r}")
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    """One path: its window, its stocks (empty: the given targets) and what ended it."""
+
+    number: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    start_index: int
+    portfolio: int
+    tickers: tuple[str, ...] = ()
+    stopped: tuple[tuple[str, pd.Timestamp], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``"2015-01-02 #3"`` (the start date and the portfolio's number)."""
+        who = "given" if not self.tickers else f"#{self.portfolio + 1}"
+        return f"{self.start.date()} {who}"
+
+
+def make_paths(universe: Universe, first: pd.Timestamp | str, last: pd.Timestamp | str,
+               settings: PathSettings, given: Sequence[str] = ()) -> list[PathSpec]:
+    """The paths of ``[first, last]``: rolling start dates, and portfolios on each.
+
+    Parameters
+    ----------
+    universe : Universe
+        The stocks and their prices (NaN where a stock did not trade).
+    first, last : timestamp
+        The window every path lies in.
+    settings : PathSettings
+    given : sequence of str
+        The given portfolio's stocks (used when ``settings.portfolios`` is 0, to find
+        the ones that stop trading).
+
+    Raises
+    ------
+    ConfigError
+        The window holds fewer sessions than one path, or a start date has fewer
+        eligible stocks than ``settings.size``.
+    """
+    days = universe.prices.index
+    window = days[(days >= pd.Timestamp(first)) & (days <= pd.Timestamp(last))]
+    n = settings.length_days
+    if len(window) < n:
+        raise ConfigError(f"paths: the window {pd.Timestamp(first).date()} .. "
+                          f"{pd.Timestamp(last).date()} holds {len(window)} sessions, "
+                          f"fewer than one path of {n} (--paths-length)")
+    out: list[PathSpec] = []
+    for k, i in enumerate(range(0, len(window) - n + 1, settings.step_days)):
+        start, end = pd.Timestamp(window[i]), pd.Timestamp(window[i + n - 1])
+        picks = _draws(universe, start, settings, k) if settings.portfolios else [()]
+        for j, pick in enumerate(picks):
+            stocks = list(pick) if pick else list(given)
+            stopped = stops_trading(universe, stocks, start, end)
+            stop = min(stopped.values()) if stopped else end
+            out.append(PathSpec(len(out), start, stop, k, j, tuple(pick),
+                                tuple(sorted(stopped.items()))))
+    return out
+
+
+def _draws(universe: Universe, start: pd.Timestamp, settings: PathSettings,
+           k: int) -> list[tuple[str, ...]]:
+    pool = eligible(universe, start, min_history_days=settings.min_history_days)
+    if len(pool) < settings.size:
+        raise ConfigError(f"paths: {len(pool)} stocks could be chosen on {start.date()} "
+                          f"(priced with {settings.min_history_days} sessions of history), "
+                          f"fewer than --paths-size {settings.size}")
+    rng = np.random.default_rng([settings.seed, k])
+    return [tuple(sorted(rng.choice(np.asarray(pool), size=settings.size,
+                                    replace=False).tolist()))
+            for _ in range(settings.portfolios)]
+
+
+def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inputs,
+                                                                              tuple[Notice, ...]]:
+    """The inputs of one path: its stocks, prices up to its end, caps known at its start.
+
+    A random portfolio is equal weight over its stocks with the given targets' cash
+    weight (0 without targets).
+    """
+    targets = inputs.targets
+    if path.tickers:
+        cash = float(targets.cash_weight) if targets is not None else 0.0
+        index = pd.Index(list(path.tickers), name="ticker")
+        weights = pd.Series((1.0 - cash) / len(index), index=index)
+        targets = Targets(level=TargetLevel.ASSET, weights=weights,
+                          band_abs=pd.Series(np.nan, index=index),
+                          band_rel=pd.Series(np.nan, index=index), cash_weight=cash)
+    if targets is None:
+        raise ConfigError("paths: the given portfolio has no targets; give --targets or "
+                          "--paths-portfolios")
+    tickers = list(targets.weights.index)
+    market = inputs.market
+    prices = market.prices.loc[:path.end, tickers]
+    volumes = None if market.volumes is None else \
+        market.volumes.reindex(index=prices.index, columns=tickers)
+    market = dataclasses.replace(market, prices=prices, volumes=volumes)
+    master, notes = _master(inputs.master, universe, tickers, path.start)
+    if path.stopped:
+        notes += (Notice(Flag.NO_PRICE_TODAY, f"path {path.label}: "
+                         + ", ".join(f"{t} stopped trading after {d.date()}"
+                                     for t, d in path.stopped)
+                         + f"; the path ends on {path.end.date()}, every position at its "
+                         "last price", tuple(t for t, _ in path.stopped)),)
+    return dataclasses.replace(inputs, targets=targets, market=market, master=master), notes
+
+
+def _master(master: SecurityMaster, universe: Universe, tickers: list[str],
+            start: pd.Timestamp) -> tuple[SecurityMaster, tuple[Notice, ...]]:
+    caps, notes = caps_asof(universe, tickers, start)
+    frame = master.frame.reindex(pd.Index(tickers, name=master.frame.index.name))
+    undated = frame["market_cap_usd"] if "market_cap_usd" in frame else \
+        pd.Series(np.nan, index=frame.index)
+    known = caps.reindex(frame.index)
+    frame = frame.assign(market_cap_usd=known.where(known.notna(), undated))
+    fallback = [str(t) for t in frame.index if pd.isna(known[t]) and pd.notna(undated[t])]
+    kept = tuple(n for n in notes if "no market cap or dollar volume" not in n.detail)
+    if fallback:
+        kept += (Notice(Flag.UNKNOWN_MARKET_CAP, "no dated market cap or dollar volume on "
+                        "a path's start date: the security master's undated cap is used",
+                        tuple(fallback)),)
+    return dataclasses.replace(master, frame=frame), kept
+
+
+@dataclass(frozen=True, eq=False)
+class PathRuns:
+    """Every rule on every path.
+
+    Attributes
+    ----------
+    paths : list of PathSpec, length P
+    names : list of str, length C
+    metrics : pd.DataFrame
+        One row per (path, rule): ``path``, ``config``, then :data:`PATH_METRICS`.
+    draws : dict of str to ndarray, each shape (P, S, C)
+        Within-path block-bootstrap draws of each metric of :data:`WITHIN_PATH`.
+    notices : tuple of Notice
+    """
+
+    paths: list[PathSpec]
+    names: list[str]
+    metrics: pd.DataFrame
+    draws: dict[str, FloatArray]
+    notices: tuple[Notice, ...]
+
+    def values(self, metric: str) -> FloatArray:
+        """One metric, shape (P, C)."""
+        table = self.metrics.pivot(index="path", columns="config", values=metric)
+        return np.asarray(table.loc[:, self.names].to_numpy(dtype=np.float64))
+
+    def table(self) -> pd.DataFrame:
+        """One row per path: number, start, end, sessions, portfolio, stocks, stops."""
+        return pd.DataFrame({
+            "path": [p.number for p in self.paths],
+            "start": [p.start for p in self.paths], "end": [p.end for p in self.paths],
+            "portfolio": [p.portfolio for p in self.paths],
+            "tickers": [" ".join(p.tickers) for p in self.paths],
+            "stopped": [" ".join(f"{t}@{d.date()}" for t, d in p.stopped)
+                        for p in self.paths]})
+
+
+def run_path(inputs: Inputs, universe: Universe, grid: RuleGrid, path: PathSpec,
+             nav_usd: float) -> tuple[BacktestResult, tuple[Notice, ...]]:
+    """One path's run: the engine on the path's inputs and window, every rule at once."""
+    data, notes = path_inputs(inputs, universe, path)
+    window = Window(path.start, path.end, False, nav_usd, "the paths' starting NAV")
+    return run_backtest(data, grid, window, workers=1), notes
+
+
+def run_paths(inputs: Inputs, universe: Universe, grid: RuleGrid, paths: Sequence[PathSpec],
+              *, nav_usd: float, samples: int, block: int, seed: int,
+              progress: Callable[[int, int], None] | None = None) -> PathRuns:
+    """Run every rule of ``grid`` on every path, one batch (see the module notes).
+
+    ``samples``, ``block`` and ``seed`` drive each path's within-path circular block
+    bootstrap (path ``p`` uses ``seed + p``).
+    """
+    if not paths:
+        raise ConfigError("paths: no path to run")
+    frames, notices = [], []
+    draws: dict[str, list[FloatArray]] = {m: [] for m in WITHIN_PATH}
+    names: list[str] = []
+    for done, path in enumerate(paths):
+        result, notes = run_path(inputs, universe, grid, path, nav_usd)
+        names = list(result.names)
+        notices += [*notes, *result.notices]
+        m = policy_metrics(result).reset_index()
+        frames.append(m.assign(path=path.number)[["path", "config", *PATH_METRICS]])
+        for metric in WITHIN_PATH:
+            draws[metric].append(bootstrap_metric(result, metric, block=block,
+                                                  samples=samples, seed=seed + path.number)[1])
+        if progress is not None:
+            progress(done + 1, len(paths))
+    return PathRuns(paths=list(paths), names=names,
+                    metrics=pd.concat(frames, ignore_index=True),
+                    draws={m: np.stack(v) for m, v in draws.items()},
+                    notices=_merge(notices))
+
+
+def _merge(notices: list[Notice]) -> tuple[Notice, ...]:
+    """One notice per flag and detail, the tickers of all of them."""
+    seen: dict[tuple[Flag, str], list[str]] = {}
+    for n in notices:
+        names = seen.setdefault((n.flag, n.detail), [])
+        names += [t for t in n.tickers if t not in names]
+    return tuple(Notice(flag, detail, tuple(sorted(names)))
+                 for (flag, detail), names in seen.items())
+
+
+def universe_of(inputs: Inputs) -> Universe:
+    """The universe of a backtest's inputs: their prices (NaN where a stock did not
+    trade), the dollar volume when volumes are given, no dated caps."""
+    market = inputs.market
+    dollars = None if market.volumes is None else \
+        (market.volumes.reindex_like(market.prices) * market.prices)
+    return Universe(prices=market.prices, dollar_volume_usd=dollars, caps=None,
+                    source=market.source)
