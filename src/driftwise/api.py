@@ -21,9 +21,9 @@ from driftwise.errors import ConfigError
 
 if TYPE_CHECKING:
     from driftwise.app.backtest import Comparison
-    from driftwise.backtest.paths import PathSettings
     from driftwise.app.monitor import MonitorReport
     from driftwise.app.plan import Plan
+    from driftwise.backtest.paths import PathSettings
     from driftwise.metrics.risk import CovarianceEstimator
     from driftwise.policy.context import Frequency
     from driftwise.validation.study import StudyResult
