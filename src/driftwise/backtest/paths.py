@@ -68,7 +68,7 @@ class PathSettings:
     size : int
         Stocks per random portfolio (>= 2).
     seed : int
-        Seed of the draws.
+        Random seed of the draws.
     min_history_days : int
         Priced sessions a stock needs up to a start date to be drawn on it.
     """

@@ -104,7 +104,7 @@ def backtest_command(
         help="Priced sessions a stock needs up to a start date to be drawn on it.",
         min=1)] = 252,
     paths_seed: Annotated[int | None, typer.Option(
-        help="Seed of the random portfolios (default: backtest.seed).",
+        help="Random seed of the portfolios drawn (default: backtest.seed).",
         show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
