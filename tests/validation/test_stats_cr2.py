@@ -154,3 +154,21 @@ def test_rules_table_reports_first_events_and_the_effect_verdict() -> None:
     assert row["verdict"] == "inconclusive"
     assert row["first_verdict"] == "not supported"
     assert row["n_clusters"] == 20
+
+
+def test_rule_1_needs_both_parts_of_its_claim() -> None:
+    rng = np.random.default_rng(1)
+    n = 60
+    events = pd.DataFrame({
+        "rule": "Rule 1", "setting": "model", "cost_level_bps": np.nan, "portfolio": "p",
+        "path": np.arange(n), "date": pd.bdate_range("2010-01-04", periods=n),
+        "hit": rng.random(n) < 0.5, "effect": 0.8 + 0.01 * rng.standard_normal(n),
+        "cluster": np.arange(n) // 4})
+    # part (a) holds (TE cut about 0.8 >= 0.5); part (b) is a coin flip around 0
+    coin = events.assign(ce_gain_bps=rng.standard_normal(n))
+    row = rules_table(coin).set_index("rule").loc["Rule 1"]
+    assert row["verdict"] == "inconclusive"
+    worse = events.assign(ce_gain_bps=-1.0 + 0.1 * rng.standard_normal(n))
+    assert rules_table(worse).set_index("rule").loc["Rule 1", "verdict"] == "not supported"
+    better = events.assign(ce_gain_bps=1.0 + 0.1 * rng.standard_normal(n))
+    assert rules_table(better).set_index("rule").loc["Rule 1", "verdict"] == "supported"

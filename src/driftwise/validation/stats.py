@@ -62,6 +62,11 @@ EFFECT_BARS: dict[str, float] = {"Rule 1": 0.5, "Rule 2": 2.0, "Rule 3": 0.1, "R
 rule 1 cuts expected TE by at least 50%, rule 2 earns at least 2x its cost, rule 3 raises
 the Sharpe ratio by at least 0.1, rule 4 cuts costs by at least 30%."""
 
+SECOND_BARS: dict[str, tuple[str, float]] = {"Rule 1": ("ce_gain_bps", 0.0)}
+"""A second expected gain a claim makes, by column and bar: rule 1 also beats waiting on a
+risk-adjusted basis (a certainty-equivalent gain over waiting above 0). Its verdict is
+supported only when both parts are, not supported when either part is not."""
+
 
 def t_critical(n_clusters: int, level: float = LEVEL) -> float:
     """The two-sided ``level`` quantile of Student's t with ``G - 1`` degrees of freedom.
@@ -391,14 +396,14 @@ def rules_table(events: pd.DataFrame, setting: str = MODEL) -> pd.DataFrame:
         eff = _effect(part)
         eff1 = _effect(first)
         bar = EFFECT_BARS[spec.key]
+        judged = _claim_verdict(spec.key, part, eff, bar)
+        judged1 = _claim_verdict(spec.key, first, eff1, bar)
         rows.append({"rule": spec.key, "claim": spec.claim, "n_events": rate.n_events,
                      "hit_rate": rate.hit_rate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
                      "stated_confidence": spec.stated_confidence,
                      "stated_in_interval": bool(rate.ci_low <= spec.stated_confidence
                                               <= rate.ci_high),
-                     "verdict": effect_verdict(eff["ci_low"], eff["ci_high"], bar,
-                                               n_events=rate.n_events,
-                                               n_clusters=int(eff["n_clusters"])).value,
+                     "verdict": judged.value,
                      "hit_verdict": verdict(rate).value, "effect": eff["median"],
                      "effect_measure": spec.effect, "effect_bar": bar,
                      "effect_mean": eff["mean"], "effect_ci_low": eff["ci_low"],
@@ -409,15 +414,30 @@ def rules_table(events: pd.DataFrame, setting: str = MODEL) -> pd.DataFrame:
                      "first_ci_high": rate1.ci_high, "first_effect_mean": eff1["mean"],
                      "first_effect_ci_low": eff1["ci_low"],
                      "first_effect_ci_high": eff1["ci_high"],
-                     "first_verdict": effect_verdict(eff1["ci_low"], eff1["ci_high"], bar,
-                                                     n_events=rate1.n_events,
-                                                     n_clusters=int(eff1["n_clusters"])).value})
+                     "first_verdict": judged1.value})
     return pd.DataFrame(rows)
 
 
-def _effect(part: pd.DataFrame) -> dict[str, float]:
-    if len(part) and "effect" in part:
-        return effect_summary(part, "effect")
+def _claim_verdict(rule: str, part: pd.DataFrame, eff: dict[str, float],
+                   bar: float) -> Verdict:
+    """The effect verdict of a claim, its second part (:data:`SECOND_BARS`) included."""
+    verdicts = [effect_verdict(eff["ci_low"], eff["ci_high"], bar, n_events=len(part),
+                               n_clusters=int(eff["n_clusters"]))]
+    if rule in SECOND_BARS:
+        column, second = SECOND_BARS[rule]
+        more = _effect(part, column)
+        verdicts.append(effect_verdict(more["ci_low"], more["ci_high"], second,
+                                       n_events=len(part), n_clusters=int(more["n_clusters"])))
+    if Verdict.NOT_SUPPORTED in verdicts:
+        return Verdict.NOT_SUPPORTED
+    if all(v is Verdict.SUPPORTED for v in verdicts):
+        return Verdict.SUPPORTED
+    return Verdict.INCONCLUSIVE
+
+
+def _effect(part: pd.DataFrame, column: str = "effect") -> dict[str, float]:
+    if len(part) and column in part:
+        return effect_summary(part, column)
     return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n_clusters": 0.0,
             "median": math.nan}
 
