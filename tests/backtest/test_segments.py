@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from driftwise.app.reference import run_reference
 from driftwise.backtest import _kernels as _k
 from driftwise.backtest import segments
-from driftwise.backtest.batches import Window, starting_nav
-from driftwise.backtest.engine import BacktestResult, run_backtest
+from driftwise.backtest.batches import DayCosts, Window, starting_nav
+from driftwise.backtest.engine import BacktestResult, make_batches, run_backtest
 from driftwise.backtest.grid import sweep
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history, universe
 from driftwise.config import Config
@@ -201,3 +201,29 @@ def test_proportional_costs_oracle() -> None:
         assert _k.proportional(table, 0) is expected, params
         ticket = table._replace(min_ticket_usd=np.full_like(table.min_ticket_usd, 1.0))
         assert not _k.proportional(ticket, 0)
+
+
+def test_flat_costs_of_a_day_are_the_day_costs() -> None:
+    """The event day's cost model (kept per regime multipliers) and ADV (the rolling ADV,
+    the cost inputs' where it is unknown) equal the day's own cost inputs, every day."""
+    sets = [CostParams(flat_cost_bps=10.0, scale_flat_by_regime=True),
+            CostParams(flat_cost_bps=25.0, cost_scale=2.0)]
+    grid = sweep(Rule(DriftThreshold(), constraints=SCALABLE), costs=sets,
+                 threshold=[0.01, 0.02])
+    window = Window(None, None, False, *starting_nav(SYNTHETIC, None))
+    tickers = universe(SYNTHETIC, from_holdings=False)
+    (batch,) = make_batches(SYNTHETIC, grid, window, tickers)
+    flat = segments.FlatCosts(batch)
+    unknown = 0
+    for k in range(batch.history.n_days):
+        model, adv = flat.on(k)
+        day = DayCosts(batch, k)
+        np.testing.assert_array_equal(adv, day.inputs.adv_shares)
+        unknown += int(np.isnan(batch.history.adv_on(k)).any())  # type: ignore[arg-type]
+        np.testing.assert_array_equal(model.which, day.model.which)
+        np.testing.assert_array_equal(model.multiplier, day.model.multiplier)
+        for name in ("spread_frac", "commission_frac", "min_ticket_usd", "flat_frac",
+                     "flat_by_regime", "impact_coef"):
+            np.testing.assert_array_equal(getattr(model.table.kernel_table, name),
+                                          getattr(day.model.table.kernel_table, name))
+    assert 0 < unknown < batch.history.n_days and 1 < len(flat.models) <= 3

@@ -34,8 +34,10 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwise._kernels import arg
+from driftwise._types import FloatArray
 from driftwise.backtest import _kernels as _k
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
+from driftwise.costs import RowCosts, regime_multiplier
 from driftwise.errors import DataError
 from driftwise.policy._kernels import NO_LANDING, OK
 from driftwise.policy.constraints import FIXED_POINT_MAX_ITER, no_cash_fit_error
@@ -90,6 +92,7 @@ def run(batch: Batch, state: BatchState, out: Outputs, loop: Loop) -> str | None
     failed = np.zeros(1, dtype=np.intp)
     days = loop.days
     no_vol = np.zeros(n_assets)
+    day_costs = FlatCosts(batch)
     k = 0
     while True:
         k = _k.segment_scan(k, seg_shares, seg_cash, seg_count, seg_of, scale, h.prices,
@@ -98,13 +101,12 @@ def run(batch: Batch, state: BatchState, out: Outputs, loop: Loop) -> str | None
                             nav, seg_drift, paid, drift)
         if k >= h.n_days:
             break
-        costs = DayCosts(batch, k)
-        model = costs.model
+        model, adv = day_costs.on(k)
         status = _k.segment_event(
             k, seg_shares, seg_cash, seg_count, seg_of, scale, h.prices[k], batch.target,
             float(batch.target_cash), loop.threshold, bool(loop.calendar[k]),
             batch.band_width, batch.no_buy, batch.no_sell, no_vol,
-            arg(costs.inputs.adv_shares, np.float64), loop.limits,
+            adv, loop.limits,
             loop.settings, model.which, model.multiplier,
             model.table.kernel_table, loop.borrow_rate, days, failed, nav, seg_drift, paid, drift)
         if status == _k.SEGMENT_ABORT:
@@ -114,6 +116,38 @@ def run(batch: Batch, state: BatchState, out: Outputs, loop: Loop) -> str | None
         k += 1
     loop.write(out, batch)
     return None
+
+
+class FlatCosts:
+    """The cost model of an event day of a batch whose every cost set is flat, and the
+    day's ADV for its illiquid assets, without the day's cost inputs where they add
+    nothing.
+
+    A flat cost set prices every asset at its rate times its regime multiplier
+    (:func:`~driftwise.costs.cost_coefficients` reads only the number of assets of the
+    day's inputs), so the day's table is the one of any day with the same multipliers:
+    built once per distinct multipliers (:class:`~driftwise.backtest.batches.DayCosts`).
+    The cost inputs' ADV is the history's rolling ADV where it is known
+    (:meth:`MarketHistory.adv_on`), the proxy where not: the day's cost inputs are built
+    only on a day with an unknown ADV.
+    """
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.models: dict[tuple[float, ...], RowCosts] = {}
+
+    def on(self, k: int) -> tuple[RowCosts, FloatArray]:
+        """Day ``k``'s cost model of the batch's rows and ADV (N,), shares a day."""
+        batch = self.batch
+        costs = DayCosts(batch, k)
+        key = tuple(float(regime_multiplier(costs.vix, p)) for p in batch.params)
+        model = self.models.get(key)
+        if model is None:
+            model = self.models[key] = costs.model
+        adv = batch.history.adv_on(k)
+        if adv is None or not np.isfinite(adv).all():
+            adv = costs.inputs.adv_shares
+        return model, arg(adv, np.float64)
 
 
 def _raise(status: int, days: npt.NDArray[np.void], k: int, row: int) -> None:
