@@ -106,6 +106,10 @@ def main() -> None:
     sweep = [policies.threshold(float(h)).with_overrides(flat) for h in grid]
     timed(f"3. sweep of {args.sweep} thresholds", big, sweep, "5 s for 1,000, < 4 GB",
           max(2, args.repeats // 2))
+    scalable = {**flat, "constraints.whole_shares": False, "constraints.min_trade_usd": 0.0}
+    sweep = [policies.threshold(float(h)).with_overrides(scalable) for h in grid]
+    timed("3b. the same in fractional shares, no minimum trade (shared books)", big, sweep,
+          "3 s for 1,000, < 4 GB", max(2, args.repeats // 2))
     grid = SweepGrid(thresholds=tuple(float(h) for h in np.linspace(0.01, 0.10, 20)),
                      cost_levels_bps=(5.0, 10.0, 20.0, None),
                      vix_multipliers=((1.0, 1.5, 2.5), (1.0, 1.0, 1.0), (1.0, 2.0, 4.0)),

@@ -6,14 +6,17 @@ per-day market history, the engine and :func:`~driftwise.backtest.metrics.policy
 The block bootstrap is timed on its own. Beside each end-to-end figure, the "engine only"
 time (``run_backtest`` on a history already built in full) shows where the time goes, and
 the days the end-to-end run estimated of each per-day input show what its grid read.
-Case 3 runs in a fresh process (``--only-sweep``), which prints its peak memory.
+Case 3 runs in a fresh process (``--only-sweep``), which prints its peak memory; so
+does case 3b, the same sweep in fractional shares without a minimum trade
+(``--only-sweep --fractional``), whose rows share books (:mod:`driftwise.backtest.segments`;
+whole shares and minimum trades in USD do not scale with the NAV, so case 3 cannot).
 
 Command cases run ``driftwise`` in a fresh process, as a user does, so their figures
 include the import of the package and of numba's cached kernels; "warm" means the
 kernels are already compiled and cached on disk (one run before the timed ones).
 
     python benchmarks/end_to_end.py [--repeats 3] [--sweep 1000] [--commands] [--validate]
-                                    [--no-backtest]
+                                    [--no-backtest] [--only-sweep [--fractional]]
 
 ``--validate`` adds ``driftwise validate-rules --universe sp500`` on 20 portfolios (it
 needs ``../shared/data``; minutes). Commands print their wall time and their CPU time
@@ -49,6 +52,9 @@ from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, T
 from driftwise.policy.triggers import DayInput
 
 ROOT = Path(__file__).resolve().parents[1]
+FRACTIONAL = {"constraints.whole_shares": False, "constraints.min_trade_usd": 0.0}
+"""Trades in proportion to the NAV (as vectorbt and bt trade in ``peers.py``): a sweep of
+full rebalances at a flat cost then runs on shared books (case 3b)."""
 DRIFTWISE = str(Path(sys.executable).with_name("driftwise"))
 
 
@@ -218,6 +224,9 @@ def main() -> None:
     parser.add_argument("--only-sweep", action="store_true",
                         help="case 3 alone, with its peak memory (main runs it so, in a fresh "
                         "process)")
+    parser.add_argument("--fractional", action="store_true",
+                        help="with --only-sweep: case 3b, fractional shares and no minimum "
+                        "trade (the batch runs on shared books, backtest/segments.py)")
     parser.add_argument("--commands", action="store_true", help="time the commands too")
     parser.add_argument("--validate", action="store_true",
                         help="time validate-rules on 20 S&P 500 portfolios (needs the data)")
@@ -239,6 +248,10 @@ def backtest_cases(args: argparse.Namespace) -> None:
     grid = np.linspace(0.01, 0.20, args.sweep)
     sweep = [policies.threshold(float(h)).with_overrides(flat) for h in grid]
     label3 = f"3. {args.sweep} thresholds x 500 assets x 2,520 days, flat 10 bps"
+    if args.only_sweep and args.fractional:
+        scalable = {**flat, **FRACTIONAL}
+        sweep = [policies.threshold(float(h)).with_overrides(scalable) for h in grid]
+        label3 = label3.replace("3.", "3b.") + ", fractional shares, no minimum trade"
     if args.only_sweep:
         peak_memory_case(label3, sweep, "3 s, < 4 GB", max(1, args.repeats // 2), data)
         return
@@ -246,8 +259,9 @@ def backtest_cases(args: argparse.Namespace) -> None:
                   [policies.threshold(0.05).with_overrides(flat)], "50 ms", args.repeats, data)
     backtest_case("2. the same with the full cost model", [policies.threshold(0.05)],
                   "150 ms", args.repeats, data)
-    subprocess.run([sys.executable, __file__, "--only-sweep", "--sweep", str(args.sweep),
-                    "--repeats", str(args.repeats)], check=True)
+    for variant in ([], ["--fractional"]):
+        subprocess.run([sys.executable, __file__, "--only-sweep", "--sweep", str(args.sweep),
+                        "--repeats", str(args.repeats), *variant], check=True)
     bootstrap_case(args.repeats, data)
 
 

@@ -248,3 +248,271 @@ def _end_day(since: FloatArray) -> None:
     without a delay: the compiled loop runs no delaying trigger)."""
     for c in range(since.shape[0]):
         since[c] += 1.0
+
+
+# ------------------------------------------- backtest: segments of equal books
+
+SEGMENT_ABORT = 4
+"""Status of :func:`segment_event` when the shared-segment path is not exact on that day
+(a cost that is not proportional to the traded value, an illiquid asset whose exclusion
+depends on the NAV, or post-trade books that differ by more than :data:`MERGE_TOL`): the
+batch then runs in the general loop."""
+
+STOP_COSTS, STOP_ILLIQUID, STOP_BOOKS = 0, 1, 2
+"""Why :func:`segment_event` returned :data:`SEGMENT_ABORT` (in ``failed[0]``): a cost
+not proportional to the traded value, illiquid assets that depend on the NAV, post-trade
+books that differ."""
+
+MERGE_TOL = 1e-12
+"""Largest difference of a post-trade weight (asset or cash, fraction of NAV) between two
+books merged into one segment: the relative tolerance of the sizing's own cost fixed
+point (``policy.constraints.FIXED_POINT_TOL``), within which the landing leaves the
+post-trade cash of any one book (two landings on the target from different books differ
+by their fixed points' residuals, about 1e-13 of NAV in cash)."""
+
+
+@kernel
+def _segment_marks(k: int, seg_shares: FloatArray, seg_cash: FloatArray, seg_count: IntArray,
+                   prices: FloatArray, target: FloatArray, target_cash: float,
+                   borrow_rate: FloatArray, seg_nav: FloatArray, seg_drift: FloatArray,
+                   seg_paid: FloatArray, weights: FloatArray, gaps: FloatArray) -> None:
+    """Mark every live segment (``seg_count > 0``) at the close of day ``k``, after the
+    borrow it is to pay (``seg_paid``, not yet taken from ``seg_cash``)."""
+    charge = borrow_rate.shape[0] == seg_shares.shape[1] and k > 0
+    for s in range(seg_shares.shape[0]):
+        if seg_count[s] == 0:
+            continue
+        seg_paid[s] = borrow_row(seg_shares[s], prices, borrow_rate) if charge else 0.0
+        seg_nav[s], seg_drift[s] = mark_row(seg_shares[s], prices, seg_cash[s] - seg_paid[s],
+                                            target, target_cash, weights, gaps)
+
+
+@kernel
+def segment_scan(start: int, seg_shares: FloatArray, seg_cash: FloatArray,
+                 seg_count: IntArray, seg_of: IntArray, scale: FloatArray,
+                 prices: FloatArray, target: FloatArray, target_cash: float,
+                 threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
+                 borrow_rate: FloatArray, days: npt.NDArray[np.void], seg_nav: FloatArray,
+                 seg_drift: FloatArray, seg_paid: FloatArray, drift: FloatArray) -> int:
+    """:func:`threshold_scan` of a batch whose rows share books: row ``c`` holds
+    ``scale[c]`` times the book of segment ``seg_of[c]`` (``seg_shares`` (S, N),
+    ``seg_cash`` (S,), ``seg_count`` (S,) rows in each; 0: a free slot).
+
+    Each live segment is marked once a day; a row's NAV, cash and borrow are its
+    segment's times its scale, its drift its segment's (weights do not scale). Returns
+    the first day a review falls or a row's drift reaches its threshold (its marks left
+    in ``seg_nav``, ``seg_drift``, ``seg_paid`` and each row's drift in ``drift`` (C,)),
+    or the number of days.
+    """
+    n_rows = seg_of.shape[0]
+    weights = np.empty(seg_shares.shape[1])
+    gaps = np.empty(seg_shares.shape[1])
+    met = np.empty(n_rows, dtype=np.bool_)
+    for k in range(start, prices.shape[0]):
+        _segment_marks(k, seg_shares, seg_cash, seg_count, prices[k], target, target_cash,
+                       borrow_rate, seg_nav, seg_drift, seg_paid, weights, gaps)
+        for c in range(n_rows):
+            drift[c] = seg_drift[seg_of[c]]
+        if not invalid[k] and (calendar[k] or at_threshold(drift, threshold, met)):
+            return k
+        for s in range(seg_shares.shape[0]):
+            if seg_count[s] > 0:
+                seg_cash[s] -= seg_paid[s]
+        for c in range(n_rows):
+            s, f = seg_of[c], scale[c]
+            days[k, c].borrow = f * seg_paid[s]
+            _quiet(days[k, c], f * seg_nav[s], seg_drift[s], f * seg_cash[s])
+    return int(prices.shape[0])
+
+
+@kernel
+def proportional(table: Table, p: int) -> bool:
+    """Whether parameter set ``p`` of ``table`` prices a trade in proportion to its value
+    (no minimum ticket, no impact term): then a book ``f`` times another pays ``f`` times
+    its costs."""
+    for i in range(table.min_ticket_usd.shape[1]):
+        if table.min_ticket_usd[p, i] != 0.0:
+            return False
+    coef = table.impact_coef[p]
+    for j in range(coef.shape[0]):
+        for i in range(coef.shape[1]):
+            if coef[j, i] != 0.0:
+                return False
+    return True
+
+
+@kernel
+def _same_book(a: FloatArray, a_cash: float, b: FloatArray, b_cash: float) -> bool:
+    """Post-trade weights ``a`` and ``b`` (N,) and cash weights within :data:`MERGE_TOL`."""
+    same = abs(a_cash - b_cash) <= MERGE_TOL  # False for a NaN
+    for i in range(a.shape[0]):
+        same &= abs(a[i] - b[i]) <= MERGE_TOL
+    return same
+
+
+@kernel
+def segment_event(k: int, seg_shares: FloatArray, seg_cash: FloatArray, seg_count: IntArray,
+                  seg_of: IntArray, scale: FloatArray, prices: FloatArray, target: FloatArray,
+                  target_cash: float, threshold: FloatArray, review: bool,
+                  band_width: FloatArray, no_buy: BoolArray, no_sell: BoolArray,
+                  vol: FloatArray, adv: FloatArray, limits: npt.NDArray[np.void],
+                  settings: npt.NDArray[np.void], which: IntArray, mult: FloatArray,
+                  table: Table, borrow_rate: FloatArray, days: npt.NDArray[np.void],
+                  failed: IntArray, seg_nav: FloatArray, seg_drift: FloatArray,
+                  seg_paid: FloatArray, drift: FloatArray) -> int:
+    """:func:`threshold_event` of a batch whose rows share books (:func:`segment_scan`).
+
+    The rows that fire are grouped by segment and cost parameter set; each group is
+    sized once, on its segment's book (:func:`size_row` at the segment's NAV), and each
+    row of it books the same trades times its scale. Exact when a book ``f`` times
+    another trades ``f`` times its trades: the costs are proportional
+    (:func:`proportional`), the illiquid assets are the same at every row's NAV of the
+    group, and the sizing has no whole shares and no minimum trade (the caller's
+    condition). Every group that trades lands on one post-trade book (the full
+    destination after proportional costs), held as one new segment; a group whose
+    weights differ by more than :data:`MERGE_TOL` returns :data:`SEGMENT_ABORT`, as does
+    any other inexact case. Other statuses as :func:`threshold_event`.
+    """
+    n_slots, n_assets = seg_shares.shape
+    n_rows, n_sets = seg_of.shape[0], table.spread_frac.shape[0]
+    charge = borrow_rate.shape[0] == n_assets and k > 0
+    for s in range(n_slots):
+        if seg_count[s] > 0:
+            seg_cash[s] -= seg_paid[s]
+    met = np.empty(n_rows, dtype=np.bool_)
+    for c in range(n_rows):
+        s, f = seg_of[c], scale[c]
+        if charge:
+            days[k, c].borrow = f * seg_paid[s]
+        _quiet(days[k, c], f * seg_nav[s], seg_drift[s], f * seg_cash[s])
+    if review:
+        met.fill(True)
+    elif not at_threshold(drift, threshold, met):
+        return OK
+    # the groups: (segment, parameter set) of the rows that fire, each row's scale range
+    group = np.full((n_slots, n_sets), -1, dtype=np.intp)
+    low = np.empty(n_rows)
+    high = np.empty(n_rows)
+    first = np.empty(n_rows, dtype=np.intp)
+    members = np.empty(n_rows, dtype=np.intp)  # each row's group
+    n_groups = 0
+    for c in range(n_rows):
+        if not met[c]:
+            continue
+        g = group[seg_of[c], which[c]]
+        if g < 0:
+            g = group[seg_of[c], which[c]] = n_groups
+            low[g] = high[g] = scale[c]
+            first[g] = c
+            n_groups += 1
+        low[g] = min(low[g], scale[c])
+        high[g] = max(high[g], scale[c])
+        members[c] = g
+    # sizing scratch, as _size_and_book
+    price_ok = np.empty(n_assets, dtype=np.bool_)
+    safe = np.empty(n_assets)
+    for i in range(n_assets):
+        price_ok[i] = prices[i] > 0.0 and prices[i] < np.inf
+        safe[i] = prices[i] if price_ok[i] else 1.0
+    floor = np.empty(n_assets)
+    exclude = np.empty(n_assets, dtype=np.bool_)
+    other = np.empty(n_assets, dtype=np.bool_)
+    masks = Masks(no_buy, no_sell, np.ones(n_assets, dtype=np.bool_), exclude)
+    held = np.empty(n_assets)
+    sized = Sized(np.empty(n_assets), np.empty(n_assets),
+                  np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_),
+                  np.zeros(N_ROW_KEYS, dtype=np.bool_), np.zeros(3))
+    x, cost, sums = sized.trade_usd, sized.cost_usd, sized.sums
+    scratch = np.empty((4, n_assets))
+    no_cov = np.zeros((0, 0))
+    w = np.empty(n_assets)
+    gaps = np.empty(n_assets)
+    moved = np.empty(n_assets)
+    post = np.zeros((1, n_assets))  # a group's post-trade book, booked by book_row
+    post_cash = np.zeros(1)
+    since = np.zeros(1)
+    new_w = np.empty(n_assets)  # the new segment's post-trade weights
+    new_cash_w = 0.0
+    new_nav = 0.0
+    new = -1
+    # per group: traded (the new segment's slot or -1) and the sums to scale
+    g_into = np.full(n_groups, -1, dtype=np.intp)
+    g_out = np.empty((n_groups, 6))  # intended, traded, cost, post NAV, cash, post drift
+    for g in range(n_groups):
+        c0 = first[g]
+        s, p = seg_of[c0], which[c0]
+        if not proportional(table, p):
+            failed[0] = STOP_COSTS
+            return SEGMENT_ABORT
+        v = seg_nav[s]
+        if not (v * low[g] > 0.0 and v * high[g] < np.inf):
+            failed[0] = c0
+            return NAV_NOT_POSITIVE
+        mark_row(seg_shares[s], prices, seg_cash[s], target, target_cash, w, gaps)
+        illiquid_row(w, target, v * low[g], prices, adv, limits[0], other)
+        illiquid_row(w, target, v * high[g], prices, adv, limits[0], exclude)
+        for i in range(n_assets):
+            if other[i] != exclude[i]:
+                failed[0] = STOP_ILLIQUID
+                return SEGMENT_ABORT
+        cash_usd = seg_cash[s] / v * v
+        for i in range(n_assets):
+            held[i] = w[i] * v
+        st = settings[c0]
+        use_min = min_trade_floor(st, safe, floor)
+        status, _ = size_row(w, target, cash_usd, v, held, safe, price_ok, masks, band_width,
+                             vol, no_cov, st, floor, use_min, p, mult[c0], table, sized,
+                             scratch)
+        if status != OK:
+            failed[0] = c0
+            return status
+        g_out[g, 0] = sums[2]
+        for i in range(n_assets):
+            post[0, i] = seg_shares[s, i]
+        if not book_row(post, post_cash, since, 0, x, safe, False,
+                        cash_usd - sums[0] - sums[1]):
+            continue
+        for i in range(n_assets):
+            moved[i] = abs(x[i])
+        g_out[g, 1] = total(moved)
+        g_out[g, 2] = total(cost)
+        g_out[g, 3], g_out[g, 5] = mark_row(post[0], prices, post_cash[0], target,
+                                            target_cash, w, gaps)
+        g_out[g, 4] = post_cash[0]
+        cash_w = post_cash[0] / g_out[g, 3]
+        if new < 0:  # the day's new segment, in a free slot
+            for slot in range(n_slots):
+                if seg_count[slot] == 0:
+                    new = slot
+                    break
+            if new < 0:  # pragma: no cover (S = C + 1 slots: one is always free)
+                return SEGMENT_ABORT
+            for i in range(n_assets):
+                seg_shares[new, i] = post[0, i]
+                new_w[i] = w[i]
+            seg_cash[new] = post_cash[0]
+            new_cash_w, new_nav = cash_w, g_out[g, 3]
+        elif not _same_book(w, cash_w, new_w, new_cash_w):
+            failed[0] = STOP_BOOKS
+            return SEGMENT_ABORT
+        g_into[g] = new
+    for c in range(n_rows):  # every group is exact: record the rows and move them
+        if not met[c]:
+            continue
+        g = members[c]
+        f = scale[c]
+        day = days[k, c]
+        day.intended = f * g_out[g, 0]
+        if g_into[g] < 0:
+            continue
+        day.traded = f * g_out[g, 1]
+        day.cost = f * g_out[g, 2]
+        day.nav = f * g_out[g, 3]
+        day.cash = f * g_out[g, 4]
+        day.post_drift = g_out[g, 5]
+        day.rebalanced = True
+        seg_count[seg_of[c]] -= 1
+        seg_of[c] = g_into[g]
+        seg_count[g_into[g]] += 1
+        scale[c] = f * g_out[g, 3] / new_nav
+    return OK

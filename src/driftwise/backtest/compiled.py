@@ -42,6 +42,7 @@ from driftwise._jit import record_array
 from driftwise._kernels import arg
 from driftwise._types import BoolArray, FloatArray
 from driftwise.backtest import _kernels as _k
+from driftwise.backtest import segments
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
 from driftwise.errors import DataError
@@ -161,6 +162,8 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
     loop = state.loop
     if not isinstance(loop, Loop):
         loop = state.loop = Loop.start(batch)
+        if segments.eligible(batch) and segments.run(batch, state, out, loop) is None:
+            return h.n_days  # on shared books, exact (segments.run checked every day)
     day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
                             batch.invalid, loop.borrow_rate, loop.days, loop.nav, loop.drift,

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
-from driftwise.backtest import blocks, cluster, compiled
+from driftwise.backtest import blocks, cluster, compiled, segments
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -399,7 +399,11 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     workers : int, optional
         Processes of a local Dask cluster to share the configurations among
         (:mod:`driftwise.backtest.cluster`); default: every core for a run large enough to
-        gain from it; 1: this process alone. The result does not depend on it.
+        gain from it, unless every batch runs on shared books
+        (:func:`driftwise.backtest.segments.eligible`: one process is faster than sending
+        the work to others); 1: this process alone. The result does not depend on it
+        (to floating-point rounding, within 1e-12 of NAV, where rows on shared books
+        are split among workers).
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://HOST:PORT``) to run the chunks on
         instead of a local cluster. The result does not depend on it.
@@ -429,6 +433,8 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     first = start_state(inputs, batches[0], window)
     nav0 = float((first.book.shares[0] * history.prices[0]).sum() + first.book.cash_usd[0])
     n_jobs = cluster.job_count(workers, n_configs, len(tickers), n_days)
+    if workers is None and all(b.compiled and segments.eligible(b) for b in batches):
+        n_jobs = 1  # rows on shared books: one process beats the transfer to workers
     if n_jobs == 1 and scheduler is None:
         out = Outputs.empty(n_days, n_configs)
         simulate(inputs, window, batches, out, progress)
