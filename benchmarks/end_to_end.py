@@ -18,9 +18,9 @@ kernels are already compiled and cached on disk (one run before the timed ones).
 ``--validate`` adds ``driftwise validate-rules --universe sp500`` on 20 portfolios (it
 needs ``../shared/data``; minutes). Commands print their wall time and their CPU time
 (the process and its workers) and the machine's load average when the case ended: on a
-machine shared with other work, the CPU time is the steadier figure. ``monitor`` and ``plan`` run the kernels as plain Python (no numba,
-``driftwise._jit``); each is timed again with ``DRIFTWISE_JIT=compiled``, as they ran
-before.
+machine shared with other work, the CPU time is the steadier figure. ``monitor`` and
+``plan`` run the kernels as plain Python (no numba, ``driftwise._jit``); each is timed again
+with ``DRIFTWISE_JIT=compiled``, as they ran before.
 """
 
 from __future__ import annotations
