@@ -118,11 +118,13 @@ def rolling_covariance(values: FloatArray, ends: IntArray, window: int, min_peri
     + 1 : e + 1]`` (rows before the first are missing; non-finite values are missing; NaN
     where a pair has fewer than ``min_periods`` common rows): ``(Sxy - Sx Sy / n) / (n -
     1)`` over the ``n`` rows both have. The ends are taken in blocks of at most ``span``
-    rows: the sums of a block's first window are added row by row, every return shifted
-    by its column's mean over that window (the covariance is unchanged, the sums stay
-    small); each later end of the block adds the rows entering and subtracts the rows
-    leaving. Equal to the numpy function to rounding (about 1e-15 of ``sqrt(var_i
-    var_j)``), not to the bit.
+    rows: the sums of the window ending at the block's first row are added row by row,
+    every return shifted by its column's mean over that window (the covariance is
+    unchanged, the sums stay small); each later end of the block adds the rows entering
+    and subtracts the rows leaving. The blocks start at the multiples of ``span`` (the rows
+    ``b * span``), so each end's value is the same whatever other ends are asked for.
+    Equal to the numpy function to rounding (about 1e-15 of ``sqrt(var_i var_j)``), not
+    to the bit.
     """
     n_assets = values.shape[1]
     cnt = np.zeros((n_assets, n_assets))
@@ -133,8 +135,8 @@ def rolling_covariance(values: FloatArray, ends: IntArray, window: int, min_peri
     m = np.zeros(n_assets)
     k = 0
     while k < ends.shape[0]:
-        first = ends[k]
-        lo = max(first - window + 1, 0)
+        first = (ends[k] // span) * span  # blocks on a fixed grid of rows: a day's value
+        lo = max(first - window + 1, 0)  # never depends on the other days asked for
         for i in range(n_assets):
             acc = 0.0
             c = 0

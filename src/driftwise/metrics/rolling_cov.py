@@ -61,10 +61,12 @@ def rolling_sample_covariance(returns: npt.ArrayLike, ends: npt.ArrayLike, windo
     and ``Sxy = sum x_i x_j``: ``cov = 252 (Sxy - Sx Sy / n) / (n - 1)``, the formula of
     :func:`~driftwise.metrics.risk.sample_covariance`. The compiled kernel
     (:func:`driftwise.metrics._kernels.rolling_covariance`) takes the sorted ends in blocks
-    of :func:`block_days` days: each return is shifted by its asset's mean over the
-    block's first window (the covariance does not change; the sums stay small, so the
-    difference loses no digits), that window's sums are added row by row, and each later
-    day of the block adds the row entering and subtracts the row leaving: ``O(N^2)`` work
+    of :func:`block_days` rows on a fixed grid (rows ``b * block_days`` onwards, so a day's
+    value never depends on which other days are asked for): each return is shifted by its
+    asset's mean over the window ending at the block's first row (the covariance does not
+    change; the sums stay small, so the difference loses no digits), that window's sums
+    are added row by row, and each later day of the block adds the row entering and
+    subtracts the row leaving: ``O(N^2)`` work
     a day instead of ``O(window N^2)``.
     """
     r = np.ascontiguousarray(returns, dtype=np.float64)
