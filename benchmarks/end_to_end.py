@@ -20,10 +20,10 @@ kernels are already compiled and cached on disk (one run before the timed ones).
 
 ``--validate`` adds ``driftwise validate-rules --universe sp500`` on 20 portfolios (it
 needs ``../shared/data``; minutes). Commands print their wall time and their CPU time
-(the process and its workers): on a machine shared with other work, the CPU time is the
-steadier figure. ``monitor`` and ``plan`` run the kernels as plain Python (no numba,
-``driftwise._jit``); each is timed again with ``DRIFTWISE_JIT=compiled``, as they ran
-before.
+(the process and its workers) and the machine's load average when the case ended: on a
+machine shared with other work, the CPU time is the steadier figure. ``monitor`` and
+``plan`` run the kernels as plain Python (no numba, ``driftwise._jit``); each is timed again
+with ``DRIFTWISE_JIT=compiled``, as they ran before.
 """
 
 from __future__ import annotations
@@ -186,7 +186,8 @@ def command_case(label: str, args: list[str], target: str, repeats: int,
     size = (f"; {size_of.name} {size_of.stat().st_size / 1e6:.1f} MB"
             if size_of is not None and size_of.exists() else "")
     print(f"{label}: {_duration(min(walls))} best, {_duration(float(np.median(walls)))} median "
-          f"(target {target}); CPU {_duration(min(cpus))}{size}", flush=True)
+          f"(target {target}); CPU {_duration(min(cpus))}{size}; load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
 
 
 def command_cases(repeats: int) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,56 @@ def test_dask_is_imported_by_a_parallel_run_only() -> None:
         loaded = _modules_after(f"from driftwise.cli import main; main(['{command}', '--help'])")
         assert f"driftwise.cli.{command.replace('-rules', '')}" in loaded
         assert not {"distributed", "dask"} & loaded, command
+
+
+def _after_command(args: list[str]) -> tuple[set[str], str]:
+    """The modules loaded and the output of ``driftwise ARGS`` run as the ``driftwise``
+    process runs it (``main()`` reading ``sys.argv``)."""
+    code = ("import sys\nfrom driftwise.cli import main\n"
+            f"sys.argv = ['driftwise', *{args!r}]\n"
+            "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+            "print('MODULES', sorted(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    head, _, modules = out.rpartition("MODULES ")
+    return set(eval(modules)), head
+
+
+MONITOR_NEVER = {
+    "numba", "pyarrow", "scipy", "sqlalchemy", "dask", "distributed", "plotly", "clarabel",
+    "cvxpy", "exchange_calendars", "driftwise.backtest", "driftwise.backtest.batches",
+    "driftwise.backtest.grid", "driftwise.backtest.history", "driftwise.app.plan",
+    "driftwise.app.backtest", "driftwise.policy.rule", "driftwise.policy.sizing",
+    "driftwise.policy.book", "driftwise.validation", "driftwise.report", "driftwise.record",
+}
+"""What ``monitor`` never uses: the compiler, Arrow, the solvers, the record, the backtest,
+the planner's decision, the report and the study."""
+
+
+def test_monitor_imports_only_what_it_uses() -> None:
+    loaded, out = _after_command(["monitor", "--json"])
+    assert '"portfolio_drift"' in out
+    assert not MONITOR_NEVER & loaded, sorted(MONITOR_NEVER & loaded)
+
+
+def test_plan_imports_neither_arrow_nor_the_backtest() -> None:
+    loaded, _ = _after_command(["plan", "--json"])
+    assert not {"numba", "pyarrow", "driftwise.backtest.engine", "driftwise.validation",
+                "driftwise.report", "driftwise.record"} & loaded
+
+
+def test_a_parquet_input_still_reads_when_pandas_came_without_arrow(tmp_path: Path) -> None:
+    """pandas imported without pyarrow (``monitor``, ``plan``) still reads a Parquet file:
+    pyarrow loads then, and the figures equal those of the same data as CSV."""
+    from driftwise.data.sample import load_sample, sample_file
+
+    prices = load_sample().market.prices.iloc[-300:].rename_axis("date").reset_index()
+    prices["date"] = prices["date"].dt.strftime("%Y-%m-%d")
+    prices.to_parquet(tmp_path / "prices.parquet", index=False)
+    prices.to_csv(tmp_path / "prices.csv", index=False)
+    common = ["monitor", "--json", "--holdings", str(sample_file("holdings.csv")),
+              "--targets", str(sample_file("targets.csv"))]
+    loaded, parquet = _after_command([*common, "--prices", str(tmp_path / "prices.parquet")])
+    assert "pyarrow" in loaded
+    _, csv = _after_command([*common, "--prices", str(tmp_path / "prices.csv")])
+    assert json.loads(parquet.replace("prices.parquet", "prices.csv")) == json.loads(csv)

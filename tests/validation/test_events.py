@@ -160,3 +160,49 @@ def test_the_portfolio_keeps_each_day_s_covariance_as_the_history_gives_it(
     for k in days:
         np.testing.assert_array_equal(few.cov_on(k), fresh.history.cov_on(k))
     assert sorted(few._covs) == [30, 40]
+
+
+def _assert_cov_close(got: np.ndarray, want: np.ndarray) -> None:
+    """Equal to 1e-12 of each pair's ``sqrt(var_i var_j)`` (the rolling estimator's
+    promise), the same entries filled."""
+    diag = np.abs(np.diagonal(want))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert (np.abs(got - want) <= 1e-12 * np.sqrt(np.outer(diag, diag)) + 1e-300).all()
+
+
+def test_many_days_of_covariance_equal_the_history_s_day_by_day_covariance() -> None:
+    """``covs_on`` (rolling) against ``cov_on`` (one window each) on every day, from
+    the first (no history: every variance from the fallback volatility, covariances zero)
+    through the short windows to the full ones."""
+    prices = random_prices(90, np.array([0.2, 0.3, 0.4, 0.25]), seed=4)
+    cfg = small_config(**{"risk.te_model": "full"})
+    p = make_portfolio(prices, np.full(90, 18.0), np.array([0.3, 0.2, 0.3, 0.2]), config=cfg)
+    fresh = make_portfolio(prices, np.full(90, 18.0), np.array([0.3, 0.2, 0.3, 0.2]),
+                           config=cfg)
+    days = np.arange(p.history.n_days)
+    many = p.history.covs_on(days)
+    for k in days.tolist():
+        _assert_cov_close(many[k], fresh.history.cov_on(k))
+    assert p.history.covs_on(np.array([], dtype=np.intp)).shape == (0, 4, 4)
+
+
+def test_the_portfolio_prepares_the_path_days_covariances_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwise.validation import events
+
+    prices = random_prices(80, np.array([0.2, 0.3, 0.4]))
+    cfg = small_config(**{"risk.te_model": "full"})
+    p = make_portfolio(prices, np.full(80, 18.0), np.array([0.3, 0.3, 0.4]), config=cfg)
+    fresh = make_portfolio(prices, np.full(80, 18.0), np.array([0.3, 0.3, 0.4]), config=cfg)
+    monkeypatch.setattr(events, "COV_CHUNK_DAYS", 7)  # several chunks
+    p.prepare_covariances(np.array([50, 12, 13, 70, 12, 79, 40]))
+    assert sorted(p._covs) == [12, 13, 40, 50, 70, 79]
+    assert p.history.built["covariance"] == 6
+    for k in sorted(p._covs):
+        _assert_cov_close(p.cov_on(k), fresh.history.cov_on(k))
+    monkeypatch.setattr(events, "KEEP_COV_CELLS", 8 * 9)  # room for two more
+    p.prepare_covariances(np.arange(0, 80))
+    assert len(p._covs) == 8
+    diagonal = make_portfolio(prices, np.full(80, 18.0), np.array([0.3, 0.3, 0.4]))
+    diagonal.prepare_covariances(np.arange(80))  # diagonal TE reads no covariance
+    assert not diagonal._covs and "covariance" not in diagonal.history.built

@@ -65,6 +65,7 @@ from driftwise.metrics.risk import (
     rolling_annualized_volatility,
 )
 from driftwise.metrics.risk_model import MonitorConfig, fallback_volatility, risk_returns
+from driftwise.metrics.rolling_cov import rolling_sample_covariance
 from driftwise.policy.context import Anchor, Frequency, MarketDay
 from driftwise.policy.triggers import DayInput
 from driftwise.state import build_state
@@ -378,6 +379,21 @@ class MarketHistory:
         day is kept), since ``(T, N, N)`` does not fit in memory for large universes.
         """
         return self._cached("cov", k, lambda: self._cov(k))
+
+    def covs_on(self, ks: IntArray) -> FloatArray:
+        """:meth:`cov_on` of many days at once, shape (K, N, N).
+
+        The rolling estimator (:func:`~driftwise.metrics.rolling_cov.rolling_sample_covariance`:
+        ``O(N^2)`` a day, equal to the day's ``estimate_covariance`` to 1e-12 of each
+        pair's ``sqrt(var_i var_j)``, not to the bit), then the same fill from ``vol_on(k)``.
+        """
+        days = np.asarray(ks, dtype=np.intp)
+        self._count("covariance", len(days))
+        raw = rolling_sample_covariance(self._returns, self.rows[days],
+                                        self.settings.risk.long_window_days)
+        return np.stack([fill_covariance(c, self.vol_on(int(k)))[0]
+                         for c, k in zip(raw, days.tolist(), strict=True)]
+                        ) if len(days) else raw
 
     def _cov(self, k: int) -> FloatArray:
         self._count("covariance", 1)

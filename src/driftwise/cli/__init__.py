@@ -150,6 +150,26 @@ def _prefer_python_kernels(args: Sequence[str]) -> None:
         from driftwise import _jit
 
         _jit.prefer("python")
+        _import_pandas_without_pyarrow()
+
+
+def _import_pandas_without_pyarrow() -> None:
+    """Import pandas without letting it import pyarrow (about 0.1 s), for a command of
+    :data:`PLAIN_PYTHON`.
+
+    pandas imports pyarrow when it can, to offer Arrow-backed dtypes that these commands
+    never use; blocked while pandas is imported, pandas keeps its own string storage. A
+    Parquet file read later still imports pyarrow then (``pandas.read_parquet`` imports it
+    itself), so only a command that reads one pays for it.
+    """
+    if "pandas" in sys.modules or "pyarrow" in sys.modules:
+        return
+    sys.modules["pyarrow"] = None  # type: ignore[assignment]  # import pyarrow -> ImportError
+    try:
+        import pandas  # noqa: F401
+    finally:
+        if sys.modules.get("pyarrow", False) is None:
+            del sys.modules["pyarrow"]
 
 
 def _check_jit_environment() -> None:

@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import pandas as pd
 
-from driftwise.backtest.batches import Window, starting_nav
-from driftwise.backtest.grid import Bands, RuleBlock, RuleGrid, stack_triggers, trigger_structure
-from driftwise.backtest.history import HistorySettings, MarketHistory, RiskSettings
 from driftwise.calendar import DateLike
 from driftwise.config.model import (
     COMPOSITE,
@@ -29,19 +26,20 @@ from driftwise.config.model import (
 )
 from driftwise.costs import CostParams, ImpactModel
 from driftwise.costs.params import configured_fields
-from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.metrics.risk_model import MonitorConfig
-from driftwise.policy.constraints import Constraints
 from driftwise.policy.context import Frequency
-from driftwise.policy.destination import Destination
-from driftwise.policy.optimize import OptimizerSettings
-from driftwise.policy.rule import Rule
-from driftwise.policy.triggers import TRIGGERS, AllOf, AnyOf, Never, StressDelay, Trigger
 
 if TYPE_CHECKING:
+    from driftwise.backtest.batches import Window
     from driftwise.backtest.engine import BacktestResult
+    from driftwise.backtest.grid import Bands, RuleGrid
+    from driftwise.backtest.history import HistorySettings, MarketHistory, RiskSettings
+    from driftwise.data.model import Inputs
+    from driftwise.policy.optimize import OptimizerSettings
+    from driftwise.policy.rule import Rule
+    from driftwise.policy.triggers import Trigger
     from driftwise.validation.study import Falsification, StudySettings
 
 Progress = Callable[[int, int], None]
@@ -92,6 +90,10 @@ def monitor_config(config: Config, *, one_way_cost: float | None = None) -> Moni
 
 def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
     """The rule ``[policy]`` and ``[constraints]`` describe (``trigger`` overrides)."""
+    from driftwise.policy.constraints import Constraints
+    from driftwise.policy.destination import Destination
+    from driftwise.policy.rule import Rule
+
     p, c = config.policy, config.constraints
     constraints = Constraints(
         long_only=c.long_only, cash_buffer=c.cash_buffer, min_trade_usd=c.min_trade_usd,
@@ -111,6 +113,8 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
 
 def optimizer_settings(config: Config) -> OptimizerSettings:
     """The optimized destination's settings of ``[optimizer]``."""
+    from driftwise.policy.optimize import OptimizerSettings
+
     o = config.optimizer
     return OptimizerSettings(gamma=o.gamma, gamma_trade=o.gamma_trade, max_weight=o.max_weight,
                              group_deviation=o.group_deviation, group_by=o.group_by)
@@ -125,6 +129,8 @@ def build_trigger(policy: PolicyConfig) -> Trigger:
     alone, with its own parameters of ``[policy]``; the stress gate wraps the whole (a
     rule that never fires is not gated).
     """
+    from driftwise.policy.triggers import TRIGGERS, StressDelay
+
     kind = policy.trigger
     if kind in COMPOSITE:
         trigger = _composed(policy, kind, policy.triggers)
@@ -141,6 +147,8 @@ def build_trigger(policy: PolicyConfig) -> Trigger:
 
 def _composed(policy: PolicyConfig, mode: TriggerKind,
               items: tuple[TriggerComponent, ...]) -> Trigger:
+    from driftwise.policy.triggers import AllOf, AnyOf
+
     children = tuple(_component(policy, item) if isinstance(item, TriggerKind)
                      else _composed(policy, item.mode, item.components) for item in items)
     return AnyOf(children) if mode is TriggerKind.ANY_OF else AllOf(children)
@@ -148,6 +156,8 @@ def _composed(policy: PolicyConfig, mode: TriggerKind,
 
 def _component(policy: PolicyConfig, kind: TriggerKind) -> Trigger:
     """One trigger kind with its parameters of ``[policy]`` (no stress gate)."""
+    from driftwise.policy.triggers import TRIGGERS
+
     spec = TRIGGERS.get(kind.value)
     if spec is None or not spec.fires:
         raise ConfigError(f"policy.trigger: {kind.value!r} is not a trigger that can be "
@@ -160,6 +170,8 @@ def _component(policy: PolicyConfig, kind: TriggerKind) -> Trigger:
 
 def risk_settings(config: Config) -> RiskSettings:
     """How a backtest estimates the per-day risk inputs, from ``[risk]``."""
+    from driftwise.backtest.history import RiskSettings
+
     windows = config.risk.cov_windows_days
     return RiskSettings(vol_window_days=config.risk.vol_window_days,
                         short_window_days=windows[0], long_window_days=windows[-1],
@@ -168,6 +180,8 @@ def risk_settings(config: Config) -> RiskSettings:
 
 def bands(config: Config) -> Bands:
     """The default per-asset bands of ``[policy]``."""
+    from driftwise.backtest.grid import Bands
+
     p = config.policy
     return Bands(p.band_abs, p.band_rel, p.band_mode)
 
@@ -179,6 +193,9 @@ def _block_key(config: Config) -> tuple[object, ...]:
     model) may differ: each row of a block is priced with its own. What the per-day market
     inputs depend on (:meth:`CostParams.estimation`, the risk windows) may not.
     """
+    from driftwise.backtest.grid import trigger_structure
+    from driftwise.policy.triggers import Never
+
     rule = build_rule(config)  # γ and γ_trade may differ: rows of the block
     shape = dataclasses.replace(rule, trigger=Never(), optimizer=dataclasses.replace(
         rule.optimizer, gamma=1.0, gamma_trade=1.0))
@@ -203,6 +220,7 @@ def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> 
     ConfigError
         No configuration, or names of the wrong length or repeated.
     """
+    from driftwise.backtest.grid import RuleBlock, RuleGrid, stack_triggers
     from driftwise.config.policies import describe_configs, unique_names
 
     configs = list(configs)
@@ -271,6 +289,8 @@ def run_window(configs: Sequence[Config], start: DateLike | None = None,
         No configuration, or configurations disagreeing on the window, the start from
         holdings or the initial NAV (one run has one window and one start).
     """
+    from driftwise.backtest.batches import Window, starting_nav
+
     if not configs:
         raise ConfigError("backtest: no configuration to run")
     b = configs[0].backtest
@@ -307,6 +327,8 @@ def backtest_configs(inputs: Inputs, configs: Sequence[Config], *,
 
 def history_settings(config: Config) -> HistorySettings:
     """What a backtest of ``config`` estimates its per-day market inputs with."""
+    from driftwise.backtest.history import HistorySettings
+
     return HistorySettings.of(risk_settings(config), cost_params(config))
 
 
@@ -368,6 +390,7 @@ def falsification_runs(config: Config, *, nav_usd: float, start: str | None,
     The grid is made to travel to worker processes: its parameter table and texts are
     written now (a dozen configurations).
     """
+    from driftwise.backtest.grid import RuleGrid
     from driftwise.config import policies
     from driftwise.validation.study import (
         FALSIFICATION_POLICIES,

@@ -1,0 +1,112 @@
+"""The rolling covariance equals the planner's estimator, window by window.
+
+Oracle: :func:`driftwise.metrics.risk.sample_covariance` on each window (the function
+:meth:`MarketHistory.cov_on` calls for one day) and, independently, ``pandas.DataFrame.cov``
+(pairwise-complete, ``ddof = 1``) times 252.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driftwise.errors import ConfigError
+from driftwise.metrics.risk import sample_covariance
+from driftwise.metrics.rolling_cov import BLOCK_DAYS, rolling_sample_covariance
+
+RTOL = 1e-12
+"""Agreement asked of every entry, relative to the pair's scale ``sqrt(var_i var_j)`` (a
+covariance near zero has no digits of its own to compare)."""
+
+
+def _reference(returns: np.ndarray, end: int, window: int, mp: int | None) -> np.ndarray:
+    return sample_covariance(returns[max(0, end - window + 1): end + 1], window, mp)
+
+
+def _assert_close(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    diag = np.abs(np.diagonal(want, axis1=-2, axis2=-1))
+    scale = np.sqrt(diag[..., :, None] * diag[..., None, :])
+    ok = ~np.isnan(want)
+    err = np.abs(got - want)[ok]
+    assert (err <= RTOL * scale[ok] + 1e-300).all(), float((err / (scale[ok] + 1e-300)).max())
+
+
+@st.composite
+def panels(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int | None]:
+    """Returns with NaN gaps, whole missing rows and columns, short histories; ends in
+    any order (repeats allowed), spanning several blocks."""
+    n_rows = draw(st.integers(2, 3 * BLOCK_DAYS + 40))
+    n_assets = draw(st.integers(1, 6))
+    window = draw(st.integers(2, 80))
+    mp = draw(st.one_of(st.none(), st.integers(2, window)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    vol = rng.uniform(0.001, 0.2, n_assets)
+    drift = rng.uniform(-0.05, 0.05, n_assets)
+    returns = drift + vol * rng.standard_t(3, (n_rows, n_assets))
+    gaps = draw(st.floats(0.0, 0.6))
+    returns[rng.random((n_rows, n_assets)) < gaps] = np.nan
+    if draw(st.booleans()):  # a stock listed late: no history before some row
+        returns[: int(rng.integers(0, n_rows)), int(rng.integers(0, n_assets))] = np.nan
+    if draw(st.booleans()):  # the first row of a return series is missing
+        returns[0] = np.nan
+    if draw(st.booleans()):  # a non-finite value is missing too
+        returns[int(rng.integers(0, n_rows)), int(rng.integers(0, n_assets))] = np.inf
+    ends = draw(st.lists(st.integers(0, n_rows - 1), min_size=1, max_size=60))
+    if draw(st.booleans()):
+        ends = list(range(n_rows))
+    return returns, np.array(ends), window, mp
+
+
+@settings(max_examples=150, deadline=None)
+@given(panels())
+def test_each_window_equals_the_planner_s_sample_covariance(
+        panel: tuple[np.ndarray, np.ndarray, int, int | None]) -> None:
+    returns, ends, window, mp = panel
+    got = rolling_sample_covariance(returns, ends, window, mp)
+    want = np.stack([_reference(returns, int(e), window, mp) for e in ends])
+    _assert_close(got, want)
+
+
+def test_a_year_of_daily_windows_equals_pandas_pairwise_covariance() -> None:
+    rng = np.random.default_rng(7)
+    returns = rng.normal(0.0004, 0.012, (600, 8))
+    returns[rng.random(returns.shape) < 0.1] = np.nan
+    returns[:200, 2] = np.nan  # listed on row 200
+    ends = np.arange(600)
+    got = rolling_sample_covariance(returns, ends, 252)
+    for e in (0, 1, 130, 251, 252, 253, 400, 599):
+        frame = pd.DataFrame(returns[max(0, e - 251): e + 1])
+        want = frame.cov(min_periods=126).to_numpy() * 252
+        _assert_close(got[e], want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 399), min_size=1, max_size=30), st.integers(2, 300))
+def test_a_day_s_covariance_does_not_depend_on_the_other_days_asked(
+        others: list[int], window: int) -> None:
+    """To the bit: a study's tasks ask for different sets of days, in one process or in
+    several, and must give the same numbers."""
+    rng = np.random.default_rng(3)
+    returns = rng.normal(0.0005, 0.02, (400, 5))
+    returns[rng.random(returns.shape) < 0.1] = np.nan
+    every = rolling_sample_covariance(returns, np.arange(400), window)
+    some = rolling_sample_covariance(returns, others, window)
+    np.testing.assert_array_equal(some, every[others])
+
+
+@pytest.mark.parametrize(("ends", "window", "mp", "match"), [
+    ([0], 1, None, "window must be at least 2"),
+    ([0], 10, 11, "min_periods"),
+    ([5], 10, None, r"window ends must lie in \[0, 4\]"),
+    ([-1], 10, None, "window ends"),
+])
+def test_bad_arguments_are_refused(ends: list[int], window: int, mp: int | None,
+                                   match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        rolling_sample_covariance(np.zeros((5, 2)), ends, window, mp)
