@@ -18,7 +18,10 @@ power)]``:
   asset, an auxiliary ``v`` (N)): the cost's power part ``Σ_p c_p't_p``;
 * ``a >= 0``, ``a >= −(w0 + z) − max(−w0, 0)`` (shorts allowed): the added short, ``borrow'a``;
 * bounds ``lower <= z <= upper``; cash ``1'z + cost <= c0 − buffer``; turnover
-  ``1'u <= max_traded``; groups ``|G d + G z| <= dev``.
+  ``1'u <= max_traded``; groups ``|G d + G z| <= dev``; factor exposures
+  ``|B'd + B'z| <= bound`` (:mod:`driftwise.policy.factors`);
+* a factor penalty ``λ ||B'(d + z)||²`` enters as ``F``'s rows ``sqrt(λ / γ_trade) B'``
+  (the same ``y`` block, K grows by F).
 
 The epigraph variables are tight at the optimum (the objective and the cash row both
 prefer them small), so the minimizer in ``z`` is that of the problem as stated. The
@@ -66,6 +69,7 @@ class Layout:
     powers: tuple[float, ...]
     n_groups: int
     shorts: bool
+    n_exposures: int = 0
 
     @property
     def n_soc(self) -> int:
@@ -95,8 +99,9 @@ class Layout:
 
 
 def layout_of(prob: RowProblem, long_only: bool) -> Layout:
-    return Layout(len(prob.drift), prob.factor.shape[0], tuple(p for _, p in prob.powers),
-                  len(prob.groups), not long_only)
+    return Layout(len(prob.drift), prob.factor.shape[0] + len(prob.penalized_exposures),
+                  tuple(p for _, p in prob.powers), len(prob.groups), not long_only,
+                  len(prob.bounded_exposures))
 
 
 def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, FloatArray,
@@ -114,7 +119,9 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
     sp: Any = importlib.import_module("scipy.sparse")  # imported by the first solve only
     n, k, nv = lay.n, lay.k, lay.n_vars
     scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
-    f = scale * prob.factor
+    pen = prob.penalized_exposures  # λ ||B'(d + z)||² / γ_trade: more rows of the factor
+    f = np.concatenate([scale * prob.factor,
+                        math.sqrt(prob.exposure_penalty / prob.gamma_trade) * pen], axis=0)
     dg = scale * prob.factor_diag
     z_idx, u_idx = np.arange(n), n + np.arange(n)
     p_diag = np.zeros(nv)
@@ -167,6 +174,12 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         g_v = prob.groups.ravel()
         block(g_r, g_c, g_v, prob.group_deviation - gd)
         block(g_r, g_c, -g_v, prob.group_deviation + gd)
+    if lay.n_exposures:  # |B'd + B'z| <= bound, as the groups
+        bx = prob.bounded_exposures
+        bd = bx @ prob.drift
+        e_r, e_c = np.divmod(np.arange(bx.size), n)
+        block(e_r, e_c, bx.ravel(), prob.exposure_bound - bd)
+        block(e_r, e_c, -bx.ravel(), prob.exposure_bound + bd)
     if lay.shorts:
         a_idx = lay.a + ar
         block(ar, a_idx, -ones, np.zeros(n))  # a >= 0
@@ -269,18 +282,17 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
     inside its no-trade band (no side it may take lowers the objective) and every asset at
     a bound pushed against it. Long-only rows only (no borrow term).
     """
-    ratio = prob.gamma / prob.gamma_trade
     zero = np.abs(z) < zero_tol
     at_bound = ~zero & ((z - prob.lower < POLISH_SLACK) | (prob.upper - z < POLISH_SLACK))
     free = ~zero & ~at_bound
     x = np.where(zero, 0.0, np.where(z - prob.lower < POLISH_SLACK, prob.lower,
                                      np.where(at_bound, prob.upper, z)))
     sign = np.where(zero, 0.0, np.sign(z))
-    cov = prob.factor.T @ prob.factor + np.diag(prob.factor_diag**2)
+    quad = prob.quadratic() / prob.gamma_trade  # (γ Σ + 2 λ B B') / γ_trade
 
     def gradient(v: FloatArray) -> FloatArray:
         a = np.abs(v)
-        g = ratio * (cov @ (prob.drift + v)) + prob.linear * sign
+        g = quad @ (prob.drift + v) + prob.linear * sign
         for coef, power in prob.powers:
             g = g + power * coef * a ** (power - 1.0) * sign
         return np.asarray(g, dtype=np.float64)
@@ -289,7 +301,7 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
         if not len(idx):
             break
         a = np.abs(x[idx])
-        hess = ratio * cov[np.ix_(idx, idx)]
+        hess = quad[np.ix_(idx, idx)].copy()
         curv = np.zeros(len(idx))
         for coef, power in prob.powers:
             curv += power * (power - 1.0) * coef[idx] * a ** (power - 2.0)
@@ -318,6 +330,10 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
         return None
     if len(prob.groups) and np.any(np.abs(prob.groups @ (prob.drift + x))
                                    > prob.group_deviation - POLISH_SLACK):
+        return None
+    bounded = prob.bounded_exposures
+    if len(bounded) and np.any(np.abs(bounded @ (prob.drift + x))
+                               > prob.exposure_bound - POLISH_SLACK):
         return None
     return np.asarray(x, dtype=np.float64)
 
@@ -349,4 +365,10 @@ def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, A
     if n_g:
         grp = prob.groups @ prob.drift + prob.groups @ z
         cons += [grp <= prob.group_deviation, grp >= -prob.group_deviation]
+    bounded, pen = prob.bounded_exposures, prob.penalized_exposures
+    if len(bounded):  # |B'(d + z)| <= bound per factor
+        cons.append(cp.abs(bounded @ prob.drift + bounded @ z) <= prob.exposure_bound)
+    if len(pen):  # λ ||B'(d + z)||², divided by γ_trade as the rest
+        risk = risk + (prob.exposure_penalty / prob.gamma_trade) * cp.sum_squares(
+            pen @ prob.drift + pen @ z)
     return cp.Problem(cp.Minimize(risk + cost), cons), z, cost

@@ -19,7 +19,9 @@ benefit horizon ``H`` of the short the trade opens or increases,
 (``z_i <= 0``) and do-not-sell (``z_i >= 0``), assets not tradable today fixed, the cash
 buffer ``c0 − Σ z − cost(z) >= cash_buffer``, maximum turnover ``½ Σ|z| <= max_turnover``,
 group bounds ``|Σ_{i in g} (w_i − t_i)| <= group_deviation`` for each sector of the
-security master.
+security master, factor exposure bounds ``|B'(w − t)| <= factor_bound`` per factor, ``B``
+(N, F) the day's betas (:mod:`driftwise.policy.factors`); a factor penalty
+``λ ||B'(w − t)||²`` joins the objective.
 
 The minimum commission per ticket is not convex and is left out of the solve; the
 sizing that follows (landing after costs, cash fit, minimum trades, whole shares:
@@ -64,6 +66,7 @@ import numpy.typing as npt
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.costs.components import BPS
 from driftwise.errors import ConfigError
+from driftwise.policy.factors import FactorSettings
 from driftwise.policy.solver import BOUND, RowProblem, solve_row
 
 if TYPE_CHECKING:
@@ -108,6 +111,9 @@ class OptimizerSettings:
     group_by : GroupBy
         The security master's column whose values are the groups: ``sector`` or
         ``asset_class``.
+    factors : FactorSettings
+        The factor exposure targets (:mod:`driftwise.policy.factors`): a bound
+        ``|B'(w − t)| <= bound`` per factor and/or a penalty ``λ ||B'(w − t)||²``.
     """
 
     gamma: float | FloatArray = DEFAULT_GAMMA
@@ -115,6 +121,7 @@ class OptimizerSettings:
     max_weight: float = 1.0
     group_deviation: float | None = None
     group_by: GroupBy = GroupBy.SECTOR
+    factors: FactorSettings = field(default_factory=FactorSettings)
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_trade"):
@@ -264,7 +271,8 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
                   cov_annual: FloatArray | None, vol_annual: FloatArray | None,
                   borrow_bps_annual: FloatArray | None = None,
                   horizon_days: float = float(TRADING_DAYS),
-                  groups: IntArray | None = None) -> Optimized:
+                  groups: IntArray | None = None,
+                  factor_betas: FloatArray | None = None) -> Optimized:
     """Solve the optimized destination for each active row.
 
     Parameters
@@ -294,6 +302,9 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     groups : ndarray of int, shape (N,), optional
         Group (sector) index of each asset, -1 for none; used with
         ``settings.group_deviation``.
+    factor_betas : ndarray, shape (N, F), optional
+        The day's factor betas (:meth:`driftwise.policy.factors.FactorHistory.betas`);
+        needed when ``settings.factors`` has a bound or a penalty.
 
     Returns
     -------
@@ -303,6 +314,12 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     factor, diag = risk_factor(cov_annual, vol_annual, n_assets)
     gam, gam_t = settings.per_row("gamma", n_rows), settings.per_row("gamma_trade", n_rows)
     member = _membership(groups, n_assets, settings.group_deviation)
+    fs = settings.factors
+    if fs.active and factor_betas is None:
+        raise ConfigError("optimizer: the factor targets (factor_bound, factor_penalty) need "
+                          "the day's factor betas, which were not given")
+    exposures = (np.asarray(factor_betas, dtype=np.float64).T if fs.active
+                 and factor_betas is not None else np.zeros((0, n_assets)))
     out_z = np.zeros((n_rows, n_assets))
     benefit, marginal = np.zeros((n_rows, n_assets)), np.zeros((n_rows, n_assets))
     cost = np.zeros(n_rows)
@@ -323,7 +340,9 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
             lower=lo, upper=hi, cash_floor=float(c.cash_buffer),
             max_traded=2.0 * min(float(c.max_turnover), BOUND), groups=member,
             group_deviation=float(settings.group_deviation or 0.0), gamma=float(gam[r]),
-            gamma_trade=float(gam_t[r]))
+            gamma_trade=float(gam_t[r]), exposures=exposures,
+            exposure_bound=float("inf") if fs.bound is None else float(fs.bound),
+            exposure_penalty=float(fs.penalty))
         if prob.zero_is_optimal():
             screened[r], status[r] = True, "no trade"
             z = np.zeros(n_assets)
