@@ -42,9 +42,15 @@ a sparsity pattern fixed by the problem's shape, and solved by Clarabel directly
 modelling layer (cvxpy spent more time updating parameters and unpacking than Clarabel
 solving, and its parameterized compile of 500 assets took 6.4 s and 2.2 GB). The
 problem as stated with cvxpy (:func:`driftwise.policy.conic.reference_problem`) is the
-tests' reference. The solver is not warm-started: a warm start makes the answer depend on
+tests' reference. Clarabel is not warm-started: a warm start makes the answer depend on
 the previous solve (measured: 6e-5 relative on a degenerate problem), and every row must be
-decided as it would be alone, so that the backtest equals the planner. ``Σ`` enters exactly
+decided as it would be alone, so that the backtest equals the planner. Instead, a row first
+tries the **active set of the last answer** of the same settings (:func:`warm_solve`: the
+traded assets' stationarity conditions solved by Newton's method, the result kept only when
+it passes the KKT check of the whole problem, so it is the optimum whatever the guess); the
+interior point runs only when that check fails. In a daily backtest the set of assets
+traded changes rarely from one day to the next, so most rows skip the interior point.
+``Σ`` enters exactly
 (its symmetric square root) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor
 model: its :data:`N_FACTORS` leading principal components (LAPACK's subset eigensolver)
 plus the residual variance of each asset on the diagonal, so every asset's own variance
@@ -66,6 +72,7 @@ import numpy.typing as npt
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.costs.components import BPS
 from driftwise.errors import ConfigError
+from driftwise.policy import conic
 from driftwise.policy.factors import FactorSettings
 from driftwise.policy.solver import BOUND, RowProblem, solve_row
 
@@ -122,6 +129,11 @@ class OptimizerSettings:
     group_deviation: float | None = None
     group_by: GroupBy = GroupBy.SECTOR
     factors: FactorSettings = field(default_factory=FactorSettings)
+    warm: dict[tuple[float, float, int], FloatArray] = field(
+        default_factory=dict, compare=False, repr=False)
+    """The last answer solved per (γ, γ_trade, N): the active set the next solve tries
+    first (:func:`optimize_rows`); a guess only, never the answer unless it passes the KKT
+    check. Shared by :meth:`take`, so that the rows of a backtest keep it from day to day."""
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_trade"):
@@ -146,7 +158,8 @@ class OptimizerSettings:
         def pick(value: float | FloatArray) -> float | FloatArray:
             arr = np.asarray(value)
             return value if arr.ndim == 0 else np.asarray(arr[rows], dtype=np.float64)
-        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade))
+        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade),
+                       warm=self.warm)
 
     def per_row(self, name: str, n_rows: int) -> FloatArray:
         """γ or γ_trade as a (C,) array."""
@@ -343,15 +356,21 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
             gamma_trade=float(gam_t[r]), exposures=exposures,
             exposure_bound=float("inf") if fs.bound is None else float(fs.bound),
             exposure_penalty=float(fs.penalty))
+        key = (prob.gamma, prob.gamma_trade, n_assets)
         if prob.zero_is_optimal():
             screened[r], status[r] = True, "no trade"
             z = np.zeros(n_assets)
         else:
-            solved, status[r] = solve_row(prob, long_only=c.long_only)
+            solved = warm_solve(prob, settings.warm.get(key), long_only=c.long_only)
+            if solved is not None:
+                status[r] = "optimal"
+            else:
+                solved, status[r] = solve_row(prob, long_only=c.long_only)
             if solved is None:
                 failed[r] = True
                 continue
             z = np.where(np.abs(solved) > TRADE_TOL, solved, 0.0)
+            settings.warm[key] = z
         out_z[r] = z
         cost[r] = float(prob.trade_cost(z).sum())
         benefit[r] = np.abs(prob.risk_gradient(z))
@@ -360,6 +379,27 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     dest = post / (1.0 - cost)[:, None]
     return Optimized(out_z, np.asarray(dest, dtype=np.float64), out_z != 0.0, cost, benefit,
                      marginal, failed, screened, tuple(status))
+
+
+def warm_solve(prob: RowProblem, guess: FloatArray | None, *, long_only: bool
+               ) -> FloatArray | None:
+    """The optimum from the active set of ``guess`` (the last answer of the same
+    settings), without the interior point; None when it is not the optimum.
+
+    :func:`driftwise.policy.conic.active_set_solve` starts from the guess's active set
+    (assets at zero or at a bound, the others' signs), solves the stationarity conditions of
+    the traded assets by Newton's method, moves the set while the conditions say so, and
+    keeps the result only when it passes the KKT check of the whole problem (signs kept,
+    every constraint slack, every untraded asset inside its no-trade band, every asset at
+    a bound pushed against it: :func:`driftwise.policy.conic.polish`). The problem being
+    convex (strictly, in the traded assets), a point passing the check is the optimum,
+    whatever the guess:
+    the answer a cold solve polishes to (a test holds the two within 1e-8). Long-only rows
+    only (the polish's domain), and not when the guess no longer fits the row (another
+    universe)."""
+    if guess is None or not long_only or guess.shape != prob.drift.shape or not np.any(guess):
+        return None
+    return conic.active_set_solve(prob, guess)
 
 
 def group_codes(labels: npt.ArrayLike) -> IntArray:
