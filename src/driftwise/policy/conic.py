@@ -253,7 +253,11 @@ def solve_conic(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None
     if word not in ("optimal", "optimal_inaccurate"):
         return None, word
     z = np.asarray(solution.x[:lay.n], dtype=np.float64)
-    polished = polish(prob, z) if long_only else None
+    polished = None
+    if long_only:  # the polish of the solver's active set, else the active set moved from it
+        polished = polish(prob, z)
+        if polished is None:
+            polished = active_set_solve(prob, z)
     return (z, word) if polished is None else (polished, word)
 
 
@@ -411,12 +415,11 @@ def active_set_solve(prob: RowProblem, guess: FloatArray,
     for _ in range(rounds):
         x = np.where(sign == 0.0, 0.0, np.where(at_lo, lo, np.where(at_hi, hi, x)))
         free = (sign != 0.0) & ~at_lo & ~at_hi
-        start = free & (x == 0.0)  # a newly traded asset: its excess marginal benefit
-        if np.any(start):  # over its own curvature (the trade without impact), in bounds
-            g0 = _gradient(prob, quad, x, np.zeros_like(sign))
-            size = np.maximum(np.abs(g0) - prob.linear, 1e-9) / np.maximum(np.diag(quad),
-                                                                             1e-300)
-            x = np.where(start, sign * np.minimum(size, np.where(sign > 0, hi, -lo)), x)
+        # a newly traded (or nearly untraded) asset starts just off zero: the stationarity
+        # condition of a concave impact term is concave and increasing in the trade's size,
+        # so Newton's steps from below the root stay below it (no sign flip)
+        start = free & (np.abs(x) < 1e-6)
+        x = np.where(start, sign * np.minimum(1e-6, np.where(sign > 0, hi, -lo)), x)
         solved = _newton(prob, quad, x, sign, np.flatnonzero(free))
         if solved is None:
             return None
