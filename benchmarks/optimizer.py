@@ -14,14 +14,21 @@
 3. The time (wall clock and CPU) of one plan with the optimized destination over 500
    synthetic assets (target <= 1 s; γ_trade = 1, so that the solver runs), after a first
    plan that pays the imports.
+4. ``--sp500``: the frontier of 1. on real S&P 500 stocks (``../shared/data``: the
+   Alpha Vantage daily adjusted closes of the stocks priced on every day of the last
+   ``--years`` years of the data, at most ``--assets`` of them, equal weight; CBOE VIX),
+   with the time of the run; skipped, saying so, without the data.
 
     python benchmarks/optimizer.py [--gammas 1 3 10 30 100] [--samples 1000] [--skip-grid]
+    python benchmarks/optimizer.py --sp500 [--assets 500] [--years 10] [--gammas 5 30]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +38,7 @@ from driftwise.config import Config, policies
 from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.10)
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GAMMA = DEFAULT_GAMMA
 
 
@@ -55,35 +63,90 @@ def frontier(inputs: dw.Inputs, gammas: list[float], start: pd.Timestamp,
     return frame
 
 
+def print_frontier(frame: pd.DataFrame) -> None:
+    """The table, the best rules and whether the default γ_trade is dominated."""
+    with pd.option_context("display.float_format", "{:.6f}".format, "display.width", 200,
+                           "display.max_columns", 20):
+        print(frame)
+    thresholds = frame[frame.index.str.startswith("threshold")]
+    optimized_rows = frame[frame.index.str.startswith("optimized")]
+    best_t, best_o = thresholds["loss"].idxmin(), optimized_rows["loss"].idxmin()
+    print(f"best threshold: {best_t} loss {thresholds['loss'].min():.6f}; best optimized: "
+          f"{best_o} loss {optimized_rows['loss'].min():.6f}")
+    default = f"optimized γ_trade={DEFAULT_GAMMA_TRADE:g}"
+    if default in frame.index:
+        row = frame.loc[default]
+        dominated = thresholds[(thresholds["te_annual"] <= row["te_annual"])
+                               & (thresholds["cost_per_year"] <= row["cost_per_year"])]
+        print(f"default γ_trade = {DEFAULT_GAMMA_TRADE:g}: loss {row['loss']:.6f}; "
+              f"dominated by {list(dominated.index) or 'no threshold rule'}")
+
+
+def sp500_inputs(n_assets: int, years: int) -> dw.Inputs | None:
+    """Equal weight over the S&P 500 stocks priced on every day of the data's last
+    ``years`` years (at most ``n_assets``, alphabetically), CBOE VIX; None without the
+    data."""
+    from driftwise.app.backtest import equal_weight_inputs
+    from driftwise.data.alphavantage import read_alphavantage_folder
+    from driftwise.data.market import read_vix
+
+    folder = SHARED / "sp500-daily-ohlcv-alphavantage" / "daily"
+    if not folder.is_dir():
+        return None
+    last = pd.Timestamp("2021-04-21")  # the data's last day
+    market = read_alphavantage_folder(folder, start=last - pd.DateOffset(years=years),
+                                      end=last)
+    vix, _ = read_vix(SHARED / "cboe-vix" / "vix-daily.csv")
+    if market.jumps:  # the backtest refuses unconfirmed jumps: these are taken as real
+        print(f"{len(market.jumps)} suspect one-day price jumps taken as real: "
+              + ", ".join(f"{j.ticker} {pd.Timestamp(j.date).date()}" for j in market.jumps))
+    market = dataclasses.replace(market, vix=vix, jumps=())
+    inputs = equal_weight_inputs(market)
+    keep = inputs.market.prices.columns[:n_assets]
+    if len(keep) < len(inputs.market.prices.columns):
+        cut = dataclasses.replace(market, prices=market.prices[keep],
+                                  volumes=None if market.volumes is None
+                                  else market.volumes[keep])
+        inputs = equal_weight_inputs(cut)
+    return inputs
+
+
+def run_sp500(args: argparse.Namespace) -> None:
+    inputs = sp500_inputs(args.assets, args.years)
+    if inputs is None:
+        print(f"skipped: no S&P 500 data at {SHARED}")
+        return
+    days = inputs.market.prices.index
+    print(f"S&P 500: {len(inputs.market.prices.columns)} stocks, {days[0].date()} .. "
+          f"{days[-1].date()}, equal weight, CBOE VIX")
+    t0, c0 = time.perf_counter(), time.process_time()
+    frame = frontier(inputs, args.gammas, days[0], days[-1], args.samples)
+    print_frontier(frame)
+    print(f"frontier ({len(frame)} rules): {time.perf_counter() - t0:.1f} s, "
+          f"{time.process_time() - c0:.1f} s of CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gammas", type=float, nargs="+", default=[1, 3, 10, 30, 100])
     parser.add_argument("--skip-grid", action="store_true")
     parser.add_argument("--samples", type=int, default=1000,
                         help="block-bootstrap resamples of the intervals")
+    parser.add_argument("--sp500", action="store_true",
+                        help="the frontier on real S&P 500 stocks (../shared/data)")
+    parser.add_argument("--assets", type=int, default=500)
+    parser.add_argument("--years", type=int, default=10)
     args = parser.parse_args()
+    if args.sp500:
+        run_sp500(args)
+        return
     inputs = dw.load()
     last = inputs.market.prices.index[-1]
     days = inputs.market.prices.index
     start = days[max(0, len(days) - 2516)]
     print(f"sample: {inputs.market.prices.shape[1]} stocks, {start.date()} .. {last.date()}")
     if not args.skip_grid:
-        frame = frontier(inputs, args.gammas, start, last, args.samples)
-        with pd.option_context("display.float_format", "{:.6f}".format, "display.width", 200,
-                               "display.max_columns", 20):
-            print(frame)
-        thresholds = frame[frame.index.str.startswith("threshold")]
-        optimized_rows = frame[frame.index.str.startswith("optimized")]
-        best_t, best_o = thresholds["loss"].idxmin(), optimized_rows["loss"].idxmin()
-        print(f"best threshold: {best_t} loss {thresholds['loss'].min():.6f}; best optimized: "
-              f"{best_o} loss {optimized_rows['loss'].min():.6f}")
-        default = f"optimized γ_trade={DEFAULT_GAMMA_TRADE:g}"
-        if default in frame.index:
-            row = frame.loc[default]
-            dominated = thresholds[(thresholds["te_annual"] <= row["te_annual"])
-                                   & (thresholds["cost_per_year"] <= row["cost_per_year"])]
-            print(f"default γ_trade = {DEFAULT_GAMMA_TRADE:g}: loss {row['loss']:.6f}; "
-                  f"dominated by {list(dominated.index) or 'no threshold rule'}")
+        print_frontier(frontier(inputs, args.gammas, start, last, args.samples))
     t0, c0 = time.perf_counter(), time.process_time()
     dw.backtest(inputs, {"optimized": optimized(DEFAULT_GAMMA_TRADE)}, start=start, end=last,
                 samples=1)

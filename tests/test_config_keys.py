@@ -207,6 +207,7 @@ STRESS_DELAYED = {"policy.stress_max_drift": 0.12}  # the fixture's 11% drift is
 TAXED = {"tax.enabled": True}
 OPTIMIZED = {"policy.destination": "optimized"}
 SWEEP = ("backtest --sweep",)
+FACTORED = {**OPTIMIZED, "optimizer.factors": ("market = EEE",)}
 
 CASES: dict[str, Case] = {
     "policy.frequency": Case("month", CALENDAR),
@@ -236,6 +237,11 @@ CASES: dict[str, Case] = {
     "optimizer.group_deviation": Case(0.0, OPTIMIZED),  # sectors exactly on their targets
     # one asset class: the whole book's invested weight on target, not each sector's
     "optimizer.group_by": Case("asset_class", {**OPTIMIZED, "optimizer.group_deviation": 0.0}),
+    # factor targets on a proxy of the fixture's prices (EEE: priced, not in the book)
+    "optimizer.factor_bound": Case(0.0, FACTORED),
+    "optimizer.factor_penalty": Case(1000.0, FACTORED),
+    "optimizer.factors": Case(("market = EEE - DDD",), {**FACTORED, "optimizer.factor_bound": 0.0}),
+    "optimizer.factor_window_days": Case(40, {**FACTORED, "optimizer.factor_bound": 0.0}),
     "constraints.long_only": Case(False, {"policy.destination": "half"}, "short"),
     "constraints.cash_buffer": Case(0.06),
     "constraints.min_trade_usd": Case(70_000.0),

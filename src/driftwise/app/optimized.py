@@ -5,7 +5,9 @@ benefit of its first dollar traded, ``|γ (Σ (w − t))_i|``, is at most its ma
 ``γ_trade κ_i`` (spread, commission and flat cost per dollar; the impact's slope is 0 at
 0): the asset sits inside the no-trade region. The sizing then lands, fits cash, drops
 minimum trades and rounds to whole shares; the plan reports what that step changed in
-cost and tracking error against the solver's own trades.
+cost and tracking error against the solver's own trades. With factor exposure targets
+(:mod:`driftwise.policy.factors`), the plan shows each factor's exposure ``B'w`` of the
+target, before and after the trades, from the betas of the as-of date.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 
 from driftwise.flags import Flag, Notice, notice
 from driftwise.policy.context import DayContext
+from driftwise.policy.factors import MIN_OBSERVATIONS, FactorSettings, exposures, factor_history
 from driftwise.policy.rule import StepResult
 
 MAX_LISTED = 12
@@ -74,3 +77,42 @@ def fallback_notice(outcome: StepResult) -> tuple[Notice, ...]:
         return ()
     return (notice(Flag.OPTIMIZER_FALLBACK, f"the optimizer did not solve "
                    f"({solved.status[0]}): the full destination was used instead"),)
+
+
+def plan_factor_betas(prices: pd.DataFrame, tickers: pd.Index, as_of: pd.Timestamp,
+                      settings: FactorSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The factor betas (N, F) of ``tickers`` on ``as_of`` and which assets have them (N,):
+    :meth:`FactorHistory.betas` on the as-of row of the market prices, from the returns of
+    the last ``window_days`` sessions up to it (the backtest reads the same rows)."""
+    upto = prices.loc[:as_of]
+    recent = upto.iloc[max(0, len(upto) - settings.window_days - 1):]
+    history = factor_history(recent, tickers, settings)
+    return history.betas(len(recent) - 1)
+
+
+def factor_report(outcome: StepResult, ctx: DayContext, betas: np.ndarray, known: np.ndarray,
+                  tickers: pd.Index, settings: FactorSettings
+                  ) -> tuple[list[str], dict[str, float], dict[str, float]]:
+    """The factor exposures of the plan (row 0): a reason line (target → before → after
+    per factor) and the figures of ``before`` (``exposure_<name>``) and ``after``
+    (``exposure_<name>`` after the trades, ``exposure_<name>_target``)."""
+    target = exposures(betas, np.broadcast_to(ctx.target, ctx.weights.shape)[0])
+    before = exposures(betas, ctx.weights[0])
+    after = exposures(betas, outcome.sizing.post_weights[0])
+    how = ([f"bound ±{settings.bound:.4f}"] if settings.bound is not None else []) + (
+        [f"penalty λ = {settings.penalty:g}"] if settings.penalty > 0 else [])
+    shown = "; ".join(f"{name} {target[f]:.4f} → {before[f]:.4f} → {after[f]:.4f}"
+                      for f, name in enumerate(settings.names))
+    reasons = [f"factor exposures B'w (target → before → after; {', '.join(how)}; betas on "
+               f"{settings.window_days} sessions of returns up to the as-of date): {shown}"]
+    missing = tickers[~known]
+    if len(missing):
+        reasons.append("no factor betas (fewer than "
+                       f"{MIN_OBSERVATIONS} daily returns with the factors'), taken as 0: "
+                       + ", ".join(map(str, missing[:MAX_LISTED]))
+                       + (f" and {len(missing) - MAX_LISTED} more"
+                          if len(missing) > MAX_LISTED else ""))
+    names = settings.names
+    return (reasons, {f"exposure_{n}": float(before[f]) for f, n in enumerate(names)},
+            {**{f"exposure_{n}": float(after[f]) for f, n in enumerate(names)},
+             **{f"exposure_{n}_target": float(target[f]) for f, n in enumerate(names)}})

@@ -17,7 +17,13 @@ import pandas as pd
 
 from driftwise import _display
 from driftwise.app import tax as plan_tax
-from driftwise.app.optimized import fallback_notice, no_trade_reason, rounding_effect
+from driftwise.app.optimized import (
+    factor_report,
+    fallback_notice,
+    no_trade_reason,
+    plan_factor_betas,
+    rounding_effect,
+)
 from driftwise.calendar import (
     next_session,
     nyse_sessions,
@@ -213,13 +219,17 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         rule = dataclasses.replace(
             build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
             skip_if_cost_exceeds_benefit=False)
+    factors = rule.optimizer.factors
+    betas = (plan_factor_betas(inputs.market.prices, state.tickers, state.as_of, factors)
+             if rule.destination is Destination.OPTIMIZED and factors.active else None)
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
                    no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
                    borrow_bps_annual=costs.borrow_bps_annual,
                    groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
-                                      .reindex(state.tickers)))
+                                      .reindex(state.tickers)),
+                   factor_betas=None if betas is None else betas[0])
     taxed = (plan_tax.taxed_step(rule, ctx, day, inputs, state, config)
              if plan_tax.applies(inputs, config) else None)
     outcome = taxed[0].outcome if taxed is not None else step(rule, ctx, day)
@@ -251,6 +261,10 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
     before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()),
                              float(trades["tax_usd"].sum()) if taxed is not None else 0.0)
     after |= rounding_effect(outcome, ctx)
+    if betas is not None:
+        exposed, exp_before, exp_after = factor_report(outcome, ctx, betas[0], betas[1],
+                                                       state.tickers, factors)
+        reasons, before, after = [*reasons, *exposed], before | exp_before, after | exp_after
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,

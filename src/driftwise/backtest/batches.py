@@ -35,6 +35,7 @@ from driftwise.costs import (
 )
 from driftwise.data.model import Inputs
 from driftwise.policy.book import Book
+from driftwise.policy.factors import FactorHistory
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import Trigger
 
@@ -143,6 +144,10 @@ class Batch:
     groups: IntArray | None = None
     """Sector of each asset (N,) from the security master (-1: none), for the optimized
     destination's group bounds."""
+    factors: FactorHistory | None = None
+    """The returns the optimized destination's factor betas are estimated from (its rows
+    those of the full price history, :attr:`MarketHistory.rows`); None without factor
+    targets."""
 
 # ------------------------------------------------------------------ state
 

@@ -56,7 +56,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
+from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
 from driftwise.backtest import blocks, cluster, compiled, segments
 from driftwise.backtest.batches import (
     Batch,
@@ -80,6 +80,7 @@ from driftwise.flags import Flag, Notice
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
+from driftwise.policy.factors import factor_history
 from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.triggers import DayInput, TriggerResult
@@ -235,7 +236,10 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             compiled=compiled.supports(rule, block.with_cov),
             borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history),
             groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
-                               .reindex(tickers))))
+                               .reindex(tickers)),
+            factors=(factor_history(inputs.market.prices, tickers, rule.optimizer.factors)
+                     if rule.destination is Destination.OPTIMIZED
+                     and rule.optimizer.factors.active else None)))
     return out
 
 
@@ -312,7 +316,9 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                    borrow_bps_annual=(None if batch.borrow_daily is None
                                       else costs.inputs.borrow_bps_annual),
-                   groups=batch.groups)
+                   groups=batch.groups,
+                   factor_betas=(None if batch.factors is None
+                                 else batch.factors.betas(int(batch.history.rows[k]))[0]))
     outcome = step(rule, sub, day, evaluated=known)
     s = outcome.sizing
     out.intended[k, batch.members[fired]] = s.intended_traded_usd

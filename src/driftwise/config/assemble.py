@@ -113,11 +113,16 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
 
 def optimizer_settings(config: Config) -> OptimizerSettings:
     """The optimized destination's settings of ``[optimizer]``."""
+    from driftwise.policy.factors import FactorSettings, parse_factor
     from driftwise.policy.optimize import OptimizerSettings
 
     o = config.optimizer
+    factors = FactorSettings(factors=tuple(parse_factor(f) for f in o.factors),
+                             window_days=o.factor_window_days, bound=o.factor_bound,
+                             penalty=o.factor_penalty)
     return OptimizerSettings(gamma=o.gamma, gamma_trade=o.gamma_trade, max_weight=o.max_weight,
-                             group_deviation=o.group_deviation, group_by=o.group_by)
+                             group_deviation=o.group_deviation, group_by=o.group_by,
+                             factors=factors)
 
 
 def build_trigger(policy: PolicyConfig) -> Trigger:

@@ -71,6 +71,7 @@ from driftwise.execution.schedule import ExecutionStyle, OrderType
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
+from driftwise.policy.factors import DEFAULT_FACTOR_SPECS, MIN_OBSERVATIONS, parse_factor
 from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, GroupBy
 from driftwise.policy.triggers import CostBenefitForm
 
@@ -193,6 +194,24 @@ def _tickers(values: tuple[str, ...]) -> tuple[str, ...]:
         if not TICKER_PATTERN.match(ticker):
             raise _invalid("tickers of letters, digits and . - /", found=show_value(raw))
     return _unique(out)
+
+
+def _factor_specs(values: tuple[str, ...]) -> tuple[str, ...]:
+    names = []
+    for raw in values:
+        try:
+            name, long, short = parse_factor(raw)
+        except ValueError:
+            raise _invalid("factors written 'name = TICKER' or 'name = LONG - SHORT'",
+                           found=show_value(str(raw))) from None
+        for ticker in (long, short):
+            if ticker is not None and not TICKER_PATTERN.match(ticker):
+                raise _invalid("tickers of letters, digits and . - /", found=show_value(raw))
+        names.append(name)
+    if not values:
+        raise _invalid("at least one factor", found="[]")
+    _unique(tuple(names))
+    return values
 
 
 def _date_input(value: object) -> object:
@@ -412,6 +431,14 @@ class OptimizerConfig(_Section):
     group_deviation: float | None = _f(None, "Largest group deviation |Σ(w − t)|, fraction "
                                        "of NAV.", ge=0, le=1)
     group_by: GroupBy = _lax(GroupBy.SECTOR, "Security-master column grouping the assets.")
+    factors: Annotated[tuple[str, ...], AfterValidator(_factor_specs), Field(strict=False)] = \
+        _f(DEFAULT_FACTOR_SPECS, "Factor proxies, 'name = TICKER' or 'name = LONG - SHORT'.")
+    factor_window_days: int = _f(252, "Sessions of returns the factor betas are estimated "
+                                 "from.", ge=MIN_OBSERVATIONS)
+    factor_bound: float | None = _f(None, "Largest |B'(w − t)| of each factor after trading.",
+                                    ge=0, le=10)
+    factor_penalty: float = _f(0.0, "λ of the penalty λ·||B'(w − t)||² on factor exposures.",
+                               ge=0)
 
 
 class ConstraintsConfig(_Section):

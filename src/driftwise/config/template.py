@@ -118,6 +118,18 @@ max_weight = 1.0
 # group_deviation = 0.02
 # The security master's column whose values group the assets: "sector" or "asset_class".
 group_by = "sector"
+# Factor proxies of the factor exposure targets: "name = TICKER" or "name = LONG - SHORT"
+# (daily returns of the long leg minus the short leg). A ticker is read from the market
+# prices, else from the reference series (S&P 500 index SP500; MSCI USA factor ETFs MTUM,
+# QUAL, SIZE, USMV, VLUE; 2014 .. 2022-12-28).
+factors = ["market = SP500", "size = SIZE - SP500", "value = VLUE - SP500"]
+# Sessions of daily returns (up to the decision day) the factor betas are estimated from.
+factor_window_days = 252
+# Largest |B'(w − t)| of each factor after an optimized rebalance (beta-weighted fraction
+# of NAV), e.g. 0.05 (left out: no factor bound).
+# factor_bound = 0.05
+# λ of the penalty λ·||B'(w − t)||² on the factor exposures (0: none).
+factor_penalty = 0.0
 
 [costs]
 # Market impact: "square_root" (Y·σ_daily·sqrt(Q/ADV)) or "almgren_2005" (3/5 power).

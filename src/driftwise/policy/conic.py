@@ -18,7 +18,10 @@ power)]``:
   asset, an auxiliary ``v`` (N)): the cost's power part ``Σ_p c_p't_p``;
 * ``a >= 0``, ``a >= −(w0 + z) − max(−w0, 0)`` (shorts allowed): the added short, ``borrow'a``;
 * bounds ``lower <= z <= upper``; cash ``1'z + cost <= c0 − buffer``; turnover
-  ``1'u <= max_traded``; groups ``|G d + G z| <= dev``.
+  ``1'u <= max_traded``; groups ``|G d + G z| <= dev``; factor exposures
+  ``|B'd + B'z| <= bound`` (:mod:`driftwise.policy.factors`);
+* a factor penalty ``λ ||B'(d + z)||²`` enters as ``F``'s rows ``sqrt(λ / γ_trade) B'``
+  (the same ``y`` block, K grows by F).
 
 The epigraph variables are tight at the optimum (the objective and the cash row both
 prefer them small), so the minimizer in ``z`` is that of the problem as stated. The
@@ -29,6 +32,11 @@ row is solved as it would be alone. Its answer (exact to about 1e-8 of NAV) is t
 polished (:func:`polish`): Newton's method on the stationarity conditions of its active
 set, kept only when the result passes the KKT check, so that the backtest and the planner,
 whose data differ in the last bits, trade the same to 1e-9 of NAV.
+
+:func:`active_set_solve` reaches the same polished answer without the interior point, from
+a guessed active set (the backtest's last answer of the same settings): Newton's method on
+the traded assets, the set moved while the stationarity conditions say so, the result kept
+only when :func:`polish` finds it passes the KKT check; otherwise the row goes to Clarabel.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._types import FloatArray, IntArray
+from driftwise._types import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:
     from driftwise.policy.solver import RowProblem
@@ -66,6 +74,7 @@ class Layout:
     powers: tuple[float, ...]
     n_groups: int
     shorts: bool
+    n_exposures: int = 0
 
     @property
     def n_soc(self) -> int:
@@ -95,8 +104,9 @@ class Layout:
 
 
 def layout_of(prob: RowProblem, long_only: bool) -> Layout:
-    return Layout(len(prob.drift), prob.factor.shape[0], tuple(p for _, p in prob.powers),
-                  len(prob.groups), not long_only)
+    return Layout(len(prob.drift), prob.factor.shape[0] + len(prob.penalized_exposures),
+                  tuple(p for _, p in prob.powers), len(prob.groups), not long_only,
+                  len(prob.bounded_exposures))
 
 
 def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, FloatArray,
@@ -114,7 +124,9 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
     sp: Any = importlib.import_module("scipy.sparse")  # imported by the first solve only
     n, k, nv = lay.n, lay.k, lay.n_vars
     scale = math.sqrt(prob.gamma / (2.0 * prob.gamma_trade))
-    f = scale * prob.factor
+    pen = prob.penalized_exposures  # λ ||B'(d + z)||² / γ_trade: more rows of the factor
+    f = np.concatenate([scale * prob.factor,
+                        math.sqrt(prob.exposure_penalty / prob.gamma_trade) * pen], axis=0)
     dg = scale * prob.factor_diag
     z_idx, u_idx = np.arange(n), n + np.arange(n)
     p_diag = np.zeros(nv)
@@ -167,6 +179,12 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         g_v = prob.groups.ravel()
         block(g_r, g_c, g_v, prob.group_deviation - gd)
         block(g_r, g_c, -g_v, prob.group_deviation + gd)
+    if lay.n_exposures:  # |B'd + B'z| <= bound, as the groups
+        bx = prob.bounded_exposures
+        bd = bx @ prob.drift
+        e_r, e_c = np.divmod(np.arange(bx.size), n)
+        block(e_r, e_c, bx.ravel(), prob.exposure_bound - bd)
+        block(e_r, e_c, -bx.ravel(), prob.exposure_bound + bd)
     if lay.shorts:
         a_idx = lay.a + ar
         block(ar, a_idx, -ones, np.zeros(n))  # a >= 0
@@ -235,7 +253,11 @@ def solve_conic(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None
     if word not in ("optimal", "optimal_inaccurate"):
         return None, word
     z = np.asarray(solution.x[:lay.n], dtype=np.float64)
-    polished = polish(prob, z) if long_only else None
+    polished = None
+    if long_only:  # the polish of the solver's active set, else the active set moved from it
+        polished = polish(prob, z)
+        if polished is None:
+            polished = active_set_solve(prob, z)
     return (z, word) if polished is None else (polished, word)
 
 
@@ -269,18 +291,17 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
     inside its no-trade band (no side it may take lowers the objective) and every asset at
     a bound pushed against it. Long-only rows only (no borrow term).
     """
-    ratio = prob.gamma / prob.gamma_trade
     zero = np.abs(z) < zero_tol
     at_bound = ~zero & ((z - prob.lower < POLISH_SLACK) | (prob.upper - z < POLISH_SLACK))
     free = ~zero & ~at_bound
     x = np.where(zero, 0.0, np.where(z - prob.lower < POLISH_SLACK, prob.lower,
                                      np.where(at_bound, prob.upper, z)))
     sign = np.where(zero, 0.0, np.sign(z))
-    cov = prob.factor.T @ prob.factor + np.diag(prob.factor_diag**2)
+    quad = prob.quadratic() / prob.gamma_trade  # (γ Σ + 2 λ B B') / γ_trade
 
     def gradient(v: FloatArray) -> FloatArray:
         a = np.abs(v)
-        g = ratio * (cov @ (prob.drift + v)) + prob.linear * sign
+        g = quad @ (prob.drift + v) + prob.linear * sign
         for coef, power in prob.powers:
             g = g + power * coef * a ** (power - 1.0) * sign
         return np.asarray(g, dtype=np.float64)
@@ -289,7 +310,7 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
         if not len(idx):
             break
         a = np.abs(x[idx])
-        hess = ratio * cov[np.ix_(idx, idx)]
+        hess = quad[np.ix_(idx, idx)].copy()
         curv = np.zeros(len(idx))
         for coef, power in prob.powers:
             curv += power * (power - 1.0) * coef[idx] * a ** (power - 2.0)
@@ -302,6 +323,8 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
             break
     else:
         return None
+    if np.any(zero & ((prob.lower > 0.0) | (prob.upper < 0.0))):
+        return None  # a zero outside its bounds (an asset the mandate makes trade)
     g = gradient(x)  # at a zero, the risk gradient alone (sign 0)
     slack = prob.linear * (1.0 + 1e-9) + 1e-15
     if np.any(zero & (((prob.upper > 0.0) & (-g > slack)) | ((prob.lower < 0.0) & (g > slack)))):
@@ -318,6 +341,10 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
         return None
     if len(prob.groups) and np.any(np.abs(prob.groups @ (prob.drift + x))
                                    > prob.group_deviation - POLISH_SLACK):
+        return None
+    bounded = prob.bounded_exposures
+    if len(bounded) and np.any(np.abs(bounded @ (prob.drift + x))
+                               > prob.exposure_bound - POLISH_SLACK):
         return None
     return np.asarray(x, dtype=np.float64)
 
@@ -349,4 +376,108 @@ def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, A
     if n_g:
         grp = prob.groups @ prob.drift + prob.groups @ z
         cons += [grp <= prob.group_deviation, grp >= -prob.group_deviation]
+    bounded, pen = prob.bounded_exposures, prob.penalized_exposures
+    if len(bounded):  # |B'(d + z)| <= bound per factor
+        cons.append(cp.abs(bounded @ prob.drift + bounded @ z) <= prob.exposure_bound)
+    if len(pen):  # λ ||B'(d + z)||², divided by γ_trade as the rest
+        risk = risk + (prob.exposure_penalty / prob.gamma_trade) * cp.sum_squares(
+            pen @ prob.drift + pen @ z)
     return cp.Problem(cp.Minimize(risk + cost), cons), z, cost
+
+
+ACTIVE_SET_ROUNDS = 8
+"""Changes of the active set :func:`active_set_solve` tries before it gives up."""
+
+
+def active_set_solve(prob: RowProblem, guess: FloatArray,
+                     rounds: int = ACTIVE_SET_ROUNDS) -> FloatArray | None:
+    """The optimum of a long-only row from a guessed active set, or None.
+
+    From the guess's active set (assets at zero, at a bound, or traded with a sign), each
+    round solves the traded assets' stationarity conditions by Newton's method with the
+    others fixed, then moves the set: a traded asset whose sign flips or that crosses a
+    bound goes to zero or to the bound; an untraded asset outside its no-trade band (the
+    first dollar's benefit above its cost) is traded on the side it pays; an asset at a
+    bound whose gradient pulls it inside is freed. When nothing moves, :func:`polish`
+    judges the point with the whole problem's KKT check (cash, turnover, groups, factor
+    bounds included) and returns it only if it is the optimum.
+    """
+    lo, hi = prob.lower, prob.upper
+    quad = prob.quadratic() / prob.gamma_trade
+    x = np.clip(np.asarray(guess, dtype=np.float64), lo, hi)
+    sign = np.where(np.abs(x) < 1e-12, 0.0, np.sign(x))
+    at_lo = (sign != 0.0) & (x - lo < POLISH_SLACK)
+    at_hi = (sign != 0.0) & (hi - x < POLISH_SLACK)
+    slack = prob.linear * (1.0 + 1e-9) + 1e-15
+    forced_down, forced_up = (sign == 0.0) & (hi < 0.0), (sign == 0.0) & (lo > 0.0)
+    sign[forced_down], at_hi[forced_down] = -1.0, True  # zero is outside their bounds
+    sign[forced_up], at_lo[forced_up] = 1.0, True
+    for _ in range(rounds):
+        x = np.where(sign == 0.0, 0.0, np.where(at_lo, lo, np.where(at_hi, hi, x)))
+        free = (sign != 0.0) & ~at_lo & ~at_hi
+        # a newly traded (or nearly untraded) asset starts just off zero: the stationarity
+        # condition of a concave impact term is concave and increasing in the trade's size,
+        # so Newton's steps from below the root stay below it (no sign flip)
+        start = free & (np.abs(x) < 1e-6)
+        x = np.where(start, sign * np.minimum(1e-6, np.where(sign > 0, hi, -lo)), x)
+        solved = _newton(prob, quad, x, sign, np.flatnonzero(free))
+        if solved is None:
+            return None
+        x, flipped = solved
+        if np.any(flipped):
+            sign[flipped] = 0.0
+            cut_down, cut_up = flipped & (hi < 0.0), flipped & (lo > 0.0)
+            sign[cut_down], at_hi[cut_down] = -1.0, True
+            sign[cut_up], at_lo[cut_up] = 1.0, True
+            continue
+        low, high = free & (x < lo), free & (x > hi)
+        if np.any(low | high):
+            at_lo |= low
+            at_hi |= high
+            continue
+        g = _gradient(prob, quad, x, sign)
+        buy = (sign == 0.0) & (hi > 0.0) & (-g > slack)
+        sell = (sign == 0.0) & (lo < 0.0) & (g > slack)
+        release = (at_lo & (g < -1e-12)) | (at_hi & (g > 1e-12))
+        if not np.any(buy | sell | release):
+            return polish(prob, x)
+        sign[buy], sign[sell] = 1.0, -1.0
+        at_lo &= ~release
+        at_hi &= ~release
+    return None
+
+
+def _gradient(prob: RowProblem, quad: FloatArray, x: FloatArray, sign: FloatArray
+              ) -> FloatArray:
+    """The objective's gradient over γ_trade with the signs ``sign`` (0: the risk alone)."""
+    a = np.abs(x)
+    g = quad @ (prob.drift + x) + prob.linear * sign
+    for coef, power in prob.powers:
+        g = g + power * coef * a ** (power - 1.0) * sign
+    return np.asarray(g, dtype=np.float64)
+
+
+def _newton(prob: RowProblem, quad: FloatArray, x: FloatArray, sign: FloatArray,
+            idx: IntArray, max_iter: int = 30) -> tuple[FloatArray, BoolArray] | None:
+    """Newton's method on the stationarity of the assets ``idx`` (signs kept); the point
+    and the assets whose sign flipped (bool, then the point is where the step stopped);
+    None without convergence."""
+    x = x.copy()
+    for _ in range(max_iter):
+        if not len(idx):
+            break
+        a = np.abs(x[idx])
+        hess = quad[np.ix_(idx, idx)]  # a copy (fancy indexing)
+        for coef, power in prob.powers:
+            hess.flat[::len(idx) + 1] += power * (power - 1.0) * coef[idx] * a ** (power - 2.0)
+        step = np.linalg.solve(hess, _gradient(prob, quad, x, sign)[idx])
+        x[idx] -= step
+        flipped = np.zeros(x.shape, dtype=bool)
+        flipped[idx] = np.sign(x[idx]) != sign[idx]
+        if np.any(flipped):
+            return x, flipped
+        if np.max(np.abs(step)) <= 1e-15 * max(1.0, float(np.max(np.abs(x[idx])))):
+            break
+    else:
+        return None
+    return x, np.zeros(x.shape, dtype=bool)

@@ -19,7 +19,9 @@ benefit horizon ``H`` of the short the trade opens or increases,
 (``z_i <= 0``) and do-not-sell (``z_i >= 0``), assets not tradable today fixed, the cash
 buffer ``c0 − Σ z − cost(z) >= cash_buffer``, maximum turnover ``½ Σ|z| <= max_turnover``,
 group bounds ``|Σ_{i in g} (w_i − t_i)| <= group_deviation`` for each sector of the
-security master.
+security master, factor exposure bounds ``|B'(w − t)| <= factor_bound`` per factor, ``B``
+(N, F) the day's betas (:mod:`driftwise.policy.factors`); a factor penalty
+``λ ||B'(w − t)||²`` joins the objective.
 
 The minimum commission per ticket is not convex and is left out of the solve; the
 sizing that follows (landing after costs, cash fit, minimum trades, whole shares:
@@ -40,9 +42,15 @@ a sparsity pattern fixed by the problem's shape, and solved by Clarabel directly
 modelling layer (cvxpy spent more time updating parameters and unpacking than Clarabel
 solving, and its parameterized compile of 500 assets took 6.4 s and 2.2 GB). The
 problem as stated with cvxpy (:func:`driftwise.policy.conic.reference_problem`) is the
-tests' reference. The solver is not warm-started: a warm start makes the answer depend on
+tests' reference. Clarabel is not warm-started: a warm start makes the answer depend on
 the previous solve (measured: 6e-5 relative on a degenerate problem), and every row must be
-decided as it would be alone, so that the backtest equals the planner. ``Σ`` enters exactly
+decided as it would be alone, so that the backtest equals the planner. Instead, a row first
+tries the **active set of the last answer** of the same settings (:func:`warm_solve`: the
+traded assets' stationarity conditions solved by Newton's method, the result kept only when
+it passes the KKT check of the whole problem, so it is the optimum whatever the guess); the
+interior point runs only when that check fails. In a daily backtest the set of assets
+traded changes rarely from one day to the next, so most rows skip the interior point.
+``Σ`` enters exactly
 (its symmetric square root) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor
 model: its :data:`N_FACTORS` leading principal components (LAPACK's subset eigensolver)
 plus the residual variance of each asset on the diagonal, so every asset's own variance
@@ -64,6 +72,8 @@ import numpy.typing as npt
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.costs.components import BPS
 from driftwise.errors import ConfigError
+from driftwise.policy import conic
+from driftwise.policy.factors import FactorSettings
 from driftwise.policy.solver import BOUND, RowProblem, solve_row
 
 if TYPE_CHECKING:
@@ -108,6 +118,9 @@ class OptimizerSettings:
     group_by : GroupBy
         The security master's column whose values are the groups: ``sector`` or
         ``asset_class``.
+    factors : FactorSettings
+        The factor exposure targets (:mod:`driftwise.policy.factors`): a bound
+        ``|B'(w − t)| <= bound`` per factor and/or a penalty ``λ ||B'(w − t)||²``.
     """
 
     gamma: float | FloatArray = DEFAULT_GAMMA
@@ -115,6 +128,12 @@ class OptimizerSettings:
     max_weight: float = 1.0
     group_deviation: float | None = None
     group_by: GroupBy = GroupBy.SECTOR
+    factors: FactorSettings = field(default_factory=FactorSettings)
+    warm: dict[tuple[float, float, int], FloatArray] = field(
+        default_factory=dict, compare=False, repr=False)
+    """The last answer solved per (γ, γ_trade, N): the active set the next solve tries
+    first (:func:`optimize_rows`); a guess only, never the answer unless it passes the KKT
+    check. Shared by :meth:`take`, so that the rows of a backtest keep it from day to day."""
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_trade"):
@@ -139,7 +158,8 @@ class OptimizerSettings:
         def pick(value: float | FloatArray) -> float | FloatArray:
             arr = np.asarray(value)
             return value if arr.ndim == 0 else np.asarray(arr[rows], dtype=np.float64)
-        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade))
+        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade),
+                       warm=self.warm)
 
     def per_row(self, name: str, n_rows: int) -> FloatArray:
         """γ or γ_trade as a (C,) array."""
@@ -264,7 +284,8 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
                   cov_annual: FloatArray | None, vol_annual: FloatArray | None,
                   borrow_bps_annual: FloatArray | None = None,
                   horizon_days: float = float(TRADING_DAYS),
-                  groups: IntArray | None = None) -> Optimized:
+                  groups: IntArray | None = None,
+                  factor_betas: FloatArray | None = None) -> Optimized:
     """Solve the optimized destination for each active row.
 
     Parameters
@@ -294,6 +315,9 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     groups : ndarray of int, shape (N,), optional
         Group (sector) index of each asset, -1 for none; used with
         ``settings.group_deviation``.
+    factor_betas : ndarray, shape (N, F), optional
+        The day's factor betas (:meth:`driftwise.policy.factors.FactorHistory.betas`);
+        needed when ``settings.factors`` has a bound or a penalty.
 
     Returns
     -------
@@ -303,6 +327,12 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     factor, diag = risk_factor(cov_annual, vol_annual, n_assets)
     gam, gam_t = settings.per_row("gamma", n_rows), settings.per_row("gamma_trade", n_rows)
     member = _membership(groups, n_assets, settings.group_deviation)
+    fs = settings.factors
+    if fs.active and factor_betas is None:
+        raise ConfigError("optimizer: the factor targets (factor_bound, factor_penalty) need "
+                          "the day's factor betas, which were not given")
+    exposures = (np.asarray(factor_betas, dtype=np.float64).T if fs.active
+                 and factor_betas is not None else np.zeros((0, n_assets)))
     out_z = np.zeros((n_rows, n_assets))
     benefit, marginal = np.zeros((n_rows, n_assets)), np.zeros((n_rows, n_assets))
     cost = np.zeros(n_rows)
@@ -323,16 +353,24 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
             lower=lo, upper=hi, cash_floor=float(c.cash_buffer),
             max_traded=2.0 * min(float(c.max_turnover), BOUND), groups=member,
             group_deviation=float(settings.group_deviation or 0.0), gamma=float(gam[r]),
-            gamma_trade=float(gam_t[r]))
+            gamma_trade=float(gam_t[r]), exposures=exposures,
+            exposure_bound=float("inf") if fs.bound is None else float(fs.bound),
+            exposure_penalty=float(fs.penalty))
+        key = (prob.gamma, prob.gamma_trade, n_assets)
         if prob.zero_is_optimal():
             screened[r], status[r] = True, "no trade"
             z = np.zeros(n_assets)
         else:
-            solved, status[r] = solve_row(prob, long_only=c.long_only)
+            solved = warm_solve(prob, settings.warm.get(key), long_only=c.long_only)
+            if solved is not None:
+                status[r] = "optimal"
+            else:
+                solved, status[r] = solve_row(prob, long_only=c.long_only)
             if solved is None:
                 failed[r] = True
                 continue
             z = np.where(np.abs(solved) > TRADE_TOL, solved, 0.0)
+            settings.warm[key] = z
         out_z[r] = z
         cost[r] = float(prob.trade_cost(z).sum())
         benefit[r] = np.abs(prob.risk_gradient(z))
@@ -341,6 +379,27 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     dest = post / (1.0 - cost)[:, None]
     return Optimized(out_z, np.asarray(dest, dtype=np.float64), out_z != 0.0, cost, benefit,
                      marginal, failed, screened, tuple(status))
+
+
+def warm_solve(prob: RowProblem, guess: FloatArray | None, *, long_only: bool
+               ) -> FloatArray | None:
+    """The optimum from the active set of ``guess`` (the last answer of the same
+    settings), without the interior point; None when it is not the optimum.
+
+    :func:`driftwise.policy.conic.active_set_solve` starts from the guess's active set
+    (assets at zero or at a bound, the others' signs), solves the stationarity conditions of
+    the traded assets by Newton's method, moves the set while the conditions say so, and
+    keeps the result only when it passes the KKT check of the whole problem (signs kept,
+    every constraint slack, every untraded asset inside its no-trade band, every asset at
+    a bound pushed against it: :func:`driftwise.policy.conic.polish`). The problem being
+    convex (strictly, in the traded assets), a point passing the check is the optimum,
+    whatever the guess:
+    the answer a cold solve polishes to (a test holds the two within 1e-8). Long-only rows
+    only (the polish's domain), and not when the guess no longer fits the row (another
+    universe)."""
+    if guess is None or not long_only or guess.shape != prob.drift.shape or not np.any(guess):
+        return None
+    return conic.active_set_solve(prob, guess)
 
 
 def group_codes(labels: npt.ArrayLike) -> IntArray:

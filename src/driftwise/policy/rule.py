@@ -85,6 +85,9 @@ class AssetDay:
     groups : ndarray of int, shape (N,), optional
         Group (sector of the security master) of each asset, -1 for none: the OPTIMIZED
         destination's group bounds.
+    factor_betas : ndarray, shape (N, F), optional
+        The day's factor betas (:mod:`driftwise.policy.factors`, estimated up to the day):
+        the OPTIMIZED destination's factor exposure targets.
     """
 
     prices_usd: FloatArray
@@ -94,6 +97,7 @@ class AssetDay:
     cost_fn: CostFn
     borrow_bps_annual: FloatArray | None = None
     groups: IntArray | None = None
+    factor_betas: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,8 @@ def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
         assets=result.assets, exclude=illiquid, band_width=ctx.band_width,
         vol_annual=ctx.vol_annual, cov_annual=ctx.cov_annual, gamma=rule.gamma,
         horizon_days=rule.horizon_days, cost_multiple=rule.cost_constrained_multiple,
-        optimizer=rule.optimizer, borrow_bps_annual=day.borrow_bps_annual, groups=day.groups)
+        optimizer=rule.optimizer, borrow_bps_annual=day.borrow_bps_annual, groups=day.groups,
+        factor_betas=day.factor_betas)
 
 
 def _cost_and_benefit(rule: Rule, ctx: DayContext, day: AssetDay,

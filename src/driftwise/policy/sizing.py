@@ -263,7 +263,8 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
                 tol: float = FIXED_POINT_TOL, max_iter: int = FIXED_POINT_MAX_ITER,
                 optimizer: OptimizerSettings | None = None,
                 borrow_bps_annual: npt.ArrayLike | None = None,
-                groups: npt.ArrayLike | None = None) -> SizingResult:
+                groups: npt.ArrayLike | None = None,
+                factor_betas: npt.ArrayLike | None = None) -> SizingResult:
     """Size the trades of one rebalance for C configurations (steps 1-7 of the module).
 
     Parameters
@@ -312,6 +313,8 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         Borrow fee of shorts, weighed by OPTIMIZED over ``horizon_days``.
     groups : array_like of int, shape (N,), optional
         Group (sector) of each asset (-1: none), for OPTIMIZED's group bounds.
+    factor_betas : array_like, shape (N, F), optional
+        The day's factor betas, for OPTIMIZED's factor exposure targets.
 
     Returns
     -------
@@ -342,7 +345,8 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
             inp, target_cash, cost_fn, constraints, optimizer or OptimizerSettings(),
             no_buy=no_buy, no_sell=no_sell, assets=assets, exclude=exclude,
             vol_annual=vol_annual, cov_annual=cov_annual, borrow_bps_annual=borrow_bps_annual,
-            groups=groups, horizon_days=horizon_days, tol=tol, max_iter=max_iter)
+            groups=groups, horizon_days=horizon_days, tol=tol, max_iter=max_iter,
+            factor_betas=factor_betas)
     width = None if band_width is None else _band(band_width, shape)
     if dest_kind is Destination.BAND_EDGE and width is None:
         raise ConfigError("band-edge sizing needs band_width")
@@ -389,7 +393,7 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
                     vol_annual: npt.ArrayLike | None, cov_annual: npt.ArrayLike | None,
                     borrow_bps_annual: npt.ArrayLike | None, groups: npt.ArrayLike | None,
                     horizon_days: float | npt.ArrayLike, tol: float,
-                    max_iter: int) -> SizingResult:
+                    max_iter: int, factor_betas: npt.ArrayLike | None = None) -> SizingResult:
     """OPTIMIZED: the solver's destination, then steps 2-7 as FULL (module docstring)."""
     shape = inp.weights.shape
 
@@ -406,7 +410,8 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
         constraints=constraints, settings=settings, cov_annual=_opt(cov_annual),
         vol_annual=_opt(vol_annual),
         borrow_bps_annual=_opt(borrow_bps_annual), horizon_days=horizon,
-        groups=None if groups is None else np.asarray(groups, dtype=np.intp))
+        groups=None if groups is None else np.asarray(groups, dtype=np.intp),
+        factor_betas=_opt(factor_betas))
     fallback = solved.failed[:, None]
     dest = np.where(fallback, target, solved.destination)
     dest_cash = np.where(solved.failed, _vector(target_cash, "target_cash", shape[0]),

@@ -8,7 +8,7 @@ choices: :mod:`driftwise.policy.optimize`. Clarabel is imported on the first sol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,6 +50,12 @@ class RowProblem:
         0/1 membership; ``group_deviation`` bounds.
     group_deviation : float
     gamma, gamma_trade : float
+    exposures : ndarray, shape (F, N)
+        ``B'``: each factor's beta per asset (none: shape (0, N) or (0, 0)).
+    exposure_bound : float
+        ``|B'(d + z)| <= exposure_bound`` per factor (inf: no constraint).
+    exposure_penalty : float
+        λ of ``λ ||B'(d + z)||²`` added to the objective (0: none).
     """
 
     drift: FloatArray
@@ -68,12 +74,40 @@ class RowProblem:
     group_deviation: float
     gamma: float
     gamma_trade: float
+    exposures: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    exposure_bound: float = float("inf")
+    exposure_penalty: float = 0.0
+
+    @property
+    def bounded_exposures(self) -> FloatArray:
+        """The rows of ``B'`` under the constraint, shape (F, N) or (0, N)."""
+        if len(self.exposures) and np.isfinite(self.exposure_bound):
+            return self.exposures
+        return np.zeros((0, len(self.drift)))
+
+    @property
+    def penalized_exposures(self) -> FloatArray:
+        """The rows of ``B'`` under the penalty, shape (F, N) or (0, N)."""
+        if len(self.exposures) and self.exposure_penalty > 0.0:
+            return self.exposures
+        return np.zeros((0, len(self.drift)))
+
+    def quadratic(self) -> FloatArray:
+        """``Q = γ Σ + 2 λ B B'`` (N, N): the objective's Hessian of its quadratic part."""
+        cov = self.factor.T @ self.factor + np.diag(self.factor_diag**2)
+        pen = self.penalized_exposures
+        return np.asarray(self.gamma * cov + 2.0 * self.exposure_penalty * (pen.T @ pen),
+                          dtype=np.float64)
 
     def risk_gradient(self, trade: FloatArray) -> FloatArray:
-        """``γ Σ (w − t)`` at ``w = w0 + trade``, shape (N,)."""
+        """``γ Σ (w − t) + 2 λ B B'(w − t)`` at ``w = w0 + trade``, shape (N,): the
+        gradient of the tracking penalty (and of the factor penalty when there is one)."""
         d = self.drift + trade
+        pen = self.penalized_exposures
         return np.asarray(self.gamma * (self.factor.T @ (self.factor @ d)
-                                        + self.factor_diag**2 * d), dtype=np.float64)
+                                        + self.factor_diag**2 * d)
+                          + 2.0 * self.exposure_penalty * (pen.T @ (pen @ d)),
+                          dtype=np.float64)
 
     def trade_cost(self, trade: FloatArray) -> FloatArray:
         """The convex cost of ``trade`` per asset, fractions of NAV (borrow included)."""
@@ -92,6 +126,9 @@ class RowProblem:
             return False
         if len(self.groups) and np.any(np.abs(self.groups @ self.drift)
                                        > self.group_deviation):
+            return False
+        bounded = self.bounded_exposures
+        if len(bounded) and np.any(np.abs(bounded @ self.drift) > self.exposure_bound):
             return False
         g = self.risk_gradient(np.zeros_like(self.drift))
         slack = self.gamma_trade * self.linear * (1.0 + 1e-12)
