@@ -15,6 +15,9 @@ trades come, share for share, in both directions:
 A washed share's loss is not recognized: it leaves the year's realized result and is
 added to the replacement's basis, whose holding period starts earlier by the holding
 period of the share sold. A partly washed lot is split into its washed and unwashed parts.
+
+A loss washed by a purchase in the next calendar year leaves the year of the purchase (the
+one still open), not the year of the sale, which was netted already.
 """
 
 from __future__ import annotations
