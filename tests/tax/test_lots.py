@@ -217,3 +217,14 @@ def test_lot_ids_from_the_file_are_read_kept_and_checked(tmp_path: Path) -> None
         read_holdings(path, as_of="2024-06-28")
     assert info.value.row == 3 and info.value.field == "lot_id"
     assert "first on row 2" in str(info.value)
+
+
+def test_anniversary_matches_the_calendar_year_later() -> None:
+    from driftwise.tax.lots import anniversary
+
+    days = pd.date_range("1999-01-01", "2025-12-31", freq="D")[::7].append(
+        pd.DatetimeIndex(["2000-02-29", "2024-02-29", "2023-12-31", "2024-01-31"]))
+    expected = (days + pd.DateOffset(years=1)).to_numpy().astype("datetime64[D]")
+    got = anniversary(days.to_numpy().astype("datetime64[D]"))
+    np.testing.assert_array_equal(got, expected)
+    assert str(anniversary(np.array(["2024-02-29"], dtype="datetime64[D]"))[0]) == "2025-02-28"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +43,17 @@ from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.market import vix_window_notices
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
+
+
+class HarvestEvery(StrEnum):
+    """How often the after-tax backtest harvests losses."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    NEVER = "never"
 
 
 def register(app: typer.Typer) -> None:
@@ -106,6 +118,13 @@ def backtest_command(
     paths_seed: Annotated[int | None, typer.Option(
         help="Random seed of the portfolios drawn (default: backtest.seed).",
         show_default=False)] = None,
+    after_tax: Annotated[bool, typer.Option(
+        "--after-tax", help="Run the configuration's rule with its tax lots and \\[tax] "
+        "settings, tax-aware (decisions after tax, loss harvesting) and tax-unaware, and "
+        "show the after-tax returns and the tax alpha.")] = False,
+    harvest_every: Annotated[HarvestEvery, typer.Option(
+        help="With --after-tax: harvest losses on the first session of each period.")
+    ] = HarvestEvery.MONTH,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare rebalancing rules on history, with block-bootstrap intervals.
@@ -126,6 +145,13 @@ def backtest_command(
                                   accept_jumps=accepted_jumps(base, accept_jump),
                                   default_target=backtest_default_target(base))
     first, last = backtest_window(inputs, base, start, end)
+    if after_tax:
+        from driftwise.cli import aftertax
+
+        aftertax.run(inputs, base, first, last, harvest_every=harvest_every.value,
+                     samples=samples if samples is not None else base.backtest.bootstrap_samples,
+                     as_json=as_json, table=table, report=report)
+        return
     configs = policies.build_policies(base, policy, threshold, cost_bps)
     if config is not None:
         configs[policies.YOUR_RULE] = with_flat_cost(base, cost_bps)

@@ -8,6 +8,7 @@ chart drawn in SVG).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,7 +20,11 @@ from driftwise.report import plan_page as _plan
 from driftwise.report import validation_page as _validation
 from driftwise.report.backtest_page import BacktestPageData, backtest_data
 from driftwise.report.html import Page, render_html, write_html
+from driftwise.report.tax_section import after_tax_page
 from driftwise.report.validation_page import ValidationPageData
+
+if TYPE_CHECKING:
+    from driftwise.app.aftertax import AfterTaxComparison
 
 __all__ = ["BacktestPageData", "Page", "ValidationPageData", "backtest_data", "render_html",
            "report_pages", "write_report"]
@@ -27,8 +32,10 @@ __all__ = ["BacktestPageData", "Page", "ValidationPageData", "backtest_data", "r
 
 def report_pages(*, plan: Plan | None = None, monitor: MonitorReport | None = None,
                  backtest: object | None = None,
-                 validation: ValidationPageData | pd.DataFrame | None = None) -> list[Page]:
-    """The pages for whatever was given, in the order plan, backtest, validation.
+                 validation: ValidationPageData | pd.DataFrame | None = None,
+                 after_tax: AfterTaxComparison | None = None) -> list[Page]:
+    """The pages for whatever was given, in the order plan, backtest, after tax,
+    validation.
 
     ``backtest`` is a :class:`BacktestPageData` or any object with the attributes of a
     ``BacktestResult`` (see :func:`driftwise.report.backtest_page.backtest_data`).
@@ -39,6 +46,8 @@ def report_pages(*, plan: Plan | None = None, monitor: MonitorReport | None = No
     if backtest is not None:
         data = backtest if isinstance(backtest, BacktestPageData) else backtest_data(backtest)
         pages.append(_backtest.backtest_page(data))
+    if after_tax is not None:
+        pages.append(after_tax_page(after_tax))
     if validation is not None:
         pages.append(_validation.validation_page(validation))
     return pages
@@ -46,8 +55,10 @@ def report_pages(*, plan: Plan | None = None, monitor: MonitorReport | None = No
 
 def write_report(path: str | Path, *, plan: Plan | None = None, backtest: object | None = None,
                  validation: ValidationPageData | pd.DataFrame | None = None,
-                 monitor: MonitorReport | None = None, title: str = "driftwise report") -> Path:
-    """Write the HTML report of a plan, a backtest and/or a rule validation.
+                 monitor: MonitorReport | None = None, title: str = "driftwise report",
+                 after_tax: AfterTaxComparison | None = None) -> Path:
+    """Write the HTML report of a plan, a backtest, an after-tax backtest and/or a rule
+    validation.
 
     Parameters
     ----------
@@ -61,6 +72,8 @@ def write_report(path: str | Path, *, plan: Plan | None = None, backtest: object
     monitor : MonitorReport, optional
         The monitor of the plan's inputs and day, for the drift-against-band chart.
     title : str
+    after_tax : AfterTaxComparison, optional
+        From :func:`driftwise.app.aftertax.after_tax_compare`: the after-tax page.
 
     Returns
     -------
@@ -72,7 +85,8 @@ def write_report(path: str | Path, *, plan: Plan | None = None, backtest: object
     ConfigError
         Nothing to report.
     """
-    pages = report_pages(plan=plan, monitor=monitor, backtest=backtest, validation=validation)
+    pages = report_pages(plan=plan, monitor=monitor, backtest=backtest, validation=validation,
+                         after_tax=after_tax)
     if not pages:
         raise ConfigError("nothing to report: give a plan, a backtest or a validation")
     subtitle = ""

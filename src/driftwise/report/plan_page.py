@@ -34,6 +34,7 @@ from driftwise.report.html import (
     fmt_usd,
     styled,
 )
+from driftwise.report.tax_section import plan_tax_blocks
 
 BUY_COLOR, SELL_COLOR = "#1b7f4b", "#b3261e"
 COST_PARTS = (("spread_usd", "half-spread", "#4c78a8"), ("commission_usd", "commission", "#9ecae9"),
@@ -379,6 +380,7 @@ def plan_blocks(plan: Plan, monitor: MonitorReport | None = None) -> tuple[Block
         Chart("plan-before-after", "Drift and tracking error, before and after",
               before_after_figure(plan.before, plan.after), height_px=360),
         *trade_blocks(plan),
+        *plan_tax_blocks(plan),
         checks_bullets(plan.checks),
         flags_table(plan.notices) if plan.notices else Note(
             "No flags: no input was repaired or estimated."),

@@ -84,11 +84,24 @@ def long_term_from(acquired: DayArray, rates: TaxRates) -> DayArray:
     """
     days = np.asarray(acquired, dtype="datetime64[D]")
     if rates.long_term_after_days is None:
-        stamps = pd.DatetimeIndex(days.astype("datetime64[ns]")) + pd.DateOffset(years=1)
-        days, extra = np.asarray(stamps.values, dtype="datetime64[D]"), 1
+        days, extra = anniversary(days), 1
     else:
         extra = int(rates.long_term_after_days) + 1
     out: DayArray = np.asarray(days + np.timedelta64(extra, "D"), dtype="datetime64[D]")
+    return out
+
+
+def anniversary(days: DayArray) -> DayArray:
+    """The same month and day one year later, ``datetime64[D]`` (L,); 29 February gives
+    28 February (the last day of the month, as a calendar year later)."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    month = days.astype("datetime64[M]")
+    day_index = (days - month.astype("datetime64[D]")).astype(np.int64)
+    later = month + np.timedelta64(12, "M")
+    length = ((later + np.timedelta64(1, "M")).astype("datetime64[D]")
+              - later.astype("datetime64[D]")).astype(np.int64)
+    out: DayArray = later.astype("datetime64[D]") + np.minimum(day_index, length - 1
+                                                               ).astype("timedelta64[D]")
     return out
 
 

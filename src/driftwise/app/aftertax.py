@@ -1,0 +1,209 @@
+"""What ``driftwise backtest --after-tax`` shows: the rule after tax against itself without.
+
+:func:`after_tax_compare` runs one configuration twice through
+:func:`driftwise.backtest.aftertax.run_after_tax`: **tax-aware** (the planner's decision
+after tax and loss harvesting) and **tax-unaware** (the same rule deciding without tax,
+its lots relieved in the same order, the same taxes paid). The **tax alpha** is the
+difference of their after-tax annual returns (each from its after-tax liquidation value),
+with a paired block-bootstrap interval: the days' log returns of both paths are resampled
+on the same blocks (:func:`~driftwise.backtest.bootstrap.block_bootstrap_indices`), the
+last day's liquidation tax kept as it is (it is a fact of the end state, not a draw).
+
+:func:`after_tax_sweep` runs a list of configurations that differ in ``[tax]`` (rates,
+relief, harvest threshold, gain budget) the same way, one row each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from driftwise._types import TRADING_DAYS, FloatArray
+from driftwise.app.tax import rates
+from driftwise.backtest.aftertax import AfterTaxResult, AfterTaxSettings, run_after_tax
+from driftwise.backtest.bootstrap import block_bootstrap_indices
+from driftwise.calendar import DateLike
+from driftwise.config import Config
+from driftwise.config.assemble import rule_grid, run_window
+from driftwise.data.model import Inputs
+from driftwise.errors import ConfigError
+from driftwise.policy.tax_gate import TaxSettings
+from driftwise.tax import Relief
+from driftwise.tax.harvest import replacement_pairs
+
+__all__ = ["AFTER_TAX_FIELDS", "AfterTaxComparison", "after_tax_compare",
+           "after_tax_settings", "after_tax_sweep", "tax_alpha_ci"]
+
+AFTER_TAX_FIELDS = ("after_tax_return_annual", "pre_tax_return_annual",
+                    "liquidation_value_usd", "final_nav_usd", "taxes_paid_usd",
+                    "liquidation_tax_usd", "harvested_loss_usd", "disallowed_usd",
+                    "n_rebalances", "n_harvest_days")
+"""Columns of :attr:`AfterTaxComparison.metrics`."""
+
+
+def after_tax_settings(config: Config, *, aware: bool = True,
+                       harvest_every: str = "month") -> AfterTaxSettings:
+    """The after-tax settings of ``config``'s ``[tax]`` section.
+
+    Raises
+    ------
+    ConfigError
+        Specific-lot relief (a backtest's lots have no ids) or harvest pairs (the
+        backtest replaces a harvested asset with cash until the wash-sale window ends).
+    """
+    t = config.tax
+    if t.lot_relief.value == Relief.SPECIFIC:
+        raise ConfigError("the after-tax backtest relieves lots by fifo, hifo or min_tax; "
+                          "tax.lot_relief = \"specific\" names lots of today's holdings only")
+    if replacement_pairs(t.harvest_pairs):
+        raise ConfigError("the after-tax backtest holds a harvested asset's proceeds in "
+                          "cash until the wash-sale window ends; tax.harvest_pairs is used "
+                          "by the plan only: remove it for the backtest")
+    tax = TaxSettings(rates=rates(config), relief=Relief(t.lot_relief.value),
+                      gain_budget_usd=t.gain_budget_usd,
+                      defer_horizon_days=(float(t.defer_horizon_days)
+                                          if t.defer_short_term_gains else 0.0),
+                      wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales)
+    return AfterTaxSettings(tax=tax, aware=aware, harvest_every=harvest_every,
+                            harvest_threshold=t.harvest_loss_threshold,
+                            harvest_min_loss_usd=t.harvest_min_loss_usd)
+
+
+def run_one(inputs: Inputs, config: Config, *, aware: bool, harvest_every: str = "month",
+            start: DateLike | None = None, end: DateLike | None = None) -> AfterTaxResult:
+    """One after-tax run of ``config`` over the window."""
+    window = run_window([config], start, end, inputs)
+    return run_after_tax(inputs, rule_grid([config]), window,
+                         after_tax_settings(config, aware=aware, harvest_every=harvest_every))
+
+
+def _log_returns(result: AfterTaxResult) -> tuple[FloatArray, float]:
+    """Daily log returns before the last day's liquidation, and the liquidation's log
+    factor."""
+    nav = result.nav_usd
+    daily = np.diff(np.log(np.concatenate([[result.initial_nav_usd], nav])))
+    return daily, float(np.log(result.liquidation_value_usd / nav[-1]))
+
+
+def tax_alpha_ci(aware: AfterTaxResult, unaware: AfterTaxResult, *, samples: int = 1000,
+                 block: int = 21, seed: int = 0, level: float = 0.95
+                 ) -> tuple[float, float, float]:
+    """The tax alpha (after-tax annual return, aware − unaware) and its paired
+    block-bootstrap interval (module docstring)."""
+    ra, la = _log_returns(aware)
+    rb, lb = _log_returns(unaware)
+    n = len(ra)
+    rng = np.random.default_rng(seed)
+    idx = block_bootstrap_indices(n, block, samples, rng)
+    per_year = TRADING_DAYS / max(n - 1, 1)
+    a = np.expm1((ra[idx].sum(axis=1) + la) * per_year)
+    b = np.expm1((rb[idx].sum(axis=1) + lb) * per_year)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(a - b, [tail, 1.0 - tail])
+    estimate = aware.after_tax_return_annual - unaware.after_tax_return_annual
+    return float(estimate), float(low), float(high)
+
+
+def metrics_row(result: AfterTaxResult) -> dict[str, float]:
+    """The after-tax metrics of one run (:data:`AFTER_TAX_FIELDS`)."""
+    n = max(len(result.dates) - 1, 1)
+    pre = (result.nav_usd[-1] / result.initial_nav_usd) ** (TRADING_DAYS / n) - 1.0
+    return {"after_tax_return_annual": result.after_tax_return_annual,
+            "pre_tax_return_annual": float(pre),
+            "liquidation_value_usd": result.liquidation_value_usd,
+            "final_nav_usd": float(result.nav_usd[-1]),
+            "taxes_paid_usd": result.taxes_paid_usd,
+            "liquidation_tax_usd": result.liquidation_tax_usd,
+            "harvested_loss_usd": result.harvested_loss_usd,
+            "disallowed_usd": result.disallowed_usd,
+            "n_rebalances": float(result.rebalanced.sum()),
+            "n_harvest_days": float(result.harvested.sum())}
+
+
+@dataclass(frozen=True)
+class AfterTaxComparison:
+    """The tax-aware and tax-unaware runs of one rule and the tax alpha.
+
+    Attributes
+    ----------
+    aware, unaware : AfterTaxResult
+    metrics : pd.DataFrame
+        One row per run (``tax-aware``, ``tax-unaware``), :data:`AFTER_TAX_FIELDS`.
+    tax_alpha, tax_alpha_low, tax_alpha_high : float
+        After-tax annual return difference and its 95% interval, fractions a year.
+    """
+
+    aware: AfterTaxResult
+    unaware: AfterTaxResult
+    metrics: pd.DataFrame
+    tax_alpha: float
+    tax_alpha_low: float
+    tax_alpha_high: float
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"start": self.aware.dates[0], "end": self.aware.dates[-1],
+                "days": len(self.aware.dates), "initial_nav_usd": self.aware.initial_nav_usd,
+                "runs": self.metrics.to_dict(orient="index"),
+                "tax_alpha": self.tax_alpha, "tax_alpha_low": self.tax_alpha_low,
+                "tax_alpha_high": self.tax_alpha_high,
+                "years": {"tax-aware": self.aware.years, "tax-unaware": self.unaware.years}}
+
+
+def after_tax_compare(inputs: Inputs, config: Config, *, start: DateLike | None = None,
+                      end: DateLike | None = None, harvest_every: str = "month",
+                      samples: int = 1000, block: int = 21, seed: int = 0
+                      ) -> AfterTaxComparison:
+    """Run ``config`` tax-aware and tax-unaware; the metrics and the tax alpha."""
+    aware = run_one(inputs, config, aware=True, harvest_every=harvest_every, start=start,
+                    end=end)
+    unaware = run_one(inputs, config, aware=False, start=start, end=end)
+    metrics = pd.DataFrame([metrics_row(aware), metrics_row(unaware)],
+                           index=pd.Index(["tax-aware", "tax-unaware"], name="run"))
+    alpha, low, high = tax_alpha_ci(aware, unaware, samples=samples, block=block, seed=seed)
+    return AfterTaxComparison(aware, unaware, metrics, alpha, low, high)
+
+
+SWEEP_KEYS = ("short_term_rate", "long_term_rate", "lot_relief", "harvest_loss_threshold",
+              "gain_budget_usd")
+"""The ``[tax]`` keys :func:`after_tax_sweep` reports per row."""
+
+
+def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
+                    start: DateLike | None = None, end: DateLike | None = None,
+                    harvest_every: str = "month", samples: int = 1000, block: int = 21,
+                    seed: int = 0) -> pd.DataFrame:
+    """One row per configuration: its tax settings, after-tax metrics and tax alpha.
+
+    The configurations share the window (:func:`~driftwise.config.assemble.run_window`
+    refuses those that do not); each is compared with itself without tax awareness.
+    """
+    configs = list(configs)
+    run_window(configs, start, end, inputs)
+    rows = []
+    for config in configs:
+        c = after_tax_compare(inputs, config, start=start, end=end,
+                              harvest_every=harvest_every, samples=samples, block=block,
+                              seed=seed)
+        row: dict[str, object] = {k: _plain(getattr(config.tax, k)) for k in SWEEP_KEYS}
+        aware = c.metrics.to_dict(orient="index")
+        row.update({f"aware_{k}": v for k, v in aware["tax-aware"].items()})
+        row.update({"unaware_after_tax_return_annual":
+                    aware["tax-unaware"]["after_tax_return_annual"],
+                    "tax_alpha": c.tax_alpha, "tax_alpha_low": c.tax_alpha_low,
+                    "tax_alpha_high": c.tax_alpha_high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _plain(value: object) -> object:
+    return getattr(value, "value", value)
+
+
+def with_tax(config: Config, **tax: object) -> Config:
+    """``config`` with ``[tax]`` keys replaced (a sweep's member)."""
+    return config.with_overrides({f"tax.{k}": v for k, v in tax.items()})
+

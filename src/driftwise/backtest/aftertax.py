@@ -1,0 +1,519 @@
+"""The after-tax backtest: one configuration, its tax lots through history, a plain loop.
+
+Each day of the window, in the engine's order (:mod:`driftwise.backtest.engine`, whose
+day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
+
+1. the trigger is evaluated on the book's marks;
+2. on a day it fires, the **tax-aware** rule decides with
+   :func:`driftwise.policy.tax_gate.tax_step`, the planner's own decision after tax
+   (relief, deferral, wash-sale holds, each sale cut at its best lot boundary, the gain
+   budget with the year's realized gain so far, the skip counting the tax); the
+   **tax-unaware** rule (the baseline of the tax alpha) decides with
+   :func:`driftwise.policy.rule.step` and its sales relieve lots in the same relief order;
+3. the trades are booked (:func:`~driftwise.policy.book.book_trades`) and the lots
+   relieved and opened (:class:`~driftwise.backtest.lotbook.LotBook`, which applies the
+   wash-sale rule: a loss washed by a purchase within the window is disallowed and moved
+   to the replacement's basis);
+4. on a harvest day (the first session of each period of ``harvest_every``), the
+   tax-aware rule sells every lot at or beyond the harvest threshold
+   (:func:`driftwise.tax.harvest.harvest_values`, the planner's harvest test), unless a
+   lot of the asset was bought within the wash-sale window; the proceeds stay in cash
+   until the window ends, then buy the asset back (the first session after it);
+5. on the last session of each calendar year the year's realized results are netted
+   (:func:`driftwise.tax.netting.net_year`, the USD 3,000 limit, the carry-forward) and the
+   tax is paid from cash (a negative tax, the ordinary-income offset, is received);
+6. on the last day the portfolio is liquidated on paper: the remaining lots' gains are
+   long-term gains of the last year, netted with it; the **after-tax liquidation value**
+   is the NAV less that year's tax, so that deferral is not counted as a saving.
+
+Taxes paid may take cash below zero; the rule's next rebalance restores the cash target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from driftwise._types import TRADING_DAYS, FloatArray, IntArray
+from driftwise.backtest import blocks
+from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs, Window, start_state
+from driftwise.backtest.engine import make_batches, pay_borrow
+from driftwise.backtest.grid import RuleGrid
+from driftwise.backtest.history import universe
+from driftwise.backtest.lotbook import LotBook
+from driftwise.data.model import Inputs
+from driftwise.errors import ConfigError
+from driftwise.policy.book import Book, Trades, book_trades
+from driftwise.policy.context import DayContext
+from driftwise.policy.rule import AssetDay, step
+from driftwise.policy.tax_gate import TaxLots, TaxSettings, tax_step
+from driftwise.policy.triggers import DayInput
+from driftwise.tax.harvest import HARVEST_MIN_LOSS_USD, HARVEST_THRESHOLD, harvest_values
+from driftwise.tax.lots import relief_order, relieve
+from driftwise.tax.netting import ORDINARY_LOSS_LIMIT_USD, net_year, year_tax_usd
+
+HARVEST_PERIODS = ("day", "week", "month", "quarter", "year", "never")
+"""Values of :attr:`AfterTaxSettings.harvest_every`."""
+
+
+HARVEST_COLUMNS = ("date", "ticker", "acquired", "shares", "basis_usd", "proceeds_usd",
+                   "loss_usd", "long_term")
+"""Columns of :attr:`AfterTaxResult.harvests`."""
+
+
+@dataclass(frozen=True)
+class AfterTaxSettings:
+    """How a configuration is taxed through the backtest.
+
+    Attributes
+    ----------
+    tax : TaxSettings
+        Rates, relief, gain budget, deferral, wash-sale window (the planner's settings;
+        the recent-sales fields are filled by the run).
+    aware : bool
+        Decide after tax (``tax_step``) and harvest; False: the same rule deciding
+        without tax (``step``), its lots and taxes still kept (the tax alpha's baseline).
+    harvest_every : str
+        One of :data:`HARVEST_PERIODS`: harvest on the first session of each period.
+    harvest_threshold, harvest_min_loss_usd : float
+        A lot is harvested at a loss of at least this fraction of its basis and USD.
+    ordinary_limit_usd : float
+        Net capital loss deducted from ordinary income per year, USD.
+    """
+
+    tax: TaxSettings
+    aware: bool = True
+    harvest_every: str = "month"
+    harvest_threshold: float = HARVEST_THRESHOLD
+    harvest_min_loss_usd: float = HARVEST_MIN_LOSS_USD
+    ordinary_limit_usd: float = ORDINARY_LOSS_LIMIT_USD
+
+    def __post_init__(self) -> None:
+        if self.harvest_every not in HARVEST_PERIODS:
+            raise ConfigError(f"harvest_every must be one of {', '.join(HARVEST_PERIODS)}; "
+                              f"found {self.harvest_every!r}")
+
+
+@dataclass(frozen=True)
+class AfterTaxResult:
+    """The daily path and the taxes of one after-tax run.
+
+    Attributes
+    ----------
+    dates : DatetimeIndex (T,)
+    nav_usd : ndarray (T,)
+        NAV at each close after the day's trades and tax payment.
+    shares : ndarray (T, N)
+        Shares held at each close after the day's trades.
+    tickers : list of str (N,)
+    tax_paid_usd : ndarray (T,)
+        Tax paid from cash on each day (the year-end payments; negative: received).
+    rebalanced, harvested : ndarray of bool (T,)
+        Days the rule traded; days lots were harvested.
+    harvested_loss_usd : float
+        Losses realized by harvest sales, USD.
+    disallowed_usd : float
+        Losses washed (moved to a replacement's basis), USD.
+    liquidation_tax_usd : float
+        Tax of the last year with every remaining gain realized long-term.
+    years : pd.DataFrame
+        One row per tax year: realized short/long, taxable, offset, carries, tax.
+    harvests : pd.DataFrame
+        One row per harvested lot: ``date, ticker, acquired, shares, basis_usd,
+        proceeds_usd, loss_usd, long_term``.
+    initial_nav_usd : float
+    """
+
+    dates: pd.DatetimeIndex
+    nav_usd: FloatArray
+    shares: FloatArray
+    tickers: list[str]
+    tax_paid_usd: FloatArray
+    rebalanced: np.ndarray
+    harvested: np.ndarray
+    harvested_loss_usd: float
+    disallowed_usd: float
+    liquidation_tax_usd: float
+    years: pd.DataFrame
+    harvests: pd.DataFrame
+    initial_nav_usd: float
+
+    @property
+    def liquidation_value_usd(self) -> float:
+        """NAV at the end less the tax of liquidating it."""
+        return float(self.nav_usd[-1]) - self.liquidation_tax_usd
+
+    @property
+    def after_tax_path_usd(self) -> FloatArray:
+        """NAV with its last value the liquidation value, (T,)."""
+        out = self.nav_usd.copy()
+        out[-1] = self.liquidation_value_usd
+        return out
+
+    @property
+    def taxes_paid_usd(self) -> float:
+        """Taxes paid through the run plus the liquidation tax, USD."""
+        return float(self.tax_paid_usd.sum()) + self.liquidation_tax_usd
+
+    @property
+    def after_tax_return_annual(self) -> float:
+        """Compound annual growth of the after-tax path (252 sessions a year)."""
+        n = len(self.dates) - 1
+        growth = self.liquidation_value_usd / self.initial_nav_usd
+        return float(growth ** (TRADING_DAYS / max(n, 1)) - 1.0)
+
+
+class _Run:
+    """The mutable state of one run (book, lots, the year's loss sales and rebuys)."""
+
+    def __init__(self, inputs: Inputs, batch: Batch, window: Window,
+                 settings: AfterTaxSettings) -> None:
+        self.batch, self.settings = batch, settings
+        self.book: Book = start_state(inputs, batch, window).book
+        h = batch.history
+        self.days = np.asarray(h.dates.values, dtype="datetime64[D]")
+        self.lots = LotBook(settings.tax.rates, settings.tax.wash_window_days)
+        self._open_start(inputs, window)
+        self.loss_days: list[np.datetime64] = []
+        self.loss_assets: list[int] = []
+        self.rebuys: list[tuple[np.datetime64, int, float]] = []
+        self.carry = (0.0, 0.0)
+        self.year_rows: list[dict[str, float]] = []
+        self.harvested_loss = 0.0
+        self.harvest_rows: list[dict[str, object]] = []
+        self.tickers = [str(t) for t in h.tickers]
+
+    def _open_start(self, inputs: Inputs, window: Window) -> None:
+        """The first close's lots: the holdings' lots, else one lot per asset bought at
+        the first close (positions without lots are bought then too)."""
+        h = self.batch.history
+        day0 = self.days[0]
+        held = self.book.shares[0].copy()
+        given = inputs.holdings.lots if window.from_holdings else None
+        if given is not None:
+            index = {str(t): i for i, t in enumerate(h.tickers)}
+            where = [index.get(str(t), -1) for t in given["ticker"]]
+            acquired = pd.to_datetime(given["acquired"]).to_numpy().astype("datetime64[D]")
+            n_shares = given["shares"].to_numpy(dtype=np.float64)
+            basis = given["cost_basis_usd"].to_numpy(dtype=np.float64)
+            for a, n, b, day in zip(where, n_shares, basis, acquired, strict=True):
+                if a < 0 or n <= 0.0:
+                    continue
+                self.lots.open(a, float(n), float(b), day)
+                held[a] -= n
+        start = np.flatnonzero(held > 1e-9)
+        for i in start:
+            self.lots.open(int(i), float(held[i]), float(held[i] * h.prices[0, i]), day0)
+
+    def tax_lots(self) -> TaxLots:
+        self.lots.compact()
+        return TaxLots(self.lots.asset.copy(), self.lots.shares.copy(),
+                       self.lots.basis_usd.copy(), self.lots.acquired.copy())
+
+    def settings_today(self, day: np.datetime64) -> TaxSettings:
+        window = np.timedelta64(self.settings.tax.wash_window_days, "D")
+        keep = [(d, a) for d, a in zip(self.loss_days, self.loss_assets, strict=True)
+                if day - d <= window]
+        self.loss_days = [d for d, _ in keep]
+        self.loss_assets = [a for _, a in keep]
+        return dataclasses.replace(
+            self.settings.tax,
+            realized_ytd_usd=self.lots.realized_short_usd + self.lots.realized_long_usd,
+            loss_sale_days=np.asarray(self.loss_days, dtype="datetime64[D]"),
+            loss_sale_assets=np.asarray(self.loss_assets, dtype=np.intp))
+
+    def trade_lots(self, taken: FloatArray, trade_shares: FloatArray, prices: FloatArray,
+                   day: np.datetime64) -> float:
+        """Sales relieve ``taken`` (L,), buys open lots; the loss sales are remembered.
+        Returns the recognized result of the sales, USD."""
+        asset = self.lots.asset.copy()  # a wash may split lots: keep the sale's view
+        gain = self.lots.sell(taken, prices, day)
+        for a in np.unique(asset[(taken > 0) & (gain < 0)]):
+            self.loss_days.append(day)
+            self.loss_assets.append(int(a))
+        for i in np.flatnonzero(trade_shares > 0):
+            self.lots.buy(int(i), float(trade_shares[i]), float(prices[i]), day)
+        self.lots.expire(day)
+        return float(gain.sum())
+
+    def relieved(self, sold_shares: FloatArray, prices: FloatArray, day: np.datetime64
+                 ) -> FloatArray:
+        """Shares each lot gives up to sales ``sold_shares`` (N,) in the relief order."""
+        self.lots.compact()
+        t = self.settings.tax
+        taken = np.zeros(self.lots.n_lots)
+        for i in np.flatnonzero(sold_shares > 0):
+            mine = np.flatnonzero(self.lots.asset == i)
+            order = mine[relief_order(self.lots.shares[mine], self.lots.basis_usd[mine],
+                                      self.lots.acquired[mine], float(prices[i]), day,
+                                      t.relief, t.rates)]
+            taken += relieve(self.lots.shares, order, float(sold_shares[i]))
+        return taken
+
+    def pay_year(self, year: int, extra_long_usd: float = 0.0) -> float:
+        """Net the year (with ``extra_long_usd`` of long-term gain: the liquidation) and
+        carry its unused loss; the tax, USD."""
+        lots = self.lots
+        netted = net_year(lots.realized_short_usd, lots.realized_long_usd + extra_long_usd,
+                          carry_short_usd=self.carry[0], carry_long_usd=self.carry[1],
+                          ordinary_limit_usd=self.settings.ordinary_limit_usd)
+        tax = year_tax_usd(netted, self.settings.tax.rates)
+        self.year_rows.append({
+            "year": year, "realized_short_usd": lots.realized_short_usd,
+            "realized_long_usd": lots.realized_long_usd,
+            "liquidation_gain_usd": extra_long_usd,
+            "carry_in_short_usd": self.carry[0], "carry_in_long_usd": self.carry[1],
+            "taxable_short_usd": netted.taxable_short_usd,
+            "taxable_long_usd": netted.taxable_long_usd,
+            "ordinary_offset_usd": netted.ordinary_offset_usd,
+            "carry_out_short_usd": netted.carry_short_usd,
+            "carry_out_long_usd": netted.carry_long_usd, "tax_usd": tax})
+        self.carry = (netted.carry_short_usd, netted.carry_long_usd)
+        lots.realized_short_usd = lots.realized_long_usd = 0.0
+        return tax
+
+
+def _harvest_day(days: np.ndarray, every: str) -> np.ndarray:
+    """First session of each period (T,); never the first day of the run."""
+    if every == "never":
+        return np.zeros(len(days), dtype=bool)
+    if every == "day":
+        out = np.ones(len(days), dtype=bool)
+    else:
+        stamps = pd.DatetimeIndex(days.astype("datetime64[ns]"))
+        code = {"week": stamps.to_period("W").asi8, "month": stamps.to_period("M").asi8,
+                "quarter": stamps.to_period("Q").asi8, "year": stamps.year.to_numpy()}[every]
+        out = np.concatenate([[True], np.diff(np.asarray(code)) != 0])
+    out[0] = False
+    return out
+
+
+def run_after_tax(inputs: Inputs, grid: RuleGrid, window: Window,
+                  settings: AfterTaxSettings) -> AfterTaxResult:
+    """Simulate one configuration with its tax lots (module docstring).
+
+    Parameters
+    ----------
+    inputs, window
+        As :func:`~driftwise.backtest.engine.run_backtest`; lots of the holdings are the
+        starting lots when the window starts from holdings.
+    grid : RuleGrid
+        One configuration.
+    settings : AfterTaxSettings
+
+    Raises
+    ------
+    ConfigError
+        A grid of more than one configuration, or a rule that may sell short (lots are
+        long).
+    """
+    if grid.n_configs != 1:
+        raise ConfigError("the after-tax backtest runs one configuration at a time "
+                          f"(found {grid.n_configs}); run a sweep as a list of runs")
+    tickers = universe(inputs, from_holdings=window.from_holdings)
+    batch = make_batches(inputs, grid, window, tickers)[0]
+    if not batch.rule.constraints.long_only:
+        raise ConfigError("the after-tax backtest needs a long-only rule "
+                          "(constraints.long_only = true): tax lots are long")
+    run = _Run(inputs, batch, window, settings)
+    h, book = batch.history, run.book
+    n_days = h.n_days
+    out = Outputs.empty(n_days, 1)
+    nav = np.zeros(n_days)
+    held = np.zeros((n_days, len(tickers)))
+    paid = np.zeros(n_days)
+    rebalanced = np.zeros(n_days, dtype=bool)
+    harvested = np.zeros(n_days, dtype=bool)
+    harvest_on = _harvest_day(run.days, settings.harvest_every) if settings.aware else \
+        np.zeros(n_days, dtype=bool)
+    years = pd.DatetimeIndex(h.dates).year.to_numpy()
+    nav0 = float((book.shares[0] * h.prices[0]).sum() + book.cash_usd[0])
+    liquidation_tax = 0.0
+    year_end = np.concatenate([years[1:] != years[:-1], [True]])
+    fixed = harvest_on | year_end
+    k, span = 0, 1
+    while k < n_days:
+        if span > 1 and batch.max_span > 1 and not fixed[k] and not _rebuy_due(run, k):
+            stretch = min(span, batch.max_span, _next_event(run, fixed, k) - k)
+            quiet = _quiet(run, out, k, stretch)
+            nav[k: k + quiet] = out.nav[k: k + quiet, 0]
+            held[k: k + quiet] = book.shares[0]
+            k += quiet
+            if quiet == stretch:
+                span *= 2
+                continue
+            span = max(1, span // 2)
+        day = run.days[k]
+        prices = h.prices[k]
+        pay_borrow(batch, BatchState(book), out, k)
+        delayed = _decide(run, k, day, prices, rebalanced)
+        if harvest_on[k]:
+            harvested[k] = _harvest(run, k, day, prices)
+        _rebuy(run, k, day, prices)
+        if k == n_days - 1:
+            gain = run.lots.unrealized_usd(prices)
+            liquidation_tax = run.pay_year(int(years[k]), gain)
+        elif year_end[k]:
+            paid[k] = run.pay_year(int(years[k]))
+            book.cash_usd[0] -= paid[k]
+        book.end_day(delayed)
+        nav[k] = float((book.shares[0] * prices).sum() + book.cash_usd[0])
+        held[k] = book.shares[0]
+        span = 1 if rebalanced[k] or harvested[k] else 2
+        k += 1
+    return AfterTaxResult(
+        dates=pd.DatetimeIndex(h.dates), nav_usd=nav, shares=held,
+        tickers=[str(t) for t in tickers], tax_paid_usd=paid,
+        rebalanced=rebalanced, harvested=harvested, harvested_loss_usd=run.harvested_loss,
+        disallowed_usd=run.lots.disallowed_usd, liquidation_tax_usd=liquidation_tax,
+        years=pd.DataFrame(run.year_rows),
+        harvests=pd.DataFrame(run.harvest_rows, columns=list(HARVEST_COLUMNS)),
+        initial_nav_usd=nav0)
+
+
+def _rebuy_due(run: _Run, k: int) -> bool:
+    return any(r[0] <= run.days[k] for r in run.rebuys)
+
+
+def _next_event(run: _Run, fixed: np.ndarray, k: int) -> int:
+    """The first day after ``k`` that must be simulated alone (a harvest day, a year's
+    end, the last day, a rebuy)."""
+    later = np.flatnonzero(fixed[k + 1:])
+    out = k + 1 + int(later[0]) if len(later) else len(fixed)
+    if run.rebuys:
+        first = min(r[0] for r in run.rebuys)
+        out = min(out, int(np.searchsorted(run.days, first)))
+    return out
+
+
+def _quiet(run: _Run, out: Outputs, k: int, span: int) -> int:
+    """Days ``k ..`` without a trade, evaluated at once by the engine's quiet blocks
+    (:func:`driftwise.backtest.blocks.quiet_days`); their count."""
+    if span <= 1:
+        return 0
+    return blocks.quiet_days(run.batch, BatchState(run.book), out, k, span)
+
+
+def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
+            rebalanced: np.ndarray) -> np.ndarray | None:
+    """Steps 1-3 of the day; the trigger's delay."""
+    batch, book = run.batch, run.book
+    market = batch.history.day(k, with_cov=batch.with_cov,
+                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
+    marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
+    costs = DayCosts(batch, k)
+    ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
+                        band_width=batch.band_width, full_cost_usd=costs)
+    if batch.invalid[k]:
+        return None
+    result = batch.rule.trigger.evaluate(ctx)
+    if not bool(result.fired[0]):
+        return result.delayed
+    asset_day = AssetDay(prices_usd=prices, adv_shares=costs.inputs.adv_shares,
+                         no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
+                         borrow_bps_annual=None, groups=batch.groups)
+    if run.settings.aware:
+        taxed = tax_step(batch.rule, ctx, asset_day, run.tax_lots(), run.settings_today(day),
+                         day)
+        outcome, taken = taxed.outcome, taxed.taken_shares
+    else:
+        outcome = step(batch.rule, ctx, asset_day, evaluated=result)
+        taken = None
+    sized = outcome.sizing
+    rows = np.zeros(1, dtype=np.intp)
+    if len(book_trades(book, rows, sized)):
+        rebalanced[k] = True
+        shares = sized.trade_shares[0]
+        if taken is None or not np.allclose(
+                _by_asset(run.lots.asset, taken, len(prices)), np.maximum(-shares, 0.0),
+                rtol=1e-9, atol=1e-9):
+            taken = run.relieved(np.maximum(-shares, 0.0), prices, day)
+        run.trade_lots(taken, shares, prices, day)
+    return outcome.trigger.delayed
+
+
+def _by_asset(asset: IntArray, values: FloatArray, n: int) -> FloatArray:
+    out = np.zeros(n)
+    np.add.at(out, asset, values)
+    return out
+
+
+def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
+    """Step 4: sell the lots at or beyond the threshold; their proceeds wait in cash."""
+    lots, s = run.lots, run.settings
+    lots.compact()
+    if lots.n_lots == 0:
+        return False
+    values = harvest_values(lots.shares, lots.basis_usd, lots.acquired,
+                            prices[lots.asset], day, s.tax.rates,
+                            threshold=s.harvest_threshold,
+                            min_loss_usd=s.harvest_min_loss_usd)
+    pick = values.eligible & ~run.batch.no_sell[lots.asset]
+    for a in np.unique(lots.asset[pick]):
+        if lots.recent_buy(int(a), day, besides=pick):
+            pick[lots.asset == a] = False  # a lot kept, bought in the window, washes it
+    if not pick.any():
+        return False
+    taken = np.where(pick, lots.shares, 0.0)
+    for j in np.flatnonzero(pick):
+        run.harvest_rows.append({
+            "date": pd.Timestamp(day), "ticker": run.tickers[int(lots.asset[j])],
+            "acquired": pd.Timestamp(lots.acquired[j]), "shares": float(lots.shares[j]),
+            "basis_usd": float(lots.basis_usd[j]),
+            "proceeds_usd": float(lots.shares[j] * prices[lots.asset[j]]),
+            "loss_usd": float(values.loss_usd[j]),
+            "long_term": bool(values.long_term[j])})
+    sold = _by_asset(lots.asset, taken, len(prices))
+    trade_usd = -sold * prices
+    cost = DayCosts(run.batch, k).per_asset(trade_usd[None, :])[0]
+    book = run.book
+    post_cash = book.cash_usd - trade_usd.sum() - cost.sum()
+    book_trades(book, np.zeros(1, dtype=np.intp),
+                Trades(trade_usd[None, :], -sold[None, :], post_cash))
+    before = lots.disallowed_usd
+    gain = run.trade_lots(taken, np.zeros(len(prices)), prices, day)
+    run.harvested_loss += -gain - (lots.disallowed_usd - before)
+    back = day + np.timedelta64(s.tax.wash_window_days + 1, "D")
+    for i in np.flatnonzero(sold > 0):
+        run.rebuys.append((back, int(i), float(-trade_usd[i] - cost[i])))
+    return True
+
+
+def _rebuy(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> None:
+    """Buy back the harvested assets whose wash-sale window has ended."""
+    window = np.timedelta64(run.settings.tax.wash_window_days, "D")
+    later = []
+    for when, i, usd in run.rebuys:  # a later loss sale of the asset starts a new window
+        losses = [d for d, a in zip(run.loss_days, run.loss_assets, strict=True)
+                  if a == i and day - d <= window]
+        later.append((max([when, *(d + window + np.timedelta64(1, "D") for d in losses)]),
+                      i, usd))
+    due = [r for r in later if r[0] <= day]
+    run.rebuys = [r for r in later if r[0] > day]
+    if not due:
+        return
+    trade_usd = np.zeros(len(prices))
+    for _, i, usd in due:
+        if not run.batch.no_buy[i]:
+            trade_usd[i] += usd
+    book = run.book
+    room = max(float(book.cash_usd[0]), 0.0)
+    if trade_usd.sum() > room:
+        trade_usd *= room / trade_usd.sum()
+    cost = DayCosts(run.batch, k).per_asset(trade_usd[None, :])[0]
+    spend = trade_usd.sum() + cost.sum()
+    if spend > room and spend > 0.0:
+        trade_usd *= max(room - cost.sum(), 0.0) / trade_usd.sum()
+    shares = trade_usd / prices
+    if run.batch.rule.constraints.whole_shares:
+        shares = np.floor(shares)
+    trade_usd = shares * prices
+    cost = DayCosts(run.batch, k).per_asset(trade_usd[None, :])[0]
+    post_cash = book.cash_usd - trade_usd.sum() - cost.sum()
+    book_trades(book, np.zeros(1, dtype=np.intp),
+                Trades(trade_usd[None, :], shares[None, :], post_cash))
+    run.trade_lots(np.zeros(run.lots.n_lots), shares, prices, day)
+
