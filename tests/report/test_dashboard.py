@@ -139,3 +139,58 @@ def test_dashboard_command_without_a_record_is_a_message(tmp_path: Path,
     assert code == EXIT_BAD_INPUT
     assert "driftwise init" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_daily_stores_the_plans_tax_for_the_dashboard() -> None:
+    from types import SimpleNamespace
+
+    from driftwise.app.daily import plan_metrics
+
+    taxed = SimpleNamespace(before={"drift": 0.05}, after={"tax_usd": 1234.5, "cost_usd": 10.0})
+    untaxed = SimpleNamespace(before={"drift": 0.05}, after={"cost_usd": 10.0})
+    assert plan_metrics(taxed)["tax_usd"] == 1234.5  # type: ignore[arg-type]
+    assert plan_metrics(untaxed)["tax_usd"] is None  # type: ignore[arg-type]
+
+
+def test_the_dashboard_of_a_daily_run_shows_what_daily_said(tmp_path: Path) -> None:
+    """``driftwise daily`` on two accounts of the sample (one drifted by a trade), then
+    the book: the same accounts need action, with the figures daily stored."""
+    from record.daily_data import fill_record, sample_inputs
+
+    from driftwise.app.daily import run_daily
+    from driftwise.config import default_config
+    from driftwise.record import migrate
+
+    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    engine = open_engine(url)
+    migrate(engine)
+    fill_record(engine, sample_inputs(), accounts=("calm", "drifted"))
+    with engine.begin() as c:  # move a third of the first holding's shares to cash
+        from decimal import Decimal
+
+        from driftwise.record.schema import accounts, holdings_snapshots, positions
+
+        owner = c.execute(sa.select(accounts.c.id).where(accounts.c.name == "drifted")
+                          ).scalar_one()
+        snap = c.execute(sa.select(sa.func.max(holdings_snapshots.c.id))
+                         .where(holdings_snapshots.c.account_id == owner)).scalar_one()
+        first = c.execute(sa.select(positions).where(positions.c.snapshot_id == snap)
+                          .order_by(positions.c.ticker)).first()
+        assert first is not None
+        c.execute(positions.update().where((positions.c.snapshot_id == snap)
+                                           & (positions.c.ticker == first.ticker))
+                  .values(shares=Decimal(str(first.shares)) * 4))
+    run = run_daily(engine, default_config(), dt.date(2022, 12, 28))
+    with engine.connect() as c:
+        view = read_book(c)
+    engine.dispose()
+    said = {a.account: a for a in run.accounts}
+    frame = view.accounts.set_index("account")
+    assert set(frame.index) == set(said)
+    for name, a in said.items():
+        assert bool(frame.loc[name, "needs_action"]) == a.needs_action
+        assert frame.loc[name, "decision"] == a.decision
+        assert frame.loc[name, "drift"] == a.metrics["drift"]
+        assert frame.loc[name, "orders"] == a.orders
+    assert frame.loc["drifted", "drift"] > frame.loc["calm", "drift"]
+    assert view.accounts["account"].iloc[0] == "drifted"
