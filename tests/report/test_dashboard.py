@@ -194,3 +194,16 @@ def test_the_dashboard_of_a_daily_run_shows_what_daily_said(tmp_path: Path) -> N
         assert frame.loc[name, "orders"] == a.orders
     assert frame.loc["drifted", "drift"] > frame.loc["calm", "drift"]
     assert view.accounts["account"].iloc[0] == "drifted"
+
+
+def test_a_long_orders_list_is_cut_open_orders_first(book_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwise.report import dashboard
+
+    view = _book(book_url)
+    monkeypatch.setattr(dashboard, "MAX_ORDER_ROWS", 2)
+    table = dashboard.orders_table(view)
+    assert len(table.frame) == 2 and set(table.frame["status"]) <= {"proposed", "approved",
+                                                                     "sent"}
+    assert f"The first 2 of {len(view.orders)} orders" in table.caption
+    assert len(_cells(dashboard.render_dashboard(view), "dashboard-orders-list")) == 2

@@ -102,7 +102,9 @@ def read_book(connection: Connection, as_of: dt.date | None = None) -> BookView:
     ----------
     connection : Connection
     as_of : date, optional
-        Use the plans made on or before this day (default: every plan).
+        Use the plans made on or before this day (default: every plan). The orders'
+        statuses are those of now (the record keeps an order's moves in its event log,
+        not its status on each day).
     """
     names = {int(r.id): (r.name, r.last_rebalance)
              for r in connection.execute(sa.select(accounts).order_by(accounts.c.name))}
@@ -117,8 +119,11 @@ def read_book(connection: Connection, as_of: dt.date | None = None) -> BookView:
         shown = set(plan_ids) | {int(r.id) for r in connection.execute(
             sa.select(plans.c.id).where(plans.c.as_of <= as_of))}
         order_rows = [r for r in order_rows if int(r.plan_id) in shown]
+    by_account: dict[int, list[Any]] = {}
+    for o in order_rows:
+        by_account.setdefault(int(o.account_id), []).append(o)
     rows = [_account_row(names[a][0], names[a][1], plan, invalid.get(int(plan.id), []),
-                         [o for o in order_rows if int(o.account_id) == a])
+                         by_account.get(a, []))
             for a, plan in latest.items()]
     frame = pd.DataFrame(rows, columns=list(ACCOUNT_COLUMNS))
     if not frame.empty:

@@ -43,6 +43,8 @@ DRIFT_BINS = 10
 """Bars of the drift histogram (equal widths from 0 to the largest drift)."""
 MAX_COST_BARS = 40
 """Accounts shown in the per-account costs and taxes chart (the largest first)."""
+MAX_ORDER_ROWS = 5000
+"""Orders listed (the open ones first); the counts by status are always of every order."""
 
 
 def drift_histogram(drift: np.ndarray, bins: int = DRIFT_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +182,10 @@ def orders_chart(view: BookView) -> Chart:
 
 def orders_table(view: BookView) -> Table:
     """Every order shown, sortable."""
-    o = view.orders.set_index("order_id").rename_axis("id")
+    done = ~view.orders["status"].isin(("proposed", "approved", "sent"))
+    o = (view.orders.assign(_done=done).sort_values(["_done", "account", "order_id"],
+                                                     kind="stable")
+         .head(MAX_ORDER_ROWS).drop(columns="_done").set_index("order_id").rename_axis("id"))
     shown = pd.DataFrame({
         "account": o["account"], "plan": o["plan_id"], "order": o["client_order_id"],
         "ticker": o["ticker"], "side": o["side"], "shares": o["shares"],
@@ -188,8 +193,11 @@ def orders_table(view: BookView) -> Table:
         "limit": o["limit_price_usd"], "status": o["status"]}, index=o.index)
     shares = {"shares": lambda x: fmt_num(x, 0), "filled": lambda x: fmt_num(x, 0),
               "limit": lambda x: fmt_num(x, 2), "plan": lambda x: fmt_num(x, 0)}
+    cut = (f" The first {MAX_ORDER_ROWS:,} of {len(view.orders):,} orders, the open ones "
+           "first." if len(view.orders) > MAX_ORDER_ROWS else "")
     return Table("dashboard-orders-list", "Orders", shown, formats=shares, sortable=True,
-                 caption="Shares as recorded; limit in USD (a dash: none).")
+                 caption="Open orders first; shares as recorded; limit in USD (a dash: none)."
+                 + cut)
 
 
 def totals_table(view: BookView) -> Table:
