@@ -193,3 +193,19 @@ def test_read_bars_names_a_missing_column(tmp_path: Path) -> None:
         read_bars(path)
     with pytest.raises(DataError, match="bars folder not found"):
         calibrate_folder(tmp_path / "missing", path, breaks=BREAKS, tiers=TierDefaults())
+
+
+def test_the_regimes_are_the_configurations_breaks(
+        tmp_path: Path, market: tuple[dict[str, pd.DataFrame], pd.Series],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _write(tmp_path, market)
+    config = tmp_path / "driftwise.toml"
+    config.write_text("[costs]\nvix_breaks = [18, 35]\nvix_multipliers = [1.0, 1.2, 2.0]\n")
+    assert main(["calibrate-costs", "--bars", str(folder / "bars"), "--vix",
+                 str(folder / "vix.csv"), "--bootstrap", "50", "--config", str(config),
+                 "--start", "2005-01-03", "--json", "--out", str(tmp_path / "f.toml")]) == EXIT_OK
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["breaks"] == [18.0, 35.0] and shown["configured"] == [1.0, 1.2, 2.0]
+    assert {r["regime"] for r in shown["rows"]} == {"< 18", "18-35", ">= 35"}
+    assert [r["configured"] for r in shown["rows"][:3]] == [1.0, 1.2, 2.0]
+    assert "vix_breaks = [18, 35]" in (tmp_path / "f.toml").read_text()

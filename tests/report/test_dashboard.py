@@ -155,11 +155,10 @@ def test_daily_stores_the_plans_tax_for_the_dashboard() -> None:
 def test_the_dashboard_of_a_daily_run_shows_what_daily_said(tmp_path: Path) -> None:
     """``driftwise daily`` on two accounts of the sample (one drifted by a trade), then
     the book: the same accounts need action, with the figures daily stored."""
-    from record.daily_data import fill_record, sample_inputs
-
     from driftwise.app.daily import run_daily
     from driftwise.config import default_config
     from driftwise.record import migrate
+    from record.daily_data import fill_record, sample_inputs
 
     url = f"sqlite:///{tmp_path / 'record.sqlite'}"
     engine = open_engine(url)
