@@ -206,3 +206,14 @@ def test_a_long_orders_list_is_cut_open_orders_first(book_url: str,
                                                                      "sent"}
     assert f"The first 2 of {len(view.orders)} orders" in table.caption
     assert len(_cells(dashboard.render_dashboard(view), "dashboard-orders-list")) == 2
+
+
+def test_orders_read_in_chunks_are_the_same(book_url: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwise.record import book_view
+
+    whole = _book(book_url)
+    monkeypatch.setattr(book_view, "CHUNK", 1)
+    pieces = _book(book_url)
+    assert whole.orders.equals(pieces.orders)
+    assert whole.accounts.equals(pieces.accounts)

@@ -24,6 +24,8 @@ from driftwise.record.schema import ORDER_STATUSES, accounts, events, orders, pl
 
 OPEN_STATUSES = ("proposed", "approved", "sent")
 """Orders not yet filled or cancelled."""
+CHUNK = 500
+"""Plan ids per ``IN`` list (SQLite bounds the parameters of a statement)."""
 
 ACCOUNT_COLUMNS = ("account", "plan_id", "as_of", "decision", "needs_action", "drift",
                    "drift_after", "te", "cost_usd", "cost_bps", "tax_usd",
@@ -111,10 +113,12 @@ def read_book(connection: Connection, as_of: dt.date | None = None) -> BookView:
     latest = latest_plans(connection, as_of)
     invalid = _invalidated(connection)
     plan_ids = [int(p.id) for p in latest.values()]
-    order_rows = list(connection.execute(
-        sa.select(orders).where(orders.c.plan_id.in_(plan_ids)
-                                | orders.c.status.in_(OPEN_STATUSES))
-        .order_by(orders.c.account_id, orders.c.id)))
+    found = {int(r.id): r for r in connection.execute(
+        sa.select(orders).where(orders.c.status.in_(OPEN_STATUSES)))}
+    for start in range(0, len(plan_ids), CHUNK):  # bound the parameters of one statement
+        found.update((int(r.id), r) for r in connection.execute(
+            sa.select(orders).where(orders.c.plan_id.in_(plan_ids[start:start + CHUNK]))))
+    order_rows = sorted(found.values(), key=lambda r: (int(r.account_id), int(r.id)))
     if as_of is not None:  # orders of plans made after the day are not in that book
         shown = set(plan_ids) | {int(r.id) for r in connection.execute(
             sa.select(plans.c.id).where(plans.c.as_of <= as_of))}
