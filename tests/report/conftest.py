@@ -116,3 +116,100 @@ def validation_data() -> ValidationPageData:
 @pytest.fixture
 def sweep() -> pd.DataFrame:
     return make_sweep()
+
+
+# ---------------------------------------------------------------- the accounts dashboard
+
+BOOK_DAY = "2024-03-01"
+"""The day of the synthetic book's latest plans."""
+
+BOOK_PLANS = {
+    # account: [(as_of, decision, metrics, orders as (ticker, side, shares, status))]
+    "alpha": [(BOOK_DAY, "rebalance", {"drift": 0.081, "drift_after": 0.002, "te": 0.012,
+                                       "cost_usd": 1234.5, "cost_bps": 12.345,
+                                       "tax_usd": 500.25, "cost_benefit_ratio": 0.31},
+               [("AAA", "sell", "120", "approved"), ("BBB", "buy", "40", "sent"),
+                ("CCC", "buy", "7", "proposed")])],
+    "beta": [(BOOK_DAY, "skip", {"drift": 0.011, "drift_after": 0.011, "te": 0.002,
+                                 "cost_usd": 0.0, "cost_bps": 0.0,
+                                 "cost_benefit_ratio": None}, [])],
+    "gamma": [("2024-02-01", "rebalance", {"drift": 0.09, "cost_usd": 2000.0, "cost_bps": 20.0},
+               [("AAA", "buy", "10", "filled"), ("BBB", "sell", "5", "approved")]),
+              (BOOK_DAY, "partial", {"drift": 0.062, "drift_after": 0.03, "te": 0.008,
+                                     "cost_usd": 800.0, "cost_bps": 8.0, "tax_usd": 0.0,
+                                     "cost_benefit_ratio": 0.52},
+               [("CCC", "sell", "33", "proposed")])],
+    "delta": [(BOOK_DAY, "skip", {"drift": 0.02, "drift_after": 0.02, "te": 0.004,
+                                  "cost_usd": 0.0, "cost_bps": 0.0,
+                                  "cost_benefit_ratio": 2.5}, [])],
+    "omega": [(BOOK_DAY, "delay", {"drift": 0.07, "drift_after": 0.07, "te": 0.01,
+                                   "cost_usd": 950.0, "cost_bps": 9.5,
+                                   "cost_benefit_ratio": 0.9}, [])],
+}
+"""The synthetic book: ``delta``'s plan is invalidated by an event, ``epsilon`` has no
+plan; ``gamma`` keeps an approved order of its earlier plan open."""
+BOOK_NAV = {"alpha": "1000000.50", "beta": "250000", "gamma": "4000000", "delta": "75000.25",
+            "omega": "600000"}
+BOOK_NEEDS_ACTION = ("alpha", "omega", "gamma", "delta")
+"""Needing action, in the dashboard's order: by drift, largest first."""
+
+
+def build_book(url: str) -> None:
+    """Write the synthetic book into a new record at ``url``."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from sqlalchemy.engine import Connection
+
+    from driftwise.record import append_event, migrate, open_engine, transaction
+    from driftwise.record.holdings import account_id
+    from driftwise.record.orders import PlanRecord, move_orders, store_plan
+    from driftwise.record.schema import orders
+
+    engine = open_engine(url)
+    migrate(engine)
+
+    def work(connection: Connection) -> None:
+        import sqlalchemy as sa
+
+        account_id(connection, "epsilon", create=True)
+        for name, plans in BOOK_PLANS.items():
+            owner = account_id(connection, name, create=True)
+            for as_of, decision, metrics, rows in plans:
+                record = PlanRecord(
+                    as_of=dt.date.fromisoformat(as_of), decision=decision, delay_until=None,
+                    rule="threshold 5%", reasons=(f"{name} {decision}", "second reason"),
+                    fingerprints={"inputs": "record"}, configuration="",
+                    nav_usd=float(BOOK_NAV[name]), metrics=metrics)
+                frame = pd.DataFrame(
+                    [{"order_id": f"{name}-{as_of}-{i}", "ticker": t, "side": s,
+                      "shares": Decimal(q), "order_type": "limit",
+                      "limit_price_usd": Decimal("101.25")} for i, (t, s, q, _) in
+                     enumerate(rows)],
+                    columns=["order_id", "ticker", "side", "shares", "order_type",
+                             "limit_price_usd"])
+                plan_id, ids = store_plan(connection, owner, record, frame)
+                for order, (_, _, _, status) in zip(ids, rows, strict=True):
+                    path = {"proposed": [], "approved": ["approved"],
+                            "sent": ["approved", "sent"],
+                            "filled": ["approved", "sent", "filled"]}[status]
+                    for to in path:
+                        found = connection.execute(
+                            sa.select(orders).where(orders.c.id == order)).all()
+                        move_orders(connection, found, to)
+                if name == "delta":
+                    append_event(connection, "invalidate", {
+                        "as_of": as_of, "causes": ["new target version 2"],
+                        "orders_cancelled": [], "review_plan_id": plan_id},
+                        account_id=owner)
+
+    transaction(engine, work)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def book_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite record holding the synthetic book."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('book') / 'record.sqlite'}"
+    build_book(url)
+    return url

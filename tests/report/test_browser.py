@@ -170,3 +170,57 @@ def test_plan_only_report_renders(browser: Any, tmp_path: Path, sample_plan: Pla
     assert _errors(browser) == []
     assert state and all(s["svgs"] and all(s["drawn"]) for s in state)
     assert all(s["id"].startswith("fig-plan-") for s in state)
+
+
+def test_accounts_dashboard_renders_and_sorts(browser: Any, tmp_path: Path,
+                                              book_url: str) -> None:
+    """The dashboard of the synthetic book: no error, every chart drawn, the accounts
+    needing action first (as the record says), the record's numbers shown, and a click on
+    a heading sorts the table by its raw values."""
+    from selenium.webdriver.common.by import By
+
+    from driftwise.record import open_engine
+    from driftwise.record.book_view import read_book
+    from driftwise.report.dashboard import write_dashboard
+    from driftwise.report.html import fmt_pct, fmt_usd
+
+    from .conftest import BOOK_NEEDS_ACTION, BOOK_PLANS
+
+    engine = open_engine(book_url)
+    with engine.connect() as connection:
+        view = read_book(connection)
+    engine.dispose()
+    path = write_dashboard(tmp_path / "book.html", view)
+    state = _load(browser, path)
+    _screenshot(browser, ARTIFACTS / "dashboard.png")
+
+    assert _errors(browser) == []
+    assert {s["id"] for s in state} == {"fig-dashboard-drift", "fig-dashboard-costs",
+                                        "fig-dashboard-orders"}
+    for chart in state:
+        assert chart["svgs"] >= 1 and chart["drawn"] and all(n > 0 for n in chart["drawn"]), chart
+    table = browser.find_element(By.CSS_SELECTOR, '[data-table="dashboard-accounts"] table')
+    heads = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+
+    def column(name: str) -> list[str]:
+        i = heads.index(name)
+        return [tr.find_elements(By.TAG_NAME, "td")[i].text
+                for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+    assert column("account") == [*BOOK_NEEDS_ACTION, "beta"]
+    assert column("needs action") == ["yes"] * len(BOOK_NEEDS_ACTION) + ["no"]
+    latest = {name: history[-1][2] for name, history in BOOK_PLANS.items()}
+    assert column("drift") == [fmt_pct(latest[n]["drift"]) for n in column("account")]
+    assert column("cost") == [fmt_usd(latest[n]["cost_usd"]) for n in column("account")]
+    tiles = browser.find_elements(By.CSS_SELECTOR, "#book .tile .value")
+    assert tiles[1].text == str(len(BOOK_NEEDS_ACTION))
+
+    drift_head = table.find_elements(By.CSS_SELECTOR, "thead th")[heads.index("drift")]
+    drift_head.click()
+    ascending = sorted(latest, key=lambda n: latest[n]["drift"])
+    assert column("account") == ascending
+    drift_head.click()
+    assert column("account") == ascending[::-1]
+    orders = browser.find_elements(
+        By.CSS_SELECTOR, '[data-table="dashboard-orders-list"] tbody tr')
+    assert len(orders) == len(view.orders)

@@ -48,8 +48,9 @@ METRICS = {"drift": ("before", "drift"), "te": ("before", "te"), "vix": ("before
            "cost_bps": ("after", "cost_bps"), "cost_usd": ("after", "cost_usd"),
            "benefit_bps": ("after", "benefit_bps"),
            "cost_benefit_ratio": ("after", "cost_benefit_ratio"),
-           "turnover": ("after", "turnover")}
-"""The figures stored with a daily plan (``plans.metrics``), from ``Plan.before/after``."""
+           "turnover": ("after", "turnover"), "tax_usd": ("after", "tax_usd")}
+"""The figures stored with a daily plan (``plans.metrics``), from ``Plan.before/after``
+(``tax_usd``: the tax of the plan's sales, None unless the plan was decided after tax)."""
 
 
 @dataclass(frozen=True)

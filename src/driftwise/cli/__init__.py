@@ -33,7 +33,8 @@ EXIT_BAD_INPUT = 3
 MODULES = {"plan": "plan", "monitor": "monitor", "harvest": "harvest", "costs": "costs",
            "fills": "fills", "validate-rules": "validate", "backtest": "backtest",
            "report": "report", "config": "plan", "init": "record", "import": "record",
-           "approve": "record", "history": "record", "daily": "daily", "review": "daily"}
+           "approve": "record", "history": "record", "daily": "daily", "review": "daily",
+           "dashboard": "dashboard", "calibrate-costs": "calibrate"}
 """Each command (in the order of ``--help``) and the module of ``driftwise.cli`` that
 registers it."""
 

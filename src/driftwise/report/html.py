@@ -85,6 +85,9 @@ class Table:
     formats: Mapping[str, Formatter] = field(default_factory=dict)
     caption: str = ""
     index: bool = True
+    sortable: bool = False
+    """Sorted by a click on a column's heading (each cell keeps its raw value, so numbers
+    sort as numbers whatever their display)."""
 
 
 @dataclass(frozen=True)
@@ -394,22 +397,74 @@ def _svg_text(x: float, y: float, text: str, *, anchor: str = "middle", fill: st
 
 
 def table_html(table: Table) -> str:
-    """A DataFrame as an escaped HTML table (numbers right-aligned)."""
+    """A DataFrame as an escaped HTML table (numbers right-aligned).
+
+    A sortable table's cells carry their raw value in ``data-value`` (a number, or the
+    text; empty when missing) for :data:`SORT_SCRIPT`.
+    """
     frame = table.frame
     head = ([html.escape(str(frame.index.name or ""))] if table.index else [])
     head += [html.escape(str(c)) for c in frame.columns]
     rows = []
     for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-        cells = [f"<td>{html.escape(str(label))}</td>"] if table.index else []
+        cells = [f"<td{_raw(label, table.sortable)}>{html.escape(str(label))}</td>"
+                 ] if table.index else []
         for column, value in zip(frame.columns, row, strict=True):
             text, numeric = _cell(value, table.formats.get(str(column)))
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+            raw = _raw(value, table.sortable)
+            cells.append(f'<td class="num"{raw}>{text}</td>' if numeric
+                         else f"<td{raw}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = f'<p class="caption">{html.escape(table.caption)}</p>' if table.caption else ""
+    kind = ' class="sortable"' if table.sortable else ""
     return (f'<div class="block" data-table="{html.escape(table.key)}">'
-            f"<h3>{html.escape(table.title)}</h3>{caption}<div class=\"scroll\"><table>"
+            f"<h3>{html.escape(table.title)}</h3>{caption}<div class=\"scroll\"><table{kind}>"
             "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
             + "".join(rows) + "</tbody></table></div></div>")
+
+
+def _raw(value: object, sortable: bool) -> str:
+    """The ``data-value`` attribute of a sortable table's cell ("" otherwise)."""
+    if not sortable:
+        return ""
+    if isinstance(value, bool):
+        text = "1" if value else "0"
+    elif isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        text = repr(number) if math.isfinite(number) else ""
+    elif value is None or (isinstance(value, float) and math.isnan(value)):
+        text = ""
+    else:
+        text = str(value)
+    return f' data-value="{html.escape(text)}"'
+
+
+SORT_SCRIPT = """
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('thead th').forEach(function (th, col) {
+    th.style.cursor = 'pointer';
+    th.title = 'sort by this column';
+    th.addEventListener('click', function () {
+      var down = th.getAttribute('aria-sort') === 'ascending';
+      table.querySelectorAll('thead th').forEach(function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', down ? 'descending' : 'ascending');
+      var body = table.tBodies[0];
+      var rows = Array.from(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[col].getAttribute('data-value');
+        var y = b.cells[col].getAttribute('data-value');
+        if (x === '' || y === '') { return (x === '') - (y === ''); }
+        var p = Number(x), q = Number(y);
+        var c = (isNaN(p) || isNaN(q)) ? x.localeCompare(y) : p - q;
+        return down ? -c : c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+"""Sorts a ``table.sortable`` by the raw values of the column whose heading is clicked
+(ascending, then descending); missing values stay last."""
 
 
 def _cell(value: object, formatter: Formatter | None) -> tuple[str, bool]:
@@ -493,9 +548,14 @@ def render_html(pages: Sequence[Page], *, title: str = "driftwise report",
         f'<nav><span class="brand">driftwise</span>{nav}</nav>'
         f'<header class="report"><h1>{html.escape(title)}</h1>{sub}</header>'
         "<main>" + "".join(page_html(p) for p in pages) + "</main>"
-        f"<footer>Generated {stamp} by driftwise {__version__}. Self-contained: opens with "
+        + (f'<script type="text/javascript">{SORT_SCRIPT}</script>' if _sortable(pages) else "")
+        + f"<footer>Generated {stamp} by driftwise {__version__}. Self-contained: opens with "
         "no network. Weights and rates are fractions shown as percents; costs in basis "
         "points of NAV unless stated.</footer></body></html>\n")
+
+
+def _sortable(pages: Sequence[Page]) -> bool:
+    return any(isinstance(b, Table) and b.sortable for p in pages for b in p.blocks)
 
 
 def _unique(keys: list[str], what: str) -> None:

@@ -1,0 +1,361 @@
+"""``driftwise calibrate-costs``: the VIX multipliers of the cost model, measured.
+
+Effective spreads are estimated from daily high, low and close
+(:mod:`driftwise.costs.spread_estimators`: Corwin-Schultz 2012, Abdi-Ranaldo 2017) for
+every stock of a folder of daily bars, for each pair of consecutive sessions. Each pair
+falls in the VIX regime of its first day's close (the cost model's breaks) and in the
+size tier of its stock that year (the cost model's tiers, from a market cap known at the
+start of the year). The spread of a (regime, tier) cell is the estimator's average over
+its pairs; the **multiplier** of a regime is its spread over the spread of the calm
+regime (VIX below the first break) in the same tier.
+
+Intervals: a cluster bootstrap **by calendar month**. A VIX regime is a market-wide
+state: every stock's spread moves with it on the same days, so stocks are not
+independent of one another, and days within a month are not either (the VIX persists).
+Months are the clusters: resampling whole months keeps the cross-section and the
+persistence inside each draw. Few months hold stressed days (the VIX above 30 clusters
+in 2001-2002, 2008-2009, 2011 and 2020), so the number of months behind each cell is
+reported beside it.
+
+Data used from the folder: ``date, high, low, close`` (and ``volume``,
+``split_coefficient``, ``adjusted_close`` when present), one file per ticker
+(``<TICKER>.csv`` or ``.csv.gz``). A pair is dropped when either day has no volume
+(no trade: a flat bar) or when day ``t+1`` is a split (raw prices jump).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from driftwise.costs.spread_estimators import Estimator, pair_values, pooled_spread
+from driftwise.costs.tiers import CapTier, TierDefaults, cap_tier
+from driftwise.data._table import Kind, parse_column, read_table, require_columns
+from driftwise.data.market import read_vix
+from driftwise.errors import DataError
+
+DECIMALIZATION = dt.date(2001, 4, 9)
+"""The day the last US exchange (Nasdaq) quoted in cents: spreads before it were set by
+sixteenths, a different market, so the default sample starts here."""
+
+TIER_NAMES = {int(t): t.name.lower() for t in CapTier}
+ALL_TIERS = "all"
+UNKNOWN_TIER = "unknown"
+REGIME_NAMES = ("calm", "elevated", "stressed")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The measured spreads and multipliers.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        One row per (estimator, tier, regime): ``spread_bps`` (full spread, bps of price),
+        its bootstrap interval ``spread_low_bps`` / ``spread_high_bps``, ``multiplier``
+        (regime spread / calm spread of the same tier) with ``multiplier_low`` /
+        ``multiplier_high``, ``pairs`` (two-day estimates), ``stocks`` and ``months``
+        (the clusters holding the cell's pairs).
+    breaks : tuple of float
+        The VIX breaks of the regimes (index points).
+    start, end : date
+        The sample's first and last session.
+    n_stocks : int
+    n_months : int
+    n_boot : int
+    level : float
+        Coverage of the intervals (0.95).
+    """
+
+    table: pd.DataFrame
+    breaks: tuple[float, ...]
+    start: dt.date
+    end: dt.date
+    n_stocks: int
+    n_months: int
+    n_boot: int
+    level: float
+
+    def multipliers(self, estimator: Estimator, tier: str = ALL_TIERS) -> tuple[float, ...]:
+        """The measured multiplier of each regime (the calm one is 1.0 by construction)."""
+        rows = self.table[(self.table["estimator"] == estimator.value)
+                          & (self.table["tier"] == tier)]
+        return tuple(float(v) for v in rows.sort_values("regime_index")["multiplier"])
+
+
+def regime_names(breaks: Sequence[float]) -> tuple[str, ...]:
+    """Labels of the regimes cut at ``breaks`` (``VIX < 20``, ``20-30``, ``>= 30``)."""
+    edges = [f"{b:g}" for b in breaks]
+    inner = [f"{a}-{b}" for a, b in itertools.pairwise(edges)]
+    return (f"< {edges[0]}", *inner, f">= {edges[-1]}")
+
+
+def read_bars(path: Path) -> pd.DataFrame:
+    """One ticker's daily bars: ``high, low, close`` (USD), ``volume`` (shares, NaN when
+    absent), ``split`` (1.0 when absent), ``adjusted_close`` (``close`` when absent),
+    indexed by date ascending.
+
+    Raises
+    ------
+    DataError
+        A missing column, a value that is not a number, a duplicate date, a high below
+        the low or a price that is not positive (named by file, row and field).
+    """
+    table = read_table(path, name="daily bars")
+    require_columns(table, "date", "high", "low", "close")
+    dates = parse_column(table, "date", Kind.DATE)
+    out = pd.DataFrame({f: parse_column(table, f, Kind.FLOAT).to_numpy()
+                        for f in ("high", "low", "close")}, index=pd.DatetimeIndex(dates))
+    for field, default in (("volume", math.nan), ("split_coefficient", 1.0),
+                           ("adjusted_close", math.nan)):
+        out[field] = (parse_column(table, field, Kind.FLOAT, required=False).to_numpy()
+                      if field in table.columns else default)
+    out["adjusted_close"] = out["adjusted_close"].fillna(out["close"])
+    out["split_coefficient"] = out["split_coefficient"].fillna(1.0)
+    dup = np.flatnonzero(out.index.duplicated())
+    if dup.size:
+        raise table.error("duplicate date", position=int(dup[0]), field="date",
+                          expected="one row per date", found=str(out.index[dup[0]].date()))
+    bad = ~((out["low"] > 0) & (out["high"] >= out["low"]) & (out["close"] > 0)).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise table.error("impossible bar", position=pos, field="high",
+                          expected="high >= low > 0 and close > 0",
+                          found=f"high {out['high'].iloc[pos]:g}, low {out['low'].iloc[pos]:g}, "
+                                f"close {out['close'].iloc[pos]:g}")
+    return out.sort_index()
+
+
+def bar_files(folder: Path) -> dict[str, Path]:
+    """The bar files of ``folder`` by ticker (``<TICKER>.csv``, ``.csv.gz``, ``.parquet``).
+
+    Raises
+    ------
+    DataError
+        The folder is missing or holds no bar file.
+    """
+    if not folder.is_dir():
+        raise DataError("bars folder not found", file=folder,
+                        expected="a folder of <TICKER>.csv(.gz) daily bars")
+    found = {}
+    for path in sorted(folder.iterdir()):
+        for suffix in (".csv.gz", ".csv", ".parquet"):
+            if path.name.endswith(suffix):
+                found[path.name[: -len(suffix)]] = path
+                break
+    if not found:
+        raise DataError("no bar files in the folder", file=folder,
+                        expected="<TICKER>.csv or <TICKER>.csv.gz files", found="none")
+    return found
+
+
+def read_caps(path: Path) -> pd.DataFrame:
+    """Market-cap snapshots: ``snapshot_date``, ``symbol`` (or ``ticker``),
+    ``market_cap_usd``; rows without a cap are dropped."""
+    table = read_table(path, name="market caps")
+    key = "symbol" if "symbol" in table.columns else "ticker"
+    require_columns(table, "snapshot_date", key, "market_cap_usd")
+    frame = pd.DataFrame({
+        "date": parse_column(table, "snapshot_date", Kind.DATE),
+        "ticker": parse_column(table, key, Kind.STR),
+        "cap_usd": parse_column(table, "market_cap_usd", Kind.FLOAT, required=False)})
+    return frame.dropna().sort_values(["ticker", "date"])
+
+
+def yearly_tiers(bars: pd.DataFrame, caps: pd.DataFrame | None, tiers: TierDefaults
+                 ) -> pd.Series:
+    """The stock's size tier for each year of its bars (``large``/``mid``/``small``, or
+    ``unknown`` without a market cap).
+
+    The cap on a year's first session is the stock's earliest snapshot cap scaled by the
+    adjusted close since the snapshot's date (a proxy that holds shares outstanding
+    fixed; the snapshots begin in 2012, so earlier years are scaled back from them).
+    """
+    years = pd.DatetimeIndex(bars.index).year
+    first = bars.groupby(years)["adjusted_close"].first()
+    if caps is None or caps.empty:
+        return pd.Series(UNKNOWN_TIER, index=first.index)
+    snap = caps.iloc[0]
+    at = bars["adjusted_close"].asof(pd.Timestamp(snap["date"]))
+    if not (isinstance(at, float) and math.isfinite(at)):
+        at = float(bars["adjusted_close"].iloc[0])
+    proxy = float(snap["cap_usd"]) * first.to_numpy() / at
+    return pd.Series([TIER_NAMES[int(t)] for t in cap_tier(proxy, tiers)], index=first.index)
+
+
+def stock_pairs(bars: pd.DataFrame, vix: pd.Series, breaks: Sequence[float],
+                tier_by_year: pd.Series, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every kept pair of consecutive sessions of one stock with both estimators' values.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``month`` (period of day ``t``), ``regime`` (index), ``tier``, ``cs`` (two-day
+        spread, fraction) and ``ar`` (squared-spread term), one row per pair.
+    """
+    high, low, close = (bars[f].to_numpy() for f in ("high", "low", "close"))
+    cs = pair_values(Estimator.CORWIN_SCHULTZ, high, low, close)
+    ar = pair_values(Estimator.ABDI_RANALDO, high, low, close)
+    day = bars.index[:-1]
+    volume = bars["volume"].to_numpy()
+    traded = ~(volume == 0)
+    level = vix.reindex(day).to_numpy()
+    keep = (traded[:-1] & traded[1:] & (bars["split_coefficient"].to_numpy()[1:] == 1.0)
+            & np.isfinite(cs) & np.isfinite(ar) & np.isfinite(level)
+            & (day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end)))
+    day = day[keep]
+    regime = np.searchsorted(np.asarray(breaks, dtype=float), level[keep], side="right")
+    return pd.DataFrame({"month": day.to_period("M"), "regime": regime,
+                         "tier": tier_by_year.reindex(day.year).to_numpy(),
+                         "cs": cs[keep], "ar": ar[keep]})
+
+
+def calibrate(bars: dict[str, pd.DataFrame], vix: pd.Series, *, breaks: Sequence[float],
+              tiers: TierDefaults, caps: pd.DataFrame | None = None,
+              start: dt.date = DECIMALIZATION, end: dt.date | None = None,
+              n_boot: int = 1000, level: float = 0.95, random_state: int = 0) -> Calibration:
+    """Measure spreads by VIX regime and size tier, and the multipliers, with intervals.
+
+    Parameters
+    ----------
+    bars : dict of str to DataFrame
+        Each ticker's :func:`read_bars`.
+    vix : pd.Series
+        VIX close by date (index points).
+    breaks : sequence of float
+        The regimes' VIX breaks (the cost model's ``vix_breaks``).
+    tiers : TierDefaults
+        The cost model's size tiers.
+    caps : pd.DataFrame, optional
+        :func:`read_caps`; without it every stock's tier is ``unknown``.
+    start, end : date
+        The sample (default: from :data:`DECIMALIZATION` to the last bar).
+    n_boot : int
+        Bootstrap draws of months.
+    level : float
+        Coverage of the intervals.
+    random_state : int
+        Of the bootstrap's draws (the same number gives the same intervals).
+
+    Raises
+    ------
+    DataError
+        No pair of sessions in the sample, or no pair in the calm regime.
+    """
+    end = end or max(b.index[-1].date() for b in bars.values())
+    parts = []
+    for ticker, frame in bars.items():
+        mine = None if caps is None else caps[caps["ticker"] == ticker]
+        pairs = stock_pairs(frame, vix, breaks, yearly_tiers(frame, mine, tiers), start, end)
+        parts.append(pairs.assign(stock=ticker))
+    pairs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if pairs.empty:
+        raise DataError("no pair of sessions to estimate spreads from", field="date",
+                        expected=f"bars with a VIX close between {start} and {end}",
+                        found="none")
+    if not (pairs["regime"] == 0).any():
+        raise DataError("no session in the calm regime: multipliers need it", field="vix",
+                        expected=f"some VIX closes below {breaks[0]:g}", found="none")
+    rows = [*_cells(pairs, ALL_TIERS, breaks, n_boot, level, random_state)]
+    for tier in (*TIER_NAMES.values(), UNKNOWN_TIER):
+        mine = pairs[pairs["tier"] == tier]
+        if not mine.empty and (mine["regime"] == 0).any():
+            rows.extend(_cells(mine, tier, breaks, n_boot, level, random_state))
+    sessions = pairs["month"]
+    return Calibration(
+        table=pd.DataFrame(rows), breaks=tuple(float(b) for b in breaks),
+        start=max(start, min(b.index[0].date() for b in bars.values())), end=end,
+        n_stocks=int(pairs["stock"].nunique()), n_months=int(sessions.nunique()),
+        n_boot=n_boot, level=level)
+
+
+def _cells(pairs: pd.DataFrame, tier: str, breaks: Sequence[float], n_boot: int,
+           level: float, random_state: int) -> list[dict[str, object]]:
+    """The rows of one tier: both estimators, every regime, with the month bootstrap."""
+    n_regimes = len(breaks) + 1
+    months = pd.Index(sorted(pairs["month"].unique()))
+    m = months.get_indexer(pairs["month"])
+    r = pairs["regime"].to_numpy()
+    counts = np.zeros((len(months), n_regimes))
+    np.add.at(counts, (m, r), 1.0)
+    rng = np.random.default_rng(random_state)
+    weights = rng.multinomial(len(months), np.full(len(months), 1.0 / len(months)),
+                              size=n_boot).astype(float)  # (B, M): months drawn
+    tail = (1.0 - level) / 2.0
+    labels = regime_names(breaks)
+    rows: list[dict[str, object]] = []
+    for estimator, column in ((Estimator.CORWIN_SCHULTZ, "cs"), (Estimator.ABDI_RANALDO, "ar")):
+        sums = np.zeros((len(months), n_regimes))
+        np.add.at(sums, (m, r), pairs[column].to_numpy())
+        with np.errstate(invalid="ignore", divide="ignore"):  # an empty cell: NaN
+            spread = pooled_spread(estimator, sums.sum(0) / counts.sum(0))
+            boot = pooled_spread(estimator, (weights @ sums) / (weights @ counts))  # (B, R)
+            ratio = boot / boot[:, :1]
+            mult = spread / spread[0]
+        for k in range(n_regimes):
+            here = pairs[r == k]
+            rows.append({
+                "estimator": estimator.value, "tier": tier, "regime_index": k,
+                "regime": labels[k], "spread_bps": 1e4 * spread[k],
+                "spread_low_bps": 1e4 * _quantile(boot[:, k], tail),
+                "spread_high_bps": 1e4 * _quantile(boot[:, k], 1.0 - tail),
+                "multiplier": mult[k],
+                "multiplier_low": _quantile(ratio[:, k], tail),
+                "multiplier_high": _quantile(ratio[:, k], 1.0 - tail),
+                "pairs": len(here), "stocks": int(here["stock"].nunique()),
+                "months": int(here["month"].nunique())})
+    return rows
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.quantile(finite, q)) if finite.size else math.nan
+
+
+def calibrate_folder(folder: Path, vix_file: Path, *, breaks: Sequence[float],
+                     tiers: TierDefaults, caps_file: Path | None = None,
+                     start: dt.date = DECIMALIZATION, end: dt.date | None = None,
+                     n_boot: int = 1000, progress: Callable[[str], None] | None = None
+                     ) -> Calibration:
+    """:func:`calibrate` on a folder of bars, a VIX file and optional market caps."""
+    files = bar_files(folder)
+    vix, _ = read_vix(vix_file)
+    caps = read_caps(caps_file) if caps_file is not None else None
+    bars = {}
+    for ticker, path in files.items():
+        if progress is not None:
+            progress(ticker)
+        bars[ticker] = read_bars(path)
+    return calibrate(bars, vix, breaks=breaks, tiers=tiers, caps=caps, start=start, end=end,
+                     n_boot=n_boot)
+
+
+def config_fragment(result: Calibration, estimator: Estimator, tier: str = ALL_TIERS) -> str:
+    """A ``[costs]`` fragment setting ``vix_multipliers`` to the measured values, with the
+    intervals and the sample as comments (paste it into a configuration, or merge it)."""
+    mults = result.multipliers(estimator, tier)
+    if not mults or not all(math.isfinite(v) and v > 0 for v in mults):
+        raise DataError("the measured multipliers are not usable", field="vix_multipliers",
+                        expected="a positive multiplier in every regime",
+                        found=", ".join(f"{v:g}" for v in mults) or "no regime measured")
+    rows = result.table[(result.table["estimator"] == estimator.value)
+                        & (result.table["tier"] == tier)].sort_values("regime_index")
+    lines = [f"# VIX multipliers measured by driftwise calibrate-costs ({estimator.value}, "
+             f"tier {tier}),",
+             f"# {result.n_stocks} stocks, {result.start} .. {result.end}, "
+             f"{result.n_months} months; {100 * result.level:g}% intervals from "
+             f"{result.n_boot} bootstrap draws of months:"]
+    lines += [f"#   VIX {row.regime}: {row.multiplier:.2f} ({row.multiplier_low:.2f} .. "
+              f"{row.multiplier_high:.2f}), spread {row.spread_bps:.1f} bps, "
+              f"{row.months} months" for row in rows.itertuples()]
+    values = ", ".join(f"{v:.3f}" for v in mults)
+    breaks = ", ".join(f"{b:g}" for b in result.breaks)
+    return "\n".join([*lines, "[costs]", f"vix_breaks = [{breaks}]",
+                      f"vix_multipliers = [{values}]", ""])

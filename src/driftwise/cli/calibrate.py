@@ -1,0 +1,114 @@
+"""``driftwise calibrate-costs``: the cost model's VIX multipliers measured on daily bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from driftwise.cli._inputs import date_option, load_cli_config
+from driftwise.cli._options import ConfigOption
+from driftwise.cli._output import console, frame_table, print_json
+from driftwise.costs.spread_estimators import Estimator
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``calibrate-costs`` to ``app``."""
+    app.command("calibrate-costs")(calibrate_command)
+
+
+def calibrate_command(
+    bars: Annotated[Path, typer.Option(
+        "--bars", help="Folder of daily bars, one <TICKER>.csv(.gz) per stock with date, "
+        "high, low, close (volume, split_coefficient, adjusted_close used when present).",
+        file_okay=False, show_default=False)],
+    vix: Annotated[Path, typer.Option(
+        "--vix", help="VIX closes (date and close; CBOE's DATE,OPEN,HIGH,LOW,CLOSE).",
+        dir_okay=False, show_default=False)],
+    market_caps: Annotated[Path | None, typer.Option(
+        "--market-caps", help="Market-cap snapshots (snapshot_date, symbol, market_cap_usd) "
+        "for the size tiers; without it every stock's tier is unknown.", dir_okay=False,
+        show_default=False)] = None,
+    estimator: Annotated[Estimator, typer.Option(
+        help="The estimator whose multipliers the fragment sets.")
+    ] = Estimator.CORWIN_SCHULTZ,
+    tier: Annotated[str, typer.Option(
+        help="The size tier whose multipliers the fragment sets: all, large, mid, small.")
+    ] = "all",
+    start: Annotated[str | None, date_option(
+        "First session of the sample (default 2001-04-09, when US quotes were all in cents).")
+    ] = None,
+    end: Annotated[str | None, date_option("Last session (default: the last bar).")] = None,
+    bootstrap: Annotated[int, typer.Option(
+        help="Bootstrap draws of months for the intervals.", min=50)] = 1000,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write a \\[costs] configuration fragment with the measured "
+        "vix_multipliers (and vix_breaks) here.", dir_okay=False, show_default=False)] = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure the VIX multipliers of spread and impact from daily high, low and close
+    (Corwin-Schultz and Abdi-Ranaldo), by VIX regime and size tier, with intervals.
+
+    The regimes are the configuration's costs.vix_breaks; the multiplier of a regime is its
+    spread over the calm regime's, with 95% intervals from a bootstrap of calendar months.
+    The configured multipliers are shown beside the measured ones; --out writes them as a
+    configuration fragment.
+    """
+    import datetime as dt
+
+    from driftwise._atomic import write_text
+    from driftwise.app.calibrate import (
+        DECIMALIZATION,
+        TIER_NAMES,
+        calibrate_folder,
+        config_fragment,
+    )
+    from driftwise.config.assemble import cost_params
+    from driftwise.errors import ConfigError
+
+    if tier not in ("all", *TIER_NAMES.values()):
+        raise ConfigError(f"--tier must be all, large, mid or small; found {tier!r}")
+    params = cost_params(load_cli_config(config))
+    result = calibrate_folder(
+        bars, vix, breaks=params.vix_breaks, tiers=params.tiers, caps_file=market_caps,
+        start=dt.date.fromisoformat(start) if start else DECIMALIZATION,
+        end=dt.date.fromisoformat(end) if end else None, n_boot=bootstrap)
+    table = result.table.assign(configured=[
+        params.vix_multipliers[k] for k in result.table["regime_index"]])
+    if out is not None:
+        write_text(out, config_fragment(result, estimator, tier))
+    if as_json:
+        print_json({"start": str(result.start), "end": str(result.end),
+                    "stocks": result.n_stocks, "months": result.n_months,
+                    "bootstrap": result.n_boot, "breaks": list(result.breaks),
+                    "configured": list(params.vix_multipliers),
+                    "rows": table.to_dict("records")})
+        return
+    console.print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, "
+                  f"{result.n_months} months; 95% intervals from {result.n_boot} bootstrap "
+                  "draws of months.", highlight=False)
+    console.print(frame_table(_shown(table), title="Effective spreads by VIX regime and "
+                              "size tier (multiplier: regime spread / calm spread)"))
+    if out is not None:
+        console.print(f"Wrote {out} ({estimator.value}, tier {tier}).", highlight=False)
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The calibration table for the terminal: one row per (estimator, tier, regime)."""
+    def span(low: float, high: float, digits: int) -> str:
+        return f"{low:.{digits}f} .. {high:.{digits}f}"
+
+    return pd.DataFrame({
+        "estimator": table["estimator"], "tier": table["tier"], "VIX": table["regime"],
+        "spread bps": table["spread_bps"].map(lambda v: f"{v:.1f}"),
+        "95% interval": [span(a, b, 1) for a, b in
+                         zip(table["spread_low_bps"], table["spread_high_bps"], strict=True)],
+        "multiplier": table["multiplier"].map(lambda v: f"{v:.2f}"),
+        "multiplier 95%": [span(a, b, 2) for a, b in
+                           zip(table["multiplier_low"], table["multiplier_high"], strict=True)],
+        "configured": table["configured"].map(lambda v: f"{v:g}"),
+        "pairs": table["pairs"], "stocks": table["stocks"], "months": table["months"]},
+        ).set_index("estimator").astype(str)

@@ -1,0 +1,211 @@
+"""``driftwise calibrate-costs`` (``app.calibrate``): spreads by VIX regime and size tier
+on simulated bars whose spread per regime is known, each cell recomputed independently
+from the estimators, the month bootstrap, the configuration fragment and bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwise.app.calibrate import (
+    calibrate,
+    calibrate_folder,
+    config_fragment,
+    read_bars,
+)
+from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from driftwise.config import loads_config
+from driftwise.config.assemble import cost_params
+from driftwise.costs.spread_estimators import Estimator, pair_values, pooled_spread
+from driftwise.costs.tiers import TierDefaults
+from driftwise.errors import DataError
+
+SPREADS = (0.004, 0.008, 0.016)
+"""The simulated full spread in each VIX regime (calm, elevated, stressed)."""
+BREAKS = (20.0, 30.0)
+
+
+def simulated(seed: int, n_days: int = 900) -> tuple[dict[str, pd.DataFrame], pd.Series]:
+    """Three stocks trading at bid or ask around a random walk (volatility 0.5% a day), the
+    spread set by a VIX that stays in one regime for a month at a time."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2005-01-03", periods=n_days)
+    months = dates.to_period("M")
+    level = dict(zip(months.unique(), rng.choice([15.0, 25.0, 40.0], len(months.unique()),
+                                                 p=[0.5, 0.3, 0.2]), strict=True))
+    vix = pd.Series([level[m] for m in months], index=dates, name="vix")
+    regime = np.searchsorted(BREAKS, vix.to_numpy(), side="right")
+    spread = np.asarray(SPREADS)[regime]
+    bars = {}
+    for ticker in ("AAA", "BBB", "CCC"):
+        steps = 120
+        mid = np.cumsum(rng.normal(0, 0.005 / math.sqrt(steps), n_days * steps))
+        side = rng.choice([-1.0, 1.0], n_days * steps)
+        price = 50 * np.exp(mid + side * np.repeat(spread, steps) / 2).reshape(n_days, steps)
+        bars[ticker] = pd.DataFrame({
+            "high": price.max(1), "low": price.min(1), "close": price[:, -1],
+            "volume": 1e6, "split_coefficient": 1.0, "adjusted_close": price[:, -1]},
+            index=dates)
+    return bars, vix
+
+
+@pytest.fixture(scope="module")
+def market() -> tuple[dict[str, pd.DataFrame], pd.Series]:
+    return simulated(3)
+
+
+def run(market: tuple[dict[str, pd.DataFrame], pd.Series], **kw: object) -> pd.DataFrame:
+    bars, vix = market
+    result = calibrate(bars, vix, breaks=BREAKS, tiers=TierDefaults(),
+                       start=pd.Timestamp("2000-01-03").date(), n_boot=200, **kw)  # type: ignore[arg-type]
+    return result.table
+
+
+def test_each_cell_is_the_estimators_average_over_its_pairs(
+        market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
+    table = run(market).set_index(["estimator", "tier", "regime_index"])
+    bars, vix = market
+    for estimator in Estimator:
+        values: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        for frame in bars.values():  # oracle: pair t belongs to the regime of day t's VIX
+            v = pair_values(estimator, frame["high"], frame["low"], frame["close"])
+            for t, value in enumerate(v):
+                level = vix.loc[frame.index[t]]
+                values[int(level >= 20) + int(level >= 30)].append(value)
+        calm = float(pooled_spread(estimator, np.mean(values[0])))
+        for k, found in values.items():
+            row = table.loc[(estimator.value, "all", k)]
+            expected = float(pooled_spread(estimator, np.mean(found)))
+            assert row["spread_bps"] == pytest.approx(1e4 * expected, rel=1e-9)
+            assert row["multiplier"] == pytest.approx(expected / calm, rel=1e-9)
+            assert row["pairs"] == len(found)
+            assert row["spread_low_bps"] <= row["spread_bps"] <= row["spread_high_bps"]
+            assert row["multiplier_low"] <= row["multiplier"] <= row["multiplier_high"] + 1e-12
+
+
+def test_the_measured_multipliers_follow_the_simulated_spreads(
+        market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
+    table = run(market)
+    ar = table[(table["estimator"] == "abdi-ranaldo") & (table["tier"] == "all")]
+    mult = ar.sort_values("regime_index")["multiplier"].to_numpy()
+    assert mult[0] == 1.0
+    assert 1.4 < mult[1] < 2.8 and 2.8 < mult[2] < 5.6, mult  # simulated: 2 and 4
+    cs = table[(table["estimator"] == "corwin-schultz") & (table["tier"] == "all")]
+    assert (np.diff(cs.sort_values("regime_index")["multiplier"].to_numpy()) > 0).all()
+
+
+def test_the_bootstrap_is_repeatable_and_counts_months(
+        market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
+    a, b = run(market), run(market)
+    pd.testing.assert_frame_equal(a, b)
+    c = run(market, random_state=1)
+    assert not np.allclose(a["spread_low_bps"], c["spread_low_bps"])
+    _, vix = market
+    regime = np.searchsorted(BREAKS, vix.to_numpy()[:-1], side="right")
+    months = pd.Series(vix.index[:-1].to_period("M")).groupby(regime).nunique()
+    rows = a[(a["tier"] == "all") & (a["estimator"] == "abdi-ranaldo")]
+    assert rows.sort_values("regime_index")["months"].tolist() == months.tolist()
+
+
+def test_size_tiers_from_market_caps_scaled_by_price(
+        market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
+    bars, _ = market
+    day = bars["AAA"].index[400]
+    caps = pd.DataFrame({"date": [day] * 3, "ticker": ["AAA", "BBB", "CCC"],
+                         "cap_usd": [50e9, 5e9, 1e9]})
+    table = run(market, caps=caps)
+    tiers = table.groupby("tier")["stocks"].max()
+    assert set(tiers.index) >= {"all", "large", "mid", "small"}
+    assert tiers["all"] == 3 and tiers["large"] == 1
+
+
+def test_split_days_and_days_without_trades_are_left_out() -> None:
+    bars, vix = simulated(5, n_days=60)
+    vix[:] = 15.0
+    frame = bars["AAA"]
+    frame.iloc[10, frame.columns.get_loc("split_coefficient")] = 2.0
+    frame.iloc[20, frame.columns.get_loc("volume")] = 0.0
+    result = calibrate({"AAA": frame}, vix, breaks=BREAKS, tiers=TierDefaults(),
+                       start=frame.index[0].date(), n_boot=50)
+    rows = result.table[(result.table["tier"] == "all")
+                        & (result.table["estimator"] == "abdi-ranaldo")]
+    assert rows["pairs"].sum() == 59 - 1 - 2  # pair (9, 10); pairs (19, 20) and (20, 21)
+
+
+def test_the_fragment_is_a_configuration(market: tuple[dict[str, pd.DataFrame], pd.Series]
+                                         ) -> None:
+    bars, vix = market
+    result = calibrate(bars, vix, breaks=BREAKS, tiers=TierDefaults(),
+                       start=pd.Timestamp("2000-01-03").date(), n_boot=50)
+    text = config_fragment(result, Estimator.ABDI_RANALDO)
+    params = cost_params(loads_config(text))
+    measured = result.multipliers(Estimator.ABDI_RANALDO)
+    assert params.vix_multipliers == pytest.approx(measured, abs=5e-4)
+    assert params.vix_breaks == BREAKS
+    assert "months" in text and "abdi-ranaldo" in text
+
+
+def _write(folder: Path, market: tuple[dict[str, pd.DataFrame], pd.Series]) -> Path:
+    bars, vix = market
+    (folder / "bars").mkdir()
+    for ticker, frame in bars.items():
+        frame.rename_axis("date").reset_index().to_csv(folder / "bars" / f"{ticker}.csv",
+                                                       index=False)
+    vix.rename_axis("date").rename("close").reset_index().to_csv(folder / "vix.csv",
+                                                                 index=False)
+    return folder
+
+
+def test_the_command_prints_writes_and_refuses_bad_bars(
+        tmp_path: Path, market: tuple[dict[str, pd.DataFrame], pd.Series],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _write(tmp_path, market)
+    args = ["calibrate-costs", "--bars", str(folder / "bars"), "--vix", str(folder / "vix.csv"),
+            "--start", "2005-01-03", "--bootstrap", "50"]
+    assert main([*args, "--out", str(tmp_path / "vix.toml"), "--estimator",
+                 "abdi-ranaldo"]) == EXIT_OK
+    assert "Effective spreads" in capsys.readouterr().out
+    config = tmp_path / "vix.toml"
+    assert cost_params(loads_config(config.read_text())).vix_multipliers[0] == 1.0
+    assert main([*args, "--json"]) == EXIT_OK
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["configured"] == [1.0, 1.5, 2.5] and shown["stocks"] == 3
+    assert main([*args, "--tier", "huge"]) == EXIT_BAD_INPUT
+    assert "--tier" in capsys.readouterr().err
+    bad = folder / "bars" / "BBB.csv"
+    frame = pd.read_csv(bad)
+    frame.loc[4, "high"] = frame.loc[4, "low"] / 2
+    frame.to_csv(bad, index=False)
+    assert main(args) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "BBB.csv" in err and "row 6" in err and "high" in err
+
+
+def test_read_bars_names_a_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("date,high,close\n2020-01-02,10,9\n")
+    with pytest.raises(DataError, match="low"):
+        read_bars(path)
+    with pytest.raises(DataError, match="bars folder not found"):
+        calibrate_folder(tmp_path / "missing", path, breaks=BREAKS, tiers=TierDefaults())
+
+
+def test_the_regimes_are_the_configurations_breaks(
+        tmp_path: Path, market: tuple[dict[str, pd.DataFrame], pd.Series],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _write(tmp_path, market)
+    config = tmp_path / "driftwise.toml"
+    config.write_text("[costs]\nvix_breaks = [18, 35]\nvix_multipliers = [1.0, 1.2, 2.0]\n")
+    assert main(["calibrate-costs", "--bars", str(folder / "bars"), "--vix",
+                 str(folder / "vix.csv"), "--bootstrap", "50", "--config", str(config),
+                 "--start", "2005-01-03", "--json", "--out", str(tmp_path / "f.toml")]) == EXIT_OK
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["breaks"] == [18.0, 35.0] and shown["configured"] == [1.0, 1.2, 2.0]
+    assert {r["regime"] for r in shown["rows"]} == {"< 18", "18-35", ">= 35"}
+    assert [r["configured"] for r in shown["rows"][:3]] == [1.0, 1.2, 2.0]
+    assert "vix_breaks = [18, 35]" in (tmp_path / "f.toml").read_text()
