@@ -37,8 +37,7 @@ def _varied(inputs: Inputs, k: int) -> Holdings:
     return Holdings(shares=shares.round(), cash_usd=inputs.holdings.cash_usd * (1 + k / 10))
 
 
-@pytest.fixture
-def book(engine: Engine) -> Engine:
+def _fill_book(engine: Engine) -> Engine:
     """Five accounts holding the sample, four of them scaled differently."""
     inputs = sample_inputs()
     fill_record(engine, inputs, NAMES)
@@ -50,6 +49,20 @@ def book(engine: Engine) -> Engine:
 
     transaction(engine, vary)
     return engine
+
+
+@pytest.fixture
+def book(engine: Engine) -> Engine:
+    """The record holding the five accounts."""
+    return _fill_book(engine)
+
+
+def _fresh(path: Any) -> Engine:
+    from driftwise.record import migrate, open_engine
+
+    engine = open_engine(f"sqlite:///{path}")
+    migrate(engine)
+    return _fill_book(engine)
 
 
 def _stored(engine: Engine) -> dict[str, Any]:
@@ -116,14 +129,7 @@ def test_batches_store_what_one_account_at_a_time_stores(db_url: str, tmp_path: 
         pytest.skip("compared on SQLite (two records)")
     stored = []
     for n, batch in enumerate((1, 2, 50)):
-        from driftwise.record import migrate, open_engine
-
-        engine = open_engine(f"sqlite:///{tmp_path / f'r{n}.sqlite'}")
-        migrate(engine)
-        inputs = sample_inputs()
-        fill_record(engine, inputs, NAMES)
-        transaction(engine, lambda c: [imports.import_holdings(
-            c, account_id(c, name), _varied(inputs, k)) for k, name in enumerate(NAMES[1:])])
+        engine = _fresh(tmp_path / f"r{n}.sqlite")
         run_daily(engine, default_config(), day(DAY), batch=batch)
         stored.append(_stored(engine))
         engine.dispose()
@@ -168,16 +174,9 @@ def test_an_account_changed_after_its_read_is_planned_again(
 def test_a_local_dask_cluster_stores_the_serial_plans(db_url: str, tmp_path: Any) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("compared on SQLite (two records)")
-    from driftwise.record import migrate, open_engine
-
     stored = []
     for n, workers in enumerate((1, 2)):
-        engine = open_engine(f"sqlite:///{tmp_path / f'w{n}.sqlite'}")
-        migrate(engine)
-        inputs = sample_inputs()
-        fill_record(engine, inputs, NAMES)
-        transaction(engine, lambda c: [imports.import_holdings(
-            c, account_id(c, name), _varied(inputs, k)) for k, name in enumerate(NAMES[1:])])
+        engine = _fresh(tmp_path / f"w{n}.sqlite")
         run_daily(engine, default_config(), day(DAY), workers=workers, batch=2)
         stored.append(_stored(engine))
         engine.dispose()
