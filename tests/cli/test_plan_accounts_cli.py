@@ -126,3 +126,16 @@ def test_plan_accounts_shares_one_market(files: dict[str, Path]) -> None:
         pd.testing.assert_series_equal(pd.Series(plan.before), pd.Series(alone.before))
         assert plan.decision is alone.decision
         pd.testing.assert_frame_equal(plan.trades, alone.trades)
+
+
+def test_plan_accounts_on_a_local_dask_cluster_equals_serial(files: dict[str, Path]) -> None:
+    inputs = load_inputs(holdings=files["book"], prices=files["prices"],
+                         targets=files["targets"], account="core")
+    books = read_accounts(files["book"], today=AS_OF)
+    serial = plan_accounts(inputs, books, default_config(), as_of=AS_OF)
+    dask = plan_accounts(inputs, books, default_config(), as_of=AS_OF, workers=2, chunk=1)
+    assert list(dask.plans) == list(serial.plans)
+    pd.testing.assert_frame_equal(dask.summary(), serial.summary())
+    for name, plan in serial.plans.items():
+        pd.testing.assert_frame_equal(dask.plans[name].trades, plan.trades)
+        assert dask.plans[name].reasons == plan.reasons

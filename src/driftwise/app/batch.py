@@ -66,10 +66,28 @@ class BatchPlan:
         return frame.loc[order, list(SUMMARY_COLUMNS)]
 
 
+Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool]
+"""What every account's plan shares: inputs, configuration, day, pending days, targets."""
+
+CHUNK_ACCOUNTS = 25
+"""Accounts per task on a Dask cluster (a task per account would cost the scheduler more
+than a plan)."""
+
+
+def plan_chunk(shared: Shared, books: list[Holdings]) -> list[Plan]:
+    """The plans of a chunk of accounts (a Dask task, or called in this process: the same
+    function either way)."""
+    inputs, config, as_of, pending, shared_targets = shared
+    return [make_plan(dataclasses.replace(inputs, holdings=holdings,
+                                          targets=inputs.targets if shared_targets else None),
+                      config, as_of=as_of, pending_days=pending) for holdings in books]
+
+
 def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config, *,
                   as_of: pd.Timestamp | str | None = None,
-                  pending_days: float = float("nan"),
-                  shared_targets: bool = True) -> BatchPlan:
+                  pending_days: float = float("nan"), shared_targets: bool = True,
+                  workers: int | None = 1, scheduler: str | None = None,
+                  chunk: int = CHUNK_ACCOUNTS) -> BatchPlan:
     """Plan each account of ``books`` with the shared ``inputs``.
 
     Parameters
@@ -83,10 +101,22 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         Plan against ``inputs.targets``; False: each account against the default target
         over its own holdings (``portfolio.default_target``), as a plan without a
         targets file does.
+    workers, scheduler
+        1 and None: in this process; else the accounts go in chunks of ``chunk`` as tasks
+        of a Dask cluster (``workers`` local processes, or the scheduler at
+        ``scheduler``), the shared inputs sent to every worker once. The plans do not
+        depend on it.
     """
-    plans = {}
-    for name, holdings in books.items():
-        mine = dataclasses.replace(inputs, holdings=holdings,
-                                   targets=inputs.targets if shared_targets else None)
-        plans[name] = make_plan(mine, config, as_of=as_of, pending_days=pending_days)
-    return BatchPlan(plans)
+    names = list(books)
+    shared: Shared = (inputs, config, as_of, pending_days, shared_targets)
+    size = max(1, chunk)
+    chunks = [[books[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
+    if workers == 1 and scheduler is None:
+        made = [plan_chunk(shared, c) for c in chunks]
+    else:
+        from driftwise.backtest.cluster import client, run_tasks
+
+        with client(workers, scheduler) as dask_client:
+            made = run_tasks(dask_client, plan_chunk, chunks, shared)
+    plans = [p for part in made for p in part]
+    return BatchPlan(dict(zip(names, plans, strict=True)))
