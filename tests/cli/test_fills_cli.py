@@ -49,8 +49,8 @@ def test_write_holdings_round_trip_positions_and_lots(tmp_path: Path) -> None:
     lots_file.write_text("ticker,shares,acquired,cost_basis_usd,account\n"
                          "AAPL,10,2020-01-02,700,IRA\nAAPL,5,2021-06-01,650,IRA\n"
                          "MSFT,3,2019-03-04,330,TAX\nCASH,1000,,,\n")
-    lots = read_holdings(lots_file)
-    again = read_holdings(write_holdings(lots, tmp_path / "l.csv"))
+    lots = read_holdings(lots_file, every_account=True)
+    again = read_holdings(write_holdings(lots, tmp_path / "l.csv"), every_account=True)
     pd.testing.assert_series_equal(again.shares, lots.shares)
     assert again.lots is not None and lots.lots is not None
     assert len(again.lots) == 3

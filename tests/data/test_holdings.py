@@ -61,7 +61,7 @@ def test_lot_level_sums_lots_into_positions(write_csv):
         CASH,250,,,ira
         CASH,250,,,taxable
     """)
-    h = read_holdings(path, today=TODAY)
+    h = read_holdings(path, today=TODAY, every_account=True)  # one book, lots by account
     assert h.shares.to_dict() == {"AAPL": 10.0, "MSFT": 5.0}
     assert h.cash_usd == 500.0
     assert h.lots is not None and list(h.lots.columns) == list(LOT_COLUMNS)

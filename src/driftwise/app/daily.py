@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -27,14 +28,22 @@ from sqlalchemy.engine import Connection, Engine
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config.model import Config
 from driftwise.data.costs import CostFile
-from driftwise.data.model import MarketData, SecurityMaster
+from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.errors import DataError
 from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
 from driftwise.record.events import append_event
-from driftwise.record.holdings import account_id
-from driftwise.record.inputs import load_account, load_costs, load_market, load_master, unpriced
+from driftwise.record.holdings import account_id, latest_snapshot_id
+from driftwise.record.inputs import (
+    RecordInputs,
+    effective_targets,
+    load_account,
+    load_costs,
+    load_market,
+    load_master,
+    unpriced,
+)
 from driftwise.record.orders import PlanRecord, move_orders, store_plan
 from driftwise.record.schema import accounts, orders, plans
 
@@ -42,6 +51,7 @@ DAILY = "record"
 """``fingerprints["inputs"]`` of a plan made by ``daily`` (its inputs are the record's)."""
 
 ORDER_COLUMNS = ["order_id", "ticker", "side", "shares", "order_type", "limit_price_usd"]
+"""The order columns a daily plan stores."""
 
 METRICS = {"drift": ("before", "drift"), "te": ("before", "te"), "vix": ("before", "vix"),
            "drift_after": ("after", "drift"), "te_after": ("after", "te"),
@@ -149,11 +159,87 @@ def _events(previous: Any | None, version: int | None, missing: list[str], stale
     return causes
 
 
-def plan_account(connection: Connection, name: str, day: dt.date, config: Config, *,
-                 market: MarketData, master: SecurityMaster, costs: CostFile | None
-                 ) -> AccountDay:
-    """Plan one account on ``day`` and store it, in the caller's transaction."""
-    account = account_id(connection, name, lock=True)
+def order_rows(plan: Plan, day: dt.date, held: pd.Series, *, schedule: bool) -> pd.DataFrame:
+    """The orders a daily plan stores (:data:`ORDER_COLUMNS`): one parent order per
+    traded ticker (MARKET, the day's whole trade; a sale crossing zero split in two), or,
+    with ``schedule``, the execution schedule's child orders; none without trades."""
+    if plan.decision not in (Decision.REBALANCE, Decision.PARTIAL) or not len(plan.trades):
+        return pd.DataFrame(columns=ORDER_COLUMNS)
+    if schedule:
+        if plan.schedule is None:
+            return pd.DataFrame(columns=ORDER_COLUMNS)
+        return orders_frame(plan.schedule)
+    trades = plan.trades.reset_index()[["ticker", "side", "shares"]]
+    return parent_orders(trades, day, held)
+
+
+def parent_orders(trades: pd.DataFrame, day: dt.date, held: pd.Series) -> pd.DataFrame:
+    """One MARKET order per trade (:data:`ORDER_COLUMNS`), as
+    :func:`driftwise.execution.orders_frame` makes them from a trade list (ids
+    ``DW-YYYYMMDD-TICKER-001``), built directly; a sale crossing zero (split in a sale and
+    a short sale) goes through ``orders_frame`` itself.
+
+    Parameters
+    ----------
+    trades : pd.DataFrame
+        ``ticker``, ``side`` (BUY / SELL), ``shares`` (> 0), one row per ticker.
+    held : pd.Series
+        Shares held before the trades, by ticker.
+    """
+    tickers = trades["ticker"].astype(str).to_numpy()
+    shares = trades["shares"].to_numpy(dtype=float)
+    sell = trades["side"].astype(str).to_numpy() == "SELL"
+    before = held.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
+    if np.any(sell & (shares > np.maximum(before, 0.0))):
+        return orders_frame(trades, day=day, position_shares=held)[ORDER_COLUMNS]
+    stamp = pd.Timestamp(day).strftime("%Y%m%d")
+    return pd.DataFrame({"order_id": [f"DW-{stamp}-{t}-001" for t in tickers],
+                         "ticker": tickers.astype(object),
+                         "side": np.where(sell, "SELL", "BUY").astype(object),
+                         "shares": shares, "order_type": "MARKET",
+                         "limit_price_usd": np.nan})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An account's state read from the record before its plan (see :func:`prepare`).
+
+    Attributes
+    ----------
+    name : str
+    account : int
+        The account's row id.
+    previous : Any or None
+        The account's latest daily plan before the day (a ``plans`` row).
+    found : RecordInputs
+        Its inputs on the day.
+    last_rebalance : date or None
+    since : date or None
+        First day of the stress delay still running (None: none).
+    """
+
+    name: str
+    account: int
+    previous: Any | None
+    found: RecordInputs
+    last_rebalance: dt.date | None
+    since: dt.date | None
+
+    @property
+    def basis(self) -> tuple[int | None, int, dt.date | None, int | None]:
+        """What the plan depends on in the record: the previous plan, the holdings
+        snapshot, the last rebalance and the target version."""
+        return (None if self.previous is None else int(self.previous.id),
+                self.found.snapshot_id, self.last_rebalance, self.found.target_version_id)
+
+
+def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketData,
+            master: SecurityMaster, costs: CostFile | None, lock: bool = False
+            ) -> Prepared | AccountDay:
+    """Read what the plan of account ``name`` on ``day`` needs; the stored plan
+    (``already``) when it was planned on the day already. ``lock``: hold the account's
+    row until the transaction ends."""
+    account = account_id(connection, name, lock=lock)
     history = daily_plans(connection, account)
     today = [r for r in history if r.as_of == day]
     if today:
@@ -165,9 +251,24 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
     found = load_account(connection, account, day, market=market, master=master, costs=costs)
     last = connection.execute(sa.select(accounts.c.last_rebalance)
                               .where(accounts.c.id == account)).scalar_one()
-    since = running_delay(previous, last)
-    plan = make_plan(found.inputs, config, as_of=pd.Timestamp(day),
-                     pending_days=pending_days(market.prices.index, since, day))
+    return Prepared(name, account, previous, found, last, running_delay(previous, last))
+
+
+def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False
+            ) -> Plan:
+    """The plan of a prepared account on ``day`` (no database: pure)."""
+    market = prepared.found.inputs.market
+    return make_plan(prepared.found.inputs, config, as_of=pd.Timestamp(day),
+                     pending_days=pending_days(market.prices.index, prepared.since, day),
+                     with_schedule=schedule)
+
+
+def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
+          day: dt.date, *, schedule: bool = False) -> AccountDay:
+    """Store the plan of a prepared account with its orders and events, in the caller's
+    transaction (the account's row locked by the caller)."""
+    account, found, previous, since = (prepared.account, prepared.found, prepared.previous,
+                                       prepared.since)
     if plan.decision is Decision.DELAY:
         since = since or day
     elif plan.decision not in (Decision.REBALANCE, Decision.PARTIAL):
@@ -184,9 +285,6 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
             .with_for_update()).all()
         cancelled = move_orders(connection, open_rows, "cancelled",
                                 why="invalidated: " + "; ".join(causes))
-    trades = plan.decision in (Decision.REBALANCE, Decision.PARTIAL) and plan.schedule is not None
-    order_rows = (orders_frame(plan.schedule) if trades and plan.schedule is not None
-                  else pd.DataFrame(columns=ORDER_COLUMNS))
     metrics = plan_metrics(plan)
     saved = PlanRecord(
         as_of=day, decision=plan.decision.value,
@@ -197,7 +295,9 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
                       "stale_costs": stale},
         configuration=plan.config_toml, nav_usd=plan.nav_usd, delayed_since=since,
         target_version_id=found.target_version_id, metrics=metrics)
-    plan_id, order_ids = store_plan(connection, account, saved, order_rows)
+    plan_id, order_ids = store_plan(connection, account, saved,
+                                    order_rows(plan, day, found.inputs.holdings.shares,
+                                               schedule=schedule))
     if causes:
         append_event(connection, "invalidate", {
             "as_of": str(day), "causes": causes, "orders_cancelled": cancelled,
@@ -208,8 +308,24 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
             & (orders.c.plan_id != plan_id)).order_by(orders.c.id).with_for_update()).all()
         cancelled = move_orders(connection, superseded, "cancelled",
                                 why=f"superseded by plan {plan_id}")
-    return AccountDay(name, plan_id, plan.decision.value, saved.delay_until, since, metrics,
-                      len(order_ids), tuple(causes), tuple(cancelled), plan.reasons)
+    return AccountDay(prepared.name, plan_id, plan.decision.value, saved.delay_until, since,
+                      metrics, len(order_ids), tuple(causes), tuple(cancelled), plan.reasons)
+
+
+def plan_account(connection: Connection, name: str, day: dt.date, config: Config, *,
+                 market: MarketData, master: SecurityMaster, costs: CostFile | None,
+                 schedule: bool = False) -> AccountDay:
+    """Plan one account on ``day`` and store it, in the caller's transaction (read,
+    plan and store with the account's row locked).
+
+    ``schedule``: store the execution schedule's child orders instead of one parent
+    order per ticker (see :func:`order_rows`)."""
+    found = prepare(connection, name, day, market=market, master=master, costs=costs,
+                    lock=True)
+    if isinstance(found, AccountDay):
+        return found
+    return store(connection, found, compute(found, config, day, schedule=schedule), config,
+                 day, schedule=schedule)
 
 
 @dataclass(frozen=True)
@@ -255,11 +371,66 @@ def last_session(connection: Connection) -> dt.date:
     return found  # type: ignore[no-any-return]
 
 
+BATCH_ACCOUNTS = 50
+"""Accounts read, planned and stored together (one write transaction per batch)."""
+
+Shared = tuple[Config, MarketData, SecurityMaster, "CostFile | None", dt.date, bool]
+"""What every account's plan shares: configuration, market, master, costs, day, schedule."""
+
+Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None"]
+"""One account's own inputs: holdings, targets, last rebalance, running delay's start."""
+
+
+def plan_task(shared: Shared, item: Item) -> Plan:
+    """The plan of one account from its own inputs and the shared ones (a Dask task, or
+    called in this process: the same function either way)."""
+    config, market, master, costs, day, schedule = shared
+    holdings, targets, last, since = item
+    inputs = Inputs(holdings=holdings, targets=targets, master=master, market=market,
+                    last_rebalance=last, costs=costs)
+    return make_plan(inputs, config, as_of=pd.Timestamp(day),
+                     pending_days=pending_days(market.prices.index, since, day),
+                     with_schedule=schedule)
+
+
+def _item(prepared: Prepared) -> Item:
+    inputs = prepared.found.inputs
+    return inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since
+
+
+def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
+    """Whether the account's basis in the record is still the one its plan was made
+    from (nothing planned, filled, imported or rebalanced since the read); locks its row."""
+    account = account_id(connection, prepared.name, lock=True)
+    history = daily_plans(connection, account)
+    if any(r.as_of == day for r in history):
+        return False
+    earlier = [r for r in history if r.as_of < day]
+    previous = int(earlier[-1].id) if earlier else None
+    last = connection.execute(sa.select(accounts.c.last_rebalance)
+                              .where(accounts.c.id == account)).scalar_one()
+    version = effective_targets(connection, account, day)
+    now_basis = (previous, latest_snapshot_id(connection, account), last,
+                 None if version is None else version[0])
+    return now_basis == prepared.basis
+
+
 def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
               names: Sequence[str] | None = None, market: MarketData | None = None,
-              progress: Callable[[str], None] | None = None) -> DailyRun:
+              progress: Callable[[str], None] | None = None, schedule: bool = False,
+              workers: int | None = 1, scheduler: str | None = None,
+              batch: int = BATCH_ACCOUNTS) -> DailyRun:
     """Plan every account of the record (or ``names``) on ``as_of`` (default: the last
-    recorded price date); each account's plan, orders and events one transaction.
+    recorded price date) and store each plan with its orders and events.
+
+    The accounts go in batches of ``batch``: their state read in one pass, their plans
+    made (in this process, or as tasks of a Dask cluster: ``workers`` local processes, or
+    the scheduler at ``scheduler``; one market, master and cost snapshot sent to every
+    worker once), then stored in one transaction per batch. An account whose record
+    changed between the read and the write (a fill, an import, another run's plan) is
+    read and planned again inside the transaction, so a plan is never stored against
+    state it did not see. ``schedule``: store each plan's child orders (the execution
+    schedule) instead of one parent order per ticker.
 
     ``market`` is the record's market already read (:func:`load_market`, on this day or a
     later one: a plan reads no price after its day), so that a replay of many days reads
@@ -283,14 +454,50 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
         every = connection.execute(sa.select(accounts.c.name).order_by(accounts.c.name)
                                    ).scalars().all()
     chosen = list(every) if names is None else list(names)
-    read = market
-    out = []
-    for name in chosen:
-        def work(connection: Connection, name: str = name) -> AccountDay:
-            return plan_account(connection, name, day, config, market=read, master=master,
-                                costs=costs)
+    shared: Shared = (config, market, master, costs, day, schedule)
+    if workers == 1 and scheduler is None:
+        out = _batches(engine, chosen, shared, batch, progress,
+                       lambda items: [plan_task(shared, i) for i in items])
+    else:
+        from driftwise.backtest.cluster import client, run_tasks
 
-        out.append(transaction(engine, work))
-        if progress is not None:
-            progress(name)
+        with client(workers, scheduler) as dask_client:
+            out = _batches(engine, chosen, shared, batch, progress,
+                           lambda items: run_tasks(dask_client, plan_task, items, shared))
     return DailyRun(day, tuple(sorted(out, key=_order_key)))
+
+
+def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
+             progress: Callable[[str], None] | None,
+             planner: Callable[[list[Item]], list[Plan]]) -> list[AccountDay]:
+    config, market, master, costs, day, schedule = shared
+    out: list[AccountDay] = []
+    for start in range(0, len(chosen), max(1, batch)):
+        group = chosen[start:start + max(1, batch)]
+        with engine.connect() as connection:
+            read = [prepare(connection, n, day, market=market, master=master, costs=costs)
+                    for n in group]
+        todo = [p for p in read if isinstance(p, Prepared)]
+        made = dict(zip([p.name for p in todo], planner([_item(p) for p in todo]),
+                        strict=True))
+
+        def write(connection: Connection, read: list[Prepared | AccountDay] = read,
+                  made: dict[str, Plan] = made) -> list[AccountDay]:
+            done = []
+            for p in read:
+                if isinstance(p, AccountDay):
+                    done.append(p)
+                elif _still(connection, p, day):
+                    done.append(store(connection, p, made[p.name], config, day,
+                                      schedule=schedule))
+                else:
+                    done.append(plan_account(connection, p.name, day, config, market=market,
+                                             master=master, costs=costs, schedule=schedule))
+            return done
+
+        stored = transaction(engine, write)
+        out.extend(stored)
+        if progress is not None:
+            for a in stored:
+                progress(a.account)
+    return out

@@ -9,6 +9,7 @@ function the backtest engine runs over many configurations and days.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -304,8 +305,10 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
                          full_cost_usd=lambda trade: cost_fn(trade).sum(axis=1))
 
 
+@functools.lru_cache(maxsize=64)
 def calendar_flags(day: pd.Timestamp) -> frozenset[tuple[Frequency, Anchor]]:
-    """The (frequency, anchor) period boundaries ``day`` is on the NYSE calendar."""
+    """The (frequency, anchor) period boundaries ``day`` is on the NYSE calendar (kept
+    for the day: every account of a batch plans on the same one)."""
     sessions = nyse_sessions(day - pd.Timedelta(days=400), day + pd.Timedelta(days=400))
     where = sessions.get_loc(day) if day in sessions else None
     if where is None:

@@ -99,18 +99,20 @@ def input_options(**given: Any) -> dict[str, Any]:
 
 
 def load_portfolio(cfg: Config, *, as_of: str | None, last_rebalance: str | None,
-                   accept_jump: list[str] | None, **files: Path | None) -> Inputs:
+                   accept_jump: list[str] | None, account: str | None = None,
+                   every_account: bool = False, **files: Path | None) -> Inputs:
     """The inputs of a portfolio command (plan, monitor, report).
 
     The files given (the embedded sample otherwise), the configuration's
     ``portfolio.last_rebalance`` and ``default_target`` when the options leave them out,
     the price jumps accepted by ``--accept-jump`` and ``data.accept_jumps``; a last
     rebalance after the as-of date is refused (:func:`check_last_rebalance`).
+    ``account`` / ``every_account``: see :func:`driftwise.data.holdings.read_holdings`.
     """
     inputs = load_inputs(**input_options(
         **files, last_rebalance=last_rebalance or cfg.portfolio.last_rebalance,
-        default_target=cfg.portfolio.default_target),
-        accept_jumps=accepted_jumps(cfg, accept_jump))
+        default_target=cfg.portfolio.default_target, account=account),
+        every_account=every_account, accept_jumps=accepted_jumps(cfg, accept_jump))
     check_last_rebalance(inputs, as_of, last_rebalance)
     return inputs
 

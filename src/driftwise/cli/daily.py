@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from driftwise.cli._inputs import date_option, load_cli_config, record_url
+from driftwise.cli._inputs import SchedulerOption, date_option, load_cli_config, record_url
 from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
 from driftwise.cli._output import console, err_console, num, pairs_table, pct, print_json, usd
 
@@ -28,18 +28,27 @@ def daily_command(
         show_default=False)] = None,
     show_all: Annotated[bool, typer.Option(
         "--all", help="List every account, not only those that need action.")] = False,
+    schedule: Annotated[bool, typer.Option(
+        "--schedule", help="Store each plan's execution schedule (child orders) instead of "
+        "one parent order per ticker.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes to plan the accounts on (a local Dask cluster; default "
+        "cluster.workers, else 1: this process). The plans do not depend on it.", min=1,
+        show_default=False)] = None,
+    scheduler: SchedulerOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Plan every account of the record on one day, from the record alone, and show what
-    needs action.
+    needs action, sorted by drift and cost-benefit.
 
     Each account is marked to market and planned with its last rebalance and any stress
     delay still running; a new target version, a held ticker without a price or stale
     costs invalidate the open plan (its orders cancelled, the event logged). Each plan is
-    stored with its orders (proposed; see driftwise approve), one transaction per account.
-    An account already planned on the day is left as it is.
+    stored with its orders (proposed; see driftwise approve): one parent order per ticker,
+    or the child orders of its execution schedule with --schedule. An account already
+    planned on the day is left as it is.
     """
     import datetime as dt
 
@@ -62,7 +71,10 @@ def daily_command(
                   disable=as_json or total < 5) as bar:
         task = bar.add_task("planning accounts", total=total)
         run = run_daily(engine, cfg, day, names=account or None,
-                        progress=lambda _name: bar.advance(task))
+                        progress=lambda _name: bar.advance(task), schedule=schedule,
+                        workers=workers if workers is not None else cfg.cluster.workers or 1,
+                        scheduler=scheduler if scheduler is not None
+                        else cfg.cluster.scheduler)
     if as_json:
         print_json({"record": describe(str(engine.url)), "as_of": str(run.as_of),
                     "accounts": [_plain(a) for a in run.accounts]})

@@ -68,7 +68,7 @@ def fills_command(
     if holdings is None or out is None:
         raise typer.BadParameter("give --holdings and --out (or --record to use the "
                                  "portfolio record)", param_hint="--holdings")
-    before = read_holdings(holdings)
+    before = read_holdings(holdings, every_account=True)  # each lot in its own account
     ledger = read_record(holdings)
     table = read_fills(fills)
     fresh = new_fills(table, ledger.fills)

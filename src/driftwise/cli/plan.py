@@ -18,7 +18,7 @@ from driftwise.cli._inputs import (
     record_url,
     with_sales,
 )
-from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption, DbOption
+from driftwise.cli._options import DEFAULT_ACCOUNT, ConfigOption, DbOption
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -82,22 +82,45 @@ def plan_command(
         "configuration and its orders (proposed; see driftwise approve) in the portfolio "
         "record.")] = False,
     db: DbOption = None,
-    account: AccountOption = DEFAULT_ACCOUNT,
+    account: Annotated[str | None, typer.Option(
+        "--account", help="The account to plan from a holdings file naming several (its "
+        "account column), and the record's account (default main).",
+        show_default=False)] = None,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Plan every account of the holdings file, one market read for "
+        "all: a summary of who needs action, by drift then cost-benefit (--out: a folder "
+        "per account; --record: each stored under its account).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
 
     Shows every reason, the quality checks, the trade list with its cost split and the
-    execution schedule. With no input files it plans the embedded sample.
+    execution schedule. With no input files it plans the embedded sample. A holdings file
+    naming several accounts needs --account ID (one) or --all (each).
     """
     cfg = load_cli_config(config)
+    if every:
+        from driftwise.cli.plan_all import plan_all
+
+        if account is not None or report is not None or donate_usd > 0:
+            raise typer.BadParameter("--all plans every account: leave out --account, "
+                                     "--report and --donate-usd", param_hint="--all")
+        if holdings is None:
+            raise typer.BadParameter("--all needs --holdings (a file with an account "
+                                     "column)", param_hint="--all")
+        plan_all(cfg, holdings=holdings, lots=lots, targets=targets, prices=prices,
+                 volumes=volumes, master=master, vix=vix, cost_file=cost_file,
+                 sales=sales, as_of=as_of, last_rebalance=last_rebalance,
+                 accept_jump=accept_jump, delayed_since=delayed_since, out=out, fix=fix,
+                 record=record, db=db, config=config, as_json=as_json)
+        return
     inputs = load_portfolio(cfg, as_of=as_of, last_rebalance=last_rebalance,
-                            accept_jump=accept_jump, holdings=holdings, targets=targets,
-                            prices=prices, volumes=volumes, master=master, vix=vix,
-                            lots=lots, cost_file=cost_file)
+                            accept_jump=accept_jump, account=account, holdings=holdings,
+                            targets=targets, prices=prices, volumes=volumes, master=master,
+                            vix=vix, lots=lots, cost_file=cost_file)
     if sales is not None:
         inputs = with_sales(inputs, sales, as_of)
-    pending = _pending_days(delayed_since, inputs.market.prices.index, as_of)
+    pending = pending_days_option(delayed_since, inputs.market.prices.index, as_of)
     plan = make_plan(inputs, cfg, as_of=as_of, pending_days=pending, donate_usd=donate_usd)
     if out is not None:
         written = write_plan_files(plan, out, fix=fix)
@@ -106,7 +129,7 @@ def plan_command(
         files = {"holdings": holdings, "targets": targets, "prices": prices,
                  "volumes": volumes, "master": master, "vix": vix, "lots": lots,
                  "costs": cost_file, "sales": sales, "configuration": config}
-        stored = record_plan(plan, record_url(db, cfg), account, files)
+        stored = record_plan(plan, record_url(db, cfg), account or DEFAULT_ACCOUNT, files)
     if report is not None:
         from driftwise.cli.report import write_full_report  # the report's stack, when asked
 
@@ -130,7 +153,7 @@ def plan_command(
             console.print(f"report: {report.resolve()}")
 
 
-def _pending_days(delayed_since: str | None, sessions: pd.Index, as_of: str | None) -> float:
+def pending_days_option(delayed_since: str | None, sessions: pd.Index, as_of: str | None) -> float:
     """Trading days a pending stress delay has waited (NaN: none pending).
 
     Counted as the backtest counts them: the sessions after the first delayed day, up to

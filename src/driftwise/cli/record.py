@@ -63,7 +63,14 @@ def import_command(
     volumes: InputOptions.volumes = None,
     vix: InputOptions.vix = None,
     as_of: InputOptions.as_of = None,
-    account: AccountOption = DEFAULT_ACCOUNT,
+    account: Annotated[str | None, typer.Option(
+        "--account", help="The record's account (default: the one account the holdings "
+        "file names, else main); picks that account from a holdings file naming several.",
+        show_default=False)] = None,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Import every account of the holdings file, each into its own "
+        "account of the record (the targets, if given, into each: a model shared by "
+        "the accounts).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -73,7 +80,7 @@ def import_command(
     The files are read and validated as every other command reads them; the whole import
     is one transaction (all of it is stored, or none), and the output says what changed:
     rows added, changed and removed per table. Importing the same files again changes
-    nothing.
+    nothing. A holdings file naming several accounts needs --account ID or --all.
     """
     given = {"holdings": holdings, "targets": targets, "master": master,
              "cost_file": cost_file, "prices": prices, "vix": vix}
@@ -83,21 +90,29 @@ def import_command(
         raise typer.BadParameter("--lots goes with --holdings", param_hint="--lots")
     if volumes is not None and prices is None:
         raise typer.BadParameter("--volumes goes with --prices", param_hint="--volumes")
+    if every and (account is not None or holdings is None):
+        raise typer.BadParameter("--all imports every account of --holdings: give "
+                                 "--holdings, leave out --account", param_hint="--all")
     cfg = load_cli_config(config)
+    books = (_read_books(holdings, lots=lots, as_of=as_of, account=account, every=every)
+             if holdings is not None else {account or DEFAULT_ACCOUNT: None})
     read = _read_files(cfg.constraints.long_only, as_of=as_of, lots=lots, volumes=volumes,
-                       **given)
+                       **{**given, "holdings": None})
     engine = open_record(record_url(db, cfg))
     files = {**given, "lots": lots, "volumes": volumes}
-    changes = transaction(engine, lambda c: _store(c, account, read, files))
+    changes = transaction(engine, lambda c: _store_books(c, books, read, files))
     rows = [{"table": c.table, "added": c.added, "changed": c.changed, "removed": c.removed}
             for c in changes]
+    named = ", ".join(books)
     if as_json:
-        print_json({"record": describe(str(engine.url)), "account": account, "changes": rows})
+        print_json({"record": describe(str(engine.url)),
+                    "account": named if len(books) == 1 else list(books), "changes": rows})
         return
     import pandas as pd
 
     console.print(frame_table(pd.DataFrame(rows).set_index("table"),
-                              f"Imported into {describe(str(engine.url))} (account {account})",
+                              f"Imported into {describe(str(engine.url))} "
+                              f"(account{'s' if len(books) > 1 else ''} {named})",
                               {}, index_name="table"))
     if not any(c.any for c in changes):
         console.print("nothing changed: the record already holds these files")
@@ -106,13 +121,11 @@ def import_command(
 def _read_files(long_only: bool, *, as_of: str | None, lots: Path | None,
                 volumes: Path | None, **given: Path | None) -> dict[str, Any]:
     from driftwise.data.costs import read_cost_inputs
-    from driftwise.data.holdings import read_holdings
     from driftwise.data.market import read_prices, read_vix
     from driftwise.data.master import read_security_master
     from driftwise.data.targets import read_targets
 
     readers: dict[str, Callable[[Path], Any]] = {
-        "holdings": lambda p: read_holdings(p, lots=lots, as_of=as_of),
         "targets": lambda p: read_targets(p, long_only=long_only),
         "master": read_security_master,
         "cost_file": lambda p: read_cost_inputs(p, as_of=as_of),
@@ -120,6 +133,47 @@ def _read_files(long_only: bool, *, as_of: str | None, lots: Path | None,
         "vix": lambda p: read_vix(p, today=as_of)[0],
     }
     return {k: readers[k](p) for k, p in given.items() if p is not None}
+
+
+def _read_books(holdings: Path, *, lots: Path | None, as_of: str | None,
+                account: str | None, every: bool) -> dict[str, Any]:
+    """The holdings to import by record account: every account of the file (``every``),
+    the one ``account`` names, or the file's one account (a file naming several is
+    refused, naming its file, row and field)."""
+    from driftwise.data.holdings import read_accounts, read_holdings
+
+    books = read_accounts(holdings, lots=lots, as_of=as_of, default=account or DEFAULT_ACCOUNT)
+    if every:
+        return dict(books)
+    if account is not None:
+        return {account: read_holdings(holdings, lots=lots, as_of=as_of, account=account)}
+    if len(books) > 1:
+        read_holdings(holdings, lots=lots, as_of=as_of)  # raises: several accounts
+    return dict(books)
+
+
+def _store_books(connection: Any, books: dict[str, Any], read: dict[str, Any],
+                 files: dict[str, Path | None]) -> list[Changes]:
+    """Each account's holdings (and the targets), the shared files once."""
+    changes: list[Changes] = []
+    for k, (name, holdings) in enumerate(books.items()):
+        mine = {key: v for key, v in read.items()
+                if key == "targets" or k == 0}  # the market, master and costs once
+        if holdings is not None:
+            mine["holdings"] = holdings
+        changes += _store(connection, name, mine, files)
+    return _summed(changes)
+
+
+def _summed(changes: list[Changes]) -> list[Changes]:
+    """One row per table, the counts of every account added up."""
+    out: dict[str, Changes] = {}
+    for c in changes:
+        was = out.get(c.table)
+        out[c.table] = c if was is None else Changes(c.table, was.added + c.added,
+                                                     was.changed + c.changed,
+                                                     was.removed + c.removed)
+    return list(out.values())
 
 
 def _store(connection: Any, account: str, read: dict[str, Any],

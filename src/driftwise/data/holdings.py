@@ -7,8 +7,15 @@ Two layouts are accepted:
   (one row per tax lot; a ticker repeats, its position is the sum of its lots).
 
 Cash is a row with ticker ``CASH`` holding ``market_value_usd`` (or ``shares`` =
-dollars); several cash rows (one per account) are summed. A position-level file can
-come with a separate lots file, which must reconcile share for share.
+dollars); several cash rows are summed. A position-level file can come with a separate
+lots file, which must reconcile share for share.
+
+**Accounts.** Either layout may have an ``account`` column (optional when the file holds
+one account). A file naming several accounts is never merged into one portfolio
+silently: :func:`read_holdings` refuses it (naming the file, the row of the second
+account and the field) unless ``account`` picks one, and :func:`read_accounts` reads
+each account on its own (``driftwise plan --all``). In such a file every row, cash
+included, names its account; a separate lots file is split by the same column.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ def read_holdings(
     lots: Source | None = None,
     as_of: DateLike | None = None,
     today: DateLike | None = None,
+    account: str | None = None,
+    every_account: bool = False,
 ) -> Holdings:
     """Read current holdings.
 
@@ -63,6 +72,14 @@ def read_holdings(
         Date of the holdings; no lot may be acquired after it. Defaults to ``today``.
     today : date, optional
         Today's date (defaults to the local clock); used when ``as_of`` is not given.
+    account : str, optional
+        The account to read from a file with an ``account`` column (the rows of the
+        others are left out). A file without one, or naming only this account, is read
+        whole.
+    every_account : bool
+        Read a file naming several accounts as one book, each lot keeping its
+        ``account`` (``driftwise fills``, which relieves each fill's lots in its own
+        account and writes the whole file back).
 
     Returns
     -------
@@ -74,11 +91,129 @@ def read_holdings(
     ------
     DataError
         Missing columns, bad values, invalid tickers, duplicate positions, lots acquired
-        in the future, negative cost basis, or lots that do not reconcile.
+        in the future, negative cost basis, or lots that do not reconcile; a file naming
+        several accounts without ``account`` or ``every_account``; an ``account`` the
+        file does not name; a row without an account in a file naming several.
     """
     limit = as_day(as_of) if as_of is not None else today_or(today)
     what = "the as-of date" if as_of is not None else "today"
     table = read_table(source, name="holdings")
+    lots_table = None if lots is None else read_table(lots, name="lots")
+    if not every_account:
+        named = _named_accounts(table, lots_table)
+        if account is None and len(named) > 1:
+            second = _first_row_of(table, lots_table, named[1])
+            raise DataError(
+                f"the file holds {len(named)} accounts ({_listed(named)}); they are never "
+                "merged into one portfolio", file=second[0], row=second[1], field="account",
+                expected="one account per file, or --account ID to plan one of them, or "
+                         "--all to plan each", found=named[1])
+        if account is not None:
+            if named and account not in named:
+                raise DataError(f"no account {account!r} in the file", file=table.label,
+                                field="account", expected=f"one of {_listed(named)}",
+                                found=account)
+            table = _only(table, account, len(named) > 1)
+            lots_table = None if lots_table is None else _only(lots_table, account,
+                                                               len(named) > 1)
+    return _read(table, lots_table, limit, what)
+
+
+def read_accounts(
+    source: Source,
+    *,
+    lots: Source | None = None,
+    as_of: DateLike | None = None,
+    today: DateLike | None = None,
+    default: str = "main",
+) -> dict[str, Holdings]:
+    """Read every account of a holdings file, each on its own.
+
+    Parameters
+    ----------
+    source, lots, as_of, today
+        As :func:`read_holdings`.
+    default : str
+        The name of the one account of a file without an ``account`` column (or with it
+        blank everywhere).
+
+    Returns
+    -------
+    dict of str to Holdings
+        By account name, sorted; each exactly what ``read_holdings(..., account=name)``
+        reads.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_holdings`.
+    """
+    limit = as_day(as_of) if as_of is not None else today_or(today)
+    what = "the as-of date" if as_of is not None else "today"
+    table = read_table(source, name="holdings")
+    lots_table = None if lots is None else read_table(lots, name="lots")
+    named = _named_accounts(table, lots_table)
+    if len(named) <= 1:
+        return {named[0] if named else default: _read(table, lots_table, limit, what)}
+    return {name: _read(_only(table, name, True),
+                        None if lots_table is None else _only(lots_table, name, True),
+                        limit, what) for name in named}
+
+
+def _account_values(table: Table) -> np.ndarray:
+    """Each row's account (None: blank or no ``account`` column), shape ``(rows,)``."""
+    if "account" not in table.columns:
+        return np.full(len(table.frame), None, dtype=object)
+    values = parse_column(table, "account", Kind.STR, required=False)
+    return np.array([None if not isinstance(v, str) or not v.strip() else v.strip()
+                     for v in values], dtype=object)
+
+
+def _named_accounts(table: Table, lots: Table | None) -> list[str]:
+    """The accounts the files name, sorted; a blank account beside several is an error."""
+    names: set[str] = set()
+    for t in (table, lots):
+        if t is not None:
+            names |= {str(v) for v in _account_values(t) if v is not None}
+    if len(names) > 1:
+        for t in (table, lots):
+            if t is None:
+                continue
+            blank = np.array([v is None for v in _account_values(t)], dtype=bool)
+            if blank.any():
+                raise t.error("a row without an account in a file of several accounts",
+                              position=int(np.flatnonzero(blank)[0]), field="account",
+                              expected=f"one of {_listed(sorted(names))}", found="blank")
+    return sorted(names)
+
+
+def _first_row_of(table: Table, lots: Table | None, name: str) -> tuple[str, int]:
+    """The file and line of the first row of account ``name``."""
+    for t in (table, lots):
+        if t is not None:
+            where = np.flatnonzero(_account_values(t) == name)
+            if len(where):
+                return t.label, t.line(int(where[0]))
+    return table.label, 1
+
+
+def _only(table: Table, name: str, several: bool) -> Table:
+    """The rows of account ``name`` (every row when the file names one account)."""
+    if not several:
+        return table
+    keep = _account_values(table) == name
+    return Table(frame=table.frame.loc[keep].reset_index(drop=True), label=table.label)
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _read(table: Table, lots_table: Table | None, limit: pd.Timestamp, what: str
+          ) -> Holdings:
+    """Holdings of one table (and its lots table), as :func:`read_holdings` returns them."""
+    lots = lots_table
     require_columns(table, "ticker")
     tickers = parse_tickers(table)
     is_cash = (tickers == CASH).to_numpy(dtype=bool)
@@ -97,7 +232,7 @@ def read_holdings(
                               index=pd.Index(tickers[~is_cash].to_numpy(), dtype=object))
         lot_frame = None
         if lots is not None:
-            lot_frame, lot_lines, lots_label = _read_lots_file(lots, limit, what)
+            lot_frame, lot_lines, lots_label = _read_lots_table(lots, limit, what)
             _reconcile(table, tickers, is_cash, positions, lot_frame, lot_lines, lots_label)
     held = _clean_positions(positions)
     return Holdings(shares=held, cash_usd=cash_usd, lots=lot_frame, source=table.label,
@@ -176,10 +311,9 @@ def _lots(table: Table, tickers: pd.Series, shares: pd.Series, is_cash: np.ndarr
     return pd.DataFrame(frame.loc[frame["shares"].to_numpy() != 0.0].reset_index(drop=True))
 
 
-def _read_lots_file(source: Source, limit: pd.Timestamp, what: str
-                    ) -> tuple[pd.DataFrame, np.ndarray, str]:
+def _read_lots_table(table: Table, limit: pd.Timestamp, what: str
+                     ) -> tuple[pd.DataFrame, np.ndarray, str]:
     """The lots of a separate lots file, their source lines and the file label."""
-    table = read_table(source, name="lots")
     require_columns(table, "ticker", "shares", "acquired", "cost_basis_usd")
     tickers = parse_tickers(table)
     is_cash = (tickers == CASH).to_numpy(dtype=bool)

@@ -51,6 +51,8 @@ def load_inputs(
     today: pd.Timestamp | None = None,
     accept_jumps: Sequence[str] = (),
     default_target: DefaultTarget | None = None,
+    account: str | None = None,
+    every_account: bool = False,
 ) -> Inputs:
     """Read and validate the inputs of one portfolio.
 
@@ -59,7 +61,9 @@ def load_inputs(
     ``accept_jumps`` (``TICKER:YYYY-MM-DD``) are price jumps the user knows are real.
     Without targets, ``default_target`` (``portfolio.default_target``) builds them over
     the held tickers (:func:`default_targets`); None leaves them out (the planner then
-    uses equal weights).
+    uses equal weights). ``account`` picks one account of a holdings file naming several;
+    ``every_account`` reads them all as one book (see
+    :func:`~driftwise.data.holdings.read_holdings`).
 
     Raises
     ------
@@ -77,7 +81,8 @@ def load_inputs(
             raise ConfigError("--holdings needs --prices (daily closes to value the holdings)")
         market = read_prices(prices, volumes=volumes, today=today, accept_jumps=accept_jumps)
         base = Inputs(
-            holdings=read_holdings(holdings, lots=lots, as_of=None, today=today),
+            holdings=read_holdings(holdings, lots=lots, as_of=None, today=today,
+                                   account=account, every_account=every_account),
             targets=None,
             master=SecurityMaster.empty(),
             market=market,

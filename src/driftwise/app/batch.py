@@ -1,0 +1,122 @@
+"""Many accounts planned from one set of market inputs (``driftwise plan --all``).
+
+The market, the security master, the costs and the targets (a model portfolio shared
+by the accounts) are read once; each account brings its own holdings and lots. Each
+account is planned exactly as ``driftwise plan --account ID`` plans it alone, and the
+summary lists who needs action first, the largest drift first, then the lowest
+cost-benefit ratio (the cheapest benefit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from driftwise.app.plan import Decision, Plan, make_plan
+from driftwise.config.model import Config
+from driftwise.data.model import Holdings, Inputs
+
+SUMMARY_COLUMNS = ("decision", "needs_action", "nav_usd", "drift", "drift_after", "te",
+                   "cost_usd", "cost_bps", "benefit_bps", "cost_benefit_ratio", "trades")
+"""The columns of :meth:`BatchPlan.summary` (drift and TE fractions, TE annual)."""
+
+
+def needs_action(plan: Plan) -> bool:
+    """A rebalance, partial, delay or invalid plan (anything but a skip)."""
+    return plan.decision is not Decision.SKIP
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Every account's plan on one day.
+
+    Attributes
+    ----------
+    plans : Mapping[str, Plan]
+        By account, in the order planned.
+    """
+
+    plans: Mapping[str, Plan]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per account (index ``account``, columns :data:`SUMMARY_COLUMNS`):
+        those needing action first, then by drift (largest first), then by cost-benefit
+        ratio (lowest first)."""
+        rows = [{"account": name, "decision": p.decision.value, "needs_action": needs_action(p),
+                 "nav_usd": p.nav_usd, "drift": p.before.get("drift", math.nan),
+                 "drift_after": p.after.get("drift", math.nan),
+                 "te": p.before.get("te", math.nan), "cost_usd": p.after.get("cost_usd", 0.0),
+                 "cost_bps": p.after.get("cost_bps", 0.0),
+                 "benefit_bps": p.after.get("benefit_bps", 0.0),
+                 "cost_benefit_ratio": p.after.get("cost_benefit_ratio", math.nan),
+                 "trades": len(p.trades)} for name, p in self.plans.items()]
+        if not rows:
+            return pd.DataFrame(columns=list(SUMMARY_COLUMNS),
+                                index=pd.Index([], name="account"))
+        frame = pd.DataFrame(rows).set_index("account")
+        key = pd.DataFrame({"act": ~frame["needs_action"],
+                            "drift": -frame["drift"].fillna(0.0),
+                            "ratio": frame["cost_benefit_ratio"].fillna(math.inf)},
+                           index=frame.index)
+        order = key.sort_values(["act", "drift", "ratio"], kind="stable").index
+        return frame.loc[order, list(SUMMARY_COLUMNS)]
+
+
+Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool]
+"""What every account's plan shares: inputs, configuration, day, pending days, targets."""
+
+CHUNK_ACCOUNTS = 25
+"""Accounts per task on a Dask cluster (a task per account would cost the scheduler more
+than a plan)."""
+
+
+def plan_chunk(shared: Shared, books: list[Holdings]) -> list[Plan]:
+    """The plans of a chunk of accounts (a Dask task, or called in this process: the same
+    function either way)."""
+    inputs, config, as_of, pending, shared_targets = shared
+    return [make_plan(dataclasses.replace(inputs, holdings=holdings,
+                                          targets=inputs.targets if shared_targets else None),
+                      config, as_of=as_of, pending_days=pending) for holdings in books]
+
+
+def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config, *,
+                  as_of: pd.Timestamp | str | None = None,
+                  pending_days: float = float("nan"), shared_targets: bool = True,
+                  workers: int | None = 1, scheduler: str | None = None,
+                  chunk: int = CHUNK_ACCOUNTS) -> BatchPlan:
+    """Plan each account of ``books`` with the shared ``inputs``.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The market, master, costs, targets and sales every account shares (its
+        holdings are replaced by each account's).
+    books : Mapping[str, Holdings]
+        Each account's holdings (:func:`driftwise.data.holdings.read_accounts`).
+    shared_targets : bool
+        Plan against ``inputs.targets``; False: each account against the default target
+        over its own holdings (``portfolio.default_target``), as a plan without a
+        targets file does.
+    workers, scheduler
+        1 and None: in this process; else the accounts go in chunks of ``chunk`` as tasks
+        of a Dask cluster (``workers`` local processes, or the scheduler at
+        ``scheduler``), the shared inputs sent to every worker once. The plans do not
+        depend on it.
+    """
+    names = list(books)
+    shared: Shared = (inputs, config, as_of, pending_days, shared_targets)
+    size = max(1, chunk)
+    chunks = [[books[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
+    if workers == 1 and scheduler is None:
+        made = [plan_chunk(shared, c) for c in chunks]
+    else:
+        from driftwise.backtest.cluster import client, run_tasks
+
+        with client(workers, scheduler) as dask_client:
+            made = run_tasks(dask_client, plan_chunk, chunks, shared)
+    plans = [p for part in made for p in part]
+    return BatchPlan(dict(zip(names, plans, strict=True)))
