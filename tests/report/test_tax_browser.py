@@ -16,7 +16,7 @@ from driftwise.report import report_pages, write_report
 pytest.importorskip("selenium.webdriver",
                     reason="selenium is not installed (pip install -e '.[test]')")
 
-from test_browser import _errors, _load, browser  # noqa: F401  (the shared fixture)
+from .test_browser import _errors, _load, browser  # noqa: F401  (the shared fixture)
 
 
 def test_after_tax_page_renders_in_chromium(browser: Any, tmp_path: Path) -> None:  # noqa: F811
