@@ -70,7 +70,12 @@ def log_or_simple_returns(prices: npt.ArrayLike, *, log: bool = False) -> FloatA
     return np.asarray(np.log(ratio) if log else ratio - 1.0, dtype=np.float64)
 
 
-def _window(returns: npt.ArrayLike, window: int, min_periods: int | None) -> tuple[FloatArray, int]:
+def window_args(returns: npt.ArrayLike, window: int, min_periods: int | None
+                ) -> tuple[FloatArray, int]:
+    """``returns`` as a float ``(n_days, n_assets)`` array and the effective minimum
+    number of returns (default ``max(window // 2, 2)``), checked: a ``ConfigError`` names
+    the wrong shape, window or minimum. Shared by the one-window estimators here and the
+    rolling ones (:mod:`driftwise.metrics.rolling_cov`)."""
     r = _f64(returns)
     if r.ndim != 2:
         raise ConfigError(f"returns must be shaped (n_days, n_assets), found {r.shape}")
@@ -79,6 +84,11 @@ def _window(returns: npt.ArrayLike, window: int, min_periods: int | None) -> tup
     mp = max(window // 2, 2) if min_periods is None else min_periods
     if not 2 <= mp <= window:
         raise ConfigError(f"min_periods must lie in [2, window={window}], found {mp}")
+    return r, mp
+
+
+def _window(returns: npt.ArrayLike, window: int, min_periods: int | None) -> tuple[FloatArray, int]:
+    r, mp = window_args(returns, window, min_periods)
     return r[-window:], mp
 
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from driftwise._types import TRADING_DAYS, FloatArray
 from driftwise.errors import ConfigError
 from driftwise.metrics._kernels import rolling_covariance
+from driftwise.metrics.risk import window_args
 
 BLOCK_DAYS = 64
 """Most days a block's sums run from its first window, and at most a quarter of the
@@ -69,15 +70,9 @@ def rolling_sample_covariance(returns: npt.ArrayLike, ends: npt.ArrayLike, windo
     subtracts the row leaving: ``O(N^2)`` work
     a day instead of ``O(window N^2)``.
     """
-    r = np.ascontiguousarray(returns, dtype=np.float64)
+    checked, mp = window_args(returns, window, min_periods)
+    r = np.ascontiguousarray(checked)
     k_ends = np.asarray(ends, dtype=np.int64).reshape(-1)
-    if r.ndim != 2:
-        raise ConfigError(f"returns must be shaped (n_days, n_assets), found {r.shape}")
-    if window < 2:
-        raise ConfigError(f"window must be at least 2 days, found {window}")
-    mp = max(window // 2, 2) if min_periods is None else min_periods
-    if not 2 <= mp <= window:
-        raise ConfigError(f"min_periods must lie in [2, window={window}], found {mp}")
     n_rows, n = r.shape
     if len(k_ends) and (k_ends.min() < 0 or k_ends.max() >= n_rows):
         raise ConfigError(f"window ends must lie in [0, {n_rows - 1}], found "
