@@ -177,6 +177,15 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
 
 
 @kernel
+def _priced(prices: FloatArray, price_ok: BoolArray, safe: FloatArray) -> None:
+    """``price_ok``: the assets with a positive, finite price; ``safe``: their price, 1.0
+    where there is none (the sizing's divisor), both written in place."""
+    for i in range(len(prices)):
+        price_ok[i] = prices[i] > 0.0 and prices[i] < np.inf
+        safe[i] = prices[i] if price_ok[i] else 1.0
+
+
+@kernel
 def _size_and_book(k: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
                    band_width: FloatArray, no_buy: BoolArray, no_sell: BoolArray,
@@ -190,9 +199,7 @@ def _size_and_book(k: int, shares: FloatArray, cash: FloatArray, since: FloatArr
     gaps = np.empty(n_assets)
     price_ok = np.empty(n_assets, dtype=np.bool_)
     safe = np.empty(n_assets)
-    for i in range(n_assets):
-        price_ok[i] = prices[i] > 0.0 and prices[i] < np.inf
-        safe[i] = prices[i] if price_ok[i] else 1.0
+    _priced(prices, price_ok, safe)
     floor = np.empty(n_assets)
     exclude = np.empty(n_assets, dtype=np.bool_)
     masks = Masks(no_buy, no_sell, np.ones(n_assets, dtype=np.bool_), exclude)
@@ -411,9 +418,7 @@ def segment_event(k: int, seg_shares: FloatArray, seg_cash: FloatArray, seg_coun
     # sizing scratch, as _size_and_book
     price_ok = np.empty(n_assets, dtype=np.bool_)
     safe = np.empty(n_assets)
-    for i in range(n_assets):
-        price_ok[i] = prices[i] > 0.0 and prices[i] < np.inf
-        safe[i] = prices[i] if price_ok[i] else 1.0
+    _priced(prices, price_ok, safe)
     floor = np.empty(n_assets)
     exclude = np.empty(n_assets, dtype=np.bool_)
     other = np.empty(n_assets, dtype=np.bool_)
