@@ -2,9 +2,10 @@
 statements leave a consistent record that has lost nothing acknowledged; two ``fills``
 at once never lose one another's fills; a replayed file changes nothing.
 
-Each run is a forked process (the package already imported, so a run takes milliseconds)
-calling the command line's ``main`` with an engine of its own (it never touches the test's
-pooled connections, and leaves with ``os._exit``); ``DRIFTWISE_RECORD_KILL_AFTER=N`` makes it kill
+Each run is a process forked from a clean fork server (:mod:`tests.record._forked`: the
+package already imported and its kernels loaded, so a run takes milliseconds) calling the
+command line's ``main`` with an engine of its own (it never touches the test's pooled
+connections, and leaves with ``os._exit``); ``DRIFTWISE_RECORD_KILL_AFTER=N`` makes it kill
 itself just before its N-th statement (or its commit). The kill point walks every
 statement of a run, round after round, with new fills each round. A few real
 ``python -m driftwise fills`` processes are also killed at random times.
@@ -12,7 +13,6 @@ statement of a run, round after round, with new fills each round. A few real
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -23,39 +23,14 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from tests.record import _forked
+from tests.record._forked import run as _run
 from tests.record.conftest import expected, holdings_now, write_fills, write_start
 
-import driftwise.app.daily
-import driftwise.cli.daily
-import driftwise.cli.fills
-import driftwise.cli.record
-import driftwise.record.fills  # noqa: F401  (imported before forking)
 from driftwise.cli import EXIT_OK, main
-from driftwise.record.db import KILL_HOOK_VAR
 from driftwise.record.schema import fills, holdings_snapshots
 
 MIN_KILLS = 50
-
-
-def _run(argv: list[str], kill_after: int | None = None) -> int | None:
-    """Run the command line in a forked process; its exit code, or None when killed."""
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 98
-        try:
-            if kill_after is not None:
-                os.environ[KILL_HOOK_VAR] = str(kill_after)
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
-            code = main(argv)
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        assert os.WTERMSIG(status) == signal.SIGKILL
-        return None
-    return os.WEXITSTATUS(status)
 
 
 def _recorded(engine: Engine) -> dict[str, dict[str, str]]:
@@ -156,25 +131,14 @@ def test_two_fills_at_once_lose_nothing(engine: Engine, db_url: str, tmp_path: P
     engine.dispose()
     by_id: dict[str, dict[str, str]] = {}
     for round_ in range(3):
-        pids = []
+        runs = []
         for side in ("a", "b"):
             path = tmp_path / f"{side}{round_}.csv"
             rows = write_fills(path, f"C{side}{round_}", 60, seed=round_ * 10 + len(side))
             by_id.update({r["exec_id"]: r for r in rows})
-            pid = os.fork()
-            if pid == 0:
-                code = 98
-                try:
-                    null = os.open(os.devnull, os.O_WRONLY)
-                    os.dup2(null, 1)
-                    os.dup2(null, 2)
-                    code = main(["fills", "--db", db_url, "--fills", str(path)])
-                finally:
-                    os._exit(code)
-            pids.append(pid)
-        for pid in pids:
-            _, status = os.waitpid(pid, 0)
-            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_OK
+            runs.append(_forked.start(["fills", "--db", db_url, "--fills", str(path)]))
+        for process in runs:
+            assert _forked.finish(process) == EXIT_OK
         assert set(_recorded(engine)) == set(by_id)
         now = holdings_now(engine)
         assert now.positions == expected(list(by_id.values())).positions
@@ -241,13 +205,9 @@ def test_daily_killed_at_50_points(engine: Engine, db_url: str, tmp_path: Path) 
     kill point walking the whole run in strides; the run again completes the day."""
     from tests.record.daily_data import fill_record, sample_inputs
 
-    from driftwise.app.plan import make_plan
-    from driftwise.config import default_config
-
     inputs = sample_inputs(first="2021-06-01")
     fill_record(engine, inputs, DAILY_ACCOUNTS)
     engine.dispose()
-    make_plan(inputs, default_config())  # the compiled kernels loaded before forking
     config = tmp_path / "tight.toml"
     config.write_text("[policy]\nthreshold = 0.03\nskip_if_cost_exceeds_benefit = false\n")
     days = ["2022-12-13", "2022-12-14", "2022-12-15", "2022-12-16", "2022-12-19",
