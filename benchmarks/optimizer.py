@@ -21,6 +21,16 @@
 
     python benchmarks/optimizer.py [--gammas 1 3 10 30 100] [--samples 1000] [--skip-grid]
     python benchmarks/optimizer.py --sp500 [--assets 500] [--years 10] [--gammas 5 30]
+    python benchmarks/optimizer.py --study [--sizes 20 50 100 200 452] [--gammas ...]
+        [--skip-sample]
+
+5. ``--study``: the best γ_trade by universe size. For the sample (20 stocks, last 10
+   years) and the first N of the S&P 500 stocks of 4. for each N of ``--sizes``, the loss
+   of each γ_trade of ``--gammas`` and of each threshold rule (one path, no bootstrap),
+   the best γ_trade (the grid's, and the minimum of a parabola in log γ_trade through it
+   and its two neighbours), the best threshold, and the least-squares slope of
+   log(best γ_trade) against log N: the evidence for the rule of
+   :func:`driftwise.policy.optimize.auto_gamma_trade`.
 """
 
 from __future__ import annotations
@@ -126,6 +136,70 @@ def run_sp500(args: argparse.Namespace) -> None:
           f"{time.process_time() - c0:.1f} s of CPU")
 
 
+def best_gamma(losses: pd.Series) -> float:
+    """The γ_trade of least loss: the grid's best, refined by the minimum of the parabola in
+    log γ_trade through it and its two neighbours (the grid's best at an end of the grid)."""
+    x, y = np.log(losses.index.to_numpy(dtype=float)), losses.to_numpy(dtype=float)
+    i = int(np.argmin(y))
+    if i == 0 or i == len(y) - 1:
+        return float(np.exp(x[i]))
+    a, b, _ = np.polyfit(x[i - 1:i + 2], y[i - 1:i + 2], 2)
+    return float(np.exp(-b / (2.0 * a))) if a > 0 else float(np.exp(x[i]))
+
+
+def study_row(label: str, inputs: dw.Inputs, gammas: list[float], start: pd.Timestamp,
+              end: pd.Timestamp) -> dict[str, object]:
+    """One universe of the study: the loss of each γ_trade and threshold, the best of each."""
+    c0 = time.process_time()
+    rules: dict[str, Config] = {f"t{h:g}": policies.threshold(h) for h in THRESHOLDS}
+    rules |= {f"g{g:g}": optimized(g) for g in gammas}
+    result = dw.backtest(inputs, rules, start=start, end=end, samples=1, workers=1)
+    m = result.metrics
+    loss = 0.5 * GAMMA * m["te_annual"] ** 2 + m["cost_per_year"]
+    g_loss = pd.Series([float(loss[f"g{g:g}"]) for g in gammas], index=gammas)
+    t_loss = pd.Series([float(loss[f"t{h:g}"]) for h in THRESHOLDS], index=THRESHOLDS)
+    targets = inputs.targets
+    assert targets is not None
+    weights = targets.weights.to_numpy(dtype=float)
+    row: dict[str, object] = {
+        "universe": label, "n": len(inputs.market.prices.columns),
+        "n_eff": float(weights.sum() ** 2 / (weights**2).sum()),
+        "best_grid": gammas[int(np.argmin(g_loss.to_numpy()))],
+        "best_gamma_trade": best_gamma(g_loss), "best_loss": float(g_loss.min()),
+        "best_threshold": THRESHOLDS[int(np.argmin(t_loss.to_numpy()))],
+        "threshold_loss": float(t_loss.min()), "cpu_s": time.process_time() - c0}
+    row |= {f"loss g={g:g}": float(v) for g, v in g_loss.items()}
+    print(pd.Series(row).to_string(), flush=True)
+    return row
+
+
+def run_study(args: argparse.Namespace) -> None:
+    """The best γ_trade on the sample and on S&P subsets of each size; the fit on log N."""
+    rows = []
+    if not args.skip_sample:
+        sample = dw.load()
+        days = sample.market.prices.index
+        rows.append(study_row("sample", sample, args.gammas, days[max(0, len(days) - 2516)],
+                              days[-1]))
+    for n in args.sizes:
+        inputs = sp500_inputs(n, args.years)
+        if inputs is None:
+            print(f"skipped: no S&P 500 data at {SHARED}")
+            break
+        days = inputs.market.prices.index
+        rows.append(study_row(f"S&P {n}", inputs, args.gammas, days[0], days[-1]))
+    frame = pd.DataFrame(rows).set_index("universe")
+    with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 250,
+                           "display.max_columns", 30):
+        print(frame)
+    if len(frame) > 2:
+        slope, intercept = np.polyfit(np.log(frame["n_eff"].to_numpy(dtype=float)),
+                                      np.log(frame["best_gamma_trade"].to_numpy(dtype=float)),
+                                      1)
+        print(f"log(best γ_trade) = {intercept:.3f} + {slope:.3f} log N_eff "
+              f"(γ_trade at N_eff = 20: {np.exp(intercept) * 20 ** slope:.3g})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gammas", type=float, nargs="+", default=[1, 3, 10, 30, 100])
@@ -136,7 +210,16 @@ def main() -> None:
                         help="the frontier on real S&P 500 stocks (../shared/data)")
     parser.add_argument("--assets", type=int, default=500)
     parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--study", action="store_true",
+                        help="the best γ_trade by universe size (sample and S&P subsets)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100, 200, 452],
+                        help="S&P subset sizes of --study")
+    parser.add_argument("--skip-sample", action="store_true",
+                        help="--study on the S&P subsets only")
     args = parser.parse_args()
+    if args.study:
+        run_study(args)
+        return
     if args.sp500:
         run_sp500(args)
         return
