@@ -113,3 +113,26 @@ def test_auto_on_the_sample_plans_as_gamma_trade_5() -> None:
     one = dw.plan(inputs, config={**config, "optimizer.gamma_trade": 1.0})
     assert auto.trades.equals(five.trades)
     assert not auto.trades.equals(one.trades)
+
+
+def test_default_on_the_sample_beats_every_threshold_rule() -> None:
+    """The issue's test, on the sample's last 10 years (20 names, reviewed every close, the
+    cost model's defaults): the default γ_trade ("auto", 5 here) has a lower loss
+    (γ/2)·TE² + cost per year (γ = 2) than the best threshold rule, so the best γ_trade does
+    too, and no threshold rule has both a lower TE and a lower cost."""
+    from driftwise.config import policies
+
+    inputs = dw.load()
+    days = inputs.market.prices.index
+    start = days[len(days) - 2516]
+    rules = {f"threshold {h:g}": policies.threshold(h) for h in (0.01, 0.03, 0.05, 0.07, 0.10)}
+    rules["default"] = policies.daily(destination="optimized").with_overrides(
+        {"policy.skip_if_cost_exceeds_benefit": False})
+    assert rules["default"].optimizer.gamma_trade == "auto"
+    m = dw.backtest(inputs, rules, start=start, end=days[-1], samples=1, workers=1).metrics
+    loss = 0.5 * 2.0 * m["te_annual"] ** 2 + m["cost_per_year"]
+    thresholds = m.index[m.index.str.startswith("threshold")]
+    assert loss["default"] < loss[thresholds].min()
+    dominated = ((m.loc[thresholds, "te_annual"] <= m.loc["default", "te_annual"])
+                 & (m.loc[thresholds, "cost_per_year"] <= m.loc["default", "cost_per_year"]))
+    assert not dominated.any()
