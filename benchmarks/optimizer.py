@@ -31,6 +31,10 @@
    and its two neighbours), the best threshold, and the least-squares slope of
    log(best γ_trade) against log N: the evidence for the rule of
    :func:`driftwise.policy.optimize.auto_gamma_trade`.
+6. ``--large``: the time (wall clock and CPU) of one optimized backtest (γ_trade "auto") of
+   ``--assets`` synthetic assets over ``--days`` sessions, and the rows Clarabel solved.
+
+    python benchmarks/optimizer.py --large [--assets 500] [--days 2520]
 """
 
 from __future__ import annotations
