@@ -50,7 +50,7 @@ import pandas as pd
 import driftwise as dw
 from driftwise.calendar import nyse_sessions
 from driftwise.config import Config, policies
-from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE
+from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, auto_gamma_trade
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.10)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -78,7 +78,14 @@ def frontier(inputs: dw.Inputs, gammas: list[float], start: pd.Timestamp,
     return frame
 
 
-def print_frontier(frame: pd.DataFrame) -> None:
+def default_gamma_trade(inputs: dw.Inputs) -> float:
+    """The default ("auto") γ_trade of the inputs' target weights."""
+    targets = inputs.targets
+    return (DEFAULT_GAMMA_TRADE if targets is None
+            else auto_gamma_trade(targets.weights.to_numpy(dtype=float)))
+
+
+def print_frontier(frame: pd.DataFrame, default_gamma: float = DEFAULT_GAMMA_TRADE) -> None:
     """The table, the best rules and whether the default γ_trade is dominated."""
     with pd.option_context("display.float_format", "{:.6f}".format, "display.width", 200,
                            "display.max_columns", 20):
@@ -88,12 +95,12 @@ def print_frontier(frame: pd.DataFrame) -> None:
     best_t, best_o = thresholds["loss"].idxmin(), optimized_rows["loss"].idxmin()
     print(f"best threshold: {best_t} loss {thresholds['loss'].min():.6f}; best optimized: "
           f"{best_o} loss {optimized_rows['loss'].min():.6f}")
-    default = f"optimized γ_trade={DEFAULT_GAMMA_TRADE:g}"
+    default = f"optimized γ_trade={default_gamma:g}"
     if default in frame.index:
         row = frame.loc[default]
         dominated = thresholds[(thresholds["te_annual"] <= row["te_annual"])
                                & (thresholds["cost_per_year"] <= row["cost_per_year"])]
-        print(f"default γ_trade = {DEFAULT_GAMMA_TRADE:g}: loss {row['loss']:.6f}; "
+        print(f"default γ_trade = {default_gamma:g}: loss {row['loss']:.6f}; "
               f"dominated by {list(dominated.index) or 'no threshold rule'}")
 
 
@@ -135,8 +142,10 @@ def run_sp500(args: argparse.Namespace) -> None:
     print(f"S&P 500: {len(inputs.market.prices.columns)} stocks, {days[0].date()} .. "
           f"{days[-1].date()}, equal weight, CBOE VIX")
     t0, c0 = time.perf_counter(), time.process_time()
-    frame = frontier(inputs, args.gammas, days[0], days[-1], args.samples)
-    print_frontier(frame)
+    auto = default_gamma_trade(inputs)  # the default ("auto") for these names, run too
+    gammas = args.gammas + ([auto] if auto not in args.gammas else [])
+    frame = frontier(inputs, gammas, days[0], days[-1], args.samples)
+    print_frontier(frame, auto)
     print(f"frontier ({len(frame)} rules): {time.perf_counter() - t0:.1f} s, "
           f"{time.process_time() - c0:.1f} s of CPU")
 
