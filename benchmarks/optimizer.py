@@ -21,6 +21,20 @@
 
     python benchmarks/optimizer.py [--gammas 1 3 10 30 100] [--samples 1000] [--skip-grid]
     python benchmarks/optimizer.py --sp500 [--assets 500] [--years 10] [--gammas 5 30]
+    python benchmarks/optimizer.py --study [--sizes 20 50 100 200 452] [--gammas ...]
+        [--skip-sample]
+
+5. ``--study``: the best γ_trade by universe size. For the sample (20 stocks, last 10
+   years) and the first N of the S&P 500 stocks of 4. for each N of ``--sizes``, the loss
+   of each γ_trade of ``--gammas`` and of each threshold rule (one path, no bootstrap),
+   the best γ_trade (the grid's, and the minimum of a parabola in log γ_trade through it
+   and its two neighbours), the best threshold, and the least-squares slope of
+   log(best γ_trade) against log N: the evidence for the rule of
+   :func:`driftwise.policy.optimize.auto_gamma_trade`.
+6. ``--large``: the time (wall clock and CPU) of one optimized backtest (γ_trade "auto") of
+   ``--assets`` synthetic assets over ``--days`` sessions, and the rows Clarabel solved.
+
+    python benchmarks/optimizer.py --large [--assets 500] [--days 2520]
 """
 
 from __future__ import annotations
@@ -34,15 +48,16 @@ import numpy as np
 import pandas as pd
 
 import driftwise as dw
+from driftwise.calendar import nyse_sessions
 from driftwise.config import Config, policies
-from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE
+from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, auto_gamma_trade
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.10)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GAMMA = DEFAULT_GAMMA
 
 
-def optimized(gamma_trade: float, base: Config | None = None) -> Config:
+def optimized(gamma_trade: float | str, base: Config | None = None) -> Config:
     """The optimized destination reviewed at every close, no cost-benefit skip."""
     config = policies.daily(destination="optimized", base=base)
     return config.with_overrides({"optimizer.gamma": GAMMA,
@@ -63,7 +78,14 @@ def frontier(inputs: dw.Inputs, gammas: list[float], start: pd.Timestamp,
     return frame
 
 
-def print_frontier(frame: pd.DataFrame) -> None:
+def default_gamma_trade(inputs: dw.Inputs) -> float:
+    """The default ("auto") γ_trade of the inputs' target weights."""
+    targets = inputs.targets
+    return (DEFAULT_GAMMA_TRADE if targets is None
+            else auto_gamma_trade(targets.weights.to_numpy(dtype=float)))
+
+
+def print_frontier(frame: pd.DataFrame, default_gamma: float = DEFAULT_GAMMA_TRADE) -> None:
     """The table, the best rules and whether the default γ_trade is dominated."""
     with pd.option_context("display.float_format", "{:.6f}".format, "display.width", 200,
                            "display.max_columns", 20):
@@ -73,12 +95,12 @@ def print_frontier(frame: pd.DataFrame) -> None:
     best_t, best_o = thresholds["loss"].idxmin(), optimized_rows["loss"].idxmin()
     print(f"best threshold: {best_t} loss {thresholds['loss'].min():.6f}; best optimized: "
           f"{best_o} loss {optimized_rows['loss'].min():.6f}")
-    default = f"optimized γ_trade={DEFAULT_GAMMA_TRADE:g}"
+    default = f"optimized γ_trade={default_gamma:g}"
     if default in frame.index:
         row = frame.loc[default]
         dominated = thresholds[(thresholds["te_annual"] <= row["te_annual"])
                                & (thresholds["cost_per_year"] <= row["cost_per_year"])]
-        print(f"default γ_trade = {DEFAULT_GAMMA_TRADE:g}: loss {row['loss']:.6f}; "
+        print(f"default γ_trade = {default_gamma:g}: loss {row['loss']:.6f}; "
               f"dominated by {list(dominated.index) or 'no threshold rule'}")
 
 
@@ -120,10 +142,107 @@ def run_sp500(args: argparse.Namespace) -> None:
     print(f"S&P 500: {len(inputs.market.prices.columns)} stocks, {days[0].date()} .. "
           f"{days[-1].date()}, equal weight, CBOE VIX")
     t0, c0 = time.perf_counter(), time.process_time()
-    frame = frontier(inputs, args.gammas, days[0], days[-1], args.samples)
-    print_frontier(frame)
+    auto = default_gamma_trade(inputs)  # the default ("auto") for these names, run too
+    gammas = args.gammas + ([auto] if auto not in args.gammas else [])
+    frame = frontier(inputs, gammas, days[0], days[-1], args.samples)
+    print_frontier(frame, auto)
     print(f"frontier ({len(frame)} rules): {time.perf_counter() - t0:.1f} s, "
           f"{time.process_time() - c0:.1f} s of CPU")
+
+
+def best_gamma(losses: pd.Series) -> float:
+    """The γ_trade of least loss: the grid's best, refined by the minimum of the parabola in
+    log γ_trade through it and its two neighbours (the grid's best at an end of the grid)."""
+    x, y = np.log(losses.index.to_numpy(dtype=float)), losses.to_numpy(dtype=float)
+    i = int(np.argmin(y))
+    if i == 0 or i == len(y) - 1:
+        return float(np.exp(x[i]))
+    a, b, _ = np.polyfit(x[i - 1:i + 2], y[i - 1:i + 2], 2)
+    return float(np.exp(-b / (2.0 * a))) if a > 0 else float(np.exp(x[i]))
+
+
+def study_row(label: str, inputs: dw.Inputs, gammas: list[float], start: pd.Timestamp,
+              end: pd.Timestamp) -> dict[str, object]:
+    """One universe of the study: the loss of each γ_trade and threshold, the best of each."""
+    c0 = time.process_time()
+    rules: dict[str, Config] = {f"t{h:g}": policies.threshold(h) for h in THRESHOLDS}
+    rules |= {f"g{g:g}": optimized(g) for g in gammas}
+    result = dw.backtest(inputs, rules, start=start, end=end, samples=1, workers=1)
+    m = result.metrics
+    loss = 0.5 * GAMMA * m["te_annual"] ** 2 + m["cost_per_year"]
+    g_loss = pd.Series([float(loss[f"g{g:g}"]) for g in gammas], index=gammas)
+    t_loss = pd.Series([float(loss[f"t{h:g}"]) for h in THRESHOLDS], index=THRESHOLDS)
+    targets = inputs.targets
+    assert targets is not None
+    weights = targets.weights.to_numpy(dtype=float)
+    row: dict[str, object] = {
+        "universe": label, "n": len(inputs.market.prices.columns),
+        "n_eff": float(weights.sum() ** 2 / (weights**2).sum()),
+        "best_grid": gammas[int(np.argmin(g_loss.to_numpy()))],
+        "best_gamma_trade": best_gamma(g_loss), "best_loss": float(g_loss.min()),
+        "best_threshold": THRESHOLDS[int(np.argmin(t_loss.to_numpy()))],
+        "threshold_loss": float(t_loss.min()), "cpu_s": time.process_time() - c0}
+    row |= {f"loss g={g:g}": float(v) for g, v in g_loss.items()}
+    print(pd.Series(row).to_string(), flush=True)
+    return row
+
+
+def run_study(args: argparse.Namespace) -> None:
+    """The best γ_trade on the sample and on S&P subsets of each size; the fit on log N."""
+    rows = []
+    if not args.skip_sample:
+        sample = dw.load()
+        days = sample.market.prices.index
+        rows.append(study_row("sample", sample, args.gammas, days[max(0, len(days) - 2516)],
+                              days[-1]))
+    for n in args.sizes:
+        inputs = sp500_inputs(n, args.years)
+        if inputs is None:
+            print(f"skipped: no S&P 500 data at {SHARED}")
+            break
+        days = inputs.market.prices.index
+        rows.append(study_row(f"S&P {n}", inputs, args.gammas, days[0], days[-1]))
+    frame = pd.DataFrame(rows).set_index("universe")
+    with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 250,
+                           "display.max_columns", 30):
+        print(frame)
+    if len(frame) > 2:
+        slope, intercept = np.polyfit(np.log(frame["n_eff"].to_numpy(dtype=float)),
+                                      np.log(frame["best_gamma_trade"].to_numpy(dtype=float)),
+                                      1)
+        print(f"log(best γ_trade) = {intercept:.3f} + {slope:.3f} log N_eff "
+              f"(γ_trade at N_eff = 20: {np.exp(intercept) * 20 ** slope:.3g})")
+
+
+def run_large(args: argparse.Namespace) -> None:
+    """One optimized backtest (reviewed every close, γ_trade "auto") over ``--assets``
+    synthetic assets (``plan_500.synthetic_inputs``: one market factor, 1.5% daily
+    idiosyncratic volatility, equal weight) and the last ``--days`` sessions; CPU and wall
+    time, and the rows the interior point solved."""
+    from plan_500 import synthetic_inputs
+
+    from driftwise.policy import optimize
+
+    first = nyse_sessions("2000-01-03", "2024-06-28")
+    start = first[max(0, len(first) - args.days - 300)]  # a year of history before
+    inputs = synthetic_inputs(args.assets, start=str(pd.Timestamp(start).date()))
+    days = inputs.market.prices.index
+    cold = {"rows": 0}
+    solve = optimize.solve_row
+
+    def counted(*a: object, **k: object) -> object:
+        cold["rows"] += 1
+        return solve(*a, **k)  # type: ignore[arg-type]
+    optimize.solve_row = counted  # type: ignore[assignment]
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = dw.backtest(inputs, {"optimized": optimized("auto")}, start=days[-args.days],
+                         end=days[-1], samples=1, workers=1)
+    print(f"optimized backtest, {inputs.market.prices.shape[1]} "
+          f"assets x {args.days:,} days (γ_trade auto = "
+          f"{optimize.auto_gamma_trade(inputs.targets.weights.to_numpy()):.3g}): "  # type: ignore[union-attr]
+          f"{time.perf_counter() - t0:.1f} s, {time.process_time() - c0:.1f} s of CPU; "
+          f"{cold['rows']} rows solved by Clarabel; "
+          f"{int(result.metrics['n_rebalances'].iloc[0])} days traded")
 
 
 def main() -> None:
@@ -136,7 +255,22 @@ def main() -> None:
                         help="the frontier on real S&P 500 stocks (../shared/data)")
     parser.add_argument("--assets", type=int, default=500)
     parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--study", action="store_true",
+                        help="the best γ_trade by universe size (sample and S&P subsets)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100, 200, 452],
+                        help="S&P subset sizes of --study")
+    parser.add_argument("--skip-sample", action="store_true",
+                        help="--study on the S&P subsets only")
+    parser.add_argument("--large", action="store_true",
+                        help="an optimized backtest of --assets synthetic assets x --days")
+    parser.add_argument("--days", type=int, default=2520, help="sessions of --large")
     args = parser.parse_args()
+    if args.large:
+        run_large(args)
+        return
+    if args.study:
+        run_study(args)
+        return
     if args.sp500:
         run_sp500(args)
         return

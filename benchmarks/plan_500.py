@@ -24,9 +24,9 @@ N_ASSETS = 500
 REPEATS = 5
 
 
-def synthetic_inputs(n: int = N_ASSETS, seed: int = 0) -> Inputs:
+def synthetic_inputs(n: int = N_ASSETS, seed: int = 0, start: str = "2023-04-03") -> Inputs:
     rng = np.random.default_rng(seed)
-    dates = nyse_sessions("2023-04-03", "2024-06-28")
+    dates = nyse_sessions(start, "2024-06-28")
     market_factor = rng.normal(0.0003, 0.01, (len(dates), 1))
     returns = market_factor + rng.normal(0.0, 0.015, (len(dates), n))
     prices = 40.0 * np.exp(np.cumsum(returns, axis=0))

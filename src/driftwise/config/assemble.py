@@ -243,7 +243,8 @@ def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> 
         sets = list(dict.fromkeys(member_params))
         optimizer = dataclasses.replace(
             rules[0].optimizer, gamma=np.array([float(r.optimizer.gamma) for r in rules]),
-            gamma_trade=np.array([float(r.optimizer.gamma_trade) for r in rules]))
+            gamma_trade=np.array([float(r.optimizer.per_row("gamma_trade", 1)[0])
+                                  for r in rules]))  # NaN: "auto"
         blocks.append(RuleBlock(
             rule=dataclasses.replace(rules[0], trigger=stack_triggers([r.trigger for r in rules]),
                                      optimizer=optimizer),

@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 import tomli_w
 from pydantic import (
@@ -72,7 +72,7 @@ from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.factors import DEFAULT_FACTOR_SPECS, MIN_OBSERVATIONS, parse_factor
-from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, GroupBy
+from driftwise.policy.optimize import AUTO, DEFAULT_GAMMA, GroupBy
 from driftwise.policy.triggers import CostBenefitForm
 
 __all__ = [
@@ -425,7 +425,9 @@ class OptimizerConfig(_Section):
     """``[optimizer]``: the optimized destination (``policy.destination = "optimized"``)."""
 
     gamma: Positive = _f(DEFAULT_GAMMA, "Risk aversion γ of (γ/2)·(w − t)'Σ(w − t).")
-    gamma_trade: Positive = _f(DEFAULT_GAMMA_TRADE, "Trade aversion: multiple of the cost.")
+    gamma_trade: Positive | Literal["auto"] = _f(
+        AUTO, "Trade aversion: multiple of the cost; \"auto\": 5 × (N_eff / 20)^(-2/3) of "
+        "the target's effective number of names N_eff.")
     max_weight: float = _f(1.0, "Upper bound of each asset's weight, fraction of NAV.",
                            gt=0, le=1)
     group_deviation: float | None = _f(None, "Largest group deviation |Σ(w − t)|, fraction "

@@ -109,8 +109,10 @@ max_liquidity_days = 10.0
 [optimizer]
 # Risk aversion γ of the optimized destination: (γ/2)·(w − t)'Σ(w − t), Σ annualized.
 gamma = 2.0
-# Trade aversion γ_trade: the multiple of the cost model's cost the optimizer charges.
-gamma_trade = 5.0
+# Trade aversion γ_trade: the multiple of the cost model's cost the optimizer charges;
+# "auto": 5 × (N_eff / 20)^(-2/3), N_eff = (Σ t)² / Σ t² the target's effective number of
+# names (5 at 20 equal weights, 1.0 at 224, 0.63 at 452), or a number such as 5.0.
+gamma_trade = "auto"
 # Upper bound of every asset's weight after an optimized rebalance, fraction of NAV.
 max_weight = 1.0
 # Largest |Σ (w − t)| of a group (see group_by) after an optimized rebalance, fraction of

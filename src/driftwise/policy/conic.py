@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise._types import FloatArray, IntArray
 
 if TYPE_CHECKING:
     from driftwise.policy.solver import RowProblem
@@ -291,7 +291,7 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
     inside its no-trade band (no side it may take lowers the objective) and every asset at
     a bound pushed against it. Long-only rows only (no borrow term).
     """
-    zero = np.abs(z) < zero_tol
+    zero = np.abs(z) <= zero_tol
     at_bound = ~zero & ((z - prob.lower < POLISH_SLACK) | (prob.upper - z < POLISH_SLACK))
     free = ~zero & ~at_bound
     x = np.where(zero, 0.0, np.where(z - prob.lower < POLISH_SLACK, prob.lower,
@@ -385,7 +385,7 @@ def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, A
     return cp.Problem(cp.Minimize(risk + cost), cons), z, cost
 
 
-ACTIVE_SET_ROUNDS = 8
+ACTIVE_SET_ROUNDS = 16
 """Changes of the active set :func:`active_set_solve` tries before it gives up."""
 
 
@@ -402,82 +402,21 @@ def active_set_solve(prob: RowProblem, guess: FloatArray,
     judges the point with the whole problem's KKT check (cash, turnover, groups, factor
     bounds included) and returns it only if it is the optimum.
     """
-    lo, hi = prob.lower, prob.upper
-    quad = prob.quadratic() / prob.gamma_trade
-    x = np.clip(np.asarray(guess, dtype=np.float64), lo, hi)
-    sign = np.where(np.abs(x) < 1e-12, 0.0, np.sign(x))
-    at_lo = (sign != 0.0) & (x - lo < POLISH_SLACK)
-    at_hi = (sign != 0.0) & (hi - x < POLISH_SLACK)
-    slack = prob.linear * (1.0 + 1e-9) + 1e-15
-    forced_down, forced_up = (sign == 0.0) & (hi < 0.0), (sign == 0.0) & (lo > 0.0)
-    sign[forced_down], at_hi[forced_down] = -1.0, True  # zero is outside their bounds
-    sign[forced_up], at_lo[forced_up] = 1.0, True
-    for _ in range(rounds):
-        x = np.where(sign == 0.0, 0.0, np.where(at_lo, lo, np.where(at_hi, hi, x)))
-        free = (sign != 0.0) & ~at_lo & ~at_hi
-        # a newly traded (or nearly untraded) asset starts just off zero: the stationarity
-        # condition of a concave impact term is concave and increasing in the trade's size,
-        # so Newton's steps from below the root stay below it (no sign flip)
-        start = free & (np.abs(x) < 1e-6)
-        x = np.where(start, sign * np.minimum(1e-6, np.where(sign > 0, hi, -lo)), x)
-        solved = _newton(prob, quad, x, sign, np.flatnonzero(free))
-        if solved is None:
-            return None
-        x, flipped = solved
-        if np.any(flipped):
-            sign[flipped] = 0.0
-            cut_down, cut_up = flipped & (hi < 0.0), flipped & (lo > 0.0)
-            sign[cut_down], at_hi[cut_down] = -1.0, True
-            sign[cut_up], at_lo[cut_up] = 1.0, True
-            continue
-        low, high = free & (x < lo), free & (x > hi)
-        if np.any(low | high):
-            at_lo |= low
-            at_hi |= high
-            continue
-        g = _gradient(prob, quad, x, sign)
-        buy = (sign == 0.0) & (hi > 0.0) & (-g > slack)
-        sell = (sign == 0.0) & (lo < 0.0) & (g > slack)
-        release = (at_lo & (g < -1e-12)) | (at_hi & (g > 1e-12))
-        if not np.any(buy | sell | release):
-            return polish(prob, x)
-        sign[buy], sign[sell] = 1.0, -1.0
-        at_lo &= ~release
-        at_hi &= ~release
-    return None
+    from driftwise.policy.activeset._kernels import active_set_rounds
 
-
-def _gradient(prob: RowProblem, quad: FloatArray, x: FloatArray, sign: FloatArray
-              ) -> FloatArray:
-    """The objective's gradient over γ_trade with the signs ``sign`` (0: the risk alone)."""
-    a = np.abs(x)
-    g = quad @ (prob.drift + x) + prob.linear * sign
-    for coef, power in prob.powers:
-        g = g + power * coef * a ** (power - 1.0) * sign
-    return np.asarray(g, dtype=np.float64)
-
-
-def _newton(prob: RowProblem, quad: FloatArray, x: FloatArray, sign: FloatArray,
-            idx: IntArray, max_iter: int = 30) -> tuple[FloatArray, BoolArray] | None:
-    """Newton's method on the stationarity of the assets ``idx`` (signs kept); the point
-    and the assets whose sign flipped (bool, then the point is where the step stopped);
-    None without convergence."""
-    x = x.copy()
-    for _ in range(max_iter):
-        if not len(idx):
-            break
-        a = np.abs(x[idx])
-        hess = quad[np.ix_(idx, idx)]  # a copy (fancy indexing)
-        for coef, power in prob.powers:
-            hess.flat[::len(idx) + 1] += power * (power - 1.0) * coef[idx] * a ** (power - 2.0)
-        step = np.linalg.solve(hess, _gradient(prob, quad, x, sign)[idx])
-        x[idx] -= step
-        flipped = np.zeros(x.shape, dtype=bool)
-        flipped[idx] = np.sign(x[idx]) != sign[idx]
-        if np.any(flipped):
-            return x, flipped
-        if np.max(np.abs(step)) <= 1e-15 * max(1.0, float(np.max(np.abs(x[idx])))):
-            break
-    else:
+    n = len(prob.drift)
+    coefs = (np.stack([np.asarray(c, dtype=np.float64) for c, _ in prob.powers])
+             if prob.powers else np.zeros((0, n)))
+    powers = np.array([p for _, p in prob.powers], dtype=np.float64)
+    out = np.zeros(n)
+    found = active_set_rounds(
+        np.ascontiguousarray(prob.quadratic() / prob.gamma_trade),
+        np.ascontiguousarray(prob.drift, dtype=np.float64),
+        np.ascontiguousarray(prob.linear, dtype=np.float64), coefs, powers,
+        np.ascontiguousarray(prob.lower, dtype=np.float64),
+        np.ascontiguousarray(prob.upper, dtype=np.float64),
+        np.ascontiguousarray(guess, dtype=np.float64), int(rounds), out)
+    if not found:
         return None
-    return x, np.zeros(x.shape, dtype=bool)
+    exact = polish_at(prob, out, 0.0)  # its zeros are exact: a tiny trade stays a trade
+    return exact if exact is not None else polish(prob, out)

@@ -83,7 +83,16 @@ if TYPE_CHECKING:
 DEFAULT_GAMMA = 2.0
 """Default risk aversion γ of the optimizer (that of the cost-benefit benefit)."""
 DEFAULT_GAMMA_TRADE = 5.0
-"""Default trade aversion γ_trade (``benchmarks/optimizer.py`` chose it; see the user guide)."""
+"""Trade aversion γ_trade at :data:`GAMMA_TRADE_REFERENCE_NAMES` names
+(``benchmarks/optimizer.py`` chose it on the 20-stock sample; see the user guide)."""
+AUTO = "auto"
+"""``gamma_trade = "auto"`` (the configuration's default): :func:`auto_gamma_trade` of the
+row's target weights."""
+GAMMA_TRADE_REFERENCE_NAMES = 20.0
+"""Effective number of names at which the automatic γ_trade is :data:`DEFAULT_GAMMA_TRADE`."""
+GAMMA_TRADE_EXPONENT = -2.0 / 3.0
+"""Exponent of the automatic γ_trade in the effective number of names
+(:func:`auto_gamma_trade`): the cube-root law of the best no-trade band."""
 EXACT_RISK_ASSETS = 60
 """Up to this many assets Σ enters exactly; above, as a factor model."""
 N_FACTORS = 20
@@ -107,9 +116,10 @@ class OptimizerSettings:
     ----------
     gamma : float or ndarray of shape (C,)
         Risk aversion γ (per row for a sweep).
-    gamma_trade : float or ndarray of shape (C,)
+    gamma_trade : float, "auto" or ndarray of shape (C,)
         Trade aversion γ_trade: the multiple of the cost the objective charges (Boyd et al.
-        2017, "Multi-Period Trading via Convex Optimization", section 4.5).
+        2017, "Multi-Period Trading via Convex Optimization", section 4.5). ``"auto"`` (NaN
+        in a per-row array): :func:`auto_gamma_trade` of each row's target weights.
     max_weight : float
         Upper bound of every asset's weight after trading, fraction of NAV (1: none).
     group_deviation : float or None
@@ -124,7 +134,7 @@ class OptimizerSettings:
     """
 
     gamma: float | FloatArray = DEFAULT_GAMMA
-    gamma_trade: float | FloatArray = DEFAULT_GAMMA_TRADE
+    gamma_trade: float | FloatArray | str = DEFAULT_GAMMA_TRADE
     max_weight: float = 1.0
     group_deviation: float | None = None
     group_by: GroupBy = GroupBy.SECTOR
@@ -137,10 +147,20 @@ class OptimizerSettings:
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_trade"):
-            value = np.asarray(getattr(self, name), dtype=np.float64)
-            if value.ndim > 1 or not np.all(np.isfinite(value) & (value > 0.0)):
+            raw = getattr(self, name)
+            auto = name == "gamma_trade" and isinstance(raw, str)
+            if auto and raw != AUTO:
+                raise ConfigError(f"optimizer: gamma_trade must be positive or {AUTO!r}; "
+                                  f"found {raw!r}")
+            value = np.asarray(np.nan if auto else raw, dtype=np.float64)
+            ok = np.isfinite(value) & (value > 0.0)
+            if name == "gamma_trade":
+                ok |= np.isnan(value)  # "auto" (per row in an array)
+            if value.ndim > 1 or not np.all(ok):
                 raise ConfigError(f"optimizer: {name} must be positive (a number or one per "
-                                  f"configuration); found {getattr(self, name)!r}")
+                                  f"configuration"
+                                  + (f", or {AUTO!r}" if name == "gamma_trade" else "")
+                                  + f"); found {raw!r}")
         if not (0.0 < self.max_weight <= 1.0):
             raise ConfigError(f"optimizer: max_weight must be in (0, 1]; found "
                               f"{self.max_weight!r}")
@@ -155,16 +175,60 @@ class OptimizerSettings:
 
     def take(self, rows: IntArray) -> OptimizerSettings:
         """The settings of ``rows`` (per-row γ and γ_trade taken)."""
-        def pick(value: float | FloatArray) -> float | FloatArray:
+        def pick(value: float | FloatArray | str) -> float | FloatArray | str:
+            if isinstance(value, str):
+                return value
             arr = np.asarray(value)
             return value if arr.ndim == 0 else np.asarray(arr[rows], dtype=np.float64)
-        return replace(self, gamma=pick(self.gamma), gamma_trade=pick(self.gamma_trade),
-                       warm=self.warm)
+        gamma = np.asarray(self.gamma, dtype=np.float64)
+        return replace(self, gamma=self.gamma if gamma.ndim == 0 else gamma[rows],
+                       gamma_trade=pick(self.gamma_trade), warm=self.warm)
 
     def per_row(self, name: str, n_rows: int) -> FloatArray:
-        """γ or γ_trade as a (C,) array."""
-        return np.asarray(np.broadcast_to(np.asarray(getattr(self, name), dtype=np.float64),
+        """γ or γ_trade as a (C,) array (NaN: γ_trade ``"auto"``)."""
+        value = getattr(self, name)
+        value = np.nan if isinstance(value, str) else value
+        return np.asarray(np.broadcast_to(np.asarray(value, dtype=np.float64),
                                           (n_rows,)), dtype=np.float64)
+
+    def trade_aversion(self, target: FloatArray) -> FloatArray:
+        """γ_trade of each row (C,) for the target weights ``target`` (C, N): the number,
+        or :func:`auto_gamma_trade` of the row's target where it is ``"auto"``."""
+        gam_t = self.per_row("gamma_trade", target.shape[0])
+        auto = np.isnan(gam_t)
+        if np.any(auto):
+            gam_t = gam_t.copy()
+            gam_t[auto] = [auto_gamma_trade(target[r]) for r in np.flatnonzero(auto)]
+        return gam_t
+
+
+def effective_names(target_weights: npt.ArrayLike) -> float:
+    """The effective number of names of target weights (N,): ``(Σ|t|)² / Σ t²`` (the
+    inverse Herfindahl index of the risky weights), N for N equal weights (rounded to 9
+    decimals, so that equal weights give their count exactly); NaN without any risky
+    weight."""
+    t = np.abs(np.nan_to_num(np.asarray(target_weights, dtype=np.float64)))
+    total, squares = float(t.sum()), float((t**2).sum())
+    return round(total**2 / squares, 9) if squares > 0.0 else float("nan")
+
+
+def auto_gamma_trade(target_weights: npt.ArrayLike) -> float:
+    """The automatic trade aversion of target weights (N,):
+
+    ``γ_trade = DEFAULT_GAMMA_TRADE · (N_eff / GAMMA_TRADE_REFERENCE_NAMES) ^ GAMMA_TRADE_EXPONENT``
+
+    with ``N_eff`` the effective number of names (:func:`effective_names`); a target
+    without risky weights takes :data:`DEFAULT_GAMMA_TRADE`. The exponent is that of the
+    best no-trade band of a drifting asset with a proportional cost (the cube root of the
+    drift variance, which falls as 1/N² per name); the level is the best γ_trade of the
+    20-name sample. ``benchmarks/optimizer.py --study`` measures the best γ_trade by N (the
+    user guide gives the figures: 2.46 at 20 and 1.71 at 50 S&P names).
+    """
+    n_eff = effective_names(target_weights)
+    if not np.isfinite(n_eff):
+        return DEFAULT_GAMMA_TRADE
+    return float(DEFAULT_GAMMA_TRADE * (n_eff / GAMMA_TRADE_REFERENCE_NAMES)
+                 ** GAMMA_TRADE_EXPONENT)
 
 
 @dataclass(frozen=True, eq=False)
@@ -325,7 +389,7 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     """
     n_rows, n_assets = weights.shape
     factor, diag = risk_factor(cov_annual, vol_annual, n_assets)
-    gam, gam_t = settings.per_row("gamma", n_rows), settings.per_row("gamma_trade", n_rows)
+    gam, gam_t = settings.per_row("gamma", n_rows), settings.trade_aversion(target)
     member = _membership(groups, n_assets, settings.group_deviation)
     fs = settings.factors
     if fs.active and factor_betas is None:
