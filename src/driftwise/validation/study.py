@@ -50,7 +50,15 @@ from driftwise.policy.context import Frequency
 from driftwise.policy.rule import Rule
 from driftwise.validation.branching import branch_rule
 from driftwise.validation.events import Paths, Portfolio, make_paths, path_days, rebalance_cost
-from driftwise.validation.rules import MEASURES, RULES, RuleInput, Thresholds
+from driftwise.validation.rules import (
+    MEASUREMENTS_OF,
+    MEASURES,
+    RULES,
+    Measurement,
+    RuleInput,
+    Thresholds,
+    run_measurements,
+)
 from driftwise.validation.stats import (
     MODEL,
     NO_VIX_SCALING,
@@ -407,10 +415,16 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
 
 
 def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -> pd.DataFrame:
-    """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling)."""
+    """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling).
+
+    The forks of every rule and cost setting are simulated together
+    (:func:`~driftwise.validation.rules.run_measurements`): one sizing call per calendar
+    day for all the events trading that day.
+    """
     days = path_days(portfolio, paths)
     rule = branch_rule(settings.model.rule)
-    frames = []
+    runs: list[tuple[str, CostSetting, int]] = []
+    measurements: list[Measurement] = []
     for setting in cost_settings(settings):
         keys = [k for k in settings.rules if setting.label != NO_VIX_SCALING or k == "Rule 4"]
         if not keys:
@@ -420,12 +434,19 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -
                         gamma=settings.model.tracking_aversion,
                         gap_days=settings.gap_days, limits=settings.limits)
         for key in keys:
-            frame = MEASURES[key](inp)
-            if len(frame):
-                frame.insert(0, "cost_level_bps", setting.level_bps)
-                frame.insert(0, "setting", setting.label)
-                frame.insert(0, "rule", key)
-                frames.append(frame)
+            chunks = MEASUREMENTS_OF[key](inp)
+            runs.append((key, setting, len(chunks)))
+            measurements += chunks
+    results = iter(run_measurements(portfolio, rule, measurements))
+    frames = []
+    for key, setting, n_chunks in runs:
+        parts = [next(results) for _ in range(n_chunks)]
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if len(frame):
+            frame.insert(0, "cost_level_bps", setting.level_bps)
+            frame.insert(0, "setting", setting.label)
+            frame.insert(0, "rule", key)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
