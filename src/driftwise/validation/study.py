@@ -33,7 +33,7 @@ from driftwise import _display
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
-from driftwise.backtest.falsification import falsification_test
+from driftwise.backtest.falsification import falsification_tests
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
 from driftwise.backtest.metrics import policy_metrics
@@ -480,21 +480,19 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
     result = run_backtest(inputs, runs.grid, runs.window, workers=1)
     m = policy_metrics(result)
     count = m["n_rebalances"].astype(float).to_dict()
-    rows = []
     threshold, *calendars = FALSIFICATION_POLICIES
-    for s in cost_settings(settings)[:-1]:
-        thr = run_name(threshold, s.label)
-        for cal in calendars:
-            other = run_name(cal, s.label)
-            test = falsification_test(result, thr, other, te=m["te_annual"],
-                                      cost=m["cost_per_year"],
-                                      tracking_aversion=settings.model.tracking_aversion,
-                                      samples=settings.bootstrap_samples, seed=settings.seed)
-            rows.append({
-                "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
-                "calendar": settings.review.value if cal == "calendar" else "month",
-                **test.record(),
-                "rebalances_threshold": count[thr], "rebalances_calendar": count[other]})
+    cases = [(s, cal) for s in cost_settings(settings)[:-1] for cal in calendars]
+    pairs = [(run_name(threshold, s.label), run_name(cal, s.label)) for s, cal in cases]
+    tests = falsification_tests(result, pairs, te=m["te_annual"], cost=m["cost_per_year"],
+                                tracking_aversion=settings.model.tracking_aversion,
+                                samples=settings.bootstrap_samples, seed=settings.seed)
+    rows = []
+    for (s, cal), (thr, other), test in zip(cases, pairs, tests, strict=True):
+        rows.append({
+            "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
+            "calendar": settings.review.value if cal == "calendar" else "month",
+            **test.record(),
+            "rebalances_threshold": count[thr], "rebalances_calendar": count[other]})
     return pd.DataFrame(rows)
 
 
