@@ -256,6 +256,8 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
     if key not in _CACHE:
         inputs = load_inputs(spec)
         history = build_history(inputs, model.history, start=settings.start, end=settings.end)
+        # every path day's cost inputs are read: their staleness at once, not day by day
+        history.prepare(frozenset(), stale=True)
         targets = inputs.targets
         assert targets is not None
         target = targets.weights.reindex(history.tickers, fill_value=0.0).to_numpy(np.float64)
