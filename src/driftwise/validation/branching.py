@@ -232,24 +232,24 @@ def simulate_forks(portfolio: Portfolio, rule: Rule,
         Per fork, per branch, as :func:`simulate_branch` gives it.
     """
     n = portfolio.history.prices.shape[1]
-    order = sorted(range(len(forks)), key=lambda f: -forks[f].width)
-    out: list[list[BranchPath]] = [[] for _ in forks]
-    group: list[int] = []
-    cells = 0
+    order = sorted(range(len(forks)), key=lambda f: -forks[f].width)  # widest first
+    groups: list[list[int]] = []
+    rows = 0
     for f in order:
         fork = forks[f]
-        per_row = n * n + n + 5 * max(fork.width, forks[group[0]].width if group else 0)
-        if group and cells + fork.n_rows * per_row > JOINT_CELLS:
-            for g, paths in zip(group, _simulate(portfolio, rule, [forks[g] for g in group]),
-                                strict=True):
-                out[g] = paths
-            group, cells = [], 0
-        group.append(f)
-        cells += fork.n_rows * (n * n + n + 5 * forks[group[0]].width)
-    if group:
-        for g, paths in zip(group, _simulate(portfolio, rule, [forks[g] for g in group]),
+        if groups:  # the group's first fork is its widest
+            per_row = n * n + n + 5 * forks[groups[-1][0]].width
+            if (rows + fork.n_rows) * per_row <= JOINT_CELLS:
+                groups[-1].append(f)
+                rows += fork.n_rows
+                continue
+        groups.append([f])
+        rows = fork.n_rows
+    out: list[list[BranchPath]] = [[] for _ in forks]
+    for group in groups:
+        for f, paths in zip(group, _simulate(portfolio, rule, [forks[f] for f in group]),
                             strict=True):
-            out[g] = paths
+            out[f] = paths
     return out
 
 
