@@ -18,6 +18,7 @@ from driftwise.backtest.bootstrap import (
     block_bootstrap_indices,
     bootstrap_metric,
     difference_ci,
+    difference_cis,
     pairwise_differences,
 )
 from driftwise.backtest.metrics import policy_metrics
@@ -290,3 +291,16 @@ def test_unknown_metric() -> None:
 def test_bad_alpha(alpha: float) -> None:
     with pytest.raises(ConfigError, match="alpha"):
         difference_ci(random_result(), "c0", "c1", "sharpe", alpha=alpha)
+
+
+@pytest.mark.parametrize("metric", BOOTSTRAP_METRICS)
+def test_pairs_from_one_set_of_resamples_equal_each_pair_alone(metric: str) -> None:
+    """Resampling every named configuration once changes no interval, to the bit."""
+    res = random_result(n_configs=5)
+    pairs = [("c0", "c1"), ("c0", "c3"), ("c2", "c1"), ("c4", "c4"), ("c3", "c0")]
+    together = difference_cis(res, pairs, metric, samples=120, seed=4, block=7)
+    for (a, b), ci in zip(pairs, together, strict=True):
+        assert tuple(ci) == tuple(difference_ci(res, a, b, metric, samples=120, seed=4, block=7))
+    assert difference_cis(res, [], metric) == []
+    alone = difference_cis(res, [("c2", "c2")], metric, samples=50)
+    assert tuple(alone[0]) == tuple(difference_ci(res, "c2", "c2", metric, samples=50))

@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from driftwise.app.backtest import compare
-from driftwise.backtest.falsification import FalsificationTest, Verdict
+from driftwise.backtest.falsification import (
+    FalsificationTest,
+    Verdict,
+    falsification_test,
+    falsification_tests,
+)
 from driftwise.config import policies
 
 from .conftest import synthetic_inputs
@@ -93,3 +98,18 @@ def test_no_pair_no_table() -> None:
     result = compare(synthetic_inputs(), [policies.never(), policies.threshold(0.05)],
                      samples=50, workers=1)
     assert isinstance(result.falsification, pd.DataFrame) and result.falsification.empty
+
+
+def test_pairs_tested_together_equal_each_pair_alone() -> None:
+    inputs = synthetic_inputs()
+    configs = [policies.monthly(), policies.threshold(0.03), policies.threshold(0.05),
+               policies.never()]
+    result = compare(inputs, configs, samples=60, workers=1)
+    m = result.metrics
+    pairs = [("threshold 3%", "monthly"), ("threshold 5%", "monthly"), ("never", "monthly")]
+    together = falsification_tests(result.result, pairs, te=m["te_annual"],
+                                   cost=m["cost_per_year"], tracking_aversion=2.0, samples=60)
+    for (thr, cal), test in zip(pairs, together, strict=True):
+        alone = falsification_test(result.result, thr, cal, te=m["te_annual"],
+                                   cost=m["cost_per_year"], tracking_aversion=2.0, samples=60)
+        assert test == alone

@@ -6,14 +6,19 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.config.assemble import build_rule, cost_params
 from driftwise.costs import CostParams
+from driftwise.validation import branching
 from driftwise.validation.branching import (
     Branch,
     EventRisk,
+    Fork,
     branch_rule,
     simulate_branch,
+    simulate_forks,
     trade_on_day,
 )
 
@@ -160,3 +165,61 @@ def test_event_risk_uses_the_event_day() -> None:
     d = np.array([[0.1, -0.1], [0.1, -0.1]])
     expected = np.sqrt(((d * pf.history.vol_annual[[20, 40]]) ** 2).sum(axis=1))
     assert risk.te(d) == pytest.approx(expected, rel=1e-12)
+
+
+def _fork(rng: np.random.Generator, params: CostParams, n_days: int, width: int,
+          n_events: int, n_branches: int, with_assets: bool) -> Fork:
+    t0 = rng.integers(15, n_days - 5, n_events)
+    shares = rng.uniform(500.0, 3000.0, (n_events, 4))
+    cash = rng.uniform(0.0, 1e5, n_events)
+    branches = []
+    for _ in range(n_branches):
+        trade = rng.random((n_events, width)) < 0.3
+        assets = rng.random((n_events, 4)) < 0.7 if with_assets else None
+        branches.append(Branch(trade, assets))
+    return Fork(params, t0, shares, cash, tuple(branches))
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16), whole_shares=st.booleans())
+def test_forks_simulated_together_equal_each_fork_alone(seed: int, whole_shares: bool) -> None:
+    """Stacking forks of other cost models, widths and asset masks changes no number of a
+    fork (to the bit): every step is row by row, each row priced with its own model."""
+    rng = np.random.default_rng(seed)
+    prices = random_prices(90, np.array([0.15, 0.45, 0.3, 0.6]), seed=seed % 7 + 1)
+    vix = np.where(np.sin(np.arange(90) / 6.0) > 0.3, 40.0, 15.0)
+    pf = make_portfolio(prices, vix, np.array([0.25, 0.25, 0.25, 0.2]), 0.05)
+    config = small_config(**{"constraints.whole_shares": whole_shares})
+    rule = branch_rule(build_rule(config))
+    model = cost_params(config)
+    forks = [_fork(rng, params, 90, width, int(rng.integers(1, 6)), int(rng.integers(1, 3)),
+                   bool(rng.random() < 0.5))
+             for params, width in ((model, 12), (_flat(10.0), 30), (model, 5),
+                                   (_flat(50.0, by_regime=True), 12))]
+    together = simulate_forks(pf, rule, forks)
+    for fork, paths in zip(forks, together, strict=True):
+        assert len(paths) == len(fork.branches)
+        for branch, path in zip(fork.branches, paths, strict=True):
+            alone = simulate_branch(pf, rule, fork.params, fork.t0, fork.shares, fork.cash_usd,
+                                    branch)
+            for name in ("nav0_usd", "nav_usd", "cost_usd", "traded_usd", "te_annual", "drift"):
+                np.testing.assert_array_equal(getattr(path, name), getattr(alone, name))
+
+
+def test_forks_grouped_by_the_cell_bound_give_the_same_paths(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    prices = random_prices(90, np.array([0.15, 0.45, 0.3, 0.6]), seed=2)
+    pf = make_portfolio(prices, np.full(90, 20.0), np.array([0.25, 0.25, 0.25, 0.2]), 0.05)
+    rule = branch_rule(build_rule(small_config()))
+    forks = [_fork(rng, _flat(bps), 90, width, 4, 2, False)
+             for bps, width in ((10.0, 20), (20.0, 8), (50.0, 30))]
+    one_group = simulate_forks(pf, rule, forks)
+    monkeypatch.setattr(branching, "JOINT_CELLS", 1)  # every fork its own group
+    groups = simulate_forks(pf, rule, forks)
+    for a, b in zip(one_group, groups, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x.nav_usd, y.nav_usd)
+            np.testing.assert_array_equal(x.cost_usd, y.cost_usd)
+    assert [len(p) for p in groups] == [2, 2, 2]
+    assert groups[2][0].nav_usd.shape == (4, 30)

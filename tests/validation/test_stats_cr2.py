@@ -172,3 +172,11 @@ def test_rule_1_needs_both_parts_of_its_claim() -> None:
     assert rules_table(worse).set_index("rule").loc["Rule 1", "verdict"] == "not supported"
     better = events.assign(ce_gain_bps=1.0 + 0.1 * rng.standard_normal(n))
     assert rules_table(better).set_index("rule").loc["Rule 1", "verdict"] == "supported"
+
+
+@pytest.mark.parametrize("level", [0.8, 0.9, 0.95, 0.99])
+def test_t_critical_is_scipy_stats_t_quantile_to_the_bit(level: float) -> None:
+    from scipy import stats
+
+    for g in [*range(2, 400), 1_000, 10_000, 100_000]:
+        assert t_critical(g, level) == float(stats.t.ppf(0.5 + level / 2.0, g - 1))

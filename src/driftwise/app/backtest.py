@@ -21,7 +21,7 @@ from driftwise.app.paths import PathComparison, compare_paths
 from driftwise.app.sweep import SweepGrid, threshold_comparison, tidy
 from driftwise.backtest.bootstrap import bootstrap_metric, pairwise_differences
 from driftwise.backtest.engine import BacktestResult
-from driftwise.backtest.falsification import falsification_test
+from driftwise.backtest.falsification import falsification_tests
 from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.paths import PathSettings
 from driftwise.calendar import DateLike
@@ -212,11 +212,12 @@ def falsification_table(result: BacktestResult, configs: Sequence[Config],
     thresholds = [n for n, kind, delay in kinds if kind is TriggerKind.THRESHOLD and not delay]
     calendars = [n for n, kind, _ in kinds if kind is TriggerKind.CALENDAR]
     te, cost = metrics["te_annual"], metrics["cost_per_year"]
-    rows = [{"threshold": thr, "calendar": cal,
-             **falsification_test(result, thr, cal, te=te, cost=cost,
-                                  tracking_aversion=tracking_aversion, samples=samples,
-                                  block=block, seed=seed).record()}
-            for thr in thresholds for cal in calendars]
+    pairs = [(thr, cal) for thr in thresholds for cal in calendars]
+    tests = falsification_tests(result, pairs, te=te, cost=cost,
+                                tracking_aversion=tracking_aversion, samples=samples,
+                                block=block, seed=seed)
+    rows = [{"threshold": thr, "calendar": cal, **test.record()}
+            for (thr, cal), test in zip(pairs, tests, strict=True)]
     return pd.DataFrame(rows)
 
 

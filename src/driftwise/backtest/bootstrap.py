@@ -300,11 +300,36 @@ def difference_ci(result: ResultLike, a: str, b: str, metric: str, *, block: int
     1993, ch. 13; Lahiri 2003, *Resampling Methods for Dependent Data*, ch. 2 for blocks).
     Identical configurations give ``(0, 0, 0, 1)``.
     """
+    return difference_cis(result, [(a, b)], metric, block=block, samples=samples, alpha=alpha,
+                          seed=seed, kind=kind, periods_per_year=periods_per_year)[0]
+
+
+def difference_cis(result: ResultLike, pairs: Sequence[tuple[str, str]], metric: str, *,
+                   block: int = 21, samples: int = 1000, alpha: float = 0.05, seed: int = 0,
+                   kind: BootstrapKind | str = BootstrapKind.CIRCULAR,
+                   periods_per_year: float = TRADING_DAYS) -> list[DifferenceCI]:
+    """:func:`difference_ci` of each pair ``(a, b)`` of ``pairs``, from one set of
+    resamples: the metric of every configuration named is resampled once, whatever the
+    number of pairs it is in. Each equals :func:`difference_ci` of its pair to the bit
+    (as :func:`pairwise_differences`' rows do).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`difference_ci`.
+    """
     q = _check_alpha(alpha)
-    estimate, draws = bootstrap_metric(result, metric, configs=[a, b], block=block,
+    if not pairs:
+        return []
+    names = list(dict.fromkeys(name for pair in pairs for name in pair))
+    if len(names) == 1:  # a configuration against itself: two columns, as two names give
+        names = names * 2
+    estimate, draws = bootstrap_metric(result, metric, configs=names, block=block,
                                        samples=samples, seed=seed, kind=kind,
                                        periods_per_year=periods_per_year)
-    return _summaries(estimate, draws, [0], [1], q)[0]
+    ia = [names.index(a) for a, _ in pairs]
+    ib = [len(names) - 1 - names[::-1].index(b) for _, b in pairs]
+    return _summaries(estimate, draws, ia, ib, q)
 
 
 def pairwise_differences(result: ResultLike, metric: str, *, baseline: str | None = None,

@@ -20,12 +20,13 @@ The verdict has three values, checked in this order:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import pandas as pd
 
-from driftwise.backtest.bootstrap import difference_ci
+from driftwise.backtest.bootstrap import difference_cis
 from driftwise.backtest.metrics import ResultLike
 
 __all__ = ["FalsificationTest", "Verdict", "falsification_test"]
@@ -134,10 +135,23 @@ def falsification_test(result: ResultLike, threshold: str, calendar: str, *,
     samples, block, seed :
         Of the paired block bootstrap (:func:`~driftwise.backtest.bootstrap.difference_ci`).
     """
-    ci = difference_ci(result, threshold, calendar, "te_annual", samples=samples, block=block,
-                       seed=seed)
-    return FalsificationTest(
+    return falsification_tests(result, [(threshold, calendar)], te=te, cost=cost,
+                               tracking_aversion=tracking_aversion, samples=samples,
+                               block=block, seed=seed)[0]
+
+
+def falsification_tests(result: ResultLike, pairs: Sequence[tuple[str, str]], *,
+                        te: pd.Series, cost: pd.Series, tracking_aversion: float,
+                        samples: int = 1000, block: int = 21,
+                        seed: int = 0) -> list[FalsificationTest]:
+    """:func:`falsification_test` of each ``(threshold, calendar)`` pair of ``pairs``, the
+    TE of every configuration named resampled once
+    (:func:`~driftwise.backtest.bootstrap.difference_cis`; each test equals its pair's
+    alone to the bit)."""
+    cis = difference_cis(result, pairs, "te_annual", samples=samples, block=block, seed=seed)
+    return [FalsificationTest(
         te_threshold=float(te[threshold]), te_calendar=float(te[calendar]),
         te_diff=ci.estimate, te_diff_low=ci.low, te_diff_high=ci.high,
         cost_threshold=float(cost[threshold]), cost_calendar=float(cost[calendar]),
         tracking_aversion=float(tracking_aversion))
+        for (threshold, calendar), ci in zip(pairs, cis, strict=True)]

@@ -54,7 +54,7 @@ def report_command(
     sweep: Annotated[bool, typer.Option(
         help="Include the threshold × cost × VIX sensitivity sweep of \\[backtest].")] = True,
     validate: Annotated[bool, typer.Option(
-        help="Include the rule validation study of the sample (about 30 s).")] = True,
+        help="Include the rule validation study of the sample (in this process).")] = True,
 ) -> None:
     """Write one self-contained HTML report: the plan, the backtest of the methodology's rules.
 
@@ -99,7 +99,10 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
                          f"on {start.date()} .. {end.date()}")
     validation = None
     if validate:
+        # one process: the sample's study is small enough that a cluster's start and the
+        # workers' own copies of its history cost more than the second core gives back
         study = run_with_progress([PortfolioSpec("sample")], study_settings(
-            cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed))
+            cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed,
+            workers=1))
         validation = page_data(study)
     return write_report(out, plan=plan, monitor=state, backtest=page, validation=validation)

@@ -26,13 +26,15 @@ Tracking error along a branch is ex-ante, with the risk model of the **event day
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from driftwise._types import BoolArray, FloatArray, IntArray
-from driftwise.costs import CostParams
+from driftwise.backtest.history import MarketHistory
+from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.book import Book, book_trades
@@ -41,7 +43,7 @@ from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.sizing import SizingResult
 from driftwise.policy.triggers import DayInput, DayLoopForm, Reason, Trigger, TriggerResult
-from driftwise.validation.events import Portfolio, day_cost_fn
+from driftwise.validation.events import Portfolio, day_coefficients, day_cost_fn
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +144,46 @@ def branch_rule(rule: Rule) -> Rule:
                                skip_if_cost_exceeds_benefit=False)
 
 
+JOINT_CELLS = 2**23
+"""Most numbers one :func:`simulate_forks` run holds per kind of array: its rows times the
+covariance (``N^2``), the outputs (five of the widest fork's ``H + 1``) and the holdings
+(``N``) of a row (forks are grouped until the next would pass this; a fork is never split)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Fork:
+    """The branches of E events under one cost model (one call of a rule's measurement).
+
+    Attributes
+    ----------
+    params : CostParams
+        The cost model of the trades.
+    t0 : ndarray of int, shape (E,)
+        Event days (history rows).
+    shares : ndarray, shape (E, N)
+        Holdings at the event close, before any trade.
+    cash_usd : ndarray, shape (E,)
+    branches : tuple of Branch
+        Each followed from the same holdings (rows of ``trade`` are the events).
+    """
+
+    params: CostParams
+    t0: IntArray
+    shares: FloatArray
+    cash_usd: FloatArray
+    branches: tuple[Branch, ...]
+
+    @property
+    def width(self) -> int:
+        """The widest branch's ``H + 1``."""
+        return max((b.horizon_days + 1 for b in self.branches), default=0)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows it stacks: events times branches."""
+        return len(self.t0) * len(self.branches)
+
+
 def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: IntArray,
                     shares: FloatArray, cash_usd: FloatArray, branch: Branch,
                     risk: EventRisk | None = None) -> BranchPath:
@@ -169,15 +211,98 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
     BranchPath
         Days past the end of the data are NaN.
     """
+    fork = Fork(params, np.asarray(t0, dtype=np.intp), shares, cash_usd, (branch,))
+    return _simulate(portfolio, rule, [fork], risk)[0][0]
+
+
+def simulate_forks(portfolio: Portfolio, rule: Rule,
+                   forks: Sequence[Fork]) -> list[list[BranchPath]]:
+    """Follow every branch of every fork, the rows of all of them stacked.
+
+    Each fork's branches are its events' rows, under the fork's cost model; the forks
+    are stacked (in groups of at most :data:`JOINT_CELLS` numbers) so that the trades of
+    one calendar day, whatever fork, branch or cost model they belong to, are sized in
+    **one** :func:`~driftwise.policy.rule.step` call (each row priced with its own cost
+    model, :class:`~driftwise.costs.RowCosts`). A row's numbers are those of its fork
+    followed alone (every step is row by row).
+
+    Returns
+    -------
+    list of list of BranchPath
+        Per fork, per branch, as :func:`simulate_branch` gives it.
+    """
+    n = portfolio.history.prices.shape[1]
+    order = sorted(range(len(forks)), key=lambda f: -forks[f].width)  # widest first
+    groups: list[list[int]] = []
+    rows = 0
+    for f in order:
+        fork = forks[f]
+        if groups:  # the group's first fork is its widest
+            per_row = n * n + n + 5 * forks[groups[-1][0]].width
+            if (rows + fork.n_rows) * per_row <= JOINT_CELLS:
+                groups[-1].append(f)
+                rows += fork.n_rows
+                continue
+        groups.append([f])
+        rows = fork.n_rows
+    out: list[list[BranchPath]] = [[] for _ in forks]
+    for group in groups:
+        for f, paths in zip(group, _simulate(portfolio, rule, [forks[f] for f in group]),
+                            strict=True):
+            out[f] = paths
+    return out
+
+
+def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
+              risk: EventRisk | None = None) -> list[list[BranchPath]]:
+    """The forks' rows stacked, widest first, and followed together over ``k``.
+
+    Rows are ordered by their branch's width, widest first, so the rows still running at
+    ``k`` are a prefix of the stack. ``risk``: the event risk of the one fork of one branch.
+    """
     h = portfolio.history
-    risk = risk or EventRisk(portfolio, t0)
-    n_events, width = branch.trade.shape
-    book = Book.start(shares, cash_usd)
-    out = {name: np.full((n_events, width), np.nan) for name in
+    settings: list[CostParams] = []
+    t0s, shares, cash, trades, assets, which, widths = [], [], [], [], [], [], []
+    any_assets = any(b.assets is not None for f in forks for b in f.branches)
+    for fork in forks:
+        if fork.params not in settings:
+            settings.append(fork.params)
+        s = settings.index(fork.params)
+        for branch in fork.branches:
+            t0s.append(np.asarray(fork.t0, dtype=np.intp))
+            shares.append(fork.shares)
+            cash.append(fork.cash_usd)
+            trades.append(branch.trade)
+            widths.append(np.full(len(fork.t0), branch.trade.shape[1], dtype=np.intp))
+            which.append(np.full(len(fork.t0), s, dtype=np.intp))
+            if any_assets:
+                assets.append(np.ones(fork.shares.shape, dtype=bool) if branch.assets is None
+                              else branch.assets)
+    width_all = np.concatenate(widths) if widths else np.zeros(0, dtype=np.intp)
+    perm = np.argsort(-width_all, kind="stable")
+    t0 = np.concatenate(t0s)[perm]
+    width = width_all[perm]
+    n_rows, n_wide = len(t0), int(width.max()) if len(width) else 0
+    trade = np.zeros((n_rows, n_wide), dtype=bool)
+    pos = np.empty(n_rows, dtype=np.intp)
+    pos[perm] = np.arange(n_rows)
+    lo = 0
+    for block in trades:
+        trade[pos[lo: lo + len(block)], : block.shape[1]] = block
+        lo += len(block)
+    setting = np.concatenate(which)[perm]
+    allowed = np.concatenate(assets)[perm] if any_assets else None
+    if risk is None or len(forks) != 1 or len(forks[0].branches) != 1:
+        risk = EventRisk(portfolio, t0)
+    book = Book.start(np.concatenate(shares)[perm], np.concatenate(cash)[perm])
+    out = {name: np.full((n_rows, n_wide), np.nan) for name in
            ("nav", "cost", "traded", "te", "drift")}
-    nav0 = np.full(n_events, np.nan)
-    for k in range(width):
-        day = t0 + k
+    nav0 = np.full(n_rows, np.nan)
+    running = np.searchsorted(-width, -np.arange(n_wide), side="right")  # rows with width > k
+    costs = _DayCosts(h, settings)
+    for k in range(n_wide):
+        live = slice(0, int(running[k]))
+        day = t0[live] + k
         alive = day < h.n_days
         if not alive.any():
             break
@@ -185,37 +310,81 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
         prices = h.prices[day]
         if k == 0:
             nav0 = (book.shares * prices).sum(axis=1) + book.cash_usd
-        cost = np.zeros(n_events)
-        traded = np.zeros(n_events)
-        rows = np.flatnonzero(branch.trade[:, k] & alive)
+        cost = np.zeros(len(day))
+        traded = np.zeros(len(day))
+        rows = np.flatnonzero(trade[live, k] & alive)
         if len(rows):
-            _trade(portfolio, rule, params, day, rows, book, cost, traded, branch.assets)
-        cash = book.cash_usd
-        values = book.shares * prices
-        nav = values.sum(axis=1) + cash
+            _trade(portfolio, rule, costs, setting, day, rows, book, cost, traded, allowed)
+        held = book.shares[live]
+        cash_now = book.cash_usd[live]
+        values = held * prices
+        nav = values.sum(axis=1) + cash_now
         weights = values / nav[:, None]
         dead = ~alive
         for name, value in (("nav", nav), ("cost", cost), ("traded", traded),
-                            ("te", risk.te(weights - portfolio.target)),
-                            ("drift", portfolio_drift(weights, portfolio.target, cash / nav,
+                            ("te", risk.te(weights - portfolio.target, live)),
+                            ("drift", portfolio_drift(weights, portfolio.target, cash_now / nav,
                                                       portfolio.target_cash))):
             column = np.asarray(value, dtype=np.float64)
             column[dead] = np.nan
-            out[name][:, k] = column
-    return BranchPath(nav0, out["nav"], out["cost"], out["traded"], out["te"], out["drift"])
+            out[name][live, k] = column
+    result: list[list[BranchPath]] = []
+    lo = 0
+    for fork in forks:
+        paths = []
+        for branch in fork.branches:
+            rows = pos[lo: lo + len(fork.t0)]
+            w = branch.trade.shape[1]
+            paths.append(BranchPath(nav0[rows], *(out[name][rows, :w] for name in
+                                                  ("nav", "cost", "traded", "te", "drift"))))
+            lo += len(fork.t0)
+        result.append(paths)
+    return result
 
 
-def _trade(portfolio: Portfolio, rule: Rule, params: CostParams, day: IntArray, rows: IntArray,
-           book: Book, cost: FloatArray, traded: FloatArray, assets: BoolArray | None) -> None:
-    """Size the trades of ``rows``, one :func:`step` call per calendar day, and book them
-    with their costs (:func:`~driftwise.policy.book.book_trades`, as the engine does)."""
+class _DayCosts:
+    """The cost model of each (cost setting, day) a simulation prices, built once."""
+
+    def __init__(self, history: MarketHistory, settings: Sequence[CostParams]) -> None:
+        self.history = history
+        self.settings = settings
+        self._kept: dict[tuple[int, int], CostCoefficients] = {}
+
+    def coefficients(self, setting: int, day: int) -> CostCoefficients:
+        """:func:`day_coefficients` of ``settings[setting]`` on ``day``."""
+        key = (setting, day)
+        hit = self._kept.get(key)
+        if hit is None:
+            hit = self._kept[key] = day_coefficients(self.history, self.settings[setting], day)
+        return hit
+
+    def rows(self, day: int, setting: IntArray) -> RowCosts:
+        """The cost model of rows priced on ``day``, row ``c`` with ``setting[c]``."""
+        used, which = np.unique(setting, return_inverse=True)
+        n_assets = self.history.prices.shape[1]
+        coefficients = [self.coefficients(int(s), day) for s in used.tolist()]
+        if len(coefficients) == 1:
+            return RowCosts.of(coefficients[0], len(setting), n_assets)
+        mult = np.array([float(np.asarray(c.multiplier).reshape(-1)[0]) for c in coefficients])
+        which = np.asarray(which, dtype=np.intp).reshape(-1)
+        return RowCosts(CostTable.stack(coefficients, n_assets), which,
+                        np.ascontiguousarray(mult[which]))
+
+
+def _trade(portfolio: Portfolio, rule: Rule, costs: _DayCosts, setting: IntArray, day: IntArray,
+           rows: IntArray, book: Book, cost: FloatArray, traded: FloatArray,
+           assets: BoolArray | None) -> None:
+    """Size the trades of ``rows``, one :func:`step` call per calendar day for every cost
+    setting, and book them with their costs (:func:`~driftwise.policy.book.book_trades`,
+    as the engine does)."""
     order = rows[np.argsort(day[rows], kind="stable")]
     uniq, first = np.unique(day[order], return_index=True)
     bounds = [*first.tolist(), len(order)]
     for j, k in enumerate(uniq.tolist()):
         group = order[bounds[j]: bounds[j + 1]]
-        sizing = size_on_day(portfolio, rule, params, int(k), book.shares[group],
-                             book.cash_usd[group], None if assets is None else assets[group])
+        sizing = _size_rows(portfolio, rule, int(k), book.shares[group], book.cash_usd[group],
+                            None if assets is None else assets[group],
+                            costs.rows(int(k), setting[group]))
         book_trades(book, group, sizing)
         cost[group] = sizing.cost_usd.sum(axis=1)
         traded[group] = np.abs(sizing.trade_usd).sum(axis=1)
@@ -247,11 +416,17 @@ def size_on_day(portfolio: Portfolio, rule: Rule, params: CostParams, day: int,
     SizingResult
         The trades (C, N) and the cash they leave (C,).
     """
+    return _size_rows(portfolio, rule, day, shares, cash_usd, assets,
+                      day_cost_fn(portfolio.history, params, day))
+
+
+def _size_rows(portfolio: Portfolio, rule: Rule, day: int, shares: FloatArray,
+               cash_usd: FloatArray, assets: BoolArray | None, cost_fn: RowCosts) -> SizingResult:
+    """:func:`size_on_day` with each row's cost model given (``cost_fn``, C rows or one)."""
     h = portfolio.history
     prices = h.prices[day]
     values = shares * prices
     nav = values.sum(axis=1) + cash_usd
-    cost_fn = day_cost_fn(h, params, day)
     inputs = h.cost_inputs(day)
     n_rows = len(nav)
 

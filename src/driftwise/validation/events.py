@@ -274,11 +274,18 @@ def day_cost_fn(history: MarketHistory, params: CostParams, day: int, *,
     ``any_inputs``: a flat cost does not read the day's inputs, so any day's will do
     (the history keeps one day of inputs; this avoids rebuilding them).
     """
+    coefficients = day_coefficients(history, params, day, any_inputs=any_inputs)
+    return RowCosts.of(coefficients, 1, history.prices.shape[1])
+
+
+def day_coefficients(history: MarketHistory, params: CostParams, day: int, *,
+                     any_inputs: bool = False) -> CostCoefficients:
+    """The cost coefficients of ``day`` with the day's VIX (those :func:`day_cost_fn`
+    prices with)."""
     vix = float(history.vix[day])
-    level = None if np.isnan(vix) else vix
     flat = any_inputs and params.flat_cost_bps is not None
-    inputs = history.cost_inputs(0 if flat else day)
-    return RowCosts.of(cost_coefficients(inputs, params, level), 1, inputs.n_assets)
+    return cost_coefficients(history.cost_inputs(0 if flat else day), params,
+                             None if np.isnan(vix) else vix)
 
 
 def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -> FloatArray:
@@ -308,7 +315,8 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
         while (hi < len(uniq) and hi - lo < per_chunk
                and bounds[hi + 1] - bounds[lo] <= per_chunk):
             hi += 1
-        coefficients = [_day_coefficients(history, params, int(k)) for k in uniq[lo:hi]]
+        coefficients = [day_coefficients(history, params, int(k), any_inputs=True)
+                        for k in uniq[lo:hi]]
         rows = order[bounds[lo]: bounds[hi]]
         which = np.repeat(np.arange(hi - lo, dtype=np.intp), np.diff(bounds[lo: hi + 1]))
         mult = np.array([float(np.asarray(c.multiplier).reshape(-1)[0]) for c in coefficients])
@@ -317,15 +325,6 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
         out[rows] = costs(np.ascontiguousarray(trades[rows])).sum(axis=1) / days.nav_usd[rows]
         lo = hi
     return out
-
-
-def _day_coefficients(history: MarketHistory, params: CostParams,
-                      day: int) -> CostCoefficients:
-    """The cost coefficients of ``day`` (those of :func:`day_cost_fn` with ``any_inputs``)."""
-    vix = float(history.vix[day])
-    flat = params.flat_cost_bps is not None
-    return cost_coefficients(history.cost_inputs(0 if flat else day), params,
-                             None if np.isnan(vix) else vix)
 
 
 def thin_events(mask: BoolArray, group: IntArray, since_start: IntArray,

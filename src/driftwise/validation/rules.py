@@ -14,7 +14,7 @@ return); ``gamma`` is ``policy.tracking_aversion``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,11 +25,16 @@ from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.backtest.metrics import sharpe_ratio
 from driftwise.costs import CostParams
 from driftwise.policy.rule import Rule
-from driftwise.validation.branching import Branch, BranchPath, EventRisk, simulate_branch
+from driftwise.validation.branching import Branch, BranchPath, Fork, simulate_forks
 from driftwise.validation.events import PathDays, Paths, Portfolio, thin_events
 
 MAX_EVENTS = 400
-"""Events simulated together (bounds memory at MAX_EVENTS x horizon x N)."""
+"""Events of one fork (one chunk of a rule's events; the forks of a study task are
+simulated together, grouped by :data:`~driftwise.validation.branching.JOINT_CELLS`)."""
+
+Measurement = Generator[Fork, list[BranchPath], pd.DataFrame]
+"""One chunk of a rule's events: yields its :class:`Fork`, receives the fork's branch
+paths and returns its event rows."""
 
 
 @dataclass(frozen=True)
@@ -143,14 +148,15 @@ class RuleInput:
     gap_days: int = 5
     limits: Thresholds = Thresholds()
 
+    def fork(self, rows: IntArray, branches: list[Branch]) -> Fork:
+        """``branches`` from the path-day ``rows`` (events) under this cost setting."""
+        path = self.days.path[rows]
+        return Fork(self.params, self.days.day[rows], self.paths.shares[path],
+                    self.paths.cash_usd[path], tuple(branches))
+
     def simulate(self, rows: IntArray, branches: list[Branch]) -> list[BranchPath]:
         """Follow ``branches`` from the path-day ``rows`` (events), same risk model."""
-        t0 = self.days.day[rows]
-        path = self.days.path[rows]
-        risk = EventRisk(self.portfolio, t0)
-        return [simulate_branch(self.portfolio, self.rule, self.params, t0,
-                                self.paths.shares[path], self.paths.cash_usd[path], b, risk)
-                for b in branches]
+        return simulate_forks(self.portfolio, self.rule, [self.fork(rows, branches)])[0]
 
     def base(self, rows: IntArray) -> dict[str, object]:
         """Columns every event row has."""
@@ -161,9 +167,32 @@ class RuleInput:
                 "drift": self.days.drift[rows], "cost_bps": 1e4 * self.cost[rows]}
 
 
-def _chunks(rows: IntArray, fn: Callable[[IntArray], pd.DataFrame]) -> pd.DataFrame:
-    parts = [fn(rows[i: i + MAX_EVENTS]) for i in range(0, len(rows), MAX_EVENTS)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+def _chunks(rows: IntArray, fn: Callable[[IntArray], Measurement]) -> list[Measurement]:
+    return [fn(rows[i: i + MAX_EVENTS]) for i in range(0, len(rows), MAX_EVENTS)]
+
+
+def run_measurements(portfolio: Portfolio, rule: Rule,
+                     measurements: Sequence[Measurement]) -> list[pd.DataFrame]:
+    """The event rows of each measurement, all their forks simulated together
+    (:func:`~driftwise.validation.branching.simulate_forks`: the trades of one day, of
+    every rule, chunk and cost setting, sized in one call)."""
+    forks = [next(m) for m in measurements]
+    frames = []
+    for m, paths in zip(measurements, simulate_forks(portfolio, rule, forks), strict=True):
+        try:
+            m.send(paths)
+        except StopIteration as stop:
+            frames.append(stop.value)
+        else:
+            raise RuntimeError("a measurement asks for one fork")
+    return frames
+
+
+def measure(inp: RuleInput, measurements: Callable[[RuleInput], list[Measurement]]
+            ) -> pd.DataFrame:
+    """The event rows of one rule's ``measurements`` on ``inp``, chunks in order."""
+    frames = run_measurements(inp.portfolio, inp.rule, measurements(inp))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _trades_at(k: IntArray | int, n_events: int, width: int) -> BoolArray:
@@ -186,7 +215,7 @@ def _within(horizon: int, inp: RuleInput) -> BoolArray:
 # ------------------------------------------------------------------ Rule 1
 
 
-def measure_rule1(inp: RuleInput) -> pd.DataFrame:
+def rule1_measurements(inp: RuleInput) -> list[Measurement]:
     """Rule 1: drift ≥ 5% and cost ≤ 20 bps → rebalance now vs wait for the review.
 
     Act now: full rebalance at the event close, then the base policy (rebalance again at
@@ -202,12 +231,12 @@ def measure_rule1(inp: RuleInput) -> pd.DataFrame:
         review < inp.portfolio.history.n_days)
     rows = thin_events(mask, d.path, d.since_start, inp.gap_days)
 
-    def run(chunk: IntArray) -> pd.DataFrame:
+    def run(chunk: IntArray) -> Measurement:
         k_review = np.asarray(review[chunk] - d.day[chunk], dtype=np.intp)
         width = int(k_review.max()) + 1
         n = len(chunk)
         now = _trades_at(0, n, width) | _trades_at(k_review, n, width)
-        now_path, wait_path = inp.simulate(chunk, [Branch(now), Branch(_trades_at(k_review, n,
+        now_path, wait_path = yield inp.fork(chunk, [Branch(now), Branch(_trades_at(k_review, n,
                                                                                  width))])
         before = np.arange(width)[None, :] < k_review[:, None]
         te_now = _mean_where(now_path.te_annual, before)
@@ -244,7 +273,7 @@ def _window_ce(path: BranchPath, upto: IntArray, gamma: float) -> FloatArray:
 # ------------------------------------------------------------------ Rule 2
 
 
-def measure_rule2(inp: RuleInput) -> pd.DataFrame:
+def rule2_measurements(inp: RuleInput) -> list[Measurement]:
     """Rule 2: σ60 ≥ 30% and |d_i| ≥ 3% → trading asset i now pays ≥ 2× its cost.
 
     Act now: trade asset ``i`` alone back to target at the event close, then hold. Wait:
@@ -276,12 +305,12 @@ def measure_rule2(inp: RuleInput) -> pd.DataFrame:
     rows_all, assets_all = kept // n_assets, kept % n_assets
     ref = inp.portfolio.reference_returns()
 
-    def run(sel: IntArray) -> pd.DataFrame:
+    def run(sel: IntArray) -> Measurement:
         rows, asset = rows_all[sel], assets_all[sel]
         n = len(rows)
         mask = np.zeros((n, n_assets), dtype=bool)
         mask[np.arange(n), asset] = True
-        now, wait = inp.simulate(rows, [Branch(_trades_at(0, n, horizon + 1), mask),
+        now, wait = yield inp.fork(rows, [Branch(_trades_at(0, n, horizon + 1), mask),
                                         Branch(np.zeros((n, horizon + 1), dtype=bool))])
         cost = now.cost_usd[:, 0] / now.nav0_usd
         var_gain = 0.5 * ((wait.te_annual[:, :horizon] ** 2 - now.te_annual[:, :horizon] ** 2)
@@ -310,7 +339,7 @@ def measure_rule2(inp: RuleInput) -> pd.DataFrame:
 # ------------------------------------------------------------------ Rule 3
 
 
-def measure_rule3(inp: RuleInput) -> pd.DataFrame:
+def rule3_measurements(inp: RuleInput) -> list[Measurement]:
     """Rule 3: TE reduction ≥ 1.5% and cost ≤ 30 bps → Sharpe up ≥ 0.1 over 12 months.
 
     The expected TE reduction of a full rebalance is the TE before it (a full rebalance
@@ -327,9 +356,9 @@ def measure_rule3(inp: RuleInput) -> pd.DataFrame:
     h = inp.portfolio.history
     ref = inp.portfolio.reference_returns()
 
-    def run(chunk: IntArray) -> pd.DataFrame:
+    def run(chunk: IntArray) -> Measurement:
         n = len(chunk)
-        now, hold = inp.simulate(chunk, [Branch(_trades_at(0, n, horizon + 1)),
+        now, hold = yield inp.fork(chunk, [Branch(_trades_at(0, n, horizon + 1)),
                                          Branch(np.zeros((n, horizon + 1), dtype=bool))])
         steps = d.day[chunk][:, None] + np.arange(horizon)[None, :]
         rf = h.risk_free_annual[steps] / TRADING_DAYS
@@ -364,7 +393,7 @@ def delay_days(vix: FloatArray, t0: IntArray, limits: Thresholds) -> IntArray:
     return np.asarray(first, dtype=np.intp)
 
 
-def measure_rule4(inp: RuleInput) -> pd.DataFrame:
+def rule4_measurements(inp: RuleInput) -> list[Measurement]:
     """Rule 4: VIX ≥ 30 and 3% ≤ drift ≤ 10% → delaying 10-20 days cuts costs ≥ 30%.
 
     Act now: full rebalance at the event close. Delay: hold, then full rebalance on the
@@ -384,11 +413,11 @@ def measure_rule4(inp: RuleInput) -> pd.DataFrame:
     rows = thin_events(mask, d.path, d.since_start, inp.gap_days)
     ref = inp.portfolio.reference_returns()
 
-    def run(chunk: IntArray) -> pd.DataFrame:
+    def run(chunk: IntArray) -> Measurement:
         n = len(chunk)
         t0 = d.day[chunk]
         wait = delay_days(h.vix, t0, lim)
-        now, later = inp.simulate(chunk, [Branch(_trades_at(0, n, horizon + 1)),
+        now, later = yield inp.fork(chunk, [Branch(_trades_at(0, n, horizon + 1)),
                                           Branch(_trades_at(wait, n, horizon + 1))])
         cost_now = now.cost_usd[:, 0]
         cost_later = later.cost_usd[np.arange(n), wait]
@@ -409,10 +438,35 @@ def measure_rule4(inp: RuleInput) -> pd.DataFrame:
     return _chunks(rows, run)
 
 
+def measure_rule1(inp: RuleInput) -> pd.DataFrame:
+    """Rule 1's event rows (:func:`rule1_measurements`)."""
+    return measure(inp, rule1_measurements)
+
+
+def measure_rule2(inp: RuleInput) -> pd.DataFrame:
+    """Rule 2's event rows (:func:`rule2_measurements`)."""
+    return measure(inp, rule2_measurements)
+
+
+def measure_rule3(inp: RuleInput) -> pd.DataFrame:
+    """Rule 3's event rows (:func:`rule3_measurements`)."""
+    return measure(inp, rule3_measurements)
+
+
+def measure_rule4(inp: RuleInput) -> pd.DataFrame:
+    """Rule 4's event rows (:func:`rule4_measurements`)."""
+    return measure(inp, rule4_measurements)
+
+
 MEASURES: dict[str, Callable[[RuleInput], pd.DataFrame]] = {
     "Rule 1": measure_rule1, "Rule 2": measure_rule2, "Rule 3": measure_rule3,
     "Rule 4": measure_rule4}
 """Rule key -> its measurement."""
+
+MEASUREMENTS_OF: dict[str, Callable[[RuleInput], list[Measurement]]] = {
+    "Rule 1": rule1_measurements, "Rule 2": rule2_measurements,
+    "Rule 3": rule3_measurements, "Rule 4": rule4_measurements}
+"""Rule key -> its chunks of events, to simulate with other rules' and cost settings'."""
 
 
 def rule_spec(key: str) -> RuleSpec:

@@ -33,7 +33,7 @@ from driftwise import _display
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
-from driftwise.backtest.falsification import falsification_test
+from driftwise.backtest.falsification import falsification_tests
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
 from driftwise.backtest.metrics import policy_metrics
@@ -50,7 +50,15 @@ from driftwise.policy.context import Frequency
 from driftwise.policy.rule import Rule
 from driftwise.validation.branching import branch_rule
 from driftwise.validation.events import Paths, Portfolio, make_paths, path_days, rebalance_cost
-from driftwise.validation.rules import MEASURES, RULES, RuleInput, Thresholds
+from driftwise.validation.rules import (
+    MEASUREMENTS_OF,
+    MEASURES,
+    RULES,
+    Measurement,
+    RuleInput,
+    Thresholds,
+    run_measurements,
+)
 from driftwise.validation.stats import (
     MODEL,
     NO_VIX_SCALING,
@@ -248,6 +256,8 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
     if key not in _CACHE:
         inputs = load_inputs(spec)
         history = build_history(inputs, model.history, start=settings.start, end=settings.end)
+        # every path day's cost inputs are read: their staleness at once, not day by day
+        history.prepare(frozenset(), stale=True)
         targets = inputs.targets
         assert targets is not None
         target = targets.weights.reindex(history.tickers, fill_value=0.0).to_numpy(np.float64)
@@ -407,10 +417,16 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
 
 
 def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -> pd.DataFrame:
-    """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling)."""
+    """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling).
+
+    The forks of every rule and cost setting are simulated together
+    (:func:`~driftwise.validation.rules.run_measurements`): one sizing call per calendar
+    day for all the events trading that day.
+    """
     days = path_days(portfolio, paths)
     rule = branch_rule(settings.model.rule)
-    frames = []
+    runs: list[tuple[str, CostSetting, int]] = []
+    measurements: list[Measurement] = []
     for setting in cost_settings(settings):
         keys = [k for k in settings.rules if setting.label != NO_VIX_SCALING or k == "Rule 4"]
         if not keys:
@@ -420,12 +436,19 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -
                         gamma=settings.model.tracking_aversion,
                         gap_days=settings.gap_days, limits=settings.limits)
         for key in keys:
-            frame = MEASURES[key](inp)
-            if len(frame):
-                frame.insert(0, "cost_level_bps", setting.level_bps)
-                frame.insert(0, "setting", setting.label)
-                frame.insert(0, "rule", key)
-                frames.append(frame)
+            chunks = MEASUREMENTS_OF[key](inp)
+            runs.append((key, setting, len(chunks)))
+            measurements += chunks
+    results = iter(run_measurements(portfolio, rule, measurements))
+    frames = []
+    for key, setting, n_chunks in runs:
+        parts = [next(results) for _ in range(n_chunks)]
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if len(frame):
+            frame.insert(0, "cost_level_bps", setting.level_bps)
+            frame.insert(0, "setting", setting.label)
+            frame.insert(0, "rule", key)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -459,21 +482,19 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
     result = run_backtest(inputs, runs.grid, runs.window, workers=1)
     m = policy_metrics(result)
     count = m["n_rebalances"].astype(float).to_dict()
-    rows = []
     threshold, *calendars = FALSIFICATION_POLICIES
-    for s in cost_settings(settings)[:-1]:
-        thr = run_name(threshold, s.label)
-        for cal in calendars:
-            other = run_name(cal, s.label)
-            test = falsification_test(result, thr, other, te=m["te_annual"],
-                                      cost=m["cost_per_year"],
-                                      tracking_aversion=settings.model.tracking_aversion,
-                                      samples=settings.bootstrap_samples, seed=settings.seed)
-            rows.append({
-                "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
-                "calendar": settings.review.value if cal == "calendar" else "month",
-                **test.record(),
-                "rebalances_threshold": count[thr], "rebalances_calendar": count[other]})
+    cases = [(s, cal) for s in cost_settings(settings)[:-1] for cal in calendars]
+    pairs = [(run_name(threshold, s.label), run_name(cal, s.label)) for s, cal in cases]
+    tests = falsification_tests(result, pairs, te=m["te_annual"], cost=m["cost_per_year"],
+                                tracking_aversion=settings.model.tracking_aversion,
+                                samples=settings.bootstrap_samples, seed=settings.seed)
+    rows = []
+    for (s, cal), (thr, other), test in zip(cases, pairs, tests, strict=True):
+        rows.append({
+            "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
+            "calendar": settings.review.value if cal == "calendar" else "month",
+            **test.record(),
+            "rebalances_threshold": count[thr], "rebalances_calendar": count[other]})
     return pd.DataFrame(rows)
 
 
