@@ -14,6 +14,7 @@ is left as it is, so a run that was stopped can simply be run again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from driftwise.app.accounts import account_config, household_buys
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config.model import Config
 from driftwise.data.costs import CostFile
@@ -33,6 +35,7 @@ from driftwise.errors import DataError
 from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
+from driftwise.record.accounts import AccountProfile, account_profiles, household_members
 from driftwise.record.events import append_event
 from driftwise.record.holdings import account_id, latest_snapshot_id
 from driftwise.record.inputs import (
@@ -216,6 +219,15 @@ class Prepared:
     last_rebalance : date or None
     since : date or None
         First day of the stress delay still running (None: none).
+    profile : AccountProfile or None
+        Its household, tax status and restrictions.
+    household_buys : tuple of str
+        Tickers bought or proposed to be bought in the household's other accounts
+        within the wash-sale window (:func:`driftwise.app.accounts.household_buys`).
+    shared_household : bool
+        The account's household has other accounts: it is planned inside the write
+        transaction, after the household's accounts before it, so that it sees their
+        proposed orders.
     """
 
     name: str
@@ -224,6 +236,9 @@ class Prepared:
     found: RecordInputs
     last_rebalance: dt.date | None
     since: dt.date | None
+    profile: AccountProfile | None = None
+    household_buys: tuple[str, ...] = ()
+    shared_household: bool = False
 
     @property
     def basis(self) -> tuple[int | None, int, dt.date | None, int | None]:
@@ -234,8 +249,8 @@ class Prepared:
 
 
 def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketData,
-            master: SecurityMaster, costs: CostFile | None, lock: bool = False
-            ) -> Prepared | AccountDay:
+            master: SecurityMaster, costs: CostFile | None, lock: bool = False,
+            wash_window_days: int = 30) -> Prepared | AccountDay:
     """Read what the plan of account ``name`` on ``day`` needs; the stored plan
     (``already``) when it was planned on the day already. ``lock``: hold the account's
     row until the transaction ends."""
@@ -251,16 +266,19 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
     found = load_account(connection, account, day, market=market, master=master, costs=costs)
     last = connection.execute(sa.select(accounts.c.last_rebalance)
                               .where(accounts.c.id == account)).scalar_one()
-    return Prepared(name, account, previous, found, last, running_delay(previous, last))
+    profile = account_profiles(connection, [name]).get(name)
+    shared = (profile is not None and profile.household is not None
+              and len(household_members(connection, profile.household)) > 1)
+    return Prepared(name, account, previous, found, last, running_delay(previous, last),
+                    profile, household_buys(connection, profile, day, wash_window_days),
+                    shared)
 
 
 def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False
             ) -> Plan:
     """The plan of a prepared account on ``day`` (no database: pure)."""
-    market = prepared.found.inputs.market
-    return make_plan(prepared.found.inputs, config, as_of=pd.Timestamp(day),
-                     pending_days=pending_days(market.prices.index, prepared.since, day),
-                     with_schedule=schedule)
+    return plan_task((config, prepared.found.inputs.market, prepared.found.inputs.master,
+                      prepared.found.inputs.costs, day, schedule), _item(prepared))
 
 
 def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
@@ -321,7 +339,7 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
     ``schedule``: store the execution schedule's child orders instead of one parent
     order per ticker (see :func:`order_rows`)."""
     found = prepare(connection, name, day, market=market, master=master, costs=costs,
-                    lock=True)
+                    lock=True, wash_window_days=config.tax.wash_sale_days)
     if isinstance(found, AccountDay):
         return found
     return store(connection, found, compute(found, config, day, schedule=schedule), config,
@@ -377,25 +395,30 @@ BATCH_ACCOUNTS = 50
 Shared = tuple[Config, MarketData, SecurityMaster, "CostFile | None", dt.date, bool]
 """What every account's plan shares: configuration, market, master, costs, day, schedule."""
 
-Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None"]
-"""One account's own inputs: holdings, targets, last rebalance, running delay's start."""
+Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None",
+             "AccountProfile | None", tuple[str, ...]]
+"""One account's own inputs: holdings, targets, last rebalance, running delay's start,
+its profile (tax status, restrictions, household) and the household's recent buys."""
 
 
 def plan_task(shared: Shared, item: Item) -> Plan:
     """The plan of one account from its own inputs and the shared ones (a Dask task, or
     called in this process: the same function either way)."""
     config, market, master, costs, day, schedule = shared
-    holdings, targets, last, since = item
+    holdings, targets, last, since, profile, buys = item
+    mine, said = account_config(config, profile)
     inputs = Inputs(holdings=holdings, targets=targets, master=master, market=market,
-                    last_rebalance=last, costs=costs)
-    return make_plan(inputs, config, as_of=pd.Timestamp(day),
+                    last_rebalance=last, costs=costs, household_buys=buys)
+    plan = make_plan(inputs, mine, as_of=pd.Timestamp(day),
                      pending_days=pending_days(market.prices.index, since, day),
                      with_schedule=schedule)
+    return dataclasses.replace(plan, reasons=plan.reasons + said) if said else plan
 
 
 def _item(prepared: Prepared) -> Item:
     inputs = prepared.found.inputs
-    return inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since
+    return (inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since,
+            prepared.profile, prepared.household_buys)
 
 
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
@@ -475,9 +498,11 @@ def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
     for start in range(0, len(chosen), max(1, batch)):
         group = chosen[start:start + max(1, batch)]
         with engine.connect() as connection:
-            read = [prepare(connection, n, day, market=market, master=master, costs=costs)
-                    for n in group]
-        todo = [p for p in read if isinstance(p, Prepared)]
+            read = [prepare(connection, n, day, market=market, master=master, costs=costs,
+                            wash_window_days=config.tax.wash_sale_days) for n in group]
+        # an account sharing its household is planned in the write transaction, after the
+        # household's accounts before it (it sees their proposed orders)
+        todo = [p for p in read if isinstance(p, Prepared) and not p.shared_household]
         made = dict(zip([p.name for p in todo], planner([_item(p) for p in todo]),
                         strict=True))
 
@@ -487,7 +512,7 @@ def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
             for p in read:
                 if isinstance(p, AccountDay):
                     done.append(p)
-                elif _still(connection, p, day):
+                elif p.name in made and _still(connection, p, day):
                     done.append(store(connection, p, made[p.name], config, day,
                                       schedule=schedule))
                 else:

@@ -15,9 +15,11 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
              vix: Path | None, cost_file: Path | None, sales: Path | None,
              as_of: str | None, last_rebalance: str | None, accept_jump: list[str] | None,
              delayed_since: str | None, out: Path | None, fix: bool, record: bool,
-             db: str | None, config: Path | None, as_json: bool) -> None:
+             db: str | None, config: Path | None, as_json: bool, workers: int | None = 1,
+             scheduler: str | None = None) -> None:
     """Plan each account of ``holdings`` and print the summary (or JSON); with ``out``
-    a folder per account, with ``record`` each plan stored under its account."""
+    a folder per account, with ``record`` each plan stored under its account; ``workers``
+    local processes (or the Dask ``scheduler``) plan the accounts."""
     from driftwise.app.batch import plan_accounts
     from driftwise.cli.plan import pending_days_option, record_plan, write_plan_files
     from driftwise.data.holdings import read_accounts
@@ -33,7 +35,8 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
         inputs = with_sales(inputs, sales, as_of)
     pending = pending_days_option(delayed_since, inputs.market.prices.index, as_of)
     batch = plan_accounts(inputs, books, cfg, as_of=as_of, pending_days=pending,
-                          shared_targets=targets is not None)
+                          shared_targets=targets is not None, workers=workers,
+                          scheduler=scheduler)
     written: dict[str, list[Path]] = {}
     if out is not None:
         for name, plan in batch.plans.items():

@@ -1,0 +1,238 @@
+"""Households, tax status, model portfolios and each account's overrides, in the record.
+
+* :func:`import_accounts` stores an accounts file (:func:`driftwise.data.accounts.
+  read_account_file`): each account's household (created when new), tax status, model
+  and overrides (cash target, do-not-buy and do-not-sell lists). A column the file does
+  not have leaves that field as it was; a blank cell clears it.
+* :func:`import_model` stores a targets file as a new version of a model portfolio.
+* A model's latest version is written into the target versions of every account that
+  follows it (:func:`follow_models`, run by both imports), its cash target replaced by
+  the account's override when it has one (the other weights scaled by
+  ``(1 - cash_account) / (1 - cash_model)``), so a plan, ``daily`` and the reviews read
+  the account's own target version whether it follows a model or not, and a model
+  changed is a new target version of each follower (the event that invalidates its plan).
+* :func:`account_profiles` reads what the plan of each account needs besides its
+  holdings and targets (:class:`AccountProfile`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from driftwise.data.accounts import AccountFile
+from driftwise.data.model import TargetLevel, Targets, TaxStatus
+from driftwise.errors import DataError
+from driftwise.record._values import now, required
+from driftwise.record.holdings import Changes, account_id
+from driftwise.record.imports import import_targets, store_version
+from driftwise.record.schema import accounts, households, model_versions, model_weights, models
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    """What an account's plan needs from the record besides holdings and targets.
+
+    Attributes
+    ----------
+    name : str
+    household : str or None
+    tax_status : TaxStatus or None
+        None: not declared (the configuration's ``[tax] enabled`` decides).
+    model : str or None
+    do_not_buy, do_not_sell : tuple of str
+    """
+
+    name: str
+    household: str | None = None
+    tax_status: TaxStatus | None = None
+    model: str | None = None
+    do_not_buy: tuple[str, ...] = ()
+    do_not_sell: tuple[str, ...] = ()
+
+
+def _named(connection: Connection, table: sa.Table, name: str, *, create: bool) -> int | None:
+    found = connection.execute(sa.select(table.c.id).where(table.c.name == name)
+                               ).scalar_one_or_none()
+    if found is not None or not create:
+        return None if found is None else int(found)
+    key = connection.execute(table.insert().values(name=name, created_at=now())
+                             ).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def import_model(connection: Connection, name: str, targets: Targets) -> list[Changes]:
+    """Store ``targets`` as a new version of model ``name`` (created when new) when they
+    differ from its latest one, then write it into each follower's target versions."""
+    model = _named(connection, models, name, create=True)
+    assert model is not None
+    changes = store_version(connection, model_versions, model_weights,
+                            model_versions.c.model_id, model, targets, "model_versions")
+    return changes + follow_models(connection, model=model)
+
+
+def model_targets(connection: Connection, model: int) -> Targets | None:
+    """The model's latest version (None: none imported yet)."""
+    version = connection.execute(sa.select(model_versions).where(
+        model_versions.c.model_id == model).order_by(model_versions.c.id.desc()).limit(1)
+    ).one_or_none()
+    if version is None:
+        return None
+    rows = connection.execute(sa.select(model_weights).where(
+        model_weights.c.version_id == version.id).order_by(model_weights.c.key)).all()
+    level = TargetLevel(version.level)
+    index = pd.Index([r.key for r in rows], name=level.value)
+
+    def column(values: list[Decimal | None], name: str) -> pd.Series:
+        return pd.Series([float("nan") if v is None else float(v) for v in values],
+                         index=index, dtype=float, name=name)
+
+    name = connection.execute(sa.select(models.c.name).where(models.c.id == model)
+                              ).scalar_one()
+    return Targets(level=level, weights=column([r.weight for r in rows], "target_weight"),
+                   cash_weight=float(version.cash_weight),
+                   band_abs=column([r.band_abs for r in rows], "band_abs"),
+                   band_rel=column([r.band_rel for r in rows], "band_rel"),
+                   effective_date=(None if version.effective_date is None
+                                   else pd.Timestamp(version.effective_date)),
+                   source=f"<record model {name} version {version.id}>")
+
+
+def with_cash_target(targets: Targets, cash_weight: float) -> Targets:
+    """``targets`` with the cash target ``cash_weight``, the other weights scaled by
+    ``(1 - cash_weight) / (1 - targets.cash_weight)`` so that they still sum to one.
+
+    Raises
+    ------
+    DataError
+        The model is all cash (nothing to scale).
+    """
+    if targets.cash_weight >= 1.0:
+        raise DataError("a cash override needs a model that is not all cash",
+                        file=targets.source, field="cash_target_weight",
+                        expected="a model with a cash target below 1",
+                        found=str(targets.cash_weight))
+    scale = (1.0 - cash_weight) / (1.0 - targets.cash_weight)
+    weights = (targets.weights * scale).rename("target_weight")
+    return dataclasses.replace(targets, weights=weights, cash_weight=cash_weight,
+                               source=f"{targets.source} cash {cash_weight:g}")
+
+
+def follow_models(connection: Connection, *, model: int | None = None,
+                  names: list[str] | None = None) -> list[Changes]:
+    """Write each model's latest version (with the account's cash override) into the
+    target versions of the accounts that follow it: every follower of ``model``, or the
+    accounts ``names``; an account whose target is already that is left alone."""
+    query = sa.select(accounts).where(accounts.c.model_id.is_not(None))
+    if model is not None:
+        query = query.where(accounts.c.model_id == model)
+    if names is not None:
+        query = query.where(accounts.c.name.in_(names))
+    changes: list[Changes] = []
+    latest: dict[int, Targets | None] = {}
+    for row in connection.execute(query.order_by(accounts.c.name)).all():
+        if row.model_id not in latest:
+            latest[row.model_id] = model_targets(connection, row.model_id)
+        targets = latest[row.model_id]
+        if targets is None:
+            continue
+        if row.cash_target_weight is not None:
+            targets = with_cash_target(targets, float(row.cash_target_weight))
+        changes += import_targets(connection, int(row.id), targets)
+    return changes
+
+
+def import_accounts(connection: Connection, found: AccountFile) -> list[Changes]:
+    """Store each account of an accounts file (created when new): its household, tax
+    status, model and overrides; then the followers' target versions.
+
+    Raises
+    ------
+    DataError
+        A model the record does not have (naming the file, the row and the field).
+    """
+    added = changed = 0
+    houses = 0
+    for line, spec in zip(found.lines, found.rows, strict=True):
+        before = connection.execute(sa.select(accounts.c.id).where(
+            accounts.c.name == spec.account)).scalar_one_or_none()
+        owner = account_id(connection, spec.account, create=True, lock=True)
+        values: dict[str, object] = {}
+        if "household" in found.columns:
+            house = None
+            if spec.household is not None:
+                house = _named(connection, households, spec.household, create=False)
+                if house is None:
+                    house = _named(connection, households, spec.household, create=True)
+                    houses += 1
+            values["household_id"] = house
+        if "tax_status" in found.columns:
+            values["tax_status"] = None if spec.tax_status is None else spec.tax_status.value
+        if "model" in found.columns:
+            model = None
+            if spec.model is not None:
+                model = _named(connection, models, spec.model, create=False)
+                if model is None:
+                    known = connection.execute(sa.select(models.c.name).order_by(
+                        models.c.name)).scalars().all()
+                    raise DataError(f"no model {spec.model!r} in the record",
+                                    file=found.source, row=line, field="model",
+                                    expected="a model imported with driftwise import "
+                                    "--model NAME --targets FILE (the record has: "
+                                    + (", ".join(known) or "none") + ")",
+                                    found=spec.model)
+            values["model_id"] = model
+        if "cash_target_weight" in found.columns:
+            values["cash_target_weight"] = (None if spec.cash_target_text is None
+                                            else required(spec.cash_target_text))
+        for name in ("do_not_buy", "do_not_sell"):
+            if name in found.columns:
+                values[name] = list(getattr(spec, name)) or None
+        old = connection.execute(sa.select(*[accounts.c[k] for k in values]).where(
+            accounts.c.id == owner)).one() if values else ()
+        if values and tuple(old) != tuple(values.values()):
+            connection.execute(accounts.update().where(accounts.c.id == owner)
+                               .values(**values))
+            changed += before is not None
+        added += before is None
+    out = [Changes("accounts", added, changed, 0), Changes("households", houses, 0, 0)]
+    return out + follow_models(connection, names=[s.account for s in found.rows])
+
+
+def account_profiles(connection: Connection, names: list[str] | None = None
+                     ) -> dict[str, AccountProfile]:
+    """Each account's household, tax status, model and restrictions (every account, or
+    ``names``)."""
+    query = (sa.select(accounts.c.name, accounts.c.tax_status, accounts.c.do_not_buy,
+                       accounts.c.do_not_sell, households.c.name.label("household"),
+                       models.c.name.label("model"))
+             .select_from(accounts.outerjoin(households,
+                                             accounts.c.household_id == households.c.id)
+                          .outerjoin(models, accounts.c.model_id == models.c.id)))
+    if names is not None:
+        query = query.where(accounts.c.name.in_(names))
+    return {r.name: AccountProfile(
+        r.name, r.household, None if r.tax_status is None else TaxStatus(r.tax_status),
+        r.model, tuple(r.do_not_buy or ()), tuple(r.do_not_sell or ()))
+        for r in connection.execute(query).all()}
+
+
+def household_members(connection: Connection, household: str) -> list[tuple[int, str]]:
+    """The accounts of a household: (id, name), by name."""
+    rows = connection.execute(
+        sa.select(accounts.c.id, accounts.c.name).join(
+            households, accounts.c.household_id == households.c.id)
+        .where(households.c.name == household).order_by(accounts.c.name)).all()
+    return [(int(r.id), str(r.name)) for r in rows]
+
+
+def window_start(day: dt.date, window_days: int) -> dt.date:
+    """The first calendar day of the wash-sale window ending on ``day``."""
+    return day - dt.timedelta(days=window_days)
