@@ -123,16 +123,20 @@ def import_command(
                                                          as_of=as_of))
     rows = [{"table": c.table, "added": c.added, "changed": c.changed, "removed": c.removed}
             for c in changes]
-    named = ", ".join(books) if books else (f"model {model}" if model else "shared")
+    named = ", ".join(books)
+    what = (f"account{'s' if len(books) > 1 else ''} {named}" if books
+            else f"model {model}" if model else "accounts file" if accounts_file
+            else "shared files")
     if as_json:
         print_json({"record": describe(str(engine.url)),
-                    "account": named if len(books) == 1 else list(books), "changes": rows})
+                    "account": named if len(books) == 1 else list(books),
+                    **({"model": model} if model is not None else {}), "changes": rows})
         return
     import pandas as pd
 
     console.print(frame_table(pd.DataFrame(rows).set_index("table"),
                               f"Imported into {describe(str(engine.url))} "
-                              f"(account{'s' if len(books) > 1 else ''} {named})",
+                              f"({what})",
                               {}, index_name="table"))
     if not any(c.any for c in changes):
         console.print("nothing changed: the record already holds these files")

@@ -138,9 +138,10 @@ def write_snapshot(connection: Connection, account: int, snapshot: Snapshot, *,
                    reason: str, source: str, market_date: dt.date | None = None) -> int:
     """Insert a new snapshot of the account's holdings; return its id. ``market_date``:
     the session the holdings were marked at (None: unknown)."""
+    marked = {} if market_date is None else {"market_date": market_date}
     result = connection.execute(holdings_snapshots.insert().values(
         account_id=account, cash_usd=snapshot.cash_usd, lot_level=snapshot.lots is not None,
-        reason=reason, source=source, created_at=now(), market_date=market_date))
+        reason=reason, source=source, created_at=now(), **marked))
     key = result.inserted_primary_key
     assert key is not None
     new = int(key[0])
