@@ -139,3 +139,33 @@ def test_plan_accounts_on_a_local_dask_cluster_equals_serial(files: dict[str, Pa
     for name, plan in serial.plans.items():
         pd.testing.assert_frame_equal(dask.plans[name].trades, plan.trades)
         assert dask.plans[name].reasons == plan.reasons
+
+
+def test_workers_plan_the_accounts_on_a_local_cluster(files: dict[str, Path],
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """``plan --all --workers 2`` reaches ``plan_accounts`` (a Dask local cluster of two
+    processes) and gives the serial run's plans."""
+    import driftwise.app.batch as batch
+
+    asked: list[tuple[int | None, str | None]] = []
+    real = batch.plan_accounts
+
+    def spy(*args: object, **kwargs: object) -> BatchPlan:
+        asked.append((kwargs.get("workers"), kwargs.get("scheduler")))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "plan_accounts", spy)
+    assert main([*_args(files), "--all", "--json"]) == EXIT_OK
+    serial = json.loads(capsys.readouterr().out)
+    assert main([*_args(files), "--all", "--workers", "2", "--json"]) == EXIT_OK
+    dask = json.loads(capsys.readouterr().out)
+    assert asked == [(1, None), (2, None)]
+    assert dask == serial
+
+
+def test_workers_go_with_all(files: dict[str, Path],
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*_args(files, "core"), "--workers", "2"]) != EXIT_OK
+    assert "--all" in capsys.readouterr().err

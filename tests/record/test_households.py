@@ -324,3 +324,38 @@ def test_a_snapshot_carries_its_market_date(engine: Engine, db_url: str, tmp_pat
         ids = range(first, first + 3)
         assert [market_date(c, i) for i in ids] == [
             dt.date(2022, 12, 28), dt.date(2022, 12, 27), dt.date(2022, 12, 28)]
+
+
+def test_daily_writes_the_dashboard_after_the_run(engine: Engine, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    fill_record(engine, sample_inputs(), ("first", "second"))
+    page = tmp_path / "book.html"
+    assert main(["daily", "--db", str(engine.url), "--as-of", DAY, "--dashboard",
+                 str(page), "--json"]) == EXIT_OK
+    out = json.loads(capsys.readouterr().out)
+    assert out["dashboard"] == str(page)
+    html = page.read_text("utf-8")
+    assert "first" in html and "second" in html
+    # the same page as the dashboard command writes from the record
+    again = tmp_path / "again.html"
+    assert main(["dashboard", "--db", str(engine.url), "--as-of", DAY, "--out",
+                 str(again)]) == EXIT_OK
+    assert again.read_text("utf-8") == html
+
+
+def test_import_risk_free_stores_the_series_and_names_bad_rows(
+        engine: Engine, db_url: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from driftwise.record.schema import market_series
+
+    bad = _write(tmp_path, "rf.csv", "date,rate_annual\n2022-12-27,0.04\n2022-12-28,4.1\n")
+    assert main(["import", "--db", db_url, "--risk-free", str(bad)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "rf.csv" in err and "row 3" in err and "field 'rate_annual'" in err
+    good = _write(tmp_path, "rf.csv", "date,rate_annual\n2022-12-27,0.04\n2022-12-28,0.041\n")
+    assert main(["import", "--db", db_url, "--risk-free", str(good)]) == EXIT_OK
+    with engine.connect() as c:
+        stored = c.execute(sa.select(market_series.c.date, market_series.c.value).where(
+            market_series.c.series == "risk_free").order_by(market_series.c.date)).all()
+    assert [(d, str(v)) for d, v in stored] == [(dt.date(2022, 12, 27), "0.04"),
+                                                (dt.date(2022, 12, 28), "0.041")]

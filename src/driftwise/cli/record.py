@@ -80,7 +80,7 @@ def import_command(
         "(shared by the accounts that follow it) instead of an account's targets.",
         show_default=False)] = None,
     risk_free: Annotated[Path | None, typer.Option(
-        "--risk-free", help="A risk-free rate file (date, risk_free_annual: an annual "
+        "--risk-free", help="A risk-free rate file (date, rate_annual: an annual "
         "fraction); driftwise review measures Sharpe ratios against it.", **_FILE)] = None,
     db: DbOption = None,
     config: ConfigOption = None,
