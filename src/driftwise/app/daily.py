@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from driftwise.app.accounts import account_config, household_buys
 from driftwise.app.plan import Decision, Plan, make_plan
-from driftwise.config.model import Config
+from driftwise.config.model import AccountsConfig, Config
 from driftwise.data.costs import CostFile
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.errors import DataError
@@ -239,6 +239,8 @@ class Prepared:
     profile: AccountProfile | None = None
     household_buys: tuple[str, ...] = ()
     shared_household: bool = False
+    notes: tuple[str, ...] = ()
+    """Reasons the plan adds (asset location)."""
 
     @property
     def basis(self) -> tuple[int | None, int, dt.date | None, int | None]:
@@ -250,10 +252,12 @@ class Prepared:
 
 def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketData,
             master: SecurityMaster, costs: CostFile | None, lock: bool = False,
-            wash_window_days: int = 30) -> Prepared | AccountDay:
+            wash_window_days: int = 30, location: AccountsConfig | None = None
+            ) -> Prepared | AccountDay:
     """Read what the plan of account ``name`` on ``day`` needs; the stored plan
     (``already``) when it was planned on the day already. ``lock``: hold the account's
-    row until the transaction ends."""
+    row until the transaction ends. ``location``: the ``[accounts]`` settings when asset
+    location is on (the account's target located within its household)."""
     account = account_id(connection, name, lock=lock)
     history = daily_plans(connection, account)
     today = [r for r in history if r.as_of == day]
@@ -269,16 +273,58 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
     profile = account_profiles(connection, [name]).get(name)
     shared = (profile is not None and profile.household is not None
               and len(household_members(connection, profile.household)) > 1)
+    notes: tuple[str, ...] = ()
+    if location is not None and shared and profile is not None:
+        found, notes = _located(connection, found, profile, day, market, master, location)
     return Prepared(name, account, previous, found, last, running_delay(previous, last),
                     profile, household_buys(connection, profile, day, wash_window_days),
-                    shared)
+                    shared, notes)
+
+
+def _located(connection: Connection, found: RecordInputs, profile: AccountProfile,
+             day: dt.date, market: MarketData, master: SecurityMaster,
+             settings: AccountsConfig) -> tuple[RecordInputs, tuple[str, ...]]:
+    """The account's inputs with its target after asset location within its household
+    (:func:`driftwise.app.location.locate`), and the reason that says so."""
+    from driftwise.app.location import Member, inefficient_tickers, locate
+    from driftwise.data.model import TaxStatus
+    from driftwise.record.holdings import read_snapshot
+
+    assert profile.household is not None
+    members = household_members(connection, profile.household)
+    profiles = account_profiles(connection, [n for _, n in members])
+    marks = market.prices.loc[:pd.Timestamp(day)].ffill().iloc[-1]
+    book = []
+    for key, member in members:
+        snapshot_id = latest_snapshot_id(connection, key)
+        nav = 0.0
+        if snapshot_id is not None:
+            held = read_snapshot(connection, snapshot_id)
+            nav = float(held.cash_usd) + sum(
+                float(s) * float(marks.get(t, np.nan)) for t, s in held.positions.items())
+        version = effective_targets(connection, key, day)
+        book.append(Member(member, nav if math.isfinite(nav) else float("nan"),
+                           profiles[member].tax_status is TaxStatus.TAX_DEFERRED,
+                           None if version is None else version[1]))
+    located, why = locate(book, inefficient_tickers(
+        master, settings.tax_inefficient_classes, settings.tax_inefficient_tickers))
+    if profile.name not in located:
+        return found, (why,)
+    mine = located[profile.name]
+    shown = ", ".join(f"{t} {w:.1%}" for t, w in mine.weights.items() if w > 0)
+    inputs = dataclasses.replace(found.inputs, targets=mine)
+    return dataclasses.replace(found, inputs=inputs), (f"{why}; this account's target: "
+                                                       f"{shown}",)
 
 
 def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False
             ) -> Plan:
     """The plan of a prepared account on ``day`` (no database: pure)."""
-    return plan_task((config, prepared.found.inputs.market, prepared.found.inputs.master,
+    plan = plan_task((config, prepared.found.inputs.market, prepared.found.inputs.master,
                       prepared.found.inputs.costs, day, schedule), _item(prepared))
+    if prepared.notes:
+        plan = dataclasses.replace(plan, reasons=plan.reasons + prepared.notes)
+    return plan
 
 
 def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
@@ -339,7 +385,8 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
     ``schedule``: store the execution schedule's child orders instead of one parent
     order per ticker (see :func:`order_rows`)."""
     found = prepare(connection, name, day, market=market, master=master, costs=costs,
-                    lock=True, wash_window_days=config.tax.wash_sale_days)
+                    lock=True, wash_window_days=config.tax.wash_sale_days,
+                    location=config.accounts if config.accounts.asset_location else None)
     if isinstance(found, AccountDay):
         return found
     return store(connection, found, compute(found, config, day, schedule=schedule), config,
@@ -499,7 +546,9 @@ def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
         group = chosen[start:start + max(1, batch)]
         with engine.connect() as connection:
             read = [prepare(connection, n, day, market=market, master=master, costs=costs,
-                            wash_window_days=config.tax.wash_sale_days) for n in group]
+                            wash_window_days=config.tax.wash_sale_days,
+                            location=(config.accounts if config.accounts.asset_location
+                                      else None)) for n in group]
         # an account sharing its household is planned in the write transaction, after the
         # household's accounts before it (it sees their proposed orders)
         todo = [p for p in read if isinstance(p, Prepared) and not p.shared_household]
