@@ -26,16 +26,21 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from driftwise.app.accounts import account_config, household_buys
+from driftwise.app.accounts import account_config
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config.model import AccountsConfig, Config
+from driftwise.data.accounts import AccountProfile
 from driftwise.data.costs import CostFile
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.errors import DataError
 from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
-from driftwise.record.accounts import AccountProfile, account_profiles, household_members
+from driftwise.record.accounts import (
+    account_profiles,
+    household_buys,
+    household_members,
+)
 from driftwise.record.events import append_event
 from driftwise.record.holdings import account_id, latest_snapshot_id
 from driftwise.record.inputs import (

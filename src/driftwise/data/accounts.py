@@ -10,6 +10,7 @@ A blank cell leaves the field unset. Every error names the file, the row and the
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,8 @@ from driftwise.data._table import (
     read_table,
     require_columns,
 )
-from driftwise.data.model import TaxStatus
+from driftwise.data.model import Targets, TaxStatus
+from driftwise.errors import DataError
 
 ACCOUNT_FIELDS = ("household", "tax_status", "model", "cash_target_weight", "do_not_buy",
                   "do_not_sell")
@@ -143,3 +145,45 @@ def _tickers(table: Table, pos: int, field: str, value: object) -> tuple[str, ..
                               found=repr(item))
         out.append(ticker)
     return tuple(sorted(set(out)))
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    """What an account's plan needs from the record besides holdings and targets.
+
+    Attributes
+    ----------
+    name : str
+    household : str or None
+    tax_status : TaxStatus or None
+        None: not declared (the configuration's ``[tax] enabled`` decides).
+    model : str or None
+    do_not_buy, do_not_sell : tuple of str
+    """
+
+    name: str
+    household: str | None = None
+    tax_status: TaxStatus | None = None
+    model: str | None = None
+    do_not_buy: tuple[str, ...] = ()
+    do_not_sell: tuple[str, ...] = ()
+
+
+def with_cash_target(targets: Targets, cash_weight: float) -> Targets:
+    """``targets`` with the cash target ``cash_weight``, the other weights scaled by
+    ``(1 - cash_weight) / (1 - targets.cash_weight)`` so that they still sum to one.
+
+    Raises
+    ------
+    DataError
+        The model is all cash (nothing to scale).
+    """
+    if targets.cash_weight >= 1.0:
+        raise DataError("a cash override needs a model that is not all cash",
+                        file=targets.source, field="cash_target_weight",
+                        expected="a model with a cash target below 1",
+                        found=str(targets.cash_weight))
+    scale = (1.0 - cash_weight) / (1.0 - targets.cash_weight)
+    weights = (targets.weights * scale).rename("target_weight")
+    return dataclasses.replace(targets, weights=weights, cash_weight=cash_weight,
+                               source=f"{targets.source} cash {cash_weight:g}")

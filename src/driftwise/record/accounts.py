@@ -17,44 +17,29 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from driftwise.data.accounts import AccountFile
+from driftwise.data.accounts import AccountFile, AccountProfile, with_cash_target
 from driftwise.data.model import TargetLevel, Targets, TaxStatus
 from driftwise.errors import DataError
 from driftwise.record._values import now, required
 from driftwise.record.holdings import Changes, account_id
 from driftwise.record.imports import import_targets, store_version
-from driftwise.record.schema import accounts, households, model_versions, model_weights, models
-
-
-@dataclass(frozen=True)
-class AccountProfile:
-    """What an account's plan needs from the record besides holdings and targets.
-
-    Attributes
-    ----------
-    name : str
-    household : str or None
-    tax_status : TaxStatus or None
-        None: not declared (the configuration's ``[tax] enabled`` decides).
-    model : str or None
-    do_not_buy, do_not_sell : tuple of str
-    """
-
-    name: str
-    household: str | None = None
-    tax_status: TaxStatus | None = None
-    model: str | None = None
-    do_not_buy: tuple[str, ...] = ()
-    do_not_sell: tuple[str, ...] = ()
+from driftwise.record.schema import (
+    accounts,
+    fills,
+    households,
+    model_versions,
+    model_weights,
+    models,
+    orders,
+    plans,
+)
 
 
 def _named(connection: Connection, table: sa.Table, name: str, *, create: bool) -> int | None:
@@ -103,26 +88,6 @@ def model_targets(connection: Connection, model: int) -> Targets | None:
                    effective_date=(None if version.effective_date is None
                                    else pd.Timestamp(version.effective_date)),
                    source=f"<record model {name} version {version.id}>")
-
-
-def with_cash_target(targets: Targets, cash_weight: float) -> Targets:
-    """``targets`` with the cash target ``cash_weight``, the other weights scaled by
-    ``(1 - cash_weight) / (1 - targets.cash_weight)`` so that they still sum to one.
-
-    Raises
-    ------
-    DataError
-        The model is all cash (nothing to scale).
-    """
-    if targets.cash_weight >= 1.0:
-        raise DataError("a cash override needs a model that is not all cash",
-                        file=targets.source, field="cash_target_weight",
-                        expected="a model with a cash target below 1",
-                        found=str(targets.cash_weight))
-    scale = (1.0 - cash_weight) / (1.0 - targets.cash_weight)
-    weights = (targets.weights * scale).rename("target_weight")
-    return dataclasses.replace(targets, weights=weights, cash_weight=cash_weight,
-                               source=f"{targets.source} cash {cash_weight:g}")
 
 
 def follow_models(connection: Connection, *, model: int | None = None,
@@ -236,3 +201,29 @@ def household_members(connection: Connection, household: str) -> list[tuple[int,
 def window_start(day: dt.date, window_days: int) -> dt.date:
     """The first calendar day of the wash-sale window ending on ``day``."""
     return day - dt.timedelta(days=window_days)
+
+
+def household_buys(connection: Connection, profile: AccountProfile | None, day: dt.date,
+                   window_days: int) -> tuple[str, ...]:
+    """Tickers the other accounts of the household bought on or after ``day −
+    window_days`` (their fills up to the day), or may still buy (their proposed,
+    approved or sent BUY orders of plans made in that window), sorted; () without a
+    household."""
+    if profile is None or profile.household is None:
+        return ()
+    others = [i for i, name in household_members(connection, profile.household)
+              if name != profile.name]
+    if not others:
+        return ()
+    start = window_start(day, window_days)
+    bought = set(connection.execute(sa.select(fills.c.ticker).where(
+        fills.c.account_id.in_(others) & (fills.c.side == "BUY")
+        & (fills.c.filled_at >= dt.datetime.combine(start, dt.time()))
+        & (fills.c.filled_at < dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+    )).scalars())
+    bought |= set(connection.execute(sa.select(orders.c.ticker).join(
+        plans, orders.c.plan_id == plans.c.id).where(
+        orders.c.account_id.in_(others) & (orders.c.side == "BUY")
+        & orders.c.status.in_(("proposed", "approved", "sent"))
+        & (plans.c.as_of >= start) & (plans.c.as_of <= day))).scalars())
+    return tuple(sorted(str(t) for t in bought))
