@@ -359,3 +359,21 @@ def test_import_risk_free_stores_the_series_and_names_bad_rows(
             market_series.c.series == "risk_free").order_by(market_series.c.date)).all()
     assert [(d, str(v)) for d, v in stored] == [(dt.date(2022, 12, 27), "0.04"),
                                                 (dt.date(2022, 12, 28), "0.041")]
+
+
+@pytest.mark.parametrize("household", [False, True])
+def test_the_harvest_scan_of_the_record_shows_the_household_wash(
+        engine: Engine, tmp_path: Path, household: bool,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    x = _household_book(engine, household)
+    fills = _write(tmp_path, "fills.csv", "ticker,side,shares,price_usd,fee_usd,filled_at,"
+                   f"exec_id\n{x},BUY,10,100,0,2022-12-20T15:00:00,E1\n")
+    assert main(["fills", "--record", "--db", str(engine.url), "--account", "a-buyer",
+                 "--fills", str(fills)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["harvest", "--record", "--db", str(engine.url), "--account", "b-seller",
+                 "--as-of", DAY, "--json"]) == EXIT_OK
+    (row,) = [r for r in json.loads(capsys.readouterr().out)["candidates"]
+              if r["ticker"] == x]
+    assert row["proposed"] is not household
+    assert ("another account of the household" in row["note"]) is household
