@@ -377,3 +377,35 @@ def test_the_harvest_scan_of_the_record_shows_the_household_wash(
               if r["ticker"] == x]
     assert row["proposed"] is not household
     assert ("another account of the household" in row["note"]) is household
+
+
+@pytest.mark.parametrize("household", [False, True])
+def test_no_buy_washes_a_loss_another_household_account_realized(
+        engine: Engine, tmp_path: Path, household: bool) -> None:
+    """``b-seller`` sold X from its loss lot (a fills run, 8 days before): ``a-buyer``
+    (underweight X, its lots at no gain) does not buy X in the household, and says why;
+    alone it buys X (the control)."""
+    x = _household_book(engine, household)
+    inputs = sample_inputs()
+    price = inputs.market.prices.loc[DAY]
+    under = inputs.holdings.shares.copy()
+    under[x] = np.floor(under[x] * 0.5)
+    transaction(engine, lambda c: imports.import_holdings(c, account_id(c, "a-buyer"), _lots(
+        dataclasses.replace(inputs.holdings, shares=under), price, loss_ticker="")))
+    sale = float(price[x])
+    fills = _write(tmp_path, "fills.csv", "ticker,side,shares,price_usd,fee_usd,filled_at,"
+                   f"exec_id\n{x},SELL,100,{sale:.2f},0,2022-12-20T15:00:00,S1\n")
+    assert main(["fills", "--record", "--db", str(engine.url), "--account", "b-seller",
+                 "--fills", str(fills)]) == EXIT_OK
+    with engine.connect() as c:
+        from driftwise.record.accounts import household_loss_sales
+
+        found = household_loss_sales(c, account_profiles(c, ["a-buyer"])["a-buyer"],
+                                     day(DAY), 30)
+    assert found == ((x, "2022-12-20"),) if household else found == ()
+    run = run_daily(engine, TIGHT.with_overrides({"tax.enabled": True}), day(DAY),
+                    names=["a-buyer"])
+    buyer = _orders(engine, "a-buyer")
+    bought = ((buyer["ticker"] == x) & (buyer["side"] == "BUY")).any()
+    said = [r for r in _reasons(run, "a-buyer") if r.startswith(f"{x}:") and "wash" in r]
+    assert bought is not household and bool(said) is household

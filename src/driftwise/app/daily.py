@@ -39,6 +39,7 @@ from driftwise.record import transaction
 from driftwise.record.accounts import (
     account_profiles,
     household_buys,
+    household_loss_sales,
     household_members,
 )
 from driftwise.record.events import append_event
@@ -244,6 +245,9 @@ class Prepared:
     profile: AccountProfile | None = None
     household_buys: tuple[str, ...] = ()
     shared_household: bool = False
+    household_loss_sales: tuple[tuple[str, str], ...] = ()
+    """Sales at a loss in the household's other accounts within the window
+    (:func:`driftwise.record.accounts.household_loss_sales`): a buy would wash them."""
     notes: tuple[str, ...] = ()
     """Reasons the plan adds (asset location)."""
 
@@ -283,7 +287,8 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
         found, notes = _located(connection, found, profile, day, market, master, location)
     return Prepared(name, account, previous, found, last, running_delay(previous, last),
                     profile, household_buys(connection, profile, day, wash_window_days),
-                    shared, notes)
+                    shared, household_loss_sales=household_loss_sales(
+                        connection, profile, day, wash_window_days), notes=notes)
 
 
 def _located(connection: Connection, found: RecordInputs, profile: AccountProfile,
@@ -448,19 +453,21 @@ Shared = tuple[Config, MarketData, SecurityMaster, "CostFile | None", dt.date, b
 """What every account's plan shares: configuration, market, master, costs, day, schedule."""
 
 Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None",
-             "AccountProfile | None", tuple[str, ...]]
+             "AccountProfile | None", tuple[str, ...], tuple[tuple[str, str], ...]]
 """One account's own inputs: holdings, targets, last rebalance, running delay's start,
-its profile (tax status, restrictions, household) and the household's recent buys."""
+its profile (tax status, restrictions, household), the household's recent buys and its
+recent sales at a loss."""
 
 
 def plan_task(shared: Shared, item: Item) -> Plan:
     """The plan of one account from its own inputs and the shared ones (a Dask task, or
     called in this process: the same function either way)."""
     config, market, master, costs, day, schedule = shared
-    holdings, targets, last, since, profile, buys = item
+    holdings, targets, last, since, profile, buys, losses = item
     mine, said = account_config(config, profile)
     inputs = Inputs(holdings=holdings, targets=targets, master=master, market=market,
-                    last_rebalance=last, costs=costs, household_buys=buys)
+                    last_rebalance=last, costs=costs, household_buys=buys,
+                    household_loss_sales=losses)
     plan = make_plan(inputs, mine, as_of=pd.Timestamp(day),
                      pending_days=pending_days(market.prices.index, since, day),
                      with_schedule=schedule)
@@ -470,7 +477,7 @@ def plan_task(shared: Shared, item: Item) -> Plan:
 def _item(prepared: Prepared) -> Item:
     inputs = prepared.found.inputs
     return (inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since,
-            prepared.profile, prepared.household_buys)
+            prepared.profile, prepared.household_buys, prepared.household_loss_sales)
 
 
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:

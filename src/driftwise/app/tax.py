@@ -85,6 +85,13 @@ def settings(inputs: Inputs, state: PortfolioState, config: Config,
         held = where >= 0
         days = losses["sold"].to_numpy().astype("datetime64[D]")[held]
         assets = np.asarray(where[held], dtype=np.intp)
+    if inputs.household_loss_sales:
+        where = state.tickers.get_indexer(pd.Index([t for t, _ in inputs.household_loss_sales],
+                                                   dtype=object))
+        held = where >= 0
+        days = np.concatenate([days, np.array([d for _, d in inputs.household_loss_sales],
+                                              dtype="datetime64[D]")[held]])
+        assets = np.concatenate([assets, np.asarray(where[held], dtype=np.intp)])
     bought = state.tickers.get_indexer(pd.Index(list(inputs.household_buys), dtype=object))
     return TaxSettings(
         household_buy_assets=np.asarray(bought[bought >= 0], dtype=np.intp),

@@ -198,6 +198,9 @@ class Inputs:
         Tickers bought (or proposed to be bought) in another account of the same
         household within the wash-sale window: a sale at a loss of one of them would be
         washed (the record's fills and open orders; see ``driftwise daily``).
+    household_loss_sales : tuple of (str, str)
+        Sales at a loss (ticker, ISO date) in another account of the same household
+        within the wash-sale window: a buy of the ticker would wash that loss.
     """
 
     holdings: Holdings
@@ -208,3 +211,4 @@ class Inputs:
     costs: CostFile | None = None
     sales: RecentSales | None = None
     household_buys: tuple[str, ...] = ()
+    household_loss_sales: tuple[tuple[str, str], ...] = ()

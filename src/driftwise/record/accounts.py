@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -28,11 +29,12 @@ from driftwise.data.accounts import AccountFile, AccountProfile, with_cash_targe
 from driftwise.data.model import TargetLevel, Targets, TaxStatus
 from driftwise.errors import DataError
 from driftwise.record._values import now, required
-from driftwise.record.holdings import Changes, account_id
+from driftwise.record.holdings import Changes, account_id, read_snapshot
 from driftwise.record.imports import import_targets, store_version
 from driftwise.record.schema import (
     accounts,
     fills,
+    holdings_snapshots,
     households,
     model_versions,
     model_weights,
@@ -227,3 +229,60 @@ def household_buys(connection: Connection, profile: AccountProfile | None, day: 
         & orders.c.status.in_(("proposed", "approved", "sent"))
         & (plans.c.as_of >= start) & (plans.c.as_of <= day))).scalars())
     return tuple(sorted(str(t) for t in bought))
+
+
+def household_loss_sales(connection: Connection, profile: AccountProfile | None,
+                         day: dt.date, window_days: int) -> tuple[tuple[str, str], ...]:
+    """The sales at a loss the other accounts of the household made on or after ``day −
+    window_days`` (their recorded fills up to the day): ``(ticker, ISO date)``, sorted;
+    () without a household. A buy of one of them today would wash that loss.
+
+    A fill's loss is measured on the lots its fills run relieved: the lots of the
+    ticker in the account's snapshot before the run less those in the snapshot the run
+    wrote (a lot partly relieved gives up its basis pro rata), the proceeds of the run's
+    sales of the ticker against the basis of the shares they relieved. Accounts kept
+    without lots have no basis to measure: their sales are not counted.
+    """
+    if profile is None or profile.household is None:
+        return ()
+    others = [i for i, name in household_members(connection, profile.household)
+              if name != profile.name]
+    if not others:
+        return ()
+    start = window_start(day, window_days)
+    rows = connection.execute(sa.select(
+        fills.c.account_id, fills.c.snapshot_id, fills.c.ticker, fills.c.shares,
+        fills.c.price_usd, fills.c.filled_at).where(
+        fills.c.account_id.in_(others) & (fills.c.side == "SELL")
+        & (fills.c.filled_at >= dt.datetime.combine(start, dt.time()))
+        & (fills.c.filled_at < dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+    )).all()
+    runs: dict[tuple[int, int, str], list[Any]] = {}
+    for r in rows:
+        runs.setdefault((int(r.account_id), int(r.snapshot_id), str(r.ticker)), []).append(r)
+    out: set[tuple[str, str]] = set()
+    for (account, snapshot, ticker), sold in runs.items():
+        before = connection.execute(sa.select(sa.func.max(holdings_snapshots.c.id)).where(
+            (holdings_snapshots.c.account_id == account)
+            & (holdings_snapshots.c.id < snapshot))).scalar_one_or_none()
+        if before is None:
+            continue
+        old, new = read_snapshot(connection, int(before)), read_snapshot(connection, snapshot)
+        if old.lots is None or new.lots is None:
+            continue
+        left = {(lot.acquired, lot.lot_account): lot for lot in new.lots
+                if lot.ticker == ticker}
+        shares = basis = Decimal(0)
+        for lot in old.lots:
+            if lot.ticker != ticker or lot.shares <= 0:
+                continue
+            kept = left.get((lot.acquired, lot.lot_account))
+            gone = lot.shares - (kept.shares if kept is not None else Decimal(0))
+            if gone > 0:
+                shares += gone
+                basis += lot.cost_basis_usd * gone / lot.shares
+        quantity = sum((r.shares for r in sold), Decimal(0))
+        proceeds = sum((r.shares * r.price_usd for r in sold), Decimal(0))
+        if shares > 0 and proceeds < basis * min(quantity, shares) / shares:
+            out.add((ticker, max(r.filled_at for r in sold).date().isoformat()))
+    return tuple(sorted(out))
