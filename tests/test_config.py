@@ -19,6 +19,7 @@ from driftwise.config.model import (
     COMPOSITE,
     DEFAULT_CONFIG_TOML,
     UNSUPPORTED,
+    AccountsConfig,
     BacktestConfig,
     ClusterConfig,
     Config,
@@ -57,7 +58,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "costs": CostsConfig,
     "risk": RiskConfig, "execution": ExecutionConfig, "tax": TaxConfig,
     "backtest": BacktestConfig, "portfolio": PortfolioConfig, "data": DataConfig,
-    "record": RecordConfig, "cluster": ClusterConfig,
+    "record": RecordConfig, "cluster": ClusterConfig, "accounts": AccountsConfig,
 }
 
 

@@ -317,6 +317,13 @@ ALLOWLIST: dict[str, str] = {
         "tests/cli/test_cluster_cli.py::test_the_configured_workers_share_the_sweep",
     "cluster.scheduler":
         "tests/cli/test_cluster_cli.py::test_the_configured_scheduler_runs_the_backtest",
+    # household rules: daily on a record of a household with a tax-deferred account
+    "accounts.asset_location": "tests/record/test_asset_location.py::"
+        "test_daily_plans_each_account_against_its_located_target",
+    "accounts.tax_inefficient_tickers": "tests/record/test_asset_location.py::"
+        "test_daily_plans_each_account_against_its_located_target",
+    "accounts.tax_inefficient_classes": "tests/record/test_asset_location.py::"
+        "test_the_configured_asset_classes_are_located",
 }
 """Keys whose effect needs inputs the fixture lacks, each with the test that covers it."""
 

@@ -139,3 +139,79 @@ def test_plan_accounts_on_a_local_dask_cluster_equals_serial(files: dict[str, Pa
     for name, plan in serial.plans.items():
         pd.testing.assert_frame_equal(dask.plans[name].trades, plan.trades)
         assert dask.plans[name].reasons == plan.reasons
+
+
+def test_workers_plan_the_accounts_on_a_local_cluster(files: dict[str, Path],
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """``plan --all --workers 2`` reaches ``plan_accounts`` (a Dask local cluster of two
+    processes) and gives the serial run's plans."""
+    import driftwise.app.batch as batch
+
+    asked: list[tuple[int | None, str | None]] = []
+    real = batch.plan_accounts
+
+    def spy(*args: object, **kwargs: object) -> BatchPlan:
+        asked.append((kwargs.get("workers"), kwargs.get("scheduler")))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "plan_accounts", spy)
+    assert main([*_args(files), "--all", "--json"]) == EXIT_OK
+    serial = json.loads(capsys.readouterr().out)
+    assert main([*_args(files), "--all", "--workers", "2", "--json"]) == EXIT_OK
+    dask = json.loads(capsys.readouterr().out)
+    assert asked == [(1, None), (2, None)]
+    assert dask == serial
+
+
+def test_workers_go_with_all(files: dict[str, Path],
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*_args(files, "core"), "--workers", "2"]) != EXIT_OK
+    assert "--all" in capsys.readouterr().err
+
+
+def test_all_plans_each_account_with_its_row_of_an_accounts_file(
+        files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--accounts``: ``small`` is tax-exempt with a 30 % cash target (the shared
+    targets scaled by 0.7 / 0.98, by hand) and never buys AAPL; ``core`` has no row and
+    plans as without the file."""
+    rows = tmp_path / "accounts.csv"
+    rows.write_text("account,tax_status,cash_target_weight,do_not_buy\n"
+                    "small,tax_exempt,0.3,AAPL\n")
+    assert main([*_args(files), "--all", "--json"]) == EXIT_OK
+    plain = json.loads(capsys.readouterr().out)["accounts"]
+    assert main([*_args(files), "--all", "--accounts", str(rows), "--json"]) == EXIT_OK
+    mine = json.loads(capsys.readouterr().out)["accounts"]
+    assert mine["core"] == plain["core"]
+    small = mine["small"]
+    assert any(r.startswith("tax off: account small is tax-exempt") for r in small["reasons"])
+    assert any("restrictions: do-not-buy AAPL" in r for r in small["reasons"])
+    assert not [t for t in small["trades"] if t["ticker"] == "AAPL" and t["side"] == "BUY"]
+    # the oracle: the shared targets scaled by hand, AAPL never bought, tax off
+    import dataclasses
+
+    inputs = load_inputs(holdings=files["book"], prices=files["prices"],
+                         targets=files["targets"], account="small")
+    assert inputs.targets is not None and inputs.targets.cash_weight == pytest.approx(0.02)
+    scaled = dataclasses.replace(inputs.targets, cash_weight=0.3,
+                                 weights=inputs.targets.weights * 0.7 / 0.98)
+    alone = make_plan(dataclasses.replace(inputs, targets=scaled),
+                      default_config().with_overrides({"constraints.do_not_buy": ["AAPL"]}),
+                      as_of=AS_OF)
+    assert small["decision"] == alone.decision.value
+    assert [(t["ticker"], t["side"], t["shares"]) for t in small["trades"]] == [
+        (str(k), r["side"], float(r["shares"])) for k, r in alone.trades.iterrows()]
+    assert small["trades"]
+
+
+def test_an_accounts_file_naming_another_account_is_refused(
+        files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = tmp_path / "accounts.csv"
+    rows.write_text("account,tax_status\nsmall,taxable\nnobody,taxable\n")
+    assert main([*_args(files), "--all", "--accounts", str(rows)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "accounts.csv" in err and "row 3" in err and "field 'account'" in err
+    rows.write_text("account,model\nsmall,growth\n")
+    assert main([*_args(files), "--all", "--accounts", str(rows)]) == EXIT_BAD_INPUT
+    assert "field 'model'" in capsys.readouterr().err

@@ -185,3 +185,40 @@ def test_review_from_the_command_line(replayed: Engine, capsys: pytest.CaptureFi
     assert main(["review", "monthly", "--db", url, *config]) == EXIT_OK
     assert "realized TE (annual)" in capsys.readouterr().out
     assert main(["review", "yearly", "--db", url]) == 2
+
+
+def test_the_monthly_sharpe_is_in_excess_of_the_recorded_risk_free_rate(
+        replayed: Engine) -> None:
+    """A risk-free series imported (a different rate each day): the Sharpe ratios of the
+    month are those of the returns less each interval's rate / 252 (consecutive
+    sessions); a day without a rate falls back to zero, said."""
+    from driftwise.record import imports, transaction
+    from driftwise.record.schema import market_series
+
+    first = dt.date(2020, 3, 31)
+    rows = [r for r in _plans(replayed) if first <= r.as_of <= LAST]
+    days = [r.as_of for r in rows]
+    rate = pd.Series([0.015 + 0.001 * i for i in range(len(days))],
+                     index=pd.DatetimeIndex(days))
+    nav = pd.Series([float(r.nav_usd) for r in rows], index=days)
+    excess = nav.pct_change().dropna().to_numpy() - rate.to_numpy()[:-1] / 252
+    try:
+        transaction(replayed, lambda c: imports.import_series(c, "risk_free", rate))
+        with replayed.connect() as c:
+            review = monthly_review(c, account_id(c, "main"), LAST, CONFIG)
+        assert review.sharpe == pytest.approx(
+            excess.mean() / excess.std(ddof=1) * math.sqrt(252), rel=1e-9)
+        assert "returns in excess of the recorded risk-free rate" in review.notes
+        with replayed.begin() as c:
+            c.execute(market_series.delete().where(
+                (market_series.c.series == "risk_free")
+                & (market_series.c.date == days[3])))
+        with replayed.connect() as c:
+            partial = monthly_review(c, account_id(c, "main"), LAST, CONFIG)
+        mine = nav.pct_change().dropna()
+        assert partial.sharpe == pytest.approx(mine.mean() / mine.std() * math.sqrt(252),
+                                               rel=1e-9)
+        assert any("missing on 1 plan day" in n for n in partial.notes)
+    finally:
+        with replayed.begin() as c:
+            c.execute(market_series.delete().where(market_series.c.series == "risk_free"))

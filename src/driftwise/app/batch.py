@@ -13,11 +13,14 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import pandas as pd
 
+from driftwise.app.accounts import account_config
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config.model import Config
+from driftwise.data.accounts import AccountProfile, AccountSpec, with_cash_target
 from driftwise.data.model import Holdings, Inputs
 
 SUMMARY_COLUMNS = ("decision", "needs_action", "nav_usd", "drift", "drift_after", "te",
@@ -74,20 +77,35 @@ CHUNK_ACCOUNTS = 25
 than a plan)."""
 
 
-def plan_chunk(shared: Shared, books: list[Holdings]) -> list[Plan]:
+Book: TypeAlias = "Holdings | tuple[Holdings, AccountSpec | None]"
+"""An account's holdings, alone or with its row of an accounts file."""
+
+
+def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
     """The plans of a chunk of accounts (a Dask task, or called in this process: the same
     function either way)."""
     inputs, config, as_of, pending, shared_targets = shared
-    return [make_plan(dataclasses.replace(inputs, holdings=holdings,
-                                          targets=inputs.targets if shared_targets else None),
-                      config, as_of=as_of, pending_days=pending) for holdings in books]
+    out = []
+    for book in books:
+        holdings, spec = book if isinstance(book, tuple) else (book, None)
+        targets = inputs.targets if shared_targets else None
+        if spec is not None and spec.cash_target_weight is not None and targets is not None:
+            targets = with_cash_target(targets, spec.cash_target_weight)
+        mine, said = account_config(config, None if spec is None else AccountProfile(
+            spec.account, spec.household, spec.tax_status, spec.model, spec.do_not_buy,
+            spec.do_not_sell))
+        plan = make_plan(dataclasses.replace(inputs, holdings=holdings, targets=targets),
+                         mine, as_of=as_of, pending_days=pending)
+        out.append(dataclasses.replace(plan, reasons=plan.reasons + said) if said else plan)
+    return out
 
 
 def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config, *,
                   as_of: pd.Timestamp | str | None = None,
                   pending_days: float = float("nan"), shared_targets: bool = True,
                   workers: int | None = 1, scheduler: str | None = None,
-                  chunk: int = CHUNK_ACCOUNTS) -> BatchPlan:
+                  chunk: int = CHUNK_ACCOUNTS,
+                  profiles: Mapping[str, AccountSpec] | None = None) -> BatchPlan:
     """Plan each account of ``books`` with the shared ``inputs``.
 
     Parameters
@@ -106,11 +124,18 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         of a Dask cluster (``workers`` local processes, or the scheduler at
         ``scheduler``), the shared inputs sent to every worker once. The plans do not
         depend on it.
+    profiles : Mapping[str, AccountSpec], optional
+        Rows of an accounts file by account: each account planned with its tax status
+        (a tax-deferred or tax-exempt account with tax off, a taxable one with tax on),
+        its do-not-buy and do-not-sell lists and its cash target (the shared targets'
+        other weights scaled to fit), each said in its plan's reasons.
     """
     names = list(books)
     shared: Shared = (inputs, config, as_of, pending_days, shared_targets)
     size = max(1, chunk)
-    chunks = [[books[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
+    mine = {n: (books[n], profiles.get(n)) if profiles is not None else books[n]
+            for n in names}
+    chunks = [[mine[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
     if workers == 1 and scheduler is None:
         made = [plan_chunk(shared, c) for c in chunks]
     else:

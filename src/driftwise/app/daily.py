@@ -14,6 +14,7 @@ is left as it is, so a run that was stopped can simply be run again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
@@ -25,14 +26,22 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from driftwise.app.accounts import account_config
 from driftwise.app.plan import Decision, Plan, make_plan
-from driftwise.config.model import Config
+from driftwise.config.model import AccountsConfig, Config
+from driftwise.data.accounts import AccountProfile
 from driftwise.data.costs import CostFile
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.errors import DataError
 from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
+from driftwise.record.accounts import (
+    account_profiles,
+    household_buys,
+    household_loss_sales,
+    household_members,
+)
 from driftwise.record.events import append_event
 from driftwise.record.holdings import account_id, latest_snapshot_id
 from driftwise.record.inputs import (
@@ -216,6 +225,15 @@ class Prepared:
     last_rebalance : date or None
     since : date or None
         First day of the stress delay still running (None: none).
+    profile : AccountProfile or None
+        Its household, tax status and restrictions.
+    household_buys : tuple of str
+        Tickers bought or proposed to be bought in the household's other accounts
+        within the wash-sale window (:func:`driftwise.app.accounts.household_buys`).
+    shared_household : bool
+        The account's household has other accounts: it is planned inside the write
+        transaction, after the household's accounts before it, so that it sees their
+        proposed orders.
     """
 
     name: str
@@ -224,6 +242,14 @@ class Prepared:
     found: RecordInputs
     last_rebalance: dt.date | None
     since: dt.date | None
+    profile: AccountProfile | None = None
+    household_buys: tuple[str, ...] = ()
+    shared_household: bool = False
+    household_loss_sales: tuple[tuple[str, str], ...] = ()
+    """Sales at a loss in the household's other accounts within the window
+    (:func:`driftwise.record.accounts.household_loss_sales`): a buy would wash them."""
+    notes: tuple[str, ...] = ()
+    """Reasons the plan adds (asset location)."""
 
     @property
     def basis(self) -> tuple[int | None, int, dt.date | None, int | None]:
@@ -234,11 +260,13 @@ class Prepared:
 
 
 def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketData,
-            master: SecurityMaster, costs: CostFile | None, lock: bool = False
+            master: SecurityMaster, costs: CostFile | None, lock: bool = False,
+            wash_window_days: int = 30, location: AccountsConfig | None = None
             ) -> Prepared | AccountDay:
     """Read what the plan of account ``name`` on ``day`` needs; the stored plan
     (``already``) when it was planned on the day already. ``lock``: hold the account's
-    row until the transaction ends."""
+    row until the transaction ends. ``location``: the ``[accounts]`` settings when asset
+    location is on (the account's target located within its household)."""
     account = account_id(connection, name, lock=lock)
     history = daily_plans(connection, account)
     today = [r for r in history if r.as_of == day]
@@ -251,16 +279,62 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
     found = load_account(connection, account, day, market=market, master=master, costs=costs)
     last = connection.execute(sa.select(accounts.c.last_rebalance)
                               .where(accounts.c.id == account)).scalar_one()
-    return Prepared(name, account, previous, found, last, running_delay(previous, last))
+    profile = account_profiles(connection, [name]).get(name)
+    shared = (profile is not None and profile.household is not None
+              and len(household_members(connection, profile.household)) > 1)
+    notes: tuple[str, ...] = ()
+    if location is not None and shared and profile is not None:
+        found, notes = _located(connection, found, profile, day, market, master, location)
+    return Prepared(name, account, previous, found, last, running_delay(previous, last),
+                    profile, household_buys(connection, profile, day, wash_window_days),
+                    shared, household_loss_sales=household_loss_sales(
+                        connection, profile, day, wash_window_days), notes=notes)
+
+
+def _located(connection: Connection, found: RecordInputs, profile: AccountProfile,
+             day: dt.date, market: MarketData, master: SecurityMaster,
+             settings: AccountsConfig) -> tuple[RecordInputs, tuple[str, ...]]:
+    """The account's inputs with its target after asset location within its household
+    (:func:`driftwise.app.location.locate`), and the reason that says so."""
+    from driftwise.app.location import Member, inefficient_tickers, locate
+    from driftwise.data.model import TaxStatus
+    from driftwise.record.holdings import read_snapshot
+
+    assert profile.household is not None
+    members = household_members(connection, profile.household)
+    profiles = account_profiles(connection, [n for _, n in members])
+    marks = market.prices.loc[:pd.Timestamp(day)].ffill().iloc[-1]
+    book = []
+    for key, member in members:
+        snapshot_id = latest_snapshot_id(connection, key)
+        nav = 0.0
+        if snapshot_id is not None:
+            held = read_snapshot(connection, snapshot_id)
+            nav = float(held.cash_usd) + sum(
+                float(s) * float(marks.get(t, np.nan)) for t, s in held.positions.items())
+        version = effective_targets(connection, key, day)
+        book.append(Member(member, nav if math.isfinite(nav) else float("nan"),
+                           profiles[member].tax_status is TaxStatus.TAX_DEFERRED,
+                           None if version is None else version[1]))
+    located, why = locate(book, inefficient_tickers(
+        master, settings.tax_inefficient_classes, settings.tax_inefficient_tickers))
+    if profile.name not in located:
+        return found, (why,)
+    mine = located[profile.name]
+    shown = ", ".join(f"{t} {w:.1%}" for t, w in mine.weights.items() if w > 0)
+    inputs = dataclasses.replace(found.inputs, targets=mine)
+    return dataclasses.replace(found, inputs=inputs), (f"{why}; this account's target: "
+                                                       f"{shown}",)
 
 
 def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False
             ) -> Plan:
     """The plan of a prepared account on ``day`` (no database: pure)."""
-    market = prepared.found.inputs.market
-    return make_plan(prepared.found.inputs, config, as_of=pd.Timestamp(day),
-                     pending_days=pending_days(market.prices.index, prepared.since, day),
-                     with_schedule=schedule)
+    plan = plan_task((config, prepared.found.inputs.market, prepared.found.inputs.master,
+                      prepared.found.inputs.costs, day, schedule), _item(prepared))
+    if prepared.notes:
+        plan = dataclasses.replace(plan, reasons=plan.reasons + prepared.notes)
+    return plan
 
 
 def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
@@ -321,7 +395,8 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
     ``schedule``: store the execution schedule's child orders instead of one parent
     order per ticker (see :func:`order_rows`)."""
     found = prepare(connection, name, day, market=market, master=master, costs=costs,
-                    lock=True)
+                    lock=True, wash_window_days=config.tax.wash_sale_days,
+                    location=config.accounts if config.accounts.asset_location else None)
     if isinstance(found, AccountDay):
         return found
     return store(connection, found, compute(found, config, day, schedule=schedule), config,
@@ -377,25 +452,32 @@ BATCH_ACCOUNTS = 50
 Shared = tuple[Config, MarketData, SecurityMaster, "CostFile | None", dt.date, bool]
 """What every account's plan shares: configuration, market, master, costs, day, schedule."""
 
-Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None"]
-"""One account's own inputs: holdings, targets, last rebalance, running delay's start."""
+Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None",
+             "AccountProfile | None", tuple[str, ...], tuple[tuple[str, str], ...]]
+"""One account's own inputs: holdings, targets, last rebalance, running delay's start,
+its profile (tax status, restrictions, household), the household's recent buys and its
+recent sales at a loss."""
 
 
 def plan_task(shared: Shared, item: Item) -> Plan:
     """The plan of one account from its own inputs and the shared ones (a Dask task, or
     called in this process: the same function either way)."""
     config, market, master, costs, day, schedule = shared
-    holdings, targets, last, since = item
+    holdings, targets, last, since, profile, buys, losses = item
+    mine, said = account_config(config, profile)
     inputs = Inputs(holdings=holdings, targets=targets, master=master, market=market,
-                    last_rebalance=last, costs=costs)
-    return make_plan(inputs, config, as_of=pd.Timestamp(day),
+                    last_rebalance=last, costs=costs, household_buys=buys,
+                    household_loss_sales=losses)
+    plan = make_plan(inputs, mine, as_of=pd.Timestamp(day),
                      pending_days=pending_days(market.prices.index, since, day),
                      with_schedule=schedule)
+    return dataclasses.replace(plan, reasons=plan.reasons + said) if said else plan
 
 
 def _item(prepared: Prepared) -> Item:
     inputs = prepared.found.inputs
-    return inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since
+    return (inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since,
+            prepared.profile, prepared.household_buys, prepared.household_loss_sales)
 
 
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
@@ -475,9 +557,13 @@ def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
     for start in range(0, len(chosen), max(1, batch)):
         group = chosen[start:start + max(1, batch)]
         with engine.connect() as connection:
-            read = [prepare(connection, n, day, market=market, master=master, costs=costs)
-                    for n in group]
-        todo = [p for p in read if isinstance(p, Prepared)]
+            read = [prepare(connection, n, day, market=market, master=master, costs=costs,
+                            wash_window_days=config.tax.wash_sale_days,
+                            location=(config.accounts if config.accounts.asset_location
+                                      else None)) for n in group]
+        # an account sharing its household is planned in the write transaction, after the
+        # household's accounts before it (it sees their proposed orders)
+        todo = [p for p in read if isinstance(p, Prepared) and not p.shared_household]
         made = dict(zip([p.name for p in todo], planner([_item(p) for p in todo]),
                         strict=True))
 
@@ -487,7 +573,7 @@ def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
             for p in read:
                 if isinstance(p, AccountDay):
                     done.append(p)
-                elif _still(connection, p, day):
+                elif p.name in made and _still(connection, p, day):
                     done.append(store(connection, p, made[p.name], config, day,
                                       schedule=schedule))
                 else:

@@ -8,8 +8,10 @@ history ``driftwise daily`` recorded.
   account against its target (daily NAV returns of the recorded plans minus the target
   portfolio's returns on the recorded prices), the costs (the expected trading cost of
   the plans whose orders were filled, and the fees of the recorded fills), and the Sharpe
-  ratio of the account beside the target's (the risk-free rate is not in the record:
-  returns in excess of zero, said in the review);
+  ratio of the account beside the target's, in excess of the recorded risk-free rate
+  (``driftwise import --risk-free``: each interval between consecutive plans earns the
+  rate of its first day times its sessions / 252); without a rate recorded on every
+  plan day, in excess of zero, said in the review;
 * **quarterly**: the target version re-checked (weights and cash sum to one, every
   target ticker priced, held tickers outside the targets, its age) and the threshold
   against the empirical optimum: the configuration's thresholds swept on the recorded
@@ -22,6 +24,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,7 +37,14 @@ from driftwise.app.daily import daily_plans
 from driftwise.config.model import Config
 from driftwise.errors import DataError
 from driftwise.record.inputs import effective_targets, load_record_inputs
-from driftwise.record.schema import fills, orders, prices, target_versions, target_weights
+from driftwise.record.schema import (
+    fills,
+    market_series,
+    orders,
+    prices,
+    target_versions,
+    target_weights,
+)
 
 WEEK_DAYS = 7
 """Calendar days a weekly review looks back."""
@@ -87,7 +97,8 @@ class MonthlyReview:
     return_annual, target_return_annual : float
         Mean daily return times 252, the account's and the target's.
     sharpe, target_sharpe : float
-        ``mean / std * sqrt(252)`` of the daily returns (in excess of zero).
+        ``mean / std * sqrt(252)`` of the daily returns in excess of the risk-free rate
+        (of zero when the record has no rate on every plan day; the notes say which).
     expected_cost_usd : float
         The plans' expected trading cost (``metrics.cost_usd``) of the plans with a filled
         order in the month.
@@ -221,8 +232,8 @@ def monthly_review(connection: Connection, account: int, as_of: dt.date, config:
     first = (pd.Timestamp(as_of) - pd.DateOffset(months=1)).date() + dt.timedelta(days=1)
     rows = _plans_between(connection, account, first, as_of)
     _need(rows, "month", as_of)
-    notes = ["returns in excess of zero: the risk-free rate is not in the record"]
     days = [r.as_of for r in rows]
+    rf, notes = risk_free_returns(connection, days)
     nav = np.array([float(r.nav_usd) for r in rows])
     r_p = nav[1:] / nav[:-1] - 1.0
     r_t = np.full(r_p.shape, np.nan)
@@ -258,9 +269,35 @@ def monthly_review(connection: Connection, account: int, as_of: dt.date, config:
     return MonthlyReview(
         as_of, tuple(days), _std_annual(active),
         float(np.nanmean([_metric(r, "te") for r in rows])),
-        _mean_annual(r_p), _mean_annual(r_t[~np.isnan(r_t)]), _sharpe(r_p),
-        _sharpe(r_t[~np.isnan(r_t)]), expected, fees,
+        _mean_annual(r_p), _mean_annual(r_t[~np.isnan(r_t)]), _sharpe(r_p - rf),
+        _sharpe((r_t - rf)[~np.isnan(r_t)]), expected, fees,
         1e4 * (expected + fees) / float(nav.mean()), len(filled_plans), tuple(notes))
+
+
+def risk_free_returns(connection: Connection, days: Sequence[dt.date]
+                      ) -> tuple[np.ndarray, list[str]]:
+    """The risk-free return of each interval between consecutive ``days``, shape
+    (len(days) - 1,): the recorded rate of its first day (``market_series``
+    ``risk_free``, annual) times its NYSE sessions / 252; zeros, and the note that says
+    so, when a day has no rate recorded."""
+    from driftwise.calendar import nyse_sessions, trading_days_between
+
+    out = np.zeros(max(len(days) - 1, 0))
+    if len(days) < 2:
+        return out, []
+    found = {r.date: float(r.value) for r in connection.execute(
+        sa.select(market_series.c.date, market_series.c.value).where(
+            (market_series.c.series == "risk_free")
+            & market_series.c.date.in_(list(days[:-1]))))}
+    if len(found) < len(days) - 1:
+        why = ("the risk-free rate is not in the record" if not found else
+               f"the risk-free rate is missing on {len(days) - 1 - len(found)} plan day(s)")
+        return out, [f"returns in excess of zero: {why} (driftwise import --risk-free)"]
+    sessions = nyse_sessions(days[0], days[-1])
+    for i, (a, b) in enumerate(pairwise(days)):
+        n = trading_days_between(sessions, pd.Timestamp(a), pd.Timestamp(b))
+        out[i] = found[a] * n / TRADING_DAYS
+    return out, ["returns in excess of the recorded risk-free rate"]
 
 
 def _std_annual(x: np.ndarray) -> float:

@@ -85,7 +85,16 @@ def settings(inputs: Inputs, state: PortfolioState, config: Config,
         held = where >= 0
         days = losses["sold"].to_numpy().astype("datetime64[D]")[held]
         assets = np.asarray(where[held], dtype=np.intp)
+    if inputs.household_loss_sales:
+        where = state.tickers.get_indexer(pd.Index([t for t, _ in inputs.household_loss_sales],
+                                                   dtype=object))
+        held = where >= 0
+        days = np.concatenate([days, np.array([d for _, d in inputs.household_loss_sales],
+                                              dtype="datetime64[D]")[held]])
+        assets = np.concatenate([assets, np.asarray(where[held], dtype=np.intp)])
+    bought = state.tickers.get_indexer(pd.Index(list(inputs.household_buys), dtype=object))
     return TaxSettings(
+        household_buy_assets=np.asarray(bought[bought >= 0], dtype=np.intp),
         rates=rates(config), relief=Relief(t.lot_relief.value), specific=t.specific_lots,
         gain_budget_usd=t.gain_budget_usd, realized_ytd_usd=realized,
         defer_horizon_days=float(t.defer_horizon_days) if t.defer_short_term_gains else 0.0,
@@ -134,7 +143,8 @@ def harvest_table(inputs: Inputs, state: PortfolioState, config: Config) -> pd.D
     rate arbitrage (:mod:`driftwise.tax.harvest`); the replacement (the configured pair,
     or cash until the wash-sale window ends). A lot of a ticker also bought within the
     wash-sale window is not proposed (the loss would be washed) unless wash sales are
-    allowed, and the note says so either way.
+    allowed, and the note says so either way; so is a lot of a ticker bought (or proposed
+    to be bought) in another account of the household (``inputs.household_buys``).
     """
     t = config.tax
     lots = tax_lots(inputs, state)
@@ -157,6 +167,12 @@ def harvest_table(inputs: Inputs, state: PortfolioState, config: Config) -> pd.D
         if recent.any():
             bought = ", ".join(str(d) for d in lots.acquired[recent])
             note = (f"wash sale: {ticker} bought {bought}, within {t.wash_sale_days} days"
+                    + ("; the loss would be disallowed (allowed by tax.allow_wash_sales)"
+                       if t.allow_wash_sales else "; not proposed"))
+            proposed = t.allow_wash_sales
+        elif ticker in inputs.household_buys:
+            note = (f"wash sale: {ticker} bought within {t.wash_sale_days} days in another "
+                    "account of the household"
                     + ("; the loss would be disallowed (allowed by tax.allow_wash_sales)"
                        if t.allow_wash_sales else "; not proposed"))
             proposed = t.allow_wash_sales

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,6 +37,10 @@ def daily_command(
         "cluster.workers, else 1: this process). The plans do not depend on it.", min=1,
         show_default=False)] = None,
     scheduler: SchedulerOption = None,
+    dashboard: Annotated[Path | None, typer.Option(
+        "--dashboard", help="Then write the accounts dashboard (as driftwise dashboard "
+        "--out PATH --as-of DAY) to this HTML file.", dir_okay=False,
+        show_default=False)] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -75,11 +80,21 @@ def daily_command(
                         workers=workers if workers is not None else cfg.cluster.workers or 1,
                         scheduler=scheduler if scheduler is not None
                         else cfg.cluster.scheduler)
+    written = None
+    if dashboard is not None:
+        from driftwise.record.book_view import read_book
+        from driftwise.report.dashboard import write_dashboard
+
+        with engine.connect() as connection:
+            written = write_dashboard(dashboard, read_book(connection, run.as_of))
     if as_json:
         print_json({"record": describe(str(engine.url)), "as_of": str(run.as_of),
-                    "accounts": [_plain(a) for a in run.accounts]})
+                    "accounts": [_plain(a) for a in run.accounts],
+                    **({"dashboard": str(written)} if written is not None else {})})
         return
     _show(run, show_all, describe(str(engine.url)))
+    if written is not None:
+        console.print(f"Wrote the dashboard to {written}", highlight=False)
 
 
 def _plain(a: object) -> dict[str, object]:

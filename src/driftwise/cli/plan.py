@@ -13,6 +13,7 @@ from driftwise._atomic import atomic_path, write_text
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.cli._inputs import (
     InputOptions,
+    SchedulerOption,
     load_cli_config,
     load_portfolio,
     record_url,
@@ -90,6 +91,16 @@ def plan_command(
         "--all", help="Plan every account of the holdings file, one market read for "
         "all: a summary of who needs action, by drift then cost-benefit (--out: a folder "
         "per account; --record: each stored under its account).")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="With --all: processes to plan the accounts on (a local Dask cluster; "
+        "default cluster.workers, else 1: this process). The plans do not depend on it.",
+        min=1, show_default=False)] = None,
+    scheduler: SchedulerOption = None,
+    accounts_file: Annotated[Path | None, typer.Option(
+        "--accounts", help="With --all: an accounts file (account, tax_status, "
+        "cash_target_weight, do_not_buy, do_not_sell, household): each account planned "
+        "with its tax status, restrictions and cash target.", dir_okay=False,
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.
@@ -99,6 +110,10 @@ def plan_command(
     naming several accounts needs --account ID (one) or --all (each).
     """
     cfg = load_cli_config(config)
+    if not every and (workers is not None or scheduler is not None
+                      or accounts_file is not None):
+        raise typer.BadParameter("--workers, --scheduler and --accounts plan many "
+                                 "accounts: they go with --all", param_hint="--workers")
     if every:
         from driftwise.cli.plan_all import plan_all
 
@@ -112,7 +127,10 @@ def plan_command(
                  volumes=volumes, master=master, vix=vix, cost_file=cost_file,
                  sales=sales, as_of=as_of, last_rebalance=last_rebalance,
                  accept_jump=accept_jump, delayed_since=delayed_since, out=out, fix=fix,
-                 record=record, db=db, config=config, as_json=as_json)
+                 record=record, db=db, config=config, as_json=as_json,
+                 workers=workers if workers is not None else cfg.cluster.workers or 1,
+                 scheduler=scheduler if scheduler is not None else cfg.cluster.scheduler,
+                 accounts=accounts_file)
         return
     inputs = load_portfolio(cfg, as_of=as_of, last_rebalance=last_rebalance,
                             accept_jump=accept_jump, account=account, holdings=holdings,

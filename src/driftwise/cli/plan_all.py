@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from driftwise.cli._inputs import load_cli_config, load_portfolio, record_url, with_sales
 from driftwise.cli._output import console, frame_table, num, pct, print_json, usd
 from driftwise.config.model import Config
+
+if TYPE_CHECKING:
+    from driftwise.data.accounts import AccountSpec
 
 
 def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | None,
@@ -15,9 +20,11 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
              vix: Path | None, cost_file: Path | None, sales: Path | None,
              as_of: str | None, last_rebalance: str | None, accept_jump: list[str] | None,
              delayed_since: str | None, out: Path | None, fix: bool, record: bool,
-             db: str | None, config: Path | None, as_json: bool) -> None:
+             db: str | None, config: Path | None, as_json: bool, workers: int | None = 1,
+             scheduler: str | None = None, accounts: Path | None = None) -> None:
     """Plan each account of ``holdings`` and print the summary (or JSON); with ``out``
-    a folder per account, with ``record`` each plan stored under its account."""
+    a folder per account, with ``record`` each plan stored under its account; ``workers``
+    local processes (or the Dask ``scheduler``) plan the accounts."""
     from driftwise.app.batch import plan_accounts
     from driftwise.cli.plan import pending_days_option, record_plan, write_plan_files
     from driftwise.data.holdings import read_accounts
@@ -32,8 +39,10 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
     if sales is not None:
         inputs = with_sales(inputs, sales, as_of)
     pending = pending_days_option(delayed_since, inputs.market.prices.index, as_of)
+    profiles = None if accounts is None else account_rows(accounts, books)
     batch = plan_accounts(inputs, books, cfg, as_of=as_of, pending_days=pending,
-                          shared_targets=targets is not None)
+                          shared_targets=targets is not None, workers=workers,
+                          scheduler=scheduler, profiles=profiles)
     written: dict[str, list[Path]] = {}
     if out is not None:
         for name, plan in batch.plans.items():
@@ -70,6 +79,35 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
                       highlight=False)
     if out is not None:
         console.print(f"wrote a folder per account to {out}")
+
+
+def account_rows(path: Path, books: Mapping[str, object]) -> dict[str, AccountSpec]:
+    """The rows of an accounts file by account, each naming an account of the holdings
+    file.
+
+    Raises
+    ------
+    DataError
+        An account the holdings file does not have, or a model (on files every account
+        follows ``--targets``; models live in the record), naming file, row and field.
+    """
+    from driftwise.data.accounts import read_account_file
+    from driftwise.errors import DataError
+
+    found = read_account_file(path)
+    for line, spec in zip(found.lines, found.rows, strict=True):
+        if spec.account not in books:
+            raise DataError(f"account {spec.account!r} is not in the holdings file",
+                            file=found.source, row=line, field="account",
+                            expected="an account of the holdings file: "
+                            + ", ".join(books), found=spec.account)
+        if spec.model is not None:
+            raise DataError("plan --all on files plans every account against --targets",
+                            file=found.source, row=line, field="model",
+                            expected="no model (import the accounts file into the record "
+                            "with driftwise import --accounts for model portfolios)",
+                            found=spec.model)
+    return {spec.account: spec for spec in found.rows}
 
 
 def _ratio(x: object) -> str:

@@ -71,6 +71,17 @@ def import_command(
         "--all", help="Import every account of the holdings file, each into its own "
         "account of the record (the targets, if given, into each: a model shared by "
         "the accounts).")] = False,
+    accounts_file: Annotated[Path | None, typer.Option(
+        "--accounts", help="An accounts file: account, and any of household, tax_status "
+        "(taxable, tax_deferred, tax_exempt), model, cash_target_weight, do_not_buy, "
+        "do_not_sell (see docs/record.md).", **_FILE)] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Import --targets as a new version of this model portfolio "
+        "(shared by the accounts that follow it) instead of an account's targets.",
+        show_default=False)] = None,
+    risk_free: Annotated[Path | None, typer.Option(
+        "--risk-free", help="A risk-free rate file (date, rate_annual: an annual "
+        "fraction); driftwise review measures Sharpe ratios against it.", **_FILE)] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -83,9 +94,15 @@ def import_command(
     nothing. A holdings file naming several accounts needs --account ID or --all.
     """
     given = {"holdings": holdings, "targets": targets, "master": master,
-             "cost_file": cost_file, "prices": prices, "vix": vix}
+             "cost_file": cost_file, "prices": prices, "vix": vix,
+             "accounts": accounts_file, "risk_free": risk_free}
     if not any(given.values()):
         raise typer.BadParameter("give at least one file to import", param_hint="--holdings")
+    if model is not None and (targets is None or holdings is not None or every
+                              or account is not None):
+        raise typer.BadParameter("--model NAME imports --targets as the model's new "
+                                 "version: give --targets, leave out --holdings, --all and "
+                                 "--account", param_hint="--model")
     if lots is not None and holdings is None:
         raise typer.BadParameter("--lots goes with --holdings", param_hint="--lots")
     if volumes is not None and prices is None:
@@ -95,24 +112,31 @@ def import_command(
                                  "--holdings, leave out --account", param_hint="--all")
     cfg = load_cli_config(config)
     books = (_read_books(holdings, lots=lots, as_of=as_of, account=account, every=every)
-             if holdings is not None else {account or DEFAULT_ACCOUNT: None})
+             if holdings is not None
+             else {} if model is not None or (accounts_file is not None and targets is None)
+             else {account or DEFAULT_ACCOUNT: None})
     read = _read_files(cfg.constraints.long_only, as_of=as_of, lots=lots, volumes=volumes,
                        **{**given, "holdings": None})
     engine = open_record(record_url(db, cfg))
     files = {**given, "lots": lots, "volumes": volumes}
-    changes = transaction(engine, lambda c: _store_books(c, books, read, files))
+    changes = transaction(engine, lambda c: _store_books(c, books, read, files, model=model,
+                                                         as_of=as_of))
     rows = [{"table": c.table, "added": c.added, "changed": c.changed, "removed": c.removed}
             for c in changes]
     named = ", ".join(books)
+    what = (f"account{'s' if len(books) > 1 else ''} {named}" if books
+            else f"model {model}" if model else "accounts file" if accounts_file
+            else "shared files")
     if as_json:
         print_json({"record": describe(str(engine.url)),
-                    "account": named if len(books) == 1 else list(books), "changes": rows})
+                    "account": named if len(books) == 1 else list(books),
+                    **({"model": model} if model is not None else {}), "changes": rows})
         return
     import pandas as pd
 
     console.print(frame_table(pd.DataFrame(rows).set_index("table"),
                               f"Imported into {describe(str(engine.url))} "
-                              f"(account{'s' if len(books) > 1 else ''} {named})",
+                              f"({what})",
                               {}, index_name="table"))
     if not any(c.any for c in changes):
         console.print("nothing changed: the record already holds these files")
@@ -120,8 +144,9 @@ def import_command(
 
 def _read_files(long_only: bool, *, as_of: str | None, lots: Path | None,
                 volumes: Path | None, **given: Path | None) -> dict[str, Any]:
+    from driftwise.data.accounts import read_account_file
     from driftwise.data.costs import read_cost_inputs
-    from driftwise.data.market import read_prices, read_vix
+    from driftwise.data.market import read_prices, read_risk_free, read_vix
     from driftwise.data.master import read_security_master
     from driftwise.data.targets import read_targets
 
@@ -131,6 +156,8 @@ def _read_files(long_only: bool, *, as_of: str | None, lots: Path | None,
         "cost_file": lambda p: read_cost_inputs(p, as_of=as_of),
         "prices": lambda p: read_prices(p, volumes=volumes, today=as_of, detect_jumps=False),
         "vix": lambda p: read_vix(p, today=as_of)[0],
+        "accounts": read_account_file,
+        "risk_free": lambda p: read_risk_free(p, today=as_of)[0],
     }
     return {k: readers[k](p) for k, p in given.items() if p is not None}
 
@@ -153,16 +180,55 @@ def _read_books(holdings: Path, *, lots: Path | None, as_of: str | None,
 
 
 def _store_books(connection: Any, books: dict[str, Any], read: dict[str, Any],
-                 files: dict[str, Path | None]) -> list[Changes]:
-    """Each account's holdings (and the targets), the shared files once."""
+                 files: dict[str, Path | None], *, model: str | None = None,
+                 as_of: str | None = None) -> list[Changes]:
+    """Each account's holdings (and the targets), the shared files once; the model's
+    version and the accounts file after them (they write the followers' target
+    versions)."""
+    from driftwise.record import accounts as profiles
+
+    marked = _market_date(connection, as_of, read.get("prices"))
     changes: list[Changes] = []
-    for k, (name, holdings) in enumerate(books.items()):
-        mine = {key: v for key, v in read.items()
+    own = {k: v for k, v in read.items() if k not in ("accounts", "targets")}
+    if model is None and "targets" in read:
+        own["targets"] = read["targets"]
+    for k, (name, holdings) in enumerate(books.items() or [(None, None)]):
+        mine = {key: v for key, v in own.items()
                 if key == "targets" or k == 0}  # the market, master and costs once
         if holdings is not None:
             mine["holdings"] = holdings
-        changes += _store(connection, name, mine, files)
-    return _summed(changes)
+        if mine:
+            changes += _store(connection, name, mine, files, market_date=marked)
+    extra: list[Changes] = []
+    if model is not None:
+        extra += profiles.import_model(connection, model, read["targets"])
+    if "accounts" in read:
+        extra += profiles.import_accounts(connection, read["accounts"])
+    if any(c.any for c in extra):
+        append_event(connection, "import", {
+            "files": {k: str(v) for k, v in files.items()
+                      if v is not None and k in ("accounts", "targets")},
+            **({"model": model} if model is not None else {}),
+            "changes": [vars(c) for c in extra]})
+    return _summed(changes + extra)
+
+
+def _market_date(connection: Any, as_of: str | None, market: Any) -> Any:
+    """The session imported holdings are marked at: ``--as-of``, else the newest price
+    date recorded or imported with them (None: none)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from driftwise.record.schema import prices
+
+    if as_of is not None:
+        return dt.date.fromisoformat(as_of)
+    found = [connection.execute(sa.select(sa.func.max(prices.c.date))).scalar_one_or_none()]
+    if market is not None and len(market.prices.index):
+        found.append(market.prices.index[-1].date())
+    known = [d for d in found if d is not None]
+    return max(known) if known else None
 
 
 def _summed(changes: list[Changes]) -> list[Changes]:
@@ -176,18 +242,19 @@ def _summed(changes: list[Changes]) -> list[Changes]:
     return list(out.values())
 
 
-def _store(connection: Any, account: str, read: dict[str, Any],
-           files: dict[str, Path | None]) -> list[Changes]:
+def _store(connection: Any, account: str | None, read: dict[str, Any],
+           files: dict[str, Path | None], *, market_date: Any = None) -> list[Changes]:
     from driftwise.record import imports
     from driftwise.record.holdings import account_id
 
     changes: list[Changes] = []
     owner = None
-    if "holdings" in read or "targets" in read:
+    if account is not None and ("holdings" in read or "targets" in read):
         owner = account_id(connection, account, create=True, lock=True)
     if "holdings" in read:
         assert owner is not None
-        changes += imports.import_holdings(connection, owner, read["holdings"])
+        changes += imports.import_holdings(connection, owner, read["holdings"],
+                                           market_date=market_date)
     if "targets" in read:
         assert owner is not None
         changes += imports.import_targets(connection, owner, read["targets"])
@@ -199,6 +266,8 @@ def _store(connection: Any, account: str, read: dict[str, Any],
         changes += imports.import_prices(connection, read["prices"])
     if "vix" in read:
         changes += imports.import_series(connection, "vix", read["vix"])
+    if "risk_free" in read:
+        changes += imports.import_series(connection, "risk_free", read["risk_free"])
     if any(c.any for c in changes):
         append_event(connection, "import", {
             "files": {k: str(v) for k, v in files.items() if v is not None},

@@ -80,6 +80,7 @@ __all__ = [
     "COMPOSITE",
     "DEFAULT_CONFIG_TOML",
     "UNSUPPORTED",
+    "AccountsConfig",
     "BacktestConfig",
     "ClusterConfig",
     "Config",
@@ -666,6 +667,20 @@ class ClusterConfig(_Section):
                                min_length=1)
 
 
+class AccountsConfig(_Section):
+    """``[accounts]``: the household rules of ``driftwise daily`` (accounts grouped in
+    households with a tax status: ``driftwise import --accounts``)."""
+
+    asset_location: bool = _f(False, "Within a household, hold its tax-inefficient assets "
+                              "in its tax-deferred accounts first: the household's targets "
+                              "split across its accounts by tax status before planning.")
+    tax_inefficient_classes: tuple[str, ...] = _lax(
+        ("Bond", "REIT"), "Asset classes (security master asset_class, any case) whose "
+        "income is taxed as it comes: placed in tax-deferred accounts first.")
+    tax_inefficient_tickers: Tickers = _f((), "Tickers placed in tax-deferred accounts "
+                                          "first, whatever their asset class.")
+
+
 class Config(_Section):
     """The whole configuration; every section and field has a default."""
 
@@ -681,6 +696,7 @@ class Config(_Section):
     data: DataConfig = DataConfig()
     record: RecordConfig = RecordConfig()
     cluster: ClusterConfig = ClusterConfig()
+    accounts: AccountsConfig = AccountsConfig()
 
     def to_toml(self) -> str:
         """The configuration as TOML text that :func:`loads_config` reads back equal.

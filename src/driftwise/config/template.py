@@ -289,4 +289,14 @@ accept_jumps = []
 # workers = 2
 # ... or the address of a running Dask scheduler, whose workers have driftwise installed.
 # scheduler = "tcp://10.0.0.5:8786"
+
+[accounts]
+# Household rules of driftwise daily (households and tax status: driftwise import
+# --accounts). Hold the household's tax-inefficient assets in its tax-deferred accounts
+# first: its targets split across its accounts by tax status before planning.
+asset_location = false
+# Tax-inefficient asset classes (the security master's asset_class, any case) ...
+tax_inefficient_classes = ["Bond", "REIT"]
+# ... and tickers, whatever their asset class.
+tax_inefficient_tickers = []
 """.replace("{triggers}", _TRIGGER_LINES)

@@ -32,6 +32,16 @@ class TargetLevel(StrEnum):
     ASSET_CLASS = "asset_class"
 
 
+class TaxStatus(StrEnum):
+    """An account's tax status: its sales are taxed (lot-level tax in its plans), or
+    not (a tax-deferred account such as an IRA or 401(k), a tax-exempt one such as a
+    Roth IRA or an endowment: planned with tax off)."""
+
+    TAXABLE = "taxable"
+    TAX_DEFERRED = "tax_deferred"
+    TAX_EXEMPT = "tax_exempt"
+
+
 class DefaultTarget(StrEnum):
     """What to use when no target is given."""
 
@@ -184,6 +194,13 @@ class Inputs:
         Per-ticker spread, commission and borrow inputs (tier defaults where absent).
     sales : RecentSales or None
         Recent realized sales (wash sales, gains realized this year).
+    household_buys : tuple of str
+        Tickers bought (or proposed to be bought) in another account of the same
+        household within the wash-sale window: a sale at a loss of one of them would be
+        washed (the record's fills and open orders; see ``driftwise daily``).
+    household_loss_sales : tuple of (str, str)
+        Sales at a loss (ticker, ISO date) in another account of the same household
+        within the wash-sale window: a buy of the ticker would wash that loss.
     """
 
     holdings: Holdings
@@ -193,3 +210,5 @@ class Inputs:
     last_rebalance: pd.Timestamp | None = None
     costs: CostFile | None = None
     sales: RecentSales | None = None
+    household_buys: tuple[str, ...] = ()
+    household_loss_sales: tuple[tuple[str, str], ...] = ()

@@ -10,7 +10,10 @@ then, for one portfolio (C = 1) with tax lots:
 2. **Wash sales.** A loss lot of an asset bought within the wash-sale window before
    today is not sold (its loss would be disallowed), and a buy of an asset sold at a
    loss within the window (the recent-sales file) is not made, unless wash sales are
-   allowed: then the trade stays and its reason says so.
+   allowed: then the trade stays and its reason says so. A loss lot of an asset bought
+   (or proposed to be bought) within the window in another account of the same
+   household (``household_buy_assets``) is not sold either (IRC §1091 spans the
+   household's accounts).
 3. **Each sale cut to its best lot boundary.** For a sold asset, with the other trades
    fixed, the sale is evaluated at every lot boundary of its relief order (nothing, the
    first lot, the first two, ..., the whole sale) and kept at the boundary with the
@@ -111,6 +114,9 @@ class TaxSettings:
     loss_sale_days : ndarray of datetime64[D], shape (S,)
     loss_sale_assets : ndarray of int, shape (S,)
         Recent sales at a loss (day, asset index): a buy within the window washes them.
+    household_buy_assets : ndarray of int, shape (B,)
+        Assets bought (or proposed to be bought) within the window in another account
+        of the same household: a sale of a loss lot of one of them would be washed.
     """
 
     rates: TaxRates
@@ -123,6 +129,7 @@ class TaxSettings:
     allow_wash_sales: bool = False
     loss_sale_days: DayArray = field(default_factory=lambda: np.zeros(0, "datetime64[D]"))
     loss_sale_assets: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    household_buy_assets: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,20 @@ def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots:
     # of a lot never replaces its own shares)
     loss = (gain_ps < 0.0) & np.array([bool(np.any(recent != j)) for j in order],
                                       dtype=bool)
+    household = bool(np.any(settings.household_buy_assets == i))
+    if household and (gain_ps < 0.0).any():
+        lost = gain_ps < 0.0
+        names = ", ".join(_lot_name(lots, j) for j in order[lost])
+        if settings.allow_wash_sales:
+            reasons.append((i, f"wash sale: the loss of lots {names} is disallowed (bought "
+                               f"within {settings.wash_window_days} days in another "
+                               "account of the household)"))
+        else:
+            reasons.append((i, f"loss lots {names} not sold: a purchase within "
+                               f"{settings.wash_window_days} days in another account of "
+                               "the household would wash the loss"))
+            order, gain_ps = order[~lost], gain_ps[~lost]
+            loss = loss[~lost]
     if loss.any():
         names = ", ".join(_lot_name(lots, j) for j in order[loss])
         if settings.allow_wash_sales:

@@ -110,7 +110,8 @@ def apply_record_fills(connection: Connection, account_name: str, table: pd.Data
     relieved = apply_fills(to_holdings(before, label), fresh.fills, relief=relief,
                            allow_short=allow_short)
     after = _exact_after(before, fresh.fills, from_holdings(relieved).lots)
-    snapshot = write_snapshot(connection, account, after, reason="fills", source=label)
+    snapshot = write_snapshot(connection, account, after, reason="fills", source=label,
+                              market_date=last_fill_date(fresh.fills).date())
     links, unmatched = _link_orders(connection, account, fresh.fills, label)
     moment = now()
     connection.execute(fills.insert(), [

@@ -121,6 +121,13 @@ def read_snapshot(connection: Connection, snapshot_id: int) -> Snapshot:
     return Snapshot(head.cash_usd, held, lot_rows)
 
 
+def market_date(connection: Connection, snapshot_id: int) -> dt.date | None:
+    """The session a snapshot's holdings were marked at (None: not recorded)."""
+    found = connection.execute(sa.select(holdings_snapshots.c.market_date).where(
+        holdings_snapshots.c.id == snapshot_id)).scalar_one()
+    return found  # type: ignore[no-any-return]
+
+
 def current(connection: Connection, account: int) -> Snapshot | None:
     """The account's current holdings (None: never imported)."""
     latest = latest_snapshot_id(connection, account)
@@ -128,11 +135,13 @@ def current(connection: Connection, account: int) -> Snapshot | None:
 
 
 def write_snapshot(connection: Connection, account: int, snapshot: Snapshot, *,
-                   reason: str, source: str) -> int:
-    """Insert a new snapshot of the account's holdings; return its id."""
+                   reason: str, source: str, market_date: dt.date | None = None) -> int:
+    """Insert a new snapshot of the account's holdings; return its id. ``market_date``:
+    the session the holdings were marked at (None: unknown)."""
+    marked = {} if market_date is None else {"market_date": market_date}
     result = connection.execute(holdings_snapshots.insert().values(
         account_id=account, cash_usd=snapshot.cash_usd, lot_level=snapshot.lots is not None,
-        reason=reason, source=source, created_at=now()))
+        reason=reason, source=source, created_at=now(), **marked))
     key = result.inserted_primary_key
     assert key is not None
     new = int(key[0])

@@ -46,14 +46,16 @@ CHUNK = 5_000
 T = TypeVar("T")
 
 
-def import_holdings(connection: Connection, account: int, holdings: Holdings
-                    ) -> list[Changes]:
-    """Store ``holdings`` as the account's current holdings when they differ."""
+def import_holdings(connection: Connection, account: int, holdings: Holdings, *,
+                    market_date: dt.date | None = None) -> list[Changes]:
+    """Store ``holdings`` as the account's current holdings when they differ;
+    ``market_date``: the session they were marked at."""
     new = from_holdings(holdings)
     old = current(connection, account)
     found = compare(old, new)
     if old is None or any(c.any for c in found) or (old.lots is None) != (new.lots is None):
-        write_snapshot(connection, account, new, reason="import", source=holdings.source)
+        write_snapshot(connection, account, new, reason="import", source=holdings.source,
+                       market_date=market_date)
     return list(found)
 
 
@@ -67,26 +69,35 @@ def _weights(targets: Targets) -> dict[str, tuple[Decimal, Decimal | None, Decim
 
 def import_targets(connection: Connection, account: int, targets: Targets) -> list[Changes]:
     """Store ``targets`` as a new version when they differ from the latest one."""
+    return store_version(connection, target_versions, target_weights,
+                         target_versions.c.account_id, account, targets, "targets")
+
+
+def store_version(connection: Connection, versions: sa.Table, weights: sa.Table,
+                  owner_column: sa.Column[int], owner: int, targets: Targets, name: str
+                  ) -> list[Changes]:
+    """Store ``targets`` as a new version of ``owner`` (an account's target versions or a
+    model's versions) when they differ from its latest one."""
     latest = connection.execute(
-        sa.select(target_versions).where(target_versions.c.account_id == account)
-        .order_by(target_versions.c.id.desc()).limit(1)).one_or_none()
+        sa.select(versions).where(owner_column == owner)
+        .order_by(versions.c.id.desc()).limit(1)).one_or_none()
     new = _weights(targets)
     head = (targets.level.value, day(targets.effective_date), required(targets.cash_weight))
     old: dict[str, tuple[Decimal, Decimal | None, Decimal | None]] = {}
     if latest is not None:
         old = {r.key: (r.weight, r.band_abs, r.band_rel) for r in connection.execute(
-            sa.select(target_weights).where(target_weights.c.version_id == latest.id))}
+            sa.select(weights).where(weights.c.version_id == latest.id))}
         if (latest.level, latest.effective_date, latest.cash_weight) == head and old == new:
-            return [Changes("targets")]
-    result = connection.execute(target_versions.insert().values(
-        account_id=account, level=head[0], effective_date=head[1], cash_weight=head[2],
-        source=targets.source, created_at=now()))
+            return [Changes(name)]
+    result = connection.execute(versions.insert().values({
+        owner_column.name: owner, "level": head[0], "effective_date": head[1],
+        "cash_weight": head[2], "source": targets.source, "created_at": now()}))
     key = result.inserted_primary_key
     assert key is not None
-    connection.execute(target_weights.insert(), [
+    connection.execute(weights.insert(), [
         {"version_id": int(key[0]), "key": k, "weight": w, "band_abs": a, "band_rel": r}
         for k, (w, a, r) in sorted(new.items())])
-    return [Changes("targets", len(new.keys() - old.keys()),
+    return [Changes(name, len(new.keys() - old.keys()),
                     sum(old[k] != new[k] for k in old.keys() & new.keys()),
                     len(old.keys() - new.keys()))]
 

@@ -9,8 +9,9 @@ file (:func:`~driftwise.data.market.read_prices`, :func:`~driftwise.data.market.
 so suspect price jumps, non-session rows and gaps are flagged and refused exactly as
 for files; :func:`load_market` reads it once for every account of a ``daily`` run.
 
-The record's holdings carry no market date (a snapshot is stamped with the moment it
-was written), so the holdings are the account's current snapshot whatever the day.
+The holdings are the account's current snapshot whatever the day (each snapshot keeps
+the session it was marked at, ``holdings_snapshots.market_date``, since migration 0004;
+a plan of an earlier day still reads the current holdings).
 """
 
 from __future__ import annotations

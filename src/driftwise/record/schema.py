@@ -27,6 +27,10 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 ORDER_STATUSES = ("proposed", "approved", "sent", "filled", "cancelled")
 """Every status an order can have, in the order of its life."""
 
+TAX_STATUSES = ("taxable", "tax_deferred", "tax_exempt")
+"""An account's tax status (``accounts.tax_status``; NULL: not declared, the
+configuration's ``[tax] enabled`` decides)."""
+
 
 class Exact(TypeDecorator[Decimal]):
     """An exact decimal column: ``NUMERIC`` on PostgreSQL, decimal text on SQLite.
@@ -77,7 +81,57 @@ accounts = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", _when(), nullable=False),
     sa.Column("last_rebalance", sa.Date, nullable=True),
+    sa.Column("household_id", sa.Integer, nullable=True),
+    sa.Column("tax_status", sa.String(20), nullable=True),
+    sa.Column("model_id", sa.Integer, nullable=True),
+    sa.Column("cash_target_weight", Exact, nullable=True),
+    sa.Column("do_not_buy", sa.JSON, nullable=True),
+    sa.Column("do_not_sell", sa.JSON, nullable=True),
 )
+"""An account: ``household_id`` the household it belongs to (``households``; None:
+none), ``tax_status`` one of :data:`TAX_STATUSES` (None: not declared), ``model_id`` the
+model portfolio it follows (``models``; None: its own targets), with its overrides: the
+cash target (a fraction of NAV; None: the model's) and the tickers it never buys or
+sells (JSON lists of tickers)."""
+
+households = sa.Table(
+    "households", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", _when(), nullable=False),
+)
+"""A household: accounts of the same owners (the wash-sale rule spans them)."""
+
+models = sa.Table(
+    "models", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", _when(), nullable=False),
+)
+"""A model portfolio: a named target shared by the accounts that follow it."""
+
+model_versions = sa.Table(
+    "model_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.ForeignKey("models.id"), nullable=False, index=True),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("effective_date", sa.Date, nullable=True),
+    sa.Column("cash_weight", Exact, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("created_at", _when(), nullable=False),
+)
+
+model_weights = sa.Table(
+    "model_weights", metadata,
+    sa.Column("version_id", sa.ForeignKey("model_versions.id"), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("weight", Exact, nullable=False),
+    sa.Column("band_abs", Exact, nullable=True),
+    sa.Column("band_rel", Exact, nullable=True),
+)
+"""A model's versions, as an account's ``target_versions`` / ``target_weights``; each
+version is written into the target versions of every account following the model (with
+its cash override), so a plan reads its account's own target version either way."""
 
 holdings_snapshots = sa.Table(
     "holdings_snapshots", metadata,
@@ -88,7 +142,11 @@ holdings_snapshots = sa.Table(
     sa.Column("reason", sa.String(20), nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("created_at", _when(), nullable=False),
+    sa.Column("market_date", sa.Date, nullable=True),
 )
+"""A holdings snapshot: ``market_date`` the session its holdings were marked at (an
+import's as-of date, else the last price date recorded then; a fills run's last fill
+date); None: written before the record kept it."""
 
 positions = sa.Table(
     "positions", metadata,
@@ -166,7 +224,8 @@ market_series = sa.Table(
     sa.Column("date", sa.Date, primary_key=True),
     sa.Column("value", Exact, nullable=False),
 )
-"""Daily market series by name: ``vix`` (close, index points)."""
+"""Daily market series by name: ``vix`` (close, index points), ``risk_free`` (the
+risk-free rate, an annual fraction)."""
 
 plans = sa.Table(
     "plans", metadata,
