@@ -426,7 +426,7 @@ def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
                          borrow_bps_annual=None, groups=batch.groups)
     if run.settings.aware:
         taxed = tax_step(batch.rule, ctx, asset_day, run.tax_lots(), run.settings_today(day),
-                         day)
+                         day, evaluated=result)
         outcome, taken = taxed.outcome, taxed.taken_shares
     else:
         outcome = step(batch.rule, ctx, asset_day, evaluated=result)
