@@ -39,6 +39,7 @@ Harvesting Alpha", Financial Analysts Journal 76(3): 0.82% a year with the wash-
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from driftwise._atomic import write_text
 from driftwise.app.aftertax import after_tax_compare
 from driftwise.backtest import cluster
 from driftwise.config import Config
@@ -76,6 +78,8 @@ class Check:
     threshold: float
     samples: int
     random: int
+    rows_dir: str | None = None
+    """Each portfolio's row is also written here as ``<label>.json`` when it is done."""
 
 
 def draw(pool: list[str], n: int, stocks: int, random: int, data_dir: Path, start: str
@@ -98,18 +102,23 @@ def one_portfolio(check: Check, item: tuple[int, PortfolioSpec]) -> dict[str, fl
                           samples=check.samples, seed=check.random + j)
     runs = c.metrics.to_dict(orient="index")
     aware, unaware = runs["tax-aware"], runs["tax-unaware"]
-    return {"portfolio": spec.label, "tax_alpha": c.tax_alpha,
-            "low": c.tax_alpha_low, "high": c.tax_alpha_high,
-            "aware_after_tax": float(aware["after_tax_return_annual"]),
-            "unaware_after_tax": float(unaware["after_tax_return_annual"]),
-            "aware_pre_tax": float(aware["pre_tax_return_annual"]),
-            "unaware_pre_tax": float(unaware["pre_tax_return_annual"]),
-            "harvested_usd": float(aware["harvested_loss_usd"]),
-            "harvest_days": float(aware["n_harvest_days"]),
-            "disallowed_unaware_usd": float(unaware["disallowed_usd"]),
-            "taxes_aware_usd": float(aware["taxes_paid_usd"]),
-            "taxes_unaware_usd": float(unaware["taxes_paid_usd"]),
-            "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - cpu}
+    row: dict[str, float | str] = {
+        "portfolio": spec.label, "tax_alpha": c.tax_alpha,
+        "low": c.tax_alpha_low, "high": c.tax_alpha_high,
+        "aware_after_tax": float(aware["after_tax_return_annual"]),
+        "unaware_after_tax": float(unaware["after_tax_return_annual"]),
+        "aware_pre_tax": float(aware["pre_tax_return_annual"]),
+        "unaware_pre_tax": float(unaware["pre_tax_return_annual"]),
+        "harvested_usd": float(aware["harvested_loss_usd"]),
+        "harvest_days": float(aware["n_harvest_days"]),
+        "disallowed_unaware_usd": float(unaware["disallowed_usd"]),
+        "taxes_aware_usd": float(aware["taxes_paid_usd"]),
+        "taxes_unaware_usd": float(unaware["taxes_paid_usd"]),
+        "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - cpu}
+    if check.rows_dir is not None:
+        write_text(Path(check.rows_dir) / f"{spec.label.replace(' ', '-')}.json",
+                   json.dumps(row))
+    return row
 
 
 def across(alpha: pd.Series, level: float = 0.95) -> tuple[float, float]:
@@ -135,6 +144,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="Run the portfolios on a local Dask cluster of this many "
                              "processes (default: one after another in this process).")
+    parser.add_argument("--rows-dir", type=Path, default=None,
+                        help="Also write each portfolio's row here as JSON when it is done "
+                             "(an interrupted run keeps the portfolios it finished).")
     parser.add_argument("--data-dir", type=Path, default=DATA)
     args = parser.parse_args()
     if args.portfolios < 1 or (args.workers is not None and args.workers < 1) or (
@@ -150,7 +162,10 @@ def main() -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     pool = sorted(eligible_sp500(args.data_dir, args.start))
     specs = draw(pool, args.portfolios, args.stocks, args.random, args.data_dir, args.start)
-    check = Check(args.start, end, args.threshold, args.samples, args.random)
+    if args.rows_dir is not None:
+        args.rows_dir.mkdir(parents=True, exist_ok=True)
+    check = Check(args.start, end, args.threshold, args.samples, args.random,
+                  None if args.rows_dir is None else str(args.rows_dir))
     items = list(enumerate(specs))
 
     def report(row: dict[str, float | str]) -> None:
