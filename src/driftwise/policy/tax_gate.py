@@ -178,10 +178,12 @@ class _Portfolio:
         return float(self.benefits_usd(trade[None, :])[0])
 
     def benefits_usd(self, trades: FloatArray) -> FloatArray:
-        """The benefit of each row of ``trades`` (B, N), USD (B,): one tracking-error
-        evaluation for all of them (each row's value is the one-row value)."""
+        """The benefit of each row of ``trades`` (B, N), USD (B,). Each row's tracking
+        error is evaluated alone: numpy's einsum may sum a batch in another order than one
+        row (it does for N = 2), and a lot boundary's value must not depend on how many
+        boundaries are weighed with it."""
         drift = (self.held + trades) / self.nav - self.target
-        te_after = np.asarray(self.ctx.te(drift), dtype=np.float64)
+        te_after = np.array([self.ctx.te(row[None, :])[0] for row in drift], dtype=np.float64)
         return np.asarray(self.scale * (self.te_before**2 - te_after**2), dtype=np.float64)
 
     def cost_usd(self, trade: FloatArray) -> FloatArray:
