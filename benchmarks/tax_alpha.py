@@ -1,10 +1,14 @@
 """Tax alpha on real data: monthly loss harvesting on random 50-stock S&P 500 portfolios.
 
-Each portfolio holds 50 stocks drawn at random from the S&P 500 stocks with a clean
-adjusted close over the whole window (``../shared/data/sp500-daily-ohlcv-alphavantage``,
-survivorship-biased: April-2021 members only), equal weight, 2% cash, USD 1,000,000 at the
-first close. The rule is a 10% drift threshold rebalancing to target with the full cost
-model; it runs twice through the after-tax backtest (:mod:`driftwise.backtest.aftertax`):
+Each portfolio holds 50 stocks drawn at random, **point in time**, from the S&P 500 stocks
+one could have chosen on the first day of the window from the data up to it
+(:func:`driftwise.validation.study.eligible_sp500`: priced that day, a year of history, no
+split artefact before it; ``../shared/data/sp500-daily-ohlcv-alphavantage``, still
+survivorship-biased: April-2021 members only), cost tiers from the market caps known that
+day, a stock that stops trading held at its last price; equal weight, 2% cash,
+USD 1,000,000 at the first close. The rule is a 10% drift threshold rebalancing to target
+with the full cost model; it runs twice through the after-tax backtest
+(:mod:`driftwise.backtest.aftertax`):
 
 * **tax-aware**: the planner's decision after tax (HIFO relief, deferral of short-term
   gains, wash-sale holds) and loss harvesting on the first session of every month (lots
@@ -17,27 +21,37 @@ Rates 37% short-term / 20% long-term (no state tax, no NIIT), yearly netting wit
 3,000 ordinary-income offset and the carry-forward, taxes paid from cash at each year's
 end, and every remaining gain taxed long-term at the end (the after-tax liquidation
 value). The tax alpha is the after-tax annual return difference, with a paired circular
-block bootstrap (21-day blocks) per portfolio and the spread across portfolios.
+block bootstrap (21-day blocks) per portfolio; across the K portfolios the mean, its 95%
+t-interval (the portfolios are independent draws) and the share of portfolios with a
+positive alpha. With ``--workers W`` the portfolios run on a local Dask cluster of W
+processes (:func:`driftwise.backtest.cluster.run_tasks`, results in portfolio order, the
+same numbers as inline).
 
 Literature: Chaudhuri, Burnham and Lo (2020), "An Empirical Evaluation of Tax-Loss
 Harvesting Alpha", Financial Analysts Journal 76(3): 0.82% a year with the wash-sale rule
 (1.08% without), 500 largest US stocks, 1926-2018, monthly harvesting, 35%/15% rates
 (see benchmarks/README.md for why the figures differ).
 
-    python benchmarks/tax_alpha.py [--portfolios 4] [--start 2000-01-03] [--end 2020-12-31]
+    python benchmarks/tax_alpha.py [--portfolios 4] [--workers 2] [--start 2000-01-03]
+        [--end 2020-12-31 | --years 10] [--samples 1000] [--random 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from driftwise._atomic import write_text
 from driftwise.app.aftertax import after_tax_compare
+from driftwise.backtest import cluster
 from driftwise.config import Config
 from driftwise.validation.study import PortfolioSpec, eligible_sp500, load_inputs
 
@@ -55,64 +69,143 @@ def config(start: str, end: str, threshold: float) -> Config:
         "tax.niit_rate": 0.0, "tax.state_rate": 0.0, "tax.lot_relief": "hifo"})
 
 
+@dataclass(frozen=True)
+class Check:
+    """What every portfolio's task shares: the window, the rule and the bootstrap."""
+
+    start: str
+    end: str
+    threshold: float
+    samples: int
+    random: int
+    rows_dir: str | None = None
+    """Each portfolio's row is also written here as ``<label>.json`` when it is done."""
+
+
+def draw(pool: list[str], n: int, stocks: int, random: int, data_dir: Path, start: str
+         ) -> list[PortfolioSpec]:
+    """``n`` portfolios of ``stocks`` of ``pool`` (sorted), drawn on ``start``."""
+    rng = np.random.default_rng(random)
+    out = []
+    for j in range(n):
+        tickers = tuple(sorted(rng.choice(pool, size=stocks, replace=False).tolist()))
+        out.append(PortfolioSpec(f"random {j + 1}", "sp500", tickers, str(data_dir),
+                                 as_of=start))
+    return out
+
+
+def one_portfolio(check: Check, item: tuple[int, PortfolioSpec]) -> dict[str, float | str]:
+    """The tax-aware and tax-unaware runs of one portfolio: its row of the table."""
+    j, spec = item
+    began, cpu = time.perf_counter(), time.process_time()
+    c = after_tax_compare(load_inputs(spec), config(check.start, check.end, check.threshold),
+                          samples=check.samples, seed=check.random + j)
+    runs = c.metrics.to_dict(orient="index")
+    aware, unaware = runs["tax-aware"], runs["tax-unaware"]
+    row: dict[str, float | str] = {
+        "portfolio": spec.label, "tax_alpha": c.tax_alpha,
+        "low": c.tax_alpha_low, "high": c.tax_alpha_high,
+        "aware_after_tax": float(aware["after_tax_return_annual"]),
+        "unaware_after_tax": float(unaware["after_tax_return_annual"]),
+        "aware_pre_tax": float(aware["pre_tax_return_annual"]),
+        "unaware_pre_tax": float(unaware["pre_tax_return_annual"]),
+        "harvested_usd": float(aware["harvested_loss_usd"]),
+        "harvest_days": float(aware["n_harvest_days"]),
+        "disallowed_unaware_usd": float(unaware["disallowed_usd"]),
+        "taxes_aware_usd": float(aware["taxes_paid_usd"]),
+        "taxes_unaware_usd": float(unaware["taxes_paid_usd"]),
+        "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - cpu}
+    if check.rows_dir is not None:
+        write_text(Path(check.rows_dir) / f"{spec.label.replace(' ', '-')}.json",
+                   json.dumps(row))
+    return row
+
+
+def across(alpha: pd.Series, level: float = 0.95) -> tuple[float, float]:
+    """The t-interval of the mean of ``alpha`` (one value per portfolio)."""
+    n = len(alpha)
+    if n < 2:
+        return float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(alpha.std(ddof=1)) / np.sqrt(n)
+    return float(alpha.mean()) - half, float(alpha.mean()) + half
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--portfolios", type=int, default=4)
     parser.add_argument("--stocks", type=int, default=50)
     parser.add_argument("--start", default="2000-01-03")
     parser.add_argument("--end", default="2020-12-31")
+    parser.add_argument("--years", type=int, default=None,
+                        help="Window of this many years from --start (instead of --end).")
     parser.add_argument("--threshold", type=float, default=0.10)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--random", type=int, default=0, help="Random state of the draws.")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Run the portfolios on a local Dask cluster of this many "
+                             "processes (default: one after another in this process).")
+    parser.add_argument("--rows-dir", type=Path, default=None,
+                        help="Also write each portfolio's row here as JSON when it is done "
+                             "(an interrupted run keeps the portfolios it finished).")
     parser.add_argument("--data-dir", type=Path, default=DATA)
     args = parser.parse_args()
+    if args.portfolios < 1 or (args.workers is not None and args.workers < 1) or (
+            args.years is not None and args.years < 1):
+        parser.error("--portfolios, --workers and --years must be at least 1")
     if not (args.data_dir / "sp500-daily-ohlcv-alphavantage").is_dir():
         print(f"skipped: no real data at {args.data_dir} (the S&P 500 folder of the shared "
               "data is needed)")
         return 0
-    t0 = time.perf_counter()
-    pool = sorted(eligible_sp500(args.data_dir, args.start, args.end))
-    rng = np.random.default_rng(args.random)
-    base = config(args.start, args.end, args.threshold)
-    rows = []
-    for j in range(args.portfolios):
-        tickers = tuple(sorted(rng.choice(pool, size=args.stocks, replace=False).tolist()))
-        spec = PortfolioSpec(f"random {j + 1}", "sp500", tickers, str(args.data_dir))
-        began = time.perf_counter()
-        c = after_tax_compare(load_inputs(spec), base, samples=args.samples,
-                              seed=args.random + j)
-        aware, unaware = c.metrics.loc["tax-aware"], c.metrics.loc["tax-unaware"]
-        rows.append({"portfolio": spec.label, "tax_alpha": c.tax_alpha,
-                     "low": c.tax_alpha_low, "high": c.tax_alpha_high,
-                     "aware_after_tax": aware["after_tax_return_annual"],
-                     "unaware_after_tax": unaware["after_tax_return_annual"],
-                     "aware_pre_tax": aware["pre_tax_return_annual"],
-                     "unaware_pre_tax": unaware["pre_tax_return_annual"],
-                     "harvested_usd": aware["harvested_loss_usd"],
-                     "harvest_days": aware["n_harvest_days"],
-                     "disallowed_unaware_usd": unaware["disallowed_usd"],
-                     "taxes_aware_usd": aware["taxes_paid_usd"],
-                     "taxes_unaware_usd": unaware["taxes_paid_usd"],
-                     "seconds": time.perf_counter() - began})
-        print(f"{spec.label}: tax alpha {100 * c.tax_alpha:+.2f}%/yr "
-              f"[{100 * c.tax_alpha_low:+.2f}, {100 * c.tax_alpha_high:+.2f}] "
-              f"({rows[-1]['seconds']:.0f} s)", flush=True)
+    end = args.end if args.years is None else str(
+        (pd.Timestamp(args.start) + pd.DateOffset(years=args.years)
+         - pd.Timedelta(days=1)).date())
+    t0, c0 = time.perf_counter(), time.process_time()
+    pool = sorted(eligible_sp500(args.data_dir, args.start))
+    specs = draw(pool, args.portfolios, args.stocks, args.random, args.data_dir, args.start)
+    if args.rows_dir is not None:
+        args.rows_dir.mkdir(parents=True, exist_ok=True)
+    check = Check(args.start, end, args.threshold, args.samples, args.random,
+                  None if args.rows_dir is None else str(args.rows_dir))
+    items = list(enumerate(specs))
+
+    def report(row: dict[str, float | str]) -> None:
+        print(f"{row['portfolio']}: tax alpha {100 * float(row['tax_alpha']):+.2f}%/yr "
+              f"[{100 * float(row['low']):+.2f}, {100 * float(row['high']):+.2f}] "
+              f"(CPU {float(row['cpu_seconds']):.0f} s, wall {float(row['seconds']):.0f} s)",
+              flush=True)
+
+    if args.workers is None:
+        rows = []
+        for item in items:
+            rows.append(one_portfolio(check, item))
+            report(rows[-1])
+    else:
+        with cluster.client(args.workers, None) as dask_client:
+            rows = cluster.run_tasks(dask_client, one_portfolio, items, check,
+                                     lambda done, n: print(f"{done}/{n} portfolios done",
+                                                           flush=True))
+        for row in rows:
+            report(row)
     table = pd.DataFrame(rows).set_index("portfolio")
-    pool_size = len(pool)
     alpha = table["tax_alpha"]
-    half = (1.96 * float(alpha.std(ddof=1)) / np.sqrt(len(alpha))) if len(alpha) > 1 else \
-        float("nan")
-    print(f"\n{args.portfolios} random portfolios of {args.stocks} of {pool_size} S&P 500 "
-          f"stocks, {args.start} .. {args.end}, 37%/20%, wash-sale rule, monthly harvesting")
+    low, high = across(alpha)
+    where = "inline" if args.workers is None else f"on {args.workers} Dask workers"
+    print(f"\n{args.portfolios} random portfolios of {args.stocks} of {len(pool)} S&P 500 "
+          f"stocks eligible on {args.start}, {args.start} .. {end}, 37%/20%, wash-sale rule, "
+          "monthly harvesting")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table.drop(columns=["seconds"]).to_string(float_format=lambda x: f"{x:.4f}"))
-    print(f"\nmean tax alpha {100 * alpha.mean():+.2f}%/yr (95% across portfolios "
-          f"[{100 * (alpha.mean() - half):+.2f}, {100 * (alpha.mean() + half):+.2f}]; mean "
-          f"of the per-portfolio bootstrap bounds [{100 * table['low'].mean():+.2f}, "
+        print(table.drop(columns=["seconds", "cpu_seconds"]).to_string(
+            float_format=lambda x: f"{x:.4f}"))
+    print(f"\nmean tax alpha {100 * alpha.mean():+.2f}%/yr (95% t-interval across portfolios "
+          f"[{100 * low:+.2f}, {100 * high:+.2f}]; median {100 * alpha.median():+.2f}%; "
+          f"positive in {int((alpha > 0).sum())} of {len(alpha)}; mean of the per-portfolio "
+          f"bootstrap bounds [{100 * table['low'].mean():+.2f}, "
           f"{100 * table['high'].mean():+.2f}])")
     print(f"Chaudhuri, Burnham and Lo (2020), with wash sales: {100 * LITERATURE:+.2f}%/yr "
           "(500 largest US stocks, 1926-2018)")
-    print(f"(total {time.perf_counter() - t0:.0f} s)")
+    print(f"portfolio runs: CPU {table['cpu_seconds'].sum():.0f} s in all "
+          f"({table['cpu_seconds'].mean():.0f} s each); {where}; this process CPU "
+          f"{time.process_time() - c0:.0f} s; wall {time.perf_counter() - t0:.0f} s")
     return 0
 
 

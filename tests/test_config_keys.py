@@ -283,6 +283,7 @@ CASES: dict[str, Case] = {
     "tax.harvest_loss_threshold": Case(0.65, TAXED),
     "tax.harvest_min_loss_usd": Case(100_000.0, TAXED),
     "tax.harvest_pairs": Case(("AAA:BBB",), TAXED),
+    "tax.harvest_in_trades": Case(True, TAXED),
     "tax.harvest_discount_rate_annual": Case(0.10, TAXED),
     "tax.harvest_years_to_sale": Case(5.0, TAXED),
     "backtest.start": Case(date(2023, 1, 3)),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.tax import TaxRates
 from driftwise.tax.deferral import (
     days_to_long_term,
+    deferral_candidates,
     deferred_lots,
     rate_saving_usd,
     waiting_penalty_usd,
@@ -41,3 +44,27 @@ def test_deferred_when_waiting_costs_less_than_the_tax_saved() -> None:
     out = deferred_lots(gain, long_term, days, benefit, horizon_days=252.0,
                         defer_horizon_days=120.0, rates=RATES)
     assert out.tolist() == [True, False, False, False, False]
+
+
+def test_deferral_candidates_by_hand() -> None:
+    # short-term gain within the horizon; long-term; a loss; too far; turning today
+    gain = np.array([100.0, 100.0, -100.0, 100.0, 100.0])
+    long_term = np.array([False, True, False, False, False])
+    days = np.array([30.0, 30.0, 30.0, 90.0, 0.0])
+    assert deferral_candidates(gain, long_term, days, 60.0).tolist() == [
+        True, False, False, False, False]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6), st.booleans(), st.integers(0, 400),
+                          st.floats(0.0, 1e6)), min_size=1, max_size=12),
+       st.integers(0, 365))
+def test_a_deferred_lot_is_always_a_candidate(lots: list[tuple[float, bool, int, float]],
+                                              horizon: int) -> None:
+    """Whatever the benefit, a lot that is no candidate is never deferred (the decision
+    after tax skips the benefit of waiting when no lot is a candidate)."""
+    gain, long_term, days, benefit = (np.array(c) for c in zip(*lots, strict=True))
+    deferred = deferred_lots(gain, long_term, days.astype(float), benefit, horizon_days=21.0,
+                             defer_horizon_days=float(horizon), rates=RATES)
+    candidates = deferral_candidates(gain, long_term, days.astype(float), float(horizon))
+    assert not np.any(deferred & ~candidates)

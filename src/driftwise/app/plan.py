@@ -62,6 +62,11 @@ from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import PortfolioState, build_state
 from driftwise.tax import Relief, relieve_lots
+from driftwise.tax.harvest import replacement_pairs
+
+REBALANCE_REASON = "rebalance"
+"""The ``reason`` of the rule's own trades in the trade list (harvest trades say
+``harvest``)."""
 
 REGIMES = ("calm (VIX < 20)", "elevated (VIX 20-30)", "stress (VIX > 30)")
 
@@ -247,6 +252,14 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
             decision = Decision.PARTIAL
     borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
     trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow, taxed)
+    harvest = (plan_tax.harvest_table(inputs, state, config)
+               if plan_tax.applies(inputs, config) else None)
+    if harvest is not None and config.tax.harvest_in_trades and decision is not \
+            Decision.INVALID:
+        trades, harvested = _harvest_trades(trades, harvest, state, costs, params, vix,
+                                            config)
+        reasons = [*reasons, *harvested]
+        _refuse_above_nav(trades, state, inputs)
     schedule = (_schedule(trades, state, costs, params, vix, config)
                 if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
@@ -271,8 +284,7 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
         nav_usd=state.nav_usd, config_toml=config.to_toml(),
-        harvest=(plan_tax.harvest_table(inputs, state, config)
-                 if plan_tax.applies(inputs, config) else None), donation=donation)
+        harvest=harvest, donation=donation)
 
 
 def _lookback(settings: MonitorConfig, config: Config) -> int:
@@ -471,22 +483,9 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
     paid when trading); ``taxed``: the decision after tax, whose relieved lots and tax
     the sales show."""
-    trade = pd.Series(outcome.sizing.trade_usd[0], index=state.tickers)
-    table = cost_table(trade, costs, params, vix=vix, nav_usd=state.nav_usd)
-    traded = table[table["trade_usd"] != 0]
-    shares = pd.Series(outcome.sizing.trade_shares[0], index=state.tickers)[traded.index]
-    out = pd.DataFrame({
-        "side": np.where(traded["trade_usd"] > 0, "BUY", "SELL"),
-        "shares": shares.abs(), "price_usd": pd.Series(state.prices_usd,
-                                                       index=state.tickers)[traded.index],
-        "trade_usd": traded["trade_usd"], "spread_usd": traded["spread_usd"],
-        "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
-        "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
-        + traded["impact_usd"] + traded["flat_usd"],
-        "borrow_usd": pd.Series(borrow_usd, index=state.tickers)[traded.index],
-        "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
-    }, index=pd.Index(traded.index, name="ticker"))
-    out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
+    out = _priced_rows(pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
+                       pd.Series(outcome.sizing.trade_shares[0], index=state.tickers),
+                       state, costs, params, vix, borrow_usd, REBALANCE_REASON)
     out = out.assign(_sell=out["side"] == "SELL").sort_values(
         ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
     if taxed is not None:
@@ -503,6 +502,102 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
         out["tax_usd"] = [tax for _, tax in sales]
     _refuse_above_nav(out, state, inputs)
     return out
+
+
+def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: PortfolioState,
+                 costs: AssetCostInputs, params: CostParams, vix: float | None,
+                 borrow_usd: np.ndarray, reason: str | pd.Series) -> pd.DataFrame:
+    """Rows of the trade list for the nonzero trades of ``trade_usd`` (signed USD by
+    ticker of the universe) and ``trade_shares``, each priced by the one cost model
+    (:func:`~driftwise.costs.cost_table`); ``reason`` says why each is made."""
+    table = cost_table(trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
+                       vix=vix, nav_usd=state.nav_usd)
+    traded = table[table["trade_usd"] != 0]
+    shares = trade_shares.reindex(state.tickers, fill_value=0.0)[traded.index]
+    out = pd.DataFrame({
+        "side": np.where(traded["trade_usd"] > 0, "BUY", "SELL"),
+        "shares": shares.abs(), "price_usd": pd.Series(state.prices_usd,
+                                                       index=state.tickers)[traded.index],
+        "trade_usd": traded["trade_usd"], "spread_usd": traded["spread_usd"],
+        "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
+        "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
+        + traded["impact_usd"] + traded["flat_usd"],
+        "borrow_usd": pd.Series(borrow_usd, index=state.tickers)[traded.index],
+        "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
+    }, index=pd.Index(traded.index, name="ticker"))
+    out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
+    out["reason"] = reason if isinstance(reason, str) else reason.reindex(out.index)
+    return out
+
+
+def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: PortfolioState,
+                    costs: AssetCostInputs, params: CostParams, vix: float | None,
+                    config: Config) -> tuple[pd.DataFrame, list[str]]:
+    """The trade list with the proposed loss harvests added (``tax.harvest_in_trades``).
+
+    Each ticker with proposed harvest lots (:func:`driftwise.app.tax.harvest_table`) is
+    sold, those lots whole, as a row with reason ``harvest``; its tax is the tax the loss
+    saves now (negative). Its replacement of ``tax.harvest_pairs``, when the universe holds
+    it, is bought for the proceeds (whole shares under ``constraints.whole_shares``) as a
+    row with reason ``harvest replacement of TICKER``; without a pair the proceeds stay in
+    cash until the wash-sale window ends. Both are priced by the one cost model. A ticker
+    the rebalance trades today is not harvested (a buy would wash the loss; a sale
+    already relieves its lots in the relief order), nor is a replacement the rebalance
+    trades bought. Returns the trade list (rebalance rows first) and what was done.
+    """
+    proposed = harvest[harvest["proposed"].astype(bool)]
+    pairs = replacement_pairs(config.tax.harvest_pairs)
+    busy = set(map(str, trades.index))
+    reasons: list[str] = []
+    sells = proposed[proposed["ticker"].isin(list(state.tickers))]
+    skipped = sorted(set(sells["ticker"]) & busy)
+    if skipped:
+        reasons.append(f"not harvested today: {', '.join(skipped)} (the rebalance trades "
+                       "them: a buy would wash the loss; a sale relieves their lots in the "
+                       "relief order)")
+    sells = sells[~sells["ticker"].isin(skipped)]
+    if sells.empty:
+        return trades, reasons
+    by_ticker = sells.groupby("ticker", sort=True)
+    sold_shares = by_ticker["shares"].sum()
+    prices = pd.Series(state.prices_usd, index=state.tickers)
+    trade_usd = -sold_shares * prices[sold_shares.index]
+    shares = -sold_shares
+    why = pd.Series("harvest", index=sold_shares.index, dtype=object)
+    tax = -by_ticker["tax_saved_now_usd"].sum()
+    lot_text = pd.Series({ticker: "harvest: " + ", ".join(
+        f"{lot}×{n:g} ({term}, loss {loss:,.0f})" for lot, n, term, loss in
+        zip(g["lot"], g["shares"], g["term"], g["loss_usd"], strict=True))
+        for ticker, g in by_ticker}, dtype=object)
+    for ticker in sold_shares.index:
+        pair = pairs.get(str(ticker))
+        if pair is None:
+            continue
+        if pair not in state.tickers:
+            reasons.append(f"{ticker}: harvest replacement {pair} is not in the portfolio's "
+                           "universe (no price or cost): buy it by hand, or the proceeds "
+                           "stay in cash")
+            continue
+        if pair in busy or pair in sold_shares.index:
+            reasons.append(f"{ticker}: harvest replacement {pair} not bought (traded today "
+                           "by the rebalance or harvested itself); the proceeds stay in cash")
+            continue
+        n = float(-trade_usd[ticker]) / float(prices[pair])
+        n = float(np.floor(n + 1e-9)) if config.constraints.whole_shares else n
+        if n <= 0.0:
+            continue
+        trade_usd[pair], shares[pair] = n * float(prices[pair]), n
+        why[pair] = f"harvest replacement of {ticker}"
+    rows = _priced_rows(trade_usd, shares, state, costs, params, vix,
+                        np.zeros(len(state.tickers)), why)
+    rows["tax_usd"] = tax.reindex(rows.index, fill_value=0.0)
+    rows["lots"] = lot_text.reindex(rows.index, fill_value="")
+    said = ", ".join(f"{t} ({-float(rows.loc[t, 'trade_usd']):,.0f} USD)"
+                     for t in sold_shares.index if t in rows.index)
+    reasons.append(f"loss harvest in the trade list: sell {said}; tax saved now "
+                   f"{-float(tax.sum()):,.2f} USD (the drift and cost figures are the "
+                   "rebalance's)")
+    return pd.concat([trades, rows.sort_values("trade_usd", kind="stable")]), reasons
 
 
 def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Inputs) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from driftwise._types import TRADING_DAYS, FloatArray, IntArray
 from driftwise.backtest import blocks
@@ -318,7 +319,15 @@ def run_after_tax(inputs: Inputs, grid: RuleGrid, window: Window,
     if not batch.rule.constraints.long_only:
         raise ConfigError("the after-tax backtest needs a long-only rule "
                           "(constraints.long_only = true): tax lots are long")
-    run = _Run(inputs, batch, window, settings)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate(_Run(inputs, batch, window, settings), tickers)
+
+
+def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
+    """The day loop of :func:`run_after_tax`, on one BLAS thread: its matrices are one
+    day's (N x N covariance, one portfolio), far too small for threads to pay, and a
+    second thread waiting for a core on a busy machine made the loop three times slower."""
+    batch, settings = run.batch, run.settings
     h, book = batch.history, run.book
     n_days = h.n_days
     out = Outputs.empty(n_days, 1)
@@ -417,7 +426,7 @@ def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
                          borrow_bps_annual=None, groups=batch.groups)
     if run.settings.aware:
         taxed = tax_step(batch.rule, ctx, asset_day, run.tax_lots(), run.settings_today(day),
-                         day)
+                         day, evaluated=result)
         outcome, taken = taxed.outcome, taxed.taken_shares
     else:
         outcome = step(batch.rule, ctx, asset_day, evaluated=result)

@@ -570,6 +570,9 @@ class TaxConfig(_Section):
     harvest_min_loss_usd: float = _f(1000.0, "Smallest loss harvested, USD.", ge=0)
     harvest_pairs: Annotated[tuple[str, ...], AfterValidator(_pairs), Field(strict=False)] = \
         _f((), "Replacements of harvested tickers, TICKER:REPLACEMENT (else cash).")
+    harvest_in_trades: bool = _f(False, "Put the proposed harvest sales and their "
+                                        "replacement buys in the plan's trade list and "
+                                        "orders.")
     harvest_discount_rate_annual: Fraction = _f(
         0.05, "Discount rate of the tax paid back later, per year.")
     harvest_years_to_sale: Positive = _f(10.0, "Years until a replacement is sold.")

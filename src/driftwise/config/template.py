@@ -233,6 +233,9 @@ harvest_min_loss_usd = 1000.0
 # identical, e.g. another issuer's sector ETF); a ticker without one waits in cash until
 # the wash-sale window ends.
 harvest_pairs = []
+# Put the proposed harvest sales (and their pairs' buys) in the plan's trade list and
+# orders, each row with reason "harvest" or "harvest replacement of TICKER".
+harvest_in_trades = false
 # A harvest's value discounts the tax paid back on the lower basis at this rate per year
 # ...
 harvest_discount_rate_annual = 0.05

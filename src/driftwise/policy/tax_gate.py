@@ -43,8 +43,10 @@ from driftwise.policy.constraints import fit_cash
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.sizing import SizingResult
+from driftwise.policy.triggers import TriggerResult
 from driftwise.tax.deferral import (
     days_to_long_term,
+    deferral_candidates,
     deferred_lots,
     rate_saving_usd,
     waiting_penalty_usd,
@@ -180,16 +182,28 @@ class _Portfolio:
         self.scale = 0.5 * rule.gamma * rule.horizon_days / TRADING_DAYS * self.nav
 
     def benefit_usd(self, trade: FloatArray) -> float:
-        drift = (self.held + trade) / self.nav - self.target
-        te_after = float(self.ctx.te(drift[None, :])[0])
-        return self.scale * (self.te_before**2 - te_after**2)
+        return float(self.benefits_usd(trade[None, :])[0])
+
+    def benefits_usd(self, trades: FloatArray) -> FloatArray:
+        """The benefit of each row of ``trades`` (B, N), USD (B,). Each row's tracking
+        error is evaluated alone: numpy's einsum may sum a batch in another order than one
+        row (it does for N = 2), and a lot boundary's value must not depend on how many
+        boundaries are weighed with it."""
+        drift = (self.held + trades) / self.nav - self.target
+        te_after = np.array([self.ctx.te(row[None, :])[0] for row in drift], dtype=np.float64)
+        return np.asarray(self.scale * (self.te_before**2 - te_after**2), dtype=np.float64)
 
     def cost_usd(self, trade: FloatArray) -> FloatArray:
-        return np.asarray(self.day.cost_fn(trade[None, :])[0], dtype=np.float64)
+        return np.asarray(self.costs_usd(trade[None, :])[0], dtype=np.float64)
+
+    def costs_usd(self, trades: FloatArray) -> FloatArray:
+        """Trading cost per asset of each row of ``trades`` (B, N), USD (B, N)."""
+        return np.asarray(self.day.cost_fn(trades), dtype=np.float64)
 
 
 def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
-             settings: TaxSettings, as_of: np.datetime64) -> TaxedStep:
+             settings: TaxSettings, as_of: np.datetime64, *,
+             evaluated: TriggerResult | None = None) -> TaxedStep:
     """Decide and size one day's trades of one portfolio after tax (module docstring).
 
     Parameters
@@ -200,6 +214,8 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
     settings : TaxSettings
     as_of : datetime64
         The sale date.
+    evaluated : TriggerResult, optional
+        ``rule.trigger.evaluate(ctx)`` when the caller has it already.
     """
     if ctx.n_configs != 1:
         raise ValueError("tax_step decides for one portfolio (C = 1)")
@@ -207,7 +223,8 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
     lt_from = long_term_from(lots.acquired, settings.rates)
     long_term = is_long_term(lots.acquired, day_d, settings.rates)
     empty = np.zeros(lots.n_lots)
-    outcome = step(dataclasses.replace(rule, skip_if_cost_exceeds_benefit=False), ctx, day)
+    outcome = step(dataclasses.replace(rule, skip_if_cost_exceeds_benefit=False), ctx, day,
+                   evaluated=evaluated)
     if not bool(outcome.trigger.fired[0]) or not bool(outcome.traded[0]):
         plain = step(rule, ctx, day, evaluated=outcome.trigger)
         return TaxedStep(plain, empty, empty, empty, long_term, np.zeros(lots.n_lots, bool),
@@ -272,11 +289,13 @@ def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots:
     sold_shares = -trade[i] / price
     gain_ps = price - lots.basis_usd[order] / lots.shares[order]
     held_back = np.zeros(0, dtype=np.intp)
-    if settings.defer_horizon_days > 0:
-        without = trade.copy()
-        without[i] = 0.0
-        per_share = (port.benefit_usd(trade) - port.benefit_usd(without)) / sold_shares
-        days = days_to_long_term(lt_from[order], day)
+    days = days_to_long_term(lt_from[order], day) if settings.defer_horizon_days > 0 else None
+    if days is not None and deferral_candidates(gain_ps * lots.shares[order], long_term[order],
+                                                days, settings.defer_horizon_days).any():
+        both = np.stack([trade, trade])
+        both[1, i] = 0.0
+        with_sale, without = port.benefits_usd(both)
+        per_share = (with_sale - without) / sold_shares
         defer = deferred_lots(gain_ps * lots.shares[order], long_term[order], days,
                               per_share * lots.shares[order],
                               horizon_days=port.rule.horizon_days,
@@ -297,8 +316,9 @@ def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots:
         settings.wash_window_days, "D")))
     # a loss lot is washed by another lot of the asset bought within the window (the rest
     # of a lot never replaces its own shares)
-    loss = (gain_ps < 0.0) & np.array([bool(np.any(recent != j)) for j in order],
-                                      dtype=bool)
+    other_recent = (len(recent) > 1) | ((len(recent) == 1) & (order != (
+        recent[0] if len(recent) else -1)))
+    loss = (gain_ps < 0.0) & other_recent
     household = bool(np.any(settings.household_buy_assets == i))
     if household and (gain_ps < 0.0).any():
         lost = gain_ps < 0.0
@@ -339,13 +359,14 @@ def _best_cut(i: int, order: IntArray, trade: FloatArray, port: _Portfolio, lots
     bounds = np.minimum(np.concatenate([[0.0], np.cumsum(lots.shares[order])]), wanted)
     if whole_shares:
         bounds = np.floor(bounds + 1e-9)
+    cuts = np.unique(bounds)
+    trials = np.repeat(trade[None, :], len(cuts), axis=0)
+    trials[:, i] = -cuts * price
+    taken = np.stack([relieve(lots.shares, order, shares) for shares in cuts])
+    _, tax = lot_tax(taken, lots.shares, lots.basis_usd, price, long_term, settings.rates)
+    values = port.benefits_usd(trials) - port.costs_usd(trials)[:, i] - tax.sum(axis=1)
     best, best_value = 0.0, -np.inf
-    for shares in np.unique(bounds):
-        trial = trade.copy()
-        trial[i] = -shares * price
-        taken = relieve(lots.shares, order, shares)
-        _, tax = lot_tax(taken, lots.shares, lots.basis_usd, price, long_term, settings.rates)
-        value = port.benefit_usd(trial) - float(port.cost_usd(trial)[i]) - float(tax.sum())
+    for shares, value in zip(cuts.tolist(), values.tolist(), strict=True):
         if value >= best_value - 1e-9 * port.nav:
             best, best_value = float(shares), value
     return float(trade[i]) if best >= wanted - 1e-6 else -best * price

@@ -44,6 +44,17 @@ def rate_saving_usd(gain_usd: FloatArray, rates: TaxRates) -> FloatArray:
         rates.short_term_total - rates.long_term_total)
 
 
+def deferral_candidates(gain_usd: FloatArray, long_term: BoolArray, days: FloatArray,
+                        defer_horizon_days: float) -> BoolArray:
+    """Lots that :func:`deferred_lots` may defer, whatever the penalty of waiting (L,):
+    short-term, at a gain, turning long-term after today and within
+    ``defer_horizon_days`` calendar days."""
+    return np.asarray((~np.asarray(long_term, dtype=bool))
+                      & (np.asarray(gain_usd, dtype=np.float64) > 0.0)
+                      & (np.asarray(days) <= defer_horizon_days) & (np.asarray(days) > 0),
+                      dtype=bool)
+
+
 def deferred_lots(gain_usd: FloatArray, long_term: BoolArray, days: FloatArray,
                   benefit_usd: FloatArray, *, horizon_days: float, defer_horizon_days: float,
                   rates: TaxRates) -> BoolArray:
@@ -55,7 +66,6 @@ def deferred_lots(gain_usd: FloatArray, long_term: BoolArray, days: FloatArray,
     (:func:`rate_saving_usd`).
     """
     gain = np.asarray(gain_usd, dtype=np.float64)
-    near = (~np.asarray(long_term, dtype=bool)) & (gain > 0.0) & (
-        np.asarray(days) <= defer_horizon_days) & (np.asarray(days) > 0)
+    near = deferral_candidates(gain, long_term, days, defer_horizon_days)
     penalty = waiting_penalty_usd(benefit_usd, days, horizon_days)
     return np.asarray(near & (penalty <= rate_saving_usd(gain, rates)), dtype=bool)
