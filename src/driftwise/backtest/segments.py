@@ -59,7 +59,13 @@ def eligible(batch: Batch) -> bool:
     return (len(batch.members) >= MIN_ROWS
             and Destination(batch.rule.destination) is Destination.FULL
             and not c.whole_shares and c.min_trade_usd == 0.0 and c.min_trade_shares == 0.0
-            and all(p.flat_cost_bps is not None for p in batch.params))
+            and all_flat(batch))
+
+
+def all_flat(batch: Batch) -> bool:
+    """Whether every cost set of ``batch`` is a flat cost (its event days' cost model then
+    depends on the day through the regime multipliers alone: :class:`FlatCosts`)."""
+    return all(p.flat_cost_bps is not None for p in batch.params)
 
 
 STOPPED = {_k.STOP_COSTS: "a cost not proportional to the traded value",
