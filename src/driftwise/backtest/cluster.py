@@ -156,6 +156,35 @@ def worker_count(dask_client: Client) -> int:
     return max(1, len(dask_client.scheduler_info().get("workers", {})))
 
 
+def run_threads(fn: Callable[[T], R], items: Sequence[T],
+                progress: Progress | None = None) -> list[R]:
+    """``[fn(item) for item in items]``, each item on a thread of this process (one thread
+    per item), results in the order of ``items``; ``progress(items done, len(items))``
+    after each.
+
+    For work in compiled kernels, which release the GIL: the threads share the process's
+    memory (nothing is pickled or sent), and they are joined before this returns, so no
+    thread outlives the call (a process may fork afterwards).
+
+    Raises
+    ------
+    Exception
+        The first error an item raised, once every thread has stopped.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    if not items:
+        return []
+    results: list[Any] = [None] * len(items)
+    with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="driftwise") as pool:
+        futures = {pool.submit(fn, item): j for j, item in enumerate(items)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, len(items))
+    return results
+
+
 def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], shared: S,
               progress: Progress | None = None) -> list[R]:
     """``[fn(shared, item) for item in items]`` on the cluster of ``dask_client``.
