@@ -445,6 +445,9 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         out = Outputs.empty(n_days, n_configs)
         simulate(inputs, window, batches, out, progress)
     elif in_threads(workers, scheduler, batches):
+        for b in batches:  # what every thread's batches read, built once
+            if segments.all_flat(b):
+                segments.FlatCosts.prepare(b)
         out = run_threads(ChunkRun(inputs, grid, window, tickers, histories, n_days),
                           n_jobs, progress)
     else:
