@@ -74,7 +74,7 @@ def test_threads_give_the_one_process_result(two_cores: list[int],
     assert seen[-1] == (serial.n_days, serial.n_days)
 
 
-class _ToDask(Exception):
+class _ToDaskError(Exception):
     """Raised in place of a Dask run."""
 
 
@@ -85,13 +85,13 @@ def test_when_a_run_takes_threads(two_cores: list[int],
     Dask cluster as before."""
 
     def to_dask(*args: object, **kwargs: object) -> None:
-        raise _ToDask
+        raise _ToDaskError
 
     monkeypatch.setattr(engine, "run_chunks", to_dask)
     configs = _sweep()
-    with pytest.raises(_ToDask):
+    with pytest.raises(_ToDaskError):
         _run(SYNTHETIC, configs, workers=2)
-    with pytest.raises(_ToDask):
+    with pytest.raises(_ToDaskError):
         _run(SYNTHETIC, [*configs, *[pol.cost_benefit()] * 16])  # a Python-loop batch
     _run(SYNTHETIC, configs, workers=1)  # one process, inline
     assert two_cores == []
