@@ -152,8 +152,8 @@ class FlatCosts:
     def prepare(batch: Batch) -> None:
         """Estimate the rolling ADV of the whole window now when ``batch`` has at least
         :data:`MIN_ROWS` rows (before threads share its history)."""
-        if len(batch.members) >= MIN_ROWS and batch.history.adv_on(0) is not None:
-            _ = batch.history.adv_shares
+        if len(batch.members) >= MIN_ROWS:
+            _ = batch.history.adv_shares  # None without volumes
 
     def on(self, k: int) -> tuple[RowCosts, FloatArray]:
         """Day ``k``'s cost model of the batch's rows and ADV (N,), shares a day."""
