@@ -19,6 +19,10 @@ processes (one thread each, no dashboard, silent logs) started for the run and c
 after it, or, with ``scheduler``, a running cluster reached at that address (its workers
 need driftwise installed, at the same version).
 
+On one machine, a run whose work is all in compiled kernels (which release the GIL) is
+shared among threads of the calling process instead (:func:`run_threads`): the same
+tasks, nothing sent to other processes.
+
 ``distributed`` is imported on the first parallel run only: the command line starts
 without it.
 """

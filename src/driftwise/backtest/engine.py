@@ -407,9 +407,11 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         (:mod:`driftwise.backtest.cluster`); default: every core for a run large enough to
         gain from it, unless every batch runs on shared books
         (:func:`driftwise.backtest.segments.eligible`: one process is faster than sending
-        the work to others); 1: this process alone. The result does not depend on it
-        (to floating-point rounding, within 1e-12 of NAV, where rows on shared books
-        are split among workers).
+        the work to others); 1: this process alone. Without ``workers`` and
+        ``scheduler``, a run whose every batch runs in the compiled loop is shared among
+        threads of this process instead (:func:`in_threads`, :func:`run_threads`). The
+        result does not depend on it (to floating-point rounding, within 1e-12 of NAV,
+        where rows on shared books are split among workers).
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://HOST:PORT``) to run the chunks on
         instead of a local cluster. The result does not depend on it.
