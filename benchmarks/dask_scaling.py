@@ -4,6 +4,9 @@
 history → engine → metrics), as ``end_to_end.py`` times it:
 
 - **serial**: ``workers=1``, this process alone;
+- **threads**: the default (no ``workers``, no scheduler): every batch of the sweep is
+  compiled, so the run is shared among threads of this process (``engine.run_threads``),
+  with this process's CPU time (its threads') beside the serial run's;
 - **Dask, k workers**: a ``LocalCluster`` of k processes started once and reached by
   address (``scheduler=``), so the figure is the run's, without the cluster's start;
 - **local cluster, started by the run**: ``workers=2``, what ``driftwise backtest
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import sys
 import time
@@ -82,9 +86,17 @@ def main() -> None:
         return lambda: backtest_configs(inputs_of(*data), sweep, **where)  # type: ignore[arg-type]
 
     run(workers=1)()  # numba loads its cached kernels once per process
+    cpu = time.process_time()
     best, median, serial = timed(run(workers=1), args.repeats)
-    print(f"  serial (one process): {best:.2f} s / {median:.2f} s; "
+    print(f"  serial (one process): {best:.2f} s / {median:.2f} s; CPU "
+          f"{(time.process_time() - cpu) / args.repeats:.2f} s a run; "
           f"peak RSS {peak_gb():.2f} GB", flush=True)
+    cpu = time.process_time()
+    best, median, result = timed(run(), args.repeats)
+    print(f"  threads of this process (the default): {best:.2f} s / {median:.2f} s; CPU "
+          f"{(time.process_time() - cpu) / args.repeats:.2f} s a run; peak RSS "
+          f"{peak_gb():.2f} GB; load average {os.getloadavg()[0]:.1f}; "
+          f"equal to serial: {same(result, serial)}", flush=True)
     for k in (1, 2):
         began = time.perf_counter()
         with LocalCluster(n_workers=k, threads_per_worker=1, processes=True,

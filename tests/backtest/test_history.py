@@ -30,6 +30,7 @@ from driftwise.costs import (
     adv_shares,
     build_cost_inputs,
     daily_volatility,
+    regime_multiplier,
 )
 from driftwise.costs.build import min_history_periods
 from driftwise.costs.estimation import rolling_adv_shares, rolling_daily_volatility
@@ -400,17 +401,28 @@ def test_a_grid_that_reads_nothing_builds_nothing(synthetic: Inputs) -> None:
 
 def test_a_flat_threshold_estimates_its_trade_days_only(synthetic: Inputs) -> None:
     """A flat-cost threshold reads the plan's validity every day and, on the days it
-    trades, that day's cost inputs (ADV for the liquidity limits): no volatility, no
+    trades, that day's rolling ADV (for the liquidity limits), and the day's full cost
+    inputs (with the cost model's daily volatility) only on a trade day whose ADV is
+    unknown (:class:`~driftwise.backtest.segments.FlatCosts`): no volatility, no
     calendar, no covariance, nothing on quiet days."""
     history, result = _run(synthetic, Rule(DriftThreshold(threshold=0.04),
                                            min_adv_usd=0.0, max_liquidity_days=np.inf), FLAT)
-    traded = int(result.rebalanced.any(axis=1).sum())
+    trade_days = np.flatnonzero(result.rebalanced.any(axis=1))
+    traded = len(trade_days)
     assert 0 < traded < history.n_days
     built = history.built
     assert built.pop("stale") == history.n_days
     switch = int(np.ceil(ALONE_FRACTION * history.n_days))
     read = traded if traded <= switch else switch + history.n_days  # then the whole window
-    assert built == {"sigma_daily": read, "adv_shares": read}
+    # the day's full cost inputs: the first trade day of each VIX regime (its cost
+    # model, kept) and every trade day whose rolling ADV is unknown
+    regime = regime_multiplier(history.vix, FLAT)
+    full = {int(trade_days[np.flatnonzero(regime[trade_days] == m)[0]])
+            for m in np.unique(regime[trade_days])}
+    full |= {int(k) for k in trade_days
+             if not np.isfinite(history.adv_on(int(k))).all()}  # type: ignore[arg-type]
+    assert 0 < len(full) < traded <= switch
+    assert built == {"sigma_daily": len(full), "adv_shares": read}
 
 
 @pytest.mark.parametrize(("trigger", "whole"), [

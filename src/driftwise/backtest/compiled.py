@@ -107,6 +107,11 @@ class Loop:
         The batch's borrow fee per night, or empty when it holds no short.
     nav, drift, paid : ndarray, shape (C_g,)
         The marks and borrow of the day the scan stopped on, handed to the event.
+    flat : FlatCosts or None
+        The event days' cost model kept per regime multipliers, when every cost set of
+        the batch is a flat cost (:class:`~driftwise.backtest.segments.FlatCosts`: the
+        day's cost inputs are then built only on a day whose ADV is unknown); None: the
+        day's :class:`~driftwise.backtest.batches.DayCosts`.
     settings : ndarray of :data:`~driftwise.policy._kernels.SIZING` records, shape (C_g,)
         The rule's sizing settings (:func:`~driftwise.policy.sizing.sizing_settings`).
     limits : ndarray of :data:`~driftwise.policy._kernels.LIQUIDITY` records, shape (1,)
@@ -122,6 +127,7 @@ class Loop:
     nav: FloatArray
     drift: FloatArray
     paid: FloatArray
+    flat: segments.FlatCosts | None = None
 
     @classmethod
     def start(cls, batch: Batch) -> Loop:
@@ -145,7 +151,8 @@ class Loop:
         return cls(arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(form.reviews, batch.history), days,
                    np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily,
-                   settings, limits, np.empty(n_rows), np.empty(n_rows), np.zeros(n_rows))
+                   settings, limits, np.empty(n_rows), np.empty(n_rows), np.zeros(n_rows),
+                   segments.FlatCosts(batch) if segments.all_flat(batch) else None)
 
     def write(self, out: Outputs, batch: Batch) -> None:
         """Copy the day records into the run's result arrays (a field to the array of its
@@ -178,8 +185,11 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
 
 def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     h, book = batch.history, state.book
-    costs = DayCosts(batch, k)
-    model = costs.model
+    if loop.flat is not None:
+        model, adv = loop.flat.on(k)
+    else:
+        costs = DayCosts(batch, k)
+        model, adv = costs.model, arg(costs.inputs.adv_shares, np.float64)
     # the sizing reads the volatility for the cost-constrained destination only (as
     # size_trades without one)
     vol = (h.vol_on(k) if Destination(batch.rule.destination) is Destination.COST_CONSTRAINED
@@ -188,8 +198,7 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
     status = _k.threshold_event(
         k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices[k], batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
-        batch.no_buy, batch.no_sell, arg(vol),
-        arg(costs.inputs.adv_shares, np.float64), loop.limits, loop.settings, model.which,
+        batch.no_buy, batch.no_sell, arg(vol), adv, loop.limits, loop.settings, model.which,
         model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed,
         loop.nav, loop.drift, loop.paid)
     if status == _k.NAV_NOT_POSITIVE:

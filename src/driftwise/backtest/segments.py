@@ -59,7 +59,13 @@ def eligible(batch: Batch) -> bool:
     return (len(batch.members) >= MIN_ROWS
             and Destination(batch.rule.destination) is Destination.FULL
             and not c.whole_shares and c.min_trade_usd == 0.0 and c.min_trade_shares == 0.0
-            and all(p.flat_cost_bps is not None for p in batch.params))
+            and all_flat(batch))
+
+
+def all_flat(batch: Batch) -> bool:
+    """Whether every cost set of ``batch`` is a flat cost (its event days' cost model then
+    depends on the day through the regime multipliers alone: :class:`FlatCosts`)."""
+    return all(p.flat_cost_bps is not None for p in batch.params)
 
 
 STOPPED = {_k.STOP_COSTS: "a cost not proportional to the traded value",
@@ -126,27 +132,39 @@ class FlatCosts:
     A flat cost set prices every asset at its rate times its regime multiplier
     (:func:`~driftwise.costs.cost_coefficients` reads only the number of assets of the
     day's inputs), so the day's table is the one of any day with the same multipliers:
-    built once per distinct multipliers (:class:`~driftwise.backtest.batches.DayCosts`).
-    The cost inputs' ADV is the history's rolling ADV where it is known
-    (:meth:`MarketHistory.adv_on`), the proxy where not: the day's cost inputs are built
-    only on a day with an unknown ADV.
+    built once per distinct multipliers (:class:`~driftwise.backtest.batches.DayCosts`),
+    the multipliers of every day of the window looked up at once. The cost inputs' ADV
+    is the history's rolling ADV where it is known (:meth:`MarketHistory.adv_on`), the
+    proxy where not: the day's cost inputs are built only on a day with an unknown ADV.
+    A batch of at least :data:`MIN_ROWS` rows (a sweep: some row trades on most days)
+    estimates the rolling ADV of the whole window at once (:meth:`prepare`).
     """
 
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
         self.models: dict[tuple[float, ...], RowCosts] = {}
+        vix = batch.history.vix  # NaN: unknown, the lowest regime (as DayCosts' None)
+        self.multipliers = np.stack([np.broadcast_to(regime_multiplier(vix, p), vix.shape)
+                                     for p in batch.params], axis=1)
+        self.prepare(batch)
+
+    @staticmethod
+    def prepare(batch: Batch) -> None:
+        """Estimate the rolling ADV of the whole window now when ``batch`` has at least
+        :data:`MIN_ROWS` rows (before threads share its history)."""
+        if len(batch.members) >= MIN_ROWS:
+            _ = batch.history.adv_shares  # None without volumes
 
     def on(self, k: int) -> tuple[RowCosts, FloatArray]:
         """Day ``k``'s cost model of the batch's rows and ADV (N,), shares a day."""
         batch = self.batch
-        costs = DayCosts(batch, k)
-        key = tuple(float(regime_multiplier(costs.vix, p)) for p in batch.params)
+        key = tuple(self.multipliers[k].tolist())
         model = self.models.get(key)
         if model is None:
-            model = self.models[key] = costs.model
+            model = self.models[key] = DayCosts(batch, k).model
         adv = batch.history.adv_on(k)
         if adv is None or not np.isfinite(adv).all():
-            adv = costs.inputs.adv_shares
+            adv = DayCosts(batch, k).inputs.adv_shares
         return model, arg(adv, np.float64)
 
 
