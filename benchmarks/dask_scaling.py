@@ -4,9 +4,8 @@
 history → engine → metrics), as ``end_to_end.py`` times it:
 
 - **serial**: ``workers=1``, this process alone;
-- **threads**: the default (no ``workers``, no scheduler): every batch of the sweep is
-  compiled, so the run is shared among threads of this process (``engine.run_threads``),
-  with this process's CPU time (its threads') beside the serial run's;
+- **default**: no ``workers``, no scheduler: every batch of the sweep is compiled, so the
+  run stays in this process (the engine's rule), with its CPU time beside the serial run's;
 - **Dask, k workers**: a ``LocalCluster`` of k processes started once and reached by
   address (``scheduler=``), so the figure is the run's, without the cluster's start;
 - **local cluster, started by the run**: ``workers=2``, what ``driftwise backtest
@@ -93,7 +92,7 @@ def main() -> None:
           f"peak RSS {peak_gb():.2f} GB", flush=True)
     cpu = time.process_time()
     best, median, result = timed(run(), args.repeats)
-    print(f"  threads of this process (the default): {best:.2f} s / {median:.2f} s; CPU "
+    print(f"  the default (one process): {best:.2f} s / {median:.2f} s; CPU "
           f"{(time.process_time() - cpu) / args.repeats:.2f} s a run; peak RSS "
           f"{peak_gb():.2f} GB; load average {os.getloadavg()[0]:.1f}; "
           f"equal to serial: {same(result, serial)}", flush=True)

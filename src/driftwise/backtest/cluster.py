@@ -19,10 +19,6 @@ processes (one thread each, no dashboard, silent logs) started for the run and c
 after it, or, with ``scheduler``, a running cluster reached at that address (its workers
 need driftwise installed, at the same version).
 
-On one machine, a run whose work is all in compiled kernels (which release the GIL) is
-shared among threads of the calling process instead (:func:`run_threads`): the same
-tasks, nothing sent to other processes.
-
 ``distributed`` is imported on the first parallel run only: the command line starts
 without it.
 """
@@ -158,35 +154,6 @@ def client(workers: int | None, scheduler: str | None) -> Iterator[Client]:
 def worker_count(dask_client: Client) -> int:
     """Worker processes of the cluster behind ``dask_client`` (at least 1)."""
     return max(1, len(dask_client.scheduler_info().get("workers", {})))
-
-
-def run_threads(fn: Callable[[T], R], items: Sequence[T],
-                progress: Progress | None = None) -> list[R]:
-    """``[fn(item) for item in items]``, each item on a thread of this process (one thread
-    per item), results in the order of ``items``; ``progress(items done, len(items))``
-    after each.
-
-    For work in compiled kernels, which release the GIL: the threads share the process's
-    memory (nothing is pickled or sent), and they are joined before this returns, so no
-    thread outlives the call (a process may fork afterwards).
-
-    Raises
-    ------
-    Exception
-        The first error an item raised, once every thread has stopped.
-    """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    if not items:
-        return []
-    results: list[Any] = [None] * len(items)
-    with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="driftwise") as pool:
-        futures = {pool.submit(fn, item): j for j, item in enumerate(items)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
-            if progress is not None:
-                progress(done, len(items))
-    return results
 
 
 def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], shared: S,

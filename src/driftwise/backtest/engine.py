@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
-from driftwise.backtest import blocks, cluster, compiled, segments
+from driftwise.backtest import blocks, cluster, compiled
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -407,11 +407,11 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         (:mod:`driftwise.backtest.cluster`); default: every core for a run large enough to
         gain from it, unless every batch runs on shared books
         (:func:`driftwise.backtest.segments.eligible`: one process is faster than sending
-        the work to others); 1: this process alone. Without ``workers`` and
-        ``scheduler``, a run whose every batch runs in the compiled loop is shared among
-        threads of this process instead (:func:`in_threads`, :func:`run_threads`). The
-        result does not depend on it (to floating-point rounding, within 1e-12 of NAV,
-        where rows on shared books are split among workers).
+        the work to others) or in the compiled loop (one process was as fast as two Dask
+        workers on two cores, without copying the history; threads of one process
+        were slower: the loop's Python between kernel calls holds the GIL); 1: this
+        process alone. The result does not depend on it (to floating-point rounding,
+        within 1e-12 of NAV, where rows on shared books are split among workers).
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://HOST:PORT``) to run the chunks on
         instead of a local cluster. The result does not depend on it.
@@ -441,17 +441,11 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     first = start_state(inputs, batches[0], window)
     nav0 = float((first.book.shares[0] * history.prices[0]).sum() + first.book.cash_usd[0])
     n_jobs = cluster.job_count(workers, n_configs, len(tickers), n_days)
-    if workers is None and all(b.compiled and segments.eligible(b) for b in batches):
-        n_jobs = 1  # rows on shared books: one process beats the transfer to workers
+    if workers is None and all(b.compiled for b in batches):
+        n_jobs = 1  # compiled rows (shared books or not): one process beats the transfer
     if n_jobs == 1 and scheduler is None:
         out = Outputs.empty(n_days, n_configs)
         simulate(inputs, window, batches, out, progress)
-    elif in_threads(workers, scheduler, batches):
-        for b in batches:  # what every thread's batches read, built once
-            if segments.all_flat(b):
-                segments.FlatCosts.prepare(b)
-        out = run_threads(ChunkRun(inputs, grid, window, tickers, histories, n_days),
-                          n_jobs, progress)
     else:
         for b in batches:  # what the grid reads every day, built once for the workers
             b.history.prepare(b.rule.trigger.reads)
@@ -519,39 +513,6 @@ def simulate_chunk(run: ChunkRun, share: slice) -> Outputs:
                         run.histories)
     out = Outputs.empty(run.n_days, len(range(run.grid.n_configs)[share]))
     simulate(run.inputs, run.window, part, out)
-    return out
-
-
-def in_threads(workers: int | None, scheduler: str | None, batches: list[Batch]) -> bool:
-    """Whether a run shared among ``n_jobs`` > 1 runs on threads of this process
-    (:func:`run_threads`) rather than on the processes of a Dask cluster
-    (:func:`run_chunks`): when neither ``workers`` nor ``scheduler`` is given and every
-    batch runs in the compiled loop (whose kernels release the GIL)."""
-    return workers is None and scheduler is None and all(b.compiled for b in batches)
-
-
-def run_threads(run: ChunkRun, n_jobs: int, progress: Progress | None = None) -> Outputs:
-    """Every configuration of ``run``, in ``n_jobs`` interleaved chunks (as
-    :func:`run_chunks` splits them), each simulated on a thread of this process into its
-    columns of one ``(T, C)`` result (:func:`driftwise.backtest.cluster.run_threads`).
-
-    Each chunk is simulated as a worker of :func:`run_chunks` simulates it, on the same
-    market histories (shared, not copied), so the result is the one-process result bit
-    for bit; the compiled kernels release the GIL, so the chunks' days run at once on
-    the machine's cores without sending the history to other processes.
-    """
-    n_days, n_configs = run.n_days, run.grid.n_configs
-    out = Outputs.empty(n_days, n_configs)
-
-    def chunk(share: slice) -> None:
-        part = make_batches(run.inputs, run.grid.share(share), run.window, run.tickers,
-                            run.histories)
-        simulate(run.inputs, run.window, part, out.columns(share))
-
-    def report(done: int, total: int) -> None:
-        if progress is not None:
-            progress(n_days * done // total, n_days)
-    cluster.run_threads(chunk, cluster.shares(n_configs, n_jobs), report)
     return out
 
 
