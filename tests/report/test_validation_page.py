@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from driftwise.report import write_report
 from driftwise.report.html import Note, Table, Tone
 from driftwise.report.validation_page import (
     ValidationPageData,
     breakdown_figure,
+    cost_limits_figure,
+    cost_limits_table,
     hit_rate_figure,
     rules_table,
     validation_headline,
@@ -105,3 +111,50 @@ def test_validation_page_from_a_bare_frame(validation_data: ValidationPageData) 
     assert [c.key for c in page.charts] == ["validation-hit-rates"]
     assert any(isinstance(b, Note) for b in page.blocks)
     assert page.tone is Tone.GO
+
+
+def _cost_limits() -> pd.DataFrame:
+    return pd.DataFrame({
+        "rule": ["Rule 1", "Rule 1", "Rule 3", "Rule 3"],
+        "setting": ["model", "flat 50 bps", "model", "flat 50 bps"],
+        "cost_level_bps": [float("nan"), 50.0, float("nan"), 50.0],
+        "limit_bps": [20.0, 20.0, 30.0, 30.0], "candidates": [40, 40, 10, 0],
+        "removed": [0, 30, 1, 0]})
+
+
+def test_cost_limits_figure_stacks_kept_and_removed() -> None:
+    fig = cost_limits_figure(_cost_limits())
+    assert [t.name for t in fig.data] == ["kept", "removed by the limit"]
+    assert list(fig.data[0].y) == pytest.approx([40, 10, 9, 0])
+    assert list(fig.data[1].y) == pytest.approx([0, 30, 1, 0])
+    assert list(fig.data[0].x[0]) == ["Rule 1 (≤ 20 bps)"] * 2 + ["Rule 3 (≤ 30 bps)"] * 2
+    assert list(fig.data[0].x[1]) == ["model", "flat 50 bps"] * 2
+    assert fig.layout.barmode == "stack"
+
+
+def test_cost_limits_table_shares() -> None:
+    table = cost_limits_table(_cost_limits())
+    shares = table.frame["removed share"].tolist()
+    assert shares[:3] == pytest.approx([0.0, 0.75, 0.1])
+    assert shares[3] != shares[3]  # no candidates: NaN, shown as a dash
+    assert table.formats["removed share"](0.75) == "75.0%"
+    assert "2·D·c" in table.caption
+
+
+def test_validation_page_with_cost_limits(validation_data: ValidationPageData) -> None:
+    data = dataclasses.replace(validation_data, cost_limits=_cost_limits())
+    page = validation_page(data)
+    assert [c.key for c in page.charts][-1] == "validation-cost-limits"
+    assert any(isinstance(b, Table) and b.key == "validation-cost-limits-table"
+               for b in page.blocks)
+    with pytest.raises(ValueError, match=r"cost_limits.*removed"):
+        dataclasses.replace(validation_data, cost_limits=_cost_limits().drop(columns="removed"))
+
+
+def test_the_written_report_draws_the_cost_limits(tmp_path: Path,
+                                                  validation_data: ValidationPageData) -> None:
+    data = dataclasses.replace(validation_data, cost_limits=_cost_limits())
+    text = write_report(tmp_path / "report.html", validation=data).read_text(encoding="utf-8")
+    assert 'data-figure="validation-cost-limits"' in text
+    assert 'data-table="validation-cost-limits-table"' in text
+    assert "Rule 3 (≤ 30 bps)" in text or "Rule 3 (\\u2264 30 bps)" in text

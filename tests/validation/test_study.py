@@ -208,3 +208,5 @@ def test_the_cost_limit_table_counts_the_study_events(study: StudyResult) -> Non
         assert row["limit_bps"] == pytest.approx(20.0 if row["rule"] == "Rule 1" else 30.0)
     assert "## Events removed by the cost limits" in markdown(study)
     assert len(to_dict(study)["cost_limits"]) == len(table)
+    page = validation_page(page_data(study))
+    assert "validation-cost-limits" in [c.key for c in page.charts]

@@ -8,6 +8,10 @@ Inputs are plain DataFrames:
   ``claim`` (the rule in words).
 - breakdowns (optional), tidy: ``rule``, the group column (``vix_regime`` or
   ``cost_level_bps``), ``hit_rate``, ``ci_low``, ``ci_high``, optional ``n_events``.
+- ``cost_limits`` (optional): the events each rule's cost limit removes, one row per rule
+  and cost setting: ``rule``, ``setting``, ``limit_bps`` (bps of NAV), ``candidates``
+  (events without the limit), ``removed``
+  (:attr:`~driftwise.validation.study.StudyResult.cost_limits`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from driftwise.report.html import (
     fmt_pct,
     styled,
 )
-from driftwise.validation.output import describe
+from driftwise.validation.output import COST_LIMITS_NOTE, describe
 from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
@@ -41,6 +45,7 @@ ORDERED = ("#9ecae9", "#4c78a8", "#f58518", "#b3261e")
 """Colours of ordered groups (low to high VIX or cost) when there are few of them."""
 RULE_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high", "stated_confidence", "verdict")
 BREAKDOWN_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high")
+COST_LIMIT_COLUMNS = ("rule", "setting", "limit_bps", "candidates", "removed")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class ValidationPageData:
     regime_column: str = "vix_regime"
     cost_column: str = "cost_level_bps"
     description: str = ""
+    cost_limits: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -60,6 +66,8 @@ class ValidationPageData:
             _require(self.by_regime, (*BREAKDOWN_COLUMNS, self.regime_column), "by_regime")
         if self.by_cost is not None:
             _require(self.by_cost, (*BREAKDOWN_COLUMNS, self.cost_column), "by_cost")
+        if self.cost_limits is not None:
+            _require(self.cost_limits, COST_LIMIT_COLUMNS, "cost_limits")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -141,6 +149,43 @@ def breakdown_figure(frame: pd.DataFrame, by: str, stated: pd.Series | None = No
     return styled(fig, y_title="hit rate", y_format=".0%")
 
 
+def cost_limits_figure(frame: pd.DataFrame) -> go.Figure:
+    """Events kept and removed by each rule's cost limit, one bar per rule and cost setting.
+
+    Stacked bars: the events the limit keeps (``candidates - removed``) and those it
+    removes, on a category axis of ``"<rule> (≤ <limit> bps)"`` per setting.
+    """
+    fig = go.Figure()
+    rules = [f"{r} (≤ {fmt_num(lim, 0)} bps)" for r, lim in
+             zip(frame["rule"].astype(str), frame["limit_bps"], strict=True)]
+    x = [rules, frame["setting"].astype(str).tolist()]
+    removed = frame["removed"].astype(float)
+    kept = frame["candidates"].astype(float) - removed
+    for name, values, shade in (("kept", kept, ORDERED[1]), ("removed by the limit", removed,
+                                                             ORDERED[3])):
+        fig.add_trace(go.Bar(x=x, y=values, name=name, marker={"color": shade},
+                             hovertemplate="%{x}: %{y:,.0f} events<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    return styled(fig, y_title="events (without the cost limit)")
+
+
+def cost_limits_table(frame: pd.DataFrame) -> Table:
+    """Per rule and cost setting: the limit, the events without it, those it removes."""
+    out = pd.DataFrame({"costs": frame["setting"].astype(str).to_numpy(),
+                        "limit (bps of NAV)": frame["limit_bps"].to_numpy(),
+                        "events without the limit": frame["candidates"].to_numpy(),
+                        "removed": frame["removed"].to_numpy()},
+                       index=pd.Index(frame["rule"].astype(str), name="rule"))
+    cand = frame["candidates"].astype(float).to_numpy()
+    out["removed share"] = [r / c if c > 0 else float("nan")
+                            for r, c in zip(frame["removed"].astype(float), cand, strict=True)]
+    formats = {"limit (bps of NAV)": lambda x: fmt_num(x, 0),
+               "events without the limit": lambda x: fmt_num(x, 0),
+               "removed": lambda x: fmt_num(x, 0), "removed share": lambda x: fmt_pct(x, 1)}
+    return Table("validation-cost-limits-table", "Events removed by the cost limits", out,
+                 formats, caption=COST_LIMITS_NOTE)
+
+
 def rules_table(rules: pd.DataFrame) -> Table:
     """Per rule: events, hit rate with its interval, stated confidence, effect, verdict."""
     frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
@@ -202,6 +247,12 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                                              lambda g: f"{fmt_num(g, 0)} bp cost")))
     if data.by_regime is None and data.by_cost is None:
         blocks.append(Note("No breakdown by VIX regime or cost level was given."))
+    if data.cost_limits is not None and len(data.cost_limits):
+        blocks.append(Chart("validation-cost-limits", "Events removed by the cost limits",
+                            cost_limits_figure(data.cost_limits),
+                            caption="Rules 1 and 3 keep an event only when the rebalance "
+                                    "costs at most the limit, as a fraction of NAV."))
+        blocks.append(cost_limits_table(data.cost_limits))
     blocks.append(rules_table(rules))
     verdicts = rules["verdict"].map(_verdict)
     tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
@@ -217,4 +268,5 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
 def page_data(result: StudyResult) -> ValidationPageData:
     """What :func:`driftwise.report.write_report` needs for the validation page."""
     return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
-                              by_cost=result.by_cost, description=describe(result))
+                              by_cost=result.by_cost, description=describe(result),
+                              cost_limits=result.cost_limits)
