@@ -16,6 +16,8 @@ from driftwise.report.validation_page import (
     cost_limits_figure,
     cost_limits_table,
     hit_rate_figure,
+    multipliers_figure,
+    multipliers_table,
     rules_table,
     validation_headline,
     validation_page,
@@ -158,3 +160,39 @@ def test_the_written_report_draws_the_cost_limits(tmp_path: Path,
     assert 'data-figure="validation-cost-limits"' in text
     assert 'data-table="validation-cost-limits-table"' in text
     assert "Rule 3 (≤ 30 bps)" in text or "Rule 3 (\\u2264 30 bps)" in text
+
+
+def _multipliers() -> pd.DataFrame:
+    rows = []
+    for est in ("corwin-schultz", "abdi-ranaldo"):
+        for tier in ("all", "large"):
+            for k, (regime, m) in enumerate((("VIX < 20", 1.0), ("VIX 20-30", 1.3),
+                                             ("VIX ≥ 30", 1.9))):
+                bump = 0.5 if tier == "large" else 0.0
+                rows.append({"estimator": est, "tier": tier, "regime_index": k,
+                             "regime": regime, "multiplier": m + bump,
+                             "multiplier_low": m - 0.1, "multiplier_high": m + 0.2,
+                             "pairs": 100 * (k + 1)})
+    return pd.DataFrame(rows[::-1])  # the figure orders the regimes itself
+
+
+def test_multipliers_figure_draws_the_pooled_rows_in_regime_order() -> None:
+    fig = multipliers_figure(_multipliers())
+    assert [t.name for t in fig.data] == ["abdi-ranaldo", "corwin-schultz"]
+    for trace in fig.data:
+        assert list(trace.x) == ["VIX < 20", "VIX 20-30", "VIX ≥ 30"]
+        assert list(trace.y) == pytest.approx([1.0, 1.3, 1.9])  # tier "all", not "large"
+        assert list(trace.error_y.array) == pytest.approx([0.2] * 3)
+        assert list(trace.error_y.arrayminus) == pytest.approx([0.1] * 3)
+
+
+def test_validation_page_with_multipliers(validation_data: ValidationPageData) -> None:
+    data = dataclasses.replace(validation_data, multipliers=_multipliers())
+    page = validation_page(data)
+    assert [c.key for c in page.charts][-1] == "validation-vix-multipliers"
+    table = multipliers_table(_multipliers())
+    assert table.frame["interval"].tolist()[:3] == ["0.90 – 1.20", "1.20 – 1.50", "1.80 – 2.10"]
+    assert table.frame["pairs"].tolist()[:3] == [100, 200, 300]
+    with pytest.raises(ValueError, match=r"multipliers.*multiplier_low"):
+        dataclasses.replace(validation_data,
+                            multipliers=_multipliers().drop(columns="multiplier_low"))

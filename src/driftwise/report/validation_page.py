@@ -12,6 +12,10 @@ Inputs are plain DataFrames:
   and cost setting: ``rule``, ``setting``, ``limit_bps`` (bps of NAV), ``candidates``
   (events without the limit), ``removed``
   (:attr:`~driftwise.validation.study.StudyResult.cost_limits`).
+- ``multipliers`` (optional): the calibrated VIX multipliers of spreads
+  (``Calibration.table`` of :mod:`driftwise.app.calibrate`): ``estimator``, ``tier``,
+  ``regime``, ``multiplier`` with ``multiplier_low`` / ``multiplier_high`` (its interval),
+  optional ``regime_index`` (the order of the regimes) and ``pairs``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ ORDERED = ("#9ecae9", "#4c78a8", "#f58518", "#b3261e")
 RULE_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high", "stated_confidence", "verdict")
 BREAKDOWN_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high")
 COST_LIMIT_COLUMNS = ("rule", "setting", "limit_bps", "candidates", "removed")
+MULTIPLIER_COLUMNS = ("estimator", "tier", "regime", "multiplier", "multiplier_low",
+                      "multiplier_high")
+ALL_TIERS = "all"
+"""The tier of a calibration's rows pooled over size tiers (the one drawn)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class ValidationPageData:
     cost_column: str = "cost_level_bps"
     description: str = ""
     cost_limits: pd.DataFrame | None = None
+    multipliers: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -68,6 +77,8 @@ class ValidationPageData:
             _require(self.by_cost, (*BREAKDOWN_COLUMNS, self.cost_column), "by_cost")
         if self.cost_limits is not None:
             _require(self.cost_limits, COST_LIMIT_COLUMNS, "cost_limits")
+        if self.multipliers is not None:
+            _require(self.multipliers, MULTIPLIER_COLUMNS, "multipliers")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -186,6 +197,55 @@ def cost_limits_table(frame: pd.DataFrame) -> Table:
                  formats, caption=COST_LIMITS_NOTE)
 
 
+def _pooled(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows pooled over tiers (all rows when there are none): per estimator (in order
+    of appearance), in regime order."""
+    rows = table[table["tier"].astype(str) == ALL_TIERS]
+    rows = rows if len(rows) else table
+    first = {e: i for i, e in enumerate(dict.fromkeys(rows["estimator"]))}
+    keys = ["_estimator", *(["regime_index"] if "regime_index" in rows else [])]
+    return (rows.assign(_estimator=rows["estimator"].map(first))
+            .sort_values(keys, kind="stable").drop(columns="_estimator"))
+
+
+def multipliers_figure(table: pd.DataFrame) -> go.Figure:
+    """The calibrated VIX multiplier of each regime, one marker series per estimator.
+
+    The rows pooled over size tiers (``tier == "all"``), the bootstrap interval as error
+    bars, and a dashed line at 1 (the calm regime's, by construction).
+    """
+    fig = go.Figure()
+    rows = _pooled(table)
+    for i, (estimator, part) in enumerate(rows.groupby("estimator", sort=False)):
+        m = part["multiplier"].astype(float)
+        fig.add_trace(go.Scatter(
+            x=part["regime"].astype(str), y=m, mode="markers", name=str(estimator),
+            marker={"size": 11, "color": ORDERED[1 + 2 * i] if i < 2 else color(i)},
+            error_y={"type": "data", "array": part["multiplier_high"].astype(float) - m,
+                     "arrayminus": m - part["multiplier_low"].astype(float), "thickness": 1.5},
+            hovertemplate=f"{estimator}, %{{x}}: ×%{{y:.2f}}<extra></extra>"))
+    fig.add_hline(y=1.0, line={"dash": "dash", "color": OTHER_COLOR, "width": 1})
+    return styled(fig, y_title="spread multiplier (regime / calm)")
+
+
+def multipliers_table(table: pd.DataFrame) -> Table:
+    """Per estimator and regime (pooled over tiers): the multiplier and its interval."""
+    rows = _pooled(table)
+    out = pd.DataFrame({"regime": rows["regime"].astype(str).to_numpy(),
+                        "multiplier": rows["multiplier"].to_numpy(),
+                        "interval": [f"{fmt_num(lo, 2)} – {fmt_num(hi, 2)}" for lo, hi in
+                                     zip(rows["multiplier_low"], rows["multiplier_high"],
+                                         strict=True)]},
+                       index=pd.Index(rows["estimator"].astype(str), name="estimator"))
+    if "pairs" in rows:
+        out["pairs"] = rows["pairs"].to_numpy()
+    formats = {"multiplier": lambda x: fmt_num(x, 2), "pairs": lambda x: fmt_num(x, 0)}
+    return Table("validation-vix-multipliers-table", "Calibrated VIX multipliers of spreads",
+                 out, formats, caption="Spread in the regime over the calm regime's, measured "
+                 "from daily bars (driftwise calibrate-costs); the interval is the month "
+                 "bootstrap's.")
+
+
 def rules_table(rules: pd.DataFrame) -> Table:
     """Per rule: events, hit rate with its interval, stated confidence, effect, verdict."""
     frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
@@ -253,6 +313,12 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                             caption="Rules 1 and 3 keep an event only when the rebalance "
                                     "costs at most the limit, as a fraction of NAV."))
         blocks.append(cost_limits_table(data.cost_limits))
+    if data.multipliers is not None and len(data.multipliers):
+        blocks.append(Chart("validation-vix-multipliers", "Calibrated VIX multipliers of spreads",
+                            multipliers_figure(data.multipliers),
+                            caption="The rule 4 claim rests on these: dots with the bootstrap "
+                                    "interval, per spread estimator, pooled over size tiers."))
+        blocks.append(multipliers_table(data.multipliers))
     blocks.append(rules_table(rules))
     verdicts = rules["verdict"].map(_verdict)
     tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
@@ -265,8 +331,12 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                 "Each insight rule tested as a falsifiable claim on history.")
 
 
-def page_data(result: StudyResult) -> ValidationPageData:
-    """What :func:`driftwise.report.write_report` needs for the validation page."""
+def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None
+              ) -> ValidationPageData:
+    """What :func:`driftwise.report.write_report` needs for the validation page.
+
+    ``multipliers``: a calibration's table (``Calibration.table``), drawn beside the study.
+    """
     return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
                               by_cost=result.by_cost, description=describe(result),
-                              cost_limits=result.cost_limits)
+                              cost_limits=result.cost_limits, multipliers=multipliers)
