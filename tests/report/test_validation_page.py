@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.backtest.path_stats import path_statistics
+from driftwise.backtest.paths import PathRuns, PathSpec
 from driftwise.report import write_report
 from driftwise.report.html import Note, Table, Tone
 from driftwise.report.validation_page import (
@@ -18,6 +21,8 @@ from driftwise.report.validation_page import (
     hit_rate_figure,
     multipliers_figure,
     multipliers_table,
+    ranking_figure,
+    ranking_table,
     rules_table,
     validation_headline,
     validation_page,
@@ -196,3 +201,51 @@ def test_validation_page_with_multipliers(validation_data: ValidationPageData) -
     with pytest.raises(ValueError, match=r"multipliers.*multiplier_low"):
         dataclasses.replace(validation_data,
                             multipliers=_multipliers().drop(columns="multiplier_low"))
+
+
+def _ranking() -> pd.DataFrame:
+    return pd.DataFrame({"rank": [2, 1, 3], "score": [0.02, 0.01, 0.05],
+                         "score_low": [0.015, 0.005, 0.04], "score_high": [0.03, 0.02, 0.07],
+                         "rank_low": [1, 1, 3], "rank_high": [2, 2, 3],
+                         "p_best": [0.3, 0.7, 0.0],
+                         "tied_with": ["calendar", "threshold 5%", ""]},
+                        index=pd.Index(["threshold 5%", "calendar", "monthly"], name="config"))
+
+
+def test_ranking_figure_and_table_best_first(validation_data: ValidationPageData) -> None:
+    fig = ranking_figure(_ranking())
+    trace = fig.data[0]
+    assert list(trace.y) == ["calendar", "threshold 5%", "monthly"]
+    assert list(trace.x) == pytest.approx([0.01, 0.02, 0.05])
+    assert list(trace.error_x.array) == pytest.approx([0.01, 0.01, 0.02])
+    assert list(trace.error_x.arrayminus) == pytest.approx([0.005, 0.005, 0.01])
+    table = ranking_table(_ranking())
+    assert table.frame.index.tolist() == ["calendar", "threshold 5%", "monthly"]
+    assert table.frame["rank interval"].tolist() == ["1 – 2", "1 – 2", "3 – 3"]
+    assert table.formats["P(best)"](0.7) == "70%"
+    page = validation_page(dataclasses.replace(validation_data, ranking=_ranking()))
+    assert [c.key for c in page.charts][-1] == "validation-path-ranking"
+    with pytest.raises(ValueError, match=r"ranking.*p_best"):
+        dataclasses.replace(validation_data, ranking=_ranking().drop(columns="p_best"))
+
+
+def test_the_page_takes_a_ranking_from_path_statistics(
+        validation_data: ValidationPageData) -> None:
+    rng = np.random.default_rng(4)
+    base = np.abs(rng.normal(0.01, 0.003, 40))
+    values = np.column_stack([base, base + 0.01])  # r1 is worse on every path
+    specs = [PathSpec(i, pd.Timestamp("2020-01-01"), pd.Timestamp("2020-06-30"), i, 0)
+             for i in range(40)]
+    metrics = pd.DataFrame([{"path": i, "config": f"r{j}", **{m: values[i, j] for m in (
+        "te_annual", "cost_per_year", "turnover_per_year", "n_rebalances", "return_annual",
+        "vol_annual", "sharpe", "sharpe_diff", "max_drift", "mean_drift")}}
+        for i in range(40) for j in range(2)])
+    fixed = np.repeat(values[:, None, :], 200, axis=1)
+    runs = PathRuns(paths=specs, names=["r0", "r1"], metrics=metrics,
+                    draws={"te_annual": fixed, "cost_per_year": fixed}, notices=())
+    ranking = path_statistics(runs, length_days=126, step_days=63,
+                              tracking_aversion=2.0).ranking
+    page = validation_page(dataclasses.replace(validation_data, ranking=ranking))
+    chart = page.charts[-1]
+    assert chart.key == "validation-path-ranking"
+    assert list(chart.figure.data[0].y) == ["r0", "r1"]

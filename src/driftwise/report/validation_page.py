@@ -16,6 +16,10 @@ Inputs are plain DataFrames:
   (``Calibration.table`` of :mod:`driftwise.app.calibrate`): ``estimator``, ``tier``,
   ``regime``, ``multiplier`` with ``multiplier_low`` / ``multiplier_high`` (its interval),
   optional ``regime_index`` (the order of the regimes) and ``pairs``.
+- ``ranking`` (optional): the many-path ranking of rules
+  (``PathStats.ranking`` of :mod:`driftwise.backtest.path_stats`), index the rule's name:
+  ``rank``, ``score`` (lower is better) with ``score_low`` / ``score_high``, ``rank_low``,
+  ``rank_high``, ``p_best``, optional ``tied_with``.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ BREAKDOWN_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high")
 COST_LIMIT_COLUMNS = ("rule", "setting", "limit_bps", "candidates", "removed")
 MULTIPLIER_COLUMNS = ("estimator", "tier", "regime", "multiplier", "multiplier_low",
                       "multiplier_high")
+RANKING_COLUMNS = ("rank", "score", "score_low", "score_high", "rank_low", "rank_high",
+                   "p_best")
 ALL_TIERS = "all"
 """The tier of a calibration's rows pooled over size tiers (the one drawn)."""
 
@@ -68,6 +74,7 @@ class ValidationPageData:
     description: str = ""
     cost_limits: pd.DataFrame | None = None
     multipliers: pd.DataFrame | None = None
+    ranking: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -79,6 +86,8 @@ class ValidationPageData:
             _require(self.cost_limits, COST_LIMIT_COLUMNS, "cost_limits")
         if self.multipliers is not None:
             _require(self.multipliers, MULTIPLIER_COLUMNS, "multipliers")
+        if self.ranking is not None:
+            _require(self.ranking, RANKING_COLUMNS, "ranking")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -246,6 +255,42 @@ def multipliers_table(table: pd.DataFrame) -> Table:
                  "bootstrap's.")
 
 
+def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
+    """Each rule's mean score across paths with its interval, best (lowest) on top."""
+    rows = ranking.sort_values("rank", kind="stable")
+    names = rows.index.astype(str).tolist()
+    score = rows["score"].astype(float)
+    fig = go.Figure(go.Scatter(
+        x=score, y=names, mode="markers", name="mean score across paths",
+        marker={"size": 11, "color": ORDERED[1]},
+        error_x={"type": "data", "array": rows["score_high"].astype(float) - score,
+                 "arrayminus": score - rows["score_low"].astype(float), "thickness": 2},
+        hovertemplate="%{y}: score %{x:.4g}<extra></extra>"))
+    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
+    return styled(fig, x_title="score (lower is better), with its interval across paths")
+
+
+def ranking_table(ranking: pd.DataFrame) -> Table:
+    """The many-path ranking: rank with its interval, score with its, P(best), ties."""
+    rows = ranking.sort_values("rank", kind="stable")
+    out = pd.DataFrame({
+        "rank": rows["rank"].to_numpy(),
+        "rank interval": [f"{int(lo)} – {int(hi)}" for lo, hi in
+                          zip(rows["rank_low"], rows["rank_high"], strict=True)],
+        "score": rows["score"].to_numpy(),
+        "score interval": [f"{fmt_num(lo, 4)} – {fmt_num(hi, 4)}" for lo, hi in
+                           zip(rows["score_low"], rows["score_high"], strict=True)],
+        "P(best)": rows["p_best"].to_numpy()},
+        index=pd.Index(rows.index.astype(str), name="rule"))
+    if "tied_with" in rows:
+        out["cannot be told apart from"] = rows["tied_with"].astype(str).to_numpy()
+    formats = {"rank": lambda x: fmt_num(x, 0), "score": lambda x: fmt_num(x, 4),
+               "P(best)": lambda x: fmt_pct(x, 0)}
+    return Table("validation-path-ranking-table", "Ranking across many paths", out, formats,
+                 caption="Rules ranked by their mean score over the backtest's paths; the "
+                         "intervals come from resampling blocks of start dates.")
+
+
 def rules_table(rules: pd.DataFrame) -> Table:
     """Per rule: events, hit rate with its interval, stated confidence, effect, verdict."""
     frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
@@ -319,6 +364,11 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                             caption="The rule 4 claim rests on these: dots with the bootstrap "
                                     "interval, per spread estimator, pooled over size tiers."))
         blocks.append(multipliers_table(data.multipliers))
+    if data.ranking is not None and len(data.ranking):
+        blocks.append(Chart("validation-path-ranking", "Ranking across many paths",
+                            ranking_figure(data.ranking),
+                            height_px=max(260, 50 * len(data.ranking) + 140)))
+        blocks.append(ranking_table(data.ranking))
     blocks.append(rules_table(rules))
     verdicts = rules["verdict"].map(_verdict)
     tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
@@ -331,12 +381,14 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                 "Each insight rule tested as a falsifiable claim on history.")
 
 
-def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None
-              ) -> ValidationPageData:
+def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None,
+              ranking: pd.DataFrame | None = None) -> ValidationPageData:
     """What :func:`driftwise.report.write_report` needs for the validation page.
 
-    ``multipliers``: a calibration's table (``Calibration.table``), drawn beside the study.
+    ``multipliers``: a calibration's table (``Calibration.table``); ``ranking``: a
+    many-path ranking (``PathStats.ranking``); each drawn beside the study when given.
     """
     return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
                               by_cost=result.by_cost, description=describe(result),
-                              cost_limits=result.cost_limits, multipliers=multipliers)
+                              cost_limits=result.cost_limits, multipliers=multipliers,
+                              ranking=ranking)
