@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 
+from driftwise.backtest.path_stats import path_statistics
+from driftwise.backtest.paths import PathRuns, PathSpec
+from driftwise.report import write_report
 from driftwise.report.html import Note, Table, Tone
 from driftwise.report.validation_page import (
     ValidationPageData,
     breakdown_figure,
+    cost_limits_figure,
+    cost_limits_table,
     hit_rate_figure,
+    multipliers_figure,
+    multipliers_table,
+    ranking_figure,
+    ranking_table,
     rules_table,
     validation_headline,
     validation_page,
@@ -105,3 +118,134 @@ def test_validation_page_from_a_bare_frame(validation_data: ValidationPageData) 
     assert [c.key for c in page.charts] == ["validation-hit-rates"]
     assert any(isinstance(b, Note) for b in page.blocks)
     assert page.tone is Tone.GO
+
+
+def _cost_limits() -> pd.DataFrame:
+    return pd.DataFrame({
+        "rule": ["Rule 1", "Rule 1", "Rule 3", "Rule 3"],
+        "setting": ["model", "flat 50 bps", "model", "flat 50 bps"],
+        "cost_level_bps": [float("nan"), 50.0, float("nan"), 50.0],
+        "limit_bps": [20.0, 20.0, 30.0, 30.0], "candidates": [40, 40, 10, 0],
+        "removed": [0, 30, 1, 0]})
+
+
+def test_cost_limits_figure_stacks_kept_and_removed() -> None:
+    fig = cost_limits_figure(_cost_limits())
+    assert [t.name for t in fig.data] == ["kept", "removed by the limit"]
+    assert list(fig.data[0].y) == pytest.approx([40, 10, 9, 0])
+    assert list(fig.data[1].y) == pytest.approx([0, 30, 1, 0])
+    assert list(fig.data[0].x[0]) == ["Rule 1 (≤ 20 bps)"] * 2 + ["Rule 3 (≤ 30 bps)"] * 2
+    assert list(fig.data[0].x[1]) == ["model", "flat 50 bps"] * 2
+    assert fig.layout.barmode == "stack"
+
+
+def test_cost_limits_table_shares() -> None:
+    table = cost_limits_table(_cost_limits())
+    shares = table.frame["removed share"].tolist()
+    assert shares[:3] == pytest.approx([0.0, 0.75, 0.1])
+    assert shares[3] != shares[3]  # no candidates: NaN, shown as a dash
+    assert table.formats["removed share"](0.75) == "75.0%"
+    assert "2·D·c" in table.caption
+
+
+def test_validation_page_with_cost_limits(validation_data: ValidationPageData) -> None:
+    data = dataclasses.replace(validation_data, cost_limits=_cost_limits())
+    page = validation_page(data)
+    assert [c.key for c in page.charts][-1] == "validation-cost-limits"
+    assert any(isinstance(b, Table) and b.key == "validation-cost-limits-table"
+               for b in page.blocks)
+    with pytest.raises(ValueError, match=r"cost_limits.*removed"):
+        dataclasses.replace(validation_data, cost_limits=_cost_limits().drop(columns="removed"))
+
+
+def test_the_written_report_draws_the_cost_limits(tmp_path: Path,
+                                                  validation_data: ValidationPageData) -> None:
+    data = dataclasses.replace(validation_data, cost_limits=_cost_limits())
+    text = write_report(tmp_path / "report.html", validation=data).read_text(encoding="utf-8")
+    assert 'data-figure="validation-cost-limits"' in text
+    assert 'data-table="validation-cost-limits-table"' in text
+    assert "Rule 3 (≤ 30 bps)" in text or "Rule 3 (\\u2264 30 bps)" in text
+
+
+def _multipliers() -> pd.DataFrame:
+    rows = []
+    for est in ("corwin-schultz", "abdi-ranaldo"):
+        for tier in ("all", "large"):
+            for k, (regime, m) in enumerate((("VIX < 20", 1.0), ("VIX 20-30", 1.3),
+                                             ("VIX ≥ 30", 1.9))):
+                bump = 0.5 if tier == "large" else 0.0
+                rows.append({"estimator": est, "tier": tier, "regime_index": k,
+                             "regime": regime, "multiplier": m + bump,
+                             "multiplier_low": m - 0.1, "multiplier_high": m + 0.2,
+                             "pairs": 100 * (k + 1)})
+    return pd.DataFrame(rows[::-1])  # the figure orders the regimes itself
+
+
+def test_multipliers_figure_draws_the_pooled_rows_in_regime_order() -> None:
+    fig = multipliers_figure(_multipliers())
+    assert [t.name for t in fig.data] == ["abdi-ranaldo", "corwin-schultz"]
+    for trace in fig.data:
+        assert list(trace.x) == ["VIX < 20", "VIX 20-30", "VIX ≥ 30"]
+        assert list(trace.y) == pytest.approx([1.0, 1.3, 1.9])  # tier "all", not "large"
+        assert list(trace.error_y.array) == pytest.approx([0.2] * 3)
+        assert list(trace.error_y.arrayminus) == pytest.approx([0.1] * 3)
+
+
+def test_validation_page_with_multipliers(validation_data: ValidationPageData) -> None:
+    data = dataclasses.replace(validation_data, multipliers=_multipliers())
+    page = validation_page(data)
+    assert [c.key for c in page.charts][-1] == "validation-vix-multipliers"
+    table = multipliers_table(_multipliers())
+    assert table.frame["interval"].tolist()[:3] == ["0.90 – 1.20", "1.20 – 1.50", "1.80 – 2.10"]
+    assert table.frame["pairs"].tolist()[:3] == [100, 200, 300]
+    with pytest.raises(ValueError, match=r"multipliers.*multiplier_low"):
+        dataclasses.replace(validation_data,
+                            multipliers=_multipliers().drop(columns="multiplier_low"))
+
+
+def _ranking() -> pd.DataFrame:
+    return pd.DataFrame({"rank": [2, 1, 3], "score": [0.02, 0.01, 0.05],
+                         "score_low": [0.015, 0.005, 0.04], "score_high": [0.03, 0.02, 0.07],
+                         "rank_low": [1, 1, 3], "rank_high": [2, 2, 3],
+                         "p_best": [0.3, 0.7, 0.0],
+                         "tied_with": ["calendar", "threshold 5%", ""]},
+                        index=pd.Index(["threshold 5%", "calendar", "monthly"], name="config"))
+
+
+def test_ranking_figure_and_table_best_first(validation_data: ValidationPageData) -> None:
+    fig = ranking_figure(_ranking())
+    trace = fig.data[0]
+    assert list(trace.y) == ["calendar", "threshold 5%", "monthly"]
+    assert list(trace.x) == pytest.approx([0.01, 0.02, 0.05])
+    assert list(trace.error_x.array) == pytest.approx([0.01, 0.01, 0.02])
+    assert list(trace.error_x.arrayminus) == pytest.approx([0.005, 0.005, 0.01])
+    table = ranking_table(_ranking())
+    assert table.frame.index.tolist() == ["calendar", "threshold 5%", "monthly"]
+    assert table.frame["rank interval"].tolist() == ["1 – 2", "1 – 2", "3 – 3"]
+    assert table.formats["P(best)"](0.7) == "70%"
+    page = validation_page(dataclasses.replace(validation_data, ranking=_ranking()))
+    assert [c.key for c in page.charts][-1] == "validation-path-ranking"
+    with pytest.raises(ValueError, match=r"ranking.*p_best"):
+        dataclasses.replace(validation_data, ranking=_ranking().drop(columns="p_best"))
+
+
+def test_the_page_takes_a_ranking_from_path_statistics(
+        validation_data: ValidationPageData) -> None:
+    rng = np.random.default_rng(4)
+    base = np.abs(rng.normal(0.01, 0.003, 40))
+    values = np.column_stack([base, base + 0.01])  # r1 is worse on every path
+    specs = [PathSpec(i, pd.Timestamp("2020-01-01"), pd.Timestamp("2020-06-30"), i, 0)
+             for i in range(40)]
+    metrics = pd.DataFrame([{"path": i, "config": f"r{j}", **{m: values[i, j] for m in (
+        "te_annual", "cost_per_year", "turnover_per_year", "n_rebalances", "return_annual",
+        "vol_annual", "sharpe", "sharpe_diff", "max_drift", "mean_drift")}}
+        for i in range(40) for j in range(2)])
+    fixed = np.repeat(values[:, None, :], 200, axis=1)
+    runs = PathRuns(paths=specs, names=["r0", "r1"], metrics=metrics,
+                    draws={"te_annual": fixed, "cost_per_year": fixed}, notices=())
+    ranking = path_statistics(runs, length_days=126, step_days=63,
+                              tracking_aversion=2.0).ranking
+    page = validation_page(dataclasses.replace(validation_data, ranking=ranking))
+    chart = page.charts[-1]
+    assert chart.key == "validation-path-ranking"
+    assert list(chart.figure.data[0].y) == ["r0", "r1"]

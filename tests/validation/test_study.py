@@ -52,7 +52,7 @@ def test_breakdowns_cover_cost_levels(study: StudyResult) -> None:
 def _same_study(a: StudyResult, b: StudyResult) -> None:
     """Every number of two runs, bit for bit."""
     for name in ("events", "rules", "by_regime", "by_cost", "sensitivity", "effects",
-                 "falsification"):
+                 "falsification", "cost_limits"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True,
                                       obj=name)
     assert a.n_paths == b.n_paths and a.notices == b.notices
@@ -194,3 +194,19 @@ def test_the_falsification_task_builds_no_events_history(
     events = module.run_task(module.Task(PortfolioSpec("sample"), "events", 0, 2), settings)
     assert set(result.notices) <= set(events.notices)
     assert study.notices[:len(events.notices)] == events.notices
+
+
+def test_the_cost_limit_table_counts_the_study_events(study: StudyResult) -> None:
+    table = study.cost_limits
+    assert set(table["rule"]) == {"Rule 1", "Rule 3"}
+    assert table["setting"].tolist()[:4] == ["model", "flat 10 bps", "flat 20 bps",
+                                             "flat 50 bps"]
+    counts = study.events.groupby(["rule", "setting"]).size()
+    for _, row in table.iterrows():
+        assert row["events"] == counts.get((row["rule"], row["setting"]), 0)
+        assert row["removed"] == row["candidates"] - row["events"] >= 0
+        assert row["limit_bps"] == pytest.approx(20.0 if row["rule"] == "Rule 1" else 30.0)
+    assert "## Events removed by the cost limits" in markdown(study)
+    assert len(to_dict(study)["cost_limits"]) == len(table)
+    page = validation_page(page_data(study))
+    assert "validation-cost-limits" in [c.key for c in page.charts]

@@ -26,6 +26,7 @@ from driftwise.report.validation_page import page_data
 from driftwise.validation.output import (
     breakdown_display,
     caveats,
+    cost_limits_display,
     describe,
     falsification_display,
     markdown,
@@ -135,6 +136,10 @@ def show(result: StudyResult) -> None:
         table = breakdown_display(frame, column, label)
         if len(table):
             console.print(frame_table(table, title, index_name="rule"))
+    limits = cost_limits_display(result)
+    if len(limits):
+        console.print(frame_table(limits.set_index("rule"), "Events removed by the cost limits",
+                                  index_name="rule"))
     fals = falsification_display(result)
     if len(fals):
         console.print(frame_table(fals, "Falsification: threshold 5% vs calendar",

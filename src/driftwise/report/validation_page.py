@@ -8,6 +8,18 @@ Inputs are plain DataFrames:
   ``claim`` (the rule in words).
 - breakdowns (optional), tidy: ``rule``, the group column (``vix_regime`` or
   ``cost_level_bps``), ``hit_rate``, ``ci_low``, ``ci_high``, optional ``n_events``.
+- ``cost_limits`` (optional): the events each rule's cost limit removes, one row per rule
+  and cost setting: ``rule``, ``setting``, ``limit_bps`` (bps of NAV), ``candidates``
+  (events without the limit), ``removed``
+  (:attr:`~driftwise.validation.study.StudyResult.cost_limits`).
+- ``multipliers`` (optional): the calibrated VIX multipliers of spreads
+  (``Calibration.table`` of :mod:`driftwise.app.calibrate`): ``estimator``, ``tier``,
+  ``regime``, ``multiplier`` with ``multiplier_low`` / ``multiplier_high`` (its interval),
+  optional ``regime_index`` (the order of the regimes) and ``pairs``.
+- ``ranking`` (optional): the many-path ranking of rules
+  (``PathStats.ranking`` of :mod:`driftwise.backtest.path_stats`), index the rule's name:
+  ``rank``, ``score`` (lower is better) with ``score_low`` / ``score_high``, ``rank_low``,
+  ``rank_high``, ``p_best``, optional ``tied_with``.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from driftwise.report.html import (
     fmt_pct,
     styled,
 )
-from driftwise.validation.output import describe
+from driftwise.validation.output import COST_LIMITS_NOTE, describe
 from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
@@ -41,6 +53,13 @@ ORDERED = ("#9ecae9", "#4c78a8", "#f58518", "#b3261e")
 """Colours of ordered groups (low to high VIX or cost) when there are few of them."""
 RULE_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high", "stated_confidence", "verdict")
 BREAKDOWN_COLUMNS = ("rule", "hit_rate", "ci_low", "ci_high")
+COST_LIMIT_COLUMNS = ("rule", "setting", "limit_bps", "candidates", "removed")
+MULTIPLIER_COLUMNS = ("estimator", "tier", "regime", "multiplier", "multiplier_low",
+                      "multiplier_high")
+RANKING_COLUMNS = ("rank", "score", "score_low", "score_high", "rank_low", "rank_high",
+                   "p_best")
+ALL_TIERS = "all"
+"""The tier of a calibration's rows pooled over size tiers (the one drawn)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,9 @@ class ValidationPageData:
     regime_column: str = "vix_regime"
     cost_column: str = "cost_level_bps"
     description: str = ""
+    cost_limits: pd.DataFrame | None = None
+    multipliers: pd.DataFrame | None = None
+    ranking: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -60,6 +82,12 @@ class ValidationPageData:
             _require(self.by_regime, (*BREAKDOWN_COLUMNS, self.regime_column), "by_regime")
         if self.by_cost is not None:
             _require(self.by_cost, (*BREAKDOWN_COLUMNS, self.cost_column), "by_cost")
+        if self.cost_limits is not None:
+            _require(self.cost_limits, COST_LIMIT_COLUMNS, "cost_limits")
+        if self.multipliers is not None:
+            _require(self.multipliers, MULTIPLIER_COLUMNS, "multipliers")
+        if self.ranking is not None:
+            _require(self.ranking, RANKING_COLUMNS, "ranking")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -141,6 +169,128 @@ def breakdown_figure(frame: pd.DataFrame, by: str, stated: pd.Series | None = No
     return styled(fig, y_title="hit rate", y_format=".0%")
 
 
+def cost_limits_figure(frame: pd.DataFrame) -> go.Figure:
+    """Events kept and removed by each rule's cost limit, one bar per rule and cost setting.
+
+    Stacked bars: the events the limit keeps (``candidates - removed``) and those it
+    removes, on a category axis of ``"<rule> (≤ <limit> bps)"`` per setting.
+    """
+    fig = go.Figure()
+    rules = [f"{r} (≤ {fmt_num(lim, 0)} bps)" for r, lim in
+             zip(frame["rule"].astype(str), frame["limit_bps"], strict=True)]
+    x = [rules, frame["setting"].astype(str).tolist()]
+    removed = frame["removed"].astype(float)
+    kept = frame["candidates"].astype(float) - removed
+    for name, values, shade in (("kept", kept, ORDERED[1]), ("removed by the limit", removed,
+                                                             ORDERED[3])):
+        fig.add_trace(go.Bar(x=x, y=values, name=name, marker={"color": shade},
+                             hovertemplate="%{x}: %{y:,.0f} events<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    return styled(fig, y_title="events (without the cost limit)")
+
+
+def cost_limits_table(frame: pd.DataFrame) -> Table:
+    """Per rule and cost setting: the limit, the events without it, those it removes."""
+    out = pd.DataFrame({"costs": frame["setting"].astype(str).to_numpy(),
+                        "limit (bps of NAV)": frame["limit_bps"].to_numpy(),
+                        "events without the limit": frame["candidates"].to_numpy(),
+                        "removed": frame["removed"].to_numpy()},
+                       index=pd.Index(frame["rule"].astype(str), name="rule"))
+    cand = frame["candidates"].astype(float).to_numpy()
+    out["removed share"] = [r / c if c > 0 else float("nan")
+                            for r, c in zip(frame["removed"].astype(float), cand, strict=True)]
+    formats = {"limit (bps of NAV)": lambda x: fmt_num(x, 0),
+               "events without the limit": lambda x: fmt_num(x, 0),
+               "removed": lambda x: fmt_num(x, 0), "removed share": lambda x: fmt_pct(x, 1)}
+    return Table("validation-cost-limits-table", "Events removed by the cost limits", out,
+                 formats, caption=COST_LIMITS_NOTE)
+
+
+def _pooled(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows pooled over tiers (all rows when there are none): per estimator (in order
+    of appearance), in regime order."""
+    rows = table[table["tier"].astype(str) == ALL_TIERS]
+    rows = rows if len(rows) else table
+    first = {e: i for i, e in enumerate(dict.fromkeys(rows["estimator"]))}
+    keys = ["_estimator", *(["regime_index"] if "regime_index" in rows else [])]
+    return (rows.assign(_estimator=rows["estimator"].map(first))
+            .sort_values(keys, kind="stable").drop(columns="_estimator"))
+
+
+def multipliers_figure(table: pd.DataFrame) -> go.Figure:
+    """The calibrated VIX multiplier of each regime, one marker series per estimator.
+
+    The rows pooled over size tiers (``tier == "all"``), the bootstrap interval as error
+    bars, and a dashed line at 1 (the calm regime's, by construction).
+    """
+    fig = go.Figure()
+    rows = _pooled(table)
+    for i, (estimator, part) in enumerate(rows.groupby("estimator", sort=False)):
+        m = part["multiplier"].astype(float)
+        fig.add_trace(go.Scatter(
+            x=part["regime"].astype(str), y=m, mode="markers", name=str(estimator),
+            marker={"size": 11, "color": ORDERED[1 + 2 * i] if i < 2 else color(i)},
+            error_y={"type": "data", "array": part["multiplier_high"].astype(float) - m,
+                     "arrayminus": m - part["multiplier_low"].astype(float), "thickness": 1.5},
+            hovertemplate=f"{estimator}, %{{x}}: ×%{{y:.2f}}<extra></extra>"))
+    fig.add_hline(y=1.0, line={"dash": "dash", "color": OTHER_COLOR, "width": 1})
+    return styled(fig, y_title="spread multiplier (regime / calm)")
+
+
+def multipliers_table(table: pd.DataFrame) -> Table:
+    """Per estimator and regime (pooled over tiers): the multiplier and its interval."""
+    rows = _pooled(table)
+    out = pd.DataFrame({"regime": rows["regime"].astype(str).to_numpy(),
+                        "multiplier": rows["multiplier"].to_numpy(),
+                        "interval": [f"{fmt_num(lo, 2)} – {fmt_num(hi, 2)}" for lo, hi in
+                                     zip(rows["multiplier_low"], rows["multiplier_high"],
+                                         strict=True)]},
+                       index=pd.Index(rows["estimator"].astype(str), name="estimator"))
+    if "pairs" in rows:
+        out["pairs"] = rows["pairs"].to_numpy()
+    formats = {"multiplier": lambda x: fmt_num(x, 2), "pairs": lambda x: fmt_num(x, 0)}
+    return Table("validation-vix-multipliers-table", "Calibrated VIX multipliers of spreads",
+                 out, formats, caption="Spread in the regime over the calm regime's, measured "
+                 "from daily bars (driftwise calibrate-costs); the interval is the month "
+                 "bootstrap's.")
+
+
+def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
+    """Each rule's mean score across paths with its interval, best (lowest) on top."""
+    rows = ranking.sort_values("rank", kind="stable")
+    names = rows.index.astype(str).tolist()
+    score = rows["score"].astype(float)
+    fig = go.Figure(go.Scatter(
+        x=score, y=names, mode="markers", name="mean score across paths",
+        marker={"size": 11, "color": ORDERED[1]},
+        error_x={"type": "data", "array": rows["score_high"].astype(float) - score,
+                 "arrayminus": score - rows["score_low"].astype(float), "thickness": 2},
+        hovertemplate="%{y}: score %{x:.4g}<extra></extra>"))
+    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
+    return styled(fig, x_title="score (lower is better), with its interval across paths")
+
+
+def ranking_table(ranking: pd.DataFrame) -> Table:
+    """The many-path ranking: rank with its interval, score with its, P(best), ties."""
+    rows = ranking.sort_values("rank", kind="stable")
+    out = pd.DataFrame({
+        "rank": rows["rank"].to_numpy(),
+        "rank interval": [f"{int(lo)} – {int(hi)}" for lo, hi in
+                          zip(rows["rank_low"], rows["rank_high"], strict=True)],
+        "score": rows["score"].to_numpy(),
+        "score interval": [f"{fmt_num(lo, 4)} – {fmt_num(hi, 4)}" for lo, hi in
+                           zip(rows["score_low"], rows["score_high"], strict=True)],
+        "P(best)": rows["p_best"].to_numpy()},
+        index=pd.Index(rows.index.astype(str), name="rule"))
+    if "tied_with" in rows:
+        out["cannot be told apart from"] = rows["tied_with"].astype(str).to_numpy()
+    formats = {"rank": lambda x: fmt_num(x, 0), "score": lambda x: fmt_num(x, 4),
+               "P(best)": lambda x: fmt_pct(x, 0)}
+    return Table("validation-path-ranking-table", "Ranking across many paths", out, formats,
+                 caption="Rules ranked by their mean score over the backtest's paths; the "
+                         "intervals come from resampling blocks of start dates.")
+
+
 def rules_table(rules: pd.DataFrame) -> Table:
     """Per rule: events, hit rate with its interval, stated confidence, effect, verdict."""
     frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
@@ -202,6 +352,23 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                                              lambda g: f"{fmt_num(g, 0)} bp cost")))
     if data.by_regime is None and data.by_cost is None:
         blocks.append(Note("No breakdown by VIX regime or cost level was given."))
+    if data.cost_limits is not None and len(data.cost_limits):
+        blocks.append(Chart("validation-cost-limits", "Events removed by the cost limits",
+                            cost_limits_figure(data.cost_limits),
+                            caption="Rules 1 and 3 keep an event only when the rebalance "
+                                    "costs at most the limit, as a fraction of NAV."))
+        blocks.append(cost_limits_table(data.cost_limits))
+    if data.multipliers is not None and len(data.multipliers):
+        blocks.append(Chart("validation-vix-multipliers", "Calibrated VIX multipliers of spreads",
+                            multipliers_figure(data.multipliers),
+                            caption="The rule 4 claim rests on these: dots with the bootstrap "
+                                    "interval, per spread estimator, pooled over size tiers."))
+        blocks.append(multipliers_table(data.multipliers))
+    if data.ranking is not None and len(data.ranking):
+        blocks.append(Chart("validation-path-ranking", "Ranking across many paths",
+                            ranking_figure(data.ranking),
+                            height_px=max(260, 50 * len(data.ranking) + 140)))
+        blocks.append(ranking_table(data.ranking))
     blocks.append(rules_table(rules))
     verdicts = rules["verdict"].map(_verdict)
     tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
@@ -214,7 +381,14 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                 "Each insight rule tested as a falsifiable claim on history.")
 
 
-def page_data(result: StudyResult) -> ValidationPageData:
-    """What :func:`driftwise.report.write_report` needs for the validation page."""
+def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None,
+              ranking: pd.DataFrame | None = None) -> ValidationPageData:
+    """What :func:`driftwise.report.write_report` needs for the validation page.
+
+    ``multipliers``: a calibration's table (``Calibration.table``); ``ranking``: a
+    many-path ranking (``PathStats.ranking``); each drawn beside the study when given.
+    """
     return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
-                              by_cost=result.by_cost, description=describe(result))
+                              by_cost=result.by_cost, description=describe(result),
+                              cost_limits=result.cost_limits, multipliers=multipliers,
+                              ranking=ranking)

@@ -93,6 +93,33 @@ def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFr
     return table
 
 
+COST_LIMITS_NOTE = ("The cost in the IF is the cost of the whole rebalance as a fraction of NAV "
+                    "(Σ |trade| × cost per trade / NAV): a rebalance at drift D trades 2D of "
+                    "NAV, so at c bps per trade it costs 2·D·c bps of NAV and a limit L binds "
+                    "only above D = L / (2c).")
+"""What the table of :func:`cost_limits_display` counts, in words."""
+
+
+def cost_limits_display(result: StudyResult) -> pd.DataFrame:
+    """Events each cost limit removes, per rule and cost setting, as text.
+
+    One row per rule and setting: the limit (bps of NAV), the events without the limit,
+    the events removed by it (count and share), and the path days over the limit.
+    """
+    c = result.cost_limits
+    if not len(c):
+        return pd.DataFrame()
+    return pd.DataFrame({
+        "rule": c["rule"], "costs": c["setting"],
+        "limit (bps of NAV)": [_num(x, 0) for x in c["limit_bps"]],
+        "events without the limit": c["candidates"].astype(int),
+        "removed": [f"{int(n)} ({_pct(x)})" if not _missing(x) else f"{int(n)}"
+                    for n, x in zip(c["removed"], c["removed_share"], strict=True)],
+        "days over / candidate days": [f"{int(a)} / {int(b)}" for a, b in
+                                       zip(c["days_over_limit"], c["candidate_days"],
+                                           strict=True)]})
+
+
 def falsification_display(result: StudyResult) -> pd.DataFrame:
     """The falsification test, summarized over portfolios per setting and calendar.
 
@@ -179,7 +206,8 @@ def to_dict(result: StudyResult) -> dict[str, Any]:
                        for p in result.portfolios],
         "n_paths": result.n_paths, "seconds": result.seconds,
         "rules": _records(result.rules), "by_vix_regime": _records(result.by_regime),
-        "by_cost_level": _records(result.by_cost), "sensitivity": _records(result.sensitivity),
+        "by_cost_level": _records(result.by_cost), "cost_limits": _records(result.cost_limits),
+        "sensitivity": _records(result.sensitivity),
         "effects": _records(result.effects), "falsification": _records(result.falsification),
         "caveats": caveats(result), "flags": [n.to_dict() for n in result.notices],
     }
@@ -207,6 +235,8 @@ def markdown(result: StudyResult) -> str:
               _md_table(breakdown_display(result.by_regime, "vix_regime", "VIX"), "rule"),
               "\n## Hit rate by cost level (flat cost, also in the IF)\n",
               _md_table(breakdown_display(result.by_cost, "cost_level_bps", "cost bps"), "rule"),
+              "\n## Events removed by the cost limits (rules 1 and 3)\n",
+              f"{COST_LIMITS_NOTE}\n", _md_table(cost_limits_display(result)),
               "\n## Sensitivity of the claims\n", _md_table(_sensitivity_display(result)),
               "\n## Effect sizes (model costs)\n", _md_table(_effects_display(result)),
               "\n## The falsification test (backtest engine)\n",
@@ -240,5 +270,6 @@ def _effects_display(result: StudyResult) -> pd.DataFrame:
                                        zip(e["q25"], e["q75"], strict=True)]})
 
 
-__all__ = ["CRITERION", "breakdown_display", "caveats", "describe", "falsification_display",
+__all__ = ["COST_LIMITS_NOTE", "CRITERION", "breakdown_display", "caveats", "cost_limits_display",
+           "describe", "falsification_display",
            "markdown", "rules_display", "to_dict", "verdict_counts"]

@@ -212,6 +212,67 @@ def _within(horizon: int, inp: RuleInput) -> BoolArray:
     return np.asarray(inp.days.day + horizon <= inp.portfolio.history.n_days - 1, dtype=bool)
 
 
+# ------------------------------------------------------------------ cost limits
+
+
+COST_LIMITS: dict[str, str] = {"Rule 1": "r1_cost", "Rule 3": "r3_cost"}
+"""The rules whose IF has a cost limit, and the :class:`Thresholds` field holding it."""
+COST_LIMIT_COLUMNS = ("rule", "limit_bps", "candidates", "events", "removed",
+                      "candidate_days", "days_over_limit")
+"""Columns of :func:`cost_limit_counts`."""
+
+
+def rule_condition(inp: RuleInput, key: str, *, cost_limit: bool = True) -> BoolArray:
+    """Where the IF of rule ``key`` (1 or 3) holds on each path day, shape (R,).
+
+    The cost limit compares like with like: ``inp.cost``, the cost of the whole
+    rebalance as a fraction of NAV (``Σ |trade_i| · cost rate_i / NAV``, SPEC section 3),
+    against the limit as a fraction of NAV (20 bps for rule 1, 30 bps for rule 3).
+    ``cost_limit=False`` drops that condition (the candidates the limit is applied to).
+    """
+    lim, d = inp.limits, inp.days
+    if key == "Rule 1":
+        review = inp.paths.review[d.path]
+        mask = (d.drift >= lim.r1_drift) & (review < inp.portfolio.history.n_days)
+    elif key == "Rule 3":
+        mask = (d.te_annual >= lim.r3_te_reduction) & _within(lim.r3_horizon_days, inp)
+    else:
+        raise ValueError(f"{key} has no cost limit; expected one of {list(COST_LIMITS)}")
+    if cost_limit:
+        mask = mask & (inp.cost <= float(getattr(lim, COST_LIMITS[key])))
+    return np.asarray(mask, dtype=bool)
+
+
+def cost_limit_counts(inp: RuleInput, keys: Sequence[str] = tuple(COST_LIMITS)
+                      ) -> pd.DataFrame:
+    """How many events the cost limit of each rule of ``keys`` removes, one row a rule.
+
+    Events are counted as the rules count them (:func:`thin_events` on the IF), with
+    and without the cost limit; rules of ``keys`` without a cost limit are skipped.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``rule``, ``limit_bps`` (the limit, bps of NAV), ``candidates`` (events without
+        the limit), ``events`` (with it), ``removed`` (``candidates - events``),
+        ``candidate_days`` (path days where the rest of the IF holds) and
+        ``days_over_limit`` (those whose rebalance costs more than the limit).
+    """
+    d = inp.days
+    rows = []
+    for key in (k for k in keys if k in COST_LIMITS):
+        limit = float(getattr(inp.limits, COST_LIMITS[key]))
+        other = rule_condition(inp, key, cost_limit=False)
+        within = rule_condition(inp, key)
+        n_all = len(thin_events(other, d.path, d.since_start, inp.gap_days))
+        n_kept = len(thin_events(within, d.path, d.since_start, inp.gap_days))
+        rows.append({"rule": key, "limit_bps": 1e4 * limit, "candidates": n_all,
+                     "events": n_kept, "removed": n_all - n_kept,
+                     "candidate_days": int(other.sum()),
+                     "days_over_limit": int((other & (inp.cost > limit)).sum())})
+    return pd.DataFrame(rows, columns=list(COST_LIMIT_COLUMNS))
+
+
 # ------------------------------------------------------------------ Rule 1
 
 
@@ -227,9 +288,7 @@ def rule1_measurements(inp: RuleInput) -> list[Measurement]:
     """
     lim, d = inp.limits, inp.days
     review = inp.paths.review[d.path]
-    mask = (d.drift >= lim.r1_drift) & (inp.cost <= lim.r1_cost) & (
-        review < inp.portfolio.history.n_days)
-    rows = thin_events(mask, d.path, d.since_start, inp.gap_days)
+    rows = thin_events(rule_condition(inp, "Rule 1"), d.path, d.since_start, inp.gap_days)
 
     def run(chunk: IntArray) -> Measurement:
         k_review = np.asarray(review[chunk] - d.day[chunk], dtype=np.intp)
@@ -350,9 +409,7 @@ def rule3_measurements(inp: RuleInput) -> list[Measurement]:
     """
     lim, d = inp.limits, inp.days
     horizon = lim.r3_horizon_days
-    mask = (d.te_annual >= lim.r3_te_reduction) & (inp.cost <= lim.r3_cost) & _within(
-        horizon, inp)
-    rows = thin_events(mask, d.path, d.since_start, inp.gap_days)
+    rows = thin_events(rule_condition(inp, "Rule 3"), d.path, d.since_start, inp.gap_days)
     h = inp.portfolio.history
     ref = inp.portfolio.reference_returns()
 

@@ -51,12 +51,15 @@ from driftwise.policy.rule import Rule
 from driftwise.validation.branching import branch_rule
 from driftwise.validation.events import Paths, Portfolio, make_paths, path_days, rebalance_cost
 from driftwise.validation.rules import (
+    COST_LIMIT_COLUMNS,
+    COST_LIMITS,
     MEASUREMENTS_OF,
     MEASURES,
     RULES,
     Measurement,
     RuleInput,
     Thresholds,
+    cost_limit_counts,
     run_measurements,
 )
 from driftwise.validation.stats import (
@@ -393,6 +396,8 @@ class TaskResult:
     notices: tuple[Notice, ...]
     n_paths: int
     seconds: float
+    cost_limits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Events removed by the cost limits per rule and cost setting (:func:`measure_paths`)."""
 
 
 def run_task(task: Task, settings: StudySettings) -> TaskResult:
@@ -409,19 +414,24 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
                             warmup_days=settings.warmup_days)
     starts = np.array_split(everything.start, task.n_chunks)[task.chunk]
     paths = make_paths(portfolio, settings.nav_usd, review=settings.review, starts=starts)
-    frame = measure_paths(portfolio, paths, settings)
+    limits: list[pd.DataFrame] = []
+    frame = measure_paths(portfolio, paths, settings, limits)
     if len(frame):
         offset = int(np.searchsorted(everything.start, starts[0])) if len(starts) else 0
         frame["path"] = frame["path"] + offset
-    return TaskResult(frame, None, notes, paths.n_paths, time.perf_counter() - began)
+    return TaskResult(frame, None, notes, paths.n_paths, time.perf_counter() - began,
+                      pd.concat(limits, ignore_index=True) if limits else pd.DataFrame())
 
 
-def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -> pd.DataFrame:
+def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
+                  cost_limits: list[pd.DataFrame] | None = None) -> pd.DataFrame:
     """Every rule under every cost setting on ``paths`` (Rule 4 also without VIX scaling).
 
     The forks of every rule and cost setting are simulated together
     (:func:`~driftwise.validation.rules.run_measurements`): one sizing call per calendar
-    day for all the events trading that day.
+    day for all the events trading that day. With ``cost_limits``, the counts of
+    :func:`~driftwise.validation.rules.cost_limit_counts` of each cost setting (with
+    columns ``setting`` and ``cost_level_bps``) are appended to it.
     """
     days = path_days(portfolio, paths)
     rule = branch_rule(settings.model.rule)
@@ -435,6 +445,11 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings) -
         inp = RuleInput(portfolio, paths, days, cost, setting.params, rule,
                         gamma=settings.model.tracking_aversion,
                         gap_days=settings.gap_days, limits=settings.limits)
+        if cost_limits is not None and any(k in COST_LIMITS for k in keys):
+            counts = cost_limit_counts(inp, keys)
+            counts.insert(1, "setting", setting.label)
+            counts.insert(2, "cost_level_bps", setting.level_bps)
+            cost_limits.append(counts)
         for key in keys:
             chunks = MEASUREMENTS_OF[key](inp)
             runs.append((key, setting, len(chunks)))
@@ -559,6 +574,9 @@ class StudyResult:
         Effect sizes per rule and measurement.
     falsification : pd.DataFrame
         The falsification test per portfolio and cost setting.
+    cost_limits : pd.DataFrame
+        Events removed by the cost limits of rules 1 and 3, per rule and cost setting
+        (:func:`cost_limit_table`).
     notices : tuple of Notice
     n_paths : int
     seconds : float
@@ -577,6 +595,7 @@ class StudyResult:
     notices: tuple[Notice, ...]
     n_paths: int
     seconds: float
+    cost_limits: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """The verdicts, tidy: one row per rule under the model costs (:attr:`rules`)."""
@@ -622,7 +641,31 @@ def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings, *,
         # each portfolio's notices (its events tasks') in the order of the portfolios
         notices=merge_notices(*(r.notices for r in results if r.falsification is None),
                               *(r.notices for r in results)),
-        n_paths=sum(r.n_paths for r in results), seconds=time.perf_counter() - began)
+        n_paths=sum(r.n_paths for r in results), seconds=time.perf_counter() - began,
+        cost_limits=cost_limit_table([r.cost_limits for r in results]))
+
+
+def cost_limit_table(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The counts of every task summed per rule and cost setting, in the order of the
+    settings (model costs first, then the flat levels ascending).
+
+    Columns: those of :data:`~driftwise.validation.rules.COST_LIMIT_COLUMNS` with ``setting``
+    and ``cost_level_bps``, and ``removed_share`` (``removed / candidates``, NaN without
+    candidates).
+    """
+    keys = ["rule", "setting", "cost_level_bps", "limit_bps"]
+    counts = [c for c in COST_LIMIT_COLUMNS if c not in keys]
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return pd.DataFrame(columns=[*keys, *counts, "removed_share"])
+    both = pd.concat(frames, ignore_index=True)
+    out = (both.groupby(keys, dropna=False, sort=False)[counts].sum().reset_index()
+           .sort_values(["rule", "cost_level_bps"], na_position="first", kind="stable"))
+    out = out[keys + counts]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["removed_share"] = np.where(out["candidates"] > 0,
+                                        out["removed"] / out["candidates"], np.nan)
+    return out.reset_index(drop=True)
 
 
 SP500_WINDOW = ("2000-01-03", "2021-04-20")
