@@ -226,7 +226,7 @@ def rule_condition(inp: RuleInput, key: str, *, cost_limit: bool = True) -> Bool
     """Where the IF of rule ``key`` (1 or 3) holds on each path day, shape (R,).
 
     The cost limit compares like with like: ``inp.cost``, the cost of the whole
-    rebalance as a fraction of NAV (``Σ |trade_i| · cost rate_i / NAV``, SPEC section 3),
+    rebalance as a fraction of NAV (``Σ |trade_i| · cost rate_i / NAV``, the cost model),
     against the limit as a fraction of NAV (20 bps for rule 1, 30 bps for rule 3).
     ``cost_limit=False`` drops that condition (the candidates the limit is applied to).
     """
