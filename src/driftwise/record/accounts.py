@@ -205,16 +205,21 @@ def window_start(day: dt.date, window_days: int) -> dt.date:
     return day - dt.timedelta(days=window_days)
 
 
+def other_members(connection: Connection, profile: AccountProfile | None) -> list[int]:
+    """Ids of the other accounts of ``profile``'s household ([] without a household)."""
+    if profile is None or profile.household is None:
+        return []
+    return [i for i, name in household_members(connection, profile.household)
+            if name != profile.name]
+
+
 def household_buys(connection: Connection, profile: AccountProfile | None, day: dt.date,
                    window_days: int) -> tuple[str, ...]:
     """Tickers the other accounts of the household bought on or after ``day −
     window_days`` (their fills up to the day), or may still buy (their proposed,
     approved or sent BUY orders of plans made in that window), sorted; () without a
     household."""
-    if profile is None or profile.household is None:
-        return ()
-    others = [i for i, name in household_members(connection, profile.household)
-              if name != profile.name]
+    others = other_members(connection, profile)
     if not others:
         return ()
     start = window_start(day, window_days)
@@ -243,10 +248,7 @@ def household_loss_sales(connection: Connection, profile: AccountProfile | None,
     sales of the ticker against the basis of the shares they relieved. Accounts kept
     without lots have no basis to measure: their sales are not counted.
     """
-    if profile is None or profile.household is None:
-        return ()
-    others = [i for i, name in household_members(connection, profile.household)
-              if name != profile.name]
+    others = other_members(connection, profile)
     if not others:
         return ()
     start = window_start(day, window_days)
