@@ -269,6 +269,12 @@ POLISH_SLACK = 1e-9
 """Slack a constraint must keep for the answer to be polished (else it is left as solved)."""
 
 
+NEWTON_FLOOR = 1e-12
+"""A Newton step this small (fraction of NAV) that no longer halves is the rounding floor of
+the Hessian's conditioning (a large factor penalty against a small γ leaves it near 1e7):
+the point is as exact as the arithmetic allows, and the KKT check decides."""
+
+
 def polish(prob: RowProblem, z: FloatArray) -> FloatArray | None:
     """:func:`polish_at` with each of :data:`POLISH_ZERO` in turn; the first optimum."""
     for zero_tol in POLISH_ZERO:
@@ -306,6 +312,7 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
             g = g + power * coef * a ** (power - 1.0) * sign
         return np.asarray(g, dtype=np.float64)
     idx = np.flatnonzero(free)
+    last = np.inf
     for _ in range(max_iter):
         if not len(idx):
             break
@@ -319,8 +326,10 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
         x[idx] -= step
         if np.any(np.sign(x[idx]) != sign[idx]):
             return None
-        if np.max(np.abs(step)) <= 1e-15 * max(1.0, float(np.max(np.abs(x[idx])))):
-            break
+        size, scale = float(np.max(np.abs(step))), max(1.0, float(np.max(np.abs(x[idx]))))
+        if size <= 1e-15 * scale or (size <= NEWTON_FLOOR * scale and size > 0.5 * last):
+            break  # converged, or at the rounding floor of an ill-conditioned Hessian
+        last = size
     else:
         return None
     if np.any(zero & ((prob.lower > 0.0) | (prob.upper < 0.0))):

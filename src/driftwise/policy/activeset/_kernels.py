@@ -23,6 +23,9 @@ from driftwise._types import BoolArray, FloatArray, IntArray
 
 SLACK = 1e-9
 """Distance to a bound under which an asset sits at it (``conic.POLISH_SLACK``)."""
+NEWTON_FLOOR = 1e-12
+"""A Newton step this small that no longer halves is the rounding floor of the Hessian's
+conditioning: converged (``conic.NEWTON_FLOOR``)."""
 START = 1e-6
 """A newly traded asset starts this far from zero, on its side."""
 START_SHRINK = 1e-3
@@ -54,6 +57,7 @@ def newton_traded(quad: FloatArray, drift: FloatArray, linear: FloatArray, coefs
     m = idx.shape[0]
     if m == 0:
         return True
+    last = np.inf
     for _ in range(max_iter):
         a = np.abs(x[idx])
         hess = quad[idx][:, idx].copy()
@@ -74,8 +78,11 @@ def newton_traded(quad: FloatArray, drift: FloatArray, linear: FloatArray, coefs
                 any_flip = True
         if any_flip:
             return True
-        if biggest_step <= 1e-15 * max(1.0, biggest_x):
+        scale = max(1.0, biggest_x)
+        if biggest_step <= 1e-15 * scale or (biggest_step <= NEWTON_FLOOR * scale
+                                             and biggest_step > 0.5 * last):
             return True
+        last = biggest_step
     return False
 
 
