@@ -217,20 +217,40 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
 
 def simulate_forks(portfolio: Portfolio, rule: Rule,
                    forks: Sequence[Fork]) -> list[list[BranchPath]]:
-    """Follow every branch of every fork.
+    """Follow every branch of every fork, the rows of all of them stacked.
 
-    Each branch is followed alone (:func:`simulate_branch`, its events stacked as rows).
-    Stacking the branches of several forks into one step call per calendar day gave
-    different numbers for some rows (a hypothesis case: two branches of a fork whose
-    events reach past the end of the data), so it is not used until that is found.
+    Each fork's branches are its events' rows, under the fork's cost model; the forks
+    are stacked (in groups of at most :data:`JOINT_CELLS` numbers) so that the trades of
+    one calendar day, whatever fork, branch or cost model they belong to, are sized in
+    **one** :func:`~driftwise.policy.rule.step` call (each row priced with its own cost
+    model, :class:`~driftwise.costs.RowCosts`). A row's numbers are those of its fork
+    followed alone (every step is row by row).
 
     Returns
     -------
     list of list of BranchPath
         Per fork, per branch, as :func:`simulate_branch` gives it.
     """
-    return [[simulate_branch(portfolio, rule, f.params, f.t0, f.shares, f.cash_usd, branch)
-             for branch in f.branches] for f in forks]
+    n = portfolio.history.prices.shape[1]
+    order = sorted(range(len(forks)), key=lambda f: -forks[f].width)  # widest first
+    groups: list[list[int]] = []
+    rows = 0
+    for f in order:
+        fork = forks[f]
+        if groups:  # the group's first fork is its widest
+            per_row = n * n + n + 5 * forks[groups[-1][0]].width
+            if (rows + fork.n_rows) * per_row <= JOINT_CELLS:
+                groups[-1].append(f)
+                rows += fork.n_rows
+                continue
+        groups.append([f])
+        rows = fork.n_rows
+    out: list[list[BranchPath]] = [[] for _ in forks]
+    for group in groups:
+        for f, paths in zip(group, _simulate(portfolio, rule, [forks[f] for f in group]),
+                            strict=True):
+            out[f] = paths
+    return out
 
 
 def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
