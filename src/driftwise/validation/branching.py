@@ -221,10 +221,11 @@ def simulate_forks(portfolio: Portfolio, rule: Rule,
 
     Each fork's branches are its events' rows, under the fork's cost model; the forks
     are stacked (in groups of at most :data:`JOINT_CELLS` numbers) so that the trades of
-    one calendar day, whatever fork, branch or cost model they belong to, are sized in
-    **one** :func:`~driftwise.policy.rule.step` call (each row priced with its own cost
-    model, :class:`~driftwise.costs.RowCosts`). A row's numbers are those of its fork
-    followed alone (every step is row by row).
+    one step ``k`` on one calendar day, whatever fork, branch or cost model they belong to,
+    are sized in **one** :func:`~driftwise.policy.rule.step` call (each row priced with its
+    own cost model, :class:`~driftwise.costs.RowCosts`). A row's numbers are those of its
+    fork followed alone, to the bit: every step is row by row, and sizing reads a row's
+    asset mask the same alone or among others (a row of no tradable asset trades nothing).
 
     Returns
     -------
