@@ -216,6 +216,12 @@ def test_forks_simulated_together_equal_each_fork_alone(seed: int, whole_shares:
                    int(rng.integers(1, 3)), bool(rng.random() < 0.5))
              for params, width in ((model, 12), (_flat(10.0), 30), (model, 5),
                                    (_flat(50.0, by_regime=True), 12))]
+    # the same events again: a hold branch of another width and a copy of a trading branch
+    # of the first fork under another cost model (followed once each, in the stack)
+    first = forks[0]
+    forks.append(Fork(_flat(20.0), first.t0, first.shares, first.cash_usd,
+                      (Branch(np.zeros((len(first.t0), 40), dtype=bool)),
+                       first.branches[0])))
     # events whose branches reach past the last day of the data
     forks.append(_fork(rng, _flat(20.0), n_days, 25, int(rng.integers(1, 4)), 2, True,
                        first=n_days - 12, last=n_days))
@@ -266,6 +272,32 @@ def test_a_row_of_no_tradable_asset_trades_nothing_alone_or_among_others() -> No
         np.testing.assert_array_equal(getattr(stacked, name), getattr(single, name))
         np.testing.assert_array_equal(getattr(single, name), getattr(hold, name))
     assert np.isnan(stacked.nav_usd[1, 4:]).all() and np.isfinite(stacked.nav_usd[1, :4]).all()
+
+
+def test_rows_of_the_same_path_are_followed_once() -> None:
+    """Hold branches of one event under several cost models and widths, and equal trading
+    rows, are one row of the stack each, cut to each branch's width."""
+    prices = random_prices(60, np.array([0.2, 0.5, 0.3]), seed=6)
+    pf = make_portfolio(prices, np.full(60, 15.0), np.array([0.3, 0.3, 0.4]))
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    t0 = np.array([20, 31])
+    shares = np.array([[3000.0, 1000.0, 4000.0], [1000.0, 3000.0, 2000.0]])
+    cash = np.array([5e4, 1e4])
+    trade = np.zeros((2, 10), dtype=bool)
+    trade[:, 3] = True
+    forks = [Fork(_flat(bps), t0, shares, cash,
+                  (Branch(np.zeros((2, width), dtype=bool)), Branch(trade)))
+             for bps, width in ((10.0, 12), (30.0, 25), (10.0, 5))]
+    with mock.patch.object(branching, "EventRisk", wraps=branching.EventRisk) as risk:
+        together = simulate_forks(pf, rule, forks)
+    # one hold row per event, one trading row per event and cost model
+    assert len(risk.call_args.args[1]) == 2 + 2 * 2
+    for fork, paths in zip(forks, together, strict=True):
+        for branch, path in zip(fork.branches, paths, strict=True):
+            alone = simulate_branch(pf, rule, fork.params, t0, shares, cash, branch)
+            for name in ("nav0_usd", "nav_usd", "cost_usd", "traded_usd", "te_annual", "drift"):
+                np.testing.assert_array_equal(getattr(path, name), getattr(alone, name))
+    assert together[1][0].nav_usd.shape == (2, 25) and together[2][0].nav_usd.shape == (2, 5)
 
 
 def test_forks_grouped_by_the_cell_bound_give_the_same_paths(
