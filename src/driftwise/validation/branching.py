@@ -34,7 +34,7 @@ import numpy as np
 
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
-from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts
+from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts, vix_regime
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.book import Book, book_trades
@@ -394,10 +394,14 @@ class _DayCosts:
 
     def coefficients(self, setting: int, day: int) -> CostCoefficients:
         """:func:`day_coefficients` of ``settings[setting]`` on ``day``."""
-        key = (setting, day)
+        params = self.settings[setting]
+        flat = params.flat_cost_bps is not None  # reads no day's inputs: one set a regime
+        key = (setting, flat,
+               int(vix_regime(float(self.history.vix[day]), params)) if flat else day)
         hit = self._kept.get(key)
         if hit is None:
-            hit = self._kept[key] = day_coefficients(self.history, self.settings[setting], day)
+            hit = self._kept[key] = day_coefficients(self.history, params, day,
+                                                     any_inputs=flat)
         return hit
 
     def rows(self, day: int, setting: IntArray) -> RowCosts:
