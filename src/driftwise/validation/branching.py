@@ -371,7 +371,7 @@ def _representatives(t0: IntArray, shares: FloatArray, cash_usd: FloatArray,
     n = len(t0)
     rep = np.arange(n, dtype=np.intp)
     seen: dict[tuple[object, ...], int] = {}
-    trades_any = trade.any(axis=1)
+    trades_any = np.asarray(trade.any(axis=1), dtype=bool)
     for r in np.argsort(-width, kind="stable").tolist():  # widest first
         held = (int(t0[r]), shares[r].tobytes(), float(cash_usd[r]))
         if trades_any[r]:
@@ -390,7 +390,7 @@ class _DayCosts:
     def __init__(self, history: MarketHistory, settings: Sequence[CostParams]) -> None:
         self.history = history
         self.settings = settings
-        self._kept: dict[tuple[int, int], CostCoefficients] = {}
+        self._kept: dict[tuple[int, bool, int], CostCoefficients] = {}
 
     def coefficients(self, setting: int, day: int) -> CostCoefficients:
         """:func:`day_coefficients` of ``settings[setting]`` on ``day``."""
