@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from driftwise.config.assemble import build_rule, cost_params
@@ -21,6 +22,7 @@ from driftwise.validation.branching import (
     simulate_forks,
     trade_on_day,
 )
+from driftwise.validation.events import Portfolio
 
 from .conftest import make_portfolio, random_prices, small_config
 
@@ -168,35 +170,65 @@ def test_event_risk_uses_the_event_day() -> None:
 
 
 def _fork(rng: np.random.Generator, params: CostParams, n_days: int, width: int,
-          n_events: int, n_branches: int, with_assets: bool) -> Fork:
-    t0 = rng.integers(15, n_days - 5, n_events)
+          n_events: int, n_branches: int, with_assets: bool, *, first: int = 15,
+          last: int | None = None) -> Fork:
+    t0 = rng.integers(first, n_days - 5 if last is None else last, n_events)
     shares = rng.uniform(500.0, 3000.0, (n_events, 4))
     cash = rng.uniform(0.0, 1e5, n_events)
     branches = []
     for _ in range(n_branches):
         trade = rng.random((n_events, width)) < 0.3
-        assets = rng.random((n_events, 4)) < 0.7 if with_assets else None
+        # some rows may trade no asset at all (an empty mask)
+        assets = rng.random((n_events, 4)) < rng.uniform(0.2, 0.9) if with_assets else None
         branches.append(Branch(trade, assets))
     return Fork(params, t0, shares, cash, tuple(branches))
 
 
+def _trade_steps(pf: Portfolio, forks: list[Fork]) -> list[int]:
+    """The calendar day of each distinct (days since the event, calendar day) on which some
+    row of some fork trades within the data: one sizing call each when stacked."""
+    steps: set[tuple[int, int]] = set()
+    for fork in forks:
+        for branch in fork.branches:
+            e, k = np.nonzero(branch.trade)
+            day = fork.t0[e] + k
+            live = day < pf.history.n_days
+            steps.update(zip(k[live].tolist(), day[live].tolist(), strict=True))
+    return sorted(day for _, day in steps)
+
+
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**16), whole_shares=st.booleans())
+@example(seed=65536, whole_shares=False)  # a row of no tradable asset, alone on a day
 def test_forks_simulated_together_equal_each_fork_alone(seed: int, whole_shares: bool) -> None:
-    """Stacking forks of other cost models, widths and asset masks changes no number of a
-    fork (to the bit): every step is row by row, each row priced with its own model."""
+    """Stacking forks of other cost models, widths, ends and asset masks changes no number
+    of a fork (to the bit): every step is row by row, each row priced with its own model.
+    The stacking is real: one sizing call per step and calendar day, whatever the fork."""
     rng = np.random.default_rng(seed)
-    prices = random_prices(90, np.array([0.15, 0.45, 0.3, 0.6]), seed=seed % 7 + 1)
-    vix = np.where(np.sin(np.arange(90) / 6.0) > 0.3, 40.0, 15.0)
+    n_days = 90
+    prices = random_prices(n_days, np.array([0.15, 0.45, 0.3, 0.6]), seed=seed % 7 + 1)
+    vix = np.where(np.sin(np.arange(n_days) / 6.0) > 0.3, 40.0, 15.0)
     pf = make_portfolio(prices, vix, np.array([0.25, 0.25, 0.25, 0.2]), 0.05)
     config = small_config(**{"constraints.whole_shares": whole_shares})
     rule = branch_rule(build_rule(config))
     model = cost_params(config)
-    forks = [_fork(rng, params, 90, width, int(rng.integers(1, 6)), int(rng.integers(1, 3)),
-                   bool(rng.random() < 0.5))
+    forks = [_fork(rng, params, n_days, width, int(rng.integers(1, 6)),
+                   int(rng.integers(1, 3)), bool(rng.random() < 0.5))
              for params, width in ((model, 12), (_flat(10.0), 30), (model, 5),
                                    (_flat(50.0, by_regime=True), 12))]
-    together = simulate_forks(pf, rule, forks)
+    # the same events again: a hold branch of another width and a copy of a trading branch
+    # of the first fork under another cost model (followed once each, in the stack)
+    first = forks[0]
+    forks.append(Fork(_flat(20.0), first.t0, first.shares, first.cash_usd,
+                      (Branch(np.zeros((len(first.t0), 40), dtype=bool)),
+                       first.branches[0])))
+    # events whose branches reach past the last day of the data
+    forks.append(_fork(rng, _flat(20.0), n_days, 25, int(rng.integers(1, 4)), 2, True,
+                       first=n_days - 12, last=n_days))
+    with mock.patch.object(branching, "_size_rows", wraps=branching._size_rows) as sized:
+        together = simulate_forks(pf, rule, forks)
+    days = [int(call.args[2]) for call in sized.call_args_list]
+    assert sorted(days) == _trade_steps(pf, forks)  # every fork's rows of a step in one call
     for fork, paths in zip(forks, together, strict=True):
         assert len(paths) == len(fork.branches)
         for branch, path in zip(fork.branches, paths, strict=True):
@@ -204,6 +236,68 @@ def test_forks_simulated_together_equal_each_fork_alone(seed: int, whole_shares:
                                     branch)
             for name in ("nav0_usd", "nav_usd", "cost_usd", "traded_usd", "te_annual", "drift"):
                 np.testing.assert_array_equal(getattr(path, name), getattr(alone, name))
+    last = forks[-1]
+    assert np.isnan(together[-1][0].nav_usd[last.t0 + 24 >= n_days, -1]).all()
+
+
+def test_a_row_of_no_tradable_asset_trades_nothing_alone_or_among_others() -> None:
+    """The case behind the stacked/alone mismatch: a row whose asset mask is empty.
+
+    Sizing read an empty ``assets`` mask of the whole call as "no restriction", so such a
+    row traded every asset when it was sized alone and nothing beside another row."""
+    prices = random_prices(40, np.array([0.2, 0.5, 0.3]), seed=4)
+    pf = make_portfolio(prices, np.full(40, 15.0), np.array([0.3, 0.3, 0.4]))
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    shares = np.array([[3000.0, 1000.0, 4000.0], [1000.0, 3000.0, 2000.0]])
+    cash = np.array([5e4, 1e4])
+    assets = np.array([[False, False, False], [True, False, True]])
+    alone = branching.size_on_day(pf, rule, _flat(10.0), 30, shares[:1], cash[:1], assets[:1])
+    both = branching.size_on_day(pf, rule, _flat(10.0), 30, shares, cash, assets)
+    assert (alone.trade_usd == 0.0).all() and (alone.cost_usd == 0.0).all()
+    np.testing.assert_array_equal(both.trade_usd[0], alone.trade_usd[0])
+    assert (both.trade_usd[1, [0, 2]] != 0.0).all() and both.trade_usd[1, 1] == 0.0
+    # followed over days, the empty row is buy and hold whether another fork trades with it
+    # on its trade days or not, and its events reach past the end of the data
+    t0 = np.array([30, 36])
+    trade = np.zeros((2, 8), dtype=bool)
+    trade[:, [0, 2]] = True
+    empty = Fork(_flat(10.0), t0, shares, cash, (Branch(trade, np.zeros((2, 3), dtype=bool)),))
+    other = Fork(_flat(40.0), t0, shares[::-1].copy(), cash[::-1].copy(),
+                 (Branch(trade, np.ones((2, 3), dtype=bool)),))
+    stacked = simulate_forks(pf, rule, [empty, other])[0][0]
+    single = simulate_branch(pf, rule, empty.params, t0, shares, cash, empty.branches[0])
+    hold = simulate_branch(pf, rule, empty.params, t0, shares, cash,
+                           Branch(np.zeros((2, 8), dtype=bool)))
+    for name in ("nav0_usd", "nav_usd", "cost_usd", "traded_usd", "te_annual", "drift"):
+        np.testing.assert_array_equal(getattr(stacked, name), getattr(single, name))
+        np.testing.assert_array_equal(getattr(single, name), getattr(hold, name))
+    assert np.isnan(stacked.nav_usd[1, 4:]).all() and np.isfinite(stacked.nav_usd[1, :4]).all()
+
+
+def test_rows_of_the_same_path_are_followed_once() -> None:
+    """Hold branches of one event under several cost models and widths, and equal trading
+    rows, are one row of the stack each, cut to each branch's width."""
+    prices = random_prices(60, np.array([0.2, 0.5, 0.3]), seed=6)
+    pf = make_portfolio(prices, np.full(60, 15.0), np.array([0.3, 0.3, 0.4]))
+    rule = branch_rule(build_rule(small_config(**EXACT)))
+    t0 = np.array([20, 31])
+    shares = np.array([[3000.0, 1000.0, 4000.0], [1000.0, 3000.0, 2000.0]])
+    cash = np.array([5e4, 1e4])
+    trade = np.zeros((2, 10), dtype=bool)
+    trade[:, 3] = True
+    forks = [Fork(_flat(bps), t0, shares, cash,
+                  (Branch(np.zeros((2, width), dtype=bool)), Branch(trade)))
+             for bps, width in ((10.0, 12), (30.0, 25), (10.0, 5))]
+    with mock.patch.object(branching, "EventRisk", wraps=branching.EventRisk) as risk:
+        together = simulate_forks(pf, rule, forks)
+    # one hold row per event, one trading row per event and cost model
+    assert len(risk.call_args.args[1]) == 2 + 2 * 2
+    for fork, paths in zip(forks, together, strict=True):
+        for branch, path in zip(fork.branches, paths, strict=True):
+            alone = simulate_branch(pf, rule, fork.params, t0, shares, cash, branch)
+            for name in ("nav0_usd", "nav_usd", "cost_usd", "traded_usd", "te_annual", "drift"):
+                np.testing.assert_array_equal(getattr(path, name), getattr(alone, name))
+    assert together[1][0].nav_usd.shape == (2, 25) and together[2][0].nav_usd.shape == (2, 5)
 
 
 def test_forks_grouped_by_the_cell_bound_give_the_same_paths(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -24,8 +26,8 @@ from driftwise.config import Config, policies
 from driftwise.config.assemble import cost_params, monitor_config, study_settings
 from driftwise.data.model import Inputs
 from driftwise.report import backtest_data, write_report
-from driftwise.report.validation_page import page_data
-from driftwise.validation import PortfolioSpec
+from driftwise.report.validation_page import ValidationPageData, page_data
+from driftwise.validation import PortfolioSpec, StudySettings, run_study
 
 YEARS = 10
 
@@ -80,29 +82,61 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
     with ``validate``, the rule validation study of the embedded sample (the rules'
     evidence does not depend on the portfolio planned; ``validate-rules`` runs larger ones).
     """
-    state = monitor(inputs, as_of=plan.as_of, config=monitor_config(cfg),
-                    cost_params=cost_params(cfg))
-    dates = inputs.market.prices.index
-    end = plan.as_of
-    start = pd.Timestamp(dates[dates >= end - pd.DateOffset(years=years)][0])
-    rules = policies.methodology_rules(base=cfg)
-    grid = SweepGrid.from_config(cfg.backtest) if sweep else None
-    with progress_bar("backtest for the report") as progress:
-        comparison = compare(inputs, list(rules.values()), list(rules), start=start, end=end,
-                             grid=grid, grid_base=policies.threshold(0.05, base=cfg),
-                             progress=progress, samples=cfg.backtest.bootstrap_samples,
-                             block=cfg.backtest.bootstrap_block_days, seed=cfg.backtest.seed)
-    page = backtest_data(comparison.result, metrics=comparison.metrics, sweep=comparison.sweep,
-                         threshold_inputs=comparison.theory,
-                         tracking_aversion=cfg.policy.tracking_aversion,
-                         description=f"Monthly, 5% and 10% thresholds, hybrid and cost-benefit "
-                         f"on {start.date()} .. {end.date()}")
-    validation = None
-    if validate:
-        # one process: the sample's study is small enough that a cluster's start and the
-        # workers' own copies of its history cost more than the second core gives back
-        study = run_with_progress([PortfolioSpec("sample")], study_settings(
-            cfg, bootstrap_samples=cfg.backtest.bootstrap_samples, seed=cfg.backtest.seed,
-            workers=1))
-        validation = page_data(study)
+    settings = study_settings(cfg, bootstrap_samples=cfg.backtest.bootstrap_samples,
+                              seed=cfg.backtest.seed, workers=1) if validate else None
+    with _Beside(settings) as study:
+        state = monitor(inputs, as_of=plan.as_of, config=monitor_config(cfg),
+                        cost_params=cost_params(cfg))
+        dates = inputs.market.prices.index
+        end = plan.as_of
+        start = pd.Timestamp(dates[dates >= end - pd.DateOffset(years=years)][0])
+        rules = policies.methodology_rules(base=cfg)
+        grid = SweepGrid.from_config(cfg.backtest) if sweep else None
+        with progress_bar("backtest for the report") as progress:
+            comparison = compare(inputs, list(rules.values()), list(rules), start=start,
+                                 end=end, grid=grid,
+                                 grid_base=policies.threshold(0.05, base=cfg),
+                                 progress=progress, samples=cfg.backtest.bootstrap_samples,
+                                 block=cfg.backtest.bootstrap_block_days,
+                                 seed=cfg.backtest.seed)
+        page = backtest_data(comparison.result, metrics=comparison.metrics,
+                             sweep=comparison.sweep, threshold_inputs=comparison.theory,
+                             tracking_aversion=cfg.policy.tracking_aversion,
+                             description=f"Monthly, 5% and 10% thresholds, hybrid and "
+                             f"cost-benefit on {start.date()} .. {end.date()}")
+        validation = None
+        if study is not None:
+            with console.status("validating rules on the sample"):
+                validation = study.result()
+        elif settings is not None:
+            validation = page_data(run_with_progress([PortfolioSpec("sample")], settings))
     return write_report(out, plan=plan, monitor=state, backtest=page, validation=validation)
+
+
+class _Beside:
+    """The sample's rule validation study in a second process, forked from this one, while
+    this process runs the backtest: the two are independent and each is one core's work
+    (a fork copies nothing up front and imports nothing again). ``None`` where processes
+    cannot be forked (the study then runs here, after the backtest) or without a study.
+
+    The study's numbers do not depend on the process it runs in.
+    """
+
+    def __init__(self, settings: StudySettings | None) -> None:
+        self.settings = settings
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Future[ValidationPageData] | None:
+        if self.settings is None or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        return self.pool.submit(_sample_study, self.settings)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _sample_study(settings: StudySettings) -> ValidationPageData:
+    """The validation page of the sample's study (run in the forked process)."""
+    return page_data(run_study([PortfolioSpec("sample")], settings))

@@ -358,7 +358,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     multiple = per_row(_positive(cost_multiple, "cost_multiple", n_rows), n_rows)
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
-        mask = _mask(values, name, shape)
+        mask = _mask(values, name, shape, default)
         return (np.full(shape, default) if mask is None
                 else arg(mask, dtype=np.bool_))
     out = _k.Sized(np.zeros(shape), np.zeros(shape),
@@ -398,7 +398,7 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
     shape = inp.weights.shape
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
-        mask = _mask(values, name, shape)
+        mask = _mask(values, name, shape, default)
         return np.full(shape, default) if mask is None else np.asarray(mask, dtype=np.bool_)
     may = full(assets, "assets", True) & ~full(exclude, "exclude", False) & inp.price_ok
     target = np.asarray(np.broadcast_to(inp.target, shape), dtype=np.float64)
@@ -584,14 +584,22 @@ def _band(value: npt.ArrayLike, shape: tuple[int, int]) -> FloatArray:
     return arr
 
 
-def _mask(value: npt.ArrayLike | None, name: str, shape: tuple[int, int]) -> BoolArray | None:
+def _mask(value: npt.ArrayLike | None, name: str, shape: tuple[int, int],
+          default: bool) -> BoolArray | None:
+    """``value`` broadcast to ``shape``, or None when it is ``default`` everywhere.
+
+    Whether a mask says anything is decided on the whole mask against its own default, so
+    a row means the same alone or among other rows: an ``assets`` row of no asset trades
+    nothing, never every asset.
+    """
     if value is None:
         return None
     arr = np.asarray(value)
     if arr.dtype != np.bool_ or arr.shape not in (shape[1:], shape):
         raise ConfigError(f"sizing: {name} must be booleans shaped ({shape[1]},) or {shape}, "
                           f"found {arr.dtype} {arr.shape}")
-    return np.broadcast_to(arr, shape) if arr.any() else None
+    said = not arr.all() if default else bool(arr.any())
+    return np.broadcast_to(arr, shape) if said else None
 
 
 def _opt(value: npt.ArrayLike | None) -> FloatArray | None:

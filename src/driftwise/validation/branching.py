@@ -34,7 +34,7 @@ import numpy as np
 
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
-from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts
+from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts, vix_regime
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.book import Book, book_trades
@@ -217,20 +217,41 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
 
 def simulate_forks(portfolio: Portfolio, rule: Rule,
                    forks: Sequence[Fork]) -> list[list[BranchPath]]:
-    """Follow every branch of every fork.
+    """Follow every branch of every fork, the rows of all of them stacked.
 
-    Each branch is followed alone (:func:`simulate_branch`, its events stacked as rows).
-    Stacking the branches of several forks into one step call per calendar day gave
-    different numbers for some rows (a hypothesis case: two branches of a fork whose
-    events reach past the end of the data), so it is not used until that is found.
+    Each fork's branches are its events' rows, under the fork's cost model; the forks
+    are stacked (in groups of at most :data:`JOINT_CELLS` numbers) so that the trades of
+    one step ``k`` on one calendar day, whatever fork, branch or cost model they belong to,
+    are sized in **one** :func:`~driftwise.policy.rule.step` call (each row priced with its
+    own cost model, :class:`~driftwise.costs.RowCosts`). A row's numbers are those of its
+    fork followed alone, to the bit: every step is row by row, and sizing reads a row's
+    asset mask the same alone or among others (a row of no tradable asset trades nothing).
 
     Returns
     -------
     list of list of BranchPath
         Per fork, per branch, as :func:`simulate_branch` gives it.
     """
-    return [[simulate_branch(portfolio, rule, f.params, f.t0, f.shares, f.cash_usd, branch)
-             for branch in f.branches] for f in forks]
+    n = portfolio.history.prices.shape[1]
+    order = sorted(range(len(forks)), key=lambda f: -forks[f].width)  # widest first
+    groups: list[list[int]] = []
+    rows = 0
+    for f in order:
+        fork = forks[f]
+        if groups:  # the group's first fork is its widest
+            per_row = n * n + n + 5 * forks[groups[-1][0]].width
+            if (rows + fork.n_rows) * per_row <= JOINT_CELLS:
+                groups[-1].append(f)
+                rows += fork.n_rows
+                continue
+        groups.append([f])
+        rows = fork.n_rows
+    out: list[list[BranchPath]] = [[] for _ in forks]
+    for group in groups:
+        for f, paths in zip(group, _simulate(portfolio, rule, [forks[f] for f in group]),
+                            strict=True):
+            out[f] = paths
+    return out
 
 
 def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
@@ -238,7 +259,9 @@ def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
     """The forks' rows stacked, widest first, and followed together over ``k``.
 
     Rows are ordered by their branch's width, widest first, so the rows still running at
-    ``k`` are a prefix of the stack. ``risk``: the event risk of the one fork of one branch.
+    ``k`` are a prefix of the stack. Rows of the same path (:func:`_representatives`: the
+    hold branches of one event under every rule and cost setting, equal trading rows) are
+    followed once. ``risk``: the event risk of the one fork of one branch.
     """
     h = portfolio.history
     settings: list[CostParams] = []
@@ -259,22 +282,33 @@ def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
                 assets.append(np.ones(fork.shares.shape, dtype=bool) if branch.assets is None
                               else branch.assets)
     width_all = np.concatenate(widths) if widths else np.zeros(0, dtype=np.intp)
-    perm = np.argsort(-width_all, kind="stable")
-    t0 = np.concatenate(t0s)[perm]
-    width = width_all[perm]
-    n_rows, n_wide = len(t0), int(width.max()) if len(width) else 0
-    trade = np.zeros((n_rows, n_wide), dtype=bool)
-    pos = np.empty(n_rows, dtype=np.intp)
-    pos[perm] = np.arange(n_rows)
+    t0_all = np.concatenate(t0s) if t0s else np.zeros(0, dtype=np.intp)
+    n_all, n_wide = len(t0_all), int(width_all.max()) if len(width_all) else 0
+    trade_all = np.zeros((n_all, n_wide), dtype=bool)
     lo = 0
     for block in trades:
-        trade[pos[lo: lo + len(block)], : block.shape[1]] = block
+        trade_all[lo: lo + len(block), : block.shape[1]] = block
         lo += len(block)
-    setting = np.concatenate(which)[perm]
-    allowed = np.concatenate(assets)[perm] if any_assets else None
-    if risk is None or len(forks) != 1 or len(forks[0].branches) != 1:
+    shares_all = np.concatenate(shares) if shares else np.zeros((0, h.prices.shape[1]))
+    cash_all = np.concatenate(cash) if cash else np.zeros(0)
+    setting_all = np.concatenate(which) if which else np.zeros(0, dtype=np.intp)
+    allowed_all = np.concatenate(assets) if any_assets else None
+    rep = _representatives(t0_all, shares_all, cash_all, trade_all, width_all, setting_all,
+                           allowed_all)
+    kept = np.flatnonzero(rep == np.arange(n_all))
+    perm = kept[np.argsort(-width_all[kept], kind="stable")]  # widest first
+    t0 = t0_all[perm]
+    width = width_all[perm]
+    n_rows = len(t0)
+    trade = trade_all[perm]
+    at = np.empty(n_all, dtype=np.intp)
+    at[perm] = np.arange(n_rows)
+    pos = at[rep]  # each row's place in the stack: its representative's
+    setting = setting_all[perm]
+    allowed = allowed_all[perm] if allowed_all is not None else None
+    if risk is None or len(forks) != 1 or len(forks[0].branches) != 1 or n_rows != n_all:
         risk = EventRisk(portfolio, t0)
-    book = Book.start(np.concatenate(shares)[perm], np.concatenate(cash)[perm])
+    book = Book.start(shares_all[perm], cash_all[perm])
     out = {name: np.full((n_rows, n_wide), np.nan) for name in
            ("nav", "cost", "traded", "te", "drift")}
     nav0 = np.full(n_rows, np.nan)
@@ -322,20 +356,52 @@ def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
     return result
 
 
+def _representatives(t0: IntArray, shares: FloatArray, cash_usd: FloatArray,
+                     trade: BoolArray, width: IntArray, setting: IntArray,
+                     assets: BoolArray | None) -> IntArray:
+    """For each row, the row followed in its place, shape (R,): itself, or an earlier-kept
+    row whose path is the same (each row is followed alone, so equal inputs give equal
+    numbers to the bit).
+
+    A row that never trades is buy and hold from its event's holdings: every such row of
+    the same event day and holdings (a hold branch of several rules and cost settings) is
+    the widest of them, cut to its width. A row that trades is the same as another with the
+    same event day, holdings, trade days, width, cost setting and asset mask.
+    """
+    n = len(t0)
+    rep = np.arange(n, dtype=np.intp)
+    seen: dict[tuple[object, ...], int] = {}
+    trades_any = np.asarray(trade.any(axis=1), dtype=bool)
+    for r in np.argsort(-width, kind="stable").tolist():  # widest first
+        held = (int(t0[r]), shares[r].tobytes(), float(cash_usd[r]))
+        if trades_any[r]:
+            key: tuple[object, ...] = (*held, int(width[r]), trade[r].tobytes(),
+                                       int(setting[r]),
+                                       None if assets is None else assets[r].tobytes())
+        else:
+            key = held
+        rep[r] = seen.setdefault(key, r)
+    return rep
+
+
 class _DayCosts:
     """The cost model of each (cost setting, day) a simulation prices, built once."""
 
     def __init__(self, history: MarketHistory, settings: Sequence[CostParams]) -> None:
         self.history = history
         self.settings = settings
-        self._kept: dict[tuple[int, int], CostCoefficients] = {}
+        self._kept: dict[tuple[int, bool, int], CostCoefficients] = {}
 
     def coefficients(self, setting: int, day: int) -> CostCoefficients:
         """:func:`day_coefficients` of ``settings[setting]`` on ``day``."""
-        key = (setting, day)
+        params = self.settings[setting]
+        flat = params.flat_cost_bps is not None  # reads no day's inputs: one set a regime
+        key = (setting, flat,
+               int(vix_regime(float(self.history.vix[day]), params)) if flat else day)
         hit = self._kept.get(key)
         if hit is None:
-            hit = self._kept[key] = day_coefficients(self.history, self.settings[setting], day)
+            hit = self._kept[key] = day_coefficients(self.history, params, day,
+                                                     any_inputs=flat)
         return hit
 
     def rows(self, day: int, setting: IntArray) -> RowCosts:

@@ -31,6 +31,7 @@ import numpy as np
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
 from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts, cost_coefficients
+from driftwise.costs.regime import vix_regime
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import Anchor, Frequency
@@ -293,7 +294,8 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
 
     The trade is ``-d * NAV`` (``DayContext.full_rebalance_trade_usd``), priced by the cost
     model of its day with the day's VIX, as the planner's cost-benefit trigger does.
-    A flat cost (``params.flat_cost_bps``) does not depend on the day's inputs.
+    A flat cost (``params.flat_cost_bps``) does not depend on the day's inputs: its days
+    share one parameter set per VIX regime.
 
     Each day's coefficients are one parameter set of a :class:`~driftwise.costs.CostTable`
     and each row is priced with its day's set (the kernel prices a row alone, so the
@@ -309,16 +311,27 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
     bounds = [*first.tolist(), len(order)]
     n_assets = trades.shape[1]
     per_chunk = max(1, COST_CHUNK_CELLS // max(1, n_assets))
+    # a flat cost reads no day's inputs: its coefficients differ only by the day's VIX regime
+    flat = params.flat_cost_bps is not None
+    regimes = vix_regime(history.vix[uniq], params) if flat else np.zeros(0, dtype=np.intp)
+    regime_sets: dict[int, CostCoefficients] = {}
     lo = 0
     while lo < len(uniq):  # days lo .. hi - 1, at most per_chunk rows (one day at least)
         hi = lo + 1
         while (hi < len(uniq) and hi - lo < per_chunk
                and bounds[hi + 1] - bounds[lo] <= per_chunk):
             hi += 1
-        coefficients = [day_coefficients(history, params, int(k), any_inputs=True)
-                        for k in uniq[lo:hi]]
+        if flat:  # one parameter set per VIX regime of these days
+            sets, day_set = np.unique(regimes[lo:hi], return_inverse=True)
+            coefficients = [regime_sets.setdefault(int(r), day_coefficients(
+                history, params, int(uniq[lo + int(np.argmax(regimes[lo:hi] == r))]),
+                any_inputs=True)) for r in sets.tolist()]
+        else:
+            coefficients = [day_coefficients(history, params, int(k)) for k in uniq[lo:hi]]
+            day_set = np.arange(hi - lo)
         rows = order[bounds[lo]: bounds[hi]]
-        which = np.repeat(np.arange(hi - lo, dtype=np.intp), np.diff(bounds[lo: hi + 1]))
+        which = np.repeat(np.asarray(day_set, dtype=np.intp).reshape(-1),
+                          np.diff(bounds[lo: hi + 1]))
         mult = np.array([float(np.asarray(c.multiplier).reshape(-1)[0]) for c in coefficients])
         costs = RowCosts(CostTable.stack(coefficients, n_assets), which,
                          np.ascontiguousarray(mult[which]))
