@@ -168,23 +168,24 @@ def _joint_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule] | No
         vix=first.vix, execution=first.execution, start_date=first.start_date)
     schedule = joint.build()
     summary, children = schedule.summary, schedule.child_orders
+    tickers = np.asarray([t for r in requests for t in r.tickers], dtype=object)
     counts = summary["n_children"].to_numpy(dtype=np.int64)
+    summary["ticker"] = tickers
+    children["ticker"] = np.repeat(tickers, counts)
+    flagged = summary["flags"].to_numpy(dtype=object).astype(bool)
     ends = np.cumsum(sizes)
     child_ends = np.cumsum(counts)[ends - 1]
     out = []
-    for k, r in enumerate(requests):
+    for k in range(len(requests)):
         lo, hi = int(ends[k] - sizes[k]), int(ends[k])
         c_lo = int(child_ends[k - 1]) if k else 0
         c_hi = int(child_ends[k])
         if c_hi == c_lo:
             return None
-        tickers = np.asarray(r.tickers, dtype=object)
         mine = summary.iloc[lo:hi].reset_index(drop=True)
-        mine["ticker"] = tickers
         theirs = children.iloc[c_lo:c_hi].reset_index(drop=True)
-        theirs["ticker"] = np.repeat(tickers, counts[lo:hi])
         out.append(Schedule(child_orders=theirs, summary=mine,
-                            notices=schedule_notices(mine)))
+                            notices=schedule_notices(mine) if flagged[lo:hi].any() else ()))
     return out
 
 

@@ -548,21 +548,29 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     (:func:`~driftwise.costs.cost_table`); ``reason`` says why each is made."""
     table = cost_table(trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
                        vix=vix, nav_usd=state.nav_usd)
-    traded = table[table["trade_usd"] != 0]
-    shares = trade_shares.reindex(state.tickers, fill_value=0.0)[traded.index]
+    # columns taken as arrays at the traded rows (a frame built once per trade list)
+    value = table["trade_usd"].to_numpy()
+    rows = np.flatnonzero(value != 0)
+    trade = value[rows]
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(table[name].to_numpy()[rows])
+
+    index = table.index[rows]
+    at = rows if table.index.equals(state.tickers) else state.tickers.get_indexer(index)
+    shares = trade_shares.reindex(state.tickers, fill_value=0.0).to_numpy()[at]
+    spread, commission, impact = column("spread_usd"), column("commission_usd"), \
+        column("impact_usd")
+    cost = spread + commission + impact + column("flat_usd")
     out = pd.DataFrame({
-        "side": np.where(traded["trade_usd"] > 0, "BUY", "SELL"),
-        "shares": shares.abs(), "price_usd": pd.Series(state.prices_usd,
-                                                       index=state.tickers)[traded.index],
-        "trade_usd": traded["trade_usd"], "spread_usd": traded["spread_usd"],
-        "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
-        "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
-        + traded["impact_usd"] + traded["flat_usd"],
-        "borrow_usd": pd.Series(borrow_usd, index=state.tickers)[traded.index],
-        "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
-    }, index=pd.Index(traded.index, name="ticker"))
-    out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
-    out["reason"] = reason if isinstance(reason, str) else reason.reindex(out.index)
+        "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
+        "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
+        "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0,
+        "cost_usd": cost, "borrow_usd": np.asarray(borrow_usd)[at],
+        "liquidity_days": column("liquidity_days"), "flags": table["flags"].iloc[rows].array,
+        "cost_bps": 1e4 * cost / np.abs(trade),
+        "reason": reason if isinstance(reason, str) else reason.reindex(index).array,
+    }, index=pd.Index(index, name="ticker"))
     return out
 
 
