@@ -152,3 +152,19 @@ def test_schedules_with_other_settings_are_built_apart() -> None:
         assert schedule.notices == alone.notices
     styles = {str(s.summary["style"].iloc[0]) for s in built}
     assert styles == {"twap", "vwap"}
+
+
+def test_accounts_planned_without_schedules_equal_each_planned_alone() -> None:
+    market = _market(5)
+    books = _book(market, 5, 5)
+    inputs = _inputs(market, next(iter(books.values())))
+    config = _config("vwap", "market", skip=False)
+    batch = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False,
+                          with_schedule=False)
+    for name, holdings in books.items():
+        alone = make_plan(Inputs(holdings=holdings, targets=None, master=inputs.master,
+                                 market=market, last_rebalance=inputs.last_rebalance,
+                                 costs=inputs.costs), config, as_of=DAY, with_schedule=False)
+        assert batch.plans[name].schedule is None
+        assert len(batch.plans[name].trades)
+        assert_same_plan(batch.plans[name], alone)

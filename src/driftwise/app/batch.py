@@ -74,8 +74,9 @@ class BatchPlan:
         return frame.loc[order, list(SUMMARY_COLUMNS)]
 
 
-Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool]
-"""What every account's plan shares: inputs, configuration, day, pending days, targets."""
+Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool, bool]
+"""What every account's plan shares: inputs, configuration, day, pending days, targets,
+schedule."""
 
 CHUNK_ACCOUNTS = 25
 """Accounts per task on a Dask cluster (a task per account would cost the scheduler more
@@ -93,7 +94,7 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
     Each account goes through the planner's own steps (:func:`~driftwise.app.plan.
     plan_steps`) up to its trade list; the execution schedules of the whole chunk are then
     built together (:func:`build_schedules`), and each plan finished with its own."""
-    inputs, config, as_of, pending, shared_targets = shared
+    inputs, config, as_of, pending, shared_targets, with_schedule = shared
     steps: list[PlanSteps] = []
     requests: list[ScheduleRequest | None] = []
     said: list[tuple[str, ...]] = []
@@ -106,7 +107,8 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
             spec.account, spec.household, spec.tax_status, spec.model, spec.do_not_buy,
             spec.do_not_sell))
         one = plan_steps(dataclasses.replace(inputs, holdings=holdings, targets=targets),
-                         mine, as_of=as_of, pending_days=pending)
+                         mine, as_of=as_of, pending_days=pending,
+                         with_schedule=with_schedule)
         requests.append(next(one))
         steps.append(one)
         said.append(reasons)
@@ -201,7 +203,8 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
                   pending_days: float = float("nan"), shared_targets: bool = True,
                   workers: int | None = 1, scheduler: str | None = None,
                   chunk: int = CHUNK_ACCOUNTS,
-                  profiles: Mapping[str, AccountSpec] | None = None) -> BatchPlan:
+                  profiles: Mapping[str, AccountSpec] | None = None,
+                  with_schedule: bool = True) -> BatchPlan:
     """Plan each account of ``books`` with the shared ``inputs``.
 
     Parameters
@@ -225,9 +228,12 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         (a tax-deferred or tax-exempt account with tax off, a taxable one with tax on),
         its do-not-buy and do-not-sell lists and its cash target (the shared targets'
         other weights scaled to fit), each said in its plan's reasons.
+    with_schedule : bool
+        Build each plan's execution schedule (child orders); False: plans without one,
+        as ``make_plan(..., with_schedule=False)``.
     """
     names = list(books)
-    shared: Shared = (inputs, config, as_of, pending_days, shared_targets)
+    shared: Shared = (inputs, config, as_of, pending_days, shared_targets, with_schedule)
     size = max(1, chunk)
     mine = {n: (books[n], profiles.get(n)) if profiles is not None else books[n]
             for n in names}
