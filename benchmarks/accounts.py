@@ -5,7 +5,8 @@ impact from the cost file and the volumes), one market read for all.
 
 Times :func:`driftwise.app.batch.plan_accounts` serially, then on a Dask local cluster of
 1 and 2 workers (``--workers``), checks that every run gives the serial plans, and
-prints the peak memory of this process (and of the workers, from the cluster).
+prints the peak memory of this process and of the cluster's processes (sampled), and
+the load average.
 
     .venv/bin/python benchmarks/accounts.py --accounts 10000
     .venv/bin/python benchmarks/accounts.py --accounts 1000 --workers 2
@@ -14,12 +15,15 @@ prints the peak memory of this process (and of the workers, from the cluster).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from driftwise.app.batch import plan_accounts
 from driftwise.calendar import nyse_sessions
@@ -99,6 +103,35 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class WorkerMemory:
+    """The largest resident memory of this process's child processes (the local
+    cluster's scheduler-side nanny and workers), summed, sampled every half second."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.5):
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+
+    def __enter__(self) -> WorkerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
@@ -108,21 +141,25 @@ def main() -> None:
                         help="Dask local cluster sizes to time (none: serial only)")
     parser.add_argument("--synthetic", action="store_true",
                         help="a synthetic market even where the S&P 500 data is present")
-    parser.add_argument("--schedule", action="store_true",
-                        help="build each plan's execution schedule (child orders) too")
+    parser.add_argument("--no-schedule", action="store_true",
+                        help="plans without their execution schedules (child orders)")
     args = parser.parse_args()
+    schedule = not args.no_schedule
     start = time.perf_counter()
     data, where = market(args.universe, args.synthetic)
     books = book(data, args.accounts, args.holdings)
     inputs = shared_inputs(data, next(iter(books.values())))
     config = default_config().with_overrides({"portfolio.default_target": "equal"})
+    print(f"load average (1 min) at the start: {os.getloadavg()[0]:.1f}")
     print(f"{args.accounts} accounts x {args.holdings} holdings from {where}, "
           f"{len(data.prices)} sessions, planned on {DAY} (inputs built in "
           f"{time.perf_counter() - start:.1f} s)")
     plan_accounts(inputs, dict(list(books.items())[:2]), config, as_of=DAY,
-                  shared_targets=False)  # warm up: imports, the calendar, compiled kernels
+                  shared_targets=False,
+                  with_schedule=schedule)  # warm up: imports, the calendar, compiled kernels
     start = time.perf_counter()
-    serial = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False)
+    serial = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False,
+                           with_schedule=schedule)
     took = time.perf_counter() - start
     summary = serial.summary()
     print(f"serial: {took:.1f} s ({1e3 * took / args.accounts:.1f} ms per account), "
@@ -130,13 +167,17 @@ def main() -> None:
           f"{int(summary['trades'].sum())} trades; peak memory {peak_mb():.0f} MB")
     for workers in args.workers:
         start = time.perf_counter()
-        run = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False,
-                            workers=workers)
+        with WorkerMemory() as children:
+            run = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False,
+                                workers=workers, with_schedule=schedule)
         took = time.perf_counter() - start
         same = run.summary().equals(summary)
         print(f"Dask local cluster, {workers} worker(s): {took:.1f} s (cluster start "
               f"included; {1e3 * took / args.accounts:.1f} ms per account), same plans as "
-              f"serial: {same}; peak memory of this process {peak_mb():.0f} MB")
+              f"serial: {same}; peak memory of this process {peak_mb():.0f} MB, of the "
+              f"cluster's processes together {children.peak_mb:.0f} MB")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -275,6 +275,8 @@ def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holding
 
 def _frozen_notes(since: pd.Series) -> list[Notice]:
     """One ``delisted or suspended`` notice per last-close date."""
+    if since.empty:
+        return []
     notes = []
     for date, group in since.groupby(since):
         notes.append(notice(Flag.NO_PRICE_TODAY, f"delisted or suspended: no price since "

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+import numpy as np
 import pandas as pd
 
 from driftwise.app.accounts import account_config
-from driftwise.app.plan import Decision, Plan, make_plan
+from driftwise.app.plan import Decision, Plan, PlanSteps, ScheduleRequest, finish_plan, plan_steps
 from driftwise.config.model import Config
+from driftwise.costs import AssetCostInputs
 from driftwise.data.accounts import AccountProfile, AccountSpec, with_cash_target
 from driftwise.data.model import Holdings, Inputs
+from driftwise.errors import DriftwiseError
+from driftwise.execution import Schedule
+from driftwise.execution.schedule import schedule_notices
 
 SUMMARY_COLUMNS = ("decision", "needs_action", "nav_usd", "drift", "drift_after", "te",
                    "cost_usd", "cost_bps", "benefit_bps", "cost_benefit_ratio", "trades")
@@ -69,8 +74,9 @@ class BatchPlan:
         return frame.loc[order, list(SUMMARY_COLUMNS)]
 
 
-Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool]
-"""What every account's plan shares: inputs, configuration, day, pending days, targets."""
+Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool, bool]
+"""What every account's plan shares: inputs, configuration, day, pending days, targets,
+schedule."""
 
 CHUNK_ACCOUNTS = 25
 """Accounts per task on a Dask cluster (a task per account would cost the scheduler more
@@ -83,21 +89,113 @@ Book: TypeAlias = "Holdings | tuple[Holdings, AccountSpec | None]"
 
 def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
     """The plans of a chunk of accounts (a Dask task, or called in this process: the same
-    function either way)."""
-    inputs, config, as_of, pending, shared_targets = shared
-    out = []
+    function either way).
+
+    Each account goes through the planner's own steps (:func:`~driftwise.app.plan.
+    plan_steps`) up to its trade list; the execution schedules of the whole chunk are then
+    built together (:func:`build_schedules`), and each plan finished with its own."""
+    inputs, config, as_of, pending, shared_targets, with_schedule = shared
+    steps: list[PlanSteps] = []
+    requests: list[ScheduleRequest | None] = []
+    said: list[tuple[str, ...]] = []
     for book in books:
         holdings, spec = book if isinstance(book, tuple) else (book, None)
         targets = inputs.targets if shared_targets else None
         if spec is not None and spec.cash_target_weight is not None and targets is not None:
             targets = with_cash_target(targets, spec.cash_target_weight)
-        mine, said = account_config(config, None if spec is None else AccountProfile(
+        mine, reasons = account_config(config, None if spec is None else AccountProfile(
             spec.account, spec.household, spec.tax_status, spec.model, spec.do_not_buy,
             spec.do_not_sell))
-        plan = make_plan(dataclasses.replace(inputs, holdings=holdings, targets=targets),
-                         mine, as_of=as_of, pending_days=pending)
-        out.append(dataclasses.replace(plan, reasons=plan.reasons + said) if said else plan)
+        one = plan_steps(dataclasses.replace(inputs, holdings=holdings, targets=targets),
+                         mine, as_of=as_of, pending_days=pending,
+                         with_schedule=with_schedule)
+        requests.append(next(one))
+        steps.append(one)
+        said.append(reasons)
+    asked = [r for r in requests if r is not None]
+    built = iter(build_schedules(asked))
+    out = []
+    for one, request, reasons in zip(steps, requests, said, strict=True):
+        plan = finish_plan(one, None if request is None else next(built))
+        out.append(dataclasses.replace(plan, reasons=plan.reasons + reasons)
+                   if reasons else plan)
     return out
+
+
+def build_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule]:
+    """Each request's schedule, equal to :meth:`ScheduleRequest.build` of it alone.
+
+    Requests with the same cost settings, VIX, ``[execution]`` settings and first session
+    are built in one :func:`~driftwise.execution.build_schedule` call over all their
+    trades (every column of a schedule is computed trade by trade: the cost model prices
+    each trade from its own asset's inputs), then split back. A group whose joint build
+    fails is built request by request, so that an error names the account's own ticker
+    and row."""
+    out: list[Schedule | None] = [None] * len(requests)
+    groups: list[list[int]] = []
+    for j, r in enumerate(requests):
+        for group in groups:
+            first = requests[group[0]]
+            if (r.params == first.params and r.vix == first.vix
+                    and r.execution == first.execution and r.start_date == first.start_date):
+                group.append(j)
+                break
+        else:
+            groups.append([j])
+    for group in groups:
+        members = [requests[j] for j in group]
+        try:
+            made = _joint_schedules(members) if len(members) > 1 else None
+        except DriftwiseError:
+            made = None
+        if made is None:
+            made = [r.build() for r in members]
+        for j, schedule in zip(group, made, strict=True):
+            out[j] = schedule
+    return [s for s in out if s is not None]
+
+
+def _joint_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule] | None:
+    """The schedules of ``requests`` (same settings) from one build over all their trades,
+    each labelled by its position, split back by request; None if a request's share of
+    the children is empty (its own build says how it looks then)."""
+    sizes = np.array([len(r.tickers) for r in requests])
+    first = requests[0]
+    joint = ScheduleRequest(
+        tickers=tuple(str(k) for k in range(int(sizes.sum()))),
+        shares=np.concatenate([r.shares for r in requests]),
+        price_usd=np.concatenate([r.price_usd for r in requests]),
+        trade_usd=np.concatenate([r.trade_usd for r in requests]),
+        costs=_joined_costs([r.costs for r in requests]), params=first.params,
+        vix=first.vix, execution=first.execution, start_date=first.start_date)
+    schedule = joint.build()
+    summary, children = schedule.summary, schedule.child_orders
+    tickers = np.asarray([t for r in requests for t in r.tickers], dtype=object)
+    counts = summary["n_children"].to_numpy(dtype=np.int64)
+    summary["ticker"] = tickers
+    children["ticker"] = np.repeat(tickers, counts)
+    flagged = summary["flags"].to_numpy(dtype=object).astype(bool)
+    ends = np.cumsum(sizes)
+    child_ends = np.cumsum(counts)[ends - 1]
+    out = []
+    for k in range(len(requests)):
+        lo, hi = int(ends[k] - sizes[k]), int(ends[k])
+        c_lo = int(child_ends[k - 1]) if k else 0
+        c_hi = int(child_ends[k])
+        if c_hi == c_lo:
+            return None
+        mine = summary.iloc[lo:hi].reset_index(drop=True)
+        theirs = children.iloc[c_lo:c_hi].reset_index(drop=True)
+        out.append(Schedule(child_orders=theirs, summary=mine,
+                            notices=schedule_notices(mine) if flagged[lo:hi].any() else ()))
+    return out
+
+
+def _joined_costs(parts: Sequence[AssetCostInputs]) -> AssetCostInputs:
+    """The cost inputs of several asset lists, one after the other."""
+    fields = {f.name: np.concatenate([getattr(p, f.name) for p in parts])
+              for f in dataclasses.fields(AssetCostInputs) if f.name != "tickers"}
+    return AssetCostInputs(**fields, tickers=tuple(t for p in parts for t in p.tickers))
 
 
 def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config, *,
@@ -105,7 +203,8 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
                   pending_days: float = float("nan"), shared_targets: bool = True,
                   workers: int | None = 1, scheduler: str | None = None,
                   chunk: int = CHUNK_ACCOUNTS,
-                  profiles: Mapping[str, AccountSpec] | None = None) -> BatchPlan:
+                  profiles: Mapping[str, AccountSpec] | None = None,
+                  with_schedule: bool = True) -> BatchPlan:
     """Plan each account of ``books`` with the shared ``inputs``.
 
     Parameters
@@ -129,9 +228,12 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         (a tax-deferred or tax-exempt account with tax off, a taxable one with tax on),
         its do-not-buy and do-not-sell lists and its cash target (the shared targets'
         other weights scaled to fit), each said in its plan's reasons.
+    with_schedule : bool
+        Build each plan's execution schedule (child orders); False: plans without one,
+        as ``make_plan(..., with_schedule=False)``.
     """
     names = list(books)
-    shared: Shared = (inputs, config, as_of, pending_days, shared_targets)
+    shared: Shared = (inputs, config, as_of, pending_days, shared_targets, with_schedule)
     size = max(1, chunk)
     mine = {n: (books[n], profiles.get(n)) if profiles is not None else books[n]
             for n in names}

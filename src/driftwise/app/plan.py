@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ from driftwise.calendar import (
 )
 from driftwise.config import Config, TeModel
 from driftwise.config.assemble import build_rule, cost_params, monitor_config
+from driftwise.config.model import ExecutionConfig
 from driftwise.costs import (
     AssetCostInputs,
     CostParams,
@@ -180,6 +183,9 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
               with_schedule: bool = True, donate_usd: float = 0.0) -> Plan:
     """Run the daily workflow for one portfolio and return its :class:`Plan`.
 
+    The workflow is :func:`plan_steps`, its execution schedule built here
+    (:meth:`ScheduleRequest.build`).
+
     Parameters
     ----------
     inputs : Inputs
@@ -197,6 +203,36 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
         Give this amount first, in appreciated long-term lots of overweight assets
         (:func:`driftwise.app.tax.donate`); the plan is that of what is left.
     """
+    steps = plan_steps(inputs, config, as_of=as_of, pending_days=pending_days,
+                       first_day=first_day, with_schedule=with_schedule,
+                       donate_usd=donate_usd)
+    request = next(steps)
+    return finish_plan(steps, None if request is None else request.build())
+
+
+def finish_plan(steps: PlanSteps, schedule: Schedule | None) -> Plan:
+    """The plan of ``steps`` (:func:`plan_steps`, advanced to its schedule request) given
+    the schedule it asked for (None when it asked for none)."""
+    try:
+        steps.send(schedule)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    raise RuntimeError("the planning steps asked for a second schedule")
+
+
+PlanSteps: TypeAlias = "Generator[ScheduleRequest | None, Schedule | None, Plan]"
+"""The planning workflow of one portfolio, paused once for its execution schedule."""
+
+
+def plan_steps(inputs: Inputs, config: Config, *,
+               as_of: pd.Timestamp | str | None = None, pending_days: float = float("nan"),
+               first_day: bool = False, with_schedule: bool = True,
+               donate_usd: float = 0.0) -> PlanSteps:
+    """:func:`make_plan`'s workflow as a generator: it yields the
+    :class:`ScheduleRequest` of the plan's trades (None: no trade, or no schedule wanted),
+    takes the schedule back (``send``) and returns the :class:`Plan`. A batch of accounts
+    builds every account's schedule in one call between the two
+    (:func:`driftwise.app.batch.plan_chunk`); the parameters are :func:`make_plan`'s."""
     if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
@@ -260,8 +296,8 @@ def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | Non
                                             config)
         reasons = [*reasons, *harvested]
         _refuse_above_nav(trades, state, inputs)
-    schedule = (_schedule(trades, state, costs, params, vix, config)
-                if len(trades) and with_schedule else None)
+    schedule = yield (schedule_request(trades, state, costs, params, vix, config)
+                      if len(trades) and with_schedule else None)
     notes = merge_notices(state.notices, _capped_notes(state, config), risk.notices, cost_notes,
                           _illiquid_notes(outcome, state),
                           cost_notices(outcome.sizing.trade_usd[0], costs, params,
@@ -512,21 +548,29 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     (:func:`~driftwise.costs.cost_table`); ``reason`` says why each is made."""
     table = cost_table(trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
                        vix=vix, nav_usd=state.nav_usd)
-    traded = table[table["trade_usd"] != 0]
-    shares = trade_shares.reindex(state.tickers, fill_value=0.0)[traded.index]
+    # columns taken as arrays at the traded rows (a frame built once per trade list)
+    value = table["trade_usd"].to_numpy()
+    rows = np.flatnonzero(value != 0)
+    trade = value[rows]
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(table[name].to_numpy()[rows])
+
+    index = table.index[rows]
+    at = rows if table.index.equals(state.tickers) else state.tickers.get_indexer(index)
+    shares = trade_shares.reindex(state.tickers, fill_value=0.0).to_numpy()[at]
+    spread, commission, impact = column("spread_usd"), column("commission_usd"), \
+        column("impact_usd")
+    cost = spread + commission + impact + column("flat_usd")
     out = pd.DataFrame({
-        "side": np.where(traded["trade_usd"] > 0, "BUY", "SELL"),
-        "shares": shares.abs(), "price_usd": pd.Series(state.prices_usd,
-                                                       index=state.tickers)[traded.index],
-        "trade_usd": traded["trade_usd"], "spread_usd": traded["spread_usd"],
-        "commission_usd": traded["commission_usd"], "impact_usd": traded["impact_usd"],
-        "tax_usd": 0.0, "cost_usd": traded["spread_usd"] + traded["commission_usd"]
-        + traded["impact_usd"] + traded["flat_usd"],
-        "borrow_usd": pd.Series(borrow_usd, index=state.tickers)[traded.index],
-        "liquidity_days": traded["liquidity_days"], "flags": traded["flags"],
-    }, index=pd.Index(traded.index, name="ticker"))
-    out["cost_bps"] = 1e4 * out["cost_usd"] / out["trade_usd"].abs()
-    out["reason"] = reason if isinstance(reason, str) else reason.reindex(out.index)
+        "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
+        "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
+        "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0,
+        "cost_usd": cost, "borrow_usd": np.asarray(borrow_usd)[at],
+        "liquidity_days": column("liquidity_days"), "flags": table["flags"].iloc[rows].array,
+        "cost_bps": 1e4 * cost / np.abs(trade),
+        "reason": reason if isinstance(reason, str) else reason.reindex(index).array,
+    }, index=pd.Index(index, name="ticker"))
     return out
 
 
@@ -643,35 +687,82 @@ def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: 
     return text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0)
 
 
-def _schedule(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInputs,
-              params: CostParams, vix: float | None, config: Config) -> Schedule:
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """What a plan's execution schedule is built from: its trades (one entry each, in
+    the trade list's order) with their cost inputs, and the day's cost and execution
+    settings.
+
+    Attributes
+    ----------
+    tickers : tuple of str
+    shares : ndarray
+        Signed trade in shares (+ buy).
+    price_usd, trade_usd : ndarray
+        The priced close and the signed traded value.
+    costs : AssetCostInputs
+        The cost inputs of the traded assets, in the same order.
+    params : CostParams
+    vix : float or None
+    execution : ExecutionConfig
+        ``[execution]``.
+    start_date : pd.Timestamp
+        The first session the schedule trades on.
+    """
+
+    tickers: tuple[str, ...]
+    shares: np.ndarray
+    price_usd: np.ndarray
+    trade_usd: np.ndarray
+    costs: AssetCostInputs
+    params: CostParams
+    vix: float | None
+    execution: ExecutionConfig
+    start_date: pd.Timestamp
+
+    def build(self) -> Schedule:
+        """The schedule (:func:`~driftwise.execution.build_schedule`), each child's impact
+        and each trade's price cost from the cost model."""
+        costs, params, vix = self.costs, self.params, self.vix
+        adv_usd = costs.adv_shares * costs.price_usd
+
+        def impact_bps(rate: np.ndarray) -> np.ndarray:
+            # the cost model's own impact at a participation rate: price a trade of
+            # rate × ADV
+            value = np.asarray(rate, dtype=np.float64) * adv_usd
+            impact = trade_costs(value, costs, params, vix).impact_usd
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(value > 0, 1e4 * impact / value, 0.0)
+
+        e = self.execution
+        return build_schedule(
+            list(self.tickers), self.shares, self.price_usd, costs.adv_shares,
+            costs.sigma_daily, style=ExecutionStyle(e.style.value),
+            participation=e.participation, multi_day_after=e.multi_day_after_days,
+            slices_per_day=e.slices_per_day, start_date=self.start_date,
+            risk_aversion=e.risk_aversion, impact_bps=impact_bps,
+            order_type=OrderType(e.order_type.value),
+            price_cost_bps=_price_cost_bps(self.trade_usd, costs, params, vix))
+
+
+def schedule_request(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInputs,
+                     params: CostParams, vix: float | None, config: Config
+                     ) -> ScheduleRequest:
+    """The :class:`ScheduleRequest` of a trade list."""
     pos = state.tickers.get_indexer(trades.index)
-    adv_usd = costs.adv_shares[pos] * costs.price_usd[pos]
-
-    def impact_bps(rate: np.ndarray) -> np.ndarray:
-        # the cost model's own impact at a participation rate: price a trade of rate × ADV
-        value = np.asarray(rate, dtype=np.float64) * adv_usd
-        sub = _subset(costs, pos)
-        impact = trade_costs(value, sub, params, vix).impact_usd
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(value > 0, 1e4 * impact / value, 0.0)
-
     signed = np.where(trades["side"] == "BUY", 1.0, -1.0) * trades["shares"].to_numpy()
-    e = config.execution
-    return build_schedule(
-        list(trades.index), signed, trades["price_usd"].to_numpy(), costs.adv_shares[pos],
-        costs.sigma_daily[pos], style=ExecutionStyle(e.style.value), participation=e.participation,
-        multi_day_after=e.multi_day_after_days, slices_per_day=e.slices_per_day,
-        start_date=next_session(state.as_of), risk_aversion=e.risk_aversion,
-        impact_bps=impact_bps, order_type=OrderType(e.order_type.value),
-        price_cost_bps=_price_cost_bps(trades, _subset(costs, pos), params, vix))
+    return ScheduleRequest(
+        tickers=tuple(trades.index), shares=signed, price_usd=trades["price_usd"].to_numpy(),
+        trade_usd=trades["trade_usd"].to_numpy(dtype=np.float64),
+        costs=_subset(costs, pos), params=params, vix=vix, execution=config.execution,
+        start_date=next_session(state.as_of))
 
 
-def _price_cost_bps(trades: pd.DataFrame, costs: AssetCostInputs, params: CostParams,
+def _price_cost_bps(value: np.ndarray, costs: AssetCostInputs, params: CostParams,
                     vix: float | None) -> np.ndarray:
     """Each trade's price cost besides impact (the half-spread, or the flat all-in cost) in
-    bps of traded value, from the cost model: what a limit order concedes beyond impact."""
-    value = trades["trade_usd"].to_numpy(dtype=np.float64)
+    bps of traded value ``value``, from the cost model: what a limit order concedes beyond
+    impact."""
     split = trade_costs(value, costs, params, vix)
     return np.asarray(1e4 * (split.spread_usd + split.flat_usd) / np.abs(value),
                       dtype=np.float64)

@@ -346,8 +346,9 @@ class CostInputsBuilder:
 
 def _window(frame: pd.DataFrame, index: pd.Index, day: pd.Timestamp, name: str) -> pd.DataFrame:
     """Rows up to ``day`` of the columns ``index`` (absent tickers as NaN columns)."""
-    cut = frame.loc[frame.index <= day]
-    return cut.reindex(columns=index).astype(np.float64)
+    # the columns taken before the rows are cut: a copy of these columns only
+    mine = frame.reindex(columns=index)
+    return mine.loc[mine.index <= day].astype(np.float64)
 
 
 def _last_price(px: pd.DataFrame, index: pd.Index, day: pd.Timestamp) -> FloatArray:

@@ -607,25 +607,28 @@ def cost_table(
                         position_before_usd=None if position is None else before)
     shares = trade_shares(trade, inputs)
     days, illiquid, multi = liquidity_flags(shares, inputs, params)
-    table = pd.DataFrame({"trade_usd": trade, "trade_shares": shares}, index=index)
+    # the columns gathered first, the frame built once
+    columns: dict[str, object] = {"trade_usd": trade, "trade_shares": shares}
     traded = np.abs(trade)
     with np.errstate(divide="ignore", invalid="ignore"):
         for name in ("spread", "commission", "impact", "flat", "borrow", "total"):
-            table[f"{name}_usd"] = getattr(costs, f"{name}_usd")
+            columns[f"{name}_usd"] = np.asarray(getattr(costs, f"{name}_usd"),
+                                                dtype=np.float64)
         for name in ("spread", "commission", "impact", "flat"):
-            table[f"{name}_bps"] = np.where(traded > 0, BPS * table[f"{name}_usd"] / traded,
-                                            np.nan)
-        table["trading_bps"] = np.where(traded > 0, BPS * costs.trading_usd / traded, np.nan)
-    table["total_bps_nav"] = (BPS * costs.total_usd / nav_usd) if nav_usd else np.nan
-    table["liquidity_days"] = days
-    table["illiquid"] = illiquid
-    table["multi_day"] = multi
+            columns[f"{name}_bps"] = np.where(
+                traded > 0, BPS * np.asarray(columns[f"{name}_usd"]) / traded, np.nan)
+        columns["trading_bps"] = np.where(traded > 0, BPS * costs.trading_usd / traded,
+                                          np.nan)
+    columns["total_bps_nav"] = (BPS * costs.total_usd / nav_usd) if nav_usd else np.nan
+    columns["liquidity_days"] = days
+    columns["illiquid"] = illiquid
+    columns["multi_day"] = multi
     masks = asset_flags(trade, inputs, params, position_after_usd=position)
     if before is not None:
         masks.append((Flag.OPENS_SHORT, opens_short(trade, before)))
-    table["flags"] = ["; ".join(f.value for f, mask in masks if mask[i])
-                      for i in range(len(index))]
-    return table
+    columns["flags"] = ["; ".join(f.value for f, mask in masks if mask[i])
+                        for i in range(len(index))]
+    return pd.DataFrame(columns, index=index)
 
 
 def opens_short(trade_usd: npt.ArrayLike, position_before_usd: npt.ArrayLike) -> BoolArray:

@@ -378,7 +378,7 @@ def build_schedule(
     children = _with_order_type(children, kind, index, price, extra)
     summary = _summary_frame(index, trade, price, adv, sigma, plans, children, days,
                              participation, slices_per_day, risk_aversion, impact_bps)
-    return Schedule(child_orders=children, summary=summary, notices=_notices(summary))
+    return Schedule(child_orders=children, summary=summary, notices=schedule_notices(summary))
 
 
 def _order_type(value: OrderType | str) -> OrderType:
@@ -574,7 +574,9 @@ def _ac_columns(trade: FloatArray, price: FloatArray, adv: FloatArray, sigma: Fl
     return cost, risk
 
 
-def _notices(summary: pd.DataFrame) -> tuple[Notice, ...]:
+def schedule_notices(summary: pd.DataFrame) -> tuple[Notice, ...]:
+    """The notices of a schedule's summary (:attr:`Schedule.summary`): each flag raised,
+    with its tickers."""
     details = {
         Flag.UNKNOWN_ADV: "no average daily volume: executed as one-day TWAP, participation "
                           "and impact cost unknown",

@@ -124,7 +124,8 @@ def risk_returns(state: PortfolioState, prices: pd.DataFrame,
     state's assets, as simple returns (NaN where a close is missing).
     """
     window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
-    history = prices.loc[: state.as_of, list(state.tickers)].iloc[-(window + 1):]
+    # the rows cut before the columns are taken: a copy of the window, not of the history
+    history = prices.loc[: state.as_of].iloc[-(window + 1):][list(state.tickers)]
     return history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
 
 
