@@ -48,8 +48,9 @@ def test_backtest_after_tax_table_and_report(tmp_path: Path,
     assert "after_tax_return_annual" in table.read_text()
 
 
-def test_backtest_after_tax_refuses_pairs(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    args = _args(tmp_path, 'harvest_pairs = ["AAA:BBB"]\n')
+def test_backtest_after_tax_refuses_an_unpriced_replacement(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _args(tmp_path, 'harvest_pairs = ["AAA:ZZZ"]\n')
     assert main(["backtest", "--after-tax", *args]) != EXIT_OK
-    assert "harvest_pairs" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "harvest_pairs" in err and "ZZZ has no prices" in err

@@ -29,7 +29,6 @@ from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.config.assemble import rule_grid, run_window
 from driftwise.data.model import Inputs
-from driftwise.errors import ConfigError
 from driftwise.policy.tax_gate import TaxSettings
 from driftwise.tax import Relief
 from driftwise.tax.harvest import replacement_pairs
@@ -44,40 +43,44 @@ AFTER_TAX_FIELDS = ("after_tax_return_annual", "pre_tax_return_annual",
 """Columns of :attr:`AfterTaxComparison.metrics`."""
 
 
-def after_tax_settings(config: Config, *, aware: bool = True,
-                       harvest_every: str = "month") -> AfterTaxSettings:
+def after_tax_settings(config: Config, *, aware: bool = True, harvest_every: str = "month",
+                       swap_back: bool = False) -> AfterTaxSettings:
     """The after-tax settings of ``config``'s ``[tax]`` section.
 
-    Raises
-    ------
-    ConfigError
-        Specific-lot relief (a backtest's lots have no ids) or harvest pairs (the
-        backtest replaces a harvested asset with cash until the wash-sale window ends).
+    Every ``[tax]`` key of the plan's decision is read: the rates and holding period,
+    ``lot_relief`` with ``specific_lots`` (lots of the holdings the run starts from),
+    the gain budget, the deferral, the wash-sale window and ``allow_wash_sales``, the
+    harvest thresholds, ``harvest_pairs`` (a harvest's replacement) and the harvest
+    value's discount rate and years to sale (the harvest table). Two keys switch the
+    plan's output, not its decision, and the backtest has its own switches for them:
+    ``enabled`` (``--after-tax`` runs the rule both with and without tax) and
+    ``harvest_in_trades`` (the backtest harvests on the schedule ``harvest_every``).
     """
     t = config.tax
-    if t.lot_relief.value == Relief.SPECIFIC:
-        raise ConfigError("the after-tax backtest relieves lots by fifo, hifo or min_tax; "
-                          "tax.lot_relief = \"specific\" names lots of today's holdings only")
-    if replacement_pairs(t.harvest_pairs):
-        raise ConfigError("the after-tax backtest holds a harvested asset's proceeds in "
-                          "cash until the wash-sale window ends; tax.harvest_pairs is used "
-                          "by the plan only: remove it for the backtest")
     tax = TaxSettings(rates=rates(config), relief=Relief(t.lot_relief.value),
+                      specific=t.specific_lots if t.lot_relief.value == Relief.SPECIFIC
+                      else (),
                       gain_budget_usd=t.gain_budget_usd,
                       defer_horizon_days=(float(t.defer_horizon_days)
                                           if t.defer_short_term_gains else 0.0),
                       wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales)
     return AfterTaxSettings(tax=tax, aware=aware, harvest_every=harvest_every,
                             harvest_threshold=t.harvest_loss_threshold,
-                            harvest_min_loss_usd=t.harvest_min_loss_usd)
+                            harvest_min_loss_usd=t.harvest_min_loss_usd,
+                            harvest_pairs=tuple(replacement_pairs(t.harvest_pairs).items()),
+                            swap_back=swap_back,
+                            harvest_discount_rate_annual=t.harvest_discount_rate_annual,
+                            harvest_years_to_sale=t.harvest_years_to_sale)
 
 
 def run_one(inputs: Inputs, config: Config, *, aware: bool, harvest_every: str = "month",
-            start: DateLike | None = None, end: DateLike | None = None) -> AfterTaxResult:
+            swap_back: bool = False, start: DateLike | None = None,
+            end: DateLike | None = None) -> AfterTaxResult:
     """One after-tax run of ``config`` over the window."""
     window = run_window([config], start, end, inputs)
     return run_after_tax(inputs, rule_grid([config]), window,
-                         after_tax_settings(config, aware=aware, harvest_every=harvest_every))
+                         after_tax_settings(config, aware=aware, harvest_every=harvest_every,
+                                            swap_back=swap_back))
 
 
 def _log_returns(result: AfterTaxResult) -> tuple[FloatArray, float]:
