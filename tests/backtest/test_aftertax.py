@@ -175,11 +175,11 @@ def test_sweep_over_tax_settings_is_one_table() -> None:
 
 def test_settings_refused_with_a_reason() -> None:
     # specific relief names lots of the starting holdings; these runs start from targets
-    with pytest.raises(ConfigError, match="specific_lots.*AAA:2020-01-02.*start_from_holdings"):
+    with pytest.raises(ConfigError, match=r"specific_lots.*AAA:2020-01-02.*start_from_holdings"):
         run_one(INPUTS, Config().with_overrides({"tax.lot_relief": "specific",
                                                  "tax.specific_lots": ["AAA:2020-01-02"]}),
                 aware=True)
-    with pytest.raises(ConfigError, match="harvest_pairs: AAA:ZZZ.*no prices"):
+    with pytest.raises(ConfigError, match=r"harvest_pairs: AAA:ZZZ.*no prices"):
         run_one(INPUTS, Config().with_overrides({"tax.harvest_pairs": ["AAA:ZZZ"]}),
                 aware=True)
     with pytest.raises(ConfigError, match="harvest_pairs"):

@@ -146,6 +146,9 @@ class AfterTaxResult:
         ``deferral_usd`` and ``arbitrage_usd``, and ``replacement`` (the ticker bought
         with the proceeds, or ``cash``).
     initial_nav_usd : float
+    lots : pd.DataFrame
+        The lots held at the end, before the liquidation on paper: ``ticker, shares,
+        basis_usd, acquired`` (start of the holding period), ``bought`` and ``lot_id``.
     """
 
     dates: pd.DatetimeIndex
@@ -161,6 +164,7 @@ class AfterTaxResult:
     years: pd.DataFrame
     harvests: pd.DataFrame
     initial_nav_usd: float
+    lots: pd.DataFrame
 
     @property
     def liquidation_value_usd(self) -> float:
@@ -458,7 +462,19 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
         disallowed_usd=run.lots.disallowed_usd, liquidation_tax_usd=liquidation_tax,
         years=pd.DataFrame(run.year_rows),
         harvests=pd.DataFrame(run.harvest_rows, columns=list(HARVEST_COLUMNS)),
-        initial_nav_usd=nav0)
+        initial_nav_usd=nav0, lots=_lot_frame(run))
+
+
+def _lot_frame(run: _Run) -> pd.DataFrame:
+    """The open lots of ``run`` as :attr:`AfterTaxResult.lots`."""
+    lots = run.lots
+    lots.compact()
+    return pd.DataFrame({
+        "ticker": [run.tickers[int(a)] for a in lots.asset], "shares": lots.shares,
+        "basis_usd": lots.basis_usd,
+        "acquired": pd.DatetimeIndex(lots.acquired.astype("datetime64[ns]")),
+        "bought": pd.DatetimeIndex(lots.bought.astype("datetime64[ns]")),
+        "lot_id": [str(i) for i in lots.lot_id]})
 
 
 def _rebuy_due(run: _Run, k: int) -> bool:
