@@ -188,3 +188,28 @@ def test_settings_refused_with_a_reason() -> None:
         AfterTaxSettings(tax=after_tax_settings(Config()).tax, harvest_every="fortnight")
     with pytest.raises(ConfigError, match="long-only"):
         run_one(INPUTS, Config().with_overrides({"constraints.long_only": False}), aware=True)
+
+
+def test_a_sweep_equals_each_configuration_alone_inline_and_on_a_cluster() -> None:
+    config = Config().with_overrides({"policy.trigger": "threshold",
+                                      "policy.threshold": 0.03})
+    members = [with_tax(config, lot_relief=relief, harvest_loss_threshold=threshold)
+               for relief in ("fifo", "min_tax") for threshold in (0.05, 0.20)]
+    seen: list[tuple[int, int]] = []
+    table = after_tax_sweep(INPUTS, members, harvest_every="week", samples=60,
+                            progress=lambda done, total: seen.append((done, total)))
+    # two relief methods: two tax-unaware runs shared by the four configurations
+    assert seen[-1] == (6, 6)
+    for member, (_, row) in zip(members, table.iterrows(), strict=True):
+        alone = after_tax_compare(INPUTS, member, harvest_every="week", samples=60)
+        aware = alone.metrics.loc["tax-aware"]
+        for key in aware.index:
+            assert row[f"aware_{key}"] == aware[key], key
+        assert row["unaware_after_tax_return_annual"] == \
+            alone.metrics.loc["tax-unaware", "after_tax_return_annual"]
+        assert (row["tax_alpha"], row["tax_alpha_low"], row["tax_alpha_high"]) == \
+            (alone.tax_alpha, alone.tax_alpha_low, alone.tax_alpha_high)
+    assert table["aware_harvested_loss_usd"].nunique() >= 2  # the thresholds are read
+    on_cluster = after_tax_sweep(INPUTS, members, harvest_every="week", samples=60,
+                                 workers=2)
+    pd.testing.assert_frame_equal(on_cluster, table)

@@ -15,7 +15,7 @@ relief, harvest threshold, gain budget) the same way, one row each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,12 +158,17 @@ class AfterTaxComparison:
 
 def after_tax_compare(inputs: Inputs, config: Config, *, start: DateLike | None = None,
                       end: DateLike | None = None, harvest_every: str = "month",
-                      samples: int = 1000, block: int = 21, seed: int = 0
-                      ) -> AfterTaxComparison:
+                      swap_back: bool = False, samples: int = 1000, block: int = 21,
+                      seed: int = 0) -> AfterTaxComparison:
     """Run ``config`` tax-aware and tax-unaware; the metrics and the tax alpha."""
-    aware = run_one(inputs, config, aware=True, harvest_every=harvest_every, start=start,
-                    end=end)
+    aware = run_one(inputs, config, aware=True, harvest_every=harvest_every,
+                    swap_back=swap_back, start=start, end=end)
     unaware = run_one(inputs, config, aware=False, start=start, end=end)
+    return _comparison(aware, unaware, samples=samples, block=block, seed=seed)
+
+
+def _comparison(aware: AfterTaxResult, unaware: AfterTaxResult, *, samples: int,
+                block: int, seed: int) -> AfterTaxComparison:
     metrics = pd.DataFrame([metrics_row(aware), metrics_row(unaware)],
                            index=pd.Index(["tax-aware", "tax-unaware"], name="run"))
     alpha, low, high = tax_alpha_ci(aware, unaware, samples=samples, block=block, seed=seed)
@@ -174,28 +179,79 @@ SWEEP_KEYS = ("short_term_rate", "long_term_rate", "lot_relief", "harvest_loss_t
               "gain_budget_usd")
 """The ``[tax]`` keys :func:`after_tax_sweep` reports per row."""
 
+HARVEST_ONLY = {"harvest_loss_threshold": 0.10, "harvest_min_loss_usd": 1000.0,
+                "harvest_discount_rate_annual": 0.05, "harvest_years_to_sale": 10.0,
+                "harvest_in_trades": False}
+"""``[tax]`` keys the tax-unaware run does not read (it never harvests): configurations
+that differ only in them share one tax-unaware run."""
+
+
+@dataclass(frozen=True)
+class _SweepData:
+    """What every task of a sweep reads (sent to each worker once)."""
+
+    inputs: Inputs
+    start: DateLike | None
+    end: DateLike | None
+    harvest_every: str
+    swap_back: bool
+
+
+def _sweep_task(data: _SweepData, item: tuple[Config, bool]) -> AfterTaxResult:
+    """One run of a sweep: ``(configuration, tax-aware)``."""
+    config, aware = item
+    return run_one(data.inputs, config, aware=aware, harvest_every=data.harvest_every,
+                   swap_back=data.swap_back and aware, start=data.start, end=data.end)
+
+
+def _unaware_key(config: Config) -> str:
+    return with_tax(config, **HARVEST_ONLY).model_dump_json()
+
 
 def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
                     start: DateLike | None = None, end: DateLike | None = None,
-                    harvest_every: str = "month", samples: int = 1000, block: int = 21,
-                    seed: int = 0) -> pd.DataFrame:
+                    harvest_every: str = "month", swap_back: bool = False,
+                    samples: int = 1000, block: int = 21, seed: int = 0,
+                    workers: int | None = 1, scheduler: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One row per configuration: its tax settings, after-tax metrics and tax alpha.
 
     The configurations share the window (:func:`~driftwise.config.assemble.run_window`
-    refuses those that do not); each is compared with itself without tax awareness.
+    refuses those that do not); each is compared with itself without tax awareness, as
+    :func:`after_tax_compare` alone gives it. The runs are one batch: the tax-unaware run
+    of configurations that differ only in their harvest settings (:data:`HARVEST_ONLY`)
+    is made once, and with ``workers`` above 1 (None: every core) or a ``scheduler`` the
+    runs are tasks on a Dask cluster (:mod:`driftwise.backtest.cluster`), each run one
+    task, the results in the configurations' order whatever the cluster.
     """
     configs = list(configs)
     run_window(configs, start, end, inputs)
+    keys = [_unaware_key(c) for c in configs]
+    first = {k: configs[j] for j, k in reversed(list(enumerate(keys)))}
+    baselines = list(dict.fromkeys(keys))
+    items = [(c, True) for c in configs] + [(first[k], False) for k in baselines]
+    data = _SweepData(inputs, start, end, harvest_every, swap_back)
+    if (workers is None or workers > 1 or scheduler is not None) and len(items) > 1:
+        from driftwise.backtest.cluster import client, run_tasks
+
+        with client(workers, scheduler) as dask_client:
+            results = run_tasks(dask_client, _sweep_task, items, data, progress)
+    else:
+        results = []
+        for j, item in enumerate(items):
+            results.append(_sweep_task(data, item))
+            if progress is not None:
+                progress(j + 1, len(items))
+    aware_runs = results[:len(configs)]
+    unaware_runs = dict(zip(baselines, results[len(configs):], strict=True))
     rows = []
-    for config in configs:
-        c = after_tax_compare(inputs, config, start=start, end=end,
-                              harvest_every=harvest_every, samples=samples, block=block,
-                              seed=seed)
+    for config, key, aware in zip(configs, keys, aware_runs, strict=True):
+        c = _comparison(aware, unaware_runs[key], samples=samples, block=block, seed=seed)
         row: dict[str, object] = {k: _plain(getattr(config.tax, k)) for k in SWEEP_KEYS}
-        aware = c.metrics.to_dict(orient="index")
-        row.update({f"aware_{k}": v for k, v in aware["tax-aware"].items()})
+        metrics = c.metrics.to_dict(orient="index")
+        row.update({f"aware_{k}": v for k, v in metrics["tax-aware"].items()})
         row.update({"unaware_after_tax_return_annual":
-                    aware["tax-unaware"]["after_tax_return_annual"],
+                    metrics["tax-unaware"]["after_tax_return_annual"],
                     "tax_alpha": c.tax_alpha, "tax_alpha_low": c.tax_alpha_low,
                     "tax_alpha_high": c.tax_alpha_high})
         rows.append(row)
