@@ -186,6 +186,25 @@ HARVEST_ONLY = {"harvest_loss_threshold": 0.10, "harvest_min_loss_usd": 1000.0,
 that differ only in them share one tax-unaware run."""
 
 
+MIN_RUN_DAYS_PER_WORKER = 20_000
+"""Least run-sessions (runs × sessions of the window) worth a worker process when
+``workers`` is left to the run: an after-tax run is a Python day loop of about a
+millisecond a session, and starting a local cluster costs seconds."""
+
+
+def _sweep_workers(workers: int | None, scheduler: str | None, n_runs: int,
+                   n_days: int) -> int | None:
+    """Worker processes of a sweep (1: inline; None: a remote scheduler's)."""
+    from driftwise.backtest.cluster import available_cores, check_workers
+
+    check_workers(workers)
+    if scheduler is not None:
+        return None
+    if workers is not None:
+        return min(workers, n_runs)
+    return max(1, min(available_cores(), n_runs * n_days // MIN_RUN_DAYS_PER_WORKER))
+
+
 @dataclass(frozen=True)
 class _SweepData:
     """What every task of a sweep reads (sent to each worker once)."""
@@ -220,9 +239,10 @@ def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
     refuses those that do not); each is compared with itself without tax awareness, as
     :func:`after_tax_compare` alone gives it. The runs are one batch: the tax-unaware run
     of configurations that differ only in their harvest settings (:data:`HARVEST_ONLY`)
-    is made once, and with ``workers`` above 1 (None: every core) or a ``scheduler`` the
-    runs are tasks on a Dask cluster (:mod:`driftwise.backtest.cluster`), each run one
-    task, the results in the configurations' order whatever the cluster.
+    is made once, and with ``workers`` above 1 or a ``scheduler`` the runs are tasks on
+    a Dask cluster (:mod:`driftwise.backtest.cluster`), each run one task, the results in
+    the configurations' order whatever the cluster. ``workers`` None: every core, fewer
+    for a small sweep (:data:`MIN_RUN_DAYS_PER_WORKER`), inline below two.
     """
     configs = list(configs)
     run_window(configs, start, end, inputs)
@@ -231,10 +251,15 @@ def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
     baselines = list(dict.fromkeys(keys))
     items = [(c, True) for c in configs] + [(first[k], False) for k in baselines]
     data = _SweepData(inputs, start, end, harvest_every, swap_back)
-    if (workers is None or workers > 1 or scheduler is not None) and len(items) > 1:
+    window = run_window(configs[:1], start, end, inputs)
+    dates = inputs.market.prices.index
+    n_days = int(((dates >= pd.Timestamp(window.start or dates[0]))
+                  & (dates <= pd.Timestamp(window.end or dates[-1]))).sum())
+    jobs = _sweep_workers(workers, scheduler, len(items), n_days)
+    if jobs != 1 and len(items) > 1:
         from driftwise.backtest.cluster import client, run_tasks
 
-        with client(workers, scheduler) as dask_client:
+        with client(jobs, scheduler) as dask_client:
             results = run_tasks(dask_client, _sweep_task, items, data, progress)
     else:
         results = []
