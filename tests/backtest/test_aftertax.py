@@ -139,6 +139,17 @@ def test_harvest_threshold_and_schedule_are_read() -> None:
     weekly = run_one(inputs, config, aware=True, harvest_every="week")
     dates = weekly.dates
     assert dates[np.flatnonzero(weekly.harvested)[0]] < pd.Timestamp("2019-02-01")
+    # the harvest's value in the table, recomputed: loss x r_lt x (1 - (1 + rho)^-T) and
+    # loss x (r_now - r_lt), short-term here
+    base = run_one(inputs, config, aware=True).harvests.iloc[0]
+    other = run_one(inputs, with_tax(config, harvest_discount_rate_annual=0.10,
+                                     harvest_years_to_sale=5.0), aware=True).harvests.iloc[0]
+    r_st, r_lt = 0.37 + 0.038, 0.20 + 0.038
+    for row, rho, years in ((base, 0.05, 10.0), (other, 0.10, 5.0)):
+        assert row["deferral_usd"] == pytest.approx(
+            row["loss_usd"] * r_lt * (1.0 - (1.0 + rho) ** -years))
+        assert row["arbitrage_usd"] == pytest.approx(row["loss_usd"] * (r_st - r_lt))
+        assert row["replacement"] == "cash"
 
 
 def test_the_aware_rule_never_buys_inside_the_window_of_its_loss_sales() -> None:

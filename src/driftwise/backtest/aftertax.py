@@ -9,7 +9,9 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
    (relief, deferral, wash-sale holds, each sale cut at its best lot boundary, the gain
    budget with the year's realized gain so far, the skip counting the tax); the
    **tax-unaware** rule (the baseline of the tax alpha) decides with
-   :func:`driftwise.policy.rule.step` and its sales relieve lots in the same relief order;
+   :func:`driftwise.policy.rule.step` and its sales relieve lots in the same relief order
+   (HIFO, FIFO, minimum tax, or specific lots: the lots of the starting holdings named by
+   ``specific_lots`` first, then minimum tax);
 3. the trades are booked (:func:`~driftwise.policy.book.book_trades`) and the lots
    relieved and opened (:class:`~driftwise.backtest.lotbook.LotBook`, which applies the
    wash-sale rule: a loss washed by a purchase within the window is disallowed and moved
@@ -17,8 +19,13 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
 4. on a harvest day (the first session of each period of ``harvest_every``), the
    tax-aware rule sells every lot at or beyond the harvest threshold
    (:func:`driftwise.tax.harvest.harvest_values`, the planner's harvest test), unless a
-   lot of the asset was bought within the wash-sale window; the proceeds stay in cash
-   until the window ends, then buy the asset back (the first session after it);
+   lot of the asset was bought within the wash-sale window. The proceeds buy the
+   ticker's configured replacement (``harvest_pairs``; not substantially identical, so
+   no wash) unless that purchase would itself wash a loss sale of the replacement within
+   the window (then, unless wash sales are allowed, they wait in cash); the proceeds
+   held in cash buy the asset back on the first session after the window, and with
+   ``swap_back`` so do the replacement's lots, sold then. The replacement's lots are lots
+   like any other: the wash-sale rule applies to them by their own ticker;
 5. on the last session of each calendar year the year's realized results are netted
    (:func:`driftwise.tax.netting.net_year`, the USD 3,000 limit, the carry-forward) and the
    tax is paid from cash (a negative tax, the ordinary-income offset, is received);
@@ -27,6 +34,8 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
    is the NAV less that year's tax, so that deferral is not counted as a saving.
 
 Taxes paid may take cash below zero; the rule's next rebalance restores the cash target.
+A replacement outside the targets joins the universe at target weight 0: the rule's drift
+counts it as overweight (and the harvested stock as underweight) until it is swapped back.
 """
 
 from __future__ import annotations
