@@ -139,6 +139,17 @@ def test_harvest_threshold_and_schedule_are_read() -> None:
     weekly = run_one(inputs, config, aware=True, harvest_every="week")
     dates = weekly.dates
     assert dates[np.flatnonzero(weekly.harvested)[0]] < pd.Timestamp("2019-02-01")
+    # the harvest's value in the table, recomputed: loss x r_lt x (1 - (1 + rho)^-T) and
+    # loss x (r_now - r_lt), short-term here
+    base = run_one(inputs, config, aware=True).harvests.iloc[0]
+    other = run_one(inputs, with_tax(config, harvest_discount_rate_annual=0.10,
+                                     harvest_years_to_sale=5.0), aware=True).harvests.iloc[0]
+    r_st, r_lt = 0.37 + 0.038, 0.20 + 0.038
+    for row, rho, years in ((base, 0.05, 10.0), (other, 0.10, 5.0)):
+        assert row["deferral_usd"] == pytest.approx(
+            row["loss_usd"] * r_lt * (1.0 - (1.0 + rho) ** -years))
+        assert row["arbitrage_usd"] == pytest.approx(row["loss_usd"] * (r_st - r_lt))
+        assert row["replacement"] == "cash"
 
 
 def test_the_aware_rule_never_buys_inside_the_window_of_its_loss_sales() -> None:
@@ -174,12 +185,42 @@ def test_sweep_over_tax_settings_is_one_table() -> None:
 
 
 def test_settings_refused_with_a_reason() -> None:
-    with pytest.raises(ConfigError, match="specific"):
-        after_tax_settings(Config().with_overrides({"tax.lot_relief": "specific",
-                                                    "tax.specific_lots": ["AAA:2020-01-02"]}))
+    # specific relief names lots of the starting holdings; these runs start from targets
+    with pytest.raises(ConfigError, match=r"specific_lots.*AAA:2020-01-02.*start_from_holdings"):
+        run_one(INPUTS, Config().with_overrides({"tax.lot_relief": "specific",
+                                                 "tax.specific_lots": ["AAA:2020-01-02"]}),
+                aware=True)
+    with pytest.raises(ConfigError, match=r"harvest_pairs: AAA:ZZZ.*no prices"):
+        run_one(INPUTS, Config().with_overrides({"tax.harvest_pairs": ["AAA:ZZZ"]}),
+                aware=True)
     with pytest.raises(ConfigError, match="harvest_pairs"):
-        after_tax_settings(Config().with_overrides({"tax.harvest_pairs": ["AAA:BBB"]}))
+        AfterTaxSettings(tax=after_tax_settings(Config()).tax, swap_back=True)
     with pytest.raises(ConfigError, match="harvest_every"):
         AfterTaxSettings(tax=after_tax_settings(Config()).tax, harvest_every="fortnight")
     with pytest.raises(ConfigError, match="long-only"):
         run_one(INPUTS, Config().with_overrides({"constraints.long_only": False}), aware=True)
+
+
+def test_a_sweep_equals_each_configuration_alone_inline_and_on_a_cluster() -> None:
+    config = Config().with_overrides({"policy.trigger": "threshold",
+                                      "policy.threshold": 0.03})
+    members = [with_tax(config, lot_relief=relief, harvest_loss_threshold=threshold)
+               for relief in ("fifo", "min_tax") for threshold in (0.05, 0.20)]
+    seen: list[tuple[int, int]] = []
+    table = after_tax_sweep(INPUTS, members, harvest_every="week", samples=60,
+                            progress=lambda done, total: seen.append((done, total)))
+    # two relief methods: two tax-unaware runs shared by the four configurations
+    assert seen[-1] == (6, 6)
+    for member, (_, row) in zip(members, table.iterrows(), strict=True):
+        alone = after_tax_compare(INPUTS, member, harvest_every="week", samples=60)
+        aware = alone.metrics.loc["tax-aware"]
+        for key in aware.index:
+            assert row[f"aware_{key}"] == aware[key], key
+        assert row["unaware_after_tax_return_annual"] == \
+            alone.metrics.loc["tax-unaware", "after_tax_return_annual"]
+        assert (row["tax_alpha"], row["tax_alpha_low"], row["tax_alpha_high"]) == \
+            (alone.tax_alpha, alone.tax_alpha_low, alone.tax_alpha_high)
+    assert table["aware_harvested_loss_usd"].nunique() >= 2  # the thresholds are read
+    on_cluster = after_tax_sweep(INPUTS, members, harvest_every="week", samples=60,
+                                 workers=2)
+    pd.testing.assert_frame_equal(on_cluster, table)

@@ -48,8 +48,43 @@ def test_backtest_after_tax_table_and_report(tmp_path: Path,
     assert "after_tax_return_annual" in table.read_text()
 
 
-def test_backtest_after_tax_refuses_pairs(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    args = _args(tmp_path, 'harvest_pairs = ["AAA:BBB"]\n')
+def test_backtest_after_tax_refuses_an_unpriced_replacement(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _args(tmp_path, 'harvest_pairs = ["AAA:ZZZ"]\n')
     assert main(["backtest", "--after-tax", *args]) != EXIT_OK
+    err = " ".join(capsys.readouterr().err.split())
+    assert "harvest_pairs" in err and "ZZZ has no prices" in err
+
+
+def test_backtest_after_tax_sweep_is_one_call(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*_args(tmp_path), "--samples", "60"]
+    assert main(["backtest", "--after-tax", *args, "--json"]) == EXIT_OK
+    alone = json.loads(capsys.readouterr().out)
+    table = tmp_path / "sweep.csv"
+    assert main(["backtest", "--after-tax", *args, "--tax-relief", "fifo", "--tax-relief",
+                 "hifo", "--harvest-threshold", "0.1", "--harvest-threshold", "0.3",
+                 "--table", str(table), "--json"]) == EXIT_OK
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["lot_relief"], r["harvest_loss_threshold"]) for r in rows] == [
+        ("fifo", 0.1), ("fifo", 0.3), ("hifo", 0.1), ("hifo", 0.3)]
+    # the configuration's own settings (hifo, 10%) give the single run's numbers
+    assert rows[2]["tax_alpha"] == alone["tax_alpha"]
+    assert rows[2]["aware_taxes_paid_usd"] == alone["runs"]["tax-aware"]["taxes_paid_usd"]
+    assert "tax_alpha_low" in table.read_text()
+    assert main(["backtest", "--after-tax", *args, "--tax-relief", "fifo",
+                 "--harvest-threshold", "0.3"]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "After-tax sweep" in out and "tax alpha" in out
+
+
+def test_backtest_after_tax_options_refused_with_a_reason(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _args(tmp_path)
+    assert main(["backtest", *args, "--tax-relief", "fifo"]) != EXIT_OK
+    assert "--after-tax" in capsys.readouterr().err
+    assert main(["backtest", "--after-tax", *args, "--tax-relief", "fifo", "--report",
+                 str(tmp_path / "r.html")]) != EXIT_OK
+    assert "--table" in capsys.readouterr().err
+    assert main(["backtest", "--after-tax", *args, "--harvest-swap-back"]) != EXIT_OK
     assert "harvest_pairs" in capsys.readouterr().err

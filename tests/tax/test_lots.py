@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwise.data.holdings import read_holdings, write_holdings
@@ -228,3 +228,23 @@ def test_anniversary_matches_the_calendar_year_later() -> None:
     got = anniversary(days.to_numpy().astype("datetime64[D]"))
     np.testing.assert_array_equal(got, expected)
     assert str(anniversary(np.array(["2024-02-29"], dtype="datetime64[D]"))[0]) == "2025-02-28"
+
+
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=8), st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_specific_relief_takes_every_piece_of_a_named_lot_first(ids: list[int],
+                                                                named: int) -> None:
+    # lots split by a wash sale share their id: all pieces of the named lot come first,
+    # in their given order, then the rest by minimum tax
+    n = len(ids)
+    names = [f"L{i}" for i in ids]
+    shares = np.full(n, 10.0)
+    basis = np.linspace(50.0, 150.0, n) * 10.0
+    acquired = np.full(n, np.datetime64("2023-01-02", "D"))
+    order = relief_order(shares, basis, acquired, 100.0, np.datetime64("2024-06-03", "D"),
+                         Relief.SPECIFIC, TaxRates(), lot_ids=names, specific=[f"L{named}"])
+    pieces = [j for j in range(n) if names[j] == f"L{named}"]
+    assert order[:len(pieces)].tolist() == pieces
+    rest = relief_order(shares, basis, acquired, 100.0, np.datetime64("2024-06-03", "D"),
+                        Relief.MIN_TAX, TaxRates())
+    assert order[len(pieces):].tolist() == [j for j in rest.tolist() if j not in pieces]

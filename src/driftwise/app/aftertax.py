@@ -15,7 +15,7 @@ relief, harvest threshold, gain budget) the same way, one row each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +29,6 @@ from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.config.assemble import rule_grid, run_window
 from driftwise.data.model import Inputs
-from driftwise.errors import ConfigError
 from driftwise.policy.tax_gate import TaxSettings
 from driftwise.tax import Relief
 from driftwise.tax.harvest import replacement_pairs
@@ -44,40 +43,44 @@ AFTER_TAX_FIELDS = ("after_tax_return_annual", "pre_tax_return_annual",
 """Columns of :attr:`AfterTaxComparison.metrics`."""
 
 
-def after_tax_settings(config: Config, *, aware: bool = True,
-                       harvest_every: str = "month") -> AfterTaxSettings:
+def after_tax_settings(config: Config, *, aware: bool = True, harvest_every: str = "month",
+                       swap_back: bool = False) -> AfterTaxSettings:
     """The after-tax settings of ``config``'s ``[tax]`` section.
 
-    Raises
-    ------
-    ConfigError
-        Specific-lot relief (a backtest's lots have no ids) or harvest pairs (the
-        backtest replaces a harvested asset with cash until the wash-sale window ends).
+    Every ``[tax]`` key of the plan's decision is read: the rates and holding period,
+    ``lot_relief`` with ``specific_lots`` (lots of the holdings the run starts from),
+    the gain budget, the deferral, the wash-sale window and ``allow_wash_sales``, the
+    harvest thresholds, ``harvest_pairs`` (a harvest's replacement) and the harvest
+    value's discount rate and years to sale (the harvest table). Two keys switch the
+    plan's output, not its decision, and the backtest has its own switches for them:
+    ``enabled`` (``--after-tax`` runs the rule both with and without tax) and
+    ``harvest_in_trades`` (the backtest harvests on the schedule ``harvest_every``).
     """
     t = config.tax
-    if t.lot_relief.value == Relief.SPECIFIC:
-        raise ConfigError("the after-tax backtest relieves lots by fifo, hifo or min_tax; "
-                          "tax.lot_relief = \"specific\" names lots of today's holdings only")
-    if replacement_pairs(t.harvest_pairs):
-        raise ConfigError("the after-tax backtest holds a harvested asset's proceeds in "
-                          "cash until the wash-sale window ends; tax.harvest_pairs is used "
-                          "by the plan only: remove it for the backtest")
     tax = TaxSettings(rates=rates(config), relief=Relief(t.lot_relief.value),
+                      specific=t.specific_lots if t.lot_relief.value == Relief.SPECIFIC
+                      else (),
                       gain_budget_usd=t.gain_budget_usd,
                       defer_horizon_days=(float(t.defer_horizon_days)
                                           if t.defer_short_term_gains else 0.0),
                       wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales)
     return AfterTaxSettings(tax=tax, aware=aware, harvest_every=harvest_every,
                             harvest_threshold=t.harvest_loss_threshold,
-                            harvest_min_loss_usd=t.harvest_min_loss_usd)
+                            harvest_min_loss_usd=t.harvest_min_loss_usd,
+                            harvest_pairs=tuple(replacement_pairs(t.harvest_pairs).items()),
+                            swap_back=swap_back,
+                            harvest_discount_rate_annual=t.harvest_discount_rate_annual,
+                            harvest_years_to_sale=t.harvest_years_to_sale)
 
 
 def run_one(inputs: Inputs, config: Config, *, aware: bool, harvest_every: str = "month",
-            start: DateLike | None = None, end: DateLike | None = None) -> AfterTaxResult:
+            swap_back: bool = False, start: DateLike | None = None,
+            end: DateLike | None = None) -> AfterTaxResult:
     """One after-tax run of ``config`` over the window."""
     window = run_window([config], start, end, inputs)
     return run_after_tax(inputs, rule_grid([config]), window,
-                         after_tax_settings(config, aware=aware, harvest_every=harvest_every))
+                         after_tax_settings(config, aware=aware, harvest_every=harvest_every,
+                                            swap_back=swap_back))
 
 
 def _log_returns(result: AfterTaxResult) -> tuple[FloatArray, float]:
@@ -155,12 +158,17 @@ class AfterTaxComparison:
 
 def after_tax_compare(inputs: Inputs, config: Config, *, start: DateLike | None = None,
                       end: DateLike | None = None, harvest_every: str = "month",
-                      samples: int = 1000, block: int = 21, seed: int = 0
-                      ) -> AfterTaxComparison:
+                      swap_back: bool = False, samples: int = 1000, block: int = 21,
+                      seed: int = 0) -> AfterTaxComparison:
     """Run ``config`` tax-aware and tax-unaware; the metrics and the tax alpha."""
-    aware = run_one(inputs, config, aware=True, harvest_every=harvest_every, start=start,
-                    end=end)
+    aware = run_one(inputs, config, aware=True, harvest_every=harvest_every,
+                    swap_back=swap_back, start=start, end=end)
     unaware = run_one(inputs, config, aware=False, start=start, end=end)
+    return _comparison(aware, unaware, samples=samples, block=block, seed=seed)
+
+
+def _comparison(aware: AfterTaxResult, unaware: AfterTaxResult, *, samples: int,
+                block: int, seed: int) -> AfterTaxComparison:
     metrics = pd.DataFrame([metrics_row(aware), metrics_row(unaware)],
                            index=pd.Index(["tax-aware", "tax-unaware"], name="run"))
     alpha, low, high = tax_alpha_ci(aware, unaware, samples=samples, block=block, seed=seed)
@@ -171,28 +179,104 @@ SWEEP_KEYS = ("short_term_rate", "long_term_rate", "lot_relief", "harvest_loss_t
               "gain_budget_usd")
 """The ``[tax]`` keys :func:`after_tax_sweep` reports per row."""
 
+HARVEST_ONLY = {"harvest_loss_threshold": 0.10, "harvest_min_loss_usd": 1000.0,
+                "harvest_discount_rate_annual": 0.05, "harvest_years_to_sale": 10.0,
+                "harvest_in_trades": False}
+"""``[tax]`` keys the tax-unaware run does not read (it never harvests): configurations
+that differ only in them share one tax-unaware run."""
+
+
+MIN_RUN_DAYS_PER_WORKER = 20_000
+"""Least run-sessions (runs × sessions of the window) worth a worker process when
+``workers`` is left to the run: an after-tax run is a Python day loop of about a
+millisecond a session, and starting a local cluster costs seconds."""
+
+
+def _sweep_workers(workers: int | None, scheduler: str | None, n_runs: int,
+                   n_days: int) -> int | None:
+    """Worker processes of a sweep (1: inline; None: a remote scheduler's)."""
+    from driftwise.backtest.cluster import available_cores, check_workers
+
+    check_workers(workers)
+    if scheduler is not None:
+        return None
+    if workers is not None:
+        return min(workers, n_runs)
+    return max(1, min(available_cores(), n_runs * n_days // MIN_RUN_DAYS_PER_WORKER))
+
+
+@dataclass(frozen=True)
+class _SweepData:
+    """What every task of a sweep reads (sent to each worker once)."""
+
+    inputs: Inputs
+    start: DateLike | None
+    end: DateLike | None
+    harvest_every: str
+    swap_back: bool
+
+
+def _sweep_task(data: _SweepData, item: tuple[Config, bool]) -> AfterTaxResult:
+    """One run of a sweep: ``(configuration, tax-aware)``."""
+    config, aware = item
+    return run_one(data.inputs, config, aware=aware, harvest_every=data.harvest_every,
+                   swap_back=data.swap_back and aware, start=data.start, end=data.end)
+
+
+def _unaware_key(config: Config) -> str:
+    return with_tax(config, **HARVEST_ONLY).model_dump_json()
+
 
 def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
                     start: DateLike | None = None, end: DateLike | None = None,
-                    harvest_every: str = "month", samples: int = 1000, block: int = 21,
-                    seed: int = 0) -> pd.DataFrame:
+                    harvest_every: str = "month", swap_back: bool = False,
+                    samples: int = 1000, block: int = 21, seed: int = 0,
+                    workers: int | None = 1, scheduler: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One row per configuration: its tax settings, after-tax metrics and tax alpha.
 
     The configurations share the window (:func:`~driftwise.config.assemble.run_window`
-    refuses those that do not); each is compared with itself without tax awareness.
+    refuses those that do not); each is compared with itself without tax awareness, as
+    :func:`after_tax_compare` alone gives it. The runs are one batch: the tax-unaware run
+    of configurations that differ only in their harvest settings (:data:`HARVEST_ONLY`)
+    is made once, and with ``workers`` above 1 or a ``scheduler`` the runs are tasks on
+    a Dask cluster (:mod:`driftwise.backtest.cluster`), each run one task, the results in
+    the configurations' order whatever the cluster. ``workers`` None: every core, fewer
+    for a small sweep (:data:`MIN_RUN_DAYS_PER_WORKER`), inline below two.
     """
     configs = list(configs)
     run_window(configs, start, end, inputs)
+    keys = [_unaware_key(c) for c in configs]
+    first = {k: configs[j] for j, k in reversed(list(enumerate(keys)))}
+    baselines = list(dict.fromkeys(keys))
+    items = [(c, True) for c in configs] + [(first[k], False) for k in baselines]
+    data = _SweepData(inputs, start, end, harvest_every, swap_back)
+    window = run_window(configs[:1], start, end, inputs)
+    dates = inputs.market.prices.index
+    n_days = int(((dates >= pd.Timestamp(window.start or dates[0]))
+                  & (dates <= pd.Timestamp(window.end or dates[-1]))).sum())
+    jobs = _sweep_workers(workers, scheduler, len(items), n_days)
+    if jobs != 1 and len(items) > 1:
+        from driftwise.backtest.cluster import client, run_tasks
+
+        with client(jobs, scheduler) as dask_client:
+            results = run_tasks(dask_client, _sweep_task, items, data, progress)
+    else:
+        results = []
+        for j, item in enumerate(items):
+            results.append(_sweep_task(data, item))
+            if progress is not None:
+                progress(j + 1, len(items))
+    aware_runs = results[:len(configs)]
+    unaware_runs = dict(zip(baselines, results[len(configs):], strict=True))
     rows = []
-    for config in configs:
-        c = after_tax_compare(inputs, config, start=start, end=end,
-                              harvest_every=harvest_every, samples=samples, block=block,
-                              seed=seed)
+    for config, key, aware in zip(configs, keys, aware_runs, strict=True):
+        c = _comparison(aware, unaware_runs[key], samples=samples, block=block, seed=seed)
         row: dict[str, object] = {k: _plain(getattr(config.tax, k)) for k in SWEEP_KEYS}
-        aware = c.metrics.to_dict(orient="index")
-        row.update({f"aware_{k}": v for k, v in aware["tax-aware"].items()})
+        metrics = c.metrics.to_dict(orient="index")
+        row.update({f"aware_{k}": v for k, v in metrics["tax-aware"].items()})
         row.update({"unaware_after_tax_return_annual":
-                    aware["tax-unaware"]["after_tax_return_annual"],
+                    metrics["tax-unaware"]["after_tax_return_annual"],
                     "tax_alpha": c.tax_alpha, "tax_alpha_low": c.tax_alpha_low,
                     "tax_alpha_high": c.tax_alpha_high})
         rows.append(row)

@@ -9,7 +9,9 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
    (relief, deferral, wash-sale holds, each sale cut at its best lot boundary, the gain
    budget with the year's realized gain so far, the skip counting the tax); the
    **tax-unaware** rule (the baseline of the tax alpha) decides with
-   :func:`driftwise.policy.rule.step` and its sales relieve lots in the same relief order;
+   :func:`driftwise.policy.rule.step` and its sales relieve lots in the same relief order
+   (HIFO, FIFO, minimum tax, or specific lots: the lots of the starting holdings named by
+   ``specific_lots`` first, then minimum tax);
 3. the trades are booked (:func:`~driftwise.policy.book.book_trades`) and the lots
    relieved and opened (:class:`~driftwise.backtest.lotbook.LotBook`, which applies the
    wash-sale rule: a loss washed by a purchase within the window is disallowed and moved
@@ -17,8 +19,13 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
 4. on a harvest day (the first session of each period of ``harvest_every``), the
    tax-aware rule sells every lot at or beyond the harvest threshold
    (:func:`driftwise.tax.harvest.harvest_values`, the planner's harvest test), unless a
-   lot of the asset was bought within the wash-sale window; the proceeds stay in cash
-   until the window ends, then buy the asset back (the first session after it);
+   lot of the asset was bought within the wash-sale window. The proceeds buy the
+   ticker's configured replacement (``harvest_pairs``; not substantially identical, so
+   no wash) unless that purchase would itself wash a loss sale of the replacement within
+   the window (then, unless wash sales are allowed, they wait in cash); the proceeds
+   held in cash buy the asset back on the first session after the window, and with
+   ``swap_back`` so do the replacement's lots, sold then. The replacement's lots are lots
+   like any other: the wash-sale rule applies to them by their own ticker;
 5. on the last session of each calendar year the year's realized results are netted
    (:func:`driftwise.tax.netting.net_year`, the USD 3,000 limit, the carry-forward) and the
    tax is paid from cash (a negative tax, the ordinary-income offset, is received);
@@ -27,6 +34,8 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
    is the NAV less that year's tax, so that deferral is not counted as a saving.
 
 Taxes paid may take cash below zero; the rule's next rebalance restores the cash target.
+A replacement outside the targets joins the universe at target weight 0: the rule's drift
+counts it as overweight (and the harvested stock as underweight) until it is swapped back.
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.tax_gate import TaxLots, TaxSettings, tax_step
 from driftwise.policy.triggers import DayInput
 from driftwise.tax.harvest import HARVEST_MIN_LOSS_USD, HARVEST_THRESHOLD, harvest_values
-from driftwise.tax.lots import relief_order, relieve
+from driftwise.tax.lots import Relief, lot_ids, relief_order, relieve
 from driftwise.tax.netting import ORDINARY_LOSS_LIMIT_USD, net_year, year_tax_usd
 
 HARVEST_PERIODS = ("day", "week", "month", "quarter", "year", "never")
@@ -61,7 +70,7 @@ HARVEST_PERIODS = ("day", "week", "month", "quarter", "year", "never")
 
 
 HARVEST_COLUMNS = ("date", "ticker", "acquired", "shares", "basis_usd", "proceeds_usd",
-                   "loss_usd", "long_term")
+                   "loss_usd", "long_term", "deferral_usd", "arbitrage_usd", "replacement")
 """Columns of :attr:`AfterTaxResult.harvests`."""
 
 
@@ -83,6 +92,17 @@ class AfterTaxSettings:
         A lot is harvested at a loss of at least this fraction of its basis and USD.
     ordinary_limit_usd : float
         Net capital loss deducted from ordinary income per year, USD.
+    harvest_pairs : tuple of (str, str)
+        ``(ticker, replacement)``: a harvested ticker's proceeds buy its replacement (not
+        substantially identical) instead of waiting in cash; the backtest's universe
+        gets the replacements of its tickers (at target weight 0).
+    swap_back : bool
+        Sell a harvest's replacement lots and buy the harvested ticker back once its
+        wash-sale window has ended; False: keep the replacement (the rule's later
+        rebalances trade it like any other asset).
+    harvest_discount_rate_annual, harvest_years_to_sale : float
+        The value of each harvest shown in :attr:`AfterTaxResult.harvests` (its deferral
+        and rate arbitrage, :func:`driftwise.tax.harvest.harvest_values`).
     """
 
     tax: TaxSettings
@@ -91,11 +111,18 @@ class AfterTaxSettings:
     harvest_threshold: float = HARVEST_THRESHOLD
     harvest_min_loss_usd: float = HARVEST_MIN_LOSS_USD
     ordinary_limit_usd: float = ORDINARY_LOSS_LIMIT_USD
+    harvest_pairs: tuple[tuple[str, str], ...] = ()
+    swap_back: bool = False
+    harvest_discount_rate_annual: float = 0.05
+    harvest_years_to_sale: float = 10.0
 
     def __post_init__(self) -> None:
         if self.harvest_every not in HARVEST_PERIODS:
             raise ConfigError(f"harvest_every must be one of {', '.join(HARVEST_PERIODS)}; "
                               f"found {self.harvest_every!r}")
+        if self.swap_back and not self.harvest_pairs:
+            raise ConfigError("swapping a harvest's replacement back needs replacement "
+                              "pairs (tax.harvest_pairs, TICKER:REPLACEMENT)")
 
 
 @dataclass(frozen=True)
@@ -124,8 +151,13 @@ class AfterTaxResult:
         One row per tax year: realized short/long, taxable, offset, carries, tax.
     harvests : pd.DataFrame
         One row per harvested lot: ``date, ticker, acquired, shares, basis_usd,
-        proceeds_usd, loss_usd, long_term``.
+        proceeds_usd, loss_usd, long_term``, the harvest's value split into
+        ``deferral_usd`` and ``arbitrage_usd``, and ``replacement`` (the ticker bought
+        with the proceeds, or ``cash``).
     initial_nav_usd : float
+    lots : pd.DataFrame
+        The lots held at the end, before the liquidation on paper: ``ticker, shares,
+        basis_usd, acquired`` (start of the holding period), ``bought`` and ``lot_id``.
     """
 
     dates: pd.DatetimeIndex
@@ -141,6 +173,7 @@ class AfterTaxResult:
     years: pd.DataFrame
     harvests: pd.DataFrame
     initial_nav_usd: float
+    lots: pd.DataFrame
 
     @property
     def liquidation_value_usd(self) -> float:
@@ -167,6 +200,20 @@ class AfterTaxResult:
         return float(growth ** (TRADING_DAYS / max(n, 1)) - 1.0)
 
 
+@dataclass(frozen=True)
+class _Rebuy:
+    """A harvested asset to buy back once its wash-sale window has ended.
+
+    Without a replacement, ``usd`` (the harvest's proceeds, held in cash) buys it; with
+    one (a swap back), the replacement's lots named ``tag`` are sold and pay for it."""
+
+    when: np.datetime64
+    asset: int
+    usd: float = 0.0
+    replacement: int = -1
+    tag: str = ""
+
+
 class _Run:
     """The mutable state of one run (book, lots, the year's loss sales and rebuys)."""
 
@@ -180,12 +227,15 @@ class _Run:
         self._open_start(inputs, window)
         self.loss_days: list[np.datetime64] = []
         self.loss_assets: list[int] = []
-        self.rebuys: list[tuple[np.datetime64, int, float]] = []
+        self.rebuys: list[_Rebuy] = []
         self.carry = (0.0, 0.0)
         self.year_rows: list[dict[str, float]] = []
         self.harvested_loss = 0.0
         self.harvest_rows: list[dict[str, object]] = []
         self.tickers = [str(t) for t in h.tickers]
+        index = {t: i for i, t in enumerate(self.tickers)}
+        self.pairs = {index[a]: index[b] for a, b in settings.harvest_pairs
+                      if a in index and b in index}
 
     def _open_start(self, inputs: Inputs, window: Window) -> None:
         """The first close's lots: the holdings' lots, else one lot per asset bought at
@@ -200,19 +250,23 @@ class _Run:
             acquired = pd.to_datetime(given["acquired"]).to_numpy().astype("datetime64[D]")
             n_shares = given["shares"].to_numpy(dtype=np.float64)
             basis = given["cost_basis_usd"].to_numpy(dtype=np.float64)
-            for a, n, b, day in zip(where, n_shares, basis, acquired, strict=True):
+            for a, n, b, day, name in zip(where, n_shares, basis, acquired, lot_ids(given),
+                                          strict=True):
                 if a < 0 or n <= 0.0:
                     continue
-                self.lots.open(a, float(n), float(b), day)
+                self.lots.open(a, float(n), float(b), day, lot_id=name)
                 held[a] -= n
         start = np.flatnonzero(held > 1e-9)
         for i in start:
             self.lots.open(int(i), float(held[i]), float(held[i] * h.prices[0, i]), day0)
 
     def tax_lots(self) -> TaxLots:
+        """The lots as the planner takes them (with their ids under specific relief)."""
         self.lots.compact()
+        specific = self.settings.tax.relief is Relief.SPECIFIC
         return TaxLots(self.lots.asset.copy(), self.lots.shares.copy(),
-                       self.lots.basis_usd.copy(), self.lots.acquired.copy())
+                       self.lots.basis_usd.copy(), self.lots.acquired.copy(),
+                       ids=tuple(str(i) for i in self.lots.lot_id) if specific else ())
 
     def settings_today(self, day: np.datetime64) -> TaxSettings:
         window = np.timedelta64(self.settings.tax.wash_window_days, "D")
@@ -250,7 +304,9 @@ class _Run:
             mine = np.flatnonzero(self.lots.asset == i)
             order = mine[relief_order(self.lots.shares[mine], self.lots.basis_usd[mine],
                                       self.lots.acquired[mine], float(prices[i]), day,
-                                      t.relief, t.rates)]
+                                      t.relief, t.rates,
+                                      lot_ids=[str(n) for n in self.lots.lot_id[mine]],
+                                      specific=t.specific)]
             taken += relieve(self.lots.shares, order, float(sold_shares[i]))
         return taken
 
@@ -308,19 +364,54 @@ def run_after_tax(inputs: Inputs, grid: RuleGrid, window: Window,
     Raises
     ------
     ConfigError
-        A grid of more than one configuration, or a rule that may sell short (lots are
-        long).
+        A grid of more than one configuration, a rule that may sell short (lots are
+        long), a specific lot that is not a lot of the starting holdings, a harvest
+        replacement without prices.
     """
     if grid.n_configs != 1:
         raise ConfigError("the after-tax backtest runs one configuration at a time "
                           f"(found {grid.n_configs}); run a sweep as a list of runs")
-    tickers = universe(inputs, from_holdings=window.from_holdings)
+    _check_specific(inputs, window, settings)
+    tickers = _with_replacements(inputs, universe(inputs, from_holdings=window.from_holdings),
+                                 settings.harvest_pairs)
     batch = make_batches(inputs, grid, window, tickers)[0]
     if not batch.rule.constraints.long_only:
         raise ConfigError("the after-tax backtest needs a long-only rule "
                           "(constraints.long_only = true): tax lots are long")
     with threadpool_limits(limits=1, user_api="blas"):
         return _simulate(_Run(inputs, batch, window, settings), tickers)
+
+
+def _check_specific(inputs: Inputs, window: Window, settings: AfterTaxSettings) -> None:
+    """Specific relief names lots of the holdings the run starts from."""
+    if settings.tax.relief is not Relief.SPECIFIC:
+        return
+    given = inputs.holdings.lots if window.from_holdings else None
+    known = lot_ids(given) if given is not None else []
+    unknown = [name for name in settings.tax.specific if name not in known]
+    if unknown:
+        where = ("the lots held: " + ", ".join(known)) if known else (
+            "no lots: set backtest.start_from_holdings = true with lot-level holdings")
+        raise ConfigError(f"tax.specific_lots: lot {unknown[0]!r} is not a lot of the "
+                          "holdings the after-tax backtest starts from (lot ids are the "
+                          f"lot file's lot_id, else TICKER:YYYY-MM-DD; {where})")
+
+
+def _with_replacements(inputs: Inputs, tickers: pd.Index,
+                       pairs: tuple[tuple[str, str], ...]) -> pd.Index:
+    """``tickers`` and the harvest replacements of those of them that have one."""
+    held = set(map(str, tickers))
+    extra = sorted({b for a, b in pairs if a in held and b not in held})
+    if not extra:
+        return tickers
+    priced = set(map(str, inputs.market.prices.columns))
+    missing = [(a, b) for a, b in pairs if a in held and b in extra and b not in priced]
+    if missing:
+        a, b = missing[0]
+        raise ConfigError(f"tax.harvest_pairs: {a}:{b}: the replacement {b} has no prices "
+                          "in the market data; add its prices or remove the pair")
+    out: pd.Index = pd.Index(sorted(held | set(extra)), name=tickers.name)
+    return out
 
 
 def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
@@ -380,11 +471,23 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
         disallowed_usd=run.lots.disallowed_usd, liquidation_tax_usd=liquidation_tax,
         years=pd.DataFrame(run.year_rows),
         harvests=pd.DataFrame(run.harvest_rows, columns=list(HARVEST_COLUMNS)),
-        initial_nav_usd=nav0)
+        initial_nav_usd=nav0, lots=_lot_frame(run))
+
+
+def _lot_frame(run: _Run) -> pd.DataFrame:
+    """The open lots of ``run`` as :attr:`AfterTaxResult.lots`."""
+    lots = run.lots
+    lots.compact()
+    return pd.DataFrame({
+        "ticker": [run.tickers[int(a)] for a in lots.asset], "shares": lots.shares,
+        "basis_usd": lots.basis_usd,
+        "acquired": pd.DatetimeIndex(lots.acquired.astype("datetime64[ns]")),
+        "bought": pd.DatetimeIndex(lots.bought.astype("datetime64[ns]")),
+        "lot_id": [str(i) for i in lots.lot_id]})
 
 
 def _rebuy_due(run: _Run, k: int) -> bool:
-    return any(r[0] <= run.days[k] for r in run.rebuys)
+    return any(r.when <= run.days[k] for r in run.rebuys)
 
 
 def _next_event(run: _Run, fixed: np.ndarray, k: int) -> int:
@@ -393,7 +496,7 @@ def _next_event(run: _Run, fixed: np.ndarray, k: int) -> int:
     later = np.flatnonzero(fixed[k + 1:])
     out = k + 1 + int(later[0]) if len(later) else len(fixed)
     if run.rebuys:
-        first = min(r[0] for r in run.rebuys)
+        first = min(r.when for r in run.rebuys)
         out = min(out, int(np.searchsorted(run.days, first)))
     return out
 
@@ -451,7 +554,9 @@ def _by_asset(asset: IntArray, values: FloatArray, n: int) -> FloatArray:
 
 
 def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
-    """Step 4: sell the lots at or beyond the threshold; their proceeds wait in cash."""
+    """Step 4: sell the lots at or beyond the threshold; their proceeds buy the ticker's
+    replacement (``tax.harvest_pairs``) when it has one that no harvest sells today and whose
+    purchase washes no loss (unless wash sales are allowed), else wait in cash."""
     lots, s = run.lots, run.settings
     lots.compact()
     if lots.n_lots == 0:
@@ -459,7 +564,9 @@ def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
     values = harvest_values(lots.shares, lots.basis_usd, lots.acquired,
                             prices[lots.asset], day, s.tax.rates,
                             threshold=s.harvest_threshold,
-                            min_loss_usd=s.harvest_min_loss_usd)
+                            min_loss_usd=s.harvest_min_loss_usd,
+                            discount_rate_annual=s.harvest_discount_rate_annual,
+                            years_to_sale=s.harvest_years_to_sale)
     pick = values.eligible & ~run.batch.no_sell[lots.asset]
     for a in np.unique(lots.asset[pick]):
         if lots.recent_buy(int(a), day, besides=pick):
@@ -467,47 +574,109 @@ def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
     if not pick.any():
         return False
     taken = np.where(pick, lots.shares, 0.0)
-    for j in np.flatnonzero(pick):
-        run.harvest_rows.append({
-            "date": pd.Timestamp(day), "ticker": run.tickers[int(lots.asset[j])],
-            "acquired": pd.Timestamp(lots.acquired[j]), "shares": float(lots.shares[j]),
-            "basis_usd": float(lots.basis_usd[j]),
-            "proceeds_usd": float(lots.shares[j] * prices[lots.asset[j]]),
-            "loss_usd": float(values.loss_usd[j]),
-            "long_term": bool(values.long_term[j])})
     sold = _by_asset(lots.asset, taken, len(prices))
     trade_usd = -sold * prices
     cost = DayCosts(run.batch, k).per_asset(trade_usd[None, :])[0]
+    into = {int(i): run.pairs[int(i)] for i in np.flatnonzero(sold > 0)
+            if _replaceable(run, run.pairs.get(int(i), -1), sold, day)}
+    bought = np.zeros(len(prices))
+    if into:
+        trade_usd, cost, bought = _with_replacement_buys(run, k, trade_usd, cost, into,
+                                                         prices)
+        into = {a: b for a, b in into.items() if bought[b] > 0.0}
+    for j in np.flatnonzero(pick):
+        a = int(lots.asset[j])
+        run.harvest_rows.append({
+            "date": pd.Timestamp(day), "ticker": run.tickers[a],
+            "acquired": pd.Timestamp(lots.acquired[j]), "shares": float(lots.shares[j]),
+            "basis_usd": float(lots.basis_usd[j]),
+            "proceeds_usd": float(lots.shares[j] * prices[a]),
+            "loss_usd": float(values.loss_usd[j]),
+            "long_term": bool(values.long_term[j]),
+            "deferral_usd": float(values.deferral_usd[j]),
+            "arbitrage_usd": float(values.arbitrage_usd[j]),
+            "replacement": run.tickers[into[a]] if a in into else "cash"})
     book = run.book
     post_cash = book.cash_usd - trade_usd.sum() - cost.sum()
     book_trades(book, np.zeros(1, dtype=np.intp),
-                Trades(trade_usd[None, :], -sold[None, :], post_cash))
+                Trades(trade_usd[None, :], (bought - sold if into else -sold)[None, :],
+                       post_cash))
     before = lots.disallowed_usd
     gain = run.trade_lots(taken, np.zeros(len(prices)), prices, day)
     run.harvested_loss += -gain - (lots.disallowed_usd - before)
     back = day + np.timedelta64(s.tax.wash_window_days + 1, "D")
     for i in np.flatnonzero(sold > 0):
-        run.rebuys.append((back, int(i), float(-trade_usd[i] - cost[i])))
+        if int(i) not in into:
+            run.rebuys.append(_Rebuy(back, int(i), float(-trade_usd[i] - cost[i])))
+            continue
+        b = into[int(i)]
+        tag = f"replacement of {run.tickers[int(i)]} {day}"
+        lots.buy(b, float(bought[b] * -trade_usd[i] / _funds(trade_usd, into, b)),
+                 float(prices[b]), day, lot_id=tag)
+        if s.swap_back:
+            run.rebuys.append(_Rebuy(back, int(i), replacement=b, tag=tag))
     return True
 
 
+def _replaceable(run: _Run, b: int, sold: FloatArray, day: np.datetime64) -> bool:
+    """Whether a harvest's proceeds may buy replacement ``b`` today: one is configured,
+    may be bought, is not harvested itself today, and its purchase washes no loss sale of
+    it within the window (unless wash sales are allowed)."""
+    if b < 0 or run.batch.no_buy[b] or sold[b] > 0:
+        return False
+    if run.settings.tax.allow_wash_sales:
+        return True
+    window = np.timedelta64(run.settings.tax.wash_window_days, "D")
+    return not any(a == b and day - d <= window
+                   for d, a in zip(run.loss_days, run.loss_assets, strict=True))
+
+
+def _funds(trade_usd: FloatArray, into: dict[int, int], b: int) -> float:
+    """The harvest proceeds that pay for replacement ``b``, USD."""
+    return float(sum(-trade_usd[a] for a, r in into.items() if r == b))
+
+
+def _with_replacement_buys(run: _Run, k: int, trade_usd: FloatArray, cost: FloatArray,
+                           into: dict[int, int], prices: FloatArray
+                           ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The harvest's trades with its replacements bought: each for the proceeds of the
+    tickers it replaces net of their selling cost, less its own buying cost (whole
+    shares under ``constraints.whole_shares``); the trades, their costs and the shares
+    bought (N,)."""
+    funds = np.zeros(len(prices))
+    for a, b in into.items():
+        funds[b] += -trade_usd[a] - cost[a]
+    costs = DayCosts(run.batch, k)
+    own = costs.per_asset(funds[None, :])[0]
+    bought = np.maximum(funds - own, 0.0) / prices
+    if run.batch.rule.constraints.whole_shares:
+        bought = np.floor(bought + 1e-9)
+    trade_usd = trade_usd + bought * prices
+    return trade_usd, costs.per_asset(trade_usd[None, :])[0], bought
+
+
 def _rebuy(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> None:
-    """Buy back the harvested assets whose wash-sale window has ended."""
+    """Buy back the harvested assets whose wash-sale window has ended: from the cash set
+    aside, or (a swap back) by selling their replacement's lots."""
     window = np.timedelta64(run.settings.tax.wash_window_days, "D")
     later = []
-    for when, i, usd in run.rebuys:  # a later loss sale of the asset starts a new window
+    for r in run.rebuys:  # a later loss sale of the asset starts a new window
         losses = [d for d, a in zip(run.loss_days, run.loss_assets, strict=True)
-                  if a == i and day - d <= window]
-        later.append((max([when, *(d + window + np.timedelta64(1, "D") for d in losses)]),
-                      i, usd))
-    due = [r for r in later if r[0] <= day]
-    run.rebuys = [r for r in later if r[0] > day]
+                  if a == r.asset and day - d <= window]
+        later.append(dataclasses.replace(
+            r, when=max([r.when, *(d + window + np.timedelta64(1, "D") for d in losses)])))
+    due = [r for r in later if r.when <= day]
+    run.rebuys = [r for r in later if r.when > day]
+    swaps = [r for r in due if r.replacement >= 0]
+    if swaps:
+        _swap_back(run, k, day, prices, swaps)
+    due = [r for r in due if r.replacement < 0]
     if not due:
         return
     trade_usd = np.zeros(len(prices))
-    for _, i, usd in due:
-        if not run.batch.no_buy[i]:
-            trade_usd[i] += usd
+    for r in due:
+        if not run.batch.no_buy[r.asset]:
+            trade_usd[r.asset] += r.usd
     book = run.book
     room = max(float(book.cash_usd[0]), 0.0)
     if trade_usd.sum() > room:
@@ -526,3 +695,38 @@ def _rebuy(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> None:
                 Trades(trade_usd[None, :], shares[None, :], post_cash))
     run.trade_lots(np.zeros(run.lots.n_lots), shares, prices, day)
 
+
+def _swap_back(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
+               swaps: list[_Rebuy]) -> None:
+    """Sell the replacement lots of ``swaps`` still held (the lots named by their tags)
+    and buy the harvested assets with the proceeds net of both trades' costs."""
+    lots = run.lots
+    lots.compact()
+    n = len(prices)
+    taken = np.zeros(lots.n_lots)
+    funds = np.zeros(n)
+    costs = DayCosts(run.batch, k)
+    for r in swaps:
+        mine = (lots.lot_id == r.tag) & (lots.asset == r.replacement)
+        if not mine.any() or run.batch.no_sell[r.replacement] or run.batch.no_buy[r.asset]:
+            continue
+        taken[mine] = lots.shares[mine]
+        sale = np.zeros(n)
+        sale[r.replacement] = -float(lots.shares[mine].sum()) * prices[r.replacement]
+        funds[r.asset] += -sale[r.replacement] - costs.per_asset(sale[None, :])[0][
+            r.replacement]
+    if not taken.any():
+        return
+    sold = _by_asset(lots.asset, taken, n)
+    own = costs.per_asset(funds[None, :])[0]
+    bought = np.maximum(funds - own, 0.0) / prices
+    if run.batch.rule.constraints.whole_shares:
+        bought = np.floor(bought + 1e-9)
+    shares = bought - sold
+    trade_usd = shares * prices
+    cost = costs.per_asset(trade_usd[None, :])[0]
+    book = run.book
+    post_cash = book.cash_usd - trade_usd.sum() - cost.sum()
+    book_trades(book, np.zeros(1, dtype=np.intp),
+                Trades(trade_usd[None, :], shares[None, :], post_cash))
+    run.trade_lots(taken, bought, prices, day)

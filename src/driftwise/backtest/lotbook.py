@@ -2,7 +2,9 @@
 
 A :class:`LotBook` holds one portfolio's long lots as parallel arrays (asset, shares,
 whole-lot basis, start of the holding period, purchase day, shares already used as a
-wash-sale replacement). Sales relieve given shares of given lots and realize their gain,
+wash-sale replacement, the lot's id: the lot file's id for a starting lot, which specific
+relief names, a tag for a harvest's replacement, else empty; both parts of a split lot keep
+it). Sales relieve given shares of given lots and realize their gain,
 short- or long-term on the sale day (:func:`driftwise.tax.lots.is_long_term`); purchases
 open lots. The wash-sale rule (IRC §1091, :mod:`driftwise.tax.wash`) is applied as the
 trades come, share for share, in both directions:
@@ -57,6 +59,8 @@ class LotBook:
         Start of the holding period and the purchase day.
     replaced : ndarray
         Shares of the lot already used as the replacement of a washed loss.
+    lot_id : ndarray of str (object)
+        Each lot's id ("" when it has none).
     realized_short_usd, realized_long_usd : float
         Recognized gain this tax year by character (after the wash-sale rule), USD.
     disallowed_usd : float
@@ -71,6 +75,7 @@ class LotBook:
     acquired: DayArray = field(default_factory=lambda: np.zeros(0, "datetime64[D]"))
     bought: DayArray = field(default_factory=lambda: np.zeros(0, "datetime64[D]"))
     replaced: FloatArray = field(default_factory=lambda: np.zeros(0))
+    lot_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     realized_short_usd: float = 0.0
     realized_long_usd: float = 0.0
     disallowed_usd: float = 0.0
@@ -82,7 +87,8 @@ class LotBook:
         return int(self.shares.shape[0])
 
     def open(self, asset: int, shares: float, basis_usd: float, acquired: np.datetime64,
-             bought: np.datetime64 | None = None, replaced: float = 0.0) -> int:
+             bought: np.datetime64 | None = None, replaced: float = 0.0,
+             lot_id: str = "") -> int:
         """Append a lot; its index."""
         self.asset = np.append(self.asset, np.intp(asset))
         self.shares = np.append(self.shares, float(shares))
@@ -91,6 +97,7 @@ class LotBook:
         self.bought = np.append(self.bought, np.asarray(
             acquired if bought is None else bought, "datetime64[D]"))
         self.replaced = np.append(self.replaced, float(replaced))
+        self.lot_id = np.append(self.lot_id, np.array([lot_id], dtype=object))
         return self.n_lots - 1
 
     def held_shares(self, n_assets: int) -> FloatArray:
@@ -138,9 +145,10 @@ class LotBook:
         self.realized_long_usd += float(recognized[sold].sum()) - short
         return recognized
 
-    def buy(self, asset: int, shares: float, price_usd: float, day: np.datetime64) -> None:
-        """Open a lot of ``shares`` at ``price_usd`` on ``day``; washes pending losses of
-        the asset sold within the window before."""
+    def buy(self, asset: int, shares: float, price_usd: float, day: np.datetime64, *,
+            lot_id: str = "") -> None:
+        """Open a lot of ``shares`` at ``price_usd`` on ``day`` (its pieces named
+        ``lot_id``); washes pending losses of the asset sold within the window before."""
         if shares <= _EPS:
             return
         left = float(shares)
@@ -153,9 +161,10 @@ class LotBook:
             left -= n
             self._disallow(p.loss_per_share_usd * n, p.long_term)
             self.open(asset, n, n * (price_usd + p.loss_per_share_usd),
-                      day - np.timedelta64(p.held_days, "D"), bought=day, replaced=n)
+                      day - np.timedelta64(p.held_days, "D"), bought=day, replaced=n,
+                      lot_id=lot_id)
         if left > _EPS:
-            self.open(asset, left, left * price_usd, day)
+            self.open(asset, left, left * price_usd, day, lot_id=lot_id)
         self.pending = [p for p in self.pending if p.shares > _EPS]
 
     def expire(self, day: np.datetime64) -> None:
@@ -168,7 +177,8 @@ class LotBook:
         keep = self.shares > _EPS
         if keep.all():
             return
-        for name in ("asset", "shares", "basis_usd", "acquired", "bought", "replaced"):
+        for name in ("asset", "shares", "basis_usd", "acquired", "bought", "replaced",
+                     "lot_id"):
             setattr(self, name, getattr(self, name)[keep])
 
     def recent_buy(self, asset: int, day: np.datetime64, *,
@@ -227,7 +237,7 @@ class LotBook:
             self.basis_usd[j] = rest * basis_ps
             self.open(int(self.asset[j]), n, n * (basis_ps + loss_ps),
                       self.acquired[j] - np.timedelta64(held_days, "D"),
-                      bought=self.bought[j], replaced=n)
+                      bought=self.bought[j], replaced=n, lot_id=str(self.lot_id[j]))
         else:
             self.basis_usd[j] += n * loss_ps
             self.acquired[j] = self.acquired[j] - np.timedelta64(held_days, "D")

@@ -45,6 +45,16 @@ from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
 
 
+class TaxRelief(StrEnum):
+    """Lot relief methods an after-tax sweep may take (specific lots are named in the
+    configuration's tax.specific_lots)."""
+
+    FIFO = "fifo"
+    HIFO = "hifo"
+    MIN_TAX = "min_tax"
+    SPECIFIC = "specific"
+
+
 class HarvestEvery(StrEnum):
     """How often the after-tax backtest harvests losses."""
 
@@ -125,6 +135,16 @@ def backtest_command(
     harvest_every: Annotated[HarvestEvery, typer.Option(
         help="With --after-tax: harvest losses on the first session of each period.")
     ] = HarvestEvery.MONTH,
+    harvest_swap_back: Annotated[bool, typer.Option(
+        "--harvest-swap-back", help="With --after-tax and tax.harvest_pairs: sell a "
+        "harvest's replacement and buy the harvested stock back once the wash-sale window "
+        "has ended (default: keep the replacement).")] = False,
+    tax_relief: Annotated[list[TaxRelief] | None, typer.Option(
+        help="With --after-tax: sweep these lot relief methods (repeatable); one row per "
+        "combination with --harvest-threshold.", show_default=False)] = None,
+    harvest_threshold: Annotated[list[float] | None, typer.Option(
+        help="With --after-tax: sweep these harvest thresholds, fraction of a lot's basis "
+        "(repeatable).", min=0.0, max=1.0, show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare rebalancing rules on history, with block-bootstrap intervals.
@@ -145,12 +165,28 @@ def backtest_command(
                                   accept_jumps=accepted_jumps(base, accept_jump),
                                   default_target=backtest_default_target(base))
     first, last = backtest_window(inputs, base, start, end)
+    tax_sweep = bool(tax_relief or harvest_threshold)
+    if not after_tax and (tax_sweep or harvest_swap_back):
+        raise typer.BadParameter("--tax-relief, --harvest-threshold and --harvest-swap-back "
+                                 "are settings of the after-tax backtest: add --after-tax")
     if after_tax:
         from driftwise.cli import aftertax
 
+        n_samples = samples if samples is not None else base.backtest.bootstrap_samples
+        if tax_sweep:
+            if report is not None:
+                raise typer.BadParameter("--report shows one after-tax run; a sweep over "
+                                         "tax settings writes --table (or --json)")
+            aftertax.run_sweep(
+                inputs, base, first, last, relief=[r.value for r in tax_relief or []],
+                thresholds=list(harvest_threshold or []), harvest_every=harvest_every.value,
+                swap_back=harvest_swap_back, samples=n_samples, as_json=as_json, table=table,
+                workers=workers if workers is not None else base.cluster.workers,
+                scheduler=scheduler if scheduler is not None else base.cluster.scheduler)
+            return
         aftertax.run(inputs, base, first, last, harvest_every=harvest_every.value,
-                     samples=samples if samples is not None else base.backtest.bootstrap_samples,
-                     as_json=as_json, table=table, report=report)
+                     swap_back=harvest_swap_back, samples=n_samples, as_json=as_json,
+                     table=table, report=report)
         return
     configs = policies.build_policies(base, policy, threshold, cost_bps)
     if config is not None:

@@ -135,7 +135,8 @@ def relief_order(shares: FloatArray, basis_usd: FloatArray, acquired: DayArray,
         share first at the configured rates, so short-term losses, long-term losses,
         long-term gains and short-term gains come in the order that minimizes the tax of
         any number of shares sold. SPECIFIC: the lots named in ``specific`` (by their id
-        in ``lot_ids``) in that order, then the others by MIN_TAX.
+        in ``lot_ids``; every lot of an id, in the given order, when a lot was split) in
+        that order, then the others by MIN_TAX.
     lot_ids, specific : sequence of str
         Each lot's id (SPECIFIC only) and the ids to relieve first.
 
@@ -153,7 +154,7 @@ def relief_order(shares: FloatArray, basis_usd: FloatArray, acquired: DayArray,
     if method is Relief.MIN_TAX:
         return by_tax
     ids = list(lot_ids)
-    first = [ids.index(name) for name in specific if name in ids]
+    first = [i for name in specific for i, known in enumerate(ids) if known == name]
     chosen = set(first)
     return np.asarray(first + [int(i) for i in by_tax if int(i) not in chosen], dtype=np.intp)
 
