@@ -12,12 +12,15 @@ it on every day.
 Conventions, the same as the engine's (written again here, on purpose):
 the start is at the target weights at the first close at no cost (whole shares rounded
 toward zero under ``whole_shares``, the rest in cash) or from the holdings; from the second
-day on, the shorts held overnight pay ``borrow_bps_annual / 252`` of their value at the
-close from cash before the plan (the cost file's fee, else ``[costs] borrow_bps_annual``);
-the first day is ``first_day=True``; the targets' effective date is dropped (one target
-version over the whole window); ``last_rebalance`` is the last day that traded. A
-rebalance the plan delays has waited 1 day on the next day, one more each further day it
-stays delayed (:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
+day on, the cash held overnight earns the risk-free rate of the day before (``cash * (1 +
+rf / 252)``, ``rf`` the last known annual rate, 0 when none; not under ``[backtest]
+cash_earns_risk_free = false``), then the shorts held overnight pay ``borrow_bps_annual /
+252`` of their value at the close from cash before the plan (the cost file's fee, else
+``[costs] borrow_bps_annual``); the first day is ``first_day=True``; the targets'
+effective date is dropped (one target version over the whole window); ``last_rebalance``
+is the last day that traded. A rebalance the plan delays has waited 1 day on the next
+day, one more each further day it stays delayed
+(:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.backtest.batches import starting_nav
 from driftwise.backtest.engine import BacktestResult
@@ -121,10 +125,13 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     book = Book.start(np.array([[shares[t] for t in tickers]]), np.array([cash]))
     fees = _borrow_fees(inputs, config, tickers)
     rows: list[dict[str, float]] = []
+    rates = _rates(inputs, config, days)
     for k, day in enumerate(days):
         closes = np.array([close(day, t) for t in tickers])
         borrow = 0.0
         if k > 0:
+            if rates is not None:
+                book.cash_usd = book.cash_usd * (1.0 + rates[k - 1] / TRADING_DAYS)
             borrow = float(borrow_cost_usd(book.shares[0] * closes, fees, 1.0).sum())
             book.pay(np.array([borrow]))
         today = dataclasses.replace(
@@ -144,7 +151,16 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
                      "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
                      "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
-    return _result(inputs, config, days, tickers, close, rows)
+    return _result(inputs, config, days, tickers, close, rows, rates)
+
+
+def _rates(inputs: Inputs, config: Config, days: list[pd.Timestamp]) -> list[float] | None:
+    """The risk-free rate (annual) of each day, the last known on or before it (0 when
+    none); None when cash earns nothing (turned off, or no rate but on the last day)."""
+    if not config.backtest.cash_earns_risk_free:
+        return None
+    rates = [_last_value(inputs.market.risk_free_annual, d) for d in days]
+    return rates if any(r != 0.0 for r in rates[:-1]) else None
 
 
 def _borrow_fees(inputs: Inputs, config: Config, tickers: list[str]) -> np.ndarray:
@@ -173,13 +189,15 @@ def _trades(plan: Plan, book: Book, tickers: list[str]) -> Trades:
 
 
 def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str],
-                    close: _Closes, nav0: float) -> list[float]:
-    """Target weights rebalanced at every close at no cost; cash earns nothing."""
+                    close: _Closes, nav0: float, rates: list[float] | None) -> list[float]:
+    """Target weights rebalanced at every close at no cost; cash earns the rate of the day
+    before each night (``rates``; None: nothing)."""
     assert inputs.targets is not None
     weights = inputs.targets.weights.to_dict()
     path = [nav0]
-    for before, day in itertools.pairwise(days):
-        growth = float(inputs.targets.cash_weight)
+    for k, (before, day) in enumerate(itertools.pairwise(days)):
+        growth = float(inputs.targets.cash_weight) * (
+            1.0 if rates is None else 1.0 + rates[k] / TRADING_DAYS)
         for t in tickers:
             growth += float(weights.get(t, 0.0)) * (close(day, t) / close(before, t))
         path.append(path[-1] * growth)
@@ -187,7 +205,8 @@ def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str]
 
 
 def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: list[str],
-            close: _Closes, rows: list[dict[str, float]]) -> BacktestResult:
+            close: _Closes, rows: list[dict[str, float]],
+            rates: list[float] | None) -> BacktestResult:
     def column(name: str) -> np.ndarray:
         return np.array([[r[name]] for r in rows], dtype=np.float64)
     if config.backtest.start_from_holdings:
@@ -201,7 +220,7 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         dates=pd.DatetimeIndex(days), names=[name],
         describe=lambda: describe_configs([config], [name]),
         nav_usd=column("nav"),
-        ref_nav_usd=np.array(_reference_path(inputs, days, tickers, close, nav0)),
+        ref_nav_usd=np.array(_reference_path(inputs, days, tickers, close, nav0, rates)),
         traded_usd=column("traded"), cost_usd=column("cost"),
         rebalanced=column("rebalanced").astype(bool), drift=column("drift"),
         post_drift=column("post_drift"), cash_usd=column("cash"),

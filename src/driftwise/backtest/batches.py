@@ -48,6 +48,10 @@ class Window:
     """The window and start shared by every configuration of one run.
 
     ``nav_source`` says where ``initial_nav_usd`` came from (see :func:`starting_nav`).
+    ``cash_earns_risk_free``: cash grows each night by the risk-free rate of the day
+    before (``1 + rf_{t-1} / 252`` from the close of ``t - 1`` to that of ``t``, the
+    convention of the metrics' excess returns); False (``[backtest] cash_earns_risk_free =
+    false``): cash earns nothing. Without a risk-free series the rate is 0 either way.
     """
 
     start: DateLike | None
@@ -55,6 +59,7 @@ class Window:
     from_holdings: bool
     initial_nav_usd: float
     nav_source: str = "backtest.initial_nav_usd"
+    cash_earns_risk_free: bool = True
 
 
 def starting_nav(inputs: Inputs | None, configured: float | None) -> tuple[float, str]:
@@ -144,6 +149,10 @@ class Batch:
     groups: IntArray | None = None
     """Sector of each asset (N,) from the security master (-1: none), for the optimized
     destination's group bounds."""
+    cash_growth: FloatArray | None = None
+    """Growth of cash over the night before each day (T,): ``1 + rf_{k-1} / 252`` on day
+    ``k > 0`` (``MarketHistory.risk_free_annual``), 1 on day 0; None when cash earns
+    nothing (turned off, or a zero rate over the window)."""
     factors: FactorHistory | None = None
     """The returns the optimized destination's factor betas are estimated from (its rows
     those of the full price history, :attr:`MarketHistory.rows`); None without factor

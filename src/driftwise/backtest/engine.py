@@ -4,8 +4,11 @@ Each trading day ``t`` of the window, for every configuration, in this order (th
 is a :class:`~driftwise.policy.book.Book` per batch, the order of operations is its
 module's):
 
-1. **mark to market** at the close of ``t``: the shorts held overnight pay their borrow from
-   cash first (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
+1. **mark to market** at the close of ``t``: the cash held overnight earns the risk-free rate
+   of the day before (``cash_t = cash_{t-1} * (1 + rf_{t-1} / 252)``, ``rf`` the last known
+   annual rate on or before each day, 0 without a series; not on the first day; none under
+   ``Window.cash_earns_risk_free = False``), the shorts held overnight pay their borrow from
+   cash (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
    on the first day; :meth:`Book.pay`), then ``NAV = sum(shares * close_t) + cash``
    (:meth:`Book.marks`);
 2. **evaluate the trigger** with data up to and including ``t``
@@ -122,8 +125,9 @@ class BacktestResult:
         minimum trades and whole-share rounding dropped any of it
         (``SizingResult.intended_traded_usd``); 0 on other days.
     risk_free_annual : ndarray, shape (T,)
-        Risk-free rate (annual fraction; 0 when none). Cash earns nothing in the
-        simulation; this is for excess returns in the metrics.
+        Risk-free rate (annual fraction; the last known on or before each day, 0 when
+        none): the metrics' excess returns, and what cash earns over the night after each
+        day (unless ``Window.cash_earns_risk_free`` is False).
     config_toml : sequence of str, length C
         Each configuration as TOML (:class:`ConfigTexts`: written when first read).
     tickers : list of str, length N
@@ -235,6 +239,7 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             max_span=blocks.max_span(rule.trigger, block.n_rows, len(tickers)),
             compiled=compiled.supports(rule, block.with_cov),
             borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history),
+            cash_growth=cash_growth(history, window.cash_earns_risk_free),
             groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
                                .reindex(tickers)),
             factors=(factor_history(inputs.market.prices, tickers, rule.optimizer.factors)
@@ -255,10 +260,25 @@ def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.I
     return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / TRADING_DAYS)
 
 
+def cash_growth(history: MarketHistory, earns: bool) -> FloatArray | None:
+    """Growth of cash over the night before each day (T,): ``1 + rf_{k-1} / 252`` on day
+    ``k > 0``, 1 on day 0; None when cash earns nothing (``earns`` False, or the rate is 0
+    on every day but the last)."""
+    rf = history.risk_free_annual
+    if not earns or not np.any(rf[:-1]):
+        return None
+    growth = np.ones(history.n_days)
+    growth[1:] = 1.0 + rf[:-1] / TRADING_DAYS
+    return growth
+
+
 # -------------------------------------------------------------- simulation
 
 def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
-    """Step 1 of the backtest's day, first: the shorts held overnight pay their borrow from cash."""
+    """Step 1 of the backtest's day, first: the cash held overnight earns its interest
+    (:func:`~driftwise.backtest.blocks.night_interest`), then the shorts held overnight pay
+    their borrow from cash."""
+    blocks.night_interest(batch, state.book, k)
     paid = blocks.night_borrow(batch, state.book.shares, k)
     if paid is not None:
         state.book.pay(paid)
@@ -369,13 +389,14 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) ->
 
 
 def reference_nav(history: MarketHistory, target: FloatArray, target_cash: float,
-                  nav0: float) -> FloatArray:
+                  nav0: float, cash_growth: FloatArray | None = None) -> FloatArray:
     """Target weights rebalanced every close at zero cost, shape (T,).
 
     ``NAV_{t+1} = NAV_t g_t`` with the daily growth ``g_t`` of
-    :meth:`MarketHistory.reference_growth` (cash earns nothing).
+    :meth:`MarketHistory.reference_growth`; its cash grows by ``cash_growth`` (the
+    batches' :func:`cash_growth`; None: cash earns nothing).
     """
-    growth = history.reference_growth(target, target_cash)
+    growth = history.reference_growth(target, target_cash, cash_growth)
     return np.asarray(nav0 * np.concatenate([[1.0], np.cumprod(growth)]), dtype=np.float64)
 
 
@@ -462,7 +483,7 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     return BacktestResult(
         dates=history.dates, names=list(grid.names), describe=describe, nav_usd=out.nav,
         ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
-                                  nav0),
+                                  nav0, batches[0].cash_growth),
         traded_usd=out.traded, cost_usd=out.cost + out.borrow, rebalanced=out.rebalanced,
         drift=out.drift, post_drift=out.post_drift, cash_usd=out.cash,
         intended_usd=out.intended, risk_free_annual=history.risk_free_annual.copy(),
