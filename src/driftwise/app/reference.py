@@ -17,9 +17,11 @@ rf / 252)``, ``rf`` the last known annual rate, 0 when none; not under ``[backte
 cash_earns_risk_free = false``), then the shorts held overnight pay ``borrow_bps_annual /
 252`` of their value at the close from cash before the plan (the cost file's fee, else
 ``[costs] borrow_bps_annual``); the first day is ``first_day=True``; the targets'
-effective date is dropped (one target version over the whole window); ``last_rebalance``
-is the last day that traded. A rebalance the plan delays has waited 1 day on the next
-day, one more each further day it stays delayed
+effective date is dropped (one target version over the whole window), or, with
+``target_versions``, each day's plan gets the version in force that day (the latest
+effective date on or before it) with its date, so that the planner's own event rebalances
+on a new version; ``last_rebalance`` is the last day that traded. A rebalance the plan
+delays has waited 1 day on the next day, one more each further day it stays delayed
 (:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
 """
 
@@ -40,7 +42,7 @@ from driftwise.calendar import DateLike, as_day
 from driftwise.config import Config
 from driftwise.config.policies import describe_configs, policy_name
 from driftwise.costs import borrow_cost_usd
-from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel
+from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel, Targets
 from driftwise.errors import ConfigError
 from driftwise.policy.book import Book, Trades, book_trades
 
@@ -116,10 +118,12 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     """
     if inputs.targets is None or inputs.targets.level is not TargetLevel.ASSET:
         raise ConfigError("reference backtest: asset-level targets are needed")
-    targets = dataclasses.replace(inputs.targets, effective_date=None)
     days = _window(inputs, config, start, end)
+    versions = _versions(inputs, days)
     held = list(inputs.holdings.tickers) if config.backtest.start_from_holdings else []
-    tickers = sorted(set(map(str, targets.weights.index)) | set(map(str, held)))
+    named = {str(t) for v in versions for t in v.weights.index}
+    tickers = sorted(named | set(map(str, held)))
+    inputs = dataclasses.replace(inputs, targets=versions[0])
     close = _Closes(inputs.market.prices, tickers)
     shares, cash, last = _start(inputs, config, tickers, close, days[0])
     book = Book.start(np.array([[shares[t] for t in tickers]]), np.array([cash]))
@@ -138,7 +142,7 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
             inputs, holdings=Holdings(shares=pd.Series(book.shares[0], index=tickers,
                                                        name="shares"),
                                       cash_usd=float(book.cash_usd[0])),
-            targets=targets, market=_cut(inputs.market, day), last_rebalance=last)
+            targets=versions[k], market=_cut(inputs.market, day), last_rebalance=last)
         plan = make_plan(today, config, as_of=day, pending_days=float(book.pending_days[0]),
                          first_day=k == 0, with_schedule=False)
         traded = len(book_trades(book, np.zeros(1, dtype=np.intp), _trades(plan, book, tickers)))
@@ -151,7 +155,24 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
                      "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
                      "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
-    return _result(inputs, config, days, tickers, close, rows, rates)
+    return _result(inputs, config, days, tickers, close, rows, rates, versions)
+
+
+def _versions(inputs: Inputs, days: list[pd.Timestamp]) -> list[Targets]:
+    """The targets of each day: the version in force (the latest effective date on or
+    before the day, kept), or the one ``targets`` without its date."""
+    assert inputs.targets is not None
+    if not inputs.target_versions:
+        return [dataclasses.replace(inputs.targets, effective_date=None)] * len(days)
+    out = []
+    for day in days:
+        known = [v for v in inputs.target_versions
+                 if v.effective_date is None or v.effective_date <= day]
+        if not known:
+            raise ConfigError(f"reference backtest: no target version in force on {day.date()}")
+        out.append(max(known, key=lambda v: (v.effective_date is not None,
+                                             v.effective_date or day)))
+    return out
 
 
 def _rates(inputs: Inputs, config: Config, days: list[pd.Timestamp]) -> list[float] | None:
@@ -188,15 +209,14 @@ def _trades(plan: Plan, book: Book, tickers: list[str]) -> Trades:
         post_cash_usd=post_cash)
 
 
-def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str],
+def _reference_path(versions: list[Targets], days: list[pd.Timestamp], tickers: list[str],
                     close: _Closes, nav0: float, rates: list[float] | None) -> list[float]:
-    """Target weights rebalanced at every close at no cost; cash earns the rate of the day
-    before each night (``rates``; None: nothing)."""
-    assert inputs.targets is not None
-    weights = inputs.targets.weights.to_dict()
+    """Target weights (those in force on each day) rebalanced at every close at no cost;
+    cash earns the rate of the day before each night (``rates``; None: nothing)."""
     path = [nav0]
     for k, (before, day) in enumerate(itertools.pairwise(days)):
-        growth = float(inputs.targets.cash_weight) * (
+        weights = versions[k].weights.to_dict()
+        growth = float(versions[k].cash_weight) * (
             1.0 if rates is None else 1.0 + rates[k] / TRADING_DAYS)
         for t in tickers:
             growth += float(weights.get(t, 0.0)) * (close(day, t) / close(before, t))
@@ -206,7 +226,7 @@ def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str]
 
 def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: list[str],
             close: _Closes, rows: list[dict[str, float]],
-            rates: list[float] | None) -> BacktestResult:
+            rates: list[float] | None, versions: list[Targets]) -> BacktestResult:
     def column(name: str) -> np.ndarray:
         return np.array([[r[name]] for r in rows], dtype=np.float64)
     if config.backtest.start_from_holdings:
@@ -220,7 +240,7 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         dates=pd.DatetimeIndex(days), names=[name],
         describe=lambda: describe_configs([config], [name]),
         nav_usd=column("nav"),
-        ref_nav_usd=np.array(_reference_path(inputs, days, tickers, close, nav0, rates)),
+        ref_nav_usd=np.array(_reference_path(versions, days, tickers, close, nav0, rates)),
         traded_usd=column("traded"), cost_usd=column("cost"),
         rebalanced=column("rebalanced").astype(bool), drift=column("drift"),
         post_drift=column("post_drift"), cash_usd=column("cash"),

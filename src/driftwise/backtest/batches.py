@@ -24,6 +24,7 @@ import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
+from driftwise.backtest.versions import Schedule, pending_at_start
 from driftwise.calendar import DateLike, trading_days_between
 from driftwise.costs import (
     AssetCostInputs,
@@ -153,10 +154,34 @@ class Batch:
     """Growth of cash over the night before each day (T,): ``1 + rf_{k-1} / 252`` on day
     ``k > 0`` (``MarketHistory.risk_free_annual``), 1 on day 0; None when cash earns
     nothing (turned off, or a zero rate over the window)."""
+    versions: Schedule | None = None
+    """The target versions in force over the window when they switch in it
+    (:mod:`driftwise.backtest.versions`): ``target``, ``target_cash`` and ``band_width``
+    are then the first day's, and :meth:`on_day` the batch of another day's version."""
+    version_widths: FloatArray | None = None
+    """Band half-widths of each version (V, N), with ``versions``."""
+    by_version: dict[int, object] = dataclasses.field(default_factory=dict)
+    """The batch of each version (:meth:`on_day`, filled on use)."""
     factors: FactorHistory | None = None
     """The returns the optimized destination's factor betas are estimated from (its rows
     those of the full price history, :attr:`MarketHistory.rows`); None without factor
     targets."""
+
+    def on_day(self, k: int) -> Batch:
+        """The batch with the target, cash target and bands in force on day ``k`` (itself
+        without target versions)."""
+        sched = self.versions
+        if sched is None:
+            return self
+        v = int(sched.day_version[k])
+        hit = self.by_version.get(v)
+        if hit is None:
+            assert self.version_widths is not None
+            hit = self.by_version[v] = dataclasses.replace(
+                self, target=np.ascontiguousarray(sched.weights[v]),
+                target_cash=float(sched.cash[v]),
+                band_width=np.ascontiguousarray(self.version_widths[v]))
+        return cast(Batch, hit)
 
 # ------------------------------------------------------------------ state
 
@@ -232,6 +257,9 @@ class BatchState:
     book: Book
     loop: object = None
     """The run of a compiled batch (:class:`driftwise.backtest.compiled.Loop`), if any."""
+    version_pending: BoolArray | None = None
+    """Rows (C,) for which a new target version is an event not yet acted on (they fire
+    until they trade); None without target versions."""
 
 
 @dataclass
@@ -293,4 +321,8 @@ def start_state(inputs: Inputs, batch: Batch, window: Window) -> BatchState:
             shares = np.trunc(shares)
         cash = nav0 - (shares * h.prices[0]).sum(axis=1)
         since = 0.0
-    return BatchState(Book.start(shares, cash, since))
+    pending = None
+    if batch.versions is not None:
+        first = pending_at_start(batch.versions, inputs.last_rebalance, window.from_holdings)
+        pending = np.full(n_rows, first)
+    return BatchState(Book.start(shares, cash, since), version_pending=pending)

@@ -560,6 +560,12 @@ def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
         raise ConfigError(f"a backtest needs asset-level targets (ticker, target_weight); "
                           f"found {found}")
     names: pd.Index = pd.Index(targets.weights.index.astype(str))
+    for version in inputs.target_versions:  # every version's tickers (0 where not named)
+        if version.level is not TargetLevel.ASSET:
+            raise ConfigError(f"target versions: {version.source} gives targets by "
+                              f"{version.level.value}; a backtest that switches versions "
+                              "needs asset-level targets")
+        names = names.append(pd.Index(version.weights.index.astype(str)))
     if from_holdings:
         names = names.append(pd.Index(list(inputs.holdings.tickers), dtype=object).astype(str))
     out: pd.Index = pd.Index(names.unique().sort_values(), name="ticker")
