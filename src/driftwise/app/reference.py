@@ -96,7 +96,7 @@ def _start(inputs: Inputs, config: Config, tickers: list[str], close: _Closes,
         shares = {t: float(held.get(t, 0.0)) for t in tickers}
         return shares, float(inputs.holdings.cash_usd), inputs.last_rebalance
     assert inputs.targets is not None
-    weights = inputs.targets.weights.to_dict()
+    weights = _split(inputs.targets, inputs, tickers, {})  # groups: equal within each
     nav, _ = starting_nav(inputs, config.backtest.initial_nav_usd)
     shares, cash = {}, nav
     for t in tickers:
@@ -116,14 +116,17 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     Parameters, result and errors as :func:`~driftwise.backtest.engine.run_backtest`
     with one configuration.
     """
-    if inputs.targets is None or inputs.targets.level is not TargetLevel.ASSET:
-        raise ConfigError("reference backtest: asset-level targets are needed")
+    if inputs.targets is None:
+        raise ConfigError("reference backtest: targets are needed")
     days = _window(inputs, config, start, end)
     versions = _versions(inputs, days)
     held = list(inputs.holdings.tickers) if config.backtest.start_from_holdings else []
-    named = {str(t) for v in versions for t in v.weights.index}
+    named = ({str(t) for v in versions for t in v.weights.index}
+             if inputs.targets.level is TargetLevel.ASSET else set(_members(inputs)))
     tickers = sorted(named | set(map(str, held)))
     inputs = dataclasses.replace(inputs, targets=versions[0])
+    if inputs.targets is not None and inputs.targets.level is not TargetLevel.ASSET:
+        versions = [inputs.targets] * len(days)  # the planner splits the groups each day
     close = _Closes(inputs.market.prices, tickers)
     shares, cash, last = _start(inputs, config, tickers, close, days[0])
     book = Book.start(np.array([[shares[t] for t in tickers]]), np.array([cash]))
@@ -155,7 +158,41 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
                      "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
                      "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
+    if versions[0].level is not TargetLevel.ASSET:  # the reference: the first day's split
+        start_values = ({t: n * close(days[0], t) for t, n in _start(
+            inputs, config, tickers, close, days[0])[0].items()}
+            if config.backtest.start_from_holdings else {})  # at target: equal split
+        fixed = _split(versions[0], inputs, tickers, start_values)
+        versions = [dataclasses.replace(versions[0], level=TargetLevel.ASSET,
+                                        weights=pd.Series(fixed, dtype=float))] * len(days)
     return _result(inputs, config, days, tickers, close, rows, rates, versions)
+
+
+def _members(inputs: Inputs) -> list[str]:
+    """Every ticker of the security master in a target group."""
+    assert inputs.targets is not None
+    key = "sector" if inputs.targets.level is TargetLevel.SECTOR else "asset_class"
+    groups = {str(g) for g in inputs.targets.weights.index}
+    labels = inputs.master.frame[key]
+    return [str(t) for t, g in labels.items() if g is not None and g == g and str(g) in groups]
+
+
+def _split(targets: Targets, inputs: Inputs, tickers: list[str],
+           values: dict[str, float]) -> dict[str, float]:
+    """Asset targets of group targets: each group's weight over its members pro rata to
+    their (non-negative) value, equally when the group holds nothing."""
+    if targets.level is TargetLevel.ASSET:
+        return {str(t): float(w) for t, w in targets.weights.items()}
+    key = "sector" if targets.level is TargetLevel.SECTOR else "asset_class"
+    labels = inputs.master.frame[key].to_dict()
+    out: dict[str, float] = {}
+    for group, weight in targets.weights.items():
+        inside = [t for t in tickers if labels.get(t) is not None and str(labels[t]) == group]
+        total = sum(max(values.get(t, 0.0), 0.0) for t in inside)
+        for t in inside:
+            share = max(values.get(t, 0.0), 0.0) / total if total > 0 else 1.0 / len(inside)
+            out[t] = float(weight) * share
+    return out
 
 
 def _versions(inputs: Inputs, days: list[pd.Timestamp]) -> list[Targets]:

@@ -17,12 +17,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise.backtest.groups import GroupTargets
 from driftwise.backtest.history import MarketHistory
 from driftwise.backtest.versions import Schedule, pending_at_start
 from driftwise.calendar import DateLike, trading_days_between
@@ -39,6 +40,9 @@ from driftwise.policy.book import Book
 from driftwise.policy.factors import FactorHistory
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import Trigger
+
+if TYPE_CHECKING:
+    from driftwise.backtest.grid import Bands
 
 DEFAULT_INITIAL_NAV_USD = 1_000_000.0
 """Starting NAV of a backtest without holdings and without ``backtest.initial_nav_usd``."""
@@ -160,6 +164,12 @@ class Batch:
     are then the first day's, and :meth:`on_day` the batch of another day's version."""
     version_widths: FloatArray | None = None
     """Band half-widths of each version (V, N), with ``versions``."""
+    group_targets: GroupTargets | None = None
+    """Targets by sector or asset class (:mod:`driftwise.backtest.groups`): each day's
+    asset targets are split from them by each row's holdings; ``target`` is the first
+    day's split."""
+    bands: Bands | None = None
+    """The rule's bands, with ``group_targets`` (each day's widths follow its targets)."""
     by_version: dict[int, object] = dataclasses.field(default_factory=dict)
     """The batch of each version (:meth:`on_day`, filled on use)."""
     factors: FactorHistory | None = None

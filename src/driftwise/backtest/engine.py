@@ -71,6 +71,7 @@ from driftwise.backtest.batches import (
     starting_nav,
 )
 from driftwise.backtest.grid import RuleGrid, take_trigger
+from driftwise.backtest.groups import GroupTargets
 from driftwise.backtest.history import (
     HistorySettings,
     MarketHistory,
@@ -78,9 +79,9 @@ from driftwise.backtest.history import (
     universe,
 )
 from driftwise.backtest.metrics import turnover_notices
-from driftwise.data.model import Inputs
+from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice
-from driftwise.metrics.drift import mark_to_market
+from driftwise.metrics.drift import mark_to_market, portfolio_drift
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
 from driftwise.policy.factors import factor_history
@@ -230,10 +231,18 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             if sched is not None and not sched.several and not versions.pending_at_start(
                     sched, inputs.last_rebalance, window.from_holdings):
                 sched = None  # one version over the whole window, no event: the plain target
-        target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64,
-                                                                          copy=True)
-        file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
-        file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
+        by_group = None
+        if targets.level is TargetLevel.ASSET:
+            target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(
+                dtype=np.float64, copy=True)
+            file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
+            file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
+        else:  # split by the holdings of the first day, as the planner splits them
+            by_group = GroupTargets.of(inputs, tickers)
+            held = (inputs.holdings.shares.reindex(tickers, fill_value=0.0).to_numpy(np.float64)
+                    if window.from_holdings else np.zeros(len(tickers)))
+            target = by_group.expand(held * history.prices[0])[0]
+            file_abs = file_rel = np.full(len(tickers), np.nan)
         c = rule.constraints
         out.append(Batch(
             members=block.positions, rule=rule, params=block.costs, param_rows=block.cost_rows,
@@ -245,9 +254,11 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             invalid=(np.zeros(history.n_days, dtype=bool) if block.accept_stale_costs
                      else history.stale_any),
             columns=_columns(block.positions.tolist()),
-            max_span=(1 if sched is not None
+            max_span=(1 if sched is not None or by_group is not None
                       else blocks.max_span(rule.trigger, block.n_rows, len(tickers))),
-            compiled=sched is None and compiled.supports(rule, block.with_cov),
+            compiled=(sched is None and by_group is None
+                      and compiled.supports(rule, block.with_cov)),
+            group_targets=by_group, bands=block.bands,
             versions=sched,
             version_widths=(None if sched is None else np.stack([
                 block.bands.widths(sched.weights[v], sched.band_abs[v], sched.band_rel[v])
@@ -316,9 +327,17 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     market = batch.history.day(k, with_cov=batch.with_cov,
                                with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
     marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
+    target, width = batch.target, batch.band_width
+    if batch.group_targets is not None:  # each row's split of the groups, at today's values
+        assert batch.bands is not None
+        target = batch.group_targets.expand(book.shares * market.prices_usd)
+        nan = np.full(target.shape[1], np.nan)
+        width = batch.bands.widths(target, nan, nan)
+        marks = dataclasses.replace(marks, drift=portfolio_drift(
+            marks.weights, target, marks.cash_weight, batch.target_cash))
     costs = DayCosts(batch, k)
-    ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
-                        band_width=batch.band_width, full_cost_usd=costs)
+    ctx = DayContext.of(market, marks, target=target, target_cash=batch.target_cash,
+                        band_width=width, full_cost_usd=costs)
     out.quiet(slice(k, k + 1), batch.columns, marks.nav_usd, ctx.portfolio_drift, book.cash_usd)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
@@ -387,17 +406,22 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
         state.version_pending[traded] = False
     if len(traded):
         pick = outcome.traded
-        _record(batch, state.book, out, k, traded, s.trade_usd[pick], s.cost_usd[pick])
+        _record(batch, state.book, out, k, traded, s.trade_usd[pick], s.cost_usd[pick],
+                None if np.ndim(ctx.target) < 2 else ctx.target[traded])
     return outcome.trigger.delayed
 
 
 def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: IntArray,
-            trade_usd: FloatArray, cost_usd: FloatArray) -> None:
+            trade_usd: FloatArray, cost_usd: FloatArray, target: FloatArray | None = None
+            ) -> None:
     """Record the trades of ``rows`` (booked): traded value, costs, and the post-trade
-    NAV, cash and drift at the close."""
+    NAV, cash and drift at the close (against ``target`` (R, N), the rows' own, when
+    given)."""
     cash = book.cash_usd[rows]
-    _, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k], cash,
-                                             batch.target, batch.target_cash)
+    weights, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k],
+                                                   cash, batch.target, batch.target_cash)
+    if target is not None:
+        post_drift = portfolio_drift(weights, target, cash / post_nav, batch.target_cash)
     m = batch.members[rows]
     out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
     out.cost[k, m] = cost_usd.sum(axis=1)

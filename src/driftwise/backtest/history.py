@@ -548,18 +548,23 @@ def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
 
     Sorted, as :func:`driftwise.state.build_state` orders them.
 
+    Targets by sector or asset class: every member of a target group in the security
+    master (:mod:`driftwise.backtest.groups`).
+
     Raises
     ------
     ConfigError
-        Without targets, or with group-level targets (the planner re-splits those by
-        current value every day, which a backtest of fixed targets does not model).
+        Without targets.
     """
+    from driftwise.backtest.groups import members
+
     targets = inputs.targets
-    if targets is None or targets.level is not TargetLevel.ASSET:
-        found = "no targets" if targets is None else f"targets by {targets.level.value}"
-        raise ConfigError(f"a backtest needs asset-level targets (ticker, target_weight); "
-                          f"found {found}")
-    names: pd.Index = pd.Index(targets.weights.index.astype(str))
+    if targets is None:
+        raise ConfigError("a backtest needs targets (ticker, sector or asset_class, "
+                          "target_weight); found no targets")
+    names: pd.Index = (pd.Index(targets.weights.index.astype(str))
+                       if targets.level is TargetLevel.ASSET
+                       else pd.Index(members(inputs), dtype=object).astype(str))
     for version in inputs.target_versions:  # every version's tickers (0 where not named)
         if version.level is not TargetLevel.ASSET:
             raise ConfigError(f"target versions: {version.source} gives targets by "
