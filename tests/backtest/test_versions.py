@@ -148,5 +148,5 @@ def test_bad_versions_are_refused() -> None:
     grouped = with_versions(BASE, version(V1, None), sectors)
     with pytest.raises(ConfigError, match="asset-level"):
         backtest_configs(grouped, [pol.monthly()])
-    with pytest.raises(ConfigError, match="one target version"):
+    with pytest.raises(ConfigError, match="one asset-level target version"):
         run_one(INPUTS, Config(), aware=False, harvest_every="never")
