@@ -300,6 +300,9 @@ CASES: dict[str, Case] = {
 """Keys whose automatic value would show nothing: another value, its context, inputs."""
 
 ALLOWLIST: dict[str, str] = {
+    # the interest on cash: the fixture gives the backtest no risk-free rate to earn
+    "backtest.cash_earns_risk_free": "tests/backtest/test_cash_interest.py::"
+        "test_turned_off_or_without_a_rate_the_paths_are_the_old_ones_bit_for_bit",
     # a price jump the user accepts: the fixture's prices have none to accept
     "data.accept_jumps": "tests/cli/test_bad_input_catalogue_inputs.py::test_accepted_jump_plans",
     # the fixture's only sale (AAA, down from 35-45 to 13) realizes losses: no gain to cap

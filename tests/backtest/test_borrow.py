@@ -54,7 +54,10 @@ def _fees(tickers: list[str]) -> np.ndarray:
 
 
 def test_buy_and_hold_short_book_pays_borrow_every_night_oracle() -> None:
-    config = pol.never(base=BASE.with_overrides({"constraints.whole_shares": False}))
+    """The borrow alone: cash earns nothing here (the interest on cash has its own oracle,
+    ``test_cash_interest.py``)."""
+    config = pol.never(base=BASE.with_overrides({"constraints.whole_shares": False,
+                                                 "backtest.cash_earns_risk_free": False}))
     start, end = WINDOWS[0]
     result = backtest_configs(SHORT, [config], start=start, end=end)
     prices = SHORT.market.prices.loc[start:end, result.tickers]

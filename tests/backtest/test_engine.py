@@ -42,7 +42,9 @@ def _prices(inputs: Inputs, start: str, end: str) -> pd.DataFrame:
 
 
 def test_never_is_buy_and_hold(synthetic: Inputs) -> None:
-    result = backtest_configs(synthetic, [pol.never(base=FRACTIONAL)], start=START, end=END)
+    """Buy and hold with cash earning nothing (the interest on cash: test_cash_interest)."""
+    base = FRACTIONAL.with_overrides({"backtest.cash_earns_risk_free": False})
+    result = backtest_configs(synthetic, [pol.never(base=base)], start=START, end=END)
     prices = _prices(synthetic, START, END)
     assert synthetic.targets is not None
     target = synthetic.targets.weights
@@ -69,15 +71,19 @@ def test_start_at_target_at_no_cost(synthetic: Inputs) -> None:
     assert result.cost_usd[0].sum() == 0.0
 
 
-def test_reference_portfolio_oracle(synthetic: Inputs) -> None:
-    result = backtest_configs(synthetic, [pol.monthly()], start=START, end=END)
+@pytest.mark.parametrize("earns", [True, False])
+def test_reference_portfolio_oracle(synthetic: Inputs, earns: bool) -> None:
+    """The target rebalanced daily at no cost; its 5% cash grows each night by the rate of
+    the day before (2% a year in the synthetic data), or not at all with it turned off."""
+    config = pol.monthly(base=Config().with_overrides({"backtest.cash_earns_risk_free": earns}))
+    result = backtest_configs(synthetic, [config], start=START, end=END)
     prices = _prices(synthetic, START, END)
     assert synthetic.targets is not None
     target = synthetic.targets.weights
     nav = nav0 = holdings_nav(synthetic)
     for k in range(1, len(prices)):
-        growth = 0.05 + sum(target[t] * prices[t].iloc[k] / prices[t].iloc[k - 1]
-                            for t in target.index)
+        growth = 0.05 * (1.0 + 0.02 / 252 if earns else 1.0) + sum(
+            target[t] * prices[t].iloc[k] / prices[t].iloc[k - 1] for t in target.index)
         nav *= growth
         assert result.ref_nav_usd[k] == pytest.approx(nav, rel=1e-12)
     assert result.ref_nav_usd[0] == pytest.approx(nav0, rel=1e-14)

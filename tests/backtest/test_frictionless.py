@@ -46,10 +46,12 @@ def test_threshold_zero_is_any_drift_and_equals_daily_when_frictionless() -> Non
                                    pol.threshold(0.0, base=FRICTIONLESS)], **WINDOW)
     np.testing.assert_array_equal(result.nav_usd[:, 0], result.nav_usd[:, 1])
     np.testing.assert_array_equal(result.traded_usd[:, 0], result.traded_usd[:, 1])
-    # with no drift at all (a market that does not move) threshold 0 never fires
+    # with no drift at all (a market that does not move, cash that earns nothing)
+    # threshold 0 never fires
     flat = inputs.market.prices.copy()
     flat.iloc[:, :] = flat.iloc[0].to_numpy()
-    still = dataclasses.replace(inputs, market=dataclasses.replace(inputs.market, prices=flat))
+    still = dataclasses.replace(inputs, market=dataclasses.replace(
+        inputs.market, prices=flat, risk_free_annual=None))
     none = backtest_configs(still, [pol.threshold(0.0, base=FRICTIONLESS)], **WINDOW)
     assert not none.rebalanced.any()
 

@@ -35,8 +35,9 @@ from driftwise.costs import (
 from driftwise.costs.build import min_history_periods
 from driftwise.costs.estimation import rolling_adv_shares, rolling_daily_volatility
 from driftwise.data.market import vix_on
-from driftwise.data.model import Holdings, Inputs, TargetLevel
+from driftwise.data.model import Holdings, Inputs
 from driftwise.data.sample import load_sample
+from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag
 from driftwise.metrics.risk import annualized_volatility, rolling_annualized_volatility
@@ -193,11 +194,15 @@ def test_targets_needed(synthetic: Inputs) -> None:
         build_history(dataclasses.replace(synthetic, targets=None), history_settings(Config()))
 
 
-def test_group_targets_rejected(synthetic: Inputs) -> None:
-    assert synthetic.targets is not None
-    sector = dataclasses.replace(synthetic.targets, level=TargetLevel.SECTOR)
-    with pytest.raises(ConfigError, match="targets by sector"):
-        build_history(dataclasses.replace(synthetic, targets=sector))
+def test_group_targets_span_their_members(synthetic: Inputs) -> None:
+    """Group targets are backtested (test_groups.py): the universe is every master member
+    of a target group (it used to be refused)."""
+    sector = read_targets(pd.DataFrame({"sector": ["Tech", "Energy"],
+                                        "target_weight": [0.6, 0.4]}))
+    history = build_history(dataclasses.replace(synthetic, targets=sector))
+    assert list(history.tickers) == ["AAA", "BBB", "DDD", "EEE"]
+    with pytest.raises(ConfigError, match="needs targets"):
+        build_history(dataclasses.replace(synthetic, targets=None))
 
 
 def test_a_block_is_its_days_one_row_each(synthetic: Inputs) -> None:

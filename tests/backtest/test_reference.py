@@ -129,19 +129,32 @@ def test_start_from_holdings_matches() -> None:
     assert_same(engine, 0, run_reference(inputs, config, start=start, end=end))
 
 
-def test_reference_buy_and_hold_oracle(synthetic: Inputs) -> None:
-    config = pol.never(base=Config().with_overrides({"constraints.whole_shares": False}))
+@pytest.mark.parametrize("earns", [True, False])
+def test_reference_buy_and_hold_oracle(synthetic: Inputs, earns: bool) -> None:
+    """Buy and hold: the shares at their closes, plus the 5% cash target grown each night
+    by the risk-free rate of the day before (2% a year in the synthetic data, given every
+    20th day and carried forward), or not at all with the interest turned off."""
+    config = pol.never(base=Config().with_overrides({
+        "constraints.whole_shares": False, "backtest.cash_earns_risk_free": earns}))
     start, end = WINDOWS[0]
     result = run_reference(synthetic, config, start=start, end=end)
     prices = synthetic.market.prices.loc[start:end]
     assert synthetic.targets is not None
+    assert synthetic.market.risk_free_annual is not None
+    assert (synthetic.market.risk_free_annual == 0.02).all()
     weights = synthetic.targets.weights
     nav0 = holdings_nav(synthetic)
+    cash = 0.05 * nav0
     for k in range(len(prices)):
+        if k and earns:
+            cash *= 1.0 + 0.02 / 252  # the rate is known on every day of this window
         value = sum(weights[t] * nav0 / prices[t].iloc[0] * prices[t].iloc[k]
-                    for t in weights.index) + 0.05 * nav0
+                    for t in weights.index) + cash
         assert result.nav_usd[k, 0] == pytest.approx(value, rel=1e-12)
+        assert result.cash_usd[k, 0] == pytest.approx(cash, rel=1e-12)
     assert not result.rebalanced.any()
+    growth = np.prod([1.0 + 0.02 / 252] * (len(prices) - 1)) if earns else 1.0
+    assert result.cash_usd[-1, 0] == pytest.approx(0.05 * nav0 * growth, rel=1e-12)
 
 
 def test_optimized_engine_equals_reference() -> None:

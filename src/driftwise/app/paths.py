@@ -87,7 +87,7 @@ def compare_paths(inputs: Inputs, configs: Sequence[Config], names: Sequence[str
     paths = make_paths(universe, pd.Timestamp(first), pd.Timestamp(last), settings, given)
     runs = run_paths(inputs, universe, rule_grid(configs, list(names)), paths,
                      nav_usd=window.initial_nav_usd, samples=samples, block=block, seed=seed,
-                     progress=progress)
+                     progress=progress, cash_earns_risk_free=window.cash_earns_risk_free)
     stats = path_statistics(runs, length_days=settings.length_days,
                             step_days=settings.step_days,
                             tracking_aversion=configs[0].policy.tracking_aversion, seed=seed)

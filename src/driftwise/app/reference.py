@@ -12,12 +12,17 @@ it on every day.
 Conventions, the same as the engine's (written again here, on purpose):
 the start is at the target weights at the first close at no cost (whole shares rounded
 toward zero under ``whole_shares``, the rest in cash) or from the holdings; from the second
-day on, the shorts held overnight pay ``borrow_bps_annual / 252`` of their value at the
-close from cash before the plan (the cost file's fee, else ``[costs] borrow_bps_annual``);
-the first day is ``first_day=True``; the targets' effective date is dropped (one target
-version over the whole window); ``last_rebalance`` is the last day that traded. A
-rebalance the plan delays has waited 1 day on the next day, one more each further day it
-stays delayed (:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
+day on, the cash held overnight earns the risk-free rate of the day before (``cash * (1 +
+rf / 252)``, ``rf`` the last known annual rate, 0 when none; not under ``[backtest]
+cash_earns_risk_free = false``), then the shorts held overnight pay ``borrow_bps_annual /
+252`` of their value at the close from cash before the plan (the cost file's fee, else
+``[costs] borrow_bps_annual``); the first day is ``first_day=True``; the targets'
+effective date is dropped (one target version over the whole window), or, with
+``target_versions``, each day's plan gets the version in force that day (the latest
+effective date on or before it) with its date, so that the planner's own event rebalances
+on a new version; ``last_rebalance`` is the last day that traded. A rebalance the plan
+delays has waited 1 day on the next day, one more each further day it stays delayed
+(:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from driftwise._types import TRADING_DAYS
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.backtest.batches import starting_nav
 from driftwise.backtest.engine import BacktestResult
@@ -36,7 +42,7 @@ from driftwise.calendar import DateLike, as_day
 from driftwise.config import Config
 from driftwise.config.policies import describe_configs, policy_name
 from driftwise.costs import borrow_cost_usd
-from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel
+from driftwise.data.model import Holdings, Inputs, MarketData, TargetLevel, Targets
 from driftwise.errors import ConfigError
 from driftwise.policy.book import Book, Trades, book_trades
 
@@ -90,7 +96,7 @@ def _start(inputs: Inputs, config: Config, tickers: list[str], close: _Closes,
         shares = {t: float(held.get(t, 0.0)) for t in tickers}
         return shares, float(inputs.holdings.cash_usd), inputs.last_rebalance
     assert inputs.targets is not None
-    weights = inputs.targets.weights.to_dict()
+    weights = _split(inputs.targets, inputs, tickers, {})  # groups: equal within each
     nav, _ = starting_nav(inputs, config.backtest.initial_nav_usd)
     shares, cash = {}, nav
     for t in tickers:
@@ -110,28 +116,36 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     Parameters, result and errors as :func:`~driftwise.backtest.engine.run_backtest`
     with one configuration.
     """
-    if inputs.targets is None or inputs.targets.level is not TargetLevel.ASSET:
-        raise ConfigError("reference backtest: asset-level targets are needed")
-    targets = dataclasses.replace(inputs.targets, effective_date=None)
+    if inputs.targets is None:
+        raise ConfigError("reference backtest: targets are needed")
     days = _window(inputs, config, start, end)
+    versions = _versions(inputs, days)
     held = list(inputs.holdings.tickers) if config.backtest.start_from_holdings else []
-    tickers = sorted(set(map(str, targets.weights.index)) | set(map(str, held)))
+    named = ({str(t) for v in versions for t in v.weights.index}
+             if inputs.targets.level is TargetLevel.ASSET else set(_members(inputs)))
+    tickers = sorted(named | set(map(str, held)))
+    inputs = dataclasses.replace(inputs, targets=versions[0])
+    if inputs.targets is not None and inputs.targets.level is not TargetLevel.ASSET:
+        versions = [inputs.targets] * len(days)  # the planner splits the groups each day
     close = _Closes(inputs.market.prices, tickers)
     shares, cash, last = _start(inputs, config, tickers, close, days[0])
     book = Book.start(np.array([[shares[t] for t in tickers]]), np.array([cash]))
     fees = _borrow_fees(inputs, config, tickers)
     rows: list[dict[str, float]] = []
+    rates = _rates(inputs, config, days)
     for k, day in enumerate(days):
         closes = np.array([close(day, t) for t in tickers])
         borrow = 0.0
         if k > 0:
+            if rates is not None:
+                book.cash_usd = book.cash_usd * (1.0 + rates[k - 1] / TRADING_DAYS)
             borrow = float(borrow_cost_usd(book.shares[0] * closes, fees, 1.0).sum())
             book.pay(np.array([borrow]))
         today = dataclasses.replace(
             inputs, holdings=Holdings(shares=pd.Series(book.shares[0], index=tickers,
                                                        name="shares"),
                                       cash_usd=float(book.cash_usd[0])),
-            targets=targets, market=_cut(inputs.market, day), last_rebalance=last)
+            targets=versions[k], market=_cut(inputs.market, day), last_rebalance=last)
         plan = make_plan(today, config, as_of=day, pending_days=float(book.pending_days[0]),
                          first_day=k == 0, with_schedule=False)
         traded = len(book_trades(book, np.zeros(1, dtype=np.intp), _trades(plan, book, tickers)))
@@ -144,7 +158,67 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
                      "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
                      "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
-    return _result(inputs, config, days, tickers, close, rows)
+    if versions[0].level is not TargetLevel.ASSET:  # the reference: the first day's split
+        start_values = ({t: n * close(days[0], t) for t, n in _start(
+            inputs, config, tickers, close, days[0])[0].items()}
+            if config.backtest.start_from_holdings else {})  # at target: equal split
+        fixed = _split(versions[0], inputs, tickers, start_values)
+        versions = [dataclasses.replace(versions[0], level=TargetLevel.ASSET,
+                                        weights=pd.Series(fixed, dtype=float))] * len(days)
+    return _result(inputs, config, days, tickers, close, rows, rates, versions)
+
+
+def _members(inputs: Inputs) -> list[str]:
+    """Every ticker of the security master in a target group."""
+    assert inputs.targets is not None
+    key = "sector" if inputs.targets.level is TargetLevel.SECTOR else "asset_class"
+    groups = {str(g) for g in inputs.targets.weights.index}
+    labels = inputs.master.frame[key]
+    return [str(t) for t, g in labels.items() if g is not None and g == g and str(g) in groups]
+
+
+def _split(targets: Targets, inputs: Inputs, tickers: list[str],
+           values: dict[str, float]) -> dict[str, float]:
+    """Asset targets of group targets: each group's weight over its members pro rata to
+    their (non-negative) value, equally when the group holds nothing."""
+    if targets.level is TargetLevel.ASSET:
+        return {str(t): float(w) for t, w in targets.weights.items()}
+    key = "sector" if targets.level is TargetLevel.SECTOR else "asset_class"
+    labels = inputs.master.frame[key].to_dict()
+    out: dict[str, float] = {}
+    for group, weight in targets.weights.items():
+        inside = [t for t in tickers if labels.get(t) is not None and str(labels[t]) == group]
+        total = sum(max(values.get(t, 0.0), 0.0) for t in inside)
+        for t in inside:
+            share = max(values.get(t, 0.0), 0.0) / total if total > 0 else 1.0 / len(inside)
+            out[t] = float(weight) * share
+    return out
+
+
+def _versions(inputs: Inputs, days: list[pd.Timestamp]) -> list[Targets]:
+    """The targets of each day: the version in force (the latest effective date on or
+    before the day, kept), or the one ``targets`` without its date."""
+    assert inputs.targets is not None
+    if not inputs.target_versions:
+        return [dataclasses.replace(inputs.targets, effective_date=None)] * len(days)
+    out = []
+    for day in days:
+        known = [v for v in inputs.target_versions
+                 if v.effective_date is None or v.effective_date <= day]
+        if not known:
+            raise ConfigError(f"reference backtest: no target version in force on {day.date()}")
+        out.append(max(known, key=lambda v: (v.effective_date is not None,
+                                             v.effective_date or day)))
+    return out
+
+
+def _rates(inputs: Inputs, config: Config, days: list[pd.Timestamp]) -> list[float] | None:
+    """The risk-free rate (annual) of each day, the last known on or before it (0 when
+    none); None when cash earns nothing (turned off, or no rate but on the last day)."""
+    if not config.backtest.cash_earns_risk_free:
+        return None
+    rates = [_last_value(inputs.market.risk_free_annual, d) for d in days]
+    return rates if any(r != 0.0 for r in rates[:-1]) else None
 
 
 def _borrow_fees(inputs: Inputs, config: Config, tickers: list[str]) -> np.ndarray:
@@ -172,14 +246,15 @@ def _trades(plan: Plan, book: Book, tickers: list[str]) -> Trades:
         post_cash_usd=post_cash)
 
 
-def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str],
-                    close: _Closes, nav0: float) -> list[float]:
-    """Target weights rebalanced at every close at no cost; cash earns nothing."""
-    assert inputs.targets is not None
-    weights = inputs.targets.weights.to_dict()
+def _reference_path(versions: list[Targets], days: list[pd.Timestamp], tickers: list[str],
+                    close: _Closes, nav0: float, rates: list[float] | None) -> list[float]:
+    """Target weights (those in force on each day) rebalanced at every close at no cost;
+    cash earns the rate of the day before each night (``rates``; None: nothing)."""
     path = [nav0]
-    for before, day in itertools.pairwise(days):
-        growth = float(inputs.targets.cash_weight)
+    for k, (before, day) in enumerate(itertools.pairwise(days)):
+        weights = versions[k].weights.to_dict()
+        growth = float(versions[k].cash_weight) * (
+            1.0 if rates is None else 1.0 + rates[k] / TRADING_DAYS)
         for t in tickers:
             growth += float(weights.get(t, 0.0)) * (close(day, t) / close(before, t))
         path.append(path[-1] * growth)
@@ -187,7 +262,8 @@ def _reference_path(inputs: Inputs, days: list[pd.Timestamp], tickers: list[str]
 
 
 def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: list[str],
-            close: _Closes, rows: list[dict[str, float]]) -> BacktestResult:
+            close: _Closes, rows: list[dict[str, float]],
+            rates: list[float] | None, versions: list[Targets]) -> BacktestResult:
     def column(name: str) -> np.ndarray:
         return np.array([[r[name]] for r in rows], dtype=np.float64)
     if config.backtest.start_from_holdings:
@@ -201,7 +277,7 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         dates=pd.DatetimeIndex(days), names=[name],
         describe=lambda: describe_configs([config], [name]),
         nav_usd=column("nav"),
-        ref_nav_usd=np.array(_reference_path(inputs, days, tickers, close, nav0)),
+        ref_nav_usd=np.array(_reference_path(versions, days, tickers, close, nav0, rates)),
         traded_usd=column("traded"), cost_usd=column("cost"),
         rebalanced=column("rebalanced").astype(bool), drift=column("drift"),
         post_drift=column("post_drift"), cash_usd=column("cash"),

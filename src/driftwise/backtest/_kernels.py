@@ -1,4 +1,5 @@
-"""Compiled backtest kernels (numba): the borrow of shorts held overnight and the day loop
+"""Compiled backtest kernels (numba): the night's interest on cash, the borrow of shorts held
+overnight and the day loop
 of drift-threshold and calendar batches (:mod:`driftwise.backtest.compiled`), which calls
 the planner's own kernels: the mark to market, the threshold comparison, the illiquid
 assets and the sizing with its cost model.
@@ -68,6 +69,16 @@ def borrow_rows(shares: FloatArray, prices: FloatArray, daily_rate: FloatArray,
         paid[c] = borrow_row(shares[c], prices, daily_rate)
 
 
+@kernel
+def night_cash(cash: float, k: int, cash_growth: FloatArray, paid: float) -> float:
+    """Cash at the close of day ``k`` before trading: the previous close's cash grown over
+    the night (``cash * cash_growth[k]``, ``cash_growth[k] = 1 + rf_{k-1} / 252``; empty
+    ``cash_growth``: cash earns nothing) less the borrow ``paid`` that night; the one
+    formula of every path of the backtest."""
+    grown: float = cash * cash_growth[k] if cash_growth.shape[0] > 0 and k > 0 else cash
+    return grown - paid
+
+
 # ------------------------------------- backtest: drift threshold and calendar
 
 NAV_NOT_POSITIVE = 3
@@ -90,13 +101,15 @@ def _quiet(day: Record, nav: float, drift: float, cash: float) -> None:
 def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
                    threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
-                   borrow_rate: FloatArray, days: npt.NDArray[np.void], nav: FloatArray,
-                   drift: FloatArray, paid: FloatArray) -> int:
+                   borrow_rate: FloatArray, cash_growth: FloatArray,
+                   days: npt.NDArray[np.void], nav: FloatArray, drift: FloatArray,
+                   paid: FloatArray) -> int:
     """Quiet days of a batch from day ``start``: the first day on which a calendar review
     falls (``calendar``, shape (T,)) or a row's drift reaches its threshold (``inf``: no
     threshold), the plan being valid; or the number of days.
 
-    Every day before it pays the borrow of its shorts (``borrow_rate`` (N,) a day; empty:
+    Every day before it grows its cash by the night's interest (``cash_growth`` (T,):
+    :func:`night_cash`), pays the borrow of its shorts (``borrow_rate`` (N,) a day; empty:
     none can be held; never on day 0), is recorded as quiet (no trade; ``days``: (T, C)
     :data:`DAY` records) and counts one more day since trading; the event day itself is
     left to :func:`threshold_event`, with its marks: each row's NAV and drift at the close
@@ -112,7 +125,7 @@ def threshold_scan(start: int, shares: FloatArray, cash: FloatArray, since: Floa
     for k in range(start, prices.shape[0]):
         for c in range(n_rows):
             paid[c] = borrow_row(shares[c], prices[k], borrow_rate) if charge and k > 0 else 0.0
-            after[c] = cash[c] - paid[c]
+            after[c] = night_cash(cash[c], k, cash_growth, paid[c])
             nav[c], drift[c] = mark_row(shares[c], prices[k], after[c], target, target_cash,
                                         weights, gaps)
         if not invalid[k] and (calendar[k] or at_threshold(drift, threshold, met)):
@@ -132,13 +145,14 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
                     no_buy: BoolArray, no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
                     limits: npt.NDArray[np.void], settings: npt.NDArray[np.void],
                     which: IntArray, mult: FloatArray, table: Table, borrow_rate: FloatArray,
-                    days: npt.NDArray[np.void], failed: IntArray, nav: FloatArray,
-                    drift: FloatArray, paid: FloatArray) -> int:
+                    cash_growth: FloatArray, days: npt.NDArray[np.void], failed: IntArray,
+                    nav: FloatArray, drift: FloatArray, paid: FloatArray) -> int:
     """Day ``k`` of a batch (steps 1-4 of the backtest's day), every row, as
     :func:`threshold_scan` stopped on it.
 
-    Pay the borrow of the shorts held overnight (``paid``, the scan's; ``borrow_rate`` as
-    in :func:`threshold_scan`); the marks at the close are the scan's (``nav``, ``drift``:
+    Grow the cash over the night and pay the borrow of the shorts held overnight
+    (:func:`night_cash`; ``paid``, the scan's; ``borrow_rate``, ``cash_growth`` as in
+    :func:`threshold_scan`); the marks at the close are the scan's (``nav``, ``drift``:
     the same formula on the same cash, so the day is not marked twice; the weights of
     the rows that fire are marked again for their sizing); on a calendar review day
     (``review``) every row fires, otherwise the rows whose drift reaches their threshold.
@@ -154,10 +168,12 @@ def threshold_event(k: int, shares: FloatArray, cash: FloatArray, since: FloatAr
     n_rows, n_assets = shares.shape
     met = np.empty(n_rows, dtype=np.bool_)
     charge = borrow_rate.shape[0] == n_assets and k > 0
+    grow = cash_growth.shape[0] > 0 and k > 0
     for c in range(n_rows):
         if charge:
             days[k, c].borrow = paid[c]
-            cash[c] = cash[c] - paid[c]
+        if charge or grow:
+            cash[c] = night_cash(cash[c], k, cash_growth, paid[c])
         _quiet(days[k, c], nav[c], drift[c], cash[c])
     if review:  # a calendar review: every row fires (the calendar or the threshold)
         met.fill(True)
@@ -281,16 +297,20 @@ by their fixed points' residuals, about 1e-13 of NAV in cash)."""
 @kernel
 def _segment_marks(k: int, seg_shares: FloatArray, seg_cash: FloatArray, seg_count: IntArray,
                    prices: FloatArray, target: FloatArray, target_cash: float,
-                   borrow_rate: FloatArray, seg_nav: FloatArray, seg_drift: FloatArray,
-                   seg_paid: FloatArray, weights: FloatArray, gaps: FloatArray) -> None:
+                   borrow_rate: FloatArray, cash_growth: FloatArray, seg_nav: FloatArray,
+                   seg_drift: FloatArray, seg_paid: FloatArray, weights: FloatArray,
+                   gaps: FloatArray) -> None:
     """Mark every live segment (``seg_count > 0``) at the close of day ``k``, after the
-    borrow it is to pay (``seg_paid``, not yet taken from ``seg_cash``)."""
+    night's interest and the borrow it is to pay (:func:`night_cash`; ``seg_paid``, not
+    yet taken from ``seg_cash``)."""
     charge = borrow_rate.shape[0] == seg_shares.shape[1] and k > 0
     for s in range(seg_shares.shape[0]):
         if seg_count[s] == 0:
             continue
         seg_paid[s] = borrow_row(seg_shares[s], prices, borrow_rate) if charge else 0.0
-        seg_nav[s], seg_drift[s] = mark_row(seg_shares[s], prices, seg_cash[s] - seg_paid[s],
+        seg_nav[s], seg_drift[s] = mark_row(seg_shares[s], prices,
+                                            night_cash(seg_cash[s], k, cash_growth,
+                                                       seg_paid[s]),
                                             target, target_cash, weights, gaps)
 
 
@@ -299,8 +319,9 @@ def segment_scan(start: int, seg_shares: FloatArray, seg_cash: FloatArray,
                  seg_count: IntArray, seg_of: IntArray, scale: FloatArray,
                  prices: FloatArray, target: FloatArray, target_cash: float,
                  threshold: FloatArray, calendar: BoolArray, invalid: BoolArray,
-                 borrow_rate: FloatArray, days: npt.NDArray[np.void], seg_nav: FloatArray,
-                 seg_drift: FloatArray, seg_paid: FloatArray, drift: FloatArray) -> int:
+                 borrow_rate: FloatArray, cash_growth: FloatArray,
+                 days: npt.NDArray[np.void], seg_nav: FloatArray, seg_drift: FloatArray,
+                 seg_paid: FloatArray, drift: FloatArray) -> int:
     """:func:`threshold_scan` of a batch whose rows share books: row ``c`` holds
     ``scale[c]`` times the book of segment ``seg_of[c]`` (``seg_shares`` (S, N),
     ``seg_cash`` (S,), ``seg_count`` (S,) rows in each; 0: a free slot).
@@ -317,14 +338,14 @@ def segment_scan(start: int, seg_shares: FloatArray, seg_cash: FloatArray,
     met = np.empty(n_rows, dtype=np.bool_)
     for k in range(start, prices.shape[0]):
         _segment_marks(k, seg_shares, seg_cash, seg_count, prices[k], target, target_cash,
-                       borrow_rate, seg_nav, seg_drift, seg_paid, weights, gaps)
+                       borrow_rate, cash_growth, seg_nav, seg_drift, seg_paid, weights, gaps)
         for c in range(n_rows):
             drift[c] = seg_drift[seg_of[c]]
         if not invalid[k] and (calendar[k] or at_threshold(drift, threshold, met)):
             return k
         for s in range(seg_shares.shape[0]):
             if seg_count[s] > 0:
-                seg_cash[s] -= seg_paid[s]
+                seg_cash[s] = night_cash(seg_cash[s], k, cash_growth, seg_paid[s])
         for c in range(n_rows):
             s, f = seg_of[c], scale[c]
             days[k, c].borrow = f * seg_paid[s]
@@ -364,9 +385,9 @@ def segment_event(k: int, seg_shares: FloatArray, seg_cash: FloatArray, seg_coun
                   band_width: FloatArray, no_buy: BoolArray, no_sell: BoolArray,
                   vol: FloatArray, adv: FloatArray, limits: npt.NDArray[np.void],
                   settings: npt.NDArray[np.void], which: IntArray, mult: FloatArray,
-                  table: Table, borrow_rate: FloatArray, days: npt.NDArray[np.void],
-                  failed: IntArray, seg_nav: FloatArray, seg_drift: FloatArray,
-                  seg_paid: FloatArray, drift: FloatArray) -> int:
+                  table: Table, borrow_rate: FloatArray, cash_growth: FloatArray,
+                  days: npt.NDArray[np.void], failed: IntArray, seg_nav: FloatArray,
+                  seg_drift: FloatArray, seg_paid: FloatArray, drift: FloatArray) -> int:
     """:func:`threshold_event` of a batch whose rows share books (:func:`segment_scan`).
 
     The rows that fire are grouped by segment and cost parameter set; each group is
@@ -385,7 +406,7 @@ def segment_event(k: int, seg_shares: FloatArray, seg_cash: FloatArray, seg_coun
     charge = borrow_rate.shape[0] == n_assets and k > 0
     for s in range(n_slots):
         if seg_count[s] > 0:
-            seg_cash[s] -= seg_paid[s]
+            seg_cash[s] = night_cash(seg_cash[s], k, cash_growth, seg_paid[s])
     met = np.empty(n_rows, dtype=np.bool_)
     for c in range(n_rows):
         s, f = seg_of[c], scale[c]

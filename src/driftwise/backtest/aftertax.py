@@ -375,6 +375,10 @@ def run_after_tax(inputs: Inputs, grid: RuleGrid, window: Window,
     tickers = _with_replacements(inputs, universe(inputs, from_holdings=window.from_holdings),
                                  settings.harvest_pairs)
     batch = make_batches(inputs, grid, window, tickers)[0]
+    if batch.versions is not None or batch.group_targets is not None:
+        raise ConfigError("the after-tax backtest follows one asset-level target version over "
+                          "its window; target versions that switch in it, and targets by "
+                          "sector or asset class, run in the pre-tax backtest")
     if not batch.rule.constraints.long_only:
         raise ConfigError("the after-tax backtest needs a long-only rule "
                           "(constraints.long_only = true): tax lots are long")

@@ -17,13 +17,15 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise.backtest.groups import GroupTargets
 from driftwise.backtest.history import MarketHistory
+from driftwise.backtest.versions import Schedule, pending_at_start
 from driftwise.calendar import DateLike, trading_days_between
 from driftwise.costs import (
     AssetCostInputs,
@@ -39,6 +41,9 @@ from driftwise.policy.factors import FactorHistory
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import Trigger
 
+if TYPE_CHECKING:
+    from driftwise.backtest.grid import Bands
+
 DEFAULT_INITIAL_NAV_USD = 1_000_000.0
 """Starting NAV of a backtest without holdings and without ``backtest.initial_nav_usd``."""
 
@@ -48,6 +53,10 @@ class Window:
     """The window and start shared by every configuration of one run.
 
     ``nav_source`` says where ``initial_nav_usd`` came from (see :func:`starting_nav`).
+    ``cash_earns_risk_free``: cash grows each night by the risk-free rate of the day
+    before (``1 + rf_{t-1} / 252`` from the close of ``t - 1`` to that of ``t``, the
+    convention of the metrics' excess returns); False (``[backtest] cash_earns_risk_free =
+    false``): cash earns nothing. Without a risk-free series the rate is 0 either way.
     """
 
     start: DateLike | None
@@ -55,6 +64,7 @@ class Window:
     from_holdings: bool
     initial_nav_usd: float
     nav_source: str = "backtest.initial_nav_usd"
+    cash_earns_risk_free: bool = True
 
 
 def starting_nav(inputs: Inputs | None, configured: float | None) -> tuple[float, str]:
@@ -144,10 +154,44 @@ class Batch:
     groups: IntArray | None = None
     """Sector of each asset (N,) from the security master (-1: none), for the optimized
     destination's group bounds."""
+    cash_growth: FloatArray | None = None
+    """Growth of cash over the night before each day (T,): ``1 + rf_{k-1} / 252`` on day
+    ``k > 0`` (``MarketHistory.risk_free_annual``), 1 on day 0; None when cash earns
+    nothing (turned off, or a zero rate over the window)."""
+    versions: Schedule | None = None
+    """The target versions in force over the window when they switch in it
+    (:mod:`driftwise.backtest.versions`): ``target``, ``target_cash`` and ``band_width``
+    are then the first day's, and :meth:`on_day` the batch of another day's version."""
+    version_widths: FloatArray | None = None
+    """Band half-widths of each version (V, N), with ``versions``."""
+    group_targets: GroupTargets | None = None
+    """Targets by sector or asset class (:mod:`driftwise.backtest.groups`): each day's
+    asset targets are split from them by each row's holdings; ``target`` is the first
+    day's split."""
+    bands: Bands | None = None
+    """The rule's bands, with ``group_targets`` (each day's widths follow its targets)."""
+    by_version: dict[int, object] = dataclasses.field(default_factory=dict)
+    """The batch of each version (:meth:`on_day`, filled on use)."""
     factors: FactorHistory | None = None
     """The returns the optimized destination's factor betas are estimated from (its rows
     those of the full price history, :attr:`MarketHistory.rows`); None without factor
     targets."""
+
+    def on_day(self, k: int) -> Batch:
+        """The batch with the target, cash target and bands in force on day ``k`` (itself
+        without target versions)."""
+        sched = self.versions
+        if sched is None:
+            return self
+        v = int(sched.day_version[k])
+        hit = self.by_version.get(v)
+        if hit is None:
+            assert self.version_widths is not None
+            hit = self.by_version[v] = dataclasses.replace(
+                self, target=np.ascontiguousarray(sched.weights[v]),
+                target_cash=float(sched.cash[v]),
+                band_width=np.ascontiguousarray(self.version_widths[v]))
+        return cast(Batch, hit)
 
 # ------------------------------------------------------------------ state
 
@@ -223,6 +267,9 @@ class BatchState:
     book: Book
     loop: object = None
     """The run of a compiled batch (:class:`driftwise.backtest.compiled.Loop`), if any."""
+    version_pending: BoolArray | None = None
+    """Rows (C,) for which a new target version is an event not yet acted on (they fire
+    until they trade); None without target versions."""
 
 
 @dataclass
@@ -284,4 +331,8 @@ def start_state(inputs: Inputs, batch: Batch, window: Window) -> BatchState:
             shares = np.trunc(shares)
         cash = nav0 - (shares * h.prices[0]).sum(axis=1)
         since = 0.0
-    return BatchState(Book.start(shares, cash, since))
+    pending = None
+    if batch.versions is not None:
+        first = pending_at_start(batch.versions, inputs.last_rebalance, window.from_holdings)
+        pending = np.full(n_rows, first)
+    return BatchState(Book.start(shares, cash, since), version_pending=pending)

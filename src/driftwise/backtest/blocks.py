@@ -106,15 +106,23 @@ def quiet_days(batch: Batch, state: BatchState, out: Outputs, k: int, span: int)
     quiet = int(np.argmax(event)) if event.any() else span
     if quiet:
         days = slice(k, k + quiet)
-        if paid is None:
+        if cash.ndim == 1:  # constant cash: no interest, no borrow
             out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], book.cash_usd)
         else:
             out.quiet(days, batch.columns, nav[:quiet], drift[:quiet], cash[:quiet])
-            out.borrow[days, batch.columns] = paid[:quiet]
-            for j in range(quiet):
-                book.pay(paid[j])
+            if paid is not None:
+                out.borrow[days, batch.columns] = paid[:quiet]
+            book.cash_usd = cash[quiet - 1].copy()  # the last quiet day's, as the day loop
         book.pass_quiet_days(quiet)
     return quiet
+
+
+def night_interest(batch: Batch, book: Book, k: int) -> None:
+    """The cash of ``book`` grown over the night before day ``k`` (``cash *
+    batch.cash_growth[k]``: the risk-free rate of day ``k - 1``); nothing on day 0 or when
+    cash earns nothing."""
+    if batch.cash_growth is not None and k > 0:
+        book.cash_usd = book.cash_usd * batch.cash_growth[k]
 
 
 def night_borrow(batch: Batch, shares: FloatArray, k: int) -> FloatArray | None:
@@ -135,14 +143,15 @@ def _marks(batch: Batch, book: Book, k: int, span: int
     """Weights (span, C, N), NAV, drift and cash (span, C) of days ``k .. k + span - 1``,
     and the borrow paid each day (span, C) (None when the batch holds no short).
 
-    Without shorts the cash is constant: one vectorized mark to market. With them, each
-    day first pays the borrow of the night before (the engine's
-    :func:`~driftwise.backtest.engine.night_borrow`, taken from cash in the same order as
-    the day loop), then is marked at its cash. ``book`` is left as it was: the quiet days
-    pay from it once they are known (:func:`quiet_days`).
+    Without shorts and without interest on cash the cash is constant (returned as (C,)):
+    one vectorized mark to market. Otherwise each day first grows its cash over the night
+    (:func:`night_interest`) and pays the borrow of the night before (:func:`night_borrow`,
+    taken from cash in the same order as the day loop), then is marked at its cash.
+    ``book`` is left as it was: the quiet days take the last quiet day's cash once they
+    are known (:func:`quiet_days`).
     """
     h = batch.history
-    if batch.borrow_daily is None:
+    if batch.borrow_daily is None and batch.cash_growth is None:
         weights, nav, drift = book.mark_to_market(h.prices[k: k + span], batch.target,
                                                   batch.target_cash)
         return weights, nav, drift, book.cash_usd, None
@@ -153,6 +162,7 @@ def _marks(batch: Batch, book: Book, k: int, span: int
     # the days ahead pay from a second book on the same arrays (pay replaces cash)
     ahead = Book(book.shares, book.cash_usd, book.days_since_rebalance, book.pending_days)
     for j in range(span):
+        night_interest(batch, ahead, k + j)
         fee = night_borrow(batch, book.shares, k + j)
         if fee is not None:
             paid[j] = fee
@@ -160,7 +170,7 @@ def _marks(batch: Batch, book: Book, k: int, span: int
         cash[j] = ahead.cash_usd
         weights[j], nav[j], drift[j] = ahead.mark_to_market(h.prices[k + j], batch.target,
                                                             batch.target_cash)
-    return weights, nav, drift, cash, paid
+    return weights, nav, drift, cash, (None if batch.borrow_daily is None else paid)
 
 
 def _tiled_trigger(batch: Batch, span: int) -> Trigger:

@@ -6,7 +6,8 @@ reviews, or any of them with at most one threshold: the hybrid rule), and whose 
 needs neither the cost-benefit skip nor the covariance, runs
 its days in compiled code (:mod:`driftwise.backtest._kernels`): :func:`threshold_scan
 <driftwise.backtest._kernels.threshold_scan>` takes the borrow of the shorts held overnight
-from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own), marks the
+from cash (:func:`~driftwise.backtest._kernels.borrow_row`, the day loop's own) after the
+night's interest on cash (:func:`~driftwise.backtest._kernels.night_cash`), marks the
 quiet days to market and stops on the first review day or the first day a row's drift
 reaches its threshold; :func:`~driftwise.backtest._kernels.threshold_event` simulates
 that day from the scan's marks of it (borrow, NAV and drift, so the day is marked once;
@@ -105,6 +106,9 @@ class Loop:
         day is done.
     borrow_rate : ndarray, shape (N,)
         The batch's borrow fee per night, or empty when it holds no short.
+    cash_growth : ndarray, shape (T,)
+        The growth of cash over the night before each day (``Batch.cash_growth``), or
+        empty when cash earns nothing.
     nav, drift, paid : ndarray, shape (C_g,)
         The marks and borrow of the day the scan stopped on, handed to the event.
     flat : FlatCosts or None
@@ -122,6 +126,7 @@ class Loop:
     calendar: BoolArray
     days: npt.NDArray[np.void]
     borrow_rate: FloatArray
+    cash_growth: FloatArray
     settings: npt.NDArray[np.void]
     limits: npt.NDArray[np.void]
     nav: FloatArray
@@ -151,6 +156,7 @@ class Loop:
         return cls(arg(np.broadcast_to(threshold, (n_rows,))),
                    review_days(form.reviews, batch.history), days,
                    np.zeros(0) if batch.borrow_daily is None else batch.borrow_daily,
+                   np.zeros(0) if batch.cash_growth is None else batch.cash_growth,
                    settings, limits, np.empty(n_rows), np.empty(n_rows), np.zeros(n_rows),
                    segments.FlatCosts(batch) if segments.all_flat(batch) else None)
 
@@ -173,8 +179,8 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
             return h.n_days  # on shared books, exact (segments.run checked every day)
     day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
-                            batch.invalid, loop.borrow_rate, loop.days, loop.nav, loop.drift,
-                            loop.paid)
+                            batch.invalid, loop.borrow_rate, loop.cash_growth, loop.days,
+                            loop.nav, loop.drift, loop.paid)
     if day < h.n_days:
         _event(batch, state, loop, day)
         day += 1
@@ -199,8 +205,8 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices[k], batch.target,
         float(batch.target_cash), loop.threshold, bool(loop.calendar[k]), batch.band_width,
         batch.no_buy, batch.no_sell, arg(vol), adv, loop.limits, loop.settings, model.which,
-        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.days, failed,
-        loop.nav, loop.drift, loop.paid)
+        model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.cash_growth,
+        loop.days, failed, loop.nav, loop.drift, loop.paid)
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(loop.days["nav"][k, int(failed[0])]))

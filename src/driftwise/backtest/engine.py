@@ -4,8 +4,11 @@ Each trading day ``t`` of the window, for every configuration, in this order (th
 is a :class:`~driftwise.policy.book.Book` per batch, the order of operations is its
 module's):
 
-1. **mark to market** at the close of ``t``: the shorts held overnight pay their borrow from
-   cash first (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
+1. **mark to market** at the close of ``t``: the cash held overnight earns the risk-free rate
+   of the day before (``cash_t = cash_{t-1} * (1 + rf_{t-1} / 252)``, ``rf`` the last known
+   annual rate on or before each day, 0 without a series; not on the first day; none under
+   ``Window.cash_earns_risk_free = False``), the shorts held overnight pay their borrow from
+   cash (``sum_i max(-shares_i * close_t, 0) * borrow_bps_annual_i / 1e4 / 252``, not
    on the first day; :meth:`Book.pay`), then ``NAV = sum(shares * close_t) + cash``
    (:meth:`Book.marks`);
 2. **evaluate the trigger** with data up to and including ``t``
@@ -57,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
-from driftwise.backtest import blocks, cluster, compiled
+from driftwise.backtest import blocks, cluster, compiled, versions
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -68,6 +71,7 @@ from driftwise.backtest.batches import (
     starting_nav,
 )
 from driftwise.backtest.grid import RuleGrid, take_trigger
+from driftwise.backtest.groups import GroupTargets
 from driftwise.backtest.history import (
     HistorySettings,
     MarketHistory,
@@ -75,15 +79,15 @@ from driftwise.backtest.history import (
     universe,
 )
 from driftwise.backtest.metrics import turnover_notices
-from driftwise.data.model import Inputs
+from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice
-from driftwise.metrics.drift import mark_to_market
+from driftwise.metrics.drift import mark_to_market, portfolio_drift
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
 from driftwise.policy.factors import factor_history
 from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, step
-from driftwise.policy.triggers import DayInput, TriggerResult
+from driftwise.policy.triggers import AnyOf, DayInput, Event, TriggerResult
 
 Progress = Callable[[int, int], None]
 
@@ -122,8 +126,9 @@ class BacktestResult:
         minimum trades and whole-share rounding dropped any of it
         (``SizingResult.intended_traded_usd``); 0 on other days.
     risk_free_annual : ndarray, shape (T,)
-        Risk-free rate (annual fraction; 0 when none). Cash earns nothing in the
-        simulation; this is for excess returns in the metrics.
+        Risk-free rate (annual fraction; the last known on or before each day, 0 when
+        none): the metrics' excess returns, and what cash earns over the night after each
+        day (unless ``Window.cash_earns_risk_free`` is False).
     config_toml : sequence of str, length C
         Each configuration as TOML (:class:`ConfigTexts`: written when first read).
     tickers : list of str, length N
@@ -210,17 +215,34 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
     """
     targets = inputs.targets
     assert targets is not None  # universe() checked it
-    target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(dtype=np.float64, copy=True)
-    file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
-    file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
     histories = {} if histories is None else histories
+    sched: versions.Schedule | None = None
     out = []
-    for block in grid.blocks:
+    for j, block in enumerate(grid.blocks):
         rule, settings = block.rule, block.history
         if settings not in histories:
             histories[settings] = build_history(inputs, settings, start=window.start,
                                                 end=window.end, tickers=tickers)
         history = histories[settings]
+        if j == 0:  # the same days in every history
+            sched = versions.schedule(inputs, tickers, history.dates)
+            if sched is not None:
+                targets = sched.first()
+            if sched is not None and not sched.several and not versions.pending_at_start(
+                    sched, inputs.last_rebalance, window.from_holdings):
+                sched = None  # one version over the whole window, no event: the plain target
+        by_group = None
+        if targets.level is TargetLevel.ASSET:
+            target = targets.weights.reindex(tickers, fill_value=0.0).to_numpy(
+                dtype=np.float64, copy=True)
+            file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
+            file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
+        else:  # split by the holdings of the first day, as the planner splits them
+            by_group = GroupTargets.of(inputs, tickers)
+            held = (inputs.holdings.shares.reindex(tickers, fill_value=0.0).to_numpy(np.float64)
+                    if window.from_holdings else np.zeros(len(tickers)))
+            target = by_group.expand(held * history.prices[0])[0]
+            file_abs = file_rel = np.full(len(tickers), np.nan)
         c = rule.constraints
         out.append(Batch(
             members=block.positions, rule=rule, params=block.costs, param_rows=block.cost_rows,
@@ -232,9 +254,17 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             invalid=(np.zeros(history.n_days, dtype=bool) if block.accept_stale_costs
                      else history.stale_any),
             columns=_columns(block.positions.tolist()),
-            max_span=blocks.max_span(rule.trigger, block.n_rows, len(tickers)),
-            compiled=compiled.supports(rule, block.with_cov),
+            max_span=(1 if sched is not None or by_group is not None
+                      else blocks.max_span(rule.trigger, block.n_rows, len(tickers))),
+            compiled=(sched is None and by_group is None
+                      and compiled.supports(rule, block.with_cov)),
+            group_targets=by_group, bands=block.bands,
+            versions=sched,
+            version_widths=(None if sched is None else np.stack([
+                block.bands.widths(sched.weights[v], sched.band_abs[v], sched.band_rel[v])
+                for v in range(len(sched.versions))])),
             borrow_daily=_borrow_daily(inputs, c.long_only, window, tickers, history),
+            cash_growth=cash_growth(history, window.cash_earns_risk_free),
             groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
                                .reindex(tickers)),
             factors=(factor_history(inputs.market.prices, tickers, rule.optimizer.factors)
@@ -255,10 +285,25 @@ def _borrow_daily(inputs: Inputs, long_only: bool, window: Window, tickers: pd.I
     return np.ascontiguousarray(np.asarray(fee, dtype=np.float64) / 1e4 / TRADING_DAYS)
 
 
+def cash_growth(history: MarketHistory, earns: bool) -> FloatArray | None:
+    """Growth of cash over the night before each day (T,): ``1 + rf_{k-1} / 252`` on day
+    ``k > 0``, 1 on day 0; None when cash earns nothing (``earns`` False, or the rate is 0
+    on every day but the last)."""
+    rf = history.risk_free_annual
+    if not earns or not np.any(rf[:-1]):
+        return None
+    growth = np.ones(history.n_days)
+    growth[1:] = 1.0 + rf[:-1] / TRADING_DAYS
+    return growth
+
+
 # -------------------------------------------------------------- simulation
 
 def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
-    """Step 1 of the backtest's day, first: the shorts held overnight pay their borrow from cash."""
+    """Step 1 of the backtest's day, first: the cash held overnight earns its interest
+    (:func:`~driftwise.backtest.blocks.night_interest`), then the shorts held overnight pay
+    their borrow from cash."""
+    blocks.night_interest(batch, state.book, k)
     paid = blocks.night_borrow(batch, state.book.shares, k)
     if paid is not None:
         state.book.pay(paid)
@@ -274,12 +319,25 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     """
     book = state.book
     pay_borrow(batch, state, out, k)
+    pending = state.version_pending
+    if batch.versions is not None and pending is not None:
+        if batch.versions.switch[k]:  # a new version: an event where the last trade is known
+            pending = state.version_pending = pending | np.isfinite(book.days_since_rebalance)
+        batch = batch.on_day(k)
     market = batch.history.day(k, with_cov=batch.with_cov,
                                with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
     marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
+    target, width = batch.target, batch.band_width
+    if batch.group_targets is not None:  # each row's split of the groups, at today's values
+        assert batch.bands is not None
+        target = batch.group_targets.expand(book.shares * market.prices_usd)
+        nan = np.full(target.shape[1], np.nan)
+        width = batch.bands.widths(target, nan, nan)
+        marks = dataclasses.replace(marks, drift=portfolio_drift(
+            marks.weights, target, marks.cash_weight, batch.target_cash))
     costs = DayCosts(batch, k)
-    ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
-                        band_width=batch.band_width, full_cost_usd=costs)
+    ctx = DayContext.of(market, marks, target=target, target_cash=batch.target_cash,
+                        band_width=width, full_cost_usd=costs)
     out.quiet(slice(k, k + 1), batch.columns, marks.nav_usd, ctx.portfolio_drift, book.cash_usd)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
@@ -287,22 +345,35 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     else:
         result = batch.rule.trigger.evaluate(ctx)
         delayed = result.delayed
-        fired = np.flatnonzero(result.fired)
+        forced = (np.zeros(0, dtype=np.intp) if pending is None
+                  else np.flatnonzero(pending))
+        fired = np.flatnonzero(result.fired if pending is None or not len(forced)
+                               else result.fired & ~pending)
         if len(fired):
             fired_delayed = _trade(batch, state, out, k, ctx, costs, fired, result)
             if delayed is not None and fired_delayed is not None:
                 delayed = delayed.copy()
                 delayed[fired] = fired_delayed
+        if len(forced):  # the new version's event: these rows fire, undelayed
+            _trade(batch, state, out, k, ctx, costs, forced, result, event=True)
+            if delayed is not None:
+                delayed = delayed.copy()
+                delayed[forced] = False
+            fired = np.union1d(fired, forced)
     book.end_day(delayed)
     return len(fired) > 0
 
 
 def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContext, costs: DayCosts,
-           fired: IntArray, evaluated: TriggerResult) -> BoolArray | None:
+           fired: IntArray, evaluated: TriggerResult, *, event: bool = False
+           ) -> BoolArray | None:
     """``step`` on the fired rows; book their trades (:func:`book_trades`) and record them.
     Returns the fired rows' delays.
 
     ``evaluated`` is the trigger's result on ``ctx``, reused when every row fired.
+    ``event``: the rows act on a new target version, as the planner does: the rule's
+    trigger with an event beside it (``AnyOf``: every row fires, none is delayed) and no
+    cost skip; a row that trades has acted on it.
     """
     rule, sub = batch.rule, ctx
     known: TriggerResult | None = evaluated
@@ -312,6 +383,12 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
         sub = ctx.take(fired)
         costs = costs.take(fired)
         known = None  # evaluated again on the rows taken
+    if event:
+        rule = dataclasses.replace(
+            rule, trigger=AnyOf((Event("a new target version is in force"), rule.trigger),
+                                label=rule.trigger.name),
+            skip_if_cost_exceeds_benefit=False)
+        known = None
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                    borrow_bps_annual=(None if batch.borrow_daily is None
@@ -325,19 +402,26 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
     if s.optimized is not None:
         out.fallback[k, batch.members[fired]] = s.optimized.failed
     traded = book_trades(state.book, fired, s)
+    if state.version_pending is not None and len(traded):
+        state.version_pending[traded] = False
     if len(traded):
         pick = outcome.traded
-        _record(batch, state.book, out, k, traded, s.trade_usd[pick], s.cost_usd[pick])
+        _record(batch, state.book, out, k, traded, s.trade_usd[pick], s.cost_usd[pick],
+                None if np.ndim(ctx.target) < 2 else ctx.target[traded])
     return outcome.trigger.delayed
 
 
 def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: IntArray,
-            trade_usd: FloatArray, cost_usd: FloatArray) -> None:
+            trade_usd: FloatArray, cost_usd: FloatArray, target: FloatArray | None = None
+            ) -> None:
     """Record the trades of ``rows`` (booked): traded value, costs, and the post-trade
-    NAV, cash and drift at the close."""
+    NAV, cash and drift at the close (against ``target`` (R, N), the rows' own, when
+    given)."""
     cash = book.cash_usd[rows]
-    _, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k], cash,
-                                             batch.target, batch.target_cash)
+    weights, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k],
+                                                   cash, batch.target, batch.target_cash)
+    if target is not None:
+        post_drift = portfolio_drift(weights, target, cash / post_nav, batch.target_cash)
     m = batch.members[rows]
     out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
     out.cost[k, m] = cost_usd.sum(axis=1)
@@ -369,13 +453,24 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int, span: int) ->
 
 
 def reference_nav(history: MarketHistory, target: FloatArray, target_cash: float,
-                  nav0: float) -> FloatArray:
+                  nav0: float, cash_growth: FloatArray | None = None,
+                  schedule: versions.Schedule | None = None) -> FloatArray:
     """Target weights rebalanced every close at zero cost, shape (T,).
 
     ``NAV_{t+1} = NAV_t g_t`` with the daily growth ``g_t`` of
-    :meth:`MarketHistory.reference_growth` (cash earns nothing).
+    :meth:`MarketHistory.reference_growth`; its cash grows by ``cash_growth`` (the
+    batches' :func:`cash_growth`; None: cash earns nothing). With target versions
+    (``schedule``), ``g_t`` is that of the version in force on day ``t``.
     """
-    growth = history.reference_growth(target, target_cash)
+    growth = history.reference_growth(target, target_cash, cash_growth)
+    if schedule is not None:
+        growth = growth.copy()
+        in_force = schedule.day_version[:-1]
+        for v in np.unique(in_force).tolist():
+            days = in_force == v
+            growth[days] = history.reference_growth(
+                np.ascontiguousarray(schedule.weights[v]), float(schedule.cash[v]),
+                cash_growth)[days]
     return np.asarray(nav0 * np.concatenate([[1.0], np.cumprod(growth)]), dtype=np.float64)
 
 
@@ -388,9 +483,10 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     Parameters
     ----------
     inputs : Inputs
-        Asset-level targets (their effective date is ignored: the backtest applies this
-        target version to the whole window), market data, master, cost file; holdings
-        only when the window starts from them.
+        Asset-level targets: ``targets`` over the whole window (its effective date
+        ignored), or ``target_versions``, each in force from its effective date, the
+        switch an event (:mod:`driftwise.backtest.versions`); market data, master, cost
+        file; holdings only when the window starts from them.
     grid : RuleGrid
         The configurations (:func:`~driftwise.backtest.grid.sweep`,
         :func:`driftwise.config.assemble.rule_grid`).
@@ -423,7 +519,8 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     Raises
     ------
     ConfigError
-        Missing or group-level targets, an empty window.
+        Missing or group-level targets, an empty window, target versions none of which
+        is in force on the first day or two of which share an effective date.
     DataError
         An asset without a price on a day of the window.
     ValueError
@@ -462,7 +559,7 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     return BacktestResult(
         dates=history.dates, names=list(grid.names), describe=describe, nav_usd=out.nav,
         ref_nav_usd=reference_nav(history, batches[0].target, batches[0].target_cash,
-                                  nav0),
+                                  nav0, batches[0].cash_growth, batches[0].versions),
         traded_usd=out.traded, cost_usd=out.cost + out.borrow, rebalanced=out.rebalanced,
         drift=out.drift, post_drift=out.post_drift, cash_usd=out.cash,
         intended_usd=out.intended, risk_free_annual=history.risk_free_annual.copy(),

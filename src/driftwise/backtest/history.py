@@ -185,7 +185,8 @@ class MarketHistory:
     _builder: CostInputsBuilder = field(repr=False)
     _cache: dict[str, tuple[int, object]] = field(repr=False, default_factory=dict)
     _kept_costs: dict[int, AssetCostInputs] = field(repr=False, default_factory=dict)
-    _growth: dict[tuple[bytes, float], FloatArray] = field(repr=False, default_factory=dict)
+    _growth: dict[tuple[bytes, float, bytes | None], FloatArray] = field(
+        repr=False, default_factory=dict)
     _built: dict[str, int] = field(repr=False, default_factory=dict)
 
     @property
@@ -423,17 +424,23 @@ class MarketHistory:
             hit = self._kept_costs[k] = self._cost_inputs(k)
         return hit
 
-    def reference_growth(self, target: FloatArray, target_cash: float) -> FloatArray:
+    def reference_growth(self, target: FloatArray, target_cash: float,
+                         cash_growth: FloatArray | None = None) -> FloatArray:
         """Daily growth of the target weights rebalanced every close at no cost, (T - 1,).
 
-        ``g_t = sum_i t_i p_{t+1,i} / p_{t,i} + t_cash`` (cash earns nothing); kept per
-        target, since every run on this history has the same reference portfolio.
+        ``g_t = sum_i t_i p_{t+1,i} / p_{t,i} + t_cash c_{t+1}``, ``c_{t+1}`` the growth of
+        cash over the night to ``t + 1`` (``1 + rf_t / 252``, the engine's
+        ``Batch.cash_growth``; None: cash earns nothing, ``c = 1``); kept per target, since
+        every run on this history has the same reference portfolio.
         """
-        key = (np.ascontiguousarray(target, dtype=np.float64).tobytes(), float(target_cash))
+        key = (np.ascontiguousarray(target, dtype=np.float64).tobytes(), float(target_cash),
+               None if cash_growth is None else cash_growth.tobytes())
         hit = self._growth.get(key)
         if hit is None:
+            cash = (target_cash if cash_growth is None
+                    else target_cash * np.asarray(cash_growth[1:], dtype=np.float64))
             hit = self._growth[key] = np.asarray(
-                (self.prices[1:] / self.prices[:-1]) @ target + target_cash, dtype=np.float64)
+                (self.prices[1:] / self.prices[:-1]) @ target + cash, dtype=np.float64)
         return hit
 
     def prepare_cost_inputs(self) -> None:
@@ -541,18 +548,29 @@ def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
 
     Sorted, as :func:`driftwise.state.build_state` orders them.
 
+    Targets by sector or asset class: every member of a target group in the security
+    master (:mod:`driftwise.backtest.groups`).
+
     Raises
     ------
     ConfigError
-        Without targets, or with group-level targets (the planner re-splits those by
-        current value every day, which a backtest of fixed targets does not model).
+        Without targets.
     """
+    from driftwise.backtest.groups import members
+
     targets = inputs.targets
-    if targets is None or targets.level is not TargetLevel.ASSET:
-        found = "no targets" if targets is None else f"targets by {targets.level.value}"
-        raise ConfigError(f"a backtest needs asset-level targets (ticker, target_weight); "
-                          f"found {found}")
-    names: pd.Index = pd.Index(targets.weights.index.astype(str))
+    if targets is None:
+        raise ConfigError("a backtest needs targets (ticker, sector or asset_class, "
+                          "target_weight); found no targets")
+    names: pd.Index = (pd.Index(targets.weights.index.astype(str))
+                       if targets.level is TargetLevel.ASSET
+                       else pd.Index(members(inputs), dtype=object).astype(str))
+    for version in inputs.target_versions:  # every version's tickers (0 where not named)
+        if version.level is not TargetLevel.ASSET:
+            raise ConfigError(f"target versions: {version.source} gives targets by "
+                              f"{version.level.value}; a backtest that switches versions "
+                              "needs asset-level targets")
+        names = names.append(pd.Index(version.weights.index.astype(str)))
     if from_holdings:
         names = names.append(pd.Index(list(inputs.holdings.tickers), dtype=object).astype(str))
     out: pd.Index = pd.Index(names.unique().sort_values(), name="ticker")

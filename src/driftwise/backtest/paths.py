@@ -251,16 +251,20 @@ class PathRuns:
 
 
 def run_path(inputs: Inputs, universe: Universe, grid: RuleGrid, path: PathSpec,
-             nav_usd: float) -> tuple[BacktestResult, tuple[Notice, ...]]:
-    """One path's run: the engine on the path's inputs and window, every rule at once."""
+             nav_usd: float, cash_earns_risk_free: bool = True
+             ) -> tuple[BacktestResult, tuple[Notice, ...]]:
+    """One path's run: the engine on the path's inputs and window, every rule at once
+    (``cash_earns_risk_free`` as :class:`~driftwise.backtest.batches.Window`)."""
     data, notes = path_inputs(inputs, universe, path)
-    window = Window(path.start, path.end, False, nav_usd, "the paths' starting NAV")
+    window = Window(path.start, path.end, False, nav_usd, "the paths' starting NAV",
+                    cash_earns_risk_free=cash_earns_risk_free)
     return run_backtest(data, grid, window, workers=1), notes
 
 
 def run_paths(inputs: Inputs, universe: Universe, grid: RuleGrid, paths: Sequence[PathSpec],
               *, nav_usd: float, samples: int, block: int, seed: int,
-              progress: Callable[[int, int], None] | None = None) -> PathRuns:
+              progress: Callable[[int, int], None] | None = None,
+              cash_earns_risk_free: bool = True) -> PathRuns:
     """Run every rule of ``grid`` on every path, one batch (see the module notes).
 
     ``samples``, ``block`` and ``seed`` drive each path's within-path circular block
@@ -272,7 +276,8 @@ def run_paths(inputs: Inputs, universe: Universe, grid: RuleGrid, paths: Sequenc
     draws: dict[str, list[FloatArray]] = {m: [] for m in WITHIN_PATH}
     names: list[str] = []
     for done, path in enumerate(paths):
-        result, notes = run_path(inputs, universe, grid, path, nav_usd)
+        result, notes = run_path(inputs, universe, grid, path, nav_usd,
+                                 cash_earns_risk_free)
         names = list(result.names)
         notices += [*notes, *result.notices]
         m = policy_metrics(result).reset_index()

@@ -8,7 +8,8 @@ their trigger and their returns from ``s`` to the next trade are the same path. 
 module runs such a batch on its distinct books (**segments**, one per rebalance day still
 held by some row, at most one per row) instead of its rows: each day marks each segment
 once (:func:`~driftwise.backtest._kernels.segment_scan`), a row's NAV, cash, borrow and
-costs being its segment's times the row's scale; on an event day the rows that fire are
+costs being its segment's times the row's scale (a segment's cash earns the night's interest
+as a book's does, so the scale holds); on an event day the rows that fire are
 sized once per segment and cost set, and every group that trades joins the day's new
 segment (:func:`~driftwise.backtest._kernels.segment_event`). A 1,000-threshold sweep
 holds a few dozen segments on a typical day instead of 1,000 books.
@@ -103,8 +104,8 @@ def run(batch: Batch, state: BatchState, out: Outputs, loop: Loop) -> str | None
     while True:
         k = _k.segment_scan(k, seg_shares, seg_cash, seg_count, seg_of, scale, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold,
-                            loop.calendar, batch.invalid, loop.borrow_rate, days,
-                            nav, seg_drift, paid, drift)
+                            loop.calendar, batch.invalid, loop.borrow_rate, loop.cash_growth,
+                            days, nav, seg_drift, paid, drift)
         if k >= h.n_days:
             break
         model, adv = day_costs.on(k)
@@ -114,7 +115,8 @@ def run(batch: Batch, state: BatchState, out: Outputs, loop: Loop) -> str | None
             batch.band_width, batch.no_buy, batch.no_sell, no_vol,
             adv, loop.limits,
             loop.settings, model.which, model.multiplier,
-            model.table.kernel_table, loop.borrow_rate, days, failed, nav, seg_drift, paid, drift)
+            model.table.kernel_table, loop.borrow_rate, loop.cash_growth, days, failed, nav,
+            seg_drift, paid, drift)
         if status == _k.SEGMENT_ABORT:
             days[...] = np.zeros((), dtype=_k.DAY)  # as Loop.start made them
             return f"{STOPPED[int(failed[0])]} on day {k}"

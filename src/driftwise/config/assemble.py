@@ -293,14 +293,15 @@ def run_window(configs: Sequence[Config], start: DateLike | None = None,
     ------
     ConfigError
         No configuration, or configurations disagreeing on the window, the start from
-        holdings or the initial NAV (one run has one window and one start).
+        holdings, the initial NAV or the interest on cash (one run has one window and one
+        start).
     """
     from driftwise.backtest.batches import Window, starting_nav
 
     if not configs:
         raise ConfigError("backtest: no configuration to run")
     b = configs[0].backtest
-    fields = ["start_from_holdings", "initial_nav_usd"]
+    fields = ["start_from_holdings", "initial_nav_usd", "cash_earns_risk_free"]
     fields += ["start"] if start is None else []
     fields += ["end"] if end is None else []
     for name in fields:
@@ -310,7 +311,8 @@ def run_window(configs: Sequence[Config], start: DateLike | None = None,
                               f"backtest.{name}; found {sorted(map(str, values))}")
     nav, source = starting_nav(inputs, b.initial_nav_usd)
     return Window(b.start if start is None else start, b.end if end is None else end,
-                  b.start_from_holdings, nav, source)
+                  b.start_from_holdings, nav, source,
+                  cash_earns_risk_free=b.cash_earns_risk_free)
 
 
 def backtest_configs(inputs: Inputs, configs: Sequence[Config], *,

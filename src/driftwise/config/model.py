@@ -593,6 +593,9 @@ class BacktestConfig(_Section):
     start_from_holdings: bool = _f(False, "Start from the holdings, not the targets.")
     initial_nav_usd: Positive | None = _f(
         None, "Starting NAV, USD; default: the holdings' NAV, else USD 1,000,000.")
+    cash_earns_risk_free: bool = _f(
+        True, "Cash earns the risk-free rate of the day before each night (1 + rf / 252); "
+        "false: cash earns nothing.")
     thresholds: Annotated[tuple[Annotated[float, Field(ge=0, le=1)], ...], Increasing] = _lax(
         (0.03, 0.05, 0.07, 0.10), "Drift thresholds to sweep, fraction of NAV (0: any drift).",
         min_length=1)

@@ -251,6 +251,8 @@ harvest_years_to_sale = 10.0
 start_from_holdings = false
 # Starting portfolio value, USD (default: the NAV of the given holdings, else 1,000,000).
 # initial_nav_usd = 1000000.0
+# Cash earns the risk-free rate of the day before each night, 1 + rf / 252 (false: nothing).
+cash_earns_risk_free = true
 # Drift thresholds to sweep (increasing), fraction of NAV (0: any drift).
 thresholds = [0.03, 0.05, 0.07, 0.10]
 # All-in cost levels to sweep (increasing), bps of traded value.

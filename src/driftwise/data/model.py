@@ -201,6 +201,10 @@ class Inputs:
     household_loss_sales : tuple of (str, str)
         Sales at a loss (ticker, ISO date) in another account of the same household
         within the wash-sale window: a buy of the ticker would wash that loss.
+    target_versions : tuple of Targets
+        Every version of the targets a backtest switches between on their effective
+        dates (the record's or several target files); empty: ``targets`` alone, over the
+        whole window. The planner reads ``targets`` only.
     """
 
     holdings: Holdings
@@ -212,3 +216,4 @@ class Inputs:
     sales: RecentSales | None = None
     household_buys: tuple[str, ...] = ()
     household_loss_sales: tuple[tuple[str, str], ...] = ()
+    target_versions: tuple[Targets, ...] = ()

@@ -8,6 +8,8 @@
   annualized 21-day realized volatility of the S&P 500 index and ``a, b`` are fitted by
   least squares on the days where both exist. Realized volatility tracks VIX closely
   (VIX carries a variance risk premium, hence ``a > 0`` and ``b`` near 1).
+- **Risk-free rate**: none (``MarketData.risk_free_annual`` is None): a backtest of the
+  sample has its cash earn nothing, and its Sharpe ratios are in excess of zero.
 - **Portfolio** (``data/sample/*.csv``, made by ``scripts/make_sample.py``): USD 10 million
   invested on 2022-06-30 in whole shares at an equal-weight target of 4.9% per stock with a
   2% cash target; nothing traded since, so on 2022-12-28 (the last data day) it has drifted.

@@ -1,0 +1,135 @@
+"""Target versions that switch on their effective dates during a backtest.
+
+A portfolio's targets change over time (the record's target versions, a model's new
+version): ``Inputs.target_versions`` holds them, each with its effective date. On each day
+of the window the version **in force** is the one with the latest effective date on or
+before that day (a version without a date is in force from the start); the first day must
+have one. The switch is an event, as in the planner (:func:`driftwise.app.plan.make_plan`:
+a version that took effect after the last rebalance rebalances "whatever the cost"): from
+the first session on or after a new version's effective date, the destination is the new
+target (the drift is measured against it, the bands are its own), and every row whose last
+rebalance is known and came before that date fires, whatever its trigger says (no cost
+skip, no delay), until it trades. A calendar rule therefore rebalances on the switch day
+too, then keeps its calendar. A row that starts from holdings without a known last
+rebalance has no event (the planner cannot tell whether it already follows the new
+version), as in the planner.
+
+A batch whose window holds more than one version (or starts from holdings on a version's
+event) runs in the Python day step, day by day
+(not the compiled loop or quiet blocks: the target of a day is a per-day input there);
+tests hold it equal to the reference simulator.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise.data.model import Inputs, TargetLevel, Targets
+from driftwise.errors import ConfigError
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """The versions of one window, aligned to the backtest's universe.
+
+    Attributes
+    ----------
+    versions : tuple of Targets
+        Sorted by effective date (a version without one first).
+    weights : ndarray, shape (V, N)
+    cash : ndarray, shape (V,)
+    band_abs, band_rel : ndarray, shape (V, N)
+        The file's bands (NaN where not given).
+    day_version : ndarray of int, shape (T,)
+        The version in force on each day.
+    switch : ndarray of bool, shape (T,)
+        Days on which a new version comes into force (never day 0).
+    """
+
+    versions: tuple[Targets, ...]
+    weights: FloatArray
+    cash: FloatArray
+    band_abs: FloatArray
+    band_rel: FloatArray
+    day_version: IntArray
+    switch: BoolArray
+
+    @property
+    def several(self) -> bool:
+        """More than one version is in force over the window."""
+        return bool(self.switch.any())
+
+    def first(self) -> Targets:
+        """The version in force on the first day."""
+        return self.versions[int(self.day_version[0])]
+
+
+def all_versions(inputs: Inputs) -> tuple[Targets, ...]:
+    """The versions a backtest of ``inputs`` reads: ``target_versions``, else ``targets``."""
+    if inputs.target_versions:
+        return tuple(inputs.target_versions)
+    return () if inputs.targets is None else (inputs.targets,)
+
+
+def _key(t: Targets) -> pd.Timestamp:
+    return pd.Timestamp.min if t.effective_date is None else pd.Timestamp(t.effective_date)
+
+
+def schedule(inputs: Inputs, tickers: pd.Index, dates: pd.DatetimeIndex) -> Schedule | None:
+    """The target versions of ``inputs`` over ``dates``; None without ``target_versions``
+    (``targets`` then applies to the whole window, its effective date ignored).
+
+    Raises
+    ------
+    ConfigError
+        A version that is not asset level, two versions with the same effective date, or
+        no version in force on the first day.
+    """
+    if not inputs.target_versions:
+        return None
+    versions = tuple(sorted(inputs.target_versions, key=_key))
+    for v in versions:
+        if v.level is not TargetLevel.ASSET:
+            raise ConfigError(f"target versions: {v.source} gives targets by {v.level.value}; "
+                              "a backtest that switches versions needs asset-level targets")
+    keys = [_key(v) for v in versions]
+    for a, b in itertools.pairwise(keys):
+        if a == b:
+            when = "no date" if a == pd.Timestamp.min else str(a.date())
+            raise ConfigError(f"target versions: two versions take effect on {when}; "
+                              "give each version its own effective date")
+    day_keys = np.asarray(pd.DatetimeIndex(dates).asi8)
+    starts = np.array([np.iinfo(np.int64).min if v.effective_date is None
+                       else pd.Timestamp(v.effective_date).value for v in versions])
+    day_version = np.searchsorted(starts, day_keys, side="right") - 1
+    if day_version[0] < 0:
+        raise ConfigError(f"target versions: none is in force on the first day of the window "
+                          f"({pd.Timestamp(dates[0]).date()}); the earliest takes effect on "
+                          f"{keys[0].date()}: start the "
+                          "window then or add an earlier version")
+    switch = np.zeros(len(dates), dtype=bool)
+    switch[1:] = day_version[1:] != day_version[:-1]
+
+    def stack(get: str, fill: float) -> FloatArray:
+        return np.stack([getattr(v, get).reindex(tickers, fill_value=fill)
+                         .to_numpy(dtype=np.float64) for v in versions])
+    weights = stack("weights", 0.0)
+    return Schedule(versions=versions, weights=weights,
+                    cash=np.array([float(v.cash_weight) for v in versions]),
+                    band_abs=stack("band_abs", np.nan), band_rel=stack("band_rel", np.nan),
+                    day_version=np.asarray(day_version, dtype=np.intp), switch=switch)
+
+
+def pending_at_start(schedule: Schedule, last_rebalance: pd.Timestamp | None,
+                     from_holdings: bool) -> bool:
+    """Whether the version in force on the first day is an event there: a start from
+    holdings whose last rebalance came before its effective date (a start at target is
+    the version itself)."""
+    eff = schedule.first().effective_date
+    return (from_holdings and last_rebalance is not None and eff is not None
+            and pd.Timestamp(eff) > pd.Timestamp(last_rebalance))
