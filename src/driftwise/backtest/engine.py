@@ -275,7 +275,8 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     book = state.book
     pay_borrow(batch, state, out, k)
     market = batch.history.day(k, with_cov=batch.with_cov,
-                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
+                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads,
+                               rolling_cov=batch.rule.destination is Destination.OPTIMIZED)
     marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
     costs = DayCosts(batch, k)
     ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
