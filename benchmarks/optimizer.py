@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -55,6 +56,13 @@ from driftwise.policy.optimize import DEFAULT_GAMMA, DEFAULT_GAMMA_TRADE, auto_g
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.10)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GAMMA = DEFAULT_GAMMA
+
+
+def load_average() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes, printed beside each time (the
+    wall and CPU times of a shared machine grow with its load)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
 def optimized(gamma_trade: float | str, base: Config | None = None) -> Config:
@@ -181,7 +189,8 @@ def study_row(label: str, inputs: dw.Inputs, gammas: list[float], start: pd.Time
         "best_grid": gammas[int(np.argmin(g_loss.to_numpy()))],
         "best_gamma_trade": best_gamma(g_loss), "best_loss": float(g_loss.min()),
         "best_threshold": THRESHOLDS[int(np.argmin(t_loss.to_numpy()))],
-        "threshold_loss": float(t_loss.min()), "cpu_s": time.process_time() - c0}
+        "threshold_loss": float(t_loss.min()), "cpu_s": time.process_time() - c0,
+        "load_1min": os.getloadavg()[0]}
     row |= {f"loss g={g:g}": float(v) for g, v in g_loss.items()}
     print(pd.Series(row).to_string(), flush=True)
     return row
@@ -242,7 +251,7 @@ def run_large(args: argparse.Namespace) -> None:
           f"{optimize.auto_gamma_trade(inputs.targets.weights.to_numpy()):.3g}): "  # type: ignore[union-attr]
           f"{time.perf_counter() - t0:.1f} s, {time.process_time() - c0:.1f} s of CPU; "
           f"{cold['rows']} rows solved by Clarabel; "
-          f"{int(result.metrics['n_rebalances'].iloc[0])} days traded")
+          f"{int(result.metrics['n_rebalances'].iloc[0])} days traded; {load_average()}")
 
 
 def main() -> None:
@@ -285,7 +294,7 @@ def main() -> None:
     dw.backtest(inputs, {"optimized": optimized(DEFAULT_GAMMA_TRADE)}, start=start, end=last,
                 samples=1)
     print(f"optimized backtest, 20 stocks x 2,516 days: {time.perf_counter() - t0:.2f} s, "
-          f"{time.process_time() - c0:.2f} s of CPU (target <= 2 s)")
+          f"{time.process_time() - c0:.2f} s of CPU (target <= 2 s); {load_average()}")
     plan_500()
 
 
@@ -308,7 +317,7 @@ def plan_500() -> None:
         cpu.append(time.process_time() - c0)
     print(f"optimized plan, {len(inputs.market.prices.columns)} assets: best "
           f"{min(times):.2f} s, median {float(np.median(times)):.2f} s, best CPU "
-          f"{min(cpu):.2f} s (target <= 1 s); {len(plan.trades)} trades")
+          f"{min(cpu):.2f} s (target <= 1 s); {len(plan.trades)} trades; {load_average()}")
 
 
 if __name__ == "__main__":

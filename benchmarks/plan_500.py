@@ -9,6 +9,7 @@ an equal-weight target and a cost-inputs file.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -66,7 +67,7 @@ def time_plan(inputs: Inputs, label: str) -> None:
     n_children = 0 if plan.schedule is None else len(plan.schedule.child_orders)
     print(f"{label}: {len(plan.trades)} trades, {n_children} child orders, decision "
           f"{plan.decision.value}; best {min(times):.3f} s, median {np.median(times):.3f} s "
-          f"(target < 0.5 s)")
+          f"(target < 0.5 s); load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:

@@ -35,6 +35,23 @@ def _row(seed: int, n: int, k: int, shorts: bool, n_groups: int,
         gamma=float(rng.choice([2.0, 20.0, 200.0])), gamma_trade=float(rng.choice([1.0, 5.0])))
 
 
+KKT_RESIDUAL = 1e-10
+"""How far both solvers' answers may leave the optimality conditions (Clarabel's gap 1e-11
+and feasibility 1e-9 at an objective of order 1e-4), fraction of NAV per unit traded."""
+
+
+def trade_atol(prob: RowProblem) -> float:
+    """The tolerance of two answers' trades: 1e-5 of NAV, wider on an ill-conditioned
+    objective. Where the objective over γ_trade curves by ``μ`` at least (the least
+    eigenvalue of ``(γ/γ_trade) Σ``; the cost's powers only add curvature), a point whose
+    optimality conditions are off by ``r`` lies within ``r / μ`` of the optimum: an objective
+    nearly flat in some direction leaves the trades there known to ``KKT_RESIDUAL / μ``
+    only, however well the objective values agree."""
+    cov = prob.factor.T @ prob.factor + np.diag(prob.factor_diag**2)
+    mu = float(np.linalg.eigvalsh(prob.gamma / prob.gamma_trade * cov)[0])
+    return max(1e-5, KKT_RESIDUAL / mu) if mu > 0.0 else float("inf")
+
+
 def _objective(prob: RowProblem, z: np.ndarray) -> float:
     """The stated objective divided by γ_trade, recomputed from the definition."""
     d = prob.drift + z
@@ -53,7 +70,8 @@ def test_hand_built_equals_cvxpy(seed: int, n: int, factors: str, shorts: bool,
                                  n_groups: int, powers: tuple[float, ...], turnover: float,
                                  buffer: float) -> None:
     """Same optimal value (to the solvers' tolerance) and, the problem being strictly
-    convex in ``z`` with a full-rank Σ, the same trades."""
+    convex in ``z`` with a full-rank Σ, the same trades (to a tolerance that widens with
+    the objective's conditioning: :func:`trade_atol`)."""
     k = n if factors == "full" else 2
     prob = _row(seed, n, k, shorts, n_groups, powers, turnover, buffer)
     mine, status = conic.solve_conic(prob, long_only=not shorts)
@@ -68,7 +86,7 @@ def test_hand_built_equals_cvxpy(seed: int, n: int, factors: str, shorts: bool,
     ref = np.asarray(z.value)
     f_mine, f_ref = _objective(prob, mine), _objective(prob, ref)
     assert f_mine == pytest.approx(f_ref, rel=1e-6, abs=1e-9)
-    np.testing.assert_allclose(mine, ref, atol=1e-5)
+    np.testing.assert_allclose(mine, ref, atol=trade_atol(prob))
     tol = 1e-7  # and the hand-built answer is feasible for the problem as stated
     assert np.all(mine >= prob.lower - tol) and np.all(mine <= prob.upper + tol)
     assert np.abs(mine).sum() <= prob.max_traded + tol
@@ -115,7 +133,7 @@ def test_polish_solves_the_kkt_conditions(seed: int, powers: tuple[float, ...]) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         problem.solve(solver="CLARABEL", **conic.TOLERANCES)
-    np.testing.assert_allclose(z, np.asarray(ref.value), atol=1e-5)
+    np.testing.assert_allclose(z, np.asarray(ref.value), atol=trade_atol(prob))
 
 
 def test_polish_declines_when_a_constraint_binds() -> None:

@@ -325,7 +325,8 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
             pending = state.version_pending = pending | np.isfinite(book.days_since_rebalance)
         batch = batch.on_day(k)
     market = batch.history.day(k, with_cov=batch.with_cov,
-                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
+                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads,
+                               rolling_cov=batch.rule.destination is Destination.OPTIMIZED)
     marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
     target, width = batch.target, batch.band_width
     if batch.group_targets is not None:  # each row's split of the groups, at today's values

@@ -65,7 +65,7 @@ from driftwise.metrics.risk import (
     rolling_annualized_volatility,
 )
 from driftwise.metrics.risk_model import MonitorConfig, fallback_volatility, risk_returns
-from driftwise.metrics.rolling_cov import rolling_sample_covariance
+from driftwise.metrics.rolling_cov import block_days, rolling_sample_covariance
 from driftwise.policy.context import Anchor, Frequency, MarketDay
 from driftwise.policy.triggers import DayInput
 from driftwise.state import build_state
@@ -76,6 +76,9 @@ _G = TypeVar("_G", bound=np.generic)
 
 KEEP_COST_CELLS = 4_000_000
 """Most (day, asset) cells whose cost inputs a history keeps for every day."""
+KEEP_COV_CELLS = 16_000_000
+"""Most (day, asset, asset) cells of the rolling covariances kept ahead
+(:meth:`MarketHistory.cov_rolling_on`; 128 MB)."""
 
 
 @dataclass(frozen=True)
@@ -341,13 +344,16 @@ class MarketHistory:
         """``dates`` as ``datetime64[D]``, shape (T,) (the planner's ``DayContext.date``)."""
         return self._days
 
-    def day(self, k: int, *, with_cov: bool = False, with_calendar: bool = True) -> MarketDay:
+    def day(self, k: int, *, with_cov: bool = False, with_calendar: bool = True,
+            rolling_cov: bool = False) -> MarketDay:
         """The market on day ``k``, as a context takes it: one value for every row
-        (``with_cov``: the covariance :meth:`cov_on`, else None; without
+        (``with_cov``: the covariance :meth:`cov_on`, or :meth:`cov_rolling_on` with
+        ``rolling_cov``, else None; without
         ``with_calendar``, for a trigger that reads no calendar, no period boundary)."""
         return MarketDay(date=self._days[k], prices_usd=self.prices[k],
                          vol_annual=self.vol_on(k),
-                         cov_annual=self.cov_on(k) if with_cov else None,
+                         cov_annual=((self.cov_rolling_on(k) if rolling_cov else self.cov_on(k))
+                                     if with_cov else None),
                          vix=float(self.vix[k]),
                          calendar=self.calendar[k] if with_calendar else frozenset(),
                          first_day=k == 0)
@@ -395,6 +401,31 @@ class MarketHistory:
         return np.stack([fill_covariance(c, self.vol_on(int(k)))[0]
                          for c, k in zip(raw, days.tolist(), strict=True)]
                         ) if len(days) else raw
+
+    def cov_rolling_on(self, k: int) -> FloatArray:
+        """:meth:`cov_on` by the rolling estimator (:meth:`covs_on`: equal to it to 1e-12
+        of each pair's ``sqrt(var_i var_j)``, not to the bit), shape (N, N), for a rule
+        that reads the covariance on most days and is not held to the planner's bits (the
+        optimized destination, equal to the planner to 1e-9 of NAV).
+
+        Day ``k`` is estimated with the rest of its block of the rolling estimator
+        (:func:`~driftwise.metrics.rolling_cov.block_days` consecutive rows, at most
+        :data:`KEEP_COV_CELLS` cells), which is kept until a day outside it is read: one
+        window pass per block and ``O(N^2)`` a day, where :meth:`cov_on` costs
+        ``O(window N^2)`` every day.
+        """
+        hit = self._cache.get("cov_rolling")
+        if hit is not None:
+            first, covs = cast(tuple[int, FloatArray], hit[1])
+            if first <= k < first + len(covs):
+                return np.asarray(covs[k - first], dtype=np.float64)
+        n = len(self.tickers)
+        span = block_days(self.settings.risk.long_window_days)
+        days = min(span - int(self.rows[k]) % span, self.n_days - k,
+                   max(1, KEEP_COV_CELLS // max(n * n, 1)))
+        covs = self.covs_on(np.arange(k, k + days))
+        self._cache["cov_rolling"] = (k, (k, covs))
+        return np.asarray(covs[0], dtype=np.float64)
 
     def _cov(self, k: int) -> FloatArray:
         self._count("covariance", 1)

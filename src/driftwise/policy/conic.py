@@ -269,12 +269,6 @@ POLISH_SLACK = 1e-9
 """Slack a constraint must keep for the answer to be polished (else it is left as solved)."""
 
 
-NEWTON_FLOOR = 1e-12
-"""A Newton step this small (fraction of NAV) that no longer halves is the rounding floor of
-the Hessian's conditioning (a large factor penalty against a small γ leaves it near 1e7):
-the point is as exact as the arithmetic allows, and the KKT check decides."""
-
-
 def polish(prob: RowProblem, z: FloatArray) -> FloatArray | None:
     """:func:`polish_at` with each of :data:`POLISH_ZERO` in turn; the first optimum."""
     for zero_tol in POLISH_ZERO:
@@ -295,67 +289,21 @@ def polish_at(prob: RowProblem, z: FloatArray, zero_tol: float,
     to machine precision. Returns None (keep the solver's answer) unless the result is the
     optimum: signs kept, bounds, cash, turnover and group rows slack, every fixed zero
     inside its no-trade band (no side it may take lowers the objective) and every asset at
-    a bound pushed against it. Long-only rows only (no borrow term).
+    a bound pushed against it. Long-only rows only (no borrow term). Compiled
+    (:func:`driftwise.policy.activeset._kernels.polish_point`), on the problem's
+    :meth:`~driftwise.policy.solver.RowProblem.kkt_data`.
     """
-    zero = np.abs(z) <= zero_tol
-    at_bound = ~zero & ((z - prob.lower < POLISH_SLACK) | (prob.upper - z < POLISH_SLACK))
-    free = ~zero & ~at_bound
-    x = np.where(zero, 0.0, np.where(z - prob.lower < POLISH_SLACK, prob.lower,
-                                     np.where(at_bound, prob.upper, z)))
-    sign = np.where(zero, 0.0, np.sign(z))
-    quad = prob.quadratic() / prob.gamma_trade  # (γ Σ + 2 λ B B') / γ_trade
+    from driftwise.policy.activeset._kernels import polish_point
 
-    def gradient(v: FloatArray) -> FloatArray:
-        a = np.abs(v)
-        g = quad @ (prob.drift + v) + prob.linear * sign
-        for coef, power in prob.powers:
-            g = g + power * coef * a ** (power - 1.0) * sign
-        return np.asarray(g, dtype=np.float64)
-    idx = np.flatnonzero(free)
-    last = np.inf
-    for _ in range(max_iter):
-        if not len(idx):
-            break
-        a = np.abs(x[idx])
-        hess = quad[np.ix_(idx, idx)].copy()
-        curv = np.zeros(len(idx))
-        for coef, power in prob.powers:
-            curv += power * (power - 1.0) * coef[idx] * a ** (power - 2.0)
-        hess[np.diag_indices_from(hess)] += curv
-        step = np.linalg.solve(hess, gradient(x)[idx])
-        x[idx] -= step
-        if np.any(np.sign(x[idx]) != sign[idx]):
-            return None
-        size, scale = float(np.max(np.abs(step))), max(1.0, float(np.max(np.abs(x[idx]))))
-        if size <= 1e-15 * scale or (size <= NEWTON_FLOOR * scale and size > 0.5 * last):
-            break  # converged, or at the rounding floor of an ill-conditioned Hessian
-        last = size
-    else:
-        return None
-    if np.any(zero & ((prob.lower > 0.0) | (prob.upper < 0.0))):
-        return None  # a zero outside its bounds (an asset the mandate makes trade)
-    g = gradient(x)  # at a zero, the risk gradient alone (sign 0)
-    slack = prob.linear * (1.0 + 1e-9) + 1e-15
-    if np.any(zero & (((prob.upper > 0.0) & (-g > slack)) | ((prob.lower < 0.0) & (g > slack)))):
-        return None  # a zero the solver left would be worth trading
-    low = at_bound & (x == prob.lower)
-    if np.any(low & (g < -1e-12)) or np.any(at_bound & ~low & (g > 1e-12)):
-        return None  # a bound the optimum would leave
-    if np.any(x[free] - prob.lower[free] < POLISH_SLACK) or np.any(
-            prob.upper[free] - x[free] < POLISH_SLACK):
-        return None
-    traded = np.abs(x).sum()
-    if traded > prob.max_traded - POLISH_SLACK or x.sum() + prob.trade_cost(x).sum() > (
-            prob.cash - prob.cash_floor - POLISH_SLACK):
-        return None
-    if len(prob.groups) and np.any(np.abs(prob.groups @ (prob.drift + x))
-                                   > prob.group_deviation - POLISH_SLACK):
-        return None
-    bounded = prob.bounded_exposures
-    if len(bounded) and np.any(np.abs(bounded @ (prob.drift + x))
-                               > prob.exposure_bound - POLISH_SLACK):
-        return None
-    return np.asarray(x, dtype=np.float64)
+    quad, drift, linear, coefs, powers, lower, upper, weights, borrow, groups, bounded = (
+        prob.kkt_data())
+    out = np.zeros(len(drift))
+    found = polish_point(quad, drift, linear, coefs, powers, lower, upper,
+                         np.ascontiguousarray(z, dtype=np.float64), float(zero_tol),
+                         int(max_iter), weights, borrow, float(prob.cash - prob.cash_floor),
+                         float(prob.max_traded), groups, float(prob.group_deviation), bounded,
+                         float(prob.exposure_bound), out)
+    return out if found else None
 
 
 def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, Any]:
@@ -413,18 +361,10 @@ def active_set_solve(prob: RowProblem, guess: FloatArray,
     """
     from driftwise.policy.activeset._kernels import active_set_rounds
 
-    n = len(prob.drift)
-    coefs = (np.stack([np.asarray(c, dtype=np.float64) for c, _ in prob.powers])
-             if prob.powers else np.zeros((0, n)))
-    powers = np.array([p for _, p in prob.powers], dtype=np.float64)
-    out = np.zeros(n)
-    found = active_set_rounds(
-        np.ascontiguousarray(prob.quadratic() / prob.gamma_trade),
-        np.ascontiguousarray(prob.drift, dtype=np.float64),
-        np.ascontiguousarray(prob.linear, dtype=np.float64), coefs, powers,
-        np.ascontiguousarray(prob.lower, dtype=np.float64),
-        np.ascontiguousarray(prob.upper, dtype=np.float64),
-        np.ascontiguousarray(guess, dtype=np.float64), int(rounds), out)
+    quad, drift, linear, coefs, powers, lower, upper = prob.kkt_data()[:7]
+    out = np.zeros(len(drift))
+    found = active_set_rounds(quad, drift, linear, coefs, powers, lower, upper,
+                              np.ascontiguousarray(guess, dtype=np.float64), int(rounds), out)
     if not found:
         return None
     exact = polish_at(prob, out, 0.0)  # its zeros are exact: a tiny trade stays a trade

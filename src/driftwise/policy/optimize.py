@@ -50,10 +50,10 @@ traded assets' stationarity conditions solved by Newton's method, the result kep
 it passes the KKT check of the whole problem, so it is the optimum whatever the guess); the
 interior point runs only when that check fails. In a daily backtest the set of assets
 traded changes rarely from one day to the next, so most rows skip the interior point.
-``Σ`` enters exactly
-(its symmetric square root) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor
-model: its :data:`N_FACTORS` leading principal components (LAPACK's subset eigensolver)
-plus the residual variance of each asset on the diagonal, so every asset's own variance
+``Σ`` enters exactly (a square root: its Cholesky factor, or the symmetric root when it
+is not definite) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor model:
+its :data:`N_FACTORS` leading principal components (LAPACK's subset eigensolver) plus the
+residual variance of each asset on the diagonal, so every asset's own variance
 is exact and the data have O(N·K) nonzeros.
 
 Clarabel and SciPy's sparse module are imported only when an optimized rule solves a row.
@@ -269,8 +269,10 @@ class Optimized:
 
 def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
                 n_assets: int) -> tuple[FloatArray, FloatArray]:
-    """``Σ ≈ F' F + diag(D²)``: the exact symmetric square root up to
-    :data:`EXACT_RISK_ASSETS` assets, else :data:`N_FACTORS` principal components and the
+    """``Σ ≈ F' F + diag(D²)``: an exact square root up to :data:`EXACT_RISK_ASSETS`
+    assets (the transposed Cholesky factor of a positive definite Σ, about ten times
+    cheaper than the eigendecomposition; otherwise the symmetric square root with the
+    negative eigenvalues set to 0), else :data:`N_FACTORS` principal components and the
     residual variances; a diagonal ``Σ`` (volatilities only) is ``D`` alone.
 
     Returns
@@ -284,6 +286,10 @@ def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
     cov = np.nan_to_num(np.asarray(cov_annual, dtype=np.float64))
     cov = 0.5 * (cov + cov.T)
     if n_assets <= EXACT_RISK_ASSETS:
+        try:  # a positive definite Σ: its Cholesky factor, F = L' (F'F = L L' = Σ)
+            return np.ascontiguousarray(np.linalg.cholesky(cov).T), np.zeros(n_assets)
+        except np.linalg.LinAlgError:  # semi-definite or indefinite: clip its eigenvalues
+            pass
         lam, vec = np.linalg.eigh(cov)
         lam = np.clip(lam, 0.0, None)
         return np.asarray(np.sqrt(lam)[:, None] * vec.T, dtype=np.float64), np.zeros(n_assets)

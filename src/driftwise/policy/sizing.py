@@ -337,7 +337,6 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
     _check_params(tol, max_iter)
     inp = _prepare(weights, cash_weight, target, target_cash, nav_usd, prices_usd, active)
     shape = inp.weights.shape
-    n_rows, n_assets = shape
     if not inp.active.any():
         return _result(inp, np.zeros(shape), np.zeros(shape), None, None, constraints, 0)
     if dest_kind is Destination.OPTIMIZED:
@@ -347,6 +346,24 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
             vol_annual=vol_annual, cov_annual=cov_annual, borrow_bps_annual=borrow_bps_annual,
             groups=groups, horizon_days=horizon_days, tol=tol, max_iter=max_iter,
             factor_betas=factor_betas)
+    return _size_prepared(inp, dest_kind, cost_fn, constraints, no_buy=no_buy, no_sell=no_sell,
+                          assets=assets, exclude=exclude, band_width=band_width,
+                          vol_annual=vol_annual, cov_annual=cov_annual, gamma=gamma,
+                          horizon_days=horizon_days, cost_multiple=cost_multiple, tol=tol,
+                          max_iter=max_iter)
+
+
+def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
+                   constraints: Constraints, *, no_buy: npt.ArrayLike | None,
+                   no_sell: npt.ArrayLike | None, assets: npt.ArrayLike | None,
+                   exclude: npt.ArrayLike | None, band_width: npt.ArrayLike | None,
+                   vol_annual: npt.ArrayLike | None, cov_annual: npt.ArrayLike | None,
+                   gamma: float | npt.ArrayLike, horizon_days: float | npt.ArrayLike,
+                   cost_multiple: float | npt.ArrayLike, tol: float,
+                   max_iter: int) -> SizingResult:
+    """Steps 1-7 of a formula destination on validated inputs (:func:`size_trades`)."""
+    shape = inp.weights.shape
+    n_rows, n_assets = shape
     width = None if band_width is None else _band(band_width, shape)
     if dest_kind is Destination.BAND_EDGE and width is None:
         raise ConfigError("band-edge sizing needs band_width")
@@ -416,13 +433,17 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
     dest = np.where(fallback, target, solved.destination)
     dest_cash = np.where(solved.failed, _vector(target_cash, "target_cash", shape[0]),
                          1.0 - dest.sum(axis=1))
-    sized = size_trades(
-        weights=inp.weights, cash_weight=inp.cash_weight, target=dest, target_cash=dest_cash,
-        nav_usd=inp.nav_usd, prices_usd=np.where(inp.price_ok, inp.prices_usd, np.nan),
-        active=inp.active, destination=Destination.FULL, cost_fn=cost_fn,
-        constraints=constraints, no_buy=no_buy, no_sell=no_sell,
-        assets=np.where(fallback, may, solved.traded), exclude=exclude, tol=tol,
-        max_iter=max_iter)
+    # the inputs are validated already: only the destination is checked (it must sum to 1
+    # with its cash) before it is sized as FULL (a fresh holdings buffer, which the result
+    # reuses)
+    _check_state(inp.weights, inp.cash_weight, inp.nav_usd, dest,
+                 _vector(dest_cash, "target_cash", shape[0]), inp.active)
+    full_inp = replace(inp, target=dest, holdings_usd=inp.weights * inp.nav_usd[:, None])
+    sized = _size_prepared(
+        full_inp, Destination.FULL, cost_fn, constraints, no_buy=no_buy, no_sell=no_sell,
+        assets=np.where(fallback, may, solved.traded), exclude=exclude, band_width=None,
+        vol_annual=None, cov_annual=None, gamma=2.0, horizon_days=float(TRADING_DAYS),
+        cost_multiple=COST_CONSTRAINED_MULTIPLE, tol=tol, max_iter=max_iter)
     return replace(sized, optimized=solved)
 
 

@@ -93,11 +93,35 @@ class RowProblem:
         return np.zeros((0, len(self.drift)))
 
     def quadratic(self) -> FloatArray:
-        """``Q = γ Σ + 2 λ B B'`` (N, N): the objective's Hessian of its quadratic part."""
-        cov = self.factor.T @ self.factor + np.diag(self.factor_diag**2)
-        pen = self.penalized_exposures
-        return np.asarray(self.gamma * cov + 2.0 * self.exposure_penalty * (pen.T @ pen),
-                          dtype=np.float64)
+        """``Q = γ Σ + 2 λ B B'`` (N, N): the objective's Hessian of its quadratic part
+        (computed once per problem; the caller must not write to it)."""
+        hit = self.__dict__.get("_quadratic")
+        if hit is None:
+            cov = self.factor.T @ self.factor + np.diag(self.factor_diag**2)
+            pen = self.penalized_exposures
+            hit = self.__dict__["_quadratic"] = np.asarray(
+                self.gamma * cov + 2.0 * self.exposure_penalty * (pen.T @ pen),
+                dtype=np.float64)
+        return hit
+
+    def kkt_data(self) -> tuple[FloatArray, ...]:
+        """The arrays the compiled active set and KKT check read (computed once per
+        problem): ``Q / γ_trade`` (N, N), drift, κ, the impact's coefficients (P, N) and
+        powers (P,), the bounds, the weights, the borrow, the group rows (G, N) and the
+        bounded exposures (F, N), each a plain C-contiguous float array."""
+        hit = self.__dict__.get("_kkt_data")
+        if hit is None:
+            n = len(self.drift)
+            coefs = (np.stack([np.asarray(c, dtype=np.float64) for c, _ in self.powers])
+                     if self.powers else np.zeros((0, n)))
+            hit = self.__dict__["_kkt_data"] = tuple(
+                np.ascontiguousarray(a, dtype=np.float64) for a in (
+                    self.quadratic() / self.gamma_trade, self.drift, self.linear, coefs,
+                    np.array([p for _, p in self.powers], dtype=np.float64), self.lower,
+                    self.upper, self.weights, self.borrow,
+                    self.groups if len(self.groups) else np.zeros((0, n)),
+                    self.bounded_exposures))
+        return hit
 
     def risk_gradient(self, trade: FloatArray) -> FloatArray:
         """``γ Σ (w − t) + 2 λ B B'(w − t)`` at ``w = w0 + trade``, shape (N,): the

@@ -19,13 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from driftwise._jit import kernel
+from driftwise._kernels import total
 from driftwise._types import BoolArray, FloatArray, IntArray
 
 SLACK = 1e-9
 """Distance to a bound under which an asset sits at it (``conic.POLISH_SLACK``)."""
 NEWTON_FLOOR = 1e-12
-"""A Newton step this small that no longer halves is the rounding floor of the Hessian's
-conditioning: converged (``conic.NEWTON_FLOOR``)."""
+"""A Newton step this small (fraction of NAV) that no longer halves is the rounding floor of
+the Hessian's conditioning (a large factor penalty against a small γ leaves it near 1e7):
+converged, the point as exact as the arithmetic allows; the KKT check decides."""
 START = 1e-6
 """A newly traded asset starts this far from zero, on its side."""
 START_SHRINK = 1e-3
@@ -167,3 +169,78 @@ def active_set_rounds(quad: FloatArray, drift: FloatArray, linear: FloatArray,
             out[:] = x
             return True
     return False
+
+
+@kernel
+def polish_point(quad: FloatArray, drift: FloatArray, linear: FloatArray, coefs: FloatArray,
+                 powers: FloatArray, lower: FloatArray, upper: FloatArray, z: FloatArray,
+                 zero_tol: float, max_iter: int, weights: FloatArray, borrow: FloatArray,
+                 cash_room: float, max_traded: float, groups: FloatArray,
+                 group_deviation: float, bounded: FloatArray, exposure_bound: float,
+                 out: FloatArray) -> bool:
+    """The polish of :func:`driftwise.policy.conic.polish_at` (its docstring), compiled:
+    from the point ``z`` (N,), Newton's method on the stationarity of the assets it trades
+    (assets within ``zero_tol`` of zero set to zero, those within :data:`SLACK` of a bound
+    set to it, the others' signs kept), then the whole problem's KKT check. The point is
+    written to ``out`` (N,) and True returned only when it passes the check.
+
+    ``weights``, ``borrow`` (N,): the weights before trading and the borrow rate of an added
+    short (the cost of the cash row); ``cash_room``: the cash the trades and their cost may
+    spend (cash − buffer); ``max_traded``: ``Σ|z|`` at most; ``groups`` (G, N) with
+    ``group_deviation``, ``bounded`` (F, N) with ``exposure_bound``: ``|G (d + z)|`` and
+    ``|B'(d + z)|`` bounds (no rows: none).
+    """
+    n = drift.shape[0]
+    x = np.zeros(n)
+    sign = np.zeros(n)
+    zero = np.zeros(n, dtype=np.bool_)
+    at_bound = np.zeros(n, dtype=np.bool_)
+    at_low = np.zeros(n, dtype=np.bool_)
+    free = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if abs(z[i]) <= zero_tol:
+            zero[i] = True
+            continue
+        sign[i] = np.sign(z[i])
+        at_low[i] = z[i] - lower[i] < SLACK
+        at_bound[i] = at_low[i] or upper[i] - z[i] < SLACK
+        free[i] = not at_bound[i]
+        x[i] = lower[i] if at_low[i] else (upper[i] if at_bound[i] else z[i])
+    idx = np.flatnonzero(free)
+    flipped = np.zeros(n, dtype=np.bool_)
+    if not newton_traded(quad, drift, linear, coefs, powers, x, sign, idx, flipped, max_iter):
+        return False
+    if flipped.any():
+        return False
+    g = stationarity_gradient(quad, drift, linear, coefs, powers, x, sign)
+    for i in range(n):
+        if zero[i]:
+            if lower[i] > 0.0 or upper[i] < 0.0:
+                return False  # a zero outside its bounds (an asset the mandate makes trade)
+            band = linear[i] * (1.0 + 1e-9) + 1e-15
+            if (upper[i] > 0.0 and -g[i] > band) or (lower[i] < 0.0 and g[i] > band):
+                return False  # a zero worth trading
+        elif at_bound[i]:
+            low = x[i] == lower[i]
+            if (low and g[i] < -1e-12) or (not low and g[i] > 1e-12):
+                return False  # a bound the optimum would leave
+        elif x[i] - lower[i] < SLACK or upper[i] - x[i] < SLACK:
+            return False
+    a = np.abs(x)
+    traded = total(a)
+    cost = linear * a
+    for k in range(powers.shape[0]):
+        cost = cost + coefs[k] * a ** powers[k]
+    added = np.maximum(np.maximum(-(weights + x), 0.0) - np.maximum(-weights, 0.0), 0.0)
+    cost = cost + borrow * added
+    if traded > max_traded - SLACK or total(x) + total(cost) > cash_room - SLACK:
+        return False
+    post = drift + x
+    for r in range(groups.shape[0]):
+        if abs(total(groups[r] * post)) > group_deviation - SLACK:
+            return False
+    for r in range(bounded.shape[0]):
+        if abs(total(bounded[r] * post)) > exposure_bound - SLACK:
+            return False
+    out[:] = x
+    return True
