@@ -211,3 +211,43 @@ def test_time_and_threshold_policy(capsys: pytest.CaptureFixture[str]) -> None:
     tight, loose, quarterly = data["policies"].values()
     assert loose["n_rebalances"] == 0  # a 50% drift never happens
     assert 0 < tight["n_rebalances"] <= quarterly["n_rebalances"]
+
+
+def test_risk_free_file_makes_cash_earn_its_rate(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    """--risk-free: cash earns the rate (the buy-and-hold NAV grows by its cash's
+    interest, the same figure as the library's run); off with the configuration key;
+    a rate in percent is refused naming the file's field."""
+    from driftwise.data.sample import load_sample
+
+    days = load_sample().market.prices.index
+    path = tmp_path / "rf.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "rate_annual": 0.04}).to_csv(path,
+                                                                                  index=False)
+    args = [*WINDOW, "--policy", "never"]
+    plain = run_json(args, capsys)["policies"]["never"]
+    earning = run_json([*args, "--risk-free", str(path)], capsys)["policies"]["never"]
+    assert earning["final_nav_usd"] > plain["final_nav_usd"]
+    off = tmp_path / "off.toml"
+    off.write_text("[backtest]\ncash_earns_risk_free = false\n")
+    quiet = run_json([*args, "--risk-free", str(path), "--config", str(off)],
+                     capsys)["policies"]["never"]
+    assert quiet["final_nav_usd"] == plain["final_nav_usd"]
+    # the interest is the buy-and-hold's cash compounded at 4%/252 per night
+    from driftwise.config.assemble import backtest_configs
+    from driftwise.config.policies import never
+    from driftwise.data.loader import load_backtest_inputs
+
+    result = backtest_configs(load_backtest_inputs(risk_free=path), [never()],
+                              start="2020-01-02", end="2021-06-30")
+    assert earning["final_nav_usd"] == pytest.approx(float(result.nav_usd[-1, 0]), rel=1e-12)
+    cash0 = float(result.cash_usd[0, 0])
+    nights = len(result.nav_usd) - 1
+    assert earning["final_nav_usd"] - plain["final_nav_usd"] == pytest.approx(
+        cash0 * ((1 + 0.04 / 252) ** nights - 1), rel=1e-9)
+    bad = tmp_path / "pct.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "rate_annual": 4.0}).to_csv(bad,
+                                                                               index=False)
+    assert main(["backtest", *args, "--risk-free", str(bad)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "rate_annual" in err and "pct.csv" in err

@@ -74,6 +74,9 @@ class InputOptions:
     master = Annotated[Path | None, typer.Option(
         help="Security master (ticker; optional sector, asset_class, market_cap_usd).", **_FILE)]
     vix = Annotated[Path | None, typer.Option(help="VIX closes (date, close).", **_FILE)]
+    risk_free = Annotated[Path | None, typer.Option(
+        help="Risk-free rate (date, rate_annual as a fraction): the rate cash earns "
+        "(unless backtest.cash_earns_risk_free = false) and the Sharpe ratio's.", **_FILE)]
     lots = Annotated[Path | None, typer.Option(
         help="Tax lots (ticker, shares, acquired, cost_basis_usd) to reconcile with "
         "position-level holdings.", **_FILE)]

@@ -78,6 +78,7 @@ def backtest_command(
     volumes: InputOptions.volumes = None,
     master: InputOptions.master = None,
     vix: InputOptions.vix = None,
+    risk_free: InputOptions.risk_free = None,
     cost_file: InputOptions.cost_file = None,
     start: Annotated[str | None, date_option(
         "First day (YYYY-MM-DD; default: 10 years before the last).")] = None,
@@ -161,7 +162,7 @@ def backtest_command(
     base = load_cli_config(config)
     inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
                                   master=master, vix=vix, cost_file=cost_file,
-                                  holdings=holdings,
+                                  holdings=holdings, risk_free=risk_free,
                                   accept_jumps=accepted_jumps(base, accept_jump),
                                   default_target=backtest_default_target(base))
     first, last = backtest_window(inputs, base, start, end)

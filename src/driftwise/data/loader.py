@@ -117,8 +117,12 @@ def load_backtest_inputs(
     today: pd.Timestamp | None = None,
     accept_jumps: Sequence[str] = (),
     default_target: DefaultTarget | None = None,
+    risk_free: PathLike | None = None,
 ) -> Inputs:
     """Inputs of a backtest: prices and targets (holdings only to start from them).
+
+    ``risk_free`` (``date, rate_annual``): the rate cash earns (and the Sharpe ratio's);
+    without it the sample's and the files' cash earns nothing.
 
     With no ``prices`` the sample's market is used (and its targets unless ``targets`` is
     given); with ``prices`` and no ``targets``, ``default_target``
@@ -143,6 +147,10 @@ def load_backtest_inputs(
         base = Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
                       targets=None, master=SecurityMaster.empty(), market=market)
     market = with_vix(market, vix, today)
+    if risk_free is not None:
+        rates, notes = read_risk_free(risk_free, today=today)
+        market = dataclasses.replace(market, risk_free_annual=rates,
+                                     notices=merge_notices(market.notices, notes))
     info = read_security_master(master) if master is not None else base.master
     target = read_targets(targets) if targets is not None else base.targets
     if target is None and default_target is not None:
