@@ -307,10 +307,15 @@ def _default_targets(values: FloatArray, caps: FloatArray,
     return weights, 0.0
 
 
+def group_column(targets: Targets) -> str:
+    """The security master's column of group-level targets' groups."""
+    return "sector" if targets.level is TargetLevel.SECTOR else "asset_class"
+
+
 def _add_group_members(tickers: pd.Index, targets: Targets, master: SecurityMaster,
                        market: MarketData, day: pd.Timestamp) -> pd.Index:
     """Add master members of target groups that hold nothing, so the group can be bought."""
-    column = "sector" if targets.level is TargetLevel.SECTOR else "asset_class"
+    column = group_column(targets)
     labels = master.frame[column].reindex(tickers)
     priced = market.prices.loc[day].dropna().index
     extra: list[str] = []
@@ -322,25 +327,70 @@ def _add_group_members(tickers: pd.Index, targets: Targets, master: SecurityMast
     return pd.Index(sorted(set(tickers) | set(extra)), name="ticker")
 
 
+@dataclass(frozen=True, eq=False)
+class GroupTargets:
+    """Group target weights over a universe of N assets: the one split of a group's
+    target over its members, read by the planner (one row) and the backtest (C rows).
+
+    Attributes
+    ----------
+    code : ndarray of int, shape (N,)
+        Each asset's target group (-1: in none).
+    weights : ndarray, shape (G,)
+        Each group's target weight.
+    """
+
+    code: npt.NDArray[np.intp]
+    weights: FloatArray
+
+    @classmethod
+    def of(cls, targets: Targets, labels: npt.NDArray[np.object_]) -> GroupTargets:
+        """The groups of ``targets`` over assets labelled ``labels`` (N,).
+
+        Raises
+        ------
+        DataError
+            A target group with no member in the universe (it cannot be reached), naming
+            the targets file's row.
+        """
+        code = np.full(len(labels), -1, dtype=np.intp)
+        for g, group in enumerate(targets.weights.index):
+            inside = labels == group
+            if not inside.any():
+                raise DataError("target group has no member in the universe or security master",
+                                file=targets.source, row=_line(targets.lines, str(group)),
+                                field=targets.level.value,
+                                expected="a group named in the security master",
+                                found=str(group))
+            code[inside] = g
+        return cls(code, targets.weights.to_numpy(dtype=np.float64))
+
+    def expand(self, values_usd: FloatArray) -> FloatArray:
+        """Asset targets (C, N) of rows holding ``values_usd`` (C, N) (or (N,)): each
+        group's weight split over its members pro rata to ``max(value, 0)``, equally when
+        the group holds nothing; 0 outside every group."""
+        values = np.atleast_2d(values_usd)
+        out = np.zeros(values.shape)
+        for g, weight in enumerate(self.weights.tolist()):
+            inside = self.code == g
+            value = np.clip(values[:, inside], 0.0, None)
+            total = value.sum(axis=1)
+            held = total > 0
+            share = np.full(value.shape, 1.0 / int(inside.sum()))
+            share[held] = value[held] / total[held, None]
+            out[:, inside] = weight * share
+        return out
+
+
 def _expand_group_targets(targets: Targets, labels: npt.NDArray[np.object_], values: FloatArray,
                           tickers: pd.Index) -> tuple[FloatArray, list[Notice]]:
-    """Split each group's target over its members, pro rata to current value.
+    """Split each group's target over its members, pro rata to current value
+    (:meth:`GroupTargets.expand`), with the notices that say so.
 
     A group with no held value is split equally over its members in the universe. A group
     with no member at all cannot be reached: that is a data error.
     """
-    weights = np.zeros(len(tickers))
-    for group, target in targets.weights.items():
-        members = labels == group
-        if not members.any():
-            raise DataError("target group has no member in the universe or security master",
-                            file=targets.source, row=_line(targets.lines, str(group)),
-                            field=targets.level.value,
-                            expected="a group named in the security master", found=str(group))
-        value = np.clip(values[members], 0.0, None)
-        n_members = int(members.sum())
-        share = value / value.sum() if value.sum() > 0 else np.full(n_members, 1 / n_members)
-        weights[members] = float(target) * share
+    weights = GroupTargets.of(targets, labels).expand(values)[0]
     orphans = tickers[(~np.isin(labels, targets.weights.index.to_numpy())) & (values != 0)]
     notes = [notice(Flag.GROUP_TARGET, f"targets given by {targets.level.value}: each group's "
                     "target is split over its members pro rata to current value", ())]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from driftwise.app.reference import run_reference
-from driftwise.backtest.groups import GroupTargets
+from driftwise.backtest.groups import group_targets
 from driftwise.config import Config
 from driftwise.config import policies as pol
 from driftwise.config.assemble import backtest_configs
@@ -32,7 +32,7 @@ FREE = {"constraints.whole_shares": False, "constraints.min_trade_usd": 0.0,
 
 def test_the_split_is_the_planners_definition_by_hand() -> None:
     tickers = pd.Index(["AAA", "BBB", "CCC", "DDD", "EEE"])  # Tech Tech Health Energy Energy
-    groups = GroupTargets.of(INPUTS, tickers)
+    groups = group_targets(INPUTS, tickers)
     got = groups.expand(np.array([[300.0, 100.0, 50.0, 0.0, 0.0],
                                   [-10.0, 40.0, 0.0, 20.0, 60.0]]))
     want = np.array([[0.5 * 0.75, 0.5 * 0.25, 0.2, 0.125, 0.125],

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
-from driftwise.backtest.groups import GroupTargets
 from driftwise.backtest.history import MarketHistory
 from driftwise.backtest.versions import Schedule, pending_at_start
 from driftwise.calendar import DateLike, trading_days_between
@@ -40,6 +39,7 @@ from driftwise.policy.book import Book
 from driftwise.policy.factors import FactorHistory
 from driftwise.policy.rule import Rule
 from driftwise.policy.triggers import Trigger
+from driftwise.state import GroupTargets
 
 if TYPE_CHECKING:
     from driftwise.backtest.grid import Bands

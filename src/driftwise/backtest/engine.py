@@ -71,7 +71,7 @@ from driftwise.backtest.batches import (
     starting_nav,
 )
 from driftwise.backtest.grid import RuleGrid, take_trigger
-from driftwise.backtest.groups import GroupTargets
+from driftwise.backtest.groups import group_targets
 from driftwise.backtest.history import (
     HistorySettings,
     MarketHistory,
@@ -238,7 +238,7 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
             file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
         else:  # split by the holdings of the first day, as the planner splits them
-            by_group = GroupTargets.of(inputs, tickers)
+            by_group = group_targets(inputs, tickers)
             held = (inputs.holdings.shares.reindex(tickers, fill_value=0.0).to_numpy(np.float64)
                     if window.from_holdings else np.zeros(len(tickers)))
             target = by_group.expand(held * history.prices[0])[0]
