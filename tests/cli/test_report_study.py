@@ -5,15 +5,19 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+import pytest
 
 from driftwise.cli import report
 from driftwise.config import Config
 from driftwise.config.assemble import study_settings
 
 
-def test_the_study_beside_the_backtest_equals_the_study_here() -> None:
+def test_the_study_beside_the_backtest_equals_the_study_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     settings = study_settings(Config(), bootstrap_samples=50, seed=3, workers=1,
                               falsification=False)
+    # the command runs one thread; a test runner's own threads are idle here
+    monkeypatch.setattr(report.threading, "active_count", lambda: 1)
     with report._Beside(settings) as beside:
         assert beside is not None  # Linux forks
         forked = beside.result()
@@ -29,4 +33,13 @@ def test_the_study_beside_the_backtest_equals_the_study_here() -> None:
 
 def test_no_study_runs_nothing_beside() -> None:
     with report._Beside(None) as beside:
+        assert beside is None
+
+
+def test_a_process_running_other_threads_does_not_fork(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    monkeypatch.setattr(report.threading, "active_count", lambda: 2)
+    settings = study_settings(Config(), bootstrap_samples=50, seed=3, workers=1,
+                              falsification=False)
+    with report._Beside(settings) as beside:
         assert beside is None

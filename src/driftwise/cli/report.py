@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
@@ -117,7 +118,8 @@ class _Beside:
     """The sample's rule validation study in a second process, forked from this one, while
     this process runs the backtest: the two are independent and each is one core's work
     (a fork copies nothing up front and imports nothing again). ``None`` where processes
-    cannot be forked (the study then runs here, after the backtest) or without a study.
+    cannot be forked or this one runs other threads (a fork copies their locks held; the
+    study then runs here, after the backtest) or without a study.
 
     The study's numbers do not depend on the process it runs in.
     """
@@ -127,7 +129,8 @@ class _Beside:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Future[ValidationPageData] | None:
-        if self.settings is None or "fork" not in multiprocessing.get_all_start_methods():
+        if (self.settings is None or "fork" not in multiprocessing.get_all_start_methods()
+                or threading.active_count() > 1):
             return None
         self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
         return self.pool.submit(_sample_study, self.settings)
