@@ -38,21 +38,12 @@ from driftwise.cli._output import (
     usd,
 )
 from driftwise.config import accepted_jumps, load_config, policies
+from driftwise.config.model import LotRelief
 from driftwise.config.policies import with_flat_cost
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.market import vix_window_notices
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
-
-
-class TaxRelief(StrEnum):
-    """Lot relief methods an after-tax sweep may take (specific lots are named in the
-    configuration's tax.specific_lots)."""
-
-    FIFO = "fifo"
-    HIFO = "hifo"
-    MIN_TAX = "min_tax"
-    SPECIFIC = "specific"
 
 
 class HarvestEvery(StrEnum):
@@ -140,7 +131,7 @@ def backtest_command(
         "--harvest-swap-back", help="With --after-tax and tax.harvest_pairs: sell a "
         "harvest's replacement and buy the harvested stock back once the wash-sale window "
         "has ended (default: keep the replacement).")] = False,
-    tax_relief: Annotated[list[TaxRelief] | None, typer.Option(
+    tax_relief: Annotated[list[LotRelief] | None, typer.Option(
         help="With --after-tax: sweep these lot relief methods (repeatable); one row per "
         "combination with --harvest-threshold.", show_default=False)] = None,
     harvest_threshold: Annotated[list[float] | None, typer.Option(
