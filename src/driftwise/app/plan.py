@@ -559,8 +559,8 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     index = table.index[rows]
     at = rows if table.index.equals(state.tickers) else state.tickers.get_indexer(index)
     shares = trade_shares.reindex(state.tickers, fill_value=0.0).to_numpy()[at]
-    spread, commission, impact = column("spread_usd"), column("commission_usd"), \
-        column("impact_usd")
+    spread, commission, impact = (column(c) for c in ("spread_usd", "commission_usd",
+                                                      "impact_usd"))
     cost = spread + commission + impact + column("flat_usd")
     out = pd.DataFrame({
         "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
