@@ -75,7 +75,7 @@ def test_the_root_holds_the_public_face_and_little_else() -> None:
     public = {"__init__", "__main__", "api", "errors", "flags", "calendar", "state"}
     private = {m for m in modules if m.startswith("_") and not m.startswith("__")}
     assert modules - private == public
-    assert private == {"_atomic", "_display", "_jit", "_kernels", "_types"}
+    assert private == {"_atomic", "_blas", "_display", "_jit", "_kernels", "_types"}
     folders = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     assert folders == {"app", "backtest", "cli", "config", "costs", "data", "execution",
                        "metrics", "policy", "record", "report", "tax", "validation"}

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
+from driftwise._blas import one_blas_thread
 from driftwise._types import TRADING_DAYS, FloatArray, IntArray
 from driftwise.backtest import blocks
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs, Window, start_state
@@ -382,7 +382,7 @@ def run_after_tax(inputs: Inputs, grid: RuleGrid, window: Window,
     if not batch.rule.constraints.long_only:
         raise ConfigError("the after-tax backtest needs a long-only rule "
                           "(constraints.long_only = true): tax lots are long")
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _simulate(_Run(inputs, batch, window, settings), tickers)
 
 

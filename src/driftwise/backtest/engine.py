@@ -59,6 +59,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from driftwise._blas import one_blas_thread
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
 from driftwise.backtest import blocks, cluster, compiled, versions
 from driftwise.backtest.batches import (
@@ -582,13 +583,14 @@ def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,
     states = [start_state(inputs, b, window) for b in batches]
     cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
     k = 0  # every batch has simulated the days before k
-    while k < n_days:
-        for j, (batch, state) in enumerate(zip(batches, states, strict=True)):
-            while cursors[j][0] <= k:
-                cursors[j] = advance(batch, state, out, *cursors[j])
-        k = min(day for day, _ in cursors)  # days no batch needs are not visited
-        if progress is not None:
-            progress(min(k, n_days), n_days)
+    with one_blas_thread():  # one day's matrices: see driftwise._blas
+        while k < n_days:
+            for j, (batch, state) in enumerate(zip(batches, states, strict=True)):
+                while cursors[j][0] <= k:
+                    cursors[j] = advance(batch, state, out, *cursors[j])
+            k = min(day for day, _ in cursors)  # days no batch needs are not visited
+            if progress is not None:
+                progress(min(k, n_days), n_days)
 
 
 @dataclass(frozen=True)
