@@ -30,25 +30,33 @@ def test_effective_names_is_the_inverse_herfindahl() -> None:
 
 
 def test_auto_gamma_trade_is_the_documented_power_law() -> None:
-    """5 at 20 equal names; ``5 · (N / 20)^(-2/3)`` elsewhere, computed from the figures."""
+    """5 at 20 equal names; ``5 · (N / 20)^(-2/3)`` elsewhere down to the floor of 1.5,
+    computed from the figures."""
     assert auto_gamma_trade(np.full(20, 0.05)) == 5.0
-    assert auto_gamma_trade(np.full(160, 1 / 160)) == pytest.approx(5.0 * 8.0 ** (-2 / 3),
-                                                                    rel=1e-12)
-    assert auto_gamma_trade(np.full(160, 1 / 160)) == pytest.approx(1.25, rel=1e-12)
-    assert auto_gamma_trade(np.full(452, 1 / 452)) == pytest.approx(
-        5.0 * (452 / 20) ** (-2 / 3), rel=1e-12)
+    assert auto_gamma_trade(np.full(80, 1 / 80)) == pytest.approx(5.0 * 4.0 ** (-2 / 3),
+                                                                  rel=1e-12)
+    assert auto_gamma_trade(np.full(80, 1 / 80)) == pytest.approx(1.9842513149602494,
+                                                                  rel=1e-12)
+    # 5·(N/20)^(-2/3) = 1.5 at N = 20·(5/1.5)^1.5 = 121.7: below, the law; above, the floor
+    assert auto_gamma_trade(np.full(121, 1 / 121)) == pytest.approx(
+        5.0 * (121 / 20) ** (-2 / 3), rel=1e-12)
+    assert auto_gamma_trade(np.full(121, 1 / 121)) > 1.5
+    assert auto_gamma_trade(np.full(122, 1 / 122)) == 1.5
+    assert auto_gamma_trade(np.full(160, 1 / 160)) == 1.5  # the law alone: 1.25
+    assert auto_gamma_trade(np.full(452, 1 / 452)) == 1.5
     assert auto_gamma_trade(np.zeros(5)) == opt.DEFAULT_GAMMA_TRADE  # all cash
 
 
 @settings(max_examples=50, deadline=None)
 @given(n=st.integers(1, 2000), m=st.integers(1, 2000), cash=st.floats(0.0, 0.5))
 def test_auto_gamma_trade_falls_with_the_names(n: int, m: int, cash: float) -> None:
-    """More names, less trade aversion; the cash weight of the target changes nothing."""
+    """More names, less trade aversion down to the floor; the cash weight of the target
+    changes nothing."""
     small, large = min(n, m), max(n, m)
     g_small = auto_gamma_trade(np.full(small, (1 - cash) / small))
     g_large = auto_gamma_trade(np.full(large, (1 - cash) / large))
-    assert g_large <= g_small
-    if large > small:
+    assert opt.GAMMA_TRADE_FLOOR <= g_large <= g_small
+    if large > small and g_small > opt.GAMMA_TRADE_FLOOR:
         assert g_large < g_small
 
 

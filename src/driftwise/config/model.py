@@ -428,7 +428,7 @@ class OptimizerConfig(_Section):
     gamma: Positive = _f(DEFAULT_GAMMA, "Risk aversion γ of (γ/2)·(w − t)'Σ(w − t).")
     gamma_trade: Positive | Literal["auto"] = _f(
         AUTO, "Trade aversion: multiple of the cost; \"auto\": 5 × (N_eff / 20)^(-2/3) of "
-        "the target's effective number of names N_eff.")
+        "the target's effective number of names N_eff, at least 1.5.")
     max_weight: float = _f(1.0, "Upper bound of each asset's weight, fraction of NAV.",
                            gt=0, le=1)
     group_deviation: float | None = _f(None, "Largest group deviation |Σ(w − t)|, fraction "

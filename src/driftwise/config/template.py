@@ -110,8 +110,9 @@ max_liquidity_days = 10.0
 # Risk aversion γ of the optimized destination: (γ/2)·(w − t)'Σ(w − t), Σ annualized.
 gamma = 2.0
 # Trade aversion γ_trade: the multiple of the cost model's cost the optimizer charges;
-# "auto": 5 × (N_eff / 20)^(-2/3), N_eff = (Σ t)² / Σ t² the target's effective number of
-# names (5 at 20 equal weights, 1.0 at 224, 0.63 at 452), or a number such as 5.0.
+# "auto": 5 × (N_eff / 20)^(-2/3), at least 1.5, N_eff = (Σ t)² / Σ t² the target's
+# effective number of names (5 at 20 equal weights, 2.0 at 80, 1.5 from 122), or a number
+# such as 5.0.
 gamma_trade = "auto"
 # Upper bound of every asset's weight after an optimized rebalance, fraction of NAV.
 max_weight = 1.0

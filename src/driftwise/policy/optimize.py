@@ -94,6 +94,9 @@ GAMMA_TRADE_REFERENCE_NAMES = 20.0
 GAMMA_TRADE_EXPONENT = -2.0 / 3.0
 """Exponent of the automatic γ_trade in the effective number of names
 (:func:`auto_gamma_trade`): the cube-root law of the best no-trade band."""
+GAMMA_TRADE_FLOOR = 1.5
+"""Least automatic γ_trade (:func:`auto_gamma_trade`), reached at about 122 names: the best
+γ_trade measured on 100, 200 and 452 S&P 500 stocks (1.54, 1.46, 1.43) stops falling there."""
 EXACT_RISK_ASSETS = 60
 """Up to this many assets Σ enters exactly; above, as a factor model."""
 N_FACTORS = 20
@@ -216,20 +219,22 @@ def effective_names(target_weights: npt.ArrayLike) -> float:
 def auto_gamma_trade(target_weights: npt.ArrayLike) -> float:
     """The automatic trade aversion of target weights (N,):
 
-    ``γ_trade = DEFAULT_GAMMA_TRADE · (N_eff / GAMMA_TRADE_REFERENCE_NAMES) ^ GAMMA_TRADE_EXPONENT``
+    ``γ_trade = max(GAMMA_TRADE_FLOOR,
+    DEFAULT_GAMMA_TRADE · (N_eff / GAMMA_TRADE_REFERENCE_NAMES) ^ GAMMA_TRADE_EXPONENT)``
 
     with ``N_eff`` the effective number of names (:func:`effective_names`); a target
     without risky weights takes :data:`DEFAULT_GAMMA_TRADE`. The exponent is that of the
     best no-trade band of a drifting asset with a proportional cost (the cube root of the
     drift variance, which falls as 1/N² per name); the level is the best γ_trade of the
-    20-name sample. ``benchmarks/optimizer.py --study`` measures the best γ_trade by N (the
-    user guide gives the figures: 2.46 at 20 and 1.71 at 50 S&P names).
+    20-name sample; the floor is where the best γ_trade measured on S&P 500 stocks stops
+    falling (1.54 at 100 names, 1.46 at 200, 1.43 at 452). ``benchmarks/optimizer.py
+    --study`` measures the best γ_trade by N (the user guide gives the figures).
     """
     n_eff = effective_names(target_weights)
     if not np.isfinite(n_eff):
         return DEFAULT_GAMMA_TRADE
-    return float(DEFAULT_GAMMA_TRADE * (n_eff / GAMMA_TRADE_REFERENCE_NAMES)
-                 ** GAMMA_TRADE_EXPONENT)
+    return float(max(GAMMA_TRADE_FLOOR, DEFAULT_GAMMA_TRADE
+                     * (n_eff / GAMMA_TRADE_REFERENCE_NAMES) ** GAMMA_TRADE_EXPONENT))
 
 
 @dataclass(frozen=True, eq=False)
