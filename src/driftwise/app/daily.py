@@ -26,8 +26,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from driftwise.app.accounts import account_config
-from driftwise.app.household import LossSale, Terms, counts, settle, with_terms
+from driftwise.app.accounts import Terms, account_config, with_terms
+from driftwise.app.household import LossSale, counts, settle
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config.model import AccountsConfig, Config
 from driftwise.data.accounts import AccountProfile
@@ -325,7 +325,13 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
              settings: AccountsConfig) -> tuple[RecordInputs, tuple[str, ...]]:
     """The account's inputs with its target after asset location within its household
     (:func:`driftwise.app.location.locate`), and the reason that says so."""
-    from driftwise.app.location import Member, inefficient_tickers, locate
+    from driftwise.app.location import (
+        Member,
+        inefficient_tickers,
+        locate,
+        located_reason,
+        marked_nav_usd,
+    )
     from driftwise.data.model import TaxStatus
     from driftwise.record.holdings import read_snapshot
 
@@ -339,8 +345,8 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
         nav = 0.0
         if snapshot_id is not None:
             held = read_snapshot(connection, snapshot_id)
-            nav = float(held.cash_usd) + sum(
-                float(s) * float(marks.get(t, np.nan)) for t, s in held.positions.items())
+            nav = marked_nav_usd(pd.Series({t: float(s) for t, s in held.positions.items()},
+                                           dtype=float), float(held.cash_usd), marks)
         version = effective_targets(connection, key, day)
         book.append(Member(member, nav if math.isfinite(nav) else float("nan"),
                            profiles[member].tax_status is TaxStatus.TAX_DEFERRED,
@@ -350,10 +356,8 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
     if profile.name not in located:
         return found, (why,)
     mine = located[profile.name]
-    shown = ", ".join(f"{t} {w:.1%}" for t, w in mine.weights.items() if w > 0)
     inputs = dataclasses.replace(found.inputs, targets=mine)
-    return dataclasses.replace(found, inputs=inputs), (f"{why}; this account's target: "
-                                                       f"{shown}",)
+    return dataclasses.replace(found, inputs=inputs), (located_reason(why, mine),)
 
 
 def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False,

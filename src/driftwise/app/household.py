@@ -29,11 +29,20 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from driftwise.app.accounts import Terms
 from driftwise.app.plan import Decision, Plan
 from driftwise.config.model import Config
-from driftwise.data.model import Targets, TaxStatus
+from driftwise.data.accounts import AccountSpec
+from driftwise.data.model import Holdings, Inputs, Targets, TaxStatus
 from driftwise.data.sales import RecentSales
+from driftwise.errors import DataError
+
+if TYPE_CHECKING:
+    from driftwise.app.batch import BatchPlan
 
 ACTING = (Decision.REBALANCE, Decision.PARTIAL)
 """The decisions whose trades are proposed as orders."""
@@ -76,37 +85,6 @@ class LossSale:
                 f"loss{amount} (plan of {self.day})")
 
 
-@dataclass(frozen=True)
-class Terms:
-    """What its household changes in one account's plan.
-
-    Attributes
-    ----------
-    no_buy : tuple of str
-        Tickers not bought in this plan (a buy would wash another account's loss).
-    reasons : tuple of str
-        Added to the plan's reasons.
-    targets : Targets or None
-        The account's own target (asset location); None: as planned without it.
-    sales : RecentSales or None
-        The account's own recent sales; None: as planned without it.
-    """
-
-    no_buy: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    targets: Targets | None = None
-    sales: RecentSales | None = None
-
-
-def with_terms(config: Config, terms: Terms | None) -> Config:
-    """``config`` with the terms' tickers added to ``[constraints] do_not_buy``."""
-    if terms is None or not terms.no_buy:
-        return config
-    limits = config.constraints
-    return config.model_copy(update={"constraints": limits.model_copy(update={
-        "do_not_buy": tuple(sorted({*limits.do_not_buy, *terms.no_buy}))})})
-
-
 def counts(status: TaxStatus | None) -> bool:
     """Whether an account's sales at a loss are tax losses (not tax-deferred or exempt)."""
     return status not in (TaxStatus.TAX_DEFERRED, TaxStatus.TAX_EXEMPT)
@@ -137,7 +115,8 @@ Planner = Callable[[Mapping[str, Terms]], Mapping[str, Plan]]
 
 def settle(names: Sequence[str], planner: Planner, terms: Mapping[str, Terms],
            known: Mapping[str, Sequence[LossSale]], taxed: Mapping[str, bool],
-           day: dt.date, config: Config) -> tuple[dict[str, Plan], dict[str, Terms]]:
+           day: dt.date, config: Config, *, plans: Mapping[str, Plan] | None = None
+           ) -> tuple[dict[str, Plan], dict[str, Terms]]:
     """Plan the accounts ``names`` of one household so that no buy washes another
     account's loss (see the module's notes for the priority), and return each plan and
     the terms it was made with.
@@ -154,10 +133,12 @@ def settle(names: Sequence[str], planner: Planner, terms: Mapping[str, Terms],
         other accounts' fills and open orders, the recent-sales file's rows.
     taxed : Mapping[str, bool]
         Whether the account's losses count (:func:`counts`).
+    plans : Mapping[str, Plan], optional
+        The accounts' plans with ``terms`` already made (else made first).
     """
     t = config.tax
     now = {n: terms.get(n, Terms()) for n in names}
-    plans = dict(planner(now))
+    plans = dict(planner(now) if plans is None else plans)
     held: dict[str, set[str]] = {n: set(now[n].no_buy) for n in names}
     while True:
         mine = {n: plan_losses(plans[n], n, day) if taxed.get(n, True) else ()
@@ -211,3 +192,127 @@ def _flag(names: Sequence[str], plans: dict[str, Plan],
                     "tax.allow_wash_sales)")
     return {n: (dataclasses.replace(p, reasons=p.reasons + tuple(said[n])) if said[n] else p)
             for n, p in plans.items()}
+
+
+def plan_book(inputs: Inputs, books: Mapping[str, Holdings], config: Config, *,
+              profiles: Mapping[str, AccountSpec],
+              as_of: pd.Timestamp | str | None = None, pending_days: float = float("nan"),
+              shared_targets: bool = True, workers: int | None = 1,
+              scheduler: str | None = None) -> BatchPlan:
+    """``driftwise plan --all`` with an accounts file: every account planned
+    (:func:`driftwise.app.batch.plan_accounts`), each household's accounts together.
+
+    * **Recent sales.** When the recent-sales file (``inputs.sales``) has an ``account``
+      column, each account's plan reads its own rows and those without an account (its
+      wash sales and the year's realized gain); the other rows of its household's
+      accounts are sales at a loss its buys must not wash (within the window); rows of
+      accounts outside its household are not its concern. Without the column, every
+      account reads every row, as a plan of one account does.
+    * **Wash sales across the household** (:func:`settle`): no account buys what
+      another sells at a loss, in the file or in this run; the accounts planned again
+      are planned in this process.
+    * **Asset location** (``[accounts] asset_location``, with ``--targets``): each
+      household's target split by tax status (:func:`driftwise.app.location.locate`),
+      each account marked to market on the day.
+    """
+    from driftwise.app.batch import BatchPlan, plan_accounts
+
+    houses: dict[str, list[str]] = {}
+    for name in books:
+        spec = profiles.get(name)
+        if spec is not None and spec.household is not None:
+            houses.setdefault(spec.household, []).append(name)
+    houses = {h: names for h, names in houses.items() if len(names) > 1}
+    window = config.tax.wash_sale_days
+    terms, known = _file_terms(inputs, books, houses, window, as_of)
+    if config.accounts.asset_location and shared_targets:
+        for names in houses.values():
+            for name, (target, why) in _located(inputs, books, profiles, names, config,
+                                                as_of).items():
+                mine = terms.get(name, Terms())
+                terms[name] = dataclasses.replace(
+                    mine, targets=target if target is not None else mine.targets,
+                    reasons=(*mine.reasons, why))
+
+    def run(chosen: Mapping[str, Terms], many: bool) -> dict[str, Plan]:
+        batch = plan_accounts(inputs, {n: books[n] for n in chosen}, config, as_of=as_of,
+                              pending_days=pending_days, shared_targets=shared_targets,
+                              workers=workers if many else 1,
+                              scheduler=scheduler if many else None,
+                              profiles=profiles, terms=chosen)
+        return dict(batch.plans)
+
+    plans = run({n: terms.get(n, Terms()) for n in books}, True)
+    for names in houses.values():
+        day = pd.Timestamp(plans[names[0]].as_of).date()
+        made, _ = settle(names, lambda chosen: run(chosen, False),
+                         {n: terms.get(n, Terms()) for n in names}, known,
+                         {n: counts(profiles[n].tax_status) for n in names}, day, config,
+                         plans={n: plans[n] for n in names})
+        plans.update(made)
+    return BatchPlan({n: plans[n] for n in books})
+
+
+def _file_terms(inputs: Inputs, books: Mapping[str, Holdings],
+                houses: Mapping[str, list[str]], window_days: int,
+                as_of: pd.Timestamp | str | None
+                ) -> tuple[dict[str, Terms], dict[str, list[LossSale]]]:
+    """Each account's own recent sales, and the loss sales of its household's other
+    accounts within the window (by the ``account`` column of the recent-sales file)."""
+    sales = inputs.sales
+    if sales is None or sales.frame["account"].isna().all():
+        return {}, {}
+    frame = sales.frame
+    day = pd.Timestamp(as_of if as_of is not None else inputs.market.prices.index[-1])
+    unknown = sorted(set(frame["account"].dropna()) - set(books))
+    if unknown:
+        raise DataError(f"the recent sales name an account the holdings file does not "
+                        f"have: {', '.join(map(str, unknown))}", file=sales.source,
+                        field="account", expected="an account of the holdings file: "
+                        + ", ".join(books), found=str(unknown[0]))
+    terms = {n: Terms(sales=RecentSales(frame[frame["account"].isna()
+                                              | (frame["account"] == n)].reset_index(
+                                                  drop=True), sales.source))
+             for n in books}
+    recent = frame[(frame["gain_usd"] < 0.0) & (frame["sold"] >= day - pd.Timedelta(
+        days=window_days)) & frame["account"].notna()]
+    known: dict[str, list[LossSale]] = {}
+    for names in houses.values():
+        for n in names:
+            theirs = recent[recent["account"].isin([m for m in names if m != n])]
+            known[n] = [LossSale(str(t), str(a), pd.Timestamp(d).date(), -float(g), "filled")
+                        for t, a, d, g in zip(theirs["ticker"], theirs["account"],
+                                              theirs["sold"], theirs["gain_usd"],
+                                              strict=True)]
+    return terms, known
+
+
+def _located(inputs: Inputs, books: Mapping[str, Holdings],
+             profiles: Mapping[str, AccountSpec], names: Sequence[str], config: Config,
+             as_of: pd.Timestamp | str | None) -> dict[str, tuple[Targets | None, str]]:
+    """The household's located targets and the reason each plan gives (the shared target
+    with each account's cash target)."""
+    from driftwise.app.location import (
+        Member,
+        inefficient_tickers,
+        locate,
+        located_reason,
+        marked_nav_usd,
+    )
+    from driftwise.data.accounts import with_cash_target
+
+    day = pd.Timestamp(as_of) if as_of is not None else inputs.market.prices.index[-1]
+    marks = inputs.market.prices.loc[:day].ffill().iloc[-1]
+    members = []
+    for n in names:
+        target, spec = inputs.targets, profiles[n]
+        if target is not None and spec.cash_target_weight is not None:
+            target = with_cash_target(target, spec.cash_target_weight)
+        nav = marked_nav_usd(books[n].shares, books[n].cash_usd, marks)
+        members.append(Member(n, nav if math.isfinite(nav) else float("nan"),
+                              spec.tax_status is TaxStatus.TAX_DEFERRED, target))
+    settings = config.accounts
+    located, why = locate(members, inefficient_tickers(
+        inputs.master, settings.tax_inefficient_classes, settings.tax_inefficient_tickers))
+    return {n: ((located[n], located_reason(why, located[n])) if n in located
+                else (None, why)) for n in names}
