@@ -210,3 +210,33 @@ def test_a_local_dask_cluster_plans_the_households_as_serially(
     serial = _run(tmp_path, prices, capsys, HOUSE)
     dask = _run(tmp_path, prices, capsys, HOUSE, "--workers", "2")
     assert dask == serial
+
+
+def test_recorded_plans_store_the_loss_of_each_sale(
+        tmp_path: Path, prices: tuple[Path, pd.Series],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``plan --all --db``: the sale orders carry the loss of their lots (read later by
+    the household's other accounts in ``driftwise daily``), the buys none."""
+    import sqlalchemy as sa
+
+    from driftwise.record import open_record
+    from driftwise.record.holdings import account_id
+    from driftwise.record.schema import orders
+
+    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    assert main(["init", "--db", url]) == EXIT_OK
+    plans = _run(tmp_path, prices, capsys, HOUSE, "--db", url)
+    (sale,) = [t for t in plans["b-seller"]["trades"] if t["ticker"] == "AAPL"]
+    engine = open_record(url)
+    with engine.connect() as c:
+        rows = c.execute(sa.select(orders.c.side, orders.c.shares, orders.c.loss_usd).where(
+            (orders.c.account_id == account_id(c, "b-seller")) & (orders.c.ticker == "AAPL")
+        )).all()
+    engine.dispose()
+    assert {r.side for r in rows} == {"SELL"}
+    # the children of the schedule share the sale's loss in proportion to their shares
+    total = sum(float(r.loss_usd) for r in rows)
+    assert total == pytest.approx(sale["loss_usd"], abs=0.01 * len(rows))
+    for r in rows:
+        assert float(r.loss_usd) == pytest.approx(
+            sale["loss_usd"] * float(r.shares) / sale["shares"], abs=0.005)
