@@ -18,7 +18,7 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
-from driftwise.app.accounts import account_config
+from driftwise.app.accounts import Terms, account_config, with_terms
 from driftwise.app.plan import Decision, Plan, PlanSteps, ScheduleRequest, finish_plan, plan_steps
 from driftwise.config.model import Config
 from driftwise.costs import AssetCostInputs
@@ -83,8 +83,9 @@ CHUNK_ACCOUNTS = 25
 than a plan)."""
 
 
-Book: TypeAlias = "Holdings | tuple[Holdings, AccountSpec | None]"
-"""An account's holdings, alone or with its row of an accounts file."""
+Book: TypeAlias = "Holdings | tuple[Holdings, AccountSpec | None, Terms | None]"
+"""An account's holdings, alone or with its row of an accounts file and what its
+household changes in its plan."""
 
 
 def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
@@ -99,14 +100,21 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
     requests: list[ScheduleRequest | None] = []
     said: list[tuple[str, ...]] = []
     for book in books:
-        holdings, spec = book if isinstance(book, tuple) else (book, None)
+        holdings, spec, terms = book if isinstance(book, tuple) else (book, None, None)
         targets = inputs.targets if shared_targets else None
         if spec is not None and spec.cash_target_weight is not None and targets is not None:
             targets = with_cash_target(targets, spec.cash_target_weight)
         mine, reasons = account_config(config, None if spec is None else AccountProfile(
             spec.account, spec.household, spec.tax_status, spec.model, spec.do_not_buy,
             spec.do_not_sell))
-        one = plan_steps(dataclasses.replace(inputs, holdings=holdings, targets=targets),
+        own = inputs
+        if terms is not None:  # the household's: located target, own sales, held buys
+            mine, reasons = with_terms(mine, terms), reasons + terms.reasons
+            own = dataclasses.replace(
+                inputs, targets=terms.targets if terms.targets is not None else targets,
+                sales=terms.sales if terms.sales is not None else inputs.sales)
+            targets = own.targets
+        one = plan_steps(dataclasses.replace(own, holdings=holdings, targets=targets),
                          mine, as_of=as_of, pending_days=pending,
                          with_schedule=with_schedule)
         requests.append(next(one))
@@ -204,7 +212,8 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
                   workers: int | None = 1, scheduler: str | None = None,
                   chunk: int = CHUNK_ACCOUNTS,
                   profiles: Mapping[str, AccountSpec] | None = None,
-                  with_schedule: bool = True) -> BatchPlan:
+                  with_schedule: bool = True,
+                  terms: Mapping[str, Terms] | None = None) -> BatchPlan:
     """Plan each account of ``books`` with the shared ``inputs``.
 
     Parameters
@@ -231,12 +240,18 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
     with_schedule : bool
         Build each plan's execution schedule (child orders); False: plans without one,
         as ``make_plan(..., with_schedule=False)``.
+    terms : Mapping[str, Terms], optional
+        What its household changes in an account's plan (:class:`~driftwise.app.
+        accounts.Terms`: its located target, its own recent sales, tickers not bought),
+        said in its reasons; see :func:`driftwise.app.household.plan_book`.
     """
     names = list(books)
     shared: Shared = (inputs, config, as_of, pending_days, shared_targets, with_schedule)
     size = max(1, chunk)
-    mine = {n: (books[n], profiles.get(n)) if profiles is not None else books[n]
-            for n in names}
+    mine: dict[str, Book] = {
+        n: (books[n], None if profiles is None else profiles.get(n),
+            None if terms is None else terms.get(n))
+        if profiles is not None or terms is not None else books[n] for n in names}
     chunks = [[mine[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
     if workers == 1 and scheduler is None:
         made = [plan_chunk(shared, c) for c in chunks]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from driftwise.app.accounts import account_config
+from driftwise.app.accounts import Terms, account_config, with_terms
+from driftwise.app.household import LossSale, counts, settle
 from driftwise.app.plan import Decision, Plan, make_plan
 from driftwise.config.model import AccountsConfig, Config
 from driftwise.data.accounts import AccountProfile
@@ -60,7 +61,10 @@ DAILY = "record"
 """``fingerprints["inputs"]`` of a plan made by ``daily`` (its inputs are the record's)."""
 
 ORDER_COLUMNS = ["order_id", "ticker", "side", "shares", "order_type", "limit_price_usd"]
-"""The order columns a daily plan stores."""
+"""The order columns of a daily plan's orders."""
+
+STORED_COLUMNS = [*ORDER_COLUMNS, "loss_usd"]
+"""The order columns a daily plan stores (``loss_usd``: see :func:`with_losses`)."""
 
 METRICS = {"drift": ("before", "drift"), "te": ("before", "te"), "vix": ("before", "vix"),
            "drift_after": ("after", "drift"), "te_after": ("after", "te"),
@@ -169,17 +173,37 @@ def _events(previous: Any | None, version: int | None, missing: list[str], stale
 
 
 def order_rows(plan: Plan, day: dt.date, held: pd.Series, *, schedule: bool) -> pd.DataFrame:
-    """The orders a daily plan stores (:data:`ORDER_COLUMNS`): one parent order per
+    """The orders a daily plan stores (:data:`STORED_COLUMNS`): one parent order per
     traded ticker (MARKET, the day's whole trade; a sale crossing zero split in two), or,
     with ``schedule``, the execution schedule's child orders; none without trades."""
     if plan.decision not in (Decision.REBALANCE, Decision.PARTIAL) or not len(plan.trades):
-        return pd.DataFrame(columns=ORDER_COLUMNS)
+        return pd.DataFrame(columns=STORED_COLUMNS)
     if schedule:
         if plan.schedule is None:
-            return pd.DataFrame(columns=ORDER_COLUMNS)
-        return orders_frame(plan.schedule)
+            return pd.DataFrame(columns=STORED_COLUMNS)
+        return with_losses(orders_frame(plan.schedule), plan.trades)
     trades = plan.trades.reset_index()[["ticker", "side", "shares"]]
-    return parent_orders(trades, day, held)
+    return with_losses(parent_orders(trades, day, held), plan.trades)
+
+
+def with_losses(rows: pd.DataFrame, trades: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (orders) with ``loss_usd``: the loss of the lots each sale relieves below
+    their basis (the trade list's ``loss_usd`` of its ticker, shared among the ticker's
+    ``SELL`` orders in proportion to their shares, in USD rounded to the cent); 0 for the
+    other orders. A household's other accounts read it while the order is open (a buy of
+    the ticker would wash that loss)."""
+    out = rows[ORDER_COLUMNS].copy()
+    loss = (trades["loss_usd"] if "loss_usd" in trades.columns
+            else pd.Series(0.0, index=trades.index))
+    sell = out["side"].astype(str).to_numpy() == "SELL"
+    shares = out["shares"].to_numpy(dtype=float)
+    ticker_sold = pd.Series(np.where(sell, shares, 0.0)).groupby(
+        out["ticker"].astype(str).to_numpy()).transform("sum").to_numpy()
+    ticker_loss = (loss.groupby(level=0).sum().reindex(out["ticker"].astype(str))
+                   .fillna(0.0).to_numpy(dtype=float))
+    share = np.divide(shares, ticker_sold, out=np.zeros_like(shares), where=ticker_sold > 0)
+    out["loss_usd"] = np.round(np.where(sell, ticker_loss * share, 0.0), 2)
+    return out
 
 
 def parent_orders(trades: pd.DataFrame, day: dt.date, held: pd.Series) -> pd.DataFrame:
@@ -229,11 +253,11 @@ class Prepared:
         Its household, tax status and restrictions.
     household_buys : tuple of str
         Tickers bought or proposed to be bought in the household's other accounts
-        within the wash-sale window (:func:`driftwise.app.accounts.household_buys`).
+        within the wash-sale window (:func:`driftwise.record.accounts.household_buys`).
     shared_household : bool
         The account's household has other accounts: it is planned inside the write
-        transaction, after the household's accounts before it, so that it sees their
-        proposed orders.
+        transaction, with the household's other accounts of the run
+        (:func:`plan_household`).
     """
 
     name: str
@@ -245,9 +269,10 @@ class Prepared:
     profile: AccountProfile | None = None
     household_buys: tuple[str, ...] = ()
     shared_household: bool = False
-    household_loss_sales: tuple[tuple[str, str], ...] = ()
-    """Sales at a loss in the household's other accounts within the window
-    (:func:`driftwise.record.accounts.household_loss_sales`): a buy would wash them."""
+    losses: tuple[LossSale, ...] = ()
+    """Sales at a loss of the household's other accounts, filled within the window or in
+    open orders (:func:`driftwise.record.accounts.household_loss_sales`): a buy would
+    wash them."""
     notes: tuple[str, ...] = ()
     """Reasons the plan adds (asset location)."""
 
@@ -261,12 +286,14 @@ class Prepared:
 
 def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketData,
             master: SecurityMaster, costs: CostFile | None, lock: bool = False,
-            wash_window_days: int = 30, location: AccountsConfig | None = None
-            ) -> Prepared | AccountDay:
+            wash_window_days: int = 30, location: AccountsConfig | None = None,
+            replaced: frozenset[str] = frozenset()) -> Prepared | AccountDay:
     """Read what the plan of account ``name`` on ``day`` needs; the stored plan
     (``already``) when it was planned on the day already. ``lock``: hold the account's
     row until the transaction ends. ``location``: the ``[accounts]`` settings when asset
-    location is on (the account's target located within its household)."""
+    location is on (the account's target located within its household). ``replaced``:
+    the household's accounts planned in the same run, whose proposed orders it
+    supersedes (not counted as the household's buys or loss sales)."""
     account = account_id(connection, name, lock=lock)
     history = daily_plans(connection, account)
     today = [r for r in history if r.as_of == day]
@@ -285,10 +312,12 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
     notes: tuple[str, ...] = ()
     if location is not None and shared and profile is not None:
         found, notes = _located(connection, found, profile, day, market, master, location)
+    losses = tuple(LossSale(*row) for row in household_loss_sales(
+        connection, profile, day, wash_window_days, replaced=replaced))
     return Prepared(name, account, previous, found, last, running_delay(previous, last),
-                    profile, household_buys(connection, profile, day, wash_window_days),
-                    shared, household_loss_sales=household_loss_sales(
-                        connection, profile, day, wash_window_days), notes=notes)
+                    profile, household_buys(connection, profile, day, wash_window_days,
+                                            replaced=replaced),
+                    shared, losses=losses, notes=notes)
 
 
 def _located(connection: Connection, found: RecordInputs, profile: AccountProfile,
@@ -296,7 +325,13 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
              settings: AccountsConfig) -> tuple[RecordInputs, tuple[str, ...]]:
     """The account's inputs with its target after asset location within its household
     (:func:`driftwise.app.location.locate`), and the reason that says so."""
-    from driftwise.app.location import Member, inefficient_tickers, locate
+    from driftwise.app.location import (
+        Member,
+        inefficient_tickers,
+        locate,
+        located_reason,
+        marked_nav_usd,
+    )
     from driftwise.data.model import TaxStatus
     from driftwise.record.holdings import read_snapshot
 
@@ -310,8 +345,8 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
         nav = 0.0
         if snapshot_id is not None:
             held = read_snapshot(connection, snapshot_id)
-            nav = float(held.cash_usd) + sum(
-                float(s) * float(marks.get(t, np.nan)) for t, s in held.positions.items())
+            nav = marked_nav_usd(pd.Series({t: float(s) for t, s in held.positions.items()},
+                                           dtype=float), float(held.cash_usd), marks)
         version = effective_targets(connection, key, day)
         book.append(Member(member, nav if math.isfinite(nav) else float("nan"),
                            profiles[member].tax_status is TaxStatus.TAX_DEFERRED,
@@ -321,17 +356,16 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
     if profile.name not in located:
         return found, (why,)
     mine = located[profile.name]
-    shown = ", ".join(f"{t} {w:.1%}" for t, w in mine.weights.items() if w > 0)
     inputs = dataclasses.replace(found.inputs, targets=mine)
-    return dataclasses.replace(found, inputs=inputs), (f"{why}; this account's target: "
-                                                       f"{shown}",)
+    return dataclasses.replace(found, inputs=inputs), (located_reason(why, mine),)
 
 
-def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False
-            ) -> Plan:
-    """The plan of a prepared account on ``day`` (no database: pure)."""
+def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False,
+            terms: Terms | None = None) -> Plan:
+    """The plan of a prepared account on ``day`` with its household's ``terms`` (no
+    database: pure)."""
     plan = plan_task((config, prepared.found.inputs.market, prepared.found.inputs.master,
-                      prepared.found.inputs.costs, day, schedule), _item(prepared))
+                      prepared.found.inputs.costs, day, schedule), _item(prepared, terms))
     if prepared.notes:
         plan = dataclasses.replace(plan, reasons=plan.reasons + prepared.notes)
     return plan
@@ -394,13 +428,40 @@ def plan_account(connection: Connection, name: str, day: dt.date, config: Config
 
     ``schedule``: store the execution schedule's child orders instead of one parent
     order per ticker (see :func:`order_rows`)."""
-    found = prepare(connection, name, day, market=market, master=master, costs=costs,
+    (done,) = plan_household(connection, [name], day, config, market=market, master=master,
+                             costs=costs, schedule=schedule)
+    return done
+
+
+def plan_household(connection: Connection, names: Sequence[str], day: dt.date,
+                   config: Config, *, market: MarketData, master: SecurityMaster,
+                   costs: CostFile | None, schedule: bool = False) -> list[AccountDay]:
+    """Plan accounts of one household together on ``day`` and store each plan, in the
+    caller's transaction (read, plan and store with their rows locked), in the order of
+    ``names``.
+
+    Each account sees the household's other accounts in the record (fills, and the
+    open orders of those not planned here) and the other plans made here: no buy washes
+    another account's sale at a loss; the loss sale is kept and the buy held back, its
+    reason naming the other account (:func:`driftwise.app.household.settle`)."""
+    location = config.accounts if config.accounts.asset_location else None
+    planned = frozenset(n for n in names if not any(
+        r.as_of == day for r in daily_plans(connection, account_id(connection, n, lock=True))))
+    read = [prepare(connection, n, day, market=market, master=master, costs=costs,
                     lock=True, wash_window_days=config.tax.wash_sale_days,
-                    location=config.accounts if config.accounts.asset_location else None)
-    if isinstance(found, AccountDay):
-        return found
-    return store(connection, found, compute(found, config, day, schedule=schedule), config,
-                 day, schedule=schedule)
+                    location=location, replaced=planned) for n in names]
+    mine = {p.name: p for p in read if isinstance(p, Prepared)}
+
+    def planner(terms: Mapping[str, Terms]) -> dict[str, Plan]:
+        return {n: compute(mine[n], config, day, schedule=schedule, terms=t)
+                for n, t in terms.items()}
+
+    made, _ = settle(list(mine), planner, {}, {n: p.losses for n, p in mine.items()},
+                     {n: counts(None if p.profile is None else p.profile.tax_status)
+                      for n, p in mine.items()}, day, config)
+    return [p if isinstance(p, AccountDay) else
+            store(connection, p, made[p.name], config, day, schedule=schedule)
+            for p in read]
 
 
 @dataclass(frozen=True)
@@ -453,31 +514,32 @@ Shared = tuple[Config, MarketData, SecurityMaster, "CostFile | None", dt.date, b
 """What every account's plan shares: configuration, market, master, costs, day, schedule."""
 
 Item = tuple[Holdings, "Targets | None", "pd.Timestamp | None", "dt.date | None",
-             "AccountProfile | None", tuple[str, ...], tuple[tuple[str, str], ...]]
+             "AccountProfile | None", tuple[str, ...], "Terms | None"]
 """One account's own inputs: holdings, targets, last rebalance, running delay's start,
-its profile (tax status, restrictions, household), the household's recent buys and its
-recent sales at a loss."""
+its profile (tax status, restrictions, household), the household's recent buys and what
+the household's wash-sale rule changes in its plan (:class:`Terms`)."""
 
 
 def plan_task(shared: Shared, item: Item) -> Plan:
     """The plan of one account from its own inputs and the shared ones (a Dask task, or
     called in this process: the same function either way)."""
     config, market, master, costs, day, schedule = shared
-    holdings, targets, last, since, profile, buys, losses = item
+    holdings, targets, last, since, profile, buys, terms = item
     mine, said = account_config(config, profile)
+    mine = with_terms(mine, terms)
+    said += () if terms is None else terms.reasons
     inputs = Inputs(holdings=holdings, targets=targets, master=master, market=market,
-                    last_rebalance=last, costs=costs, household_buys=buys,
-                    household_loss_sales=losses)
+                    last_rebalance=last, costs=costs, household_buys=buys)
     plan = make_plan(inputs, mine, as_of=pd.Timestamp(day),
                      pending_days=pending_days(market.prices.index, since, day),
                      with_schedule=schedule)
     return dataclasses.replace(plan, reasons=plan.reasons + said) if said else plan
 
 
-def _item(prepared: Prepared) -> Item:
+def _item(prepared: Prepared, terms: Terms | None = None) -> Item:
     inputs = prepared.found.inputs
     return (inputs.holdings, inputs.targets, inputs.last_rebalance, prepared.since,
-            prepared.profile, prepared.household_buys, prepared.household_loss_sales)
+            prepared.profile, prepared.household_buys, terms)
 
 
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
@@ -535,50 +597,84 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
         master, costs = load_master(connection), load_costs(connection, day)
         every = connection.execute(sa.select(accounts.c.name).order_by(accounts.c.name)
                                    ).scalars().all()
-    chosen = list(every) if names is None else list(names)
+        chosen = list(every) if names is None else list(names)
+        houses = {n: p.household for n, p in account_profiles(
+            connection, None if names is None else chosen).items()}
     shared: Shared = (config, market, master, costs, day, schedule)
+    groups = batches(chosen, houses, batch)
     if workers == 1 and scheduler is None:
-        out = _batches(engine, chosen, shared, batch, progress,
+        out = _batches(engine, groups, shared, progress,
                        lambda items: [plan_task(shared, i) for i in items])
     else:
         from driftwise.backtest.cluster import client, run_tasks
 
         with client(workers, scheduler) as dask_client:
-            out = _batches(engine, chosen, shared, batch, progress,
+            out = _batches(engine, groups, shared, progress,
                            lambda items: run_tasks(dask_client, plan_task, items, shared))
     return DailyRun(day, tuple(sorted(out, key=_order_key)))
 
 
-def _batches(engine: Engine, chosen: list[str], shared: Shared, batch: int,
+def batches(chosen: Sequence[str], houses: Mapping[str, str | None], size: int
+            ) -> list[list[list[str]]]:
+    """The accounts in batches of about ``size``, each batch a list of units: one
+    account, or the accounts of one household (in the order of ``chosen``, at its first
+    member), never split between batches so that they are planned together."""
+    members: dict[str, list[str]] = {}
+    for n in chosen:
+        if houses.get(n) is not None:
+            members.setdefault(str(houses[n]), []).append(n)
+    units: list[list[str]] = []
+    for n in chosen:
+        house = houses.get(n)
+        if house is None:
+            units.append([n])
+        elif members[house][0] == n:
+            units.append(members[house])
+    out: list[list[list[str]]] = []
+    count = 0
+    for unit in units:
+        if not out or count >= max(1, size):
+            out.append([])
+            count = 0
+        out[-1].append(unit)
+        count += len(unit)
+    return out
+
+
+def _batches(engine: Engine, groups: list[list[list[str]]], shared: Shared,
              progress: Callable[[str], None] | None,
              planner: Callable[[list[Item]], list[Plan]]) -> list[AccountDay]:
     config, market, master, costs, day, schedule = shared
     out: list[AccountDay] = []
-    for start in range(0, len(chosen), max(1, batch)):
-        group = chosen[start:start + max(1, batch)]
+    for units in groups:
+        group = [n for unit in units for n in unit]
         with engine.connect() as connection:
-            read = [prepare(connection, n, day, market=market, master=master, costs=costs,
-                            wash_window_days=config.tax.wash_sale_days,
-                            location=(config.accounts if config.accounts.asset_location
-                                      else None)) for n in group]
-        # an account sharing its household is planned in the write transaction, after the
-        # household's accounts before it (it sees their proposed orders)
-        todo = [p for p in read if isinstance(p, Prepared) and not p.shared_household]
+            read = {n: prepare(connection, n, day, market=market, master=master,
+                               costs=costs, wash_window_days=config.tax.wash_sale_days,
+                               location=(config.accounts if config.accounts.asset_location
+                                         else None)) for n in group}
+        # an account sharing its household is planned in the write transaction, with the
+        # household's other accounts of the run (plan_household)
+        todo = [p for p in read.values() if isinstance(p, Prepared) and not p.shared_household]
         made = dict(zip([p.name for p in todo], planner([_item(p) for p in todo]),
                         strict=True))
 
-        def write(connection: Connection, read: list[Prepared | AccountDay] = read,
+        def write(connection: Connection, units: list[list[str]] = units,
+                  read: dict[str, Prepared | AccountDay] = read,
                   made: dict[str, Plan] = made) -> list[AccountDay]:
             done = []
-            for p in read:
-                if isinstance(p, AccountDay):
+            for unit in units:
+                p = read[unit[0]]
+                if len(unit) == 1 and isinstance(p, AccountDay):
                     done.append(p)
-                elif p.name in made and _still(connection, p, day):
+                elif (len(unit) == 1 and isinstance(p, Prepared) and p.name in made
+                      and _still(connection, p, day)):
                     done.append(store(connection, p, made[p.name], config, day,
                                       schedule=schedule))
                 else:
-                    done.append(plan_account(connection, p.name, day, config, market=market,
-                                             master=master, costs=costs, schedule=schedule))
+                    done.extend(plan_household(connection, unit, day, config, market=market,
+                                               master=master, costs=costs,
+                                               schedule=schedule))
             return done
 
         stored = transaction(engine, write)

@@ -113,3 +113,23 @@ def locate(members: Sequence[Member], inefficient: frozenset[str]
     return out, (f"asset location: the household's targets split by tax status, its "
                  f"tax-inefficient assets ({moved}) held in its tax-deferred accounts first "
                  f"({placed:,.0f} of {held_bad:,.0f} USD fit there)")
+
+
+def marked_nav_usd(shares: pd.Series, cash_usd: float, marks: pd.Series) -> float:
+    """An account's NAV: ``cash + Σ shares · mark`` (NaN when a held ticker has no mark).
+
+    Parameters
+    ----------
+    shares : pd.Series
+        Shares by ticker.
+    marks : pd.Series
+        The last price of each ticker on the day, USD.
+    """
+    prices = marks.reindex(shares.index).to_numpy(dtype=float)
+    return float(cash_usd) + float(np.dot(shares.to_numpy(dtype=float), prices))
+
+
+def located_reason(why: str, target: Targets) -> str:
+    """The reason a located account's plan gives: what was done and its own target."""
+    shown = ", ".join(f"{t} {w:.1%}" for t, w in target.weights.items() if w > 0)
+    return f"{why}; this account's target: {shown}"

@@ -530,12 +530,15 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
         relief = config.tax.lot_relief.value
         out["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
         out["tax_usd"] = step_.tax_by_asset_usd[where]
+        out["loss_usd"] = np.bincount(lots.asset, weights=np.maximum(-step_.gain_usd, 0.0),
+                                      minlength=len(state.tickers))[where]
     else:
         sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
-                 if side == "SELL" else ("", 0.0) for t, s, p, side in
+                 if side == "SELL" else ("", 0.0, 0.0) for t, s, p, side in
                  zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
-        out["lots"] = [text for text, _ in sales]
-        out["tax_usd"] = [tax for _, tax in sales]
+        out["lots"] = [text for text, _, _ in sales]
+        out["tax_usd"] = [tax for _, tax, _ in sales]
+        out["loss_usd"] = [loss for _, _, loss in sales]
     _refuse_above_nav(out, state, inputs)
     return out
 
@@ -565,7 +568,7 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     out = pd.DataFrame({
         "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
         "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
-        "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0,
+        "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0, "loss_usd": 0.0,
         "cost_usd": cost, "borrow_usd": np.asarray(borrow_usd)[at],
         "liquidity_days": column("liquidity_days"), "flags": table["flags"].iloc[rows].array,
         "cost_bps": 1e4 * cost / np.abs(trade),
@@ -636,6 +639,7 @@ def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: Portfoli
                         np.zeros(len(state.tickers)), why)
     rows["tax_usd"] = tax.reindex(rows.index, fill_value=0.0)
     rows["lots"] = lot_text.reindex(rows.index, fill_value="")
+    rows["loss_usd"] = by_ticker["loss_usd"].sum().reindex(rows.index, fill_value=0.0)
     said = ", ".join(f"{t} ({-float(rows.loc[t, 'trade_usd']):,.0f} USD)"
                      for t in sold_shares.index if t in rows.index)
     reasons.append(f"loss harvest in the trade list: sell {said}; tax saved now "
@@ -669,22 +673,24 @@ def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Input
 
 
 def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: pd.Timestamp,
-               config: Config) -> tuple[str, float]:
-    """The lots a sale relieves (as text) and its tax (0: tax is shown and decided on
-    only under ``[tax] enabled``, by :mod:`driftwise.app.tax`)."""
+               config: Config) -> tuple[str, float, float]:
+    """The lots a sale relieves (as text), its tax (0: tax is shown and decided on only
+    under ``[tax] enabled``, by :mod:`driftwise.app.tax`) and the loss of its lots sold
+    below their basis (USD, >= 0)."""
     lots = inputs.holdings.lots
     if lots is None:
-        return "", 0.0
+        return "", 0.0, 0.0
     mine = lots[(lots["ticker"] == ticker) & (lots["shares"] > 0)]
     if mine.empty:
-        return "", 0.0
+        return "", 0.0, 0.0
     t = config.tax
     method = Relief(t.lot_relief.value)
     sold = relieve_lots(mine, shares, price, as_of, method, plan_tax.rates(config),
                         specific=t.specific_lots)
     text = f"{method.value}: " + ", ".join(
         f"{s.acquired.date()}×{s.shares:g} ({'LT' if s.long_term else 'ST'})" for s in sold)
-    return text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0)
+    return (text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0),
+            sum(max(-s.gain_usd, 0.0) for s in sold))
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,12 @@ def _show(run: object, show_all: bool, where: str) -> None:
                       str(a.orders), str(a.plan_id) + (" (earlier)" if a.already else ""),
                       "; ".join(a.events) or "")
     console.print(table)
+    from driftwise.app.household import MARK
+
+    for a in run.accounts:  # the household's wash-sale rule, whatever the listing shows
+        for reason in a.reasons:
+            if MARK in reason:
+                console.print(f"{a.account}: {reason}", highlight=False, soft_wrap=True)
     cancelled = sum(len(a.cancelled) for a in run.accounts)
     if cancelled:
         console.print(f"{cancelled} earlier order(s) cancelled (invalidated or superseded)")

@@ -254,7 +254,10 @@ def record_plan(plan: Plan, url: str, account: str, files: dict[str, Path | None
         delay_until=None if plan.delay_until is None else plan.delay_until.date(),
         rule=plan.rule, reasons=plan.reasons, fingerprints=prints,
         configuration=plan.config_toml, nav_usd=plan.nav_usd)
-    order_rows = (orders_frame(plan.schedule) if plan.schedule is not None
+    from driftwise.app.daily import with_losses
+
+    order_rows = (with_losses(orders_frame(plan.schedule), plan.trades)
+                  if plan.schedule is not None
                   else pd.DataFrame(columns=["order_id", "ticker", "side", "shares",
                                              "order_type", "limit_price_usd"]))
     engine = open_record(url)

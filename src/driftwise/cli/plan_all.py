@@ -40,9 +40,17 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
         inputs = with_sales(inputs, sales, as_of)
     pending = pending_days_option(delayed_since, inputs.market.prices.index, as_of)
     profiles = None if accounts is None else account_rows(accounts, books)
-    batch = plan_accounts(inputs, books, cfg, as_of=as_of, pending_days=pending,
-                          shared_targets=targets is not None, workers=workers,
-                          scheduler=scheduler, profiles=profiles)
+    by_account = sales is not None and sale_accounts(sales, books)
+    if profiles is not None or by_account:
+        from driftwise.app.household import plan_book
+
+        batch = plan_book(inputs, books, cfg, profiles=profiles or {}, as_of=as_of,
+                          pending_days=pending, shared_targets=targets is not None,
+                          workers=workers, scheduler=scheduler)
+    else:
+        batch = plan_accounts(inputs, books, cfg, as_of=as_of, pending_days=pending,
+                              shared_targets=targets is not None, workers=workers,
+                              scheduler=scheduler)
     written: dict[str, list[Path]] = {}
     if out is not None:
         for name, plan in batch.plans.items():
@@ -108,6 +116,33 @@ def account_rows(path: Path, books: Mapping[str, object]) -> dict[str, AccountSp
                             "with driftwise import --accounts for model portfolios)",
                             found=spec.model)
     return {spec.account: spec for spec in found.rows}
+
+
+def sale_accounts(path: Path, books: Mapping[str, object]) -> bool:
+    """Whether the recent-sales file names accounts (an ``account`` column with a value),
+    each an account of the holdings file.
+
+    Raises
+    ------
+    DataError
+        An account the holdings file does not have, naming file, row and field.
+    """
+    from driftwise.data._table import read_table
+
+    table = read_table(path, name="recent sales")
+    if "account" not in table.frame.columns:
+        return False
+    named = False
+    for position, value in enumerate(table.frame["account"]):
+        text = "" if value is None or (isinstance(value, float) and math.isnan(value)) \
+            else str(value).strip()
+        if text and text not in books:
+            raise table.error(f"account {text!r} is not in the holdings file",
+                              position=position, field="account",
+                              expected="an account of the holdings file: " + ", ".join(books),
+                              found=text)
+        named = named or bool(text)
+    return named
 
 
 def _ratio(x: object) -> str:

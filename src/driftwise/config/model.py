@@ -675,7 +675,8 @@ class ClusterConfig(_Section):
 
 class AccountsConfig(_Section):
     """``[accounts]``: the household rules of ``driftwise daily`` (accounts grouped in
-    households with a tax status: ``driftwise import --accounts``)."""
+    households with a tax status: ``driftwise import --accounts``) and of ``driftwise
+    plan --all --accounts FILE``."""
 
     asset_location: bool = _f(False, "Within a household, hold its tax-inefficient assets "
                               "in its tax-deferred accounts first: the household's targets "

@@ -298,8 +298,9 @@ accept_jumps = []
 
 [accounts]
 # Household rules of driftwise daily (households and tax status: driftwise import
-# --accounts). Hold the household's tax-inefficient assets in its tax-deferred accounts
-# first: its targets split across its accounts by tax status before planning.
+# --accounts) and of plan --all --accounts FILE. Hold the household's tax-inefficient
+# assets in its tax-deferred accounts first: its targets split across its accounts by tax
+# status before planning.
 asset_location = false
 # Tax-inefficient asset classes (the security master's asset_class, any case) ...
 tax_inefficient_classes = ["Bond", "REIT"]

@@ -214,14 +214,22 @@ def other_members(connection: Connection, profile: AccountProfile | None) -> lis
 
 
 def household_buys(connection: Connection, profile: AccountProfile | None, day: dt.date,
-                   window_days: int) -> tuple[str, ...]:
+                   window_days: int, *, replaced: frozenset[str] = frozenset()
+                   ) -> tuple[str, ...]:
     """Tickers the other accounts of the household bought on or after ``day −
     window_days`` (their fills up to the day), or may still buy (their proposed,
     approved or sent BUY orders of plans made in that window), sorted; () without a
-    household."""
+    household. The proposed orders of the accounts ``replaced`` (planned again in the
+    same run, which supersedes them) are left out."""
     others = other_members(connection, profile)
     if not others:
         return ()
+    if replaced:
+        names = {int(r.id): str(r.name) for r in connection.execute(
+            sa.select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(others)))}
+        kept = [i for i in others if names[i] not in replaced]
+    else:
+        kept = others
     start = window_start(day, window_days)
     bought = set(connection.execute(sa.select(fills.c.ticker).where(
         fills.c.account_id.in_(others) & (fills.c.side == "BUY")
@@ -230,17 +238,69 @@ def household_buys(connection: Connection, profile: AccountProfile | None, day: 
     )).scalars())
     bought |= set(connection.execute(sa.select(orders.c.ticker).join(
         plans, orders.c.plan_id == plans.c.id).where(
-        orders.c.account_id.in_(others) & (orders.c.side == "BUY")
-        & orders.c.status.in_(("proposed", "approved", "sent"))
-        & (plans.c.as_of >= start) & (plans.c.as_of <= day))).scalars())
+        (orders.c.side == "BUY") & (plans.c.as_of >= start) & (plans.c.as_of <= day)
+        & ((orders.c.account_id.in_(kept) & (orders.c.status == "proposed"))
+           | (orders.c.account_id.in_(others)
+              & orders.c.status.in_(("approved", "sent")))))).scalars())
     return tuple(sorted(str(t) for t in bought))
 
 
+LossRow = tuple[str, str, dt.date, float, str]
+"""A sale at a loss of another account of the household: ticker, account, day (filled
+on, or the day of the plan that proposed it), loss in USD (NaN: not measured) and
+status (``filled``, or the open order's ``proposed`` / ``approved`` / ``sent``)."""
+
+
 def household_loss_sales(connection: Connection, profile: AccountProfile | None,
-                         day: dt.date, window_days: int) -> tuple[tuple[str, str], ...]:
-    """The sales at a loss the other accounts of the household made on or after ``day −
-    window_days`` (their recorded fills up to the day): ``(ticker, ISO date)``, sorted;
-    () without a household. A buy of one of them today would wash that loss.
+                         day: dt.date, window_days: int, *,
+                         replaced: frozenset[str] = frozenset()) -> tuple[LossRow, ...]:
+    """The sales at a loss of the household's other accounts that a buy today would
+    wash, sorted; () without a household:
+
+    * their recorded fills on or after ``day − window_days`` up to the day
+      (:func:`filled_loss_sales`; loss measured on the lots the fills run relieved);
+    * their open sale orders (proposed, approved or sent) with a loss
+      (``orders.loss_usd`` > 0), whatever their plan's day: the order may still fill,
+      and a buy within the window before the sale washes it too. The proposed orders of
+      the accounts ``replaced`` (planned again in the same run, which supersedes them)
+      are left out.
+
+    Accounts that are tax-deferred or tax-exempt are left out (a loss there is no tax
+    loss).
+    """
+    others = other_members(connection, profile)
+    if not others:
+        return ()
+    status = {int(r.id): (str(r.name), r.tax_status) for r in connection.execute(
+        sa.select(accounts.c.id, accounts.c.name, accounts.c.tax_status).where(
+            accounts.c.id.in_(others))).all()}
+    taxed = [i for i, (_, s) in status.items()
+             if s not in (TaxStatus.TAX_DEFERRED.value, TaxStatus.TAX_EXEMPT.value)]
+    out: set[LossRow] = {(t, status[a][0], d, loss, "filled")
+                         for a, t, d, loss in filled_loss_sales(connection, taxed, day,
+                                                                window_days)}
+    rows = connection.execute(sa.select(
+        orders.c.account_id, orders.c.ticker, orders.c.status, orders.c.loss_usd,
+        plans.c.as_of).join(plans, orders.c.plan_id == plans.c.id).where(
+        orders.c.account_id.in_(taxed) & (orders.c.side == "SELL")
+        & orders.c.status.in_(("proposed", "approved", "sent"))
+        & (orders.c.loss_usd > 0))).all()
+    found: dict[tuple[str, str, dt.date, str], float] = {}
+    for r in rows:
+        name = status[int(r.account_id)][0]
+        if r.status == "proposed" and name in replaced:
+            continue
+        key = (str(r.ticker), name, r.as_of, str(r.status))
+        found[key] = found.get(key, 0.0) + float(r.loss_usd)
+    out |= {(t, a, d, loss, s) for (t, a, d, s), loss in found.items()}
+    return tuple(sorted(out, key=lambda r: (r[0], r[1], r[2], r[4])))
+
+
+def filled_loss_sales(connection: Connection, members: list[int], day: dt.date,
+                      window_days: int) -> list[tuple[int, str, dt.date, float]]:
+    """The sales at a loss the accounts ``members`` made on or after ``day −
+    window_days`` (their recorded fills up to the day): ``(account id, ticker, last fill
+    day, loss USD)``, one per account, fills run and ticker.
 
     A fill's loss is measured on the lots its fills run relieved: the lots of the
     ticker in the account's snapshot before the run less those in the snapshot the run
@@ -248,22 +308,21 @@ def household_loss_sales(connection: Connection, profile: AccountProfile | None,
     sales of the ticker against the basis of the shares they relieved. Accounts kept
     without lots have no basis to measure: their sales are not counted.
     """
-    others = other_members(connection, profile)
-    if not others:
-        return ()
+    if not members:
+        return []
     start = window_start(day, window_days)
     rows = connection.execute(sa.select(
         fills.c.account_id, fills.c.snapshot_id, fills.c.ticker, fills.c.shares,
         fills.c.price_usd, fills.c.filled_at).where(
-        fills.c.account_id.in_(others) & (fills.c.side == "SELL")
+        fills.c.account_id.in_(members) & (fills.c.side == "SELL")
         & (fills.c.filled_at >= dt.datetime.combine(start, dt.time()))
         & (fills.c.filled_at < dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
     )).all()
     runs: dict[tuple[int, int, str], list[Any]] = {}
     for r in rows:
         runs.setdefault((int(r.account_id), int(r.snapshot_id), str(r.ticker)), []).append(r)
-    out: set[tuple[str, str]] = set()
-    for (account, snapshot, ticker), sold in runs.items():
+    out: list[tuple[int, str, dt.date, float]] = []
+    for (account, snapshot, ticker), sold in sorted(runs.items()):
         before = connection.execute(sa.select(sa.func.max(holdings_snapshots.c.id)).where(
             (holdings_snapshots.c.account_id == account)
             & (holdings_snapshots.c.id < snapshot))).scalar_one_or_none()
@@ -285,6 +344,8 @@ def household_loss_sales(connection: Connection, profile: AccountProfile | None,
                 basis += lot.cost_basis_usd * gone / lot.shares
         quantity = sum((r.shares for r in sold), Decimal(0))
         proceeds = sum((r.shares * r.price_usd for r in sold), Decimal(0))
-        if shares > 0 and proceeds < basis * min(quantity, shares) / shares:
-            out.add((ticker, max(r.filled_at for r in sold).date().isoformat()))
-    return tuple(sorted(out))
+        relieved = basis * min(quantity, shares) / shares if shares > 0 else Decimal(0)
+        if shares > 0 and proceeds < relieved:
+            out.append((account, ticker, max(r.filled_at for r in sold).date(),
+                        float(relieved - proceeds)))
+    return out

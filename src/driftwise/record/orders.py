@@ -61,7 +61,8 @@ def store_plan(connection: Connection, account: int, plan: PlanRecord,
     ----------
     order_rows : pd.DataFrame
         :func:`driftwise.execution.orders_frame` rows: ``order_id``, ``ticker``, ``side``,
-        ``shares``, ``order_type``, ``limit_price_usd``.
+        ``shares``, ``order_type``, ``limit_price_usd``, optional ``loss_usd`` (the loss
+        of the lots a sale relieves below their basis, USD; absent or NaN: unknown).
     """
     moment = now()
     result = connection.execute(plans.insert().values(
@@ -78,7 +79,8 @@ def store_plan(connection: Connection, account: int, plan: PlanRecord,
              "ticker": str(r["ticker"]), "side": str(r["side"]), "shares": required(r["shares"]),
              "order_type": str(r["order_type"]),
              "limit_price_usd": exact(r.get("limit_price_usd")), "status": "proposed",
-             "filled_shares": Decimal(0), "updated_at": moment}
+             "filled_shares": Decimal(0), "updated_at": moment,
+             "loss_usd": exact(r.get("loss_usd"))}
             for r in order_rows.to_dict("records")]
     ids: list[int] = []
     if rows:  # one statement for all the orders, then their ids in the order given

@@ -263,6 +263,8 @@ orders = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("filled_shares", Exact, nullable=False),
     sa.Column("updated_at", _when(), nullable=False),
+    # the loss of the lots a sale relieves below their basis, USD (0: none; NULL: unknown)
+    sa.Column("loss_usd", Exact, nullable=True),
     sa.UniqueConstraint("plan_id", "client_order_id"),
     sa.CheckConstraint("status IN ('proposed', 'approved', 'sent', 'filled', 'cancelled')",
                        name="status"),
