@@ -190,6 +190,58 @@ def backtest_window(inputs: Inputs, config: Config, start: DateLike | None = Non
     return first, last
 
 
+@dataclass(frozen=True)
+class RecordVersions:
+    """What a backtest reads from the record: an account's target versions, and the
+    record's market (prices, volumes, VIX) and security master.
+
+    Attributes
+    ----------
+    versions : tuple of Targets
+        Every version in force on some day, as the planner picks them
+        (:func:`driftwise.record.inputs.target_history`).
+    market : MarketData or None
+        The recorded market, when asked (no price file given).
+    master : SecurityMaster or None
+        The recorded security master (None: the record has none).
+    """
+
+    versions: tuple[Targets, ...]
+    market: MarketData | None
+    master: SecurityMaster | None
+
+
+def record_versions(url: str, account: str, *, with_market: bool,
+                    accept_jumps: Sequence[str] = ()) -> RecordVersions:
+    """The target versions of ``account`` in the record at ``url`` (and its market when
+    ``with_market``: every price recorded up to its last session).
+
+    Raises
+    ------
+    DataError
+        No record at ``url``, no such account, an account without target versions, no
+        price recorded (with ``with_market``), or what the price reader refuses.
+    """
+    from driftwise.app.daily import last_session
+    from driftwise.errors import DataError
+    from driftwise.record import open_record
+    from driftwise.record.holdings import account_id
+    from driftwise.record.inputs import load_market, load_master, target_history
+
+    with open_record(url).connect() as connection:
+        versions = target_history(connection, account_id(connection, account))
+        if not versions:
+            raise DataError(f"account {account!r} has no target versions in the record",
+                            file="<record>", field="targets",
+                            expected="targets imported with driftwise import --targets "
+                            f"--account {account}", found="none")
+        market = (load_market(connection, last_session(connection), accept_jumps=accept_jumps)
+                  if with_market else None)
+        master = load_master(connection)
+    return RecordVersions(versions=versions, market=market,
+                          master=None if master.frame.empty else master)
+
+
 def backtest_default_target(config: Config) -> DefaultTarget | None:
     """``portfolio.default_target`` when the configuration sets it, else None: without
     targets or that key, a backtest of given prices asks for targets rather than guess."""
