@@ -214,3 +214,26 @@ def test_too_short_a_window_or_too_few_stocks(inputs: Inputs) -> None:
         make_paths(u, "2019-04-01", "2019-04-30", SETTINGS)
     with pytest.raises(ConfigError, match="could be chosen"):
         make_paths(u, FIRST, LAST, dataclasses.replace(SETTINGS, size=9))
+
+
+def test_paths_on_dask_equal_the_serial_run(inputs: Inputs, dask_scheduler: str) -> None:
+    """Two local workers, and a scheduler reached by address: every path's metrics and
+    within-path draws, the ranking and the notices are the serial run's, bit for bit."""
+    configs = _configs()
+    serial = compare_paths(inputs, list(configs.values()), list(configs), first=FIRST,
+                           last=LAST, settings=SETTINGS, samples=50, block=10, seed=0)
+    seen: list[tuple[int, int]] = []
+    for kwargs in ({"workers": 2}, {"scheduler": dask_scheduler}):
+        spread = compare_paths(inputs, list(configs.values()), list(configs), first=FIRST,
+                               last=LAST, settings=SETTINGS, samples=50, block=10, seed=0,
+                               progress=lambda d, n: seen.append((d, n)),
+                               **kwargs)  # type: ignore[arg-type]
+        pd.testing.assert_frame_equal(spread.runs.metrics, serial.runs.metrics,
+                                      check_exact=True)
+        for metric, draws in serial.runs.draws.items():
+            np.testing.assert_array_equal(spread.runs.draws[metric], draws)
+        pd.testing.assert_frame_equal(spread.stats.ranking, serial.stats.ranking,
+                                      check_exact=True)
+        assert spread.runs.notices == serial.runs.notices
+    n_paths = len(serial.runs.paths)
+    assert n_paths > 2 and seen[-1] == (n_paths, n_paths)

@@ -155,7 +155,8 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
     if paths is not None:
         many = compare_paths(inputs, configs, result.names, first=result.dates[0],
                              last=result.dates[-1], settings=paths, samples=samples,
-                             block=block, seed=seed, progress=progress)
+                             block=block, seed=seed, progress=progress, workers=workers,
+                             scheduler=scheduler)
     return Comparison(result=result, metrics=metrics,
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
