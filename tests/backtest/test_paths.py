@@ -201,6 +201,17 @@ def test_identical_rules_cannot_be_told_apart_and_a_worse_rule_loses() -> None:
     assert stats.block_starts == start_blocks(126, 63) == 2
 
 
+def test_one_rule_has_a_ranking_without_pairs() -> None:
+    runs = _toy_runs(np.abs(np.random.default_rng(5).normal(0.01, 0.003, (12, 1))),
+                     list(range(12)))
+    stats = path_statistics(runs, length_days=126, step_days=63, tracking_aversion=2.0)
+    r = stats.ranking
+    assert list(r.index) == ["r0"] and r.loc["r0", "rank"] == 1
+    assert r.loc["r0", "p_best"] == 1.0 and r.loc["r0", "tied_with"] == ""
+    assert r.loc["r0", "score_low"] <= r.loc["r0", "score"] <= r.loc["r0", "score_high"]
+    assert stats.differences.empty
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="length_days"):
         PathSettings(length_days=5)

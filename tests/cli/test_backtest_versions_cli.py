@@ -155,3 +155,36 @@ def test_the_record_versions_of_an_account(files: dict[str, Path],
     assert main(["backtest", "--db", db, "--targets", str(files["v1"])]) == 2
     assert main(["backtest", "--db", db, "--account", "nobody"]) == EXIT_BAD_INPUT
     assert "no account 'nobody'" in capsys.readouterr().err
+
+
+def test_many_paths_of_the_given_portfolio_follow_its_versions(
+        files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """Many paths of the given portfolio: each path holds the version in force on its
+    start and switches where its window holds the switch (buy and hold trades there
+    only); each path's metrics are the single run's of its window."""
+    from driftwise.app.paths import compare_paths
+    from driftwise.backtest.paths import PathSettings
+    from driftwise.config import load_config
+    from driftwise.config.policies import never, with_flat_cost
+    from driftwise.data.loader import load_backtest_inputs
+
+    common = ["--prices", str(files["prices"]), "--targets", str(files["v1"]), "--targets",
+              str(files["v2"]), "--policy", "never", "--cost-bps", str(COST_BPS),
+              "--config", str(files["config"])]
+    assert run_json([*common, "--paths-length", "21", "--paths-step", "21"],
+                    capsys)["paths"]["n_paths"] == 3
+    inputs = load_backtest_inputs(prices=files["prices"], targets=[files["v1"], files["v2"]])
+    config = never(base=with_flat_cost(load_config(files["config"]), COST_BPS))
+    runs = compare_paths(inputs, [config], ["never"], first="2023-01-03", last="2023-04-28",
+                         settings=PathSettings(length_days=21, step_days=21), samples=50,
+                         block=5, seed=0).runs
+    switch = pd.Timestamp("2023-02-15")
+    crossed = []
+    for path in runs.paths:
+        got = runs.metrics[runs.metrics["path"] == path.number].iloc[0]
+        alone = run_json([*common, "--start", str(path.start.date()), "--end",
+                          str(path.end.date())], capsys)["policies"]["never"]
+        crossed.append(int(path.start < switch <= path.end))
+        assert got["n_rebalances"] == alone["n_rebalances"] == crossed[-1]
+        assert got["te_annual"] == pytest.approx(alone["te_annual"], rel=1e-12, abs=1e-15)
+    assert sorted(set(crossed)) == [0, 1]

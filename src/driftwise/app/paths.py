@@ -86,7 +86,8 @@ def compare_paths(inputs: Inputs, configs: Sequence[Config], names: Sequence[str
     configs = list(configs)
     window = run_window(configs, first, last, inputs)
     universe = universe_of(inputs)
-    given = [] if inputs.targets is None else [str(t) for t in inputs.targets.weights.index]
+    given = [] if inputs.targets is None else list(dict.fromkeys(
+        str(t) for v in (inputs.targets, *inputs.target_versions) for t in v.weights.index))
     paths = make_paths(universe, pd.Timestamp(first), pd.Timestamp(last), settings, given)
     runs = run_paths(inputs, universe, rule_grid(configs, list(names)), paths,
                      nav_usd=window.initial_nav_usd, samples=samples, block=block, seed=seed,

@@ -168,9 +168,10 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
     """The inputs of one path: its stocks, prices up to its end, caps known at its start.
 
     A random portfolio is equal weight over its stocks with the given targets' cash
-    weight (0 without targets).
+    weight (0 without targets), one version over the path; the given portfolio keeps its
+    target versions (the stocks of every version are the path's).
     """
-    targets = inputs.targets
+    targets, versions = inputs.targets, inputs.target_versions
     if path.tickers:
         cash = float(targets.cash_weight) if targets is not None else 0.0
         index = pd.Index(list(path.tickers), name="ticker")
@@ -178,10 +179,12 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
         targets = Targets(level=TargetLevel.ASSET, weights=weights,
                           band_abs=pd.Series(np.nan, index=index),
                           band_rel=pd.Series(np.nan, index=index), cash_weight=cash)
+        versions = ()
     if targets is None:
         raise ConfigError("paths: the given portfolio has no targets; give --targets or "
                           "--paths-portfolios")
-    tickers = list(targets.weights.index)
+    tickers = list(dict.fromkeys(
+        [str(t) for v in (targets, *versions) for t in v.weights.index]))
     market = inputs.market
     prices = market.prices.loc[:path.end, tickers]
     volumes = None if market.volumes is None else \
@@ -194,7 +197,8 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
                                      for t, d in path.stopped)
                          + f"; the path ends on {path.end.date()}, every position at its "
                          "last price", tuple(t for t, _ in path.stopped)),)
-    return dataclasses.replace(inputs, targets=targets, market=market, master=master), notes
+    return dataclasses.replace(inputs, targets=targets, target_versions=versions,
+                               market=market, master=master), notes
 
 
 def _master(master: SecurityMaster, universe: Universe, tickers: list[str],
