@@ -75,7 +75,9 @@ def test_years_netted_and_carried_as_by_hand() -> None:
         tax, cs, cl = _oracle_year(row["realized_short_usd"],
                                    row["realized_long_usd"] + row["liquidation_gain_usd"],
                                    *carry, r_st, r_lt, r_ord)
-        assert row["tax_usd"] == pytest.approx(tax)
+        # with the tax on the year's interest on cash, ordinary income (st + state + NIIT)
+        assert row["interest_usd"] > 0
+        assert row["tax_usd"] == pytest.approx(tax + row["interest_usd"] * r_st)
         carry = (cs, cl)
         assert (row["carry_out_short_usd"], row["carry_out_long_usd"]) == pytest.approx(carry)
     # the first year's tax left cash on its last session; the last year's is the
@@ -122,9 +124,14 @@ def test_a_harvest_by_hand_and_its_wash_sale_lockout() -> None:
     assert y2019["realized_short_usd"] == pytest.approx(-shares0 * 36.0)
     assert y2019["ordinary_offset_usd"] == 3_000.0
     assert y2019["carry_out_short_usd"] == pytest.approx(shares0 * 36.0 - 3_000.0)
-    assert aware.tax_paid_usd.sum() == pytest.approx(-3_000.0 * 0.37)
-    # the unaware rule never sells: no tax until the end, where AAA's loss is long-term
-    assert unaware.harvested_loss_usd == 0.0 and unaware.tax_paid_usd.sum() == 0.0
+    # (and the interest on cash, ordinary income at 37% + 3.8% NIIT)
+    assert aware.tax_paid_usd.sum() == pytest.approx(-3_000.0 * 0.37
+                                                     + y2019["interest_usd"] * 0.408)
+    # the unaware rule never sells: no capital gains tax until the end, where AAA's loss
+    # is long-term; the interest's tax only
+    assert unaware.harvested_loss_usd == 0.0
+    assert unaware.tax_paid_usd.sum() == pytest.approx(
+        unaware.years.iloc[0]["interest_usd"] * 0.408)
     assert after_tax_compare(inputs, config, samples=100).tax_alpha > 0.0
 
 

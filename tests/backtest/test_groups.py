@@ -16,7 +16,6 @@ from driftwise.config import Config
 from driftwise.config import policies as pol
 from driftwise.config.assemble import backtest_configs
 from driftwise.data.targets import read_targets
-from driftwise.errors import ConfigError
 
 from .conftest import synthetic_inputs
 from .test_reference import WINDOWS, assert_same
@@ -80,12 +79,9 @@ def test_engine_equals_reference_with_sector_targets(window: tuple[pd.Timestamp,
         assert_same(engine, i, run_reference(INPUTS, config, start=start, end=end))
 
 
-def test_asset_class_targets_and_the_after_tax_refusal() -> None:
+def test_asset_class_targets() -> None:
     classes = dataclasses.replace(INPUTS, targets=read_targets(pd.DataFrame(
         {"asset_class": ["US Equity", "CASH"], "target_weight": [0.9, 0.1]})))
     start, end = WINDOWS[1]
     engine = backtest_configs(classes, [pol.threshold(0.01)], start=start, end=end)
     assert_same(engine, 0, run_reference(classes, pol.threshold(0.01), start=start, end=end))
-    from driftwise.app.aftertax import run_one
-    with pytest.raises(ConfigError, match="sector or asset class"):
-        run_one(INPUTS, Config(), aware=False, harvest_every="never")

@@ -201,6 +201,17 @@ def test_identical_rules_cannot_be_told_apart_and_a_worse_rule_loses() -> None:
     assert stats.block_starts == start_blocks(126, 63) == 2
 
 
+def test_one_rule_has_a_ranking_without_pairs() -> None:
+    runs = _toy_runs(np.abs(np.random.default_rng(5).normal(0.01, 0.003, (12, 1))),
+                     list(range(12)))
+    stats = path_statistics(runs, length_days=126, step_days=63, tracking_aversion=2.0)
+    r = stats.ranking
+    assert list(r.index) == ["r0"] and r.loc["r0", "rank"] == 1
+    assert r.loc["r0", "p_best"] == 1.0 and r.loc["r0", "tied_with"] == ""
+    assert r.loc["r0", "score_low"] <= r.loc["r0", "score"] <= r.loc["r0", "score_high"]
+    assert stats.differences.empty
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="length_days"):
         PathSettings(length_days=5)
@@ -214,3 +225,26 @@ def test_too_short_a_window_or_too_few_stocks(inputs: Inputs) -> None:
         make_paths(u, "2019-04-01", "2019-04-30", SETTINGS)
     with pytest.raises(ConfigError, match="could be chosen"):
         make_paths(u, FIRST, LAST, dataclasses.replace(SETTINGS, size=9))
+
+
+def test_paths_on_dask_equal_the_serial_run(inputs: Inputs, dask_scheduler: str) -> None:
+    """Two local workers, and a scheduler reached by address: every path's metrics and
+    within-path draws, the ranking and the notices are the serial run's, bit for bit."""
+    configs = _configs()
+    serial = compare_paths(inputs, list(configs.values()), list(configs), first=FIRST,
+                           last=LAST, settings=SETTINGS, samples=50, block=10, seed=0)
+    seen: list[tuple[int, int]] = []
+    for kwargs in ({"workers": 2}, {"scheduler": dask_scheduler}):
+        spread = compare_paths(inputs, list(configs.values()), list(configs), first=FIRST,
+                               last=LAST, settings=SETTINGS, samples=50, block=10, seed=0,
+                               progress=lambda d, n: seen.append((d, n)),
+                               **kwargs)  # type: ignore[arg-type]
+        pd.testing.assert_frame_equal(spread.runs.metrics, serial.runs.metrics,
+                                      check_exact=True)
+        for metric, draws in serial.runs.draws.items():
+            np.testing.assert_array_equal(spread.runs.draws[metric], draws)
+        pd.testing.assert_frame_equal(spread.stats.ranking, serial.stats.ranking,
+                                      check_exact=True)
+        assert spread.runs.notices == serial.runs.notices
+    n_paths = len(serial.runs.paths)
+    assert n_paths > 2 and seen[-1] == (n_paths, n_paths)

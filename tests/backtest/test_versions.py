@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwise.app.aftertax import run_one
 from driftwise.app.reference import run_reference
 from driftwise.config import Config
 from driftwise.config import policies as pol
@@ -148,5 +147,3 @@ def test_bad_versions_are_refused() -> None:
     grouped = with_versions(BASE, version(V1, None), sectors)
     with pytest.raises(ConfigError, match="asset-level"):
         backtest_configs(grouped, [pol.monthly()])
-    with pytest.raises(ConfigError, match="one asset-level target version"):
-        run_one(INPUTS, Config(), aware=False, harvest_every="never")

@@ -155,7 +155,8 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
     if paths is not None:
         many = compare_paths(inputs, configs, result.names, first=result.dates[0],
                              last=result.dates[-1], settings=paths, samples=samples,
-                             block=block, seed=seed, progress=progress)
+                             block=block, seed=seed, progress=progress, workers=workers,
+                             scheduler=scheduler)
     return Comparison(result=result, metrics=metrics,
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
@@ -188,6 +189,58 @@ def backtest_window(inputs: Inputs, config: Config, start: DateLike | None = Non
                  + max(*config.risk.cov_windows_days, config.risk.vol_window_days),
                  what="the backtest")
     return first, last
+
+
+@dataclass(frozen=True)
+class RecordVersions:
+    """What a backtest reads from the record: an account's target versions, and the
+    record's market (prices, volumes, VIX) and security master.
+
+    Attributes
+    ----------
+    versions : tuple of Targets
+        Every version in force on some day, as the planner picks them
+        (:func:`driftwise.record.inputs.target_history`).
+    market : MarketData or None
+        The recorded market, when asked (no price file given).
+    master : SecurityMaster or None
+        The recorded security master (None: the record has none).
+    """
+
+    versions: tuple[Targets, ...]
+    market: MarketData | None
+    master: SecurityMaster | None
+
+
+def record_versions(url: str, account: str, *, with_market: bool,
+                    accept_jumps: Sequence[str] = ()) -> RecordVersions:
+    """The target versions of ``account`` in the record at ``url`` (and its market when
+    ``with_market``: every price recorded up to its last session).
+
+    Raises
+    ------
+    DataError
+        No record at ``url``, no such account, an account without target versions, no
+        price recorded (with ``with_market``), or what the price reader refuses.
+    """
+    from driftwise.app.daily import last_session
+    from driftwise.errors import DataError
+    from driftwise.record import open_record
+    from driftwise.record.holdings import account_id
+    from driftwise.record.inputs import load_market, load_master, target_history
+
+    with open_record(url).connect() as connection:
+        versions = target_history(connection, account_id(connection, account))
+        if not versions:
+            raise DataError(f"account {account!r} has no target versions in the record",
+                            file="<record>", field="targets",
+                            expected="targets imported with driftwise import --targets "
+                            f"--account {account}", found="none")
+        market = (load_market(connection, last_session(connection), accept_jumps=accept_jumps)
+                  if with_market else None)
+        master = load_master(connection)
+    return RecordVersions(versions=versions, market=market,
+                          master=None if master.frame.empty else master)
 
 
 def backtest_default_target(config: Config) -> DefaultTarget | None:

@@ -73,21 +73,26 @@ class PathComparison:
 def compare_paths(inputs: Inputs, configs: Sequence[Config], names: Sequence[str], *,
                   first: DateLike, last: DateLike, settings: PathSettings, samples: int,
                   block: int, seed: int,
-                  progress: Callable[[int, int], None] | None = None) -> PathComparison:
+                  progress: Callable[[int, int], None] | None = None,
+                  workers: int | None = None, scheduler: str | None = None
+                  ) -> PathComparison:
     """Run ``configs`` over the paths of ``[first, last]`` laid out by ``settings``.
 
     The starting NAV of every path is the single run's
     (:func:`~driftwise.config.assemble.run_window`); ``samples``, ``block`` and ``seed``
-    drive both bootstrap stages.
+    drive both bootstrap stages. ``workers`` (above 1) or ``scheduler``: the paths run on
+    a Dask cluster (:func:`~driftwise.backtest.paths.run_paths`), the same result.
     """
     configs = list(configs)
     window = run_window(configs, first, last, inputs)
     universe = universe_of(inputs)
-    given = [] if inputs.targets is None else [str(t) for t in inputs.targets.weights.index]
+    given = [] if inputs.targets is None else list(dict.fromkeys(
+        str(t) for v in (inputs.targets, *inputs.target_versions) for t in v.weights.index))
     paths = make_paths(universe, pd.Timestamp(first), pd.Timestamp(last), settings, given)
     runs = run_paths(inputs, universe, rule_grid(configs, list(names)), paths,
                      nav_usd=window.initial_nav_usd, samples=samples, block=block, seed=seed,
-                     progress=progress, cash_earns_risk_free=window.cash_earns_risk_free)
+                     progress=progress, cash_earns_risk_free=window.cash_earns_risk_free,
+                     workers=workers, scheduler=scheduler)
     stats = path_statistics(runs, length_days=settings.length_days,
                             step_days=settings.step_days,
                             tracking_aversion=configs[0].policy.tracking_aversion, seed=seed)

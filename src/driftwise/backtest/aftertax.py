@@ -28,10 +28,19 @@ day building it calls: borrow, marks, :meth:`DayContext.of`, the trigger):
    like any other: the wash-sale rule applies to them by their own ticker;
 5. on the last session of each calendar year the year's realized results are netted
    (:func:`driftwise.tax.netting.net_year`, the USD 3,000 limit, the carry-forward) and the
-   tax is paid from cash (a negative tax, the ordinary-income offset, is received);
+   tax is paid from cash (a negative tax, the ordinary-income offset, is received), with
+   the tax on the year's interest earned by cash (the risk-free rate, as in the engine):
+   ordinary income at the short-term rate + state + NIIT (a year's net interest below
+   zero, cash overdrawn by taxes, is not deducted);
 6. on the last day the portfolio is liquidated on paper: the remaining lots' gains are
    long-term gains of the last year, netted with it; the **after-tax liquidation value**
    is the NAV less that year's tax, so that deferral is not counted as a saving.
+
+The day starts as the engine's (:func:`~driftwise.backtest.engine.open_day`): target
+versions switch on their effective dates, the switch an event the rule acts on whatever
+its trigger says (without the cost skip; the tax-aware rule still defers and holds what
+tax says to), and targets by sector or asset class are split over each day's holdings
+as the planner splits them.
 
 Taxes paid may take cash below zero; the rule's next rebalance restores the cash target.
 A replacement outside the targets joins the universe at target weight 0: the rule's drift
@@ -49,18 +58,16 @@ import pandas as pd
 from driftwise._blas import one_blas_thread
 from driftwise._types import TRADING_DAYS, FloatArray, IntArray
 from driftwise.backtest import blocks
-from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs, Window, start_state
-from driftwise.backtest.engine import make_batches, pay_borrow
+from driftwise.backtest.batches import Batch, DayCosts, Outputs, Window, start_state
+from driftwise.backtest.engine import event_rule, make_batches, open_day, pay_borrow
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import universe
 from driftwise.backtest.lotbook import LotBook
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.policy.book import Book, Trades, book_trades
-from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, step
 from driftwise.policy.tax_gate import TaxLots, TaxSettings, tax_step
-from driftwise.policy.triggers import DayInput
 from driftwise.tax.harvest import HARVEST_MIN_LOSS_USD, HARVEST_THRESHOLD, harvest_values
 from driftwise.tax.lots import Relief, lot_ids, relief_order, relieve
 from driftwise.tax.netting import ORDINARY_LOSS_LIMIT_USD, net_year, year_tax_usd
@@ -220,7 +227,9 @@ class _Run:
     def __init__(self, inputs: Inputs, batch: Batch, window: Window,
                  settings: AfterTaxSettings) -> None:
         self.batch, self.settings = batch, settings
-        self.book: Book = start_state(inputs, batch, window).book
+        self.state = start_state(inputs, batch, window)
+        self.book: Book = self.state.book
+        self.interest_usd = 0.0  # the year's interest on cash, taxed as ordinary income
         h = batch.history
         self.days = np.asarray(h.dates.values, dtype="datetime64[D]")
         self.lots = LotBook(settings.tax.rates, settings.tax.wash_window_days)
@@ -317,7 +326,9 @@ class _Run:
         netted = net_year(lots.realized_short_usd, lots.realized_long_usd + extra_long_usd,
                           carry_short_usd=self.carry[0], carry_long_usd=self.carry[1],
                           ordinary_limit_usd=self.settings.ordinary_limit_usd)
-        tax = year_tax_usd(netted, self.settings.tax.rates)
+        rates = self.settings.tax.rates
+        interest_tax = max(self.interest_usd, 0.0) * rates.short_term_total
+        tax = year_tax_usd(netted, rates) + interest_tax
         self.year_rows.append({
             "year": year, "realized_short_usd": lots.realized_short_usd,
             "realized_long_usd": lots.realized_long_usd,
@@ -327,8 +338,10 @@ class _Run:
             "taxable_long_usd": netted.taxable_long_usd,
             "ordinary_offset_usd": netted.ordinary_offset_usd,
             "carry_out_short_usd": netted.carry_short_usd,
-            "carry_out_long_usd": netted.carry_long_usd, "tax_usd": tax})
+            "carry_out_long_usd": netted.carry_long_usd, "interest_usd": self.interest_usd,
+            "interest_tax_usd": interest_tax, "tax_usd": tax})
         self.carry = (netted.carry_short_usd, netted.carry_long_usd)
+        self.interest_usd = 0.0
         lots.realized_short_usd = lots.realized_long_usd = 0.0
         return tax
 
@@ -375,10 +388,6 @@ def run_after_tax(inputs: Inputs, grid: RuleGrid, window: Window,
     tickers = _with_replacements(inputs, universe(inputs, from_holdings=window.from_holdings),
                                  settings.harvest_pairs)
     batch = make_batches(inputs, grid, window, tickers)[0]
-    if batch.versions is not None or batch.group_targets is not None:
-        raise ConfigError("the after-tax backtest follows one asset-level target version over "
-                          "its window; target versions that switch in it, and targets by "
-                          "sector or asset class, run in the pre-tax backtest")
     if not batch.rule.constraints.long_only:
         raise ConfigError("the after-tax backtest needs a long-only rule "
                           "(constraints.long_only = true): tax lots are long")
@@ -442,7 +451,9 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
     while k < n_days:
         if span > 1 and batch.max_span > 1 and not fixed[k] and not _rebuy_due(run, k):
             stretch = min(span, batch.max_span, _next_event(run, fixed, k) - k)
+            before = float(book.cash_usd[0])
             quiet = _quiet(run, out, k, stretch)
+            run.interest_usd += float(book.cash_usd[0]) - before  # no trade, tax or borrow
             nav[k: k + quiet] = out.nav[k: k + quiet, 0]
             held[k: k + quiet] = book.shares[0]
             k += quiet
@@ -452,7 +463,10 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
             span = max(1, span // 2)
         day = run.days[k]
         prices = h.prices[k]
-        pay_borrow(batch, BatchState(book), out, k)
+        before = float(book.cash_usd[0])
+        blocks.night_interest(batch, book, k)
+        run.interest_usd += float(book.cash_usd[0]) - before
+        pay_borrow(batch, run.state, out, k, interest=False)
         delayed = _decide(run, k, day, prices, rebalanced)
         if harvest_on[k]:
             harvested[k] = _harvest(run, k, day, prices)
@@ -510,44 +524,45 @@ def _quiet(run: _Run, out: Outputs, k: int, span: int) -> int:
     (:func:`driftwise.backtest.blocks.quiet_days`); their count."""
     if span <= 1:
         return 0
-    return blocks.quiet_days(run.batch, BatchState(run.book), out, k, span)
+    return blocks.quiet_days(run.batch, run.state, out, k, span)
 
 
 def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
             rebalanced: np.ndarray) -> np.ndarray | None:
     """Steps 1-3 of the day; the trigger's delay."""
-    batch, book = run.batch, run.book
-    market = batch.history.day(k, with_cov=batch.with_cov,
-                               with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads)
-    marks = book.marks(market.prices_usd, batch.target, batch.target_cash)
-    costs = DayCosts(batch, k)
-    ctx = DayContext.of(market, marks, target=batch.target, target_cash=batch.target_cash,
-                        band_width=batch.band_width, full_cost_usd=costs)
+    batch, ctx, costs = open_day(run.batch, run.state, k)  # the day's version and targets
+    book, pending = run.book, run.state.version_pending
     if batch.invalid[k]:
         return None
     result = batch.rule.trigger.evaluate(ctx)
-    if not bool(result.fired[0]):
+    event = pending is not None and bool(pending[0])  # a new version not yet acted on
+    if not event and not bool(result.fired[0]):
         return result.delayed
+    rule, evaluated = (event_rule(batch.rule), None) if event else (batch.rule, result)
     asset_day = AssetDay(prices_usd=prices, adv_shares=costs.inputs.adv_shares,
                          no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                          borrow_bps_annual=None, groups=batch.groups)
     if run.settings.aware:
-        taxed = tax_step(batch.rule, ctx, asset_day, run.tax_lots(), run.settings_today(day),
-                         day, evaluated=result)
+        taxed = tax_step(rule, ctx, asset_day, run.tax_lots(), run.settings_today(day),
+                         day, evaluated=evaluated)
         outcome, taken = taxed.outcome, taxed.taken_shares
     else:
-        outcome = step(batch.rule, ctx, asset_day, evaluated=result)
+        outcome = step(rule, ctx, asset_day, evaluated=evaluated)
         taken = None
     sized = outcome.sizing
     rows = np.zeros(1, dtype=np.intp)
     if len(book_trades(book, rows, sized)):
         rebalanced[k] = True
+        if pending is not None:
+            pending[0] = False
         shares = sized.trade_shares[0]
         if taken is None or not np.allclose(
                 _by_asset(run.lots.asset, taken, len(prices)), np.maximum(-shares, 0.0),
                 rtol=1e-9, atol=1e-9):
             taken = run.relieved(np.maximum(-shares, 0.0), prices, day)
         run.trade_lots(taken, shares, prices, day)
+    if event:  # the event's row is not delayed, as in the engine
+        return None if result.delayed is None else np.zeros_like(result.delayed)
     return outcome.trigger.delayed
 
 

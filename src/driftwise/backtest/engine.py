@@ -87,7 +87,7 @@ from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import DayContext
 from driftwise.policy.factors import factor_history
 from driftwise.policy.optimize import group_codes
-from driftwise.policy.rule import AssetDay, step
+from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.triggers import AnyOf, DayInput, Event, TriggerResult
 
 Progress = Callable[[int, int], None]
@@ -300,30 +300,32 @@ def cash_growth(history: MarketHistory, earns: bool) -> FloatArray | None:
 
 # -------------------------------------------------------------- simulation
 
-def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int) -> None:
+def pay_borrow(batch: Batch, state: BatchState, out: Outputs, k: int, *,
+               interest: bool = True) -> None:
     """Step 1 of the backtest's day, first: the cash held overnight earns its interest
-    (:func:`~driftwise.backtest.blocks.night_interest`), then the shorts held overnight pay
-    their borrow from cash."""
-    blocks.night_interest(batch, state.book, k)
+    (:func:`~driftwise.backtest.blocks.night_interest`; ``interest`` False: the caller
+    credited it), then the shorts held overnight pay their borrow from cash."""
+    if interest:
+        blocks.night_interest(batch, state.book, k)
     paid = blocks.night_borrow(batch, state.book.shares, k)
     if paid is not None:
         state.book.pay(paid)
         out.borrow[k, batch.columns] = paid
 
 
-def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
-    """Steps 1-4 of the backtest's day for one batch on day ``k`` (step 5 is the next close).
-
-    Only the rows that fire are sized (``step`` on ``ctx.take(rows)`` with the trigger's
-    parameters of those rows): each row is decided as it would be alone. Returns whether
-    any row fired.
-    """
+def open_day(batch: Batch, state: BatchState, k: int
+             ) -> tuple[Batch, DayContext, DayCosts]:
+    """Step 2 of the backtest's day (after the night's interest and borrow): the version
+    in force on day ``k`` (a new one marks the rows whose last trade is known as pending:
+    ``state.version_pending``), the book marked to market at the close against the day's
+    targets (each row's split of its group targets, at today's values), and the day's
+    :class:`DayContext` and cost model. Returns the batch with the day's version, the
+    context and the costs. The engine's day and the after-tax loop both start so."""
     book = state.book
-    pay_borrow(batch, state, out, k)
     pending = state.version_pending
     if batch.versions is not None and pending is not None:
         if batch.versions.switch[k]:  # a new version: an event where the last trade is known
-            pending = state.version_pending = pending | np.isfinite(book.days_since_rebalance)
+            state.version_pending = pending | np.isfinite(book.days_since_rebalance)
         batch = batch.on_day(k)
     market = batch.history.day(k, with_cov=batch.with_cov,
                                with_calendar=DayInput.CALENDAR in batch.rule.trigger.reads,
@@ -340,7 +342,30 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     costs = DayCosts(batch, k)
     ctx = DayContext.of(market, marks, target=target, target_cash=batch.target_cash,
                         band_width=width, full_cost_usd=costs)
-    out.quiet(slice(k, k + 1), batch.columns, marks.nav_usd, ctx.portfolio_drift, book.cash_usd)
+    return batch, ctx, costs
+
+
+def event_rule(rule: Rule) -> Rule:
+    """``rule`` acting on a new target version, as the planner does: its trigger with an
+    event beside it (``AnyOf``: every row fires, none is delayed) and no cost skip."""
+    return dataclasses.replace(
+        rule, trigger=AnyOf((Event("a new target version is in force"), rule.trigger),
+                            label=rule.trigger.name),
+        skip_if_cost_exceeds_benefit=False)
+
+
+def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
+    """Steps 1-4 of the backtest's day for one batch on day ``k`` (step 5 is the next close).
+
+    Only the rows that fire are sized (``step`` on ``ctx.take(rows)`` with the trigger's
+    parameters of those rows): each row is decided as it would be alone. Returns whether
+    any row fired.
+    """
+    book = state.book
+    pay_borrow(batch, state, out, k)
+    batch, ctx, costs = open_day(batch, state, k)
+    pending = state.version_pending
+    out.quiet(slice(k, k + 1), batch.columns, ctx.nav_usd, ctx.portfolio_drift, book.cash_usd)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
         delayed = None  # the planner's plan is invalid: no trade, nothing stays pending
@@ -386,11 +411,7 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
         costs = costs.take(fired)
         known = None  # evaluated again on the rows taken
     if event:
-        rule = dataclasses.replace(
-            rule, trigger=AnyOf((Event("a new target version is in force"), rule.trigger),
-                                label=rule.trigger.name),
-            skip_if_cost_exceeds_benefit=False)
-        known = None
+        rule, known = event_rule(rule), None
     day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                    borrow_bps_annual=(None if batch.borrow_daily is None

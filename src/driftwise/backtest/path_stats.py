@@ -172,7 +172,8 @@ def _ranking(names: list[str], observed: FloatArray, draws: FloatArray,
     score = np.nanmean(observed, axis=0)
     low, high = np.nanquantile(draws, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
     rank_low, rank_high = np.quantile(ranks, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
-    scores = differences[differences["metric"] == "score"]
+    scores = (differences[differences["metric"] == "score"] if len(differences)
+              else differences)  # one rule: no pair
     tied = {n: [] for n in names}  # type: dict[str, list[str]]
     for _, row in scores.iterrows():
         if row["low"] <= 0.0 <= row["high"]:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import FloatArray
+from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.bootstrap import bootstrap_metric
 from driftwise.backtest.engine import BacktestResult, run_backtest
@@ -167,9 +168,10 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
     """The inputs of one path: its stocks, prices up to its end, caps known at its start.
 
     A random portfolio is equal weight over its stocks with the given targets' cash
-    weight (0 without targets).
+    weight (0 without targets), one version over the path; the given portfolio keeps its
+    target versions (the stocks of every version are the path's).
     """
-    targets = inputs.targets
+    targets, versions = inputs.targets, inputs.target_versions
     if path.tickers:
         cash = float(targets.cash_weight) if targets is not None else 0.0
         index = pd.Index(list(path.tickers), name="ticker")
@@ -177,10 +179,12 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
         targets = Targets(level=TargetLevel.ASSET, weights=weights,
                           band_abs=pd.Series(np.nan, index=index),
                           band_rel=pd.Series(np.nan, index=index), cash_weight=cash)
+        versions = ()
     if targets is None:
         raise ConfigError("paths: the given portfolio has no targets; give --targets or "
                           "--paths-portfolios")
-    tickers = list(targets.weights.index)
+    tickers = list(dict.fromkeys(
+        [str(t) for v in (targets, *versions) for t in v.weights.index]))
     market = inputs.market
     prices = market.prices.loc[:path.end, tickers]
     volumes = None if market.volumes is None else \
@@ -193,7 +197,8 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
                                      for t, d in path.stopped)
                          + f"; the path ends on {path.end.date()}, every position at its "
                          "last price", tuple(t for t, _ in path.stopped)),)
-    return dataclasses.replace(inputs, targets=targets, market=market, master=master), notes
+    return dataclasses.replace(inputs, targets=targets, target_versions=versions,
+                               market=market, master=master), notes
 
 
 def _master(master: SecurityMaster, universe: Universe, tickers: list[str],
@@ -261,35 +266,70 @@ def run_path(inputs: Inputs, universe: Universe, grid: RuleGrid, path: PathSpec,
     return run_backtest(data, grid, window, workers=1), notes
 
 
+@dataclass(frozen=True, eq=False)
+class _Shared:
+    """What every path's task reads (sent once to each Dask worker)."""
+
+    inputs: Inputs
+    universe: Universe
+    grid: RuleGrid
+    nav_usd: float
+    samples: int
+    block: int
+    seed: int
+    cash_earns_risk_free: bool
+
+
+_PathOut = tuple[list[str], pd.DataFrame, dict[str, FloatArray], list[Notice]]
+
+
+def _one_path(shared: _Shared, path: PathSpec) -> _PathOut:
+    """One path's rule names, metrics, within-path draws and notices."""
+    result, notes = run_path(shared.inputs, shared.universe, shared.grid, path,
+                             shared.nav_usd, shared.cash_earns_risk_free)
+    m = policy_metrics(result).reset_index()
+    frame = m.assign(path=path.number)[["path", "config", *PATH_METRICS]]
+    draws = {metric: bootstrap_metric(result, metric, block=shared.block,
+                                      samples=shared.samples,
+                                      seed=shared.seed + path.number)[1]
+             for metric in WITHIN_PATH}
+    return list(result.names), frame, draws, [*notes, *result.notices]
+
+
 def run_paths(inputs: Inputs, universe: Universe, grid: RuleGrid, paths: Sequence[PathSpec],
               *, nav_usd: float, samples: int, block: int, seed: int,
               progress: Callable[[int, int], None] | None = None,
-              cash_earns_risk_free: bool = True) -> PathRuns:
+              cash_earns_risk_free: bool = True, workers: int | None = None,
+              scheduler: str | None = None) -> PathRuns:
     """Run every rule of ``grid`` on every path, one batch (see the module notes).
 
     ``samples``, ``block`` and ``seed`` drive each path's within-path circular block
     bootstrap (path ``p`` uses ``seed + p``).
+
+    ``workers`` above 1 (processes of a local Dask cluster) or ``scheduler`` (the address
+    of a running one) run the paths as tasks of :mod:`driftwise.backtest.cluster`, the
+    inputs sent to each worker once; each path is the same computation wherever it runs
+    and the results are put back in path order, so the result is the serial one bit for
+    bit. Otherwise (the default) this process runs them one after the other.
     """
     if not paths:
         raise ConfigError("paths: no path to run")
-    frames, notices = [], []
-    draws: dict[str, list[FloatArray]] = {m: [] for m in WITHIN_PATH}
-    names: list[str] = []
-    for done, path in enumerate(paths):
-        result, notes = run_path(inputs, universe, grid, path, nav_usd,
-                                 cash_earns_risk_free)
-        names = list(result.names)
-        notices += [*notes, *result.notices]
-        m = policy_metrics(result).reset_index()
-        frames.append(m.assign(path=path.number)[["path", "config", *PATH_METRICS]])
-        for metric in WITHIN_PATH:
-            draws[metric].append(bootstrap_metric(result, metric, block=block,
-                                                  samples=samples, seed=seed + path.number)[1])
-        if progress is not None:
-            progress(done + 1, len(paths))
-    return PathRuns(paths=list(paths), names=names,
-                    metrics=pd.concat(frames, ignore_index=True),
-                    draws={m: np.stack(v) for m, v in draws.items()},
+    cluster.check_workers(workers)
+    shared = _Shared(inputs, universe, grid, nav_usd, samples, block, seed,
+                     cash_earns_risk_free)
+    if scheduler is None and (workers is None or workers == 1):
+        outs = []
+        for done, path in enumerate(paths):
+            outs.append(_one_path(shared, path))
+            if progress is not None:
+                progress(done + 1, len(paths))
+    else:
+        with cluster.client(workers, scheduler) as dask_client:
+            outs = cluster.run_tasks(dask_client, _one_path, list(paths), shared, progress)
+    notices = [n for out in outs for n in out[3]]
+    return PathRuns(paths=list(paths), names=outs[-1][0],
+                    metrics=pd.concat([out[1] for out in outs], ignore_index=True),
+                    draws={m: np.stack([out[2][m] for out in outs]) for m in WITHIN_PATH},
                     notices=_merge(notices))
 
 

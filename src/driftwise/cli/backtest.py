@@ -15,6 +15,7 @@ from driftwise.app.backtest import (
     backtest_default_target,
     backtest_window,
     compare,
+    record_versions,
 )
 from driftwise.app.paths import PathComparison
 from driftwise.app.sweep import SweepGrid, progress_bar, write_table
@@ -26,7 +27,9 @@ from driftwise.cli._inputs import (
     check_window,
     date_option,
     load_cli_config,
+    record_url,
 )
+from driftwise.cli._options import DEFAULT_ACCOUNT, DbOption
 from driftwise.cli._output import (
     console,
     frame_table,
@@ -42,6 +45,7 @@ from driftwise.config.model import LotRelief
 from driftwise.config.policies import with_flat_cost
 from driftwise.data.loader import load_backtest_inputs
 from driftwise.data.market import vix_window_notices
+from driftwise.data.model import Inputs, Targets
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
 
@@ -65,7 +69,15 @@ def register(app: typer.Typer) -> None:
 def backtest_command(
     holdings: InputOptions.holdings = None,
     prices: InputOptions.prices = None,
-    targets: InputOptions.targets = None,
+    targets: Annotated[list[Path] | None, typer.Option(
+        help="Targets (ticker|sector|asset_class, target_weight; optional band_abs, band_rel, "
+        "effective_date). Repeatable: each file one version in force from its "
+        "effective_date (the files `driftwise import --targets` stores), the switch an "
+        "event.", exists=False, dir_okay=False, show_default=False)] = None,
+    db: DbOption = None,
+    account: Annotated[str | None, typer.Option(
+        "--account", help="With --db: the account whose target versions to backtest "
+        "(default main).", show_default=False)] = None,
     volumes: InputOptions.volumes = None,
     master: InputOptions.master = None,
     vix: InputOptions.vix = None,
@@ -151,11 +163,23 @@ def backtest_command(
     """
     check_window(start, end)
     base = load_cli_config(config)
+    jumps = accepted_jumps(base, accept_jump)
+    stored = None
+    if db is not None or account is not None:
+        if targets:
+            raise typer.BadParameter("--db reads the account's target versions from the "
+                                     "record: leave out --targets", param_hint="'--targets'")
+        stored = record_versions(record_url(db, base), account or DEFAULT_ACCOUNT,
+                                 with_market=prices is None, accept_jumps=jumps)
     inputs = load_backtest_inputs(prices=prices, targets=targets, volumes=volumes,
                                   master=master, vix=vix, cost_file=cost_file,
                                   holdings=holdings, risk_free=risk_free,
-                                  accept_jumps=accepted_jumps(base, accept_jump),
-                                  default_target=backtest_default_target(base))
+                                  accept_jumps=jumps,
+                                  default_target=backtest_default_target(base),
+                                  market=None if stored is None else stored.market,
+                                  target_versions=() if stored is None else stored.versions)
+    if stored is not None and master is None and stored.master is not None:
+        inputs = dataclasses.replace(inputs, master=stored.master)
     first, last = backtest_window(inputs, base, start, end)
     tax_sweep = bool(tax_relief or harvest_threshold)
     if not after_tax and (tax_sweep or harvest_swap_back):
@@ -211,15 +235,31 @@ def backtest_command(
     flags = merge_notices(inputs.targets.notices if inputs.targets is not None else (),
                           inputs.market.notices, vix_window_notices(inputs.market, first, last),
                           result.paths.runs.notices if result.paths is not None else ())
+    versions = version_list(inputs)
     if as_json:
-        print_json({**as_dict(result), "flags": list(flags)})
+        print_json({**as_dict(result), "target_versions": versions, "flags": list(flags)})
         return
     show(result)
+    if versions:
+        console.print("target versions (each in force from its date, the switch an event): "
+                      + "; ".join(f"{v['source']} from {v['effective_date'] or 'the start'}"
+                                  for v in versions), markup=False, soft_wrap=True)
     if flags:
         console.print(notices_table(flags))
     for label, path in (("table", table), ("report", report)):
         if path is not None:
             console.print(f"{label}: {path.resolve()}")
+
+
+def version_list(inputs: Inputs) -> list[dict[str, str | None]]:
+    """The target versions the run switches between, by effective date (empty: one
+    target over the whole window)."""
+    def when(v: Targets) -> pd.Timestamp:
+        return pd.Timestamp.min if v.effective_date is None else pd.Timestamp(v.effective_date)
+
+    return [{"source": v.source, "effective_date": None if v.effective_date is None
+             else str(pd.Timestamp(v.effective_date).date())}
+            for v in sorted(inputs.target_versions, key=when)]
 
 
 JSON_FIELDS = ("final_nav_usd", "total_return", "return_annual", "vol_annual", "sharpe",

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -79,6 +80,15 @@ def validate_command(
         "--markdown", help="Write the markdown report here.", dir_okay=False)] = None,
     report: Annotated[Path | None, typer.Option(
         help="Write the self-contained HTML report here.", dir_okay=False)] = None,
+    multipliers: Annotated[Path | None, typer.Option(
+        "--multipliers", help="Calibrated VIX multipliers to show beside the verdicts: the "
+        "output of `driftwise calibrate-costs --json` saved to a file (or a CSV/Parquet "
+        "table of its rows).", dir_okay=False, show_default=False)] = None,
+    ranking: Annotated[Path | None, typer.Option(
+        "--ranking", help="The many-path ranking of rules to show beside the verdicts: the "
+        "output of `driftwise backtest --paths-length N --json` saved to a file (or a "
+        "CSV/Parquet table of its paths.ranking, the rule in 'config').", dir_okay=False,
+        show_default=False)] = None,
 ) -> None:
     """Validate the methodology's rules 1-4 on history: events, hit rates, intervals, verdicts.
 
@@ -88,6 +98,7 @@ def validate_command(
     """
     check_window(start, end)
     cfg = load_cli_config(config)
+    measured = read_measured(multipliers, ranking)  # before the study: a bad file fails fast
     specs = study_portfolios(universe, data_dir, portfolios, seed, start, end)
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
@@ -104,14 +115,70 @@ def validate_command(
         markdown_file.parent.mkdir(parents=True, exist_ok=True)
         write_text(markdown_file, markdown(result))
     if report is not None:
-        write_report(report, validation=page_data(result), title="driftwise rule validation")
+        write_report(report, validation=page_data(result, **measured),
+                     title="driftwise rule validation")
     if as_json:
-        print_json(to_dict(result))
+        print_json({**to_dict(result), **{JSON_KEYS[k]: v for k, v in measured.items()}})
         return
     show(result)
+    show_measured(**measured)
     for path, what in ((markdown_file, "markdown"), (report, "report")):
         if path is not None:
             console.print(f"{what}: {path.resolve()}")
+
+
+JSON_KEYS = {"multipliers": "vix_multipliers", "ranking": "path_ranking"}
+"""The JSON keys of the measured inputs given with --multipliers and --ranking."""
+
+
+def read_measured(multipliers: Path | None, ranking: Path | None
+                  ) -> dict[str, pd.DataFrame]:
+    """The measured inputs given (:mod:`driftwise.report.validation_inputs`), by the name
+    :func:`page_data` takes them under."""
+    from driftwise.report.validation_inputs import read_multipliers, read_ranking
+
+    out = {}
+    if multipliers is not None:
+        out["multipliers"] = read_multipliers(multipliers)
+    if ranking is not None:
+        out["ranking"] = read_ranking(ranking)
+    return out
+
+
+def show_measured(multipliers: pd.DataFrame | None = None,
+                  ranking: pd.DataFrame | None = None) -> None:
+    """Print the calibrated multipliers and the many-path ranking given."""
+    if multipliers is not None:
+        console.print(frame_table(multipliers_view(multipliers),
+                                  "Calibrated VIX multipliers of spreads (regime / calm) "
+                                  "beside the configured ones", index_name="estimator"))
+    if ranking is not None:
+        rows = ranking.sort_values("rank", kind="stable")
+        shown = pd.DataFrame({
+            "rank [95%]": [f"{r:.0f} [{lo:.0f}-{hi:.0f}]" for r, lo, hi in zip(
+                rows["rank"], rows["rank_low"], rows["rank_high"], strict=True)],
+            "score [95%]": [f"{1e4 * v:.1f} [{1e4 * lo:.1f}, {1e4 * hi:.1f}] bps" for v, lo, hi
+                            in zip(rows["score"], rows["score_low"], rows["score_high"],
+                                   strict=True)],
+            "P(best)": [f"{100 * p:.0f}%" for p in rows["p_best"]],
+            "cannot be told apart from": [str(t) or "-" for t in
+                                          rows.get("tied_with", pd.Series("", rows.index))]},
+            index=pd.Index(rows.index.astype(str), name="rule"))
+        console.print(frame_table(shown, "Ranking of rules across many paths "
+                                  "(γ/2·TE² + cost/yr)", index_name="rule"))
+
+
+def multipliers_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The multipliers for a terminal: per estimator, tier and regime, with the interval
+    and the configured multiplier when the file has it."""
+    out = pd.DataFrame({
+        "tier": table["tier"].to_numpy(), "VIX": table["regime"].to_numpy(),
+        "multiplier [95%]": [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in zip(
+            table["multiplier"], table["multiplier_low"], table["multiplier_high"],
+            strict=True)]}, index=pd.Index(table["estimator"].astype(str), name="estimator"))
+    if "configured" in table:
+        out["configured"] = [f"{v:g}" for v in table["configured"]]
+    return out
 
 
 def run_with_progress(specs: list[PortfolioSpec], settings: StudySettings) -> StudyResult:

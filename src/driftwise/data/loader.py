@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def load_inputs(
 def load_backtest_inputs(
     *,
     prices: PathLike | None = None,
-    targets: PathLike | None = None,
+    targets: PathLike | Sequence[PathLike] | None = None,
     volumes: PathLike | None = None,
     master: PathLike | None = None,
     vix: PathLike | None = None,
@@ -118,8 +119,18 @@ def load_backtest_inputs(
     accept_jumps: Sequence[str] = (),
     default_target: DefaultTarget | None = None,
     risk_free: PathLike | None = None,
+    market: MarketData | None = None,
+    target_versions: Sequence[Targets] = (),
 ) -> Inputs:
     """Inputs of a backtest: prices and targets (holdings only to start from them).
+
+    ``targets``: one file, or a list of files, each one version of the targets with its
+    own ``effective_date`` (the file :func:`~driftwise.data.targets.read_targets` reads,
+    as ``driftwise import`` stores one version per file); several are the run's
+    ``target_versions``, switching on their dates, and ``targets`` is the one that takes
+    effect first; one applies to the whole window (its date ignored).
+    ``target_versions``: versions already read (the record's), likewise.
+    ``market``: prices already read (the record's), instead of ``prices``.
 
     ``risk_free`` (``date, rate_annual``): the rate cash earns (and the Sharpe ratio's);
     without it the sample's and the files' cash earns nothing.
@@ -136,14 +147,20 @@ def load_backtest_inputs(
     DataError
         A market-cap default target with a ticker whose market cap is unknown.
     """
-    if prices is None:
+    files: list[PathLike] = (list(targets) if isinstance(targets, list | tuple) else []
+                             if targets is None else [cast(PathLike, targets)])
+    versions = [read_targets(f) for f in files] if len(files) > 1 else list(target_versions)
+    if prices is None and market is None:
         base = load_sample()
         market = base.market
     else:
-        if targets is None and default_target is None:
+        if not files and not versions and default_target is None:
             raise ConfigError("--prices needs --targets (the allocation to backtest), or "
                               "portfolio.default_target in the --config file")
-        market = read_prices(prices, volumes=volumes, today=today, accept_jumps=accept_jumps)
+        if market is None:
+            assert prices is not None
+            market = read_prices(prices, volumes=volumes, today=today,
+                                 accept_jumps=accept_jumps)
         base = Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
                       targets=None, master=SecurityMaster.empty(), market=market)
     market = with_vix(market, vix, today)
@@ -152,7 +169,8 @@ def load_backtest_inputs(
         market = dataclasses.replace(market, risk_free_annual=rates,
                                      notices=merge_notices(market.notices, notes))
     info = read_security_master(master) if master is not None else base.master
-    target = read_targets(targets) if targets is not None else base.targets
+    target = (first_version(versions) if versions
+              else read_targets(files[0]) if files else base.targets)
     if target is None and default_target is not None:
         target = default_targets(market.prices.columns, info, default_target, what="priced")
     return Inputs(
@@ -161,7 +179,14 @@ def load_backtest_inputs(
         master=info,
         market=market,
         costs=read_cost_inputs(cost_file, today=today) if cost_file is not None else base.costs,
+        target_versions=tuple(versions) if len(versions) > 1 else (),
     )
+
+
+def first_version(versions: Sequence[Targets]) -> Targets:
+    """The version that takes effect first (one without an effective date before all)."""
+    return min(versions, key=lambda v: pd.Timestamp.min if v.effective_date is None
+               else pd.Timestamp(v.effective_date))
 
 
 def last_rebalance_after(inputs: Inputs, as_of: str | pd.Timestamp | None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -163,10 +164,38 @@ def effective_targets(connection: Connection, account: int, as_of: dt.date
         .order_by(target_versions.c.id.desc()).limit(1)).one_or_none()
     if version is None:
         return None
+    return int(version.id), _targets(connection, version)
+
+
+def target_history(connection: Connection, account: int) -> tuple[Targets, ...]:
+    """Every target version of the account that is in force on some day, as
+    :func:`effective_targets` picks them, sorted by effective date (one without a date
+    first).
+
+    On a day the version in force is the latest imported whose effective date is on or
+    before it; a version is therefore never in force when one imported after it takes
+    effect on or before its own date (no date counts as the earliest), and is left out.
+    The others, sorted by date, each hold until the next one's date: the backtest's rule
+    (:mod:`driftwise.backtest.versions`) over them picks the same version on every day.
+    """
+    rows = connection.execute(sa.select(target_versions).where(
+        target_versions.c.account_id == account).order_by(target_versions.c.id)).all()
+    kept = []
+    later_first: dt.date | None = dt.date.max  # the earliest date imported after the row
+    for row in reversed(rows):
+        eff = row.effective_date
+        if later_first is not None and (eff is None or eff < later_first):
+            kept.append(row)
+        later_first = None if later_first is None or eff is None else min(later_first, eff)
+    return tuple(_targets(connection, row) for row in reversed(kept))
+
+
+def _targets(connection: Connection, version: sa.Row[Any]) -> Targets:
+    """One stored target version as the targets reader returns it."""
     rows = connection.execute(sa.select(target_weights).where(
         target_weights.c.version_id == version.id).order_by(target_weights.c.key)).all()
     index = pd.Index([r.key for r in rows], name=TargetLevel(version.level).value)
-    targets = Targets(
+    return Targets(
         level=TargetLevel(version.level),
         weights=pd.Series([float(r.weight) for r in rows], index=index, dtype=float,
                           name="target_weight"),
@@ -178,7 +207,6 @@ def effective_targets(connection: Connection, account: int, as_of: dt.date
         effective_date=(None if version.effective_date is None
                         else pd.Timestamp(version.effective_date)),
         source=f"<record target version {version.id}>")
-    return int(version.id), targets
 
 
 def load_account(connection: Connection, account: int, as_of: dt.date, *,
