@@ -99,7 +99,8 @@ def one_portfolio(check: Check, item: tuple[int, PortfolioSpec]) -> dict[str, fl
     j, spec = item
     began, cpu = time.perf_counter(), time.process_time()
     c = after_tax_compare(load_inputs(spec), config(check.start, check.end, check.threshold),
-                          samples=check.samples, seed=check.random + j)
+                          harvest_every="month", samples=check.samples,
+                          seed=check.random + j)
     runs = c.metrics.to_dict(orient="index")
     aware, unaware = runs["tax-aware"], runs["tax-unaware"]
     row: dict[str, float | str] = {
