@@ -104,7 +104,7 @@ def test_a_harvest_by_hand_and_its_wash_sale_lockout() -> None:
     # a rule that never trades: the only trades are the harvest and its rebuy
     config = Config().with_overrides({"policy.trigger": "threshold",
                                       "policy.threshold": 0.9, "backtest.initial_nav_usd":
-                                      1_000_000.0})
+                                      1_000_000.0, "tax.harvest_in_trades": True})
     aware = run_one(inputs, config, aware=True)
     unaware = run_one(inputs, config, aware=False)
     dates = aware.dates
@@ -137,7 +137,8 @@ def test_a_harvest_by_hand_and_its_wash_sale_lockout() -> None:
 
 def test_harvest_threshold_and_schedule_are_read() -> None:
     inputs = _falling_inputs()
-    config = Config().with_overrides({"policy.trigger": "threshold", "policy.threshold": 0.9})
+    config = Config().with_overrides({"policy.trigger": "threshold", "policy.threshold": 0.9,
+                                      "tax.harvest_in_trades": True})
     # a 30% loss is below a 35% threshold: nothing harvested
     high = run_one(inputs, with_tax(config, harvest_loss_threshold=0.35), aware=True)
     assert high.harvested_loss_usd == 0.0

@@ -140,6 +140,7 @@ def _pair_config(**tax: object) -> Config:
     return Config().with_overrides({
         "policy.trigger": "threshold", "policy.threshold": 0.9,
         "backtest.initial_nav_usd": 1_000_000.0, "tax.harvest_pairs": ["AAA:ZZZ"],
+        "tax.harvest_in_trades": True,
         **{f"tax.{k}": v for k, v in tax.items()}})
 
 

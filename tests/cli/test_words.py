@@ -47,7 +47,9 @@ COMMANDS = commands()
 
 
 def options(name: str) -> set[str]:
-    return {o for p in COMMANDS[name].params for o in p.opts if o.startswith("--")}  # type: ignore[attr-defined]
+    params = COMMANDS[name].params  # type: ignore[attr-defined]
+    return {o for p in params  # the negative of a flag too (--no-after-tax)
+            for o in (*p.opts, *getattr(p, "secondary_opts", ())) if o.startswith("--")}
 
 
 def help_text(name: str, capsys: pytest.CaptureFixture[str],

@@ -21,7 +21,8 @@ from .test_browser import _errors, _load, browser  # noqa: F401  (the shared fix
 
 def test_after_tax_page_renders_in_chromium(browser: Any, tmp_path: Path) -> None:  # noqa: F811
     config = Config().with_overrides({"policy.trigger": "threshold",
-                                      "policy.threshold": 0.05})
+                                      "policy.threshold": 0.05,
+                                      "tax.harvest_in_trades": True})
     result = after_tax_compare(load_sample(), config, start="2022-01-03", end="2022-12-28",
                                samples=100)
     path = write_report(tmp_path / "aftertax.html", after_tax=result)

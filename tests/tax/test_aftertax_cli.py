@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from .test_tax_cli import _files
 
 def _args(folder: Path, tax: str = "") -> list[str]:
     """The plan tests' files; the backtest at equal weights from 2023-06-01."""
+    folder.mkdir(parents=True, exist_ok=True)
     args = _files(folder)
     (folder / "dw.toml").write_text(
         f'[portfolio]\ndefault_target = "equal"\n[tax]\nenabled = true\n{tax}',
@@ -78,13 +80,96 @@ def test_backtest_after_tax_sweep_is_one_call(tmp_path: Path,
     assert "After-tax sweep" in out and "tax alpha" in out
 
 
+def _err(capsys: pytest.CaptureFixture[str]) -> str:
+    """The error message on one line, without the box drawn around it."""
+    return " ".join(capsys.readouterr().err.replace("│", " ").split())
+
+
 def test_backtest_after_tax_options_refused_with_a_reason(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = _args(tmp_path)
-    assert main(["backtest", *args, "--tax-relief", "fifo"]) != EXIT_OK
-    assert "--after-tax" in capsys.readouterr().err
+    assert main(["backtest", "--no-after-tax", *args, "--tax-relief", "fifo"]) != EXIT_OK
+    err = _err(capsys)
+    assert "--tax-relief" in err and "(--no-after-tax): add --after-tax" in err
     assert main(["backtest", "--after-tax", *args, "--tax-relief", "fifo", "--report",
                  str(tmp_path / "r.html")]) != EXIT_OK
     assert "--table" in capsys.readouterr().err
     assert main(["backtest", "--after-tax", *args, "--harvest-swap-back"]) != EXIT_OK
     assert "harvest_pairs" in capsys.readouterr().err
+
+
+def _json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["backtest", *args, "--samples", "60", "--json"]) == EXIT_OK
+    out: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return out
+
+
+def test_tax_enabled_runs_the_backtest_after_tax_and_the_flag_wins(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    on = _args(tmp_path / "on", "")
+    (tmp_path / "off").mkdir()
+    off = _args(tmp_path / "off")
+    (tmp_path / "off" / "dw.toml").write_text(
+        '[portfolio]\ndefault_target = "equal"\n[tax]\nenabled = false\n', encoding="utf-8")
+    by_config = _json(on, capsys)
+    assert set(by_config["runs"]) == {"tax-aware", "tax-unaware"}
+    assert "policies" not in by_config
+    # the flag wins over the configuration, both ways
+    assert "policies" in _json(["--no-after-tax", *on], capsys)
+    assert "runs" not in _json(off, capsys)
+    by_flag = _json(["--after-tax", *off], capsys)
+    assert by_flag["runs"] == by_config["runs"] and by_flag["tax_alpha"] == by_config["tax_alpha"]
+    assert main(["backtest", *on]) == EXIT_OK
+    assert "After-tax backtest" in capsys.readouterr().out
+
+
+def test_harvest_in_trades_decides_whether_the_run_harvests(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kept = _json(_args(tmp_path / "kept"), capsys)
+    traded = _json(_args(tmp_path / "traded", "harvest_in_trades = true\n"), capsys)
+    assert (kept["harvest_every"], traded["harvest_every"]) == ("never", "month")
+    assert kept["runs"]["tax-aware"]["n_harvest_days"] == 0.0
+    assert kept["runs"]["tax-aware"]["harvested_loss_usd"] == 0.0
+    assert traded["runs"]["tax-aware"]["n_harvest_days"] > 0.0
+    assert traded["runs"]["tax-aware"]["harvested_loss_usd"] > 0.0
+    assert traded["runs"]["tax-aware"] != kept["runs"]["tax-aware"]
+    assert traded["runs"]["tax-unaware"] == kept["runs"]["tax-unaware"]  # it never harvests
+    # --harvest-every wins over the key, both ways
+    forced = _json([*_args(tmp_path / "kept"), "--harvest-every", "month"], capsys)
+    assert forced["runs"] == traded["runs"]
+    stopped = _json([*_args(tmp_path / "traded", "harvest_in_trades = true\n"),
+                     "--harvest-every", "never"], capsys)
+    assert stopped["runs"] == kept["runs"]
+    assert main(["backtest", *_args(tmp_path / "traded", "harvest_in_trades = true\n"),
+                 "--samples", "60"]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "harvest every month (tax.harvest_in_trades = true)" in out
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    (["--policy", "monthly"], "--policy: a setting of the comparison of rules before tax"),
+    (["--threshold", "0.05"], "--threshold"),
+    (["--cost-bps", "10"], "--cost-bps"),
+    (["--sweep"], "--sweep"),
+    (["--paths-length", "60"], "--paths-length"),
+    (["--workers", "2"], "--workers and --scheduler share the runs of an after-tax sweep"),
+])
+def test_options_of_the_comparison_before_tax_are_refused_after_tax(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
+        expected: str) -> None:
+    assert main(["backtest", *_args(tmp_path), *options]) != EXIT_OK
+    err = _err(capsys)
+    assert expected in err and "(tax.enabled = true)" in err and "--no-after-tax" in err
+
+
+def test_tax_options_refused_when_tax_is_off(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    args = _args(tmp_path)
+    (tmp_path / "dw.toml").write_text('[portfolio]\ndefault_target = "equal"\n',
+                                      encoding="utf-8")
+    for option in (["--harvest-every", "month"], ["--harvest-threshold", "0.2"],
+                   ["--harvest-swap-back"]):
+        assert main(["backtest", *args, *option]) != EXIT_OK
+        err = _err(capsys)
+        assert f"{option[0]}: a setting of the after-tax backtest, which is off " \
+            "(tax.enabled = false): add --after-tax" in err

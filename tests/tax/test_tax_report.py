@@ -47,7 +47,8 @@ def test_plan_without_lots_has_no_tax_section() -> None:
 def test_after_tax_from_lot_holdings_and_its_page(tmp_path: Path) -> None:
     inputs = _inputs(LOTS)
     config = cfg(**{"backtest.start_from_holdings": True, "policy.trigger": "threshold",
-                    "policy.threshold": 0.05, "tax.enabled": True})
+                    "policy.threshold": 0.05, "tax.enabled": True,
+                    "tax.harvest_in_trades": True})
     result = after_tax_compare(inputs, config, start="2023-06-01", end=str(AS_OF.date()),
                                samples=100)
     aware, unaware = result.aware, result.unaware

@@ -34,7 +34,7 @@ from driftwise.tax import Relief
 from driftwise.tax.harvest import replacement_pairs
 
 __all__ = ["AFTER_TAX_FIELDS", "AfterTaxComparison", "after_tax_compare",
-           "after_tax_settings", "after_tax_sweep", "tax_alpha_ci"]
+           "after_tax_settings", "after_tax_sweep", "harvest_schedule", "tax_alpha_ci"]
 
 AFTER_TAX_FIELDS = ("after_tax_return_annual", "pre_tax_return_annual",
                     "liquidation_value_usd", "final_nav_usd", "taxes_paid_usd",
@@ -43,18 +43,29 @@ AFTER_TAX_FIELDS = ("after_tax_return_annual", "pre_tax_return_annual",
 """Columns of :attr:`AfterTaxComparison.metrics`."""
 
 
-def after_tax_settings(config: Config, *, aware: bool = True, harvest_every: str = "month",
+def harvest_schedule(config: Config, harvest_every: str | None = None) -> str:
+    """When the tax-aware run harvests: ``harvest_every`` when given (it wins), else
+    from ``tax.harvest_in_trades``: the first session of each month when the plan puts
+    its harvests in the trade list (true), never when the plan only lists them (false,
+    the default: a rule that follows the plan's trades harvests nothing)."""
+    if harvest_every is not None:
+        return harvest_every
+    return "month" if config.tax.harvest_in_trades else "never"
+
+
+def after_tax_settings(config: Config, *, aware: bool = True,
+                       harvest_every: str | None = None,
                        swap_back: bool = False) -> AfterTaxSettings:
     """The after-tax settings of ``config``'s ``[tax]`` section.
 
-    Every ``[tax]`` key of the plan's decision is read: the rates and holding period,
-    ``lot_relief`` with ``specific_lots`` (lots of the holdings the run starts from),
-    the gain budget, the deferral, the wash-sale window and ``allow_wash_sales``, the
-    harvest thresholds, ``harvest_pairs`` (a harvest's replacement) and the harvest
-    value's discount rate and years to sale (the harvest table). Two keys switch the
-    plan's output, not its decision, and the backtest has its own switches for them:
-    ``enabled`` (``--after-tax`` runs the rule both with and without tax) and
-    ``harvest_in_trades`` (the backtest harvests on the schedule ``harvest_every``).
+    Every ``[tax]`` key is read: the rates and holding period, ``lot_relief`` with
+    ``specific_lots`` (lots of the holdings the run starts from), the gain budget, the
+    deferral, the wash-sale window and ``allow_wash_sales``, the harvest thresholds,
+    ``harvest_pairs`` (a harvest's replacement) and the harvest value's discount rate and
+    years to sale (the harvest table); ``harvest_in_trades`` sets whether the tax-aware
+    run harvests (:func:`harvest_schedule`, unless ``harvest_every`` is given), and
+    ``enabled`` makes ``driftwise backtest`` run after tax (``--after-tax`` /
+    ``--no-after-tax`` win over it).
     """
     t = config.tax
     tax = TaxSettings(rates=rates(config), relief=Relief(t.lot_relief.value),
@@ -64,7 +75,8 @@ def after_tax_settings(config: Config, *, aware: bool = True, harvest_every: str
                       defer_horizon_days=(float(t.defer_horizon_days)
                                           if t.defer_short_term_gains else 0.0),
                       wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales)
-    return AfterTaxSettings(tax=tax, aware=aware, harvest_every=harvest_every,
+    return AfterTaxSettings(tax=tax, aware=aware,
+                            harvest_every=harvest_schedule(config, harvest_every),
                             harvest_threshold=t.harvest_loss_threshold,
                             harvest_min_loss_usd=t.harvest_min_loss_usd,
                             harvest_pairs=tuple(replacement_pairs(t.harvest_pairs).items()),
@@ -73,10 +85,11 @@ def after_tax_settings(config: Config, *, aware: bool = True, harvest_every: str
                             harvest_years_to_sale=t.harvest_years_to_sale)
 
 
-def run_one(inputs: Inputs, config: Config, *, aware: bool, harvest_every: str = "month",
+def run_one(inputs: Inputs, config: Config, *, aware: bool, harvest_every: str | None = None,
             swap_back: bool = False, start: DateLike | None = None,
             end: DateLike | None = None) -> AfterTaxResult:
-    """One after-tax run of ``config`` over the window."""
+    """One after-tax run of ``config`` over the window (``harvest_every`` None: from
+    ``tax.harvest_in_trades``, :func:`harvest_schedule`)."""
     window = run_window([config], start, end, inputs)
     return run_after_tax(inputs, rule_grid([config]), window,
                          after_tax_settings(config, aware=aware, harvest_every=harvest_every,
@@ -137,6 +150,8 @@ class AfterTaxComparison:
         One row per run (``tax-aware``, ``tax-unaware``), :data:`AFTER_TAX_FIELDS`.
     tax_alpha, tax_alpha_low, tax_alpha_high : float
         After-tax annual return difference and its 95% interval, fractions a year.
+    harvest_every : str
+        When the tax-aware run harvested (:func:`harvest_schedule`).
     """
 
     aware: AfterTaxResult
@@ -145,6 +160,7 @@ class AfterTaxComparison:
     tax_alpha: float
     tax_alpha_low: float
     tax_alpha_high: float
+    harvest_every: str
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
@@ -152,27 +168,33 @@ class AfterTaxComparison:
                 "days": len(self.aware.dates), "initial_nav_usd": self.aware.initial_nav_usd,
                 "runs": self.metrics.to_dict(orient="index"),
                 "tax_alpha": self.tax_alpha, "tax_alpha_low": self.tax_alpha_low,
-                "tax_alpha_high": self.tax_alpha_high,
+                "tax_alpha_high": self.tax_alpha_high, "harvest_every": self.harvest_every,
                 "years": {"tax-aware": self.aware.years, "tax-unaware": self.unaware.years}}
 
 
 def after_tax_compare(inputs: Inputs, config: Config, *, start: DateLike | None = None,
-                      end: DateLike | None = None, harvest_every: str = "month",
+                      end: DateLike | None = None, harvest_every: str | None = None,
                       swap_back: bool = False, samples: int = 1000, block: int = 21,
                       seed: int = 0) -> AfterTaxComparison:
-    """Run ``config`` tax-aware and tax-unaware; the metrics and the tax alpha."""
-    aware = run_one(inputs, config, aware=True, harvest_every=harvest_every,
+    """Run ``config`` tax-aware and tax-unaware; the metrics and the tax alpha.
+
+    ``harvest_every`` None: the tax-aware run harvests as ``tax.harvest_in_trades`` says
+    (:func:`harvest_schedule`)."""
+    every = harvest_schedule(config, harvest_every)
+    aware = run_one(inputs, config, aware=True, harvest_every=every,
                     swap_back=swap_back, start=start, end=end)
-    unaware = run_one(inputs, config, aware=False, start=start, end=end)
-    return _comparison(aware, unaware, samples=samples, block=block, seed=seed)
+    unaware = run_one(inputs, config, aware=False, harvest_every="never", start=start,
+                      end=end)
+    return _comparison(aware, unaware, samples=samples, block=block, seed=seed,
+                       harvest_every=every)
 
 
 def _comparison(aware: AfterTaxResult, unaware: AfterTaxResult, *, samples: int,
-                block: int, seed: int) -> AfterTaxComparison:
+                block: int, seed: int, harvest_every: str) -> AfterTaxComparison:
     metrics = pd.DataFrame([metrics_row(aware), metrics_row(unaware)],
                            index=pd.Index(["tax-aware", "tax-unaware"], name="run"))
     alpha, low, high = tax_alpha_ci(aware, unaware, samples=samples, block=block, seed=seed)
-    return AfterTaxComparison(aware, unaware, metrics, alpha, low, high)
+    return AfterTaxComparison(aware, unaware, metrics, alpha, low, high, harvest_every)
 
 
 SWEEP_KEYS = ("short_term_rate", "long_term_rate", "lot_relief", "harvest_loss_threshold",
@@ -212,14 +234,16 @@ class _SweepData:
     inputs: Inputs
     start: DateLike | None
     end: DateLike | None
-    harvest_every: str
+    harvest_every: str | None
     swap_back: bool
 
 
 def _sweep_task(data: _SweepData, item: tuple[Config, bool]) -> AfterTaxResult:
     """One run of a sweep: ``(configuration, tax-aware)``."""
     config, aware = item
-    return run_one(data.inputs, config, aware=aware, harvest_every=data.harvest_every,
+    return run_one(data.inputs, config, aware=aware,
+                   harvest_every=harvest_schedule(config, data.harvest_every) if aware
+                   else "never",
                    swap_back=data.swap_back and aware, start=data.start, end=data.end)
 
 
@@ -229,7 +253,7 @@ def _unaware_key(config: Config) -> str:
 
 def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
                     start: DateLike | None = None, end: DateLike | None = None,
-                    harvest_every: str = "month", swap_back: bool = False,
+                    harvest_every: str | None = None, swap_back: bool = False,
                     samples: int = 1000, block: int = 21, seed: int = 0,
                     workers: int | None = 1, scheduler: str | None = None,
                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
@@ -271,8 +295,11 @@ def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
     unaware_runs = dict(zip(baselines, results[len(configs):], strict=True))
     rows = []
     for config, key, aware in zip(configs, keys, aware_runs, strict=True):
-        c = _comparison(aware, unaware_runs[key], samples=samples, block=block, seed=seed)
+        every = harvest_schedule(config, harvest_every)
+        c = _comparison(aware, unaware_runs[key], samples=samples, block=block, seed=seed,
+                        harvest_every=every)
         row: dict[str, object] = {k: _plain(getattr(config.tax, k)) for k in SWEEP_KEYS}
+        row["harvest_every"] = every
         metrics = c.metrics.to_dict(orient="index")
         row.update({f"aware_{k}": v for k, v in metrics["tax-aware"].items()})
         row.update({"unaware_after_tax_return_annual":

@@ -43,8 +43,14 @@ tax says to), and targets by sector or asset class are split over each day's hol
 as the planner splits them.
 
 Taxes paid may take cash below zero; the rule's next rebalance restores the cash target.
-A replacement outside the targets joins the universe at target weight 0: the rule's drift
-counts it as overweight (and the harvested stock as underweight) until it is swapped back.
+A replacement outside the targets joins the universe at target weight 0 and, once a
+harvest buys it, **stands in** for the harvested asset: the two count as one position
+against the harvested asset's target (:func:`stand_in_targets`: the target and band split
+over the two in proportion to their values, the portfolio drift of the position), so
+holding the replacement is no drift, a band or threshold fires when the position leaves
+it, and a rebalance moves the position to target keeping its mix. While a stand-in is
+held the days are simulated one by one (its split target moves with its prices). A
+replacement with a target of its own counts against its own target.
 """
 
 from __future__ import annotations
@@ -105,8 +111,8 @@ class AfterTaxSettings:
         gets the replacements of its tickers (at target weight 0).
     swap_back : bool
         Sell a harvest's replacement lots and buy the harvested ticker back once its
-        wash-sale window has ended; False: keep the replacement (the rule's later
-        rebalances trade it like any other asset).
+        wash-sale window has ended; False: keep the replacement (standing in for the
+        harvested ticker, one position with it in the rule's later rebalances).
     harvest_discount_rate_annual, harvest_years_to_sale : float
         The value of each harvest shown in :attr:`AfterTaxResult.harvests` (its deferral
         and rate arbitrage, :func:`driftwise.tax.harvest.harvest_values`).
@@ -245,6 +251,14 @@ class _Run:
         index = {t: i for i, t in enumerate(self.tickers)}
         self.pairs = {index[a]: index[b] for a, b in settings.harvest_pairs
                       if a in index and b in index}
+        self.stand_in: dict[int, dict[int, float]] = {}
+        """Replacement (no target of its own) -> {harvested asset with a target: the
+        fraction of the replacement's shares that stands in for it}."""
+
+    def sync_stand_ins(self) -> None:
+        """Forget the replacements no longer held."""
+        held = self.book.shares[0]
+        self.stand_in = {b: parts for b, parts in self.stand_in.items() if held[b] > 1e-9}
 
     def _open_start(self, inputs: Inputs, window: Window) -> None:
         """The first close's lots: the holdings' lots, else one lot per asset bought at
@@ -449,7 +463,8 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
     fixed = harvest_on | year_end
     k, span = 0, 1
     while k < n_days:
-        if span > 1 and batch.max_span > 1 and not fixed[k] and not _rebuy_due(run, k):
+        if span > 1 and batch.max_span > 1 and not fixed[k] and not _rebuy_due(run, k) \
+                and not run.stand_in:  # a stand-in's targets move with its prices
             stretch = min(span, batch.max_span, _next_event(run, fixed, k) - k)
             before = float(book.cash_usd[0])
             quiet = _quiet(run, out, k, stretch)
@@ -532,6 +547,13 @@ def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
     """Steps 1-3 of the day; the trigger's delay."""
     batch, ctx, costs = open_day(run.batch, run.state, k)  # the day's version and targets
     book, pending = run.book, run.state.version_pending
+    if run.stand_in:  # a harvest replacement counts with the asset it stands in for
+        target, band, drift = stand_in_targets(
+            book.shares[0] * prices, float(ctx.nav_usd[0]), np.atleast_2d(ctx.target)[0],
+            np.atleast_2d(ctx.band_width)[0], float(ctx.cash_weight[0]), batch.target_cash,
+            run.stand_in)
+        ctx = dataclasses.replace(ctx, target=target, band_width=band,
+                                  known_drift=np.array([drift]))
     if batch.invalid[k]:
         return None
     result = batch.rule.trigger.evaluate(ctx)
@@ -561,9 +583,69 @@ def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
                 rtol=1e-9, atol=1e-9):
             taken = run.relieved(np.maximum(-shares, 0.0), prices, day)
         run.trade_lots(taken, shares, prices, day)
+        run.sync_stand_ins()
     if event:  # the event's row is not delayed, as in the engine
         return None if result.delayed is None else np.zeros_like(result.delayed)
     return outcome.trigger.delayed
+
+
+def stand_in_targets(value_usd: FloatArray, nav_usd: float, target: FloatArray,
+                     band_width: FloatArray, cash_weight: float, target_cash: float,
+                     stand_in: dict[int, dict[int, float]]
+                     ) -> tuple[FloatArray, FloatArray, float]:
+    """The day's targets, band widths and portfolio drift with each harvest replacement
+    counted as one position with the asset it stands in for.
+
+    Parameters
+    ----------
+    value_usd : ndarray, shape (N,)
+        Market value of each holding.
+    nav_usd : float
+    target, band_width : ndarray, shape (N,)
+        The targets and band widths of the rule (a replacement's target is 0).
+    cash_weight, target_cash : float
+    stand_in : dict
+        Replacement ``b`` -> {harvested asset ``a``: fraction of ``b``'s shares standing
+        in for ``a``}.
+
+    Returns
+    -------
+    target, band_width : ndarray, shape (N,)
+        ``a``'s target ``t_a`` split over ``a`` and its stand-ins in proportion to their
+        values (``t_a · v_a / V_a``, ``t_a · f_b v_b / V_a`` with
+        ``V_a = v_a + Σ_b f_b v_b``), its band width alike; unchanged where ``V_a = 0``.
+    drift : float
+        ``½ (Σ_{a} |V_a / NAV − t_a| + Σ_{other i} |w_i − t_i| + |w_cash − t_cash|)``.
+
+    Notes
+    -----
+    With one stand-in per asset the split makes each part's drift the position's drift
+    times the part's share of it, with the same sign, so the parts' drifts add up to the
+    position's drift, a band fires exactly when the position leaves its band, and a
+    rebalance to target moves the position to ``t_a`` keeping the mix of the two (it
+    never sells the replacement to buy back the harvested asset). A replacement standing
+    in for several assets counts each part with its asset; its own band and drift are
+    those of the parts together.
+    """
+    nav = nav_usd
+    out_t, out_w = target.copy(), band_width.copy()
+    gap = np.abs(value_usd / nav - target) if nav > 0.0 else np.abs(target)
+    roots: dict[int, list[tuple[int, float]]] = {}
+    for b, parts in stand_in.items():
+        out_t[b] = out_w[b] = gap[b] = 0.0
+        for a, f in parts.items():
+            roots.setdefault(a, []).append((b, f * float(value_usd[b])))
+    for a, held in roots.items():
+        total = float(value_usd[a]) + sum(v for _, v in held)
+        gap[a] = abs(total / nav - target[a]) if nav > 0.0 else target[a]
+        if total <= 0.0:
+            continue
+        t, w = float(target[a]), float(band_width[a])
+        out_t[a], out_w[a] = t * value_usd[a] / total, w * value_usd[a] / total
+        for b, v in held:
+            out_t[b] += t * v / total
+            out_w[b] += w * v / total
+    return out_t, out_w, 0.5 * (float(gap.sum()) + abs(cash_weight - target_cash))
 
 
 def _by_asset(asset: IntArray, values: FloatArray, n: int) -> FloatArray:
@@ -616,10 +698,12 @@ def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
             "arbitrage_usd": float(values.arbitrage_usd[j]),
             "replacement": run.tickers[into[a]] if a in into else "cash"})
     book = run.book
+    held_before = book.shares[0].copy()
     post_cash = book.cash_usd - trade_usd.sum() - cost.sum()
     book_trades(book, np.zeros(1, dtype=np.intp),
                 Trades(trade_usd[None, :], (bought - sold if into else -sold)[None, :],
                        post_cash))
+    _stand_in_for(run, into, held_before, bought, trade_usd)
     before = lots.disallowed_usd
     gain = run.trade_lots(taken, np.zeros(len(prices)), prices, day)
     run.harvested_loss += -gain - (lots.disallowed_usd - before)
@@ -635,6 +719,32 @@ def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
         if s.swap_back:
             run.rebuys.append(_Rebuy(back, int(i), replacement=b, tag=tag))
     return True
+
+
+def _stand_in_for(run: _Run, into: dict[int, int], held_before: FloatArray,
+                  bought: FloatArray, trade_usd: FloatArray) -> None:
+    """Record the replacements a harvest bought as stand-ins for the assets it sold: a
+    replacement without a target of its own stands in for the harvested asset (or, when
+    that was itself a stand-in, for the assets it stood in for), its shares attributed
+    by the proceeds that bought them."""
+    target = run.batch.target
+    shares: dict[int, dict[int, float]] = {}
+    for a, b in into.items():
+        if target[b] != 0.0 or bought[b] <= 0.0:
+            continue
+        roots = run.stand_in.get(a, {a: 1.0} if target[a] > 0.0 else {})
+        if not roots:
+            continue
+        mine = shares.setdefault(b, {r: f * float(held_before[b]) for r, f in
+                                     run.stand_in.get(b, {}).items()})
+        x = float(bought[b]) * -float(trade_usd[a]) / _funds(trade_usd, into, b)
+        for r, g in roots.items():
+            mine[r] = mine.get(r, 0.0) + g * x
+    for b, mine in shares.items():
+        total = sum(mine.values())
+        if total > 0.0:
+            run.stand_in[b] = {r: v / total for r, v in mine.items()}
+    run.sync_stand_ins()
 
 
 def _replaceable(run: _Run, b: int, sold: FloatArray, day: np.datetime64) -> bool:
@@ -725,11 +835,13 @@ def _swap_back(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
     taken = np.zeros(lots.n_lots)
     funds = np.zeros(n)
     costs = DayCosts(run.batch, k)
+    given_back: list[tuple[int, int, float]] = []
     for r in swaps:
         mine = (lots.lot_id == r.tag) & (lots.asset == r.replacement)
         if not mine.any() or run.batch.no_sell[r.replacement] or run.batch.no_buy[r.asset]:
             continue
         taken[mine] = lots.shares[mine]
+        given_back.append((r.replacement, r.asset, float(lots.shares[mine].sum())))
         sale = np.zeros(n)
         sale[r.replacement] = -float(lots.shares[mine].sum()) * prices[r.replacement]
         funds[r.asset] += -sale[r.replacement] - costs.per_asset(sale[None, :])[0][
@@ -745,7 +857,21 @@ def _swap_back(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
     trade_usd = shares * prices
     cost = costs.per_asset(trade_usd[None, :])[0]
     book = run.book
+    held_before = book.shares[0].copy()
     post_cash = book.cash_usd - trade_usd.sum() - cost.sum()
     book_trades(book, np.zeros(1, dtype=np.intp),
                 Trades(trade_usd[None, :], shares[None, :], post_cash))
     run.trade_lots(taken, bought, prices, day)
+    left: dict[int, dict[int, float]] = {}
+    for b, a, back in given_back:  # the shares sold stood in for the asset bought back
+        if b not in run.stand_in:
+            continue
+        mine = left.setdefault(b, {r: f * float(held_before[b])
+                                   for r, f in run.stand_in[b].items()})
+        if a in mine:
+            mine[a] = max(mine[a] - back, 0.0)
+    for b, mine in left.items():
+        total = sum(mine.values())
+        if total > 0.0:
+            run.stand_in[b] = {r: v / total for r, v in mine.items()}
+    run.sync_stand_ins()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import typer
 
 from driftwise.app.aftertax import (
     AfterTaxComparison,
     after_tax_compare,
     after_tax_sweep,
+    harvest_schedule,
     with_tax,
 )
 from driftwise.app.sweep import progress_bar, write_table
@@ -19,8 +21,43 @@ from driftwise.data.model import Inputs
 from driftwise.report import write_report
 
 
+def resolve(flag: bool | None, config: Config, *, tax_options: dict[str, bool],
+            pre_tax_options: dict[str, bool]) -> bool:
+    """Whether ``driftwise backtest`` runs after tax: ``--after-tax`` / ``--no-after-tax``
+    when given, else ``tax.enabled``. The options given (True in the dicts) of the mode
+    not run are refused, naming what chose the mode and the switch to the other."""
+    after = config.tax.enabled if flag is None else flag
+    why = (f"tax.enabled = {str(config.tax.enabled).lower()}" if flag is None
+           else "--after-tax" if flag else "--no-after-tax")
+    given = [name for name, on in (pre_tax_options if after else tax_options).items() if on]
+    if given and after:
+        raise typer.BadParameter(
+            f"{', '.join(given)}: {_are(given)} of the comparison of rules before tax, and "
+            f"this backtest runs the configuration's rule after tax ({why}); add "
+            "--no-after-tax for the comparison before tax" + (
+                "" if not {"--workers", "--scheduler"} & set(given) else
+                " (--workers and --scheduler share the runs of an after-tax sweep: "
+                "--tax-relief, --harvest-threshold)"))
+    if given:
+        raise typer.BadParameter(
+            f"{', '.join(given)}: {_are(given)} of the after-tax backtest, which is off "
+            f"({why}): add --after-tax")
+    return after
+
+
+def _are(names: list[str]) -> str:
+    return "a setting" if len(names) == 1 else "settings"
+
+
+def harvest_source(config: Config, harvest_every: str | None) -> str:
+    """What chose the harvest schedule, in words."""
+    if harvest_every is not None:
+        return "--harvest-every"
+    return f"tax.harvest_in_trades = {str(config.tax.harvest_in_trades).lower()}"
+
+
 def run(inputs: Inputs, config: Config, first: pd.Timestamp, last: pd.Timestamp, *,
-        harvest_every: str, samples: int, as_json: bool, table: Path | None,
+        harvest_every: str | None, samples: int, as_json: bool, table: Path | None,
         report: Path | None, swap_back: bool = False) -> None:
     """Run, write the table and report asked for, print (or print JSON)."""
     b = config.backtest
@@ -34,18 +71,19 @@ def run(inputs: Inputs, config: Config, first: pd.Timestamp, last: pd.Timestamp,
     if as_json:
         print_json(result.to_dict())
         return
-    show(result, harvest_every)
+    show(result, harvest_source(config, harvest_every))
     for label, path in (("table", table), ("report", report)):
         if path is not None:
             console.print(f"{label}: {path.resolve()}")
 
 
-def show(result: AfterTaxComparison, harvest_every: str) -> None:
-    """Print the after-tax comparison."""
+def show(result: AfterTaxComparison, source: str) -> None:
+    """Print the after-tax comparison (``source``: what chose the harvest schedule)."""
     m = result.metrics
     dates = result.aware.dates
     console.print(f"[bold]After-tax backtest {dates[0].date()} .. {dates[-1].date()}[/] "
-                  f"({len(dates)} trading days; harvest every {harvest_every}; taxes paid "
+                  f"({len(dates)} trading days; harvest every {result.harvest_every} "
+                  f"({source}); taxes paid "
                   "from cash at each year's end; every remaining gain taxed long-term at "
                   "the end)")
     shown = pd.DataFrame({
@@ -65,7 +103,7 @@ def show(result: AfterTaxComparison, harvest_every: str) -> None:
 
 
 def run_sweep(inputs: Inputs, config: Config, first: pd.Timestamp, last: pd.Timestamp, *,
-              relief: list[str], thresholds: list[float], harvest_every: str,
+              relief: list[str], thresholds: list[float], harvest_every: str | None,
               swap_back: bool, samples: int, as_json: bool, table: Path | None,
               workers: int | None, scheduler: str | None) -> None:
     """The configuration under every combination of ``relief`` and ``thresholds`` (each
@@ -83,11 +121,14 @@ def run_sweep(inputs: Inputs, config: Config, first: pd.Timestamp, last: pd.Time
     if table is not None:
         write_table(frame, table)
     if as_json:
-        print_json({"start": first, "end": last, "harvest_every": harvest_every,
+        print_json({"start": first, "end": last,
+                    "harvest_every": harvest_schedule(config, harvest_every),
                     "rows": frame.to_dict(orient="records")})
         return
     console.print(f"[bold]After-tax sweep {first.date()} .. {last.date()}[/] "
-                  f"({len(members)} tax settings; harvest every {harvest_every}; each row "
+                  f"({len(members)} tax settings; harvest every "
+                  f"{harvest_schedule(config, harvest_every)} "
+                  f"({harvest_source(config, harvest_every)}); each row "
                   "against the same rule without tax awareness)")
     shown = pd.DataFrame({
         "relief": frame["lot_relief"],

@@ -132,13 +132,15 @@ def backtest_command(
     paths_seed: Annotated[int | None, typer.Option(
         help="Random seed of the portfolios drawn (default: backtest.seed).",
         show_default=False)] = None,
-    after_tax: Annotated[bool, typer.Option(
-        "--after-tax", help="Run the configuration's rule with its tax lots and \\[tax] "
-        "settings, tax-aware (decisions after tax, loss harvesting) and tax-unaware, and "
-        "show the after-tax returns and the tax alpha.")] = False,
-    harvest_every: Annotated[HarvestEvery, typer.Option(
-        help="With --after-tax: harvest losses on the first session of each period.")
-    ] = HarvestEvery.MONTH,
+    after_tax: Annotated[bool | None, typer.Option(
+        "--after-tax/--no-after-tax", help="Run the configuration's rule with its tax lots "
+        "and \\[tax] settings, tax-aware (decisions after tax, loss harvesting) and "
+        "tax-unaware, and show the after-tax returns and the tax alpha. Default: after tax "
+        "when tax.enabled is true; the flag wins.", show_default=False)] = None,
+    harvest_every: Annotated[HarvestEvery | None, typer.Option(
+        help="After tax: harvest losses on the first session of each period. Default: each "
+        "month when tax.harvest_in_trades is true, never when false; the flag wins.",
+        show_default=False)] = None,
     harvest_swap_back: Annotated[bool, typer.Option(
         "--harvest-swap-back", help="With --after-tax and tax.harvest_pairs: sell a "
         "harvest's replacement and buy the harvested stock back once the wash-sale window "
@@ -182,25 +184,31 @@ def backtest_command(
         inputs = dataclasses.replace(inputs, master=stored.master)
     first, last = backtest_window(inputs, base, start, end)
     tax_sweep = bool(tax_relief or harvest_threshold)
-    if not after_tax and (tax_sweep or harvest_swap_back):
-        raise typer.BadParameter("--tax-relief, --harvest-threshold and --harvest-swap-back "
-                                 "are settings of the after-tax backtest: add --after-tax")
-    if after_tax:
-        from driftwise.cli import aftertax
+    from driftwise.cli import aftertax
 
+    if aftertax.resolve(after_tax, base, tax_options={
+            "--tax-relief": bool(tax_relief), "--harvest-threshold": bool(harvest_threshold),
+            "--harvest-swap-back": harvest_swap_back,
+            "--harvest-every": harvest_every is not None}, pre_tax_options={
+            "--policy": bool(policy), "--threshold": bool(threshold),
+            "--cost-bps": cost_bps is not None, "--grid": grid is not None, "--sweep": sweep,
+            "--paths-length": paths_length is not None,
+            "--workers": workers is not None and not tax_sweep,
+            "--scheduler": scheduler is not None and not tax_sweep}):
         n_samples = samples if samples is not None else base.backtest.bootstrap_samples
+        every = None if harvest_every is None else harvest_every.value
         if tax_sweep:
             if report is not None:
                 raise typer.BadParameter("--report shows one after-tax run; a sweep over "
                                          "tax settings writes --table (or --json)")
             aftertax.run_sweep(
                 inputs, base, first, last, relief=[r.value for r in tax_relief or []],
-                thresholds=list(harvest_threshold or []), harvest_every=harvest_every.value,
+                thresholds=list(harvest_threshold or []), harvest_every=every,
                 swap_back=harvest_swap_back, samples=n_samples, as_json=as_json, table=table,
                 workers=workers if workers is not None else base.cluster.workers,
                 scheduler=scheduler if scheduler is not None else base.cluster.scheduler)
             return
-        aftertax.run(inputs, base, first, last, harvest_every=harvest_every.value,
+        aftertax.run(inputs, base, first, last, harvest_every=every,
                      swap_back=harvest_swap_back, samples=n_samples, as_json=as_json,
                      table=table, report=report)
         return
