@@ -399,6 +399,7 @@ class _DayCosts:
         self.history = history
         self.settings = settings
         self._kept: dict[tuple[int, bool, int], CostCoefficients] = {}
+        self._tables: dict[tuple[int, tuple[int, ...]], CostTable] = {}
 
     def coefficients(self, setting: int, day: int) -> CostCoefficients:
         """:func:`day_coefficients` of ``settings[setting]`` on ``day``."""
@@ -421,8 +422,11 @@ class _DayCosts:
             return RowCosts.of(coefficients[0], len(setting), n_assets)
         mult = np.array([float(np.asarray(c.multiplier).reshape(-1)[0]) for c in coefficients])
         which = np.asarray(which, dtype=np.intp).reshape(-1)
-        return RowCosts(CostTable.stack(coefficients, n_assets), which,
-                        np.ascontiguousarray(mult[which]))
+        key = (day, tuple(used.tolist()))  # a day recurs at several steps k of the march
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = CostTable.stack(coefficients, n_assets)
+        return RowCosts(table, which, np.ascontiguousarray(mult[which]))
 
 
 def _trade(portfolio: Portfolio, rule: Rule, costs: _DayCosts, setting: IntArray, day: IntArray,

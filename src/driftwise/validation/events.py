@@ -61,7 +61,7 @@ def compiled_order(n_assets: int) -> bool:
     """Whether :func:`tracking_errors` sums ``n_assets`` in compiled code: ``3 <= N``,
     ``N * N <= EINSUM_ORDER_CELLS`` and the kernels compiled (the einsum sums the forms of
     two assets in an order that depends on the shape of its operands)."""
-    return 3 <= n_assets and n_assets**2 <= EINSUM_ORDER_CELLS and _jit.mode() == "compiled"
+    return n_assets >= 3 and n_assets**2 <= EINSUM_ORDER_CELLS and _jit.mode() == "compiled"
 
 
 def tracking_errors(drift: FloatArray, covs: FloatArray, which: IntArray) -> FloatArray:
