@@ -17,7 +17,10 @@ including ``t``, and nothing later:
   (:meth:`MarketHistory.cost_inputs`): the rolling estimators
   (:func:`~driftwise.costs.daily_volatility`, :func:`~driftwise.costs.adv_shares`), then
   the day's estimates through :class:`~driftwise.costs.build.CostInputsBuilder`, the code
-  of ``build_cost_inputs`` itself (fallbacks and staleness);
+  of ``build_cost_inputs`` itself (fallbacks and staleness); for a caller that reads every
+  day (the rule-validation study), every day's at once (:attr:`MarketHistory.cost_window`)
+  and their coefficients under a cost setting (:meth:`MarketHistory.cost_table`), equal to
+  the day's own to the bit;
 * the calendar flags as :func:`driftwise.app.plan.calendar_flags`.
 
 Only the prices, VIX and risk-free rate are read up front. A whole-window input
@@ -470,10 +473,9 @@ class MarketHistory:
         None past :data:`KEEP_COST_CELLS` cells."""
         if self.n_days * len(self.tickers) > KEEP_COST_CELLS:
             return None
-        adv = self.adv_shares
         return self._builder.window(DayEstimates(
-            price_usd=self.prices, sigma_daily=self.sigma_daily,
-            adv_shares=None if adv is None else adv, stale=self.stale))
+            price_usd=self.prices, sigma_daily=self.sigma_daily, adv_shares=self.adv_shares,
+            stale=self.stale))
 
     def cost_table(self, params: CostParams) -> tuple[CostTable, FloatArray] | None:
         """The cost coefficients of every day under ``params``, as one table of ``T``
