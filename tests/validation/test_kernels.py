@@ -85,7 +85,8 @@ def test_tracking_errors_rounding_and_not_psd_as_the_einsum() -> None:
     assert np.isnan(got[1])
 
 
-def _history(n_days: int = 90, n: int = 6, *, volumes: bool = True, **overrides: object):  # type: ignore[no-untyped-def]
+def _history(n_days: int = 90, n: int = 6, *, volumes: bool = True,  # type: ignore[no-untyped-def]
+             overrides: dict[str, object] | None = None):
     prices = random_prices(n_days, np.linspace(0.15, 0.6, n), seed=4)
     vix = np.where(np.arange(n_days) % 17 < 5, 35.0, 15.0)
     vix[3] = np.nan
@@ -100,7 +101,7 @@ def _history(n_days: int = 90, n: int = 6, *, volumes: bool = True, **overrides:
         5e11, 2e10, 1e9, np.nan, 5e11, 3e9][:n] + [5e11] * max(0, n - 6),
         "sector": ["a", "a", "b", "b", None, "a"][:n] + ["a"] * max(0, n - 6)}))
     inputs = dataclasses.replace(inputs, market=market, master=master)
-    return build_history(inputs, history_settings(small_config(**overrides)))
+    return build_history(inputs, history_settings(small_config(**(overrides or {}))))
 
 
 @pytest.mark.parametrize("volumes", [True, False])
@@ -145,13 +146,13 @@ def test_cost_table_equals_each_days_coefficients(params: dict[str, object]) -> 
 
 
 def test_rebalance_cost_by_table_equals_day_by_day(monkeypatch: pytest.MonkeyPatch) -> None:
-    h = _history(n_days=120, **{"risk.te_model": "full"})
+    h = _history(n_days=120, overrides={"risk.te_model": "full"})
     pf = Portfolio("test", h, np.full(len(h.tickers), 0.98 / len(h.tickers)), 0.02)
     days = path_days(pf, make_paths(pf, 1e6, warmup_days=20))
     model = CostParams()
     by_table = rebalance_cost(days, h, model)
     monkeypatch.setattr(history_module, "KEEP_COST_CELLS", 0)  # no window: day by day
-    fresh = _history(n_days=120, **{"risk.te_model": "full"})
+    fresh = _history(n_days=120, overrides={"risk.te_model": "full"})
     assert fresh.cost_table(model) is None
     by_day = rebalance_cost(days, fresh, model)
     assert by_table.tobytes() == by_day.tobytes()
@@ -159,3 +160,26 @@ def test_rebalance_cost_by_table_equals_day_by_day(monkeypatch: pytest.MonkeyPat
     te = np.array([pf.te_on(int(k), days.asset_drift[r: r + 1])[0]
                    for r, k in enumerate(days.day.tolist())])
     assert days.te_annual.tobytes() == te.tobytes()
+
+
+def test_read_sp500_reads_a_changed_file_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from driftwise.data.universe import SP500_DAILY, read_sp500
+
+    folder = tmp_path / SP500_DAILY
+    (folder / "daily").mkdir(parents=True)
+    pd.DataFrame({"ticker": ["AAA"], "first_date": ["2020-01-02"]}).to_csv(
+        folder / "tickers.csv", index=False)
+
+    def write(close: float) -> None:
+        pd.DataFrame({"date": ["2020-01-02", "2020-01-03"], "close": [close, close],
+                      "adjusted_close": [close, close + 1.0], "volume": [10, 20]}).to_csv(
+            folder / "daily" / "AAA.csv.gz", index=False)
+
+    write(5.0)
+    first = read_sp500(tmp_path)
+    again = read_sp500(tmp_path)  # kept: the same numbers
+    pd.testing.assert_frame_equal(first.prices, again.prices)
+    write(123.25)  # another size: read again
+    changed = read_sp500(tmp_path)
+    assert changed.prices["AAA"].tolist() == [123.25, 124.25]
+    assert first.prices["AAA"].tolist() == [5.0, 6.0]  # the earlier result is untouched
