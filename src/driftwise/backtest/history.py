@@ -17,7 +17,10 @@ including ``t``, and nothing later:
   (:meth:`MarketHistory.cost_inputs`): the rolling estimators
   (:func:`~driftwise.costs.daily_volatility`, :func:`~driftwise.costs.adv_shares`), then
   the day's estimates through :class:`~driftwise.costs.build.CostInputsBuilder`, the code
-  of ``build_cost_inputs`` itself (fallbacks and staleness);
+  of ``build_cost_inputs`` itself (fallbacks and staleness); for a caller that reads every
+  day (the rule-validation study), every day's at once (:attr:`MarketHistory.cost_window`)
+  and their coefficients under a cost setting (:meth:`MarketHistory.cost_table`), equal to
+  the day's own to the bit;
 * the calendar flags as :func:`driftwise.app.plan.calendar_flags`.
 
 Only the prices, VIX and risk-free rate are read up front. A whole-window input
@@ -52,9 +55,10 @@ from driftwise.calendar import (
     period_first_sessions,
     period_last_sessions,
 )
-from driftwise.costs import AssetCostInputs, CostParams
+from driftwise.costs import AssetCostInputs, CostParams, CostTable, cost_coefficients
 from driftwise.costs.build import CostInputsBuilder, DayEstimates, min_history_periods
 from driftwise.costs.estimation import rolling_adv_shares, rolling_daily_volatility
+from driftwise.costs.regime import regime_multiplier
 from driftwise.data.market import vix_series_on
 from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import ConfigError, DataError
@@ -191,6 +195,8 @@ class MarketHistory:
     _growth: dict[tuple[bytes, float, bytes | None], FloatArray] = field(
         repr=False, default_factory=dict)
     _built: dict[str, int] = field(repr=False, default_factory=dict)
+    _tables: dict[CostParams, tuple[CostTable, FloatArray]] = field(
+        repr=False, default_factory=dict)
 
     @property
     def n_days(self) -> int:
@@ -398,9 +404,11 @@ class MarketHistory:
         self._count("covariance", len(days))
         raw = rolling_sample_covariance(self._returns, self.rows[days],
                                         self.settings.risk.long_window_days)
-        return np.stack([fill_covariance(c, self.vol_on(int(k)))[0]
-                         for c, k in zip(raw, days.tolist(), strict=True)]
-                        ) if len(days) else raw
+        # a day without a missing entry is its own fill: only the others are filled
+        gaps = np.flatnonzero(np.isnan(raw).any(axis=(1, 2))) if len(days) else days
+        for j in gaps.tolist():
+            raw[j] = fill_covariance(raw[j], self.vol_on(int(days[j])))[0]
+        return raw
 
     def cov_rolling_on(self, k: int) -> FloatArray:
         """:meth:`cov_on` by the rolling estimator (:meth:`covs_on`: equal to it to 1e-12
@@ -453,6 +461,53 @@ class MarketHistory:
         hit = self._kept_costs.get(k)
         if hit is None:
             hit = self._kept_costs[k] = self._cost_inputs(k)
+        return hit
+
+    @cached_property
+    def cost_window(self) -> AssetCostInputs | None:
+        """The cost model's inputs of every day at once: one
+        :class:`~driftwise.costs.AssetCostInputs` over the ``T * N`` (day, asset) cells,
+        day-major (cell ``k * N + i`` equal to the bit to asset ``i`` of
+        :meth:`cost_inputs` ``(k)``: :meth:`CostInputsBuilder.window
+        <driftwise.costs.build.CostInputsBuilder.window>` on the whole-window estimates);
+        None past :data:`KEEP_COST_CELLS` cells."""
+        if self.n_days * len(self.tickers) > KEEP_COST_CELLS:
+            return None
+        return self._builder.window(DayEstimates(
+            price_usd=self.prices, sigma_daily=self.sigma_daily, adv_shares=self.adv_shares,
+            stale=self.stale))
+
+    def cost_table(self, params: CostParams) -> tuple[CostTable, FloatArray] | None:
+        """The cost coefficients of every day under ``params``, as one table of ``T``
+        parameter sets (set ``k`` = day ``k``), and each day's VIX regime multiplier,
+        shape (T,); None past :data:`KEEP_COST_CELLS` cells.
+
+        Set ``k`` and multiplier ``k`` are, to the bit, those of
+        ``cost_coefficients(cost_inputs(k), params, vix_k)`` (the one cost model, element
+        by element over :attr:`cost_window`; the VIX NaN: the lowest regime). Kept per
+        ``params``.
+        """
+        window = self.cost_window
+        if window is None:
+            return None
+        hit = self._tables.get(params)
+        if hit is None:
+            shape = (self.n_days, len(self.tickers))
+            c = cost_coefficients(window, params)
+
+            def days(values: FloatArray) -> FloatArray:
+                return np.ascontiguousarray(np.broadcast_to(values, (window.n_assets,))
+                                            .reshape(shape), dtype=np.float64)
+            coef = np.stack([days(v) for v, _ in c.impact], axis=1) if c.impact else \
+                np.zeros((shape[0], 0, shape[1]))
+            power = np.tile(np.array([float(p) for _, p in c.impact], dtype=np.float64),
+                            (shape[0], 1))
+            table = CostTable(days(c.spread_frac), days(c.commission_frac),
+                              days(c.min_ticket_usd), days(c.flat_frac),
+                              np.full(shape[0], bool(c.flat_by_regime)), coef, power)
+            vix = np.asarray(self.vix, dtype=np.float64)
+            mult = np.asarray(regime_multiplier(vix, params), dtype=np.float64).reshape(-1)
+            hit = self._tables[params] = (table, mult)
         return hit
 
     def reference_growth(self, target: FloatArray, target_cash: float,

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray
@@ -262,11 +264,34 @@ class CostInputsBuilder:
         """One day's inputs, as :meth:`build`, without the notices (cheaper)."""
         return self._assemble(day)[0]
 
+    def window(self, days: DayEstimates) -> AssetCostInputs:
+        """The inputs of T days at once, as :meth:`inputs` gives each day, without notices.
+
+        ``days`` holds (T, N) estimates (``stale`` and ``spread_bps`` (T, N) or None).
+        Returns one :class:`AssetCostInputs` over the ``T * N`` (day, asset) cells,
+        day-major: cell ``t * N + i`` is asset ``i`` of day ``t``, equal to the bit to
+        ``inputs`` of that day (the same element-wise code; the volatility fallback's
+        medians taken day by day), validated once for the whole window.
+        """
+        price = np.asarray(days.price_usd, dtype=np.float64)
+        if price.ndim != 2 or price.shape[1] != len(self.index):
+            raise ValueError(f"window estimates must be shaped (days, {len(self.index)}); "
+                             f"found {price.shape}")
+        fields, _ = self._fields(days)
+        cells = {name: np.broadcast_to(value, price.shape).reshape(-1)
+                 for name, value in fields.items()}
+        return AssetCostInputs(**cells, tickers=self.tickers * price.shape[0])
+
     def _assemble(self, day: DayEstimates) -> tuple[AssetCostInputs, BoolArray]:
-        n = len(self.index)
+        fields, tier_used = self._fields(day)
+        return AssetCostInputs(**fields, tickers=self.tickers), tier_used
+
+    def _fields(self, day: DayEstimates) -> tuple[dict[str, npt.NDArray[Any]], BoolArray]:
+        """The fields of :class:`AssetCostInputs` from estimates shaped (N,) or (T, N)
+        (each array broadcasts to the estimates' shape), and where a tier value was used."""
         price = np.asarray(day.price_usd, dtype=np.float64)
-        raw_adv = np.full(n, np.nan) if day.adv_shares is None else day.adv_shares
-        history = np.full(n, np.nan) if day.spread_bps is None else day.spread_bps
+        raw_adv = np.full(price.shape, np.nan) if day.adv_shares is None else day.adv_shares
+        history = np.full(price.shape, np.nan) if day.spread_bps is None else day.spread_bps
         no_adv = np.isnan(raw_adv)
         has_cost_data = self.has_row | np.isfinite(history)
         costs_estimated = ~has_cost_data & no_adv
@@ -276,9 +301,15 @@ class CostInputsBuilder:
                                full_spread)
         cap_for_proxy = np.where(np.isnan(self.cap), self.tiers.unknown_cap_usd, self.cap)
         adv = np.where(no_adv, cap_for_proxy / self.params.outstanding_over_adv / price, raw_adv)
-        sigma, sigma_tier = self._fill_sigma(np.asarray(day.sigma_daily, dtype=np.float64))
+        raw_sigma = np.asarray(day.sigma_daily, dtype=np.float64)
+        if raw_sigma.ndim == 1:
+            sigma, sigma_tier = self._fill_sigma(raw_sigma)
+        else:  # the fallback's medians are a day's: each day with a gap alone
+            sigma, sigma_tier = raw_sigma.copy(), np.zeros(raw_sigma.shape, dtype=bool)
+            for k in np.flatnonzero(~np.isfinite(raw_sigma).all(axis=1)).tolist():
+                sigma[k], sigma_tier[k] = self._fill_sigma(raw_sigma[k])
         borrow_estimated = np.isnan(self.borrow)
-        inputs = AssetCostInputs(
+        fields: dict[str, npt.NDArray[Any]] = dict(
             price_usd=price, half_spread_bps=0.5 * full_spread,
             commission_bps=self.commission_bps, commission_per_share_usd=self.per_share,
             min_ticket_usd=self.ticket, sigma_daily=sigma, adv_shares=adv,
@@ -288,14 +319,13 @@ class CostInputsBuilder:
             all_in_bps=np.where(costs_estimated, tier_value(self.tier, self.tiers.all_in_bps),
                                 np.nan),
             spread_estimated=spread_estimated, costs_estimated=costs_estimated,
-            liquidity_estimated=no_adv, volatility_estimated=np.isnan(day.sigma_daily),
+            liquidity_estimated=no_adv, volatility_estimated=np.isnan(raw_sigma),
             borrow_estimated=borrow_estimated,
-            stale=np.zeros(n, dtype=bool) if day.stale is None else day.stale,
-            tickers=self.tickers)
+            stale=np.zeros(price.shape, dtype=bool) if day.stale is None else day.stale)
         tier_used = costs_estimated | spread_estimated | no_adv | sigma_tier
         if self.params.impact_model is ImpactModel.ALMGREN_2005:
             tier_used |= ~costs_estimated
-        return inputs, tier_used
+        return fields, tier_used
 
     def _fill_sigma(self, raw: FloatArray) -> tuple[FloatArray, BoolArray]:
         """Sector median, else universe median, else tier default; and the tier mask."""

@@ -22,6 +22,7 @@ A future crash or delisting therefore changes nothing that is decided before it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +178,33 @@ SP500_DAILY = "sp500-daily-ohlcv-alphavantage"
 SP500_CAPS = ("sp500-constituents", "market_cap_snapshots.csv.gz")
 
 
+FILES_KEPT = 1024
+"""Parsed files of the 504-stock panel kept per process (:func:`read_sp500`): the study's
+portfolios share stocks and each portfolio is read by more than one task."""
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """The modification time and size of ``path``: a changed file is read again."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=FILES_KEPT)
+def _ticker_file(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """One stock's daily file as read (kept; callers take new frames from it, never write)."""
+    return pd.read_csv(path, usecols=["date", "close", "adjusted_close", "volume"],
+                       index_col="date", parse_dates=["date"])
+
+
+@functools.lru_cache(maxsize=4)
+def _caps_file(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """The market-cap snapshots as :func:`read_sp500` gives them (kept; copied per call)."""
+    raw = pd.read_csv(path, usecols=["snapshot_date", "symbol", "market_cap_usd"])
+    return pd.DataFrame({"snapshot_date": pd.to_datetime(raw["snapshot_date"]),
+                         "ticker": raw["symbol"].astype(str),
+                         "market_cap_usd": raw["market_cap_usd"].astype(np.float64)})
+
+
 def read_sp500(data_dir: Path, tickers: Sequence[str] | None = None, *,
                until: pd.Timestamp | str | None = None) -> Universe:
     """The 504-stock Alpha Vantage panel of the shared data folder as a :class:`Universe`.
@@ -208,8 +236,7 @@ def read_sp500(data_dir: Path, tickers: Sequence[str] | None = None, *,
         if not path.is_file():
             raise DataError(f"no price file for {t}", file=path, field="ticker",
                             expected="a ticker of tickers.csv", found=t)
-        f = pd.read_csv(path, usecols=["date", "close", "adjusted_close", "volume"],
-                        index_col="date", parse_dates=["date"])
+        f = _ticker_file(str(path), *_stamp(path))
         if until is not None:
             f = f.loc[:pd.Timestamp(until)]
         prices[t] = f["adjusted_close"].where(f["adjusted_close"] > 0)
@@ -220,9 +247,6 @@ def read_sp500(data_dir: Path, tickers: Sequence[str] | None = None, *,
     caps_file = Path(data_dir).joinpath(*SP500_CAPS)
     caps = None
     if caps_file.is_file():
-        raw = pd.read_csv(caps_file, usecols=["snapshot_date", "symbol", "market_cap_usd"])
-        caps = pd.DataFrame({"snapshot_date": pd.to_datetime(raw["snapshot_date"]),
-                             "ticker": raw["symbol"].astype(str),
-                             "market_cap_usd": raw["market_cap_usd"].astype(np.float64)})
+        caps = _caps_file(str(caps_file), *_stamp(caps_file)).copy()
     return Universe(prices=px, dollar_volume_usd=pd.DataFrame(dollars).reindex(
         index=px.index, columns=px.columns), caps=caps, source=str(folder))

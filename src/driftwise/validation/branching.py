@@ -36,14 +36,19 @@ from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
 from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts, vix_regime
 from driftwise.metrics.drift import portfolio_drift
-from driftwise.metrics.risk import tracking_error, tracking_error_diag
+from driftwise.metrics.risk import tracking_error_diag
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, step
 from driftwise.policy.sizing import SizingResult
 from driftwise.policy.triggers import DayInput, DayLoopForm, Reason, Trigger, TriggerResult
-from driftwise.validation.events import Portfolio, day_coefficients, day_cost_fn
+from driftwise.validation.events import (
+    Portfolio,
+    day_coefficients,
+    day_cost_fn,
+    tracking_errors,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,17 +130,20 @@ class EventRisk:
     def __init__(self, portfolio: Portfolio, t0: IntArray) -> None:
         h = portfolio.history
         self.vol = h.vol_annual[t0]
-        self.cov: FloatArray | None = None
+        self.covs: FloatArray | None = None
+        self.which = np.zeros(len(t0), dtype=np.intp)
         if portfolio.full_te and len(t0):
             uniq, inv = np.unique(t0, return_inverse=True)
-            covs = np.stack([portfolio.cov_on(int(k)) for k in uniq])
-            self.cov = covs[inv]
+            self.covs = np.stack([portfolio.cov_on(int(k)) for k in uniq])
+            self.which = np.asarray(inv, dtype=np.intp).reshape(-1)
 
     def te(self, drift: FloatArray, rows: slice | IntArray = slice(None)) -> FloatArray:
-        """Annualized TE of ``drift`` (rows of the events ``rows``)."""
-        if self.cov is None:
+        """Annualized TE of ``drift`` (rows of the events ``rows``): one covariance per
+        event day, each row's read in place
+        (:func:`~driftwise.validation.events.tracking_errors`)."""
+        if self.covs is None:
             return np.asarray(tracking_error_diag(drift, self.vol[rows]), dtype=np.float64)
-        return np.asarray(tracking_error(drift, self.cov[rows]), dtype=np.float64)
+        return tracking_errors(drift, self.covs, self.which[rows])
 
 
 def branch_rule(rule: Rule) -> Rule:
@@ -391,6 +399,7 @@ class _DayCosts:
         self.history = history
         self.settings = settings
         self._kept: dict[tuple[int, bool, int], CostCoefficients] = {}
+        self._tables: dict[tuple[int, tuple[int, ...]], CostTable] = {}
 
     def coefficients(self, setting: int, day: int) -> CostCoefficients:
         """:func:`day_coefficients` of ``settings[setting]`` on ``day``."""
@@ -413,8 +422,11 @@ class _DayCosts:
             return RowCosts.of(coefficients[0], len(setting), n_assets)
         mult = np.array([float(np.asarray(c.multiplier).reshape(-1)[0]) for c in coefficients])
         which = np.asarray(which, dtype=np.intp).reshape(-1)
-        return RowCosts(CostTable.stack(coefficients, n_assets), which,
-                        np.ascontiguousarray(mult[which]))
+        key = (day, tuple(used.tolist()))  # a day recurs at several steps k of the march
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = CostTable.stack(coefficients, n_assets)
+        return RowCosts(table, which, np.ascontiguousarray(mult[which]))
 
 
 def _trade(portfolio: Portfolio, rule: Rule, costs: _DayCosts, setting: IntArray, day: IntArray,
@@ -473,7 +485,9 @@ def _size_rows(portfolio: Portfolio, rule: Rule, day: int, shares: FloatArray,
     prices = h.prices[day]
     values = shares * prices
     nav = values.sum(axis=1) + cash_usd
-    inputs = h.cost_inputs(day)
+    window = h.cost_window  # every day's inputs at once, when the history keeps them
+    adv = (h.cost_inputs(day).adv_shares if window is None
+           else window.adv_shares.reshape(h.n_days, -1)[day])
     n_rows = len(nav)
 
     def total(trade_usd: FloatArray) -> FloatArray:
@@ -487,6 +501,6 @@ def _size_rows(portfolio: Portfolio, rule: Rule, day: int, shares: FloatArray,
                         full_cost_usd=total)
     trigger = _Given(np.ones(n_rows, dtype=bool), assets)
     none = np.zeros(len(prices), dtype=bool)
-    asset_day = AssetDay(prices_usd=prices, adv_shares=inputs.adv_shares, no_buy=none,
+    asset_day = AssetDay(prices_usd=prices, adv_shares=adv, no_buy=none,
                          no_sell=none, cost_fn=cost_fn)
     return step(dataclasses.replace(rule, trigger=trigger), ctx, asset_day).sizing

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from driftwise import _jit
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest.history import MarketHistory
 from driftwise.costs import CostCoefficients, CostParams, CostTable, RowCosts, cost_coefficients
@@ -35,6 +36,7 @@ from driftwise.costs.regime import vix_regime
 from driftwise.metrics.drift import portfolio_drift
 from driftwise.metrics.risk import tracking_error, tracking_error_diag
 from driftwise.policy.context import Anchor, Frequency
+from driftwise.validation._kernels import quadratic_forms
 
 COST_CHUNK_CELLS = 2**22
 """Most trades :func:`rebalance_cost` prices in one call (each of the kernel's component
@@ -47,6 +49,55 @@ KEEP_COV_CELLS = 2**24
 
 COV_CHUNK_DAYS = 256
 """Days of covariance :meth:`Portfolio.prepare_covariances` estimates in one call."""
+
+
+EINSUM_ORDER_CELLS = 8192
+"""Most ``N * N`` for which ``numpy.einsum`` sums a quadratic form in one pass over its
+terms (its buffer's size), the order :func:`~driftwise.validation._kernels.quadratic_forms`
+repeats."""
+
+
+def compiled_order(n_assets: int) -> bool:
+    """Whether :func:`tracking_errors` sums ``n_assets`` in compiled code: ``3 <= N``,
+    ``N * N <= EINSUM_ORDER_CELLS`` and the kernels compiled (the einsum sums the forms of
+    two assets in an order that depends on the shape of its operands)."""
+    return n_assets >= 3 and n_assets**2 <= EINSUM_ORDER_CELLS and _jit.mode() == "compiled"
+
+
+def tracking_errors(drift: FloatArray, covs: FloatArray, which: IntArray) -> FloatArray:
+    """``tracking_error(drift[r], covs[which[r]])`` of every row ``r``, shape (R,).
+
+    Parameters
+    ----------
+    drift : ndarray, shape (R, N)
+        Per-asset drift (fractions of NAV).
+    covs : ndarray, shape (D, N, N)
+        Annualized covariances.
+    which : ndarray of int, shape (R,)
+        Each row's covariance.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        Equal to the bit to :func:`~driftwise.metrics.risk.tracking_error` of the rows
+        (``tests/validation/test_kernels.py``): the compiled
+        :func:`~driftwise.validation._kernels.quadratic_forms` sums each form in the
+        einsum's own order, without copying a covariance per row, for ``3 <= N`` and
+        ``N * N <= EINSUM_ORDER_CELLS`` (where that order is known); otherwise, in the
+        Python mode of the kernels, and for the rare negative forms (rounding), the
+        einsum itself.
+    """
+    x = np.ascontiguousarray(drift, dtype=np.float64)
+    rows = np.ascontiguousarray(which, dtype=np.intp)
+    if not compiled_order(x.shape[1]):
+        return np.asarray(tracking_error(x, covs[rows]), dtype=np.float64)
+    q = np.empty(len(x))
+    quadratic_forms(x, np.ascontiguousarray(covs, dtype=np.float64), rows, q)
+    te = np.sqrt(np.maximum(q, 0.0))
+    negative = np.flatnonzero(q < 0.0)
+    if len(negative):  # within rounding of zero, or not PSD: the einsum's own verdict
+        te[negative] = tracking_error(x[negative], covs[rows[negative]])
+    return np.asarray(te, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +155,28 @@ class Portfolio:
             chunk = todo[start: start + COV_CHUNK_DAYS]
             for k, cov in zip(chunk.tolist(), self.history.covs_on(chunk), strict=True):
                 self._covs[k] = cov
+
+    def te_rows(self, day: IntArray, drift: FloatArray) -> FloatArray:
+        """:meth:`te_on` of every row: ``te_on(day[r], drift[r])``, shape (R,).
+
+        With the full TE model, the covariances of :data:`COV_CHUNK_DAYS` days at a time
+        and one compiled pass over their rows (:func:`tracking_errors`, equal to the bit
+        to :meth:`te_on`).
+        """
+        if not self.full_te or not compiled_order(drift.shape[1]):
+            return by_day(day, lambda k, rows: self.te_on(k, drift[rows]))
+        out = np.full(len(day), np.nan)
+        uniq, inv = np.unique(day, return_inverse=True)
+        inv = inv.reshape(-1)
+        order = np.argsort(inv, kind="stable")
+        bounds = np.searchsorted(inv[order], np.arange(0, len(uniq) + COV_CHUNK_DAYS,
+                                                       COV_CHUNK_DAYS))
+        for j, lo in enumerate(range(0, len(uniq), COV_CHUNK_DAYS)):
+            block = uniq[lo: lo + COV_CHUNK_DAYS]
+            rows = order[bounds[j]: bounds[j + 1]]
+            covs = np.stack([self.cov_on(int(k)) for k in block.tolist()])
+            out[rows] = tracking_errors(drift[rows], covs, inv[rows] - lo)
+        return out
 
     def te_on(self, day: int, drift: FloatArray) -> FloatArray:
         """Ex-ante annualized TE of drifts (R, N) with the risk model of ``day`` -> (R,)."""
@@ -246,7 +319,7 @@ def path_days(portfolio: Portfolio, paths: Paths) -> PathDays:
     drift = np.asarray(portfolio_drift(weights, portfolio.target, cash_w, portfolio.target_cash),
                        dtype=np.float64)
     portfolio.prepare_covariances(day)
-    te = by_day(day, lambda k, rows: portfolio.te_on(k, d[rows]))
+    te = portfolio.te_rows(day, d)
     return PathDays(path, day, weights, cash_w, nav, drift, te, d, since)
 
 
@@ -282,10 +355,23 @@ def day_cost_fn(history: MarketHistory, params: CostParams, day: int, *,
 def day_coefficients(history: MarketHistory, params: CostParams, day: int, *,
                      any_inputs: bool = False) -> CostCoefficients:
     """The cost coefficients of ``day`` with the day's VIX (those :func:`day_cost_fn`
-    prices with)."""
+    prices with).
+
+    A model cost reads the day's row of the history's table of every day
+    (:meth:`MarketHistory.cost_table`, the same numbers as ``cost_coefficients`` of
+    the day's inputs) when the history keeps one.
+    """
     vix = float(history.vix[day])
-    flat = any_inputs and params.flat_cost_bps is not None
-    return cost_coefficients(history.cost_inputs(0 if flat else day), params,
+    flat = params.flat_cost_bps is not None
+    table = None if flat else history.cost_table(params)
+    if table is not None:
+        t, mult = table
+        return CostCoefficients(
+            t.spread_frac[day], t.commission_frac[day], t.flat_frac[day], t.min_ticket_usd[day],
+            tuple((t.impact_coef[day, j], float(t.impact_power[day, j]))
+                  for j in range(t.impact_coef.shape[1])),
+            np.asarray(mult[day]), bool(t.flat_by_regime[day]))
+    return cost_coefficients(history.cost_inputs(0 if flat and any_inputs else day), params,
                              None if np.isnan(vix) else vix)
 
 
@@ -295,7 +381,8 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
     The trade is ``-d * NAV`` (``DayContext.full_rebalance_trade_usd``), priced by the cost
     model of its day with the day's VIX, as the planner's cost-benefit trigger does.
     A flat cost (``params.flat_cost_bps``) does not depend on the day's inputs: its days
-    share one parameter set per VIX regime.
+    share one parameter set per VIX regime. A model cost prices each row with its day's
+    set of the history's table of every day (:meth:`MarketHistory.cost_table`).
 
     Each day's coefficients are one parameter set of a :class:`~driftwise.costs.CostTable`
     and each row is priced with its day's set (the kernel prices a row alone, so the
@@ -306,13 +393,23 @@ def rebalance_cost(days: PathDays, history: MarketHistory, params: CostParams) -
     out = np.full(len(days.day), np.nan)
     if len(days.day) == 0:
         return out
+    n_assets = trades.shape[1]
+    per_chunk = max(1, COST_CHUNK_CELLS // max(1, n_assets))
+    flat = params.flat_cost_bps is not None
+    table = None if flat else history.cost_table(params)
+    if table is not None:  # every day's set at hand: rows in chunks, each with its day's
+        t, mult = table
+        for lo in range(0, len(days.day), per_chunk):
+            part = slice(lo, lo + per_chunk)
+            which = np.ascontiguousarray(days.day[part], dtype=np.intp)
+            costs = RowCosts(t, which, np.ascontiguousarray(mult[which]))
+            out[part] = (costs(np.ascontiguousarray(trades[part])).sum(axis=1)
+                         / days.nav_usd[part])
+        return out
     order = np.argsort(days.day, kind="stable")
     uniq, first = np.unique(days.day[order], return_index=True)
     bounds = [*first.tolist(), len(order)]
-    n_assets = trades.shape[1]
-    per_chunk = max(1, COST_CHUNK_CELLS // max(1, n_assets))
     # a flat cost reads no day's inputs: its coefficients differ only by the day's VIX regime
-    flat = params.flat_cost_bps is not None
     regimes = vix_regime(history.vix[uniq], params) if flat else np.zeros(0, dtype=np.intp)
     regime_sets: dict[int, CostCoefficients] = {}
     lo = 0

@@ -243,12 +243,22 @@ _CACHE: dict[tuple[object, ...], tuple[Inputs, Portfolio]] = {}
 _INPUTS: dict[PortfolioSpec, Inputs] = {}
 
 
+INPUTS_KEPT_CELLS = 8_000_000
+"""Most (day, asset) price cells of the portfolios' inputs a process keeps (16 bytes a cell with
+the volumes: 128 MB, 20 portfolios of 50 stocks over 21 years; each portfolio
+is read by its falsification task and by its events tasks: the falsification tasks run
+first); the last portfolio's are kept whatever their size."""
+
+
 def load_inputs(spec: PortfolioSpec) -> Inputs:
-    """The inputs of ``spec`` (the last portfolio's kept per process for its other tasks)."""
+    """The inputs of ``spec`` (kept per process for its other tasks, the most recent
+    portfolios' up to :data:`INPUTS_KEPT_CELLS` price cells)."""
     if spec not in _INPUTS:
         inputs = _inputs(spec)
-        _INPUTS.clear()
         _INPUTS[spec] = inputs
+        while len(_INPUTS) > 1 and sum(v.market.prices.size for v in _INPUTS.values()) \
+                > INPUTS_KEPT_CELLS:
+            del _INPUTS[next(iter(_INPUTS))]  # the oldest first
     return _INPUTS[spec]
 
 
