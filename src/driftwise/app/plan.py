@@ -48,6 +48,7 @@ from driftwise.costs import (
     short_notices,
     trade_costs,
 )
+from driftwise.costs.build import UniverseCosts
 from driftwise.data.loader import with_default_targets
 from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs
@@ -55,7 +56,7 @@ from driftwise.errors import DataError
 from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
+from driftwise.metrics.risk_model import MonitorConfig, estimate_risk, window_returns
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
@@ -178,6 +179,62 @@ class Plan:
                                   [("Trade list", self.trades)] if len(self.trades) else [])
 
 
+@dataclass(frozen=True, eq=False)
+class SharedDay:
+    """The per-asset estimates of one day computed once for a universe (every ticker of a
+    batch of accounts), which each account's plan slices instead of recomputing them: the
+    cost model's day estimates and the master's and cost file's columns
+    (:class:`~driftwise.costs.build.UniverseCosts`) and the risk window's returns
+    (:func:`~driftwise.metrics.risk_model.window_returns`). Each is an asset's own,
+    computed column by column, so a slice equals the account's own computation; what
+    pools assets (covariances, fallbacks, notices) is still computed per account.
+
+    Attributes
+    ----------
+    as_of : pd.Timestamp
+    settings : MonitorConfig
+        The risk windows the returns were cut for.
+    costs : UniverseCosts
+        With its cost parameters.
+    returns : ndarray, shape (W, U)
+        The risk window's daily returns of the universe's tickers (``costs.index``).
+    """
+
+    as_of: pd.Timestamp
+    settings: MonitorConfig
+    costs: UniverseCosts
+    returns: np.ndarray
+
+    @classmethod
+    def of(cls, inputs: Inputs, config: Config, tickers: pd.Index | list[str],
+           as_of: pd.Timestamp | str | None = None) -> SharedDay:
+        """The estimates of ``tickers`` (each priced in ``inputs.market``) on ``as_of``
+        (default: the last price date) with ``config``'s cost and risk settings."""
+        market = inputs.market
+        day = market.last_date if as_of is None else pd.Timestamp(as_of).normalize()
+        settings = monitor_config(config)
+        universe = pd.Index([str(t) for t in tickers], dtype=object).unique()
+        costs = UniverseCosts.of(universe, market.prices, market.volumes, inputs.master,
+                                 inputs.costs, as_of=day, params=cost_params(config))
+        returns = window_returns(market.prices, day, universe, settings)
+        return cls(as_of=day, settings=settings, costs=costs, returns=returns)
+
+    def serves(self, state: PortfolioState, settings: MonitorConfig,
+               params: CostParams) -> bool:
+        """Whether these estimates are those a plan of ``state`` with these settings
+        reads: the same day, windows and cost parameters, and every ticker covered."""
+        return (state.as_of == self.as_of and settings == self.settings
+                and params == self.costs.params and self.costs.covers(state.tickers))
+
+    def returns_for(self, tickers: pd.Index) -> np.ndarray:
+        """The risk returns of ``tickers`` (all in the universe), laid out in memory as
+        the account's own would be (the covariances read them in that order)."""
+        pos = self.costs.index.get_indexer(pd.Index(tickers, dtype=object))
+        part = self.returns[:, pos]
+        column_major = self.returns.strides[0] <= self.returns.strides[1]
+        return np.asfortranarray(part) if column_major else np.ascontiguousarray(part)
+
+
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
               pending_days: float = float("nan"), first_day: bool = False,
               with_schedule: bool = True, donate_usd: float = 0.0) -> Plan:
@@ -227,12 +284,15 @@ PlanSteps: TypeAlias = "Generator[ScheduleRequest | None, Schedule | None, Plan]
 def plan_steps(inputs: Inputs, config: Config, *,
                as_of: pd.Timestamp | str | None = None, pending_days: float = float("nan"),
                first_day: bool = False, with_schedule: bool = True,
-               donate_usd: float = 0.0) -> PlanSteps:
+               donate_usd: float = 0.0, shared: SharedDay | None = None) -> PlanSteps:
     """:func:`make_plan`'s workflow as a generator: it yields the
     :class:`ScheduleRequest` of the plan's trades (None: no trade, or no schedule wanted),
     takes the schedule back (``send``) and returns the :class:`Plan`. A batch of accounts
     builds every account's schedule in one call between the two
-    (:func:`driftwise.app.batch.plan_chunk`); the parameters are :func:`make_plan`'s."""
+    (:func:`driftwise.app.batch.plan_chunk`); the parameters are :func:`make_plan`'s, and
+    ``shared`` the per-asset estimates a batch computes once for all its accounts
+    (:class:`SharedDay`, of the same market, master and cost file as ``inputs``; used
+    where it serves the plan, which is then the same)."""
     if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
@@ -246,11 +306,14 @@ def plan_steps(inputs: Inputs, config: Config, *,
     settings = monitor_config(config)
     refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
                  what="the plan")
-    risk = estimate_risk(state, inputs.market.prices, settings)
     params = cost_params(config)
-    costs, cost_notes = build_cost_inputs(state.tickers, inputs.market.prices,
-                                          inputs.market.volumes, inputs.master, inputs.costs,
-                                          as_of=state.as_of, params=params)
+    shared = shared if shared is not None and shared.serves(state, settings, params) else None
+    risk = estimate_risk(state, inputs.market.prices, settings,
+                         returns=None if shared is None else shared.returns_for(state.tickers))
+    costs, cost_notes = (
+        shared.costs.inputs_for(state.tickers) if shared is not None else
+        build_cost_inputs(state.tickers, inputs.market.prices, inputs.market.volumes,
+                          inputs.master, inputs.costs, as_of=state.as_of, params=params))
     vix, vix_notes = vix_reading(inputs.market.vix, state.as_of)
     ctx = _context(state, inputs, config, risk.vol_annual,
                    risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
@@ -319,8 +382,15 @@ def plan_steps(inputs: Inputs, config: Config, *,
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
-        nav_usd=state.nav_usd, config_toml=config.to_toml(),
+        nav_usd=state.nav_usd, config_toml=config_toml(config),
         harvest=harvest, donation=donation)
+
+
+@functools.lru_cache(maxsize=64)
+def config_toml(config: Config) -> str:
+    """``config.to_toml()``, kept for the configurations in use (every account of a batch
+    plans with one, or a few)."""
+    return config.to_toml()
 
 
 def _lookback(settings: MonitorConfig, config: Config) -> int:
