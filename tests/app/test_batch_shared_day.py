@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -148,11 +149,13 @@ def test_shared_risk_returns_sliced_equal_each_accounts_own(estimator: str) -> N
     config = default_config().with_overrides({"risk.estimator": estimator})
     settings_ = monitor_config(config)
     day = SharedDay.of(inputs, config, market.prices.columns[:35], DAY)
-    for k, tickers in enumerate(SUBSETS):
+    sent = pickle.loads(pickle.dumps(day))  # as a Dask worker receives it
+    for k, tickers in enumerate(SUBSETS * 2):
         h = _holdings(tickers, k)
         state = build_state(h, None, market, inputs.master, as_of=DAY)
         own = risk_returns(state, market.prices, settings_)
-        got = day.returns_for(state.tickers)
+        got = (day if k < len(SUBSETS) else sent).returns_for(state.tickers)
+        assert got.strides == own.strides[:1] + got.strides[1:]
         np.testing.assert_array_equal(got, own, strict=True)
         alone = estimate_risk(state, market.prices, settings_)
         shared = estimate_risk(state, market.prices, settings_, returns=got)
@@ -179,7 +182,7 @@ def test_accounts_planned_with_the_shared_day_equal_each_planned_alone() -> None
     for h in books.values():
         mine = dataclasses.replace(inputs, holdings=h)
         alone = make_plan(mine, config, as_of=DAY)
-        for shared in (day, other, earlier):
+        for shared in (day, pickle.loads(pickle.dumps(day)), other, earlier):
             steps = plan_steps(mine, config, as_of=DAY, shared=shared)
             request = next(steps)
             got = finish_plan(steps, None if request is None else request.build())

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -197,13 +197,18 @@ class SharedDay:
     costs : UniverseCosts
         With its cost parameters.
     returns : ndarray, shape (W, U)
-        The risk window's daily returns of the universe's tickers (``costs.index``).
+        The risk window's daily returns of the universe's tickers (``costs.index``),
+        contiguous in the order an account's own are laid out (which a pickle keeps).
+    column_major : bool
+        An account's own returns are laid out column by column (the covariances read
+        them in that order, and their last bits depend on it).
     """
 
     as_of: pd.Timestamp
     settings: MonitorConfig
     costs: UniverseCosts
     returns: np.ndarray
+    column_major: bool
 
     @classmethod
     def of(cls, inputs: Inputs, config: Config, tickers: pd.Index | list[str],
@@ -217,7 +222,10 @@ class SharedDay:
         costs = UniverseCosts.of(universe, market.prices, market.volumes, inputs.master,
                                  inputs.costs, as_of=day, params=cost_params(config))
         returns = window_returns(market.prices, day, universe, settings)
-        return cls(as_of=day, settings=settings, costs=costs, returns=returns)
+        column_major = returns.strides[0] <= returns.strides[1]
+        returns = np.asfortranarray(returns) if column_major else np.ascontiguousarray(returns)
+        return cls(as_of=day, settings=settings, costs=costs, returns=returns,
+                   column_major=column_major)
 
     def serves(self, state: PortfolioState, settings: MonitorConfig,
                params: CostParams) -> bool:
@@ -231,8 +239,7 @@ class SharedDay:
         the account's own would be (the covariances read them in that order)."""
         pos = self.costs.index.get_indexer(pd.Index(tickers, dtype=object))
         part = self.returns[:, pos]
-        column_major = self.returns.strides[0] <= self.returns.strides[1]
-        return np.asfortranarray(part) if column_major else np.ascontiguousarray(part)
+        return np.asfortranarray(part) if self.column_major else np.ascontiguousarray(part)
 
 
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
@@ -555,6 +562,8 @@ def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
 def _frozen_reasons(state: PortfolioState) -> list[str]:
     """Held assets without a price today: valued at their last close, traded neither way."""
     since = state.no_price_since
+    if since.empty:
+        return []
     return [f"delisted or suspended: no price since {pd.Timestamp(date).date()}, not traded: "
             + ", ".join(str(t) for t in group.index) for date, group in since.groupby(since)]
 
@@ -589,23 +598,28 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
     paid when trading); ``taxed``: the decision after tax, whose relieved lots and tax
     the sales show."""
-    out = _priced_rows(pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
-                       pd.Series(outcome.sizing.trade_shares[0], index=state.tickers),
-                       state, costs, params, vix, borrow_usd, REBALANCE_REASON)
-    out = out.assign(_sell=out["side"] == "SELL").sort_values(
-        ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
+    cols, index = _priced_columns(pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
+                                  pd.Series(outcome.sizing.trade_shares[0],
+                                            index=state.tickers),
+                                  state, costs, params, vix, borrow_usd, REBALANCE_REASON)
+    # sells first, each side by signed value (a stable sort, as sort_values on both keys);
+    # the columns put in that order and the frame built once
+    order = np.lexsort((cols["trade_usd"], cols["side"] != "SELL"))
+    cols = {k: v if isinstance(v, str | float) else v[order] for k, v in cols.items()}
+    index = index[order]
     if taxed is not None:
         step_, lots = taxed
-        where = state.tickers.get_indexer(out.index)
+        where = state.tickers.get_indexer(index)
         relief = config.tax.lot_relief.value
-        out["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
-        out["tax_usd"] = step_.tax_by_asset_usd[where]
+        cols["tax_usd"] = step_.tax_by_asset_usd[where]
+        cols["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
     else:
         sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
                  if side == "SELL" else ("", 0.0) for t, s, p, side in
-                 zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
-        out["lots"] = [text for text, _ in sales]
-        out["tax_usd"] = [tax for _, tax in sales]
+                 zip(index, cols["shares"], cols["price_usd"], cols["side"], strict=True)]
+        cols["tax_usd"] = [tax for _, tax in sales]
+        cols["lots"] = [text for text, _ in sales]
+    out = pd.DataFrame(cols, index=index)
     _refuse_above_nav(out, state, inputs)
     return out
 
@@ -616,7 +630,20 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     """Rows of the trade list for the nonzero trades of ``trade_usd`` (signed USD by
     ticker of the universe) and ``trade_shares``, each priced by the one cost model
     (:func:`~driftwise.costs.cost_table`); ``reason`` says why each is made."""
-    table = cost_table(trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
+    cols, index = _priced_columns(trade_usd, trade_shares, state, costs, params, vix,
+                                  borrow_usd, reason)
+    return pd.DataFrame(cols, index=index)
+
+
+def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: PortfolioState,
+                    costs: AssetCostInputs, params: CostParams, vix: float | None,
+                    borrow_usd: np.ndarray, reason: str | pd.Series
+                    ) -> tuple[dict[str, Any], pd.Index]:
+    """:func:`_priced_rows` as its columns (arrays, or a scalar for every row) and its
+    index, before the frame is built."""
+    on_universe = trade_usd.index is state.tickers
+    table = cost_table(trade_usd if on_universe else
+                       trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
                        vix=vix, nav_usd=state.nav_usd)
     # columns taken as arrays at the traded rows (a frame built once per trade list)
     value = table["trade_usd"].to_numpy()
@@ -628,11 +655,12 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
 
     index = table.index[rows]
     at = rows if table.index.equals(state.tickers) else state.tickers.get_indexer(index)
-    shares = trade_shares.reindex(state.tickers, fill_value=0.0).to_numpy()[at]
+    shares = (trade_shares if trade_shares.index is state.tickers else
+              trade_shares.reindex(state.tickers, fill_value=0.0)).to_numpy()[at]
     spread, commission, impact = (column(c) for c in ("spread_usd", "commission_usd",
                                                       "impact_usd"))
     cost = spread + commission + impact + column("flat_usd")
-    out = pd.DataFrame({
+    return {
         "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
         "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
         "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0,
@@ -640,8 +668,7 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
         "liquidity_days": column("liquidity_days"), "flags": table["flags"].iloc[rows].array,
         "cost_bps": 1e4 * cost / np.abs(trade),
         "reason": reason if isinstance(reason, str) else reason.reindex(index).array,
-    }, index=pd.Index(index, name="ticker"))
-    return out
+    }, pd.Index(index, name="ticker")
 
 
 def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: PortfolioState,
@@ -722,9 +749,10 @@ def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Input
     DataError
         Naming the ticker, the order and the NAV; the plan emits no order at all.
     """
-    above = trades[trades["trade_usd"].abs() > state.nav_usd]
-    if above.empty:
+    big = np.abs(trades["trade_usd"].to_numpy(dtype=np.float64)) > state.nav_usd
+    if not big.any():
         return
+    above = trades[big]
     ticker = str(above.index[0])
     order = above.iloc[0]
     held = ticker in inputs.holdings.lines.index
