@@ -130,8 +130,8 @@ def risk_returns(state: PortfolioState, prices: pd.DataFrame,
     return window_returns(prices, state.as_of, state.tickers, config)
 
 
-def window_returns(prices: pd.DataFrame, as_of: pd.Timestamp, tickers: Sequence[str],
-                   config: MonitorConfig) -> FloatArray:
+def window_returns(prices: pd.DataFrame, as_of: pd.Timestamp,
+                   tickers: Sequence[str] | pd.Index, config: MonitorConfig) -> FloatArray:
     """:func:`risk_returns` of the assets ``tickers`` on ``as_of``, shape (W, N): each
     column its own asset's returns (a column of a wider universe's equals it)."""
     window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
