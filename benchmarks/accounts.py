@@ -4,9 +4,10 @@ market of 500 tickers where it is absent), full plans with costs (spread, commis
 impact from the cost file and the volumes), one market read for all.
 
 Times :func:`driftwise.app.batch.plan_accounts` serially, then on a Dask local cluster of
-1 and 2 workers (``--workers``), checks that every run gives the serial plans, and
-prints the peak memory of this process and of the cluster's processes (sampled), and
-the load average.
+1 and 2 worker processes (``--workers``; the cluster started by the script, within the
+time, and given to ``plan_accounts`` by its scheduler's address), checks that every run
+gives the serial plans, and prints the CPU time and peak memory of this process and of
+the cluster's processes (sampled), and the load average.
 
     .venv/bin/python benchmarks/accounts.py --accounts 10000
     .venv/bin/python benchmarks/accounts.py --accounts 1000 --workers 2
@@ -26,6 +27,7 @@ import pandas as pd
 import psutil
 
 from driftwise.app.batch import plan_accounts
+from driftwise.backtest.cluster import client
 from driftwise.calendar import nyse_sessions
 from driftwise.config import default_config
 from driftwise.data.costs import read_cost_inputs
@@ -105,20 +107,33 @@ def peak_mb() -> float:
 
 class WorkerMemory:
     """The largest resident memory of this process's child processes (the local
-    cluster's scheduler-side nanny and workers), summed, sampled every half second."""
+    cluster's scheduler-side nanny and workers), summed, sampled every half second, and
+    their CPU time (user + system, each process's last sample, summed)."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds of the child processes, as last sampled."""
+        return sum(self._cpu.values())
 
     def _watch(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.5):
             total = 0
-            for child in me.children(recursive=True):
+            try:
+                children = me.children(recursive=True)
+            except psutil.Error:  # a process ended while the tree was read
+                continue
+            for child in children:
                 try:
                     total += child.memory_info().rss
+                    times = child.cpu_times()
+                    self._cpu[child.pid] = times.user + times.system
                 except psutil.Error:
                     continue
             self.peak_mb = max(self.peak_mb, total / 2**20)
@@ -157,23 +172,29 @@ def main() -> None:
     plan_accounts(inputs, dict(list(books.items())[:2]), config, as_of=DAY,
                   shared_targets=False,
                   with_schedule=schedule)  # warm up: imports, the calendar, compiled kernels
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     serial = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False,
                            with_schedule=schedule)
-    took = time.perf_counter() - start
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
     summary = serial.summary()
-    print(f"serial: {took:.1f} s ({1e3 * took / args.accounts:.1f} ms per account), "
+    print(f"serial: {took:.1f} s ({1e3 * took / args.accounts:.1f} ms per account; CPU "
+          f"{cpu:.1f} s, {1e3 * cpu / args.accounts:.1f} ms per account), "
           f"{int(summary['needs_action'].sum())} need action, "
           f"{int(summary['trades'].sum())} trades; peak memory {peak_mb():.0f} MB")
     for workers in args.workers:
-        start = time.perf_counter()
-        with WorkerMemory() as children:
+        start, cpu = time.perf_counter(), time.process_time()
+        with WorkerMemory() as children, client(workers, None) as local:
+            # the local cluster started here (timed), its scheduler's address given:
+            # ``workers=1`` alone would plan in this process, without Dask
             run = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False,
-                                workers=workers, with_schedule=schedule)
-        took = time.perf_counter() - start
+                                scheduler=local.scheduler_info()["address"],
+                                with_schedule=schedule)
+        took, cpu = time.perf_counter() - start, time.process_time() - cpu
         same = run.summary().equals(summary)
         print(f"Dask local cluster, {workers} worker(s): {took:.1f} s (cluster start "
-              f"included; {1e3 * took / args.accounts:.1f} ms per account), same plans as "
+              f"included; {1e3 * took / args.accounts:.1f} ms per account; CPU of this "
+              f"process {cpu:.1f} s, of the cluster's processes {children.cpu_s:.1f} s), "
+              f"load average (1 min) {os.getloadavg()[0]:.1f}, same plans as "
               f"serial: {same}; peak memory of this process {peak_mb():.0f} MB, of the "
               f"cluster's processes together {children.peak_mb:.0f} MB")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "

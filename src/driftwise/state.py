@@ -247,7 +247,7 @@ def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holding
     date (delisted or suspended). A held ticker with no close on or before ``day``, or a
     ticker that is not held and has no close on ``day``, is an error.
     """
-    row = market.prices.loc[day].reindex(tickers).to_numpy(dtype=np.float64, copy=True)
+    row = _closes(market.prices, tickers, day)
     held = holdings.shares[holdings.shares != 0.0].index
     since: dict[str, pd.Timestamp] = {}
     for i in np.flatnonzero(~np.isfinite(row)).tolist():
@@ -271,6 +271,17 @@ def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holding
             expected=f"a close for {ticker} on {day.date()} in {market.source}",
             found=f"{ticker}: {last}")
     return row, pd.Series(since, dtype="datetime64[ns]")
+
+
+def _closes(prices: pd.DataFrame, tickers: pd.Index, day: pd.Timestamp) -> FloatArray:
+    """The closes of ``tickers`` on ``day`` (NaN: none), a new array: ``prices.loc[day]
+    .reindex(tickers)``, read from the frame's values without building the day's row."""
+    at = prices.index.get_loc(day)
+    cols = prices.columns.get_indexer(tickers)
+    if not isinstance(at, int | np.integer) or len(prices.columns) == 0:
+        return prices.loc[day].reindex(tickers).to_numpy(dtype=np.float64, copy=True)
+    values = prices.to_numpy(dtype=np.float64)  # a view of a frame of one float block
+    return np.where(cols >= 0, values[int(at), cols], np.nan)
 
 
 def _frozen_notes(since: pd.Series) -> list[Notice]:

@@ -19,11 +19,19 @@ import numpy as np
 import pandas as pd
 
 from driftwise.app.accounts import Terms, account_config, with_terms
-from driftwise.app.plan import Decision, Plan, PlanSteps, ScheduleRequest, finish_plan, plan_steps
+from driftwise.app.plan import (
+    Decision,
+    Plan,
+    PlanSteps,
+    ScheduleRequest,
+    SharedDay,
+    finish_plan,
+    plan_steps,
+)
 from driftwise.config.model import Config
 from driftwise.costs import AssetCostInputs
 from driftwise.data.accounts import AccountProfile, AccountSpec, with_cash_target
-from driftwise.data.model import Holdings, Inputs
+from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import DriftwiseError
 from driftwise.execution import Schedule
 from driftwise.execution.schedule import schedule_notices
@@ -74,9 +82,11 @@ class BatchPlan:
         return frame.loc[order, list(SUMMARY_COLUMNS)]
 
 
-Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool, bool]
+Shared = tuple[Inputs, Config, "pd.Timestamp | str | None", float, bool, bool,
+               "SharedDay | None"]
 """What every account's plan shares: inputs, configuration, day, pending days, targets,
-schedule."""
+schedule, and the per-asset estimates of the day for every account's tickers
+(:class:`~driftwise.app.plan.SharedDay`, None: each account computes its own)."""
 
 CHUNK_ACCOUNTS = 25
 """Accounts per task on a Dask cluster (a task per account would cost the scheduler more
@@ -95,7 +105,7 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
     Each account goes through the planner's own steps (:func:`~driftwise.app.plan.
     plan_steps`) up to its trade list; the execution schedules of the whole chunk are then
     built together (:func:`build_schedules`), and each plan finished with its own."""
-    inputs, config, as_of, pending, shared_targets, with_schedule = shared
+    inputs, config, as_of, pending, shared_targets, with_schedule, day = shared
     steps: list[PlanSteps] = []
     requests: list[ScheduleRequest | None] = []
     said: list[tuple[str, ...]] = []
@@ -116,7 +126,7 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
             targets = own.targets
         one = plan_steps(dataclasses.replace(own, holdings=holdings, targets=targets),
                          mine, as_of=as_of, pending_days=pending,
-                         with_schedule=with_schedule)
+                         with_schedule=with_schedule, shared=day)
         requests.append(next(one))
         steps.append(one)
         said.append(reasons)
@@ -206,6 +216,23 @@ def _joined_costs(parts: Sequence[AssetCostInputs]) -> AssetCostInputs:
     return AssetCostInputs(**fields, tickers=tuple(t for p in parts for t in p.tickers))
 
 
+def shared_day(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
+               as_of: pd.Timestamp | str | None, shared_targets: bool) -> SharedDay | None:
+    """The per-asset estimates of the day for the tickers of every account (its holdings
+    and the shared asset targets) priced in the market, computed once; None for fewer
+    than two accounts (nothing to share)."""
+    if len(books) < 2:
+        return None
+    names: set[str] = set()
+    for holdings in books.values():
+        names.update(map(str, holdings.tickers))
+    targets = inputs.targets
+    if shared_targets and targets is not None and targets.level is TargetLevel.ASSET:
+        names.update(map(str, targets.weights.index))
+    known = inputs.market.prices.columns
+    return SharedDay.of(inputs, config, known[known.isin(list(names))], as_of)
+
+
 def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config, *,
                   as_of: pd.Timestamp | str | None = None,
                   pending_days: float = float("nan"), shared_targets: bool = True,
@@ -246,7 +273,8 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         said in its reasons; see :func:`driftwise.app.household.plan_book`.
     """
     names = list(books)
-    shared: Shared = (inputs, config, as_of, pending_days, shared_targets, with_schedule)
+    shared: Shared = (inputs, config, as_of, pending_days, shared_targets, with_schedule,
+                      shared_day(inputs, books, config, as_of, shared_targets))
     size = max(1, chunk)
     mine: dict[str, Book] = {
         n: (books[n], None if profiles is None else profiles.get(n),

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ from driftwise.costs import (
     short_notices,
     trade_costs,
 )
+from driftwise.costs.build import UniverseCosts
 from driftwise.data.loader import with_default_targets
 from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs
@@ -55,7 +56,7 @@ from driftwise.errors import DataError
 from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.metrics.risk_model import MonitorConfig, estimate_risk
+from driftwise.metrics.risk_model import MonitorConfig, estimate_risk, window_returns
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
@@ -178,6 +179,69 @@ class Plan:
                                   [("Trade list", self.trades)] if len(self.trades) else [])
 
 
+@dataclass(frozen=True, eq=False)
+class SharedDay:
+    """The per-asset estimates of one day computed once for a universe (every ticker of a
+    batch of accounts), which each account's plan slices instead of recomputing them: the
+    cost model's day estimates and the master's and cost file's columns
+    (:class:`~driftwise.costs.build.UniverseCosts`) and the risk window's returns
+    (:func:`~driftwise.metrics.risk_model.window_returns`). Each is an asset's own,
+    computed column by column, so a slice equals the account's own computation; what
+    pools assets (covariances, fallbacks, notices) is still computed per account.
+
+    Attributes
+    ----------
+    as_of : pd.Timestamp
+    settings : MonitorConfig
+        The risk windows the returns were cut for.
+    costs : UniverseCosts
+        With its cost parameters.
+    returns : ndarray, shape (W, U)
+        The risk window's daily returns of the universe's tickers (``costs.index``),
+        contiguous in the order an account's own are laid out (which a pickle keeps).
+    column_major : bool
+        An account's own returns are laid out column by column (the covariances read
+        them in that order, and their last bits depend on it).
+    """
+
+    as_of: pd.Timestamp
+    settings: MonitorConfig
+    costs: UniverseCosts
+    returns: np.ndarray
+    column_major: bool
+
+    @classmethod
+    def of(cls, inputs: Inputs, config: Config, tickers: pd.Index | list[str],
+           as_of: pd.Timestamp | str | None = None) -> SharedDay:
+        """The estimates of ``tickers`` (each priced in ``inputs.market``) on ``as_of``
+        (default: the last price date) with ``config``'s cost and risk settings."""
+        market = inputs.market
+        day = market.last_date if as_of is None else pd.Timestamp(as_of).normalize()
+        settings = monitor_config(config)
+        universe = pd.Index([str(t) for t in tickers], dtype=object).unique()
+        costs = UniverseCosts.of(universe, market.prices, market.volumes, inputs.master,
+                                 inputs.costs, as_of=day, params=cost_params(config))
+        returns = window_returns(market.prices, day, universe, settings)
+        column_major = returns.strides[0] <= returns.strides[1]
+        returns = np.asfortranarray(returns) if column_major else np.ascontiguousarray(returns)
+        return cls(as_of=day, settings=settings, costs=costs, returns=returns,
+                   column_major=column_major)
+
+    def serves(self, state: PortfolioState, settings: MonitorConfig,
+               params: CostParams) -> bool:
+        """Whether these estimates are those a plan of ``state`` with these settings
+        reads: the same day, windows and cost parameters, and every ticker covered."""
+        return (state.as_of == self.as_of and settings == self.settings
+                and params == self.costs.params and self.costs.covers(state.tickers))
+
+    def returns_for(self, tickers: pd.Index) -> np.ndarray:
+        """The risk returns of ``tickers`` (all in the universe), laid out in memory as
+        the account's own would be (the covariances read them in that order)."""
+        pos = self.costs.index.get_indexer(pd.Index(tickers, dtype=object))
+        part = self.returns[:, pos]
+        return np.asfortranarray(part) if self.column_major else np.ascontiguousarray(part)
+
+
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
               pending_days: float = float("nan"), first_day: bool = False,
               with_schedule: bool = True, donate_usd: float = 0.0) -> Plan:
@@ -227,12 +291,15 @@ PlanSteps: TypeAlias = "Generator[ScheduleRequest | None, Schedule | None, Plan]
 def plan_steps(inputs: Inputs, config: Config, *,
                as_of: pd.Timestamp | str | None = None, pending_days: float = float("nan"),
                first_day: bool = False, with_schedule: bool = True,
-               donate_usd: float = 0.0) -> PlanSteps:
+               donate_usd: float = 0.0, shared: SharedDay | None = None) -> PlanSteps:
     """:func:`make_plan`'s workflow as a generator: it yields the
     :class:`ScheduleRequest` of the plan's trades (None: no trade, or no schedule wanted),
     takes the schedule back (``send``) and returns the :class:`Plan`. A batch of accounts
     builds every account's schedule in one call between the two
-    (:func:`driftwise.app.batch.plan_chunk`); the parameters are :func:`make_plan`'s."""
+    (:func:`driftwise.app.batch.plan_chunk`); the parameters are :func:`make_plan`'s, and
+    ``shared`` the per-asset estimates a batch computes once for all its accounts
+    (:class:`SharedDay`, of the same market, master and cost file as ``inputs``; used
+    where it serves the plan, which is then the same)."""
     if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
@@ -246,11 +313,14 @@ def plan_steps(inputs: Inputs, config: Config, *,
     settings = monitor_config(config)
     refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
                  what="the plan")
-    risk = estimate_risk(state, inputs.market.prices, settings)
     params = cost_params(config)
-    costs, cost_notes = build_cost_inputs(state.tickers, inputs.market.prices,
-                                          inputs.market.volumes, inputs.master, inputs.costs,
-                                          as_of=state.as_of, params=params)
+    shared = shared if shared is not None and shared.serves(state, settings, params) else None
+    risk = estimate_risk(state, inputs.market.prices, settings,
+                         returns=None if shared is None else shared.returns_for(state.tickers))
+    costs, cost_notes = (
+        shared.costs.inputs_for(state.tickers) if shared is not None else
+        build_cost_inputs(state.tickers, inputs.market.prices, inputs.market.volumes,
+                          inputs.master, inputs.costs, as_of=state.as_of, params=params))
     vix, vix_notes = vix_reading(inputs.market.vix, state.as_of)
     ctx = _context(state, inputs, config, risk.vol_annual,
                    risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
@@ -319,8 +389,15 @@ def plan_steps(inputs: Inputs, config: Config, *,
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
         trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
-        nav_usd=state.nav_usd, config_toml=config.to_toml(),
+        nav_usd=state.nav_usd, config_toml=config_toml(config),
         harvest=harvest, donation=donation)
+
+
+@functools.lru_cache(maxsize=64)
+def config_toml(config: Config) -> str:
+    """``config.to_toml()``, kept for the configurations in use (every account of a batch
+    plans with one, or a few)."""
+    return config.to_toml()
 
 
 def _lookback(settings: MonitorConfig, config: Config) -> int:
@@ -485,6 +562,8 @@ def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
 def _frozen_reasons(state: PortfolioState) -> list[str]:
     """Held assets without a price today: valued at their last close, traded neither way."""
     since = state.no_price_since
+    if since.empty:
+        return []
     return [f"delisted or suspended: no price since {pd.Timestamp(date).date()}, not traded: "
             + ", ".join(str(t) for t in group.index) for date, group in since.groupby(since)]
 
@@ -519,26 +598,31 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
     paid when trading); ``taxed``: the decision after tax, whose relieved lots and tax
     the sales show."""
-    out = _priced_rows(pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
-                       pd.Series(outcome.sizing.trade_shares[0], index=state.tickers),
-                       state, costs, params, vix, borrow_usd, REBALANCE_REASON)
-    out = out.assign(_sell=out["side"] == "SELL").sort_values(
-        ["_sell", "trade_usd"], ascending=[False, True]).drop(columns="_sell")
+    cols, index = _priced_columns(pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
+                                  pd.Series(outcome.sizing.trade_shares[0],
+                                            index=state.tickers),
+                                  state, costs, params, vix, borrow_usd, REBALANCE_REASON)
+    # sells first, each side by signed value (a stable sort, as sort_values on both keys);
+    # the columns put in that order and the frame built once
+    order = np.lexsort((cols["trade_usd"], cols["side"] != "SELL"))
+    cols = {k: v if isinstance(v, str | float) else v[order] for k, v in cols.items()}
+    index = index[order]
     if taxed is not None:
         step_, lots = taxed
-        where = state.tickers.get_indexer(out.index)
+        where = state.tickers.get_indexer(index)
         relief = config.tax.lot_relief.value
-        out["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
-        out["tax_usd"] = step_.tax_by_asset_usd[where]
-        out["loss_usd"] = np.bincount(lots.asset, weights=np.maximum(-step_.gain_usd, 0.0),
-                                      minlength=len(state.tickers))[where]
+        cols["tax_usd"] = step_.tax_by_asset_usd[where]
+        cols["loss_usd"] = np.bincount(lots.asset, weights=np.maximum(-step_.gain_usd, 0.0),
+                                       minlength=len(state.tickers))[where]
+        cols["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
     else:
         sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
                  if side == "SELL" else ("", 0.0, 0.0) for t, s, p, side in
-                 zip(out.index, out["shares"], out["price_usd"], out["side"], strict=True)]
-        out["lots"] = [text for text, _, _ in sales]
-        out["tax_usd"] = [tax for _, tax, _ in sales]
-        out["loss_usd"] = [loss for _, _, loss in sales]
+                 zip(index, cols["shares"], cols["price_usd"], cols["side"], strict=True)]
+        cols["tax_usd"] = [tax for _, tax, _ in sales]
+        cols["loss_usd"] = [loss for _, _, loss in sales]
+        cols["lots"] = [text for text, _, _ in sales]
+    out = pd.DataFrame(cols, index=index)
     _refuse_above_nav(out, state, inputs)
     return out
 
@@ -549,7 +633,20 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     """Rows of the trade list for the nonzero trades of ``trade_usd`` (signed USD by
     ticker of the universe) and ``trade_shares``, each priced by the one cost model
     (:func:`~driftwise.costs.cost_table`); ``reason`` says why each is made."""
-    table = cost_table(trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
+    cols, index = _priced_columns(trade_usd, trade_shares, state, costs, params, vix,
+                                  borrow_usd, reason)
+    return pd.DataFrame(cols, index=index)
+
+
+def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: PortfolioState,
+                    costs: AssetCostInputs, params: CostParams, vix: float | None,
+                    borrow_usd: np.ndarray, reason: str | pd.Series
+                    ) -> tuple[dict[str, Any], pd.Index]:
+    """:func:`_priced_rows` as its columns (arrays, or a scalar for every row) and its
+    index, before the frame is built."""
+    on_universe = trade_usd.index is state.tickers
+    table = cost_table(trade_usd if on_universe else
+                       trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
                        vix=vix, nav_usd=state.nav_usd)
     # columns taken as arrays at the traded rows (a frame built once per trade list)
     value = table["trade_usd"].to_numpy()
@@ -561,11 +658,12 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
 
     index = table.index[rows]
     at = rows if table.index.equals(state.tickers) else state.tickers.get_indexer(index)
-    shares = trade_shares.reindex(state.tickers, fill_value=0.0).to_numpy()[at]
+    shares = (trade_shares if trade_shares.index is state.tickers else
+              trade_shares.reindex(state.tickers, fill_value=0.0)).to_numpy()[at]
     spread, commission, impact = (column(c) for c in ("spread_usd", "commission_usd",
                                                       "impact_usd"))
     cost = spread + commission + impact + column("flat_usd")
-    out = pd.DataFrame({
+    return {
         "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
         "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
         "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0, "loss_usd": 0.0,
@@ -573,8 +671,7 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
         "liquidity_days": column("liquidity_days"), "flags": table["flags"].iloc[rows].array,
         "cost_bps": 1e4 * cost / np.abs(trade),
         "reason": reason if isinstance(reason, str) else reason.reindex(index).array,
-    }, index=pd.Index(index, name="ticker"))
-    return out
+    }, pd.Index(index, name="ticker")
 
 
 def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: PortfolioState,
@@ -656,9 +753,10 @@ def _refuse_above_nav(trades: pd.DataFrame, state: PortfolioState, inputs: Input
     DataError
         Naming the ticker, the order and the NAV; the plan emits no order at all.
     """
-    above = trades[trades["trade_usd"].abs() > state.nav_usd]
-    if above.empty:
+    big = np.abs(trades["trade_usd"].to_numpy(dtype=np.float64)) > state.nav_usd
+    if not big.any():
         return
+    above = trades[big]
     ticker = str(above.index[0])
     order = above.iloc[0]
     held = ticker in inputs.holdings.lines.index

@@ -96,31 +96,116 @@ def build_cost_inputs(
     :func:`adv_shares`, the spread average, the staleness of the cost-file rows) go
     through :meth:`CostInputsBuilder.build`, the same code the backtest uses per day.
     """
-    params = params or CostParams()
-    day = as_day(as_of)
-    index = pd.Index([str(t) for t in tickers], dtype=object)
-    if index.has_duplicates:
-        raise DataError("duplicate tickers in the universe", field="ticker",
-                        found=", ".join(index[index.duplicated()].unique()))
-    builder = CostInputsBuilder(index, master, _cost_file(cost_file, day), params)
-    px = _window(prices, index, day, "prices")
-    price = _last_price(px, index, day)
-    window = params.vol_window_days
-    sigma = daily_volatility(px.to_numpy(dtype=np.float64), window,
-                             min_history_periods(window, params))
-    adv = None
-    if volumes is not None:
-        vol = _window(volumes, index, day, "volumes").to_numpy(dtype=np.float64)
-        window = params.adv_window_days
-        adv = adv_shares(vol, window, min_history_periods(window, params))
-    spread = None
-    if spread_history_bps is not None:
-        spread = _spread_average(_window(spread_history_bps, index, day, "spread history"),
-                                 index, params)
-    inputs, notes = builder.build(DayEstimates(
-        price_usd=price, sigma_daily=sigma, adv_shares=adv,
-        stale=builder.stale_on(pd.DatetimeIndex([day]))[0], spread_bps=spread))
-    return inputs, notes + builder.after_notices(day)
+    day_costs = UniverseCosts.of(tickers, prices, volumes, master, cost_file, as_of=as_of,
+                                 params=params, spread_history_bps=spread_history_bps)
+    return day_costs.inputs_for(day_costs.index)
+
+
+@dataclass(frozen=True, eq=False)
+class UniverseCosts:
+    """The per-asset part of :func:`build_cost_inputs` done once for a universe on one day
+    (the union of many portfolios' tickers), and any subset's inputs from it.
+
+    Every estimate of a day (last price, volatility, ADV, spread average, staleness) and
+    every column of the master and the cost file is an asset's own, computed column by
+    column, so a subset's slice equals that subset's own computation; the fallbacks that
+    pool assets (the sector or universe median volatility) and the notices are applied to
+    the subset (:meth:`inputs_for`). :func:`build_cost_inputs` is this with the subset the
+    universe itself.
+
+    Attributes
+    ----------
+    index : pd.Index
+        The universe (unique tickers), in the order of the arrays.
+    day : pd.Timestamp
+    params : CostParams
+    builder : CostInputsBuilder
+        The master's and the cost file's columns of the universe.
+    estimates : DayEstimates
+        The day's estimates of the universe (``price_usd`` NaN where a ticker has no
+        close on or before the day: an error for a subset that holds it).
+    """
+
+    index: pd.Index
+    day: pd.Timestamp
+    params: CostParams
+    builder: CostInputsBuilder
+    estimates: DayEstimates
+
+    @classmethod
+    def of(cls, tickers: Sequence[str] | pd.Index, prices: pd.DataFrame,
+           volumes: pd.DataFrame | None, master: SecurityMaster | None,
+           cost_file: CostFile | Source | None = None, *, as_of: DateLike,
+           params: CostParams | None = None,
+           spread_history_bps: pd.DataFrame | None = None) -> UniverseCosts:
+        """The universe's estimates on ``as_of`` (parameters as :func:`build_cost_inputs`).
+
+        Raises
+        ------
+        DataError
+            Duplicate tickers, or a negative spread in the history.
+        """
+        params = params or CostParams()
+        day = as_day(as_of)
+        index = pd.Index([str(t) for t in tickers], dtype=object)
+        if index.has_duplicates:
+            raise DataError("duplicate tickers in the universe", field="ticker",
+                            found=", ".join(index[index.duplicated()].unique()))
+        builder = CostInputsBuilder(index, master, _cost_file(cost_file, day), params)
+        px = _window(prices, index, day, "prices")
+        window = params.vol_window_days
+        sigma = daily_volatility(px.to_numpy(dtype=np.float64), window,
+                                 min_history_periods(window, params))
+        adv = None
+        if volumes is not None:
+            vol = _window(volumes, index, day, "volumes").to_numpy(dtype=np.float64)
+            window = params.adv_window_days
+            adv = adv_shares(vol, window, min_history_periods(window, params))
+        spread = None
+        if spread_history_bps is not None:
+            spread = _spread_average(_window(spread_history_bps, index, day, "spread history"),
+                                     index, params)
+        estimates = DayEstimates(price_usd=_last_price(px), sigma_daily=sigma,
+                                 adv_shares=adv,
+                                 stale=builder.stale_on(pd.DatetimeIndex([day]))[0],
+                                 spread_bps=spread)
+        return cls(index=index, day=day, params=params, builder=builder, estimates=estimates)
+
+    def covers(self, tickers: Sequence[str] | pd.Index) -> bool:
+        """Whether every one of ``tickers`` is in the universe."""
+        return bool((self.index.get_indexer(pd.Index(tickers, dtype=object)) >= 0).all())
+
+    def inputs_for(self, tickers: Sequence[str] | pd.Index
+                   ) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
+        """The cost inputs and notices of ``tickers`` (unique, all in the universe), equal
+        to ``build_cost_inputs(tickers, ...)`` on the same data and day.
+
+        Raises
+        ------
+        DataError
+            A ticker with no price on or before the day; KeyError: a ticker outside the
+            universe.
+        """
+        index = pd.Index([str(t) for t in tickers], dtype=object)
+        pos = self.index.get_indexer(index)
+        if (pos < 0).any():
+            raise KeyError(f"not in the universe: {', '.join(index[pos < 0][:10])}")
+        e = self.estimates
+        price = e.price_usd[pos]
+        has = np.isfinite(price)
+        if not has.all():
+            raise DataError(f"no price on or before {self.day.date()}", file="<prices>",
+                            field="ticker",
+                            expected="a close for every ticker of the universe",
+                            found=", ".join(index[~has][:10]))
+        mine = DayEstimates(
+            price_usd=price, sigma_daily=e.sigma_daily[pos],
+            adv_shares=None if e.adv_shares is None else e.adv_shares[pos],
+            stale=None if e.stale is None else e.stale[pos],
+            spread_bps=None if e.spread_bps is None else e.spread_bps[pos])
+        builder = self.builder.subset(pos)
+        inputs, notes = builder.build(mine)
+        return inputs, notes + builder.after_notices(self.day)
 
 
 def min_history_periods(window: int, params: CostParams) -> int:
@@ -202,6 +287,19 @@ class CostInputsBuilder:
         self.cost_as_of = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         self._read_costs(cost_file)
         self.tier = cap_tier(self.cap, self.tiers)
+
+    def subset(self, pos: npt.NDArray[np.intp]) -> CostInputsBuilder:
+        """The builder of the universe's assets at positions ``pos`` (every column of the
+        master and the cost file is an asset's own: the slice equals a builder of those
+        tickers)."""
+        out = object.__new__(CostInputsBuilder)
+        out.params, out.tiers = self.params, self.tiers
+        out.index = self.index[pos]
+        out.tickers = tuple(out.index)
+        for name in ("cap", "sector", "spread", "has_row", "commission_bps", "per_share",
+                     "ticket", "borrow", "cost_as_of", "tier"):
+            setattr(out, name, getattr(self, name)[pos])
+        return out
 
     def _read_master(self, master: SecurityMaster | None) -> None:
         if master is None:
@@ -381,16 +479,14 @@ def _window(frame: pd.DataFrame, index: pd.Index, day: pd.Timestamp, name: str) 
     return mine.loc[mine.index <= day].astype(np.float64)
 
 
-def _last_price(px: pd.DataFrame, index: pd.Index, day: pd.Timestamp) -> FloatArray:
+def _last_price(px: pd.DataFrame) -> FloatArray:
+    """Each column's last finite close (NaN: none)."""
     values = px.to_numpy(dtype=np.float64)
     valid = np.isfinite(values)
-    has = valid.any(axis=0)
-    if not has.all():
-        raise DataError(f"no price on or before {day.date()}", file="<prices>", field="ticker",
-                        expected="a close for every ticker of the universe",
-                        found=", ".join(index[~has][:10]))
     last = values.shape[0] - 1 - np.argmax(valid[::-1], axis=0)
-    return np.asarray(values[last, np.arange(values.shape[1])], dtype=np.float64)
+    price = values[last, np.arange(values.shape[1])] if len(values) else \
+        np.full(values.shape[1], np.nan)
+    return np.asarray(np.where(valid.any(axis=0), price, np.nan), dtype=np.float64)
 
 
 def _cost_file(cost_file: CostFile | Source | None, day: pd.Timestamp) -> CostFile | None:

@@ -507,10 +507,14 @@ def _summary_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: F
     n_days = np.array([0 if p is None else _days_used(p.grid, slices_per_day) for p in plans])
     tau = 1.0 / slices_per_day
     risk = np.zeros(n)
-    for i, plan in enumerate(plans):
-        if plan is not None:
-            remaining = abs(trade[i]) - np.cumsum(plan.grid[: n_days[i] * slices_per_day])
-            risk[i] = sigma[i] * price[i] * math.sqrt(tau * float(np.square(remaining).sum()))
+    planned = np.array([p is not None for p in plans], dtype=bool)
+    for used in np.unique(n_days[planned]).tolist():
+        # the trades using ``used`` sessions at once, one row each
+        at = np.flatnonzero(planned & (n_days == used))
+        grids = np.stack([plans[i].grid[: used * slices_per_day]  # type: ignore[union-attr]
+                          for i in at.tolist()])
+        remaining = np.abs(trade[at])[:, None] - np.cumsum(grids, axis=1)
+        risk[at] = sigma[at] * price[at] * np.sqrt(tau * np.square(remaining).sum(axis=1))
     ac_cost, ac_risk = _ac_columns(trade, price, adv, sigma, n_days, slices_per_day,
                                    risk_aversion, impact_bps)
     by_ticker = children.groupby("ticker", sort=False)
@@ -518,11 +522,12 @@ def _summary_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: F
     max_part = by_ticker["participation"].max().reindex(index)
     count = by_ticker.size().reindex(index, fill_value=0)
     flags = []
+    over = (max_part.to_numpy(dtype=np.float64) > participation * (1 + 1e-9)).tolist()
     for i, plan in enumerate(plans):
         found = [] if plan is None else list(plan.flags)
         if n_days[i] > 1:
             found.append(Flag.MULTI_DAY)
-        if max_part.iloc[i] > participation * (1 + 1e-9):
+        if over[i]:
             found.append(Flag.OVER_PARTICIPATION)
         if plan is not None and not math.isfinite(sigma[i]):
             found.append(Flag.NO_VOLATILITY)
@@ -563,14 +568,17 @@ def _ac_columns(trade: FloatArray, price: FloatArray, adv: FloatArray, sigma: Fl
     eta[active] = calibrate_eta(bps[active], rate[active],
                                 price[active], adv[active])
     sig = sigma * price
-    for i in np.flatnonzero(active & np.isfinite(eta) & (eta > 0)):
-        horizon = float(n_days[i])
+    todo = np.flatnonzero(active & np.isfinite(eta) & (eta > 0))
+    # the trades of one horizon at once (each row of the trajectories its own trade's)
+    for days in np.unique(n_days[todo]).tolist():
+        at = todo[n_days[todo] == days]
+        horizon = float(days)
         # unknown volatility: the risk-neutral (TWAP) trajectory, risk reported as NaN
-        lam = risk_aversion if math.isfinite(sig[i]) else 0.0
-        traj = optimal_trajectory(q[i], horizon, n_days[i] * slices_per_day,
-                                  sigma=np.nan_to_num(sig[i]), eta=eta[i], risk_aversion=lam)
-        cost[i] = float(expected_shortfall(traj, horizon, eta=eta[i]))
-        risk[i] = math.sqrt(float(shortfall_variance(traj, horizon, sigma=sig[i])))
+        lam = np.where(np.isfinite(sig[at]), risk_aversion, 0.0)
+        traj = optimal_trajectory(q[at], horizon, int(days) * slices_per_day,
+                                  sigma=np.nan_to_num(sig[at]), eta=eta[at], risk_aversion=lam)
+        cost[at] = expected_shortfall(traj, horizon, eta=eta[at])
+        risk[at] = np.sqrt(shortfall_variance(traj, horizon, sigma=sig[at]))
     return cost, risk
 
 

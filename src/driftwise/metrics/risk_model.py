@@ -8,6 +8,7 @@ planner and the backtest's history (for the days an asset lacks history) use it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,14 +88,17 @@ class RiskModel:
 
 
 def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
-                  config: MonitorConfig) -> RiskModel:
+                  config: MonitorConfig, *, returns: FloatArray | None = None) -> RiskModel:
     """Volatility and covariances from daily returns up to the as-of date, with fallbacks.
 
     An asset without enough history gets its sector's average volatility (or the target
     portfolio's volatility when its sector has none), flagged "no volatility"; missing
-    correlations become zero, flagged "no correlations".
+    correlations become zero, flagged "no correlations". ``returns``: the state's
+    :func:`risk_returns` when the caller has them (a batch slices them from the returns
+    of all its tickers, :func:`window_returns`).
     """
-    returns = risk_returns(state, prices, config)
+    if returns is None:
+        returns = risk_returns(state, prices, config)
     vol, missing_vol = fallback_volatility(returns, state, config.vol_window_days)
     notes: list[Notice] = []
     if missing_vol.any():
@@ -123,9 +127,16 @@ def risk_returns(state: PortfolioState, prices: pd.DataFrame,
     The returns :func:`estimate_risk` reads: the last ``max(windows) + 1`` closes of the
     state's assets, as simple returns (NaN where a close is missing).
     """
+    return window_returns(prices, state.as_of, state.tickers, config)
+
+
+def window_returns(prices: pd.DataFrame, as_of: pd.Timestamp,
+                   tickers: Sequence[str] | pd.Index, config: MonitorConfig) -> FloatArray:
+    """:func:`risk_returns` of the assets ``tickers`` on ``as_of``, shape (W, N): each
+    column its own asset's returns (a column of a wider universe's equals it)."""
     window = max(config.long_window_days, config.vol_window_days, config.short_window_days)
     # the rows cut before the columns are taken: a copy of the window, not of the history
-    history = prices.loc[: state.as_of].iloc[-(window + 1):][list(state.tickers)]
+    history = prices.loc[:as_of].iloc[-(window + 1):][list(tickers)]
     return history.pct_change(fill_method=None).iloc[1:].to_numpy(dtype=np.float64)
 
 
