@@ -8,6 +8,7 @@ the value, never a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -120,14 +121,16 @@ def load_portfolio(cfg: Config, *, as_of: str | None, last_rebalance: str | None
     return inputs
 
 
-def with_sales(inputs: Inputs, path: Path, as_of: str | None) -> Inputs:
-    """``inputs`` with the recent-sales file read (no sale after the as-of date)."""
+def with_sales(inputs: Inputs, path: Path, as_of: str | None,
+               accounts: Collection[str] | None = None) -> Inputs:
+    """``inputs`` with the recent-sales file read (no sale after the as-of date; each
+    ``account`` named one of ``accounts`` when given)."""
     import dataclasses
 
     from driftwise.data.sales import read_sales
 
     day = as_of if as_of is not None else inputs.market.prices.index[-1]
-    return dataclasses.replace(inputs, sales=read_sales(path, as_of=day))
+    return dataclasses.replace(inputs, sales=read_sales(path, as_of=day, accounts=accounts))
 
 
 

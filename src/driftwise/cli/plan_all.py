@@ -37,10 +37,10 @@ def plan_all(cfg: Config, *, holdings: Path, lots: Path | None, targets: Path | 
                             volumes=volumes, master=master, vix=vix, lots=lots,
                             cost_file=cost_file)
     if sales is not None:
-        inputs = with_sales(inputs, sales, as_of)
+        inputs = with_sales(inputs, sales, as_of, accounts=books)
     pending = pending_days_option(delayed_since, inputs.market.prices.index, as_of)
     profiles = None if accounts is None else account_rows(accounts, books)
-    by_account = sales is not None and sale_accounts(sales, books)
+    by_account = inputs.sales is not None and bool(inputs.sales.frame["account"].notna().any())
     if profiles is not None or by_account:
         from driftwise.app.household import plan_book
 
@@ -116,33 +116,6 @@ def account_rows(path: Path, books: Mapping[str, object]) -> dict[str, AccountSp
                             "with driftwise import --accounts for model portfolios)",
                             found=spec.model)
     return {spec.account: spec for spec in found.rows}
-
-
-def sale_accounts(path: Path, books: Mapping[str, object]) -> bool:
-    """Whether the recent-sales file names accounts (an ``account`` column with a value),
-    each an account of the holdings file.
-
-    Raises
-    ------
-    DataError
-        An account the holdings file does not have, naming file, row and field.
-    """
-    from driftwise.data._table import read_table
-
-    table = read_table(path, name="recent sales")
-    if "account" not in table.frame.columns:
-        return False
-    named = False
-    for position, value in enumerate(table.frame["account"]):
-        text = "" if value is None or (isinstance(value, float) and math.isnan(value)) \
-            else str(value).strip()
-        if text and text not in books:
-            raise table.error(f"account {text!r} is not in the holdings file",
-                              position=position, field="account",
-                              expected="an account of the holdings file: " + ", ".join(books),
-                              found=text)
-        named = named or bool(text)
-    return named
 
 
 def _ratio(x: object) -> str:

@@ -9,6 +9,7 @@ year.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +56,8 @@ class RecentSales:
         return self.frame.loc[self.frame["gain_usd"] < 0.0, ["ticker", "sold"]]
 
 
-def read_sales(source: Source, *, as_of: DateLike | None = None) -> RecentSales:
+def read_sales(source: Source, *, as_of: DateLike | None = None,
+               accounts: Collection[str] | None = None) -> RecentSales:
     """Read and validate a recent-sales file (CSV, CSV.gz, Parquet or DataFrame).
 
     Parameters
@@ -63,12 +65,15 @@ def read_sales(source: Source, *, as_of: DateLike | None = None) -> RecentSales:
     source : str, Path or DataFrame
     as_of : date, optional
         No sale may be dated after it.
+    accounts : collection of str, optional
+        The accounts a sale's ``account`` may name (those of the holdings file).
 
     Raises
     ------
     DataError
         Naming the file, the row and the field: a missing column, a bad ticker, date or
-        number, shares not positive, a negative amount, a sale after the as-of date.
+        number, shares not positive, a negative amount, a sale after the as-of date, an
+        account not among ``accounts``.
     """
     table = read_table(source, name="recent sales")
     require_columns(table, *SALE_COLUMNS)
@@ -94,6 +99,15 @@ def read_sales(source: Source, *, as_of: DateLike | None = None) -> RecentSales:
         amounts[field] = values.to_numpy(dtype=float)
     account = (parse_column(table, "account", Kind.STR, required=False).astype(object)
                if "account" in table.frame.columns else pd.Series([None] * len(tickers)))
+    if accounts is not None:
+        unknown = account.notna().to_numpy(dtype=bool) & ~account.isin(list(accounts)
+                                                                        ).to_numpy(dtype=bool)
+        if unknown.any():
+            pos = int(np.flatnonzero(unknown)[0])
+            raise table.error(f"account {account.iloc[pos]!r} is not in the holdings file",
+                              position=pos, field="account",
+                              expected="an account of the holdings file: "
+                              + ", ".join(accounts), found=str(account.iloc[pos]))
     frame = pd.DataFrame({
         "ticker": tickers.to_numpy(dtype=object), "sold": sold.to_numpy(),
         "shares": shares.to_numpy(dtype=float), "proceeds_usd": amounts["proceeds_usd"],
