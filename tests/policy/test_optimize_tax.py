@@ -188,6 +188,7 @@ def test_the_envelope_is_the_greatest_convex_minorant() -> None:
     assert groups == [[0], [1, 2, 3]]
     assert r[1] == pytest.approx((0.20 * 30 + 0.02 * 20 + 0.10 * 40) / 90)
     assert np.all(np.diff(r) >= 0.0)
+    np.testing.assert_allclose(g, r / 0.2)  # the gains pooled alike
     xs = np.linspace(0.0, 100.0, 201)
 
     def cumulative(width: np.ndarray, slope: np.ndarray, x: float) -> float:

@@ -231,7 +231,7 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
                                evaluated)
         if isinstance(solved, TaxedStep):
             return solved
-        outcome, day, orders, deferred, reasons = solved
+        outcome, day, orders, deferred, reasons, said = solved
         port = _Portfolio(rule, ctx, day)
         prices = np.asarray(day.prices_usd, dtype=np.float64)
         first = outcome.sizing.trade_usd[0].copy()
@@ -245,7 +245,7 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
         prices = np.asarray(day.prices_usd, dtype=np.float64)
         first = outcome.sizing.trade_usd[0].copy()
         trade = first.copy()
-        reasons = []
+        reasons, said = [], []
         deferred = np.zeros(lots.n_lots, dtype=bool)
         orders = {}
         for i in (int(a) for a in np.flatnonzero(trade < 0.0)):
@@ -279,6 +279,7 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
     final = _weigh(rule, ctx, day, outcome, sized, by_asset)
     if bool(final.skipped_for_cost[0]):
         taken, gain, tax, by_asset = empty, empty, empty, np.zeros(len(trade))
+        reasons = [r for r in reasons if r not in said]  # what the skipped sales would do
     changed = bool(np.any(sized.trade_usd[0] != first))
     return TaxedStep(final, taken, gain, tax, long_term, deferred, lt_from, by_asset,
                      tuple(reasons), changed)
@@ -334,11 +335,12 @@ def _solved_sales(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
                   settings: TaxSettings, day_d: np.datetime64, long_term: BoolArray,
                   lt_from: DayArray, evaluated: TriggerResult | None
                   ) -> TaxedStep | tuple[StepResult, AssetDay, dict[int, IntArray], BoolArray,
-                                         list[tuple[int, str]]]:
+                                         list[tuple[int, str]], list[tuple[int, str]]]:
     """The optimized destination with the tax in its objective (steps 1-4 of the module
     inside the solve): the step, the day it was solved with, the relief order of each
-    asset's lots, the deferred lots and the reasons; a :class:`TaxedStep` when nothing
-    trades.
+    asset's lots, the deferred lots, the reasons and those of them that explain the
+    solver's sales (dropped when the rebalance is skipped); a :class:`TaxedStep` when
+    nothing trades.
 
     Each asset's lots in relief order, without the loss lots a purchase would wash (unless
     wash sales are allowed), are the pieces of its tax (:func:`optimizer_terms`); buys that
@@ -394,8 +396,8 @@ def _solved_sales(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
         reasons.append((int(k), "not bought: within "
                                 f"{settings.wash_window_days} days of a sale at a loss, the "
                                 "buy would wash that loss"))
-    reasons += _solver_reasons(outcome, taxed_day, lots, settings, float(ctx.nav_usd[0]))
-    return outcome, taxed_day, orders, deferred, reasons
+    said = _solver_reasons(outcome, taxed_day, lots, settings, float(ctx.nav_usd[0]))
+    return outcome, taxed_day, orders, deferred, reasons + said, said
 
 
 def _solver_reasons(outcome: StepResult, day: AssetDay, lots: TaxLots, settings: TaxSettings,
