@@ -157,3 +157,39 @@ def test_the_after_tax_backtest_runs_the_same_solve(monkeypatch: pytest.MonkeyPa
     calls.clear()
     run_one(synthetic_inputs(), config, aware=False, harvest_every="never")
     assert not calls  # the tax-unaware baseline decides without the tax term
+
+
+def test_a_short_term_gain_about_to_turn_long_term_is_deferred() -> None:
+    """S0 in one short-term lot at a 0.5% gain turning long-term on 2024-07-11: the solver
+    sells it (its tax, 40.8% of 0.5%, is below the tracking benefit), the deferral test
+    holds it back (the tax saved by waiting 13 days exceeds their tracking penalty) and
+    the row is solved again without it: the plan's "deferred until" is true."""
+    from .test_plan_tax import _inputs as one_lot_inputs
+
+    inputs = one_lot_inputs([(1.0, "2023-07-10", 0.995)])
+    taxed = {**OPTIMIZED, "tax.enabled": True}
+    plan = make_plan(inputs, cfg(**taxed), as_of=AS_OF)
+    assert "S0" not in plan.trades.index or plan.trades.loc["S0", "trade_usd"] == 0.0
+    assert any(r.startswith("S0: lot S0:2023-07-10 deferred until 2024-07-11")
+               for r in plan.reasons)
+    eager = make_plan(inputs, cfg(**taxed, **{"tax.defer_short_term_gains": False}),
+                      as_of=AS_OF)
+    assert eager.trades.loc["S0", "trade_usd"] < 0.0
+    assert not any("deferred until" in r for r in eager.reasons)
+
+
+def test_a_wash_lockout_is_do_not_buy_in_the_solve() -> None:
+    """S3 (underweight) was sold at a loss 10 days ago: the optimizer does not buy it and
+    the plan says why; with wash sales allowed it buys it."""
+    from .test_plan_tax import _inputs as one_lot_inputs
+
+    sales = pd.DataFrame({"ticker": ["S3"], "sold": ["2024-06-18"], "shares": [100.0],
+                          "proceeds_usd": [4_000.0], "cost_basis_usd": [5_000.0]})
+    inputs = one_lot_inputs([(1.0, "2020-01-02", 1.0)], sales)
+    taxed = {**OPTIMIZED, "tax.enabled": True}
+    plan = make_plan(inputs, cfg(**taxed), as_of=AS_OF)
+    assert "S3" not in plan.trades.index
+    assert any(r.startswith("S3: not bought: within 30 days of a sale at a loss")
+               for r in plan.reasons)
+    allowed = make_plan(inputs, cfg(**taxed, **{"tax.allow_wash_sales": True}), as_of=AS_OF)
+    assert allowed.trades.loc["S3", "side"] == "BUY"

@@ -502,7 +502,8 @@ def with_tax(prob: RowProblem, tax: TaxTerms, nav_usd: float, tax_weight: float,
     An asset with a loss piece is on its **sell side** (``z_i <= 0``, its sale equal to
     its pieces' sum, so the loss counts only when sold) unless ``buy_side`` puts it on its
     buy side (``z_i >= 0``, no piece: a loss sold and bought back the same day would be
-    washed). Every taxed asset is sold at most its pieces' value (the lots not held back).
+    washed). An asset holding lots is sold at most its pieces' value (the lots not held
+    back: deferred or washed).
     """
     n = len(prob.drift)
     buy = np.zeros(n, dtype=bool) if buy_side is None else np.asarray(buy_side, dtype=bool)
@@ -511,7 +512,7 @@ def with_tax(prob: RowProblem, tax: TaxTerms, nav_usd: float, tax_weight: float,
     sellable = np.zeros(n)
     np.add.at(sellable, tax.asset[keep], tax.value_usd[keep] / nav_usd)
     lower, upper = prob.lower.copy(), prob.upper.copy()
-    lower = np.where(tax.taxed, np.maximum(lower, -sellable), lower)
+    lower = np.where(tax.limited, np.maximum(lower, -sellable), lower)
     lower = np.where(buy, np.maximum(lower, 0.0), lower)
     upper = np.where(sell_side, np.minimum(upper, 0.0), upper)
     lower = np.minimum(lower, upper)

@@ -59,6 +59,9 @@ class TaxTerms:
         envelope.
     gain_room_usd : float
         The gain budget left this year, USD (inf: none; never below 0).
+    held : ndarray of bool, shape (N,)
+        Assets whose sale relieves lots (every lot held back or not): the solver sells
+        at most their pieces' value (none: not at all).
     """
 
     asset: IntArray
@@ -68,6 +71,7 @@ class TaxTerms:
     lots: tuple[IntArray, ...]
     envelope: BoolArray
     gain_room_usd: float = float("inf")
+    held: BoolArray | None = None
 
     @property
     def loss_assets(self) -> BoolArray:
@@ -75,6 +79,12 @@ class TaxTerms:
         out = np.zeros(len(self.envelope), dtype=bool)
         out[self.asset[self.rate < 0.0]] = True
         return out
+
+    @property
+    def limited(self) -> BoolArray:
+        """Assets sold at most their pieces' value (N,): :attr:`held`, else those with
+        pieces."""
+        return self.taxed if self.held is None else self.held | self.taxed
 
     @property
     def taxed(self) -> BoolArray:
@@ -139,7 +149,8 @@ def tax_terms(orders: dict[int, IntArray], lot_value_usd: FloatArray, lot_gain_u
     ----------
     orders : dict of int to ndarray of int
         Asset index -> its lots (indices into L) in the order a sale relieves them, the
-        lots left out already removed.
+        lots left out already removed; every asset holding lots has an entry (an empty
+        order: it may not be sold).
     lot_value_usd, lot_gain_usd : ndarray, shape (L,)
         Each lot's market value and unrealized gain (value − basis), USD.
     lot_rate : ndarray, shape (L,)
@@ -160,6 +171,8 @@ def tax_terms(orders: dict[int, IntArray], lot_value_usd: FloatArray, lot_gain_u
     gains: list[FloatArray] = []
     lots: list[IntArray] = []
     envelope = np.zeros(n_assets, dtype=bool)
+    held = np.zeros(n_assets, dtype=bool)
+    held[list(orders)] = True
     for i in sorted(orders):
         order = np.asarray(orders[i], dtype=np.intp)
         order = order[lot_value_usd[order] > 0.0]
@@ -175,7 +188,7 @@ def tax_terms(orders: dict[int, IntArray], lot_value_usd: FloatArray, lot_gain_u
         gains.append(g)
         lots += [order[np.asarray(grp, dtype=np.intp)] for grp in groups]
     return TaxTerms(np.asarray(assets, dtype=np.intp), _cat(values), _cat(rates), _cat(gains),
-                    tuple(lots), envelope, max(float(gain_room_usd), 0.0))
+                    tuple(lots), envelope, max(float(gain_room_usd), 0.0), held)
 
 
 def _cat(parts: list[FloatArray]) -> FloatArray:
