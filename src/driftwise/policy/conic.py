@@ -6,7 +6,7 @@ The optimized destination's problem (:mod:`driftwise.policy.optimize`), divided 
 ``min ½ x'Px + q'x  s.t.  Ax + s = b,  s ∈ K``
 
 over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only), v (N per 3/2
-power)]``:
+power), s (S, tax pieces)]``:
 
 * ``y = F z`` (K zero-cone rows): the risk ``||F d + F z||² + ||D∘d + D∘z||²`` with the risk
   factor ``F`` (K, N) and ``D`` (N,) scaled by ``sqrt(γ / (2 γ_trade))`` is
@@ -21,7 +21,12 @@ power)]``:
   ``1'u <= max_traded``; groups ``|G d + G z| <= dev``; factor exposures
   ``|B'd + B'z| <= bound`` (:mod:`driftwise.policy.factors`);
 * a factor penalty ``λ ||B'(d + z)||²`` enters as ``F``'s rows ``sqrt(λ / γ_trade) B'``
-  (the same ``y`` block, K grows by F).
+  (the same ``y`` block, K grows by F);
+* with a tax term (:mod:`driftwise.policy.tax_terms`), the sales of its S pieces ``s`` (S)
+  after every other block: ``0 <= s <= cap``, ``Σ_{j of i} s_j >= −z_i`` per taxed asset (a
+  zero-cone row ``z_i + Σ s_j = 0`` for an asset on its sell side), the gain budget
+  ``gain's <= room``, and ``(γ_tax / γ_trade) rate's`` in ``q``; the pattern then depends on
+  which asset each piece sells, so it is not cached, and the answer is not polished.
 
 The epigraph variables are tight at the optimum (the objective and the cash row both
 prefer them small), so the minimizer in ``z`` is that of the problem as stated. The

@@ -3,7 +3,7 @@
 For each configuration that rebalances, the trades ``z`` (fractions of NAV, ``w = w0 + z``)
 minimize
 
-``(γ/2) (w − t)' Σ (w − t) + γ_trade · cost(z)``
+``(γ/2) (w − t)' Σ (w − t) + γ_trade · cost(z)  [+ γ_tax · tax(z) with lots]``
 
 where ``Σ`` is the day's annualized covariance and ``cost`` the convex form of the one cost
 model (:func:`driftwise.costs.trade_costs`) in fractions of NAV:
@@ -22,6 +22,21 @@ group bounds ``|Σ_{i in g} (w_i − t_i)| <= group_deviation`` for each sector 
 security master, factor exposure bounds ``|B'(w − t)| <= factor_bound`` per factor, ``B``
 (N, F) the day's betas (:mod:`driftwise.policy.factors`); a factor penalty
 ``λ ||B'(w − t)||²`` joins the objective.
+
+**The tax of the sales** (a portfolio deciding after tax with lots:
+:func:`driftwise.policy.tax_gate.tax_step` passes :class:`~driftwise.policy.tax_terms.TaxTerms`):
+the objective adds ``γ_tax Σ_i Σ_j r_j g_j s_ij`` with per-lot sales
+``0 <= s_ij <= value_ij`` (fractions of NAV; ``r_j`` the lot's all-in rate, ``g_j = 1 −
+basis_j / value_j``; a loss: negative), each asset's sale taken from its lots
+(``Σ_j s_ij >= −z_i``, the least tax taken by the solver), and the gain budget left
+``Σ g_j s_ij <= room`` as a row. The tax of ``max(−z_i, 0)`` is convex for an asset of gain
+lots only; an asset with a loss lot is put on one side (:func:`solve_taxed`): its sale equal to
+its lots sold and no buy, or a buy and no lot sold. ``γ_tax`` is
+``OptimizerSettings.tax_weight`` (1: at face value, like the cost; not multiplied by
+``γ_trade``, which corrects the trading cost of a single-period optimizer for its
+repetition, while a gain's tax is paid once). Long-only rows only. No warm start and no
+polish for a row with a tax term (both solve the stationarity conditions of the tax-free
+objective): Clarabel's answer, exact to about 1e-8 of NAV.
 
 The minimum commission per ticket is not convex and is left out of the solve; the
 sizing that follows (landing after costs, cash fit, minimum trades, whole shares:

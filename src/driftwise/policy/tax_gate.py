@@ -396,6 +396,9 @@ def _solved_sales(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
         reasons.append((int(k), "not bought: within "
                                 f"{settings.wash_window_days} days of a sale at a loss, the "
                                 "buy would wash that loss"))
+    sold = outcome.sizing.trade_usd[0] < 0.0  # a disallowed loss is one sold
+    reasons = [(i, text) for i, text in reasons
+               if not (text.startswith("wash sale: the loss") and not sold[i])]
     said = _solver_reasons(outcome, taxed_day, lots, settings, float(ctx.nav_usd[0]))
     return outcome, taxed_day, orders, deferred, reasons + said, said
 
@@ -656,7 +659,8 @@ def _resize(trade: FloatArray, before: SizingResult, port: _Portfolio, rule: Rul
     return SizingResult(x, shares, k, post_nav, (port.held + x) / post_nav[:, None],
                         post_cash / post_nav, binding, post_cash_usd=post_cash,
                         iterations=before.iterations,
-                        intended_traded_usd=before.intended_traded_usd)
+                        intended_traded_usd=before.intended_traded_usd,
+                        optimized=before.optimized)
 
 
 def _weigh(rule: Rule, ctx: DayContext, day: AssetDay, before: StepResult,
