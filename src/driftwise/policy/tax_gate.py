@@ -346,8 +346,9 @@ def _solved_sales(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
     wash sales are allowed), are the pieces of its tax (:func:`optimizer_terms`); buys that
     would wash a recent loss sale are do-not-buy. The solver's sales are then checked for
     deferral as the formula destinations' are (:mod:`driftwise.tax.deferral`); the lots
-    it defers leave the pieces and the row is solved once more, so a lot said to be
-    "deferred until DATE" is one the final solve could not sell.
+    it defers among those its sales reach leave the pieces and the row is solved once
+    more, so a lot said to be "deferred until DATE" is one the solver sold and the final
+    solve could not sell.
     """
     port = _Portfolio(rule, ctx, day)
     prices = np.asarray(day.prices_usd, dtype=np.float64)
@@ -382,9 +383,11 @@ def _solved_sales(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
             if i in orders:
                 _, held = _eligible(i, orders[i], trade, port, lots, settings, long_term,
                                     lt_from, day_d, prices[i], found)
-                deferred[held] = True
+                taken = relieve(lots.shares, orders[i], -trade[i] / prices[i])
+                deferred[held[taken[held] > 0.0]] = True  # lots the solver's sale reaches
         if deferred.any():
-            reasons += [r for r in found if "deferred until" in r[1]]
+            named = {f"lot {_lot_name(lots, int(j))} deferred" for j in np.flatnonzero(deferred)}
+            reasons += [r for r in found if any(r[1].startswith(n) for n in named)]
             orders = {i: o[~deferred[o]] for i, o in orders.items()}
             outcome, taxed_day = solve(orders)
             if not bool(outcome.traded[0]):
