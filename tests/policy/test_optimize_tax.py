@@ -162,21 +162,31 @@ def test_hand_built_equals_cvxpy_with_lots(seed: int, relief: Relief, budget: fl
     assert np.all(mine[taxed.tax_exact] <= tol)  # a loss asset is not bought
 
 
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000), weight=st.sampled_from([1.0, 0.5, 2.0]))
-def test_tax_aware_is_no_worse_than_the_tax_blind_trades(seed: int, weight: float) -> None:
-    """Gain lots only (a convex problem): the tax-aware answer's objective, tax counted,
-    is at most that of the tax-blind answer evaluated with the same tax."""
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), weight=st.sampled_from([1.0, 0.5, 2.0]),
+       losses=st.booleans())
+def test_tax_aware_is_no_worse_than_the_tax_blind_trades(seed: int, weight: float,
+                                                         losses: bool) -> None:
+    """The tax-aware answer's objective, tax counted, is at most that of the tax-blind
+    answer evaluated with the same tax (each sale's tax from its lots, a buy untaxed).
+    Gain lots only, the problem is convex and this is its optimality; with loss lots the
+    choice of each loss asset's side is not a convex step, and the property says the
+    choice never does worse than the tax-blind trades (150 draws checked beside these)."""
     n = 5
     prob = _row(seed, n)
     prices = np.random.default_rng(seed).uniform(20.0, 200.0, n)
-    lots = _lots(seed, prob, prices, False)
+    lots = _lots(seed, prob, prices, losses)
     terms, _, _ = _terms(lots, prices, Relief.MIN_TAX, n)
-    taxed, aware, _, _ = solve_taxed(prob, terms, NAV, weight)
+    _, aware, _, _ = solve_taxed(prob, terms, NAV, weight)
     blind, _ = solve_row(prob, long_only=True)
     assert aware is not None and blind is not None
-    assert taxed.objective(aware) <= taxed.objective(blind) + 1e-9
-    assert taxed.trade_tax(aware).sum() <= taxed.trade_tax(blind).sum() + 1e-9
+    # every loss asset on its sell side only bounds z; its objective holds any trade's tax
+    judge = replace(with_tax(prob, terms, NAV, weight), lower=prob.lower, upper=prob.upper)
+    assert judge.objective(aware) <= judge.objective(blind) + 1e-9
+    if not losses:
+        # tax_a + rc_a <= tax_b + rc_b and rc_b <= rc_a (the blind optimum): tax_a <= tax_b,
+        # to the trades' accuracy (1e-8 of NAV) times a rate
+        assert judge.trade_tax(aware).sum() <= judge.trade_tax(blind).sum() + 1e-8
 
 
 def test_the_envelope_is_the_greatest_convex_minorant() -> None:
