@@ -242,6 +242,8 @@ CASES: dict[str, Case] = {
     "optimizer.factor_penalty": Case(1000.0, FACTORED),
     "optimizer.factors": Case(("market = EEE - DDD",), {**FACTORED, "optimizer.factor_bound": 0.0}),
     "optimizer.factor_window_days": Case(40, {**FACTORED, "optimizer.factor_bound": 0.0}),
+    # the fixture's lots (AAA at a 63% and a 71% loss): weighed by the tax-aware solve
+    "optimizer.tax_weight": Case(0.0, {**OPTIMIZED, **TAXED}),
     "constraints.long_only": Case(False, {"policy.destination": "half"}, "short"),
     "constraints.cash_buffer": Case(0.06),
     "constraints.min_trade_usd": Case(70_000.0),

@@ -45,7 +45,12 @@ def no_trade_reason(outcome: StepResult, tickers: pd.Index, may_trade: np.ndarra
         out.append(f"inside the no-trade region (the optimizer leaves them: the marginal "
                    f"benefit of the first dollar traded is below its marginal cost, bps per "
                    f"dollar, benefit ≤ γ_trade × cost): {', '.join(shown)}{more}")
-    held = np.flatnonzero(untraded & ~inside)
+    taxed = np.zeros_like(untraded)
+    if solved.gradient is not None and solved.marginal_tax is not None:
+        # a sale worth its trading cost but not its tax: said by the tax reasons
+        g, tax = solved.gradient[0], solved.marginal_tax[0]
+        taxed = untraded & ~inside & (g > cost) & (g <= cost + tax)
+    held = np.flatnonzero(untraded & ~inside & ~taxed)
     if len(held):
         out.append("left by a constraint of the optimizer (a restricted list, the weight or "
                    "group bounds, the cash buffer or the turnover cap), though worth trading: "

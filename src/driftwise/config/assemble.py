@@ -122,7 +122,7 @@ def optimizer_settings(config: Config) -> OptimizerSettings:
                              penalty=o.factor_penalty)
     return OptimizerSettings(gamma=o.gamma, gamma_trade=o.gamma_trade, max_weight=o.max_weight,
                              group_deviation=o.group_deviation, group_by=o.group_by,
-                             factors=factors)
+                             factors=factors, tax_weight=o.tax_weight)
 
 
 def build_trigger(policy: PolicyConfig) -> Trigger:

@@ -133,6 +133,10 @@ factor_window_days = 252
 # factor_bound = 0.05
 # λ of the penalty λ·||B'(w − t)||² on the factor exposures (0: none).
 factor_penalty = 0.0
+# γ_tax: with [tax] enabled and lots, the objective adds γ_tax × the tax of the sales
+# (fractions of NAV; each lot's rate times its gain; a loss lowers it): 1 counts the tax at
+# face value, 0 leaves it out of the solve (the lots' rules still hold).
+tax_weight = 1.0
 
 [costs]
 # Market impact: "square_root" (Y·σ_daily·sqrt(Q/ADV)) or "almgren_2005" (3/5 power).

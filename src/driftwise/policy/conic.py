@@ -6,7 +6,7 @@ The optimized destination's problem (:mod:`driftwise.policy.optimize`), divided 
 ``min ½ x'Px + q'x  s.t.  Ax + s = b,  s ∈ K``
 
 over ``x = [z (N), u (N), t_1 .. t_P (N each), y (K), a (N, shorts only), v (N per 3/2
-power)]``:
+power), s (S, tax pieces)]``:
 
 * ``y = F z`` (K zero-cone rows): the risk ``||F d + F z||² + ||D∘d + D∘z||²`` with the risk
   factor ``F`` (K, N) and ``D`` (N,) scaled by ``sqrt(γ / (2 γ_trade))`` is
@@ -21,7 +21,12 @@ power)]``:
   ``1'u <= max_traded``; groups ``|G d + G z| <= dev``; factor exposures
   ``|B'd + B'z| <= bound`` (:mod:`driftwise.policy.factors`);
 * a factor penalty ``λ ||B'(d + z)||²`` enters as ``F``'s rows ``sqrt(λ / γ_trade) B'``
-  (the same ``y`` block, K grows by F).
+  (the same ``y`` block, K grows by F);
+* with a tax term (:mod:`driftwise.policy.tax_terms`), the sales of its S pieces ``s`` (S)
+  after every other block: ``0 <= s <= cap``, ``Σ_{j of i} s_j >= −z_i`` per taxed asset (a
+  zero-cone row ``z_i + Σ s_j = 0`` for an asset on its sell side), the gain budget
+  ``gain's <= room``, and ``(γ_tax / γ_trade) rate's`` in ``q``; the pattern then depends on
+  which asset each piece sells, so it is not cached, and the answer is not polished.
 
 The epigraph variables are tight at the optimum (the objective and the cash row both
 prefer them small), so the minimizer in ``z`` is that of the problem as stated. The
@@ -75,6 +80,10 @@ class Layout:
     n_groups: int
     shorts: bool
     n_exposures: int = 0
+    n_tax: int = 0
+    n_exact: int = 0
+    n_linked: int = 0
+    budget: bool = False
 
     @property
     def n_soc(self) -> int:
@@ -83,6 +92,11 @@ class Layout:
 
     @property
     def n_vars(self) -> int:
+        return self.x + self.n_tax
+
+    @property
+    def x(self) -> int:
+        """Start of the tax segments' sales ``s`` (S)."""
         return self.n * (2 + len(self.powers) + int(self.shorts) + self.n_soc) + self.k
 
     def v(self, j: int) -> int:
@@ -106,7 +120,10 @@ class Layout:
 def layout_of(prob: RowProblem, long_only: bool) -> Layout:
     return Layout(len(prob.drift), prob.factor.shape[0] + len(prob.penalized_exposures),
                   tuple(p for _, p in prob.powers), len(prob.groups), not long_only,
-                  len(prob.bounded_exposures))
+                  len(prob.bounded_exposures), len(prob.tax_asset),
+                  len(prob.exact_assets) if prob.has_tax else 0,
+                  len(prob.linked_assets) if prob.has_tax else 0,
+                  bool(prob.has_tax and np.isfinite(prob.gain_room)))
 
 
 def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, FloatArray,
@@ -142,6 +159,9 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
     if lay.shorts:
         cost[lay.a:lay.a + n] = prob.borrow
     q += cost
+    x_idx = lay.x + np.arange(lay.n_tax)
+    if lay.n_tax:  # the tax of each segment sold, weighed as the rest (over γ_trade)
+        q[x_idx] = prob.gamma_tax / prob.gamma_trade * prob.tax_rate
     rows: list[npt.NDArray[Any]] = []
     cols: list[npt.NDArray[Any]] = []
     vals: list[FloatArray] = []
@@ -161,6 +181,14 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         block(np.concatenate([kk.ravel(), np.arange(k)]),
               np.concatenate([nn.ravel(), lay.y + np.arange(k)]),
               np.concatenate([f.ravel(), -np.ones(k)]), np.zeros(k))
+    if lay.n_exact:  # z_i + Σ_j s_ij = 0: the sale of an asset with a loss segment
+        exact = prob.exact_assets
+        row_of = np.full(n, -1)
+        row_of[exact] = np.arange(len(exact))
+        mine = np.flatnonzero(row_of[prob.tax_asset] >= 0)
+        block(np.concatenate([np.arange(len(exact)), row_of[prob.tax_asset[mine]]]),
+              np.concatenate([exact, x_idx[mine]]),
+              np.ones(len(exact) + len(mine)), np.zeros(len(exact)))
     n_zero = m
     ones, ar = np.ones(n), np.arange(n)
     block(np.concatenate([ar, ar]), np.concatenate([z_idx, u_idx]),  # z − u <= 0
@@ -191,6 +219,21 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         block(np.concatenate([ar, ar]), np.concatenate([z_idx, a_idx]),  # −z − a <= w0 + s0
               np.concatenate([-ones, -ones]),
               prob.weights + np.maximum(-prob.weights, 0.0))
+    if lay.n_tax:
+        n_s = lay.n_tax
+        block(np.arange(n_s), x_idx, -np.ones(n_s), np.zeros(n_s))  # s >= 0
+        block(np.arange(n_s), x_idx, np.ones(n_s), prob.tax_cap)  # s <= the lots' value
+        if lay.n_linked:  # −z_i − Σ_j s_ij <= 0
+            linked = prob.linked_assets
+            row_of = np.full(n, -1)
+            row_of[linked] = np.arange(len(linked))
+            mine = np.flatnonzero(row_of[prob.tax_asset] >= 0)
+            block(np.concatenate([np.arange(len(linked)), row_of[prob.tax_asset[mine]]]),
+                  np.concatenate([linked, x_idx[mine]]),
+                  -np.ones(len(linked) + len(mine)), np.zeros(len(linked)))
+        if lay.budget:  # Σ gain_j s_j <= the gain budget left
+            block(np.zeros(n_s, dtype=np.intp), x_idx, prob.tax_gain,
+                  np.array([prob.gain_room]))
     n_nonneg = m - n_zero
     for j, power in enumerate(lay.powers):
         t_idx = lay.t(j) + ar
@@ -222,6 +265,8 @@ def _pattern(lay: Layout, n_zero: int, n_nonneg: int, rows: IntArray, cols: IntA
     pointers) and the cone list: a function of the layout alone (every block is entered
     densely, zeros included), computed once."""
     key = (lay, len(rows))
+    if lay.n_tax:  # which asset each segment sells is data, not shape: no cache
+        _PATTERNS.pop(key, None)
     if key not in _PATTERNS:
         clarabel: Any = importlib.import_module("clarabel")
         perm = np.lexsort((rows, cols))
@@ -254,7 +299,9 @@ def solve_conic(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None
         return None, word
     z = np.asarray(solution.x[:lay.n], dtype=np.float64)
     polished = None
-    if long_only:  # the polish of the solver's active set, else the active set moved from it
+    # the polish of the solver's active set, else the active set moved from it (it knows
+    # no tax term: a row with one keeps Clarabel's answer)
+    if long_only and not prob.has_tax:
         polished = polish(prob, z)
         if polished is None:
             polished = active_set_solve(prob, z)
@@ -339,7 +386,21 @@ def reference_problem(prob: RowProblem, *, long_only: bool) -> tuple[Any, Any, A
     if len(pen):  # λ ||B'(d + z)||², divided by γ_trade as the rest
         risk = risk + (prob.exposure_penalty / prob.gamma_trade) * cp.sum_squares(
             pen @ prob.drift + pen @ z)
-    return cp.Problem(cp.Minimize(risk + cost), cons), z, cost
+    objective = risk + cost
+    if prob.has_tax:  # per-segment sales: the least tax of a convex tax
+        sold = cp.Variable(len(prob.tax_asset), nonneg=True, name="sold")
+        member = np.zeros((n, len(prob.tax_asset)))
+        member[prob.tax_asset, np.arange(len(prob.tax_asset))] = 1.0
+        cons.append(sold <= prob.tax_cap)
+        exact, linked = prob.exact_assets, prob.linked_assets
+        if len(exact):
+            cons.append(z[exact] + member[exact] @ sold == 0.0)
+        if len(linked):
+            cons.append(member[linked] @ sold >= -z[linked])
+        if np.isfinite(prob.gain_room):
+            cons.append(prob.tax_gain @ sold <= prob.gain_room)
+        objective = objective + (prob.gamma_tax / prob.gamma_trade) * (prob.tax_rate @ sold)
+    return cp.Problem(cp.Minimize(objective), cons), z, cost
 
 
 ACTIVE_SET_ROUNDS = 16

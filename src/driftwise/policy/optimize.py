@@ -3,7 +3,7 @@
 For each configuration that rebalances, the trades ``z`` (fractions of NAV, ``w = w0 + z``)
 minimize
 
-``(γ/2) (w − t)' Σ (w − t) + γ_trade · cost(z)``
+``(γ/2) (w − t)' Σ (w − t) + γ_trade · cost(z)  [+ γ_tax · tax(z) with lots]``
 
 where ``Σ`` is the day's annualized covariance and ``cost`` the convex form of the one cost
 model (:func:`driftwise.costs.trade_costs`) in fractions of NAV:
@@ -22,6 +22,21 @@ group bounds ``|Σ_{i in g} (w_i − t_i)| <= group_deviation`` for each sector 
 security master, factor exposure bounds ``|B'(w − t)| <= factor_bound`` per factor, ``B``
 (N, F) the day's betas (:mod:`driftwise.policy.factors`); a factor penalty
 ``λ ||B'(w − t)||²`` joins the objective.
+
+**The tax of the sales** (a portfolio deciding after tax with lots:
+:func:`driftwise.policy.tax_gate.tax_step` passes :class:`~driftwise.policy.tax_terms.TaxTerms`):
+the objective adds ``γ_tax Σ_i Σ_j r_j g_j s_ij`` with per-lot sales
+``0 <= s_ij <= value_ij`` (fractions of NAV; ``r_j`` the lot's all-in rate, ``g_j = 1 −
+basis_j / value_j``; a loss: negative), each asset's sale taken from its lots
+(``Σ_j s_ij >= −z_i``, the least tax taken by the solver), and the gain budget left
+``Σ g_j s_ij <= room`` as a row. The tax of ``max(−z_i, 0)`` is convex for an asset of gain
+lots only; an asset with a loss lot is put on one side (:func:`solve_taxed`): its sale equal to
+its lots sold and no buy, or a buy and no lot sold. ``γ_tax`` is
+``OptimizerSettings.tax_weight`` (1: at face value, like the cost; not multiplied by
+``γ_trade``, which corrects the trading cost of a single-period optimizer for its
+repetition, while a gain's tax is paid once). Long-only rows only. No warm start and no
+polish for a row with a tax term (both solve the stationarity conditions of the tax-free
+objective): Clarabel's answer, exact to about 1e-8 of NAV.
 
 The minimum commission per ticket is not convex and is left out of the solve; the
 sizing that follows (landing after costs, cash fit, minimum trades, whole shares:
@@ -76,6 +91,7 @@ from driftwise.errors import ConfigError
 from driftwise.policy import conic
 from driftwise.policy.factors import FactorSettings
 from driftwise.policy.solver import BOUND, RowProblem, solve_row
+from driftwise.policy.tax_terms import TaxTerms
 
 if TYPE_CHECKING:
     from driftwise.costs.model import RowCosts
@@ -97,6 +113,8 @@ GAMMA_TRADE_EXPONENT = -2.0 / 3.0
 GAMMA_TRADE_FLOOR = 1.5
 """Least automatic γ_trade (:func:`auto_gamma_trade`), reached at about 122 names: the best
 γ_trade measured on 100, 200 and 452 S&P 500 stocks (1.54, 1.46, 1.43) stops falling there."""
+DEFAULT_TAX_WEIGHT = 1.0
+"""γ_tax: the tax of the sales counted at face value (fractions of NAV, like the cost)."""
 EXACT_RISK_ASSETS = 60
 """Up to this many assets Σ enters exactly; above, as a factor model."""
 N_FACTORS = 20
@@ -135,6 +153,10 @@ class OptimizerSettings:
     factors : FactorSettings
         The factor exposure targets (:mod:`driftwise.policy.factors`): a bound
         ``|B'(w − t)| <= bound`` per factor and/or a penalty ``λ ||B'(w − t)||²``.
+    tax_weight : float
+        γ_tax: the multiple of the tax of the sales the objective charges when the
+        portfolio decides after tax with lots (1: at face value, in the same fractions of
+        NAV as the cost; 0: the tax is not weighed, the lots' rules still hold).
     """
 
     gamma: float | FloatArray = DEFAULT_GAMMA
@@ -143,6 +165,7 @@ class OptimizerSettings:
     group_deviation: float | None = None
     group_by: GroupBy = GroupBy.SECTOR
     factors: FactorSettings = field(default_factory=FactorSettings)
+    tax_weight: float = DEFAULT_TAX_WEIGHT
     warm: dict[tuple[float, float, int], FloatArray] = field(
         default_factory=dict, compare=False, repr=False)
     """The last answer solved per (γ, γ_trade, N): the active set the next solve tries
@@ -173,6 +196,9 @@ class OptimizerSettings:
         except ValueError:
             raise ConfigError(f"optimizer: group_by must be one of "
                               f"{[g.value for g in GroupBy]}; found {self.group_by!r}") from None
+        if not (np.isfinite(self.tax_weight) and self.tax_weight >= 0.0):
+            raise ConfigError(f"optimizer: tax_weight must be a number >= 0; found "
+                              f"{self.tax_weight!r}")
         if self.group_deviation is not None and not (0.0 <= self.group_deviation <= 1.0):
             raise ConfigError(f"optimizer: group_deviation must be in [0, 1]; found "
                               f"{self.group_deviation!r}")
@@ -272,6 +298,14 @@ class Optimized:
     failed: BoolArray
     screened: BoolArray
     status: tuple[str, ...] = field(default=())
+    tax_fraction: FloatArray | None = None
+    """The tax term's tax of the trades (C,), fraction of NAV (0 without lots)."""
+    gradient: FloatArray | None = None
+    """``γ (Σ (w − t))_i`` at the solution (C, N), signed (selling pays when it exceeds
+    the marginal cost and tax)."""
+    marginal_tax: FloatArray | None = None
+    """``γ_tax`` times the tax per unit of NAV of the next dollar each asset would sell
+    (C, N): the tax slope of its first lot not sold (0 without lots)."""
 
 def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
                 n_assets: int) -> tuple[FloatArray, FloatArray]:
@@ -363,7 +397,8 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
                   borrow_bps_annual: FloatArray | None = None,
                   horizon_days: float = float(TRADING_DAYS),
                   groups: IntArray | None = None,
-                  factor_betas: FloatArray | None = None) -> Optimized:
+                  factor_betas: FloatArray | None = None,
+                  tax: TaxTerms | None = None) -> Optimized:
     """Solve the optimized destination for each active row.
 
     Parameters
@@ -396,6 +431,9 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     factor_betas : ndarray, shape (N, F), optional
         The day's factor betas (:meth:`driftwise.policy.factors.FactorHistory.betas`);
         needed when ``settings.factors`` has a bound or a penalty.
+    tax : TaxTerms, optional
+        The tax of each asset's sale from its lots (:mod:`driftwise.policy.tax_terms`),
+        weighed by ``settings.tax_weight`` (:func:`solve_taxed`); long-only rows only.
 
     Returns
     -------
@@ -417,6 +455,8 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     failed, screened = np.zeros(n_rows, dtype=bool), np.zeros(n_rows, dtype=bool)
     status = [""] * n_rows
     c = constraints
+    tax_frac = np.zeros(n_rows)
+    grad, tax_next = np.zeros((n_rows, n_assets)), np.zeros((n_rows, n_assets))
     for r in np.flatnonzero(active):
         linear, powers = cost_terms(cost_fn, int(r), float(nav_usd[r]))
         lo, hi = bounds(weights[r], tradable[r], no_buy[r], no_sell[r], c.long_only,
@@ -435,28 +475,109 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
             exposure_bound=float("inf") if fs.bound is None else float(fs.bound),
             exposure_penalty=float(fs.penalty))
         key = (prob.gamma, prob.gamma_trade, n_assets)
-        if prob.zero_is_optimal():
-            screened[r], status[r] = True, "no trade"
-            z = np.zeros(n_assets)
+        if tax is not None:
+            if not c.long_only:
+                raise ConfigError("optimizer: the tax of a sale is weighed for long-only "
+                                  "mandates (tax lots are long); set constraints.long_only "
+                                  "= true or use a formula destination")
+            prob, found, status[r], screened[r] = solve_taxed(
+                prob, tax, float(nav_usd[r]), float(settings.tax_weight))
+        elif prob.zero_is_optimal():
+            found, status[r], screened[r] = np.zeros(n_assets), "no trade", True
         else:
-            solved = warm_solve(prob, settings.warm.get(key), long_only=c.long_only)
-            if solved is not None:
+            found = warm_solve(prob, settings.warm.get(key), long_only=c.long_only)
+            if found is not None:
                 status[r] = "optimal"
             else:
-                solved, status[r] = solve_row(prob, long_only=c.long_only)
-            if solved is None:
-                failed[r] = True
-                continue
-            z = np.where(np.abs(solved) > TRADE_TOL, solved, 0.0)
-            settings.warm[key] = z
+                found, status[r] = solve_row(prob, long_only=c.long_only)
+            if found is not None:
+                settings.warm[key] = np.where(np.abs(found) > TRADE_TOL, found, 0.0)
+        if found is None:
+            failed[r] = True
+            continue
+        z = np.where(np.abs(found) > TRADE_TOL, found, 0.0)
         out_z[r] = z
+        tax_frac[r] = float(prob.trade_tax(z).sum())
         cost[r] = float(prob.trade_cost(z).sum())
-        benefit[r] = np.abs(prob.risk_gradient(z))
+        grad[r] = prob.risk_gradient(z)
+        benefit[r] = np.abs(grad[r])
         marginal[r] = prob.gamma_trade * linear
+        if prob.has_tax:
+            tax_next[r] = prob.gamma_tax * prob.next_tax_rate(z)
     post = weights + out_z
     dest = post / (1.0 - cost)[:, None]
     return Optimized(out_z, np.asarray(dest, dtype=np.float64), out_z != 0.0, cost, benefit,
-                     marginal, failed, screened, tuple(status))
+                     marginal, failed, screened, tuple(status), tax_frac, grad, tax_next)
+
+
+def with_tax(prob: RowProblem, tax: TaxTerms, nav_usd: float, tax_weight: float,
+             buy_side: BoolArray | None = None) -> RowProblem:
+    """``prob`` with the tax term of ``tax`` (USD) in fractions of ``nav_usd``.
+
+    An asset with a loss piece is on its **sell side** (``z_i <= 0``, its sale equal to
+    its pieces' sum, so the loss counts only when sold) unless ``buy_side`` puts it on its
+    buy side (``z_i >= 0``, no piece: a loss sold and bought back the same day would be
+    washed). An asset holding lots is sold at most its pieces' value (the lots not held
+    back: deferred or washed).
+    """
+    n = len(prob.drift)
+    buy = np.zeros(n, dtype=bool) if buy_side is None else np.asarray(buy_side, dtype=bool)
+    sell_side = tax.loss_assets & ~buy
+    keep = ~buy[tax.asset]
+    sellable = np.zeros(n)
+    np.add.at(sellable, tax.asset[keep], tax.value_usd[keep] / nav_usd)
+    lower, upper = prob.lower.copy(), prob.upper.copy()
+    lower = np.where(tax.limited, np.maximum(lower, -sellable), lower)
+    lower = np.where(buy, np.maximum(lower, 0.0), lower)
+    upper = np.where(sell_side, np.minimum(upper, 0.0), upper)
+    lower = np.minimum(lower, upper)
+    return replace(prob, lower=lower, upper=upper, tax_asset=tax.asset[keep],
+                   tax_cap=np.asarray(tax.value_usd[keep] / nav_usd, dtype=np.float64),
+                   tax_rate=np.asarray(tax.rate[keep], dtype=np.float64),
+                   tax_gain=np.asarray(tax.gain[keep], dtype=np.float64),
+                   tax_exact=sell_side, gamma_tax=tax_weight,
+                   gain_room=tax.gain_room_usd / nav_usd)
+
+
+def solve_taxed(prob: RowProblem, tax: TaxTerms, nav_usd: float, tax_weight: float
+                ) -> tuple[RowProblem, FloatArray | None, str, bool]:
+    """One row with the tax term: the problem solved, its trades (None: failed), the
+    status and whether the no-trade screen answered.
+
+    The tax of ``z_i`` is that of its sale, ``max(−z_i, 0)``: convex for an asset whose
+    every piece taxes (its rates >= 0), not for one with a loss piece, whose loss pays only
+    when it is sold (a loss sold and bought back is a wash sale). So each such asset is
+    given a side: first every one on its sell side (:func:`with_tax`); then those the
+    answer leaves untraded while buying them would lower the objective (the first
+    dollar's tracking gain ``−γ (Σ(w − t))_i`` above ``γ_trade κ_i``) move to their buy
+    side and the row is solved again, from a problem of which the first answer is a
+    feasible point of no larger objective. Each answer is the optimum of its convex
+    problem; the choice of sides is the one step that is not. No warm start and no
+    polish (:func:`driftwise.policy.conic.polish` knows no tax term): Clarabel's answer,
+    exact to about 1e-8 of NAV.
+    """
+    base_upper = prob.upper
+    first = with_tax(prob, tax, nav_usd, tax_weight)
+    z, status, screened = _solve_one(first)
+    if z is None:
+        return first, None, status, False
+    gain = -first.risk_gradient(z)
+    flip = (tax.loss_assets & (z >= -TRADE_TOL) & (base_upper > 0.0)
+            & (gain > first.gamma_trade * first.linear))
+    if not flip.any():
+        return first, z, status, screened
+    second = with_tax(prob, tax, nav_usd, tax_weight, buy_side=flip)
+    z2, status2, screened2 = _solve_one(second)
+    if z2 is None or second.objective(z2) > first.objective(z) + 1e-12:
+        return first, z, status, screened
+    return second, z2, status2, screened2
+
+
+def _solve_one(prob: RowProblem) -> tuple[FloatArray | None, str, bool]:
+    if prob.zero_is_optimal():
+        return np.zeros(len(prob.drift)), "no trade", True
+    z, status = solve_row(prob, long_only=True)
+    return z, status, False
 
 
 def warm_solve(prob: RowProblem, guess: FloatArray | None, *, long_only: bool

@@ -21,6 +21,7 @@ from driftwise.policy.context import DayContext
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination
 from driftwise.policy.optimize import OptimizerSettings
 from driftwise.policy.sizing import SizingResult, size_trades
+from driftwise.policy.tax_terms import TaxTerms
 from driftwise.policy.triggers import Trigger, TriggerResult
 
 
@@ -88,6 +89,9 @@ class AssetDay:
     factor_betas : ndarray, shape (N, F), optional
         The day's factor betas (:mod:`driftwise.policy.factors`, estimated up to the day):
         the OPTIMIZED destination's factor exposure targets.
+    tax : TaxTerms, optional
+        The tax of each asset's sale from the portfolio's lots (one portfolio): the
+        OPTIMIZED destination weighs it (set by :func:`driftwise.policy.tax_gate.tax_step`).
     """
 
     prices_usd: FloatArray
@@ -98,6 +102,7 @@ class AssetDay:
     borrow_bps_annual: FloatArray | None = None
     groups: IntArray | None = None
     factor_betas: FloatArray | None = None
+    tax: TaxTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,7 @@ def _size(rule: Rule, ctx: DayContext, day: AssetDay, result: TriggerResult,
         vol_annual=ctx.vol_annual, cov_annual=ctx.cov_annual, gamma=rule.gamma,
         horizon_days=rule.horizon_days, cost_multiple=rule.cost_constrained_multiple,
         optimizer=rule.optimizer, borrow_bps_annual=day.borrow_bps_annual, groups=day.groups,
-        factor_betas=day.factor_betas)
+        factor_betas=day.factor_betas, tax=day.tax)
 
 
 def _cost_and_benefit(rule: Rule, ctx: DayContext, day: AssetDay,

@@ -77,6 +77,7 @@ from driftwise.policy.constraints import (
 )
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE, Destination, per_row
 from driftwise.policy.optimize import Optimized, OptimizerSettings, optimize_rows
+from driftwise.policy.tax_terms import TaxTerms
 
 __all__ = ["BINDING_KEYS", "Landing", "SizingResult", "land_on_destination",
            "no_landing_error", "size_trades"]
@@ -264,7 +265,8 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
                 optimizer: OptimizerSettings | None = None,
                 borrow_bps_annual: npt.ArrayLike | None = None,
                 groups: npt.ArrayLike | None = None,
-                factor_betas: npt.ArrayLike | None = None) -> SizingResult:
+                factor_betas: npt.ArrayLike | None = None,
+                tax: TaxTerms | None = None) -> SizingResult:
     """Size the trades of one rebalance for C configurations (steps 1-7 of the module).
 
     Parameters
@@ -315,6 +317,10 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
         Group (sector) of each asset (-1: none), for OPTIMIZED's group bounds.
     factor_betas : array_like, shape (N, F), optional
         The day's factor betas, for OPTIMIZED's factor exposure targets.
+    tax : TaxTerms, optional
+        The tax of each asset's sale from its lots, weighed by OPTIMIZED
+        (:mod:`driftwise.policy.tax_terms`); the formula destinations do not read it
+        (the decision after tax cuts their sales: :mod:`driftwise.policy.tax_gate`).
 
     Returns
     -------
@@ -345,7 +351,7 @@ def size_trades(*, weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: n
             no_buy=no_buy, no_sell=no_sell, assets=assets, exclude=exclude,
             vol_annual=vol_annual, cov_annual=cov_annual, borrow_bps_annual=borrow_bps_annual,
             groups=groups, horizon_days=horizon_days, tol=tol, max_iter=max_iter,
-            factor_betas=factor_betas)
+            factor_betas=factor_betas, tax=tax)
     return _size_prepared(inp, dest_kind, cost_fn, constraints, no_buy=no_buy, no_sell=no_sell,
                           assets=assets, exclude=exclude, band_width=band_width,
                           vol_annual=vol_annual, cov_annual=cov_annual, gamma=gamma,
@@ -410,7 +416,8 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
                     vol_annual: npt.ArrayLike | None, cov_annual: npt.ArrayLike | None,
                     borrow_bps_annual: npt.ArrayLike | None, groups: npt.ArrayLike | None,
                     horizon_days: float | npt.ArrayLike, tol: float,
-                    max_iter: int, factor_betas: npt.ArrayLike | None = None) -> SizingResult:
+                    max_iter: int, factor_betas: npt.ArrayLike | None = None,
+                    tax: TaxTerms | None = None) -> SizingResult:
     """OPTIMIZED: the solver's destination, then steps 2-7 as FULL (module docstring)."""
     shape = inp.weights.shape
 
@@ -428,7 +435,7 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
         vol_annual=_opt(vol_annual),
         borrow_bps_annual=_opt(borrow_bps_annual), horizon_days=horizon,
         groups=None if groups is None else np.asarray(groups, dtype=np.intp),
-        factor_betas=_opt(factor_betas))
+        factor_betas=_opt(factor_betas), tax=tax)
     fallback = solved.failed[:, None]
     dest = np.where(fallback, target, solved.destination)
     dest_cash = np.where(solved.failed, _vector(target_cash, "target_cash", shape[0]),

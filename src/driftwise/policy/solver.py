@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from driftwise._types import FloatArray
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.policy import conic
 
 BOUND = 10.0
@@ -56,6 +56,26 @@ class RowProblem:
         ``|B'(d + z)| <= exposure_bound`` per factor (inf: no constraint).
     exposure_penalty : float
         λ of ``λ ||B'(d + z)||²`` added to the objective (0: none).
+    tax_asset : ndarray of int, shape (S,)
+        The asset each tax segment sells (none: shape (0,)). The segments of one asset
+        come in the order they are sold, their rates non-decreasing (a convex tax).
+    tax_cap : ndarray, shape (S,)
+        Most of each segment that can be sold, fraction of NAV (its lots' value).
+    tax_rate : ndarray, shape (S,)
+        Tax per unit of NAV sold from the segment: ``rate × (1 − basis / value)`` (a
+        loss: negative).
+    tax_gain : ndarray, shape (S,)
+        Realized net gain per unit of NAV sold (the gain budget's row).
+    tax_exact : ndarray of bool, shape (N,)
+        Assets whose sale equals their segments' sum (``z_i = −Σ_j s_ij``, with
+        ``z_i <= 0``): those with a loss segment, whose loss is worth something only when
+        sold. Other taxed assets: ``Σ_j s_ij >= −z_i`` (a tax non-negative in every
+        segment, the least is taken).
+    gamma_tax : float
+        Weight of the tax in the objective (1: at face value, like the cost).
+    gain_room : float
+        ``Σ_j tax_gain_j s_j <= gain_room`` (the year's gain budget left, fraction of
+        NAV; inf: none).
     """
 
     drift: FloatArray
@@ -77,6 +97,90 @@ class RowProblem:
     exposures: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     exposure_bound: float = float("inf")
     exposure_penalty: float = 0.0
+    tax_asset: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    tax_cap: FloatArray = field(default_factory=lambda: np.zeros(0))
+    tax_rate: FloatArray = field(default_factory=lambda: np.zeros(0))
+    tax_gain: FloatArray = field(default_factory=lambda: np.zeros(0))
+    tax_exact: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
+    gamma_tax: float = 1.0
+    gain_room: float = float("inf")
+
+    @property
+    def has_tax(self) -> bool:
+        """The row carries a tax term (tax segments)."""
+        return len(self.tax_asset) > 0
+
+    @property
+    def exact_assets(self) -> IntArray:
+        """Assets whose sale equals their segments' sum (indices, ascending)."""
+        return np.flatnonzero(self.tax_exact) if len(self.tax_exact) else np.zeros(0, np.intp)
+
+    @property
+    def linked_assets(self) -> IntArray:
+        """Taxed assets other than :attr:`exact_assets`: ``Σ_j s_ij >= −z_i``."""
+        taxed = np.zeros(len(self.drift), dtype=bool)
+        taxed[self.tax_asset] = True
+        if len(self.tax_exact):
+            taxed &= ~self.tax_exact
+        return np.flatnonzero(taxed)
+
+    def sold_by_segment(self, trade: FloatArray) -> FloatArray:
+        """The part of each segment (S,) a trade sells, each asset's sale taken from its
+        segments in order (fractions of NAV): the least tax of a convex tax."""
+        out = np.zeros(len(self.tax_asset))
+        left = np.maximum(-np.asarray(trade, dtype=np.float64), 0.0)
+        for k, i in enumerate(self.tax_asset):
+            out[k] = min(left[i], self.tax_cap[k])
+            left[i] -= out[k]
+        return out
+
+    def trade_tax(self, trade: FloatArray) -> FloatArray:
+        """The tax term's tax of ``trade`` per asset, fractions of NAV (N,): each sale taken
+        from its asset's segments in order (before the weight ``gamma_tax``)."""
+        out = np.zeros(len(self.drift))
+        if self.has_tax:
+            np.add.at(out, self.tax_asset, self.tax_rate * self.sold_by_segment(trade))
+        return out
+
+    def realized_gain(self, trade: FloatArray) -> float:
+        """Realized net gain of ``trade``'s sales, fraction of NAV (the budget's row)."""
+        if not self.has_tax:
+            return 0.0
+        return float(self.tax_gain @ self.sold_by_segment(trade))
+
+    def objective(self, trade: FloatArray) -> float:
+        """The objective at ``trade``: ``(γ/2) d'Σd + λ ||B'd||² + γ_trade cost(z)
+        + γ_tax tax(z)`` with ``d = w0 − t + z`` (fractions of NAV)."""
+        d = self.drift + np.asarray(trade, dtype=np.float64)
+        pen = self.penalized_exposures
+        risk = 0.5 * self.gamma * (float(np.sum((self.factor @ d) ** 2))
+                                   + float(np.sum((self.factor_diag * d) ** 2)))
+        risk += self.exposure_penalty * float(np.sum((pen @ d) ** 2))
+        return (risk + self.gamma_trade * float(self.trade_cost(trade).sum())
+                + self.gamma_tax * float(self.trade_tax(trade).sum()))
+
+    def next_tax_rate(self, trade: FloatArray) -> FloatArray:
+        """The tax per unit of NAV of the next dollar each asset would sell beyond
+        ``trade``'s sale (N,): its first segment not sold out (0: untaxed or none left)."""
+        out = np.zeros(len(self.drift))
+        if not self.has_tax:
+            return out
+        sold = self.sold_by_segment(trade)
+        seen = np.zeros(len(self.drift), dtype=bool)
+        for k, i in enumerate(self.tax_asset):
+            if not seen[i] and sold[k] < self.tax_cap[k] * (1.0 - 1e-9):
+                out[i], seen[i] = self.tax_rate[k], True
+        return out
+
+    def first_tax_rate(self) -> FloatArray:
+        """The tax per unit of NAV of each asset's first dollar sold (N,): its first
+        segment with room (0: untaxed)."""
+        out = np.zeros(len(self.drift))
+        seen = np.zeros(len(self.drift), dtype=bool)
+        for k, i in enumerate(self.tax_asset):
+            if not seen[i] and self.tax_cap[k] > 0.0:
+                out[i], seen[i] = self.tax_rate[k], True
+        return out
 
     @property
     def bounded_exposures(self) -> FloatArray:
@@ -145,7 +249,9 @@ class RowProblem:
 
     def zero_is_optimal(self) -> bool:
         """KKT at ``z = 0``: feasible, and ``|γ (Σ d)_i| <= γ_trade κ_i`` for every asset
-        free to move both ways (one-sided assets need only the side they may take)."""
+        free to move both ways (one-sided assets need only the side they may take); with a
+        tax term, a sale's side adds ``γ_tax`` times the tax rate of the asset's first
+        dollar sold (a convex tax: its subgradient at 0 on that side)."""
         if self.cash < self.cash_floor or np.any(self.lower > 0.0) or np.any(self.upper < 0.0):
             return False
         if len(self.groups) and np.any(np.abs(self.groups @ self.drift)
@@ -154,11 +260,15 @@ class RowProblem:
         bounded = self.bounded_exposures
         if len(bounded) and np.any(np.abs(bounded @ self.drift) > self.exposure_bound):
             return False
+        if self.has_tax and self.gain_room < 0.0:
+            return False
         g = self.risk_gradient(np.zeros_like(self.drift))
         slack = self.gamma_trade * self.linear * (1.0 + 1e-12)
+        # a sale also pays the tax of its first dollar (a loss: a saving)
+        sell_slack = slack + self.gamma_tax * self.first_tax_rate() if self.has_tax else slack
         can_buy, can_sell = self.upper > 0.0, self.lower < 0.0
-        # buying lowers the objective if -g > slack; selling if g > slack
-        return not (np.any(can_buy & (-g > slack)) or np.any(can_sell & (g > slack)))
+        # buying lowers the objective if -g > slack; selling if g > sell_slack
+        return not (np.any(can_buy & (-g > slack)) or np.any(can_sell & (g > sell_slack)))
 
 
 def solve_row(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, str]:

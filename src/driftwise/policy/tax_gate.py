@@ -41,8 +41,10 @@ import numpy as np
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
 from driftwise.policy.constraints import fit_cash
 from driftwise.policy.context import DayContext
+from driftwise.policy.destination import Destination
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.sizing import SizingResult
+from driftwise.policy.tax_terms import TaxTerms, tax_terms
 from driftwise.policy.triggers import TriggerResult
 from driftwise.tax.deferral import (
     days_to_long_term,
@@ -58,6 +60,7 @@ from driftwise.tax.lots import (
     day_of,
     is_long_term,
     long_term_from,
+    lot_rates,
     lot_tax,
     relief_order,
     relieve,
@@ -223,29 +226,38 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
     lt_from = long_term_from(lots.acquired, settings.rates)
     long_term = is_long_term(lots.acquired, day_d, settings.rates)
     empty = np.zeros(lots.n_lots)
-    outcome = step(dataclasses.replace(rule, skip_if_cost_exceeds_benefit=False), ctx, day,
-                   evaluated=evaluated)
-    if not bool(outcome.trigger.fired[0]) or not bool(outcome.traded[0]):
-        plain = step(rule, ctx, day, evaluated=outcome.trigger)
-        return TaxedStep(plain, empty, empty, empty, long_term, np.zeros(lots.n_lots, bool),
-                         lt_from, np.zeros(ctx.weights.shape[1]), (), False)
-    port = _Portfolio(rule, ctx, day)
-    prices = np.asarray(day.prices_usd, dtype=np.float64)
-    first = outcome.sizing.trade_usd[0].copy()
-    trade = first.copy()
-    reasons: list[tuple[int, str]] = []
-    deferred = np.zeros(lots.n_lots, dtype=bool)
-    orders: dict[int, IntArray] = {}
-    for i in (int(a) for a in np.flatnonzero(trade < 0.0)):
-        mine = np.flatnonzero(lots.asset == i)
-        if not len(mine):
-            continue
-        order, held_back = _eligible(i, mine, trade, port, lots, settings, long_term, lt_from,
-                                     day_d, prices[i], reasons)
-        deferred[held_back] = True
-        orders[int(i)] = order
-        trade[i] = _best_cut(i, order, trade, port, lots, settings, long_term, prices[i],
-                             rule.constraints.whole_shares)
+    if rule.destination is Destination.OPTIMIZED:
+        solved = _solved_sales(rule, ctx, day, lots, settings, day_d, long_term, lt_from,
+                               evaluated)
+        if isinstance(solved, TaxedStep):
+            return solved
+        outcome, day, orders, deferred, reasons, said = solved
+        port = _Portfolio(rule, ctx, day)
+        prices = np.asarray(day.prices_usd, dtype=np.float64)
+        first = outcome.sizing.trade_usd[0].copy()
+        trade = first.copy()
+    else:
+        outcome = step(dataclasses.replace(rule, skip_if_cost_exceeds_benefit=False), ctx,
+                       day, evaluated=evaluated)
+        if not bool(outcome.trigger.fired[0]) or not bool(outcome.traded[0]):
+            return _untraded(rule, ctx, day, outcome, lots, long_term, lt_from)
+        port = _Portfolio(rule, ctx, day)
+        prices = np.asarray(day.prices_usd, dtype=np.float64)
+        first = outcome.sizing.trade_usd[0].copy()
+        trade = first.copy()
+        reasons, said = [], []
+        deferred = np.zeros(lots.n_lots, dtype=bool)
+        orders = {}
+        for i in (int(a) for a in np.flatnonzero(trade < 0.0)):
+            mine = np.flatnonzero(lots.asset == i)
+            if not len(mine):
+                continue
+            order, held_back = _eligible(i, mine, trade, port, lots, settings, long_term,
+                                         lt_from, day_d, prices[i], reasons)
+            deferred[held_back] = True
+            orders[int(i)] = order
+            trade[i] = _best_cut(i, order, trade, port, lots, settings, long_term, prices[i],
+                                 rule.constraints.whole_shares)
     trade = _gain_budget(trade, orders, port, lots, settings, long_term, prices, reasons,
                          rule.constraints.whole_shares)
     trade = _wash_buys(trade, settings, day_d, reasons)
@@ -267,6 +279,7 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
     final = _weigh(rule, ctx, day, outcome, sized, by_asset)
     if bool(final.skipped_for_cost[0]):
         taken, gain, tax, by_asset = empty, empty, empty, np.zeros(len(trade))
+        reasons = [r for r in reasons if r not in said]  # what the skipped sales would do
     changed = bool(np.any(sized.trade_usd[0] != first))
     return TaxedStep(final, taken, gain, tax, long_term, deferred, lt_from, by_asset,
                      tuple(reasons), changed)
@@ -274,6 +287,172 @@ def tax_step(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
 
 def _lot_prices(lots: TaxLots, prices: FloatArray) -> FloatArray:
     return prices[lots.asset]
+
+
+def _untraded(rule: Rule, ctx: DayContext, day: AssetDay, outcome: StepResult, lots: TaxLots,
+              long_term: BoolArray, lt_from: DayArray) -> TaxedStep:
+    """The step of a day that trades nothing (not fired, or nothing to trade)."""
+    empty = np.zeros(lots.n_lots)
+    plain = step(rule, ctx, day, evaluated=outcome.trigger)
+    return TaxedStep(plain, empty, empty, empty, long_term, np.zeros(lots.n_lots, bool),
+                     lt_from, np.zeros(ctx.weights.shape[1]), (), False)
+
+
+def optimizer_terms(lots: TaxLots, settings: TaxSettings, orders: dict[int, IntArray],
+                    prices: FloatArray, long_term: BoolArray, day: np.datetime64,
+                    n_assets: int) -> TaxTerms:
+    """The tax pieces the optimized destination weighs (:mod:`driftwise.policy.tax_terms`)
+    from the lots each asset's sale may relieve, in relief order: each lot's value, gain
+    and all-in rate on ``day``; a washed loss lot kept by ``allow_wash_sales`` has tax 0."""
+    price = _lot_prices(lots, prices)
+    value = lots.shares * price
+    gain = value - lots.basis_usd
+    room = (float("inf") if settings.gain_budget_usd is None
+            else settings.gain_budget_usd - settings.realized_ytd_usd)
+    disallowed = (_washed_losses(lots, settings, day, prices) if settings.allow_wash_sales
+                  else np.zeros(lots.n_lots, dtype=bool))
+    return tax_terms(orders, value, gain, lot_rates(long_term, settings.rates), disallowed,
+                     n_assets, gain_room_usd=room)
+
+
+def _washed_losses(lots: TaxLots, settings: TaxSettings, day: np.datetime64,
+                   prices: FloatArray) -> BoolArray:
+    """Loss lots whose loss a purchase washes (L,): another lot of the asset bought within
+    the window, or a purchase in another account of the household (as :func:`_eligible`)."""
+    loss = lots.basis_usd > lots.shares * _lot_prices(lots, prices)
+    recent = (day - lots.acquired) <= np.timedelta64(settings.wash_window_days, "D")
+    out = np.zeros(lots.n_lots, dtype=bool)
+    for j in np.flatnonzero(loss):
+        mine = lots.asset == lots.asset[j]
+        others = mine & recent
+        others[j] = False
+        out[j] = bool(others.any()) or bool(np.any(settings.household_buy_assets
+                                                   == lots.asset[j]))
+    return out
+
+
+def _solved_sales(rule: Rule, ctx: DayContext, day: AssetDay, lots: TaxLots,
+                  settings: TaxSettings, day_d: np.datetime64, long_term: BoolArray,
+                  lt_from: DayArray, evaluated: TriggerResult | None
+                  ) -> TaxedStep | tuple[StepResult, AssetDay, dict[int, IntArray], BoolArray,
+                                         list[tuple[int, str]], list[tuple[int, str]]]:
+    """The optimized destination with the tax in its objective (steps 1-4 of the module
+    inside the solve): the step, the day it was solved with, the relief order of each
+    asset's lots, the deferred lots, the reasons and those of them that explain the
+    solver's sales (dropped when the rebalance is skipped); a :class:`TaxedStep` when
+    nothing trades.
+
+    Each asset's lots in relief order, without the loss lots a purchase would wash (unless
+    wash sales are allowed), are the pieces of its tax (:func:`optimizer_terms`); buys that
+    would wash a recent loss sale are do-not-buy. The solver's sales are then checked for
+    deferral as the formula destinations' are (:mod:`driftwise.tax.deferral`); the lots
+    it defers among those its sales reach leave the pieces and the row is solved once
+    more, so a lot said to be "deferred until DATE" is one the solver sold and the final
+    solve could not sell.
+    """
+    port = _Portfolio(rule, ctx, day)
+    prices = np.asarray(day.prices_usd, dtype=np.float64)
+    n = ctx.weights.shape[1]
+    reasons: list[tuple[int, str]] = []
+    no_defer = dataclasses.replace(settings, defer_horizon_days=0.0)
+    orders: dict[int, IntArray] = {}
+    for i in (int(a) for a in np.unique(lots.asset)):
+        mine = np.flatnonzero(lots.asset == i)
+        orders[i], _ = _eligible(i, mine, np.zeros(n), port, lots, no_defer, long_term,
+                                 lt_from, day_d, prices[i], reasons)
+    locked = np.zeros(n, dtype=bool)
+    if not settings.allow_wash_sales:
+        locked = washed_buys(list(settings.loss_sale_days), list(settings.loss_sale_assets), n,
+                             day_d, window_days=settings.wash_window_days)
+    no_buy = np.asarray(day.no_buy, dtype=bool) | locked
+    quiet = dataclasses.replace(rule, skip_if_cost_exceeds_benefit=False)
+
+    def solve(orders: dict[int, IntArray]) -> tuple[StepResult, AssetDay]:
+        terms = optimizer_terms(lots, settings, orders, prices, long_term, day_d, n)
+        taxed_day = dataclasses.replace(day, tax=terms, no_buy=no_buy)
+        return step(quiet, ctx, taxed_day, evaluated=evaluated), taxed_day
+
+    outcome, taxed_day = solve(orders)
+    if not bool(outcome.trigger.fired[0]) or not bool(outcome.traded[0]):
+        return _untraded(rule, ctx, taxed_day, outcome, lots, long_term, lt_from)
+    deferred = np.zeros(lots.n_lots, dtype=bool)
+    if settings.defer_horizon_days > 0:
+        trade = outcome.sizing.trade_usd[0]
+        found: list[tuple[int, str]] = []
+        for i in (int(a) for a in np.flatnonzero(trade < 0.0)):
+            if i in orders:
+                _, held = _eligible(i, orders[i], trade, port, lots, settings, long_term,
+                                    lt_from, day_d, prices[i], found)
+                taken = relieve(lots.shares, orders[i], -trade[i] / prices[i])
+                deferred[held[taken[held] > 0.0]] = True  # lots the solver's sale reaches
+        if deferred.any():
+            named = {f"lot {_lot_name(lots, int(j))} deferred" for j in np.flatnonzero(deferred)}
+            reasons += [r for r in found if any(r[1].startswith(n) for n in named)]
+            orders = {i: o[~deferred[o]] for i, o in orders.items()}
+            outcome, taxed_day = solve(orders)
+            if not bool(outcome.traded[0]):
+                untraded = _untraded(rule, ctx, taxed_day, outcome, lots, long_term, lt_from)
+                return dataclasses.replace(untraded, deferred=deferred,
+                                           reasons=tuple(reasons), changed=True)
+    under = np.broadcast_to(ctx.target, ctx.weights.shape)[0] > ctx.weights[0]
+    for k in np.flatnonzero(locked & under):
+        reasons.append((int(k), "not bought: within "
+                                f"{settings.wash_window_days} days of a sale at a loss, the "
+                                "buy would wash that loss"))
+    sold = outcome.sizing.trade_usd[0] < 0.0  # a disallowed loss is one sold
+    reasons = [(i, text) for i, text in reasons
+               if not (text.startswith("wash sale: the loss") and not sold[i])]
+    said = _solver_reasons(outcome, taxed_day, lots, settings, float(ctx.nav_usd[0]))
+    return outcome, taxed_day, orders, deferred, reasons + said, said
+
+
+def _solver_reasons(outcome: StepResult, day: AssetDay, lots: TaxLots, settings: TaxSettings,
+                    nav: float) -> list[tuple[int, str]]:
+    """Why the tax-aware solve sold each taxed asset as it did (row 0): the next lot's tax
+    against the sale's marginal benefit, the losses sold first, the convex envelope."""
+    solved, terms = outcome.sizing.optimized, day.tax
+    if solved is None or terms is None or solved.failed[0] or solved.gradient is None \
+            or solved.marginal_tax is None:
+        return []
+    z = solved.trade[0]
+    out: list[tuple[int, str]] = []
+    relief = settings.relief.value
+    for i in (int(a) for a in np.flatnonzero(terms.taxed)):
+        pieces = np.flatnonzero(terms.asset == i)
+        sold_usd = max(-float(z[i]), 0.0) * nav
+        net = float(solved.gradient[0, i] - solved.marginal_cost[0, i])
+        tax_next = float(solved.marginal_tax[0, i])
+        left = sold_usd
+        losses: list[int] = []
+        nxt = -1
+        for k in pieces:
+            take = min(left, float(terms.value_usd[k]))
+            left -= take
+            if take > 0.0 and terms.rate[k] < 0.0:
+                losses += [int(j) for j in terms.lots[k]]
+            if nxt < 0 and take < float(terms.value_usd[k]) * (1.0 - 1e-9):
+                nxt = int(k)
+        names = (", ".join(_lot_name(lots, int(j)) for j in terms.lots[nxt]) if nxt >= 0
+                 else "")
+        if sold_usd > 0.0 and losses:
+            out.append((i, f"loss lots {', '.join(_lot_name(lots, j) for j in losses)} sold "
+                           "first: their loss lowers the tax of the sale"))
+        if sold_usd > 0.0 and nxt >= 0 and tax_next > 0.0 and net > 0.0:
+            out.append((i, f"sold {sold_usd:,.0f} USD, not more: the next lot ({names}) "
+                           f"would add {tax_next:.2%} of each USD sold in tax (tax weight "
+                           "× rate × gain per USD of value), above the sale's marginal "
+                           f"tracking benefit net of trading cost ({net:.2%})"))
+        elif sold_usd == 0.0 and nxt >= 0 and net > 0.0 and tax_next >= net:
+            out.append((i, f"not sold: the tax of its first lot ({names}: {tax_next:.2%} of "
+                           "each USD sold, tax weight × rate × gain per USD of value) "
+                           "exceeds the sale's marginal tracking benefit net of trading "
+                           f"cost ({net:.2%})"))
+        if sold_usd > 0.0 and terms.envelope[i]:
+            out.append((i, f"the tax of selling by {relief} is not convex in the amount "
+                           "sold (a lot of higher tax per USD comes before one of lower); "
+                           "the optimizer weighed its convex envelope, at most the tax "
+                           "model's, and the sale relieves the lots in that order"))
+    return out
 
 
 def _eligible(i: int, mine: IntArray, trade: FloatArray, port: _Portfolio, lots: TaxLots,
@@ -483,7 +662,8 @@ def _resize(trade: FloatArray, before: SizingResult, port: _Portfolio, rule: Rul
     return SizingResult(x, shares, k, post_nav, (port.held + x) / post_nav[:, None],
                         post_cash / post_nav, binding, post_cash_usd=post_cash,
                         iterations=before.iterations,
-                        intended_traded_usd=before.intended_traded_usd)
+                        intended_traded_usd=before.intended_traded_usd,
+                        optimized=before.optimized)
 
 
 def _weigh(rule: Rule, ctx: DayContext, day: AssetDay, before: StepResult,
