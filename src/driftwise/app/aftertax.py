@@ -74,7 +74,9 @@ def after_tax_settings(config: Config, *, aware: bool = True,
                       gain_budget_usd=t.gain_budget_usd,
                       defer_horizon_days=(float(t.defer_horizon_days)
                                           if t.defer_short_term_gains else 0.0),
-                      wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales)
+                      wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales,
+                      harvest_discount_rate_annual=t.harvest_discount_rate_annual,
+                      harvest_years_to_sale=t.harvest_years_to_sale)
     return AfterTaxSettings(tax=tax, aware=aware,
                             harvest_every=harvest_schedule(config, harvest_every),
                             harvest_threshold=t.harvest_loss_threshold,

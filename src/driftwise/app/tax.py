@@ -99,7 +99,9 @@ def settings(inputs: Inputs, state: PortfolioState, config: Config,
         gain_budget_usd=t.gain_budget_usd, realized_ytd_usd=realized,
         defer_horizon_days=float(t.defer_horizon_days) if t.defer_short_term_gains else 0.0,
         wash_window_days=t.wash_sale_days, allow_wash_sales=t.allow_wash_sales,
-        loss_sale_days=days, loss_sale_assets=assets)
+        loss_sale_days=days, loss_sale_assets=assets,
+        harvest_discount_rate_annual=t.harvest_discount_rate_annual,
+        harvest_years_to_sale=t.harvest_years_to_sale)
 
 
 def taxed_step(rule: Rule, ctx: DayContext, day: AssetDay, inputs: Inputs,

@@ -241,8 +241,8 @@ harvest_pairs = []
 # Put the proposed harvest sales (and their pairs' buys) in the plan's trade list and
 # orders, each row with reason "harvest" or "harvest replacement of TICKER".
 harvest_in_trades = false
-# A harvest's value discounts the tax paid back on the lower basis at this rate per year
-# ...
+# A harvest's value (and a realized loss's worth in the optimized destination's solve)
+# discounts the tax paid back on the lower basis at this rate per year ...
 harvest_discount_rate_annual = 0.05
 # ... over this many years until the replacement is sold.
 harvest_years_to_sale = 10.0

@@ -122,6 +122,11 @@ class TaxSettings:
     household_buy_assets : ndarray of int, shape (B,)
         Assets bought (or proposed to be bought) within the window in another account
         of the same household: a sale of a loss lot of one of them would be washed.
+    harvest_discount_rate_annual, harvest_years_to_sale : float
+        ρ and T of a realized loss's worth in the optimized destination's solve
+        (:func:`optimizer_terms`): the tax saved now less the tax paid back on the lower
+        basis T years later at the long-term rate, discounted at ρ
+        (:mod:`driftwise.tax.harvest`).
     """
 
     rates: TaxRates
@@ -135,6 +140,8 @@ class TaxSettings:
     loss_sale_days: DayArray = field(default_factory=lambda: np.zeros(0, "datetime64[D]"))
     loss_sale_assets: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
     household_buy_assets: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    harvest_discount_rate_annual: float = 0.05
+    harvest_years_to_sale: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -303,16 +310,26 @@ def optimizer_terms(lots: TaxLots, settings: TaxSettings, orders: dict[int, IntA
                     n_assets: int) -> TaxTerms:
     """The tax pieces the optimized destination weighs (:mod:`driftwise.policy.tax_terms`)
     from the lots each asset's sale may relieve, in relief order: each lot's value, gain
-    and all-in rate on ``day``; a washed loss lot kept by ``allow_wash_sales`` has tax 0."""
+    and rate on ``day``; a washed loss lot kept by ``allow_wash_sales`` has tax 0.
+
+    A gain lot's rate is its all-in rate (the tax paid now). A loss lot's is what a
+    realized loss is worth (SPEC 5b, :func:`driftwise.tax.harvest.harvest_values`): the
+    tax saved now at its rate ``r_now`` less the tax paid back on the lower basis of what
+    replaces it, at the long-term rate ``r_lt`` after ``T`` years discounted at ``ρ``,
+    i.e. ``r_now − r_lt (1 + ρ)^−T`` per USD of loss, the rate arbitrage plus the
+    deferral; counting the whole ``r_now`` would sell every loss lot for a saving that is
+    mostly paid back."""
     price = _lot_prices(lots, prices)
     value = lots.shares * price
     gain = value - lots.basis_usd
+    rate = lot_rates(long_term, settings.rates)
+    later = (1.0 + settings.harvest_discount_rate_annual) ** -settings.harvest_years_to_sale
+    rate = np.where(gain < 0.0, rate - settings.rates.long_term_total * later, rate)
     room = (float("inf") if settings.gain_budget_usd is None
             else settings.gain_budget_usd - settings.realized_ytd_usd)
     disallowed = (_washed_losses(lots, settings, day, prices) if settings.allow_wash_sales
                   else np.zeros(lots.n_lots, dtype=bool))
-    return tax_terms(orders, value, gain, lot_rates(long_term, settings.rates), disallowed,
-                     n_assets, gain_room_usd=room)
+    return tax_terms(orders, value, gain, rate, disallowed, n_assets, gain_room_usd=room)
 
 
 def _washed_losses(lots: TaxLots, settings: TaxSettings, day: np.datetime64,
