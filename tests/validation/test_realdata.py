@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from driftwise.config.assemble import study_settings
+from driftwise.validation.output import caveats
 from driftwise.validation.study import (
     PortfolioSpec,
     eligible_sp500,
@@ -32,6 +33,8 @@ def test_sp500_random_portfolios_end_to_end(shared_data: Path) -> None:
     assert result.n_paths > 40
     assert len(result.falsification) == 2 * 4 * 2  # portfolios x cost settings x calendars
     assert result.rules["n_events"].sum() > 0
+    said = " ".join(caveats(result))
+    assert "drawn point in time" in said and "clean, complete prices over the window" not in said
 
 
 def test_sp500_volumes_give_dollar_adv(shared_data: Path) -> None:
