@@ -31,6 +31,8 @@ def test_default_is_the_methodology_rules_with_required_fields(capsys: pytest.Ca
         assert row["te_low"] <= row["te_annual"] <= row["te_high"]
         assert row["final_nav_usd"] == pytest.approx(
             data["initial_nav_usd"] * (1 + row["total_return"]))
+    assert data["ranking_basis"].endswith("--paths-length N ranks the rules across many "
+                                          "paths with intervals")
     monthly = data["policies"]["monthly"]
     assert monthly["n_rebalances"] == 17  # first sessions of Feb-Dec 2020 (11) + Jan-Jun 2021 (6)
 

@@ -313,3 +313,20 @@ def test_backtest_headline_names_the_best(backtest_result: SimpleNamespace) -> N
     text = backtest_headline(data)
     assert text.startswith(f"Best trade-off on this history: {loss.idxmin()}.")
     assert "γ = 2" in text
+    assert "on this one path, without an interval" in text and "Across" not in text
+
+
+def test_backtest_headline_names_the_best_across_paths_with_its_rank_interval(
+        backtest_result: SimpleNamespace) -> None:
+    """With the many-path ranking, the headline adds its best rule, the rank interval and
+    the rules it cannot be told apart from (the one-path order alone has no interval)."""
+    ranking = pd.DataFrame({"rank": [2, 1], "rank_low": [1, 1], "rank_high": [3, 2],
+                            "score": [2e-4, 1e-4], "score_low": [1e-4, 5e-5],
+                            "score_high": [3e-4, 2e-4], "p_best": [0.3, 0.7],
+                            "tied_with": ["b", "a"]}, index=pd.Index(["a", "b"], name="config"))
+    text = backtest_headline(backtest_data(backtest_result, paths_ranking=ranking))
+    assert text.endswith("Across the many paths the best is b: rank 1–2 at 95%, "
+                         "not told apart from a.")
+    alone = ranking.assign(tied_with=["", ""])
+    text = backtest_headline(backtest_data(backtest_result, paths_ranking=alone))
+    assert text.endswith("the best is b: rank 1–2 at 95%, told apart from every other rule.")

@@ -91,10 +91,40 @@ def test_breakdown_figure_without_stated_confidence(validation_data: ValidationP
 def test_rules_table(validation_data: ValidationPageData) -> None:
     table = rules_table(validation_data.rules)
     assert isinstance(table, Table)
-    assert list(table.frame.columns) == ["claim", "events", "hit rate", "interval",
-                                         "stated confidence", "effect", "verdict"]
+    assert list(table.frame.columns) == ["claim", "verdict", "events", "hit rate", "interval",
+                                         "stated confidence", "effect"]
     assert table.frame.loc["Rule 1", "interval"] == "63.0% – 80.0%"
     assert table.formats["hit rate"](0.72) == "72.0%"
+    assert "interval of the measured hit rate" in table.caption
+
+
+def test_rules_table_shows_the_verdicts_interval_bar_and_clusters(
+        validation_data: ValidationPageData) -> None:
+    """With the study's columns the verdict stands beside the interval it rests on (the mean
+    effect's, against the bar), the number of independent clusters and the first event per
+    path; the hit rate follows as secondary."""
+    rules = validation_data.rules.assign(
+        effect_measure=["TE cut", "benefit/cost", "Sharpe gain", "cost cut"],
+        effect_mean=[0.754, 2.749, 0.029, -0.284], effect_ci_low=[0.724, 1.877, 0.007, -0.864],
+        effect_ci_high=[0.783, 3.622, 0.05, 0.297], effect_bar=[0.5, 2.0, 0.1, 0.3],
+        n_clusters=[69, 32, 23, 13], first_hit_rate=[0.47, 0.524, 0.135, 0.385],
+        first_effect_mean=[0.685, 2.656, 0.022, -0.35],
+        first_effect_ci_low=[0.6, 1.5, 0.001, -1.2], first_effect_ci_high=[0.77, 3.8, 0.04, 0.5],
+        first_n_events=[100, 42, 126, 26], first_n_clusters=[69, 32, 23, 13])
+    table = rules_table(rules)
+    first = "first event per path: hit rate, mean effect [95%] (events, G)"
+    assert list(table.frame.columns) == [
+        "claim", "verdict", "mean effect [95%] vs bar", "events", "independent clusters (G)",
+        "hit rate", "interval", "stated confidence", "median effect", first]
+    row = table.frame.loc["Rule 4"]
+    assert row["mean effect [95%] vs bar"] == "cost cut -0.284 [-0.864, 0.297] vs 0.300"
+    assert row["independent clusters (G)"] == 13
+    assert row[first] == "38.5%, -0.350 [-1.200, 0.500] (26, 13)"
+    assert table.frame.loc["Rule 1", "verdict"] == "supported"
+    assert "mean effect and its 95% interval" in table.caption and "G" in table.caption
+    html = validation_page(ValidationPageData(rules=rules)).blocks
+    assert any(isinstance(b, Table) and b.key == "validation-rules"
+               and "independent clusters (G)" in b.frame.columns for b in html)
 
 
 def test_headline_counts_verdicts(validation_data: ValidationPageData) -> None:

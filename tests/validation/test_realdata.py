@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from driftwise.config.assemble import study_settings
+from driftwise.validation.output import caveats
 from driftwise.validation.study import (
     PortfolioSpec,
     eligible_sp500,
@@ -32,6 +35,8 @@ def test_sp500_random_portfolios_end_to_end(shared_data: Path) -> None:
     assert result.n_paths > 40
     assert len(result.falsification) == 2 * 4 * 2  # portfolios x cost settings x calendars
     assert result.rules["n_events"].sum() > 0
+    said = " ".join(caveats(result))
+    assert "drawn point in time" in said and "clean, complete prices over the window" not in said
 
 
 def test_sp500_volumes_give_dollar_adv(shared_data: Path) -> None:
@@ -44,3 +49,45 @@ def test_sp500_volumes_give_dollar_adv(shared_data: Path) -> None:
     # AAPL split 4:1 on 2020-08-31: dollar volume is unaffected by the adjustment
     assert 1e9 < raw < 1e11
     assert np.isfinite(portfolio.history.vix).all()
+
+
+def _copy(shared: Path, root: Path, tickers: list[str]) -> Path:
+    """A data folder of ``tickers`` from the real files (in the test's own temporary folder)."""
+    src = shared / "sp500-daily-ohlcv-alphavantage"
+    dst = root / "sp500-daily-ohlcv-alphavantage"
+    (dst / "daily").mkdir(parents=True)
+    index = pd.read_csv(src / "tickers.csv")
+    index[index["ticker"].isin(tickers)].to_csv(dst / "tickers.csv", index=False)
+    for t in tickers:
+        shutil.copy(src / "daily" / f"{t}.csv.gz", dst / "daily" / f"{t}.csv.gz")
+    return root
+
+
+def test_the_study_draw_reads_nothing_after_its_first_day(shared_data: Path,
+                                                          tmp_path: Path) -> None:
+    """The S&P 500 study's pool and random portfolios on the first day are the same when a
+    crash (-90% from day 5 on) and an end of data (day 10) are planted after that day in
+    the real files; the same plant before the first day removes the crashed stock."""
+    index = pd.read_csv(shared_data / "sp500-daily-ohlcv-alphavantage" / "tickers.csv")
+    tickers = sorted(index.sort_values(["first_date", "ticker"]).head(30)["ticker"])
+    start = "2005-01-03"
+    clean = _copy(shared_data, tmp_path / "clean", tickers)
+    pool = eligible_sp500(clean, start)
+    crash, stop = pool[0], pool[1]
+    planted = _copy(shared_data, tmp_path / "planted", tickers)
+    before = _copy(shared_data, tmp_path / "before", tickers)
+    for root, cut in ((planted, start), (before, "2004-06-01")):
+        daily = root / "sp500-daily-ohlcv-alphavantage" / "daily"
+        frame = pd.read_csv(daily / f"{crash}.csv.gz")
+        after = frame.index[frame["date"] > cut]
+        frame.loc[after[5]:, "adjusted_close"] *= 0.1
+        frame.to_csv(daily / f"{crash}.csv.gz", index=False)
+        frame = pd.read_csv(daily / f"{stop}.csv.gz")
+        frame[frame["date"] <= frame.loc[after[10], "date"]].to_csv(daily / f"{stop}.csv.gz",
+                                                                   index=False)
+    assert len(pool) > 20
+    assert eligible_sp500(planted, start) == pool
+    draws = random_portfolios(pool, 3, seed=1, universe="sp500")
+    assert random_portfolios(eligible_sp500(planted, start), 3, seed=1,
+                             universe="sp500") == draws
+    assert crash not in eligible_sp500(before, start)  # a -90% day before it is seen

@@ -99,6 +99,10 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
     data = to_dict(study)
     text = json.dumps(data, allow_nan=False)
     assert "criterion" in data and len(data["rules"]) == 4 and "Rule 4" in text
+    # the criterion says what the verdicts rest on: the mean effect's interval, not the hit rate
+    assert "mean effect and its 95% cluster-robust interval" in data["criterion"]
+    assert "interval of the hit rate lies above 0.5" not in data["criterion"]
+    assert any("calibrate-costs" in c for c in data["caveats"])
     report = markdown(study)
     for heading in ("## Verdicts", "## Hit rate by VIX regime", "## Hit rate by cost level",
                     "## The falsification test", "## Caveats", "VIX scaling"):

@@ -101,7 +101,8 @@ class Comparison:
             (str(name), f"TE {_display.pct(row['te_annual'])}, cost/yr "
              f"{1e4 * float(row['cost_per_year']):.1f} bps, {int(row['n_rebalances'])} "
              "rebalances") for name, row in self.metrics.iterrows()]
-        rows.append(("ranking (best first)", " > ".join(map(str, self.ranked.index))))
+        rows.append(("order on this one path (best first, no interval)",
+                     " > ".join(map(str, self.ranked.index))))
         if self.paths is not None:
             rows += [(f"over {self.paths.stats.n_paths} paths: {name}", text)
                      for name, text in self.paths._figures()]

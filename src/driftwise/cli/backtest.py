@@ -286,11 +286,20 @@ def as_dict(result: Comparison) -> dict[str, object]:
         "policies": {name: {f: result.metrics.loc[name, f] for f in JSON_FIELDS
                             if f in result.metrics.columns} for name in result.metrics.index},
         "ranking": list(result.ranked.index),
+        "ranking_basis": one_path_order(result.paths is not None),
         "differences_vs_baseline": result.differences,
         "sweep": result.sweep, "optimal_threshold": result.optimum,
         "falsification": result.falsification,
         **({} if result.paths is None else {"paths": paths_dict(result.paths)}),
     }
+
+
+def one_path_order(with_paths: bool) -> str:
+    """What the whole-window order of the rules is: one path, no interval."""
+    return ("order on this one path by γ/2·TE² + cost/yr, best first, without an interval"
+            + ("; the ranking with intervals is the one across paths"
+               if with_paths else "; --paths-length N ranks the rules across many paths "
+               "with intervals"))
 
 
 def paths_dict(paths: PathComparison) -> dict[str, object]:
@@ -371,7 +380,8 @@ def show(result: Comparison) -> None:
         "final NAV": [usd(x) for x in m["final_nav_usd"]],
     }, index=pd.Index(m.index, name="policy"))
     console.print(frame_table(shown, "Policies (95% block-bootstrap intervals)"))
-    console.print("ranking (γ/2·TE² + cost/yr, best first): " + " > ".join(result.ranked.index))
+    console.print(one_path_order(result.paths is not None) + ": "
+                  + " > ".join(result.ranked.index), markup=False, soft_wrap=True)
     if len(result.differences):
         d = result.differences
         rows = d[d["metric"].isin(["te_annual", "cost_per_year"])].copy()

@@ -527,10 +527,19 @@ def backtest_headline(data: BacktestPageData) -> str:
     """The best trade-off in one sentence."""
     best, row = best_configuration(data)
     years = max(len(data.nav_usd) / TRADING_DAYS, 1e-9)
-    return (f"Best trade-off on this history: {best}. Tracking error "
+    text = (f"Best trade-off on this history: {best}. Tracking error "
             f"{fmt_pct(row['te_annual'])} a year for {fmt_bps(row['cost_per_year'])} a year in "
             f"costs, {fmt_num(row['n_rebalances'], 0)} rebalances over {years:.1f} years "
-            f"(ranked by cost + γ/2·TE², γ = {data.tracking_aversion:g}).")
+            f"(ranked by cost + γ/2·TE², γ = {data.tracking_aversion:g}, on this one path, "
+            "without an interval).")
+    r = data.paths_ranking
+    if r is None or not len(r):
+        return text
+    top = r.sort_values("rank", kind="stable").iloc[0]
+    ties = str(top["tied_with"]) if "tied_with" in r and str(top["tied_with"]) else ""
+    return (f"{text} Across the many paths the best is {top.name}: rank "
+            f"{int(top['rank_low'])}–{int(top['rank_high'])} at 95%, "
+            + (f"not told apart from {ties}." if ties else "told apart from every other rule."))
 
 
 def backtest_blocks(data: BacktestPageData) -> tuple[Block, ...]:

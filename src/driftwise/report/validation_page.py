@@ -297,25 +297,63 @@ def ranking_table(ranking: pd.DataFrame) -> Table:
                          "intervals come from resampling blocks of start dates.")
 
 
+EFFECT_COLUMNS = ("effect_mean", "effect_ci_low", "effect_ci_high", "effect_bar")
+"""The columns of the verdict's own figure: the mean effect, its interval and the claim's bar."""
+FIRST_COLUMNS = ("first_hit_rate", "first_effect_mean", "first_effect_ci_low",
+                 "first_effect_ci_high", "first_n_events", "first_n_clusters")
+"""The same on the first event of each path."""
+
+
 def rules_table(rules: pd.DataFrame) -> Table:
-    """Per rule: events, hit rate with its interval, stated confidence, effect, verdict."""
+    """Per rule: the claim, its verdict with the interval it rests on, the independent
+    observations, then the hit rate with its interval beside the stated confidence.
+
+    With the study's columns (:func:`driftwise.validation.stats.rules_table`) the verdict's
+    interval is the mean effect's (CR2, ``t(G-1)``) against the claim's bar, and ``G`` the
+    number of independent clusters; a table without them shows the hit rate's interval.
+    """
     frame = pd.DataFrame(index=pd.Index(rules["rule"].astype(str), name="rule"))
     if "claim" in rules:
         frame["claim"] = rules["claim"].astype(str).to_numpy()
+    frame["verdict"] = rules["verdict"].map(_verdict).to_numpy()
+    on_effect = all(c in rules for c in EFFECT_COLUMNS)
+    if on_effect:
+        measure = rules["effect_measure"].astype(str) if "effect_measure" in rules else \
+            pd.Series("effect", index=rules.index)
+        frame["mean effect [95%] vs bar"] = [
+            f"{m} {fmt_num(e, 3)} [{fmt_num(lo, 3)}, {fmt_num(hi, 3)}] vs {fmt_num(b, 3)}"
+            for m, e, lo, hi, b in zip(measure, rules["effect_mean"], rules["effect_ci_low"],
+                                       rules["effect_ci_high"], rules["effect_bar"],
+                                       strict=True)]
     if "n_events" in rules:
         frame["events"] = rules["n_events"].to_numpy()
+    if "n_clusters" in rules:
+        frame["independent clusters (G)"] = rules["n_clusters"].to_numpy()
     frame["hit rate"] = rules["hit_rate"].to_numpy()
     frame["interval"] = [f"{fmt_pct(lo, 1)} – {fmt_pct(hi, 1)}" for lo, hi in
                          zip(rules["ci_low"], rules["ci_high"], strict=True)]
     frame["stated confidence"] = rules["stated_confidence"].to_numpy()
     if "effect" in rules:
-        frame["effect"] = rules["effect"].to_numpy()
-    frame["verdict"] = rules["verdict"].map(_verdict).to_numpy()
+        frame["effect" if not on_effect else "median effect"] = rules["effect"].to_numpy()
+    if on_effect and all(c in rules for c in FIRST_COLUMNS):
+        frame["first event per path: hit rate, mean effect [95%] (events, G)"] = [
+            f"{fmt_pct(h, 1)}, {fmt_num(m, 3)} [{fmt_num(lo, 3)}, {fmt_num(hi, 3)}] "
+            f"({fmt_num(n, 0)}, {fmt_num(g, 0)})"
+            for h, m, lo, hi, n, g in zip(
+                rules["first_hit_rate"], rules["first_effect_mean"],
+                rules["first_effect_ci_low"], rules["first_effect_ci_high"],
+                rules["first_n_events"], rules["first_n_clusters"], strict=True)]
     formats = {"events": lambda x: fmt_num(x, 0), "hit rate": lambda x: fmt_pct(x, 1),
-               "stated confidence": lambda x: fmt_pct(x, 0), "effect": lambda x: fmt_num(x, 4)}
-    return Table("validation-rules", "Verdicts", frame, formats,
-                 caption="Verdicts as judged by the validation run; the interval is the "
-                         "confidence interval of the measured hit rate.")
+               "independent clusters (G)": lambda x: fmt_num(x, 0),
+               "stated confidence": lambda x: fmt_pct(x, 0), "effect": lambda x: fmt_num(x, 4),
+               "median effect": lambda x: fmt_num(x, 4)}
+    caption = ("The verdict rests on the mean effect and its 95% interval (cluster-robust CR2, "
+               "Student t on G − 1 degrees of freedom) against the claim's bar; G is the number "
+               "of independent calendar clusters of events. The hit rate, with its interval, "
+               "is secondary." if on_effect else
+               "Verdicts as judged by the validation run; the interval is the confidence "
+               "interval of the measured hit rate.")
+    return Table("validation-rules", "Verdicts", frame, formats, caption=caption)
 
 
 def validation_headline(rules: pd.DataFrame) -> str:

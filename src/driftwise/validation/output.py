@@ -8,12 +8,15 @@ from typing import Any
 import pandas as pd
 
 from driftwise.validation.rules import RULES
-from driftwise.validation.study import StudyResult
+from driftwise.validation.study import STUDY_MIN_HISTORY_DAYS, StudyResult
 
-CRITERION = ("supported if the 95% cluster-robust interval of the hit rate lies above 0.5; "
-             "not supported if it lies below 0.5; inconclusive otherwise or with fewer than "
-             "10 events or 5 clusters. Separately: whether the methodology's stated "
-             "confidence lies inside the interval.")
+CRITERION = ("each claim is about an expected gain with a bar, and its verdict rests on the "
+             "mean effect and its 95% cluster-robust interval (CR2, Student t on G − 1 "
+             "degrees of freedom, G the number of clusters): supported if the interval lies "
+             "at or above the bar; not supported if it lies below it; inconclusive otherwise "
+             "or with fewer than 10 events or 5 clusters; rule 1 needs both parts of its "
+             "claim. The hit rate is secondary: its own verdict by the same rule against "
+             "0.5, and whether the methodology's stated confidence lies inside its interval.")
 
 
 def _pct(x: Any, digits: int = 1) -> str:
@@ -154,7 +157,8 @@ def caveats(result: StudyResult) -> list[str]:
     out = [
         "Rule 4's cost claim rests on the cost model's VIX scaling (spread and impact × "
         f"{', '.join(f'{m:g}' for m in result.settings.model.costs.vix_multipliers)} by "
-        "regime, an assumption with no public source): without it the "
+        "regime, the configured multipliers; `driftwise calibrate-costs` measures them on "
+        "daily bars, and --multipliers shows the measured ones beside): without it the "
         "delayed trade is not cheaper (see the 'no VIX scaling' and flat-cost rows).",
         "Flat cost levels (10/20/50 bps) replace the whole cost model and are not scaled by "
         "VIX; the IF's cost condition uses the same level.",
@@ -169,7 +173,11 @@ def caveats(result: StudyResult) -> list[str]:
                    "1990, when spreads were far wider; its ADV comes from a market-cap proxy.")
     if any(p.universe == "sp500" for p in result.portfolios):
         out.append("Survivorship bias: the 504-stock data holds only April-2021 S&P 500 "
-                   "members, drawn among stocks with clean, complete prices over the window.")
+                   "members. Among them the portfolios are drawn point in time: stocks priced "
+                   f"on the first day with {STUDY_MIN_HISTORY_DAYS} sessions of history and "
+                   "no daily move beyond "
+                   "±50% before it; nothing after the first day is read (a stock that stops "
+                   "trading is held at its last price, flagged).")
     flags = sorted({n.flag.value for n in result.notices})
     if flags:
         out.append("Flags raised: " + ", ".join(flags) + ".")
