@@ -107,11 +107,13 @@ def peak_mb() -> float:
 
 class WorkerMemory:
     """The largest resident memory of this process's child processes (the local
-    cluster's scheduler-side nanny and workers), summed, sampled every half second, and
-    their CPU time (user + system, each process's last sample, summed)."""
+    cluster's nannies and workers), summed, sampled every half second, and their CPU
+    time (user + system, each process's last sample, summed); and the largest resident
+    memory of this process (the client, with the scheduler) over the same samples."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self.client_peak_mb = 0.0
         self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -137,6 +139,7 @@ class WorkerMemory:
                 except psutil.Error:
                     continue
             self.peak_mb = max(self.peak_mb, total / 2**20)
+            self.client_peak_mb = max(self.client_peak_mb, me.memory_info().rss / 2**20)
 
     def __enter__(self) -> WorkerMemory:
         self._thread.start()
@@ -177,6 +180,7 @@ def main() -> None:
                            with_schedule=schedule)
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
     summary = serial.summary()
+    del serial  # the client of a cluster run holds its own plans only
     print(f"serial: {took:.1f} s ({1e3 * took / args.accounts:.1f} ms per account; CPU "
           f"{cpu:.1f} s, {1e3 * cpu / args.accounts:.1f} ms per account), "
           f"{int(summary['needs_action'].sum())} need action, "
@@ -191,12 +195,14 @@ def main() -> None:
                                 with_schedule=schedule)
         took, cpu = time.perf_counter() - start, time.process_time() - cpu
         same = run.summary().equals(summary)
+        del run
         print(f"Dask local cluster, {workers} worker(s): {took:.1f} s (cluster start "
               f"included; {1e3 * took / args.accounts:.1f} ms per account; CPU of this "
               f"process {cpu:.1f} s, of the cluster's processes {children.cpu_s:.1f} s), "
               f"load average (1 min) {os.getloadavg()[0]:.1f}, same plans as "
-              f"serial: {same}; peak memory of this process {peak_mb():.0f} MB, of the "
-              f"cluster's processes together {children.peak_mb:.0f} MB")
+              f"serial: {same}; peak memory of this process during the run "
+              f"{children.client_peak_mb:.0f} MB (sampled; {peak_mb():.0f} MB since it "
+              f"started), of the cluster's processes together {children.peak_mb:.0f} MB")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
 

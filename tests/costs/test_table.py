@@ -60,3 +60,34 @@ def test_cost_table_rejects_unknown_and_nan(inputs: AssetCostInputs) -> None:
         cost_table(pd.Series({"ZZZ": 1.0}), inputs, CostParams())
     with pytest.raises(DataError, match="not finite"):
         cost_table(pd.Series({"AAA": np.nan}), inputs, CostParams())
+    # a series on exactly the inputs' tickers is read as it is: the same checks
+    with pytest.raises(DataError, match="BBB"):
+        cost_table(pd.Series([1.0, np.nan, 2.0], index=["AAA", "BBB", "CCC"]), inputs,
+                   CostParams())
+    with pytest.raises(DataError, match="ZZZ"):
+        cost_table(pd.Series([1.0, 2.0, 3.0], index=["AAA", "BBB", "ZZZ"]), inputs,
+                   CostParams())
+
+
+@pytest.mark.parametrize("order", [["AAA", "BBB", "CCC"], ["CCC", "AAA", "BBB"],
+                                   ["AAA", "CCC"], ["BBB"]])
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_cost_table_is_the_same_whatever_the_series_order_and_labels(
+        inputs: AssetCostInputs, order: list[str], dtype: str) -> None:
+    """The series on the inputs' own tickers in their order (read as it is) and in any
+    other order or subset (matched by label) give the same table to the bit; the
+    reference is the table of the trades put on the inputs' tickers by hand."""
+    full = {"AAA": 1e6, "BBB": -3e5, "CCC": 2.5e4}
+    trade = pd.Series([full[t] for t in order],
+                      index=pd.Index(order, dtype=dtype, name="ticker"), dtype=np.float64)
+    params = CostParams()
+    got = cost_table(trade, inputs, params, vix=30.0, nav_usd=5e6,
+                     position_after_usd=trade * 2.0, position_before_usd=trade)
+    values = np.array([full[t] if t in order else 0.0 for t in inputs.tickers])
+    backwards = list(inputs.tickers)[::-1]  # matched by label
+    reference = cost_table(pd.Series(values[::-1], index=backwards), inputs, params,
+                           vix=30.0, nav_usd=5e6,
+                           position_after_usd=pd.Series(values[::-1] * 2.0, index=backwards),
+                           position_before_usd=pd.Series(values[::-1], index=backwards))
+    pd.testing.assert_frame_equal(got, reference, check_exact=True)
+    np.testing.assert_array_equal(got["trade_usd"].to_numpy(), values)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import pickle
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import numpy as np
@@ -46,6 +47,96 @@ def needs_action(plan: Plan) -> bool:
     return plan.decision is not Decision.SKIP
 
 
+def summary_columns(plans: Sequence[Plan]) -> dict[str, np.ndarray]:
+    """The columns of :meth:`BatchPlan.summary` for ``plans``, in their order, unsorted
+    (one array per column of :data:`SUMMARY_COLUMNS`)."""
+    return {
+        "decision": np.array([p.decision.value for p in plans], dtype=object),
+        "needs_action": np.array([needs_action(p) for p in plans], dtype=bool),
+        "nav_usd": np.array([p.nav_usd for p in plans], dtype=np.float64),
+        "drift": np.array([p.before.get("drift", math.nan) for p in plans],
+                          dtype=np.float64),
+        "drift_after": np.array([p.after.get("drift", math.nan) for p in plans],
+                                dtype=np.float64),
+        "te": np.array([p.before.get("te", math.nan) for p in plans], dtype=np.float64),
+        "cost_usd": np.array([p.after.get("cost_usd", 0.0) for p in plans],
+                             dtype=np.float64),
+        "cost_bps": np.array([p.after.get("cost_bps", 0.0) for p in plans],
+                             dtype=np.float64),
+        "benefit_bps": np.array([p.after.get("benefit_bps", 0.0) for p in plans],
+                                dtype=np.float64),
+        "cost_benefit_ratio": np.array([p.after.get("cost_benefit_ratio", math.nan)
+                                        for p in plans], dtype=np.float64),
+        "trades": np.array([len(p.trades) for p in plans], dtype=np.int64),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class PlanPart:
+    """The plans of one chunk of accounts as a worker sends them back: the summary's
+    columns as arrays (:func:`summary_columns`) and the plans pickled once, in the
+    worker, into one buffer (:meth:`PlanPart.plans`, unpickled where and when they are
+    read). The client of a cluster receives one buffer and eleven arrays per chunk
+    instead of a graph of frames per account, and ranks the accounts without
+    unpickling a plan.
+
+    Attributes
+    ----------
+    columns : dict of str to ndarray
+        :data:`SUMMARY_COLUMNS`, one value per plan of the chunk.
+    packed : bytes
+        ``pickle.dumps(plans)`` (highest protocol).
+    """
+
+    columns: dict[str, np.ndarray]
+    packed: bytes
+
+    @classmethod
+    def of(cls, plans: Sequence[Plan]) -> PlanPart:
+        """The part of ``plans``."""
+        return cls(columns=summary_columns(plans),
+                   packed=pickle.dumps(list(plans), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def __len__(self) -> int:
+        return len(self.columns["decision"])
+
+    def plans(self) -> list[Plan]:
+        """The plans, unpickled (a new copy at each call)."""
+        made: list[Plan] = pickle.loads(self.packed)
+        return made
+
+
+class PartPlans(Mapping[str, Plan]):
+    """The plans of the accounts, by account, from the parts a cluster sent back
+    (:class:`PlanPart`): a part is unpickled the first time one of its plans is read,
+    and kept."""
+
+    def __init__(self, names: Sequence[str], parts: Sequence[PlanPart]) -> None:
+        self._names = list(names)
+        self._parts = list(parts)
+        self._where: dict[str, tuple[int, int]] = {}
+        k = 0
+        for j, part in enumerate(self._parts):
+            for i in range(len(part)):
+                self._where[self._names[k]] = (j, i)
+                k += 1
+        if k != len(self._names):
+            raise ValueError(f"{len(self._names)} accounts for {k} plans")
+        self._open: dict[int, list[Plan]] = {}
+
+    def __getitem__(self, name: str) -> Plan:
+        j, i = self._where[name]
+        if j not in self._open:
+            self._open[j] = self._parts[j].plans()
+        return self._open[j][i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @dataclass(frozen=True)
 class BatchPlan:
     """Every account's plan on one day.
@@ -54,26 +145,24 @@ class BatchPlan:
     ----------
     plans : Mapping[str, Plan]
         By account, in the order planned.
+    columns : dict of str to ndarray, optional
+        The summary's columns (:func:`summary_columns`) in the order of ``plans``, when
+        the batch already has them (a cluster's parts); else read from the plans.
     """
 
     plans: Mapping[str, Plan]
+    columns: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> pd.DataFrame:
         """One row per account (index ``account``, columns :data:`SUMMARY_COLUMNS`):
         those needing action first, then by drift (largest first), then by cost-benefit
         ratio (lowest first)."""
-        rows = [{"account": name, "decision": p.decision.value, "needs_action": needs_action(p),
-                 "nav_usd": p.nav_usd, "drift": p.before.get("drift", math.nan),
-                 "drift_after": p.after.get("drift", math.nan),
-                 "te": p.before.get("te", math.nan), "cost_usd": p.after.get("cost_usd", 0.0),
-                 "cost_bps": p.after.get("cost_bps", 0.0),
-                 "benefit_bps": p.after.get("benefit_bps", 0.0),
-                 "cost_benefit_ratio": p.after.get("cost_benefit_ratio", math.nan),
-                 "trades": len(p.trades)} for name, p in self.plans.items()]
-        if not rows:
+        if not self.plans:
             return pd.DataFrame(columns=list(SUMMARY_COLUMNS),
                                 index=pd.Index([], name="account"))
-        frame = pd.DataFrame(rows).set_index("account")
+        columns = (self.columns if self.columns is not None
+                   else summary_columns(list(self.plans.values())))
+        frame = pd.DataFrame(columns, index=pd.Index(list(self.plans), name="account"))
         key = pd.DataFrame({"act": ~frame["needs_action"],
                             "drift": -frame["drift"].fillna(0.0),
                             "ratio": frame["cost_benefit_ratio"].fillna(math.inf)},
@@ -138,6 +227,12 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
         out.append(dataclasses.replace(plan, reasons=plan.reasons + reasons)
                    if reasons else plan)
     return out
+
+
+def plan_part(shared: Shared, books: list[Book]) -> PlanPart:
+    """:func:`plan_chunk` as a cluster's task returns it: the chunk's plans packed with
+    their summary columns (:class:`PlanPart`)."""
+    return PlanPart.of(plan_chunk(shared, books))
 
 
 def build_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule]:
@@ -257,8 +352,10 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
     workers, scheduler
         1 and None: in this process; else the accounts go in chunks of ``chunk`` as tasks
         of a Dask cluster (``workers`` local processes, or the scheduler at
-        ``scheduler``), the shared inputs sent to every worker once. The plans do not
-        depend on it.
+        ``scheduler``), the shared inputs sent to every worker once; each chunk comes
+        back as a :class:`PlanPart` (its plans pickled in the worker, with the summary's
+        columns), a chunk's plans unpickled when one of them is first read
+        (:class:`PartPlans`). The plans do not depend on it.
     profiles : Mapping[str, AccountSpec], optional
         Rows of an accounts file by account: each account planned with its tax status
         (a tax-deferred or tax-exempt account with tax off, a taxable one with tax on),
@@ -287,6 +384,9 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         from driftwise.backtest.cluster import client, run_tasks
 
         with client(workers, scheduler) as dask_client:
-            made = run_tasks(dask_client, plan_chunk, chunks, shared)
+            parts = run_tasks(dask_client, plan_part, chunks, shared)
+        columns = ({k: np.concatenate([p.columns[k] for p in parts]) for k in SUMMARY_COLUMNS}
+                   if parts else None)
+        return BatchPlan(PartPlans(names, parts), columns=columns)
     plans = [p for part in made for p in part]
     return BatchPlan(dict(zip(names, plans, strict=True)))

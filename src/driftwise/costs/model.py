@@ -668,12 +668,14 @@ def short_notices(trade_shares: pd.Series, shares_before: pd.Series) -> tuple[No
 
 
 def _align(values: pd.Series, index: pd.Index, name: str) -> FloatArray:
-    unknown = values.index.difference(index)
+    same = len(values) == len(index) and values.index.tolist() == index.tolist()
+    unknown = index[:0] if same else values.index.difference(index)
     if len(unknown):
         raise DataError(f"{name} names tickers without cost inputs", file=f"<{name}>",
                         field="ticker", expected="tickers of the cost inputs",
                         found=", ".join(map(str, unknown[:10])))
-    aligned = values.astype(float).reindex(index, fill_value=0.0).to_numpy(dtype=np.float64)
+    aligned = (np.array(values.to_numpy(dtype=np.float64), dtype=np.float64) if same else
+               values.astype(float).reindex(index, fill_value=0.0).to_numpy(dtype=np.float64))
     if not np.isfinite(aligned).all():
         bad = index[~np.isfinite(aligned)][0]
         raise DataError(f"{name} is not finite", file=f"<{name}>", field=str(bad),

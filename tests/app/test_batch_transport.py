@@ -1,0 +1,132 @@
+"""The plans a cluster sends back: each chunk's plans pickled once in the worker with the
+summary's columns beside them (``PlanPart``), unpickled on the client only when read.
+
+The summary built from the columns must be the frame the plans themselves give (the
+reference below builds it row by row from the plans, as the summary was first written);
+the plans read back must be the serial run's, to the bit, on a real local cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.app.test_batch_accounts import DAY, _book, _config, _inputs, _market, assert_same_plan
+
+from driftwise.app.batch import (
+    SUMMARY_COLUMNS,
+    BatchPlan,
+    PartPlans,
+    PlanPart,
+    needs_action,
+    plan_accounts,
+    plan_chunk,
+    summary_columns,
+)
+from driftwise.app.plan import Plan
+
+
+def reference_summary(plans: dict[str, Plan]) -> pd.DataFrame:
+    """The summary from one dict per plan: who needs action first, then by drift
+    (largest first), then by cost-benefit ratio (lowest first)."""
+    rows = [{"account": name, "decision": p.decision.value, "needs_action": needs_action(p),
+             "nav_usd": p.nav_usd, "drift": p.before.get("drift", math.nan),
+             "drift_after": p.after.get("drift", math.nan),
+             "te": p.before.get("te", math.nan), "cost_usd": p.after.get("cost_usd", 0.0),
+             "cost_bps": p.after.get("cost_bps", 0.0),
+             "benefit_bps": p.after.get("benefit_bps", 0.0),
+             "cost_benefit_ratio": p.after.get("cost_benefit_ratio", math.nan),
+             "trades": len(p.trades)} for name, p in plans.items()]
+    frame = pd.DataFrame(rows).set_index("account")
+    act = ~frame["needs_action"]
+    drift = -frame["drift"].fillna(0.0)
+    ratio = frame["cost_benefit_ratio"].fillna(math.inf)
+    order = sorted(range(len(frame)), key=lambda i: (act.iloc[i], drift.iloc[i],
+                                                     ratio.iloc[i], i))
+    return frame.iloc[order][list(SUMMARY_COLUMNS)]
+
+
+@pytest.fixture(scope="module")
+def planned() -> tuple[dict[str, Plan], tuple[object, ...], list[object]]:
+    """Eighteen accounts, some skipping (the cost gate on), planned serially."""
+    market = _market(7)
+    books = _book(market, 7, 18)
+    inputs = _inputs(market, next(iter(books.values())))
+    config = _config("vwap", "market", skip=True)
+    batch = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False, chunk=5)
+    shared = (inputs, config, DAY, float("nan"), False, True, None)
+    return dict(batch.plans), shared, list(books.values())
+
+
+def test_the_summary_from_columns_equals_the_reference(
+        planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    plans, _, _ = planned
+    decisions = {p.decision.value for p in plans.values()}
+    assert "skip" in decisions and len(decisions) > 1  # both sides of the sort
+    expected = reference_summary(plans)
+    pd.testing.assert_frame_equal(BatchPlan(plans).summary(), expected, check_exact=True)
+    names = list(plans)
+    parts = [PlanPart.of([plans[n] for n in names[i:i + 4]]) for i in range(0, 18, 4)]
+    columns = {k: np.concatenate([p.columns[k] for p in parts]) for k in SUMMARY_COLUMNS}
+    packed = BatchPlan(PartPlans(names, parts), columns=columns)
+    pd.testing.assert_frame_equal(packed.summary(), expected, check_exact=True)
+
+
+def test_a_part_gives_back_its_plans_to_the_bit(
+        planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    plans, _, _ = planned
+    names = list(plans)
+    parts = [PlanPart.of([plans[n] for n in names[i:i + 5]]) for i in range(0, 18, 5)]
+    assert [len(p) for p in parts] == [5, 5, 5, 3]
+    for part in parts:  # as a cluster moves it
+        assert isinstance(pickle.loads(pickle.dumps(part)), PlanPart)
+    read = PartPlans(names, [pickle.loads(pickle.dumps(p)) for p in parts])
+    assert list(read) == names and len(read) == 18
+    for name in reversed(names):  # any order; a part opened once
+        assert_same_plan(read[name], plans[name])
+    assert read[names[0]] is read[names[0]]
+    with pytest.raises(KeyError):
+        read["nobody"]
+    with pytest.raises(ValueError, match="19 accounts for 18 plans"):
+        PartPlans([*names, "extra"], parts)
+
+
+def test_the_empty_batch_has_an_empty_summary() -> None:
+    summary = BatchPlan(PartPlans([], []), columns=None).summary()
+    assert summary.empty and list(summary.columns) == list(SUMMARY_COLUMNS)
+    assert summary_columns([])["trades"].dtype == np.int64
+
+
+def test_a_chunk_planned_as_a_part_equals_the_chunk(
+        planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    from driftwise.app.batch import plan_part
+
+    plans, shared, books = planned
+    part = plan_part(shared, books[:6])  # type: ignore[arg-type]
+    for got, alone in zip(part.plans(), plan_chunk(shared, books[:6]),  # type: ignore[arg-type]
+                          strict=True):
+        assert_same_plan(got, alone)
+    for got, name in zip(part.plans(), list(plans)[:6], strict=True):
+        assert_same_plan(got, plans[name])
+
+
+def test_a_local_cluster_sends_back_the_serial_plans(
+        planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    """Two worker processes, chunks of four: the summary and every plan (trade list,
+    schedule and child orders, figures, reasons, notices) those of the serial run."""
+    plans, _, _ = planned
+    market = _market(7)
+    books = _book(market, 7, 18)
+    inputs = _inputs(market, next(iter(books.values())))
+    config = _config("vwap", "market", skip=True)
+    dask = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False, chunk=4,
+                         workers=2)
+    assert isinstance(dask.plans, PartPlans) and dask.columns is not None
+    assert list(dask.plans) == list(plans)
+    pd.testing.assert_frame_equal(dask.summary(), BatchPlan(plans).summary(),
+                                  check_exact=True)
+    for name, plan in plans.items():
+        assert_same_plan(dask.plans[name], plan)
