@@ -228,6 +228,24 @@ class DayCosts:
         return cast(AssetCostInputs, self._shared["inputs"])
 
     @property
+    def adv_shares(self) -> FloatArray:
+        """The day's ADV in shares (N,): ``inputs.adv_shares``, from the history's cost
+        window when it is whole (:meth:`MarketHistory.costs_whole`; the same numbers)."""
+        history = self.batch.history
+        if history.costs_whole():
+            return history.cost_cells(self.k, "adv_shares")
+        return self.inputs.adv_shares
+
+    @property
+    def borrow_bps_annual(self) -> FloatArray:
+        """The day's borrow fee of shorts (N,): ``inputs.borrow_bps_annual``, from the
+        cost window when it is whole (the same numbers)."""
+        history = self.batch.history
+        if history.costs_whole():
+            return history.cost_cells(self.k, "borrow_bps_annual")
+        return self.inputs.borrow_bps_annual
+
+    @property
     def table(self) -> tuple[CostTable, FloatArray]:
         """The day's table of the batch's parameter sets and each set's multiplier."""
         if "table" not in self._shared:
@@ -240,6 +258,14 @@ class DayCosts:
     @cached_property
     def model(self) -> RowCosts:
         """The cost model of these rows (what sizing prices trades with)."""
+        history, params = self.batch.history, self.batch.params
+        if len(params) == 1 and history.costs_whole():
+            # set k of the window's table is the day's coefficients, to the bit
+            window = history.cost_table(params[0])
+            assert window is not None  # costs_whole: the window is kept
+            n_rows = len(self.rows)
+            return RowCosts(window[0], np.full(n_rows, self.k, dtype=np.intp),
+                            np.full(n_rows, float(window[1][self.k])))
         which = np.ascontiguousarray(self.batch.param_rows[self.rows])
         return RowCosts(self.table[0], which, np.ascontiguousarray(self.table[1][which]))
 

@@ -412,14 +412,14 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
         known = None  # evaluated again on the rows taken
     if event:
         rule, known = event_rule(rule), None
-    day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.inputs.adv_shares,
+    day = AssetDay(prices_usd=batch.history.prices[k], adv_shares=costs.adv_shares,
                    no_buy=batch.no_buy, no_sell=batch.no_sell, cost_fn=costs.model,
                    borrow_bps_annual=(None if batch.borrow_daily is None
-                                      else costs.inputs.borrow_bps_annual),
+                                      else costs.borrow_bps_annual),
                    groups=batch.groups,
                    factor_betas=(None if batch.factors is None
                                  else batch.factors.betas(int(batch.history.rows[k]))[0]))
-    outcome = step(rule, sub, day, evaluated=known)
+    outcome = step(rule, sub, day, evaluated=known, weigh=False)
     s = outcome.sizing
     out.intended[k, batch.members[fired]] = s.intended_traded_usd
     if s.optimized is not None:

@@ -463,6 +463,27 @@ class MarketHistory:
             hit = self._kept_costs[k] = self._cost_inputs(k)
         return hit
 
+    def costs_whole(self) -> bool:
+        """Whether day reads of the cost model take the whole window (:attr:`cost_window`,
+        :meth:`cost_table`, :meth:`cost_cells`): once the window is built, or once
+        :data:`ALONE_FRACTION` of the days were built alone (a rule that trades on most
+        days: the rest of the window at once costs less); never past
+        :data:`KEEP_COST_CELLS` cells. Either way a day's values are the same, to the bit."""
+        if "cost_window" in self.__dict__:
+            return self.cost_window is not None
+        if (self.n_days * len(self.tickers) > KEEP_COST_CELLS
+                or len(self._kept_costs) < ALONE_FRACTION * self.n_days):
+            return False
+        return self.cost_window is not None
+
+    def cost_cells(self, k: int, name: str) -> FloatArray:
+        """Field ``name`` of :attr:`cost_window` on day ``k``, shape (N,): a view, equal to
+        the bit to that field of :meth:`cost_inputs` ``(k)``."""
+        window = self.cost_window
+        assert window is not None, "cost_cells needs the window (costs_whole)"
+        n = len(self.tickers)
+        return cast(FloatArray, getattr(window, name)[k * n: (k + 1) * n])
+
     @cached_property
     def cost_window(self) -> AssetCostInputs | None:
         """The cost model's inputs of every day at once: one

@@ -196,8 +196,8 @@ class RowCosts:
         """
         if self.n_rows == n_rows:
             return self.which, self.multiplier
-        if self.n_rows == 1:
-            return (np.zeros(n_rows, dtype=np.intp),
+        if self.n_rows == 1:  # the one row's set (not always set 0: a window's table)
+            return (np.full(n_rows, int(self.which[0]), dtype=np.intp),
                     np.full(n_rows, float(self.multiplier[0])))
         raise ValueError(f"cost model of {self.n_rows} rows used for {n_rows} rows")
 

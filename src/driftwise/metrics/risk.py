@@ -467,8 +467,8 @@ def tracking_error(d: npt.ArrayLike, cov: npt.ArrayLike) -> FloatArray:
     if np.any(q < 0.0):  # rare: the scale of the rounding is needed only then
         scale = np.einsum("...i,...ij,...j->...", np.abs(x), np.abs(s), np.abs(x))
         q = np.where((q < 0.0) & (q >= -TE_RELATIVE_TOL * scale), 0.0, q)
-    with np.errstate(invalid="ignore"):
-        te = np.where(q < 0.0, np.nan, np.sqrt(np.maximum(q, 0.0)))
+    # the root of max(q, 0) is never invalid (NaN stays NaN without a warning)
+    te = np.where(q < 0.0, np.nan, np.sqrt(np.maximum(q, 0.0)))
     return np.asarray(te, dtype=np.float64)
 
 

@@ -170,7 +170,7 @@ def book_trades(book: Book, rows: IntArray, sized: Sized) -> IntArray:
         - sum(costs)`` with the sums its cash check used, so the buffer is met exactly),
         their days since rebalancing 0. The other rows are left as they were.
     """
-    traded = np.any(sized.trade_usd != 0.0, axis=1)
+    traded = (sized.trade_usd != 0.0).any(axis=1)
     booked = rows[traded]
     book.shares[booked] += sized.trade_shares[traded]
     book.cash_usd[booked] = sized.post_cash_usd[traded]

@@ -252,6 +252,8 @@ class DayContext:
         """
         n = self.n_configs
         key = (frequency, anchor)
+        if isinstance(self.calendar, frozenset) and isinstance(self.first_day, bool):
+            return np.full(n, key in self.calendar and not self.first_day, dtype=bool)
         if isinstance(self.calendar, frozenset):
             hit = np.full(n, key in self.calendar, dtype=bool)
         else:

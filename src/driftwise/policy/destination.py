@@ -72,4 +72,6 @@ def marginal_benefit(drift: FloatArray, *, vol_annual: FloatArray | None = None,
 
 def per_row(value: float | npt.ArrayLike, n_rows: int) -> FloatArray:
     """A scalar or (C,) parameter as a contiguous (C,) array."""
+    if isinstance(value, float | int):
+        return np.full(n_rows, float(value))
     return arg(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_rows,)))

@@ -218,6 +218,11 @@ class OptimizerSettings:
         """γ or γ_trade as a (C,) array (NaN: γ_trade ``"auto"``)."""
         value = getattr(self, name)
         value = np.nan if isinstance(value, str) else value
+        if isinstance(value, float):  # the common cases, without numpy's broadcasting
+            return np.full(n_rows, value)
+        if (isinstance(value, np.ndarray) and value.shape == (n_rows,)
+                and value.dtype == np.float64):
+            return value
         return np.asarray(np.broadcast_to(np.asarray(value, dtype=np.float64),
                                           (n_rows,)), dtype=np.float64)
 
@@ -323,7 +328,9 @@ def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
     if cov_annual is None:
         vol = np.zeros(n_assets) if vol_annual is None else np.asarray(vol_annual, dtype=float)
         return np.zeros((0, n_assets)), np.nan_to_num(vol)
-    cov = np.nan_to_num(np.asarray(cov_annual, dtype=np.float64))
+    cov = np.asarray(cov_annual, dtype=np.float64)
+    if not np.isfinite(cov).all():  # nan_to_num's own checks cost more than Cholesky
+        cov = np.nan_to_num(cov)
     cov = 0.5 * (cov + cov.T)
     if n_assets <= EXACT_RISK_ASSETS:
         try:  # a positive definite Σ: its Cholesky factor, F = L' (F'F = L L' = Σ)

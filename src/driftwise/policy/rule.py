@@ -9,6 +9,7 @@ calls it with C configurations every simulated day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -128,6 +129,9 @@ class StepResult:
         The cost and benefit the cost-benefit skip compared: those of the trades sized
         before the skip (for a skipped row, the trades it did not make); equal to
         ``cost_fraction`` and ``benefit`` elsewhere.
+
+    The cost, benefit and tracking-error fields are NaN when ``step`` was told not to
+    weigh the trades (``weigh=False``, a rule without the cost-benefit skip).
     """
 
     trigger: TriggerResult
@@ -141,10 +145,10 @@ class StepResult:
     weighed_cost: FloatArray | None = None
     weighed_benefit: FloatArray | None = None
 
-    @property
+    @cached_property
     def traded(self) -> BoolArray:
         """Configurations with at least one non-zero trade, shape (C,)."""
-        return np.asarray(np.any(self.sizing.trade_usd != 0.0, axis=1), dtype=bool)
+        return np.asarray((self.sizing.trade_usd != 0.0).any(axis=1), dtype=bool)
 
 
 def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
@@ -168,15 +172,25 @@ def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
 
 
 def step(rule: Rule, ctx: DayContext, day: AssetDay, *,
-         evaluated: TriggerResult | None = None) -> StepResult:
+         evaluated: TriggerResult | None = None, weigh: bool = True) -> StepResult:
     """Decide and size one day's trades for every configuration of ``ctx``.
 
     ``evaluated`` is ``rule.trigger.evaluate(ctx)`` when the caller already has it (the
     backtest engine evaluates the trigger before it knows whether anything fires).
+    ``weigh`` False (a caller that reads only the trigger and the trades, the backtest
+    engine): a rule without the cost-benefit skip does not weigh its trades, and the
+    result's cost, benefit and tracking errors are NaN; the trades are the same.
     """
     result = rule.trigger.evaluate(ctx) if evaluated is None else evaluated
     illiquid = illiquid_assets(rule, ctx, day) & result.fired[:, None]
     sizing = _size(rule, ctx, day, result, result.fired, illiquid)
+    if not weigh and not rule.skip_if_cost_exceeds_benefit:
+        unweighed = np.full(ctx.n_configs, np.nan)
+        return StepResult(trigger=result, sizing=sizing, illiquid=illiquid,
+                          skipped_for_cost=np.zeros(ctx.n_configs, dtype=bool),
+                          cost_fraction=unweighed, benefit=unweighed, te_before=unweighed,
+                          te_after=unweighed, weighed_cost=unweighed,
+                          weighed_benefit=unweighed)
     cost, benefit, te_after = _cost_and_benefit(rule, ctx, day, sizing)
     weighed_cost, weighed_benefit = cost, benefit
     skipped = np.zeros(ctx.n_configs, dtype=bool)

@@ -366,8 +366,11 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
                    vol_annual: npt.ArrayLike | None, cov_annual: npt.ArrayLike | None,
                    gamma: float | npt.ArrayLike, horizon_days: float | npt.ArrayLike,
                    cost_multiple: float | npt.ArrayLike, tol: float,
-                   max_iter: int) -> SizingResult:
-    """Steps 1-7 of a formula destination on validated inputs (:func:`size_trades`)."""
+                   max_iter: int, masks: _k.Masks | None = None) -> SizingResult:
+    """Steps 1-7 of a formula destination on validated inputs (:func:`size_trades`).
+
+    ``masks``: the restrictions, the assets and the exclusions already broadcast to
+    (C, N) (contiguous, writable; ``no_buy`` and the rest then unread)."""
     shape = inp.weights.shape
     n_rows, n_assets = shape
     width = None if band_width is None else _band(band_width, shape)
@@ -376,9 +379,9 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
     vol, cov = _opt(vol_annual), _opt(cov_annual)
     if dest_kind is Destination.COST_CONSTRAINED and vol is None and cov is None:
         raise ConfigError("cost-constrained sizing needs vol_annual or cov_annual")
-    gam = per_row(_positive(gamma, "gamma", n_rows), n_rows)
-    hor = per_row(_positive(horizon_days, "horizon_days", n_rows), n_rows)
-    multiple = per_row(_positive(cost_multiple, "cost_multiple", n_rows), n_rows)
+    gam = _positive(gamma, "gamma", n_rows)
+    hor = _positive(horizon_days, "horizon_days", n_rows)
+    multiple = _positive(cost_multiple, "cost_multiple", n_rows)
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
         mask = _mask(values, name, shape, default)
@@ -388,11 +391,17 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
                    np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_),
                    np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_),
                    np.zeros((n_rows, 3)))
-    settings = sizing_settings(dest_kind, constraints, n_rows, gamma=gam, horizon_days=hor,
-                               cost_multiple=multiple, has_width=width is not None,
-                               use_cov=cov is not None, tol=tol, max_iter=max_iter)
-    masks = _k.Masks(full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
-                     full(assets, "assets", True), full(exclude, "exclude", False))
+    if isinstance(gam, float) and isinstance(hor, float) and isinstance(multiple, float):
+        settings = _scalar_settings(dest_kind, constraints, n_rows, gam, hor, multiple,
+                                    width is not None, cov is not None, tol, max_iter)
+    else:
+        settings = sizing_settings(
+            dest_kind, constraints, n_rows, gamma=per_row(gam, n_rows),
+            horizon_days=per_row(hor, n_rows), cost_multiple=per_row(multiple, n_rows),
+            has_width=width is not None, use_cov=cov is not None, tol=tol, max_iter=max_iter)
+    if masks is None:
+        masks = _k.Masks(full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
+                         full(assets, "assets", True), full(exclude, "exclude", False))
     which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
     status, iterations = _k.size_rows(
         arg(inp.weights), _rows(inp.target, shape), arg(inp.cash_usd), arg(inp.nav_usd),
@@ -423,14 +432,16 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
         mask = _mask(values, name, shape, default)
-        return np.full(shape, default) if mask is None else np.asarray(mask, dtype=np.bool_)
-    may = full(assets, "assets", True) & ~full(exclude, "exclude", False) & inp.price_ok
+        return np.full(shape, default) if mask is None else arg(mask, dtype=np.bool_)
+    no_buy_rows, no_sell_rows = full(no_buy, "no_buy", False), full(no_sell, "no_sell", False)
+    excluded = full(exclude, "exclude", False)
+    may = full(assets, "assets", True) & ~excluded & inp.price_ok
     target = np.asarray(np.broadcast_to(inp.target, shape), dtype=np.float64)
     horizon = float(np.max(np.asarray(horizon_days, dtype=np.float64)))
     solved = optimize_rows(
         weights=inp.weights, cash_weight=inp.cash_weight, target=target, nav_usd=inp.nav_usd,
-        active=inp.active, tradable=may, no_buy=full(no_buy, "no_buy", False),
-        no_sell=full(no_sell, "no_sell", False), cost_fn=cost_model(cost_fn, "sizing"),
+        active=inp.active, tradable=may, no_buy=no_buy_rows,
+        no_sell=no_sell_rows, cost_fn=cost_model(cost_fn, "sizing"),
         constraints=constraints, settings=settings, cov_annual=_opt(cov_annual),
         vol_annual=_opt(vol_annual),
         borrow_bps_annual=_opt(borrow_bps_annual), horizon_days=horizon,
@@ -443,14 +454,16 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
     # the inputs are validated already: only the destination is checked (it must sum to 1
     # with its cash) before it is sized as FULL (a fresh holdings buffer, which the result
     # reuses)
-    _check_state(inp.weights, inp.cash_weight, inp.nav_usd, dest,
-                 _vector(dest_cash, "target_cash", shape[0]), inp.active)
+    _check_target(dest, dest_cash, inp.active)
     full_inp = replace(inp, target=dest, holdings_usd=inp.weights * inp.nav_usd[:, None])
+    # the masks as the FULL sizing would broadcast them (validated above)
+    masks = _k.Masks(no_buy_rows, no_sell_rows, np.where(fallback, may, solved.traded),
+                     excluded)
     sized = _size_prepared(
-        full_inp, Destination.FULL, cost_fn, constraints, no_buy=no_buy, no_sell=no_sell,
-        assets=np.where(fallback, may, solved.traded), exclude=exclude, band_width=None,
+        full_inp, Destination.FULL, cost_fn, constraints, no_buy=None, no_sell=None,
+        assets=None, exclude=None, band_width=None,
         vol_annual=None, cov_annual=None, gamma=2.0, horizon_days=float(TRADING_DAYS),
-        cost_multiple=COST_CONSTRAINED_MULTIPLE, tol=tol, max_iter=max_iter)
+        cost_multiple=COST_CONSTRAINED_MULTIPLE, tol=tol, max_iter=max_iter, masks=masks)
     return replace(sized, optimized=solved)
 
 
@@ -493,8 +506,22 @@ def sizing_settings(destination: Destination, constraints: Constraints, n_rows: 
     return record_array(out)
 
 
+@lru_cache(maxsize=64)
+def _scalar_settings(destination: Destination, constraints: Constraints, n_rows: int,
+                     gamma: float, horizon_days: float, cost_multiple: float,
+                     has_width: bool, use_cov: bool, tol: float,
+                     max_iter: int) -> npt.NDArray[np.void]:
+    """:func:`sizing_settings` of scalar parameters, built once per distinct call (the
+    backtest sizes the same rule every day; the kernels only read the records)."""
+    return sizing_settings(destination, constraints, n_rows, gamma=gamma,
+                           horizon_days=horizon_days, cost_multiple=cost_multiple,
+                           has_width=has_width, use_cov=use_cov, tol=tol, max_iter=max_iter)
+
+
 def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
     """(N,) or (C, N) values as a contiguous (C, N) array."""
+    if np.shape(values) == shape:
+        return arg(values, dtype=np.float64)
     return arg(np.broadcast_to(values, shape), dtype=np.float64)
 
 
@@ -521,10 +548,16 @@ def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,
     if c.whole_shares:
         np.rint(shares, out=shares)
     filled: dict[str, BoolArray] = {}
+    said: BoolArray = (np.zeros(len(BINDING_KEYS_ASSET), dtype=bool) if bind is None
+                       else np.asarray(bind.reshape(len(BINDING_KEYS_ASSET), -1).any(axis=1),
+                                       dtype=bool))
     for j, key in enumerate(BINDING_KEYS_ASSET):
-        filled[key] = bind[j] if bind is not None and bind[j].any() else _all_false(shape)
+        filled[key] = bind[j] if bind is not None and said[j] else _all_false(shape)
+    said = (np.zeros(len(BINDING_KEYS_CONFIG), dtype=bool) if row_bind is None
+            else np.asarray(row_bind.reshape(len(BINDING_KEYS_CONFIG), -1).any(axis=1),
+                            dtype=bool))
     for j, key in enumerate(BINDING_KEYS_CONFIG):
-        filled[key] = (row_bind[j] if row_bind is not None and row_bind[j].any()
+        filled[key] = (row_bind[j] if row_bind is not None and said[j]
                        else _all_false(shape[:1]))
     intended = np.zeros(shape[0]) if sums is None else sums[:, 2]
     return SizingResult(x, shares, k, post_nav, post_w, post_cash_w, filled,
@@ -593,13 +626,20 @@ def _check_state(w: FloatArray, cash_w: FloatArray, nav: FloatArray, t: FloatArr
     if bad_nav.any():
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(nav[bad_nav][0]))
-    for total, field_name, what in (
-            (w.sum(axis=1) + cash_w, "weights", "weights plus cash"),
-            (t.sum(axis=-1) + t_cash, "target_weight", "targets plus target cash")):
-        bad = act & ~(np.abs(total - 1.0) <= SUM_TOL)  # NaN is bad
-        if bad.any():
-            raise DataError(f"{what} must sum to 1", field=field_name, expected="1",
-                            found=f"{total[bad][0]:.12g}")
+    _check_sum(w.sum(axis=1) + cash_w, act, "weights", "weights plus cash")
+    _check_target(t, t_cash, act)
+
+
+def _check_target(t: FloatArray, t_cash: FloatArray, act: BoolArray) -> None:
+    """Active configurations: targets summing to 1 with the cash target."""
+    _check_sum(t.sum(axis=-1) + t_cash, act, "target_weight", "targets plus target cash")
+
+
+def _check_sum(total: FloatArray, act: BoolArray, field_name: str, what: str) -> None:
+    bad = act & ~(np.abs(total - 1.0) <= SUM_TOL)  # NaN is bad
+    if bad.any():
+        raise DataError(f"{what} must sum to 1", field=field_name, expected="1",
+                        found=f"{total[bad][0]:.12g}")
 
 
 def _band(value: npt.ArrayLike, shape: tuple[int, int]) -> FloatArray:
@@ -635,6 +675,8 @@ def _opt(value: npt.ArrayLike | None) -> FloatArray | None:
 
 
 def _positive(value: float | npt.ArrayLike, name: str, n: int) -> float | FloatArray:
+    if isinstance(value, float) and 0.0 < value < np.inf:  # the common case, at once
+        return float(value)
     arr = np.asarray(value, dtype=np.float64)
     if arr.shape not in ((), (n,)) or not np.all(np.isfinite(arr) & (arr > 0.0)):
         raise ConfigError(f"sizing: {name} must be positive, a scalar or shaped ({n},)")

@@ -184,17 +184,23 @@ class RowProblem:
 
     @property
     def bounded_exposures(self) -> FloatArray:
-        """The rows of ``B'`` under the constraint, shape (F, N) or (0, N)."""
-        if len(self.exposures) and np.isfinite(self.exposure_bound):
-            return self.exposures
-        return np.zeros((0, len(self.drift)))
+        """The rows of ``B'`` under the constraint, shape (F, N) or (0, N) (kept)."""
+        hit = self.__dict__.get("_bounded")
+        if hit is None:
+            hit = self.__dict__["_bounded"] = (
+                self.exposures if len(self.exposures) and np.isfinite(self.exposure_bound)
+                else np.zeros((0, len(self.drift))))
+        return hit
 
     @property
     def penalized_exposures(self) -> FloatArray:
-        """The rows of ``B'`` under the penalty, shape (F, N) or (0, N)."""
-        if len(self.exposures) and self.exposure_penalty > 0.0:
-            return self.exposures
-        return np.zeros((0, len(self.drift)))
+        """The rows of ``B'`` under the penalty, shape (F, N) or (0, N) (kept)."""
+        hit = self.__dict__.get("_penalized")
+        if hit is None:
+            hit = self.__dict__["_penalized"] = (
+                self.exposures if len(self.exposures) and self.exposure_penalty > 0.0
+                else np.zeros((0, len(self.drift))))
+        return hit
 
     def quadratic(self) -> FloatArray:
         """``Q = γ Σ + 2 λ B B'`` (N, N): the objective's Hessian of its quadratic part
@@ -203,9 +209,10 @@ class RowProblem:
         if hit is None:
             cov = self.factor.T @ self.factor + np.diag(self.factor_diag**2)
             pen = self.penalized_exposures
-            hit = self.__dict__["_quadratic"] = np.asarray(
-                self.gamma * cov + 2.0 * self.exposure_penalty * (pen.T @ pen),
-                dtype=np.float64)
+            quad = self.gamma * cov
+            if len(pen):  # no penalty: the zero matrix is not added
+                quad = quad + 2.0 * self.exposure_penalty * (pen.T @ pen)
+            hit = self.__dict__["_quadratic"] = np.asarray(quad, dtype=np.float64)
         return hit
 
     def kkt_data(self) -> tuple[FloatArray, ...]:
@@ -232,10 +239,10 @@ class RowProblem:
         gradient of the tracking penalty (and of the factor penalty when there is one)."""
         d = self.drift + trade
         pen = self.penalized_exposures
-        return np.asarray(self.gamma * (self.factor.T @ (self.factor @ d)
-                                        + self.factor_diag**2 * d)
-                          + 2.0 * self.exposure_penalty * (pen.T @ (pen @ d)),
-                          dtype=np.float64)
+        out = self.gamma * (self.factor.T @ (self.factor @ d) + self.factor_diag**2 * d)
+        if len(pen):  # no penalty: the zero vector is not added
+            out = out + 2.0 * self.exposure_penalty * (pen.T @ (pen @ d))
+        return np.asarray(out, dtype=np.float64)
 
     def trade_cost(self, trade: FloatArray) -> FloatArray:
         """The convex cost of ``trade`` per asset, fractions of NAV (borrow included)."""
@@ -252,13 +259,14 @@ class RowProblem:
         free to move both ways (one-sided assets need only the side they may take); with a
         tax term, a sale's side adds ``γ_tax`` times the tax rate of the asset's first
         dollar sold (a convex tax: its subgradient at 0 on that side)."""
-        if self.cash < self.cash_floor or np.any(self.lower > 0.0) or np.any(self.upper < 0.0):
+        if (self.cash < self.cash_floor or (self.lower > 0.0).any()
+                or (self.upper < 0.0).any()):
             return False
-        if len(self.groups) and np.any(np.abs(self.groups @ self.drift)
-                                       > self.group_deviation):
+        if len(self.groups) and (np.abs(self.groups @ self.drift)
+                                 > self.group_deviation).any():
             return False
         bounded = self.bounded_exposures
-        if len(bounded) and np.any(np.abs(bounded @ self.drift) > self.exposure_bound):
+        if len(bounded) and (np.abs(bounded @ self.drift) > self.exposure_bound).any():
             return False
         if self.has_tax and self.gain_room < 0.0:
             return False
@@ -268,7 +276,7 @@ class RowProblem:
         sell_slack = slack + self.gamma_tax * self.first_tax_rate() if self.has_tax else slack
         can_buy, can_sell = self.upper > 0.0, self.lower < 0.0
         # buying lowers the objective if -g > slack; selling if g > sell_slack
-        return not (np.any(can_buy & (-g > slack)) or np.any(can_sell & (g > sell_slack)))
+        return not ((can_buy & (-g > slack)).any() or (can_sell & (g > sell_slack)).any())
 
 
 def solve_row(prob: RowProblem, *, long_only: bool) -> tuple[FloatArray | None, str]:
