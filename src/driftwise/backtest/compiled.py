@@ -271,16 +271,19 @@ def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
     next_day = np.full(n_rows, start, dtype=np.intp)
     status = np.full(n_rows, OK, dtype=np.intp)
     vol = np.zeros(len(h.tickers))  # read by the cost-constrained destination only
+    # plain writable arrays (a Dask worker's unpickled history may be read-only: another
+    # type to numba, compiled again), copied only where they are not
+    fixed = [arg(a) for a in (h.prices, batch.target, loop.threshold, loop.calendar,
+                              batch.invalid, batch.band_width, batch.no_buy, batch.no_sell)]
     threads = min(thread_count(), -(-n_rows // ROW_CHUNK))
     with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
         while True:
             which, mult, table = days.models()
-            inputs = (next_day, status, book.shares, book.cash_usd, book.days_since_rebalance,
-                      h.prices, batch.target, float(batch.target_cash), loop.threshold,
-                      loop.calendar, batch.invalid, batch.band_width, batch.no_buy,
-                      batch.no_sell, vol, days.adv, days.ready, days.model_of, which, mult,
-                      table, loop.limits, loop.settings, loop.borrow_rate, loop.cash_growth,
-                      loop.days)
+            inputs: tuple[Any, ...] = (
+                next_day, status, book.shares, book.cash_usd, book.days_since_rebalance,
+                *fixed[:2], float(batch.target_cash), *fixed[2:], vol, days.adv, days.ready,
+                days.model_of, which, mult, table, loop.limits, loop.settings,
+                loop.borrow_rate, loop.cash_growth, loop.days)
             runnable = np.flatnonzero(
                 (next_day < n_days) & ((status == OK) | ((status == _k.WAIT)
                                        & days.ready[np.minimum(next_day, n_days - 1)])))
