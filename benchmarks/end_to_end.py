@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise.app.backtest import compare
+from driftwise.backtest import compiled
 from driftwise.backtest.bootstrap import BOOTSTRAP_METRICS
 from driftwise.backtest.history import HistorySettings, MarketHistory
 from driftwise.backtest.metrics import policy_metrics
@@ -144,6 +145,9 @@ def peak_memory_case(label: str, configs: list[Config], target: str, repeats: in
     """:func:`backtest_case`, then the peak resident memory of this process and of its
     largest worker (run it in a fresh process: ``--only-sweep``)."""
     backtest_case(label, configs, target, repeats, data)
+    print(f"   rows of a flat-cost batch of {compiled.MIN_ROWS_AT_ONCE} rows and more on "
+          f"{compiled.thread_count()} threads (backtest/compiled.run_rows; the CPU time "
+          f"above is the sum of the threads')", flush=True)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
     print(f"   peak RSS in a fresh process: {own:.2f} GB"

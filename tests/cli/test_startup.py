@@ -64,9 +64,12 @@ MONITOR_NEVER = {
     "driftwise.backtest.grid", "driftwise.backtest.history", "driftwise.app.plan",
     "driftwise.app.backtest", "driftwise.policy.rule", "driftwise.policy.sizing",
     "driftwise.policy.book", "driftwise.validation", "driftwise.report", "driftwise.record",
+    "driftwise.execution", "driftwise.execution.schedule", "driftwise.policy.optimize",
+    "driftwise.policy.triggers", "driftwise.tax",
 }
 """What ``monitor`` never uses: the compiler, Arrow, the solvers, the record, the backtest,
-the planner's decision, the report and the study."""
+the planner's decision, the execution schedule, the optimizer, the trigger registry, the
+tax rules, the report and the study."""
 
 
 def test_monitor_imports_only_what_it_uses() -> None:

@@ -7,6 +7,8 @@ assets and the sizing with its cost model.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 
@@ -210,58 +212,98 @@ def _size_and_book(k: int, shares: FloatArray, cash: FloatArray, since: FloatArr
                    table: Table, weights: FloatArray, nav: FloatArray, met: BoolArray,
                    days: npt.NDArray[np.void], failed: IntArray) -> int:
     """The rows of :func:`threshold_event` that fire (``met``), marked at ``weights`` and
-    ``nav``: illiquid assets left out, sized, booked; their day recorded."""
+    ``nav``: each sized and booked by :func:`_size_book_row`; the first failing row stops
+    (``failed[0]``: the row)."""
     n_rows, n_assets = shares.shape
-    gaps = np.empty(n_assets)
-    price_ok = np.empty(n_assets, dtype=np.bool_)
-    safe = np.empty(n_assets)
-    _priced(prices, price_ok, safe)
-    floor = np.empty(n_assets)
-    exclude = np.empty(n_assets, dtype=np.bool_)
-    masks = Masks(no_buy, no_sell, np.ones(n_assets, dtype=np.bool_), exclude)
-    held = np.empty(n_assets)
-    sized = Sized(np.empty(n_assets), np.empty(n_assets),
-                  np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_),
-                  np.zeros(N_ROW_KEYS, dtype=np.bool_), np.zeros(3))
-    x, cost, sums = sized.trade_usd, sized.cost_usd, sized.sums
-    scratch = np.empty((4, n_assets))
-    no_cov = np.zeros((0, 0))
-    moved = np.empty(n_assets)
+    buffers = _buffers(n_assets, no_buy, no_sell)
+    _priced(prices, buffers.price_ok, buffers.safe)
     for c in range(n_rows):
         if not met[c]:
             continue
-        v = nav[c]
-        if not (v > 0.0 and v < np.inf):
-            failed[0] = c
-            return NAV_NOT_POSITIVE
-        w = weights[c]
-        cash_usd = cash[c] / v * v  # the planner's cash weight times NAV
-        for i in range(n_assets):
-            held[i] = w[i] * v
-        illiquid_row(w, target, v, prices, adv, limits, exclude)
-        s = settings[c]
-        use_min = min_trade_floor(s, safe, floor)
-        status, _ = size_row(w, target, cash_usd, v, held, safe, price_ok, masks, band_width,
-                             vol, no_cov, s, floor, use_min, which[c], mult[c], table, sized,
-                             scratch)
+        status = _size_book_row(c, shares, cash, since, prices, target, target_cash,
+                                band_width, vol, adv, limits, settings[c], which[c], mult[c],
+                                table, weights[c], nav[c], days[k, c], buffers)
         if status != OK:
             failed[0] = c
             return status
-        day = days[k, c]
-        day.intended = sums[2]
-        if not book_row(shares, cash, since, c, x, safe, s.whole_shares,
-                        cash_usd - sums[0] - sums[1]):
-            continue
-        for i in range(n_assets):
-            moved[i] = abs(x[i])
-        post_nav, post_drift = mark_row(shares[c], prices, cash[c], target, target_cash,
-                                        weights[c], gaps)
-        day.traded = total(moved)
-        day.cost = total(cost)
-        day.nav = post_nav
-        day.cash = cash[c]
-        day.rebalanced = True
-        day.post_drift = post_drift
+    return OK
+
+
+class _Buffers(NamedTuple):
+    """The scratch arrays of one row's sizing and booking (:func:`_size_book_row`), N
+    each unless said: the prices as sizing reads them (``price_ok``, ``safe``:
+    :func:`_priced`), the minimum trades, the row's masks (the illiquid assets in
+    ``masks.exclude``), the holdings in USD, sizing's output, its scratch (4, N), an
+    empty covariance, the traded values and the mark's gaps."""
+
+    price_ok: BoolArray
+    safe: FloatArray
+    floor: FloatArray
+    masks: Masks
+    held: FloatArray
+    sized: Sized
+    scratch: FloatArray
+    no_cov: FloatArray
+    moved: FloatArray
+    gaps: FloatArray
+
+
+@kernel
+def _buffers(n_assets: int, no_buy: BoolArray, no_sell: BoolArray) -> _Buffers:
+    """Fresh :class:`_Buffers` for N assets and the batch's restrictions (sizing never
+    reads what a previous row left in them)."""
+    return _Buffers(np.empty(n_assets, dtype=np.bool_), np.empty(n_assets),
+                    np.empty(n_assets),
+                    Masks(no_buy, no_sell, np.ones(n_assets, dtype=np.bool_),
+                          np.empty(n_assets, dtype=np.bool_)),
+                    np.empty(n_assets),
+                    Sized(np.empty(n_assets), np.empty(n_assets),
+                          np.zeros((N_ASSET_KEYS, n_assets), dtype=np.bool_),
+                          np.zeros(N_ROW_KEYS, dtype=np.bool_), np.zeros(3)),
+                    np.empty((4, n_assets)), np.zeros((0, 0)), np.empty(n_assets),
+                    np.empty(n_assets))
+
+
+@kernel
+def _size_book_row(c: int, shares: FloatArray, cash: FloatArray, since: FloatArray,
+                   prices: FloatArray, target: FloatArray, target_cash: float,
+                   band_width: FloatArray, vol: FloatArray, adv: FloatArray, limits: Record,
+                   s: Record, p: int, m: float, table: Table, w: FloatArray, v: float,
+                   day: Record, b: _Buffers) -> int:
+    """Row ``c`` on a day it fires, marked at weights ``w`` (overwritten) and NAV ``v``:
+    its illiquid assets left out (:func:`illiquid_row` under ``limits``), sized
+    (:func:`size_row` with its settings ``s``, cost set ``p`` at multiplier ``m``) and
+    booked (:func:`book_row`), the day's trades recorded in ``day`` (a :data:`DAY`
+    record); ``b.price_ok`` and ``b.safe`` hold the day's :func:`_priced`. Returns a
+    status."""
+    n_assets = w.shape[0]
+    if not (v > 0.0 and v < np.inf):
+        return NAV_NOT_POSITIVE
+    held, floor, sized, safe = b.held, b.floor, b.sized, b.safe
+    x, cost, sums = sized.trade_usd, sized.cost_usd, sized.sums
+    cash_usd = cash[c] / v * v  # the planner's cash weight times NAV
+    for i in range(n_assets):
+        held[i] = w[i] * v
+    illiquid_row(w, target, v, prices, adv, limits, b.masks.exclude)
+    use_min = min_trade_floor(s, safe, floor)
+    status, _ = size_row(w, target, cash_usd, v, held, safe, b.price_ok, b.masks, band_width,
+                         vol, b.no_cov, s, floor, use_min, p, m, table, sized, b.scratch)
+    if status != OK:
+        return status
+    day.intended = sums[2]
+    if not book_row(shares, cash, since, c, x, safe, s.whole_shares,
+                    cash_usd - sums[0] - sums[1]):
+        return OK
+    moved = b.moved
+    for i in range(n_assets):
+        moved[i] = abs(x[i])
+    post_nav, post_drift = mark_row(shares[c], prices, cash[c], target, target_cash, w, b.gaps)
+    day.traded = total(moved)
+    day.cost = total(cost)
+    day.nav = post_nav
+    day.cash = cash[c]
+    day.rebalanced = True
+    day.post_drift = post_drift
     return OK
 
 
@@ -271,6 +313,99 @@ def _end_day(since: FloatArray) -> None:
     without a delay: the compiled loop runs no delaying trigger)."""
     for c in range(since.shape[0]):
         since[c] += 1.0
+
+
+# --------------------------------------------- backtest: each row on its own
+
+WAIT = 5
+"""Status of :func:`threshold_row` stopped on a day it fires whose inputs are not laid
+out yet (``ready`` false): the caller builds them and runs the row again from that day."""
+
+
+@kernel
+def threshold_row(c: int, start: int, shares: FloatArray, cash: FloatArray,
+                  since: FloatArray, prices: FloatArray, target: FloatArray,
+                  target_cash: float, threshold: FloatArray, calendar: BoolArray,
+                  invalid: BoolArray, band_width: FloatArray, no_buy: BoolArray,
+                  no_sell: BoolArray, vol: FloatArray, adv: FloatArray, ready: BoolArray,
+                  model_of: IntArray, which: IntArray, mult: FloatArray, table: Table,
+                  limits: npt.NDArray[np.void], settings: npt.NDArray[np.void],
+                  borrow_rate: FloatArray, cash_growth: FloatArray,
+                  days: npt.NDArray[np.void]) -> tuple[int, int]:
+    """Row ``c`` of a batch from day ``start`` on, alone: what :func:`threshold_scan` and
+    :func:`threshold_event` do to it, day after day, in the same operations.
+
+    Rows never read each other: the scan and the event visit the rows of a day one after
+    the other, and a row's day depends only on its own book, its threshold and the day's
+    inputs. Each day the row pays the night's borrow and interest and is marked
+    (:func:`threshold_scan`'s formulas); a day it fires (a review day, or its drift at its
+    threshold, the plan being valid) is :func:`threshold_event`'s for this row: the day's
+    cost model is ``which[d, c]``, ``mult[d, c]`` of ``table`` with ``d = model_of[k]``,
+    its ADV ``adv[k]`` (T, N), both laid out where ``ready[k]``. Returns the next day and
+    a status: the number of days and OK when done; a day it fires that is not ready and
+    :data:`WAIT`; the day and a failing status of :func:`threshold_event`.
+    """
+    n_days, n_assets = prices.shape
+    weights = np.empty(n_assets)
+    gaps = np.empty(n_assets)
+    buffers = _buffers(n_assets, no_buy, no_sell)
+    charge = borrow_rate.shape[0] == n_assets
+    grow = cash_growth.shape[0] > 0
+    book = shares[c]
+    for k in range(start, n_days):
+        paid = borrow_row(book, prices[k], borrow_rate) if charge and k > 0 else 0.0
+        after = night_cash(cash[c], k, cash_growth, paid)
+        nav, drift = mark_row(book, prices[k], after, target, target_cash, weights, gaps)
+        day = days[k, c]
+        fires = not invalid[k] and (calendar[k] or (drift >= threshold[c] and drift > 0.0))
+        if not fires:  # threshold_scan's quiet day
+            cash[c] = after
+            day.borrow = paid
+            _quiet(day, nav, drift, cash[c])
+            since[c] += 1.0
+            continue
+        if not ready[k]:
+            return k, WAIT
+        if charge and k > 0:  # threshold_event's day, for this row
+            day.borrow = paid
+        if (charge or grow) and k > 0:
+            cash[c] = night_cash(cash[c], k, cash_growth, paid)
+        _quiet(day, nav, drift, cash[c])
+        mark_row(book, prices[k], cash[c], target, target_cash, weights, gaps)
+        _priced(prices[k], buffers.price_ok, buffers.safe)
+        d = model_of[k]
+        status = _size_book_row(c, shares, cash, since, prices[k], target, target_cash,
+                                band_width, vol, adv[k], limits[0], settings[c], which[d, c],
+                                mult[d, c], table, weights, nav, day, buffers)
+        if status != OK:
+            return k, status
+        since[c] += 1.0
+    return n_days, OK
+
+
+@kernel
+def threshold_rows(rows: IntArray, next_day: IntArray, status: IntArray, shares: FloatArray,
+                   cash: FloatArray, since: FloatArray, prices: FloatArray,
+                   target: FloatArray, target_cash: float, threshold: FloatArray,
+                   calendar: BoolArray, invalid: BoolArray, band_width: FloatArray,
+                   no_buy: BoolArray, no_sell: BoolArray, vol: FloatArray, adv: FloatArray,
+                   ready: BoolArray, model_of: IntArray, which: IntArray, mult: FloatArray,
+                   table: Table, limits: npt.NDArray[np.void],
+                   settings: npt.NDArray[np.void], borrow_rate: FloatArray,
+                   cash_growth: FloatArray, days: npt.NDArray[np.void]) -> None:
+    """:func:`threshold_row` of each row of ``rows`` that can go on: its status OK and its
+    next day (``next_day`` (C,)) not past the last, or waiting (:data:`WAIT`) on a day
+    now ``ready``; each row's next day and status written back (a failed row stays where
+    it failed). Calls on disjoint ``rows`` write disjoint parts of the arrays (the GIL
+    released: threads may run them side by side)."""
+    n_days = prices.shape[0]
+    for c in rows:
+        k = next_day[c]
+        if k < n_days and (status[c] == OK or (status[c] == WAIT and ready[k])):
+            next_day[c], status[c] = threshold_row(
+                c, k, shares, cash, since, prices, target, target_cash, threshold, calendar,
+                invalid, band_width, no_buy, no_sell, vol, adv, ready, model_of, which, mult,
+                table, limits, settings, borrow_rate, cash_growth, days)
 
 
 # ------------------------------------------- backtest: segments of equal books

@@ -34,25 +34,30 @@ reference simulator.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from driftwise._jit import record_array
 from driftwise._kernels import arg
-from driftwise._types import BoolArray, FloatArray
+from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.backtest import _kernels as _k
 from driftwise.backtest import segments
 from driftwise.backtest.batches import Batch, BatchState, DayCosts, Outputs
 from driftwise.backtest.history import MarketHistory
-from driftwise.errors import DataError
-from driftwise.policy._kernels import NO_LANDING, OK, liquidity_limits
-from driftwise.policy.constraints import FIXED_POINT_MAX_ITER, no_cash_fit_error
+from driftwise.costs import CostTable, RowCosts
+from driftwise.costs._kernels import Table
+from driftwise.policy._kernels import OK, liquidity_limits
 from driftwise.policy.context import BookMarks, DayContext
 from driftwise.policy.destination import Destination
 from driftwise.policy.rule import Rule
-from driftwise.policy.sizing import no_landing_error, sizing_settings
+from driftwise.policy.sizing import sizing_settings
 from driftwise.policy.triggers import AnyOf, Trigger
 
 
@@ -177,6 +182,10 @@ def advance(batch: Batch, state: BatchState, out: Outputs, k: int) -> int:
         loop = state.loop = Loop.start(batch)
         if segments.eligible(batch) and segments.run(batch, state, out, loop) is None:
             return h.n_days  # on shared books, exact (segments.run checked every day)
+        if rows_at_once(batch, loop):
+            run_rows(batch, state, loop, k)
+            loop.write(out, batch)
+            return h.n_days
     day = _k.threshold_scan(k, book.shares, book.cash_usd, book.days_since_rebalance, h.prices,
                             batch.target, float(batch.target_cash), loop.threshold, loop.calendar,
                             batch.invalid, loop.borrow_rate, loop.cash_growth, loop.days,
@@ -207,10 +216,182 @@ def _event(batch: Batch, state: BatchState, loop: Loop, k: int) -> None:
         batch.no_buy, batch.no_sell, arg(vol), adv, loop.limits, loop.settings, model.which,
         model.multiplier, model.table.kernel_table, loop.borrow_rate, loop.cash_growth,
         loop.days, failed, loop.nav, loop.drift, loop.paid)
-    if status == _k.NAV_NOT_POSITIVE:
-        raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
-                        found=str(loop.days["nav"][k, int(failed[0])]))
-    if status == NO_LANDING:
-        raise no_landing_error(FIXED_POINT_MAX_ITER)
-    if status != OK:
-        raise no_cash_fit_error()
+    segments.raise_failed(status, loop.days, k, int(failed[0]))
+
+
+# ------------------------------------------------------------ rows at once
+
+MIN_ROWS_AT_ONCE = 16
+"""Fewest rows of a batch run row by row on numba's threads (:func:`run_rows`); below it
+the day loop above, which builds each day's inputs only on a day some row fires."""
+
+
+def rows_at_once(batch: Batch, loop: Loop) -> bool:
+    """Whether ``batch`` runs row by row (:func:`run_rows`): at least
+    :data:`MIN_ROWS_AT_ONCE` rows, every cost set flat (the day's cost model is then
+    one of a few tables, :class:`~driftwise.backtest.segments.FlatCosts`) and a
+    destination that reads no volatility (every one but cost-constrained)."""
+    return (loop.flat is not None and len(batch.members) >= MIN_ROWS_AT_ONCE
+            and Destination(batch.rule.destination) is not Destination.COST_CONSTRAINED)
+
+
+ROW_CHUNK = 8
+"""Rows of one kernel call of :func:`run_rows` (a task of its threads)."""
+
+
+def thread_count() -> int:
+    """Threads :func:`run_rows` shares its rows among: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return max(1, os.cpu_count() or 1)
+
+
+def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
+    """Every day of ``batch`` from ``start``, each row on its own
+    (:func:`~driftwise.backtest._kernels.threshold_rows`), written to ``loop.days``; the
+    same numbers as the day loop (:func:`advance` without this path), bit for bit.
+
+    The rows go in chunks of :data:`ROW_CHUNK` to :func:`thread_count` threads, each
+    thread taking the next chunk when done with one (the kernel releases the GIL; a
+    low threshold trades on most days, a high one rarely). A row never reads another, so
+    the threads change no bit of it. The rows run until each is done or fires on a day
+    whose inputs are not laid out (a cost model not built yet, an ADV unknown); the
+    earliest such day is built as the day loop builds it (:meth:`FlatCosts.on
+    <driftwise.backtest.segments.FlatCosts.on>`), and the rows go on. The days built are
+    the day loop's: the first day each cost model is used, and each day with an unknown
+    ADV on which some row fires. A row that fails stops; when no row waits on an earlier
+    day, the earliest failure (day, then row) raises the day loop's error.
+    """
+    flat = loop.flat
+    assert flat is not None  # rows_at_once checked it
+    h, book = batch.history, state.book
+    n_days, n_rows = h.n_days, len(batch.members)
+    days = Days(batch, flat)
+    next_day = np.full(n_rows, start, dtype=np.intp)
+    status = np.full(n_rows, OK, dtype=np.intp)
+    vol = np.zeros(len(h.tickers))  # read by the cost-constrained destination only
+    # plain writable arrays (a Dask worker's unpickled history may be read-only: another
+    # type to numba, compiled again), copied only where they are not
+    fixed = [arg(a) for a in (h.prices, batch.target, loop.threshold, loop.calendar,
+                              batch.invalid, batch.band_width, batch.no_buy, batch.no_sell)]
+    threads = min(thread_count(), -(-n_rows // ROW_CHUNK))
+    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+        while True:
+            which, mult, table = days.models()
+            inputs: tuple[Any, ...] = (
+                next_day, status, book.shares, book.cash_usd, book.days_since_rebalance,
+                *fixed[:2], float(batch.target_cash), *fixed[2:], vol, days.adv, days.ready,
+                days.model_of, which, mult, table, loop.limits, loop.settings,
+                loop.borrow_rate, loop.cash_growth, loop.days)
+            runnable = np.flatnonzero(
+                (next_day < n_days) & ((status == OK) | ((status == _k.WAIT)
+                                       & days.ready[np.minimum(next_day, n_days - 1)])))
+            chunks = [arg(runnable[i: i + ROW_CHUNK], np.intp)
+                      for i in range(0, len(runnable), ROW_CHUNK)]
+            if pool is None:
+                for rows in chunks:
+                    _k.threshold_rows(rows, *inputs)
+            else:
+                list(pool.map(partial(_rows, inputs=inputs), chunks))
+            waiting = status == _k.WAIT
+            failing = (status != OK) & ~waiting
+            wait_day = int(next_day[waiting].min()) if waiting.any() else n_days
+            if failing.any():
+                rows = np.flatnonzero(failing)
+                first = rows[np.lexsort((rows, next_day[rows]))[0]]
+                if int(next_day[first]) < wait_day:
+                    segments.raise_failed(int(status[first]), loop.days,
+                                          int(next_day[first]), int(first))
+            if wait_day >= n_days:
+                return
+            days.build(wait_day)
+
+
+def _rows(rows: IntArray, inputs: tuple[Any, ...]) -> None:
+    """One task of :func:`run_rows`' threads."""
+    _k.threshold_rows(rows, *inputs)
+
+
+class Days:
+    """The event days' inputs of a batch run row by row (:func:`run_rows`), laid out as
+    the kernel reads them, built day by day as the rows need them.
+
+    Attributes
+    ----------
+    adv : ndarray, shape (T, N)
+        Each day's ADV in shares: the history's rolling ADV, a built day's proxy where it
+        is unknown (NaN until built).
+    ready : ndarray of bool, shape (T,)
+        Days whose ADV is known and whose cost model is built.
+    model_of : ndarray of int, shape (T,)
+        Each ready day's cost model (its position among the models built).
+    """
+
+    def __init__(self, batch: Batch, flat: segments.FlatCosts) -> None:
+        self.flat = flat
+        h = batch.history
+        rolling = h.adv_shares
+        self.adv = (np.full(h.prices.shape, np.nan) if rolling is None
+                    else arg(rolling, np.float64).copy())
+        self._known = np.isfinite(self.adv).all(axis=1)
+        _, key_of = np.unique(flat.multipliers, axis=0, return_inverse=True)
+        self._key_of = key_of.reshape(-1).astype(np.intp)  # each day's distinct multipliers
+        self._model_of_key = np.full(int(self._key_of.max(initial=-1)) + 1, -1, dtype=np.intp)
+        self._models: list[RowCosts] = []
+        self.ready = np.zeros(h.n_days, dtype=np.bool_)
+        self.model_of = np.zeros(h.n_days, dtype=np.intp)
+
+    def build(self, k: int) -> None:
+        """Day ``k``'s inputs, as the day loop builds them on an event day
+        (:meth:`FlatCosts.on <driftwise.backtest.segments.FlatCosts.on>`)."""
+        model, adv = self.flat.on(k)
+        key = self._key_of[k]
+        if self._model_of_key[key] < 0:
+            self._model_of_key[key] = len(self._models)
+            self._models.append(model)
+        if not self._known[k]:
+            self.adv[k] = adv
+            self._known[k] = True
+        model_of = self._model_of_key[self._key_of]
+        self.ready = arg(self._known & (model_of >= 0))
+        self.model_of = arg(np.maximum(model_of, 0), np.intp)
+
+    def models(self) -> tuple[IntArray, FloatArray, Table]:
+        """The cost models built so far as one table: ``which`` and ``mult`` (D, C), row
+        ``d`` the ``d``-th model's, its parameter sets offset to their place in the
+        table's stack (:meth:`CostTable.stack <driftwise.costs.CostTable.stack>`'s
+        layout: impact terms padded with zero coefficients and exponent 1)."""
+        if not self._models:
+            empty = np.zeros((0, 0), dtype=np.intp)
+            return empty, np.zeros((0, 0)), _empty_table()
+        tables = [m.table for m in self._models]
+        offsets = np.cumsum([0] + [t.spread_frac.shape[0] for t in tables])
+        which = np.stack([m.which + offsets[d] for d, m in enumerate(self._models)])
+        mult = np.stack([m.multiplier for m in self._models])
+        n_terms = max(t.impact_power.shape[1] for t in tables)
+        n_assets = tables[0].n_assets
+
+        def padded(t: CostTable) -> tuple[FloatArray, FloatArray]:
+            n_sets, k = t.impact_power.shape
+            coef = np.zeros((n_sets, n_terms, n_assets))
+            power = np.ones((n_sets, n_terms))
+            coef[:, :k], power[:, :k] = t.impact_coef, t.impact_power
+            return coef, power
+        impact = [padded(t) for t in tables]
+
+        def stacked(name: str) -> Any:
+            return arg(np.concatenate([getattr(t, name) for t in tables]))
+        table = Table(spread_frac=stacked("spread_frac"),
+                      commission_frac=stacked("commission_frac"),
+                      min_ticket_usd=stacked("min_ticket_usd"), flat_frac=stacked("flat_frac"),
+                      flat_by_regime=stacked("flat_by_regime"),
+                      impact_coef=arg(np.concatenate([c for c, _ in impact])),
+                      impact_power=arg(np.concatenate([p for _, p in impact])))
+        return arg(which, np.intp), arg(mult, np.float64), table
+
+
+def _empty_table() -> Table:
+    """A table of no parameter set (no day is ready before the first is built)."""
+    return Table(np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)),
+                 np.zeros(0, dtype=np.bool_), np.zeros((0, 0, 0)), np.zeros((0, 0)))

@@ -120,7 +120,7 @@ def run(batch: Batch, state: BatchState, out: Outputs, loop: Loop) -> str | None
         if status == _k.SEGMENT_ABORT:
             days[...] = np.zeros((), dtype=_k.DAY)  # as Loop.start made them
             return f"{STOPPED[int(failed[0])]} on day {k}"
-        _raise(status, days, k, int(failed[0]))
+        raise_failed(status, days, k, int(failed[0]))
         k += 1
     loop.write(out, batch)
     return None
@@ -170,7 +170,7 @@ class FlatCosts:
         return model, arg(adv, np.float64)
 
 
-def _raise(status: int, days: npt.NDArray[np.void], k: int, row: int) -> None:
+def raise_failed(status: int, days: npt.NDArray[np.void], k: int, row: int) -> None:
     """The planner's error of a failed status (as the general loop raises it)."""
     if status == _k.NAV_NOT_POSITIVE:
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",

@@ -191,8 +191,10 @@ def bands(config: Config) -> Bands:
     return Bands(p.band_abs, p.band_rel, p.band_mode)
 
 
-def _block_key(config: Config) -> tuple[object, ...]:
-    """What must be equal for two configurations to share a block of the rule grid.
+def _block_key(config: Config, rule: Rule, estimation: object) -> tuple[object, ...]:
+    """What must be equal for two configurations to share a block of the rule grid
+    (``rule``: :func:`build_rule` of ``config``; ``estimation``:
+    :meth:`CostParams.estimation` of its cost parameters).
 
     Cost parameters that only price trades (cost level, scale, VIX multipliers, impact
     model) may differ: each row of a block is priced with its own. What the per-day market
@@ -201,12 +203,11 @@ def _block_key(config: Config) -> tuple[object, ...]:
     from driftwise.backtest.grid import trigger_structure
     from driftwise.policy.triggers import Never
 
-    rule = build_rule(config)  # γ and γ_trade may differ: rows of the block
+    # γ and γ_trade may differ: rows of the block
     shape = dataclasses.replace(rule, trigger=Never(), optimizer=dataclasses.replace(
         rule.optimizer, gamma=1.0, gamma_trade=1.0))
-    return (shape, trigger_structure(rule.trigger),
-            risk_settings(config), cost_params(config).estimation(), bands(config),
-            config.costs.accept_stale_costs)
+    return (shape, trigger_structure(rule.trigger), risk_settings(config), estimation,
+            bands(config), config.costs.accept_stale_costs)
 
 
 def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> RuleGrid:
@@ -232,14 +233,27 @@ def rule_grid(configs: Sequence[Config], names: Sequence[str] | None = None) -> 
     if not configs:
         raise ConfigError("backtest: no configuration to run")
     labels = unique_names(configs, names)
+    all_rules = [build_rule(config) for config in configs]
+    # the cost parameters of each distinct [costs], [constraints] and [execution] (what
+    # cost_params reads; a sweep of thresholds has one), and their estimation part, once
+    params_of: dict[tuple[object, ...], CostParams] = {}
+    estimation_of: dict[int, object] = {}
+    all_params = []
     groups: dict[tuple[object, ...], list[int]] = {}
     for i, config in enumerate(configs):
-        groups.setdefault(_block_key(config), []).append(i)
+        sections = (config.costs, config.constraints, config.execution)
+        params = params_of.get(sections)
+        if params is None:
+            params = params_of[sections] = cost_params(config)
+            estimation_of[id(params)] = params.estimation()
+        all_params.append(params)
+        key = _block_key(config, all_rules[i], estimation_of[id(params)])
+        groups.setdefault(key, []).append(i)
     blocks = []
     for members in groups.values():
         first = configs[members[0]]
-        rules = [build_rule(configs[i]) for i in members]
-        member_params = [cost_params(configs[i]) for i in members]
+        rules = [all_rules[i] for i in members]
+        member_params = [all_params[i] for i in members]
         sets = list(dict.fromkeys(member_params))
         optimizer = dataclasses.replace(
             rules[0].optimizer, gamma=np.array([float(r.optimizer.gamma) for r in rules]),

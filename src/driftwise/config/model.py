@@ -32,6 +32,7 @@ Those modules must therefore not import this one at module level.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import re
 import textwrap
@@ -59,26 +60,31 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from driftwise._atomic import write_text
-from driftwise._types import Destination, ImpactModel
+from driftwise._types import (
+    AUTO,
+    DEFAULT_GAMMA,
+    CostBenefitForm,
+    Destination,
+    ExecutionStyle,
+    GroupBy,
+    ImpactModel,
+    OrderType,
+)
 from driftwise.config.messages import key_lines, render, show_value, toml_message
-from driftwise.config.template import TEMPLATE_TOML
+from driftwise.config.template import template_toml
 from driftwise.costs.params import CostParams, configured_fields
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.data.jumps import parse_jump_key
 from driftwise.data.model import DefaultTarget
 from driftwise.errors import ConfigError
-from driftwise.execution.schedule import ExecutionStyle, OrderType
 from driftwise.metrics.drift import BandMode
 from driftwise.metrics.risk import CovarianceEstimator
 from driftwise.policy.context import Anchor, Frequency
 from driftwise.policy.factors import DEFAULT_FACTOR_SPECS, MIN_OBSERVATIONS, parse_factor
-from driftwise.policy.optimize import AUTO, DEFAULT_GAMMA, GroupBy
-from driftwise.policy.triggers import CostBenefitForm
 
 __all__ = [
     "COMPONENTS",
     "COMPOSITE",
-    "DEFAULT_CONFIG_TOML",
     "UNSUPPORTED",
     "AccountsConfig",
     "BacktestConfig",
@@ -105,6 +111,7 @@ __all__ = [
     "accepted_jumps",
     "complete_template",
     "default_config",
+    "default_config_toml",
     "load_config",
     "loads_config",
     "write_default_config",
@@ -812,8 +819,19 @@ def complete_template(template: str) -> str:
     return "".join(out)
 
 
-DEFAULT_CONFIG_TOML = complete_template(TEMPLATE_TOML)
-"""The commented default configuration that ``driftwise config init`` writes."""
+@functools.cache
+def default_config_toml() -> str:
+    """The commented default configuration that ``driftwise config init`` writes
+    (``DEFAULT_CONFIG_TOML``), built on first use: reading a configuration does not need
+    it, and its trigger lines import the trigger registry."""
+    return complete_template(template_toml())
+
+
+def __getattr__(name: str) -> str:
+    """``DEFAULT_CONFIG_TOML``: :func:`default_config_toml`."""
+    if name == "DEFAULT_CONFIG_TOML":
+        return default_config_toml()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------- loading
@@ -876,7 +894,7 @@ def write_default_config(path: str | Path, *, overwrite: bool = False) -> Path:
         raise ConfigError(f"{path}: file exists and was left unchanged; "
                           "choose another path or ask to overwrite it")
     try:
-        write_text(path, DEFAULT_CONFIG_TOML)  # atomic: a stopped write leaves no half file
+        write_text(path, default_config_toml())  # atomic: a stopped write leaves no half file
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write configuration file ({exc.strerror})") from None
     return path

@@ -7,18 +7,17 @@ field not written here (its description and default), which gives
 :data:`driftwise.config.DEFAULT_CONFIG_TOML`: loading it gives exactly
 :func:`driftwise.config.default_config` (tested). The names of ``policy.trigger`` are
 listed from the trigger registry (:data:`driftwise.policy.triggers.TRIGGERS`), so a new
-trigger needs no line here either.
+trigger needs no line here either; the registry is imported when the template is first read
+(:func:`template_toml`), not with the configuration.
 """
 
 from __future__ import annotations
 
-from driftwise.policy.triggers import TRIGGERS
+from functools import cache
 
-__all__ = ["TEMPLATE_TOML"]
+__all__ = ["template_toml"]  # and TEMPLATE_TOML, built on first use (__getattr__)
 
-_TRIGGER_LINES = "\n".join(f'#   "{name}": {spec.summary}' for name, spec in TRIGGERS.items())
-
-TEMPLATE_TOML = """\
+_TEXT = """\
 # driftwise configuration. Every field is shown with its default; delete what you do
 # not change. Weights, drifts and rates are fractions (0.05 = 5%), money is in USD,
 # costs in basis points (bps) of traded value, volatility annualized, "_days" are
@@ -310,4 +309,21 @@ asset_location = false
 tax_inefficient_classes = ["Bond", "REIT"]
 # ... and tickers, whatever their asset class.
 tax_inefficient_tickers = []
-""".replace("{triggers}", _TRIGGER_LINES)
+"""
+
+
+@cache
+def template_toml() -> str:
+    """:data:`TEMPLATE_TOML`, its trigger lines listed from the registry (imported here,
+    when the template is first read: reading a configuration does not need it)."""
+    from driftwise.policy.triggers import TRIGGERS
+
+    lines = "\n".join(f'#   "{name}": {spec.summary}' for name, spec in TRIGGERS.items())
+    return _TEXT.replace("{triggers}", lines)
+
+
+def __getattr__(name: str) -> str:
+    """``TEMPLATE_TOML``: :func:`template_toml`, built on first use."""
+    if name == "TEMPLATE_TOML":
+        return template_toml()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,13 +33,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwise._types import ExecutionStyle as ExecutionStyle  # defined there, named here too
 from driftwise._types import FloatArray
+from driftwise._types import OrderType as OrderType
 from driftwise.calendar import nyse_sessions
 from driftwise.errors import ConfigError, DataError
 from driftwise.execution.almgren_chriss import (
@@ -66,21 +67,6 @@ CHILD_COLUMNS = ["ticker", "side", "day", "start_time", "bucket", "child", "shar
 SUMMARY_COLUMNS = ["ticker", "side", "shares", "style", "days", "first_day", "last_day",
                    "n_children", "liquidity_days", "max_participation", "expected_cost_usd",
                    "risk_usd", "ac_cost_usd", "ac_risk_usd", "flags"]
-
-
-class ExecutionStyle(StrEnum):
-    """How a parent order is sliced within a day."""
-
-    TWAP = "twap"
-    VWAP = "vwap"
-    POV = "pov"
-
-
-class OrderType(StrEnum):
-    """Order type of the child orders (``execution.order_type``)."""
-
-    MARKET = "market"
-    LIMIT = "limit"
 
 
 @dataclass(frozen=True)

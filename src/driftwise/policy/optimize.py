@@ -78,14 +78,16 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from driftwise._blas import one_blas_thread
+from driftwise._types import AUTO as AUTO  # AUTO, DEFAULT_GAMMA, GroupBy: defined there
+from driftwise._types import DEFAULT_GAMMA as DEFAULT_GAMMA
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray, IntArray
+from driftwise._types import GroupBy as GroupBy
 from driftwise.costs.components import BPS
 from driftwise.errors import ConfigError
 from driftwise.policy import conic
@@ -97,14 +99,9 @@ if TYPE_CHECKING:
     from driftwise.costs.model import RowCosts
     from driftwise.policy.constraints import Constraints
 
-DEFAULT_GAMMA = 2.0
-"""Default risk aversion γ of the optimizer (that of the cost-benefit benefit)."""
 DEFAULT_GAMMA_TRADE = 5.0
 """Trade aversion γ_trade at :data:`GAMMA_TRADE_REFERENCE_NAMES` names
 (``benchmarks/optimizer.py`` chose it on the 20-stock sample; see the user guide)."""
-AUTO = "auto"
-"""``gamma_trade = "auto"`` (the configuration's default): :func:`auto_gamma_trade` of the
-row's target weights."""
 GAMMA_TRADE_REFERENCE_NAMES = 20.0
 """Effective number of names at which the automatic γ_trade is :data:`DEFAULT_GAMMA_TRADE`."""
 GAMMA_TRADE_EXPONENT = -2.0 / 3.0
@@ -121,13 +118,6 @@ N_FACTORS = 20
 """Principal components of Σ kept above :data:`EXACT_RISK_ASSETS` assets."""
 TRADE_TOL = 1e-7
 """A solver trade smaller than this fraction of NAV is no trade (the solver's accuracy)."""
-
-
-class GroupBy(StrEnum):
-    """The security master's column that groups assets for the group bounds."""
-
-    SECTOR = "sector"
-    ASSET_CLASS = "asset_class"
 
 
 @dataclass(frozen=True)

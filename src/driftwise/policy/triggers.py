@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from driftwise import _kernels
 from driftwise._types import TRADING_DAYS, BoolArray, FloatArray
+from driftwise._types import CostBenefitForm as CostBenefitForm  # defined there, named here too
 from driftwise.policy.context import Anchor, DayContext, Frequency
 
 ParamArray = float | npt.NDArray[np.float64]
@@ -355,13 +356,6 @@ class AssetBands:
         return TriggerResult(met, (Reason("asset_band", met,
                                           "{n} asset(s) outside their band", {"n": count}),),
                              assets=None)
-
-
-class CostBenefitForm(StrEnum):
-    """How benefit is measured in the cost-benefit rule."""
-
-    RATIO = "ratio"
-    UTILITY = "utility"
 
 
 @dataclass(frozen=True)

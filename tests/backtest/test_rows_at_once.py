@@ -1,0 +1,188 @@
+"""A compiled batch run row by row on threads (backtest/compiled.run_rows) equals the day
+loop of the same batch bit for bit, and raises its errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from driftwise.backtest import compiled, segments
+from driftwise.backtest.engine import BacktestResult
+from driftwise.config import Config
+from driftwise.config import policies as pol
+from driftwise.config.assemble import backtest_configs
+from driftwise.data.model import Holdings
+from driftwise.errors import ConfigError, DataError
+
+from .conftest import synthetic_inputs
+from .test_borrow import BASE, SHORT
+from .test_reference import DAYS, SYNTHETIC
+
+FIELDS = ("nav_usd", "traded_usd", "cost_usd", "rebalanced", "drift", "post_drift", "cash_usd",
+          "intended_usd", "borrow_usd")
+
+
+@pytest.fixture
+def rows(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Every flat-cost batch of one row and more runs row by row, three rows to a chunk
+    (several chunks, on threads); yields the number of rows of each such run."""
+    monkeypatch.setattr(compiled, "MIN_ROWS_AT_ONCE", 1)
+    monkeypatch.setattr(compiled, "ROW_CHUNK", 3)
+    monkeypatch.setattr(compiled, "thread_count", lambda: 2)
+    seen: list[int] = []
+    run = compiled.run_rows
+
+    def spy(batch: object, *args: object) -> None:
+        seen.append(len(batch.members))  # type: ignore[attr-defined]
+        run(batch, *args)  # type: ignore[arg-type]
+    monkeypatch.setattr(compiled, "run_rows", spy)
+    yield seen
+
+
+def _day_loop(inputs: object, configs: list[Config], **kw: object) -> BacktestResult:
+    """The same run in the compiled day loop (no batch row by row)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "MIN_ROWS_AT_ONCE", 10**9)
+        return backtest_configs(inputs, configs, **kw)  # type: ignore[arg-type]
+
+
+def _assert_equal(a: BacktestResult, b: BacktestResult) -> None:
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@st.composite
+def flat_grids(draw: st.DrawFn) -> list[Config]:
+    """Threshold, hybrid or calendar rows of one rule at flat costs (with and without VIX
+    regimes, so that a run builds several cost models), whole shares or not, minimum
+    trades, a cash buffer, a turnover cap, shorts allowed, illiquid assets."""
+    base = Config().with_overrides({
+        "constraints.whole_shares": draw(st.booleans()),
+        "constraints.min_trade_usd": draw(st.sampled_from([0.0, 100.0, 3000.0])),
+        "constraints.min_trade_shares": draw(st.sampled_from([0.0, 5.0])),
+        "constraints.cash_buffer": draw(st.sampled_from([0.0, 0.02])),
+        "constraints.max_turnover": draw(st.sampled_from([1.0, 0.03])),
+        "constraints.long_only": draw(st.booleans()),
+        "constraints.min_adv_usd": draw(st.sampled_from([1e6, 0.0])),
+        "risk.te_model": "diagonal",
+    })
+    destination = draw(st.sampled_from(["full", "half", "band_edge"]))
+    kind = draw(st.sampled_from(["threshold", "threshold", "hybrid", "calendar"]))
+    out = []
+    for _ in range(draw(st.integers(2, 9))):
+        cost = draw(st.sampled_from([
+            {"costs.flat_cost_bps": 10.0}, {"costs.flat_cost_bps": 40.0},
+            {"costs.flat_cost_bps": 10.0, "costs.vix_multipliers": [1.0, 2.0, 4.0]},
+            {"costs.flat_cost_bps": 5.0, "costs.cost_scale": 3.0}]))
+        h = draw(st.sampled_from([0.0, 0.005, 0.01, 0.02, 0.04, 0.9]))
+        config = base.with_overrides(cost)
+        if kind == "threshold":
+            out.append(pol.threshold(h, destination=destination, base=config))
+        elif kind == "hybrid":
+            out.append(pol.hybrid(frequency="month", override=h or 0.005,
+                                  destination=destination, base=config))
+        else:
+            out.append(pol.calendar("week", destination=destination, base=config))
+    return out
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # rows: cleared
+@given(configs=flat_grids(), window=st.sampled_from([(DAYS[2], DAYS[140]),
+                                                      (DAYS[120], DAYS[300])]))
+def test_rows_at_once_equal_the_day_loop(rows: list[int], configs: list[Config],
+                                         window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
+    rows.clear()
+    start, end = window
+    fast = backtest_configs(SYNTHETIC, configs, start=start, end=end)
+    assert sum(rows) == len(configs)  # every batch ran row by row
+    _assert_equal(fast, _day_loop(SYNTHETIC, configs, start=start, end=end))
+
+
+def test_a_sweep_with_stale_days_unknown_adv_and_shorts(rows: list[int]) -> None:
+    """Stale cost days (no trade), days without volumes (the ADV proxy of the day, built as
+    the day loop builds it), short targets paying borrow, cash earning interest; 16 rows,
+    so that both build the window's rolling ADV at once, and the history estimates the
+    same days of each input in both."""
+    stale = synthetic_inputs(costs_as_of="2019-03-01")
+    no_volumes = synthetic_inputs(with_volumes=False)
+    flat = Config().with_overrides({"costs.flat_cost_bps": 10.0})
+    for inputs, base in ((stale, flat), (no_volumes, flat),
+                         (SHORT, BASE.with_overrides({"costs.flat_cost_bps": 10.0}))):
+        configs = [pol.threshold(float(h), base=base) for h in np.linspace(0.0, 0.08, 16)]
+        rows.clear()
+        fast_histories: dict[object, object] = {}
+        slow_histories: dict[object, object] = {}
+        fast = backtest_configs(inputs, configs,  # type: ignore[arg-type]
+                                histories=fast_histories)
+        assert rows == [16]
+        slow = _day_loop(inputs, configs, histories=slow_histories)
+        _assert_equal(fast, slow)
+        assert fast.rebalanced.sum() > 16
+        built = [h.built for h in fast_histories.values()]  # type: ignore[attr-defined]
+        assert built == [h.built for h in slow_histories.values()]  # type: ignore[attr-defined]
+    assert fast.borrow_usd.sum() > 0.0  # the short run paid borrow
+
+
+def test_rows_at_once_are_taken_for_large_flat_batches_only() -> None:
+    """The default: 16 rows and more at flat costs, not cost-constrained; otherwise the day
+    loop (the one-rule cases and model costs keep building each day's inputs alone)."""
+    seen: list[int] = []
+    with pytest.MonkeyPatch.context() as mp:
+        run = compiled.run_rows
+
+        def spy(batch: object, *args: object) -> None:
+            seen.append(len(batch.members))  # type: ignore[attr-defined]
+            run(batch, *args)  # type: ignore[arg-type]
+        mp.setattr(compiled, "run_rows", spy)
+        flat = Config().with_overrides({"costs.flat_cost_bps": 10.0})
+        sweep = [pol.threshold(float(h), base=flat) for h in np.linspace(0.01, 0.1, 16)]
+        backtest_configs(SYNTHETIC, sweep)
+        backtest_configs(SYNTHETIC, sweep[:15])
+        backtest_configs(SYNTHETIC, [pol.threshold(float(h)) for h in np.linspace(0.01, 0.1, 16)])
+        backtest_configs(SYNTHETIC, [pol.threshold(float(h), destination="cost_constrained",
+                                                   base=flat.with_overrides(
+                                                       {"risk.te_model": "diagonal"}))
+                                     for h in np.linspace(0.01, 0.1, 16)])
+    assert seen == [16]
+
+
+def test_shared_books_first_then_rows_at_once(rows: list[int],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that could share books but stops (post-trade books that differ) runs row by
+    row from its first day, equal to the day loop."""
+    monkeypatch.setattr(segments, "MIN_ROWS", 2)
+    fractional = Config().with_overrides({"constraints.whole_shares": False,
+                                          "constraints.min_trade_usd": 0.0,
+                                          "constraints.min_adv_usd": 1e7,
+                                          "costs.flat_cost_bps": 10.0})
+    configs = [pol.threshold(float(h), base=fractional) for h in (0.005, 0.01, 0.02, 0.03)]
+    fast = backtest_configs(SYNTHETIC, configs)
+    _assert_equal(fast, _day_loop(SYNTHETIC, configs))
+
+
+def test_errors_are_the_day_loops(rows: list[int]) -> None:
+    """A cost fixed point that cannot converge, and a NAV that is not positive, raise what
+    the day loop raises (its first failing day and row)."""
+    ruinous = [pol.threshold(h, base=Config().with_overrides({"costs.flat_cost_bps": 9999.0}))
+               for h in (0.01, 0.02)]
+    for run in (backtest_configs, _day_loop):
+        with pytest.raises(ConfigError, match="cost fixed point did not converge"):
+            run(SYNTHETIC, ruinous)
+    short = dataclasses.replace(synthetic_inputs(), holdings=Holdings(
+        shares=pd.Series({"AAA": -20_000.0, "BBB": 100.0}), cash_usd=1_000.0))
+    base = Config().with_overrides({"backtest.start_from_holdings": True,
+                                    "constraints.long_only": False,
+                                    "costs.flat_cost_bps": 10.0})
+    messages = []
+    for run in (backtest_configs, _day_loop):
+        with pytest.raises(DataError, match="NAV must be positive") as error:
+            run(short, [pol.threshold(h, base=base) for h in (0.05, 0.02)])
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
