@@ -171,7 +171,7 @@ def book_trades(book: Book, rows: IntArray, sized: Sized) -> IntArray:
         their days since rebalancing 0. The other rows are left as they were.
     """
     traded = (sized.trade_usd != 0.0).any(axis=1)
-    booked = rows[traded]
+    booked: IntArray = rows[traded]
     book.shares[booked] += sized.trade_shares[traded]
     book.cash_usd[booked] = sized.post_cash_usd[traded]
     book.days_since_rebalance[booked] = 0.0
