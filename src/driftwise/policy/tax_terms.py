@@ -1,12 +1,14 @@
 """The tax of a sale as the optimized destination weighs it: convex pieces per asset.
 
 Selling ``s`` USD of asset ``i`` relieves its lots in the relief order; lot ``j`` taxes
-each USD taken from it at ``rate_j · (1 − basis_j / value_j)`` (for a gain lot ``rate_j``
-is the all-in short- or long-term rate of :class:`~driftwise.tax.lots.TaxRates` on the
-sale date; a loss lot gives a negative tax, a saving, at the rate of what the realized
-loss is worth, :func:`driftwise.policy.tax_gate.optimizer_terms`). The tax of the sale
-is piecewise linear in ``s``, one piece per lot, in the relief order. The solver
-(:mod:`driftwise.policy.optimize`) takes each asset's sale from per-piece sales ``0 <= s_ij <= value_ij``, so it is exact
+each USD taken from it at ``rate_j · (1 − basis_j / value_j)`` (for a gain lot
+``rate_j`` is the all-in short- or long-term rate of
+:class:`~driftwise.tax.lots.TaxRates` on the sale date; a loss lot gives a negative tax,
+a saving, at the rate of what the realized loss is worth,
+:func:`driftwise.policy.tax_gate.optimizer_terms`). The tax of the sale is piecewise
+linear in ``s``, one piece per lot, in the relief order. The solver
+(:mod:`driftwise.policy.optimize`) takes each asset's sale from per-piece sales ``0 <=
+s_ij <= value_ij``, so it is exact
 when the pieces' rates do not fall along the order (a convex tax):
 
 * **minimum-tax relief**: the order is by tax per share, the rates rise: exact, and the
