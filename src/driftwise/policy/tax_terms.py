@@ -8,7 +8,8 @@ a saving, at the rate of what the realized loss is worth,
 :func:`driftwise.policy.tax_gate.optimizer_terms`). The tax of the sale is piecewise
 linear in ``s``, one piece per lot, in the relief order. The solver
 (:mod:`driftwise.policy.optimize`) takes each asset's sale from per-piece sales
-``0 <= s_ij <= value_ij``, so it is exact when the pieces' rates do not fall along the order (a convex tax):
+``0 <= s_ij <= value_ij``, so it is exact when the pieces' rates do not fall along the
+order (a convex tax):
 
 * **minimum-tax relief**: the order is by tax per share, the rates rise: exact, and the
   solver's cheapest pieces first *are* the relief;
