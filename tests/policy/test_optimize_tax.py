@@ -79,7 +79,7 @@ def test_solver_tax_equals_the_tax_model(seed: int, losses: bool) -> None:
     """Minimum-tax relief: the solver's tax of its trades equals the tax model's tax of
     the same sales relieved from the lots (``relieve``, ``lot_tax``), and a loop over the
     lots by hand (tax per share ascending, each taken whole until the sale is done), a
-    loss lot's tax weighed at what a realized loss is worth (SPEC 5b: ``r_now − r_lt
+    loss lot's tax weighed at what a realized loss is worth (the harvest value: ``r_now − r_lt
     (1 + ρ)^−T`` per USD of loss, ρ = 5%, T = 10 years) instead of ``r_now``. Where the
     weighed rates fall along the relief order the solver weighs the order's convex
     envelope, at most the tax."""
@@ -244,7 +244,7 @@ def test_washed_and_disallowed_loss_lots() -> None:
 def test_a_loss_lot_is_weighed_at_what_the_loss_is_worth(rho: float, years: float,
                                                          exact: bool) -> None:
     """A gain lot's piece is taxed at its all-in rate; a loss lot's at the rate arbitrage
-    plus the deferral, ``r_now − r_lt (1 + ρ)^−T`` (SPEC 5b): with ρ = 0 a long-term loss
+    plus the deferral, ``r_now − r_lt (1 + ρ)^−T`` (the harvest value): with ρ = 0 a long-term loss
     is worth nothing (the whole saving comes back later) and a short-term one the rate
     difference; with a high ρ over long years nearly its face value. Recomputed by hand;
     where the weighed rates fall along the order, the pieces are their convex envelope."""

@@ -313,7 +313,7 @@ def optimizer_terms(lots: TaxLots, settings: TaxSettings, orders: dict[int, IntA
     and rate on ``day``; a washed loss lot kept by ``allow_wash_sales`` has tax 0.
 
     A gain lot's rate is its all-in rate (the tax paid now). A loss lot's is what a
-    realized loss is worth (SPEC 5b, :func:`driftwise.tax.harvest.harvest_values`): the
+    realized loss is worth (:func:`driftwise.tax.harvest.harvest_values`): the
     tax saved now at its rate ``r_now`` less the tax paid back on the lower basis of what
     replaces it, at the long-term rate ``r_lt`` after ``T`` years discounted at ``ρ``,
     i.e. ``r_now − r_lt (1 + ρ)^−T`` per USD of loss, the rate arbitrage plus the
