@@ -181,14 +181,17 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         block(np.concatenate([kk.ravel(), np.arange(k)]),
               np.concatenate([nn.ravel(), lay.y + np.arange(k)]),
               np.concatenate([f.ravel(), -np.ones(k)]), np.zeros(k))
-    if lay.n_exact:  # z_i + Σ_j s_ij = 0: the sale of an asset with a loss segment
-        exact = prob.exact_assets
+
+    def sale_rows(assets: IntArray, sign: float) -> None:
+        """One row per asset: ``sign (z_i + Σ_j s_ij)`` against 0, its segments' sales."""
         row_of = np.full(n, -1)
-        row_of[exact] = np.arange(len(exact))
+        row_of[assets] = np.arange(len(assets))
         mine = np.flatnonzero(row_of[prob.tax_asset] >= 0)
-        block(np.concatenate([np.arange(len(exact)), row_of[prob.tax_asset[mine]]]),
-              np.concatenate([exact, x_idx[mine]]),
-              np.ones(len(exact) + len(mine)), np.zeros(len(exact)))
+        block(np.concatenate([np.arange(len(assets)), row_of[prob.tax_asset[mine]]]),
+              np.concatenate([assets, x_idx[mine]]),
+              np.full(len(assets) + len(mine), sign), np.zeros(len(assets)))
+    if lay.n_exact:  # z_i + Σ_j s_ij = 0: the sale of an asset with a loss segment
+        sale_rows(prob.exact_assets, 1.0)
     n_zero = m
     ones, ar = np.ones(n), np.arange(n)
     block(np.concatenate([ar, ar]), np.concatenate([z_idx, u_idx]),  # z − u <= 0
@@ -224,13 +227,7 @@ def conic_data(prob: RowProblem, lay: Layout) -> tuple[Any, FloatArray, Any, Flo
         block(np.arange(n_s), x_idx, -np.ones(n_s), np.zeros(n_s))  # s >= 0
         block(np.arange(n_s), x_idx, np.ones(n_s), prob.tax_cap)  # s <= the lots' value
         if lay.n_linked:  # −z_i − Σ_j s_ij <= 0
-            linked = prob.linked_assets
-            row_of = np.full(n, -1)
-            row_of[linked] = np.arange(len(linked))
-            mine = np.flatnonzero(row_of[prob.tax_asset] >= 0)
-            block(np.concatenate([np.arange(len(linked)), row_of[prob.tax_asset[mine]]]),
-                  np.concatenate([linked, x_idx[mine]]),
-                  -np.ones(len(linked) + len(mine)), np.zeros(len(linked)))
+            sale_rows(prob.linked_assets, -1.0)
         if lay.budget:  # Σ gain_j s_j <= the gain budget left
             block(np.zeros(n_s, dtype=np.intp), x_idx, prob.tax_gain,
                   np.array([prob.gain_room]))
