@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from driftwise.app.plan import make_plan
-from driftwise.data.model import Holdings, Inputs, SecurityMaster, TargetLevel, Targets
+from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.tax import Relief, TaxRates, relieve_lots
 
-from .test_plan_tax import AS_OF, MARKET, NAV, NIIT, PRICE, cfg
+from .test_plan_tax import AS_OF, MARKET, NAV, NIIT, PRICE, cfg, inputs_of
 
 WEIGHTS = [0.31, 0.31, 0.19, 0.19]  # S0 and S1 overweight by 6% each, S2 and S3 under
 MULTIPLE = {"S0": 0.3, "S1": 1.1, "S2": 1.0, "S3": 1.0}  # basis / value: S0 a 70% gain,
@@ -30,24 +30,7 @@ def _inputs() -> Inputs:
     for t, w in zip(tickers, WEIGHTS, strict=True):
         shares = float(np.floor(w * NAV / PRICE[t]))
         rows.append((t, shares, ACQUIRED[t], shares * PRICE[t] * MULTIPLE[t]))
-    lots = pd.DataFrame(rows, columns=["ticker", "shares", "acquired", "cost_basis_usd"])
-    lots["acquired"] = pd.to_datetime(lots["acquired"])
-    lots["account"] = None
-    held = lots.groupby("ticker")["shares"].sum()
-    held.index.name = "ticker"
-    holdings = Holdings(shares=held, cash_usd=NAV - float((held * PRICE[held.index]).sum()),
-                        lots=lots, source="holdings.csv",
-                        lines=pd.Series({t: i + 2 for i, t in enumerate(held.index)}))
-    t = pd.Series(0.25, index=pd.Index(tickers, name="ticker"))
-    targets = Targets(level=TargetLevel.ASSET, weights=t, cash_weight=0.0,
-                      band_abs=pd.Series(np.nan, index=t.index),
-                      band_rel=pd.Series(np.nan, index=t.index), effective_date=None,
-                      source="targets.csv")
-    master = SecurityMaster(frame=pd.DataFrame(
-        {"sector": ["A", "A", "B", "B"], "asset_class": "Equity", "market_cap_usd": 5e10},
-        index=pd.Index(tickers, name="ticker")))
-    return Inputs(holdings=holdings, targets=targets, master=master, market=MARKET,
-                  last_rebalance=pd.Timestamp("2024-01-02"))
+    return inputs_of(rows)
 
 
 def _tax_of(trades: pd.DataFrame, inputs: Inputs) -> dict[str, float]:

@@ -56,6 +56,13 @@ def _inputs(s0_lots: list[tuple[float, str, float]], sales: pd.DataFrame | None 
         rows.append(("S0", size, acquired, size * PRICE["S0"] * multiple))
     rows += [(t, shares[t], "2020-01-02", shares[t] * PRICE[t]) for t in ("S1", "S2", "S3")]
     rows += list(extra)
+    return inputs_of(rows, sales)
+
+
+def inputs_of(rows: list[tuple[str, float, str, float]],
+              sales: pd.DataFrame | None = None) -> Inputs:
+    """A lot-level book of the four assets from its lots (ticker, shares, acquired, basis
+    USD), the rest of NAV in cash, equal targets, two sectors."""
     lots = pd.DataFrame(rows, columns=["ticker", "shares", "acquired", "cost_basis_usd"])
     lots["acquired"] = pd.to_datetime(lots["acquired"])
     lots["account"] = None
