@@ -52,7 +52,9 @@ def test_the_tax_aware_plan_sells_the_loss_and_keeps_the_gain() -> None:
     """Tax-blind, the optimizer sells both overweight assets about alike and realizes
     S0's 70% gain; with the tax in its objective it leaves S0 (its first dollar sold would
     pay 23.8% × 70% = 16.7% in tax, more than its tracking benefit net of cost), sells more
-    of S1 (each USD sold saves 23.8% × 10% = 2.4% of tax) and says why per asset. The plan's
+    of S1 (each USD sold saves 23.8% × 10% = 2.4% of tax now, weighed at the part not paid
+    back later on the lower basis, 23.8% × (1 − 1.05^−10) × 10% = 0.9%) and says why per
+    asset. The plan's
     tax is the tax model's tax of its trades, recomputed from the lots."""
     inputs = _inputs()
     blind = make_plan(inputs, cfg(**OPTIMIZED), as_of=AS_OF)
@@ -87,6 +89,30 @@ def test_the_tax_weight_is_read() -> None:
     assert zero.trades.loc["S0", "trade_usd"] < -100_000
     with pytest.raises(ConfigError):
         cfg(**{"optimizer.tax_weight": -1.0})
+
+
+def test_the_plan_says_when_it_weighed_the_convex_envelope() -> None:
+    """S0 held in two lots relieved FIFO: first a long-term lot at a 70% gain (16.7% of tax
+    per USD sold), then a short-term lot at a 10% loss (worth −2.6% per USD): the weighed
+    tax along the order falls, so the solve weighs its convex envelope and the plan says
+    so for S0, and that the sale still relieves the lots in FIFO order."""
+    rows = []
+    for t, w in zip(PRICE.index, WEIGHTS, strict=True):
+        shares = float(np.floor(w * NAV / PRICE[t]))
+        if t == "S0":
+            half = float(np.floor(shares / 2))
+            rows += [(t, half, "2015-01-02", half * PRICE[t] * 0.3),
+                     (t, shares - half, "2024-02-01", (shares - half) * PRICE[t] * 1.1)]
+        else:
+            rows.append((t, shares, "2020-01-02", shares * PRICE[t]))
+    plan = make_plan(inputs_of(rows), cfg(**OPTIMIZED, **{
+        "tax.enabled": True, "tax.lot_relief": "fifo", "optimizer.tax_weight": 0.05,
+        "policy.skip_if_cost_exceeds_benefit": False}), as_of=AS_OF)
+    assert plan.trades.loc["S0", "trade_usd"] < 0.0
+    said = " | ".join(plan.reasons)
+    assert ("S0: the tax of selling by fifo, a loss counted at what it is worth, is not "
+            "convex in the amount sold") in said
+    assert "the sale relieves the lots in that order" in said
 
 
 def test_a_gain_budget_binds_in_the_solve() -> None:

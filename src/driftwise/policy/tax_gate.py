@@ -465,10 +465,11 @@ def _solver_reasons(outcome: StepResult, day: AssetDay, lots: TaxLots, settings:
                            "exceeds the sale's marginal tracking benefit net of trading "
                            f"cost ({net:.2%})"))
         if sold_usd > 0.0 and terms.envelope[i]:
-            out.append((i, f"the tax of selling by {relief} is not convex in the amount "
-                           "sold (a lot of higher tax per USD comes before one of lower); "
-                           "the optimizer weighed its convex envelope, at most the tax "
-                           "model's, and the sale relieves the lots in that order"))
+            out.append((i, f"the tax of selling by {relief}, a loss counted at what it is "
+                           "worth, is not convex in the amount sold (a lot weighing more per "
+                           "USD comes before one weighing less); the optimizer weighed its "
+                           "convex envelope, at most that tax, and the sale relieves the "
+                           "lots in that order"))
     return out
 
 
