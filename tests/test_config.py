@@ -117,6 +117,22 @@ def test_config_is_frozen_and_hashable() -> None:
     assert hash(cfg) == hash(default_config())
 
 
+def test_the_defaults_built_without_validation_equal_the_validated_ones() -> None:
+    """``default_config()`` skips the validators (``model_construct``); the result equals,
+    field by field and in what counts as set, the configuration validated from nothing."""
+    built, validated = default_config(), Config.model_validate({})
+    assert built == validated == Config()
+    assert built.model_dump() == validated.model_dump()
+    assert built.to_toml() == validated.to_toml()
+    assert built.model_fields_set == validated.model_fields_set == set()
+    for name in Config.model_fields:
+        mine, theirs = getattr(built, name), getattr(validated, name)
+        assert type(mine) is type(theirs), name
+        assert mine.model_fields_set == theirs.model_fields_set, name
+        assert {k: type(v) for k, v in vars(mine).items()} == \
+            {k: type(v) for k, v in vars(theirs).items()}, name
+
+
 def test_config_error_is_a_driftwise_value_error() -> None:
     with pytest.raises(ConfigError) as info:
         loads_config("[policy]\nthreshold = 2.0\n")

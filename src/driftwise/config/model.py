@@ -253,7 +253,12 @@ def _lax(default: Any, description: str, **constraints: Any) -> Any:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    """A section of the configuration. Its validator is built when first used
+    (``defer_build``): a command given no configuration file reads only the defaults
+    (:func:`default_config`), which need none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False,
+                              defer_build=True)
 
 
 # ------------------------------------------------------- composed triggers
@@ -700,19 +705,19 @@ class AccountsConfig(_Section):
 class Config(_Section):
     """The whole configuration; every section and field has a default."""
 
-    policy: PolicyConfig = PolicyConfig()
-    constraints: ConstraintsConfig = ConstraintsConfig()
-    optimizer: OptimizerConfig = OptimizerConfig()
-    costs: CostsConfig = CostsConfig()
-    risk: RiskConfig = RiskConfig()
-    execution: ExecutionConfig = ExecutionConfig()
-    tax: TaxConfig = TaxConfig()
-    backtest: BacktestConfig = BacktestConfig()
-    portfolio: PortfolioConfig = PortfolioConfig()
-    data: DataConfig = DataConfig()
-    record: RecordConfig = RecordConfig()
-    cluster: ClusterConfig = ClusterConfig()
-    accounts: AccountsConfig = AccountsConfig()
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    tax: TaxConfig = Field(default_factory=TaxConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    record: RecordConfig = Field(default_factory=RecordConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    accounts: AccountsConfig = Field(default_factory=AccountsConfig)
 
     def to_toml(self) -> str:
         """The configuration as TOML text that :func:`loads_config` reads back equal.
@@ -838,8 +843,16 @@ def __getattr__(name: str) -> str:
 
 
 def default_config() -> Config:
-    """The configuration with every default (equal to the commented template)."""
-    return Config()
+    """The configuration with every default (equal to the commented template).
+
+    Built from the fields' defaults without running the validators (``model_construct``),
+    which would first build every section's validator (about half the import of this
+    module): the defaults are valid by construction, as ``Config()`` checks (a test holds
+    the two equal).
+    """
+    sections = {name: info.annotation.model_construct()  # type: ignore[union-attr]
+                for name, info in Config.model_fields.items()}
+    return Config.model_construct(_fields_set=set(), **sections)
 
 
 def accepted_jumps(config: Config, given: Sequence[str] | None = None) -> tuple[str, ...]:
