@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +20,36 @@ def _modules_after(code: str) -> set[str]:
     return set(eval(out))
 
 
+HELP_NEVER = {
+    "pandas", "numpy", "numba", "pydantic", "driftwise.app.plan", "driftwise.cli.plan",
+    "driftwise.config", "typer.rich_utils", "rich.markdown", "rich.traceback", "rich.syntax",
+    "markdown_it", "pygments", "attr",
+}
+"""What ``driftwise --help`` never imports: a command, the numeric stack, the
+configuration, and typer's help renderer with the Markdown, syntax highlighting and
+traceback modules it brings (the root's help is drawn with rich's panel and table)."""
+
+
 def test_the_root_help_imports_no_command_nor_the_numeric_stack() -> None:
     loaded = _modules_after("from driftwise.cli import main; main(['--help'])")
-    heavy = {"pandas", "numba", "driftwise.app.plan", "driftwise.cli.plan", "driftwise.config"}
-    assert not heavy & loaded
+    assert not HELP_NEVER & loaded, sorted(HELP_NEVER & loaded)
+
+
+def test_the_root_help_lists_every_command_with_its_own_help() -> None:
+    """The root's help, drawn without typer's renderer, shows each command beside its
+    short help, in panels as typer draws them (and click's plain help without rich)."""
+    code = "from driftwise.cli import main; main(['--help'])"
+    env = {**os.environ, "TERMINAL_WIDTH": "400"}
+    for use_rich in ("1", "0"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**env, "TYPER_USE_RICH": use_rich}).stdout
+        assert "Usage: driftwise [OPTIONS] COMMAND [ARGS]..." in out
+        assert ("╭─ Commands" in out) == (use_rich == "1")
+        for name in cli.MODULES:  # click's plain help cuts a help to its first words
+            shown = cli.SHORT_HELP[name] if use_rich == "1" else cli.SHORT_HELP[name][:20]
+            assert re.search(rf"^\W*{re.escape(name)} +{re.escape(shown)}", out, re.M), \
+                (use_rich, name)
+        assert re.search(r"--help +Show this message and exit\.", out)
 
 
 def test_a_command_imports_its_own_module_only() -> None:
@@ -30,11 +58,15 @@ def test_a_command_imports_its_own_module_only() -> None:
     assert not {"driftwise.cli.backtest", "driftwise.app.backtest", "numba"} & loaded
 
 
+def test_every_command_has_a_short_help() -> None:
+    assert list(cli.SHORT_HELP) == list(cli.MODULES)
+
+
 @pytest.mark.parametrize("name", list(cli.MODULES))
 def test_the_listed_help_is_the_command_s_own(name: str) -> None:
     command = cli._loaded(cli.MODULES[name])[name]
     own = (command.help or "").split("\n\n")[0].replace("\n", " ")
-    assert cli._short_help(name) == own
+    assert cli.SHORT_HELP[name] == own
 
 
 def test_dask_is_imported_by_a_parallel_run_only() -> None:

@@ -5,19 +5,17 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 bad input (a
 traceback). Each command lives in its own module and registers itself on :data:`app`.
 
 The commands are loaded when used (:class:`_LazyCommands`): ``driftwise --help`` lists them
-with the first line of their docstrings, read from the source without importing it, and
+with the first line of their docstrings (:data:`SHORT_HELP`) without importing them, and
 ``driftwise plan`` imports only what ``plan`` needs, so a command starts fast; ``plan``
 and ``monitor`` run the kernels as plain Python, without numba (:data:`PLAIN_PYTHON`).
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
 import sys
 from collections.abc import MutableMapping, Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -50,8 +48,8 @@ computation; ``plan --report`` runs backtests, so it keeps them compiled. Only t
 class _LazyCommands(typer.core.TyperGroup):
     """The root group: a command's module is imported when the command is used.
 
-    Listing the commands for ``--help`` needs only their short help, which
-    :func:`_short_help` reads from the module's source; any other use of a command (running
+    Listing the commands for ``--help`` needs only their short help
+    (:data:`SHORT_HELP`); any other use of a command (running
     it, its own ``--help``, ``commands``) imports its module and registers it as usual.
     """
 
@@ -72,15 +70,74 @@ class _LazyCommands(typer.core.TyperGroup):
         if cmd_name not in MODULES:
             return None
         if self._listing:
-            return typer.core.TyperCommand(cmd_name, help=_short_help(cmd_name))
+            return typer.core.TyperCommand(cmd_name, help=SHORT_HELP[cmd_name])
         return _loaded(MODULES[cmd_name]).get(cmd_name)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            if typer.core.HAS_RICH and self.rich_markup_mode is not None:
+                _print_root_help(self, ctx)
+            else:  # TYPER_USE_RICH=0: click's plain help
+                super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+_OPTION_STYLES = {"option": "bold cyan", "switch": "bold green", "usage": "yellow"}
+"""The colours typer's help gives options, switches and the usage line."""
+
+
+def _print_root_help(group: _LazyCommands, ctx: Any) -> None:
+    """Print ``driftwise --help`` as typer's renderer does (usage, help, an Options and a
+    Commands panel, the same colours), drawn with rich's console, panel and table alone.
+
+    typer's renderer (``typer.rich_utils``) also imports rich's Markdown, syntax and
+    traceback modules, and through them markdown-it, pygments and attrs, for about 0.08 s
+    of a 0.2 s ``--help``; the root's help uses none of them.
+    """
+    import inspect
+    import os
+
+    from rich.console import Console
+    from rich.highlighter import RegexHighlighter
+    from rich.padding import Padding
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+    from rich.theme import Theme
+
+    class Options(RegexHighlighter):
+        highlights = [  # noqa: RUF012  (rich's own pattern: a class attribute)
+                      r"(^|\W)(?P<switch>\-\w+)(?![a-zA-Z0-9])",
+                      r"(^|\W)(?P<option>\-\-[\w\-]+)(?![a-zA-Z0-9])",
+                      r"(?P<usage>Usage: )"]
+
+    width = os.environ.get("TERMINAL_WIDTH")  # the variables typer's console reads
+    force = True if any(os.environ.get(v) for v in ("GITHUB_ACTIONS", "FORCE_COLOR",
+                                                    "PY_COLORS")) else None
+    if os.environ.get("_TYPER_FORCE_DISABLE_TERMINAL"):
+        force = False
+    highlight = Options()
+    console = Console(theme=Theme(_OPTION_STYLES), highlighter=highlight,
+                      force_terminal=force, width=int(width) if width else None)
+    console.print(Padding(highlight(group.get_usage(ctx)), 1), style="bold")
+    if group.help:
+        first = inspect.cleandoc(group.help).split("\n\n")[0].replace("\n", " ")
+        console.print(Padding(highlight(Text.from_markup(first.strip())), (0, 1, 1, 1)))
+    names = list(group.list_commands(ctx))
+    rows = {"Options": [(", ".join(p.opts), p.help or "") for p in group.get_params(ctx)
+                        if not getattr(p, "hidden", False)],
+            "Commands": [(n, group.get_command(ctx, n).help or "") for n in names]}
+    first_width = max(len(name) for row in rows.values() for name, _ in row)
+    for title, row in rows.items():
+        table = Table(highlight=False, show_header=False, expand=True, box=None,
+                      pad_edge=False, padding=(0, 1))
+        table.add_column(style="bold cyan", no_wrap=True, width=first_width)
+        table.add_column(justify="left", no_wrap=False, ratio=10)
+        for name, text in row:
+            table.add_row(Text(name), highlight(Text.from_markup(text.strip())))
+        console.print(Panel(table, border_style="dim", title=title, title_align="left"))
 
 
 @cache
@@ -92,38 +149,52 @@ def _loaded(module: str) -> dict[str, Any]:
     return dict(group.commands)
 
 
-@cache
-def _short_help(name: str) -> str:
-    """The first paragraph of the docstring of the function registered as ``name``, read
-    from the source of its module (``app.command(name)(fn)`` or ``app.add_typer(x,
-    name=name)`` with ``x = typer.Typer(help=...)``)."""
-    tree = ast.parse(Path(__file__).with_name(f"{MODULES[name]}.py").read_text("utf-8"))
-    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        if (isinstance(node.func, ast.Call) and isinstance(node.func.func, ast.Attribute)
-                and node.func.func.attr == "command" and node.func.args
-                and ast.literal_eval(node.func.args[0]) == name
-                and isinstance(node.args[0], ast.Name)):
-            doc = ast.get_docstring(functions[node.args[0].id]) or ""
-            return doc.split("\n\n")[0].replace("\n", " ")
-        if (isinstance(node.func, ast.Attribute) and node.func.attr == "add_typer"
-                and any(k.arg == "name" and ast.literal_eval(k.value) == name
-                        for k in node.keywords)):
-            return _typer_help(tree, node.args[0])
-    raise LookupError(f"driftwise.cli.{MODULES[name]} registers no command {name!r}")
-
-
-def _typer_help(tree: ast.Module, target: ast.expr) -> str:
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and isinstance(target, ast.Name)
-                and any(isinstance(t, ast.Name) and t.id == target.id for t in node.targets)
-                and isinstance(node.value, ast.Call)):
-            for k in node.value.keywords:
-                if k.arg == "help":
-                    return str(ast.literal_eval(k.value))
-    return ""
+SHORT_HELP = {
+    "plan": "Today's decision for one portfolio: rebalance, partial, delay, skip or invalid.",
+    "monitor": "Where the portfolio stands today: drift, TE, drift speed, days to breach, flags.",
+    "harvest": "Scan tax lots for loss-harvest candidates: loss, deferral and rate arbitrage.",
+    "costs": "Price a trade list: half-spread, commission, impact, borrow; liquidity days; flags.",
+    "fills": "Import fills: update shares, cash and lots, and reset drift tracking.",
+    "validate-rules": (
+        "Validate the methodology's rules 1-4 on history: events, hit rates, intervals, "
+        "verdicts."
+    ),
+    "backtest": "Compare rebalancing rules on history, with block-bootstrap intervals.",
+    "report": (
+        "Write one self-contained HTML report: the plan, the backtest of the "
+        "methodology's rules."
+    ),
+    "config": "Configuration files.",
+    "init": "Create the portfolio record, or migrate it to this version's schema (idempotent).",
+    "import": (
+        "Import holdings, lots, targets, security master, costs, prices and VIX into the "
+        "record."
+    ),
+    "approve": (
+        "Approve the orders of a plan (proposed -> approved), or mark them sent or "
+        "cancelled."
+    ),
+    "history": (
+        "What was decided when, and why: an account's imports, plans (decision and "
+        "reasons), order approvals and fills, in the order they were recorded."
+    ),
+    "daily": (
+        "Plan every account of the record on one day, from the record alone, and show "
+        "what needs action, sorted by drift and cost-benefit."
+    ),
+    "review": "Review an account from the history driftwise daily recorded.",
+    "dashboard": (
+        "Write the accounts dashboard: the accounts needing action, drift, expected costs"
+        " and taxes, and orders, from the record."
+    ),
+    "calibrate-costs": (
+        "Measure the VIX multipliers of spread and impact from daily high, low and close "
+        "(Corwin-Schultz and Abdi-Ranaldo), by VIX regime and size tier, with intervals."
+    ),
+}
+"""The first paragraph of each command's help, as ``driftwise --help`` lists it without
+importing the command (``tests/cli/test_startup.py`` holds each equal to the help of the
+command its module registers)."""
 
 
 app = typer.Typer(
