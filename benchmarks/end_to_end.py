@@ -13,7 +13,11 @@ whole shares and minimum trades in USD do not scale with the NAV, so case 3 cann
 
 Command cases run ``driftwise`` in a fresh process, as a user does, so their figures
 include the import of the package and of numba's cached kernels; "warm" means the
-kernels are already compiled and cached on disk (one run before the timed ones).
+kernels are already compiled and cached on disk and the modules' bytecode too (one run
+before the timed ones; bytecode in a temporary folder, even when the caller sets
+``PYTHONDONTWRITEBYTECODE``). Beside each command, its floor: a fresh process importing
+only the libraries the command cannot start without (``FLOORS``), timed alternately with
+the command, and driftwise's share, the command's time less the floor's.
 
     python benchmarks/end_to_end.py [--repeats 3] [--sweep 1000] [--commands] [--validate]
                                     [--no-backtest] [--only-sweep [--fractional]]
@@ -168,47 +172,83 @@ def bootstrap_case(repeats: int, data: tuple[pd.DataFrame, pd.DataFrame, pd.Seri
           f"{len(BOOTSTRAP_METRICS)} metrics: {_duration(best)} best", flush=True)
 
 
-def command_case(label: str, args: list[str], target: str, repeats: int,
-                 size_of: Path | None = None, env: dict[str, str] | None = None) -> None:
+FLOORS = {
+    "help": ("typer", "import typer, typer.main"),
+    "table": ("typer and its pydantic parameter parsing, numpy, pandas without pyarrow",
+              "import sys; sys.modules['pyarrow'] = None; import numpy, pandas, typer, "
+              "typer.main, typer._adapters"),
+    "report": ("typer and its pydantic parameter parsing, numpy, pandas, numba",
+               "import numpy, pandas, numba, typer, typer.main, typer._adapters"),
+}
+"""For each kind of command, the libraries it cannot start without and the code that
+imports only them in a fresh process: the floor below which no work of driftwise's can
+bring the command (typer 0.29 parses parameters with pydantic; ``monitor`` and ``plan``
+import pandas without pyarrow, ``plan --report`` compiles kernels with numba)."""
+
+
+def _fresh_environment(cache: Path) -> dict[str, str]:
+    """The environment of a timed process: bytecode read from and written to ``cache``,
+    as an installed driftwise reads its compiled modules; a ``PYTHONDONTWRITEBYTECODE``
+    of the caller (which would make every run compile driftwise's sources again, about
+    0.1-0.2 s a command) is dropped."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": str(cache)}
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU time (user + system, the process and its workers) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, cwd=ROOT, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def command_case(label: str, args: list[str], target: str, repeats: int, cache: Path,
+                 floor: str, size_of: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
     """A command in a fresh process, warm (run once first), best of ``repeats``: wall time
     and the CPU time (user + system) of the process and its workers, which other load on
-    the machine inflates less."""
-
-    def run() -> float:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([DRIFTWISE, *args], check=True, capture_output=True, cwd=ROOT,
-                       env=None if env is None else {**os.environ, **env})
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-    run()
-    walls, cpus = [], []
+    the machine inflates less. Each run alternates with one of the floor (:data:`FLOORS`),
+    so both see the same load; driftwise's share is the command's time less the floor's."""
+    environment = {**_fresh_environment(cache), **(env or {})}
+    what, code = FLOORS[floor]
+    command, bare = [DRIFTWISE, *args], [sys.executable, "-c", code]
+    _timed(command, environment), _timed(bare, environment)
+    runs, floors = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        cpus.append(run())
-        walls.append(time.perf_counter() - start)
+        runs.append(_timed(command, environment))
+        floors.append(_timed(bare, environment))
+    walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
+    floor_wall, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     size = (f"; {size_of.name} {size_of.stat().st_size / 1e6:.1f} MB"
             if size_of is not None and size_of.exists() else "")
     print(f"{label}: {_duration(min(walls))} best, {_duration(float(np.median(walls)))} median "
           f"(target {target}); CPU {_duration(min(cpus))}{size}; load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(f"    floor ({what}): {_duration(floor_wall)} best, CPU {_duration(floor_cpu)}; "
+          f"driftwise's share: {_duration(min(walls) - floor_wall)} "
+          f"(CPU {_duration(min(cpus) - floor_cpu)})", flush=True)
 
 
 def command_cases(repeats: int) -> None:
     """``--help``, ``monitor``, ``plan`` (each also with the kernels compiled, as before
-    they ran as Python) and ``plan --report``."""
+    they ran as Python) and ``plan --report``, each beside its floor."""
     compiled = {"DRIFTWISE_JIT": "compiled"}
-    command_case("driftwise --help", ["--help"], "0.3 s", repeats)
-    command_case("driftwise monitor (sample)", ["monitor"], "0.7 s", repeats)
-    command_case("  the same, kernels compiled (DRIFTWISE_JIT=compiled)", ["monitor"], "-",
-                 repeats, env=compiled)
-    command_case("driftwise plan (sample)", ["plan"], "1.0 s", repeats)
-    command_case("  the same, kernels compiled (DRIFTWISE_JIT=compiled)", ["plan"], "-",
-                 repeats, env=compiled)
     with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder) / "bytecode"
+        command_case("driftwise --help", ["--help"], "0.3 s", repeats, cache, "help")
+        command_case("driftwise monitor (sample)", ["monitor"], "0.7 s", repeats, cache,
+                     "table")
+        command_case("  the same, kernels compiled (DRIFTWISE_JIT=compiled)", ["monitor"],
+                     "-", repeats, cache, "report", env=compiled)
+        command_case("driftwise plan (sample)", ["plan"], "1.0 s", repeats, cache, "table")
+        command_case("  the same, kernels compiled (DRIFTWISE_JIT=compiled)", ["plan"], "-",
+                     repeats, cache, "report", env=compiled)
         report = Path(folder) / "report.html"
         command_case("driftwise plan --report (sample)", ["plan", "--report", str(report)],
-                     "8 s", 1, size_of=report)
+                     "8 s", 1, cache, "report", size_of=report)
 
 
 def validate_case() -> None:
@@ -217,9 +257,10 @@ def validate_case() -> None:
     if not data_dir.exists():
         print(f"validate-rules: skipped, no data at {data_dir}")
         return
-    command_case("driftwise validate-rules --universe sp500 (20 portfolios)",
-                 ["validate-rules", "--universe", "sp500", "--data-dir", str(data_dir),
-                  "--portfolios", "20"], "60 s", 1)
+    with tempfile.TemporaryDirectory() as folder:
+        command_case("driftwise validate-rules --universe sp500 (20 portfolios)",
+                     ["validate-rules", "--universe", "sp500", "--data-dir", str(data_dir),
+                      "--portfolios", "20"], "60 s", 1, Path(folder), "report")
 
 
 def main() -> None:

@@ -126,8 +126,8 @@ def _print_root_help(group: _LazyCommands, ctx: Any) -> None:
         first = inspect.cleandoc(group.help).split("\n\n")[0].replace("\n", " ")
         console.print(Padding(highlight(Text.from_markup(first.strip())), (0, 1, 1, 1)))
     names = list(group.list_commands(ctx))
-    rows = {"Options": [(", ".join(p.opts), p.help or "") for p in group.get_params(ctx)
-                        if not getattr(p, "hidden", False)],
+    rows = {"Options": [(", ".join(p.opts), getattr(p, "help", None) or "")
+                        for p in group.get_params(ctx) if not getattr(p, "hidden", False)],
             "Commands": [(n, group.get_command(ctx, n).help or "") for n in names]}
     first_width = max(len(name) for row in rows.values() for name, _ in row)
     for title, row in rows.items():

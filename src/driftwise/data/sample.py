@@ -24,6 +24,7 @@ skfolio or arch (both are slow to import), so loading the sample takes milliseco
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftwise._atomic import atomic_path
 from driftwise._types import TRADING_DAYS
 from driftwise.data.costs import read_cost_inputs
 from driftwise.data.holdings import read_holdings
@@ -88,15 +90,94 @@ def load_sample_market() -> MarketData:
         no volume: liquidity is estimated from market cap and flagged), ``vix`` on every
         price date.
     """
-    prices = _read_dated_csv(_package_file("skfolio", "datasets", "data", "sp500_dataset.csv.gz"))
-    index = _read_dated_csv(_package_file("skfolio", "datasets", "data", "sp500_index.csv.gz"))
-    vix_real = pd.read_csv(_package_file("arch", "data", "vix", "vix.csv.gz"))
-    vix_real.index = pd.to_datetime(vix_real["Date"], format="%m/%d/%Y")
-    # arch's file marks market holidays with "." instead of a close
-    real = pd.to_numeric(vix_real["vix"], errors="coerce").dropna()
+    prices, index, real = _sample_files()
     vix, proxy_note = vix_with_proxy(real, index.iloc[:, 0], pd.DatetimeIndex(prices.index))
     return MarketData(prices=prices, volumes=None, vix=vix, risk_free_annual=None,
                       source="sample prices (skfolio.datasets)", notices=(proxy_note,))
+
+
+SOURCES = (("skfolio", "datasets", "data", "sp500_dataset.csv.gz"),
+           ("skfolio", "datasets", "data", "sp500_index.csv.gz"),
+           ("arch", "data", "vix", "vix.csv.gz"))
+"""The sample's market files: the stocks' prices, the S&P 500 index, the real VIX."""
+
+
+def _read_sources(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The stocks' prices, the index level (both by date and ticker) and the real VIX
+    closes, parsed from the sample's files."""
+    prices, index = _read_dated_csv(paths[0]), _read_dated_csv(paths[1])
+    vix_real = pd.read_csv(paths[2])
+    vix_real.index = pd.to_datetime(vix_real["Date"], format="%m/%d/%Y")
+    # arch's file marks market holidays with "." instead of a close
+    real = pd.to_numeric(vix_real["vix"], errors="coerce").dropna()
+    return prices, index, real
+
+
+def _sample_files() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """:func:`_read_sources`, kept on disk as arrays after the first read.
+
+    Parsing the three compressed CSV files takes about 40 ms of a command's start; their
+    arrays are saved once (``__pycache__`` beside this module, written atomically, without
+    pickle) under a name that changes with the files' sizes and times and the versions of
+    pandas and numpy. A damaged or unwritable cache is read around: the files are parsed.
+    """
+    paths = [_package_file(*source) for source in SOURCES]
+    cached = _sample_cache(paths)
+    try:
+        with np.load(cached, allow_pickle=False) as kept:
+            return _from_arrays(dict(kept))
+    except Exception:  # any unreadable cache: parse the files instead
+        pass
+    frames = _read_sources(paths)
+    try:
+        with atomic_path(cached) as temp:
+            np.savez(temp, **_to_arrays(*frames))  # type: ignore[arg-type]
+    except OSError:
+        pass  # a read-only installation: no cache
+    return frames
+
+
+def _sample_cache(paths: list[Path]) -> Path:
+    """Where the sample's parsed files are kept: named by a digest of the files' paths,
+    sizes and modification times and of the pandas and numpy versions."""
+    stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
+    key = repr((stats, pd.__version__, np.__version__, _CACHE_FORMAT)).encode()
+    return (Path(__file__).parent / "__pycache__"
+            / f"sample-market-{hashlib.sha256(key).hexdigest()[:16]}.npz")
+
+
+_CACHE_FORMAT = 1
+"""The layout of the arrays :func:`_to_arrays` writes (a change of it renames the file)."""
+
+
+def _to_arrays(prices: pd.DataFrame, index: pd.DataFrame,
+               real: pd.Series) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name, frame in (("prices", prices), ("index", index)):
+        out[f"{name}_dates"] = frame.index.to_numpy()  # in pandas's own unit
+        out[f"{name}_tickers"] = np.array([str(c) for c in frame.columns], dtype=np.str_)
+        out[f"{name}_values"] = frame.to_numpy(dtype=np.float64)
+    out["vix_dates"] = real.index.to_numpy()
+    out["vix_values"] = real.to_numpy(dtype=np.float64)
+    return out
+
+
+def _from_arrays(kept: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The frames :func:`_read_sources` returns, rebuilt from :func:`_to_arrays`'s arrays
+    (the same index, names and dtypes: ``tests/data/test_sample.py`` holds them equal)."""
+    frames = []
+    for name in ("prices", "index"):
+        if kept[f"{name}_dates"].dtype.kind != "M":
+            raise ValueError("not a date array")
+        frames.append(pd.DataFrame(
+            np.asarray(kept[f"{name}_values"], dtype=np.float64),
+            index=pd.DatetimeIndex(kept[f"{name}_dates"], name="date"),
+            columns=pd.Index([str(c) for c in kept[f"{name}_tickers"]], name="ticker")))
+    if kept["vix_dates"].dtype.kind != "M":
+        raise ValueError("not a date array")
+    dates = pd.DatetimeIndex(kept["vix_dates"], name="Date")
+    real = pd.Series(np.asarray(kept["vix_values"], dtype=np.float64), index=dates, name="vix")
+    return frames[0], frames[1], real
 
 
 def _read_dated_csv(path: Path) -> pd.DataFrame:
