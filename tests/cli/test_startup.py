@@ -97,11 +97,12 @@ MONITOR_NEVER = {
     "driftwise.app.backtest", "driftwise.policy.rule", "driftwise.policy.sizing",
     "driftwise.policy.book", "driftwise.validation", "driftwise.report", "driftwise.record",
     "driftwise.execution", "driftwise.execution.schedule", "driftwise.policy.optimize",
-    "driftwise.policy.triggers", "driftwise.tax",
+    "driftwise.policy.triggers", "driftwise.tax", "typer.rich_utils", "markdown_it",
+    "pygments",
 }
 """What ``monitor`` never uses: the compiler, Arrow, the solvers, the record, the backtest,
 the planner's decision, the execution schedule, the optimizer, the trigger registry, the
-tax rules, the report and the study."""
+tax rules, the report and the study, typer's help renderer."""
 
 
 def test_monitor_imports_only_what_it_uses() -> None:
@@ -110,10 +111,29 @@ def test_monitor_imports_only_what_it_uses() -> None:
     assert not MONITOR_NEVER & loaded, sorted(MONITOR_NEVER & loaded)
 
 
+def test_a_command_given_no_configuration_builds_no_configuration_validator() -> None:
+    """The defaults need no validator (``default_config``): ``monitor`` builds none, and
+    ``plan`` only the whole configuration's, for the TOML its plan records."""
+    check = ("import driftwise.config.model as m\n"
+             "print('BUILT', sorted(n for n in m.__all__ if isinstance(getattr(m, n), type)"
+             " and issubclass(getattr(m, n), m.BaseModel)"
+             " and getattr(m, n).__pydantic_complete__))\n")
+    for command, built in ((["monitor", "--json"], []), (["plan", "--json"], ["Config"])):
+        code = ("import sys\nfrom driftwise.cli import main\n"
+                f"sys.argv = ['driftwise', *{command!r}]\n"
+                "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0\n"
+                + check)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert eval(run.stdout.rpartition("BUILT ")[2]) == built, command
+
+
 def test_plan_imports_neither_arrow_nor_the_backtest() -> None:
     loaded, _ = _after_command(["plan", "--json"])
-    assert not {"numba", "pyarrow", "driftwise.backtest.engine", "driftwise.validation",
-                "driftwise.report", "driftwise.record"} & loaded
+    assert not {"numba", "pyarrow", "scipy", "driftwise.backtest.engine",
+                "driftwise.validation", "driftwise.report", "driftwise.record",
+                "typer.rich_utils", "markdown_it", "pygments"} & loaded
 
 
 def test_a_parquet_input_still_reads_when_pandas_came_without_arrow(tmp_path: Path) -> None:
