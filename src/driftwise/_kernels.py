@@ -58,31 +58,35 @@ def arg(values: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> npt.NDArra
 
 @kernel
 def _block_sum(a: FloatArray, lo: int, n: int) -> float:
-    """numpy's pairwise sum of at most 128 elements (8 accumulators)."""
+    """numpy's pairwise sum of at most 128 elements (8 accumulators).
+
+    The block is read through a view indexed from 0 in whole steps of 8 (``b[8 q + j]``):
+    the same additions in the same order as indexing ``a`` from ``lo``, which numba
+    compiles to about half the time (the mark to market of a backtest row sums 500
+    assets twice a day).
+    """
+    b = a[lo: lo + n]
     if n < 8:
         res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
+        for i in range(n):
+            res += b[i]
         return res
-    r0, r1, r2, r3 = float(a[lo]), float(a[lo + 1]), float(a[lo + 2]), float(a[lo + 3])
-    r4, r5, r6, r7 = float(a[lo + 4]), float(a[lo + 5]), float(a[lo + 6]), float(a[lo + 7])
-    i = 8
-    end = n - (n % 8)
-    while i < end:
-        j = lo + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
-        i += 8
+    r0, r1, r2, r3 = float(b[0]), float(b[1]), float(b[2]), float(b[3])
+    r4, r5, r6, r7 = float(b[4]), float(b[5]), float(b[6]), float(b[7])
+    steps = n // 8
+    for q in range(1, steps):
+        i = 8 * q
+        r0 += b[i]
+        r1 += b[i + 1]
+        r2 += b[i + 2]
+        r3 += b[i + 3]
+        r4 += b[i + 4]
+        r5 += b[i + 5]
+        r6 += b[i + 6]
+        r7 += b[i + 7]
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
+    for i in range(8 * steps, n):
+        res += b[i]
     return res
 
 

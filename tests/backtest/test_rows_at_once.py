@@ -186,3 +186,50 @@ def test_errors_are_the_day_loops(rows: list[int]) -> None:
             run(short, [pol.threshold(h, base=base) for h in (0.05, 0.02)])
         messages.append(str(error.value))
     assert messages[0] == messages[1]
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # rows: cleared
+@given(configs=flat_grids(), window=st.sampled_from([(DAYS[2], DAYS[140]),
+                                                      (DAYS[120], DAYS[300])]))
+def test_the_shared_start_equals_each_row_marked_alone(
+        rows: list[int], configs: list[Config], window: tuple[pd.Timestamp, pd.Timestamp]
+) -> None:
+    """The days before each row first fires, marked once for rows on the same starting
+    book (compiled.shared_start), equal every row marked on its own, bit for bit."""
+    start, end = window
+    shared = backtest_configs(SYNTHETIC, configs, start=start, end=end)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "SHARED_START", False)
+        alone = backtest_configs(SYNTHETIC, configs, start=start, end=end)
+    _assert_equal(shared, alone)
+
+
+def test_the_shared_start_skips_the_days_before_the_first_trade(
+        rows: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows starting on the same book begin row by row on the day each first fires (at
+    or before its first trade; a threshold that never fires: after the last day), with
+    the days before recorded; short books paying borrow and cash earning interest are
+    equal to the day loop."""
+    starts: list[list[int]] = []
+    share = compiled.shared_start
+
+    def spy(batch: object, state: object, loop: object, start: int,
+            next_day: np.ndarray) -> None:
+        share(batch, state, loop, start, next_day)  # type: ignore[arg-type]
+        starts.append([int(d) for d in next_day])
+    monkeypatch.setattr(compiled, "shared_start", spy)
+    for inputs, base in ((SYNTHETIC, Config().with_overrides({"costs.flat_cost_bps": 10.0})),
+                         (SHORT, BASE.with_overrides({"costs.flat_cost_bps": 10.0}))):
+        configs = [pol.threshold(h, base=base) for h in (0.0, 0.01, 0.03, 0.9)]
+        starts.clear()
+        result = backtest_configs(inputs, configs)  # type: ignore[arg-type]
+        _assert_equal(result, _day_loop(inputs, configs))
+        n_days = len(result.dates)
+        first_trade = [int(np.argmax(result.rebalanced[:, c])) for c in range(3)]
+        (fired,) = starts  # a row may fire without trading (its ADV unknown on day 0)
+        assert all(f <= t for f, t in zip(fired, first_trade, strict=False))
+        assert fired[1:] == [*first_trade[1:], n_days]
+        assert first_trade[0] <= first_trade[1] <= first_trade[2] and fired[2] > 0
+        assert not result.rebalanced[:, 3].any()
+        assert np.isfinite(result.nav_usd).all()

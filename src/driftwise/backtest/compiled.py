@@ -269,6 +269,8 @@ def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
     n_days, n_rows = h.n_days, len(batch.members)
     days = Days(batch, flat)
     next_day = np.full(n_rows, start, dtype=np.intp)
+    if SHARED_START:
+        shared_start(batch, state, loop, start, next_day)
     status = np.full(n_rows, OK, dtype=np.intp)
     vol = np.zeros(len(h.tickers))  # read by the cost-constrained destination only
     # plain writable arrays (a Dask worker's unpickled history may be read-only: another
@@ -306,6 +308,55 @@ def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
             if wait_day >= n_days:
                 return
             days.build(wait_day)
+
+
+SHARED_START = True
+"""Whether :func:`run_rows` marks the days before each row first fires once for all rows
+when they start from the same book (:func:`shared_start`)."""
+
+
+def shared_start(batch: Batch, state: BatchState, loop: Loop, start: int,
+                 next_day: IntArray) -> None:
+    """The quiet days every row of ``batch`` spends on its starting book, marked once.
+
+    Rows that start from the same book (shares, cash and days since rebalancing equal)
+    hold the same book, pay the same borrow and interest and are marked to the same NAV
+    and drift every day until the first day each fires: the days before are one path,
+    and only the threshold tells the rows apart. The path is marked once
+    (:func:`~driftwise.backtest._kernels.threshold_scan` of one row without a threshold,
+    to the first review day); each row's days before its first firing day are that
+    path's records, its cash the path's cash on the day before, its days since
+    rebalancing one more per day, and its next day (``next_day``, written) the day it
+    fires, from which :func:`~driftwise.backtest._kernels.threshold_row` runs it as
+    before. The same operations on the same numbers: the same bits (a count of days since
+    rebalancing that is not a whole number of at most 2^52 keeps every row's own days).
+    """
+    h, book = batch.history, state.book
+    shares, cash, since = book.shares, book.cash_usd, book.days_since_rebalance
+    n_days = h.n_days
+    if start >= n_days or len(since) < 2 or not all(
+            np.array_equal(a, np.broadcast_to(a[:1], a.shape), equal_nan=True)
+            for a in (shares, cash, since)):
+        return
+    first_since = float(since[0])
+    if np.isfinite(first_since) and (first_since != np.floor(first_since)
+                                     or abs(first_since) >= 2.0**52):
+        return
+    path = record_array(np.zeros((n_days, 1), dtype=_k.DAY))
+    end = _k.threshold_scan(start, shares[:1].copy(), cash[:1].copy(), since[:1].copy(),
+                            h.prices, batch.target, float(batch.target_cash),
+                            np.full(1, np.inf), loop.calendar, batch.invalid,
+                            loop.borrow_rate, loop.cash_growth, path, np.empty(1),
+                            np.empty(1), np.zeros(1))
+    drift = path["drift"][start:end, 0]
+    fires = ((drift[:, None] >= loop.threshold[None, :]) & (drift[:, None] > 0.0)
+             & ~batch.invalid[start:end, None])
+    first = np.where(fires.any(axis=0), start + fires.argmax(axis=0), end)
+    for c in np.flatnonzero(first > start):
+        loop.days[start:first[c], c] = path[start:first[c], 0]
+        cash[c] = path["cash"][first[c] - 1, 0]
+        since[c] = first_since + float(first[c] - start)
+    next_day[:] = first
 
 
 def _rows(rows: IntArray, inputs: tuple[Any, ...]) -> None:
