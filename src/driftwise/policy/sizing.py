@@ -434,7 +434,9 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
         mask = _mask(values, name, shape, default)
-        return np.full(shape, default) if mask is None else arg(mask, dtype=np.bool_)
+        if mask is not None:
+            return arg(mask, dtype=np.bool_)
+        return np.ones(shape, dtype=np.bool_) if default else np.zeros(shape, dtype=np.bool_)
     no_buy_rows, no_sell_rows = full(no_buy, "no_buy", False), full(no_sell, "no_sell", False)
     excluded = full(exclude, "exclude", False)
     may = full(assets, "assets", True) & ~excluded & inp.price_ok
@@ -595,6 +597,8 @@ def _check_params(tol: float, max_iter: int) -> None:
 
 
 def _vector(value: npt.ArrayLike, name: str, n: int) -> FloatArray:
+    if isinstance(value, float):  # the common case (numpy's full costs more on a row)
+        return np.array([value] * n, dtype=np.float64)
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
         raise ConfigError(f"sizing: {name} must be a scalar or shaped ({n},), found {arr.shape}")
@@ -643,7 +647,10 @@ def _check_target(t: FloatArray, t_cash: FloatArray, act: BoolArray) -> None:
 
 
 def _check_sum(total: FloatArray, act: BoolArray, field_name: str, what: str) -> None:
-    bad = act & ~(np.abs(total - 1.0) <= SUM_TOL)  # NaN is bad
+    ok = np.abs(total - 1.0) <= SUM_TOL  # NaN is bad
+    if ok.all():
+        return
+    bad = act & ~ok
     if bad.any():
         raise DataError(f"{what} must sum to 1", field=field_name, expected="1",
                         found=f"{total[bad][0]:.12g}")
