@@ -77,6 +77,7 @@ Clarabel and SciPy's sparse module are imported only when an optimized rule solv
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -220,6 +221,8 @@ class OptimizerSettings:
         """γ_trade of each row (C,) for the target weights ``target`` (C, N): the number,
         or :func:`auto_gamma_trade` of the row's target where it is ``"auto"``."""
         gam_t = self.per_row("gamma_trade", target.shape[0])
+        if isinstance(self.gamma_trade, float) and not math.isnan(self.gamma_trade):
+            return gam_t  # one number for every row: none is "auto"
         auto = np.isnan(gam_t)
         if np.any(auto):
             gam_t = gam_t.copy()
