@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import driftwise as dw
+from driftwise.backtest import engine as engine_module
 from driftwise.backtest import history as history_module
 from driftwise.backtest.batches import DayCosts, Window
 from driftwise.backtest.engine import make_batches, run_backtest
@@ -75,6 +76,37 @@ def test_an_optimized_backtest_on_the_window_equals_one_day_by_day(
     assert fast.rebalanced.sum() > 100  # most days trade: the window is read
     monkeypatch.setattr(history_module, "KEEP_COST_CELLS", 0)
     slow = run_backtest(inputs, grid, window, workers=1)
+    for name in ("nav_usd", "traded_usd", "cost_usd", "cash_usd", "post_drift",
+                 "intended_usd"):
+        assert getattr(fast, name).tobytes() == getattr(slow, name).tobytes(), name
+
+
+def test_a_rule_reviewed_every_close_prices_from_the_window_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daily review takes the whole window before its first day (no day's inputs built
+    alone); a drift trigger, which may trade rarely, still builds its first days alone;
+    the daily run equals one that builds them alone first, to the bit."""
+    inputs = dw.load()
+    days = inputs.market.prices.index
+    window = Window(days[-120], days[-1], from_holdings=False, initial_nav_usd=1e7)
+    built: list[int] = []
+    alone = history_module.MarketHistory._cost_inputs
+
+    def counted(self: history_module.MarketHistory, k: int) -> object:
+        built.append(k)
+        return alone(self, k)
+    monkeypatch.setattr(history_module.MarketHistory, "_cost_inputs", counted)
+    daily = rule_grid([policies.daily(destination="optimized")])
+    fast = run_backtest(inputs, daily, window, workers=1)
+    assert fast.rebalanced.sum() > 100 and built == []
+    drift = sweep(Rule(DriftThreshold(0.0), destination=Destination.OPTIMIZED),
+                  gamma_trade=[5.0])
+    run_backtest(inputs, drift, window, workers=1)
+    assert len(built) > 0  # its first days built alone
+    built.clear()
+    monkeypatch.setattr(engine_module, "reviews_every_close", lambda rule: False)
+    slow = run_backtest(inputs, daily, window, workers=1)
+    assert len(built) > 0  # the first eighth of the days built alone
     for name in ("nav_usd", "traded_usd", "cost_usd", "cash_usd", "post_drift",
                  "intended_usd"):
         assert getattr(fast, name).tobytes() == getattr(slow, name).tobytes(), name

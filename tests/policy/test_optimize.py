@@ -314,3 +314,39 @@ def test_group_codes_of_the_master_labels() -> None:
     from driftwise.errors import ConfigError
     with pytest.raises(ConfigError, match="group_by"):
         OptimizerSettings(group_by="industry")  # type: ignore[arg-type]
+
+
+def _bounds_every_step(weights: np.ndarray, tradable: np.ndarray, no_buy: np.ndarray,
+                       no_sell: np.ndarray, long_only: bool, max_weight: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`driftwise.policy.optimize.bounds` with every step taken, none skipped."""
+    lower = -weights if long_only else np.full(weights.shape, -opt.BOUND)
+    upper = np.minimum(np.full(weights.shape, opt.BOUND), max_weight - weights)
+    lower = np.minimum(lower, upper)
+    upper = np.where(no_buy, np.minimum(upper, 0.0), upper)
+    lower = np.minimum(lower, upper)
+    lower = np.where(no_sell, np.maximum(lower, 0.0), lower)
+    upper = np.maximum(upper, lower)
+    return np.where(tradable, lower, 0.0), np.where(tradable, upper, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.3, 0.6), st.booleans(), st.booleans(), st.booleans()),
+                min_size=1, max_size=8),
+       st.booleans(), st.floats(0.0, 1.0), st.sampled_from(["none", "some", "all"]))
+def test_the_trade_bounds_skip_only_steps_that_change_nothing(
+        rows: list[tuple[float, bool, bool, bool]], long_only: bool, max_weight: float,
+        masks: str) -> None:
+    """The bounds skip a restriction absent from every asset (and the tradable mask where
+    every asset trades): the same bounds, to the bit, as every step taken."""
+    w = np.array([r[0] for r in rows])
+    pick = {"none": lambda j: False, "all": lambda j: True, "some": lambda j: None}[masks]
+
+    def mask(j: int) -> np.ndarray:
+        fixed = pick(j)
+        return np.array([r[j] if fixed is None else fixed for r in rows])
+    tradable = ~mask(1) if masks != "some" else np.array([r[1] for r in rows])
+    args = (w, tradable, mask(2), mask(3), long_only, max_weight)
+    got, want = opt.bounds(*args), _bounds_every_step(*args)
+    for a, b in zip(got, want, strict=True):
+        assert a.tobytes() == b.tobytes()

@@ -264,8 +264,8 @@ class DayCosts:
             window = history.cost_table(params[0])
             assert window is not None  # costs_whole: the window is kept
             n_rows = len(self.rows)
-            return RowCosts(window[0], np.full(n_rows, self.k, dtype=np.intp),
-                            np.full(n_rows, float(window[1][self.k])))
+            return RowCosts(window[0], np.array([self.k] * n_rows, dtype=np.intp),
+                            np.array([float(window[1][self.k])] * n_rows))
         which = np.ascontiguousarray(self.batch.param_rows[self.rows])
         return RowCosts(self.table[0], which, np.ascontiguousarray(self.table[1][which]))
 

@@ -84,11 +84,11 @@ from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice
 from driftwise.metrics.drift import mark_to_market, portfolio_drift
 from driftwise.policy.book import Book, book_trades
-from driftwise.policy.context import DayContext
+from driftwise.policy.context import DayContext, Frequency
 from driftwise.policy.factors import factor_history
 from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, step
-from driftwise.policy.triggers import AnyOf, DayInput, Event, TriggerResult
+from driftwise.policy.triggers import AnyOf, Calendar, DayInput, Event, TriggerResult
 
 Progress = Callable[[int, int], None]
 
@@ -593,6 +593,13 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
         borrow_usd=np.array(out.borrow), optimizer_fallback=np.array(out.fallback))
 
 
+def reviews_every_close(rule: Rule) -> bool:
+    """Whether ``rule``'s trigger is the calendar review of every NYSE close (each day
+    fires but the first)."""
+    trigger = rule.trigger
+    return isinstance(trigger, Calendar) and trigger.frequency is Frequency.DAY
+
+
 def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,
              progress: Progress | None = None) -> None:
     """The day loop: every batch from the first close to the last, written into ``out``.
@@ -602,6 +609,12 @@ def simulate(inputs: Inputs, window: Window, batches: list[Batch], out: Outputs,
     """
     n_days = batches[0].history.n_days
     states = [start_state(inputs, b, window) for b in batches]
+    for batch in batches:
+        if not batch.compiled and reviews_every_close(batch.rule):
+            # it prices trades on nearly every day: the cost model's inputs of the whole
+            # window at once (about 125 days built alone), not an eighth of them day by day
+            # first (MarketHistory.costs_whole); the same numbers, to the bit
+            batch.history.cost_window  # noqa: B018
     cursors = [(0, 1) for _ in batches]  # (next day to simulate, next block length)
     k = 0  # every batch has simulated the days before k
     with one_blas_thread():  # one day's matrices: see driftwise._blas

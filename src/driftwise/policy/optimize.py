@@ -77,6 +77,7 @@ Clarabel and SciPy's sparse module are imported only when an optimized rule solv
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -220,6 +221,8 @@ class OptimizerSettings:
         """γ_trade of each row (C,) for the target weights ``target`` (C, N): the number,
         or :func:`auto_gamma_trade` of the row's target where it is ``"auto"``."""
         gam_t = self.per_row("gamma_trade", target.shape[0])
+        if isinstance(self.gamma_trade, float) and not math.isnan(self.gamma_trade):
+            return gam_t  # one number for every row: none is "auto"
         auto = np.isnan(gam_t)
         if np.any(auto):
             gam_t = gam_t.copy()
@@ -359,7 +362,7 @@ def cost_terms(cost_fn: RowCosts, row: int, nav_usd: float
     powers = []
     for k in range(table.impact_power.shape[1]):
         coef = table.impact_coef[p, k]
-        if np.any(coef != 0.0):
+        if coef.any():  # a non-zero (or NaN) coefficient
             power = float(table.impact_power[p, k])
             powers.append((np.asarray(m * coef * nav_usd ** (power - 1.0), dtype=np.float64),
                            power))
@@ -375,14 +378,19 @@ def bounds(weights: FloatArray, tradable: BoolArray, no_buy: BoolArray, no_sell:
     asset not tradable today (no price, illiquid, outside the trigger's assets) fixed.
     """
     lower = -weights if long_only else np.full(weights.shape, -BOUND)
-    upper = np.minimum(np.full(weights.shape, BOUND), max_weight - weights)
+    upper = np.minimum(BOUND, max_weight - weights)
     lower = np.minimum(lower, upper)
-    upper = np.where(no_buy, np.minimum(upper, 0.0), upper)
-    lower = np.minimum(lower, upper)
-    lower = np.where(no_sell, np.maximum(lower, 0.0), lower)
-    upper = np.maximum(upper, lower)
-    lower = np.where(tradable, lower, 0.0)
-    upper = np.where(tradable, upper, 0.0)
+    # each restriction only where it restricts (the steps skipped leave the bounds as they
+    # are: lower <= upper already, every asset tradable)
+    if no_buy.any():
+        upper = np.where(no_buy, np.minimum(upper, 0.0), upper)
+        lower = np.minimum(lower, upper)
+    if no_sell.any():
+        lower = np.where(no_sell, np.maximum(lower, 0.0), lower)
+        upper = np.maximum(upper, lower)
+    if not tradable.all():
+        lower = np.where(tradable, lower, 0.0)
+        upper = np.where(tradable, upper, 0.0)
     return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
 
 
@@ -472,6 +480,7 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
             exposure_bound=float("inf") if fs.bound is None else float(fs.bound),
             exposure_penalty=float(fs.penalty))
         key = (prob.gamma, prob.gamma_trade, n_assets)
+        clean = False  # found's trades below TRADE_TOL already set to 0
         if tax is not None:
             if not c.long_only:
                 raise ConfigError("optimizer: the tax of a sale is weighed for long-only "
@@ -481,20 +490,23 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
                 prob, tax, float(nav_usd[r]), float(settings.tax_weight))
         elif prob.zero_is_optimal():
             found, status[r], screened[r] = np.zeros(n_assets), "no trade", True
+            clean = True
         else:
             found = warm_solve(prob, settings.warm.get(key), long_only=c.long_only)
             if found is not None:
                 status[r] = "optimal"
             else:
                 found, status[r] = solve_row(prob, long_only=c.long_only)
-            if found is not None:
-                settings.warm[key] = np.where(np.abs(found) > TRADE_TOL, found, 0.0)
+            if found is not None:  # the trades below, kept (read only) for the next row
+                found = settings.warm[key] = np.where(np.abs(found) > TRADE_TOL, found, 0.0)
+                clean = True
         if found is None:
             failed[r] = True
             continue
-        z = np.where(np.abs(found) > TRADE_TOL, found, 0.0)
+        z = found if clean else np.where(np.abs(found) > TRADE_TOL, found, 0.0)
         out_z[r] = z
-        tax_frac[r] = float(prob.trade_tax(z).sum())
+        if prob.has_tax:
+            tax_frac[r] = float(prob.trade_tax(z).sum())
         cost[r] = float(prob.trade_cost(z).sum())
         grad[r] = prob.risk_gradient(z)
         benefit[r] = np.abs(grad[r])

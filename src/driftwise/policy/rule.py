@@ -162,13 +162,23 @@ def illiquid_assets(rule: Rule, ctx: DayContext, day: AssetDay) -> BoolArray:
     out = np.empty(shape, dtype=np.bool_)
     illiquid_rows(
         _kernels.arg(ctx.weights, dtype=np.float64),
-        _kernels.arg(np.broadcast_to(ctx.target, shape), dtype=np.float64),
+        _kernels.arg(_rows_of(ctx.target, shape), dtype=np.float64),
         _kernels.arg(ctx.nav_usd, dtype=np.float64),
         _kernels.arg(day.prices_usd, dtype=np.float64),
         _kernels.arg(day.adv_shares, dtype=np.float64),
         liquidity_limits(float(rule.participation), float(rule.min_adv_usd),
                          float(rule.max_liquidity_days)), out)
     return out
+
+
+def _rows_of(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
+    """Values (N,) or (C, N) as (C, N) rows, to read (one row: a view; several: numpy's
+    broadcast, which costs more than the kernel it feeds on 20 assets)."""
+    if np.shape(values) == shape:
+        return values
+    if shape[0] == 1:
+        return np.reshape(values, shape)
+    return np.broadcast_to(values, shape)
 
 
 def step(rule: Rule, ctx: DayContext, day: AssetDay, *,

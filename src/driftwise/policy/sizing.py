@@ -56,7 +56,7 @@ function must be elementwise (an asset's cost depends on its own trade only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -366,11 +366,13 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
                    vol_annual: npt.ArrayLike | None, cov_annual: npt.ArrayLike | None,
                    gamma: float | npt.ArrayLike, horizon_days: float | npt.ArrayLike,
                    cost_multiple: float | npt.ArrayLike, tol: float,
-                   max_iter: int, masks: _k.Masks | None = None) -> SizingResult:
+                   max_iter: int, masks: _k.Masks | None = None,
+                   optimized: Optimized | None = None) -> SizingResult:
     """Steps 1-7 of a formula destination on validated inputs (:func:`size_trades`).
 
     ``masks``: the restrictions, the assets and the exclusions already broadcast to
-    (C, N) (contiguous, writable; ``no_buy`` and the rest then unread)."""
+    (C, N) (contiguous, writable; ``no_buy`` and the rest then unread). ``optimized``: the
+    solver's answer the destination came from, carried by the result."""
     shape = inp.weights.shape
     n_rows, n_assets = shape
     width = None if band_width is None else _band(band_width, shape)
@@ -415,7 +417,7 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
     if status != _k.OK:
         raise no_cash_fit_error()
     return _result(inp, out.trade_usd, out.cost_usd, out.bind, out.row_bind, constraints,
-                   iterations, out.sums)
+                   iterations, out.sums, optimized)
 
 
 def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
@@ -432,12 +434,16 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
 
     def full(values: npt.ArrayLike | None, name: str, default: bool) -> BoolArray:
         mask = _mask(values, name, shape, default)
-        return np.full(shape, default) if mask is None else arg(mask, dtype=np.bool_)
+        if mask is not None:
+            return arg(mask, dtype=np.bool_)
+        return np.ones(shape, dtype=np.bool_) if default else np.zeros(shape, dtype=np.bool_)
     no_buy_rows, no_sell_rows = full(no_buy, "no_buy", False), full(no_sell, "no_sell", False)
     excluded = full(exclude, "exclude", False)
     may = full(assets, "assets", True) & ~excluded & inp.price_ok
-    target = np.asarray(np.broadcast_to(inp.target, shape), dtype=np.float64)
-    horizon = float(np.max(np.asarray(horizon_days, dtype=np.float64)))
+    target = (inp.target if inp.target.shape == shape
+              else np.asarray(np.broadcast_to(inp.target, shape), dtype=np.float64))
+    horizon = (float(horizon_days) if isinstance(horizon_days, float)
+               else float(np.max(np.asarray(horizon_days, dtype=np.float64))))
     solved = optimize_rows(
         weights=inp.weights, cash_weight=inp.cash_weight, target=target, nav_usd=inp.nav_usd,
         active=inp.active, tradable=may, no_buy=no_buy_rows,
@@ -455,16 +461,18 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
     # with its cash) before it is sized as FULL (a fresh holdings buffer, which the result
     # reuses)
     _check_target(dest, dest_cash, inp.active)
-    full_inp = replace(inp, target=dest, holdings_usd=inp.weights * inp.nav_usd[:, None])
+    full_inp = _Inputs(inp.weights, inp.cash_weight, inp.cash_usd, inp.nav_usd, dest,
+                       inp.weights * inp.nav_usd[:, None], inp.prices_usd, inp.price_ok,
+                       inp.active)
     # the masks as the FULL sizing would broadcast them (validated above)
     masks = _k.Masks(no_buy_rows, no_sell_rows, np.where(fallback, may, solved.traded),
                      excluded)
-    sized = _size_prepared(
+    return _size_prepared(
         full_inp, Destination.FULL, cost_fn, constraints, no_buy=None, no_sell=None,
         assets=None, exclude=None, band_width=None,
         vol_annual=None, cov_annual=None, gamma=2.0, horizon_days=float(TRADING_DAYS),
-        cost_multiple=COST_CONSTRAINED_MULTIPLE, tol=tol, max_iter=max_iter, masks=masks)
-    return replace(sized, optimized=solved)
+        cost_multiple=COST_CONSTRAINED_MULTIPLE, tol=tol, max_iter=max_iter, masks=masks,
+        optimized=solved)
 
 
 def sizing_settings(destination: Destination, constraints: Constraints, n_rows: int, *,
@@ -527,7 +535,8 @@ def _rows(values: FloatArray, shape: tuple[int, int]) -> FloatArray:
 
 def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,
             row_bind: BoolArray | None, c: Constraints, iterations: int,
-            sums: FloatArray | None = None) -> SizingResult:
+            sums: FloatArray | None = None, optimized: Optimized | None = None
+            ) -> SizingResult:
     """The result; ``sums`` (C, 3) are the kernel's sums of trades and costs, which its
     cash check used (so that the cash after trading meets the buffer exactly), and the
     intended traded value."""
@@ -562,7 +571,7 @@ def _result(inp: _Inputs, x: FloatArray, k: FloatArray, bind: BoolArray | None,
     intended = np.zeros(shape[0]) if sums is None else sums[:, 2]
     return SizingResult(x, shares, k, post_nav, post_w, post_cash_w, filled,
                         post_cash_usd=post_cash, iterations=iterations,
-                        intended_traded_usd=intended)
+                        intended_traded_usd=intended, optimized=optimized)
 
 
 @lru_cache(maxsize=64)
@@ -588,6 +597,8 @@ def _check_params(tol: float, max_iter: int) -> None:
 
 
 def _vector(value: npt.ArrayLike, name: str, n: int) -> FloatArray:
+    if isinstance(value, float):  # the common case (numpy's full costs more on a row)
+        return np.array([value] * n, dtype=np.float64)
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
         raise ConfigError(f"sizing: {name} must be a scalar or shaped ({n},), found {arr.shape}")
@@ -636,7 +647,10 @@ def _check_target(t: FloatArray, t_cash: FloatArray, act: BoolArray) -> None:
 
 
 def _check_sum(total: FloatArray, act: BoolArray, field_name: str, what: str) -> None:
-    bad = act & ~(np.abs(total - 1.0) <= SUM_TOL)  # NaN is bad
+    ok = np.abs(total - 1.0) <= SUM_TOL  # NaN is bad
+    if ok.all():
+        return
+    bad = act & ~ok
     if bad.any():
         raise DataError(f"{what} must sum to 1", field=field_name, expected="1",
                         found=f"{total[bad][0]:.12g}")

@@ -207,7 +207,9 @@ class RowProblem:
         (computed once per problem; the caller must not write to it)."""
         hit = self.__dict__.get("_quadratic")
         if hit is None:
-            cov = self.factor.T @ self.factor + np.diag(self.factor_diag**2)
+            cov = self.factor.T @ self.factor
+            if self.factor_diag.any():  # an exact factor (Cholesky) has no diagonal part
+                cov = cov + np.diag(self.factor_diag**2)
             pen = self.penalized_exposures
             quad = self.gamma * cov
             if len(pen):  # no penalty: the zero matrix is not added
@@ -223,8 +225,9 @@ class RowProblem:
         hit = self.__dict__.get("_kkt_data")
         if hit is None:
             n = len(self.drift)
-            coefs = (np.stack([np.asarray(c, dtype=np.float64) for c, _ in self.powers])
-                     if self.powers else np.zeros((0, n)))
+            coefs = np.empty((len(self.powers), n))
+            for j, (c, _) in enumerate(self.powers):  # np.stack's checks cost more
+                coefs[j] = c
             hit = self.__dict__["_kkt_data"] = tuple(
                 np.ascontiguousarray(a, dtype=np.float64) for a in (
                     self.quadratic() / self.gamma_trade, self.drift, self.linear, coefs,
@@ -237,7 +240,10 @@ class RowProblem:
     def risk_gradient(self, trade: FloatArray) -> FloatArray:
         """``γ Σ (w − t) + 2 λ B B'(w − t)`` at ``w = w0 + trade``, shape (N,): the
         gradient of the tracking penalty (and of the factor penalty when there is one)."""
-        d = self.drift + trade
+        return self._gradient(self.drift + trade)
+
+    def _gradient(self, d: FloatArray) -> FloatArray:
+        """:meth:`risk_gradient` at the deviation ``d = w − t`` (N,)."""
         pen = self.penalized_exposures
         out = self.gamma * (self.factor.T @ (self.factor @ d) + self.factor_diag**2 * d)
         if len(pen):  # no penalty: the zero vector is not added
@@ -270,7 +276,7 @@ class RowProblem:
             return False
         if self.has_tax and self.gain_room < 0.0:
             return False
-        g = self.risk_gradient(np.zeros_like(self.drift))
+        g = self._gradient(self.drift)  # at z = 0 (drift + 0 but for the sign of a zero)
         slack = self.gamma_trade * self.linear * (1.0 + 1e-12)
         # a sale also pays the tax of its first dollar (a loss: a saving)
         sell_slack = slack + self.gamma_tax * self.first_tax_rate() if self.has_tax else slack
