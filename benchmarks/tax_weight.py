@@ -1,7 +1,7 @@
 """γ_tax on evidence: the optimized destination after tax at several ``optimizer.tax_weight``.
 
-The embedded sample (20 stocks, equal-weight default target with its cash, USD 10 M at the
-first close of the window, one lot per stock bought then), the default rule's trigger (5%
+The embedded sample (20 stocks, its default target and cash, the starting NAV the
+configuration's default from the holdings, one lot per stock bought at the first close), the default rule's trigger (5%
 drift threshold) with ``policy.destination = "optimized"`` (γ = ``--gamma``, γ_trade
 automatic), ``[tax] enabled`` with the default rates (37% + 3.8% NIIT short-term,
 20% + 3.8% long-term), HIFO relief, the wash-sale rule and monthly harvesting (10% of basis
