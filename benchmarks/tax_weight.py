@@ -1,12 +1,12 @@
 """γ_tax on evidence: the optimized destination after tax at several ``optimizer.tax_weight``.
 
 The embedded sample (20 stocks, its default target and cash, the starting NAV the
-configuration's default from the holdings, one lot per stock bought at the first close), the default rule's trigger (5%
-drift threshold) with ``policy.destination = "optimized"`` (γ = ``--gamma``, γ_trade
-automatic), ``[tax] enabled`` with the default rates (37% + 3.8% NIIT short-term,
-20% + 3.8% long-term), HIFO relief, the wash-sale rule and monthly harvesting (10% of basis
-and USD 1,000), yearly netting with the USD 3,000 offset and the carry-forward, every gain
-left taxed long-term at the end (:mod:`driftwise.backtest.aftertax`).
+configuration's default from the holdings, one lot per stock bought at the first close), the
+default rule's trigger (5% drift threshold) with ``policy.destination = "optimized"`` (γ =
+``--gamma``, γ_trade automatic), ``[tax] enabled`` with the default rates (37% + 3.8% NIIT
+short-term, 20% + 3.8% long-term), HIFO relief, the wash-sale rule and monthly harvesting
+(10% of basis and USD 1,000), yearly netting with the USD 3,000 offset and the carry-
+forward, every gain left taxed long-term at the end (:mod:`driftwise.backtest.aftertax`).
 
 Each γ_tax is one tax-aware run (the tax of each lot weighed in the solve, times γ_tax)
 against the one tax-unaware run they share (the same optimized rule deciding without tax:
