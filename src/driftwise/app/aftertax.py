@@ -39,7 +39,7 @@ __all__ = ["AFTER_TAX_FIELDS", "AfterTaxComparison", "after_tax_compare",
 AFTER_TAX_FIELDS = ("after_tax_return_annual", "pre_tax_return_annual",
                     "liquidation_value_usd", "final_nav_usd", "taxes_paid_usd",
                     "liquidation_tax_usd", "harvested_loss_usd", "disallowed_usd",
-                    "n_rebalances", "n_harvest_days")
+                    "n_rebalances", "n_harvest_days", "te_annual")
 """Columns of :attr:`AfterTaxComparison.metrics`."""
 
 
@@ -138,7 +138,8 @@ def metrics_row(result: AfterTaxResult) -> dict[str, float]:
             "harvested_loss_usd": result.harvested_loss_usd,
             "disallowed_usd": result.disallowed_usd,
             "n_rebalances": float(result.rebalanced.sum()),
-            "n_harvest_days": float(result.harvested.sum())}
+            "n_harvest_days": float(result.harvested.sum()),
+            "te_annual": result.te_annual}
 
 
 @dataclass(frozen=True)
@@ -201,13 +202,18 @@ def _comparison(aware: AfterTaxResult, unaware: AfterTaxResult, *, samples: int,
 
 SWEEP_KEYS = ("short_term_rate", "long_term_rate", "lot_relief", "harvest_loss_threshold",
               "gain_budget_usd")
-"""The ``[tax]`` keys :func:`after_tax_sweep` reports per row."""
+"""The ``[tax]`` keys :func:`after_tax_sweep` reports per row (with ``tax_weight``, the
+optimized destination's γ_tax)."""
 
 HARVEST_ONLY = {"harvest_loss_threshold": 0.10, "harvest_min_loss_usd": 1000.0,
                 "harvest_discount_rate_annual": 0.05, "harvest_years_to_sale": 10.0,
                 "harvest_in_trades": False}
 """``[tax]`` keys the tax-unaware run does not read (it never harvests): configurations
-that differ only in them share one tax-unaware run."""
+that differ only in them (or in :data:`AWARE_ONLY`) share one tax-unaware run."""
+
+AWARE_ONLY = {"optimizer.tax_weight": 1.0}
+"""Keys outside ``[tax]`` only the tax-aware run reads: γ_tax, the weight of the tax in
+the optimized destination's solve (the tax-unaware run's solve has no tax term)."""
 
 
 MIN_RUN_DAYS_PER_WORKER = 20_000
@@ -250,7 +256,7 @@ def _sweep_task(data: _SweepData, item: tuple[Config, bool]) -> AfterTaxResult:
 
 
 def _unaware_key(config: Config) -> str:
-    return with_tax(config, **HARVEST_ONLY).model_dump_json()
+    return with_tax(config, **HARVEST_ONLY).with_overrides(AWARE_ONLY).model_dump_json()
 
 
 def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
@@ -265,10 +271,11 @@ def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
     refuses those that do not); each is compared with itself without tax awareness, as
     :func:`after_tax_compare` alone gives it. The runs are one batch: the tax-unaware run
     of configurations that differ only in their harvest settings (:data:`HARVEST_ONLY`)
-    is made once, and with ``workers`` above 1 or a ``scheduler`` the runs are tasks on
-    a Dask cluster (:mod:`driftwise.backtest.cluster`), each run one task, the results in
-    the configurations' order whatever the cluster. ``workers`` None: every core, fewer
-    for a small sweep (:data:`MIN_RUN_DAYS_PER_WORKER`), inline below two.
+    or in γ_tax (:data:`AWARE_ONLY`) is made once, and with ``workers`` above 1 or a
+    ``scheduler`` the runs are tasks on a Dask cluster (:mod:`driftwise.backtest.cluster`),
+    each run one task, the results in the configurations' order whatever the cluster.
+    ``workers`` None: every core, fewer for a small sweep (:data:`MIN_RUN_DAYS_PER_WORKER`),
+    inline below two.
     """
     configs = list(configs)
     run_window(configs, start, end, inputs)
@@ -301,11 +308,13 @@ def after_tax_sweep(inputs: Inputs, configs: Sequence[Config], *,
         c = _comparison(aware, unaware_runs[key], samples=samples, block=block, seed=seed,
                         harvest_every=every)
         row: dict[str, object] = {k: _plain(getattr(config.tax, k)) for k in SWEEP_KEYS}
+        row["tax_weight"] = config.optimizer.tax_weight
         row["harvest_every"] = every
         metrics = c.metrics.to_dict(orient="index")
         row.update({f"aware_{k}": v for k, v in metrics["tax-aware"].items()})
         row.update({"unaware_after_tax_return_annual":
                     metrics["tax-unaware"]["after_tax_return_annual"],
+                    "unaware_te_annual": metrics["tax-unaware"]["te_annual"],
                     "tax_alpha": c.tax_alpha, "tax_alpha_low": c.tax_alpha_low,
                     "tax_alpha_high": c.tax_alpha_high})
         rows.append(row)

@@ -65,10 +65,17 @@ from driftwise._blas import one_blas_thread
 from driftwise._types import TRADING_DAYS, FloatArray, IntArray
 from driftwise.backtest import blocks
 from driftwise.backtest.batches import Batch, DayCosts, Outputs, Window, start_state
-from driftwise.backtest.engine import event_rule, make_batches, open_day, pay_borrow
+from driftwise.backtest.engine import (
+    event_rule,
+    make_batches,
+    open_day,
+    pay_borrow,
+    reference_nav,
+)
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import universe
 from driftwise.backtest.lotbook import LotBook
+from driftwise.backtest.metrics import tracking_error
 from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.policy.book import Book, Trades, book_trades
@@ -171,6 +178,9 @@ class AfterTaxResult:
     lots : pd.DataFrame
         The lots held at the end, before the liquidation on paper: ``ticker, shares,
         basis_usd, acquired`` (start of the holding period), ``bought`` and ``lot_id``.
+    ref_nav_usd : ndarray (T,)
+        The target weights rebalanced every close at zero cost, without tax
+        (:func:`~driftwise.backtest.engine.reference_nav`, the engine's reference path).
     """
 
     dates: pd.DatetimeIndex
@@ -187,6 +197,7 @@ class AfterTaxResult:
     harvests: pd.DataFrame
     initial_nav_usd: float
     lots: pd.DataFrame
+    ref_nav_usd: FloatArray
 
     @property
     def liquidation_value_usd(self) -> float:
@@ -204,6 +215,17 @@ class AfterTaxResult:
     def taxes_paid_usd(self) -> float:
         """Taxes paid through the run plus the liquidation tax, USD."""
         return float(self.tax_paid_usd.sum()) + self.liquidation_tax_usd
+
+    @property
+    def te_annual(self) -> float:
+        """Annualized ex-post tracking error of the run against :attr:`ref_nav_usd`,
+        ``std(r − r_ref) · sqrt(252)``, the run's daily return taken before the day's tax
+        payment, ``r_t = (NAV_t + tax_t) / NAV_{t−1} − 1`` (a year's tax leaves the NAV
+        but is not a deviation from the target; the engine's ``te_annual`` when no tax
+        is paid)."""
+        nav, ref = self.nav_usd, self.ref_nav_usd
+        mine = (nav[1:] + self.tax_paid_usd[1:]) / nav[:-1] - 1.0
+        return float(tracking_error(mine[:, None], (ref[1:] / ref[:-1] - 1.0)[:, None])[0])
 
     @property
     def after_tax_return_annual(self) -> float:
@@ -504,7 +526,9 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
         disallowed_usd=run.lots.disallowed_usd, liquidation_tax_usd=liquidation_tax,
         years=pd.DataFrame(run.year_rows),
         harvests=pd.DataFrame(run.harvest_rows, columns=list(HARVEST_COLUMNS)),
-        initial_nav_usd=nav0, lots=_lot_frame(run))
+        initial_nav_usd=nav0, lots=_lot_frame(run),
+        ref_nav_usd=reference_nav(h, batch.target, batch.target_cash, nav0, batch.cash_growth,
+                                  batch.versions))
 
 
 def _lot_frame(run: _Run) -> pd.DataFrame:

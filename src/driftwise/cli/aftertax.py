@@ -95,6 +95,7 @@ def show(result: AfterTaxComparison, source: str) -> None:
         "losses harvested": [usd(x) for x in m["harvested_loss_usd"]],
         "losses washed": [usd(x) for x in m["disallowed_usd"]],
         "rebalances": [num(x, 0) for x in m["n_rebalances"]],
+        "tracking error": [pct(x) for x in m["te_annual"]],
     }, index=pd.Index(m.index, name="rule"))
     console.print(frame_table(shown, "The rule with and without tax awareness"))
     console.print(f"tax alpha {pct(result.tax_alpha)} a year, 95% block-bootstrap interval "

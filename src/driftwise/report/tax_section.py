@@ -100,7 +100,7 @@ METRIC_FORMATS = {"after_tax_return_annual": fmt_pct, "pre_tax_return_annual": f
                   "taxes_paid_usd": fmt_usd, "liquidation_tax_usd": fmt_usd,
                   "harvested_loss_usd": fmt_usd, "disallowed_usd": fmt_usd,
                   "n_rebalances": lambda x: fmt_num(x, 0),
-                  "n_harvest_days": lambda x: fmt_num(x, 0)}
+                  "n_harvest_days": lambda x: fmt_num(x, 0), "te_annual": fmt_pct}
 
 
 def after_tax_blocks(comparison: AfterTaxComparison) -> list[Block]:
