@@ -321,12 +321,13 @@ def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holding
     ticker that is not held and has no close on ``day``, is an error.
     """
     row = _closes(market.prices, tickers, day)
-    held = holdings.shares[holdings.shares != 0.0].index
     since: dict[str, pd.Timestamp] = {}
-    for i in np.flatnonzero(~np.isfinite(row)).tolist():
+    missing = np.flatnonzero(~np.isfinite(row)).tolist()
+    held = holdings.shares[holdings.shares != 0.0].index if missing else None
+    for i in missing:
         ticker = str(tickers[i])
         history = market.prices[ticker].loc[:day].dropna()
-        if ticker in held and len(history):
+        if held is not None and ticker in held and len(history):
             row[i] = float(history.iloc[-1])
             since[ticker] = pd.Timestamp(history.index[-1])
             continue
