@@ -87,6 +87,8 @@ class PortfolioState:
     @property
     def frozen(self) -> npt.NDArray[np.bool_]:
         """Assets that cannot trade today (no price on ``as_of``), shape (n_assets,)."""
+        if self.no_price_since.empty:
+            return np.zeros(len(self.tickers), dtype=bool)
         return np.asarray(self.tickers.isin(self.no_price_since.index), dtype=bool)
 
     @property
@@ -118,6 +120,68 @@ class PortfolioState:
         return np.asarray(self.tickers, dtype=object)
 
 
+@dataclass(frozen=True, eq=False)
+class MasterRows:
+    """A security master's columns as arrays and each ticker's row, so that many
+    portfolios of one day read their tickers' rows without matching the master's index
+    again (``master.frame.reindex(tickers)`` converts a pandas string index to the
+    master's object index on every call). The values are those of the reindex.
+
+    Attributes
+    ----------
+    frame : pd.DataFrame
+        The master's frame these rows were read from (a state uses them only for it).
+    row : dict of str to int
+        Each ticker's row in ``frame``.
+    columns : dict of str to ndarray
+        ``sector`` and ``asset_class`` (object) and ``market_cap_usd`` (float64), as in
+        ``frame``.
+    """
+
+    frame: pd.DataFrame
+    row: dict[str, int]
+    columns: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, master: SecurityMaster) -> MasterRows | None:
+        """The rows of ``master``; None when its index repeats a ticker (a reindex
+        refuses it, and says so)."""
+        frame = master.frame
+        if not frame.index.is_unique:
+            return None
+        return cls(frame=frame, row={t: i for i, t in enumerate(frame.index.tolist())},
+                   columns={"sector": frame["sector"].to_numpy(dtype=object),
+                            "asset_class": frame["asset_class"].to_numpy(dtype=object),
+                            "market_cap_usd": frame["market_cap_usd"]
+                            .to_numpy(dtype=np.float64)})
+
+    def positions(self, tickers: pd.Index) -> npt.NDArray[np.intp]:
+        """The row of each of ``tickers`` (-1: not in the master)."""
+        row = self.row
+        return np.fromiter((row.get(t, -1) for t in tickers.tolist()), dtype=np.intp,
+                           count=len(tickers))
+
+    def column(self, name: str, tickers: pd.Index) -> np.ndarray:
+        """``frame[name].reindex(tickers)``'s values: a group column as objects (None
+        where the master has no row), the market cap as float64 (NaN)."""
+        pos = self.positions(tickers)
+        values = self.columns[name]
+        if not len(values):
+            taken = np.full(len(pos), np.nan if values.dtype == np.float64 else None,
+                            dtype=values.dtype)
+        else:
+            taken = values[pos]
+            taken[pos < 0] = np.nan if values.dtype == np.float64 else None
+        return taken
+
+
+def _groups(rows: MasterRows, name: str, tickers: pd.Index) -> npt.NDArray[np.object_]:
+    """A group column of ``tickers``, :data:`UNKNOWN_GROUP` where the master is silent."""
+    values = rows.column(name, tickers)
+    values[pd.isna(values)] = UNKNOWN_GROUP
+    return values
+
+
 def build_state(
     holdings: Holdings,
     targets: Targets | None,
@@ -126,8 +190,12 @@ def build_state(
     *,
     as_of: pd.Timestamp | str | None = None,
     default_target: DefaultTarget = DefaultTarget.EQUAL,
+    rows: MasterRows | None = None,
 ) -> PortfolioState:
     """Align holdings, targets, master and prices into a :class:`PortfolioState`.
+
+    ``rows``: the master's columns read once for many portfolios (:class:`MasterRows`),
+    used when they are those of ``master``; the state is the same.
 
     Raises
     ------
@@ -164,10 +232,15 @@ def build_state(
         raise DataError("portfolio value is not positive", file=holdings.source,
                         expected="positions plus cash > 0", found=f"NAV {nav:,.2f} USD")
 
-    info = master.frame.reindex(tickers)
-    sectors = info["sector"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
-    classes = info["asset_class"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
-    caps = info["market_cap_usd"].to_numpy(dtype=np.float64)
+    if rows is not None and rows.frame is master.frame:
+        sectors = _groups(rows, "sector", tickers)
+        classes = _groups(rows, "asset_class", tickers)
+        caps = rows.column("market_cap_usd", tickers)
+    else:
+        info = master.frame.reindex(tickers)
+        sectors = info["sector"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
+        classes = info["asset_class"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
+        caps = info["market_cap_usd"].to_numpy(dtype=np.float64)
 
     group_targets = pd.Series(dtype=float)
     if targets is None:
@@ -248,12 +321,13 @@ def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holding
     ticker that is not held and has no close on ``day``, is an error.
     """
     row = _closes(market.prices, tickers, day)
-    held = holdings.shares[holdings.shares != 0.0].index
     since: dict[str, pd.Timestamp] = {}
-    for i in np.flatnonzero(~np.isfinite(row)).tolist():
+    missing = np.flatnonzero(~np.isfinite(row)).tolist()
+    held = holdings.shares[holdings.shares != 0.0].index if missing else None
+    for i in missing:
         ticker = str(tickers[i])
         history = market.prices[ticker].loc[:day].dropna()
-        if ticker in held and len(history):
+        if held is not None and ticker in held and len(history):
             row[i] = float(history.iloc[-1])
             since[ticker] = pd.Timestamp(history.index[-1])
             continue
@@ -299,7 +373,9 @@ def _frozen_notes(since: pd.Series) -> list[Notice]:
 def _not_in_targets(tickers: pd.Index, shares: FloatArray, targets: Targets,
                     since: pd.Series) -> list[Notice]:
     """Held tickers that asset-level targets do not name: their target is 0."""
-    missing = ~tickers.isin(targets.weights.index) & (shares != 0.0)
+    named = set(targets.weights.index)  # a set: Index.isin on a string index goes row by row
+    missing = ~np.fromiter((t in named for t in tickers.tolist()), dtype=bool,
+                           count=len(tickers)) & (shares != 0.0)
     tradable = [str(t) for t in tickers[missing] if t not in since.index]
     if not tradable:
         return []

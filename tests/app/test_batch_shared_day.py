@@ -27,6 +27,7 @@ from driftwise.config import default_config
 from driftwise.config.assemble import cost_params, monitor_config
 from driftwise.costs import build_cost_inputs, read_cost_inputs
 from driftwise.costs.build import UniverseCosts
+from driftwise.data.market import vix_reading
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster
 from driftwise.errors import DataError
 from driftwise.execution.almgren_chriss import (
@@ -35,8 +36,10 @@ from driftwise.execution.almgren_chriss import (
     shortfall_variance,
 )
 from driftwise.execution.schedule import _ac_columns
+from driftwise.flags import Flag
 from driftwise.metrics.risk_model import estimate_risk, risk_returns
-from driftwise.state import build_state
+from driftwise.policy.optimize import group_codes
+from driftwise.state import UNKNOWN_GROUP, MasterRows, _groups, build_state
 
 DAY = "2021-04-20"
 
@@ -246,3 +249,109 @@ def test_schedule_almgren_chriss_columns_equal_the_trade_by_trade_loop(
     np.testing.assert_array_equal(cost, want_cost, strict=True)
     np.testing.assert_array_equal(risk, want_risk, strict=True)
     assert np.isnan(risk[np.isnan(sigma)]).all()
+
+
+@st.composite
+def _masters(draw: st.DrawFn) -> tuple[SecurityMaster, pd.Index]:
+    """A master of some of 12 tickers (sectors and classes with gaps as None or NaN, caps
+    with NaN, its index of object or string dtype, possibly empty) and tickers to read,
+    some of them absent from it."""
+    names = [f"M{i:02d}" for i in range(12)]
+    rows = draw(st.lists(st.sampled_from(names), unique=True, max_size=12))
+    labels = st.one_of(st.sampled_from(["S0", "S1", "Tech"]), st.none(), st.just(math.nan))
+    sectors = draw(st.lists(labels, min_size=len(rows), max_size=len(rows)))
+    classes = draw(st.lists(labels, min_size=len(rows), max_size=len(rows)))
+    caps = draw(st.lists(st.one_of(st.floats(1e6, 1e12), st.just(math.nan)),
+                         min_size=len(rows), max_size=len(rows)))
+    dtype = draw(st.sampled_from([object, "str"]))
+    frame = pd.DataFrame({"sector": pd.Series(sectors, dtype=object),
+                          "asset_class": pd.Series(classes, dtype=object),
+                          "market_cap_usd": pd.Series(caps, dtype=np.float64)})
+    frame.index = pd.Index(rows, name="ticker", dtype=dtype)
+    read = draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=12))
+    return SecurityMaster(frame=frame), pd.Index(sorted(read), name="ticker")
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=_masters())
+def test_master_rows_read_what_a_reindex_of_the_master_reads(
+        case: tuple[SecurityMaster, pd.Index]) -> None:
+    """:class:`MasterRows` gives the values of ``master.frame.reindex(tickers)``: the
+    state's group labels (``Unknown`` where the master is silent) and market caps to the
+    bit, and the optimizer's group codes."""
+    master, tickers = case
+    rows = MasterRows.of(master)
+    assert rows is not None
+    info = master.frame.reindex(tickers)
+    for name in ("sector", "asset_class"):
+        np.testing.assert_array_equal(
+            _groups(rows, name, tickers),
+            info[name].fillna(UNKNOWN_GROUP).to_numpy(dtype=object), strict=True)
+        np.testing.assert_array_equal(group_codes(rows.column(name, tickers)),
+                                      group_codes(info[name]), strict=True)
+    np.testing.assert_array_equal(rows.column("market_cap_usd", tickers),
+                                  info["market_cap_usd"].to_numpy(dtype=np.float64),
+                                  strict=True)
+
+
+def test_master_rows_refuse_a_repeated_ticker_and_serve_only_their_master() -> None:
+    """A master repeating a ticker has no rows (its reindex says what is wrong); a state
+    reads rows only from the master they were made of, and is the same with them."""
+    market = _market()
+    inputs = _inputs(market)
+    repeated = SecurityMaster(frame=pd.concat([inputs.master.frame,
+                                               inputs.master.frame.iloc[:1]]))
+    assert MasterRows.of(repeated) is None
+    rows = MasterRows.of(inputs.master)
+    assert rows is not None
+    other = SecurityMaster(frame=inputs.master.frame.assign(sector="Other"))
+    holdings = _holdings(SUBSETS[1], 3)
+    for master in (inputs.master, other):
+        alone = build_state(holdings, None, market, master, as_of=DAY)
+        got = build_state(holdings, None, market, master, as_of=DAY, rows=rows)
+        for f in dataclasses.fields(alone):
+            a, b = getattr(got, f.name), getattr(alone, f.name)
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b, err_msg=f.name, strict=True)
+            elif isinstance(a, pd.Index | pd.Series):
+                assert a.equals(b) and a.dtype == b.dtype, f.name
+            else:
+                assert a == b, f.name
+    assert set(build_state(holdings, None, market, other, as_of=DAY, rows=rows).sectors) \
+        == {"Other"}
+
+
+@pytest.mark.parametrize("vix_gap", [0, 3, 9])
+def test_plans_with_a_shared_day_equal_alone_with_gaps_in_the_master_and_the_vix(
+        vix_gap: int) -> None:
+    """The shared day's master rows and VIX reading give each account's own plan: a master
+    without some tickers' rows and with unknown sectors, the optimized destination with
+    group bounds (the group codes read from the rows), and a VIX on the day, carried
+    forward a few sessions (flagged) or stale."""
+    market = _market()
+    vix = market.vix
+    assert vix is not None
+    market = dataclasses.replace(market, vix=vix.iloc[:len(vix) - vix_gap] if vix_gap
+                                 else vix)
+    inputs = _inputs(market)
+    frame = inputs.master.frame.drop(index=["U02", "U05", "U20"])
+    frame.loc[["U04", "U14"], "sector"] = None
+    inputs = dataclasses.replace(inputs, master=SecurityMaster(frame=frame))
+    config = default_config().with_overrides({
+        "portfolio.default_target": "equal", "costs.accept_stale_costs": True,
+        "policy.destination": "optimized", "optimizer.group_deviation": 0.01,
+        })
+    books = {f"a{k}": _holdings(t, k) for k, t in enumerate(SUBSETS[:5])}
+    day = shared_day(inputs, books, config, DAY, shared_targets=False)
+    assert day is not None and day.master is not None
+    assert day.vix == vix_reading(market.vix, pd.Timestamp(DAY))
+    flagged = {n.flag for n in day.vix[1]}
+    assert flagged == ({Flag.VIX_CARRIED} if vix_gap == 3 else
+                       {Flag.NO_VIX} if vix_gap == 9 else set())
+    for h in books.values():
+        mine = dataclasses.replace(inputs, holdings=h)
+        alone = make_plan(mine, config, as_of=DAY)
+        steps = plan_steps(mine, config, as_of=DAY, shared=pickle.loads(pickle.dumps(day)))
+        request = next(steps)
+        assert_same_plan(finish_plan(steps, None if request is None else request.build()),
+                         alone)

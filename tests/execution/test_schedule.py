@@ -7,13 +7,19 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwise.errors import ConfigError, DataError
 from driftwise.execution import ExecutionStyle, Schedule, build_schedule
-from driftwise.execution.profile import NYSE_HALF_HOUR_PROFILE
-from driftwise.execution.schedule import pov_shares, resolve_sessions, split_shares
+from driftwise.execution.profile import NYSE_HALF_HOUR_PROFILE, rescale_profile
+from driftwise.execution.schedule import (
+    _plan_one,
+    plan_grids,
+    pov_shares,
+    resolve_sessions,
+    split_shares,
+)
 from driftwise.flags import Flag
 
 # a hand-made session list (Christmas 2024 and New Year 2025 are holidays)
@@ -372,3 +378,44 @@ def test_real_volumes_schedule(shared_data: object) -> None:
     assert s.summary.set_index("ticker").loc["MSFT", "days"] == 7
     assert (s.child_orders["participation"] <= 0.10 + 1e-12).all()
     assert (s.summary["risk_usd"].iloc[:2] > 0).all() and (s.summary["expected_cost_usd"] > 0).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(trades=st.lists(st.tuples(
+           st.one_of(st.just(0.0), st.integers(-3_000_000, 3_000_000).map(float),
+                     st.floats(-5e4, 5e4, allow_nan=False)),
+           st.one_of(st.just(math.nan), st.just(0.0), st.floats(50.0, 5e6))),
+           min_size=1, max_size=30),
+       style=st.sampled_from(list(ExecutionStyle)), slices=st.sampled_from([1, 6, 13]),
+       multi_day_after=st.sampled_from([0.5, 5.0]))
+def test_grids_of_all_trades_at_once_equal_each_trades_own(
+        trades: list[tuple[float, float]], style: ExecutionStyle, slices: int,
+        multi_day_after: float) -> None:
+    """``plan_grids`` (the trades of one grid split in one array operation) equals
+    ``_plan_one`` trade by trade to the bit: grids, liquidity days, styles and flags, and
+    the same error for a trade too large for the market."""
+    index = pd.Index([f"T{i}" for i in range(len(trades))], dtype=object)
+    trade = np.array([t for t, _ in trades])
+    adv = np.array([a for _, a in trades])
+    shape = rescale_profile(slices)
+
+    def own() -> list[object]:
+        rows = zip(index, trade, adv, strict=True)
+        return [_plan_one(abs(q), a, style, 0.1, multi_day_after, shape, str(t), i + 1)
+                if q != 0 else None for i, (t, q, a) in enumerate(rows)]
+
+    try:
+        expected = own()
+    except DataError as exc:
+        with pytest.raises(DataError) as got:
+            plan_grids(index, trade, adv, style, 0.1, multi_day_after, shape)
+        assert str(got.value) == str(exc)
+        return
+    for got, want in zip(plan_grids(index, trade, adv, style, 0.1, multi_day_after, shape),
+                         expected, strict=True):
+        assert (got is None) == (want is None)
+        if got is not None and want is not None:
+            np.testing.assert_array_equal(got.grid, want.grid, strict=True)
+            assert got.style is want.style and got.flags == want.flags
+            assert got.liquidity_days == want.liquidity_days or (
+                math.isnan(got.liquidity_days) and math.isnan(want.liquidity_days))

@@ -43,8 +43,8 @@ from driftwise.costs import (
     RowCosts,
     build_cost_inputs,
     cost_coefficients,
+    cost_columns,
     cost_notices,
-    cost_table,
     short_notices,
     trade_costs,
 )
@@ -64,7 +64,7 @@ from driftwise.policy.destination import Destination
 from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
-from driftwise.state import PortfolioState, build_state
+from driftwise.state import MasterRows, PortfolioState, build_state
 from driftwise.tax import Relief, relieve_lots
 from driftwise.tax.harvest import replacement_pairs
 
@@ -202,6 +202,11 @@ class SharedDay:
     column_major : bool
         An account's own returns are laid out column by column (the covariances read
         them in that order, and their last bits depend on it).
+    vix : (float or None, tuple of Notice)
+        The day's VIX reading (:func:`~driftwise.data.market.vix_reading`).
+    master : MasterRows or None
+        The security master's columns with each ticker's row (None: its index repeats a
+        ticker, and each account reads the master itself).
     """
 
     as_of: pd.Timestamp
@@ -209,6 +214,8 @@ class SharedDay:
     costs: UniverseCosts
     returns: np.ndarray
     column_major: bool
+    vix: tuple[float | None, tuple[Notice, ...]]
+    master: MasterRows | None
 
     @classmethod
     def of(cls, inputs: Inputs, config: Config, tickers: pd.Index | list[str],
@@ -225,7 +232,8 @@ class SharedDay:
         column_major = returns.strides[0] <= returns.strides[1]
         returns = np.asfortranarray(returns) if column_major else np.ascontiguousarray(returns)
         return cls(as_of=day, settings=settings, costs=costs, returns=returns,
-                   column_major=column_major)
+                   column_major=column_major, vix=vix_reading(market.vix, day),
+                   master=MasterRows.of(inputs.master))
 
     def serves(self, state: PortfolioState, settings: MonitorConfig,
                params: CostParams) -> bool:
@@ -302,8 +310,9 @@ def plan_steps(inputs: Inputs, config: Config, *,
     where it serves the plan, which is then the same)."""
     if inputs.targets is None:  # portfolio.default_target, flagged
         inputs = with_default_targets(inputs, config.portfolio.default_target)
+    rows = shared.master if shared is not None else None
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
-                        as_of=as_of)
+                        as_of=as_of, rows=rows)
     donation, gift = None, []
     if donate_usd > 0:
         inputs, donation, said = plan_tax.donate(inputs, state, config, donate_usd)
@@ -321,7 +330,8 @@ def plan_steps(inputs: Inputs, config: Config, *,
         shared.costs.inputs_for(state.tickers) if shared is not None else
         build_cost_inputs(state.tickers, inputs.market.prices, inputs.market.volumes,
                           inputs.master, inputs.costs, as_of=state.as_of, params=params))
-    vix, vix_notes = vix_reading(inputs.market.vix, state.as_of)
+    vix, vix_notes = (shared.vix if shared is not None
+                      else vix_reading(inputs.market.vix, state.as_of))
     ctx = _context(state, inputs, config, risk.vol_annual,
                    risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
                    params, vix, pending_days=pending_days, first_day=first_day)
@@ -339,8 +349,11 @@ def plan_steps(inputs: Inputs, config: Config, *,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
                    cost_fn=_cost_fn(costs, params, vix),
                    borrow_bps_annual=costs.borrow_bps_annual,
-                   groups=group_codes(inputs.master.frame[rule.optimizer.group_by.value]
-                                      .reindex(state.tickers)),
+                   groups=group_codes(
+                       rows.column(rule.optimizer.group_by.value, state.tickers)
+                       if rows is not None and rows.frame is inputs.master.frame else
+                       inputs.master.frame[rule.optimizer.group_by.value]
+                       .reindex(state.tickers)),
                    factor_betas=None if betas is None else betas[0])
     taxed = (plan_tax.taxed_step(rule, ctx, day, inputs, state, config)
              if plan_tax.applies(inputs, config) else None)
@@ -645,19 +658,20 @@ def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfo
     """:func:`_priced_rows` as its columns (arrays, or a scalar for every row) and its
     index, before the frame is built."""
     on_universe = trade_usd.index is state.tickers
-    table = cost_table(trade_usd if on_universe else
-                       trade_usd.reindex(state.tickers, fill_value=0.0), costs, params,
-                       vix=vix, nav_usd=state.nav_usd)
-    # columns taken as arrays at the traded rows (a frame built once per trade list)
-    value = table["trade_usd"].to_numpy()
+    table, universe = cost_columns(trade_usd if on_universe else
+                                   trade_usd.reindex(state.tickers, fill_value=0.0), costs,
+                                   params, vix=vix, nav_usd=state.nav_usd)
+    # the cost table's columns read as arrays at the traded rows, no frame built for it
+    # (the trade list's frame is built once)
+    value = np.asarray(table["trade_usd"], dtype=np.float64)
     rows = np.flatnonzero(value != 0)
     trade = value[rows]
 
     def column(name: str) -> np.ndarray:
-        return np.asarray(table[name].to_numpy()[rows])
+        return np.asarray(table[name], dtype=np.float64)[rows]
 
-    index = table.index[rows]
-    at = rows if table.index.equals(state.tickers) else state.tickers.get_indexer(index)
+    index = universe[rows]
+    at = rows if universe.equals(state.tickers) else state.tickers.get_indexer(index)
     shares = (trade_shares if trade_shares.index is state.tickers else
               trade_shares.reindex(state.tickers, fill_value=0.0)).to_numpy()[at]
     spread, commission, impact = (column(c) for c in ("spread_usd", "commission_usd",
@@ -668,7 +682,8 @@ def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfo
         "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
         "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0, "loss_usd": 0.0,
         "cost_usd": cost, "borrow_usd": np.asarray(borrow_usd)[at],
-        "liquidity_days": column("liquidity_days"), "flags": table["flags"].iloc[rows].array,
+        "liquidity_days": column("liquidity_days"),
+        "flags": pd.array([table["flags"][i] for i in rows.tolist()], dtype="str"),
         "cost_bps": 1e4 * cost / np.abs(trade),
         "reason": reason if isinstance(reason, str) else reason.reindex(index).array,
     }, pd.Index(index, name="ticker")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -596,6 +597,27 @@ def cost_table(
     DataError
         ``trade_usd`` names a ticker ``inputs`` does not know, or holds NaN.
     """
+    columns, index = cost_columns(trade_usd, inputs, params, vix, nav_usd,
+                                  position_after_usd=position_after_usd,
+                                  holding_days=holding_days,
+                                  position_before_usd=position_before_usd)
+    return pd.DataFrame(columns, index=index)
+
+
+def cost_columns(
+    trade_usd: pd.Series,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    vix: float | None = None,
+    nav_usd: float | None = None,
+    *,
+    position_after_usd: pd.Series | None = None,
+    holding_days: float = 1.0,
+    position_before_usd: pd.Series | None = None,
+) -> tuple[dict[str, Any], pd.Index]:
+    """:func:`cost_table`'s columns before its frame is built, and its index: each
+    column an array in the order of ``inputs.tickers``, ``flags`` a list of str (a
+    caller that reads a few rows as arrays builds no frame)."""
     index = pd.Index(inputs.tickers, name="ticker", dtype=object)
     trade = _align(trade_usd, index, "trade_usd")
     position = None if position_after_usd is None else _align(position_after_usd, index,
@@ -608,7 +630,7 @@ def cost_table(
     shares = trade_shares(trade, inputs)
     days, illiquid, multi = liquidity_flags(shares, inputs, params)
     # the columns gathered first, the frame built once
-    columns: dict[str, object] = {"trade_usd": trade, "trade_shares": shares}
+    columns: dict[str, Any] = {"trade_usd": trade, "trade_shares": shares}
     traded = np.abs(trade)
     with np.errstate(divide="ignore", invalid="ignore"):
         for name in ("spread", "commission", "impact", "flat", "borrow", "total"):
@@ -628,7 +650,7 @@ def cost_table(
         masks.append((Flag.OPENS_SHORT, opens_short(trade, before)))
     columns["flags"] = ["; ".join(f.value for f, mask in masks if mask[i])
                         for i in range(len(index))]
-    return pd.DataFrame(columns, index=index)
+    return columns, index
 
 
 def opens_short(trade_usd: npt.ArrayLike, position_before_usd: npt.ArrayLike) -> BoolArray:

@@ -270,6 +270,42 @@ def _plan_one(q: float, adv: float, style: ExecutionStyle, participation: float,
     return _Plan(grid, style, days_needed, [])
 
 
+def plan_grids(index: pd.Index, trade: FloatArray, adv: FloatArray, style: ExecutionStyle,
+               participation: float, multi_day_after: float, profile: FloatArray
+               ) -> list[_Plan | None]:
+    """Each trade's bucket grid (None for a zero trade), equal to :func:`_plan_one` of it.
+
+    The trades of a known ADV in TWAP or VWAP, on a grid of the same number of days, are
+    split in one array operation per grid (the same arithmetic, element by element, as
+    :func:`split_shares` of each); an unknown ADV, POV and a trade too large for the
+    market go through :func:`_plan_one` (which says what is wrong, trade by trade)."""
+    q = np.abs(trade)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        days_needed = q / (participation * adv)
+    regular = ((q != 0) & np.isfinite(adv) & (adv > 0.0) & (days_needed <= MAX_DAYS)
+               if style is not ExecutionStyle.POV else np.zeros(len(q), dtype=bool))
+    plans: list[_Plan | None] = [
+        None if q[i] == 0 or regular[i] else
+        _plan_one(float(q[i]), float(adv[i]), style, participation, multi_day_after, profile,
+                  str(index[i]), i + 1) for i in range(len(q))]
+    if not regular.any():
+        return plans
+    n_days = np.where(days_needed > multi_day_after, np.ceil(days_needed), 1.0)
+    weights = np.ones(profile.size) if style is ExecutionStyle.TWAP else profile
+    for days in np.unique(n_days[regular]).tolist():
+        rows = np.flatnonzero(regular & (n_days == days))
+        w = np.tile(weights, int(days))
+        total = q[rows]
+        cumulative = total[:, None] * np.cumsum(w)[None, :] / w.sum()
+        whole = np.floor(total) == total
+        cumulative[whole] = np.floor(cumulative[whole] + 0.5)
+        cumulative[:, -1] = total
+        grids = np.diff(cumulative, axis=1, prepend=0.0)
+        for k, i in enumerate(rows.tolist()):
+            plans[i] = _Plan(grids[k], style, float(days_needed[i]), [])
+    return plans
+
+
 def build_schedule(
     tickers: Sequence[str] | pd.Index,
     trade_shares: npt.ArrayLike | pd.Series,
@@ -356,8 +392,7 @@ def build_schedule(
              else _aligned(price_cost_bps, index, "price_cost_bps"))
     shape = (rescale_profile(slices_per_day) if profile is None
              else rescale_profile(slices_per_day, profile))
-    plans = [_plan_one(abs(q), a, style, participation, multi_day_after, shape, t, i + 1)
-             if q != 0 else None for i, (t, q, a) in enumerate(zip(index, trade, adv, strict=True))]
+    plans = plan_grids(index, trade, adv, style, participation, multi_day_after, shape)
     max_days = max((p.grid.size // slices_per_day for p in plans if p is not None), default=0)
     days = resolve_sessions(start_date, max_days, sessions) if max_days else pd.DatetimeIndex([])
     children = _children_frame(index, trade, price, adv, plans, days, shape, impact_bps)
