@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from driftwise.validation.rules import RULES
+from driftwise.validation.stats import MODEL, SECOND_BARS, clustered_mean
 from driftwise.validation.study import StudyResult
 
 NO_FIGURE = "no published figure found"
@@ -154,12 +155,21 @@ def _measured(result: StudyResult, multipliers: pd.DataFrame | None
               ) -> dict[str, tuple[str, str, float, str]]:
     """Per claim: (verdict and figure, interval, independent observations, their unit)."""
     out: dict[str, tuple[str, str, float, str]] = {}
+    events = getattr(result, "events", None)
     for _, r in result.rules.iterrows():
-        out[str(r["rule"])] = (
-            f"{r['verdict']}: {r['effect_measure']} {_num(r['effect_mean'])}",
-            (f"[{_num(r['effect_ci_low'])}, {_num(r['effect_ci_high'])}]"
-             if math.isfinite(float(r["effect_ci_low"])) else "no interval (G < 2)")
-            + f" vs bar {_num(r['effect_bar'])}", float(r["n_clusters"]), "calendar clusters")
+        rule = str(r["rule"])
+        interval = ((f"[{_num(r['effect_ci_low'])}, {_num(r['effect_ci_high'])}]"
+                     if math.isfinite(float(r["effect_ci_low"])) else "no interval (G < 2)")
+                    + f" vs bar {_num(r['effect_bar'])}")
+        if rule in SECOND_BARS and events is not None and len(events):
+            column, bar = SECOND_BARS[rule]
+            part = events[(events["setting"] == MODEL) & (events["rule"] == rule)]
+            m, lo, hi = clustered_mean(part[column].to_numpy(dtype=float),
+                                       part["cluster"].to_numpy())
+            interval += (f"; second part, certainty-equivalent gain over waiting "
+                         f"{_num(m, 1)} bps [{_num(lo, 1)}, {_num(hi, 1)}] vs bar {_num(bar, 0)}")
+        out[rule] = (f"{r['verdict']}: {r['effect_measure']} {_num(r['effect_mean'])}",
+                     interval, float(r["n_clusters"]), "calendar clusters")
     pooled = getattr(result, "falsification_pooled", None)
     if pooled is not None and len(pooled):
         row = pooled[(pooled["setting"] == "model")].iloc[0]
@@ -170,11 +180,13 @@ def _measured(result: StudyResult, multipliers: pd.DataFrame | None
             f"cost − TE gain {1e4 * row['excess_mean']:.2f} bps [{1e4 * row['excess_low']:.2f},"
             f" {1e4 * row['excess_high']:.2f}]", float(row["n_years"]), "calendar years")
     if multipliers is not None and len(multipliers):
-        m = multipliers[(multipliers["estimator"].astype(str) == "corwin-schultz")
-                        & (multipliers["tier"].astype(str) == "all")]
-        if len(m):
-            stress = m.iloc[-1]  # the regimes in order: the last is VIX above the top break
-            months = float(stress["months"]) if "months" in m else math.nan
+        cs = multipliers[(multipliers["estimator"].astype(str) == "corwin-schultz")
+                         & (multipliers["tier"].astype(str) == "all")]
+        if "regime_index" in cs:
+            cs = cs.sort_values("regime_index", kind="stable")
+        if len(cs):
+            stress = cs.iloc[-1]  # the regimes in order: the last is VIX above the top break
+            months = float(stress["months"]) if "months" in cs else math.nan
             out["VIX multipliers"] = (
                 f"Corwin-Schultz, all stocks, VIX {stress['regime']}: "
                 f"×{_num(stress['multiplier'], 2)}",
