@@ -21,6 +21,10 @@ Inputs are plain DataFrames:
   (``PathStats.ranking`` of :mod:`driftwise.backtest.path_stats`), index the rule's name:
   ``rank``, ``score`` (lower is better) with ``score_low`` / ``score_high``, ``rank_low``,
   ``rank_high``, ``p_best``, optional ``tied_with``.
+- ``research`` (optional): each claim beside the literature
+  (:func:`driftwise.validation.literature.research_table`).
+- ``falsification_pooled`` (optional): the falsification verdict pooled over portfolios
+  with intervals across calendar years (``StudyResult.falsification_pooled``).
 """
 
 from __future__ import annotations
