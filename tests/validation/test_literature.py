@@ -74,7 +74,11 @@ def test_measured_multipliers_and_pooled_falsification_fill_their_rows() -> None
     t = research_table(fake_study(pooled), mult)  # type: ignore[arg-type]
     vix = t[t["claim"] == "VIX multipliers"].iloc[0]
     assert vix["measured"] == "Corwin-Schultz, all stocks, VIX >= 30: ×2.56"
-    assert vix["interval"] == "[2.19, 2.94]" and vix["observations"] == 52
+    assert vix["interval"] == "[2.19, 2.94] (bootstrap of months)"
+    assert vix["observations"] == 52 and vix["observations_unit"] == "months"
+    read = research_table(fake_study(pooled), mult.drop(columns="months"))  # type: ignore[arg-type]
+    row = read[read["claim"] == "VIX multipliers"].iloc[0]
+    assert math.isnan(row["observations"]) and "number of months is not in" in row["interval"]
     f = t[t["claim"] == "Falsification"].iloc[0]
     assert f["observations"] == 21 and f["observations_unit"] == "calendar years"
     assert f["measured"].startswith("fails: costs exceed the TE reduction")

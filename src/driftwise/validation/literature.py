@@ -186,12 +186,17 @@ def _measured(result: StudyResult, multipliers: pd.DataFrame | None
             cs = cs.sort_values("regime_index", kind="stable")
         if len(cs):
             stress = cs.iloc[-1]  # the regimes in order: the last is VIX above the top break
-            months = float(stress["months"]) if "months" in cs else math.nan
+            interval = (f"[{_num(stress['multiplier_low'], 2)}, "
+                        f"{_num(stress['multiplier_high'], 2)}] (bootstrap of months)")
+            months = math.nan
+            if "months" in cs:
+                months = float(stress["months"])
+            else:
+                interval += "; the number of months is not in the calibration's table"
             out["VIX multipliers"] = (
                 f"Corwin-Schultz, all stocks, VIX {stress['regime']}: "
-                f"×{_num(stress['multiplier'], 2)}",
-                f"[{_num(stress['multiplier_low'], 2)}, {_num(stress['multiplier_high'], 2)}]",
-                months, "months")
+                f"×{_num(stress['multiplier'], 2)}", interval, months,
+                "months" if "months" in cs else "")
     return out
 
 
