@@ -25,6 +25,8 @@ Inputs are plain DataFrames:
   (:func:`driftwise.validation.literature.research_table`).
 - ``falsification_pooled`` (optional): the falsification verdict pooled over portfolios
   with intervals across calendar years (``StudyResult.falsification_pooled``).
+- ``flags``: the study's notices (e.g. cash earning nothing in the falsification
+  backtest), drawn as one note.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from driftwise.flags import Notice
 from driftwise.report.html import (
     Block,
     Chart,
@@ -87,6 +90,7 @@ class ValidationPageData:
     ranking: pd.DataFrame | None = None
     research: pd.DataFrame | None = None
     falsification_pooled: pd.DataFrame | None = None
+    flags: tuple[Notice, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -474,6 +478,10 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
         blocks.append(falsification_pooled_table(data.falsification_pooled))
     if data.research is not None and len(data.research):
         blocks.append(research_table(data.research))
+    if data.flags:
+        blocks.append(Note("Flags: " + "; ".join(
+            f"{n.flag.value}: {n.detail}" + (f" ({', '.join(n.tickers)})" if n.tickers else "")
+            for n in data.flags)))
     verdicts = rules["verdict"].map(_verdict)
     tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
                   for label in VERDICT_COLORS)
@@ -498,4 +506,5 @@ def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None,
                               cost_limits=result.cost_limits, multipliers=multipliers,
                               ranking=ranking,
                               research=literature.research_table(result, multipliers),
-                              falsification_pooled=pooled if len(pooled) else None)
+                              falsification_pooled=pooled if len(pooled) else None,
+                              flags=tuple(result.notices))
