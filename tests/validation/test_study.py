@@ -121,8 +121,10 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
     claims = {r["claim"] for r in data["research"]}
     assert {"Rule 1", "Falsification", "VIX multipliers", "Tax-loss harvesting"} <= claims
     assert "### Pooled over portfolios" in report and "## Claims beside the literature" in report
-    keys = {b.key for b in page.blocks}
+    keys = {getattr(b, "key", None) for b in page.blocks}
     assert {"validation-research", "validation-falsification-pooled"} <= keys
+    notes = [str(getattr(b, "text", "")) for b in page.blocks]
+    assert any(t.startswith("Flags: ") and "cash earns nothing" in t for t in notes)
 
 
 def test_cost_settings() -> None:
