@@ -55,6 +55,7 @@ class Flag(StrEnum):
     PRICE_JUMP = "suspect price jump"
     PRICE_JUMP_ACCEPTED = "price jump accepted"
     VIX_CARRIED = "VIX carried forward"
+    NO_RISK_FREE = "cash earns nothing"
     # tax
     WASH_SALE = "wash sale"
 

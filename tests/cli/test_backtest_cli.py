@@ -227,14 +227,28 @@ def test_risk_free_file_makes_cash_earn_its_rate(capsys: pytest.CaptureFixture[s
     pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "rate_annual": 0.04}).to_csv(path,
                                                                                   index=False)
     args = [*WINDOW, "--policy", "never"]
-    plain = run_json(args, capsys)["policies"]["never"]
-    earning = run_json([*args, "--risk-free", str(path)], capsys)["policies"]["never"]
+
+    def cash_flags(data: dict) -> list[str]:
+        return [f["detail"] for f in data["flags"] if f["flag"] == "cash earns nothing"]
+
+    plain_run = run_json(args, capsys)
+    plain = plain_run["policies"]["never"]
+    earning_run = run_json([*args, "--risk-free", str(path)], capsys)
+    earning = earning_run["policies"]["never"]
     assert earning["final_nav_usd"] > plain["final_nav_usd"]
+    # the user sees why cash earned nothing: no series, or the configuration key
+    (no_series,) = cash_flags(plain_run)
+    assert "no risk-free rate was given" in no_series and "--risk-free" in no_series
+    assert cash_flags(earning_run) == []
     off = tmp_path / "off.toml"
     off.write_text("[backtest]\ncash_earns_risk_free = false\n")
-    quiet = run_json([*args, "--risk-free", str(path), "--config", str(off)],
-                     capsys)["policies"]["never"]
+    quiet_run = run_json([*args, "--risk-free", str(path), "--config", str(off)], capsys)
+    quiet = quiet_run["policies"]["never"]
     assert quiet["final_nav_usd"] == plain["final_nav_usd"]
+    (switched_off,) = cash_flags(quiet_run)
+    assert "backtest.cash_earns_risk_free is false" in switched_off
+    assert main(["backtest", *args]) == EXIT_OK  # the terminal's flags table names it too
+    assert "cash earns nothing" in capsys.readouterr().out
     # the interest is the buy-and-hold's cash compounded at 4%/252 per night
     from driftwise.config.assemble import backtest_configs
     from driftwise.config.policies import never

@@ -279,3 +279,16 @@ def test_the_page_takes_a_ranking_from_path_statistics(
     chart = page.charts[-1]
     assert chart.key == "validation-path-ranking"
     assert list(chart.figure.data[0].y) == ["r0", "r1"]
+
+
+def test_the_studys_flags_are_one_note(validation_data: ValidationPageData) -> None:
+    from driftwise.flags import Flag, notice
+
+    flags = (notice(Flag.NO_RISK_FREE, "no risk-free rate was given for the window"),
+             notice(Flag.PRICE_GAP_FILLED, "carried from the previous close", ["AAA", "BBB"]))
+    page = validation_page(dataclasses.replace(validation_data, flags=flags))
+    notes = [b.text for b in page.blocks if isinstance(b, Note) and b.text.startswith("Flags")]
+    assert notes == ["Flags: cash earns nothing: no risk-free rate was given for the window; "
+                     "price gap filled: carried from the previous close (AAA, BBB)"]
+    plain = validation_page(validation_data)
+    assert not [b for b in plain.blocks if isinstance(b, Note) and b.text.startswith("Flags")]

@@ -36,6 +36,9 @@ def test_backtest_after_tax_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
         out["runs"]["tax-aware"]["after_tax_return_annual"]
         - out["runs"]["tax-unaware"]["after_tax_return_annual"])
     assert [y["year"] for y in out["years"]["tax-aware"]] == [2023, 2024]
+    # no --risk-free: the cash (and the tax on its interest) earns nothing, flagged
+    assert [f["flag"] for f in out["flags"]] == ["cash earns nothing"]
+    assert "no risk-free rate was given" in out["flags"][0]["detail"]
 
 
 def test_backtest_after_tax_table_and_report(tmp_path: Path,
@@ -46,6 +49,7 @@ def test_backtest_after_tax_table_and_report(tmp_path: Path,
                  "--report", str(report), "--table", str(table)]) == EXIT_OK
     out = " ".join(capsys.readouterr().out.split())
     assert "harvest every never" in out and "tax alpha" in out
+    assert "cash earns nothing" in out  # the flags table
     assert report.read_text().count('data-figure="aftertax-nav"') == 1
     assert "after_tax_return_annual" in table.read_text()
 

@@ -12,6 +12,7 @@ import pytest
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from driftwise.config.assemble import study_settings
 from driftwise.errors import ConfigError
+from driftwise.flags import Flag
 from driftwise.report.validation_page import page_data, validation_page
 from driftwise.validation.output import markdown, to_dict
 from driftwise.validation.stats import MODEL
@@ -109,6 +110,21 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
         assert heading in report
     page = validation_page(page_data(study))
     assert page.key == "validation"
+    # the falsification: each portfolio's one path said plainly, the pooled verdict with
+    # its interval across calendar years, and the claims beside the literature
+    assert all(r["basis"].startswith("one path (2016-") for r in data["falsification"])
+    pooled = data["falsification_pooled"]
+    assert [(p["setting"], p["calendar"]) for p in pooled][:2] == [(MODEL, "quarter"),
+                                                                   (MODEL, "month")]
+    assert all(p["n_years"] == 4 and p["te_diff_low"] <= p["te_diff_high"] for p in pooled)
+    assert "one path" in data["falsification_basis"]
+    claims = {r["claim"] for r in data["research"]}
+    assert {"Rule 1", "Falsification", "VIX multipliers", "Tax-loss harvesting"} <= claims
+    assert "### Pooled over portfolios" in report and "## Claims beside the literature" in report
+    keys = {getattr(b, "key", None) for b in page.blocks}
+    assert {"validation-research", "validation-falsification-pooled"} <= keys
+    notes = [str(getattr(b, "text", "")) for b in page.blocks]
+    assert any(t.startswith("Flags: ") and "cash earns nothing" in t for t in notes)
 
 
 def test_cost_settings() -> None:
@@ -196,7 +212,12 @@ def test_the_falsification_task_builds_no_events_history(
     assert result.falsification is not None and len(result.falsification)
     monkeypatch.undo()
     events = module.run_task(module.Task(PortfolioSpec("sample"), "events", 0, 2), settings)
-    assert set(result.notices) <= set(events.notices)
+    # the market's notices, and the falsification backtest's own: the sample gives no
+    # risk-free series, so its cash earns nothing (flagged, in the study's notices too)
+    cash = {n for n in result.notices if n.flag is Flag.NO_RISK_FREE}
+    assert len(cash) == 1 and "no risk-free rate was given" in next(iter(cash)).detail
+    assert set(result.notices) - cash <= set(events.notices)
+    assert cash <= set(study.notices) and not cash & set(events.notices)
     assert study.notices[:len(events.notices)] == events.notices
 
 

@@ -24,12 +24,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
 from driftwise.backtest.bootstrap import difference_cis
-from driftwise.backtest.metrics import ResultLike
+from driftwise.backtest.metrics import (
+    ResultLike,
+    cost_per_year,
+    daily_returns,
+    result_arrays,
+    tracking_error,
+)
 
-__all__ = ["FalsificationTest", "Verdict", "falsification_test"]
+__all__ = [
+    "MIN_YEAR_DAYS",
+    "FalsificationTest",
+    "Verdict",
+    "falsification_test",
+    "yearly_cells",
+]
+
+MIN_YEAR_DAYS = 126
+"""Fewest daily returns a calendar year needs to be one of :func:`yearly_cells`' years
+(half a year: a window's partial first and last years with fewer are left out)."""
 
 
 class Verdict(StrEnum):
@@ -155,3 +172,41 @@ def falsification_tests(result: ResultLike, pairs: Sequence[tuple[str, str]], *,
         cost_threshold=float(cost[threshold]), cost_calendar=float(cost[calendar]),
         tracking_aversion=float(tracking_aversion))
         for (threshold, calendar), ci in zip(pairs, cis, strict=True)]
+
+
+def yearly_cells(result: ResultLike, threshold: str, calendar: str, *,
+                 tracking_aversion: float,
+                 min_days: int = MIN_YEAR_DAYS) -> dict[str, list[float]]:
+    """The criterion's two quantities in each calendar year of one backtest ``result``.
+
+    In each calendar year with at least ``min_days`` daily returns (a return belongs to
+    the year of the day it ends on), with the whole-window definitions of
+    :func:`~driftwise.backtest.metrics.policy_metrics` applied to the year's days:
+
+    - ``te_diff``: ``TE_thr − TE_cal``, annualized tracking errors against the reference;
+    - ``excess``: the threshold rule's extra cost a year less its TE reduction in utility
+      form, ``(cost_thr − cost_cal) − (γ/2)(TE_cal² − TE_thr²)`` (> 0: costs exceed it).
+
+    Returns ``{"years": [...], "te_diff": [...], "excess": [...]}`` (plain lists, for
+    JSON). The years are the independent observations of the verdicts with an interval
+    (:func:`driftwise.validation.stats.falsification_pooled`).
+    """
+    a = result_arrays(result)
+    names = list(result.names)
+    cols = [names.index(threshold), names.index(calendar)]
+    nav = a["nav_usd"][:, cols]
+    active = daily_returns(nav) - daily_returns(a["ref_nav_usd"][:, None])
+    cost = a["cost_usd"][:, cols]
+    year = pd.DatetimeIndex(result.dates).year.to_numpy()
+    out: dict[str, list[float]] = {"years": [], "te_diff": [], "excess": []}
+    for y in np.unique(year[1:]):
+        days = np.flatnonzero(year[1:] == y)  # returns ending in year y (day index - 1)
+        if len(days) < min_days:
+            continue
+        te = tracking_error(active[days], 0.0)
+        c = cost_per_year(cost[days + 1], nav[days + 1])
+        out["years"].append(int(y))
+        out["te_diff"].append(float(te[0] - te[1]))
+        out["excess"].append(float((c[0] - c[1])
+                                   - 0.5 * tracking_aversion * (te[1] ** 2 - te[0] ** 2)))
+    return out

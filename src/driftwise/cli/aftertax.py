@@ -15,8 +15,17 @@ from driftwise.app.aftertax import (
     with_tax,
 )
 from driftwise.app.sweep import progress_bar, write_table
-from driftwise.cli._output import console, frame_table, num, pct, print_json, usd
+from driftwise.cli._output import (
+    console,
+    frame_table,
+    notices_table,
+    num,
+    pct,
+    print_json,
+    usd,
+)
 from driftwise.config import Config
+from driftwise.data.market import cash_rate_notices
 from driftwise.data.model import Inputs
 from driftwise.report import write_report
 
@@ -68,10 +77,13 @@ def run(inputs: Inputs, config: Config, first: pd.Timestamp, last: pd.Timestamp,
         write_table(result.metrics.reset_index(), table)
     if report is not None:
         write_report(report, after_tax=result)
+    flags = cash_rate_notices(inputs.market, first, last, earns=b.cash_earns_risk_free)
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "flags": list(flags)})
         return
     show(result, harvest_source(config, harvest_every))
+    if flags:
+        console.print(notices_table(flags))
     for label, path in (("table", table), ("report", report)):
         if path is not None:
             console.print(f"{label}: {path.resolve()}")

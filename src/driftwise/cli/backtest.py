@@ -44,7 +44,7 @@ from driftwise.config import accepted_jumps, load_config, policies
 from driftwise.config.model import LotRelief
 from driftwise.config.policies import with_flat_cost
 from driftwise.data.loader import load_backtest_inputs
-from driftwise.data.market import vix_window_notices
+from driftwise.data.market import cash_rate_notices, vix_window_notices
 from driftwise.data.model import Inputs, Targets
 from driftwise.flags import merge_notices
 from driftwise.report import backtest_data, write_report
@@ -235,14 +235,16 @@ def backtest_command(
     if table is not None:
         write_table(result.sweep if result.sweep is not None
                     else result.metrics.reset_index(), table)
+    flags = merge_notices(inputs.targets.notices if inputs.targets is not None else (),
+                          inputs.market.notices, vix_window_notices(inputs.market, first, last),
+                          cash_rate_notices(inputs.market, first, last,
+                                            earns=b.cash_earns_risk_free),
+                          result.paths.runs.notices if result.paths is not None else ())
     if report is not None:
         write_report(report, backtest=backtest_data(
             result.result, metrics=result.metrics, sweep=result.sweep,
             threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion,
-            **paths_report(result)))
-    flags = merge_notices(inputs.targets.notices if inputs.targets is not None else (),
-                          inputs.market.notices, vix_window_notices(inputs.market, first, last),
-                          result.paths.runs.notices if result.paths is not None else ())
+            flags=flags, **paths_report(result)))
     versions = version_list(inputs)
     if as_json:
         print_json({**as_dict(result), "target_versions": versions, "flags": list(flags)})

@@ -25,12 +25,15 @@ from driftwise.policy.context import Frequency
 from driftwise.report import write_report
 from driftwise.report.validation_page import page_data
 from driftwise.validation.output import (
+    FALSIFICATION_NOTE,
     breakdown_display,
     caveats,
     cost_limits_display,
     describe,
     falsification_display,
+    falsification_pooled_display,
     markdown,
+    research_display,
     rules_display,
     to_dict,
 )
@@ -113,15 +116,18 @@ def validate_command(
     result = run_with_progress(specs, settings)
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)
-        write_text(markdown_file, markdown(result))
+        write_text(markdown_file, markdown(result, measured.get("multipliers")))
     if report is not None:
         write_report(report, validation=page_data(result, **measured),
                      title="driftwise rule validation")
     if as_json:
-        print_json({**to_dict(result), **{JSON_KEYS[k]: v for k, v in measured.items()}})
+        print_json({**to_dict(result, measured.get("multipliers")),
+                    **{JSON_KEYS[k]: v for k, v in measured.items()}})
         return
     show(result)
     show_measured(**measured)
+    console.print(frame_table(research_display(result, measured.get("multipliers")),
+                              "Claims beside the literature"))
     for path, what in ((markdown_file, "markdown"), (report, "report")):
         if path is not None:
             console.print(f"{what}: {path.resolve()}")
@@ -211,6 +217,11 @@ def show(result: StudyResult) -> None:
     if len(fals):
         console.print(frame_table(fals, "Falsification: threshold 5% vs calendar",
                                   index_name="costs"))
+        console.print(FALSIFICATION_NOTE, highlight=False, markup=False, soft_wrap=True)
+        pooled = falsification_pooled_display(result)
+        if len(pooled):
+            console.print(frame_table(pooled, "Falsification pooled over portfolios "
+                                      "(intervals across calendar years)", index_name="costs"))
     for line in caveats(result):
         console.print(f"  • {line}", highlight=False)
     if result.notices:

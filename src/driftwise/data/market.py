@@ -511,6 +511,38 @@ def vix_window_notices(market: MarketData, start: pd.Timestamp, end: pd.Timestam
                    f"at most {VIX_STALE_SESSIONS} sessions): on those days {NO_VIX_EFFECTS}"),)
 
 
+RISK_FREE_HINT = "--risk-free FILE, columns date, rate_annual"
+"""How a backtest is given the risk-free series cash earns."""
+
+
+def cash_rate_notices(market: MarketData, start: pd.Timestamp, end: pd.Timestamp, *,
+                      earns: bool = True) -> tuple[Notice, ...]:
+    """The flag of a backtest window in which cash earns nothing on some or all days.
+
+    Cash earns the risk-free rate of the day before each night when a series is given
+    (``backtest.cash_earns_risk_free``, true by default); without one, or with the key
+    false, it earns nothing, and the Sharpe ratios are in excess of zero on those days.
+    A series that starts after ``start`` leaves cash earning nothing until its first
+    rate. Nothing to flag when the series covers the window and cash earns it.
+    """
+    if not earns:
+        return (notice(Flag.NO_RISK_FREE, "backtest.cash_earns_risk_free "
+                       "is false (the Sharpe ratios still use the risk-free series, if "
+                       "given)"),)
+    series = market.risk_free_annual
+    known = None if series is None else series.dropna()
+    if known is None or not len(known) or pd.Timestamp(known.index[0]) > end:
+        return (notice(Flag.NO_RISK_FREE, "no risk-free rate was given "
+                       f"for the window ({RISK_FREE_HINT}); the Sharpe ratios are in "
+                       "excess of zero"),)
+    first = pd.Timestamp(known.index[0])
+    if first > start:
+        return (notice(Flag.NO_RISK_FREE, f"before {first.date()}, the "
+                       f"first day of the risk-free series (the window starts "
+                       f"{pd.Timestamp(start).date()})"),)
+    return ()
+
+
 def vix_series_on(series: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray:
     """:func:`vix_reading`'s value on each of ``dates`` (NaN where none), vectorized.
 

@@ -11,7 +11,10 @@ U-shape of US equity volume (Jain & Joh 1988; Admati & Pfleiderer 1988; the intr
 auction (about 12 % of the day), a trough around 12:30–13:00 (about 5 %), a rising
 afternoon, and a last half hour of about 15 % that includes the closing auction (which
 alone has taken roughly 7–10 % of US daily volume in recent years). Users with their own
-profile (per stock or per index, from intraday data) pass it to the schedule instead.
+profile (per stock or per index, from intraday data) pass it to the schedule instead;
+:mod:`driftwise.execution.intraday` measures one from a LOBSTER message file that covers the
+whole session (the LOBSTER AAPL sample at hand covers 49 seconds: no profile, see
+docs/costs.md).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from driftwise._types import TRADING_DAYS
+from driftwise.flags import Notice
 from driftwise.metrics.threshold import (
     ThresholdInputs,
     optimal_half_band,
@@ -109,6 +110,8 @@ class BacktestPageData:
     paths_summary: pd.DataFrame | None = None
     """Across many paths: mean and interval per rule and metric (``PathStats.summary``)."""
     paths_description: str = ""
+    flags: tuple[Notice, ...] = ()
+    """The run's flags (each drawn as a line under the tables), e.g. cash earning nothing."""
 
 
 def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
@@ -117,7 +120,8 @@ def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
                   tracking_aversion: float = 2.0, description: str = "",
                   paths_ranking: pd.DataFrame | None = None,
                   paths_summary: pd.DataFrame | None = None,
-                  paths_description: str = "") -> BacktestPageData:
+                  paths_description: str = "",
+                  flags: Sequence[Notice] = ()) -> BacktestPageData:
     """Adapt a ``BacktestResult``-like object (arrays, names, dates) to page data.
 
     ``metrics`` and ``sweep`` default to the result's attributes of those names when it
@@ -156,7 +160,7 @@ def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
         nav_usd=frame("nav_usd"), ref_nav_usd=ref, drift=frame("drift"), metrics=metrics,
         sweep=sweep, theoretical=theoretical, tracking_aversion=tracking_aversion,
         description=description, paths_ranking=paths_ranking, paths_summary=paths_summary,
-        paths_description=paths_description)
+        paths_description=paths_description, flags=tuple(flags))
 
 
 # ---------------------------------------------------------------- numbers
@@ -563,6 +567,9 @@ def backtest_blocks(data: BacktestPageData) -> tuple[Block, ...]:
     blocks.extend(sweep_blocks(data))
     blocks.append(metrics_table(data.metrics))
     blocks.extend(paths_blocks(data))
+    if data.flags:
+        blocks.append(Note("Flags: " + "; ".join(f"{n.flag.value}: {n.detail}"
+                                                for n in data.flags)))
     return tuple(blocks)
 
 

@@ -21,6 +21,12 @@ Inputs are plain DataFrames:
   (``PathStats.ranking`` of :mod:`driftwise.backtest.path_stats`), index the rule's name:
   ``rank``, ``score`` (lower is better) with ``score_low`` / ``score_high``, ``rank_low``,
   ``rank_high``, ``p_best``, optional ``tied_with``.
+- ``research`` (optional): each claim beside the literature
+  (:func:`driftwise.validation.literature.research_table`).
+- ``falsification_pooled`` (optional): the falsification verdict pooled over portfolios
+  with intervals across calendar years (``StudyResult.falsification_pooled``).
+- ``flags``: the study's notices (e.g. cash earning nothing in the falsification
+  backtest), drawn as one note.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from driftwise.flags import Notice
 from driftwise.report.html import (
     Block,
     Chart,
@@ -44,7 +51,8 @@ from driftwise.report.html import (
     fmt_pct,
     styled,
 )
-from driftwise.validation.output import COST_LIMITS_NOTE, describe
+from driftwise.validation import literature
+from driftwise.validation.output import COST_LIMITS_NOTE, FALSIFICATION_NOTE, describe
 from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
@@ -59,6 +67,10 @@ MULTIPLIER_COLUMNS = ("estimator", "tier", "regime", "multiplier", "multiplier_l
                       "multiplier_high")
 RANKING_COLUMNS = ("rank", "score", "score_low", "score_high", "rank_low", "rank_high",
                    "p_best")
+RESEARCH_COLUMNS = literature.COLUMNS
+POOLED_COLUMNS = ("setting", "calendar", "portfolios", "n_years", "te_diff_mean",
+                  "te_diff_low", "te_diff_high", "excess_mean", "excess_low", "excess_high",
+                  "verdict")
 ALL_TIERS = "all"
 """The tier of a calibration's rows pooled over size tiers (the one drawn)."""
 
@@ -76,6 +88,9 @@ class ValidationPageData:
     cost_limits: pd.DataFrame | None = None
     multipliers: pd.DataFrame | None = None
     ranking: pd.DataFrame | None = None
+    research: pd.DataFrame | None = None
+    falsification_pooled: pd.DataFrame | None = None
+    flags: tuple[Notice, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -89,6 +104,10 @@ class ValidationPageData:
             _require(self.multipliers, MULTIPLIER_COLUMNS, "multipliers")
         if self.ranking is not None:
             _require(self.ranking, RANKING_COLUMNS, "ranking")
+        if self.research is not None:
+            _require(self.research, RESEARCH_COLUMNS, "research")
+        if self.falsification_pooled is not None:
+            _require(self.falsification_pooled, POOLED_COLUMNS, "falsification_pooled")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -356,6 +375,47 @@ def rules_table(rules: pd.DataFrame) -> Table:
     return Table("validation-rules", "Verdicts", frame, formats, caption=caption)
 
 
+def falsification_pooled_table(pooled: pd.DataFrame) -> Table:
+    """The falsification verdict pooled over portfolios, per cost setting and calendar,
+    with its intervals across calendar years and their number (G)."""
+    out = pd.DataFrame({
+        "vs calendar": pooled["calendar"].astype(str).to_numpy(),
+        "portfolios": pooled["portfolios"].to_numpy(),
+        "years (G)": pooled["n_years"].to_numpy(),
+        "TE threshold − calendar [95%]": [
+            f"{fmt_pct(m, 2)} [{fmt_pct(lo, 2)}, {fmt_pct(hi, 2)}]" for m, lo, hi in
+            zip(pooled["te_diff_mean"], pooled["te_diff_low"], pooled["te_diff_high"],
+                strict=True)],
+        "extra cost − TE gain, bps a year [95%]": [
+            f"{fmt_num(1e4 * m, 2)} [{fmt_num(1e4 * lo, 2)}, {fmt_num(1e4 * hi, 2)}]"
+            for m, lo, hi in zip(pooled["excess_mean"], pooled["excess_low"],
+                                 pooled["excess_high"], strict=True)],
+        "verdict": pooled["verdict"].astype(str).to_numpy()},
+        index=pd.Index(pooled["setting"].astype(str), name="costs"))
+    formats = {"portfolios": lambda x: fmt_num(x, 0), "years (G)": lambda x: fmt_num(x, 0)}
+    return Table("validation-falsification-pooled", "Falsification test, pooled", out, formats,
+                 caption=FALSIFICATION_NOTE)
+
+
+def research_table(research: pd.DataFrame) -> Table:
+    """Each methodology claim: its measured verdict with interval, the independent
+    observations behind it, and the literature figure with its source, side by side."""
+    obs = [("" if pd.isna(n) else f"{int(n)} {u}") for n, u in
+           zip(research["observations"], research["observations_unit"], strict=True)]
+    out = pd.DataFrame({
+        "measured": research["measured"].astype(str).to_numpy(),
+        "interval": research["interval"].astype(str).to_numpy(),
+        "independent observations": obs,
+        "literature figure": research["literature_figure"].astype(str).to_numpy(),
+        "what it measures": research["literature_measures"].astype(str).to_numpy(),
+        "source": research["source"].astype(str).to_numpy()},
+        index=pd.Index(research["claim"].astype(str), name="claim"))
+    return Table("validation-research", "Claims beside the literature", out, {},
+                 caption="Each claim's measured verdict with the interval it rests on and "
+                         "the independent observations behind it, beside the published "
+                         f"figure; '{literature.NO_FIGURE}' where no source gives one.")
+
+
 def validation_headline(rules: pd.DataFrame) -> str:
     """How many rules history supports, by name."""
     verdicts = rules["verdict"].map(_verdict)
@@ -414,6 +474,14 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                             height_px=max(260, 50 * len(data.ranking) + 140)))
         blocks.append(ranking_table(data.ranking))
     blocks.append(rules_table(rules))
+    if data.falsification_pooled is not None and len(data.falsification_pooled):
+        blocks.append(falsification_pooled_table(data.falsification_pooled))
+    if data.research is not None and len(data.research):
+        blocks.append(research_table(data.research))
+    if data.flags:
+        blocks.append(Note("Flags: " + "; ".join(
+            f"{n.flag.value}: {n.detail}" + (f" ({', '.join(n.tickers)})" if n.tickers else "")
+            for n in data.flags)))
     verdicts = rules["verdict"].map(_verdict)
     tiles = tuple(Tile(label.capitalize(), str(int((verdicts == label).sum())), "rules")
                   for label in VERDICT_COLORS)
@@ -432,7 +500,11 @@ def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None,
     ``multipliers``: a calibration's table (``Calibration.table``); ``ranking``: a
     many-path ranking (``PathStats.ranking``); each drawn beside the study when given.
     """
+    pooled = result.falsification_pooled
     return ValidationPageData(rules=result.rules, by_regime=result.by_regime,
                               by_cost=result.by_cost, description=describe(result),
                               cost_limits=result.cost_limits, multipliers=multipliers,
-                              ranking=ranking)
+                              ranking=ranking,
+                              research=literature.research_table(result, multipliers),
+                              falsification_pooled=pooled if len(pooled) else None,
+                              flags=tuple(result.notices))

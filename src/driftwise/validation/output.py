@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from driftwise.validation.literature import research_table
 from driftwise.validation.rules import RULES
 from driftwise.validation.study import STUDY_MIN_HISTORY_DAYS, StudyResult
 
@@ -142,8 +143,39 @@ def falsification_display(result: StudyResult) -> pd.DataFrame:
                                                    f"/{len(part)}",
                      "extra cost / yr": f"{1e4 * part['cost_diff'].mean():.2f} bps",
                      "verdict": verdict_counts(part["verdict"]),
-                     "verdict (methodology's ΔTE form)": verdict_counts(part["verdict_seed"])})
+                     "verdict (methodology's ΔTE form)": verdict_counts(part["verdict_seed"]),
+                     **({"verdict across its years": verdict_counts(part["verdict_years"])}
+                        if "verdict_years" in part else {})})
     return pd.DataFrame(rows).set_index("costs")
+
+
+def falsification_pooled_display(result: StudyResult) -> pd.DataFrame:
+    """The pooled falsification verdict per setting and calendar, with its intervals
+    across calendar years (:attr:`StudyResult.falsification_pooled`), as text."""
+    p = result.falsification_pooled
+    if not len(p):
+        return pd.DataFrame()
+    return pd.DataFrame({
+        "costs": p["setting"], "vs calendar": p["calendar"], "portfolios": p["portfolios"],
+        "years (G)": p["n_years"],
+        "TE thr − cal [95%]": [f"{_pct(m, 2)} [{_pct(lo, 2)}, {_pct(hi, 2)}]" for m, lo, hi in
+                               zip(p["te_diff_mean"], p["te_diff_low"], p["te_diff_high"],
+                                   strict=True)],
+        "extra cost − TE gain [95%]": [
+            f"{_num(1e4 * m, 2)} [{_num(1e4 * lo, 2)}, {_num(1e4 * hi, 2)}] bps"
+            for m, lo, hi in zip(p["excess_mean"], p["excess_low"], p["excess_high"],
+                                 strict=True)],
+        "verdict (pooled)": p["verdict"]}).set_index("costs")
+
+
+FALSIFICATION_NOTE = (
+    "Each portfolio's verdict rests on one path (its whole window from one start date): the "
+    "interval of its TE difference is a paired block bootstrap of that path's days, and "
+    "'verdict across its years' repeats the test on its calendar years (t interval on the "
+    "years). The pooled verdict below carries the interval: every portfolio's calendar "
+    "years, clustered by year (CR2, Student t on G − 1 degrees of freedom, G the years); "
+    "the excess cost is the extra cost a year less the TE reduction (γ/2)(TE_cal² − TE_thr²).")
+"""How the falsification verdicts are built, in words."""
 
 
 def verdict_counts(verdicts: pd.Series) -> str:
@@ -198,8 +230,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def to_dict(result: StudyResult) -> dict[str, Any]:
-    """Every table of the study as plain data (for JSON)."""
+def research_display(result: StudyResult, multipliers: pd.DataFrame | None = None
+                     ) -> pd.DataFrame:
+    """The research table (claim, measured verdict with interval, independent
+    observations, literature figure and source) as text."""
+    r = research_table(result, multipliers)
+    return pd.DataFrame({
+        "claim": r["claim"], "measured": r["measured"], "interval": r["interval"],
+        "independent observations": [
+            "" if _missing(n) else f"{int(n)} {u}"
+            for n, u in zip(r["observations"], r["observations_unit"], strict=True)],
+        "literature figure": r["literature_figure"],
+        "what it measures": r["literature_measures"], "source": r["source"]})
+
+
+def to_dict(result: StudyResult, multipliers: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Every table of the study as plain data (for JSON); ``multipliers`` (a calibration's
+    table) measures the VIX claim of the research table."""
     s = result.settings
     return {
         "summary": describe(result), "criterion": CRITERION,
@@ -217,6 +264,9 @@ def to_dict(result: StudyResult) -> dict[str, Any]:
         "by_cost_level": _records(result.by_cost), "cost_limits": _records(result.cost_limits),
         "sensitivity": _records(result.sensitivity),
         "effects": _records(result.effects), "falsification": _records(result.falsification),
+        "falsification_pooled": _records(result.falsification_pooled),
+        "falsification_basis": FALSIFICATION_NOTE,
+        "research": _records(research_table(result, multipliers)),
         "caveats": caveats(result), "flags": [n.to_dict() for n in result.notices],
     }
 
@@ -232,8 +282,8 @@ def _md_table(frame: pd.DataFrame, index: str | None = None) -> str:
     return "\n".join([head, rule, *body]) + "\n"
 
 
-def markdown(result: StudyResult) -> str:
-    """The validation report in markdown."""
+def markdown(result: StudyResult, multipliers: pd.DataFrame | None = None) -> str:
+    """The validation report in markdown (``multipliers``: as :func:`to_dict`)."""
     parts = ["# Validation of the insight rules\n", describe(result) + "\n",
              f"**Decision criterion.** {CRITERION}\n", "## Verdicts\n",
              _md_table(rules_display(result), "rule")]
@@ -250,7 +300,12 @@ def markdown(result: StudyResult) -> str:
               "\n## The falsification test (backtest engine)\n",
               "Does threshold rebalancing (5%) reduce annualized TE versus calendar "
               "rebalancing, and does its extra cost exceed the TE reduction?\n",
-              _md_table(falsification_display(result), "costs"), "\n## Caveats\n",
+              f"{FALSIFICATION_NOTE}\n",
+              _md_table(falsification_display(result), "costs"),
+              "\n### Pooled over portfolios, intervals across calendar years\n",
+              _md_table(falsification_pooled_display(result), "costs"),
+              "\n## Claims beside the literature\n",
+              _md_table(research_display(result, multipliers)), "\n## Caveats\n",
               *(f"- {c}" for c in caveats(result)), ""]
     return "\n".join(parts)
 
@@ -278,6 +333,19 @@ def _effects_display(result: StudyResult) -> pd.DataFrame:
                                        zip(e["q25"], e["q75"], strict=True)]})
 
 
-__all__ = ["COST_LIMITS_NOTE", "CRITERION", "breakdown_display", "caveats", "cost_limits_display",
-           "describe", "falsification_display",
-           "markdown", "rules_display", "to_dict", "verdict_counts"]
+__all__ = [
+    "COST_LIMITS_NOTE",
+    "CRITERION",
+    "FALSIFICATION_NOTE",
+    "breakdown_display",
+    "caveats",
+    "cost_limits_display",
+    "describe",
+    "falsification_display",
+    "falsification_pooled_display",
+    "markdown",
+    "research_display",
+    "rules_display",
+    "to_dict",
+    "verdict_counts",
+]

@@ -498,3 +498,57 @@ def effects(events: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"rule": rule, "measure": column, "meaning": meaning,
                              **effect_summary(part, column)})
     return pd.DataFrame(rows)
+
+
+FALSIFICATION_BASIS = ("each portfolio's verdict rests on one path (its whole window, one "
+                       "start date): the TE difference's interval is a paired block "
+                       "bootstrap of that path's days; the pooled verdict carries the "
+                       "interval across independent calendar years of every portfolio")
+"""What a falsification verdict rests on, in words (the table's ``basis``)."""
+
+POOLED_UNDECIDED = "undecided: extra cost and TE reduction cannot be told apart"
+"""The pooled verdict when TE falls but the excess cost's interval holds 0."""
+
+
+def pooled_verdict(te_high: float, excess_low: float, excess_high: float) -> str:
+    """The falsification verdict from intervals: the threshold rule does not reduce TE
+    unless the TE difference's interval lies below 0; then costs exceed the reduction if
+    the excess cost's interval lies above 0, the criterion holds if it lies below 0, and
+    it is undecided otherwise (or without an interval)."""
+    if not math.isfinite(te_high) or te_high >= 0.0:
+        return "fails: threshold does not reduce TE"
+    if math.isfinite(excess_low) and excess_low > 0.0:
+        return "fails: costs exceed the TE reduction"
+    if math.isfinite(excess_high) and excess_high < 0.0:
+        return "holds"
+    return POOLED_UNDECIDED
+
+
+def falsification_pooled(falsification: pd.DataFrame) -> pd.DataFrame:
+    """The falsification criterion pooled over portfolios, per cost setting and calendar,
+    with intervals across calendar years.
+
+    Each row of ``falsification`` (one portfolio, setting and calendar) carries its
+    yearly cells (``years``, ``te_diff_by_year``, ``excess_by_year``:
+    :func:`driftwise.backtest.falsification.yearly_cells`). The cells of every portfolio
+    are pooled and clustered by calendar year (portfolios of one year share its market),
+    and the means of ``TE_thr − TE_cal`` and of the excess cost get CR2 ``t(G − 1)``
+    intervals (:func:`clustered_mean`), ``G`` the number of years; the verdict is
+    :func:`pooled_verdict`'s. Empty without yearly cells.
+    """
+    if not len(falsification) or "years" not in falsification:
+        return pd.DataFrame()
+    rows = []
+    for (setting, cal), part in falsification.groupby(["setting", "calendar"], sort=False):
+        years = np.concatenate([np.asarray(v, dtype=np.int64) for v in part["years"]])
+        te = np.concatenate([np.asarray(v, dtype=np.float64) for v in part["te_diff_by_year"]])
+        ex = np.concatenate([np.asarray(v, dtype=np.float64) for v in part["excess_by_year"]])
+        te_m, te_lo, te_hi = clustered_mean(te, years)
+        ex_m, ex_lo, ex_hi = clustered_mean(ex, years)
+        rows.append({"setting": setting, "calendar": cal, "portfolios": len(part),
+                     "cells": len(years), "n_years": len(np.unique(years)),
+                     "te_diff_mean": te_m, "te_diff_low": te_lo, "te_diff_high": te_hi,
+                     "excess_mean": ex_m, "excess_low": ex_lo, "excess_high": ex_hi,
+                     "verdict": pooled_verdict(te_hi, ex_lo, ex_hi),
+                     "basis": FALSIFICATION_BASIS})
+    return pd.DataFrame(rows)

@@ -33,13 +33,13 @@ from driftwise import _display
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
-from driftwise.backtest.falsification import falsification_tests
+from driftwise.backtest.falsification import falsification_tests, yearly_cells
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.costs import CostParams
 from driftwise.data.loader import with_vix
-from driftwise.data.market import read_vix
+from driftwise.data.market import cash_rate_notices, read_vix
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
@@ -67,8 +67,11 @@ from driftwise.validation.stats import (
     NO_VIX_SCALING,
     by_cost,
     by_regime,
+    clustered_mean,
     effects,
+    falsification_pooled,
     label_events,
+    pooled_verdict,
     rules_table,
     sensitivity,
 )
@@ -416,7 +419,13 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
     if task.kind == "falsification":  # the backtest builds its own history; the events
         inputs = load_inputs(task.spec)  # tasks of the portfolio give its cost notes
         frame = falsification(inputs, settings, task.spec.label)
-        return TaskResult(pd.DataFrame(), frame, inputs.market.notices, 0,
+        window = settings.model.falsification.window
+        dates = inputs.market.prices.index
+        first = pd.Timestamp(settings.start) if settings.start is not None else dates[0]
+        last = pd.Timestamp(settings.end) if settings.end is not None else dates[-1]
+        cash = cash_rate_notices(inputs.market, max(first, dates[0]), min(last, dates[-1]),
+                                 earns=window.cash_earns_risk_free)
+        return TaskResult(pd.DataFrame(), frame, merge_notices(inputs.market.notices, cash), 0,
                           time.perf_counter() - began)
     inputs, portfolio = load_portfolio(task.spec, settings)
     notes = merge_notices(inputs.market.notices, _cost_notes(portfolio))
@@ -514,12 +523,24 @@ def falsification(inputs: Inputs, settings: StudySettings, label: str) -> pd.Dat
                                 tracking_aversion=settings.model.tracking_aversion,
                                 samples=settings.bootstrap_samples, seed=settings.seed)
     rows = []
+    gamma = settings.model.tracking_aversion
     for (s, cal), (thr, other), test in zip(cases, pairs, tests, strict=True):
+        cells = yearly_cells(result, thr, other, tracking_aversion=gamma)
+        te = clustered_mean(cells["te_diff"], cells["years"])
+        ex = clustered_mean(cells["excess"], cells["years"])
         rows.append({
             "portfolio": label, "setting": s.label, "cost_level_bps": s.level_bps,
             "calendar": settings.review.value if cal == "calendar" else "month",
             **test.record(),
-            "rebalances_threshold": count[thr], "rebalances_calendar": count[other]})
+            "rebalances_threshold": count[thr], "rebalances_calendar": count[other],
+            "basis": f"one path ({result.dates[0].date()} .. {result.dates[-1].date()})",
+            "n_years": len(cells["years"]),
+            "te_diff_years_mean": te[0], "te_diff_years_low": te[1],
+            "te_diff_years_high": te[2], "excess_years_mean": ex[0],
+            "excess_years_low": ex[1], "excess_years_high": ex[2],
+            "verdict_years": pooled_verdict(te[2], ex[1], ex[2]),
+            "years": cells["years"], "te_diff_by_year": cells["te_diff"],
+            "excess_by_year": cells["excess"]})
     return pd.DataFrame(rows)
 
 
@@ -606,6 +627,12 @@ class StudyResult:
     n_paths: int
     seconds: float
     cost_limits: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def falsification_pooled(self) -> pd.DataFrame:
+        """The falsification criterion pooled over portfolios, with intervals across
+        calendar years (:func:`~driftwise.validation.stats.falsification_pooled`)."""
+        return falsification_pooled(self.falsification)
 
     def to_frame(self) -> pd.DataFrame:
         """The verdicts, tidy: one row per rule under the model costs (:attr:`rules`)."""
