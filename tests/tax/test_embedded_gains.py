@@ -6,44 +6,32 @@ today's plan under either relief, and says why per asset and per lot."""
 
 from __future__ import annotations
 
-import dataclasses
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 
-import numpy as np
-import pandas as pd
-
-from driftwise.app.plan import Plan, make_plan
+from driftwise.app.plan import make_plan
 from driftwise.config import default_config
 from driftwise.data.loader import load_inputs
-from driftwise.data.model import Inputs
-from driftwise.tax import Relief, TaxRates, relieve_lots
-
-DATES = ("2010-01-04", "2015-01-02", "2020-01-02", "2022-06-01")
+from driftwise.tax import Relief
 
 
-def _with_lots(inputs: Inputs) -> Inputs:
-    prices = inputs.market.prices
-    rows = []
-    for ticker, shares in inputs.holdings.shares.items():
-        each = np.floor(float(shares) / len(DATES))
-        sizes = [each] * (len(DATES) - 1) + [float(shares) - each * (len(DATES) - 1)]
-        for day, size in zip(DATES, sizes, strict=True):
-            close = float(prices[ticker].asof(pd.Timestamp(day)))
-            rows.append((ticker, size, pd.Timestamp(day), size * close, None))
-    lots = pd.DataFrame(rows, columns=["ticker", "shares", "acquired", "cost_basis_usd",
-                                       "account"])
-    return dataclasses.replace(inputs, holdings=dataclasses.replace(inputs.holdings, lots=lots))
+def _tax_plan_script() -> ModuleType:
+    """``benchmarks/tax_plan.py`` loaded as a module (not through ``sys.path``, where the
+    benchmarks' script names would shadow other modules): its portfolio is this test's."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "tax_plan.py"
+    spec = importlib.util.spec_from_file_location("driftwise_bench_tax_plan", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _tax(inputs: Inputs, plan: Plan, method: Relief) -> float:
-    """The tax of the plan's sales relieved from the lots by ``method`` (the tax model)."""
-    lots = inputs.holdings.lots
-    assert lots is not None
-    total = 0.0
-    for ticker, row in plan.trades[plan.trades["side"] == "SELL"].iterrows():
-        sold = relieve_lots(lots[lots["ticker"] == ticker], float(row["shares"]),
-                            float(row["price_usd"]), plan.as_of, method, TaxRates(niit=0.038))
-        total += sum(s.tax_usd for s in sold)
-    return total
+_SCRIPT = _tax_plan_script()
+_with_lots = _SCRIPT.with_lots
+_tax = _SCRIPT.realized_tax
+"""The sample split into lots, and the tax of a plan's sales relieved from them by a
+method (the tax model, :func:`driftwise.tax.relieve_lots`): the benchmark's own."""
 
 
 def test_the_plan_after_tax_reaches_the_threshold_with_less_tax_and_says_why() -> None:
