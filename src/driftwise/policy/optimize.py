@@ -462,7 +462,20 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     c = constraints
     tax_frac = np.zeros(n_rows)
     grad, tax_next = np.zeros((n_rows, n_assets)), np.zeros((n_rows, n_assets))
+    plain = (_PlainRows.of(weights, target, tradable, no_buy, no_sell, cost_fn, factor, diag,
+                           settings.max_weight)
+             if tax is None and c.long_only and not len(member) and not len(exposures)
+             else None)
     for r in np.flatnonzero(active):
+        if plain is not None:
+            key = (float(gam[r]), float(gam_t[r]), n_assets)
+            done = plain.solve(int(r), float(cash_weight[r]), float(c.cash_buffer),
+                               2.0 * min(float(c.max_turnover), BOUND), float(nav_usd[r]),
+                               key, settings.warm, out_z, grad, benefit, marginal)
+            if done is not None:
+                status[r], cost[r] = done
+                screened[r] = status[r] == "no trade"
+                continue
         linear, powers = cost_terms(cost_fn, int(r), float(nav_usd[r]))
         lo, hi = bounds(weights[r], tradable[r], no_buy[r], no_sell[r], c.long_only,
                         settings.max_weight)
@@ -492,7 +505,8 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
             found, status[r], screened[r] = np.zeros(n_assets), "no trade", True
             clean = True
         else:
-            found = warm_solve(prob, settings.warm.get(key), long_only=c.long_only)
+            found = (None if plain is not None  # its active set was tried, in vain
+                     else warm_solve(prob, settings.warm.get(key), long_only=c.long_only))
             if found is not None:
                 status[r] = "optimal"
             else:
@@ -517,6 +531,84 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
     dest = post / (1.0 - cost)[:, None]
     return Optimized(out_z, np.asarray(dest, dtype=np.float64), out_z != 0.0, cost, benefit,
                      marginal, failed, screened, tuple(status), tax_frac, grad, tax_next)
+
+
+@dataclass(frozen=True, eq=False)
+class _PlainRows:
+    """The rows of one :func:`optimize_rows` call that are long-only, without tax, groups
+    or factor rows, each solved by one compiled call
+    (:func:`driftwise.policy.activeset._kernels.plain_row`): its numbers, the no-trade
+    screen, the warm active set with its KKT check, and the answer's cost and gradient, the
+    same operations as the numpy path below it (``tests/policy/test_plain_row.py``). A row
+    the active set does not settle is returned to that path (the interior point). Not
+    used in the Python mode of the kernels (:mod:`driftwise._jit`): there the numpy path
+    is the faster."""
+
+    weights: FloatArray
+    target: FloatArray
+    tradable: BoolArray
+    no_buy: BoolArray
+    no_sell: BoolArray
+    max_weight: float
+    which: IntArray
+    mult: FloatArray
+    table: Any
+    factor: FloatArray
+    diag: FloatArray
+    cov: FloatArray
+    scratch: tuple[FloatArray, ...]
+
+    @classmethod
+    def of(cls, weights: FloatArray, target: FloatArray, tradable: BoolArray,
+           no_buy: BoolArray, no_sell: BoolArray, cost_fn: RowCosts, factor: FloatArray,
+           diag: FloatArray, max_weight: float) -> _PlainRows | None:
+        """The call's arrays as the kernel reads them; None in the Python mode."""
+        from driftwise import _jit
+        from driftwise._kernels import arg
+
+        if _jit.mode() != "compiled":
+            return None
+        n_rows, n = weights.shape
+        which, mult = cost_fn.rows(max(cost_fn.n_rows, n_rows))
+        cov = factor.T @ factor  # RowProblem.quadratic's Σ, before γ
+        if diag.any():
+            cov = cov + np.diag(diag**2)
+        table = cost_fn.table
+        n_terms = table.impact_power.shape[1]
+        return cls(arg(weights, np.float64), arg(target, np.float64),
+                   arg(tradable, np.bool_), arg(no_buy, np.bool_), arg(no_sell, np.bool_),
+                   float(max_weight), arg(which, np.intp), arg(mult, np.float64),
+                   table.kernel_table,
+                   arg(factor, np.float64), arg(diag, np.float64), arg(cov, np.float64),
+                   (np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+                    np.empty((n_terms, n)), np.empty(n_terms)))
+
+    def solve(self, r: int, cash: float, cash_floor: float, max_traded: float, nav: float,
+              key: tuple[float, float, int], warm: dict[tuple[float, float, int], FloatArray],
+              out_z: FloatArray, grad: FloatArray, benefit: FloatArray, marginal: FloatArray
+              ) -> tuple[str, float] | None:
+        """Row ``r`` solved into the rows of ``out_z`` ... ``marginal``: its status and
+        cost, the answer kept in ``warm[key]``; None when the interior point must solve it
+        (nothing written)."""
+        from driftwise.policy.activeset import _kernels as ak
+
+        guess = warm.get(key)
+        status, _, cost = ak.plain_row(
+            r, self.weights, self.target, cash, cash_floor, max_traded, self.tradable,
+            self.no_buy, self.no_sell, self.max_weight, BOUND, self.which, self.mult,
+            self.table, nav, self.factor, self.diag, self.cov, key[0], key[1],
+            _NO_GUESS if guess is None else guess, conic.ACTIVE_SET_ROUNDS, _POLISH_ZERO,
+            TRADE_TOL, *self.scratch, out_z, grad, benefit, marginal)
+        if status == ak.COLD:
+            return None
+        if status == ak.NO_TRADE:
+            return "no trade", cost
+        warm[key] = out_z[r].copy()
+        return "optimal", cost
+
+
+_NO_GUESS = np.zeros(0)
+_POLISH_ZERO = np.array(conic.POLISH_ZERO, dtype=np.float64)
 
 
 def with_tax(prob: RowProblem, tax: TaxTerms, nav_usd: float, tax_weight: float,

@@ -20,6 +20,7 @@ import numpy as np
 
 from driftwise._jit import kernel
 from driftwise._kernels import total
+from driftwise.costs._kernels import Table
 from driftwise._types import BoolArray, FloatArray, IntArray
 
 SLACK = 1e-9
@@ -244,3 +245,227 @@ def polish_point(quad: FloatArray, drift: FloatArray, linear: FloatArray, coefs:
             return False
     out[:] = x
     return True
+
+
+# ------------------------------------------------------------- the plain row in one call
+
+
+@kernel
+def _np_min(a: float, b: float) -> float:
+    """numpy's ``minimum`` of two floats: NaN propagates, ``b`` on a tie (signed zeros)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@kernel
+def _np_max(a: float, b: float) -> float:
+    """numpy's ``maximum`` of two floats: NaN propagates, ``b`` on a tie (signed zeros)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@kernel
+def _np_power(a: float, power: float) -> float:
+    """numpy's ``a ** power`` for a scalar exponent: its exact shortcuts for 2 and 0.5
+    (``a * a``, ``sqrt``), the C library's ``pow`` otherwise."""
+    if power == 2.0:
+        return a * a
+    if power == 0.5:
+        return np.sqrt(a)
+    if power == 1.0:
+        return a
+    return a ** power
+
+
+@kernel
+def risk_gradient_at(factor: FloatArray, diag: FloatArray, gamma: float, d: FloatArray,
+                     out: FloatArray) -> None:
+    """``γ (F'(F d) + D² d)`` (N,) written to ``out``: the tracking penalty's gradient at the
+    deviation ``d`` (``Σ ≈ F'F + diag(D²)``, ``factor`` (K, N) C-contiguous). The two
+    products go through BLAS (numba's ``np.dot``), as numpy's ``@`` does."""
+    n = d.shape[0]
+    if factor.shape[0] > 0:
+        inner = np.dot(factor.T, np.dot(factor, d))
+    else:
+        inner = np.zeros(n)
+    for i in range(n):
+        out[i] = gamma * (inner[i] + diag[i] * diag[i] * d[i])
+
+
+@kernel
+def plain_row_terms(r: int, weights: FloatArray, target: FloatArray, tradable: BoolArray,
+                    no_buy: BoolArray, no_sell: BoolArray, max_weight: float, bound: float,
+                    which: IntArray, mult: FloatArray, table: Table, nav: float,
+                    drift: FloatArray, lower: FloatArray, upper: FloatArray,
+                    linear: FloatArray, coefs: FloatArray, powers: FloatArray) -> int:
+    """Row ``r``'s numbers of a long-only problem, as ``optimize.bounds`` and
+    ``optimize.cost_terms`` compute them (the same operations in the same order): the drift
+    ``w0 − t``, the trade's bounds (the mandate, then do-not-buy, do-not-sell and the
+    assets not tradable), κ and the impact terms with a non-zero (or NaN) coefficient
+    (``coefs[:P]``, ``powers[:P]``); returns P. ``table``: the cost table as the kernels
+    read it (``CostTable.kernel_table``)."""
+    n = drift.shape[0]
+    spread, commission, flat = table.spread_frac, table.commission_frac, table.flat_frac
+    flat_by_regime, impact_coef = table.flat_by_regime, table.impact_coef
+    impact_power = table.impact_power
+    p = which[r]
+    m = mult[r]
+    m_flat = m if flat_by_regime[p] else 1.0
+    any_buy, any_sell, all_tradable = False, False, True
+    for i in range(n):
+        drift[i] = weights[r, i] - target[r, i]
+        hi = _np_min(bound, max_weight - weights[r, i])
+        upper[i] = hi
+        lower[i] = _np_min(-weights[r, i], hi)
+        any_buy = any_buy or no_buy[r, i]
+        any_sell = any_sell or no_sell[r, i]
+        all_tradable = all_tradable and tradable[r, i]
+        linear[i] = spread[p, i] * m + commission[p, i] + flat[p, i] * m_flat
+    if any_buy:
+        for i in range(n):
+            if no_buy[r, i]:
+                upper[i] = _np_min(upper[i], 0.0)
+            lower[i] = _np_min(lower[i], upper[i])
+    if any_sell:
+        for i in range(n):
+            if no_sell[r, i]:
+                lower[i] = _np_max(lower[i], 0.0)
+            upper[i] = _np_max(upper[i], lower[i])
+    if not all_tradable:
+        for i in range(n):
+            if not tradable[r, i]:
+                lower[i] = 0.0
+                upper[i] = 0.0
+    n_powers = 0
+    for k in range(impact_power.shape[1]):
+        nonzero = False
+        for i in range(n):
+            if impact_coef[p, k, i] != 0.0:  # NaN too, as numpy's any()
+                nonzero = True
+                break
+        if nonzero:
+            power = impact_power[p, k]
+            scale = nav ** (power - 1.0)
+            for i in range(n):
+                coefs[n_powers, i] = m * impact_coef[p, k, i] * scale
+            powers[n_powers] = power
+            n_powers += 1
+    return n_powers
+
+
+@kernel
+def plain_row_cost(linear: FloatArray, coefs: FloatArray, powers: FloatArray,
+                   n_powers: int, weights: FloatArray, z: FloatArray) -> float:
+    """``RowProblem.trade_cost(z).sum()`` of a long-only row (no borrow): each asset's
+    ``κ |z| + Σ_k c_k |z|^p_k`` in numpy's order, summed as numpy sums."""
+    n = z.shape[0]
+    each = np.empty(n)
+    for i in range(n):
+        a = abs(z[i])
+        c = linear[i] * a
+        for k in range(n_powers):
+            c = c + coefs[k, i] * _np_power(a, powers[k])
+        added = _np_max(_np_max(-(weights[i] + z[i]), 0.0) - _np_max(-weights[i], 0.0), 0.0)
+        each[i] = c + 0.0 * added
+    return total(each)
+
+
+NO_TRADE = 0
+""":func:`plain_row`: the row sits inside the no-trade region (its KKT check at ``z = 0``)."""
+WARM = 1
+""":func:`plain_row`: the active set of the last answer gave the optimum (KKT-checked)."""
+COLD = 2
+""":func:`plain_row`: neither: the interior point must solve the row."""
+
+
+@kernel
+def plain_row(r: int, weights: FloatArray, target: FloatArray, cash: float,
+              cash_floor: float, max_traded: float, tradable: BoolArray, no_buy: BoolArray,
+              no_sell: BoolArray, max_weight: float, bound: float, which: IntArray,
+              mult: FloatArray, table: Table, nav: float, factor: FloatArray, diag: FloatArray, cov: FloatArray, gamma: float,
+              gamma_trade: float, guess: FloatArray, rounds: int, zero_tols: FloatArray,
+              trade_tol: float, drift: FloatArray, lower: FloatArray, upper: FloatArray,
+              linear: FloatArray, coefs: FloatArray, powers: FloatArray, z: FloatArray,
+              grad: FloatArray, benefit: FloatArray, marginal: FloatArray
+              ) -> tuple[int, int, float]:
+    """One long-only row without tax, groups or factor rows, from its numbers to its
+    answer in one call: :func:`plain_row_terms`, the no-trade screen
+    (``RowProblem.zero_is_optimal``), the active set of ``guess`` (the last answer of the
+    same settings; an empty array: none) with the polish and the whole problem's KKT check
+    (``conic.active_set_solve``), then the answer's cost, gradient, benefit and marginal
+    cost. Row ``r`` of ``z``, ``grad``, ``benefit``, ``marginal`` (C, N) is written; the
+    row's numbers go to ``drift`` ... ``powers`` (for the interior point when the status is
+    :data:`COLD`). ``cov`` (N, N) is ``F'F (+ diag(D²))`` as ``RowProblem.quadratic``
+    computes it before γ. Returns the status, the number of impact terms and the cost.
+    """
+    n = drift.shape[0]
+    n_powers = plain_row_terms(r, weights, target, tradable, no_buy, no_sell, max_weight,
+                               bound, which, mult, table, nav, drift, lower, upper, linear,
+                               coefs, powers)
+    # the screen: KKT at z = 0 (zero multipliers)
+    screened = not cash < cash_floor  # NaN cash: screened as numpy's comparison says
+    for i in range(n):
+        if lower[i] > 0.0 or upper[i] < 0.0:
+            screened = False
+    g = np.empty(n)
+    w = weights[r]
+    if screened:
+        risk_gradient_at(factor, diag, gamma, drift, g)
+        for i in range(n):
+            slack = gamma_trade * linear[i] * (1.0 + 1e-12)
+            if (upper[i] > 0.0 and -g[i] > slack) or (lower[i] < 0.0 and g[i] > slack):
+                screened = False
+                break
+    status = NO_TRADE
+    x = np.zeros(n)
+    if not screened:
+        status = COLD
+        warm = guess.shape[0] == n
+        if warm:
+            warm = False
+            for i in range(n):
+                if guess[i] != 0.0:
+                    warm = True
+                    break
+        if warm:
+            quad = np.empty((n, n))
+            for i in range(n):
+                for j in range(n):
+                    quad[i, j] = (gamma * cov[i, j]) / gamma_trade
+            act_coefs = np.empty((n_powers, n))
+            for k in range(n_powers):
+                act_coefs[k] = coefs[k]
+            act_powers = powers[:n_powers].copy()
+            point = np.zeros(n)
+            if active_set_rounds(quad, drift, linear, act_coefs, act_powers, lower, upper,
+                                 guess, rounds, point):
+                no_rows = np.zeros((0, n))
+                no_borrow = np.zeros(n)
+                room = cash - cash_floor
+                for t in range(zero_tols.shape[0] + 1):
+                    tol = 0.0 if t == 0 else zero_tols[t - 1]
+                    if polish_point(quad, drift, linear, act_coefs, act_powers, lower, upper,
+                                    point, tol, 30, w, no_borrow, room, max_traded, no_rows,
+                                    0.0, no_rows, np.inf, x):
+                        status = WARM
+                        break
+    if status == COLD:
+        return status, n_powers, 0.0
+    for i in range(n):
+        z[r, i] = x[i] if abs(x[i]) > trade_tol else 0.0
+    cost = plain_row_cost(linear, coefs, powers, n_powers, w, z[r])
+    d = np.empty(n)
+    for i in range(n):
+        d[i] = drift[i] + z[r, i]
+    risk_gradient_at(factor, diag, gamma, d, g)
+    for i in range(n):
+        grad[r, i] = g[i]
+        benefit[r, i] = abs(g[i])
+        marginal[r, i] = gamma_trade * linear[i]
+    return status, n_powers, cost
