@@ -593,12 +593,13 @@ class _PlainRows:
         from driftwise.policy.activeset import _kernels as ak
 
         guess = warm.get(key)
+        drift, lower, upper, linear, coefs, powers = self.scratch
         status, _, cost = ak.plain_row(
             r, self.weights, self.target, cash, cash_floor, max_traded, self.tradable,
             self.no_buy, self.no_sell, self.max_weight, BOUND, self.which, self.mult,
             self.table, nav, self.factor, self.diag, self.cov, key[0], key[1],
             _NO_GUESS if guess is None else guess, conic.ACTIVE_SET_ROUNDS, _POLISH_ZERO,
-            TRADE_TOL, *self.scratch, out_z, grad, benefit, marginal)
+            TRADE_TOL, drift, lower, upper, linear, coefs, powers, out_z, grad, benefit, marginal)
         if status == ak.COLD:
             return None
         if status == ak.NO_TRADE:

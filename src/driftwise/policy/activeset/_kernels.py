@@ -20,8 +20,8 @@ import numpy as np
 
 from driftwise._jit import kernel
 from driftwise._kernels import total
-from driftwise.costs._kernels import Table
 from driftwise._types import BoolArray, FloatArray, IntArray
+from driftwise.costs._kernels import Table
 
 SLACK = 1e-9
 """Distance to a bound under which an asset sits at it (``conic.POLISH_SLACK``)."""
@@ -277,10 +277,10 @@ def _np_power(a: float, power: float) -> float:
     if power == 2.0:
         return a * a
     if power == 0.5:
-        return np.sqrt(a)
+        return float(np.sqrt(a))
     if power == 1.0:
         return a
-    return a ** power
+    return float(a ** power)
 
 
 @kernel
@@ -290,10 +290,7 @@ def risk_gradient_at(factor: FloatArray, diag: FloatArray, gamma: float, d: Floa
     deviation ``d`` (``Σ ≈ F'F + diag(D²)``, ``factor`` (K, N) C-contiguous). The two
     products go through BLAS (numba's ``np.dot``), as numpy's ``@`` does."""
     n = d.shape[0]
-    if factor.shape[0] > 0:
-        inner = np.dot(factor.T, np.dot(factor, d))
-    else:
-        inner = np.zeros(n)
+    inner = np.dot(factor.T, np.dot(factor, d)) if factor.shape[0] > 0 else np.zeros(n)
     for i in range(n):
         out[i] = gamma * (inner[i] + diag[i] * diag[i] * d[i])
 
@@ -388,9 +385,10 @@ COLD = 2
 def plain_row(r: int, weights: FloatArray, target: FloatArray, cash: float,
               cash_floor: float, max_traded: float, tradable: BoolArray, no_buy: BoolArray,
               no_sell: BoolArray, max_weight: float, bound: float, which: IntArray,
-              mult: FloatArray, table: Table, nav: float, factor: FloatArray, diag: FloatArray, cov: FloatArray, gamma: float,
-              gamma_trade: float, guess: FloatArray, rounds: int, zero_tols: FloatArray,
-              trade_tol: float, drift: FloatArray, lower: FloatArray, upper: FloatArray,
+              mult: FloatArray, table: Table, nav: float, factor: FloatArray,
+              diag: FloatArray, cov: FloatArray, gamma: float, gamma_trade: float,
+              guess: FloatArray, rounds: int, zero_tols: FloatArray, trade_tol: float,
+              drift: FloatArray, lower: FloatArray, upper: FloatArray,
               linear: FloatArray, coefs: FloatArray, powers: FloatArray, z: FloatArray,
               grad: FloatArray, benefit: FloatArray, marginal: FloatArray
               ) -> tuple[int, int, float]:
