@@ -533,7 +533,7 @@ def optimize_rows(*, weights: FloatArray, cash_weight: FloatArray, target: Float
                      marginal, failed, screened, tuple(status), tax_frac, grad, tax_next)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class _PlainRows:
     """The rows of one :func:`optimize_rows` call that are long-only, without tax, groups
     or factor rows, each solved by one compiled call
@@ -555,8 +555,11 @@ class _PlainRows:
     table: Any
     factor: FloatArray
     diag: FloatArray
-    cov: FloatArray
     scratch: tuple[FloatArray, ...]
+    cov: FloatArray | None = None
+    """``F'F (+ diag(D²))`` as ``RowProblem.quadratic`` computes it before γ: built for the
+    first row with a guess (the active set's Hessian; a row without one has no use for
+    it)."""
 
     @classmethod
     def of(cls, weights: FloatArray, target: FloatArray, tradable: BoolArray,
@@ -570,16 +573,13 @@ class _PlainRows:
             return None
         n_rows, n = weights.shape
         which, mult = cost_fn.rows(max(cost_fn.n_rows, n_rows))
-        cov = factor.T @ factor  # RowProblem.quadratic's Σ, before γ
-        if diag.any():
-            cov = cov + np.diag(diag**2)
         table = cost_fn.table
         n_terms = table.impact_power.shape[1]
         return cls(arg(weights, np.float64), arg(target, np.float64),
                    arg(tradable, np.bool_), arg(no_buy, np.bool_), arg(no_sell, np.bool_),
                    float(max_weight), arg(which, np.intp), arg(mult, np.float64),
                    table.kernel_table,
-                   arg(factor, np.float64), arg(diag, np.float64), arg(cov, np.float64),
+                   arg(factor, np.float64), arg(diag, np.float64),
                    (np.empty(n), np.empty(n), np.empty(n), np.empty(n),
                     np.empty((n_terms, n)), np.empty(n_terms)))
 
@@ -593,11 +593,17 @@ class _PlainRows:
         from driftwise.policy.activeset import _kernels as ak
 
         guess = warm.get(key)
+        if guess is not None and self.cov is None:
+            cov = self.factor.T @ self.factor  # RowProblem.quadratic's Σ, before γ
+            if self.diag.any():
+                cov = cov + np.diag(self.diag**2)
+            self.cov = np.ascontiguousarray(cov, dtype=np.float64)
         drift, lower, upper, linear, coefs, powers = self.scratch
         status, _, cost = ak.plain_row(
             r, self.weights, self.target, cash, cash_floor, max_traded, self.tradable,
             self.no_buy, self.no_sell, self.max_weight, BOUND, self.which, self.mult,
-            self.table, nav, self.factor, self.diag, self.cov, key[0], key[1],
+            self.table, nav, self.factor, self.diag,
+            _NO_COV if self.cov is None else self.cov, key[0], key[1],
             _NO_GUESS if guess is None else guess, conic.ACTIVE_SET_ROUNDS, _POLISH_ZERO,
             TRADE_TOL, drift, lower, upper, linear, coefs, powers, out_z, grad, benefit, marginal)
         if status == ak.COLD:
@@ -609,6 +615,7 @@ class _PlainRows:
 
 
 _NO_GUESS = np.zeros(0)
+_NO_COV = np.zeros((0, 0))
 _POLISH_ZERO = np.array(conic.POLISH_ZERO, dtype=np.float64)
 
 
