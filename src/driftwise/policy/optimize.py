@@ -65,6 +65,12 @@ traded assets' stationarity conditions solved by Newton's method, the result kep
 it passes the KKT check of the whole problem, so it is the optimum whatever the guess); the
 interior point runs only when that check fails. In a daily backtest the set of assets
 traded changes rarely from one day to the next, so most rows skip the interior point.
+A long-only row without tax, groups or factor rows (the common row) goes from its numbers
+to its answer in one compiled call
+(:func:`driftwise.policy.activeset._kernels.plain_row`: bounds, cost terms, the screen,
+the warm active set with its KKT check, the answer's cost and gradient), the same
+operations as the numpy path that every other row takes, so the same answer to the bit
+(its gradient, through BLAS in both, to 1e-12: ``tests/policy/test_plain_row.py``).
 ``Σ`` enters exactly (a square root: its Cholesky factor, or the symmetric root when it
 is not definite) up to :data:`EXACT_RISK_ASSETS` assets, otherwise as a factor model:
 its :data:`N_FACTORS` leading principal components (LAPACK's subset eigensolver) plus the
