@@ -5,7 +5,6 @@ Used by the ``__repr__`` and ``_repr_html_`` of the results the library API retu
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -22,6 +21,8 @@ def text(title: str, pairs: Sequence[tuple[str, object]]) -> str:
 def html_card(title: str, pairs: Sequence[tuple[str, object]],
               tables: Sequence[tuple[str, pd.DataFrame]]) -> str:
     """An HTML block: ``title``, the pairs as a two-column table, then ``tables``."""
+    import html  # a notebook's call only (about 2 ms a command would pay for nothing)
+
     rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
                    f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
                    for k, v in pairs)

@@ -98,11 +98,14 @@ MONITOR_NEVER = {
     "driftwise.policy.book", "driftwise.validation", "driftwise.report", "driftwise.record",
     "driftwise.execution", "driftwise.execution.schedule", "driftwise.policy.optimize",
     "driftwise.policy.triggers", "driftwise.tax", "typer.rich_utils", "markdown_it",
-    "pygments",
+    "pygments", "rich._emoji_codes", "html", "tomllib", "tomli_w",
+    "driftwise.config.messages", "driftwise.config.template",
 }
 """What ``monitor`` never uses: the compiler, Arrow, the solvers, the record, the backtest,
 the planner's decision, the execution schedule, the optimizer, the trigger registry, the
-tax rules, the report and the study, typer's help renderer."""
+tax rules, the report and the study, typer's help renderer; rich's table of emoji codes
+(text is printed as written), the HTML of a notebook's card, and what the configuration
+needs only to read or write a TOML file or to word an error."""
 
 
 def test_monitor_imports_only_what_it_uses() -> None:
@@ -129,11 +132,86 @@ def test_a_command_given_no_configuration_builds_no_configuration_validator() ->
         assert eval(run.stdout.rpartition("BUILT ")[2]) == built, command
 
 
+PLAN_NEVER = {
+    "numba", "pyarrow", "scipy", "driftwise.backtest.engine", "driftwise.validation",
+    "driftwise.report", "driftwise.record", "typer.rich_utils", "markdown_it", "pygments",
+    "driftwise.tax", "driftwise.tax.lots", "driftwise.tax.wash", "driftwise.tax.harvest",
+    "driftwise.tax.donation", "driftwise.policy.tax_gate", "driftwise.execution.fills",
+    "driftwise.execution.orders", "rich._emoji_codes", "html", "tomllib",
+    "driftwise.config.messages", "driftwise.config.template",
+}
+"""What ``plan`` without lots, ``--out`` or a configuration file never uses: the compiler,
+Arrow, the backtest, the record, the report and the study; the lot arithmetic (the tax
+step, relief, wash sales, harvesting, donations: ``[tax]`` decides only on lots); the
+fills' reader and the order files; rich's emoji codes, a notebook's HTML, and the
+configuration's TOML reader, messages and template."""
+
+
 def test_plan_imports_neither_arrow_nor_the_backtest() -> None:
-    loaded, _ = _after_command(["plan", "--json"])
-    assert not {"numba", "pyarrow", "scipy", "driftwise.backtest.engine",
-                "driftwise.validation", "driftwise.report", "driftwise.record",
-                "typer.rich_utils", "markdown_it", "pygments"} & loaded
+    loaded, _ = _after_command(["plan"])
+    assert "driftwise.execution.schedule" in loaded
+    assert not PLAN_NEVER & loaded, sorted(PLAN_NEVER & loaded)
+
+
+def test_the_lot_arithmetic_and_the_order_files_load_when_a_plan_uses_them(
+        tmp_path: Path) -> None:
+    """The modules ``plan`` leaves out load where they are used: the tax step with lots
+    under ``[tax] enabled``, the order files with ``--out`` (and the plan is the same)."""
+    from driftwise.data.sample import load_sample, sample_file
+
+    lots = ["ticker,shares,acquired,cost_basis_usd"]
+    for line in sample_file("holdings.csv").read_text().splitlines()[1:]:
+        ticker, shares, value = line.split(",")[:3]
+        lots.append(f"{ticker},{value},," if ticker == "CASH"
+                    else f"{ticker},{shares},2022-09-15,{float(shares) * 400.0}")
+    (tmp_path / "lots.csv").write_text("\n".join(lots) + "\n")
+    prices = load_sample().market.prices.iloc[-300:].rename_axis("date").reset_index()
+    prices["date"] = prices["date"].dt.strftime("%Y-%m-%d")
+    prices.to_csv(tmp_path / "prices.csv", index=False)
+    (tmp_path / "tax.toml").write_text("[tax]\nenabled = true\n")
+    loaded, out = _after_command([
+        "plan", "--json", "--holdings", str(tmp_path / "lots.csv"),
+        "--prices", str(tmp_path / "prices.csv"), "--targets", str(sample_file("targets.csv")),
+        "--master", str(sample_file("security_master.csv")),
+        "--cost-file", str(sample_file("costs.csv")), "--config", str(tmp_path / "tax.toml")])
+    assert {"driftwise.policy.tax_gate", "driftwise.tax.lots", "tomllib"} <= loaded
+    sold = [t for t in json.loads(out)["trades"] if t["side"] == "SELL"]
+    assert sold and all(t["tax_usd"] != 0 for t in sold), "the sales are taxed"
+    loaded, _ = _after_command(["plan", "--out", str(tmp_path / "out")])
+    assert "driftwise.execution.orders" in loaded
+    assert (tmp_path / "out" / "orders.csv").exists()
+    assert "driftwise.execution.fills" not in loaded
+
+
+def test_the_execution_package_exports_its_names_on_first_use() -> None:
+    """``from driftwise.execution import X`` imports X's module only, and every exported
+    name resolves to the object its module defines."""
+    loaded = _modules_after("from driftwise.execution import build_schedule")
+    assert "driftwise.execution.schedule" in loaded
+    assert not {"driftwise.execution.fills", "driftwise.execution.orders"} & loaded
+    import importlib
+
+    import driftwise.execution as execution
+
+    for name in execution.__all__:
+        module = importlib.import_module(f"driftwise.execution.{execution._MODULES[name]}")
+        assert getattr(execution, name) is getattr(module, name)
+    assert set(execution._MODULES) == set(execution.__all__)
+    with pytest.raises(AttributeError):
+        execution.no_such_name  # noqa: B018
+
+
+def test_a_console_prints_emoji_codes_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """A ticker, an account or a flag's detail holding ``:name:`` is printed as written,
+    not as a picture (rich would replace ``:thumbs_up:``)."""
+    from driftwise.cli._output import console, notices_table, pairs_table
+    from driftwise.flags import Flag, notice
+
+    console.print(pairs_table([("account :thumbs_up:", ":x: 5%")], title="Portfolio :+1:"))
+    console.print(notices_table([notice(Flag.VIX_PROXY, "detail :smile:", ["A:B"])]))
+    out = capsys.readouterr().out
+    for text in ("account :thumbs_up:", ":x: 5%", "Portfolio :+1:", "detail :smile:"):
+        assert text in out
 
 
 def test_a_parquet_input_still_reads_when_pandas_came_without_arrow(tmp_path: Path) -> None:

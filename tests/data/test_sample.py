@@ -8,20 +8,29 @@ import pandas as pd
 import pytest
 
 from driftwise.data import sample
+from driftwise.flags import Flag, Notice
+
+Kept = tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, Notice]
 
 
-def _parsed() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    return sample._read_sources([sample._package_file(*s) for s in sample.SOURCES])
+def _parsed() -> Kept:
+    """The files parsed afresh and the VIX with its proxy fitted on them."""
+    prices, index, real = sample._read_sources(
+        [sample._package_file(*s) for s in sample.SOURCES])
+    vix, note = sample.vix_with_proxy(real, index.iloc[:, 0], pd.DatetimeIndex(prices.index))
+    return prices, index, real, vix, note
 
 
-def _assert_same(kept: tuple[pd.DataFrame, pd.DataFrame, pd.Series],
-                 fresh: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
+def _assert_same(kept: Kept, fresh: Kept) -> None:
     for mine, theirs in zip(kept[:2], fresh[:2], strict=True):
         pd.testing.assert_frame_equal(mine, theirs, check_exact=True, check_freq=True)
         assert mine.index.dtype == theirs.index.dtype and mine.index.name == theirs.index.name
         assert mine.columns.dtype == theirs.columns.dtype
-    pd.testing.assert_series_equal(kept[2], fresh[2], check_exact=True, check_freq=True)
-    assert kept[2].index.dtype == fresh[2].index.dtype
+    for mine, theirs in zip(kept[2:4], fresh[2:4], strict=True):  # the real VIX, the VIX
+        pd.testing.assert_series_equal(mine, theirs, check_exact=True, check_freq=True)
+        assert mine.index.dtype == theirs.index.dtype and mine.index.name == theirs.index.name
+    assert kept[4] == fresh[4]  # the proxy's notice, its fit and ranges
+    assert kept[4].flag is Flag.VIX_PROXY and "proxy VIX = " in kept[4].detail
 
 
 @pytest.fixture

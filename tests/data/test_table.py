@@ -7,7 +7,10 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import driftwise.data._table as table_module
 from driftwise.data._table import (
     Kind,
     check_not_after,
@@ -144,3 +147,78 @@ def test_check_not_after(write_csv, located):
     with pytest.raises(DataError, match="date in the future") as exc:
         check_not_after(table, dates, "d", pd.Timestamp("2024-01-31"))
     located(exc.value, path, 4, "d")
+
+
+# Text columns: parsed value by value up to SMALL_TABLE_ROWS, with pandas' string methods
+# beyond; the two give the same Series (values, dtype, index, name) and the same errors.
+
+_TEXT = st.one_of(
+    st.sampled_from(["", " ", "nan", " NaN ", "NA", "n/a", "Null", "none", "None ", "\t",
+                     "AAPL", " brk.b ", "BF/B", "brk-b", "9X", ".A", "a b", "\xa0X\x85",
+                     "\x1cY", "ß", "ǆ"]),
+    st.text(alphabet="aZ09 .-/\t\n\xa0\x1c_ßǆ", max_size=6))
+
+
+def _both_paths(monkeypatch, parse):
+    """``parse()``'s result (or DataError message) value by value, then with pandas'
+    string methods (the row limit set below every table)."""
+    def outcome():
+        try:
+            return parse()
+        except DataError as exc:
+            return str(exc)
+    fast = outcome()
+    with monkeypatch.context() as patched:
+        patched.setattr(table_module, "SMALL_TABLE_ROWS", -1)
+        reference = outcome()
+    return fast, reference
+
+
+def _same(fast, reference):
+    if isinstance(reference, str):
+        assert fast == reference
+    else:
+        pd.testing.assert_series_equal(fast, reference)
+        assert [type(v) for v in fast] == [type(v) for v in reference]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(_TEXT, st.none(), st.just(np.nan)), min_size=1, max_size=8),
+       required=st.booleans(), from_frame=st.booleans())
+def test_text_columns_parse_as_pandas_string_methods_do(monkeypatch, values, required,
+                                                        from_frame):
+    frame = pd.DataFrame({"ticker": values if from_frame else
+                          [v if isinstance(v, str) else "" for v in values]})
+    if not from_frame:  # as read from a CSV: pandas' text dtype
+        frame = frame.astype(str)
+    table = read_table(frame, name="t")
+    for parse in (lambda: parse_column(table, "ticker", Kind.STR, required=required),
+                  lambda: parse_tickers(table)):
+        _same(*_both_paths(monkeypatch, parse))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True), st.integers(-5, 5),
+                                 st.just(pd.NaT), st.sampled_from([b"", b" nan", b"x"]), _TEXT),
+                       min_size=1, max_size=6))
+def test_columns_holding_other_values_than_text_keep_pandas_string_methods(monkeypatch,
+                                                                          values):
+    """A column holding numbers, bytes or dates besides text (a DataFrame given in Python)
+    is parsed by pandas' string methods on both paths: the same result."""
+    table = read_table(pd.DataFrame({"ticker": pd.Series(values, dtype=object)}), name="t")
+    for parse in (lambda: parse_column(table, "ticker", Kind.STR, required=False),
+                  lambda: parse_tickers(table)):
+        _same(*_both_paths(monkeypatch, parse))
+
+
+def test_a_long_text_column_uses_pandas_string_methods(monkeypatch):
+    """Beyond SMALL_TABLE_ROWS the value-by-value path is not taken (it would be slower
+    than Arrow's string kernels); the result is the same either way."""
+    rows = table_module.SMALL_TABLE_ROWS + 1
+    table = read_table(pd.DataFrame({"ticker": [" aapl ", "msft"] * (rows // 2 + 1)}),
+                       name="t")
+    assert table_module._plain_text(table.frame["ticker"]) is None
+    assert table_module._plain_text(table.frame["ticker"].iloc[:rows - 1]) is not None
+    _same(*_both_paths(monkeypatch, lambda: parse_tickers(table)))

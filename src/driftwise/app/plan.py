@@ -65,8 +65,6 @@ from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
 from driftwise.state import MasterRows, PortfolioState, build_state
-from driftwise.tax import Relief, relieve_lots
-from driftwise.tax.harvest import replacement_pairs
 
 REBALANCE_REASON = "rebalance"
 """The ``reason`` of the rule's own trades in the trade list (harvest trades say
@@ -704,6 +702,8 @@ def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: Portfoli
     already relieves its lots in the relief order), nor is a replacement the rebalance
     trades bought. Returns the trade list (rebalance rows first) and what was done.
     """
+    from driftwise.tax.harvest import replacement_pairs
+
     proposed = harvest[harvest["proposed"].astype(bool)]
     pairs = replacement_pairs(config.tax.harvest_pairs)
     busy = set(map(str, trades.index))
@@ -796,6 +796,8 @@ def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: 
     mine = lots[(lots["ticker"] == ticker) & (lots["shares"] > 0)]
     if mine.empty:
         return "", 0.0, 0.0
+    from driftwise.tax import Relief, relieve_lots
+
     t = config.tax
     method = Relief(t.lot_relief.value)
     sold = relieve_lots(mine, shares, price, as_of, method, plan_tax.rates(config),

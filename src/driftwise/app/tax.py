@@ -7,6 +7,8 @@ and the configuration; :func:`lot_text` and :func:`tax_reasons` say what it deci
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
@@ -15,15 +17,26 @@ from driftwise.data.model import Inputs
 from driftwise.errors import ConfigError
 from driftwise.policy.context import DayContext
 from driftwise.policy.rule import AssetDay, Rule
-from driftwise.policy.tax_gate import TaxedStep, TaxLots, TaxSettings, tax_step
 from driftwise.state import PortfolioState
-from driftwise.tax import Relief, TaxRates, lot_ids
-from driftwise.tax.donation import choose_donation
-from driftwise.tax.harvest import harvest_values, replacement_pairs
+
+if TYPE_CHECKING:  # the lot arithmetic is imported where a plan has lots (see applies)
+    from driftwise.policy.tax_gate import TaxedStep, TaxLots, TaxSettings
+    from driftwise.tax import TaxRates
 
 __all__ = ["HARVEST_COLUMNS", "TaxLots", "TaxedStep", "applies", "donate", "harvest_scan",
            "harvest_table", "lot_text", "rates", "settings", "tax_lots", "tax_reasons",
            "taxed_step"]
+
+
+def __getattr__(name: str) -> Any:
+    """``TaxLots`` and ``TaxedStep`` (:mod:`driftwise.policy.tax_gate`), imported on first
+    use like the rest of the lot arithmetic."""
+    if name in ("TaxLots", "TaxedStep"):
+        from driftwise.policy import tax_gate
+
+        return getattr(tax_gate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 HARVEST_COLUMNS = ("ticker", "lot", "term", "shares", "basis_usd", "value_usd", "loss_usd",
                    "loss_fraction", "tax_saved_now_usd", "deferral_usd", "arbitrage_usd",
@@ -39,6 +52,8 @@ def applies(inputs: Inputs, config: Config) -> bool:
 
 def rates(config: Config) -> TaxRates:
     """The configured rates and holding period."""
+    from driftwise.tax import TaxRates
+
     t = config.tax
     return TaxRates(t.short_term_rate, t.long_term_rate, t.long_term_after_days,
                     t.state_rate, t.niit_rate)
@@ -46,6 +61,9 @@ def rates(config: Config) -> TaxRates:
 
 def tax_lots(inputs: Inputs, state: PortfolioState) -> TaxLots:
     """The long lots of held tickers, aligned to the universe."""
+    from driftwise.policy.tax_gate import TaxLots
+    from driftwise.tax import lot_ids
+
     lots = inputs.holdings.lots
     if lots is None:
         raise ValueError("tax_lots: the holdings carry no lots")
@@ -71,6 +89,9 @@ def settings(inputs: Inputs, state: PortfolioState, config: Config,
     ConfigError
         A specific lot id that names no lot held.
     """
+    from driftwise.policy.tax_gate import TaxSettings
+    from driftwise.tax import Relief
+
     t = config.tax
     unknown = [name for name in t.specific_lots if name not in lots.ids]
     if t.lot_relief.value == Relief.SPECIFIC and unknown:
@@ -107,6 +128,8 @@ def settings(inputs: Inputs, state: PortfolioState, config: Config,
 def taxed_step(rule: Rule, ctx: DayContext, day: AssetDay, inputs: Inputs,
                state: PortfolioState, config: Config) -> tuple[TaxedStep, TaxLots]:
     """The day's step after tax and the lots it relieved."""
+    from driftwise.policy.tax_gate import tax_step
+
     lots = tax_lots(inputs, state)
     taxed = tax_step(rule, ctx, day, lots, settings(inputs, state, config, lots),
                      np.datetime64(state.as_of.date(), "D"))
@@ -148,6 +171,8 @@ def harvest_table(inputs: Inputs, state: PortfolioState, config: Config) -> pd.D
     allowed, and the note says so either way; so is a lot of a ticker bought (or proposed
     to be bought) in another account of the household (``inputs.household_buys``).
     """
+    from driftwise.tax.harvest import harvest_values, replacement_pairs
+
     t = config.tax
     lots = tax_lots(inputs, state)
     prices = state.prices_usd[lots.asset]
@@ -242,6 +267,7 @@ def donate(inputs: Inputs, state: PortfolioState, config: Config, amount_usd: fl
     import dataclasses
 
     from driftwise.errors import DataError
+    from driftwise.tax.donation import choose_donation
 
     source = inputs.holdings.source
     if inputs.holdings.lots is None:

@@ -19,8 +19,11 @@ from rich.text import Text
 from driftwise.flags import Notice
 
 # Piped output (files, CI logs) gets 140 columns instead of rich's 80 so tables are not cut.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
+# Text is printed as written: no ":name:" code becomes an emoji (a ticker, an account or a
+# flag's detail is never a picture), and rich's table of emoji codes is never loaded.
+console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, highlight=False, emoji=False,
+                      width=None if sys.stderr.isatty() else 140)
 
 Formatter = Callable[[Any], str]
 

@@ -32,7 +32,6 @@ from driftwise.cli._output import (
     usd,
 )
 from driftwise.config import write_default_config
-from driftwise.execution import orders_frame, write_orders_csv, write_orders_fix, write_orders_json
 
 config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
 
@@ -208,6 +207,13 @@ def write_plan_files(plan: Plan, folder: Path, *, fix: bool = False) -> list[Pat
     when this run skips) are removed first, so the folder never shows a new decision
     beside old orders; each file is written atomically, ``plan.json`` last.
     """
+    from driftwise.execution.orders import (
+        orders_frame,
+        write_orders_csv,
+        write_orders_fix,
+        write_orders_json,
+    )
+
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {"plan.json", "trades.csv"}
     if plan.schedule is not None:
@@ -243,6 +249,7 @@ def record_plan(plan: Plan, url: str, account: str, files: dict[str, Path | None
     the parts the sample provides).
     """
     from driftwise.execution.ledger import file_sha256
+    from driftwise.execution.orders import orders_frame
     from driftwise.record import open_record, transaction
     from driftwise.record.holdings import account_id
     from driftwise.record.orders import PlanRecord, store_plan

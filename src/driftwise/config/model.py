@@ -31,19 +31,15 @@ Those modules must therefore not import this one at module level.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import itertools
 import re
-import textwrap
-import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
-import tomli_w
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -70,8 +66,6 @@ from driftwise._types import (
     ImpactModel,
     OrderType,
 )
-from driftwise.config.messages import key_lines, render, show_value, toml_message
-from driftwise.config.template import template_toml
 from driftwise.costs.params import CostParams, configured_fields
 from driftwise.data._table import TICKER_PATTERN
 from driftwise.data.jumps import parse_jump_key
@@ -164,6 +158,14 @@ class LotRelief(StrEnum):
 
 
 # ---------------------------------------------------------------- validators
+
+
+def show_value(value: Any) -> str:
+    """A found value as an error message shows it
+    (:func:`driftwise.config.messages.show_value`, loaded with the first error)."""
+    from driftwise.config.messages import show_value as shown
+
+    return shown(value)
 
 
 def _invalid(expected: str, *, field: str | None = None, found: str | None = None,
@@ -305,6 +307,8 @@ def _component_kind(item: object, where: str) -> TriggerKind:
                        found=show_value(name))
     names = [k.value for k in COMPONENTS]
     if name not in names:
+        import difflib
+
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise _invalid("one of " + ", ".join(f"'{k}'" for k in names), field=where,
@@ -780,6 +784,8 @@ def _literal(value: object) -> str:
         return "[" + ", ".join(_literal(item) for item in value) + "]"
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{k} = {_literal(v)}" for k, v in value.items()) + " }"
+    import tomli_w
+
     return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
@@ -797,6 +803,8 @@ def complete_template(template: str) -> str:
         A field missing from the template whose default is None: it needs a hand-written,
         commented example.
     """
+    import textwrap
+
     chunks = re.split(r"(?m)^(?=\[\w+\]$)", template)
     out = [chunks[0]]
     for chunk in chunks[1:]:
@@ -829,6 +837,8 @@ def default_config_toml() -> str:
     """The commented default configuration that ``driftwise config init`` writes
     (``DEFAULT_CONFIG_TOML``), built on first use: reading a configuration does not need
     it, and its trigger lines import the trigger registry."""
+    from driftwise.config.template import template_toml
+
     return complete_template(template_toml())
 
 
@@ -887,6 +897,10 @@ def load_config(path: str | Path) -> Config:
 
 def loads_config(text: str, *, source: str = "<string>") -> Config:
     """Validate TOML text; ``source`` names it in error messages."""
+    import tomllib
+
+    from driftwise.config.messages import toml_message
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -922,6 +936,8 @@ UNSUPPORTED: dict[tuple[str, str], str] = {
 
 def _unsupported(data: Mapping[str, Any], source: str, text: str | None) -> None:
     """Raise a ConfigError naming every key of :data:`UNSUPPORTED` that ``data`` sets."""
+    from driftwise.config.messages import key_lines
+
     lines = key_lines(text) if text is not None else {}
     found: list[tuple[int, str]] = []
     for (section, key), why in UNSUPPORTED.items():
@@ -944,6 +960,8 @@ def _validate(data: Mapping[str, Any], *, source: str, text: str | None) -> Conf
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
+        from driftwise.config.messages import key_lines, render
+
         lines = key_lines(text) if text is not None else {}
         errors = exc.errors()
         # a list with a bad item is also reported as "too short": keep only the item

@@ -174,9 +174,39 @@ def require_columns(table: Table, *required: str) -> None:
                         found=", ".join(table.columns) or "no columns")
 
 
+BLANKS = ("", "nan", "na", "n/a", "null", "none")
+"""What a value reads as when blank, stripped and lower-cased (or NaN / None)."""
+
+SMALL_TABLE_ROWS = 5_000
+"""Up to this many rows, a column of text is parsed value by value in Python
+(:func:`_plain_text`): pandas' string methods cost about a millisecond a call whatever the
+length, several times the work on the few rows of a holdings, targets, security master
+or cost file; longer columns keep them (Arrow's string kernels, when pyarrow is loaded)."""
+
+
+def _plain_text(values: pd.Series) -> list[str | None] | None:
+    """The values as a list (missing ones None) when the column is short
+    (:data:`SMALL_TABLE_ROWS`) and every value present is an ASCII ``str``; else None, and
+    the caller uses pandas' string methods. On ASCII text Python's ``strip``, ``lower`` and
+    ``upper`` are those of pandas, whether its strings are stored by Python or by Arrow
+    (beyond ASCII they differ: Python upper-cases "ß" to "SS", Arrow keeps it)."""
+    if len(values) > SMALL_TABLE_ROWS:
+        return None
+    missing = values.isna().to_numpy(dtype=bool)
+    items = [None if gone else value for value, gone in zip(values.tolist(), missing, strict=True)]
+    if not all(type(v) is str and v.isascii() for v in items if v is not None):
+        return None
+    return items
+
+
 def _is_blank(values: pd.Series) -> pd.Series:
-    as_text = values.astype("string").str.strip().str.lower()
-    return values.isna() | as_text.isin(["", "nan", "na", "n/a", "null", "none"]).fillna(True)
+    text = _plain_text(values)
+    if text is None:
+        as_text = values.astype("string").str.strip().str.lower()
+        return values.isna() | as_text.isin(list(BLANKS)).fillna(True)
+    blank = frozenset(BLANKS)
+    return pd.Series([v is None or v.strip().lower() in blank for v in text],
+                     index=values.index, name=values.name, dtype=bool)
 
 
 def parse_column(table: Table, field: str, kind: Kind, *, required: bool = True) -> pd.Series:
@@ -205,6 +235,12 @@ def parse_column(table: Table, field: str, kind: Kind, *, required: bool = True)
         raise table.error("missing value", position=pos, field=field, expected=kind.value,
                           found=repr(values.iloc[pos]) if not pd.isna(values.iloc[pos]) else "NaN")
     if kind is Kind.STR:
+        text = _plain_text(values)
+        if text is not None:
+            stripped: list[str | None] = [
+                None if gone or v is None else v.strip()
+                for v, gone in zip(text, blank.to_numpy(), strict=True)]
+            return pd.Series(stripped, index=values.index, name=values.name, dtype=object)
         out = values.astype("string").str.strip().astype(object)
         return out.where(~blank, None)
     if kind is Kind.FLOAT:
@@ -269,8 +305,15 @@ def parse_tickers(table: Table, field: str = "ticker") -> pd.Series:
         object dtype (str), positionally aligned with ``table.frame``.
     """
     raw = parse_column(table, field, Kind.STR)
-    tickers = raw.astype("string").str.upper()
-    bad = ~tickers.str.fullmatch(TICKER_PATTERN.pattern).to_numpy(dtype=bool, na_value=False)
+    text = _plain_text(raw)
+    if text is not None:  # required: no value is None
+        upper = [v.upper() for v in text]  # type: ignore[union-attr]
+        bad = np.array([TICKER_PATTERN.fullmatch(v) is None for v in upper], dtype=bool)
+        tickers = pd.Series(upper, index=raw.index, name=raw.name, dtype=object)
+    else:
+        tickers = raw.astype("string").str.upper()
+        bad = ~tickers.str.fullmatch(TICKER_PATTERN.pattern).to_numpy(dtype=bool,
+                                                                        na_value=False)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise table.error("not a valid ticker", position=pos, field=field,

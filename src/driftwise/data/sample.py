@@ -90,8 +90,7 @@ def load_sample_market() -> MarketData:
         no volume: liquidity is estimated from market cap and flagged), ``vix`` on every
         price date.
     """
-    prices, index, real = _sample_files()
-    vix, proxy_note = vix_with_proxy(real, index.iloc[:, 0], pd.DatetimeIndex(prices.index))
+    prices, _, _, vix, proxy_note = _sample_files()
     return MarketData(prices=prices, volumes=None, vix=vix, risk_free_annual=None,
                       source="sample prices (skfolio.datasets)", notices=(proxy_note,))
 
@@ -113,13 +112,15 @@ def _read_sources(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Ser
     return prices, index, real
 
 
-def _sample_files() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """:func:`_read_sources`, kept on disk as arrays after the first read.
+def _sample_files() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, Notice]:
+    """:func:`_read_sources` and the VIX they give on every price date with its proxy's
+    notice (:func:`vix_with_proxy`), kept on disk as arrays after the first read.
 
-    Parsing the three compressed CSV files takes about 40 ms of a command's start; their
-    arrays are saved once (``__pycache__`` beside this module, written atomically, without
-    pickle) under a name that changes with the files' sizes and times and the versions of
-    pandas and numpy. A damaged or unwritable cache is read around: the files are parsed.
+    Parsing the three compressed CSV files takes about 40 ms of a command's start, fitting
+    the proxy about 7 ms; their arrays and the notice's text are saved once
+    (``__pycache__`` beside this module, written atomically, without pickle) under a name
+    that changes with the files' sizes and times and the versions of pandas and numpy. A
+    damaged or unwritable cache is read around: the files are parsed.
     """
     paths = [_package_file(*source) for source in SOURCES]
     cached = _sample_cache(paths)
@@ -128,13 +129,15 @@ def _sample_files() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
             return _from_arrays(dict(kept))
     except Exception:  # any unreadable cache: parse the files instead
         pass
-    frames = _read_sources(paths)
+    prices, index, real = _read_sources(paths)
+    vix, proxy_note = vix_with_proxy(real, index.iloc[:, 0], pd.DatetimeIndex(prices.index))
     try:
         with atomic_path(cached) as temp:
-            np.savez(temp, **_to_arrays(*frames))  # type: ignore[arg-type]
+            np.savez(temp, **_to_arrays(prices, index, real, vix,  # type: ignore[arg-type]
+                                        proxy_note))
     except OSError:
         pass  # a read-only installation: no cache
-    return frames
+    return prices, index, real, vix, proxy_note
 
 
 def _sample_cache(paths: list[Path]) -> Path:
@@ -146,12 +149,12 @@ def _sample_cache(paths: list[Path]) -> Path:
             / f"sample-market-{hashlib.sha256(key).hexdigest()[:16]}.npz")
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 """The layout of the arrays :func:`_to_arrays` writes (a change of it renames the file)."""
 
 
-def _to_arrays(prices: pd.DataFrame, index: pd.DataFrame,
-               real: pd.Series) -> dict[str, np.ndarray]:
+def _to_arrays(prices: pd.DataFrame, index: pd.DataFrame, real: pd.Series, vix: pd.Series,
+               proxy_note: Notice) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, frame in (("prices", prices), ("index", index)):
         out[f"{name}_dates"] = frame.index.to_numpy()  # in pandas's own unit
@@ -159,12 +162,17 @@ def _to_arrays(prices: pd.DataFrame, index: pd.DataFrame,
         out[f"{name}_values"] = frame.to_numpy(dtype=np.float64)
     out["vix_dates"] = real.index.to_numpy()
     out["vix_values"] = real.to_numpy(dtype=np.float64)
+    if not vix.index.equals(prices.index):
+        raise ValueError("the VIX is kept on the price dates")
+    out["vix_on_prices"] = vix.to_numpy(dtype=np.float64)
+    out["vix_proxy_detail"] = np.array(proxy_note.detail, dtype=np.str_)
     return out
 
 
-def _from_arrays(kept: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """The frames :func:`_read_sources` returns, rebuilt from :func:`_to_arrays`'s arrays
-    (the same index, names and dtypes: ``tests/data/test_sample.py`` holds them equal)."""
+def _from_arrays(kept: dict[str, np.ndarray]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, Notice]:
+    """What :func:`_sample_files` returns, rebuilt from :func:`_to_arrays`'s arrays (the
+    same index, names and dtypes: ``tests/data/test_sample.py`` holds them equal)."""
     frames = []
     for name in ("prices", "index"):
         if kept[f"{name}_dates"].dtype.kind != "M":
@@ -177,7 +185,10 @@ def _from_arrays(kept: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFram
         raise ValueError("not a date array")
     dates = pd.DatetimeIndex(kept["vix_dates"], name="Date")
     real = pd.Series(np.asarray(kept["vix_values"], dtype=np.float64), index=dates, name="vix")
-    return frames[0], frames[1], real
+    vix = pd.Series(np.asarray(kept["vix_on_prices"], dtype=np.float64),
+                    index=frames[0].index, name="vix")
+    proxy_note = notice(Flag.VIX_PROXY, str(kept["vix_proxy_detail"]))
+    return frames[0], frames[1], real, vix, proxy_note
 
 
 def _read_dated_csv(path: Path) -> pd.DataFrame:
