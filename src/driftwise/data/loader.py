@@ -28,7 +28,7 @@ from driftwise.data.model import (
     TargetLevel,
     Targets,
 )
-from driftwise.data.sample import load_sample
+from driftwise.data.sample import load_sample, sample_file
 from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
@@ -58,7 +58,8 @@ def load_inputs(
     """Read and validate the inputs of one portfolio.
 
     With no ``holdings`` the embedded sample is used (its own targets, master, prices and
-    VIX); any other file given alongside then replaces the sample's part.
+    VIX); any other file given alongside then replaces the sample's part, and ``lots``
+    split the sample's positions into lots (they must sum to them).
     ``accept_jumps`` (``TICKER:YYYY-MM-DD``) are price jumps the user knows are real.
     Without targets, ``default_target`` (``portfolio.default_target``) builds them over
     the held tickers (:func:`default_targets`); None leaves them out (the planner then
@@ -69,14 +70,22 @@ def load_inputs(
     Raises
     ------
     ConfigError
-        ``holdings`` given without ``prices`` (there is nothing to value them with).
+        ``holdings`` given without ``prices`` (there is nothing to value them with), or
+        ``prices`` or ``volumes`` without ``holdings`` (the sample has its own).
     DataError
         Any file fails validation.
     """
     if holdings is None:
-        base = load_sample()
         if prices is not None:
             raise ConfigError("--prices needs --holdings: the sample has its own prices")
+        if volumes is not None:
+            raise ConfigError("--volumes needs --holdings and --prices: the sample has its "
+                              "own volumes")
+        base = load_sample()
+        if lots is not None or account is not None:  # the sample's positions, in these lots
+            base = dataclasses.replace(base, holdings=read_holdings(
+                sample_file("holdings.csv"), lots=lots, as_of=None,
+                today=base.market.last_date, account=account, every_account=every_account))
     else:
         if prices is None:
             raise ConfigError("--holdings needs --prices (daily closes to value the holdings)")
@@ -151,6 +160,8 @@ def load_backtest_inputs(
                              if targets is None else [cast(PathLike, targets)])
     versions = [read_targets(f) for f in files] if len(files) > 1 else list(target_versions)
     if prices is None and market is None:
+        if volumes is not None:
+            raise ConfigError("--volumes needs --prices: the sample has its own volumes")
         base = load_sample()
         market = base.market
     else:
