@@ -233,3 +233,105 @@ def test_the_shared_start_skips_the_days_before_the_first_trade(
         assert first_trade[0] <= first_trade[1] <= first_trade[2] and fired[2] > 0
         assert not result.rebalanced[:, 3].any()
         assert np.isfinite(result.nav_usd).all()
+
+
+def _without_groups(inputs: object, configs: list[Config], **kw: object) -> BacktestResult:
+    """The same run with each row simulated on its own (compiled.threshold_rows)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "GROUPS", False)
+        return backtest_configs(inputs, configs, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def group_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the groups handed to the threads (compiled.group_tasks)."""
+    sizes: list[int] = []
+    make = compiled.group_tasks
+
+    def spy(*args: object) -> list[tuple[np.ndarray, np.ndarray]]:
+        tasks = make(*args)  # type: ignore[arg-type]
+        sizes.extend(int(n) for _, bounds in tasks for n in np.diff(bounds))
+        return tasks
+    monkeypatch.setattr(compiled, "group_tasks", spy)
+    return sizes
+
+
+@st.composite
+def repeated_grids(draw: st.DrawFn) -> list[Config]:
+    """:func:`flat_grids` with rows repeated (the same threshold at other costs, or the
+    same row twice), so that rows share books in groups and split on their cost models."""
+    configs = draw(flat_grids())
+    extra = draw(st.lists(st.sampled_from(configs), min_size=1, max_size=4))
+    cost = draw(st.sampled_from([{"costs.flat_cost_bps": 25.0}, {}]))
+    return [*configs, *(c.with_overrides(cost) for c in extra)]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # cleared below
+@given(configs=repeated_grids(), window=st.sampled_from([(DAYS[2], DAYS[140]),
+                                                         (DAYS[120], DAYS[300])]))
+def test_groups_on_the_same_book_equal_each_row_alone(
+        rows: list[int], group_sizes: list[int], configs: list[Config],
+        window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
+    """Rows holding the same book, marked once a group (compiled.threshold_groups), equal
+    every row simulated on its own (threshold_rows) bit for bit; some groups hold several
+    rows."""
+    start, end = window
+    group_sizes.clear()
+    grouped = backtest_configs(SYNTHETIC, configs, start=start, end=end)
+    assert group_sizes and max(group_sizes) > 1
+    _assert_equal(grouped, _without_groups(SYNTHETIC, configs, start=start, end=end))
+
+
+def test_groups_wait_fail_and_pay_borrow_as_rows_alone(rows: list[int],
+                                                       group_sizes: list[int]) -> None:
+    """Groups waiting on days whose ADV is unknown, shorts paying borrow, cash earning
+    interest, rows at other costs in one group, and a failing cost fixed point: each
+    equal to the rows alone (or the same error)."""
+    no_volumes = synthetic_inputs(with_volumes=False)
+    flat = Config().with_overrides({"costs.flat_cost_bps": 10.0})
+    short = BASE.with_overrides({"costs.flat_cost_bps": 10.0})
+    for inputs, base in ((no_volumes, flat), (SHORT, short), (SYNTHETIC, flat)):
+        configs = [pol.threshold(float(h), base=base.with_overrides(
+            {"costs.flat_cost_bps": bps})) for h in np.linspace(0.0, 0.06, 8)
+            for bps in (10.0, 30.0)]
+        group_sizes.clear()
+        grouped = backtest_configs(inputs, configs)  # type: ignore[arg-type]
+        assert max(group_sizes) > 1
+        _assert_equal(grouped, _without_groups(inputs, configs))
+        assert grouped.rebalanced.sum() > 16
+    assert grouped.rebalanced[:, 0::2].sum() != grouped.rebalanced[:, 1::2].sum()
+    ruinous = [pol.threshold(h, base=Config().with_overrides({"costs.flat_cost_bps": 9999.0}))
+               for h in (0.01, 0.01, 0.02)]
+    for run in (backtest_configs, _without_groups):
+        with pytest.raises(ConfigError, match="cost fixed point did not converge"):
+            run(SYNTHETIC, ruinous)
+
+
+def test_group_tasks_group_equal_keys_lowest_threshold_first() -> None:
+    """Rows with equal keys form one group, by threshold; tasks hold whole groups, up to
+    ROW_CHUNK rows unless one group is larger."""
+    keys = (np.array([0, 0, 0, 1, 0, 0]), np.array([5, 5, 5, 5, 5, 2]))
+    threshold = np.array([0.3, 0.1, 0.2, 0.1, 0.0, 0.5])
+    tasks = compiled.group_tasks(np.array([0, 1, 2, 3, 4, 5]), keys, threshold)
+    groups = [order[bounds[i]:bounds[i + 1]].tolist() for order, bounds in tasks
+              for i in range(len(bounds) - 1)]
+    assert sorted(groups) == [[3], [4, 1, 2, 0], [5]]
+    assert all(len(order) <= compiled.ROW_CHUNK or len(bounds) == 2 for order, bounds in tasks)
+    assert compiled.group_tasks(np.array([], dtype=np.intp), keys, threshold) == []
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # rows: unchanged
+@given(configs=repeated_grids())
+def test_groups_led_by_their_highest_threshold_equal_each_row_alone(
+        rows: list[int], configs: list[Config]) -> None:
+    """Groups ordered highest threshold first: the leader stays quiet on days other rows
+    fire, and the rows that fire go on under a leader given the book; still equal to every
+    row on its own."""
+    make = compiled.group_tasks
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "group_tasks",
+                   lambda rows, keys, threshold: make(rows, keys, -threshold))
+        grouped = backtest_configs(SYNTHETIC, configs)
+    _assert_equal(grouped, _without_groups(SYNTHETIC, configs))
