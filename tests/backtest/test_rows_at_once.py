@@ -267,19 +267,17 @@ def repeated_grids(draw: st.DrawFn) -> list[Config]:
 
 
 @settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # cleared below
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # rows: unchanged
 @given(configs=repeated_grids(), window=st.sampled_from([(DAYS[2], DAYS[140]),
                                                          (DAYS[120], DAYS[300])]))
 def test_groups_on_the_same_book_equal_each_row_alone(
-        rows: list[int], group_sizes: list[int], configs: list[Config],
+        rows: list[int], configs: list[Config],
         window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
     """Rows holding the same book, marked once a group (compiled.threshold_groups), equal
-    every row simulated on its own (threshold_rows) bit for bit; some groups hold several
-    rows."""
+    every row simulated on its own (threshold_rows) bit for bit (groups of several rows:
+    the next test)."""
     start, end = window
-    group_sizes.clear()
     grouped = backtest_configs(SYNTHETIC, configs, start=start, end=end)
-    assert group_sizes and max(group_sizes) > 1
     _assert_equal(grouped, _without_groups(SYNTHETIC, configs, start=start, end=end))
 
 
@@ -335,3 +333,73 @@ def test_groups_led_by_their_highest_threshold_equal_each_row_alone(
                    lambda rows, keys, threshold: make(rows, keys, -threshold))
         grouped = backtest_configs(SYNTHETIC, configs)
     _assert_equal(grouped, _without_groups(SYNTHETIC, configs))
+
+
+def _rounds_and_days(inputs: object, configs: list[Config], ahead: bool
+                     ) -> tuple[BacktestResult, list[int], int, list[object]]:
+    """A run with or without building ahead: its result, the days built, the rounds of
+    the threads and what its history estimated."""
+    built: list[int] = []
+    rounds: list[int] = []
+    histories: dict[object, object] = {}
+    build, make = compiled.Days.build, compiled.group_tasks
+
+    def spy_build(days: compiled.Days, k: int) -> None:
+        built.append(k)
+        build(days, k)
+
+    def spy_tasks(*args: object) -> object:
+        rounds.append(1)
+        return make(*args)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "BUILD_AHEAD", ahead)
+        mp.setattr(compiled.Days, "build", spy_build)
+        mp.setattr(compiled, "group_tasks", spy_tasks)
+        result = backtest_configs(inputs, configs, histories=histories)  # type: ignore[arg-type]
+    return (result, sorted(built), len(rounds),
+            [h.built for h in histories.values()])  # type: ignore[attr-defined]
+
+
+def test_building_ahead_builds_the_day_loops_days_in_fewer_rounds(rows: list[int]) -> None:
+    """Days without volumes (each day's ADV proxy built when a row fires on it): every
+    day rows wait on is built after the earliest (compiled.build_ahead), the same days as
+    one a round and as the day loop, in fewer rounds, with the same results."""
+    no_volumes = synthetic_inputs(with_volumes=False)
+    flat = Config().with_overrides({"costs.flat_cost_bps": 10.0})
+    configs = [pol.threshold(float(h), base=flat) for h in np.linspace(0.0, 0.08, 16)]
+    fast, days_ahead, n_ahead, estimated = _rounds_and_days(no_volumes, configs, True)
+    slow, days_one, n_one, estimated_one = _rounds_and_days(no_volumes, configs, False)
+    _assert_equal(fast, slow)
+    assert days_ahead == days_one and len(days_one) > 3
+    assert estimated == estimated_one
+    assert n_ahead < n_one
+    loop_histories: dict[object, object] = {}
+    _assert_equal(fast, _day_loop(no_volumes, configs, histories=loop_histories))
+    assert estimated == [h.built for h in loop_histories.values()]  # type: ignore[attr-defined]
+
+
+class _Days:
+    """The two members of compiled.Days that build_ahead reads, a build failing on one day."""
+
+    def __init__(self, fails_on: int) -> None:
+        self.ready = np.zeros(10, dtype=np.bool_)
+        self.fails_on = fails_on
+        self.built: list[int] = []
+
+    def build(self, k: int) -> None:
+        if k == self.fails_on:
+            raise ValueError(f"no inputs on day {k}")
+        self.built.append(k)
+        self.ready[k] = True
+
+
+def test_build_ahead_stops_at_a_failing_build_and_a_failed_row() -> None:
+    """Later days are built in order, after the one built and before the first failed
+    row's day; a build that raises stops the rest (raised again in its own round)."""
+    days = _Days(fails_on=6)
+    days.ready[2] = True
+    compiled.build_ahead(days, np.array([7, 2, 5, 6, 1, 5, 8]), 1, 8)  # type: ignore[arg-type]
+    assert days.built == [5]
+    days = _Days(fails_on=-1)
+    compiled.build_ahead(days, np.array([7, 3, 5, 9]), 3, 8)  # type: ignore[arg-type]
+    assert days.built == [5, 7]

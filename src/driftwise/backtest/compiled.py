@@ -315,15 +315,42 @@ def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
             waiting = status == _k.WAIT
             failing = (status != OK) & ~waiting
             wait_day = int(next_day[waiting].min()) if waiting.any() else n_days
+            fail_day = n_days
             if failing.any():
                 rows = np.flatnonzero(failing)
                 first = rows[np.lexsort((rows, next_day[rows]))[0]]
-                if int(next_day[first]) < wait_day:
-                    segments.raise_failed(int(status[first]), loop.days,
-                                          int(next_day[first]), int(first))
+                fail_day = int(next_day[first])
+                if fail_day < wait_day:
+                    segments.raise_failed(int(status[first]), loop.days, fail_day, int(first))
             if wait_day >= n_days:
                 return
             days.build(wait_day)
+            if BUILD_AHEAD:
+                build_ahead(days, next_day[waiting], wait_day, fail_day)
+
+
+BUILD_AHEAD = True
+"""Whether :func:`run_rows` builds, after the earliest day rows wait on, every later day
+some row waits on (:func:`build_ahead`), rather than one day a round."""
+
+
+def build_ahead(days: Days, waits: IntArray, built: int, fail_day: int) -> None:
+    """Build the days rows wait on after day ``built`` (built) and before ``fail_day``
+    (the earliest day a row failed on), in order, so that the rows waiting on them go on
+    in the next round together rather than one round a day.
+
+    Each such day is one the day loop builds too: a row fires on it with inputs not laid
+    out, and no row fails before it. A build that raises stops here, the day left unbuilt:
+    it is built again in its own round, after every earlier day's rows have run, where its
+    error is raised in the day loop's order.
+    """
+    for k in np.unique(waits):
+        if k <= built or k >= fail_day or days.ready[k]:
+            continue
+        try:
+            days.build(int(k))
+        except Exception:  # raised again in its own round, in the day loop's order
+            return
 
 
 SHARED_START = True
