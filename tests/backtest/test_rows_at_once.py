@@ -233,3 +233,173 @@ def test_the_shared_start_skips_the_days_before_the_first_trade(
         assert first_trade[0] <= first_trade[1] <= first_trade[2] and fired[2] > 0
         assert not result.rebalanced[:, 3].any()
         assert np.isfinite(result.nav_usd).all()
+
+
+def _without_groups(inputs: object, configs: list[Config], **kw: object) -> BacktestResult:
+    """The same run with each row simulated on its own (compiled.threshold_rows)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "GROUPS", False)
+        return backtest_configs(inputs, configs, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def group_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the groups handed to the threads (compiled.group_tasks)."""
+    sizes: list[int] = []
+    make = compiled.group_tasks
+
+    def spy(*args: object) -> list[tuple[np.ndarray, np.ndarray]]:
+        tasks = make(*args)  # type: ignore[arg-type]
+        sizes.extend(int(n) for _, bounds in tasks for n in np.diff(bounds))
+        return tasks
+    monkeypatch.setattr(compiled, "group_tasks", spy)
+    return sizes
+
+
+@st.composite
+def repeated_grids(draw: st.DrawFn) -> list[Config]:
+    """:func:`flat_grids` with rows repeated (the same threshold at other costs, or the
+    same row twice), so that rows share books in groups and split on their cost models."""
+    configs = draw(flat_grids())
+    extra = draw(st.lists(st.sampled_from(configs), min_size=1, max_size=4))
+    cost = draw(st.sampled_from([{"costs.flat_cost_bps": 25.0}, {}]))
+    return [*configs, *(c.with_overrides(cost) for c in extra)]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # rows: unchanged
+@given(configs=repeated_grids(), window=st.sampled_from([(DAYS[2], DAYS[140]),
+                                                         (DAYS[120], DAYS[300])]))
+def test_groups_on_the_same_book_equal_each_row_alone(
+        rows: list[int], configs: list[Config],
+        window: tuple[pd.Timestamp, pd.Timestamp]) -> None:
+    """Rows holding the same book, marked once a group (compiled.threshold_groups), equal
+    every row simulated on its own (threshold_rows) bit for bit (groups of several rows:
+    the next test)."""
+    start, end = window
+    grouped = backtest_configs(SYNTHETIC, configs, start=start, end=end)
+    _assert_equal(grouped, _without_groups(SYNTHETIC, configs, start=start, end=end))
+
+
+def test_groups_wait_fail_and_pay_borrow_as_rows_alone(rows: list[int],
+                                                       group_sizes: list[int]) -> None:
+    """Groups waiting on days whose ADV is unknown, shorts paying borrow, cash earning
+    interest, rows at other costs in one group, and a failing cost fixed point: each
+    equal to the rows alone (or the same error)."""
+    no_volumes = synthetic_inputs(with_volumes=False)
+    flat = Config().with_overrides({"costs.flat_cost_bps": 10.0})
+    short = BASE.with_overrides({"costs.flat_cost_bps": 10.0})
+    for inputs, base in ((no_volumes, flat), (SHORT, short), (SYNTHETIC, flat)):
+        configs = [pol.threshold(float(h), base=base.with_overrides(
+            {"costs.flat_cost_bps": bps})) for h in np.linspace(0.0, 0.06, 8)
+            for bps in (10.0, 30.0)]
+        group_sizes.clear()
+        grouped = backtest_configs(inputs, configs)  # type: ignore[arg-type]
+        assert max(group_sizes) > 1
+        _assert_equal(grouped, _without_groups(inputs, configs))
+        assert grouped.rebalanced.sum() > 16
+    assert grouped.rebalanced[:, 0::2].sum() != grouped.rebalanced[:, 1::2].sum()
+    ruinous = [pol.threshold(h, base=Config().with_overrides({"costs.flat_cost_bps": 9999.0}))
+               for h in (0.01, 0.01, 0.02)]
+    for run in (backtest_configs, _without_groups):
+        with pytest.raises(ConfigError, match="cost fixed point did not converge"):
+            run(SYNTHETIC, ruinous)
+
+
+def test_group_tasks_group_equal_keys_lowest_threshold_first() -> None:
+    """Rows with equal keys form one group, by threshold; tasks hold whole groups, up to
+    ROW_CHUNK rows unless one group is larger."""
+    keys = (np.array([0, 0, 0, 1, 0, 0]), np.array([5, 5, 5, 5, 5, 2]))
+    threshold = np.array([0.3, 0.1, 0.2, 0.1, 0.0, 0.5])
+    tasks = compiled.group_tasks(np.array([0, 1, 2, 3, 4, 5]), keys, threshold)
+    groups = [order[bounds[i]:bounds[i + 1]].tolist() for order, bounds in tasks
+              for i in range(len(bounds) - 1)]
+    assert sorted(groups) == [[3], [4, 1, 2, 0], [5]]
+    assert all(len(order) <= compiled.ROW_CHUNK or len(bounds) == 2 for order, bounds in tasks)
+    assert compiled.group_tasks(np.array([], dtype=np.intp), keys, threshold) == []
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # rows: unchanged
+@given(configs=repeated_grids())
+def test_groups_led_by_their_highest_threshold_equal_each_row_alone(
+        rows: list[int], configs: list[Config]) -> None:
+    """Groups ordered highest threshold first: the leader stays quiet on days other rows
+    fire, and the rows that fire go on under a leader given the book; still equal to every
+    row on its own."""
+    make = compiled.group_tasks
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "group_tasks",
+                   lambda rows, keys, threshold: make(rows, keys, -threshold))
+        grouped = backtest_configs(SYNTHETIC, configs)
+    _assert_equal(grouped, _without_groups(SYNTHETIC, configs))
+
+
+def _rounds_and_days(inputs: object, configs: list[Config], ahead: bool
+                     ) -> tuple[BacktestResult, list[int], int, list[object]]:
+    """A run with or without building ahead: its result, the days built, the rounds of
+    the threads and what its history estimated."""
+    built: list[int] = []
+    rounds: list[int] = []
+    histories: dict[object, object] = {}
+    build, make = compiled.Days.build, compiled.group_tasks
+
+    def spy_build(days: compiled.Days, k: int) -> None:
+        built.append(k)
+        build(days, k)
+
+    def spy_tasks(*args: object) -> object:
+        rounds.append(1)
+        return make(*args)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "BUILD_AHEAD", ahead)
+        mp.setattr(compiled.Days, "build", spy_build)
+        mp.setattr(compiled, "group_tasks", spy_tasks)
+        result = backtest_configs(inputs, configs, histories=histories)  # type: ignore[arg-type]
+    return (result, sorted(built), len(rounds),
+            [h.built for h in histories.values()])  # type: ignore[attr-defined]
+
+
+def test_building_ahead_builds_the_day_loops_days_in_fewer_rounds(rows: list[int]) -> None:
+    """Days without volumes (each day's ADV proxy built when a row fires on it): every
+    day rows wait on is built after the earliest (compiled.build_ahead), the same days as
+    one a round and as the day loop, in fewer rounds, with the same results."""
+    no_volumes = synthetic_inputs(with_volumes=False)
+    flat = Config().with_overrides({"costs.flat_cost_bps": 10.0})
+    configs = [pol.threshold(float(h), base=flat) for h in np.linspace(0.0, 0.08, 16)]
+    fast, days_ahead, n_ahead, estimated = _rounds_and_days(no_volumes, configs, True)
+    slow, days_one, n_one, estimated_one = _rounds_and_days(no_volumes, configs, False)
+    _assert_equal(fast, slow)
+    assert days_ahead == days_one and len(days_one) > 3
+    assert estimated == estimated_one
+    assert n_ahead < n_one
+    loop_histories: dict[object, object] = {}
+    _assert_equal(fast, _day_loop(no_volumes, configs, histories=loop_histories))
+    assert estimated == [h.built for h in loop_histories.values()]  # type: ignore[attr-defined]
+
+
+class _Days:
+    """The two members of compiled.Days that build_ahead reads, a build failing on one day."""
+
+    def __init__(self, fails_on: int) -> None:
+        self.ready = np.zeros(10, dtype=np.bool_)
+        self.fails_on = fails_on
+        self.built: list[int] = []
+
+    def build(self, k: int) -> None:
+        if k == self.fails_on:
+            raise ValueError(f"no inputs on day {k}")
+        self.built.append(k)
+        self.ready[k] = True
+
+
+def test_build_ahead_stops_at_a_failing_build_and_a_failed_row() -> None:
+    """Later days are built in order, after the one built and before the first failed
+    row's day; a build that raises stops the rest (raised again in its own round)."""
+    days = _Days(fails_on=6)
+    days.ready[2] = True
+    compiled.build_ahead(days, np.array([7, 2, 5, 6, 1, 5, 8]), 1, 8)  # type: ignore[arg-type]
+    assert days.built == [5]
+    days = _Days(fails_on=-1)
+    compiled.build_ahead(days, np.array([7, 3, 5, 9]), 3, 8)  # type: ignore[arg-type]
+    assert days.built == [5, 7]

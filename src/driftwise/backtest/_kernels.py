@@ -408,6 +408,186 @@ def threshold_rows(rows: IntArray, next_day: IntArray, status: IntArray, shares:
                 table, limits, settings, borrow_rate, cash_growth, days)
 
 
+# ------------------------------------ backtest: rows on the same book, marked once
+
+
+@kernel
+def _copy_day(src: Record, dst: Record) -> None:
+    """Every field of one :data:`DAY` record into another."""
+    dst.nav = src.nav
+    dst.drift = src.drift
+    dst.post_drift = src.post_drift
+    dst.traded = src.traded
+    dst.cost = src.cost
+    dst.cash = src.cash
+    dst.intended = src.intended
+    dst.borrow = src.borrow
+    dst.rebalanced = src.rebalanced
+
+
+@kernel
+def _copy_book(shares: FloatArray, cash: FloatArray, since: FloatArray, src: int,
+               dst: int) -> None:
+    """Row ``src``'s book (shares, cash, days since rebalancing) into row ``dst``."""
+    if src == dst:
+        return
+    for i in range(shares.shape[1]):
+        shares[dst, i] = shares[src, i]
+    cash[dst] = cash[src]
+    since[dst] = since[src]
+
+
+@kernel
+def _partition(order: IntArray, lo: int, hi: int, keep: BoolArray, scratch: IntArray) -> int:
+    """Reorder ``order[lo:hi]`` so that the rows whose ``keep`` (by position: ``keep[j -
+    lo]``) is true come first, each part in its previous order; return where the rest
+    starts."""
+    n_keep = 0
+    for j in range(lo, hi):
+        if keep[j - lo]:
+            scratch[n_keep] = order[j]
+            n_keep += 1
+    n_rest = n_keep
+    for j in range(lo, hi):
+        if not keep[j - lo]:
+            scratch[n_rest] = order[j]
+            n_rest += 1
+    for j in range(hi - lo):
+        order[lo + j] = scratch[j]
+    return lo + n_keep
+
+
+@kernel
+def _leave(order: IntArray, lo: int, hi: int, lead: int, k: int, stat: int,
+           next_day: IntArray, status: IntArray, peer: IntArray, shares: FloatArray,
+           cash: FloatArray, since: FloatArray) -> None:
+    """The rows ``order[lo:hi]`` of a group led by row ``lead`` stop on day ``k`` with
+    ``stat``: each gets the leader's book, next day and status, and ``lead`` as its peer."""
+    for j in range(lo, hi):
+        c = order[j]
+        _copy_book(shares, cash, since, lead, c)
+        next_day[c] = k
+        status[c] = stat
+        peer[c] = lead
+
+
+@kernel
+def threshold_groups(order: IntArray, bounds: IntArray, next_day: IntArray,
+                     status: IntArray, peer: IntArray, shares: FloatArray, cash: FloatArray,
+                     since: FloatArray, prices: FloatArray, target: FloatArray,
+                     target_cash: float, threshold: FloatArray, calendar: BoolArray,
+                     invalid: BoolArray, band_width: FloatArray, no_buy: BoolArray,
+                     no_sell: BoolArray, vol: FloatArray, adv: FloatArray, ready: BoolArray,
+                     model_of: IntArray, which: IntArray, mult: FloatArray, table: Table,
+                     limits: npt.NDArray[np.void], settings: npt.NDArray[np.void],
+                     borrow_rate: FloatArray, cash_growth: FloatArray,
+                     days: npt.NDArray[np.void]) -> None:
+    """:func:`threshold_row` of every row of groups of rows that hold the same book, each
+    group's book marked once a day.
+
+    Group ``g`` is ``order[bounds[g]:bounds[g + 1]]``: rows with the same book (shares,
+    cash and days since rebalancing, bit for bit), the same sizing settings, the same
+    next day and a status that lets them go on (the caller's grouping). Such rows compute
+    the same operations on the same numbers for as long as they fire on the same days
+    with the same cost model, so the group's first row (its leader) is simulated as
+    :func:`threshold_row` simulates it and each day's record is copied to the others.
+    A day on which only some rows fire (their thresholds) splits the group: the rows
+    that stay quiet record the day and go on as a group of their own, led by their first
+    row with the leader's book; so do the rows that fire with another cost model
+    (``which``, ``mult`` of the day) than the leader's, from the day itself. A group that
+    stops (done, waiting on a day not ready, or failing) gives every row the leader's
+    book, the next day and status :func:`threshold_row` returns, and the leader as its
+    ``peer`` (rows left waiting together keep the same book). Calls on disjoint groups
+    write disjoint parts of the arrays (threads may run them side by side).
+    """
+    n_days, n_assets = prices.shape
+    n = order.shape[0]
+    weights = np.empty(n_assets)
+    gaps = np.empty(n_assets)
+    buffers = _buffers(n_assets, no_buy, no_sell)
+    charge = borrow_rate.shape[0] == n_assets
+    grow = cash_growth.shape[0] > 0
+    keep = np.empty(n, dtype=np.bool_)
+    scratch = np.empty(n, dtype=np.intp)
+    stack = np.empty((n + 1, 3), dtype=np.intp)  # (lo, hi, next day) of groups to run
+    for g in range(bounds.shape[0] - 1):
+        stack[0, 0], stack[0, 1] = bounds[g], bounds[g + 1]
+        stack[0, 2] = next_day[order[bounds[g]]]
+        top = 1
+        while top > 0:
+            top -= 1
+            lo, hi, k = stack[top, 0], stack[top, 1], stack[top, 2]
+            lead = order[lo]
+            book = shares[lead]
+            stat = OK
+            while k < n_days:
+                paid = borrow_row(book, prices[k], borrow_rate) if charge and k > 0 else 0.0
+                after = night_cash(cash[lead], k, cash_growth, paid)
+                nav, drift = mark_row(book, prices[k], after, target, target_cash, weights,
+                                      gaps)
+                valid, review = not invalid[k], calendar[k]
+                n_fire = 0
+                for j in range(lo, hi):
+                    keep[j - lo] = valid and (review or (drift >= threshold[order[j]]
+                                                         and drift > 0.0))
+                    n_fire += keep[j - lo]
+                if n_fire < hi - lo:  # some rows stay quiet: their day, then on as a group
+                    mid = lo
+                    if n_fire > 0:  # the rows that fire first, led by the first of them
+                        mid = _partition(order, lo, hi, keep, scratch)
+                        _copy_book(shares, cash, since, lead, order[lo])
+                    quiet = order[mid]
+                    _copy_book(shares, cash, since, lead, quiet)
+                    cash[quiet] = after
+                    day = days[k, quiet]
+                    day.borrow = paid
+                    _quiet(day, nav, drift, cash[quiet])
+                    since[quiet] += 1.0
+                    for j in range(mid + 1, hi):
+                        _copy_day(day, days[k, order[j]])
+                    if n_fire == 0:
+                        lead = quiet
+                        book = shares[lead]
+                        k += 1
+                        continue
+                    stack[top, 0], stack[top, 1], stack[top, 2] = mid, hi, k + 1
+                    top += 1
+                    hi = mid
+                    lead = order[lo]
+                    book = shares[lead]
+                if not ready[k]:
+                    stat = WAIT
+                    break
+                d = model_of[k]
+                p, m = which[d, lead], mult[d, lead]
+                for j in range(lo, hi):
+                    keep[j - lo] = which[d, order[j]] == p and mult[d, order[j]] == m
+                keep[0] = True  # the leader (a NaN multiplier equals none)
+                mid = _partition(order, lo, hi, keep, scratch)
+                if mid < hi:  # another cost model: from this day, a group of their own
+                    _copy_book(shares, cash, since, lead, order[mid])
+                    stack[top, 0], stack[top, 1], stack[top, 2] = mid, hi, k
+                    top += 1
+                    hi = mid
+                day = days[k, lead]
+                if charge and k > 0:  # threshold_row's day it fires, for the leader
+                    day.borrow = paid
+                if (charge or grow) and k > 0:
+                    cash[lead] = night_cash(cash[lead], k, cash_growth, paid)
+                _quiet(day, nav, drift, cash[lead])
+                mark_row(book, prices[k], cash[lead], target, target_cash, weights, gaps)
+                _priced(prices[k], buffers.price_ok, buffers.safe)
+                stat = _size_book_row(lead, shares, cash, since, prices[k], target,
+                                      target_cash, band_width, vol, adv[k], limits[0],
+                                      settings[lead], p, m, table, weights, nav, day, buffers)
+                for j in range(lo + 1, hi):
+                    _copy_day(day, days[k, order[j]])
+                if stat != OK:
+                    break
+                since[lead] += 1.0
+                k += 1
+            _leave(order, lo, hi, lead, k, stat, next_day, status, peer, shares, cash, since)
+
 # ------------------------------------------- backtest: segments of equal books
 
 SEGMENT_ABORT = 4

@@ -35,10 +35,10 @@ reference simulator.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -248,17 +248,22 @@ def thread_count() -> int:
 
 
 def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
-    """Every day of ``batch`` from ``start``, each row on its own
+    """Every day of ``batch`` from ``start``, each row as if on its own
     (:func:`~driftwise.backtest._kernels.threshold_rows`), written to ``loop.days``; the
     same numbers as the day loop (:func:`advance` without this path), bit for bit.
 
-    The rows go in chunks of :data:`ROW_CHUNK` to :func:`thread_count` threads, each
-    thread taking the next chunk when done with one (the kernel releases the GIL; a
-    low threshold trades on most days, a high one rarely). A row never reads another, so
-    the threads change no bit of it. The rows run until each is done or fires on a day
-    whose inputs are not laid out (a cost model not built yet, an ADV unknown); the
-    earliest such day is built as the day loop builds it (:meth:`FlatCosts.on
-    <driftwise.backtest.segments.FlatCosts.on>`), and the rows go on. The days built are
+    Rows that hold the same book (from the shared start, :func:`shared_start`, or left
+    waiting together) with the same sizing settings run as one group, its book marked
+    once a day until the rows fire on different days or with different cost models
+    (:func:`~driftwise.backtest._kernels.threshold_groups`, :func:`group_tasks`;
+    :data:`GROUPS`). The groups go in tasks of about :data:`ROW_CHUNK` rows to
+    :func:`thread_count` threads, each thread taking the next task when done with one
+    (the kernel releases the GIL; a low threshold trades on most days, a high one
+    rarely). A row never reads another's book, so the threads change no bit of it. The
+    rows run until each is done or fires on a day whose inputs are not laid out (a cost
+    model not built yet, an ADV unknown); the earliest such day is built as the day loop
+    builds it (:meth:`FlatCosts.on <driftwise.backtest.segments.FlatCosts.on>`), and the
+    rows go on. The days built are
     the day loop's: the first day each cost model is used, and each day with an unknown
     ADV on which some row fires. A row that fails stops; when no row waits on an earlier
     day, the earliest failure (day, then row) raises the day loop's error.
@@ -269,9 +274,13 @@ def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
     n_days, n_rows = h.n_days, len(batch.members)
     days = Days(batch, flat)
     next_day = np.full(n_rows, start, dtype=np.intp)
+    # rows on the same book as row peer[c] (equal next days and statuses: the same book)
+    peer = (np.zeros(n_rows, dtype=np.intp) if same_books(book)
+            else np.arange(n_rows, dtype=np.intp))
     if SHARED_START:
         shared_start(batch, state, loop, start, next_day)
     status = np.full(n_rows, OK, dtype=np.intp)
+    sizing = settings_key(loop.settings)
     vol = np.zeros(len(h.tickers))  # read by the cost-constrained destination only
     # plain writable arrays (a Dask worker's unpickled history may be read-only: another
     # type to numba, compiled again), copied only where they are not
@@ -289,25 +298,59 @@ def run_rows(batch: Batch, state: BatchState, loop: Loop, start: int) -> None:
             runnable = np.flatnonzero(
                 (next_day < n_days) & ((status == OK) | ((status == _k.WAIT)
                                        & days.ready[np.minimum(next_day, n_days - 1)])))
-            chunks = [arg(runnable[i: i + ROW_CHUNK], np.intp)
-                      for i in range(0, len(runnable), ROW_CHUNK)]
-            if pool is None:
-                for rows in chunks:
-                    _k.threshold_rows(rows, *inputs)
+            if GROUPS:
+                tasks: list[Any] = group_tasks(runnable, (sizing, peer, next_day, status),
+                                               loop.threshold)
+                task: Callable[[Any, tuple[Any, ...]], None] = _groups
+                task_inputs = (peer, *inputs)
             else:
-                list(pool.map(partial(_rows, inputs=inputs), chunks))
+                tasks = [arg(runnable[i: i + ROW_CHUNK], np.intp)
+                         for i in range(0, len(runnable), ROW_CHUNK)]
+                task, task_inputs = _rows, inputs
+            if pool is None:
+                for one in tasks:
+                    task(one, task_inputs)
+            else:
+                list(pool.map(task, tasks, [task_inputs] * len(tasks)))
             waiting = status == _k.WAIT
             failing = (status != OK) & ~waiting
             wait_day = int(next_day[waiting].min()) if waiting.any() else n_days
+            fail_day = n_days
             if failing.any():
                 rows = np.flatnonzero(failing)
                 first = rows[np.lexsort((rows, next_day[rows]))[0]]
-                if int(next_day[first]) < wait_day:
-                    segments.raise_failed(int(status[first]), loop.days,
-                                          int(next_day[first]), int(first))
+                fail_day = int(next_day[first])
+                if fail_day < wait_day:
+                    segments.raise_failed(int(status[first]), loop.days, fail_day, int(first))
             if wait_day >= n_days:
                 return
             days.build(wait_day)
+            if BUILD_AHEAD:
+                build_ahead(days, next_day[waiting], wait_day, fail_day)
+
+
+BUILD_AHEAD = True
+"""Whether :func:`run_rows` builds, after the earliest day rows wait on, every later day
+some row waits on (:func:`build_ahead`), rather than one day a round."""
+
+
+def build_ahead(days: Days, waits: IntArray, built: int, fail_day: int) -> None:
+    """Build the days rows wait on after day ``built`` (built) and before ``fail_day``
+    (the earliest day a row failed on), in order, so that the rows waiting on them go on
+    in the next round together rather than one round a day.
+
+    Each such day is one the day loop builds too: a row fires on it with inputs not laid
+    out, and no row fails before it. A build that raises stops here, the day left unbuilt:
+    it is built again in its own round, after every earlier day's rows have run, where its
+    error is raised in the day loop's order.
+    """
+    for k in np.unique(waits):
+        if k <= built or k >= fail_day or days.ready[k]:
+            continue
+        try:
+            days.build(int(k))
+        except Exception:  # raised again in its own round, in the day loop's order
+            return
 
 
 SHARED_START = True
@@ -360,8 +403,74 @@ def shared_start(batch: Batch, state: BatchState, loop: Loop, start: int,
 
 
 def _rows(rows: IntArray, inputs: tuple[Any, ...]) -> None:
-    """One task of :func:`run_rows`' threads."""
+    """One task of :func:`run_rows`' threads, row by row."""
     _k.threshold_rows(rows, *inputs)
+
+
+GROUPS = True
+"""Whether :func:`run_rows` runs rows that hold the same book as groups, each group's
+book marked once a day (:func:`~driftwise.backtest._kernels.threshold_groups`), rather
+than each row on its own (:func:`~driftwise.backtest._kernels.threshold_rows`)."""
+
+
+def same_books(book: Any) -> bool:
+    """Whether every row of ``book`` holds the same shares, cash and days since
+    rebalancing, bit for bit."""
+    def equal(a: Any) -> bool:
+        if len(a) < 2:
+            return True
+        raw = a.view(np.uint8).reshape(len(a), a.itemsize * (a.size // len(a)))
+        return bool((raw == raw[:1]).all())
+    return all(equal(arg(a)) for a in (book.shares, book.cash_usd, book.days_since_rebalance))
+
+
+def settings_key(settings: npt.NDArray[np.void]) -> IntArray:
+    """A label of each row's sizing settings (:data:`~driftwise.policy._kernels.SIZING`
+    records), equal for rows whose every field is equal bit for bit."""
+    n_rows = len(settings)
+    fields = [np.ascontiguousarray(settings[name]).view(np.uint8).reshape(n_rows, -1)
+              for name in settings.dtype.names or ()]
+    if not fields or n_rows == 0:
+        return np.zeros(n_rows, dtype=np.intp)
+    _, label = np.unique(np.hstack(fields), axis=0, return_inverse=True)
+    return label.reshape(-1).astype(np.intp)
+
+
+def group_tasks(rows: IntArray, keys: tuple[IntArray, ...], threshold: FloatArray
+                ) -> list[tuple[IntArray, IntArray]]:
+    """The tasks of :func:`run_rows`' threads in groups: ``rows`` whose ``keys`` (each
+    (C,): the sizing settings' label, the peer, the next day, the status) are all equal
+    form a group (:func:`~driftwise.backtest._kernels.threshold_groups`), its rows by
+    threshold, lowest first (the leader fires whenever another row does); consecutive
+    groups go in one task up to :data:`ROW_CHUNK` rows. Each task: the rows and the
+    bounds of its groups among them."""
+    if len(rows) == 0:
+        return []
+    order = rows[np.lexsort((threshold[rows], *(key[rows] for key in reversed(keys))))]
+    changed = np.zeros(len(order), dtype=np.bool_)
+    changed[0] = True
+    for key in keys:
+        changed[1:] |= key[order[1:]] != key[order[:-1]]
+    starts = np.flatnonzero(changed)
+    tasks = []
+    first = 0
+    while first < len(starts):
+        last = first + 1  # groups starts[first:last], at least one
+        while last < len(starts) and starts[last] - starts[first] < ROW_CHUNK:
+            last += 1
+        lo = starts[first]
+        hi = starts[last] if last < len(starts) else len(order)
+        tasks.append((arg(order[lo:hi], np.intp), arg(np.append(starts[first:last], hi) - lo,
+                                                      np.intp)))
+        first = last
+    return tasks
+
+
+def _groups(task: tuple[IntArray, IntArray], inputs: tuple[Any, ...]) -> None:
+    """One task of :func:`run_rows`' threads, in groups of rows on the same book."""
+    order, bounds = task
+    next_day, status, peer = inputs[1], inputs[2], inputs[0]
+    _k.threshold_groups(order, bounds, next_day, status, peer, *inputs[3:])
 
 
 class Days:
