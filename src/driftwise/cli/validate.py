@@ -21,6 +21,7 @@ from driftwise.cli._inputs import (
 )
 from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
 from driftwise.config.assemble import study_settings
+from driftwise.data.market import read_risk_free
 from driftwise.policy.context import Frequency
 from driftwise.report import write_report
 from driftwise.report.validation_page import page_data
@@ -64,6 +65,7 @@ def validate_command(
     start: Annotated[str | None, date_option("First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, date_option("Last day (YYYY-MM-DD).")] = None,
     vix: InputOptions.vix = None,
+    risk_free: InputOptions.risk_free = None,
     workers: Annotated[int | None, typer.Option(
         help="Worker processes of the local Dask cluster (default cluster.workers, else 2; "
         "1: this process alone).", min=1, show_default=False)] = None,
@@ -102,9 +104,13 @@ def validate_command(
     check_window(start, end)
     cfg = load_cli_config(config)
     measured = read_measured(multipliers, ranking)  # before the study: a bad file fails fast
+    if risk_free is not None:
+        read_risk_free(risk_free)
     specs = study_portfolios(universe, data_dir, portfolios, seed, start, end)
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
+    if risk_free is not None:  # the rate cash earns in every portfolio, as in backtest
+        specs = [dataclasses.replace(spec, risk_free_file=str(risk_free)) for spec in specs]
     start, end = study_window(universe, start, end)
     workers = workers if workers is not None else cfg.cluster.workers or 2
     settings = study_settings(cfg, nav_usd=nav_usd, start=start, end=end, review=review,
