@@ -181,8 +181,8 @@ def show_measured(multipliers: pd.DataFrame | None = None,
 
 
 def multipliers_view(table: pd.DataFrame) -> pd.DataFrame:
-    """The multipliers for a terminal: per estimator, tier and regime, with the interval
-    and the configured multiplier when the file has it."""
+    """The multipliers for a terminal: per estimator, tier and regime, with the interval,
+    and the configured multiplier and the months behind the cell when the file has them."""
     out = pd.DataFrame({
         "tier": table["tier"].to_numpy(), "VIX": table["regime"].to_numpy(),
         "multiplier [95%]": [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in zip(
@@ -190,6 +190,8 @@ def multipliers_view(table: pd.DataFrame) -> pd.DataFrame:
             strict=True)]}, index=pd.Index(table["estimator"].astype(str), name="estimator"))
     if "configured" in table:
         out["configured"] = [f"{v:g}" for v in table["configured"]]
+    if "months" in table:  # the bootstrap's clusters behind the cell
+        out["months"] = [f"{v:.0f}" for v in table["months"]]
     return out
 
 
