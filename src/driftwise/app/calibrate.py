@@ -89,8 +89,9 @@ class Calibration:
         out: dict[str, dict[str, int]] = {}
         rows = self.table.drop_duplicates(["tier", "regime_index"]).sort_values(
             "regime_index", kind="stable")
-        for row in rows.itertuples():
-            out.setdefault(str(row.tier), {})[str(row.regime)] = int(row.months)
+        for tier, regime, months in zip(rows["tier"], rows["regime"], rows["months"],
+                                        strict=True):
+            out.setdefault(str(tier), {})[str(regime)] = int(months)
         return out
 
     def to_dict(self, configured: Sequence[float]) -> dict[str, object]:
