@@ -11,19 +11,25 @@
    09:30:00-09:30:49) over that day's consolidated volume.
 
 Skips (exit 0, with the reason) when the data folder is absent.
-Run: ``.venv/bin/python benchmarks/vix_spreads.py [--limit N] [--bootstrap B] [DATA_DIR]``.
+Run: ``.venv/bin/python benchmarks/vix_spreads.py [--limit N] [--bootstrap B] [--json FILE]
+[DATA_DIR]``; ``--json FILE`` also writes the calibration as ``driftwise calibrate-costs
+--json`` prints it (the months of each regime per tier, ``months_by_regime``, and the months
+behind every row), the file ``validate-rules --multipliers`` reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from driftwise._atomic import write_text
 from driftwise.app.calibrate import calibrate_folder
+from driftwise.cli._output import to_jsonable
 from driftwise.costs import CostParams
 from driftwise.execution.profile import NYSE_HALF_HOUR_PROFILE
 
@@ -33,7 +39,7 @@ CAPS = "sp500-constituents/market_cap_snapshots.csv.gz"
 LOBSTER = "lobster-aapl-2012-06-21-sample/AAPL_2012-06-21_34200000_57600000_message_10.csv"
 
 
-def spreads(data: Path, limit: int | None, n_boot: int) -> None:
+def spreads(data: Path, limit: int | None, n_boot: int, json_file: Path | None = None) -> None:
     params = CostParams()
     bars = data / BARS
     if limit is not None:  # a quick look: the first N tickers, linked into a temporary folder
@@ -47,6 +53,10 @@ def spreads(data: Path, limit: int | None, n_boot: int) -> None:
     result = calibrate_folder(bars, data / VIX, breaks=params.vix_breaks, tiers=params.tiers,
                               caps_file=data / CAPS, n_boot=n_boot)
     seconds = time.perf_counter() - start
+    if json_file is not None:
+        write_text(json_file, json.dumps(to_jsonable(result.to_dict(params.vix_multipliers)),
+                                         indent=2) + "\n")
+        print(f"wrote {json_file}")
     print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, {result.n_months} months, "
           f"{n_boot} bootstrap draws of months; {seconds:.1f} s (under load: noisy)")
     table = result.table
@@ -95,12 +105,14 @@ def main() -> int:
     parser.add_argument("data", nargs="?", default="../shared/data")
     parser.add_argument("--limit", type=int, default=None, help="only the first N tickers")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--json", type=Path, default=None, dest="json_file",
+                        help="also write the calibration's JSON here (calibrate-costs --json)")
     args = parser.parse_args()
     data = Path(args.data)
     if not (data / BARS).is_dir() or not (data / VIX).is_file():
         print(f"data not found under {data}: skipped")
         return 0
-    spreads(data, args.limit, args.bootstrap)
+    spreads(data, args.limit, args.bootstrap, args.json_file)
     vwap_profile(data)
     return 0
 

@@ -232,3 +232,36 @@ def test_a_last_rebalance_after_the_as_of_date_is_refused() -> None:
             call(late)
     with pytest.raises(ConfigError, match="after the as-of date 2022-06-01"):
         dw.plan(as_of="2022-06-01")  # the sample's last rebalance is 2022-06-30
+
+
+def test_backtest_result_carries_the_cash_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """``dw.backtest``'s result carries the flags the command prints: cash earns nothing
+    without a risk-free series (the sample has none), not with one covering the window,
+    and again with ``backtest.cash_earns_risk_free = false``."""
+    def cash(result: object) -> list[str]:
+        return [n.detail for n in result.notices if n.flag.value == "cash earns nothing"]
+
+    plain = dw.backtest(rules=["never"], **WINDOW)
+    (no_series,) = cash(plain)
+    assert "no risk-free rate was given" in no_series
+    assert "cash earns nothing" in repr(plain)
+    assert plain.to_frame().attrs["notices"] == plain.notices
+    cli = cli_json(["backtest", "--policy", "never", *CLI_WINDOW], capsys)
+    assert [n.detail for n in plain.notices] == [f["detail"] for f in cli["flags"]]
+    days = load_sample().market.prices.index
+    rates = pd.Series(0.04, index=days)
+    earning = dw.backtest(dw.load(risk_free=rates), ["never"], **WINDOW)
+    assert cash(earning) == []
+    nav = "final_nav_usd"
+    assert earning.to_frame()[nav].iloc[0] > plain.to_frame()[nav].iloc[0]
+    off = dw.backtest(dw.load(risk_free=rates), ["never"],
+                      config={"backtest.cash_earns_risk_free": False}, **WINDOW)
+    (switched_off,) = cash(off)
+    assert "cash_earns_risk_free is false" in switched_off
+    assert off.to_frame()[nav].iloc[0] == plain.to_frame()[nav].iloc[0]
+    late = dw.backtest(dw.load(risk_free=rates[rates.index >= "2021-06-01"]), ["never"],
+                       **WINDOW)
+    (before,) = cash(late)
+    assert "before 2021-06-01" in before
+    with pytest.raises(DataError, match="rate_annual"):
+        dw.load(risk_free=pd.Series(4.0, index=days))

@@ -62,7 +62,7 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
          vix: Table | pd.Series | None = None, lots: Table | None = None,
          costs: Table | None = None, last_rebalance: str | pd.Timestamp | None = None,
          accept_jumps: Sequence[str] = (), config: ConfigLike = None,
-         sales: Table | None = None) -> Inputs:
+         sales: Table | None = None, risk_free: Table | pd.Series | None = None) -> Inputs:
     """Read and validate a portfolio's inputs; nothing given: the embedded sample.
 
     Parameters
@@ -94,6 +94,11 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
         Recent realized sales (``ticker, sold, shares, proceeds_usd, cost_basis_usd``), as
         the file of ``--sales``: the loss sales a buy would wash and the gains realized
         this year, which the plan after tax (``[tax] enabled``) reads.
+    risk_free : path, DataFrame or Series, optional
+        The risk-free rate (``date, rate_annual`` as a fraction), or a Series of annual
+        rates indexed by date, as the file of ``--risk-free``: the rate cash earns in a
+        backtest (unless ``backtest.cash_earns_risk_free = false``) and the Sharpe
+        ratio's. Without it cash earns nothing, and the backtest flags it.
 
     Raises
     ------
@@ -108,17 +113,19 @@ def load(*, holdings: Table | pd.Series | None = None, cash_usd: float = 0.0,
     cfg = as_config(config)
     jumps = accepted_jumps(cfg, accept_jumps)
     target, vix_table = _weights(targets), _closes(vix)
+    rates = _rates(risk_free)
     if holdings is None and prices is not None:
         return load_backtest_inputs(prices=prices, targets=target, volumes=volumes,
                                     master=master, vix=vix_table, cost_file=costs,
-                                    accept_jumps=jumps,
+                                    accept_jumps=jumps, risk_free=rates,
                                     default_target=backtest_default_target(cfg))
     last = last_rebalance if last_rebalance is not None else cfg.portfolio.last_rebalance
     inputs = load_inputs(holdings=_shares(holdings, cash_usd), targets=target, prices=prices,
                          volumes=volumes, master=master, vix=vix_table, lots=lots,
                          cost_file=costs,
                          last_rebalance=None if last is None else pd.Timestamp(last),
-                         default_target=cfg.portfolio.default_target, accept_jumps=jumps)
+                         default_target=cfg.portfolio.default_target, accept_jumps=jumps,
+                         risk_free=rates)
     if sales is None:
         return inputs
     import dataclasses
@@ -245,6 +252,7 @@ def backtest(inputs: Inputs | None = None, rules: Sequence[str] | Mapping[str, C
 def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = None,
                    portfolios: int | None = None, start: str | None = None,
                    end: str | None = None, vix: str | Path | None = None,
+                   risk_free: str | Path | None = None,
                    review: Frequency | str = "quarter", event_gap: int = 5,
                    nav_usd: float = 1e6, seed: int = 0, falsification: bool = True,
                    rules: Sequence[str] | None = None, workers: int | None = None,
@@ -252,7 +260,9 @@ def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = No
     """Test the methodology's insight rules on history (``driftwise validate-rules``).
 
     ``universe``: ``"sample"`` or ``"sp500"`` (the 504-stock data in ``data_dir``), with
-    ``portfolios`` random portfolios added; ``rules``: keys of the rules to study (default
+    ``portfolios`` random portfolios added; ``risk_free``: a risk-free rate file
+    (``date, rate_annual``) cash earns in the falsification backtest, as ``--risk-free``;
+    ``rules``: keys of the rules to study (default
     all four); ``workers`` (default ``cluster.workers``, else 2) and ``scheduler`` (default
     ``cluster.scheduler``): where its tasks run (a local Dask cluster, or a running
     scheduler; the numbers do not depend on it); the other parameters as the command's
@@ -268,6 +278,11 @@ def validate_rules(*, universe: str = "sample", data_dir: str | Path | None = No
     specs = study_portfolios(universe, folder, portfolios, seed, start, end)
     if vix is not None:
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
+    if risk_free is not None:
+        from driftwise.data.market import read_risk_free
+
+        read_risk_free(risk_free)  # a bad file fails here, before the study's tasks
+        specs = [dataclasses.replace(spec, risk_free_file=str(risk_free)) for spec in specs]
     first, last = study_window(universe, start, end)
     cfg = as_config(config)
     workers = workers if workers is not None else cfg.cluster.workers or 2
@@ -339,6 +354,13 @@ def _closes(vix: Table | pd.Series | None) -> Table | None:
     if not isinstance(vix, pd.Series):
         return _table("vix", vix)
     return pd.DataFrame({"date": vix.index, "close": vix.to_numpy()})
+
+
+def _rates(risk_free: Table | pd.Series | None) -> Table | None:
+    """A risk-free Series (index date, annual fractions) as the risk-free table."""
+    if not isinstance(risk_free, pd.Series):
+        return _table("risk_free", risk_free)
+    return pd.DataFrame({"date": risk_free.index, "rate_annual": risk_free.to_numpy()})
 
 
 def _table(name: str, value: object) -> Table | None:

@@ -97,6 +97,12 @@ def test_validate_rules_shows_them_beside_the_verdicts(
     assert [r["rule"] for r in data["rules"]] == ["Rule 1", "Rule 2", "Rule 3", "Rule 4"]
     assert len(data["vix_multipliers"]) == len(read_multipliers(measured["multipliers"]))
     assert {r["config"] for r in data["path_ranking"]} == {"monthly", "never", "threshold 5%"}
+    # the VIX claim's independent observations: the months of the stressed regime
+    printed = json.loads(measured["multipliers"].read_text())
+    (claim,) = [r for r in data["research"] if r["claim"] == "VIX multipliers"][:1]
+    assert claim["observations"] == printed["months_by_regime"]["all"][">= 30"]
+    assert claim["observations_unit"] == "months"
+    assert "not in the calibration's table" not in claim["interval"]
     html = report.read_text(encoding="utf-8")
     for block in ("validation-vix-multipliers-table", "validation-path-ranking-table",
                   "Calibrated VIX multipliers of spreads", "Ranking across many paths",
@@ -111,7 +117,7 @@ def test_the_terminal_view(measured: dict[str, Path], capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "Calibrated VIX multipliers" in out and "Ranking of rules across many paths" in out
     view = multipliers_view(m)
-    assert list(view.columns) == ["tier", "VIX", "multiplier [95%]", "configured"]
+    assert list(view.columns) == ["tier", "VIX", "multiplier [95%]", "configured", "months"]
 
 
 def _fails(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -147,3 +153,29 @@ def test_bad_files_are_refused_naming_file_row_and_field(
     assert "r.csv" in err and "missing column" in err and "p_best" in err
     err = _fails(["--multipliers", str(tmp_path / "none.json")], capsys)
     assert "not found" in err and "none.json" in err
+
+
+def test_the_months_of_each_regime_travel_with_the_calibration(
+        measured: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON carries the calendar months behind each regime (per tier, and on every
+    row); the reader keeps them, the terminal, the HTML table and the research table show
+    them (the research table's count is checked on the study's output above)."""
+    from driftwise.report.validation_page import multipliers_table
+
+    printed = json.loads(measured["multipliers"].read_text())
+    vix = pd.read_csv(measured["multipliers"].parent / "vix.csv", parse_dates=["date"])
+    # an independent count: months holding a pair (two consecutive sessions, the first's
+    # VIX giving the regime) in each regime
+    first = vix.iloc[:-1]
+    regime = np.searchsorted([20.0, 30.0], first["close"].to_numpy(), side="right")
+    counted = first["date"].dt.to_period("M").groupby(regime).nunique().tolist()
+    by_regime = printed["months_by_regime"]["all"]
+    assert list(by_regime.values()) == counted and list(by_regime) == ["< 20", "20-30", ">= 30"]
+    rows = [r for r in printed["rows"] if r["tier"] == "all"]
+    assert [r["months"] for r in rows] == counted * 2  # both estimators, the same months
+    m = read_multipliers(measured["multipliers"])
+    assert m.loc[m["tier"] == "all", "months"].tolist() == counted * 2
+    assert multipliers_view(m)["months"].tolist()[:3] == [str(c) for c in counted]
+    assert multipliers_table(m).frame["months"].tolist()[:3] == counted
+    show_measured(multipliers=m)
+    assert "months" in capsys.readouterr().out

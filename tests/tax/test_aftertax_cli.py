@@ -177,3 +177,30 @@ def test_tax_options_refused_when_tax_is_off(tmp_path: Path,
         err = _err(capsys)
         assert f"{option[0]}: a setting of the after-tax backtest, which is off " \
             "(tax.enabled = false): add --after-tax" in err
+
+
+def test_the_library_comparison_carries_the_cash_flag(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """``after_tax_compare``'s result carries the flags ``backtest --after-tax`` prints:
+    cash earns nothing without a risk-free series, not with one covering the window."""
+    import pandas as pd
+
+    import driftwise as dw
+    from driftwise.app.aftertax import after_tax_compare
+
+    args = [*_args(tmp_path), "--samples", "100"]
+    assert main(["backtest", "--after-tax", *args, "--json"]) == EXIT_OK
+    printed = json.loads(capsys.readouterr().out)["flags"]
+    config = dw.as_config(tmp_path / "dw.toml")
+    files = {"holdings": tmp_path / "holdings.csv", "prices": tmp_path / "prices.csv"}
+    plain = after_tax_compare(dw.load(**files, config=config), config, start="2023-06-01",
+                              samples=100)
+    assert [n.to_dict() for n in plain.notices] == printed
+    days = pd.read_csv(files["prices"])["date"].unique()
+    earning = after_tax_compare(
+        dw.load(**files, config=config, risk_free=pd.Series(0.04, index=pd.to_datetime(days))),
+        config, start="2023-06-01", samples=100)
+    assert earning.notices == ()
+    assert (earning.metrics.loc["tax-unaware", "final_nav_usd"]
+            > plain.metrics.loc["tax-unaware", "final_nav_usd"])

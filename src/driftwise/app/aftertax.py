@@ -15,6 +15,7 @@ relief, harvest threshold, gain budget) the same way, one row each.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,9 @@ from driftwise.backtest.bootstrap import block_bootstrap_indices
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.config.assemble import rule_grid, run_window
+from driftwise.data.market import cash_rate_notices
 from driftwise.data.model import Inputs
+from driftwise.flags import Notice
 from driftwise.policy.tax_gate import TaxSettings
 from driftwise.tax import Relief
 from driftwise.tax.harvest import replacement_pairs
@@ -155,6 +158,9 @@ class AfterTaxComparison:
         After-tax annual return difference and its 95% interval, fractions a year.
     harvest_every : str
         When the tax-aware run harvested (:func:`harvest_schedule`).
+    notices : tuple of Notice
+        The window's flags ``backtest --after-tax`` prints: the days on which cash earns
+        nothing (:func:`~driftwise.data.market.cash_rate_notices`).
     """
 
     aware: AfterTaxResult
@@ -164,6 +170,7 @@ class AfterTaxComparison:
     tax_alpha_low: float
     tax_alpha_high: float
     harvest_every: str
+    notices: tuple[Notice, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
@@ -188,8 +195,11 @@ def after_tax_compare(inputs: Inputs, config: Config, *, start: DateLike | None 
                     swap_back=swap_back, start=start, end=end)
     unaware = run_one(inputs, config, aware=False, harvest_every="never", start=start,
                       end=end)
-    return _comparison(aware, unaware, samples=samples, block=block, seed=seed,
-                       harvest_every=every)
+    out = _comparison(aware, unaware, samples=samples, block=block, seed=seed,
+                      harvest_every=every)
+    dates = pd.DatetimeIndex(aware.dates)
+    return dataclasses.replace(out, notices=cash_rate_notices(
+        inputs.market, dates[0], dates[-1], earns=config.backtest.cash_earns_risk_free))
 
 
 def _comparison(aware: AfterTaxResult, unaware: AfterTaxResult, *, samples: int,

@@ -27,7 +27,7 @@ from driftwise.backtest.paths import PathSettings
 from driftwise.calendar import DateLike
 from driftwise.config import Config, TriggerKind
 from driftwise.config.assemble import backtest_configs, cost_params, monitor_config
-from driftwise.data.market import refuse_jumps
+from driftwise.data.market import cash_rate_notices, refuse_jumps, vix_window_notices
 from driftwise.data.model import (
     DefaultTarget,
     Holdings,
@@ -37,6 +37,7 @@ from driftwise.data.model import (
     TargetLevel,
     Targets,
 )
+from driftwise.flags import Notice, merge_notices
 from driftwise.metrics.threshold import ThresholdInputs
 
 YEARS_BY_DEFAULT = 10
@@ -74,6 +75,11 @@ class Comparison:
     paths : PathComparison or None
         Every policy over many paths (rolling start dates, random portfolios) with
         intervals across paths (:func:`driftwise.app.paths.compare_paths`), when asked.
+    notices : tuple of Notice
+        The run's flags, those ``driftwise backtest`` prints (:func:`run_notices`): the
+        targets' and the market data's, the days of the window without a usable VIX, the
+        days on which cash earns nothing (no risk-free series for them, or
+        ``backtest.cash_earns_risk_free = false``), and the many paths' when asked.
     """
 
     result: BacktestResult
@@ -86,10 +92,14 @@ class Comparison:
     sweep_result: BacktestResult | None = None
     falsification: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     paths: PathComparison | None = None
+    notices: tuple[Notice, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """The metrics, tidy: one row per rule (column ``config``), the table of ``--table``."""
-        return self.metrics.reset_index()
+        """The metrics, tidy: one row per rule (column ``config``), the table of ``--table``;
+        ``attrs["notices"]`` holds the run's flags."""
+        out = self.metrics.reset_index()
+        out.attrs["notices"] = self.notices
+        return out
 
     def _title(self) -> str:
         r = self.result
@@ -103,6 +113,7 @@ class Comparison:
              "rebalances") for name, row in self.metrics.iterrows()]
         rows.append(("order on this one path (best first, no interval)",
                      " > ".join(map(str, self.ranked.index))))
+        rows += [(f"flag: {n.flag.value}", n.detail) for n in self.notices]
         if self.paths is not None:
             rows += [(f"over {self.paths.stats.n_paths} paths: {name}", text)
                      for name, text in self.paths._figures()]
@@ -158,10 +169,26 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
                              last=result.dates[-1], settings=paths, samples=samples,
                              block=block, seed=seed, progress=progress, workers=workers,
                              scheduler=scheduler)
+    first, last = pd.Timestamp(result.dates[0]), pd.Timestamp(result.dates[-1])
     return Comparison(result=result, metrics=metrics,
                       ranked=ranking(metrics, tracking_aversion=tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
-                      sweep_result=sweep_result, falsification=falsification, paths=many)
+                      sweep_result=sweep_result, falsification=falsification, paths=many,
+                      notices=run_notices(inputs, first, last,
+                                          earns=configs[0].backtest.cash_earns_risk_free,
+                                          paths=many))
+
+
+def run_notices(inputs: Inputs, first: pd.Timestamp, last: pd.Timestamp, *, earns: bool,
+                paths: PathComparison | None = None) -> tuple[Notice, ...]:
+    """The flags of a backtest from ``first`` to ``last``: the targets' and the market
+    data's, the window's days without a usable VIX (:func:`vix_window_notices`), the days
+    on which cash earns nothing (:func:`cash_rate_notices`; ``earns``:
+    ``backtest.cash_earns_risk_free``) and the many paths' (``paths``)."""
+    return merge_notices(inputs.targets.notices if inputs.targets is not None else (),
+                         inputs.market.notices, vix_window_notices(inputs.market, first, last),
+                         cash_rate_notices(inputs.market, first, last, earns=earns),
+                         paths.runs.notices if paths is not None else ())
 
 
 def backtest_window(inputs: Inputs, config: Config, start: DateLike | None = None,

@@ -83,6 +83,28 @@ class Calibration:
     n_boot: int
     level: float
 
+    def months_by_regime(self) -> dict[str, dict[str, int]]:
+        """The calendar months holding each regime's pairs, per tier then regime (the
+        clusters of the intervals; the same for both estimators)."""
+        out: dict[str, dict[str, int]] = {}
+        rows = self.table.drop_duplicates(["tier", "regime_index"]).sort_values(
+            "regime_index", kind="stable")
+        for tier, regime, months in zip(rows["tier"], rows["regime"], rows["months"],
+                                        strict=True):
+            out.setdefault(str(tier), {})[str(regime)] = int(months)
+        return out
+
+    def to_dict(self, configured: Sequence[float]) -> dict[str, object]:
+        """The calibration as plain data (``calibrate-costs --json``): the sample, the
+        breaks, ``configured`` (the cost model's multipliers), the months of each regime
+        per tier (``months_by_regime``) and one row per estimator, tier and regime (its
+        ``configured`` multiplier, ``pairs``, ``stocks`` and ``months`` beside it)."""
+        table = self.table.assign(configured=[configured[k] for k in self.table["regime_index"]])
+        return {"start": str(self.start), "end": str(self.end), "stocks": self.n_stocks,
+                "months": self.n_months, "months_by_regime": self.months_by_regime(),
+                "bootstrap": self.n_boot, "breaks": list(self.breaks),
+                "configured": list(configured), "rows": table.to_dict("records")}
+
     def multipliers(self, estimator: Estimator, tier: str = ALL_TIERS) -> tuple[float, ...]:
         """The measured multiplier of each regime (the calm one is 1.0 by construction)."""
         rows = self.table[(self.table["estimator"] == estimator.value)

@@ -725,7 +725,7 @@ def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: Portfoli
     why = pd.Series("harvest", index=sold_shares.index, dtype=object)
     tax = -by_ticker["tax_saved_now_usd"].sum()
     lot_text = pd.Series({ticker: "harvest: " + ", ".join(
-        f"{lot}×{n:g} ({term}, loss {loss:,.0f})" for lot, n, term, loss in
+        f"{lot}×{n:.12g} ({term}, loss {loss:,.0f})" for lot, n, term, loss in
         zip(g["lot"], g["shares"], g["term"], g["loss_usd"], strict=True))
         for ticker, g in by_ticker}, dtype=object)
     for ticker in sold_shares.index:
@@ -803,7 +803,8 @@ def _lot_sales(inputs: Inputs, ticker: str, shares: float, price: float, as_of: 
     sold = relieve_lots(mine, shares, price, as_of, method, plan_tax.rates(config),
                         specific=t.specific_lots)
     text = f"{method.value}: " + ", ".join(
-        f"{s.acquired.date()}×{s.shares:g} ({'LT' if s.long_term else 'ST'})" for s in sold)
+        f"{s.lot_id or s.acquired.date()}×{s.shares:.12g} ({'LT' if s.long_term else 'ST'})"
+        for s in sold)
     return (text, (sum(s.tax_usd for s in sold) if t.enabled else 0.0),
             sum(max(-s.gain_usd, 0.0) for s in sold))
 

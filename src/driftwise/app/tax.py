@@ -137,9 +137,10 @@ def taxed_step(rule: Rule, ctx: DayContext, day: AssetDay, inputs: Inputs,
 
 
 def lot_text(taxed: TaxedStep, lots: TaxLots, asset: int, relief: str) -> str:
-    """The lots a sale of ``asset`` relieves, and those deferred, as text."""
+    """The lots a sale of ``asset`` relieves, and those deferred, as text (each count to
+    12 significant digits: ``driftwise fills`` reads the text back as the lots sold)."""
     mine = np.flatnonzero((lots.asset == asset) & (taxed.taken_shares > 0))
-    parts = [f"{lots.ids[j]}×{taxed.taken_shares[j]:g} "
+    parts = [f"{lots.ids[j]}×{taxed.taken_shares[j]:.12g} "
              f"({'LT' if taxed.long_term[j] else 'ST'}, gain {taxed.gain_usd[j]:,.0f})"
              for j in mine]
     held = np.flatnonzero((lots.asset == asset) & taxed.deferred)

@@ -81,11 +81,7 @@ def calibrate_command(
     if out is not None:
         write_text(out, config_fragment(result, estimator, tier))
     if as_json:
-        print_json({"start": str(result.start), "end": str(result.end),
-                    "stocks": result.n_stocks, "months": result.n_months,
-                    "bootstrap": result.n_boot, "breaks": list(result.breaks),
-                    "configured": list(params.vix_multipliers),
-                    "rows": table.to_dict("records")})
+        print_json(result.to_dict(params.vix_multipliers))
         return
     console.print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, "
                   f"{result.n_months} months; 95% intervals from {result.n_boot} bootstrap "

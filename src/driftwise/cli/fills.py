@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import pandas as pd
 import typer
@@ -12,7 +12,7 @@ from driftwise.cli._options import DEFAULT_ACCOUNT, AccountOption, ConfigOption,
 from driftwise.cli._output import console, frame_table, num, pairs_table, print_json, usd
 from driftwise.data.holdings import read_holdings
 from driftwise.execution import apply_fills, last_fill_date, read_fills
-from driftwise.execution.fills import fill_record, new_fills
+from driftwise.execution.fills import RELIEF_METHODS, Relieve, fill_record, new_fills
 from driftwise.execution.ledger import read_record, record_path, write_atomically
 
 
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 def fills_command(
     fills: Annotated[Path, typer.Option(
         help="Fills CSV (ticker, side, shares, price_usd, filled_at[, fee_usd, order_id, "
-        "account, exec_id]).",
+        "account, exec_id, lots]).",
         dir_okay=False)],
     holdings: Annotated[Path | None, typer.Option(
         help="Current holdings (position or lot level); not with the record.",
@@ -41,7 +41,9 @@ def fills_command(
     config: ConfigOption = None,
     relief: Annotated[str, typer.Option(
         help="Lots a sale relieves first: fifo, hifo or min_tax (lowest tax per share at "
-        "the fill's price, default rates).")] = "hifo",
+        "the fill's price, default rates); a sale naming its lots in the fills' lots "
+        "column (LOT_ID×SHARES;...) relieves those; specific: every sale must name "
+        "them.")] = "hifo",
     allow_short: Annotated[bool, typer.Option(help="Allow sales below zero shares.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -57,13 +59,15 @@ def fills_command(
     lots, the orders they fill and the account's last-rebalance date change in one
     transaction, every fill needs its exec_id, and each execution is applied once.
     """
-    if relief not in ("fifo", "hifo", "min_tax"):
-        raise typer.BadParameter("relief must be fifo, hifo or min_tax", param_hint="--relief")
+    if relief not in RELIEF_METHODS:
+        raise typer.BadParameter("relief must be fifo, hifo, min_tax or specific",
+                                 param_hint="--relief")
+    method = cast(Relieve, relief)
     if record or db is not None:
         if holdings is not None or out is not None:
             raise typer.BadParameter("the record holds the holdings: leave out --holdings "
                                      "and --out", param_hint="--holdings")
-        _into_record(fills, db, account, config, relief, allow_short, as_json)
+        _into_record(fills, db, account, config, method, allow_short, as_json)
         return
     if holdings is None or out is None:
         raise typer.BadParameter("give --holdings and --out (or --record to use the "
@@ -72,10 +76,7 @@ def fills_command(
     ledger = read_record(holdings)
     table = read_fills(fills)
     fresh = new_fills(table, ledger.fills)
-    after = apply_fills(before, fresh.fills,
-                        relief="hifo" if relief == "hifo" else
-                        "min_tax" if relief == "min_tax" else "fifo",
-                        allow_short=allow_short)
+    after = apply_fills(before, fresh.fills, relief=method, allow_short=allow_short)
     rows = [{str(k): v for k, v in r.items()} for r in fresh.fills.to_dict("records")
             if isinstance(r["exec_id"], str) and r["exec_id"]]
     ids = tuple(str(r["exec_id"]) for r in rows)
@@ -108,8 +109,8 @@ def fills_command(
         console.print(f"note: {note}", highlight=False)
 
 
-def _into_record(fills: Path, db: str | None, account: str, config: Path | None, relief: str,
-                 allow_short: bool, as_json: bool) -> None:
+def _into_record(fills: Path, db: str | None, account: str, config: Path | None,
+                 relief: Relieve, allow_short: bool, as_json: bool) -> None:
     """Apply a fills file to the record in one transaction and print what changed."""
     from driftwise.cli._inputs import load_cli_config, record_url
     from driftwise.record import describe, open_record, transaction
@@ -119,8 +120,7 @@ def _into_record(fills: Path, db: str | None, account: str, config: Path | None,
     table = read_fills(fills)
     engine = open_record(url)
     done = transaction(engine, lambda c: apply_record_fills(
-        c, account, table, relief="hifo" if relief == "hifo" else
-        "min_tax" if relief == "min_tax" else "fifo", allow_short=allow_short))
+        c, account, table, relief=relief, allow_short=allow_short))
     tickers = sorted(set(done.before.positions) | set(done.after.positions))
     change = pd.DataFrame({
         "before": [float(done.before.positions.get(t, 0)) for t in tickers],

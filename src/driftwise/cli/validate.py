@@ -21,6 +21,7 @@ from driftwise.cli._inputs import (
 )
 from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
 from driftwise.config.assemble import study_settings
+from driftwise.data.market import read_risk_free
 from driftwise.policy.context import Frequency
 from driftwise.report import write_report
 from driftwise.report.validation_page import page_data
@@ -64,6 +65,7 @@ def validate_command(
     start: Annotated[str | None, date_option("First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, date_option("Last day (YYYY-MM-DD).")] = None,
     vix: InputOptions.vix = None,
+    risk_free: InputOptions.risk_free = None,
     workers: Annotated[int | None, typer.Option(
         help="Worker processes of the local Dask cluster (default cluster.workers, else 2; "
         "1: this process alone).", min=1, show_default=False)] = None,
@@ -102,9 +104,13 @@ def validate_command(
     check_window(start, end)
     cfg = load_cli_config(config)
     measured = read_measured(multipliers, ranking)  # before the study: a bad file fails fast
+    if risk_free is not None:
+        read_risk_free(risk_free)
     specs = study_portfolios(universe, data_dir, portfolios, seed, start, end)
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
+    if risk_free is not None:  # the rate cash earns in every portfolio, as in backtest
+        specs = [dataclasses.replace(spec, risk_free_file=str(risk_free)) for spec in specs]
     start, end = study_window(universe, start, end)
     workers = workers if workers is not None else cfg.cluster.workers or 2
     settings = study_settings(cfg, nav_usd=nav_usd, start=start, end=end, review=review,
@@ -175,8 +181,8 @@ def show_measured(multipliers: pd.DataFrame | None = None,
 
 
 def multipliers_view(table: pd.DataFrame) -> pd.DataFrame:
-    """The multipliers for a terminal: per estimator, tier and regime, with the interval
-    and the configured multiplier when the file has it."""
+    """The multipliers for a terminal: per estimator, tier and regime, with the interval,
+    and the configured multiplier and the months behind the cell when the file has them."""
     out = pd.DataFrame({
         "tier": table["tier"].to_numpy(), "VIX": table["regime"].to_numpy(),
         "multiplier [95%]": [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in zip(
@@ -184,6 +190,8 @@ def multipliers_view(table: pd.DataFrame) -> pd.DataFrame:
             strict=True)]}, index=pd.Index(table["estimator"].astype(str), name="estimator"))
     if "configured" in table:
         out["configured"] = [f"{v:g}" for v in table["configured"]]
+    if "months" in table:  # the bootstrap's clusters behind the cell
+        out["months"] = [f"{v:.0f}" for v in table["months"]]
     return out
 
 

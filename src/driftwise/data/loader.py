@@ -99,10 +99,7 @@ def load_inputs(
             last_rebalance=None,
         )
     market = with_vix(base.market, vix, today)
-    if risk_free is not None:
-        rates, notes = read_risk_free(risk_free, today=today)
-        market = dataclasses.replace(market, risk_free_annual=rates,
-                                     notices=merge_notices(market.notices, notes))
+    market = with_risk_free(market, risk_free, today)
     out = Inputs(
         holdings=base.holdings,
         targets=read_targets(targets) if targets is not None else base.targets,
@@ -175,10 +172,7 @@ def load_backtest_inputs(
         base = Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=0.0),
                       targets=None, master=SecurityMaster.empty(), market=market)
     market = with_vix(market, vix, today)
-    if risk_free is not None:
-        rates, notes = read_risk_free(risk_free, today=today)
-        market = dataclasses.replace(market, risk_free_annual=rates,
-                                     notices=merge_notices(market.notices, notes))
+    market = with_risk_free(market, risk_free, today)
     info = read_security_master(master) if master is not None else base.master
     target = (first_version(versions) if versions
               else read_targets(files[0]) if files else base.targets)
@@ -267,6 +261,16 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
     return Targets(level=TargetLevel.ASSET, weights=weights.rename("target_weight"),
                    cash_weight=0.0, band_abs=nan, band_rel=nan,
                    source=f"default target ({label} weights)", notices=(flag,))
+
+
+def with_risk_free(market: MarketData, risk_free: PathLike | None,
+                   today: pd.Timestamp | None) -> MarketData:
+    """``market`` with the risk-free rate of file ``risk_free`` (``date, rate_annual``)."""
+    if risk_free is None:
+        return market
+    rates, notes = read_risk_free(risk_free, today=today)
+    return dataclasses.replace(market, risk_free_annual=rates,
+                               notices=merge_notices(market.notices, notes))
 
 
 def with_vix(market: MarketData, vix: PathLike | None, today: pd.Timestamp | None) -> MarketData:

@@ -11,11 +11,22 @@ sale is a sale). ``filled_at`` is a timestamp; naive times are New York exchange
 zoned ones are converted to it. Applying fills changes shares and cash, appends buy lots
 and relieves sold lots; after it, the portfolio record should set the last rebalance date
 to :func:`last_fill_date` (which resets drift tracking).
+
+A sale may name the lots it relieves (specific identification) in an optional ``lots``
+column: ``LOT_ID×SHARES`` entries (``*`` for ``×`` too) separated by ``;`` or ``,``, or a
+lone ``LOT_ID`` for the whole fill; a lot's id is the lot file's ``lot_id``, else
+``TICKER:YYYY-MM-DD`` (``#2``, ``#3`` ... for further lots of the same day, in file order:
+:func:`driftwise.tax.lot_ids`). The plan's ``lots`` column is read as it is printed: its
+method prefix (``hifo: ``, ``harvest: ``), the notes in parentheses and the lots it defers
+(``... deferred until DATE``, not sold) are left out. The named lots are relieved exactly;
+their shares must sum to the fill's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Literal
 
@@ -35,16 +46,29 @@ from driftwise.data._table import (
 from driftwise.data.model import CASH, Holdings
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
-from driftwise.tax import Relief, TaxRates, relief_order
+from driftwise.tax import Relief, TaxRates, lot_ids, relief_order
 from driftwise.tax.wash import WASH_WINDOW_DAYS
 
 EXCHANGE_TZ = "America/New_York"
 
 FILL_COLUMNS = ["ticker", "side", "shares", "price_usd", "fee_usd", "filled_at", "order_id",
-                "account", "exec_id", "row"]
+                "account", "exec_id", "lots", "row"]
 
-RECORD_FIELDS = ("ticker", "side", "shares", "price_usd", "fee_usd", "filled_at", "account")
+RECORD_FIELDS = ("ticker", "side", "shares", "price_usd", "fee_usd", "filled_at", "account",
+                 "lots")
 """What identifies an execution's contents: a repeated ``exec_id`` must repeat these."""
+
+Relieve = Literal["fifo", "hifo", "min_tax", "specific"]
+"""How a sale relieves lots: by a method, or ``specific``: every sale names its lots."""
+RELIEF_METHODS = ("fifo", "hifo", "min_tax", "specific")
+
+LOTS_HINT = ("LOT_ID×SHARES entries separated by ';' (the lot file's lot_id, else "
+             "TICKER:YYYY-MM-DD), or one LOT_ID for the whole fill")
+_SHARES_TOLERANCE = 1e-9
+"""Relative tolerance of the named lots' shares against the fill's (float sums)."""
+_ENTRY = re.compile(r"^(?P<lot>.+?)\s*[×*]\s*(?P<shares>[^×*\s]+)$")
+_PREFIX = re.compile(r"^(?:fifo|hifo|min_tax|specific|harvest)\s*:\s+", re.IGNORECASE)
+_DEFERRED = re.compile(r"^\S+ deferred until \S+$")
 
 _SIDES = {"BUY": "BUY", "B": "BUY", "SELL": "SELL", "S": "SELL", "SELL_SHORT": "SELL",
           "SELL SHORT": "SELL", "SS": "SELL"}
@@ -69,14 +93,18 @@ def read_fills(source: Source, *, as_of: object = None) -> pd.DataFrame:
     pd.DataFrame
         Columns :data:`FILL_COLUMNS`: ``side`` BUY/SELL, ``shares`` and ``price_usd`` > 0,
         ``fee_usd`` >= 0 (0 when absent), ``filled_at`` naive New York time,
-        ``order_id`` / ``account`` / ``exec_id`` (None when absent), ``row`` (source line). ``attrs
-        ["source"]`` holds the file label for later messages.
+        ``order_id`` / ``account`` / ``exec_id`` (None when absent), ``lots`` (the lots a
+        sale names, as ``LOT_ID×SHARES`` entries joined by ``;`` with every share count
+        given; None when the row names none), ``row`` (source line). ``attrs["source"]``
+        holds the file label for later messages.
 
     Raises
     ------
     DataError
         Missing column, blank or non-numeric value, shares or price <= 0, negative fee, bad
-        side, cash ticker, unparseable or future ``filled_at``; naming file, row, field.
+        side, cash ticker, unparseable or future ``filled_at``; ``lots`` on a purchase, a
+        lot's shares not a number > 0, a lot named twice, a lone id beside others, the
+        lots' shares not summing to the fill's; naming file, row, field.
     """
     table = read_table(source, name="fills")
     require_columns(table, "ticker", "side", "shares", "price_usd", "filled_at")
@@ -102,6 +130,7 @@ def read_fills(source: Source, *, as_of: object = None) -> pd.DataFrame:
         "order_id": _optional(table, "order_id", Kind.STR),
         "account": _optional(table, "account", Kind.STR),
         "exec_id": _optional(table, "exec_id", Kind.STR),
+        "lots": _named_lots(table, side, shares),
         "row": table.frame[LINE].astype(np.int64),
     })[FILL_COLUMNS]
     out.attrs["source"] = table.label
@@ -112,6 +141,73 @@ def _optional(table: Table, field: str, kind: Kind) -> pd.Series | None:
     if field not in table.frame.columns:
         return None
     return parse_column(table, field, kind, required=False)
+
+
+def _named_lots(table: Table, side: pd.Series, shares: pd.Series) -> pd.Series:
+    """The ``lots`` column as canonical text (None where a row names none)."""
+    out = pd.Series([None] * len(table.frame), index=table.frame.index, dtype=object)
+    text = _optional(table, "lots", Kind.STR)
+    if text is None:
+        return out
+    for pos, value in enumerate(text):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if side.iloc[pos] != "SELL":
+            raise table.error("a purchase names no lots (it opens one)", position=pos,
+                              field="lots", expected="lots on sales only", found=repr(value))
+        pairs = parse_lots(value, float(shares.iloc[pos]))
+        if isinstance(pairs, str):
+            raise table.error(pairs, position=pos, field="lots", expected=LOTS_HINT,
+                              found=repr(value))
+        out.iloc[pos] = format_lots(pairs)
+    return out
+
+
+def parse_lots(text: str, fill_shares: float) -> list[tuple[str, float]] | str:
+    """The (lot id, shares) a sale of ``fill_shares`` names in ``text``, or what is wrong
+    with it (a sentence).
+
+    Entries ``LOT_ID×SHARES`` (or ``*``) are separated by ``;`` or ``,``; one lone
+    ``LOT_ID`` stands for the whole fill. The plan's text is read as printed: a leading
+    method (``hifo: ``), notes in parentheses and deferred lots are left out.
+    """
+    body = re.sub(r"\([^)]*\)", "", _PREFIX.sub("", text.strip()))
+    entries = [e.strip() for e in re.split(r"[;,]", body)]
+    entries = [e for e in entries if e and not _DEFERRED.match(e)]
+    if not entries:
+        return "no lot named"
+    pairs: list[tuple[str, float | None]] = []
+    for entry in entries:
+        match = _ENTRY.match(entry)
+        if match is None:
+            pairs.append((entry, None))
+            continue
+        try:
+            count = float(match["shares"])
+        except ValueError:
+            return f"lot {match['lot']}: the shares are not a number"
+        if not math.isfinite(count) or count <= 0:
+            return f"lot {match['lot']}: the shares must be > 0"
+        pairs.append((match["lot"].strip(), count))
+    names = [name for name, _ in pairs]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        return f"lot {twice} named twice"
+    if any(count is None for _, count in pairs):
+        if len(pairs) > 1:
+            return "a fill relieving several lots gives each lot's shares"
+        return [(pairs[0][0], fill_shares)]
+    named = [(name, float(count)) for name, count in pairs if count is not None]
+    total = math.fsum(count for _, count in named)
+    if abs(total - fill_shares) > _SHARES_TOLERANCE * max(1.0, fill_shares):
+        return (f"the lots' shares sum to {total:.12g}, the fill's shares are "
+                f"{fill_shares:.12g}")
+    return named
+
+
+def format_lots(pairs: list[tuple[str, float]]) -> str:
+    """``LOT_ID×SHARES`` entries joined by ``;`` (each count exact: ``repr``)."""
+    return ";".join(f"{name}×{count!r}" for name, count in pairs)
 
 
 def _reject(table: Table, bad: pd.Series, field: str, problem: str, expected: str,
@@ -163,7 +259,7 @@ def apply_fills(
     holdings: Holdings,
     fills: Source | pd.DataFrame,
     *,
-    relief: Literal["fifo", "hifo", "min_tax"] = "fifo",
+    relief: Relieve = "fifo",
     allow_short: bool = False,
     applied: Mapping[str, Mapping[str, object]] | None = None,
     rates: TaxRates | None = None,
@@ -177,12 +273,14 @@ def apply_fills(
         Position- or lot-level holdings.
     fills : source or DataFrame
         The output of :func:`read_fills`, or anything it reads.
-    relief : {"fifo", "hifo", "min_tax"}
+    relief : {"fifo", "hifo", "min_tax", "specific"}
         Lots a sale relieves first: oldest ``acquired`` (FIFO), highest cost basis per
         share (HIFO), or the lowest tax per share at the fill's price and date and
         ``rates`` (minimum tax, :func:`driftwise.tax.relief_order`). A purchase covering a
         short relieves short lots in the same spirit (oldest first; otherwise the lowest
-        short-sale price first, the smallest gain).
+        short-sale price first, the smallest gain). A sale that names its lots (the
+        ``lots`` column, module docstring) relieves exactly those, whatever the method;
+        ``specific``: every sale must name its lots (lot-level holdings only).
     allow_short : bool
         If False (long-only), a sale larger than the shares held raises.
     applied : mapping, optional
@@ -211,7 +309,11 @@ def apply_fills(
     ------
     DataError
         A sale exceeds the shares held under long-only, naming the fills row; an
-        ``exec_id`` repeated (in the file or from ``applied``) with other contents.
+        ``exec_id`` repeated (in the file or from ``applied``) with other contents; a sale
+        naming lots of position-level holdings, an unknown lot, a lot of another ticker or
+        account, a short lot, or more shares than the lot holds when the fill is applied;
+        under ``specific``, a sale naming no lots (each naming the file, row and
+        ``lots``).
 
     Notes
     -----
@@ -221,11 +323,13 @@ def apply_fills(
     negative shares and, as in the holdings reader, a basis >= 0: the net proceeds
     ``|q| p - f`` of the short sale.
     """
-    if relief not in ("fifo", "hifo", "min_tax"):
-        raise ConfigError(f"lot relief must be 'fifo', 'hifo' or 'min_tax', got {relief!r}")
+    if relief not in RELIEF_METHODS:
+        raise ConfigError("lot relief must be 'fifo', 'hifo', 'min_tax' or 'specific', got "
+                          f"{relief!r}")
     table = fills if isinstance(fills, pd.DataFrame) and _is_read(fills) else read_fills(fills)
     label = str(table.attrs.get("source", "<fills frame>"))
     table = new_fills(table, applied or {}).fills
+    _check_named(table, label, lot_level=holdings.lots is not None, relief=relief)
     position = {str(k): float(v) for k, v in holdings.shares.items()}
     lots = None if holdings.lots is None else _LotBook(holdings.lots, relief,
                                                        rates or TaxRates(), wash_sale_days)
@@ -343,6 +447,29 @@ def new_fills(table: pd.DataFrame, applied: Mapping[str, Mapping[str, object]]) 
     return NewFills(out, repeated, before, without)
 
 
+def _check_named(table: pd.DataFrame, label: str, *, lot_level: bool, relief: str) -> None:
+    """Refuse named lots without lots to name, and a sale naming none under ``specific``."""
+    named = table["lots"].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    if not lot_level and named.any():
+        pos = int(np.flatnonzero(named)[0])
+        raise DataError("the holdings have no lots (position level): a sale cannot name "
+                        "lots", file=label, row=int(table["row"].iloc[pos]), field="lots",
+                        expected="lot-level holdings (or no lots column)",
+                        found=repr(table["lots"].iloc[pos]))
+    if relief != "specific":
+        return
+    if not lot_level:
+        raise DataError("specific-lot relief needs lot-level holdings", file=label,
+                        field="lots", expected="holdings with acquired and cost_basis_usd "
+                        "per lot", found="position-level holdings")
+    bare = ((table["side"] == "SELL").to_numpy(dtype=bool)) & ~named
+    if bare.any():
+        pos = int(np.flatnonzero(bare)[0])
+        raise DataError("specific-lot relief: the sale names no lots", file=label,
+                        row=int(table["row"].iloc[pos]), field="lots", expected=LOTS_HINT,
+                        found="blank")
+
+
 def _is_read(fills: object) -> bool:
     return isinstance(fills, pd.DataFrame) and list(fills.columns) == FILL_COLUMNS
 
@@ -357,16 +484,23 @@ class _Fill:
     filled_at: pd.Timestamp
     account: str | None
     row: int
+    lots: tuple[tuple[str, float], ...] | None = None
+    """The lots the sale names (id, shares), None: relieved by the method."""
 
 
 def _in_time_order(table: pd.DataFrame) -> Iterator[_Fill]:
     ordered = table.sort_values("filled_at", kind="mergesort")
     columns = [ordered[c].tolist() for c in FILL_COLUMNS]
-    for ticker, side, shares, price, fee, filled_at, _, account, _, row in zip(*columns,
-                                                                               strict=True):
+    for ticker, side, shares, price, fee, filled_at, _, account, _, lots, row in zip(
+            *columns, strict=True):
+        named = None
+        if isinstance(lots, str):
+            pairs = parse_lots(lots, float(shares))
+            assert not isinstance(pairs, str), pairs  # read_fills checked it
+            named = tuple(pairs)
         yield _Fill(str(ticker), str(side), float(shares), float(price), float(fee),
                     pd.Timestamp(filled_at), account if isinstance(account, str) else None,
-                    int(row))
+                    int(row), named)
 
 
 class _LotBook:
@@ -377,6 +511,8 @@ class _LotBook:
         self.columns = list(lots.columns)
         self.rows: list[dict[str, object]] = [{str(k): v for k, v in r.items()}
                                               for r in lots.to_dict("records")]
+        # each lot's id as the plan names it (:func:`driftwise.tax.lot_ids`), by id of its row
+        self.ids = {id(r): name for r, name in zip(self.rows, lot_ids(lots), strict=True)}
         self.relief = relief
         self.rates = rates
         self.window = (None if wash_sale_days is None
@@ -414,17 +550,67 @@ class _LotBook:
         # short-sale price first (the smallest realized gain on the cover).
         return sorted(mine, key=lambda r: -sign * _per_share(r))
 
+    def _pieces(self, fill: _Fill, sign: float, shares: float
+                ) -> list[tuple[dict[str, object], float]]:
+        """The opposite-sign lots a fill of ``shares`` relieves and how many shares of
+        each, in the method's order."""
+        out = []
+        left = shares
+        for lot in self._order(fill.ticker, fill.account, -sign, fill):
+            if left <= ZERO_SHARES:
+                break
+            take = min(abs(float(lot["shares"])), left)  # type: ignore[arg-type]
+            out.append((lot, take))
+            left -= take
+        return out
+
+    def _named(self, fill: _Fill, label: str) -> list[tuple[dict[str, object], float]]:
+        """The lots a sale names, checked against the lots held when it is applied."""
+        assert fill.lots is not None
+        out = []
+        for name, take in fill.lots:
+            lot = next((r for r in self.rows if self.ids.get(id(r)) == name), None)
+
+            def refuse(problem: str, expected: str, found: str) -> DataError:
+                return DataError(problem, file=label, row=fill.row, field="lots",
+                                 expected=expected, found=found)
+
+            if lot is None:
+                held = sorted(self.ids[id(r)] for r in self.rows
+                              if r["ticker"] == fill.ticker and id(r) in self.ids
+                              and float(r["shares"]) > ZERO_SHARES)  # type: ignore[arg-type]
+                raise refuse(f"unknown lot {name}", f"a lot of {fill.ticker} held ("
+                             f"{', '.join(held) or 'none'}); ids are the lot file's lot_id, "
+                             "else TICKER:YYYY-MM-DD", name)
+            if lot["ticker"] != fill.ticker:
+                raise refuse(f"lot {name} is a lot of {lot['ticker']}",
+                             f"a lot of {fill.ticker}, the fill's ticker", name)
+            where = lot.get("account") if self.has_account else None
+            if fill.account and isinstance(where, str) and where != fill.account:
+                raise refuse(f"lot {name} is held in account {where}",
+                             f"a lot of account {fill.account}, the fill's", name)
+            size = float(lot["shares"])  # type: ignore[arg-type]
+            if size < 0:
+                raise refuse(f"lot {name} is a short lot", "a long lot (a sale relieves "
+                             "long lots)", f"{size:g} shares")
+            if take > size * (1 + _SHARES_TOLERANCE) + ZERO_SHARES:
+                raise refuse(f"more shares from lot {name} than it holds",
+                             f"at most {size:.12g} shares (what is left of the lot when "
+                             "this fill is applied)", f"{take:.12g}")
+            out.append((lot, min(take, size)))
+        return out
+
     def apply(self, fill: _Fill, q: float, label: str, allow_short: bool) -> None:
-        """Relieve opposite-sign lots, then open a new lot for what is left."""
+        """Relieve opposite-sign lots (those the sale names, else in the method's order),
+        then open a new lot for what is left."""
         left = abs(q)
         sign = 1.0 if q > 0 else -1.0
         day = fill.filled_at.normalize()
         losses: list[list[object]] = []
-        for lot in self._order(fill.ticker, fill.account, -sign, fill):
-            if left <= ZERO_SHARES:
-                break
+        named = fill.lots is not None and q < 0
+        pieces = self._named(fill, label) if named else self._pieces(fill, sign, left)
+        for lot, take in pieces:
             size = abs(float(lot["shares"]))  # type: ignore[arg-type]
-            take = min(size, left)
             keep = (size - take) / size
             if sign < 0:  # a long lot sold: its loss net of the fee, if any
                 loss_ps = _per_share(lot) - (fill.price_usd - fill.fee_usd / abs(q))
@@ -436,6 +622,8 @@ class _LotBook:
             self.replaced[id(lot)] = min(self.replaced.get(id(lot), 0.0),
                                          abs(float(lot["shares"])))  # type: ignore[arg-type]
             left -= take
+        if named:  # the named lots sum to the fill's shares (read_fills): no remainder
+            left = 0.0
         if self.window is not None:
             for loss in losses:  # washed by purchases of the window before, still held
                 for lot in self._recent(fill.ticker, day):
@@ -457,6 +645,10 @@ class _LotBook:
         new.update(ticker=fill.ticker, shares=sign * left, acquired=day, cost_basis_usd=basis)
         if self.has_account:
             new["account"] = fill.account or self.default_account
+        base = f"{fill.ticker}:{day.date()}"  # a later sale of the same fills may name it
+        taken = set(self.ids.values())
+        self.ids[id(new)] = base if base not in taken else next(
+            f"{base}#{k}" for k in range(2, len(taken) + 3) if f"{base}#{k}" not in taken)
         self.rows.append(new)
         self.bought[id(new)] = day
         if self.window is not None and q > 0:  # a purchase washes the losses before it

@@ -6,8 +6,11 @@ primary key of the ``fills`` table, so an execution is applied at most once what
 runs concurrently, and a replayed file changes nothing. Positions and cash are computed
 exactly (decimal arithmetic on the fills' own numbers: ``shares += q``,
 ``cash_usd -= q·price + fee``); lots are relieved by the same
-:func:`~driftwise.execution.apply_fills` the file-based command uses (FIFO / HIFO, the
-long-only check), which also validates the fills against the holdings.
+:func:`~driftwise.execution.apply_fills` the file-based command uses (FIFO / HIFO / minimum
+tax, or the lots a sale names; the long-only check), which also validates the fills against
+the holdings. The record keeps no broker lot id: its lots are named ``TICKER:YYYY-MM-DD``
+(``#2`` ... for further lots of the same day, in the record's order), as its plans name
+them.
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from driftwise.errors import DataError
-from driftwise.execution.fills import apply_fills, fill_record, last_fill_date, new_fills
+from driftwise.execution.fills import (
+    Relieve,
+    apply_fills,
+    fill_record,
+    last_fill_date,
+    new_fills,
+)
 from driftwise.record._values import now, required
 from driftwise.record.events import append_event
 from driftwise.record.holdings import (
@@ -79,7 +88,7 @@ class FillsOutcome:
 
 
 def apply_record_fills(connection: Connection, account_name: str, table: pd.DataFrame, *,
-                       relief: Literal["fifo", "hifo", "min_tax"] = "hifo",
+                       relief: Relieve = "hifo",
                        allow_short: bool = False) -> FillsOutcome:
     """Apply the fills of ``table`` (:func:`~driftwise.execution.read_fills` output) to
     the account, in the caller's transaction.

@@ -32,13 +32,15 @@ RULE_COLUMN = "config"
 """The ranking's column of rule names (the index of ``PathStats.ranking``)."""
 
 _MULTIPLIER_NUMBERS = ("multiplier", "multiplier_low", "multiplier_high")
-_OPTIONAL_NUMBERS = ("regime_index", "pairs", "configured", "spread_bps")
+_OPTIONAL_NUMBERS = ("regime_index", "pairs", "stocks", "months", "configured", "spread_bps")
 
 
 def read_multipliers(path: str | Path) -> pd.DataFrame:
     """The calibrated VIX multipliers of ``path`` (module docstring), one row per
     estimator, tier and regime: ``estimator, tier, regime, multiplier, multiplier_low,
-    multiplier_high`` (and ``regime_index``, ``pairs``, ``configured`` when given).
+    multiplier_high`` (and ``regime_index``, ``pairs``, ``stocks``, ``months`` (the
+    calendar months behind the cell: the bootstrap's clusters), ``configured`` and
+    ``spread_bps`` when given).
 
     Raises
     ------

@@ -270,14 +270,16 @@ def multipliers_table(table: pd.DataFrame) -> Table:
         out["configured"] = rows["configured"].to_numpy()
     if "pairs" in rows:
         out["pairs"] = rows["pairs"].to_numpy()
+    if "months" in rows:
+        out["months"] = rows["months"].to_numpy()
     formats = {"multiplier": lambda x: fmt_num(x, 2), "pairs": lambda x: fmt_num(x, 0),
-               "configured": lambda x: fmt_num(x, 2)}
+               "months": lambda x: fmt_num(x, 0), "configured": lambda x: fmt_num(x, 2)}
     return Table("validation-vix-multipliers-table", "Calibrated VIX multipliers of spreads",
                  out, formats, caption="Spread in the regime over the calm regime's, measured "
                  "from daily bars (driftwise calibrate-costs); the interval is the month "
-                 "bootstrap's; 'configured' is the cost model's multiplier the rules were "
-                 "tested with. The methodology claims spreads and impact of 2–3× normal "
-                 "when VIX is above 30.")
+                 "bootstrap's ('months': the calendar months behind it); 'configured' is "
+                 "the cost model's multiplier the rules were tested with. The methodology "
+                 "claims spreads and impact of 2–3× normal when VIX is above 30.")
 
 
 def ranking_figure(ranking: pd.DataFrame) -> go.Figure:

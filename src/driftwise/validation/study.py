@@ -38,7 +38,7 @@ from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.costs import CostParams
-from driftwise.data.loader import with_vix
+from driftwise.data.loader import with_risk_free, with_vix
 from driftwise.data.market import cash_rate_notices, read_vix
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
@@ -99,6 +99,10 @@ class PortfolioSpec:
     data_dir: str | None = None
     vix_file: str | None = None
     """A VIX file replacing the universe's own VIX (``--vix``)."""
+    risk_free_file: str | None = None
+    """A risk-free rate file (``date, rate_annual``; ``--risk-free``): the rate cash earns
+    in the falsification backtest and the Sharpe ratios' (none: cash earns nothing,
+    flagged)."""
     as_of: str | None = None
     """The day the portfolio was drawn: its cost tiers use the market caps known then."""
 
@@ -285,9 +289,11 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
 
 def _inputs(spec: PortfolioSpec) -> Inputs:
     inputs = _universe_inputs(spec)
-    if spec.vix_file is None:
+    if spec.vix_file is None and spec.risk_free_file is None:
         return inputs
-    return dataclasses.replace(inputs, market=with_vix(inputs.market, spec.vix_file, None))
+    market = with_risk_free(with_vix(inputs.market, spec.vix_file, None), spec.risk_free_file,
+                            None)
+    return dataclasses.replace(inputs, market=market)
 
 
 def _universe_inputs(spec: PortfolioSpec) -> Inputs:
