@@ -869,9 +869,11 @@ def schedule_request(trades: pd.DataFrame, state: PortfolioState, costs: AssetCo
                      ) -> ScheduleRequest:
     """The :class:`ScheduleRequest` of a trade list."""
     pos = state.tickers.get_indexer(trades.index)
-    signed = np.where(trades["side"] == "BUY", 1.0, -1.0) * trades["shares"].to_numpy()
+    # the sides compared as objects (a comparison of a string column builds a series)
+    buys = trades["side"].to_numpy(dtype=object) == "BUY"
+    signed = np.where(buys, 1.0, -1.0) * trades["shares"].to_numpy()
     return ScheduleRequest(
-        tickers=tuple(trades.index), shares=signed, price_usd=trades["price_usd"].to_numpy(),
+        tickers=tuple(trades.index.tolist()), shares=signed, price_usd=trades["price_usd"].to_numpy(),
         trade_usd=trades["trade_usd"].to_numpy(dtype=np.float64),
         costs=_subset(costs, pos), params=params, vix=vix, execution=config.execution,
         start_date=next_session(state.as_of))

@@ -186,7 +186,8 @@ class UniverseCosts:
             A ticker with no price on or before the day; KeyError: a ticker outside the
             universe.
         """
-        index = pd.Index([str(t) for t in tickers], dtype=object)
+        listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+        index = pd.Index([str(t) for t in listed], dtype=object)
         pos = self.index.get_indexer(index)
         if (pos < 0).any():
             raise KeyError(f"not in the universe: {', '.join(index[pos < 0][:10])}")

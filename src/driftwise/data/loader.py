@@ -206,8 +206,9 @@ def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:
     if inputs.targets is not None:
         return inputs
     held = inputs.holdings.shares
+    # the mask as an array: a boolean series indexing a string index costs five times more
     return dataclasses.replace(inputs, targets=default_targets(
-        held.index[held != 0], inputs.master, how, what="held"))
+        held.index[held.to_numpy() != 0], inputs.master, how, what="held"))
 
 
 def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
@@ -232,7 +233,8 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
         ``MARKET_CAP`` and a ticker without a positive market cap in the master (named
         with the field ``market_cap_usd`` and the setting that asked for it).
     """
-    index = pd.Index([str(t) for t in tickers], name="ticker")
+    listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+    index = pd.Index([str(t) for t in listed], name="ticker")
     if len(index) == 0:
         raise DataError("no ticker to spread a default target over", file=master.source,
                         expected=f"at least one {what} ticker", found="none")
