@@ -272,8 +272,9 @@ def build_state(
         group_targets = targets.weights
         band_abs = band_rel = np.full(len(tickers), np.nan)
 
-    shorts = tickers[shares < 0]
-    if len(shorts):
+    short = shares < 0
+    if short.any():
+        shorts = tickers[short]
         notes.append(notice(Flag.SHORT_POSITION, "short positions: drift uses signed weights "
                             "(absolute deviations) and trades carry borrow cost", shorts))
     return PortfolioState(
@@ -305,13 +306,13 @@ def _as_of_date(market: MarketData, as_of: pd.Timestamp | str | None) -> pd.Time
 
 def _check_known(holdings: Holdings, targets: Targets | None, market: MarketData) -> None:
     known = set(market.prices.columns)
-    for ticker in holdings.tickers:
+    for ticker in holdings.tickers.tolist():
         if ticker not in known:
             raise DataError("unknown ticker: no price history", file=holdings.source,
                             row=_line(holdings.lines, ticker), field="ticker",
                             expected=f"a ticker present in {market.source}", found=ticker)
     if targets is not None and targets.level is TargetLevel.ASSET:
-        for ticker in targets.weights.index:
+        for ticker in targets.weights.index.tolist():
             if ticker not in known:
                 raise DataError("unknown ticker: no price history", file=targets.source,
                                 row=_line(targets.lines, ticker), field="ticker",
@@ -390,6 +391,8 @@ def _not_in_targets(tickers: pd.Index, shares: FloatArray, targets: Targets,
     named = set(targets.weights.index)  # a set: Index.isin on a string index goes row by row
     missing = ~np.fromiter((t in named for t in tickers.tolist()), dtype=bool,
                            count=len(tickers)) & (shares != 0.0)
+    if not missing.any():  # (indexing a string index by a mask costs as much as a frame)
+        return []
     tradable = [str(t) for t in tickers[missing] if t not in since.index]
     if not tradable:
         return []

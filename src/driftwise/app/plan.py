@@ -245,7 +245,7 @@ class SharedDay:
     def returns_for(self, tickers: pd.Index) -> np.ndarray:
         """The risk returns of ``tickers`` (all in the universe), laid out in memory as
         the account's own would be (the covariances read them in that order)."""
-        pos = self.costs.index.get_indexer(pd.Index(tickers, dtype=object))
+        pos = self.costs.index.get_indexer(pd.Index(tickers.tolist(), dtype=object))
         part = self.returns[:, pos]
         return np.asfortranarray(part) if self.column_major else np.ascontiguousarray(part)
 
@@ -595,9 +595,10 @@ def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
 
 
 def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice, ...]:
-    left = state.tickers[outcome.illiquid[0] & ~state.frozen]
-    if not len(left):
+    mask = outcome.illiquid[0] & ~state.frozen
+    if not mask.any():  # (indexing a string index by a mask costs as much as a frame)
         return ()
+    left = state.tickers[mask]
     return (notice(Flag.ILLIQUID, "left out of the rebalance as illiquid (ADV below the "
                    "minimum or too many liquidity days)", (str(t) for t in left)),)
 
@@ -945,7 +946,8 @@ def _checks(state: PortfolioState, notes: tuple[Notice, ...], config: Config,
             invalid: list[str]) -> tuple[Check, ...]:
     total = float(state.weights.sum() + state.cash_weight)
     target_total = float(state.target_weights.sum() + state.target_cash_weight)
-    negative = state.tickers[state.target_weights < 0]
+    below = state.target_weights < 0
+    negative = state.tickers[below] if below.any() else ()
     flags = {n.flag for n in notes}
     illiquid = [t for n in notes if n.flag in (Flag.ILLIQUID, Flag.MULTI_DAY) for t in n.tickers]
     return (

@@ -173,7 +173,8 @@ class UniverseCosts:
 
     def covers(self, tickers: Sequence[str] | pd.Index) -> bool:
         """Whether every one of ``tickers`` is in the universe."""
-        return bool((self.index.get_indexer(pd.Index(tickers, dtype=object)) >= 0).all())
+        listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+        return bool((self.index.get_indexer(pd.Index(listed, dtype=object)) >= 0).all())
 
     def inputs_for(self, tickers: Sequence[str] | pd.Index
                    ) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
