@@ -874,7 +874,8 @@ def schedule_request(trades: pd.DataFrame, state: PortfolioState, costs: AssetCo
     buys = trades["side"].to_numpy(dtype=object) == "BUY"
     signed = np.where(buys, 1.0, -1.0) * trades["shares"].to_numpy()
     return ScheduleRequest(
-        tickers=tuple(trades.index.tolist()), shares=signed, price_usd=trades["price_usd"].to_numpy(),
+        tickers=tuple(trades.index.tolist()), shares=signed,
+        price_usd=trades["price_usd"].to_numpy(),
         trade_usd=trades["trade_usd"].to_numpy(dtype=np.float64),
         costs=_subset(costs, pos), params=params, vix=vix, execution=config.execution,
         start_date=next_session(state.as_of))

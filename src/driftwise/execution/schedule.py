@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -579,8 +580,9 @@ def _first_last_days(days: pd.DatetimeIndex, n_days: npt.NDArray[np.int_]
         return (pd.DatetimeIndex([pd.NaT for _ in n_days.tolist()]),
                 pd.DatetimeIndex([pd.NaT for _ in n_days.tolist()]))
     used = n_days > 0
-    first = days.take(np.where(used, 0, -1), allow_fill=True, fill_value=pd.NaT)
-    last = days.take(np.where(used, n_days - 1, -1), allow_fill=True, fill_value=pd.NaT)
+    nat: Any = pd.NaT  # (pandas' stubs leave NaT out of take's fill values)
+    first = days.take(np.where(used, 0, -1), allow_fill=True, fill_value=nat)
+    last = days.take(np.where(used, n_days - 1, -1), allow_fill=True, fill_value=nat)
     return pd.DatetimeIndex(first, name=None), pd.DatetimeIndex(last, name=None)
 
 
