@@ -427,8 +427,10 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
     band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, p.band_rel)
     width = band_width(state.target_weights, band_abs, band_rel, p.band_mode)
     last = inputs.last_rebalance
-    days = (trading_days_between(pd.DatetimeIndex(inputs.market.prices.index), last,
-                                 state.as_of) if last is not None else np.nan)
+    dates = inputs.market.prices.index
+    days = (trading_days_between(dates if isinstance(dates, pd.DatetimeIndex) else
+                                 pd.DatetimeIndex(dates), last, state.as_of)
+            if last is not None else np.nan)
     cost_fn = _cost_fn(costs, params, vix)
     market = MarketDay(date=np.datetime64(state.as_of.date()), prices_usd=state.prices_usd,
                        vol_annual=vol, cov_annual=cov,
@@ -467,6 +469,8 @@ def _cost_fn(costs: AssetCostInputs, params: CostParams, vix: float | None) -> C
 
 
 def _mask(state: PortfolioState, tickers: tuple[str, ...]) -> np.ndarray:
+    if not tickers:  # (no list: isin on a string index still costs a frame's worth)
+        return np.zeros(len(state.tickers), dtype=bool)
     return np.asarray(state.tickers.isin(list(tickers)), dtype=bool)
 
 
