@@ -275,5 +275,10 @@ def period_last_sessions(sessions: Iterable[DateLike] | pd.DatetimeIndex, freq: 
 
 
 def trading_days_between(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> int:
-    """Trading days after ``start`` up to and including ``end`` in ``index``."""
+    """Trading days after ``start`` up to and including ``end`` in ``index``.
+
+    A sorted index without NaT is searched (two binary searches), else compared."""
+    if index.is_monotonic_increasing and not index.hasnans:
+        return max(0, int(index.searchsorted(end, side="right"))
+                   - int(index.searchsorted(start, side="right")))
     return int(((index > start) & (index <= end)).sum())

@@ -243,7 +243,7 @@ class SharedDay:
     def returns_for(self, tickers: pd.Index) -> np.ndarray:
         """The risk returns of ``tickers`` (all in the universe), laid out in memory as
         the account's own would be (the covariances read them in that order)."""
-        pos = self.costs.index.get_indexer(pd.Index(tickers, dtype=object))
+        pos = self.costs.index.get_indexer(pd.Index(tickers.tolist(), dtype=object))
         part = self.returns[:, pos]
         return np.asfortranarray(part) if self.column_major else np.ascontiguousarray(part)
 
@@ -425,8 +425,10 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
     band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, p.band_rel)
     width = band_width(state.target_weights, band_abs, band_rel, p.band_mode)
     last = inputs.last_rebalance
-    days = (trading_days_between(pd.DatetimeIndex(inputs.market.prices.index), last,
-                                 state.as_of) if last is not None else np.nan)
+    dates = inputs.market.prices.index
+    days = (trading_days_between(dates if isinstance(dates, pd.DatetimeIndex) else
+                                 pd.DatetimeIndex(dates), last, state.as_of)
+            if last is not None else np.nan)
     cost_fn = _cost_fn(costs, params, vix)
     market = MarketDay(date=np.datetime64(state.as_of.date()), prices_usd=state.prices_usd,
                        vol_annual=vol, cov_annual=cov,
@@ -465,6 +467,8 @@ def _cost_fn(costs: AssetCostInputs, params: CostParams, vix: float | None) -> C
 
 
 def _mask(state: PortfolioState, tickers: tuple[str, ...]) -> np.ndarray:
+    if not tickers:  # (no list: isin on a string index still costs a frame's worth)
+        return np.zeros(len(state.tickers), dtype=bool)
     return np.asarray(state.tickers.isin(list(tickers)), dtype=bool)
 
 
@@ -593,9 +597,10 @@ def _capped_notes(state: PortfolioState, config: Config) -> tuple[Notice, ...]:
 
 
 def _illiquid_notes(outcome: StepResult, state: PortfolioState) -> tuple[Notice, ...]:
-    left = state.tickers[outcome.illiquid[0] & ~state.frozen]
-    if not len(left):
+    mask = outcome.illiquid[0] & ~state.frozen
+    if not mask.any():  # (indexing a string index by a mask costs as much as a frame)
         return ()
+    left = state.tickers[mask]
     return (notice(Flag.ILLIQUID, "left out of the rebalance as illiquid (ADV below the "
                    "minimum or too many liquidity days)", (str(t) for t in left)),)
 
@@ -872,9 +877,12 @@ def schedule_request(trades: pd.DataFrame, state: PortfolioState, costs: AssetCo
                      ) -> ScheduleRequest:
     """The :class:`ScheduleRequest` of a trade list."""
     pos = state.tickers.get_indexer(trades.index)
-    signed = np.where(trades["side"] == "BUY", 1.0, -1.0) * trades["shares"].to_numpy()
+    # the sides compared as objects (a comparison of a string column builds a series)
+    buys = trades["side"].to_numpy(dtype=object) == "BUY"
+    signed = np.where(buys, 1.0, -1.0) * trades["shares"].to_numpy()
     return ScheduleRequest(
-        tickers=tuple(trades.index), shares=signed, price_usd=trades["price_usd"].to_numpy(),
+        tickers=tuple(trades.index.tolist()), shares=signed,
+        price_usd=trades["price_usd"].to_numpy(),
         trade_usd=trades["trade_usd"].to_numpy(dtype=np.float64),
         costs=_subset(costs, pos), params=params, vix=vix, execution=config.execution,
         start_date=next_session(state.as_of))
@@ -946,7 +954,8 @@ def _checks(state: PortfolioState, notes: tuple[Notice, ...], config: Config,
             invalid: list[str]) -> tuple[Check, ...]:
     total = float(state.weights.sum() + state.cash_weight)
     target_total = float(state.target_weights.sum() + state.target_cash_weight)
-    negative = state.tickers[state.target_weights < 0]
+    below = state.target_weights < 0
+    negative = state.tickers[below] if below.any() else ()
     flags = {n.flag for n in notes}
     illiquid = [t for n in notes if n.flag in (Flag.ILLIQUID, Flag.MULTI_DAY) for t in n.tickers]
     return (

@@ -173,7 +173,8 @@ class UniverseCosts:
 
     def covers(self, tickers: Sequence[str] | pd.Index) -> bool:
         """Whether every one of ``tickers`` is in the universe."""
-        return bool((self.index.get_indexer(pd.Index(tickers, dtype=object)) >= 0).all())
+        listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+        return bool((self.index.get_indexer(pd.Index(listed, dtype=object)) >= 0).all())
 
     def inputs_for(self, tickers: Sequence[str] | pd.Index
                    ) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
@@ -186,7 +187,8 @@ class UniverseCosts:
             A ticker with no price on or before the day; KeyError: a ticker outside the
             universe.
         """
-        index = pd.Index([str(t) for t in tickers], dtype=object)
+        listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+        index = pd.Index([str(t) for t in listed], dtype=object)
         pos = self.index.get_indexer(index)
         if (pos < 0).any():
             raise KeyError(f"not in the universe: {', '.join(index[pos < 0][:10])}")

@@ -673,11 +673,15 @@ def short_notices(trade_shares: pd.Series, shares_before: pd.Series) -> tuple[No
         Signed shares held by ticker (absent = 0).
     """
     held = shares_before.reindex(trade_shares.index, fill_value=0.0).to_numpy(dtype=np.float64)
+    sold_all = trade_shares.to_numpy(dtype=np.float64)
+    opening = opens_short(sold_all, held)  # element by element, as for one trade
+    if not opening.any():
+        return ()
     out = []
-    for ticker, sold, before in zip(trade_shares.index, trade_shares.to_numpy(dtype=np.float64),
-                                    held, strict=True):
+    for ticker, sold, before, opens in zip(trade_shares.index.tolist(), sold_all, held,
+                                           opening.tolist(), strict=True):
         after = float(before + sold)
-        if not opens_short(float(sold), float(before)):
+        if not opens:
             continue
         if before >= 0.0:
             text = f"sell exceeds the position: opens a short of {-after:g} shares"

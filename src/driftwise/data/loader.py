@@ -211,8 +211,12 @@ def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:
     if inputs.targets is not None:
         return inputs
     held = inputs.holdings.shares
+    # the mask as an array, and none when every ticker is held: indexing a string index
+    # by a boolean series costs five times more, by an array about as much as a frame
+    nonzero = held.to_numpy() != 0
     return dataclasses.replace(inputs, targets=default_targets(
-        held.index[held != 0], inputs.master, how, what="held"))
+        held.index if nonzero.all() else held.index[nonzero], inputs.master, how,
+        what="held"))
 
 
 def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
@@ -237,7 +241,9 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
         ``MARKET_CAP`` and a ticker without a positive market cap in the master (named
         with the field ``market_cap_usd`` and the setting that asked for it).
     """
-    index = pd.Index([str(t) for t in tickers], name="ticker")
+    listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+    names = [str(t) for t in listed]
+    index = pd.Index(names, name="ticker")
     if len(index) == 0:
         raise DataError("no ticker to spread a default target over", file=master.source,
                         expected=f"at least one {what} ticker", found="none")
@@ -256,7 +262,7 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
         weights = pd.Series(1.0 / len(index), index=index)
     label = "market-cap" if how is DefaultTarget.MARKET_CAP else "equal"
     flag = notice(Flag.NO_TARGET, f"no target specified: {label} weights over the {what} "
-                  f"tickers (portfolio.default_target = \"{how.value}\")", index)
+                  f"tickers (portfolio.default_target = \"{how.value}\")", names)
     nan = pd.Series(np.nan, index=index)
     return Targets(level=TargetLevel.ASSET, weights=weights.rename("target_weight"),
                    cash_weight=0.0, band_abs=nan, band_rel=nan,

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -554,19 +555,35 @@ def _summary_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: F
             found.append(Flag.NO_VOLATILITY)
         flags.append("; ".join(f.value for f in found))
     zero = trade == 0
-    first = [days[0] if d else pd.NaT for d in n_days]
-    last = [days[d - 1] if d else pd.NaT for d in n_days]
+    first, last = _first_last_days(days, n_days)
     return pd.DataFrame({
         "ticker": index.to_numpy(), "side": np.where(trade > 0, "BUY", np.where(zero, "", "SELL")),
         "shares": trade,
         "style": [p.style.value if p is not None else "" for p in plans],
-        "days": n_days, "first_day": pd.DatetimeIndex(first), "last_day": pd.DatetimeIndex(last),
+        "days": n_days, "first_day": first, "last_day": last,
         "n_children": count.to_numpy(), "liquidity_days": np.where(
             zero, 0.0, [math.nan if p is None else p.liquidity_days for p in plans]),
         "max_participation": np.where(zero, 0.0, max_part.to_numpy(dtype=np.float64)),
         "expected_cost_usd": np.where(zero, 0.0, cost.to_numpy(dtype=np.float64)),
         "risk_usd": risk, "ac_cost_usd": ac_cost, "ac_risk_usd": ac_risk, "flags": flags,
     }, index=pd.RangeIndex(n))[SUMMARY_COLUMNS]
+
+
+def _first_last_days(days: pd.DatetimeIndex, n_days: npt.NDArray[np.int_]
+                     ) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Each trade's first and last session (NaT for a trade using none): ``days[0]`` and
+    ``days[d - 1]`` of its ``d`` sessions, taken from ``days`` in one operation each.
+
+    A schedule where no trade uses a session keeps the element-by-element form (an index
+    of NaT alone takes its unit from nothing, not from ``days``)."""
+    if not (n_days > 0).any():
+        return (pd.DatetimeIndex([pd.NaT for _ in n_days.tolist()]),
+                pd.DatetimeIndex([pd.NaT for _ in n_days.tolist()]))
+    used = n_days > 0
+    nat: Any = pd.NaT  # (pandas' stubs leave NaT out of take's fill values)
+    first = days.take(np.where(used, 0, -1), allow_fill=True, fill_value=nat)
+    last = days.take(np.where(used, n_days - 1, -1), allow_fill=True, fill_value=nat)
+    return pd.DatetimeIndex(first, name=None), pd.DatetimeIndex(last, name=None)
 
 
 def _days_used(grid: FloatArray, slices_per_day: int) -> int:
