@@ -160,6 +160,18 @@ def one_portfolio(check: Check, item: tuple[int, PortfolioSpec]
     return rows
 
 
+def finished(rows_dir: Path, label: str, check: Check) -> list[dict[str, float | str]] | None:
+    """The rows a run wrote for portfolio ``label``, when they are this run's: one per
+    γ_tax of ``check`` (the optimized rule) or one row (the threshold rule); else None."""
+    path = rows_dir / f"{label.replace(' ', '-')}.json"
+    if not path.is_file():
+        return None
+    rows: list[dict[str, float | str]] = json.loads(path.read_text())
+    weights = sorted(float(row["tax_weight"]) for row in rows)
+    wanted = sorted(check.tax_weights) if check.destination == "optimized" else weights
+    return rows if rows and weights == wanted else None
+
+
 def across(alpha: pd.Series, level: float = 0.95) -> tuple[float, float]:
     """The t-interval of the mean of ``alpha`` (one value per portfolio)."""
     n = len(alpha)
@@ -198,6 +210,9 @@ def main() -> int:
     parser.add_argument("--rows-dir", type=Path, default=None,
                         help="Also write each portfolio's rows here as JSON when it is done "
                              "(an interrupted run keeps the portfolios it finished).")
+    parser.add_argument("--resume", action="store_true",
+                        help="Read the portfolios already written to --rows-dir (by the same "
+                             "command) instead of running them again.")
     parser.add_argument("--data-dir", type=Path, default=DATA)
     args = parser.parse_args()
     if args.portfolios < 1 or (args.workers is not None and args.workers < 1) or (
@@ -205,6 +220,8 @@ def main() -> int:
         parser.error("--portfolios, --workers and --years must be at least 1")
     if any(not 0.0 <= w <= 100.0 for w in args.tax_weight):
         parser.error("--tax-weight must be between 0 and 100 (optimizer.tax_weight)")
+    if args.resume and args.rows_dir is None:
+        parser.error("--resume reads the rows of --rows-dir: give it")
     if args.destination != "optimized" and (args.tax_weight != [1.0] or args.gamma is not None):
         parser.error("--tax-weight and --gamma are read by --destination optimized only")
     if not (args.data_dir / "sp500-daily-ohlcv-alphavantage").is_dir():
@@ -224,6 +241,12 @@ def main() -> int:
                   tuple(args.tax_weight), args.gamma)
     items = list(enumerate(specs))
     optimized = args.destination == "optimized"
+    kept: dict[int, list[dict[str, float | str]]] = {}
+    if args.resume:
+        kept = {j: rows for j, spec in items
+                if (rows := finished(args.rows_dir, spec.label, check)) is not None}
+        items = [item for item in items if item[0] not in kept]
+        print(f"{len(kept)} portfolios read from {args.rows_dir}", flush=True)
 
     def report(rows: list[dict[str, float | str]]) -> None:
         for row in rows:
@@ -234,7 +257,7 @@ def main() -> int:
                   f"(CPU {float(row['cpu_seconds']):.0f} s, wall {float(row['seconds']):.0f} s, "
                   f"load {os.getloadavg()[0]:.1f})", flush=True)
 
-    if args.workers is None:
+    if args.workers is None or not items:
         done = []
         for item in items:
             done.append(one_portfolio(check, item))
@@ -246,6 +269,8 @@ def main() -> int:
                                                         flush=True))
         for rows in done:
             report(rows)
+    ran = dict(zip((j for j, _ in items), done, strict=True))
+    done = [kept[j] if j in kept else ran[j] for j in range(len(specs))]
     full = pd.DataFrame([row for rows in done for row in rows])
     where = "inline" if args.workers is None else f"on {args.workers} Dask workers"
     rule = (f"{100 * args.threshold:g}% drift threshold to the optimized destination "
@@ -254,12 +279,12 @@ def main() -> int:
     print(f"\n{args.portfolios} random portfolios of {args.stocks} of {len(pool)} S&P 500 "
           f"stocks eligible on {args.start}, {args.start} .. {end}, 37%/20%, wash-sale rule, "
           f"monthly harvesting; {rule}")
-    for weight, table in full.groupby("tax_weight", sort=True):
+    for _, table in full.groupby("tax_weight", sort=True):
         table = table.set_index("portfolio")
         alpha = table["tax_alpha"]
         low, high = across(alpha)
         if optimized:
-            print(f"\n-- γ_tax (optimizer.tax_weight) = {float(weight):g}")
+            print(f"\n-- γ_tax (optimizer.tax_weight) = {float(table['tax_weight'].iloc[0]):g}")
         with pd.option_context("display.width", 250, "display.max_columns", 30):
             print(table.drop(columns=["seconds", "cpu_seconds", "tax_weight"]).to_string(
                 float_format=lambda x: f"{x:.4f}"))
