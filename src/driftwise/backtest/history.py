@@ -404,8 +404,9 @@ class MarketHistory:
         self._count("covariance", len(days))
         raw = rolling_sample_covariance(self._returns, self.rows[days],
                                         self.settings.risk.long_window_days)
-        # a day without a missing entry is its own fill: only the others are filled
-        gaps = np.flatnonzero(np.isnan(raw).any(axis=(1, 2))) if len(days) else days
+        # a day without a missing entry is its own fill: only the others are filled (a
+        # NaN entry makes its day's sum NaN; the sums need no (K, N, N) mask)
+        gaps = np.flatnonzero(np.isnan(raw.sum(axis=(1, 2)))) if len(days) else days
         for j in gaps.tolist():
             raw[j] = fill_covariance(raw[j], self.vol_on(int(days[j])))[0]
         return raw

@@ -175,17 +175,25 @@ def _add_row(values: FloatArray, r: int, shift: FloatArray, x: FloatArray, m: Fl
     ``cnt += m m'``, ``sx += x m'``, ``sxy += x x'`` of its shifted returns ``x`` and
     presence ``m``."""
     n_assets = values.shape[1]
-    any_present = False
+    present = 0
     for i in range(n_assets):
         v = values[r, i]
         if np.isfinite(v):
             m[i] = 1.0
             x[i] = v - shift[i]
-            any_present = True
+            present += 1
         else:
             m[i] = 0.0
             x[i] = 0.0
-    if not any_present:
+    if present == 0:
+        return
+    if present == n_assets:  # every asset priced: the same sums without the tests (SIMD)
+        for i in range(n_assets):
+            xi = x[i] * sign
+            for j in range(n_assets):
+                cnt[i, j] += sign
+                sx[i, j] += xi
+                sxy[i, j] += xi * x[j]
         return
     for i in range(n_assets):
         if m[i] == 0.0:

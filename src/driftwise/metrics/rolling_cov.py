@@ -77,8 +77,13 @@ def rolling_sample_covariance(returns: npt.ArrayLike, ends: npt.ArrayLike, windo
     if len(k_ends) and (k_ends.min() < 0 or k_ends.max() >= n_rows):
         raise ConfigError(f"window ends must lie in [0, {n_rows - 1}], found "
                           f"{k_ends.min()}..{k_ends.max()}")
-    order = np.argsort(k_ends, kind="stable")
     sorted_out = np.empty((len(k_ends), n, n))
+    if len(k_ends) < 2 or bool((k_ends[1:] >= k_ends[:-1]).all()):
+        # ends in order (a block of consecutive days): the kernel writes the result itself
+        rolling_covariance(r, np.ascontiguousarray(k_ends), int(window), int(mp),
+                           block_days(window), float(TRADING_DAYS), sorted_out)
+        return sorted_out
+    order = np.argsort(k_ends, kind="stable")
     rolling_covariance(r, np.ascontiguousarray(k_ends[order]), int(window), int(mp),
                        block_days(window), float(TRADING_DAYS), sorted_out)
     out = np.empty_like(sorted_out)

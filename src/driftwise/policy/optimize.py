@@ -82,6 +82,7 @@ Clarabel and SciPy's sparse module are imported only when an optimized rule solv
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from dataclasses import dataclass, field, replace
@@ -330,7 +331,9 @@ def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
     cov = np.asarray(cov_annual, dtype=np.float64)
     if not np.isfinite(cov).all():  # nan_to_num's own checks cost more than Cholesky
         cov = np.nan_to_num(cov)
-    cov = 0.5 * (cov + cov.T)
+    if not np.array_equal(cov, cov.T):  # a symmetric Σ (the estimators') is its own mean
+        cov = cov + cov.T
+        cov *= 0.5
     if n_assets <= EXACT_RISK_ASSETS:
         try:  # a positive definite Σ: its Cholesky factor, F = L' (F'F = L L' = Σ)
             return np.ascontiguousarray(np.linalg.cholesky(cov).T), np.zeros(n_assets)
@@ -339,16 +342,57 @@ def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
         lam, vec = np.linalg.eigh(cov)
         lam = np.clip(lam, 0.0, None)
         return np.asarray(np.sqrt(lam)[:, None] * vec.T, dtype=np.float64), np.zeros(n_assets)
-    # the leading components only (LAPACK's subset driver): 500 assets in about 0.05 s of
-    # CPU where the full decomposition took 2.5 s
-    linalg: Any = importlib.import_module("scipy.linalg")
     k = min(N_FACTORS, n_assets)
     with one_blas_thread():  # two threads on a busy machine: 20-100 times the CPU
-        lam, vec = linalg.eigh(cov, subset_by_index=[n_assets - k, n_assets - 1],
-                               driver="evr")
+        lam, vec = leading_eigenpairs(cov, k)
     factor = np.sqrt(np.clip(lam, 0.0, None))[:, None] * vec.T
     resid = np.clip(np.diag(cov) - (factor**2).sum(axis=0), 0.0, None)
     return np.asarray(factor, dtype=np.float64), np.sqrt(resid)
+
+
+def leading_eigenpairs(cov: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
+    """The ``k`` largest eigenvalues of the symmetric ``cov`` (ascending) and their unit
+    eigenvectors (columns), shape (k,) and (N, k).
+
+    Implicitly restarted Lanczos (ARPACK's ``dsaupd`` through
+    ``scipy.sparse.linalg.eigsh``) to full precision (``tol=0``) from a fixed start
+    vector (:func:`lanczos_start`), so the same ``Σ`` gives the same pairs, to the bit,
+    on every call (a backtest's day and the same day planned alone): ``O(k N^2)`` a
+    restart, where LAPACK's subset driver (``scipy.linalg.eigh(..., driver="evr")``)
+    first reduces ``Σ`` to tridiagonal form, ``O(N^3)``; 500 assets, one thread: about
+    12 ms of CPU against 18 ms. The eigenvalues equal LAPACK's to about 1e-15 relative
+    and ``F'F`` to about 1e-14 of ``max Σ``. Where the k-th and (k+1)-th eigenvalues
+    tie, either method may return a different basis of the tied space (each an equally
+    good rank-k approximation of ``Σ``). Where ARPACK fails (its iteration limit, or a
+    ``Σ`` of zeros) or at ``k >= N - 1`` (outside its range) LAPACK's subset driver is
+    used.
+    """
+    n = cov.shape[0]
+    linalg: Any = importlib.import_module("scipy.linalg")
+    if 0 < k < n - 1:
+        sparse_linalg: Any = importlib.import_module("scipy.sparse.linalg")
+        try:
+            lam, vec = sparse_linalg.eigsh(cov, k=k, which="LA", tol=0.0,
+                                           v0=lanczos_start(n))
+        except sparse_linalg.ArpackError:
+            pass
+        else:
+            order = np.argsort(lam, kind="stable")
+            return np.asarray(lam[order], dtype=np.float64), np.asarray(vec[:, order],
+                                                                        dtype=np.float64)
+    lam, vec = linalg.eigh(cov, subset_by_index=[n - k, n - 1], driver="evr")
+    return np.asarray(lam, dtype=np.float64), np.asarray(vec, dtype=np.float64)
+
+
+@functools.cache
+def lanczos_start(n: int) -> FloatArray:
+    """The start vector of :func:`leading_eigenpairs` for ``n`` assets: fixed normal
+    draws (seed 0), not the vector of ones, which is orthogonal to every eigenvector of
+    the form ``(1, -1, 0, ...)`` (two assets of equal variance) and whose Krylov space
+    would miss it."""
+    start = np.random.default_rng(0).standard_normal(n)
+    start.flags.writeable = False
+    return start
 
 
 def cost_terms(cost_fn: RowCosts, row: int, nav_usd: float
