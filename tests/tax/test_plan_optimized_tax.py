@@ -55,10 +55,12 @@ def test_the_tax_aware_plan_sells_the_loss_and_keeps_the_gain() -> None:
     of S1 (each USD sold saves 23.8% × 10% = 2.4% of tax now, weighed at the part not paid
     back later on the lower basis, 23.8% × (1 − 1.05^−10) × 10% = 0.9%) and says why per
     asset. The plan's
-    tax is the tax model's tax of its trades, recomputed from the lots."""
+    tax is the tax model's tax of its trades, recomputed from the lots. The tax counts at
+    face value here (γ_tax 1; the default weighs a quarter of it)."""
     inputs = _inputs()
     blind = make_plan(inputs, cfg(**OPTIMIZED), as_of=AS_OF)
-    aware = make_plan(inputs, cfg(**OPTIMIZED, **{"tax.enabled": True}), as_of=AS_OF)
+    aware = make_plan(inputs, cfg(**OPTIMIZED, **{"tax.enabled": True,
+                                                  "optimizer.tax_weight": 1.0}), as_of=AS_OF)
     b, a = blind.trades["trade_usd"], aware.trades["trade_usd"]
     assert b["S0"] < -100_000 and b["S1"] < -100_000
     assert a.get("S0", 0.0) > b["S0"]  # less of the high-gain asset sold

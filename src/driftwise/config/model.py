@@ -458,8 +458,8 @@ class OptimizerConfig(_Section):
                                     ge=0, le=10)
     factor_penalty: float = _f(0.0, "λ of the penalty λ·||B'(w − t)||² on factor exposures.",
                                ge=0)
-    tax_weight: float = _f(1.0, "γ_tax: multiple of the tax of the sales in the objective "
-                                "(tax enabled, with lots; 1: at face value).", ge=0, le=100)
+    tax_weight: float = _f(0.25, "γ_tax: multiple of the tax of the sales in the objective "
+                                 "(tax enabled, with lots; 1: at face value).", ge=0, le=100)
 
 
 class ConstraintsConfig(_Section):

@@ -118,8 +118,11 @@ GAMMA_TRADE_EXPONENT = -2.0 / 3.0
 GAMMA_TRADE_FLOOR = 1.5
 """Least automatic γ_trade (:func:`auto_gamma_trade`), reached at about 122 names: the best
 γ_trade measured on 100, 200 and 452 S&P 500 stocks (1.54, 1.46, 1.43) stops falling there."""
-DEFAULT_TAX_WEIGHT = 1.0
-"""γ_tax: the tax of the sales counted at face value (fractions of NAV, like the cost)."""
+DEFAULT_TAX_WEIGHT = 0.25
+"""γ_tax: a quarter of the tax of the sales (fractions of NAV, like the cost). A gain not
+realized now is still taxed later, so selling costs the deferral's worth, not the tax's face
+value; in the after-tax backtest on real S&P 500 portfolios 0.25 had the best mean tax
+alpha and face value (1) was dominated on most of them (``benchmarks/README.md``)."""
 EXACT_RISK_ASSETS = 60
 """Up to this many assets Σ enters exactly; above, as a factor model."""
 N_FACTORS = 20
