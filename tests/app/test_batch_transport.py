@@ -102,15 +102,38 @@ def test_the_empty_batch_has_an_empty_summary() -> None:
 
 def test_a_chunk_planned_as_a_part_equals_the_chunk(
         planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    """The schedules a chunk builds together travel as their joint frames (each plan
+    packed without its own, with its share named); the plans read back are the chunk's
+    and the serial run's, to the bit."""
     from driftwise.app.batch import plan_part
 
     plans, shared, books = planned
-    part = plan_part(shared, books[:6])  # type: ignore[arg-type]
-    for got, alone in zip(part.plans(), plan_chunk(shared, books[:6]),  # type: ignore[arg-type]
+    part = plan_part(shared, books)  # type: ignore[arg-type]
+    assert not part.joints  # one plan trades: its schedule built alone, sent in the plan
+    for got, name in zip(part.plans(), list(plans), strict=True):
+        assert_same_plan(got, plans[name])
+    # the cost gate off: every account trades
+    market = _market(7)
+    config = _config("vwap", "market", skip=False)
+    trading = plan_accounts(_inputs(market, books[0]), dict(zip(plans, books, strict=True)),
+                            config, as_of=DAY, shared_targets=False)
+    plans = dict(trading.plans)
+    shared = (shared[0], config, *shared[2:])
+    part = plan_part(shared, books)  # type: ignore[arg-type]
+    packed = pickle.loads(part.packed)
+    shares = [ref for ref in part.refs if ref is not None]
+    assert len(part.joints) == 1 and len(part.refs) == len(books)
+    assert len(shares) >= 2  # (one plan trading alone would be built alone)
+    assert all(plan.schedule is None for plan, ref in zip(packed, part.refs, strict=True)
+               if ref is not None)
+    assert sorted(k for _, k, _ in shares) == list(range(len(shares)))
+    moved = pickle.loads(pickle.dumps(part))  # as a cluster moves it
+    for got, alone in zip(moved.plans(), plan_chunk(shared, books),  # type: ignore[arg-type]
                           strict=True):
         assert_same_plan(got, alone)
-    for got, name in zip(part.plans(), list(plans)[:6], strict=True):
+    for got, name in zip(part.plans(), list(plans), strict=True):
         assert_same_plan(got, plans[name])
+    assert any(p.schedule is not None for p in part.plans())
 
 
 def test_a_local_cluster_sends_back_the_serial_plans(
