@@ -153,3 +153,39 @@ def test_a_local_cluster_sends_back_the_serial_plans(
                                   check_exact=True)
     for name, plan in plans.items():
         assert_same_plan(dask.plans[name], plan)
+
+
+def test_joint_schedules_kept_whole_give_each_request_its_own() -> None:
+    """Unsplit (as a cluster's task sends them), the schedules of each group of equal
+    settings are one joint build with each request's share; a request alone in its group
+    keeps its own schedule; every share split back equals the request built alone."""
+    from driftwise.app.batch import _grouped_schedules
+    from driftwise.app.plan import plan_steps
+    from driftwise.data.model import Inputs
+
+    market = _market(4)
+    books = _book(market, 4, 6)
+    inputs = _inputs(market, next(iter(books.values())))
+    requests = []
+    for k, holdings in enumerate(books.values()):
+        style = "pov" if k == 5 else ("twap", "vwap")[k % 2]
+        steps = plan_steps(Inputs(holdings=holdings, targets=None, master=inputs.master,
+                                  market=market, last_rebalance=inputs.last_rebalance,
+                                  costs=inputs.costs), _config(style, "market", skip=False),
+                           as_of=DAY)
+        request = next(steps)
+        assert request is not None
+        requests.append(request)
+    made, joints, where = _grouped_schedules(requests, split=False)
+    assert len(joints) == 2 and where[5] is None
+    assert [w[0] for w in where[:5] if w is not None] == [0, 1, 0, 1, 0]
+    for request, schedule, at in zip(requests, made, where, strict=True):
+        alone = request.build()
+        if at is None:
+            got = schedule
+        else:
+            assert schedule.summary is joints[at[0]].summary  # the joint frames, unsplit
+            got = joints[at[0]].schedule(at[1], schedule.notices)
+        pd.testing.assert_frame_equal(got.child_orders, alone.child_orders, check_exact=True)
+        pd.testing.assert_frame_equal(got.summary, alone.summary, check_exact=True)
+        assert got.notices == alone.notices
