@@ -350,19 +350,13 @@ def _grouped_schedules(requests: Sequence[ScheduleRequest], *, split: bool
     return [s for s in out if s is not None], joints, where
 
 
-def _joint_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule] | None:
-    """The schedules of ``requests`` (same settings) from one build over all their trades,
-    each labelled by its position, split back by request; None if a request's share of
-    the children is empty (its own build says how it looks then)."""
-    found = _joint_build(requests)
-    return (None if found is None else
-            [found[0].schedule(k, said) for k, said in enumerate(found[1])])
-
-
 def _joint_build(requests: Sequence[ScheduleRequest]
                  ) -> tuple[JointSchedules, list[tuple[Notice, ...]]] | None:
-    """:func:`_joint_schedules` before the split: the joint frames with each request's
-    rows, and each request's notices (from its own summary rows)."""
+    """The schedules of ``requests`` (same settings) from one build over all their
+    trades, each labelled by its position: the joint frames with each request's rows
+    (:class:`JointSchedules`, whose ``schedule(k, ...)`` splits one back) and each
+    request's notices (from its own summary rows); None if a request's share of the
+    children is empty (its own build says how it looks then)."""
     sizes = np.array([len(r.tickers) for r in requests])
     first = requests[0]
     joint = ScheduleRequest(
