@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.data.holdings import read_holdings
 from driftwise.data.master import read_security_master
@@ -14,7 +16,7 @@ from driftwise.data.model import DefaultTarget, MarketData, TargetLevel
 from driftwise.data.targets import read_targets
 from driftwise.errors import DataError
 from driftwise.flags import Flag
-from driftwise.state import build_state
+from driftwise.state import build_state, reindexed
 
 DATES = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04"], name="date")
 
@@ -146,3 +148,36 @@ def test_non_positive_nav_is_an_error(tmp_path: Path) -> None:
                                    "A,-10,\nCASH,,5\n"))
     with pytest.raises(DataError, match="portfolio value is not positive"):
         build_state(holdings, None, market(A=[1, 1, 1]))
+
+
+_LABELS = st.sampled_from(["A", "B", "C", "D", "E", "F", "G"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(keys=st.lists(_LABELS, max_size=8),
+       values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                 st.just(-0.0)), min_size=8, max_size=8),
+       wanted=st.lists(_LABELS, unique=True, max_size=7),
+       fill=st.sampled_from([0.0, float("nan")]),
+       kind=st.sampled_from(["float64", "object", "str-index"]))
+def test_reindexed_equals_a_pandas_reindex(keys: list[str], values: list[float],
+                                           wanted: list[str], fill: float,
+                                           kind: str) -> None:
+    """``reindexed`` (the state's alignment of holdings, targets and bands) gives
+    ``series.reindex(tickers, fill_value=fill).to_numpy(float64)`` to the bit (signed
+    zeros and NaN included), and raises as the reindex does on repeated labels."""
+    series = pd.Series(values[:len(keys)], index=pd.Index(
+        keys, dtype="str" if kind == "str-index" else object),
+        dtype=object if kind == "object" else np.float64)
+    tickers = pd.Index(sorted(wanted), name="ticker")
+    try:
+        want = (series.reindex(tickers) if np.isnan(fill)
+                else series.reindex(tickers, fill_value=fill)).to_numpy(dtype=np.float64)
+    except ValueError as refused:  # repeated labels
+        with pytest.raises(ValueError, match=str(refused)[:20]):
+            reindexed(series, tickers, tickers.tolist(), fill)
+        return
+    got = reindexed(series, tickers, tickers.tolist(), fill)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, want, strict=True)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

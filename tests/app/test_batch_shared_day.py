@@ -22,6 +22,7 @@ from tests.app.test_batch_accounts import assert_same_plan
 
 from driftwise.app.batch import shared_day
 from driftwise.app.plan import SharedDay, finish_plan, make_plan, plan_steps
+from driftwise.app.plan import positions as plan_positions
 from driftwise.calendar import nyse_sessions
 from driftwise.config import default_config
 from driftwise.config.assemble import cost_params, monitor_config
@@ -355,3 +356,38 @@ def test_plans_with_a_shared_day_equal_alone_with_gaps_in_the_master_and_the_vix
         request = next(steps)
         assert_same_plan(finish_plan(steps, None if request is None else request.build()),
                          alone)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([f"U{i:02d}" for i in range(36)] + ["ZZZ", "U1", ""]),
+                max_size=40),
+       st.booleans())
+def test_universe_positions_and_covers_equal_get_indexer(labels: list[str],
+                                                         as_index: bool) -> None:
+    """:meth:`UniverseCosts.positions` (a dict of the universe's tickers) equals
+    ``index.get_indexer`` of the labels as objects (-1 outside), and ``covers`` says
+    whether none is -1, for a list or a string index of them."""
+    market = _market()
+    union = _UNION.get("u") or _UNION.setdefault("u", UniverseCosts.of(
+        market.prices.columns[::2], market.prices, market.volumes, None, as_of=DAY))
+    asked: list[str] | pd.Index = pd.Index(labels, dtype="str") if as_index else labels
+    want = union.index.get_indexer(pd.Index(labels, dtype=object))
+    got = union.positions(asked)
+    assert got.dtype == np.intp
+    np.testing.assert_array_equal(got, want)
+    assert union.covers(asked) == bool((want >= 0).all())
+
+
+_UNION: dict[str, UniverseCosts] = {}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["A", "B", "C", "D", "E"]), unique=True),
+       st.lists(st.sampled_from(["A", "B", "C", "D", "E", "Z"]), max_size=8))
+def test_plan_positions_equal_get_indexer(universe: list[str], labels: list[str]) -> None:
+    """The trade list's positions in the state's tickers (a string index) read through a
+    dict equal ``get_indexer`` (-1 for a label outside)."""
+    index = pd.Index(sorted(universe), name="ticker")
+    got = plan_positions(index, labels)
+    np.testing.assert_array_equal(got, index.get_indexer(pd.Index(labels, dtype=object)),
+                                  strict=True)

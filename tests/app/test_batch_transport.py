@@ -102,15 +102,38 @@ def test_the_empty_batch_has_an_empty_summary() -> None:
 
 def test_a_chunk_planned_as_a_part_equals_the_chunk(
         planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    """The schedules a chunk builds together travel as their joint frames (each plan
+    packed without its own, with its share named); the plans read back are the chunk's
+    and the serial run's, to the bit."""
     from driftwise.app.batch import plan_part
 
     plans, shared, books = planned
-    part = plan_part(shared, books[:6])  # type: ignore[arg-type]
-    for got, alone in zip(part.plans(), plan_chunk(shared, books[:6]),  # type: ignore[arg-type]
+    part = plan_part(shared, books)  # type: ignore[arg-type]
+    assert not part.joints  # one plan trades: its schedule built alone, sent in the plan
+    for got, name in zip(part.plans(), list(plans), strict=True):
+        assert_same_plan(got, plans[name])
+    # the cost gate off: every account trades
+    market = _market(7)
+    config = _config("vwap", "market", skip=False)
+    trading = plan_accounts(_inputs(market, books[0]), dict(zip(plans, books, strict=True)),
+                            config, as_of=DAY, shared_targets=False)
+    plans = dict(trading.plans)
+    shared = (shared[0], config, *shared[2:])
+    part = plan_part(shared, books)  # type: ignore[arg-type]
+    packed = pickle.loads(part.packed)
+    shares = [ref for ref in part.refs if ref is not None]
+    assert len(part.joints) == 1 and len(part.refs) == len(books)
+    assert len(shares) >= 2  # (one plan trading alone would be built alone)
+    assert all(plan.schedule is None for plan, ref in zip(packed, part.refs, strict=True)
+               if ref is not None)
+    assert sorted(k for _, k, _ in shares) == list(range(len(shares)))
+    moved = pickle.loads(pickle.dumps(part))  # as a cluster moves it
+    for got, alone in zip(moved.plans(), plan_chunk(shared, books),  # type: ignore[arg-type]
                           strict=True):
         assert_same_plan(got, alone)
-    for got, name in zip(part.plans(), list(plans)[:6], strict=True):
+    for got, name in zip(part.plans(), list(plans), strict=True):
         assert_same_plan(got, plans[name])
+    assert any(p.schedule is not None for p in part.plans())
 
 
 def test_a_local_cluster_sends_back_the_serial_plans(
@@ -130,3 +153,39 @@ def test_a_local_cluster_sends_back_the_serial_plans(
                                   check_exact=True)
     for name, plan in plans.items():
         assert_same_plan(dask.plans[name], plan)
+
+
+def test_joint_schedules_kept_whole_give_each_request_its_own() -> None:
+    """Unsplit (as a cluster's task sends them), the schedules of each group of equal
+    settings are one joint build with each request's share; a request alone in its group
+    keeps its own schedule; every share split back equals the request built alone."""
+    from driftwise.app.batch import _grouped_schedules
+    from driftwise.app.plan import plan_steps
+    from driftwise.data.model import Inputs
+
+    market = _market(4)
+    books = _book(market, 4, 6)
+    inputs = _inputs(market, next(iter(books.values())))
+    requests = []
+    for k, holdings in enumerate(books.values()):
+        style = "pov" if k == 5 else ("twap", "vwap")[k % 2]
+        steps = plan_steps(Inputs(holdings=holdings, targets=None, master=inputs.master,
+                                  market=market, last_rebalance=inputs.last_rebalance,
+                                  costs=inputs.costs), _config(style, "market", skip=False),
+                           as_of=DAY)
+        request = next(steps)
+        assert request is not None
+        requests.append(request)
+    made, joints, where = _grouped_schedules(requests, split=False)
+    assert len(joints) == 2 and where[5] is None
+    assert [w[0] for w in where[:5] if w is not None] == [0, 1, 0, 1, 0]
+    for request, schedule, at in zip(requests, made, where, strict=True):
+        alone = request.build()
+        if at is None:
+            got = schedule
+        else:
+            assert schedule.summary is joints[at[0]].summary  # the joint frames, unsplit
+            got = joints[at[0]].schedule(at[1], schedule.notices)
+        pd.testing.assert_frame_equal(got.child_orders, alone.child_orders, check_exact=True)
+        pd.testing.assert_frame_equal(got.summary, alone.summary, check_exact=True)
+        assert got.notices == alone.notices

@@ -36,6 +36,7 @@ from driftwise.data.model import Holdings, Inputs, TargetLevel
 from driftwise.errors import DriftwiseError
 from driftwise.execution import Schedule
 from driftwise.execution.schedule import schedule_notices
+from driftwise.flags import Notice
 
 SUMMARY_COLUMNS = ("decision", "needs_action", "nav_usd", "drift", "drift_after", "te",
                    "cost_usd", "cost_bps", "benefit_bps", "cost_benefit_ratio", "trades")
@@ -90,19 +91,30 @@ class PlanPart:
 
     columns: dict[str, np.ndarray]
     packed: bytes
+    joints: tuple[JointSchedules, ...] = ()
+    refs: tuple[ScheduleRef | None, ...] = ()
 
     @classmethod
-    def of(cls, plans: Sequence[Plan]) -> PlanPart:
-        """The part of ``plans``."""
+    def of(cls, plans: Sequence[Plan], joints: Sequence[JointSchedules] = (),
+           refs: Sequence[ScheduleRef | None] = ()) -> PlanPart:
+        """The part of ``plans``; a plan whose ``refs`` entry is not None was packed
+        without its schedule, which is that share of ``joints`` (:meth:`plans` puts it
+        back)."""
         return cls(columns=summary_columns(plans),
-                   packed=pickle.dumps(list(plans), protocol=pickle.HIGHEST_PROTOCOL))
+                   packed=pickle.dumps(list(plans), protocol=pickle.HIGHEST_PROTOCOL),
+                   joints=tuple(joints), refs=tuple(refs))
 
     def __len__(self) -> int:
         return len(self.columns["decision"])
 
     def plans(self) -> list[Plan]:
-        """The plans, unpickled (a new copy at each call)."""
+        """The plans, unpickled, each with its schedule (a new copy at each call)."""
         made: list[Plan] = pickle.loads(self.packed)
+        for i, ref in enumerate(self.refs):
+            if ref is not None:
+                j, k, notices = ref
+                made[i] = dataclasses.replace(made[i],
+                                              schedule=self.joints[j].schedule(k, notices))
         return made
 
 
@@ -194,6 +206,15 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
     Each account goes through the planner's own steps (:func:`~driftwise.app.plan.
     plan_steps`) up to its trade list; the execution schedules of the whole chunk are then
     built together (:func:`build_schedules`), and each plan finished with its own."""
+    return _plan_chunk(shared, books, joint=False)[0]
+
+
+def _plan_chunk(shared: Shared, books: list[Book], *, joint: bool
+                ) -> tuple[list[Plan], list[JointSchedules], list[ScheduleRef | None]]:
+    """:func:`plan_chunk`; ``joint``: the schedules built together are not split per
+    plan: such a plan comes without its schedule, and its :data:`ScheduleRef` says
+    which share of which :class:`JointSchedules` it is (:meth:`PlanPart.plans` splits
+    it where the plans are read)."""
     inputs, config, as_of, pending, shared_targets, with_schedule, day = shared
     steps: list[PlanSteps] = []
     requests: list[ScheduleRequest | None] = []
@@ -220,19 +241,61 @@ def plan_chunk(shared: Shared, books: list[Book]) -> list[Plan]:
         steps.append(one)
         said.append(reasons)
     asked = [r for r in requests if r is not None]
-    built = iter(build_schedules(asked))
-    out = []
+    schedules, joints, where = _grouped_schedules(asked, split=not joint)
+    built, at = iter(schedules), iter(where)
+    out: list[Plan] = []
+    refs: list[ScheduleRef | None] = []
     for one, request, reasons in zip(steps, requests, said, strict=True):
-        plan = finish_plan(one, None if request is None else next(built))
-        out.append(dataclasses.replace(plan, reasons=plan.reasons + reasons)
-                   if reasons else plan)
-    return out
+        schedule, ref = (None, None) if request is None else (next(built), next(at))
+        plan = finish_plan(one, schedule)
+        if reasons:
+            plan = dataclasses.replace(plan, reasons=plan.reasons + reasons)
+        if ref is not None and schedule is not None:  # sent as its share of the joint
+            plan = dataclasses.replace(plan, schedule=None)
+            refs.append((ref[0], ref[1], schedule.notices))
+        else:
+            refs.append(None)
+        out.append(plan)
+    return out, joints, refs
 
 
 def plan_part(shared: Shared, books: list[Book]) -> PlanPart:
     """:func:`plan_chunk` as a cluster's task returns it: the chunk's plans packed with
-    their summary columns (:class:`PlanPart`)."""
-    return PlanPart.of(plan_chunk(shared, books))
+    their summary columns (:class:`PlanPart`), the schedules built together sent as their
+    joint frames (two frames per group instead of two per plan, split on the client when
+    a plan is read)."""
+    plans, joints, refs = _plan_chunk(shared, books, joint=True)
+    return PlanPart.of(plans, joints, refs)
+
+
+ScheduleRef: TypeAlias = "tuple[int, int, tuple[Notice, ...]]"
+"""A plan's schedule as a share of a part's joint schedules: which of them, which
+request of its group, and the schedule's notices."""
+
+
+@dataclass(frozen=True, eq=False)
+class JointSchedules:
+    """The schedules of a group of requests built in one call: the summary and the child
+    orders of all their trades (tickers their own), and each request's rows.
+
+    Attributes
+    ----------
+    summary, children : pd.DataFrame
+        The joint build's summary and child orders.
+    bounds : ndarray of int64, shape (K, 4)
+        Each request's summary rows ``[lo, hi)`` and child-order rows ``[c_lo, c_hi)``.
+    """
+
+    summary: pd.DataFrame
+    children: pd.DataFrame
+    bounds: np.ndarray
+
+    def schedule(self, k: int, notices: tuple[Notice, ...]) -> Schedule:
+        """Request ``k``'s schedule: its rows of both frames, indexes from 0."""
+        lo, hi, c_lo, c_hi = (int(b) for b in self.bounds[k])
+        return Schedule(child_orders=self.children.iloc[c_lo:c_hi].reset_index(drop=True),
+                        summary=self.summary.iloc[lo:hi].reset_index(drop=True),
+                        notices=notices)
 
 
 def build_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule]:
@@ -244,6 +307,17 @@ def build_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule]:
     each trade from its own asset's inputs), then split back. A group whose joint build
     fails is built request by request, so that an error names the account's own ticker
     and row."""
+    return _grouped_schedules(requests, split=True)[0]
+
+
+def _grouped_schedules(requests: Sequence[ScheduleRequest], *, split: bool
+                       ) -> tuple[list[Schedule], list[JointSchedules],
+                                  list[tuple[int, int] | None]]:
+    """:func:`build_schedules`; unless ``split``, a request of a joint build gets a
+    schedule with its notices and the joint frames (not its own), and its place in the
+    joint builds returned beside (which one, which request); None: its own schedule."""
+    joints: list[JointSchedules] = []
+    where: list[tuple[int, int] | None] = [None] * len(requests)
     out: list[Schedule | None] = [None] * len(requests)
     groups: list[list[int]] = []
     for j, r in enumerate(requests):
@@ -258,20 +332,31 @@ def build_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule]:
     for group in groups:
         members = [requests[j] for j in group]
         try:
-            made = _joint_schedules(members) if len(members) > 1 else None
+            found = _joint_build(members) if len(members) > 1 else None
         except DriftwiseError:
-            made = None
-        if made is None:
+            found = None
+        if found is None:
             made = [r.build() for r in members]
+        elif split:
+            made = [found[0].schedule(k, said) for k, said in enumerate(found[1])]
+        else:
+            made = [Schedule(child_orders=found[0].children, summary=found[0].summary,
+                             notices=said) for said in found[1]]
+            for k, j in enumerate(group):
+                where[j] = (len(joints), k)
+            joints.append(found[0])
         for j, schedule in zip(group, made, strict=True):
             out[j] = schedule
-    return [s for s in out if s is not None]
+    return [s for s in out if s is not None], joints, where
 
 
-def _joint_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule] | None:
-    """The schedules of ``requests`` (same settings) from one build over all their trades,
-    each labelled by its position, split back by request; None if a request's share of
-    the children is empty (its own build says how it looks then)."""
+def _joint_build(requests: Sequence[ScheduleRequest]
+                 ) -> tuple[JointSchedules, list[tuple[Notice, ...]]] | None:
+    """The schedules of ``requests`` (same settings) from one build over all their
+    trades, each labelled by its position: the joint frames with each request's rows
+    (:class:`JointSchedules`, whose ``schedule(k, ...)`` splits one back) and each
+    request's notices (from its own summary rows); None if a request's share of the
+    children is empty (its own build says how it looks then)."""
     sizes = np.array([len(r.tickers) for r in requests])
     first = requests[0]
     joint = ScheduleRequest(
@@ -290,18 +375,13 @@ def _joint_schedules(requests: Sequence[ScheduleRequest]) -> list[Schedule] | No
     flagged = summary["flags"].to_numpy(dtype=object).astype(bool)
     ends = np.cumsum(sizes)
     child_ends = np.cumsum(counts)[ends - 1]
-    out = []
-    for k in range(len(requests)):
-        lo, hi = int(ends[k] - sizes[k]), int(ends[k])
-        c_lo = int(child_ends[k - 1]) if k else 0
-        c_hi = int(child_ends[k])
-        if c_hi == c_lo:
-            return None
-        mine = summary.iloc[lo:hi].reset_index(drop=True)
-        theirs = children.iloc[c_lo:c_hi].reset_index(drop=True)
-        out.append(Schedule(child_orders=theirs, summary=mine,
-                            notices=schedule_notices(mine) if flagged[lo:hi].any() else ()))
-    return out
+    starts = np.concatenate([[0], child_ends[:-1]])
+    if (child_ends == starts).any():
+        return None
+    bounds = np.stack([ends - sizes, ends, starts, child_ends], axis=1).astype(np.int64)
+    notices = [schedule_notices(summary.iloc[lo:hi].reset_index(drop=True))
+               if flagged[lo:hi].any() else () for lo, hi in bounds[:, :2].tolist()]
+    return JointSchedules(summary=summary, children=children, bounds=bounds), notices
 
 
 def _joined_costs(parts: Sequence[AssetCostInputs]) -> AssetCostInputs:

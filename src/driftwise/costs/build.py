@@ -26,6 +26,7 @@ on all windows at once).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -171,10 +172,25 @@ class UniverseCosts:
                                  spread_bps=spread)
         return cls(index=index, day=day, params=params, builder=builder, estimates=estimates)
 
+    @functools.cached_property
+    def _row(self) -> dict[str, int]:
+        """Each ticker's position in :attr:`index` (read once: matching a few labels
+        against the index through pandas costs more than the lookups)."""
+        return {t: i for i, t in enumerate(self.index.tolist())}
+
+    def positions(self, tickers: Sequence[str] | pd.Index) -> npt.NDArray[np.intp]:
+        """The position of each of ``tickers`` in :attr:`index` (-1: not in the
+        universe), as ``index.get_indexer`` of them as objects."""
+        listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+        row = self._row
+        return np.fromiter((row.get(t, -1) for t in listed), dtype=np.intp,
+                           count=len(listed))
+
     def covers(self, tickers: Sequence[str] | pd.Index) -> bool:
         """Whether every one of ``tickers`` is in the universe."""
         listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
-        return bool((self.index.get_indexer(pd.Index(listed, dtype=object)) >= 0).all())
+        row = self._row
+        return all(t in row for t in listed)
 
     def inputs_for(self, tickers: Sequence[str] | pd.Index
                    ) -> tuple[AssetCostInputs, tuple[Notice, ...]]:
@@ -188,10 +204,12 @@ class UniverseCosts:
             universe.
         """
         listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
-        index = pd.Index([str(t) for t in listed], dtype=object)
-        pos = self.index.get_indexer(index)
+        names = [str(t) for t in listed]
+        pos = self.positions(names)
         if (pos < 0).any():
-            raise KeyError(f"not in the universe: {', '.join(index[pos < 0][:10])}")
+            raise KeyError("not in the universe: "
+                           + ", ".join([n for n, p in zip(names, pos, strict=True)
+                                        if p < 0][:10]))
         e = self.estimates
         price = e.price_usd[pos]
         has = np.isfinite(price)
@@ -199,7 +217,8 @@ class UniverseCosts:
             raise DataError(f"no price on or before {self.day.date()}", file="<prices>",
                             field="ticker",
                             expected="a close for every ticker of the universe",
-                            found=", ".join(index[~has][:10]))
+                            found=", ".join([n for n, h in zip(names, has.tolist(),
+                                                               strict=True) if not h][:10]))
         mine = DayEstimates(
             price_usd=price, sigma_daily=e.sigma_daily[pos],
             adv_shares=None if e.adv_shares is None else e.adv_shares[pos],
