@@ -17,9 +17,10 @@ kernels are already compiled and cached on disk and the modules' bytecode too: w
 runs until one's CPU time is within 10% of the one before (``warm_up``: the run after the
 one that wrote the bytecode can still be slower), then the best and median of
 ``--repeats`` runs (at least 3 for ``plan --report``); bytecode in a temporary folder,
-even when the caller sets ``PYTHONDONTWRITEBYTECODE``. Beside each command, its floor: a fresh process importing
-only the libraries the command cannot start without (``FLOORS``), timed alternately with
-the command, and driftwise's share, the command's time less the floor's.
+even when the caller sets ``PYTHONDONTWRITEBYTECODE``. Beside each command, its floor: a
+fresh process importing only the libraries the command cannot start without (``FLOORS``),
+timed alternately with the command, and driftwise's share, the command's time less the
+floor's.
 
     python benchmarks/end_to_end.py [--repeats 3] [--sweep 1000] [--commands] [--validate]
                                     [--no-backtest] [--only-sweep [--fractional]]
