@@ -13,11 +13,14 @@ whole shares and minimum trades in USD do not scale with the NAV, so case 3 cann
 
 Command cases run ``driftwise`` in a fresh process, as a user does, so their figures
 include the import of the package and of numba's cached kernels; "warm" means the
-kernels are already compiled and cached on disk and the modules' bytecode too (one run
-before the timed ones; bytecode in a temporary folder, even when the caller sets
-``PYTHONDONTWRITEBYTECODE``). Beside each command, its floor: a fresh process importing
-only the libraries the command cannot start without (``FLOORS``), timed alternately with
-the command, and driftwise's share, the command's time less the floor's.
+kernels are already compiled and cached on disk and the modules' bytecode too: warm-up
+runs until one's CPU time is within 10% of the one before (``warm_up``: the run after the
+one that wrote the bytecode can still be slower), then the best and median of
+``--repeats`` runs (at least 3 for ``plan --report``); bytecode in a temporary folder,
+even when the caller sets ``PYTHONDONTWRITEBYTECODE``. Beside each command, its floor: a
+fresh process importing only the libraries the command cannot start without (``FLOORS``),
+timed alternately with the command, and driftwise's share, the command's time less the
+floor's.
 
     python benchmarks/end_to_end.py [--repeats 3] [--sweep 1000] [--commands] [--validate]
                                     [--no-backtest] [--only-sweep [--fractional]]
@@ -209,17 +212,41 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+WARM_TOLERANCE = 0.10
+"""Warm-up runs of a command continue until one's CPU time is within this fraction of the
+run before it (:func:`warm_up`)."""
+MAX_WARM_UPS = 6
+
+
+def warm_up(argv: list[str], env: dict[str, str], settle: bool = True
+            ) -> list[tuple[float, float]]:
+    """Run a command until it is warm: until a run's CPU time (the process and its workers)
+    is within :data:`WARM_TOLERANCE` of the run before it, at most :data:`MAX_WARM_UPS`
+    runs. The first run writes the bytecode of every module it imports (and compiles the
+    kernels numba has not cached); the next ones may still be slower than the later ones
+    (``plan --report``: benchmarks/README.md), so one warm-up is not enough. Returns each
+    warm-up's wall and CPU time (one warm-up only without ``settle``)."""
+    runs = [_timed(argv, env)]
+    if settle:
+        runs.append(_timed(argv, env))
+    while (settle and abs(runs[-1][1] - runs[-2][1]) > WARM_TOLERANCE * runs[-2][1]
+           and len(runs) < MAX_WARM_UPS):
+        runs.append(_timed(argv, env))
+    return runs
+
+
 def command_case(label: str, args: list[str], target: str, repeats: int, cache: Path,
                  floor: str, size_of: Path | None = None,
-                 env: dict[str, str] | None = None) -> None:
-    """A command in a fresh process, warm (run once first), best of ``repeats``: wall time
-    and the CPU time (user + system) of the process and its workers, which other load on
-    the machine inflates less. Each run alternates with one of the floor (:data:`FLOORS`),
-    so both see the same load; driftwise's share is the command's time less the floor's."""
+                 env: dict[str, str] | None = None, settle: bool = True) -> None:
+    """A command in a fresh process, warm (:func:`warm_up`), best and median of ``repeats``
+    runs: wall time and the CPU time (user + system) of the process and its workers, which
+    other load on the machine inflates less. Each run alternates with one of the floor
+    (:data:`FLOORS`), so both see the same load; driftwise's share is the command's time
+    less the floor's."""
     environment = {**_fresh_environment(cache), **(env or {})}
     what, code = FLOORS[floor]
     command, bare = [DRIFTWISE, *args], [sys.executable, "-c", code]
-    _timed(command, environment)  # warm: kernels compiled, bytecode written
+    warm = warm_up(command, environment, settle)
     _timed(bare, environment)
     runs, floors = [], []
     for _ in range(repeats):
@@ -230,8 +257,11 @@ def command_case(label: str, args: list[str], target: str, repeats: int, cache: 
     size = (f"; {size_of.name} {size_of.stat().st_size / 1e6:.1f} MB"
             if size_of is not None and size_of.exists() else "")
     print(f"{label}: {_duration(min(walls))} best, {_duration(float(np.median(walls)))} median "
-          f"(target {target}); CPU {_duration(min(cpus))}{size}; load average "
+          f"of {repeats} (target {target}); CPU {_duration(min(cpus))} best, "
+          f"{_duration(float(np.median(cpus)))} median{size}; load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
+    print("    warm-up runs: " + ", ".join(f"{_duration(w)} (CPU {_duration(c)})"
+                                           for w, c in warm), flush=True)
     print(f"    floor ({what}): {_duration(floor_wall)} best, CPU {_duration(floor_cpu)}; "
           f"driftwise's share: {_duration(min(walls) - floor_wall)} "
           f"(CPU {_duration(min(cpus) - floor_cpu)})", flush=True)
@@ -239,7 +269,8 @@ def command_case(label: str, args: list[str], target: str, repeats: int, cache: 
 
 def command_cases(repeats: int) -> None:
     """``--help``, ``monitor``, ``plan`` (each also with the kernels compiled, as before
-    they ran as Python) and ``plan --report``, each beside its floor."""
+    they ran as Python) and ``plan --report`` (at least 3 timed runs), each beside its
+    floor."""
     compiled = {"DRIFTWISE_JIT": "compiled"}
     with tempfile.TemporaryDirectory() as folder:
         cache = Path(folder) / "bytecode"
@@ -253,7 +284,7 @@ def command_cases(repeats: int) -> None:
                      repeats, cache, "report", env=compiled)
         report = Path(folder) / "report.html"
         command_case("driftwise plan --report (sample)", ["plan", "--report", str(report)],
-                     "8 s", 1, cache, "report", size_of=report)
+                     "8 s", max(3, repeats), cache, "report", size_of=report)
 
 
 def validate_case() -> None:
@@ -265,7 +296,8 @@ def validate_case() -> None:
     with tempfile.TemporaryDirectory() as folder:
         command_case("driftwise validate-rules --universe sp500 (20 portfolios)",
                      ["validate-rules", "--universe", "sp500", "--data-dir", str(data_dir),
-                      "--portfolios", "20"], "60 s", 1, Path(folder), "report")
+                      "--portfolios", "20"], "60 s", 1, Path(folder), "report",
+                     settle=False)  # minutes a run: one warm-up
 
 
 def main() -> None:

@@ -229,3 +229,44 @@ def test_a_parquet_input_still_reads_when_pandas_came_without_arrow(tmp_path: Pa
     assert "pyarrow" in loaded
     _, csv = _after_command([*common, "--prices", str(tmp_path / "prices.csv")])
     assert json.loads(parquet.replace("prices.parquet", "prices.csv")) == json.loads(csv)
+
+
+def test_the_driftwise_process_imports_with_the_collector_paused() -> None:
+    """The ``driftwise`` process (``main()`` reading ``sys.argv``) imports with the cyclic
+    collector paused and runs the command with it running again, the imported objects
+    frozen; a Python caller of ``main(argv)`` keeps its collector as it was."""
+    probe = ("import gc, sys\n"
+             "import driftwise.app.monitor as app_monitor\n"
+             "seen = []\n"
+             "real = app_monitor.monitor\n"
+             "def monitor(*args, **kwargs):\n"
+             "    seen.append((gc.isenabled(), gc.get_freeze_count() > 0))\n"
+             "    return real(*args, **kwargs)\n"
+             "app_monitor.monitor = monitor\n"
+             "from driftwise.cli import main\n")
+    as_process = (probe + "sys.argv = ['driftwise', 'monitor', '--json']\n"
+                  "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0\n"
+                  "print('STATE', seen, gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", as_process], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    assert out.rpartition("STATE ")[2].split() == ["[(True,", "True)]", "True"], out[-300:]
+    paused = ("import gc, sys\nfrom driftwise import cli\nstates = []\n"
+              "real = cli._loaded.__wrapped__\n"
+              "def loaded(module):\n"
+              "    states.append(gc.isenabled())\n"
+              "    return real(module)\n"
+              "cli._loaded = loaded\n"
+              "sys.argv = ['driftwise', 'monitor', '--json']\n"
+              "try:\n    cli.main()\nexcept SystemExit as done:\n    assert done.code == 0\n"
+              "print('STATE', states, gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", paused], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    assert out.rpartition("STATE ")[2].split() == ["[False]", "True"], out[-300:]
+    for caller in ("gc.enable()", "gc.disable()"):
+        code = (probe + f"{caller}\nassert main(['monitor', '--json']) == 0\n"
+                "print('STATE', seen, gc.isenabled(), gc.get_freeze_count())")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, timeout=300).stdout
+        enabled = caller == "gc.enable()"
+        assert out.rpartition("STATE ")[2].split() == [
+            f"[({enabled},", "False)]", str(enabled), "0"], (caller, out[-300:])
