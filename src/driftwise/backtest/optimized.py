@@ -40,9 +40,11 @@ from driftwise import _jit
 from driftwise._kernels import arg
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray
 from driftwise.backtest import blocks
+from driftwise.costs import RowCosts
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy import _kernels as _pk
 from driftwise.policy import sizing
+from driftwise.policy.book import Book
 from driftwise.policy.constraints import (
     FIXED_POINT_MAX_ITER,
     FIXED_POINT_TOL,
@@ -56,9 +58,9 @@ from driftwise.policy.triggers import Calendar
 
 if TYPE_CHECKING:
     from driftwise.backtest.batches import Batch, BatchState, Outputs
-    from driftwise.costs import RowCosts
     from driftwise.policy.optimize import Optimized
 
+_NO_COV = np.zeros((0, 0))
 _OFF = "off"
 """What :func:`plan_of` keeps for a batch outside this module's scope."""
 
@@ -84,6 +86,10 @@ class Plan:
     horizon_days : float
     groups : ndarray of int or None
     target_cash_rows : ndarray, shape (C,)
+    active : ndarray of bool, shape (C,)
+        Every row (each fires).
+    zeros : ndarray, shape (C, N)
+        The FULL sizing's unread band widths and volatilities (read only).
     """
 
     calendar_key: tuple[Frequency, object]
@@ -96,6 +102,8 @@ class Plan:
     horizon_days: float
     groups: np.ndarray | None
     target_cash_rows: FloatArray
+    active: BoolArray
+    zeros: FloatArray
 
 
 def eligible(batch: Batch) -> bool:
@@ -144,7 +152,11 @@ def plan_of(batch: Batch, state: BatchState) -> Plan | None:
             has_width=False, use_cov=False, tol=FIXED_POINT_TOL, max_iter=FIXED_POINT_MAX_ITER),
         horizon_days=float(rule.horizon_days),
         groups=None if batch.groups is None else np.asarray(batch.groups, dtype=np.intp),
-        target_cash_rows=np.array([float(batch.target_cash)] * n_rows))
+        target_cash_rows=np.array([float(batch.target_cash)] * n_rows),
+        active=np.ones(n_rows, dtype=np.bool_), zeros=np.zeros(shape))
+    # the target is the batch's on every day: its sum checked once, before the first
+    # day's sizing (the general day checks it each day, after the book's checks)
+    sizing.check_target(batch.target, plan.target_cash_rows, plan.active)
     state.optimized = plan
     return plan
 
@@ -176,8 +188,8 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     sized = _size(batch, plan, weights, cash_weight, nav, prices, illiquid, vol, cov, cost_fn)
     trade_usd, cost_usd, trade_shares, post_cash, intended, solved = sized
     rows = np.arange(n_rows)
-    out.intended[k, batch.members] = intended
-    out.fallback[k, batch.members] = solved.failed
+    out.intended[k, batch.columns] = intended
+    out.fallback[k, batch.columns] = solved.failed
     traded = (trade_usd != 0.0).any(axis=1)
     booked = rows[traded]
     book.shares[booked] += trade_shares[traded]
@@ -192,8 +204,6 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
 def _day_costs(batch: Batch, k: int) -> RowCosts:
     """:attr:`DayCosts.model <driftwise.backtest.batches.DayCosts.model>` of one
     parameter set read from the whole window (set ``k`` of its table is day ``k``)."""
-    from driftwise.costs import RowCosts
-
     window = batch.history.cost_table(batch.params[0])
     assert window is not None  # costs_whole: the window is kept
     n_rows = len(batch.members)
@@ -210,14 +220,14 @@ def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray
     traded value and the solver's answer."""
     rule = batch.rule
     shape = weights.shape
-    active = np.ones(shape[0], dtype=np.bool_)
+    active = plan.active
     price_ok = (prices_usd > 0.0) & (prices_usd < np.inf)  # NaN fails both
-    sizing.check_state(weights, cash_weight, nav, batch.target, plan.target_cash_rows, active)
+    sizing.check_book(weights, cash_weight, nav, active)
     cash_usd = cash_weight * nav
     priced = np.where(price_ok, prices_usd, 1.0)
     may = ~illiquid & price_ok
     solved = optimize_rows(
-        weights=weights, cash_weight=cash_weight, target=plan.target_rows, nav_usd=nav,
+        weights=weights, cash_weight=cash_weight, target=plan.target_copy, nav_usd=nav,
         active=active, tradable=may, no_buy=plan.no_buy_rows, no_sell=plan.no_sell_rows,
         cost_fn=cost_model(cost_fn, "sizing"), constraints=rule.constraints,
         settings=rule.optimizer, cov_annual=cov, vol_annual=vol, borrow_bps_annual=None,
@@ -237,8 +247,8 @@ def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray
     which, mult = cost_fn.rows(n_rows)
     status, _ = _pk.size_rows(
         arg(weights), arg(dest, dtype=np.float64), arg(cash_usd), arg(nav),
-        arg(weights * nav[:, None]), priced, price_ok, active, masks, np.zeros(shape),
-        np.zeros(shape), np.zeros((0, 0)), plan.settings, which, mult,
+        arg(weights * nav[:, None]), priced, price_ok, active, masks, plan.zeros,
+        plan.zeros, _NO_COV, plan.settings, which, mult,
         cost_fn.table.kernel_table, out)
     if status == _pk.NO_LANDING:
         raise sizing.no_landing_error(FIXED_POINT_MAX_ITER)
@@ -252,12 +262,9 @@ def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray
     return x, out.cost_usd, shares, post_cash, sums[:, 2], solved
 
 
-def _record(batch: Batch, book: object, out: Outputs, k: int, rows: np.ndarray,
+def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: np.ndarray,
             trade_usd: FloatArray, cost_usd: FloatArray, prices: FloatArray) -> None:
     """:func:`driftwise.backtest.engine._record` of the rows booked (target (N,))."""
-    from driftwise.policy.book import Book
-
-    assert isinstance(book, Book)
     cash = book.cash_usd[rows]
     _, post_nav, post_drift = mark_to_market(book.shares[rows], prices, cash, batch.target,
                                              batch.target_cash)

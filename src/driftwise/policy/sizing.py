@@ -631,14 +631,20 @@ def _prepare(weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: npt.Arr
 
 
 def check_state(w: FloatArray, cash_w: FloatArray, nav: FloatArray, t: FloatArray,
-                 t_cash: FloatArray, act: BoolArray) -> None:
+                t_cash: FloatArray, act: BoolArray) -> None:
     """Active configurations: positive NAV, weights and targets summing to 1 with cash."""
+    check_book(w, cash_w, nav, act)
+    check_target(t, t_cash, act)
+
+
+def check_book(w: FloatArray, cash_w: FloatArray, nav: FloatArray, act: BoolArray) -> None:
+    """Active configurations: positive NAV, weights summing to 1 with cash (the first
+    checks of :func:`check_state`)."""
     bad_nav = act & ~((nav > 0.0) & (nav < np.inf))  # NaN fails both
     if bad_nav.any():
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(nav[bad_nav][0]))
     _check_sum(w.sum(axis=1) + cash_w, act, "weights", "weights plus cash")
-    check_target(t, t_cash, act)
 
 
 def check_target(t: FloatArray, t_cash: FloatArray, act: BoolArray) -> None:
