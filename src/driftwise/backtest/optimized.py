@@ -40,7 +40,7 @@ from driftwise import _jit
 from driftwise._kernels import arg
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray
 from driftwise.backtest import blocks
-from driftwise.costs import RowCosts
+from driftwise.costs import CostTable, RowCosts
 from driftwise.metrics.drift import mark_to_market
 from driftwise.policy import _kernels as _pk
 from driftwise.policy import sizing
@@ -90,6 +90,9 @@ class Plan:
         Every row (each fires).
     zeros : ndarray, shape (C, N)
         The FULL sizing's unread band widths and volatilities (read only).
+    cost_table : tuple
+        The window's cost table of the batch's parameter set and each day's multiplier
+        (:meth:`MarketHistory.cost_table <driftwise.backtest.history.MarketHistory.cost_table>`).
     """
 
     calendar_key: tuple[Frequency, object]
@@ -104,6 +107,7 @@ class Plan:
     target_cash_rows: FloatArray
     active: BoolArray
     zeros: FloatArray
+    cost_table: tuple[CostTable, FloatArray]
 
 
 def eligible(batch: Batch) -> bool:
@@ -124,14 +128,17 @@ def eligible(batch: Batch) -> bool:
 
 
 def plan_of(batch: Batch, state: BatchState) -> Plan | None:
-    """The batch's :class:`Plan`, built on its first day here (kept in ``state``); None
-    when the batch is outside this module's scope."""
+    """The batch's :class:`Plan`, built on its first day here (kept in ``state``; the
+    history's cost window must be whole: ``costs_whole``); None when the batch is outside
+    this module's scope."""
     kept = state.optimized
     if kept is not None:
         return None if kept == _OFF else kept  # type: ignore[return-value]
     if not eligible(batch):
         state.optimized = _OFF
         return None
+    window = batch.history.cost_table(batch.params[0])
+    assert window is not None  # costs_whole (the caller's check): the window is kept
     rule = batch.rule
     n_rows, n_assets = len(batch.members), len(batch.target)
     shape = (n_rows, n_assets)
@@ -153,7 +160,7 @@ def plan_of(batch: Batch, state: BatchState) -> Plan | None:
         horizon_days=float(rule.horizon_days),
         groups=None if batch.groups is None else np.asarray(batch.groups, dtype=np.intp),
         target_cash_rows=np.array([float(batch.target_cash)] * n_rows),
-        active=np.ones(n_rows, dtype=np.bool_), zeros=np.zeros(shape))
+        active=np.ones(n_rows, dtype=np.bool_), zeros=np.zeros(shape), cost_table=window)
     # the target is the batch's on every day: its sum checked once, before the first
     # day's sizing (the general day checks it each day, after the book's checks)
     sizing.check_target(batch.target, plan.target_cash_rows, plan.active)
@@ -164,10 +171,11 @@ def plan_of(batch: Batch, state: BatchState) -> Plan | None:
 def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     """Steps 1-4 of the engine's day for ``batch`` on day ``k``, every row firing (module
     docstring); False, with nothing done, when the day is not one this module covers."""
-    plan = plan_of(batch, state)
     history = batch.history
-    if (plan is None or k == 0 or batch.invalid[k] or not history.costs_whole()
-            or plan.calendar_key not in history.calendar[k]):
+    if k == 0 or not history.costs_whole():
+        return False
+    plan = plan_of(batch, state)
+    if plan is None or batch.invalid[k] or plan.calendar_key not in history.calendar[k]:
         return False
     book = state.book
     blocks.night_interest(batch, book, k)
@@ -178,7 +186,7 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
                                          batch.target_cash)
     cash_weight = book.cash_usd / nav
     out.quiet(slice(k, k + 1), batch.columns, nav, drift, book.cash_usd)
-    cost_fn = _day_costs(batch, k)
+    cost_fn = _day_costs(plan, k)
     n_rows = weights.shape[0]
     illiquid = np.empty(weights.shape, dtype=np.bool_)
     _pk.illiquid_rows(arg(weights, dtype=np.float64), plan.target_copy,
@@ -201,14 +209,13 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     return True
 
 
-def _day_costs(batch: Batch, k: int) -> RowCosts:
+def _day_costs(plan: Plan, k: int) -> RowCosts:
     """:attr:`DayCosts.model <driftwise.backtest.batches.DayCosts.model>` of one
     parameter set read from the whole window (set ``k`` of its table is day ``k``)."""
-    window = batch.history.cost_table(batch.params[0])
-    assert window is not None  # costs_whole: the window is kept
-    n_rows = len(batch.members)
-    return RowCosts(window[0], np.array([k] * n_rows, dtype=np.intp),
-                    np.array([float(window[1][k])] * n_rows))
+    table, multiplier = plan.cost_table
+    n_rows = len(plan.active)
+    return RowCosts(table, np.array([k] * n_rows, dtype=np.intp),
+                    np.array([float(multiplier[k])] * n_rows))
 
 
 def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray,
