@@ -296,6 +296,10 @@ class BatchState:
     version_pending: BoolArray | None = None
     """Rows (C,) for which a new target version is an event not yet acted on (they fire
     until they trade); None without target versions."""
+    optimized: object = None
+    """What the days of an optimized rule reviewed at every close share
+    (:class:`driftwise.backtest.optimized.Plan`, built on its first day there), or the
+    word "off" for a batch that takes the general day; None before its first day."""
 
 
 @dataclass

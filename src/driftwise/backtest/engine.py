@@ -61,7 +61,7 @@ import pandas as pd
 
 from driftwise._blas import one_blas_thread
 from driftwise._types import TRADING_DAYS, BoolArray, Destination, FloatArray, IntArray
-from driftwise.backtest import blocks, cluster, compiled, versions
+from driftwise.backtest import blocks, cluster, compiled, optimized, versions
 from driftwise.backtest.batches import (
     Batch,
     BatchState,
@@ -359,8 +359,11 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
 
     Only the rows that fire are sized (``step`` on ``ctx.take(rows)`` with the trigger's
     parameters of those rows): each row is decided as it would be alone. Returns whether
-    any row fired.
+    any row fired. An optimized rule reviewed at every close runs its days in
+    :func:`driftwise.backtest.optimized.simulate_day` (the same arrays, to the bit).
     """
+    if optimized.simulate_day(batch, state, out, k):
+        return True
     book = state.book
     pay_borrow(batch, state, out, k)
     batch, ctx, costs = open_day(batch, state, k)

@@ -334,7 +334,7 @@ def risk_factor(cov_annual: FloatArray | None, vol_annual: FloatArray | None,
     cov = np.asarray(cov_annual, dtype=np.float64)
     if not np.isfinite(cov).all():  # nan_to_num's own checks cost more than Cholesky
         cov = np.nan_to_num(cov)
-    if not np.array_equal(cov, cov.T):  # a symmetric Σ (the estimators') is its own mean
+    if not (cov == cov.T).all():  # a symmetric Σ (the estimators') is its own mean
         cov = cov + cov.T
         cov *= 0.5
     if n_assets <= EXACT_RISK_ASSETS:

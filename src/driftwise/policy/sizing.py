@@ -460,7 +460,7 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
     # the inputs are validated already: only the destination is checked (it must sum to 1
     # with its cash) before it is sized as FULL (a fresh holdings buffer, which the result
     # reuses)
-    _check_target(dest, dest_cash, inp.active)
+    check_target(dest, dest_cash, inp.active)
     full_inp = _Inputs(inp.weights, inp.cash_weight, inp.cash_usd, inp.nav_usd, dest,
                        inp.weights * inp.nav_usd[:, None], inp.prices_usd, inp.price_ok,
                        inp.active)
@@ -625,23 +625,29 @@ def _prepare(weights: npt.ArrayLike, cash_weight: npt.ArrayLike, target: npt.Arr
     if prices.shape != (n_a,):
         raise ConfigError(f"sizing: prices_usd must be shaped ({n_a},), found {prices.shape}")
     price_ok = (prices > 0.0) & (prices < np.inf)  # NaN fails both
-    _check_state(w, cash_w, nav, t, _vector(target_cash, "target_cash", n_c), act)
+    check_state(w, cash_w, nav, t, _vector(target_cash, "target_cash", n_c), act)
     return _Inputs(w, cash_w, cash_w * nav, nav, t, w * nav[:, None],
                    np.where(price_ok, prices, 1.0), price_ok, act)
 
 
-def _check_state(w: FloatArray, cash_w: FloatArray, nav: FloatArray, t: FloatArray,
-                 t_cash: FloatArray, act: BoolArray) -> None:
+def check_state(w: FloatArray, cash_w: FloatArray, nav: FloatArray, t: FloatArray,
+                t_cash: FloatArray, act: BoolArray) -> None:
     """Active configurations: positive NAV, weights and targets summing to 1 with cash."""
+    check_book(w, cash_w, nav, act)
+    check_target(t, t_cash, act)
+
+
+def check_book(w: FloatArray, cash_w: FloatArray, nav: FloatArray, act: BoolArray) -> None:
+    """Active configurations: positive NAV, weights summing to 1 with cash (the first
+    checks of :func:`check_state`)."""
     bad_nav = act & ~((nav > 0.0) & (nav < np.inf))  # NaN fails both
     if bad_nav.any():
         raise DataError("NAV must be positive", field="nav_usd", expected="a positive amount",
                         found=str(nav[bad_nav][0]))
     _check_sum(w.sum(axis=1) + cash_w, act, "weights", "weights plus cash")
-    _check_target(t, t_cash, act)
 
 
-def _check_target(t: FloatArray, t_cash: FloatArray, act: BoolArray) -> None:
+def check_target(t: FloatArray, t_cash: FloatArray, act: BoolArray) -> None:
     """Active configurations: targets summing to 1 with the cash target."""
     _check_sum(t.sum(axis=-1) + t_cash, act, "target_weight", "targets plus target cash")
 
