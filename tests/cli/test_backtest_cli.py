@@ -31,8 +31,14 @@ def test_default_is_the_methodology_rules_with_required_fields(capsys: pytest.Ca
         assert row["te_low"] <= row["te_annual"] <= row["te_high"]
         assert row["final_nav_usd"] == pytest.approx(
             data["initial_nav_usd"] * (1 + row["total_return"]))
-    assert data["ranking_basis"].endswith("--paths-length N ranks the rules across many "
-                                          "paths with intervals")
+    assert data["ranking_basis"].startswith("ranked by the mean over the window's calendar "
+                                            "years")
+    assert data["ranking_basis"].endswith("--paths-length N ranks the rules across many paths")
+    ranked = data["ranking_intervals"]
+    assert [r["config"] for r in ranked] == data["ranking"]
+    for r in ranked:  # 2020-01 .. 2021-06: one calendar year of at least 126 days, no interval
+        assert r["n_years"] == 1 and (r["rank_low"], r["rank_high"]) == (1, 5)
+        assert len(r["tied_with"].split(", ")) == 4
     monthly = data["policies"]["monthly"]
     assert monthly["n_rebalances"] == 17  # first sessions of Feb-Dec 2020 (11) + Jan-Jun 2021 (6)
 
@@ -147,6 +153,12 @@ def test_optimum_view_one_labelled_row_per_cost_setting() -> None:
     assert view.loc["flat 10 bps", "optimal threshold"] == "5.0%"
     assert view.iloc[1]["optimal threshold"] == "3.0% (grid edge)"
     assert view.iloc[0]["cost k"] == "10.0 bps"
+    assert view.iloc[0]["not told apart (95%)"] == "point estimate on one path, no interval"
+    optimum["not_told_apart"] = ["0.03/0.05", None]
+    optimum["n_years"] = [10, 0]
+    view = optimum_view(optimum)
+    assert view.iloc[0]["not told apart (95%)"] == "3.0%, 5.0% (G = 10 years)"
+    assert view.iloc[1]["not told apart (95%)"] == "point estimate on one path, no interval"
 
 
 def test_cost_setting_labels() -> None:
