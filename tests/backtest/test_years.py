@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from driftwise.backtest.cluster_robust import clustered_mean, clustered_means
 from driftwise.backtest.years import (
     YearlyMetrics,
     difference_to,
@@ -186,3 +187,21 @@ def test_yearly_metrics_follow_the_definitions() -> None:
     np.testing.assert_array_equal(sub.te, y.te[:, [2, 0]])
     with pytest.raises(ConfigError, match="unknown configuration"):
         yearly_metrics(r, ["zzz"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 30), st.integers(1, 6), st.booleans())
+def test_clustered_means_equal_the_one_column_mean(seed: int, n: int, k: int,
+                                                   with_nan: bool) -> None:
+    """The vectorized means equal :func:`clustered_mean` column by column (several events
+    per cluster, a column with a NaN left to the plain path)."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0.0, 1.0, (n, k))
+    if with_nan:
+        values[rng.integers(0, n), rng.integers(0, k)] = np.nan
+    cluster = rng.integers(0, max(1, n // 3), n)
+    mean, low, high = clustered_means(values, cluster)
+    for c in range(k):
+        expected = clustered_mean(values[:, c], cluster)
+        np.testing.assert_allclose([mean[c], low[c], high[c]], expected, rtol=1e-12,
+                                   atol=1e-14)

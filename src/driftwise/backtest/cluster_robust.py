@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special as _special
 
-__all__ = ["LEVEL", "clustered_mean", "cr2_variance", "t_critical"]
+__all__ = ["LEVEL", "clustered_mean", "clustered_means", "cr2_variance", "t_critical"]
 
 LEVEL = 0.95
 """Confidence level of every interval (two-sided)."""
@@ -102,3 +102,41 @@ def clustered_mean(values: npt.ArrayLike, cluster: npt.ArrayLike, *,
     return (m, m - half, m + half)
 
 
+
+
+def clustered_means(values: npt.ArrayLike, cluster: npt.ArrayLike, *,
+                    level: float = LEVEL) -> tuple[npt.NDArray[np.float64],
+                                                   npt.NDArray[np.float64],
+                                                   npt.NDArray[np.float64]]:
+    """:func:`clustered_mean` of every column of ``values`` (shape (N, K)), the clusters
+    shared: ``(mean, low, high)``, each shape (K,).
+
+    Columns whose values are all finite are computed at once with the formula of
+    :func:`cr2_variance`; a column holding a non-finite value goes through
+    :func:`clustered_mean` (which leaves such values out). Equal to
+    :func:`clustered_mean` column by column up to rounding (``tests/backtest/test_years.py``).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    groups = np.asarray(cluster)
+    k = x.shape[1]
+    mean, low, high = (np.full(k, np.nan) for _ in range(3))
+    finite = np.isfinite(x).all(axis=0)
+    n = x.shape[0]
+    if n and finite.any():
+        cols = np.flatnonzero(finite)
+        part = x[:, cols]
+        m = part.mean(axis=0)
+        _, inv = np.unique(groups, return_inverse=True)
+        n_c = np.bincount(inv).astype(np.float64)
+        g = len(n_c)
+        mean[cols] = m
+        if g >= 2:
+            s_c = np.zeros((g, len(cols)))
+            np.add.at(s_c, inv, part)
+            var = np.sum((s_c - m[None, :] * n_c[:, None]) ** 2
+                         / (1.0 - n_c / n)[:, None], axis=0) / (n * n)
+            half = t_critical(g, level) * np.sqrt(var)
+            low[cols], high[cols] = m - half, m + half
+    for c in np.flatnonzero(~finite):
+        mean[c], low[c], high[c] = clustered_mean(x[:, c], groups, level=level)
+    return mean, low, high

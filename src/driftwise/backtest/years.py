@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import FloatArray, IntArray
-from driftwise.backtest.cluster_robust import LEVEL, clustered_mean
+from driftwise.backtest.cluster_robust import LEVEL, clustered_means
 from driftwise.backtest.metrics import (
     ResultLike,
     cost_per_year,
@@ -152,11 +152,7 @@ def difference_to(values: FloatArray, years: IntArray, base: int, *,
     """Mean yearly difference of every column to column ``base``, with its CR2
     ``t(G − 1)`` interval: ``(mean, low, high)``, each shape (C,). The base column's own
     difference is 0 with the interval [0, 0]; NaN intervals with fewer than two years."""
-    mean, low, high = (np.full(values.shape[1], np.nan) for _ in range(3))
-    for c in range(values.shape[1]):
-        mean[c], low[c], high[c] = clustered_mean(values[:, c] - values[:, base], years,
-                                                  level=level)
-    return mean, low, high
+    return clustered_means(values - values[:, [base]], years, level=level)
 
 
 def _apart(low: float, high: float) -> bool:
@@ -170,14 +166,12 @@ def year_pairs(yearly: YearlyMetrics, tracking_aversion: float, *,
     yearly score difference ``a − b`` (``estimate``) with its CR2 ``t(G − 1)`` interval
     (``low``, ``high``), ``n_years`` and ``told_apart`` (the interval excludes 0)."""
     score = yearly.score(tracking_aversion)
-    rows = []
-    for i, a in enumerate(yearly.names):
-        for j in range(i + 1, len(yearly.names)):
-            mean, low, high = clustered_mean(score[:, i] - score[:, j], yearly.years,
-                                             level=level)
-            rows.append({"a": a, "b": yearly.names[j], "estimate": mean, "low": low,
-                         "high": high, "n_years": yearly.n_years,
-                         "told_apart": _apart(low, high)})
+    ia, ib = np.triu_indices(len(yearly.names), k=1)
+    mean, low, high = clustered_means(score[:, ia] - score[:, ib], yearly.years, level=level)
+    rows = [{"a": yearly.names[i], "b": yearly.names[j], "estimate": float(mean[p]),
+             "low": float(low[p]), "high": float(high[p]), "n_years": yearly.n_years,
+             "told_apart": _apart(float(low[p]), float(high[p]))}
+            for p, (i, j) in enumerate(zip(ia, ib, strict=True))]
     return pd.DataFrame(rows, columns=["a", "b", "estimate", "low", "high", "n_years",
                                        "told_apart"])
 
@@ -198,7 +192,7 @@ def year_ranking(yearly: YearlyMetrics, tracking_aversion: float, *,
     score = yearly.score(tracking_aversion)
     names = list(yearly.names)
     n = len(names)
-    per_rule = [clustered_mean(score[:, c], yearly.years, level=level) for c in range(n)]
+    means, lows, highs = clustered_means(score, yearly.years, level=level)
     pairs = year_pairs(yearly, tracking_aversion, level=level)
     tied: dict[str, list[str]] = {name: [] for name in names}
     for row in pairs.itertuples():
@@ -213,8 +207,7 @@ def year_ranking(yearly: YearlyMetrics, tracking_aversion: float, *,
         better[j] = int(np.sum(high < 0.0))  # rules whose score is below j's
         worse[j] = int(np.sum(low > 0.0))
     frame = pd.DataFrame({
-        "score": [m for m, _, _ in per_rule], "score_low": [lo for _, lo, _ in per_rule],
-        "score_high": [hi for _, _, hi in per_rule],
+        "score": means, "score_low": lows, "score_high": highs,
         "rank_low": 1 + better, "rank_high": n - worse,
         "tied_with": [", ".join(tied[name]) for name in names],
         "n_years": yearly.n_years}, index=pd.Index(names, name="config"))
