@@ -39,6 +39,12 @@ def test_default_is_the_methodology_rules_with_required_fields(capsys: pytest.Ca
     for r in ranked:  # 2020-01 .. 2021-06: one calendar year of at least 126 days, no interval
         assert r["n_years"] == 1 and (r["rank_low"], r["rank_high"]) == (1, 5)
         assert len(r["tied_with"].split(", ")) == 4
+
+    capsys.readouterr()
+    assert main(["backtest", *WINDOW]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Ranking over the window's 1 calendar years" in out
+    assert "bps, no interval (G < 2)" in out
     monthly = data["policies"]["monthly"]
     assert monthly["n_rebalances"] == 17  # first sessions of Feb-Dec 2020 (11) + Jan-Jun 2021 (6)
 

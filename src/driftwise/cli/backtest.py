@@ -433,6 +433,7 @@ def ranking_view(ranked: pd.DataFrame) -> pd.DataFrame:
                        zip(ranked["rank"], ranked["rank_low"], ranked["rank_high"],
                            strict=True)],
         "yearly score": [f"{num(1e4 * x, 1)} [{num(1e4 * lo, 1)}, {num(1e4 * hi, 1)}] bps"
+                         if lo == lo else f"{num(1e4 * x, 1)} bps, no interval (G < 2)"
                          for x, lo, hi in zip(ranked["score"], ranked["score_low"],
                                               ranked["score_high"], strict=True)],
         "window score": [f"{num(1e4 * x, 1)} bps" for x in ranked["window_score"]],
