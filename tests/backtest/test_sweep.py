@@ -12,9 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
+from scipy import stats
 
 from driftwise.app.sweep import (
     GRID_COLUMNS,
+    POINT_ESTIMATE,
+    YEARS_BASIS,
     SweepGrid,
     empirical_optimal_threshold,
     progress_bar,
@@ -23,6 +26,7 @@ from driftwise.app.sweep import (
     write_table,
 )
 from driftwise.backtest.metrics import METRIC_COLUMNS, policy_metrics
+from driftwise.backtest.years import YearlyMetrics
 from driftwise.config import (
     BacktestConfig,
     Config,
@@ -372,3 +376,79 @@ def test_progress_bar_reports_and_disappears() -> None:
 def test_progress_bar_disabled_is_silent() -> None:
     with progress_bar(enabled=False) as progress:
         progress(1, 2)
+
+
+def synthetic_years(table: pd.DataFrame, g: int = 8, noise: float = 0.1,
+                    seed: int = 2) -> YearlyMetrics:
+    """Each configuration's yearly TE and cost: the table's values times a year effect
+    common to every configuration (the year's market) and a small noise of its own."""
+    rng = np.random.default_rng(seed)
+    names = tuple(str(c) for c in table["config"])
+    year = rng.uniform(0.7, 1.3, (g, 1))
+    own = 1.0 + noise * rng.normal(0.0, 1.0, (g, len(names)))
+    te = table["te_annual"].to_numpy()[None, :] * year * own
+    cost = table["cost_per_year"].to_numpy()[None, :] * year * own[::-1]
+    return YearlyMetrics(names=names, years=np.arange(2000, 2000 + g), days=np.full(g, 252),
+                         te=te, cost=cost)
+
+
+def test_thresholds_not_told_apart_oracle() -> None:
+    """The set recomputed by hand: thresholds whose one-sample t interval of the yearly
+    utility difference to the optimum reaches 0 or below."""
+    table = synthetic_table()
+    years = synthetic_years(table)
+    got = empirical_optimal_threshold(table, yearly=years).set_index("flat_cost_bps")
+    score = years.te ** 2 + years.cost  # γ/2 = 1
+    for b in (10.0, 50.0):
+        row = got.loc[b]
+        best = years.names.index(str(row["config"]))
+        kept = []
+        for h in HS:
+            c = years.names.index(f"b{b:g}_h{h:g}")
+            d = score[:, c] - score[:, best]
+            low = d.mean() - stats.t.ppf(0.975, 7) * d.std(ddof=1) / math.sqrt(8) if c != best \
+                else 0.0
+            if low <= 0:
+                kept.append(h)
+        assert row["not_told_apart"] == "/".join(f"{h:g}" for h in kept)
+        assert (row["not_told_apart_low"], row["not_told_apart_high"]) == (min(kept), max(kept))
+        assert row["optimal_threshold"] in kept and row["n_years"] == 8
+        assert row["basis"] == YEARS_BASIS
+        # a clear difference is told apart: the grid's ends are far from the optimum
+        assert HS[0] not in kept and HS[-1] not in kept
+        # a non-difference is not: the neighbours of the optimum stay in the set
+        near = {round(row["optimal_threshold"] + d, 3) for d in (-0.005, 0.005)}
+        assert near <= {round(h, 3) for h in kept}
+
+
+def test_without_years_the_optimum_is_labelled_a_point_estimate() -> None:
+    got = empirical_optimal_threshold(synthetic_table())
+    assert got["basis"].tolist() == [POINT_ESTIMATE] * 2
+    assert got["not_told_apart"].isna().all() and (got["n_years"] == 0).all()
+
+
+def test_one_year_tells_no_threshold_apart() -> None:
+    table = synthetic_table()
+    got = empirical_optimal_threshold(table, yearly=synthetic_years(table, g=1))
+    assert got["not_told_apart"].iloc[0] == "/".join(f"{h:g}" for h in HS)
+    assert got["n_years"].iloc[0] == 1
+
+
+def test_not_told_apart_under_a_budget() -> None:
+    """Under a budget the yearly TE of the feasible thresholds is compared; infeasible
+    thresholds are never in the set."""
+    table = synthetic_table()
+    got = empirical_optimal_threshold(table, objective="min_te_under_budget",
+                                      cost_budget=1.000001e-3, yearly=synthetic_years(table))
+    row = got.iloc[0]  # b = 10: feasible from 0.02, optimum 0.02
+    kept = [float(h) for h in row["not_told_apart"].split("/")]
+    assert min(kept) == 0.02 and row["optimal_threshold"] == 0.02
+
+
+def test_years_must_cover_the_table() -> None:
+    table = synthetic_table()
+    years = synthetic_years(table[table["flat_cost_bps"] == 10.0])
+    with pytest.raises(ConfigError, match="miss configuration"):
+        empirical_optimal_threshold(table, yearly=years)
+    with pytest.raises(ConfigError, match="'config' column"):
+        empirical_optimal_threshold(table.drop(columns="config"), yearly=years)

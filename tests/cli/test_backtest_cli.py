@@ -31,8 +31,20 @@ def test_default_is_the_methodology_rules_with_required_fields(capsys: pytest.Ca
         assert row["te_low"] <= row["te_annual"] <= row["te_high"]
         assert row["final_nav_usd"] == pytest.approx(
             data["initial_nav_usd"] * (1 + row["total_return"]))
-    assert data["ranking_basis"].endswith("--paths-length N ranks the rules across many "
-                                          "paths with intervals")
+    assert data["ranking_basis"].startswith("ranked by the mean over the window's calendar "
+                                            "years")
+    assert data["ranking_basis"].endswith("--paths-length N ranks the rules across many paths")
+    ranked = data["ranking_intervals"]
+    assert [r["config"] for r in ranked] == data["ranking"]
+    for r in ranked:  # 2020-01 .. 2021-06: one calendar year of at least 126 days, no interval
+        assert r["n_years"] == 1 and (r["rank_low"], r["rank_high"]) == (1, 5)
+        assert len(r["tied_with"].split(", ")) == 4
+
+    capsys.readouterr()
+    assert main(["backtest", *WINDOW]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Ranking over the window's 1 calendar years" in out
+    assert "bps, no interval (G < 2)" in out
     monthly = data["policies"]["monthly"]
     assert monthly["n_rebalances"] == 17  # first sessions of Feb-Dec 2020 (11) + Jan-Jun 2021 (6)
 
@@ -147,6 +159,12 @@ def test_optimum_view_one_labelled_row_per_cost_setting() -> None:
     assert view.loc["flat 10 bps", "optimal threshold"] == "5.0%"
     assert view.iloc[1]["optimal threshold"] == "3.0% (grid edge)"
     assert view.iloc[0]["cost k"] == "10.0 bps"
+    assert view.iloc[0]["not told apart (95%)"] == "point estimate on one path, no interval"
+    optimum["not_told_apart"] = ["0.03/0.05", None]
+    optimum["n_years"] = [10, 0]
+    view = optimum_view(optimum)
+    assert view.iloc[0]["not told apart (95%)"] == "3.0%, 5.0% (G = 10 years)"
+    assert view.iloc[1]["not told apart (95%)"] == "point estimate on one path, no interval"
 
 
 def test_cost_setting_labels() -> None:
@@ -267,3 +285,25 @@ def test_risk_free_file_makes_cash_earn_its_rate(capsys: pytest.CaptureFixture[s
     assert main(["backtest", *args, "--risk-free", str(bad)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "rate_annual" in err and "pct.csv" in err
+
+
+def test_the_one_path_ranking_has_intervals_over_calendar_years(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Eight calendar years of the sample: monthly rebalancing (TE 0.5%) is told apart from
+    annual and never (TE 2-3%); annual and never cannot be told apart."""
+    report = tmp_path / "r.html"
+    data = run_json(["--start", "2012-01-03", "--end", "2019-12-31", "--samples", "50",
+                     "--policy", "monthly", "--policy", "never", "--policy", "annual",
+                     "--report", str(report)], capsys)
+    ranked = {r["config"]: r for r in data["ranking_intervals"]}
+    assert data["ranking"][0] == "monthly" and ranked["monthly"]["tied_with"] == ""
+    assert ranked["annual"]["tied_with"] == "never" and ranked["never"]["tied_with"] == "annual"
+    for r in ranked.values():
+        assert r["n_years"] == 8
+        assert r["score_low"] <= r["score"] <= r["score_high"]
+        assert r["rank_low"] <= r["rank"] <= r["rank_high"]
+    pairs = {(p["a"], p["b"]): p for p in data["ranking_pairs"]}
+    assert pairs[("monthly", "never")]["told_apart"] and pairs[("monthly", "never")]["high"] < 0
+    assert not pairs[("never", "annual")]["told_apart"]
+    html = report.read_text(encoding="utf-8")
+    assert "backtest-ranking" in html and "over its 8 calendar years" in html

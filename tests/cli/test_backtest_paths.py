@@ -29,8 +29,9 @@ def test_json_and_report_carry_the_paths(tmp_path: Path,
         assert row["score_low"] <= row["score"] <= row["score_high"]
     assert {d["metric"] for d in paths["differences"]} >= {"te_annual", "score"}
     assert len({tuple(p["tickers"].split()) for p in paths["paths"]}) == 2
-    assert data["ranking_basis"].startswith("order on this one path")
-    assert data["ranking_basis"].endswith("the ranking with intervals is the one across paths")
+    assert data["ranking_basis"].startswith("ranked by the mean over the window's calendar "
+                                            "years")
+    assert data["ranking_basis"].endswith("the ranking across many paths stands beside it")
     html = report.read_text(encoding="utf-8")
     assert "backtest-paths" in html and "Across many paths" in html
 
@@ -39,8 +40,8 @@ def test_terminal_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(ARGS) == EXIT_OK
     out = capsys.readouterr().out
     assert "Across 2 paths" in out and "P(a beats b)" in out
-    assert "order on this one path" in out and "the ranking with intervals is the one across " \
-        "paths" in " ".join(out.split())
+    assert "Ranking over the window's 1 calendar years" in " ".join(out.split())
+    assert "the ranking across many paths stands beside it" in " ".join(out.split())
     assert "moving-block bootstrap over start dates" in out
 
 

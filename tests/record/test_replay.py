@@ -155,6 +155,14 @@ def test_the_quarterly_review_against_the_empirical_optimum(replayed: Engine) ->
     assert review.optimal_threshold == sweep["threshold"].iloc[int(np.argmin(score))]
     assert review.threshold == CONFIG.policy.threshold
     assert review.window[1] == LAST and review.window[0] >= dt.date(2019, 1, 2)
+    # the thresholds not told apart from the optimum across the sweep's calendar years
+    assert review.optimal_threshold in review.not_told_apart
+    assert set(review.not_told_apart) <= set(CONFIG.backtest.thresholds)
+    # 2019 and four months of 2020 (fewer than 126 sessions): one year, no interval, so
+    # no threshold is told apart from the optimum
+    assert review.n_years == 1
+    assert review.not_told_apart == tuple(sorted(CONFIG.backtest.thresholds))
+    assert "calendar years" in review.basis
     names = [name for name, _, _ in review.target_checks]
     assert dict((n, ok) for n, ok, _ in review.target_checks)["weights and cash sum to 1"]
     assert "every target ticker priced" in names
@@ -184,6 +192,9 @@ def test_review_from_the_command_line(replayed: Engine, capsys: pytest.CaptureFi
     assert weekly["days_to_breach"] == pytest.approx(expected.days_to_breach)
     assert main(["review", "monthly", "--db", url, *config]) == EXIT_OK
     assert "realized TE (annual)" in capsys.readouterr().out
+    assert main(["review", "quarterly", "--db", url, *config]) == EXIT_OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "not told apart from the optimum" in out and "calendar years" in out
     assert main(["review", "yearly", "--db", url]) == 2
 
 

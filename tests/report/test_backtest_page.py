@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftwise.backtest.years import year_ranking, yearly_metrics
 from driftwise.metrics.threshold import ThresholdInputs
 from driftwise.report.backtest_page import (
     BacktestPageData,
@@ -21,6 +22,7 @@ from driftwise.report.backtest_page import (
     frontier_figure,
     metrics_table,
     nav_figure,
+    optimum_blocks,
     pareto_front,
     ranking_loss,
     regime_labels,
@@ -330,3 +332,40 @@ def test_backtest_headline_names_the_best_across_paths_with_its_rank_interval(
     alone = ranking.assign(tied_with=["", ""])
     text = backtest_headline(backtest_data(backtest_result, paths_ranking=alone))
     assert text.endswith("the best is b: rank 1–2 at 95%, told apart from every other rule.")
+
+
+def test_the_one_path_ranking_over_calendar_years(backtest_result: SimpleNamespace) -> None:
+    """The ranking across the path's calendar years: a table with rank intervals and the
+    rules each cannot be told apart from, and the headline's clause on the best rule."""
+    rf = np.zeros(len(backtest_result.dates))
+    yearly = yearly_metrics(SimpleNamespace(**vars(backtest_result), risk_free_annual=rf))
+    ranked = year_ranking(yearly, 2.0)
+    data = backtest_data(backtest_result, ranking=ranked)
+    best = ranking_loss(data.metrics, 2.0).idxmin()
+    text = backtest_headline(data)
+    g = yearly.n_years
+    row = ranked.loc[best]
+    if g >= 2:
+        assert f"over its {g} calendar years rank {row['rank_low']}–{row['rank_high']}" in text
+    else:
+        assert "no rule is told apart from another on this path" in text
+    tables = [b for b in backtest_page(data).blocks if getattr(b, "key", "") == "backtest-ranking"]
+    assert len(tables) == 1
+    shown = tables[0].frame
+    assert list(shown.index) == list(ranked.index)
+    assert shown["rank [95%]"].iloc[0].startswith("1 [")
+
+
+def test_the_optimum_table_names_the_thresholds_not_told_apart() -> None:
+    optimum = pd.DataFrame({"flat_cost_bps": [10.0, np.nan], "vix_mult_low": [np.nan, 1.0],
+                            "vix_mult_mid": [np.nan, 1.5], "vix_mult_high": [np.nan, 2.5],
+                            "impact_model": [None, "square_root"],
+                            "optimal_threshold": [0.05, 0.03],
+                            "not_told_apart": ["0.03/0.05/0.07", None], "n_years": [9, 0]})
+    (table,) = optimum_blocks(optimum)
+    assert list(table.frame.index) == ["10 bp", "cost model VIX ×1/1.5/2.5, square root"]
+    cells = table.frame["not told apart from it (95%)"].tolist()
+    assert cells[0].endswith("(G = 9 years)") and cells[0].count("%") == 3
+    assert cells[1] == "point estimate on one path, no interval"
+    assert optimum_blocks(None) == [] and optimum_blocks(optimum.drop(
+        columns="not_told_apart")) == []

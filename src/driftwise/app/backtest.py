@@ -3,7 +3,9 @@
 :func:`compare` runs the engine once over every configuration (policies and, optionally,
 a sweep grid), then computes the backtest metrics, a block-bootstrap interval for
 each policy's TE and cost, paired intervals for every policy's difference to a baseline,
-a ranking, and, for a sweep, the empirical optimal threshold beside the corrected band.
+a ranking with intervals across the window's calendar years
+(:mod:`driftwise.backtest.years`), and, for a sweep, the empirical optimal threshold with
+the thresholds not told apart from it, beside the corrected band.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from driftwise.backtest.engine import BacktestResult
 from driftwise.backtest.falsification import falsification_tests
 from driftwise.backtest.metrics import policy_metrics, ranking
 from driftwise.backtest.paths import PathSettings
+from driftwise.backtest.years import (
+    ranking_line,
+    year_pairs,
+    year_ranking,
+    yearly_metrics,
+)
 from driftwise.calendar import DateLike
 from driftwise.config import Config, TriggerKind
 from driftwise.config.assemble import backtest_configs, cost_params, monitor_config
@@ -58,7 +66,13 @@ class Comparison:
     metrics : pd.DataFrame
         One row per policy, with ``te_low/te_high`` and ``cost_low/cost_high`` intervals.
     ranked : pd.DataFrame
-        Best first by ``γ/2·TE² + cost per year``.
+        The rules best first by their mean yearly ``γ/2·TE² + cost per year`` across the
+        window's calendar years, with intervals, rank intervals, the rules each cannot
+        be told apart from and ``n_years`` (:func:`~driftwise.backtest.years.year_ranking`;
+        ``window_score`` the whole-window score).
+    ranked_pairs : pd.DataFrame
+        Every pair's mean yearly score difference with its interval
+        (:func:`~driftwise.backtest.years.year_pairs`).
     differences : pd.DataFrame
         Each policy minus the baseline, per metric, with a paired bootstrap interval.
     sweep : pd.DataFrame or None
@@ -93,6 +107,7 @@ class Comparison:
     falsification: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     paths: PathComparison | None = None
     notices: tuple[Notice, ...] = ()
+    ranked_pairs: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """The metrics, tidy: one row per rule (column ``config``), the table of ``--table``;
@@ -111,8 +126,9 @@ class Comparison:
             (str(name), f"TE {_display.pct(row['te_annual'])}, cost/yr "
              f"{1e4 * float(row['cost_per_year']):.1f} bps, {int(row['n_rebalances'])} "
              "rebalances") for name, row in self.metrics.iterrows()]
-        rows.append(("order on this one path (best first, no interval)",
-                     " > ".join(map(str, self.ranked.index))))
+        years = int(self.ranked["n_years"].iloc[0]) if len(self.ranked) else 0
+        rows.append((f"ranking over {years} calendar years, rank [95%]",
+                     ranking_line(self.ranked)))
         rows += [(f"flag: {n.flag.value}", n.detail) for n in self.notices]
         if self.paths is not None:
             rows += [(f"over {self.paths.stats.n_paths} paths: {name}", text)
@@ -159,7 +175,8 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
                                         scheduler=scheduler)
         sweep = tidy(sweep_result, policy_metrics(sweep_result))
         if theory is not None and sweep["threshold"].notna().any():
-            optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion)
+            optimum = threshold_comparison(sweep, theory, tracking_aversion=tracking_aversion,
+                                           yearly=yearly_metrics(sweep_result))
     falsification = falsification_table(result, configs, metrics,
                                         tracking_aversion=tracking_aversion, samples=samples,
                                         block=block, seed=seed)
@@ -170,8 +187,11 @@ def compare(inputs: Inputs, configs: Sequence[Config], names: Sequence[str] | No
                              block=block, seed=seed, progress=progress, workers=workers,
                              scheduler=scheduler)
     first, last = pd.Timestamp(result.dates[0]), pd.Timestamp(result.dates[-1])
+    yearly = yearly_metrics(result)
+    window = ranking(metrics, tracking_aversion=tracking_aversion)["score"]
     return Comparison(result=result, metrics=metrics,
-                      ranked=ranking(metrics, tracking_aversion=tracking_aversion),
+                      ranked=year_ranking(yearly, tracking_aversion, window_score=window),
+                      ranked_pairs=year_pairs(yearly, tracking_aversion),
                       differences=differences, sweep=sweep, optimum=optimum, theory=theory,
                       sweep_result=sweep_result, falsification=falsification, paths=many,
                       notices=run_notices(inputs, first, last,

@@ -15,7 +15,9 @@ history ``driftwise daily`` recorded.
 * **quarterly**: the target version re-checked (weights and cash sum to one, every
   target ticker priced, held tickers outside the targets, its age) and the threshold
   against the empirical optimum: the configuration's thresholds swept on the recorded
-  prices over the last years (``app.sweep.empirical_optimal_threshold``).
+  prices over the last years (``app.sweep.empirical_optimal_threshold``), with the
+  thresholds not told apart from it across the sweep's calendar years (a 95% CR2
+  ``t(G − 1)`` interval; with fewer than two full years none is told apart).
 """
 
 from __future__ import annotations
@@ -139,6 +141,14 @@ class QuarterlyReview:
         ``policy.threshold``.
     optimal_threshold : float
         The swept threshold of least ``γ/2·TE² + cost per year`` on the recorded prices.
+    not_told_apart : tuple of float
+        The swept thresholds not told apart from the optimum across the sweep's calendar
+        years (:func:`~driftwise.app.sweep.empirical_optimal_threshold`), the optimum
+        included; every threshold when there are fewer than two years.
+    n_years : int
+        ``G``, the calendar years (of at least 126 sessions) that set rests on.
+    basis : str
+        What the optimum rests on, in words.
     sweep : pd.DataFrame
         One row per threshold swept: ``threshold``, ``te_annual``, ``cost_per_year``,
         ``objective_value``.
@@ -154,6 +164,9 @@ class QuarterlyReview:
     at_grid_edge: bool
     sweep: pd.DataFrame = field(repr=False)
     window: tuple[dt.date, dt.date]
+    not_told_apart: tuple[float, ...] = ()
+    n_years: int = 0
+    basis: str = ""
 
 
 def _plans_between(connection: Connection, account: int, first: dt.date, last: dt.date
@@ -354,6 +367,7 @@ def quarterly_review(connection: Connection, account: int, as_of: dt.date, confi
     """
     from driftwise.app.sweep import empirical_optimal_threshold, tidy
     from driftwise.backtest.metrics import policy_metrics
+    from driftwise.backtest.years import yearly_metrics
     from driftwise.config.assemble import backtest_configs
 
     found = load_record_inputs(connection, account, as_of,
@@ -376,7 +390,10 @@ def quarterly_review(connection: Connection, account: int, as_of: dt.date, confi
                               names=[f"threshold {h:g}" for h in config.backtest.thresholds])
     table = tidy(result, policy_metrics(result))
     best = empirical_optimal_threshold(table, by=[],
-                                       tracking_aversion=config.policy.tracking_aversion)
+                                       tracking_aversion=config.policy.tracking_aversion,
+                                       yearly=yearly_metrics(result))
+    apart = best["not_told_apart"].iloc[0]
+    near = tuple(float(h) for h in apart.split("/")) if isinstance(apart, str) else ()
     gamma = config.policy.tracking_aversion
     sweep = table[["threshold", "te_annual", "cost_per_year"]].copy()
     sweep["objective_value"] = gamma / 2 * sweep["te_annual"] ** 2 + sweep["cost_per_year"]
@@ -384,5 +401,7 @@ def quarterly_review(connection: Connection, account: int, as_of: dt.date, confi
     return QuarterlyReview(as_of, version, tuple(checks), config.policy.threshold,
                            float(best["optimal_threshold"].iloc[0]),
                            bool(best["at_grid_edge"].iloc[0]),
-                           sweep.reset_index(drop=True), used)
+                           sweep.reset_index(drop=True), used,
+                           near,
+                           int(best["n_years"].iloc[0]), str(best["basis"].iloc[0]))
 

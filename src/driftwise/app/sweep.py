@@ -9,7 +9,11 @@ empirical optimal threshold next to the corrected theoretical band.
 * :func:`tidy` joins each configuration's grid coordinates (read back from the TOML the
   result stores, so they do not depend on how the engine labels its ``params``) with
   :func:`~driftwise.backtest.metrics.policy_metrics`.
-* :func:`empirical_optimal_threshold` and :func:`threshold_comparison` read that table.
+* :func:`empirical_optimal_threshold` and :func:`threshold_comparison` read that table;
+  given the sweep's calendar years (:func:`~driftwise.backtest.years.yearly_metrics`),
+  the optimum carries the set of thresholds not told apart from it (the 95% CR2
+  ``t(G − 1)`` interval of their mean yearly objective difference to the optimum reaches
+  0 or below), else it is labelled a one-path point estimate without an interval.
 
 A **flat cost level** replaces the whole cost model (``costs.flat_cost_bps``; it is not
 scaled by the VIX regime), so the VIX multipliers and impact model only matter for the
@@ -36,6 +40,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from driftwise._atomic import atomic_path
 from driftwise.backtest.metrics import ResultLike
+from driftwise.backtest.years import YearlyMetrics, difference_to
 from driftwise.config import (
     BacktestConfig,
     Config,
@@ -51,6 +56,11 @@ __all__ = [
     "GRID_COLUMNS", "Objective", "SweepGrid", "empirical_optimal_threshold", "progress_bar",
     "threshold_comparison", "tidy", "write_table",
 ]
+
+POINT_ESTIMATE = "one path, whole window: a point estimate without an interval"
+YEARS_BASIS = ("thresholds not told apart from the optimum: 95% CR2 t(G−1) interval of the "
+               "mean yearly objective difference across the window's G calendar years")
+"""What the optimum rests on (the ``basis`` column), without and with calendar years."""
 
 BPS = 1e4
 GRID_COLUMNS = (
@@ -352,7 +362,7 @@ def _objective_values(rows: pd.DataFrame, objective: Objective, tracking_aversio
 def empirical_optimal_threshold(
     table: pd.DataFrame, *, by: Sequence[str] | None = None,
     objective: Objective | str = Objective.UTILITY, tracking_aversion: float = 2.0,
-    cost_budget: float | None = None,
+    cost_budget: float | None = None, yearly: YearlyMetrics | None = None,
 ) -> pd.DataFrame:
     """The swept threshold with the best objective, per cost level and other grid values.
 
@@ -373,20 +383,39 @@ def empirical_optimal_threshold(
         ``gamma`` of the utility (2.0, the ``policy.tracking_aversion`` default).
     cost_budget : float, optional
         Yearly cost budget, fraction of NAV (required by ``min_te_under_budget``).
+    yearly : YearlyMetrics, optional
+        TE and cost of every configuration of the table (column ``config``) in each
+        calendar year of the window (:func:`~driftwise.backtest.years.yearly_metrics`):
+        the thresholds not told apart from the optimum come from them.
 
     Returns
     -------
     pandas.DataFrame
         One row per group: the ``by`` columns, ``optimal_threshold`` (NaN when no
         threshold meets the budget), ``objective_value``, its ``te_annual`` and
-        ``cost_per_year``, ``config`` (when the table has it), ``n_thresholds`` and
+        ``cost_per_year``, ``config`` (when the table has it), ``n_thresholds``,
         ``at_grid_edge`` (the optimum is the smallest or largest threshold swept, so
-        the true optimum may lie outside the grid). Ties go to the smaller threshold.
+        the true optimum may lie outside the grid), then ``not_told_apart`` (the
+        thresholds whose 95% interval of the mean yearly objective difference to the
+        optimum reaches 0 or below, "/"-joined fractions, the optimum included),
+        ``not_told_apart_low`` / ``not_told_apart_high`` (their smallest and largest),
+        ``n_years`` (``G``) and ``basis`` (what the optimum rests on, in words). Without
+        ``yearly`` those are empty, ``n_years`` is 0 and ``basis`` says the optimum is a
+        one-path point estimate. Ties go to the smaller threshold.
 
     Raises
     ------
     ConfigError
-        An unknown objective or column, a missing budget, or a bad ``tracking_aversion``.
+        An unknown objective or column, a missing budget, a bad ``tracking_aversion``,
+        or ``yearly`` without the table's configurations (or a table without ``config``).
+
+    Notes
+    -----
+    The yearly objective of a threshold is the objective on each calendar year's days
+    (``γ/2·TE_y² + cost_y``, or ``TE_y`` of a threshold within the budget). With ``G``
+    years, the interval of the mean yearly difference is CR2 with ``t(G − 1)``, the
+    one-sample t interval (:mod:`driftwise.backtest.years`); with fewer than two years
+    there is none, and no threshold is told apart from the optimum.
     """
     try:
         goal = Objective(objective)
@@ -404,14 +433,54 @@ def empirical_optimal_threshold(
         raise ConfigError(f"empirical_optimal_threshold: unknown column(s) {missing}")
     rows = table[table["threshold"].notna()].sort_values("threshold", kind="stable")
     rows = rows.assign(objective_value=_objective_values(rows, goal, gamma, cost_budget))
+    if yearly is not None:
+        _check_years(rows, yearly)
     out = []
     groups = rows.groupby(keys, dropna=False, sort=True) if keys else [((), rows)]
     for _, group in groups:
-        out.append(_best(group, keys))
+        row = _best(group, keys)
+        row.update(_not_told_apart(group, row, goal, gamma, yearly))
+        out.append(row)
     columns = [*keys, "optimal_threshold", "objective_value", "te_annual", "cost_per_year",
                *(["config"] if "config" in table.columns else []),
-               "n_thresholds", "at_grid_edge"]
+               "n_thresholds", "at_grid_edge", "not_told_apart", "not_told_apart_low",
+               "not_told_apart_high", "n_years", "basis"]
     return pd.DataFrame(out, columns=columns)
+
+
+def _check_years(rows: pd.DataFrame, yearly: YearlyMetrics) -> None:
+    if "config" not in rows.columns:
+        raise ConfigError("empirical_optimal_threshold: calendar years need the table's "
+                          "'config' column")
+    missing = sorted(set(map(str, rows["config"])) - set(yearly.names))
+    if missing:
+        raise ConfigError(f"empirical_optimal_threshold: the calendar years miss "
+                          f"configuration(s) {missing[:5]}")
+
+
+def _not_told_apart(group: pd.DataFrame, best: dict[str, object], goal: Objective,
+                    gamma: float, yearly: YearlyMetrics | None) -> dict[str, object]:
+    """The thresholds of ``group`` not told apart from its optimum (module notes)."""
+    empty: dict[str, object] = {"not_told_apart": None, "not_told_apart_low": math.nan,
+                                "not_told_apart_high": math.nan, "n_years": 0,
+                                "basis": POINT_ESTIMATE}
+    if yearly is None or best.get("config") is None:
+        return empty
+    names = [str(c) for c in group["config"]]
+    cols = [yearly.column(n) for n in names]
+    if goal is Objective.UTILITY:
+        values = yearly.score(gamma)[:, cols]
+    else:  # TE in each year of the thresholds within the budget
+        feasible = np.isfinite(group["objective_value"].to_numpy(dtype=np.float64))
+        values = np.where(feasible[None, :], yearly.te[:, cols], np.nan)
+    _, low, _ = difference_to(values, yearly.years, names.index(str(best["config"])))
+    thresholds = group["threshold"].to_numpy(dtype=np.float64)
+    finite = np.isfinite(values).all(axis=0)
+    keep = finite & ~(low > 0.0)  # a NaN interval (fewer than two years) tells none apart
+    kept = np.unique(thresholds[keep])
+    return {"not_told_apart": "/".join(f"{h:g}" for h in kept),
+            "not_told_apart_low": float(kept.min()), "not_told_apart_high": float(kept.max()),
+            "n_years": yearly.n_years, "basis": YEARS_BASIS}
 
 
 def _best(group: pd.DataFrame, keys: list[str]) -> dict[str, object]:
@@ -437,7 +506,7 @@ def _best(group: pd.DataFrame, keys: list[str]) -> dict[str, object]:
 def threshold_comparison(
     table: pd.DataFrame, theory: ThresholdInputs, *, by: Sequence[str] | None = None,
     objective: Objective | str = Objective.UTILITY, tracking_aversion: float = 2.0,
-    cost_budget: float | None = None,
+    cost_budget: float | None = None, yearly: YearlyMetrics | None = None,
 ) -> pd.DataFrame:
     """The empirical optimal threshold beside the theoretical ones for the same cost.
 
@@ -450,7 +519,7 @@ def threshold_comparison(
         ``one_way_cost`` is replaced per row by the row's cost level
         (``flat_cost_bps / 1e4``), and kept for full-model rows (the caller's average
         cost of the model); either is multiplied by the row's ``cost_scale``.
-    by, objective, tracking_aversion, cost_budget :
+    by, objective, tracking_aversion, cost_budget, yearly :
         As in :func:`empirical_optimal_threshold`.
 
     Returns
@@ -473,7 +542,7 @@ def threshold_comparison(
     """
     optimum = empirical_optimal_threshold(table, by=by, objective=objective,
                                           tracking_aversion=tracking_aversion,
-                                          cost_budget=cost_budget)
+                                          cost_budget=cost_budget, yearly=yearly)
     flat = (optimum["flat_cost_bps"].to_numpy(dtype=np.float64)
             if "flat_cost_bps" in optimum.columns else np.full(len(optimum), np.nan))
     scale = (optimum["cost_scale"].to_numpy(dtype=np.float64)

@@ -20,6 +20,7 @@ from driftwise.app.backtest import (
 from driftwise.app.paths import PathComparison
 from driftwise.app.sweep import SweepGrid, progress_bar, write_table
 from driftwise.backtest.paths import PathSettings
+from driftwise.backtest.years import RANKING_BASIS
 from driftwise.cli._inputs import (
     ConfigOption,
     InputOptions,
@@ -244,7 +245,8 @@ def backtest_command(
         write_report(report, backtest=backtest_data(
             result.result, metrics=result.metrics, sweep=result.sweep,
             threshold_inputs=result.theory, tracking_aversion=base.policy.tracking_aversion,
-            flags=flags, **paths_report(result)))
+            flags=flags, ranking=result.ranked, optimum=result.optimum,
+            **paths_report(result)))
     versions = version_list(inputs)
     if as_json:
         print_json({**as_dict(result), "target_versions": versions, "flags": list(flags)})
@@ -289,6 +291,8 @@ def as_dict(result: Comparison) -> dict[str, object]:
                             if f in result.metrics.columns} for name in result.metrics.index},
         "ranking": list(result.ranked.index),
         "ranking_basis": one_path_order(result.paths is not None),
+        "ranking_intervals": result.ranked.reset_index(),
+        "ranking_pairs": result.ranked_pairs,
         "differences_vs_baseline": result.differences,
         "sweep": result.sweep, "optimal_threshold": result.optimum,
         "falsification": result.falsification,
@@ -297,11 +301,10 @@ def as_dict(result: Comparison) -> dict[str, object]:
 
 
 def one_path_order(with_paths: bool) -> str:
-    """What the whole-window order of the rules is: one path, no interval."""
-    return ("order on this one path by γ/2·TE² + cost/yr, best first, without an interval"
-            + ("; the ranking with intervals is the one across paths"
-               if with_paths else "; --paths-length N ranks the rules across many paths "
-               "with intervals"))
+    """What the one-path ranking rests on: the window's calendar years."""
+    return (RANKING_BASIS
+            + ("; the ranking across many paths stands beside it"
+               if with_paths else "; --paths-length N ranks the rules across many paths"))
 
 
 def paths_dict(paths: PathComparison) -> dict[str, object]:
@@ -382,8 +385,10 @@ def show(result: Comparison) -> None:
         "final NAV": [usd(x) for x in m["final_nav_usd"]],
     }, index=pd.Index(m.index, name="policy"))
     console.print(frame_table(shown, "Policies (95% block-bootstrap intervals)"))
-    console.print(one_path_order(result.paths is not None) + ": "
-                  + " > ".join(result.ranked.index), markup=False, soft_wrap=True)
+    console.print(frame_table(ranking_view(result.ranked),
+                              f"Ranking over the window's {years_of(result.ranked)} calendar "
+                              "years: mean [95% interval]"))
+    console.print(one_path_order(result.paths is not None), markup=False, soft_wrap=True)
     if len(result.differences):
         d = result.differences
         rows = d[d["metric"].isin(["te_annual", "cost_per_year"])].copy()
@@ -415,13 +420,36 @@ def show(result: Comparison) -> None:
                                   title="Inputs of the theoretical band"))
 
 
+def years_of(ranked: pd.DataFrame) -> int:
+    """``G``, the calendar years the one-path ranking rests on."""
+    return int(ranked["n_years"].iloc[0]) if len(ranked) else 0
+
+
+def ranking_view(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The one-path ranking for a terminal: rank interval, mean yearly score with its
+    interval, the whole-window score, the rules it cannot be told apart from."""
+    return pd.DataFrame({
+        "rank [95%]": [f"{k} [{lo}-{hi}]" for k, lo, hi in
+                       zip(ranked["rank"], ranked["rank_low"], ranked["rank_high"],
+                           strict=True)],
+        "yearly score": [f"{num(1e4 * x, 1)} [{num(1e4 * lo, 1)}, {num(1e4 * hi, 1)}] bps"
+                         if lo == lo else f"{num(1e4 * x, 1)} bps, no interval (G < 2)"
+                         for x, lo, hi in zip(ranked["score"], ranked["score_low"],
+                                              ranked["score_high"], strict=True)],
+        "window score": [f"{num(1e4 * x, 1)} bps" for x in ranked["window_score"]],
+        "cannot be told apart from": [t or "-" for t in ranked["tied_with"]]},
+        index=pd.Index(ranked.index, name="policy"))
+
+
 def falsification_view(table: pd.DataFrame) -> pd.DataFrame:
     """The falsification criterion per threshold / calendar pair, for a terminal.
 
     A rule fails if threshold rebalancing does not reduce TE versus calendar (the paired
     95% interval of the TE difference is not below 0), or if its extra cost per year
     exceeds the TE reduction (utility form ``(γ/2)(TE_cal² − TE_thr²)``; the
-    methodology's own form ``TE_cal − TE_thr`` beside it).
+    methodology's own form ``TE_cal − TE_thr`` beside it): the 95% interval of the mean
+    yearly excess across the window's ``G`` calendar years lies above 0 (below: it holds;
+    holding 0: undecided).
     """
     return pd.DataFrame({
         "TE threshold": [pct(x) for x in table["te_threshold"]],
@@ -433,6 +461,11 @@ def falsification_view(table: pd.DataFrame) -> pd.DataFrame:
         "TE gain/yr (γ/2)ΔTE²": [f"{1e4 * 0.5 * g * (c**2 - t**2):+.2f} bps" for g, c, t in
                                  zip(table["tracking_aversion"], table["te_calendar"],
                                      table["te_threshold"], strict=True)],
+        "excess: cost − gain [95%]": [
+            f"{1e4 * e:+.2f} [{1e4 * lo:+.2f}, {1e4 * hi:+.2f}] bps" if lo == lo
+            else f"{1e4 * e:+.2f} bps, no interval" for e, lo, hi in
+            zip(table["excess_mean"], table["excess_low"], table["excess_high"], strict=True)],
+        "years (G)": [num(g, 0) for g in table["n_years"]],
     }, index=pd.Index([f"{t} vs {c}" for t, c in zip(table["threshold"], table["calendar"],
                                                      strict=True)], name="rules"))
 
@@ -444,6 +477,9 @@ def falsification_lines(table: pd.DataFrame) -> list[str]:
         line = f"verdict, {row['threshold']} vs {row['calendar']}: {row['verdict']}"
         if not row["threshold_reduces_te"]:
             line += " (the 95% interval of the TE difference is not below 0)"
+        elif row["n_years"] < 2:
+            line += (" (fewer than two calendar years of at least 126 days: no interval of "
+                     "the excess cost; a longer window gives one)")
         if row["verdict_seed"] != row["verdict"]:
             line += f" (with the TE reduction in percent, the methodology's form: " \
                     f"{row['verdict_seed']})"
@@ -482,8 +518,21 @@ def optimum_view(optimum: pd.DataFrame) -> pd.DataFrame:
         "square-root formula": [pct(x, 1) for x in optimum["square_root_threshold"]],
         "empirical / band": [num(x, 2) for x in optimum["empirical_over_band"]],
         "thresholds": [num(x, 0) for x in optimum["n_thresholds"]],
+        "not told apart (95%)": [not_told_apart_cell(t, g) for t, g in
+                                 zip(optimum.get("not_told_apart", [None] * len(optimum)),
+                                     optimum.get("n_years", [0] * len(optimum)),
+                                     strict=True)],
     }, index=pd.Index(labels, name=f"{rules[0]}: cost setting" if len(set(rules)) == 1
                       else "rule: cost setting"))
+
+
+def not_told_apart_cell(thresholds: object, n_years: object) -> str:
+    """The thresholds not told apart from the optimum, with ``G``; or the label of a
+    one-path point estimate."""
+    if not isinstance(thresholds, str) or not thresholds:
+        return "point estimate on one path, no interval"
+    shown = ", ".join(pct(float(h), 1) for h in str(thresholds).split("/"))
+    return f"{shown} (G = {int(n_years)} years)"  # type: ignore[call-overload]
 
 
 def _value(value: object) -> float | None:

@@ -225,5 +225,8 @@ def review_command(
         rows += [("sweep window", f"{found.window[0]} to {found.window[1]}"),
                  ("threshold now / empirical optimum",
                   f"{pct(found.threshold)} / {pct(found.optimal_threshold)}"
-                  + (" (at the grid's edge)" if found.at_grid_edge else ""))]
+                  + (" (at the grid's edge)" if found.at_grid_edge else "")),
+                 (f"not told apart from the optimum (95%, G = {found.n_years} years)",
+                  ", ".join(pct(h) for h in found.not_told_apart) or "-"),
+                 ("the optimum rests on", found.basis)]
     console.print(pairs_table(rows, title=title))

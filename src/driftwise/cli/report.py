@@ -103,6 +103,7 @@ def write_full_report(out: Path, inputs: Inputs, cfg: Config, plan: Plan, *, yea
         page = backtest_data(comparison.result, metrics=comparison.metrics,
                              sweep=comparison.sweep, threshold_inputs=comparison.theory,
                              tracking_aversion=cfg.policy.tracking_aversion,
+                             ranking=comparison.ranked, optimum=comparison.optimum,
                              description=f"Monthly, 5% and 10% thresholds, hybrid and "
                              f"cost-benefit on {start.date()} .. {end.date()}")
         validation = None

@@ -112,6 +112,12 @@ class BacktestPageData:
     paths_description: str = ""
     flags: tuple[Notice, ...] = ()
     """The run's flags (each drawn as a line under the tables), e.g. cash earning nothing."""
+    ranking: pd.DataFrame | None = None
+    """On this one path: the ranking with intervals across its calendar years
+    (:func:`driftwise.backtest.years.year_ranking`)."""
+    optimum: pd.DataFrame | None = None
+    """The sweep's empirical optimal threshold per cost setting with the thresholds not
+    told apart from it (:func:`driftwise.app.sweep.threshold_comparison`)."""
 
 
 def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
@@ -121,7 +127,8 @@ def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
                   paths_ranking: pd.DataFrame | None = None,
                   paths_summary: pd.DataFrame | None = None,
                   paths_description: str = "",
-                  flags: Sequence[Notice] = ()) -> BacktestPageData:
+                  flags: Sequence[Notice] = (), ranking: pd.DataFrame | None = None,
+                  optimum: pd.DataFrame | None = None) -> BacktestPageData:
     """Adapt a ``BacktestResult``-like object (arrays, names, dates) to page data.
 
     ``metrics`` and ``sweep`` default to the result's attributes of those names when it
@@ -160,7 +167,8 @@ def backtest_data(result: object, *, metrics: pd.DataFrame | None = None,
         nav_usd=frame("nav_usd"), ref_nav_usd=ref, drift=frame("drift"), metrics=metrics,
         sweep=sweep, theoretical=theoretical, tracking_aversion=tracking_aversion,
         description=description, paths_ranking=paths_ranking, paths_summary=paths_summary,
-        paths_description=paths_description, flags=tuple(flags))
+        paths_description=paths_description, flags=tuple(flags), ranking=ranking,
+        optimum=optimum)
 
 
 # ---------------------------------------------------------------- numbers
@@ -528,14 +536,14 @@ def best_configuration(data: BacktestPageData) -> tuple[str, pd.Series]:
 
 
 def backtest_headline(data: BacktestPageData) -> str:
-    """The best trade-off in one sentence."""
+    """The best trade-off in one sentence, with the rules it cannot be told apart from."""
     best, row = best_configuration(data)
     years = max(len(data.nav_usd) / TRADING_DAYS, 1e-9)
     text = (f"Best trade-off on this history: {best}. Tracking error "
             f"{fmt_pct(row['te_annual'])} a year for {fmt_bps(row['cost_per_year'])} a year in "
             f"costs, {fmt_num(row['n_rebalances'], 0)} rebalances over {years:.1f} years "
-            f"(ranked by cost + γ/2·TE², γ = {data.tracking_aversion:g}, on this one path, "
-            "without an interval).")
+            f"(ranked by cost + γ/2·TE², γ = {data.tracking_aversion:g}, on this one path")
+    text += _years_clause(data.ranking, best)
     r = data.paths_ranking
     if r is None or not len(r):
         return text
@@ -544,6 +552,22 @@ def backtest_headline(data: BacktestPageData) -> str:
     return (f"{text} Across the many paths the best is {top.name}: rank "
             f"{int(top['rank_low'])}–{int(top['rank_high'])} at 95%, "
             + (f"not told apart from {ties}." if ties else "told apart from every other rule."))
+
+
+def _years_clause(ranking: pd.DataFrame | None, best: str) -> str:
+    """The end of the headline: what the one-path ranking's intervals say of ``best``."""
+    if ranking is None or best not in ranking.index:
+        return ", without an interval)."
+    at = list(ranking.index).index(best)
+    g = int(ranking["n_years"].iloc[at])
+    if g < 2:
+        return ("; fewer than two calendar years of at least 126 days give no interval, so "
+                "no rule is told apart from another on this path).")
+    ties = str(ranking["tied_with"].iloc[at])
+    low, high = int(ranking["rank_low"].iloc[at]), int(ranking["rank_high"].iloc[at])
+    return (f"; over its {g} calendar years rank {low}–{high} "
+            f"at 95%, " + (f"not told apart from {ties})." if ties
+                           else "told apart from every other rule)."))
 
 
 def backtest_blocks(data: BacktestPageData) -> tuple[Block, ...]:
@@ -566,11 +590,37 @@ def backtest_blocks(data: BacktestPageData) -> tuple[Block, ...]:
     ]
     blocks.extend(sweep_blocks(data))
     blocks.append(metrics_table(data.metrics))
+    blocks.extend(ranking_blocks(data))
     blocks.extend(paths_blocks(data))
     if data.flags:
         blocks.append(Note("Flags: " + "; ".join(f"{n.flag.value}: {n.detail}"
                                                 for n in data.flags)))
     return tuple(blocks)
+
+
+def ranking_blocks(data: BacktestPageData) -> list[Block]:
+    """On this one path: the ranking with intervals across its calendar years."""
+    r = data.ranking
+    if r is None or not len(r):
+        return []
+    g = int(r["n_years"].iloc[0])
+    frame = pd.DataFrame({
+        "rank [95%]": [f"{k} [{lo}–{hi}]" for k, lo, hi in
+                       zip(r["rank"], r["rank_low"], r["rank_high"], strict=True)],
+        "mean yearly score [95%]": [
+            f"{fmt_bps(x)} [{fmt_bps(lo)}, {fmt_bps(hi)}]" if lo == lo else
+            f"{fmt_bps(x)} (no interval)"
+            for x, lo, hi in zip(r["score"], r["score_low"], r["score_high"], strict=True)],
+        **({"whole-window score": [fmt_bps(x) for x in r["window_score"]]}
+           if "window_score" in r else {}),
+        "cannot be told apart from": [t or "—" for t in r["tied_with"]]},
+        index=pd.Index(r.index, name="rule"))
+    return [Table("backtest-ranking", f"Ranking on this path, over its {g} calendar years",
+                  frame, caption="Score cost + γ/2·TE² of each calendar year (at least 126 "
+                  "trading days); mean with its 95% CR2 t(G−1) interval across the G years. "
+                  "Two rules cannot be told apart when the 95% interval of their mean yearly "
+                  "difference holds 0; rank intervals cover each rule's comparisons at 95% "
+                  "together (Bonferroni).")]
 
 
 PATH_TABLE_METRICS = (("te_annual", "TE", fmt_pct), ("cost_per_year", "cost/yr", fmt_bps),
@@ -644,9 +694,50 @@ def sweep_blocks(data: BacktestPageData) -> list[Block]:
                             threshold_figure(optimum, data.theoretical),
                             caption="Empirical: the swept threshold with the lowest cost + "
                                     "γ/2·TE² at each cost level (averaged over the other "
-                                    "axes). The square-root formula sqrt(2TC/σ²T) is not drawn: "
+                                    "axes), a point estimate on one path; the table below "
+                                    "gives the thresholds not told apart from it. The "
+                                    "square-root formula sqrt(2TC/σ²T) is not drawn: "
                                     "it gives ~40%, an erratum."))
+    blocks.extend(optimum_blocks(data.optimum))
     return blocks
+
+
+def _cost_label(row: pd.Series) -> str:
+    """A sweep row's cost setting: a flat level in bp, or the model with its VIX
+    multipliers and impact model."""
+    flat = pd.to_numeric(pd.Series([row.get("flat_cost_bps")]), errors="coerce").iloc[0]
+    if pd.notna(flat):
+        return f"{float(flat):g} bp"
+    vix = pd.to_numeric(pd.Series([row.get(f"vix_mult_{k}") for k in ("low", "mid", "high")]),
+                        errors="coerce")
+    text = "cost model"
+    if vix.notna().all():
+        text += " VIX ×" + "/".join(f"{float(v):g}" for v in vix)
+    impact = row.get("impact_model")
+    return text + (f", {str(impact).replace('_', ' ')}" if isinstance(impact, str) else "")
+
+
+def optimum_blocks(optimum: pd.DataFrame | None) -> list[Block]:
+    """The optimal threshold per cost setting with the thresholds not told apart from it
+    (or the label of a one-path point estimate)."""
+    if optimum is None or not len(optimum) or "not_told_apart" not in optimum:
+        return []
+    labels = [_cost_label(row) for _, row in optimum.iterrows()]
+
+    def told(t: object, g: object) -> str:
+        if not isinstance(t, str) or not t:
+            return "point estimate on one path, no interval"
+        return ", ".join(fmt_pct(float(h)) for h in str(t).split("/")) + f" (G = {g} years)"
+
+    frame = pd.DataFrame({
+        "optimal threshold": [fmt_pct(h) for h in optimum["optimal_threshold"]],
+        "not told apart from it (95%)": [told(t, g) for t, g in zip(
+            optimum["not_told_apart"], optimum["n_years"], strict=True)]},
+        index=pd.Index(labels, name="cost setting"))
+    return [Table("backtest-optimum", "Optimal threshold and the thresholds not told apart",
+                  frame, caption="Thresholds whose 95% CR2 t(G−1) interval of the mean "
+                  "yearly difference in cost + γ/2·TE² to the optimum reaches 0 or below, "
+                  "across the window's G calendar years.")]
 
 
 def backtest_page(data: BacktestPageData) -> Page:

@@ -128,8 +128,10 @@ def falsification_display(result: StudyResult) -> pd.DataFrame:
     """The falsification test, summarized over portfolios per setting and calendar.
 
     The verdict columns count the portfolios per verdict ("holds", "fails: threshold
-    does not reduce TE", "fails: costs exceed the TE reduction"); the cost comparison is
-    n/a on a portfolio where the threshold rule does not reduce TE.
+    does not reduce TE", "fails: costs exceed the TE reduction", "undecided: extra cost
+    and TE reduction cannot be told apart", each from intervals:
+    :mod:`driftwise.backtest.falsification`); the cost comparison is n/a on a portfolio
+    where the threshold rule does not reduce TE.
     """
     f = result.falsification
     if not len(f):

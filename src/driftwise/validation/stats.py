@@ -42,9 +42,14 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special as _special
 
 from driftwise._types import IntArray
+from driftwise.backtest.cluster_robust import LEVEL as LEVEL
+from driftwise.backtest.cluster_robust import clustered_mean as clustered_mean
+from driftwise.backtest.cluster_robust import cr2_variance as cr2_variance
+from driftwise.backtest.cluster_robust import t_critical as t_critical
+from driftwise.backtest.falsification import Verdict as FalsificationVerdict
+from driftwise.backtest.falsification import interval_verdict
 from driftwise.errors import ConfigError
 from driftwise.validation.rules import MEASUREMENTS, RULES, Thresholds, vix_regime_label
 
@@ -54,8 +59,6 @@ NO_VIX_SCALING = "model, no VIX scaling"
 
 Z_95 = 1.959963984540054
 """Standard normal quantile of a two-sided 95% interval."""
-LEVEL = 0.95
-"""Confidence level of every interval of the study."""
 
 EFFECT_BARS: dict[str, float] = {"Rule 1": 0.5, "Rule 2": 2.0, "Rule 3": 0.1, "Rule 4": 0.3}
 """The bar each rule's claim sets on its mean effect (the ``effect`` column of its events):
@@ -66,57 +69,6 @@ SECOND_BARS: dict[str, tuple[str, float]] = {"Rule 1": ("ce_gain_bps", 0.0)}
 """A second expected gain a claim makes, by column and bar: rule 1 also beats waiting on a
 risk-adjusted basis (a certainty-equivalent gain over waiting above 0). Its verdict is
 supported only when both parts are, not supported when either part is not."""
-
-
-def t_critical(n_clusters: int, level: float = LEVEL) -> float:
-    """The two-sided ``level`` quantile of Student's t with ``G - 1`` degrees of freedom.
-
-    NaN below two clusters (no variance between clusters can be measured). The inverse of
-    t's distribution function is ``scipy.special.stdtrit`` (what ``scipy.stats.t.ppf``
-    evaluates, equal to it to the bit; ``scipy.stats`` takes about a second to import).
-    """
-    if n_clusters < 2:
-        return math.nan
-    return float(_special.stdtrit(n_clusters - 1, 0.5 + level / 2.0))
-
-
-def cr2_variance(values: npt.ArrayLike, cluster: npt.ArrayLike) -> tuple[float, float, int]:
-    """Mean of per-event values and its CR2 (Bell-McCaffrey) cluster-robust variance.
-
-    Parameters
-    ----------
-    values : array_like of float, shape (E,)
-        Finite values, one per event.
-    cluster : array_like, shape (E,)
-        Cluster of each event.
-
-    Returns
-    -------
-    (mean, variance, n_clusters)
-        The variance is NaN with fewer than two clusters.
-
-    Notes
-    -----
-    The mean is the least-squares fit of ``y = b + e`` on a column of ones ``X``. CR2
-    scales each cluster's residuals by ``(I - H_gg)^(-1/2)``, ``H = X (X'X)^-1 X'``:
-    ``V = (X'X)^-1 Σ_g X_g' A_g e_g e_g' A_g X_g (X'X)^-1``. For the intercept alone
-    ``H_gg = (n_g / N) J`` and ``X_g = 1`` is its eigenvector with eigenvalue
-    ``n_g / N``, so ``V = Σ_g (s_g - m n_g)² / (1 - n_g / N) / N²`` with ``s_g`` the
-    cluster sums (Bell and McCaffrey 2002).
-    """
-    x = np.asarray(values, dtype=np.float64)
-    n = len(x)
-    if n == 0:
-        return (math.nan, math.nan, 0)
-    m = float(x.mean())
-    _, inv = np.unique(np.asarray(cluster), return_inverse=True)
-    n_c = np.bincount(inv).astype(np.float64)
-    s_c = np.bincount(inv, weights=x)
-    g = len(n_c)
-    if g < 2:
-        return (m, math.nan, g)
-    var = float(np.sum((s_c - m * n_c) ** 2 / (1.0 - n_c / n))) / (n * n)
-    return (m, var, g)
 
 
 class Verdict(StrEnum):
@@ -249,27 +201,6 @@ def verdict(rate: HitRate, *, bar: float = 0.5, min_events: int = 10,
     if rate.ci_high < bar:
         return Verdict.NOT_SUPPORTED
     return Verdict.INCONCLUSIVE
-
-
-def clustered_mean(values: npt.ArrayLike, cluster: npt.ArrayLike, *,
-                   level: float = LEVEL) -> tuple[float, float, float]:
-    """Mean of per-event values with its CR2 cluster-robust ``t(G-1)`` interval.
-
-    Non-finite values are left out. Returns ``(mean, low, high)`` (NaN when empty; the
-    interval is NaN with a single cluster).
-
-    Notes
-    -----
-    ``m ± t_{G-1} sqrt(V_CR2)`` with ``V_CR2`` of :func:`cr2_variance` (Bell and
-    McCaffrey 2002; Imbens and Kolesar 2016).
-    """
-    x = np.asarray(values, dtype=np.float64)
-    keep = np.isfinite(x)
-    m, var, g = cr2_variance(x[keep], np.asarray(cluster)[keep])
-    if not math.isfinite(var):
-        return (m, math.nan, math.nan)
-    half = t_critical(g, level) * math.sqrt(var)
-    return (m, m - half, m + half)
 
 
 def effect_verdict(low: float, high: float, bar: float, *, n_events: int, n_clusters: int,
@@ -502,26 +433,22 @@ def effects(events: pd.DataFrame) -> pd.DataFrame:
 
 FALSIFICATION_BASIS = ("each portfolio's verdict rests on one path (its whole window, one "
                        "start date): the TE difference's interval is a paired block "
-                       "bootstrap of that path's days; the pooled verdict carries the "
-                       "interval across independent calendar years of every portfolio")
+                       "bootstrap of that path's days, the excess cost's interval is CR2 "
+                       "t(G−1) across its calendar years; the pooled verdict carries the "
+                       "intervals across independent calendar years of every portfolio")
 """What a falsification verdict rests on, in words (the table's ``basis``)."""
 
-POOLED_UNDECIDED = "undecided: extra cost and TE reduction cannot be told apart"
-"""The pooled verdict when TE falls but the excess cost's interval holds 0."""
+POOLED_UNDECIDED = FalsificationVerdict.UNDECIDED.value
+"""The verdict when TE falls but the excess cost's interval holds 0."""
 
 
 def pooled_verdict(te_high: float, excess_low: float, excess_high: float) -> str:
-    """The falsification verdict from intervals: the threshold rule does not reduce TE
-    unless the TE difference's interval lies below 0; then costs exceed the reduction if
-    the excess cost's interval lies above 0, the criterion holds if it lies below 0, and
-    it is undecided otherwise (or without an interval)."""
-    if not math.isfinite(te_high) or te_high >= 0.0:
-        return "fails: threshold does not reduce TE"
-    if math.isfinite(excess_low) and excess_low > 0.0:
-        return "fails: costs exceed the TE reduction"
-    if math.isfinite(excess_high) and excess_high < 0.0:
-        return "holds"
-    return POOLED_UNDECIDED
+    """The falsification verdict from intervals
+    (:func:`driftwise.backtest.falsification.interval_verdict`): the threshold rule does
+    not reduce TE unless the TE difference's interval lies below 0; then costs exceed the
+    reduction if the excess cost's interval lies above 0, the criterion holds if it lies
+    below 0, and it is undecided otherwise (or without an interval)."""
+    return interval_verdict(te_high, excess_low, excess_high).value
 
 
 def falsification_pooled(falsification: pd.DataFrame) -> pd.DataFrame:
