@@ -11,6 +11,7 @@ from driftwise.data.universe import (
     PROXY_WINDOW_DAYS,
     Universe,
     caps_asof,
+    caps_on_days,
     eligible,
     stops_trading,
 )
@@ -105,3 +106,27 @@ def test_unknown_without_caps_or_volume() -> None:
 def test_prices_need_a_date_index() -> None:
     with pytest.raises(ConfigError, match="increasing dates"):
         Universe(prices=pd.DataFrame({"A": [1.0]}, index=[0]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_caps_on_days_is_caps_asof_on_each_day(seed: int) -> None:
+    u = _panel(seed)
+    assert u.dollar_volume_usd is not None and u.caps is not None
+    rng = np.random.default_rng(seed)
+    dollars = u.dollar_volume_usd.copy()
+    dollars[rng.random(dollars.shape) < 0.2] = np.nan  # days without a trade
+    dollars.iloc[:80, 5] = np.nan  # no volume at all before day 80
+    caps = pd.concat([u.caps, pd.DataFrame({  # a later snapshot, and one without a cap
+        "snapshot_date": pd.to_datetime(["2010-09-01", "2010-10-01"]), "ticker": ["S00", "S00"],
+        "market_cap_usd": [30e9, np.nan]})], ignore_index=True)
+    panel = Universe(prices=u.prices, dollar_volume_usd=dollars, caps=caps)
+    days = pd.DatetimeIndex([*u.prices.index[::7], pd.Timestamp("2009-06-01")]).sort_values()
+    for ticker in ("S00", "S01", "S05", "S07"):
+        mine = caps[caps["ticker"] == ticker]
+        found, from_snapshot = caps_on_days(
+            pd.DatetimeIndex(mine["snapshot_date"]), mine["market_cap_usd"].to_numpy(),
+            pd.DatetimeIndex(u.prices.index), dollars[ticker].to_numpy(), days)
+        for j, day in enumerate(days):
+            expected, _ = caps_asof(panel, [ticker], day)
+            np.testing.assert_equal(found[j], expected[ticker])
+            assert from_snapshot[j] == bool((mine["snapshot_date"] <= day).any())
