@@ -363,6 +363,27 @@ def _gap_notices(raw: pd.DataFrame) -> tuple[Notice, ...]:
     return tuple(out)
 
 
+def eligible_sample(start: str | None) -> list[str]:
+    """The sample's stocks one could have chosen on ``start`` (default: the sample's first
+    session), from its prices up to that day only.
+
+    :func:`driftwise.data.universe.eligible`, as :func:`eligible_sp500`: priced on the
+    last session on or before ``start``, with :data:`STUDY_MIN_HISTORY_DAYS` sessions of
+    history (or every session up to ``start`` when the sample has fewer: its window may
+    begin on its first day) and no daily move beyond ±50% up to it. The 20 stocks
+    themselves were picked by the sample's publisher among stocks listed to 2022-12-28:
+    every one survives the whole window, a survivorship no draw can undo (a caveat of the
+    study's output, :func:`driftwise.validation.output.caveats`).
+    """
+    from driftwise.data.sample import load_sample_market
+
+    prices = load_sample_market().prices
+    panel = Universe(prices=prices, source="the embedded sample")
+    day = pd.Timestamp(start) if start is not None else pd.Timestamp(prices.index[0])
+    known = len(panel.upto(day))
+    return eligible(panel, day, min_history_days=max(1, min(STUDY_MIN_HISTORY_DAYS, known)))
+
+
 def eligible_sp500(data_dir: Path, start: str) -> list[str]:
     """The stocks one could have chosen on ``start``, from the data up to it only.
 
@@ -719,9 +740,10 @@ def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: 
                      start: str | None, end: str | None) -> list[PortfolioSpec]:
     """The portfolios of a study: the sample's, plus ``n`` random ones of ``universe``.
 
-    ``universe`` is ``"sample"`` (random sub-portfolios of the sample's stocks; ``n``
-    default 0) or ``"sp500"`` (10-50 stocks of the 504-stock data in ``data_dir``, default
-    ``$DRIFTWISE_SHARED_DATA``, eligible over ``start`` .. ``end``; ``n`` default 20).
+    ``universe`` is ``"sample"`` (random sub-portfolios of the sample's stocks eligible on
+    ``start``, :func:`eligible_sample`; ``n`` default 0) or ``"sp500"`` (10-50 stocks of
+    the 504-stock data in ``data_dir``, default ``$DRIFTWISE_SHARED_DATA``, eligible on
+    ``start``, :func:`eligible_sp500`; ``n`` default 20).
 
     Raises
     ------
@@ -731,9 +753,8 @@ def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: 
     specs = [PortfolioSpec("sample")]
     if universe == "sample":
         if n:
-            from driftwise.data.sample import load_sample_market
-            tickers = [str(t) for t in load_sample_market().prices.columns]
-            specs += random_portfolios(tickers, n, seed=seed, universe="sample")
+            specs += random_portfolios(eligible_sample(start), n, seed=seed,
+                                       universe="sample", as_of=start)
         return specs
     if universe != "sp500":
         raise ConfigError(f"--universe must be sample or sp500; found {universe!r}")
