@@ -232,7 +232,7 @@ def calendar_days(history: MarketHistory, frequency: Frequency,
 
 def make_paths(portfolio: Portfolio, nav_usd: float, *, review: Frequency = Frequency.QUARTER,
                grid: Frequency = Frequency.MONTH, warmup_days: int = 252,
-               starts: IntArray | None = None) -> Paths:
+               starts: IntArray | None = None, events: IntArray | None = None) -> Paths:
     """Paths starting on every grid date after the warm-up.
 
     Parameters
@@ -248,17 +248,22 @@ def make_paths(portfolio: Portfolio, nav_usd: float, *, review: Frequency = Freq
         No start before this row (risk windows filled).
     starts : ndarray of int, optional
         Explicit start rows (overrides the grid).
+    events : ndarray of int, optional
+        Rows where the base policy rebalances besides its calendar (a new target version:
+        a stock that stopped trading sold): a path ends on the first review or event
+        after its start, and, with the grid, a path also starts on each event.
 
     Returns
     -------
     Paths
     """
     h = portfolio.history
+    extra = np.zeros(0, dtype=np.intp) if events is None else np.asarray(events, dtype=np.intp)
     if starts is None:
-        starts = np.flatnonzero(calendar_days(h, grid))
+        starts = np.union1d(np.flatnonzero(calendar_days(h, grid)), extra)
         starts = starts[starts >= warmup_days]
     starts = np.asarray(starts, dtype=np.intp)
-    reviews = np.flatnonzero(calendar_days(h, review))
+    reviews = np.union1d(np.flatnonzero(calendar_days(h, review)), extra)
     pos = np.searchsorted(reviews, starts, side="right")
     end = np.where(pos < len(reviews), reviews[np.minimum(pos, len(reviews) - 1)], h.n_days)
     prices = h.prices[starts]

@@ -43,7 +43,15 @@ from driftwise.data.market import cash_rate_notices, read_vix
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
-from driftwise.data.universe import Universe, caps_asof, eligible, read_sp500, stops_trading
+from driftwise.data.universe import (
+    Universe,
+    caps_asof,
+    delisting_day,
+    delisting_versions,
+    eligible,
+    read_sp500,
+    stops_trading,
+)
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.policy.context import Frequency
@@ -287,6 +295,33 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
     return _CACHE[key]
 
 
+def version_portfolios(inputs: Inputs, portfolio: Portfolio) -> list[tuple[int, Portfolio]]:
+    """The portfolio of each target version with the history row it comes into force on.
+
+    ``[(0, portfolio)]`` without ``inputs.target_versions``; else one entry per version in
+    force on some day of the history (the first on row 0), each ``portfolio`` with that
+    version's target (the same history and kept covariances).
+    """
+    versions = sorted(inputs.target_versions, key=lambda v: (
+        v.effective_date is not None, pd.Timestamp(v.effective_date or pd.Timestamp.min)))
+    if len(versions) < 2:
+        return [(0, portfolio)]
+    h = portfolio.history
+    out: list[tuple[int, Portfolio]] = []
+    for v in versions:
+        row = 0 if v.effective_date is None else int(h.dates.searchsorted(
+            pd.Timestamp(v.effective_date)))
+        if row >= h.n_days:
+            break
+        target = v.weights.reindex(h.tickers, fill_value=0.0).to_numpy(np.float64)
+        here = dataclasses.replace(portfolio, target=target, target_cash=float(v.cash_weight))
+        if out and out[-1][0] >= row:  # a later version on the same row wins
+            out[-1] = (out[-1][0], here)
+        else:
+            out.append((row, here))
+    return out
+
+
 def _inputs(spec: PortfolioSpec) -> Inputs:
     inputs = _universe_inputs(spec)
     if spec.vix_file is None and spec.risk_free_file is None:
@@ -320,13 +355,17 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
     Volume is expressed in adjusted shares, ``close * volume / adjusted_close``, so that
     ADV times the adjusted price is the dollar volume (raw close times raw volume, right
     across splits and dividends); zero-volume days are missing. A missing session is
-    carried from the previous close and a stock that stops trading is held at its last
-    price (worth what a sale at that price would give, earning nothing), each flagged.
+    carried from the previous close, flagged. A stock that stops trading is sold at its
+    last price on the next session: :func:`~driftwise.data.universe.delisting_versions`
+    gives the target versions without it (its weight spread over the others), the
+    falsification backtest switches to them (an event every rule rebalances on) and the
+    event paths end there, those after it start on the new target
+    (:func:`version_portfolios`); flagged.
     Market caps are those known on ``as_of`` (:func:`~driftwise.data.universe.caps_asof`).
     """
     panel = read_sp500(data_dir, tickers)
     raw = panel.prices
-    px = raw.ffill()
+    px = raw.ffill()  # a missing session, and the days after a stop (sold: see the versions)
     dollar = panel.dollar_volume_usd
     assert dollar is not None
     vol = (dollar / raw).reindex(index=px.index, columns=px.columns)
@@ -337,6 +376,9 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
     caps, cap_notes = caps_asof(panel, tickers, day)
     market = MarketData(prices=px, volumes=vol, vix=vix, source=panel.source,
                         notices=(*vix_notes, *notes, *cap_notes))
+    targets = _equal_targets(list(tickers))
+    stopped = stops_trading(panel, list(tickers), raw.index[0], raw.index[-1])
+    versions = delisting_versions(targets, stopped, panel) if stopped else ()
     index = pd.Index(list(tickers), name="ticker", dtype=object)
     master = SecurityMaster(frame=pd.DataFrame(
         {"sector": pd.Series(None, index=index, dtype=object),
@@ -344,7 +386,8 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
          "market_cap_usd": caps.reindex(index).astype(float)}),
         source=f"market caps known on {day.date()}")
     return Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1.0),
-                  targets=_equal_targets(list(tickers)), master=master, market=market)
+                  targets=targets, master=master, market=market,
+                  target_versions=versions if len(versions) > 1 else ())
 
 
 def _gap_notices(raw: pd.DataFrame) -> tuple[Notice, ...]:
@@ -354,9 +397,14 @@ def _gap_notices(raw: pd.DataFrame) -> tuple[Notice, ...]:
     gaps = [str(t) for t in raw.columns
             if str(t) not in stopped and raw[t].loc[raw[t].first_valid_index():].isna().any()]
     out = []
+    panel = Universe(raw)
     for t, last in stopped.items():
+        day = delisting_day(panel, last)
+        sold = "" if day is None else f" on {day.date()}, the next session"
         out.append(Notice(Flag.NO_PRICE_TODAY, f"{t} stopped trading after {last.date()}: "
-                          "held at its last price from then on", (t,)))
+                          f"sold at its last price{sold}, its target weight spread over the "
+                          "other stocks (a new target version: every rule rebalances on it, "
+                          "and the study's paths end there)", (t,)))
     if gaps:
         out.append(Notice(Flag.PRICE_GAP_FILLED, "missing sessions carried from the "
                           "previous close", tuple(gaps)))
@@ -456,16 +504,29 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
                           time.perf_counter() - began)
     inputs, portfolio = load_portfolio(task.spec, settings)
     notes = merge_notices(inputs.market.notices, _cost_notes(portfolio))
+    # a target version (a stock that stopped trading sold) is an event: paths end on it
+    # and those from it on follow its target
+    parts = version_portfolios(inputs, portfolio)
+    switches = np.array([row for row, _ in parts[1:]], dtype=np.intp)
     everything = make_paths(portfolio, settings.nav_usd, review=settings.review,
-                            warmup_days=settings.warmup_days)
+                            warmup_days=settings.warmup_days, events=switches)
     starts = np.array_split(everything.start, task.n_chunks)[task.chunk]
-    paths = make_paths(portfolio, settings.nav_usd, review=settings.review, starts=starts)
     limits: list[pd.DataFrame] = []
-    frame = measure_paths(portfolio, paths, settings, limits)
-    if len(frame):
-        offset = int(np.searchsorted(everything.start, starts[0])) if len(starts) else 0
-        frame["path"] = frame["path"] + offset
-    return TaskResult(frame, None, notes, paths.n_paths, time.perf_counter() - began,
+    frames, n_paths = [], 0
+    for k, (first, version) in enumerate(parts):
+        until = parts[k + 1][0] if k + 1 < len(parts) else portfolio.history.n_days
+        mine = starts[(starts >= first) & (starts < until)]
+        if not len(mine):
+            continue
+        paths = make_paths(version, settings.nav_usd, review=settings.review, starts=mine,
+                           events=switches)
+        frame = measure_paths(version, paths, settings, limits)
+        n_paths += paths.n_paths
+        if len(frame):
+            frame["path"] = frame["path"] + int(np.searchsorted(everything.start, mine[0]))
+            frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return TaskResult(frame, None, notes, n_paths, time.perf_counter() - began,
                       pd.concat(limits, ignore_index=True) if limits else pd.DataFrame())
 
 
