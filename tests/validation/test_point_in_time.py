@@ -14,7 +14,7 @@ import pytest
 import driftwise.data.sample as sample_module
 from driftwise.config import Config
 from driftwise.config import policies as pol
-from driftwise.config.assemble import backtest_configs
+from driftwise.config.assemble import backtest_configs, build_rule, cost_params
 from driftwise.data.model import Inputs, MarketData
 from driftwise.data.sample import load_sample_market
 from driftwise.data.universe import (
@@ -25,6 +25,7 @@ from driftwise.data.universe import (
 )
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
+from driftwise.validation.branching import Branch, branch_rule, simulate_branch
 from driftwise.validation.events import make_paths, path_days
 from driftwise.validation.study import (
     STUDY_MIN_HISTORY_DAYS,
@@ -34,7 +35,7 @@ from driftwise.validation.study import (
     version_portfolios,
 )
 
-from .conftest import make_inputs, make_portfolio, random_prices
+from .conftest import make_inputs, make_portfolio, random_prices, small_config
 
 SHARED = Path(os.environ.get("DRIFTWISE_SHARED_DATA", "/work/shared/data"))
 
@@ -258,3 +259,44 @@ def test_the_sp500_inputs_sell_a_stock_that_stops_trading(sp500_dir: Path) -> No
     assert stopped[0].tickers == ("VAR",)
     assert "sold at its last price on 2021-04-19" in stopped[0].detail
     assert not _sp500_inputs(sp500_dir, ("AAPL", "KO"), None).target_versions
+
+
+def test_a_branch_that_trades_after_the_sale_follows_the_new_target() -> None:
+    """An event before the sale, a branch trading after it: the stopped stock is sold at
+    its last price (cost 0) and the rest lands on the new target; the drift of each day is
+    measured against the target in force that day. Without the day targets the branch
+    would buy the stopped stock back to its old weight."""
+    inputs, _ = _inputs(stop=True)
+    carried = inputs.market.prices.to_numpy()
+    portfolio = make_portfolio(carried, np.full(N_DAYS, 15.0), np.full(4, 0.245), 0.02,
+                               config=small_config(**FREE))
+    (_, before), (_, after) = version_portfolios(inputs, portfolio)
+    rule = branch_rule(build_rule(small_config(**FREE)))
+    params = dataclasses.replace(cost_params(small_config()), flat_cost_bps=0.0)
+    t0 = STOP - 3
+    shares = 0.245 * 1e6 / carried[t0 - 10]  # on target ten days before the event
+    trade = np.zeros((1, 9), dtype=bool)
+    trade[0, 6] = True  # day STOP + 3: after the sale
+    out = simulate_branch(before, rule, params, np.array([t0]), shares[None, :],
+                          np.array([0.02e6]), Branch(trade))
+    day = t0 + 6
+    nav = float(shares @ carried[day]) + 0.02e6
+    new = np.array([0.98 / 3] * 3 + [0.0])
+    sold = shares[3] * carried[STOP, 3]  # oracle: the last price
+    bought = float(np.abs(new[:3] * nav - shares[:3] * carried[day, :3]).sum())
+    assert out.traded_usd[0, 6] == pytest.approx(sold + bought, rel=1e-9)
+    assert out.drift[0, 6] == pytest.approx(0.0, abs=1e-12)
+    assert out.nav_usd[0, 6] == pytest.approx(nav, rel=1e-12)
+    # drift before the trade: against the old target up to STOP, the new one after
+    for k in range(6):
+        w = shares * carried[t0 + k] / (float(shares @ carried[t0 + k]) + 0.02e6)
+        target = before.target if t0 + k <= STOP else new
+        cash_w = 0.02e6 / (float(shares @ carried[t0 + k]) + 0.02e6)
+        expected = 0.5 * (np.abs(w - target).sum() + abs(cash_w - 0.02))
+        assert out.drift[0, k] == pytest.approx(expected, rel=1e-12)
+    # the same branch without the day targets buys A3 back to its old weight
+    plain = dataclasses.replace(before, day_targets=None)
+    old = simulate_branch(plain, rule, params, np.array([t0]), shares[None, :],
+                          np.array([0.02e6]), Branch(trade))
+    assert old.traded_usd[0, 6] < out.traded_usd[0, 6]
+    assert after.day_targets is before.day_targets

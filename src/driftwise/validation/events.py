@@ -114,6 +114,11 @@ class Portfolio:
     target_cash : float
     full_te : bool
         Tracking error from the day's covariance (else the diagonal form).
+    day_targets : tuple of (ndarray (T, N), ndarray (T,)), optional
+        The target and cash target in force on each day when the target changes inside
+        the history (a stock that stopped trading sold: a new version from the next
+        session); the branches that cross a change follow it (:meth:`targets_on`).
+        None: ``target`` on every day.
     """
 
     label: str
@@ -122,6 +127,15 @@ class Portfolio:
     target_cash: float
     full_te: bool = True
     _covs: dict[int, FloatArray] = field(default_factory=dict, repr=False)
+    day_targets: tuple[FloatArray, FloatArray] | None = None
+
+    def targets_on(self, day: IntArray) -> tuple[FloatArray, FloatArray | float]:
+        """The target (R, N) and cash target (R,) in force on each of ``day`` (R,); the
+        one ``target`` and ``target_cash`` (broadcast) without :attr:`day_targets`."""
+        if self.day_targets is None:
+            return self.target, self.target_cash
+        weights, cash = self.day_targets
+        return weights[day], cash[day]
 
     def cov_on(self, day: int) -> FloatArray:
         """The history's covariance of ``day`` (:meth:`MarketHistory.cov_on`), (N, N).

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise._types import FloatArray
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
@@ -300,26 +301,36 @@ def version_portfolios(inputs: Inputs, portfolio: Portfolio) -> list[tuple[int, 
 
     ``[(0, portfolio)]`` without ``inputs.target_versions``; else one entry per version in
     force on some day of the history (the first on row 0), each ``portfolio`` with that
-    version's target (the same history and kept covariances).
+    version's target (the same history and kept covariances) and the target of every
+    day (``Portfolio.day_targets``: an event's branches that cross a change follow it, so
+    a stock sold on a switch is not bought back).
     """
     versions = sorted(inputs.target_versions, key=lambda v: (
         v.effective_date is not None, pd.Timestamp(v.effective_date or pd.Timestamp.min)))
     if len(versions) < 2:
         return [(0, portfolio)]
     h = portfolio.history
-    out: list[tuple[int, Portfolio]] = []
+    rows: list[tuple[int, FloatArray, float]] = []
     for v in versions:
         row = 0 if v.effective_date is None else int(h.dates.searchsorted(
             pd.Timestamp(v.effective_date)))
         if row >= h.n_days:
             break
         target = v.weights.reindex(h.tickers, fill_value=0.0).to_numpy(np.float64)
-        here = dataclasses.replace(portfolio, target=target, target_cash=float(v.cash_weight))
-        if out and out[-1][0] >= row:  # a later version on the same row wins
-            out[-1] = (out[-1][0], here)
+        if rows and rows[-1][0] >= row:  # a later version on the same row wins
+            rows[-1] = (rows[-1][0], target, float(v.cash_weight))
         else:
-            out.append((row, here))
-    return out
+            rows.append((row, target, float(v.cash_weight)))
+    if len(rows) < 2:
+        return [(0, portfolio)]
+    # every day's target: the branches that cross a change follow it
+    starts = np.array([r for r, _, _ in rows])
+    in_force = np.searchsorted(starts, np.arange(h.n_days), side="right") - 1
+    day_targets = (np.stack([t for _, t, _ in rows])[in_force],
+                   np.array([c for _, _, c in rows])[in_force])
+    return [(row, dataclasses.replace(portfolio, target=target, target_cash=cash,
+                                      day_targets=day_targets))
+            for row, target, cash in rows]
 
 
 def _inputs(spec: PortfolioSpec) -> Inputs:
