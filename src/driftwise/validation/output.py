@@ -217,7 +217,8 @@ def caveats(result: StudyResult) -> list[str]:
                    f"on the first day with {STUDY_MIN_HISTORY_DAYS} sessions of history and "
                    "no daily move beyond "
                    "±50% before it; nothing after the first day is read (a stock that stops "
-                   "trading is held at its last price, flagged).")
+                   "trading is sold at its last price on the next session, its weight spread "
+                   "over the others, flagged).")
     flags = sorted({n.flag.value for n in result.notices})
     if flags:
         out.append("Flags raised: " + ", ".join(flags) + ".")

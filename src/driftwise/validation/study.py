@@ -12,9 +12,11 @@ Portfolios: the embedded sample (its own targets), random sub-portfolios of the 
 Alpha Vantage data (``--universe sp500``), drawn point in time
 (:mod:`driftwise.data.universe`): the stocks one could have chosen on the study's first
 day from the data up to it, cost tiers from the market caps known on that day (or the
-dollar-volume proxy), a stock that stops trading held at its last price. The data itself
-holds April-2021 members only (the data README's survivorship note), which no selection
-rule can undo.
+dollar-volume proxy), a stock that stops trading sold at its last price on the next
+session (a target version without it, :func:`version_portfolios`). The sample's random
+portfolios are drawn point in time too (:func:`eligible_sample`). The data itself holds
+April-2021 members only (the data README's survivorship note), and the sample's 20 stocks
+all survive to 2022, which no selection rule can undo (caveats of the output).
 """
 
 from __future__ import annotations
