@@ -108,8 +108,9 @@ def test_prices_need_a_date_index() -> None:
         Universe(prices=pd.DataFrame({"A": [1.0]}, index=[0]))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_caps_on_days_is_caps_asof_on_each_day(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "unit"), [(0, "ns"), (1, "ns"), (2, "ns"), (0, "us"),
+                                          (1, "s")])
+def test_caps_on_days_is_caps_asof_on_each_day(seed: int, unit: str) -> None:
     u = _panel(seed)
     assert u.dollar_volume_usd is not None and u.caps is not None
     rng = np.random.default_rng(seed)
@@ -123,9 +124,10 @@ def test_caps_on_days_is_caps_asof_on_each_day(seed: int) -> None:
     days = pd.DatetimeIndex([*u.prices.index[::7], pd.Timestamp("2009-06-01")]).sort_values()
     for ticker in ("S00", "S01", "S05", "S07"):
         mine = caps[caps["ticker"] == ticker]
-        found, from_snapshot = caps_on_days(
-            pd.DatetimeIndex(mine["snapshot_date"]), mine["market_cap_usd"].to_numpy(),
-            pd.DatetimeIndex(u.prices.index), dollars[ticker].to_numpy(), days)
+        found, from_snapshot = caps_on_days(  # the snapshots' dates in another unit
+            pd.DatetimeIndex(mine["snapshot_date"]).as_unit(unit),
+            mine["market_cap_usd"].to_numpy(), pd.DatetimeIndex(u.prices.index),
+            dollars[ticker].to_numpy(), days)
         for j, day in enumerate(days):
             expected, _ = caps_asof(panel, [ticker], day)
             np.testing.assert_equal(found[j], expected[ticker])

@@ -14,7 +14,8 @@ import pytest
 import driftwise.data.sample as sample_module
 from driftwise.config import Config
 from driftwise.config import policies as pol
-from driftwise.config.assemble import backtest_configs, build_rule, cost_params
+from driftwise.backtest.engine import run_backtest
+from driftwise.config.assemble import backtest_configs, build_rule, cost_params, study_settings
 from driftwise.data.model import Inputs, MarketData
 from driftwise.data.sample import load_sample_market
 from driftwise.data.universe import (
@@ -132,9 +133,18 @@ def _market(stop: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     return raw, raw.ffill()
 
 
-def _inputs(stop: bool) -> tuple[Inputs, Universe]:
+def _inputs(stop: bool, unit: str = "ns") -> tuple[Inputs, Universe]:
+    """The constructed inputs with the versions of the stop; ``unit``: of the dates' index
+    (pandas reads CSV dates in microseconds)."""
     raw, carried = _market(stop)
     inputs = make_inputs(carried.to_numpy(), np.full(N_DAYS, 15.0), np.full(4, 0.245), 0.02)
+    if unit != "ns":
+        market = inputs.market
+        assert market.vix is not None
+        raw.index = raw.index.as_unit(unit)
+        inputs = dataclasses.replace(inputs, market=dataclasses.replace(
+            market, prices=market.prices.set_axis(market.prices.index.as_unit(unit)),
+            vix=market.vix.set_axis(market.vix.index.as_unit(unit))))
     panel = Universe(raw, source="constructed")
     stops = stops_trading(panel, list(raw.columns), raw.index[0], raw.index[-1])
     assert inputs.targets is not None
@@ -164,13 +174,15 @@ FREE = {"constraints.whole_shares": False, "constraints.min_trade_usd": 0.0,
         "backtest.cash_earns_risk_free": False}
 
 
-@pytest.mark.parametrize("rule", ["never", "threshold"])
-def test_the_backtest_sells_the_stock_at_its_last_price_oracle(rule: str) -> None:
+@pytest.mark.parametrize(("rule", "unit"), [("never", "ns"), ("threshold", "ns"),
+                                           ("never", "us"), ("threshold", "s")])
+def test_the_backtest_sells_the_stock_at_its_last_price_oracle(rule: str, unit: str) -> None:
     """Held at target from the first day; on the session after A3's last one every rule
     sells A3 at its last price and spreads the proceeds over the others (the switch is
-    an event); nothing before that day differs from the market where A3 trades on."""
-    inputs, panel = _inputs(stop=True)
-    clean, _ = _inputs(stop=False)
+    an event); nothing before that day differs from the market where A3 trades on. Dates
+    in microseconds or seconds switch on the same day as in nanoseconds."""
+    inputs, panel = _inputs(stop=True, unit=unit)
+    clean, _ = _inputs(stop=False, unit=unit)
     base = Config().with_overrides(FREE)
     config = pol.never(base=base) if rule == "never" else pol.threshold(0.5, base=base)
     start, end = panel.prices.index[100], panel.prices.index[220]
@@ -259,6 +271,13 @@ def test_the_sp500_inputs_sell_a_stock_that_stops_trading(sp500_dir: Path) -> No
     assert stopped[0].tickers == ("VAR",)
     assert "sold at its last price on 2021-04-19" in stopped[0].detail
     assert not _sp500_inputs(sp500_dir, ("AAPL", "KO"), None).target_versions
+    # the study's falsification backtest: every rule rebalances on the sale's day
+    settings = study_settings(workers=1, start="2020-06-01", end="2021-04-20")
+    runs = settings.model.falsification
+    result = run_backtest(inputs, runs.grid, runs.window, workers=1)
+    k = pd.DatetimeIndex(result.dates).get_loc(pd.Timestamp("2021-04-19"))
+    assert result.rebalanced[k].all() and not result.rebalanced[k - 1].any()
+    assert (result.post_drift[k] < 1e-3).all()  # whole shares: within a share of target
 
 
 def test_a_branch_that_trades_after_the_sale_follows_the_new_target() -> None:

@@ -178,9 +178,9 @@ def caps_on_days(snapshot_dates: pd.DatetimeIndex, snapshot_caps: np.ndarray,
         :data:`PROXY_TURNOVER_DAILY`, else NaN.
     from_snapshot : ndarray of bool, shape (D,)
     """
-    day_keys = np.asarray(pd.DatetimeIndex(days).asi8)
+    day_keys = _ns(days)
     caps = np.asarray(snapshot_caps, dtype=np.float64)
-    keys = np.asarray(pd.DatetimeIndex(snapshot_dates).asi8)
+    keys = _ns(snapshot_dates)
     ok = np.isfinite(caps)
     order = np.argsort(keys[ok], kind="stable")
     keys, caps = keys[ok][order], caps[ok][order]
@@ -189,13 +189,19 @@ def caps_on_days(snapshot_dates: pd.DatetimeIndex, snapshot_caps: np.ndarray,
     from_snapshot = pos >= 0
     volume = np.asarray(dollar_volume_usd, dtype=np.float64)
     volume = np.where(volume > 0, volume, np.nan)
-    ends = np.searchsorted(np.asarray(pd.DatetimeIndex(dates).asi8), day_keys, side="right")
+    ends = np.searchsorted(_ns(dates), day_keys, side="right")
     for j in np.flatnonzero(~from_snapshot):
         window = volume[max(0, int(ends[j]) - PROXY_WINDOW_DAYS): int(ends[j])]
         window = window[np.isfinite(window)]
         if window.size:
             out[j] = float(np.median(window)) / PROXY_TURNOVER_DAILY
     return np.asarray(out, dtype=np.float64), np.asarray(from_snapshot, dtype=bool)
+
+
+def _ns(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Nanoseconds since the epoch (whatever the index's unit: pandas may read dates in
+    microseconds or seconds, and ``asi8`` counts in the index's own unit)."""
+    return np.asarray(pd.DatetimeIndex(dates).as_unit("ns").asi8)
 
 
 def stops_trading(universe: Universe, tickers: Sequence[str], start: pd.Timestamp | str,
