@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import driftwise.data.sample as sample_module
+from driftwise.backtest.engine import run_backtest
 from driftwise.config import Config
 from driftwise.config import policies as pol
-from driftwise.backtest.engine import run_backtest
 from driftwise.config.assemble import backtest_configs, build_rule, cost_params, study_settings
 from driftwise.data.model import Inputs, MarketData
 from driftwise.data.sample import load_sample_market
