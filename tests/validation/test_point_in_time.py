@@ -68,6 +68,14 @@ def test_moves_before_the_first_day_exclude_a_stock_later_ones_do_not() -> None:
     assert "AAPL" in eligible_sample("2000-09-28") and "AAPL" not in eligible_sample("2000-10-02")
 
 
+def test_a_window_before_the_sample_draws_nothing_and_says_so() -> None:
+    assert eligible_sample("1989-06-01") == []
+    with pytest.raises(ConfigError, match="no sample stock could be chosen on 1989-06-01"):
+        study_portfolios("sample", None, 2, 0, "1989-06-01", None)
+    assert study_portfolios("sample", None, 0, 0, "1989-06-01", None) == \
+        [PortfolioSpec("sample")]
+
+
 def test_history_before_the_first_day_is_required() -> None:
     prices = load_sample_market().prices
     second = str(prices.index[1].date())  # two sessions of history: all the sample has

@@ -462,6 +462,10 @@ def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: st
                       data_dir: str | None = None, low: int = 10,
                       high: int = 50, as_of: str | None = None) -> list[PortfolioSpec]:
     """``n`` random portfolios of ``low..high`` holdings (capped at the universe size)."""
+    if n and not len(tickers):
+        raise ConfigError(f"validate-rules: no {universe} stock could be chosen"
+                          + (f" on {as_of}" if as_of else "")
+                          + " (none priced that day with enough history); start later")
     rng = np.random.default_rng(seed)
     pool = np.asarray(sorted(tickers))
     hi = min(high, len(pool))
