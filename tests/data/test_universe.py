@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.data.universe import (
     PROXY_TURNOVER_DAILY,
@@ -12,9 +14,11 @@ from driftwise.data.universe import (
     Universe,
     caps_asof,
     caps_on_days,
+    delisting_versions,
     eligible,
     stops_trading,
 )
+from driftwise.data.model import TargetLevel, Targets
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
 
@@ -132,3 +136,32 @@ def test_caps_on_days_is_caps_asof_on_each_day(seed: int, unit: str) -> None:
             expected, _ = caps_asof(panel, [ticker], day)
             np.testing.assert_equal(found[j], expected[ticker])
             assert from_snapshot[j] == bool((mine["snapshot_date"] <= day).any())
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.floats(0.01, 1.0), min_size=2, max_size=8),
+       stops=st.lists(st.integers(0, 39), min_size=1, max_size=8), cash=st.floats(0.0, 0.3))
+def test_delisting_versions_keep_the_invested_weight_and_the_proportions(
+        weights: list[float], stops: list[int], cash: float) -> None:
+    """Each version drops the stocks stopped by then and scales the rest by one factor:
+    the invested weight and the cash target are unchanged, the ratios among the stocks
+    left are the first version's; a stock stopped on the panel's last session gives no
+    version."""
+    n = len(weights)
+    stops = stops[: n - 1]  # one stock at least trades on
+    tickers = [f"S{i}" for i in range(n)]
+    days = pd.bdate_range("2020-01-01", periods=40)
+    panel = Universe(prices=pd.DataFrame(1.0, index=days, columns=tickers))
+    w = pd.Series(np.asarray(weights) / sum(weights) * (1.0 - cash), index=tickers)
+    targets = Targets(level=TargetLevel.ASSET, weights=w, cash_weight=cash)
+    stopped = {tickers[i]: days[d] for i, d in enumerate(stops)}
+    versions = delisting_versions(targets, stopped, panel)
+    expected_days = sorted({days[d + 1] for d in stops if d + 1 < len(days)})
+    assert [v.effective_date for v in versions] == [None, *expected_days]
+    for v in versions[1:]:
+        gone = {t for t, d in stopped.items() if d < v.effective_date}
+        assert set(v.weights.index) == set(tickers) - gone
+        assert float(v.weights.sum()) == pytest.approx(1.0 - cash, rel=1e-12)
+        assert v.cash_weight == cash
+        ratio = v.weights / w.reindex(v.weights.index)
+        np.testing.assert_allclose(ratio.to_numpy(), ratio.iloc[0], rtol=1e-12)
