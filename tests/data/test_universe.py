@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftwise.data.model import TargetLevel, Targets
 from driftwise.data.universe import (
     PROXY_TURNOVER_DAILY,
     PROXY_WINDOW_DAYS,
@@ -18,7 +19,6 @@ from driftwise.data.universe import (
     eligible,
     stops_trading,
 )
-from driftwise.data.model import TargetLevel, Targets
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
 
