@@ -226,7 +226,7 @@ the year's first session, the dollar-volume proxy of
 def yearly_caps(bars: pd.DataFrame, caps: pd.DataFrame | None) -> pd.DataFrame:
     """The market cap known on each year's first session of the stock, point in time.
 
-:func:`driftwise.data.universe.caps_asof` on that session (computed for every year at
+    :func:`driftwise.data.universe.caps_asof` on that session (computed for every year at
     once by :func:`~driftwise.data.universe.caps_on_days`): the last snapshot dated on
     or before it, else the median daily dollar volume (``close * volume``, days without
     volume left out) of the 60 sessions up to it over a 0.5% daily turnover. Nothing dated
