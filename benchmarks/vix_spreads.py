@@ -2,10 +2,12 @@
 
 1. Effective spreads of the 504 S&P 500 stocks of ``../shared/data`` (Alpha Vantage daily
    OHLCV to 2021-04-21) estimated by Corwin-Schultz and Abdi-Ranaldo, by VIX regime
-   (CBOE VIX close) and size tier (the cost model's tiers from the market-cap snapshots,
-   scaled by price), with 95% intervals from a bootstrap of calendar months; the measured
-   multipliers beside the configured ones (1.0 / 1.5 / 2.5) and the methodology's "2-3x
-   normal" under stress. The same computation as ``driftwise calibrate-costs``.
+   (CBOE VIX close) and size tier (the cost model's tiers from the market cap known on each
+   stock's first session of the year: the last snapshot dated on or before it, else the
+   dollar-volume proxy; no snapshot exists before 2012-12-27), with 95% intervals from a
+   bootstrap of calendar months; the measured multipliers beside the configured ones
+   (1.0 / 1.5 / 2.5) and the methodology's "2-3x normal" under stress. The same computation
+   as ``driftwise calibrate-costs``.
 2. The share of the day's volume the VWAP schedule's profile expects in the first 49 s
    of the session, against the executions of LOBSTER's AAPL sample (2012-06-21, NASDAQ,
    09:30:00-09:30:49) over that day's consolidated volume.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,16 +52,18 @@ def spreads(data: Path, limit: int | None, n_boot: int, json_file: Path | None =
         for path in sorted(bars.iterdir())[:limit]:
             (folder / path.name).symlink_to(path.resolve())
         bars = folder
-    start = time.perf_counter()
+    start, began = time.perf_counter(), time.process_time()
     result = calibrate_folder(bars, data / VIX, breaks=params.vix_breaks, tiers=params.tiers,
                               caps_file=data / CAPS, n_boot=n_boot)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - began
     if json_file is not None:
         write_text(json_file, json.dumps(to_jsonable(result.to_dict(params.vix_multipliers)),
                                          indent=2) + "\n")
         print(f"wrote {json_file}")
     print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, {result.n_months} months, "
-          f"{n_boot} bootstrap draws of months; {seconds:.1f} s (under load: noisy)")
+          f"{n_boot} bootstrap draws of months; {seconds:.1f} s wall, {cpu:.1f} s CPU, load "
+          f"average {os.getloadavg()[0]:.1f} (under load: noisy)")
+    print(result.tier_note())
     table = result.table
     configured = dict(enumerate(params.vix_multipliers))
     print(f"\n{'estimator':<15} {'tier':<8} {'VIX':<6} {'spread bps':>10} {'95% interval':>16} "

@@ -17,6 +17,8 @@ from driftwise.app.calibrate import (
     calibrate_folder,
     config_fragment,
     read_bars,
+    yearly_caps,
+    yearly_tiers,
 )
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from driftwise.config import loads_config
@@ -112,16 +114,80 @@ def test_the_bootstrap_is_repeatable_and_counts_months(
     assert rows.sort_values("regime_index")["months"].tolist() == months.tolist()
 
 
-def test_size_tiers_from_market_caps_scaled_by_price(
+def test_size_tiers_from_market_caps_known_on_the_year_s_first_session(
         market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
     bars, _ = market
-    day = bars["AAA"].index[400]
+    day = bars["AAA"].index[400]  # 2006-07-14: no snapshot before it
     caps = pd.DataFrame({"date": [day] * 3, "ticker": ["AAA", "BBB", "CCC"],
                          "cap_usd": [50e9, 5e9, 1e9]})
-    table = run(market, caps=caps)
-    tiers = table.groupby("tier")["stocks"].max()
-    assert set(tiers.index) >= {"all", "large", "mid", "small"}
-    assert tiers["all"] == 3 and tiers["large"] == 1
+    bars, vix = market
+    result = calibrate(bars, vix, breaks=BREAKS, tiers=TierDefaults(), caps=caps,
+                       start=pd.Timestamp("2000-01-03").date(), n_boot=50)
+    sources = result.tier_sources.set_index("source")
+    # 2005 and 2006 start before the snapshot: the dollar-volume proxy; 2007 and 2008 the
+    # snapshot (AAA large, BBB mid, CCC small)
+    assert sources.loc["dollar volume", "stock_years"] == 6
+    assert (sources.loc["dollar volume", "first_year"],
+            sources.loc["dollar volume", "last_year"]) == (2005, 2006)
+    assert sources.loc["snapshot", "stock_years"] == 6
+    assert (sources.loc["snapshot", "first_year"], sources.loc["snapshot", "last_year"]) == \
+        (2007, 2008)
+    assert sources["pairs"].sum() == result.table.query(
+        "tier == 'all' and estimator == 'abdi-ranaldo'")["pairs"].sum()
+    note = result.tier_note()
+    assert "6 stock-years 2005-2006 from the dollar-volume proxy" in note
+    assert "6 stock-years 2007-2008 from the last market-cap snapshot" in note
+    for ticker, tier in (("AAA", "large"), ("BBB", "mid"), ("CCC", "small")):
+        tiers = yearly_tiers(bars[ticker], caps[caps["ticker"] == ticker], TierDefaults())
+        assert tiers.loc[2007] == tiers.loc[2008] == tier
+
+
+def test_a_year_s_tier_is_the_cap_known_that_day_recomputed_by_hand() -> None:
+    days = pd.bdate_range("2010-12-01", "2013-02-28")
+    close = np.full(len(days), 40.0)
+    volume = np.full(len(days), 1e6)
+    volume[days.year == 2011] = 2e5  # 2011: 8 M USD a day; 2012: 40 M USD a day
+    volume[days == pd.Timestamp("2012-01-02")] = 0.0  # no trade on 2012's first session
+    bars = pd.DataFrame({"high": close * 1.01, "low": close * 0.99, "close": close,
+                         "volume": volume, "split_coefficient": 1.0,
+                         "adjusted_close": close / 2}, index=days)
+    caps = pd.DataFrame({"date": pd.to_datetime(["2012-06-29", "2013-01-02"]),
+                         "ticker": "X", "cap_usd": [15e9, 1.5e9]})
+    known = yearly_caps(bars, caps)
+    assert known["day"].tolist() == [pd.Timestamp(d) for d in
+                                     ("2010-12-01", "2011-01-03", "2012-01-02", "2013-01-01")]
+    # oracle: the median dollar volume of the 60 sessions up to the day (days without
+    # volume left out) / 0.5%; a snapshot dated on or before the day wins
+    dollars = pd.Series(np.where(volume > 0, close * volume, np.nan), index=days)
+    for year, day in zip(known.index, known["day"], strict=True):
+        expected = dollars.loc[:day].tail(60).median() / 0.005
+        if year < 2013:
+            assert known.loc[year, "cap_usd"] == pytest.approx(expected, rel=1e-12)
+            assert known.loc[year, "source"] == "dollar volume"
+    # 2010-12-01 and 2011-01-03: a median of 40 M USD a day, 8 B: mid; 2012: the 60
+    # sessions up to 2012-01-02 are 2011's 8 M USD days (2012-01-02 has no trade), 1.6 B:
+    # small, though the snapshot of June 2012 says large; 2013-01-01: that snapshot (the
+    # one of 2013-01-02 comes a day later)
+    assert known.loc[2010, "cap_usd"] == pytest.approx(8e9)
+    assert known.loc[2012, "cap_usd"] == pytest.approx(8e6 / 0.005)
+    assert known.loc[2013, "cap_usd"] == 15e9 and known.loc[2013, "source"] == "snapshot"
+    tiers = yearly_tiers(bars, caps, TierDefaults())
+    assert tiers.to_dict() == {2010: "mid", 2011: "mid", 2012: "small", 2013: "large"}
+
+
+def test_a_planted_future_snapshot_or_volume_changes_no_earlier_tier(
+        market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
+    bars, _ = market
+    frame = bars["AAA"]
+    cut = pd.Timestamp("2007-01-02")  # the first session of 2007
+    before = yearly_caps(frame, None)
+    planted = frame.copy()
+    planted.loc[planted.index > cut, "volume"] = 1.0  # the stock all but stops trading
+    caps = pd.DataFrame({"date": [cut + pd.Timedelta(days=1)], "ticker": ["AAA"],
+                         "cap_usd": [1e6]})  # and a tiny cap, dated the day after
+    after = yearly_caps(planted, caps)
+    pd.testing.assert_frame_equal(before.loc[:2007], after.loc[:2007])
+    assert after.loc[2008, "cap_usd"] == 1e6 and after.loc[2008, "source"] == "snapshot"
 
 
 def test_split_days_and_days_without_trades_are_left_out() -> None:
@@ -169,12 +235,16 @@ def test_the_command_prints_writes_and_refuses_bad_bars(
             "--start", "2005-01-03", "--bootstrap", "50"]
     assert main([*args, "--out", str(tmp_path / "vix.toml"), "--estimator",
                  "abdi-ranaldo"]) == EXIT_OK
-    assert "Effective spreads" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Effective spreads" in printed
+    assert "from the dollar-volume proxy" in printed  # no --market-caps: the proxy, said
     config = tmp_path / "vix.toml"
+    assert "stock-years" in config.read_text()
     assert cost_params(loads_config(config.read_text())).vix_multipliers[0] == 1.0
     assert main([*args, "--json"]) == EXIT_OK
     shown = json.loads(capsys.readouterr().out)
     assert shown["configured"] == [1.0, 1.5, 2.5] and shown["stocks"] == 3
+    assert [r["source"] for r in shown["tier_sources"]] == ["dollar volume"]
     assert main([*args, "--tier", "huge"]) == EXIT_BAD_INPUT
     assert "--tier" in capsys.readouterr().err
     bad = folder / "bars" / "BBB.csv"

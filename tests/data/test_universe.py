@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from driftwise.data.model import TargetLevel, Targets
 from driftwise.data.universe import (
     PROXY_TURNOVER_DAILY,
     PROXY_WINDOW_DAYS,
     Universe,
     caps_asof,
+    caps_on_days,
+    delisting_versions,
     eligible,
     stops_trading,
 )
@@ -105,3 +110,58 @@ def test_unknown_without_caps_or_volume() -> None:
 def test_prices_need_a_date_index() -> None:
     with pytest.raises(ConfigError, match="increasing dates"):
         Universe(prices=pd.DataFrame({"A": [1.0]}, index=[0]))
+
+
+@pytest.mark.parametrize(("seed", "unit"), [(0, "ns"), (1, "ns"), (2, "ns"), (0, "us"),
+                                          (1, "s")])
+def test_caps_on_days_is_caps_asof_on_each_day(seed: int, unit: str) -> None:
+    u = _panel(seed)
+    assert u.dollar_volume_usd is not None and u.caps is not None
+    rng = np.random.default_rng(seed)
+    dollars = u.dollar_volume_usd.copy()
+    dollars[rng.random(dollars.shape) < 0.2] = np.nan  # days without a trade
+    dollars.iloc[:80, 5] = np.nan  # no volume at all before day 80
+    caps = pd.concat([u.caps, pd.DataFrame({  # a later snapshot, and one without a cap
+        "snapshot_date": pd.to_datetime(["2010-09-01", "2010-10-01"]), "ticker": ["S00", "S00"],
+        "market_cap_usd": [30e9, np.nan]})], ignore_index=True)
+    panel = Universe(prices=u.prices, dollar_volume_usd=dollars, caps=caps)
+    days = pd.DatetimeIndex([*u.prices.index[::7], pd.Timestamp("2009-06-01")]).sort_values()
+    for ticker in ("S00", "S01", "S05", "S07"):
+        mine = caps[caps["ticker"] == ticker]
+        found, from_snapshot = caps_on_days(  # the snapshots' dates in another unit
+            pd.DatetimeIndex(mine["snapshot_date"]).as_unit(unit),
+            mine["market_cap_usd"].to_numpy(), pd.DatetimeIndex(u.prices.index),
+            dollars[ticker].to_numpy(), days)
+        for j, day in enumerate(days):
+            expected, _ = caps_asof(panel, [ticker], day)
+            np.testing.assert_equal(found[j], expected[ticker])
+            assert from_snapshot[j] == bool((mine["snapshot_date"] <= day).any())
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.floats(0.01, 1.0), min_size=2, max_size=8),
+       stops=st.lists(st.integers(0, 39), min_size=1, max_size=8), cash=st.floats(0.0, 0.3))
+def test_delisting_versions_keep_the_invested_weight_and_the_proportions(
+        weights: list[float], stops: list[int], cash: float) -> None:
+    """Each version drops the stocks stopped by then and scales the rest by one factor:
+    the invested weight and the cash target are unchanged, the ratios among the stocks
+    left are the first version's; a stock stopped on the panel's last session gives no
+    version."""
+    n = len(weights)
+    stops = stops[: n - 1]  # one stock at least trades on
+    tickers = [f"S{i}" for i in range(n)]
+    days = pd.bdate_range("2020-01-01", periods=40)
+    panel = Universe(prices=pd.DataFrame(1.0, index=days, columns=tickers))
+    w = pd.Series(np.asarray(weights) / sum(weights) * (1.0 - cash), index=tickers)
+    targets = Targets(level=TargetLevel.ASSET, weights=w, cash_weight=cash)
+    stopped = {tickers[i]: days[d] for i, d in enumerate(stops)}
+    versions = delisting_versions(targets, stopped, panel)
+    expected_days = sorted({days[d + 1] for d in stops if d + 1 < len(days)})
+    assert [v.effective_date for v in versions] == [None, *expected_days]
+    for v in versions[1:]:
+        gone = {t for t, d in stopped.items() if d < v.effective_date}
+        assert set(v.weights.index) == set(tickers) - gone
+        assert float(v.weights.sum()) == pytest.approx(1.0 - cash, rel=1e-12)
+        assert v.cash_weight == cash
+        ratio = v.weights / w.reindex(v.weights.index)
+        np.testing.assert_allclose(ratio.to_numpy(), ratio.iloc[0], rtol=1e-12)

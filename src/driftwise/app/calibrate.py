@@ -4,10 +4,12 @@ Effective spreads are estimated from daily high, low and close
 (:mod:`driftwise.costs.spread_estimators`: Corwin-Schultz 2012, Abdi-Ranaldo 2017) for
 every stock of a folder of daily bars, for each pair of consecutive sessions. Each pair
 falls in the VIX regime of its first day's close (the cost model's breaks) and in the
-size tier of its stock that year (the cost model's tiers, from a market cap known at the
-start of the year). The spread of a (regime, tier) cell is the estimator's average over
-its pairs; the **multiplier** of a regime is its spread over the spread of the calm
-regime (VIX below the first break) in the same tier.
+size tier of its stock that year (the cost model's tiers, from the market cap known on the
+stock's first session of the year, point in time: the last snapshot dated on or before it,
+else the dollar-volume proxy of :func:`driftwise.data.universe.caps_asof`; the output says
+how many stock-years each source gave). The spread of a (regime, tier) cell is the
+estimator's average over its pairs; the **multiplier** of a regime is its spread over the
+spread of the calm regime (VIX below the first break) in the same tier.
 
 Intervals: a cluster bootstrap **by calendar month**. A VIX regime is a market-wide
 state: every stock's spread moves with it on the same days, so stocks are not
@@ -28,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +42,11 @@ from driftwise.costs.spread_estimators import Estimator, pair_values, pooled_spr
 from driftwise.costs.tiers import CapTier, TierDefaults, cap_tier
 from driftwise.data._table import Kind, parse_column, read_table, require_columns
 from driftwise.data.market import read_vix
+from driftwise.data.universe import (
+    PROXY_TURNOVER_DAILY,
+    PROXY_WINDOW_DAYS,
+    caps_on_days,
+)
 from driftwise.errors import DataError
 
 DECIMALIZATION = dt.date(2001, 4, 9)
@@ -72,6 +80,8 @@ class Calibration:
     n_boot : int
     level : float
         Coverage of the intervals (0.95).
+    tier_sources : pd.DataFrame
+        Where the size tiers came from (:func:`tier_sources`).
     """
 
     table: pd.DataFrame
@@ -82,6 +92,19 @@ class Calibration:
     n_months: int
     n_boot: int
     level: float
+    tier_sources: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def tier_note(self) -> str:
+        """Where the size tiers came from, in words (printed beside the table)."""
+        names = {"snapshot": "the last market-cap snapshot dated on or before the year's "
+                 "first session", "dollar volume": "the dollar-volume proxy (median daily "
+                 f"dollar volume of {PROXY_WINDOW_DAYS} sessions / "
+                 f"{PROXY_TURNOVER_DAILY:.1%} daily turnover; no snapshot yet)",
+                 "unknown": "unknown (neither a snapshot nor volume)"}
+        parts = [f"{row.stock_years} stock-years {row.first_year}-{row.last_year} from "
+                 f"{names[str(row.source)]}" for row in self.tier_sources.itertuples()]
+        return ("Size tiers, point in time (each stock's cap known on the year's first "
+                "session): " + ("; ".join(parts) if parts else "none") + ".")
 
     def months_by_regime(self) -> dict[str, dict[str, int]]:
         """The calendar months holding each regime's pairs, per tier then regime (the
@@ -98,12 +121,15 @@ class Calibration:
         """The calibration as plain data (``calibrate-costs --json``): the sample, the
         breaks, ``configured`` (the cost model's multipliers), the months of each regime
         per tier (``months_by_regime``) and one row per estimator, tier and regime (its
-        ``configured`` multiplier, ``pairs``, ``stocks`` and ``months`` beside it)."""
+        ``configured`` multiplier, ``pairs``, ``stocks`` and ``months`` beside it), and
+        ``tier_sources``: where the size tiers came from (:func:`tier_sources`)."""
         table = self.table.assign(configured=[configured[k] for k in self.table["regime_index"]])
         return {"start": str(self.start), "end": str(self.end), "stocks": self.n_stocks,
                 "months": self.n_months, "months_by_regime": self.months_by_regime(),
                 "bootstrap": self.n_boot, "breaks": list(self.breaks),
-                "configured": list(configured), "rows": table.to_dict("records")}
+                "configured": list(configured),
+                "tier_sources": self.tier_sources.to_dict("records"),
+                "rows": table.to_dict("records")}
 
     def multipliers(self, estimator: Estimator, tier: str = ALL_TIERS) -> tuple[float, ...]:
         """The measured multiplier of each regime (the calm one is 1.0 by construction)."""
@@ -135,10 +161,10 @@ def read_bars(path: Path) -> pd.DataFrame:
     dates = parse_column(table, "date", Kind.DATE)
     out = pd.DataFrame({f: parse_column(table, f, Kind.FLOAT).to_numpy()
                         for f in ("high", "low", "close")}, index=pd.DatetimeIndex(dates))
-    for field, default in (("volume", math.nan), ("split_coefficient", 1.0),
-                           ("adjusted_close", math.nan)):
-        out[field] = (parse_column(table, field, Kind.FLOAT, required=False).to_numpy()
-                      if field in table.columns else default)
+    for name, default in (("volume", math.nan), ("split_coefficient", 1.0),
+                          ("adjusted_close", math.nan)):
+        out[name] = (parse_column(table, name, Kind.FLOAT, required=False).to_numpy()
+                     if name in table.columns else default)
     out["adjusted_close"] = out["adjusted_close"].fillna(out["close"])
     out["split_coefficient"] = out["split_coefficient"].fillna(1.0)
     dup = np.flatnonzero(out.index.duplicated())
@@ -191,25 +217,57 @@ def read_caps(path: Path) -> pd.DataFrame:
     return frame.dropna().sort_values(["ticker", "date"])
 
 
+TIER_SOURCES = ("snapshot", "dollar volume", "unknown")
+"""Where a stock-year's size tier came from: the last market-cap snapshot dated on or before
+the year's first session, the dollar-volume proxy of
+:func:`driftwise.data.universe.caps_asof` (no snapshot yet), or neither."""
+
+
+def yearly_caps(bars: pd.DataFrame, caps: pd.DataFrame | None) -> pd.DataFrame:
+    """The market cap known on each year's first session of the stock, point in time.
+
+    :func:`driftwise.data.universe.caps_asof` on that session (computed for every year at
+    once by :func:`~driftwise.data.universe.caps_on_days`): the last snapshot dated on
+    or before it, else the median daily dollar volume (``close * volume``, days without
+    volume left out) of the 60 sessions up to it over a 0.5% daily turnover. Nothing dated
+    after the session is read.
+
+    Returns
+    -------
+    pd.DataFrame
+        Indexed by year: ``day`` (the year's first session of the stock), ``cap_usd`` (NaN
+        when unknown) and ``source`` (one of :data:`TIER_SOURCES`).
+    """
+    days = pd.DatetimeIndex(bars.index)
+    first = pd.Series(days, index=days).groupby(days.year).first()
+    volume = bars["volume"].to_numpy(dtype=np.float64)
+    dollars = np.where(volume > 0, bars["close"].to_numpy(dtype=np.float64) * volume, np.nan)
+    snaps = caps if caps is not None else pd.DataFrame({"date": [], "cap_usd": []})
+    values, from_snapshot = caps_on_days(
+        pd.DatetimeIndex(pd.to_datetime(snaps["date"])), snaps["cap_usd"].to_numpy(),
+        days, dollars, pd.DatetimeIndex(first.to_numpy()))
+    sources = np.where(from_snapshot, TIER_SOURCES[0],
+                       np.where(np.isfinite(values), TIER_SOURCES[1], TIER_SOURCES[2]))
+    return pd.DataFrame({"day": first.to_numpy(), "cap_usd": values, "source": sources},
+                        index=first.index)
+
+
 def yearly_tiers(bars: pd.DataFrame, caps: pd.DataFrame | None, tiers: TierDefaults
                  ) -> pd.Series:
     """The stock's size tier for each year of its bars (``large``/``mid``/``small``, or
-    ``unknown`` without a market cap).
-
-    The cap on a year's first session is the stock's earliest snapshot cap scaled by the
-    adjusted close since the snapshot's date (a proxy that holds shares outstanding
-    fixed; the snapshots begin in 2012, so earlier years are scaled back from them).
+    ``unknown`` without a cap), from the cap known on the year's first session
+    (:func:`yearly_caps`: a snapshot dated on or before it, else the dollar-volume proxy).
     """
-    years = pd.DatetimeIndex(bars.index).year
-    first = bars.groupby(years)["adjusted_close"].first()
-    if caps is None or caps.empty:
-        return pd.Series(UNKNOWN_TIER, index=first.index)
-    snap = caps.iloc[0]
-    at = bars["adjusted_close"].asof(pd.Timestamp(snap["date"]))
-    if not (isinstance(at, float) and math.isfinite(at)):
-        at = float(bars["adjusted_close"].iloc[0])
-    proxy = float(snap["cap_usd"]) * first.to_numpy() / at
-    return pd.Series([TIER_NAMES[int(t)] for t in cap_tier(proxy, tiers)], index=first.index)
+    return _tiers(yearly_caps(bars, caps), tiers)
+
+
+def _tiers(known: pd.DataFrame, tiers: TierDefaults) -> pd.Series:
+    cap = known["cap_usd"].to_numpy(dtype=np.float64)
+    names = np.full(len(cap), UNKNOWN_TIER, dtype=object)
+    ok = np.isfinite(cap)
+    if ok.any():
+        names[ok] = [TIER_NAMES[int(t)] for t in cap_tier(cap[ok], tiers)]
+    return pd.Series(names, index=known.index)
 
 
 def stock_pairs(bars: pd.DataFrame, vix: pd.Series, breaks: Sequence[float],
@@ -256,7 +314,8 @@ def calibrate(bars: dict[str, pd.DataFrame], vix: pd.Series, *, breaks: Sequence
     tiers : TierDefaults
         The cost model's size tiers.
     caps : pd.DataFrame, optional
-        :func:`read_caps`; without it every stock's tier is ``unknown``.
+        :func:`read_caps`; without it every stock-year's tier comes from the
+        dollar-volume proxy (``unknown`` without volume).
     start, end : date
         The sample (default: from :data:`DECIMALIZATION` to the last bar).
     n_boot : int
@@ -275,8 +334,10 @@ def calibrate(bars: dict[str, pd.DataFrame], vix: pd.Series, *, breaks: Sequence
     parts = []
     for ticker, frame in bars.items():
         mine = None if caps is None else caps[caps["ticker"] == ticker]
-        pairs = stock_pairs(frame, vix, breaks, yearly_tiers(frame, mine, tiers), start, end)
-        parts.append(pairs.assign(stock=ticker))
+        known = yearly_caps(frame, mine)
+        pairs = stock_pairs(frame, vix, breaks, _tiers(known, tiers), start, end)
+        year = pairs["month"].dt.year.to_numpy()
+        parts.append(pairs.assign(stock=ticker, source=known["source"].reindex(year).to_numpy()))
     pairs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if pairs.empty:
         raise DataError("no pair of sessions to estimate spreads from", field="date",
@@ -295,7 +356,27 @@ def calibrate(bars: dict[str, pd.DataFrame], vix: pd.Series, *, breaks: Sequence
         table=pd.DataFrame(rows), breaks=tuple(float(b) for b in breaks),
         start=max(start, min(b.index[0].date() for b in bars.values())), end=end,
         n_stocks=int(pairs["stock"].nunique()), n_months=int(sessions.nunique()),
-        n_boot=n_boot, level=level)
+        n_boot=n_boot, level=level, tier_sources=tier_sources(pairs))
+
+
+def tier_sources(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Where the tiers of the sample's stock-years came from: one row per source of
+    :data:`TIER_SOURCES` that occurs, with ``stock_years``, ``stocks``, ``first_year``,
+    ``last_year`` and ``pairs``."""
+    year = pairs["month"].dt.year
+    rows = []
+    for source in TIER_SOURCES:
+        mine = pairs["source"] == source
+        if not mine.any():
+            continue
+        here = pd.DataFrame({"stock": pairs.loc[mine, "stock"], "year": year[mine]})
+        rows.append({"source": source,
+                     "stock_years": len(here.drop_duplicates()),
+                     "stocks": int(here["stock"].nunique()),
+                     "first_year": int(here["year"].min()), "last_year": int(here["year"].max()),
+                     "pairs": int(mine.sum())})
+    return pd.DataFrame(rows, columns=["source", "stock_years", "stocks", "first_year",
+                                       "last_year", "pairs"])
 
 
 def _cells(pairs: pd.DataFrame, tier: str, breaks: Sequence[float], n_boot: int,
@@ -377,6 +458,7 @@ def config_fragment(result: Calibration, estimator: Estimator, tier: str = ALL_T
     lines += [f"#   VIX {row.regime}: {row.multiplier:.2f} ({row.multiplier_low:.2f} .. "
               f"{row.multiplier_high:.2f}), spread {row.spread_bps:.1f} bps, "
               f"{row.months} months" for row in rows.itertuples()]
+    lines += [f"# {line}" for line in textwrap.wrap(result.tier_note(), 86)]
     values = ", ".join(f"{v:.3f}" for v in mults)
     breaks = ", ".join(f"{b:g}" for b in result.breaks)
     return "\n".join([*lines, "[costs]", f"vix_breaks = [{breaks}]",

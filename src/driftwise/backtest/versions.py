@@ -103,9 +103,10 @@ def schedule(inputs: Inputs, tickers: pd.Index, dates: pd.DatetimeIndex) -> Sche
             when = "no date" if a == pd.Timestamp.min else str(a.date())
             raise ConfigError(f"target versions: two versions take effect on {when}; "
                               "give each version its own effective date")
-    day_keys = np.asarray(pd.DatetimeIndex(dates).asi8)
+    day_keys = np.asarray(pd.DatetimeIndex(dates).as_unit("ns").asi8)  # as the starts
     starts = np.array([np.iinfo(np.int64).min if v.effective_date is None
-                       else pd.Timestamp(v.effective_date).value for v in versions])
+                       else pd.Timestamp(v.effective_date).as_unit("ns").value
+                       for v in versions])
     day_version = np.searchsorted(starts, day_keys, side="right") - 1
     if day_version[0] < 0:
         raise ConfigError(f"target versions: none is in force on the first day of the window "

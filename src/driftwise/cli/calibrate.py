@@ -29,7 +29,9 @@ def calibrate_command(
         dir_okay=False, show_default=False)],
     market_caps: Annotated[Path | None, typer.Option(
         "--market-caps", help="Market-cap snapshots (snapshot_date, symbol, market_cap_usd) "
-        "for the size tiers; without it every stock's tier is unknown.", dir_okay=False,
+        "for the size tiers (point in time: the last snapshot dated on or before each "
+        "year's first session, else the dollar-volume proxy, as without this file).",
+        dir_okay=False,
         show_default=False)] = None,
     estimator: Annotated[Estimator, typer.Option(
         help="The estimator whose multipliers the fragment sets.")
@@ -86,6 +88,7 @@ def calibrate_command(
     console.print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, "
                   f"{result.n_months} months; 95% intervals from {result.n_boot} bootstrap "
                   "draws of months.", highlight=False)
+    console.print(result.tier_note(), highlight=False)
     console.print(frame_table(_shown(table), title="Effective spreads by VIX regime and "
                               "size tier (multiplier: regime spread / calm spread)"))
     if out is not None:

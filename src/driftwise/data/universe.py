@@ -14,7 +14,10 @@ snapshots. Every question asked of it on a day ``d`` reads rows dated ``<= d`` o
   flagged;
 * :func:`stops_trading`: the last session a stock traded, when it stops inside a window
   (a delisting, the end of the data); the simulation learns it on the next session, as a
-  trader would, and sells the stock at that last price.
+  trader would, and sells the stock at that last price: :func:`delisting_versions` gives
+  the target versions that take it out from that session on, its weight spread over the
+  stocks still held (the backtest engine switches to them; the switch is an event every
+  rule rebalances on).
 
 A future crash or delisting therefore changes nothing that is decided before it
 (``tests/data/test_universe.py`` plants one).
@@ -22,14 +25,16 @@ A future crash or delisting therefore changes nothing that is decided before it
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from driftwise.data.model import Targets
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, Notice
 
@@ -151,6 +156,54 @@ def caps_asof(universe: Universe, tickers: Sequence[str], day: pd.Timestamp | st
     return out, tuple(notes)
 
 
+def caps_on_days(snapshot_dates: pd.DatetimeIndex, snapshot_caps: np.ndarray,
+                 dates: pd.DatetimeIndex, dollar_volume_usd: np.ndarray,
+                 days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`caps_asof` of one stock on many days at once (the same numbers).
+
+    Parameters
+    ----------
+    snapshot_dates, snapshot_caps : shape (S,)
+        The stock's market-cap snapshots (any order; NaN caps ignored).
+    dates, dollar_volume_usd : shape (T,)
+        The stock's sessions, increasing, and their dollar volume (NaN or 0: no trade).
+    days : shape (D,)
+        The decision days.
+
+    Returns
+    -------
+    caps : ndarray, shape (D,)
+        USD: the last snapshot dated on or before each day, else the median positive
+        dollar volume of the :data:`PROXY_WINDOW_DAYS` sessions up to it over
+        :data:`PROXY_TURNOVER_DAILY`, else NaN.
+    from_snapshot : ndarray of bool, shape (D,)
+    """
+    day_keys = _ns(days)
+    caps = np.asarray(snapshot_caps, dtype=np.float64)
+    keys = _ns(snapshot_dates)
+    ok = np.isfinite(caps)
+    order = np.argsort(keys[ok], kind="stable")
+    keys, caps = keys[ok][order], caps[ok][order]
+    pos = np.searchsorted(keys, day_keys, side="right") - 1
+    out = np.where(pos >= 0, caps[np.maximum(pos, 0)] if len(caps) else np.nan, np.nan)
+    from_snapshot = pos >= 0
+    volume = np.asarray(dollar_volume_usd, dtype=np.float64)
+    volume = np.where(volume > 0, volume, np.nan)
+    ends = np.searchsorted(_ns(dates), day_keys, side="right")
+    for j in np.flatnonzero(~from_snapshot):
+        window = volume[max(0, int(ends[j]) - PROXY_WINDOW_DAYS): int(ends[j])]
+        window = window[np.isfinite(window)]
+        if window.size:
+            out[j] = float(np.median(window)) / PROXY_TURNOVER_DAILY
+    return np.asarray(out, dtype=np.float64), np.asarray(from_snapshot, dtype=bool)
+
+
+def _ns(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Nanoseconds since the epoch (whatever the index's unit: pandas may read dates in
+    microseconds or seconds, and ``asi8`` counts in the index's own unit)."""
+    return np.asarray(pd.DatetimeIndex(dates).as_unit("ns").asi8)
+
+
 def stops_trading(universe: Universe, tickers: Sequence[str], start: pd.Timestamp | str,
                   end: pd.Timestamp | str) -> dict[str, pd.Timestamp]:
     """The tickers that stop trading inside ``[start, end]``, with their last session.
@@ -167,6 +220,56 @@ def stops_trading(universe: Universe, tickers: Sequence[str], start: pd.Timestam
         if len(priced) and priced[-1] < window.index[-1]:
             out[str(t)] = pd.Timestamp(priced[-1])
     return out
+
+
+def delisting_day(universe: Universe, last: pd.Timestamp) -> pd.Timestamp | None:
+    """The session after ``last`` (the day a stock's stop is known and it is sold), None
+    when the panel ends on ``last``."""
+    days = sessions(universe)
+    pos = int(days.searchsorted(pd.Timestamp(last), side="right"))
+    return pd.Timestamp(days[pos]) if pos < len(days) else None
+
+
+def delisting_versions(targets: Targets, stops: Mapping[str, pd.Timestamp],
+                       universe: Universe) -> tuple[Targets, ...]:
+    """Target versions that sell each stock that stops trading.
+
+    ``targets`` (without an effective date: in force from the start), then, on the
+    session after each stock's last one (:func:`delisting_day`: the day the stop is
+    known), a version without the stock whose weight is spread over the stocks still held,
+    in proportion to their weights (an equal-weight target stays equal weight); the cash
+    target is unchanged. The backtest engine switches versions on those days
+    (:mod:`driftwise.backtest.versions`): the switch is an event, so every rule rebalances
+    on it with its own sizing: the stock is sold at its last price (the panel carries it
+    forward) and the proceeds go to the remaining stocks. Stocks whose stop falls on the
+    panel's last session give no version (nothing is left to trade).
+
+    Raises
+    ------
+    ConfigError
+        Every stock of the target stops trading (nothing to spread the weight over).
+    """
+    out = [dataclasses.replace(targets, effective_date=None)]
+    weights = targets.weights.astype(np.float64)
+    by_day: dict[pd.Timestamp, list[str]] = {}
+    for ticker, last in stops.items():
+        day = delisting_day(universe, last)
+        if day is not None and ticker in weights.index:
+            by_day.setdefault(day, []).append(ticker)
+    for day in sorted(by_day):
+        gone = by_day[day]
+        left = weights.drop(gone)
+        if left.empty or float(left.sum()) <= 0.0:
+            raise ConfigError(f"{universe.source}: every stock of the target stops trading by "
+                              f"{day.date()}; nothing is left to hold")
+        weights = left * (float(weights.sum()) / float(left.sum()))
+        out.append(dataclasses.replace(
+            targets, weights=weights, effective_date=day,
+            band_abs=targets.band_abs.drop(gone, errors="ignore"),
+            band_rel=targets.band_rel.drop(gone, errors="ignore"),
+            source=f"{targets.source}, without {', '.join(sorted(gone))} (stopped trading; "
+                   f"sold on {day.date()})"))
+    return tuple(out)
 
 
 def sessions(universe: Universe) -> pd.DatetimeIndex:

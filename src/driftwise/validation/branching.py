@@ -343,10 +343,11 @@ def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
         nav = values.sum(axis=1) + cash_now
         weights = values / nav[:, None]
         dead = ~alive
+        target, target_cash = portfolio.targets_on(day)
         for name, value in (("nav", nav), ("cost", cost), ("traded", traded),
-                            ("te", risk.te(weights - portfolio.target, live)),
-                            ("drift", portfolio_drift(weights, portfolio.target, cash_now / nav,
-                                                      portfolio.target_cash))):
+                            ("te", risk.te(weights - target, live)),
+                            ("drift", portfolio_drift(weights, target, cash_now / nav,
+                                                      target_cash))):
             column = np.asarray(value, dtype=np.float64)
             column[dead] = np.nan
             out[name][live, k] = column
@@ -496,8 +497,10 @@ def _size_rows(portfolio: Portfolio, rule: Rule, day: int, shares: FloatArray,
     marks = BookMarks(weights=values / nav[:, None], cash_weight=cash_usd / nav, nav_usd=nav,
                       days_since_rebalance=np.zeros(n_rows),
                       pending_days=np.full(n_rows, np.nan))
-    ctx = DayContext.of(h.day(day), marks, target=portfolio.target,
-                        target_cash=portfolio.target_cash, band_width=np.zeros(len(prices)),
+    target, target_cash = portfolio.targets_on(np.array([day]))
+    ctx = DayContext.of(h.day(day), marks, target=np.asarray(target).reshape(-1),
+                        target_cash=float(np.asarray(target_cash).reshape(-1)[0]),
+                        band_width=np.zeros(len(prices)),
                         full_cost_usd=total)
     trigger = _Given(np.ones(n_rows, dtype=bool), assets)
     none = np.zeros(len(prices), dtype=bool)

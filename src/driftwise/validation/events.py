@@ -114,6 +114,11 @@ class Portfolio:
     target_cash : float
     full_te : bool
         Tracking error from the day's covariance (else the diagonal form).
+    day_targets : tuple of (ndarray (T, N), ndarray (T,)), optional
+        The target and cash target in force on each day when the target changes inside
+        the history (a stock that stopped trading sold: a new version from the next
+        session); the branches that cross a change follow it (:meth:`targets_on`).
+        None: ``target`` on every day.
     """
 
     label: str
@@ -122,6 +127,15 @@ class Portfolio:
     target_cash: float
     full_te: bool = True
     _covs: dict[int, FloatArray] = field(default_factory=dict, repr=False)
+    day_targets: tuple[FloatArray, FloatArray] | None = None
+
+    def targets_on(self, day: IntArray) -> tuple[FloatArray, FloatArray | float]:
+        """The target (R, N) and cash target (R,) in force on each of ``day`` (R,); the
+        one ``target`` and ``target_cash`` (broadcast) without :attr:`day_targets`."""
+        if self.day_targets is None:
+            return self.target, self.target_cash
+        weights, cash = self.day_targets
+        return weights[day], cash[day]
 
     def cov_on(self, day: int) -> FloatArray:
         """The history's covariance of ``day`` (:meth:`MarketHistory.cov_on`), (N, N).
@@ -232,7 +246,7 @@ def calendar_days(history: MarketHistory, frequency: Frequency,
 
 def make_paths(portfolio: Portfolio, nav_usd: float, *, review: Frequency = Frequency.QUARTER,
                grid: Frequency = Frequency.MONTH, warmup_days: int = 252,
-               starts: IntArray | None = None) -> Paths:
+               starts: IntArray | None = None, events: IntArray | None = None) -> Paths:
     """Paths starting on every grid date after the warm-up.
 
     Parameters
@@ -248,17 +262,22 @@ def make_paths(portfolio: Portfolio, nav_usd: float, *, review: Frequency = Freq
         No start before this row (risk windows filled).
     starts : ndarray of int, optional
         Explicit start rows (overrides the grid).
+    events : ndarray of int, optional
+        Rows where the base policy rebalances besides its calendar (a new target version:
+        a stock that stopped trading sold): a path ends on the first review or event
+        after its start, and, with the grid, a path also starts on each event.
 
     Returns
     -------
     Paths
     """
     h = portfolio.history
+    extra = np.zeros(0, dtype=np.intp) if events is None else np.asarray(events, dtype=np.intp)
     if starts is None:
-        starts = np.flatnonzero(calendar_days(h, grid))
+        starts = np.union1d(np.flatnonzero(calendar_days(h, grid)), extra)
         starts = starts[starts >= warmup_days]
     starts = np.asarray(starts, dtype=np.intp)
-    reviews = np.flatnonzero(calendar_days(h, review))
+    reviews = np.union1d(np.flatnonzero(calendar_days(h, review)), extra)
     pos = np.searchsorted(reviews, starts, side="right")
     end = np.where(pos < len(reviews), reviews[np.minimum(pos, len(reviews) - 1)], h.n_days)
     prices = h.prices[starts]

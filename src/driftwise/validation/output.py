@@ -205,13 +205,22 @@ def caveats(result: StudyResult) -> list[str]:
     if any(p.universe == "sample" for p in result.portfolios):
         out.append("The sample's cost file (late-2022 spreads) is applied to every day since "
                    "1990, when spreads were far wider; its ADV comes from a market-cap proxy.")
+    if any(p.universe == "sample" and p.tickers for p in result.portfolios):
+        out.append("Survivorship bias of the sample: its 20 stocks were picked by its "
+                   "publisher among stocks still listed on 2022-12-28, so every one survives "
+                   "the whole window and none stops trading. The random portfolios are drawn "
+                   "point in time among them (priced on the first day with "
+                   f"{STUDY_MIN_HISTORY_DAYS} sessions of history, or all the sample has "
+                   "before it, and no daily move beyond ±50% before it), which cannot undo "
+                   "that choice.")
     if any(p.universe == "sp500" for p in result.portfolios):
         out.append("Survivorship bias: the 504-stock data holds only April-2021 S&P 500 "
                    "members. Among them the portfolios are drawn point in time: stocks priced "
                    f"on the first day with {STUDY_MIN_HISTORY_DAYS} sessions of history and "
                    "no daily move beyond "
                    "±50% before it; nothing after the first day is read (a stock that stops "
-                   "trading is held at its last price, flagged).")
+                   "trading is sold at its last price on the next session, its weight spread "
+                   "over the others, flagged).")
     flags = sorted({n.flag.value for n in result.notices})
     if flags:
         out.append("Flags raised: " + ", ".join(flags) + ".")

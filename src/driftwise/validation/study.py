@@ -12,9 +12,11 @@ Portfolios: the embedded sample (its own targets), random sub-portfolios of the 
 Alpha Vantage data (``--universe sp500``), drawn point in time
 (:mod:`driftwise.data.universe`): the stocks one could have chosen on the study's first
 day from the data up to it, cost tiers from the market caps known on that day (or the
-dollar-volume proxy), a stock that stops trading held at its last price. The data itself
-holds April-2021 members only (the data README's survivorship note), which no selection
-rule can undo.
+dollar-volume proxy), a stock that stops trading sold at its last price on the next
+session (a target version without it, :func:`version_portfolios`). The sample's random
+portfolios are drawn point in time too (:func:`eligible_sample`). The data itself holds
+April-2021 members only (the data README's survivorship note), and the sample's 20 stocks
+all survive to 2022, which no selection rule can undo (caveats of the output).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from driftwise import _display
+from driftwise._types import FloatArray
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
@@ -43,7 +46,15 @@ from driftwise.data.market import cash_rate_notices, read_vix
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
-from driftwise.data.universe import Universe, caps_asof, eligible, read_sp500, stops_trading
+from driftwise.data.universe import (
+    Universe,
+    caps_asof,
+    delisting_day,
+    delisting_versions,
+    eligible,
+    read_sp500,
+    stops_trading,
+)
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.policy.context import Frequency
@@ -287,6 +298,43 @@ def load_portfolio(spec: PortfolioSpec, settings: StudySettings) -> tuple[Inputs
     return _CACHE[key]
 
 
+def version_portfolios(inputs: Inputs, portfolio: Portfolio) -> list[tuple[int, Portfolio]]:
+    """The portfolio of each target version with the history row it comes into force on.
+
+    ``[(0, portfolio)]`` without ``inputs.target_versions``; else one entry per version in
+    force on some day of the history (the first on row 0), each ``portfolio`` with that
+    version's target (the same history and kept covariances) and the target of every
+    day (``Portfolio.day_targets``: an event's branches that cross a change follow it, so
+    a stock sold on a switch is not bought back).
+    """
+    versions = sorted(inputs.target_versions, key=lambda v: (
+        v.effective_date is not None, pd.Timestamp(v.effective_date or pd.Timestamp.min)))
+    if len(versions) < 2:
+        return [(0, portfolio)]
+    h = portfolio.history
+    rows: list[tuple[int, FloatArray, float]] = []
+    for v in versions:
+        row = 0 if v.effective_date is None else int(h.dates.searchsorted(
+            pd.Timestamp(v.effective_date)))
+        if row >= h.n_days:
+            break
+        target = v.weights.reindex(h.tickers, fill_value=0.0).to_numpy(np.float64)
+        if rows and rows[-1][0] >= row:  # a later version on the same row wins
+            rows[-1] = (rows[-1][0], target, float(v.cash_weight))
+        else:
+            rows.append((row, target, float(v.cash_weight)))
+    if len(rows) < 2:
+        return [(0, portfolio)]
+    # every day's target: the branches that cross a change follow it
+    starts = np.array([r for r, _, _ in rows])
+    in_force = np.searchsorted(starts, np.arange(h.n_days), side="right") - 1
+    day_targets = (np.stack([t for _, t, _ in rows])[in_force],
+                   np.array([c for _, _, c in rows])[in_force])
+    return [(row, dataclasses.replace(portfolio, target=target, target_cash=cash,
+                                      day_targets=day_targets))
+            for row, target, cash in rows]
+
+
 def _inputs(spec: PortfolioSpec) -> Inputs:
     inputs = _universe_inputs(spec)
     if spec.vix_file is None and spec.risk_free_file is None:
@@ -320,13 +368,17 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
     Volume is expressed in adjusted shares, ``close * volume / adjusted_close``, so that
     ADV times the adjusted price is the dollar volume (raw close times raw volume, right
     across splits and dividends); zero-volume days are missing. A missing session is
-    carried from the previous close and a stock that stops trading is held at its last
-    price (worth what a sale at that price would give, earning nothing), each flagged.
+    carried from the previous close, flagged. A stock that stops trading is sold at its
+    last price on the next session: :func:`~driftwise.data.universe.delisting_versions`
+    gives the target versions without it (its weight spread over the others), the
+    falsification backtest switches to them (an event every rule rebalances on) and the
+    event paths end there, those after it start on the new target
+    (:func:`version_portfolios`); flagged.
     Market caps are those known on ``as_of`` (:func:`~driftwise.data.universe.caps_asof`).
     """
     panel = read_sp500(data_dir, tickers)
     raw = panel.prices
-    px = raw.ffill()
+    px = raw.ffill()  # a missing session, and the days after a stop (sold: see the versions)
     dollar = panel.dollar_volume_usd
     assert dollar is not None
     vol = (dollar / raw).reindex(index=px.index, columns=px.columns)
@@ -337,6 +389,9 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
     caps, cap_notes = caps_asof(panel, tickers, day)
     market = MarketData(prices=px, volumes=vol, vix=vix, source=panel.source,
                         notices=(*vix_notes, *notes, *cap_notes))
+    targets = _equal_targets(list(tickers))
+    stopped = stops_trading(panel, list(tickers), raw.index[0], raw.index[-1])
+    versions = delisting_versions(targets, stopped, panel) if stopped else ()
     index = pd.Index(list(tickers), name="ticker", dtype=object)
     master = SecurityMaster(frame=pd.DataFrame(
         {"sector": pd.Series(None, index=index, dtype=object),
@@ -344,7 +399,8 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
          "market_cap_usd": caps.reindex(index).astype(float)}),
         source=f"market caps known on {day.date()}")
     return Inputs(holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1.0),
-                  targets=_equal_targets(list(tickers)), master=master, market=market)
+                  targets=targets, master=master, market=market,
+                  target_versions=versions if len(versions) > 1 else ())
 
 
 def _gap_notices(raw: pd.DataFrame) -> tuple[Notice, ...]:
@@ -354,13 +410,39 @@ def _gap_notices(raw: pd.DataFrame) -> tuple[Notice, ...]:
     gaps = [str(t) for t in raw.columns
             if str(t) not in stopped and raw[t].loc[raw[t].first_valid_index():].isna().any()]
     out = []
+    panel = Universe(raw)
     for t, last in stopped.items():
+        day = delisting_day(panel, last)
+        sold = "" if day is None else f" on {day.date()}, the next session"
         out.append(Notice(Flag.NO_PRICE_TODAY, f"{t} stopped trading after {last.date()}: "
-                          "held at its last price from then on", (t,)))
+                          f"sold at its last price{sold}, its target weight spread over the "
+                          "other stocks (a new target version: every rule rebalances on it, "
+                          "and the study's paths end there)", (t,)))
     if gaps:
         out.append(Notice(Flag.PRICE_GAP_FILLED, "missing sessions carried from the "
                           "previous close", tuple(gaps)))
     return tuple(out)
+
+
+def eligible_sample(start: str | None) -> list[str]:
+    """The sample's stocks one could have chosen on ``start`` (default: the sample's first
+    session), from its prices up to that day only.
+
+    :func:`driftwise.data.universe.eligible`, as :func:`eligible_sp500`: priced on the
+    last session on or before ``start``, with :data:`STUDY_MIN_HISTORY_DAYS` sessions of
+    history (or every session up to ``start`` when the sample has fewer: its window may
+    begin on its first day) and no daily move beyond ±50% up to it. The 20 stocks
+    themselves were picked by the sample's publisher among stocks listed to 2022-12-28:
+    every one survives the whole window, a survivorship no draw can undo (a caveat of the
+    study's output, :func:`driftwise.validation.output.caveats`).
+    """
+    from driftwise.data.sample import load_sample_market
+
+    prices = load_sample_market().prices
+    panel = Universe(prices=prices, source="the embedded sample")
+    day = pd.Timestamp(start) if start is not None else pd.Timestamp(prices.index[0])
+    known = len(panel.upto(day))
+    return eligible(panel, day, min_history_days=max(1, min(STUDY_MIN_HISTORY_DAYS, known)))
 
 
 def eligible_sp500(data_dir: Path, start: str) -> list[str]:
@@ -380,6 +462,10 @@ def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: st
                       data_dir: str | None = None, low: int = 10,
                       high: int = 50, as_of: str | None = None) -> list[PortfolioSpec]:
     """``n`` random portfolios of ``low..high`` holdings (capped at the universe size)."""
+    if n and not len(tickers):
+        raise ConfigError(f"validate-rules: no {universe} stock could be chosen"
+                          + (f" on {as_of}" if as_of else "")
+                          + " (none priced that day with enough history); start later")
     rng = np.random.default_rng(seed)
     pool = np.asarray(sorted(tickers))
     hi = min(high, len(pool))
@@ -435,16 +521,29 @@ def run_task(task: Task, settings: StudySettings) -> TaskResult:
                           time.perf_counter() - began)
     inputs, portfolio = load_portfolio(task.spec, settings)
     notes = merge_notices(inputs.market.notices, _cost_notes(portfolio))
+    # a target version (a stock that stopped trading sold) is an event: paths end on it
+    # and those from it on follow its target
+    parts = version_portfolios(inputs, portfolio)
+    switches = np.array([row for row, _ in parts[1:]], dtype=np.intp)
     everything = make_paths(portfolio, settings.nav_usd, review=settings.review,
-                            warmup_days=settings.warmup_days)
+                            warmup_days=settings.warmup_days, events=switches)
     starts = np.array_split(everything.start, task.n_chunks)[task.chunk]
-    paths = make_paths(portfolio, settings.nav_usd, review=settings.review, starts=starts)
     limits: list[pd.DataFrame] = []
-    frame = measure_paths(portfolio, paths, settings, limits)
-    if len(frame):
-        offset = int(np.searchsorted(everything.start, starts[0])) if len(starts) else 0
-        frame["path"] = frame["path"] + offset
-    return TaskResult(frame, None, notes, paths.n_paths, time.perf_counter() - began,
+    frames, n_paths = [], 0
+    for k, (first, version) in enumerate(parts):
+        until = parts[k + 1][0] if k + 1 < len(parts) else portfolio.history.n_days
+        mine = starts[(starts >= first) & (starts < until)]
+        if not len(mine):
+            continue
+        paths = make_paths(version, settings.nav_usd, review=settings.review, starts=mine,
+                           events=switches)
+        frame = measure_paths(version, paths, settings, limits)
+        n_paths += paths.n_paths
+        if len(frame):
+            frame["path"] = frame["path"] + int(np.searchsorted(everything.start, mine[0]))
+            frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return TaskResult(frame, None, notes, n_paths, time.perf_counter() - began,
                       pd.concat(limits, ignore_index=True) if limits else pd.DataFrame())
 
 
@@ -719,9 +818,10 @@ def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: 
                      start: str | None, end: str | None) -> list[PortfolioSpec]:
     """The portfolios of a study: the sample's, plus ``n`` random ones of ``universe``.
 
-    ``universe`` is ``"sample"`` (random sub-portfolios of the sample's stocks; ``n``
-    default 0) or ``"sp500"`` (10-50 stocks of the 504-stock data in ``data_dir``, default
-    ``$DRIFTWISE_SHARED_DATA``, eligible over ``start`` .. ``end``; ``n`` default 20).
+    ``universe`` is ``"sample"`` (random sub-portfolios of the sample's stocks eligible on
+    ``start``, :func:`eligible_sample`; ``n`` default 0) or ``"sp500"`` (10-50 stocks of
+    the 504-stock data in ``data_dir``, default ``$DRIFTWISE_SHARED_DATA``, eligible on
+    ``start``, :func:`eligible_sp500`; ``n`` default 20).
 
     Raises
     ------
@@ -731,9 +831,8 @@ def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: 
     specs = [PortfolioSpec("sample")]
     if universe == "sample":
         if n:
-            from driftwise.data.sample import load_sample_market
-            tickers = [str(t) for t in load_sample_market().prices.columns]
-            specs += random_portfolios(tickers, n, seed=seed, universe="sample")
+            specs += random_portfolios(eligible_sample(start), n, seed=seed,
+                                       universe="sample", as_of=start)
         return specs
     if universe != "sp500":
         raise ConfigError(f"--universe must be sample or sp500; found {universe!r}")
