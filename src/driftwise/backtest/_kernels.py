@@ -370,8 +370,10 @@ def threshold_row(c: int, start: int, shares: FloatArray, cash: FloatArray,
             day.borrow = paid
         if (charge or grow) and k > 0:
             cash[c] = night_cash(cash[c], k, cash_growth, paid)
+        # cash[c] is now ``after`` to the bit (night_cash of the same cash, or ``cash -
+        # 0.0`` = cash when nothing was charged or grown): the weights marked above are
+        # the ones threshold_event marks again for the sizing
         _quiet(day, nav, drift, cash[c])
-        mark_row(book, prices[k], cash[c], target, target_cash, weights, gaps)
         _priced(prices[k], buffers.price_ok, buffers.safe)
         d = model_of[k]
         status = _size_book_row(c, shares, cash, since, prices[k], target, target_cash,
@@ -575,7 +577,8 @@ def threshold_groups(order: IntArray, bounds: IntArray, next_day: IntArray,
                 if (charge or grow) and k > 0:
                     cash[lead] = night_cash(cash[lead], k, cash_growth, paid)
                 _quiet(day, nav, drift, cash[lead])
-                mark_row(book, prices[k], cash[lead], target, target_cash, weights, gaps)
+                # the weights of the day's mark (cash[lead] is ``after`` to the bit, as in
+                # threshold_row; a leader changed above holds the same book)
                 _priced(prices[k], buffers.price_ok, buffers.safe)
                 stat = _size_book_row(lead, shares, cash, since, prices[k], target,
                                       target_cash, band_width, vol, adv[k], limits[0],

@@ -38,7 +38,10 @@ against the planner's own function, and what a run built against what its grid r
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar, cast
@@ -253,7 +256,7 @@ class MarketHistory:
         if self._volumes is None:
             return None
         self._count("adv_shares", self.n_days)
-        return self._raw_adv(self.rows)
+        return in_parts(self._raw_adv, self.rows)
 
     @cached_property
     def stale(self) -> BoolArray:
@@ -764,3 +767,24 @@ def calendar_flags(dates: pd.DatetimeIndex) -> tuple[CalendarFlags, ...]:
     pos = sessions.get_indexer(dates)
     return tuple(frozenset(key for key, mask in masks if mask[p]) if p >= 0 else frozenset()
                  for p in pos.tolist())
+
+
+PART_ROWS = 256
+"""Fewest days of a whole-window estimate :func:`in_parts` gives one thread."""
+
+
+def in_parts(estimate: Callable[[IntArray], FloatArray], rows: IntArray) -> FloatArray:
+    """``estimate(rows)`` (D, N), its days split in consecutive parts of at least
+    :data:`PART_ROWS` days run side by side on the cores this process may use (a
+    compiled estimate releases the GIL), stacked in order: each day's row is estimated
+    from its own window alone (the rolling estimators' contract), so the parts give the
+    same bits as one call."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    n_parts = max(1, min(cores, len(rows) // PART_ROWS))
+    if n_parts == 1:
+        return estimate(rows)
+    bounds = np.linspace(0, len(rows), n_parts + 1).astype(np.intp)
+    with ThreadPoolExecutor(n_parts) as pool:
+        parts = list(pool.map(estimate, [rows[a:b] for a, b in
+                                         itertools.pairwise(bounds)]))
+    return np.concatenate(parts)

@@ -8,6 +8,7 @@ the planner, the backtest and every command configure the kernels the same way.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from driftwise.backtest.grid import Bands, RuleGrid
     from driftwise.backtest.history import HistorySettings, MarketHistory, RiskSettings
     from driftwise.data.model import Inputs
+    from driftwise.policy.factors import FactorSettings
     from driftwise.policy.optimize import OptimizerSettings
     from driftwise.policy.rule import Rule
     from driftwise.policy.triggers import Trigger
@@ -113,16 +115,25 @@ def build_rule(config: Config, trigger: Trigger | None = None) -> Rule:
 
 def optimizer_settings(config: Config) -> OptimizerSettings:
     """The optimized destination's settings of ``[optimizer]``."""
-    from driftwise.policy.factors import FactorSettings, parse_factor
     from driftwise.policy.optimize import OptimizerSettings
 
     o = config.optimizer
-    factors = FactorSettings(factors=tuple(parse_factor(f) for f in o.factors),
-                             window_days=o.factor_window_days, bound=o.factor_bound,
-                             penalty=o.factor_penalty)
+    factors = _factor_settings(o.factors, o.factor_window_days, o.factor_bound,
+                               o.factor_penalty)
     return OptimizerSettings(gamma=o.gamma, gamma_trade=o.gamma_trade, max_weight=o.max_weight,
                              group_deviation=o.group_deviation, group_by=o.group_by,
                              factors=factors, tax_weight=o.tax_weight)
+
+
+@functools.lru_cache(maxsize=64)
+def _factor_settings(specs: tuple[str, ...], window_days: int, bound: float | None,
+                     penalty: float) -> FactorSettings:
+    """The factor settings of ``[optimizer]``'s factor keys, built once per distinct keys
+    (a frozen value: the configurations of a sweep share it)."""
+    from driftwise.policy.factors import FactorSettings, parse_factor
+
+    return FactorSettings(factors=tuple(parse_factor(f) for f in specs),
+                          window_days=window_days, bound=bound, penalty=penalty)
 
 
 def build_trigger(policy: PolicyConfig) -> Trigger:
@@ -201,11 +212,15 @@ def _block_key(config: Config, rule: Rule, estimation: object) -> tuple[object, 
     inputs depend on (:meth:`CostParams.estimation`, the risk windows) may not.
     """
     from driftwise.backtest.grid import trigger_structure
-    from driftwise.policy.triggers import Never
 
-    # γ and γ_trade may differ: rows of the block
-    shape = dataclasses.replace(rule, trigger=Never(), optimizer=dataclasses.replace(
-        rule.optimizer, gamma=1.0, gamma_trade=1.0))
+    # every compared field of the rule but the trigger, and of its optimizer settings
+    # but γ and γ_trade (rows of the block): the fields dataclass equality compares,
+    # read rather than copied into a new rule (whose settings would be validated again)
+    optimizer = rule.optimizer
+    shape = (tuple(getattr(rule, f.name) for f in dataclasses.fields(rule)
+                   if f.compare and f.name not in ("trigger", "optimizer")),
+             tuple(getattr(optimizer, f.name) for f in dataclasses.fields(optimizer)
+                   if f.compare and f.name not in ("gamma", "gamma_trade")))
     return (shape, trigger_structure(rule.trigger), risk_settings(config), estimation,
             bands(config), config.costs.accept_stale_costs)
 
