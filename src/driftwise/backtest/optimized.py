@@ -204,7 +204,7 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     book.cash_usd[booked] = post_cash[traded]
     book.days_since_rebalance[booked] = 0.0
     if len(booked):
-        _record(batch, book, out, k, booked, trade_usd[traded], cost_usd[traded], prices)
+        _record(batch, book, out, k, booked, trade_usd[traded], cost_usd[traded])
     book.end_day(None)
     return True
 
@@ -270,15 +270,9 @@ def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray
 
 
 def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: np.ndarray,
-            trade_usd: FloatArray, cost_usd: FloatArray, prices: FloatArray) -> None:
-    """:func:`driftwise.backtest.engine._record` of the rows booked (target (N,))."""
-    cash = book.cash_usd[rows]
-    _, post_nav, post_drift = mark_to_market(book.shares[rows], prices, cash, batch.target,
-                                             batch.target_cash)
-    m = batch.members[rows]
-    out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
-    out.cost[k, m] = cost_usd.sum(axis=1)
-    out.nav[k, m] = post_nav
-    out.cash[k, m] = cash
-    out.rebalanced[k, m] = True
-    out.post_drift[k, m] = post_drift
+            trade_usd: FloatArray, cost_usd: FloatArray) -> None:
+    """The rows booked, recorded by :func:`driftwise.backtest.engine._record` (the engine
+    imports this module, so it is reached on first use)."""
+    from driftwise.backtest.engine import _record as record
+
+    record(batch, book, out, k, rows, trade_usd, cost_usd)
