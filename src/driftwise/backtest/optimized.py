@@ -15,8 +15,9 @@ day in the same order on the same arrays:
 4. the inputs' checks of :func:`driftwise.policy.sizing.size_trades` (positive NAV,
    weights and target summing to 1 with cash), the solve
    (:func:`driftwise.policy.optimize.optimize_rows`, the planner's own), the
-   destination's check and its FULL sizing (the compiled
-   :func:`driftwise.policy._kernels.size_rows`, with the settings built once per batch);
+   destination and its check (:func:`driftwise.policy.sizing.optimized_destination`) and
+   its FULL sizing (:func:`driftwise.policy.sizing.size_rows_checked`, the planner's
+   kernel call, with the settings built once per batch);
 5. the trades booked (:func:`driftwise.policy.book.book_trades`' arithmetic) and
    recorded as :func:`driftwise.backtest.engine._record` records them.
 
@@ -49,7 +50,6 @@ from driftwise.policy.constraints import (
     FIXED_POINT_MAX_ITER,
     FIXED_POINT_TOL,
     cost_model,
-    no_cash_fit_error,
 )
 from driftwise.policy.context import Frequency
 from driftwise.policy.destination import COST_CONSTRAINED_MULTIPLE
@@ -226,7 +226,6 @@ def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray
     row active: the trades, their costs, the shares, the cash after trading, the intended
     traded value and the solver's answer."""
     rule = batch.rule
-    shape = weights.shape
     active = plan.active
     price_ok = (prices_usd > 0.0) & (prices_usd < np.inf)  # NaN fails both
     sizing.check_book(weights, cash_weight, nav, active)
@@ -239,28 +238,13 @@ def _size(batch: Batch, plan: Plan, weights: FloatArray, cash_weight: FloatArray
         cost_fn=cost_model(cost_fn, "sizing"), constraints=rule.constraints,
         settings=rule.optimizer, cov_annual=cov, vol_annual=vol, borrow_bps_annual=None,
         horizon_days=plan.horizon_days, groups=plan.groups, factor_betas=None, tax=None)
-    fallback = solved.failed[:, None]
-    dest = np.where(fallback, plan.target_rows, solved.destination)
-    dest_cash = np.where(solved.failed, plan.target_cash_rows, 1.0 - dest.sum(axis=1))
-    sizing.check_target(dest, dest_cash, active)
-    masks = _pk.Masks(plan.no_buy_rows, plan.no_sell_rows,
-                      np.where(fallback, may, solved.traded), illiquid)
-    n_rows, n_assets = shape
-    out = _pk.Sized(np.zeros(shape), np.zeros(shape),
-                    np.zeros((len(sizing.BINDING_KEYS_ASSET), n_rows, n_assets),
-                             dtype=np.bool_),
-                    np.zeros((len(sizing.BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_),
-                    np.zeros((n_rows, 3)))
-    which, mult = cost_fn.rows(n_rows)
-    status, _ = _pk.size_rows(
+    dest, assets = sizing.optimized_destination(solved, plan.target_rows,
+                                                plan.target_cash_rows, may, active)
+    masks = _pk.Masks(plan.no_buy_rows, plan.no_sell_rows, assets, illiquid)
+    out, _ = sizing.size_rows_checked(
         arg(weights), arg(dest, dtype=np.float64), arg(cash_usd), arg(nav),
         arg(weights * nav[:, None]), priced, price_ok, active, masks, plan.zeros,
-        plan.zeros, _NO_COV, plan.settings, which, mult,
-        cost_fn.table.kernel_table, out)
-    if status == _pk.NO_LANDING:
-        raise sizing.no_landing_error(FIXED_POINT_MAX_ITER)
-    if status != _pk.OK:
-        raise no_cash_fit_error()
+        plan.zeros, _NO_COV, plan.settings, cost_fn, FIXED_POINT_MAX_ITER)
     x, sums = out.trade_usd, out.sums
     shares = x / priced
     if rule.constraints.whole_shares:

@@ -374,7 +374,7 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
     (C, N) (contiguous, writable; ``no_buy`` and the rest then unread). ``optimized``: the
     solver's answer the destination came from, carried by the result."""
     shape = inp.weights.shape
-    n_rows, n_assets = shape
+    n_rows = shape[0]
     width = None if band_width is None else _band(band_width, shape)
     if dest_kind is Destination.BAND_EDGE and width is None:
         raise ConfigError("band-edge sizing needs band_width")
@@ -389,10 +389,6 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
         mask = _mask(values, name, shape, default)
         return (np.full(shape, default) if mask is None
                 else arg(mask, dtype=np.bool_))
-    out = _k.Sized(np.zeros(shape), np.zeros(shape),
-                   np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_),
-                   np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_),
-                   np.zeros((n_rows, 3)))
     if isinstance(gam, float) and isinstance(hor, float) and isinstance(multiple, float):
         settings = _scalar_settings(dest_kind, constraints, n_rows, gam, hor, multiple,
                                     width is not None, cov is not None, tol, max_iter)
@@ -404,18 +400,13 @@ def _size_prepared(inp: _Inputs, dest_kind: Destination, cost_fn: CostFn,
     if masks is None:
         masks = _k.Masks(full(no_buy, "no_buy", False), full(no_sell, "no_sell", False),
                          full(assets, "assets", True), full(exclude, "exclude", False))
-    which, mult = cost_model(cost_fn, "sizing").rows(n_rows)
-    status, iterations = _k.size_rows(
+    out, iterations = size_rows_checked(
         arg(inp.weights), _rows(inp.target, shape), arg(inp.cash_usd), arg(inp.nav_usd),
         arg(inp.holdings_usd), inp.prices_usd, inp.price_ok, arg(inp.active), masks,
         np.zeros(shape) if width is None else _rows(width, shape),
         np.zeros(shape) if vol is None else _rows(vol, shape),
-        np.zeros((0, 0)) if cov is None else arg(cov, dtype=np.float64), settings, which,
-        mult, cost_fn.table.kernel_table, out)
-    if status == _k.NO_LANDING:
-        raise no_landing_error(max_iter)
-    if status != _k.OK:
-        raise no_cash_fit_error()
+        np.zeros((0, 0)) if cov is None else arg(cov, dtype=np.float64), settings,
+        cost_model(cost_fn, "sizing"), max_iter)
     return _result(inp, out.trade_usd, out.cost_usd, out.bind, out.row_bind, constraints,
                    iterations, out.sums, optimized)
 
@@ -453,26 +444,59 @@ def _size_optimized(inp: _Inputs, target_cash: npt.ArrayLike, cost_fn: CostFn,
         borrow_bps_annual=_opt(borrow_bps_annual), horizon_days=horizon,
         groups=None if groups is None else np.asarray(groups, dtype=np.intp),
         factor_betas=_opt(factor_betas), tax=tax)
-    fallback = solved.failed[:, None]
-    dest = np.where(fallback, target, solved.destination)
-    dest_cash = np.where(solved.failed, _vector(target_cash, "target_cash", shape[0]),
-                         1.0 - dest.sum(axis=1))
-    # the inputs are validated already: only the destination is checked (it must sum to 1
-    # with its cash) before it is sized as FULL (a fresh holdings buffer, which the result
-    # reuses)
-    check_target(dest, dest_cash, inp.active)
+    dest, assets = optimized_destination(
+        solved, target, _vector(target_cash, "target_cash", shape[0]), may, inp.active)
+    # sized as FULL (a fresh holdings buffer, which the result reuses)
     full_inp = _Inputs(inp.weights, inp.cash_weight, inp.cash_usd, inp.nav_usd, dest,
                        inp.weights * inp.nav_usd[:, None], inp.prices_usd, inp.price_ok,
                        inp.active)
     # the masks as the FULL sizing would broadcast them (validated above)
-    masks = _k.Masks(no_buy_rows, no_sell_rows, np.where(fallback, may, solved.traded),
-                     excluded)
+    masks = _k.Masks(no_buy_rows, no_sell_rows, assets, excluded)
     return _size_prepared(
         full_inp, Destination.FULL, cost_fn, constraints, no_buy=None, no_sell=None,
         assets=None, exclude=None, band_width=None,
         vol_annual=None, cov_annual=None, gamma=2.0, horizon_days=float(TRADING_DAYS),
         cost_multiple=COST_CONSTRAINED_MULTIPLE, tol=tol, max_iter=max_iter, masks=masks,
         optimized=solved)
+
+
+def optimized_destination(solved: Optimized, target: FloatArray, target_cash: FloatArray,
+                          tradable: BoolArray, active: BoolArray
+                          ) -> tuple[FloatArray, BoolArray]:
+    """The destination of the solver's answer ``solved``
+    (:func:`driftwise.policy.optimize.optimize_rows`): the solved weights, or the target
+    and ``target_cash`` on a row whose solve failed, checked to sum to 1 with its cash;
+    and the assets its FULL sizing may trade (the solver's; ``tradable`` on a failed row)."""
+    fallback = solved.failed[:, None]
+    dest = np.where(fallback, target, solved.destination)
+    dest_cash = np.where(solved.failed, target_cash, 1.0 - dest.sum(axis=1))
+    check_target(dest, dest_cash, active)
+    return dest, np.where(fallback, tradable, solved.traded)
+
+
+def size_rows_checked(weights: FloatArray, target: FloatArray, cash_usd: FloatArray,
+                      nav_usd: FloatArray, holdings_usd: FloatArray, prices_usd: FloatArray,
+                      price_ok: BoolArray, active: BoolArray, masks: _k.Masks,
+                      width: FloatArray, vol: FloatArray, cov: FloatArray,
+                      settings: np.ndarray, cost_fn: CostFn, max_iter: int
+                      ) -> tuple[_k.Sized, int]:
+    """Steps 2-7 of every row in the compiled :func:`driftwise.policy._kernels.size_rows`
+    (arguments as it reads them): its outputs and iterations; a row that cannot land on
+    its destination or fit its cash raises."""
+    n_rows, n_assets = weights.shape
+    out = _k.Sized(np.zeros((n_rows, n_assets)), np.zeros((n_rows, n_assets)),
+                   np.zeros((len(BINDING_KEYS_ASSET), n_rows, n_assets), dtype=np.bool_),
+                   np.zeros((len(BINDING_KEYS_CONFIG), n_rows), dtype=np.bool_),
+                   np.zeros((n_rows, 3)))
+    which, mult = cost_fn.rows(n_rows)
+    status, iterations = _k.size_rows(weights, target, cash_usd, nav_usd, holdings_usd,
+                                      prices_usd, price_ok, active, masks, width, vol, cov,
+                                      settings, which, mult, cost_fn.table.kernel_table, out)
+    if status == _k.NO_LANDING:
+        raise no_landing_error(max_iter)
+    if status != _k.OK:
+        raise no_cash_fit_error()
+    return out, iterations
 
 
 def sizing_settings(destination: Destination, constraints: Constraints, n_rows: int, *,
