@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,3 +109,25 @@ def test_local_workers_start_without_the_default_malloc_trim() -> None:
         seen = local.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
                                   os.environ.get("OMP_NUM_THREADS")))
     assert list(seen.values()) == [(mine, "1")]
+
+
+def _monitors(dask_worker: Any) -> tuple[object, object, bool]:
+    import dask
+
+    return (dask.config.get("distributed.worker.profile.enabled"),
+            dask.config.get("distributed.admin.system-monitor.gil.enabled"),
+            "profile" in dask_worker.periodic_callbacks)
+
+
+def test_local_workers_start_without_the_profiler_and_the_gil_monitor() -> None:
+    """A local cluster's workers sample no stacks and watch no GIL (both feed only a
+    dashboard, which a local cluster does not start), and this process's Dask settings
+    are left as they were."""
+    import dask
+    import distributed  # noqa: F401  (its settings' defaults)
+
+    before = dask.config.get("distributed.worker.profile.enabled")
+    with cluster.client(1, None) as local:
+        seen = local.run(_monitors)
+    assert list(seen.values()) == [(False, False, False)]
+    assert dask.config.get("distributed.worker.profile.enabled") == before
