@@ -329,6 +329,15 @@ def test_breakdown_tables_show_g_the_effect_and_the_hit_rate(
     shown = breakdown_table(no_interval, "vix_regime", "t", "x")
     assert shown is not None
     assert shown.frame.iloc[0]["mean effect [95%] vs bar"] == "0.200 [no interval: G < 2] vs 0.500"
+    second = regime.assign(second_effect_mean=[3.3] + [np.nan] * (len(regime) - 1),
+                           second_effect_ci_low=-10.4, second_effect_ci_high=16.9,
+                           second_effect_bar=0.0)
+    shown = breakdown_table(second, "vix_regime", "t", "x")
+    assert shown is not None
+    assert shown.frame.iloc[0]["mean effect [95%] vs bar"] == (
+        "0.200 [0.100, 0.300] vs 0.500; CE gain over waiting 3.300 [-10.400, 16.900] vs "
+        "0.000 bps")
+    assert "CE gain" not in shown.frame.iloc[1]["mean effect [95%] vs bar"]
     # a breakdown without the study's columns is drawn, not tabled
     assert breakdown_table(validation_data.by_regime, "vix_regime", "t", "x") is None
     data = dataclasses.replace(validation_data, by_regime=regime,

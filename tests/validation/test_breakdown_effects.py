@@ -27,6 +27,7 @@ from driftwise.validation.stats import (
     EFFECT_BARS,
     MODEL,
     NO_VIX_SCALING,
+    SECOND_EFFECT_COLUMNS,
     by_cost,
     by_regime,
     label_events,
@@ -97,6 +98,7 @@ def test_a_regime_with_one_cluster_has_no_interval_and_no_verdict() -> None:
     events = label_events(_rule3_events())
     row = by_regime(events).set_index(["rule", "vix_regime"]).loc[("Rule 3", "> 30")]
     assert row["n_events"] == 3 and row["n_clusters"] == 1
+    assert math.isnan(row["second_effect_mean"])  # rule 3's claim has one part
     assert row["effect_mean"] == pytest.approx(np.mean([-0.05, 0.08, 0.02]))
     assert math.isnan(row["effect_ci_low"]) and math.isnan(row["effect_ci_high"])
     assert row["verdict"] == "inconclusive"
@@ -118,8 +120,7 @@ def test_a_cost_level_row_matches_the_definition() -> None:
     assert row["n_clusters"] == g == 6  # 2011 holds a calm and the three stressed events
     assert (row["effect_mean"], row["effect_ci_low"], row["effect_ci_high"]) == \
         pytest.approx((mean, low, high), rel=1e-10)
-    assert list(table.columns[-len(BREAKDOWN_EFFECT_COLUMNS) + 1:]) == \
-        list(BREAKDOWN_EFFECT_COLUMNS[1:])
+    assert set(BREAKDOWN_EFFECT_COLUMNS) | set(SECOND_EFFECT_COLUMNS) <= set(table.columns)
 
 
 def test_rule_1_rows_need_both_parts_of_the_claim() -> None:
@@ -131,9 +132,19 @@ def test_rule_1_rows_need_both_parts_of_the_claim() -> None:
         "path": np.arange(n), "date": dates, "vix": 15.0, "hit": False,
         "effect": 0.8 + 0.01 * rng.standard_normal(n),  # TE cut well above the bar 0.5
         "ce_gain_bps": -2.0 + 0.1 * rng.standard_normal(n)})  # loses to waiting
-    row = by_regime(label_events(events)).iloc[0]
+    frame = by_regime(label_events(events))
+    row = frame.iloc[0]
     assert row["n_clusters"] >= 5 and row["effect_ci_low"] > 0.5
     assert row["verdict"] == "not supported"
+    # the second part stands beside the first: its mean, interval and bar
+    mean, low, high, _ = _oracle(events["ce_gain_bps"].to_numpy(),
+                                 label_events(events)["cluster"].to_numpy())
+    assert (row["second_effect_mean"], row["second_effect_ci_low"],
+            row["second_effect_ci_high"]) == pytest.approx((mean, low, high), rel=1e-10)
+    assert row["second_effect_bar"] == 0.0 and high < 0.0
+    cell = breakdown_display(frame, "vix_regime", "VIX").iloc[0]["mean effect [95%] vs bar"]
+    assert cell.endswith(f"; CE gain over waiting {mean:.3f} [{low:.3f}, {high:.3f}] vs "
+                         "0.000 bps")
 
 
 def _rule2_events() -> pd.DataFrame:

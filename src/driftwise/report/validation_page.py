@@ -69,6 +69,7 @@ from driftwise.validation.output import (
     FALSIFICATION_NOTE,
     NO_INTERVAL,
     describe,
+    second_part_text,
 )
 from driftwise.validation.study import StudyResult
 
@@ -448,9 +449,10 @@ def _effect_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
             f"{fmt_num(m, 3)} "
             + (NO_INTERVAL if pd.isna(lo) or pd.isna(hi)
                else f"[{fmt_num(lo, 3)}, {fmt_num(hi, 3)}]") + f" vs {fmt_num(b, 3)}"
-            for m, lo, hi, b in zip(frame["effect_mean"], frame["effect_ci_low"],
-                                    frame["effect_ci_high"], frame["effect_bar"],
-                                    strict=True)],
+            + second_part_text(frame, i)
+            for i, (m, lo, hi, b) in enumerate(zip(
+                frame["effect_mean"], frame["effect_ci_low"], frame["effect_ci_high"],
+                frame["effect_bar"], strict=True))],
         "verdict": [_verdict(v) for v in frame["verdict"]],
         "hit rate": frame["hit_rate"].tolist(),
         "hit-rate interval": [f"{fmt_pct(lo, 1)} – {fmt_pct(hi, 1)}" for lo, hi in

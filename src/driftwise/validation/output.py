@@ -101,14 +101,26 @@ def effect_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
         "events": [str(int(n)) for n in frame["n_events"]],
         "G": [str(int(g)) for g in frame["n_clusters"]],
         "mean effect [95%] vs bar": [
-            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)}"
-            for m, lo, hi, b in zip(frame["effect_mean"], frame["effect_ci_low"],
-                                    frame["effect_ci_high"], frame["effect_bar"], strict=True)],
+            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)}" + second_part_text(frame, i)
+            for i, (m, lo, hi, b) in enumerate(zip(
+                frame["effect_mean"], frame["effect_ci_low"], frame["effect_ci_high"],
+                frame["effect_bar"], strict=True))],
         "verdict (effect)": [str(v) for v in frame["verdict"]],
         "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
                            zip(frame["hit_rate"], frame["ci_low"], frame["ci_high"],
                                strict=True)],
         "hit-rate verdict": [str(v) for v in frame["hit_verdict"]]}
+
+
+def second_part_text(frame: pd.DataFrame, i: int) -> str:
+    """``"; CE gain over waiting 3.300 [...] vs 0.000 bps"``: the second part of a claim
+    (rule 1) in row ``i``, empty for a claim without one."""
+    if "second_effect_mean" not in frame or _missing(frame["second_effect_mean"].iloc[i]):
+        return ""
+    row = frame.iloc[i]
+    return (f"; CE gain over waiting {_num(row['second_effect_mean'])} "
+            f"{_effect_interval(row['second_effect_ci_low'], row['second_effect_ci_high'])} "
+            f"vs {_num(row['second_effect_bar'])} bps")
 
 
 def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
@@ -125,8 +137,9 @@ BREAKDOWN_NOTE = ("Each row: the events of the group and the number of clusters 
                   "intervals; the mean effect with its 95% cluster-robust interval (CR2, "
                   "Student t on G − 1 degrees of freedom) against the claim's bar, and the "
                   "verdict resting on it (inconclusive with fewer than 10 events or 5 "
-                  "clusters); the hit rate with its interval and its own verdict against 0.5 "
-                  "are secondary.")
+                  "clusters; rule 1 also needs its certainty-equivalent gain over waiting "
+                  "above 0, shown after its TE cut); the hit rate with its interval and its "
+                  "own verdict against 0.5 are secondary.")
 """What the columns of :func:`breakdown_display` and :func:`sensitivity_display` mean."""
 
 SENSITIVITY_NOTE = ("Each claim's parts alone and other definitions of its benefit: the mean "
@@ -402,6 +415,7 @@ __all__ = [
     "markdown",
     "research_display",
     "rules_display",
+    "second_part_text",
     "sensitivity_display",
     "to_dict",
     "verdict_counts",

@@ -384,6 +384,12 @@ BREAKDOWN_EFFECT_COLUMNS = ("n_clusters", "effect_mean", "effect_ci_low", "effec
 and the hit rate's own (secondary) verdict."""
 
 
+SECOND_EFFECT_COLUMNS = ("second_effect_mean", "second_effect_ci_low",
+                         "second_effect_ci_high", "second_effect_bar")
+"""The second part of a claim in a breakdown's row (rule 1's certainty-equivalent gain over
+waiting, bps of NAV, against its bar 0): its mean, CR2 ``t(G-1)`` interval and bar."""
+
+
 def breakdown(events: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per group of ``by`` (``rule`` among them): the hit rate as :func:`summarize`
     gives it, then the mean effect of the rule's ``effect`` column with its CR2 ``t(G-1)``
@@ -392,7 +398,9 @@ def breakdown(events: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     and the hit rate's verdict against 0.5 (``hit_verdict``).
 
     ``n_clusters`` is the number of clusters ``G`` of the group's events (those of the hit
-    rate's interval); the effect's interval counts the clusters of its finite values.
+    rate's interval); the effect's interval counts the clusters of its finite values. A
+    claim with a second part (:data:`SECOND_BARS`: rule 1's certainty-equivalent gain over
+    waiting) has it in :data:`SECOND_EFFECT_COLUMNS` (NaN for the other rules).
     """
     rows = []
     if len(events):
@@ -405,11 +413,19 @@ def breakdown(events: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                                       part["cluster"].to_numpy())
             judged = (_claim_verdict(rule, part, eff, bar) if rule in EFFECT_BARS
                       else Verdict.INCONCLUSIVE)
+            second = dict.fromkeys(SECOND_EFFECT_COLUMNS, math.nan)
+            if rule in SECOND_BARS and SECOND_BARS[rule][0] in part:
+                column, second_bar = SECOND_BARS[rule]
+                more = _effect(part, column)
+                second = dict(zip(SECOND_EFFECT_COLUMNS, (more["mean"], more["ci_low"],
+                                                          more["ci_high"], second_bar),
+                                  strict=True))
             rows.append({**keys, **rate.__dict__, "effect_mean": eff["mean"],
                          "effect_ci_low": eff["ci_low"], "effect_ci_high": eff["ci_high"],
                          "effect_bar": bar, "verdict": judged.value,
-                         "hit_verdict": verdict(rate).value})
-    columns = [*by, *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:]]
+                         "hit_verdict": verdict(rate).value, **second})
+    columns = [*by, *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:],
+               *SECOND_EFFECT_COLUMNS]
     return pd.DataFrame(rows, columns=columns)
 
 
