@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+from driftwise.errors import ConfigError
 from driftwise.validation.output import (
     NO_INTERVAL,
     breakdown_display,
@@ -232,3 +233,8 @@ def test_every_display_row_shows_g_the_effect_and_the_hit_rate() -> None:
     assert calm["verdict (effect)"] == "supported"
     assert calm["hit rate [95%]"].startswith("91.7% ")
     assert set(effect_cells(by_regime(events))) == set(shown.columns) - {"VIX"}
+
+
+def test_sensitivity_refuses_a_tracking_aversion_that_is_not_positive() -> None:
+    with pytest.raises(ConfigError, match=r"tracking aversion γ must be positive; found 0\.0"):
+        sensitivity(_rule2_events(), Thresholds(), tracking_aversion=0.0)

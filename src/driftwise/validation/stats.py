@@ -468,7 +468,15 @@ def sensitivity(events: pd.DataFrame, limits: Thresholds,
     (``tracking_aversion``, the events' ``effect``), at each γ of ``limits.r2_gammas``
     (``effect · γ' / γ``), realized tracking variance, or the return difference (bar 2);
     rule 4's cost cut without VIX scaling (bar 0.3).
+
+    Raises
+    ------
+    ConfigError
+        ``tracking_aversion`` not positive (the γ' / γ scaling needs it).
     """
+    if not tracking_aversion > 0.0:
+        raise ConfigError("validate-rules: the tracking aversion γ must be positive; found "
+                          f"{tracking_aversion!r}")
     model = events[events["setting"] == MODEL]
 
     def scaled(g: float) -> Callable[[pd.DataFrame], FloatArray]:
