@@ -16,14 +16,17 @@ from driftwise.report.html import Note, Table, Tone
 from driftwise.report.validation_page import (
     ValidationPageData,
     breakdown_figure,
+    breakdown_table,
     cost_limits_figure,
     cost_limits_table,
+    falsification_table,
     hit_rate_figure,
     multipliers_figure,
     multipliers_table,
     ranking_figure,
     ranking_table,
     rules_table,
+    sensitivity_table,
     validation_headline,
     validation_page,
 )
@@ -292,3 +295,110 @@ def test_the_studys_flags_are_one_note(validation_data: ValidationPageData) -> N
                      "price gap filled: carried from the previous close (AAA, BBB)"]
     plain = validation_page(validation_data)
     assert not [b for b in plain.blocks if isinstance(b, Note) and b.text.startswith("Flags")]
+
+
+def _with_effects(frame: pd.DataFrame) -> pd.DataFrame:
+    """A breakdown with the study's columns: G, the mean effect with its interval, the bar,
+    the verdict on it and the hit rate's own verdict."""
+    n = len(frame)
+    return frame.assign(
+        n_events=np.arange(10, 10 + n), n_clusters=np.arange(5, 5 + n),
+        effect_mean=np.linspace(0.2, 0.8, n), effect_ci_low=np.linspace(0.1, 0.7, n),
+        effect_ci_high=np.linspace(0.3, 0.9, n), effect_bar=0.5,
+        verdict=["not supported"] + ["inconclusive"] * (n - 2) + ["supported"],
+        hit_verdict="inconclusive")
+
+
+def test_breakdown_tables_show_g_the_effect_and_the_hit_rate(
+        validation_data: ValidationPageData) -> None:
+    assert validation_data.by_regime is not None and validation_data.by_cost is not None
+    regime = _with_effects(validation_data.by_regime)
+    table = breakdown_table(regime, "vix_regime", "t", "by VIX regime", lambda g: f"VIX {g}")
+    assert table is not None
+    assert list(table.frame.columns) == [
+        "group", "events", "independent clusters (G)", "mean effect [95%] vs bar", "verdict",
+        "hit rate", "hit-rate interval", "hit-rate verdict"]
+    first = table.frame.iloc[0]
+    assert table.frame.index[0] == "Rule 1" and first["group"] == "VIX < 20"
+    assert first["events"] == 10 and first["independent clusters (G)"] == 5
+    assert first["mean effect [95%] vs bar"] == "0.200 [0.100, 0.300] vs 0.500"
+    assert first["verdict"] == "not supported"
+    assert first["hit-rate interval"] == "60.0% – 80.0%"
+    assert "G − 1" in table.caption and "secondary" in table.caption
+    no_interval = regime.assign(effect_ci_low=np.nan, effect_ci_high=np.nan)
+    shown = breakdown_table(no_interval, "vix_regime", "t", "x")
+    assert shown is not None
+    assert shown.frame.iloc[0]["mean effect [95%] vs bar"] == "0.200 [no interval: G < 2] vs 0.500"
+    second = regime.assign(second_effect_mean=[3.3] + [np.nan] * (len(regime) - 1),
+                           second_effect_ci_low=-10.4, second_effect_ci_high=16.9,
+                           second_effect_bar=0.0)
+    shown = breakdown_table(second, "vix_regime", "t", "x")
+    assert shown is not None
+    assert shown.frame.iloc[0]["mean effect [95%] vs bar"] == (
+        "0.200 [0.100, 0.300] vs 0.500; CE gain over waiting 3.300 [-10.400, 16.900] vs "
+        "0.000 bps")
+    assert "CE gain" not in shown.frame.iloc[1]["mean effect [95%] vs bar"]
+    # a breakdown without the study's columns is drawn, not tabled
+    assert breakdown_table(validation_data.by_regime, "vix_regime", "t", "x") is None
+    data = dataclasses.replace(validation_data, by_regime=regime,
+                               by_cost=_with_effects(validation_data.by_cost))
+    keys = [getattr(b, "key", None) for b in validation_page(data).blocks]
+    assert keys.index("validation-by-regime-table") == keys.index("validation-by-regime") + 1
+    assert "validation-by-cost-table" in keys
+
+
+def test_sensitivity_table_and_its_columns_are_checked(
+        validation_data: ValidationPageData) -> None:
+    frame = _with_effects(pd.DataFrame({
+        "rule": ["Rule 1", "Rule 2", "Rule 4"],
+        "variant": ["part (a) only", "benefit = CE, γ = 10", "costs without VIX scaling"],
+        "hit_rate": [0.9, 0.5, 0.2], "ci_low": [0.8, 0.3, 0.05], "ci_high": [0.95, 0.7, 0.5]}))
+    table = sensitivity_table(frame)
+    assert table.key == "validation-sensitivity"
+    assert table.frame.columns[0] == "variant"
+    assert table.frame.loc["Rule 4", "verdict"] == "supported"
+    assert table.frame.loc["Rule 2", "independent clusters (G)"] == 6
+    page = validation_page(dataclasses.replace(validation_data, sensitivity=frame))
+    assert any(isinstance(b, Table) and b.key == "validation-sensitivity" for b in page.blocks)
+    with pytest.raises(ValueError, match=r"sensitivity.*effect_ci_low"):
+        dataclasses.replace(validation_data, sensitivity=frame.drop(columns="effect_ci_low"))
+
+
+def _falsification() -> pd.DataFrame:
+    """Three portfolios under the model costs against the quarterly calendar: one where the
+    criterion holds, one undecided, one where threshold rebalancing does not cut TE."""
+    return pd.DataFrame({
+        "portfolio": ["sample", "random 1", "random 2"], "setting": "model",
+        "calendar": "quarter",
+        "verdict": ["holds", "undecided: extra cost and TE reduction cannot be told apart",
+                    "fails: threshold does not reduce TE"],
+        "te_diff": [-0.004, -0.002, 0.001], "te_diff_low": [-0.006, -0.003, -0.001],
+        "te_diff_high": [-0.002, -0.001, 0.003], "excess_mean": [-2e-4, -0.5e-4, 1e-4],
+        "excess_low": [-3e-4, -1.5e-4, 0.2e-4], "excess_high": [-1e-4, 0.5e-4, 1.8e-4],
+        "n_years": [20, 20, 19]})
+
+
+def test_falsification_table_per_portfolio(tmp_path: Path,
+                                           validation_data: ValidationPageData) -> None:
+    table = falsification_table(_falsification())
+    assert table.key == "validation-falsification"
+    assert list(table.frame.columns) == [
+        "costs", "vs calendar", "verdict", "TE threshold − calendar [95%]",
+        "mean yearly extra cost − TE gain, bps [95%]", "years (G)"]
+    assert table.frame.index.tolist() == ["sample", "random 1", "random 2"]
+    undecided = table.frame.loc["random 1"]
+    assert undecided["verdict"].startswith("undecided")
+    assert undecided["mean yearly extra cost − TE gain, bps [95%]"] == \
+        "-0.50 [-1.50, 0.50]"
+    assert undecided["TE threshold − calendar [95%]"] == "-0.20% [-0.30%, -0.10%]"
+    assert table.frame.loc["random 2", "years (G)"] == 19
+    data = dataclasses.replace(validation_data, falsification=_falsification())
+    keys = [getattr(b, "key", None) for b in validation_page(data).blocks]
+    assert "validation-falsification" in keys
+    text = write_report(tmp_path / "report.html", validation=data).read_text(encoding="utf-8")
+    assert 'data-table="validation-falsification"' in text
+    assert "undecided: extra cost and TE reduction cannot be told apart" in text
+    assert "random 2" in text and "years (G)" in text
+    with pytest.raises(ValueError, match=r"falsification.*n_years"):
+        dataclasses.replace(validation_data, falsification=_falsification().drop(
+            columns="n_years"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,14 @@ import pandas as pd
 import pytest
 
 from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from driftwise.cli.validate import show
 from driftwise.config.assemble import study_settings
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
+from driftwise.report.html import Table
 from driftwise.report.validation_page import page_data, validation_page
 from driftwise.validation.output import markdown, to_dict
-from driftwise.validation.stats import MODEL
+from driftwise.validation.stats import BREAKDOWN_EFFECT_COLUMNS, MODEL
 from driftwise.validation.study import (
     PortfolioSpec,
     StudyResult,
@@ -105,7 +108,7 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
     assert "interval of the hit rate lies above 0.5" not in data["criterion"]
     assert any("calibrate-costs" in c for c in data["caveats"])
     report = markdown(study)
-    for heading in ("## Verdicts", "## Hit rate by VIX regime", "## Hit rate by cost level",
+    for heading in ("## Verdicts", "## By VIX regime", "## By cost level",
                     "## The falsification test", "## Caveats", "VIX scaling"):
         assert heading in report
     page = validation_page(page_data(study))
@@ -125,6 +128,48 @@ def test_outputs(study: StudyResult, tmp_path: Path) -> None:
     assert {"validation-research", "validation-falsification-pooled"} <= keys
     notes = [str(getattr(b, "text", "")) for b in page.blocks]
     assert any(t.startswith("Flags: ") and "cash earns nothing" in t for t in notes)
+
+
+def _flat(text: str) -> str:
+    """Terminal text without whitespace and box drawing (rich wraps cells over lines)."""
+    return re.sub(r"[\s│┃─━╭╮╰╯┏┓┗┛┡┩└┘┌┐┃╇╈]+", "", text)
+
+
+def test_every_output_shows_g_and_the_effect_beside_the_hit_rate(
+        study: StudyResult, capsys: pytest.CaptureFixture[str]) -> None:
+    """The breakdowns and the sensitivity table carry events, G, the mean effect with its
+    interval and the verdict on it, then the hit rate, in JSON, markdown, the terminal and
+    the HTML page; the page has the falsification test per portfolio."""
+    data = to_dict(study)
+    for key in ("by_vix_regime", "by_cost_level", "sensitivity"):
+        assert data[key], key
+        for row in data[key]:
+            assert set(BREAKDOWN_EFFECT_COLUMNS) <= set(row), key
+            assert row["verdict"] in {"supported", "not supported", "inconclusive"}
+    header = "| events | G | mean effect [95%] vs bar | verdict (effect) | hit rate [95%] |"
+    report = markdown(study)
+    regime = report.split("## By VIX regime")[1].split("## By cost level")[0]
+    assert "| rule | VIX " + header in regime
+    cost = report.split("## By cost level")[1].split("## Events removed")[0]
+    assert "| rule | cost bps " + header in cost
+    sens = report.split("## Sensitivity of the claims")[1].split("## Effect sizes")[0]
+    assert "| rule | variant " + header in sens
+    capsys.readouterr()
+    show(study)
+    out = _flat(capsys.readouterr().out)
+    for title in ("ByVIXregimeattheevent", "Byflatcostlevel", "Sensitivityoftheclaims"):
+        part = out.split(title)[1][:400]
+        assert "G" in part and "meaneffect[95%]vsbar" in part and "verdict(effect)" in part
+        assert "hitrate[95%]" in part
+    page = validation_page(page_data(study))
+    tables = {b.key: b for b in page.blocks if isinstance(b, Table)}
+    for key in ("validation-by-regime-table", "validation-by-cost-table",
+                "validation-sensitivity"):
+        assert {"independent clusters (G)", "mean effect [95%] vs bar", "verdict",
+                "hit rate"} <= set(tables[key].frame.columns), key
+    per_portfolio = tables["validation-falsification"].frame
+    assert len(per_portfolio) == len(study.falsification)
+    assert (per_portfolio["years (G)"] == 4).all()
 
 
 def test_cost_settings() -> None:

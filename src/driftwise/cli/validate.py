@@ -26,7 +26,9 @@ from driftwise.policy.context import Frequency
 from driftwise.report import write_report
 from driftwise.report.validation_page import page_data
 from driftwise.validation.output import (
+    BREAKDOWN_NOTE,
     FALSIFICATION_NOTE,
+    SENSITIVITY_NOTE,
     breakdown_display,
     caveats,
     cost_limits_display,
@@ -36,6 +38,7 @@ from driftwise.validation.output import (
     markdown,
     research_display,
     rules_display,
+    sensitivity_display,
     to_dict,
 )
 from driftwise.validation.study import (
@@ -211,12 +214,21 @@ def show(result: StudyResult) -> None:
     """Print the verdicts, breakdowns, falsification test and caveats."""
     console.print(f"[bold]Rule validation[/]: {describe(result)}", highlight=False)
     console.print(frame_table(rules_display(result), "Verdicts (model costs)", index_name="rule"))
+    shown = False
     for frame, column, label, title in (
-            (result.by_regime, "vix_regime", "VIX", "Hit rate by VIX regime at the event"),
-            (result.by_cost, "cost_level_bps", "cost bps", "Hit rate by flat cost level")):
+            (result.by_regime, "vix_regime", "VIX", "By VIX regime at the event (model costs)"),
+            (result.by_cost, "cost_level_bps", "cost bps", "By flat cost level")):
         table = breakdown_display(frame, column, label)
         if len(table):
             console.print(frame_table(table, title, index_name="rule"))
+            shown = True
+    if shown:
+        console.print(BREAKDOWN_NOTE, highlight=False, markup=False, soft_wrap=True)
+    sens = sensitivity_display(result)
+    if len(sens):
+        console.print(frame_table(sens, "Sensitivity of the claims (model costs)",
+                                  index_name="rule"))
+        console.print(SENSITIVITY_NOTE, highlight=False, markup=False, soft_wrap=True)
     limits = cost_limits_display(result)
     if len(limits):
         console.print(frame_table(limits.set_index("rule"), "Events removed by the cost limits",

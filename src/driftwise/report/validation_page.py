@@ -7,7 +7,19 @@ Inputs are plain DataFrames:
   (supported / not supported / inconclusive), optional ``n_events``, ``effect`` and
   ``claim`` (the rule in words).
 - breakdowns (optional), tidy: ``rule``, the group column (``vix_regime`` or
-  ``cost_level_bps``), ``hit_rate``, ``ci_low``, ``ci_high``, optional ``n_events``.
+  ``cost_level_bps``), ``hit_rate``, ``ci_low``, ``ci_high``, optional ``n_events``;
+  with the study's columns (:func:`driftwise.validation.stats.breakdown`: ``n_clusters``,
+  ``effect_mean``, ``effect_ci_low``, ``effect_ci_high``, ``effect_bar``, ``verdict``,
+  ``hit_verdict``) each is also a table of the mean effect with its interval, ``G`` and
+  the verdict, the hit rate secondary.
+- ``sensitivity`` (optional): the claims' parts and other definitions, the breakdowns'
+  columns with ``variant`` in place of the group
+  (:func:`driftwise.validation.stats.sensitivity`).
+- ``falsification`` (optional): the falsification test per portfolio, cost setting and
+  calendar (``StudyResult.falsification``): ``portfolio``, ``setting``, ``calendar``,
+  ``verdict``, ``te_diff`` with ``te_diff_low`` / ``te_diff_high``, ``excess_mean`` with
+  ``excess_low`` / ``excess_high`` (the mean yearly excess cost and its interval) and
+  ``n_years`` (``G``).
 - ``cost_limits`` (optional): the events each rule's cost limit removes, one row per rule
   and cost setting: ``rule``, ``setting``, ``limit_bps`` (bps of NAV), ``candidates``
   (events without the limit), ``removed``
@@ -52,7 +64,13 @@ from driftwise.report.html import (
     styled,
 )
 from driftwise.validation import literature
-from driftwise.validation.output import COST_LIMITS_NOTE, FALSIFICATION_NOTE, describe
+from driftwise.validation.output import (
+    COST_LIMITS_NOTE,
+    FALSIFICATION_NOTE,
+    NO_INTERVAL,
+    describe,
+    second_part_text,
+)
 from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
@@ -68,6 +86,13 @@ MULTIPLIER_COLUMNS = ("estimator", "tier", "regime", "multiplier", "multiplier_l
 RANKING_COLUMNS = ("rank", "score", "score_low", "score_high", "rank_low", "rank_high",
                    "p_best")
 RESEARCH_COLUMNS = literature.COLUMNS
+BREAKDOWN_EFFECT_COLUMNS = ("n_events", "n_clusters", "effect_mean", "effect_ci_low",
+                            "effect_ci_high", "effect_bar", "verdict")
+"""The columns of a breakdown's table (beside :data:`BREAKDOWN_COLUMNS`)."""
+SENSITIVITY_COLUMNS = ("rule", "variant", *BREAKDOWN_COLUMNS[1:], *BREAKDOWN_EFFECT_COLUMNS)
+FALSIFICATION_COLUMNS = ("portfolio", "setting", "calendar", "verdict", "te_diff",
+                         "te_diff_low", "te_diff_high", "excess_mean", "excess_low",
+                         "excess_high", "n_years")
 POOLED_COLUMNS = ("setting", "calendar", "portfolios", "n_years", "te_diff_mean",
                   "te_diff_low", "te_diff_high", "excess_mean", "excess_low", "excess_high",
                   "verdict")
@@ -91,6 +116,8 @@ class ValidationPageData:
     research: pd.DataFrame | None = None
     falsification_pooled: pd.DataFrame | None = None
     flags: tuple[Notice, ...] = ()
+    sensitivity: pd.DataFrame | None = None
+    falsification: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _require(self.rules, RULE_COLUMNS, "rules")
@@ -108,6 +135,10 @@ class ValidationPageData:
             _require(self.research, RESEARCH_COLUMNS, "research")
         if self.falsification_pooled is not None:
             _require(self.falsification_pooled, POOLED_COLUMNS, "falsification_pooled")
+        if self.sensitivity is not None:
+            _require(self.sensitivity, SENSITIVITY_COLUMNS, "sensitivity")
+        if self.falsification is not None:
+            _require(self.falsification, FALSIFICATION_COLUMNS, "falsification")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -399,6 +430,92 @@ def falsification_pooled_table(pooled: pd.DataFrame) -> Table:
                  caption=FALSIFICATION_NOTE)
 
 
+EFFECT_TABLE_CAPTION = (
+    "Each row: the events and the number of independent calendar clusters G behind its "
+    "intervals; the mean effect with its 95% interval (cluster-robust CR2, Student t on "
+    "G − 1 degrees of freedom) against the claim's bar, and the verdict resting on it "
+    "(inconclusive with fewer than 10 events or 5 clusters); the hit rate with its interval "
+    "and its own verdict against 0.5 are secondary.")
+"""What a breakdown's and the sensitivity's table show, in words."""
+
+
+def _effect_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
+    """The verdict row's figures: events, G, mean effect [95%] vs bar, verdict, then the
+    hit rate with its interval (and its verdict when the frame has it)."""
+    out: dict[str, list[object]] = {
+        "events": frame["n_events"].tolist(),
+        "independent clusters (G)": frame["n_clusters"].tolist(),
+        "mean effect [95%] vs bar": [
+            f"{fmt_num(m, 3)} "
+            + (NO_INTERVAL if pd.isna(lo) or pd.isna(hi)
+               else f"[{fmt_num(lo, 3)}, {fmt_num(hi, 3)}]") + f" vs {fmt_num(b, 3)}"
+            + second_part_text(frame, i)
+            for i, (m, lo, hi, b) in enumerate(zip(
+                frame["effect_mean"], frame["effect_ci_low"], frame["effect_ci_high"],
+                frame["effect_bar"], strict=True))],
+        "verdict": [_verdict(v) for v in frame["verdict"]],
+        "hit rate": frame["hit_rate"].tolist(),
+        "hit-rate interval": [f"{fmt_pct(lo, 1)} – {fmt_pct(hi, 1)}" for lo, hi in
+                              zip(frame["ci_low"], frame["ci_high"], strict=True)]}
+    if "hit_verdict" in frame:
+        out["hit-rate verdict"] = [_verdict(v) for v in frame["hit_verdict"]]
+    return out
+
+
+EFFECT_FORMATS = {"events": lambda x: fmt_num(x, 0),
+                  "independent clusters (G)": lambda x: fmt_num(x, 0),
+                  "hit rate": lambda x: fmt_pct(x, 1)}
+
+
+def breakdown_table(frame: pd.DataFrame, by: str, key: str, title: str,
+                    group_label: Callable[[object], str] = str) -> Table | None:
+    """A breakdown as a table, one row per rule and group: the group, then the events, ``G``,
+    the mean effect with its interval against the bar, the verdict, and the hit rate with
+    its interval (secondary). None when the frame lacks the study's effect columns
+    (:data:`BREAKDOWN_EFFECT_COLUMNS`)."""
+    if not all(c in frame for c in BREAKDOWN_EFFECT_COLUMNS):
+        return None
+    out = pd.DataFrame({"group": [group_label(g) for g in frame[by]], **_effect_columns(frame)},
+                       index=pd.Index(frame["rule"].astype(str), name="rule"))
+    return Table(key, title, out, EFFECT_FORMATS, caption=EFFECT_TABLE_CAPTION)
+
+
+def sensitivity_table(frame: pd.DataFrame) -> Table:
+    """The claims' parts and other definitions, one row per rule and variant, with the
+    columns of :func:`breakdown_table`."""
+    out = pd.DataFrame({"variant": frame["variant"].astype(str).tolist(),
+                        **_effect_columns(frame)},
+                       index=pd.Index(frame["rule"].astype(str), name="rule"))
+    return Table("validation-sensitivity", "Sensitivity of the claims", out, EFFECT_FORMATS,
+                 caption="Each claim's parts alone and other definitions of its benefit; the "
+                         "mean effect is the quantity the variant's hit compares with the bar. "
+                         + EFFECT_TABLE_CAPTION)
+
+
+def falsification_table(frame: pd.DataFrame) -> Table:
+    """The falsification test per portfolio, cost setting and calendar: the verdict (holds,
+    fails either way, or undecided), the TE difference with its block-bootstrap interval,
+    the mean yearly excess cost with its interval across the path's calendar years, and
+    their number ``G``."""
+    out = pd.DataFrame({
+        "costs": frame["setting"].astype(str).to_numpy(),
+        "vs calendar": frame["calendar"].astype(str).to_numpy(),
+        "verdict": frame["verdict"].astype(str).to_numpy(),
+        "TE threshold − calendar [95%]": [
+            f"{fmt_pct(m, 2)} [{fmt_pct(lo, 2)}, {fmt_pct(hi, 2)}]" for m, lo, hi in
+            zip(frame["te_diff"], frame["te_diff_low"], frame["te_diff_high"], strict=True)],
+        "mean yearly extra cost − TE gain, bps [95%]": [
+            f"{fmt_num(1e4 * m, 2)} [{fmt_num(1e4 * lo, 2)}, {fmt_num(1e4 * hi, 2)}]"
+            for m, lo, hi in zip(frame["excess_mean"], frame["excess_low"],
+                                 frame["excess_high"], strict=True)],
+        "years (G)": frame["n_years"].to_numpy()},
+        index=pd.Index(frame["portfolio"].astype(str), name="portfolio"))
+    return Table("validation-falsification", "Falsification test per portfolio", out,
+                 {"years (G)": lambda x: fmt_num(x, 0)}, sortable=True,
+                 caption="Threshold 5% against the calendar, per portfolio and cost setting. "
+                         + FALSIFICATION_NOTE)
+
+
 def research_table(research: pd.DataFrame) -> Table:
     """Each methodology claim: its measured verdict with interval, the independent
     observations behind it, and the literature figure with its source, side by side."""
@@ -448,14 +565,19 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                                  height_px=max(300, 60 * len(rules) + 140),
                                  caption="Dots: measured hit rate with its confidence interval; "
                                          "diamonds: the confidence the methodology states.")]
-    if data.by_regime is not None and len(data.by_regime):
-        blocks.append(Chart("validation-by-regime", "Hit rate by VIX regime",
-                            breakdown_figure(data.by_regime, data.regime_column, stated,
-                                             lambda g: f"VIX {g}")))
-    if data.by_cost is not None and len(data.by_cost):
-        blocks.append(Chart("validation-by-cost", "Hit rate by cost level",
-                            breakdown_figure(data.by_cost, data.cost_column, stated,
-                                             lambda g: f"{fmt_num(g, 0)} bp cost")))
+    for frame, by, key, title, label in (
+            (data.by_regime, data.regime_column, "validation-by-regime", "by VIX regime",
+             lambda g: f"VIX {g}"),
+            (data.by_cost, data.cost_column, "validation-by-cost", "by cost level",
+             lambda g: f"{fmt_num(g, 0)} bp cost")):
+        if frame is None or not len(frame):
+            continue
+        blocks.append(Chart(key, f"Hit rate {title}",
+                            breakdown_figure(frame, by, stated, label)))
+        table = breakdown_table(frame, by, f"{key}-table",
+                                f"Mean effect and hit rate {title}", label)
+        if table is not None:
+            blocks.append(table)
     if data.by_regime is None and data.by_cost is None:
         blocks.append(Note("No breakdown by VIX regime or cost level was given."))
     if data.cost_limits is not None and len(data.cost_limits):
@@ -476,6 +598,10 @@ def validation_page(data: ValidationPageData | pd.DataFrame) -> Page:
                             height_px=max(260, 50 * len(data.ranking) + 140)))
         blocks.append(ranking_table(data.ranking))
     blocks.append(rules_table(rules))
+    if data.sensitivity is not None and len(data.sensitivity):
+        blocks.append(sensitivity_table(data.sensitivity))
+    if data.falsification is not None and len(data.falsification):
+        blocks.append(falsification_table(data.falsification))
     if data.falsification_pooled is not None and len(data.falsification_pooled):
         blocks.append(falsification_pooled_table(data.falsification_pooled))
     if data.research is not None and len(data.research):
@@ -509,4 +635,8 @@ def page_data(result: StudyResult, multipliers: pd.DataFrame | None = None,
                               ranking=ranking,
                               research=literature.research_table(result, multipliers),
                               falsification_pooled=pooled if len(pooled) else None,
-                              flags=tuple(result.notices))
+                              flags=tuple(result.notices),
+                              sensitivity=result.sensitivity if len(result.sensitivity)
+                              else None,
+                              falsification=result.falsification
+                              if len(result.falsification) else None)

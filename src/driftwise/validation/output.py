@@ -36,6 +36,14 @@ def _interval(lo: Any, hi: Any) -> str:
     return f"{_pct(lo)} – {_pct(hi)}"
 
 
+NO_INTERVAL = "[no interval: G < 2]"
+"""What stands in place of an interval that cannot be measured (G < 2, or no events)."""
+
+
+def _effect_interval(lo: Any, hi: Any) -> str:
+    return NO_INTERVAL if _missing(lo) or _missing(hi) else f"[{_num(lo)}, {_num(hi)}]"
+
+
 def describe(result: StudyResult) -> str:
     """One sentence: what was run, on what, in how long."""
     s = result.settings
@@ -61,7 +69,7 @@ def rules_display(result: StudyResult) -> pd.DataFrame:
         "events": r["n_events"].astype(int).astype(str).to_numpy(),
         "G": r["n_clusters"].astype(int).astype(str).to_numpy(),
         "mean effect [95%] vs bar": [
-            f"{_num(m)} [{_num(lo)}, {_num(hi)}] vs {_num(b)} ({k})"
+            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)} ({k})"
             for m, lo, hi, b, k in zip(r["effect_mean"], r["effect_ci_low"],
                                        r["effect_ci_high"], r["effect_bar"],
                                        r["effect_measure"], strict=True)],
@@ -70,7 +78,7 @@ def rules_display(result: StudyResult) -> pd.DataFrame:
         "stated": [_pct(x, 0) for x in r["stated_confidence"]],
         "stated in interval": ["yes" if x else "no" for x in r["stated_in_interval"]],
         "first event per path: hit rate, mean effect (events, G)": [
-            f"{_pct(h)} {_interval(lo, hi)}, {_num(m)} [{_num(mlo)}, {_num(mhi)}] ({n}, {g})"
+            f"{_pct(h)} {_interval(lo, hi)}, {_num(m)} {_effect_interval(mlo, mhi)} ({n}, {g})"
             for h, lo, hi, m, mlo, mhi, n, g in zip(
                 r["first_hit_rate"], r["first_ci_low"], r["first_ci_high"],
                 r["first_effect_mean"], r["first_effect_ci_low"], r["first_effect_ci_high"],
@@ -82,19 +90,63 @@ def rules_display(result: StudyResult) -> pd.DataFrame:
         index=pd.Index(r["rule"], name="rule"))
 
 
+def effect_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """The columns every verdict row shows, as text: events, ``G``, the mean effect with its
+    95% interval against the bar, the verdict resting on it, and the hit rate with its
+    interval and its own verdict (secondary).
+
+    ``frame`` holds the columns of :func:`driftwise.validation.stats.breakdown`.
+    """
+    return {
+        "events": [str(int(n)) for n in frame["n_events"]],
+        "G": [str(int(g)) for g in frame["n_clusters"]],
+        "mean effect [95%] vs bar": [
+            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)}" + second_part_text(frame, i)
+            for i, (m, lo, hi, b) in enumerate(zip(
+                frame["effect_mean"], frame["effect_ci_low"], frame["effect_ci_high"],
+                frame["effect_bar"], strict=True))],
+        "verdict (effect)": [str(v) for v in frame["verdict"]],
+        "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
+                           zip(frame["hit_rate"], frame["ci_low"], frame["ci_high"],
+                               strict=True)],
+        "hit-rate verdict": [str(v) for v in frame["hit_verdict"]]}
+
+
+def second_part_text(frame: pd.DataFrame, i: int) -> str:
+    """``"; CE gain over waiting 3.300 [...] vs 0.000 bps"``: the second part of a claim
+    (rule 1) in row ``i``, empty for a claim without one."""
+    if "second_effect_mean" not in frame or _missing(frame["second_effect_mean"].iloc[i]):
+        return ""
+    row = frame.iloc[i]
+    return (f"; CE gain over waiting {_num(row['second_effect_mean'])} "
+            f"{_effect_interval(row['second_effect_ci_low'], row['second_effect_ci_high'])} "
+            f"vs {_num(row['second_effect_bar'])} bps")
+
+
 def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
-    """A breakdown (by regime or cost level) as text, one row per rule, one column per group."""
+    """A breakdown (by regime or cost level) as text: one row per rule and group (index
+    rule), the group under ``label``, then :func:`effect_cells`."""
     if not len(frame):
         return pd.DataFrame()
-    cells = frame.assign(cell=[f"{_pct(h)} [{_pct(lo, 0)}–{_pct(hi, 0)}] n={n}" for h, lo, hi, n in
-                               zip(frame["hit_rate"], frame["ci_low"], frame["ci_high"],
-                                   frame["n_events"], strict=True)])
-    table = cells.pivot(index="rule", columns=column, values="cell")
-    order = [g for g in ("< 20", "20-30", "> 30", "unknown") if g in table.columns]
-    table = table[order or sorted(table.columns)].fillna("no events")
-    table.columns = [f"{label} {c:g}" if isinstance(c, float) else f"{label} {c}"
-                     for c in table.columns]
-    return table
+    groups = [f"{c:g}" if isinstance(c, float) else str(c) for c in frame[column]]
+    return pd.DataFrame({label: groups, **effect_cells(frame)},
+                        index=pd.Index(frame["rule"].astype(str), name="rule"))
+
+
+BREAKDOWN_NOTE = ("Each row: the events of the group and the number of clusters G behind its "
+                  "intervals; the mean effect with its 95% cluster-robust interval (CR2, "
+                  "Student t on G − 1 degrees of freedom) against the claim's bar, and the "
+                  "verdict resting on it (inconclusive with fewer than 10 events or 5 "
+                  "clusters; rule 1 also needs its certainty-equivalent gain over waiting "
+                  "above 0, shown after its TE cut); the hit rate with its interval and its "
+                  "own verdict against 0.5 are secondary.")
+"""What the columns of :func:`breakdown_display` and :func:`sensitivity_display` mean."""
+
+SENSITIVITY_NOTE = ("Each claim's parts alone and other definitions of its benefit: the mean "
+                    "effect is the quantity the variant's hit compares with the bar (rule 1 "
+                    "part (b): the certainty-equivalent gain over waiting in bps, bar 0; rule "
+                    "2: benefit over cost under that definition, bar 2). " + BREAKDOWN_NOTE)
+"""What the sensitivity table shows, in words."""
 
 
 COST_LIMITS_NOTE = ("The cost in the IF is the cost of the whole rebalance as a fraction of NAV "
@@ -300,13 +352,15 @@ def markdown(result: StudyResult, multipliers: pd.DataFrame | None = None) -> st
              _md_table(rules_display(result), "rule")]
     for spec in RULES:
         parts.append(f"- **{spec.key}** ({spec.title}): {spec.claim}.")
-    parts += ["\n## Hit rate by VIX regime at the event (model costs)\n",
+    parts += ["\n## By VIX regime at the event (model costs)\n",
+              f"{BREAKDOWN_NOTE}\n",
               _md_table(breakdown_display(result.by_regime, "vix_regime", "VIX"), "rule"),
-              "\n## Hit rate by cost level (flat cost, also in the IF)\n",
+              "\n## By cost level (flat cost, also in the IF)\n",
               _md_table(breakdown_display(result.by_cost, "cost_level_bps", "cost bps"), "rule"),
               "\n## Events removed by the cost limits (rules 1 and 3)\n",
               f"{COST_LIMITS_NOTE}\n", _md_table(cost_limits_display(result)),
-              "\n## Sensitivity of the claims\n", _md_table(_sensitivity_display(result)),
+              "\n## Sensitivity of the claims\n", f"{SENSITIVITY_NOTE}\n",
+              _md_table(sensitivity_display(result), "rule"),
               "\n## Effect sizes (model costs)\n", _md_table(_effects_display(result)),
               "\n## The falsification test (backtest engine)\n",
               "Does threshold rebalancing (5%) reduce annualized TE versus calendar "
@@ -321,14 +375,14 @@ def markdown(result: StudyResult, multipliers: pd.DataFrame | None = None) -> st
     return "\n".join(parts)
 
 
-def _sensitivity_display(result: StudyResult) -> pd.DataFrame:
+def sensitivity_display(result: StudyResult) -> pd.DataFrame:
+    """The claims' parts and other definitions as text: one row per rule and variant
+    (index rule), then :func:`effect_cells`."""
     s = result.sensitivity
     if not len(s):
         return pd.DataFrame()
-    return pd.DataFrame({"rule": s["rule"], "variant": s["variant"], "events": s["n_events"],
-                         "hit rate": [_pct(x) for x in s["hit_rate"]],
-                         "95% interval": [_interval(lo, hi) for lo, hi in
-                                          zip(s["ci_low"], s["ci_high"], strict=True)]})
+    return pd.DataFrame({"variant": s["variant"].astype(str).to_numpy(), **effect_cells(s)},
+                        index=pd.Index(s["rule"].astype(str), name="rule"))
 
 
 def _effects_display(result: StudyResult) -> pd.DataFrame:
@@ -345,18 +399,24 @@ def _effects_display(result: StudyResult) -> pd.DataFrame:
 
 
 __all__ = [
+    "BREAKDOWN_NOTE",
     "COST_LIMITS_NOTE",
     "CRITERION",
     "FALSIFICATION_NOTE",
+    "NO_INTERVAL",
+    "SENSITIVITY_NOTE",
     "breakdown_display",
     "caveats",
     "cost_limits_display",
     "describe",
+    "effect_cells",
     "falsification_display",
     "falsification_pooled_display",
     "markdown",
     "research_display",
     "rules_display",
+    "second_part_text",
+    "sensitivity_display",
     "to_dict",
     "verdict_counts",
 ]

@@ -36,6 +36,7 @@ long spell repeat one decision.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -43,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwise._types import IntArray
+from driftwise._types import FloatArray, IntArray
 from driftwise.backtest.cluster_robust import LEVEL as LEVEL
 from driftwise.backtest.cluster_robust import clustered_mean as clustered_mean
 from driftwise.backtest.cluster_robust import cr2_variance as cr2_variance
@@ -375,45 +376,158 @@ def _effect(part: pd.DataFrame, column: str = "effect") -> dict[str, float]:
             "median": math.nan}
 
 
+BREAKDOWN_EFFECT_COLUMNS = ("n_clusters", "effect_mean", "effect_ci_low", "effect_ci_high",
+                            "effect_bar", "verdict", "hit_verdict")
+"""What every row of a breakdown (:func:`by_regime`, :func:`by_cost`) and of
+:func:`sensitivity` carries beside the hit rate: ``G``, the mean effect with its CR2
+``t(G-1)`` interval and the bar it is judged against, the verdict resting on that interval
+and the hit rate's own (secondary) verdict."""
+
+
+SECOND_EFFECT_COLUMNS = ("second_effect_mean", "second_effect_ci_low",
+                         "second_effect_ci_high", "second_effect_bar")
+"""The second part of a claim in a breakdown's row (rule 1's certainty-equivalent gain over
+waiting, bps of NAV, against its bar 0): its mean, CR2 ``t(G-1)`` interval and bar."""
+
+
+def breakdown(events: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per group of ``by`` (``rule`` among them): the hit rate as :func:`summarize`
+    gives it, then the mean effect of the rule's ``effect`` column with its CR2 ``t(G-1)``
+    interval, the claim's bar (:data:`EFFECT_BARS`) and the verdict on them
+    (:func:`_claim_verdict`: rule 1 needs both parts of its claim, as in :func:`rules_table`),
+    and the hit rate's verdict against 0.5 (``hit_verdict``).
+
+    ``n_clusters`` is the number of clusters ``G`` of the group's events (those of the hit
+    rate's interval); the effect's interval counts the clusters of its finite values. A
+    claim with a second part (:data:`SECOND_BARS`: rule 1's certainty-equivalent gain over
+    waiting) has it in :data:`SECOND_EFFECT_COLUMNS` (NaN for the other rules).
+    """
+    rows = []
+    if len(events):
+        for key, part in events.groupby(by, sort=False, dropna=False):
+            keys = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+            rule = str(keys["rule"])
+            bar = EFFECT_BARS.get(rule, math.nan)
+            eff = _effect(part)
+            rate = clustered_hit_rate(part["hit"].to_numpy(dtype=bool),
+                                      part["cluster"].to_numpy())
+            judged = (_claim_verdict(rule, part, eff, bar) if rule in EFFECT_BARS
+                      else Verdict.INCONCLUSIVE)
+            second = dict.fromkeys(SECOND_EFFECT_COLUMNS, math.nan)
+            if rule in SECOND_BARS and SECOND_BARS[rule][0] in part:
+                column, second_bar = SECOND_BARS[rule]
+                more = _effect(part, column)
+                second = dict(zip(SECOND_EFFECT_COLUMNS, (more["mean"], more["ci_low"],
+                                                          more["ci_high"], second_bar),
+                                  strict=True))
+            rows.append({**keys, **rate.__dict__, "effect_mean": eff["mean"],
+                         "effect_ci_low": eff["ci_low"], "effect_ci_high": eff["ci_high"],
+                         "effect_bar": bar, "verdict": judged.value,
+                         "hit_verdict": verdict(rate).value, **second})
+    columns = [*by, *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:],
+               *SECOND_EFFECT_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def by_regime(events: pd.DataFrame) -> pd.DataFrame:
-    """Hit rate per rule and VIX regime at the event (model costs)."""
+    """Per rule and VIX regime at the event (model costs): events, ``G``, the mean effect with
+    its interval and verdict, and the hit rate with its interval (:func:`breakdown`)."""
     model = events[events["setting"] == MODEL]
-    frame = summarize(model, ["rule", "vix_regime"])
+    frame = breakdown(model, ["rule", "vix_regime"])
     order = {"< 20": 0, "20-30": 1, "> 30": 2, "unknown": 3}
     return frame.sort_values(["rule", "vix_regime"], key=lambda s: s.map(order).fillna(s)
                              if s.name == "vix_regime" else s).reset_index(drop=True)
 
 
 def by_cost(events: pd.DataFrame) -> pd.DataFrame:
-    """Hit rate per rule and flat cost level (the IF's cost condition at that level too)."""
+    """Per rule and flat cost level (the IF's cost condition at that level too): as
+    :func:`by_regime`."""
     flat = events[events["cost_level_bps"].notna()]
-    frame = summarize(flat, ["rule", "cost_level_bps"])
+    frame = breakdown(flat, ["rule", "cost_level_bps"])
     return frame.sort_values(["rule", "cost_level_bps"]).reset_index(drop=True)
 
 
-def sensitivity(events: pd.DataFrame, limits: Thresholds) -> pd.DataFrame:
-    """Hit rates of the claims' parts and alternative definitions (model costs)."""
+def _ratio(part: pd.DataFrame, benefit: str, cost: str = "trade_cost_bps") -> FloatArray:
+    """``benefit / cost`` per event (NaN where the cost is not positive)."""
+    num = part[benefit].to_numpy(dtype=np.float64)
+    den = part[cost].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0.0, num / den, np.nan)
+
+
+def sensitivity(events: pd.DataFrame, limits: Thresholds,
+                tracking_aversion: float) -> pd.DataFrame:
+    """The claims' parts and alternative definitions (model costs), each as a breakdown row:
+    events, ``G``, the mean effect of that definition with its CR2 ``t(G-1)`` interval, its
+    bar and the verdict on them, and the hit rate with its interval and verdict.
+
+    The effect of each variant is the quantity its hit compares with the bar: rule 1's TE
+    cut (part a, bar :data:`EFFECT_BARS`) and certainty-equivalent gain over waiting in bps
+    (part b, bar 0); rule 2's benefit over the trade's cost with the benefit as the
+    certainty equivalent of ex-ante tracking variance at the configured γ
+    (``tracking_aversion``, the events' ``effect``), at each γ of ``limits.r2_gammas``
+    (``effect · γ' / γ``), realized tracking variance, or the return difference (bar 2);
+    rule 4's cost cut without VIX scaling (bar 0.3).
+
+    Raises
+    ------
+    ConfigError
+        ``tracking_aversion`` not positive (the γ' / γ scaling needs it).
+    """
+    if not tracking_aversion > 0.0:
+        raise ConfigError("validate-rules: the tracking aversion γ must be positive; found "
+                          f"{tracking_aversion!r}")
     model = events[events["setting"] == MODEL]
-    variants = [("Rule 1", "hit_te", "part (a) only: TE cut ≥ 50%"),
-                ("Rule 1", "hit_return", "part (b) only: beats waiting on risk-adjusted return"),
-                ("Rule 2", "hit", "benefit = CE of ex-ante tracking variance, γ of the config"),
-                *(("Rule 2", f"hit_gamma_{g:g}", f"benefit = CE of ex-ante tracking variance, "
-                   f"γ = {g:g}") for g in limits.r2_gammas),
-                ("Rule 2", "hit_realized", "benefit = CE of realized tracking variance"),
-                ("Rule 2", "hit_pnl", "benefit = return difference (gross of cost)")]
+
+    def scaled(g: float) -> Callable[[pd.DataFrame], FloatArray]:
+        return lambda p: p["effect"].to_numpy(dtype=np.float64) * (g / tracking_aversion)
+
+    def column(name: str) -> Callable[[pd.DataFrame], FloatArray]:
+        return lambda p: p[name].to_numpy(dtype=np.float64)
+
+    bar1, bar2 = EFFECT_BARS["Rule 1"], EFFECT_BARS["Rule 2"]
+    variants: list[tuple[str, str, str, Callable[[pd.DataFrame], FloatArray], float,
+                         tuple[str, ...]]] = [
+        ("Rule 1", "hit_te", "part (a) only: TE cut ≥ 50%", column("effect"), bar1,
+         ("effect",)),
+        ("Rule 1", "hit_return", "part (b) only: beats waiting on risk-adjusted return",
+         column(SECOND_BARS["Rule 1"][0]), SECOND_BARS["Rule 1"][1],
+         (SECOND_BARS["Rule 1"][0],)),
+        ("Rule 2", "hit", "benefit = CE of ex-ante tracking variance, γ of the config",
+         column("effect"), bar2, ("effect",)),
+        *(("Rule 2", f"hit_gamma_{g:g}", f"benefit = CE of ex-ante tracking variance, "
+           f"γ = {g:g}", scaled(g), bar2, ("effect",)) for g in limits.r2_gammas),
+        ("Rule 2", "hit_realized", "benefit = CE of realized tracking variance",
+         lambda p: _ratio(p, "benefit_realized_bps"), bar2,
+         ("benefit_realized_bps", "trade_cost_bps")),
+        ("Rule 2", "hit_pnl", "benefit = return difference (gross of cost)",
+         lambda p: _ratio(p, "benefit_pnl_bps"), bar2, ("benefit_pnl_bps", "trade_cost_bps"))]
     rows = []
-    for rule, column, label in variants:
+    for rule, hit, label, effect, bar, needs in variants:
         part = model[model["rule"] == rule]
-        if column in part and len(part):
-            rate = clustered_hit_rate(part[column].to_numpy(dtype=bool),
-                                      part["cluster"].to_numpy())
-            rows.append({"rule": rule, "variant": label, **rate.__dict__})
+        if hit in part and all(c in part for c in needs) and len(part):
+            rows.append(_variant_row(rule, label, part, hit, effect(part), bar))
     novix = events[(events["setting"] == NO_VIX_SCALING) & (events["rule"] == "Rule 4")]
     if len(novix):
-        rate = clustered_hit_rate(novix["hit"].to_numpy(dtype=bool), novix["cluster"].to_numpy())
-        rows.append({"rule": "Rule 4", "variant": "costs without VIX scaling (multipliers 1, 1, 1)",
-                     **rate.__dict__})
-    return pd.DataFrame(rows)
+        rows.append(_variant_row("Rule 4", "costs without VIX scaling (multipliers 1, 1, 1)",
+                                 novix, "hit", novix["effect"].to_numpy(dtype=np.float64),
+                                 EFFECT_BARS["Rule 4"]))
+    columns = ["rule", "variant", *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:]]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _variant_row(rule: str, label: str, part: pd.DataFrame, hit: str, effect: FloatArray,
+                 bar: float) -> dict[str, object]:
+    """One row of :func:`sensitivity`: the hit rate of ``hit`` and the mean of ``effect``."""
+    clusters = part["cluster"].to_numpy()
+    rate = clustered_hit_rate(part[hit].to_numpy(dtype=bool), clusters)
+    mean, low, high = clustered_mean(effect, clusters)
+    finite = np.isfinite(effect)
+    judged = effect_verdict(low, high, bar, n_events=int(finite.sum()),
+                            n_clusters=len(np.unique(clusters[finite])))
+    return {"rule": rule, "variant": label, **rate.__dict__, "effect_mean": mean,
+            "effect_ci_low": low, "effect_ci_high": high, "effect_bar": bar,
+            "verdict": judged.value, "hit_verdict": verdict(rate).value}
 
 
 def effects(events: pd.DataFrame) -> pd.DataFrame:

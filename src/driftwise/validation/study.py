@@ -703,9 +703,13 @@ class StudyResult:
         One row per rule under the model costs: events, hit rate and interval, stated
         confidence and whether it lies in the interval, verdict, median effect.
     by_regime, by_cost : pd.DataFrame
-        Hit rates by VIX regime at the event (model costs) and by flat cost level.
+        Per rule and VIX regime at the event (model costs), and per rule and flat cost
+        level: events, clusters ``G``, the mean effect with its CR2 ``t(G-1)`` interval,
+        the claim's bar and the verdict on them, the hit rate with its interval and its
+        own verdict (:func:`~driftwise.validation.stats.breakdown`).
     sensitivity : pd.DataFrame
-        Hit rates of the claims' parts and of other benefit definitions.
+        The claims' parts and other benefit definitions, with the same columns
+        (:func:`~driftwise.validation.stats.sensitivity`).
     effects : pd.DataFrame
         Effect sizes per rule and measurement.
     falsification : pd.DataFrame
@@ -778,7 +782,8 @@ def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings, *,
     return StudyResult(
         settings=settings, portfolios=list(specs), events=events,
         rules=rules_table(events), by_regime=by_regime(events), by_cost=by_cost(events),
-        sensitivity=sensitivity(events, settings.limits), effects=effects(events),
+        sensitivity=sensitivity(events, settings.limits, settings.model.tracking_aversion),
+        effects=effects(events),
         falsification=pd.concat(fals, ignore_index=True) if fals else pd.DataFrame(),
         # each portfolio's notices (its events tasks') in the order of the portfolios
         notices=merge_notices(*(r.notices for r in results if r.falsification is None),
