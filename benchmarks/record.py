@@ -14,7 +14,9 @@ With ``--daily``: ``driftwise daily`` (:func:`driftwise.app.daily.run_daily`) on
 the last day: the whole run timed (the market read once, then the accounts in batches:
 read, planned, and stored with their parent orders and events in one transaction per
 batch), and the plans per second. ``--workers N`` plans on a Dask local cluster of N
-processes; ``--schedule`` stores each plan's child orders instead of parent orders.
+processes (one task per account, or per household with ``--household-size K``: its
+accounts planned together); ``--schedule`` stores each plan's child orders instead of
+parent orders.
 
     .venv/bin/python benchmarks/record.py --daily --accounts 1000
 """
@@ -22,6 +24,7 @@ processes; ``--schedule`` stores each plan's child orders instead of parent orde
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
@@ -171,6 +174,7 @@ def daily(args: argparse.Namespace) -> None:
         found = read_account_file(book)
         transaction(engine, lambda c: import_accounts(c, found))
     built = time.perf_counter() - build
+    load = os.getloadavg()[0]
     start, cpu = time.perf_counter(), time.process_time()
     run = run_daily(engine, default_config(), days[-1].date(), workers=args.workers,
                     schedule=args.schedule)
@@ -185,7 +189,8 @@ def daily(args: argparse.Namespace) -> None:
           f"{sum(a.orders for a in run.accounts)} {kind} proposed")
     print(f"daily: CPU {cpu:.1f} s of this process ({1e3 * cpu / args.accounts:.0f} ms per "
           f"account)" + (f"; households of {args.household_size}" if args.household_size
-                         else ""))
+                         else "")
+          + f"; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     if args.db is None:
         size = path.stat().st_size + sum(p.stat().st_size for p in folder.glob("*.sqlite-*"))
         print(f"record size after the run: {size / 1e6:.1f} MB")

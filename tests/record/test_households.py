@@ -274,14 +274,16 @@ def _household_book(engine: Engine, household: bool) -> str:
     return x
 
 
-@pytest.mark.parametrize("household", [False, True])
+@pytest.mark.parametrize(("household", "workers"), [(False, 1), (True, 1), (True, 2)])
 def test_in_one_run_the_loss_sale_is_kept_and_the_household_buy_held_back(
-        engine: Engine, household: bool) -> None:
+        engine: Engine, household: bool, workers: int) -> None:
     """``a-buyer`` (planned first by name) would buy X, ``b-seller`` sell X at a loss:
     in one household the sale is kept and the buy held back, its reason naming
-    ``b-seller``; apart, both trade (the control)."""
+    ``b-seller``, in this process or on a 2-worker local cluster (the household one
+    task); apart, both trade (the control)."""
     x = _household_book(engine, household)
-    run = run_daily(engine, TIGHT.with_overrides({"tax.enabled": True}), day(DAY))
+    run = run_daily(engine, TIGHT.with_overrides({"tax.enabled": True}), day(DAY),
+                    workers=workers)
     buyer, seller = _orders(engine, "a-buyer"), _orders(engine, "b-seller")
     assert ((seller["ticker"] == x) & (seller["side"] == "SELL")).any()
     bought = ((buyer["ticker"] == x) & (buyer["side"] == "BUY")).any()

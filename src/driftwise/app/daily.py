@@ -10,6 +10,12 @@ cancelled, an ``invalidate`` event appended, the day's plan being the review), a
 plan stored with its orders (proposed). The proposed orders of the account's earlier
 plans are superseded (cancelled) by the new plan. An account already planned on the day
 is left as it is, so a run that was stopped can simply be run again.
+
+The accounts of a household are planned together, as one task (in this process or on a
+Dask worker, :func:`household_task`), from what was read of them and of the household
+(its fills and open orders within the wash-sale window) before the write transaction;
+the transaction stores their plans when nothing they read has changed, else plans the
+household again inside it (:func:`plan_household`, the same function planning).
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
 from driftwise.record.accounts import (
+    HouseholdState,
     account_profiles,
     household_buys,
     household_loss_sales,
     household_members,
+    household_state,
 )
 from driftwise.record.events import append_event
 from driftwise.record.holdings import account_id, latest_snapshot_id
@@ -255,9 +263,8 @@ class Prepared:
         Tickers bought or proposed to be bought in the household's other accounts
         within the wash-sale window (:func:`driftwise.record.accounts.household_buys`).
     shared_household : bool
-        The account's household has other accounts: it is planned inside the write
-        transaction, with the household's other accounts of the run
-        (:func:`plan_household`).
+        The account's household has other accounts: it is planned with the household's
+        other accounts of the run, as one task (:func:`household_task`).
     """
 
     name: str
@@ -360,17 +367,6 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
     return dataclasses.replace(found, inputs=inputs), (located_reason(why, mine),)
 
 
-def compute(prepared: Prepared, config: Config, day: dt.date, *, schedule: bool = False,
-            terms: Terms | None = None) -> Plan:
-    """The plan of a prepared account on ``day`` with its household's ``terms`` (no
-    database: pure)."""
-    plan = plan_task((config, prepared.found.inputs.market, prepared.found.inputs.master,
-                      prepared.found.inputs.costs, day, schedule), _item(prepared, terms))
-    if prepared.notes:
-        plan = dataclasses.replace(plan, reasons=plan.reasons + prepared.notes)
-    return plan
-
-
 def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
           day: dt.date, *, schedule: bool = False) -> AccountDay:
     """Store the plan of a prepared account with its orders and events, in the caller's
@@ -450,15 +446,10 @@ def plan_household(connection: Connection, names: Sequence[str], day: dt.date,
     read = [prepare(connection, n, day, market=market, master=master, costs=costs,
                     lock=True, wash_window_days=config.tax.wash_sale_days,
                     location=location, replaced=planned) for n in names]
-    mine = {p.name: p for p in read if isinstance(p, Prepared)}
-
-    def planner(terms: Mapping[str, Terms]) -> dict[str, Plan]:
-        return {n: compute(mine[n], config, day, schedule=schedule, terms=t)
-                for n, t in terms.items()}
-
-    made, _ = settle(list(mine), planner, {}, {n: p.losses for n, p in mine.items()},
-                     {n: counts(None if p.profile is None else p.profile.tax_status)
-                      for n, p in mine.items()}, day, config)
+    mine = [p for p in read if isinstance(p, Prepared)]
+    made = dict(zip([p.name for p in mine], household_task(
+        (config, market, master, costs, day, schedule),
+        HouseholdItem(tuple(member(p) for p in mine))), strict=True))
     return [p if isinstance(p, AccountDay) else
             store(connection, p, made[p.name], config, day, schedule=schedule)
             for p in read]
@@ -542,6 +533,88 @@ def _item(prepared: Prepared, terms: Terms | None = None) -> Item:
             prepared.profile, prepared.household_buys, terms)
 
 
+@dataclass(frozen=True)
+class HouseholdAccount:
+    """One account of a household task (:class:`HouseholdItem`): what its plan reads.
+
+    Attributes
+    ----------
+    name : str
+    item : Item
+        Its own inputs (:data:`Item`, without terms: the household's wash-sale rule
+        makes them).
+    losses : tuple of LossSale
+        The sales at a loss of the household's other accounts in the record, filled
+        within the wash-sale window or in open orders (:attr:`Prepared.losses`).
+    taxed : bool
+        Whether its own sales at a loss are tax losses
+        (:func:`driftwise.app.household.counts`).
+    notes : tuple of str
+        Reasons its plan adds (asset location).
+    """
+
+    name: str
+    item: Item
+    losses: tuple[LossSale, ...]
+    taxed: bool
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HouseholdItem:
+    """The accounts of one household planned together, in the order they are planned
+    (a Dask task, or planned in this process: :func:`household_task`)."""
+
+    accounts: tuple[HouseholdAccount, ...]
+
+
+def member(prepared: Prepared) -> HouseholdAccount:
+    """A prepared account as a member of its household's task."""
+    return HouseholdAccount(prepared.name, _item(prepared), prepared.losses,
+                            counts(None if prepared.profile is None
+                                   else prepared.profile.tax_status), prepared.notes)
+
+
+def household_task(shared: Shared, house: HouseholdItem) -> list[Plan]:
+    """The plans of a household's accounts (in the order of ``house.accounts``) from
+    their inputs read beforehand and the shared ones; no database, so a Dask task or
+    called in this process (by :func:`plan_household` too): the same function either way.
+
+    The accounts are settled by :func:`driftwise.app.household.settle`: each planned with
+    :func:`plan_task`, then those whose buys would wash another account's sale at a loss
+    (of the record, or proposed by another account's plan here) planned again with those
+    tickers held back, until none does."""
+    config, day = shared[0], shared[4]
+    by_name = {a.name: a for a in house.accounts}
+
+    def planner(terms: Mapping[str, Terms]) -> dict[str, Plan]:
+        out = {}
+        for n, t in terms.items():
+            mine = by_name[n]
+            holdings, targets, last, since, profile, buys, _ = mine.item
+            plan = plan_task(shared, (holdings, targets, last, since, profile, buys, t))
+            out[n] = (dataclasses.replace(plan, reasons=plan.reasons + mine.notes)
+                      if mine.notes else plan)
+        return out
+
+    made, _ = settle([a.name for a in house.accounts], planner, {},
+                     {a.name: a.losses for a in house.accounts},
+                     {a.name: a.taxed for a in house.accounts}, day, config)
+    return [made[a.name] for a in house.accounts]
+
+
+Task = Item | HouseholdItem
+"""One task of a ``daily`` batch: one account's inputs, or a household's."""
+
+
+def daily_task(shared: Shared, task: Task) -> Plan | list[Plan]:
+    """The plan of one account (:func:`plan_task`), or the plans of one household's
+    accounts (:func:`household_task`)."""
+    if isinstance(task, HouseholdItem):
+        return household_task(shared, task)
+    return plan_task(shared, task)
+
+
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
     """Whether the account's basis in the record is still the one its plan was made
     from (nothing planned, filled, imported or rebalanced since the read); locks its row."""
@@ -570,11 +643,16 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
     The accounts go in batches of ``batch``: their state read in one pass, their plans
     made (in this process, or as tasks of a Dask cluster: ``workers`` local processes, or
     the scheduler at ``scheduler``; one market, master and cost snapshot sent to every
-    worker once), then stored in one transaction per batch. An account whose record
-    changed between the read and the write (a fill, an import, another run's plan) is
-    read and planned again inside the transaction, so a plan is never stored against
-    state it did not see. ``schedule``: store each plan's child orders (the execution
-    schedule) instead of one parent order per ticker.
+    worker once), then stored in one transaction per batch. A task is one account, or
+    the accounts of one household (:func:`household_task`: each sees what the earlier
+    ones proposed, with the household's fills and open orders read before). An account
+    whose record changed between the read and the write (a fill, an import, another
+    run's plan), or a household of which anything its plans read changed
+    (:func:`driftwise.record.accounts.household_state`: an order approved, sent, filled
+    or cancelled, another account's new holdings, target or profile), is read and
+    planned again inside the transaction, so a plan is never stored against state it did
+    not see. ``schedule``: store each plan's child orders (the execution schedule)
+    instead of one parent order per ticker.
 
     ``market`` is the record's market already read (:func:`load_market`, on this day or a
     later one: a plan reads no price after its day), so that a replay of many days reads
@@ -603,14 +681,14 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
     shared: Shared = (config, market, master, costs, day, schedule)
     groups = batches(chosen, houses, batch)
     if workers == 1 and scheduler is None:
-        out = _batches(engine, groups, shared, progress,
-                       lambda items: [plan_task(shared, i) for i in items])
+        out = _batches(engine, groups, houses, shared, progress,
+                       lambda tasks: [daily_task(shared, t) for t in tasks])
     else:
         from driftwise.backtest.cluster import client, run_tasks
 
         with client(workers, scheduler) as dask_client:
-            out = _batches(engine, groups, shared, progress,
-                           lambda items: run_tasks(dask_client, plan_task, items, shared))
+            out = _batches(engine, groups, houses, shared, progress,
+                           lambda tasks: run_tasks(dask_client, daily_task, tasks, shared))
     return DailyRun(day, tuple(sorted(out, key=_order_key)))
 
 
@@ -641,34 +719,95 @@ def batches(chosen: Sequence[str], houses: Mapping[str, str | None], size: int
     return out
 
 
-def _batches(engine: Engine, groups: list[list[list[str]]], shared: Shared,
+Read = dict[str, "Prepared | AccountDay"]
+"""The accounts of a batch as read: prepared, or planned on the day already."""
+
+
+def _read(connection: Connection, units: list[list[str]], houses: Mapping[str, str | None],
+          shared: Shared) -> tuple[Read, dict[int, tuple[str, HouseholdState]]]:
+    """What the plans of a batch's ``units`` read, and for each unit that is a
+    household's (by its index) the household and its state read first
+    (:func:`driftwise.record.accounts.household_state`: read before the accounts, so
+    that a change made during the read shows as a change at the write)."""
+    config, market, master, costs, day, _ = shared
+    location = config.accounts if config.accounts.asset_location else None
+    read: Read = {}
+    states: dict[int, tuple[str, HouseholdState]] = {}
+    for k, unit in enumerate(units):
+        house = houses.get(unit[0])
+        state = None if house is None else household_state(connection, house, day)
+        # the household's accounts planned in this run supersede their proposed orders
+        # (not counted as the household's buys or loss sales), as plan_household reads
+        planned = frozenset(unit) if len(unit) == 1 else frozenset(
+            n for n in unit if not any(r.as_of == day for r in daily_plans(
+                connection, account_id(connection, n))))
+        for n in unit:
+            read[n] = prepare(connection, n, day, market=market, master=master, costs=costs,
+                              wash_window_days=config.tax.wash_sale_days, location=location,
+                              replaced=planned)
+        mine = [read[n] for n in unit if isinstance(read[n], Prepared)]
+        if house is not None and state is not None and any(
+                p.shared_household and p.profile is not None and p.profile.household == house
+                for p in mine if isinstance(p, Prepared)):
+            states[k] = (house, state)
+    return read, states
+
+
+def _household_still(connection: Connection, unit: list[str], read: Read, house: str,
+                     state: HouseholdState, day: dt.date) -> bool:
+    """Whether nothing the household's plans read changed since the read: each planned
+    account's basis (:func:`_still`; the rows locked in the unit's order) and the
+    household's state."""
+    for n in unit:
+        p = read[n]
+        if isinstance(p, AccountDay):
+            account_id(connection, n, lock=True)
+        elif not _still(connection, p, day):
+            return False
+    return household_state(connection, house, day) == state
+
+
+def _batches(engine: Engine, groups: list[list[list[str]]],
+             houses: Mapping[str, str | None], shared: Shared,
              progress: Callable[[str], None] | None,
-             planner: Callable[[list[Item]], list[Plan]]) -> list[AccountDay]:
+             planner: Callable[[list[Task]], list[Plan | list[Plan]]]) -> list[AccountDay]:
+    """Each batch read in one pass, its tasks planned (one account each, or one
+    household's accounts), then stored in one write transaction: a plan is stored when
+    nothing it read has changed, else its account (or household) is read and planned
+    again inside the transaction."""
     config, market, master, costs, day, schedule = shared
     out: list[AccountDay] = []
     for units in groups:
-        group = [n for unit in units for n in unit]
         with engine.connect() as connection:
-            read = {n: prepare(connection, n, day, market=market, master=master,
-                               costs=costs, wash_window_days=config.tax.wash_sale_days,
-                               location=(config.accounts if config.accounts.asset_location
-                                         else None)) for n in group}
-        # an account sharing its household is planned in the write transaction, with the
-        # household's other accounts of the run (plan_household)
-        todo = [p for p in read.values() if isinstance(p, Prepared) and not p.shared_household]
-        made = dict(zip([p.name for p in todo], planner([_item(p) for p in todo]),
-                        strict=True))
+            read, states = _read(connection, units, houses, shared)
+        tasks: list[tuple[list[str], Task]] = []
+        for k, unit in enumerate(units):
+            mine = [p for n in unit if isinstance(p := read[n], Prepared)]
+            if k in states and mine:
+                tasks.append(([p.name for p in mine],
+                              HouseholdItem(tuple(member(p) for p in mine))))
+            elif len(unit) == 1 and len(mine) == 1 and not mine[0].shared_household:
+                tasks.append(([mine[0].name], _item(mine[0])))
+        made: dict[str, Plan] = {}
+        for (names, _), result in zip(tasks, planner([t for _, t in tasks]), strict=True):
+            made.update(zip(names, result if isinstance(result, list) else [result],
+                            strict=True))
 
         def write(connection: Connection, units: list[list[str]] = units,
-                  read: dict[str, Prepared | AccountDay] = read,
+                  read: Read = read, states: dict[int, tuple[str, HouseholdState]] = states,
                   made: dict[str, Plan] = made) -> list[AccountDay]:
-            done = []
-            for unit in units:
+            done: list[AccountDay] = []
+            for k, unit in enumerate(units):
                 p = read[unit[0]]
                 if len(unit) == 1 and isinstance(p, AccountDay):
                     done.append(p)
-                elif (len(unit) == 1 and isinstance(p, Prepared) and p.name in made
-                      and _still(connection, p, day)):
+                elif k in states and _household_still(connection, unit, read, *states[k],
+                                                       day):
+                    done.extend(q if isinstance(q, AccountDay) else
+                                store(connection, q, made[q.name], config, day,
+                                      schedule=schedule) for q in (read[n] for n in unit))
+                elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
+                      and p.name in made and _still(connection, p, day)):
                     done.append(store(connection, p, made[p.name], config, day,
                                       schedule=schedule))
                 else:

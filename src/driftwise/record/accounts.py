@@ -41,6 +41,7 @@ from driftwise.record.schema import (
     models,
     orders,
     plans,
+    target_versions,
 )
 
 
@@ -198,6 +199,47 @@ def household_members(connection: Connection, household: str) -> list[tuple[int,
             households, accounts.c.household_id == households.c.id)
         .where(households.c.name == household).order_by(accounts.c.name)).all()
     return [(int(r.id), str(r.name)) for r in rows]
+
+
+HouseholdState = tuple[Any, ...]
+"""What the plans of a household's accounts read of its other accounts (see
+:func:`household_state`); equal tuples: nothing they read has changed."""
+
+
+def household_state(connection: Connection, household: str, day: dt.date) -> HouseholdState:
+    """What the plans of ``household``'s accounts on ``day`` read of the household's
+    accounts besides each planned account's own holdings, targets and plans: its
+    members, their profiles (tax status, restrictions), their current holdings
+    snapshots (a fills run writes one), their target versions in force on the day (asset
+    location), and their open orders (id and status: proposed, approved, sent).
+
+    Read before a household's accounts are read and planned outside the write
+    transaction, and again inside it: when the two differ, something the plans read
+    (a fill, an import, an order approved, sent, filled or cancelled, another run's
+    plan) changed in between.
+    """
+    members = household_members(connection, household)
+    ids = [i for i, _ in members]
+    profiles = account_profiles(connection, [n for _, n in members])
+    snapshots = connection.execute(
+        sa.select(holdings_snapshots.c.account_id, sa.func.max(holdings_snapshots.c.id))
+        .where(holdings_snapshots.c.account_id.in_(ids))
+        .group_by(holdings_snapshots.c.account_id)).all()
+    versions = connection.execute(
+        sa.select(target_versions.c.account_id, sa.func.max(target_versions.c.id))
+        .where(target_versions.c.account_id.in_(ids)
+               & (target_versions.c.effective_date.is_(None)
+                  | (target_versions.c.effective_date <= day)))
+        .group_by(target_versions.c.account_id)).all()
+    open_orders = connection.execute(
+        sa.select(orders.c.id, orders.c.status).where(
+            orders.c.account_id.in_(ids)
+            & orders.c.status.in_(("proposed", "approved", "sent")))
+        .order_by(orders.c.id)).all()
+    return (tuple(members), tuple(profiles[n] for _, n in members),
+            tuple(sorted((int(a), int(s)) for a, s in snapshots)),
+            tuple(sorted((int(a), int(v)) for a, v in versions)),
+            tuple((int(i), str(s)) for i, s in open_orders))
 
 
 def window_start(day: dt.date, window_days: int) -> dt.date:
