@@ -57,7 +57,7 @@ from driftwise.errors import DataError
 from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.metrics.risk_model import MonitorConfig, estimate_risk, window_returns
+from driftwise.metrics.risk_model import MonitorConfig, plan_risk, window_returns
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
@@ -65,7 +65,7 @@ from driftwise.policy.destination import Destination
 from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
-from driftwise.state import MasterRows, PortfolioState, build_state
+from driftwise.state import MasterRows, PortfolioState, PriceRows, build_state
 
 REBALANCE_REASON = "rebalance"
 """The ``reason`` of the rule's own trades in the trade list (harvest trades say
@@ -206,6 +206,9 @@ class SharedDay:
     master : MasterRows or None
         The security master's columns with each ticker's row (None: its index repeats a
         ticker, and each account reads the master itself).
+    prices : PriceRows or None
+        The day's closes with each ticker's column (None: the price frame repeats a
+        ticker or a date, and each account reads the frame itself).
     """
 
     as_of: pd.Timestamp
@@ -215,6 +218,7 @@ class SharedDay:
     column_major: bool
     vix: tuple[float | None, tuple[Notice, ...]]
     master: MasterRows | None
+    prices: PriceRows | None = None
 
     @classmethod
     def of(cls, inputs: Inputs, config: Config, tickers: pd.Index | list[str],
@@ -232,7 +236,7 @@ class SharedDay:
         returns = np.asfortranarray(returns) if column_major else np.ascontiguousarray(returns)
         return cls(as_of=day, settings=settings, costs=costs, returns=returns,
                    column_major=column_major, vix=vix_reading(market.vix, day),
-                   master=MasterRows.of(inputs.master))
+                   master=MasterRows.of(inputs.master), prices=PriceRows.of(market.prices, day))
 
     def serves(self, state: PortfolioState, settings: MonitorConfig,
                params: CostParams) -> bool:
@@ -310,31 +314,30 @@ def plan_steps(inputs: Inputs, config: Config, *,
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     rows = shared.master if shared is not None else None
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
-                        as_of=as_of, rows=rows)
+                        as_of=as_of, rows=rows,
+                        closes=shared.prices if shared is not None else None)
     donation, gift = None, []
     if donate_usd > 0:
         inputs, donation, said = plan_tax.donate(inputs, state, config, donate_usd)
         gift = [said]
         state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                             as_of=as_of)
-    settings = monitor_config(config)
-    refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
-                 what="the plan")
-    params = cost_params(config)
+    settings, params, rule, lookback = _settings(config)
+    refuse_jumps(inputs.market, state.tickers, state.as_of, lookback, what="the plan")
     shared = shared if shared is not None and shared.serves(state, settings, params) else None
-    risk = estimate_risk(state, inputs.market.prices, settings,
-                         returns=None if shared is None else shared.returns_for(state.tickers))
+    risk = plan_risk(state, inputs.market.prices, settings,
+                     returns=None if shared is None else shared.returns_for(state.tickers),
+                     with_cov=config.risk.te_model is TeModel.FULL)
     costs, cost_notes = (
         shared.costs.inputs_for(state.tickers) if shared is not None else
         build_cost_inputs(state.tickers, inputs.market.prices, inputs.market.volumes,
                           inputs.master, inputs.costs, as_of=state.as_of, params=params))
     vix, vix_notes = (shared.vix if shared is not None
                       else vix_reading(inputs.market.vix, state.as_of))
-    ctx = _context(state, inputs, config, risk.vol_annual,
-                   risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
-                   params, vix, pending_days=pending_days, first_day=first_day)
+    cost_fn = _cost_fn(costs, params, vix)
+    ctx = _context(state, inputs, config, risk.vol_annual, risk.cov_long, cost_fn, vix,
+                   pending_days=pending_days, first_day=first_day)
     invalid, event = _validity(inputs, state, config, cost_notes)
-    rule = build_rule(config)
     if event is not None:  # a mandate change rebalances whatever the cost
         rule = dataclasses.replace(
             build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
@@ -345,7 +348,7 @@ def plan_steps(inputs: Inputs, config: Config, *,
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
                    no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
-                   cost_fn=_cost_fn(costs, params, vix),
+                   cost_fn=cost_fn,
                    borrow_bps_annual=costs.borrow_bps_annual,
                    groups=group_codes(
                        rows.column(rule.optimizer.group_by.value, state.tickers)
@@ -417,9 +420,21 @@ def _lookback(settings: MonitorConfig, config: Config) -> int:
                config.costs.adv_window_days)
 
 
+@functools.lru_cache(maxsize=64)
+def _settings(config: Config) -> tuple[MonitorConfig, CostParams, Rule, int]:
+    """The risk settings, cost parameters, rule and lookback (sessions) of ``config``,
+    kept for the configurations in use (every account of a batch plans with one, or a
+    few; each is a frozen value)."""
+    settings = monitor_config(config)
+    return settings, cost_params(config), build_rule(config), _lookback(settings, config)
+
+
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
-             cov: np.ndarray | None, costs: AssetCostInputs, params: CostParams,
-             vix: float | None, *, pending_days: float, first_day: bool) -> DayContext:
+             cov: np.ndarray | None, cost_fn: CostFn, vix: float | None, *,
+             pending_days: float, first_day: bool) -> DayContext:
+    """The rule's view of the day: ``cov`` the long-window covariance under
+    ``risk.te_model = "full"`` (None: diagonal), ``cost_fn`` the day's cost model
+    (:func:`_cost_fn`, at ``vix``)."""
     p = config.policy
     band_abs = np.where(np.isfinite(state.band_abs), state.band_abs, p.band_abs)
     band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, p.band_rel)
@@ -429,7 +444,6 @@ def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndar
     days = (trading_days_between(dates if isinstance(dates, pd.DatetimeIndex) else
                                  pd.DatetimeIndex(dates), last, state.as_of)
             if last is not None else np.nan)
-    cost_fn = _cost_fn(costs, params, vix)
     market = MarketDay(date=np.datetime64(state.as_of.date()), prices_usd=state.prices_usd,
                        vol_annual=vol, cov_annual=cov,
                        vix=float("nan") if vix is None else vix,

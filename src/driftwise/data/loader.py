@@ -32,6 +32,7 @@ from driftwise.data.sample import load_sample, sample_file
 from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError, DataError
 from driftwise.flags import Flag, merge_notices, notice
+from driftwise.state import ticker_index
 
 PathLike = Source
 """A file path, or a DataFrame with the file's columns (library use)."""
@@ -241,9 +242,10 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
         ``MARKET_CAP`` and a ticker without a positive market cap in the master (named
         with the field ``market_cap_usd`` and the setting that asked for it).
     """
-    listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+    listed = tickers.tolist() if isinstance(tickers, pd.Index) else list(tickers)
     names = [str(t) for t in listed]
-    index = pd.Index(names, name="ticker")
+    # the tickers' own index when it is the one built here (a string index costs 0.2 ms)
+    index = ticker_index(names, (tickers, listed) if isinstance(tickers, pd.Index) else None)
     if len(index) == 0:
         raise DataError("no ticker to spread a default target over", file=master.source,
                         expected=f"at least one {what} ticker", found="none")
@@ -258,13 +260,14 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
                          '(portfolio.default_target = "market_cap"; give --master, or targets)',
                 found="none for " + ", ".join(map(str, missing)))
         weights = caps / caps.sum()
+        weights = weights.rename("target_weight")
     else:
-        weights = pd.Series(1.0 / len(index), index=index)
+        weights = pd.Series(1.0 / len(index), index=index, name="target_weight")
     label = "market-cap" if how is DefaultTarget.MARKET_CAP else "equal"
     flag = notice(Flag.NO_TARGET, f"no target specified: {label} weights over the {what} "
                   f"tickers (portfolio.default_target = \"{how.value}\")", names)
     nan = pd.Series(np.nan, index=index)
-    return Targets(level=TargetLevel.ASSET, weights=weights.rename("target_weight"),
+    return Targets(level=TargetLevel.ASSET, weights=weights,
                    cash_weight=0.0, band_abs=nan, band_rel=nan,
                    source=f"default target ({label} weights)", notices=(flag,))
 
