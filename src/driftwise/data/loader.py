@@ -262,11 +262,12 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
         weights = caps / caps.sum()
         weights = weights.rename("target_weight")
     else:
-        weights = pd.Series(1.0 / len(index), index=index, name="target_weight")
+        weights = pd.Series(np.full(len(index), 1.0 / len(index)), index=index,
+                            name="target_weight", copy=False)
     label = "market-cap" if how is DefaultTarget.MARKET_CAP else "equal"
     flag = notice(Flag.NO_TARGET, f"no target specified: {label} weights over the {what} "
                   f"tickers (portfolio.default_target = \"{how.value}\")", names)
-    nan = pd.Series(np.nan, index=index)
+    nan = pd.Series(np.full(len(index), np.nan), index=index, copy=False)
     return Targets(level=TargetLevel.ASSET, weights=weights,
                    cash_weight=0.0, band_abs=nan, band_rel=nan,
                    source=f"default target ({label} weights)", notices=(flag,))

@@ -146,9 +146,12 @@ need)."""
 
 
 def plan_risk(state: PortfolioState, prices: pd.DataFrame, config: MonitorConfig, *,
-              returns: FloatArray | None = None, with_cov: bool = True) -> PlanRisk:
+              returns: FloatArray | None = None, with_cov: bool = True,
+              vol: FloatArray | None = None) -> PlanRisk:
     """:func:`estimate_risk`'s volatilities, long-window covariance (``with_cov``) and
-    notices, to the bit, without the covariances a plan does not read.
+    notices, to the bit, without the covariances a plan does not read. ``vol``: the
+    ``annualized_volatility`` of ``returns`` over the volatility window when the caller
+    has it (a batch slices it from that of all its tickers: each column is its own).
 
     When every return of the window is known (and of a sane size), every window holds
     at least its minimum of observations, and every volatility is known, no estimate
@@ -166,7 +169,8 @@ def plan_risk(state: PortfolioState, prices: pd.DataFrame, config: MonitorConfig
              and float(np.abs(state.target_weights).sum()) < PLAIN_RETURN_BOUND
              and (returns.size == 0 or float(np.abs(returns).max()) < PLAIN_RETURN_BOUND))
     if plain:
-        vol = annualized_volatility(returns, config.vol_window_days)
+        if vol is None:
+            vol = annualized_volatility(returns, config.vol_window_days)
         if bool(np.isfinite(vol).all()):
             cov = (estimate_covariance(returns, config.long_window_days,
                                        CovarianceEstimator.SAMPLE) if with_cov else None)
