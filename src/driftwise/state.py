@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise._types import FloatArray
+from driftwise.data.loader import ticker_index
 from driftwise.data.model import (
     DefaultTarget,
     Holdings,
@@ -354,23 +355,6 @@ def build_state(
                               market.notices, _frozen_notes(since), notes),
         no_price_since=since,
     )
-
-
-_STR = pd.Index(["a"]).dtype
-"""The dtype pandas gives an index of Python strings."""
-
-
-def ticker_index(listed: list[str], *given: tuple[pd.Index, list[str]] | None) -> pd.Index:
-    """``pd.Index(listed, name="ticker")``: one of the ``given`` indexes (with their
-    ``tolist()``) when it is that already (the holdings' or the targets' own tickers,
-    as with a default target over the holdings), else a new one (building a string index
-    costs some 0.2 ms)."""
-    if all(type(t) is str for t in listed):
-        for pair in given:
-            if pair is not None and pair[1] == listed and pair[0].name == "ticker" \
-                    and pair[0].dtype == _STR and type(pair[0]) is pd.Index:
-                return pair[0]
-    return pd.Index(listed, name="ticker")
 
 
 def reindexed(series: pd.Series, tickers: pd.Index, listed: list[str],
