@@ -10,6 +10,7 @@ group-level targets expanded to assets, and a missing target.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from driftwise._types import FloatArray
+from driftwise.data.loader import ticker_index
 from driftwise.data.model import (
     DefaultTarget,
     Holdings,
@@ -162,16 +164,20 @@ class MasterRows:
                             "market_cap_usd": frame["market_cap_usd"]
                             .to_numpy(dtype=np.float64)})
 
-    def positions(self, tickers: pd.Index) -> npt.NDArray[np.intp]:
-        """The row of each of ``tickers`` (-1: not in the master)."""
+    def positions(self, tickers: pd.Index | list[str]) -> npt.NDArray[np.intp]:
+        """The row of each of ``tickers`` (an index, or its ``tolist()``; -1: not in the
+        master)."""
         row = self.row
-        return np.fromiter((row.get(t, -1) for t in tickers.tolist()), dtype=np.intp,
-                           count=len(tickers))
+        listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+        return np.fromiter((row.get(t, -1) for t in listed), dtype=np.intp,
+                           count=len(listed))
 
-    def column(self, name: str, tickers: pd.Index) -> np.ndarray:
+    def column(self, name: str, tickers: pd.Index | list[str],
+               pos: npt.NDArray[np.intp] | None = None) -> np.ndarray:
         """``frame[name].reindex(tickers)``'s values: a group column as objects (None
-        where the master has no row), the market cap as float64 (NaN)."""
-        pos = self.positions(tickers)
+        where the master has no row), the market cap as float64 (NaN). ``pos``: the
+        tickers' :meth:`positions` when the caller has them."""
+        pos = self.positions(tickers) if pos is None else pos
         values = self.columns[name]
         if not len(values):
             taken = np.full(len(pos), np.nan if values.dtype == np.float64 else None,
@@ -182,9 +188,57 @@ class MasterRows:
         return taken
 
 
-def _groups(rows: MasterRows, name: str, tickers: pd.Index) -> npt.NDArray[np.object_]:
-    """A group column of ``tickers``, :data:`UNKNOWN_GROUP` where the master is silent."""
-    values = rows.column(name, tickers)
+@dataclass(frozen=True, eq=False)
+class PriceRows:
+    """One day's closes of a price frame and each ticker's column, so that many
+    portfolios of that day read their closes without matching the frame's columns again
+    (``get_indexer`` of a pandas string index on every call). The values are those of
+    ``prices.loc[day]``.
+
+    Attributes
+    ----------
+    prices : pd.DataFrame
+        The price frame these closes were read from (a state uses them only for it).
+    day : pd.Timestamp
+    column : dict of str to int
+        Each ticker's column in ``prices``.
+    closes : ndarray, shape (n_columns,)
+        The closes on ``day`` (NaN: none).
+    """
+
+    prices: pd.DataFrame
+    day: pd.Timestamp
+    column: dict[str, int]
+    closes: FloatArray
+
+    @classmethod
+    def of(cls, prices: pd.DataFrame, day: pd.Timestamp) -> PriceRows | None:
+        """The closes of ``prices`` on ``day``; None when a ticker has two columns, the
+        frame none, or ``day`` is not one row of its index (the state then reads the
+        frame itself, and says what is wrong)."""
+        if len(prices.columns) == 0 or not prices.columns.is_unique or day not in prices.index:
+            return None
+        at = prices.index.get_loc(day)
+        if not isinstance(at, int | np.integer):
+            return None
+        values = prices.to_numpy(dtype=np.float64)
+        return cls(prices=prices, day=day,
+                   column={t: i for i, t in enumerate(prices.columns.tolist())},
+                   closes=values[int(at)].copy())
+
+    def take(self, listed: list[str]) -> FloatArray:
+        """The closes of the tickers ``listed`` (NaN: no column), a new array."""
+        column = self.column
+        pos = np.fromiter((column.get(t, -1) for t in listed), dtype=np.intp,
+                          count=len(listed))
+        return np.where(pos >= 0, self.closes[pos], np.nan)
+
+
+def _groups(rows: MasterRows, name: str, tickers: pd.Index | list[str],
+            pos: npt.NDArray[np.intp] | None = None) -> npt.NDArray[np.object_]:
+    """A group column of ``tickers``, :data:`UNKNOWN_GROUP` where the master is silent
+    (``pos``: their :meth:`MasterRows.positions`, when known)."""
+    values = rows.column(name, tickers, pos)
     values[pd.isna(values)] = UNKNOWN_GROUP
     return values
 
@@ -198,11 +252,14 @@ def build_state(
     as_of: pd.Timestamp | str | None = None,
     default_target: DefaultTarget = DefaultTarget.EQUAL,
     rows: MasterRows | None = None,
+    closes: PriceRows | None = None,
 ) -> PortfolioState:
     """Align holdings, targets, master and prices into a :class:`PortfolioState`.
 
     ``rows``: the master's columns read once for many portfolios (:class:`MasterRows`),
-    used when they are those of ``master``; the state is the same.
+    used when they are those of ``master``; ``closes``: the day's closes read once
+    (:class:`PriceRows`), used when they are those of ``market.prices`` on the as-of
+    date. The state is the same.
 
     Raises
     ------
@@ -219,23 +276,31 @@ def build_state(
     from asset-level targets gets a target of 0 and is flagged ``not in the targets``.
     """
     master = master if master is not None else SecurityMaster.empty()
-    day = _as_of_date(market, as_of)
+    day = (closes.day if closes is not None and as_of is not None
+           and closes.prices is market.prices and closes.day == pd.Timestamp(as_of)
+           else _as_of_date(market, as_of))
+    if closes is not None and (closes.prices is not market.prices or closes.day != day):
+        closes = None
     notes: list[Notice] = []
-    _check_known(holdings, targets, market)
-
+    held_list = holdings.tickers.tolist()
     level = targets.level if targets is not None else TargetLevel.ASSET
     target_tickers = (
         targets.weights.index.tolist()
         if targets is not None and level is TargetLevel.ASSET else []
     )
+    _check_known(holdings, targets, market, held_list, target_tickers,
+                 closes.column if closes is not None else None)
+
     # the tickers listed first: iterating a pandas string index goes element by element
-    tickers = pd.Index(sorted(set(holdings.tickers.tolist()) | set(target_tickers)),
-                       name="ticker")
+    listed = sorted(set(held_list) | set(target_tickers))
+    tickers = ticker_index(listed, (holdings.tickers, held_list),
+                           (targets.weights.index, target_tickers)
+                           if targets is not None and target_tickers else None)
     if level is not TargetLevel.ASSET and targets is not None:
         tickers = _add_group_members(tickers, targets, master, market, day)
-    prices, since = _prices_on(market, tickers, day, holdings, targets)
+        listed = tickers.tolist()
+    prices, since = _prices_on(market, tickers, listed, day, holdings, targets, closes)
 
-    listed = tickers.tolist()
     shares = reindexed(holdings.shares, tickers, listed, 0.0)
     values = shares * prices
     nav = float(values.sum() + holdings.cash_usd)
@@ -244,9 +309,10 @@ def build_state(
                         expected="positions plus cash > 0", found=f"NAV {nav:,.2f} USD")
 
     if rows is not None and rows.frame is master.frame:
-        sectors = _groups(rows, "sector", tickers)
-        classes = _groups(rows, "asset_class", tickers)
-        caps = rows.column("market_cap_usd", tickers)
+        pos = rows.positions(listed)
+        sectors = _groups(rows, "sector", listed, pos)
+        classes = _groups(rows, "asset_class", listed, pos)
+        caps = rows.column("market_cap_usd", listed, pos)
     else:
         info = master.frame.reindex(tickers)
         sectors = info["sector"].fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
@@ -260,11 +326,12 @@ def build_state(
                             "target over the held assets used", tickers))
         band_abs = band_rel = np.full(len(tickers), np.nan)
     elif level is TargetLevel.ASSET:
-        target_w = reindexed(targets.weights, tickers, listed, 0.0)
-        notes.extend(_not_in_targets(tickers, shares, targets, since))
+        at = _Positions(listed, tickers)
+        target_w = reindexed(targets.weights, tickers, listed, 0.0, at)
+        notes.extend(_not_in_targets(tickers, listed, shares, target_tickers, since))
         cash_t = targets.cash_weight
-        band_abs = reindexed(targets.band_abs, tickers, listed)
-        band_rel = reindexed(targets.band_rel, tickers, listed)
+        band_abs = reindexed(targets.band_abs, tickers, listed, np.nan, at)
+        band_rel = reindexed(targets.band_rel, tickers, listed, np.nan, at)
     else:
         labels = sectors if level is TargetLevel.SECTOR else classes
         target_w, group_notes = _expand_group_targets(targets, labels, values, tickers)
@@ -291,24 +358,47 @@ def build_state(
 
 
 def reindexed(series: pd.Series, tickers: pd.Index, listed: list[str],
-              fill: float = np.nan) -> FloatArray:
+              fill: float = np.nan, at: _Positions | None = None) -> FloatArray:
     """``series.reindex(tickers, fill_value=fill).to_numpy(dtype=np.float64)`` (a NaN
-    ``fill``: ``reindex(tickers)``), a new array; ``listed`` is ``tickers.tolist()``.
+    ``fill``: ``reindex(tickers)``), a new array; ``listed`` is ``tickers.tolist()``;
+    ``at``: the positions of ``listed`` kept for series that share an index (a target's
+    weights and bands).
 
     A float64 series with unique labels is read through a dict of its labels (a pandas
     reindex of a few labels costs some 0.4 ms: index checks, a new series); any other
     goes through ``reindex`` itself (its errors, e.g. on repeated labels, included)."""
-    labels = series.index.tolist()
-    if series.dtype != np.float64 or len(set(labels)) != len(labels):
+    pos = ((at if at is not None else _Positions(listed, tickers)).of(series.index)
+           if series.dtype == np.float64 else None)
+    if pos is None:
         moved = (series.reindex(tickers) if np.isnan(fill)
                  else series.reindex(tickers, fill_value=fill))
         return moved.to_numpy(dtype=np.float64, copy=True)
-    row = dict(zip(labels, range(len(labels)), strict=True))
-    pos = np.fromiter((row.get(t, -1) for t in listed), dtype=np.intp, count=len(listed))
     out = np.full(len(listed), fill, dtype=np.float64)
     has = pos >= 0
     out[has] = series.to_numpy(dtype=np.float64)[pos[has]]
     return out
+
+
+class _Positions:
+    """The position of each of ``listed`` (``tickers.tolist()``, unique) in a series'
+    labels (-1: absent; None: the labels repeat), kept for the last index read."""
+
+    def __init__(self, listed: list[str], tickers: pd.Index) -> None:
+        self.listed = listed
+        self._index: pd.Index | None = tickers
+        self._pos: npt.NDArray[np.intp] | None = np.arange(len(listed), dtype=np.intp)
+
+    def of(self, index: pd.Index) -> npt.NDArray[np.intp] | None:
+        if index is self._index:  # (the tickers themselves: each at its own place)
+            return self._pos
+        labels = index.tolist()
+        pos = None
+        if len(set(labels)) == len(labels):
+            row = dict(zip(labels, range(len(labels)), strict=True))
+            pos = np.fromiter((row.get(t, -1) for t in self.listed), dtype=np.intp,
+                              count=len(self.listed))
+        self._index, self._pos = index, pos
+        return pos
 
 
 def _as_of_date(market: MarketData, as_of: pd.Timestamp | str | None) -> pd.Timestamp:
@@ -326,15 +416,19 @@ def _as_of_date(market: MarketData, as_of: pd.Timestamp | str | None) -> pd.Time
     return day
 
 
-def _check_known(holdings: Holdings, targets: Targets | None, market: MarketData) -> None:
-    known = set(market.prices.columns)
-    for ticker in holdings.tickers.tolist():
+def _check_known(holdings: Holdings, targets: Targets | None, market: MarketData,
+                 held: list[str], named: list[str], known: Container[str] | None = None
+                 ) -> None:
+    """Every held ticker (``held``) and asset-level target ticker (``named``) has a price
+    column (``known``: the columns, when the caller has them)."""
+    known = set(market.prices.columns) if known is None else known
+    for ticker in held:
         if ticker not in known:
             raise DataError("unknown ticker: no price history", file=holdings.source,
                             row=_line(holdings.lines, ticker), field="ticker",
                             expected=f"a ticker present in {market.source}", found=ticker)
     if targets is not None and targets.level is TargetLevel.ASSET:
-        for ticker in targets.weights.index.tolist():
+        for ticker in named:
             if ticker not in known:
                 raise DataError("unknown ticker: no price history", file=targets.source,
                                 row=_line(targets.lines, ticker), field="ticker",
@@ -345,15 +439,19 @@ def _line(lines: pd.Series, key: str) -> int | None:
     return int(lines[key]) if key in lines.index else None
 
 
-def _prices_on(market: MarketData, tickers: pd.Index, day: pd.Timestamp, holdings: Holdings,
-               targets: Targets | None) -> tuple[FloatArray, pd.Series]:
+def _prices_on(market: MarketData, tickers: pd.Index, listed: list[str], day: pd.Timestamp,
+               holdings: Holdings, targets: Targets | None,
+               closes: PriceRows | None = None) -> tuple[FloatArray, pd.Series]:
     """Closes on ``day``; a held ticker without one takes its last earlier close.
 
-    Returns the prices and the held tickers priced at an earlier close, mapped to its
-    date (delisted or suspended). A held ticker with no close on or before ``day``, or a
-    ticker that is not held and has no close on ``day``, is an error.
+    ``listed`` is ``tickers.tolist()``; ``closes``: the closes of ``market.prices`` on
+    ``day`` read once (:class:`PriceRows`). Returns the prices and the held tickers
+    priced at an earlier close, mapped to its date (delisted or suspended). A held ticker
+    with no close on or before ``day``, or a ticker that is not held and has no close on
+    ``day``, is an error.
     """
-    row = _closes(market.prices, tickers, day)
+    row = (closes.take(listed) if closes is not None
+           else _closes(market.prices, tickers, day))
     since: dict[str, pd.Timestamp] = {}
     missing = np.flatnonzero(~np.isfinite(row)).tolist()
     held = holdings.shares[holdings.shares != 0.0].index if missing else None
@@ -407,15 +505,17 @@ def _frozen_notes(since: pd.Series) -> list[Notice]:
     return notes
 
 
-def _not_in_targets(tickers: pd.Index, shares: FloatArray, targets: Targets,
-                    since: pd.Series) -> list[Notice]:
-    """Held tickers that asset-level targets do not name: their target is 0."""
-    named = set(targets.weights.index)  # a set: Index.isin on a string index goes row by row
-    missing = ~np.fromiter((t in named for t in tickers.tolist()), dtype=bool,
-                           count=len(tickers)) & (shares != 0.0)
+def _not_in_targets(tickers: pd.Index, listed: list[str], shares: FloatArray,
+                    named: list[str], since: pd.Series) -> list[Notice]:
+    """Held tickers that asset-level targets (naming ``named``) do not name: their
+    target is 0. ``listed`` is ``tickers.tolist()``."""
+    known = set(named)  # a set: Index.isin on a string index goes row by row
+    missing = ~np.fromiter((t in known for t in listed), dtype=bool,
+                           count=len(listed)) & (shares != 0.0)
     if not missing.any():  # (indexing a string index by a mask costs as much as a frame)
         return []
-    tradable = [str(t) for t in tickers[missing] if t not in since.index]
+    tradable = [str(t) for t, m in zip(listed, missing.tolist(), strict=True)
+                if m and t not in since.index]
     if not tradable:
         return []
     return [notice(Flag.NOT_IN_TARGETS, "held but not in the targets: target weight 0, "

@@ -29,7 +29,14 @@ from driftwise.config.assemble import cost_params, monitor_config
 from driftwise.costs import build_cost_inputs, read_cost_inputs
 from driftwise.costs.build import UniverseCosts
 from driftwise.data.market import vix_reading
-from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster
+from driftwise.data.model import (
+    Holdings,
+    Inputs,
+    MarketData,
+    SecurityMaster,
+    TargetLevel,
+    Targets,
+)
 from driftwise.errors import DataError
 from driftwise.execution.almgren_chriss import (
     expected_shortfall,
@@ -38,9 +45,10 @@ from driftwise.execution.almgren_chriss import (
 )
 from driftwise.execution.schedule import _ac_columns
 from driftwise.flags import Flag
-from driftwise.metrics.risk_model import estimate_risk, risk_returns
+from driftwise.metrics.risk import annualized_volatility
+from driftwise.metrics.risk_model import estimate_risk, plan_risk, risk_returns
 from driftwise.policy.optimize import group_codes
-from driftwise.state import UNKNOWN_GROUP, MasterRows, _groups, build_state
+from driftwise.state import UNKNOWN_GROUP, MasterRows, PriceRows, _groups, build_state
 
 DAY = "2021-04-20"
 
@@ -167,6 +175,17 @@ def test_shared_risk_returns_sliced_equal_each_accounts_own(estimator: str) -> N
             np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name),
                                           err_msg=name, strict=True)
         assert shared.notices == alone.notices
+        # the union's volatilities sliced: each account's own, and its plan's risk
+        returns, vol = (day if k < len(SUBSETS) else sent).risk_for(state.tickers)
+        np.testing.assert_array_equal(returns, own, strict=True)
+        assert vol is not None
+        np.testing.assert_array_equal(
+            vol, annualized_volatility(own, settings_.vol_window_days), strict=True)
+        planned = plan_risk(state, market.prices, settings_, returns=returns, vol=vol)
+        np.testing.assert_array_equal(planned.vol_annual, alone.vol_annual, strict=True)
+        assert planned.cov_long is not None
+        np.testing.assert_array_equal(planned.cov_long, alone.cov_long, strict=True)
+        assert planned.notices == alone.notices
 
 
 def test_accounts_planned_with_the_shared_day_equal_each_planned_alone() -> None:
@@ -391,3 +410,61 @@ def test_plan_positions_equal_get_indexer(universe: list[str], labels: list[str]
     got = plan_positions(index, labels)
     np.testing.assert_array_equal(got, index.get_indexer(pd.Index(labels, dtype=object)),
                                   strict=True)
+
+
+def _same_state(got: object, alone: object) -> None:
+    for f in dataclasses.fields(alone):  # type: ignore[arg-type]
+        a, b = getattr(got, f.name), getattr(alone, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name, strict=True)
+        elif isinstance(a, pd.Index | pd.Series):
+            assert a.equals(b) and a.dtype == b.dtype and a.name == b.name, f.name
+            assert a.index.equals(b.index) if isinstance(a, pd.Series) else True, f.name
+        else:
+            assert a == b, f.name
+
+
+@pytest.mark.parametrize("with_targets", [False, True])
+def test_price_rows_give_the_state_its_own_closes(with_targets: bool) -> None:
+    """A state reading the day's closes once (:class:`PriceRows`) equals the state that
+    reads the price frame itself: every field to the bit, a delisted holding priced at
+    its last close and flagged, and the same error for a holding never priced or a
+    ticker without history; closes of another frame or day are not used."""
+    market = _market()
+    prices = market.prices.copy()
+    prices.iloc[-3:, 30] = np.nan  # U30 delisted 3 sessions before the day
+    market = dataclasses.replace(market, prices=prices)
+    inputs = _inputs(market)
+    closes = PriceRows.of(prices, pd.Timestamp(DAY))
+    assert closes is not None
+    np.testing.assert_array_equal(closes.closes, prices.loc[DAY].to_numpy(), strict=True)
+    other_day = PriceRows.of(prices, pd.Timestamp("2021-04-19"))
+    other_frame = PriceRows.of(prices * 2.0, pd.Timestamp(DAY))
+    named = pd.Index(["U01", "U02", "U33"], name="ticker")
+    targets = (Targets(level=TargetLevel.ASSET, weights=pd.Series(0.2, index=named),
+                       cash_weight=0.2) if with_targets else None)
+    for k, tickers in enumerate([*SUBSETS[:-1], ["U00", "U30"], ["U29", "U30", "U31"]]):
+        h = _holdings(tickers, k)
+        alone = build_state(h, targets, market, inputs.master, as_of=DAY)
+        assert ("U30" in tickers) == (not alone.no_price_since.empty)
+        for rows in (closes, pickle.loads(pickle.dumps(closes)), other_day, other_frame):
+            got = build_state(h, targets, market, inputs.master, as_of=DAY, closes=rows)
+            _same_state(got, alone)
+    for bad in (["U00", "U35"], ["U00", "ZZZ"]):  # never priced; no history at all
+        with pytest.raises(DataError) as want:
+            build_state(_holdings(bad, 0), targets, market, inputs.master, as_of=DAY)
+        with pytest.raises(DataError) as got_error:
+            build_state(_holdings(bad, 0), targets, market, inputs.master, as_of=DAY,
+                        closes=closes)
+        assert str(got_error.value) == str(want.value)
+
+
+def test_price_rows_refuse_a_repeated_ticker_or_date_and_a_day_not_priced() -> None:
+    market = _market()
+    prices = market.prices
+    assert PriceRows.of(pd.concat([prices, prices.iloc[:, :1]], axis=1),
+                        pd.Timestamp(DAY)) is None
+    assert PriceRows.of(pd.concat([prices, prices.iloc[-1:]]), pd.Timestamp(DAY)) is None
+    assert PriceRows.of(prices, pd.Timestamp("2021-04-24")) is None  # a Saturday
+    assert PriceRows.of(prices.iloc[:, :0], pd.Timestamp(DAY)) is None
+    assert PriceRows.of(prices, pd.Timestamp(DAY)) is not None

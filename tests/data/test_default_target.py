@@ -10,7 +10,14 @@ import pytest
 from driftwise.app.plan import make_plan
 from driftwise.config import Config
 from driftwise.data.loader import default_targets, with_default_targets
-from driftwise.data.model import DefaultTarget, Holdings, Inputs, MarketData, SecurityMaster
+from driftwise.data.model import (
+    DefaultTarget,
+    Holdings,
+    Inputs,
+    MarketData,
+    SecurityMaster,
+    Targets,
+)
 from driftwise.errors import DataError
 from driftwise.flags import Flag
 
@@ -71,3 +78,33 @@ def test_plan_without_targets_uses_the_configured_default() -> None:
     equal = make_plan(inputs, Config().with_overrides(rule))
     assert not equal.trades["trade_usd"].equals(plan.trades["trade_usd"])
     assert with_default_targets(inputs, DefaultTarget.EQUAL).targets is not None
+
+
+def _fresh(tickers: list[str], master: SecurityMaster, how: DefaultTarget) -> Targets:
+    """The plain form: the target of the tickers given as a list (a new index)."""
+    return default_targets(list(tickers), master, how, what="held")
+
+
+@pytest.mark.parametrize("how", [DefaultTarget.EQUAL, DefaultTarget.MARKET_CAP])
+@pytest.mark.parametrize("index", [
+    pd.Index(["AAA", "BBB", "CCC"], name="ticker"),            # reused as it is
+    pd.Index(["CCC", "AAA"], name="ticker"),                   # reused, unsorted
+    pd.Index(["AAA", "BBB"]),                                  # no name: a new index
+    pd.Index(["AAA", "BBB"], name="ticker", dtype=object),     # objects: a new index
+])
+def test_default_target_over_an_index_equals_the_one_over_its_list(
+        how: DefaultTarget, index: pd.Index) -> None:
+    """Spread over the held tickers' own index (reused when it is the index the target
+    builds), the default target equals the one spread over the same tickers as a list:
+    weights, bands (values, index values, dtype and name) and the notice."""
+    got = default_targets(index, MASTER, how, what="held")
+    want = _fresh(index.tolist(), MASTER, how)
+    for name in ("weights", "band_abs", "band_rel"):
+        a, b = getattr(got, name), getattr(want, name)
+        pd.testing.assert_series_equal(a, b, check_exact=True)
+        assert a.index.dtype == b.index.dtype and a.index.name == b.index.name == "ticker"
+    assert got.weights.name == "target_weight"
+    assert (got.notices, got.cash_weight, got.source, got.level) == (
+        want.notices, want.cash_weight, want.source, want.level)
+    reused = index.name == "ticker" and index.dtype == want.weights.index.dtype
+    assert (got.band_abs.index is index) == reused

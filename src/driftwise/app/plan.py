@@ -53,11 +53,12 @@ from driftwise.costs.build import UniverseCosts
 from driftwise.data.loader import with_default_targets
 from driftwise.data.market import refuse_jumps, vix_reading
 from driftwise.data.model import Inputs
-from driftwise.errors import DataError
+from driftwise.errors import ConfigError, DataError
 from driftwise.execution import ExecutionStyle, OrderType, Schedule, build_schedule
 from driftwise.flags import Flag, Notice, merge_notices, notice
 from driftwise.metrics.drift import band_width
-from driftwise.metrics.risk_model import MonitorConfig, estimate_risk, window_returns
+from driftwise.metrics.risk import annualized_volatility
+from driftwise.metrics.risk_model import MonitorConfig, plan_risk, window_returns
 from driftwise.policy.book import Book, book_trades
 from driftwise.policy.constraints import CostFn
 from driftwise.policy.context import Anchor, BookMarks, DayContext, Frequency, MarketDay
@@ -65,7 +66,7 @@ from driftwise.policy.destination import Destination
 from driftwise.policy.optimize import group_codes
 from driftwise.policy.rule import AssetDay, Rule, StepResult, added_borrow, step
 from driftwise.policy.triggers import AnyOf, Event, vix_regime
-from driftwise.state import MasterRows, PortfolioState, build_state
+from driftwise.state import MasterRows, PortfolioState, PriceRows, build_state
 
 REBALANCE_REASON = "rebalance"
 """The ``reason`` of the rule's own trades in the trade list (harvest trades say
@@ -206,6 +207,13 @@ class SharedDay:
     master : MasterRows or None
         The security master's columns with each ticker's row (None: its index repeats a
         ticker, and each account reads the master itself).
+    prices : PriceRows or None
+        The day's closes with each ticker's column (None: the price frame repeats a
+        ticker or a date, and each account reads the frame itself).
+    vol : ndarray, shape (U,), or None
+        The annualized volatility of each ticker's risk returns over the volatility
+        window (``annualized_volatility(returns, ...)``: each column its own, in the
+        layout an account's returns have), before any fallback.
     """
 
     as_of: pd.Timestamp
@@ -215,6 +223,8 @@ class SharedDay:
     column_major: bool
     vix: tuple[float | None, tuple[Notice, ...]]
     master: MasterRows | None
+    prices: PriceRows | None = None
+    vol: np.ndarray | None = None
 
     @classmethod
     def of(cls, inputs: Inputs, config: Config, tickers: pd.Index | list[str],
@@ -232,7 +242,8 @@ class SharedDay:
         returns = np.asfortranarray(returns) if column_major else np.ascontiguousarray(returns)
         return cls(as_of=day, settings=settings, costs=costs, returns=returns,
                    column_major=column_major, vix=vix_reading(market.vix, day),
-                   master=MasterRows.of(inputs.master))
+                   master=MasterRows.of(inputs.master), prices=PriceRows.of(market.prices, day),
+                   vol=_volatility(returns, settings.vol_window_days))
 
     def serves(self, state: PortfolioState, settings: MonitorConfig,
                params: CostParams) -> bool:
@@ -244,8 +255,24 @@ class SharedDay:
     def returns_for(self, tickers: pd.Index) -> np.ndarray:
         """The risk returns of ``tickers`` (all in the universe), laid out in memory as
         the account's own would be (the covariances read them in that order)."""
-        part = self.returns[:, self.costs.positions(tickers)]
-        return np.asfortranarray(part) if self.column_major else np.ascontiguousarray(part)
+        return self.risk_for(tickers)[0]
+
+    def risk_for(self, tickers: pd.Index) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`returns_for` and the tickers' volatilities (:attr:`vol`, None when
+        these estimates have none)."""
+        pos = self.costs.positions(tickers)
+        part = self.returns[:, pos]
+        part = np.asfortranarray(part) if self.column_major else np.ascontiguousarray(part)
+        return part, None if self.vol is None else self.vol[pos]
+
+
+def _volatility(returns: np.ndarray, window: int) -> np.ndarray | None:
+    """``annualized_volatility(returns, window)``; None where it refuses the window (each
+    account's own estimate then says so)."""
+    try:
+        return annualized_volatility(returns, window)
+    except ConfigError:
+        return None
 
 
 def make_plan(inputs: Inputs, config: Config, *, as_of: pd.Timestamp | str | None = None,
@@ -310,31 +337,30 @@ def plan_steps(inputs: Inputs, config: Config, *,
         inputs = with_default_targets(inputs, config.portfolio.default_target)
     rows = shared.master if shared is not None else None
     state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
-                        as_of=as_of, rows=rows)
+                        as_of=as_of, rows=rows,
+                        closes=shared.prices if shared is not None else None)
     donation, gift = None, []
     if donate_usd > 0:
         inputs, donation, said = plan_tax.donate(inputs, state, config, donate_usd)
         gift = [said]
         state = build_state(inputs.holdings, inputs.targets, inputs.market, inputs.master,
                             as_of=as_of)
-    settings = monitor_config(config)
-    refuse_jumps(inputs.market, state.tickers, state.as_of, _lookback(settings, config),
-                 what="the plan")
-    params = cost_params(config)
+    settings, params, rule, lookback = _settings(config)
+    refuse_jumps(inputs.market, state.tickers, state.as_of, lookback, what="the plan")
     shared = shared if shared is not None and shared.serves(state, settings, params) else None
-    risk = estimate_risk(state, inputs.market.prices, settings,
-                         returns=None if shared is None else shared.returns_for(state.tickers))
+    returns, vol = (None, None) if shared is None else shared.risk_for(state.tickers)
+    risk = plan_risk(state, inputs.market.prices, settings, returns=returns, vol=vol,
+                     with_cov=config.risk.te_model is TeModel.FULL)
     costs, cost_notes = (
         shared.costs.inputs_for(state.tickers) if shared is not None else
         build_cost_inputs(state.tickers, inputs.market.prices, inputs.market.volumes,
                           inputs.master, inputs.costs, as_of=state.as_of, params=params))
     vix, vix_notes = (shared.vix if shared is not None
                       else vix_reading(inputs.market.vix, state.as_of))
-    ctx = _context(state, inputs, config, risk.vol_annual,
-                   risk.cov_long if config.risk.te_model is TeModel.FULL else None, costs,
-                   params, vix, pending_days=pending_days, first_day=first_day)
+    cost_fn = _cost_fn(costs, params, vix)
+    ctx = _context(state, inputs, config, risk.vol_annual, risk.cov_long, cost_fn, vix,
+                   pending_days=pending_days, first_day=first_day)
     invalid, event = _validity(inputs, state, config, cost_notes)
-    rule = build_rule(config)
     if event is not None:  # a mandate change rebalances whatever the cost
         rule = dataclasses.replace(
             build_rule(config, AnyOf((Event(event), rule.trigger), label=rule.trigger.name)),
@@ -345,7 +371,7 @@ def plan_steps(inputs: Inputs, config: Config, *,
     day = AssetDay(prices_usd=state.prices_usd, adv_shares=costs.adv_shares,
                    no_buy=_mask(state, config.constraints.do_not_buy) | state.frozen,
                    no_sell=_mask(state, config.constraints.do_not_sell) | state.frozen,
-                   cost_fn=_cost_fn(costs, params, vix),
+                   cost_fn=cost_fn,
                    borrow_bps_annual=costs.borrow_bps_annual,
                    groups=group_codes(
                        rows.column(rule.optimizer.group_by.value, state.tickers)
@@ -417,19 +443,57 @@ def _lookback(settings: MonitorConfig, config: Config) -> int:
                config.costs.adv_window_days)
 
 
+_KEPT = 64
+"""Values kept per configuration or price index in use (every account of a batch plans
+with one configuration, or a few, on one day)."""
+
+_BY_CONFIG: dict[int, tuple[Config, tuple[MonitorConfig, CostParams, Rule, int]]] = {}
+_SESSIONS: dict[tuple[int, pd.Timestamp, pd.Timestamp], tuple[pd.Index, int]] = {}
+
+
+def _settings(config: Config) -> tuple[MonitorConfig, CostParams, Rule, int]:
+    """The risk settings, cost parameters, rule and lookback (sessions) of ``config``
+    (each a frozen value), kept for the configuration objects in use: found by identity
+    (hashing a configuration costs as much as building them)."""
+    hit = _BY_CONFIG.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    settings = monitor_config(config)
+    value = settings, cost_params(config), build_rule(config), _lookback(settings, config)
+    if len(_BY_CONFIG) >= _KEPT:
+        _BY_CONFIG.clear()
+    _BY_CONFIG[id(config)] = (config, value)  # (the key's object kept: its id stays its own)
+    return value
+
+
+def _sessions_since(dates: pd.Index, last: pd.Timestamp, day: pd.Timestamp) -> int:
+    """``trading_days_between(dates, last, day)`` (the price dates after the last
+    rebalance up to ``day``), kept per price index object, last rebalance and day."""
+    key = (id(dates), last, day)
+    hit = _SESSIONS.get(key)
+    if hit is not None and hit[0] is dates:
+        return hit[1]
+    days = trading_days_between(dates if isinstance(dates, pd.DatetimeIndex) else
+                                pd.DatetimeIndex(dates), last, day)
+    if len(_SESSIONS) >= _KEPT:
+        _SESSIONS.clear()
+    _SESSIONS[key] = (dates, days)
+    return days
+
+
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,
-             cov: np.ndarray | None, costs: AssetCostInputs, params: CostParams,
-             vix: float | None, *, pending_days: float, first_day: bool) -> DayContext:
+             cov: np.ndarray | None, cost_fn: CostFn, vix: float | None, *,
+             pending_days: float, first_day: bool) -> DayContext:
+    """The rule's view of the day: ``cov`` the long-window covariance under
+    ``risk.te_model = "full"`` (None: diagonal), ``cost_fn`` the day's cost model
+    (:func:`_cost_fn`, at ``vix``)."""
     p = config.policy
     band_abs = np.where(np.isfinite(state.band_abs), state.band_abs, p.band_abs)
     band_rel = np.where(np.isfinite(state.band_rel), state.band_rel, p.band_rel)
     width = band_width(state.target_weights, band_abs, band_rel, p.band_mode)
     last = inputs.last_rebalance
-    dates = inputs.market.prices.index
-    days = (trading_days_between(dates if isinstance(dates, pd.DatetimeIndex) else
-                                 pd.DatetimeIndex(dates), last, state.as_of)
+    days = (_sessions_since(inputs.market.prices.index, last, state.as_of)
             if last is not None else np.nan)
-    cost_fn = _cost_fn(costs, params, vix)
     market = MarketDay(date=np.datetime64(state.as_of.date()), prices_usd=state.prices_usd,
                        vol_annual=vol, cov_annual=cov,
                        vix=float("nan") if vix is None else vix,
@@ -560,10 +624,17 @@ BINDING_TEXT = {
 
 def _binding_reasons(outcome: StepResult, state: PortfolioState) -> list[str]:
     out = _frozen_reasons(state)
+    tradable = ~state.frozen
+    listed: list[str] | None = None  # (indexing a string index by a mask costs a frame)
     for key, text in BINDING_TEXT.items():
         where = outcome.sizing.binding.get(key)
-        if where is not None and np.ndim(where) == 2 and (where[0] & ~state.frozen).any():
-            names = ", ".join(str(t) for t in state.tickers[where[0] & ~state.frozen])
+        if where is None or np.ndim(where) != 2:
+            continue
+        bound = where[0] & tradable
+        if bound.any():
+            listed = state.tickers.tolist() if listed is None else listed
+            names = ", ".join(str(t) for t, b in zip(listed, bound.tolist(), strict=True)
+                              if b)
             out.append(f"{text}: {names}")
     for key, text in (("cash", "buys scaled down to keep cash at or above the buffer"),
                       ("cash_short", "sells cannot fund the buys: buys dropped"),

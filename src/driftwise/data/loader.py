@@ -206,6 +206,23 @@ def last_rebalance_after(inputs: Inputs, as_of: str | pd.Timestamp | None
     return None if last is None or last <= day else day
 
 
+_STR = pd.Index(["a"]).dtype
+"""The dtype pandas gives an index of Python strings."""
+
+
+def ticker_index(listed: list[str], *given: tuple[pd.Index, list[str]] | None) -> pd.Index:
+    """``pd.Index(listed, name="ticker")``: one of the ``given`` indexes (with their
+    ``tolist()``) when it is that already (the holdings' or the targets' own tickers,
+    as with a default target over the holdings), else a new one (building a string index
+    costs some 0.2 ms)."""
+    if all(type(t) is str for t in listed):
+        for pair in given:
+            if pair is not None and pair[1] == listed and pair[0].name == "ticker" \
+                    and pair[0].dtype == _STR and type(pair[0]) is pd.Index:
+                return pair[0]
+    return pd.Index(listed, name="ticker")
+
+
 def with_default_targets(inputs: Inputs, how: DefaultTarget) -> Inputs:
     """``inputs`` with :func:`default_targets` over the held tickers when it has no targets."""
     if inputs.targets is not None:
@@ -241,9 +258,10 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
         ``MARKET_CAP`` and a ticker without a positive market cap in the master (named
         with the field ``market_cap_usd`` and the setting that asked for it).
     """
-    listed = tickers.tolist() if isinstance(tickers, pd.Index) else tickers
+    listed = tickers.tolist() if isinstance(tickers, pd.Index) else list(tickers)
     names = [str(t) for t in listed]
-    index = pd.Index(names, name="ticker")
+    # the tickers' own index when it is the one built here (a string index costs 0.2 ms)
+    index = ticker_index(names, (tickers, listed) if isinstance(tickers, pd.Index) else None)
     if len(index) == 0:
         raise DataError("no ticker to spread a default target over", file=master.source,
                         expected=f"at least one {what} ticker", found="none")
@@ -258,13 +276,15 @@ def default_targets(tickers: Sequence[str] | pd.Index, master: SecurityMaster,
                          '(portfolio.default_target = "market_cap"; give --master, or targets)',
                 found="none for " + ", ".join(map(str, missing)))
         weights = caps / caps.sum()
+        weights = weights.rename("target_weight")
     else:
-        weights = pd.Series(1.0 / len(index), index=index)
+        weights = pd.Series(np.full(len(index), 1.0 / len(index)), index=index,
+                            name="target_weight", copy=False)
     label = "market-cap" if how is DefaultTarget.MARKET_CAP else "equal"
     flag = notice(Flag.NO_TARGET, f"no target specified: {label} weights over the {what} "
                   f"tickers (portfolio.default_target = \"{how.value}\")", names)
-    nan = pd.Series(np.nan, index=index)
-    return Targets(level=TargetLevel.ASSET, weights=weights.rename("target_weight"),
+    nan = pd.Series(np.full(len(index), np.nan), index=index, copy=False)
+    return Targets(level=TargetLevel.ASSET, weights=weights,
                    cash_weight=0.0, band_abs=nan, band_rel=nan,
                    source=f"default target ({label} weights)", notices=(flag,))
 

@@ -120,6 +120,66 @@ def estimate_risk(state: PortfolioState, prices: pd.DataFrame,
                      cov_long_shrunk=covs[2], notices=tuple(notes))
 
 
+@dataclass(frozen=True)
+class PlanRisk:
+    """What a plan reads of the risk model (:func:`plan_risk`).
+
+    Attributes
+    ----------
+    vol_annual : ndarray, shape (n_assets,)
+        ``estimate_risk(...).vol_annual``.
+    cov_long : ndarray, shape (n_assets, n_assets), or None
+        ``estimate_risk(...).cov_long`` (None: not asked for).
+    notices : tuple of Notice
+        ``estimate_risk(...).notices``.
+    """
+
+    vol_annual: FloatArray
+    cov_long: FloatArray | None
+    notices: tuple[Notice, ...] = field(default=())
+
+
+PLAIN_RETURN_BOUND = 1e30
+"""Returns and target weights below this in size cannot overflow the estimators' sums
+of squares (:func:`plan_risk` reads such a window without the covariances it does not
+need)."""
+
+
+def plan_risk(state: PortfolioState, prices: pd.DataFrame, config: MonitorConfig, *,
+              returns: FloatArray | None = None, with_cov: bool = True,
+              vol: FloatArray | None = None) -> PlanRisk:
+    """:func:`estimate_risk`'s volatilities, long-window covariance (``with_cov``) and
+    notices, to the bit, without the covariances a plan does not read. ``vol``: the
+    ``annualized_volatility`` of ``returns`` over the volatility window when the caller
+    has it (a batch slices it from that of all its tickers: each column is its own).
+
+    When every return of the window is known (and of a sane size), every window holds
+    at least its minimum of observations, and every volatility is known, no estimate
+    needs a fallback: there is no notice, no volatility or correlation to fill, and the
+    short-window and shrunk covariances (read by the plan only for their notices) are
+    not computed. Any other window goes through :func:`estimate_risk` itself.
+    """
+    if returns is None:
+        returns = risk_returns(state, prices, config)
+    rows = returns.shape[0]
+    windows = (config.vol_window_days, config.short_window_days, config.long_window_days)
+    plain = (min(windows) >= 2
+             and all(min(w, rows) >= max(w // 2, 2) for w in windows)
+             and bool(np.isfinite(returns).all())
+             and float(np.abs(state.target_weights).sum()) < PLAIN_RETURN_BOUND
+             and (returns.size == 0 or float(np.abs(returns).max()) < PLAIN_RETURN_BOUND))
+    if plain:
+        if vol is None:
+            vol = annualized_volatility(returns, config.vol_window_days)
+        if bool(np.isfinite(vol).all()):
+            cov = (estimate_covariance(returns, config.long_window_days,
+                                       CovarianceEstimator.SAMPLE) if with_cov else None)
+            return PlanRisk(vol_annual=vol, cov_long=cov)
+    risk = estimate_risk(state, prices, config, returns=returns)
+    return PlanRisk(vol_annual=risk.vol_annual, cov_long=risk.cov_long if with_cov else None,
+                    notices=risk.notices)
+
+
 def risk_returns(state: PortfolioState, prices: pd.DataFrame,
                  config: MonitorConfig) -> FloatArray:
     """Daily returns of the longest risk window up to the as-of date, shape (W, N).
