@@ -166,3 +166,26 @@ def test_cost_arrays_equal_cost_columns(trades: list[float], vix: float | None) 
     assert list(mine) == list(labelled)
     for name, value in labelled.items():
         np.testing.assert_array_equal(np.asarray(mine[name]), np.asarray(value), name)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=8))
+def test_cost_inputs_taken_equal_those_rebuilt(picked: list[int]) -> None:
+    """``AssetCostInputs.take`` against the inputs built again (and checked) from the same
+    rows; read-only, like them."""
+    tickers = list(MARKET.prices.columns)
+    costs, _ = build_cost_inputs(tickers, MARKET.prices, MARKET.volumes, None, None,
+                                 as_of=MARKET.prices.index[-1], params=PARAMS)
+    pos = np.array(picked, dtype=np.intp)
+    taken = costs.take(pos)
+    rebuilt = dataclasses.replace(costs, tickers=tuple(tickers[i] for i in picked), **{
+        f.name: getattr(costs, f.name)[pos] for f in dataclasses.fields(costs)
+        if f.name != "tickers"})
+    assert taken.tickers == rebuilt.tickers
+    for f in dataclasses.fields(costs):
+        if f.name != "tickers":
+            value = getattr(taken, f.name)
+            np.testing.assert_array_equal(value, getattr(rebuilt, f.name))
+            assert value.dtype == getattr(rebuilt, f.name).dtype
+            assert not value.flags.writeable
+    assert taken.n_assets == len(picked) and taken.all_modelled == rebuilt.all_modelled

@@ -702,10 +702,10 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
     borrow over the benefit horizon of the shorts each trade opens or increases (its own
     column, not in ``cost_usd``, which is paid when trading); ``taxed``: the decision
     after tax, whose relieved lots and tax the sales show."""
-    cols, index, at = _priced_columns(
-        pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
-        pd.Series(outcome.sizing.trade_shares[0], index=state.tickers),
-        state, costs, params, vix, borrow_usd, REBALANCE_REASON)
+    cols, index, at = _priced_arrays(
+        np.asarray(outcome.sizing.trade_usd[0], dtype=np.float64),
+        np.asarray(outcome.sizing.trade_shares[0]), state, costs, params, vix, borrow_usd,
+        REBALANCE_REASON)
     # sells first, each side by signed value (a stable sort, as sort_values on both keys);
     # the columns put in that order
     order = np.lexsort((cols["trade_usd"], cols["side"] != "SELL"))
@@ -752,18 +752,27 @@ def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfo
     """:func:`_priced_rows` as its columns (arrays, lists, or a scalar for every row;
     ``flags`` a list of str), its tickers and their positions in ``state.tickers``,
     before a frame is built."""
+    value, shares = ((v if v.index is state.tickers else
+                      v.reindex(state.tickers, fill_value=0.0)).to_numpy()
+                     for v in (trade_usd, trade_shares))
+    return _priced_arrays(np.asarray(value, dtype=np.float64), shares, state, costs,
+                          params, vix, borrow_usd, reason)
+
+
+def _priced_arrays(trade_usd: npt.NDArray[np.float64], trade_shares: np.ndarray,
+                   state: PortfolioState, costs: AssetCostInputs, params: CostParams,
+                   vix: float | None, borrow_usd: np.ndarray, reason: str | pd.Series
+                   ) -> tuple[dict[str, Any], list[str], npt.NDArray[np.intp]]:
+    """:func:`_priced_columns` of trades given as arrays over ``state.tickers``."""
     listed = state.tickers.tolist()
     names = list(costs.tickers)
-    value = (trade_usd.to_numpy(dtype=np.float64) if trade_usd.index is state.tickers
-             else None)
-    if value is not None and names == listed and bool(np.isfinite(value).all()):
+    if names == listed and bool(np.isfinite(trade_usd).all()):
         # the trades already in the cost inputs' order: no labels matched
-        table = cost_arrays(np.array(value, dtype=np.float64), costs, params, vix=vix,
+        table = cost_arrays(np.array(trade_usd, dtype=np.float64), costs, params, vix=vix,
                             nav_usd=state.nav_usd)
     else:
-        table, universe = cost_columns(trade_usd if trade_usd.index is state.tickers else
-                                       trade_usd.reindex(state.tickers, fill_value=0.0),
-                                       costs, params, vix=vix, nav_usd=state.nav_usd)
+        table, universe = cost_columns(pd.Series(trade_usd, index=state.tickers), costs,
+                                       params, vix=vix, nav_usd=state.nav_usd)
         names = universe.tolist()
     # the cost table's columns read as arrays at the traded rows, no frame built for it
     value = np.asarray(table["trade_usd"], dtype=np.float64)
@@ -776,8 +785,7 @@ def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfo
     picked = rows.tolist()
     index = [names[i] for i in picked]
     at = rows if names == listed else positions(state.tickers, index)
-    shares = (trade_shares if trade_shares.index is state.tickers else
-              trade_shares.reindex(state.tickers, fill_value=0.0)).to_numpy()[at]
+    shares = trade_shares[at]
     spread, commission, impact = (column(c) for c in ("spread_usd", "commission_usd",
                                                       "impact_usd"))
     cost = spread + commission + impact + column("flat_usd")
@@ -996,8 +1004,15 @@ def schedule_request(trades: pd.DataFrame | TradeList, state: PortfolioState,
     return ScheduleRequest(
         tickers=tuple(names), shares=signed, price_usd=price,
         trade_usd=np.asarray(value, dtype=np.float64),
-        costs=_subset(costs, pos), params=params, vix=vix, execution=config.execution,
-        start_date=next_session(state.as_of))
+        costs=costs.take(pos), params=params, vix=vix, execution=config.execution,
+        start_date=_first_session_after(state.as_of))
+
+
+@functools.lru_cache(maxsize=16)
+def _first_session_after(day: pd.Timestamp) -> pd.Timestamp:
+    """:func:`~driftwise.calendar.next_session`, kept for the days in use (every account
+    of a batch plans on one)."""
+    return next_session(day)
 
 
 def positions(index: pd.Index, labels: list[str]) -> npt.NDArray[np.intp]:
@@ -1015,17 +1030,6 @@ def _price_cost_bps(value: np.ndarray, costs: AssetCostInputs, params: CostParam
     split = trade_costs(value, costs, params, vix)
     return np.asarray(1e4 * (split.spread_usd + split.flat_usd) / np.abs(value),
                       dtype=np.float64)
-
-
-def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
-    updates = {}
-    for f in dataclasses.fields(costs):
-        value = getattr(costs, f.name)
-        if isinstance(value, np.ndarray) and value.ndim == 1 and len(value) == costs.n_assets:
-            updates[f.name] = value[pos]
-        elif f.name == "tickers" and len(value):
-            updates[f.name] = tuple(value[i] for i in pos)
-    return dataclasses.replace(costs, **updates)
 
 
 def _post_trade_drift(outcome: StepResult, state: PortfolioState) -> float:

@@ -630,9 +630,16 @@ def schedule_notices(summary: pd.DataFrame) -> tuple[Notice, ...]:
         Flag.OVER_PARTICIPATION: "some child orders exceed the participation cap",
         Flag.NO_VOLATILITY: "no daily volatility: execution risk unknown",
     }
+    # the flagged rows found once, then each flag looked for in their text (a schedule of
+    # many trades has few flagged)
+    flags = summary["flags"].to_numpy(dtype=object)
+    rows = np.flatnonzero(flags.astype(bool)).tolist()
+    if not rows:
+        return ()
+    tickers = summary["ticker"].to_numpy(dtype=object)
     out = []
     for flag, detail in details.items():
-        hit = summary.loc[summary["flags"].str.contains(flag.value, regex=False), "ticker"]
-        if len(hit):
-            out.append(notice(flag, detail, hit.astype(str)))
+        hit = [str(tickers[i]) for i in rows if flag.value in flags[i]]
+        if hit:
+            out.append(notice(flag, detail, hit))
     return tuple(out)
