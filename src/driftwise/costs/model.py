@@ -691,7 +691,9 @@ def short_notices(trade_shares: pd.Series, shares_before: pd.Series) -> tuple[No
     shares_before : pd.Series
         Signed shares held by ticker (absent = 0).
     """
-    held = shares_before.reindex(trade_shares.index, fill_value=0.0).to_numpy(dtype=np.float64)
+    held = (shares_before if shares_before.index is trade_shares.index else  # (one universe)
+            shares_before.reindex(trade_shares.index, fill_value=0.0)).to_numpy(
+        dtype=np.float64)
     sold_all = trade_shares.to_numpy(dtype=np.float64)
     opening = opens_short(sold_all, held)  # element by element, as for one trade
     if not opening.any():
