@@ -57,3 +57,16 @@ def test_short_notices_name_the_ticker_and_the_shares() -> None:
                                                     (Flag.OPENS_SHORT, ("BBB",))]
     assert notes[0].detail.startswith("sell exceeds the position: opens a short of 50 shares")
     assert notes[1].detail.startswith("sell increases the short by 30 shares (short 50 shares")
+
+
+def test_short_notices_on_one_index_equal_those_matched_by_label() -> None:
+    """Trades and holdings on the same index object (a plan's universe) are read as
+    they are; the notices are those of the holdings matched by label."""
+    index = pd.Index(["AAA", "BBB", "CCC", "DDD"], name="ticker")
+    trades = pd.Series([-150.0, -30.0, 0.0, -5.0], index=index)
+    held = pd.Series([100.0, -20.0, 50.0, 0.0], index=index)
+    relabelled = held.set_axis(pd.Index(list(index)[::-1])[::-1])
+    assert relabelled.index is not trades.index
+    same = short_notices(trades, held)
+    assert same == short_notices(trades, relabelled)
+    assert [n.tickers for n in same] == [("AAA",), ("BBB",), ("DDD",)]

@@ -68,7 +68,7 @@ def summary_columns(plans: Sequence[Plan]) -> dict[str, np.ndarray]:
                                 dtype=np.float64),
         "cost_benefit_ratio": np.array([p.after.get("cost_benefit_ratio", math.nan)
                                         for p in plans], dtype=np.float64),
-        "trades": np.array([len(p.trades) for p in plans], dtype=np.int64),
+        "trades": np.array([p.n_trades for p in plans], dtype=np.int64),
     }
 
 
@@ -113,8 +113,7 @@ class PlanPart:
         for i, ref in enumerate(self.refs):
             if ref is not None:
                 j, k, notices = ref
-                made[i] = dataclasses.replace(made[i],
-                                              schedule=self.joints[j].schedule(k, notices))
+                made[i] = made[i].replaced(schedule=self.joints[j].schedule(k, notices))
         return made
 
 
@@ -249,9 +248,9 @@ def _plan_chunk(shared: Shared, books: list[Book], *, joint: bool
         schedule, ref = (None, None) if request is None else (next(built), next(at))
         plan = finish_plan(one, schedule)
         if reasons:
-            plan = dataclasses.replace(plan, reasons=plan.reasons + reasons)
+            plan = plan.replaced(reasons=plan.reasons + reasons)
         if ref is not None and schedule is not None:  # sent as its share of the joint
-            plan = dataclasses.replace(plan, schedule=None)
+            plan = plan.replaced(schedule=None)
             refs.append((ref[0], ref[1], schedule.notices))
         else:
             refs.append(None)

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,7 @@ from driftwise.costs import (
     CostParams,
     RowCosts,
     build_cost_inputs,
+    cost_arrays,
     cost_coefficients,
     cost_columns,
     cost_notices,
@@ -94,6 +95,64 @@ class Check:
     detail: str
 
 
+@dataclass(frozen=True, eq=False)
+class TradeList:
+    """A trade list as its columns, before its frame is built: the planner's workers
+    make and send these (a frame of strings costs more to build and to pickle than the
+    plan's arithmetic), and :attr:`Plan.trades` builds the frame when it is first read.
+
+    Attributes
+    ----------
+    tickers : list of str
+        The index (``ticker``), one per trade, in the trade list's order.
+    columns : dict of str to ndarray, list or scalar
+        The frame's columns in its order: an array or a list per column, or one value
+        for every row; ``flags`` a list of str (a string column when built).
+    rows : ndarray of intp, optional
+        Each trade's position among the portfolio's tickers (``PortfolioState.tickers``).
+    """
+
+    tickers: list[str]
+    columns: dict[str, Any]
+    rows: npt.NDArray[np.intp] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tickers)
+
+    def column(self, name: str) -> np.ndarray:
+        """Column ``name`` as an array (one value per trade)."""
+        value = self.columns[name]
+        if isinstance(value, str | float):
+            return np.full(len(self.tickers), value, dtype=object if isinstance(value, str)
+                           else np.float64)
+        return np.asarray(value)
+
+    def frame(self) -> pd.DataFrame:
+        """The trade list's frame (index ``ticker``), a new one at each call."""
+        columns = dict(self.columns)
+        columns["flags"] = pd.array(columns["flags"], dtype="str")
+        return pd.DataFrame(columns, index=pd.Index(self.tickers, dtype=object,
+                                                    name="ticker"))
+
+
+class _TradesField:
+    """:attr:`Plan.trades`: kept as given in the plan's ``__dict__``, a frame or a
+    :class:`TradeList`, whose frame is built when first read and kept (a plan is
+    pickled, sent and copied with its trade list as columns until then)."""
+
+    def __get__(self, plan: object, owner: type | None = None) -> pd.DataFrame:
+        if plan is None:
+            raise AttributeError("Plan.trades is read on a plan")
+        value = plan.__dict__["trades"]
+        if isinstance(value, TradeList):
+            value = value.frame()
+            plan.__dict__["trades"] = value
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, plan: object, value: pd.DataFrame | TradeList) -> None:
+        plan.__dict__["trades"] = value
+
+
 @dataclass(frozen=True)
 class Plan:
     """The plan of one portfolio on one day.
@@ -110,7 +169,8 @@ class Plan:
     before, after : dict
         Drift, TE, cost (bps of NAV and USD) and cost-benefit ratio before and after.
     trades : pd.DataFrame
-        The trade list (index ticker).
+        The trade list (index ticker); given as a frame or as a :class:`TradeList`,
+        whose frame is built when ``trades`` is first read.
     schedule : Schedule or None
     notices : tuple of Notice
     rule : str
@@ -132,7 +192,10 @@ class Plan:
     checks: tuple[Check, ...]
     before: dict[str, float]
     after: dict[str, float]
-    trades: pd.DataFrame
+    if TYPE_CHECKING:  # read as a frame; handed a frame or a TradeList (_TradesField)
+        trades: pd.DataFrame
+    else:
+        trades: _TradesField
     schedule: Schedule | None
     notices: tuple[Notice, ...]
     rule: str
@@ -156,6 +219,16 @@ class Plan:
             **({"donation": self.donation} if self.donation is not None else {}),
         }
 
+    @property
+    def n_trades(self) -> int:
+        """The number of trades (``len(trades)``, the frame not built)."""
+        return len(self.__dict__["trades"])
+
+    def replaced(self, **changes: Any) -> Plan:
+        """``dataclasses.replace(self, **changes)``, the trade list kept as it is held
+        (a :class:`TradeList` is not built into a frame to be copied)."""
+        return dataclasses.replace(self, **{"trades": self.__dict__["trades"], **changes})
+
     def to_frame(self) -> pd.DataFrame:
         """The trade list, tidy: one row per trade (column ``ticker``), sells first."""
         return self.trades.reset_index()
@@ -168,7 +241,7 @@ class Plan:
                 ("portfolio drift",
                  f"{_display.pct(b.get('drift'))} -> {_display.pct(a.get('drift'))}"),
                 ("cost of the trades", f"{a.get('cost_bps', float('nan')):.2f} bps of NAV"),
-                ("trades", len(self.trades)), ("flags", len(self.notices)),
+                ("trades", self.n_trades), ("flags", len(self.notices)),
                 *(("reason", r) for r in self.reasons)]
 
     def __repr__(self) -> str:
@@ -177,6 +250,11 @@ class Plan:
     def _repr_html_(self) -> str:
         return _display.html_card(f"Plan on {self.as_of.date()}", self._figures(),
                                   [("Trade list", self.trades)] if len(self.trades) else [])
+
+
+# the descriptor set once the dataclass is made (a field without a default: the frame, or
+# the columns, handed to __init__ go through it)
+setattr(Plan, "trades", _TradesField())  # noqa: B010
 
 
 @dataclass(frozen=True, eq=False)
@@ -394,13 +472,15 @@ def plan_steps(inputs: Inputs, config: Config, *,
         if decision is Decision.REBALANCE and taxed[0].changed:
             decision = Decision.PARTIAL
     borrow = added_borrow(rule, ctx, day, outcome.sizing.trade_usd)[0]
-    trades = _trade_list(outcome, state, costs, params, vix, inputs, config, borrow, taxed)
+    trades: pd.DataFrame | TradeList = _trade_list(outcome, state, costs, params, vix,
+                                                   inputs, config, borrow, taxed)
     harvest = (plan_tax.harvest_table(inputs, state, config)
                if plan_tax.applies(inputs, config) else None)
     if harvest is not None and config.tax.harvest_in_trades and decision is not \
             Decision.INVALID:
-        trades, harvested = _harvest_trades(trades, harvest, state, costs, params, vix,
-                                            config)
+        trades, harvested = _harvest_trades(
+            trades.frame() if isinstance(trades, TradeList) else trades, harvest, state,
+            costs, params, vix, config)
         reasons = [*reasons, *harvested]
         _refuse_above_nav(trades, state, inputs)
     schedule = yield (schedule_request(trades, state, costs, params, vix, config)
@@ -416,7 +496,7 @@ def plan_steps(inputs: Inputs, config: Config, *,
                           schedule.notices if schedule is not None else (), vix_notes,
                           fallback_notice(outcome))
     before, after = _metrics(outcome, ctx, params, state, float(borrow.sum()),
-                             float(trades["tax_usd"].sum()) if taxed is not None else 0.0)
+                             _tax_total(trades) if taxed is not None else 0.0)
     after |= rounding_effect(outcome, ctx)
     if betas is not None:
         exposed, exp_before, exp_after = factor_report(outcome, ctx, betas[0], betas[1],
@@ -425,9 +505,17 @@ def plan_steps(inputs: Inputs, config: Config, *,
     return Plan(
         as_of=state.as_of, decision=decision, delay_until=delay_until, reasons=tuple(reasons),
         checks=_checks(state, notes, config, invalid), before=before, after=after,
-        trades=trades, schedule=schedule, notices=notes, rule=rule.trigger.name,
+        # (a TradeList is built into the frame when the plan's trades are first read)
+        trades=cast(pd.DataFrame, trades), schedule=schedule, notices=notes, rule=rule.trigger.name,
         nav_usd=state.nav_usd, config_toml=config_toml(config),
         harvest=harvest, donation=donation)
+
+
+def _tax_total(trades: pd.DataFrame | TradeList) -> float:
+    """The trade list's tax (the sum of its ``tax_usd`` column, as pandas sums it)."""
+    column = (pd.Series(trades.column("tax_usd"), dtype=np.float64)
+              if isinstance(trades, TradeList) else trades["tax_usd"])
+    return float(column.sum())
 
 
 @functools.lru_cache(maxsize=64)
@@ -680,28 +768,30 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
                 params: CostParams, vix: float | None, inputs: Inputs, config: Config,
                 borrow_usd: np.ndarray,
                 taxed: tuple[plan_tax.TaxedStep, plan_tax.TaxLots] | None = None
-                ) -> pd.DataFrame:
-    """The trade list; ``borrow_usd`` (N,) is the borrow over the benefit horizon of the
-    shorts each trade opens or increases (its own column, not in ``cost_usd``, which is
-    paid when trading); ``taxed``: the decision after tax, whose relieved lots and tax
-    the sales show."""
-    cols, index = _priced_columns(pd.Series(outcome.sizing.trade_usd[0], index=state.tickers),
-                                  pd.Series(outcome.sizing.trade_shares[0],
-                                            index=state.tickers),
-                                  state, costs, params, vix, borrow_usd, REBALANCE_REASON)
+                ) -> TradeList:
+    """The trade list, as its columns (:class:`TradeList`); ``borrow_usd`` (N,) is the
+    borrow over the benefit horizon of the shorts each trade opens or increases (its own
+    column, not in ``cost_usd``, which is paid when trading); ``taxed``: the decision
+    after tax, whose relieved lots and tax the sales show."""
+    cols, index, at = _priced_arrays(
+        np.asarray(outcome.sizing.trade_usd[0], dtype=np.float64),
+        np.asarray(outcome.sizing.trade_shares[0]), state, costs, params, vix, borrow_usd,
+        REBALANCE_REASON)
     # sells first, each side by signed value (a stable sort, as sort_values on both keys);
-    # the columns put in that order and the frame built once
+    # the columns put in that order
     order = np.lexsort((cols["trade_usd"], cols["side"] != "SELL"))
-    cols = {k: v if isinstance(v, str | float) else v[order] for k, v in cols.items()}
-    index = index[order]
+    picked = order.tolist()
+    cols = {k: v if isinstance(v, str | float) else
+            [v[i] for i in picked] if isinstance(v, list) else v[order]
+            for k, v in cols.items()}
+    index, at = [index[i] for i in picked], at[order]
     if taxed is not None:
         step_, lots = taxed
-        where = state.tickers.get_indexer(index)
         relief = config.tax.lot_relief.value
-        cols["tax_usd"] = step_.tax_by_asset_usd[where]
+        cols["tax_usd"] = step_.tax_by_asset_usd[at]
         cols["loss_usd"] = np.bincount(lots.asset, weights=np.maximum(-step_.gain_usd, 0.0),
-                                       minlength=len(state.tickers))[where]
-        cols["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in where]
+                                       minlength=len(state.tickers))[at]
+        cols["lots"] = [plan_tax.lot_text(step_, lots, int(i), relief) for i in at]
     else:
         sales = [_lot_sales(inputs, str(t), float(s), float(p), state.as_of, config)
                  if side == "SELL" else ("", 0.0, 0.0) for t, s, p, side in
@@ -709,9 +799,9 @@ def _trade_list(outcome: StepResult, state: PortfolioState, costs: AssetCostInpu
         cols["tax_usd"] = [tax for _, tax, _ in sales]
         cols["loss_usd"] = [loss for _, _, loss in sales]
         cols["lots"] = [text for text, _, _ in sales]
-    out = pd.DataFrame(cols, index=index)
+    out = TradeList(tickers=index, columns=cols, rows=at)
     if (np.abs(cols["trade_usd"]) > state.nav_usd).any():  # (read before the frame is)
-        _refuse_above_nav(out, state, inputs)
+        _refuse_above_nav(out.frame(), state, inputs)
     return out
 
 
@@ -721,23 +811,41 @@ def _priced_rows(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfolio
     """Rows of the trade list for the nonzero trades of ``trade_usd`` (signed USD by
     ticker of the universe) and ``trade_shares``, each priced by the one cost model
     (:func:`~driftwise.costs.cost_table`); ``reason`` says why each is made."""
-    cols, index = _priced_columns(trade_usd, trade_shares, state, costs, params, vix,
-                                  borrow_usd, reason)
-    return pd.DataFrame(cols, index=index)
+    cols, index, _ = _priced_columns(trade_usd, trade_shares, state, costs, params, vix,
+                                     borrow_usd, reason)
+    return TradeList(tickers=index, columns=cols).frame()
 
 
 def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: PortfolioState,
                     costs: AssetCostInputs, params: CostParams, vix: float | None,
                     borrow_usd: np.ndarray, reason: str | pd.Series
-                    ) -> tuple[dict[str, Any], pd.Index]:
-    """:func:`_priced_rows` as its columns (arrays, or a scalar for every row) and its
-    index, before the frame is built."""
-    on_universe = trade_usd.index is state.tickers
-    table, universe = cost_columns(trade_usd if on_universe else
-                                   trade_usd.reindex(state.tickers, fill_value=0.0), costs,
-                                   params, vix=vix, nav_usd=state.nav_usd)
+                    ) -> tuple[dict[str, Any], list[str], npt.NDArray[np.intp]]:
+    """:func:`_priced_rows` as its columns (arrays, lists, or a scalar for every row;
+    ``flags`` a list of str), its tickers and their positions in ``state.tickers``,
+    before a frame is built."""
+    value, shares = ((v if v.index is state.tickers else
+                      v.reindex(state.tickers, fill_value=0.0)).to_numpy()
+                     for v in (trade_usd, trade_shares))
+    return _priced_arrays(np.asarray(value, dtype=np.float64), shares, state, costs,
+                          params, vix, borrow_usd, reason)
+
+
+def _priced_arrays(trade_usd: npt.NDArray[np.float64], trade_shares: np.ndarray,
+                   state: PortfolioState, costs: AssetCostInputs, params: CostParams,
+                   vix: float | None, borrow_usd: np.ndarray, reason: str | pd.Series
+                   ) -> tuple[dict[str, Any], list[str], npt.NDArray[np.intp]]:
+    """:func:`_priced_columns` of trades given as arrays over ``state.tickers``."""
+    listed = state.tickers.tolist()
+    names = list(costs.tickers)
+    if names == listed and bool(np.isfinite(trade_usd).all()):
+        # the trades already in the cost inputs' order: no labels matched
+        table = cost_arrays(np.array(trade_usd, dtype=np.float64), costs, params, vix=vix,
+                            nav_usd=state.nav_usd)
+    else:
+        table, universe = cost_columns(pd.Series(trade_usd, index=state.tickers), costs,
+                                       params, vix=vix, nav_usd=state.nav_usd)
+        names = universe.tolist()
     # the cost table's columns read as arrays at the traded rows, no frame built for it
-    # (the trade list's frame is built once)
     value = np.asarray(table["trade_usd"], dtype=np.float64)
     rows = np.flatnonzero(value != 0)
     trade = value[rows]
@@ -745,25 +853,25 @@ def _priced_columns(trade_usd: pd.Series, trade_shares: pd.Series, state: Portfo
     def column(name: str) -> np.ndarray:
         return np.asarray(table[name], dtype=np.float64)[rows]
 
-    index = universe[rows]
-    # the lists compared (Index.equals of an object index and a string one costs 0.2 ms)
-    at = (rows if universe.tolist() == state.tickers.tolist()
-          else state.tickers.get_indexer(index))
-    shares = (trade_shares if trade_shares.index is state.tickers else
-              trade_shares.reindex(state.tickers, fill_value=0.0)).to_numpy()[at]
+    picked = rows.tolist()
+    index = [names[i] for i in picked]
+    at = rows if names == listed else positions(state.tickers, index)
+    shares = trade_shares[at]
     spread, commission, impact = (column(c) for c in ("spread_usd", "commission_usd",
                                                       "impact_usd"))
     cost = spread + commission + impact + column("flat_usd")
+    flags = table["flags"]
     return {
         "side": np.where(trade > 0, "BUY", "SELL"), "shares": np.abs(shares),
         "price_usd": state.prices_usd[at], "trade_usd": trade, "spread_usd": spread,
         "commission_usd": commission, "impact_usd": impact, "tax_usd": 0.0, "loss_usd": 0.0,
         "cost_usd": cost, "borrow_usd": np.asarray(borrow_usd)[at],
         "liquidity_days": column("liquidity_days"),
-        "flags": pd.array([table["flags"][i] for i in rows.tolist()], dtype="str"),
+        "flags": [flags[i] for i in picked],
         "cost_bps": 1e4 * cost / np.abs(trade),
-        "reason": reason if isinstance(reason, str) else reason.reindex(index).array,
-    }, pd.Index(index, name="ticker")
+        "reason": reason if isinstance(reason, str) else
+        reason.reindex(pd.Index(index, dtype=object, name="ticker")).array,
+    }, index, at
 
 
 def _harvest_trades(trades: pd.DataFrame, harvest: pd.DataFrame, state: PortfolioState,
@@ -946,21 +1054,36 @@ class ScheduleRequest:
             price_cost_bps=_price_cost_bps(self.trade_usd, costs, params, vix))
 
 
-def schedule_request(trades: pd.DataFrame, state: PortfolioState, costs: AssetCostInputs,
-                     params: CostParams, vix: float | None, config: Config
-                     ) -> ScheduleRequest:
-    """The :class:`ScheduleRequest` of a trade list."""
-    names = trades.index.tolist()
-    pos = positions(state.tickers, names)
-    # the sides compared as objects (a comparison of a string column builds a series)
-    buys = trades["side"].to_numpy(dtype=object) == "BUY"
-    signed = np.where(buys, 1.0, -1.0) * trades["shares"].to_numpy()
+def schedule_request(trades: pd.DataFrame | TradeList, state: PortfolioState,
+                     costs: AssetCostInputs, params: CostParams, vix: float | None,
+                     config: Config) -> ScheduleRequest:
+    """The :class:`ScheduleRequest` of a trade list (a frame, or its columns)."""
+    if isinstance(trades, TradeList):
+        names = trades.tickers
+        pos = (trades.rows if trades.rows is not None
+               else positions(state.tickers, names))
+        side, shares = trades.column("side"), trades.column("shares")
+        price, value = trades.column("price_usd"), trades.column("trade_usd")
+    else:
+        names = trades.index.tolist()
+        pos = positions(state.tickers, names)
+        # the sides compared as objects (a comparison of a string column builds a series)
+        side = trades["side"].to_numpy(dtype=object)
+        shares, price = trades["shares"].to_numpy(), trades["price_usd"].to_numpy()
+        value = trades["trade_usd"].to_numpy(dtype=np.float64)
+    signed = np.where(side == "BUY", 1.0, -1.0) * shares
     return ScheduleRequest(
-        tickers=tuple(names), shares=signed,
-        price_usd=trades["price_usd"].to_numpy(),
-        trade_usd=trades["trade_usd"].to_numpy(dtype=np.float64),
-        costs=_subset(costs, pos), params=params, vix=vix, execution=config.execution,
-        start_date=next_session(state.as_of))
+        tickers=tuple(names), shares=signed, price_usd=price,
+        trade_usd=np.asarray(value, dtype=np.float64),
+        costs=costs.take(pos), params=params, vix=vix, execution=config.execution,
+        start_date=_first_session_after(state.as_of))
+
+
+@functools.lru_cache(maxsize=16)
+def _first_session_after(day: pd.Timestamp) -> pd.Timestamp:
+    """:func:`~driftwise.calendar.next_session`, kept for the days in use (every account
+    of a batch plans on one)."""
+    return next_session(day)
 
 
 def positions(index: pd.Index, labels: list[str]) -> npt.NDArray[np.intp]:
@@ -978,17 +1101,6 @@ def _price_cost_bps(value: np.ndarray, costs: AssetCostInputs, params: CostParam
     split = trade_costs(value, costs, params, vix)
     return np.asarray(1e4 * (split.spread_usd + split.flat_usd) / np.abs(value),
                       dtype=np.float64)
-
-
-def _subset(costs: AssetCostInputs, pos: np.ndarray) -> AssetCostInputs:
-    updates = {}
-    for f in dataclasses.fields(costs):
-        value = getattr(costs, f.name)
-        if isinstance(value, np.ndarray) and value.ndim == 1 and len(value) == costs.n_assets:
-            updates[f.name] = value[pos]
-        elif f.name == "tickers" and len(value):
-            updates[f.name] = tuple(value[i] for i in pos)
-    return dataclasses.replace(costs, **updates)
 
 
 def _post_trade_drift(outcome: StepResult, state: PortfolioState) -> float:

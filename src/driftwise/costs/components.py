@@ -133,6 +133,19 @@ borrow_estimated, stale : ndarray of bool, optional
         """Number of assets."""
         return int(self.price_usd.shape[0])
 
+    def take(self, pos: npt.NDArray[np.intp]) -> AssetCostInputs:
+        """The inputs of the assets at positions ``pos`` (each in ``range(n_assets)``),
+        equal to those built from their rows; every value was checked when these were
+        built, so none is checked again."""
+        out = object.__new__(AssetCostInputs)
+        for name in _ARRAYS:
+            value = getattr(self, name)[pos]
+            value.setflags(write=False)
+            object.__setattr__(out, name, value)
+        object.__setattr__(out, "tickers", tuple(self.tickers[i] for i in pos.tolist())
+                           if self.tickers else ())
+        return out
+
     @property
     def adv_usd(self) -> FloatArray:
         """ADV in USD, ``price_usd * adv_shares``, shape (n_assets,)."""
@@ -149,6 +162,10 @@ borrow_estimated, stale : ndarray of bool, optional
     def all_modelled(self) -> bool:
         """Every asset is priced by the component model (no tier all-in estimate)."""
         return bool(self.modelled.all())
+
+
+_ARRAYS = tuple(f.name for f in fields(AssetCostInputs) if f.name != "tickers")
+"""The per-asset arrays of :class:`AssetCostInputs`."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -624,6 +624,25 @@ def cost_columns(
                                                               "position_after_usd")
     before = None if position_before_usd is None else _align(position_before_usd, index,
                                                              "position_before_usd")
+    return cost_arrays(trade, inputs, params, vix, nav_usd, position_after_usd=position,
+                       holding_days=holding_days, position_before_usd=before), index
+
+
+def cost_arrays(
+    trade: FloatArray,
+    inputs: AssetCostInputs,
+    params: CostParams,
+    vix: float | None = None,
+    nav_usd: float | None = None,
+    *,
+    position_after_usd: FloatArray | None = None,
+    holding_days: float = 1.0,
+    position_before_usd: FloatArray | None = None,
+) -> dict[str, Any]:
+    """:func:`cost_columns` of a trade already laid out as ``inputs.tickers`` (finite
+    float64 arrays, shape (n_assets,)): its columns, without the index (a caller holding
+    arrays in the assets' order matches no labels)."""
+    position, before = position_after_usd, position_before_usd
     costs = trade_costs(trade, inputs, params, vix, position_after_usd=position,
                         holding_days=holding_days,
                         position_before_usd=None if position is None else before)
@@ -649,8 +668,8 @@ def cost_columns(
     if before is not None:
         masks.append((Flag.OPENS_SHORT, opens_short(trade, before)))
     columns["flags"] = ["; ".join(f.value for f, mask in masks if mask[i])
-                        for i in range(len(index))]
-    return columns, index
+                        for i in range(len(trade))]
+    return columns
 
 
 def opens_short(trade_usd: npt.ArrayLike, position_before_usd: npt.ArrayLike) -> BoolArray:
@@ -672,7 +691,9 @@ def short_notices(trade_shares: pd.Series, shares_before: pd.Series) -> tuple[No
     shares_before : pd.Series
         Signed shares held by ticker (absent = 0).
     """
-    held = shares_before.reindex(trade_shares.index, fill_value=0.0).to_numpy(dtype=np.float64)
+    held = (shares_before if shares_before.index is trade_shares.index else  # (one universe)
+            shares_before.reindex(trade_shares.index, fill_value=0.0)).to_numpy(
+        dtype=np.float64)
     sold_all = trade_shares.to_numpy(dtype=np.float64)
     opening = opens_short(sold_all, held)  # element by element, as for one trade
     if not opening.any():

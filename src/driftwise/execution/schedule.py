@@ -396,9 +396,11 @@ def build_schedule(
     plans = plan_grids(index, trade, adv, style, participation, multi_day_after, shape)
     max_days = max((p.grid.size // slices_per_day for p in plans if p is not None), default=0)
     days = resolve_sessions(start_date, max_days, sessions) if max_days else pd.DatetimeIndex([])
-    children = _children_frame(index, trade, price, adv, plans, days, shape, impact_bps)
+    cells = grid_cells(plans)
+    children = _children_frame(index, trade, price, adv, cells, days, shape, impact_bps)
     children = _with_order_type(children, kind, index, price, extra)
-    summary = _summary_frame(index, trade, price, adv, sigma, plans, children, days,
+    summary = _summary_frame(index, trade, price, adv, sigma, plans,
+                             days_used(cells, len(plans), slices_per_day), children, days,
                              participation, slices_per_day, risk_aversion, impact_bps)
     return Schedule(child_orders=children, summary=summary, notices=schedule_notices(summary))
 
@@ -482,27 +484,53 @@ def _impact(impact_bps: ImpactFn, rates: FloatArray, asset: npt.NDArray[np.intp]
     return out
 
 
+def grid_cells(plans: Sequence[_Plan | None]
+               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
+    """Every child order of the grids, in one pass over all of them: the trade's
+    position in ``plans``, the grid cell (``day * slices_per_day + bucket``) and its
+    shares, trade after trade, each trade's cells in order (the positive cells of each
+    grid, as ``np.flatnonzero(grid > 0)`` finds them)."""
+    at = [i for i, p in enumerate(plans) if p is not None]
+    if not at:
+        return (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp),
+                np.zeros(0, dtype=np.float64))
+    grids = [plans[i].grid for i in at]  # type: ignore[union-attr]
+    sizes = np.fromiter((g.size for g in grids), dtype=np.intp, count=len(grids))
+    flat = np.concatenate(grids)
+    cell = np.arange(flat.size, dtype=np.intp) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    owner = np.repeat(np.asarray(at, dtype=np.intp), sizes)
+    keep = flat > 0
+    return owner[keep], cell[keep], flat[keep]
+
+
+def days_used(cells: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray],
+              n_trades: int, slices_per_day: int) -> npt.NDArray[np.int64]:
+    """Sessions each trade's grid uses (its last child order's day + 1; 0 for a trade
+    without a grid), from :func:`grid_cells`."""
+    owner, cell, _ = cells
+    out = np.zeros(n_trades, dtype=np.int64)
+    if owner.size:
+        last = np.flatnonzero(np.append(owner[1:] != owner[:-1], True))
+        out[owner[last]] = cell[last] // slices_per_day + 1
+    return out
+
+
 def _children_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: FloatArray,
-                    plans: list[_Plan | None], days: pd.DatetimeIndex, shape: FloatArray,
+                    cells: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray],
+                    days: pd.DatetimeIndex, shape: FloatArray,
                     impact_bps: ImpactFn) -> pd.DataFrame:
     n_buckets = shape.size
     starts = np.asarray(bucket_start_times(n_buckets), dtype=object)
-    # collect flat arrays per asset and build one frame at the end (a frame per asset
-    # costs ~1 ms each: half a second for a 500-asset rebalance)
-    cells: list[tuple[int, np.ndarray, np.ndarray]] = []
-    for i, plan in enumerate(plans):
-        if plan is None:
-            continue
-        where = np.flatnonzero(plan.grid > 0)
-        cells.append((i, where, plan.grid[where]))
-    if not cells:
+    # the grids' cells found in one pass and one frame built at the end (a frame per
+    # asset costs ~1 ms each: half a second for a 500-asset rebalance)
+    asset, where, shares = cells
+    if not asset.size:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CHILD_COLUMNS[:-2]})
         return empty.astype({"day": "datetime64[ns]", "shares": float,
                              "participation": float, "expected_cost_usd": float})
-    asset = np.concatenate([np.full(w.size, i, dtype=np.intp) for i, w, _ in cells])
-    where = np.concatenate([w for _, w, _ in cells])
-    shares = np.concatenate([g for _, _, g in cells])
-    child = np.concatenate([np.arange(1, w.size + 1) for _, w, _ in cells])
+    first = np.flatnonzero(np.insert(asset[1:] != asset[:-1], 0, True))
+    run = np.diff(np.append(first, asset.size))
+    child = np.arange(asset.size, dtype=np.int64) - np.repeat(first, run) + 1
     bucket = where % n_buckets
     adv_a = adv[asset]
     known = np.isfinite(adv_a) & (adv_a > 0.0)
@@ -522,11 +550,11 @@ def _children_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: 
 
 
 def _summary_frame(index: pd.Index, trade: FloatArray, price: FloatArray, adv: FloatArray,
-                   sigma: FloatArray, plans: list[_Plan | None], children: pd.DataFrame,
+                   sigma: FloatArray, plans: list[_Plan | None],
+                   n_days: npt.NDArray[np.int64], children: pd.DataFrame,
                    days: pd.DatetimeIndex, participation: float, slices_per_day: int,
                    risk_aversion: float, impact_bps: ImpactFn) -> pd.DataFrame:
     n = len(index)
-    n_days = np.array([0 if p is None else _days_used(p.grid, slices_per_day) for p in plans])
     tau = 1.0 / slices_per_day
     risk = np.zeros(n)
     planned = np.array([p is not None for p in plans], dtype=bool)
@@ -586,10 +614,6 @@ def _first_last_days(days: pd.DatetimeIndex, n_days: npt.NDArray[np.int_]
     return pd.DatetimeIndex(first, name=None), pd.DatetimeIndex(last, name=None)
 
 
-def _days_used(grid: FloatArray, slices_per_day: int) -> int:
-    return int(np.flatnonzero(grid > 0)[-1]) // slices_per_day + 1
-
-
 def _ac_columns(trade: FloatArray, price: FloatArray, adv: FloatArray, sigma: FloatArray,
                 n_days: npt.NDArray[np.int_], slices_per_day: int, risk_aversion: float,
                 impact_bps: ImpactFn) -> tuple[FloatArray, FloatArray]:
@@ -630,9 +654,16 @@ def schedule_notices(summary: pd.DataFrame) -> tuple[Notice, ...]:
         Flag.OVER_PARTICIPATION: "some child orders exceed the participation cap",
         Flag.NO_VOLATILITY: "no daily volatility: execution risk unknown",
     }
+    # the flagged rows found once, then each flag looked for in their text (a schedule of
+    # many trades has few flagged)
+    flags = summary["flags"].to_numpy(dtype=object)
+    rows = np.flatnonzero(flags.astype(bool)).tolist()
+    if not rows:
+        return ()
+    tickers = summary["ticker"].to_numpy(dtype=object)
     out = []
     for flag, detail in details.items():
-        hit = summary.loc[summary["flags"].str.contains(flag.value, regex=False), "ticker"]
-        if len(hit):
-            out.append(notice(flag, detail, hit.astype(str)))
+        hit = [str(tickers[i]) for i in rows if flag.value in flags[i]]
+        if hit:
+            out.append(notice(flag, detail, hit))
     return tuple(out)
