@@ -9,8 +9,8 @@ stocks drawn from the stocks one could have chosen on that date
 :func:`run_paths` runs every rule of a :class:`~driftwise.backtest.grid.RuleGrid` on every
 path as one batch, each path one call of the engine's entry point
 :func:`~driftwise.backtest.engine.run_backtest` with all the rules as its configurations
-(the engine is not changed: a path is exactly the single-path run of the same portfolio
-and window, ``tests/backtest/test_paths.py``), and keeps each path's metrics and its
+(a path is exactly the single-path run of the same portfolio and window,
+``tests/backtest/test_paths.py``), and keeps each path's metrics and its
 within-path block-bootstrap draws for :mod:`driftwise.backtest.path_stats`.
 
 **Delistings.** A stock of a path that stops trading before the path's end
@@ -22,12 +22,15 @@ version without the stock is in force, its weight spread over the path's other s
 proportion to their weights (:func:`driftwise.data.universe.delisting_versions`, the rule
 study's own; the given portfolio's versions each lose the stock the same way,
 :func:`path_versions`), and the switch is an event of the engine
-(:mod:`driftwise.backtest.versions`): every rule rebalances on it with its own sizing and
-pays the cost model's cost of the sale. A rule whose destination would keep part of the
-stock (half-way, the band's edge, the optimized trade) is held to a full sale by the
-version's band of zero width around its zero target. The path is flagged (the path
-table's ``stopped``, a "delisted or suspended" notice). Nothing before the sale day
-changes, and a stop after a path's end changes nothing of it.
+(:mod:`driftwise.backtest.versions`). The version names the stock it sells (its "delisted
+or suspended" notice), so on the switch day every row first sells its whole position at
+the carried price, paying the day's cost model's cost of the sale
+(:func:`driftwise.backtest.engine.sell_exits`), whatever its rule's destination (half-way,
+the band's edge, the optimized trade) or liquidity limits, and the stock is on every
+row's no-buy list afterwards; then every rule rebalances on the event with its own sizing.
+The path is flagged (the path table's ``stopped``: the stock and its last session; a
+"delisted or suspended" notice with the sale day). Nothing before the sale day changes,
+and a stop after a path's end changes nothing of it (``tests/backtest/test_paths_delisting.py``).
 
 **Cost tiers.** Each path's security master carries the market caps known on its start
 date (:func:`driftwise.data.universe.caps_asof`: dated snapshots, else the dollar-volume
