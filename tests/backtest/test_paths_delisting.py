@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,9 +35,9 @@ from driftwise.config import Config
 from driftwise.config import policies as pol
 from driftwise.config.assemble import rule_grid
 from driftwise.costs import read_cost_inputs
-from driftwise.data.model import Inputs, Targets
+from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.targets import read_targets
-from driftwise.data.universe import Universe
+from driftwise.data.universe import Universe, read_sp500
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
 from driftwise.policy.book import Book, Trades
@@ -355,3 +357,50 @@ def test_sales_keep_the_invested_weight_and_the_proportions(
         np.testing.assert_allclose(ratio.to_numpy(), ratio.iloc[0], rtol=1e-12)
         named = {t for n in v.notices if n.flag is Flag.NO_PRICE_TODAY for t in n.tickers}
         assert named == {t for t, d in sale_day.items() if d == v.effective_date}
+
+
+SHARED = Path(os.environ.get("DRIFTWISE_SHARED_DATA", "/work/shared/data"))
+
+
+def test_a_real_delisting_is_sold_and_the_path_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Alpha Vantage panel: VAR's last session is 2021-04-16 (the panel ends on
+    2021-04-21). A path of AAPL, KO, VAR and XOM ending on 2021-04-21 runs to that day;
+    every rule sells VAR on 2021-04-19 and holds none after; flagged."""
+    if not (SHARED / "sp500-daily-ohlcv-alphavantage" / "tickers.csv").is_file():
+        pytest.skip(f"the shared S&P 500 data is absent ({SHARED}; set DRIFTWISE_SHARED_DATA)")
+    tickers = ["AAPL", "KO", "VAR", "XOM"]
+    panel = read_sp500(SHARED, tickers)
+    raw = panel.prices.loc["2019-01-01":]
+    assert panel.dollar_volume_usd is not None
+    volumes = (panel.dollar_volume_usd / panel.prices).loc[raw.index]
+    index = pd.Index(tickers, name="ticker", dtype=object)
+    inputs = Inputs(
+        holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1e6),
+        targets=read_targets(pd.DataFrame({"ticker": [*tickers, "CASH"],
+                                           "target_weight": [0.245] * 4 + [0.02]})),
+        master=SecurityMaster(frame=pd.DataFrame(
+            {"sector": pd.Series(None, index=index, dtype=object),
+             "asset_class": "US Equity", "market_cap_usd": np.nan}, index=index),
+            source="caps known on each path's start"),
+        market=MarketData(prices=raw, volumes=volumes, source=panel.source))
+    universe = universe_of(inputs)
+    first = raw.loc[:"2021-04-21"].index[-126]
+    [path] = make_paths(universe, first, "2021-04-21",
+                        PathSettings(length_days=126, step_days=63, min_history_days=100),
+                        tickers)
+    assert path.end == pd.Timestamp("2021-04-21")
+    assert path.stopped == (("VAR", pd.Timestamp("2021-04-16")),)
+    spy = Spy(monkeypatch)
+    rules = {"never": pol.never(), "monthly half": pol.monthly(destination="half")}
+    result, notes = run_path(inputs, universe, rule_grid(list(rules.values()), list(rules)),
+                             path, 1e6)
+    dates = pd.DatetimeIndex(result.dates)
+    assert dates[-1] == path.end
+    s = int(dates.get_loc(pd.Timestamp("2021-04-19")))
+    assert result.rebalanced[s].all() and (result.cost_usd[s] > 0).all()
+    v = result.tickers.index("VAR")
+    for shares in spy.shares.values():
+        held = np.array(shares)[:, :, v]
+        assert (held[s - 1] > 0).all() and (held[s:] == 0.0).all()
+    assert any("VAR stopped trading after 2021-04-16 (sold at its last price on "
+               "2021-04-19)" in n.detail for n in notes)
