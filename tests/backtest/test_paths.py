@@ -85,32 +85,39 @@ def test_a_planted_future_crash_and_delisting_change_no_earlier_path(inputs: Inp
     later = make_paths(planted, FIRST, LAST, dataclasses.replace(SETTINGS, portfolios=3))
     assert [(p.start, p.tickers) for p in later] == [(p.start, p.tickers) for p in clean]
     # a path that ends before the events is untouched; one that holds AAA when it stops
-    # trading ends on its last session, after its start
+    # trading runs to its own end, AAA flagged with its last session
     stop = u.prices.index[after + 4]
     for p, q in zip(clean, later, strict=True):
-        if p.end < stop or "AAA" not in p.tickers:
-            assert q.end == p.end and q.stopped == p.stopped
+        assert q.end == p.end
+        if p.end <= stop or "AAA" not in p.tickers:
+            assert q.stopped == p.stopped
         else:
-            assert q.end == stop and q.stopped == (("AAA", stop),) and q.start < stop
+            assert q.stopped == (("AAA", stop),) and q.start < stop
 
 
-def test_a_stock_that_stops_trading_ends_its_path_flagged(inputs: Inputs) -> None:
+def test_a_stock_that_stops_trading_is_sold_and_the_path_runs_to_its_end(
+        inputs: Inputs) -> None:
     u = universe_of(inputs)
     last = u.prices.index[200]
     given = ["AAA", "FFF"]
-    paths = make_paths(u, "2019-09-03", "2020-03-31", PathSettings(
-        length_days=63, step_days=200, min_history_days=40), given)
+    settings = PathSettings(length_days=63, step_days=200, min_history_days=40)
+    paths = make_paths(u, "2019-09-03", "2020-03-31", settings, given)
     hit = [p for p in paths if p.stopped]
-    assert hit and hit[0].end == last and hit[0].stopped == (("FFF", last),)
+    assert hit and hit[0].stopped == (("FFF", last),)
+    assert len(u.prices.loc[hit[0].start:hit[0].end]) == 63  # the full window
     targets = read_targets(pd.DataFrame({"ticker": [*given, "CASH"],
                                          "target_weight": [0.5, 0.45, 0.05]}))
     data = dataclasses.replace(inputs, targets=targets)
     runs = compare_paths(data, list(_configs().values()), list(_configs()), first="2019-09-03",
-                         last="2020-03-31", settings=PathSettings(
-                             length_days=63, step_days=200, min_history_days=40),
-                         samples=50, block=10, seed=0)
+                         last="2020-03-31", settings=settings, samples=50, block=10, seed=0)
     flagged = [n for n in runs.runs.notices if n.flag is Flag.NO_PRICE_TODAY]
-    assert flagged and "FFF stopped trading" in flagged[0].detail
+    assert flagged and "FFF stopped trading after 2019-10-17" in flagged[0].detail
+    assert "sold at its last price on 2019-10-18" in flagged[0].detail
+    table = runs.runs.table()
+    assert table.loc[table["path"] == hit[0].number, "stopped"].tolist() == ["FFF@2019-10-17"]
+    assert table.loc[table["path"] == hit[0].number, "end"].tolist() == [hit[0].end]
+    ranking = runs.stats.ranking  # the path statistics still compute
+    assert np.isfinite(ranking[["score", "score_low", "score_high"]].to_numpy()).all()
 
 
 def _by_hand(inputs: Inputs, path: PathSpec) -> Inputs:

@@ -179,7 +179,8 @@ class Batch:
 
     def on_day(self, k: int) -> Batch:
         """The batch with the target, cash target and bands in force on day ``k`` (itself
-        without target versions)."""
+        without target versions), the stocks sold because they stopped trading added to
+        its no-buy list (``Schedule.sold``)."""
         sched = self.versions
         if sched is None:
             return self
@@ -187,10 +188,12 @@ class Batch:
         hit = self.by_version.get(v)
         if hit is None:
             assert self.version_widths is not None
+            sold = sched.sold[v]
             hit = self.by_version[v] = dataclasses.replace(
                 self, target=np.ascontiguousarray(sched.weights[v]),
                 target_cash=float(sched.cash[v]),
-                band_width=np.ascontiguousarray(self.version_widths[v]))
+                band_width=np.ascontiguousarray(self.version_widths[v]),
+                no_buy=self.no_buy | sold if sold.any() else self.no_buy)
         return cast(Batch, hit)
 
 # ------------------------------------------------------------------ state

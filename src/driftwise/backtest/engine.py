@@ -83,7 +83,7 @@ from driftwise.backtest.metrics import turnover_notices
 from driftwise.data.model import Inputs, TargetLevel
 from driftwise.flags import Flag, Notice
 from driftwise.metrics.drift import mark_to_market, portfolio_drift
-from driftwise.policy.book import Book, book_trades
+from driftwise.policy.book import Book, Trades, book_trades
 from driftwise.policy.context import DayContext, Frequency
 from driftwise.policy.factors import factor_history
 from driftwise.policy.optimize import group_codes
@@ -369,6 +369,8 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
     batch, ctx, costs = open_day(batch, state, k)
     pending = state.version_pending
     out.quiet(slice(k, k + 1), batch.columns, ctx.nav_usd, ctx.portfolio_drift, book.cash_usd)
+    if sell_exits(batch, state, out, k, costs):  # the rule sizes the book after the sale
+        batch, ctx, costs = open_day(batch, state, k)
     fired: IntArray = np.zeros(0, dtype=np.intp)
     if batch.invalid[k]:
         delayed = None  # the planner's plan is invalid: no trade, nothing stays pending
@@ -392,6 +394,35 @@ def simulate_day(batch: Batch, state: BatchState, out: Outputs, k: int) -> bool:
             fired = np.union1d(fired, forced)
     book.end_day(delayed)
     return len(fired) > 0
+
+
+def sell_exits(batch: Batch, state: BatchState, out: Outputs, k: int, costs: DayCosts) -> bool:
+    """On the switch day of a version that sells stocks in full (``Schedule.exits``: stocks
+    that stopped trading), every row holding them sells its whole position at the day's
+    close, paying the day's cost model's cost of each sale from cash
+    (:meth:`DayCosts.per_asset <driftwise.backtest.batches.DayCosts.per_asset>`), booked by
+    :func:`book_trades` and recorded (traded, cost, intended, post-trade NAV and cash).
+    The row's rule then sizes the event on the book after the sale. Returns whether any
+    row sold."""
+    sched = batch.versions
+    if sched is None or not sched.switch[k]:
+        return False
+    exits = sched.exits[int(sched.day_version[k])]
+    if not exits.any():
+        return False
+    book = state.book
+    held = np.where(exits[None, :], book.shares, 0.0)
+    rows = np.flatnonzero((held != 0.0).any(axis=1))
+    if not len(rows):
+        return False
+    trade_shares = -held[rows]
+    trade_usd = trade_shares * batch.history.prices[k]
+    cost_usd = costs.take(rows).per_asset(trade_usd)
+    post_cash = book.cash_usd[rows] - trade_usd.sum(axis=1) - cost_usd.sum(axis=1)
+    booked = book_trades(book, rows, Trades(trade_usd, trade_shares, post_cash))
+    out.intended[k, batch.members[rows]] = np.abs(trade_usd).sum(axis=1)
+    _record(batch, book, out, k, booked, trade_usd, cost_usd)
+    return True
 
 
 def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContext, costs: DayCosts,
@@ -424,7 +455,7 @@ def _trade(batch: Batch, state: BatchState, out: Outputs, k: int, ctx: DayContex
                                  else batch.factors.betas(int(batch.history.rows[k]))[0]))
     outcome = step(rule, sub, day, evaluated=known, weigh=False)
     s = outcome.sizing
-    out.intended[k, batch.members[fired]] = s.intended_traded_usd
+    out.intended[k, batch.members[fired]] += s.intended_traded_usd
     if s.optimized is not None:
         out.fallback[k, batch.members[fired]] = s.optimized.failed
     traded = book_trades(state.book, fired, s)
@@ -449,8 +480,8 @@ def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: IntArray,
     if target is not None:
         post_drift = portfolio_drift(weights, target, cash / post_nav, batch.target_cash)
     m = batch.members[rows]
-    out.traded[k, m] = np.abs(trade_usd).sum(axis=1)
-    out.cost[k, m] = cost_usd.sum(axis=1)
+    out.traded[k, m] += np.abs(trade_usd).sum(axis=1)  # 0 before the day's first trade
+    out.cost[k, m] += cost_usd.sum(axis=1)
     out.nav[k, m] = post_nav
     out.cash[k, m] = cash
     out.rebalanced[k, m] = True

@@ -9,15 +9,28 @@ stocks drawn from the stocks one could have chosen on that date
 :func:`run_paths` runs every rule of a :class:`~driftwise.backtest.grid.RuleGrid` on every
 path as one batch, each path one call of the engine's entry point
 :func:`~driftwise.backtest.engine.run_backtest` with all the rules as its configurations
-(the engine is not changed: a path is exactly the single-path run of the same portfolio
-and window, ``tests/backtest/test_paths.py``), and keeps each path's metrics and its
+(a path is exactly the single-path run of the same portfolio and window,
+``tests/backtest/test_paths.py``), and keeps each path's metrics and its
 within-path block-bootstrap draws for :mod:`driftwise.backtest.path_stats`.
 
 **Delistings.** A stock of a path that stops trading before the path's end
-(:func:`driftwise.data.universe.stops_trading`) ends the path on its last trading day:
-the whole portfolio, the stopped stock included, is valued at that day's closes, which is
-what selling the stock at its last price gives, and the path is flagged. Nothing before
-that day changes.
+(:func:`driftwise.data.universe.stops_trading`, which reads the path's own sessions only)
+does not end the path: it runs to its full end. The stock is carried at its last price
+after its last session and sold there on the next session, the day its stop is known
+(:func:`driftwise.data.universe.delisting_day`), by every rule: from that day a target
+version without the stock is in force, its weight spread over the path's other stocks in
+proportion to their weights (:func:`driftwise.data.universe.delisting_versions`, the rule
+study's own; the given portfolio's versions each lose the stock the same way,
+:func:`path_versions`), and the switch is an event of the engine
+(:mod:`driftwise.backtest.versions`). The version names the stock it sells (its "delisted
+or suspended" notice), so on the switch day every row first sells its whole position at
+the carried price, paying the day's cost model's cost of the sale
+(:func:`driftwise.backtest.engine.sell_exits`), whatever its rule's destination (half-way,
+the band's edge, the optimized trade) or liquidity limits, and the stock is on every
+row's no-buy list afterwards; then every rule rebalances on the event with its own sizing.
+The path is flagged (the path table's ``stopped``: the stock and its last session; a
+"delisted or suspended" notice with the sale day). Nothing before the sale day changes,
+and a stop after a path's end changes nothing of it (``tests/backtest/test_paths_delisting.py``).
 
 **Cost tiers.** Each path's security master carries the market caps known on its start
 date (:func:`driftwise.data.universe.caps_asof`: dated snapshots, else the dollar-volume
@@ -27,6 +40,7 @@ proxy); a stock with neither keeps the master's undated cap, flagged.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +55,14 @@ from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.data.model import Inputs, SecurityMaster, TargetLevel, Targets
-from driftwise.data.universe import Universe, caps_asof, eligible, stops_trading
+from driftwise.data.universe import (
+    Universe,
+    caps_asof,
+    delisting_day,
+    delisting_versions,
+    eligible,
+    stops_trading,
+)
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag, Notice
 
@@ -92,7 +113,8 @@ class PathSettings:
 
 @dataclass(frozen=True)
 class PathSpec:
-    """One path: its window, its stocks (empty: the given targets) and what ended it."""
+    """One path: its window, its stocks (empty: the given targets) and the stocks that
+    stop trading inside it, each with its last session (sold on the next one)."""
 
     number: int
     start: pd.Timestamp
@@ -144,8 +166,7 @@ def make_paths(universe: Universe, first: pd.Timestamp | str, last: pd.Timestamp
         for j, pick in enumerate(picks):
             stocks = list(pick) if pick else list(given)
             stopped = stops_trading(universe, stocks, start, end)
-            stop = min(stopped.values()) if stopped else end
-            out.append(PathSpec(len(out), start, stop, k, j, tuple(pick),
+            out.append(PathSpec(len(out), start, end, k, j, tuple(pick),
                                 tuple(sorted(stopped.items()))))
     return out
 
@@ -169,7 +190,9 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
 
     A random portfolio is equal weight over its stocks with the given targets' cash
     weight (0 without targets), one version over the path; the given portfolio keeps its
-    target versions (the stocks of every version are the path's).
+    target versions (the stocks of every version are the path's). A stock that stops
+    trading inside the path is carried at its last price after its last session, and the
+    target versions sell it on the next session (:func:`path_versions`), flagged.
     """
     targets, versions = inputs.targets, inputs.target_versions
     if path.tickers:
@@ -189,16 +212,123 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
     prices = market.prices.loc[:path.end, tickers]
     volumes = None if market.volumes is None else \
         market.volumes.reindex(index=prices.index, columns=tickers)
-    market = dataclasses.replace(market, prices=prices, volumes=volumes)
-    master, notes = _master(inputs.master, universe, tickers, path.start)
+    notes: tuple[Notice, ...] = ()
     if path.stopped:
-        notes += (Notice(Flag.NO_PRICE_TODAY, f"path {path.label}: "
-                         + ", ".join(f"{t} stopped trading after {d.date()}"
-                                     for t, d in path.stopped)
-                         + f"; the path ends on {path.end.date()}, every position at its "
-                         "last price", tuple(t for t, _ in path.stopped)),)
+        prices = _carried(prices, path.stopped)
+        versions = path_versions(targets, versions, path, universe)
+        notes += (_stop_notice(path, universe),)
+    market = dataclasses.replace(market, prices=prices, volumes=volumes)
+    master, cap_notes = _master(inputs.master, universe, tickers, path.start)
     return dataclasses.replace(inputs, targets=targets, target_versions=versions,
-                               market=market, master=master), notes
+                               market=market, master=master), notes + cap_notes
+
+
+def _carried(prices: pd.DataFrame, stopped: Sequence[tuple[str, pd.Timestamp]]
+             ) -> pd.DataFrame:
+    """``prices`` with each stopped stock's last price carried over the sessions after its
+    last one (the price it is sold at; nothing before its last session is touched)."""
+    out = prices.copy()
+    for ticker, last in stopped:
+        if ticker in out.columns:
+            values = out[ticker].to_numpy(dtype=np.float64, copy=True)
+            pos = int(pd.DatetimeIndex(out.index).searchsorted(last, side="right"))
+            values[pos:] = values[pos - 1]
+            out[ticker] = values
+    return out
+
+
+def path_versions(targets: Targets, versions: Sequence[Targets], path: PathSpec,
+                  universe: Universe) -> tuple[Targets, ...]:
+    """The target versions of a path whose stocks stop trading: each stock sold on the
+    session after its last one, its weight spread over the others pro rata.
+
+    Without target versions: :func:`~driftwise.data.universe.delisting_versions` of
+    ``targets`` (in force from the start, then one version per sale day). With versions
+    (each with its effective date, sorted): every version loses the stocks already sold
+    by its effective date (its weight spread over its other stocks, in proportion), then
+    :func:`~driftwise.data.universe.delisting_versions` sells those that stop while it is
+    in force. Every version without a stopped stock is the given one, unchanged.
+
+    Raises
+    ------
+    ConfigError
+        Every stock of a version has stopped trading (nothing to spread the weight over).
+    """
+    stops = dict(path.stopped)
+    try:
+        if not versions:
+            out = delisting_versions(targets, stops, universe)
+            return _selling(out, stops) if len(out) > 1 else ()
+        ordered = sorted(versions, key=_effective)
+        sale = {t: delisting_day(universe, last) for t, last in stops.items()}
+        result: list[Targets] = []
+        for j, version in enumerate(ordered):
+            begin = _effective(version)
+            until = _effective(ordered[j + 1]) if j + 1 < len(ordered) else pd.Timestamp.max
+            sold = {t for t, day in sale.items() if day is not None and day <= begin}
+            first = _without(version, sold, begin) if sold & set(version.weights.index) \
+                else version
+            later = {t: stops[t] for t, day in sale.items()
+                     if day is not None and begin < day < until}
+            parts = delisting_versions(first, later, universe)
+            result += [first, *parts[1:]]
+        return _selling(tuple(result), stops)
+    except ConfigError as e:
+        raise ConfigError(f"path {path.label}: {e}") from None
+
+
+def _selling(versions: Sequence[Targets], stops: dict[str, pd.Timestamp]
+             ) -> tuple[Targets, ...]:
+    """Each version that drops stocks of ``stops`` held by the one before it, with a
+    "delisted or suspended" notice naming them: the engine sells them in full on its
+    switch day (:func:`driftwise.backtest.versions.exits_of`)."""
+    out = [versions[0]]
+    for before, version in itertools.pairwise(versions):
+        gone = tuple(sorted(t for t in before.weights.index
+                            if t in stops and t not in version.weights.index))
+        if gone:
+            version = dataclasses.replace(version, notices=(*version.notices, Notice(
+                Flag.NO_PRICE_TODAY, "stopped trading: sold in full at the last price when "
+                "this version takes effect", gone)))
+        out.append(version)
+    return tuple(out)
+
+
+def _effective(version: Targets) -> pd.Timestamp:
+    """A version's effective date (the earliest timestamp when it has none)."""
+    return pd.Timestamp.min if version.effective_date is None else \
+        pd.Timestamp(version.effective_date)
+
+
+def _without(version: Targets, gone: set[str], day: pd.Timestamp) -> Targets:
+    """``version`` without the stocks ``gone``, their weight spread over the others in
+    proportion to their weights (as :func:`~driftwise.data.universe.delisting_versions`)."""
+    weights = version.weights.astype(np.float64)
+    drop = sorted(t for t in gone if t in weights.index)
+    left = weights.drop(drop)
+    if left.empty or float(left.sum()) <= 0.0:
+        raise ConfigError(f"every stock of the target {version.source} has stopped trading "
+                          f"by {day.date()}; nothing is left to hold")
+    return dataclasses.replace(
+        version, weights=left * (float(weights.sum()) / float(left.sum())),
+        band_abs=version.band_abs.drop(drop, errors="ignore"),
+        band_rel=version.band_rel.drop(drop, errors="ignore"),
+        source=f"{version.source}, without {', '.join(drop)} (stopped trading before it "
+               "took effect)")
+
+
+def _stop_notice(path: PathSpec, universe: Universe) -> Notice:
+    """The "delisted or suspended" notice of a path whose stocks stop trading."""
+    parts = []
+    for ticker, last in path.stopped:
+        day = delisting_day(universe, last)
+        sold = f"sold at its last price on {day.date()}" if day is not None else \
+            "valued at its last price"
+        parts.append(f"{ticker} stopped trading after {last.date()} ({sold})")
+    return Notice(Flag.NO_PRICE_TODAY, f"path {path.label}: " + ", ".join(parts)
+                  + "; every rule sells it on the next session and spreads its target "
+                  "weight over the other stocks in proportion; the path runs to its end "
+                  f"on {path.end.date()}", tuple(t for t, _ in path.stopped))
 
 
 def _master(master: SecurityMaster, universe: Universe, tickers: list[str],

@@ -14,6 +14,17 @@ too, then keeps its calendar. A row that starts from holdings without a known la
 rebalance has no event (the planner cannot tell whether it already follows the new
 version), as in the planner.
 
+**Sales of stocks that stop trading.** A version may name stocks it sells in full when it
+comes into force: the tickers of its "delisted or suspended" notices
+(``Flag.NO_PRICE_TODAY``, as :func:`driftwise.backtest.paths.path_versions` gives them:
+stocks that stopped trading, carried at their last price). On the switch day every row
+sells its whole position in them at the day's price, paying the cost model's cost of the
+sale, before its rule sizes the event (:func:`driftwise.backtest.engine.sell_exits`):
+whatever the rule's destination (half-way, the band's edge, the optimized trade) or its
+liquidity limits, a stock that no longer trades is not kept; from that day on it is on
+every row's no-buy list (``Schedule.sold``: its carried price would look riskless to the
+optimized destination).
+
 A batch whose window holds more than one version (or starts from holdings on a version's
 event) runs in the Python day step, day by day
 (not the compiled loop or quiet blocks: the target of a day is a per-day input there);
@@ -31,6 +42,7 @@ import pandas as pd
 from driftwise._types import BoolArray, FloatArray, IntArray
 from driftwise.data.model import Inputs, TargetLevel, Targets
 from driftwise.errors import ConfigError
+from driftwise.flags import Flag
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +61,11 @@ class Schedule:
         The version in force on each day.
     switch : ndarray of bool, shape (T,)
         Days on which a new version comes into force (never day 0).
+    exits : ndarray of bool, shape (V, N)
+        The assets each version sells in full on its switch day (:func:`exits_of`).
+    sold : ndarray of bool, shape (V, N)
+        The assets sold so, by this version or an earlier one: no rule buys them while the
+        version is in force (they no longer trade).
     """
 
     versions: tuple[Targets, ...]
@@ -58,6 +75,12 @@ class Schedule:
     band_rel: FloatArray
     day_version: IntArray
     switch: BoolArray
+    exits: BoolArray
+
+    @property
+    def sold(self) -> BoolArray:
+        """``exits`` of this version or an earlier one, shape (V, N)."""
+        return np.asarray(np.logical_or.accumulate(self.exits, axis=0), dtype=bool)
 
     @property
     def several(self) -> bool:
@@ -67,6 +90,13 @@ class Schedule:
     def first(self) -> Targets:
         """The version in force on the first day."""
         return self.versions[int(self.day_version[0])]
+
+
+def exits_of(version: Targets) -> tuple[str, ...]:
+    """The stocks ``version`` sells in full when it comes into force: those named by its
+    "delisted or suspended" notices (stocks that stopped trading)."""
+    return tuple(dict.fromkeys(str(t) for n in version.notices
+                               if n.flag is Flag.NO_PRICE_TODAY for t in n.tickers))
 
 
 def all_versions(inputs: Inputs) -> tuple[Targets, ...]:
@@ -123,7 +153,9 @@ def schedule(inputs: Inputs, tickers: pd.Index, dates: pd.DatetimeIndex) -> Sche
     return Schedule(versions=versions, weights=weights,
                     cash=np.array([float(v.cash_weight) for v in versions]),
                     band_abs=stack("band_abs", np.nan), band_rel=stack("band_rel", np.nan),
-                    day_version=np.asarray(day_version, dtype=np.intp), switch=switch)
+                    day_version=np.asarray(day_version, dtype=np.intp), switch=switch,
+                    exits=np.stack([np.asarray(tickers.isin(list(exits_of(v))), dtype=bool)
+                                    for v in versions]))
 
 
 def pending_at_start(schedule: Schedule, last_rebalance: pd.Timestamp | None,
