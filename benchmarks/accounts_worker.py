@@ -28,9 +28,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def planned(shared: Any, chunks: list[Any], warm: Any, profile: bool) -> dict[str, Any]:
+def planned(whole: Any, chunks: list[Any], warm: Any, profile: bool) -> dict[str, Any]:
     """Plan ``chunks`` (after one warm-up chunk) in the calling thread: CPU of the thread
-    and of the process, wall, garbage collections, and the profile's top lines."""
+    and of the process, wall, garbage collections, and the profile's top lines.
+    ``whole``: the shared inputs, or the :class:`~driftwise.backtest.cluster.Whole` a
+    worker received them in."""
     import cProfile
     import gc
     import io
@@ -38,6 +40,7 @@ def planned(shared: Any, chunks: list[Any], warm: Any, profile: bool) -> dict[st
 
     from driftwise.app.batch import plan_part
 
+    shared = getattr(whole, "value", whole)
     plan_part(shared, warm)
     prof = cProfile.Profile() if profile else None
     before = [g["collections"] for g in gc.get_stats()]
@@ -72,7 +75,7 @@ def main() -> None:
     import accounts as book_of
 
     from driftwise.app.batch import shared_day
-    from driftwise.backtest.cluster import client, run_tasks
+    from driftwise.backtest.cluster import Whole, client, run_tasks
     from driftwise.config import default_config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,7 +107,7 @@ def main() -> None:
 
     show("this process", planned(shared, work, warm, args.profile))
     with client(1, None) as dask_client:
-        data_f = dask_client.scatter(shared, broadcast=True, hash=False)
+        [data_f] = dask_client.scatter([Whole(shared)], broadcast=True, hash=False)
         got = dask_client.submit(planned, data_f, work, warm, args.profile,
                                  pure=False).result()
         show("a Dask worker, one task", got)

@@ -131,3 +131,20 @@ def test_local_workers_start_without_the_profiler_and_the_gil_monitor() -> None:
         seen = local.run(_monitors)
     assert list(seen.values()) == [(False, False, False)]
     assert dask.config.get("distributed.worker.profile.enabled") == before
+
+
+def _shares_its_frame(shared: tuple[Any, dict[str, Any]], item: int) -> bool:
+    frame, holder = shared
+    return holder["frame"] is frame and int(frame.iloc[item, 0]) == item
+
+
+def test_a_task_reads_the_shared_value_whole_with_its_objects_still_shared() -> None:
+    """The shared value reaches a worker as one pickle: an object two of its parts hold
+    (a market's prices and the day's closes read from them) is one object there too, so
+    the planners' identity checks hold on a worker as in this process."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [0, 1, 2]})
+    with cluster.client(1, None) as local:
+        seen = cluster.run_tasks(local, _shares_its_frame, [0, 1, 2], (frame, {"frame": frame}))
+    assert seen == [True, True, True]

@@ -29,6 +29,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from driftwise.errors import DriftwiseError
@@ -195,11 +196,30 @@ def worker_count(dask_client: Client) -> int:
     return max(1, len(dask_client.scheduler_info().get("workers", {})))
 
 
+@dataclass(frozen=True)
+class Whole:
+    """A value sent to the workers as one pickle.
+
+    Dask serializes a tuple, list or dict element by element, each unpickled apart, so
+    objects two elements share (the market's prices and the day's closes read from them)
+    would reach a worker as two copies, and the planners' identity checks (``closes.prices
+    is market.prices``: the closes already read serve this market) would miss and take
+    the slow path: a worker planned accounts 50-70% slower than this process."""
+
+    value: Any
+
+
+def _apply(fn: Callable[[S, T], R], whole: Whole, item: T) -> R:
+    """``fn(whole.value, item)``: a task of :func:`run_tasks`."""
+    return fn(whole.value, item)
+
+
 def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], shared: S,
               progress: Progress | None = None) -> list[R]:
     """``[fn(shared, item) for item in items]`` on the cluster of ``dask_client``.
 
-    ``shared`` is sent to every worker once (``scatter``, broadcast); each item is one
+    ``shared`` is sent to every worker once (``scatter``, broadcast, as one
+    :class:`Whole`: the objects its parts share stay shared on the worker); each item is one
     task. Results come back in the order of ``items`` whatever order the tasks finish in;
     ``progress(tasks done, len(items))`` after each.
 
@@ -212,8 +232,8 @@ def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], 
 
     if not items:
         return []
-    data: Any = dask_client.scatter(shared, broadcast=True, hash=False)
-    futures = [dask_client.submit(fn, data, item, pure=False) for item in items]
+    [data] = dask_client.scatter([Whole(shared)], broadcast=True, hash=False)
+    futures = [dask_client.submit(_apply, fn, data, item, pure=False) for item in items]
     slot = {f.key: j for j, f in enumerate(futures)}
     results: list[Any] = [None] * len(items)
     done = 0
