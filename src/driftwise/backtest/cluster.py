@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -209,9 +210,9 @@ class Whole:
     value: Any
 
 
-def _apply(fn: Callable[[S, T], R], whole: Whole, item: T) -> R:
-    """``fn(whole.value, item)``: a task of :func:`run_tasks`."""
-    return fn(whole.value, item)
+def _apply(fn: Callable[[S, T], R], whole: Whole, item: bytes) -> R:
+    """``fn(whole.value, item)`` of an item pickled: a task of :func:`run_tasks`."""
+    return fn(whole.value, pickle.loads(item))
 
 
 def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], shared: S,
@@ -233,7 +234,12 @@ def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], 
     if not items:
         return []
     [data] = dask_client.scatter([Whole(shared)], broadcast=True, hash=False)
-    futures = [dask_client.submit(_apply, fn, data, item, pure=False) for item in items]
+    # each item pickled here, once: the scheduler takes a task's arguments apart and
+    # pickles them again for the worker, which for frames (an account's holdings) cost
+    # this process more than the pickle itself; bytes go through as they are
+    futures = [dask_client.submit(_apply, fn, data,
+                                  pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL),
+                                  pure=False) for item in items]
     slot = {f.key: j for j, f in enumerate(futures)}
     results: list[Any] = [None] * len(items)
     done = 0
