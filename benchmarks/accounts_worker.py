@@ -107,7 +107,7 @@ def main() -> None:
 
     show("this process", planned(shared, work, warm, args.profile))
     with client(1, None) as dask_client:
-        [data_f] = dask_client.scatter([Whole(shared)], broadcast=True, hash=False)
+        data_f = dask_client.scatter(Whole(shared), broadcast=True, hash=False)
         got = dask_client.submit(planned, data_f, work, warm, args.profile,
                                  pure=False).result()
         show("a Dask worker, one task", got)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -538,35 +538,41 @@ with one configuration, or a few, on one day)."""
 _BY_CONFIG: dict[int, tuple[Config, tuple[MonitorConfig, CostParams, Rule, int]]] = {}
 _SESSIONS: dict[tuple[int, pd.Timestamp, pd.Timestamp], tuple[pd.Index, int]] = {}
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(table: dict[K, tuple[Any, V]], obj: object, key: K, make: Callable[[], V]) -> V:
+    """``make()``, kept in ``table`` under ``key`` (whose first part is ``id(obj)``) with
+    ``obj`` itself, so that a hit is the same object (its id cannot have been reused);
+    the table emptied when it holds :data:`_KEPT` values."""
+    hit = table.get(key)
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = make()
+    if len(table) >= _KEPT:
+        table.clear()
+    table[key] = (obj, value)
+    return value
+
 
 def _settings(config: Config) -> tuple[MonitorConfig, CostParams, Rule, int]:
     """The risk settings, cost parameters, rule and lookback (sessions) of ``config``
     (each a frozen value), kept for the configuration objects in use: found by identity
     (hashing a configuration costs as much as building them)."""
-    hit = _BY_CONFIG.get(id(config))
-    if hit is not None and hit[0] is config:
-        return hit[1]
-    settings = monitor_config(config)
-    value = settings, cost_params(config), build_rule(config), _lookback(settings, config)
-    if len(_BY_CONFIG) >= _KEPT:
-        _BY_CONFIG.clear()
-    _BY_CONFIG[id(config)] = (config, value)  # (the key's object kept: its id stays its own)
-    return value
+    def make() -> tuple[MonitorConfig, CostParams, Rule, int]:
+        settings = monitor_config(config)
+        return settings, cost_params(config), build_rule(config), _lookback(settings, config)
+
+    return _kept(_BY_CONFIG, config, id(config), make)
 
 
 def _sessions_since(dates: pd.Index, last: pd.Timestamp, day: pd.Timestamp) -> int:
     """``trading_days_between(dates, last, day)`` (the price dates after the last
     rebalance up to ``day``), kept per price index object, last rebalance and day."""
-    key = (id(dates), last, day)
-    hit = _SESSIONS.get(key)
-    if hit is not None and hit[0] is dates:
-        return hit[1]
-    days = trading_days_between(dates if isinstance(dates, pd.DatetimeIndex) else
-                                pd.DatetimeIndex(dates), last, day)
-    if len(_SESSIONS) >= _KEPT:
-        _SESSIONS.clear()
-    _SESSIONS[key] = (dates, days)
-    return days
+    return _kept(_SESSIONS, dates, (id(dates), last, day),
+                 lambda: trading_days_between(dates if isinstance(dates, pd.DatetimeIndex)
+                                              else pd.DatetimeIndex(dates), last, day))
 
 
 def _context(state: PortfolioState, inputs: Inputs, config: Config, vol: np.ndarray,

@@ -233,7 +233,7 @@ def run_tasks(dask_client: Client, fn: Callable[[S, T], R], items: Sequence[T], 
 
     if not items:
         return []
-    [data] = dask_client.scatter([Whole(shared)], broadcast=True, hash=False)
+    data = dask_client.scatter(Whole(shared), broadcast=True, hash=False)
     # each item pickled here, once: the scheduler takes a task's arguments apart and
     # pickles them again for the worker, which for frames (an account's holdings) cost
     # this process more than the pickle itself; bytes go through as they are
