@@ -13,6 +13,7 @@ import pytest
 
 import driftwise.data.sample as sample_module
 from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.versions import exits_of
 from driftwise.config import Config
 from driftwise.config import policies as pol
 from driftwise.config.assemble import backtest_configs, build_rule, cost_params, study_settings
@@ -26,6 +27,7 @@ from driftwise.data.universe import (
 )
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
+from driftwise.policy.book import Book
 from driftwise.validation.branching import Branch, branch_rule, simulate_branch
 from driftwise.validation.events import make_paths, path_days
 from driftwise.validation.study import (
@@ -327,3 +329,34 @@ def test_a_branch_that_trades_after_the_sale_follows_the_new_target() -> None:
                           np.array([0.02e6]), Branch(trade))
     assert old.traded_usd[0, 6] < out.traded_usd[0, 6]
     assert after.day_targets is before.day_targets
+
+
+@pytest.mark.parametrize("config", [pol.monthly(destination="half"),
+                                    pol.threshold(0.05, destination="band_edge")],
+                         ids=["monthly half-way", "threshold band edge"])
+def test_a_rule_that_sizes_part_way_still_sells_the_whole_stock(
+        config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The version of the sale names A3 ("delisted or suspended"), so on the switch day the
+    engine sells the whole position before the rule sizes the event: a half-way or
+    band-edge rule, which would move only part of the way to A3's new target of zero,
+    holds none of it from the sale day to the window's end."""
+    inputs, panel = _inputs(stop=True)
+    assert exits_of(inputs.target_versions[1]) == ("A3",)
+    held: list[np.ndarray] = []
+    end_day = Book.end_day
+
+    def on_end(book: Book, delayed: object) -> None:
+        held.append(book.shares[0].copy())
+        end_day(book, delayed)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Book, "end_day", on_end)
+    base = Config().with_overrides(FREE)
+    start, end = panel.prices.index[100], panel.prices.index[220]
+    result = backtest_configs(inputs, [config.with_overrides(FREE)], start=start, end=end)
+    dates = pd.DatetimeIndex(result.dates)
+    s = int(dates.searchsorted(panel.prices.index[STOP + 1]))
+    a3 = result.tickers.index("A3")
+    shares = np.array(held)[:, a3]
+    assert len(shares) == len(dates) and base.constraints.whole_shares is False
+    assert (shares[:s] > 0).all() and (shares[s:] == 0.0).all()
+    assert result.rebalanced[s, 0]

@@ -54,6 +54,7 @@ from driftwise.backtest.bootstrap import bootstrap_metric
 from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.metrics import policy_metrics
+from driftwise.backtest.versions import exits_of
 from driftwise.data.model import Inputs, SecurityMaster, TargetLevel, Targets
 from driftwise.data.universe import (
     Universe,
@@ -280,12 +281,15 @@ def path_versions(targets: Targets, versions: Sequence[Targets], path: PathSpec,
 def _selling(versions: Sequence[Targets], stops: dict[str, pd.Timestamp]
              ) -> tuple[Targets, ...]:
     """Each version that drops stocks of ``stops`` held by the one before it, with a
-    "delisted or suspended" notice naming them: the engine sells them in full on its
-    switch day (:func:`driftwise.backtest.versions.exits_of`)."""
+    "delisted or suspended" notice naming those it does not name yet (the versions of
+    :func:`~driftwise.data.universe.delisting_versions` name theirs): the engine sells
+    them in full on its switch day (:func:`driftwise.backtest.versions.exits_of`)."""
     out = [versions[0]]
     for before, version in itertools.pairwise(versions):
+        named = set(exits_of(version))
         gone = tuple(sorted(t for t in before.weights.index
-                            if t in stops and t not in version.weights.index))
+                            if t in stops and t not in version.weights.index
+                            and t not in named))
         if gone:
             version = dataclasses.replace(version, notices=(*version.notices, Notice(
                 Flag.NO_PRICE_TODAY, "stopped trading: sold in full at the last price when "

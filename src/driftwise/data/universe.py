@@ -238,10 +238,14 @@ def delisting_versions(targets: Targets, stops: Mapping[str, pd.Timestamp],
     session after each stock's last one (:func:`delisting_day`: the day the stop is
     known), a version without the stock whose weight is spread over the stocks still held,
     in proportion to their weights (an equal-weight target stays equal weight); the cash
-    target is unchanged. The backtest engine switches versions on those days
-    (:mod:`driftwise.backtest.versions`): the switch is an event, so every rule rebalances
-    on it with its own sizing: the stock is sold at its last price (the panel carries it
-    forward) and the proceeds go to the remaining stocks. Stocks whose stop falls on the
+    target is unchanged. Each such version names the stocks it sells in a "delisted or
+    suspended" notice (:data:`~driftwise.flags.Flag.NO_PRICE_TODAY`). The backtest engine
+    switches versions on those days (:mod:`driftwise.backtest.versions`): on the switch day
+    every row first sells its whole position in the named stocks at their last price (the
+    panel carries it forward), paying the day's cost model
+    (:func:`driftwise.backtest.engine.sell_exits`), whatever its rule's sizing (half-way,
+    the band's edge); the switch is an event, so every rule then rebalances on it with its
+    own sizing and the proceeds go to the remaining stocks. Stocks whose stop falls on the
     panel's last session give no version (nothing is left to trade).
 
     Raises
@@ -268,7 +272,10 @@ def delisting_versions(targets: Targets, stops: Mapping[str, pd.Timestamp],
             band_abs=targets.band_abs.drop(gone, errors="ignore"),
             band_rel=targets.band_rel.drop(gone, errors="ignore"),
             source=f"{targets.source}, without {', '.join(sorted(gone))} (stopped trading; "
-                   f"sold on {day.date()})"))
+                   f"sold on {day.date()})",
+            notices=(*targets.notices, Notice(
+                Flag.NO_PRICE_TODAY, "stopped trading: sold in full at the last price when "
+                "this version takes effect", tuple(sorted(gone))))))
     return tuple(out)
 
 
