@@ -65,8 +65,10 @@ def test_ranking_oracle() -> None:
         assert row["n_years"] == 5
     pairs = year_pairs(y, GAMMA).set_index(["a", "b"])
     for i, j in ((0, 1), (0, 2), (1, 2)):
-        m, lo, hi = t_interval(score[:, i] - score[:, j])
+        # each pair at the rank intervals' level: 1 - 0.05/2 with three rules
+        m, lo, hi = t_interval(score[:, i] - score[:, j], 1 - 0.05 / 2)
         row = pairs.loc[("abc"[i], "abc"[j])]
+        assert row["pair_level"] == pytest.approx(0.975, rel=1e-15)
         assert (row["estimate"], row["low"], row["high"]) == pytest.approx((m, lo, hi),
                                                                          rel=1e-9)
         assert row["told_apart"] == (lo > 0 or hi < 0)
@@ -135,6 +137,13 @@ def test_invariants(seed: int, g: int, c: int, shift: float) -> None:
     ranked = year_ranking(y, GAMMA)
     assert (ranked["rank_low"] <= ranked["rank"]).all()
     assert (ranked["rank"] <= ranked["rank_high"]).all()
+    # one level for ties and rank intervals: a rule's interval spans it and its ties only
+    ties = [len([t for t in str(row).split(", ") if t]) for row in ranked["tied_with"]]
+    assert (ranked["rank_high"] - ranked["rank_low"]).tolist() == ties
+    pairs = year_pairs(y, GAMMA)
+    for row in pairs.itertuples():
+        assert (str(row.b) in str(ranked.loc[str(row.a), "tied_with"]).split(", ")) is \
+            (not row.told_apart)
     common = cost + shift * rng.uniform(0.5, 1.5, (g, 1))
     moved = year_ranking(YearlyMetrics(names, y.years, y.days, te, common), GAMMA)
     for column in ("rank_low", "rank_high", "tied_with"):

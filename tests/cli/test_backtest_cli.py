@@ -290,14 +290,18 @@ def test_risk_free_file_makes_cash_earn_its_rate(capsys: pytest.CaptureFixture[s
 def test_the_one_path_ranking_has_intervals_over_calendar_years(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Eight calendar years of the sample: monthly rebalancing (TE 0.5%) is told apart from
-    annual and never (TE 2-3%); annual and never cannot be told apart."""
+    never (TE 3%) at the ranking's level (each pair at 97.5% with three rules), not from
+    annual; annual and never cannot be told apart. Rank intervals span the ties."""
     report = tmp_path / "r.html"
     data = run_json(["--start", "2012-01-03", "--end", "2019-12-31", "--samples", "50",
                      "--policy", "monthly", "--policy", "never", "--policy", "annual",
                      "--report", str(report)], capsys)
     ranked = {r["config"]: r for r in data["ranking_intervals"]}
-    assert data["ranking"][0] == "monthly" and ranked["monthly"]["tied_with"] == ""
-    assert ranked["annual"]["tied_with"] == "never" and ranked["never"]["tied_with"] == "annual"
+    assert data["ranking"][0] == "monthly" and ranked["monthly"]["tied_with"] == "annual"
+    assert ranked["never"]["tied_with"] == "annual"
+    assert set(ranked["annual"]["tied_with"].split(", ")) == {"monthly", "never"}
+    assert (ranked["monthly"]["rank_low"], ranked["monthly"]["rank_high"]) == (1, 2)
+    assert (ranked["never"]["rank_low"], ranked["never"]["rank_high"]) == (2, 3)
     for r in ranked.values():
         assert r["n_years"] == 8
         assert r["score_low"] <= r["score"] <= r["score_high"]
@@ -305,5 +309,7 @@ def test_the_one_path_ranking_has_intervals_over_calendar_years(
     pairs = {(p["a"], p["b"]): p for p in data["ranking_pairs"]}
     assert pairs[("monthly", "never")]["told_apart"] and pairs[("monthly", "never")]["high"] < 0
     assert not pairs[("never", "annual")]["told_apart"]
+    assert not pairs[("monthly", "annual")]["told_apart"]
+    assert all(p["pair_level"] == pytest.approx(0.975) for p in pairs.values())
     html = report.read_text(encoding="utf-8")
     assert "backtest-ranking" in html and "over its 8 calendar years" in html

@@ -11,13 +11,16 @@ observation per cluster:
 * the **mean yearly score** of a rule has the CR2 ``t(G − 1)`` interval of
   :func:`~driftwise.backtest.cluster_robust.clustered_mean` (one value a year: the
   one-sample t interval);
-* two rules **cannot be told apart** when the 95% interval of their mean yearly score
-  difference (paired by year) contains 0, or when there are fewer than two years;
 * a rule's **rank interval** counts the rules shown better (rank low) and worse (rank
   high) than it, each comparison at level ``1 − α/(C − 1)`` (Bonferroni over the rule's
-  ``C − 1`` comparisons), so that it covers the rule's rank with probability 95%
-  (Mogstad, Romano, Shaikh and Wolf 2024, "Inference for Ranks", Rev. Econ. Stud.
-  91(1), the marginal confidence set from simultaneous pairwise intervals).
+  ``C − 1`` comparisons, :func:`joint_level`), so that it covers the rule's rank with
+  probability 95% (Mogstad, Romano, Shaikh and Wolf 2024, "Inference for Ranks", Rev.
+  Econ. Stud. 91(1), the marginal confidence set from simultaneous pairwise intervals);
+* two rules **cannot be told apart** when the interval of their mean yearly score
+  difference (paired by year) at that same level contains 0, or when there are fewer
+  than two years. A rule's rank interval therefore spans exactly itself and the rules it
+  cannot be told apart from: a rule told apart from another is never shown in a rank
+  interval that lets it trade places with it.
 
 Rules are ranked by their mean yearly score, the estimate the intervals belong to (the
 whole-window score, ``window_score``, weighs the years by their days and counts the
@@ -47,17 +50,18 @@ from driftwise.backtest.metrics import (
 from driftwise.errors import ConfigError
 
 __all__ = [
-    "MIN_YEAR_DAYS", "YearlyMetrics", "difference_to", "year_pairs", "year_ranking",
-    "yearly_metrics",
+    "MIN_YEAR_DAYS", "YearlyMetrics", "difference_to", "joint_level", "year_pairs",
+    "year_ranking", "yearly_metrics",
 ]
 
 MIN_YEAR_DAYS = 126
 """Fewest daily returns a calendar year needs to be one of the clusters (half a year)."""
 
 RANKING_BASIS = ("ranked by the mean over the window's calendar years of each rule's yearly "
-                 "γ/2·TE² + cost; intervals CR2 t(G−1) across the years (G shown); two rules "
-                 "cannot be told apart when the 95% interval of their yearly difference "
-                 "holds 0; rank intervals at 95% over each rule's comparisons (Bonferroni)")
+                 "γ/2·TE² + cost; intervals CR2 t(G−1) across the years (G shown); rank "
+                 "intervals at 95% over each rule's comparisons (Bonferroni: each pair at "
+                 "1 − 5%/(C−1)); two rules cannot be told apart when the interval of their "
+                 "yearly difference at that level holds 0")
 """What the one-path ranking rests on, in words (the JSON's ``ranking_basis``)."""
 
 
@@ -155,6 +159,12 @@ def difference_to(values: FloatArray, years: IntArray, base: int, *,
     return clustered_means(values - values[:, [base]], years, level=level)
 
 
+def joint_level(n_rules: int, level: float = LEVEL) -> float:
+    """The level of each of a rule's ``n_rules − 1`` comparisons so that all of them hold
+    together with probability ``level`` (Bonferroni): ``1 − (1 − level)/(n_rules − 1)``."""
+    return 1.0 - (1.0 - level) / max(n_rules - 1, 1)
+
+
 def _apart(low: float, high: float) -> bool:
     """The interval lies on one side of 0 (NaN: not told apart)."""
     return bool(low > 0.0 or high < 0.0)
@@ -164,16 +174,19 @@ def year_pairs(yearly: YearlyMetrics, tracking_aversion: float, *,
                level: float = LEVEL) -> pd.DataFrame:
     """Every pair ``(a, b)``, ``a`` before ``b`` in the configurations' order: the mean
     yearly score difference ``a − b`` (``estimate``) with its CR2 ``t(G − 1)`` interval
-    (``low``, ``high``), ``n_years`` and ``told_apart`` (the interval excludes 0)."""
+    (``low``, ``high``) at the ranking's level for each pair (``pair_level``:
+    :func:`joint_level` of ``level``), ``n_years`` and ``told_apart`` (the interval
+    excludes 0): the ties of :func:`year_ranking`."""
     score = yearly.score(tracking_aversion)
+    each = joint_level(len(yearly.names), level)
     ia, ib = np.triu_indices(len(yearly.names), k=1)
-    mean, low, high = clustered_means(score[:, ia] - score[:, ib], yearly.years, level=level)
+    mean, low, high = clustered_means(score[:, ia] - score[:, ib], yearly.years, level=each)
     rows = [{"a": yearly.names[i], "b": yearly.names[j], "estimate": float(mean[p]),
-             "low": float(low[p]), "high": float(high[p]), "n_years": yearly.n_years,
-             "told_apart": _apart(float(low[p]), float(high[p]))}
+             "low": float(low[p]), "high": float(high[p]), "pair_level": each,
+             "n_years": yearly.n_years, "told_apart": _apart(float(low[p]), float(high[p]))}
             for p, (i, j) in enumerate(zip(ia, ib, strict=True))]
-    return pd.DataFrame(rows, columns=["a", "b", "estimate", "low", "high", "n_years",
-                                       "told_apart"])
+    return pd.DataFrame(rows, columns=["a", "b", "estimate", "low", "high", "pair_level",
+                                       "n_years", "told_apart"])
 
 
 def year_ranking(yearly: YearlyMetrics, tracking_aversion: float, *,
@@ -199,7 +212,7 @@ def year_ranking(yearly: YearlyMetrics, tracking_aversion: float, *,
         if not row.told_apart:
             tied[str(row.a)].append(str(row.b))
             tied[str(row.b)].append(str(row.a))
-    joint = 1.0 - (1.0 - level) / max(n - 1, 1)
+    joint = joint_level(n, level)
     better = np.zeros(n, dtype=np.int64)
     worse = np.zeros(n, dtype=np.int64)
     for j in range(n):

@@ -618,9 +618,9 @@ def ranking_blocks(data: BacktestPageData) -> list[Block]:
     return [Table("backtest-ranking", f"Ranking on this path, over its {g} calendar years",
                   frame, caption="Score cost + γ/2·TE² of each calendar year (at least 126 "
                   "trading days); mean with its 95% CR2 t(G−1) interval across the G years. "
-                  "Two rules cannot be told apart when the 95% interval of their mean yearly "
-                  "difference holds 0; rank intervals cover each rule's comparisons at 95% "
-                  "together (Bonferroni).")]
+                  "Rank intervals cover each rule's comparisons at 95% together "
+                  "(Bonferroni: each pair at 1 − 5%/(C−1)); two rules cannot be told apart "
+                  "when the interval of their mean yearly difference at that level holds 0.")]
 
 
 PATH_TABLE_METRICS = (("te_annual", "TE", fmt_pct), ("cost_per_year", "cost/yr", fmt_bps),
