@@ -117,7 +117,10 @@ def test_a_stock_that_stops_trading_is_sold_and_the_path_runs_to_its_end(
     assert table.loc[table["path"] == hit[0].number, "stopped"].tolist() == ["FFF@2019-10-17"]
     assert table.loc[table["path"] == hit[0].number, "end"].tolist() == [hit[0].end]
     ranking = runs.stats.ranking  # the path statistics still compute
-    assert np.isfinite(ranking[["score", "score_low", "score_high"]].to_numpy()).all()
+    assert np.isfinite(ranking["score"].to_numpy()).all()
+    # one independent block of start dates: no interval across paths, nothing told apart
+    assert runs.stats.n_blocks < 2 and ranking["score_low"].isna().all()
+    assert (ranking["rank_low"] == 1).all() and (ranking["rank_high"] == 2).all()
 
 
 def _by_hand(inputs: Inputs, path: PathSpec) -> Inputs:
@@ -255,3 +258,44 @@ def test_paths_on_dask_equal_the_serial_run(inputs: Inputs, dask_scheduler: str)
         assert spread.runs.notices == serial.runs.notices
     n_paths = len(serial.runs.paths)
     assert n_paths > 2 and seen[-1] == (n_paths, n_paths)
+
+
+def test_intervals_are_widened_for_few_blocks_oracle() -> None:
+    """Each interval is the percentile interval of the draws widened about the estimate by
+    t(G − 1)/z at its level, G = start dates / block (recomputed with scipy here); ranks
+    and ties come from the pairs at 1 − 5%/(C − 1), so a rank interval spans the ties."""
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(11)
+    values = np.abs(rng.normal(0.01, 0.004, (12, 3))) + np.array([0.0, 0.001, 0.02])
+    runs = _toy_runs(values, list(range(12)), samples=300)
+    st = path_statistics(runs, length_days=189, step_days=63, tracking_aversion=2.0, seed=3)
+    assert st.block_starts == 3 and st.n_blocks == 4.0
+    idx = block_bootstrap_indices(12, 3, 300, np.random.default_rng(3))
+    draws = mean_draws(runs, runs.draws["te_annual"], idx)
+    score = 0.5 * 2.0 * values ** 2 + values  # te and cost are the same toy values
+    score_draws = mean_draws(runs, 0.5 * 2.0 * runs.draws["te_annual"] ** 2
+                             + runs.draws["cost_per_year"], idx)
+    widen = sps.t.ppf(0.975, 3.0) / sps.norm.ppf(0.975)
+    summary = st.summary.set_index(["config", "metric"])
+    for c in range(3):
+        est = values[:, c].mean()
+        lo, hi = np.quantile(draws[:, c], [0.025, 0.975])
+        row = summary.loc[(f"r{c}", "te_annual")]
+        assert (row["low"], row["high"]) == pytest.approx(
+            (est - widen * (est - lo), est + widen * (hi - est)), rel=1e-12)
+    joint = 1 - 0.05 / 2
+    widen_j = sps.t.ppf(0.5 + joint / 2, 3.0) / sps.norm.ppf(0.5 + joint / 2)
+    d = st.differences.set_index(["a", "b", "metric"])
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        est = (score[:, i] - score[:, j]).mean()
+        lo, hi = np.quantile(score_draws[:, i] - score_draws[:, j],
+                             [(1 - joint) / 2, 0.5 + joint / 2])
+        row = d.loc[(f"r{i}", f"r{j}", "score")]
+        assert (row["low_joint"], row["high_joint"]) == pytest.approx(
+            (est - widen_j * (est - lo), est + widen_j * (hi - est)), rel=1e-9)
+    r = st.ranking
+    for name, row in r.iterrows():
+        ties = [t for t in str(row["tied_with"]).split(", ") if t]
+        assert row["rank_high"] - row["rank_low"] == len(ties)
+        assert row["rank_low"] <= row["rank"] <= row["rank_high"], name

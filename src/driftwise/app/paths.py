@@ -54,7 +54,11 @@ class PathComparison:
                 f"{s.length_days} sessions each, {who}. Intervals (95%): a moving-block "
                 f"bootstrap over start dates in blocks of {st.block_starts} (paths that "
                 "overlap in time stay together), then a block bootstrap of the days within "
-                "each drawn path.")
+                f"each drawn path; G = {st.n_blocks:.1f} independent blocks of start dates, "
+                "each interval widened by t(G−1)/z"
+                + ("" if st.n_blocks >= 2 else " (fewer than two: no interval)")
+                + "; rank intervals and ties at 95% over each rule's comparisons "
+                "(Bonferroni).")
 
     def _figures(self) -> list[tuple[str, object]]:
         r = self.stats.ranking

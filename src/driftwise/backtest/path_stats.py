@@ -17,12 +17,25 @@ portfolios of draw ``s`` of each path. Metrics without a within-path bootstrap (
 number of rebalances, maximum drift, the Sharpe difference) enter with their observed
 value. Every rule sees the same resamples, so differences are paired.
 
+**Few independent blocks.** The paths hold ``G = n_starts / block_starts`` independent
+blocks of start dates (``PathStats.n_blocks``, shown beside the intervals), often under
+ten. A percentile interval over so few clusters is too narrow (its quantiles are those of
+a normal's, where ``G − 1`` degrees of freedom call for Student's ``t``), so each interval
+is the percentile interval widened about the estimate by ``t(G − 1)/z`` at its level
+(:func:`corrected_interval`; the ``t(G − 1)`` small-sample correction of the rest of the
+product's cluster intervals). With fewer than two blocks there is no interval (NaN) and
+no two rules are told apart.
+
 **Score and ranking**: the score of a path is the utility ``γ/2 · TE² + cost per year``
 (smaller is better, as the single-path ranking). ``P(a beats b)`` is the share of draws in
 which the mean score of ``a`` is below that of ``b``; ``share_of_paths`` the share of paths
-where it is. The ranking ranks the rules by mean score in every draw; a rule's rank
-interval is the 2.5%-97.5% range of its ranks, and two rules **cannot be told apart**
-when the interval of their score difference contains 0.
+where it is; ``p_best`` the share of draws in which a rule ranks first. As the one-path
+ranking (:mod:`driftwise.backtest.years`), a rule's **rank interval** counts the rules
+shown better and worse than it, each of its ``C − 1`` score differences at level
+``1 − α/(C − 1)`` (Bonferroni), and two rules **cannot be told apart** when their
+difference's interval at that level contains 0: the rank interval spans exactly the rule
+and its ties. The differences table shows each pair at 95% and at that level
+(``low_joint``, ``high_joint``).
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from driftwise._types import FloatArray, IntArray
 from driftwise.backtest.bootstrap import block_bootstrap_indices
@@ -52,8 +66,9 @@ class PathStats:
         One row per (rule, metric): ``mean``, ``low``, ``high``, ``median`` across paths.
     differences : pd.DataFrame
         One row per (a, b, metric), ``a`` before ``b`` in the rules' order: ``estimate``
-        (mean of a − b), ``low``, ``high``, ``p_a_better`` (share of draws where ``a`` is
-        better on the metric), ``share_of_paths`` (share of paths where it is).
+        (mean of a − b), ``low``, ``high`` (95%), ``low_joint``, ``high_joint`` (at the
+        ranking's level ``1 − 5%/(C − 1)``), ``p_a_better`` (share of draws where ``a``
+        is better on the metric), ``share_of_paths`` (share of paths where it is).
     ranking : pd.DataFrame
         Best first by mean score: ``rank``, ``score``, ``score_low``, ``score_high``,
         ``rank_low``, ``rank_high``, ``tied_with`` (the rules it cannot be told apart
@@ -68,6 +83,32 @@ class PathStats:
     n_paths: int
     n_starts: int
     block_starts: int
+
+    @property
+    def n_blocks(self) -> float:
+        """``G``: the independent blocks of start dates, ``n_starts / block_starts``."""
+        return self.n_starts / self.block_starts
+
+
+def corrected_interval(estimate: FloatArray, draws: FloatArray, level: float,
+                       n_blocks: float) -> tuple[FloatArray, FloatArray]:
+    """The percentile interval of ``draws`` (axis 0) at ``level``, each side's distance
+    from ``estimate`` widened by ``t(G − 1)/z`` at that level (``G = n_blocks``): the
+    small-sample correction for few independent blocks (module notes). NaN with fewer
+    than two blocks."""
+    q = 0.5 + level / 2.0
+    if n_blocks < 2.0:
+        nan = np.full(np.shape(estimate), np.nan)
+        return nan, nan.copy()
+    low, high = np.nanquantile(draws, [1.0 - q, q], axis=0)
+    widen = float(stats.t.ppf(q, n_blocks - 1.0) / stats.norm.ppf(q))
+    return (estimate - widen * (estimate - low), estimate + widen * (high - estimate))
+
+
+def joint_level(n_rules: int) -> float:
+    """Each of a rule's ``n_rules − 1`` comparisons' level so that together they hold at
+    95% (Bonferroni), as :func:`driftwise.backtest.years.joint_level`."""
+    return 1.0 - ALPHA / max(n_rules - 1, 1)
 
 
 def start_blocks(length_days: int, step_days: int) -> int:
@@ -123,9 +164,10 @@ def path_statistics(runs: PathRuns, *, length_days: int, step_days: int,
     draws = {m: path_draws(runs, m, starts) for m in PATH_METRICS}
     draws["score"] = _score_draws(runs, starts, tracking_aversion)
     metrics = [*PATH_METRICS, "score"]
-    summary = _summary(runs.names, observed, draws, metrics)
-    differences = _differences(runs.names, observed, draws, metrics)
-    ranking = _ranking(runs.names, observed["score"], draws["score"], differences)
+    g = n_starts / block
+    summary = _summary(runs.names, observed, draws, metrics, g)
+    differences = _differences(runs.names, observed, draws, metrics, g)
+    ranking = _ranking(runs.names, observed["score"], draws["score"], differences, g)
     return PathStats(summary=summary, differences=differences, ranking=ranking,
                      n_paths=len(runs.paths), n_starts=n_starts, block_starts=block)
 
@@ -136,54 +178,68 @@ def _score_draws(runs: PathRuns, starts: IntArray, gamma: float) -> FloatArray:
 
 
 def _summary(names: list[str], observed: dict[str, FloatArray], draws: dict[str, FloatArray],
-             metrics: list[str]) -> pd.DataFrame:
+             metrics: list[str], g: float) -> pd.DataFrame:
     rows = []
     for metric in metrics:
-        low, high = np.nanquantile(draws[metric], [ALPHA / 2, 1 - ALPHA / 2], axis=0)
+        mean = np.nanmean(observed[metric], axis=0)
+        low, high = corrected_interval(mean, draws[metric], 1.0 - ALPHA, g)
         for c, name in enumerate(names):
-            rows.append({"config": name, "metric": metric,
-                         "mean": float(np.nanmean(observed[metric][:, c])),
+            rows.append({"config": name, "metric": metric, "mean": float(mean[c]),
                          "low": float(low[c]), "high": float(high[c]),
                          "median": float(np.nanmedian(observed[metric][:, c]))})
     return pd.DataFrame(rows)
 
 
 def _differences(names: list[str], observed: dict[str, FloatArray],
-                 draws: dict[str, FloatArray], metrics: list[str]) -> pd.DataFrame:
+                 draws: dict[str, FloatArray], metrics: list[str], g: float) -> pd.DataFrame:
     rows = []
+    joint = joint_level(len(names))
     for metric in metrics:
         sign = -1.0 if metric in HIGHER_IS_BETTER else 1.0
         for i, a in enumerate(names):
             for j in range(i + 1, len(names)):
                 d = draws[metric][:, i] - draws[metric][:, j]
                 o = observed[metric][:, i] - observed[metric][:, j]
-                low, high = np.nanquantile(d, [ALPHA / 2, 1 - ALPHA / 2])
+                estimate = np.asarray(np.nanmean(o))
+                low, high = corrected_interval(estimate, d, 1.0 - ALPHA, g)
+                low_j, high_j = corrected_interval(estimate, d, joint, g)
                 rows.append({"a": a, "b": names[j], "metric": metric,
-                             "estimate": float(np.nanmean(o)), "low": float(low),
-                             "high": float(high),
+                             "estimate": float(estimate), "low": float(low),
+                             "high": float(high), "low_joint": float(low_j),
+                             "high_joint": float(high_j),
                              "p_a_better": float(np.mean(sign * d < 0)),
                              "share_of_paths": float(np.mean(sign * o < 0))})
     return pd.DataFrame(rows)
 
 
 def _ranking(names: list[str], observed: FloatArray, draws: FloatArray,
-             differences: pd.DataFrame) -> pd.DataFrame:
+             differences: pd.DataFrame, g: float) -> pd.DataFrame:
     ranks = np.argsort(np.argsort(draws, axis=1, kind="stable"), axis=1, kind="stable") + 1
     score = np.nanmean(observed, axis=0)
-    low, high = np.nanquantile(draws, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
-    rank_low, rank_high = np.quantile(ranks, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
+    low, high = corrected_interval(score, draws, 1.0 - ALPHA, g)
     scores = (differences[differences["metric"] == "score"] if len(differences)
               else differences)  # one rule: no pair
-    tied = {n: [] for n in names}  # type: dict[str, list[str]]
+    n = len(names)
+    tied = {name: [] for name in names}  # type: dict[str, list[str]]
+    better = dict.fromkeys(names, 0)  # rules shown better than the rule
+    worse = dict.fromkeys(names, 0)
     for _, row in scores.iterrows():
-        if row["low"] <= 0.0 <= row["high"]:
-            tied[row["a"]].append(row["b"])
-            tied[row["b"]].append(row["a"])
+        a, b = str(row["a"]), str(row["b"])
+        if row["high_joint"] < 0.0:  # a's score below b's: a better
+            better[b] += 1
+            worse[a] += 1
+        elif row["low_joint"] > 0.0:
+            better[a] += 1
+            worse[b] += 1
+        else:  # the interval holds 0, or there is none
+            tied[a].append(b)
+            tied[b].append(a)
     frame = pd.DataFrame({
         "score": score, "score_low": low, "score_high": high,
-        "rank_low": rank_low.astype(int), "rank_high": rank_high.astype(int),
+        "rank_low": [1 + better[name] for name in names],
+        "rank_high": [n - worse[name] for name in names],
         "p_best": (ranks == 1).mean(axis=0),
-        "tied_with": [", ".join(tied[n]) for n in names]},
+        "tied_with": [", ".join(tied[name]) for name in names]},
         index=pd.Index(names, name="config"))
     frame = frame.sort_values("score", kind="stable")
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))

@@ -311,7 +311,7 @@ def paths_dict(paths: PathComparison) -> dict[str, object]:
     """JSON form of the many-path comparison."""
     st = paths.stats
     return {"description": paths.describe(), "n_paths": st.n_paths, "n_starts": st.n_starts,
-            "block_starts": st.block_starts,
+            "block_starts": st.block_starts, "n_blocks": st.n_blocks,
             "settings": dataclasses.asdict(paths.settings),
             "ranking": st.ranking.reset_index(), "summary": st.summary,
             "differences": st.differences, "paths": paths.runs.table()}
@@ -349,7 +349,8 @@ def show_paths(paths: PathComparison) -> None:
         "Sharpe − ref": [cell(n, "sharpe_diff", 1.0, "", 3) for n in names],
         "cannot be told apart from": [t or "-" for t in st.ranking["tied_with"]]},
         index=pd.Index(names, name="policy"))
-    console.print(frame_table(shown, f"Across {st.n_paths} paths: mean [95% interval]"))
+    console.print(frame_table(shown, f"Across {st.n_paths} paths: mean [95% interval, "
+                                     f"G = {st.n_blocks:.1f} blocks of start dates]"))
     d = st.differences[st.differences["metric"] == "score"]
     pairs = pd.DataFrame({
         "score a − b": [f"{1e4 * e:+.1f} [{1e4 * lo:+.1f}, {1e4 * hi:+.1f}] bps"
