@@ -184,8 +184,9 @@ def test_a_cell_whose_calm_spread_is_not_positive_has_no_multiplier(
                       & (result.table["tier"] == "all")].sort_values("regime_index")
     assert cs["spread_bps"].iloc[0] <= 0
     assert cs["multiplier"].isna().all() and cs["multiplier_low"].isna().all()
-    with pytest.raises(DataError, match="not usable"):
+    with pytest.raises(DataError, match="not usable") as err:
         config_fragment(result, Estimator.CORWIN_SCHULTZ)
+    assert "calm spread is" in str(err.value) and "does not resolve" in str(err.value)
     shown = result.to_dict((1.0, 1.5, 2.5))
     assert shown["rows"][0]["multiplier"] is None  # JSON null, not NaN
     json.dumps(shown, allow_nan=False)
@@ -292,6 +293,10 @@ def test_the_fragment_is_a_configuration(market: tuple[dict[str, pd.DataFrame], 
     assert params.vix_breaks == BREAKS
     assert "months" in text and "abdi-ranaldo" in text and "episodes" in text
     assert "12-month blocks" in text
+    top = result.table.query("estimator == 'abdi-ranaldo' and tier == 'all' "
+                             "and regime_index == 2").iloc[0]
+    verdict = claim_verdict(top["multiplier_low"], top["multiplier_high"])
+    assert f"against the methodology's 2-3x normal: {verdict}." in text
     cs = cost_params(loads_config(config_fragment(result, Estimator.CORWIN_SCHULTZ, "all")))
     assert cs.vix_multipliers == pytest.approx(result.multipliers(Estimator.CORWIN_SCHULTZ),
                                                abs=5e-4)

@@ -539,12 +539,15 @@ def config_fragment(result: Calibration, estimator: Estimator, tier: str = ALL_T
     """A ``[costs]`` fragment setting ``vix_multipliers`` to the measured values, with the
     intervals and the sample as comments (paste it into a configuration, or merge it)."""
     mults = result.multipliers(estimator, tier)
-    if not mults or not all(math.isfinite(v) and v > 0 for v in mults):
-        raise DataError("the measured multipliers are not usable", field="vix_multipliers",
-                        expected="a positive multiplier in every regime",
-                        found=", ".join(f"{v:g}" for v in mults) or "no regime measured")
     rows = result.table[(result.table["estimator"] == estimator.value)
                         & (result.table["tier"] == tier)].sort_values("regime_index")
+    if not mults or not all(math.isfinite(v) and v > 0 for v in mults):
+        found = ", ".join(f"{v:g}" for v in mults) or "no regime measured"
+        if len(rows) and not float(rows["spread_bps"].iloc[0]) > 0:
+            found += (f" (the calm spread is {float(rows['spread_bps'].iloc[0]):.1f} bps, not "
+                      f"positive: {estimator.value} does not resolve these spreads)")
+        raise DataError("the measured multipliers are not usable", field="vix_multipliers",
+                        expected="a positive multiplier in every regime", found=found)
     lines = [f"# VIX multipliers measured by driftwise calibrate-costs ({estimator.value}, "
              f"tier {tier}),",
              f"# {result.n_stocks} stocks, {result.start} .. {result.end}, "
@@ -553,6 +556,14 @@ def config_fragment(result: Calibration, estimator: Estimator, tier: str = ALL_T
     lines += [f"#   VIX {row.regime}: {row.multiplier:.2f} ({row.multiplier_low:.2f} .. "
               f"{row.multiplier_high:.2f}), spread {row.spread_bps:.1f} bps, "
               f"{row.months} months in {row.episodes} episodes" for row in rows.itertuples()]
+    top = rows.iloc[-1]
+    low, high = float(top["multiplier_low"]), float(top["multiplier_high"])
+    lines.append(f"# VIX {top['regime']} against the methodology's {STRESS_CLAIM[0]:g}-"
+                 f"{STRESS_CLAIM[1]:g}x normal: {claim_verdict(low, high)}.")
+    same = [str(r.regime) for r in rows.iloc[1:].itertuples() if r.multiplier_low <= 1.0]
+    if same:
+        lines.append(f"# The interval of VIX {', '.join(same)} holds 1: not told apart from "
+                     "the calm spread.")
     lines += [f"# {line}" for line in textwrap.wrap(result.tier_note(), 86)]
     values = ", ".join(f"{v:.3f}" for v in mults)
     breaks = ", ".join(f"{b:g}" for b in result.breaks)
