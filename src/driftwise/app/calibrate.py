@@ -560,7 +560,9 @@ def config_fragment(result: Calibration, estimator: Estimator, tier: str = ALL_T
     low, high = float(top["multiplier_low"]), float(top["multiplier_high"])
     lines.append(f"# VIX {top['regime']} against the methodology's {STRESS_CLAIM[0]:g}-"
                  f"{STRESS_CLAIM[1]:g}x normal: {claim_verdict(low, high)}.")
-    same = [str(r.regime) for r in rows.iloc[1:].itertuples() if r.multiplier_low <= 1.0]
+    later = rows.iloc[1:]
+    same = [str(regime) for regime, lo in zip(later["regime"], later["multiplier_low"],
+                                              strict=True) if float(lo) <= 1.0]
     if same:
         lines.append(f"# The interval of VIX {', '.join(same)} holds 1: not told apart from "
                      "the calm spread.")
