@@ -413,3 +413,40 @@ def test_the_open_takes_the_overnight_return_out_of_corwin_schultz(tmp_path: Pat
     with pytest.raises(DataError, match="open") as err:
         read_bars(path)
     assert "row 3" in str(err.value)
+
+
+def test_the_command_shows_the_table_then_refuses_an_undefined_fragment(
+        tmp_path: Path, market: tuple[dict[str, pd.DataFrame], pd.Series],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bars, vix = market
+    flat = {t: f.assign(high=np.maximum(f["close"] * 1.000001, f["close"]),
+                        low=np.minimum(f["close"] * 0.999999, f["close"]))
+            for t, f in bars.items()}  # ranges without a spread: Corwin-Schultz reads <= 0
+    folder = _write(tmp_path, (flat, vix))
+    args = ["calibrate-costs", "--bars", str(folder / "bars"), "--vix", str(folder / "vix.csv"),
+            "--start", "2005-01-03", "--bootstrap", "50", "--out", str(tmp_path / "f.toml")]
+    assert main(args) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "Effective spreads" in captured.out and "no multiplier (the calm spread" in \
+        captured.out
+    assert "not usable" in captured.err and "calm spread is" in captured.err
+    assert not (tmp_path / "f.toml").exists()
+
+
+def test_the_verdict_line_says_plainly_when_multipliers_stay_near_1() -> None:
+    from driftwise.cli.calibrate import verdict_lines
+
+    table = pd.DataFrame({
+        "estimator": "corwin-schultz", "tier": "all", "regime_index": [0, 1, 2],
+        "regime": ["< 20", "20-30", ">= 30"], "spread_bps": [5.0, 5.5, 6.5],
+        "multiplier": [1.0, 1.1, 1.3], "multiplier_low": [1.0, 1.0, 1.1],
+        "multiplier_high": [1.0, 1.2, 1.45], "months": [179, 118, 52], "episodes": [12, 26, 17],
+        "configured": [1.0, 1.5, 2.5], "configured_inside": [True, False, False],
+        "claim_verdict": ["", "", "not supported"]})
+    first, second = verdict_lines(table, Estimator.CORWIN_SCHULTZ, "all")
+    assert first == ("VIX >= 30, corwin-schultz, tier all: spreads x1.30 [1.10, 1.45] the calm "
+                     "ones (52 months in 17 episodes); the methodology's 2-3x normal: not "
+                     "supported; the configured x2.5 is outside the interval.")
+    assert second.startswith("The measured multipliers stay within 1-1.5x")
+    assert verdict_lines(table, Estimator.ABDI_RANALDO, "all") == [
+        "No abdi-ranaldo rows for tier all: nothing to judge."]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -87,10 +88,12 @@ def calibrate_command(
         end=dt.date.fromisoformat(end) if end else None, n_boot=bootstrap,
         block_months=block_months)
     table = result.judged(params.vix_multipliers)
-    if out is not None:
-        write_text(out, config_fragment(result, estimator, tier))
+    # the fragment is built after the table is shown: when the multipliers are undefined,
+    # the refusal comes with the table that says why
     if as_json:
         print_json(result.to_dict(params.vix_multipliers))
+        if out is not None:
+            write_text(out, config_fragment(result, estimator, tier))
         return
     console.print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, "
                   f"{result.n_months} months; 95% intervals from {result.n_boot} draws of a "
@@ -101,6 +104,7 @@ def calibrate_command(
     for line in verdict_lines(table, estimator, tier):
         console.print(line, highlight=False)
     if out is not None:
+        write_text(out, config_fragment(result, estimator, tier))
         console.print(f"Wrote {out} ({estimator.value}, tier {tier}).", highlight=False)
 
 
@@ -117,12 +121,19 @@ def verdict_lines(table: pd.DataFrame, estimator: Estimator, tier: str) -> list[
     top = rows.iloc[-1]
     low, high = STRESS_CLAIM
     mult, lo, hi = (float(top[c]) for c in ("multiplier", "multiplier_low", "multiplier_high"))
-    lines = [f"VIX {top['regime']}, {estimator.value}, tier {tier}: spreads x{mult:.2f} "
-             f"[{lo:.2f}, {hi:.2f}] the calm ones ({int(top['months'])} months in "
-             f"{int(top['episodes'])} episodes); the methodology's {low:g}-{high:g}x normal: "
-             f"{top['claim_verdict']}; the configured x{float(top['configured']):g} is "
-             f"{'inside' if top['configured_inside'] else 'outside'} the interval."]
-    if hi <= 1.5:
+    calm = float(rows["spread_bps"].iloc[0])
+    measured = (f"spreads x{mult:.2f} [{lo:.2f}, {hi:.2f}] the calm ones"
+                if math.isfinite(mult) else
+                f"no multiplier (the calm spread, {calm:.1f} bps, is not positive: "
+                f"{estimator.value} does not resolve these spreads)")
+    configured = float(top["configured"])
+    lines = [f"VIX {top['regime']}, {estimator.value}, tier {tier}: {measured} "
+             f"({int(top['months'])} months in {int(top['episodes'])} episodes); the "
+             f"methodology's {low:g}-{high:g}x normal: {top['claim_verdict']}; the configured "
+             f"x{configured:g} is "
+             + ("inside the interval." if top["configured_inside"] else
+                "outside the interval." if math.isfinite(lo) else "not tested (no interval).")]
+    if math.isfinite(hi) and hi <= 1.5:
         lines.append(f"The measured multipliers stay within 1-1.5x: spreads under stress are "
                      f"close to calm ones on this estimator; the configured "
                      f"{', '.join(f'{v:g}' for v in rows['configured'])} exceed them.")
