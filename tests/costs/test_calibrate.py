@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.app.calibrate import (
     block_weights,
@@ -450,3 +452,13 @@ def test_the_verdict_line_says_plainly_when_multipliers_stay_near_1() -> None:
     assert second.startswith("The measured multipliers stay within 1-1.5x")
     assert verdict_lines(table, Estimator.ABDI_RANALDO, "all") == [
         "No abdi-ranaldo rows for tier all: nothing to judge."]
+
+
+@given(st.integers(1, 60), st.integers(1, 24), st.integers(0, 10_000))
+@settings(max_examples=60, deadline=None)
+def test_every_draw_holds_as_many_months_as_the_sample(n_months: int, block: int,
+                                                       seed: int) -> None:
+    weights = block_weights(n_months, block, 7, np.random.default_rng(seed))
+    assert weights.shape == (7, n_months)
+    assert (weights.sum(1) == n_months).all() and (weights >= 0).all()
+    assert np.array_equal(weights, np.round(weights))

@@ -173,3 +173,23 @@ def test_the_open_removes_the_whole_overnight_return() -> None:
                                      ** 2, rel=1e-12)
     ar = pair_moments(Estimator.ABDI_RANALDO, high, low, close, opening)
     np.testing.assert_allclose(ar[:, 0], abdi_ranaldo_terms(high, low, close), rtol=1e-12)
+
+
+@given(st.floats(0.01, 100.0), st.integers(0, 1000))
+@settings(max_examples=40, deadline=None)
+def test_the_moment_form_does_not_depend_on_the_price_level(scale: float, seed: int) -> None:
+    """Spreads are fractions of price: scaling every price by one factor, or moving each
+    day's whole bar by an overnight factor that the open records, changes nothing."""
+    high, low, close = simulated_bars(0.004, 0.01, 30, seed)
+    opening = np.concatenate([[close[0]], close[:-1]])  # each day opens at the last close
+    base = pooled_spread(Estimator.CORWIN_SCHULTZ, pair_moments(
+        Estimator.CORWIN_SCHULTZ, high, low, close, opening).mean(0))
+    scaled = pooled_spread(Estimator.CORWIN_SCHULTZ, pair_moments(
+        Estimator.CORWIN_SCHULTZ, scale * high, scale * low, scale * close,
+        scale * opening).mean(0))
+    assert scaled == pytest.approx(base, rel=1e-9, abs=1e-12)
+    factor = np.cumprod(np.random.default_rng(seed).lognormal(0.0, 0.01, 30))
+    moved = pooled_spread(Estimator.CORWIN_SCHULTZ, pair_moments(
+        Estimator.CORWIN_SCHULTZ, high * factor, low * factor, close * factor,
+        opening * factor).mean(0))
+    assert moved == pytest.approx(base, rel=1e-9, abs=1e-12)
