@@ -4,10 +4,12 @@
    OHLCV to 2021-04-21) estimated by Corwin-Schultz and Abdi-Ranaldo, by VIX regime
    (CBOE VIX close) and size tier (the cost model's tiers from the market cap known on each
    stock's first session of the year: the last snapshot dated on or before it, else the
-   dollar-volume proxy; no snapshot exists before 2012-12-27), with 95% intervals from a
-   bootstrap of calendar months; the measured multipliers beside the configured ones
-   (1.0 / 1.5 / 2.5) and the methodology's "2-3x normal" under stress. The same computation
-   as ``driftwise calibrate-costs``.
+   dollar-volume proxy; no snapshot exists before 2012-12-27), each cell's spread the
+   estimator's moment form over its pairs, with 95% intervals from a bootstrap of 12-month
+   blocks of calendar months (the months and episodes behind each cell beside it); the
+   measured multipliers beside the configured ones (1.0 / 1.5 / 2.5) and the methodology's
+   "2-3x normal" under stress, with its verdict. The same computation as
+   ``driftwise calibrate-costs``.
 2. The share of the day's volume the VWAP schedule's profile expects in the first 49 s
    of the session, against the executions of LOBSTER's AAPL sample (2012-06-21, NASDAQ,
    09:30:00-09:30:49) over that day's consolidated volume.
@@ -34,6 +36,7 @@ from driftwise._atomic import write_text
 from driftwise.app.calibrate import calibrate_folder
 from driftwise.cli._output import to_jsonable
 from driftwise.costs import CostParams
+from driftwise.costs.regime import claim_verdict
 from driftwise.execution.profile import NYSE_HALF_HOUR_PROFILE
 
 BARS = "sp500-daily-ohlcv-alphavantage/daily"
@@ -61,27 +64,33 @@ def spreads(data: Path, limit: int | None, n_boot: int, json_file: Path | None =
                                          indent=2) + "\n")
         print(f"wrote {json_file}")
     print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, {result.n_months} months, "
-          f"{n_boot} bootstrap draws of months; {seconds:.1f} s wall, {cpu:.1f} s CPU, load "
+          f"{n_boot} draws of a bootstrap of {result.block_months}-month blocks; "
+          f"{seconds:.1f} s wall, {cpu:.1f} s CPU, load "
           f"average {os.getloadavg()[0]:.1f} (under load: noisy)")
     print(result.tier_note())
     table = result.table
     configured = dict(enumerate(params.vix_multipliers))
     print(f"\n{'estimator':<15} {'tier':<8} {'VIX':<6} {'spread bps':>10} {'95% interval':>16} "
-          f"{'mult':>6} {'mult 95%':>14} {'config':>6} {'pairs':>9} {'stocks':>6} {'months':>6}")
+          f"{'mult':>6} {'mult 95%':>14} {'config':>6} {'pairs':>9} {'stocks':>6} {'months':>6} "
+          f"{'episodes':>8}")
     for row in table.itertuples():
         print(f"{row.estimator:<15} {row.tier:<8} {row.regime:<6} {row.spread_bps:>10.1f} "
               f"{row.spread_low_bps:>7.1f} .. {row.spread_high_bps:<6.1f} {row.multiplier:>6.2f} "
               f"{row.multiplier_low:>6.2f} .. {row.multiplier_high:<5.2f} "
               f"{configured[row.regime_index]:>6g} {row.pairs:>9,} {row.stocks:>6} "
-              f"{row.months:>6}")
+              f"{row.months:>6} {row.episodes:>8}")
     stressed = table[(table["tier"] == "all") & (table["regime_index"] == 2)]
     print("\nStressed (VIX >= 30) over calm, all tiers, against the methodology's 2-3x and the "
           "configured 2.5x:")
+    calm = table[(table["tier"] == "all") & (table["regime_index"] == 0)].set_index("estimator")
     for row in stressed.itertuples():
-        inside = ("overlaps" if row.multiplier_low <= 3 and row.multiplier_high >= 2
-                  else "does not overlap")
+        verdict = claim_verdict(float(row.multiplier_low), float(row.multiplier_high))
+        note = ""
+        if not float(calm.loc[row.estimator, "spread_bps"]) > 0:
+            note = (f" (no multiplier: the calm spread, "
+                    f"{float(calm.loc[row.estimator, 'spread_bps']):.1f} bps, is not positive)")
         print(f"  {row.estimator}: {row.multiplier:.2f} ({row.multiplier_low:.2f} .. "
-              f"{row.multiplier_high:.2f}): its interval {inside} 2-3x")
+              f"{row.multiplier_high:.2f}), {row.episodes} episodes: 2-3x {verdict}{note}")
 
 
 def vwap_profile(data: Path) -> None:

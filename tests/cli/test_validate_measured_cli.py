@@ -97,11 +97,14 @@ def test_validate_rules_shows_them_beside_the_verdicts(
     assert [r["rule"] for r in data["rules"]] == ["Rule 1", "Rule 2", "Rule 3", "Rule 4"]
     assert len(data["vix_multipliers"]) == len(read_multipliers(measured["multipliers"]))
     assert {r["config"] for r in data["path_ranking"]} == {"monthly", "never", "threshold 5%"}
-    # the VIX claim's independent observations: the months of the stressed regime
+    # the VIX claim's independent observations: the episodes (runs of consecutive months)
+    # of the stressed regime
     printed = json.loads(measured["multipliers"].read_text())
     (claim,) = [r for r in data["research"] if r["claim"] == "VIX multipliers"][:1]
-    assert claim["observations"] == printed["months_by_regime"]["all"][">= 30"]
-    assert claim["observations_unit"] == "months"
+    (stressed,) = [r for r in printed["rows"] if r["estimator"] == "corwin-schultz"
+                   and r["tier"] == "all" and r["regime"] == ">= 30"]
+    assert claim["observations"] == stressed["episodes"]
+    assert claim["observations_unit"] == "episodes of consecutive months"
     assert "not in the calibration's table" not in claim["interval"]
     html = report.read_text(encoding="utf-8")
     for block in ("validation-vix-multipliers-table", "validation-path-ranking-table",

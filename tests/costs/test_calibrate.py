@@ -1,6 +1,8 @@
 """``driftwise calibrate-costs`` (``app.calibrate``): spreads by VIX regime and size tier
 on simulated bars whose spread per regime is known, each cell recomputed independently
-from the estimators, the month bootstrap, the configuration fragment and bad input."""
+from the estimators' moment form, the block bootstrap of months against a plain loop, the
+episodes, the verdict against the methodology's "2-3x", the configuration fragment and
+bad input."""
 
 from __future__ import annotations
 
@@ -11,19 +13,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.app.calibrate import (
+    block_weights,
     calibrate,
     calibrate_folder,
     config_fragment,
+    episodes,
     read_bars,
     yearly_caps,
     yearly_tiers,
 )
-from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from driftwise.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, main
 from driftwise.config import loads_config
 from driftwise.config.assemble import cost_params
-from driftwise.costs.spread_estimators import Estimator, pair_values, pooled_spread
+from driftwise.costs.regime import claim_verdict
+from driftwise.costs.spread_estimators import Estimator, pair_moments, pooled_spread
 from driftwise.costs.tiers import TierDefaults
 from driftwise.errors import DataError
 
@@ -73,16 +80,17 @@ def test_each_cell_is_the_estimators_average_over_its_pairs(
     table = run(market).set_index(["estimator", "tier", "regime_index"])
     bars, vix = market
     for estimator in Estimator:
-        values: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        values: dict[int, list[np.ndarray]] = {0: [], 1: [], 2: []}
         for frame in bars.values():  # oracle: pair t belongs to the regime of day t's VIX
-            v = pair_values(estimator, frame["high"], frame["low"], frame["close"])
+            v = pair_moments(estimator, frame["high"], frame["low"], frame["close"])
             for t, value in enumerate(v):
                 level = vix.loc[frame.index[t]]
                 values[int(level >= 20) + int(level >= 30)].append(value)
-        calm = float(pooled_spread(estimator, np.mean(values[0])))
+        # the moment form: the spread of the cell's mean values, none truncated before
+        calm = float(pooled_spread(estimator, np.mean(values[0], axis=0)))
         for k, found in values.items():
             row = table.loc[(estimator.value, "all", k)]
-            expected = float(pooled_spread(estimator, np.mean(found)))
+            expected = float(pooled_spread(estimator, np.mean(found, axis=0)))
             assert row["spread_bps"] == pytest.approx(1e4 * expected, rel=1e-9)
             assert row["multiplier"] == pytest.approx(expected / calm, rel=1e-9)
             assert row["pairs"] == len(found)
@@ -98,7 +106,10 @@ def test_the_measured_multipliers_follow_the_simulated_spreads(
     assert mult[0] == 1.0
     assert 1.4 < mult[1] < 2.8 and 2.8 < mult[2] < 5.6, mult  # simulated: 2 and 4
     cs = table[(table["estimator"] == "corwin-schultz") & (table["tier"] == "all")]
-    assert (np.diff(cs.sort_values("regime_index")["multiplier"].to_numpy()) > 0).all()
+    mult = cs.sort_values("regime_index")["multiplier"].to_numpy()
+    assert 1.6 < mult[1] < 2.4 and 3.2 < mult[2] < 4.8, mult  # simulated: 2 and 4
+    spread = cs.sort_values("regime_index")["spread_bps"].to_numpy()
+    np.testing.assert_allclose(spread, [40.0, 80.0, 160.0], rtol=0.2)
 
 
 def test_the_bootstrap_is_repeatable_and_counts_months(
@@ -112,6 +123,75 @@ def test_the_bootstrap_is_repeatable_and_counts_months(
     months = pd.Series(vix.index[:-1].to_period("M")).groupby(regime).nunique()
     rows = a[(a["tier"] == "all") & (a["estimator"] == "abdi-ranaldo")]
     assert rows.sort_values("regime_index")["months"].tolist() == months.tolist()
+    # episodes: runs of consecutive months of each regime, counted by hand
+    month_regime = pd.Series(regime, index=vix.index[:-1].to_period("M"))
+    for k, found in zip(rows.sort_values("regime_index")["regime_index"],
+                        rows.sort_values("regime_index")["episodes"], strict=True):
+        held = sorted({m.ordinal for m in month_regime[month_regime == k].index})
+        runs = sum(1 for i, o in enumerate(held) if i == 0 or o != held[i - 1] + 1)
+        assert found == runs
+    # longer blocks: other intervals from the same draws' seed
+    d = run(market, block_months=1)
+    assert not np.allclose(a["multiplier_low"], d["multiplier_low"], equal_nan=True)
+    pd.testing.assert_series_equal(a["multiplier"], d["multiplier"])
+    with pytest.raises(ValueError, match="block_months"):
+        run(market, block_months=0)
+
+
+def test_block_weights_are_a_circular_moving_block_bootstrap() -> None:
+    """Against a plain loop: the same starts, blocks of consecutive months wrapping round
+    the end, the last block cut so that a draw holds as many months as the sample."""
+    n_months, block, n_boot = 23, 5, 40
+    got = block_weights(n_months, block, n_boot, np.random.default_rng(4))
+    starts = np.random.default_rng(4).integers(0, n_months, size=(n_boot, 5))
+    for b in range(n_boot):
+        expected = np.zeros(n_months)
+        drawn = 0
+        for start in starts[b]:
+            for j in range(block):
+                if drawn < n_months:
+                    expected[(start + j) % n_months] += 1
+                    drawn += 1
+        np.testing.assert_array_equal(got[b], expected)
+    assert (got.sum(1) == n_months).all()
+    np.testing.assert_array_equal(block_weights(12, 12, 3, np.random.default_rng(0)),
+                                  np.ones((3, 12)))  # one block: the whole circle
+
+
+def test_episodes_are_runs_of_consecutive_months() -> None:
+    months = pd.Series(pd.PeriodIndex(["2008-09", "2008-10", "2008-10", "2008-12", "2009-01",
+                                       "2011-08", "2020-03"], freq="M"))
+    assert episodes(months) == 4  # 2008-09..10, 2008-12..2009-01, 2011-08, 2020-03
+    assert episodes(months.iloc[:0]) == 0
+
+
+@pytest.mark.parametrize(("low", "high", "verdict"), [
+    (2.16, 2.91, "supported"), (2.0, 3.0, "supported"), (1.8, 2.5, "inconclusive"),
+    (2.5, 3.4, "inconclusive"), (0.9, 1.4, "not supported"), (3.1, 3.5, "not supported"),
+    (math.nan, 1.2, "inconclusive")])
+def test_the_claim_s_verdict_reads_the_interval(low: float, high: float, verdict: str) -> None:
+    assert claim_verdict(low, high) == verdict
+
+
+def test_a_cell_whose_calm_spread_is_not_positive_has_no_multiplier(
+        market: tuple[dict[str, pd.DataFrame], pd.Series]) -> None:
+    bars, vix = market
+    flat = {t: f.assign(high=f["close"] * 1.000001, low=f["close"] * 0.999999)
+            for t, f in bars.items()}  # no spread in the ranges: random closes outside them
+    flat = {t: f.assign(high=np.maximum(f["high"], f["close"]),
+                        low=np.minimum(f["low"], f["close"])) for t, f in flat.items()}
+    result = calibrate(flat, vix, breaks=BREAKS, tiers=TierDefaults(),
+                       start=pd.Timestamp("2000-01-03").date(), n_boot=50)
+    cs = result.table[(result.table["estimator"] == "corwin-schultz")
+                      & (result.table["tier"] == "all")].sort_values("regime_index")
+    assert cs["spread_bps"].iloc[0] <= 0
+    assert cs["multiplier"].isna().all() and cs["multiplier_low"].isna().all()
+    with pytest.raises(DataError, match="not usable") as err:
+        config_fragment(result, Estimator.CORWIN_SCHULTZ)
+    assert "calm spread is" in str(err.value) and "does not resolve" in str(err.value)
+    shown = result.to_dict((1.0, 1.5, 2.5))
+    assert shown["rows"][0]["multiplier"] is None  # JSON null, not NaN
+    json.dumps(shown, allow_nan=False)
 
 
 def test_size_tiers_from_market_caps_known_on_the_year_s_first_session(
@@ -213,7 +293,15 @@ def test_the_fragment_is_a_configuration(market: tuple[dict[str, pd.DataFrame], 
     measured = result.multipliers(Estimator.ABDI_RANALDO)
     assert params.vix_multipliers == pytest.approx(measured, abs=5e-4)
     assert params.vix_breaks == BREAKS
-    assert "months" in text and "abdi-ranaldo" in text
+    assert "months" in text and "abdi-ranaldo" in text and "episodes" in text
+    assert "12-month blocks" in text
+    top = result.table.query("estimator == 'abdi-ranaldo' and tier == 'all' "
+                             "and regime_index == 2").iloc[0]
+    verdict = claim_verdict(top["multiplier_low"], top["multiplier_high"])
+    assert f"against the methodology's 2-3x normal: {verdict}." in text
+    cs = cost_params(loads_config(config_fragment(result, Estimator.CORWIN_SCHULTZ, "all")))
+    assert cs.vix_multipliers == pytest.approx(result.multipliers(Estimator.CORWIN_SCHULTZ),
+                                               abs=5e-4)
 
 
 def _write(folder: Path, market: tuple[dict[str, pd.DataFrame], pd.Series]) -> Path:
@@ -245,6 +333,18 @@ def test_the_command_prints_writes_and_refuses_bad_bars(
     shown = json.loads(capsys.readouterr().out)
     assert shown["configured"] == [1.0, 1.5, 2.5] and shown["stocks"] == 3
     assert [r["source"] for r in shown["tier_sources"]] == ["dollar volume"]
+    assert shown["claim"] == [2.0, 3.0] and shown["block_months"] == 12
+    top = [r for r in shown["rows"] if r["regime_index"] == 2]
+    for r in top:
+        assert r["claim_verdict"] == claim_verdict(r["multiplier_low"], r["multiplier_high"])
+        assert r["configured_inside"] == (r["multiplier_low"] <= 2.5 <= r["multiplier_high"])
+        assert r["episodes"] >= 1
+    assert all(r["claim_verdict"] == "" for r in shown["rows"] if r["regime_index"] < 2)
+    assert main([*args, "--block-months", "1"]) == EXIT_OK
+    one = capsys.readouterr().out
+    assert "1-month blocks" in one and "the methodology's 2-3x normal:" in one
+    assert main([*args, "--block-months", "0"]) == EXIT_USAGE
+    assert "--block-months" in capsys.readouterr().err
     assert main([*args, "--tier", "huge"]) == EXIT_BAD_INPUT
     assert "--tier" in capsys.readouterr().err
     bad = folder / "bars" / "BBB.csv"
@@ -279,3 +379,86 @@ def test_the_regimes_are_the_configurations_breaks(
     assert {r["regime"] for r in shown["rows"]} == {"< 18", "18-35", ">= 35"}
     assert [r["configured"] for r in shown["rows"][:3]] == [1.0, 1.2, 2.0]
     assert "vix_breaks = [18, 35]" in (tmp_path / "f.toml").read_text()
+
+
+def test_the_open_takes_the_overnight_return_out_of_corwin_schultz(tmp_path: Path) -> None:
+    """Bars with an open: Corwin-Schultz's cells use it (the whole overnight return
+    removed), Abdi-Ranaldo's do not need it; an open that is not positive is refused."""
+    bars, vix = simulated(8, n_days=200)
+    gap = np.exp(np.random.default_rng(1).normal(0, 0.004, 200))
+    moved = {}
+    for t, f in bars.items():  # an overnight move before each day: the whole bar shifts
+        factor = np.cumprod(gap)
+        moved[t] = f.assign(high=f["high"] * factor, low=f["low"] * factor,
+                            close=f["close"] * factor)
+    with_open = {t: f.assign(open=f["close"].shift(1) * gap).iloc[1:]
+                 for t, f in moved.items()}
+    without = {t: f.iloc[1:] for t, f in moved.items()}
+    kw = {"breaks": BREAKS, "tiers": TierDefaults(), "start": pd.Timestamp("2000-01-03").date(),
+          "n_boot": 50}
+    keys = ["estimator", "tier", "regime_index"]
+    a = calibrate(with_open, vix, **kw).table.set_index(keys).sort_index()  # type: ignore[arg-type]
+    b = calibrate(without, vix, **kw).table.set_index(keys).sort_index()  # type: ignore[arg-type]
+    assert not np.allclose(a.loc["corwin-schultz", "spread_bps"],
+                           b.loc["corwin-schultz", "spread_bps"])
+    np.testing.assert_allclose(a.loc["abdi-ranaldo", "spread_bps"],
+                               b.loc["abdi-ranaldo", "spread_bps"], rtol=1e-12)
+    # the open shift gives back the ranges the simulation drew: the same cells as the bars
+    # before the move, each opening at the previous close (no shift at all)
+    unmoved = {t: f.assign(open=f["close"].shift(1)).iloc[1:] for t, f in bars.items()}
+    c = calibrate(unmoved, vix, **kw).table.set_index(  # type: ignore[arg-type]
+        ["estimator", "tier", "regime_index"]).sort_index()
+    np.testing.assert_allclose(a.loc[("corwin-schultz", "all"), "spread_bps"],
+                               c.loc[("corwin-schultz", "all"), "spread_bps"], rtol=1e-9)
+    path = tmp_path / "X.csv"
+    path.write_text("date,open,high,low,close\n2020-01-02,10,11,9,10\n2020-01-03,0,11,9,10\n")
+    with pytest.raises(DataError, match="open") as err:
+        read_bars(path)
+    assert "row 3" in str(err.value)
+
+
+def test_the_command_shows_the_table_then_refuses_an_undefined_fragment(
+        tmp_path: Path, market: tuple[dict[str, pd.DataFrame], pd.Series],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bars, vix = market
+    flat = {t: f.assign(high=np.maximum(f["close"] * 1.000001, f["close"]),
+                        low=np.minimum(f["close"] * 0.999999, f["close"]))
+            for t, f in bars.items()}  # ranges without a spread: Corwin-Schultz reads <= 0
+    folder = _write(tmp_path, (flat, vix))
+    args = ["calibrate-costs", "--bars", str(folder / "bars"), "--vix", str(folder / "vix.csv"),
+            "--start", "2005-01-03", "--bootstrap", "50", "--out", str(tmp_path / "f.toml")]
+    assert main(args) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "Effective spreads" in captured.out and "no multiplier (the calm spread" in \
+        captured.out
+    assert "not usable" in captured.err and "calm spread is" in captured.err
+    assert not (tmp_path / "f.toml").exists()
+
+
+def test_the_verdict_line_says_plainly_when_multipliers_stay_near_1() -> None:
+    from driftwise.cli.calibrate import verdict_lines
+
+    table = pd.DataFrame({
+        "estimator": "corwin-schultz", "tier": "all", "regime_index": [0, 1, 2],
+        "regime": ["< 20", "20-30", ">= 30"], "spread_bps": [5.0, 5.5, 6.5],
+        "multiplier": [1.0, 1.1, 1.3], "multiplier_low": [1.0, 1.0, 1.1],
+        "multiplier_high": [1.0, 1.2, 1.45], "months": [179, 118, 52], "episodes": [12, 26, 17],
+        "configured": [1.0, 1.5, 2.5], "configured_inside": [True, False, False],
+        "claim_verdict": ["", "", "not supported"]})
+    first, second = verdict_lines(table, Estimator.CORWIN_SCHULTZ, "all")
+    assert first == ("VIX >= 30, corwin-schultz, tier all: spreads x1.30 [1.10, 1.45] the calm "
+                     "ones (52 months in 17 episodes); the methodology's 2-3x normal: not "
+                     "supported; the configured x2.5 is outside the interval.")
+    assert second.startswith("The measured multipliers stay within 1-1.5x")
+    assert verdict_lines(table, Estimator.ABDI_RANALDO, "all") == [
+        "No abdi-ranaldo rows for tier all: nothing to judge."]
+
+
+@given(st.integers(1, 60), st.integers(1, 24), st.integers(0, 10_000))
+@settings(max_examples=60, deadline=None)
+def test_every_draw_holds_as_many_months_as_the_sample(n_months: int, block: int,
+                                                       seed: int) -> None:
+    weights = block_weights(n_months, block, 7, np.random.default_rng(seed))
+    assert weights.shape == (7, n_months)
+    assert (weights.sum(1) == n_months).all() and (weights >= 0).all()
+    assert np.array_equal(weights, np.round(weights))

@@ -73,12 +73,18 @@ def _load_one(root: Path, ticker: str) -> pd.DataFrame:
 
 @pytest.mark.realdata
 def test_vix_multipliers_measured_on_the_real_bars(shared_data: Path) -> None:
-    """The calibration on real daily bars (the 40 most traded stocks, 2001-2021): the
-    Corwin-Schultz spread rises with each VIX regime, and the stressed regime's multiplier
-    over the calm one is above 1 with its month-bootstrap interval, as the cost model's
-    assumption says (the 504 stocks give 1.50 and 2.56, docs/rule-validation.md)."""
+    """The calibration on real daily bars (the 40 most traded stocks, 2001-2021).
+
+    Two-day Corwin-Schultz estimates set to zero and then averaged read 30-60 bps in calm
+    markets and more than twice that with the VIX above 30: volatility, since a constant
+    spread does the same in simulation (``test_spread_simulation.py``). The moment form
+    puts the calm spread within 10 bps of zero (the LOBSTER AAPL sample's quoted spread on
+    2012-06-21 is 3.8 bps, median over its 999 book updates): below what daily bars
+    resolve, so no multiplier is defined, and the claim's verdict is not "supported" for
+    either estimator (docs/costs.md)."""
     from driftwise.app.calibrate import calibrate, read_bars
-    from driftwise.costs.spread_estimators import Estimator
+    from driftwise.costs.regime import claim_verdict
+    from driftwise.costs.spread_estimators import corwin_schultz
     from driftwise.data.market import read_vix
 
     folder = shared_data / "sp500-daily-ohlcv-alphavantage"
@@ -88,9 +94,22 @@ def test_vix_multipliers_measured_on_the_real_bars(shared_data: Path) -> None:
     vix, _ = read_vix(shared_data / "cboe-vix" / "vix-daily.csv")
     params = CostParams()
     result = calibrate(bars, vix, breaks=params.vix_breaks, tiers=params.tiers, n_boot=200)
-    calm, mid, stress = result.multipliers(Estimator.CORWIN_SCHULTZ)
-    assert calm == 1.0 and 1.0 < mid < stress
-    row = result.table[(result.table["estimator"] == "corwin-schultz")
-                       & (result.table["tier"] == "all") & (result.table["regime_index"] == 2)]
-    assert float(row["multiplier_low"].iloc[0]) > 1.0
-    assert int(row["months"].iloc[0]) >= 40 and result.n_stocks == 40
+    rows = result.table[result.table["tier"] == "all"].set_index(["estimator", "regime_index"])
+    assert abs(rows.loc[("corwin-schultz", 0), "spread_bps"]) < 10.0
+    for estimator in ("corwin-schultz", "abdi-ranaldo"):
+        top_row = rows.loc[(estimator, 2)]
+        assert claim_verdict(top_row["multiplier_low"], top_row["multiplier_high"]) != \
+            "supported"
+    assert int(rows.loc[("corwin-schultz", 2), "episodes"]) >= 4 and result.n_stocks == 40
+    # the earlier reading: two-day estimates set to zero, averaged by regime
+    per_regime: dict[int, list[np.ndarray]] = {0: [], 1: [], 2: []}
+    for frame in bars.values():
+        frame = frame.loc["2001-04-09":]
+        two_day = corwin_schultz(frame["high"], frame["low"], frame["close"])
+        level = vix.reindex(frame.index[:-1]).to_numpy()
+        regime = np.searchsorted(params.vix_breaks, level, side="right")
+        ok = np.isfinite(two_day) & np.isfinite(level)
+        for k in per_regime:
+            per_regime[k].append(two_day[ok & (regime == k)])
+    mean = {k: float(np.concatenate(v).mean()) for k, v in per_regime.items()}
+    assert 30e-4 < mean[0] < 60e-4 and mean[2] > 2 * mean[0]

@@ -66,19 +66,47 @@ def test_measured_multipliers_and_pooled_falsification_fill_their_rows() -> None
                          "tier": ["all"] * 4, "regime": ["< 20", "20-30", ">= 30", ">= 30"],
                          "multiplier": [1.0, 1.5, 2.56, 4.9],
                          "multiplier_low": [1.0, 1.44, 2.19, 0.0],
-                         "multiplier_high": [1.0, 1.57, 2.94, 9.2], "months": [179, 118, 52, 52]})
+                         "multiplier_high": [1.0, 1.57, 2.94, 9.2], "months": [179, 118, 52, 52],
+                         "episodes": [12, 26, 17, 17]})
     pooled = pd.DataFrame([{"setting": "model", "calendar": "quarter", "te_diff_mean": -0.0085,
                             "te_diff_low": -0.01, "te_diff_high": -0.007, "excess_mean": 1e-4,
                             "excess_low": 5e-5, "excess_high": 2e-4, "n_years": 21,
                             "verdict": "fails: costs exceed the TE reduction"}])
     t = research_table(fake_study(pooled), mult)  # type: ignore[arg-type]
-    vix = t[t["claim"] == "VIX multipliers"].iloc[0]
-    assert vix["measured"] == "Corwin-Schultz, all stocks, VIX >= 30: ×2.56"
-    assert vix["interval"] == "[2.19, 2.94] (bootstrap of months)"
-    assert vix["observations"] == 52 and vix["observations_unit"] == "months"
-    read = research_table(fake_study(pooled), mult.drop(columns="months"))  # type: ignore[arg-type]
+    vix = t[t["claim"] == "VIX multipliers"].set_index("url")
+    # keyed by (claim, estimator): each row its own estimator's figure, with a verdict
+    cs, ar = vix.iloc[0], vix.iloc[1]
+    assert "Corwin" in cs["source"] and "Abdi" in ar["source"]
+    assert cs["measured"] == ("supported (claim 2-3x): Corwin-Schultz, all stocks, VIX >= 30: "
+                              "×2.56")
+    assert cs["interval"] == "[2.19, 2.94] (bootstrap of months)"
+    assert cs["observations"] == 17
+    assert cs["observations_unit"] == "episodes of consecutive months"
+    assert ar["measured"] == ("inconclusive (claim 2-3x): Abdi-Ranaldo, all stocks, "
+                              "VIX >= 30: ×4.90")
+    assert ar["interval"] == "[0.00, 9.20] (bootstrap of months)"
+    months_only = mult.drop(columns="episodes")
+    read = research_table(fake_study(pooled), months_only)  # type: ignore[arg-type]
+    row = read[read["claim"] == "VIX multipliers"].iloc[0]
+    assert row["observations"] == 52 and row["observations_unit"] == "months"
+    read = research_table(fake_study(pooled),  # type: ignore[arg-type]
+                          months_only.drop(columns="months"))
     row = read[read["claim"] == "VIX multipliers"].iloc[0]
     assert math.isnan(row["observations"]) and "number of months is not in" in row["interval"]
+    # below 2: not supported; a calm spread that is not positive: no multiplier at all
+    low = mult.assign(multiplier=[1.0, 1.1, 1.3, math.nan], multiplier_low=[1.0, 1.0, 1.1,
+                      math.nan], multiplier_high=[1.0, 1.2, 1.5, math.nan],
+                      spread_bps=[6.0, 6.6, 7.8, -1.5])
+    low.loc[3, "regime"] = ">= 30"
+    low = pd.concat([low, low.iloc[[3]].assign(regime="< 20")]).iloc[[0, 1, 2, 4, 3]]
+    read = research_table(fake_study(pooled), low)  # type: ignore[arg-type]
+    rows = read[read["claim"] == "VIX multipliers"]
+    assert rows["measured"].iloc[0].startswith("not supported (claim 2-3x)")
+    assert rows["measured"].iloc[1] == (
+        "inconclusive (claim 2-3x): Abdi-Ranaldo, all stocks, VIX >= 30: no multiplier, the "
+        "calm spread (-1.5 bps) is not positive (the estimator does not resolve these "
+        "spreads)")
+    assert rows["interval"].iloc[1] == "undefined"
     f = t[t["claim"] == "Falsification"].iloc[0]
     assert f["observations"] == 21 and f["observations_unit"] == "calendar years"
     assert f["measured"].startswith("fails: costs exceed the TE reduction")

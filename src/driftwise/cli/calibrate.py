@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -44,7 +45,11 @@ def calibrate_command(
     ] = None,
     end: Annotated[str | None, date_option("Last session (default: the last bar).")] = None,
     bootstrap: Annotated[int, typer.Option(
-        help="Bootstrap draws of months for the intervals.", min=50)] = 1000,
+        help="Bootstrap draws for the intervals.", min=50)] = 1000,
+    block_months: Annotated[int, typer.Option(
+        help="Length of the bootstrap's blocks of consecutive calendar months (1: months "
+        "drawn one by one; stressed months come in a few episodes, so blocks keep an "
+        "episode together).", min=1)] = 12,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write a \\[costs] configuration fragment with the measured "
         "vix_multipliers (and vix_breaks) here.", dir_okay=False, show_default=False)] = None,
@@ -54,9 +59,12 @@ def calibrate_command(
     """Measure the VIX multipliers of spread and impact from daily high, low and close
     (Corwin-Schultz and Abdi-Ranaldo), by VIX regime and size tier, with intervals.
 
-    The regimes are the configuration's costs.vix_breaks; the multiplier of a regime is its
-    spread over the calm regime's, with 95% intervals from a bootstrap of calendar months.
-    The configured multipliers are shown beside the measured ones; --out writes them as a
+    The regimes are the configuration's costs.vix_breaks; each cell's spread is the
+    estimator's moment form over its pairs of sessions, and the multiplier of a regime is
+    its spread over the calm regime's, with 95% intervals from a bootstrap of blocks of
+    consecutive calendar months (the months and episodes behind each cell beside it). The
+    configured multipliers and the methodology's "2-3x normal" under stress are shown
+    beside the measured ones, with a verdict; --out writes the measured ones as a
     configuration fragment.
     """
     import datetime as dt
@@ -77,22 +85,59 @@ def calibrate_command(
     result = calibrate_folder(
         bars, vix, breaks=params.vix_breaks, tiers=params.tiers, caps_file=market_caps,
         start=dt.date.fromisoformat(start) if start else DECIMALIZATION,
-        end=dt.date.fromisoformat(end) if end else None, n_boot=bootstrap)
-    table = result.table.assign(configured=[
-        params.vix_multipliers[k] for k in result.table["regime_index"]])
-    if out is not None:
-        write_text(out, config_fragment(result, estimator, tier))
+        end=dt.date.fromisoformat(end) if end else None, n_boot=bootstrap,
+        block_months=block_months)
+    table = result.judged(params.vix_multipliers)
+    # the fragment is built after the table is shown: when the multipliers are undefined,
+    # the refusal comes with the table that says why
     if as_json:
         print_json(result.to_dict(params.vix_multipliers))
+        if out is not None:
+            write_text(out, config_fragment(result, estimator, tier))
         return
     console.print(f"{result.n_stocks} stocks, {result.start} .. {result.end}, "
-                  f"{result.n_months} months; 95% intervals from {result.n_boot} bootstrap "
-                  "draws of months.", highlight=False)
+                  f"{result.n_months} months; 95% intervals from {result.n_boot} draws of a "
+                  f"bootstrap of {result.block_months}-month blocks.", highlight=False)
     console.print(result.tier_note(), highlight=False)
     console.print(frame_table(_shown(table), title="Effective spreads by VIX regime and "
                               "size tier (multiplier: regime spread / calm spread)"))
+    for line in verdict_lines(table, estimator, tier):
+        console.print(line, highlight=False)
     if out is not None:
+        write_text(out, config_fragment(result, estimator, tier))
         console.print(f"Wrote {out} ({estimator.value}, tier {tier}).", highlight=False)
+
+
+def verdict_lines(table: pd.DataFrame, estimator: Estimator, tier: str) -> list[str]:
+    """The top regime's measured multiplier of ``estimator`` and ``tier`` against the
+    configured one and the methodology's "2-3x normal", in words (``table``:
+    ``Calibration.judged``)."""
+    from driftwise.costs.regime import STRESS_CLAIM
+
+    rows = table[(table["estimator"] == estimator.value) & (table["tier"] == tier)]
+    if rows.empty:
+        return [f"No {estimator.value} rows for tier {tier}: nothing to judge."]
+    rows = rows.sort_values("regime_index")
+    top = rows.iloc[-1]
+    low, high = STRESS_CLAIM
+    mult, lo, hi = (float(top[c]) for c in ("multiplier", "multiplier_low", "multiplier_high"))
+    calm = float(rows["spread_bps"].iloc[0])
+    measured = (f"spreads x{mult:.2f} [{lo:.2f}, {hi:.2f}] the calm ones"
+                if math.isfinite(mult) else
+                f"no multiplier (the calm spread, {calm:.1f} bps, is not positive: "
+                f"{estimator.value} does not resolve these spreads)")
+    configured = float(top["configured"])
+    lines = [f"VIX {top['regime']}, {estimator.value}, tier {tier}: {measured} "
+             f"({int(top['months'])} months in {int(top['episodes'])} episodes); the "
+             f"methodology's {low:g}-{high:g}x normal: {top['claim_verdict']}; the configured "
+             f"x{configured:g} is "
+             + ("inside the interval." if top["configured_inside"] else
+                "outside the interval." if math.isfinite(lo) else "not tested (no interval).")]
+    if math.isfinite(hi) and hi <= 1.5:
+        lines.append(f"The measured multipliers stay within 1-1.5x: spreads under stress are "
+                     f"close to calm ones on this estimator; the configured "
+                     f"{', '.join(f'{v:g}' for v in rows['configured'])} exceed them.")
+    return lines
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
@@ -109,5 +154,8 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
         "multiplier 95%": [span(a, b, 2) for a, b in
                            zip(table["multiplier_low"], table["multiplier_high"], strict=True)],
         "configured": table["configured"].map(lambda v: f"{v:g}"),
-        "pairs": table["pairs"], "stocks": table["stocks"], "months": table["months"]},
+        "configured inside": table["configured_inside"].map(lambda v: "yes" if v else "no"),
+        "vs 2-3x": table["claim_verdict"],
+        "pairs": table["pairs"], "stocks": table["stocks"], "months": table["months"],
+        "episodes": table["episodes"]},
         ).set_index("estimator").astype(str)

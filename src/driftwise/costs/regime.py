@@ -74,3 +74,23 @@ def regime_multiplier(vix: npt.ArrayLike | None, params: CostParams) -> FloatArr
         return np.asarray(float(mults[regime]))
     return np.asarray(np.asarray(mults, dtype=np.float64)[vix_regime(vix, params)],
                       dtype=np.float64)
+
+
+STRESS_CLAIM = (2.0, 3.0)
+"""The methodology's claim for spreads and impact with VIX above 30: "2-3x normal"."""
+
+
+def claim_verdict(low: float, high: float, claim: tuple[float, float] = STRESS_CLAIM) -> str:
+    """A measured multiplier's interval ``[low, high]`` judged against a claimed range.
+
+    ``supported`` when the interval lies inside the range, ``not supported`` when it lies
+    wholly outside it (below its low end or above its high end), ``inconclusive`` when it
+    straddles an end, or is undefined (NaN).
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "inconclusive"
+    if claim[0] <= low and high <= claim[1]:
+        return "supported"
+    if high < claim[0] or low > claim[1]:
+        return "not supported"
+    return "inconclusive"

@@ -32,15 +32,18 @@ RULE_COLUMN = "config"
 """The ranking's column of rule names (the index of ``PathStats.ranking``)."""
 
 _MULTIPLIER_NUMBERS = ("multiplier", "multiplier_low", "multiplier_high")
-_OPTIONAL_NUMBERS = ("regime_index", "pairs", "stocks", "months", "configured", "spread_bps")
+_OPTIONAL_NUMBERS = ("regime_index", "pairs", "stocks", "months", "episodes", "configured",
+                     "spread_bps")
 
 
 def read_multipliers(path: str | Path) -> pd.DataFrame:
     """The calibrated VIX multipliers of ``path`` (module docstring), one row per
     estimator, tier and regime: ``estimator, tier, regime, multiplier, multiplier_low,
     multiplier_high`` (and ``regime_index``, ``pairs``, ``stocks``, ``months`` (the
-    calendar months behind the cell: the bootstrap's clusters), ``configured`` and
-    ``spread_bps`` when given).
+    calendar months behind the cell), ``episodes`` (runs of consecutive months among
+    them), ``configured`` and ``spread_bps`` when given). A multiplier or a bound may be
+    empty (null in JSON): the calibration leaves it undefined where the calm spread is not
+    positive; it is read as NaN.
 
     Raises
     ------
@@ -53,8 +56,8 @@ def read_multipliers(path: str | Path) -> pd.DataFrame:
     require_columns(table, *MULTIPLIER_COLUMNS)
     out = pd.DataFrame({c: parse_column(table, c, Kind.STR)
                         for c in ("estimator", "tier", "regime")})
-    for c in _MULTIPLIER_NUMBERS:
-        out[c] = parse_column(table, c, Kind.FLOAT)
+    for c in _MULTIPLIER_NUMBERS:  # empty: undefined (the calm spread not positive)
+        out[c] = parse_column(table, c, Kind.FLOAT, required=False)
     for c in _OPTIONAL_NUMBERS:
         if c in table.columns:
             out[c] = parse_column(table, c, Kind.FLOAT, required=False)

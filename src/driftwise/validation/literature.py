@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from driftwise.costs.regime import STRESS_CLAIM, claim_verdict
 from driftwise.validation.rules import RULES
 from driftwise.validation.stats import MODEL, SECOND_BARS, clustered_mean
 from driftwise.validation.study import StudyResult
@@ -58,12 +59,16 @@ class LiteratureFigure:
         figure, what was looked for.
     source : Source or None
         Where the figure is published (None without a figure and without a method source).
+    estimator : str or None
+        The spread estimator whose measurement stands beside the row (``corwin-schultz``,
+        ``abdi-ranaldo``; the VIX claim only), None where the claim has one measurement.
     """
 
     claim: str
     figure: str | None
     measures: str
     source: Source | None = None
+    estimator: str | None = None
 
 
 VANGUARD_2010 = Source(
@@ -116,21 +121,22 @@ LITERATURE: tuple[LiteratureFigure, ...] = (
         "difference with an interval)", VANGUARD_2010),
     LiteratureFigure(
         "VIX multipliers", None, "a published ratio of effective spreads with VIX above 30 "
-        "to calm markets (the methodology's '2-3x normal'); the estimator measured here is "
-        "Corwin-Schultz's (two-day high-low ranges, validated against TAQ effective "
-        "spreads)", CORWIN_SCHULTZ_2012),
+        "to calm markets (the methodology's '2-3x normal'); the estimator measured on this "
+        "row is Corwin-Schultz's (two-day high-low ranges, validated against TAQ effective "
+        "spreads), in moment form over each cell", CORWIN_SCHULTZ_2012, "corwin-schultz"),
     LiteratureFigure(
-        "VIX multipliers", None, "the same ratio; the second estimator measured here is "
+        "VIX multipliers", None, "the same ratio; the estimator measured on this row is "
         "Abdi-Ranaldo's (close, high and low; the highest correlations with TAQ effective "
         "spreads among low-frequency estimates, most accurate for less liquid stocks)",
-        ABDI_RANALDO_2017),
+        ABDI_RANALDO_2017, "abdi-ranaldo"),
     LiteratureFigure(
         "Tax-loss harvesting", "1.08% a year before transaction costs; 0.82% a year under "
         "the wash-sale rule",
         "Tax alpha of monthly harvesting in the 500 largest CRSP stocks, 1926-2018, at "
         "15% long-term and 35% short-term capital-gains rates", CHAUDHURI_BURNHAM_LO_2020),
 )
-"""Every literature figure the report shows, one row per (claim, source)."""
+"""Every literature figure the report shows, one row per (claim, source); the VIX claim's
+rows each name the estimator measured beside them."""
 
 CLAIMS: dict[str, str] = {
     **{spec.key: spec.claim for spec in RULES},
@@ -151,10 +157,18 @@ def _num(x: Any, digits: int = 3) -> str:
         f"{float(x):,.{digits}f}"
 
 
+ESTIMATOR_NAMES = {"corwin-schultz": "Corwin-Schultz", "abdi-ranaldo": "Abdi-Ranaldo"}
+"""The spread estimators' names as the research table writes them."""
+
+Measured = tuple[str, str, float, str]
+"""(verdict and figure, interval, independent observations, their unit)."""
+
+
 def _measured(result: StudyResult, multipliers: pd.DataFrame | None
-              ) -> dict[str, tuple[str, str, float, str]]:
-    """Per claim: (verdict and figure, interval, independent observations, their unit)."""
-    out: dict[str, tuple[str, str, float, str]] = {}
+              ) -> dict[tuple[str, str | None], Measured]:
+    """Per (claim, estimator): (verdict and figure, interval, independent observations,
+    their unit); the estimator is None except for the VIX claim."""
+    out: dict[tuple[str, str | None], Measured] = {}
     events = getattr(result, "events", None)
     for _, r in result.rules.iterrows():
         rule = str(r["rule"])
@@ -168,36 +182,56 @@ def _measured(result: StudyResult, multipliers: pd.DataFrame | None
                                        part["cluster"].to_numpy())
             interval += (f"; second part, certainty-equivalent gain over waiting "
                          f"{_num(m, 1)} bps [{_num(lo, 1)}, {_num(hi, 1)}] vs bar {_num(bar, 0)}")
-        out[rule] = (f"{r['verdict']}: {r['effect_measure']} {_num(r['effect_mean'])}",
-                     interval, float(r["n_clusters"]), "calendar clusters")
+        out[(rule, None)] = (f"{r['verdict']}: {r['effect_measure']} "
+                             f"{_num(r['effect_mean'])}",
+                             interval, float(r["n_clusters"]), "calendar clusters")
     pooled = getattr(result, "falsification_pooled", None)
     if pooled is not None and len(pooled):
         row = pooled[(pooled["setting"] == "model")].iloc[0]
-        out["Falsification"] = (
+        out[("Falsification", None)] = (
             f"{row['verdict']} (vs {row['calendar']} calendar, model costs): TE threshold − "
             f"calendar {100 * row['te_diff_mean']:.2f}% a year",
             f"[{100 * row['te_diff_low']:.2f}%, {100 * row['te_diff_high']:.2f}%]; extra "
             f"cost − TE gain {1e4 * row['excess_mean']:.2f} bps [{1e4 * row['excess_low']:.2f},"
             f" {1e4 * row['excess_high']:.2f}]", float(row["n_years"]), "calendar years")
     if multipliers is not None and len(multipliers):
-        cs = multipliers[(multipliers["estimator"].astype(str) == "corwin-schultz")
-                         & (multipliers["tier"].astype(str) == "all")]
-        if "regime_index" in cs:
-            cs = cs.sort_values("regime_index", kind="stable")
-        if len(cs):
-            stress = cs.iloc[-1]  # the regimes in order: the last is VIX above the top break
-            interval = (f"[{_num(stress['multiplier_low'], 2)}, "
-                        f"{_num(stress['multiplier_high'], 2)}] (bootstrap of months)")
-            months = math.nan
-            if "months" in cs:
-                months = float(stress["months"])
-            else:
-                interval += "; the number of months is not in the calibration's table"
-            out["VIX multipliers"] = (
-                f"Corwin-Schultz, all stocks, VIX {stress['regime']}: "
-                f"×{_num(stress['multiplier'], 2)}", interval, months,
-                "months" if "months" in cs else "")
+        for estimator in ESTIMATOR_NAMES:
+            found = _vix_row(multipliers, estimator)
+            if found is not None:
+                out[("VIX multipliers", estimator)] = found
     return out
+
+
+def _vix_row(multipliers: pd.DataFrame, estimator: str) -> Measured | None:
+    """The VIX claim measured by one estimator (all stocks, the top regime over the calm
+    one), judged on its interval against the methodology's range
+    (:func:`~driftwise.costs.regime.claim_verdict`)."""
+    rows = multipliers[(multipliers["estimator"].astype(str) == estimator)
+                       & (multipliers["tier"].astype(str) == "all")]
+    if "regime_index" in rows:
+        rows = rows.sort_values("regime_index", kind="stable")
+    if not len(rows):
+        return None
+    stress = rows.iloc[-1]  # the regimes in order: the last is VIX above the top break
+    low, high = float(stress["multiplier_low"]), float(stress["multiplier_high"])
+    claim = f"{STRESS_CLAIM[0]:g}-{STRESS_CLAIM[1]:g}x"
+    verdict = f"{claim_verdict(low, high)} (claim {claim})"
+    name = f"{ESTIMATOR_NAMES[estimator]}, all stocks, VIX {stress['regime']}"
+    if math.isfinite(float(stress["multiplier"])):
+        figure = f"{verdict}: {name}: ×{_num(stress['multiplier'], 2)}"
+        interval = f"[{_num(low, 2)}, {_num(high, 2)}] (bootstrap of months)"
+    else:
+        calm = ""
+        if "spread_bps" in rows:
+            calm = f" ({_num(rows.iloc[0]['spread_bps'], 1)} bps)"
+        figure = (f"{verdict}: {name}: no multiplier, the calm spread{calm} is not "
+                  "positive (the estimator does not resolve these spreads)")
+        interval = "undefined"
+    for column, unit in (("episodes", "episodes of consecutive months"), ("months", "months")):
+        if column in rows:
+            return figure, interval, float(stress[column]), unit
+    return (figure, interval + "; the number of months is not in the calibration's table",
+            math.nan, "")
 
 
 def research_table(result: StudyResult, multipliers: pd.DataFrame | None = None
@@ -205,18 +239,20 @@ def research_table(result: StudyResult, multipliers: pd.DataFrame | None = None
     """Each claim, its measured verdict with interval and independent observations, and
     the literature figure, one row per (claim, source) of :data:`LITERATURE`.
 
-    ``multipliers``: a calibration's table (``Calibration.table``), whose Corwin-Schultz
-    multiplier of the stressed regime (all stocks) is the VIX claim's measurement; without
-    it, and for a claim the study does not test, ``measured`` says so.
+    ``multipliers``: a calibration's table (``Calibration.table``): each VIX row shows the
+    multiplier of the stressed regime (all stocks) of its own estimator, with the verdict
+    of its interval against the methodology's "2-3x" and the episodes (runs of consecutive
+    months) behind it; without it, and for a claim the study does not test, ``measured``
+    says so.
     """
     measured = _measured(result, multipliers)
     rows = []
     for claim, text in CLAIMS.items():
-        verdict, interval, n, unit = measured.get(claim, (
-            "not measured by this run" if claim != "Tax-loss harvesting" else
-            "not measured by validate-rules (driftwise backtest --after-tax measures it "
-            "on a portfolio)", "", math.nan, ""))
+        missing = ("not measured by this run" if claim != "Tax-loss harvesting" else
+                   "not measured by validate-rules (driftwise backtest --after-tax measures "
+                   "it on a portfolio)", "", math.nan, "")
         for lit in (x for x in LITERATURE if x.claim == claim):
+            verdict, interval, n, unit = measured.get((claim, lit.estimator), missing)
             rows.append({
                 "claim": claim, "methodology_claim": text, "measured": verdict,
                 "interval": interval, "observations": n, "observations_unit": unit,
