@@ -60,32 +60,37 @@ def describe(result: StudyResult) -> str:
 def rules_display(result: StudyResult) -> pd.DataFrame:
     """The verdict table as text, one row per rule (index rule).
 
-    The verdict rests on the mean effect and its interval against the claim's bar; the
-    hit rate is secondary; ``G`` is the number of clusters behind each interval; the
-    first event of each path stands beside all events.
+    The verdict rests on the mean effect and its interval against the claim's bar, every
+    part of the claim shown (rule 1: the TE cut, then the certainty-equivalent gain over
+    waiting), and ``reason`` names the part that decided it; the hit rate is secondary;
+    ``G`` is the number of clusters behind each interval; the first event of each path
+    stands beside all events, with its own verdict.
     """
     r = result.rules
     return pd.DataFrame({
         "events": r["n_events"].astype(int).astype(str).to_numpy(),
         "G": r["n_clusters"].astype(int).astype(str).to_numpy(),
         "mean effect [95%] vs bar": [
-            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)} ({k})"
-            for m, lo, hi, b, k in zip(r["effect_mean"], r["effect_ci_low"],
-                                       r["effect_ci_high"], r["effect_bar"],
-                                       r["effect_measure"], strict=True)],
+            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)} ({k})" + second_part_text(r, i)
+            for i, (m, lo, hi, b, k) in enumerate(zip(
+                r["effect_mean"], r["effect_ci_low"], r["effect_ci_high"], r["effect_bar"],
+                r["effect_measure"], strict=True))],
+        "verdict (effect)": r["verdict"].to_numpy(),
+        "reason": r["verdict_reason"].astype(str).to_numpy(),
         "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
                            zip(r["hit_rate"], r["ci_low"], r["ci_high"], strict=True)],
         "stated": [_pct(x, 0) for x in r["stated_confidence"]],
         "stated in interval": ["yes" if x else "no" for x in r["stated_in_interval"]],
-        "first event per path: hit rate, mean effect (events, G)": [
-            f"{_pct(h)} {_interval(lo, hi)}, {_num(m)} {_effect_interval(mlo, mhi)} ({n}, {g})"
-            for h, lo, hi, m, mlo, mhi, n, g in zip(
-                r["first_hit_rate"], r["first_ci_low"], r["first_ci_high"],
-                r["first_effect_mean"], r["first_effect_ci_low"], r["first_effect_ci_high"],
-                r["first_n_events"].astype(int), r["first_n_clusters"].astype(int),
-                strict=True)],
+        "first event per path: verdict; mean effect [95%]; hit rate [95%] (events, G)": [
+            f"{v}; {_num(m)} {_effect_interval(mlo, mhi)}"
+            + second_part_text(r, i, "first_")
+            + f"; {_pct(h)} {_interval(lo, hi)} ({n}, {g})"
+            for i, (v, h, lo, hi, m, mlo, mhi, n, g) in enumerate(zip(
+                r["first_verdict"], r["first_hit_rate"], r["first_ci_low"],
+                r["first_ci_high"], r["first_effect_mean"], r["first_effect_ci_low"],
+                r["first_effect_ci_high"], r["first_n_events"].astype(int),
+                r["first_n_clusters"].astype(int), strict=True))],
         "median effect": [_num(x) for x in r["effect"]],
-        "verdict (effect)": r["verdict"].to_numpy(),
         "hit-rate verdict": r["hit_verdict"].to_numpy()},
         index=pd.Index(r["rule"], name="rule"))
 
@@ -109,18 +114,22 @@ def effect_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
         "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
                            zip(frame["hit_rate"], frame["ci_low"], frame["ci_high"],
                                strict=True)],
-        "hit-rate verdict": [str(v) for v in frame["hit_verdict"]]}
+        "hit-rate verdict": [str(v) for v in frame["hit_verdict"]],
+        **({"reason": [str(v) for v in frame["verdict_reason"]]}
+           if "verdict_reason" in frame else {})}
 
 
-def second_part_text(frame: pd.DataFrame, i: int) -> str:
+def second_part_text(frame: pd.DataFrame, i: int, prefix: str = "") -> str:
     """``"; CE gain over waiting 3.300 [...] vs 0.000 bps"``: the second part of a claim
-    (rule 1) in row ``i``, empty for a claim without one."""
-    if "second_effect_mean" not in frame or _missing(frame["second_effect_mean"].iloc[i]):
+    (rule 1) in row ``i`` (``prefix`` ``"first_"``: on the first events), empty for a claim
+    without one."""
+    mean = prefix + "second_effect_mean"
+    if mean not in frame or _missing(frame[mean].iloc[i]):
         return ""
     row = frame.iloc[i]
-    return (f"; CE gain over waiting {_num(row['second_effect_mean'])} "
-            f"{_effect_interval(row['second_effect_ci_low'], row['second_effect_ci_high'])} "
-            f"vs {_num(row['second_effect_bar'])} bps")
+    lo, hi = row[prefix + "second_effect_ci_low"], row[prefix + "second_effect_ci_high"]
+    return (f"; CE gain over waiting {_num(row[mean])} {_effect_interval(lo, hi)} "
+            f"vs {_num(row[prefix + 'second_effect_bar'])} bps")
 
 
 def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
