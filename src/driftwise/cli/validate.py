@@ -112,7 +112,8 @@ def validate_command(
     specs = study_portfolios(universe, data_dir, portfolios, seed, start, end)
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
-    if risk_free is not None:  # the rate cash earns in every portfolio, as in backtest
+    if risk_free is not None:  # the rate cash earns in every portfolio (the falsification
+        # backtest and the events' branches, as in backtest) and rule 3's Sharpe ratios'
         specs = [dataclasses.replace(spec, risk_free_file=str(risk_free)) for spec in specs]
     start, end = study_window(universe, start, end)
     workers = workers if workers is not None else cfg.cluster.workers or 2

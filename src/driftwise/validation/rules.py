@@ -136,6 +136,9 @@ class RuleInput:
     gap_days : int
         Event thinning block (:func:`~driftwise.validation.events.thin_events`).
     limits : Thresholds
+    cash_growth : ndarray, shape (T,), optional
+        Growth of the branches' cash over the night before each history day
+        (:func:`driftwise.backtest.engine.cash_growth`); None: cash earns nothing.
     """
 
     portfolio: Portfolio
@@ -147,6 +150,7 @@ class RuleInput:
     gamma: float = 2.0
     gap_days: int = 5
     limits: Thresholds = Thresholds()
+    cash_growth: FloatArray | None = None
 
     def fork(self, rows: IntArray, branches: list[Branch]) -> Fork:
         """``branches`` from the path-day ``rows`` (events) under this cost setting."""
@@ -156,7 +160,8 @@ class RuleInput:
 
     def simulate(self, rows: IntArray, branches: list[Branch]) -> list[BranchPath]:
         """Follow ``branches`` from the path-day ``rows`` (events), same risk model."""
-        return simulate_forks(self.portfolio, self.rule, [self.fork(rows, branches)])[0]
+        return simulate_forks(self.portfolio, self.rule, [self.fork(rows, branches)],
+                              self.cash_growth)[0]
 
     def base(self, rows: IntArray) -> dict[str, object]:
         """Columns every event row has."""
@@ -171,14 +176,16 @@ def _chunks(rows: IntArray, fn: Callable[[IntArray], Measurement]) -> list[Measu
     return [fn(rows[i: i + MAX_EVENTS]) for i in range(0, len(rows), MAX_EVENTS)]
 
 
-def run_measurements(portfolio: Portfolio, rule: Rule,
-                     measurements: Sequence[Measurement]) -> list[pd.DataFrame]:
+def run_measurements(portfolio: Portfolio, rule: Rule, measurements: Sequence[Measurement],
+                     cash_growth: FloatArray | None = None) -> list[pd.DataFrame]:
     """The event rows of each measurement, all their forks simulated together
     (:func:`~driftwise.validation.branching.simulate_forks`: the trades of one day, of
-    every rule, chunk and cost setting, sized in one call)."""
+    every rule, chunk and cost setting, sized in one call; the branches' cash grows by
+    ``cash_growth``)."""
     forks = [next(m) for m in measurements]
     frames = []
-    for m, paths in zip(measurements, simulate_forks(portfolio, rule, forks), strict=True):
+    for m, paths in zip(measurements, simulate_forks(portfolio, rule, forks, cash_growth),
+                        strict=True):
         try:
             m.send(paths)
         except StopIteration as stop:
@@ -191,7 +198,7 @@ def run_measurements(portfolio: Portfolio, rule: Rule,
 def measure(inp: RuleInput, measurements: Callable[[RuleInput], list[Measurement]]
             ) -> pd.DataFrame:
     """The event rows of one rule's ``measurements`` on ``inp``, chunks in order."""
-    frames = run_measurements(inp.portfolio, inp.rule, measurements(inp))
+    frames = run_measurements(inp.portfolio, inp.rule, measurements(inp), inp.cash_growth)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

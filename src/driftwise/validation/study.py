@@ -35,7 +35,7 @@ from driftwise import _display
 from driftwise._types import FloatArray
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
-from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.engine import cash_growth, run_backtest
 from driftwise.backtest.falsification import falsification_tests, yearly_cells
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
@@ -112,8 +112,8 @@ class PortfolioSpec:
     """A VIX file replacing the universe's own VIX (``--vix``)."""
     risk_free_file: str | None = None
     """A risk-free rate file (``date, rate_annual``; ``--risk-free``): the rate cash earns
-    in the falsification backtest and the Sharpe ratios' (none: cash earns nothing,
-    flagged)."""
+    in the falsification backtest and the events' branches, and the Sharpe ratios' (none:
+    cash earns nothing, flagged)."""
     as_of: str | None = None
     """The day the portfolio was drawn: its cost tiers use the market caps known then."""
 
@@ -559,6 +559,9 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
     """
     days = path_days(portfolio, paths)
     rule = branch_rule(settings.model.rule)
+    # the branches' cash earns the rate as in the falsification backtest (the engine's own)
+    growth = cash_growth(portfolio.history,
+                         settings.model.falsification.window.cash_earns_risk_free)
     runs: list[tuple[str, CostSetting, int]] = []
     measurements: list[Measurement] = []
     for setting in cost_settings(settings):
@@ -568,7 +571,8 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
         cost = rebalance_cost(days, portfolio.history, setting.params)
         inp = RuleInput(portfolio, paths, days, cost, setting.params, rule,
                         gamma=settings.model.tracking_aversion,
-                        gap_days=settings.gap_days, limits=settings.limits)
+                        gap_days=settings.gap_days, limits=settings.limits,
+                        cash_growth=growth)
         if cost_limits is not None and any(k in COST_LIMITS for k in keys):
             counts = cost_limit_counts(inp, keys)
             counts.insert(1, "setting", setting.label)
@@ -578,7 +582,7 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
             chunks = MEASUREMENTS_OF[key](inp)
             runs.append((key, setting, len(chunks)))
             measurements += chunks
-    results = iter(run_measurements(portfolio, rule, measurements))
+    results = iter(run_measurements(portfolio, rule, measurements, growth))
     frames = []
     for key, setting, n_chunks in runs:
         parts = [next(results) for _ in range(n_chunks)]
