@@ -23,7 +23,9 @@ Inputs are plain DataFrames:
 - ``cost_limits`` (optional): the events each rule's cost limit removes, one row per rule
   and cost setting: ``rule``, ``setting``, ``limit_bps`` (bps of NAV), ``candidates``
   (events without the limit), ``removed``
-  (:attr:`~driftwise.validation.study.StudyResult.cost_limits`).
+  (:attr:`~driftwise.validation.study.StudyResult.cost_limits`); with the study's
+  :data:`~driftwise.validation.stats.COST_LIMIT_FIGURES` also where each limit binds and
+  the candidate events' cost and value traded.
 - ``multipliers`` (optional): the calibrated VIX multipliers of spreads
   (``Calibration.table`` of :mod:`driftwise.app.calibrate`): ``estimator``, ``tier``,
   ``regime``, ``multiplier`` with ``multiplier_low`` / ``multiplier_high`` (its interval),
@@ -72,6 +74,7 @@ from driftwise.validation.output import (
     describe,
     second_part_text,
 )
+from driftwise.validation.stats import COST_LIMIT_FIGURES
 from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
@@ -254,6 +257,18 @@ def cost_limits_table(frame: pd.DataFrame) -> Table:
     formats = {"limit (bps of NAV)": lambda x: fmt_num(x, 0),
                "events without the limit": lambda x: fmt_num(x, 0),
                "removed": lambda x: fmt_num(x, 0), "removed share": lambda x: fmt_pct(x, 1)}
+    if all(c in frame for c in COST_LIMIT_FIGURES):
+        out["binds above: traded (drift), at bps per trade"] = [
+            f"{fmt_pct(t, 1)} ({fmt_pct(d, 1)}) at {fmt_num(r, 1)}" for t, d, r in
+            zip(frame["breakeven_turnover"], frame["breakeven_drift"], frame["rate_bps"],
+                strict=True)]
+        out["events' cost, bps of NAV: median / 90th pct / max"] = [
+            f"{fmt_num(m, 2)} / {fmt_num(p, 2)} / {fmt_num(x, 2)}" for m, p, x in
+            zip(frame["cost_median_bps"], frame["cost_p90_bps"], frame["cost_max_bps"],
+                strict=True)]
+        out["events' traded: median / 90th pct"] = [
+            f"{fmt_pct(m, 1)} / {fmt_pct(p, 1)}" for m, p in
+            zip(frame["turnover_median"], frame["turnover_p90"], strict=True)]
     return Table("validation-cost-limits-table", "Events removed by the cost limits", out,
                  formats, caption=COST_LIMITS_NOTE)
 

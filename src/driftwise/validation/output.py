@@ -161,7 +161,9 @@ SENSITIVITY_NOTE = ("Each claim's parts alone and other definitions of its benef
 COST_LIMITS_NOTE = ("The cost in the IF is the cost of the whole rebalance as a fraction of NAV "
                     "(Σ |trade| × cost per trade / NAV): a rebalance at drift D trades 2D of "
                     "NAV, so at c bps per trade it costs 2·D·c bps of NAV and a limit L binds "
-                    "only above D = L / (2c).")
+                    "only above L / c of NAV traded, a drift of L / (2c) (under the cost model "
+                    "c is the events' median cost per unit traded). The events' cost and "
+                    "turnover (median, 90th percentile) show how far they are from it.")
 """What the table of :func:`cost_limits_display` counts, in words."""
 
 
@@ -169,7 +171,10 @@ def cost_limits_display(result: StudyResult) -> pd.DataFrame:
     """Events each cost limit removes, per rule and cost setting, as text.
 
     One row per rule and setting: the limit (bps of NAV), the events without the limit,
-    the events removed by it (count and share), and the path days over the limit.
+    the events removed by it (count and share), the path days over the limit, where the
+    limit binds (the value traded and the drift above which a rebalance costs more than
+    it, at the setting's cost per unit traded) and the candidate events' cost and value
+    traded (median, 90th percentile).
     """
     c = result.cost_limits
     if not len(c):
@@ -182,7 +187,16 @@ def cost_limits_display(result: StudyResult) -> pd.DataFrame:
                     for n, x in zip(c["removed"], c["removed_share"], strict=True)],
         "days over / candidate days": [f"{int(a)} / {int(b)}" for a, b in
                                        zip(c["days_over_limit"], c["candidate_days"],
-                                           strict=True)]})
+                                           strict=True)],
+        "binds above: traded (drift), at bps per trade": [
+            f"{_pct(t)} ({_pct(d)}) at {_num(r, 1)}" for t, d, r in
+            zip(c["breakeven_turnover"], c["breakeven_drift"], c["rate_bps"], strict=True)],
+        "events' cost, bps of NAV: median / 90th pct / max": [
+            f"{_num(m, 2)} / {_num(p, 2)} / {_num(x, 2)}" for m, p, x in
+            zip(c["cost_median_bps"], c["cost_p90_bps"], c["cost_max_bps"], strict=True)],
+        "events' traded: median / 90th pct": [
+            f"{_pct(m)} / {_pct(p)}" for m, p in
+            zip(c["turnover_median"], c["turnover_p90"], strict=True)]})
 
 
 def falsification_display(result: StudyResult) -> pd.DataFrame:

@@ -225,7 +225,7 @@ def _within(horizon: int, inp: RuleInput) -> BoolArray:
 COST_LIMITS: dict[str, str] = {"Rule 1": "r1_cost", "Rule 3": "r3_cost"}
 """The rules whose IF has a cost limit, and the :class:`Thresholds` field holding it."""
 COST_LIMIT_COLUMNS = ("rule", "limit_bps", "candidates", "events", "removed",
-                      "candidate_days", "days_over_limit")
+                      "candidate_days", "days_over_limit", "event_cost_bps", "event_turnover")
 """Columns of :func:`cost_limit_counts`."""
 
 
@@ -262,21 +262,28 @@ def cost_limit_counts(inp: RuleInput, keys: Sequence[str] = tuple(COST_LIMITS)
     pd.DataFrame
         ``rule``, ``limit_bps`` (the limit, bps of NAV), ``candidates`` (events without
         the limit), ``events`` (with it), ``removed`` (``candidates - events``),
-        ``candidate_days`` (path days where the rest of the IF holds) and
-        ``days_over_limit`` (those whose rebalance costs more than the limit).
+        ``candidate_days`` (path days where the rest of the IF holds),
+        ``days_over_limit`` (those whose rebalance costs more than the limit), and per
+        candidate event (a tuple each, summarized by the study's cost-limit table)
+        ``event_cost_bps``, the rebalance's cost in bps of NAV, and ``event_turnover``, the
+        value it trades over NAV (``Σ |d_i|``, twice the drift when cash is on target).
     """
     d = inp.days
     rows = []
+    traded = np.abs(d.asset_drift).sum(axis=1)
     for key in (k for k in keys if k in COST_LIMITS):
         limit = float(getattr(inp.limits, COST_LIMITS[key]))
         other = rule_condition(inp, key, cost_limit=False)
         within = rule_condition(inp, key)
-        n_all = len(thin_events(other, d.path, d.since_start, inp.gap_days))
+        candidates = thin_events(other, d.path, d.since_start, inp.gap_days)
+        n_all = len(candidates)
         n_kept = len(thin_events(within, d.path, d.since_start, inp.gap_days))
         rows.append({"rule": key, "limit_bps": 1e4 * limit, "candidates": n_all,
                      "events": n_kept, "removed": n_all - n_kept,
                      "candidate_days": int(other.sum()),
-                     "days_over_limit": int((other & (inp.cost > limit)).sum())})
+                     "days_over_limit": int((other & (inp.cost > limit)).sum()),
+                     "event_cost_bps": tuple((1e4 * inp.cost[candidates]).tolist()),
+                     "event_turnover": tuple(traded[candidates].tolist())})
     return pd.DataFrame(rows, columns=list(COST_LIMIT_COLUMNS))
 
 

@@ -639,6 +639,58 @@ def effects(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+COST_LIMIT_FIGURES = ("rate_bps", "breakeven_turnover", "breakeven_drift", "cost_median_bps",
+                      "cost_p90_bps", "cost_max_bps", "turnover_median", "turnover_p90")
+"""What explains a cost limit's count (:func:`cost_limit_figures`)."""
+
+
+def cost_limit_figures(cost_bps: FloatArray, turnover: FloatArray, limit_bps: float,
+                       level_bps: float | None) -> dict[str, float]:
+    """Where a cost limit binds, and how far the candidate events are from it.
+
+    A full rebalance trading ``T`` of NAV at ``c`` bps per unit traded costs ``T·c`` bps of
+    NAV, so a limit of ``L`` bps of NAV binds above the **break-even turnover** ``L / c``,
+    the **break-even drift** ``L / (2c)`` (a rebalance at drift ``D`` trades ``2D`` when
+    cash is on target): at 50 bps per trade the 20 bps limit binds above 40% of NAV traded,
+    a drift of 20%.
+
+    Parameters
+    ----------
+    cost_bps, turnover : ndarray, shape (E,)
+        The candidate events' rebalance cost (bps of NAV) and value traded over NAV.
+    limit_bps : float
+        The limit, bps of NAV.
+    level_bps : float or None
+        The flat cost per trade, bps; None (NaN) under the cost model, whose rate per unit
+        traded is the candidate events' median ``cost / turnover``.
+
+    Returns
+    -------
+    dict
+        ``rate_bps`` (the cost per unit traded the break-even uses), ``breakeven_turnover``
+        and ``breakeven_drift`` (fractions of NAV), the median, 90th percentile and largest
+        of the events' cost (bps of NAV), and the median and 90th percentile of their
+        turnover. NaN without events (the rates) or without a positive rate.
+    """
+    cost = np.asarray(cost_bps, dtype=np.float64)
+    traded = np.asarray(turnover, dtype=np.float64)
+    moved = traded > 0
+    rates = cost[moved] / traded[moved]
+    if level_bps is not None and math.isfinite(float(level_bps)):
+        rate = float(level_bps)
+    else:
+        rate = float(np.median(rates)) if len(rates) else math.nan
+    turn = limit_bps / rate if rate > 0 else math.nan
+
+    def q(x: FloatArray, p: float) -> float:
+        return float(np.quantile(x, p)) if len(x) else math.nan
+
+    return {"rate_bps": rate, "breakeven_turnover": turn, "breakeven_drift": turn / 2.0,
+            "cost_median_bps": q(cost, 0.5), "cost_p90_bps": q(cost, 0.9),
+            "cost_max_bps": float(cost.max()) if len(cost) else math.nan,
+            "turnover_median": q(traded, 0.5), "turnover_p90": q(traded, 0.9)}
+
+
 FALSIFICATION_BASIS = ("each portfolio's verdict rests on one path (its whole window, one "
                        "start date): the TE difference's interval is a paired block "
                        "bootstrap of that path's days, the excess cost's interval is CR2 "
