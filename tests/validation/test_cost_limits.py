@@ -181,3 +181,8 @@ def test_every_output_shows_where_the_limit_binds() -> None:
     assert row["events' traded: median / 90th pct"] == "50.0% / 50.0%"
     html = cost_limits_table(table).frame.loc["Rule 3"]
     assert html["binds above: traded (drift), at bps per trade"] == "60.0% (30.0%) at 50.0"
+    # at 10 bps per trade rule 3's limit would need a drift of 150%: it never binds
+    low = cost_limits_display(SimpleNamespace(  # type: ignore[arg-type]
+        cost_limits=_table(10.0).reset_index())).set_index("rule").loc["Rule 3"]
+    assert low["binds above: traded (drift), at bps per trade"] == ("never: 300.0% (150.0%) "
+                                                                     "at 10.0")

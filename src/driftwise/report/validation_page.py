@@ -71,6 +71,7 @@ from driftwise.validation.output import (
     COST_LIMITS_NOTE,
     FALSIFICATION_NOTE,
     NO_INTERVAL,
+    binds_text,
     describe,
     second_part_text,
 )
@@ -259,7 +260,7 @@ def cost_limits_table(frame: pd.DataFrame) -> Table:
                "removed": lambda x: fmt_num(x, 0), "removed share": lambda x: fmt_pct(x, 1)}
     if all(c in frame for c in COST_LIMIT_FIGURES):
         out["binds above: traded (drift), at bps per trade"] = [
-            f"{fmt_pct(t, 1)} ({fmt_pct(d, 1)}) at {fmt_num(r, 1)}" for t, d, r in
+            binds_text(t, d, r, fmt_pct, fmt_num) for t, d, r in
             zip(frame["breakeven_turnover"], frame["breakeven_drift"], frame["rate_bps"],
                 strict=True)]
         out["events' cost, bps of NAV: median / 90th pct / max"] = [

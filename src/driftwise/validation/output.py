@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -162,9 +163,19 @@ COST_LIMITS_NOTE = ("The cost in the IF is the cost of the whole rebalance as a 
                     "(Σ |trade| × cost per trade / NAV): a rebalance at drift D trades 2D of "
                     "NAV, so at c bps per trade it costs 2·D·c bps of NAV and a limit L binds "
                     "only above L / c of NAV traded, a drift of L / (2c) (under the cost model "
-                    "c is the events' median cost per unit traded). The events' cost and "
-                    "turnover (median, 90th percentile) show how far they are from it.")
+                    "c is the events' median cost per unit traded; 'never' when that drift is "
+                    "beyond 100%). The events' cost and value traded (median, 90th "
+                    "percentile) show how far they are from it.")
 """What the table of :func:`cost_limits_display` counts, in words."""
+
+
+def binds_text(turnover: float, drift: float, rate: float, pct: Callable[[Any, int], str],
+               num: Callable[[Any, int], str]) -> str:
+    """``"40.0% (20.0%) at 50.0"``: where a cost limit binds, the value traded (and drift)
+    at the cost per unit traded; ``"never: 545% (272%) at 3.7"`` when the drift it needs
+    is beyond 100% (no portfolio drifts that far)."""
+    text = f"{pct(turnover, 1)} ({pct(drift, 1)}) at {num(rate, 1)}"
+    return f"never: {text}" if drift > 1.0 else text
 
 
 def cost_limits_display(result: StudyResult) -> pd.DataFrame:
@@ -189,7 +200,7 @@ def cost_limits_display(result: StudyResult) -> pd.DataFrame:
                                        zip(c["days_over_limit"], c["candidate_days"],
                                            strict=True)],
         "binds above: traded (drift), at bps per trade": [
-            f"{_pct(t)} ({_pct(d)}) at {_num(r, 1)}" for t, d, r in
+            binds_text(t, d, r, _pct, _num) for t, d, r in
             zip(c["breakeven_turnover"], c["breakeven_drift"], c["rate_bps"], strict=True)],
         "events' cost, bps of NAV: median / 90th pct / max": [
             f"{_num(m, 2)} / {_num(p, 2)} / {_num(x, 2)}" for m, p, x in
@@ -428,6 +439,7 @@ __all__ = [
     "FALSIFICATION_NOTE",
     "NO_INTERVAL",
     "SENSITIVITY_NOTE",
+    "binds_text",
     "breakdown_display",
     "caveats",
     "cost_limits_display",
