@@ -263,13 +263,14 @@ def show(result: StudyResult) -> None:
     for frame, column, label, title in (
             (result.by_regime, "vix_regime", "VIX", "By VIX regime at the event (model costs)"),
             (result.by_cost, "cost_level_bps", "cost bps", "By flat cost level")):
-        table = breakdown_display(frame, column, label)
+        # the verdicts table names each verdict's reason; here the columns keep their width
+        table = breakdown_display(frame, column, label).drop(columns="reason", errors="ignore")
         if len(table):
             console.print(frame_table(table, title, index_name="rule"))
             shown = True
     if shown:
         console.print(BREAKDOWN_NOTE, highlight=False, markup=False, soft_wrap=True)
-    sens = sensitivity_display(result)
+    sens = sensitivity_display(result).drop(columns="reason", errors="ignore")
     if len(sens):
         console.print(frame_table(sens, "Sensitivity of the claims (model costs)",
                                   index_name="rule"))
