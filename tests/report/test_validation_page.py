@@ -113,16 +113,37 @@ def test_rules_table_shows_the_verdicts_interval_bar_and_clusters(
         n_clusters=[69, 32, 23, 13], first_hit_rate=[0.47, 0.524, 0.135, 0.385],
         first_effect_mean=[0.685, 2.656, 0.022, -0.35],
         first_effect_ci_low=[0.6, 1.5, 0.001, -1.2], first_effect_ci_high=[0.77, 3.8, 0.04, 0.5],
-        first_n_events=[100, 42, 126, 26], first_n_clusters=[69, 32, 23, 13])
+        first_n_events=[100, 42, 126, 26], first_n_clusters=[69, 32, 23, 13],
+        first_ci_low=[0.4, 0.45, 0.1, 0.2], first_ci_high=[0.54, 0.6, 0.17, 0.58],
+        first_verdict=["inconclusive", "supported", "not supported", "inconclusive"],
+        second_effect_mean=[-4.4, np.nan, np.nan, np.nan],
+        second_effect_ci_low=[-12.3, np.nan, np.nan, np.nan],
+        second_effect_ci_high=[3.6, np.nan, np.nan, np.nan],
+        second_effect_bar=[0.0, np.nan, np.nan, np.nan],
+        first_second_effect_mean=[-6.0, np.nan, np.nan, np.nan],
+        first_second_effect_ci_low=[-20.0, np.nan, np.nan, np.nan],
+        first_second_effect_ci_high=[8.0, np.nan, np.nan, np.nan],
+        first_second_effect_bar=[0.0, np.nan, np.nan, np.nan],
+        verdict_reason=["certainty-equivalent gain over waiting (bps): interval holds its "
+                        "bar 0", "x", "y", "z"])
     table = rules_table(rules)
-    first = "first event per path: hit rate, mean effect [95%] (events, G)"
+    first = "first event per path: verdict; mean effect [95%]; hit rate [95%] (events, G)"
     assert list(table.frame.columns) == [
-        "claim", "verdict", "mean effect [95%] vs bar", "events", "independent clusters (G)",
-        "hit rate", "interval", "stated confidence", "median effect", first]
+        "claim", "verdict", "mean effect [95%] vs bar", "reason", "events",
+        "independent clusters (G)", "hit rate", "interval", "stated confidence",
+        "median effect", first]
     row = table.frame.loc["Rule 4"]
     assert row["mean effect [95%] vs bar"] == "cost cut -0.284 [-0.864, 0.297] vs 0.300"
     assert row["independent clusters (G)"] == 13
-    assert row[first] == "38.5%, -0.350 [-1.200, 0.500] (26, 13)"
+    assert row[first] == "inconclusive; -0.350 [-1.200, 0.500]; 38.5% [20.0%, 58.0%] (26, 13)"
+    # rule 1's verdict beside both parts of its claim, the one that decided it named
+    one = table.frame.loc["Rule 1"]
+    assert one["mean effect [95%] vs bar"] == (
+        "TE cut 0.754 [0.724, 0.783] vs 0.500; CE gain over waiting -4.400 [-12.300, 3.600] "
+        "vs 0.000 bps")
+    assert one["reason"].startswith("certainty-equivalent gain over waiting")
+    assert one[first] == ("inconclusive; 0.685 [0.600, 0.770]; CE gain over waiting -6.000 "
+                          "[-20.000, 8.000] vs 0.000 bps; 47.0% [40.0%, 54.0%] (100, 69)")
     assert table.frame.loc["Rule 1", "verdict"] == "supported"
     assert "mean effect and its 95% interval" in table.caption and "G" in table.caption
     html = validation_page(ValidationPageData(rules=rules)).blocks

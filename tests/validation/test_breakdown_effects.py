@@ -223,7 +223,8 @@ def test_every_display_row_shows_g_the_effect_and_the_hit_rate() -> None:
     events = label_events(_rule3_events())
     shown = breakdown_display(by_regime(events), "vix_regime", "VIX")
     assert list(shown.columns) == ["VIX", "events", "G", "mean effect [95%] vs bar",
-                                   "verdict (effect)", "hit rate [95%]", "hit-rate verdict"]
+                                   "verdict (effect)", "hit rate [95%]", "hit-rate verdict",
+                                   "reason"]
     calm = shown[shown["VIX"] == "< 20"].iloc[0]
     row = by_regime(events).iloc[0]
     assert calm["events"] == "12" and calm["G"] == "6"
@@ -231,6 +232,7 @@ def test_every_display_row_shows_g_the_effect_and_the_hit_rate() -> None:
         f"{row['effect_mean']:.3f} [{row['effect_ci_low']:.3f}, {row['effect_ci_high']:.3f}]"
         " vs 0.100")
     assert calm["verdict (effect)"] == "supported"
+    assert calm["reason"] == "every part's interval lies at or above its bar (Sharpe gain ≥ 0.1)"
     assert calm["hit rate [95%]"].startswith("91.7% ")
     assert set(effect_cells(by_regime(events))) == set(shown.columns) - {"VIX"}
 

@@ -44,7 +44,7 @@ def _market() -> Portfolio:
     return make_portfolio(prices, np.full(N_DAYS, 15.0), np.array([0.5, 0.5]))
 
 
-def _input(bps: float) -> RuleInput:
+def _input(bps: float | None) -> RuleInput:
     pf = _market()
     cfg = small_config(**{"constraints.whole_shares": False,
                           "constraints.min_trade_usd": 0.0})
@@ -122,3 +122,67 @@ def test_the_table_sums_the_tasks_per_rule_and_setting() -> None:
     assert table["days_over_limit"].tolist() == [0, 0, 12]
     assert table["removed_share"].tolist() == pytest.approx([0.0, 0.0, 0.6])
     assert cost_limit_table([]).empty
+
+
+def _table(bps: float | None) -> pd.DataFrame:
+    inp = _input(bps)
+    counts = cost_limit_counts(inp)
+    counts.insert(1, "setting", "model" if bps is None else f"flat {bps:g} bps")
+    counts.insert(2, "cost_level_bps", bps)
+    return cost_limit_table([counts]).set_index("rule")
+
+
+@pytest.mark.parametrize("bps", [10.0, 20.0, 50.0, 70.0])
+def test_the_break_even_and_the_events_cost_explain_the_count(bps: float) -> None:
+    """Hand-worked: every candidate trades half of NAV (drift 25%) and costs ``0.5 c`` bps
+    of NAV; a limit L binds above ``L / c`` of NAV traded, a drift of ``L / (2c)``."""
+    table = _table(bps)
+    for rule, limit in (("Rule 1", 20.0), ("Rule 3", 30.0)):
+        row = table.loc[rule]
+        assert row["rate_bps"] == bps
+        assert row["breakeven_turnover"] == pytest.approx(limit / bps, rel=1e-15)
+        assert row["breakeven_drift"] == pytest.approx(limit / (2.0 * bps), rel=1e-15)
+        for column in ("cost_median_bps", "cost_p90_bps", "cost_max_bps"):
+            assert row[column] == pytest.approx(0.5 * bps, rel=1e-12), column
+        assert row["turnover_median"] == pytest.approx(0.5, rel=1e-12)
+        assert row["turnover_p90"] == pytest.approx(0.5, rel=1e-12)
+        # the limit removes the events exactly when they trade more than the break-even
+        assert (row["removed"] == row["candidates"]) == (row["breakeven_turnover"] < 0.5)
+    assert table.loc["Rule 1", "breakeven_turnover"] == pytest.approx(
+        {10.0: 2.0, 20.0: 1.0, 50.0: 0.4, 70.0: 20 / 70}[bps])
+
+
+def test_under_the_cost_model_the_rate_is_the_events_median_cost_per_unit_traded() -> None:
+    inp = _input(None)
+    row = _table(None).loc["Rule 1"]
+    candidates = [31, 35, 40, 45, 50, 55, 60]
+    at = [int(np.flatnonzero(inp.days.day == t)[0]) for t in candidates]
+    rates = sorted(1e4 * inp.cost[i] / sum(abs(x) for x in inp.days.asset_drift[i])
+                   for i in at)
+    assert row["rate_bps"] == pytest.approx(rates[len(rates) // 2], rel=1e-12)
+    assert row["breakeven_turnover"] == pytest.approx(20.0 / rates[len(rates) // 2],
+                                                      rel=1e-12)
+    assert row["cost_max_bps"] == pytest.approx(max(1e4 * inp.cost[i] for i in at), rel=1e-12)
+
+
+def test_every_output_shows_where_the_limit_binds() -> None:
+    """Terminal and markdown (one display) and the HTML table: the break-even traded value
+    and drift at the cost per unit traded, and the events' cost and turnover."""
+    from types import SimpleNamespace
+
+    from driftwise.report.validation_page import cost_limits_table
+    from driftwise.validation.output import cost_limits_display
+
+    table = _table(50.0).reset_index()
+    shown = cost_limits_display(SimpleNamespace(cost_limits=table))  # type: ignore[arg-type]
+    row = shown.set_index("rule").loc["Rule 1"]
+    assert row["binds above: traded (drift), at bps per trade"] == "40.0% (20.0%) at 50.0"
+    assert row["events' cost, bps of NAV: median / 90th pct / max"] == "25.00 / 25.00 / 25.00"
+    assert row["events' traded: median / 90th pct"] == "50.0% / 50.0%"
+    html = cost_limits_table(table).frame.loc["Rule 3"]
+    assert html["binds above: traded (drift), at bps per trade"] == "60.0% (30.0%) at 50.0"
+    # at 10 bps per trade rule 3's limit would need a drift of 150%: it never binds
+    low = cost_limits_display(SimpleNamespace(  # type: ignore[arg-type]
+        cost_limits=_table(10.0).reset_index())).set_index("rule").loc["Rule 3"]
+    assert low["binds above: traded (drift), at bps per trade"] == ("never: 300.0% (150.0%) "
+                                                                     "at 10.0")

@@ -125,17 +125,14 @@ def test_the_page_refuses_a_research_table_without_its_columns() -> None:
 
 def test_rule_1_shows_the_second_part_of_its_claim() -> None:
     """Its verdict needs both parts: the certainty-equivalent gain over waiting stands
-    beside the TE cut, with its own CR2 interval over the events' clusters."""
-    from driftwise.validation.stats import clustered_mean
-
-    gains = [3.0, -1.0, 4.0, 0.5, 2.0, -2.5, 1.0, 6.0]
-    clusters = [1, 1, 2, 2, 3, 3, 4, 4]
-    events = pd.DataFrame({"rule": "Rule 1", "setting": ["model"] * 8, "ce_gain_bps": gains,
-                           "cluster": clusters})
-    events = pd.concat([events, events.assign(setting="flat 10 bps", ce_gain_bps=99.0)])
+    beside the TE cut, with the verdicts table's own figures (its CR2 interval over the
+    events' clusters, :func:`~driftwise.validation.stats.rules_table`)."""
     study = fake_study()
-    study.events = events
-    m, lo, hi = clustered_mean(gains, clusters)
+    study.rules = study.rules.assign(second_effect_mean=[1.625, *[math.nan] * 3],
+                                     second_effect_ci_low=[-0.93, *[math.nan] * 3],
+                                     second_effect_ci_high=[4.18, *[math.nan] * 3],
+                                     second_effect_bar=[0.0, *[math.nan] * 3])
     row = research_table(study).query("claim == 'Rule 1'").iloc[0]  # type: ignore[arg-type]
-    assert row["interval"] == (f"[0.720, 0.780] vs bar 0.500; second part, certainty-equivalent"
-                               f" gain over waiting {m:,.1f} bps [{lo:,.1f}, {hi:,.1f}] vs bar 0")
+    assert row["interval"] == ("[0.720, 0.780] vs bar 0.500; second part, certainty-equivalent"
+                               " gain over waiting 1.6 bps [-0.9, 4.2] vs bar 0")
+    assert row["measured"] == "supported: TE cut 0.750"

@@ -280,3 +280,59 @@ def test_the_cost_limit_table_counts_the_study_events(study: StudyResult) -> Non
     assert len(to_dict(study)["cost_limits"]) == len(table)
     page = validation_page(page_data(study))
     assert "validation-cost-limits" in [c.key for c in page.charts]
+
+
+def test_the_printed_verdicts_are_the_study_numbers_and_agree_with_their_intervals(
+        study: StudyResult, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every output's verdict row shows the StudyResult's own figures (both parts of rule
+    1's claim, the reason, the first event per path with its verdict), and every verdict
+    shown is the one its intervals imply (the docs' criterion, recomputed from the row)."""
+    from tests.validation.test_verdict_parts import expected_verdict
+
+    from driftwise.validation.output import NO_INTERVAL, rules_display
+
+    shown = rules_display(study)
+    data = {r["rule"]: r for r in to_dict(study)["rules"]}
+    report = markdown(study).split("## Verdicts")[1].split("## By VIX regime")[0]
+    page = validation_page(page_data(study))
+    html = next(b for b in page.blocks if isinstance(b, Table) and b.key == "validation-rules")
+    capsys.readouterr()
+    show(study)
+    terminal = _flat(capsys.readouterr().out)
+    for _, row in study.rules.iterrows():
+        rule = row["rule"]
+        line = shown.loc[rule]
+        assert row["verdict"] == expected_verdict(row), rule
+        assert row["first_verdict"] == expected_verdict(row, "first_"), rule
+        effect = (f"{row['effect_mean']:,.3f} "
+                  + (f"[{row['effect_ci_low']:,.3f}, {row['effect_ci_high']:,.3f}]"
+                     if np.isfinite(row["effect_ci_low"]) else NO_INTERVAL)
+                  + f" vs {row['effect_bar']:,.3f}")
+        assert line["mean effect [95%] vs bar"].startswith(effect), rule
+        assert line["verdict (effect)"] == row["verdict"]
+        assert line["reason"] == row["verdict_reason"] != ""
+        first = line["first event per path: verdict; mean effect [95%]; hit rate [95%] "
+                     "(events, G)"]
+        assert first.startswith(f"{row['first_verdict']}; {row['first_effect_mean']:,.3f} ")
+        assert first.endswith(f"({row['first_n_events']}, {row['first_n_clusters']})")
+        assert f"{100 * row['first_ci_low']:.1f}% – {100 * row['first_ci_high']:.1f}%" in first
+        if rule == "Rule 1":
+            second = (f"CE gain over waiting {row['second_effect_mean']:,.3f} "
+                      f"[{row['second_effect_ci_low']:,.3f}, "
+                      f"{row['second_effect_ci_high']:,.3f}] vs 0.000 bps")
+            assert second in line["mean effect [95%] vs bar"]
+            assert second in html.frame.loc[rule, "mean effect [95%] vs bar"]
+            assert data[rule]["second_effect_mean"] == row["second_effect_mean"]
+        assert f"| {line['mean effect [95%] vs bar']} | {row['verdict']} | " \
+               f"{row['verdict_reason']} |" in report
+        assert data[rule]["verdict"] == row["verdict"]
+        assert data[rule]["verdict_reason"] == row["verdict_reason"]
+        assert html.frame.loc[rule, "reason"] == row["verdict_reason"]
+        assert html.frame.loc[rule, "verdict"] == row["verdict"]
+    assert "reason" in terminal.split("Verdicts(modelcosts)")[1][:2000]
+    # every breakdown row too (rule 1's gain over waiting is finite at every event, so its
+    # clusters are the row's G)
+    for frame in (study.by_regime, study.by_cost):
+        for _, row in frame.iterrows():
+            full = pd.concat([row, pd.Series({"second_n_clusters": row["n_clusters"]})])
+            assert row["verdict"] == expected_verdict(full), row["rule"]

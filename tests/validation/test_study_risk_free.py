@@ -79,3 +79,43 @@ def test_the_option_reaches_every_portfolio_and_bad_files_are_refused(
     err = capsys.readouterr().err
     assert "pct.csv" in err and "rate_annual" in err and "Traceback" not in err
     assert main(["validate-rules", "--risk-free", str(tmp_path / "none.csv")]) != EXIT_OK
+
+
+def test_the_configured_cost_levels_window_and_seed_reach_the_study(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """[backtest] cost_levels_bps, start, end, seed and bootstrap_samples are read; keys the
+    study does not read are named on stderr."""
+    from driftwise.cli import validate
+    from driftwise.config import Config
+    from driftwise.validation.study import StudySettings, cost_settings
+
+    seen: list[StudySettings] = []
+
+    def stop(specs: list[PortfolioSpec], settings: StudySettings) -> None:
+        seen.append(settings)
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(validate, "run_with_progress", stop)
+    path = tmp_path / "c.toml"
+    path.write_text("[backtest]\ncost_levels_bps = [15.0, 40.0]\nstart = 2018-01-02\n"
+                    "end = 2019-12-31\nseed = 7\nbootstrap_samples = 99\nthresholds = [0.04]\n"
+                    "[tax]\nenabled = true\n")
+    capsys.readouterr()
+    assert main(["validate-rules", "--config", str(path), "--workers", "1"]) == EXIT_OK
+    (settings,) = seen
+    assert settings.cost_levels_bps == (15.0, 40.0)
+    assert [s.label for s in cost_settings(settings)][1:3] == ["flat 15 bps", "flat 40 bps"]
+    assert settings.model.falsification.cost_levels_bps == (15.0, 40.0)
+    assert (settings.start, settings.end) == ("2018-01-02", "2019-12-31")
+    assert settings.seed == 7 and settings.bootstrap_samples == 99
+    err = capsys.readouterr().err
+    assert "does not read these configured keys" in err
+    assert "backtest.thresholds" in err and "tax.enabled" in err
+    assert "cost_levels_bps" not in err
+    # the options win over the configuration
+    seen.clear()
+    assert main(["validate-rules", "--config", str(path), "--workers", "1", "--seed", "3",
+                 "--start", "2019-01-02"]) == EXIT_OK
+    assert seen[0].seed == 3 and seen[0].start == "2019-01-02"
+    assert validate.unread_keys(Config()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from driftwise.cli._inputs import (
     load_cli_config,
 )
 from driftwise.cli._output import console, err_console, frame_table, notices_table, print_json
+from driftwise.config import Config
 from driftwise.config.assemble import study_settings
 from driftwise.data.market import read_risk_free
 from driftwise.policy.context import Frequency
@@ -78,7 +80,9 @@ def validate_command(
     review: Annotated[Frequency, typer.Option(
         help="Calendar of the base policy (and of Rule 1's alternative).")] = Frequency.QUARTER,
     nav_usd: Annotated[float, typer.Option(help="NAV of every path, USD.", min=1.0)] = 1e6,
-    seed: Annotated[int, typer.Option(help="Random seed of the portfolio draws.")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed of the portfolio draws and the falsification's bootstrap (default "
+        "backtest.seed, 0).", show_default=False)] = None,
     no_falsification: Annotated[bool, typer.Option(
         "--no-falsification", help="Skip the falsification backtest (threshold 5% against "
         "the review calendar and a monthly one).")] = False,
@@ -104,15 +108,25 @@ def validate_command(
     forked into "act now" and the rule's alternative and both are followed with the same
     prices and the one cost model. With no arguments it runs on the embedded sample.
     """
-    check_window(start, end)
     cfg = load_cli_config(config)
+    # [backtest] start / end are the window when no option gives one (the falsification
+    # backtest and the events' paths share it)
+    start = start if start is not None else _day(cfg.backtest.start)
+    end = end if end is not None else _day(cfg.backtest.end)
+    check_window(start, end)
+    seed = seed if seed is not None else cfg.backtest.seed
+    unread = unread_keys(cfg)
+    if unread:
+        err_console.print("validate-rules does not read these configured keys (other "
+                          f"commands do): {', '.join(unread)}", markup=False)
     measured = read_measured(multipliers, ranking)  # before the study: a bad file fails fast
     if risk_free is not None:
         read_risk_free(risk_free)
     specs = study_portfolios(universe, data_dir, portfolios, seed, start, end)
     if vix is not None:  # the VIX of every portfolio: the file's, as in every command
         specs = [dataclasses.replace(spec, vix_file=str(vix)) for spec in specs]
-    if risk_free is not None:  # the rate cash earns in every portfolio, as in backtest
+    if risk_free is not None:  # the rate cash earns in every portfolio (the falsification
+        # backtest and the events' branches, as in backtest) and rule 3's Sharpe ratios'
         specs = [dataclasses.replace(spec, risk_free_file=str(risk_free)) for spec in specs]
     start, end = study_window(universe, start, end)
     workers = workers if workers is not None else cfg.cluster.workers or 2
@@ -121,7 +135,11 @@ def validate_command(
                               scheduler=scheduler if scheduler is not None
                               else cfg.cluster.scheduler,
                               falsification=not no_falsification,
-                              chunks=max(8, 2 * workers))
+                              chunks=max(8, 2 * workers),
+                              cost_levels_bps=tuple(cfg.backtest.cost_levels_bps),
+                              **({"bootstrap_samples": cfg.backtest.bootstrap_samples}
+                                 if "backtest.bootstrap_samples" in cfg.non_defaults()
+                                 else {}))
     result = run_with_progress(specs, settings)
     if markdown_file is not None:
         markdown_file.parent.mkdir(parents=True, exist_ok=True)
@@ -130,8 +148,9 @@ def validate_command(
         write_report(report, validation=page_data(result, **measured),
                      title="driftwise rule validation")
     if as_json:
-        print_json({**to_dict(result, measured.get("multipliers")),
-                    **{JSON_KEYS[k]: v for k, v in measured.items()}})
+        data = to_dict(result, measured.get("multipliers"))
+        data["settings"]["config_not_read"] = unread
+        print_json({**data, **{JSON_KEYS[k]: v for k, v in measured.items()}})
         return
     show(result)
     show_measured(**measured)
@@ -140,6 +159,32 @@ def validate_command(
     for path, what in ((markdown_file, "markdown"), (report, "report")):
         if path is not None:
             console.print(f"{what}: {path.resolve()}")
+
+
+NOT_READ = ("policy.trigger", "policy.frequency", "policy.threshold", "policy.hybrid_override",
+            "policy.destination", "policy.stress_delay", "policy.stress_vix",
+            "policy.stress_max_drift", "policy.extreme_drift", "policy.delay_days",
+            "policy.max_delay_days", "policy.vol_aware_min_vol", "policy.vol_aware_min_drift",
+            "policy.dynamic_multipliers", "policy.dynamic_stress_pause", "policy.triggers",
+            "policy.cost_constrained_multiple", "backtest.initial_nav_usd",
+            "backtest.thresholds", "backtest.vix_multipliers", "backtest.impact_models",
+            "optimizer.", "execution.", "tax.", "portfolio.", "record.", "accounts.")
+"""Configuration keys (a trailing dot: a whole section) validate-rules does not read: the
+rules' IFs and the falsification's policies are the methodology's (threshold 5%, the
+--review calendar and monthly, full rebalances, the thresholds of
+:class:`~driftwise.validation.rules.Thresholds`), the NAV is --nav-usd, and no sweep,
+optimizer, execution schedule, tax, portfolio record or household is part of the study."""
+
+
+def unread_keys(config: Config) -> list[str]:
+    """The configured (non-default) keys of ``config`` that validate-rules does not read
+    (:data:`NOT_READ`), in the configuration's order."""
+    return [k for k in config.non_defaults()
+            if any(k == n or (n.endswith(".") and k.startswith(n)) for n in NOT_READ)]
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 JSON_KEYS = {"multipliers": "vix_multipliers", "ranking": "path_ranking"}
@@ -218,13 +263,14 @@ def show(result: StudyResult) -> None:
     for frame, column, label, title in (
             (result.by_regime, "vix_regime", "VIX", "By VIX regime at the event (model costs)"),
             (result.by_cost, "cost_level_bps", "cost bps", "By flat cost level")):
-        table = breakdown_display(frame, column, label)
+        # the verdicts table names each verdict's reason; here the columns keep their width
+        table = breakdown_display(frame, column, label).drop(columns="reason", errors="ignore")
         if len(table):
             console.print(frame_table(table, title, index_name="rule"))
             shown = True
     if shown:
         console.print(BREAKDOWN_NOTE, highlight=False, markup=False, soft_wrap=True)
-    sens = sensitivity_display(result)
+    sens = sensitivity_display(result).drop(columns="reason", errors="ignore")
     if len(sens):
         console.print(frame_table(sens, "Sensitivity of the claims (model costs)",
                                   index_name="rule"))

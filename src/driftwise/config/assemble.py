@@ -375,7 +375,7 @@ def history_settings(config: Config) -> HistorySettings:
 def study_settings(config: Config | None = None, *, nav_usd: float = 1_000_000.0,
                    start: str | None = None, end: str | None = None,
                    review: Frequency = Frequency.QUARTER,
-                   cost_levels_bps: tuple[float, ...] = (10.0, 20.0, 50.0),
+                   cost_levels_bps: tuple[float, ...] | None = None,
                    **options: Any) -> StudySettings:
     """The settings of a rule-validation study of ``config`` (default: every default).
 
@@ -392,8 +392,9 @@ def study_settings(config: Config | None = None, *, nav_usd: float = 1_000_000.0
         The window (YYYY-MM-DD; default the data's, or ``[backtest]``'s for the backtest).
     review : Frequency
         Calendar of the base policy (and of Rule 1's alternative).
-    cost_levels_bps : tuple of float
-        Flat cost levels studied beside the model costs, bps.
+    cost_levels_bps : tuple of float, optional
+        Flat cost levels studied beside the model costs, bps (default
+        ``[backtest] cost_levels_bps``, 10, 20 and 50 unless configured).
     **options
         The other fields of :class:`~driftwise.validation.study.StudySettings`
         (``workers``, ``chunks``, ``rules``, ``bootstrap_samples``, ``seed`` ...).
@@ -406,6 +407,8 @@ def study_settings(config: Config | None = None, *, nav_usd: float = 1_000_000.0
     from driftwise.validation.study import StudyModel, StudySettings
 
     config = config if config is not None else Config()
+    if cost_levels_bps is None:
+        cost_levels_bps = tuple(float(c) for c in config.backtest.cost_levels_bps)
     costs = cost_params(config)
     model = StudyModel(
         rule=build_rule(config), costs=costs, risk=risk_settings(config),

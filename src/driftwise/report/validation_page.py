@@ -23,7 +23,9 @@ Inputs are plain DataFrames:
 - ``cost_limits`` (optional): the events each rule's cost limit removes, one row per rule
   and cost setting: ``rule``, ``setting``, ``limit_bps`` (bps of NAV), ``candidates``
   (events without the limit), ``removed``
-  (:attr:`~driftwise.validation.study.StudyResult.cost_limits`).
+  (:attr:`~driftwise.validation.study.StudyResult.cost_limits`); with the study's
+  :data:`~driftwise.validation.stats.COST_LIMIT_FIGURES` also where each limit binds and
+  the candidate events' cost and value traded.
 - ``multipliers`` (optional): the calibrated VIX multipliers of spreads
   (``Calibration.table`` of :mod:`driftwise.app.calibrate`): ``estimator``, ``tier``,
   ``regime``, ``multiplier`` with ``multiplier_low`` / ``multiplier_high`` (its interval),
@@ -43,6 +45,7 @@ Inputs are plain DataFrames:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,9 +71,11 @@ from driftwise.validation.output import (
     COST_LIMITS_NOTE,
     FALSIFICATION_NOTE,
     NO_INTERVAL,
+    binds_text,
     describe,
     second_part_text,
 )
+from driftwise.validation.stats import COST_LIMIT_FIGURES
 from driftwise.validation.study import StudyResult
 
 VERDICT_COLORS = {"supported": "#1b7f4b", "not supported": "#b3261e",
@@ -253,6 +258,18 @@ def cost_limits_table(frame: pd.DataFrame) -> Table:
     formats = {"limit (bps of NAV)": lambda x: fmt_num(x, 0),
                "events without the limit": lambda x: fmt_num(x, 0),
                "removed": lambda x: fmt_num(x, 0), "removed share": lambda x: fmt_pct(x, 1)}
+    if all(c in frame for c in COST_LIMIT_FIGURES):
+        out["binds above: traded (drift), at bps per trade"] = [
+            binds_text(t, d, r, fmt_pct, fmt_num) for t, d, r in
+            zip(frame["breakeven_turnover"], frame["breakeven_drift"], frame["rate_bps"],
+                strict=True)]
+        out["events' cost, bps of NAV: median / 90th pct / max"] = [
+            f"{fmt_num(m, 2)} / {fmt_num(p, 2)} / {fmt_num(x, 2)}" for m, p, x in
+            zip(frame["cost_median_bps"], frame["cost_p90_bps"], frame["cost_max_bps"],
+                strict=True)]
+        out["events' traded: median / 90th pct"] = [
+            f"{fmt_pct(m, 1)} / {fmt_pct(p, 1)}" for m, p in
+            zip(frame["turnover_median"], frame["turnover_p90"], strict=True)]
     return Table("validation-cost-limits-table", "Events removed by the cost limits", out,
                  formats, caption=COST_LIMITS_NOTE)
 
@@ -356,6 +373,13 @@ FIRST_COLUMNS = ("first_hit_rate", "first_effect_mean", "first_effect_ci_low",
 """The same on the first event of each path."""
 
 
+def _interval_text(lo: float, hi: float) -> str:
+    """``[lo, hi]`` of a mean effect, or :data:`NO_INTERVAL`."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return NO_INTERVAL
+    return f"[{fmt_num(lo, 3)}, {fmt_num(hi, 3)}]"
+
+
 def rules_table(rules: pd.DataFrame) -> Table:
     """Per rule: the claim, its verdict with the interval it rests on, the independent
     observations, then the hit rate with its interval beside the stated confidence.
@@ -373,10 +397,13 @@ def rules_table(rules: pd.DataFrame) -> Table:
         measure = rules["effect_measure"].astype(str) if "effect_measure" in rules else \
             pd.Series("effect", index=rules.index)
         frame["mean effect [95%] vs bar"] = [
-            f"{m} {fmt_num(e, 3)} [{fmt_num(lo, 3)}, {fmt_num(hi, 3)}] vs {fmt_num(b, 3)}"
-            for m, e, lo, hi, b in zip(measure, rules["effect_mean"], rules["effect_ci_low"],
-                                       rules["effect_ci_high"], rules["effect_bar"],
-                                       strict=True)]
+            f"{m} {fmt_num(e, 3)} {_interval_text(lo, hi)} vs {fmt_num(b, 3)}"
+            + second_part_text(rules, i)
+            for i, (m, e, lo, hi, b) in enumerate(zip(
+                measure, rules["effect_mean"], rules["effect_ci_low"], rules["effect_ci_high"],
+                rules["effect_bar"], strict=True))]
+    if "verdict_reason" in rules:
+        frame["reason"] = rules["verdict_reason"].astype(str).to_numpy()
     if "n_events" in rules:
         frame["events"] = rules["n_events"].to_numpy()
     if "n_clusters" in rules:
@@ -388,21 +415,29 @@ def rules_table(rules: pd.DataFrame) -> Table:
     if "effect" in rules:
         frame["effect" if not on_effect else "median effect"] = rules["effect"].to_numpy()
     if on_effect and all(c in rules for c in FIRST_COLUMNS):
-        frame["first event per path: hit rate, mean effect [95%] (events, G)"] = [
-            f"{fmt_pct(h, 1)}, {fmt_num(m, 3)} [{fmt_num(lo, 3)}, {fmt_num(hi, 3)}] "
+        verdicts = (rules["first_verdict"].map(_verdict) if "first_verdict" in rules
+                    else pd.Series("", index=rules.index))
+        lows = rules.get("first_ci_low", pd.Series(float("nan"), index=rules.index))
+        highs = rules.get("first_ci_high", pd.Series(float("nan"), index=rules.index))
+        frame["first event per path: verdict; mean effect [95%]; hit rate [95%] (events, G)"] = [
+            f"{v}; {fmt_num(m, 3)} {_interval_text(lo, hi)}"
+            + second_part_text(rules, i, "first_")
+            + f"; {fmt_pct(h, 1)} [{fmt_pct(hlo, 1)}, {fmt_pct(hhi, 1)}] "
             f"({fmt_num(n, 0)}, {fmt_num(g, 0)})"
-            for h, m, lo, hi, n, g in zip(
-                rules["first_hit_rate"], rules["first_effect_mean"],
+            for i, (v, h, hlo, hhi, m, lo, hi, n, g) in enumerate(zip(
+                verdicts, rules["first_hit_rate"], lows, highs, rules["first_effect_mean"],
                 rules["first_effect_ci_low"], rules["first_effect_ci_high"],
-                rules["first_n_events"], rules["first_n_clusters"], strict=True)]
+                rules["first_n_events"], rules["first_n_clusters"], strict=True))]
     formats = {"events": lambda x: fmt_num(x, 0), "hit rate": lambda x: fmt_pct(x, 1),
                "independent clusters (G)": lambda x: fmt_num(x, 0),
                "stated confidence": lambda x: fmt_pct(x, 0), "effect": lambda x: fmt_num(x, 4),
                "median effect": lambda x: fmt_num(x, 4)}
     caption = ("The verdict rests on the mean effect and its 95% interval (cluster-robust CR2, "
-               "Student t on G − 1 degrees of freedom) against the claim's bar; G is the number "
-               "of independent calendar clusters of events. The hit rate, with its interval, "
-               "is secondary." if on_effect else
+               "Student t on G − 1 degrees of freedom) against the claim's bar, every part of "
+               "the claim (rule 1: its TE cut and its certainty-equivalent gain over waiting) "
+               "shown and the part that decided it named; G is the number of independent "
+               "calendar clusters of events. The hit rate, with its interval, is secondary; "
+               "the first event of each path has its own verdict." if on_effect else
                "Verdicts as judged by the validation run; the interval is the confidence "
                "interval of the measured hit rate.")
     return Table("validation-rules", "Verdicts", frame, formats, caption=caption)

@@ -16,8 +16,11 @@ calendar day are sized in **one call for all the events trading that day**; ther
 Python loop over events. The events' holdings are a :class:`~driftwise.policy.book.Book`
 and the trades enter it as in the engine (:func:`~driftwise.policy.book.book_trades`: cash
 becomes the sizing's own post-trade cash). Order of operations each day is the backtest
-engine's: mark to market at the close, trade at the close, pay costs from cash, then the
-next day's return applies to the post-trade holdings.
+engine's: the cash held overnight earns the risk-free rate of the day before (the engine's
+own growth, :func:`driftwise.backtest.engine.cash_growth`: ``cash · (1 + rf_{t-1} / 252)``,
+none on the event day, none when cash earns nothing), mark to market at the close, trade at
+the close, pay costs from cash, then the next day's return applies to the post-trade
+holdings.
 
 Tracking error along a branch is ex-ante, with the risk model of the **event day**
 (what the decision maker knows at ``t0``), applied to the branch's drifts as they evolve.
@@ -194,7 +197,8 @@ class Fork:
 
 def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: IntArray,
                     shares: FloatArray, cash_usd: FloatArray, branch: Branch,
-                    risk: EventRisk | None = None) -> BranchPath:
+                    risk: EventRisk | None = None,
+                    cash_growth: FloatArray | None = None) -> BranchPath:
     """Follow one branch of every event over ``k = 0 .. H``.
 
     Parameters
@@ -213,6 +217,10 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
     branch : Branch
     risk : EventRisk, optional
         Default: built from ``portfolio`` and ``t0``.
+    cash_growth : ndarray, shape (T,), optional
+        Growth of cash over the night before each history day
+        (:func:`driftwise.backtest.engine.cash_growth` of the portfolio's history); None:
+        cash earns nothing.
 
     Returns
     -------
@@ -220,11 +228,11 @@ def simulate_branch(portfolio: Portfolio, rule: Rule, params: CostParams, t0: In
         Days past the end of the data are NaN.
     """
     fork = Fork(params, np.asarray(t0, dtype=np.intp), shares, cash_usd, (branch,))
-    return _simulate(portfolio, rule, [fork], risk)[0][0]
+    return _simulate(portfolio, rule, [fork], risk, cash_growth)[0][0]
 
 
-def simulate_forks(portfolio: Portfolio, rule: Rule,
-                   forks: Sequence[Fork]) -> list[list[BranchPath]]:
+def simulate_forks(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
+                   cash_growth: FloatArray | None = None) -> list[list[BranchPath]]:
     """Follow every branch of every fork, the rows of all of them stacked.
 
     Each fork's branches are its events' rows, under the fork's cost model; the forks
@@ -234,6 +242,8 @@ def simulate_forks(portfolio: Portfolio, rule: Rule,
     own cost model, :class:`~driftwise.costs.RowCosts`). A row's numbers are those of its
     fork followed alone, to the bit: every step is row by row, and sizing reads a row's
     asset mask the same alone or among others (a row of no tradable asset trades nothing).
+    Every row's cash grows each night by ``cash_growth`` of the day (as
+    :func:`simulate_branch`).
 
     Returns
     -------
@@ -256,20 +266,23 @@ def simulate_forks(portfolio: Portfolio, rule: Rule,
         rows = fork.n_rows
     out: list[list[BranchPath]] = [[] for _ in forks]
     for group in groups:
-        for f, paths in zip(group, _simulate(portfolio, rule, [forks[f] for f in group]),
-                            strict=True):
+        for f, paths in zip(group, _simulate(portfolio, rule, [forks[f] for f in group],
+                                             cash_growth=cash_growth), strict=True):
             out[f] = paths
     return out
 
 
 def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
-              risk: EventRisk | None = None) -> list[list[BranchPath]]:
+              risk: EventRisk | None = None,
+              cash_growth: FloatArray | None = None) -> list[list[BranchPath]]:
     """The forks' rows stacked, widest first, and followed together over ``k``.
 
     Rows are ordered by their branch's width, widest first, so the rows still running at
     ``k`` are a prefix of the stack. Rows of the same path (:func:`_representatives`: the
     hold branches of one event under every rule and cost setting, equal trading rows) are
-    followed once. ``risk``: the event risk of the one fork of one branch.
+    followed once. ``risk``: the event risk of the one fork of one branch. ``cash_growth``
+    (T,): each row's cash is multiplied by that of its day ``t0 + k`` for ``k > 0``, before
+    the day's marks and trades (the engine's night interest).
     """
     h = portfolio.history
     settings: list[CostParams] = []
@@ -329,6 +342,8 @@ def _simulate(portfolio: Portfolio, rule: Rule, forks: Sequence[Fork],
         if not alive.any():
             break
         day = np.minimum(day, h.n_days - 1)
+        if cash_growth is not None and k > 0:  # the night before the day: the engine's order
+            book.cash_usd[live] = book.cash_usd[live] * cash_growth[day]
         prices = h.prices[day]
         if k == 0:
             nav0 = (book.shares * prices).sum(axis=1) + book.cash_usd

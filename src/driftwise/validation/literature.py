@@ -21,7 +21,7 @@ import pandas as pd
 
 from driftwise.costs.regime import STRESS_CLAIM, claim_verdict
 from driftwise.validation.rules import RULES
-from driftwise.validation.stats import MODEL, SECOND_BARS, clustered_mean
+from driftwise.validation.stats import SECOND_BARS
 from driftwise.validation.study import StudyResult
 
 NO_FIGURE = "no published figure found"
@@ -169,17 +169,14 @@ def _measured(result: StudyResult, multipliers: pd.DataFrame | None
     """Per (claim, estimator): (verdict and figure, interval, independent observations,
     their unit); the estimator is None except for the VIX claim."""
     out: dict[tuple[str, str | None], Measured] = {}
-    events = getattr(result, "events", None)
     for _, r in result.rules.iterrows():
         rule = str(r["rule"])
         interval = ((f"[{_num(r['effect_ci_low'])}, {_num(r['effect_ci_high'])}]"
                      if math.isfinite(float(r["effect_ci_low"])) else "no interval (G < 2)")
                     + f" vs bar {_num(r['effect_bar'])}")
-        if rule in SECOND_BARS and events is not None and len(events):
-            column, bar = SECOND_BARS[rule]
-            part = events[(events["setting"] == MODEL) & (events["rule"] == rule)]
-            m, lo, hi = clustered_mean(part[column].to_numpy(dtype=float),
-                                       part["cluster"].to_numpy())
+        if rule in SECOND_BARS and "second_effect_mean" in r:  # the verdicts table's own
+            m, lo, hi, bar = (r["second_effect_mean"], r["second_effect_ci_low"],
+                              r["second_effect_ci_high"], r["second_effect_bar"])
             interval += (f"; second part, certainty-equivalent gain over waiting "
                          f"{_num(m, 1)} bps [{_num(lo, 1)}, {_num(hi, 1)}] vs bar {_num(bar, 0)}")
         out[(rule, None)] = (f"{r['verdict']}: {r['effect_measure']} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -60,32 +61,37 @@ def describe(result: StudyResult) -> str:
 def rules_display(result: StudyResult) -> pd.DataFrame:
     """The verdict table as text, one row per rule (index rule).
 
-    The verdict rests on the mean effect and its interval against the claim's bar; the
-    hit rate is secondary; ``G`` is the number of clusters behind each interval; the
-    first event of each path stands beside all events.
+    The verdict rests on the mean effect and its interval against the claim's bar, every
+    part of the claim shown (rule 1: the TE cut, then the certainty-equivalent gain over
+    waiting), and ``reason`` names the part that decided it; the hit rate is secondary;
+    ``G`` is the number of clusters behind each interval; the first event of each path
+    stands beside all events, with its own verdict.
     """
     r = result.rules
     return pd.DataFrame({
         "events": r["n_events"].astype(int).astype(str).to_numpy(),
         "G": r["n_clusters"].astype(int).astype(str).to_numpy(),
         "mean effect [95%] vs bar": [
-            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)} ({k})"
-            for m, lo, hi, b, k in zip(r["effect_mean"], r["effect_ci_low"],
-                                       r["effect_ci_high"], r["effect_bar"],
-                                       r["effect_measure"], strict=True)],
+            f"{_num(m)} {_effect_interval(lo, hi)} vs {_num(b)} ({k})" + second_part_text(r, i)
+            for i, (m, lo, hi, b, k) in enumerate(zip(
+                r["effect_mean"], r["effect_ci_low"], r["effect_ci_high"], r["effect_bar"],
+                r["effect_measure"], strict=True))],
+        "verdict (effect)": r["verdict"].to_numpy(),
+        "reason": r["verdict_reason"].astype(str).to_numpy(),
         "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
                            zip(r["hit_rate"], r["ci_low"], r["ci_high"], strict=True)],
         "stated": [_pct(x, 0) for x in r["stated_confidence"]],
         "stated in interval": ["yes" if x else "no" for x in r["stated_in_interval"]],
-        "first event per path: hit rate, mean effect (events, G)": [
-            f"{_pct(h)} {_interval(lo, hi)}, {_num(m)} {_effect_interval(mlo, mhi)} ({n}, {g})"
-            for h, lo, hi, m, mlo, mhi, n, g in zip(
-                r["first_hit_rate"], r["first_ci_low"], r["first_ci_high"],
-                r["first_effect_mean"], r["first_effect_ci_low"], r["first_effect_ci_high"],
-                r["first_n_events"].astype(int), r["first_n_clusters"].astype(int),
-                strict=True)],
+        "first event per path: verdict; mean effect [95%]; hit rate [95%] (events, G)": [
+            f"{v}; {_num(m)} {_effect_interval(mlo, mhi)}"
+            + second_part_text(r, i, "first_")
+            + f"; {_pct(h)} {_interval(lo, hi)} ({n}, {g})"
+            for i, (v, h, lo, hi, m, mlo, mhi, n, g) in enumerate(zip(
+                r["first_verdict"], r["first_hit_rate"], r["first_ci_low"],
+                r["first_ci_high"], r["first_effect_mean"], r["first_effect_ci_low"],
+                r["first_effect_ci_high"], r["first_n_events"].astype(int),
+                r["first_n_clusters"].astype(int), strict=True))],
         "median effect": [_num(x) for x in r["effect"]],
-        "verdict (effect)": r["verdict"].to_numpy(),
         "hit-rate verdict": r["hit_verdict"].to_numpy()},
         index=pd.Index(r["rule"], name="rule"))
 
@@ -109,18 +115,22 @@ def effect_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
         "hit rate [95%]": [f"{_pct(x)} {_interval(lo, hi)}" for x, lo, hi in
                            zip(frame["hit_rate"], frame["ci_low"], frame["ci_high"],
                                strict=True)],
-        "hit-rate verdict": [str(v) for v in frame["hit_verdict"]]}
+        "hit-rate verdict": [str(v) for v in frame["hit_verdict"]],
+        **({"reason": [str(v) for v in frame["verdict_reason"]]}
+           if "verdict_reason" in frame else {})}
 
 
-def second_part_text(frame: pd.DataFrame, i: int) -> str:
+def second_part_text(frame: pd.DataFrame, i: int, prefix: str = "") -> str:
     """``"; CE gain over waiting 3.300 [...] vs 0.000 bps"``: the second part of a claim
-    (rule 1) in row ``i``, empty for a claim without one."""
-    if "second_effect_mean" not in frame or _missing(frame["second_effect_mean"].iloc[i]):
+    (rule 1) in row ``i`` (``prefix`` ``"first_"``: on the first events), empty for a claim
+    without one."""
+    mean = prefix + "second_effect_mean"
+    if mean not in frame or _missing(frame[mean].iloc[i]):
         return ""
     row = frame.iloc[i]
-    return (f"; CE gain over waiting {_num(row['second_effect_mean'])} "
-            f"{_effect_interval(row['second_effect_ci_low'], row['second_effect_ci_high'])} "
-            f"vs {_num(row['second_effect_bar'])} bps")
+    lo, hi = row[prefix + "second_effect_ci_low"], row[prefix + "second_effect_ci_high"]
+    return (f"; CE gain over waiting {_num(row[mean])} {_effect_interval(lo, hi)} "
+            f"vs {_num(row[prefix + 'second_effect_bar'])} bps")
 
 
 def breakdown_display(frame: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
@@ -152,15 +162,30 @@ SENSITIVITY_NOTE = ("Each claim's parts alone and other definitions of its benef
 COST_LIMITS_NOTE = ("The cost in the IF is the cost of the whole rebalance as a fraction of NAV "
                     "(Σ |trade| × cost per trade / NAV): a rebalance at drift D trades 2D of "
                     "NAV, so at c bps per trade it costs 2·D·c bps of NAV and a limit L binds "
-                    "only above D = L / (2c).")
+                    "only above L / c of NAV traded, a drift of L / (2c) (under the cost model "
+                    "c is the events' median cost per unit traded; 'never' when that drift is "
+                    "beyond 100%). The events' cost and value traded (median, 90th "
+                    "percentile) show how far they are from it.")
 """What the table of :func:`cost_limits_display` counts, in words."""
+
+
+def binds_text(turnover: float, drift: float, rate: float, pct: Callable[[Any, int], str],
+               num: Callable[[Any, int], str]) -> str:
+    """``"40.0% (20.0%) at 50.0"``: where a cost limit binds, the value traded (and drift)
+    at the cost per unit traded; ``"never: 545% (272%) at 3.7"`` when the drift it needs
+    is beyond 100% (no portfolio drifts that far)."""
+    text = f"{pct(turnover, 1)} ({pct(drift, 1)}) at {num(rate, 1)}"
+    return f"never: {text}" if drift > 1.0 else text
 
 
 def cost_limits_display(result: StudyResult) -> pd.DataFrame:
     """Events each cost limit removes, per rule and cost setting, as text.
 
     One row per rule and setting: the limit (bps of NAV), the events without the limit,
-    the events removed by it (count and share), and the path days over the limit.
+    the events removed by it (count and share), the path days over the limit, where the
+    limit binds (the value traded and the drift above which a rebalance costs more than
+    it, at the setting's cost per unit traded) and the candidate events' cost and value
+    traded (median, 90th percentile).
     """
     c = result.cost_limits
     if not len(c):
@@ -173,7 +198,16 @@ def cost_limits_display(result: StudyResult) -> pd.DataFrame:
                     for n, x in zip(c["removed"], c["removed_share"], strict=True)],
         "days over / candidate days": [f"{int(a)} / {int(b)}" for a, b in
                                        zip(c["days_over_limit"], c["candidate_days"],
-                                           strict=True)]})
+                                           strict=True)],
+        "binds above: traded (drift), at bps per trade": [
+            binds_text(t, d, r, _pct, _num) for t, d, r in
+            zip(c["breakeven_turnover"], c["breakeven_drift"], c["rate_bps"], strict=True)],
+        "events' cost, bps of NAV: median / 90th pct / max": [
+            f"{_num(m, 2)} / {_num(p, 2)} / {_num(x, 2)}" for m, p, x in
+            zip(c["cost_median_bps"], c["cost_p90_bps"], c["cost_max_bps"], strict=True)],
+        "events' traded: median / 90th pct": [
+            f"{_pct(m)} / {_pct(p)}" for m, p in
+            zip(c["turnover_median"], c["turnover_p90"], strict=True)]})
 
 
 def falsification_display(result: StudyResult) -> pd.DataFrame:
@@ -405,6 +439,7 @@ __all__ = [
     "FALSIFICATION_NOTE",
     "NO_INTERVAL",
     "SENSITIVITY_NOTE",
+    "binds_text",
     "breakdown_display",
     "caveats",
     "cost_limits_display",

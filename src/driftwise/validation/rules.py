@@ -136,6 +136,9 @@ class RuleInput:
     gap_days : int
         Event thinning block (:func:`~driftwise.validation.events.thin_events`).
     limits : Thresholds
+    cash_growth : ndarray, shape (T,), optional
+        Growth of the branches' cash over the night before each history day
+        (:func:`driftwise.backtest.engine.cash_growth`); None: cash earns nothing.
     """
 
     portfolio: Portfolio
@@ -147,6 +150,7 @@ class RuleInput:
     gamma: float = 2.0
     gap_days: int = 5
     limits: Thresholds = Thresholds()
+    cash_growth: FloatArray | None = None
 
     def fork(self, rows: IntArray, branches: list[Branch]) -> Fork:
         """``branches`` from the path-day ``rows`` (events) under this cost setting."""
@@ -156,7 +160,8 @@ class RuleInput:
 
     def simulate(self, rows: IntArray, branches: list[Branch]) -> list[BranchPath]:
         """Follow ``branches`` from the path-day ``rows`` (events), same risk model."""
-        return simulate_forks(self.portfolio, self.rule, [self.fork(rows, branches)])[0]
+        return simulate_forks(self.portfolio, self.rule, [self.fork(rows, branches)],
+                              self.cash_growth)[0]
 
     def base(self, rows: IntArray) -> dict[str, object]:
         """Columns every event row has."""
@@ -171,14 +176,16 @@ def _chunks(rows: IntArray, fn: Callable[[IntArray], Measurement]) -> list[Measu
     return [fn(rows[i: i + MAX_EVENTS]) for i in range(0, len(rows), MAX_EVENTS)]
 
 
-def run_measurements(portfolio: Portfolio, rule: Rule,
-                     measurements: Sequence[Measurement]) -> list[pd.DataFrame]:
+def run_measurements(portfolio: Portfolio, rule: Rule, measurements: Sequence[Measurement],
+                     cash_growth: FloatArray | None = None) -> list[pd.DataFrame]:
     """The event rows of each measurement, all their forks simulated together
     (:func:`~driftwise.validation.branching.simulate_forks`: the trades of one day, of
-    every rule, chunk and cost setting, sized in one call)."""
+    every rule, chunk and cost setting, sized in one call; the branches' cash grows by
+    ``cash_growth``)."""
     forks = [next(m) for m in measurements]
     frames = []
-    for m, paths in zip(measurements, simulate_forks(portfolio, rule, forks), strict=True):
+    for m, paths in zip(measurements, simulate_forks(portfolio, rule, forks, cash_growth),
+                        strict=True):
         try:
             m.send(paths)
         except StopIteration as stop:
@@ -191,7 +198,7 @@ def run_measurements(portfolio: Portfolio, rule: Rule,
 def measure(inp: RuleInput, measurements: Callable[[RuleInput], list[Measurement]]
             ) -> pd.DataFrame:
     """The event rows of one rule's ``measurements`` on ``inp``, chunks in order."""
-    frames = run_measurements(inp.portfolio, inp.rule, measurements(inp))
+    frames = run_measurements(inp.portfolio, inp.rule, measurements(inp), inp.cash_growth)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -218,7 +225,7 @@ def _within(horizon: int, inp: RuleInput) -> BoolArray:
 COST_LIMITS: dict[str, str] = {"Rule 1": "r1_cost", "Rule 3": "r3_cost"}
 """The rules whose IF has a cost limit, and the :class:`Thresholds` field holding it."""
 COST_LIMIT_COLUMNS = ("rule", "limit_bps", "candidates", "events", "removed",
-                      "candidate_days", "days_over_limit")
+                      "candidate_days", "days_over_limit", "event_cost_bps", "event_turnover")
 """Columns of :func:`cost_limit_counts`."""
 
 
@@ -255,21 +262,28 @@ def cost_limit_counts(inp: RuleInput, keys: Sequence[str] = tuple(COST_LIMITS)
     pd.DataFrame
         ``rule``, ``limit_bps`` (the limit, bps of NAV), ``candidates`` (events without
         the limit), ``events`` (with it), ``removed`` (``candidates - events``),
-        ``candidate_days`` (path days where the rest of the IF holds) and
-        ``days_over_limit`` (those whose rebalance costs more than the limit).
+        ``candidate_days`` (path days where the rest of the IF holds),
+        ``days_over_limit`` (those whose rebalance costs more than the limit), and per
+        candidate event (a tuple each, summarized by the study's cost-limit table)
+        ``event_cost_bps``, the rebalance's cost in bps of NAV, and ``event_turnover``, the
+        value it trades over NAV (``Σ |d_i|``, twice the drift when cash is on target).
     """
     d = inp.days
     rows = []
+    traded = np.abs(d.asset_drift).sum(axis=1)
     for key in (k for k in keys if k in COST_LIMITS):
         limit = float(getattr(inp.limits, COST_LIMITS[key]))
         other = rule_condition(inp, key, cost_limit=False)
         within = rule_condition(inp, key)
-        n_all = len(thin_events(other, d.path, d.since_start, inp.gap_days))
+        candidates = thin_events(other, d.path, d.since_start, inp.gap_days)
+        n_all = len(candidates)
         n_kept = len(thin_events(within, d.path, d.since_start, inp.gap_days))
         rows.append({"rule": key, "limit_bps": 1e4 * limit, "candidates": n_all,
                      "events": n_kept, "removed": n_all - n_kept,
                      "candidate_days": int(other.sum()),
-                     "days_over_limit": int((other & (inp.cost > limit)).sum())})
+                     "days_over_limit": int((other & (inp.cost > limit)).sum()),
+                     "event_cost_bps": tuple((1e4 * inp.cost[candidates]).tolist()),
+                     "event_turnover": tuple(traded[candidates].tolist())})
     return pd.DataFrame(rows, columns=list(COST_LIMIT_COLUMNS))
 
 

@@ -36,7 +36,7 @@ long spell repeat one decision.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -309,14 +309,114 @@ def label_events(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PART_NAMES: dict[str, str] = {"Rule 1": "TE cut", "Rule 2": "benefit / cost",
+                              "Rule 3": "Sharpe gain", "Rule 4": "cost cut"}
+"""The name of each claim's first part (its ``effect``) in the verdicts' reasons."""
+
+SECOND_NAMES: dict[str, str] = {"Rule 1": "certainty-equivalent gain over waiting (bps)"}
+"""The name of each claim's second part (:data:`SECOND_BARS`) in the verdicts' reasons."""
+
+
+@dataclass(frozen=True)
+class ClaimPart:
+    """One part of a claim judged on its own: the mean of its per-event values with the
+    CR2 ``t(G-1)`` interval, the bar it must clear and the verdict on them."""
+
+    name: str
+    mean: float
+    low: float
+    high: float
+    bar: float
+    n_events: int
+    n_clusters: int
+    verdict: Verdict
+
+
+def claim_parts(rule: str, part: pd.DataFrame) -> list[ClaimPart]:
+    """The parts of ``rule``'s claim measured on the events ``part``: its effect against
+    :data:`EFFECT_BARS`, then any second part (:data:`SECOND_BARS`), each with its verdict
+    (:func:`effect_verdict`)."""
+    parts = [(PART_NAMES.get(rule, "effect"), "effect", EFFECT_BARS.get(rule, math.nan))]
+    if rule in SECOND_BARS:
+        column, second_bar = SECOND_BARS[rule]
+        parts.append((SECOND_NAMES[rule], column, second_bar))
+    out = []
+    for name, column, bar in parts:
+        eff = _effect(part, column)
+        judged = effect_verdict(eff["ci_low"], eff["ci_high"], bar, n_events=len(part),
+                                n_clusters=int(eff["n_clusters"]))
+        out.append(ClaimPart(name, eff["mean"], eff["ci_low"], eff["ci_high"], bar, len(part),
+                             int(eff["n_clusters"]), judged))
+    return out
+
+
+def combined_verdict(parts: Sequence[ClaimPart]) -> Verdict:
+    """A claim's verdict from its parts': not supported when any part is, supported when
+    every part is, inconclusive otherwise."""
+    verdicts = [p.verdict for p in parts]
+    if Verdict.NOT_SUPPORTED in verdicts:
+        return Verdict.NOT_SUPPORTED
+    if verdicts and all(v is Verdict.SUPPORTED for v in verdicts):
+        return Verdict.SUPPORTED
+    return Verdict.INCONCLUSIVE
+
+
+def verdict_reason(parts: Sequence[ClaimPart], min_events: int = 10,
+                   min_clusters: int = 5) -> str:
+    """Why a claim got its verdict, naming the part that decided it.
+
+    Not supported: the parts whose interval lies below the bar. Supported: every part's
+    interval lies at or above its bar. Inconclusive: too few events or clusters, no
+    interval, or the parts whose interval holds the bar.
+    """
+    judged = combined_verdict(parts)
+    if judged is Verdict.SUPPORTED:
+        return "every part's interval lies at or above its bar (" + "; ".join(
+            f"{p.name} ≥ {p.bar:g}" for p in parts) + ")"
+    if judged is Verdict.NOT_SUPPORTED:
+        return "; ".join(f"{p.name}: interval below its bar {p.bar:g}" for p in parts
+                         if p.verdict is Verdict.NOT_SUPPORTED)
+    few = [p for p in parts if p.n_events < min_events or p.n_clusters < min_clusters]
+    if few:
+        p = few[0]
+        return (f"too few to judge: {p.n_events} events in {p.n_clusters} clusters (at least "
+                f"{min_events} events and {min_clusters} clusters)")
+    return "; ".join((f"{p.name}: no interval" if not math.isfinite(p.low)
+                      else f"{p.name}: interval holds its bar {p.bar:g}") for p in parts
+                     if p.verdict is Verdict.INCONCLUSIVE)
+
+
+RULE_SECOND_COLUMNS = ("second_effect_mean", "second_effect_ci_low", "second_effect_ci_high",
+                       "second_effect_bar", "second_n_clusters")
+"""The second part of a claim in the verdicts table (rule 1's certainty-equivalent gain over
+waiting, bps of NAV, bar 0): its mean, CR2 ``t(G-1)`` interval, bar and ``G``; NaN for the
+rules without one. The ``first_`` columns repeat them on the first event of each path."""
+
+
+def _part_columns(parts: Sequence[ClaimPart], prefix: str = "") -> dict[str, object]:
+    """The verdicts table's columns of a claim's parts (``prefix`` ``"first_"`` for the first
+    events): each part's verdict, the second part's figures and the reason."""
+    second = parts[1] if len(parts) > 1 else None
+    figures = (dict.fromkeys(RULE_SECOND_COLUMNS, math.nan) if second is None else
+               dict(zip(RULE_SECOND_COLUMNS, (second.mean, second.low, second.high, second.bar,
+                                              float(second.n_clusters)), strict=True)))
+    return {**{prefix + k: v for k, v in figures.items()},
+            prefix + "effect_verdict": parts[0].verdict.value,
+            prefix + "second_verdict": "" if second is None else second.verdict.value,
+            prefix + "verdict_reason": verdict_reason(parts)}
+
+
 def rules_table(events: pd.DataFrame, setting: str = MODEL) -> pd.DataFrame:
     """One row per rule: the columns of :class:`~driftwise.report.ValidationPageData`.
 
     ``verdict`` rests on the mean effect against the claim's bar (:data:`EFFECT_BARS`):
-    ``effect_mean`` with ``effect_ci_low`` / ``effect_ci_high`` (CR2, ``t(G-1)``); the hit
-    rate and its ``hit_verdict`` are secondary. ``n_clusters`` stands beside the
-    intervals; the ``first_*`` columns repeat the hit rate and the mean effect on the
-    first event of each path (:func:`first_events`).
+    ``effect_mean`` with ``effect_ci_low`` / ``effect_ci_high`` (CR2, ``t(G-1)``), and for
+    a claim with a second part (rule 1) on it as well (:data:`RULE_SECOND_COLUMNS`);
+    ``effect_verdict`` and ``second_verdict`` judge each part alone and ``verdict_reason``
+    names the part that decided the verdict. The hit rate and its ``hit_verdict`` are
+    secondary. ``n_clusters`` stands beside the intervals; the ``first_*`` columns repeat
+    the hit rate, the parts and the verdict on the first event of each path
+    (:func:`first_events`).
     """
     model = events[events["setting"] == setting]
     firsts = first_events(model)
@@ -327,46 +427,36 @@ def rules_table(events: pd.DataFrame, setting: str = MODEL) -> pd.DataFrame:
         rate = clustered_hit_rate(part["hit"].to_numpy(dtype=bool), part["cluster"].to_numpy())
         rate1 = clustered_hit_rate(first["hit"].to_numpy(dtype=bool),
                                    first["cluster"].to_numpy())
+        parts, parts1 = claim_parts(spec.key, part), claim_parts(spec.key, first)
         eff = _effect(part)
-        eff1 = _effect(first)
         bar = EFFECT_BARS[spec.key]
-        judged = _claim_verdict(spec.key, part, eff, bar)
-        judged1 = _claim_verdict(spec.key, first, eff1, bar)
         rows.append({"rule": spec.key, "claim": spec.claim, "n_events": rate.n_events,
                      "hit_rate": rate.hit_rate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
                      "stated_confidence": spec.stated_confidence,
                      "stated_in_interval": bool(rate.ci_low <= spec.stated_confidence
                                               <= rate.ci_high),
-                     "verdict": judged.value,
+                     "verdict": combined_verdict(parts).value,
                      "hit_verdict": verdict(rate).value, "effect": eff["median"],
                      "effect_measure": spec.effect, "effect_bar": bar,
-                     "effect_mean": eff["mean"], "effect_ci_low": eff["ci_low"],
-                     "effect_ci_high": eff["ci_high"], "n_clusters": rate.n_clusters,
+                     "effect_mean": parts[0].mean, "effect_ci_low": parts[0].low,
+                     "effect_ci_high": parts[0].high, "n_clusters": rate.n_clusters,
                      "n_effective": rate.n_effective, "design_effect": rate.design_effect,
+                     **_part_columns(parts),
                      "first_n_events": rate1.n_events, "first_n_clusters": rate1.n_clusters,
                      "first_hit_rate": rate1.hit_rate, "first_ci_low": rate1.ci_low,
-                     "first_ci_high": rate1.ci_high, "first_effect_mean": eff1["mean"],
-                     "first_effect_ci_low": eff1["ci_low"],
-                     "first_effect_ci_high": eff1["ci_high"],
-                     "first_verdict": judged1.value})
+                     "first_ci_high": rate1.ci_high, "first_effect_mean": parts1[0].mean,
+                     "first_effect_ci_low": parts1[0].low,
+                     "first_effect_ci_high": parts1[0].high,
+                     "first_verdict": combined_verdict(parts1).value,
+                     **_part_columns(parts1, "first_")})
     return pd.DataFrame(rows)
 
 
-def _claim_verdict(rule: str, part: pd.DataFrame, eff: dict[str, float],
-                   bar: float) -> Verdict:
-    """The effect verdict of a claim, its second part (:data:`SECOND_BARS`) included."""
-    verdicts = [effect_verdict(eff["ci_low"], eff["ci_high"], bar, n_events=len(part),
-                               n_clusters=int(eff["n_clusters"]))]
-    if rule in SECOND_BARS:
-        column, second = SECOND_BARS[rule]
-        more = _effect(part, column)
-        verdicts.append(effect_verdict(more["ci_low"], more["ci_high"], second,
-                                       n_events=len(part), n_clusters=int(more["n_clusters"])))
-    if Verdict.NOT_SUPPORTED in verdicts:
-        return Verdict.NOT_SUPPORTED
-    if all(v is Verdict.SUPPORTED for v in verdicts):
-        return Verdict.SUPPORTED
-    return Verdict.INCONCLUSIVE
+def _claim_verdict(rule: str, part: pd.DataFrame) -> tuple[Verdict, str]:
+    """The effect verdict of a claim, its second part (:data:`SECOND_BARS`) included, and
+    its reason (:func:`verdict_reason`)."""
+    parts = claim_parts(rule, part)
+    return combined_verdict(parts), verdict_reason(parts)
 
 
 def _effect(part: pd.DataFrame, column: str = "effect") -> dict[str, float]:
@@ -411,8 +501,8 @@ def breakdown(events: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             eff = _effect(part)
             rate = clustered_hit_rate(part["hit"].to_numpy(dtype=bool),
                                       part["cluster"].to_numpy())
-            judged = (_claim_verdict(rule, part, eff, bar) if rule in EFFECT_BARS
-                      else Verdict.INCONCLUSIVE)
+            judged, reason = (_claim_verdict(rule, part) if rule in EFFECT_BARS
+                              else (Verdict.INCONCLUSIVE, "no bar for this rule"))
             second = dict.fromkeys(SECOND_EFFECT_COLUMNS, math.nan)
             if rule in SECOND_BARS and SECOND_BARS[rule][0] in part:
                 column, second_bar = SECOND_BARS[rule]
@@ -423,9 +513,10 @@ def breakdown(events: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             rows.append({**keys, **rate.__dict__, "effect_mean": eff["mean"],
                          "effect_ci_low": eff["ci_low"], "effect_ci_high": eff["ci_high"],
                          "effect_bar": bar, "verdict": judged.value,
-                         "hit_verdict": verdict(rate).value, **second})
+                         "hit_verdict": verdict(rate).value, **second,
+                         "verdict_reason": reason})
     columns = [*by, *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:],
-               *SECOND_EFFECT_COLUMNS]
+               *SECOND_EFFECT_COLUMNS, "verdict_reason"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -512,7 +603,8 @@ def sensitivity(events: pd.DataFrame, limits: Thresholds,
         rows.append(_variant_row("Rule 4", "costs without VIX scaling (multipliers 1, 1, 1)",
                                  novix, "hit", novix["effect"].to_numpy(dtype=np.float64),
                                  EFFECT_BARS["Rule 4"]))
-    columns = ["rule", "variant", *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:]]
+    columns = ["rule", "variant", *HitRate.__dataclass_fields__, *BREAKDOWN_EFFECT_COLUMNS[1:],
+               "verdict_reason"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -523,11 +615,13 @@ def _variant_row(rule: str, label: str, part: pd.DataFrame, hit: str, effect: Fl
     rate = clustered_hit_rate(part[hit].to_numpy(dtype=bool), clusters)
     mean, low, high = clustered_mean(effect, clusters)
     finite = np.isfinite(effect)
-    judged = effect_verdict(low, high, bar, n_events=int(finite.sum()),
-                            n_clusters=len(np.unique(clusters[finite])))
+    n_finite, g = int(finite.sum()), len(np.unique(clusters[finite]))
+    judged = effect_verdict(low, high, bar, n_events=n_finite, n_clusters=g)
+    reason = verdict_reason([ClaimPart("mean effect", mean, low, high, bar, n_finite, g, judged)])
     return {"rule": rule, "variant": label, **rate.__dict__, "effect_mean": mean,
             "effect_ci_low": low, "effect_ci_high": high, "effect_bar": bar,
-            "verdict": judged.value, "hit_verdict": verdict(rate).value}
+            "verdict": judged.value, "hit_verdict": verdict(rate).value,
+            "verdict_reason": reason}
 
 
 def effects(events: pd.DataFrame) -> pd.DataFrame:
@@ -543,6 +637,58 @@ def effects(events: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"rule": rule, "measure": column, "meaning": meaning,
                              **effect_summary(part, column)})
     return pd.DataFrame(rows)
+
+
+COST_LIMIT_FIGURES = ("rate_bps", "breakeven_turnover", "breakeven_drift", "cost_median_bps",
+                      "cost_p90_bps", "cost_max_bps", "turnover_median", "turnover_p90")
+"""What explains a cost limit's count (:func:`cost_limit_figures`)."""
+
+
+def cost_limit_figures(cost_bps: FloatArray, turnover: FloatArray, limit_bps: float,
+                       level_bps: float | None) -> dict[str, float]:
+    """Where a cost limit binds, and how far the candidate events are from it.
+
+    A full rebalance trading ``T`` of NAV at ``c`` bps per unit traded costs ``T·c`` bps of
+    NAV, so a limit of ``L`` bps of NAV binds above the **break-even turnover** ``L / c``,
+    the **break-even drift** ``L / (2c)`` (a rebalance at drift ``D`` trades ``2D`` when
+    cash is on target): at 50 bps per trade the 20 bps limit binds above 40% of NAV traded,
+    a drift of 20%.
+
+    Parameters
+    ----------
+    cost_bps, turnover : ndarray, shape (E,)
+        The candidate events' rebalance cost (bps of NAV) and value traded over NAV.
+    limit_bps : float
+        The limit, bps of NAV.
+    level_bps : float or None
+        The flat cost per trade, bps; None (NaN) under the cost model, whose rate per unit
+        traded is the candidate events' median ``cost / turnover``.
+
+    Returns
+    -------
+    dict
+        ``rate_bps`` (the cost per unit traded the break-even uses), ``breakeven_turnover``
+        and ``breakeven_drift`` (fractions of NAV), the median, 90th percentile and largest
+        of the events' cost (bps of NAV), and the median and 90th percentile of their
+        turnover. NaN without events (the rates) or without a positive rate.
+    """
+    cost = np.asarray(cost_bps, dtype=np.float64)
+    traded = np.asarray(turnover, dtype=np.float64)
+    moved = traded > 0
+    rates = cost[moved] / traded[moved]
+    if level_bps is not None and math.isfinite(float(level_bps)):
+        rate = float(level_bps)
+    else:
+        rate = float(np.median(rates)) if len(rates) else math.nan
+    turn = limit_bps / rate if rate > 0 else math.nan
+
+    def q(x: FloatArray, p: float) -> float:
+        return float(np.quantile(x, p)) if len(x) else math.nan
+
+    return {"rate_bps": rate, "breakeven_turnover": turn, "breakeven_drift": turn / 2.0,
+            "cost_median_bps": q(cost, 0.5), "cost_p90_bps": q(cost, 0.9),
+            "cost_max_bps": float(cost.max()) if len(cost) else math.nan,
+            "turnover_median": q(traded, 0.5), "turnover_p90": q(traded, 0.9)}
 
 
 FALSIFICATION_BASIS = ("each portfolio's verdict rests on one path (its whole window, one "

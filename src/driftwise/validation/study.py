@@ -35,7 +35,7 @@ from driftwise import _display
 from driftwise._types import FloatArray
 from driftwise.backtest import cluster
 from driftwise.backtest.batches import Window
-from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.engine import cash_growth, run_backtest
 from driftwise.backtest.falsification import falsification_tests, yearly_cells
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import HistorySettings, RiskSettings, build_history
@@ -74,11 +74,13 @@ from driftwise.validation.rules import (
     run_measurements,
 )
 from driftwise.validation.stats import (
+    COST_LIMIT_FIGURES,
     MODEL,
     NO_VIX_SCALING,
     by_cost,
     by_regime,
     clustered_mean,
+    cost_limit_figures,
     effects,
     falsification_pooled,
     label_events,
@@ -112,8 +114,8 @@ class PortfolioSpec:
     """A VIX file replacing the universe's own VIX (``--vix``)."""
     risk_free_file: str | None = None
     """A risk-free rate file (``date, rate_annual``; ``--risk-free``): the rate cash earns
-    in the falsification backtest and the Sharpe ratios' (none: cash earns nothing,
-    flagged)."""
+    in the falsification backtest and the events' branches, and the Sharpe ratios' (none:
+    cash earns nothing, flagged)."""
     as_of: str | None = None
     """The day the portfolio was drawn: its cost tiers use the market caps known then."""
 
@@ -559,6 +561,9 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
     """
     days = path_days(portfolio, paths)
     rule = branch_rule(settings.model.rule)
+    # the branches' cash earns the rate as in the falsification backtest (the engine's own)
+    growth = cash_growth(portfolio.history,
+                         settings.model.falsification.window.cash_earns_risk_free)
     runs: list[tuple[str, CostSetting, int]] = []
     measurements: list[Measurement] = []
     for setting in cost_settings(settings):
@@ -568,7 +573,8 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
         cost = rebalance_cost(days, portfolio.history, setting.params)
         inp = RuleInput(portfolio, paths, days, cost, setting.params, rule,
                         gamma=settings.model.tracking_aversion,
-                        gap_days=settings.gap_days, limits=settings.limits)
+                        gap_days=settings.gap_days, limits=settings.limits,
+                        cash_growth=growth)
         if cost_limits is not None and any(k in COST_LIMITS for k in keys):
             counts = cost_limit_counts(inp, keys)
             counts.insert(1, "setting", setting.label)
@@ -578,7 +584,7 @@ def measure_paths(portfolio: Portfolio, paths: Paths, settings: StudySettings,
             chunks = MEASUREMENTS_OF[key](inp)
             runs.append((key, setting, len(chunks)))
             measurements += chunks
-    results = iter(run_measurements(portfolio, rule, measurements))
+    results = iter(run_measurements(portfolio, rule, measurements, growth))
     frames = []
     for key, setting, n_chunks in runs:
         parts = [next(results) for _ in range(n_chunks)]
@@ -794,25 +800,37 @@ def run_study(specs: Sequence[PortfolioSpec], settings: StudySettings, *,
 
 def cost_limit_table(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The counts of every task summed per rule and cost setting, in the order of the
-    settings (model costs first, then the flat levels ascending).
+    settings (model costs first, then the flat levels ascending), with what explains them.
 
-    Columns: those of :data:`~driftwise.validation.rules.COST_LIMIT_COLUMNS` with ``setting``
-    and ``cost_level_bps``, and ``removed_share`` (``removed / candidates``, NaN without
-    candidates).
+    Columns: ``rule, setting, cost_level_bps, limit_bps``, the counts of
+    :data:`~driftwise.validation.rules.COST_LIMIT_COLUMNS`, ``removed_share``
+    (``removed / candidates``, NaN without candidates), then the candidate events' cost
+    and where the limit binds (:data:`~driftwise.validation.stats.COST_LIMIT_FIGURES`,
+    :func:`~driftwise.validation.stats.cost_limit_figures`).
     """
     keys = ["rule", "setting", "cost_level_bps", "limit_bps"]
-    counts = [c for c in COST_LIMIT_COLUMNS if c not in keys]
+    lists = ["event_cost_bps", "event_turnover"]
+    counts = [c for c in COST_LIMIT_COLUMNS if c not in keys and c not in lists]
     frames = [p for p in parts if len(p)]
     if not frames:
-        return pd.DataFrame(columns=[*keys, *counts, "removed_share"])
+        return pd.DataFrame(columns=[*keys, *counts, "removed_share", *COST_LIMIT_FIGURES])
     both = pd.concat(frames, ignore_index=True)
-    out = (both.groupby(keys, dropna=False, sort=False)[counts].sum().reset_index()
+    grouped = both.groupby(keys, dropna=False, sort=False)
+    out = (grouped[counts].sum().reset_index()
            .sort_values(["rule", "cost_level_bps"], na_position="first", kind="stable"))
     out = out[keys + counts]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["removed_share"] = np.where(out["candidates"] > 0,
                                         out["removed"] / out["candidates"], np.nan)
-    return out.reset_index(drop=True)
+    figures = []
+    for _, row in out.iterrows():
+        part = both[(both["rule"] == row["rule"]) & (both["setting"] == row["setting"])]
+        cost, traded = ([np.concatenate([np.asarray(v, dtype=np.float64) for v in part[c]])
+                         if c in part else np.zeros(0) for c in lists])
+        figures.append(cost_limit_figures(cost, traded, float(row["limit_bps"]),
+                                          row["cost_level_bps"]))
+    return pd.concat([out.reset_index(drop=True),
+                      pd.DataFrame(figures, columns=list(COST_LIMIT_FIGURES))], axis=1)
 
 
 SP500_WINDOW = ("2000-01-03", "2021-04-20")
