@@ -47,6 +47,7 @@ class Flag(StrEnum):
     OVER_PARTICIPATION = "participation above cap"
     ESTIMATED_BORROW = "estimated borrow"
     UNKNOWN_MARKET_CAP = "unknown market cap"
+    NO_MEMBERSHIP = "no index membership"
     TURNOVER_DROPPED = "turnover dropped by rounding"
     OPTIMIZER_FALLBACK = "optimizer fallback"
     # prices and VIX read

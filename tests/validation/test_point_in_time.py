@@ -360,3 +360,120 @@ def test_a_rule_that_sizes_part_way_still_sells_the_whole_stock(
     assert len(shares) == len(dates) and base.constraints.whole_shares is False
     assert (shares[:s] > 0).all() and (shares[s:] == 0.0).all()
     assert result.rebalanced[s, 0]
+
+
+# ------------------------------------------------------------ S&P 500 membership of the day
+
+
+def _sp500_copy(shared: Path, root: Path, tickers: list[str]) -> Path:
+    """A data folder holding the real price files of ``tickers`` and the VIX (no membership
+    file)."""
+    src = shared / "sp500-daily-ohlcv-alphavantage"
+    dst = root / "sp500-daily-ohlcv-alphavantage"
+    (dst / "daily").mkdir(parents=True)
+    index = pd.read_csv(src / "tickers.csv")
+    index[index["ticker"].isin(tickers)].to_csv(dst / "tickers.csv", index=False)
+    for t in tickers:
+        (dst / "daily" / f"{t}.csv.gz").write_bytes((src / "daily" / f"{t}.csv.gz").read_bytes())
+    vix = root / "cboe-vix"
+    vix.mkdir()
+    (vix / "vix-daily.csv").write_bytes((shared / "cboe-vix" / "vix-daily.csv").read_bytes())
+    return root
+
+
+def _early_tickers(shared: Path, n: int) -> list[str]:
+    index = pd.read_csv(shared / "sp500-daily-ohlcv-alphavantage" / "tickers.csv")
+    return sorted(index[index["first_date"] == "1999-11-01"]["ticker"].head(n))
+
+
+def test_a_stock_that_joins_the_index_later_is_drawn_only_from_its_first_day(
+        sp500_dir: Path, tmp_path: Path) -> None:
+    """Real prices, a planted membership file: JOIN becomes a member on 2003-03-03 and LEAVE
+    stops being one on 2002-06-03. JOIN is never in the pool nor in a random portfolio
+    before its first day and is drawn from it on; LEAVE is drawn only before it left.
+    Without the membership file every eligible stock is drawn, with a notice."""
+    from driftwise.data.membership import MEMBERSHIP_FILE
+    from driftwise.data.universe import eligible, read_sp500
+    from driftwise.validation.study import (
+        eligible_sp500,
+        load_inputs,
+        membership_notices,
+        random_portfolios,
+    )
+
+    tickers = _early_tickers(sp500_dir, 24)
+    join, leave = tickers[3], tickers[7]
+    folder = _sp500_copy(sp500_dir, tmp_path / "data", tickers)
+    rows = ["ticker,start_date,end_date"] + [
+        f"{t},2003-03-03," if t == join else f"{t},1996-01-02,2002-06-03" if t == leave
+        else f"{t},1996-01-02," for t in tickers]
+    path = folder.joinpath(*MEMBERSHIP_FILE)
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def plain(day: str) -> list[str]:
+        return eligible(read_sp500(folder, until=day), pd.Timestamp(day),
+                        min_history_days=STUDY_MIN_HISTORY_DAYS)
+
+    for day in ("2001-06-01", "2002-05-31", "2003-02-28"):
+        pool = eligible_sp500(folder, day)
+        assert join not in pool and set(pool) == set(plain(day)) - {join} - (
+            {leave} if day > "2002-06-03" else set()), day
+        for seed in range(20):
+            assert all(join not in s.tickers for s in random_portfolios(
+                pool, 5, seed=seed, universe="sp500", data_dir=str(folder), as_of=day))
+    assert leave in eligible_sp500(folder, "2002-05-31")
+    assert leave not in eligible_sp500(folder, "2002-06-03")
+    for day in ("2003-03-03", "2010-01-04"):
+        pool = eligible_sp500(folder, day)
+        assert join in pool and leave not in pool
+        drawn = random_portfolios(pool, 20, seed=0, universe="sp500", data_dir=str(folder),
+                                  as_of=day)
+        assert any(join in s.tickers for s in drawn)
+    assert membership_notices(folder, "2003-03-03") == ()
+    # without the file: today's draw (every eligible stock), flagged on the portfolios
+    path.unlink()
+    assert eligible_sp500(folder, "2003-02-28") == plain("2003-02-28")
+    assert join in plain("2003-02-28")
+    [note] = membership_notices(folder, "2003-02-28")
+    assert note.flag is Flag.NO_MEMBERSHIP and "2003-02-28" in note.detail
+    inputs = load_inputs(PortfolioSpec("x", "sp500", (join, leave), str(folder),
+                                       as_of="2003-02-28"))
+    assert any(n.flag is Flag.NO_MEMBERSHIP for n in inputs.market.notices)
+
+
+# the renames on the shared data: former symbol -> the panel's ticker (the companies'
+# own announcements: Torchmark -> Globe Life, BB&T -> Truist, United Technologies ->
+# Raytheon Technologies, Arconic -> Howmet, CenturyLink -> Lumen, CBS -> ViacomCBS,
+# Symantec -> NortonLifeLock, HCP -> Healthpeak, Jacobs JEC -> J, Harris -> L3Harris,
+# BHGE -> Baker Hughes, DowDuPont -> DuPont)
+KNOWN_RENAMES = {"TMK": "GL", "BBT": "TFC", "UTX": "RTX", "ARNC": "HWM", "CTL": "LUMN",
+                 "CBS": "VIAC", "SYMC": "NLOK", "HCP": "PEAK", "JEC": "J", "HRS": "LHX",
+                 "BHGE": "BKR", "DWDP": "DD"}
+
+
+def test_the_sp500_draw_on_2000_01_03_is_the_day_s_members_among_the_eligible(
+        sp500_dir: Path) -> None:
+    """Oracle on the real files: the pool of 2000-01-03 is exactly the index members of the
+    day (read from the membership CSV with plain pandas, the known renames mapped) among
+    the stocks priced with enough history; the hindsight draw kept about 160 more."""
+    from driftwise.data.membership import MEMBERSHIP_FILE
+    from driftwise.data.universe import eligible, read_sp500
+    from driftwise.validation.study import eligible_sp500
+
+    path = sp500_dir.joinpath(*MEMBERSHIP_FILE)
+    if not path.is_file():
+        pytest.skip(f"the membership file is absent ({path})")
+    day = "2000-01-03"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    on = raw[(raw["start_date"] <= day) & ((raw["end_date"] == "") | (raw["end_date"] > day))]
+    members = {KNOWN_RENAMES.get(t, t) for t in on["ticker"]}
+    priced = eligible(read_sp500(sp500_dir, until=day), pd.Timestamp(day),
+                      min_history_days=STUDY_MIN_HISTORY_DAYS)
+    pool = eligible_sp500(sp500_dir, day)
+    assert pool == sorted(set(priced) & members)
+    assert {"GL", "TFC", "RTX", "HWM", "LUMN"} <= set(pool)  # members then, as TMK, BBT...
+    assert not {"AMZN", "NVDA", "GS"} & set(pool)  # joined in 2005, 2001, 2002
+    assert 150 < len(priced) - len(pool) < 175
+    specs = study_portfolios("sp500", sp500_dir, 5, 0, day, None)[1:]
+    assert all(set(s.tickers) <= set(pool) for s in specs)

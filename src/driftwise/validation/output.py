@@ -301,12 +301,19 @@ def caveats(result: StudyResult) -> list[str]:
                    "that choice.")
     if any(p.universe == "sp500" for p in result.portfolios):
         out.append("Survivorship bias: the 504-stock data holds only April-2021 S&P 500 "
-                   "members. Among them the portfolios are drawn point in time: stocks priced "
-                   f"on the first day with {STUDY_MIN_HISTORY_DAYS} sessions of history and "
-                   "no daily move beyond "
+                   "members. The portfolios are drawn point in time among those that were "
+                   "index members on the first day (the membership history; without it "
+                   "among all of them, flagged), priced then with "
+                   f"{STUDY_MIN_HISTORY_DAYS} sessions of history and no daily move beyond "
                    "±50% before it; nothing after the first day is read (a stock that stops "
                    "trading is sold at its last price on the next session, its weight spread "
-                   "over the others, flagged).")
+                   "over the others, flagged). Still biased: the day's members that left the "
+                   "index before April 2021 (taken over, delisted or dropped after a fall: "
+                   "271 of the 491 members of 2000-01-03, the default first day) cannot be "
+                   "drawn, so the draws hold "
+                   "only the day's members that survived and stayed in the index; the "
+                   "failures among them are missing, which flatters returns and understates "
+                   "delistings.")
     flags = sorted({n.flag.value for n in result.notices})
     if flags:
         out.append("Flags raised: " + ", ".join(flags) + ".")

@@ -11,12 +11,15 @@ Portfolios: the embedded sample (its own targets), random sub-portfolios of the 
 20 stocks, or random equal-weight portfolios of 10-50 US stocks drawn from the 504-stock
 Alpha Vantage data (``--universe sp500``), drawn point in time
 (:mod:`driftwise.data.universe`): the stocks one could have chosen on the study's first
-day from the data up to it, cost tiers from the market caps known on that day (or the
-dollar-volume proxy), a stock that stops trading sold at its last price on the next
-session (a target version without it, :func:`version_portfolios`). The sample's random
-portfolios are drawn point in time too (:func:`eligible_sample`). The data itself holds
-April-2021 members only (the data README's survivorship note), and the sample's 20 stocks
-all survive to 2022, which no selection rule can undo (caveats of the output).
+day from the data up to it, among that day's S&P 500 members
+(:mod:`driftwise.data.membership`, :func:`eligible_sp500`), cost tiers from the market
+caps known on that day (or the dollar-volume proxy), a stock that stops trading sold at
+its last price on the next session (a target version without it,
+:func:`version_portfolios`). The sample's random portfolios are drawn point in time too
+(:func:`eligible_sample`). The data itself holds April-2021 members only (the data
+README's survivorship note): the day's members drawn are those still members in 2021,
+and the sample's 20 stocks all survive to 2022, which no selection rule can undo (caveats
+of the output).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from driftwise.backtest.metrics import policy_metrics
 from driftwise.costs import CostParams
 from driftwise.data.loader import with_risk_free, with_vix
 from driftwise.data.market import cash_rate_notices, read_vix
+from driftwise.data.membership import MEMBERSHIP_FILE, membership_path, sp500_membership
 from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.sample import load_sample
 from driftwise.data.targets import read_targets
@@ -390,7 +394,8 @@ def _sp500_inputs(data_dir: Path, tickers: Sequence[str], as_of: str | None) -> 
     day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(px.index[0])
     caps, cap_notes = caps_asof(panel, tickers, day)
     market = MarketData(prices=px, volumes=vol, vix=vix, source=panel.source,
-                        notices=(*vix_notes, *notes, *cap_notes))
+                        notices=(*vix_notes, *notes, *cap_notes,
+                                 *membership_notices(data_dir, as_of)))
     targets = _equal_targets(list(tickers))
     stopped = stops_trading(panel, list(tickers), raw.index[0], raw.index[-1])
     versions = delisting_versions(targets, stopped, panel) if stopped else ()
@@ -448,16 +453,35 @@ def eligible_sample(start: str | None) -> list[str]:
 
 
 def eligible_sp500(data_dir: Path, start: str) -> list[str]:
-    """The stocks one could have chosen on ``start``, from the data up to it only.
+    """The stocks one could have chosen on ``start``, from what was known that day only.
 
-    :func:`driftwise.data.universe.eligible` on the 504-stock panel read up to ``start``:
-    priced on ``start`` with :data:`STUDY_MIN_HISTORY_DAYS` sessions of history and no
-    daily move beyond ±50% before it (the data's split artefacts, as far as then
-    visible). Nothing after ``start`` is read: neither a later crash nor the end of a
-    stock's data.
+    The S&P 500 members of ``start`` (:func:`driftwise.data.membership.sp500_membership`:
+    the shared folder's membership history, former tickers of renamed stocks matched)
+    among :func:`driftwise.data.universe.eligible` on the 504-stock panel read up to
+    ``start``: priced on ``start`` with :data:`STUDY_MIN_HISTORY_DAYS` sessions of history
+    and no daily move beyond ±50% before it (the data's split artefacts, as far as then
+    visible). Nothing after ``start`` is read: neither a later crash, nor the end of a
+    stock's data, nor a later index membership. Without the membership file the members
+    of the day cannot be told: every eligible stock is kept and the portfolios' inputs
+    carry a "no index membership" notice (:func:`membership_notices`).
     """
     panel = read_sp500(data_dir, until=start)
-    return eligible(panel, pd.Timestamp(start), min_history_days=STUDY_MIN_HISTORY_DAYS)
+    pool = eligible(panel, pd.Timestamp(start), min_history_days=STUDY_MIN_HISTORY_DAYS)
+    membership = sp500_membership(data_dir)
+    return pool if membership is None else membership.keep_members(pool, start)
+
+
+def membership_notices(data_dir: Path, as_of: str | None) -> tuple[Notice, ...]:
+    """A "no index membership" notice for the portfolios drawn on ``as_of`` when the data
+    folder has no membership history (they were drawn among the April-2021 members
+    priced that day, index members then or not); none otherwise."""
+    if as_of is None or membership_path(data_dir).is_file():
+        return ()
+    return (Notice(Flag.NO_MEMBERSHIP,
+                   f"no S&P 500 membership history ({'/'.join(MEMBERSHIP_FILE)} is not in "
+                   f"{data_dir}): the stocks were drawn among the April-2021 members priced "
+                   f"on {pd.Timestamp(as_of).date()}, whether index members that day or not "
+                   "(hindsight)"),)
 
 
 def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: str,
@@ -467,7 +491,9 @@ def random_portfolios(tickers: Sequence[str], n: int, *, seed: int, universe: st
     if n and not len(tickers):
         raise ConfigError(f"validate-rules: no {universe} stock could be chosen"
                           + (f" on {as_of}" if as_of else "")
-                          + " (none priced that day with enough history); start later")
+                          + (" (none an index member that day priced with enough history)"
+                             if universe == "sp500" else
+                             " (none priced that day with enough history)") + "; start later")
     rng = np.random.default_rng(seed)
     pool = np.asarray(sorted(tickers))
     hi = min(high, len(pool))
@@ -843,8 +869,8 @@ def study_portfolios(universe: str, data_dir: Path | None, n: int | None, seed: 
 
     ``universe`` is ``"sample"`` (random sub-portfolios of the sample's stocks eligible on
     ``start``, :func:`eligible_sample`; ``n`` default 0) or ``"sp500"`` (10-50 stocks of
-    the 504-stock data in ``data_dir``, default ``$DRIFTWISE_SHARED_DATA``, eligible on
-    ``start``, :func:`eligible_sp500`; ``n`` default 20).
+    the 504-stock data in ``data_dir``, default ``$DRIFTWISE_SHARED_DATA``, eligible and
+    S&P 500 members on ``start``, :func:`eligible_sp500`; ``n`` default 20).
 
     Raises
     ------
