@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,12 +30,19 @@ from driftwise.backtest import engine as engine_module
 from driftwise.backtest.aftertax import EXIT_COLUMNS, AfterTaxResult, run_after_tax
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
-from driftwise.backtest.paths import PathSpec, path_inputs
+from driftwise.backtest.paths import (
+    PathSettings,
+    PathSpec,
+    make_paths,
+    path_inputs,
+    universe_of,
+)
 from driftwise.config import Config
 from driftwise.config import policies as pol
 from driftwise.config.assemble import rule_grid
-from driftwise.data.model import Inputs, Targets
+from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
 from driftwise.data.targets import read_targets
+from driftwise.data.universe import read_sp500
 from driftwise.flags import Flag, Notice
 from driftwise.policy.book import Book
 
@@ -351,3 +360,59 @@ def test_runs_without_stopped_stocks_are_unchanged_to_the_bit(case: str) -> None
             harvest_every="month"),
     }
     assert _digest(runs[case]()) == PINNED[case]
+
+
+SHARED = Path(os.environ.get("DRIFTWISE_SHARED_DATA", "/work/shared/data"))
+
+
+@pytest.mark.parametrize("aware", [False, True], ids=["tax-unaware", "tax-aware harvesting"])
+def test_a_real_delisting_is_sold_with_its_lots_after_tax(aware: bool) -> None:
+    """The Alpha Vantage panel: VAR's last session is 2021-04-16. A half-way monthly rule
+    on a path of AAPL, KO, VAR and XOM ending on 2021-04-21, after tax: VAR is sold in full
+    on 2021-04-19 at its last close, every VAR lot relieved (shares and basis those of the
+    lots held the session before), and none is held or bought after."""
+    if not (SHARED / "sp500-daily-ohlcv-alphavantage" / "tickers.csv").is_file():
+        pytest.skip(f"the shared S&P 500 data is absent ({SHARED}; set DRIFTWISE_SHARED_DATA)")
+    tickers = ["AAPL", "KO", "VAR", "XOM"]
+    panel = read_sp500(SHARED, tickers)
+    raw = panel.prices.loc["2019-01-01":]
+    assert panel.dollar_volume_usd is not None
+    index = pd.Index(tickers, name="ticker", dtype=object)
+    inputs = Inputs(
+        holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1e6),
+        targets=read_targets(pd.DataFrame({"ticker": [*tickers, "CASH"],
+                                           "target_weight": [0.245] * 4 + [0.02]})),
+        master=SecurityMaster(frame=pd.DataFrame(
+            {"sector": pd.Series(None, index=index, dtype=object),
+             "asset_class": "US Equity", "market_cap_usd": np.nan}, index=index),
+            source="caps known on each path's start"),
+        market=MarketData(prices=raw, volumes=(panel.dollar_volume_usd / panel.prices)
+                          .loc[raw.index], source=panel.source))
+    universe = universe_of(inputs)
+    first = raw.loc[:"2021-04-21"].index[-126]
+    [path] = make_paths(universe, first, "2021-04-21",
+                        PathSettings(length_days=126, step_days=63, min_history_days=100),
+                        tickers)
+    assert path.stopped == (("VAR", pd.Timestamp("2021-04-16")),)
+    config = pol.monthly(destination="half", base=Config().with_overrides(RATES))
+    settings = after_tax_settings(config, aware=aware, harvest_every="month")
+
+    def run(spec: PathSpec) -> AfterTaxResult:
+        data, _ = path_inputs(inputs, universe, spec)
+        window = Window(spec.start, spec.end, False, 1e6, "the paths' starting NAV")
+        return run_after_tax(data, rule_grid([config]), window, settings)
+    result = run(path)
+    s = int(result.dates.get_loc(pd.Timestamp("2021-04-19")))
+    v = result.tickers.index("VAR")
+    assert result.shares[s - 1, v] > 0.0 and (result.shares[s:, v] == 0.0).all()
+    early = run(dataclasses.replace(path, end=pd.Timestamp("2021-04-16"), stopped=()))
+    held = early.lots[early.lots["ticker"] == "VAR"].sort_values("acquired")
+    sold = result.exit_sales.sort_values("acquired")
+    assert len(sold) == len(held) >= 1
+    assert (sold["date"] == pd.Timestamp("2021-04-19")).all()
+    np.testing.assert_allclose(sold["shares"], held["shares"], rtol=1e-12)
+    np.testing.assert_allclose(sold["basis_usd"], held["basis_usd"], rtol=1e-12)
+    last = float(raw.loc["2021-04-16", "VAR"])
+    np.testing.assert_allclose(sold["gain_usd"], held["shares"] * last - held["basis_usd"],
+                               rtol=1e-9, atol=1e-6)
+    assert "VAR" not in set(result.lots["ticker"])
