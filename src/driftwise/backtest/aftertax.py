@@ -42,6 +42,20 @@ its trigger says (without the cost skip; the tax-aware rule still defers and hol
 tax says to), and targets by sector or asset class are split over each day's holdings
 as the planner splits them.
 
+**Stocks that stop trading.** On the switch day of a version that names stocks that
+stopped trading (its "delisted or suspended" notices, ``Schedule.exits``), the whole
+position in them is sold first, at the day's close with the day's cost model, by the
+engine's own sale (:func:`~driftwise.backtest.engine.sell_exits`); every lot of them is
+relieved and its gain or loss realized in the year's result like any sale's
+(:attr:`AfterTaxResult.exit_sales`); then the rule, tax-aware or not, sizes the event on
+the book after the sale, so that no destination (half-way, the band's edge) keeps part of
+a stock that no longer trades. The stock is on the no-buy list from then on (the rule,
+harvest replacements, buy-backs and swaps back alike). A harvest replacement standing in
+for it is not sold by the sale (it still trades): it keeps counting against the stopped
+stock's target in the new version (0 when the version drops it), so the event moves it
+there by the rule's destination (:func:`_sell_exits`). Switch days are never inside a
+quiet block.
+
 Taxes paid may take cash below zero; the rule's next rebalance restores the cash target.
 A replacement outside the targets joins the universe at target weight 0 and, once a
 harvest buys it, **stands in** for the harvested asset: the two count as one position
@@ -71,6 +85,7 @@ from driftwise.backtest.engine import (
     open_day,
     pay_borrow,
     reference_nav,
+    sell_exits,
 )
 from driftwise.backtest.grid import RuleGrid
 from driftwise.backtest.history import universe
@@ -92,6 +107,10 @@ HARVEST_PERIODS = ("day", "week", "month", "quarter", "year", "never")
 HARVEST_COLUMNS = ("date", "ticker", "acquired", "shares", "basis_usd", "proceeds_usd",
                    "loss_usd", "long_term", "deferral_usd", "arbitrage_usd", "replacement")
 """Columns of :attr:`AfterTaxResult.harvests`."""
+
+EXIT_COLUMNS = ("date", "ticker", "acquired", "shares", "basis_usd", "proceeds_usd",
+                "gain_usd", "long_term", "lot_id")
+"""Columns of :attr:`AfterTaxResult.exit_sales`."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +200,12 @@ class AfterTaxResult:
     ref_nav_usd : ndarray (T,)
         The target weights rebalanced every close at zero cost, without tax
         (:func:`~driftwise.backtest.engine.reference_nav`, the engine's reference path).
+    exit_sales : pd.DataFrame
+        One row per lot sold because its stock stopped trading (a target version's
+        "delisted or suspended" notice, sold in full on its switch day at the day's
+        close): ``date, ticker, acquired, shares, basis_usd, proceeds_usd`` (shares x
+        close, before the sale's cost), ``gain_usd`` (proceeds − basis, realized in the
+        year's result), ``long_term`` and ``lot_id``.
     """
 
     dates: pd.DatetimeIndex
@@ -198,6 +223,8 @@ class AfterTaxResult:
     initial_nav_usd: float
     lots: pd.DataFrame
     ref_nav_usd: FloatArray
+    exit_sales: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=list(EXIT_COLUMNS)))
 
     @property
     def liquidation_value_usd(self) -> float:
@@ -269,6 +296,7 @@ class _Run:
         self.year_rows: list[dict[str, float]] = []
         self.harvested_loss = 0.0
         self.harvest_rows: list[dict[str, object]] = []
+        self.exit_rows: list[dict[str, object]] = []
         self.tickers = [str(t) for t in h.tickers]
         index = {t: i for i, t in enumerate(self.tickers)}
         self.pairs = {index[a]: index[b] for a, b in settings.harvest_pairs
@@ -276,6 +304,12 @@ class _Run:
         self.stand_in: dict[int, dict[int, float]] = {}
         """Replacement (no target of its own) -> {harvested asset with a target: the
         fraction of the replacement's shares that stands in for it}."""
+
+    def no_buy(self, k: int) -> np.ndarray:
+        """The assets not to buy on day ``k`` (N,): the configured ones and the stocks
+        that stopped trading and were sold by a version in force by then
+        (``Schedule.sold``, :meth:`Batch.on_day`)."""
+        return self.batch.on_day(k).no_buy
 
     def sync_stand_ins(self) -> None:
         """Forget the replacements no longer held."""
@@ -483,6 +517,8 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
     liquidation_tax = 0.0
     year_end = np.concatenate([years[1:] != years[:-1], [True]])
     fixed = harvest_on | year_end
+    if batch.versions is not None:  # a version's switch (its event, its sales) alone
+        fixed = fixed | batch.versions.switch
     k, span = 0, 1
     while k < n_days:
         if span > 1 and batch.max_span > 1 and not fixed[k] and not _rebuy_due(run, k) \
@@ -504,7 +540,7 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
         blocks.night_interest(batch, book, k)
         run.interest_usd += float(book.cash_usd[0]) - before
         pay_borrow(batch, run.state, out, k, interest=False)
-        delayed = _decide(run, k, day, prices, rebalanced)
+        delayed = _decide(run, out, k, day, prices, rebalanced)
         if harvest_on[k]:
             harvested[k] = _harvest(run, k, day, prices)
         _rebuy(run, k, day, prices)
@@ -528,7 +564,8 @@ def _simulate(run: _Run, tickers: pd.Index) -> AfterTaxResult:
         harvests=pd.DataFrame(run.harvest_rows, columns=list(HARVEST_COLUMNS)),
         initial_nav_usd=nav0, lots=_lot_frame(run),
         ref_nav_usd=reference_nav(h, batch.target, batch.target_cash, nav0, batch.cash_growth,
-                                  batch.versions))
+                                  batch.versions),
+        exit_sales=pd.DataFrame(run.exit_rows, columns=list(EXIT_COLUMNS)))
 
 
 def _lot_frame(run: _Run) -> pd.DataFrame:
@@ -549,7 +586,7 @@ def _rebuy_due(run: _Run, k: int) -> bool:
 
 def _next_event(run: _Run, fixed: np.ndarray, k: int) -> int:
     """The first day after ``k`` that must be simulated alone (a harvest day, a year's
-    end, the last day, a rebuy)."""
+    end, the last day, a target version's switch, a rebuy)."""
     later = np.flatnonzero(fixed[k + 1:])
     out = k + 1 + int(later[0]) if len(later) else len(fixed)
     if run.rebuys:
@@ -566,11 +603,15 @@ def _quiet(run: _Run, out: Outputs, k: int, span: int) -> int:
     return blocks.quiet_days(run.batch, run.state, out, k, span)
 
 
-def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
+def _decide(run: _Run, out: Outputs, k: int, day: np.datetime64, prices: FloatArray,
             rebalanced: np.ndarray) -> np.ndarray | None:
-    """Steps 1-3 of the day; the trigger's delay."""
+    """Steps 1-3 of the day, after the sale of the stocks that stopped trading on a
+    version's switch day (:func:`_sell_exits`); the trigger's delay."""
     batch, ctx, costs = open_day(run.batch, run.state, k)  # the day's version and targets
     book, pending = run.book, run.state.version_pending
+    if _sell_exits(run, out, k, day, prices, costs):  # the rule sizes the book after it
+        rebalanced[k] = True
+        batch, ctx, costs = open_day(run.batch, run.state, k)
     if run.stand_in:  # a harvest replacement counts with the asset it stands in for
         target, band, drift = stand_in_targets(
             book.shares[0] * prices, float(ctx.nav_usd[0]), np.atleast_2d(ctx.target)[0],
@@ -599,8 +640,8 @@ def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
     rows = np.zeros(1, dtype=np.intp)
     if len(book_trades(book, rows, sized)):
         rebalanced[k] = True
-        if pending is not None:
-            pending[0] = False
+        if run.state.version_pending is not None:  # acted on (the day's own array, as
+            run.state.version_pending[0] = False  # the engine's _trade clears it)
         shares = sized.trade_shares[0]
         if taken is None or not np.allclose(
                 _by_asset(run.lots.asset, taken, len(prices)), np.maximum(-shares, 0.0),
@@ -611,6 +652,50 @@ def _decide(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
     if event:  # the event's row is not delayed, as in the engine
         return None if result.delayed is None else np.zeros_like(result.delayed)
     return outcome.trigger.delayed
+
+
+def _sell_exits(run: _Run, out: Outputs, k: int, day: np.datetime64, prices: FloatArray,
+                costs: DayCosts) -> bool:
+    """On the switch day of a version that names stocks that stopped trading
+    (``Schedule.exits``), sell the whole position in them at the day's close, paying the
+    day's cost model from cash: the engine's own sale
+    (:func:`driftwise.backtest.engine.sell_exits`). The lots sold are relieved in the
+    relief order (all of them: the whole position goes) and their gains and losses are
+    realized as any sale's, short- or long-term, in the year's result; each lot sold is a
+    row of :attr:`AfterTaxResult.exit_sales`. From that day on the stock is on the no-buy
+    list (:meth:`Batch.on_day <driftwise.backtest.batches.Batch.on_day>`): neither the
+    rule, a harvest's replacement purchase, a buy-back after the wash-sale window nor a
+    swap back buys it.
+
+    A harvest replacement standing in for the stock (:func:`stand_in_targets`) is not
+    sold here: it is a different security that still trades. It keeps standing in for
+    the stock, so it counts against the stock's target in the version that sells the
+    stock (0 when the version drops it, as
+    :func:`driftwise.backtest.paths.path_versions` does): the switch's event moves it
+    toward that target by the rule's destination, with the rule's own tax decisions
+    (a half-way rule sells half of it, the tax-aware rule may defer a short-term gain).
+    A stopped stock that was itself a replacement is sold and stands in no more.
+
+    Returns whether anything was sold."""
+    book, lots = run.book, run.lots
+    before = book.shares[0].copy()
+    if not sell_exits(run.batch, run.state, out, k, costs):
+        return False
+    sold = np.maximum(before - book.shares[0], 0.0)  # long only: every exit a sale
+    taken = run.relieved(sold, prices, day)
+    long_term = lots.long_term(day)
+    for j in np.flatnonzero(taken > 0.0):
+        a = int(lots.asset[j])
+        basis = float(lots.basis_usd[j] * taken[j] / lots.shares[j])
+        run.exit_rows.append({
+            "date": pd.Timestamp(day), "ticker": run.tickers[a],
+            "acquired": pd.Timestamp(lots.acquired[j]), "shares": float(taken[j]),
+            "basis_usd": basis, "proceeds_usd": float(taken[j] * prices[a]),
+            "gain_usd": float(taken[j] * prices[a]) - basis,
+            "long_term": bool(long_term[j]), "lot_id": str(lots.lot_id[j])})
+    run.trade_lots(taken, np.zeros(len(prices)), prices, day)
+    run.sync_stand_ins()
+    return True
 
 
 def stand_in_targets(value_usd: FloatArray, nav_usd: float, target: FloatArray,
@@ -703,7 +788,7 @@ def _harvest(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> bool:
     trade_usd = -sold * prices
     cost = DayCosts(run.batch, k).per_asset(trade_usd[None, :])[0]
     into = {int(i): run.pairs[int(i)] for i in np.flatnonzero(sold > 0)
-            if _replaceable(run, run.pairs.get(int(i), -1), sold, day)}
+            if _replaceable(run, run.pairs.get(int(i), -1), sold, day, run.no_buy(k))}
     bought = np.zeros(len(prices))
     if into:
         trade_usd, cost, bought = _with_replacement_buys(run, k, trade_usd, cost, into,
@@ -771,11 +856,13 @@ def _stand_in_for(run: _Run, into: dict[int, int], held_before: FloatArray,
     run.sync_stand_ins()
 
 
-def _replaceable(run: _Run, b: int, sold: FloatArray, day: np.datetime64) -> bool:
+def _replaceable(run: _Run, b: int, sold: FloatArray, day: np.datetime64,
+                 no_buy: np.ndarray) -> bool:
     """Whether a harvest's proceeds may buy replacement ``b`` today: one is configured,
-    may be bought, is not harvested itself today, and its purchase washes no loss sale of
-    it within the window (unless wash sales are allowed)."""
-    if b < 0 or run.batch.no_buy[b] or sold[b] > 0:
+    may be bought (not on the day's ``no_buy`` list, which holds the stocks that stopped
+    trading), is not harvested itself today, and its purchase washes no loss sale of it
+    within the window (unless wash sales are allowed)."""
+    if b < 0 or no_buy[b] or sold[b] > 0:
         return False
     if run.settings.tax.allow_wash_sales:
         return True
@@ -827,8 +914,9 @@ def _rebuy(run: _Run, k: int, day: np.datetime64, prices: FloatArray) -> None:
     if not due:
         return
     trade_usd = np.zeros(len(prices))
+    no_buy = run.no_buy(k)  # a stock that stopped trading is not bought back: cash stays
     for r in due:
-        if not run.batch.no_buy[r.asset]:
+        if not no_buy[r.asset]:
             trade_usd[r.asset] += r.usd
     book = run.book
     room = max(float(book.cash_usd[0]), 0.0)
@@ -860,9 +948,10 @@ def _swap_back(run: _Run, k: int, day: np.datetime64, prices: FloatArray,
     funds = np.zeros(n)
     costs = DayCosts(run.batch, k)
     given_back: list[tuple[int, int, float]] = []
+    no_buy = run.no_buy(k)
     for r in swaps:
         mine = (lots.lot_id == r.tag) & (lots.asset == r.replacement)
-        if not mine.any() or run.batch.no_sell[r.replacement] or run.batch.no_buy[r.asset]:
+        if not mine.any() or run.batch.no_sell[r.replacement] or no_buy[r.asset]:
             continue
         taken[mine] = lots.shares[mine]
         given_back.append((r.replacement, r.asset, float(lots.shares[mine].sum())))
