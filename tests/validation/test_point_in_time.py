@@ -120,7 +120,8 @@ def test_the_sample_draws_carry_the_survivorship_caveat() -> None:
     drawn = SimpleNamespace(  # the fields caveats reads
         portfolios=[PortfolioSpec("sample"),
                     PortfolioSpec("sample random 1", "sample", ("AAPL", "KO"))],
-        notices=(), settings=SimpleNamespace(model=SimpleNamespace(costs=costs)))
+        notices=(), settings=SimpleNamespace(model=SimpleNamespace(costs=costs),
+                                                 cost_levels_bps=(10.0, 20.0, 50.0)))
     text = " ".join(caveats(drawn))  # type: ignore[arg-type]
     assert "Survivorship bias of the sample" in text and "point in time" in text
     alone = SimpleNamespace(**{**vars(drawn), "portfolios": [PortfolioSpec("sample")]})

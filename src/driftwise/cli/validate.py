@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -233,9 +234,12 @@ def multipliers_view(table: pd.DataFrame) -> pd.DataFrame:
     and the configured multiplier and the months behind the cell when the file has them."""
     out = pd.DataFrame({
         "tier": table["tier"].to_numpy(), "VIX": table["regime"].to_numpy(),
-        "multiplier [95%]": [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in zip(
-            table["multiplier"], table["multiplier_low"], table["multiplier_high"],
-            strict=True)]}, index=pd.Index(table["estimator"].astype(str), name="estimator"))
+        "multiplier [95%]": [
+            f"{m:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(m) else "undefined (calm spread "
+            "not positive)" for m, lo, hi in zip(
+                table["multiplier"].astype(float), table["multiplier_low"].astype(float),
+                table["multiplier_high"].astype(float), strict=True)]},
+        index=pd.Index(table["estimator"].astype(str), name="estimator"))
     if "configured" in table:
         out["configured"] = [f"{v:g}" for v in table["configured"]]
     if "months" in table:  # the bootstrap's clusters behind the cell

@@ -320,14 +320,20 @@ def multipliers_table(table: pd.DataFrame) -> Table:
         out["pairs"] = rows["pairs"].to_numpy()
     if "months" in rows:
         out["months"] = rows["months"].to_numpy()
+    if "episodes" in rows:
+        out["episodes"] = rows["episodes"].to_numpy()
     formats = {"multiplier": lambda x: fmt_num(x, 2), "pairs": lambda x: fmt_num(x, 0),
-               "months": lambda x: fmt_num(x, 0), "configured": lambda x: fmt_num(x, 2)}
+               "months": lambda x: fmt_num(x, 0), "episodes": lambda x: fmt_num(x, 0),
+               "configured": lambda x: fmt_num(x, 2)}
     return Table("validation-vix-multipliers-table", "Calibrated VIX multipliers of spreads",
-                 out, formats, caption="Spread in the regime over the calm regime's, measured "
-                 "from daily bars (driftwise calibrate-costs); the interval is the month "
-                 "bootstrap's ('months': the calendar months behind it); 'configured' is "
-                 "the cost model's multiplier the rules were tested with. The methodology "
-                 "claims spreads and impact of 2–3× normal when VIX is above 30.")
+                 out, formats, caption="Spread in the regime over the calm regime's, estimated "
+                 "from daily bars (driftwise calibrate-costs); the interval is a circular "
+                 "block bootstrap of calendar months ('months': the months behind it; "
+                 "'episodes': their runs of consecutive months, the independent "
+                 "observations); an empty multiplier: the calm spread is not positive, no "
+                 "ratio; 'configured' is the cost model's multiplier the rules were tested "
+                 "with. The methodology claims spreads and impact of 2–3× normal when VIX is "
+                 "above 30.")
 
 
 def ranking_figure(ranking: pd.DataFrame) -> go.Figure:

@@ -277,11 +277,14 @@ def caveats(result: StudyResult) -> list[str]:
     out = [
         "Rule 4's cost claim rests on the cost model's VIX scaling (spread and impact × "
         f"{', '.join(f'{m:g}' for m in result.settings.model.costs.vix_multipliers)} by "
-        "regime, the configured multipliers; `driftwise calibrate-costs` measures them on "
-        "daily bars, and --multipliers shows the measured ones beside): without it the "
-        "delayed trade is not cheaper (see the 'no VIX scaling' and flat-cost rows).",
-        "Flat cost levels (10/20/50 bps) replace the whole cost model and are not scaled by "
-        "VIX; the IF's cost condition uses the same level.",
+        "regime, the configured multipliers: assumptions, not measurements; `driftwise "
+        "calibrate-costs` estimates them from daily bars, where on the S&P 500 data the "
+        "estimates' intervals hold both 1 and 3, and --multipliers shows them beside): "
+        "without it the delayed trade is not cheaper (see the 'no VIX scaling' and "
+        "flat-cost rows).",
+        f"Flat cost levels ({'/'.join(f'{v:g}' for v in result.settings.cost_levels_bps)} "
+        "bps) replace the whole cost model and are not scaled by VIX; the IF's cost "
+        "condition uses the same level.",
         "Tracking error is ex-ante with the risk model of the event day (covariance of the "
         "last 252 days when risk.te_model = full); realized tracking error is reported beside.",
         "Events of one calendar period are clustered (quarters; years for Rule 3's 12-month "
