@@ -11,6 +11,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwise.app.aftertax import run_one
 from driftwise.app.reference import run_reference
@@ -207,3 +209,50 @@ def test_the_after_tax_loop_switches_group_versions_as_the_engine(inputs: Inputs
         np.testing.assert_array_equal(mine.rebalanced, engine.rebalanced[:, 0])
         np.testing.assert_allclose(mine.ref_nav_usd, engine.ref_nav_usd, rtol=1e-12)
         assert mine.rebalanced[list(mine.dates).index(SWITCH)]
+
+
+@pytest.mark.parametrize("inputs", [SECTORS, MIXED], ids=["sector-sector", "asset-sector-asset"])
+def test_a_rule_that_rebalances_every_close_at_no_cost_is_the_reference(inputs: Inputs) -> None:
+    """The reference of group targets is what a rule's own full rebalance does when it
+    runs at every close for free: the two NAV paths agree to rounding."""
+    start, end = WINDOW
+    result = backtest_configs(inputs, [pol.daily(base=Config().with_overrides(FREE))],
+                              start=start, end=end)
+    assert result.rebalanced[1:, 0].all()
+    np.testing.assert_allclose(result.nav_usd[:, 0], result.ref_nav_usd, rtol=1e-11)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1),
+       levels=st.lists(st.sampled_from(["ticker", "sector"]), min_size=1, max_size=4),
+       data=st.data())
+def test_reference_growth_equals_the_loop_for_any_versions(seed: int, levels: list[str],
+                                                           data: st.DataObject) -> None:
+    """Any sequence of asset and sector versions, any lengths, weights and start split: the
+    engine's reference equals the loop over the reference's holdings."""
+    rng = np.random.default_rng(seed)
+    n_days = 30
+    prices = 20.0 * np.exp(np.cumsum(rng.normal(0.0, 0.03, (n_days, 5)), axis=0))
+    plan: list[tuple[str, dict[str, float]]] = []
+    for level in levels:
+        raw = rng.dirichlet(np.ones(4))
+        names = ("A", "B", "C", "D", "E") if level == "ticker" else ("Tech", "Health", "Energy")
+        cut = rng.dirichlet(np.ones(len(names))) * raw[:3].sum()
+        plan.append((level, {**dict(zip(names, cut.tolist(), strict=True)),
+                             "CASH": float(raw[3])}))
+    cuts = sorted(data.draw(st.lists(st.integers(1, n_days - 1), min_size=len(levels) - 1,
+                                     max_size=len(levels) - 1, unique=True)))
+    day_version = np.searchsorted(np.array(cuts), np.arange(n_days), side="right")
+    groups = tuple(None if level == "ticker" else GroupTargets(SECTOR, np.array(
+        [w["Tech"], w["Health"], w["Energy"]])) for level, w in plan)
+    weights = np.array([[w.get(t, 0.0) for t in "ABCDE"] if level == "ticker" else np.zeros(5)
+                        for level, w in plan])
+    cash = np.array([w["CASH"] for _, w in plan])
+    level0, w0 = plan[0]
+    start = (weights[0] if level0 == "ticker"
+             else GroupTargets(SECTOR, np.array([w0["Tech"], w0["Health"], w0["Energy"]]))
+             .expand(rng.uniform(0.0, 1.0, 5))[0])
+    night = np.concatenate([[1.0], 1.0 + rng.uniform(0.0, 0.05, n_days - 1) / 252])
+    got = reference_growth(prices, start, weights, cash, groups, day_version, night)
+    np.testing.assert_allclose(got, _reference_by_loop(prices, start, plan, day_version, night),
+                               rtol=1e-12)
