@@ -16,8 +16,8 @@ reference simulator.
 (``Schedule.sold``) is no longer a member of its group from that version on (its group's
 weight is split over the members left).
 
-**Reference portfolio.** SPEC section 8: "the target weights rebalanced daily at zero
-cost". A group target's weights are the group weights, and the planner splits a group by
+**Reference portfolio.** A backtest's reference is the target weights rebalanced daily
+at zero cost. A group target's weights are the group weights, and the planner splits a group by
 the holdings' own values, so the reference rebalances the **group weights** at every close
 and splits each group over its members by **its own** holdings, as the planner would split
 them for it: within a group it never trades, each group's members drift with their prices
