@@ -59,9 +59,32 @@ def test_buy_and_hold_starts_equal_within_each_sector_oracle() -> None:
                        + abs(0.05 * nav0 / nav - 0.05))
         assert result.nav_usd[k, 0] == pytest.approx(nav, rel=1e-12)
         assert result.drift[k, 0] == pytest.approx(drift, abs=1e-12)
-    growth = (prices[1:] / prices[:-1]) @ w + 0.05
-    np.testing.assert_allclose(result.ref_nav_usd, nav0 * np.cumprod([1.0, *growth]),
+    np.testing.assert_allclose(result.ref_nav_usd, _reference_by_hand(prices, nav0, w),
                                rtol=1e-12)
+
+
+SECTOR_OF = np.array([0, 0, 1, 2, 2])  # AAA BBB: Tech, CCC: Health, DDD EEE: Energy
+SECTOR_WEIGHT = np.array([0.5, 0.2, 0.25])
+
+
+def _reference_by_hand(prices: np.ndarray, nav0: float, start: np.ndarray,
+                       cash_weight: float = 0.05) -> np.ndarray:
+    """SPEC section 8's reference for sector targets, a plain loop over shares: at every
+    close the reference sets each sector's value to its weight of NAV, scaling the
+    sector's shares by one factor (the planner's split by its own holdings: each member's
+    share of its sector is that of its value), cash to the cash weight; no cost."""
+    shares = start * nav0 / prices[0]
+    cash = cash_weight * nav0
+    navs = [nav0]
+    for k in range(1, len(prices)):
+        values = shares * prices[k]
+        nav = values.sum() + cash
+        navs.append(nav)
+        for g, weight in enumerate(SECTOR_WEIGHT):
+            inside = g == SECTOR_OF
+            shares[inside] *= weight * nav / values[inside].sum()
+        cash = cash_weight * nav
+    return np.array(navs)
 
 
 CONFIGS = [pol.threshold(0.01), pol.monthly(destination="half"), pol.hybrid(override=0.02),

@@ -142,8 +142,4 @@ def test_bad_versions_are_refused() -> None:
     twice = with_versions(BASE, version(V1, DAYS[5]), version(V2, DAYS[5]))
     with pytest.raises(ConfigError, match="two versions take effect"):
         backtest_configs(twice, [pol.monthly()])
-    sectors = read_targets(pd.DataFrame({"sector": ["Tech", "Health", "Energy"],
-                                         "target_weight": [0.5, 0.3, 0.2]}))
-    grouped = with_versions(BASE, version(V1, None), sectors)
-    with pytest.raises(ConfigError, match="asset-level"):
-        backtest_configs(grouped, [pol.monthly()])
+    # versions by sector (or mixing levels) switch too: tests/backtest/test_group_versions.py

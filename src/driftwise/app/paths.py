@@ -15,7 +15,14 @@ import pandas as pd
 
 from driftwise import _display
 from driftwise.backtest.path_stats import PathStats, path_statistics
-from driftwise.backtest.paths import PathRuns, PathSettings, make_paths, run_paths, universe_of
+from driftwise.backtest.paths import (
+    PathRuns,
+    PathSettings,
+    given_stocks,
+    make_paths,
+    run_paths,
+    universe_of,
+)
 from driftwise.calendar import DateLike
 from driftwise.config import Config
 from driftwise.config.assemble import rule_grid, run_window
@@ -90,8 +97,7 @@ def compare_paths(inputs: Inputs, configs: Sequence[Config], names: Sequence[str
     configs = list(configs)
     window = run_window(configs, first, last, inputs)
     universe = universe_of(inputs)
-    given = [] if inputs.targets is None else list(dict.fromkeys(
-        str(t) for v in (inputs.targets, *inputs.target_versions) for t in v.weights.index))
+    given = [] if inputs.targets is None else given_stocks(inputs)
     paths = make_paths(universe, pd.Timestamp(first), pd.Timestamp(last), settings, given)
     runs = run_paths(inputs, universe, rule_grid(configs, list(names)), paths,
                      nav_usd=window.initial_nav_usd, samples=samples, block=block, seed=seed,

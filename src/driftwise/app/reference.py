@@ -20,7 +20,11 @@ cash_earns_risk_free = false``), then the shorts held overnight pay ``borrow_bps
 effective date is dropped (one target version over the whole window), or, with
 ``target_versions``, each day's plan gets the version in force that day (the latest
 effective date on or before it) with its date, so that the planner's own event rebalances
-on a new version; ``last_rebalance`` is the last day that traded. A rebalance the plan
+on a new version (at asset level or by group: a group version's planner splits its groups
+each day); ``last_rebalance`` is the last day that traded. The reference portfolio
+rebalances to the targets in force at every close at no cost; a group target's is split
+over its members by the value of the reference's own holdings (equal within each group
+on the first close at target), as the planner splits a group. A rebalance the plan
 delays has waited 1 day on the next day, one more each further day it stays delayed
 (:meth:`Book.end_day <driftwise.policy.book.Book.end_day>`).
 """
@@ -121,12 +125,10 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
     days = _window(inputs, config, start, end)
     versions = _versions(inputs, days)
     held = list(inputs.holdings.tickers) if config.backtest.start_from_holdings else []
-    named = ({str(t) for v in versions for t in v.weights.index}
-             if inputs.targets.level is TargetLevel.ASSET else set(_members(inputs)))
+    named = {t for v in versions for t in (
+        map(str, v.weights.index) if v.level is TargetLevel.ASSET else _members(inputs, v))}
     tickers = sorted(named | set(map(str, held)))
     inputs = dataclasses.replace(inputs, targets=versions[0])
-    if inputs.targets is not None and inputs.targets.level is not TargetLevel.ASSET:
-        versions = [inputs.targets] * len(days)  # the planner splits the groups each day
     close = _Closes(inputs.market.prices, tickers)
     shares, cash, last = _start(inputs, config, tickers, close, days[0])
     book = Book.start(np.array([[shares[t] for t in tickers]]), np.array([cash]))
@@ -158,21 +160,13 @@ def run_reference(inputs: Inputs, config: Config, *, start: DateLike | None = No
                      "traded": float(plan.trades["trade_usd"].abs().sum()),
                      "cost": float(plan.trades["cost_usd"].sum()) + borrow, "borrow": borrow,
                      "drift": plan.before["drift"], "post_drift": plan.after["drift"]})
-    if versions[0].level is not TargetLevel.ASSET:  # the reference: the first day's split
-        start_values = ({t: n * close(days[0], t) for t, n in _start(
-            inputs, config, tickers, close, days[0])[0].items()}
-            if config.backtest.start_from_holdings else {})  # at target: equal split
-        fixed = _split(versions[0], inputs, tickers, start_values)
-        versions = [dataclasses.replace(versions[0], level=TargetLevel.ASSET,
-                                        weights=pd.Series(fixed, dtype=float))] * len(days)
     return _result(inputs, config, days, tickers, close, rows, rates, versions)
 
 
-def _members(inputs: Inputs) -> list[str]:
-    """Every ticker of the security master in a target group."""
-    assert inputs.targets is not None
-    key = "sector" if inputs.targets.level is TargetLevel.SECTOR else "asset_class"
-    groups = {str(g) for g in inputs.targets.weights.index}
+def _members(inputs: Inputs, targets: Targets) -> list[str]:
+    """Every ticker of the security master in a group of ``targets``."""
+    key = "sector" if targets.level is TargetLevel.SECTOR else "asset_class"
+    groups = {str(g) for g in targets.weights.index}
     labels = inputs.master.frame[key]
     return [str(t) for t, g in labels.items() if g is not None and g == g and str(g) in groups]
 
@@ -246,18 +240,30 @@ def _trades(plan: Plan, book: Book, tickers: list[str]) -> Trades:
         post_cash_usd=post_cash)
 
 
-def _reference_path(versions: list[Targets], days: list[pd.Timestamp], tickers: list[str],
-                    close: _Closes, nav0: float, rates: list[float] | None) -> list[float]:
+def _reference_path(inputs: Inputs, config: Config, versions: list[Targets],
+                    days: list[pd.Timestamp], tickers: list[str], close: _Closes, nav0: float,
+                    rates: list[float] | None) -> list[float]:
     """Target weights (those in force on each day) rebalanced at every close at no cost;
-    cash earns the rate of the day before each night (``rates``; None: nothing)."""
+    cash earns the rate of the day before each night (``rates``; None: nothing).
+
+    Targets by group: the reference holds shares; at each close it splits each group's
+    weight over the group's members by the value of its own shares, as the planner splits
+    a group for a portfolio holding them (on the first close by the start's holdings: equal
+    within each group at target), and buys the result."""
     path = [nav0]
+    values: dict[str, float] = {}  # the reference's holdings' value at the close
+    if config.backtest.start_from_holdings:
+        shares, _, _ = _start(inputs, config, tickers, close, days[0])
+        values = {t: n * close(days[0], t) for t, n in shares.items()}
     for k, (before, day) in enumerate(itertools.pairwise(days)):
-        weights = versions[k].weights.to_dict()
+        weights = _split(versions[k], inputs, tickers, values)
         growth = float(versions[k].cash_weight) * (
             1.0 if rates is None else 1.0 + rates[k] / TRADING_DAYS)
         for t in tickers:
             growth += float(weights.get(t, 0.0)) * (close(day, t) / close(before, t))
         path.append(path[-1] * growth)
+        values = {t: path[-2] * float(weights.get(t, 0.0)) * close(day, t) / close(before, t)
+                  for t in tickers}
     return path
 
 
@@ -277,7 +283,8 @@ def _result(inputs: Inputs, config: Config, days: list[pd.Timestamp], tickers: l
         dates=pd.DatetimeIndex(days), names=[name],
         describe=lambda: describe_configs([config], [name]),
         nav_usd=column("nav"),
-        ref_nav_usd=np.array(_reference_path(versions, days, tickers, close, nav0, rates)),
+        ref_nav_usd=np.array(_reference_path(inputs, config, versions, days, tickers, close,
+                                             nav0, rates)),
         traded_usd=column("traded"), cost_usd=column("cost"),
         rebalanced=column("rebalanced").astype(bool), drift=column("drift"),
         post_drift=column("post_drift"), cash_usd=column("cash"),

@@ -167,7 +167,7 @@ class Batch:
     group_targets: GroupTargets | None = None
     """Targets by sector or asset class (:mod:`driftwise.backtest.groups`): each day's
     asset targets are split from them by each row's holdings; ``target`` is the first
-    day's split."""
+    day's split (of the version in force then; ``versions`` holds every version's groups)."""
     bands: Bands | None = None
     """The rule's bands, with ``group_targets`` (each day's widths follow its targets)."""
     by_version: dict[int, object] = dataclasses.field(default_factory=dict)
@@ -180,7 +180,9 @@ class Batch:
     def on_day(self, k: int) -> Batch:
         """The batch with the target, cash target and bands in force on day ``k`` (itself
         without target versions), the stocks sold because they stopped trading added to
-        its no-buy list (``Schedule.sold``)."""
+        its no-buy list (``Schedule.sold``); a version by sector or asset class gives its
+        groups (``group_targets``, split each day by :func:`~driftwise.backtest.engine.open_day`),
+        an asset-level one none."""
         sched = self.versions
         if sched is None:
             return self
@@ -193,7 +195,8 @@ class Batch:
                 self, target=np.ascontiguousarray(sched.weights[v]),
                 target_cash=float(sched.cash[v]),
                 band_width=np.ascontiguousarray(self.version_widths[v]),
-                no_buy=self.no_buy | sold if sold.any() else self.no_buy)
+                no_buy=self.no_buy | sold if sold.any() else self.no_buy,
+                group_targets=sched.groups[v] if sched.groups else None)
         return cast(Batch, hit)
 
 # ------------------------------------------------------------------ state

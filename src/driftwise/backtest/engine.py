@@ -72,7 +72,7 @@ from driftwise.backtest.batches import (
     starting_nav,
 )
 from driftwise.backtest.grid import RuleGrid, take_trigger
-from driftwise.backtest.groups import group_targets
+from driftwise.backtest.groups import reference_growth
 from driftwise.backtest.history import (
     HistorySettings,
     MarketHistory,
@@ -109,7 +109,9 @@ class BacktestResult:
     nav_usd : ndarray, shape (T, C)
         Post-trade NAV at each close (costs paid).
     ref_nav_usd : ndarray, shape (T,)
-        Reference portfolio: target weights rebalanced daily at zero cost, same start NAV.
+        Reference portfolio: target weights rebalanced daily at zero cost, same start NAV
+        (targets by group: the group weights, each group split by the reference's own
+        holdings, :mod:`driftwise.backtest.groups`).
     traded_usd : ndarray, shape (T, C)
         ``sum_i |trade_usd_i|``.
     cost_usd : ndarray, shape (T, C)
@@ -229,8 +231,9 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             sched = versions.schedule(inputs, tickers, history.dates)
             if sched is not None:
                 targets = sched.first()
-            if sched is not None and not sched.several and not versions.pending_at_start(
-                    sched, inputs.last_rebalance, window.from_holdings):
+            if (sched is not None and not sched.several and not sched.by_group
+                    and not versions.pending_at_start(sched, inputs.last_rebalance,
+                                                      window.from_holdings)):
                 sched = None  # one version over the whole window, no event: the plain target
         by_group = None
         if targets.level is TargetLevel.ASSET:
@@ -239,7 +242,9 @@ def make_batches(inputs: Inputs, grid: RuleGrid, window: Window, tickers: pd.Ind
             file_abs = targets.band_abs.reindex(tickers).to_numpy(dtype=np.float64)
             file_rel = targets.band_rel.reindex(tickers).to_numpy(dtype=np.float64)
         else:  # split by the holdings of the first day, as the planner splits them
-            by_group = group_targets(inputs, tickers)
+            assert sched is not None  # a group version is always read from its schedule
+            by_group = sched.groups[int(sched.day_version[0])]
+            assert by_group is not None
             held = (inputs.holdings.shares.reindex(tickers, fill_value=0.0).to_numpy(np.float64)
                     if window.from_holdings else np.zeros(len(tickers)))
             target = by_group.expand(held * history.prices[0])[0]
@@ -475,8 +480,11 @@ def _record(batch: Batch, book: Book, out: Outputs, k: int, rows: IntArray,
     NAV, cash and drift at the close (against ``target`` (R, N), the rows' own, when
     given)."""
     cash = book.cash_usd[rows]
-    weights, post_nav, post_drift = mark_to_market(book.shares[rows], batch.history.prices[k],
+    prices = batch.history.prices[k]
+    weights, post_nav, post_drift = mark_to_market(book.shares[rows], prices,
                                                    cash, batch.target, batch.target_cash)
+    if target is None and batch.group_targets is not None:  # the rows' split after trading
+        target = batch.group_targets.expand(book.shares[rows] * prices)
     if target is not None:
         post_drift = portfolio_drift(weights, target, cash / post_nav, batch.target_cash)
     m = batch.members[rows]
@@ -517,8 +525,16 @@ def reference_nav(history: MarketHistory, target: FloatArray, target_cash: float
     ``NAV_{t+1} = NAV_t g_t`` with the daily growth ``g_t`` of
     :meth:`MarketHistory.reference_growth`; its cash grows by ``cash_growth`` (the
     batches' :func:`cash_growth`; None: cash earns nothing). With target versions
-    (``schedule``), ``g_t`` is that of the version in force on day ``t``.
+    (``schedule``), ``g_t`` is that of the version in force on day ``t``. Targets by
+    group (a version of ``schedule`` by sector or asset class): the group weights
+    rebalanced every close, each group split by the reference's own holdings
+    (:func:`driftwise.backtest.groups.reference_growth`; ``target``, the first day's split).
     """
+    if schedule is not None and schedule.by_group:
+        growth = reference_growth(history.prices, target, schedule.weights, schedule.cash,
+                                  schedule.groups, schedule.day_version, cash_growth)
+        return np.asarray(nav0 * np.concatenate([[1.0], np.cumprod(growth)]),
+                          dtype=np.float64)
     growth = history.reference_growth(target, target_cash, cash_growth)
     if schedule is not None:
         growth = growth.copy()
@@ -540,10 +556,11 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     Parameters
     ----------
     inputs : Inputs
-        Asset-level targets: ``targets`` over the whole window (its effective date
-        ignored), or ``target_versions``, each in force from its effective date, the
-        switch an event (:mod:`driftwise.backtest.versions`); market data, master, cost
-        file; holdings only when the window starts from them.
+        Targets at asset level or by sector or asset class
+        (:mod:`driftwise.backtest.groups`): ``targets`` over the whole window (its
+        effective date ignored), or ``target_versions``, each in force from its effective
+        date, the switch an event (:mod:`driftwise.backtest.versions`); market data,
+        master, cost file; holdings only when the window starts from them.
     grid : RuleGrid
         The configurations (:func:`~driftwise.backtest.grid.sweep`,
         :func:`driftwise.config.assemble.rule_grid`).
@@ -576,8 +593,8 @@ def run_backtest(inputs: Inputs, grid: RuleGrid, window: Window | None = None, *
     Raises
     ------
     ConfigError
-        Missing or group-level targets, an empty window, target versions none of which
-        is in force on the first day or two of which share an effective date.
+        Missing targets, an empty window, target versions none of which is in force on
+        the first day or two of which share an effective date.
     DataError
         An asset without a price on a day of the window.
     ValueError

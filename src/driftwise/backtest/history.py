@@ -63,7 +63,7 @@ from driftwise.costs.build import CostInputsBuilder, DayEstimates, min_history_p
 from driftwise.costs.estimation import rolling_adv_shares, rolling_daily_volatility
 from driftwise.costs.regime import regime_multiplier
 from driftwise.data.market import vix_series_on
-from driftwise.data.model import Holdings, Inputs, TargetLevel
+from driftwise.data.model import Holdings, Inputs
 from driftwise.errors import ConfigError, DataError
 from driftwise.metrics.risk import (
     CovarianceEstimator,
@@ -660,28 +660,20 @@ def universe(inputs: Inputs, *, from_holdings: bool) -> pd.Index:
     Sorted, as :func:`driftwise.state.build_state` orders them.
 
     Targets by sector or asset class: every member of a target group in the security
-    master (:mod:`driftwise.backtest.groups`).
+    master (:mod:`driftwise.backtest.groups`). With target versions, the tickers and group
+    members of every version (0 where a version does not name them).
 
     Raises
     ------
     ConfigError
         Without targets.
     """
-    from driftwise.backtest.groups import members
+    from driftwise.backtest.groups import stocks
 
-    targets = inputs.targets
-    if targets is None:
+    if inputs.targets is None:
         raise ConfigError("a backtest needs targets (ticker, sector or asset_class, "
                           "target_weight); found no targets")
-    names: pd.Index = (pd.Index(targets.weights.index.astype(str))
-                       if targets.level is TargetLevel.ASSET
-                       else pd.Index(members(inputs), dtype=object).astype(str))
-    for version in inputs.target_versions:  # every version's tickers (0 where not named)
-        if version.level is not TargetLevel.ASSET:
-            raise ConfigError(f"target versions: {version.source} gives targets by "
-                              f"{version.level.value}; a backtest that switches versions "
-                              "needs asset-level targets")
-        names = names.append(pd.Index(version.weights.index.astype(str)))
+    names: pd.Index = pd.Index(stocks(inputs), dtype=object).astype(str)
     if from_holdings:
         names = names.append(pd.Index(list(inputs.holdings.tickers), dtype=object).astype(str))
     out: pd.Index = pd.Index(names.unique().sort_values(), name="ticker")
@@ -696,7 +688,8 @@ def build_history(inputs: Inputs, settings: HistorySettings | None = None, *,
     Parameters
     ----------
     inputs : Inputs
-        Asset-level targets; market data; master and cost file as the planner reads them.
+        Targets (asset or group level); market data; master and cost file as the planner
+        reads them.
     settings : HistorySettings, optional
         The estimation settings (default: the default risk windows and cost model).
     start, end : date, optional
@@ -707,7 +700,7 @@ def build_history(inputs: Inputs, settings: HistorySettings | None = None, *,
     Raises
     ------
     ConfigError
-        Empty window, missing or group-level targets.
+        Empty window, missing targets.
     DataError
         An asset without a price on a day of the window, or a non-positive price.
     """

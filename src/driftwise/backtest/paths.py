@@ -32,6 +32,18 @@ The path is flagged (the path table's ``stopped``: the stock and its last sessio
 "delisted or suspended" notice with the sale day). Nothing before the sale day changes,
 and a stop after a path's end changes nothing of it (``tests/backtest/test_paths_delisting.py``).
 
+**Targets by sector or asset class.** The given portfolio keeps its group targets: a
+path's inputs hold the group target (or versions) as given, and its stocks are the
+members of the target groups in the security master that have a price on the path's
+start date (:func:`given_stocks`; a member that starts trading later could not have been
+chosen then), so the engine splits each group over them day by day as in a single run
+(:mod:`driftwise.backtest.groups`). A member that stops trading inside the path is sold
+on the next session like any stock: a version of the same group weights takes effect that
+day naming it (:func:`path_versions`), and its group's weight is split over the members
+left. Random portfolios (``portfolios`` > 0) are equal weight over their drawn stocks
+whatever the level of the given targets, as with asset targets: they take only the
+targets' cash weight.
+
 **Cost tiers.** Each path's security master carries the market caps known on its start
 date (:func:`driftwise.data.universe.caps_asof`: dated snapshots, else the dollar-volume
 proxy); a stock with neither keeps the master's undated cap, flagged.
@@ -53,6 +65,7 @@ from driftwise.backtest.batches import Window
 from driftwise.backtest.bootstrap import bootstrap_metric
 from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.backtest.grid import RuleGrid
+from driftwise.backtest.groups import members_of
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.backtest.versions import exits_of
 from driftwise.data.model import Inputs, SecurityMaster, TargetLevel, Targets
@@ -66,6 +79,7 @@ from driftwise.data.universe import (
 )
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag, Notice
+from driftwise.state import UNKNOWN_GROUP, group_column
 
 PATH_METRICS = ("te_annual", "cost_per_year", "turnover_per_year", "n_rebalances",
                 "return_annual", "vol_annual", "sharpe", "sharpe_diff", "max_drift",
@@ -207,8 +221,8 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
     if targets is None:
         raise ConfigError("paths: the given portfolio has no targets; give --targets or "
                           "--paths-portfolios")
-    tickers = list(dict.fromkeys(
-        [str(t) for v in (targets, *versions) for t in v.weights.index]))
+    tickers = (list(path.tickers) if path.tickers else given_stocks(
+        dataclasses.replace(inputs, targets=targets, target_versions=versions), path))
     market = inputs.market
     prices = market.prices.loc[:path.end, tickers]
     volumes = None if market.volumes is None else \
@@ -222,6 +236,47 @@ def path_inputs(inputs: Inputs, universe: Universe, path: PathSpec) -> tuple[Inp
     master, cap_notes = _master(inputs.master, universe, tickers, path.start)
     return dataclasses.replace(inputs, targets=targets, target_versions=versions,
                                market=market, master=master), notes + cap_notes
+
+
+def given_stocks(inputs: Inputs, path: PathSpec | None = None) -> list[str]:
+    """The stocks of the given portfolio: the tickers of its asset-level targets (and
+    versions), and the members of its target groups in the security master that have a
+    price (on ``path``'s start date when given, else on some day).
+
+    Raises
+    ------
+    ConfigError
+        A target group none of whose members has a price then (naming the path).
+    """
+    prices = inputs.market.prices
+    if path is None:
+        priced = {str(t) for t in prices.columns[prices.notna().any().to_numpy()]}
+    else:
+        before = prices.loc[:path.start]
+        priced = (set() if before.empty
+                  else {str(t) for t in before.columns[before.iloc[-1].notna().to_numpy()]})
+    out: list[str] = []
+    for version in (*(() if inputs.targets is None else (inputs.targets,)),
+                    *inputs.target_versions):
+        if version.level is TargetLevel.ASSET:
+            out += [str(t) for t in version.weights.index]
+            continue
+        names = members_of(inputs.master, version)
+        for group in version.weights.index:
+            inside = [t for t in names if t in priced and _label(inputs, version, t) == group]
+            if not inside:
+                when = "" if path is None else f" on {path.start.date()}"
+                where = "" if path is None else f"path {path.label}: "
+                raise ConfigError(f"{where}no member of the {version.level.value} "
+                                  f"{group!r} of {version.source} has a price{when}")
+            out += inside
+    return list(dict.fromkeys(out))
+
+
+def _label(inputs: Inputs, version: Targets, ticker: str) -> str:
+    """The group of ``ticker`` for ``version``, as the planner labels it."""
+    value = inputs.master.frame[group_column(version)].get(ticker)
+    return UNKNOWN_GROUP if value is None or pd.isna(value) else str(value)
 
 
 def _carried(prices: pd.DataFrame, stopped: Sequence[tuple[str, pd.Timestamp]]
@@ -257,15 +312,19 @@ def path_versions(targets: Targets, versions: Sequence[Targets], path: PathSpec,
     """
     stops = dict(path.stopped)
     try:
-        if not versions:
+        if not versions and targets.level is TargetLevel.ASSET:
             out = delisting_versions(targets, stops, universe)
             return _selling(out, stops) if len(out) > 1 else ()
-        ordered = sorted(versions, key=_effective)
+        ordered = sorted(versions or (dataclasses.replace(targets, effective_date=None),),
+                         key=_effective)
         sale = {t: delisting_day(universe, last) for t, last in stops.items()}
         result: list[Targets] = []
         for j, version in enumerate(ordered):
             begin = _effective(version)
             until = _effective(ordered[j + 1]) if j + 1 < len(ordered) else pd.Timestamp.max
+            if version.level is not TargetLevel.ASSET:
+                result += _group_sales(version, sale, begin, until)
+                continue
             sold = {t for t, day in sale.items() if day is not None and day <= begin}
             first = _without(version, sold, begin) if sold & set(version.weights.index) \
                 else version
@@ -273,9 +332,36 @@ def path_versions(targets: Targets, versions: Sequence[Targets], path: PathSpec,
                      if day is not None and begin < day < until}
             parts = delisting_versions(first, later, universe)
             result += [first, *parts[1:]]
+        if not versions and len(result) == 1:
+            return ()
         return _selling(tuple(result), stops)
     except ConfigError as e:
         raise ConfigError(f"path {path.label}: {e}") from None
+
+
+def _group_sales(version: Targets, sale: dict[str, pd.Timestamp | None],
+                 begin: pd.Timestamp, until: pd.Timestamp) -> list[Targets]:
+    """A group version and, on each sale day while it is in force, a version of the same
+    group weights that names the stocks sold that day (its "delisted or suspended" notice:
+    the engine sells them in full and takes them out of their groups,
+    :mod:`driftwise.backtest.versions`); a stock sold on the version's own first day is
+    named by the version itself."""
+    def selling(v: Targets, gone: list[str], day: pd.Timestamp) -> Targets:
+        return dataclasses.replace(
+            v, effective_date=day,
+            source=f"{version.source}, without {', '.join(gone)} (stopped trading; "
+                   f"sold on {day.date()})",
+            notices=(*v.notices, Notice(Flag.NO_PRICE_TODAY, "stopped trading: sold in "
+                                        "full at the last price when this version takes "
+                                        "effect", tuple(gone))))
+    at_begin = sorted(t for t, day in sale.items() if day is not None and day == begin)
+    out = [selling(version, at_begin, begin) if at_begin else version]
+    by_day: dict[pd.Timestamp, list[str]] = {}
+    for t, day in sale.items():
+        if day is not None and begin < day < until:
+            by_day.setdefault(day, []).append(t)
+    out += [selling(version, sorted(by_day[day]), day) for day in sorted(by_day)]
+    return out
 
 
 def _selling(versions: Sequence[Targets], stops: dict[str, pd.Timestamp]

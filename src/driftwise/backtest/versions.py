@@ -25,14 +25,25 @@ liquidity limits, a stock that no longer trades is not kept; from that day on it
 every row's no-buy list (``Schedule.sold``: its carried price would look riskless to the
 optimized destination).
 
+**Group targets.** A version may give its targets by sector or asset class, and the
+versions of a window may mix levels (an asset-level version followed by a sector one, or
+the other way): on each day the version in force is read at its own level (a group
+version's groups, ``Schedule.groups``, split each day over each row's holdings as the
+planner splits them, :mod:`driftwise.backtest.groups`), and its switch is an event like any
+other. A stock a version sells because it stopped trading leaves its group from that
+version on. Targets by group without versions are a schedule of one version (the
+``targets``, their date ignored), so that a batch of group targets reads its groups from
+the schedule alone.
+
 A batch whose window holds more than one version (or starts from holdings on a version's
-event) runs in the Python day step, day by day
+event, or has group targets) runs in the Python day step, day by day
 (not the compiled loop or quiet blocks: the target of a day is a per-day input there);
 tests hold it equal to the reference simulator.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -40,9 +51,11 @@ import numpy as np
 import pandas as pd
 
 from driftwise._types import BoolArray, FloatArray, IntArray
-from driftwise.data.model import Inputs, TargetLevel, Targets
+from driftwise.backtest.groups import version_groups
+from driftwise.data.model import Inputs, SecurityMaster, TargetLevel, Targets
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
+from driftwise.state import GroupTargets
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,9 +67,10 @@ class Schedule:
     versions : tuple of Targets
         Sorted by effective date (a version without one first).
     weights : ndarray, shape (V, N)
+        Asset-level versions' weights (0 in the rows of group versions).
     cash : ndarray, shape (V,)
     band_abs, band_rel : ndarray, shape (V, N)
-        The file's bands (NaN where not given).
+        The file's bands (NaN where not given, and in the rows of group versions).
     day_version : ndarray of int, shape (T,)
         The version in force on each day.
     switch : ndarray of bool, shape (T,)
@@ -66,6 +80,9 @@ class Schedule:
     sold : ndarray of bool, shape (V, N)
         The assets sold so, by this version or an earlier one: no rule buys them while the
         version is in force (they no longer trade).
+    groups : tuple of GroupTargets or None, length V
+        Each group version's groups over the universe, without the stocks ``sold`` (None:
+        an asset-level version).
     """
 
     versions: tuple[Targets, ...]
@@ -76,6 +93,7 @@ class Schedule:
     day_version: IntArray
     switch: BoolArray
     exits: BoolArray
+    groups: tuple[GroupTargets | None, ...] = ()
 
     @property
     def sold(self) -> BoolArray:
@@ -90,6 +108,11 @@ class Schedule:
     def first(self) -> Targets:
         """The version in force on the first day."""
         return self.versions[int(self.day_version[0])]
+
+    @property
+    def by_group(self) -> bool:
+        """Some version gives its targets by group."""
+        return any(g is not None for g in self.groups)
 
 
 def exits_of(version: Targets) -> tuple[str, ...]:
@@ -111,28 +134,38 @@ def _key(t: Targets) -> pd.Timestamp:
 
 
 def schedule(inputs: Inputs, tickers: pd.Index, dates: pd.DatetimeIndex) -> Schedule | None:
-    """The target versions of ``inputs`` over ``dates``; None without ``target_versions``
-    (``targets`` then applies to the whole window, its effective date ignored).
+    """The target versions of ``inputs`` over ``dates``; without ``target_versions``, None
+    for asset-level ``targets`` (they apply to the whole window, their effective date
+    ignored) and a schedule of their one version for targets by group.
 
     Raises
     ------
     ConfigError
-        A version that is not asset level, two versions with the same effective date, or
-        no version in force on the first day.
+        Two versions with the same effective date, no version in force on the first day,
+        or a group all of whose members a version has sold.
+    DataError
+        A target group without a member in the universe.
     """
     if not inputs.target_versions:
-        return None
+        targets = inputs.targets
+        if targets is None or targets.level is TargetLevel.ASSET:
+            return None
+        return _build((dataclasses.replace(targets, effective_date=None),), inputs.master,
+                      tickers, dates)
     versions = tuple(sorted(inputs.target_versions, key=_key))
-    for v in versions:
-        if v.level is not TargetLevel.ASSET:
-            raise ConfigError(f"target versions: {v.source} gives targets by {v.level.value}; "
-                              "a backtest that switches versions needs asset-level targets")
     keys = [_key(v) for v in versions]
     for a, b in itertools.pairwise(keys):
         if a == b:
             when = "no date" if a == pd.Timestamp.min else str(a.date())
             raise ConfigError(f"target versions: two versions take effect on {when}; "
                               "give each version its own effective date")
+    return _build(versions, inputs.master, tickers, dates)
+
+
+def _build(versions: tuple[Targets, ...], master: SecurityMaster, tickers: pd.Index,
+           dates: pd.DatetimeIndex) -> Schedule:
+    """The schedule of ``versions`` (sorted, distinct dates) over ``dates``."""
+    keys = [_key(v) for v in versions]
     day_keys = np.asarray(pd.DatetimeIndex(dates).as_unit("ns").asi8)  # as the starts
     starts = np.array([np.iinfo(np.int64).min if v.effective_date is None
                        else pd.Timestamp(v.effective_date).as_unit("ns").value
@@ -148,14 +181,20 @@ def schedule(inputs: Inputs, tickers: pd.Index, dates: pd.DatetimeIndex) -> Sche
 
     def stack(get: str, fill: float) -> FloatArray:
         return np.stack([getattr(v, get).reindex(tickers, fill_value=fill)
-                         .to_numpy(dtype=np.float64) for v in versions])
+                         .to_numpy(dtype=np.float64) if v.level is TargetLevel.ASSET
+                         else np.full(len(tickers), fill) for v in versions])
     weights = stack("weights", 0.0)
+    exits = np.stack([np.asarray(tickers.isin(list(exits_of(v))), dtype=bool)
+                      for v in versions])
+    sold = np.logical_or.accumulate(exits, axis=0)
     return Schedule(versions=versions, weights=weights,
                     cash=np.array([float(v.cash_weight) for v in versions]),
                     band_abs=stack("band_abs", np.nan), band_rel=stack("band_rel", np.nan),
                     day_version=np.asarray(day_version, dtype=np.intp), switch=switch,
-                    exits=np.stack([np.asarray(tickers.isin(list(exits_of(v))), dtype=bool)
-                                    for v in versions]))
+                    exits=exits,
+                    groups=tuple(None if v.level is TargetLevel.ASSET
+                                 else version_groups(master, v, tickers, sold[j])
+                                 for j, v in enumerate(versions)))
 
 
 def pending_at_start(schedule: Schedule, last_rebalance: pd.Timestamp | None,
