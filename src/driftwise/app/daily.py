@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from driftwise.app.accounts import Terms, account_config, with_terms
 from driftwise.app.household import LossSale, counts, settle
-from driftwise.app.plan import Decision, Plan, make_plan
+from driftwise.app.plan import Decision, Plan, TradeList, make_plan
 from driftwise.config.model import AccountsConfig, Config
 from driftwise.data.accounts import AccountProfile
 from driftwise.data.costs import CostFile
@@ -43,6 +43,7 @@ from driftwise.errors import DataError
 from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
+from driftwise.record._values import exact, required
 from driftwise.record.accounts import (
     HouseholdState,
     account_profiles,
@@ -56,13 +57,20 @@ from driftwise.record.holdings import account_id, latest_snapshot_id
 from driftwise.record.inputs import (
     RecordInputs,
     effective_targets,
+    effective_version_id,
     load_account,
     load_costs,
     load_market,
     load_master,
     unpriced,
 )
-from driftwise.record.orders import PlanRecord, move_orders, store_plan
+from driftwise.record.orders import (
+    OrderValue,
+    PlanRecord,
+    move_orders,
+    order_values,
+    store_plan,
+)
 from driftwise.record.schema import accounts, orders, plans
 
 DAILY = "record"
@@ -192,6 +200,63 @@ def order_rows(plan: Plan, day: dt.date, held: pd.Series, *, schedule: bool) -> 
         return with_losses(orders_frame(plan.schedule), plan.trades)
     trades = plan.trades.reset_index()[["ticker", "side", "shares"]]
     return with_losses(parent_orders(trades, day, held), plan.trades)
+
+
+def stored_orders(plan: Plan, day: dt.date, held: pd.Series, *, schedule: bool
+                  ) -> list[OrderValue]:
+    """The orders a daily plan stores, as the record stores them: the rows of
+    :func:`order_rows` (:func:`driftwise.record.orders.order_values` of them), built from
+    the trade list's columns without a frame when each trade is one parent order (no
+    sale crossing zero, one trade per ticker); otherwise through :func:`order_rows`."""
+    if schedule or plan.decision not in (Decision.REBALANCE, Decision.PARTIAL):
+        return order_values(order_rows(plan, day, held, schedule=schedule))
+    raw = vars(plan).get("trades")
+    if isinstance(raw, TradeList):
+        tickers = [str(t) for t in raw.tickers]
+        side = raw.column("side").astype(str)
+        shares = raw.column("shares").astype(float)
+        loss = (raw.column("loss_usd").astype(float) if "loss_usd" in raw.columns
+                else np.zeros(len(tickers)))
+    else:
+        trades = plan.trades
+        tickers = [str(t) for t in trades.index]
+        side = trades["side"].astype(str).to_numpy()
+        shares = trades["shares"].to_numpy(dtype=float)
+        loss = (trades["loss_usd"].to_numpy(dtype=float) if "loss_usd" in trades.columns
+                else np.zeros(len(tickers)))
+    if not tickers:
+        return []
+    found = parent_values(tickers, side, shares, loss, day, held)
+    if found is None:
+        return order_values(order_rows(plan, day, held, schedule=False))
+    return found
+
+
+def parent_values(tickers: Sequence[str], side: np.ndarray, shares: np.ndarray,
+                  loss: np.ndarray, day: dt.date, held: pd.Series) -> list[OrderValue] | None:
+    """The parent orders of a trade list given as columns (one trade per ticker: its
+    ``side``, ``shares`` > 0 and the ``loss_usd`` of the lots its sale relieves) as the
+    record stores them, the values :func:`with_losses` of :func:`parent_orders` gives;
+    None when a sale crosses zero or a ticker repeats (those go through the frames)."""
+    sell = np.asarray(side).astype(str) == "SELL"
+    if len(set(tickers)) != len(tickers):
+        return None
+    position = held.to_dict()
+    before = np.array([float(position.get(t, 0.0)) for t in tickers], dtype=float)
+    before = np.where(np.isnan(before), 0.0, before)
+    if np.any(sell & (shares > np.maximum(before, 0.0))):
+        return None
+    # as with_losses sums each ticker's loss (NaN as 0) and shares it among the ticker's
+    # one sale: 0.0 + loss, times shares / shares (1.0)
+    sold = np.where(sell, shares, 0.0)
+    ticker_loss = 0.0 + np.where(np.isnan(loss), 0.0, loss)
+    part = np.divide(shares, 0.0 + sold, out=np.zeros_like(shares), where=sold > 0)
+    losses = np.round(np.where(sell, ticker_loss * part, 0.0), 2)
+    stamp = pd.Timestamp(day).strftime("%Y%m%d")
+    return [(f"DW-{stamp}-{t}-001", t, "SELL" if s else "BUY", required(n), "MARKET", None,
+             exact(x))
+            for t, s, n, x in zip(tickers, sell.tolist(), shares.tolist(), losses.tolist(),
+                                  strict=True)]
 
 
 def with_losses(rows: pd.DataFrame, trades: pd.DataFrame) -> pd.DataFrame:
@@ -368,9 +433,11 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
 
 
 def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
-          day: dt.date, *, schedule: bool = False) -> AccountDay:
+          day: dt.date, *, schedule: bool = False,
+          rows: Sequence[OrderValue] | None = None) -> AccountDay:
     """Store the plan of a prepared account with its orders and events, in the caller's
-    transaction (the account's row locked by the caller)."""
+    transaction (the account's row locked by the caller). ``rows``: the plan's orders
+    as :func:`stored_orders` made them from the same holdings (None: made here)."""
     account, found, previous, since = (prepared.account, prepared.found, prepared.previous,
                                        prepared.since)
     if plan.decision is Decision.DELAY:
@@ -399,9 +466,9 @@ def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config
                       "stale_costs": stale},
         configuration=plan.config_toml, nav_usd=plan.nav_usd, delayed_since=since,
         target_version_id=found.target_version_id, metrics=metrics)
-    plan_id, order_ids = store_plan(connection, account, saved,
-                                    order_rows(plan, day, found.inputs.holdings.shares,
-                                               schedule=schedule))
+    if rows is None:
+        rows = stored_orders(plan, day, found.inputs.holdings.shares, schedule=schedule)
+    plan_id, order_ids = store_plan(connection, account, saved, rows)
     if causes:
         append_event(connection, "invalidate", {
             "as_of": str(day), "causes": causes, "orders_cancelled": cancelled,
@@ -615,6 +682,23 @@ def daily_task(shared: Shared, task: Task) -> Plan | list[Plan]:
     return plan_task(shared, task)
 
 
+Made = tuple[Plan, list[OrderValue]]
+"""A plan with the orders it stores (:func:`stored_orders`)."""
+
+
+def stored_task(shared: Shared, task: Task) -> list[Made]:
+    """:func:`daily_task` with each plan's orders as the record stores them, made from
+    the holdings the task planned (so that a worker builds them, not the writer); one
+    per account of the task, in its order."""
+    day, schedule = shared[4], shared[5]
+    result = daily_task(shared, task)
+    made = result if isinstance(result, list) else [result]
+    held = ([a.item[0] for a in task.accounts] if isinstance(task, HouseholdItem)
+            else [task[0]])
+    return [(plan, stored_orders(plan, day, h.shares, schedule=schedule))
+            for plan, h in zip(made, held, strict=True)]
+
+
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
     """Whether the account's basis in the record is still the one its plan was made
     from (nothing planned, filled, imported or rebalanced since the read); locks its row."""
@@ -626,9 +710,8 @@ def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
     previous = int(earlier[-1].id) if earlier else None
     last = connection.execute(sa.select(accounts.c.last_rebalance)
                               .where(accounts.c.id == account)).scalar_one()
-    version = effective_targets(connection, account, day)
     now_basis = (previous, latest_snapshot_id(connection, account), last,
-                 None if version is None else version[0])
+                 effective_version_id(connection, account, day))
     return now_basis == prepared.basis
 
 
@@ -682,13 +765,13 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
     groups = batches(chosen, houses, batch)
     if workers == 1 and scheduler is None:
         out = _batches(engine, groups, houses, shared, progress,
-                       lambda tasks: [daily_task(shared, t) for t in tasks])
+                       lambda tasks: [stored_task(shared, t) for t in tasks])
     else:
         from driftwise.backtest.cluster import client, run_tasks
 
         with client(workers, scheduler) as dask_client:
             out = _batches(engine, groups, houses, shared, progress,
-                           lambda tasks: run_tasks(dask_client, daily_task, tasks, shared))
+                           lambda tasks: run_tasks(dask_client, stored_task, tasks, shared))
     return DailyRun(day, tuple(sorted(out, key=_order_key)))
 
 
@@ -770,7 +853,7 @@ def _household_still(connection: Connection, unit: list[str], read: Read, house:
 def _batches(engine: Engine, groups: list[list[list[str]]],
              houses: Mapping[str, str | None], shared: Shared,
              progress: Callable[[str], None] | None,
-             planner: Callable[[list[Task]], list[Plan | list[Plan]]]) -> list[AccountDay]:
+             planner: Callable[[list[Task]], list[list[Made]]]) -> list[AccountDay]:
     """Each batch read in one pass, its tasks planned (one account each, or one
     household's accounts), then stored in one write transaction: a plan is stored when
     nothing it read has changed, else its account (or household) is read and planned
@@ -788,14 +871,13 @@ def _batches(engine: Engine, groups: list[list[list[str]]],
                               HouseholdItem(tuple(member(p) for p in mine))))
             elif len(unit) == 1 and len(mine) == 1 and not mine[0].shared_household:
                 tasks.append(([mine[0].name], _item(mine[0])))
-        made: dict[str, Plan] = {}
+        made: dict[str, Made] = {}
         for (names, _), result in zip(tasks, planner([t for _, t in tasks]), strict=True):
-            made.update(zip(names, result if isinstance(result, list) else [result],
-                            strict=True))
+            made.update(zip(names, result, strict=True))
 
         def write(connection: Connection, units: list[list[str]] = units,
                   read: Read = read, states: dict[int, tuple[str, HouseholdState]] = states,
-                  made: dict[str, Plan] = made) -> list[AccountDay]:
+                  made: dict[str, Made] = made) -> list[AccountDay]:
             done: list[AccountDay] = []
             for k, unit in enumerate(units):
                 p = read[unit[0]]
@@ -804,12 +886,13 @@ def _batches(engine: Engine, groups: list[list[list[str]]],
                 elif k in states and _household_still(connection, unit, read, *states[k],
                                                        day):
                     done.extend(q if isinstance(q, AccountDay) else
-                                store(connection, q, made[q.name], config, day,
-                                      schedule=schedule) for q in (read[n] for n in unit))
+                                store(connection, q, made[q.name][0], config, day,
+                                      schedule=schedule, rows=made[q.name][1])
+                                for q in (read[n] for n in unit))
                 elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
                       and p.name in made and _still(connection, p, day)):
-                    done.append(store(connection, p, made[p.name], config, day,
-                                      schedule=schedule))
+                    done.append(store(connection, p, made[p.name][0], config, day,
+                                      schedule=schedule, rows=made[p.name][1]))
                 else:
                     done.extend(plan_household(connection, unit, day, config, market=market,
                                                master=master, costs=costs,

@@ -151,6 +151,13 @@ def load_costs(connection: Connection, as_of: dt.date) -> CostFile | None:
     return CostFile(frame=frame[list(COST_COLUMNS)], source="<record cost snapshots>")
 
 
+def _in_force(as_of: dt.date) -> sa.ColumnElement[bool]:
+    """The target versions that may be in force on ``as_of`` (effective on or before it,
+    or without a date); the latest such of an account is."""
+    return (target_versions.c.effective_date.is_(None)
+            | (target_versions.c.effective_date <= as_of))
+
+
 def effective_targets(connection: Connection, account: int, as_of: dt.date
                       ) -> tuple[int, Targets] | None:
     """The account's target version effective on ``as_of``: the latest one imported whose
@@ -158,13 +165,21 @@ def effective_targets(connection: Connection, account: int, as_of: dt.date
     """
     version = connection.execute(
         sa.select(target_versions).where(
-            (target_versions.c.account_id == account)
-            & (target_versions.c.effective_date.is_(None)
-               | (target_versions.c.effective_date <= as_of)))
+            (target_versions.c.account_id == account) & _in_force(as_of))
         .order_by(target_versions.c.id.desc()).limit(1)).one_or_none()
     if version is None:
         return None
     return int(version.id), _targets(connection, version)
+
+
+def effective_version_id(connection: Connection, account: int, as_of: dt.date) -> int | None:
+    """The id of the account's target version effective on ``as_of`` (the version
+    :func:`effective_targets` reads; None: none), without its weights."""
+    found = connection.execute(
+        sa.select(sa.func.max(target_versions.c.id)).where(
+            (target_versions.c.account_id == account) & _in_force(as_of))
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def target_history(connection: Connection, account: int) -> tuple[Targets, ...]:
