@@ -59,6 +59,7 @@ from driftwise.record.inputs import (
     effective_targets,
     effective_version_id,
     load_account,
+    load_accounts,
     load_costs,
     load_market,
     load_master,
@@ -390,6 +391,57 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
                     profile, household_buys(connection, profile, day, wash_window_days,
                                             replaced=replaced),
                     shared, losses=losses, notes=notes)
+
+
+def prepare_singles(connection: Connection, names: Sequence[str], day: dt.date, *,
+                    market: MarketData, master: SecurityMaster, costs: CostFile | None,
+                    wash_window_days: int = 30) -> dict[str, Prepared | AccountDay]:
+    """:func:`prepare` of accounts outside any household, each table read once for all
+    of them (their rows, daily plans, profiles and inputs:
+    :func:`driftwise.record.inputs.load_accounts`); the same result for each. An account
+    this cannot read so (unknown, without holdings, or in a household) goes through
+    :func:`prepare`, which reads it alone (and raises what it raises)."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return {}
+    rows = {str(r.name): r for r in connection.execute(
+        sa.select(accounts.c.id, accounts.c.name, accounts.c.last_rebalance)
+        .where(accounts.c.name.in_(wanted)))}
+    ids = [int(rows[n].id) for n in wanted if n in rows]
+    history: dict[int, list[Any]] = {i: [] for i in ids}
+    for r in connection.execute(sa.select(plans).where(
+            plans.c.account_id.in_(ids) & (plans.c.as_of <= day))
+            .order_by(plans.c.as_of, plans.c.id)):
+        if (r.fingerprints or {}).get("inputs") == DAILY:
+            history[int(r.account_id)].append(r)
+    profiles = account_profiles(connection, [n for n in wanted if n in rows])
+    pending = [i for i in ids if not any(r.as_of == day for r in history[i])]
+    found = load_accounts(connection, pending, day, market=market, master=master,
+                          costs=costs)
+    out: dict[str, Prepared | AccountDay] = {}
+    for name in wanted:
+        row = rows.get(name)
+        profile = profiles.get(name)
+        account = None if row is None else int(row.id)
+        mine = [] if account is None else history[account]
+        today = [r for r in mine if r.as_of == day]
+        if today:
+            r = today[-1]
+            out[name] = AccountDay(name, int(r.id), r.decision, r.delay_until,
+                                   r.delayed_since, dict(r.metrics or {}), 0,
+                                   reasons=tuple(r.reasons), already=True)
+        elif (account is None or account not in found
+              or (profile is not None and profile.household is not None)):
+            out[name] = prepare(connection, name, day, market=market, master=master,
+                                costs=costs, wash_window_days=wash_window_days,
+                                replaced=frozenset({name}))
+        else:
+            assert row is not None
+            previous = mine[-1] if mine else None
+            last = row.last_rebalance
+            out[name] = Prepared(name, account, previous, found[account], last,
+                                 running_delay(previous, last), profile)
+    return out
 
 
 def _located(connection: Connection, found: RecordInputs, profile: AccountProfile,
@@ -814,10 +866,16 @@ def _read(connection: Connection, units: list[list[str]], houses: Mapping[str, s
     that a change made during the read shows as a change at the write)."""
     config, market, master, costs, day, _ = shared
     location = config.accounts if config.accounts.asset_location else None
-    read: Read = {}
+    # the accounts outside households read together (prepare_singles), the households'
+    # one by one, each after its state
+    singles = [u[0] for u in units if len(u) == 1 and houses.get(u[0]) is None]
+    read: Read = prepare_singles(connection, singles, day, market=market, master=master,
+                                 costs=costs, wash_window_days=config.tax.wash_sale_days)
     states: dict[int, tuple[str, HouseholdState]] = {}
     for k, unit in enumerate(units):
         house = houses.get(unit[0])
+        if len(unit) == 1 and house is None:
+            continue
         state = None if house is None else household_state(connection, house, day)
         # the household's accounts planned in this run supersede their proposed orders
         # (not counted as the household's buys or loss sales), as plan_household reads
