@@ -336,3 +336,33 @@ def test_a_run_stores_what_one_account_at_a_time_stores(db_url: str, tmp_path: A
 
 def _frame_rows_on(plan: Any, on: dt.date, held: pd.Series, schedule: bool) -> list[Any]:
     return order_values(order_rows(plan, on, held, schedule=schedule))
+
+
+def test_the_batch_basis_check_is_each_accounts_check(engine: Engine) -> None:
+    """Read, then changed before the write: new holdings, a plan of the day made by
+    another run, a new target version in force; the others unchanged. The check of all
+    together (``_unchanged``) keeps the accounts that each one's check (``_still``)
+    keeps."""
+    book = _book(engine)
+    config = default_config()
+    names = ["b-lots", "c-plain", "d-later", "e-none", "f-varied"]
+    with book.connect() as c:
+        market = load_market(c, day(DAY))
+        master, costs = load_master(c), load_costs(c, day(DAY))
+        read = prepare_singles(c, names, day(DAY), market=market, master=master,
+                               costs=costs)
+    inputs = sample_inputs()
+
+    def change(c: Connection) -> None:
+        imports.import_holdings(c, account_id(c, "b-lots"), inputs.holdings)
+        assert inputs.targets is not None
+        imports.import_targets(c, account_id(c, "e-none"), inputs.targets)
+
+    transaction(book, change)
+    run_daily(book, config, day(DAY), names=["c-plain"])
+    prepared = [p for p in read.values() if isinstance(p, Prepared)]
+    assert len(prepared) == len(names)
+    with book.connect() as c:
+        together = daily._unchanged(c, prepared, day(DAY))
+        alone = {p.name for p in prepared if daily._still(c, p, day(DAY))}
+    assert together == alone == {"d-later", "f-varied"}

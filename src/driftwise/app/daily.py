@@ -53,11 +53,12 @@ from driftwise.record.accounts import (
     household_state,
 )
 from driftwise.record.events import append_event
-from driftwise.record.holdings import account_id, latest_snapshot_id
+from driftwise.record.holdings import account_id, latest_snapshot_id, latest_snapshot_ids
 from driftwise.record.inputs import (
     RecordInputs,
     effective_targets,
     effective_version_id,
+    effective_version_ids,
     load_account,
     load_accounts,
     load_costs,
@@ -767,6 +768,44 @@ def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
     return now_basis == prepared.basis
 
 
+def _unchanged(connection: Connection, prepared: Sequence[Prepared], day: dt.date
+               ) -> set[str]:
+    """:func:`_still` of many accounts, each table read once for all of them: the names
+    of those whose basis in the record is still the one their plans were made from;
+    locks their rows (in the order of their ids)."""
+    if not prepared:
+        return set()
+    rows = {str(r.name): r for r in connection.execute(
+        sa.select(accounts.c.id, accounts.c.name, accounts.c.last_rebalance)
+        .where(accounts.c.name.in_([p.name for p in prepared]))
+        .order_by(accounts.c.id).with_for_update())}
+    ids = [int(r.id) for r in rows.values()]
+    history: dict[int, list[Any]] = {i: [] for i in ids}
+    for r in connection.execute(sa.select(plans.c.id, plans.c.account_id, plans.c.as_of,
+                                          plans.c.fingerprints).where(
+            plans.c.account_id.in_(ids) & (plans.c.as_of <= day))
+            .order_by(plans.c.as_of, plans.c.id)):
+        if (r.fingerprints or {}).get("inputs") == DAILY:
+            history[int(r.account_id)].append(r)
+    snapshots = latest_snapshot_ids(connection, ids)
+    versions = effective_version_ids(connection, ids, day)
+    out = set()
+    for p in prepared:
+        row = rows.get(p.name)
+        if row is None:
+            continue
+        account = int(row.id)
+        mine = history[account]
+        if any(r.as_of == day for r in mine):
+            continue
+        earlier = [r for r in mine if r.as_of < day]
+        previous = int(earlier[-1].id) if earlier else None
+        if (previous, snapshots.get(account), row.last_rebalance,
+                versions.get(account)) == p.basis:
+            out.add(p.name)
+    return out
+
+
 def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
               names: Sequence[str] | None = None, market: MarketData | None = None,
               progress: Callable[[str], None] | None = None, schedule: bool = False,
@@ -937,6 +976,11 @@ def _batches(engine: Engine, groups: list[list[list[str]]],
                   read: Read = read, states: dict[int, tuple[str, HouseholdState]] = states,
                   made: dict[str, Made] = made) -> list[AccountDay]:
             done: list[AccountDay] = []
+            # the accounts planned alone, their basis checked together (rows locked)
+            alone = [p for k, unit in enumerate(units)
+                     if k not in states and len(unit) == 1
+                     and isinstance(p := read[unit[0]], Prepared) and p.name in made]
+            fresh = _unchanged(connection, alone, day)
             for k, unit in enumerate(units):
                 p = read[unit[0]]
                 if len(unit) == 1 and isinstance(p, AccountDay):
@@ -948,7 +992,7 @@ def _batches(engine: Engine, groups: list[list[list[str]]],
                                       schedule=schedule, rows=made[q.name][1])
                                 for q in (read[n] for n in unit))
                 elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
-                      and p.name in made and _still(connection, p, day)):
+                      and p.name in made and p.name in fresh):
                     done.append(store(connection, p, made[p.name][0], config, day,
                                       schedule=schedule, rows=made[p.name][1]))
                 else:

@@ -193,13 +193,8 @@ def effective_versions(connection: Connection, accounts_: Sequence[int], as_of: 
     """:func:`effective_targets` of many accounts in three queries (the versions' ids,
     their rows, their weights) whatever their number; the accounts without a version in
     force left out."""
-    if not accounts_:
-        return {}
-    latest = dict(connection.execute(
-        sa.select(target_versions.c.account_id, sa.func.max(target_versions.c.id))
-        .where(target_versions.c.account_id.in_(list(accounts_)) & _in_force(as_of))
-        .group_by(target_versions.c.account_id)).all())
-    ids = sorted(int(v) for v in latest.values() if v is not None)
+    latest = effective_version_ids(connection, accounts_, as_of)
+    ids = sorted(latest.values())
     if not ids:
         return {}
     versions = {int(r.id): r for r in connection.execute(
@@ -209,8 +204,20 @@ def effective_versions(connection: Connection, accounts_: Sequence[int], as_of: 
             target_weights.c.version_id.in_(ids))
             .order_by(target_weights.c.version_id, target_weights.c.key)):
         weights[int(r.version_id)].append(r)
-    return {int(a): (int(v), _targets_of(versions[int(v)], weights[int(v)]))
-            for a, v in latest.items() if v is not None}
+    return {a: (v, _targets_of(versions[v], weights[v])) for a, v in latest.items()}
+
+
+def effective_version_ids(connection: Connection, accounts_: Sequence[int], as_of: dt.date
+                          ) -> dict[int, int]:
+    """:func:`effective_version_id` of many accounts in one query (the accounts without
+    a version in force left out)."""
+    if not accounts_:
+        return {}
+    rows = connection.execute(
+        sa.select(target_versions.c.account_id, sa.func.max(target_versions.c.id))
+        .where(target_versions.c.account_id.in_(list(accounts_)) & _in_force(as_of))
+        .group_by(target_versions.c.account_id)).all()
+    return {int(a): int(v) for a, v in rows if v is not None}
 
 
 def target_history(connection: Connection, account: int) -> tuple[Targets, ...]:
