@@ -366,3 +366,48 @@ def test_the_batch_basis_check_is_each_accounts_check(engine: Engine) -> None:
         together = daily._unchanged(c, prepared, day(DAY))
         alone = {p.name for p in prepared if daily._still(c, p, day(DAY))}
     assert together == alone == {"d-later", "f-varied"}
+
+
+def test_batches_overlapped_store_what_batches_in_turn_store(
+        db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next batch read while one plans (``overlap``, as on a cluster) against each
+    batch read, planned and written in turn: the same rows with the same ids; and a
+    planner's error reaches the caller with the batches before it written."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("compared on SQLite (two records)")
+    config = default_config()
+    real = daily._batches
+    got = []
+    for n, overlap in enumerate((False, True)):
+        engine = open_engine(f"sqlite:///{tmp_path / f'o{n}.sqlite'}")
+        migrate(engine)
+        _book(engine)
+        with monkeypatch.context() as m:
+            m.setattr(daily, "_batches", lambda *a, overlap=overlap, **k: real(
+                *a, **k, overlap=overlap))
+            run = run_daily(engine, config, day(DAY), names=list(NAMES), batch=2)
+        assert len(run.accounts) == len(NAMES)
+        got.append(_record(engine))
+        engine.dispose()
+    assert got[0] == got[1]
+    engine = open_engine(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    migrate(engine)
+    _book(engine)
+    calls: list[int] = []
+
+    def planner(tasks: list[Any]) -> list[Any]:
+        calls.append(len(tasks))
+        if len(calls) == 2:
+            raise RuntimeError("the second batch's planning failed")
+        return [daily.stored_task(shared, t) for t in tasks]
+
+    with engine.connect() as c:
+        market = load_market(c, day(DAY))
+        shared = (config, market, load_master(c), load_costs(c, day(DAY)), day(DAY), False)
+    groups = daily.batches(list(NAMES), {}, 2)
+    with pytest.raises(RuntimeError, match="second batch"):
+        real(engine, groups, {}, shared, None, planner, overlap=True)
+    with engine.connect() as c:
+        stored = c.execute(sa.select(plans.c.account_id)).scalars().all()
+        assert sorted(stored) == sorted(account_id(c, n) for n in NAMES[:2])
+    engine.dispose()

@@ -817,7 +817,10 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
     The accounts go in batches of ``batch``: their state read in one pass, their plans
     made (in this process, or as tasks of a Dask cluster: ``workers`` local processes, or
     the scheduler at ``scheduler``; one market, master and cost snapshot sent to every
-    worker once), then stored in one transaction per batch. A task is one account, or
+    worker once), then stored in one transaction per batch (on a cluster, while the
+    workers plan a batch this process reads the next one and writes the one before). The
+    accounts outside households are read together (:func:`prepare_singles`) and their
+    orders built by the task that plans them (:func:`stored_task`). A task is one account, or
     the accounts of one household (:func:`household_task`: each sees what the earlier
     ones proposed, with the household's fills and open orders read before). An account
     whose record changed between the read and the write (a fill, an import, another
@@ -862,7 +865,8 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
 
         with client(workers, scheduler) as dask_client:
             out = _batches(engine, groups, houses, shared, progress,
-                           lambda tasks: run_tasks(dask_client, stored_task, tasks, shared))
+                           lambda tasks: run_tasks(dask_client, stored_task, tasks, shared),
+                           overlap=True)
     return DailyRun(day, tuple(sorted(out, key=_order_key)))
 
 
@@ -947,63 +951,109 @@ def _household_still(connection: Connection, unit: list[str], read: Read, house:
     return household_state(connection, house, day) == state
 
 
+Batch = tuple[list[list[str]], "Read", dict[int, tuple[str, HouseholdState]],
+              list[tuple[list[str], Task]]]
+"""A batch as read: its units, what its plans read, its households' states, its tasks
+(the names each plans, the task)."""
+
+
+def _read_batch(engine: Engine, units: list[list[str]], houses: Mapping[str, str | None],
+                shared: Shared) -> Batch:
+    """A batch read in one pass (:func:`_read`) and its tasks: one account each, or one
+    household's accounts."""
+    with engine.connect() as connection:
+        read, states = _read(connection, units, houses, shared)
+    tasks: list[tuple[list[str], Task]] = []
+    for k, unit in enumerate(units):
+        mine = [p for n in unit if isinstance(p := read[n], Prepared)]
+        if k in states and mine:
+            tasks.append(([p.name for p in mine],
+                          HouseholdItem(tuple(member(p) for p in mine))))
+        elif len(unit) == 1 and len(mine) == 1 and not mine[0].shared_household:
+            tasks.append(([mine[0].name], _item(mine[0])))
+    return units, read, states, tasks
+
+
 def _batches(engine: Engine, groups: list[list[list[str]]],
              houses: Mapping[str, str | None], shared: Shared,
              progress: Callable[[str], None] | None,
-             planner: Callable[[list[Task]], list[list[Made]]]) -> list[AccountDay]:
+             planner: Callable[[list[Task]], list[list[Made]]], *,
+             overlap: bool = False) -> list[AccountDay]:
     """Each batch read in one pass, its tasks planned (one account each, or one
     household's accounts), then stored in one write transaction: a plan is stored when
     nothing it read has changed, else its account (or household) is read and planned
-    again inside the transaction."""
-    config, market, master, costs, day, schedule = shared
+    again inside the transaction.
+
+    ``overlap`` (the tasks planned elsewhere, on a cluster): the planner runs in a
+    thread of this process, so that while the workers plan one batch this process
+    reads the next one and then writes the one before; the batches are written in
+    their order, each as without ``overlap``."""
     out: list[AccountDay] = []
-    for units in groups:
-        with engine.connect() as connection:
-            read, states = _read(connection, units, houses, shared)
-        tasks: list[tuple[list[str], Task]] = []
-        for k, unit in enumerate(units):
-            mine = [p for n in unit if isinstance(p := read[n], Prepared)]
-            if k in states and mine:
-                tasks.append(([p.name for p in mine],
-                              HouseholdItem(tuple(member(p) for p in mine))))
-            elif len(unit) == 1 and len(mine) == 1 and not mine[0].shared_household:
-                tasks.append(([mine[0].name], _item(mine[0])))
-        made: dict[str, Made] = {}
-        for (names, _), result in zip(tasks, planner([t for _, t in tasks]), strict=True):
-            made.update(zip(names, result, strict=True))
 
-        def write(connection: Connection, units: list[list[str]] = units,
-                  read: Read = read, states: dict[int, tuple[str, HouseholdState]] = states,
-                  made: dict[str, Made] = made) -> list[AccountDay]:
-            done: list[AccountDay] = []
-            # the accounts planned alone, their basis checked together (rows locked)
-            alone = [p for k, unit in enumerate(units)
-                     if k not in states and len(unit) == 1
-                     and isinstance(p := read[unit[0]], Prepared) and p.name in made]
-            fresh = _unchanged(connection, alone, day)
-            for k, unit in enumerate(units):
-                p = read[unit[0]]
-                if len(unit) == 1 and isinstance(p, AccountDay):
-                    done.append(p)
-                elif k in states and _household_still(connection, unit, read, *states[k],
-                                                       day):
-                    done.extend(q if isinstance(q, AccountDay) else
-                                store(connection, q, made[q.name][0], config, day,
-                                      schedule=schedule, rows=made[q.name][1])
-                                for q in (read[n] for n in unit))
-                elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
-                      and p.name in made and p.name in fresh):
-                    done.append(store(connection, p, made[p.name][0], config, day,
-                                      schedule=schedule, rows=made[p.name][1]))
-                else:
-                    done.extend(plan_household(connection, unit, day, config, market=market,
-                                               master=master, costs=costs,
-                                               schedule=schedule))
-            return done
-
-        stored = transaction(engine, write)
+    def written(batch: Batch, results: list[list[Made]]) -> None:
+        stored = transaction(engine, lambda c: _write(c, batch, results, shared))
         out.extend(stored)
         if progress is not None:
             for a in stored:
                 progress(a.account)
+
+    if not overlap:
+        for units in groups:
+            batch = _read_batch(engine, units, houses, shared)
+            written(batch, planner([t for _, t in batch[3]]))
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="driftwise-daily-plan") as pool:
+        pending: list[Any] = []  # the batch being planned and its future
+        try:
+            for units in groups:
+                batch = _read_batch(engine, units, houses, shared)  # while one plans
+                if pending:
+                    before, future = pending
+                    results = future.result()
+                    pending = [batch, pool.submit(planner, [t for _, t in batch[3]])]
+                    written(before, results)  # while the batch just read plans
+                else:
+                    pending = [batch, pool.submit(planner, [t for _, t in batch[3]])]
+            if pending:
+                written(pending[0], pending[1].result())
+                pending = []
+        finally:
+            if pending:
+                pending[1].cancel()
     return out
+
+
+def _write(connection: Connection, batch: Batch, results: list[list[Made]],
+           shared: Shared) -> list[AccountDay]:
+    """Store a batch's plans in the caller's transaction: each plan whose account (or
+    household) is as it was read, the others read and planned again here."""
+    config, market, master, costs, day, schedule = shared
+    units, read, states, tasks = batch
+    made: dict[str, Made] = {}
+    for (names, _), result in zip(tasks, results, strict=True):
+        made.update(zip(names, result, strict=True))
+    done: list[AccountDay] = []
+    # the accounts planned alone, their basis checked together (rows locked)
+    alone = [p for k, unit in enumerate(units)
+             if k not in states and len(unit) == 1
+             and isinstance(p := read[unit[0]], Prepared) and p.name in made]
+    fresh = _unchanged(connection, alone, day)
+    for k, unit in enumerate(units):
+        p = read[unit[0]]
+        if len(unit) == 1 and isinstance(p, AccountDay):
+            done.append(p)
+        elif k in states and _household_still(connection, unit, read, *states[k], day):
+            done.extend(q if isinstance(q, AccountDay) else
+                        store(connection, q, made[q.name][0], config, day,
+                              schedule=schedule, rows=made[q.name][1])
+                        for q in (read[n] for n in unit))
+        elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
+              and p.name in made and p.name in fresh):
+            done.append(store(connection, p, made[p.name][0], config, day,
+                              schedule=schedule, rows=made[p.name][1]))
+        else:
+            done.extend(plan_household(connection, unit, day, config, market=market,
+                                       master=master, costs=costs, schedule=schedule))
+    return done
