@@ -192,7 +192,9 @@ def daily(args: argparse.Namespace) -> None:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(args.profile)
+        stats.print_stats(r"daily\.py|record/|load_market")  # this process's own parts
     decided = pd.Series([a.decision for a in run.accounts]).value_counts().to_dict()
     print(f"daily: {args.accounts} accounts x {args.holdings} holdings from {args.universe} "
           f"tickers x {len(days)} sessions ({url.split(':')[0]}; the record built in "
