@@ -57,6 +57,9 @@ def main() -> None:
                         "cluster processes (1: this process)")
     parser.add_argument("--schedule", action="store_true", help="daily: store the child "
                         "orders of each plan's execution schedule")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="daily: profile the run (cProfile, CPU clock) and print its N "
+                        "functions of most cumulative time")
     args = parser.parse_args()
     if args.daily:
         daily(args)
@@ -175,10 +178,23 @@ def daily(args: argparse.Namespace) -> None:
         transaction(engine, lambda c: import_accounts(c, found))
     built = time.perf_counter() - build
     load = os.getloadavg()[0]
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
     start, cpu = time.perf_counter(), time.process_time()
     run = run_daily(engine, default_config(), days[-1].date(), workers=args.workers,
                     schedule=args.schedule)
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(args.profile)
+        stats.print_stats(r"daily\.py|record/|load_market")  # this process's own parts
     decided = pd.Series([a.decision for a in run.accounts]).value_counts().to_dict()
     print(f"daily: {args.accounts} accounts x {args.holdings} holdings from {args.universe} "
           f"tickers x {len(days)} sessions ({url.split(':')[0]}; the record built in "

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from driftwise.app.accounts import Terms, account_config, with_terms
 from driftwise.app.household import LossSale, counts, settle
-from driftwise.app.plan import Decision, Plan, make_plan
+from driftwise.app.plan import Decision, Plan, TradeList, make_plan
 from driftwise.config.model import AccountsConfig, Config
 from driftwise.data.accounts import AccountProfile
 from driftwise.data.costs import CostFile
@@ -43,6 +43,7 @@ from driftwise.errors import DataError
 from driftwise.execution import orders_frame
 from driftwise.flags import Flag
 from driftwise.record import transaction
+from driftwise.record._values import exact, required
 from driftwise.record.accounts import (
     HouseholdState,
     account_profiles,
@@ -52,17 +53,26 @@ from driftwise.record.accounts import (
     household_state,
 )
 from driftwise.record.events import append_event
-from driftwise.record.holdings import account_id, latest_snapshot_id
+from driftwise.record.holdings import account_id, latest_snapshot_id, latest_snapshot_ids
 from driftwise.record.inputs import (
     RecordInputs,
     effective_targets,
+    effective_version_id,
+    effective_version_ids,
     load_account,
+    load_accounts,
     load_costs,
     load_market,
     load_master,
     unpriced,
 )
-from driftwise.record.orders import PlanRecord, move_orders, store_plan
+from driftwise.record.orders import (
+    OrderValue,
+    PlanRecord,
+    move_orders,
+    order_values,
+    store_plan,
+)
 from driftwise.record.schema import accounts, orders, plans
 
 DAILY = "record"
@@ -192,6 +202,63 @@ def order_rows(plan: Plan, day: dt.date, held: pd.Series, *, schedule: bool) -> 
         return with_losses(orders_frame(plan.schedule), plan.trades)
     trades = plan.trades.reset_index()[["ticker", "side", "shares"]]
     return with_losses(parent_orders(trades, day, held), plan.trades)
+
+
+def stored_orders(plan: Plan, day: dt.date, held: pd.Series, *, schedule: bool
+                  ) -> list[OrderValue]:
+    """The orders a daily plan stores, as the record stores them: the rows of
+    :func:`order_rows` (:func:`driftwise.record.orders.order_values` of them), built from
+    the trade list's columns without a frame when each trade is one parent order (no
+    sale crossing zero, one trade per ticker); otherwise through :func:`order_rows`."""
+    if schedule or plan.decision not in (Decision.REBALANCE, Decision.PARTIAL):
+        return order_values(order_rows(plan, day, held, schedule=schedule))
+    raw = vars(plan).get("trades")
+    if isinstance(raw, TradeList):
+        tickers = [str(t) for t in raw.tickers]
+        side = raw.column("side").astype(str)
+        shares = raw.column("shares").astype(float)
+        loss = (raw.column("loss_usd").astype(float) if "loss_usd" in raw.columns
+                else np.zeros(len(tickers)))
+    else:
+        trades = plan.trades
+        tickers = [str(t) for t in trades.index]
+        side = trades["side"].astype(str).to_numpy()
+        shares = trades["shares"].to_numpy(dtype=float)
+        loss = (trades["loss_usd"].to_numpy(dtype=float) if "loss_usd" in trades.columns
+                else np.zeros(len(tickers)))
+    if not tickers:
+        return []
+    found = parent_values(tickers, side, shares, loss, day, held)
+    if found is None:
+        return order_values(order_rows(plan, day, held, schedule=False))
+    return found
+
+
+def parent_values(tickers: Sequence[str], side: np.ndarray, shares: np.ndarray,
+                  loss: np.ndarray, day: dt.date, held: pd.Series) -> list[OrderValue] | None:
+    """The parent orders of a trade list given as columns (one trade per ticker: its
+    ``side``, ``shares`` > 0 and the ``loss_usd`` of the lots its sale relieves) as the
+    record stores them, the values :func:`with_losses` of :func:`parent_orders` gives;
+    None when a sale crosses zero or a ticker repeats (those go through the frames)."""
+    sell = np.asarray(side).astype(str) == "SELL"
+    if len(set(tickers)) != len(tickers):
+        return None
+    position = held.to_dict()
+    before = np.array([float(position.get(t, 0.0)) for t in tickers], dtype=float)
+    before = np.where(np.isnan(before), 0.0, before)
+    if np.any(sell & (shares > np.maximum(before, 0.0))):
+        return None
+    # as with_losses sums each ticker's loss (NaN as 0) and shares it among the ticker's
+    # one sale: 0.0 + loss, times shares / shares (1.0)
+    sold = np.where(sell, shares, 0.0)
+    ticker_loss = 0.0 + np.where(np.isnan(loss), 0.0, loss)
+    part = np.divide(shares, 0.0 + sold, out=np.zeros_like(shares), where=sold > 0)
+    losses = np.round(np.where(sell, ticker_loss * part, 0.0), 2)
+    stamp = pd.Timestamp(day).strftime("%Y%m%d")
+    return [(f"DW-{stamp}-{t}-001", t, "SELL" if s else "BUY", required(n), "MARKET", None,
+             exact(x))
+            for t, s, n, x in zip(tickers, sell.tolist(), shares.tolist(), losses.tolist(),
+                                  strict=True)]
 
 
 def with_losses(rows: pd.DataFrame, trades: pd.DataFrame) -> pd.DataFrame:
@@ -327,6 +394,57 @@ def prepare(connection: Connection, name: str, day: dt.date, *, market: MarketDa
                     shared, losses=losses, notes=notes)
 
 
+def prepare_singles(connection: Connection, names: Sequence[str], day: dt.date, *,
+                    market: MarketData, master: SecurityMaster, costs: CostFile | None,
+                    wash_window_days: int = 30) -> dict[str, Prepared | AccountDay]:
+    """:func:`prepare` of accounts outside any household, each table read once for all
+    of them (their rows, daily plans, profiles and inputs:
+    :func:`driftwise.record.inputs.load_accounts`); the same result for each. An account
+    this cannot read so (unknown, without holdings, or in a household) goes through
+    :func:`prepare`, which reads it alone (and raises what it raises)."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return {}
+    rows = {str(r.name): r for r in connection.execute(
+        sa.select(accounts.c.id, accounts.c.name, accounts.c.last_rebalance)
+        .where(accounts.c.name.in_(wanted)))}
+    ids = [int(rows[n].id) for n in wanted if n in rows]
+    history: dict[int, list[Any]] = {i: [] for i in ids}
+    for r in connection.execute(sa.select(plans).where(
+            plans.c.account_id.in_(ids) & (plans.c.as_of <= day))
+            .order_by(plans.c.as_of, plans.c.id)):
+        if (r.fingerprints or {}).get("inputs") == DAILY:
+            history[int(r.account_id)].append(r)
+    profiles = account_profiles(connection, [n for n in wanted if n in rows])
+    pending = [i for i in ids if not any(r.as_of == day for r in history[i])]
+    found = load_accounts(connection, pending, day, market=market, master=master,
+                          costs=costs)
+    out: dict[str, Prepared | AccountDay] = {}
+    for name in wanted:
+        row = rows.get(name)
+        profile = profiles.get(name)
+        account = None if row is None else int(row.id)
+        mine = [] if account is None else history[account]
+        today = [r for r in mine if r.as_of == day]
+        if today:
+            r = today[-1]
+            out[name] = AccountDay(name, int(r.id), r.decision, r.delay_until,
+                                   r.delayed_since, dict(r.metrics or {}), 0,
+                                   reasons=tuple(r.reasons), already=True)
+        elif (account is None or account not in found
+              or (profile is not None and profile.household is not None)):
+            out[name] = prepare(connection, name, day, market=market, master=master,
+                                costs=costs, wash_window_days=wash_window_days,
+                                replaced=frozenset({name}))
+        else:
+            assert row is not None
+            previous = mine[-1] if mine else None
+            last = row.last_rebalance
+            out[name] = Prepared(name, account, previous, found[account], last,
+                                 running_delay(previous, last), profile)
+    return out
+
+
 def _located(connection: Connection, found: RecordInputs, profile: AccountProfile,
              day: dt.date, market: MarketData, master: SecurityMaster,
              settings: AccountsConfig) -> tuple[RecordInputs, tuple[str, ...]]:
@@ -368,9 +486,11 @@ def _located(connection: Connection, found: RecordInputs, profile: AccountProfil
 
 
 def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config,
-          day: dt.date, *, schedule: bool = False) -> AccountDay:
+          day: dt.date, *, schedule: bool = False,
+          rows: Sequence[OrderValue] | None = None) -> AccountDay:
     """Store the plan of a prepared account with its orders and events, in the caller's
-    transaction (the account's row locked by the caller)."""
+    transaction (the account's row locked by the caller). ``rows``: the plan's orders
+    as :func:`stored_orders` made them from the same holdings (None: made here)."""
     account, found, previous, since = (prepared.account, prepared.found, prepared.previous,
                                        prepared.since)
     if plan.decision is Decision.DELAY:
@@ -399,9 +519,9 @@ def store(connection: Connection, prepared: Prepared, plan: Plan, config: Config
                       "stale_costs": stale},
         configuration=plan.config_toml, nav_usd=plan.nav_usd, delayed_since=since,
         target_version_id=found.target_version_id, metrics=metrics)
-    plan_id, order_ids = store_plan(connection, account, saved,
-                                    order_rows(plan, day, found.inputs.holdings.shares,
-                                               schedule=schedule))
+    if rows is None:
+        rows = stored_orders(plan, day, found.inputs.holdings.shares, schedule=schedule)
+    plan_id, order_ids = store_plan(connection, account, saved, rows)
     if causes:
         append_event(connection, "invalidate", {
             "as_of": str(day), "causes": causes, "orders_cancelled": cancelled,
@@ -615,6 +735,23 @@ def daily_task(shared: Shared, task: Task) -> Plan | list[Plan]:
     return plan_task(shared, task)
 
 
+Made = tuple[Plan, list[OrderValue]]
+"""A plan with the orders it stores (:func:`stored_orders`)."""
+
+
+def stored_task(shared: Shared, task: Task) -> list[Made]:
+    """:func:`daily_task` with each plan's orders as the record stores them, made from
+    the holdings the task planned (so that a worker builds them, not the writer); one
+    per account of the task, in its order."""
+    day, schedule = shared[4], shared[5]
+    result = daily_task(shared, task)
+    made = result if isinstance(result, list) else [result]
+    held = ([a.item[0] for a in task.accounts] if isinstance(task, HouseholdItem)
+            else [task[0]])
+    return [(plan, stored_orders(plan, day, h.shares, schedule=schedule))
+            for plan, h in zip(made, held, strict=True)]
+
+
 def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
     """Whether the account's basis in the record is still the one its plan was made
     from (nothing planned, filled, imported or rebalanced since the read); locks its row."""
@@ -626,10 +763,47 @@ def _still(connection: Connection, prepared: Prepared, day: dt.date) -> bool:
     previous = int(earlier[-1].id) if earlier else None
     last = connection.execute(sa.select(accounts.c.last_rebalance)
                               .where(accounts.c.id == account)).scalar_one()
-    version = effective_targets(connection, account, day)
     now_basis = (previous, latest_snapshot_id(connection, account), last,
-                 None if version is None else version[0])
+                 effective_version_id(connection, account, day))
     return now_basis == prepared.basis
+
+
+def _unchanged(connection: Connection, prepared: Sequence[Prepared], day: dt.date
+               ) -> set[str]:
+    """:func:`_still` of many accounts, each table read once for all of them: the names
+    of those whose basis in the record is still the one their plans were made from;
+    locks their rows (in the order of their ids)."""
+    if not prepared:
+        return set()
+    rows = {str(r.name): r for r in connection.execute(
+        sa.select(accounts.c.id, accounts.c.name, accounts.c.last_rebalance)
+        .where(accounts.c.name.in_([p.name for p in prepared]))
+        .order_by(accounts.c.id).with_for_update())}
+    ids = [int(r.id) for r in rows.values()]
+    history: dict[int, list[Any]] = {i: [] for i in ids}
+    for r in connection.execute(sa.select(plans.c.id, plans.c.account_id, plans.c.as_of,
+                                          plans.c.fingerprints).where(
+            plans.c.account_id.in_(ids) & (plans.c.as_of <= day))
+            .order_by(plans.c.as_of, plans.c.id)):
+        if (r.fingerprints or {}).get("inputs") == DAILY:
+            history[int(r.account_id)].append(r)
+    snapshots = latest_snapshot_ids(connection, ids)
+    versions = effective_version_ids(connection, ids, day)
+    out = set()
+    for p in prepared:
+        row = rows.get(p.name)
+        if row is None:
+            continue
+        account = int(row.id)
+        mine = history[account]
+        if any(r.as_of == day for r in mine):
+            continue
+        earlier = [r for r in mine if r.as_of < day]
+        previous = int(earlier[-1].id) if earlier else None
+        if (previous, snapshots.get(account), row.last_rebalance,
+                versions.get(account)) == p.basis:
+            out.add(p.name)
+    return out
 
 
 def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
@@ -643,7 +817,10 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
     The accounts go in batches of ``batch``: their state read in one pass, their plans
     made (in this process, or as tasks of a Dask cluster: ``workers`` local processes, or
     the scheduler at ``scheduler``; one market, master and cost snapshot sent to every
-    worker once), then stored in one transaction per batch. A task is one account, or
+    worker once), then stored in one transaction per batch (on a cluster, while the
+    workers plan a batch this process reads the next one and writes the one before). The
+    accounts outside households are read together (:func:`prepare_singles`) and their
+    orders built by the task that plans them (:func:`stored_task`). A task is one account, or
     the accounts of one household (:func:`household_task`: each sees what the earlier
     ones proposed, with the household's fills and open orders read before). An account
     whose record changed between the read and the write (a fill, an import, another
@@ -682,13 +859,14 @@ def run_daily(engine: Engine, config: Config, as_of: dt.date | None = None, *,
     groups = batches(chosen, houses, batch)
     if workers == 1 and scheduler is None:
         out = _batches(engine, groups, houses, shared, progress,
-                       lambda tasks: [daily_task(shared, t) for t in tasks])
+                       lambda tasks: [stored_task(shared, t) for t in tasks])
     else:
         from driftwise.backtest.cluster import client, run_tasks
 
         with client(workers, scheduler) as dask_client:
             out = _batches(engine, groups, houses, shared, progress,
-                           lambda tasks: run_tasks(dask_client, daily_task, tasks, shared))
+                           lambda tasks: run_tasks(dask_client, stored_task, tasks, shared),
+                           overlap=True)
     return DailyRun(day, tuple(sorted(out, key=_order_key)))
 
 
@@ -731,10 +909,16 @@ def _read(connection: Connection, units: list[list[str]], houses: Mapping[str, s
     that a change made during the read shows as a change at the write)."""
     config, market, master, costs, day, _ = shared
     location = config.accounts if config.accounts.asset_location else None
-    read: Read = {}
+    # the accounts outside households read together (prepare_singles), the households'
+    # one by one, each after its state
+    singles = [u[0] for u in units if len(u) == 1 and houses.get(u[0]) is None]
+    read: Read = prepare_singles(connection, singles, day, market=market, master=master,
+                                 costs=costs, wash_window_days=config.tax.wash_sale_days)
     states: dict[int, tuple[str, HouseholdState]] = {}
     for k, unit in enumerate(units):
         house = houses.get(unit[0])
+        if len(unit) == 1 and house is None:
+            continue
         state = None if house is None else household_state(connection, house, day)
         # the household's accounts planned in this run supersede their proposed orders
         # (not counted as the household's buys or loss sales), as plan_household reads
@@ -767,58 +951,109 @@ def _household_still(connection: Connection, unit: list[str], read: Read, house:
     return household_state(connection, house, day) == state
 
 
+Batch = tuple[list[list[str]], "Read", dict[int, tuple[str, HouseholdState]],
+              list[tuple[list[str], Task]]]
+"""A batch as read: its units, what its plans read, its households' states, its tasks
+(the names each plans, the task)."""
+
+
+def _read_batch(engine: Engine, units: list[list[str]], houses: Mapping[str, str | None],
+                shared: Shared) -> Batch:
+    """A batch read in one pass (:func:`_read`) and its tasks: one account each, or one
+    household's accounts."""
+    with engine.connect() as connection:
+        read, states = _read(connection, units, houses, shared)
+    tasks: list[tuple[list[str], Task]] = []
+    for k, unit in enumerate(units):
+        mine = [p for n in unit if isinstance(p := read[n], Prepared)]
+        if k in states and mine:
+            tasks.append(([p.name for p in mine],
+                          HouseholdItem(tuple(member(p) for p in mine))))
+        elif len(unit) == 1 and len(mine) == 1 and not mine[0].shared_household:
+            tasks.append(([mine[0].name], _item(mine[0])))
+    return units, read, states, tasks
+
+
 def _batches(engine: Engine, groups: list[list[list[str]]],
              houses: Mapping[str, str | None], shared: Shared,
              progress: Callable[[str], None] | None,
-             planner: Callable[[list[Task]], list[Plan | list[Plan]]]) -> list[AccountDay]:
+             planner: Callable[[list[Task]], list[list[Made]]], *,
+             overlap: bool = False) -> list[AccountDay]:
     """Each batch read in one pass, its tasks planned (one account each, or one
     household's accounts), then stored in one write transaction: a plan is stored when
     nothing it read has changed, else its account (or household) is read and planned
-    again inside the transaction."""
-    config, market, master, costs, day, schedule = shared
+    again inside the transaction.
+
+    ``overlap`` (the tasks planned elsewhere, on a cluster): the planner runs in a
+    thread of this process, so that while the workers plan one batch this process
+    reads the next one and then writes the one before; the batches are written in
+    their order, each as without ``overlap``."""
     out: list[AccountDay] = []
-    for units in groups:
-        with engine.connect() as connection:
-            read, states = _read(connection, units, houses, shared)
-        tasks: list[tuple[list[str], Task]] = []
-        for k, unit in enumerate(units):
-            mine = [p for n in unit if isinstance(p := read[n], Prepared)]
-            if k in states and mine:
-                tasks.append(([p.name for p in mine],
-                              HouseholdItem(tuple(member(p) for p in mine))))
-            elif len(unit) == 1 and len(mine) == 1 and not mine[0].shared_household:
-                tasks.append(([mine[0].name], _item(mine[0])))
-        made: dict[str, Plan] = {}
-        for (names, _), result in zip(tasks, planner([t for _, t in tasks]), strict=True):
-            made.update(zip(names, result if isinstance(result, list) else [result],
-                            strict=True))
 
-        def write(connection: Connection, units: list[list[str]] = units,
-                  read: Read = read, states: dict[int, tuple[str, HouseholdState]] = states,
-                  made: dict[str, Plan] = made) -> list[AccountDay]:
-            done: list[AccountDay] = []
-            for k, unit in enumerate(units):
-                p = read[unit[0]]
-                if len(unit) == 1 and isinstance(p, AccountDay):
-                    done.append(p)
-                elif k in states and _household_still(connection, unit, read, *states[k],
-                                                       day):
-                    done.extend(q if isinstance(q, AccountDay) else
-                                store(connection, q, made[q.name], config, day,
-                                      schedule=schedule) for q in (read[n] for n in unit))
-                elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
-                      and p.name in made and _still(connection, p, day)):
-                    done.append(store(connection, p, made[p.name], config, day,
-                                      schedule=schedule))
-                else:
-                    done.extend(plan_household(connection, unit, day, config, market=market,
-                                               master=master, costs=costs,
-                                               schedule=schedule))
-            return done
-
-        stored = transaction(engine, write)
+    def written(batch: Batch, results: list[list[Made]]) -> None:
+        stored = transaction(engine, lambda c: _write(c, batch, results, shared))
         out.extend(stored)
         if progress is not None:
             for a in stored:
                 progress(a.account)
+
+    if not overlap:
+        for units in groups:
+            batch = _read_batch(engine, units, houses, shared)
+            written(batch, planner([t for _, t in batch[3]]))
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="driftwise-daily-plan") as pool:
+        pending: list[Any] = []  # the batch being planned and its future
+        try:
+            for units in groups:
+                batch = _read_batch(engine, units, houses, shared)  # while one plans
+                if pending:
+                    before, future = pending
+                    results = future.result()
+                    pending = [batch, pool.submit(planner, [t for _, t in batch[3]])]
+                    written(before, results)  # while the batch just read plans
+                else:
+                    pending = [batch, pool.submit(planner, [t for _, t in batch[3]])]
+            if pending:
+                written(pending[0], pending[1].result())
+                pending = []
+        finally:
+            if pending:
+                pending[1].cancel()
     return out
+
+
+def _write(connection: Connection, batch: Batch, results: list[list[Made]],
+           shared: Shared) -> list[AccountDay]:
+    """Store a batch's plans in the caller's transaction: each plan whose account (or
+    household) is as it was read, the others read and planned again here."""
+    config, market, master, costs, day, schedule = shared
+    units, read, states, tasks = batch
+    made: dict[str, Made] = {}
+    for (names, _), result in zip(tasks, results, strict=True):
+        made.update(zip(names, result, strict=True))
+    done: list[AccountDay] = []
+    # the accounts planned alone, their basis checked together (rows locked)
+    alone = [p for k, unit in enumerate(units)
+             if k not in states and len(unit) == 1
+             and isinstance(p := read[unit[0]], Prepared) and p.name in made]
+    fresh = _unchanged(connection, alone, day)
+    for k, unit in enumerate(units):
+        p = read[unit[0]]
+        if len(unit) == 1 and isinstance(p, AccountDay):
+            done.append(p)
+        elif k in states and _household_still(connection, unit, read, *states[k], day):
+            done.extend(q if isinstance(q, AccountDay) else
+                        store(connection, q, made[q.name][0], config, day,
+                              schedule=schedule, rows=made[q.name][1])
+                        for q in (read[n] for n in unit))
+        elif (k not in states and len(unit) == 1 and isinstance(p, Prepared)
+              and p.name in made and p.name in fresh):
+            done.append(store(connection, p, made[p.name][0], config, day,
+                              schedule=schedule, rows=made[p.name][1]))
+        else:
+            done.extend(plan_household(connection, unit, day, config, market=market,
+                                       master=master, costs=costs, schedule=schedule))
+    return done

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -119,6 +120,41 @@ def read_snapshot(connection: Connection, snapshot_id: int) -> Snapshot:
                              sa.select(lots).where(lots.c.snapshot_id == snapshot_id)
                              .order_by(lots.c.id)))
     return Snapshot(head.cash_usd, held, lot_rows)
+
+
+def latest_snapshot_ids(connection: Connection, accounts_: Sequence[int]) -> dict[int, int]:
+    """:func:`latest_snapshot_id` of many accounts in one query (those never imported
+    left out)."""
+    if not accounts_:
+        return {}
+    rows = connection.execute(
+        sa.select(holdings_snapshots.c.account_id, sa.func.max(holdings_snapshots.c.id))
+        .where(holdings_snapshots.c.account_id.in_(list(accounts_)))
+        .group_by(holdings_snapshots.c.account_id)).all()
+    return {int(a): int(s) for a, s in rows if s is not None}
+
+
+def read_snapshots(connection: Connection, snapshot_ids: Sequence[int]) -> dict[int, Snapshot]:
+    """:func:`read_snapshot` of many snapshots, in three queries (heads, positions, lots)
+    whatever their number; the same snapshots."""
+    if not snapshot_ids:
+        return {}
+    wanted = sorted(set(snapshot_ids))
+    heads = {int(r.id): r for r in connection.execute(sa.select(holdings_snapshots).where(
+        holdings_snapshots.c.id.in_(wanted)))}
+    held: dict[int, dict[str, Decimal]] = {i: {} for i in wanted}
+    for r in connection.execute(sa.select(positions).where(positions.c.snapshot_id.in_(wanted))
+                                .order_by(positions.c.snapshot_id, positions.c.ticker)):
+        held[int(r.snapshot_id)][r.ticker] = r.shares
+    leveled = [i for i in wanted if heads[i].lot_level]
+    lot_rows: dict[int, list[Lot]] = {i: [] for i in leveled}
+    if leveled:
+        for r in connection.execute(sa.select(lots).where(lots.c.snapshot_id.in_(leveled))
+                                    .order_by(lots.c.snapshot_id, lots.c.id)):
+            lot_rows[int(r.snapshot_id)].append(
+                Lot(r.ticker, r.shares, r.acquired, r.cost_basis_usd, r.lot_account))
+    return {i: Snapshot(heads[i].cash_usd, held[i],
+                        tuple(lot_rows[i]) if heads[i].lot_level else None) for i in wanted}
 
 
 def market_date(connection: Connection, snapshot_id: int) -> dt.date | None:

@@ -17,7 +17,7 @@ a plan of an earlier day still reads the current holdings).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,13 @@ from driftwise.data.loader import with_vix
 from driftwise.data.market import read_prices
 from driftwise.data.model import Inputs, MarketData, SecurityMaster, TargetLevel, Targets
 from driftwise.errors import DataError
-from driftwise.record.holdings import latest_snapshot_id, read_snapshot, to_holdings
+from driftwise.record.holdings import (
+    latest_snapshot_id,
+    latest_snapshot_ids,
+    read_snapshot,
+    read_snapshots,
+    to_holdings,
+)
 from driftwise.record.schema import (
     accounts,
     cost_snapshots,
@@ -151,6 +157,13 @@ def load_costs(connection: Connection, as_of: dt.date) -> CostFile | None:
     return CostFile(frame=frame[list(COST_COLUMNS)], source="<record cost snapshots>")
 
 
+def _in_force(as_of: dt.date) -> sa.ColumnElement[bool]:
+    """The target versions that may be in force on ``as_of`` (effective on or before it,
+    or without a date); the latest such of an account is."""
+    return (target_versions.c.effective_date.is_(None)
+            | (target_versions.c.effective_date <= as_of))
+
+
 def effective_targets(connection: Connection, account: int, as_of: dt.date
                       ) -> tuple[int, Targets] | None:
     """The account's target version effective on ``as_of``: the latest one imported whose
@@ -158,13 +171,53 @@ def effective_targets(connection: Connection, account: int, as_of: dt.date
     """
     version = connection.execute(
         sa.select(target_versions).where(
-            (target_versions.c.account_id == account)
-            & (target_versions.c.effective_date.is_(None)
-               | (target_versions.c.effective_date <= as_of)))
+            (target_versions.c.account_id == account) & _in_force(as_of))
         .order_by(target_versions.c.id.desc()).limit(1)).one_or_none()
     if version is None:
         return None
     return int(version.id), _targets(connection, version)
+
+
+def effective_version_id(connection: Connection, account: int, as_of: dt.date) -> int | None:
+    """The id of the account's target version effective on ``as_of`` (the version
+    :func:`effective_targets` reads; None: none), without its weights."""
+    found = connection.execute(
+        sa.select(sa.func.max(target_versions.c.id)).where(
+            (target_versions.c.account_id == account) & _in_force(as_of))
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def effective_versions(connection: Connection, accounts_: Sequence[int], as_of: dt.date
+                       ) -> dict[int, tuple[int, Targets]]:
+    """:func:`effective_targets` of many accounts in three queries (the versions' ids,
+    their rows, their weights) whatever their number; the accounts without a version in
+    force left out."""
+    latest = effective_version_ids(connection, accounts_, as_of)
+    ids = sorted(latest.values())
+    if not ids:
+        return {}
+    versions = {int(r.id): r for r in connection.execute(
+        sa.select(target_versions).where(target_versions.c.id.in_(ids)))}
+    weights: dict[int, list[Any]] = {i: [] for i in ids}
+    for r in connection.execute(sa.select(target_weights).where(
+            target_weights.c.version_id.in_(ids))
+            .order_by(target_weights.c.version_id, target_weights.c.key)):
+        weights[int(r.version_id)].append(r)
+    return {a: (v, _targets_of(versions[v], weights[v])) for a, v in latest.items()}
+
+
+def effective_version_ids(connection: Connection, accounts_: Sequence[int], as_of: dt.date
+                          ) -> dict[int, int]:
+    """:func:`effective_version_id` of many accounts in one query (the accounts without
+    a version in force left out)."""
+    if not accounts_:
+        return {}
+    rows = connection.execute(
+        sa.select(target_versions.c.account_id, sa.func.max(target_versions.c.id))
+        .where(target_versions.c.account_id.in_(list(accounts_)) & _in_force(as_of))
+        .group_by(target_versions.c.account_id)).all()
+    return {int(a): int(v) for a, v in rows if v is not None}
 
 
 def target_history(connection: Connection, account: int) -> tuple[Targets, ...]:
@@ -194,6 +247,12 @@ def _targets(connection: Connection, version: sa.Row[Any]) -> Targets:
     """One stored target version as the targets reader returns it."""
     rows = connection.execute(sa.select(target_weights).where(
         target_weights.c.version_id == version.id).order_by(target_weights.c.key)).all()
+    return _targets_of(version, rows)
+
+
+def _targets_of(version: sa.Row[Any], rows: Sequence[Any]) -> Targets:
+    """A target version and its weights' rows (by key) as the targets reader returns
+    them."""
     index = pd.Index([r.key for r in rows], name=TargetLevel(version.level).value)
     return Targets(
         level=TargetLevel(version.level),
@@ -235,6 +294,39 @@ def load_account(connection: Connection, account: int, as_of: dt.date, *,
                     last_rebalance=None if last is None or last > as_of else pd.Timestamp(last),
                     costs=costs)
     return RecordInputs(inputs, snapshot_id, None if found is None else found[0])
+
+
+def load_accounts(connection: Connection, accounts_: Sequence[int], as_of: dt.date, *,
+                  market: MarketData, master: SecurityMaster, costs: CostFile | None
+                  ) -> dict[int, RecordInputs]:
+    """:func:`load_account` of many accounts, each table read once for all of them
+    (accounts, snapshots, positions, lots, target versions and weights); the same
+    inputs. The accounts without holdings are left out (:func:`load_account` says why).
+    """
+    wanted = list(dict.fromkeys(accounts_))
+    if not wanted:
+        return {}
+    rows = {int(r.id): r for r in connection.execute(
+        sa.select(accounts).where(accounts.c.id.in_(wanted)))}
+    snapshot_ids = latest_snapshot_ids(connection, wanted)
+    snapshots = read_snapshots(connection, list(snapshot_ids.values()))
+    versions = effective_versions(connection, wanted, as_of)
+    out: dict[int, RecordInputs] = {}
+    for account in wanted:
+        if account not in snapshot_ids:
+            continue
+        row, snapshot_id = rows[account], snapshot_ids[account]
+        holdings = to_holdings(snapshots[snapshot_id],
+                               f"<record account {row.name} holdings {snapshot_id}>")
+        found = versions.get(account)
+        last = row.last_rebalance
+        inputs = Inputs(holdings=holdings, targets=None if found is None else found[1],
+                        master=master, market=market,
+                        last_rebalance=(None if last is None or last > as_of
+                                        else pd.Timestamp(last)),
+                        costs=costs)
+        out[account] = RecordInputs(inputs, snapshot_id, None if found is None else found[0])
+    return out
 
 
 def load_record_inputs(connection: Connection, account: int, as_of: dt.date, *,

@@ -53,17 +53,36 @@ class PlanRecord:
     """Drift, TE, cost and cost-benefit before and after (``driftwise daily``)."""
 
 
+OrderValue = tuple[str, str, str, Decimal, str, "Decimal | None", "Decimal | None"]
+"""One order as the record stores it: client order id, ticker, side, shares (> 0), order
+type, limit price (USD; None: a market order) and the loss its sale relieves (USD; None:
+unknown)."""
+
+
+def order_values(order_rows: pd.DataFrame) -> list[OrderValue]:
+    """The rows of an order table (:func:`driftwise.execution.orders_frame`, optional
+    ``loss_usd``) as the record stores them (each number the decimal its shortest text
+    spells; NaN as None), in order."""
+    records = order_rows.to_dict("records")
+    return [(str(r["order_id"]), str(r["ticker"]), str(r["side"]), required(r["shares"]),
+             str(r["order_type"]), exact(r.get("limit_price_usd")), exact(r.get("loss_usd")))
+            for r in records]
+
+
 def store_plan(connection: Connection, account: int, plan: PlanRecord,
-               order_rows: pd.DataFrame) -> tuple[int, list[int]]:
+               order_rows: pd.DataFrame | Sequence[OrderValue]) -> tuple[int, list[int]]:
     """Insert a plan and its orders (each ``proposed``); return the ids.
 
     Parameters
     ----------
-    order_rows : pd.DataFrame
+    order_rows : pd.DataFrame or sequence of OrderValue
         :func:`driftwise.execution.orders_frame` rows: ``order_id``, ``ticker``, ``side``,
         ``shares``, ``order_type``, ``limit_price_usd``, optional ``loss_usd`` (the loss
-        of the lots a sale relieves below their basis, USD; absent or NaN: unknown).
+        of the lots a sale relieves below their basis, USD; absent or NaN: unknown); or
+        those rows already as :data:`OrderValue` (:func:`order_values`).
     """
+    values = (order_values(order_rows) if isinstance(order_rows, pd.DataFrame)
+              else order_rows)
     moment = now()
     result = connection.execute(plans.insert().values(
         account_id=account, as_of=plan.as_of, decision=plan.decision,
@@ -75,18 +94,15 @@ def store_plan(connection: Connection, account: int, plan: PlanRecord,
     key = result.inserted_primary_key
     assert key is not None
     plan_id = int(key[0])
-    rows = [{"plan_id": plan_id, "account_id": account, "client_order_id": str(r["order_id"]),
-             "ticker": str(r["ticker"]), "side": str(r["side"]), "shares": required(r["shares"]),
-             "order_type": str(r["order_type"]),
-             "limit_price_usd": exact(r.get("limit_price_usd")), "status": "proposed",
-             "filled_shares": Decimal(0), "updated_at": moment,
-             "loss_usd": exact(r.get("loss_usd"))}
-            for r in order_rows.to_dict("records")]
+    rows = [{"plan_id": plan_id, "account_id": account, "client_order_id": order_id,
+             "ticker": ticker, "side": side, "shares": shares, "order_type": kind,
+             "limit_price_usd": limit, "status": "proposed", "filled_shares": Decimal(0),
+             "updated_at": moment, "loss_usd": loss}
+            for order_id, ticker, side, shares, kind, limit, loss in values]
     ids: list[int] = []
-    if rows:  # one statement for all the orders, then their ids in the order given
-        connection.execute(orders.insert(), rows)
+    if rows:  # one statement for all the orders, their ids returned in the order given
         ids = [int(i) for i in connection.execute(
-            sa.select(orders.c.id).where(orders.c.plan_id == plan_id).order_by(orders.c.id)
+            orders.insert().returning(orders.c.id, sort_by_parameter_order=True), rows
         ).scalars()]
     append_event(connection, "plan", {"plan_id": plan_id, "as_of": str(plan.as_of),
                                       "decision": plan.decision, "orders": len(ids)},
