@@ -222,3 +222,26 @@ def test_a_long_text_column_uses_pandas_string_methods(monkeypatch):
     assert table_module._plain_text(table.frame["ticker"]) is None
     assert table_module._plain_text(table.frame["ticker"].iloc[:rows - 1]) is not None
     _same(*_both_paths(monkeypatch, lambda: parse_tickers(table)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                 st.none()), min_size=1, max_size=40),
+       kind=st.sampled_from(["float64", "Float64", "Int64", "datetime64[ns]"]))
+def test_numbers_and_dates_are_blank_only_when_missing(values: list[float | None],
+                                                       kind: str) -> None:
+    """A column of numbers or dates is blank exactly where a value is missing: the same as
+    reading each value's text against the blank words (the oracle, value by value)."""
+    if kind == "Int64":
+        values = [None if v is None or not np.isfinite(v) else float(int(v) % 10**9)
+                  for v in values]
+    if kind == "datetime64[ns]":
+        column = pd.Series([None if v is None or not np.isfinite(v) else
+                            pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(v) % 3000)
+                            for v in values], dtype=kind)
+    else:
+        column = pd.Series(values, dtype="float64").astype(kind)
+    assert table_module._numeric(column)
+    expected = [bool(pd.isna(v)) or str(v).strip().lower() in table_module.BLANKS
+                for v in column.astype(object)]
+    assert table_module._is_blank(column).tolist() == expected

@@ -184,6 +184,15 @@ length, several times the work on the few rows of a holdings, targets, security 
 or cost file; longer columns keep them (Arrow's string kernels, when pyarrow is loaded)."""
 
 
+def _numeric(values: pd.Series) -> bool:
+    """A column of numbers or dates (not text, not Python objects): its values print as
+    numbers, dates, ``inf`` or ``nan``/``NaT``, so only a missing one reads as blank."""
+    dtype = values.dtype
+    return (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and not isinstance(dtype, pd.CategoricalDtype)) \
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+
+
 def _plain_text(values: pd.Series) -> list[str | None] | None:
     """The values as a list (missing ones None) when the column is short
     (:data:`SMALL_TABLE_ROWS`) and every value present is an ASCII ``str``; else None, and
@@ -200,6 +209,8 @@ def _plain_text(values: pd.Series) -> list[str | None] | None:
 
 
 def _is_blank(values: pd.Series) -> pd.Series:
+    if _numeric(values):  # a number's text is never one of BLANKS: blank is missing
+        return values.isna()
     text = _plain_text(values)
     if text is None:
         as_text = values.astype("string").str.strip().str.lower()
