@@ -156,7 +156,7 @@ in one worker the profiler and GIL monitor took 2-4 ms of the worker's CPU an ac
 process's CPU beyond its task thread fell from 4.2 to 2.1 ms an account); the ticks and
 monitors then took a worker's event loop 15-25 ms of CPU a second of wall (4-5 ms with
 these settings), and as much in this process, about 1 ms an account at one worker under
-load (``benchmarks/accounts_worker.py``, benchmarks/README.md). A remote scheduler's
+load (benchmarks/README.md). A remote scheduler's
 workers keep their own settings."""
 
 
