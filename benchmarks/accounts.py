@@ -198,7 +198,8 @@ def main() -> None:
         del run
         print(f"Dask local cluster, {workers} worker(s): {took:.1f} s (cluster start "
               f"included; {1e3 * took / args.accounts:.1f} ms per account; CPU of this "
-              f"process {cpu:.1f} s, of the cluster's processes {children.cpu_s:.1f} s), "
+              f"process {cpu:.1f} s, of the cluster's processes {children.cpu_s:.1f} s: "
+              f"{1e3 * (cpu + children.cpu_s) / args.accounts:.1f} ms per account in all), "
               f"load average (1 min) {os.getloadavg()[0]:.1f}, same plans as "
               f"serial: {same}; peak memory of this process during the run "
               f"{children.client_peak_mb:.0f} MB (sampled; {peak_mb():.0f} MB since it "

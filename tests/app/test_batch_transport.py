@@ -14,10 +14,14 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.app.test_batch_accounts import DAY, _book, _config, _inputs, _market, assert_same_plan
 
 from driftwise.app.batch import (
     SUMMARY_COLUMNS,
+    TASK_ACCOUNTS,
+    TASKS_PER_WORKER,
     BatchPlan,
     PartPlans,
     PlanPart,
@@ -25,6 +29,7 @@ from driftwise.app.batch import (
     plan_accounts,
     plan_chunk,
     summary_columns,
+    task_chunk,
 )
 from driftwise.app.plan import Plan
 
@@ -153,6 +158,53 @@ def test_a_local_cluster_sends_back_the_serial_plans(
                                   check_exact=True)
     for name, plan in plans.items():
         assert_same_plan(dask.plans[name], plan)
+
+
+def test_a_local_cluster_with_tasks_sized_for_its_workers_sends_back_the_serial_plans(
+        planned: tuple[dict[str, Plan], tuple[object, ...], list[object]]) -> None:
+    """Without ``chunk``, a cluster's tasks are sized by :func:`task_chunk` (18 accounts on
+    two workers: six tasks of three, the serial run's chunks being five): every plan and
+    the summary are the serial run's."""
+    plans, _, _ = planned
+    assert task_chunk(18, 2) == 3
+    market = _market(7)
+    books = _book(market, 7, 18)
+    inputs = _inputs(market, next(iter(books.values())))
+    config = _config("vwap", "market", skip=True)
+    dask = plan_accounts(inputs, books, config, as_of=DAY, shared_targets=False, workers=2)
+    assert isinstance(dask.plans, PartPlans)
+    assert [len(p) for p in dask.plans._parts] == [3] * 6
+    pd.testing.assert_frame_equal(dask.summary(), BatchPlan(plans).summary(),
+                                  check_exact=True)
+    for name, plan in plans.items():
+        assert_same_plan(dask.plans[name], plan)
+
+
+def test_task_chunk_sizes() -> None:
+    assert TASK_ACCOUNTS == 100 and TASKS_PER_WORKER == 4
+    assert task_chunk(10_000, 2) == 100  # 100 tasks
+    assert task_chunk(800, 2) == 100  # 8 tasks: 4 a worker
+    assert task_chunk(801, 2) == 100
+    assert task_chunk(500, 2) == 63  # 8 tasks, the last of 59
+    assert task_chunk(9, 1) == 3  # 3 tasks
+    assert task_chunk(7, 2) == 1 and task_chunk(0, 2) == 1
+
+
+@given(st.integers(0, 200_000), st.integers(1, 64))
+def test_task_chunk_keeps_every_worker_busy(n_accounts: int, n_workers: int) -> None:
+    """At most :data:`TASK_ACCOUNTS` accounts a task; a smaller task only where the
+    accounts would make fewer than :data:`TASKS_PER_WORKER` tasks a worker, and then more
+    than half that many tasks and no more (or one account a task)."""
+    size = task_chunk(n_accounts, n_workers)
+    tasks = math.ceil(n_accounts / size)
+    most = n_workers * TASKS_PER_WORKER
+    assert 1 <= size <= TASK_ACCOUNTS
+    if size < TASK_ACCOUNTS:
+        assert n_accounts < TASK_ACCOUNTS * most
+        assert tasks <= most
+        assert tasks == n_accounts if n_accounts < most else 2 * tasks > most
+    else:
+        assert n_accounts > (TASK_ACCOUNTS - 1) * most  # full tasks: enough of them
 
 
 def test_joint_schedules_kept_whole_give_each_request_its_own() -> None:

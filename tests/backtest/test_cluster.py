@@ -111,26 +111,37 @@ def test_local_workers_start_without_the_default_malloc_trim() -> None:
     assert list(seen.values()) == [(mine, "1")]
 
 
-def _monitors(dask_worker: Any) -> tuple[object, object, bool]:
+def _monitors(dask_worker: Any) -> tuple[object, ...]:
     import dask
 
+    every = {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
     return (dask.config.get("distributed.worker.profile.enabled"),
             dask.config.get("distributed.admin.system-monitor.gil.enabled"),
-            "profile" in dask_worker.periodic_callbacks)
+            "profile" in dask_worker.periodic_callbacks, every["tick"], every["monitor"],
+            every["memory_monitor"], dask_worker.monitor.monitor_disk_io)
 
 
 def test_local_workers_start_without_the_profiler_and_the_gil_monitor() -> None:
     """A local cluster's workers sample no stacks and watch no GIL (both feed only a
-    dashboard, which a local cluster does not start), and this process's Dask settings
-    are left as they were."""
+    dashboard, which a local cluster does not start), check their event loop each second,
+    sample the system each 2 s without the disk counters and their memory each 500 ms
+    (Dask's defaults: 20 ms, 500 ms with the disk, 100 ms); so do the scheduler and the
+    nannies in this process, and this process's Dask settings are left as they were."""
     import dask
     import distributed  # noqa: F401  (its settings' defaults)
 
-    before = dask.config.get("distributed.worker.profile.enabled")
+    before = {k: dask.config.get(k) for k in cluster.LOCAL_WORKER_MONITORS}
+    assert before["distributed.admin.tick.interval"] == "20ms"  # Dask's, changed here
+    assert before["distributed.worker.memory.monitor-interval"] == "100ms"
     with cluster.client(1, None) as local:
         seen = local.run(_monitors)
-    assert list(seen.values()) == [(False, False, False)]
-    assert dask.config.get("distributed.worker.profile.enabled") == before
+        scheduler = local.cluster.scheduler  # type: ignore[union-attr]
+        nannies = list(local.cluster.workers.values())  # type: ignore[union-attr]
+        assert scheduler.periodic_callbacks["tick"].callback_time == 1000
+        assert scheduler.periodic_callbacks["monitor"].callback_time == 2000
+        assert [n.periodic_callbacks["memory_monitor"].callback_time for n in nannies] == [500]
+    assert list(seen.values()) == [(False, False, False, 1000, 2000, 500, False)]
+    assert {k: dask.config.get(k) for k in cluster.LOCAL_WORKER_MONITORS} == before
 
 
 def _shares_its_frame(shared: tuple[Any, dict[str, Any]], item: int) -> bool:

@@ -189,8 +189,27 @@ schedule, and the per-asset estimates of the day for every account's tickers
 (:class:`~driftwise.app.plan.SharedDay`, None: each account computes its own)."""
 
 CHUNK_ACCOUNTS = 25
-"""Accounts per task on a Dask cluster (a task per account would cost the scheduler more
-than a plan)."""
+"""Accounts planned together in this process (their execution schedules built in one
+call)."""
+
+TASK_ACCOUNTS = 100
+"""Most accounts per task on a Dask cluster: each task costs the scheduler, this process
+and the worker's event loop a few milliseconds whatever its size (1,000 accounts on one
+worker, benchmarks/README.md: 25 a task cost this process 2.0-2.4 ms of CPU an account,
+100 a task 1.7-1.9 ms)."""
+
+TASKS_PER_WORKER = 4
+"""Tasks per worker below which the tasks are made smaller: the last task to finish keeps
+one worker busy while the others wait, so a run is not split into a few large tasks."""
+
+
+def task_chunk(n_accounts: int, n_workers: int) -> int:
+    """Accounts per task for ``n_accounts`` on ``n_workers`` workers: :data:`TASK_ACCOUNTS`,
+    or ``ceil(n_accounts / (n_workers * TASKS_PER_WORKER))`` when that is smaller (at
+    least 1), which makes more than half and at most ``n_workers * TASKS_PER_WORKER``
+    tasks (every account its own task when there are fewer accounts)."""
+    spread = math.ceil(n_accounts / (max(1, n_workers) * TASKS_PER_WORKER))
+    return max(1, min(TASK_ACCOUNTS, spread))
 
 
 Book: TypeAlias = "Holdings | tuple[Holdings, AccountSpec | None, Terms | None]"
@@ -411,7 +430,7 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
                   as_of: pd.Timestamp | str | None = None,
                   pending_days: float = float("nan"), shared_targets: bool = True,
                   workers: int | None = 1, scheduler: str | None = None,
-                  chunk: int = CHUNK_ACCOUNTS,
+                  chunk: int | None = None,
                   profiles: Mapping[str, AccountSpec] | None = None,
                   with_schedule: bool = True,
                   terms: Mapping[str, Terms] | None = None) -> BatchPlan:
@@ -429,8 +448,10 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
         over its own holdings (``portfolio.default_target``), as a plan without a
         targets file does.
     workers, scheduler
-        1 and None: in this process; else the accounts go in chunks of ``chunk`` as tasks
-        of a Dask cluster (``workers`` local processes, or the scheduler at
+        1 and None: in this process, in chunks of ``chunk`` accounts (None:
+        :data:`CHUNK_ACCOUNTS`) whose schedules are built together; else the accounts go
+        in chunks of ``chunk`` (None: :func:`task_chunk` for the cluster's workers) as
+        tasks of a Dask cluster (``workers`` local processes, or the scheduler at
         ``scheduler``), the shared inputs sent to every worker once; each chunk comes
         back as a :class:`PlanPart` (its plans pickled in the worker, with the summary's
         columns), a chunk's plans unpickled when one of them is first read
@@ -451,19 +472,25 @@ def plan_accounts(inputs: Inputs, books: Mapping[str, Holdings], config: Config,
     names = list(books)
     shared: Shared = (inputs, config, as_of, pending_days, shared_targets, with_schedule,
                       shared_day(inputs, books, config, as_of, shared_targets))
-    size = max(1, chunk)
     mine: dict[str, Book] = {
         n: (books[n], None if profiles is None else profiles.get(n),
             None if terms is None else terms.get(n))
         if profiles is not None or terms is not None else books[n] for n in names}
-    chunks = [[mine[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
+
+    def chunks(size: int) -> list[list[Book]]:
+        size = max(1, size)
+        return [[mine[n] for n in names[i:i + size]] for i in range(0, len(names), size)]
+
     if workers == 1 and scheduler is None:
-        made = [plan_chunk(shared, c) for c in chunks]
+        made = [plan_chunk(shared, c)
+                for c in chunks(CHUNK_ACCOUNTS if chunk is None else chunk)]
     else:
-        from driftwise.backtest.cluster import client, run_tasks
+        from driftwise.backtest.cluster import client, run_tasks, worker_count
 
         with client(workers, scheduler) as dask_client:
-            parts = run_tasks(dask_client, plan_part, chunks, shared)
+            size = (task_chunk(len(names), worker_count(dask_client)) if chunk is None
+                    else chunk)
+            parts = run_tasks(dask_client, plan_part, chunks(size), shared)
         columns = ({k: np.concatenate([p.columns[k] for p in parts]) for k in SUMMARY_COLUMNS}
                    if parts else None)
         return BatchPlan(PartPlans(names, parts), columns=columns)

@@ -134,16 +134,30 @@ def spawn_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
             if not (k == "MALLOC_TRIM_THRESHOLD_" and str(v) == str(DASK_MALLOC_TRIM))}
 
 
-LOCAL_WORKER_MONITORS: dict[str, bool] = {
+LOCAL_WORKER_MONITORS: dict[str, object] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.system-monitor.disk": False,
+    "distributed.worker.memory.monitor-interval": "500ms",
 }
-"""Dask settings a local cluster's workers start with: no statistical profiler (it samples
-every thread's stack each 10 ms) and no GIL-contention monitor. Both feed only the
-dashboard, which a local cluster here does not start; on 1,000 accounts in one worker they
-took 2-4 ms of the worker's CPU an account (the process's CPU beyond its task thread fell
-from 4.2 to 2.1 ms an account, the task thread's own by a few percent). A remote
-scheduler's workers keep their own settings."""
+"""Dask settings a local cluster's processes (its workers, and its scheduler and nannies
+in this process) start with: no statistical profiler (it samples every thread's stack
+each 10 ms) and no GIL-contention monitor; the event loop's health checked each second
+(Dask: every 20 ms; a late tick only logs a warning, which a local cluster silences), the
+system monitor's CPU and memory samples each 2 s (500 ms; they feed a dashboard, which a
+local cluster does not start, and the heartbeats' memory figure) without the host's disk
+counters, and the worker's memory checked against its spill, pause and terminate limits
+each 500 ms (100 ms).
+
+Each of these callbacks takes the GIL from the task thread on a worker. On 1,000 accounts
+in one worker the profiler and GIL monitor took 2-4 ms of the worker's CPU an account (the
+process's CPU beyond its task thread fell from 4.2 to 2.1 ms an account); the ticks and
+monitors then took a worker's event loop 15-25 ms of CPU a second of wall (4-5 ms with
+these settings), and as much in this process, about 1 ms an account at one worker under
+load (benchmarks/README.md). A remote scheduler's
+workers keep their own settings."""
 
 
 @contextmanager
