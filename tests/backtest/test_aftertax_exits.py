@@ -22,6 +22,7 @@ from tests.backtest.test_paths_delisting import (
     STOP,
     UNIVERSE,
     _oracle_cost,
+    var_path,
 )
 
 from driftwise.app.aftertax import after_tax_settings, run_one
@@ -31,18 +32,14 @@ from driftwise.backtest.aftertax import EXIT_COLUMNS, AfterTaxResult, run_after_
 from driftwise.backtest.batches import Window
 from driftwise.backtest.engine import run_backtest
 from driftwise.backtest.paths import (
-    PathSettings,
     PathSpec,
-    make_paths,
     path_inputs,
-    universe_of,
 )
 from driftwise.config import Config
 from driftwise.config import policies as pol
 from driftwise.config.assemble import rule_grid
-from driftwise.data.model import Holdings, Inputs, MarketData, SecurityMaster, Targets
+from driftwise.data.model import Inputs, Targets
 from driftwise.data.targets import read_targets
-from driftwise.data.universe import read_sp500
 from driftwise.flags import Flag, Notice
 from driftwise.policy.book import Book
 
@@ -373,26 +370,7 @@ def test_a_real_delisting_is_sold_with_its_lots_after_tax(aware: bool) -> None:
     lots held the session before), and none is held or bought after."""
     if not (SHARED / "sp500-daily-ohlcv-alphavantage" / "tickers.csv").is_file():
         pytest.skip(f"the shared S&P 500 data is absent ({SHARED}; set DRIFTWISE_SHARED_DATA)")
-    tickers = ["AAPL", "KO", "VAR", "XOM"]
-    panel = read_sp500(SHARED, tickers)
-    raw = panel.prices.loc["2019-01-01":]
-    assert panel.dollar_volume_usd is not None
-    index = pd.Index(tickers, name="ticker", dtype=object)
-    inputs = Inputs(
-        holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1e6),
-        targets=read_targets(pd.DataFrame({"ticker": [*tickers, "CASH"],
-                                           "target_weight": [0.245] * 4 + [0.02]})),
-        master=SecurityMaster(frame=pd.DataFrame(
-            {"sector": pd.Series(None, index=index, dtype=object),
-             "asset_class": "US Equity", "market_cap_usd": np.nan}, index=index),
-            source="caps known on each path's start"),
-        market=MarketData(prices=raw, volumes=(panel.dollar_volume_usd / panel.prices)
-                          .loc[raw.index], source=panel.source))
-    universe = universe_of(inputs)
-    first = raw.loc[:"2021-04-21"].index[-126]
-    [path] = make_paths(universe, first, "2021-04-21",
-                        PathSettings(length_days=126, step_days=63, min_history_days=100),
-                        tickers)
+    inputs, universe, path = var_path()
     assert path.stopped == (("VAR", pd.Timestamp("2021-04-16")),)
     config = pol.monthly(destination="half", base=Config().with_overrides(RATES))
     settings = after_tax_settings(config, aware=aware, harvest_every="month")
@@ -412,7 +390,7 @@ def test_a_real_delisting_is_sold_with_its_lots_after_tax(aware: bool) -> None:
     assert (sold["date"] == pd.Timestamp("2021-04-19")).all()
     np.testing.assert_allclose(sold["shares"], held["shares"], rtol=1e-12)
     np.testing.assert_allclose(sold["basis_usd"], held["basis_usd"], rtol=1e-12)
-    last = float(raw.loc["2021-04-16", "VAR"])
+    last = float(inputs.market.prices.loc["2021-04-16", "VAR"])
     np.testing.assert_allclose(sold["gain_usd"], held["shares"] * last - held["basis_usd"],
                                rtol=1e-9, atol=1e-6)
     assert "VAR" not in set(result.lots["ticker"])

@@ -24,7 +24,7 @@ from driftwise.backtest.paths import (
 )
 from driftwise.config import Config, policies
 from driftwise.config.assemble import rule_grid, run_window
-from driftwise.data.model import Inputs, SecurityMaster
+from driftwise.data.model import Inputs, SecurityMaster, Targets
 from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError
 from driftwise.flags import Flag
@@ -131,6 +131,13 @@ def _by_hand(inputs: Inputs, path: PathSpec) -> Inputs:
     targets = read_targets(pd.DataFrame({
         "ticker": [*tickers, "CASH"],
         "target_weight": [(1 - cash) / len(tickers)] * len(tickers) + [cash]}))
+    return by_hand(inputs, path, tickers, targets)
+
+
+def by_hand(inputs: Inputs, path: PathSpec, tickers: list[str], targets: Targets) -> Inputs:
+    """``inputs`` with ``targets``, ``tickers``' prices and volumes up to the path's end and
+    their caps from the dollar-volume proxy known on its start (median of 60 sessions /
+    0.5%), computed here independently of the paths' code."""
     prices = inputs.market.prices.loc[:path.end, tickers]
     assert inputs.market.volumes is not None
     volumes = inputs.market.volumes.loc[:path.end, tickers]

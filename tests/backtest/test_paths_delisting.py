@@ -362,21 +362,20 @@ def test_sales_keep_the_invested_weight_and_the_proportions(
 SHARED = Path(os.environ.get("DRIFTWISE_SHARED_DATA", "/work/shared/data"))
 
 
-def test_a_real_delisting_is_sold_and_the_path_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Alpha Vantage panel: VAR's last session is 2021-04-16 (the panel ends on
-    2021-04-21). A path of AAPL, KO, VAR and XOM ending on 2021-04-21 runs to that day;
-    every rule sells VAR on 2021-04-19 and holds none after; flagged."""
-    if not (SHARED / "sp500-daily-ohlcv-alphavantage" / "tickers.csv").is_file():
-        pytest.skip(f"the shared S&P 500 data is absent ({SHARED}; set DRIFTWISE_SHARED_DATA)")
-    tickers = ["AAPL", "KO", "VAR", "XOM"]
-    panel = read_sp500(SHARED, tickers)
+VAR_TICKERS = ["AAPL", "KO", "VAR", "XOM"]
+
+
+def var_path() -> tuple[Inputs, Universe, PathSpec]:
+    """The real panel of AAPL, KO, VAR and XOM from 2019 (equal weight, 2% cash, caps known
+    on each path's start), and the path of 126 sessions ending on 2021-04-21."""
+    panel = read_sp500(SHARED, VAR_TICKERS)
     raw = panel.prices.loc["2019-01-01":]
     assert panel.dollar_volume_usd is not None
     volumes = (panel.dollar_volume_usd / panel.prices).loc[raw.index]
-    index = pd.Index(tickers, name="ticker", dtype=object)
+    index = pd.Index(VAR_TICKERS, name="ticker", dtype=object)
     inputs = Inputs(
         holdings=Holdings(shares=pd.Series(dtype=float), cash_usd=1e6),
-        targets=read_targets(pd.DataFrame({"ticker": [*tickers, "CASH"],
+        targets=read_targets(pd.DataFrame({"ticker": [*VAR_TICKERS, "CASH"],
                                            "target_weight": [0.245] * 4 + [0.02]})),
         master=SecurityMaster(frame=pd.DataFrame(
             {"sector": pd.Series(None, index=index, dtype=object),
@@ -387,7 +386,17 @@ def test_a_real_delisting_is_sold_and_the_path_runs_on(monkeypatch: pytest.Monke
     first = raw.loc[:"2021-04-21"].index[-126]
     [path] = make_paths(universe, first, "2021-04-21",
                         PathSettings(length_days=126, step_days=63, min_history_days=100),
-                        tickers)
+                        VAR_TICKERS)
+    return inputs, universe, path
+
+
+def test_a_real_delisting_is_sold_and_the_path_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Alpha Vantage panel: VAR's last session is 2021-04-16 (the panel ends on
+    2021-04-21). A path of AAPL, KO, VAR and XOM ending on 2021-04-21 runs to that day;
+    every rule sells VAR on 2021-04-19 and holds none after; flagged."""
+    if not (SHARED / "sp500-daily-ohlcv-alphavantage" / "tickers.csv").is_file():
+        pytest.skip(f"the shared S&P 500 data is absent ({SHARED}; set DRIFTWISE_SHARED_DATA)")
+    inputs, universe, path = var_path()
     assert path.end == pd.Timestamp("2021-04-21")
     assert path.stopped == (("VAR", pd.Timestamp("2021-04-16")),)
     spy = Spy(monkeypatch)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.backtest.conftest import synthetic_inputs
-from tests.backtest.test_paths import FIRST, LAST, _with_delisting
+from tests.backtest.test_paths import FIRST, LAST, _with_delisting, by_hand
 
 from driftwise.app.paths import compare_paths
 from driftwise.backtest.batches import Window
@@ -55,16 +55,7 @@ def _configs() -> dict[str, Config]:
 def _by_hand(inputs: Inputs, path: PathSpec) -> Inputs:
     """One path's inputs built independently: the sector targets, the members of the
     sectors, caps from the dollar-volume proxy, the prices up to the path's end."""
-    tickers = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
-    prices = inputs.market.prices.loc[:path.end, tickers]
-    assert inputs.market.volumes is not None
-    volumes = inputs.market.volumes.loc[:path.end, tickers]
-    dollars = (volumes * prices).loc[:path.start].tail(60)
-    caps = dollars.where(dollars > 0).median() / 0.005
-    frame = inputs.master.frame.loc[tickers].assign(market_cap_usd=caps.to_numpy())
-    return dataclasses.replace(
-        inputs, targets=SECTORS, master=SecurityMaster(frame=frame, source="by hand"),
-        market=dataclasses.replace(inputs.market, prices=prices, volumes=volumes))
+    return by_hand(inputs, path, ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"], SECTORS)
 
 
 def test_paths_with_sector_targets_equal_single_path_runs(inputs: Inputs) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -58,3 +61,19 @@ def random_prices(n_days: int, vols: FloatArray, seed: int = 1) -> FloatArray:
     rets = rng.normal(0.0003, 1.0, (n_days, len(vols))) * (np.asarray(vols) / np.sqrt(252.0))
     rets[0] = 0.0
     return np.asarray(100.0 * np.exp(np.cumsum(rets, axis=0)), dtype=np.float64)
+
+
+def copy_sp500(shared: Path, root: Path, tickers: list[str], *, vix: bool = False) -> Path:
+    """A data folder under ``root`` holding the real price files of ``tickers`` (and the
+    CBOE VIX file when ``vix``), without the membership file: ``root``."""
+    src = shared / "sp500-daily-ohlcv-alphavantage"
+    dst = root / "sp500-daily-ohlcv-alphavantage"
+    (dst / "daily").mkdir(parents=True)
+    index = pd.read_csv(src / "tickers.csv")
+    index[index["ticker"].isin(tickers)].to_csv(dst / "tickers.csv", index=False)
+    for t in tickers:
+        shutil.copy(src / "daily" / f"{t}.csv.gz", dst / "daily" / f"{t}.csv.gz")
+    if vix:
+        (root / "cboe-vix").mkdir()
+        shutil.copy(shared / "cboe-vix" / "vix-daily.csv", root / "cboe-vix" / "vix-daily.csv")
+    return root

@@ -38,7 +38,7 @@ from driftwise.validation.study import (
     version_portfolios,
 )
 
-from .conftest import make_inputs, make_portfolio, random_prices, small_config
+from .conftest import copy_sp500, make_inputs, make_portfolio, random_prices, small_config
 
 SHARED = Path(os.environ.get("DRIFTWISE_SHARED_DATA", "/work/shared/data"))
 
@@ -366,22 +366,6 @@ def test_a_rule_that_sizes_part_way_still_sells_the_whole_stock(
 # ------------------------------------------------------------ S&P 500 membership of the day
 
 
-def _sp500_copy(shared: Path, root: Path, tickers: list[str]) -> Path:
-    """A data folder holding the real price files of ``tickers`` and the VIX (no membership
-    file)."""
-    src = shared / "sp500-daily-ohlcv-alphavantage"
-    dst = root / "sp500-daily-ohlcv-alphavantage"
-    (dst / "daily").mkdir(parents=True)
-    index = pd.read_csv(src / "tickers.csv")
-    index[index["ticker"].isin(tickers)].to_csv(dst / "tickers.csv", index=False)
-    for t in tickers:
-        (dst / "daily" / f"{t}.csv.gz").write_bytes((src / "daily" / f"{t}.csv.gz").read_bytes())
-    vix = root / "cboe-vix"
-    vix.mkdir()
-    (vix / "vix-daily.csv").write_bytes((shared / "cboe-vix" / "vix-daily.csv").read_bytes())
-    return root
-
-
 def _early_tickers(shared: Path, n: int) -> list[str]:
     index = pd.read_csv(shared / "sp500-daily-ohlcv-alphavantage" / "tickers.csv")
     return sorted(index[index["first_date"] == "1999-11-01"]["ticker"].head(n))
@@ -404,7 +388,7 @@ def test_a_stock_that_joins_the_index_later_is_drawn_only_from_its_first_day(
 
     tickers = _early_tickers(sp500_dir, 24)
     join, leave = tickers[3], tickers[7]
-    folder = _sp500_copy(sp500_dir, tmp_path / "data", tickers)
+    folder = copy_sp500(sp500_dir, tmp_path / "data", tickers, vix=True)
     rows = ["ticker,start_date,end_date"] + [
         f"{t},2003-03-03," if t == join else f"{t},1996-01-02,2002-06-03" if t == leave
         else f"{t},1996-01-02," for t in tickers]

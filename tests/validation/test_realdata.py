@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,8 @@ from driftwise.validation.study import (
     random_portfolios,
     run_study,
 )
+
+from .conftest import copy_sp500
 
 pytestmark = pytest.mark.realdata
 WINDOW = ("2015-01-02", "2017-12-29")
@@ -51,18 +52,6 @@ def test_sp500_volumes_give_dollar_adv(shared_data: Path) -> None:
     assert np.isfinite(portfolio.history.vix).all()
 
 
-def _copy(shared: Path, root: Path, tickers: list[str]) -> Path:
-    """A data folder of ``tickers`` from the real files (in the test's own temporary folder)."""
-    src = shared / "sp500-daily-ohlcv-alphavantage"
-    dst = root / "sp500-daily-ohlcv-alphavantage"
-    (dst / "daily").mkdir(parents=True)
-    index = pd.read_csv(src / "tickers.csv")
-    index[index["ticker"].isin(tickers)].to_csv(dst / "tickers.csv", index=False)
-    for t in tickers:
-        shutil.copy(src / "daily" / f"{t}.csv.gz", dst / "daily" / f"{t}.csv.gz")
-    return root
-
-
 def test_the_study_draw_reads_nothing_after_its_first_day(shared_data: Path,
                                                           tmp_path: Path) -> None:
     """The S&P 500 study's pool and random portfolios on the first day are the same when a
@@ -71,11 +60,11 @@ def test_the_study_draw_reads_nothing_after_its_first_day(shared_data: Path,
     index = pd.read_csv(shared_data / "sp500-daily-ohlcv-alphavantage" / "tickers.csv")
     tickers = sorted(index.sort_values(["first_date", "ticker"]).head(30)["ticker"])
     start = "2005-01-03"
-    clean = _copy(shared_data, tmp_path / "clean", tickers)
+    clean = copy_sp500(shared_data, tmp_path / "clean", tickers)
     pool = eligible_sp500(clean, start)
     crash, stop = pool[0], pool[1]
-    planted = _copy(shared_data, tmp_path / "planted", tickers)
-    before = _copy(shared_data, tmp_path / "before", tickers)
+    planted = copy_sp500(shared_data, tmp_path / "planted", tickers)
+    before = copy_sp500(shared_data, tmp_path / "before", tickers)
     for root, cut in ((planted, start), (before, "2004-06-01")):
         daily = root / "sp500-daily-ohlcv-alphavantage" / "daily"
         frame = pd.read_csv(daily / f"{crash}.csv.gz")
