@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
 from tests.backtest.conftest import synthetic_inputs
 
-from driftwise.app.paths import compare_paths
+from driftwise.app.paths import PathComparison, compare_paths
 from driftwise.backtest.batches import Window
 from driftwise.backtest.bootstrap import block_bootstrap_indices
-from driftwise.backtest.engine import run_backtest
+from driftwise.backtest.engine import BacktestResult, run_backtest
 from driftwise.backtest.metrics import policy_metrics
 from driftwise.backtest.path_stats import mean_draws, path_statistics, start_blocks
 from driftwise.backtest.paths import (
@@ -149,14 +150,19 @@ def by_hand(inputs: Inputs, path: PathSpec, tickers: list[str], targets: Targets
         market=dataclasses.replace(inputs.market, prices=prices, volumes=volumes))
 
 
-def test_the_batch_equals_separate_single_path_runs(inputs: Inputs) -> None:
-    configs = _configs()
+def paths_equal_single_runs(inputs: Inputs, settings: PathSettings, configs: dict[str, Config],
+                            alone_inputs: Callable[[Inputs, PathSpec], Inputs]
+                            ) -> tuple[PathComparison, list[BacktestResult]]:
+    """Every rule of ``configs`` over the paths of ``settings``, each path's metrics
+    checked equal to the bit to a single-path run of ``alone_inputs(inputs, path)``; the
+    comparison and the single-path runs."""
     result = compare_paths(inputs, list(configs.values()), list(configs), first=FIRST,
-                           last=LAST, settings=SETTINGS, samples=50, block=10, seed=0)
+                           last=LAST, settings=settings, samples=50, block=10, seed=0)
     grid = rule_grid(list(configs.values()), list(configs))
     nav = run_window(list(configs.values()), inputs=inputs).initial_nav_usd
+    runs = []
     for path in result.runs.paths:
-        alone = run_backtest(_by_hand(inputs, path), grid,
+        alone = run_backtest(alone_inputs(inputs, path), grid,
                              Window(path.start, path.end, False, nav), workers=1)
         expected = policy_metrics(alone).reset_index()
         got = result.runs.metrics[result.runs.metrics["path"] == path.number]
@@ -164,6 +170,13 @@ def test_the_batch_equals_separate_single_path_runs(inputs: Inputs) -> None:
                        "return_annual", "sharpe", "max_drift"):
             np.testing.assert_array_equal(got[column].to_numpy(),
                                           expected[column].to_numpy(), err_msg=column)
+        runs.append(alone)
+    return result, runs
+
+
+def test_the_batch_equals_separate_single_path_runs(inputs: Inputs) -> None:
+    configs = _configs()
+    result, _ = paths_equal_single_runs(inputs, SETTINGS, configs, _by_hand)
     ranking = result.stats.ranking
     assert sorted(ranking.index) == sorted(configs)
     assert (ranking["score_low"] <= ranking["score"]).all()

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.backtest.conftest import synthetic_inputs
-from tests.backtest.test_paths import FIRST, LAST, _with_delisting, by_hand
+from tests.backtest.test_paths import (
+    FIRST,
+    LAST,
+    _with_delisting,
+    by_hand,
+    paths_equal_single_runs,
+)
 
-from driftwise.app.paths import compare_paths
-from driftwise.backtest.batches import Window
-from driftwise.backtest.engine import run_backtest
-from driftwise.backtest.metrics import policy_metrics
 from driftwise.backtest.paths import (
     PathSettings,
     PathSpec,
@@ -27,7 +29,7 @@ from driftwise.backtest.paths import (
     universe_of,
 )
 from driftwise.config import Config, policies
-from driftwise.config.assemble import rule_grid, run_window
+from driftwise.config.assemble import rule_grid
 from driftwise.data.model import Inputs, SecurityMaster
 from driftwise.data.targets import read_targets
 from driftwise.errors import ConfigError
@@ -59,23 +61,11 @@ def _by_hand(inputs: Inputs, path: PathSpec) -> Inputs:
 
 
 def test_paths_with_sector_targets_equal_single_path_runs(inputs: Inputs) -> None:
-    configs = _configs()
-    result = compare_paths(inputs, list(configs.values()), list(configs), first=FIRST,
-                           last=LAST, settings=GIVEN, samples=50, block=10, seed=0)
-    grid = rule_grid(list(configs.values()), list(configs))
-    nav = run_window(list(configs.values()), inputs=inputs).initial_nav_usd
+    result, runs = paths_equal_single_runs(inputs, GIVEN, _configs(), _by_hand)
     assert len(result.runs.paths) == 2 and not any(p.stopped for p in result.runs.paths)
-    for path in result.runs.paths:
-        alone = run_backtest(_by_hand(inputs, path), grid,
-                             Window(path.start, path.end, False, nav), workers=1)
+    for alone in runs:
         assert alone.tickers == ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
         assert alone.rebalanced.any(axis=0).all()
-        expected = policy_metrics(alone).reset_index()
-        got = result.runs.metrics[result.runs.metrics["path"] == path.number]
-        for column in ("te_annual", "cost_per_year", "turnover_per_year", "n_rebalances",
-                       "return_annual", "sharpe", "max_drift"):
-            np.testing.assert_array_equal(got[column].to_numpy(),
-                                          expected[column].to_numpy(), err_msg=column)
     assert np.isfinite(result.stats.ranking["score"].to_numpy()).all()
 
 
