@@ -49,6 +49,7 @@ from scipy import stats
 from driftwise._types import FloatArray, IntArray
 from driftwise.backtest.bootstrap import block_bootstrap_indices
 from driftwise.backtest.paths import PATH_METRICS, PathRuns
+from driftwise.backtest.years import joint_level
 from driftwise.errors import ConfigError
 
 ALPHA = 0.05
@@ -103,12 +104,6 @@ def corrected_interval(estimate: FloatArray, draws: FloatArray, level: float,
     low, high = np.nanquantile(draws, [1.0 - q, q], axis=0)
     widen = float(stats.t.ppf(q, n_blocks - 1.0) / stats.norm.ppf(q))
     return (estimate - widen * (estimate - low), estimate + widen * (high - estimate))
-
-
-def joint_level(n_rules: int) -> float:
-    """Each of a rule's ``n_rules − 1`` comparisons' level so that together they hold at
-    95% (Bonferroni), as :func:`driftwise.backtest.years.joint_level`."""
-    return 1.0 - ALPHA / max(n_rules - 1, 1)
 
 
 def start_blocks(length_days: int, step_days: int) -> int:
@@ -193,7 +188,7 @@ def _summary(names: list[str], observed: dict[str, FloatArray], draws: dict[str,
 def _differences(names: list[str], observed: dict[str, FloatArray],
                  draws: dict[str, FloatArray], metrics: list[str], g: float) -> pd.DataFrame:
     rows = []
-    joint = joint_level(len(names))
+    joint = joint_level(len(names), 1.0 - ALPHA)
     for metric in metrics:
         sign = -1.0 if metric in HIGHER_IS_BETTER else 1.0
         for i, a in enumerate(names):
